@@ -1,0 +1,2 @@
+export { ApiServer, type ApiServerInit, type ApiServerComponents } from "./server.js";
+export { fieldViolations, STATUS_DETAILS_KEY } from "./errors.js";

@@ -1,0 +1,110 @@
+import { readFile } from "node:fs/promises";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import type { Logger } from "pino";
+import { failedPrecondition } from "../errors.js";
+import type { Operators } from "../operators/index.js";
+import type { Roster } from "../roster/index.js";
+import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
+import { OperatorServiceService, operatorService } from "./operator-service.js";
+import { TrainerServiceService, trainerService } from "./trainer-service.js";
+
+export interface ApiServerInit {
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string };
+  /** Grace period for in-flight calls on stop before they are cut. */
+  shutdownGraceMs?: number;
+}
+
+export interface ApiServerComponents extends NodeServiceComponents {
+  operators: Operators;
+  roster: Roster;
+  logger: Logger;
+}
+
+/** Services whose health the standard grpc.health.v1 service reports ("" = the whole node). */
+const HEALTH_SERVICES = ["", "concordat.v1.TrainerService", "concordat.v1.OperatorService", "concordat.v1.NodeService"];
+
+/** The node's gRPC API: Trainer, Operator and Node services plus the standard health service. */
+export class ApiServer {
+  readonly #init: ApiServerInit;
+  readonly #components: ApiServerComponents;
+  readonly #log: Logger;
+  #server: Server | undefined;
+  #health: HealthImplementation | undefined;
+  #address = "";
+
+  constructor(init: ApiServerInit, components: ApiServerComponents) {
+    this.#init = init;
+    this.#components = components;
+    this.#log = components.logger;
+  }
+
+  /** `host:port` the server listens on (the real port when configured with 0). */
+  get address(): string {
+    return this.#address;
+  }
+
+  get tls(): boolean {
+    return this.#init.tls !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.#server) return;
+    const server = new Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+    server.addService(TrainerServiceService, trainerService(this.#components));
+    server.addService(OperatorServiceService, operatorService(this.#components));
+    server.addService(NodeServiceService, nodeService(this.#components));
+    const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
+    health.addToServer(server);
+
+    const credentials = await this.#credentials();
+    const host = this.#init.host.includes(":") && !this.#init.host.startsWith("[") ? `[${this.#init.host}]` : this.#init.host;
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host}:${this.#init.port}`, credentials, (error, bound) => {
+        if (error) {
+          reject(failedPrecondition(`cannot listen on ${host}:${this.#init.port}: ${error.message}`));
+        } else {
+          resolve(bound);
+        }
+      });
+    });
+    this.#server = server;
+    this.#health = health;
+    this.#address = `${host}:${port}`;
+    for (const s of HEALTH_SERVICES) health.setStatus(s, "SERVING");
+    this.#log.info({ address: this.#address, tls: this.tls }, "API listening");
+  }
+
+  async #credentials(): Promise<ServerCredentials> {
+    const tls = this.#init.tls;
+    if (!tls) return ServerCredentials.createInsecure();
+    const read = async (path: string, what: string) =>
+      readFile(path).catch((error: NodeJS.ErrnoException) => {
+        throw failedPrecondition(`cannot read api.tls.${what} '${path}': ${error.code ?? error.message}`);
+      });
+    const [cert, key] = await Promise.all([read(tls.cert, "cert"), read(tls.key, "key")]);
+    return ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
+  }
+
+  /** Stops accepting calls, lets in-flight ones finish within the grace period, then cuts the rest. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    for (const s of HEALTH_SERVICES) this.#health?.setStatus(s, "NOT_SERVING");
+    const grace = this.#init.shutdownGraceMs ?? 5000;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, grace);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.#log.info("API stopped");
+  }
+}

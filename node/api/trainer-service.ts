@@ -1,0 +1,79 @@
+import { invalidArgument, permissionDenied } from "../errors.js";
+import { hasRole, type Operator } from "../operators/index.js";
+import type { ImportRowInput, Roster } from "../roster/index.js";
+import { draftFromMessage, trainerToMessage } from "./convert.js";
+import {
+  TrainerServiceService,
+  type ImportOptions,
+  type ImportTrainersRequest,
+  type Trainer,
+  type TrainerServiceServer,
+} from "./generated/concordat/v1/trainers.js";
+import { clientStream, serverStream, unary, type HandlerComponents } from "./handlers.js";
+
+export { TrainerServiceService };
+
+/** Personal data is for operators and admins of this hub; viewers see the public record. */
+const seesPrivate = (operator: Operator): boolean => hasRole(operator.role, "operator");
+
+/** Rows accepted in one import stream; larger imports are split by the client into several files. */
+export const MAX_IMPORT_ROWS = 200_000;
+
+export function trainerService(components: HandlerComponents & { roster: Roster }): TrainerServiceServer {
+  const { roster } = components;
+  return {
+    addTrainer: unary(components, "AddTrainer", "operator", async (req, ctx) => {
+      const trainer = await roster.add(draftFromMessage(req.trainer), ctx.operator.id);
+      return trainerToMessage(trainer);
+    }),
+    getTrainer: unary(components, "GetTrainer", "viewer", (req, ctx) =>
+      trainerToMessage(roster.get(req.id.trim(), seesPrivate(ctx.operator))),
+    ),
+    listTrainers: unary(components, "ListTrainers", "viewer", (req, ctx) => {
+      const page = roster.list({ pageSize: req.pageSize, pageToken: req.pageToken, includePrivate: seesPrivate(ctx.operator) });
+      return { trainers: page.trainers.map(trainerToMessage), nextPageToken: page.nextPageToken, total: page.total };
+    }),
+    updateTrainer: unary(components, "UpdateTrainer", "operator", async (req, ctx) => {
+      const trainer = await roster.update(draftFromMessage(req.trainer), req.updateMask, ctx.operator.id);
+      return trainerToMessage(trainer);
+    }),
+    removeTrainer: unary(components, "RemoveTrainer", "operator", async (req, ctx) => {
+      await roster.remove(req.id.trim(), ctx.operator.id);
+      return {};
+    }),
+    importTrainers: clientStream(components, "ImportTrainers", "operator", async (requests, ctx) => {
+      let options: ImportOptions | undefined;
+      const rows: ImportRowInput[] = [];
+      for await (const request of requests as AsyncIterable<ImportTrainersRequest>) {
+        const part = request.part;
+        if (part?.$case === "options") {
+          if (options || rows.length > 0) throw invalidArgument([{ field: "options", description: "must be sent once, first" }]);
+          options = part.value;
+        } else if (part?.$case === "rows") {
+          for (const row of part.value.rows) rows.push({ line: row.line, trainer: draftFromMessage(row.trainer) });
+          if (rows.length > MAX_IMPORT_ROWS) {
+            throw invalidArgument([{ field: "rows", description: `more than ${MAX_IMPORT_ROWS} rows in one import` }]);
+          }
+        }
+      }
+      return roster.import(
+        rows,
+        { skipInvalid: options?.skipInvalid ?? false, dryRun: options?.dryRun ?? false, upsert: options?.upsert ?? false },
+        ctx.operator.id,
+      );
+    }),
+    exportTrainers: serverStream(components, "ExportTrainers", "viewer", async function* (req, ctx): AsyncGenerator<Trainer> {
+      if (req.includePrivate && !seesPrivate(ctx.operator)) {
+        throw permissionDenied(`operator '${ctx.operator.id}' has role '${ctx.operator.role}'; exporting personal data needs 'operator'`);
+      }
+      for (const trainer of roster.exportAll(req.includePrivate)) yield trainerToMessage(trainer);
+    }),
+    getTrainerHistory: unary(components, "GetTrainerHistory", "viewer", (req) => {
+      const id = req.id.trim();
+      roster.get(id, false); // NOT_FOUND for an unknown trainer
+      return {
+        entries: roster.history(id).map((r) => ({ time: new Date(r.time).toISOString(), operatorId: r.operatorId, action: r.action })),
+      };
+    }),
+  };
+}

@@ -1,0 +1,76 @@
+import { ImmutableString } from "@automerge/automerge";
+import { failedPrecondition } from "../errors.js";
+
+/** Document types this node knows. Later issues add charter, directory, core, cases, … */
+export const DocumentType = {
+  Roster: "roster",
+  PrivateRoster: "private-roster",
+} as const;
+export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
+
+/**
+ * The schema version this code writes, per document type, as `MAJOR.MINOR`. A minor bump only adds
+ * optional fields, so older readers can still read; a major bump changes meaning, and a reader
+ * refuses a document whose major version is newer than its own.
+ */
+export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
+  [DocumentType.Roster]: "1.0",
+  [DocumentType.PrivateRoster]: "1.0",
+};
+
+/** The small header every document carries. */
+export interface DocumentHeader {
+  type: ImmutableString;
+  /** Hub id of the owner (the only writer whose changes count). */
+  owner: ImmutableString;
+  schemaVersion: ImmutableString;
+}
+
+export interface PlainHeader {
+  type: string;
+  owner: string;
+  schemaVersion: string;
+}
+
+export function makeHeader(type: DocumentType, owner: string): DocumentHeader {
+  return {
+    type: new ImmutableString(type),
+    owner: new ImmutableString(owner),
+    schemaVersion: new ImmutableString(SCHEMA_VERSIONS[type]),
+  };
+}
+
+function text(value: unknown): string | undefined {
+  if (value instanceof ImmutableString) return value.val;
+  if (typeof value === "string") return value;
+  return undefined;
+}
+
+/**
+ * Reads and checks a document's header: it must exist, be of the expected type, and not come from a
+ * newer major schema version than this code understands.
+ */
+export function checkHeader(doc: unknown, expected: DocumentType, documentId: string): PlainHeader {
+  const header = (doc as { header?: Record<string, unknown> } | undefined)?.header;
+  const type = text(header?.type);
+  const owner = text(header?.owner);
+  const schemaVersion = text(header?.schemaVersion);
+  if (type === undefined || owner === undefined || schemaVersion === undefined) {
+    throw failedPrecondition(`document ${documentId} has no valid header {type, owner, schemaVersion}`);
+  }
+  if (type !== expected) {
+    throw failedPrecondition(`document ${documentId} is a '${type}' document, expected '${expected}'`);
+  }
+  const match = /^(\d+)\.(\d+)$/.exec(schemaVersion);
+  if (!match) {
+    throw failedPrecondition(`document ${documentId} has a malformed schemaVersion '${schemaVersion}'`);
+  }
+  const supported = SCHEMA_VERSIONS[expected];
+  const supportedMajor = Number(supported.split(".")[0]);
+  if (Number(match[1]) > supportedMajor) {
+    throw failedPrecondition(
+      `document ${documentId} ('${type}') uses schema version ${schemaVersion}, newer than the ${supported} this node reads; upgrade Concordat to read it`,
+    );
+  }
+  return { type, owner, schemaVersion };
+}

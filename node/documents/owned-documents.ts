@@ -1,0 +1,336 @@
+import * as A from "@automerge/automerge";
+import { generateAutomergeUrl, parseAutomergeUrl, type DocHandle, type DocumentId, type Repo } from "@automerge/automerge-repo";
+import type { Logger } from "pino";
+import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
+import { checkHeader, makeHeader, type DocumentType, type PlainHeader } from "./header.js";
+
+/** Who made a change and why; recorded as the Automerge change message of every change. */
+export interface ChangeMeta {
+  /** Operator id from the API credential, or `system` for the node's own bookkeeping. */
+  operatorId: string;
+  /** What was done, e.g. `trainer.add`. */
+  action: string;
+  /** The records concerned in this document, e.g. trainer ids (filled in from the edits). */
+  subjects?: string[];
+}
+
+export interface ChangeRecord extends ChangeMeta {
+  /** Milliseconds since the epoch. */
+  time: number;
+  documentKey: string;
+}
+
+/** One document this node owns, by a stable logical key such as `roster/3`. */
+export interface OwnedDocumentSpec {
+  key: string;
+  type: DocumentType;
+  /** Published into the Repo (and so, later, replicated). Private documents never are. */
+  replicated: boolean;
+  /** Initial content (header excluded); use ImmutableString for ids, codes, names and dates. */
+  initial: Record<string, unknown>;
+}
+
+interface RegistryEntry {
+  key: string;
+  id: DocumentId;
+  type: DocumentType;
+  replicated: boolean;
+}
+
+interface Owned {
+  entry: RegistryEntry;
+  doc: A.Doc<unknown>;
+  /** Heads of what is persisted in LevelDB (equal to the doc's heads outside a transaction). */
+  persistedHeads: A.Heads;
+  /** Heads last published into the Repo copy. */
+  publishedHeads: A.Heads;
+  nextChunk: number;
+  chunkCount: number;
+  handle?: DocHandle<unknown>;
+}
+
+export interface OwnedDocumentsInit {
+  /** Hub id of this node: the owner written into headers. */
+  owner: string;
+  /** Rewrite a document's chunks as one snapshot once it has this many. */
+  compactAfterChunks?: number;
+}
+
+export interface OwnedDocumentsComponents {
+  store: NodeStore;
+  repo: Repo;
+  logger: Logger;
+}
+
+/** One edit in a transaction: which document, the record it concerns, and a mutation of the document. */
+export interface DocumentEdit {
+  key: string;
+  subject?: string;
+  change: (doc: Record<string, unknown>) => void;
+}
+
+/** A side write that must land in the same LevelDB batch as the document changes. */
+export type ExtraOperations = StoreBatchOperation[];
+
+const REGISTRY_KEY = "documents";
+const CHUNK_DIGITS = 12;
+
+function chunkKey(id: DocumentId, n: number): string {
+  return `${id}/${String(n).padStart(CHUNK_DIGITS, "0")}`;
+}
+
+function parseMessage(message: string | null): ChangeMeta | undefined {
+  if (!message) return undefined;
+  try {
+    const parsed = JSON.parse(message) as Partial<ChangeMeta>;
+    if (typeof parsed.operatorId === "string" && typeof parsed.action === "string") {
+      return { operatorId: parsed.operatorId, action: parsed.action, subjects: Array.isArray(parsed.subjects) ? parsed.subjects : [] };
+    }
+  } catch {
+    // not one of ours
+  }
+  return undefined;
+}
+
+/**
+ * The authoring copies of the documents this node owns (ARCHITECTURE.md, "Documents and ownership").
+ *
+ * Only the node's own API changes them: every change is made here, persisted to LevelDB in one batch
+ * (with any private data), and only then acknowledged and published into the Repo's copy with
+ * `loadIncremental(saveSince(authoring, lastPublishedHeads))`. Whatever reaches the Repo's copy from
+ * elsewhere never flows back here, so it is never signed (issue 4).
+ *
+ * Transactions are serialised: one runs at a time, so a read-then-write sees no interleaving.
+ */
+export class OwnedDocuments {
+  readonly #store: NodeStore;
+  readonly #repo: Repo;
+  readonly #log: Logger;
+  readonly #owner: string;
+  readonly #compactAfter: number;
+  readonly #docs = new Map<string, Owned>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(init: OwnedDocumentsInit, components: OwnedDocumentsComponents) {
+    this.#owner = init.owner;
+    this.#compactAfter = init.compactAfterChunks ?? 256;
+    this.#store = components.store;
+    this.#repo = components.repo;
+    this.#log = components.logger;
+  }
+
+  /** Loads every registered document, checking its header and schema version. */
+  async open(): Promise<void> {
+    const registry = ((await this.#store.meta.get(REGISTRY_KEY)) as RegistryEntry[] | undefined) ?? [];
+    for (const entry of registry) {
+      this.#docs.set(entry.key, await this.#load(entry));
+    }
+  }
+
+  /** Creates the documents of `specs` that do not exist yet, and publishes replicated ones into the Repo. */
+  async ensure(specs: readonly OwnedDocumentSpec[]): Promise<void> {
+    const missing = specs.filter((spec) => !this.#docs.has(spec.key));
+    if (missing.length > 0) {
+      const registry = [...this.#docs.values()].map((o) => o.entry);
+      await this.#create(missing, registry);
+    }
+    for (const owned of this.#docs.values()) {
+      if (owned.entry.replicated && !owned.handle) await this.#attach(owned);
+    }
+    this.#log.info({ documents: this.#docs.size, created: missing.length }, "owned documents ready");
+  }
+
+  async #load(entry: RegistryEntry): Promise<Owned> {
+    let doc = A.init<unknown>();
+    let chunkCount = 0;
+    let last = -1;
+    for await (const [key, value] of this.#store.docs.iterator({ gt: `${entry.id}/`, lt: `${entry.id}/~` })) {
+      doc = A.loadIncremental(doc, value);
+      chunkCount += 1;
+      last = Number(key.slice(entry.id.length + 1));
+    }
+    if (chunkCount === 0) {
+      throw new Error(`document ${entry.key} (${entry.id}) is registered but has no stored chunks`);
+    }
+    checkHeader(doc, entry.type, entry.id);
+    const heads = A.getHeads(doc);
+    return { entry, doc, persistedHeads: heads, publishedHeads: [], nextChunk: last + 1, chunkCount };
+  }
+
+  async #create(specs: readonly OwnedDocumentSpec[], registry: RegistryEntry[]): Promise<void> {
+    const created: Owned[] = [];
+    const ops: StoreBatchOperation[] = [];
+    for (const spec of specs) {
+      const id = parseAutomergeUrl(generateAutomergeUrl()).documentId;
+      const entry: RegistryEntry = { key: spec.key, id, type: spec.type, replicated: spec.replicated };
+      const content: Record<string, unknown> = { header: makeHeader(spec.type, this.#owner), ...spec.initial };
+      const message = JSON.stringify({ operatorId: "system", action: "document.create", subjects: [spec.key] } satisfies ChangeMeta);
+      const doc = A.change(A.init<Record<string, unknown>>(), { message }, (d) => {
+        Object.assign(d, content);
+      }) as A.Doc<unknown>;
+      ops.push({ type: "put", sublevel: this.#store.docs, key: chunkKey(id, 0), value: A.save(doc) });
+      created.push({ entry, doc, persistedHeads: A.getHeads(doc), publishedHeads: [], nextChunk: 1, chunkCount: 1 });
+    }
+    const nextRegistry = [...registry, ...created.map((c) => c.entry)];
+    ops.push({ type: "put", sublevel: this.#store.meta, key: REGISTRY_KEY, value: nextRegistry });
+    await this.#store.batch(ops);
+    for (const owned of created) this.#docs.set(owned.entry.key, owned);
+  }
+
+  /** Ensures the Repo holds a copy of `owned` with all of the authoring copy's changes. */
+  async #attach(owned: Owned): Promise<void> {
+    const id = owned.entry.id;
+    const stored = await this.#store.repo.keys({ gte: `${id}`, lt: `${id}~`, limit: 1 }).all();
+    let handle: DocHandle<unknown>;
+    if (stored.length > 0) {
+      handle = await this.#repo.find<unknown>(id);
+    } else {
+      handle = this.#repo.import<unknown>(A.save(owned.doc), { docId: id });
+    }
+    const published = handle.doc();
+    if (!published || !A.hasHeads(published, owned.persistedHeads)) {
+      // The Repo's copy lags (its saves are debounced, and a crash can cut them short).
+      const full = A.save(owned.doc);
+      handle.update((d) => A.loadIncremental(d, full));
+    }
+    owned.handle = handle;
+    owned.publishedHeads = owned.persistedHeads;
+  }
+
+  /** The current authoring copy of a document (read-only; change it through `transact`). */
+  get<T>(key: string): A.Doc<T> {
+    return this.#require(key).doc as A.Doc<T>;
+  }
+
+  has(key: string): boolean {
+    return this.#docs.has(key);
+  }
+
+  describe(): Array<{ key: string; id: DocumentId; header: PlainHeader; heads: A.Heads; replicated: boolean }> {
+    return [...this.#docs.values()].map((o) => ({
+      key: o.entry.key,
+      id: o.entry.id,
+      header: checkHeader(o.doc, o.entry.type, o.entry.id),
+      heads: A.getHeads(o.doc),
+      replicated: o.entry.replicated,
+    }));
+  }
+
+  #require(key: string): Owned {
+    const owned = this.#docs.get(key);
+    if (!owned) throw new Error(`no owned document '${key}'`);
+    return owned;
+  }
+
+  /**
+   * Runs `plan` exclusively: it reads the current documents and returns the edits to make (or throws
+   * to refuse, changing nothing). The edits are applied to the authoring copies, persisted in one
+   * LevelDB batch together with `extra` operations, and published. Resolves after the batch is
+   * written: only then may the caller acknowledge.
+   */
+  transact<R>(meta: ChangeMeta, plan: () => { edits: DocumentEdit[]; extra?: ExtraOperations; result: R }): Promise<R> {
+    const run = this.#queue.then(() => this.#transact(meta, plan));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #transact<R>(meta: ChangeMeta, plan: () => { edits: DocumentEdit[]; extra?: ExtraOperations; result: R }): Promise<R> {
+    const { edits, extra = [], result } = plan();
+    const time = Math.floor(Date.now() / 1000);
+    // One Automerge change per document, whose message names the operator, the action and the
+    // records it touched.
+    const byDocument = new Map<string, DocumentEdit[]>();
+    for (const edit of edits) {
+      const list = byDocument.get(edit.key) ?? [];
+      list.push(edit);
+      byDocument.set(edit.key, list);
+    }
+    const changed = new Map<string, A.Doc<unknown>>();
+    try {
+      for (const [key, list] of byDocument) {
+        const owned = this.#require(key);
+        const subjects = list.flatMap((e) => (e.subject === undefined ? [] : [e.subject]));
+        const message = JSON.stringify({ operatorId: meta.operatorId, action: meta.action, subjects } satisfies ChangeMeta);
+        const next = A.change(owned.doc as A.Doc<Record<string, unknown>>, { message, time }, (doc) => {
+          for (const edit of list) edit.change(doc);
+        }) as A.Doc<unknown>;
+        changed.set(key, next);
+      }
+    } catch (error) {
+      // A.change rolls back the failing change, but earlier documents of this transaction were
+      // replaced in memory: reload those from what is persisted so nothing half-done remains.
+      await this.#reload([...changed.keys()]);
+      throw error;
+    }
+
+    const ops: StoreBatchOperation[] = [...extra];
+    const updates: Array<{ owned: Owned; doc: A.Doc<unknown>; delta: Uint8Array; compacted: boolean }> = [];
+    for (const [key, doc] of changed) {
+      const owned = this.#require(key);
+      const delta = A.saveSince(doc, owned.persistedHeads);
+      if (delta.byteLength === 0) continue;
+      const compacted = owned.chunkCount + 1 > this.#compactAfter;
+      if (compacted) {
+        // Replace every chunk by one snapshot, in the same batch.
+        for (let n = owned.nextChunk - owned.chunkCount; n < owned.nextChunk; n += 1) {
+          ops.push({ type: "del", sublevel: this.#store.docs, key: chunkKey(owned.entry.id, n) });
+        }
+        ops.push({ type: "put", sublevel: this.#store.docs, key: chunkKey(owned.entry.id, owned.nextChunk), value: A.save(doc) });
+      } else {
+        ops.push({ type: "put", sublevel: this.#store.docs, key: chunkKey(owned.entry.id, owned.nextChunk), value: delta });
+      }
+      updates.push({ owned, doc, delta, compacted });
+    }
+
+    try {
+      await this.#store.batch(ops);
+    } catch (error) {
+      await this.#reload([...changed.keys()]);
+      throw error;
+    }
+
+    for (const { owned, doc, compacted } of updates) {
+      owned.doc = doc;
+      owned.persistedHeads = A.getHeads(doc);
+      owned.chunkCount = compacted ? 1 : owned.chunkCount + 1;
+      owned.nextChunk += 1;
+      this.#publish(owned);
+    }
+    return result;
+  }
+
+  /** Brings the Repo's copy up to the authoring copy, sending only what it has not seen from us. */
+  #publish(owned: Owned): void {
+    if (!owned.handle) return;
+    const delta = A.saveSince(owned.doc, owned.publishedHeads);
+    owned.handle.update((d) => A.loadIncremental(d, delta));
+    owned.publishedHeads = owned.persistedHeads;
+  }
+
+  async #reload(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      const owned = this.#require(key);
+      const fresh = await this.#load(owned.entry);
+      owned.doc = fresh.doc;
+      owned.persistedHeads = fresh.persistedHeads;
+      owned.chunkCount = fresh.chunkCount;
+      owned.nextChunk = fresh.nextChunk;
+    }
+  }
+
+  /** Changes recorded in a document, with who made them (from the change messages), oldest first. */
+  history(key: string): ChangeRecord[] {
+    const owned = this.#require(key);
+    const records: ChangeRecord[] = [];
+    for (const change of A.getChangesMetaSince(owned.doc, [])) {
+      const meta = parseMessage(change.message);
+      if (meta) records.push({ ...meta, time: change.time * 1000, documentKey: key });
+    }
+    return records;
+  }
+
+  /** Waits for queued transactions; used before shutdown. */
+  async idle(): Promise<void> {
+    await this.#queue;
+  }
+}

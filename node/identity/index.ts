@@ -1,0 +1,1 @@
+export { createIdentityFile, loadIdentityFile, readIdentityBytes, writeIdentityBytes, type NodeIdentity } from "./identity.js";

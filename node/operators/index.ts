@@ -1,0 +1,1 @@
+export { Operators, ROLES, hasRole, parseRole, type Operator, type Role } from "./operators.js";

@@ -1,0 +1,412 @@
+import { ImmutableString } from "@automerge/automerge";
+import type { Logger } from "pino";
+import { alreadyExists, invalidArgument, notFound, type FieldViolation } from "../errors.js";
+import { DocumentType, type ChangeRecord, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
+import {
+  shardOf,
+  UPDATABLE_FIELDS,
+  validateTrainer,
+  type Accreditation,
+  type Language,
+  type TimeRange,
+  type Trainer,
+  type RawTrainerDraft,
+  type TrainerDraft,
+  type TrainerPrivate,
+  type UpdatableField,
+} from "./trainer.js";
+
+/** How a trainer is stored in a roster shard: ImmutableString for every id, code, name and date. */
+interface StoredTrainer {
+  id: ImmutableString;
+  displayName: ImmutableString;
+  homeHub: ImmutableString;
+  languages: Array<{ tag: ImmutableString; level: ImmutableString }>;
+  regions: ImmutableString[];
+  accreditations: Array<Record<keyof Accreditation, ImmutableString>>;
+  availability: Array<{ start: ImmutableString; end: ImmutableString }>;
+  blackouts: Array<{ start: ImmutableString; end: ImmutableString }>;
+  updatedAt: ImmutableString;
+  updatedBy: ImmutableString;
+}
+
+type StoredPrivate = Record<keyof TrainerPrivate, ImmutableString>;
+
+interface RosterShardDoc {
+  shard: number;
+  shards: number;
+  trainers: Record<string, StoredTrainer>;
+}
+
+interface PrivateRosterDoc {
+  trainers: Record<string, StoredPrivate>;
+}
+
+const PRIVATE_KEY = "private/roster";
+const shardKey = (n: number): string => `roster/${n}`;
+const s = (v: string): ImmutableString => new ImmutableString(v);
+const str = (v: unknown): string => (v instanceof ImmutableString ? v.val : typeof v === "string" ? v : "");
+
+function storeRanges(ranges: readonly TimeRange[]): StoredTrainer["availability"] {
+  return ranges.map((r) => ({ start: s(r.start), end: s(r.end) }));
+}
+
+function storeLanguages(languages: readonly Language[]): StoredTrainer["languages"] {
+  return languages.map((l) => ({ tag: s(l.tag), level: s(l.level) }));
+}
+
+function storeAccreditations(list: readonly Accreditation[]): StoredTrainer["accreditations"] {
+  return list.map((a) => ({
+    scheme: s(a.scheme),
+    competency: s(a.competency),
+    level: s(a.level),
+    validFrom: s(a.validFrom),
+    validUntil: s(a.validUntil),
+    status: s(a.status),
+  }));
+}
+
+function storePrivate(p: TrainerPrivate): StoredPrivate {
+  return { email: s(p.email), phone: s(p.phone), nationalId: s(p.nationalId), notes: s(p.notes) };
+}
+
+function readRanges(list: readonly { start: unknown; end: unknown }[]): TimeRange[] {
+  return list.map((r) => ({ start: str(r.start), end: str(r.end) }));
+}
+
+function readTrainer(stored: StoredTrainer): Trainer {
+  return {
+    id: str(stored.id),
+    displayName: str(stored.displayName),
+    homeHub: str(stored.homeHub),
+    languages: stored.languages.map((l) => ({ tag: str(l.tag), level: str(l.level) as Language["level"] })),
+    regions: stored.regions.map(str),
+    accreditations: stored.accreditations.map((a) => ({
+      scheme: str(a.scheme),
+      competency: str(a.competency),
+      level: str(a.level),
+      validFrom: str(a.validFrom),
+      validUntil: str(a.validUntil),
+      status: str(a.status) as Accreditation["status"],
+    })),
+    availability: readRanges(stored.availability),
+    blackouts: readRanges(stored.blackouts),
+    updatedAt: str(stored.updatedAt),
+    updatedBy: str(stored.updatedBy),
+  };
+}
+
+function readPrivate(stored: StoredPrivate): TrainerPrivate {
+  return { email: str(stored.email), phone: str(stored.phone), nationalId: str(stored.nationalId), notes: str(stored.notes) };
+}
+
+export interface RosterInit {
+  hubId: string;
+  /** Number of roster shards for a new roster; an existing roster keeps the count it was made with. */
+  shards: number;
+}
+
+export interface RosterComponents {
+  documents: OwnedDocuments;
+  logger: Logger;
+}
+
+export interface ListOptions {
+  pageSize: number;
+  pageToken: string;
+  includePrivate: boolean;
+}
+
+export interface ImportRowInput {
+  line: number;
+  trainer: RawTrainerDraft;
+}
+
+export interface ImportOptions {
+  skipInvalid: boolean;
+  dryRun: boolean;
+  upsert: boolean;
+}
+
+export interface RowError {
+  line: number;
+  field: string;
+  message: string;
+}
+
+export interface ImportOutcome {
+  imported: number;
+  skipped: number;
+  errors: RowError[];
+  committed: boolean;
+}
+
+const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+
+/**
+ * The hub's trainer roster: the public records, sharded over `shards` documents by a hash of the
+ * trainer id, and the private part in one document that is never replicated. Every write changes the
+ * shard and the private document in one transaction, so they are persisted in one LevelDB batch.
+ */
+export class Roster {
+  readonly #hubId: string;
+  readonly #documents: OwnedDocuments;
+  readonly #log: Logger;
+  #shards: number;
+
+  constructor(init: RosterInit, components: RosterComponents) {
+    this.#hubId = init.hubId;
+    this.#shards = init.shards;
+    this.#documents = components.documents;
+    this.#log = components.logger;
+  }
+
+  /** Documents the roster needs. Call after `documents.open()`: an existing roster keeps its shard count. */
+  documentSpecs(): OwnedDocumentSpec[] {
+    if (this.#documents.has(shardKey(0))) {
+      const existing = this.#documents.get<RosterShardDoc>(shardKey(0)).shards;
+      if (existing !== this.#shards) {
+        this.#log.warn({ configured: this.#shards, existing }, "roster.shards differs from the existing roster; keeping the existing count");
+      }
+      this.#shards = existing;
+    }
+    const specs: OwnedDocumentSpec[] = [];
+    for (let n = 0; n < this.#shards; n += 1) {
+      specs.push({ key: shardKey(n), type: DocumentType.Roster, replicated: true, initial: { shard: n, shards: this.#shards, trainers: {} } });
+    }
+    specs.push({ key: PRIVATE_KEY, type: DocumentType.PrivateRoster, replicated: false, initial: { trainers: {} } });
+    return specs;
+  }
+
+  get shardCount(): number {
+    return this.#shards;
+  }
+
+  #shard(id: string): RosterShardDoc {
+    return this.#documents.get<RosterShardDoc>(shardKey(shardOf(id, this.#shards)));
+  }
+
+  #private(): PrivateRosterDoc {
+    return this.#documents.get<PrivateRosterDoc>(PRIVATE_KEY);
+  }
+
+  #exists(id: string): boolean {
+    return Object.hasOwn(this.#shard(id).trainers, id);
+  }
+
+  count(): number {
+    let total = 0;
+    for (let n = 0; n < this.#shards; n += 1) {
+      total += Object.keys(this.#documents.get<RosterShardDoc>(shardKey(n)).trainers).length;
+    }
+    return total;
+  }
+
+  get(id: string, includePrivate: boolean): Trainer {
+    const stored = this.#shard(id).trainers[id];
+    if (!stored) throw notFound(`trainer '${id}' is not in this hub's roster`);
+    return this.#withPrivate(readTrainer(stored), includePrivate);
+  }
+
+  #withPrivate(trainer: Trainer, includePrivate: boolean): Trainer {
+    if (!includePrivate) return trainer;
+    const p = this.#private().trainers[trainer.id];
+    return p ? { ...trainer, private: readPrivate(p) } : trainer;
+  }
+
+  /** All trainer ids in id order. */
+  #sortedIds(): string[] {
+    const ids: string[] = [];
+    for (let n = 0; n < this.#shards; n += 1) {
+      ids.push(...Object.keys(this.#documents.get<RosterShardDoc>(shardKey(n)).trainers));
+    }
+    return ids.sort();
+  }
+
+  list(options: ListOptions): { trainers: Trainer[]; nextPageToken: string; total: number } {
+    if (options.pageSize > MAX_PAGE) {
+      throw invalidArgument([{ field: "page_size", description: `is ${options.pageSize}; at most ${MAX_PAGE}` }]);
+    }
+    const size = options.pageSize === 0 ? DEFAULT_PAGE : options.pageSize;
+    let after = "";
+    if (options.pageToken !== "") {
+      after = Buffer.from(options.pageToken, "base64url").toString("utf8");
+      if (after === "") throw invalidArgument([{ field: "page_token", description: "is not a token this node issued" }]);
+    }
+    const ids = this.#sortedIds();
+    const start = after === "" ? 0 : ids.findIndex((id) => id > after);
+    const page = start < 0 ? [] : ids.slice(start, start + size);
+    const last = page[page.length - 1];
+    const more = start >= 0 && start + size < ids.length;
+    return {
+      trainers: page.map((id) => this.get(id, options.includePrivate)),
+      nextPageToken: more && last ? Buffer.from(last, "utf8").toString("base64url") : "",
+      total: ids.length,
+    };
+  }
+
+  *exportAll(includePrivate: boolean): Generator<Trainer> {
+    for (const id of this.#sortedIds()) yield this.get(id, includePrivate);
+  }
+
+  #editsFor(trainer: TrainerDraft, operatorId: string, now: string, replacePrivate: boolean): DocumentEdit[] {
+    const edits: DocumentEdit[] = [
+      {
+        key: shardKey(shardOf(trainer.id, this.#shards)),
+        subject: trainer.id,
+        change: (doc) => {
+          const trainers = (doc as unknown as RosterShardDoc).trainers;
+          trainers[trainer.id] = {
+            id: s(trainer.id),
+            displayName: s(trainer.displayName),
+            homeHub: s(this.#hubId),
+            languages: storeLanguages(trainer.languages),
+            regions: trainer.regions.map(s),
+            accreditations: storeAccreditations(trainer.accreditations),
+            availability: storeRanges(trainer.availability),
+            blackouts: storeRanges(trainer.blackouts),
+            updatedAt: s(now),
+            updatedBy: s(operatorId),
+          };
+        },
+      },
+    ];
+    const hadPrivate = Object.hasOwn(this.#private().trainers, trainer.id);
+    if (trainer.private || (replacePrivate && hadPrivate)) {
+      edits.push({
+        key: PRIVATE_KEY,
+        subject: trainer.id,
+        change: (doc) => {
+          const trainers = (doc as unknown as PrivateRosterDoc).trainers;
+          if (trainer.private) trainers[trainer.id] = storePrivate(trainer.private);
+          else delete trainers[trainer.id];
+        },
+      });
+    }
+    return edits;
+  }
+
+  #validated(draft: RawTrainerDraft, prefix = "trainer"): TrainerDraft {
+    const { value, violations } = validateTrainer(draft, prefix);
+    if (violations.length > 0) throw invalidArgument(violations);
+    return value;
+  }
+
+  async add(draft: RawTrainerDraft, operatorId: string): Promise<Trainer> {
+    const trainer = this.#validated(draft);
+    await this.#documents.transact({ operatorId, action: "trainer.add" }, () => {
+      if (this.#exists(trainer.id)) throw alreadyExists(`trainer '${trainer.id}' already exists in this hub's roster`);
+      return { edits: this.#editsFor(trainer, operatorId, new Date().toISOString(), true), result: undefined };
+    });
+    return this.get(trainer.id, true);
+  }
+
+  /**
+   * Replaces the fields named in `mask` (all of them when the mask is empty) with those of `patch`.
+   */
+  async update(patch: RawTrainerDraft, mask: readonly string[], operatorId: string): Promise<Trainer> {
+    const unknown = mask.filter((m) => !(UPDATABLE_FIELDS as readonly string[]).includes(m));
+    if (unknown.length > 0) {
+      throw invalidArgument(
+        unknown.map((m) => ({ field: "update_mask", description: `'${m}' is not an updatable field (${UPDATABLE_FIELDS.join(", ")})` })),
+      );
+    }
+    const fields = new Set<UpdatableField>(mask.length > 0 ? (mask as UpdatableField[]) : UPDATABLE_FIELDS);
+    const id = patch.id.trim();
+    await this.#documents.transact({ operatorId, action: "trainer.update" }, () => {
+      if (!this.#exists(id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
+      const current = this.get(id, true);
+      const merged: RawTrainerDraft = {
+        id,
+        displayName: fields.has("display_name") ? patch.displayName : current.displayName,
+        languages: fields.has("languages") ? patch.languages : current.languages,
+        regions: fields.has("regions") ? patch.regions : current.regions,
+        accreditations: fields.has("accreditations") ? patch.accreditations : current.accreditations,
+        availability: fields.has("availability") ? patch.availability : current.availability,
+        blackouts: fields.has("blackouts") ? patch.blackouts : current.blackouts,
+      };
+      const empty: TrainerPrivate = { email: "", phone: "", nationalId: "", notes: "" };
+      const before = current.private ?? empty;
+      const given = patch.private ?? empty;
+      const pick = (k: keyof TrainerPrivate, field: UpdatableField) => (fields.has("private") || fields.has(field) ? given[k] : before[k]);
+      merged.private = {
+        email: pick("email", "private.email"),
+        phone: pick("phone", "private.phone"),
+        nationalId: pick("nationalId", "private.national_id"),
+        notes: pick("notes", "private.notes"),
+      };
+      const trainer = this.#validated(merged);
+      return { edits: this.#editsFor(trainer, operatorId, new Date().toISOString(), true), result: undefined };
+    });
+    return this.get(id, true);
+  }
+
+  async remove(id: string, operatorId: string): Promise<void> {
+    await this.#documents.transact({ operatorId, action: "trainer.remove" }, () => {
+      if (!this.#exists(id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
+      const edits: DocumentEdit[] = [
+        {
+          key: shardKey(shardOf(id, this.#shards)),
+          subject: id,
+          change: (doc) => void delete (doc as unknown as RosterShardDoc).trainers[id],
+        },
+      ];
+      if (Object.hasOwn(this.#private().trainers, id)) {
+        edits.push({ key: PRIVATE_KEY, subject: id, change: (doc) => void delete (doc as unknown as PrivateRosterDoc).trainers[id] });
+      }
+      return { edits, result: undefined };
+    });
+  }
+
+  /**
+   * Validates every row first (reporting all problems, with line numbers), then writes all valid rows
+   * in one transaction — one LevelDB batch — or nothing if any row is bad and `skipInvalid` is off.
+   */
+  async import(
+    rows: readonly ImportRowInput[],
+    options: ImportOptions,
+    operatorId: string,
+  ): Promise<ImportOutcome> {
+    return this.#documents.transact<ImportOutcome>({ operatorId, action: "trainer.import" }, () => {
+      const errors: RowError[] = [];
+      const valid: TrainerDraft[] = [];
+      const seen = new Map<string, number>();
+      rows.forEach((row) => {
+        const { value, violations } = validateTrainer(row.trainer, "");
+        const rowErrors: FieldViolation[] = [...violations];
+        const firstLine = seen.get(value.id);
+        if (value.id !== "" && firstLine !== undefined) {
+          rowErrors.push({ field: "id", description: `'${value.id}' also appears at line ${firstLine}` });
+        } else if (value.id !== "" && !options.upsert && this.#exists(value.id)) {
+          rowErrors.push({ field: "id", description: `trainer '${value.id}' already exists (use --upsert to replace)` });
+        }
+        if (value.id !== "" && firstLine === undefined) seen.set(value.id, row.line);
+        for (const v of rowErrors) errors.push({ line: row.line, field: v.field, message: v.description });
+        if (rowErrors.length === 0) valid.push(value);
+      });
+      const skipped = rows.length - valid.length;
+      const commit = !options.dryRun && valid.length > 0 && (errors.length === 0 || options.skipInvalid);
+      if (!commit) {
+        return { edits: [], result: { imported: 0, skipped, errors, committed: false } };
+      }
+      const now = new Date().toISOString();
+      // A row without private columns leaves an existing trainer's private part as it is.
+      const edits = valid.flatMap((t) => this.#editsFor(t, operatorId, now, false));
+      this.#log.info({ rows: rows.length, imported: valid.length, skipped }, "importing trainers");
+      return { edits, result: { imported: valid.length, skipped, errors, committed: true } };
+    });
+  }
+
+  /** Who changed this trainer and how, oldest first (from the change messages of the roster and private documents). */
+  history(id: string): ChangeRecord[] {
+    const shard = shardKey(shardOf(id, this.#shards));
+    const records = [...this.#documents.history(shard), ...this.#documents.history(PRIVATE_KEY)].filter((r) =>
+      r.subjects?.includes(id),
+    );
+    // A write that touched both documents appears in both histories: keep it once.
+    const unique = new Map<string, ChangeRecord>();
+    for (const r of records) unique.set(`${r.time}|${r.operatorId}|${r.action}`, r);
+    return [...unique.values()].sort((a, b) => a.time - b.time);
+  }
+}

@@ -1,0 +1,142 @@
+import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { Level } from "level";
+import { stringify } from "yaml";
+import { applyEnvOverrides, parseConfig, parseYaml, type NodeConfig } from "./config/index.js";
+import { alreadyExists, failedPrecondition } from "./errors.js";
+import { createIdentityFile, writeIdentityBytes } from "./identity/index.js";
+import { Operators } from "./operators/index.js";
+import { dataPaths, type DataPaths } from "./paths.js";
+import { readBackup } from "./storage/backup.js";
+import { NodeStore } from "./storage/node-store.js";
+
+export interface InitOptions {
+  dataDir: string;
+  hubId: string;
+  name: string;
+  secretariat: boolean;
+  region?: string;
+  /** YAML text of the base configuration (config/default.yaml or another). */
+  baseConfig: string;
+  baseConfigSource: string;
+}
+
+export interface InitResult {
+  paths: DataPaths;
+  config: NodeConfig;
+  peerId: string;
+  adminOperatorId: string;
+}
+
+async function writeSecret(path: string, text: string): Promise<void> {
+  const handle = await open(path, "wx", 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function ensureFreshDirectory(dir: string): Promise<DataPaths> {
+  const paths = dataPaths(dir);
+  await mkdir(dir, { recursive: true });
+  const existing = await readdir(dir);
+  if (existing.includes("identity.key") || existing.includes("config.yaml") || existing.includes("db")) {
+    throw alreadyExists(`${dir} already holds a Concordat node; refusing to overwrite its identity`);
+  }
+  return paths;
+}
+
+/**
+ * `concordat init`: creates the node's config, its Ed25519 identity (mode 0600) and a first admin
+ * credential, stored in `admin.token` (mode 0600) for the CLI on this machine. Refuses to touch a
+ * directory that already holds a node.
+ */
+export async function initDataDir(options: InitOptions): Promise<InitResult> {
+  const base = parseYaml(options.baseConfig, options.baseConfigSource);
+  const raw = applyEnvOverrides(base, {});
+  raw.hub = {
+    ...(typeof raw.hub === "object" && raw.hub !== null ? (raw.hub as Record<string, unknown>) : {}),
+    id: options.hubId,
+    name: options.name,
+    role: options.secretariat ? "secretariat" : "hub",
+    ...(options.region !== undefined ? { region: options.region } : {}),
+  };
+  const config = parseConfig(raw, "init options");
+  const paths = await ensureFreshDirectory(options.dataDir);
+
+  const identity = await createIdentityFile(paths.identity);
+  await writeFile(paths.config, `# Concordat node configuration (see README, "Configuration").\n${stringify(config)}`, { flag: "wx" });
+  const store = await NodeStore.open(paths.db, { sync: true });
+  try {
+    const operators = await Operators.open(store);
+    const { operator, token } = await operators.add("admin", "admin", "init");
+    await writeSecret(paths.adminToken, `${token}\n`);
+    return { paths, config, peerId: identity.peerId, adminOperatorId: operator.id };
+  } finally {
+    await store.close();
+  }
+}
+
+export interface RestoreResult {
+  paths: DataPaths;
+  hubId: string;
+  peerId: string;
+  entries: number;
+  adminOperatorId: string;
+}
+
+/**
+ * `concordat restore FILE --data DIR`: verifies the whole backup first, then recreates the node in an
+ * empty directory: config, identity and database. Operators keep their credentials; a new admin
+ * credential is written to `admin.token` for the CLI on this machine.
+ */
+export async function restoreBackup(bytes: Uint8Array, source: string, dataDir: string): Promise<RestoreResult> {
+  const { header, entries } = readBackup(bytes, source);
+  parseConfig(parseYaml(header.config, `${source} (config)`), `${source} (config)`);
+  await mkdir(dataDir, { recursive: true });
+  if ((await readdir(dataDir)).length > 0) {
+    throw failedPrecondition(`${dataDir} is not empty; restore only into an empty or new directory`);
+  }
+  const paths = dataPaths(dataDir);
+  try {
+    const identity = await writeIdentityBytes(paths.identity, new Uint8Array(Buffer.from(header.identityKey, "base64")));
+    await writeFile(paths.config, header.config, { flag: "wx" });
+    const db = new Level<Uint8Array, Uint8Array>(paths.db, { keyEncoding: "view", valueEncoding: "view" });
+    await db.open();
+    try {
+      for (let i = 0; i < entries.length; i += 1000) {
+        await db.batch(
+          entries.slice(i, i + 1000).map((e) => ({ type: "put" as const, key: e.key, value: e.value })),
+          { sync: i + 1000 >= entries.length },
+        );
+      }
+    } finally {
+      await db.close();
+    }
+    const store = await NodeStore.open(paths.db, { sync: true });
+    let adminOperatorId: string;
+    try {
+      const operators = await Operators.open(store);
+      const { operator, token } = await operators.add("admin (restored)", "admin", "restore");
+      adminOperatorId = operator.id;
+      await writeSecret(paths.adminToken, `${token}\n`);
+    } finally {
+      await store.close();
+    }
+    if (identity.peerId !== header.peerId) {
+      throw failedPrecondition(`${source}: the identity key does not match the peer id ${header.peerId} in its header`);
+    }
+    return { paths, hubId: header.hubId, peerId: header.peerId, entries: entries.length, adminOperatorId };
+  } catch (error) {
+    // Leave no half-restored node behind.
+    await rm(dataDir, { recursive: true, force: true }).then(() => mkdir(dataDir, { recursive: true }));
+    throw error;
+  }
+}
+
+export async function readTextFile(path: string, what: string): Promise<string> {
+  return readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw failedPrecondition(`cannot read ${what} '${path}': ${error.code === "ENOENT" ? "file not found" : error.message}`);
+  });
+}
