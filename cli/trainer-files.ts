@@ -776,3 +776,18 @@ function trainerFromJson(node: JsonNode, report: Report): Trainer {
     private: priv,
   });
 }
+
+/**
+ * One trainer from cells in the CSV syntax (e.g. `languages: "en:C1;fr:B2"`), as the CLI's
+ * `trainers add|update` flags give them. Problems are reported like CSV errors, with line 0.
+ */
+export function trainerFromFields(fields: Partial<Record<CsvColumn, string>>): { trainer: Trainer; errors: FileRowError[] } {
+  const errors: FileRowError[] = [];
+  const cells = new Map<CsvColumn, string>();
+  for (const column of CSV_COLUMNS) {
+    const value = fields[column];
+    if (value !== undefined) cells.set(column, value.trim());
+  }
+  const trainer = trainerFromCells(cells, (field, message) => errors.push({ line: 0, field, message }));
+  return { trainer, errors };
+}

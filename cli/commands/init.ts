@@ -1,0 +1,48 @@
+import { DEFAULT_CONFIG_PATH } from "../../node/version.js";
+import { initDataDir, readTextFile } from "../../node/setup.js";
+import { printLine, printJson, type Io } from "../io.js";
+
+export interface InitCommandOptions {
+  data: string;
+  hub: string;
+  name: string;
+  secretariat?: boolean;
+  region?: string;
+  /** Base configuration to copy; defaults to config/default.yaml. */
+  config?: string;
+}
+
+/** `concordat init`: a new identity, config and first admin credential in a data directory. */
+export async function initCommand(options: InitCommandOptions, io: Io): Promise<void> {
+  const configPath = options.config ?? DEFAULT_CONFIG_PATH;
+  const result = await initDataDir({
+    dataDir: options.data,
+    hubId: options.hub,
+    name: options.name,
+    secretariat: options.secretariat ?? false,
+    ...(options.region !== undefined ? { region: options.region } : {}),
+    baseConfig: await readTextFile(configPath, "configuration"),
+    baseConfigSource: configPath,
+  });
+  const summary = {
+    dataDir: options.data,
+    hubId: result.config.hub.id,
+    name: result.config.hub.name,
+    role: result.config.hub.role,
+    peerId: result.peerId,
+    config: result.paths.config,
+    identity: result.paths.identity,
+    adminToken: result.paths.adminToken,
+    adminOperatorId: result.adminOperatorId,
+  };
+  if (io.json) {
+    printJson(io, summary);
+    return;
+  }
+  printLine(io, `Initialised ${summary.role} '${summary.hubId}' (${summary.name}) in ${options.data}`);
+  printLine(io, `  peer id       ${summary.peerId}`);
+  printLine(io, `  identity key  ${summary.identity} (mode 0600)`);
+  printLine(io, `  config        ${summary.config}`);
+  printLine(io, `  admin token   ${summary.adminToken} (mode 0600; the CLI reads it with --data ${options.data})`);
+  printLine(io, `Start it with: concordat start --data ${options.data}`);
+}

@@ -1,0 +1,51 @@
+import { access } from "node:fs/promises";
+import { ConcordatNode } from "../../node/node.js";
+import { dataPaths } from "../../node/paths.js";
+import { initDataDir, readTextFile } from "../../node/setup.js";
+import { parseConfig, parseYaml } from "../../node/config/index.js";
+import { DEFAULT_CONFIG_PATH } from "../../node/version.js";
+import { printLine, type Io } from "../io.js";
+
+export interface StartCommandOptions {
+  data: string;
+  /** Configuration to initialise from on the very first start; defaults to config/default.yaml. */
+  config?: string;
+}
+
+/**
+ * `concordat start`: runs the node in the foreground until SIGINT/SIGTERM. On the very first start in
+ * an empty data directory it initialises a hub identity from the configuration file and says so.
+ */
+export async function startCommand(options: StartCommandOptions, io: Io, env: NodeJS.ProcessEnv = process.env): Promise<ConcordatNode> {
+  const paths = dataPaths(options.data);
+  const initialised = await access(paths.config).then(
+    () => true,
+    () => false,
+  );
+  if (!initialised) {
+    const configPath = options.config ?? DEFAULT_CONFIG_PATH;
+    const text = await readTextFile(configPath, "configuration");
+    const base = parseConfig(parseYaml(text, configPath), configPath);
+    const result = await initDataDir({
+      dataDir: options.data,
+      hubId: base.hub.id,
+      name: base.hub.name,
+      secretariat: base.hub.role === "secretariat",
+      baseConfig: text,
+      baseConfigSource: configPath,
+    });
+    io.stderr.write(
+      `First start: initialised a new ${base.hub.role} identity '${base.hub.id}' from ${configPath}\n` +
+        `  data directory ${options.data}, peer id ${result.peerId}\n` +
+        `  admin credential in ${result.paths.adminToken} (the CLI finds it with --data ${options.data})\n`,
+    );
+  }
+  const node = new ConcordatNode({ dataDir: options.data, env });
+  const running = await node.start();
+  if (!io.json) {
+    io.stderr.write(`Concordat node '${running.config.hub.id}' is serving on ${running.api.address}. Stop it with Ctrl-C.\n`);
+  } else {
+    printLine(io, JSON.stringify({ hubId: running.config.hub.id, api: running.api.address, peerId: running.identity.peerId }));
+  }
+  return node;
+}

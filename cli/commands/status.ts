@@ -1,0 +1,22 @@
+import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { printJson, printLine, printTable, type Io } from "../io.js";
+
+/** `concordat status`: who the node is, what it holds, and who you are to it. */
+export async function statusCommand(options: ConnectionOptions, io: Io): Promise<void> {
+  const status = await withConnection(options, (c) => call(c, c.node.getStatus.bind(c.node), {}));
+  if (io.json) {
+    printJson(io, status);
+    return;
+  }
+  printLine(io, `${status.role} '${status.hubId}' — ${status.hubName}`);
+  printLine(io, `  federation  ${status.federationId}`);
+  printLine(io, `  peer id     ${status.peerId}`);
+  printLine(io, `  version     ${status.version}, started ${status.startedAt}`);
+  printLine(io, `  trainers    ${status.trainerCount}`);
+  printLine(io, `  you are     ${status.caller?.name ?? "?"} (${status.caller?.id ?? "?"}, ${status.caller?.role ?? "?"})`);
+  printTable(
+    io,
+    ["document", "type", "schema", "replicated", "heads"],
+    status.documents.map((d) => [d.id, d.type, d.schemaVersion, d.replicated ? "yes" : "no (private)", d.heads.map((h) => h.slice(0, 8)).join(",")]),
+  );
+}

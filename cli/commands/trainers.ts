@@ -1,0 +1,307 @@
+import { readFile, rename, writeFile } from "node:fs/promises";
+import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
+import { SingleBar } from "cli-progress";
+import type { ImportResult, ImportRow, Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
+import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
+import { CliError, ExitCode } from "../errors.js";
+import { printJson, printLine, printRecord, printTable, type Io } from "../io.js";
+import {
+  formatFromPath,
+  formatTrainerFile,
+  parseTrainerFile,
+  trainerFromFields,
+  type CsvColumn,
+  type FileRowError,
+  type TrainerFileFormat,
+} from "../trainer-files.js";
+
+/** Trainer fields as CLI flags, in the same cell syntax as the CSV columns (docs/trainer-files.md). */
+export interface TrainerFieldOptions {
+  id: string;
+  name?: string;
+  languages?: string;
+  regions?: string;
+  accreditations?: string;
+  availability?: string;
+  blackouts?: string;
+  email?: string;
+  phone?: string;
+  nationalId?: string;
+  notes?: string;
+}
+
+const FLAG_COLUMNS: ReadonlyArray<[keyof TrainerFieldOptions, CsvColumn, string]> = [
+  ["id", "id", ""],
+  ["name", "display_name", "display_name"],
+  ["languages", "languages", "languages"],
+  ["regions", "regions", "regions"],
+  ["accreditations", "accreditations", "accreditations"],
+  ["availability", "availability", "availability"],
+  ["blackouts", "blackouts", "blackouts"],
+  ["email", "email", "private.email"],
+  ["phone", "phone", "private.phone"],
+  ["nationalId", "national_id", "private.national_id"],
+  ["notes", "notes", "private.notes"],
+];
+
+function trainerFromOptions(options: TrainerFieldOptions): { trainer: Trainer; mask: string[] } {
+  const fields: Partial<Record<CsvColumn, string>> = {};
+  const mask: string[] = [];
+  for (const [option, column, maskField] of FLAG_COLUMNS) {
+    const value = options[option];
+    if (value === undefined) continue;
+    fields[column] = value;
+    if (maskField !== "") mask.push(maskField);
+  }
+  const { trainer, errors } = trainerFromFields(fields);
+  if (errors.length > 0) {
+    throw new CliError("invalid trainer fields", ExitCode.Usage, errors.map((e) => `--${flagFor(e.field)}: ${e.message}`));
+  }
+  return { trainer, mask };
+}
+
+function flagFor(column: string): string {
+  const entry = FLAG_COLUMNS.find(([, c]) => c === column);
+  return entry ? entry[0].replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`) : column;
+}
+
+function describeTrainer(io: Io, t: Trainer): void {
+  if (io.json) {
+    printJson(io, t);
+    return;
+  }
+  const lines: Array<[string, string]> = [
+    ["id", t.id],
+    ["name", t.displayName],
+    ["home hub", t.homeHub],
+    ["languages", t.languages.map((l) => `${l.tag}:${l.level}`).join(", ")],
+    ["regions", t.regions.join(", ")],
+    ["accreditations", t.accreditations.map((a) => `${a.scheme}/${a.competency} ${a.level} ${a.validFrom}..${a.validUntil} ${a.status}`).join("; ")],
+    ["availability", t.availability.map((r) => `${r.start}/${r.end}`).join(", ")],
+    ["blackouts", t.blackouts.map((r) => `${r.start}/${r.end}`).join(", ")],
+  ];
+  if (t.private) {
+    lines.push(["email", t.private.email], ["phone", t.private.phone], ["national id", t.private.nationalId], ["notes", t.private.notes]);
+  }
+  lines.push(["updated", `${t.updatedAt} by ${t.updatedBy}`]);
+  printRecord(io, {}, lines);
+}
+
+export async function trainersAddCommand(options: ConnectionOptions & TrainerFieldOptions, io: Io): Promise<void> {
+  const { trainer } = trainerFromOptions(options);
+  const added = await withConnection(options, (c) => call(c, c.trainers.addTrainer.bind(c.trainers), { trainer }));
+  if (!io.json) printLine(io, `Added trainer '${added.id}'.`);
+  describeTrainer(io, added);
+}
+
+export async function trainersGetCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
+  const trainer = await withConnection(options, (c) => call(c, c.trainers.getTrainer.bind(c.trainers), { id: options.id }));
+  describeTrainer(io, trainer);
+}
+
+export async function trainersUpdateCommand(options: ConnectionOptions & TrainerFieldOptions, io: Io): Promise<void> {
+  const { trainer, mask } = trainerFromOptions(options);
+  if (mask.length === 0) {
+    throw new CliError("nothing to update: give at least one field flag (e.g. --name, --languages)", ExitCode.Usage);
+  }
+  const updated = await withConnection(options, (c) => call(c, c.trainers.updateTrainer.bind(c.trainers), { trainer, updateMask: mask }));
+  if (!io.json) printLine(io, `Updated ${mask.join(", ")} of trainer '${updated.id}'.`);
+  describeTrainer(io, updated);
+}
+
+export async function trainersRemoveCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
+  await withConnection(options, (c) => call(c, c.trainers.removeTrainer.bind(c.trainers), { id: options.id }));
+  if (io.json) printJson(io, { removed: options.id });
+  else printLine(io, `Removed trainer '${options.id}'.`);
+}
+
+export interface ListCommandOptions extends ConnectionOptions {
+  pageSize?: number;
+  pageToken?: string;
+  all?: boolean;
+}
+
+export async function trainersListCommand(options: ListCommandOptions, io: Io): Promise<void> {
+  const pages = await withConnection(options, async (c) => {
+    const trainers: Trainer[] = [];
+    let token = options.pageToken ?? "";
+    let total = 0;
+    let next = "";
+    do {
+      const page = await call(c, c.trainers.listTrainers.bind(c.trainers), { pageSize: options.pageSize ?? 100, pageToken: token });
+      trainers.push(...page.trainers);
+      total = page.total;
+      next = page.nextPageToken;
+      token = next;
+    } while (options.all && next !== "");
+    return { trainers, total, nextPageToken: next };
+  });
+  if (io.json) {
+    printJson(io, pages);
+    return;
+  }
+  printTable(
+    io,
+    ["id", "name", "languages", "regions", "accreditations", "updated"],
+    pages.trainers.map((t) => [
+      t.id,
+      t.displayName,
+      t.languages.map((l) => `${l.tag}:${l.level}`).join(" "),
+      t.regions.join(" "),
+      String(t.accreditations.length),
+      t.updatedAt.slice(0, 19).replace("T", " "),
+    ]),
+  );
+  const more = pages.nextPageToken !== "" ? ` — more with --page-token ${pages.nextPageToken} or --all` : "";
+  printLine(io, `${pages.trainers.length} of ${pages.total} trainers${more}`);
+}
+
+export async function trainersHistoryCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
+  const history = await withConnection(options, (c) => call(c, c.trainers.getTrainerHistory.bind(c.trainers), { id: options.id }));
+  if (io.json) {
+    printJson(io, history.entries);
+    return;
+  }
+  printTable(io, ["time", "operator", "action"], history.entries.map((e) => [e.time, e.operatorId, e.action]));
+}
+
+export interface ImportCommandOptions extends ConnectionOptions {
+  file: string;
+  format?: string;
+  skipInvalid?: boolean;
+  dryRun?: boolean;
+  upsert?: boolean;
+}
+
+function resolveFormat(path: string, given: string | undefined): TrainerFileFormat {
+  if (given !== undefined) {
+    if (given === "csv" || given === "json") return given;
+    throw new CliError(`--format must be csv or json, not '${given}'`, ExitCode.Usage);
+  }
+  const format = formatFromPath(path);
+  if (!format) throw new CliError(`cannot tell the format of '${path}' from its extension; pass --format csv|json`, ExitCode.Usage);
+  return format;
+}
+
+const BATCH = 500;
+
+/** Streams rows to ImportTrainers; the node validates all, then writes all valid rows in one batch. */
+function streamImport(
+  c: Connection,
+  rows: readonly ImportRow[],
+  options: { skipInvalid: boolean; dryRun: boolean; upsert: boolean },
+  onSent: (sent: number) => void,
+): Promise<ImportResult> {
+  return new Promise((resolve, reject) => {
+    const stream = c.trainers.importTrainers(c.metadata, { deadline: new Date(Date.now() + 10 * 60_000) }, (error: ServiceError | null, result?: ImportResult) => {
+      if (error) reject(error);
+      else resolve(result as ImportResult);
+    });
+    const send = async () => {
+      stream.write({ part: { $case: "options", value: options } });
+      for (let i = 0; i < rows.length; i += BATCH) {
+        const ok = stream.write({ part: { $case: "rows", value: { rows: rows.slice(i, i + BATCH) } } });
+        onSent(Math.min(i + BATCH, rows.length));
+        if (!ok) await new Promise<void>((r) => stream.once("drain", () => r()));
+      }
+      stream.end();
+    };
+    send().catch(reject);
+  });
+}
+
+function printRowErrors(io: Io, errors: readonly FileRowError[]): void {
+  const sorted = [...errors].sort((a, b) => a.line - b.line);
+  printTable(io, ["line", "field", "problem"], sorted.map((e) => [String(e.line), e.field, e.message]));
+}
+
+/**
+ * `concordat trainers import FILE`: every row is checked first (the file's syntax here, the values by
+ * the node); if any row is bad, nothing is imported and every bad row is reported with its line —
+ * unless `--skip-invalid`, which imports the good rows.
+ */
+export async function trainersImportCommand(options: ImportCommandOptions, io: Io): Promise<ImportResult> {
+  const format = resolveFormat(options.file, options.format);
+  const content = await readFile(options.file, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read '${options.file}': ${error.code === "ENOENT" ? "file not found" : error.message}`, ExitCode.Usage);
+  });
+  const parsed = parseTrainerFile(content, format);
+  const skipInvalid = options.skipInvalid ?? false;
+  // With unreadable rows and no --skip-invalid, nothing will be written: still let the node check
+  // the readable rows, so that the report lists every problem at once.
+  const dryRun = (options.dryRun ?? false) || (parsed.errors.length > 0 && !skipInvalid);
+  const rows: ImportRow[] = parsed.rows.map((r) => ({ line: r.line, trainer: r.trainer }));
+
+  const showBar = !io.json && Boolean(io.stderr.isTTY) && rows.length > 0;
+  const bar = showBar ? new SingleBar({ format: "importing [{bar}] {value}/{total} rows", stream: io.stderr, hideCursor: true }) : undefined;
+  bar?.start(rows.length, 0);
+  let result: ImportResult;
+  try {
+    result = await withConnection(options, (c) =>
+      streamImport(c, rows, { skipInvalid, dryRun, upsert: options.upsert ?? false }, (sent) => bar?.update(sent)),
+    );
+  } finally {
+    bar?.stop();
+  }
+
+  const errors: FileRowError[] = [...parsed.errors, ...result.errors];
+  const skipped = result.skipped + (skipInvalid ? new Set(parsed.errors.map((e) => e.line)).size : 0);
+  const summary = { ...result, skipped, errors: errors.sort((a, b) => a.line - b.line) };
+  if (io.json) {
+    printJson(io, summary);
+  } else {
+    if (errors.length > 0) printRowErrors(io, errors);
+    if (result.committed) {
+      printLine(io, `Imported ${result.imported} trainers from ${options.file}${skipped > 0 ? `; skipped ${skipped} invalid rows` : ""}.`);
+    } else if (options.dryRun && errors.length === 0) {
+      printLine(io, `Dry run: all ${rows.length} rows are valid; nothing was written.`);
+    } else if (rows.length === 0 && errors.length === 0) {
+      printLine(io, `${options.file} holds no trainers; nothing was written.`);
+    }
+  }
+  if (errors.length > 0 && !result.committed) {
+    const bad = new Set(errors.map((e) => e.line)).size;
+    throw new CliError(
+      `${bad} row${bad === 1 ? "" : "s"} of ${options.file} ${bad === 1 ? "is" : "are"} invalid; nothing was imported (fix them, or pass --skip-invalid to import the valid rows)`,
+      ExitCode.Usage,
+    );
+  }
+  return summary;
+}
+
+export interface ExportCommandOptions extends ConnectionOptions {
+  out?: string;
+  format?: string;
+  publicOnly?: boolean;
+}
+
+function collect(stream: ClientReadableStream<Trainer>): Promise<Trainer[]> {
+  return new Promise((resolve, reject) => {
+    const trainers: Trainer[] = [];
+    stream.on("data", (t: Trainer) => trainers.push(t));
+    stream.on("error", reject);
+    stream.on("end", () => resolve(trainers));
+  });
+}
+
+/** `concordat trainers export`: the roster as CSV or JSON, the same formats `import` reads. */
+export async function trainersExportCommand(options: ExportCommandOptions, io: Io): Promise<void> {
+  const format = options.out ? resolveFormat(options.out, options.format) : options.format === "csv" ? "csv" : "json";
+  const includePrivate = !(options.publicOnly ?? false);
+  const trainers = await withConnection(options, (c) => collect(c.trainers.exportTrainers({ includePrivate }, c.metadata)));
+  let text: string;
+  try {
+    text = formatTrainerFile(trainers, format, { includePrivate });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message} — export with --format json instead`, ExitCode.Failure);
+  }
+  if (!options.out) {
+    io.stdout.write(text);
+    return;
+  }
+  const temporary = `${options.out}.tmp-${process.pid}`;
+  await writeFile(temporary, text, { mode: includePrivate ? 0o600 : 0o644 });
+  await rename(temporary, options.out);
+  if (io.json) printJson(io, { out: options.out, format, trainers: trainers.length, includePrivate });
+  else printLine(io, `Exported ${trainers.length} trainers to ${options.out} (${format}${includePrivate ? ", with personal data" : ", public fields only"}).`);
+}

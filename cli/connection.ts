@@ -1,0 +1,124 @@
+import { readFile } from "node:fs/promises";
+import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type Client, type ServiceError } from "@grpc/grpc-js";
+import { NodeServiceClient, OperatorServiceClient } from "../node/api/generated/concordat/v1/node.js";
+import { TrainerServiceClient } from "../node/api/generated/concordat/v1/trainers.js";
+import { loadConfigFile } from "../node/config/index.js";
+import type { RuntimeInfo } from "../node/node.js";
+import { dataPaths } from "../node/paths.js";
+import { CliError, ExitCode } from "./errors.js";
+
+/** Options every command that talks to a node accepts (flags, then env, then the data directory). */
+export interface ConnectionOptions {
+  data?: string;
+  addr?: string;
+  token?: string;
+  tlsCa?: string;
+}
+
+export interface Connection {
+  address: string;
+  metadata: Metadata;
+  trainers: TrainerServiceClient;
+  operators: OperatorServiceClient;
+  node: NodeServiceClient;
+  close(): void;
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Finds the node and the credential: `--addr`/`--token`/`--tls-ca`, then CONCORDAT_ADDR /
+ * CONCORDAT_TOKEN / CONCORDAT_TLS_CA, then the data directory (`--data`, CONCORDAT_DATA, or ./data):
+ * `node.json` written by the running node, `config.yaml`, and `admin.token` written by `init`.
+ */
+export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): Promise<Connection> {
+  const dataDir = options.data ?? env.CONCORDAT_DATA ?? "./data";
+  const paths = dataPaths(dataDir);
+  let address = options.addr ?? env.CONCORDAT_ADDR;
+  let tls = false;
+  if (!address) {
+    const runtime = await readOptional(paths.runtime);
+    if (runtime) {
+      const info = JSON.parse(runtime) as RuntimeInfo;
+      address = info.api;
+      tls = info.tls;
+    } else if (await readOptional(paths.config)) {
+      const config = await loadConfigFile(paths.config, {});
+      address = `${config.api.host}:${config.api.port}`;
+      tls = config.api.tls !== undefined;
+    } else {
+      throw new CliError(
+        `no node found: ${dataDir} holds no node (no node.json or config.yaml). Pass --data DIR or --addr HOST:PORT, or run \`concordat init\`.`,
+        ExitCode.Unavailable,
+      );
+    }
+  }
+  let token = options.token ?? env.CONCORDAT_TOKEN;
+  if (!token) {
+    token = (await readOptional(paths.adminToken))?.trim();
+    if (!token) {
+      throw new CliError(`no credential: pass --token, set CONCORDAT_TOKEN, or use --data with a directory holding admin.token`, ExitCode.Unauthorized);
+    }
+  }
+  const caPath = options.tlsCa ?? env.CONCORDAT_TLS_CA;
+  let channel: ChannelCredentials;
+  if (caPath) {
+    const ca = await readFile(caPath).catch(() => {
+      throw new CliError(`cannot read the TLS CA certificate '${caPath}'`, ExitCode.Usage);
+    });
+    channel = grpcCredentials.createSsl(ca);
+  } else if (tls) {
+    channel = grpcCredentials.createSsl();
+  } else {
+    channel = grpcCredentials.createInsecure();
+  }
+  const metadata = new Metadata();
+  metadata.set("authorization", `Bearer ${token}`);
+  const trainers = new TrainerServiceClient(address, channel);
+  const operators = new OperatorServiceClient(address, channel);
+  const node = new NodeServiceClient(address, channel);
+  return {
+    address,
+    metadata,
+    trainers,
+    operators,
+    node,
+    close() {
+      for (const c of [trainers, operators, node] as Client[]) c.close();
+    },
+  };
+}
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: { deadline: Date },
+  callback: (error: ServiceError | null, response: Res) => void,
+) => unknown;
+
+/** Calls a unary method with the connection's credential and a deadline. */
+export function call<Req, Res>(connection: Connection, method: UnaryMethod<Req, Res>, request: Req, timeoutMs = 30_000): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, connection.metadata, { deadline: new Date(Date.now() + timeoutMs) }, (error, response) => {
+      if (error) reject(error);
+      else resolve(response);
+    });
+  });
+}
+
+/** Runs `fn` with a connection and always closes it. */
+export async function withConnection<T>(options: ConnectionOptions, fn: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await connect(options);
+  try {
+    return await fn(connection);
+  } finally {
+    connection.close();
+  }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/** Entry of the `concordat` command: the only place that sets the process's exit code. */
+import { CommanderError } from "commander";
+import { CliError, ExitCode, toCliError } from "./errors.js";
+import { buildProgram } from "./program.js";
+
+function report(error: CliError, json: boolean): void {
+  if (json) {
+    process.stderr.write(`${JSON.stringify({ error: { message: error.message, details: error.details, exitCode: error.exitCode } })}\n`);
+    return;
+  }
+  process.stderr.write(`error: ${error.message}\n`);
+  for (const line of error.details) process.stderr.write(`  ${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage mistakes were already printed by commander.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    const cliError = toCliError(error);
+    report(cliError, argv.includes("--json"));
+    return cliError.exitCode;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`fatal: ${String(error)}\n`);
+    process.exitCode = ExitCode.Failure;
+  },
+);

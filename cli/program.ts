@@ -1,0 +1,217 @@
+/**
+ * The `concordat` command's arguments: parsing only. Each command lives in cli/commands/ as a function
+ * that tests call directly.
+ */
+import { Command, Option } from "commander";
+import { VERSION } from "../node/version.js";
+import { backupCommand, restoreCommand } from "./commands/backup.js";
+import { initCommand } from "./commands/init.js";
+import { operatorsAddCommand, operatorsListCommand, operatorsRevokeCommand } from "./commands/operators.js";
+import { startCommand } from "./commands/start.js";
+import { statusCommand } from "./commands/status.js";
+import {
+  trainersAddCommand,
+  trainersExportCommand,
+  trainersGetCommand,
+  trainersHistoryCommand,
+  trainersImportCommand,
+  trainersListCommand,
+  trainersRemoveCommand,
+  trainersUpdateCommand,
+} from "./commands/trainers.js";
+import type { ConnectionOptions } from "./connection.js";
+import { CliError, ExitCode } from "./errors.js";
+import { processIo, type Io } from "./io.js";
+
+interface GlobalOptions extends ConnectionOptions {
+  json?: boolean;
+}
+
+function globals(command: Command): GlobalOptions & { io: Io } {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  return { ...options, io: processIo(options.json ?? false) };
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`'${value}' is not a positive whole number`, ExitCode.Usage);
+  return n;
+}
+
+function trainerFieldFlags(command: Command, update: boolean): Command {
+  return command
+    .option(`--name <name>`, update ? "new display name" : "display name (required)")
+    .option("--languages <list>", 'languages with CEFR level, e.g. "en:C1;fr:B2"')
+    .option("--regions <list>", 'ISO 3166 codes served, e.g. "KE;UG;KE-30"')
+    .option("--accreditations <list>", 'items "scheme|competency|level|validFrom|validUntil|status" separated by ";"')
+    .option("--availability <list>", 'UTC windows "start/end" separated by ";"')
+    .option("--blackouts <list>", 'UTC blackouts "start/end" separated by ";"')
+    .option("--email <email>", "contact email (private, never replicated)")
+    .option("--phone <phone>", "contact phone (private)")
+    .option("--national-id <id>", "national id (private)")
+    .option("--notes <text>", "notes (private)");
+}
+
+export function buildProgram(): Command {
+  const program = new Command("concordat")
+    .description("Concordat: a federated node for security-sector-reform training hubs")
+    .version(VERSION)
+    .option("--data <dir>", "the node's data directory (default: $CONCORDAT_DATA or ./data)")
+    .option("--addr <host:port>", "API address of the node (default: from the data directory; $CONCORDAT_ADDR)")
+    .option("--token <token>", "API credential (default: $CONCORDAT_TOKEN or DATA/admin.token)")
+    .option("--tls-ca <file>", "CA certificate to verify a node that serves TLS ($CONCORDAT_TLS_CA)")
+    .option("--json", "print JSON for scripts instead of tables")
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command("init")
+    .description("create a node: Ed25519 identity (0600), config and a first admin credential")
+    .requiredOption("--hub <id>", "hub id: a-z, 0-9 and '-'")
+    .requiredOption("--name <name>", "hub name shown to others")
+    .option("--secretariat", "this node is the standards secretariat")
+    .option("--region <region>", "region, free text")
+    .option("--config <file>", "base configuration to copy (default: config/default.yaml)")
+    .action(async (opts: { hub: string; name: string; secretariat?: boolean; region?: string; config?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await initCommand({ ...opts, data: g.data ?? process.env.CONCORDAT_DATA ?? "./data" }, g.io);
+    });
+
+  program
+    .command("start")
+    .description("run the node in the foreground (initialises the data directory on the very first start)")
+    .option("--config <file>", "configuration for the very first start (default: config/default.yaml)")
+    .action(async (opts: { config?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const node = await startCommand({ data: g.data ?? process.env.CONCORDAT_DATA ?? "./data", ...opts }, g.io);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          node.stop().then(resolve, resolve);
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+    });
+
+  program
+    .command("status")
+    .description("show the node's identity, documents and your role")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await statusCommand(g, g.io);
+    });
+
+  const operators = program.command("operators").description("API credentials and roles (admin only)");
+  operators
+    .command("add")
+    .description("issue a credential; the token is shown once")
+    .requiredOption("--name <name>", "who holds it")
+    .addOption(new Option("--role <role>", "what they may do").choices(["admin", "operator", "viewer"]).makeOptionMandatory())
+    .action(async (opts: { name: string; role: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await operatorsAddCommand({ ...g, ...opts }, g.io);
+    });
+  operators
+    .command("list")
+    .description("list operators, active and revoked")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await operatorsListCommand(g, g.io);
+    });
+  operators
+    .command("revoke <id>")
+    .description("revoke an operator's credential")
+    .action(async (id: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await operatorsRevokeCommand({ ...g, id }, g.io);
+    });
+
+  const trainers = program.command("trainers").description("the hub's trainer roster");
+  trainerFieldFlags(trainers.command("add").description("add a trainer").requiredOption("--id <id>", "trainer id"), false).action(
+    async (opts: Omit<Parameters<typeof trainersAddCommand>[0], keyof ConnectionOptions>, cmd: Command) => {
+      const g = globals(cmd);
+      if (opts.name === undefined) throw new CliError("--name is required", ExitCode.Usage);
+      await trainersAddCommand({ ...g, ...opts }, g.io);
+    },
+  );
+  trainers
+    .command("get <id>")
+    .description("show one trainer")
+    .action(async (id: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await trainersGetCommand({ ...g, id }, g.io);
+    });
+  trainers
+    .command("list")
+    .description("list trainers, a page at a time")
+    .option("--page-size <n>", "trainers per page (default 100, at most 1000)", positiveInt)
+    .option("--page-token <token>", "continue from a previous page")
+    .option("--all", "fetch every page")
+    .action(async (opts: { pageSize?: number; pageToken?: string; all?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      await trainersListCommand({ ...g, ...opts }, g.io);
+    });
+  trainerFieldFlags(trainers.command("update <id>").description("change the given fields of a trainer"), true).action(
+    async (id: string, opts: Omit<Parameters<typeof trainersUpdateCommand>[0], keyof ConnectionOptions | "id">, cmd: Command) => {
+      const g = globals(cmd);
+      await trainersUpdateCommand({ ...g, ...opts, id }, g.io);
+    },
+  );
+  trainers
+    .command("remove <id>")
+    .description("remove a trainer (public and private records)")
+    .action(async (id: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await trainersRemoveCommand({ ...g, id }, g.io);
+    });
+  trainers
+    .command("import <file>")
+    .description("import trainers from CSV or JSON (docs/trainer-files.md); all rows are checked first")
+    .addOption(new Option("--format <format>", "file format (default: from the extension)").choices(["csv", "json"]))
+    .option("--skip-invalid", "import the valid rows and report the others")
+    .option("--dry-run", "check every row, write nothing")
+    .option("--upsert", "replace trainers that already exist")
+    .action(async (file: string, opts: { format?: string; skipInvalid?: boolean; dryRun?: boolean; upsert?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      await trainersImportCommand({ ...g, ...opts, file }, g.io);
+    });
+  trainers
+    .command("export")
+    .description("export the roster as CSV or JSON (with personal data unless --public-only)")
+    .option("--out <file>", "write to a file (default: standard output)")
+    .addOption(new Option("--format <format>", "file format (default: from --out's extension, else json)").choices(["csv", "json"]))
+    .option("--public-only", "leave out the private fields")
+    .action(async (opts: { out?: string; format?: string; publicOnly?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      await trainersExportCommand({ ...g, ...opts }, g.io);
+    });
+  trainers
+    .command("history <id>")
+    .description("who changed a trainer, and when")
+    .action(async (id: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await trainersHistoryCommand({ ...g, id }, g.io);
+    });
+
+  program
+    .command("backup")
+    .description("write a consistent backup of the running node")
+    .requiredOption("--out <file>", "backup file to write (mode 0600)")
+    .action(async (opts: { out: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await backupCommand({ ...g, ...opts }, g.io);
+    });
+  program
+    .command("restore <file>")
+    .description("recreate a node from a backup in an empty --data directory (node not running)")
+    .action(async (file: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      if (!g.data) throw new CliError("restore needs --data DIR: an empty or new directory", ExitCode.Usage);
+      await restoreCommand({ file, data: g.data }, g.io);
+    });
+
+  return program;
+}
+
