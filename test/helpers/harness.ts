@@ -29,6 +29,7 @@ import {
   type ImportOptions,
   type ImportResult,
   type ImportRow,
+  type ImportTrainersRequest,
   type Trainer,
 } from "../../node/api/generated/concordat/v1/trainers.js";
 
@@ -155,28 +156,47 @@ export async function expectServiceError(promise: Promise<unknown>): Promise<Ser
   throw new Error("expected the call to fail, but it succeeded");
 }
 
+/** ImportTrainers with the given messages, in order (for protocol-level tests). */
+export function importTrainersRaw(
+  client: TrainerServiceClient,
+  messages: readonly ImportTrainersRequest[],
+  token?: string,
+  deadlineMs = CALL_DEADLINE_MS,
+): Promise<ImportResult> {
+  return new Promise((resolve, reject) => {
+    const stream = client.importTrainers(authMetadata(token), { deadline: Date.now() + deadlineMs }, (error, response) => {
+      if (error) reject(error);
+      else resolve(response);
+    });
+    for (const message of messages) stream.write(message);
+    stream.end();
+  });
+}
+
 /** ImportTrainers client stream: the options message, then each batch of rows as one message. */
 export function importTrainers(
   client: TrainerServiceClient,
   options: Partial<ImportOptions>,
   batches: readonly (readonly ImportRow[])[],
   token?: string,
+  deadlineMs = CALL_DEADLINE_MS,
 ): Promise<ImportResult> {
-  return new Promise((resolve, reject) => {
-    const stream = client.importTrainers(authMetadata(token), { deadline: Date.now() + CALL_DEADLINE_MS }, (error, response) => {
-      if (error) reject(error);
-      else resolve(response);
-    });
-    stream.write({ part: { $case: "options", value: { skipInvalid: false, dryRun: false, upsert: false, ...options } } });
-    for (const rows of batches) stream.write({ part: { $case: "rows", value: { rows: [...rows] } } });
-    stream.end();
-  });
+  const messages: ImportTrainersRequest[] = [
+    { part: { $case: "options", value: { skipInvalid: false, dryRun: false, upsert: false, ...options } } },
+    ...batches.map((rows): ImportTrainersRequest => ({ part: { $case: "rows", value: { rows: [...rows] } } })),
+  ];
+  return importTrainersRaw(client, messages, token, deadlineMs);
 }
 
 /** ExportTrainers: collects the whole stream, or rejects with the stream's error. */
-export function exportTrainers(client: TrainerServiceClient, includePrivate: boolean, token?: string): Promise<Trainer[]> {
+export function exportTrainers(
+  client: TrainerServiceClient,
+  includePrivate: boolean,
+  token?: string,
+  deadlineMs = CALL_DEADLINE_MS,
+): Promise<Trainer[]> {
   return new Promise((resolve, reject) => {
-    const stream = client.exportTrainers({ includePrivate }, authMetadata(token), { deadline: Date.now() + CALL_DEADLINE_MS });
+    const stream = client.exportTrainers({ includePrivate }, authMetadata(token), { deadline: Date.now() + deadlineMs });
     const trainers: Trainer[] = [];
     stream.on("data", (t: Trainer) => trainers.push(t));
     stream.on("error", reject);

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+
+/** The built CLI entry (npm test builds before running vitest). */
+export const CLI_ENTRY = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+
+export interface NodeProcess {
+  child: ChildProcess;
+  /** API address from the node's "node started" log line. */
+  address: string;
+  /** Log lines seen so far (JSON objects). */
+  logs: Array<Record<string, unknown>>;
+  /** Resolves with the exit code or signal when the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `concordat start --data DIR` as a separate process on a free loopback port and resolves
+ * once its log says "node started" (or rejects if it exits first, or after `timeoutMs`).
+ */
+export async function spawnNode(dataDir: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [CLI_ENTRY, "start", "--data", dataDir], {
+    env: { ...process.env, CONCORDAT_API_PORT: "0", CONCORDAT_LOG_LEVEL: "info", CONCORDAT_LOG_PRETTY: "false", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const started = new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on("line", (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry.msg === "node started" && typeof entry.api === "string") resolve(entry.api);
+    });
+    void exited.then(({ code, signal }) => reject(new Error(`node exited before starting (code ${code}, signal ${signal}): ${stderr}`)));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`node did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+  });
+  try {
+    const address = await Promise.race([started, timeout]);
+    return { child, address, logs, exited };
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
