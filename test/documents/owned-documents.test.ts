@@ -129,13 +129,17 @@ describe("OwnedDocuments", () => {
       events.push("written");
     };
     const done = setCounter(docs, "roster/0", "a", 1).then(() => events.push("resolved"));
-    await ticks();
-    expect(events).toEqual([]);
-    expect(handle.doc().counters.a).toBeUndefined();
-    release();
-    await done;
+    try {
+      await ticks();
+      expect(events).toEqual([]);
+      expect(handle.doc().counters.a).toBeUndefined();
+    } finally {
+      // Never leave the batch held: a failed expectation must not hang the cleanup.
+      release();
+      await done;
+      store.batch = original;
+    }
     expect(events).toEqual(["written", "resolved"]);
-    store.batch = original;
 
     // What LevelDB holds right now has the change, and so has the Repo copy.
     expect((await storedDoc(store, id)).doc.counters).toEqual({ a: 1 });

@@ -12,6 +12,8 @@ export interface NodeProcess {
   address: string;
   /** Log lines seen so far (JSON objects). */
   logs: Array<Record<string, unknown>>;
+  /** What the process wrote to stderr so far (the CLI's messages for people). */
+  stderr(): string;
   /** Resolves with the exit code or signal when the process ends. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -51,7 +53,7 @@ export async function spawnNode(dataDir: string, env: Record<string, string> = {
   });
   try {
     const address = await Promise.race([started, timeout]);
-    return { child, address, logs, exited };
+    return { child, address, logs, exited, stderr: () => stderr };
   } catch (error) {
     child.kill("SIGKILL");
     throw error;
