@@ -210,9 +210,13 @@ function streamImport(
   });
 }
 
+/** Problems shown in the table for people; `--json` lists all of them. */
+const SHOWN_ERRORS = 50;
+
 function printRowErrors(io: Io, errors: readonly FileRowError[]): void {
   const sorted = [...errors].sort((a, b) => a.line - b.line);
-  printTable(io, ["line", "field", "problem"], sorted.map((e) => [String(e.line), e.field, e.message]));
+  printTable(io, ["line", "field", "problem"], sorted.slice(0, SHOWN_ERRORS).map((e) => [String(e.line), e.field, e.message]));
+  if (sorted.length > SHOWN_ERRORS) printLine(io, `… and ${sorted.length - SHOWN_ERRORS} more problems (--json lists them all)`);
 }
 
 /**

@@ -81,7 +81,10 @@ export function serverStream<Req, Res>(
         if (!call.write(message)) await new Promise<void>((resolve) => call.once("drain", resolve));
       }
       call.end();
-    })().catch((error: unknown) => call.destroy(toServiceError(error, components.logger, method) as Error));
+    })().catch((error: unknown) => {
+      // grpc-js turns an 'error' event carrying a status into the call's final status.
+      call.emit("error", toServiceError(error, components.logger, method));
+    });
   };
 }
 

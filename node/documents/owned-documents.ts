@@ -74,6 +74,7 @@ export type ExtraOperations = StoreBatchOperation[];
 
 const REGISTRY_KEY = "documents";
 const CHUNK_DIGITS = 12;
+const COMPACT_DELTA_BYTES = 64 * 1024;
 
 function chunkKey(id: DocumentId, n: number): string {
   return `${id}/${String(n).padStart(CHUNK_DIGITS, "0")}`;
@@ -141,20 +142,21 @@ export class OwnedDocuments {
   }
 
   async #load(entry: RegistryEntry): Promise<Owned> {
-    let doc = A.init<unknown>();
-    let chunkCount = 0;
+    const chunks: Uint8Array[] = [];
     let last = -1;
     for await (const [key, value] of this.#store.docs.iterator({ gt: `${entry.id}/`, lt: `${entry.id}/~` })) {
-      doc = A.loadIncremental(doc, value);
-      chunkCount += 1;
+      chunks.push(value);
       last = Number(key.slice(entry.id.length + 1));
     }
-    if (chunkCount === 0) {
+    if (chunks.length === 0) {
       throw new Error(`document ${entry.key} (${entry.id}) is registered but has no stored chunks`);
     }
+    // A.load reads a snapshot followed by incremental chunks in one pass, far faster than
+    // loadIncremental chunk by chunk (which materialises every intermediate state).
+    const doc = A.load<unknown>(Buffer.concat(chunks));
     checkHeader(doc, entry.type, entry.id);
     const heads = A.getHeads(doc);
-    return { entry, doc, persistedHeads: heads, publishedHeads: [], nextChunk: last + 1, chunkCount };
+    return { entry, doc, persistedHeads: heads, publishedHeads: [], nextChunk: last + 1, chunkCount: chunks.length };
   }
 
   async #create(specs: readonly OwnedDocumentSpec[], registry: RegistryEntry[]): Promise<void> {
@@ -255,6 +257,9 @@ export class OwnedDocuments {
           for (const edit of list) edit.change(doc);
         }) as A.Doc<unknown>;
         changed.set(key, next);
+        // A bulk write spans many documents: let other calls run between them, so that the API
+        // keeps answering during an import. Readers still see the previous state until the batch lands.
+        if (byDocument.size > 1) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (error) {
       // A.change rolls back the failing change, but earlier documents of this transaction were
@@ -269,7 +274,9 @@ export class OwnedDocuments {
       const owned = this.#require(key);
       const delta = A.saveSince(doc, owned.persistedHeads);
       if (delta.byteLength === 0) continue;
-      const compacted = owned.chunkCount + 1 > this.#compactAfter;
+      // Many small chunks, or one large one (saveSince is not compressed, a snapshot is): rewrite
+      // the document as one snapshot instead.
+      const compacted = owned.chunkCount + 1 > this.#compactAfter || delta.byteLength > COMPACT_DELTA_BYTES;
       if (compacted) {
         // Replace every chunk by one snapshot, in the same batch.
         for (let n = owned.nextChunk - owned.chunkCount; n < owned.nextChunk; n += 1) {

@@ -47,6 +47,8 @@ export class Operators {
   readonly #sublevel: JsonSublevel<unknown>;
   readonly #log: Logger | undefined;
   readonly #byId = new Map<string, StoredOperator>();
+  /** Changes run one at a time, so a check ("another admin remains") holds until its write lands. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(store: NodeStore, logger?: Logger) {
     this.#store = store;
@@ -66,8 +68,18 @@ export class Operators {
     return [...this.#byId.values()].map(({ secretHash: _secret, ...op }) => op).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Issues a credential. Resolves once it is persisted; the returned token is not stored anywhere. */
-  async add(name: string, role: Role, createdBy: string): Promise<{ operator: Operator; token: string }> {
+  add(name: string, role: Role, createdBy: string): Promise<{ operator: Operator; token: string }> {
+    return this.#exclusive(() => this.#add(name, role, createdBy));
+  }
+
+  async #add(name: string, role: Role, createdBy: string): Promise<{ operator: Operator; token: string }> {
     const trimmed = name.trim();
     if (trimmed === "" || trimmed.length > 100) {
       throw invalidArgument([{ field: "name", description: trimmed === "" ? "is required" : "is longer than 100 characters" }]);
@@ -82,7 +94,11 @@ export class Operators {
     return { operator, token: `${TOKEN_PREFIX}_${id}.${secret}` };
   }
 
-  async revoke(id: string, revokedBy: string): Promise<Operator> {
+  revoke(id: string, revokedBy: string): Promise<Operator> {
+    return this.#exclusive(() => this.#revoke(id, revokedBy));
+  }
+
+  async #revoke(id: string, revokedBy: string): Promise<Operator> {
     const existing = this.#byId.get(id);
     if (!existing) throw notFound(`no operator '${id}'`);
     if (existing.revokedAt) throw failedPrecondition(`operator '${id}' was already revoked at ${existing.revokedAt}`);

@@ -1,14 +1,11 @@
-import { ImmutableString } from "@automerge/automerge";
 import type { Logger } from "pino";
 import { alreadyExists, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { DocumentType, type ChangeRecord, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
+import { decodePrivate, decodeTrainer, encodePrivate, encodeTrainer, type StoredRecord } from "./records.js";
 import {
   shardOf,
   UPDATABLE_FIELDS,
   validateTrainer,
-  type Accreditation,
-  type Language,
-  type TimeRange,
   type Trainer,
   type RawTrainerDraft,
   type TrainerDraft,
@@ -16,89 +13,18 @@ import {
   type UpdatableField,
 } from "./trainer.js";
 
-/** How a trainer is stored in a roster shard: ImmutableString for every id, code, name and date. */
-interface StoredTrainer {
-  id: ImmutableString;
-  displayName: ImmutableString;
-  homeHub: ImmutableString;
-  languages: Array<{ tag: ImmutableString; level: ImmutableString }>;
-  regions: ImmutableString[];
-  accreditations: Array<Record<keyof Accreditation, ImmutableString>>;
-  availability: Array<{ start: ImmutableString; end: ImmutableString }>;
-  blackouts: Array<{ start: ImmutableString; end: ImmutableString }>;
-  updatedAt: ImmutableString;
-  updatedBy: ImmutableString;
-}
-
-type StoredPrivate = Record<keyof TrainerPrivate, ImmutableString>;
-
 interface RosterShardDoc {
   shard: number;
   shards: number;
-  trainers: Record<string, StoredTrainer>;
+  trainers: Record<string, StoredRecord>;
 }
 
 interface PrivateRosterDoc {
-  trainers: Record<string, StoredPrivate>;
+  trainers: Record<string, StoredRecord>;
 }
 
 const PRIVATE_KEY = "private/roster";
 const shardKey = (n: number): string => `roster/${n}`;
-const s = (v: string): ImmutableString => new ImmutableString(v);
-const str = (v: unknown): string => (v instanceof ImmutableString ? v.val : typeof v === "string" ? v : "");
-
-function storeRanges(ranges: readonly TimeRange[]): StoredTrainer["availability"] {
-  return ranges.map((r) => ({ start: s(r.start), end: s(r.end) }));
-}
-
-function storeLanguages(languages: readonly Language[]): StoredTrainer["languages"] {
-  return languages.map((l) => ({ tag: s(l.tag), level: s(l.level) }));
-}
-
-function storeAccreditations(list: readonly Accreditation[]): StoredTrainer["accreditations"] {
-  return list.map((a) => ({
-    scheme: s(a.scheme),
-    competency: s(a.competency),
-    level: s(a.level),
-    validFrom: s(a.validFrom),
-    validUntil: s(a.validUntil),
-    status: s(a.status),
-  }));
-}
-
-function storePrivate(p: TrainerPrivate): StoredPrivate {
-  return { email: s(p.email), phone: s(p.phone), nationalId: s(p.nationalId), notes: s(p.notes) };
-}
-
-function readRanges(list: readonly { start: unknown; end: unknown }[]): TimeRange[] {
-  return list.map((r) => ({ start: str(r.start), end: str(r.end) }));
-}
-
-function readTrainer(stored: StoredTrainer): Trainer {
-  return {
-    id: str(stored.id),
-    displayName: str(stored.displayName),
-    homeHub: str(stored.homeHub),
-    languages: stored.languages.map((l) => ({ tag: str(l.tag), level: str(l.level) as Language["level"] })),
-    regions: stored.regions.map(str),
-    accreditations: stored.accreditations.map((a) => ({
-      scheme: str(a.scheme),
-      competency: str(a.competency),
-      level: str(a.level),
-      validFrom: str(a.validFrom),
-      validUntil: str(a.validUntil),
-      status: str(a.status) as Accreditation["status"],
-    })),
-    availability: readRanges(stored.availability),
-    blackouts: readRanges(stored.blackouts),
-    updatedAt: str(stored.updatedAt),
-    updatedBy: str(stored.updatedBy),
-  };
-}
-
-function readPrivate(stored: StoredPrivate): TrainerPrivate {
-  return { email: str(stored.email), phone: str(stored.phone), nationalId: str(stored.nationalId), notes: str(stored.notes) };
-}
 
 export interface RosterInit {
   hubId: string;
@@ -142,6 +68,20 @@ export interface ImportOutcome {
 }
 
 const MAX_PAGE = 1000;
+const EMPTY_PRIVATE: TrainerPrivate = { email: "", phone: "", nationalId: "", notes: "" };
+
+/** The fields an update with an empty mask replaces: those the client set. */
+function fieldsSetIn(patch: RawTrainerDraft): UpdatableField[] {
+  const fields: UpdatableField[] = [];
+  if (patch.displayName.trim() !== "") fields.push("display_name");
+  if (patch.languages.length > 0) fields.push("languages");
+  if (patch.regions.length > 0) fields.push("regions");
+  if (patch.accreditations.length > 0) fields.push("accreditations");
+  if (patch.availability.length > 0) fields.push("availability");
+  if (patch.blackouts.length > 0) fields.push("blackouts");
+  if (patch.private) fields.push("private");
+  return fields;
+}
 const DEFAULT_PAGE = 100;
 
 /**
@@ -204,15 +144,15 @@ export class Roster {
   }
 
   get(id: string, includePrivate: boolean): Trainer {
-    const stored = this.#shard(id).trainers[id];
-    if (!stored) throw notFound(`trainer '${id}' is not in this hub's roster`);
-    return this.#withPrivate(readTrainer(stored), includePrivate);
+    const trainers = this.#shard(id).trainers;
+    if (!Object.hasOwn(trainers, id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
+    return this.#withPrivate(decodeTrainer(trainers[id]), includePrivate);
   }
 
   #withPrivate(trainer: Trainer, includePrivate: boolean): Trainer {
     if (!includePrivate) return trainer;
-    const p = this.#private().trainers[trainer.id];
-    return p ? { ...trainer, private: readPrivate(p) } : trainer;
+    const trainers = this.#private().trainers;
+    return Object.hasOwn(trainers, trainer.id) ? { ...trainer, private: decodePrivate(trainers[trainer.id]) } : trainer;
   }
 
   /** All trainer ids in id order. */
@@ -257,18 +197,7 @@ export class Roster {
         subject: trainer.id,
         change: (doc) => {
           const trainers = (doc as unknown as RosterShardDoc).trainers;
-          trainers[trainer.id] = {
-            id: s(trainer.id),
-            displayName: s(trainer.displayName),
-            homeHub: s(this.#hubId),
-            languages: storeLanguages(trainer.languages),
-            regions: trainer.regions.map(s),
-            accreditations: storeAccreditations(trainer.accreditations),
-            availability: storeRanges(trainer.availability),
-            blackouts: storeRanges(trainer.blackouts),
-            updatedAt: s(now),
-            updatedBy: s(operatorId),
-          };
+          trainers[trainer.id] = encodeTrainer({ ...trainer, homeHub: this.#hubId, updatedAt: now, updatedBy: operatorId });
         },
       },
     ];
@@ -279,7 +208,7 @@ export class Roster {
         subject: trainer.id,
         change: (doc) => {
           const trainers = (doc as unknown as PrivateRosterDoc).trainers;
-          if (trainer.private) trainers[trainer.id] = storePrivate(trainer.private);
+          if (trainer.private) trainers[trainer.id] = encodePrivate(trainer.private);
           else delete trainers[trainer.id];
         },
       });
@@ -303,7 +232,8 @@ export class Roster {
   }
 
   /**
-   * Replaces the fields named in `mask` (all of them when the mask is empty) with those of `patch`.
+   * Replaces the fields named in `mask`. An empty mask means "the fields that are set in `patch`":
+   * non-empty text and lists, and the private part when given (AIP-134).
    */
   async update(patch: RawTrainerDraft, mask: readonly string[], operatorId: string): Promise<Trainer> {
     const unknown = mask.filter((m) => !(UPDATABLE_FIELDS as readonly string[]).includes(m));
@@ -312,7 +242,7 @@ export class Roster {
         unknown.map((m) => ({ field: "update_mask", description: `'${m}' is not an updatable field (${UPDATABLE_FIELDS.join(", ")})` })),
       );
     }
-    const fields = new Set<UpdatableField>(mask.length > 0 ? (mask as UpdatableField[]) : UPDATABLE_FIELDS);
+    const fields = new Set<UpdatableField>(mask.length > 0 ? (mask as UpdatableField[]) : fieldsSetIn(patch));
     const id = patch.id.trim();
     await this.#documents.transact({ operatorId, action: "trainer.update" }, () => {
       if (!this.#exists(id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
@@ -326,9 +256,8 @@ export class Roster {
         availability: fields.has("availability") ? patch.availability : current.availability,
         blackouts: fields.has("blackouts") ? patch.blackouts : current.blackouts,
       };
-      const empty: TrainerPrivate = { email: "", phone: "", nationalId: "", notes: "" };
-      const before = current.private ?? empty;
-      const given = patch.private ?? empty;
+      const before = current.private ?? EMPTY_PRIVATE;
+      const given = patch.private ?? EMPTY_PRIVATE;
       const pick = (k: keyof TrainerPrivate, field: UpdatableField) => (fields.has("private") || fields.has(field) ? given[k] : before[k]);
       merged.private = {
         email: pick("email", "private.email"),
@@ -398,15 +327,11 @@ export class Roster {
     });
   }
 
-  /** Who changed this trainer and how, oldest first (from the change messages of the roster and private documents). */
+  /**
+   * Who changed this trainer and how, oldest first, from the change messages of its roster shard
+   * (every write to a trainer, private fields included, changes its shard record).
+   */
   history(id: string): ChangeRecord[] {
-    const shard = shardKey(shardOf(id, this.#shards));
-    const records = [...this.#documents.history(shard), ...this.#documents.history(PRIVATE_KEY)].filter((r) =>
-      r.subjects?.includes(id),
-    );
-    // A write that touched both documents appears in both histories: keep it once.
-    const unique = new Map<string, ChangeRecord>();
-    for (const r of records) unique.set(`${r.time}|${r.operatorId}|${r.action}`, r);
-    return [...unique.values()].sort((a, b) => a.time - b.time);
+    return this.#documents.history(shardKey(shardOf(id, this.#shards))).filter((r) => r.subjects?.includes(id));
   }
 }

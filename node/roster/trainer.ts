@@ -140,7 +140,9 @@ function checkDate(c: Checker, field: string, value: string, required: boolean):
   }
   if (DATE_TIME.test(v)) {
     const d = new Date(v);
-    if (Number.isNaN(d.getTime())) {
+    const day = v.slice(0, 10);
+    // V8 rolls impossible days over (2026-02-30T… becomes 2026-03-02): check the calendar date too.
+    if (Number.isNaN(d.getTime()) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day) {
       c.fail(field, `'${v}' is not a real date-time`);
       return v;
     }

@@ -89,11 +89,9 @@ describe("authentication", () => {
       `cct_${"0".repeat(16)}.${randomBytes(32).toString("base64url")}`,
     ];
     for (const auth of attempts) {
+      const label = String(auth instanceof Metadata ? auth.get("authorization")[0] : auth);
       const error = await expectServiceError(call(anonymous.trainers, "getTrainer", { id: "AUTH-1" }, auth));
-      expect({ auth: String(auth instanceof Metadata ? auth.get("authorization")[0] : auth), code: error.code }).toEqual({
-        auth: String(auth instanceof Metadata ? auth.get("authorization")[0] : auth),
-        code: status.UNAUTHENTICATED,
-      });
+      expect({ auth: label, code: error.code }).toEqual({ auth: label, code: status.UNAUTHENTICATED });
     }
   });
 

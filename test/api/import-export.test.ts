@@ -129,7 +129,7 @@ describe("ImportTrainers", () => {
     expect(dirty.committed).toBe(false);
     expect(dirty.errors.map((e) => e.line)).toEqual([3]);
     expect(await snapshot()).toEqual(before);
-    expect((await call(admin.trainers, "getTrainerHistory", { id: "IMP-1" }).catch((e: { code: number }) => e.code))).toBe(status.NOT_FOUND);
+    expect((await expectServiceError(call(admin.trainers, "getTrainerHistory", { id: "IMP-1" }))).code).toBe(status.NOT_FOUND);
   });
 
   it("options sent after rows are INVALID_ARGUMENT and nothing is imported", async () => {

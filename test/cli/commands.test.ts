@@ -203,7 +203,8 @@ describe("backup and restore", () => {
     const file = join(dir, "hub.backup");
     await backupCommand({ data: n.dataDir, out: file }, memoryIo());
     const bytes = await readFile(file);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
     const damaged = join(dir, "damaged.backup");
     await writeFile(damaged, bytes);
     const target = join(dir, "target");
