@@ -14,9 +14,15 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
   printLine(io, `  version     ${status.version}, started ${status.startedAt}`);
   printLine(io, `  trainers    ${status.trainerCount}`);
   printLine(io, `  you are     ${status.caller?.name ?? "?"} (${status.caller?.id ?? "?"}, ${status.caller?.role ?? "?"})`);
+  const byType = new Map<string, { count: number; replicated: boolean; schema: string }>();
+  for (const d of status.documents) {
+    const entry = byType.get(d.type) ?? { count: 0, replicated: d.replicated, schema: d.schemaVersion };
+    entry.count += 1;
+    byType.set(d.type, entry);
+  }
   printTable(
     io,
-    ["document", "type", "schema", "replicated", "heads"],
-    status.documents.map((d) => [d.id, d.type, d.schemaVersion, d.replicated ? "yes" : "no (private)", d.heads.map((h) => h.slice(0, 8)).join(",")]),
+    ["documents", "count", "schema", "replicated"],
+    [...byType].map(([type, e]) => [type, String(e.count), e.schema, e.replicated ? "yes" : "no (private)"]),
   );
 }
