@@ -84,7 +84,9 @@ export class ConcordatNode {
       const documents = new OwnedDocuments({ owner: config.hub.id }, { store, repo, logger: logger.child({ component: "documents" }) });
       await documents.open();
       stack.push({ name: "documents", stop: () => documents.idle() });
-      const roster = new Roster({ hubId: config.hub.id, shards: config.roster.shards }, { documents, logger: logger.child({ component: "roster" }) });
+      const roster = new Roster(
+        { hubId: config.hub.id, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
+        { documents, logger: logger.child({ component: "roster" }) });
       await documents.ensure(roster.documentSpecs());
 
       const startedAt = new Date().toISOString();

@@ -48,10 +48,11 @@ export const configSchema = z
       .default({ sync: false }),
     roster: z
       .object({
-        shards: z.number().int().min(1).max(256).default(16),
+        shards: z.number().int().min(1).max(256).default(4),
+        maxPerShard: z.number().int().min(10).max(100_000).default(2000),
       })
       .strict()
-      .default({ shards: 16 }),
+      .default({ shards: 4, maxPerShard: 2000 }),
     log: z
       .object({
         level: z.enum(LOG_LEVELS).default("info"),

@@ -72,6 +72,14 @@ export interface DocumentEdit {
 /** A side write that must land in the same LevelDB batch as the document changes. */
 export type ExtraOperations = StoreBatchOperation[];
 
+/** What a transaction does: documents to create, edits (also of those new documents), side writes. */
+export interface TransactionPlan<R> {
+  edits: DocumentEdit[];
+  create?: readonly OwnedDocumentSpec[];
+  extra?: ExtraOperations;
+  result: R;
+}
+
 const REGISTRY_KEY = "documents";
 const CHUNK_DIGITS = 12;
 const COMPACT_DELTA_BYTES = 64 * 1024;
@@ -132,8 +140,7 @@ export class OwnedDocuments {
   async ensure(specs: readonly OwnedDocumentSpec[]): Promise<void> {
     const missing = specs.filter((spec) => !this.#docs.has(spec.key));
     if (missing.length > 0) {
-      const registry = [...this.#docs.values()].map((o) => o.entry);
-      await this.#create(missing, registry);
+      await this.transact({ operatorId: "system", action: "document.create" }, () => ({ edits: [], create: missing, result: undefined }));
     }
     for (const owned of this.#docs.values()) {
       if (owned.entry.replicated && !owned.handle) await this.#attach(owned);
@@ -159,24 +166,17 @@ export class OwnedDocuments {
     return { entry, doc, persistedHeads: heads, publishedHeads: [], nextChunk: last + 1, chunkCount: chunks.length };
   }
 
-  async #create(specs: readonly OwnedDocumentSpec[], registry: RegistryEntry[]): Promise<void> {
-    const created: Owned[] = [];
-    const ops: StoreBatchOperation[] = [];
-    for (const spec of specs) {
-      const id = parseAutomergeUrl(generateAutomergeUrl()).documentId;
-      const entry: RegistryEntry = { key: spec.key, id, type: spec.type, replicated: spec.replicated };
-      const content: Record<string, unknown> = { header: makeHeader(spec.type, this.#owner), ...spec.initial };
-      const message = JSON.stringify({ operatorId: "system", action: "document.create", subjects: [spec.key] } satisfies ChangeMeta);
-      const doc = A.change(A.init<Record<string, unknown>>(), { message }, (d) => {
-        Object.assign(d, content);
-      }) as A.Doc<unknown>;
-      ops.push({ type: "put", sublevel: this.#store.docs, key: chunkKey(id, 0), value: A.save(doc) });
-      created.push({ entry, doc, persistedHeads: A.getHeads(doc), publishedHeads: [], nextChunk: 1, chunkCount: 1 });
-    }
-    const nextRegistry = [...registry, ...created.map((c) => c.entry)];
-    ops.push({ type: "put", sublevel: this.#store.meta, key: REGISTRY_KEY, value: nextRegistry });
-    await this.#store.batch(ops);
-    for (const owned of created) this.#docs.set(owned.entry.key, owned);
+  /** A new document (not yet persisted) with its header and initial content, made by `system`. */
+  #newDocument(spec: OwnedDocumentSpec): Owned {
+    if (this.#docs.has(spec.key)) throw new Error(`document '${spec.key}' exists already`);
+    const id = parseAutomergeUrl(generateAutomergeUrl()).documentId;
+    const content: Record<string, unknown> = { header: makeHeader(spec.type, this.#owner), ...spec.initial };
+    const message = JSON.stringify({ operatorId: "system", action: "document.create", subjects: [spec.key] } satisfies ChangeMeta);
+    const doc = A.change(A.init<Record<string, unknown>>(), { message }, (d) => {
+      Object.assign(d, content);
+    }) as A.Doc<unknown>;
+    const entry: RegistryEntry = { key: spec.key, id, type: spec.type, replicated: spec.replicated };
+    return { entry, doc, persistedHeads: [], publishedHeads: [], nextChunk: 0, chunkCount: 0 };
   }
 
   /** Ensures the Repo holds a copy of `owned` with all of the authoring copy's changes. */
@@ -230,14 +230,17 @@ export class OwnedDocuments {
    * LevelDB batch together with `extra` operations, and published. Resolves after the batch is
    * written: only then may the caller acknowledge.
    */
-  transact<R>(meta: ChangeMeta, plan: () => { edits: DocumentEdit[]; extra?: ExtraOperations; result: R }): Promise<R> {
+  transact<R>(meta: ChangeMeta, plan: () => TransactionPlan<R>): Promise<R> {
     const run = this.#queue.then(() => this.#transact(meta, plan));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #transact<R>(meta: ChangeMeta, plan: () => { edits: DocumentEdit[]; extra?: ExtraOperations; result: R }): Promise<R> {
-    const { edits, extra = [], result } = plan();
+  async #transact<R>(meta: ChangeMeta, plan: () => TransactionPlan<R>): Promise<R> {
+    const { edits, extra = [], result, create = [] } = plan();
+    // Documents created by this transaction: registered and persisted in the same batch.
+    const fresh = new Map(create.map((spec) => [spec.key, this.#newDocument(spec)] as const));
+    const lookup = (key: string): Owned => fresh.get(key) ?? this.#require(key);
     const time = Math.floor(Date.now() / 1000);
     // One Automerge change per document, whose message names the operator, the action and the
     // records it touched.
@@ -247,13 +250,13 @@ export class OwnedDocuments {
       list.push(edit);
       byDocument.set(edit.key, list);
     }
-    const changed = new Map<string, A.Doc<unknown>>();
+    const changed = new Map<string, A.Doc<unknown>>([...fresh].map(([key, owned]) => [key, owned.doc] as const));
     try {
       for (const [key, list] of byDocument) {
-        const owned = this.#require(key);
+        const owned = lookup(key);
         const subjects = list.flatMap((e) => (e.subject === undefined ? [] : [e.subject]));
         const message = JSON.stringify({ operatorId: meta.operatorId, action: meta.action, subjects } satisfies ChangeMeta);
-        const next = A.change(owned.doc as A.Doc<Record<string, unknown>>, { message, time }, (doc) => {
+        const next = A.change((changed.get(key) ?? owned.doc) as A.Doc<Record<string, unknown>>, { message, time }, (doc) => {
           for (const edit of list) edit.change(doc);
         }) as A.Doc<unknown>;
         changed.set(key, next);
@@ -264,14 +267,14 @@ export class OwnedDocuments {
     } catch (error) {
       // A.change rolls back the failing change, but earlier documents of this transaction were
       // replaced in memory: reload those from what is persisted so nothing half-done remains.
-      await this.#reload([...changed.keys()]);
+      await this.#reload([...changed.keys()].filter((key) => !fresh.has(key)));
       throw error;
     }
 
     const ops: StoreBatchOperation[] = [...extra];
     const updates: Array<{ owned: Owned; doc: A.Doc<unknown>; delta: Uint8Array; compacted: boolean }> = [];
     for (const [key, doc] of changed) {
-      const owned = this.#require(key);
+      const owned = lookup(key);
       const delta = A.saveSince(doc, owned.persistedHeads);
       if (delta.byteLength === 0) continue;
       // Many small chunks, or one large one (saveSince is not compressed, a snapshot is): rewrite
@@ -289,19 +292,29 @@ export class OwnedDocuments {
       updates.push({ owned, doc, delta, compacted });
     }
 
+    if (fresh.size > 0) {
+      const registry = [...this.#docs.values(), ...fresh.values()].map((o) => o.entry);
+      ops.push({ type: "put", sublevel: this.#store.meta, key: REGISTRY_KEY, value: registry });
+    }
+
     try {
       await this.#store.batch(ops);
     } catch (error) {
-      await this.#reload([...changed.keys()]);
+      await this.#reload([...changed.keys()].filter((key) => !fresh.has(key)));
       throw error;
     }
 
+    for (const owned of fresh.values()) this.#docs.set(owned.entry.key, owned);
     for (const { owned, doc, compacted } of updates) {
       owned.doc = doc;
       owned.persistedHeads = A.getHeads(doc);
       owned.chunkCount = compacted ? 1 : owned.chunkCount + 1;
       owned.nextChunk += 1;
       this.#publish(owned);
+    }
+    // New replicated documents enter the Repo once persisted (existing ones were published above).
+    for (const owned of fresh.values()) {
+      if (owned.entry.replicated) await this.#attach(owned);
     }
     return result;
   }

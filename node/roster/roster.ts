@@ -1,3 +1,4 @@
+import { ImmutableString } from "@automerge/automerge";
 import type { Logger } from "pino";
 import { alreadyExists, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { DocumentType, type ChangeRecord, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
@@ -25,11 +26,24 @@ interface PrivateRosterDoc {
 
 const PRIVATE_KEY = "private/roster";
 const shardKey = (n: number): string => `roster/${n}`;
+/** Growth stops doubling here (65,536 documents); the Repo does not cope with more (automerge-repo #358). */
+const MAX_SHARDS = 65_536;
+
+/** Specs of shard documents `from` … `to - 1` of a roster with `shards` shards. */
+function shardSpecs(from: number, to: number, shards: number): OwnedDocumentSpec[] {
+  const specs: OwnedDocumentSpec[] = [];
+  for (let n = from; n < to; n += 1) {
+    specs.push({ key: shardKey(n), type: DocumentType.Roster, replicated: true, initial: { shard: n, shards, trainers: {} } });
+  }
+  return specs;
+}
 
 export interface RosterInit {
   hubId: string;
-  /** Number of roster shards for a new roster; an existing roster keeps the count it was made with. */
+  /** Number of roster shards a new roster starts with. */
   shards: number;
+  /** A shard that would grow past this many trainers makes the roster double its shard count. */
+  maxPerShard: number;
 }
 
 export interface RosterComponents {
@@ -85,46 +99,47 @@ function fieldsSetIn(patch: RawTrainerDraft): UpdatableField[] {
 const DEFAULT_PAGE = 100;
 
 /**
- * The hub's trainer roster: the public records, sharded over `shards` documents by a hash of the
- * trainer id, and the private part in one document that is never replicated. Every write changes the
- * shard and the private document in one transaction, so they are persisted in one LevelDB batch.
+ * The hub's trainer roster: the public records, sharded over documents by a hash of the trainer id,
+ * and the private part in one document that is never replicated. Every write changes the shard and
+ * the private document in one transaction, so they are persisted in one LevelDB batch.
+ *
+ * Documents stay bounded: when a write would put more than `maxPerShard` trainers in a shard, the
+ * same transaction doubles the shard count (as often as needed), creating the new shard documents
+ * and moving each record whose hash now points there. A record only ever moves from shard i to
+ * shard i + n, since hash mod 2n is hash mod n or that plus n. The shard count is read from the
+ * documents themselves, so it is never out of step with them.
  */
 export class Roster {
   readonly #hubId: string;
   readonly #documents: OwnedDocuments;
   readonly #log: Logger;
-  #shards: number;
+  readonly #initialShards: number;
+  readonly #maxPerShard: number;
 
   constructor(init: RosterInit, components: RosterComponents) {
     this.#hubId = init.hubId;
-    this.#shards = init.shards;
+    this.#initialShards = init.shards;
+    this.#maxPerShard = init.maxPerShard;
     this.#documents = components.documents;
     this.#log = components.logger;
   }
 
-  /** Documents the roster needs. Call after `documents.open()`: an existing roster keeps its shard count. */
+  /** Documents the roster needs. Call after `documents.open()`: an existing roster keeps its shards. */
   documentSpecs(): OwnedDocumentSpec[] {
-    if (this.#documents.has(shardKey(0))) {
-      const existing = this.#documents.get<RosterShardDoc>(shardKey(0)).shards;
-      if (existing !== this.#shards) {
-        this.#log.warn({ configured: this.#shards, existing }, "roster.shards differs from the existing roster; keeping the existing count");
-      }
-      this.#shards = existing;
-    }
-    const specs: OwnedDocumentSpec[] = [];
-    for (let n = 0; n < this.#shards; n += 1) {
-      specs.push({ key: shardKey(n), type: DocumentType.Roster, replicated: true, initial: { shard: n, shards: this.#shards, trainers: {} } });
-    }
-    specs.push({ key: PRIVATE_KEY, type: DocumentType.PrivateRoster, replicated: false, initial: { trainers: {} } });
-    return specs;
+    const shards = this.#documents.has(shardKey(0)) ? this.shardCount : this.#initialShards;
+    return [...shardSpecs(0, shards, shards), { key: PRIVATE_KEY, type: DocumentType.PrivateRoster, replicated: false, initial: { trainers: {} } }];
   }
 
   get shardCount(): number {
-    return this.#shards;
+    return this.#documents.get<RosterShardDoc>(shardKey(0)).shards;
+  }
+
+  #shardDoc(n: number): RosterShardDoc {
+    return this.#documents.get<RosterShardDoc>(shardKey(n));
   }
 
   #shard(id: string): RosterShardDoc {
-    return this.#documents.get<RosterShardDoc>(shardKey(shardOf(id, this.#shards)));
+    return this.#shardDoc(shardOf(id, this.shardCount));
   }
 
   #private(): PrivateRosterDoc {
@@ -137,10 +152,13 @@ export class Roster {
 
   count(): number {
     let total = 0;
-    for (let n = 0; n < this.#shards; n += 1) {
-      total += Object.keys(this.#documents.get<RosterShardDoc>(shardKey(n)).trainers).length;
-    }
+    for (let n = 0; n < this.shardCount; n += 1) total += Object.keys(this.#shardDoc(n).trainers).length;
     return total;
+  }
+
+  /** Trainers per shard, in shard order. */
+  shardSizes(): number[] {
+    return Array.from({ length: this.shardCount }, (_, n) => Object.keys(this.#shardDoc(n).trainers).length);
   }
 
   get(id: string, includePrivate: boolean): Trainer {
@@ -158,9 +176,7 @@ export class Roster {
   /** All trainer ids in id order. */
   #sortedIds(): string[] {
     const ids: string[] = [];
-    for (let n = 0; n < this.#shards; n += 1) {
-      ids.push(...Object.keys(this.#documents.get<RosterShardDoc>(shardKey(n)).trainers));
-    }
+    for (let n = 0; n < this.shardCount; n += 1) ids.push(...Object.keys(this.#shardDoc(n).trainers));
     return ids.sort();
   }
 
@@ -190,10 +206,10 @@ export class Roster {
     for (const id of this.#sortedIds()) yield this.get(id, includePrivate);
   }
 
-  #editsFor(trainer: TrainerDraft, operatorId: string, now: string, replacePrivate: boolean): DocumentEdit[] {
+  #editsFor(trainer: TrainerDraft, shards: number, operatorId: string, now: string, replacePrivate: boolean): DocumentEdit[] {
     const edits: DocumentEdit[] = [
       {
-        key: shardKey(shardOf(trainer.id, this.#shards)),
+        key: shardKey(shardOf(trainer.id, shards)),
         subject: trainer.id,
         change: (doc) => {
           const trainers = (doc as unknown as RosterShardDoc).trainers;
@@ -216,6 +232,45 @@ export class Roster {
     return edits;
   }
 
+  /**
+   * The shard count needed once `newIds` are added, and, if it grows, the documents to create and
+   * the edits that move records into them (run inside the caller's transaction).
+   */
+  #growth(newIds: readonly string[]): { shards: number; create: OwnedDocumentSpec[]; edits: DocumentEdit[] } {
+    const current = this.shardCount;
+    const added = new Map<number, number>();
+    for (const id of newIds) added.set(shardOf(id, current), (added.get(shardOf(id, current)) ?? 0) + 1);
+    const fits = this.shardSizes().every((size, n) => size + (added.get(n) ?? 0) <= this.#maxPerShard);
+    if (fits) return { shards: current, create: [], edits: [] };
+
+    const existing = this.#sortedIds();
+    let shards = current;
+    for (;;) {
+      shards *= 2;
+      const counts = new Map<number, number>();
+      for (const id of [...existing, ...newIds]) counts.set(shardOf(id, shards), (counts.get(shardOf(id, shards)) ?? 0) + 1);
+      if ([...counts.values()].every((c) => c <= this.#maxPerShard) || shards >= MAX_SHARDS) break;
+    }
+    this.#log.info({ from: current, to: shards, trainers: existing.length + newIds.length }, "roster grows: doubling its shards");
+    const edits: DocumentEdit[] = [];
+    for (let n = 0; n < shards; n += 1) {
+      edits.push({ key: shardKey(n), change: (doc) => void ((doc as unknown as RosterShardDoc).shards = shards) });
+    }
+    for (let n = 0; n < current; n += 1) {
+      const trainers = this.#shardDoc(n).trainers;
+      for (const id of Object.keys(trainers)) {
+        const target = shardOf(id, shards);
+        if (target === n) continue;
+        const record = trainers[id] as StoredRecord;
+        const copy = new ImmutableString(record.val);
+        // A move is bookkeeping, not a change to the trainer: it names no subject, so history skips it.
+        edits.push({ key: shardKey(n), change: (doc) => void delete (doc as unknown as RosterShardDoc).trainers[id] });
+        edits.push({ key: shardKey(target), change: (doc) => void ((doc as unknown as RosterShardDoc).trainers[id] = copy) });
+      }
+    }
+    return { shards, create: shardSpecs(current, shards, shards), edits };
+  }
+
   #validated(draft: RawTrainerDraft, prefix = "trainer"): TrainerDraft {
     const { value, violations } = validateTrainer(draft, prefix);
     if (violations.length > 0) throw invalidArgument(violations);
@@ -226,7 +281,9 @@ export class Roster {
     const trainer = this.#validated(draft);
     await this.#documents.transact({ operatorId, action: "trainer.add" }, () => {
       if (this.#exists(trainer.id)) throw alreadyExists(`trainer '${trainer.id}' already exists in this hub's roster`);
-      return { edits: this.#editsFor(trainer, operatorId, new Date().toISOString(), true), result: undefined };
+      const growth = this.#growth([trainer.id]);
+      const edits = [...growth.edits, ...this.#editsFor(trainer, growth.shards, operatorId, new Date().toISOString(), true)];
+      return { edits, create: growth.create, result: undefined };
     });
     return this.get(trainer.id, true);
   }
@@ -266,7 +323,7 @@ export class Roster {
         notes: pick("notes", "private.notes"),
       };
       const trainer = this.#validated(merged);
-      return { edits: this.#editsFor(trainer, operatorId, new Date().toISOString(), true), result: undefined };
+      return { edits: this.#editsFor(trainer, this.shardCount, operatorId, new Date().toISOString(), true), result: undefined };
     });
     return this.get(id, true);
   }
@@ -276,7 +333,7 @@ export class Roster {
       if (!this.#exists(id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
       const edits: DocumentEdit[] = [
         {
-          key: shardKey(shardOf(id, this.#shards)),
+          key: shardKey(shardOf(id, this.shardCount)),
           subject: id,
           change: (doc) => void delete (doc as unknown as RosterShardDoc).trainers[id],
         },
@@ -321,17 +378,23 @@ export class Roster {
       }
       const now = new Date().toISOString();
       // A row without private columns leaves an existing trainer's private part as it is.
-      const edits = valid.flatMap((t) => this.#editsFor(t, operatorId, now, false));
+      const growth = this.#growth(valid.filter((t) => !this.#exists(t.id)).map((t) => t.id));
+      const edits = [...growth.edits, ...valid.flatMap((t) => this.#editsFor(t, growth.shards, operatorId, now, false))];
       this.#log.info({ rows: rows.length, imported: valid.length, skipped }, "importing trainers");
-      return { edits, result: { imported: valid.length, skipped, errors, committed: true } };
+      return { edits, create: growth.create, result: { imported: valid.length, skipped, errors, committed: true } };
     });
   }
 
   /**
-   * Who changed this trainer and how, oldest first, from the change messages of its roster shard
-   * (every write to a trainer, private fields included, changes its shard record).
+   * Who changed this trainer and how, oldest first, from the change messages of the roster shards
+   * (every write to a trainer, private fields included, changes its shard record; a record that
+   * moved when the roster grew has its earlier history in its earlier shard).
    */
   history(id: string): ChangeRecord[] {
-    return this.#documents.history(shardKey(shardOf(id, this.#shards))).filter((r) => r.subjects?.includes(id));
+    const records: ChangeRecord[] = [];
+    for (let n = 0; n < this.shardCount; n += 1) {
+      records.push(...this.#documents.history(shardKey(n)).filter((r) => r.subjects?.includes(id)));
+    }
+    return records.sort((a, b) => a.time - b.time);
   }
 }

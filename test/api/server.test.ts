@@ -61,10 +61,10 @@ describe("GetStatus", () => {
     expect(s.trainerCount).toBe(2);
     expect(s.caller).toMatchObject({ id: hub.adminOperatorId, role: "admin", revokedAt: "" });
 
-    expect(s.documents).toHaveLength(17);
+    expect(s.documents).toHaveLength(5);
     const roster = s.documents.filter((d) => d.type === "roster");
     const privateDocs = s.documents.filter((d) => d.type === "private-roster");
-    expect(roster).toHaveLength(16);
+    expect(roster).toHaveLength(4);
     expect(privateDocs).toHaveLength(1);
     for (const d of roster) expect(d.replicated).toBe(true);
     expect(privateDocs[0]?.replicated).toBe(false);
@@ -74,7 +74,7 @@ describe("GetStatus", () => {
       expect(d.heads.length).toBeGreaterThan(0);
       expect(d.id).not.toBe("");
     }
-    expect(new Set(s.documents.map((d) => d.id)).size).toBe(17);
+    expect(new Set(s.documents.map((d) => d.id)).size).toBe(5);
   });
 
   it("counts trainers as they are added and removed", async () => {

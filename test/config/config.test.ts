@@ -46,7 +46,7 @@ describe("parseConfig", () => {
       federation: { id: "concordat-dev" },
       api: { host: "127.0.0.1", port: 7400 },
       storage: { sync: false },
-      roster: { shards: 16 },
+      roster: { shards: 4, maxPerShard: 2000 },
       log: { level: "info", pretty: "auto" },
     });
   });
