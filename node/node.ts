@@ -66,8 +66,9 @@ export class ConcordatNode {
       stack.push({ name: "store", stop: () => store.close() });
 
       const operators = await Operators.open(store, logger.child({ component: "operators" }));
+      const repoStorage = new LevelStorageAdapter(store.repo);
       const repo = new Repo({
-        storage: new LevelStorageAdapter(store.repo),
+        storage: repoStorage,
         network: [],
         peerId: `${config.hub.id}:${identity.peerId}` as PeerId,
         // No network yet: replication and its share policy arrive with the transports (issue 3).
@@ -81,7 +82,7 @@ export class ConcordatNode {
         },
       });
 
-      const documents = new OwnedDocuments({ owner: config.hub.id }, { store, repo, logger: logger.child({ component: "documents" }) });
+      const documents = new OwnedDocuments({ owner: config.hub.id }, { store, repo, repoStorage, logger: logger.child({ component: "documents" }) });
       await documents.open();
       stack.push({ name: "documents", stop: () => documents.idle() });
       const roster = new Roster(

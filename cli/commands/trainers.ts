@@ -242,7 +242,13 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
   let result: ImportResult;
   try {
     result = await withConnection(options, (c) =>
-      streamImport(c, rows, { skipInvalid, dryRun, upsert: options.upsert ?? false }, (sent) => bar?.update(sent)),
+      streamImport(c, rows, { skipInvalid, dryRun, upsert: options.upsert ?? false }, (sent) => {
+        bar?.update(sent);
+        if (bar && sent === rows.length) {
+          bar.stop();
+          io.stderr.write(`the node is checking ${dryRun ? "" : "and writing "}${rows.length} rows…\n`);
+        }
+      }),
     );
   } finally {
     bar?.stop();

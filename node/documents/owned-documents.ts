@@ -1,5 +1,12 @@
 import * as A from "@automerge/automerge";
-import { generateAutomergeUrl, parseAutomergeUrl, type DocHandle, type DocumentId, type Repo } from "@automerge/automerge-repo";
+import {
+  generateAutomergeUrl,
+  parseAutomergeUrl,
+  type DocHandle,
+  type DocumentId,
+  type Repo,
+  type StorageAdapterInterface,
+} from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
 import { checkHeader, makeHeader, type DocumentType, type PlainHeader } from "./header.js";
@@ -59,6 +66,8 @@ export interface OwnedDocumentsInit {
 export interface OwnedDocumentsComponents {
   store: NodeStore;
   repo: Repo;
+  /** The Repo's storage, to tell whether it already holds a copy of a document. */
+  repoStorage: StorageAdapterInterface;
   logger: Logger;
 }
 
@@ -114,6 +123,7 @@ function parseMessage(message: string | null): ChangeMeta | undefined {
 export class OwnedDocuments {
   readonly #store: NodeStore;
   readonly #repo: Repo;
+  readonly #repoStorage: StorageAdapterInterface;
   readonly #log: Logger;
   readonly #owner: string;
   readonly #compactAfter: number;
@@ -125,6 +135,7 @@ export class OwnedDocuments {
     this.#compactAfter = init.compactAfterChunks ?? 256;
     this.#store = components.store;
     this.#repo = components.repo;
+    this.#repoStorage = components.repoStorage;
     this.#log = components.logger;
   }
 
@@ -182,7 +193,7 @@ export class OwnedDocuments {
   /** Ensures the Repo holds a copy of `owned` with all of the authoring copy's changes. */
   async #attach(owned: Owned): Promise<void> {
     const id = owned.entry.id;
-    const stored = await this.#store.repo.keys({ gte: `${id}`, lt: `${id}~`, limit: 1 }).all();
+    const stored = await this.#repoStorage.loadRange([id]);
     let handle: DocHandle<unknown>;
     if (stored.length > 0) {
       handle = await this.#repo.find<unknown>(id);

@@ -29,15 +29,16 @@ interface Opened {
 
 async function openDocs(dir: string, options: { compactAfterChunks?: number; ensure?: boolean } = {}): Promise<Opened> {
   const store = await NodeStore.open(join(dir, "db"), { sync: false });
+  const repoStorage = new LevelStorageAdapter(store.repo);
   const repo = new Repo({
-    storage: new LevelStorageAdapter(store.repo),
+    storage: repoStorage,
     network: [],
     peerId: "hub-a:test" as PeerId,
     sharePolicy: async () => false,
   });
   const docs = new OwnedDocuments(
     { owner: "hub-a", ...(options.compactAfterChunks !== undefined ? { compactAfterChunks: options.compactAfterChunks } : {}) },
-    { store, repo, logger: pino({ level: "silent" }) },
+    { store, repo, repoStorage, logger: pino({ level: "silent" }) },
   );
   const close = async () => {
     await docs.idle();
