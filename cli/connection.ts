@@ -39,9 +39,10 @@ async function readOptional(path: string): Promise<string | undefined> {
  * `node.json` written by the running node, `config.yaml`, and `admin.token` written by `init`.
  */
 export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): Promise<Connection> {
-  const dataDir = options.data ?? env.CONCORDAT_DATA ?? "./data";
+  // An empty flag or variable counts as unset.
+  const dataDir = options.data || env.CONCORDAT_DATA || "./data";
   const paths = dataPaths(dataDir);
-  let address = options.addr ?? env.CONCORDAT_ADDR;
+  let address = options.addr || env.CONCORDAT_ADDR;
   let tls = false;
   if (!address) {
     const runtime = await readOptional(paths.runtime);
@@ -60,14 +61,14 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
       );
     }
   }
-  let token = options.token ?? env.CONCORDAT_TOKEN;
+  let token = options.token || env.CONCORDAT_TOKEN;
   if (!token) {
     token = (await readOptional(paths.adminToken))?.trim();
     if (!token) {
       throw new CliError(`no credential: pass --token, set CONCORDAT_TOKEN, or use --data with a directory holding admin.token`, ExitCode.Unauthorized);
     }
   }
-  const caPath = options.tlsCa ?? env.CONCORDAT_TLS_CA;
+  const caPath = options.tlsCa || env.CONCORDAT_TLS_CA;
   let channel: ChannelCredentials;
   if (caPath) {
     const ca = await readFile(caPath).catch(() => {

@@ -32,6 +32,11 @@ function globals(command: Command): GlobalOptions & { io: Io } {
   return { ...options, io: processIo(options.json ?? false) };
 }
 
+/** `--data`, else $CONCORDAT_DATA, else ./data (an empty value counts as unset). */
+function dataDir(g: GlobalOptions): string {
+  return g.data || process.env.CONCORDAT_DATA || "./data";
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new CliError(`'${value}' is not a positive whole number`, ExitCode.Usage);
@@ -74,7 +79,7 @@ export function buildProgram(): Command {
     .option("--config <file>", "base configuration to copy (default: config/default.yaml)")
     .action(async (opts: { hub: string; name: string; secretariat?: boolean; region?: string; config?: string }, cmd: Command) => {
       const g = globals(cmd);
-      await initCommand({ ...opts, data: g.data ?? process.env.CONCORDAT_DATA ?? "./data" }, g.io);
+      await initCommand({ ...opts, data: dataDir(g) }, g.io);
     });
 
   program
@@ -83,7 +88,7 @@ export function buildProgram(): Command {
     .option("--config <file>", "configuration for the very first start (default: config/default.yaml)")
     .action(async (opts: { config?: string }, cmd: Command) => {
       const g = globals(cmd);
-      const node = await startCommand({ data: g.data ?? process.env.CONCORDAT_DATA ?? "./data", ...opts }, g.io);
+      const node = await startCommand({ data: dataDir(g), ...opts }, g.io);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);

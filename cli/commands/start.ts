@@ -42,6 +42,10 @@ export async function startCommand(options: StartCommandOptions, io: Io, env: No
   }
   const node = new ConcordatNode({ dataDir: options.data, env });
   const running = await node.start();
+  // Process warnings (e.g. automerge-repo's throttle asking for a negative timeout after a long
+  // import) go to the node's log as structured lines, not as bare text on stderr.
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => running.logger.warn({ warning: warning.name, detail: warning.message }, "process warning"));
   if (!io.json) {
     io.stderr.write(`Concordat node '${running.config.hub.id}' is serving on ${running.api.address}. Stop it with Ctrl-C.\n`);
   } else {

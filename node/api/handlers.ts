@@ -98,10 +98,7 @@ export function clientStream<Req, Res>(
   return (call: ServerReadableStream<Req, Res>, callback) => {
     (async () => fn(call as AsyncIterable<Req>, contextFor(components, call, method, role)))().then(
       (response) => callback(null, response),
-      (error: unknown) => {
-        call.destroy();
-        callback(toServiceError(error, components.logger, method));
-      },
+      (error: unknown) => callback(toServiceError(error, components.logger, method)),
     );
   };
 }

@@ -240,7 +240,7 @@ export class Roster {
     const current = this.shardCount;
     const added = new Map<number, number>();
     for (const id of newIds) added.set(shardOf(id, current), (added.get(shardOf(id, current)) ?? 0) + 1);
-    const fits = this.shardSizes().every((size, n) => size + (added.get(n) ?? 0) <= this.#maxPerShard);
+    const fits = [...added].every(([n, k]) => Object.keys(this.#shardDoc(n).trainers).length + k <= this.#maxPerShard);
     if (fits) return { shards: current, create: [], edits: [] };
 
     const existing = this.#sortedIds();
