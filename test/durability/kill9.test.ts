@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, describe, expect, test } from "vitest";
 import { NodeServiceClient } from "../../node/api/generated/concordat/v1/node.js";
 import { Trainer, TrainerServiceClient } from "../../node/api/generated/concordat/v1/trainers.js";
@@ -66,7 +66,15 @@ describe("acknowledged writes survive kill -9", () => {
             if (update) {
               const id = known[Math.floor(Math.random() * known.length)] as string;
               const revision = (acknowledged.get(id) ?? 0) + 1;
-              await unary(client.updateTrainer.bind(client), { trainer: Trainer.fromPartial({ id, displayName: `rev ${revision}` }), updateMask: ["display_name"] }, metadata);
+              await unary(
+                client.updateTrainer.bind(client),
+                { trainer: Trainer.fromPartial({ id, displayName: `rev ${revision}` }), updateMask: ["display_name"] },
+                metadata,
+              ).catch((error: ServiceError) => {
+                // The trainer's add was acknowledged in an earlier round: NOT_FOUND means it was lost.
+                if (error.code === status.NOT_FOUND) throw new Error(`acknowledged trainer ${id} was lost across kill -9`);
+                throw error;
+              });
               acknowledged.set(id, Math.max(acknowledged.get(id) ?? 0, revision));
             } else {
               const id = `T-${String(nextId++).padStart(6, "0")}`;
