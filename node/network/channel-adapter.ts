@@ -1,0 +1,277 @@
+import { NetworkAdapter, cbor, type Message, type PeerId, type PeerMetadata } from "@automerge/automerge-repo";
+import type { Logger } from "pino";
+
+/**
+ * How an adapter binds a remote's automerge-repo peer id (which automerge-repo never authenticates)
+ * to the identity its transport authenticated:
+ * - `strict`: the peer id in the remote's hello must equal the authenticated identity;
+ * - `permissive`: any peer id is taken (automerge-repo's compliance suite uses names like "alice").
+ * Under both, every later message must carry the bound peer id as its `senderId`.
+ */
+export type BindingPolicy = "strict" | "permissive";
+
+/** A bidirectional pipe of payloads to one remote, opened by a transport. */
+export interface Channel {
+  /** Sends one payload; the transport frames it. */
+  send(payload: Uint8Array): void;
+  /** Closes the pipe (idempotent). */
+  close(): void;
+  /** The identity the transport authenticated (libp2p noise peer id, gRPC challenge–response). */
+  readonly authenticatedPeer: string | undefined;
+  /** Who dialled: this node ("outbound") or the remote ("inbound"). */
+  readonly direction: "inbound" | "outbound";
+  /** For logs and `concordat peers`: transport and remote address. */
+  readonly transport: string;
+  readonly remoteAddress: string;
+}
+
+/** The first payload each side sends on a channel. */
+interface Hello {
+  type: "hello";
+  peerId: string;
+  peerMetadata: PeerMetadata;
+}
+
+export interface PeerInfo {
+  peerId: PeerId;
+  transport: string;
+  remoteAddress: string;
+  direction: "inbound" | "outbound";
+  connectedAt: number;
+  lastReceivedAt: number;
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+}
+
+interface Session extends PeerInfo {
+  channel: Channel;
+}
+
+/** Handlers a transport calls for a channel it attached. */
+export interface ChannelHandlers {
+  onPayload(payload: Uint8Array): void;
+  /** The channel closed (remote closed, error, or local close). */
+  onClose(): void;
+  /** Settles once the remote's hello was accepted (true) or the channel closed first (false). */
+  bound: Promise<boolean>;
+}
+
+export interface ChannelAdapterInit {
+  policy: BindingPolicy;
+}
+
+function isMessage(value: unknown): value is Message {
+  if (typeof value !== "object" || value === null) return false;
+  const m = value as Record<string, unknown>;
+  return (
+    typeof m.type === "string" &&
+    typeof m.senderId === "string" &&
+    typeof m.targetId === "string" &&
+    (m.data === undefined || m.data instanceof Uint8Array) &&
+    (m.documentId === undefined || typeof m.documentId === "string")
+  );
+}
+
+function isHello(value: unknown): value is Hello {
+  if (typeof value !== "object" || value === null) return false;
+  const h = value as Record<string, unknown>;
+  return h.type === "hello" && typeof h.peerId === "string" && h.peerId.length > 0 && h.peerId.length <= 256 && typeof h.peerMetadata === "object" && h.peerMetadata !== null;
+}
+
+/**
+ * An automerge-repo NetworkAdapter over channels that a transport opens (libp2p streams, gRPC
+ * bidirectional calls). It runs the same protocol on each: a hello binding the remote's repo peer id
+ * to the transport's authenticated identity, then CBOR-encoded repo messages. A channel that sends
+ * anything else — garbage, a message from another sender id, a second hello — is closed, with a log
+ * line naming why; the node goes on serving.
+ */
+export abstract class ChannelNetworkAdapter extends NetworkAdapter {
+  protected readonly log: Logger;
+  readonly #policy: BindingPolicy;
+  readonly #sessions = new Map<PeerId, Session>();
+  #ready = false;
+  #readyWaiters: Array<() => void> = [];
+  #closed = false;
+
+  constructor(init: ChannelAdapterInit, logger: Logger) {
+    super();
+    this.#policy = init.policy;
+    this.log = logger;
+  }
+
+  isReady(): boolean {
+    return this.#ready;
+  }
+
+  whenReady(): Promise<void> {
+    if (this.#ready) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  connect(peerId: PeerId, peerMetadata?: PeerMetadata): void {
+    this.peerId = peerId;
+    this.peerMetadata = peerMetadata ?? {};
+    this.#closed = false;
+    this.start().then(
+      () => {
+        this.#ready = true;
+        for (const resolve of this.#readyWaiters.splice(0)) resolve();
+      },
+      (error: unknown) => this.log.error({ err: error }, "network adapter failed to start"),
+    );
+  }
+
+  /** Starts the transport: listen, dial known peers. */
+  protected abstract start(): Promise<void>;
+  /** Stops the transport and closes every channel. */
+  protected abstract stop(): Promise<void>;
+
+  disconnect(): void {
+    this.#closed = true;
+    for (const session of [...this.#sessions.values()]) session.channel.close();
+    this.stop().then(
+      () => this.emit("close"),
+      (error: unknown) => this.log.error({ err: error }, "network adapter failed to stop"),
+    );
+  }
+
+  send(message: Message): void {
+    const session = this.#sessions.get(message.targetId);
+    if (!session) {
+      this.log.debug({ target: message.targetId, type: message.type }, "no channel to peer; message dropped");
+      return;
+    }
+    const payload = new Uint8Array(cbor.encode(message));
+    session.bytesOut += payload.byteLength;
+    session.messagesOut += 1;
+    session.channel.send(payload);
+  }
+
+  /** Peers with an open channel, for `concordat peers`. */
+  peers(): PeerInfo[] {
+    return [...this.#sessions.values()].map(({ channel: _c, ...info }) => info);
+  }
+
+  /**
+   * Runs the protocol on a channel a transport opened: sends our hello and returns the handlers
+   * for what arrives.
+   */
+  protected attach(channel: Channel): ChannelHandlers {
+    const log = this.log.child({ transport: channel.transport, remote: channel.remoteAddress, authenticated: channel.authenticatedPeer });
+    let bound: PeerId | undefined;
+    let session: Session | undefined;
+    let dropped = false;
+    let settle: (value: boolean) => void = () => undefined;
+    const boundPromise = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+
+    const drop = (reason: string, detail?: Record<string, unknown>) => {
+      if (dropped) return;
+      dropped = true;
+      settle(false);
+      log.warn({ reason, ...detail }, "dropping sync channel");
+      channel.close();
+    };
+
+    if (!this.peerId) {
+      drop("adapter not connected to a repo yet");
+      return { onPayload: () => undefined, onClose: () => undefined, bound: boundPromise };
+    }
+    const hello: Hello = { type: "hello", peerId: this.peerId, peerMetadata: this.peerMetadata ?? {} };
+    channel.send(new Uint8Array(cbor.encode(hello)));
+
+    return {
+      onPayload: (payload) => {
+        if (dropped) return;
+        let decoded: unknown;
+        try {
+          decoded = cbor.decode(payload);
+        } catch {
+          drop("undecodable frame (not CBOR)", { bytes: payload.byteLength });
+          return;
+        }
+        if (bound === undefined) {
+          if (!isHello(decoded)) {
+            drop("first frame is not a hello");
+            return;
+          }
+          if (this.#policy === "strict" && decoded.peerId !== channel.authenticatedPeer) {
+            drop("hello names another peer id than the transport authenticated", { claimed: decoded.peerId });
+            return;
+          }
+          bound = decoded.peerId as PeerId;
+          session = this.#bind(bound, channel, decoded.peerMetadata, log);
+          settle(true);
+          return;
+        }
+        if (!isMessage(decoded)) {
+          drop("frame is not a repo message");
+          return;
+        }
+        if (decoded.senderId !== bound) {
+          drop("message senderId does not match the channel's peer", { senderId: decoded.senderId, bound });
+          return;
+        }
+        if (session) {
+          session.bytesIn += payload.byteLength;
+          session.messagesIn += 1;
+          session.lastReceivedAt = Date.now();
+        }
+        this.emit("message", decoded);
+      },
+      bound: boundPromise,
+      onClose: () => {
+        dropped = true;
+        settle(false);
+        if (bound === undefined) return;
+        const current = this.#sessions.get(bound);
+        if (current?.channel !== channel) return; // replaced by a newer channel
+        this.#sessions.delete(bound);
+        log.info({ peer: bound }, "peer disconnected");
+        this.emit("peer-disconnected", { peerId: bound });
+      },
+    };
+  }
+
+  #bind(peerId: PeerId, channel: Channel, peerMetadata: PeerMetadata, log: Logger): Session {
+    const now = Date.now();
+    const session: Session = {
+      peerId,
+      channel,
+      transport: channel.transport,
+      remoteAddress: channel.remoteAddress,
+      direction: channel.direction,
+      connectedAt: now,
+      lastReceivedAt: now,
+      bytesIn: 0,
+      bytesOut: 0,
+      messagesIn: 0,
+      messagesOut: 0,
+    };
+    const existing = this.#sessions.get(peerId);
+    if (existing) {
+      // Both sides dialled: keep the channel dialled by the smaller peer id, on both sides alike.
+      const dialer = (c: Channel) => (c.direction === "outbound" ? (this.peerId as string) : peerId);
+      const keepNew = dialer(channel) < dialer(existing.channel);
+      if (!keepNew) {
+        log.debug({ peer: peerId }, "duplicate channel; keeping the existing one");
+        channel.close();
+        return existing;
+      }
+      this.#sessions.set(peerId, session);
+      existing.channel.close();
+      return session;
+    }
+    this.#sessions.set(peerId, session);
+    log.info({ peer: peerId }, "peer connected");
+    this.emit("peer-candidate", { peerId, peerMetadata });
+    return session;
+  }
+}
