@@ -46,7 +46,12 @@ export interface PeerInfo {
 }
 
 interface Session extends PeerInfo {
-  channel: Channel;
+  /**
+   * Open channels to this peer, oldest first; messages go out on the first. When both sides dial,
+   * a peer has two, and both stay: closing one to resolve the duplicate races with the remote
+   * doing the same, while two live channels cost nothing but a socket.
+   */
+  channels: Channel[];
 }
 
 /** Handlers a transport calls for a channel it attached. */
@@ -134,7 +139,11 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
 
   disconnect(): void {
     this.#closed = true;
-    for (const session of [...this.#sessions.values()]) session.channel.close();
+    for (const [peerId, session] of [...this.#sessions]) {
+      this.#sessions.delete(peerId);
+      for (const channel of session.channels) channel.close();
+      this.emit("peer-disconnected", { peerId });
+    }
     this.stop().then(
       () => this.emit("close"),
       (error: unknown) => this.log.error({ err: error }, "network adapter failed to stop"),
@@ -150,12 +159,12 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
     const payload = new Uint8Array(cbor.encode(message));
     session.bytesOut += payload.byteLength;
     session.messagesOut += 1;
-    session.channel.send(payload);
+    (session.channels[0] as Channel).send(payload);
   }
 
   /** Peers with an open channel, for `concordat peers`. */
   peers(): PeerInfo[] {
-    return [...this.#sessions.values()].map(({ channel: _c, ...info }) => info);
+    return [...this.#sessions.values()].map(({ channels: _c, ...info }) => info);
   }
 
   /**
@@ -232,7 +241,9 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
         settle(false);
         if (bound === undefined) return;
         const current = this.#sessions.get(bound);
-        if (current?.channel !== channel) return; // replaced by a newer channel
+        if (!current || !current.channels.includes(channel)) return;
+        current.channels = current.channels.filter((c) => c !== channel);
+        if (current.channels.length > 0) return; // still connected through another channel
         this.#sessions.delete(bound);
         log.info({ peer: bound }, "peer disconnected");
         this.emit("peer-disconnected", { peerId: bound });
@@ -241,10 +252,16 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
   }
 
   #bind(peerId: PeerId, channel: Channel, peerMetadata: PeerMetadata, log: Logger): Session {
+    const existing = this.#sessions.get(peerId);
+    if (existing) {
+      existing.channels.push(channel);
+      log.debug({ peer: peerId, channels: existing.channels.length }, "another channel to a connected peer");
+      return existing;
+    }
     const now = Date.now();
     const session: Session = {
       peerId,
-      channel,
+      channels: [channel],
       transport: channel.transport,
       remoteAddress: channel.remoteAddress,
       direction: channel.direction,
@@ -255,20 +272,6 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
       messagesIn: 0,
       messagesOut: 0,
     };
-    const existing = this.#sessions.get(peerId);
-    if (existing) {
-      // Both sides dialled: keep the channel dialled by the smaller peer id, on both sides alike.
-      const dialer = (c: Channel) => (c.direction === "outbound" ? (this.peerId as string) : peerId);
-      const keepNew = dialer(channel) < dialer(existing.channel);
-      if (!keepNew) {
-        log.debug({ peer: peerId }, "duplicate channel; keeping the existing one");
-        channel.close();
-        return existing;
-      }
-      this.#sessions.set(peerId, session);
-      existing.channel.close();
-      return session;
-    }
     this.#sessions.set(peerId, session);
     log.info({ peer: peerId }, "peer connected");
     this.emit("peer-candidate", { peerId, peerMetadata });

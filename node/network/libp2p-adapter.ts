@@ -97,6 +97,7 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter {
   protected async stop(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
+    this.#open.clear();
     for (const stream of this.#streams) if (stream.status === "open") stream.abort(new Error("adapter stopped"));
     await this.#libp2p.unhandle(SYNC_PROTOCOL).catch(() => undefined);
   }
@@ -127,7 +128,7 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter {
       if (decoder.pending > 0) this.log.warn({ remote, bytes: decoder.pending }, "sync stream closed inside a frame (truncated)");
       this.#streams.delete(stream);
       channels.delete(channel);
-      if (channels.size === 0) this.#open.delete(remote);
+      if (channels.size === 0 && this.#open.get(remote) === channels) this.#open.delete(remote);
       handlers.onClose();
       // Keep dialled peers connected: redial once no channel to them is left.
       const target = this.#init.dial.find((t) => t.peerId === remote);
