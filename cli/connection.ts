@@ -47,9 +47,17 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   if (!address) {
     const runtime = await readOptional(paths.runtime);
     if (runtime) {
-      const info = JSON.parse(runtime) as RuntimeInfo;
+      let info: Partial<RuntimeInfo>;
+      try {
+        info = JSON.parse(runtime) as Partial<RuntimeInfo>;
+      } catch {
+        info = {};
+      }
+      if (typeof info.api !== "string") {
+        throw new CliError(`${paths.runtime} is damaged (no API address); if no node is running, delete it`, ExitCode.Unavailable);
+      }
       address = info.api;
-      tls = info.tls;
+      tls = info.tls === true;
     } else if (await readOptional(paths.config)) {
       const config = await loadConfigFile(paths.config, {});
       address = `${config.api.host}:${config.api.port}`;
@@ -82,9 +90,10 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   }
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${token}`);
-  const trainers = new TrainerServiceClient(address, channel);
-  const operators = new OperatorServiceClient(address, channel);
-  const node = new NodeServiceClient(address, channel);
+  const clientOptions = { "grpc.max_receive_message_length": 64 * 1024 * 1024 };
+  const trainers = new TrainerServiceClient(address, channel, clientOptions);
+  const operators = new OperatorServiceClient(address, channel, clientOptions);
+  const node = new NodeServiceClient(address, channel, clientOptions);
   return {
     address,
     metadata,

@@ -261,6 +261,9 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
     printJson(io, summary);
   } else {
     if (errors.length > 0) printRowErrors(io, errors);
+    if (result.errorsTotal > result.errors.length) {
+      printLine(io, `The node found ${result.errorsTotal} problems in all and listed the first ${result.errors.length}.`);
+    }
     if (result.committed) {
       printLine(io, `Imported ${result.imported} trainers from ${options.file}${skipped > 0 ? `; skipped ${skipped} invalid rows` : ""}.`);
     } else if (options.dryRun && errors.length === 0) {
@@ -271,8 +274,9 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
   }
   if (errors.length > 0 && !result.committed) {
     const bad = new Set(errors.map((e) => e.line)).size;
+    const truncated = result.errorsTotal > result.errors.length;
     throw new CliError(
-      `${bad} row${bad === 1 ? "" : "s"} of ${options.file} ${bad === 1 ? "is" : "are"} invalid; nothing was imported (fix them, or pass --skip-invalid to import the valid rows)`,
+      `${truncated ? "at least " : ""}${bad} row${bad === 1 ? "" : "s"} of ${options.file} ${bad === 1 && !truncated ? "is" : "are"} invalid; nothing was imported (fix them, or pass --skip-invalid to import the valid rows)`,
       ExitCode.Usage,
     );
   }

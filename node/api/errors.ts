@@ -14,6 +14,13 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, status>> = {
 };
 
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
+/** Field violations sent to a client in one status; the rest are counted. */
+const MAX_VIOLATIONS_SENT = 50;
+const MAX_MESSAGE_CHARS = 1000;
+
+function truncate(text: string): string {
+  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
+}
 const BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest";
 const ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo";
 
@@ -28,16 +35,29 @@ export function toServiceError(error: unknown, log: Logger, method: string): Par
     const details: Any[] = [
       { typeUrl: ERROR_INFO_TYPE, value: Buffer.from(ErrorInfo.encode({ reason: error.code, domain: "concordat", metadata: {} }).finish()) },
     ];
-    if (error.violations.length > 0) {
+    // Status details travel in HTTP/2 trailers, whose size is limited: send the first problems and
+    // say how many more there were, and keep the message itself short.
+    const violations = error.violations;
+    const shown = violations.slice(0, MAX_VIOLATIONS_SENT);
+    if (violations.length > shown.length) {
+      shown.push({ field: "(more)", description: `and ${violations.length - shown.length} more problems` });
+    }
+    if (shown.length > 0) {
       const badRequest = BadRequest.encode({
-        fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description, reason: "" })),
+        fieldViolations: shown.map((v) => ({ field: v.field, description: v.description, reason: "" })),
       }).finish();
       details.push({ typeUrl: BAD_REQUEST_TYPE, value: Buffer.from(badRequest) });
     }
+    const message =
+      violations.length > 3 ? `${violations.length} problems in the request, first: ${violations[0]?.field}: ${violations[0]?.description}` : error.message;
     const metadata = new Metadata();
-    metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode({ code, message: error.message, details }).finish()));
-    log.info({ method, code: error.code, reason: error.message }, "request refused");
-    return { code, details: error.message, metadata };
+    metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode({ code, message: truncate(message), details }).finish()));
+    // Field values may be personal data: log which fields were refused, not what they held.
+    log.info(
+      { method, code: error.code, ...(violations.length > 0 ? { fields: violations.slice(0, 20).map((v) => v.field) } : { reason: error.message }) },
+      "request refused",
+    );
+    return { code, details: truncate(message), metadata };
   }
   log.error({ method, err: error }, "internal error");
   return { code: status.INTERNAL, details: "internal error; see the node's log" };

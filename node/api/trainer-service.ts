@@ -18,6 +18,7 @@ const seesPrivate = (operator: Operator): boolean => hasRole(operator.role, "ope
 
 /** Rows accepted in one import stream; larger imports are split by the client into several files. */
 export const MAX_IMPORT_ROWS = 200_000;
+export const MAX_IMPORT_ERRORS_SENT = 1000;
 
 export function trainerService(components: HandlerComponents & { roster: Roster }): TrainerServiceServer {
   const { roster } = components;
@@ -56,11 +57,13 @@ export function trainerService(components: HandlerComponents & { roster: Roster 
           }
         }
       }
-      return roster.import(
+      const outcome = await roster.import(
         rows,
         { skipInvalid: options?.skipInvalid ?? false, dryRun: options?.dryRun ?? false, upsert: options?.upsert ?? false },
         ctx.operator.id,
       );
+      // A reply must stay well under gRPC's message limit: send the first problems and the count.
+      return { ...outcome, errors: outcome.errors.slice(0, MAX_IMPORT_ERRORS_SENT), errorsTotal: outcome.errors.length };
     }),
     exportTrainers: serverStream(components, "ExportTrainers", "viewer", async function* (req, ctx): AsyncGenerator<Trainer> {
       if (req.includePrivate && !seesPrivate(ctx.operator)) {

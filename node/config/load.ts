@@ -5,8 +5,9 @@ import { invalidArgument, type FieldViolation } from "../errors.js";
 import { configSchema, type NodeConfig } from "./schema.js";
 
 /**
- * Environment variables that override the config file. Each names one key; values are parsed as
- * the key's type, so `CONCORDAT_API_PORT=abc` is reported as a bad `api.port`.
+ * Environment variables that override the config file. Each names one key; a value that does not
+ * parse as the key's type is reported under the variable's name (`CONCORDAT_API_PORT: 'abc' is not
+ * a whole number`).
  */
 export const ENV_OVERRIDES: Readonly<Record<string, { path: readonly string[]; type: "string" | "number" | "boolean" | "pretty" }>> = {
   CONCORDAT_API_HOST: { path: ["api", "host"], type: "string" },
@@ -23,11 +24,10 @@ function parseEnvValue(name: string, raw: string, type: "string" | "number" | "b
     case "string":
       return raw;
     case "number": {
-      const n = Number(raw);
-      if (raw.trim() === "" || !Number.isFinite(n)) {
-        throw invalidArgument([{ field: name, description: `'${raw}' is not a number` }]);
+      if (!/^\d+$/.test(raw.trim())) {
+        throw invalidArgument([{ field: name, description: `'${raw}' is not a whole number` }]);
       }
-      return n;
+      return Number(raw.trim());
     }
     case "boolean":
     case "pretty":

@@ -8,6 +8,7 @@ import {
   type StorageAdapterInterface,
 } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
+import { failedPrecondition } from "../errors.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
 import { checkHeader, makeHeader, type DocumentType, type PlainHeader } from "./header.js";
 
@@ -172,7 +173,12 @@ export class OwnedDocuments {
     // A.load reads a snapshot followed by incremental chunks in one pass, far faster than
     // loadIncremental chunk by chunk (which materialises every intermediate state).
     const doc = A.load<unknown>(Buffer.concat(chunks));
-    checkHeader(doc, entry.type, entry.id);
+    const header = checkHeader(doc, entry.type, entry.id);
+    if (header.owner !== this.#owner) {
+      throw failedPrecondition(
+        `this data directory holds hub '${header.owner}''s documents, but hub.id in the configuration is '${this.#owner}'; a hub's id cannot change`,
+      );
+    }
     const heads = A.getHeads(doc);
     return { entry, doc, persistedHeads: heads, publishedHeads: [], nextChunk: last + 1, chunkCount: chunks.length };
   }

@@ -24,19 +24,24 @@ interface PrivateRosterDoc {
   trainers: Record<string, StoredRecord>;
 }
 
-const PRIVATE_KEY = "private/roster";
 const shardKey = (n: number): string => `roster/${n}`;
+/** The private parts are sharded alike: shard n's personal data sits in private/roster/n. */
+const privateKey = (n: number): string => `private/roster/${n}`;
 /** Growth stops doubling here (65,536 documents); the Repo does not cope with more (automerge-repo #358). */
 const MAX_SHARDS = 65_536;
 
-/** Specs of shard documents `from` … `to - 1` of a roster with `shards` shards. */
+/** Specs of shard documents `from` … `to - 1` (public and private) of a roster with `shards` shards. */
 function shardSpecs(from: number, to: number, shards: number): OwnedDocumentSpec[] {
   const specs: OwnedDocumentSpec[] = [];
   for (let n = from; n < to; n += 1) {
     specs.push({ key: shardKey(n), type: DocumentType.Roster, replicated: true, initial: { shard: n, shards, trainers: {} } });
+    specs.push({ key: privateKey(n), type: DocumentType.PrivateRoster, replicated: false, initial: { trainers: {} } });
   }
   return specs;
 }
+
+/** Rows validated per slice before yielding to other work, in an import. */
+const VALIDATION_SLICE = 2000;
 
 export interface RosterInit {
   hubId: string;
@@ -82,6 +87,14 @@ export interface ImportOutcome {
 }
 
 const MAX_PAGE = 1000;
+
+/** A lookup by an empty id is a bad request, not a missing trainer. */
+function requireId(id: string, field = "id"): void {
+  if (id === "") throw invalidArgument([{ field, description: "is required" }]);
+}
+
+/** Page tokens are `v1.` + the last id of the previous page, base64url-encoded. */
+const PAGE_TOKEN_PREFIX = "v1.";
 const EMPTY_PRIVATE: TrainerPrivate = { email: "", phone: "", nationalId: "", notes: "" };
 
 /** The fields an update with an empty mask replaces: those the client set. */
@@ -127,7 +140,7 @@ export class Roster {
   /** Documents the roster needs. Call after `documents.open()`: an existing roster keeps its shards. */
   documentSpecs(): OwnedDocumentSpec[] {
     const shards = this.#documents.has(shardKey(0)) ? this.shardCount : this.#initialShards;
-    return [...shardSpecs(0, shards, shards), { key: PRIVATE_KEY, type: DocumentType.PrivateRoster, replicated: false, initial: { trainers: {} } }];
+    return shardSpecs(0, shards, shards);
   }
 
   get shardCount(): number {
@@ -142,8 +155,8 @@ export class Roster {
     return this.#shardDoc(shardOf(id, this.shardCount));
   }
 
-  #private(): PrivateRosterDoc {
-    return this.#documents.get<PrivateRosterDoc>(PRIVATE_KEY);
+  #private(id: string): PrivateRosterDoc {
+    return this.#documents.get<PrivateRosterDoc>(privateKey(shardOf(id, this.shardCount)));
   }
 
   #exists(id: string): boolean {
@@ -162,6 +175,7 @@ export class Roster {
   }
 
   get(id: string, includePrivate: boolean): Trainer {
+    requireId(id);
     const trainers = this.#shard(id).trainers;
     if (!Object.hasOwn(trainers, id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
     return this.#withPrivate(decodeTrainer(trainers[id]), includePrivate);
@@ -169,7 +183,7 @@ export class Roster {
 
   #withPrivate(trainer: Trainer, includePrivate: boolean): Trainer {
     if (!includePrivate) return trainer;
-    const trainers = this.#private().trainers;
+    const trainers = this.#private(trainer.id).trainers;
     return Object.hasOwn(trainers, trainer.id) ? { ...trainer, private: decodePrivate(trainers[trainer.id]) } : trainer;
   }
 
@@ -187,8 +201,11 @@ export class Roster {
     const size = options.pageSize === 0 ? DEFAULT_PAGE : options.pageSize;
     let after = "";
     if (options.pageToken !== "") {
-      after = Buffer.from(options.pageToken, "base64url").toString("utf8");
-      if (after === "") throw invalidArgument([{ field: "page_token", description: "is not a token this node issued" }]);
+      const decoded = /^[A-Za-z0-9_-]+$/.test(options.pageToken) ? Buffer.from(options.pageToken, "base64url").toString("utf8") : "";
+      if (!decoded.startsWith(PAGE_TOKEN_PREFIX) || decoded.length === PAGE_TOKEN_PREFIX.length) {
+        throw invalidArgument([{ field: "page_token", description: "is not a token this node issued" }]);
+      }
+      after = decoded.slice(PAGE_TOKEN_PREFIX.length);
     }
     const ids = this.#sortedIds();
     const start = after === "" ? 0 : ids.findIndex((id) => id > after);
@@ -197,13 +214,27 @@ export class Roster {
     const more = start >= 0 && start + size < ids.length;
     return {
       trainers: page.map((id) => this.get(id, options.includePrivate)),
-      nextPageToken: more && last ? Buffer.from(last, "utf8").toString("base64url") : "",
+      nextPageToken: more && last ? Buffer.from(`${PAGE_TOKEN_PREFIX}${last}`, "utf8").toString("base64url") : "",
       total: ids.length,
     };
   }
 
+  /**
+   * Every trainer in id order, as of the moment of the call: the documents are immutable snapshots,
+   * so writes made while a slow client reads the export neither break nor leak into it.
+   */
   *exportAll(includePrivate: boolean): Generator<Trainer> {
-    for (const id of this.#sortedIds()) yield this.get(id, includePrivate);
+    const shards = this.shardCount;
+    const publicDocs = Array.from({ length: shards }, (_, n) => this.#shardDoc(n));
+    const privateDocs = Array.from({ length: shards }, (_, n) => this.#documents.get<PrivateRosterDoc>(privateKey(n)));
+    const ids = publicDocs.flatMap((d) => Object.keys(d.trainers)).sort();
+    for (const id of ids) {
+      const n = shardOf(id, shards);
+      const trainer: Trainer = decodeTrainer((publicDocs[n] as RosterShardDoc).trainers[id]);
+      const personal = (privateDocs[n] as PrivateRosterDoc).trainers;
+      if (includePrivate && Object.hasOwn(personal, id)) trainer.private = decodePrivate(personal[id]);
+      yield trainer;
+    }
   }
 
   #editsFor(trainer: TrainerDraft, shards: number, operatorId: string, now: string, replacePrivate: boolean): DocumentEdit[] {
@@ -217,10 +248,10 @@ export class Roster {
         },
       },
     ];
-    const hadPrivate = Object.hasOwn(this.#private().trainers, trainer.id);
+    const hadPrivate = Object.hasOwn(this.#private(trainer.id).trainers, trainer.id);
     if (trainer.private || (replacePrivate && hadPrivate)) {
       edits.push({
-        key: PRIVATE_KEY,
+        key: privateKey(shardOf(trainer.id, shards)),
         subject: trainer.id,
         change: (doc) => {
           const trainers = (doc as unknown as PrivateRosterDoc).trainers;
@@ -261,11 +292,15 @@ export class Roster {
       for (const id of Object.keys(trainers)) {
         const target = shardOf(id, shards);
         if (target === n) continue;
-        const record = trainers[id] as StoredRecord;
-        const copy = new ImmutableString(record.val);
         // A move is bookkeeping, not a change to the trainer: it names no subject, so history skips it.
-        edits.push({ key: shardKey(n), change: (doc) => void delete (doc as unknown as RosterShardDoc).trainers[id] });
-        edits.push({ key: shardKey(target), change: (doc) => void ((doc as unknown as RosterShardDoc).trainers[id] = copy) });
+        const move = (from: string, to: string, record: StoredRecord) => {
+          const copy = new ImmutableString(record.val);
+          edits.push({ key: from, change: (doc) => void delete (doc as unknown as RosterShardDoc).trainers[id] });
+          edits.push({ key: to, change: (doc) => void ((doc as unknown as RosterShardDoc).trainers[id] = copy) });
+        };
+        move(shardKey(n), shardKey(target), trainers[id] as StoredRecord);
+        const personal = this.#documents.get<PrivateRosterDoc>(privateKey(n)).trainers;
+        if (Object.hasOwn(personal, id)) move(privateKey(n), privateKey(target), personal[id] as StoredRecord);
       }
     }
     return { shards, create: shardSpecs(current, shards, shards), edits };
@@ -301,6 +336,7 @@ export class Roster {
     }
     const fields = new Set<UpdatableField>(mask.length > 0 ? (mask as UpdatableField[]) : fieldsSetIn(patch));
     const id = patch.id.trim();
+    requireId(id, "trainer.id");
     await this.#documents.transact({ operatorId, action: "trainer.update" }, () => {
       if (!this.#exists(id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
       const current = this.get(id, true);
@@ -329,6 +365,7 @@ export class Roster {
   }
 
   async remove(id: string, operatorId: string): Promise<void> {
+    requireId(id);
     await this.#documents.transact({ operatorId, action: "trainer.remove" }, () => {
       if (!this.#exists(id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
       const edits: DocumentEdit[] = [
@@ -338,8 +375,9 @@ export class Roster {
           change: (doc) => void delete (doc as unknown as RosterShardDoc).trainers[id],
         },
       ];
-      if (Object.hasOwn(this.#private().trainers, id)) {
-        edits.push({ key: PRIVATE_KEY, subject: id, change: (doc) => void delete (doc as unknown as PrivateRosterDoc).trainers[id] });
+      if (Object.hasOwn(this.#private(id).trainers, id)) {
+        const key = privateKey(shardOf(id, this.shardCount));
+        edits.push({ key, subject: id, change: (doc) => void delete (doc as unknown as PrivateRosterDoc).trainers[id] });
       }
       return { edits, result: undefined };
     });
@@ -349,17 +387,22 @@ export class Roster {
    * Validates every row first (reporting all problems, with line numbers), then writes all valid rows
    * in one transaction — one LevelDB batch — or nothing if any row is bad and `skipInvalid` is off.
    */
-  async import(
-    rows: readonly ImportRowInput[],
-    options: ImportOptions,
-    operatorId: string,
-  ): Promise<ImportOutcome> {
+  async import(rows: readonly ImportRowInput[], options: ImportOptions, operatorId: string): Promise<ImportOutcome> {
+    // Validation needs no lock: do it first, yielding between slices so that the node keeps
+    // answering. Only the checks against the roster's current content run inside the transaction.
+    const checked: Array<{ line: number; value: TrainerDraft; violations: FieldViolation[] }> = [];
+    for (let i = 0; i < rows.length; i += VALIDATION_SLICE) {
+      for (const row of rows.slice(i, i + VALIDATION_SLICE)) {
+        const { value, violations } = validateTrainer(row.trainer, "");
+        checked.push({ line: row.line, value, violations });
+      }
+      if (i + VALIDATION_SLICE < rows.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     return this.#documents.transact<ImportOutcome>({ operatorId, action: "trainer.import" }, () => {
       const errors: RowError[] = [];
       const valid: TrainerDraft[] = [];
       const seen = new Map<string, number>();
-      rows.forEach((row) => {
-        const { value, violations } = validateTrainer(row.trainer, "");
+      for (const { line, value, violations } of checked) {
         const rowErrors: FieldViolation[] = [...violations];
         const firstLine = seen.get(value.id);
         if (value.id !== "" && firstLine !== undefined) {
@@ -367,10 +410,10 @@ export class Roster {
         } else if (value.id !== "" && !options.upsert && this.#exists(value.id)) {
           rowErrors.push({ field: "id", description: `trainer '${value.id}' already exists (use --upsert to replace)` });
         }
-        if (value.id !== "" && firstLine === undefined) seen.set(value.id, row.line);
-        for (const v of rowErrors) errors.push({ line: row.line, field: v.field, message: v.description });
+        if (value.id !== "" && firstLine === undefined) seen.set(value.id, line);
+        for (const v of rowErrors) errors.push({ line, field: v.field, message: v.description });
         if (rowErrors.length === 0) valid.push(value);
-      });
+      }
       const skipped = rows.length - valid.length;
       const commit = !options.dryRun && valid.length > 0 && (errors.length === 0 || options.skipInvalid);
       if (!commit) {

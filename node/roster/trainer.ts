@@ -157,7 +157,11 @@ function instant(value: string): number {
 }
 
 function checkRanges(c: Checker, field: string, ranges: readonly TimeRange[]): TimeRange[] {
-  if (ranges.length > LIMITS.ranges) c.fail(field, `has ${ranges.length} entries; at most ${LIMITS.ranges} allowed`);
+  if (ranges.length > LIMITS.ranges) {
+    // Too many to be real: say so once, and spend no time on each item.
+    c.fail(field, `has ${ranges.length} entries; at most ${LIMITS.ranges} allowed`);
+    return [];
+  }
   return ranges.map((range, i) => {
     const start = checkDate(c, `${field}[${i}].start`, range.start, true);
     const end = checkDate(c, `${field}[${i}].end`, range.end, true);
@@ -224,9 +228,13 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
   }
   const displayName = checkText(c, f("display_name"), draft.displayName, LIMITS.displayName, true);
 
-  if (draft.languages.length > LIMITS.languages) c.fail(f("languages"), `has ${draft.languages.length} entries; at most ${LIMITS.languages} allowed`);
+  const over = (name: string, list: readonly unknown[], max: number): boolean => {
+    if (list.length <= max) return false;
+    c.fail(f(name), `has ${list.length} entries; at most ${max} allowed`);
+    return true;
+  };
   const seenTags = new Set<string>();
-  const languages = draft.languages.map((lang, i) => {
+  const languages = (over("languages", draft.languages, LIMITS.languages) ? [] : draft.languages).map((lang, i) => {
     const tag = checkLanguageTag(c, f(`languages[${i}].tag`), lang.tag);
     const level = lang.level.trim().toUpperCase();
     if (!(CEFR_LEVELS as readonly string[]).includes(level)) {
@@ -237,18 +245,14 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
     return { tag, level: level as CefrLevel };
   });
 
-  if (draft.regions.length > LIMITS.regions) c.fail(f("regions"), `has ${draft.regions.length} entries; at most ${LIMITS.regions} allowed`);
-  const regions = draft.regions.map((r, i) => checkRegion(c, f(`regions[${i}]`), r));
+  const regions = (over("regions", draft.regions, LIMITS.regions) ? [] : draft.regions).map((r, i) => checkRegion(c, f(`regions[${i}]`), r));
   const seenRegions = new Set<string>();
   regions.forEach((r, i) => {
     if (seenRegions.has(r)) c.fail(f(`regions[${i}]`), `'${r}' is listed twice`);
     seenRegions.add(r);
   });
 
-  if (draft.accreditations.length > LIMITS.accreditations) {
-    c.fail(f("accreditations"), `has ${draft.accreditations.length} entries; at most ${LIMITS.accreditations} allowed`);
-  }
-  const accreditations = draft.accreditations.map((a, i) => {
+  const accreditations = (over("accreditations", draft.accreditations, LIMITS.accreditations) ? [] : draft.accreditations).map((a, i) => {
     const at = (name: string) => f(`accreditations[${i}].${name}`);
     const validFrom = checkDate(c, at("valid_from"), a.validFrom, false);
     const validUntil = checkDate(c, at("valid_until"), a.validUntil, false);

@@ -83,33 +83,49 @@ export function readBackup(bytes: Uint8Array, source: string): { header: BackupH
   if (buf.byteLength < BACKUP_MAGIC.byteLength || !buf.subarray(0, BACKUP_MAGIC.byteLength).equals(BACKUP_MAGIC)) {
     throw bad("it does not start with the Concordat backup signature");
   }
+
+  // First pass: walk the frame headers only, find the end frame, and check the checksum, so that
+  // nothing of a damaged file is ever parsed.
+  const frames: Array<{ type: number; payload: Buffer; offset: number }> = [];
   let offset = BACKUP_MAGIC.byteLength;
-  let header: BackupHeader | undefined;
-  const entries: BackupEntry[] = [];
   for (;;) {
     if (offset + 5 > buf.byteLength) throw bad("it is truncated (no end frame)");
     const type = buf.readUInt8(offset);
     const length = buf.readUInt32BE(offset + 1);
-    const start = offset + 5;
-    const end = start + length;
-    if (end > buf.byteLength) throw bad(`it is truncated (a frame at byte ${offset} runs past the end)`);
-    const payload = buf.subarray(start, end);
+    const end = offset + 5 + length;
+    if (end > buf.byteLength) throw bad(`it is truncated or damaged (a frame at byte ${offset} runs past the end)`);
+    const payload = buf.subarray(offset + 5, end);
     if (type === FRAME_END) {
       const digest = createHash("sha256").update(buf.subarray(0, offset)).digest();
       if (!digest.equals(payload)) throw bad("its checksum does not match; the file is damaged");
       if (end !== buf.byteLength) throw bad("it has bytes after the end frame");
       break;
     }
+    frames.push({ type, payload, offset });
+    offset = end;
+  }
+
+  // Second pass: the checksum holds, so the frames are what the node wrote.
+  let header: BackupHeader | undefined;
+  const entries: BackupEntry[] = [];
+  for (const { type, payload, offset: at } of frames) {
     if (type === FRAME_HEADER) {
-      header = JSON.parse(payload.toString("utf8")) as BackupHeader;
+      try {
+        header = JSON.parse(payload.toString("utf8")) as BackupHeader;
+      } catch {
+        throw bad(`its header at byte ${at} is not JSON`);
+      }
     } else if (type === FRAME_ENTRY) {
+      if (payload.byteLength < 4 || payload.readUInt32BE(0) > payload.byteLength - 4) throw bad(`the entry at byte ${at} is malformed`);
       const keyLength = payload.readUInt32BE(0);
       entries.push({ key: new Uint8Array(payload.subarray(4, 4 + keyLength)), value: new Uint8Array(payload.subarray(4 + keyLength)) });
     } else {
-      throw bad(`unknown frame type ${type} at byte ${offset}`);
+      throw bad(`unknown frame type ${type} at byte ${at}`);
     }
-    offset = end;
   }
-  if (!header) throw failedPrecondition(`${source} has no header frame`);
-  return { header, entries };
+  const h = header as Partial<BackupHeader> | undefined;
+  if (!h || typeof h.hubId !== "string" || typeof h.peerId !== "string" || typeof h.config !== "string" || typeof h.identityKey !== "string") {
+    throw failedPrecondition(`${source} has no valid header (hub id, peer id, config, identity key)`);
+  }
+  return { header: h as BackupHeader, entries };
 }

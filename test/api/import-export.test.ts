@@ -55,7 +55,7 @@ describe("ImportTrainers", () => {
       ],
       operatorToken,
     );
-    expect(result).toEqual({ imported: 3, skipped: 0, errors: [], committed: true });
+    expect(result).toEqual({ imported: 3, skipped: 0, errors: [], committed: true, errorsTotal: 0 });
     const roster = await snapshot();
     expect(roster.map((t) => t.id)).toEqual(["IMP-1", "IMP-2", "IMP-3"]);
     const operatorId = operatorToken.slice(4, 20);
@@ -114,7 +114,7 @@ describe("ImportTrainers", () => {
     const result = await importTrainers(admin.trainers, { upsert: true }, [
       [row(2, makeTrainer("IMP-9", { displayName: "Replaced", private: undefined })), row(3, good(1))],
     ]);
-    expect(result).toEqual({ imported: 2, skipped: 0, errors: [], committed: true });
+    expect(result).toEqual({ imported: 2, skipped: 0, errors: [], committed: true, errorsTotal: 0 });
     const replaced = await call(admin.trainers, "getTrainer", { id: "IMP-9" });
     expect(replaced.displayName).toBe("Replaced");
     expect(replaced.private).toEqual(makeTrainer("IMP-9").private);
@@ -167,7 +167,7 @@ describe("ExportTrainers", () => {
     try {
       const otherAdmin = other.clients(other.adminToken);
       const rows = exported.map((t, i) => row(i + 2, t));
-      expect(await importTrainers(otherAdmin.trainers, {}, [rows])).toEqual({ imported: 3, skipped: 0, errors: [], committed: true });
+      expect(await importTrainers(otherAdmin.trainers, {}, [rows])).toEqual({ imported: 3, skipped: 0, errors: [], committed: true, errorsTotal: 0 });
       const reExported = await exportTrainers(otherAdmin.trainers, true);
       const strip = (ts: Trainer[]) => ts.map(({ updatedAt: _a, updatedBy: _b, ...rest }) => rest);
       expect(strip(reExported)).toEqual(strip(exported));

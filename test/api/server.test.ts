@@ -61,20 +61,20 @@ describe("GetStatus", () => {
     expect(s.trainerCount).toBe(2);
     expect(s.caller).toMatchObject({ id: hub.adminOperatorId, role: "admin", revokedAt: "" });
 
-    expect(s.documents).toHaveLength(5);
+    expect(s.documents).toHaveLength(8);
     const roster = s.documents.filter((d) => d.type === "roster");
     const privateDocs = s.documents.filter((d) => d.type === "private-roster");
     expect(roster).toHaveLength(4);
-    expect(privateDocs).toHaveLength(1);
+    expect(privateDocs).toHaveLength(4);
     for (const d of roster) expect(d.replicated).toBe(true);
-    expect(privateDocs[0]?.replicated).toBe(false);
+    for (const d of privateDocs) expect(d.replicated).toBe(false);
     for (const d of s.documents) {
       expect(d.owner).toBe("hub-status");
       expect(d.schemaVersion).toBe("1.0");
       expect(d.heads.length).toBeGreaterThan(0);
       expect(d.id).not.toBe("");
     }
-    expect(new Set(s.documents.map((d) => d.id)).size).toBe(5);
+    expect(new Set(s.documents.map((d) => d.id)).size).toBe(8);
   });
 
   it("counts trainers as they are added and removed", async () => {

@@ -162,8 +162,11 @@ export interface RowError {
 export interface ImportResult {
   imported: number;
   skipped: number;
+  /** the first 1,000 problems, in line order */
   errors: RowError[];
   committed: boolean;
+  /** how many problems there were in all */
+  errorsTotal: number;
 }
 
 export interface ExportTrainersRequest {
@@ -1911,7 +1914,7 @@ export const RowError: MessageFns<RowError> = {
 };
 
 function createBaseImportResult(): ImportResult {
-  return { imported: 0, skipped: 0, errors: [], committed: false };
+  return { imported: 0, skipped: 0, errors: [], committed: false, errorsTotal: 0 };
 }
 
 export const ImportResult: MessageFns<ImportResult> = {
@@ -1927,6 +1930,9 @@ export const ImportResult: MessageFns<ImportResult> = {
     }
     if (message.committed !== false) {
       writer.uint32(32).bool(message.committed);
+    }
+    if (message.errorsTotal !== 0) {
+      writer.uint32(40).uint32(message.errorsTotal);
     }
     return writer;
   },
@@ -1976,6 +1982,14 @@ export const ImportResult: MessageFns<ImportResult> = {
             message.committed = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.errorsTotal = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1994,6 +2008,11 @@ export const ImportResult: MessageFns<ImportResult> = {
       skipped: isSet(object.skipped) ? globalThis.Number(object.skipped) : 0,
       errors: globalThis.Array.isArray(object?.errors) ? object.errors.map((e: any) => RowError.fromJSON(e)) : [],
       committed: isSet(object.committed) ? globalThis.Boolean(object.committed) : false,
+      errorsTotal: isSet(object.errorsTotal)
+        ? globalThis.Number(object.errorsTotal)
+        : isSet(object.errors_total)
+        ? globalThis.Number(object.errors_total)
+        : 0,
     };
   },
 
@@ -2011,6 +2030,9 @@ export const ImportResult: MessageFns<ImportResult> = {
     if (message.committed !== false) {
       obj.committed = message.committed;
     }
+    if (message.errorsTotal !== 0) {
+      obj.errorsTotal = Math.round(message.errorsTotal);
+    }
     return obj;
   },
 
@@ -2023,6 +2045,7 @@ export const ImportResult: MessageFns<ImportResult> = {
     message.skipped = object.skipped ?? 0;
     message.errors = object.errors?.map((e) => RowError.fromPartial(e)) || [];
     message.committed = object.committed ?? false;
+    message.errorsTotal = object.errorsTotal ?? 0;
     return message;
   },
 };
