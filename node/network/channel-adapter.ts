@@ -99,6 +99,8 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
   #ready = false;
   #readyWaiters: Array<() => void> = [];
   #closed = false;
+  /** Every channel attached and not yet closed, bound or not: disconnect closes them all. */
+  readonly #attached = new Set<Channel>();
 
   constructor(init: ChannelAdapterInit, logger: Logger) {
     super();
@@ -141,9 +143,11 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
     this.#closed = true;
     for (const [peerId, session] of [...this.#sessions]) {
       this.#sessions.delete(peerId);
-      for (const channel of session.channels) channel.close();
       this.emit("peer-disconnected", { peerId });
     }
+    // Unbound channels too: a hello arriving late on one must not bind a peer after disconnect.
+    for (const channel of [...this.#attached]) channel.close();
+    this.#attached.clear();
     this.stop().then(
       () => this.emit("close"),
       (error: unknown) => this.log.error({ err: error }, "network adapter failed to stop"),
@@ -189,16 +193,19 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
       channel.close();
     };
 
-    if (!this.peerId) {
-      drop("adapter not connected to a repo yet");
+    if (!this.peerId || this.#closed) {
+      // A handshake that finished after disconnect (or before connect) opens nothing.
+      drop("adapter is not connected");
       return { onPayload: () => undefined, onClose: () => undefined, bound: boundPromise };
     }
+    this.#attached.add(channel);
     const hello: Hello = { type: "hello", peerId: this.peerId, peerMetadata: this.peerMetadata ?? {} };
     channel.send(new Uint8Array(cbor.encode(hello)));
 
     return {
       onPayload: (payload) => {
-        if (dropped) return;
+        // A channel closed by disconnect may still deliver what was in flight: ignore it.
+        if (dropped || !this.#attached.has(channel)) return;
         let decoded: unknown;
         try {
           decoded = cbor.decode(payload);
@@ -239,6 +246,7 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
       onClose: () => {
         dropped = true;
         settle(false);
+        this.#attached.delete(channel);
         if (bound === undefined) return;
         const current = this.#sessions.get(bound);
         if (!current || !current.channels.includes(channel)) return;

@@ -1,0 +1,366 @@
+import { randomBytes } from "node:crypto";
+import {
+  credentials as grpcCredentials,
+  status,
+  type ChannelCredentials,
+  type ClientDuplexStream,
+  type ServerDuplexStream,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Logger } from "pino";
+import {
+  ReplicationServiceClient,
+  ReplicationServiceService,
+  type ReplicateRequest,
+  type ReplicateResponse,
+  type ReplicationServiceServer,
+} from "../api/generated/concordat/v1/replication.js";
+import { ChannelNetworkAdapter, type BindingPolicy, type Channel } from "./channel-adapter.js";
+
+export { ReplicationServiceService };
+
+const DOMAIN = "concordat/replicate/1";
+const NONCE_BYTES = 32;
+/** Largest gRPC message either side accepts on a replication stream. */
+export const GRPC_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface GrpcDialTarget {
+  /** The remote's libp2p peer id: the key it must prove it holds. */
+  peerId: string;
+  /** host:port of its gRPC API. */
+  address: string;
+  /** PEM CA to verify its TLS certificate; plaintext when absent. */
+  tlsCa?: Buffer;
+}
+
+export interface GrpcAdapterInit {
+  policy: BindingPolicy;
+  federationId: string;
+  dial: GrpcDialTarget[];
+  /** Who may replicate with this node; undefined admits anyone who proves a key (tests only). */
+  allowed?: (peerId: string) => boolean;
+  backoff?: { initialMs: number; maxMs: number };
+  readyTimeoutMs?: number;
+}
+
+export interface GrpcAdapterComponents {
+  /** This node's identity: its libp2p peer id and a signer with the same key. */
+  identity: { peerId: string; sign(data: Uint8Array): Promise<Uint8Array> };
+  logger: Logger;
+}
+
+/** The bytes each side signs: binds the signature to this federation, these peers, these nonces and a role. */
+export function handshakeTranscript(
+  federationId: string,
+  clientPeer: string,
+  serverPeer: string,
+  clientNonce: Uint8Array,
+  serverNonce: Uint8Array,
+  role: "server" | "client",
+): Uint8Array {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+  return new TextEncoder().encode([DOMAIN, federationId, clientPeer, serverPeer, hex(clientNonce), hex(serverNonce), role].join("\n"));
+}
+
+/** Verifies an Ed25519 signature against the public key inside a libp2p peer id. */
+export async function verifyPeerSignature(peerId: string, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  try {
+    const key = peerIdFromString(peerId).publicKey;
+    if (!key || key.type !== "Ed25519") return false;
+    return await key.verify(data, signature);
+  } catch {
+    return false;
+  }
+}
+
+class HandshakeError extends Error {
+  readonly code: status;
+  constructor(code: status, message: string) {
+    super(message);
+    this.name = "HandshakeError";
+    this.code = code;
+  }
+}
+
+/**
+ * Frames of a gRPC stream, read through events: `next()` for the handshake (with a timeout), then
+ * `pipe()` hands every later frame (queued ones first) to a callback. An async iterator would end
+ * the call when abandoned; events leave its lifetime to the channel.
+ */
+class FrameReader<T> {
+  readonly #queue: T[] = [];
+  #waiter: { resolve(v: T): void; reject(e: Error): void } | undefined;
+  #sink: ((frame: T) => void) | undefined;
+  #ended: Error | undefined;
+  #onEnd: (() => void) | undefined;
+
+  constructor(stream: NodeJS.EventEmitter) {
+    stream.on("data", (frame: T) => {
+      if (this.#sink) this.#sink(frame);
+      else if (this.#waiter) {
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w.resolve(frame);
+      } else this.#queue.push(frame);
+    });
+    const end = (error: Error) => {
+      if (this.#ended) return;
+      this.#ended = error;
+      this.#waiter?.reject(error);
+      this.#waiter = undefined;
+      this.#onEnd?.();
+    };
+    stream.on("end", () => end(new HandshakeError(status.CANCELLED, "the stream ended")));
+    stream.on("error", (error: Error) => end(error));
+    stream.on("close", () => end(new HandshakeError(status.CANCELLED, "the stream closed")));
+  }
+
+  next(what: string): Promise<T> {
+    const queued = this.#queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.#ended) return Promise.reject(new HandshakeError(status.CANCELLED, `stream ended before the ${what}`));
+    let timer: NodeJS.Timeout | undefined;
+    return new Promise<T>((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      timer = setTimeout(() => {
+        this.#waiter = undefined;
+        reject(new HandshakeError(status.DEADLINE_EXCEEDED, `no ${what} within ${HANDSHAKE_TIMEOUT_MS} ms`));
+      }, HANDSHAKE_TIMEOUT_MS);
+    }).finally(() => clearTimeout(timer));
+  }
+
+  /** Delivers queued and later frames to `sink`; `onEnd` runs once when the stream ends. */
+  pipe(sink: (frame: T) => void, onEnd: () => void): void {
+    this.#sink = sink;
+    for (const frame of this.#queue.splice(0)) sink(frame);
+    if (this.#ended) onEnd();
+    else this.#onEnd = onEnd;
+  }
+}
+
+/**
+ * automerge-repo NetworkAdapter over the gRPC `Replicate` bidirectional stream, for hubs that can
+ * only reach each other over HTTP/2. Serves the stream (add `service()` to the node's gRPC server)
+ * and dials the peers in `dial`, keeping them connected with backoff. Peers prove their Ed25519 keys
+ * in the first frames; the channel's authenticated peer is that proven key's peer id.
+ */
+export class GrpcNetworkAdapter extends ChannelNetworkAdapter {
+  readonly #init: GrpcAdapterInit;
+  readonly #identity: GrpcAdapterComponents["identity"];
+  readonly #open = new Map<string, Set<Channel>>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #calls = new Set<{ cancel(): void }>();
+  readonly #clients = new Set<InstanceType<typeof ReplicationServiceClient>>();
+
+  constructor(init: GrpcAdapterInit, components: GrpcAdapterComponents) {
+    super({ policy: init.policy }, components.logger);
+    this.#init = init;
+    this.#identity = components.identity;
+  }
+
+  /** The server side, to be added to a grpc-js Server with `ReplicationServiceService`. */
+  service(): ReplicationServiceServer {
+    return {
+      replicate: (call: ServerDuplexStream<ReplicateRequest, ReplicateResponse>) => {
+        this.#serve(call).catch((error: unknown) => {
+          const code = error instanceof HandshakeError ? error.code : status.INTERNAL;
+          const message = error instanceof HandshakeError ? error.message : "replication failed";
+          this.log.warn({ remote: call.getPeer(), reason: (error as Error).message }, "refused a replication stream");
+          call.emit("error", { code, details: message });
+        });
+      },
+    };
+  }
+
+  protected async start(): Promise<void> {
+    const first = this.#init.dial.map((target) => new Promise<void>((resolve) => this.#dial(target, 0, resolve)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(first), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#init.readyTimeoutMs ?? 5000)))]);
+    clearTimeout(timer);
+  }
+
+  protected async stop(): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#open.clear();
+    for (const call of this.#calls) call.cancel();
+    this.#calls.clear();
+    for (const client of this.#clients) client.close();
+    this.#clients.clear();
+  }
+
+  #allowed(peerId: string): boolean {
+    return !this.#init.allowed || this.#init.allowed(peerId);
+  }
+
+  async #serve(call: ServerDuplexStream<ReplicateRequest, ReplicateResponse>): Promise<void> {
+    if (this.closed || !this.peerId) throw new HandshakeError(status.UNAVAILABLE, "replication is not running");
+    const frames = new FrameReader<ReplicateRequest>(call);
+    const hello = (await frames.next("hello")).frame;
+    if (hello?.$case !== "hello") throw new HandshakeError(status.INVALID_ARGUMENT, "the first frame must be a hello");
+    const { peerId: clientPeer, federationId, nonce: clientNonce } = hello.value;
+    if (federationId !== this.#init.federationId) {
+      throw new HandshakeError(status.PERMISSION_DENIED, `federation '${federationId}' is not this node's ('${this.#init.federationId}')`);
+    }
+    if (clientNonce.byteLength !== NONCE_BYTES) throw new HandshakeError(status.INVALID_ARGUMENT, `the nonce must be ${NONCE_BYTES} bytes`);
+    if (!this.#allowed(clientPeer)) throw new HandshakeError(status.PERMISSION_DENIED, `peer ${clientPeer} is not allowed`);
+
+    const serverNonce = randomBytes(NONCE_BYTES);
+    const me = this.#identity.peerId;
+    const transcript = (role: "server" | "client") => handshakeTranscript(federationId, clientPeer, me, clientNonce, serverNonce, role);
+    const signature = await this.#identity.sign(transcript("server"));
+    call.write({ frame: { $case: "challenge", value: { peerId: me, nonce: serverNonce, signature: Buffer.from(signature) } } });
+
+    const proof = (await frames.next("proof")).frame;
+    if (proof?.$case !== "proof") throw new HandshakeError(status.INVALID_ARGUMENT, "the second frame must be a proof");
+    if (!(await verifyPeerSignature(clientPeer, transcript("client"), proof.value.signature))) {
+      throw new HandshakeError(status.UNAUTHENTICATED, `the proof does not verify with the key of ${clientPeer}`);
+    }
+
+    const channel: Channel = {
+      send: (payload) => void call.write({ frame: { $case: "payload", value: Buffer.from(payload) } }),
+      close: () => {
+        if (!call.writableEnded) call.end();
+      },
+      authenticatedPeer: clientPeer,
+      direction: "inbound",
+      transport: "grpc",
+      remoteAddress: call.getPeer(),
+    };
+    const handlers = this.#track(clientPeer, channel);
+    this.#pump(frames, clientPeer, handlers, () => channel.close());
+  }
+
+  /** Hands every payload frame to the channel's handlers until the stream ends or misbehaves. */
+  #pump<T extends ReplicateRequest | ReplicateResponse>(
+    frames: FrameReader<T>,
+    peer: string,
+    handlers: { onPayload(p: Uint8Array): void; close(): void },
+    closeStream: () => void,
+  ): void {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      closeStream();
+      handlers.close();
+    };
+    frames.pipe((message) => {
+      if (done) return;
+      const frame = message.frame;
+      if (frame?.$case !== "payload") {
+        this.log.warn({ peer, reason: "a handshake frame after the handshake" }, "dropping sync channel");
+        finish();
+        return;
+      }
+      handlers.onPayload(new Uint8Array(frame.value));
+    }, finish);
+  }
+
+  /** Attaches a channel, records it as open for its peer, and returns its handlers plus a close. */
+  #track(peer: string, channel: Channel): { onPayload(p: Uint8Array): void; close(): void; bound: Promise<boolean> } {
+    const channels = this.#open.get(peer) ?? new Set<Channel>();
+    channels.add(channel);
+    this.#open.set(peer, channels);
+    const handlers = this.attach(channel);
+    let closed = false;
+    return {
+      onPayload: (p) => handlers.onPayload(p),
+      bound: handlers.bound,
+      close: () => {
+        if (closed) return;
+        closed = true;
+        channels.delete(channel);
+        if (channels.size === 0 && this.#open.get(peer) === channels) this.#open.delete(peer);
+        handlers.onClose();
+        const target = this.#init.dial.find((t) => t.peerId === peer);
+        if (target && !this.closed && channels.size === 0) this.#dial(target, 1);
+      },
+    };
+  }
+
+  #dial(target: GrpcDialTarget, attempt: number, settled: () => void = () => undefined): void {
+    const { initialMs, maxMs } = this.#init.backoff ?? { initialMs: 250, maxMs: 10_000 };
+    const delay = attempt === 0 ? 0 : Math.min(maxMs, initialMs * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (this.closed || this.#open.has(target.peerId)) {
+        settled();
+        return;
+      }
+      this.#connect(target).then(
+        (bound) => {
+          settled();
+          if (!bound && !this.closed && !this.#open.has(target.peerId)) this.#dial(target, attempt + 1);
+        },
+        (error: unknown) => {
+          settled();
+          if (this.closed) return;
+          this.log.debug({ peer: target.peerId, attempt, err: (error as Error).message }, "replication dial failed; will retry");
+          this.#dial(target, attempt + 1);
+        },
+      );
+    }, delay);
+    this.#timers.add(timer);
+  }
+
+  /** Opens a Replicate stream to `target`, runs the handshake, and pumps payloads. */
+  async #connect(target: GrpcDialTarget): Promise<boolean> {
+    const creds: ChannelCredentials = target.tlsCa ? grpcCredentials.createSsl(target.tlsCa) : grpcCredentials.createInsecure();
+    const client = new ReplicationServiceClient(target.address, creds, {
+      "grpc.max_receive_message_length": GRPC_MAX_MESSAGE_BYTES,
+      "grpc.max_send_message_length": GRPC_MAX_MESSAGE_BYTES,
+    });
+    this.#clients.add(client);
+    const call: ClientDuplexStream<ReplicateRequest, ReplicateResponse> = client.replicate();
+    this.#calls.add(call);
+    const cleanup = () => {
+      this.#calls.delete(call);
+      this.#clients.delete(client);
+      client.close();
+    };
+    call.on("error", (error: ServiceError) => {
+      if (error.code !== status.CANCELLED) this.log.debug({ peer: target.peerId, reason: error.details }, "replication stream ended");
+    });
+    const frames = new FrameReader<ReplicateResponse>(call);
+    try {
+      const me = this.#identity.peerId;
+      const clientNonce = randomBytes(NONCE_BYTES);
+      call.write({ frame: { $case: "hello", value: { peerId: me, federationId: this.#init.federationId, nonce: clientNonce } } });
+      const challenge = (await frames.next("challenge")).frame;
+      if (challenge?.$case !== "challenge") throw new HandshakeError(status.INVALID_ARGUMENT, "the server did not send a challenge");
+      const { peerId: serverPeer, nonce: serverNonce, signature } = challenge.value;
+      if (serverPeer !== target.peerId) {
+        throw new HandshakeError(status.PERMISSION_DENIED, `the server at ${target.address} is ${serverPeer}, not ${target.peerId}`);
+      }
+      const transcript = (role: "server" | "client") =>
+        handshakeTranscript(this.#init.federationId, me, serverPeer, clientNonce, serverNonce, role);
+      if (!(await verifyPeerSignature(serverPeer, transcript("server"), signature))) {
+        throw new HandshakeError(status.UNAUTHENTICATED, `the server's signature does not verify with the key of ${serverPeer}`);
+      }
+      call.write({ frame: { $case: "proof", value: { signature: Buffer.from(await this.#identity.sign(transcript("client"))) } } });
+    } catch (error) {
+      this.log.warn({ peer: target.peerId, address: target.address, reason: (error as Error).message }, "replication handshake failed");
+      call.cancel();
+      cleanup();
+      throw error;
+    }
+
+    const channel: Channel = {
+      send: (payload) => void call.write({ frame: { $case: "payload", value: Buffer.from(payload) } }),
+      close: () => call.cancel(),
+      authenticatedPeer: target.peerId,
+      direction: "outbound",
+      transport: "grpc",
+      remoteAddress: target.address,
+    };
+    const handlers = this.#track(target.peerId, channel);
+    this.#pump(frames, target.peerId, handlers, () => {
+      call.cancel();
+      cleanup();
+    });
+    return handlers.bound;
+  }
+}
