@@ -12,6 +12,9 @@ import { Roster } from "./roster/index.js";
 import { LevelStorageAdapter } from "./storage/index.js";
 import { NodeStore } from "./storage/node-store.js";
 import { VERSION } from "./version.js";
+import { DIRECTORY_KEY, directorySpec, Federation } from "./federation/index.js";
+import { ReplicationServiceService } from "./network/index.js";
+import { startNetwork, type NodeNetwork } from "./network/node-network.js";
 
 export interface NodeInit {
   /** The node's data directory (config.yaml, identity.key, db/). */
@@ -29,6 +32,8 @@ export interface RuntimeInfo {
   tls: boolean;
   hubId: string;
   peerId: string;
+  /** libp2p listen addresses with the /p2p/ suffix, for other hubs' `network.members`. */
+  libp2p: string[];
   startedAt: string;
 }
 
@@ -67,12 +72,18 @@ export class ConcordatNode {
 
       const operators = await Operators.open(store, logger.child({ component: "operators" }));
       const repoStorage = new LevelStorageAdapter(store.repo);
+      // The federation decides what is shared; it needs the Repo and the documents, the Repo needs
+      // its share configuration: bind it late.
+      let federation: Federation | undefined;
       const repo = new Repo({
         storage: repoStorage,
         network: [],
-        peerId: `${config.hub.id}:${identity.peerId}` as PeerId,
-        // No network yet: replication and its share policy arrive with the transports (issue 3).
-        sharePolicy: async () => false,
+        // The repo peer id is the libp2p peer id: the adapters bind it to what the transport proved.
+        peerId: identity.peerId as PeerId,
+        shareConfig: {
+          announce: async (peer, doc) => (federation ? federation.shareConfig().announce(peer, doc) : false),
+          access: async (peer, doc) => (federation ? federation.shareConfig().access(peer, doc) : false),
+        },
       });
       stack.push({
         name: "repo",
@@ -82,17 +93,36 @@ export class ConcordatNode {
         },
       });
 
-      const documents = new OwnedDocuments({ owner: config.hub.id }, { store, repo, repoStorage, logger: logger.child({ component: "documents" }) });
+      const documents = new OwnedDocuments(
+        { owner: config.hub.id, directoryKey: DIRECTORY_KEY },
+        { store, repo, repoStorage, logger: logger.child({ component: "documents" }) },
+      );
       await documents.open();
       stack.push({ name: "documents", stop: () => documents.idle() });
       const roster = new Roster(
         { hubId: config.hub.id, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
-        { documents, logger: logger.child({ component: "roster" }) });
-      await documents.ensure(roster.documentSpecs());
+        { documents, logger: logger.child({ component: "roster" }) },
+      );
+      await documents.ensure([directorySpec(config.hub.id, identity.peerId), ...roster.documentSpecs()]);
+
+      federation = new Federation(
+        { self: { hubId: config.hub.id, peerId: identity.peerId }, members: config.network.members },
+        { repo, documents, logger: logger.child({ component: "federation" }) },
+      );
+      federation.start();
+      const fed = federation;
+      stack.push({ name: "federation", stop: async () => fed.stop() });
+      const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
+      stack.push({ name: "network", stop: () => network.stop() });
 
       const startedAt = new Date().toISOString();
       const api = new ApiServer(
-        { host: config.api.host, port: config.api.port, ...(config.api.tls ? { tls: config.api.tls } : {}) },
+        {
+          host: config.api.host,
+          port: config.api.port,
+          ...(config.api.tls ? { tls: config.api.tls } : {}),
+          extraServices: network.grpc ? [{ definition: ReplicationServiceService, implementation: network.grpc.service() }] : [],
+        },
         {
           operators,
           roster,
@@ -119,12 +149,23 @@ export class ConcordatNode {
       await api.start();
       stack.push({ name: "api", stop: () => api.stop() });
 
-      const runtime: RuntimeInfo = { pid: process.pid, api: api.address, tls: api.tls, hubId: config.hub.id, peerId: identity.peerId, startedAt };
+      const runtime: RuntimeInfo = {
+        pid: process.pid,
+        api: api.address,
+        tls: api.tls,
+        hubId: config.hub.id,
+        peerId: identity.peerId,
+        libp2p: network.libp2pAddresses(),
+        startedAt,
+      };
       await writeFile(this.paths.runtime, `${JSON.stringify(runtime, null, 2)}\n`, { mode: 0o644 });
       stack.push({ name: "runtime file", stop: () => rm(this.paths.runtime, { force: true }) });
 
-      logger.info({ peerId: identity.peerId, api: api.address, trainers: roster.count(), version: VERSION }, "node started");
-      this.#running = { config, logger, identity, store, operators, repo, documents, roster, api, stack };
+      logger.info(
+        { peerId: identity.peerId, api: api.address, libp2p: network.libp2pAddresses(), trainers: roster.count(), version: VERSION },
+        "node started",
+      );
+      this.#running = { config, logger, identity, store, operators, repo, documents, roster, federation: fed, network, api, stack };
       return this.#running;
     } catch (error) {
       logger.error({ err: error }, "start failed; undoing");
@@ -153,6 +194,8 @@ export interface RunningNode {
   repo: Repo;
   documents: OwnedDocuments;
   roster: Roster;
+  federation: Federation;
+  network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;
 }

@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { failedPrecondition } from "../errors.js";
+import { GRPC_MAX_MESSAGE_BYTES } from "../network/grpc-adapter.js";
 import type { Operators } from "../operators/index.js";
 import type { Roster } from "../roster/index.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
@@ -12,6 +13,8 @@ import { TrainerServiceService, trainerService } from "./trainer-service.js";
 export interface ApiServerInit {
   host: string;
   port: number;
+  /** Services served beside the API on the same port (the Replicate stream), with their own authentication. */
+  extraServices?: Array<{ definition: ServiceDefinition; implementation: UntypedServiceImplementation }>;
   tls?: { cert: string; key: string };
   /** Grace period for in-flight calls on stop before they are cut. */
   shutdownGraceMs?: number;
@@ -52,7 +55,8 @@ export class ApiServer {
 
   async start(): Promise<void> {
     if (this.#server) return;
-    const server = new Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+    const server = new Server({ "grpc.max_receive_message_length": GRPC_MAX_MESSAGE_BYTES });
+    for (const extra of this.#init.extraServices ?? []) server.addService(extra.definition, extra.implementation);
     server.addService(TrainerServiceService, trainerService(this.#components));
     server.addService(OperatorServiceService, operatorService(this.#components));
     server.addService(NodeServiceService, nodeService(this.#components));

@@ -9,7 +9,9 @@ import { configSchema, type NodeConfig } from "./schema.js";
  * parse as the key's type is reported under the variable's name (`CONCORDAT_API_PORT: 'abc' is not
  * a whole number`).
  */
-export const ENV_OVERRIDES: Readonly<Record<string, { path: readonly string[]; type: "string" | "number" | "boolean" | "pretty" }>> = {
+type EnvType = "string" | "number" | "boolean" | "pretty" | "list";
+
+export const ENV_OVERRIDES: Readonly<Record<string, { path: readonly string[]; type: EnvType }>> = {
   CONCORDAT_API_HOST: { path: ["api", "host"], type: "string" },
   CONCORDAT_API_PORT: { path: ["api", "port"], type: "number" },
   CONCORDAT_API_TLS_CERT: { path: ["api", "tls", "cert"], type: "string" },
@@ -17,12 +19,18 @@ export const ENV_OVERRIDES: Readonly<Record<string, { path: readonly string[]; t
   CONCORDAT_LOG_LEVEL: { path: ["log", "level"], type: "string" },
   CONCORDAT_LOG_PRETTY: { path: ["log", "pretty"], type: "pretty" },
   CONCORDAT_STORAGE_SYNC: { path: ["storage", "sync"], type: "boolean" },
+  CONCORDAT_NETWORK_LISTEN: { path: ["network", "listen"], type: "list" },
 };
 
-function parseEnvValue(name: string, raw: string, type: "string" | "number" | "boolean" | "pretty"): unknown {
+function parseEnvValue(name: string, raw: string, type: EnvType): unknown {
   switch (type) {
     case "string":
       return raw;
+    case "list":
+      return raw
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== "");
     case "number": {
       if (!/^\d+$/.test(raw.trim())) {
         throw invalidArgument([{ field: name, description: `'${raw}' is not a whole number` }]);

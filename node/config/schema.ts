@@ -53,6 +53,33 @@ export const configSchema = z
       })
       .strict()
       .default({ shards: 4, maxPerShard: 2000 }),
+    network: z
+      .object({
+        /** libp2p listen multiaddrs; empty turns libp2p off. */
+        listen: z.array(z.string().regex(/^\/ip[46]\/[^/]+\/tcp\/\d+$/, "must be a multiaddr like /ip4/127.0.0.1/tcp/7500")).default(["/ip4/127.0.0.1/tcp/7500"]),
+        /** Serve the gRPC Replicate stream on the API port, for peers that only reach HTTP/2. */
+        grpc: z.boolean().default(true),
+        /**
+         * The federation's members this node replicates with (issue 4 replaces this list by the
+         * signed charter). Only these peers may connect, on either transport.
+         */
+        members: z
+          .array(
+            z
+              .object({
+                hub: z.string().regex(HUB_ID_PATTERN, "must be a hub id"),
+                peerId: z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, "must be an Ed25519 libp2p peer id (12D3KooW…)"),
+                /** libp2p addresses to dial (without /p2p/…); leave out to only accept its connections. */
+                libp2p: z.array(z.string().regex(/^\/ip[46]\/[^/]+\/tcp\/\d+$/, "must be a multiaddr like /ip4/127.0.0.1/tcp/7500")).default([]),
+                /** host:port of its gRPC API, to replicate over HTTP/2 instead. */
+                grpc: z.string().regex(/^[^\s:]+:\d+$/, "must be host:port").optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, members: [] }),
     log: z
       .object({
         level: z.enum(LOG_LEVELS).default("info"),

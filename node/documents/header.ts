@@ -3,6 +3,7 @@ import { failedPrecondition } from "../errors.js";
 
 /** Document types this node knows. Later issues add charter, directory, core, cases, … */
 export const DocumentType = {
+  Directory: "directory",
   Roster: "roster",
   PrivateRoster: "private-roster",
 } as const;
@@ -14,6 +15,7 @@ export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
  * refuses a document whose major version is newer than its own.
  */
 export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
+  [DocumentType.Directory]: "1.0",
   [DocumentType.Roster]: "1.0",
   [DocumentType.PrivateRoster]: "1.0",
 };

@@ -31,6 +31,8 @@ export interface ChangeRecord extends ChangeMeta {
 /** One document this node owns, by a stable logical key such as `roster/3`. */
 export interface OwnedDocumentSpec {
   key: string;
+  /** A fixed document id (e.g. the directory's, derived from the peer id); random when absent. */
+  id?: DocumentId;
   type: DocumentType;
   /** Published into the Repo (and so, later, replicated). Private documents never are. */
   replicated: boolean;
@@ -60,6 +62,11 @@ interface Owned {
 export interface OwnedDocumentsInit {
   /** Hub id of this node: the owner written into headers. */
   owner: string;
+  /**
+   * Key of the directory document: every replicated document is listed there (id → type, key),
+   * in the transaction that creates it, so that peers learn what this node shares.
+   */
+  directoryKey?: string;
   /** Rewrite a document's chunks as one snapshot once it has this many. */
   compactAfterChunks?: number;
 }
@@ -128,12 +135,15 @@ export class OwnedDocuments {
   readonly #log: Logger;
   readonly #owner: string;
   readonly #compactAfter: number;
+  readonly #directoryKey: string | undefined;
   readonly #docs = new Map<string, Owned>();
+  readonly #replicatedIds = new Set<string>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(init: OwnedDocumentsInit, components: OwnedDocumentsComponents) {
     this.#owner = init.owner;
     this.#compactAfter = init.compactAfterChunks ?? 256;
+    this.#directoryKey = init.directoryKey;
     this.#store = components.store;
     this.#repo = components.repo;
     this.#repoStorage = components.repoStorage;
@@ -145,6 +155,7 @@ export class OwnedDocuments {
     const registry = ((await this.#store.meta.get(REGISTRY_KEY)) as RegistryEntry[] | undefined) ?? [];
     for (const entry of registry) {
       this.#docs.set(entry.key, await this.#load(entry));
+      if (entry.replicated) this.#replicatedIds.add(entry.id);
     }
   }
 
@@ -153,6 +164,11 @@ export class OwnedDocuments {
     const missing = specs.filter((spec) => !this.#docs.has(spec.key));
     if (missing.length > 0) {
       await this.transact({ operatorId: "system", action: "document.create" }, () => ({ edits: [], create: missing, result: undefined }));
+    }
+    // Documents made before the directory existed are listed now.
+    const unlisted = this.#unlisted([...this.#docs.values()]);
+    if (unlisted.length > 0) {
+      await this.transact({ operatorId: "system", action: "directory.list" }, () => ({ edits: this.#listingEdits(unlisted), result: undefined }));
     }
     for (const owned of this.#docs.values()) {
       if (owned.entry.replicated && !owned.handle) await this.#attach(owned);
@@ -183,10 +199,31 @@ export class OwnedDocuments {
     return { entry, doc, persistedHeads: heads, publishedHeads: [], nextChunk: last + 1, chunkCount: chunks.length };
   }
 
+  /** Replicated documents the directory does not list yet. */
+  #unlisted(candidates: readonly Owned[]): Owned[] {
+    const key = this.#directoryKey;
+    if (!key || !this.#docs.has(key)) return [];
+    const listed = (this.#docs.get(key)?.doc as { documents?: Record<string, unknown> }).documents ?? {};
+    return candidates.filter((o) => o.entry.replicated && o.entry.key !== key && !Object.hasOwn(listed, o.entry.id));
+  }
+
+  /** Edits that list `owned` documents in the directory. */
+  #listingEdits(owned: readonly Owned[]): DocumentEdit[] {
+    const key = this.#directoryKey;
+    if (!key || owned.length === 0) return [];
+    return owned.map((o) => ({
+      key,
+      change: (doc: Record<string, unknown>) => {
+        const documents = doc.documents as Record<string, unknown>;
+        documents[o.entry.id] = { type: new A.ImmutableString(o.entry.type), key: new A.ImmutableString(o.entry.key) };
+      },
+    }));
+  }
+
   /** A new document (not yet persisted) with its header and initial content, made by `system`. */
   #newDocument(spec: OwnedDocumentSpec): Owned {
     if (this.#docs.has(spec.key)) throw new Error(`document '${spec.key}' exists already`);
-    const id = parseAutomergeUrl(generateAutomergeUrl()).documentId;
+    const id = spec.id ?? parseAutomergeUrl(generateAutomergeUrl()).documentId;
     const content: Record<string, unknown> = { header: makeHeader(spec.type, this.#owner), ...spec.initial };
     const message = JSON.stringify({ operatorId: "system", action: "document.create", subjects: [spec.key] } satisfies ChangeMeta);
     const doc = A.change(A.init<Record<string, unknown>>(), { message }, (d) => {
@@ -225,6 +262,11 @@ export class OwnedDocuments {
     return this.#docs.has(key);
   }
 
+  /** Is `documentId` one of this node's replicated (published) documents? */
+  isReplicated(documentId: string): boolean {
+    return this.#replicatedIds.has(documentId);
+  }
+
   describe(): Array<{ key: string; id: DocumentId; header: PlainHeader; heads: A.Heads; replicated: boolean }> {
     return [...this.#docs.values()].map((o) => ({
       key: o.entry.key,
@@ -254,9 +296,14 @@ export class OwnedDocuments {
   }
 
   async #transact<R>(meta: ChangeMeta, plan: () => TransactionPlan<R>): Promise<R> {
-    const { edits, extra = [], result, create = [] } = plan();
-    // Documents created by this transaction: registered and persisted in the same batch.
+    const { edits: planned, extra = [], result, create = [] } = plan();
+    // Documents created by this transaction: registered, listed in the directory and persisted in
+    // the same batch.
     const fresh = new Map(create.map((spec) => [spec.key, this.#newDocument(spec)] as const));
+    const edits = [
+      ...planned,
+      ...this.#listingEdits([...fresh.values()].filter((o) => o.entry.replicated && o.entry.key !== this.#directoryKey)),
+    ];
     const lookup = (key: string): Owned => fresh.get(key) ?? this.#require(key);
     const time = Math.floor(Date.now() / 1000);
     // One Automerge change per document, whose message names the operator, the action and the
@@ -321,7 +368,10 @@ export class OwnedDocuments {
       throw error;
     }
 
-    for (const owned of fresh.values()) this.#docs.set(owned.entry.key, owned);
+    for (const owned of fresh.values()) {
+      this.#docs.set(owned.entry.key, owned);
+      if (owned.entry.replicated) this.#replicatedIds.add(owned.entry.id);
+    }
     for (const { owned, doc, compacted } of updates) {
       owned.doc = doc;
       owned.persistedHeads = A.getHeads(doc);

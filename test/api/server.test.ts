@@ -1,3 +1,4 @@
+import { directoryIdOf } from "../../node/federation/index.js";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createConnection } from "node:net";
@@ -61,7 +62,10 @@ describe("GetStatus", () => {
     expect(s.trainerCount).toBe(2);
     expect(s.caller).toMatchObject({ id: hub.adminOperatorId, role: "admin", revokedAt: "" });
 
-    expect(s.documents).toHaveLength(8);
+    expect(s.documents).toHaveLength(9);
+    const directory = s.documents.filter((d) => d.type === "directory");
+    expect(directory).toHaveLength(1);
+    expect(directory[0]?.id).toBe(directoryIdOf(s.peerId));
     const roster = s.documents.filter((d) => d.type === "roster");
     const privateDocs = s.documents.filter((d) => d.type === "private-roster");
     expect(roster).toHaveLength(4);
@@ -74,7 +78,7 @@ describe("GetStatus", () => {
       expect(d.heads.length).toBeGreaterThan(0);
       expect(d.id).not.toBe("");
     }
-    expect(new Set(s.documents.map((d) => d.id)).size).toBe(8);
+    expect(new Set(s.documents.map((d) => d.id)).size).toBe(9);
   });
 
   it("counts trainers as they are added and removed", async () => {

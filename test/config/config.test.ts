@@ -47,6 +47,7 @@ describe("parseConfig", () => {
       api: { host: "127.0.0.1", port: 7400 },
       storage: { sync: false },
       roster: { shards: 4, maxPerShard: 2000 },
+      network: { listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, members: [] },
       log: { level: "info", pretty: "auto" },
     });
   });

@@ -268,6 +268,7 @@ export const HARNESS_ENV: Readonly<Record<string, string>> = {
   CONCORDAT_API_PORT: "0",
   CONCORDAT_LOG_LEVEL: "warn",
   CONCORDAT_LOG_PRETTY: "false",
+  CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
 };
 
 /** A writable that keeps what the node logs in memory, so test output stays clean. */

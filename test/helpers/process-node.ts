@@ -24,7 +24,7 @@ export interface NodeProcess {
  */
 export async function spawnNode(dataDir: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<NodeProcess> {
   const child = spawn(process.execPath, [CLI_ENTRY, "start", "--data", dataDir], {
-    env: { ...process.env, CONCORDAT_API_PORT: "0", CONCORDAT_LOG_LEVEL: "info", CONCORDAT_LOG_PRETTY: "false", ...env },
+    env: { ...process.env, CONCORDAT_API_PORT: "0", CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0", CONCORDAT_LOG_LEVEL: "info", CONCORDAT_LOG_PRETTY: "false", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));

@@ -372,9 +372,9 @@ describe("LevelStorageAdapter", () => {
 
     const adapter1 = openAdapter();
     const repo1 = new Repo({ storage: adapter1, network: [] });
-    // Also makes sure the repo's storage-id bookkeeping has finished.
-    const storageId = await repo1.storageId();
-    expect(storageId).toBeTypeOf("string");
+    // The Repo's own constructor asks for its storage id too, and automerge-repo generates and
+    // saves one per concurrent first call, so read the id that stays only after flushing.
+    expect(await repo1.storageId()).toBeTypeOf("string");
     const handle = repo1.create<Doc>({ title: "draft", items: [], count: 0 });
     for (let i = 0; i < 5; i++) {
       handle.change((d) => {
@@ -386,6 +386,7 @@ describe("LevelStorageAdapter", () => {
       d.title = "final";
     });
     await repo1.flush();
+    const storageId = await repo1.storageId();
     await repo1.shutdown();
     await adapter1.close();
 
