@@ -11,6 +11,7 @@ import { dataPaths, type DataPaths } from "./paths.js";
 import { Roster } from "./roster/index.js";
 import { LevelStorageAdapter } from "./storage/index.js";
 import { NodeStore } from "./storage/node-store.js";
+import { SealableStorage } from "./storage/shutdown-guard.js";
 import { VERSION } from "./version.js";
 import { DIRECTORY_KEY, directorySpec, Federation } from "./federation/index.js";
 import { ReplicationServiceService } from "./network/index.js";
@@ -71,7 +72,7 @@ export class ConcordatNode {
       stack.push({ name: "store", stop: () => store.close() });
 
       const operators = await Operators.open(store, logger.child({ component: "operators" }));
-      const repoStorage = new LevelStorageAdapter(store.repo);
+      const repoStorage = new SealableStorage(new LevelStorageAdapter(store.repo), logger.child({ component: "repo-storage" }));
       // The federation decides what is shared; it needs the Repo and the documents, the Repo needs
       // its share configuration: bind it late.
       let federation: Federation | undefined;
@@ -90,6 +91,7 @@ export class ConcordatNode {
         stop: async () => {
           await repo.flush();
           await repo.shutdown();
+          await repoStorage.seal();
         },
       });
 

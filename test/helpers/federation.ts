@@ -1,0 +1,186 @@
+/**
+ * Several real nodes in one process, linked in a given topology over libp2p or gRPC on 127.0.0.1:
+ * each node's config lists every other node as a member, with addresses only for the neighbours it
+ * dials, so documents cross non-neighbours only through relays.
+ */
+import { createServer } from "node:net";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
+import { parse, stringify } from "yaml";
+import { directoryIdOf } from "../../node/federation/index.js";
+import { decodeTrainer } from "../../node/roster/records.js";
+import { initDataDir } from "../../node/setup.js";
+import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "./harness.js";
+
+export type Transport = "libp2p" | "grpc";
+
+export interface FederationNode {
+  name: string;
+  hub: string;
+  peerId: string;
+  node: TestNode;
+}
+
+/**
+ * `count` distinct free TCP ports on 127.0.0.1: all are held open until every one is chosen, so the
+ * OS cannot hand the same port out twice (they are released just before the nodes bind them).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once("error", reject);
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === "object" && address ? address.port : 0;
+  });
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
+}
+
+/**
+ * Starts `names.length` nodes; `dials` lists [from, to] pairs: `from` dials `to`. All nodes know
+ * all others as members.
+ */
+export async function startFederation(names: string[], dials: Array<[string, string]>, transport: Transport = "libp2p"): Promise<FederationNode[]> {
+  const base = await readFile(DEFAULT_CONFIG_URL, "utf8");
+  const ports = await freePorts(names.length * 2);
+  const prepared = await Promise.all(
+    names.map(async (name, i) => {
+      const dataDir = await makeTempDir(`concordat-fed-${name}-`);
+      const hub = `hub-${name}`;
+      const init = await initDataDir({ dataDir, hubId: hub, name: `Hub ${name}`, secretariat: false, baseConfig: base, baseConfigSource: "default" });
+      return { name, hub, dataDir, peerId: init.peerId, libp2pPort: ports[2 * i] as number, apiPort: ports[2 * i + 1] as number };
+    }),
+  );
+  for (const me of prepared) {
+    const path = join(me.dataDir, "config.yaml");
+    const config = parse(await readFile(path, "utf8")) as Record<string, Record<string, unknown>>;
+    const targets = new Set(dials.filter(([from]) => from === me.name).map(([, to]) => to));
+    config.network = {
+      listen: transport === "libp2p" ? [`/ip4/127.0.0.1/tcp/${me.libp2pPort}`] : [],
+      grpc: true,
+      members: prepared
+        .filter((other) => other !== me)
+        .map((other) => ({
+          hub: other.hub,
+          peerId: other.peerId,
+          libp2p: transport === "libp2p" && targets.has(other.name) ? [`/ip4/127.0.0.1/tcp/${other.libp2pPort}`] : [],
+          ...(transport === "grpc" && targets.has(other.name) ? { grpc: `127.0.0.1:${other.apiPort}` } : {}),
+        })),
+    };
+    await writeFile(path, stringify(config));
+  }
+  const nodes: FederationNode[] = [];
+  try {
+    for (const me of prepared) {
+      const node = await startTestNode({
+        dataDir: me.dataDir,
+        env: {
+          CONCORDAT_API_PORT: String(me.apiPort),
+          CONCORDAT_NETWORK_LISTEN: transport === "libp2p" ? `/ip4/127.0.0.1/tcp/${me.libp2pPort}` : "",
+        },
+      });
+      nodes.push({ name: me.name, hub: me.hub, peerId: me.peerId, node });
+    }
+  } catch (error) {
+    await stopFederation(nodes);
+    throw error;
+  }
+  return nodes;
+}
+
+export async function stopFederation(nodes: readonly FederationNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.node.cleanup()));
+}
+
+interface DirectoryView {
+  documents?: Record<string, { type?: unknown }>;
+}
+
+function text(value: unknown): string {
+  return typeof value === "string" ? value : (value as { val?: string } | undefined)?.val ?? "";
+}
+
+/**
+ * Resolves once `reader` holds, in its Repo, a roster record of `owner` for which `predicate` holds,
+ * waiting for change events, within `timeoutMs`.
+ */
+export async function waitForForeignTrainer(
+  reader: FederationNode,
+  owner: FederationNode,
+  trainerId: string,
+  predicate: (displayName: string) => boolean = () => true,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const repo = reader.node.running.repo;
+  const watched = new Set<string>();
+  let settle: (() => void) | undefined;
+  let fail: ((e: Error) => void) | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  const handles: DocHandle<unknown>[] = [];
+  const listeners: Array<[DocHandle<unknown>, () => void]> = [];
+  const check = () => {
+    for (const h of handles) {
+      if (!h.isReady()) continue;
+      const doc = h.doc() as { trainers?: Record<string, unknown> } | undefined;
+      const stored = doc?.trainers?.[trainerId];
+      if (stored !== undefined && predicate(decodeTrainer(stored).displayName)) settle?.();
+    }
+  };
+  const watch = (id: DocumentId) => {
+    if (watched.has(id)) return;
+    watched.add(id);
+    const handle = repo.findWithProgress<unknown>(id).handle;
+    handles.push(handle);
+    const listener = () => {
+      onDirectory(handle);
+      check();
+    };
+    handle.on("change", listener);
+    listeners.push([handle, listener]);
+    handle.whenReady().then(() => {
+      onDirectory(handle);
+      check();
+    }, () => undefined);
+  };
+  const directoryId = directoryIdOf(owner.peerId);
+  const onDirectory = (handle: DocHandle<unknown>) => {
+    if (handle.documentId !== directoryId || !handle.isReady()) return;
+    const documents = (handle.doc() as DirectoryView).documents ?? {};
+    for (const [id, entry] of Object.entries(documents)) if (text(entry.type) === "roster") watch(id as DocumentId);
+  };
+  watch(directoryId);
+  const timer = setTimeout(() => fail?.(new Error(`${reader.name} did not see ${owner.name}'s trainer ${trainerId} within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    check();
+    await done;
+  } finally {
+    clearTimeout(timer);
+    // Only this waiter's listeners: the node's own (the federation's) stay.
+    for (const [h, listener] of listeners) h.off("change", listener);
+  }
+}
+
+export function draft(id: string, displayName = `Trainer ${id}`) {
+  return {
+    id,
+    displayName,
+    languages: [{ tag: "en", level: "B2" }],
+    regions: ["KE"],
+    accreditations: [],
+    availability: [],
+    blackouts: [],
+  };
+}
