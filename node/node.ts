@@ -89,9 +89,12 @@ export class ConcordatNode {
       stack.push({
         name: "repo",
         stop: async () => {
-          await repo.flush();
-          await repo.shutdown();
-          await repoStorage.seal();
+          try {
+            await repo.flush();
+            await repo.shutdown();
+          } finally {
+            await repoStorage.seal();
+          }
         },
       });
 
