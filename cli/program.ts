@@ -8,6 +8,7 @@ import { backupCommand, restoreCommand } from "./commands/backup.js";
 import { initCommand } from "./commands/init.js";
 import { operatorsAddCommand, operatorsListCommand, operatorsRevokeCommand } from "./commands/operators.js";
 import { startCommand } from "./commands/start.js";
+import { peersCommand } from "./commands/peers.js";
 import { statusCommand } from "./commands/status.js";
 import {
   trainersAddCommand,
@@ -106,6 +107,15 @@ export function buildProgram(): Command {
     .action(async (_opts: object, cmd: Command) => {
       const g = globals(cmd);
       await statusCommand(g, g.io);
+    });
+
+  program
+    .command("peers")
+    .description("connected peers (transport, address, round-trip time) and sync state")
+    .option("--documents", "also show, per shared document and peer, whether they are in sync")
+    .action(async (opts: { documents?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      await peersCommand({ ...g, ...opts }, g.io);
     });
 
   const operators = program.command("operators").description("API credentials and roles (admin only)");

@@ -133,6 +133,9 @@ export class ConcordatNode {
           roster,
           documents,
           store,
+          network,
+          federation: fed,
+          repo,
           logger: logger.child({ component: "api" }),
           info: {
             hubId: config.hub.id,

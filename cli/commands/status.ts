@@ -13,6 +13,9 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
   printLine(io, `  peer id     ${status.peerId}`);
   printLine(io, `  version     ${status.version}, started ${status.startedAt}`);
   printLine(io, `  trainers    ${status.trainerCount}`);
+  printLine(io, `  directory   ${status.directoryId}`);
+  printLine(io, `  libp2p      ${status.libp2pAddresses.join(", ") || "off"}`);
+  printLine(io, `  peers       ${status.connectedPeers} connected (details: concordat peers)`);
   printLine(io, `  you are     ${status.caller?.name ?? "?"} (${status.caller?.id ?? "?"}, ${status.caller?.role ?? "?"})`);
   const byType = new Map<string, { count: number; replicated: boolean; schema: string }>();
   for (const d of status.documents) {

@@ -3,6 +3,10 @@ import { writeBackup } from "../storage/backup.js";
 import type { NodeStore } from "../storage/node-store.js";
 import type { OwnedDocuments } from "../documents/index.js";
 import type { Roster } from "../roster/index.js";
+import type { Repo } from "@automerge/automerge-repo";
+import { directoryIdOf, type Federation } from "../federation/index.js";
+import type { NodeNetwork } from "../network/node-network.js";
+import { documentSync } from "../network/sync-status.js";
 import { operatorToMessage } from "./convert.js";
 import { NodeServiceService, type GetStatusResponse, type NodeServiceServer } from "./generated/concordat/v1/node.js";
 import { serverStream, unary, type HandlerComponents } from "./handlers.js";
@@ -21,6 +25,10 @@ export interface NodeInfo {
 
 export interface NodeServiceComponents extends HandlerComponents {
   info: NodeInfo;
+  /** The node's network and federation, for peers and sync state. */
+  network: NodeNetwork;
+  federation: Federation;
+  repo: Repo;
   roster: Roster;
   documents: OwnedDocuments;
   store: NodeStore;
@@ -29,7 +37,7 @@ export interface NodeServiceComponents extends HandlerComponents {
 }
 
 export function nodeService(components: NodeServiceComponents): NodeServiceServer {
-  const { info, roster, documents, store } = components;
+  const { info, roster, documents, store, network, federation, repo } = components;
   return {
     getStatus: unary(components, "GetStatus", "viewer", (_req, ctx): GetStatusResponse => ({
       ...info,
@@ -43,7 +51,38 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
         replicated: d.replicated,
       })),
       caller: operatorToMessage(ctx.operator),
+      libp2pAddresses: network.libp2pAddresses(),
+      directoryId: directoryIdOf(info.peerId),
+      connectedPeers: network.peers().length,
     })),
+    listPeers: unary(components, "ListPeers", "viewer", async (req) => {
+      const peers = network.peers();
+      const rtts = await Promise.all(peers.map((p) => (p.transport === "libp2p" ? network.rtt(p.peerId) : Promise.resolve(undefined))));
+      const iso = (ms: number | undefined) => (ms === undefined ? "" : new Date(ms).toISOString());
+      return {
+        peers: peers.map((p, i) => ({
+          peerId: p.peerId,
+          hub: p.hub,
+          transport: p.transport,
+          address: p.remoteAddress,
+          direction: p.direction,
+          connectedAt: iso(p.connectedAt),
+          lastReceivedAt: iso(p.lastReceivedAt),
+          bytesIn: p.bytesIn,
+          bytesOut: p.bytesOut,
+          rttMs: rtts[i] ?? -1,
+        })),
+        documents: req.includeDocuments
+          ? documentSync(repo, peers, (id) => federation.shares(id)).map((d) => ({
+              documentId: d.documentId,
+              peerId: d.peerId,
+              hub: d.hub,
+              inSync: d.inSync,
+              lastSyncedAt: iso(d.lastSyncedAt),
+            }))
+          : [],
+      };
+    }),
     backup: serverStream(components, "Backup", "admin", async function* (_req, ctx) {
       const header = { ...(await components.backupHeader()), createdAt: new Date().toISOString() };
       let bytes = 0;

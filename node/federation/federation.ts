@@ -128,6 +128,9 @@ export class Federation {
         if (!this.#listed.has(docId)) {
           this.#listed.add(docId);
           added += 1;
+          // Ask for it too: an announcement that arrived before this node knew the document was
+          // refused by its share policy and is not repeated, so pull what the directory lists.
+          this.#repo.findWithProgress(docId as DocumentId);
         }
       }
       if (added > 0) {

@@ -31,6 +31,7 @@ const COMMANDS = [
   ["init"],
   ["start"],
   ["status"],
+  ["peers"],
   ["operators"],
   ["operators", "add"],
   ["operators", "list"],

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call } from "../helpers/harness.js";
 import { draft, startFederation, stopFederation, waitForForeignTrainer, type FederationNode } from "../helpers/federation.js";
 
 /** Five real nodes in a line over libp2p on 127.0.0.1: each dials only its predecessor. */
@@ -39,6 +40,29 @@ describe("replication along a line of five nodes (libp2p)", () => {
       }
     }
     await Promise.all(checks);
+  });
+
+  it("peers and sync state are visible through the API", async () => {
+    const b = byName("b").node;
+    const clients = b.clients(b.adminToken);
+    const deadline = Date.now() + 20_000;
+    let listed = await call(clients.node, "listPeers", { includeDocuments: true });
+    // Sync state settles once the last sync round has been acknowledged; poll with a deadline.
+    while (listed.documents.some((d) => !d.inSync) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      listed = await call(clients.node, "listPeers", { includeDocuments: true });
+    }
+    expect(listed.peers.map((p) => p.hub).sort()).toEqual(["hub-a", "hub-c"]);
+    for (const p of listed.peers) {
+      expect(p.transport).toBe("libp2p");
+      expect(p.rttMs).toBeGreaterThanOrEqual(0);
+      expect(p.bytesIn).toBeGreaterThan(0);
+    }
+    expect(listed.documents.length).toBeGreaterThan(0);
+    expect(listed.documents.filter((d) => !d.inSync)).toEqual([]);
+    const status = await call(clients.node, "getStatus", {});
+    expect(status.connectedPeers).toBe(2);
+    expect(status.libp2pAddresses[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3KooW/);
   });
 
   it("an update at the owner replaces the record everywhere", async () => {

@@ -86,6 +86,48 @@ export interface GetStatusResponse {
   documents: DocumentInfo[];
   caller: Operator | undefined;
   startedAt: string;
+  /** with /p2p/<peer id>, for other hubs' network.members */
+  libp2pAddresses: string[];
+  /** this node's directory document */
+  directoryId: string;
+  connectedPeers: number;
+}
+
+export interface ListPeersRequest {
+  /** also the sync state of each shared document with each peer */
+  includeDocuments: boolean;
+}
+
+export interface PeerStatus {
+  peerId: string;
+  /** the member's hub id */
+  hub: string;
+  /** libp2p | grpc */
+  transport: string;
+  address: string;
+  /** inbound | outbound */
+  direction: string;
+  connectedAt: string;
+  lastReceivedAt: string;
+  bytesIn: number;
+  bytesOut: number;
+  /** libp2p ping round trip (ms; 0 on a fast loopback); -1 when not measured */
+  rttMs: number;
+}
+
+export interface DocumentSyncStatus {
+  documentId: string;
+  peerId: string;
+  hub: string;
+  /** the peer's last known heads equal ours */
+  inSync: boolean;
+  /** when the peer's heads last changed in a sync; empty if never */
+  lastSyncedAt: string;
+}
+
+export interface ListPeersResponse {
+  peers: PeerStatus[];
+  documents: DocumentSyncStatus[];
 }
 
 export interface BackupRequest {
@@ -835,6 +877,9 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     documents: [],
     caller: undefined,
     startedAt: "",
+    libp2pAddresses: [],
+    directoryId: "",
+    connectedPeers: 0,
   };
 }
 
@@ -869,6 +914,15 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     if (message.startedAt !== "") {
       writer.uint32(82).string(message.startedAt);
+    }
+    for (const v of message.libp2pAddresses) {
+      writer.uint32(90).string(v!);
+    }
+    if (message.directoryId !== "") {
+      writer.uint32(98).string(message.directoryId);
+    }
+    if (message.connectedPeers !== 0) {
+      writer.uint32(104).uint32(message.connectedPeers);
     }
     return writer;
   },
@@ -966,6 +1020,30 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.startedAt = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.libp2pAddresses.push(reader.string());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.directoryId = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.connectedPeers = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1016,6 +1094,21 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
         : isSet(object.started_at)
         ? globalThis.String(object.started_at)
         : "",
+      libp2pAddresses: globalThis.Array.isArray(object?.libp2pAddresses)
+        ? object.libp2pAddresses.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.libp2p_addresses)
+        ? object.libp2p_addresses.map((e: any) => globalThis.String(e))
+        : [],
+      directoryId: isSet(object.directoryId)
+        ? globalThis.String(object.directoryId)
+        : isSet(object.directory_id)
+        ? globalThis.String(object.directory_id)
+        : "",
+      connectedPeers: isSet(object.connectedPeers)
+        ? globalThis.Number(object.connectedPeers)
+        : isSet(object.connected_peers)
+        ? globalThis.Number(object.connected_peers)
+        : 0,
     };
   },
 
@@ -1051,6 +1144,15 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.startedAt !== "") {
       obj.startedAt = message.startedAt;
     }
+    if (message.libp2pAddresses?.length) {
+      obj.libp2pAddresses = message.libp2pAddresses;
+    }
+    if (message.directoryId !== "") {
+      obj.directoryId = message.directoryId;
+    }
+    if (message.connectedPeers !== 0) {
+      obj.connectedPeers = Math.round(message.connectedPeers);
+    }
     return obj;
   },
 
@@ -1071,6 +1173,566 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
       ? Operator.fromPartial(object.caller)
       : undefined;
     message.startedAt = object.startedAt ?? "";
+    message.libp2pAddresses = object.libp2pAddresses?.map((e) => e) || [];
+    message.directoryId = object.directoryId ?? "";
+    message.connectedPeers = object.connectedPeers ?? 0;
+    return message;
+  },
+};
+
+function createBaseListPeersRequest(): ListPeersRequest {
+  return { includeDocuments: false };
+}
+
+export const ListPeersRequest: MessageFns<ListPeersRequest> = {
+  encode(message: ListPeersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.includeDocuments !== false) {
+      writer.uint32(8).bool(message.includeDocuments);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPeersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPeersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.includeDocuments = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPeersRequest {
+    return {
+      includeDocuments: isSet(object.includeDocuments)
+        ? globalThis.Boolean(object.includeDocuments)
+        : isSet(object.include_documents)
+        ? globalThis.Boolean(object.include_documents)
+        : false,
+    };
+  },
+
+  toJSON(message: ListPeersRequest): unknown {
+    const obj: any = {};
+    if (message.includeDocuments !== false) {
+      obj.includeDocuments = message.includeDocuments;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPeersRequest>): ListPeersRequest {
+    return ListPeersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPeersRequest>): ListPeersRequest {
+    const message = createBaseListPeersRequest();
+    message.includeDocuments = object.includeDocuments ?? false;
+    return message;
+  },
+};
+
+function createBasePeerStatus(): PeerStatus {
+  return {
+    peerId: "",
+    hub: "",
+    transport: "",
+    address: "",
+    direction: "",
+    connectedAt: "",
+    lastReceivedAt: "",
+    bytesIn: 0,
+    bytesOut: 0,
+    rttMs: 0,
+  };
+}
+
+export const PeerStatus: MessageFns<PeerStatus> = {
+  encode(message: PeerStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peerId !== "") {
+      writer.uint32(10).string(message.peerId);
+    }
+    if (message.hub !== "") {
+      writer.uint32(18).string(message.hub);
+    }
+    if (message.transport !== "") {
+      writer.uint32(26).string(message.transport);
+    }
+    if (message.address !== "") {
+      writer.uint32(34).string(message.address);
+    }
+    if (message.direction !== "") {
+      writer.uint32(42).string(message.direction);
+    }
+    if (message.connectedAt !== "") {
+      writer.uint32(50).string(message.connectedAt);
+    }
+    if (message.lastReceivedAt !== "") {
+      writer.uint32(58).string(message.lastReceivedAt);
+    }
+    if (message.bytesIn !== 0) {
+      writer.uint32(64).uint64(message.bytesIn);
+    }
+    if (message.bytesOut !== 0) {
+      writer.uint32(72).uint64(message.bytesOut);
+    }
+    if (message.rttMs !== 0) {
+      writer.uint32(81).double(message.rttMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PeerStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePeerStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.transport = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.direction = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.connectedAt = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.lastReceivedAt = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.bytesIn = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.bytesOut = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.rttMs = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PeerStatus {
+    return {
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+        ? globalThis.String(object.peer_id)
+        : "",
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      transport: isSet(object.transport) ? globalThis.String(object.transport) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      direction: isSet(object.direction) ? globalThis.String(object.direction) : "",
+      connectedAt: isSet(object.connectedAt)
+        ? globalThis.String(object.connectedAt)
+        : isSet(object.connected_at)
+        ? globalThis.String(object.connected_at)
+        : "",
+      lastReceivedAt: isSet(object.lastReceivedAt)
+        ? globalThis.String(object.lastReceivedAt)
+        : isSet(object.last_received_at)
+        ? globalThis.String(object.last_received_at)
+        : "",
+      bytesIn: isSet(object.bytesIn)
+        ? globalThis.Number(object.bytesIn)
+        : isSet(object.bytes_in)
+        ? globalThis.Number(object.bytes_in)
+        : 0,
+      bytesOut: isSet(object.bytesOut)
+        ? globalThis.Number(object.bytesOut)
+        : isSet(object.bytes_out)
+        ? globalThis.Number(object.bytes_out)
+        : 0,
+      rttMs: isSet(object.rttMs)
+        ? globalThis.Number(object.rttMs)
+        : isSet(object.rtt_ms)
+        ? globalThis.Number(object.rtt_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: PeerStatus): unknown {
+    const obj: any = {};
+    if (message.peerId !== "") {
+      obj.peerId = message.peerId;
+    }
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.transport !== "") {
+      obj.transport = message.transport;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.direction !== "") {
+      obj.direction = message.direction;
+    }
+    if (message.connectedAt !== "") {
+      obj.connectedAt = message.connectedAt;
+    }
+    if (message.lastReceivedAt !== "") {
+      obj.lastReceivedAt = message.lastReceivedAt;
+    }
+    if (message.bytesIn !== 0) {
+      obj.bytesIn = Math.round(message.bytesIn);
+    }
+    if (message.bytesOut !== 0) {
+      obj.bytesOut = Math.round(message.bytesOut);
+    }
+    if (message.rttMs !== 0) {
+      obj.rttMs = floatToJson(message.rttMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PeerStatus>): PeerStatus {
+    return PeerStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PeerStatus>): PeerStatus {
+    const message = createBasePeerStatus();
+    message.peerId = object.peerId ?? "";
+    message.hub = object.hub ?? "";
+    message.transport = object.transport ?? "";
+    message.address = object.address ?? "";
+    message.direction = object.direction ?? "";
+    message.connectedAt = object.connectedAt ?? "";
+    message.lastReceivedAt = object.lastReceivedAt ?? "";
+    message.bytesIn = object.bytesIn ?? 0;
+    message.bytesOut = object.bytesOut ?? 0;
+    message.rttMs = object.rttMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDocumentSyncStatus(): DocumentSyncStatus {
+  return { documentId: "", peerId: "", hub: "", inSync: false, lastSyncedAt: "" };
+}
+
+export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
+  encode(message: DocumentSyncStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.documentId !== "") {
+      writer.uint32(10).string(message.documentId);
+    }
+    if (message.peerId !== "") {
+      writer.uint32(18).string(message.peerId);
+    }
+    if (message.hub !== "") {
+      writer.uint32(26).string(message.hub);
+    }
+    if (message.inSync !== false) {
+      writer.uint32(32).bool(message.inSync);
+    }
+    if (message.lastSyncedAt !== "") {
+      writer.uint32(42).string(message.lastSyncedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DocumentSyncStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDocumentSyncStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.documentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.inSync = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.lastSyncedAt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DocumentSyncStatus {
+    return {
+      documentId: isSet(object.documentId)
+        ? globalThis.String(object.documentId)
+        : isSet(object.document_id)
+        ? globalThis.String(object.document_id)
+        : "",
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+        ? globalThis.String(object.peer_id)
+        : "",
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      inSync: isSet(object.inSync)
+        ? globalThis.Boolean(object.inSync)
+        : isSet(object.in_sync)
+        ? globalThis.Boolean(object.in_sync)
+        : false,
+      lastSyncedAt: isSet(object.lastSyncedAt)
+        ? globalThis.String(object.lastSyncedAt)
+        : isSet(object.last_synced_at)
+        ? globalThis.String(object.last_synced_at)
+        : "",
+    };
+  },
+
+  toJSON(message: DocumentSyncStatus): unknown {
+    const obj: any = {};
+    if (message.documentId !== "") {
+      obj.documentId = message.documentId;
+    }
+    if (message.peerId !== "") {
+      obj.peerId = message.peerId;
+    }
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.inSync !== false) {
+      obj.inSync = message.inSync;
+    }
+    if (message.lastSyncedAt !== "") {
+      obj.lastSyncedAt = message.lastSyncedAt;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DocumentSyncStatus>): DocumentSyncStatus {
+    return DocumentSyncStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DocumentSyncStatus>): DocumentSyncStatus {
+    const message = createBaseDocumentSyncStatus();
+    message.documentId = object.documentId ?? "";
+    message.peerId = object.peerId ?? "";
+    message.hub = object.hub ?? "";
+    message.inSync = object.inSync ?? false;
+    message.lastSyncedAt = object.lastSyncedAt ?? "";
+    return message;
+  },
+};
+
+function createBaseListPeersResponse(): ListPeersResponse {
+  return { peers: [], documents: [] };
+}
+
+export const ListPeersResponse: MessageFns<ListPeersResponse> = {
+  encode(message: ListPeersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.peers) {
+      PeerStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.documents) {
+      DocumentSyncStatus.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPeersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPeersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peers.push(PeerStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.documents.push(DocumentSyncStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPeersResponse {
+    return {
+      peers: globalThis.Array.isArray(object?.peers) ? object.peers.map((e: any) => PeerStatus.fromJSON(e)) : [],
+      documents: globalThis.Array.isArray(object?.documents)
+        ? object.documents.map((e: any) => DocumentSyncStatus.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListPeersResponse): unknown {
+    const obj: any = {};
+    if (message.peers?.length) {
+      obj.peers = message.peers.map((e) => PeerStatus.toJSON(e));
+    }
+    if (message.documents?.length) {
+      obj.documents = message.documents.map((e) => DocumentSyncStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPeersResponse>): ListPeersResponse {
+    return ListPeersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPeersResponse>): ListPeersResponse {
+    const message = createBaseListPeersResponse();
+    message.peers = object.peers?.map((e) => PeerStatus.fromPartial(e)) || [];
+    message.documents = object.documents?.map((e) => DocumentSyncStatus.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1301,6 +1963,16 @@ export const NodeServiceService = {
     responseSerialize: (value: GetStatusResponse): Buffer => Buffer.from(GetStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetStatusResponse => GetStatusResponse.decode(value),
   },
+  /** Connected peers and, on request, per document and peer whether they are in sync. */
+  listPeers: {
+    path: "/concordat.v1.NodeService/ListPeers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPeersRequest): Buffer => Buffer.from(ListPeersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPeersRequest => ListPeersRequest.decode(value),
+    responseSerialize: (value: ListPeersResponse): Buffer => Buffer.from(ListPeersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPeersResponse => ListPeersResponse.decode(value),
+  },
   /** A consistent snapshot of the node's store, streamed as a backup file (see README). */
   backup: {
     path: "/concordat.v1.NodeService/Backup" as const,
@@ -1315,6 +1987,8 @@ export const NodeServiceService = {
 
 export interface NodeServiceServer extends UntypedServiceImplementation {
   getStatus: handleUnaryCall<GetStatusRequest, GetStatusResponse>;
+  /** Connected peers and, on request, per document and peer whether they are in sync. */
+  listPeers: handleUnaryCall<ListPeersRequest, ListPeersResponse>;
   /** A consistent snapshot of the node's store, streamed as a backup file (see README). */
   backup: handleServerStreamingCall<BackupRequest, BackupChunk>;
 }
@@ -1334,6 +2008,22 @@ export interface NodeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetStatusResponse) => void,
+  ): ClientUnaryCall;
+  /** Connected peers and, on request, per document and peer whether they are in sync. */
+  listPeers(
+    request: ListPeersRequest,
+    callback: (error: ServiceError | null, response: ListPeersResponse) => void,
+  ): ClientUnaryCall;
+  listPeers(
+    request: ListPeersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPeersResponse) => void,
+  ): ClientUnaryCall;
+  listPeers(
+    request: ListPeersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPeersResponse) => void,
   ): ClientUnaryCall;
   /** A consistent snapshot of the node's store, streamed as a backup file (see README). */
   backup(request: BackupRequest, options?: Partial<CallOptions>): ClientReadableStream<BackupChunk>;
@@ -1361,6 +2051,10 @@ function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
 }
 
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin ? T
@@ -1369,6 +2063,17 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
