@@ -79,6 +79,7 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
               hub: d.hub,
               inSync: d.inSync,
               lastSyncedAt: iso(d.lastSyncedAt),
+              heads: d.heads,
             }))
           : [],
       };

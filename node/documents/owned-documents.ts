@@ -236,13 +236,20 @@ export class OwnedDocuments {
   /** Ensures the Repo holds a copy of `owned` with all of the authoring copy's changes. */
   async #attach(owned: Owned): Promise<void> {
     const id = owned.entry.id;
-    const stored = await this.#repoStorage.loadRange([id]);
-    let handle: DocHandle<unknown>;
-    if (stored.length > 0) {
-      handle = await this.#repo.find<unknown>(id);
-    } else {
-      handle = this.#repo.import<unknown>(A.save(owned.doc), { docId: id });
+    // Only document chunks count: sync states are stored under the document id too, and a crash
+    // can leave those without any of the document's own chunks.
+    const [snapshots, incrementals] = await Promise.all([
+      this.#repoStorage.loadRange([id, "snapshot"]),
+      this.#repoStorage.loadRange([id, "incremental"]),
+    ]);
+    let handle: DocHandle<unknown> | undefined;
+    if (snapshots.length + incrementals.length > 0) {
+      handle = await this.#repo.find<unknown>(id).catch((error: unknown) => {
+        this.#log.warn({ document: id, err: (error as Error).message }, "the Repo's copy did not load; republishing it from the authoring copy");
+        return undefined;
+      });
     }
+    handle ??= this.#repo.import<unknown>(A.save(owned.doc), { docId: id });
     const published = handle.doc();
     if (!published || !A.hasHeads(published, owned.persistedHeads)) {
       // The Repo's copy lags (its saves are debounced, and a crash can cut them short).

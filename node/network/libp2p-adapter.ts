@@ -124,8 +124,20 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter {
         channel.close();
       }
     });
+    let truncationLogged = false;
+    const logTruncation = () => {
+      if (decoder.pending > 0 && !truncationLogged) {
+        truncationLogged = true;
+        this.log.warn({ remote, bytes: decoder.pending }, "sync stream closed inside a frame (truncated)");
+      }
+    };
+    // A remote that closes its writing side (a half-close) sends nothing more: end the channel too.
+    stream.addEventListener("remoteCloseWrite", () => {
+      logTruncation();
+      channel.close();
+    });
     stream.addEventListener("close", () => {
-      if (decoder.pending > 0) this.log.warn({ remote, bytes: decoder.pending }, "sync stream closed inside a frame (truncated)");
+      logTruncation();
       this.#streams.delete(stream);
       channels.delete(channel);
       if (channels.size === 0 && this.#open.get(remote) === channels) this.#open.delete(remote);

@@ -8,6 +8,8 @@ export interface DocumentSync {
   inSync: boolean;
   /** Milliseconds since the epoch when the peer's heads last changed in a sync; undefined if never. */
   lastSyncedAt: number | undefined;
+  /** This node's heads of the document. */
+  heads: string[];
 }
 
 const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((h, i) => h === [...b].sort()[i]);
@@ -30,6 +32,7 @@ export function documentSync(repo: Repo, peers: readonly PeerStatus[], shares: (
         hub: peer.hub,
         inSync: info !== undefined && same(info.lastHeads, ours),
         lastSyncedAt: info?.lastSyncTimestamp,
+        heads: [...ours],
       });
     }
   }

@@ -4,9 +4,12 @@
  * dials, so documents cross non-neighbours only through relays.
  */
 import { createServer } from "node:net";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import type { Ed25519PrivateKey } from "@libp2p/interface";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { parse, stringify } from "yaml";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { decodeTrainer } from "../../node/roster/records.js";
@@ -183,4 +186,168 @@ export function draft(id: string, displayName = `Trainer ${id}`) {
     availability: [],
     blackouts: [],
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// federations with options: key-only members, rewritten gRPC addresses
+
+/** A member that exists only as a key: in every node's member list, never started (for raw clients). */
+export interface KeyOnlyMember {
+  name: string;
+  hub: string;
+  peerId: string;
+  privateKey: Ed25519PrivateKey;
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface FederationOptions {
+  transport?: Transport;
+  /** Names of members that get a key and a place in every member list, but no running node. */
+  keyOnly?: string[];
+  /**
+   * The address `from` dials to reach `to`'s gRPC API, which will listen on 127.0.0.1:`port`
+   * (default `127.0.0.1:<port>`): e.g. a proxy's, to observe the bytes on the wire.
+   */
+  grpcAddress?: (from: string, to: string, port: number) => string | Promise<string>;
+}
+
+export interface StartedFederation {
+  nodes: FederationNode[];
+  keys: KeyOnlyMember[];
+  byName(name: string): FederationNode;
+  key(name: string): KeyOnlyMember;
+  stop(): Promise<void>;
+}
+
+/**
+ * Like startFederation, with options: key-only members (a member identity for a hand-driven client)
+ * and gRPC addresses chosen by the caller (a proxy between two nodes).
+ */
+export async function startFederationWith(names: string[], dials: Array<[string, string]>, options: FederationOptions = {}): Promise<StartedFederation> {
+  const transport = options.transport ?? "libp2p";
+  const base = await readFile(DEFAULT_CONFIG_URL, "utf8");
+  const ports = await freePorts(names.length * 2);
+  const keys: KeyOnlyMember[] = await Promise.all(
+    (options.keyOnly ?? []).map(async (name) => {
+      const privateKey = await generateKeyPair("Ed25519");
+      return { name, hub: `hub-${name}`, peerId: peerIdFromPrivateKey(privateKey).toString(), privateKey, sign: async (data: Uint8Array) => privateKey.sign(data) };
+    }),
+  );
+  const prepared = await Promise.all(
+    names.map(async (name, i) => {
+      const dataDir = await makeTempDir(`concordat-fed-${name}-`);
+      const hub = `hub-${name}`;
+      const init = await initDataDir({ dataDir, hubId: hub, name: `Hub ${name}`, secretariat: false, baseConfig: base, baseConfigSource: "default" });
+      return { name, hub, dataDir, peerId: init.peerId, libp2pPort: ports[2 * i] as number, apiPort: ports[2 * i + 1] as number };
+    }),
+  );
+  for (const me of prepared) {
+    const path = join(me.dataDir, "config.yaml");
+    const config = parse(await readFile(path, "utf8")) as Record<string, Record<string, unknown>>;
+    const targets = new Set(dials.filter(([from]) => from === me.name).map(([, to]) => to));
+    const members: Array<Record<string, unknown>> = [];
+    for (const other of prepared) {
+      if (other === me) continue;
+      const dialled = targets.has(other.name);
+      const grpc =
+        transport === "grpc" && dialled
+          ? await (options.grpcAddress?.(me.name, other.name, other.apiPort) ?? `127.0.0.1:${other.apiPort}`)
+          : undefined;
+      members.push({
+        hub: other.hub,
+        peerId: other.peerId,
+        libp2p: transport === "libp2p" && dialled ? [`/ip4/127.0.0.1/tcp/${other.libp2pPort}`] : [],
+        ...(grpc ? { grpc } : {}),
+      });
+    }
+    for (const key of keys) members.push({ hub: key.hub, peerId: key.peerId, libp2p: [] });
+    config.network = { listen: transport === "libp2p" ? [`/ip4/127.0.0.1/tcp/${me.libp2pPort}`] : [], grpc: true, members };
+    await writeFile(path, stringify(config));
+  }
+  const nodes: FederationNode[] = [];
+  try {
+    for (const me of prepared) {
+      const node = await startTestNode({
+        dataDir: me.dataDir,
+        env: {
+          CONCORDAT_API_PORT: String(me.apiPort),
+          CONCORDAT_NETWORK_LISTEN: transport === "libp2p" ? `/ip4/127.0.0.1/tcp/${me.libp2pPort}` : "",
+        },
+      });
+      nodes.push({ name: me.name, hub: me.hub, peerId: me.peerId, node });
+    }
+  } catch (error) {
+    await stopFederation(nodes);
+    // Nodes that never started still have their data dirs.
+    await Promise.all(prepared.filter((p) => !nodes.some((n) => n.name === p.name)).map((p) => rm(p.dataDir, { recursive: true, force: true })));
+    throw error;
+  }
+  const find = <T extends { name: string }>(list: readonly T[], name: string): T => {
+    const found = list.find((x) => x.name === name);
+    if (!found) throw new Error(`no '${name}' in this federation`);
+    return found;
+  };
+  return { nodes, keys, byName: (name) => find(nodes, name), key: (name) => find(keys, name), stop: () => stopFederation(nodes) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// waiting and logs
+
+/**
+ * Polls `probe` until it returns a value other than undefined/false, every `intervalMs`, failing
+ * after `timeoutMs` with `what` in the message.
+ */
+export async function waitUntil<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** A node's log lines (JSON) whose `msg` is `msg`, parsed, from index `since` on. */
+export function logEntries(node: TestNode, msg: string, since = 0): Array<Record<string, unknown>> {
+  const entries: Array<Record<string, unknown>> = [];
+  for (const line of node.logs.slice(since)) {
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (entry.msg === msg) entries.push(entry);
+  }
+  return entries;
+}
+
+/** Waits until `node` logged `msg` (after index `since`) with an entry for which `match` holds; returns it. */
+export function waitForLog(
+  node: TestNode,
+  msg: string,
+  match: (entry: Record<string, unknown>) => boolean = () => true,
+  since = 0,
+  timeoutMs = 10_000,
+): Promise<Record<string, unknown>> {
+  return waitUntil(`log line '${msg}'`, () => logEntries(node, msg, since).find(match), timeoutMs);
+}
+
+/**
+ * The display name of `owner`'s trainer `trainerId` as `reader` holds it right now (in the roster
+ * documents that `owner`'s directory lists and `reader` has loaded), or undefined. No waiting.
+ */
+export function foreignTrainerNow(reader: FederationNode, owner: FederationNode, trainerId: string): string | undefined {
+  const handles = reader.node.running.repo.handles;
+  const directory = handles[directoryIdOf(owner.peerId)];
+  if (!directory?.isReady()) return undefined;
+  const documents = (directory.doc() as DirectoryView | undefined)?.documents ?? {};
+  for (const [id, entry] of Object.entries(documents)) {
+    if (text(entry.type) !== "roster") continue;
+    const handle = handles[id as DocumentId];
+    if (!handle?.isReady()) continue;
+    const stored = (handle.doc() as { trainers?: Record<string, unknown> } | undefined)?.trainers?.[trainerId];
+    if (stored !== undefined) return decodeTrainer(stored).displayName;
+  }
+  return undefined;
 }

@@ -123,6 +123,8 @@ export interface DocumentSyncStatus {
   inSync: boolean;
   /** when the peer's heads last changed in a sync; empty if never */
   lastSyncedAt: string;
+  /** this node's heads of the document */
+  heads: string[];
 }
 
 export interface ListPeersResponse {
@@ -1502,7 +1504,7 @@ export const PeerStatus: MessageFns<PeerStatus> = {
 };
 
 function createBaseDocumentSyncStatus(): DocumentSyncStatus {
-  return { documentId: "", peerId: "", hub: "", inSync: false, lastSyncedAt: "" };
+  return { documentId: "", peerId: "", hub: "", inSync: false, lastSyncedAt: "", heads: [] };
 }
 
 export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
@@ -1521,6 +1523,9 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
     }
     if (message.lastSyncedAt !== "") {
       writer.uint32(42).string(message.lastSyncedAt);
+    }
+    for (const v of message.heads) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -1578,6 +1583,14 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
             message.lastSyncedAt = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.heads.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1613,6 +1626,9 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
         : isSet(object.last_synced_at)
         ? globalThis.String(object.last_synced_at)
         : "",
+      heads: globalThis.Array.isArray(object?.heads)
+        ? object.heads.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1633,6 +1649,9 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
     if (message.lastSyncedAt !== "") {
       obj.lastSyncedAt = message.lastSyncedAt;
     }
+    if (message.heads?.length) {
+      obj.heads = message.heads;
+    }
     return obj;
   },
 
@@ -1646,6 +1665,7 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
     message.hub = object.hub ?? "";
     message.inSync = object.inSync ?? false;
     message.lastSyncedAt = object.lastSyncedAt ?? "";
+    message.heads = object.heads?.map((e) => e) || [];
     return message;
   },
 };
