@@ -17,13 +17,18 @@ import {
   type ReplicationServiceServer,
 } from "../api/generated/concordat/v1/replication.js";
 import { ChannelNetworkAdapter, type BindingPolicy, type Channel } from "./channel-adapter.js";
+import { DEFAULT_MAX_FRAME_BYTES } from "./frames.js";
 
 export { ReplicationServiceService };
 
 const DOMAIN = "concordat/replicate/1";
 const NONCE_BYTES = 32;
-/** Largest gRPC message either side accepts on a replication stream. */
-export const GRPC_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest gRPC message either side accepts on a replication stream: the frame limit of the sync
+ * protocol plus room for the envelope, so that an oversized payload reaches the adapter, which drops
+ * the channel and says why (gRPC's own refusal would end the call without a reason on this side).
+ */
+export const GRPC_MAX_MESSAGE_BYTES = DEFAULT_MAX_FRAME_BYTES + 1024 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface GrpcDialTarget {
@@ -94,7 +99,7 @@ class FrameReader<T> {
   #waiter: { resolve(v: T): void; reject(e: Error): void } | undefined;
   #sink: ((frame: T) => void) | undefined;
   #ended: Error | undefined;
-  #onEnd: (() => void) | undefined;
+  #onEnd: ((error: Error) => void) | undefined;
 
   constructor(stream: NodeJS.EventEmitter) {
     stream.on("data", (frame: T) => {
@@ -110,7 +115,7 @@ class FrameReader<T> {
       this.#ended = error;
       this.#waiter?.reject(error);
       this.#waiter = undefined;
-      this.#onEnd?.();
+      this.#onEnd?.(error);
     };
     stream.on("end", () => end(new HandshakeError(status.CANCELLED, "the stream ended")));
     stream.on("error", (error: Error) => end(error));
@@ -132,10 +137,10 @@ class FrameReader<T> {
   }
 
   /** Delivers queued and later frames to `sink`; `onEnd` runs once when the stream ends. */
-  pipe(sink: (frame: T) => void, onEnd: () => void): void {
+  pipe(sink: (frame: T) => void, onEnd: (error: Error) => void): void {
     this.#sink = sink;
     for (const frame of this.#queue.splice(0)) sink(frame);
-    if (this.#ended) onEnd();
+    if (this.#ended) onEnd(this.#ended);
     else this.#onEnd = onEnd;
   }
 }
@@ -255,8 +260,24 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter {
         finish();
         return;
       }
+      if (frame.value.byteLength > DEFAULT_MAX_FRAME_BYTES) {
+        this.log.warn(
+          { peer, reason: `frame of ${frame.value.byteLength} bytes exceeds the ${DEFAULT_MAX_FRAME_BYTES}-byte limit` },
+          "dropping sync channel",
+        );
+        finish();
+        return;
+      }
       handlers.onPayload(new Uint8Array(frame.value));
-    }, finish);
+    }, (error) => {
+      // A stream that fails (not one that ends or is cancelled) is dropped for a reason worth a line:
+      // e.g. a message over the size limit, refused by gRPC before it reached this code.
+      const code = (error as { code?: number }).code;
+      if (!(error instanceof HandshakeError) && code !== status.CANCELLED) {
+        this.log.warn({ peer, reason: error.message }, "dropping sync channel");
+      }
+      finish();
+    });
   }
 
   /** Attaches a channel, records it as open for its peer, and returns its handlers plus a close. */

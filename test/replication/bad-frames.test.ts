@@ -232,6 +232,17 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
     await expectStillServing(a(), b());
   });
 
+  it("(vi) a payload over the 64 MiB frame limit: the channel is dropped with a log line, the node serving", async () => {
+    const since = a().node.logs.length;
+    const raw = openReplicate(a().node.address, { maxSendBytes: 80 * 1024 * 1024 });
+    raws.push(raw);
+    await clientHandshake(raw, { clientPeer: m().peerId, sign: m().sign, federationId: FEDERATION_ID });
+    raw.write(payload(new Uint8Array(DEFAULT_MAX_FRAME_BYTES + 1024)));
+    await waitForLog(a().node, "dropping sync channel", (e) => typeof e.reason === "string" && /exceeds the 67108864-byte limit/.test(e.reason), since, 20_000);
+    await within(raw.status, 20_000, "a to end the stream");
+    await expectStillServing(a(), b());
+  });
+
   it("(iv) a second hello (a handshake frame) after the handshake: dropped", async () => {
     const since = a().node.logs.length;
     const raw = await handshaken();

@@ -46,8 +46,12 @@ export interface RawReplicate {
 }
 
 /** Opens a Replicate stream to a node's API without doing anything on it. */
-export function openReplicate(address: string): RawReplicate {
-  const client = new ReplicationServiceClient(address, credentials.createInsecure());
+export function openReplicate(address: string, options: { maxSendBytes?: number } = {}): RawReplicate {
+  const client = new ReplicationServiceClient(
+    address,
+    credentials.createInsecure(),
+    options.maxSendBytes ? { "grpc.max_send_message_length": options.maxSendBytes } : {},
+  );
   const call = client.replicate({ deadline: Date.now() + 30_000 });
   const received: ReplicateResponse[] = [];
   let read = 0;
