@@ -65,6 +65,15 @@ export interface ChannelHandlers {
 
 export interface ChannelAdapterInit {
   policy: BindingPolicy;
+  /** Redial delays: starts at `initialMs`, doubles up to `maxMs` (with jitter). */
+  backoff?: { initialMs: number; maxMs: number } | undefined;
+  /** The adapter reports ready when first dials settle, or after this long at most. */
+  readyTimeoutMs?: number | undefined;
+}
+
+/** A peer this node keeps a channel open to, by the peer id its transport authenticates. */
+export interface DialTarget {
+  peerId: string;
 }
 
 function isMessage(value: unknown): value is Message {
@@ -92,9 +101,14 @@ function isHello(value: unknown): value is Hello {
  * anything else — garbage, a message from another sender id, a second hello — is closed, with a log
  * line naming why; the node goes on serving.
  */
-export abstract class ChannelNetworkAdapter extends NetworkAdapter {
+export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarget> extends NetworkAdapter {
   protected readonly log: Logger;
   readonly #policy: BindingPolicy;
+  readonly #backoff: { initialMs: number; maxMs: number };
+  readonly #readyTimeoutMs: number;
+  /** Open channels per remote (authenticated) peer id: two when both sides dialled. */
+  readonly #open = new Map<string, Set<Channel>>();
+  readonly #timers = new Set<NodeJS.Timeout>();
   readonly #sessions = new Map<PeerId, Session>();
   #ready = false;
   #readyWaiters: Array<() => void> = [];
@@ -105,6 +119,8 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
   constructor(init: ChannelAdapterInit, logger: Logger) {
     super();
     this.#policy = init.policy;
+    this.#backoff = init.backoff ?? { initialMs: 250, maxMs: 10_000 };
+    this.#readyTimeoutMs = init.readyTimeoutMs ?? 5000;
     this.log = logger;
   }
 
@@ -134,10 +150,88 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
     );
   }
 
-  /** Starts the transport: listen, dial known peers. */
-  protected abstract start(): Promise<void>;
+  /** Starts listening (for transports that accept channels here). */
+  protected abstract listen(): Promise<void>;
   /** Stops the transport and closes every channel. */
-  protected abstract stop(): Promise<void>;
+  protected abstract shutdown(): Promise<void>;
+  /** The peers to keep a channel open to. */
+  protected abstract dialTargets(): readonly Target[];
+  /** Opens one channel to `target`; resolves with whether the remote's hello was accepted. */
+  protected abstract dialOnce(target: Target): Promise<boolean>;
+
+  /**
+   * Listens, then dials every target once. Ready once each first attempt has settled (bound,
+   * refused or failed), so that a Repo's first requests already see the peers that are up.
+   */
+  protected async start(): Promise<void> {
+    await this.listen();
+    const first = this.dialTargets().map((target) => new Promise<void>((resolve) => this.#dial(target, 0, resolve)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(first), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#readyTimeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  protected async stop(): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#open.clear();
+    await this.shutdown();
+  }
+
+  /**
+   * Dials `target` after the backoff delay of `attempt`, unless a channel to it is open; `settled`
+   * runs when this attempt has bound a channel or failed. Failures redial with a longer delay.
+   */
+  #dial(target: Target, attempt: number, settled: () => void = () => undefined): void {
+    const { initialMs, maxMs } = this.#backoff;
+    const delay = attempt === 0 ? 0 : Math.min(maxMs, initialMs * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (this.#closed || this.#open.has(target.peerId)) {
+        settled();
+        return;
+      }
+      this.dialOnce(target).then(
+        (bound) => {
+          settled();
+          if (!bound && !this.#closed && !this.#open.has(target.peerId)) this.#dial(target, attempt + 1);
+        },
+        (error: unknown) => {
+          settled();
+          if (this.#closed) return;
+          this.log.debug({ peer: target.peerId, attempt, err: (error as Error).message }, "dial failed; will retry");
+          this.#dial(target, attempt + 1);
+        },
+      );
+    }, delay);
+    this.#timers.add(timer);
+  }
+
+  /**
+   * Runs the protocol on a channel a transport opened (see `attach`) and tracks it as open to its
+   * authenticated peer; when the last channel to a dial target closes, it is redialled.
+   */
+  protected open(channel: Channel): ChannelHandlers {
+    const peer = channel.authenticatedPeer ?? "";
+    const channels = this.#open.get(peer) ?? new Set<Channel>();
+    channels.add(channel);
+    this.#open.set(peer, channels);
+    const handlers = this.attach(channel);
+    let closed = false;
+    return {
+      onPayload: (payload) => handlers.onPayload(payload),
+      bound: handlers.bound,
+      onClose: () => {
+        if (closed) return;
+        closed = true;
+        channels.delete(channel);
+        if (channels.size === 0 && this.#open.get(peer) === channels) this.#open.delete(peer);
+        handlers.onClose();
+        const target = this.dialTargets().find((t) => t.peerId === peer);
+        if (target && !this.#closed && channels.size === 0) this.#dial(target, 1);
+      },
+    };
+  }
 
   disconnect(): void {
     this.#closed = true;
@@ -172,10 +266,9 @@ export abstract class ChannelNetworkAdapter extends NetworkAdapter {
   }
 
   /**
-   * Runs the protocol on a channel a transport opened: sends our hello and returns the handlers
-   * for what arrives.
+   * Runs the protocol on a channel: sends our hello and returns the handlers for what arrives.
    */
-  protected attach(channel: Channel): ChannelHandlers {
+  private attach(channel: Channel): ChannelHandlers {
     const log = this.log.child({ transport: channel.transport, remote: channel.remoteAddress, authenticated: channel.authenticatedPeer });
     let bound: PeerId | undefined;
     let session: Session | undefined;

@@ -16,7 +16,7 @@ import {
   type ReplicateResponse,
   type ReplicationServiceServer,
 } from "../api/generated/concordat/v1/replication.js";
-import { ChannelNetworkAdapter, type BindingPolicy, type Channel } from "./channel-adapter.js";
+import { ChannelNetworkAdapter, type BindingPolicy, type Channel, type DialTarget } from "./channel-adapter.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frames.js";
 
 export { ReplicationServiceService };
@@ -31,9 +31,7 @@ const NONCE_BYTES = 32;
 export const GRPC_MAX_MESSAGE_BYTES = DEFAULT_MAX_FRAME_BYTES + 1024 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-export interface GrpcDialTarget {
-  /** The remote's libp2p peer id: the key it must prove it holds. */
-  peerId: string;
+export interface GrpcDialTarget extends DialTarget {
   /** host:port of its gRPC API. */
   address: string;
   /** PEM CA to verify its TLS certificate; plaintext when absent. */
@@ -151,16 +149,14 @@ class FrameReader<T> {
  * and dials the peers in `dial`, keeping them connected with backoff. Peers prove their Ed25519 keys
  * in the first frames; the channel's authenticated peer is that proven key's peer id.
  */
-export class GrpcNetworkAdapter extends ChannelNetworkAdapter {
+export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
   readonly #init: GrpcAdapterInit;
   readonly #identity: GrpcAdapterComponents["identity"];
-  readonly #open = new Map<string, Set<Channel>>();
-  readonly #timers = new Set<NodeJS.Timeout>();
   readonly #calls = new Set<{ cancel(): void }>();
   readonly #clients = new Set<InstanceType<typeof ReplicationServiceClient>>();
 
   constructor(init: GrpcAdapterInit, components: GrpcAdapterComponents) {
-    super({ policy: init.policy }, components.logger);
+    super({ policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs }, components.logger);
     this.#init = init;
     this.#identity = components.identity;
   }
@@ -179,21 +175,22 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter {
     };
   }
 
-  protected async start(): Promise<void> {
-    const first = this.#init.dial.map((target) => new Promise<void>((resolve) => this.#dial(target, 0, resolve)));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(first), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#init.readyTimeoutMs ?? 5000)))]);
-    clearTimeout(timer);
-  }
+  /** The server side is served by the node's gRPC server (see `service()`): nothing to open here. */
+  protected async listen(): Promise<void> {}
 
-  protected async stop(): Promise<void> {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    this.#open.clear();
+  protected async shutdown(): Promise<void> {
     for (const call of this.#calls) call.cancel();
     this.#calls.clear();
     for (const client of this.#clients) client.close();
     this.#clients.clear();
+  }
+
+  protected dialTargets(): readonly GrpcDialTarget[] {
+    return this.#init.dial;
+  }
+
+  protected dialOnce(target: GrpcDialTarget): Promise<boolean> {
+    return this.#connect(target);
   }
 
   #allowed(peerId: string): boolean {
@@ -234,7 +231,7 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter {
       transport: "grpc",
       remoteAddress: call.getPeer(),
     };
-    const handlers = this.#track(clientPeer, channel);
+    const handlers = this.open(channel);
     this.#pump(frames, clientPeer, handlers, () => channel.close());
   }
 
@@ -242,7 +239,7 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter {
   #pump<T extends ReplicateRequest | ReplicateResponse>(
     frames: FrameReader<T>,
     peer: string,
-    handlers: { onPayload(p: Uint8Array): void; close(): void },
+    handlers: { onPayload(p: Uint8Array): void; onClose(): void },
     closeStream: () => void,
   ): void {
     let done = false;
@@ -250,7 +247,7 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter {
       if (done) return;
       done = true;
       closeStream();
-      handlers.close();
+      handlers.onClose();
     };
     frames.pipe((message) => {
       if (done) return;
@@ -278,53 +275,6 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter {
       }
       finish();
     });
-  }
-
-  /** Attaches a channel, records it as open for its peer, and returns its handlers plus a close. */
-  #track(peer: string, channel: Channel): { onPayload(p: Uint8Array): void; close(): void; bound: Promise<boolean> } {
-    const channels = this.#open.get(peer) ?? new Set<Channel>();
-    channels.add(channel);
-    this.#open.set(peer, channels);
-    const handlers = this.attach(channel);
-    let closed = false;
-    return {
-      onPayload: (p) => handlers.onPayload(p),
-      bound: handlers.bound,
-      close: () => {
-        if (closed) return;
-        closed = true;
-        channels.delete(channel);
-        if (channels.size === 0 && this.#open.get(peer) === channels) this.#open.delete(peer);
-        handlers.onClose();
-        const target = this.#init.dial.find((t) => t.peerId === peer);
-        if (target && !this.closed && channels.size === 0) this.#dial(target, 1);
-      },
-    };
-  }
-
-  #dial(target: GrpcDialTarget, attempt: number, settled: () => void = () => undefined): void {
-    const { initialMs, maxMs } = this.#init.backoff ?? { initialMs: 250, maxMs: 10_000 };
-    const delay = attempt === 0 ? 0 : Math.min(maxMs, initialMs * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      if (this.closed || this.#open.has(target.peerId)) {
-        settled();
-        return;
-      }
-      this.#connect(target).then(
-        (bound) => {
-          settled();
-          if (!bound && !this.closed && !this.#open.has(target.peerId)) this.#dial(target, attempt + 1);
-        },
-        (error: unknown) => {
-          settled();
-          if (this.closed) return;
-          this.log.debug({ peer: target.peerId, attempt, err: (error as Error).message }, "replication dial failed; will retry");
-          this.#dial(target, attempt + 1);
-        },
-      );
-    }, delay);
-    this.#timers.add(timer);
   }
 
   /** Opens a Replicate stream to `target`, runs the handshake, and pumps payloads. */
@@ -377,7 +327,7 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter {
       transport: "grpc",
       remoteAddress: target.address,
     };
-    const handlers = this.#track(target.peerId, channel);
+    const handlers = this.open(channel);
     this.#pump(frames, target.peerId, handlers, () => {
       call.cancel();
       cleanup();

@@ -1,14 +1,12 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Connection, Libp2p, Stream } from "@libp2p/interface";
 import type { Logger } from "pino";
-import { ChannelNetworkAdapter, type BindingPolicy, type Channel } from "./channel-adapter.js";
+import { ChannelNetworkAdapter, type BindingPolicy, type Channel, type DialTarget as ChannelDialTarget } from "./channel-adapter.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError } from "./frames.js";
 
 export const SYNC_PROTOCOL = "/concordat/sync/1.0.0";
 
-export interface DialTarget {
-  /** libp2p peer id (12D3KooW…). */
-  peerId: string;
+export interface DialTarget extends ChannelDialTarget {
   /** Multiaddrs without the /p2p/ part, e.g. /ip4/127.0.0.1/tcp/7500. */
   addrs: string[];
 }
@@ -65,41 +63,44 @@ function streamChannel(stream: Stream, connection: Connection, direction: "inbou
  * length-prefixed frames. The remote's repo peer id is bound to the peer id its noise handshake
  * authenticated (see ChannelNetworkAdapter). Peers in `dial` are kept connected with backoff.
  */
-export class Libp2pNetworkAdapter extends ChannelNetworkAdapter {
+export class Libp2pNetworkAdapter extends ChannelNetworkAdapter<DialTarget> {
   readonly #libp2p: Libp2p;
   readonly #init: Libp2pAdapterInit;
   readonly #maxFrame: number;
-  /** Open channels per remote libp2p peer id (two while a duplicate is being resolved). */
-  readonly #open = new Map<string, Set<Channel>>();
-  readonly #timers = new Set<NodeJS.Timeout>();
   readonly #streams = new Set<Stream>();
 
   constructor(init: Libp2pAdapterInit, components: Libp2pAdapterComponents) {
-    super({ policy: init.policy }, components.logger);
+    super({ policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs }, components.logger);
     this.#libp2p = components.libp2p;
     this.#init = init;
     this.#maxFrame = init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   }
 
-  protected async start(): Promise<void> {
+  protected async listen(): Promise<void> {
     await this.#libp2p.handle(SYNC_PROTOCOL, (stream, connection) => void this.#run(stream, connection, "inbound"), {
       maxInboundStreams: 4,
       runOnLimitedConnection: false,
     });
-    // Ready once the first attempt to each peer has settled (bound, refused or failed), so that a
-    // Repo's first requests already see the peers that are up.
-    const first = this.#init.dial.map((target) => new Promise<void>((resolve) => this.#dial(target, 0, resolve)));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(first), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#init.readyTimeoutMs ?? 5000)))]);
-    clearTimeout(timer);
   }
 
-  protected async stop(): Promise<void> {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    this.#open.clear();
+  protected async shutdown(): Promise<void> {
     for (const stream of this.#streams) if (stream.status === "open") stream.abort(new Error("adapter stopped"));
     await this.#libp2p.unhandle(SYNC_PROTOCOL).catch(() => undefined);
+  }
+
+  protected dialTargets(): readonly DialTarget[] {
+    return this.#init.dial;
+  }
+
+  protected async dialOnce(target: DialTarget): Promise<boolean> {
+    const addrs = target.addrs.map((a) => multiaddr(`${a}/p2p/${target.peerId}`));
+    const stream = await this.#libp2p.dialProtocol(addrs, SYNC_PROTOCOL, { signal: AbortSignal.timeout(10_000) });
+    const connection = this.#libp2p.getConnections().find((c) => c.streams.includes(stream));
+    if (!connection) {
+      stream.abort(new Error("no connection for stream"));
+      throw new Error("dialled stream has no connection");
+    }
+    return this.#run(stream, connection, "outbound");
   }
 
   #run(stream: Stream, connection: Connection, direction: "inbound" | "outbound"): Promise<boolean> {
@@ -109,11 +110,8 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter {
     }
     const channel = streamChannel(stream, connection, direction);
     const remote = connection.remotePeer.toString();
-    const channels = this.#open.get(remote) ?? new Set<Channel>();
-    channels.add(channel);
-    this.#open.set(remote, channels);
     this.#streams.add(stream);
-    const handlers = this.attach(channel);
+    const handlers = this.open(channel);
     const decoder = new FrameDecoder(this.#maxFrame);
     stream.addEventListener("message", (event) => {
       try {
@@ -139,48 +137,8 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter {
     stream.addEventListener("close", () => {
       logTruncation();
       this.#streams.delete(stream);
-      channels.delete(channel);
-      if (channels.size === 0 && this.#open.get(remote) === channels) this.#open.delete(remote);
       handlers.onClose();
-      // Keep dialled peers connected: redial once no channel to them is left.
-      const target = this.#init.dial.find((t) => t.peerId === remote);
-      if (target && !this.closed && channels.size === 0) this.#dial(target, 1);
     });
     return handlers.bound;
-  }
-
-  /**
-   * Dials `target` after a backoff delay for the given attempt, unless a channel to it is open;
-   * `settled` is called when this attempt has bound a channel or failed.
-   */
-  #dial(target: DialTarget, attempt: number, settled: () => void = () => undefined): void {
-    const { initialMs, maxMs } = this.#init.backoff ?? { initialMs: 250, maxMs: 10_000 };
-    const delay = attempt === 0 ? 0 : Math.min(maxMs, initialMs * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      if (this.closed || this.#open.has(target.peerId)) {
-        settled();
-        return;
-      }
-      const addrs = target.addrs.map((a) => multiaddr(`${a}/p2p/${target.peerId}`));
-      this.#libp2p
-        .dialProtocol(addrs, SYNC_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
-        .then((stream) => {
-          const connection = this.#libp2p.getConnections().find((c) => c.streams.includes(stream));
-          if (!connection) {
-            stream.abort(new Error("no connection for stream"));
-            throw new Error("dialled stream has no connection");
-          }
-          return this.#run(stream, connection, "outbound");
-        })
-        .then(() => settled())
-        .catch((error: unknown) => {
-          settled();
-          if (this.closed) return;
-          this.log.debug({ peer: target.peerId, attempt, err: (error as Error).message }, "dial failed; will retry");
-          this.#dial(target, attempt + 1);
-        });
-    }, delay);
-    this.#timers.add(timer);
   }
 }

@@ -54,51 +54,7 @@ export async function freePorts(count: number): Promise<number[]> {
  * all others as members.
  */
 export async function startFederation(names: string[], dials: Array<[string, string]>, transport: Transport = "libp2p"): Promise<FederationNode[]> {
-  const base = await readFile(DEFAULT_CONFIG_URL, "utf8");
-  const ports = await freePorts(names.length * 2);
-  const prepared = await Promise.all(
-    names.map(async (name, i) => {
-      const dataDir = await makeTempDir(`concordat-fed-${name}-`);
-      const hub = `hub-${name}`;
-      const init = await initDataDir({ dataDir, hubId: hub, name: `Hub ${name}`, secretariat: false, baseConfig: base, baseConfigSource: "default" });
-      return { name, hub, dataDir, peerId: init.peerId, libp2pPort: ports[2 * i] as number, apiPort: ports[2 * i + 1] as number };
-    }),
-  );
-  for (const me of prepared) {
-    const path = join(me.dataDir, "config.yaml");
-    const config = parse(await readFile(path, "utf8")) as Record<string, Record<string, unknown>>;
-    const targets = new Set(dials.filter(([from]) => from === me.name).map(([, to]) => to));
-    config.network = {
-      listen: transport === "libp2p" ? [`/ip4/127.0.0.1/tcp/${me.libp2pPort}`] : [],
-      grpc: true,
-      members: prepared
-        .filter((other) => other !== me)
-        .map((other) => ({
-          hub: other.hub,
-          peerId: other.peerId,
-          libp2p: transport === "libp2p" && targets.has(other.name) ? [`/ip4/127.0.0.1/tcp/${other.libp2pPort}`] : [],
-          ...(transport === "grpc" && targets.has(other.name) ? { grpc: `127.0.0.1:${other.apiPort}` } : {}),
-        })),
-    };
-    await writeFile(path, stringify(config));
-  }
-  const nodes: FederationNode[] = [];
-  try {
-    for (const me of prepared) {
-      const node = await startTestNode({
-        dataDir: me.dataDir,
-        env: {
-          CONCORDAT_API_PORT: String(me.apiPort),
-          CONCORDAT_NETWORK_LISTEN: transport === "libp2p" ? `/ip4/127.0.0.1/tcp/${me.libp2pPort}` : "",
-        },
-      });
-      nodes.push({ name: me.name, hub: me.hub, peerId: me.peerId, node });
-    }
-  } catch (error) {
-    await stopFederation(nodes);
-    throw error;
-  }
-  return nodes;
+  return (await startFederationWith(names, dials, { transport })).nodes;
 }
 
 export async function stopFederation(nodes: readonly FederationNode[]): Promise<void> {
