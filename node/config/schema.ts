@@ -73,6 +73,8 @@ export const configSchema = z
                 libp2p: z.array(z.string().regex(/^\/ip[46]\/[^/]+\/tcp\/\d+$/, "must be a multiaddr like /ip4/127.0.0.1/tcp/7500")).default([]),
                 /** host:port of its gRPC API, to replicate over HTTP/2 instead. */
                 grpc: z.string().regex(/^[^\s:]+:\d+$/, "must be host:port").optional(),
+                /** PEM CA file to verify its gRPC API's TLS certificate; plaintext HTTP/2 when absent. */
+                grpcCa: z.string().min(1).optional(),
               })
               .strict(),
           )

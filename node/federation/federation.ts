@@ -21,6 +21,8 @@ export interface Member {
   libp2p: string[];
   /** gRPC address to dial. */
   grpc?: string | undefined;
+  /** PEM CA file for its gRPC API's TLS certificate. */
+  grpcCa?: string | undefined;
 }
 
 export const DIRECTORY_KEY = "directory";

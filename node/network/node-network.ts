@@ -1,4 +1,6 @@
+import { readFile } from "node:fs/promises";
 import type { Repo } from "@automerge/automerge-repo";
+import { failedPrecondition } from "../errors.js";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
 import type { NodeConfig } from "../config/index.js";
@@ -54,7 +56,21 @@ export async function startNetwork(
         policy: "strict",
         federationId: config.federation.id,
         allowed,
-        dial: members.flatMap((m) => (m.grpc ? [{ peerId: m.peerId, address: m.grpc }] : [])),
+        dial: await Promise.all(
+          members
+            .filter((m) => m.grpc !== undefined)
+            .map(async (m) => ({
+              peerId: m.peerId,
+              address: m.grpc as string,
+              ...(m.grpcCa
+                ? {
+                    tlsCa: await readFile(m.grpcCa).catch(() => {
+                      throw failedPrecondition(`cannot read network.members[${m.hub}].grpcCa '${m.grpcCa}'`);
+                    }),
+                  }
+                : {}),
+            })),
+        ),
       },
       { identity, logger: logger.child({ transport: "grpc" }) },
     );
