@@ -94,7 +94,7 @@ class HandshakeError extends Error {
  */
 class FrameReader<T> {
   readonly #queue: T[] = [];
-  #waiter: { resolve(v: T): void; reject(e: Error): void } | undefined;
+  #waiter: { what: string; resolve(v: T): void; reject(e: Error): void } | undefined;
   #sink: ((frame: T) => void) | undefined;
   #ended: Error | undefined;
   #onEnd: ((error: Error) => void) | undefined;
@@ -111,8 +111,10 @@ class FrameReader<T> {
     const end = (error: Error) => {
       if (this.#ended) return;
       this.#ended = error;
-      this.#waiter?.reject(error);
+      // A stream that ends during the handshake is reported by what it still owed.
+      const waiter = this.#waiter;
       this.#waiter = undefined;
+      waiter?.reject(error instanceof HandshakeError ? new HandshakeError(error.code, `the stream ended before the ${waiter.what}`) : error);
       this.#onEnd?.(error);
     };
     stream.on("end", () => end(new HandshakeError(status.CANCELLED, "the stream ended")));
@@ -126,7 +128,7 @@ class FrameReader<T> {
     if (this.#ended) return Promise.reject(new HandshakeError(status.CANCELLED, `stream ended before the ${what}`));
     let timer: NodeJS.Timeout | undefined;
     return new Promise<T>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#waiter = { what, resolve, reject };
       timer = setTimeout(() => {
         this.#waiter = undefined;
         reject(new HandshakeError(status.DEADLINE_EXCEEDED, `no ${what} within ${HANDSHAKE_TIMEOUT_MS} ms`));

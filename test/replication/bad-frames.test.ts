@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { connect } from "node:http2";
 import { cbor } from "@automerge/automerge-repo";
 import { status } from "@grpc/grpc-js";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -249,6 +250,30 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
     raw.write({ frame: { $case: "hello", value: { peerId: m().peerId, federationId: FEDERATION_ID, nonce: randomBytes(32) } } });
     await dropped(since, "a handshake frame after the handshake");
     await within(raw.status, CLOSE_WITHIN_MS, "a to end the stream");
+    await expectStillServing(a(), b());
+  });
+
+  it("(vii) a truncated gRPC message (a length prefix promising more than is sent), then the end of the stream", async () => {
+    const since = a().node.logs.length;
+    // grpc-js will not write a broken message, so speak HTTP/2 directly.
+    const session = connect(`http://${a().node.address}`);
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/concordat.v1.ReplicationService/Replicate",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      stream.on("error", () => undefined);
+      const header = Buffer.alloc(5);
+      header.writeUInt8(0, 0);
+      header.writeUInt32BE(1000, 1); // promises 1,000 bytes
+      stream.end(Buffer.concat([header, randomBytes(10)])); // sends 10, then ends
+      await waitForLog(a().node, "refused a replication stream", (e) => e.reason === "the stream ended before the hello", since, CLOSE_WITHIN_MS);
+      await new Promise<void>((resolve) => (stream.closed ? resolve() : stream.once("close", () => resolve())));
+    } finally {
+      session.close();
+    }
     await expectStillServing(a(), b());
   });
 
