@@ -14,6 +14,7 @@ import { NodeStore } from "./storage/node-store.js";
 import { SealableStorage } from "./storage/shutdown-guard.js";
 import { VERSION } from "./version.js";
 import { DIRECTORY_KEY, directorySpec, Federation } from "./federation/index.js";
+import { Checkpointer } from "./authority/index.js";
 import { ReplicationServiceService } from "./network/index.js";
 import { startNetwork, type NodeNetwork } from "./network/node-network.js";
 
@@ -117,6 +118,17 @@ export class ConcordatNode {
       federation.start();
       const fed = federation;
       stack.push({ name: "federation", stop: async () => fed.stop() });
+      const checkpointer = new Checkpointer(
+        {
+          federationId: config.federation.id,
+          peerId: identity.peerId,
+          directoryKey: DIRECTORY_KEY,
+          heartbeatMs: config.federation.heartbeatSeconds * 1000,
+        },
+        { documents, store, sign: (data) => identity.sign(data), logger: logger.child({ component: "checkpoints" }) },
+      );
+      await checkpointer.start();
+      stack.push({ name: "checkpoints", stop: () => checkpointer.stop() });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -173,7 +185,7 @@ export class ConcordatNode {
         { peerId: identity.peerId, api: api.address, libp2p: network.libp2pAddresses(), trainers: roster.count(), version: VERSION },
         "node started",
       );
-      this.#running = { config, logger, identity, store, operators, repo, documents, roster, federation: fed, network, api, stack };
+      this.#running = { config, logger, identity, store, operators, repo, documents, roster, federation: fed, checkpointer, network, api, stack };
       return this.#running;
     } catch (error) {
       logger.error({ err: error }, "start failed; undoing");
@@ -203,6 +215,7 @@ export interface RunningNode {
   documents: OwnedDocuments;
   roster: Roster;
   federation: Federation;
+  checkpointer: Checkpointer;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

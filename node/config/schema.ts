@@ -29,9 +29,11 @@ export const configSchema = z
     federation: z
       .object({
         id: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be 2-63 characters of a-z, 0-9, '.' and '-'").default("concordat-dev"),
+        /** How often idle documents get a signed heartbeat checkpoint. */
+        heartbeatSeconds: z.number().int().min(5).max(86_400).default(300),
       })
       .strict()
-      .default({ id: "concordat-dev" }),
+      .default({ id: "concordat-dev", heartbeatSeconds: 300 }),
     api: z
       .object({
         host: z.string().min(1).default("127.0.0.1"),

@@ -138,6 +138,7 @@ export class OwnedDocuments {
   readonly #directoryKey: string | undefined;
   readonly #docs = new Map<string, Owned>();
   readonly #replicatedIds = new Set<string>();
+  readonly #commitListeners: Array<(keys: string[]) => void> = [];
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(init: OwnedDocumentsInit, components: OwnedDocumentsComponents) {
@@ -269,9 +270,22 @@ export class OwnedDocuments {
     return this.#docs.has(key);
   }
 
+  /**
+   * Calls `listener` after every transaction that changed documents, with their keys (once the
+   * changes are persisted and published). Used to sign checkpoints.
+   */
+  onCommit(listener: (keys: string[]) => void): void {
+    this.#commitListeners.push(listener);
+  }
+
   /** Is `documentId` one of this node's replicated (published) documents? */
   isReplicated(documentId: string): boolean {
     return this.#replicatedIds.has(documentId);
+  }
+
+  /** The document id of a document this node owns. */
+  idOf(key: string): DocumentId {
+    return this.#require(key).entry.id;
   }
 
   describe(): Array<{ key: string; id: DocumentId; header: PlainHeader; heads: A.Heads; replicated: boolean }> {
@@ -389,6 +403,16 @@ export class OwnedDocuments {
     // New replicated documents enter the Repo once persisted (existing ones were published above).
     for (const owned of fresh.values()) {
       if (owned.entry.replicated) await this.#attach(owned);
+    }
+    const keys = updates.map((u) => u.owned.entry.key);
+    if (keys.length > 0) {
+      for (const listener of this.#commitListeners) {
+        try {
+          listener(keys);
+        } catch (error) {
+          this.#log.error({ err: error }, "commit listener failed");
+        }
+      }
     }
     return result;
   }

@@ -43,7 +43,7 @@ export function directorySpec(hubId: string, peerId: string): OwnedDocumentSpec 
     id: directoryIdOf(peerId),
     type: DocumentType.Directory,
     replicated: true,
-    initial: { hub: new A.ImmutableString(hubId), peerId: new A.ImmutableString(peerId), documents: {} },
+    initial: { hub: new A.ImmutableString(hubId), peerId: new A.ImmutableString(peerId), documents: {}, checkpoints: {} },
   };
 }
 

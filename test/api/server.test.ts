@@ -154,6 +154,8 @@ describe("lifecycle", () => {
       await call(c.trainers, "updateTrainer", { trainer: makeTrainer("KEEP-1", { displayName: "Kept" }), updateMask: ["display_name"] });
       const viewer = await call(c.operators, "addOperator", { name: "viewer", role: "viewer" });
       const before = await exportTrainers(c.trainers, true);
+      // Checkpoints of these writes are signed into the directory in a batch: let it land first.
+      await node.running.checkpointer.flush();
       const statusBefore = await call(c.node, "getStatus", {});
       const historyBefore = await call(c.trainers, "getTrainerHistory", { id: "KEEP-1" });
 

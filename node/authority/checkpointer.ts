@@ -1,0 +1,170 @@
+import * as A from "@automerge/automerge";
+import type { Logger } from "pino";
+import type { OwnedDocuments } from "../documents/index.js";
+import type { NodeStore } from "../storage/node-store.js";
+import { CheckpointKind, nextSeq, signCheckpoint, type SignedCheckpoint } from "./checkpoint.js";
+
+export interface CheckpointerInit {
+  federationId: string;
+  /** This node's libp2p peer id: the signer. */
+  peerId: string;
+  /** Key of the directory document, where the signed entries go. */
+  directoryKey: string;
+  /** Writes are signed in batches this long after the first of them. */
+  batchMs?: number;
+  /** Idle documents get a heartbeat checkpoint this often, so an unchanged hub is not taken for a silent one. */
+  heartbeatMs?: number;
+  /** The clock (tests inject one). */
+  now?: () => number;
+}
+
+export interface CheckpointerComponents {
+  documents: OwnedDocuments;
+  store: NodeStore;
+  sign: (data: Uint8Array) => Promise<Uint8Array>;
+  logger: Logger;
+}
+
+interface DirectoryDoc {
+  checkpoints?: Record<string, unknown>;
+}
+
+const SEQ_KEY = "checkpoint-seq";
+
+/**
+ * Signs checkpoints of this node's published documents — after writes (batched) and as idle
+ * heartbeats — and stores each as an individually signed entry in the node's directory, keyed by
+ * document id, so they replicate through the same mesh. The seq counter is persisted in the same
+ * batch as the entries.
+ */
+export class Checkpointer {
+  readonly #init: Required<Omit<CheckpointerInit, "now">> & { now: () => number };
+  readonly #documents: OwnedDocuments;
+  readonly #store: NodeStore;
+  readonly #sign: (data: Uint8Array) => Promise<Uint8Array>;
+  readonly #log: Logger;
+  readonly #pending = new Set<string>();
+  #batchTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(init: CheckpointerInit, components: CheckpointerComponents) {
+    this.#init = { batchMs: 200, heartbeatMs: 5 * 60_000, now: () => Date.now(), ...init };
+    this.#documents = components.documents;
+    this.#store = components.store;
+    this.#sign = components.sign;
+    this.#log = components.logger;
+  }
+
+  /** Signs what changed since the last checkpoints, then follows writes and heartbeats. */
+  async start(): Promise<void> {
+    this.#documents.onCommit((keys) => this.#noteChanged(keys));
+    await this.#enqueue(() => this.#checkpoint(this.#replicatedKeys(), CheckpointKind.Checkpoint, true));
+    this.#heartbeatTimer = setInterval(() => {
+      void this.#enqueue(() => this.#checkpoint(this.#replicatedKeys(), CheckpointKind.Heartbeat, false));
+    }, this.#init.heartbeatMs);
+    this.#heartbeatTimer.unref();
+  }
+
+  /** Signs what is pending, then stops (anything left unsigned by a crash is signed at the next start). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#batchTimer);
+    this.#batchTimer = undefined;
+    clearInterval(this.#heartbeatTimer);
+    await this.#enqueue(() => this.#signPending());
+  }
+
+  /** Signs the pending batch now (tests, shutdown paths). */
+  async flush(): Promise<void> {
+    clearTimeout(this.#batchTimer);
+    this.#batchTimer = undefined;
+    await this.#enqueue(() => this.#signPending());
+  }
+
+  /** The latest signed checkpoint of one of this node's documents, from its directory. */
+  latest(documentId: string): SignedCheckpoint | undefined {
+    const entry = this.#directory().checkpoints?.[documentId];
+    return entry === undefined ? undefined : (JSON.parse(text(entry)) as SignedCheckpoint);
+  }
+
+  #directory(): DirectoryDoc {
+    return this.#documents.get<DirectoryDoc>(this.#init.directoryKey);
+  }
+
+  #replicatedKeys(): string[] {
+    return this.#documents
+      .describe()
+      .filter((d) => d.replicated && d.key !== this.#init.directoryKey)
+      .map((d) => d.key);
+  }
+
+  #noteChanged(keys: readonly string[]): void {
+    // Only published documents are checkpointed: a private document's id and heads stay private.
+    const published = new Set(this.#replicatedKeys());
+    for (const key of keys) if (published.has(key)) this.#pending.add(key);
+    if (this.#pending.size === 0 || this.#batchTimer || this.#stopped) return;
+    this.#batchTimer = setTimeout(() => {
+      this.#batchTimer = undefined;
+      void this.#enqueue(() => this.#signPending());
+    }, this.#init.batchMs);
+  }
+
+  #enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.#running.then(job).catch((error: unknown) => this.#log.error({ err: error }, "signing checkpoints failed"));
+    this.#running = run;
+    return run;
+  }
+
+  async #signPending(): Promise<void> {
+    const keys = [...this.#pending];
+    this.#pending.clear();
+    await this.#checkpoint(keys, CheckpointKind.Checkpoint, true);
+  }
+
+  /**
+   * Signs a checkpoint of each document in `keys` at its current heads (only where they moved since
+   * the last one, if `onlyChanged`), and writes all entries and the seq in one transaction.
+   */
+  async #checkpoint(keys: readonly string[], kind: CheckpointKind, onlyChanged: boolean): Promise<void> {
+    if (keys.length === 0) return;
+    let seq = ((await this.#store.meta.get(SEQ_KEY).catch(() => undefined)) as number | undefined) ?? 0;
+    const entries: SignedCheckpoint[] = [];
+    for (const key of keys) {
+      if (!this.#documents.has(key)) continue;
+      const documentId = this.#documents.idOf(key);
+      const heads = [...A.getHeads(this.#documents.get(key))].sort();
+      const last = this.latest(documentId);
+      if (onlyChanged && last && last.checkpoint.heads.join(",") === heads.join(",")) continue;
+      seq = nextSeq(Math.max(seq, last?.checkpoint.seq ?? 0), this.#init.now());
+      entries.push(
+        await signCheckpoint(
+          { federationId: this.#init.federationId, owner: this.#init.peerId, documentId, heads, seq, time: new Date(this.#init.now()).toISOString(), kind },
+          this.#sign,
+        ),
+      );
+    }
+    if (entries.length === 0) return;
+    await this.#documents.transact({ operatorId: "system", action: `checkpoint.${kind}` }, () => ({
+      edits: [
+        {
+          key: this.#init.directoryKey,
+          change: (doc) => {
+            const directory = doc as DirectoryDoc;
+            if (!directory.checkpoints) directory.checkpoints = {};
+            for (const entry of entries) directory.checkpoints[entry.checkpoint.documentId] = new A.ImmutableString(JSON.stringify(entry));
+          },
+        },
+      ],
+      extra: [{ type: "put", sublevel: this.#store.meta, key: SEQ_KEY, value: seq }],
+      result: undefined,
+    }));
+    this.#log.debug({ kind, documents: entries.length, seq }, "signed checkpoints");
+  }
+}
+
+function text(value: unknown): string {
+  if (value instanceof A.ImmutableString) return value.val;
+  return typeof value === "string" ? value : "";
+}
