@@ -14,7 +14,7 @@ import { NodeStore } from "./storage/node-store.js";
 import { SealableStorage } from "./storage/shutdown-guard.js";
 import { VERSION } from "./version.js";
 import { DIRECTORY_KEY, directorySpec, Federation } from "./federation/index.js";
-import { Checkpointer } from "./authority/index.js";
+import { Checkpointer, VerifiedViews } from "./authority/index.js";
 import { ReplicationServiceService } from "./network/index.js";
 import { startNetwork, type NodeNetwork } from "./network/node-network.js";
 
@@ -129,6 +129,12 @@ export class ConcordatNode {
       );
       await checkpointer.start();
       stack.push({ name: "checkpoints", stop: () => checkpointer.stop() });
+      const views = new VerifiedViews(
+        { federationId: config.federation.id, members: config.network.members },
+        { repo, store, logger: logger.child({ component: "verified-views" }) },
+      );
+      await views.start();
+      stack.push({ name: "verified views", stop: async () => views.stop() });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -185,7 +191,7 @@ export class ConcordatNode {
         { peerId: identity.peerId, api: api.address, libp2p: network.libp2pAddresses(), trainers: roster.count(), version: VERSION },
         "node started",
       );
-      this.#running = { config, logger, identity, store, operators, repo, documents, roster, federation: fed, checkpointer, network, api, stack };
+      this.#running = { config, logger, identity, store, operators, repo, documents, roster, federation: fed, checkpointer, views, network, api, stack };
       return this.#running;
     } catch (error) {
       logger.error({ err: error }, "start failed; undoing");
@@ -216,6 +222,7 @@ export interface RunningNode {
   roster: Roster;
   federation: Federation;
   checkpointer: Checkpointer;
+  views: VerifiedViews;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

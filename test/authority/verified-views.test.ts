@@ -1,0 +1,122 @@
+import * as A from "@automerge/automerge";
+import type { DocumentId } from "@automerge/automerge-repo";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckpointKind, signCheckpoint, type SignedCheckpoint } from "../../node/authority/index.js";
+import { directoryIdOf } from "../../node/federation/index.js";
+import { shardOf as rosterShard } from "../../node/roster/index.js";
+import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
+import { draft, startFederation, stopFederation, waitForForeignTrainer, waitUntil, type FederationNode } from "../helpers/federation.js";
+
+type Trainers = { trainers: Record<string, unknown> };
+
+/** b serves a's documents only as a signed them: forged, replayed and unsigned changes never show. */
+describe("verified views of foreign documents", () => {
+  let nodes: FederationNode[] = [];
+  const a = () => nodes[0] as FederationNode;
+  const b = () => nodes[1] as FederationNode;
+
+  /** The shard of a's roster that holds `trainerId`, by document id. */
+  const shardOf = (trainerId: string): string => {
+    const { documents } = a().node.running;
+    const shard = documents.describe().find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
+    if (!shard) throw new Error(`no shard holds ${trainerId}`);
+    return shard.id;
+  };
+  const viewHas = (documentId: string, trainerId: string) => {
+    const view = b().node.running.views.view(documentId);
+    return view !== undefined && Object.hasOwn((view.doc as Trainers).trainers, trainerId);
+  };
+  const rejectedFor = (documentId: string, pattern: RegExp) =>
+    b().node.running.views.rejections().some((r) => r.documentId === documentId && pattern.test(r.reason));
+  /** Writes `entry` into b's own copy of a's directory, as a misbehaving relay would deliver it. */
+  const relayEntry = async (documentId: string, entry: SignedCheckpoint | string) => {
+    const handle = await b().node.running.repo.find<{ checkpoints: Record<string, unknown> }>(directoryIdOf(a().peerId));
+    handle.change((d) => {
+      d.checkpoints[documentId] = new A.ImmutableString(typeof entry === "string" ? entry : JSON.stringify(entry));
+    });
+  };
+
+  beforeAll(async () => {
+    nodes = await startFederation(["a", "b"], [["b", "a"]]);
+    await a().node.running.roster.add(draft("V-1"), "op");
+    await a().node.running.checkpointer.flush();
+    await waitForForeignTrainer(b(), a(), "V-1");
+  });
+  afterAll(async () => {
+    await stopFederation(nodes);
+  });
+
+  it("a's signed document is served at b, at exactly the checkpoint's heads", async () => {
+    const id = shardOf("V-1");
+    await waitUntil("b's verified view of a's shard", () => viewHas(id, "V-1"), 10_000);
+    const view = b().node.running.views.view(id);
+    expect(view?.hub).toBe("hub-a");
+    expect(view?.checkpoint.heads).toEqual(a().node.running.checkpointer.latest(id)?.checkpoint.heads);
+    expect([...A.getHeads(view?.doc as A.Doc<unknown>)].sort()).toEqual(view?.checkpoint.heads);
+  });
+
+  it("an unsigned change made to a's document by someone else never shows in the view", async () => {
+    const id = shardOf("V-1");
+    const handle = await b().node.running.repo.find<Trainers>(id as DocumentId);
+    handle.change((d) => {
+      d.trainers["FORGED-1"] = encodeTrainer({ ...decodeTrainer(d.trainers["V-1"]), id: "FORGED-1", displayName: "Forged" });
+    });
+    expect(Object.hasOwn(handle.doc().trainers, "FORGED-1")).toBe(true); // in the Repo's copy…
+    expect(viewHas(id, "FORGED-1")).toBe(false); // …but not in what b serves
+    // a's next signed checkpoint of the same shard moves the view on, still without the forgery.
+    const shards = a().node.running.roster.shardCount;
+    let sibling = "V-2";
+    for (let i = 0; rosterShard(sibling, shards) !== rosterShard("V-1", shards); i += 1) sibling = `V-2-${i}`;
+    await a().node.running.roster.add(draft(sibling), "op");
+    await a().node.running.checkpointer.flush();
+    expect(shardOf(sibling)).toBe(id);
+    await waitUntil("the view to follow a's new checkpoint", () => viewHas(id, sibling), 10_000);
+    expect(viewHas(id, "FORGED-1")).toBe(false);
+  });
+
+  it("a checkpoint forged with another key, or claimed for a but signed by another, is rejected and named", async () => {
+    const id = shardOf("V-1");
+    const before = b().node.running.views.view(id)?.checkpoint.seq;
+    const key = await generateKeyPair("Ed25519");
+    const intruder = peerIdFromPrivateKey(key).toString();
+    const sign = async (d: Uint8Array) => key.sign(d);
+    const base = { federationId: "concordat-dev", documentId: id, heads: ["00".repeat(32)], seq: Date.now() * 1000 + 999, time: new Date().toISOString(), kind: CheckpointKind.Checkpoint };
+    await relayEntry(id, await signCheckpoint({ ...base, owner: intruder }, sign));
+    await waitUntil("the rejection of the intruder's checkpoint", () => rejectedFor(id, /not by the owner/), 10_000);
+    await relayEntry(id, await signCheckpoint({ ...base, owner: a().peerId }, sign));
+    await waitUntil("the rejection of the bad signature", () => rejectedFor(id, /bad signature/), 10_000);
+    await relayEntry(id, "{not json");
+    await waitUntil("the rejection of the malformed entry", () => rejectedFor(id, /malformed/), 10_000);
+    expect(b().node.running.views.view(id)?.checkpoint.seq).toBe(before);
+  });
+
+  it("an old checkpoint of a's, replayed, is rejected as a replay", async () => {
+    const id = shardOf("V-1");
+    const current = b().node.running.views.view(id)?.checkpoint;
+    const { identity } = a().node.running;
+    const old = await signCheckpoint(
+      { federationId: "concordat-dev", owner: a().peerId, documentId: id, heads: current?.heads ?? [], seq: (current?.seq ?? 1) - 1, time: new Date().toISOString(), kind: CheckpointKind.Checkpoint },
+      (d) => identity.sign(d),
+    );
+    await relayEntry(id, old);
+    await waitUntil("the rejection of the replay", () => rejectedFor(id, /not above the last seen/), 10_000);
+    expect(b().node.running.views.view(id)?.checkpoint.seq).toBe(current?.seq);
+  });
+
+  it("a checkpoint whose heads have not arrived waits, and is applied when they do", async () => {
+    const { libp2pAdapter } = b().node.running.network;
+    libp2pAdapter?.disconnect(); // b is cut off
+    await a().node.running.roster.add(draft("V-3"), "op");
+    await a().node.running.checkpointer.flush();
+    const id = shardOf("V-3");
+    const signed = a().node.running.checkpointer.latest(id) as SignedCheckpoint;
+    // The directory entry reaches b first (relayed), the document's changes not yet.
+    await relayEntry(id, signed);
+    await waitUntil("b to hold the checkpoint as pending", () => !viewHas(id, "V-3") && b().node.running.views.view(id) !== undefined, 5_000);
+    libp2pAdapter?.connect(b().peerId as never, libp2pAdapter.peerMetadata);
+    await waitUntil("the pending checkpoint to apply once the heads arrive", () => viewHas(id, "V-3"), 20_000);
+    expect(b().node.running.views.view(id)?.checkpoint.seq).toBe(signed.checkpoint.seq);
+  });
+});
