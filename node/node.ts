@@ -130,7 +130,7 @@ export class ConcordatNode {
       await checkpointer.start();
       stack.push({ name: "checkpoints", stop: () => checkpointer.stop() });
       const views = new VerifiedViews(
-        { federationId: config.federation.id, members: config.network.members },
+        { federationId: config.federation.id, members: config.network.members, staleAfterMs: config.federation.staleAfterSeconds * 1000 },
         { repo, store, logger: logger.child({ component: "verified-views" }) },
       );
       await views.start();
@@ -154,6 +154,7 @@ export class ConcordatNode {
           network,
           federation: fed,
           repo,
+          views,
           logger: logger.child({ component: "api" }),
           info: {
             hubId: config.hub.id,

@@ -17,6 +17,21 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
   printLine(io, `  libp2p      ${status.libp2pAddresses.join(", ") || "off"}`);
   printLine(io, `  peers       ${status.connectedPeers} connected (details: concordat peers)`);
   printLine(io, `  you are     ${status.caller?.name ?? "?"} (${status.caller?.id ?? "?"}, ${status.caller?.role ?? "?"})`);
+  if (status.members.length > 0) {
+    printTable(
+      io,
+      ["member", "verified seq", "signed at", "age", "stale", "rejected", "last rejection"],
+      status.members.map((m) => [
+        m.hub,
+        m.verifiedSeq > 0 ? String(m.verifiedSeq) : "-",
+        m.verifiedTime || "-",
+        m.ageSeconds >= 0 ? `${m.ageSeconds}s` : "-",
+        m.stale ? "STALE" : "ok",
+        String(m.rejected),
+        m.lastRejection || "",
+      ]),
+    );
+  }
   const byType = new Map<string, { count: number; replicated: boolean; schema: string }>();
   for (const d of status.documents) {
     const entry = byType.get(d.type) ?? { count: 0, replicated: d.replicated, schema: d.schemaVersion };

@@ -4,6 +4,7 @@ import type { NodeStore } from "../storage/node-store.js";
 import type { OwnedDocuments } from "../documents/index.js";
 import type { Roster } from "../roster/index.js";
 import type { Repo } from "@automerge/automerge-repo";
+import type { VerifiedViews } from "../authority/index.js";
 import { directoryIdOf, type Federation } from "../federation/index.js";
 import type { NodeNetwork } from "../network/node-network.js";
 import { documentSync } from "../network/sync-status.js";
@@ -29,6 +30,7 @@ export interface NodeServiceComponents extends HandlerComponents {
   network: NodeNetwork;
   federation: Federation;
   repo: Repo;
+  views: VerifiedViews;
   roster: Roster;
   documents: OwnedDocuments;
   store: NodeStore;
@@ -37,7 +39,7 @@ export interface NodeServiceComponents extends HandlerComponents {
 }
 
 export function nodeService(components: NodeServiceComponents): NodeServiceServer {
-  const { info, roster, documents, store, network, federation, repo } = components;
+  const { info, roster, documents, store, network, federation, repo, views } = components;
   return {
     getStatus: unary(components, "GetStatus", "viewer", (_req, ctx): GetStatusResponse => ({
       ...info,
@@ -54,6 +56,16 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
       libp2pAddresses: network.libp2pAddresses(),
       directoryId: directoryIdOf(info.peerId),
       connectedPeers: network.peers().length,
+      members: views.freshness().map((m) => ({
+        hub: m.hub,
+        peerId: m.peerId,
+        verifiedSeq: m.latest?.seq ?? 0,
+        verifiedTime: m.latest?.time ?? "",
+        ageSeconds: m.ageSeconds ?? -1,
+        stale: m.stale,
+        rejected: m.rejected,
+        lastRejection: m.lastRejection ?? "",
+      })),
     })),
     listPeers: unary(components, "ListPeers", "viewer", async (req) => {
       const peers = network.peers();

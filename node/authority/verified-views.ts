@@ -25,6 +25,24 @@ export interface Rejection {
 export interface VerifiedViewsInit {
   federationId: string;
   members: readonly Member[];
+  /** A member whose newest verified checkpoint is older than this is flagged stale. */
+  staleAfterMs?: number;
+  /** The clock (tests inject one). */
+  now?: () => number;
+}
+
+/** What this node knows of one member's documents, for `status`. */
+export interface MemberFreshness {
+  hub: string;
+  peerId: string;
+  /** Newest verified checkpoint over the member's documents, if any. */
+  latest: { seq: number; time: string; documentId: string } | undefined;
+  /** Seconds since the newest checkpoint's signed time. */
+  ageSeconds: number | undefined;
+  /** No verified checkpoint yet, or the newest is older than the limit. */
+  stale: boolean;
+  rejected: number;
+  lastRejection: string | undefined;
 }
 
 export interface VerifiedViewsComponents {
@@ -101,6 +119,30 @@ export class VerifiedViews {
     return [...this.#views.values()];
   }
 
+  /** Per member: the newest verified checkpoint, its age, whether it is stale, and rejections. */
+  freshness(): MemberFreshness[] {
+    const now = (this.#init.now ?? Date.now)();
+    const staleAfter = this.#init.staleAfterMs ?? 15 * 60_000;
+    return this.#init.members.map((member) => {
+      let latest: MemberFreshness["latest"];
+      for (const view of this.#views.values()) {
+        if (view.hub !== member.hub) continue;
+        if (!latest || view.checkpoint.time > latest.time) latest = { seq: view.checkpoint.seq, time: view.checkpoint.time, documentId: view.documentId };
+      }
+      const ageSeconds = latest ? Math.max(0, Math.round((now - Date.parse(latest.time)) / 1000)) : undefined;
+      const rejections = this.#rejections.filter((r) => r.hub === member.hub);
+      return {
+        hub: member.hub,
+        peerId: member.peerId,
+        latest,
+        ageSeconds,
+        stale: ageSeconds === undefined || ageSeconds * 1000 > staleAfter,
+        rejected: rejections.length,
+        lastRejection: rejections.at(-1)?.reason,
+      };
+    });
+  }
+
   /** The latest rejections (newest last), for status. */
   rejections(): Rejection[] {
     return [...this.#rejections];
@@ -114,37 +156,53 @@ export class VerifiedViews {
 
   async #readDirectory(member: Member, handle: DocHandle<unknown>): Promise<void> {
     if (!handle.isReady()) return;
-    const entries = (handle.doc() as DirectoryDoc | undefined)?.checkpoints ?? {};
-    for (const [documentId, raw] of Object.entries(entries)) {
-      let signed: SignedCheckpoint;
-      try {
-        signed = JSON.parse(text(raw) ?? "") as SignedCheckpoint;
-        if (typeof signed?.signature !== "string" || typeof signed?.checkpoint !== "object") throw new Error("shape");
-      } catch {
-        this.#reject(member.hub, documentId, "malformed checkpoint entry");
-        continue;
+    const checkpoints = (handle.doc() as DirectoryDoc | undefined)?.checkpoints ?? {};
+    for (const documentId of Object.keys(checkpoints)) {
+      // A relay can write into its copy of the directory; its write then conflicts with the owner's.
+      // Automerge keeps every conflicting value: consider them all, and keep the best that verifies.
+      const conflicts = A.getConflicts(checkpoints as A.Doc<Record<string, unknown>>, documentId);
+      const values = conflicts ? Object.values(conflicts) : [checkpoints[documentId]];
+      let best: SignedCheckpoint | undefined;
+      for (const raw of values) {
+        const signed = await this.#check(member, documentId, raw);
+        if (signed && (!best || signed.checkpoint.seq > best.checkpoint.seq)) best = signed;
       }
-      const current = this.#views.get(documentId)?.checkpoint.seq ?? -1;
-      const pending = this.#pending.get(documentId)?.signed.checkpoint.seq ?? -1;
-      const seq = signed.checkpoint?.seq;
-      if (seq === current || seq === pending) continue; // already applied or waiting
-      const problem = await checkpointProblem(signed, { federationId: this.#init.federationId, owner: member.peerId, documentId });
-      if (problem) {
-        this.#reject(member.hub, documentId, problem);
-        continue;
+      if (best) {
+        this.#pending.set(documentId, { hub: member.hub, signed: best });
+        this.#tryApply(documentId);
       }
-      const lastSeen = this.#lastSeen.get(documentId) ?? -1;
-      if (seq < lastSeen || (seq === lastSeen && this.#views.has(documentId))) {
-        this.#reject(member.hub, documentId, `seq ${seq} is not above the last seen ${lastSeen} (a replay)`);
-        continue;
-      }
-      if (seq < pending) {
-        this.#reject(member.hub, documentId, `seq ${seq} is below one already waiting (${pending})`);
-        continue;
-      }
-      this.#pending.set(documentId, { hub: member.hub, signed });
-      this.#tryApply(documentId);
     }
+  }
+
+  /** The entry if it is a new, valid checkpoint of the member's document; rejects (and logs) otherwise. */
+  async #check(member: Member, documentId: string, raw: unknown): Promise<SignedCheckpoint | undefined> {
+    let signed: SignedCheckpoint;
+    try {
+      signed = JSON.parse(text(raw) ?? "") as SignedCheckpoint;
+      if (typeof signed?.signature !== "string" || typeof signed?.checkpoint !== "object" || signed.checkpoint === null) throw new Error("shape");
+    } catch {
+      this.#reject(member.hub, documentId, "malformed checkpoint entry");
+      return undefined;
+    }
+    const seq = signed.checkpoint.seq;
+    const current = this.#views.get(documentId)?.checkpoint.seq ?? -1;
+    const pending = this.#pending.get(documentId)?.signed.checkpoint.seq ?? -1;
+    if (seq === current || seq === pending) return undefined; // already applied or waiting
+    const problem = await checkpointProblem(signed, { federationId: this.#init.federationId, owner: member.peerId, documentId });
+    if (problem) {
+      this.#reject(member.hub, documentId, problem);
+      return undefined;
+    }
+    const lastSeen = this.#lastSeen.get(documentId) ?? -1;
+    if (seq < lastSeen || (seq === lastSeen && this.#views.has(documentId)) || seq < current) {
+      this.#reject(member.hub, documentId, `seq ${seq} is not above the last seen ${Math.max(lastSeen, current)} (a replay)`);
+      return undefined;
+    }
+    if (seq < pending) {
+      this.#reject(member.hub, documentId, `seq ${seq} is below one already waiting (${pending})`);
+      return undefined;
+    }
+    return signed;
   }
 
   /** Applies the pending checkpoint of `documentId` once the Repo holds its heads; waits otherwise. */

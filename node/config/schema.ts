@@ -31,9 +31,11 @@ export const configSchema = z
         id: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be 2-63 characters of a-z, 0-9, '.' and '-'").default("concordat-dev"),
         /** How often idle documents get a signed heartbeat checkpoint. */
         heartbeatSeconds: z.number().int().min(5).max(86_400).default(300),
+        /** A member whose newest verified checkpoint is older than this is flagged stale. */
+        staleAfterSeconds: z.number().int().min(10).max(30 * 86_400).default(900),
       })
       .strict()
-      .default({ id: "concordat-dev", heartbeatSeconds: 300 }),
+      .default({ id: "concordat-dev", heartbeatSeconds: 300, staleAfterSeconds: 900 }),
     api: z
       .object({
         host: z.string().min(1).default("127.0.0.1"),

@@ -3,7 +3,9 @@ import type { DocumentId } from "@automerge/automerge-repo";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointKind, signCheckpoint, type SignedCheckpoint } from "../../node/authority/index.js";
+import { pino } from "pino";
+import { CheckpointKind, signCheckpoint, VerifiedViews, type SignedCheckpoint } from "../../node/authority/index.js";
+import { call } from "../helpers/harness.js";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { shardOf as rosterShard } from "../../node/roster/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
@@ -103,6 +105,53 @@ describe("verified views of foreign documents", () => {
     await relayEntry(id, old);
     await waitUntil("the rejection of the replay", () => rejectedFor(id, /not above the last seen/), 10_000);
     expect(b().node.running.views.view(id)?.checkpoint.seq).toBe(current?.seq);
+  });
+
+  it("a relay overwriting a's entry in its copy of the directory cannot hide a's next checkpoint", async () => {
+    const id = shardOf("V-1");
+    const handle = await b().node.running.repo.find<{ checkpoints: Record<string, unknown>; noise?: number }>(directoryIdOf(a().peerId));
+    // Many ops first: the relay's next write then carries a higher Lamport counter than a's coming
+    // one, so it is the value Automerge shows — a's entry survives only as a conflict.
+    handle.change((d) => {
+      for (let i = 0; i < 2000; i += 1) d.noise = i;
+    });
+    await relayEntry(id, "{overwritten by a relay");
+    const shards = a().node.running.roster.shardCount;
+    let sibling = "V-R";
+    for (let i = 0; rosterShard(sibling, shards) !== rosterShard("V-1", shards); i += 1) sibling = `V-R-${i}`;
+    await a().node.running.roster.add(draft(sibling), "op");
+    await a().node.running.checkpointer.flush();
+    await waitUntil("b's view to reach a's newest checkpoint despite the relay's writes", () => viewHas(id, sibling), 10_000);
+  });
+
+  it("freshness: each read says as of which checkpoint; a member is stale past the limit (injected clock)", async () => {
+    const running = b().node.running;
+    let now = Date.now();
+    const views = new VerifiedViews(
+      { federationId: "concordat-dev", members: running.config.network.members, staleAfterMs: 60_000, now: () => now },
+      { repo: running.repo, store: running.store, logger: pino({ level: "silent" }) },
+    );
+    await a().node.running.roster.add(draft("V-F"), "op");
+    await a().node.running.checkpointer.flush();
+    await views.start();
+    try {
+      const id = shardOf("V-F");
+      await waitUntil("a view of a's shard", () => views.view(id), 10_000);
+      // Freshness is judged by the member's newest verified checkpoint, whichever document it is of.
+      const signedAt = Date.parse(views.freshness()[0]?.latest?.time as string);
+      expect(signedAt).toBeGreaterThanOrEqual(Date.parse(views.view(id)?.checkpoint.time as string));
+      now = signedAt + 10_000;
+      expect(views.freshness()).toEqual([expect.objectContaining({ hub: "hub-a", stale: false, ageSeconds: 10 })]);
+      now = signedAt + 120_000;
+      expect(views.freshness()).toEqual([expect.objectContaining({ hub: "hub-a", stale: true, ageSeconds: 120 })]);
+    } finally {
+      views.stop();
+    }
+    // The node's own status reports the member with its verified checkpoint and rejections.
+    const status = await call(b().node.clients(b().node.adminToken).node, "getStatus", {});
+    expect(status.members).toEqual([expect.objectContaining({ hub: "hub-a", stale: false })]);
+    expect(status.members[0]?.verifiedSeq).toBeGreaterThan(0);
+    expect(status.members[0]?.rejected).toBeGreaterThan(0);
   });
 
   it("a checkpoint whose heads have not arrived waits, and is applied when they do", async () => {

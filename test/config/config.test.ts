@@ -43,7 +43,7 @@ describe("parseConfig", () => {
   it("applies the documented defaults to a minimal config", () => {
     expect(parseConfig({ hub: { id: "hub-ke-01", name: "Nairobi" } }, "test")).toEqual({
       hub: { id: "hub-ke-01", name: "Nairobi", role: "hub", region: "" },
-      federation: { id: "concordat-dev", heartbeatSeconds: 300 },
+      federation: { id: "concordat-dev", heartbeatSeconds: 300, staleAfterSeconds: 900 },
       api: { host: "127.0.0.1", port: 7400 },
       storage: { sync: false },
       roster: { shards: 4, maxPerShard: 2000 },

@@ -91,6 +91,25 @@ export interface GetStatusResponse {
   /** this node's directory document */
   directoryId: string;
   connectedPeers: number;
+  members: MemberStatus[];
+}
+
+/** What this node has verified of a member's documents. */
+export interface MemberStatus {
+  hub: string;
+  peerId: string;
+  /** newest verified checkpoint; 0 if none */
+  verifiedSeq: number;
+  /** its signed time; empty if none */
+  verifiedTime: string;
+  /** since that time; -1 if none */
+  ageSeconds: number;
+  /** none yet, or older than federation.staleAfterSeconds */
+  stale: boolean;
+  /** checkpoints rejected (recent) */
+  rejected: number;
+  /** why the last one was */
+  lastRejection: string;
 }
 
 export interface ListPeersRequest {
@@ -882,6 +901,7 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     libp2pAddresses: [],
     directoryId: "",
     connectedPeers: 0,
+    members: [],
   };
 }
 
@@ -925,6 +945,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     if (message.connectedPeers !== 0) {
       writer.uint32(104).uint32(message.connectedPeers);
+    }
+    for (const v of message.members) {
+      MemberStatus.encode(v!, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -1046,6 +1069,14 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.connectedPeers = reader.uint32();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.members.push(MemberStatus.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1111,6 +1142,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
         : isSet(object.connected_peers)
         ? globalThis.Number(object.connected_peers)
         : 0,
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => MemberStatus.fromJSON(e))
+        : [],
     };
   },
 
@@ -1155,6 +1189,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.connectedPeers !== 0) {
       obj.connectedPeers = Math.round(message.connectedPeers);
     }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => MemberStatus.toJSON(e));
+    }
     return obj;
   },
 
@@ -1178,6 +1215,217 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.libp2pAddresses = object.libp2pAddresses?.map((e) => e) || [];
     message.directoryId = object.directoryId ?? "";
     message.connectedPeers = object.connectedPeers ?? 0;
+    message.members = object.members?.map((e) => MemberStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMemberStatus(): MemberStatus {
+  return {
+    hub: "",
+    peerId: "",
+    verifiedSeq: 0,
+    verifiedTime: "",
+    ageSeconds: 0,
+    stale: false,
+    rejected: 0,
+    lastRejection: "",
+  };
+}
+
+export const MemberStatus: MessageFns<MemberStatus> = {
+  encode(message: MemberStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hub !== "") {
+      writer.uint32(10).string(message.hub);
+    }
+    if (message.peerId !== "") {
+      writer.uint32(18).string(message.peerId);
+    }
+    if (message.verifiedSeq !== 0) {
+      writer.uint32(24).uint64(message.verifiedSeq);
+    }
+    if (message.verifiedTime !== "") {
+      writer.uint32(34).string(message.verifiedTime);
+    }
+    if (message.ageSeconds !== 0) {
+      writer.uint32(40).int64(message.ageSeconds);
+    }
+    if (message.stale !== false) {
+      writer.uint32(48).bool(message.stale);
+    }
+    if (message.rejected !== 0) {
+      writer.uint32(56).uint32(message.rejected);
+    }
+    if (message.lastRejection !== "") {
+      writer.uint32(66).string(message.lastRejection);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.verifiedSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.verifiedTime = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ageSeconds = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.stale = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.rejected = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.lastRejection = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberStatus {
+    return {
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+        ? globalThis.String(object.peer_id)
+        : "",
+      verifiedSeq: isSet(object.verifiedSeq)
+        ? globalThis.Number(object.verifiedSeq)
+        : isSet(object.verified_seq)
+        ? globalThis.Number(object.verified_seq)
+        : 0,
+      verifiedTime: isSet(object.verifiedTime)
+        ? globalThis.String(object.verifiedTime)
+        : isSet(object.verified_time)
+        ? globalThis.String(object.verified_time)
+        : "",
+      ageSeconds: isSet(object.ageSeconds)
+        ? globalThis.Number(object.ageSeconds)
+        : isSet(object.age_seconds)
+        ? globalThis.Number(object.age_seconds)
+        : 0,
+      stale: isSet(object.stale) ? globalThis.Boolean(object.stale) : false,
+      rejected: isSet(object.rejected) ? globalThis.Number(object.rejected) : 0,
+      lastRejection: isSet(object.lastRejection)
+        ? globalThis.String(object.lastRejection)
+        : isSet(object.last_rejection)
+        ? globalThis.String(object.last_rejection)
+        : "",
+    };
+  },
+
+  toJSON(message: MemberStatus): unknown {
+    const obj: any = {};
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.peerId !== "") {
+      obj.peerId = message.peerId;
+    }
+    if (message.verifiedSeq !== 0) {
+      obj.verifiedSeq = Math.round(message.verifiedSeq);
+    }
+    if (message.verifiedTime !== "") {
+      obj.verifiedTime = message.verifiedTime;
+    }
+    if (message.ageSeconds !== 0) {
+      obj.ageSeconds = Math.round(message.ageSeconds);
+    }
+    if (message.stale !== false) {
+      obj.stale = message.stale;
+    }
+    if (message.rejected !== 0) {
+      obj.rejected = Math.round(message.rejected);
+    }
+    if (message.lastRejection !== "") {
+      obj.lastRejection = message.lastRejection;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MemberStatus>): MemberStatus {
+    return MemberStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MemberStatus>): MemberStatus {
+    const message = createBaseMemberStatus();
+    message.hub = object.hub ?? "";
+    message.peerId = object.peerId ?? "";
+    message.verifiedSeq = object.verifiedSeq ?? 0;
+    message.verifiedTime = object.verifiedTime ?? "";
+    message.ageSeconds = object.ageSeconds ?? 0;
+    message.stale = object.stale ?? false;
+    message.rejected = object.rejected ?? 0;
+    message.lastRejection = object.lastRejection ?? "";
     return message;
   },
 };
