@@ -83,8 +83,8 @@ export class ConcordatNode {
         // The repo peer id is the libp2p peer id: the adapters bind it to what the transport proved.
         peerId: identity.peerId as PeerId,
         shareConfig: {
-          announce: async (peer, doc) => (federation ? federation.shareConfig().announce(peer, doc) : false),
-          access: async (peer, doc) => (federation ? federation.shareConfig().access(peer, doc) : false),
+          announce: async (peer, doc) => (doc !== undefined && federation?.mayShare(peer, doc)) ?? false,
+          access: async (peer, doc) => federation?.mayShare(peer, doc) ?? false,
         },
       });
       stack.push({

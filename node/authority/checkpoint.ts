@@ -1,4 +1,4 @@
-import { peerIdFromString } from "@libp2p/peer-id";
+import { verifyPeerSignature } from "../identity/index.js";
 
 /**
  * Owner-signed checkpoints (ARCHITECTURE.md, "Integrity: owner-signed checkpoints"): a statement by
@@ -78,14 +78,7 @@ export async function checkpointProblem(signed: SignedCheckpoint, expected: { fe
   } catch (error) {
     return (error as Error).message;
   }
-  try {
-    const key = peerIdFromString(c.owner).publicKey;
-    if (!key || key.type !== "Ed25519") return `owner ${c.owner} has no Ed25519 key`;
-    const ok = await key.verify(bytes, Buffer.from(signed.signature, "base64"));
-    return ok ? undefined : "bad signature";
-  } catch {
-    return "bad signature";
-  }
+  return (await verifyPeerSignature(c.owner, bytes, Buffer.from(signed.signature, "base64"))) ? undefined : "bad signature";
 }
 
 /**

@@ -102,8 +102,9 @@ export class Checkpointer {
 
   #noteChanged(keys: readonly string[]): void {
     // Only published documents are checkpointed: a private document's id and heads stay private.
-    const published = new Set(this.#replicatedKeys());
-    for (const key of keys) if (published.has(key)) this.#pending.add(key);
+    for (const key of keys) {
+      if (key !== this.#init.directoryKey && this.#documents.isReplicated(this.#documents.idOf(key))) this.#pending.add(key);
+    }
     if (this.#pending.size === 0 || this.#batchTimer || this.#stopped) return;
     this.#batchTimer = setTimeout(() => {
       this.#batchTimer = undefined;

@@ -6,7 +6,6 @@ import {
   type BinaryDocumentId,
   type DocHandle,
   type DocumentId,
-  type PeerId,
   type Repo,
 } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
@@ -104,13 +103,12 @@ export class Federation {
     return this.#directories.has(documentId) || this.#documents.isReplicated(documentId) || this.#listed.has(documentId);
   }
 
-  /** automerge-repo's share configuration: announce only what `access` allows (see ARCHITECTURE.md). */
-  shareConfig(): { announce: (peer: PeerId, doc?: DocumentId) => Promise<boolean>; access: (peer: PeerId, doc: DocumentId) => Promise<boolean> } {
-    const access = async (peer: PeerId, doc: DocumentId) => this.allowed(peer) && this.shares(doc);
-    return {
-      access,
-      announce: async (peer: PeerId, doc?: DocumentId) => (doc === undefined ? false : access(peer, doc)),
-    };
+  /**
+   * automerge-repo's `access` and `announce` both ask this: a document is shared with a peer only if
+   * the peer is a member and this node shares the document (announce never says more than access).
+   */
+  mayShare(peer: string, documentId: string): boolean {
+    return this.allowed(peer) && this.shares(documentId);
   }
 
   /** Watches the members' directories and widens the shared set as they list documents. */

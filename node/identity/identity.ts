@@ -1,6 +1,6 @@
 import { open, readFile, stat } from "node:fs/promises";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { Ed25519PrivateKey } from "@libp2p/interface";
 import { alreadyExists, failedPrecondition } from "../errors.js";
 
@@ -95,4 +95,18 @@ export async function loadIdentityFile(path: string): Promise<NodeIdentity> {
 
 export async function readIdentityBytes(path: string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(path));
+}
+
+/**
+ * Verifies an Ed25519 signature against the public key inside a libp2p peer id (Ed25519 peer ids
+ * embed their key). False for anything that does not parse or verify.
+ */
+export async function verifyPeerSignature(peerId: string, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  try {
+    const key = peerIdFromString(peerId).publicKey;
+    if (!key || key.type !== "Ed25519") return false;
+    return await key.verify(data, signature);
+  } catch {
+    return false;
+  }
 }

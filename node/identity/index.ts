@@ -1,1 +1,1 @@
-export { createIdentityFile, loadIdentityFile, readIdentityBytes, writeIdentityBytes, type NodeIdentity } from "./identity.js";
+export { createIdentityFile, loadIdentityFile, readIdentityBytes, writeIdentityBytes, verifyPeerSignature, type NodeIdentity } from "./identity.js";

@@ -7,7 +7,7 @@ import {
   type ServerDuplexStream,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { peerIdFromString } from "@libp2p/peer-id";
+import { verifyPeerSignature } from "../identity/index.js";
 import type { Logger } from "pino";
 import {
   ReplicationServiceClient,
@@ -67,16 +67,7 @@ export function handshakeTranscript(
   return new TextEncoder().encode([DOMAIN, federationId, clientPeer, serverPeer, hex(clientNonce), hex(serverNonce), role].join("\n"));
 }
 
-/** Verifies an Ed25519 signature against the public key inside a libp2p peer id. */
-export async function verifyPeerSignature(peerId: string, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  try {
-    const key = peerIdFromString(peerId).publicKey;
-    if (!key || key.type !== "Ed25519") return false;
-    return await key.verify(data, signature);
-  } catch {
-    return false;
-  }
-}
+export { verifyPeerSignature };
 
 class HandshakeError extends Error {
   readonly code: status;

@@ -2,25 +2,14 @@ import { execFile } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { statusCommand } from "../../cli/commands/status.js";
 import { toCliError } from "../../cli/errors.js";
-import type { Io } from "../../cli/io.js";
 import { makeTempDir, startTestNode, type TestNode } from "../helpers/harness.js";
+import { memoryIo } from "../helpers/io.js";
 
 const run = promisify(execFile);
 
-function io(): Io & { text: () => string } {
-  let out = "";
-  const sink = new Writable({
-    write(chunk: Buffer, _e, done) {
-      out += chunk.toString("utf8");
-      done();
-    },
-  });
-  return { stdout: sink, stderr: new Writable({ write: (_c, _e, d) => d() }), json: true, text: () => out };
-}
 
 /** A CA and a server certificate for 127.0.0.1, made with the openssl command. */
 async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string; otherCa: string }> {
@@ -54,15 +43,15 @@ describe("the API over TLS (api.tls from config)", () => {
   });
 
   test("a client that trusts the CA gets answers", async () => {
-    const out = io();
+    const out = memoryIo(true);
     await statusCommand({ data: node.dataDir, tlsCa: certs.ca }, out);
-    expect(JSON.parse(out.text())).toMatchObject({ hubId: "test-hub" });
+    expect(JSON.parse(out.out())).toMatchObject({ hubId: "test-hub" });
   });
 
   test("a client that trusts another CA, or speaks plaintext, is refused", async () => {
-    const wrongCa = toCliError(await statusCommand({ data: node.dataDir, tlsCa: certs.otherCa }, io()).catch((e: unknown) => e));
+    const wrongCa = toCliError(await statusCommand({ data: node.dataDir, tlsCa: certs.otherCa }, memoryIo(true)).catch((e: unknown) => e));
     expect(wrongCa.message).toMatch(/UNAVAILABLE/);
-    const plain = toCliError(await statusCommand({ addr: node.address, token: node.adminToken }, io()).catch((e: unknown) => e));
+    const plain = toCliError(await statusCommand({ addr: node.address, token: node.adminToken }, memoryIo(true)).catch((e: unknown) => e));
     expect(plain.message).toMatch(/UNAVAILABLE/);
   });
 

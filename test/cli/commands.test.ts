@@ -1,6 +1,5 @@
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterEach, describe, expect, test } from "vitest";
 import { backupCommand, restoreCommand } from "../../cli/commands/backup.js";
 import { operatorsAddCommand } from "../../cli/commands/operators.js";
@@ -14,27 +13,9 @@ import {
   trainersUpdateCommand,
 } from "../../cli/commands/trainers.js";
 import { CliError, ExitCode, toCliError } from "../../cli/errors.js";
-import type { Io } from "../../cli/io.js";
 import { makeTempDir, startTestNode, type TestNode } from "../helpers/harness.js";
+import { memoryIo } from "../helpers/io.js";
 
-function memoryIo(json = false): Io & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        append(chunk.toString("utf8"));
-        done();
-      },
-    });
-  return {
-    stdout: sink((s) => (out += s)),
-    stderr: sink((s) => (err += s)),
-    json,
-    out: () => out,
-    err: () => err,
-  };
-}
 
 async function expectCliError(promise: Promise<unknown>): Promise<CliError> {
   try {

@@ -1,21 +1,10 @@
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { peersCommand } from "../../cli/commands/peers.js";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { statusCommand } from "../../cli/commands/status.js";
-import type { Io } from "../../cli/io.js";
 import { draft, startFederation, stopFederation, waitForForeignTrainer, type FederationNode } from "../helpers/federation.js";
+import { memoryIo } from "../helpers/io.js";
 
-function memoryIo(json: boolean): Io & { out: () => string } {
-  let out = "";
-  const sink = new Writable({
-    write(chunk: Buffer, _e, done) {
-      out += chunk.toString("utf8");
-      done();
-    },
-  });
-  return { stdout: sink, stderr: new Writable({ write: (_c, _e, d) => d() }), json, out: () => out };
-}
 
 describe("concordat peers and status on a two-hub federation", () => {
   let nodes: FederationNode[] = [];
