@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type Client, type ServiceError } from "@grpc/grpc-js";
 import { NodeServiceClient, OperatorServiceClient } from "../node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient } from "../node/api/generated/concordat/v1/trainers.js";
+import { FederationServiceClient, KeyServiceClient } from "../node/api/generated/concordat/v1/federation.js";
 import { loadConfigFile } from "../node/config/index.js";
 import type { RuntimeInfo } from "../node/node.js";
 import { dataPaths } from "../node/paths.js";
@@ -21,6 +22,8 @@ export interface Connection {
   trainers: TrainerServiceClient;
   operators: OperatorServiceClient;
   node: NodeServiceClient;
+  federation: FederationServiceClient;
+  keys: KeyServiceClient;
   close(): void;
 }
 
@@ -94,14 +97,18 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const trainers = new TrainerServiceClient(address, channel, clientOptions);
   const operators = new OperatorServiceClient(address, channel, clientOptions);
   const node = new NodeServiceClient(address, channel, clientOptions);
+  const federation = new FederationServiceClient(address, channel, clientOptions);
+  const keys = new KeyServiceClient(address, channel, clientOptions);
   return {
     address,
     metadata,
     trainers,
     operators,
     node,
+    federation,
+    keys,
     close() {
-      for (const c of [trainers, operators, node] as Client[]) c.close();
+      for (const c of [trainers, operators, node, federation, keys] as Client[]) c.close();
     },
   };
 }

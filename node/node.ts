@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { ApiServer } from "./api/index.js";
 import { loadConfigFile, type NodeConfig } from "./config/index.js";
 import { OwnedDocuments } from "./documents/index.js";
-import { loadIdentityFile, readIdentityBytes, type NodeIdentity } from "./identity/index.js";
+import { KeyRotation, loadIdentityFile, readIdentityBytes, type NodeIdentity } from "./identity/index.js";
 import { createLogger } from "./logging.js";
 import { Operators } from "./operators/index.js";
 import { dataPaths, type DataPaths } from "./paths.js";
@@ -13,7 +13,7 @@ import { LevelStorageAdapter } from "./storage/index.js";
 import { NodeStore } from "./storage/node-store.js";
 import { SealableStorage } from "./storage/shutdown-guard.js";
 import { VERSION } from "./version.js";
-import { DIRECTORY_KEY, directorySpec, Federation } from "./federation/index.js";
+import { CharterAdmin, currentKey, DIRECTORY_KEY, directoryIdOf, directorySpec, Federation, Membership, ownedDocumentId } from "./federation/index.js";
 import { Checkpointer, VerifiedViews } from "./authority/index.js";
 import { ReplicationServiceService } from "./network/index.js";
 import { startNetwork, type NodeNetwork } from "./network/node-network.js";
@@ -25,6 +25,8 @@ export interface NodeInit {
   env?: NodeJS.ProcessEnv;
   /** Where logs go; defaults to stdout. */
   logDestination?: NodeJS.WritableStream;
+  /** Called when the node could not restart after switching to a rotated key (it is then stopped). */
+  onRestartFailed?: (error: unknown) => void;
 }
 
 /** What a running node writes to `node.json` so that the CLI on this machine can find it. */
@@ -47,6 +49,7 @@ export class ConcordatNode {
   readonly paths: DataPaths;
   readonly #init: NodeInit;
   #running: RunningNode | undefined;
+  #switching = false;
 
   constructor(init: NodeInit) {
     this.#init = init;
@@ -68,6 +71,8 @@ export class ConcordatNode {
     }).child({ hub: config.hub.id });
     const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
     try {
+      const keys = new KeyRotation(this.paths.identity);
+      if (await keys.recover()) logger.warn("finished switching to the rotated key that a crash interrupted");
       const identity = await loadIdentityFile(this.paths.identity);
       const store = await NodeStore.open(this.paths.db, { sync: config.storage.sync });
       stack.push({ name: "store", stop: () => store.close() });
@@ -99,11 +104,15 @@ export class ConcordatNode {
         },
       });
 
+      // Every document this hub owns has an id derived from its directory's (federation/ids.ts); the
+      // directory's derives from the hub's first key and stays when the key is rotated.
+      let directoryId = directoryIdOf(identity.peerId);
       const documents = new OwnedDocuments(
-        { owner: config.hub.id, directoryKey: DIRECTORY_KEY },
+        { owner: config.hub.id, directoryKey: DIRECTORY_KEY, idFor: (key) => ownedDocumentId(directoryId, key) },
         { store, repo, repoStorage, logger: logger.child({ component: "documents" }) },
       );
       await documents.open();
+      if (documents.has(DIRECTORY_KEY)) directoryId = documents.idOf(DIRECTORY_KEY);
       stack.push({ name: "documents", stop: () => documents.idle() });
       const roster = new Roster(
         { hubId: config.hub.id, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
@@ -111,9 +120,19 @@ export class ConcordatNode {
       );
       await documents.ensure([directorySpec(config.hub.id, identity.peerId), ...roster.documentSpecs()]);
 
+      const membership = new Membership({
+        federationId: config.federation.id,
+        anchor: config.federation.anchor,
+        rotationGraceMs: config.federation.rotationGraceSeconds * 1000,
+      });
+      const charter = new CharterAdmin(
+        { hubId: config.hub.id, name: config.hub.name, region: config.hub.region, role: config.hub.role, peerId: identity.peerId, directoryId, federationId: config.federation.id },
+        { documents, membership, logger: logger.child({ component: "charter" }) },
+      );
+      charter.start();
       federation = new Federation(
-        { self: { hubId: config.hub.id, peerId: identity.peerId }, members: config.network.members },
-        { repo, documents, logger: logger.child({ component: "federation" }) },
+        { self: { hubId: config.hub.id, peerId: identity.peerId, directoryId }, peers: config.network.peers },
+        { repo, documents, membership, logger: logger.child({ component: "federation" }) },
       );
       federation.start();
       const fed = federation;
@@ -130,8 +149,8 @@ export class ConcordatNode {
       await checkpointer.start();
       stack.push({ name: "checkpoints", stop: () => checkpointer.stop() });
       const views = new VerifiedViews(
-        { federationId: config.federation.id, members: config.network.members, staleAfterMs: config.federation.staleAfterSeconds * 1000 },
-        { repo, store, logger: logger.child({ component: "verified-views" }) },
+        { federationId: config.federation.id, selfDirectoryId: directoryId, staleAfterMs: config.federation.staleAfterSeconds * 1000 },
+        { membership, repo, store, logger: logger.child({ component: "verified-views" }) },
       );
       await views.start();
       stack.push({ name: "verified views", stop: async () => views.stop() });
@@ -153,6 +172,7 @@ export class ConcordatNode {
           store,
           network,
           federation: fed,
+          charter,
           repo,
           views,
           logger: logger.child({ component: "api" }),
@@ -165,6 +185,7 @@ export class ConcordatNode {
             version: VERSION,
             startedAt,
           },
+          keys,
           backupHeader: async () => ({
             hubId: config.hub.id,
             peerId: identity.peerId,
@@ -192,13 +213,40 @@ export class ConcordatNode {
         { peerId: identity.peerId, api: api.address, libp2p: network.libp2pAddresses(), trainers: roster.count(), version: VERSION },
         "node started",
       );
-      this.#running = { config, logger, identity, store, operators, repo, documents, roster, federation: fed, checkpointer, views, network, api, stack };
+      this.#running = { config, logger, identity, store, operators, repo, documents, roster, membership, charter, federation: fed, checkpointer, views, network, api, stack };
+      // `keys rotate` left a new key waiting: switch to it once the verified charter names it.
+      const confirmRotation = async () => {
+        const next = await keys.pending();
+        const me = membership.member(config.hub.id);
+        if (next && me && currentKey(me) === next) void this.#switchKey(keys, identity.peerId, next);
+      };
+      const stopWatching = membership.onChange(() => void confirmRotation().catch((error: unknown) => logger.error({ err: error }, "could not read the waiting key")));
+      stack.push({ name: "key rotation", stop: async () => void stopWatching() });
       return this.#running;
     } catch (error) {
       logger.error({ err: error }, "start failed; undoing");
       await unwind(stack, logger);
       logger.flush();
       throw error;
+    }
+  }
+
+  /** Stops, makes the waiting key the node's, and starts again (same data, same API port). */
+  async #switchKey(keys: KeyRotation, from: string, to: string): Promise<void> {
+    if (this.#switching || !this.#running) return;
+    this.#switching = true;
+    const logger = this.#running.logger;
+    logger.info({ from, to }, "the charter confirms the new key; restarting with it");
+    try {
+      await this.stop();
+      await keys.promote(from);
+      await this.start();
+    } catch (error) {
+      logger.fatal({ err: error }, "could not restart with the new key");
+      await this.stop().catch(() => undefined);
+      this.#init.onRestartFailed?.(error);
+    } finally {
+      this.#switching = false;
     }
   }
 
@@ -221,6 +269,8 @@ export interface RunningNode {
   repo: Repo;
   documents: OwnedDocuments;
   roster: Roster;
+  membership: Membership;
+  charter: CharterAdmin;
   federation: Federation;
   checkpointer: Checkpointer;
   views: VerifiedViews;

@@ -2,7 +2,7 @@ import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { Level } from "level";
 import { stringify } from "yaml";
 import { applyEnvOverrides, parseConfig, parseYaml, type NodeConfig } from "./config/index.js";
-import { alreadyExists, failedPrecondition } from "./errors.js";
+import { alreadyExists, failedPrecondition, invalidArgument } from "./errors.js";
 import { createIdentityFile, writeIdentityBytes } from "./identity/index.js";
 import { Operators } from "./operators/index.js";
 import { dataPaths, type DataPaths } from "./paths.js";
@@ -15,6 +15,12 @@ export interface InitOptions {
   name: string;
   secretariat: boolean;
   region?: string;
+  /** federation.id (else the base configuration's). */
+  federationId?: string;
+  /** The secretariat's peer id (a secretariat's own is used when absent). */
+  anchor?: string;
+  /** Bootstrap peers as libp2p multiaddrs ending in /p2p/<peer id>. */
+  bootstrap?: readonly string[];
   /** YAML text of the base configuration (config/default.yaml or another). */
   baseConfig: string;
   baseConfigSource: string;
@@ -47,6 +53,15 @@ async function ensureFreshDirectory(dir: string): Promise<DataPaths> {
   return paths;
 }
 
+/** `/ip4/…/tcp/N/p2p/<peer id>` as a `network.peers` entry. */
+function parseBootstrap(address: string, index: number): { peerId: string; libp2p: string[] } {
+  const match = /^(\/ip[46]\/[^/]+\/tcp\/\d+)\/p2p\/([1-9A-HJ-NP-Za-km-z]+)$/.exec(address);
+  if (!match) {
+    throw invalidArgument([{ field: `bootstrap[${index}]`, description: `'${address}' is not a multiaddr like /ip4/10.0.0.5/tcp/7500/p2p/12D3KooW…` }]);
+  }
+  return { peerId: match[2] as string, libp2p: [match[1] as string] };
+}
+
 /**
  * `concordat init`: creates the node's config, its Ed25519 identity (mode 0600) and a first admin
  * credential, stored in `admin.token` (mode 0600) for the CLI on this machine. Refuses to touch a
@@ -62,10 +77,18 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     role: options.secretariat ? "secretariat" : "hub",
     ...(options.region !== undefined ? { region: options.region } : {}),
   };
-  const config = parseConfig(raw, "init options");
+  const federation = typeof raw.federation === "object" && raw.federation !== null ? (raw.federation as Record<string, unknown>) : {};
+  raw.federation = { ...federation, ...(options.federationId !== undefined ? { id: options.federationId } : {}), ...(options.anchor ? { anchor: options.anchor } : {}) };
+  if (options.bootstrap && options.bootstrap.length > 0) {
+    const network = typeof raw.network === "object" && raw.network !== null ? (raw.network as Record<string, unknown>) : {};
+    raw.network = { ...network, peers: options.bootstrap.map((address, i) => parseBootstrap(address, i)) };
+  }
+  parseConfig(raw, "init options"); // everything but the secretariat's own anchor is checked before any file is written
   const paths = await ensureFreshDirectory(options.dataDir);
 
   const identity = await createIdentityFile(paths.identity);
+  if (options.secretariat && !options.anchor) raw.federation = { ...(raw.federation as Record<string, unknown>), anchor: identity.peerId };
+  const config = parseConfig(raw, "init options");
   await writeFile(paths.config, `# Concordat node configuration (see README, "Configuration").\n${stringify(config)}`, { flag: "wx" });
   const store = await NodeStore.open(paths.db, { sync: true });
   try {

@@ -5,7 +5,7 @@ import type { OwnedDocuments } from "../documents/index.js";
 import type { Roster } from "../roster/index.js";
 import type { Repo } from "@automerge/automerge-repo";
 import type { VerifiedViews } from "../authority/index.js";
-import { directoryIdOf, type Federation } from "../federation/index.js";
+import type { Federation } from "../federation/index.js";
 import type { NodeNetwork } from "../network/node-network.js";
 import { documentSync } from "../network/sync-status.js";
 import { operatorToMessage } from "./convert.js";
@@ -54,7 +54,10 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
       })),
       caller: operatorToMessage(ctx.operator),
       libp2pAddresses: network.libp2pAddresses(),
-      directoryId: directoryIdOf(info.peerId),
+      directoryId: federation.self.directoryId,
+      anchor: federation.membership.anchor ?? "",
+      charterSource: federation.membership.source?.kind ?? "none",
+      charterSeq: federation.membership.source?.seq ?? 0,
       connectedPeers: network.peers().length,
       members: views.freshness().map((m) => ({
         hub: m.hub,
@@ -65,6 +68,7 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
         stale: m.stale,
         rejected: m.rejected,
         lastRejection: m.lastRejection ?? "",
+        removedAt: m.removedAt ?? "",
       })),
     })),
     listPeers: unary(components, "ListPeers", "viewer", async (req) => {

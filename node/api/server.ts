@@ -6,6 +6,9 @@ import { failedPrecondition } from "../errors.js";
 import { GRPC_MAX_MESSAGE_BYTES } from "../network/grpc-adapter.js";
 import type { Operators } from "../operators/index.js";
 import type { Roster } from "../roster/index.js";
+import type { CharterAdmin } from "../federation/index.js";
+import type { KeyRotation } from "../identity/index.js";
+import { FederationServiceService, KeyServiceService, federationService, keyService } from "./federation-service.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
 import { OperatorServiceService, operatorService } from "./operator-service.js";
 import { TrainerServiceService, trainerService } from "./trainer-service.js";
@@ -23,13 +26,22 @@ export interface ApiServerInit {
 export interface ApiServerComponents extends NodeServiceComponents {
   operators: Operators;
   roster: Roster;
+  charter: CharterAdmin;
+  keys: KeyRotation;
   logger: Logger;
 }
 
 /** Services whose health the standard grpc.health.v1 service reports ("" = the whole node). */
-const HEALTH_SERVICES = ["", "concordat.v1.TrainerService", "concordat.v1.OperatorService", "concordat.v1.NodeService"];
+const HEALTH_SERVICES = [
+  "",
+  "concordat.v1.TrainerService",
+  "concordat.v1.OperatorService",
+  "concordat.v1.NodeService",
+  "concordat.v1.FederationService",
+  "concordat.v1.KeyService",
+];
 
-/** The node's gRPC API: Trainer, Operator and Node services plus the standard health service. */
+/** The node's gRPC API: Trainer, Operator, Node, Federation and Key services plus the standard health service. */
 export class ApiServer {
   readonly #init: ApiServerInit;
   readonly #components: ApiServerComponents;
@@ -60,6 +72,8 @@ export class ApiServer {
     server.addService(TrainerServiceService, trainerService(this.#components));
     server.addService(OperatorServiceService, operatorService(this.#components));
     server.addService(NodeServiceService, nodeService(this.#components));
+    server.addService(FederationServiceService, federationService(this.#components));
+    server.addService(KeyServiceService, keyService(this.#components));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
     health.addToServer(server);
 

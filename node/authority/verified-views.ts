@@ -1,7 +1,15 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
-import { directoryIdOf, type Member } from "../federation/index.js";
+import {
+  charterIdOf,
+  directoryIdOf,
+  ownsListedDocument,
+  readCharter,
+  signerProblem,
+  type CharterMember,
+  type Membership,
+} from "../federation/index.js";
 import type { NodeStore } from "../storage/node-store.js";
 import { checkpointProblem, type SignedCheckpoint } from "./checkpoint.js";
 
@@ -10,6 +18,8 @@ export interface VerifiedView {
   documentId: string;
   /** Hub id of the owner. */
   hub: string;
+  /** Set when the owner has been removed from the federation: the view is its last before removal. */
+  removedAt?: string;
   checkpoint: SignedCheckpoint["checkpoint"];
   /** The document as of the checkpoint's heads: nothing the owner did not sign. */
   doc: A.Doc<unknown>;
@@ -24,7 +34,8 @@ export interface Rejection {
 
 export interface VerifiedViewsInit {
   federationId: string;
-  members: readonly Member[];
+  /** This node's own directory (never read as foreign). */
+  selfDirectoryId: string;
   /** A member whose newest verified checkpoint is older than this is flagged stale. */
   staleAfterMs?: number;
   /** The clock (tests inject one). */
@@ -41,17 +52,21 @@ export interface MemberFreshness {
   ageSeconds: number | undefined;
   /** No verified checkpoint yet, or the newest is older than the limit. */
   stale: boolean;
+  /** When the charter removed it: its documents stay readable as of its last checkpoint before. */
+  removedAt: string | undefined;
   rejected: number;
   lastRejection: string | undefined;
 }
 
 export interface VerifiedViewsComponents {
+  membership: Membership;
   repo: Repo;
   store: NodeStore;
   logger: Logger;
 }
 
 interface DirectoryDoc {
+  documents?: Record<string, unknown>;
   checkpoints?: Record<string, unknown>;
 }
 
@@ -65,82 +80,133 @@ function text(value: unknown): string | undefined {
 
 /**
  * What this node may serve of other hubs' documents: for each, the view at the heads of the
- * latest checkpoint that verifies — signed by the member whose directory carries it, with a `seq`
- * above the last one seen (persisted, so a replay after a restart is refused too). A checkpoint
- * whose heads have not arrived yet waits, and is applied when they do. Anything else is rejected
- * with a log line naming why, and the view stays where it was.
+ * latest checkpoint that verifies — signed by a key the charter gives the member whose directory
+ * carries it (not rotated out, the member not removed, before the checkpoint's time), for a document
+ * whose id derives from that directory, with a `seq` above the last one seen (persisted, so a replay
+ * after a restart is refused too). A checkpoint whose heads have not arrived yet waits, and is
+ * applied when they do. Anything else is rejected with a log line naming why, and the view stays
+ * where it was.
+ *
+ * Trust starts from the anchor: the secretariat's directory is verified against the anchor's key
+ * alone; the charter it signs says who the other members are and which keys are theirs, and each
+ * newly verified charter updates the membership and re-reads every directory.
  */
 export class VerifiedViews {
   readonly #init: VerifiedViewsInit;
+  readonly #membership: Membership;
   readonly #repo: Repo;
   readonly #store: NodeStore;
   readonly #log: Logger;
+  readonly #charterId: string | undefined;
+  readonly #anchorDirectory: string | undefined;
   readonly #views = new Map<string, VerifiedView>();
   readonly #lastSeen = new Map<string, number>();
   readonly #pending = new Map<string, { hub: string; signed: SignedCheckpoint }>();
   readonly #rejections: Rejection[] = [];
-  readonly #handles: Array<{ handle: DocHandle<unknown>; listener: () => void }> = [];
+  /** Directories read, by document id, with the change listener to remove on stop. */
+  readonly #directories = new Map<string, { handle: DocHandle<unknown>; listener: () => void }>();
   /** Documents waiting for their checkpoint's heads, with the listener to remove (only ours). */
   readonly #waiting = new Map<string, { handle: DocHandle<unknown>; retry: () => void }>();
+  #unsubscribe: (() => void) | undefined;
 
   constructor(init: VerifiedViewsInit, components: VerifiedViewsComponents) {
     this.#init = init;
+    this.#membership = components.membership;
     this.#repo = components.repo;
     this.#store = components.store;
     this.#log = components.logger;
+    const anchor = components.membership.anchor;
+    this.#charterId = anchor ? charterIdOf(anchor) : undefined;
+    this.#anchorDirectory = anchor ? directoryIdOf(anchor) : undefined;
   }
 
   async start(): Promise<void> {
     for await (const [key, value] of this.#store.meta.iterator({ gt: SEEN_PREFIX, lt: `${SEEN_PREFIX}~` })) {
       this.#lastSeen.set(key.slice(SEEN_PREFIX.length), value as number);
     }
-    for (const member of this.#init.members) {
-      const handle = this.#repo.findWithProgress<unknown>(directoryIdOf(member.peerId)).handle;
-      const listener = () => void this.#readDirectory(member, handle);
-      handle.on("change", listener);
-      this.#handles.push({ handle, listener });
-      handle.whenReady().then(listener, () => undefined);
-    }
+    this.#unsubscribe = this.#membership.onChange(() => this.#membershipChanged());
+    if (this.#anchorDirectory) this.#watch(this.#anchorDirectory);
+    this.#membershipChanged();
   }
 
   stop(): void {
-    for (const { handle, listener } of this.#handles) handle.off("change", listener);
-    this.#handles.length = 0;
+    this.#unsubscribe?.();
+    for (const { handle, listener } of this.#directories.values()) handle.off("change", listener);
+    this.#directories.clear();
     for (const { handle, retry } of this.#waiting.values()) handle.off("heads-changed", retry);
     this.#waiting.clear();
   }
 
+  /** Watches new members' directories, and re-reads all: keys or removals may have changed. */
+  #membershipChanged(): void {
+    for (const member of this.#membership.members()) this.#watch(member.directoryId);
+    for (const [id, { handle }] of this.#directories) void this.#readDirectory(id, handle);
+  }
+
+  #watch(directoryId: string): void {
+    if (directoryId === this.#init.selfDirectoryId || this.#directories.has(directoryId)) return;
+    const handle = this.#repo.findWithProgress<unknown>(directoryId as DocumentId).handle;
+    const listener = () => void this.#readDirectory(directoryId, handle);
+    handle.on("change", listener);
+    this.#directories.set(directoryId, { handle, listener });
+    handle.whenReady().then(listener, () => undefined);
+  }
+
+  /**
+   * The member whose directory this is: the charter's, or — for the secretariat's directory before
+   * any charter is verified — the trust anchor alone.
+   */
+  #ownerOf(directoryId: string): CharterMember | undefined {
+    const member = this.#membership.memberByDirectory(directoryId);
+    if (member) return member;
+    const anchor = this.#membership.anchor;
+    if (anchor && directoryId === this.#anchorDirectory) {
+      return { hub: "secretariat", name: "", region: "", role: "secretariat", directoryId, addresses: [], keys: [{ peerId: anchor, from: "" }], admittedAt: "" };
+    }
+    return undefined;
+  }
+
   /** The verified view of a foreign document, if any checkpoint of it has verified. */
   view(documentId: string): VerifiedView | undefined {
-    return this.#views.get(documentId);
+    const view = this.#views.get(documentId);
+    return view ? this.#marked(view) : undefined;
   }
 
   views(): VerifiedView[] {
-    return [...this.#views.values()];
+    return [...this.#views.values()].map((v) => this.#marked(v));
+  }
+
+  #marked(view: VerifiedView): VerifiedView {
+    const removedAt = this.#membership.member(view.hub)?.removedAt;
+    return removedAt ? { ...view, removedAt } : view;
   }
 
   /** Per member: the newest verified checkpoint, its age, whether it is stale, and rejections. */
   freshness(): MemberFreshness[] {
     const now = (this.#init.now ?? Date.now)();
     const staleAfter = this.#init.staleAfterMs ?? 15 * 60_000;
-    return this.#init.members.map((member) => {
-      let latest: MemberFreshness["latest"];
-      for (const view of this.#views.values()) {
-        if (view.hub !== member.hub) continue;
-        if (!latest || view.checkpoint.time > latest.time) latest = { seq: view.checkpoint.seq, time: view.checkpoint.time, documentId: view.documentId };
-      }
-      const ageSeconds = latest ? Math.max(0, Math.round((now - Date.parse(latest.time)) / 1000)) : undefined;
-      const rejections = this.#rejections.filter((r) => r.hub === member.hub);
-      return {
-        hub: member.hub,
-        peerId: member.peerId,
-        latest,
-        ageSeconds,
-        stale: ageSeconds === undefined || ageSeconds * 1000 > staleAfter,
-        rejected: rejections.length,
-        lastRejection: rejections.at(-1)?.reason,
-      };
-    });
+    return this.#membership
+      .members()
+      .filter((m) => m.directoryId !== this.#init.selfDirectoryId)
+      .map((member) => {
+        let latest: MemberFreshness["latest"];
+        for (const view of this.#views.values()) {
+          if (view.hub !== member.hub) continue;
+          if (!latest || view.checkpoint.time > latest.time) latest = { seq: view.checkpoint.seq, time: view.checkpoint.time, documentId: view.documentId };
+        }
+        const ageSeconds = latest ? Math.max(0, Math.round((now - Date.parse(latest.time)) / 1000)) : undefined;
+        const rejections = this.#rejections.filter((r) => r.hub === member.hub);
+        return {
+          hub: member.hub,
+          peerId: member.keys.at(-1)?.peerId ?? "",
+          latest,
+          ageSeconds,
+          stale: ageSeconds === undefined || ageSeconds * 1000 > staleAfter,
+          removedAt: member.removedAt,
+          rejected: rejections.length,
+          lastRejection: rejections.at(-1)?.reason,
+        };
+      });
   }
 
   /** The latest rejections (newest last), for status. */
@@ -154,9 +220,12 @@ export class VerifiedViews {
     if (this.#rejections.length > MAX_REJECTIONS) this.#rejections.shift();
   }
 
-  async #readDirectory(member: Member, handle: DocHandle<unknown>): Promise<void> {
+  async #readDirectory(directoryId: string, handle: DocHandle<unknown>): Promise<void> {
     if (!handle.isReady()) return;
-    const checkpoints = (handle.doc() as DirectoryDoc | undefined)?.checkpoints ?? {};
+    const member = this.#ownerOf(directoryId);
+    if (!member) return;
+    const directory = (handle.doc() as DirectoryDoc | undefined) ?? {};
+    const checkpoints = directory.checkpoints ?? {};
     for (const documentId of Object.keys(checkpoints)) {
       // A relay can write into its copy of the directory; its write then conflicts with the owner's.
       // Automerge keeps every conflicting value: consider them all, and keep the best that verifies.
@@ -164,7 +233,7 @@ export class VerifiedViews {
       const values = conflicts ? Object.values(conflicts) : [checkpoints[documentId]];
       let best: SignedCheckpoint | undefined;
       for (const raw of values) {
-        const signed = await this.#check(member, documentId, raw);
+        const signed = await this.#check(member, documentId, raw, directory.documents?.[documentId]);
         if (signed && (!best || signed.checkpoint.seq > best.checkpoint.seq)) best = signed;
       }
       if (best) {
@@ -175,7 +244,7 @@ export class VerifiedViews {
   }
 
   /** The entry if it is a new, valid checkpoint of the member's document; rejects (and logs) otherwise. */
-  async #check(member: Member, documentId: string, raw: unknown): Promise<SignedCheckpoint | undefined> {
+  async #check(member: CharterMember, documentId: string, raw: unknown, listing: unknown): Promise<SignedCheckpoint | undefined> {
     let signed: SignedCheckpoint;
     try {
       signed = JSON.parse(text(raw) ?? "") as SignedCheckpoint;
@@ -188,7 +257,13 @@ export class VerifiedViews {
     const current = this.#views.get(documentId)?.checkpoint.seq ?? -1;
     const pending = this.#pending.get(documentId)?.signed.checkpoint.seq ?? -1;
     if (seq === current || seq === pending) return undefined; // already applied or waiting
-    const problem = await checkpointProblem(signed, { federationId: this.#init.federationId, owner: member.peerId, documentId });
+    if (!ownsListedDocument(member.directoryId, documentId, listing)) {
+      this.#reject(member.hub, documentId, `document ${documentId} is not hub '${member.hub}''s (its id does not derive from the hub's directory)`);
+      return undefined;
+    }
+    const problem =
+      (await checkpointProblem(signed, { federationId: this.#init.federationId, documentId })) ??
+      signerProblem(member, String(signed.checkpoint.owner), String(signed.checkpoint.time));
     if (problem) {
       this.#reject(member.hub, documentId, problem);
       return undefined;
@@ -226,11 +301,25 @@ export class VerifiedViews {
     this.#waiting.delete(documentId);
     this.#pending.delete(documentId);
     const { checkpoint } = pending.signed;
-    this.#views.set(documentId, { documentId, hub: pending.hub, checkpoint, doc: A.view(doc, heads) });
+    const view: VerifiedView = { documentId, hub: pending.hub, checkpoint, doc: A.view(doc, heads) };
+    this.#views.set(documentId, view);
     this.#lastSeen.set(documentId, checkpoint.seq);
     void this.#store
       .batch([{ type: "put", sublevel: this.#store.meta, key: `${SEEN_PREFIX}${documentId}`, value: checkpoint.seq }])
       .catch((error: unknown) => this.#log.error({ err: error }, "could not persist the last seen seq"));
     this.#log.debug({ hub: pending.hub, document: documentId, seq: checkpoint.seq }, "verified checkpoint applied");
+    if (documentId === this.#charterId) this.#charterVerified(view);
+  }
+
+  /** A newer charter verified: it becomes the membership (if it is this federation's). */
+  #charterVerified(view: VerifiedView): void {
+    const { state, problems } = readCharter(view.doc);
+    for (const problem of problems) this.#log.error({ problem }, "the verified charter holds a record that does not parse");
+    if (state.federationId !== this.#init.federationId || state.anchor !== this.#membership.anchor) {
+      this.#log.error({ federation: state.federationId, anchor: state.anchor }, "the verified charter names another federation or anchor; ignored");
+      return;
+    }
+    this.#log.info({ seq: view.checkpoint.seq, members: state.members.length }, "charter verified");
+    this.#membership.update(state, { kind: "verified", seq: view.checkpoint.seq, time: view.checkpoint.time });
   }
 }

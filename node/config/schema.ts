@@ -3,6 +3,9 @@ import { z } from "zod";
 /** Hub ids are short, stable, URL- and file-safe names such as `nairobi` or `hub-ke-01`. */
 export const HUB_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
+const PEER_ID = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/;
+const PEER_ID_MESSAGE = "must be an Ed25519 libp2p peer id (12D3KooW…)";
+
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const tlsSchema = z
@@ -33,9 +36,17 @@ export const configSchema = z
         heartbeatSeconds: z.number().int().min(5).max(86_400).default(300),
         /** A member whose newest verified checkpoint is older than this is flagged stale. */
         staleAfterSeconds: z.number().int().min(10).max(30 * 86_400).default(900),
+        /**
+         * The trust anchor: the secretariat's peer id. The charter is verified against it, and
+         * membership, allow-lists and document owners all come from the charter. Unset: this node
+         * belongs to no federation yet and replicates with no one.
+         */
+        anchor: z.string().regex(PEER_ID, PEER_ID_MESSAGE).optional(),
+        /** A rotated-out key may still connect this long, so that its hub learns of the rotation. */
+        rotationGraceSeconds: z.number().int().min(0).max(30 * 86_400).default(3600),
       })
       .strict()
-      .default({ id: "concordat-dev", heartbeatSeconds: 300, staleAfterSeconds: 900 }),
+      .default({ id: "concordat-dev", heartbeatSeconds: 300, staleAfterSeconds: 900, rotationGraceSeconds: 3600 }),
     api: z
       .object({
         host: z.string().min(1).default("127.0.0.1"),
@@ -64,16 +75,17 @@ export const configSchema = z
         /** Serve the gRPC Replicate stream on the API port, for peers that only reach HTTP/2. */
         grpc: z.boolean().default(true),
         /**
-         * The federation's members this node replicates with (issue 4 replaces this list by the
-         * signed charter). Only these peers may connect, on either transport.
+         * Where to reach peers beyond what the charter says: the bootstrap peers a new hub dials
+         * first (usually the secretariat), and local overrides (a CA file, a proxy address). Who may
+         * connect still comes from the charter only; before one is verified, these peers may connect
+         * but get nothing but the charter.
          */
-        members: z
+        peers: z
           .array(
             z
               .object({
-                hub: z.string().regex(HUB_ID_PATTERN, "must be a hub id"),
-                peerId: z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, "must be an Ed25519 libp2p peer id (12D3KooW…)"),
-                /** libp2p addresses to dial (without /p2p/…); leave out to only accept its connections. */
+                peerId: z.string().regex(PEER_ID, PEER_ID_MESSAGE),
+                /** libp2p addresses to dial (without /p2p/…). */
                 libp2p: z.array(z.string().regex(/^\/ip[46]\/[^/]+\/tcp\/\d+$/, "must be a multiaddr like /ip4/127.0.0.1/tcp/7500")).default([]),
                 /** host:port of its gRPC API, to replicate over HTTP/2 instead. */
                 grpc: z.string().regex(/^[^\s:]+:\d+$/, "must be host:port").optional(),
@@ -85,7 +97,7 @@ export const configSchema = z
           .default([]),
       })
       .strict()
-      .default({ listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, members: [] }),
+      .default({ listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, peers: [] }),
     log: z
       .object({
         level: z.enum(LOG_LEVELS).default("info"),

@@ -6,6 +6,7 @@ export const DocumentType = {
   Directory: "directory",
   Roster: "roster",
   PrivateRoster: "private-roster",
+  Charter: "charter",
 } as const;
 export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 
@@ -18,6 +19,7 @@ export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
   [DocumentType.Directory]: "1.0",
   [DocumentType.Roster]: "1.0",
   [DocumentType.PrivateRoster]: "1.0",
+  [DocumentType.Charter]: "1.0",
 };
 
 /** The small header every document carries. */

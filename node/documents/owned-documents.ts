@@ -69,6 +69,11 @@ export interface OwnedDocumentsInit {
   directoryKey?: string;
   /** Rewrite a document's chunks as one snapshot once it has this many. */
   compactAfterChunks?: number;
+  /**
+   * The id of a new document with this key when its spec gives none (ids that name their owner, see
+   * federation/ids.ts); random when absent.
+   */
+  idFor?: (key: string) => DocumentId;
 }
 
 export interface OwnedDocumentsComponents {
@@ -138,6 +143,7 @@ export class OwnedDocuments {
   readonly #directoryKey: string | undefined;
   readonly #docs = new Map<string, Owned>();
   readonly #replicatedIds = new Set<string>();
+  readonly #idFor: ((key: string) => DocumentId) | undefined;
   readonly #commitListeners: Array<(keys: string[]) => void> = [];
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -145,6 +151,7 @@ export class OwnedDocuments {
     this.#owner = init.owner;
     this.#compactAfter = init.compactAfterChunks ?? 256;
     this.#directoryKey = init.directoryKey;
+    this.#idFor = init.idFor;
     this.#store = components.store;
     this.#repo = components.repo;
     this.#repoStorage = components.repoStorage;
@@ -224,7 +231,7 @@ export class OwnedDocuments {
   /** A new document (not yet persisted) with its header and initial content, made by `system`. */
   #newDocument(spec: OwnedDocumentSpec): Owned {
     if (this.#docs.has(spec.key)) throw new Error(`document '${spec.key}' exists already`);
-    const id = spec.id ?? parseAutomergeUrl(generateAutomergeUrl()).documentId;
+    const id = spec.id ?? this.#idFor?.(spec.key) ?? parseAutomergeUrl(generateAutomergeUrl()).documentId;
     const content: Record<string, unknown> = { header: makeHeader(spec.type, this.#owner), ...spec.initial };
     const message = JSON.stringify({ operatorId: "system", action: "document.create", subjects: [spec.key] } satisfies ChangeMeta);
     const doc = A.change(A.init<Record<string, unknown>>(), { message }, (d) => {

@@ -1,39 +1,22 @@
-import { createHash } from "node:crypto";
 import * as A from "@automerge/automerge";
-import {
-  parseAutomergeUrl,
-  stringifyAutomergeUrl,
-  type BinaryDocumentId,
-  type DocHandle,
-  type DocumentId,
-  type Repo,
-} from "@automerge/automerge-repo";
+import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { DocumentType, type OwnedDocumentSpec, type OwnedDocuments } from "../documents/index.js";
-
-/** A member of the federation this node replicates with (config for now; the charter in issue 4). */
-export interface Member {
-  hub: string;
-  /** libp2p peer id: the key that authenticates it on both transports. */
-  peerId: string;
-  /** libp2p addresses to dial. */
-  libp2p: string[];
-  /** gRPC address to dial. */
-  grpc?: string | undefined;
-  /** PEM CA file for its gRPC API's TLS certificate. */
-  grpcCa?: string | undefined;
-}
+import { currentKey, grpcAddresses, libp2pAddresses, type CharterMember } from "./charter.js";
+import { charterIdOf, directoryIdOf, ownedDocumentId } from "./ids.js";
+import type { Membership } from "./membership.js";
 
 export const DIRECTORY_KEY = "directory";
 
-/**
- * A node's directory document has a well-known id derived from its peer id, so that any member can
- * find any other's directory knowing only its peer id (the charter of issue 4 will list them too).
- */
-export function directoryIdOf(peerId: string): DocumentId {
-  const digest = createHash("sha256").update(`concordat/directory/1\n${peerId}`).digest();
-  const binary = new Uint8Array(digest.subarray(0, 16)) as BinaryDocumentId;
-  return parseAutomergeUrl(stringifyAutomergeUrl(binary)).documentId;
+/** Where to reach a peer, from the node's config: bootstrap peers, and local overrides. */
+export interface PeerAddress {
+  peerId: string;
+  /** libp2p multiaddrs (without /p2p/…). */
+  libp2p: string[];
+  /** host:port of its gRPC API. */
+  grpc?: string | undefined;
+  /** PEM CA file for its gRPC API's TLS certificate. */
+  grpcCa?: string | undefined;
 }
 
 export function directorySpec(hubId: string, peerId: string): OwnedDocumentSpec {
@@ -47,113 +30,205 @@ export function directorySpec(hubId: string, peerId: string): OwnedDocumentSpec 
 }
 
 interface DirectoryDoc {
-  documents?: Record<string, unknown>;
+  documents?: Record<string, { key?: unknown } | undefined>;
+}
+
+function text(value: unknown): string | undefined {
+  if (value instanceof A.ImmutableString) return value.val;
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * Is `documentId`, listed in a directory under `entry`, really a document of the hub whose directory
+ * that is? Its id must derive from the directory id and the key (see ids.ts).
+ */
+export function ownsListedDocument(directoryId: string, documentId: string, entry: unknown): boolean {
+  if (documentId === directoryId) return true;
+  const key = text((entry as { key?: unknown } | undefined)?.key);
+  return key !== undefined && ownedDocumentId(directoryId, key) === documentId;
 }
 
 export interface FederationInit {
-  self: { hubId: string; peerId: string };
-  members: readonly Member[];
+  self: { hubId: string; peerId: string; directoryId: string };
+  /** Peers from the config: dialled first, allowed to connect before a charter is verified. */
+  peers: readonly PeerAddress[];
 }
 
 export interface FederationComponents {
   repo: Repo;
   documents: OwnedDocuments;
+  membership: Membership;
   logger: Logger;
 }
 
 /**
- * Who may connect, and what is shared with them: an allow-list, never "any id a peer names".
+ * Who may connect, and what is shared with them: an allow-list built from the verified charter,
+ * never "any id a peer names".
  *
- * A node shares its own replicated documents (listed in its directory), its directory, the
- * directories of the federation's members, and the documents those directories list — so a member
- * two hops away still gets them through relays. Private documents are never in the Repo, so they
- * cannot be shared at all. Peers outside the member list get nothing, and cannot even connect.
+ * Connections: the trust anchor and the charter's members (current keys; a rotated-out key for a
+ * grace period). Before this node has verified any charter, the config's bootstrap peers may connect
+ * too, but get only the charter and the secretariat's directory.
+ *
+ * Documents: this node's own replicated documents and directory, the charter, the members'
+ * directories, and the documents those directories list whose ids derive from the directory (so a
+ * member two hops away still gets them through relays, and no member can claim another's). Private
+ * documents are never in the Repo, so they cannot be shared at all.
  */
 export class Federation {
   readonly #self: FederationInit["self"];
-  readonly #members: Map<string, Member>;
+  readonly #peers: readonly PeerAddress[];
   readonly #repo: Repo;
   readonly #documents: OwnedDocuments;
+  readonly #membership: Membership;
   readonly #log: Logger;
-  /** Documents listed in members' directories, as seen locally. */
+  readonly #charterId: string | undefined;
+  readonly #anchorDirectory: string | undefined;
+  /** Documents listed in members' directories (whose ids derive from them), as seen locally. */
   readonly #listed = new Set<string>();
-  readonly #directories: Set<string>;
-  readonly #watched = new Map<string, DocHandle<DirectoryDoc>>();
+  readonly #watched = new Map<string, { handle: DocHandle<DirectoryDoc>; refresh: () => void }>();
+  readonly #listeners = new Set<() => void>();
+  #unsubscribe: (() => void) | undefined;
 
   constructor(init: FederationInit, components: FederationComponents) {
     this.#self = init.self;
-    this.#members = new Map(init.members.map((m) => [m.peerId, m]));
+    this.#peers = init.peers;
     this.#repo = components.repo;
     this.#documents = components.documents;
+    this.#membership = components.membership;
     this.#log = components.logger;
-    this.#directories = new Set([directoryIdOf(init.self.peerId), ...init.members.map((m) => directoryIdOf(m.peerId))]);
+    const anchor = components.membership.anchor;
+    this.#charterId = anchor ? charterIdOf(anchor) : undefined;
+    this.#anchorDirectory = anchor ? directoryIdOf(anchor) : undefined;
   }
 
-  get members(): readonly Member[] {
-    return [...this.#members.values()];
+  get self(): FederationInit["self"] {
+    return this.#self;
+  }
+
+  get membership(): Membership {
+    return this.#membership;
+  }
+
+  get charterId(): string | undefined {
+    return this.#charterId;
   }
 
   /** May this libp2p peer id connect (either transport)? */
   allowed(peerId: string): boolean {
-    return this.#members.has(peerId);
+    if (peerId === this.#self.peerId) return false;
+    if (this.#membership.allowed(peerId)) return true;
+    return this.#membership.state === undefined && this.#peers.some((p) => p.peerId === peerId);
   }
 
   /** Is this document one this node shares with members? */
   shares(documentId: string): boolean {
-    return this.#directories.has(documentId) || this.#documents.isReplicated(documentId) || this.#listed.has(documentId);
+    return (
+      documentId === this.#charterId ||
+      documentId === this.#anchorDirectory ||
+      this.#documents.isReplicated(documentId) ||
+      this.#membership.memberByDirectory(documentId) !== undefined ||
+      this.#listed.has(documentId)
+    );
   }
 
   /**
    * automerge-repo's `access` and `announce` both ask this: a document is shared with a peer only if
-   * the peer is a member and this node shares the document (announce never says more than access).
+   * the peer may connect and this node shares the document; a bootstrap peer that is not (yet known
+   * as) a member gets only the charter and the secretariat's directory.
    */
   mayShare(peer: string, documentId: string): boolean {
-    return this.allowed(peer) && this.shares(documentId);
+    if (!this.allowed(peer)) return false;
+    if (peer === this.#membership.anchor || this.#membership.holderOf(peer)) return this.shares(documentId);
+    return documentId === this.#charterId || documentId === this.#anchorDirectory;
   }
 
-  /** Watches the members' directories and widens the shared set as they list documents. */
+  /**
+   * Whom to keep a connection to, and where: the charter's members with addresses (current keys, not
+   * removed, not this node), then the config's peers for what the charter does not say (bootstrap
+   * before a charter, or a local override such as a CA file or a proxy address).
+   */
+  dialTargets(): PeerAddress[] {
+    const targets = new Map<string, PeerAddress>();
+    for (const member of this.#membership.members()) {
+      const key = currentKey(member);
+      if (!key || key === this.#self.peerId) continue;
+      const grpc = grpcAddresses(member)[0];
+      targets.set(key, { peerId: key, libp2p: libp2pAddresses(member), ...(grpc ? { grpc } : {}) });
+    }
+    for (const peer of this.#peers) {
+      if (!this.allowed(peer.peerId)) continue;
+      const charter = targets.get(peer.peerId);
+      targets.set(peer.peerId, {
+        peerId: peer.peerId,
+        libp2p: peer.libp2p.length > 0 ? peer.libp2p : (charter?.libp2p ?? []),
+        grpc: peer.grpc ?? charter?.grpc,
+        grpcCa: peer.grpcCa,
+      });
+    }
+    return [...targets.values()].filter((t) => t.libp2p.length > 0 || t.grpc !== undefined);
+  }
+
+  /** Listens for changes of who may connect or be dialled (a newer charter). */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Pulls the charter and watches the members' directories, widening the shared set as they list documents. */
   start(): void {
-    for (const member of this.#members.values()) this.#watch(directoryIdOf(member.peerId), member.hub);
+    if (this.#charterId && !this.#documents.isReplicated(this.#charterId)) this.#repo.findWithProgress(this.#charterId as DocumentId);
+    this.#unsubscribe = this.#membership.onChange(() => this.#charterChanged());
+    this.#charterChanged();
   }
 
-  #watch(id: DocumentId, hub: string): void {
+  #charterChanged(): void {
+    for (const member of this.#membership.members()) {
+      if (member.directoryId !== this.#self.directoryId) this.#watch(member);
+    }
+    this.#repo.shareConfigChanged();
+    for (const listener of this.#listeners) listener();
+  }
+
+  #watch(member: CharterMember): void {
+    const id = member.directoryId;
     if (this.#watched.has(id)) return;
-    const handle = this.#repo.findWithProgress<DirectoryDoc>(id).handle;
-    this.#watched.set(id, handle);
+    const handle = this.#repo.findWithProgress<DirectoryDoc>(id as DocumentId).handle;
     const refresh = () => {
       if (!handle.isReady()) return;
       const documents = handle.doc()?.documents ?? {};
       let added = 0;
-      for (const docId of Object.keys(documents)) {
-        if (!this.#listed.has(docId)) {
-          this.#listed.add(docId);
-          added += 1;
-          // Ask for it too: an announcement that arrived before this node knew the document was
-          // refused by its share policy and is not repeated, so pull what the directory lists.
-          this.#repo.findWithProgress(docId as DocumentId);
+      for (const [docId, entry] of Object.entries(documents)) {
+        if (this.#listed.has(docId)) continue;
+        if (!ownsListedDocument(id, docId, entry)) {
+          this.#log.warn({ hub: member.hub, document: docId }, "a directory lists a document that is not its hub's; ignored");
+          continue;
         }
+        this.#listed.add(docId);
+        added += 1;
+        // Ask for it too: an announcement that arrived before this node knew the document was
+        // refused by its share policy and is not repeated, so pull what the directory lists.
+        this.#repo.findWithProgress(docId as DocumentId);
       }
       if (added > 0) {
-        this.#log.debug({ hub, added }, "member directory lists new documents");
+        this.#log.debug({ hub: member.hub, added }, "member directory lists new documents");
         this.#repo.shareConfigChanged();
       }
     };
+    this.#watched.set(id, { handle, refresh });
     handle.on("change", refresh);
     refresh();
     handle.whenReady().then(refresh, () => undefined);
   }
 
   stop(): void {
-    for (const handle of this.#watched.values()) handle.removeAllListeners("change");
+    this.#unsubscribe?.();
+    for (const { handle, refresh } of this.#watched.values()) handle.off("change", refresh);
     this.#watched.clear();
+    this.#listeners.clear();
   }
 
   /** Documents listed by members' directories (for status). */
   listedDocuments(): string[] {
     return [...this.#listed];
-  }
-
-  get self(): FederationInit["self"] {
-    return this.#self;
   }
 }

@@ -1,1 +1,17 @@
-export { Federation, directoryIdOf, directorySpec, DIRECTORY_KEY, type Member, type FederationInit, type FederationComponents } from "./federation.js";
+export { Federation, directorySpec, ownsListedDocument, DIRECTORY_KEY, type PeerAddress, type FederationInit, type FederationComponents } from "./federation.js";
+export { directoryIdOf, ownedDocumentId, charterIdOf, CHARTER_KEY } from "./ids.js";
+export {
+  readCharter,
+  currentKey,
+  signerProblem,
+  libp2pAddresses,
+  grpcAddresses,
+  PEER_ID_PATTERN,
+  type CharterMember,
+  type CharterKey,
+  type CharterState,
+  type AdmitRequest,
+  type MemberRole,
+} from "./charter.js";
+export { Membership, type CharterSource, type MembershipInit } from "./membership.js";
+export { CharterAdmin, type CharterAdminInit } from "./charter-admin.js";

@@ -109,6 +109,8 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
   /** Open channels per remote (authenticated) peer id: two when both sides dialled. */
   readonly #open = new Map<string, Set<Channel>>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Peers with a dial loop running (waiting for its delay or dialling): one loop per peer. */
+  readonly #dialing = new Set<string>();
   readonly #sessions = new Map<PeerId, Session>();
   #ready = false;
   #readyWaiters: Array<() => void> = [];
@@ -179,32 +181,55 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
   }
 
   /**
-   * Dials `target` after the backoff delay of `attempt`, unless a channel to it is open; `settled`
-   * runs when this attempt has bound a channel or failed. Failures redial with a longer delay.
+   * Dials `target` after the backoff delay of `attempt`, unless a channel to it is open or it is no
+   * longer a target; `settled` runs when this attempt has bound a channel or failed. Failures redial
+   * with a longer delay, at the target's current addresses. One loop per peer at a time.
    */
   #dial(target: Target, attempt: number, settled: () => void = () => undefined): void {
     const { initialMs, maxMs } = this.#backoff;
     const delay = attempt === 0 ? 0 : Math.min(maxMs, initialMs * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
+    this.#dialing.add(target.peerId);
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      if (this.#closed || this.#open.has(target.peerId)) {
+      const current = this.dialTargets().find((t) => t.peerId === target.peerId);
+      if (this.#closed || this.#open.has(target.peerId) || !current) {
+        this.#dialing.delete(target.peerId);
         settled();
         return;
       }
-      this.dialOnce(target).then(
+      const retry = () => {
+        if (!this.#closed && !this.#open.has(target.peerId)) this.#dial(current, attempt + 1);
+        else this.#dialing.delete(target.peerId);
+      };
+      this.dialOnce(current).then(
         (bound) => {
           settled();
-          if (!bound && !this.#closed && !this.#open.has(target.peerId)) this.#dial(target, attempt + 1);
+          if (bound) this.#dialing.delete(target.peerId);
+          else retry();
         },
         (error: unknown) => {
           settled();
-          if (this.#closed) return;
-          this.log.debug({ peer: target.peerId, attempt, err: (error as Error).message }, "dial failed; will retry");
-          this.#dial(target, attempt + 1);
+          if (!this.#closed) this.log.debug({ peer: target.peerId, attempt, err: (error as Error).message }, "dial failed; will retry");
+          retry();
         },
       );
     }, delay);
     this.#timers.add(timer);
+  }
+
+  /** The targets changed (a newer charter): dials new ones; dropped ones are not redialled. */
+  refreshTargets(): void {
+    if (this.#closed) return;
+    for (const target of this.dialTargets()) {
+      if (!this.#open.has(target.peerId) && !this.#dialing.has(target.peerId)) this.#dial(target, 0);
+    }
+  }
+
+  /** Closes every channel to `peerId` (a member removed or re-keyed); returns how many. */
+  hangUp(peerId: string): number {
+    const channels = [...this.#attached].filter((c) => c.authenticatedPeer === peerId);
+    for (const channel of channels) channel.close();
+    return channels.length;
   }
 
   /**
@@ -228,7 +253,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
         if (channels.size === 0 && this.#open.get(peer) === channels) this.#open.delete(peer);
         handlers.onClose();
         const target = this.dialTargets().find((t) => t.peerId === peer);
-        if (target && !this.#closed && channels.size === 0) this.#dial(target, 1);
+        if (target && !this.#closed && channels.size === 0 && !this.#dialing.has(peer)) this.#dial(target, 1);
       },
     };
   }

@@ -41,7 +41,8 @@ export interface GrpcDialTarget extends DialTarget {
 export interface GrpcAdapterInit {
   policy: BindingPolicy;
   federationId: string;
-  dial: GrpcDialTarget[];
+  /** Peers to keep connected: a list, or a function read again on every dial and `refreshTargets`. */
+  dial: readonly GrpcDialTarget[] | (() => readonly GrpcDialTarget[]);
   /** Who may replicate with this node; undefined admits anyone who proves a key (tests only). */
   allowed?: (peerId: string) => boolean;
   backoff?: { initialMs: number; maxMs: number };
@@ -179,7 +180,7 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
   }
 
   protected dialTargets(): readonly GrpcDialTarget[] {
-    return this.#init.dial;
+    return typeof this.#init.dial === "function" ? this.#init.dial() : this.#init.dial;
   }
 
   protected dialOnce(target: GrpcDialTarget): Promise<boolean> {

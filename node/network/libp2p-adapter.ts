@@ -13,8 +13,8 @@ export interface DialTarget extends ChannelDialTarget {
 
 export interface Libp2pAdapterInit {
   policy: BindingPolicy;
-  /** Peers this node keeps a sync stream open to, redialling with backoff when it drops. */
-  dial: DialTarget[];
+  /** Peers to keep connected: a list, or a function read again on every dial and `refreshTargets`. */
+  dial: readonly DialTarget[] | (() => readonly DialTarget[]);
   maxFrameBytes?: number;
   /** Redial delays: starts at `initialMs`, doubles up to `maxMs` (with jitter). */
   backoff?: { initialMs: number; maxMs: number };
@@ -89,7 +89,7 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter<DialTarget> {
   }
 
   protected dialTargets(): readonly DialTarget[] {
-    return this.#init.dial;
+    return typeof this.#init.dial === "function" ? this.#init.dial() : this.#init.dial;
   }
 
   protected async dialOnce(target: DialTarget): Promise<boolean> {

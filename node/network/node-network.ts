@@ -37,7 +37,17 @@ export async function startNetwork(
   logger: Logger,
 ): Promise<NodeNetwork> {
   const allowed = (peerId: string) => federation.allowed(peerId);
-  const members = federation.members;
+  // CA files are read once, at start: a missing one is a config error, named now.
+  const cas = new Map<string, Buffer>();
+  for (const peer of config.network.peers) {
+    if (!peer.grpcCa || cas.has(peer.grpcCa)) continue;
+    cas.set(
+      peer.grpcCa,
+      await readFile(peer.grpcCa).catch(() => {
+        throw failedPrecondition(`cannot read network.peers[${peer.peerId}].grpcCa '${peer.grpcCa}'`);
+      }),
+    );
+  }
   let libp2p: ConcordatLibp2p | undefined;
   let libp2pAdapter: Libp2pNetworkAdapter | undefined;
   let grpc: GrpcNetworkAdapter | undefined;
@@ -45,7 +55,10 @@ export async function startNetwork(
   if (config.network.listen.length > 0) {
     libp2p = await createLibp2pNode({ privateKey: identity.privateKey, listen: config.network.listen, allowed }, logger.child({ transport: "libp2p" }));
     libp2pAdapter = new Libp2pNetworkAdapter(
-      { policy: "strict", dial: members.filter((m) => m.libp2p.length > 0).map((m) => ({ peerId: m.peerId, addrs: m.libp2p })) },
+      {
+        policy: "strict",
+        dial: () => federation.dialTargets().filter((t) => t.libp2p.length > 0).map((t) => ({ peerId: t.peerId, addrs: t.libp2p })),
+      },
       { libp2p, logger: logger.child({ transport: "libp2p" }) },
     );
     repo.networkSubsystem.addNetworkAdapter(libp2pAdapter);
@@ -56,35 +69,41 @@ export async function startNetwork(
         policy: "strict",
         federationId: config.federation.id,
         allowed,
-        dial: await Promise.all(
-          members
-            .filter((m) => m.grpc !== undefined)
-            .map(async (m) => ({
-              peerId: m.peerId,
-              address: m.grpc as string,
-              ...(m.grpcCa
-                ? {
-                    tlsCa: await readFile(m.grpcCa).catch(() => {
-                      throw failedPrecondition(`cannot read network.members[${m.hub}].grpcCa '${m.grpcCa}'`);
-                    }),
-                  }
-                : {}),
-            })),
-        ),
+        dial: () =>
+          federation
+            .dialTargets()
+            .filter((t) => t.grpc !== undefined)
+            .map((t) => {
+              const tlsCa = t.grpcCa ? cas.get(t.grpcCa) : undefined;
+              return { peerId: t.peerId, address: t.grpc as string, ...(tlsCa ? { tlsCa } : {}) };
+            }),
       },
       { identity, logger: logger.child({ transport: "grpc" }) },
     );
     repo.networkSubsystem.addNetworkAdapter(grpc);
   }
 
-  const hubOf = new Map(members.map((m) => [m.peerId, m.hub]));
+  // A newer charter: dial whom it adds, hang up on whom it no longer allows (removed, re-keyed).
+  const stopWatching = federation.onChange(() => {
+    libp2pAdapter?.refreshTargets();
+    grpc?.refreshTargets();
+    const connected = new Set([...(libp2pAdapter?.peers() ?? []), ...(grpc?.peers() ?? [])].map((p) => p.peerId as string));
+    for (const connection of libp2p?.getConnections() ?? []) connected.add(connection.remotePeer.toString());
+    for (const peerId of connected) {
+      if (federation.allowed(peerId)) continue;
+      const channels = (libp2pAdapter?.hangUp(peerId) ?? 0) + (grpc?.hangUp(peerId) ?? 0);
+      void libp2p?.hangUp(peerIdFromString(peerId)).catch(() => undefined);
+      logger.warn({ peer: peerId, hub: federation.membership.hubOf(peerId), channels }, "disconnected a peer the charter no longer allows");
+    }
+  });
+
   return {
     libp2p,
     libp2pAdapter,
     grpc,
     libp2pAddresses: () => libp2p?.getMultiaddrs().map((a) => a.toString()) ?? [],
     peers: () =>
-      [...(libp2pAdapter?.peers() ?? []), ...(grpc?.peers() ?? [])].map((p) => ({ ...p, hub: hubOf.get(p.peerId) ?? "" })),
+      [...(libp2pAdapter?.peers() ?? []), ...(grpc?.peers() ?? [])].map((p) => ({ ...p, hub: federation.membership.hubOf(p.peerId) })),
     rtt: async (peerId) => {
       if (!libp2p) return undefined;
       try {
@@ -94,6 +113,7 @@ export async function startNetwork(
       }
     },
     stop: async () => {
+      stopWatching();
       libp2pAdapter?.disconnect();
       grpc?.disconnect();
       await libp2p?.stop();

@@ -86,7 +86,7 @@ describe("verified views of foreign documents", () => {
     const sign = async (d: Uint8Array) => key.sign(d);
     const base = { federationId: "concordat-dev", documentId: id, heads: ["00".repeat(32)], seq: Date.now() * 1000 + 999, time: new Date().toISOString(), kind: CheckpointKind.Checkpoint };
     await relayEntry(id, await signCheckpoint({ ...base, owner: intruder }, sign));
-    await waitUntil("the rejection of the intruder's checkpoint", () => rejectedFor(id, /not by the owner/), 10_000);
+    await waitUntil("the rejection of the intruder's checkpoint", () => rejectedFor(id, /which the charter does not give hub .hub-a./), 10_000);
     await relayEntry(id, await signCheckpoint({ ...base, owner: a().peerId }, sign));
     await waitUntil("the rejection of the bad signature", () => rejectedFor(id, /bad signature/), 10_000);
     await relayEntry(id, "{not json");
@@ -128,8 +128,8 @@ describe("verified views of foreign documents", () => {
     const running = b().node.running;
     let now = Date.now();
     const views = new VerifiedViews(
-      { federationId: "concordat-dev", members: running.config.network.members, staleAfterMs: 60_000, now: () => now },
-      { repo: running.repo, store: running.store, logger: pino({ level: "silent" }) },
+      { federationId: "concordat-dev", selfDirectoryId: running.federation.self.directoryId, staleAfterMs: 60_000, now: () => now },
+      { membership: running.membership, repo: running.repo, store: running.store, logger: pino({ level: "silent" }) },
     );
     await a().node.running.roster.add(draft("V-F"), "op");
     await a().node.running.checkpointer.flush();

@@ -43,11 +43,11 @@ describe("parseConfig", () => {
   it("applies the documented defaults to a minimal config", () => {
     expect(parseConfig({ hub: { id: "hub-ke-01", name: "Nairobi" } }, "test")).toEqual({
       hub: { id: "hub-ke-01", name: "Nairobi", role: "hub", region: "" },
-      federation: { id: "concordat-dev", heartbeatSeconds: 300, staleAfterSeconds: 900 },
+      federation: { id: "concordat-dev", heartbeatSeconds: 300, staleAfterSeconds: 900, rotationGraceSeconds: 3600 },
       api: { host: "127.0.0.1", port: 7400 },
       storage: { sync: false },
       roster: { shards: 4, maxPerShard: 2000 },
-      network: { listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, members: [] },
+      network: { listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, peers: [] },
       log: { level: "info", pretty: "auto" },
     });
   });

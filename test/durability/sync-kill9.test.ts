@@ -5,6 +5,7 @@ import { parse, stringify } from "yaml";
 import { afterAll, describe, expect, test } from "vitest";
 import { NodeServiceClient, type ListPeersResponse } from "../../node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient } from "../../node/api/generated/concordat/v1/trainers.js";
+import { FederationServiceClient, type AdmitMemberRequest, type CreateFederationRequest, type Member } from "../../node/api/generated/concordat/v1/federation.js";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { initDataDir } from "../../node/setup.js";
 import { freePorts } from "../helpers/federation.js";
@@ -20,13 +21,14 @@ interface Prepared {
   apiPort: number;
 }
 
-function client(p: Prepared): { node: NodeServiceClient; trainers: TrainerServiceClient; md: Metadata; close(): void } {
+function client(p: Prepared): { node: NodeServiceClient; trainers: TrainerServiceClient; federation: FederationServiceClient; md: Metadata; close(): void } {
   const address = `127.0.0.1:${p.apiPort}`;
   const node = new NodeServiceClient(address, credentials.createInsecure());
+  const federation = new FederationServiceClient(address, credentials.createInsecure());
   const trainers = new TrainerServiceClient(address, credentials.createInsecure(), { "grpc.max_send_message_length": 64 * 1024 * 1024 });
   const md = new Metadata();
   md.set("authorization", `Bearer ${p.token}`);
-  return { node, trainers, md, close: () => (node.close(), trainers.close()) };
+  return { node, trainers, federation, md, close: () => (node.close(), trainers.close(), federation.close()) };
 }
 
 function listPeers(c: ReturnType<typeof client>): Promise<ListPeersResponse> {
@@ -35,6 +37,15 @@ function listPeers(c: ReturnType<typeof client>): Promise<ListPeersResponse> {
       e ? reject(e) : resolve(r),
     ),
   );
+}
+
+/** The secretariat's charter calls, awaited. */
+function charterCall(c: ReturnType<typeof client>, request: { create: CreateFederationRequest } | { admit: AdmitMemberRequest }): Promise<Member> {
+  return new Promise((resolve, reject) => {
+    const done = (e: ServiceError | null, r: Member) => (e ? reject(e) : resolve(r));
+    if ("create" in request) c.federation.createFederation(request.create, c.md, done);
+    else c.federation.admitMember(request.admit, c.md, done);
+  });
 }
 
 /** Heads per document, as a node reports them for the documents it shares. */
@@ -67,7 +78,9 @@ describe("SIGKILL during a large sync", () => {
     for (const [i, name] of ["a", "b", "c"].entries()) {
       const dataDir = await makeTempDir(`concordat-kill-${name}-`);
       dirs.push(dataDir);
-      const init = await initDataDir({ dataDir, hubId: `hub-${name}`, name, secretariat: false, baseConfig: base, baseConfigSource: "default" });
+      // a is the secretariat: the trust anchor of b and c.
+      const anchor = i === 0 ? undefined : nodes[0]?.peerId;
+      const init = await initDataDir({ dataDir, hubId: `hub-${name}`, name, secretariat: i === 0, ...(anchor ? { anchor } : {}), baseConfig: base, baseConfigSource: "default" });
       const token = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
       nodes.push({ name, dataDir, peerId: init.peerId, token, libp2pPort: ports[2 * i] as number, apiPort: ports[2 * i + 1] as number });
     }
@@ -79,9 +92,10 @@ describe("SIGKILL during a large sync", () => {
       config.network = {
         listen: [`/ip4/127.0.0.1/tcp/${me.libp2pPort}`],
         grpc: false,
-        members: nodes
-          .filter((o) => o !== me)
-          .map((o) => ({ hub: `hub-${o.name}`, peerId: o.peerId, libp2p: dials[me.name] === o.name ? [`/ip4/127.0.0.1/tcp/${o.libp2pPort}`] : [] })),
+        // Neighbours only: each dials one, and knows who dials it (allowed before it has a charter).
+        peers: nodes
+          .filter((o) => dials[me.name] === o.name || dials[o.name] === me.name)
+          .map((o) => ({ peerId: o.peerId, libp2p: dials[me.name] === o.name ? [`/ip4/127.0.0.1/tcp/${o.libp2pPort}`] : [] })),
       };
       // Many documents, synced one after another: a wide window in which the sync is under way.
       config.roster = { shards: 32, maxPerShard: 2000 };
@@ -94,8 +108,10 @@ describe("SIGKILL during a large sync", () => {
     };
 
     await start(a);
-    await start(b);
     const ca = client(a);
+    await charterCall(ca, { create: { addresses: [] } });
+    for (const p of [b, c]) await charterCall(ca, { admit: { hub: `hub-${p.name}`, peerId: p.peerId, addresses: [], name: p.name, region: "", directoryId: "" } });
+    await start(b);
     const cb = client(b);
     // A large roster at a: 5,000 trainers with many declared windows each, varied so that they do
     // not compress to nothing (automerge deflates its change columns).

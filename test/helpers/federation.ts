@@ -1,7 +1,9 @@
 /**
- * Several real nodes in one process, linked in a given topology over libp2p or gRPC on 127.0.0.1:
- * each node's config lists every other node as a member, with addresses only for the neighbours it
- * dials, so documents cross non-neighbours only through relays.
+ * Several real nodes in one process, linked in a given topology over libp2p or gRPC on 127.0.0.1.
+ * The first node is the secretariat: it creates the charter and admits every other node (without
+ * addresses), and every node's config names the secretariat as trust anchor and lists only its
+ * neighbours as peers (with addresses for the ones it dials), so documents cross non-neighbours only
+ * through relays.
  */
 import { createServer } from "node:net";
 import { readFile, rm, writeFile } from "node:fs/promises";
@@ -11,7 +13,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { Ed25519PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { parse, stringify } from "yaml";
-import { directoryIdOf } from "../../node/federation/index.js";
+import { directoryIdOf, type CharterMember } from "../../node/federation/index.js";
 import { decodeTrainer } from "../../node/roster/records.js";
 import { initDataDir } from "../../node/setup.js";
 import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "./harness.js";
@@ -50,8 +52,8 @@ export async function freePorts(count: number): Promise<number[]> {
 }
 
 /**
- * Starts `names.length` nodes; `dials` lists [from, to] pairs: `from` dials `to`. All nodes know
- * all others as members.
+ * Starts `names.length` nodes (the first is the secretariat); `dials` lists [from, to] pairs: `from`
+ * dials `to`. The charter admits them all.
  */
 export async function startFederation(names: string[], dials: Array<[string, string]>, transport: Transport = "libp2p"): Promise<FederationNode[]> {
   return (await startFederationWith(names, dials, { transport })).nodes;
@@ -158,26 +160,51 @@ export interface KeyOnlyMember {
 
 export interface FederationOptions {
   transport?: Transport;
-  /** Names of members that get a key and a place in every member list, but no running node. */
+  /** Names of members that get a key and a place in the charter, but no running node. */
   keyOnly?: string[];
   /**
    * The address `from` dials to reach `to`'s gRPC API, which will listen on 127.0.0.1:`port`
    * (default `127.0.0.1:<port>`): e.g. a proxy's, to observe the bytes on the wire.
    */
   grpcAddress?: (from: string, to: string, port: number) => string | Promise<string>;
+  /** Names of nodes initialised but not admitted into the charter (strangers with a trust anchor). */
+  notAdmitted?: string[];
 }
 
 export interface StartedFederation {
   nodes: FederationNode[];
   keys: KeyOnlyMember[];
+  /** The secretariat (the first node). */
+  secretariat: FederationNode;
   byName(name: string): FederationNode;
   key(name: string): KeyOnlyMember;
   stop(): Promise<void>;
 }
 
+/** Resolves once `node` trusts a charter for which `ready` holds (waiting for membership changes). */
+export function waitForCharter(node: FederationNode, ready: (members: CharterMember[]) => boolean, timeoutMs = 20_000): Promise<void> {
+  const membership = node.node.running.membership;
+  return new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (membership.state && ready(membership.members())) {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    };
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`${node.name} did not trust the expected charter within ${timeoutMs} ms (has ${membership.members().length} members)`));
+    }, timeoutMs);
+    const unsubscribe = membership.onChange(check);
+    check();
+  });
+}
+
 /**
  * Like startFederation, with options: key-only members (a member identity for a hand-driven client)
- * and gRPC addresses chosen by the caller (a proxy between two nodes).
+ * and gRPC addresses chosen by the caller (a proxy between two nodes). Returns once every node
+ * trusts the charter that lists them all.
  */
 export async function startFederationWith(names: string[], dials: Array<[string, string]>, options: FederationOptions = {}): Promise<StartedFederation> {
   const transport = options.transport ?? "libp2p";
@@ -189,35 +216,41 @@ export async function startFederationWith(names: string[], dials: Array<[string,
       return { name, hub: `hub-${name}`, peerId: peerIdFromPrivateKey(privateKey).toString(), privateKey, sign: async (data: Uint8Array) => privateKey.sign(data) };
     }),
   );
-  const prepared = await Promise.all(
-    names.map(async (name, i) => {
-      const dataDir = await makeTempDir(`concordat-fed-${name}-`);
-      const hub = `hub-${name}`;
-      const init = await initDataDir({ dataDir, hubId: hub, name: `Hub ${name}`, secretariat: false, baseConfig: base, baseConfigSource: "default" });
-      return { name, hub, dataDir, peerId: init.peerId, libp2pPort: ports[2 * i] as number, apiPort: ports[2 * i + 1] as number };
-    }),
-  );
+  const prepared: Array<{ name: string; hub: string; dataDir: string; peerId: string; libp2pPort: number; apiPort: number }> = [];
+  let anchor = "";
+  for (const [i, name] of names.entries()) {
+    const dataDir = await makeTempDir(`concordat-fed-${name}-`);
+    const hub = `hub-${name}`;
+    const init = await initDataDir({
+      dataDir,
+      hubId: hub,
+      name: `Hub ${name}`,
+      secretariat: i === 0,
+      ...(i > 0 ? { anchor } : {}),
+      baseConfig: base,
+      baseConfigSource: "default",
+    });
+    if (i === 0) anchor = init.peerId;
+    prepared.push({ name, hub, dataDir, peerId: init.peerId, libp2pPort: ports[2 * i] as number, apiPort: ports[2 * i + 1] as number });
+  }
   for (const me of prepared) {
     const path = join(me.dataDir, "config.yaml");
     const config = parse(await readFile(path, "utf8")) as Record<string, Record<string, unknown>>;
-    const targets = new Set(dials.filter(([from]) => from === me.name).map(([, to]) => to));
-    const members: Array<Record<string, unknown>> = [];
+    const peers: Array<Record<string, unknown>> = [];
     for (const other of prepared) {
       if (other === me) continue;
-      const dialled = targets.has(other.name);
+      const dialled = dials.some(([from, to]) => from === me.name && to === other.name);
+      const dialledBy = dials.some(([from, to]) => from === other.name && to === me.name);
+      if (!dialled && !dialledBy) continue;
       const grpc =
-        transport === "grpc" && dialled
-          ? await (options.grpcAddress?.(me.name, other.name, other.apiPort) ?? `127.0.0.1:${other.apiPort}`)
-          : undefined;
-      members.push({
-        hub: other.hub,
+        transport === "grpc" && dialled ? await (options.grpcAddress?.(me.name, other.name, other.apiPort) ?? `127.0.0.1:${other.apiPort}`) : undefined;
+      peers.push({
         peerId: other.peerId,
         libp2p: transport === "libp2p" && dialled ? [`/ip4/127.0.0.1/tcp/${other.libp2pPort}`] : [],
         ...(grpc ? { grpc } : {}),
       });
     }
-    for (const key of keys) members.push({ hub: key.hub, peerId: key.peerId, libp2p: [] });
-    config.network = { listen: transport === "libp2p" ? [`/ip4/127.0.0.1/tcp/${me.libp2pPort}`] : [], grpc: true, members };
+    config.network = { listen: transport === "libp2p" ? [`/ip4/127.0.0.1/tcp/${me.libp2pPort}`] : [], grpc: true, peers };
     await writeFile(path, stringify(config));
   }
   const nodes: FederationNode[] = [];
@@ -231,7 +264,21 @@ export async function startFederationWith(names: string[], dials: Array<[string,
         },
       });
       nodes.push({ name: me.name, hub: me.hub, peerId: me.peerId, node });
+      if (nodes.length === 1) {
+        // The secretariat: the charter, with every other node and key-only member admitted.
+        const charter = node.running.charter;
+        await charter.create("test", []);
+        for (const other of prepared.slice(1)) {
+          if (options.notAdmitted?.includes(other.name)) continue;
+          await charter.admit("test", { hub: other.hub, peerId: other.peerId, name: `Hub ${other.name}` });
+        }
+        for (const key of keys) await charter.admit("test", { hub: key.hub, peerId: key.peerId, name: `Key ${key.name}` });
+      }
     }
+    const admitted = names.length - (options.notAdmitted?.length ?? 0) + keys.length;
+    await Promise.all(
+      nodes.filter((n) => !options.notAdmitted?.includes(n.name)).map((n) => waitForCharter(n, (members) => members.length >= admitted)),
+    );
   } catch (error) {
     await stopFederation(nodes);
     // Nodes that never started still have their data dirs.
@@ -243,7 +290,14 @@ export async function startFederationWith(names: string[], dials: Array<[string,
     if (!found) throw new Error(`no '${name}' in this federation`);
     return found;
   };
-  return { nodes, keys, byName: (name) => find(nodes, name), key: (name) => find(keys, name), stop: () => stopFederation(nodes) };
+  return {
+    nodes,
+    keys,
+    secretariat: nodes[0] as FederationNode,
+    byName: (name) => find(nodes, name),
+    key: (name) => find(keys, name),
+    stop: () => stopFederation(nodes),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import { service as healthServiceDefinition } from "grpc-health-check";
 import { ConcordatNode, type RunningNode } from "../../node/node.js";
 import { initDataDir } from "../../node/setup.js";
 import { NodeServiceClient, OperatorServiceClient } from "../../node/api/generated/concordat/v1/node.js";
+import { FederationServiceClient, KeyServiceClient } from "../../node/api/generated/concordat/v1/federation.js";
 import {
   TrainerServiceClient,
   type ImportOptions,
@@ -66,6 +67,8 @@ export interface TestClients {
   trainers: TrainerServiceClient;
   operators: OperatorServiceClient;
   node: NodeServiceClient;
+  federation: FederationServiceClient;
+  keys: KeyServiceClient;
   health: HealthClient;
   close(): void;
 }
@@ -89,6 +92,8 @@ export function makeClients(address: string, token?: string): TestClients {
     trainers: new TrainerServiceClient(address, insecure, options),
     operators: new OperatorServiceClient(address, insecure, options),
     node: new NodeServiceClient(address, insecure, options),
+    federation: new FederationServiceClient(address, insecure, options),
+    keys: new KeyServiceClient(address, insecure, options),
     health: new HealthClientConstructor(address, insecure, options),
   };
   return {

@@ -86,12 +86,18 @@ export interface GetStatusResponse {
   documents: DocumentInfo[];
   caller: Operator | undefined;
   startedAt: string;
-  /** with /p2p/<peer id>, for other hubs' network.members */
+  /** with /p2p/<peer id>, for other hubs' bootstrap lists */
   libp2pAddresses: string[];
   /** this node's directory document */
   directoryId: string;
   connectedPeers: number;
   members: MemberStatus[];
+  /** the trust anchor (secretariat's peer id) in the config */
+  anchor: string;
+  /** authoring | verified | none */
+  charterSource: string;
+  /** seq of the verified charter checkpoint */
+  charterSeq: number;
 }
 
 /** What this node has verified of a member's documents. */
@@ -110,6 +116,8 @@ export interface MemberStatus {
   rejected: number;
   /** why the last one was */
   lastRejection: string;
+  /** set when the charter removed it: its data is as of its last checkpoint before */
+  removedAt: string;
 }
 
 export interface ListPeersRequest {
@@ -902,6 +910,9 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     directoryId: "",
     connectedPeers: 0,
     members: [],
+    anchor: "",
+    charterSource: "",
+    charterSeq: 0,
   };
 }
 
@@ -948,6 +959,15 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     for (const v of message.members) {
       MemberStatus.encode(v!, writer.uint32(114).fork()).join();
+    }
+    if (message.anchor !== "") {
+      writer.uint32(122).string(message.anchor);
+    }
+    if (message.charterSource !== "") {
+      writer.uint32(130).string(message.charterSource);
+    }
+    if (message.charterSeq !== 0) {
+      writer.uint32(136).uint64(message.charterSeq);
     }
     return writer;
   },
@@ -1077,6 +1097,30 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.members.push(MemberStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.anchor = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.charterSource = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.charterSeq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1145,6 +1189,17 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
       members: globalThis.Array.isArray(object?.members)
         ? object.members.map((e: any) => MemberStatus.fromJSON(e))
         : [],
+      anchor: isSet(object.anchor) ? globalThis.String(object.anchor) : "",
+      charterSource: isSet(object.charterSource)
+        ? globalThis.String(object.charterSource)
+        : isSet(object.charter_source)
+        ? globalThis.String(object.charter_source)
+        : "",
+      charterSeq: isSet(object.charterSeq)
+        ? globalThis.Number(object.charterSeq)
+        : isSet(object.charter_seq)
+        ? globalThis.Number(object.charter_seq)
+        : 0,
     };
   },
 
@@ -1192,6 +1247,15 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.members?.length) {
       obj.members = message.members.map((e) => MemberStatus.toJSON(e));
     }
+    if (message.anchor !== "") {
+      obj.anchor = message.anchor;
+    }
+    if (message.charterSource !== "") {
+      obj.charterSource = message.charterSource;
+    }
+    if (message.charterSeq !== 0) {
+      obj.charterSeq = Math.round(message.charterSeq);
+    }
     return obj;
   },
 
@@ -1216,6 +1280,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.directoryId = object.directoryId ?? "";
     message.connectedPeers = object.connectedPeers ?? 0;
     message.members = object.members?.map((e) => MemberStatus.fromPartial(e)) || [];
+    message.anchor = object.anchor ?? "";
+    message.charterSource = object.charterSource ?? "";
+    message.charterSeq = object.charterSeq ?? 0;
     return message;
   },
 };
@@ -1230,6 +1297,7 @@ function createBaseMemberStatus(): MemberStatus {
     stale: false,
     rejected: 0,
     lastRejection: "",
+    removedAt: "",
   };
 }
 
@@ -1258,6 +1326,9 @@ export const MemberStatus: MessageFns<MemberStatus> = {
     }
     if (message.lastRejection !== "") {
       writer.uint32(66).string(message.lastRejection);
+    }
+    if (message.removedAt !== "") {
+      writer.uint32(74).string(message.removedAt);
     }
     return writer;
   },
@@ -1339,6 +1410,14 @@ export const MemberStatus: MessageFns<MemberStatus> = {
             message.lastRejection = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.removedAt = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1381,6 +1460,11 @@ export const MemberStatus: MessageFns<MemberStatus> = {
         : isSet(object.last_rejection)
         ? globalThis.String(object.last_rejection)
         : "",
+      removedAt: isSet(object.removedAt)
+        ? globalThis.String(object.removedAt)
+        : isSet(object.removed_at)
+        ? globalThis.String(object.removed_at)
+        : "",
     };
   },
 
@@ -1410,6 +1494,9 @@ export const MemberStatus: MessageFns<MemberStatus> = {
     if (message.lastRejection !== "") {
       obj.lastRejection = message.lastRejection;
     }
+    if (message.removedAt !== "") {
+      obj.removedAt = message.removedAt;
+    }
     return obj;
   },
 
@@ -1426,6 +1513,7 @@ export const MemberStatus: MessageFns<MemberStatus> = {
     message.stale = object.stale ?? false;
     message.rejected = object.rejected ?? 0;
     message.lastRejection = object.lastRejection ?? "";
+    message.removedAt = object.removedAt ?? "";
     return message;
   },
 };

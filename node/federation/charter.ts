@@ -1,0 +1,263 @@
+import * as A from "@automerge/automerge";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { z } from "zod";
+import { HUB_ID_PATTERN } from "../config/schema.js";
+import { invalidArgument, type FieldViolation } from "../errors.js";
+
+/**
+ * The charter (ARCHITECTURE.md, "Documents and ownership"): the secretariat's signed statement of
+ * who is in the federation. One record per member, keyed by hub id, stored as canonical JSON in an
+ * immutable string (records are replaced whole; only the secretariat's authoring copy writes them,
+ * and readers take the charter only as of a checkpoint the trust anchor signed).
+ */
+
+export const PEER_ID_PATTERN = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/;
+/** A libp2p multiaddr to dial (`/ip4/…/tcp/…`), or `host:port` of a gRPC API. */
+const LIBP2P_ADDRESS = /^\/ip[46]\/[^/\s]+\/tcp\/\d{1,5}$/;
+const GRPC_ADDRESS = /^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
+
+export type MemberRole = "hub" | "secretariat";
+
+export interface CharterKey {
+  peerId: string;
+  /** When the secretariat recorded this key (ISO 8601 UTC). */
+  from: string;
+  /** When it was rotated out: checkpoints it signs with a later time are rejected. */
+  until?: string;
+}
+
+export interface CharterMember {
+  hub: string;
+  name: string;
+  region: string;
+  role: MemberRole;
+  /** Its directory document (derived from its first key; kept across rotations). */
+  directoryId: string;
+  /** libp2p multiaddrs and gRPC host:port addresses others dial. */
+  addresses: string[];
+  /** Every key it has had, oldest first; the last one without `until` is current. */
+  keys: CharterKey[];
+  admittedAt: string;
+  /** Set when removed: nothing it signs after this counts, and it may not connect. */
+  removedAt?: string;
+}
+
+export interface CharterState {
+  federationId: string;
+  /** The secretariat's peer id (the trust anchor). */
+  anchor: string;
+  members: CharterMember[];
+}
+
+const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 time");
+const memberSchema = z
+  .object({
+    hub: z.string().regex(HUB_ID_PATTERN),
+    name: z.string().min(1).max(200),
+    region: z.string().max(100),
+    role: z.enum(["hub", "secretariat"]),
+    directoryId: z.string().min(1).max(64),
+    addresses: z.array(z.string().max(300)).max(16),
+    keys: z
+      .array(z.object({ peerId: z.string().regex(PEER_ID_PATTERN), from: iso, until: iso.optional() }).strict())
+      .min(1)
+      .max(64),
+    admittedAt: iso,
+    removedAt: iso.optional(),
+  })
+  .strict();
+
+function text(value: unknown): string | undefined {
+  if (value instanceof A.ImmutableString) return value.val;
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The charter's initial content (header excluded), for the secretariat's `federation create`. */
+export function initialCharter(federationId: string, anchor: string): Record<string, unknown> {
+  return { federationId: new A.ImmutableString(federationId), anchor: new A.ImmutableString(anchor), members: {} };
+}
+
+export function encodeMember(member: CharterMember): A.ImmutableString {
+  const { hub, name, region, role, directoryId, addresses, keys, admittedAt, removedAt } = member;
+  return new A.ImmutableString(
+    JSON.stringify({
+      hub,
+      name,
+      region,
+      role,
+      directoryId,
+      addresses,
+      keys: keys.map((k) => ({ peerId: k.peerId, from: k.from, ...(k.until ? { until: k.until } : {}) })),
+      admittedAt,
+      ...(removedAt ? { removedAt } : {}),
+    }),
+  );
+}
+
+/**
+ * Reads a charter document (the secretariat's authoring copy, or a verified view). Records that do
+ * not parse are left out and named in `problems`: only the secretariat writes the charter, so a
+ * problem here means a bug or a newer schema, never a reason to trust less carefully.
+ */
+export function readCharter(doc: unknown): { state: CharterState; problems: string[] } {
+  const d = (doc ?? {}) as { federationId?: unknown; anchor?: unknown; members?: Record<string, unknown> };
+  const problems: string[] = [];
+  const members: CharterMember[] = [];
+  for (const [hub, raw] of Object.entries(d.members ?? {})) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text(raw) ?? "");
+    } catch {
+      problems.push(`member '${hub}' is not JSON`);
+      continue;
+    }
+    const result = memberSchema.safeParse(parsed);
+    if (!result.success) {
+      problems.push(`member '${hub}': ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+      continue;
+    }
+    if (result.data.hub !== hub) {
+      problems.push(`member record under '${hub}' names hub '${result.data.hub}'`);
+      continue;
+    }
+    const m = result.data;
+    members.push({
+      hub: m.hub,
+      name: m.name,
+      region: m.region,
+      role: m.role,
+      directoryId: m.directoryId,
+      addresses: m.addresses,
+      keys: m.keys.map((k) => ({ peerId: k.peerId, from: k.from, ...(k.until ? { until: k.until } : {}) })),
+      admittedAt: m.admittedAt,
+      ...(m.removedAt ? { removedAt: m.removedAt } : {}),
+    });
+  }
+  members.sort((a, b) => a.hub.localeCompare(b.hub));
+  return { state: { federationId: text(d.federationId) ?? "", anchor: text(d.anchor) ?? "", members }, problems };
+}
+
+/** The member's current key (the last without `until`), or undefined once removed or rotated out. */
+export function currentKey(member: CharterMember): string | undefined {
+  if (member.removedAt) return undefined;
+  return member.keys.findLast((k) => !k.until)?.peerId;
+}
+
+/**
+ * Why a checkpoint signed by `peerId` at `time` does not count as `member`'s, or undefined when it
+ * does: the key must be one the charter gives the member, not rotated out before `time`, and the
+ * member not removed before `time`.
+ */
+export function signerProblem(member: CharterMember, peerId: string, time: string): string | undefined {
+  const key = member.keys.find((k) => k.peerId === peerId);
+  if (!key) return `signed by ${peerId}, which the charter does not give hub '${member.hub}'`;
+  const t = Date.parse(time);
+  if (Number.isNaN(t)) return `its time '${time}' is not a time`;
+  if (key.until && Date.parse(key.until) <= t) return `key ${peerId} of hub '${member.hub}' was rotated out at ${key.until}, before the checkpoint's time ${time}`;
+  if (member.removedAt && Date.parse(member.removedAt) <= t) return `hub '${member.hub}' was removed at ${member.removedAt}, before the checkpoint's time ${time}`;
+  return undefined;
+}
+
+/** libp2p multiaddrs among a member's addresses. */
+export function libp2pAddresses(member: Pick<CharterMember, "addresses">): string[] {
+  return member.addresses.filter((a) => LIBP2P_ADDRESS.test(a));
+}
+
+/** gRPC host:port addresses among a member's addresses. */
+export function grpcAddresses(member: Pick<CharterMember, "addresses">): string[] {
+  return member.addresses.filter((a) => GRPC_ADDRESS.test(a));
+}
+
+// ---------------------------------------------------------------------------------------------
+// the secretariat's edits: checked here, before anything is written
+
+function checkPeerId(field: string, peerId: string, violations: FieldViolation[]): void {
+  if (!PEER_ID_PATTERN.test(peerId)) {
+    violations.push({ field, description: `'${peerId}' is not an Ed25519 libp2p peer id (12D3KooW…)` });
+    return;
+  }
+  try {
+    if (peerIdFromString(peerId).type !== "Ed25519") violations.push({ field, description: `'${peerId}' is not an Ed25519 key` });
+  } catch (error) {
+    violations.push({ field, description: `'${peerId}' does not parse: ${(error as Error).message}` });
+  }
+}
+
+function checkAddresses(addresses: readonly string[], violations: FieldViolation[]): void {
+  if (addresses.length > 16) violations.push({ field: "addresses", description: "at most 16 addresses" });
+  addresses.forEach((a, i) => {
+    if (!LIBP2P_ADDRESS.test(a) && !GRPC_ADDRESS.test(a)) {
+      violations.push({ field: `addresses[${i}]`, description: `'${a}' is neither a libp2p multiaddr (/ip4/…/tcp/…) nor a gRPC host:port` });
+    }
+  });
+}
+
+/** Whose key (ever) is `peerId` in the charter? */
+function holderOf(state: CharterState, peerId: string): CharterMember | undefined {
+  return state.members.find((m) => m.keys.some((k) => k.peerId === peerId));
+}
+
+export interface AdmitRequest {
+  hub: string;
+  peerId: string;
+  name?: string;
+  region?: string;
+  role?: MemberRole;
+  addresses?: string[];
+  /** Defaults to the directory id derived from `peerId` (a new hub's). */
+  directoryId?: string;
+}
+
+export function planAdmit(state: CharterState, request: AdmitRequest, directoryIdOf: (peerId: string) => string, now: string): CharterMember {
+  const violations: FieldViolation[] = [];
+  if (!HUB_ID_PATTERN.test(request.hub)) violations.push({ field: "hub", description: `'${request.hub}' is not a hub id (2-63 characters of a-z, 0-9 and '-')` });
+  checkPeerId("peer_id", request.peerId, violations);
+  checkAddresses(request.addresses ?? [], violations);
+  const name = (request.name ?? request.hub).trim();
+  if (name.length === 0 || name.length > 200) violations.push({ field: "name", description: "must be 1-200 characters" });
+  if ((request.region ?? "").length > 100) violations.push({ field: "region", description: "at most 100 characters" });
+  const existing = state.members.find((m) => m.hub === request.hub);
+  if (existing) {
+    violations.push({
+      field: "hub",
+      description: existing.removedAt ? `hub '${request.hub}' was removed at ${existing.removedAt}; a removed hub id is not reused` : `hub '${request.hub}' is already a member`,
+    });
+  }
+  const holder = holderOf(state, request.peerId);
+  if (holder) violations.push({ field: "peer_id", description: `${request.peerId} is (or was) a key of hub '${holder.hub}'` });
+  if (violations.length > 0) throw invalidArgument(violations, `cannot admit '${request.hub}'`);
+  return {
+    hub: request.hub,
+    name,
+    region: request.region ?? "",
+    role: request.role ?? "hub",
+    directoryId: request.directoryId ?? directoryIdOf(request.peerId),
+    addresses: [...(request.addresses ?? [])],
+    keys: [{ peerId: request.peerId, from: now }],
+    admittedAt: now,
+  };
+}
+
+export function planRemove(state: CharterState, hub: string, now: string): CharterMember {
+  const member = state.members.find((m) => m.hub === hub);
+  if (!member) throw invalidArgument([{ field: "hub", description: `'${hub}' is not a member` }], `cannot remove '${hub}'`);
+  if (member.removedAt) throw invalidArgument([{ field: "hub", description: `'${hub}' was already removed at ${member.removedAt}` }], `cannot remove '${hub}'`);
+  if (member.role === "secretariat") throw invalidArgument([{ field: "hub", description: "the secretariat cannot remove itself" }], `cannot remove '${hub}'`);
+  return { ...member, removedAt: now };
+}
+
+export function planRotateKey(state: CharterState, hub: string, peerId: string, now: string): CharterMember {
+  const member = state.members.find((m) => m.hub === hub);
+  const violations: FieldViolation[] = [];
+  if (!member) violations.push({ field: "hub", description: `'${hub}' is not a member` });
+  else if (member.removedAt) violations.push({ field: "hub", description: `'${hub}' was removed at ${member.removedAt}` });
+  else if (member.role === "secretariat") violations.push({ field: "hub", description: "the secretariat's key is the trust anchor in every node's config; it is not rotated through the charter" });
+  checkPeerId("peer_id", peerId, violations);
+  const holder = holderOf(state, peerId);
+  if (holder) violations.push({ field: "peer_id", description: `${peerId} is (or was) a key of hub '${holder.hub}'` });
+  if (violations.length > 0 || !member) throw invalidArgument(violations, `cannot rotate the key of '${hub}'`);
+  return {
+    ...member,
+    keys: [...member.keys.map((k) => (k.until ? k : { ...k, until: now })), { peerId, from: now }],
+  };
+}

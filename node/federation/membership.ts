@@ -1,0 +1,96 @@
+import { currentKey, type CharterMember, type CharterState } from "./charter.js";
+
+/** Where the charter this node acts on came from. */
+export interface CharterSource {
+  /** `authoring`: this node is the secretariat; `verified`: a checkpoint the trust anchor signed. */
+  kind: "authoring" | "verified";
+  seq?: number;
+  time?: string;
+}
+
+export interface MembershipInit {
+  federationId: string;
+  /** The trust anchor: the secretariat's peer id, from the config. */
+  anchor: string | undefined;
+  /** A rotated-out key may still connect this long after its rotation, to learn of it. */
+  rotationGraceMs: number;
+  now?: () => number;
+}
+
+/**
+ * The charter as this node currently trusts it, and the questions everyone else asks of it: who may
+ * connect, which member a key or a directory belongs to. It changes only when a newer charter is
+ * verified (or, at the secretariat, written); listeners hear every change.
+ */
+export class Membership {
+  readonly federationId: string;
+  readonly anchor: string | undefined;
+  readonly #graceMs: number;
+  readonly #now: () => number;
+  #state: CharterState | undefined;
+  #source: CharterSource | undefined;
+  readonly #listeners = new Set<(state: CharterState) => void>();
+
+  constructor(init: MembershipInit) {
+    this.federationId = init.federationId;
+    this.anchor = init.anchor;
+    this.#graceMs = init.rotationGraceMs;
+    this.#now = init.now ?? Date.now;
+  }
+
+  /** The trusted charter, or undefined before one is verified. */
+  get state(): CharterState | undefined {
+    return this.#state;
+  }
+
+  get source(): CharterSource | undefined {
+    return this.#source;
+  }
+
+  update(state: CharterState, source: CharterSource): void {
+    this.#state = state;
+    this.#source = source;
+    for (const listener of this.#listeners) listener(state);
+  }
+
+  onChange(listener: (state: CharterState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  members(): CharterMember[] {
+    return this.#state?.members ?? [];
+  }
+
+  member(hub: string): CharterMember | undefined {
+    return this.#state?.members.find((m) => m.hub === hub);
+  }
+
+  /** The member that holds (or held) `peerId`. */
+  holderOf(peerId: string): CharterMember | undefined {
+    return this.#state?.members.find((m) => m.keys.some((k) => k.peerId === peerId));
+  }
+
+  memberByDirectory(directoryId: string): CharterMember | undefined {
+    return this.#state?.members.find((m) => m.directoryId === directoryId);
+  }
+
+  /**
+   * May this peer connect? The trust anchor always; a member's current key; a key rotated out less
+   * than the grace period ago (so that its hub can still receive the charter that rotates it).
+   * Removed members never.
+   */
+  allowed(peerId: string): boolean {
+    if (peerId === this.anchor) return true;
+    const member = this.holderOf(peerId);
+    if (!member || member.removedAt) return false;
+    if (currentKey(member) === peerId) return true;
+    const until = member.keys.find((k) => k.peerId === peerId)?.until;
+    return until !== undefined && this.#now() - Date.parse(until) < this.#graceMs;
+  }
+
+  /** Hub id for a peer id, for logs and status ("" for unknown). */
+  hubOf(peerId: string): string {
+    return this.holderOf(peerId)?.hub ?? "";
+  }
+}
