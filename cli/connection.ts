@@ -11,7 +11,7 @@ import { CliError, ExitCode } from "./errors.js";
 /** Options every command that talks to a node accepts (flags, then env, then the data directory). */
 export interface ConnectionOptions {
   data?: string;
-  addr?: string;
+  api?: string;
   token?: string;
   tlsCa?: string;
 }
@@ -37,7 +37,7 @@ async function readOptional(path: string): Promise<string | undefined> {
 }
 
 /**
- * Finds the node and the credential: `--addr`/`--token`/`--tls-ca`, then CONCORDAT_ADDR /
+ * Finds the node and the credential: `--api`/`--token`/`--tls-ca`, then CONCORDAT_API /
  * CONCORDAT_TOKEN / CONCORDAT_TLS_CA, then the data directory (`--data`, CONCORDAT_DATA, or ./data):
  * `node.json` written by the running node, `config.yaml`, and `admin.token` written by `init`.
  */
@@ -45,7 +45,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   // An empty flag or variable counts as unset.
   const dataDir = options.data || env.CONCORDAT_DATA || "./data";
   const paths = dataPaths(dataDir);
-  let address = options.addr || env.CONCORDAT_ADDR;
+  let address = options.api || env.CONCORDAT_API;
   let tls = false;
   if (!address) {
     const runtime = await readOptional(paths.runtime);
@@ -67,7 +67,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
       tls = config.api.tls !== undefined;
     } else {
       throw new CliError(
-        `no node found: ${dataDir} holds no node (no node.json or config.yaml). Pass --data DIR or --addr HOST:PORT, or run \`concordat init\`.`,
+        `no node found: ${dataDir} holds no node (no node.json or config.yaml). Pass --data DIR or --api HOST:PORT, or run \`concordat init\`.`,
         ExitCode.Unavailable,
       );
     }

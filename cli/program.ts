@@ -6,6 +6,14 @@ import { Command, Option } from "commander";
 import { VERSION } from "../node/version.js";
 import { backupCommand, restoreCommand } from "./commands/backup.js";
 import { initCommand } from "./commands/init.js";
+import {
+  federationAdmitCommand,
+  federationCreateCommand,
+  federationListCommand,
+  federationRemoveCommand,
+  federationRotateKeyCommand,
+} from "./commands/federation.js";
+import { keysRotateCommand, keysStatusCommand } from "./commands/keys.js";
 import { operatorsAddCommand, operatorsListCommand, operatorsRevokeCommand } from "./commands/operators.js";
 import { startCommand } from "./commands/start.js";
 import { peersCommand } from "./commands/peers.js";
@@ -44,6 +52,10 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 function trainerFieldFlags(command: Command, update: boolean): Command {
   return command
     .option(`--name <name>`, update ? "new display name" : "display name (required)")
@@ -63,7 +75,7 @@ export function buildProgram(): Command {
     .description("Concordat: a federated node for security-sector-reform training hubs")
     .version(VERSION)
     .option("--data <dir>", "the node's data directory (default: $CONCORDAT_DATA or ./data)")
-    .option("--addr <host:port>", "API address of the node (default: from the data directory; $CONCORDAT_ADDR)")
+    .option("--api <host:port>", "API address of the node (default: from the data directory; $CONCORDAT_API)")
     .option("--token <token>", "API credential (default: $CONCORDAT_TOKEN or DATA/admin.token)")
     .option("--tls-ca <file>", "CA certificate to verify a node that serves TLS ($CONCORDAT_TLS_CA)")
     .option("--json", "print JSON for scripts instead of tables")
@@ -78,7 +90,10 @@ export function buildProgram(): Command {
     .option("--secretariat", "this node is the standards secretariat")
     .option("--region <region>", "region, free text")
     .option("--config <file>", "base configuration to copy (default: config/default.yaml)")
-    .action(async (opts: { hub: string; name: string; secretariat?: boolean; region?: string; config?: string }, cmd: Command) => {
+    .option("--federation <id>", "the federation's id (default: the configuration's federation.id)")
+    .option("--anchor <peer-id>", "the secretariat's peer id: the trust anchor (a secretariat's own by default)")
+    .option("--bootstrap <multiaddr>", "a peer to dial first, /ip4/…/tcp/…/p2p/PEER (repeatable)", collect)
+    .action(async (opts: { hub: string; name: string; secretariat?: boolean; region?: string; config?: string; federation?: string; anchor?: string; bootstrap?: string[] }, cmd: Command) => {
       const g = globals(cmd);
       await initCommand({ ...opts, data: dataDir(g) }, g.io);
     });
@@ -116,6 +131,67 @@ export function buildProgram(): Command {
     .action(async (opts: { documents?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       await peersCommand({ ...g, ...opts }, g.io);
+    });
+
+  const federation = program.command("federation").description("the charter: who is in the federation, with which keys");
+  federation
+    .command("create")
+    .description("secretariat: create the charter, with this node as its first member")
+    .option("--addr <address>", "where members reach the secretariat: /ip4/…/tcp/… or host:port (repeatable)", collect)
+    .action(async (opts: { addr?: string[] }, cmd: Command) => {
+      const g = globals(cmd);
+      await federationCreateCommand({ ...g, members: opts.addr ?? [] }, g.io);
+    });
+  federation
+    .command("admit")
+    .description("secretariat: admit a hub by its peer id")
+    .requiredOption("--hub <id>", "the hub's id")
+    .requiredOption("--peer-id <peer-id>", "the hub's peer id (from its `concordat init` or `status`)")
+    .option("--addr <address>", "where others reach it: /ip4/…/tcp/… or host:port (repeatable)", collect)
+    .option("--name <name>", "the hub's name (default: its id)")
+    .option("--region <region>", "its region")
+    .option("--directory-id <id>", "its directory id, if not the one derived from --peer-id")
+    .action(async ({ addr, ...opts }: { hub: string; peerId: string; addr?: string[]; name?: string; region?: string; directoryId?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await federationAdmitCommand({ ...g, ...opts, addresses: addr ?? [] }, g.io);
+    });
+  federation
+    .command("remove <hub>")
+    .description("secretariat: remove a member; it is disconnected and refused from then on")
+    .action(async (hub: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await federationRemoveCommand({ ...g, hub }, g.io);
+    });
+  federation
+    .command("rotate-key <hub>")
+    .description("secretariat: replace a member's key (confirms its `keys rotate`)")
+    .requiredOption("--peer-id <peer-id>", "the new key's peer id")
+    .action(async (hub: string, opts: { peerId: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await federationRotateKeyCommand({ ...g, ...opts, hub }, g.io);
+    });
+  federation
+    .command("list")
+    .description("the members, as this node's verified charter says")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await federationListCommand(g, g.io);
+    });
+
+  const keys = program.command("keys").description("this hub's own key");
+  keys
+    .command("rotate")
+    .description("make a new key; the node switches to it once the secretariat confirms it")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await keysRotateCommand(g, g.io);
+    });
+  keys
+    .command("status")
+    .description("the key in use and any key waiting for confirmation")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await keysStatusCommand(g, g.io);
     });
 
   const operators = program.command("operators").description("API credentials and roles (admin only)");

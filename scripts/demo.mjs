@@ -151,8 +151,8 @@ try {
       console.log(`  reached ${reader.hub.padEnd(14)} after ${(performance.now() - t0).toFixed(0)} ms`);
     }),
   );
-  console.log("\nThe hubs keep running: try `concordat --addr 127.0.0.1:<api> --token <token> peers`.");
-  for (const n of nodes) console.log(`  ${n.hub.padEnd(14)} --addr 127.0.0.1:${n.api} --token ${n.token}`);
+  console.log("\nThe hubs keep running: try `concordat --api 127.0.0.1:<api> --token <token> peers`.");
+  for (const n of nodes) console.log(`  ${n.hub.padEnd(14)} --api 127.0.0.1:${n.api} --token ${n.token}`);
   console.log("Press Ctrl-C to stop them all.");
 } catch (error) {
   console.error(`demo failed: ${error.message}`);

@@ -10,6 +10,9 @@ export interface InitCommandOptions {
   region?: string;
   /** Base configuration to copy; defaults to config/default.yaml. */
   config?: string;
+  federation?: string;
+  anchor?: string;
+  bootstrap?: string[];
 }
 
 /** `concordat init`: a new identity, config and first admin credential in a data directory. */
@@ -21,6 +24,9 @@ export async function initCommand(options: InitCommandOptions, io: Io): Promise<
     name: options.name,
     secretariat: options.secretariat ?? false,
     ...(options.region !== undefined ? { region: options.region } : {}),
+    ...(options.federation !== undefined ? { federationId: options.federation } : {}),
+    ...(options.anchor !== undefined ? { anchor: options.anchor } : {}),
+    ...(options.bootstrap !== undefined ? { bootstrap: options.bootstrap } : {}),
     baseConfig: await readTextFile(configPath, "configuration"),
     baseConfigSource: configPath,
   });
@@ -30,6 +36,8 @@ export async function initCommand(options: InitCommandOptions, io: Io): Promise<
     name: result.config.hub.name,
     role: result.config.hub.role,
     peerId: result.peerId,
+    federationId: result.config.federation.id,
+    anchor: result.config.federation.anchor ?? "",
     config: result.paths.config,
     identity: result.paths.identity,
     adminToken: result.paths.adminToken,
@@ -44,5 +52,11 @@ export async function initCommand(options: InitCommandOptions, io: Io): Promise<
   printLine(io, `  identity key  ${summary.identity} (mode 0600)`);
   printLine(io, `  config        ${summary.config}`);
   printLine(io, `  admin token   ${summary.adminToken} (mode 0600; the CLI reads it with --data ${options.data})`);
-  printLine(io, `Start it with: concordat start --data ${options.data}`);
+  printLine(io, `  federation    ${summary.federationId}, trust anchor ${summary.anchor || "not set (add federation.anchor to the config)"}`);
+  if (summary.role === "secretariat") {
+    printLine(io, `Start it with: concordat start --data ${options.data}, then create the charter: concordat federation create`);
+  } else {
+    printLine(io, `Ask the secretariat to admit it: concordat federation admit --hub ${summary.hubId} --peer-id ${summary.peerId} --addr ADDRESS`);
+    printLine(io, `Start it with: concordat start --data ${options.data}`);
+  }
 }

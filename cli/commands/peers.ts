@@ -17,7 +17,7 @@ export async function peersCommand(options: ConnectionOptions & { documents?: bo
     return;
   }
   if (result.peers.length === 0) {
-    printLine(io, "No peers connected. Check network.members in the config and that the other hubs are running.");
+    printLine(io, "No peers connected. Check `concordat federation list` (the charter), network.peers in the config, and that the other hubs are running.");
   } else {
     printTable(
       io,

@@ -10,6 +10,11 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
   }
   printLine(io, `${status.role} '${status.hubId}' — ${status.hubName}`);
   printLine(io, `  federation  ${status.federationId}`);
+  printLine(io, `  anchor      ${status.anchor || "not configured: this node replicates with no one (federation.anchor)"}`);
+  printLine(
+    io,
+    `  charter     ${status.charterSource === "authoring" ? "this node's own (secretariat)" : status.charterSource === "verified" ? `verified at seq ${status.charterSeq}` : "none verified yet"}`,
+  );
   printLine(io, `  peer id     ${status.peerId}`);
   printLine(io, `  version     ${status.version}, started ${status.startedAt}`);
   printLine(io, `  trainers    ${status.trainerCount}`);
@@ -22,11 +27,11 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
       io,
       ["member", "verified seq", "signed at", "age", "stale", "rejected", "last rejection"],
       status.members.map((m) => [
-        m.hub,
+        m.removedAt ? `${m.hub} (removed ${m.removedAt})` : m.hub,
         m.verifiedSeq > 0 ? String(m.verifiedSeq) : "-",
         m.verifiedTime || "-",
         m.ageSeconds >= 0 ? `${m.ageSeconds}s` : "-",
-        m.stale ? "STALE" : "ok",
+        m.removedAt ? "removed" : m.stale ? "STALE" : "ok",
         String(m.rejected),
         m.lastRejection || "",
       ]),

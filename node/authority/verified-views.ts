@@ -107,6 +107,8 @@ export class VerifiedViews {
   readonly #directories = new Map<string, { handle: DocHandle<unknown>; listener: () => void }>();
   /** Documents waiting for their checkpoint's heads, with the listener to remove (only ours). */
   readonly #waiting = new Map<string, { handle: DocHandle<unknown>; retry: () => void }>();
+  /** Views whose entry a directory no longer carries, by document and seq (named once each). */
+  readonly #missing = new Set<string>();
   #unsubscribe: (() => void) | undefined;
 
   constructor(init: VerifiedViewsInit, components: VerifiedViewsComponents) {
@@ -226,6 +228,17 @@ export class VerifiedViews {
     if (!member) return;
     const directory = (handle.doc() as DirectoryDoc | undefined) ?? {};
     const checkpoints = directory.checkpoints ?? {};
+    // An owner never deletes its checkpoint entries: one that is gone was deleted by a relay. That
+    // is harmless (the view stays at the last verified checkpoint) but worth naming.
+    for (const view of this.#views.values()) {
+      const key = `${view.documentId}@${view.checkpoint.seq}`;
+      if (view.hub !== member.hub || Object.hasOwn(checkpoints, view.documentId) || this.#missing.has(key)) continue;
+      this.#missing.add(key);
+      this.#log.warn(
+        { hub: member.hub, document: view.documentId, seq: view.checkpoint.seq },
+        "a directory no longer carries the checkpoint of a document this node holds a view of (deleted by a relay?); keeping the verified view",
+      );
+    }
     for (const documentId of Object.keys(checkpoints)) {
       // A relay can write into its copy of the directory; its write then conflicts with the owner's.
       // Automerge keeps every conflicting value: consider them all, and keep the best that verifies.

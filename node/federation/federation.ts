@@ -85,6 +85,8 @@ export class Federation {
   readonly #anchorDirectory: string | undefined;
   /** Documents listed in members' directories (whose ids derive from them), as seen locally. */
   readonly #listed = new Set<string>();
+  /** Listings refused because the id does not derive from the directory (logged once each). */
+  readonly #refused = new Set<string>();
   readonly #watched = new Map<string, { handle: DocHandle<DirectoryDoc>; refresh: () => void }>();
   readonly #listeners = new Set<() => void>();
   #unsubscribe: (() => void) | undefined;
@@ -198,8 +200,9 @@ export class Federation {
       const documents = handle.doc()?.documents ?? {};
       let added = 0;
       for (const [docId, entry] of Object.entries(documents)) {
-        if (this.#listed.has(docId)) continue;
+        if (this.#listed.has(docId) || this.#refused.has(`${id}/${docId}`)) continue;
         if (!ownsListedDocument(id, docId, entry)) {
+          this.#refused.add(`${id}/${docId}`);
           this.#log.warn({ hub: member.hub, document: docId }, "a directory lists a document that is not its hub's; ignored");
           continue;
         }

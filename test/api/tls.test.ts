@@ -51,7 +51,7 @@ describe("the API over TLS (api.tls from config)", () => {
   test("a client that trusts another CA, or speaks plaintext, is refused", async () => {
     const wrongCa = toCliError(await statusCommand({ data: node.dataDir, tlsCa: certs.otherCa }, memoryIo(true)).catch((e: unknown) => e));
     expect(wrongCa.message).toMatch(/UNAVAILABLE/);
-    const plain = toCliError(await statusCommand({ addr: node.address, token: node.adminToken }, memoryIo(true)).catch((e: unknown) => e));
+    const plain = toCliError(await statusCommand({ api: node.address, token: node.adminToken }, memoryIo(true)).catch((e: unknown) => e));
     expect(plain.message).toMatch(/UNAVAILABLE/);
   });
 

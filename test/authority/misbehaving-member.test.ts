@@ -1,15 +1,19 @@
 import * as A from "@automerge/automerge";
 import { Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointKind, signCheckpoint } from "../../node/authority/index.js";
-import { directoryIdOf } from "../../node/federation/index.js";
+import { charterIdOf, directoryIdOf } from "../../node/federation/index.js";
+import { encodeMember, readCharter } from "../../node/federation/charter.js";
 import { createLibp2pNode, Libp2pNetworkAdapter, type ConcordatLibp2p } from "../../node/network/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
 import { draft, startFederationWith, waitForForeignTrainer, waitUntil, type StartedFederation } from "../helpers/federation.js";
 
 type Trainers = { trainers: Record<string, unknown> };
 type Directory = { checkpoints: Record<string, unknown> };
+type Charter = { members: Record<string, unknown> };
 
 /**
  * A misbehaving member: a stock automerge-repo Repo with Concordat's libp2p adapter and a valid
@@ -24,6 +28,7 @@ describe("a misbehaving member", () => {
   const c = () => fed.byName("c");
 
   beforeAll(async () => {
+    // a is the secretariat (the first node).
     fed = await startFederationWith(["a", "c"], [["c", "a"]], { keyOnly: ["m"] });
     await a().node.running.roster.add(draft("H-1"), "op");
     await a().node.running.checkpointer.flush();
@@ -99,8 +104,12 @@ describe("a misbehaving member", () => {
       d.checkpoints[shard.id] = new A.ImmutableString(JSON.stringify(replay));
     });
     await waitUntil("c to reject the replay", () => rejected(/not above the last seen/), 10_000);
-    // The view has not moved; a's next checkpoint still gets through. (Deleting the entry is left
-    // out: in this test it stalled the directory's sync from a to c — see the closing note.)
+    // Deleting the entry from the relayed directory: harmless (c keeps its verified view) and named.
+    directory.change((d) => {
+      delete d.checkpoints[shard.id];
+    });
+    await waitUntil("c to name the missing entry", () => c().node.logs.some((l) => l.includes("a directory no longer carries the checkpoint of a document") && l.includes(shard.id)), 10_000);
+    // The view has not moved; a's next checkpoint still gets through.
     expect(c().node.running.views.view(shard.id)?.checkpoint.seq).toBe(current?.seq);
     await a().node.running.roster.update({ ...draft("H-1"), displayName: "Later edit" }, ["display_name"], "op");
     await a().node.running.checkpointer.flush();
@@ -110,5 +119,41 @@ describe("a misbehaving member", () => {
     }, 10_000);
     const logged = c().node.logs.filter((l) => l.includes("rejected a checkpoint"));
     expect(logged.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("its writes into the charter change no one's membership: not at the secretariat, not at c", async () => {
+    const m = fed.key("m");
+    const charter = await repo.find<Charter>(charterIdOf(a().peerId) as DocumentId);
+    const { state } = readCharter(charter.doc());
+    const hubC = state.members.find((x) => x.hub === c().hub);
+    const mine = state.members.find((x) => x.hub === m.hub);
+    expect(hubC && mine).toBeTruthy();
+    const now = new Date().toISOString();
+    charter.change((d) => {
+      // Remove c, make itself the secretariat, and admit an accomplice under m's own key.
+      d.members[c().hub] = encodeMember({ ...(hubC as NonNullable<typeof hubC>), removedAt: now });
+      d.members[m.hub] = encodeMember({ ...(mine as NonNullable<typeof mine>), role: "secretariat" });
+      d.members["hub-evil"] = encodeMember({ ...(mine as NonNullable<typeof mine>), hub: "hub-evil", name: "Accomplice" });
+    });
+    const forgedHeads = A.getHeads(charter.doc());
+    const charterId = charterIdOf(a().peerId);
+    await waitUntil("c's Repo copy of the charter to hold the forgery", () => {
+      const h = c().node.running.repo.handles[charterId];
+      return h?.isReady() && A.hasHeads(h.doc() as A.Doc<unknown>, forgedHeads);
+    }, 10_000);
+    // The secretariat never takes it into its authoring copy…
+    expect(A.hasHeads(a().node.running.documents.get("charter"), forgedHeads)).toBe(false);
+    // …and the next charter it signs (admitting someone) reaches c without any of it.
+    const newcomer = { hub: "hub-new", peerId: peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString() };
+    await a().node.running.charter.admit("op", { hub: newcomer.hub, peerId: newcomer.peerId });
+    await a().node.running.checkpointer.flush();
+    await waitUntil("c to trust the charter that admits the newcomer", () => c().node.running.membership.member(newcomer.hub), 10_000);
+    for (const membership of [a().node.running.membership, c().node.running.membership]) {
+      expect(membership.member("hub-evil")).toBeUndefined();
+      expect(membership.member(c().hub)?.removedAt).toBeUndefined();
+      expect(membership.member(m.hub)?.role).toBe("hub");
+    }
+    expect(c().node.running.federation.allowed(c().peerId)).toBe(false); // itself, never
+    expect(c().node.running.federation.allowed(a().peerId)).toBe(true);
   });
 });

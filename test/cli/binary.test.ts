@@ -17,7 +17,7 @@ function concordat(args: string[], env: Record<string, string> = {}): Promise<Ru
     execFile(
       process.execPath,
       [CLI_ENTRY, ...args],
-      { env: { ...process.env, CONCORDAT_DATA: "", CONCORDAT_TOKEN: "", CONCORDAT_ADDR: "", ...env }, timeout: 30_000 },
+      { env: { ...process.env, CONCORDAT_DATA: "", CONCORDAT_TOKEN: "", CONCORDAT_API: "", ...env }, timeout: 30_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -32,6 +32,15 @@ const COMMANDS = [
   ["start"],
   ["status"],
   ["peers"],
+  ["federation"],
+  ["federation", "create"],
+  ["federation", "admit"],
+  ["federation", "remove"],
+  ["federation", "rotate-key"],
+  ["federation", "list"],
+  ["keys"],
+  ["keys", "rotate"],
+  ["keys", "status"],
   ["operators"],
   ["operators", "add"],
   ["operators", "list"],
