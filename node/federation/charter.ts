@@ -171,6 +171,11 @@ export function grpcAddresses(member: Pick<CharterMember, "addresses">): string[
 // ---------------------------------------------------------------------------------------------
 // the secretariat's edits: checked here, before anything is written
 
+/** INVALID_ARGUMENT whose message names every problem (the details carry them field by field too). */
+function refused(what: string, violations: FieldViolation[]) {
+  return invalidArgument(violations, `${what}: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
+}
+
 function checkPeerId(field: string, peerId: string, violations: FieldViolation[]): void {
   if (!PEER_ID_PATTERN.test(peerId)) {
     violations.push({ field, description: `'${peerId}' is not an Ed25519 libp2p peer id (12D3KooW…)` });
@@ -225,7 +230,7 @@ export function planAdmit(state: CharterState, request: AdmitRequest, directoryI
   }
   const holder = holderOf(state, request.peerId);
   if (holder) violations.push({ field: "peer_id", description: `${request.peerId} is (or was) a key of hub '${holder.hub}'` });
-  if (violations.length > 0) throw invalidArgument(violations, `cannot admit '${request.hub}'`);
+  if (violations.length > 0) throw refused(`cannot admit '${request.hub}'`, violations);
   return {
     hub: request.hub,
     name,
@@ -240,9 +245,9 @@ export function planAdmit(state: CharterState, request: AdmitRequest, directoryI
 
 export function planRemove(state: CharterState, hub: string, now: string): CharterMember {
   const member = state.members.find((m) => m.hub === hub);
-  if (!member) throw invalidArgument([{ field: "hub", description: `'${hub}' is not a member` }], `cannot remove '${hub}'`);
-  if (member.removedAt) throw invalidArgument([{ field: "hub", description: `'${hub}' was already removed at ${member.removedAt}` }], `cannot remove '${hub}'`);
-  if (member.role === "secretariat") throw invalidArgument([{ field: "hub", description: "the secretariat cannot remove itself" }], `cannot remove '${hub}'`);
+  if (!member) throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: `'${hub}' is not a member` }]);
+  if (member.removedAt) throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: `'${hub}' was already removed at ${member.removedAt}` }]);
+  if (member.role === "secretariat") throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: "the secretariat cannot remove itself" }]);
   return { ...member, removedAt: now };
 }
 
@@ -255,7 +260,7 @@ export function planRotateKey(state: CharterState, hub: string, peerId: string, 
   checkPeerId("peer_id", peerId, violations);
   const holder = holderOf(state, peerId);
   if (holder) violations.push({ field: "peer_id", description: `${peerId} is (or was) a key of hub '${holder.hub}'` });
-  if (violations.length > 0 || !member) throw invalidArgument(violations, `cannot rotate the key of '${hub}'`);
+  if (violations.length > 0 || !member) throw refused(`cannot rotate the key of '${hub}'`, violations);
   return {
     ...member,
     keys: [...member.keys.map((k) => (k.until ? k : { ...k, until: now })), { peerId, from: now }],

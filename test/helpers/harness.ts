@@ -333,7 +333,7 @@ export async function startTestNode(options: StartTestNodeOptions = {}): Promise
   };
   const address = () => {
     if (!running) throw new Error("the test node is stopped");
-    return running.api.address;
+    return node.running.api.address;
   };
   try {
     await start();
@@ -346,9 +346,10 @@ export async function startTestNode(options: StartTestNodeOptions = {}): Promise
     get node() {
       return node;
     },
+    /** The node's current components (new ones after it restarts itself, e.g. to switch keys). */
     get running() {
       if (!running) throw new Error("the test node is stopped");
-      return running;
+      return node.running;
     },
     dataDir,
     get address() {
