@@ -156,4 +156,31 @@ describe("a misbehaving member", () => {
     expect(c().node.running.federation.allowed(c().peerId)).toBe(false); // itself, never
     expect(c().node.running.federation.allowed(a().peerId)).toBe(true);
   });
+
+  it("it cannot claim a's document as its own: a checkpoint of a's shard in its own directory, signed with its own key, is rejected", async () => {
+    const m = fed.key("m");
+    const shard = shardOf("H-1");
+    const handle = await repo.find<Trainers>(shard.id as DocumentId);
+    handle.change((d) => {
+      d.trainers["CLAIMED-1"] = encodeTrainer({ ...decodeTrainer(d.trainers["H-1"]), id: "CLAIMED-1", displayName: "Claimed" });
+    });
+    const before = c().node.running.views.view(shard.id)?.checkpoint;
+    // Its own directory (the id the charter gives it) lists a's shard and carries its own checkpoint of it.
+    const claim = await signCheckpoint(
+      { federationId: "concordat-dev", owner: m.peerId, documentId: shard.id, heads: A.getHeads(handle.doc()), seq: Date.now() * 1000 + 7, time: new Date().toISOString(), kind: CheckpointKind.Checkpoint },
+      m.sign,
+    );
+    const own = A.change(A.init<Record<string, unknown>>(), (d) => {
+      d.documents = { [shard.id]: { type: new A.ImmutableString("roster"), key: new A.ImmutableString(shard.key) } };
+      d.checkpoints = { [shard.id]: new A.ImmutableString(JSON.stringify(claim)) };
+    });
+    repo.import(A.save(own), { docId: directoryIdOf(m.peerId) });
+    await waitUntil("c to reject the claim", () =>
+      c().node.running.views.rejections().some((r) => r.hub === m.hub && r.documentId === shard.id && /is not hub 'hub-m''s/.test(r.reason)),
+    10_000);
+    const view = c().node.running.views.view(shard.id);
+    expect(view?.hub).toBe(a().hub);
+    expect(view?.checkpoint.seq).toBe(before?.seq);
+    expect(Object.hasOwn((view?.doc as Trainers).trainers, "CLAIMED-1")).toBe(false);
+  });
 });
