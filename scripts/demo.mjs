@@ -1,6 +1,8 @@
-// `npm run demo`: four hubs on loopback, each a separate `concordat start` process, in a ring over
-// libp2p (each dials the next). Each gets a sample roster; then a trainer is added at one hub and the
-// demo prints how long the change took to reach each of the others. Ctrl-C stops them all.
+// `npm run demo`: a secretariat and four hubs on loopback, each a separate `concordat start` process.
+// The secretariat creates the charter and admits the hubs; the hubs form a ring over libp2p (each
+// dials the next, the first also dials the secretariat), so most documents travel through relays.
+// Each hub gets a sample roster; then a trainer is added at one hub and the demo prints how long the
+// change took to reach each of the others. Ctrl-C stops them all.
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -11,10 +13,12 @@ import { credentials, Metadata } from "@grpc/grpc-js";
 import { parse, stringify } from "yaml";
 import { NodeServiceClient } from "../dist/node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient, Trainer } from "../dist/node/api/generated/concordat/v1/trainers.js";
+import { FederationServiceClient } from "../dist/node/api/generated/concordat/v1/federation.js";
 import { initDataDir } from "../dist/node/setup.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "dist/cli/main.js");
+const SECRETARIAT = { hub: "ssr-secretariat", name: "SSR Standards Secretariat", lang: "en", region: "Global" };
 const HUBS = [
   { hub: "nairobi-ptc", name: "Nairobi Peace Support Training Centre", lang: "en", region: "KE" },
   { hub: "dakar-ecole", name: "École de maintien de la paix, Dakar", lang: "fr", region: "SN" },
@@ -57,16 +61,20 @@ let workDir = "";
 try {
   workDir = await mkdtemp(join(tmpdir(), "concordat-demo-"));
   const base = await readFile(join(root, "config/default.yaml"), "utf8");
-  const ports = await freePorts(HUBS.length * 2);
-  const nodes = [];
-  for (const [i, h] of HUBS.entries()) {
+  const ports = await freePorts((HUBS.length + 1) * 2);
+  const everyone = [];
+  for (const [i, h] of [SECRETARIAT, ...HUBS].entries()) {
     const dataDir = join(workDir, h.hub);
-    const init = await initDataDir({ dataDir, hubId: h.hub, name: h.name, secretariat: false, baseConfig: base, baseConfigSource: "default" });
+    const anchor = everyone[0]?.peerId;
+    const init = await initDataDir({ dataDir, hubId: h.hub, name: h.name, secretariat: i === 0, ...(anchor ? { anchor } : {}), baseConfig: base, baseConfigSource: "default" });
     const token = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
-    nodes.push({ ...h, dataDir, peerId: init.peerId, token, libp2p: ports[2 * i], api: ports[2 * i + 1] });
+    everyone.push({ ...h, dataDir, peerId: init.peerId, token, libp2p: ports[2 * i], api: ports[2 * i + 1] });
   }
-  for (const [i, me] of nodes.entries()) {
-    const next = nodes[(i + 1) % nodes.length];
+  const [secretariat, ...nodes] = everyone;
+  // Who dials whom: the ring, and the first hub to the secretariat.
+  const dials = new Set(nodes.map((me, i) => `${me.hub}>${nodes[(i + 1) % nodes.length].hub}`));
+  dials.add(`${nodes[0].hub}>${secretariat.hub}`);
+  for (const me of everyone) {
     const path = join(me.dataDir, "config.yaml");
     const config = parse(await readFile(path, "utf8"));
     config.api.port = me.api;
@@ -74,16 +82,16 @@ try {
     config.network = {
       listen: [`/ip4/127.0.0.1/tcp/${me.libp2p}`],
       grpc: true,
-      members: nodes.filter((o) => o !== me).map((o) => ({
-        hub: o.hub,
-        peerId: o.peerId,
-        libp2p: o === next ? [`/ip4/127.0.0.1/tcp/${o.libp2p}`] : [],
-      })),
+      // Neighbours only: whom it dials (with an address) and who dials it (allowed before it has
+      // verified the charter).
+      peers: everyone
+        .filter((o) => dials.has(`${me.hub}>${o.hub}`) || dials.has(`${o.hub}>${me.hub}`))
+        .map((o) => ({ peerId: o.peerId, libp2p: dials.has(`${me.hub}>${o.hub}`) ? [`/ip4/127.0.0.1/tcp/${o.libp2p}`] : [] })),
     };
     await writeFile(path, stringify(config));
   }
-  console.log(`Starting ${nodes.length} hubs in ${workDir} (a ring over libp2p on 127.0.0.1)…`);
-  for (const n of nodes) {
+  console.log(`Starting a secretariat and ${nodes.length} hubs in ${workDir} (a ring over libp2p on 127.0.0.1)…`);
+  for (const n of everyone) {
     const child = spawn(process.execPath, [cli, "start", "--data", n.dataDir], { stdio: ["ignore", "ignore", "pipe"] });
     children.push(child);
     await new Promise((resolve, reject) => {
@@ -99,7 +107,15 @@ try {
     n.md = md;
     n.trainers = new TrainerServiceClient(`127.0.0.1:${n.api}`, credentials.createInsecure());
     n.node = new NodeServiceClient(`127.0.0.1:${n.api}`, credentials.createInsecure());
-    console.log(`  ${n.hub.padEnd(14)} api 127.0.0.1:${n.api}  libp2p /ip4/127.0.0.1/tcp/${n.libp2p}  ${n.peerId}`);
+    console.log(`  ${n.hub.padEnd(15)} api 127.0.0.1:${n.api}  libp2p /ip4/127.0.0.1/tcp/${n.libp2p}  ${n.peerId}`);
+    if (n === secretariat) {
+      // The charter: the secretariat admits every hub by its peer id.
+      const federation = new FederationServiceClient(`127.0.0.1:${n.api}`, credentials.createInsecure());
+      await unary(federation, "createFederation", { addresses: [`/ip4/127.0.0.1/tcp/${n.libp2p}`] }, n.md);
+      for (const h of nodes) await unary(federation, "admitMember", { hub: h.hub, peerId: h.peerId, addresses: [], name: h.name, region: h.region, directoryId: "" }, n.md);
+      federation.close();
+      console.log(`  the secretariat signed a charter admitting ${nodes.length} hubs`);
+    }
   }
 
   // Sample rosters: 200 trainers per hub.
@@ -152,7 +168,7 @@ try {
     }),
   );
   console.log("\nThe hubs keep running: try `concordat --api 127.0.0.1:<api> --token <token> peers`.");
-  for (const n of nodes) console.log(`  ${n.hub.padEnd(14)} --api 127.0.0.1:${n.api} --token ${n.token}`);
+  for (const n of everyone) console.log(`  ${n.hub.padEnd(15)} --api 127.0.0.1:${n.api} --token ${n.token}`);
   console.log("Press Ctrl-C to stop them all.");
 } catch (error) {
   console.error(`demo failed: ${error.message}`);
