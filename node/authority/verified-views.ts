@@ -18,6 +18,8 @@ export interface VerifiedView {
   documentId: string;
   /** Hub id of the owner. */
   hub: string;
+  /** The owner's directory, which carried the checkpoint (the owner's identity across key rotations). */
+  ownerDirectory: string;
   /** Set when the owner has been removed from the federation: the view is its last before removal. */
   removedAt?: string;
   checkpoint: SignedCheckpoint["checkpoint"];
@@ -101,7 +103,7 @@ export class VerifiedViews {
   readonly #anchorDirectory: string | undefined;
   readonly #views = new Map<string, VerifiedView>();
   readonly #lastSeen = new Map<string, number>();
-  readonly #pending = new Map<string, { hub: string; signed: SignedCheckpoint }>();
+  readonly #pending = new Map<string, { hub: string; directoryId: string; signed: SignedCheckpoint }>();
   readonly #rejections: Rejection[] = [];
   /** Directories read, by document id, with the change listener to remove on stop. */
   readonly #directories = new Map<string, { handle: DocHandle<unknown>; listener: () => void }>();
@@ -179,8 +181,11 @@ export class VerifiedViews {
   }
 
   #marked(view: VerifiedView): VerifiedView {
-    const removedAt = this.#membership.member(view.hub)?.removedAt;
-    return removedAt ? { ...view, removedAt } : view;
+    // The owner as the charter names it now (a view applied before the charter was verified knew
+    // the secretariat only as the trust anchor).
+    const owner = this.#membership.memberByDirectory(view.ownerDirectory);
+    if (!owner) return view;
+    return { ...view, hub: owner.hub, ...(owner.removedAt ? { removedAt: owner.removedAt } : {}) };
   }
 
   /** Per member: the newest verified checkpoint, its age, whether it is stale, and rejections. */
@@ -193,7 +198,7 @@ export class VerifiedViews {
       .map((member) => {
         let latest: MemberFreshness["latest"];
         for (const view of this.#views.values()) {
-          if (view.hub !== member.hub) continue;
+          if (view.ownerDirectory !== member.directoryId) continue;
           if (!latest || view.checkpoint.time > latest.time) latest = { seq: view.checkpoint.seq, time: view.checkpoint.time, documentId: view.documentId };
         }
         const ageSeconds = latest ? Math.max(0, Math.round((now - Date.parse(latest.time)) / 1000)) : undefined;
@@ -232,7 +237,7 @@ export class VerifiedViews {
     // is harmless (the view stays at the last verified checkpoint) but worth naming.
     for (const view of this.#views.values()) {
       const key = `${view.documentId}@${view.checkpoint.seq}`;
-      if (view.hub !== member.hub || Object.hasOwn(checkpoints, view.documentId) || this.#missing.has(key)) continue;
+      if (view.ownerDirectory !== directoryId || Object.hasOwn(checkpoints, view.documentId) || this.#missing.has(key)) continue;
       this.#missing.add(key);
       this.#log.warn(
         { hub: member.hub, document: view.documentId, seq: view.checkpoint.seq },
@@ -250,7 +255,7 @@ export class VerifiedViews {
         if (signed && (!best || signed.checkpoint.seq > best.checkpoint.seq)) best = signed;
       }
       if (best) {
-        this.#pending.set(documentId, { hub: member.hub, signed: best });
+        this.#pending.set(documentId, { hub: member.hub, directoryId, signed: best });
         this.#tryApply(documentId);
       }
     }
@@ -314,7 +319,7 @@ export class VerifiedViews {
     this.#waiting.delete(documentId);
     this.#pending.delete(documentId);
     const { checkpoint } = pending.signed;
-    const view: VerifiedView = { documentId, hub: pending.hub, checkpoint, doc: A.view(doc, heads) };
+    const view: VerifiedView = { documentId, hub: pending.hub, ownerDirectory: pending.directoryId, checkpoint, doc: A.view(doc, heads) };
     this.#views.set(documentId, view);
     this.#lastSeen.set(documentId, checkpoint.seq);
     void this.#store
