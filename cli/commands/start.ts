@@ -40,7 +40,15 @@ export async function startCommand(options: StartCommandOptions, io: Io, env: No
         `  admin credential in ${result.paths.adminToken} (the CLI finds it with --data ${options.data})\n`,
     );
   }
-  const node = new ConcordatNode({ dataDir: options.data, env });
+  const node = new ConcordatNode({
+    dataDir: options.data,
+    env,
+    // After a confirmed key rotation the node restarts itself; if that fails, it is stopped: exit.
+    onRestartFailed: (error) => {
+      io.stderr.write(`error: the node could not restart with its new key: ${(error as Error).message}\n`);
+      process.exit(1);
+    },
+  });
   const running = await node.start();
   // Process warnings (e.g. automerge-repo's throttle asking for a negative timeout after a long
   // import) go to the node's log as structured lines, not as bare text on stderr.

@@ -1,5 +1,6 @@
 import type { CharterAdmin, CharterMember, Federation } from "../federation/index.js";
 import { currentKey } from "../federation/index.js";
+import { failedPrecondition } from "../errors.js";
 import type { KeyRotation } from "../identity/index.js";
 import {
   FederationServiceService,
@@ -64,10 +65,15 @@ export function federationService(components: HandlerComponents & { charter: Cha
   };
 }
 
-export function keyService(components: HandlerComponents & { keys: KeyRotation; info: { hubId: string; peerId: string } }): KeyServiceServer {
+export function keyService(components: HandlerComponents & { keys: KeyRotation; info: { hubId: string; peerId: string; role: string } }): KeyServiceServer {
   const { keys, info } = components;
   return {
-    rotateKey: unary(components, "RotateKey", "admin", async () => ({ hub: info.hubId, peerId: info.peerId, nextPeerId: await keys.prepare() })),
+    rotateKey: unary(components, "RotateKey", "admin", async () => {
+      if (info.role === "secretariat") {
+        throw failedPrecondition("the secretariat's key is the federation's trust anchor (federation.anchor on every node); it is not rotated through the charter");
+      }
+      return { hub: info.hubId, peerId: info.peerId, nextPeerId: await keys.prepare() };
+    }),
     getKeyStatus: unary(components, "GetKeyStatus", "viewer", async () => ({ hub: info.hubId, peerId: info.peerId, nextPeerId: (await keys.pending()) ?? "" })),
   };
 }

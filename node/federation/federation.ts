@@ -19,13 +19,14 @@ export interface PeerAddress {
   grpcCa?: string | undefined;
 }
 
+/** A new hub's directory: its id derives from the hub's first key (and stays across rotations). */
 export function directorySpec(hubId: string, peerId: string): OwnedDocumentSpec {
   return {
     key: DIRECTORY_KEY,
     id: directoryIdOf(peerId),
     type: DocumentType.Directory,
     replicated: true,
-    initial: { hub: new A.ImmutableString(hubId), peerId: new A.ImmutableString(peerId), documents: {}, checkpoints: {} },
+    initial: { hub: new A.ImmutableString(hubId), documents: {}, checkpoints: {} },
   };
 }
 

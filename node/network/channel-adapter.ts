@@ -176,6 +176,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
   protected async stop(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
+    this.#dialing.clear();
     this.#open.clear();
     await this.shutdown();
   }
