@@ -3,6 +3,7 @@ import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type
 import { NodeServiceClient, OperatorServiceClient } from "../node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient } from "../node/api/generated/concordat/v1/trainers.js";
 import { FederationServiceClient, KeyServiceClient } from "../node/api/generated/concordat/v1/federation.js";
+import { AuditServiceClient, CoreServiceClient } from "../node/api/generated/concordat/v1/core.js";
 import { loadConfigFile } from "../node/config/index.js";
 import type { RuntimeInfo } from "../node/node.js";
 import { dataPaths } from "../node/paths.js";
@@ -24,6 +25,8 @@ export interface Connection {
   node: NodeServiceClient;
   federation: FederationServiceClient;
   keys: KeyServiceClient;
+  core: CoreServiceClient;
+  audit: AuditServiceClient;
   close(): void;
 }
 
@@ -99,6 +102,8 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const node = new NodeServiceClient(address, channel, clientOptions);
   const federation = new FederationServiceClient(address, channel, clientOptions);
   const keys = new KeyServiceClient(address, channel, clientOptions);
+  const core = new CoreServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  const audit = new AuditServiceClient(address, channel, clientOptions);
   return {
     address,
     metadata,
@@ -107,8 +112,10 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
     node,
     federation,
     keys,
+    core,
+    audit,
     close() {
-      for (const c of [trainers, operators, node, federation, keys] as Client[]) c.close();
+      for (const c of [trainers, operators, node, federation, keys, core, audit] as Client[]) c.close();
     },
   };
 }

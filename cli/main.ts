@@ -3,6 +3,7 @@
 import { CommanderError } from "commander";
 import { CliError, ExitCode, toCliError } from "./errors.js";
 import { buildProgram } from "./program.js";
+import { VERSION } from "../node/version.js";
 
 function report(error: CliError, json: boolean): void {
   if (json) {
@@ -14,6 +15,10 @@ function report(error: CliError, json: boolean): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-V")) {
+    process.stdout.write(`${VERSION}\n`);
+    return ExitCode.Ok;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -2,7 +2,7 @@
  * The `concordat` command's arguments: parsing only. Each command lives in cli/commands/ as a function
  * that tests call directly.
  */
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
 import { VERSION } from "../node/version.js";
 import { backupCommand, restoreCommand } from "./commands/backup.js";
 import { initCommand } from "./commands/init.js";
@@ -14,6 +14,31 @@ import {
   federationRotateKeyCommand,
 } from "./commands/federation.js";
 import { keysRotateCommand, keysStatusCommand } from "./commands/keys.js";
+import {
+  coreAdoptCommand,
+  coreAssociateCommand,
+  coreDiffCommand,
+  coreExportCommand,
+  coreImpactCommand,
+  coreImportCommand,
+  coreItemAddCommand,
+  corePutCommand,
+  coreReleaseCommand,
+  coreReleasesCommand,
+  coreRemoveCommand,
+  coreShowCommand,
+  federationReleasesCommand,
+} from "./commands/core.js";
+import {
+  curriculumAdaptCommand,
+  curriculumConfirmCommand,
+  curriculumModuleCommand,
+  curriculumRemoveCommand,
+  curriculumShowCommand,
+  mappingsAddCommand,
+  mappingsListCommand,
+} from "./commands/curriculum.js";
+import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
 import { operatorsAddCommand, operatorsListCommand, operatorsRevokeCommand } from "./commands/operators.js";
 import { startCommand } from "./commands/start.js";
 import { peersCommand } from "./commands/peers.js";
@@ -73,7 +98,9 @@ function trainerFieldFlags(command: Command, update: boolean): Command {
 export function buildProgram(): Command {
   const program = new Command("concordat")
     .description("Concordat: a federated node for security-sector-reform training hubs")
-    .version(VERSION)
+    // `--version` only as the first argument (see main.ts): `core release --version X.Y.Z` is the
+    // release's version, and commander would take a program-level --version anywhere.
+    .addHelpText("after", `\nconcordat --version prints the version (${VERSION}).`)
     .option("--data <dir>", "the node's data directory (default: $CONCORDAT_DATA or ./data)")
     .option("--api <host:port>", "API address of the node (default: from the data directory; $CONCORDAT_API)")
     .option("--token <token>", "API credential (default: $CONCORDAT_TOKEN or DATA/admin.token)")
@@ -176,6 +203,226 @@ export function buildProgram(): Command {
     .action(async (_opts: object, cmd: Command) => {
       const g = globals(cmd);
       await federationListCommand(g, g.io);
+    });
+
+  federation
+    .command("releases")
+    .description("per hub: the core release it adopted, its adaptations, and those waiting for review")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await federationReleasesCommand(g, g.io);
+    });
+
+  const recordKinds = ["item", "association", "module", "scheme"];
+  const core = program.command("core").description("the global core: competency framework, core modules, accreditation schemes, releases");
+  core
+    .command("put")
+    .description("secretariat: add or replace draft records of one kind from a JSON file (a record or an array; - for stdin)")
+    .addArgument(new Argument("<kind>", "record kind").choices(recordKinds))
+    .argument("<file>", "JSON file")
+    .action(async (kind: string, file: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await corePutCommand({ ...g, kind, file }, g.io);
+    });
+  core
+    .command("item")
+    .description("secretariat: add or replace one competency item in the drafts")
+    .requiredOption("--code <code>", "human coding scheme, e.g. HR-1.2")
+    .requiredOption("--statement <lang=text>", "statement in a language (repeatable)", collect)
+    .option("--type <type>", "CASE item type: Domain, Competency, Indicator, …", "Competency")
+    .option("--language <tag>", "the statement's main language (default: the first given)")
+    .option("--id <identifier>", "identifier (default: a new UUID; give an existing one to replace it)")
+    .option("--role-level <level>", "custodial | supervisory | management | command (repeatable)", collect)
+    .option("--theme <theme>", "cross-cutting theme, e.g. human-rights (repeatable)", collect)
+    .option("--notes <text>", "notes")
+    .action(async (opts: { code: string; statement: string[]; type?: string; language?: string; id?: string; roleLevel?: string[]; theme?: string[]; notes?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await coreItemAddCommand({ ...g, ...opts }, g.io);
+    });
+  core
+    .command("associate <origin> <type> <destination>")
+    .description("secretariat: link two items (CASE association: isChildOf, exactMatchOf, isRelatedTo, replacedBy, precedes, …)")
+    .option("--sequence <n>", "sequence number among siblings", positiveInt)
+    .option("--id <identifier>", "identifier (default: a new UUID)")
+    .action(async (origin: string, type: string, destination: string, opts: { sequence?: number; id?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await coreAssociateCommand({ ...g, ...opts, origin, type, destination }, g.io);
+    });
+  core
+    .command("remove")
+    .description("secretariat: remove draft records (refused while others refer to them)")
+    .addArgument(new Argument("<kind>", "record kind").choices(recordKinds))
+    .argument("<ids...>", "identifiers")
+    .action(async (kind: string, ids: string[], _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await coreRemoveCommand({ ...g, kind, ids }, g.io);
+    });
+  core
+    .command("import")
+    .description("secretariat: import a CASE 1.0/1.1 CFPackage (JSON) or a Moodle competency framework (CSV) into the drafts; all or nothing")
+    .addArgument(new Argument("<format>", "file format").choices(["case", "moodle"]))
+    .argument("<file>", "the file (- for stdin)")
+    .option("--dry-run", "check everything, write nothing")
+    .option("--language <tag>", "moodle: the language of its texts (default en)")
+    .action(async (format: string, file: string, opts: { dryRun?: boolean; language?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await coreImportCommand({ ...g, ...opts, format, file }, g.io);
+    });
+  core
+    .command("export")
+    .description("the framework as a CASE 1.1 CFPackage (JSON)")
+    .addArgument(new Argument("<format>", "file format").choices(["case"]))
+    .option("--release <version>", "a release (default: the newest)")
+    .option("--draft", "secretariat: the drafts")
+    .option("--out <file>", "write to a file (default: standard output)")
+    .action(async (_format: string, opts: { release?: string; draft?: boolean; out?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await coreExportCommand({ ...g, ...opts }, g.io);
+    });
+  core
+    .command("release")
+    .description("secretariat: sign and publish the drafts as a release (versions only go up)")
+    .requiredOption("--version <X.Y.Z>", "the release's version")
+    .option("--notes <text>", "release notes")
+    .action(async (opts: { version: string; notes?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await coreReleaseCommand({ ...g, ...opts }, g.io);
+    });
+  core
+    .command("releases")
+    .description("the core's verified releases")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await coreReleasesCommand(g, g.io);
+    });
+  core
+    .command("show")
+    .description("the core of a release (default: the newest)")
+    .option("--release <version>", "a release")
+    .option("--draft", "secretariat: the drafts")
+    .action(async (opts: { release?: string; draft?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      await coreShowCommand({ ...g, ...opts }, g.io);
+    });
+  core
+    .command("diff <from> <to>")
+    .description("what changed between two releases (or 'draft'), record by record, field by field")
+    .action(async (from: string, to: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await coreDiffCommand({ ...g, from, to }, g.io);
+    });
+  core
+    .command("adopt <version>")
+    .description("hub: follow this release of the core")
+    .action(async (version: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await coreAdoptCommand({ ...g, version }, g.io);
+    });
+  core
+    .command("impact [version]")
+    .description("hub: which adaptations a release changes under them (default: the newest release)")
+    .action(async (version: string | undefined, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await coreImpactCommand({ ...g, ...(version ? { release: version } : {}) }, g.io);
+    });
+
+  const curriculum = program.command("curriculum").description("hub: the adopted core with this hub's adaptations and local modules");
+  curriculum
+    .command("show")
+    .description("the effective curriculum: adopted release + adaptations + local modules")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await curriculumShowCommand(g, g.io);
+    });
+  curriculum
+    .command("adapt")
+    .description("adapt a core item or module (pinned to the adopted release); the same id again re-bases it")
+    .requiredOption("--id <id>", "the adaptation's id")
+    .option("--item <identifier>", "the core item adapted")
+    .option("--module <id>", "the core module adapted")
+    .option("--statement <lang=text>", "item statement: translation or national wording (repeatable)", collect)
+    .option("--title <lang=text>", "module title (repeatable)", collect)
+    .option("--legal-ref <text>", "a national legal reference (repeatable)", collect)
+    .option("--scenario <lang=title|text>", "a regional scenario (repeatable)", collect)
+    .option("--duration <minutes>", "module duration here", positiveInt)
+    .option("--notes <text>", "notes")
+    .option("--release <version>", "the release it is made against (default: the adopted one)")
+    .option("--file <file>", "the whole adaptation as JSON instead of flags")
+    .action(async (opts: Parameters<typeof curriculumAdaptCommand>[0], cmd: Command) => {
+      const g = globals(cmd);
+      await curriculumAdaptCommand({ ...g, ...opts }, g.io);
+    });
+  curriculum
+    .command("confirm <id>")
+    .description("mark an adaptation reviewed: pin it to a release (default: the adopted one)")
+    .option("--release <version>", "the release reviewed against")
+    .action(async (id: string, opts: { release?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await curriculumConfirmCommand({ ...g, ...opts, id }, g.io);
+    });
+  curriculum
+    .command("remove")
+    .description("remove an adaptation or a local module")
+    .addArgument(new Argument("<kind>", "what").choices(["adaptation", "local-module"]))
+    .argument("<id>", "its id")
+    .action(async (kind: string, id: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await curriculumRemoveCommand({ ...g, kind, id }, g.io);
+    });
+  curriculum
+    .command("module <file>")
+    .description("add or replace a local module from a JSON file (same shape as a core module)")
+    .action(async (file: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await curriculumModuleCommand({ ...g, file }, g.io);
+    });
+
+  const mappings = program.command("mappings").description("hub: national job titles mapped to ESCO / ISCO-08 and to core competencies");
+  mappings
+    .command("add")
+    .description("add or replace a job mapping")
+    .requiredOption("--id <id>", "the mapping's id")
+    .requiredOption("--title <lang=text>", "the national job title (repeatable)", collect)
+    .requiredOption("--country <code>", "ISO 3166-1 alpha-2")
+    .option("--esco <uri>", "ESCO occupation URI")
+    .option("--isco <code>", "ISCO-08 unit group (4 digits)")
+    .option("--career-step <n>", "career step (1 = entry)", positiveInt)
+    .requiredOption("--competency <id:relevance>", "a competency and essential|optional (repeatable)", collect)
+    .action(async (opts: Parameters<typeof mappingsAddCommand>[0], cmd: Command) => {
+      const g = globals(cmd);
+      await mappingsAddCommand({ ...g, ...opts }, g.io);
+    });
+  mappings
+    .command("list")
+    .description("this hub's job mappings")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await mappingsListCommand(g, g.io);
+    });
+  mappings
+    .command("remove <id>")
+    .description("remove a job mapping")
+    .action(async (id: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await curriculumRemoveCommand({ ...g, kind: "mapping", id }, g.io);
+    });
+
+  const audit = program.command("audit").description("offline-verifiable bundles of what the federation signed");
+  audit
+    .command("export")
+    .description("write this node's audit bundle: every signed document's changes, the checkpoints, the charter, a manifest")
+    .requiredOption("--out <file>", "the bundle file")
+    .action(async (opts: { out: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await auditExportCommand({ ...g, ...opts }, g.io);
+    });
+  audit
+    .command("verify <file>")
+    .description("verify a bundle offline (no node, no network); exits 1 on any failure")
+    .requiredOption("--trust-anchor <peer-id>", "the secretariat's peer id, obtained out of band")
+    .action(async (file: string, opts: { trustAnchor: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await auditVerifyCommand({ file, trustAnchor: opts.trustAnchor }, g.io);
     });
 
   const keys = program.command("keys").description("this hub's own key");

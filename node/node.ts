@@ -15,6 +15,7 @@ import { SealableStorage } from "./storage/shutdown-guard.js";
 import { VERSION } from "./version.js";
 import { CharterAdmin, currentKey, DIRECTORY_KEY, directoryIdOf, directorySpec, Federation, Membership, ownedDocumentId } from "./federation/index.js";
 import { Checkpointer, VerifiedViews } from "./authority/index.js";
+import { CoreAuthoring, coreSpec, Curriculum, curriculumSpec, VerifiedCoreReleases, type CoreSource } from "./core/index.js";
 import { ReplicationServiceService } from "./network/index.js";
 import { startNetwork, type NodeNetwork } from "./network/node-network.js";
 
@@ -118,7 +119,13 @@ export class ConcordatNode {
         { hubId: config.hub.id, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
         { documents, logger: logger.child({ component: "roster" }) },
       );
-      await documents.ensure([directorySpec(config.hub.id, identity.peerId), ...roster.documentSpecs()]);
+      const isSecretariat = config.hub.role === "secretariat" && config.federation.anchor === identity.peerId;
+      await documents.ensure([
+        directorySpec(config.hub.id, identity.peerId),
+        ...roster.documentSpecs(),
+        curriculumSpec(),
+        ...(isSecretariat ? [coreSpec()] : []),
+      ]);
 
       const membership = new Membership({
         federationId: config.federation.id,
@@ -154,6 +161,11 @@ export class ConcordatNode {
       );
       await views.start();
       stack.push({ name: "verified views", stop: async () => views.stop() });
+      const coreAuthoring = new CoreAuthoring({ isSecretariat }, { documents, checkpointer, logger: logger.child({ component: "core" }) });
+      const verifiedCore = new VerifiedCoreReleases({ federationId: config.federation.id }, { membership, repo, logger: logger.child({ component: "core" }) });
+      if (!isSecretariat) verifiedCore.start();
+      const coreSource = isSecretariat ? coreAuthoring : verifiedCore;
+      const curriculum = new Curriculum({ documents, core: coreSource, logger: logger.child({ component: "curriculum" }) });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -173,6 +185,11 @@ export class ConcordatNode {
           network,
           federation: fed,
           charter,
+          coreAuthoring,
+          coreSource,
+          verifiedCore,
+          curriculum,
+          membership,
           repo,
           views,
           logger: logger.child({ component: "api" }),
@@ -186,6 +203,17 @@ export class ConcordatNode {
             startedAt,
           },
           keys,
+          audit: async () => ({
+            hubId: config.hub.id,
+            peerId: identity.peerId,
+            federationId: config.federation.id,
+            documents,
+            checkpointer,
+            views,
+            repo,
+            membership,
+            coreSource,
+          }),
           backupHeader: async () => ({
             hubId: config.hub.id,
             peerId: identity.peerId,
@@ -213,7 +241,28 @@ export class ConcordatNode {
         { peerId: identity.peerId, api: api.address, libp2p: network.libp2pAddresses(), trainers: roster.count(), version: VERSION },
         "node started",
       );
-      this.#running = { config, logger, identity, store, operators, repo, documents, roster, membership, charter, federation: fed, checkpointer, views, network, api, stack };
+      this.#running = {
+        config,
+        logger,
+        identity,
+        store,
+        operators,
+        repo,
+        documents,
+        roster,
+        membership,
+        charter,
+        federation: fed,
+        checkpointer,
+        views,
+        coreAuthoring,
+        coreSource,
+        verifiedCore,
+        curriculum,
+        network,
+        api,
+        stack,
+      };
       // `keys rotate` left a new key waiting: switch to it once the verified charter names it.
       const confirmRotation = async () => {
         const next = await keys.pending();
@@ -274,6 +323,10 @@ export interface RunningNode {
   federation: Federation;
   checkpointer: Checkpointer;
   views: VerifiedViews;
+  coreAuthoring: CoreAuthoring;
+  coreSource: CoreSource;
+  verifiedCore: VerifiedCoreReleases;
+  curriculum: Curriculum;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

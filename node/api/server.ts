@@ -9,6 +9,8 @@ import type { Roster } from "../roster/index.js";
 import type { CharterAdmin } from "../federation/index.js";
 import type { KeyRotation } from "../identity/index.js";
 import { FederationServiceService, KeyServiceService, federationService, keyService } from "./federation-service.js";
+import { AuditServiceService, auditService, CoreServiceService, coreService, type CoreServiceComponents } from "./core-service.js";
+import type { AuditSources } from "../audit/export.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
 import { OperatorServiceService, operatorService } from "./operator-service.js";
 import { TrainerServiceService, trainerService } from "./trainer-service.js";
@@ -23,11 +25,13 @@ export interface ApiServerInit {
   shutdownGraceMs?: number;
 }
 
-export interface ApiServerComponents extends NodeServiceComponents {
+export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreServiceComponents, "info"> {
   operators: Operators;
   roster: Roster;
   charter: CharterAdmin;
   keys: KeyRotation;
+  /** What an audit bundle is built from (read at the time of the call). */
+  audit: () => Promise<AuditSources>;
   logger: Logger;
 }
 
@@ -39,6 +43,8 @@ const HEALTH_SERVICES = [
   "concordat.v1.NodeService",
   "concordat.v1.FederationService",
   "concordat.v1.KeyService",
+  "concordat.v1.CoreService",
+  "concordat.v1.AuditService",
 ];
 
 /** The node's gRPC API: Trainer, Operator, Node, Federation and Key services plus the standard health service. */
@@ -74,6 +80,8 @@ export class ApiServer {
     server.addService(NodeServiceService, nodeService(this.#components));
     server.addService(FederationServiceService, federationService(this.#components));
     server.addService(KeyServiceService, keyService(this.#components));
+    server.addService(CoreServiceService, coreService(this.#components));
+    server.addService(AuditServiceService, auditService(this.#components));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
     health.addToServer(server);
 

@@ -27,6 +27,8 @@ export interface CheckpointerComponents {
 
 interface DirectoryDoc {
   checkpoints?: Record<string, unknown>;
+  /** Release checkpoints, per document and version: the history of a release-only document. */
+  releases?: Record<string, Record<string, unknown>>;
 }
 
 const SEQ_KEY = "checkpoint-seq";
@@ -93,23 +95,85 @@ export class Checkpointer {
     return this.#documents.get<DirectoryDoc>(this.#init.directoryKey);
   }
 
+  /** Documents that get checkpoints and heartbeats: published on commit (not private, not release-only). */
   #replicatedKeys(): string[] {
     return this.#documents
       .describe()
-      .filter((d) => d.replicated && d.key !== this.#init.directoryKey)
+      .filter((d) => d.replicated && !d.releaseOnly && d.key !== this.#init.directoryKey)
       .map((d) => d.key);
   }
 
   #noteChanged(keys: readonly string[]): void {
-    // Only published documents are checkpointed: a private document's id and heads stay private.
+    // Only published documents are checkpointed: a private document's id and heads stay private,
+    // and a release-only document's drafts are signed only by `release`.
     for (const key of keys) {
-      if (key !== this.#init.directoryKey && this.#documents.isReplicated(this.#documents.idOf(key))) this.#pending.add(key);
+      if (key === this.#init.directoryKey || !this.#documents.isReplicated(this.#documents.idOf(key)) || this.#documents.isReleaseOnly(key)) continue;
+      this.#pending.add(key);
     }
     if (this.#pending.size === 0 || this.#batchTimer || this.#stopped) return;
     this.#batchTimer = setTimeout(() => {
       this.#batchTimer = undefined;
       void this.#enqueue(() => this.#signPending());
     }, this.#init.batchMs);
+  }
+
+  /** Every release of a release-only document, as signed, oldest first (by seq). */
+  releases(documentId: string): SignedCheckpoint[] {
+    const entries = Object.values(this.#directory().releases?.[documentId] ?? {}).map((e) => JSON.parse(text(e)) as SignedCheckpoint);
+    return entries.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
+  }
+
+  /**
+   * Signs a release of a release-only document at its current heads: a checkpoint of kind
+   * `release` naming `version`, stored as the document's latest checkpoint and in its release
+   * history, with the released heads in the same batch; then publishes the document up to them.
+   * `check` runs inside the signing queue with the previous releases, to refuse (throw) before
+   * anything is written.
+   */
+  release(key: string, version: string, check: (previous: SignedCheckpoint[]) => void): Promise<SignedCheckpoint> {
+    let result: SignedCheckpoint | undefined;
+    let failure: unknown;
+    const job = async () => {
+      try {
+        const documentId = this.#documents.idOf(key);
+        check(this.releases(documentId));
+        let seq = ((await this.#store.meta.get(SEQ_KEY).catch(() => undefined)) as number | undefined) ?? 0;
+        const last = this.latest(documentId);
+        seq = nextSeq(Math.max(seq, last?.checkpoint.seq ?? 0), this.#init.now());
+        const heads = [...A.getHeads(this.#documents.get(key))].sort();
+        const entry = await signCheckpoint(
+          { federationId: this.#init.federationId, owner: this.#init.peerId, documentId, heads, seq, time: new Date(this.#init.now()).toISOString(), kind: CheckpointKind.Release, version },
+          this.#sign,
+        );
+        await this.#documents.transact({ operatorId: "system", action: "checkpoint.release", subjects: [version] }, () => ({
+          edits: [
+            {
+              key: this.#init.directoryKey,
+              change: (doc) => {
+                const directory = doc as DirectoryDoc;
+                directory.checkpoints ??= {};
+                directory.releases ??= {};
+                directory.releases[documentId] ??= {};
+                const signed = new A.ImmutableString(JSON.stringify(entry));
+                directory.checkpoints[documentId] = signed;
+                (directory.releases[documentId] as Record<string, unknown>)[version] = new A.ImmutableString(JSON.stringify(entry));
+              },
+            },
+          ],
+          extra: [{ type: "put", sublevel: this.#store.meta, key: SEQ_KEY, value: seq }, this.#documents.releasedHeadsOperation(key, heads)],
+          result: undefined,
+        }));
+        await this.#documents.publishRelease(key, heads);
+        this.#log.info({ document: documentId, version, seq }, "signed a release");
+        result = entry;
+      } catch (error) {
+        failure = error;
+      }
+    };
+    return this.#enqueue(job).then(() => {
+      if (failure !== undefined) throw failure;
+      return result as SignedCheckpoint;
+    });
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {

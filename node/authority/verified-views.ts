@@ -23,6 +23,8 @@ export interface VerifiedView {
   /** Set when the owner has been removed from the federation: the view is its last before removal. */
   removedAt?: string;
   checkpoint: SignedCheckpoint["checkpoint"];
+  /** The owner's signature over the checkpoint (for audit bundles). */
+  signature: string;
   /** The document as of the checkpoint's heads: nothing the owner did not sign. */
   doc: A.Doc<unknown>;
 }
@@ -319,7 +321,7 @@ export class VerifiedViews {
     this.#waiting.delete(documentId);
     this.#pending.delete(documentId);
     const { checkpoint } = pending.signed;
-    const view: VerifiedView = { documentId, hub: pending.hub, ownerDirectory: pending.directoryId, checkpoint, doc: A.view(doc, heads) };
+    const view: VerifiedView = { documentId, hub: pending.hub, ownerDirectory: pending.directoryId, checkpoint, signature: pending.signed.signature, doc: A.view(doc, heads) };
     this.#views.set(documentId, view);
     this.#lastSeen.set(documentId, checkpoint.seq);
     void this.#store

@@ -7,6 +7,8 @@ export const DocumentType = {
   Roster: "roster",
   PrivateRoster: "private-roster",
   Charter: "charter",
+  Core: "core",
+  Curriculum: "curriculum",
 } as const;
 export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 
@@ -20,6 +22,8 @@ export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
   [DocumentType.Roster]: "1.0",
   [DocumentType.PrivateRoster]: "1.0",
   [DocumentType.Charter]: "1.0",
+  [DocumentType.Core]: "1.0",
+  [DocumentType.Curriculum]: "1.0",
 };
 
 /** The small header every document carries. */

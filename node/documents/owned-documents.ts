@@ -1,4 +1,5 @@
 import * as A from "@automerge/automerge";
+import { changeGraph, changesUpTo } from "./history.js";
 import {
   generateAutomergeUrl,
   parseAutomergeUrl,
@@ -38,6 +39,11 @@ export interface OwnedDocumentSpec {
   replicated: boolean;
   /** Initial content (header excluded); use ImmutableString for ids, codes, names and dates. */
   initial: Record<string, unknown>;
+  /**
+   * `on-commit` (default): every committed change is published into the Repo. `on-release`: only
+   * what `publishRelease` names (the secretariat's core: hubs never see drafts).
+   */
+  publish?: "on-commit" | "on-release";
 }
 
 interface RegistryEntry {
@@ -45,6 +51,8 @@ interface RegistryEntry {
   id: DocumentId;
   type: DocumentType;
   replicated: boolean;
+  /** Published only up to released heads. */
+  releaseOnly?: boolean;
 }
 
 interface Owned {
@@ -57,6 +65,8 @@ interface Owned {
   nextChunk: number;
   chunkCount: number;
   handle?: DocHandle<unknown>;
+  /** For release-only documents: the heads published so far (persisted under `released/<key>`). */
+  releasedHeads?: A.Heads;
 }
 
 export interface OwnedDocumentsInit {
@@ -103,6 +113,16 @@ export interface TransactionPlan<R> {
 }
 
 const REGISTRY_KEY = "documents";
+
+function releasedKey(key: string): string {
+  return `released/${key}`;
+}
+
+/** The changes under a release-only document's released heads, as one loadable chunk. */
+function releasedBytes(owned: Owned): Uint8Array {
+  const changes = changesUpTo(changeGraph(owned.doc), owned.releasedHeads ?? []);
+  return A.save(A.applyChanges(A.init<unknown>(), changes)[0]);
+}
 const CHUNK_DIGITS = 12;
 const COMPACT_DELTA_BYTES = 64 * 1024;
 
@@ -162,7 +182,12 @@ export class OwnedDocuments {
   async open(): Promise<void> {
     const registry = ((await this.#store.meta.get(REGISTRY_KEY)) as RegistryEntry[] | undefined) ?? [];
     for (const entry of registry) {
-      this.#docs.set(entry.key, await this.#load(entry));
+      const owned = await this.#load(entry);
+      if (entry.releaseOnly) {
+        const released = (await this.#store.meta.get(releasedKey(entry.key)).catch(() => undefined)) as A.Heads | undefined;
+        if (released) owned.releasedHeads = released;
+      }
+      this.#docs.set(entry.key, owned);
       if (entry.replicated) this.#replicatedIds.add(entry.id);
     }
   }
@@ -237,13 +262,24 @@ export class OwnedDocuments {
     const doc = A.change(A.init<Record<string, unknown>>(), { message }, (d) => {
       Object.assign(d, content);
     }) as A.Doc<unknown>;
-    const entry: RegistryEntry = { key: spec.key, id, type: spec.type, replicated: spec.replicated };
+    const entry: RegistryEntry = {
+      key: spec.key,
+      id,
+      type: spec.type,
+      replicated: spec.replicated,
+      ...(spec.publish === "on-release" ? { releaseOnly: true } : {}),
+    };
     return { entry, doc, persistedHeads: [], publishedHeads: [], nextChunk: 0, chunkCount: 0 };
   }
 
-  /** Ensures the Repo holds a copy of `owned` with all of the authoring copy's changes. */
+  /**
+   * Ensures the Repo holds a copy of `owned` with all of the authoring copy's changes (for a
+   * release-only document: exactly the changes under its released heads, or nothing before the
+   * first release).
+   */
   async #attach(owned: Owned): Promise<void> {
     const id = owned.entry.id;
+    if (owned.entry.releaseOnly && !owned.releasedHeads) return;
     // Only document chunks count: sync states are stored under the document id too, and a crash
     // can leave those without any of the document's own chunks.
     const [snapshots, incrementals] = await Promise.all([
@@ -257,15 +293,42 @@ export class OwnedDocuments {
         return undefined;
       });
     }
-    handle ??= this.#repo.import<unknown>(A.save(owned.doc), { docId: id });
+    const released = owned.entry.releaseOnly ? releasedBytes(owned) : undefined;
+    handle ??= this.#repo.import<unknown>(released ?? A.save(owned.doc), { docId: id });
     const published = handle.doc();
-    if (!published || !A.hasHeads(published, owned.persistedHeads)) {
+    const target = owned.releasedHeads ?? owned.persistedHeads;
+    if (!published || !A.hasHeads(published, target)) {
       // The Repo's copy lags (its saves are debounced, and a crash can cut them short).
-      const full = A.save(owned.doc);
-      handle.update((d) => A.loadIncremental(d, full));
+      const bytes = released ?? A.save(owned.doc);
+      handle.update((d) => A.loadIncremental(d, bytes));
     }
     owned.handle = handle;
-    owned.publishedHeads = owned.persistedHeads;
+    owned.publishedHeads = target;
+  }
+
+  /** The batch operation that records a release-only document's released heads (with the release's signature). */
+  releasedHeadsOperation(key: string, heads: readonly string[]): StoreBatchOperation {
+    this.#require(key);
+    return { type: "put", sublevel: this.#store.meta, key: releasedKey(key), value: [...heads] };
+  }
+
+  /** Publishes a release-only document up to `heads` (after `releasedHeadsOperation` was persisted). */
+  async publishRelease(key: string, heads: readonly string[]): Promise<void> {
+    const owned = this.#require(key);
+    if (!owned.entry.releaseOnly) throw new Error(`document '${key}' is published on every commit, not by release`);
+    owned.releasedHeads = [...heads];
+    if (!owned.handle) {
+      await this.#attach(owned);
+      return;
+    }
+    const bytes = releasedBytes(owned);
+    owned.handle.update((d) => A.loadIncremental(d, bytes));
+    owned.publishedHeads = [...heads];
+  }
+
+  /** The heads last released of a release-only document (undefined before its first release). */
+  releasedHeads(key: string): A.Heads | undefined {
+    return this.#require(key).releasedHeads;
   }
 
   /** The current authoring copy of a document (read-only; change it through `transact`). */
@@ -285,9 +348,18 @@ export class OwnedDocuments {
     this.#commitListeners.push(listener);
   }
 
-  /** Is `documentId` one of this node's replicated (published) documents? */
+  /** Is `documentId` one of this node's replicated documents (private ones never are)? */
   isReplicated(documentId: string): boolean {
     return this.#replicatedIds.has(documentId);
+  }
+
+  /** Is `documentId` shared now: replicated, and (for a release-only document) released at least once? */
+  isPublished(documentId: string): boolean {
+    if (!this.#replicatedIds.has(documentId)) return false;
+    for (const owned of this.#docs.values()) {
+      if (owned.entry.id === documentId) return !owned.entry.releaseOnly || owned.releasedHeads !== undefined;
+    }
+    return false;
   }
 
   /** The document id of a document this node owns. */
@@ -295,14 +367,20 @@ export class OwnedDocuments {
     return this.#require(key).entry.id;
   }
 
-  describe(): Array<{ key: string; id: DocumentId; header: PlainHeader; heads: A.Heads; replicated: boolean }> {
+  describe(): Array<{ key: string; id: DocumentId; header: PlainHeader; heads: A.Heads; replicated: boolean; releaseOnly: boolean }> {
     return [...this.#docs.values()].map((o) => ({
       key: o.entry.key,
       id: o.entry.id,
       header: checkHeader(o.doc, o.entry.type, o.entry.id),
       heads: A.getHeads(o.doc),
       replicated: o.entry.replicated,
+      releaseOnly: o.entry.releaseOnly === true,
     }));
+  }
+
+  /** Is this document published only by release (so checkpointed only by release)? */
+  isReleaseOnly(key: string): boolean {
+    return this.#require(key).entry.releaseOnly === true;
   }
 
   #require(key: string): Owned {
@@ -426,7 +504,7 @@ export class OwnedDocuments {
 
   /** Brings the Repo's copy up to the authoring copy, sending only what it has not seen from us. */
   #publish(owned: Owned): void {
-    if (!owned.handle) return;
+    if (!owned.handle || owned.entry.releaseOnly) return;
     const delta = A.saveSince(owned.doc, owned.publishedHeads);
     owned.handle.update((d) => A.loadIncremental(d, delta));
     owned.publishedHeads = owned.persistedHeads;

@@ -128,7 +128,7 @@ export class Federation {
     return (
       documentId === this.#charterId ||
       documentId === this.#anchorDirectory ||
-      this.#documents.isReplicated(documentId) ||
+      this.#documents.isPublished(documentId) ||
       this.#membership.memberByDirectory(documentId) !== undefined ||
       this.#listed.has(documentId)
     );

@@ -62,7 +62,8 @@ describe("GetStatus", () => {
     expect(s.trainerCount).toBe(2);
     expect(s.caller).toMatchObject({ id: hub.adminOperatorId, role: "admin", revokedAt: "" });
 
-    expect(s.documents).toHaveLength(9);
+    expect(s.documents).toHaveLength(10); // directory, 4 roster shards, 4 private shards, curriculum
+    expect(s.documents.filter((d) => d.type === "curriculum")).toHaveLength(1);
     const directory = s.documents.filter((d) => d.type === "directory");
     expect(directory).toHaveLength(1);
     expect(directory[0]?.id).toBe(directoryIdOf(s.peerId));

@@ -25,6 +25,7 @@ import { ConcordatNode, type RunningNode } from "../../node/node.js";
 import { initDataDir } from "../../node/setup.js";
 import { NodeServiceClient, OperatorServiceClient } from "../../node/api/generated/concordat/v1/node.js";
 import { FederationServiceClient, KeyServiceClient } from "../../node/api/generated/concordat/v1/federation.js";
+import { AuditServiceClient, CoreServiceClient } from "../../node/api/generated/concordat/v1/core.js";
 import {
   TrainerServiceClient,
   type ImportOptions,
@@ -69,6 +70,8 @@ export interface TestClients {
   node: NodeServiceClient;
   federation: FederationServiceClient;
   keys: KeyServiceClient;
+  core: CoreServiceClient;
+  audit: AuditServiceClient;
   health: HealthClient;
   close(): void;
 }
@@ -94,6 +97,8 @@ export function makeClients(address: string, token?: string): TestClients {
     node: new NodeServiceClient(address, insecure, options),
     federation: new FederationServiceClient(address, insecure, options),
     keys: new KeyServiceClient(address, insecure, options),
+    core: new CoreServiceClient(address, insecure, options),
+    audit: new AuditServiceClient(address, insecure, options),
     health: new HealthClientConstructor(address, insecure, options),
   };
   return {

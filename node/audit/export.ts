@@ -1,0 +1,76 @@
+import * as A from "@automerge/automerge";
+import type { DocumentId, Repo } from "@automerge/automerge-repo";
+import type { Checkpointer, VerifiedViews } from "../authority/index.js";
+import type { SignedCheckpoint } from "../authority/checkpoint.js";
+import type { CoreSource } from "../core/core.js";
+import { changeGraph, changesUpTo } from "../documents/history.js";
+import type { OwnedDocuments } from "../documents/index.js";
+import type { Membership } from "../federation/index.js";
+import { makeBundle, type AuditBundle, type BundleDocument } from "./bundle.js";
+
+export interface AuditSources {
+  hubId: string;
+  peerId: string;
+  federationId: string;
+  documents: OwnedDocuments;
+  checkpointer: Checkpointer;
+  views: VerifiedViews;
+  repo: Repo;
+  membership: Membership;
+  coreSource: CoreSource;
+}
+
+interface DirectoryDoc {
+  documents?: Record<string, { key?: unknown; type?: unknown } | undefined>;
+  releases?: Record<string, Record<string, unknown>>;
+}
+
+function text(value: unknown): string {
+  if (value instanceof A.ImmutableString) return value.val;
+  return typeof value === "string" ? value : "";
+}
+
+/**
+ * Builds an audit bundle of everything this node holds as signed: its own published documents up to
+ * their latest checkpoints (the core up to its latest release, with every release), and every
+ * foreign document up to the checkpoint its verified view is at (the core's releases that verified
+ * here included). Only changes under signed heads go in; private documents never do.
+ */
+export async function buildAuditBundle(s: AuditSources): Promise<AuditBundle> {
+  const documents: Array<Omit<BundleDocument, "changes"> & { changes: Uint8Array[] }> = [];
+  const checkpoints: SignedCheckpoint[] = [];
+
+  for (const d of s.documents.describe()) {
+    if (!d.replicated || d.header.type === "directory") continue;
+    const signed = d.releaseOnly ? s.checkpointer.releases(d.id) : [s.checkpointer.latest(d.id)].filter((x): x is SignedCheckpoint => x !== undefined);
+    const last = signed.at(-1);
+    if (!last) continue; // never signed (a core never released): nothing to vouch for
+    documents.push({ id: d.id, key: d.key, hub: s.hubId, type: d.header.type, changes: changesUpTo(changeGraph(s.documents.get(d.key)), last.checkpoint.heads) });
+    checkpoints.push(...signed);
+  }
+
+  const releases = new Set((await s.coreSource.releases()).map((r) => `${r.version}@${r.seq}`));
+  for (const view of s.views.views()) {
+    const handle = s.repo.handles[view.documentId as DocumentId];
+    const directory = s.repo.handles[view.ownerDirectory as DocumentId];
+    if (!handle?.isReady() || !directory?.isReady()) continue;
+    const listing = (directory.doc() as DirectoryDoc | undefined) ?? {};
+    const key = text(listing.documents?.[view.documentId]?.key);
+    const type = text(listing.documents?.[view.documentId]?.type);
+    documents.push({ id: view.documentId, key, hub: view.hub, type, changes: changesUpTo(changeGraph(handle.doc() as A.Doc<unknown>), view.checkpoint.heads) });
+    const history = Object.values(listing.releases?.[view.documentId] ?? {})
+      .map((raw) => JSON.parse(text(raw)) as SignedCheckpoint)
+      .filter((r) => releases.has(`${r.checkpoint.version}@${r.checkpoint.seq}`));
+    if (history.length > 0) checkpoints.push(...history.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq));
+    else checkpoints.push({ checkpoint: view.checkpoint, signature: view.signature });
+  }
+
+  return makeBundle({
+    createdAt: new Date().toISOString(),
+    federationId: s.federationId,
+    anchor: s.membership.anchor ?? "",
+    exportedBy: { hub: s.hubId, peerId: s.peerId },
+    documents,
+    checkpoints,
+  });
+}

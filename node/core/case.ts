@@ -1,0 +1,594 @@
+import { z } from "zod";
+import { invalidArgument, type FieldViolation } from "../errors.js";
+import {
+  ASSOCIATION_TYPES,
+  isAssociationType,
+  associationSchema,
+  frameworkSchema,
+  itemSchema,
+  violationsOf,
+  type CoreAssociation,
+  type CoreDefinitions,
+  type CoreFramework,
+  type CoreItem,
+  type LangMap,
+} from "./model.js";
+
+/**
+ * The codec between a 1EdTech CASE 1.0/1.1 CFPackage (JSON, as OpenSALT and other CASE tools
+ * publish it) and the core model. Only the framework, its items, associations and definitions are
+ * CASE; modules and schemes are Concordat's own and never appear here.
+ *
+ * Fields Concordat models are mapped (humanCodingScheme → code, fullStatement → statement, …);
+ * every other field is kept verbatim in the record's `extra` and written back on export, so that a
+ * package from another tool comes back out as it went in. CASE has one statement per item; the
+ * translations Concordat keeps travel in `extensions.concordat.statement` (and
+ * `…abbreviatedStatement`), a language map, which tools that do not know it carry along untouched.
+ *
+ * The package is checked whole before anything is returned: an operator importing a framework
+ * fixes every problem in one pass rather than one per attempt.
+ */
+
+/** What a CASE package holds, in core terms. */
+export interface CasePackageContent {
+  framework: CoreFramework;
+  items: CoreItem[];
+  associations: CoreAssociation[];
+  definitions: CoreDefinitions;
+}
+
+export interface CaseExportOptions {
+  /**
+   * "1.1" stamps CFDocument.caseVersion; "1.0" removes it (in 1.1 it may only be "1.1"). Without
+   * it, caseVersion is written as the framework's `extra` holds it.
+   */
+  caseVersion?: "1.0" | "1.1";
+}
+
+/** Enough to fix a bad package in one pass; more would only bury the first problems. */
+const MAX_VIOLATIONS = 200;
+/** The key under `extensions` where Concordat keeps what CASE has no field for. */
+const EXTENSION = "concordat";
+/** CFItemType when an item names none: CASE allows that, the core model does not. */
+const DEFAULT_ITEM_TYPE = "Item";
+/** CFDocument.language when neither the document nor its first item names one. */
+const DEFAULT_LANGUAGE = "en";
+
+/** CASE fields the core model maps; anything else is `extra`. */
+const DOCUMENT_FIELDS = [
+  "identifier",
+  "title",
+  "description",
+  "creator",
+  "publisher",
+  "language",
+  "adoptionStatus",
+  "subject",
+  "lastChangeDateTime",
+] as const;
+const ITEM_FIELDS = [
+  "identifier",
+  "humanCodingScheme",
+  "fullStatement",
+  "abbreviatedStatement",
+  "CFItemType",
+  "language",
+  "educationLevel",
+  "conceptKeywords",
+  "notes",
+  "listEnumeration",
+  "lastChangeDateTime",
+] as const;
+const ASSOCIATION_FIELDS = [
+  "identifier",
+  "associationType",
+  "sequenceNumber",
+  "lastChangeDateTime",
+] as const;
+/**
+ * Node references: the core model keeps identifier, uri and title; any other key (CASE 1.1
+ * `targetType`) goes to `extra` under the reference's own field name, and back on export.
+ */
+const NODE_FIELDS = ["originNodeURI", "destinationNodeURI", "CFAssociationGroupingURI"] as const;
+type NodeField = (typeof NODE_FIELDS)[number];
+
+/** Field order of the CASE 1.1 binding, so that exported JSON reads like any other CASE tool's. */
+const DOCUMENT_ORDER = [
+  "identifier", "uri", "frameworkType", "caseVersion", "creator", "title", "lastChangeDateTime", "officialSourceURL",
+  "publisher", "description", "subject", "subjectURI", "language", "version", "adoptionStatus", "statusStartDate",
+  "statusEndDate", "licenseURI", "notes", "CFPackageURI", "extensions",
+];
+const ITEM_ORDER = [
+  "identifier", "fullStatement", "alternativeLabel", "CFItemType", "uri", "humanCodingScheme", "listEnumeration",
+  "abbreviatedStatement", "conceptKeywords", "conceptKeywordsURI", "notes", "subject", "subjectURI", "language",
+  "educationLevel", "CFItemTypeURI", "licenseURI", "statusStartDate", "statusEndDate", "lastChangeDateTime",
+  "CFDocumentURI", "extensions",
+];
+const ASSOCIATION_ORDER = [
+  "identifier", "associationType", "sequenceNumber", "uri", "originNodeURI", "destinationNodeURI",
+  "CFAssociationGroupingURI", "lastChangeDateTime", "notes", "CFDocumentURI", "extensions",
+];
+const LINK_ORDER = ["title", "identifier", "uri"];
+
+type Json = Record<string, unknown>;
+/** A zod issue's path in CASE field names; null drops an issue already reported otherwise. */
+type Rename = (issue: z.core.$ZodIssue) => PropertyKey[] | null;
+
+/** What an association may point at without a uri, and the groupings the package defines. */
+interface Nodes {
+  identifiers: ReadonlySet<unknown>;
+  groupings: ReadonlySet<unknown> | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// import
+
+/**
+ * Reads a CASE CFPackage, bare (`{CFDocument, CFItems, …}`) or wrapped (`{CFPackage: {…}}`).
+ * Throws INVALID_ARGUMENT naming every problem by record and CASE field, e.g.
+ * `CFItems[3] (8f0d…): fullStatement`.
+ */
+export function parseCasePackage(json: unknown): CasePackageContent {
+  const pkg = unwrap(json);
+  const problems = new Problems();
+  const doc = pkg.CFDocument as Json;
+  const itemsIn = (pkg.CFItems ?? []) as unknown[];
+  const associationsIn = (pkg.CFAssociations ?? []) as unknown[];
+  const definitions = readDefinitions(pkg.CFDefinitions, problems);
+  const language = doc.language ?? firstItemLanguage(itemsIn) ?? DEFAULT_LANGUAGE;
+  const framework = readFramework(doc, language, problems);
+  const seen = new Map<unknown, string>([[doc.identifier, "the CFDocument"]]);
+  const items = itemsIn.map((raw, i) => readItem(raw, i, language, seen, problems));
+  const groupings = definitions.CFAssociationGroupings;
+  const nodes: Nodes = {
+    identifiers: new Set([doc.identifier, ...itemsIn.map((raw) => (isRecord(raw) ? raw.identifier : undefined))]),
+    groupings: groupings && new Set(groupings.flatMap((g) => (isRecord(g) && typeof g.identifier === "string" ? [g.identifier] : []))),
+  };
+  const associations = associationsIn.map((raw, i) => readAssociation(raw, i, nodes, seen, problems));
+  problems.throwIfAny();
+  if (!framework) throw new Error("unreachable: an invalid CFDocument is a problem");
+  return { framework, items: items.filter(isDefined), associations: associations.filter(isDefined), definitions };
+}
+
+/** The package object, or a throw naming the one structural problem that stops reading it. */
+function unwrap(json: unknown): Json {
+  const problems = new Problems();
+  let pkg = json;
+  if (isRecord(pkg) && !("CFDocument" in pkg) && "CFPackage" in pkg) pkg = pkg.CFPackage;
+  if (!isRecord(pkg)) {
+    problems.add("CFPackage", "", "must be a JSON object holding a CFDocument (a CASE CFPackage)");
+    problems.throwIfAny();
+    return {};
+  }
+  if (pkg.CFDocument === undefined) problems.add("CFDocument", "", "is required: a CASE package has one CFDocument");
+  else if (!isRecord(pkg.CFDocument)) problems.add("CFDocument", "", "must be an object");
+  for (const list of ["CFItems", "CFAssociations"] as const) {
+    if (pkg[list] !== undefined && !Array.isArray(pkg[list])) problems.add(list, "", "must be an array");
+  }
+  if (pkg.CFDefinitions !== undefined && !isRecord(pkg.CFDefinitions)) problems.add("CFDefinitions", "", "must be an object");
+  problems.throwIfAny();
+  return pkg;
+}
+
+function readDefinitions(raw: unknown, problems: Problems): CoreDefinitions {
+  if (raw === undefined) return {};
+  const lists: Array<[string, unknown[]]> = [];
+  for (const [key, value] of Object.entries(raw as Json)) {
+    if (Array.isArray(value)) lists.push([key, structuredClone(value)]);
+    else problems.add("CFDefinitions", key, "must be an array: Concordat keeps CFDefinitions as lists of definitions");
+  }
+  return Object.fromEntries(lists);
+}
+
+/** `language` is the document's, else its first item's: CASE 1.0 documents often name none. */
+function readFramework(doc: Json, language: unknown, problems: Problems): CoreFramework | undefined {
+  const { identifier, title, description, creator, publisher, adoptionStatus, subject, lastChangeDateTime } = doc;
+  const candidate = compact({
+    identifier,
+    title,
+    description,
+    creator,
+    publisher,
+    language,
+    adoptionStatus,
+    // CASE 1.0 allows one subject as a bare string.
+    subject: typeof subject === "string" ? [subject] : (subject ?? undefined),
+    lastChangeDateTime,
+    extra: structuredClone(omit(doc, DOCUMENT_FIELDS)),
+  });
+  return validated<CoreFramework>(frameworkSchema, candidate, "CFDocument", (issue) => issue.path, problems);
+}
+
+function firstItemLanguage(items: readonly unknown[]): string | undefined {
+  const first = items[0];
+  return isRecord(first) && typeof first.language === "string" ? first.language : undefined;
+}
+
+function readItem(
+  raw: unknown,
+  index: number,
+  documentLanguage: unknown,
+  seen: Map<unknown, string>,
+  problems: Problems,
+): CoreItem | undefined {
+  if (!isRecord(raw)) {
+    problems.add(`CFItems[${index}]`, "", "must be an object");
+    return undefined;
+  }
+  const record = recordName("CFItems", index, raw.identifier);
+  claimIdentifier(seen, raw.identifier, record, `CFItems[${index}]`, problems);
+  const {
+    identifier, humanCodingScheme, fullStatement, abbreviatedStatement, CFItemType, language,
+    educationLevel, conceptKeywords, notes, listEnumeration, lastChangeDateTime, extensions, ...extra
+  } = raw;
+  const lang = language ?? documentLanguage;
+  const carried = splitExtensions(extensions);
+  if (carried.kept !== undefined) extra.extensions = carried.kept;
+  if (fullStatement === undefined) problems.add(record, "fullStatement", "is required");
+
+  const statement = langMap(fullStatement, lang, carried.statement, record, "statement", problems);
+  const abbreviated = langMap(abbreviatedStatement, lang, carried.abbreviatedStatement, record, "abbreviatedStatement", problems);
+  const type = itemType(CFItemType, extra.CFItemTypeURI);
+  const candidate = compact({
+    identifier,
+    code: humanCodingScheme ?? "",
+    statement,
+    abbreviatedStatement: Object.keys(abbreviated).length > 0 ? abbreviated : undefined,
+    type: type.value,
+    language: lang,
+    roleLevels: listOf(educationLevel),
+    themes: listOf(conceptKeywords),
+    notes,
+    listEnumeration,
+    lastChangeDateTime,
+    extra: structuredClone(extra),
+  });
+  const rename: Rename = ({ path, code }) => {
+    const [head, key, ...rest] = path;
+    switch (head) {
+      case "code":
+        return ["humanCodingScheme", ...path.slice(1)];
+      case "statement":
+      case "abbreviatedStatement": {
+        const caseName = head === "statement" ? "fullStatement" : "abbreviatedStatement";
+        if (key === undefined) return head === "statement" && fullStatement === undefined ? null : [caseName];
+        // A bad key in the item's own language is the bad `language`, reported as such.
+        if (key === lang) return code === "invalid_key" ? null : [caseName];
+        return ["extensions", EXTENSION, head, key, ...rest];
+      }
+      case "type":
+        return type.field;
+      case "roleLevels":
+        return ["educationLevel", ...path.slice(1)];
+      case "themes":
+        return ["conceptKeywords", ...path.slice(1)];
+      case "language":
+        // An inherited language is the CFDocument's problem, reported there once.
+        return language === undefined ? null : path;
+      default:
+        return path;
+    }
+  };
+  return validated<CoreItem>(itemSchema, candidate, record, rename, problems);
+}
+
+/** CFItemType, else the title of CFItemTypeURI, else "Item": CASE lets an item have no type. */
+function itemType(CFItemType: unknown, typeURI: unknown): { value: unknown; field: PropertyKey[] } {
+  if (typeof CFItemType === "string" ? CFItemType.trim() !== "" : CFItemType !== undefined && CFItemType !== null) {
+    return { value: CFItemType, field: ["CFItemType"] };
+  }
+  if (isRecord(typeURI) && typeof typeURI.title === "string" && typeURI.title.trim() !== "") {
+    return { value: typeURI.title, field: ["CFItemTypeURI", "title"] };
+  }
+  return { value: DEFAULT_ITEM_TYPE, field: ["CFItemType"] };
+}
+
+/** CASE 1.0 allows a bare string (and null) where 1.1 has a list of strings. */
+function listOf(value: unknown): unknown {
+  if (value === undefined || value === null) return [];
+  if (typeof value === "string") return value.trim() === "" ? [] : [value];
+  return value;
+}
+
+/**
+ * The item's text in its own language (the CASE field) and its translations (the extension), as
+ * one language map. A translation that contradicts the CASE field is a problem, not a silent pick:
+ * one of the two texts would be lost.
+ */
+function langMap(
+  main: unknown,
+  lang: unknown,
+  translations: unknown,
+  record: string,
+  name: "statement" | "abbreviatedStatement",
+  problems: Problems,
+): Json {
+  let others: Json = {};
+  if (isRecord(translations)) others = translations;
+  else if (translations !== undefined) {
+    problems.add(record, `extensions.${EXTENSION}.${name}`, "must be an object mapping BCP 47 language tags to text");
+  }
+  if (main === undefined || typeof lang !== "string") return { ...others };
+  const { [lang]: repeated, ...rest } = others;
+  if (repeated !== undefined && repeated !== main) {
+    const field = name === "statement" ? "fullStatement" : "abbreviatedStatement";
+    problems.add(record, `extensions.${EXTENSION}.${name}.${lang}`, `differs from ${field}, which holds the text in '${lang}'`);
+  }
+  return { [lang]: main, ...rest };
+}
+
+/**
+ * Takes Concordat's translations out of `extensions` and returns what is left to keep verbatim:
+ * `kept` is undefined when nothing is left of an extensions object that held only them.
+ */
+function splitExtensions(extensions: unknown): { statement?: unknown; abbreviatedStatement?: unknown; kept?: unknown } {
+  if (!isRecord(extensions) || !isRecord(extensions[EXTENSION])) return { kept: extensions };
+  const { [EXTENSION]: ours, ...others } = extensions;
+  const { statement, abbreviatedStatement, ...rest } = ours as Json;
+  const tookSomething = statement !== undefined || abbreviatedStatement !== undefined;
+  const keptOurs = Object.keys(rest).length > 0 || !tookSomething;
+  const kept: Json = keptOurs ? { ...others, [EXTENSION]: rest } : others;
+  return { statement, abbreviatedStatement, kept: Object.keys(kept).length > 0 || !tookSomething ? kept : undefined };
+}
+
+function readAssociation(
+  raw: unknown,
+  index: number,
+  nodes: Nodes,
+  seen: Map<unknown, string>,
+  problems: Problems,
+): CoreAssociation | undefined {
+  if (!isRecord(raw)) {
+    problems.add(`CFAssociations[${index}]`, "", "must be an object");
+    return undefined;
+  }
+  const record = recordName("CFAssociations", index, raw.identifier);
+  claimIdentifier(seen, raw.identifier, record, `CFAssociations[${index}]`, problems);
+  const {
+    identifier, associationType, originNodeURI, destinationNodeURI, sequenceNumber, CFAssociationGroupingURI, lastChangeDateTime,
+    ...extra
+  } = raw;
+  const origin = splitNodeRef(originNodeURI);
+  const destination = splitNodeRef(destinationNodeURI);
+  // CASE 1.0 writes null for "no grouping".
+  const grouping = CFAssociationGroupingURI === null ? { ref: undefined } : splitNodeRef(CFAssociationGroupingURI);
+  const more: Record<NodeField, Json | undefined> = {
+    originNodeURI: origin.more,
+    destinationNodeURI: destination.more,
+    CFAssociationGroupingURI: grouping.more,
+  };
+  for (const field of NODE_FIELDS) {
+    const value = more[field];
+    if (value !== undefined) extra[field] = value;
+  }
+  const candidate = compact({
+    identifier,
+    type: associationType,
+    origin: origin.ref,
+    destination: destination.ref,
+    sequenceNumber,
+    grouping: grouping.ref,
+    lastChangeDateTime,
+    extra: structuredClone(extra),
+  });
+  const names: Record<string, string> = {
+    type: "associationType",
+    origin: "originNodeURI",
+    destination: "destinationNodeURI",
+    grouping: "CFAssociationGroupingURI",
+  };
+  const rename: Rename = ({ path: [head, ...rest] }) => (typeof head === "string" ? [names[head] ?? head, ...rest] : [...rest]);
+  const association = validated<CoreAssociation>(associationSchema, candidate, record, rename, problems);
+  checkLinks(record, candidate, nodes, problems);
+  return association;
+}
+
+/** A CASE LinkURI split into the core NodeRef and the keys the core model does not keep. */
+function splitNodeRef(value: unknown): { ref: unknown; more?: Json } {
+  if (!isRecord(value)) return { ref: value };
+  const { identifier, uri, title, ...more } = value;
+  return { ref: compact({ identifier, uri, title }), ...(Object.keys(more).length > 0 ? { more } : {}) };
+}
+
+/**
+ * Claims a record's identifier: CASE identifiers are UUIDs, unique across the package (and the
+ * world), and a second record with the same one would silently replace the first in the core.
+ */
+function claimIdentifier(seen: Map<unknown, string>, identifier: unknown, record: string, position: string, problems: Problems): void {
+  if (typeof identifier !== "string") return;
+  const first = seen.get(identifier);
+  if (first !== undefined) problems.add(record, "identifier", `repeats the identifier of ${first}`);
+  else seen.set(identifier, position);
+}
+
+/**
+ * What the zod schema cannot see: the association's type, its ends and its grouping. Checked on
+ * the candidate, whatever else is wrong with the record, so that one pass reports everything.
+ */
+function checkLinks(record: string, association: Json, nodes: Nodes, problems: Problems): void {
+  const { type, origin, destination, grouping } = association;
+  if (typeof type === "string" && type !== "" && !isAssociationType(type)) {
+    problems.add(record, "associationType", `'${type}' is not a CASE association type (${ASSOCIATION_TYPES.join(", ")})`);
+  }
+  for (const [field, ref] of [
+    ["originNodeURI", origin],
+    ["destinationNodeURI", destination],
+  ] as const) {
+    if (!isRecord(ref) || typeof ref.identifier !== "string" || ref.identifier === "") continue;
+    if (!nodes.identifiers.has(ref.identifier) && !ref.uri) {
+      const why = "is neither the CFDocument nor an item of the package, and no uri says where it is";
+      problems.add(record, `${field}.identifier`, `'${ref.identifier}' ${why}`);
+    }
+  }
+  if (isRecord(grouping) && nodes.groupings && !nodes.groupings.has(grouping.identifier)) {
+    const named = `'${String(grouping.identifier)}'`;
+    problems.add(record, "CFAssociationGroupingURI.identifier", `${named} is not in CFDefinitions.CFAssociationGroupings`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// export
+
+/**
+ * Writes the core as a CASE 1.1 CFPackage (bare form). Records keep the given order: the caller
+ * decides it. The inverse of parseCasePackage: parsing the result gives back `content`.
+ */
+export function toCasePackage(content: CasePackageContent, options: CaseExportOptions = {}): Json {
+  return {
+    CFDocument: writeDocument(content.framework, options),
+    CFItems: content.items.map(writeItem),
+    CFAssociations: content.associations.map(writeAssociation),
+    CFDefinitions: structuredClone(content.definitions),
+    CFRubrics: [],
+  };
+}
+
+function writeDocument(framework: CoreFramework, options: CaseExportOptions): Json {
+  const extra = omit(structuredClone(framework.extra), DOCUMENT_FIELDS);
+  if (options.caseVersion === "1.1") extra.caseVersion = "1.1";
+  if (options.caseVersion === "1.0") delete extra.caseVersion;
+  const { identifier, title, description, creator, publisher, language, adoptionStatus, subject, lastChangeDateTime } = framework;
+  const modelled = { identifier, title, description, creator, publisher, language, adoptionStatus, subject: subject && [...subject], lastChangeDateTime };
+  return ordered(compact({ ...extra, ...modelled }), DOCUMENT_ORDER);
+}
+
+function writeItem(item: CoreItem): Json {
+  const extra = omit(structuredClone(item.extra), ITEM_FIELDS);
+  const { [item.language]: fullStatement, ...translations } = item.statement;
+  const { [item.language]: abbreviatedStatement, ...abbreviatedTranslations } = item.abbreviatedStatement ?? {};
+  const extensions = withTranslations(extra.extensions, translations, abbreviatedTranslations);
+  return ordered(
+    compact({
+      ...extra,
+      identifier: item.identifier,
+      fullStatement,
+      CFItemType: item.type,
+      humanCodingScheme: item.code === "" ? undefined : item.code,
+      listEnumeration: item.listEnumeration,
+      abbreviatedStatement,
+      conceptKeywords: item.themes.length > 0 ? [...item.themes] : undefined,
+      notes: item.notes,
+      language: item.language,
+      educationLevel: item.roleLevels.length > 0 ? [...item.roleLevels] : undefined,
+      lastChangeDateTime: item.lastChangeDateTime,
+      extensions,
+    }),
+    ITEM_ORDER,
+  );
+}
+
+/**
+ * The item's extensions with Concordat's translations merged in under `concordat`. Extensions that
+ * are not an object (no CASE tool writes that) cannot hold them and are replaced.
+ */
+function withTranslations(extensions: unknown, statement: LangMap, abbreviatedStatement: LangMap): unknown {
+  const ours = compact({
+    statement: Object.keys(statement).length > 0 ? statement : undefined,
+    abbreviatedStatement: Object.keys(abbreviatedStatement).length > 0 ? abbreviatedStatement : undefined,
+  });
+  if (Object.keys(ours).length === 0) return extensions;
+  const base = isRecord(extensions) ? extensions : {};
+  const previous = isRecord(base[EXTENSION]) ? base[EXTENSION] : {};
+  return { ...base, [EXTENSION]: { ...previous, ...ours } };
+}
+
+function writeAssociation(association: CoreAssociation): Json {
+  const extra = omit(structuredClone(association.extra), ASSOCIATION_FIELDS);
+  const link = (field: NodeField, ref: CoreAssociation["origin"] | undefined): Json | undefined => {
+    const more = extra[field];
+    return ref && ordered({ ...(isRecord(more) ? more : {}), ...compact({ ...ref }) }, LINK_ORDER);
+  };
+  return ordered(
+    compact({
+      ...extra,
+      identifier: association.identifier,
+      associationType: association.type,
+      sequenceNumber: association.sequenceNumber,
+      originNodeURI: link("originNodeURI", association.origin),
+      destinationNodeURI: link("destinationNodeURI", association.destination),
+      CFAssociationGroupingURI: link("CFAssociationGroupingURI", association.grouping),
+      lastChangeDateTime: association.lastChangeDateTime,
+    }),
+    ASSOCIATION_ORDER,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/** Problems found so far, each named `<record>: <CASE field>`. */
+class Problems {
+  readonly list: FieldViolation[] = [];
+
+  add(record: string, field: string, description: string): void {
+    this.list.push({ field: field === "" ? record : `${record}: ${field}`, description });
+  }
+
+  addAll(record: string, violations: readonly FieldViolation[]): void {
+    for (const v of violations) this.add(record, v.field, v.description);
+  }
+
+  throwIfAny(): void {
+    const n = this.list.length;
+    if (n === 0) return;
+    throw invalidArgument(this.list.slice(0, MAX_VIOLATIONS), `the CASE package is invalid: ${n} problem${n === 1 ? "" : "s"}`);
+  }
+}
+
+/** Messages in terms of the CASE field, for the operator who wrote the package. */
+const caseMessages: z.core.$ZodErrorMap = (issue) => {
+  if (issue.input === undefined) return "is required";
+  if (issue.code === "invalid_type") return `must be ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`;
+  if (issue.code === "too_small" && issue.origin === "string" && Number(issue.minimum) === 1) return "must not be empty";
+  return undefined;
+};
+
+/**
+ * Checks a candidate record with its core schema; problems go to `problems` under CASE names.
+ * The candidate itself (not zod's output, which trims text) is returned, so that text round-trips
+ * byte for byte.
+ */
+function validated<T>(schema: z.ZodType<T>, candidate: Json, record: string, rename: Rename, problems: Problems): T | undefined {
+  const result = schema.safeParse(candidate, { error: caseMessages });
+  if (result.success) return candidate as unknown as T;
+  const issues = result.error.issues.flatMap((issue) => {
+    const path = rename(issue);
+    if (path === null) return [];
+    let message = issue.message;
+    if (issue.code === "invalid_key") message = issue.issues.map((i) => i.message).join("; ");
+    if (path[0] === "sequenceNumber") message = "must be a non-negative integer";
+    return [{ ...issue, path, message }];
+  });
+  problems.addAll(record, violationsOf(new z.ZodError(issues), ""));
+  return undefined;
+}
+
+/** `CFItems[3] (8f0d…)`: the list position finds the record, the identifier confirms it. */
+function recordName(list: string, index: number, identifier: unknown): string {
+  if (typeof identifier !== "string" || identifier === "") return `${list}[${index}]`;
+  const shown = identifier.length > 60 ? `${identifier.slice(0, 60)}…` : identifier;
+  return `${list}[${index}] (${shown})`;
+}
+
+function isDefined<T>(value: T | undefined): value is T {
+  return value !== undefined;
+}
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Drops undefined members, so that absent fields stay absent in JSON and in deep equality. */
+function compact(record: Json): Json {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
+}
+
+function omit(record: Json, keys: readonly string[]): Json {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => !keys.includes(k)));
+}
+
+/** The record's members with the known ones first, in `order`, then the others as they came. */
+function ordered(record: Json, order: readonly string[]): Json {
+  const known = order.filter((k) => Object.hasOwn(record, k)).map((k): [string, unknown] => [k, record[k]]);
+  return Object.fromEntries([...known, ...Object.entries(record).filter(([k]) => !order.includes(k))]);
+}

@@ -1,0 +1,274 @@
+import * as A from "@automerge/automerge";
+import type { Logger } from "pino";
+import type { Checkpointer } from "../authority/index.js";
+import { DocumentType, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
+import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
+import { canonicalJson, encodeRecord, initialCoreDoc, MAP_OF, readCore, recordId, referenceProblems, validateFramework, validateRecord } from "./content.js";
+import {
+  compareVersions,
+  VERSION_PATTERN,
+  type AccreditationScheme,
+  type CoreAssociation,
+  type CoreContent,
+  type CoreFramework,
+  type CoreItem,
+  type CoreModule,
+  type RecordKind,
+} from "./model.js";
+
+export const CORE_KEY = "core";
+
+export function coreSpec(): OwnedDocumentSpec {
+  return { key: CORE_KEY, type: DocumentType.Core, replicated: true, publish: "on-release", initial: initialCoreDoc() };
+}
+
+/** A signed release of the core. */
+export interface CoreRelease {
+  version: string;
+  notes: string;
+  heads: string[];
+  seq: number;
+  time: string;
+}
+
+/** Where releases and their content come from: the secretariat's own copy, or a hub's verified one. */
+export interface CoreSource {
+  /** Releases, oldest first. */
+  releases(): Promise<CoreRelease[]>;
+  /** The content of a release (the latest when no version is given); undefined when there is none. */
+  content(version?: string): Promise<CoreContent | undefined>;
+}
+
+/** What an import brings: any subset of the core's parts, all validated together. */
+export interface CoreImport {
+  framework?: CoreFramework;
+  items?: unknown[];
+  associations?: unknown[];
+  modules?: unknown[];
+  schemes?: unknown[];
+  definitions?: Record<string, unknown[]>;
+}
+
+export interface ImportSummary {
+  framework: boolean;
+  items: number;
+  associations: number;
+  modules: number;
+  schemes: number;
+  dryRun: boolean;
+}
+
+/**
+ * The secretariat's core: drafts are edited in its authoring copy (never published), and
+ * `release` signs and publishes them. Every edit is validated record by record and as a whole
+ * (references between records) before anything is written; one edit is one transaction.
+ */
+export class CoreAuthoring implements CoreSource {
+  readonly #documents: OwnedDocuments;
+  readonly #checkpointer: Checkpointer;
+  readonly #isSecretariat: boolean;
+  readonly #log: Logger;
+
+  constructor(init: { isSecretariat: boolean }, components: { documents: OwnedDocuments; checkpointer: Checkpointer; logger: Logger }) {
+    this.#isSecretariat = init.isSecretariat;
+    this.#documents = components.documents;
+    this.#checkpointer = components.checkpointer;
+    this.#log = components.logger;
+  }
+
+  #require(): void {
+    if (!this.#isSecretariat) throw failedPrecondition("only the secretariat edits and releases the core; a hub adopts its releases (`concordat core adopt`)");
+  }
+
+  /** The drafts: the authoring copy as it is now. */
+  draft(): CoreContent {
+    this.#require();
+    return readCore(this.#documents.get(CORE_KEY)).content;
+  }
+
+  async releases(): Promise<CoreRelease[]> {
+    return this.#releasesNow();
+  }
+
+  #releasesNow(): CoreRelease[] {
+    if (!this.#isSecretariat || !this.#documents.has(CORE_KEY)) return [];
+    const doc = this.#documents.get(CORE_KEY);
+    const notes = readCore(doc).notes;
+    return this.#checkpointer.releases(this.#documents.idOf(CORE_KEY)).map((s) => ({
+      version: s.checkpoint.version ?? "",
+      notes: notes[s.checkpoint.version ?? ""] ?? "",
+      heads: s.checkpoint.heads,
+      seq: s.checkpoint.seq,
+      time: s.checkpoint.time,
+    }));
+  }
+
+  async content(version?: string): Promise<CoreContent | undefined> {
+    return this.#contentNow(version);
+  }
+
+  #contentNow(version?: string): CoreContent | undefined {
+    const releases = this.#releasesNow();
+    const release = version === undefined ? releases.at(-1) : releases.find((r) => r.version === version);
+    if (!release) return undefined;
+    return readCore(A.view(this.#documents.get(CORE_KEY), release.heads)).content;
+  }
+
+  /** Adds or replaces records of one kind (all or nothing). */
+  put(operatorId: string, kind: RecordKind, records: readonly unknown[]): Promise<string[]> {
+    this.#require();
+    return this.#documents.transact({ operatorId, action: `core.${kind}.put` }, () => {
+      const violations: FieldViolation[] = [];
+      const valid = records.flatMap((raw, i) => {
+        const { value, violations: v } = validateRecord(kind, raw, `${kind}s[${i}]`);
+        violations.push(...v);
+        return value ? [value] : [];
+      });
+      const ids = valid.map((r) => recordId(kind, r));
+      const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+      if (dup) violations.push({ field: `${kind}s`, description: `'${dup}' is given twice` });
+      if (violations.length > 0) throw invalidArgument(violations.slice(0, 200), `${violations.length} problems in the ${kind}s`);
+      const next = this.#merged({ [MAP_OF[kind]]: valid });
+      const problems = referenceProblems(next);
+      if (problems.length > 0) throw invalidArgument(problems.slice(0, 200), `${problems.length} broken references`);
+      return { edits: valid.map((r) => this.#setRecord(kind, recordId(kind, r), r)), result: ids };
+    });
+  }
+
+  /** Removes records; refuses if anything still refers to them. */
+  remove(operatorId: string, kind: RecordKind, ids: readonly string[]): Promise<number> {
+    this.#require();
+    return this.#documents.transact({ operatorId, action: `core.${kind}.remove` }, () => {
+      const current = this.draft();
+      const map = MAP_OF[kind];
+      const existing = new Set((current[map] as Array<Parameters<typeof recordId>[1]>).map((r) => recordId(kind, r)));
+      const missing = ids.filter((id) => !existing.has(id));
+      if (missing.length > 0) throw notFound(`no ${kind} ${missing.map((m) => `'${m}'`).join(", ")} in the core`);
+      const gone = new Set(ids);
+      const next = { ...current, [map]: (current[map] as Array<Parameters<typeof recordId>[1]>).filter((r) => !gone.has(recordId(kind, r))) } as CoreContent;
+      const problems = referenceProblems(next);
+      if (problems.length > 0) throw invalidArgument(problems.slice(0, 200), `removing would break ${problems.length} references`);
+      return {
+        edits: ids.map((id) => ({
+          key: CORE_KEY,
+          subject: id,
+          change: (doc: Record<string, unknown>) => {
+            delete (doc[map] as Record<string, unknown>)[id];
+          },
+        })),
+        result: ids.length,
+      };
+    });
+  }
+
+  /**
+   * Imports a framework (CASE or Moodle, parsed by the caller) and optionally modules and schemes:
+   * every record is validated, and the core as it would be afterwards is checked as a whole, before
+   * one transaction writes it all. Existing records with the same identifiers are replaced.
+   */
+  import(operatorId: string, parts: CoreImport, dryRun: boolean): Promise<ImportSummary> {
+    this.#require();
+    return this.#documents.transact({ operatorId, action: "core.import" }, () => {
+      const violations: FieldViolation[] = [];
+      let framework: CoreFramework | undefined;
+      if (parts.framework) {
+        const result = validateFramework(parts.framework, "framework");
+        violations.push(...result.violations);
+        framework = result.value;
+      }
+      const valid: Partial<Record<RecordKind, Array<Parameters<typeof recordId>[1]>>> = {};
+      for (const kind of ["item", "association", "module", "scheme"] as const) {
+        const raw = parts[MAP_OF[kind]] ?? [];
+        valid[kind] = raw.flatMap((r, i) => {
+          const { value, violations: v } = validateRecord(kind, r, `${MAP_OF[kind]}[${i}]`);
+          violations.push(...v);
+          return value ? [value] : [];
+        });
+      }
+      if (violations.length > 0) throw invalidArgument(violations.slice(0, 200), `nothing imported: ${violations.length} problems`);
+      const next = this.#merged({
+        ...(framework ? { framework } : {}),
+        items: (valid.item ?? []) as CoreItem[],
+        associations: (valid.association ?? []) as CoreAssociation[],
+        modules: (valid.module ?? []) as CoreModule[],
+        schemes: (valid.scheme ?? []) as AccreditationScheme[],
+      });
+      const problems = referenceProblems(next);
+      if (problems.length > 0) throw invalidArgument(problems.slice(0, 200), `nothing imported: ${problems.length} broken references`);
+      const summary: ImportSummary = {
+        framework: framework !== undefined,
+        items: valid.item?.length ?? 0,
+        associations: valid.association?.length ?? 0,
+        modules: valid.module?.length ?? 0,
+        schemes: valid.scheme?.length ?? 0,
+        dryRun,
+      };
+      if (dryRun) return { edits: [], result: summary };
+      const edits: DocumentEdit[] = [];
+      if (framework) {
+        const fw = framework;
+        edits.push({ key: CORE_KEY, change: (doc) => void (doc.framework = encodeRecord(fw)) });
+      }
+      if (parts.definitions) {
+        const definitions = { ...this.draft().definitions, ...parts.definitions };
+        edits.push({ key: CORE_KEY, change: (doc) => void (doc.definitions = new A.ImmutableString(canonicalJson(definitions))) });
+      }
+      for (const kind of ["item", "association", "module", "scheme"] as const) {
+        for (const r of valid[kind] ?? []) edits.push(this.#setRecord(kind, recordId(kind, r), r));
+      }
+      return { edits, result: summary };
+    });
+  }
+
+  /**
+   * Signs the drafts as release `version`: versions only go up, and a release must change
+   * something. The notes are written into the core first, so the signature covers them too.
+   */
+  async release(operatorId: string, version: string, notes: string): Promise<CoreRelease> {
+    this.#require();
+    if (!VERSION_PATTERN.test(version)) throw invalidArgument([{ field: "version", description: `'${version}' is not a version X.Y.Z` }]);
+    if (notes.length > 20_000) throw invalidArgument([{ field: "notes", description: "at most 20,000 characters" }]);
+    const check = (previous: ReadonlyArray<{ checkpoint: { version?: string; heads: string[] } }>) => {
+      const last = previous.at(-1)?.checkpoint;
+      if (last?.version && compareVersions(version, last.version) <= 0) {
+        throw invalidArgument([{ field: "version", description: `${version} is not above the latest release ${last.version}; versions only go up` }]);
+      }
+    };
+    check(this.#checkpointer.releases(this.#documents.idOf(CORE_KEY)));
+    const last = this.#releasesNow().at(-1);
+    if (last && canonicalJson(this.#contentNow(last.version)) === canonicalJson(this.draft())) {
+      throw failedPrecondition(`the drafts are the same as release ${last.version}: nothing to release`);
+    }
+    await this.#documents.transact({ operatorId, action: "core.release", subjects: [version] }, () => ({
+      edits: [{ key: CORE_KEY, subject: version, change: (doc) => void ((doc.releaseNotes as Record<string, unknown>)[version] = new A.ImmutableString(notes)) }],
+      result: undefined,
+    }));
+    const signed = await this.#checkpointer.release(CORE_KEY, version, check);
+    this.#log.info({ version, seq: signed.checkpoint.seq }, "core released");
+    return { version, notes, heads: signed.checkpoint.heads, seq: signed.checkpoint.seq, time: signed.checkpoint.time };
+  }
+
+  /** The drafts with `changes` applied (records replaced by identifier). */
+  #merged(changes: Partial<CoreContent>): CoreContent {
+    const current = this.draft();
+    const merge = <T>(kind: RecordKind, base: T[], add: T[] | undefined): T[] => {
+      if (!add || add.length === 0) return base;
+      const byId = new Map(base.map((r) => [recordId(kind, r as Parameters<typeof recordId>[1]), r]));
+      for (const r of add) byId.set(recordId(kind, r as Parameters<typeof recordId>[1]), r);
+      return [...byId.values()];
+    };
+    return {
+      framework: changes.framework ?? current.framework,
+      items: merge("item", current.items, changes.items),
+      associations: merge("association", current.associations, changes.associations),
+      modules: merge("module", current.modules, changes.modules),
+      schemes: merge("scheme", current.schemes, changes.schemes),
+      definitions: current.definitions,
+    };
+  }
+
+  #setRecord(kind: RecordKind, id: string, record: unknown): DocumentEdit {
+    const map = MAP_OF[kind];
+    return { key: CORE_KEY, subject: id, change: (doc) => void ((doc[map] as Record<string, unknown>)[id] = encodeRecord(record)) };
+  }
+}

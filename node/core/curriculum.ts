@@ -1,0 +1,388 @@
+import * as A from "@automerge/automerge";
+import countries from "i18n-iso-countries";
+import type { Logger } from "pino";
+import { z } from "zod";
+import { DocumentType, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
+import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
+import { encodeRecord } from "./content.js";
+import type { CoreRelease, CoreSource } from "./core.js";
+import { diffFields, type FieldChange } from "./diff.js";
+import { identifierSchema, langMapSchema, moduleSchema, violationsOf, type CoreContent, type CoreItem, type CoreModule, type LangMap } from "./model.js";
+
+export const CURRICULUM_KEY = "curriculum";
+
+/**
+ * A hub's curriculum: the core release it adopted, its adaptations of core items and modules (each
+ * pinned to the release it was made against), its local modules, and its job mappings. Owned and
+ * signed by the hub like its roster, so the secretariat and auditors read it as of a checkpoint.
+ */
+export function curriculumSpec(): OwnedDocumentSpec {
+  return {
+    key: CURRICULUM_KEY,
+    type: DocumentType.Curriculum,
+    replicated: true,
+    initial: { adoption: null, adaptations: {}, localModules: {}, mappings: {} },
+  };
+}
+
+export interface Adoption {
+  version: string;
+  adoptedAt: string;
+  adoptedBy: string;
+}
+
+export interface Scenario {
+  language: string;
+  title: string;
+  text: string;
+}
+
+export interface Adaptation {
+  id: string;
+  target: { kind: "item" | "module"; id: string };
+  /** The core release it was made against (or last confirmed against). */
+  baseRelease: string;
+  /** Item statement, by language: translations and national wording. */
+  statement?: LangMap;
+  /** Module title, by language. */
+  title?: LangMap;
+  scenarios: Scenario[];
+  /** National legal references, e.g. "Kenya, National Police Service Act 2011, s. 61". */
+  legalReferences: string[];
+  /** Module duration at this hub. */
+  durationMinutes?: number;
+  notes?: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export const RELEVANCE = ["essential", "optional"] as const;
+
+export interface JobMapping {
+  id: string;
+  jobTitle: LangMap;
+  /** ISO 3166-1 alpha-2. */
+  country: string;
+  /** ESCO occupation URI, e.g. http://data.europa.eu/esco/occupation/… */
+  escoUri?: string;
+  /** ISCO-08 unit group (4 digits), e.g. 5412 (police officers). */
+  iscoCode?: string;
+  /** Career step, 1 = entry. */
+  careerStep?: number;
+  competencies: Array<{ id: string; relevance: (typeof RELEVANCE)[number] }>;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+const scenarioSchema = z.object({ language: z.string().min(2).max(35), title: z.string().trim().min(1).max(500), text: z.string().trim().min(1).max(20_000) }).strict();
+export const adaptationInputSchema = z
+  .object({
+    id: identifierSchema,
+    target: z.object({ kind: z.enum(["item", "module"]), id: identifierSchema }).strict(),
+    baseRelease: z.string().optional(),
+    statement: langMapSchema.optional(),
+    title: langMapSchema.optional(),
+    scenarios: z.array(scenarioSchema).max(100).default([]),
+    legalReferences: z.array(z.string().trim().min(1).max(1000)).max(100).default([]),
+    durationMinutes: z.number().int().min(1).max(100_000).optional(),
+    notes: z.string().max(20_000).optional(),
+  })
+  .strict();
+export type AdaptationInput = z.input<typeof adaptationInputSchema>;
+
+export const mappingInputSchema = z
+  .object({
+    id: identifierSchema,
+    jobTitle: langMapSchema,
+    country: z.string().refine((c) => countries.isValid(c) && c.length === 2 && c === c.toUpperCase(), "is not an ISO 3166-1 alpha-2 code"),
+    escoUri: z.string().regex(/^http:\/\/data\.europa\.eu\/esco\/occupation\/[0-9a-f-]{36}$/, "is not an ESCO occupation URI (http://data.europa.eu/esco/occupation/<uuid>)").optional(),
+    iscoCode: z.string().regex(/^\d{4}$/, "is not an ISCO-08 unit group code (4 digits)").optional(),
+    careerStep: z.number().int().min(1).max(20).optional(),
+    competencies: z.array(z.object({ id: identifierSchema, relevance: z.enum(RELEVANCE) }).strict()).min(1).max(500),
+  })
+  .strict();
+export type MappingInput = z.input<typeof mappingInputSchema>;
+
+interface CurriculumDoc {
+  adoption?: A.ImmutableString | null;
+  adaptations: Record<string, A.ImmutableString>;
+  localModules: Record<string, A.ImmutableString>;
+  mappings: Record<string, A.ImmutableString>;
+}
+
+function text(value: unknown): string | undefined {
+  if (value instanceof A.ImmutableString) return value.val;
+  return typeof value === "string" ? value : undefined;
+}
+
+function parseMap<T>(map: Record<string, unknown> | undefined): T[] {
+  const out: T[] = [];
+  for (const raw of Object.values(map ?? {})) {
+    try {
+      out.push(JSON.parse(text(raw) ?? "") as T);
+    } catch {
+      // only this hub writes its curriculum; a record that does not parse is skipped by readers
+    }
+  }
+  return out;
+}
+
+export interface CurriculumContent {
+  adoption: Adoption | undefined;
+  adaptations: Adaptation[];
+  localModules: CoreModule[];
+  mappings: JobMapping[];
+}
+
+/** Reads a curriculum document (the hub's authoring copy, or a verified view of another hub's). */
+export function readCurriculum(doc: unknown): CurriculumContent {
+  const d = (doc ?? {}) as Partial<CurriculumDoc>;
+  const adoptionText = text(d.adoption);
+  return {
+    adoption: adoptionText ? (JSON.parse(adoptionText) as Adoption) : undefined,
+    adaptations: parseMap<Adaptation>(d.adaptations).sort((a, b) => a.id.localeCompare(b.id)),
+    localModules: parseMap<CoreModule>(d.localModules).sort((a, b) => a.id.localeCompare(b.id)),
+    mappings: parseMap<JobMapping>(d.mappings).sort((a, b) => a.id.localeCompare(b.id)),
+  };
+}
+
+/** One adaptation's standing against a release: what changed in its base record since it was made. */
+export interface ImpactEntry {
+  adaptation: string;
+  target: Adaptation["target"];
+  code: string;
+  baseRelease: string;
+  release: string;
+  /** `changed`: the base record changed (needs review); `removed`: it is gone; `unchanged`. */
+  status: "changed" | "removed" | "unchanged";
+  changes: FieldChange[];
+}
+
+function targetOf(content: CoreContent, target: Adaptation["target"]): CoreItem | CoreModule | undefined {
+  return target.kind === "item" ? content.items.find((i) => i.identifier === target.id) : content.modules.find((m) => m.id === target.id);
+}
+
+/**
+ * For each adaptation, what changed in its base record between the release it is pinned to and
+ * `release`: an adaptation whose base changed needs review until it is re-based or confirmed.
+ */
+export async function impactOf(adaptations: readonly Adaptation[], core: CoreSource, release: string): Promise<ImpactEntry[]> {
+  const to = await core.content(release);
+  if (!to) throw notFound(`no verified release ${release} of the core here`);
+  const bases = new Map<string, CoreContent | undefined>();
+  const entries: ImpactEntry[] = [];
+  for (const a of adaptations) {
+    if (!bases.has(a.baseRelease)) bases.set(a.baseRelease, await core.content(a.baseRelease));
+    const from = bases.get(a.baseRelease);
+    const before = from ? targetOf(from, a.target) : undefined;
+    const after = targetOf(to, a.target);
+    // When a record was last touched is bookkeeping, not content: it alone never needs review.
+    const changes = a.baseRelease === release ? [] : diffFields(before, after).filter((c) => c.field !== "lastChangeDateTime");
+    const status = !after ? "removed" : changes.length > 0 ? "changed" : "unchanged";
+    entries.push({
+      adaptation: a.id,
+      target: a.target,
+      code: ((after ?? before) as { code?: string } | undefined)?.code ?? "",
+      baseRelease: a.baseRelease,
+      release,
+      status,
+      changes,
+    });
+  }
+  return entries;
+}
+
+export interface EffectiveItem extends CoreItem {
+  adaptation?: { id: string; baseRelease: string; scenarios: Scenario[]; legalReferences: string[]; needsReview: boolean };
+}
+
+export interface EffectiveModule extends CoreModule {
+  origin: "core" | "local";
+  adaptation?: { id: string; baseRelease: string; scenarios: Scenario[]; legalReferences: string[]; needsReview: boolean };
+}
+
+export interface EffectiveCurriculum {
+  release: string | undefined;
+  /** The newest verified release (to adopt after reviewing `core impact`). */
+  latest: string | undefined;
+  items: EffectiveItem[];
+  modules: EffectiveModule[];
+  needsReview: number;
+}
+
+/**
+ * The hub's own curriculum: adoption, adaptations, local modules and job mappings, written through
+ * its authoring copy like every owned document; reads of the core go through `core` (the
+ * verified releases at a hub, the secretariat's own at the secretariat).
+ */
+export class Curriculum {
+  readonly #documents: OwnedDocuments;
+  readonly #core: CoreSource;
+  readonly #log: Logger;
+
+  constructor(components: { documents: OwnedDocuments; core: CoreSource; logger: Logger }) {
+    this.#documents = components.documents;
+    this.#core = components.core;
+    this.#log = components.logger;
+  }
+
+  current(): CurriculumContent {
+    return readCurriculum(this.#documents.get(CURRICULUM_KEY));
+  }
+
+  async #release(version: string): Promise<{ release: CoreRelease; content: CoreContent }> {
+    const releases = await this.#core.releases();
+    const release = releases.find((r) => r.version === version);
+    const content = release ? await this.#core.content(version) : undefined;
+    if (!release || !content) {
+      throw notFound(`no verified release ${version} of the core here (known: ${releases.map((r) => r.version).join(", ") || "none yet"})`);
+    }
+    return { release, content };
+  }
+
+  async #adopted(): Promise<{ adoption: Adoption; content: CoreContent }> {
+    const adoption = this.current().adoption;
+    if (!adoption) throw failedPrecondition("this hub has adopted no release of the core yet: `concordat core adopt VERSION`");
+    return { adoption, content: (await this.#release(adoption.version)).content };
+  }
+
+  async adopt(operatorId: string, version: string): Promise<Adoption> {
+    await this.#release(version);
+    const adoption: Adoption = { version, adoptedAt: new Date().toISOString(), adoptedBy: operatorId };
+    await this.#documents.transact({ operatorId, action: "core.adopt", subjects: [version] }, () => ({
+      edits: [{ key: CURRICULUM_KEY, subject: version, change: (doc) => void (doc.adoption = encodeRecord(adoption)) }],
+      result: undefined,
+    }));
+    this.#log.info({ version }, "adopted a core release");
+    return adoption;
+  }
+
+  /** Adds or replaces an adaptation; its base release defaults to the adopted one (a re-base). */
+  async adapt(operatorId: string, input: unknown): Promise<Adaptation> {
+    const parsed = adaptationInputSchema.safeParse(input);
+    if (!parsed.success) throw invalidArgument(violationsOf(parsed.error, "adaptation"));
+    const { adoption, content } = await this.#adopted();
+    const value = parsed.data;
+    const base = value.baseRelease ?? adoption.version;
+    const baseContent = base === adoption.version ? content : (await this.#release(base)).content;
+    const violations: FieldViolation[] = [];
+    const target = targetOf(baseContent, value.target);
+    if (!target) violations.push({ field: "adaptation.target.id", description: `no ${value.target.kind} '${value.target.id}' in release ${base}` });
+    if (value.target.kind === "item" && (value.title || value.durationMinutes !== undefined)) {
+      violations.push({ field: "adaptation", description: "an item's adaptation has a statement, scenarios and legal references; title and duration belong to modules" });
+    }
+    if (value.target.kind === "module" && value.statement) violations.push({ field: "adaptation.statement", description: "a module's adaptation has a title, not a statement" });
+    const clash = this.current().adaptations.find((a) => a.id !== value.id && a.target.kind === value.target.kind && a.target.id === value.target.id);
+    if (clash) violations.push({ field: "adaptation.target", description: `already adapted by '${clash.id}'` });
+    if (violations.length > 0) throw invalidArgument(violations);
+    const adaptation: Adaptation = {
+      id: value.id,
+      target: value.target,
+      baseRelease: base,
+      ...(value.statement ? { statement: value.statement } : {}),
+      ...(value.title ? { title: value.title } : {}),
+      scenarios: value.scenarios,
+      legalReferences: value.legalReferences,
+      ...(value.durationMinutes !== undefined ? { durationMinutes: value.durationMinutes } : {}),
+      ...(value.notes ? { notes: value.notes } : {}),
+      updatedAt: new Date().toISOString(),
+      updatedBy: operatorId,
+    };
+    await this.#put(operatorId, "adaptations", "core.adapt", adaptation.id, adaptation);
+    return adaptation;
+  }
+
+  /** The operator has reviewed an adaptation against `version` (default: the adopted release): it is pinned there. */
+  async confirm(operatorId: string, id: string, version?: string): Promise<Adaptation> {
+    const existing = this.current().adaptations.find((a) => a.id === id);
+    if (!existing) throw notFound(`no adaptation '${id}'`);
+    const release = version ?? (await this.#adopted()).adoption.version;
+    const { content } = await this.#release(release);
+    if (!targetOf(content, existing.target)) {
+      throw failedPrecondition(`${existing.target.kind} '${existing.target.id}' is not in release ${release}: remove or re-target the adaptation`);
+    }
+    const confirmed: Adaptation = { ...existing, baseRelease: release, updatedAt: new Date().toISOString(), updatedBy: operatorId };
+    await this.#put(operatorId, "adaptations", "core.adaptation.confirm", id, confirmed);
+    return confirmed;
+  }
+
+  async putLocalModule(operatorId: string, input: unknown): Promise<CoreModule> {
+    const parsed = moduleSchema.safeParse(input);
+    if (!parsed.success) throw invalidArgument(violationsOf(parsed.error, "module"));
+    const { content } = await this.#adopted();
+    const module = parsed.data as CoreModule;
+    if (content.modules.some((m) => m.id === module.id)) throw invalidArgument([{ field: "module.id", description: `'${module.id}' is a core module; adapt it instead` }]);
+    const items = new Set(content.items.map((i) => i.identifier));
+    const violations = module.competencies.flatMap((c, i) => (items.has(c) ? [] : [{ field: `module.competencies[${i}]`, description: `'${c}' is not an item of the adopted release` }]));
+    if (violations.length > 0) throw invalidArgument(violations);
+    await this.#put(operatorId, "localModules", "core.local-module.put", module.id, module);
+    return module;
+  }
+
+  async putMapping(operatorId: string, input: unknown): Promise<JobMapping> {
+    const parsed = mappingInputSchema.safeParse(input);
+    if (!parsed.success) throw invalidArgument(violationsOf(parsed.error, "mapping"));
+    const { content } = await this.#adopted();
+    const items = new Set(content.items.map((i) => i.identifier));
+    const violations = parsed.data.competencies.flatMap((c, i) =>
+      items.has(c.id) ? [] : [{ field: `mapping.competencies[${i}].id`, description: `'${c.id}' is not an item of the adopted release` }],
+    );
+    if (violations.length > 0) throw invalidArgument(violations);
+    const mapping: JobMapping = { ...parsed.data, updatedAt: new Date().toISOString(), updatedBy: operatorId };
+    await this.#put(operatorId, "mappings", "mapping.put", mapping.id, mapping);
+    return mapping;
+  }
+
+  async remove(operatorId: string, map: "adaptations" | "localModules" | "mappings", id: string): Promise<void> {
+    await this.#documents.transact({ operatorId, action: `curriculum.${map}.remove`, subjects: [id] }, () => {
+      const doc = this.#documents.get<CurriculumDoc>(CURRICULUM_KEY);
+      if (!Object.hasOwn(doc[map], id)) throw notFound(`no ${map === "localModules" ? "local module" : map.slice(0, -1)} '${id}'`);
+      return { edits: [{ key: CURRICULUM_KEY, subject: id, change: (d) => void delete (d[map] as Record<string, unknown>)[id] }], result: undefined };
+    });
+  }
+
+  async #put(operatorId: string, map: keyof Omit<CurriculumDoc, "adoption">, action: string, id: string, record: unknown): Promise<void> {
+    await this.#documents.transact({ operatorId, action, subjects: [id] }, () => ({
+      edits: [{ key: CURRICULUM_KEY, subject: id, change: (doc) => void ((doc[map] as Record<string, unknown>)[id] = encodeRecord(record)) }],
+      result: undefined,
+    }));
+  }
+
+  /** The impact of release `version` (default: the newest verified) on this hub's adaptations. */
+  async impact(version?: string): Promise<ImpactEntry[]> {
+    const release = version ?? (await this.#core.releases()).at(-1)?.version;
+    if (!release) throw notFound("no verified release of the core here yet");
+    return impactOf(this.current().adaptations, this.#core, release);
+  }
+
+  /** The adopted release with this hub's adaptations applied, plus its local modules. */
+  async effective(): Promise<EffectiveCurriculum> {
+    const curriculum = this.current();
+    const latest = (await this.#core.releases()).at(-1)?.version;
+    if (!curriculum.adoption) return { release: undefined, latest, items: [], modules: curriculum.localModules.map((m) => ({ ...m, origin: "local" })), needsReview: 0 };
+    const { content } = await this.#adopted();
+    const impact = new Map((await impactOf(curriculum.adaptations, this.#core, curriculum.adoption.version)).map((e) => [e.adaptation, e]));
+    const byTarget = new Map(curriculum.adaptations.map((a) => [`${a.target.kind}:${a.target.id}`, a]));
+    const note = (a: Adaptation) => ({
+      id: a.id,
+      baseRelease: a.baseRelease,
+      scenarios: a.scenarios,
+      legalReferences: a.legalReferences,
+      needsReview: impact.get(a.id)?.status !== "unchanged",
+    });
+    const items: EffectiveItem[] = content.items.map((item) => {
+      const a = byTarget.get(`item:${item.identifier}`);
+      return a ? { ...item, statement: { ...item.statement, ...(a.statement ?? {}) }, adaptation: note(a) } : item;
+    });
+    const modules: EffectiveModule[] = [
+      ...content.modules.map((m): EffectiveModule => {
+        const a = byTarget.get(`module:${m.id}`);
+        if (!a) return { ...m, origin: "core" };
+        return { ...m, title: { ...m.title, ...(a.title ?? {}) }, durationMinutes: a.durationMinutes ?? m.durationMinutes, origin: "core", adaptation: note(a) };
+      }),
+      ...curriculum.localModules.map((m): EffectiveModule => ({ ...m, origin: "local" })),
+    ];
+    const needsReview = [...impact.values()].filter((e) => e.status !== "unchanged").length;
+    return { release: curriculum.adoption.version, latest, items, modules, needsReview };
+  }
+}

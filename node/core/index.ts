@@ -1,0 +1,18 @@
+export * from "./model.js";
+export { CoreAuthoring, coreSpec, CORE_KEY, type CoreRelease, type CoreSource, type CoreImport, type ImportSummary } from "./core.js";
+export { VerifiedCoreReleases, coreIdOf, type ReleaseProblem } from "./releases.js";
+export {
+  Curriculum,
+  curriculumSpec,
+  readCurriculum,
+  impactOf,
+  CURRICULUM_KEY,
+  type Adaptation,
+  type Adoption,
+  type JobMapping,
+  type ImpactEntry,
+  type EffectiveCurriculum,
+  type CurriculumContent,
+} from "./curriculum.js";
+export { diffCore, diffFields, type RecordChange, type FieldChange } from "./diff.js";
+export { readCore, canonicalJson } from "./content.js";

@@ -1,0 +1,813 @@
+/**
+ * Import of a competency framework exported by Moodle (admin tool `tool_lpimportcsv`, "Export
+ * competency framework", Moodle 3.1+) into the core model: one CFDocument, one CFItem per
+ * competency, `isChildOf` associations for the tree and `isRelatedTo` ones for cross-references.
+ *
+ * The file is the one Moodle's exporter writes (framework_exporter.php): a header row naming the
+ * 14 columns of MOODLE_COLUMNS, one row with `Is framework` = 1 describing the framework, then
+ * one row per competency naming its parent by ID number. Moodle's own importer silently drops
+ * what it cannot place (a competency whose parent is missing, with all its descendants; a
+ * cross-reference to an unknown competency); this one refuses the file instead, naming every
+ * problem with its line and column, so that nothing is lost without the operator knowing.
+ *
+ * Identifiers are derived from the ID numbers (not from Moodle's database ids), so importing
+ * the same framework again, from this site or another, gives the same records and a release
+ * diff shows only what changed.
+ */
+import { createHash } from "node:crypto";
+import type { z } from "zod";
+import { invalidArgument, type FieldViolation } from "../errors.js";
+import {
+  associationSchema,
+  frameworkSchema,
+  itemSchema,
+  violationsOf,
+  type CoreAssociation,
+  type CoreFramework,
+  type CoreItem,
+} from "./model.js";
+
+export interface MoodleImportOptions {
+  /** lastChangeDateTime of every record (ISO 8601). */
+  now: string;
+  /** BCP 47 tag of the short names and descriptions; "en" when not given. */
+  language?: string;
+}
+
+/** The options, checked, with their defaults. */
+interface Settings {
+  now: string;
+  language: string;
+}
+
+export interface MoodleImport {
+  framework: CoreFramework;
+  items: CoreItem[];
+  associations: CoreAssociation[];
+}
+
+/** Header of Moodle's export, in its order (tool_lpimportcsv lang strings, English). */
+export const MOODLE_COLUMNS = [
+  "Parent ID number",
+  "ID number",
+  "Short name",
+  "Description",
+  "Description format",
+  "Scale values",
+  "Scale configuration",
+  "Rule type (optional)",
+  "Rule outcome (optional)",
+  "Rule config (optional)",
+  "Cross-referenced competency ID numbers",
+  "Exported ID (optional)",
+  "Is framework",
+  "Taxonomy",
+] as const;
+export type MoodleColumn = (typeof MOODLE_COLUMNS)[number];
+
+/** Without these the file cannot be read as a framework; the others default to empty cells. */
+const REQUIRED_COLUMNS: readonly MoodleColumn[] = ["Parent ID number", "ID number", "Short name", "Is framework"];
+
+/** More problems than this are counted but not listed: nobody reads the 201st. */
+const MAX_VIOLATIONS = 200;
+const CREATOR = "Moodle import";
+const DEFAULT_TYPE = "Competency";
+/** Moodle's exporter writes a comma inside an ID number of the cross-reference list this way. */
+const ENCODED_COMMA = /%2C/gi;
+/** Moodle text formats (FORMAT_MOODLE, FORMAT_HTML, FORMAT_PLAIN, FORMAT_WIKI, FORMAT_MARKDOWN). */
+const DESCRIPTION_FORMATS = "0 Moodle auto-format, 1 HTML, 2 plain text, 4 Markdown";
+/** A UTF-16 code unit of a surrogate pair standing alone: not Unicode text. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * Reads a Moodle competency framework CSV (a UTF-8 BOM and any line ends allowed) into core
+ * records, every one of them valid against the model's schemas.
+ *
+ * @throws ConcordatError INVALID_ARGUMENT listing every problem found (at most 200), each under
+ *   a field `line N, <column>` (e.g. `line 7, ID number: 'HR-1' is used twice (first on line 5)`);
+ *   also when `options` are invalid.
+ */
+export function parseMoodleCsv(text: string, options: MoodleImportOptions): MoodleImport {
+  const settings = checkOptions(options);
+  const problems = new Problems();
+  const table = readTable(text.startsWith("\uFEFF") ? text.slice(1) : text, problems);
+  const result = table === undefined ? undefined : buildImport(table, settings, problems);
+  if (result === undefined || problems.count > 0) throw problems.error();
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// problems
+
+/** Problems of the file, each tied to the line where its record starts. */
+class Problems {
+  private readonly list: { line: number; violation: FieldViolation }[] = [];
+  private readonly lines = new Set<number>();
+
+  get count(): number {
+    return this.list.length;
+  }
+
+  /** `column` undefined for a problem of the whole row. */
+  add(line: number, column: string | undefined, description: string): void {
+    this.list.push({ line, violation: { field: column === undefined ? `line ${line}` : `line ${line}, ${column}`, description } });
+    this.lines.add(line);
+  }
+
+  /** Whether the row starting on `line` has a problem (its records are then not schema-checked). */
+  onLine(line: number): boolean {
+    return this.lines.has(line);
+  }
+
+  /** The problems in file order (found in several passes, they are sorted by line, stably). */
+  error(): Error {
+    const n = this.list.length;
+    const listed = n > MAX_VIOLATIONS ? ` (the first ${MAX_VIOLATIONS} are listed)` : "";
+    const violations = [...this.list]
+      .sort((a, b) => a.line - b.line)
+      .slice(0, MAX_VIOLATIONS)
+      .map((p) => p.violation);
+    return invalidArgument(violations, `the Moodle CSV is invalid: ${n} problem${n === 1 ? "" : "s"}${listed}`);
+  }
+}
+
+/** A value quoted for a message, shortened (by code points, never inside a pair) when long. */
+function show(value: string): string {
+  const chars = Array.from(value);
+  return `'${chars.length > 60 ? `${chars.slice(0, 57).join("")}...` : value}'`;
+}
+
+function checkOptions(options: MoodleImportOptions): Settings {
+  const violations: FieldViolation[] = [];
+  const language = options.language ?? "en";
+  if (Number.isNaN(Date.parse(options.now))) {
+    violations.push({ field: "options.now", description: `${show(options.now)} is not an ISO 8601 time` });
+  }
+  if (!isLanguageTag(language)) {
+    violations.push({ field: "options.language", description: `${show(language)} is not a BCP 47 language tag` });
+  }
+  if (violations.length > 0) throw invalidArgument(violations, "the Moodle import options are invalid");
+  return { now: options.now, language };
+}
+
+function isLanguageTag(value: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(value).length === 1;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV reading
+
+interface CsvRecord {
+  /** 1-based line where the record starts. */
+  line: number;
+  cells: string[];
+}
+
+interface CsvSyntaxError {
+  /** Line where the record starts. */
+  line: number;
+  /** Index of the cell where the problem is. */
+  cell: number;
+  message: string;
+}
+
+/**
+ * RFC 4180 reader that tracks the line each record starts on (csv-parse misreports it after a
+ * quoted CRLF). Accepts `\n`, `\r\n` and a lone `\r` as line ends, inside quoted cells too (kept
+ * verbatim there), skips empty lines, allows blanks around a quoted cell. A record with a syntax
+ * error is reported and skipped; reading resumes on the next line. Only ASCII characters are
+ * looked at, so surrogate pairs pass through whole.
+ */
+function readCsv(text: string): { records: CsvRecord[]; errors: CsvSyntaxError[] } {
+  const records: CsvRecord[] = [];
+  const errors: CsvSyntaxError[] = [];
+  const n = text.length;
+  let i = 0;
+  let line = 1;
+
+  const atLineEnd = (j: number) => j >= n || text[j] === "\n" || text[j] === "\r";
+  /** Consumes the line end at i, if any. */
+  const eatLineEnd = () => {
+    if (text[i] === "\r") {
+      i += text[i + 1] === "\n" ? 2 : 1;
+      line++;
+    } else if (text[i] === "\n") {
+      i++;
+      line++;
+    }
+  };
+  /** Skips the rest of the physical line, after an error. */
+  const skipLine = () => {
+    while (!atLineEnd(i)) i++;
+    eatLineEnd();
+  };
+  const skipBlanks = () => {
+    while (text[i] === " " || text[i] === "\t") i++;
+  };
+
+  while (i < n) {
+    if (atLineEnd(i)) {
+      eatLineEnd(); // an empty line
+      continue;
+    }
+    const startLine = line;
+    const cells: string[] = [];
+    let failed = false;
+    for (;;) {
+      const fail = (message: string) => {
+        errors.push({ line: startLine, cell: cells.length, message });
+        failed = true;
+      };
+      let j = i;
+      while (text[j] === " " || text[j] === "\t") j++;
+      if (text[j] === '"') {
+        const quoteLine = line;
+        i = j + 1;
+        let value = "";
+        let closed = false;
+        while (i < n) {
+          const quote = text.indexOf('"', i);
+          const end = quote === -1 ? n : quote;
+          const chunk = text.slice(i, end);
+          value += chunk;
+          line += lineEnds(chunk);
+          i = end;
+          if (quote === -1) break;
+          if (text[i + 1] === '"') {
+            value += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          closed = true;
+          break;
+        }
+        if (!closed) {
+          fail(`the quoted cell opened on line ${quoteLine} is never closed`);
+          break;
+        }
+        skipBlanks();
+        if (i < n && text[i] !== "," && !atLineEnd(i)) {
+          const next = String.fromCodePoint(text.codePointAt(i)!); // whole, even beyond the BMP
+          fail(`unexpected ${show(next)} after the closing quote on line ${line}; double a quote inside a quoted cell ("")`);
+          skipLine();
+          break;
+        }
+        cells.push(value);
+      } else {
+        let k = i;
+        while (k < n && text[k] !== "," && text[k] !== '"' && !atLineEnd(k)) k++;
+        if (text[k] === '"') {
+          fail(`a quote inside an unquoted cell on line ${line}; put the whole cell in double quotes and double the quotes inside it`);
+          i = k;
+          skipLine();
+          break;
+        }
+        cells.push(text.slice(i, k));
+        i = k;
+      }
+      if (text[i] === ",") {
+        i++;
+        continue;
+      }
+      eatLineEnd();
+      break;
+    }
+    if (!failed) records.push({ line: startLine, cells });
+  }
+  return { records, errors };
+}
+
+/** Line ends in `s`: `\n`, `\r\n` and a lone `\r` count one each. */
+function lineEnds(s: string): number {
+  let count = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 10 || (c === 13 && s.charCodeAt(i + 1) !== 10)) count++;
+  }
+  return count;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the table: header and rows
+
+interface Row {
+  line: number;
+  cell: Record<MoodleColumn, string>;
+}
+
+interface Table {
+  headerLine: number;
+  rows: Row[];
+}
+
+/**
+ * Header names compared without case, spaces or punctuation, and with or without "(optional)":
+ * Moodle 3.1 wrote "Parent id number", "Shortname", "Cross referenced competency id numbers".
+ */
+function columnKey(name: string): string {
+  return name
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, "")
+    .replace(/optional$/, "");
+}
+
+const COLUMN_BY_KEY = new Map<string, MoodleColumn>(MOODLE_COLUMNS.map((c) => [columnKey(c), c]));
+
+/**
+ * The rows of the file with their cells by column, or undefined when the header cannot be used
+ * (then only the header's and the syntax problems are reported: rows cannot be read without it).
+ */
+function readTable(text: string, problems: Problems): Table | undefined {
+  const { records, errors } = readCsv(text);
+  const isBlank = (r: CsvRecord) => r.cells.every((c) => c.trim() === "");
+  const header = records.find((r) => !isBlank(r));
+  const firstError = errors[0];
+  if (header === undefined || (firstError !== undefined && firstError.line <= header.line)) {
+    if (firstError !== undefined) problems.add(firstError.line, "header", firstError.message);
+    else problems.add(1, "header", `the file is empty; expected a header row naming the columns ${MOODLE_COLUMNS.join(", ")}`);
+    return undefined;
+  }
+  const columns = headerColumns(header, problems);
+  for (const error of errors) {
+    problems.add(error.line, columnName(columns, error.cell), error.message);
+  }
+  if (columns === undefined) return undefined;
+
+  const rows: Row[] = [];
+  for (const record of records) {
+    if (record.line <= header.line || isBlank(record)) continue;
+    if (record.cells.length !== columns.length) {
+      problems.add(record.line, undefined, `the row has ${record.cells.length} fields but the header has ${columns.length}`);
+      continue;
+    }
+    const cell = Object.fromEntries(MOODLE_COLUMNS.map((c) => [c, ""])) as Record<MoodleColumn, string>;
+    record.cells.forEach((value, idx) => {
+      const column = columns[idx];
+      if (column === undefined) return;
+      if (LONE_SURROGATE.test(value)) problems.add(record.line, column, "holds an unpaired UTF-16 surrogate: not Unicode text");
+      cell[column] = value;
+    });
+    rows.push({ line: record.line, cell });
+  }
+  return { headerLine: header.line, rows };
+}
+
+/** The column of each header cell, or undefined (problems reported) when the header is unusable. */
+function headerColumns(header: CsvRecord, problems: Problems): (MoodleColumn | undefined)[] | undefined {
+  const columns: (MoodleColumn | undefined)[] = [];
+  let usable = true;
+  header.cells.forEach((name, idx) => {
+    const column = COLUMN_BY_KEY.get(columnKey(name));
+    const where = `column ${idx + 1}`;
+    if (name.trim() === "") {
+      problems.add(header.line, where, "the header names no column here");
+      usable = false;
+    } else if (column === undefined) {
+      const expected = MOODLE_COLUMNS.join(", ");
+      problems.add(header.line, where, `${show(name.trim())} is not a column of Moodle's framework export (expected: ${expected})`);
+      usable = false;
+    } else if (columns.includes(column)) {
+      problems.add(header.line, where, `${show(name.trim())} repeats the column '${column}'`);
+      usable = false;
+    }
+    columns.push(column !== undefined && !columns.includes(column) ? column : undefined);
+  });
+  for (const required of REQUIRED_COLUMNS) {
+    if (!columns.includes(required)) {
+      problems.add(header.line, required, `the header has no '${required}' column`);
+      usable = false;
+    }
+  }
+  return usable ? columns : undefined;
+}
+
+function columnName(columns: readonly (MoodleColumn | undefined)[] | undefined, idx: number): string {
+  return columns?.[idx] ?? `column ${idx + 1}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the framework and its competencies
+
+interface FrameworkRow {
+  line: number;
+  idnumber: string;
+  shortName: string;
+  description: string;
+  descriptionFormat: number | undefined;
+  /** Taxonomy terms by depth, first = top level. */
+  terms: string[];
+  cell: Record<MoodleColumn, string>;
+}
+
+interface Competency {
+  line: number;
+  idnumber: string;
+  parentIdnumber: string;
+  shortName: string;
+  descriptionFormat: number | undefined;
+  /** Cross-referenced ID numbers, decoded, without repeats. */
+  related: string[];
+  cell: Record<MoodleColumn, string>;
+}
+
+function buildImport(table: Table, settings: Settings, problems: Problems): MoodleImport | undefined {
+  const frameworkRows: Row[] = [];
+  const competencyRows: Row[] = [];
+  for (const row of table.rows) {
+    const isFramework = readIsFramework(row, problems);
+    if (isFramework === true) frameworkRows.push(row);
+    else if (isFramework === false) competencyRows.push(row);
+  }
+  const framework = readFramework(frameworkRows, table.headerLine, problems);
+  const competencies = readCompetencies(competencyRows, problems);
+  const byIdnumber = indexCompetencies(competencies, problems);
+  const unique = [...byIdnumber.values()];
+  checkParents(unique, byIdnumber, framework?.idnumber, problems);
+  const inCycle = checkCycles(unique, byIdnumber, problems);
+  checkCrossReferences(unique, byIdnumber, problems);
+  if (framework === undefined) return undefined;
+
+  const records = makeRecords(framework, unique, byIdnumber, inCycle, settings);
+  checkRecords(records, problems);
+  return {
+    framework: records.framework,
+    items: records.items.map((i) => i.item),
+    associations: records.associations.map((a) => a.association),
+  };
+}
+
+/** Moodle's exporter writes 1 for the framework row and an empty cell for the others. */
+function readIsFramework(row: Row, problems: Problems): boolean | undefined {
+  const value = row.cell["Is framework"].trim().toLowerCase();
+  if (value === "1" || value === "true") return true;
+  if (value === "" || value === "0" || value === "false") return false;
+  problems.add(row.line, "Is framework", `${show(row.cell["Is framework"])} is neither 1 (the framework row) nor empty (a competency)`);
+  return undefined;
+}
+
+function readDescriptionFormat(row: Row, problems: Problems): number | undefined {
+  const value = row.cell["Description format"].trim();
+  if (value === "") return undefined;
+  if (/^\d{1,9}$/.test(value)) return Number(value);
+  problems.add(row.line, "Description format", `${show(value)} is not a Moodle text format number (${DESCRIPTION_FORMATS})`);
+  return undefined;
+}
+
+/** Reports an empty ID number or Short name; true when both are there. */
+function checkNames(row: Row, what: string, problems: Problems): boolean {
+  let ok = true;
+  for (const column of ["ID number", "Short name"] as const) {
+    if (row.cell[column].trim() === "") {
+      problems.add(row.line, column, `is empty; ${what} needs one`);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+function readFramework(rows: readonly Row[], headerLine: number, problems: Problems): FrameworkRow | undefined {
+  const [row, ...others] = rows;
+  if (row === undefined) {
+    const description = "no row has Is framework = 1; Moodle's export describes the framework in the row after the header";
+    problems.add(headerLine, "Is framework", description);
+    return undefined;
+  }
+  for (const other of others) {
+    const description = `a second framework row (the framework is described on line ${row.line}); a file holds one framework`;
+    problems.add(other.line, "Is framework", description);
+  }
+  checkNames(row, "the framework", problems);
+  return {
+    line: row.line,
+    idnumber: row.cell["ID number"].trim(),
+    shortName: row.cell["Short name"].trim(),
+    description: row.cell.Description,
+    descriptionFormat: readDescriptionFormat(row, problems),
+    terms: row.cell.Taxonomy.split(",").map((t) => t.trim()),
+    cell: row.cell,
+  };
+}
+
+function readCompetencies(rows: readonly Row[], problems: Problems): Competency[] {
+  const competencies: Competency[] = [];
+  for (const row of rows) {
+    const named = checkNames(row, "a competency", problems);
+    const descriptionFormat = readDescriptionFormat(row, problems);
+    if (!named && row.cell["ID number"].trim() === "") continue; // nothing can refer to it
+    competencies.push({
+      line: row.line,
+      idnumber: row.cell["ID number"].trim(),
+      parentIdnumber: row.cell["Parent ID number"].trim(),
+      shortName: row.cell["Short name"].trim(),
+      descriptionFormat,
+      related: crossReferences(row.cell["Cross-referenced competency ID numbers"]),
+      cell: row.cell,
+    });
+  }
+  return competencies;
+}
+
+/** The cross-reference list as Moodle's exporter writes it: comma-separated, commas inside as %2C. */
+function crossReferences(cell: string): string[] {
+  const ids = cell
+    .split(",")
+    .map((s) => s.trim().replace(ENCODED_COMMA, ","))
+    .filter((s) => s !== "");
+  return [...new Set(ids)];
+}
+
+/** Competencies by ID number, the first of each; a repeated ID number is a problem. */
+function indexCompetencies(competencies: readonly Competency[], problems: Problems): Map<string, Competency> {
+  const byIdnumber = new Map<string, Competency>();
+  for (const c of competencies) {
+    const first = byIdnumber.get(c.idnumber);
+    if (first === undefined) byIdnumber.set(c.idnumber, c);
+    else problems.add(c.line, "ID number", `${show(c.idnumber)} is used twice (first on line ${first.line})`);
+  }
+  return byIdnumber;
+}
+
+function checkParents(
+  competencies: readonly Competency[],
+  byIdnumber: ReadonlyMap<string, Competency>,
+  frameworkIdnumber: string | undefined,
+  problems: Problems,
+): void {
+  for (const c of competencies) {
+    if (c.parentIdnumber === "" || byIdnumber.has(c.parentIdnumber)) continue;
+    const hint =
+      c.parentIdnumber === frameworkIdnumber ? "; it is the framework's: leave Parent ID number empty for a top-level competency" : "";
+    problems.add(c.line, "Parent ID number", `${show(c.parentIdnumber)} names no competency in the file${hint}`);
+  }
+}
+
+/**
+ * Reports each parent cycle once, on the line of its first member in the file, and returns the
+ * ID numbers of the competencies in a cycle or below one (they have no depth).
+ */
+function checkCycles(competencies: readonly Competency[], byIdnumber: ReadonlyMap<string, Competency>, problems: Problems): Set<string> {
+  const done = new Set<string>();
+  const cyclic = new Set<string>();
+  for (const start of competencies) {
+    const path: Competency[] = [];
+    const onPath = new Map<string, number>();
+    let c: Competency | undefined = start;
+    while (c !== undefined && !done.has(c.idnumber) && !onPath.has(c.idnumber)) {
+      onPath.set(c.idnumber, path.length);
+      path.push(c);
+      c = c.parentIdnumber === "" ? undefined : byIdnumber.get(c.parentIdnumber);
+    }
+    let belowCycle = c !== undefined && cyclic.has(c.idnumber);
+    if (c !== undefined && onPath.has(c.idnumber)) {
+      const cycle = path.slice(onPath.get(c.idnumber));
+      const first = cycle.reduce((a, b) => (b.line < a.line ? b : a));
+      const chain = [...cycle, cycle[0]!].map((m) => m.idnumber).join(" → ");
+      const description =
+        cycle.length === 1 ? `${show(first.idnumber)} is its own parent` : `${show(first.idnumber)} is in a parent cycle: ${chain}`;
+      problems.add(first.line, "Parent ID number", description);
+      belowCycle = true;
+    }
+    for (const m of path) {
+      done.add(m.idnumber);
+      if (belowCycle) cyclic.add(m.idnumber);
+    }
+  }
+  return cyclic;
+}
+
+function checkCrossReferences(competencies: readonly Competency[], byIdnumber: ReadonlyMap<string, Competency>, problems: Problems): void {
+  const column = "Cross-referenced competency ID numbers";
+  for (const c of competencies) {
+    for (const id of c.related) {
+      if (id === c.idnumber) problems.add(c.line, column, `${show(id)} is the competency itself`);
+      else if (!byIdnumber.has(id)) problems.add(c.line, column, `${show(id)} names no competency in the file`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// records
+
+interface Records {
+  framework: CoreFramework;
+  frameworkLine: number;
+  items: { line: number; item: CoreItem }[];
+  associations: { line: number; column: MoodleColumn; association: CoreAssociation }[];
+}
+
+/**
+ * A UUID from a name: the first 16 bytes of its SHA-256 with the version (8) and variant bits
+ * set, the name-based SHA-256 layout of RFC 9562 appendix B.2 (version 5 is SHA-1).
+ */
+function nameUuid(name: string): string {
+  const bytes = createHash("sha256").update(name, "utf8").digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** NUL separates the parts of a name: Moodle ID numbers are single-line text and never hold it. */
+const frameworkUuid = (frameworkIdnumber: string) => nameUuid(`moodle:${frameworkIdnumber}`);
+const itemUuid = (frameworkIdnumber: string, idnumber: string) => nameUuid(`moodle:${frameworkIdnumber}\u0000${idnumber}`);
+const associationUuid = (type: string, origin: string, destination: string) =>
+  nameUuid(`moodle:${type}\u0000${origin}\u0000${destination}`);
+
+/** "behaviour" → "Behaviour"; the first code point, so a term starting beyond the BMP stays whole. */
+function capitalise(term: string): string {
+  const [first = "", ...rest] = Array.from(term);
+  return first.toUpperCase() + rest.join("");
+}
+
+/** Depth of each competency (1 = top level); none for those in or below a parent cycle. */
+function depths(
+  competencies: readonly Competency[],
+  byIdnumber: ReadonlyMap<string, Competency>,
+  cyclic: ReadonlySet<string>,
+): Map<string, number> {
+  const depth = new Map<string, number>();
+  for (const start of competencies) {
+    const chain: Competency[] = [];
+    let c: Competency | undefined = start;
+    while (c !== undefined && !depth.has(c.idnumber) && !cyclic.has(c.idnumber)) {
+      chain.push(c);
+      c = c.parentIdnumber === "" ? undefined : byIdnumber.get(c.parentIdnumber);
+    }
+    if (c !== undefined && cyclic.has(c.idnumber)) continue;
+    // c is undefined at the top (or at an unknown parent, already reported) or has its depth.
+    let d = c === undefined ? 0 : depth.get(c.idnumber)!;
+    for (const m of chain.reverse()) depth.set(m.idnumber, ++d);
+  }
+  return depth;
+}
+
+function frameworkRecord(f: FrameworkRow, settings: Settings): CoreFramework {
+  const moodle: Record<string, unknown> = {
+    idnumber: f.idnumber,
+    scaleValues: f.cell["Scale values"],
+    scaleConfiguration: f.cell["Scale configuration"],
+    taxonomy: f.cell.Taxonomy,
+  };
+  if (f.descriptionFormat !== undefined) moodle.descriptionFormat = f.descriptionFormat;
+  const framework: CoreFramework = {
+    identifier: frameworkUuid(f.idnumber),
+    title: f.shortName,
+    creator: CREATOR,
+    language: settings.language,
+    lastChangeDateTime: settings.now,
+    extra: { moodle },
+  };
+  if (f.description.trim() !== "") framework.description = f.description;
+  return framework;
+}
+
+/** Moodle fields kept verbatim for a later export; only those with a value. */
+function competencyExtra(c: Competency): Record<string, unknown> {
+  const moodle: Record<string, unknown> = { idnumber: c.idnumber, parentIdnumber: c.parentIdnumber };
+  if (c.descriptionFormat !== undefined) moodle.descriptionFormat = c.descriptionFormat;
+  const verbatim: [string, MoodleColumn][] = [
+    ["scaleValues", "Scale values"],
+    ["scaleConfiguration", "Scale configuration"],
+    ["exportedId", "Exported ID (optional)"],
+  ];
+  // Moodle applies a rule only when it has a type; without one its exporter still writes
+  // outcome 0 and config "null", which mean nothing and are not kept.
+  if (c.cell["Rule type (optional)"].trim() !== "") {
+    verbatim.push(
+      ["ruleType", "Rule type (optional)"],
+      ["ruleOutcome", "Rule outcome (optional)"],
+      ["ruleConfig", "Rule config (optional)"],
+    );
+  }
+  for (const [key, column] of verbatim) {
+    const value = c.cell[column].trim();
+    if (value !== "" && !(key === "ruleConfig" && value === "null")) moodle[key] = value;
+  }
+  return { moodle };
+}
+
+function itemRecord(c: Competency, f: FrameworkRow, depth: number | undefined, settings: Settings): CoreItem {
+  const term = depth === undefined ? "" : (f.terms[depth - 1] ?? "");
+  const item: CoreItem = {
+    identifier: itemUuid(f.idnumber, c.idnumber),
+    code: c.idnumber,
+    statement: { [settings.language]: c.shortName },
+    type: term === "" ? DEFAULT_TYPE : capitalise(term),
+    language: settings.language,
+    roleLevels: [],
+    themes: [],
+    lastChangeDateTime: settings.now,
+    extra: competencyExtra(c),
+  };
+  if (c.cell.Description.trim() !== "") item.notes = c.cell.Description;
+  return item;
+}
+
+function association(
+  type: "isChildOf" | "isRelatedTo",
+  origin: { identifier: string; title: string },
+  destination: { identifier: string; title: string },
+  now: string,
+  sequenceNumber?: number,
+): CoreAssociation {
+  const a: CoreAssociation = {
+    identifier: associationUuid(type, origin.identifier, destination.identifier),
+    type,
+    origin: { identifier: origin.identifier, title: origin.title },
+    destination: { identifier: destination.identifier, title: destination.title },
+    lastChangeDateTime: now,
+    extra: {},
+  };
+  if (sequenceNumber !== undefined) a.sequenceNumber = sequenceNumber;
+  return a;
+}
+
+/**
+ * The records, in file order: the tree's `isChildOf` first (sequence numbers count siblings in
+ * file order from 1, top-level ones under the framework), then the cross-references. Moodle
+ * keeps a cross-reference as an unordered pair and exports it on both competencies, so a pair
+ * gives one `isRelatedTo`, from the competency that names it first.
+ */
+function makeRecords(
+  f: FrameworkRow,
+  competencies: readonly Competency[],
+  byIdnumber: ReadonlyMap<string, Competency>,
+  cyclic: ReadonlySet<string>,
+  settings: Settings,
+): Records {
+  const framework = frameworkRecord(f, settings);
+  const depth = depths(competencies, byIdnumber, cyclic);
+  const items = competencies.map((c) => ({ line: c.line, item: itemRecord(c, f, depth.get(c.idnumber), settings) }));
+  const node = new Map(
+    items.map(({ item }) => [item.code, { identifier: item.identifier, title: item.statement[settings.language] ?? "" }]),
+  );
+  const top = { identifier: framework.identifier, title: framework.title };
+
+  const associations: Records["associations"] = [];
+  const siblings = new Map<string, number>();
+  for (const c of competencies) {
+    const parent = c.parentIdnumber === "" ? top : node.get(c.parentIdnumber);
+    if (parent === undefined) continue;
+    const sequence = (siblings.get(c.parentIdnumber) ?? 0) + 1;
+    siblings.set(c.parentIdnumber, sequence);
+    associations.push({
+      line: c.line,
+      column: "Parent ID number",
+      association: association("isChildOf", node.get(c.idnumber)!, parent, settings.now, sequence),
+    });
+  }
+  const pairs = new Set<string>();
+  for (const c of competencies) {
+    for (const id of c.related) {
+      const other = node.get(id);
+      if (other === undefined || id === c.idnumber) continue;
+      const pair = JSON.stringify([c.idnumber, id].sort());
+      if (pairs.has(pair)) continue;
+      pairs.add(pair);
+      associations.push({
+        line: c.line,
+        column: "Cross-referenced competency ID numbers",
+        association: association("isRelatedTo", node.get(c.idnumber)!, other, settings.now),
+      });
+    }
+  }
+  return { framework, frameworkLine: f.line, items, associations };
+}
+
+/** Record fields → the CSV column they come from, to name it in a schema problem. */
+const FRAMEWORK_COLUMNS: Record<string, MoodleColumn> = { identifier: "ID number", title: "Short name", description: "Description" };
+const ITEM_COLUMNS: Record<string, MoodleColumn> = {
+  identifier: "ID number",
+  code: "ID number",
+  statement: "Short name",
+  notes: "Description",
+  type: "Taxonomy",
+};
+
+/**
+ * Checks every record against the model's schemas, the last word on what the core accepts (e.g.
+ * an ID number too long for a code). Rows that already have a problem are left out: their
+ * records are made from what could be read and would only repeat it.
+ */
+function checkRecords(records: Records, problems: Problems): void {
+  const check = (schema: z.ZodType, value: unknown, line: number, kind: string, columns: Record<string, MoodleColumn>) => {
+    if (problems.onLine(line)) return;
+    const result = schema.safeParse(value);
+    if (result.success) return;
+    for (const v of violationsOf(result.error, "")) {
+      const head = v.field.split(".")[0] ?? "";
+      problems.add(line, columns[head] ?? `${kind}.${v.field}`, v.description);
+    }
+  };
+  check(frameworkSchema, records.framework, records.frameworkLine, "framework", FRAMEWORK_COLUMNS);
+  for (const { line, item } of records.items) check(itemSchema, item, line, "item", ITEM_COLUMNS);
+  for (const { line, column, association: a } of records.associations) {
+    check(associationSchema, a, line, "association", { origin: column, destination: column });
+  }
+}

@@ -1,0 +1,175 @@
+import * as A from "@automerge/automerge";
+import type { DocumentId, Repo } from "@automerge/automerge-repo";
+import type { Logger } from "pino";
+import { checkpointProblem, CheckpointKind, type SignedCheckpoint } from "../authority/checkpoint.js";
+import { changeGraph, descends } from "../documents/history.js";
+import { directoryIdOf, ownedDocumentId, signerProblem, type CharterMember, type Membership } from "../federation/index.js";
+import { readCore } from "./content.js";
+import { CORE_KEY, type CoreRelease, type CoreSource } from "./core.js";
+import { compareVersions, type CoreContent } from "./model.js";
+
+interface DirectoryDoc {
+  releases?: Record<string, Record<string, unknown>>;
+}
+
+function text(value: unknown): string | undefined {
+  if (value instanceof A.ImmutableString) return value.val;
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The core's document id in a federation whose secretariat has this peer id. */
+export function coreIdOf(anchor: string): DocumentId {
+  return ownedDocumentId(directoryIdOf(anchor), CORE_KEY);
+}
+
+export interface ReleaseProblem {
+  version: string;
+  reason: string;
+}
+
+/**
+ * The core's releases as a hub sees them: read from the secretariat's directory (release
+ * checkpoints, kept per version), each verified — signed by the secretariat's key as the charter
+ * (rooted in the trust anchor) gives it, of kind `release`, for the core — and together: versions
+ * only go up in signing order, and each release's heads descend from the previous one's. A release
+ * whose heads have not arrived yet is left out until they do. The content of a release is the core
+ * document at its heads: the drafts in between are never published, and nothing unsigned shows.
+ */
+export class VerifiedCoreReleases implements CoreSource {
+  readonly #federationId: string;
+  readonly #membership: Membership;
+  readonly #repo: Repo;
+  readonly #log: Logger;
+  readonly #coreId: DocumentId | undefined;
+  readonly #directoryId: DocumentId | undefined;
+  /** Problems found on the last read, for status and tests. */
+  #problems: ReleaseProblem[] = [];
+  readonly #logged = new Set<string>();
+  #cache: { key: string; releases: CoreRelease[] } | undefined;
+
+  constructor(init: { federationId: string }, components: { membership: Membership; repo: Repo; logger: Logger }) {
+    this.#federationId = init.federationId;
+    this.#membership = components.membership;
+    this.#repo = components.repo;
+    this.#log = components.logger;
+    const anchor = components.membership.anchor;
+    this.#coreId = anchor ? coreIdOf(anchor) : undefined;
+    this.#directoryId = anchor ? directoryIdOf(anchor) : undefined;
+  }
+
+  get coreId(): string | undefined {
+    return this.#coreId;
+  }
+
+  /** Starts pulling the core (it is not listed until the first release, so ask for it). */
+  start(): void {
+    if (this.#coreId) this.#repo.findWithProgress(this.#coreId);
+  }
+
+  #secretariat(): CharterMember | undefined {
+    const anchor = this.#membership.anchor;
+    if (!anchor || !this.#directoryId) return undefined;
+    return (
+      this.#membership.memberByDirectory(this.#directoryId) ?? {
+        hub: "secretariat",
+        name: "",
+        region: "",
+        role: "secretariat",
+        directoryId: this.#directoryId,
+        addresses: [],
+        keys: [{ peerId: anchor, from: "" }],
+        admittedAt: "",
+      }
+    );
+  }
+
+  #coreDoc(): A.Doc<unknown> | undefined {
+    if (!this.#coreId) return undefined;
+    const handle = this.#repo.handles[this.#coreId];
+    return handle?.isReady() ? handle.doc() : undefined;
+  }
+
+  async releases(): Promise<CoreRelease[]> {
+    const secretariat = this.#secretariat();
+    const directoryHandle = this.#directoryId ? this.#repo.handles[this.#directoryId] : undefined;
+    if (!secretariat || !this.#coreId || !directoryHandle?.isReady()) return [];
+    const entries = (directoryHandle.doc() as DirectoryDoc | undefined)?.releases?.[this.#coreId] ?? {};
+    const doc = this.#coreDoc();
+    const cacheKey = `${A.getHeads(directoryHandle.doc() as A.Doc<unknown>).join(",")}|${doc ? A.getHeads(doc).join(",") : ""}|${this.#membership.source?.seq ?? 0}`;
+    if (this.#cache?.key === cacheKey) return this.#cache.releases;
+    const problems: ReleaseProblem[] = [];
+    const verified: SignedCheckpoint[] = [];
+    for (const [version, raw] of Object.entries(entries)) {
+      const result = await this.#check(version, raw, secretariat);
+      if (typeof result === "string") problems.push({ version, reason: result });
+      else verified.push(result);
+    }
+    verified.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
+    const graph = doc ? changeGraph(doc) : undefined;
+    const releases: CoreRelease[] = [];
+    let previous: SignedCheckpoint | undefined;
+    for (const signed of verified) {
+      const c = signed.checkpoint;
+      const version = c.version as string;
+      if (previous && compareVersions(version, previous.checkpoint.version as string) <= 0) {
+        problems.push({ version, reason: `signed after ${previous.checkpoint.version} but not above it: versions only go up` });
+        continue;
+      }
+      if (!doc || !graph || !A.hasHeads(doc, c.heads)) break; // its changes have not arrived yet: later ones wait too
+      if (previous && !descends(graph, c.heads, previous.checkpoint.heads)) {
+        problems.push({ version, reason: `its heads do not descend from release ${previous.checkpoint.version}'s` });
+        continue;
+      }
+      const notes = readCore(A.view(doc, c.heads)).notes[version] ?? "";
+      releases.push({ version, notes, heads: c.heads, seq: c.seq, time: c.time });
+      previous = signed;
+    }
+    for (const p of problems) {
+      const key = `${p.version}:${p.reason}`;
+      if (this.#logged.has(key)) continue;
+      this.#logged.add(key);
+      this.#log.warn({ version: p.version, reason: p.reason }, "rejected a core release");
+    }
+    this.#problems = problems;
+    this.#cache = { key: cacheKey, releases };
+    return releases;
+  }
+
+  /** Problems found on the last read, for status and tests. */
+  problems(): ReleaseProblem[] {
+    return [...this.#problems];
+  }
+
+  /** The verified release entry, or why it is refused. Signatures are remembered once checked. */
+  async #check(version: string, raw: unknown, secretariat: CharterMember): Promise<SignedCheckpoint | string> {
+    let signed: SignedCheckpoint;
+    try {
+      signed = JSON.parse(text(raw) ?? "") as SignedCheckpoint;
+    } catch {
+      return "malformed release entry";
+    }
+    const c = signed?.checkpoint;
+    if (!c || typeof signed.signature !== "string") return "malformed release entry";
+    if (c.kind !== CheckpointKind.Release) return `a checkpoint of kind '${c.kind}', not a release`;
+    if (c.version !== version) return `filed under ${version} but signed as ${c.version}`;
+    if (c.documentId !== this.#coreId) return `for document ${c.documentId}, not the core`;
+    const signer = signerProblem(secretariat, String(c.owner), String(c.time));
+    if (signer) return signer;
+    let verdict = this.#signatures.get(signed.signature);
+    if (verdict === undefined) {
+      verdict = (await checkpointProblem(signed, { federationId: this.#federationId, documentId: c.documentId })) ?? "ok";
+      this.#signatures.set(signed.signature, verdict);
+    }
+    return verdict === "ok" ? signed : verdict;
+  }
+
+  readonly #signatures = new Map<string, string>();
+
+  async content(version?: string): Promise<CoreContent | undefined> {
+    const releases = await this.releases();
+    const release = version === undefined ? releases.at(-1) : releases.find((r) => r.version === version);
+    const doc = this.#coreDoc();
+    if (!release || !doc) return undefined;
+    return readCore(A.view(doc, release.heads)).content;
+  }
+}
