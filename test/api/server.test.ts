@@ -79,7 +79,7 @@ describe("GetStatus", () => {
       expect(d.heads.length).toBeGreaterThan(0);
       expect(d.id).not.toBe("");
     }
-    expect(new Set(s.documents.map((d) => d.id)).size).toBe(9);
+    expect(new Set(s.documents.map((d) => d.id)).size).toBe(10);
   });
 
   it("counts trainers as they are added and removed", async () => {
