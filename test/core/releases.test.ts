@@ -17,6 +17,7 @@ import { parseCasePackage } from "../../node/core/case.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { curriculumAdaptCommand, curriculumConfirmCommand, curriculumShowCommand, mappingsAddCommand, mappingsListCommand } from "../../cli/commands/curriculum.js";
 import { CORE_KEY, type CoreItem } from "../../node/core/index.js";
+import { CheckpointKind, signCheckpoint, type SignedCheckpoint } from "../../node/authority/index.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { memoryIo } from "../helpers/io.js";
 
@@ -207,5 +208,31 @@ describe("core releases, adoption and impact", () => {
     for (const item of original.items) expect(exported.items).toContainEqual(item);
     for (const association of original.associations) expect(exported.associations).toContainEqual(association);
     expect(exported.definitions).toEqual(original.definitions);
+  });
+
+  it("a hub refuses release entries that are forged, out of order, or not the secretariat's, and names them", async () => {
+    const directoryId = s().node.running.federation.self.directoryId;
+    const known = await a().node.running.coreSource.releases();
+    const last = known.at(-1) as NonNullable<(typeof known)[number]>;
+    const relay = async (version: string, entry: SignedCheckpoint) => {
+      const handle = await a().node.running.repo.find<{ releases: Record<string, Record<string, unknown>> }>(directoryId as never);
+      handle.change((d) => {
+        (d.releases[coreId()] as Record<string, unknown>)[version] = new A.ImmutableString(JSON.stringify(entry));
+      });
+    };
+    const base = { federationId: "concordat-dev", owner: s().peerId, documentId: coreId(), heads: last.heads, time: now(), kind: CheckpointKind.Release } as const;
+    // Signed by the secretariat's key, but a lower version signed later: versions only go up.
+    await relay("0.1.0", await signCheckpoint({ ...base, version: "0.1.0", seq: last.seq + 1 }, (d) => s().node.running.identity.sign(d)));
+    // Signed by a hub's key: not the secretariat's.
+    await relay("9.0.0", await signCheckpoint({ ...base, owner: b().peerId, version: "9.0.0", seq: last.seq + 2 }, (d) => b().node.running.identity.sign(d)));
+    // Filed under another version than it was signed for.
+    await relay("8.0.0", await signCheckpoint({ ...base, version: "7.0.0", seq: last.seq + 3 }, (d) => s().node.running.identity.sign(d)));
+    const releases = await a().node.running.coreSource.releases();
+    expect(releases.map((r) => r.version)).toEqual(known.map((r) => r.version));
+    const problems = a().node.running.verifiedCore.problems().map((p) => `${p.version}: ${p.reason}`).join("\n");
+    expect(problems).toMatch(/0\.1\.0: signed after .* but not above it: versions only go up/);
+    expect(problems).toMatch(/9\.0\.0: signed by .*which the charter does not give hub 'hub-s'/);
+    expect(problems).toMatch(/8\.0\.0: filed under 8\.0\.0 but signed as 7\.0\.0/);
+    expect(a().node.logs.some((l) => l.includes("rejected a core release"))).toBe(true);
   });
 });
