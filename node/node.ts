@@ -97,8 +97,9 @@ export class ConcordatNode {
         name: "repo",
         stop: async () => {
           try {
-            await repo.flush();
-            await repo.shutdown();
+            // The network adapters were disconnected by the network's stop. Flush only documents that
+            // are ready: Repo.flush (and so Repo.shutdown) throws on one still being requested.
+            await repo.flush(Object.values(repo.handles).filter((h) => h.isReady()).map((h) => h.documentId));
           } finally {
             await repoStorage.seal();
           }

@@ -11,6 +11,7 @@ import {
   type Membership,
 } from "../federation/index.js";
 import type { NodeStore } from "../storage/node-store.js";
+import { followHandle } from "../documents/follow.js";
 import { checkpointProblem, type SignedCheckpoint } from "./checkpoint.js";
 
 /** A foreign document as its owner last signed it. */
@@ -108,9 +109,9 @@ export class VerifiedViews {
   readonly #pending = new Map<string, { hub: string; directoryId: string; signed: SignedCheckpoint }>();
   readonly #rejections: Rejection[] = [];
   /** Directories read, by document id, with the change listener to remove on stop. */
-  readonly #directories = new Map<string, { handle: DocHandle<unknown>; listener: () => void }>();
+  readonly #directories = new Map<string, { handle: DocHandle<unknown>; unfollow: () => void }>();
   /** Documents waiting for their checkpoint's heads, with the listener to remove (only ours). */
-  readonly #waiting = new Map<string, { handle: DocHandle<unknown>; retry: () => void }>();
+  readonly #waiting = new Map<string, () => void>();
   /** Views whose entry a directory no longer carries, by document and seq (named once each). */
   readonly #missing = new Set<string>();
   #unsubscribe: (() => void) | undefined;
@@ -137,9 +138,9 @@ export class VerifiedViews {
 
   stop(): void {
     this.#unsubscribe?.();
-    for (const { handle, listener } of this.#directories.values()) handle.off("change", listener);
+    for (const { unfollow } of this.#directories.values()) unfollow();
     this.#directories.clear();
-    for (const { handle, retry } of this.#waiting.values()) handle.off("heads-changed", retry);
+    for (const unfollow of this.#waiting.values()) unfollow();
     this.#waiting.clear();
   }
 
@@ -152,10 +153,7 @@ export class VerifiedViews {
   #watch(directoryId: string): void {
     if (directoryId === this.#init.selfDirectoryId || this.#directories.has(directoryId)) return;
     const handle = this.#repo.findWithProgress<unknown>(directoryId as DocumentId).handle;
-    const listener = () => void this.#readDirectory(directoryId, handle);
-    handle.on("change", listener);
-    this.#directories.set(directoryId, { handle, listener });
-    handle.whenReady().then(listener, () => undefined);
+    this.#directories.set(directoryId, { handle, unfollow: followHandle(handle, () => void this.#readDirectory(directoryId, handle)) });
   }
 
   /**
@@ -309,15 +307,14 @@ export class VerifiedViews {
     const doc = handle.isReady() ? handle.doc() : undefined;
     if (!doc || !A.hasHeads(doc, heads)) {
       if (!this.#waiting.has(documentId)) {
-        const retry = () => this.#tryApply(documentId);
-        this.#waiting.set(documentId, { handle, retry });
-        handle.on("heads-changed", retry);
-        handle.whenReady().then(retry, () => undefined);
+        // Not `followHandle`'s immediate call: that would recurse into this branch.
+        const listener = () => queueMicrotask(() => this.#tryApply(documentId));
+        handle.on("heads-changed", listener);
+        this.#waiting.set(documentId, () => handle.off("heads-changed", listener));
       }
       return;
     }
-    const waiting = this.#waiting.get(documentId);
-    if (waiting) waiting.handle.off("heads-changed", waiting.retry);
+    this.#waiting.get(documentId)?.();
     this.#waiting.delete(documentId);
     this.#pending.delete(documentId);
     const { checkpoint } = pending.signed;

@@ -2,6 +2,7 @@ import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { DocumentType, type OwnedDocumentSpec, type OwnedDocuments } from "../documents/index.js";
+import { followHandle } from "../documents/follow.js";
 import { currentKey, grpcAddresses, libp2pAddresses, type CharterMember } from "./charter.js";
 import { charterIdOf, directoryIdOf, ownedDocumentId } from "./ids.js";
 import type { Membership } from "./membership.js";
@@ -88,7 +89,7 @@ export class Federation {
   readonly #listed = new Set<string>();
   /** Listings refused because the id does not derive from the directory (logged once each). */
   readonly #refused = new Set<string>();
-  readonly #watched = new Map<string, { handle: DocHandle<DirectoryDoc>; refresh: () => void }>();
+  readonly #watched = new Map<string, () => void>();
   readonly #listeners = new Set<() => void>();
   #unsubscribe: (() => void) | undefined;
 
@@ -218,15 +219,12 @@ export class Federation {
         this.#repo.shareConfigChanged();
       }
     };
-    this.#watched.set(id, { handle, refresh });
-    handle.on("change", refresh);
-    refresh();
-    handle.whenReady().then(refresh, () => undefined);
+    this.#watched.set(id, followHandle(handle as DocHandle<unknown>, refresh));
   }
 
   stop(): void {
     this.#unsubscribe?.();
-    for (const { handle, refresh } of this.#watched.values()) handle.off("change", refresh);
+    for (const unfollow of this.#watched.values()) unfollow();
     this.#watched.clear();
     this.#listeners.clear();
   }
