@@ -13,6 +13,7 @@
  *
  * The format is described in docs/trainer-files.md; keep the two in step.
  */
+import { readCsv, type CsvRecord, type CsvSyntaxError } from "../node/csv.js";
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from "jsonc-parser";
 import { stringify } from "csv-stringify/sync";
 import {
@@ -181,130 +182,6 @@ function camelToSnake(s: string): string {
 // ---------------------------------------------------------------------------------------
 // CSV reading
 
-interface CsvRecord {
-  line: number;
-  cells: string[];
-}
-
-interface CsvSyntaxError {
-  /** line where the record starts */
-  line: number;
-  /** index of the cell where the problem is */
-  cell: number;
-  message: string;
-}
-
-/**
- * RFC 4180 reader that tracks the line each record starts on. Accepts `\n`, `\r\n` and `\r`
- * line ends, skips empty lines, allows whitespace around a quoted cell. A record with a
- * syntax error is reported and skipped; reading resumes on the next line.
- */
-function readCsv(text: string): { records: CsvRecord[]; errors: CsvSyntaxError[] } {
-  const records: CsvRecord[] = [];
-  const errors: CsvSyntaxError[] = [];
-  const n = text.length;
-  let i = 0;
-  let line = 1;
-
-  const atLineEnd = (j: number) => j >= n || text[j] === "\n" || text[j] === "\r";
-  /** consumes the line end at i, if any */
-  const eatLineEnd = () => {
-    if (text[i] === "\r") {
-      i += text[i + 1] === "\n" ? 2 : 1;
-      line++;
-    } else if (text[i] === "\n") {
-      i++;
-      line++;
-    }
-  };
-  /** skips the rest of the physical line, after an error */
-  const skipLine = () => {
-    while (!atLineEnd(i)) i++;
-    eatLineEnd();
-  };
-
-  while (i < n) {
-    if (text[i] === "\n" || text[i] === "\r") {
-      eatLineEnd(); // empty line
-      continue;
-    }
-    const startLine = line;
-    const cells: string[] = [];
-    let failed = false;
-    for (;;) {
-      // one cell, starting at i
-      let j = i;
-      while (text[j] === " " || text[j] === "\t") j++;
-      if (text[j] === '"') {
-        const quoteLine = line;
-        i = j + 1;
-        let value = "";
-        let closed = false;
-        while (i < n) {
-          const c = text[i]!;
-          if (c === '"') {
-            if (text[i + 1] === '"') {
-              value += '"';
-              i += 2;
-              continue;
-            }
-            i++;
-            closed = true;
-            break;
-          }
-          if (c === "\n" || (c === "\r" && text[i + 1] !== "\n")) line++;
-          value += c;
-          i++;
-        }
-        if (!closed) {
-          errors.push({
-            line: startLine,
-            cell: cells.length,
-            message: `the quoted cell opened on line ${quoteLine} is never closed`,
-          });
-          failed = true;
-          break;
-        }
-        while (text[i] === " " || text[i] === "\t") i++;
-        if (i < n && text[i] !== "," && !atLineEnd(i)) {
-          errors.push({
-            line: startLine,
-            cell: cells.length,
-            message: `unexpected ${show(text[i]!)} after the closing quote on line ${line}; double a quote inside a quoted cell ("")`,
-          });
-          failed = true;
-          skipLine();
-          break;
-        }
-        cells.push(value);
-      } else {
-        let k = i;
-        while (k < n && text[k] !== "," && !atLineEnd(k) && text[k] !== '"') k++;
-        if (text[k] === '"') {
-          errors.push({
-            line: startLine,
-            cell: cells.length,
-            message: `a quote inside an unquoted cell on line ${line}; put the whole cell in double quotes and double the quotes inside it`,
-          });
-          failed = true;
-          i = k;
-          skipLine();
-          break;
-        }
-        cells.push(text.slice(i, k));
-        i = k;
-      }
-      if (text[i] === ",") {
-        i++;
-        continue;
-      }
-      eatLineEnd();
-      break;
-    }
-    if (!failed) records.push({ line: startLine, cells });
-  }
-  return { records, errors };
-}
 
 function parseCsv(text: string): { rows: ParsedRow[]; errors: FileRowError[] } {
   const { records, errors: syntaxErrors } = readCsv(text);

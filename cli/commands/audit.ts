@@ -1,4 +1,5 @@
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeAtomically } from "../atomic-file.js";
 import type { AuditChunk } from "../../node/api/generated/concordat/v1/core.js";
 import { decodeBundle } from "../../node/audit/bundle.js";
 import { verifyBundle } from "../../node/audit/verify.js";
@@ -9,26 +10,11 @@ import { printJson, printLine, type Io } from "../io.js";
 
 /** `audit export --out FILE`: the node's audit bundle, written to FILE.tmp and renamed when whole. */
 export async function auditExportCommand(options: ConnectionOptions & { out: string }, io: Io): Promise<void> {
-  const temporary = `${options.out}.tmp-${process.pid}`;
-  const file = await open(temporary, "wx", 0o644).catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`cannot write '${temporary}': ${error.code ?? error.message}`, ExitCode.Usage);
-  });
-  let bytes = 0;
-  try {
-    await withConnection(options, async (c) => {
-      for await (const chunk of c.audit.exportAudit({}, c.metadata) as AsyncIterable<AuditChunk>) {
-        await file.write(chunk.data);
-        bytes += chunk.data.byteLength;
-      }
-    });
-    await file.sync();
-    await file.close();
-    await rename(temporary, options.out);
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  const bytes = await writeAtomically(options.out, 0o644, (write) =>
+    withConnection(options, async (c) => {
+      for await (const chunk of c.audit.exportAudit({}, c.metadata) as AsyncIterable<AuditChunk>) await write(chunk.data);
+    }),
+  );
   if (io.json) printJson(io, { out: options.out, bytes });
   else printLine(io, `Audit bundle written to ${options.out} (${bytes} bytes). Verify it anywhere with: concordat audit verify ${options.out} --trust-anchor PEER_ID`);
 }

@@ -1,4 +1,5 @@
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeAtomically } from "../atomic-file.js";
 import type { BackupChunk } from "../../node/api/generated/concordat/v1/node.js";
 import { restoreBackup } from "../../node/setup.js";
 import { withConnection, type ConnectionOptions } from "../connection.js";
@@ -10,27 +11,11 @@ import { printJson, printLine, type Io } from "../io.js";
  * fsync'd, then renamed, so FILE is either a whole backup or absent. Mode 0600: it holds the key.
  */
 export async function backupCommand(options: ConnectionOptions & { out: string }, io: Io): Promise<void> {
-  const temporary = `${options.out}.tmp-${process.pid}`;
-  const file = await open(temporary, "wx", 0o600).catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`cannot write '${temporary}': ${error.code ?? error.message}`, ExitCode.Usage);
-  });
-  let bytes = 0;
-  try {
-    await withConnection(options, async (c) => {
-      const stream = c.node.backup({}, c.metadata);
-      for await (const chunk of stream as AsyncIterable<BackupChunk>) {
-        await file.write(chunk.data);
-        bytes += chunk.data.byteLength;
-      }
-    });
-    await file.sync();
-    await file.close();
-    await rename(temporary, options.out);
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  const bytes = await writeAtomically(options.out, 0o600, (write) =>
+    withConnection(options, async (c) => {
+      for await (const chunk of c.node.backup({}, c.metadata) as AsyncIterable<BackupChunk>) await write(chunk.data);
+    }),
+  );
   if (io.json) printJson(io, { out: options.out, bytes });
   else printLine(io, `Backup written to ${options.out} (${bytes} bytes). It contains the node's private key: keep it safe.`);
 }
