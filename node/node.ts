@@ -50,7 +50,7 @@ export class ConcordatNode {
   readonly paths: DataPaths;
   readonly #init: NodeInit;
   #running: RunningNode | undefined;
-  #switching = false;
+  #switching: Promise<void> | undefined;
 
   constructor(init: NodeInit) {
     this.#init = init;
@@ -135,7 +135,8 @@ export class ConcordatNode {
       });
       const charter = new CharterAdmin(
         { hubId: config.hub.id, name: config.hub.name, region: config.hub.region, role: config.hub.role, peerId: identity.peerId, directoryId, federationId: config.federation.id },
-        { documents, membership, logger: logger.child({ component: "charter" }) },
+        // The cutoff recorded when a member is removed or re-keyed: the newest seq verified here.
+        { documents, membership, logger: logger.child({ component: "charter" }), lastSeqOf: (hub) => views.latestSeq(hub) },
       );
       charter.start();
       federation = new Federation(
@@ -163,8 +164,8 @@ export class ConcordatNode {
       await views.start();
       stack.push({ name: "verified views", stop: async () => views.stop() });
       const coreAuthoring = new CoreAuthoring({ isSecretariat }, { documents, checkpointer, logger: logger.child({ component: "core" }) });
-      const verifiedCore = new VerifiedCoreReleases({ federationId: config.federation.id }, { membership, repo, logger: logger.child({ component: "core" }) });
-      if (!isSecretariat) verifiedCore.start();
+      const verifiedCore = new VerifiedCoreReleases({ federationId: config.federation.id }, { membership, repo, store, logger: logger.child({ component: "core" }) });
+      if (!isSecretariat) await verifiedCore.start();
       const coreSource = isSecretariat ? coreAuthoring : verifiedCore;
       const curriculum = new Curriculum({ documents, core: coreSource, logger: logger.child({ component: "curriculum" }) });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
@@ -270,8 +271,11 @@ export class ConcordatNode {
         const me = membership.member(config.hub.id);
         if (next && me && currentKey(me) === next) void this.#switchKey(keys, identity.peerId, next);
       };
-      const stopWatching = membership.onChange(() => void confirmRotation().catch((error: unknown) => logger.error({ err: error }, "could not read the waiting key")));
+      const onCharter = () => void confirmRotation().catch((error: unknown) => logger.error({ err: error }, "could not read the waiting key"));
+      const stopWatching = membership.onChange(onCharter);
       stack.push({ name: "key rotation", stop: async () => void stopWatching() });
+      onCharter(); // a charter verified during start
+
       return this.#running;
     } catch (error) {
       logger.error({ err: error }, "start failed; undoing");
@@ -282,25 +286,30 @@ export class ConcordatNode {
   }
 
   /** Stops, makes the waiting key the node's, and starts again (same data, same API port). */
-  async #switchKey(keys: KeyRotation, from: string, to: string): Promise<void> {
-    if (this.#switching || !this.#running) return;
-    this.#switching = true;
+  #switchKey(keys: KeyRotation, from: string, to: string): Promise<void> {
+    if (this.#switching || !this.#running) return this.#switching ?? Promise.resolve();
     const logger = this.#running.logger;
     logger.info({ from, to }, "the charter confirms the new key; restarting with it");
-    try {
-      await this.stop();
-      await keys.promote(from);
-      await this.start();
-    } catch (error) {
-      logger.fatal({ err: error }, "could not restart with the new key");
-      await this.stop().catch(() => undefined);
-      this.#init.onRestartFailed?.(error);
-    } finally {
-      this.#switching = false;
-    }
+    const running = this.#running;
+    this.#switching = (async () => {
+      try {
+        this.#running = undefined;
+        await unwind(running.stack, running.logger);
+        await keys.promote(from);
+        await this.start();
+      } catch (error) {
+        logger.fatal({ err: error }, "could not restart with the new key");
+        this.#init.onRestartFailed?.(error);
+      } finally {
+        this.#switching = undefined;
+      }
+    })();
+    return this.#switching;
   }
 
   async stop(): Promise<void> {
+    // A stop during a key switch waits for the restart, then stops the restarted node.
+    if (this.#switching) await this.#switching;
     const running = this.#running;
     if (!running) return;
     this.#running = undefined;

@@ -158,7 +158,8 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
         if (member.role === "secretariat") continue;
         const view = views.view(ownedDocumentId(member.directoryId, CURRICULUM_KEY));
         const current = view ? readCurriculum(view.doc) : undefined;
-        const impact = current && latest ? await impactOf(current.adaptations, coreSource, latest) : [];
+        // One hub's odd curriculum must not break the overview of all.
+        const impact = current && latest ? await impactOf(current.adaptations, coreSource, latest).catch(() => []) : [];
         hubs.push({
           hub: member.hub,
           adopted: current?.adoption?.version ?? "",

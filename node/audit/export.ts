@@ -22,7 +22,6 @@ export interface AuditSources {
 
 interface DirectoryDoc {
   documents?: Record<string, { key?: unknown; type?: unknown } | undefined>;
-  releases?: Record<string, Record<string, unknown>>;
 }
 
 function text(value: unknown): string {
@@ -49,7 +48,7 @@ export async function buildAuditBundle(s: AuditSources): Promise<AuditBundle> {
     checkpoints.push(...signed);
   }
 
-  const releases = new Set((await s.coreSource.releases()).map((r) => `${r.version}@${r.seq}`));
+  const released = await s.coreSource.signed();
   for (const view of s.views.views()) {
     const handle = s.repo.handles[view.documentId as DocumentId];
     const directory = s.repo.handles[view.ownerDirectory as DocumentId];
@@ -58,10 +57,9 @@ export async function buildAuditBundle(s: AuditSources): Promise<AuditBundle> {
     const key = text(listing.documents?.[view.documentId]?.key);
     const type = text(listing.documents?.[view.documentId]?.type);
     documents.push({ id: view.documentId, key, hub: view.hub, type, changes: changesUpTo(changeGraph(handle.doc() as A.Doc<unknown>), view.checkpoint.heads) });
-    const history = Object.values(listing.releases?.[view.documentId] ?? {})
-      .map((raw) => JSON.parse(text(raw)) as SignedCheckpoint)
-      .filter((r) => releases.has(`${r.checkpoint.version}@${r.checkpoint.seq}`));
-    if (history.length > 0) checkpoints.push(...history.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq));
+    // The core: every release verified here, as signed; any other document: its latest checkpoint.
+    const history = released.filter((r) => r.checkpoint.documentId === view.documentId);
+    if (history.length > 0) checkpoints.push(...history);
     else checkpoints.push({ checkpoint: view.checkpoint, signature: view.signature });
   }
 

@@ -1,6 +1,6 @@
 import * as A from "@automerge/automerge";
 import { checkpointProblem, CheckpointKind, type SignedCheckpoint } from "../authority/checkpoint.js";
-import { compareVersions } from "../core/model.js";
+import { compareVersions, VERSION_PATTERN } from "../core/model.js";
 import { changeGraph, descends, ancestors } from "../documents/history.js";
 import { charterIdOf, directoryIdOf, ownedDocumentId, readCharter, signerProblem, type CharterMember } from "../federation/index.js";
 import { BUNDLE_FORMAT, changesDigest, manifestDigest, sha256Hex, type AuditBundle } from "./bundle.js";
@@ -133,9 +133,14 @@ export async function verifyBundle(raw: unknown, trustAnchor: string): Promise<V
     failures.push("the charter's signed heads are not in its changes");
     return report;
   }
-  members = readCharter(A.view(charter.doc, charterCheckpoint.checkpoint.heads)).state.members;
+  const charterState = readCharter(A.view(charter.doc, charterCheckpoint.checkpoint.heads)).state;
+  if (charterState.federationId !== report.federationId || charterState.anchor !== trustAnchor) {
+    failures.push(`the charter names federation '${charterState.federationId}' and anchor ${charterState.anchor}, not '${report.federationId}' and ${trustAnchor}`);
+  }
+  members = charterState.members;
   report.members = members.map((m) => ({ hub: m.hub, role: m.role, removed: m.removedAt !== undefined }));
   const anchorDirectory = directoryIdOf(trustAnchor);
+  const coreId = ownedDocumentId(anchorDirectory, "core");
 
   // 4. every checkpoint
   const covered = new Map<string, Set<string>>();
@@ -157,7 +162,7 @@ export async function verifyBundle(raw: unknown, trustAnchor: string): Promise<V
       failures.push(`${label}: signed by ${c.owner}, which the charter gives no member`);
       continue;
     }
-    const signer = signerProblem(member, c.owner, c.time);
+    const signer = signerProblem(member, c);
     if (signer) {
       failures.push(`${label}: ${signer}`);
       continue;
@@ -179,7 +184,10 @@ export async function verifyBundle(raw: unknown, trustAnchor: string): Promise<V
     const set = covered.get(c.documentId) ?? new Set<string>();
     for (const hash of ancestors(changeGraph(doc.doc), c.heads)) set.add(hash);
     covered.set(c.documentId, set);
-    if (c.kind === CheckpointKind.Release) coreReleases.push(signed);
+    if (c.kind === CheckpointKind.Release) {
+      if (c.documentId !== coreId || c.owner !== trustAnchor) failures.push(`${label}: a release, but not of the core signed by the secretariat`);
+      else coreReleases.push(signed);
+    }
   }
   for (const [id, doc] of docs) {
     const set = covered.get(id);
@@ -200,7 +208,7 @@ export async function verifyBundle(raw: unknown, trustAnchor: string): Promise<V
     for (let i = 1; i < list.length; i += 1) {
       const prev = (list[i - 1] as SignedCheckpoint).checkpoint;
       const next = (list[i] as SignedCheckpoint).checkpoint;
-      if (!next.version || !prev.version || compareVersions(next.version, prev.version) <= 0) {
+      if (!next.version || !prev.version || !VERSION_PATTERN.test(next.version) || compareVersions(next.version, prev.version) <= 0) {
         failures.push(`release ${next.version} of ${id} was signed after ${prev.version} (seq ${next.seq} > ${prev.seq}) but is not above it: versions only go up`);
       }
       if (!descends(graph, next.heads, prev.heads)) failures.push(`release ${next.version} of ${id} does not descend from release ${prev.version}`);

@@ -201,7 +201,9 @@ export class Checkpointer {
       const documentId = this.#documents.idOf(key);
       const heads = [...A.getHeads(this.#documents.get(key))].sort();
       const last = this.latest(documentId);
-      if (onlyChanged && last && last.checkpoint.heads.join(",") === heads.join(",")) continue;
+      // Unchanged and signed with the current key: nothing to sign (after a key rotation, everything
+      // is signed again with the new key, since the old key's checkpoints stop counting).
+      if (onlyChanged && last && last.checkpoint.heads.join(",") === heads.join(",") && last.checkpoint.owner === this.#init.peerId) continue;
       seq = nextSeq(Math.max(seq, last?.checkpoint.seq ?? 0), this.#init.now());
       entries.push(
         await signCheckpoint(

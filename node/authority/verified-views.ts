@@ -216,6 +216,17 @@ export class VerifiedViews {
       });
   }
 
+  /** The highest seq verified from a member, over all its documents (undefined if none yet). */
+  latestSeq(hub: string): number | undefined {
+    const member = this.#membership.member(hub);
+    if (!member) return undefined;
+    let best: number | undefined;
+    for (const view of this.#views.values()) {
+      if (view.ownerDirectory === member.directoryId && (best === undefined || view.checkpoint.seq > best)) best = view.checkpoint.seq;
+    }
+    return best;
+  }
+
   /** The latest rejections (newest last), for status. */
   rejections(): Rejection[] {
     return [...this.#rejections];
@@ -281,7 +292,7 @@ export class VerifiedViews {
     }
     const problem =
       (await checkpointProblem(signed, { federationId: this.#init.federationId, documentId })) ??
-      signerProblem(member, String(signed.checkpoint.owner), String(signed.checkpoint.time));
+      signerProblem(member, { owner: String(signed.checkpoint.owner), time: String(signed.checkpoint.time), seq: Number(signed.checkpoint.seq) });
     if (problem) {
       this.#reject(member.hub, documentId, problem);
       return undefined;
@@ -318,9 +329,11 @@ export class VerifiedViews {
     this.#waiting.delete(documentId);
     this.#pending.delete(documentId);
     const { checkpoint } = pending.signed;
+    // Reads of a directory run concurrently: one that verified an older entry may finish last.
+    if ((this.#views.get(documentId)?.checkpoint.seq ?? -1) >= checkpoint.seq) return;
     const view: VerifiedView = { documentId, hub: pending.hub, ownerDirectory: pending.directoryId, checkpoint, signature: pending.signed.signature, doc: A.view(doc, heads) };
     this.#views.set(documentId, view);
-    this.#lastSeen.set(documentId, checkpoint.seq);
+    this.#lastSeen.set(documentId, Math.max(checkpoint.seq, this.#lastSeen.get(documentId) ?? -1));
     void this.#store
       .batch([{ type: "put", sublevel: this.#store.meta, key: `${SEEN_PREFIX}${documentId}`, value: checkpoint.seq }])
       .catch((error: unknown) => this.#log.error({ err: error }, "could not persist the last seen seq"));

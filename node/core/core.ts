@@ -1,6 +1,6 @@
 import * as A from "@automerge/automerge";
 import type { Logger } from "pino";
-import type { Checkpointer } from "../authority/index.js";
+import type { Checkpointer, SignedCheckpoint } from "../authority/index.js";
 import { DocumentType, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { canonicalJson, encodeRecord, initialCoreDoc, MAP_OF, readCore, recordId, referenceProblems, validateFramework, validateRecord } from "./content.js";
@@ -37,6 +37,8 @@ export interface CoreSource {
   releases(): Promise<CoreRelease[]>;
   /** The content of a release (the latest when no version is given); undefined when there is none. */
   content(version?: string): Promise<CoreContent | undefined>;
+  /** The release checkpoints, as signed, oldest first. */
+  signed(): Promise<SignedCheckpoint[]>;
 }
 
 /** What an import brings: any subset of the core's parts, all validated together. */
@@ -90,13 +92,17 @@ export class CoreAuthoring implements CoreSource {
     return this.#releasesNow();
   }
 
+  async signed(): Promise<SignedCheckpoint[]> {
+    return this.#isSecretariat && this.#documents.has(CORE_KEY) ? this.#checkpointer.releases(this.#documents.idOf(CORE_KEY)) : [];
+  }
+
   #releasesNow(): CoreRelease[] {
     if (!this.#isSecretariat || !this.#documents.has(CORE_KEY)) return [];
     const doc = this.#documents.get(CORE_KEY);
-    const notes = readCore(doc).notes;
     return this.#checkpointer.releases(this.#documents.idOf(CORE_KEY)).map((s) => ({
       version: s.checkpoint.version ?? "",
-      notes: notes[s.checkpoint.version ?? ""] ?? "",
+      // The notes as signed: read at the release's heads, not from the drafts.
+      notes: readCore(A.view(doc, s.checkpoint.heads)).notes[s.checkpoint.version ?? ""] ?? "",
       heads: s.checkpoint.heads,
       seq: s.checkpoint.seq,
       time: s.checkpoint.time,

@@ -137,10 +137,18 @@ export interface CurriculumContent {
 /** Reads a curriculum document (the hub's authoring copy, or a verified view of another hub's). */
 export function readCurriculum(doc: unknown): CurriculumContent {
   const d = (doc ?? {}) as Partial<CurriculumDoc>;
-  const adoptionText = text(d.adoption);
+  let adoption: Adoption | undefined;
+  try {
+    const parsed = JSON.parse(text(d.adoption) ?? "null") as Adoption | null;
+    adoption = parsed && typeof parsed.version === "string" ? parsed : undefined;
+  } catch {
+    adoption = undefined;
+  }
   return {
-    adoption: adoptionText ? (JSON.parse(adoptionText) as Adoption) : undefined,
-    adaptations: parseMap<Adaptation>(d.adaptations).sort((a, b) => a.id.localeCompare(b.id)),
+    adoption,
+    adaptations: parseMap<Adaptation>(d.adaptations)
+      .filter((a) => typeof a?.id === "string" && typeof a.baseRelease === "string" && (a.target?.kind === "item" || a.target?.kind === "module") && typeof a.target.id === "string")
+      .sort((a, b) => a.id.localeCompare(b.id)),
     localModules: parseMap<CoreModule>(d.localModules).sort((a, b) => a.id.localeCompare(b.id)),
     mappings: parseMap<JobMapping>(d.mappings).sort((a, b) => a.id.localeCompare(b.id)),
   };

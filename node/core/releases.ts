@@ -6,7 +6,10 @@ import { changeGraph, descends } from "../documents/history.js";
 import { directoryIdOf, ownedDocumentId, signerProblem, type CharterMember, type Membership } from "../federation/index.js";
 import { readCore } from "./content.js";
 import { CORE_KEY, type CoreRelease, type CoreSource } from "./core.js";
-import { compareVersions, type CoreContent } from "./model.js";
+import { compareVersions, VERSION_PATTERN, type CoreContent } from "./model.js";
+import type { NodeStore } from "../storage/node-store.js";
+
+const KNOWN_PREFIX = "core-release/";
 
 interface DirectoryDoc {
   releases?: Record<string, Record<string, unknown>>;
@@ -47,8 +50,13 @@ export class VerifiedCoreReleases implements CoreSource {
   readonly #logged = new Set<string>();
   #cache: { key: string; releases: CoreRelease[] } | undefined;
 
-  constructor(init: { federationId: string }, components: { membership: Membership; repo: Repo; logger: Logger }) {
+  readonly #store: NodeStore;
+  /** Releases verified here (persisted), by `version@seq`. */
+  readonly #known = new Map<string, SignedCheckpoint>();
+
+  constructor(init: { federationId: string }, components: { membership: Membership; repo: Repo; store: NodeStore; logger: Logger }) {
     this.#federationId = init.federationId;
+    this.#store = components.store;
     this.#membership = components.membership;
     this.#repo = components.repo;
     this.#log = components.logger;
@@ -61,9 +69,19 @@ export class VerifiedCoreReleases implements CoreSource {
     return this.#coreId;
   }
 
-  /** Starts pulling the core (it is not listed until the first release, so ask for it). */
-  start(): void {
+  /** Loads the releases verified before, and starts pulling the core (it is not listed until its first release). */
+  async start(): Promise<void> {
+    for await (const [, value] of this.#store.meta.iterator({ gt: KNOWN_PREFIX, lt: `${KNOWN_PREFIX}~` })) {
+      const signed = JSON.parse(value as string) as SignedCheckpoint;
+      this.#known.set(`${signed.checkpoint.version}@${signed.checkpoint.seq}`, signed);
+    }
     if (this.#coreId) this.#repo.findWithProgress(this.#coreId);
+  }
+
+  /** The verified release checkpoints, as signed (for audit bundles). */
+  async signed(): Promise<SignedCheckpoint[]> {
+    const versions = new Set((await this.releases()).map((r) => `${r.version}@${r.seq}`));
+    return [...this.#known.values()].filter((s) => versions.has(`${s.checkpoint.version}@${s.checkpoint.seq}`)).sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
   }
 
   #secretariat(): CharterMember | undefined {
@@ -93,22 +111,36 @@ export class VerifiedCoreReleases implements CoreSource {
     const secretariat = this.#secretariat();
     const directoryHandle = this.#directoryId ? this.#repo.handles[this.#directoryId] : undefined;
     if (!secretariat || !this.#coreId || !directoryHandle?.isReady()) return [];
-    const entries = (directoryHandle.doc() as DirectoryDoc | undefined)?.releases?.[this.#coreId] ?? {};
+    const entries = ((directoryHandle.doc() as DirectoryDoc | undefined)?.releases?.[this.#coreId] ?? {}) as A.Doc<Record<string, unknown>>;
     const doc = this.#coreDoc();
-    const cacheKey = `${A.getHeads(directoryHandle.doc() as A.Doc<unknown>).join(",")}|${doc ? A.getHeads(doc).join(",") : ""}|${this.#membership.source?.seq ?? 0}`;
+    const cacheKey = `${A.getHeads(directoryHandle.doc() as A.Doc<unknown>).join(",")}|${doc ? A.getHeads(doc).join(",") : ""}|${this.#membership.source?.seq ?? 0}|${this.#known.size}`;
     if (this.#cache?.key === cacheKey) return this.#cache.releases;
     const problems: ReleaseProblem[] = [];
-    const verified: SignedCheckpoint[] = [];
-    for (const [version, raw] of Object.entries(entries)) {
-      const result = await this.#check(version, raw, secretariat);
-      if (typeof result === "string") problems.push({ version, reason: result });
-      else verified.push(result);
+    // Every value under every version, conflicts included (a relay's write must not hide the
+    // secretariat's), and every release verified before (a relay deleting an entry hides nothing).
+    const verified = new Map(this.#known);
+    for (const version of Object.keys(entries)) {
+      const conflicts = A.getConflicts(entries, version);
+      for (const raw of conflicts ? Object.values(conflicts) : [entries[version]]) {
+        const result = await this.#check(version, raw, secretariat);
+        if (typeof result === "string") {
+          problems.push({ version, reason: result });
+          continue;
+        }
+        const key = `${result.checkpoint.version}@${result.checkpoint.seq}`;
+        if (!this.#known.has(key)) {
+          this.#known.set(key, result);
+          await this.#store.batch([{ type: "put", sublevel: this.#store.meta, key: `${KNOWN_PREFIX}${key}`, value: JSON.stringify(result) }]);
+        }
+        verified.set(key, result);
+      }
     }
-    verified.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
+    const ordered = [...verified.values()];
+    ordered.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
     const graph = doc ? changeGraph(doc) : undefined;
     const releases: CoreRelease[] = [];
     let previous: SignedCheckpoint | undefined;
-    for (const signed of verified) {
+    for (const signed of ordered) {
       const c = signed.checkpoint;
       const version = c.version as string;
       if (previous && compareVersions(version, previous.checkpoint.version as string) <= 0) {
@@ -152,8 +184,9 @@ export class VerifiedCoreReleases implements CoreSource {
     if (!c || typeof signed.signature !== "string") return "malformed release entry";
     if (c.kind !== CheckpointKind.Release) return `a checkpoint of kind '${c.kind}', not a release`;
     if (c.version !== version) return `filed under ${version} but signed as ${c.version}`;
+    if (!VERSION_PATTERN.test(version)) return `'${version}' is not a version X.Y.Z`;
     if (c.documentId !== this.#coreId) return `for document ${c.documentId}, not the core`;
-    const signer = signerProblem(secretariat, String(c.owner), String(c.time));
+    const signer = signerProblem(secretariat, { owner: String(c.owner), time: String(c.time), seq: Number(c.seq) });
     if (signer) return signer;
     let verdict = this.#signatures.get(signed.signature);
     if (verdict === undefined) {

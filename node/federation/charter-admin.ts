@@ -37,8 +37,15 @@ export class CharterAdmin {
   readonly #membership: Membership;
   readonly #log: Logger;
 
-  constructor(init: CharterAdminInit, components: { documents: OwnedDocuments; membership: Membership; logger: Logger }) {
+  /** The newest seq this node has verified from a member (the cutoff recorded at removal and rotation). */
+  readonly #lastSeqOf: (hub: string) => number | undefined;
+
+  constructor(
+    init: CharterAdminInit,
+    components: { documents: OwnedDocuments; membership: Membership; logger: Logger; lastSeqOf?: (hub: string) => number | undefined },
+  ) {
     this.#init = init;
+    this.#lastSeqOf = components.lastSeqOf ?? (() => undefined);
     this.#documents = components.documents;
     this.#membership = components.membership;
     this.#log = components.logger;
@@ -110,11 +117,11 @@ export class CharterAdmin {
   }
 
   remove(operatorId: string, hub: string): Promise<CharterMember> {
-    return this.#write(operatorId, "federation.remove", (state, now) => planRemove(state, hub, now));
+    return this.#write(operatorId, "federation.remove", (state, now) => planRemove(state, hub, now, this.#lastSeqOf(hub)));
   }
 
   rotateKey(operatorId: string, hub: string, peerId: string): Promise<CharterMember> {
-    return this.#write(operatorId, "federation.rotate-key", (state, now) => planRotateKey(state, hub, peerId, now));
+    return this.#write(operatorId, "federation.rotate-key", (state, now) => planRotateKey(state, hub, peerId, now, this.#lastSeqOf(hub)));
   }
 
   /** Plans against the charter as it is inside the transaction (so two edits never race), then writes. */

@@ -24,6 +24,11 @@ export interface CharterKey {
   from: string;
   /** When it was rotated out: checkpoints it signs with a later time are rejected. */
   until?: string;
+  /**
+   * The newest seq the secretariat had verified from this member when it rotated the key out:
+   * nothing the key signs above it counts, whatever time it claims (a key holder can back-date).
+   */
+  untilSeq?: number;
 }
 
 export interface CharterMember {
@@ -40,6 +45,8 @@ export interface CharterMember {
   admittedAt: string;
   /** Set when removed: nothing it signs after this counts, and it may not connect. */
   removedAt?: string;
+  /** The newest seq the secretariat had verified from it when it was removed: nothing above counts. */
+  removedAfterSeq?: number;
 }
 
 export interface CharterState {
@@ -59,11 +66,12 @@ const memberSchema = z
     directoryId: z.string().min(1).max(64),
     addresses: z.array(z.string().max(300)).max(16),
     keys: z
-      .array(z.object({ peerId: z.string().regex(PEER_ID_PATTERN), from: iso, until: iso.optional() }).strict())
+      .array(z.object({ peerId: z.string().regex(PEER_ID_PATTERN), from: iso, until: iso.optional(), untilSeq: z.number().int().min(0).optional() }).strict())
       .min(1)
       .max(64),
     admittedAt: iso,
     removedAt: iso.optional(),
+    removedAfterSeq: z.number().int().min(0).optional(),
   })
   .strict();
 
@@ -78,7 +86,7 @@ export function initialCharter(federationId: string, anchor: string): Record<str
 }
 
 export function encodeMember(member: CharterMember): A.ImmutableString {
-  const { hub, name, region, role, directoryId, addresses, keys, admittedAt, removedAt } = member;
+  const { hub, name, region, role, directoryId, addresses, keys, admittedAt, removedAt, removedAfterSeq } = member;
   return new A.ImmutableString(
     JSON.stringify({
       hub,
@@ -87,9 +95,10 @@ export function encodeMember(member: CharterMember): A.ImmutableString {
       role,
       directoryId,
       addresses,
-      keys: keys.map((k) => ({ peerId: k.peerId, from: k.from, ...(k.until ? { until: k.until } : {}) })),
+      keys: keys.map((k) => ({ peerId: k.peerId, from: k.from, ...(k.until ? { until: k.until } : {}), ...(k.untilSeq !== undefined ? { untilSeq: k.untilSeq } : {}) })),
       admittedAt,
       ...(removedAt ? { removedAt } : {}),
+      ...(removedAfterSeq !== undefined ? { removedAfterSeq } : {}),
     }),
   );
 }
@@ -128,12 +137,24 @@ export function readCharter(doc: unknown): { state: CharterState; problems: stri
       role: m.role,
       directoryId: m.directoryId,
       addresses: m.addresses,
-      keys: m.keys.map((k) => ({ peerId: k.peerId, from: k.from, ...(k.until ? { until: k.until } : {}) })),
+      keys: m.keys.map((k) => ({ peerId: k.peerId, from: k.from, ...(k.until ? { until: k.until } : {}), ...(k.untilSeq !== undefined ? { untilSeq: k.untilSeq } : {}) })),
       admittedAt: m.admittedAt,
       ...(m.removedAt ? { removedAt: m.removedAt } : {}),
+      ...(m.removedAfterSeq !== undefined ? { removedAfterSeq: m.removedAfterSeq } : {}),
     });
   }
   members.sort((a, b) => a.hub.localeCompare(b.hub));
+  // A directory belongs to one member: a charter giving two members the same one keeps the first
+  // admitted and names the other (the secretariat's edits refuse this; a reader never trusts it).
+  const byDirectory = new Map<string, CharterMember>();
+  for (const m of [...members].sort((a, b) => a.admittedAt.localeCompare(b.admittedAt))) {
+    const holder = byDirectory.get(m.directoryId);
+    if (holder) problems.push(`member '${m.hub}' claims the directory of '${holder.hub}'; left out`);
+    else byDirectory.set(m.directoryId, m);
+  }
+  const unique = members.filter((m) => byDirectory.get(m.directoryId) === m);
+  members.length = 0;
+  members.push(...unique);
   return { state: { federationId: text(d.federationId) ?? "", anchor: text(d.anchor) ?? "", members }, problems };
 }
 
@@ -144,17 +165,21 @@ export function currentKey(member: CharterMember): string | undefined {
 }
 
 /**
- * Why a checkpoint signed by `peerId` at `time` does not count as `member`'s, or undefined when it
- * does: the key must be one the charter gives the member, not rotated out before `time`, and the
- * member not removed before `time`.
+ * Why a checkpoint signed by `signed.owner` does not count as `member`'s, or undefined when it
+ * does: the key must be one the charter gives the member; a key rotated out (or a member removed)
+ * counts only for what it signed before — by time, and, since a key holder chooses the time, by
+ * seq: nothing above the newest seq the secretariat had verified when it recorded the change.
  */
-export function signerProblem(member: CharterMember, peerId: string, time: string): string | undefined {
+export function signerProblem(member: CharterMember, signed: { owner: string; time: string; seq: number }): string | undefined {
+  const { owner: peerId, time, seq } = signed;
   const key = member.keys.find((k) => k.peerId === peerId);
   if (!key) return `signed by ${peerId}, which the charter does not give hub '${member.hub}'`;
   const t = Date.parse(time);
   if (Number.isNaN(t)) return `its time '${time}' is not a time`;
   if (key.until && Date.parse(key.until) <= t) return `key ${peerId} of hub '${member.hub}' was rotated out at ${key.until}, before the checkpoint's time ${time}`;
+  if (key.untilSeq !== undefined && seq > key.untilSeq) return `key ${peerId} of hub '${member.hub}' was rotated out after seq ${key.untilSeq}; this checkpoint has seq ${seq}`;
   if (member.removedAt && Date.parse(member.removedAt) <= t) return `hub '${member.hub}' was removed at ${member.removedAt}, before the checkpoint's time ${time}`;
+  if (member.removedAfterSeq !== undefined && seq > member.removedAfterSeq) return `hub '${member.hub}' was removed after seq ${member.removedAfterSeq}; this checkpoint has seq ${seq}`;
   return undefined;
 }
 
@@ -230,28 +255,34 @@ export function planAdmit(state: CharterState, request: AdmitRequest, directoryI
   }
   const holder = holderOf(state, request.peerId);
   if (holder) violations.push({ field: "peer_id", description: `${request.peerId} is (or was) a key of hub '${holder.hub}'` });
+  const directoryId = request.directoryId ?? (PEER_ID_PATTERN.test(request.peerId) ? directoryIdOf(request.peerId) : "");
+  const sharing = state.members.find((m) => m.directoryId === directoryId);
+  if (sharing) violations.push({ field: "directory_id", description: `${directoryId} is the directory of hub '${sharing.hub}'` });
+  if (request.directoryId !== undefined && !/^[1-9A-HJ-NP-Za-km-z]{20,40}$/.test(request.directoryId)) {
+    violations.push({ field: "directory_id", description: `'${request.directoryId}' is not a document id` });
+  }
   if (violations.length > 0) throw refused(`cannot admit '${request.hub}'`, violations);
   return {
     hub: request.hub,
     name,
     region: request.region ?? "",
     role: request.role ?? "hub",
-    directoryId: request.directoryId ?? directoryIdOf(request.peerId),
+    directoryId,
     addresses: [...(request.addresses ?? [])],
     keys: [{ peerId: request.peerId, from: now }],
     admittedAt: now,
   };
 }
 
-export function planRemove(state: CharterState, hub: string, now: string): CharterMember {
+export function planRemove(state: CharterState, hub: string, now: string, lastSeq?: number): CharterMember {
   const member = state.members.find((m) => m.hub === hub);
   if (!member) throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: `'${hub}' is not a member` }]);
   if (member.removedAt) throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: `'${hub}' was already removed at ${member.removedAt}` }]);
   if (member.role === "secretariat") throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: "the secretariat cannot remove itself" }]);
-  return { ...member, removedAt: now };
+  return { ...member, removedAt: now, ...(lastSeq !== undefined ? { removedAfterSeq: lastSeq } : {}) };
 }
 
-export function planRotateKey(state: CharterState, hub: string, peerId: string, now: string): CharterMember {
+export function planRotateKey(state: CharterState, hub: string, peerId: string, now: string, lastSeq?: number): CharterMember {
   const member = state.members.find((m) => m.hub === hub);
   const violations: FieldViolation[] = [];
   if (!member) violations.push({ field: "hub", description: `'${hub}' is not a member` });
@@ -263,6 +294,6 @@ export function planRotateKey(state: CharterState, hub: string, peerId: string, 
   if (violations.length > 0 || !member) throw refused(`cannot rotate the key of '${hub}'`, violations);
   return {
     ...member,
-    keys: [...member.keys.map((k) => (k.until ? k : { ...k, until: now })), { peerId, from: now }],
+    keys: [...member.keys.map((k) => (k.until ? k : { ...k, until: now, ...(lastSeq !== undefined ? { untilSeq: lastSeq } : {}) })), { peerId, from: now }],
   };
 }

@@ -142,7 +142,9 @@ export class Federation {
    */
   mayShare(peer: string, documentId: string): boolean {
     if (!this.allowed(peer)) return false;
-    if (peer === this.#membership.anchor || this.#membership.holderOf(peer)) return this.shares(documentId);
+    if (peer === this.#membership.anchor || this.#membership.isCurrentKey(peer)) return this.shares(documentId);
+    // A bootstrap peer not (yet) known as a member, or a key rotated out within its grace period:
+    // only what it needs to learn the charter.
     return documentId === this.#charterId || documentId === this.#anchorDirectory;
   }
 

@@ -89,6 +89,12 @@ export class Membership {
     return until !== undefined && this.#now() - Date.parse(until) < this.#graceMs;
   }
 
+  /** Is `peerId` the current key of a member that is not removed? */
+  isCurrentKey(peerId: string): boolean {
+    const member = this.holderOf(peerId);
+    return member !== undefined && currentKey(member) === peerId;
+  }
+
   /** Hub id for a peer id, for logs and status ("" for unknown). */
   hubOf(peerId: string): string {
     return this.holderOf(peerId)?.hub ?? "";

@@ -83,8 +83,9 @@ export async function startNetwork(
     repo.networkSubsystem.addNetworkAdapter(grpc);
   }
 
-  // A newer charter: dial whom it adds, hang up on whom it no longer allows (removed, re-keyed).
-  const stopWatching = federation.onChange(() => {
+  // A newer charter: dial whom it adds, hang up on whom it no longer allows (removed, re-keyed);
+  // and once a minute, for keys whose rotation grace period has run out.
+  const reconsider = () => {
     libp2pAdapter?.refreshTargets();
     grpc?.refreshTargets();
     const connected = new Set([...(libp2pAdapter?.peers() ?? []), ...(grpc?.peers() ?? [])].map((p) => p.peerId as string));
@@ -95,7 +96,14 @@ export async function startNetwork(
       void libp2p?.hangUp(peerIdFromString(peerId)).catch(() => undefined);
       logger.warn({ peer: peerId, hub: federation.membership.hubOf(peerId), channels }, "disconnected a peer the charter no longer allows");
     }
-  });
+  };
+  const unsubscribe = federation.onChange(reconsider);
+  const timer = setInterval(reconsider, 60_000);
+  timer.unref();
+  const stopWatching = () => {
+    unsubscribe();
+    clearInterval(timer);
+  };
 
   return {
     libp2p,

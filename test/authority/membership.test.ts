@@ -1,6 +1,8 @@
 import * as A from "@automerge/automerge";
 import type { DocumentId } from "@automerge/automerge-repo";
 import { join } from "node:path";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointKind, signCheckpoint } from "../../node/authority/index.js";
 import { loadIdentityFile } from "../../node/identity/index.js";
@@ -107,6 +109,10 @@ describe("membership from the charter", () => {
     );
     await expect(federationAdmitCommand({ ...cli(s()), hub: a().hub, peerId: n().peerId, addresses: [] }, memoryIo(false))).rejects.toThrow(/already a member/);
     await expect(federationAdmitCommand({ ...cli(a()), hub: "hub-x", peerId: n().peerId, addresses: [] }, memoryIo(false))).rejects.toThrow(/only the secretariat/);
+    const fresh = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+    await expect(
+      federationAdmitCommand({ ...cli(s()), hub: "hub-y", peerId: fresh, addresses: [], directoryId: a().node.running.federation.self.directoryId }, memoryIo(false)),
+    ).rejects.toThrow(/directory_id: .* is the directory of hub 'hub-a'/);
     expect(A.getHeads(s().node.running.documents.get("charter"))).toEqual(before);
   });
 
@@ -150,6 +156,16 @@ describe("membership from the charter", () => {
     await relayCheckpoint(a(), removed.node.running.federation.self.directoryId, shardOf(removed, "M-B2").id, after);
     await waitUntil("a to reject the removed member's new checkpoint", () =>
       a().node.running.views.rejections().some((r) => r.hub === removed.hub && /was removed at .*before the checkpoint's time/.test(r.reason)),
+    );
+    // Back-dated to before the removal: refused all the same, by seq (the charter recorded the newest
+    // seq the secretariat had verified from it).
+    const backdated = await signCheckpoint(
+      { ...(after as NonNullable<typeof after>).checkpoint, seq: (after?.checkpoint.seq ?? 0) + 10, time: new Date(Date.parse(a().node.running.membership.member(removed.hub)?.removedAt as string) - 60_000).toISOString() },
+      (d) => removed.node.running.identity.sign(d),
+    );
+    await relayCheckpoint(a(), removed.node.running.federation.self.directoryId, shardOf(removed, "M-B2").id, backdated);
+    await waitUntil("a to reject the back-dated checkpoint", () =>
+      a().node.running.views.rejections().some((r) => r.hub === removed.hub && /was removed after seq \d+; this checkpoint has seq/.test(r.reason)),
     );
     expect(a().node.running.views.view(shard.id)?.checkpoint.seq).toBe(lastSeq);
   });
@@ -198,6 +214,16 @@ describe("membership from the charter", () => {
     await relayCheckpoint(n(), directoryId, shard.id, late);
     await waitUntil("n to reject the old key's late checkpoint", () =>
       n().node.running.views.rejections().some((r) => r.documentId === shard.id && /was rotated out at .*before the checkpoint's time/.test(r.reason)),
+    );
+    // Back-dated before the rotation: refused by seq.
+    const rotatedAt = Date.parse(s().node.running.membership.member(a().hub)?.keys[0]?.until as string);
+    const backdated = await signCheckpoint(
+      { federationId: "concordat-dev", owner: oldPeerId, documentId: shard.id, heads: current?.heads ?? [], seq: (current?.seq ?? 0) + 2, time: new Date(rotatedAt - 60_000).toISOString(), kind: CheckpointKind.Checkpoint },
+      (d) => oldKey.sign(d),
+    );
+    await relayCheckpoint(n(), directoryId, shard.id, backdated);
+    await waitUntil("n to reject the old key's back-dated checkpoint", () =>
+      n().node.running.views.rejections().some((r) => r.documentId === shard.id && /was rotated out after seq \d+; this checkpoint has seq/.test(r.reason)),
     );
     expect(n().node.running.views.view(shard.id)?.checkpoint.seq).toBe(current?.seq);
   });

@@ -227,6 +227,11 @@ describe("core releases, adoption and impact", () => {
     await relay("9.0.0", await signCheckpoint({ ...base, owner: b().peerId, version: "9.0.0", seq: last.seq + 2 }, (d) => b().node.running.identity.sign(d)));
     // Filed under another version than it was signed for.
     await relay("8.0.0", await signCheckpoint({ ...base, version: "7.0.0", seq: last.seq + 3 }, (d) => s().node.running.identity.sign(d)));
+    // And deleting an entry from the relayed directory hides nothing: verified releases are kept.
+    const handle = await a().node.running.repo.find<{ releases: Record<string, Record<string, unknown>> }>(directoryId as never);
+    handle.change((d) => {
+      delete (d.releases[coreId()] as Record<string, unknown>)["1.0.0"];
+    });
     const releases = await a().node.running.coreSource.releases();
     expect(releases.map((r) => r.version)).toEqual(known.map((r) => r.version));
     const problems = a().node.running.verifiedCore.problems().map((p) => `${p.version}: ${p.reason}`).join("\n");
