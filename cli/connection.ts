@@ -4,6 +4,7 @@ import { NodeServiceClient, OperatorServiceClient } from "../node/api/generated/
 import { TrainerServiceClient } from "../node/api/generated/concordat/v1/trainers.js";
 import { FederationServiceClient, KeyServiceClient } from "../node/api/generated/concordat/v1/federation.js";
 import { AuditServiceClient, CoreServiceClient } from "../node/api/generated/concordat/v1/core.js";
+import { CredentialServiceClient } from "../node/api/generated/concordat/v1/credentials.js";
 import { loadConfigFile } from "../node/config/index.js";
 import type { RuntimeInfo } from "../node/node.js";
 import { dataPaths } from "../node/paths.js";
@@ -27,6 +28,7 @@ export interface Connection {
   keys: KeyServiceClient;
   core: CoreServiceClient;
   audit: AuditServiceClient;
+  credentials: CredentialServiceClient;
   close(): void;
 }
 
@@ -104,6 +106,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const keys = new KeyServiceClient(address, channel, clientOptions);
   const core = new CoreServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   const audit = new AuditServiceClient(address, channel, clientOptions);
+  const credentials = new CredentialServiceClient(address, channel, clientOptions);
   return {
     address,
     metadata,
@@ -114,8 +117,9 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
     keys,
     core,
     audit,
+    credentials,
     close() {
-      for (const c of [trainers, operators, node, federation, keys, core, audit] as Client[]) c.close();
+      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials] as Client[]) c.close();
     },
   };
 }

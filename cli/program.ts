@@ -39,6 +39,15 @@ import {
   mappingsListCommand,
 } from "./commands/curriculum.js";
 import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
+import {
+  credentialsAttachCommand,
+  credentialsEndorseCommand,
+  credentialsIssueCommand,
+  credentialsListCommand,
+  credentialsShowCommand,
+  credentialsStatusCommand,
+  credentialsVerifyCommand,
+} from "./commands/credentials.js";
 import { operatorsAddCommand, operatorsListCommand, operatorsRevokeCommand } from "./commands/operators.js";
 import { startCommand } from "./commands/start.js";
 import { peersCommand } from "./commands/peers.js";
@@ -405,6 +414,75 @@ export function buildProgram(): Command {
     .action(async (id: string, _opts: object, cmd: Command) => {
       const g = globals(cmd);
       await curriculumRemoveCommand({ ...g, kind: "mapping", id }, g.io);
+    });
+
+  const credentials = program.command("credentials").description("accreditations as Open Badges 3.0 verifiable credentials");
+  credentials
+    .command("issue")
+    .description("issue an accreditation (admin): signed by this node, attached to the trainer if it is one of this hub's")
+    .requiredOption("--trainer <[hub/]id>", "the trainer (hub/id for another hub's trainer)")
+    .requiredOption("--scheme <id>", "an accreditation scheme of the core")
+    .requiredOption("--level <level>", "a level of the scheme")
+    .requiredOption("--valid-from <date>", "ISO 8601")
+    .requiredOption("--valid-until <date>", "ISO 8601 (within the scheme's validity)")
+    .option("--evidence <text>", "evidence narrative (repeatable)", collect)
+    .option("--out <file>", "also write the credential to a file")
+    .action(async (opts: { trainer: string; scheme: string; level: string; validFrom: string; validUntil: string; evidence?: string[]; out?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await credentialsIssueCommand({ ...g, ...opts }, g.io);
+    });
+  credentials
+    .command("list")
+    .description("credentials issued here and held by this hub's trainers")
+    .option("--trainer <id>", "only this trainer's")
+    .action(async (opts: { trainer?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await credentialsListCommand({ ...g, ...opts }, g.io);
+    });
+  for (const name of ["show", "export"] as const) {
+    credentials
+      .command(`${name} <id>`)
+      .description(name === "show" ? "print a credential (JSON)" : "write a credential to a file, to hand to its holder or a verifier")
+      .option("--out <file>", "the file (default: standard output)")
+      .action(async (id: string, opts: { out?: string }, cmd: Command) => {
+        const g = globals(cmd);
+        await credentialsShowCommand({ ...g, ...opts, id }, g.io);
+      });
+  }
+  for (const action of ["suspend", "reinstate", "revoke"] as const) {
+    credentials
+      .command(`${action} <id>`)
+      .description(`${action} a credential this node issued (only its issuer can${action === "revoke" ? "; a revocation is final" : ""})`)
+      .action(async (id: string, _opts: object, cmd: Command) => {
+        const g = globals(cmd);
+        await credentialsStatusCommand({ ...g, id, action }, g.io);
+      });
+  }
+  credentials
+    .command("verify <file>")
+    .description("verify a credential: proof, issuer (charter), validity, status; exits 1 if not valid")
+    .option("--issuer-key <did>", "trust this did:key as the issuer (an issuer outside the federation)")
+    .option("--at <date>", "check validity at this time (default: now)")
+    .action(async (file: string, opts: { issuerKey?: string; at?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await credentialsVerifyCommand({ ...g, ...opts, file }, g.io);
+    });
+  credentials
+    .command("endorse")
+    .description("endorse another body's scheme or issuer (an EndorsementCredential signed by this node)")
+    .requiredOption("--subject <subject>", "a member hub id, a did:key, or urn:concordat:scheme:ID")
+    .requiredOption("--comment <text>", "what is recognised, and why")
+    .option("--valid-until <date>", "ISO 8601")
+    .action(async (opts: { subject: string; comment: string; validUntil?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await credentialsEndorseCommand({ ...g, ...opts }, g.io);
+    });
+  credentials
+    .command("attach <file>")
+    .description("attach a credential another body issued to one of this hub's trainers (it must verify)")
+    .action(async (file: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await credentialsAttachCommand({ ...g, file }, g.io);
     });
 
   const audit = program.command("audit").description("offline-verifiable bundles of what the federation signed");

@@ -18,6 +18,7 @@ import { Checkpointer, VerifiedViews } from "./authority/index.js";
 import { CoreAuthoring, coreSpec, Curriculum, curriculumSpec, VerifiedCoreReleases, type CoreSource } from "./core/index.js";
 import { ReplicationServiceService } from "./network/index.js";
 import { startNetwork, type NodeNetwork } from "./network/node-network.js";
+import { Credentials, credentialsSpec } from "./credentials/index.js";
 
 export interface NodeInit {
   /** The node's data directory (config.yaml, identity.key, db/). */
@@ -125,6 +126,7 @@ export class ConcordatNode {
         directorySpec(config.hub.id, identity.peerId),
         ...roster.documentSpecs(),
         curriculumSpec(),
+        credentialsSpec(),
         ...(isSecretariat ? [coreSpec()] : []),
       ]);
 
@@ -168,6 +170,10 @@ export class ConcordatNode {
       if (!isSecretariat) await verifiedCore.start();
       const coreSource = isSecretariat ? coreAuthoring : verifiedCore;
       const curriculum = new Curriculum({ documents, core: coreSource, logger: logger.child({ component: "curriculum" }) });
+      const credentials = new Credentials(
+        { hubId: config.hub.id, name: config.hub.name, peerId: identity.peerId },
+        { sign: (data) => identity.sign(data), documents, membership, views, core: coreSource, roster, logger: logger.child({ component: "credentials" }) },
+      );
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -191,6 +197,7 @@ export class ConcordatNode {
           coreSource,
           verifiedCore,
           curriculum,
+          credentials,
           membership,
           repo,
           views,
@@ -261,6 +268,7 @@ export class ConcordatNode {
         coreSource,
         verifiedCore,
         curriculum,
+        credentials,
         network,
         api,
         stack,
@@ -337,6 +345,7 @@ export interface RunningNode {
   coreSource: CoreSource;
   verifiedCore: VerifiedCoreReleases;
   curriculum: Curriculum;
+  credentials: Credentials;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

@@ -95,8 +95,24 @@ export async function trainersAddCommand(options: ConnectionOptions & TrainerFie
 }
 
 export async function trainersGetCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
-  const trainer = await withConnection(options, (c) => call(c, c.trainers.getTrainer.bind(c.trainers), { id: options.id }));
+  const { trainer, checks } = await withConnection(options, async (c) => {
+    const trainer = await call(c, c.trainers.getTrainer.bind(c.trainers), { id: options.id });
+    // Each claimed accreditation counts only when a credential the trainer holds verifies for it.
+    const checks = trainer.accreditations.length > 0 ? (await call(c, c.credentials.checkAccreditations.bind(c.credentials), { trainerId: trainer.id })).checks : [];
+    return { trainer, checks };
+  });
+  if (io.json) {
+    printJson(io, { ...trainer, accreditationChecks: checks });
+    return;
+  }
   describeTrainer(io, trainer);
+  if (checks.length > 0) {
+    printTable(
+      io,
+      ["accreditation claimed", "level", "counts?", "why"],
+      checks.map((a) => [`${a.scheme} / ${a.competency}`, a.level, a.verified ? "verified" : "UNVERIFIED", a.detail]),
+    );
+  }
 }
 
 export async function trainersUpdateCommand(options: ConnectionOptions & TrainerFieldOptions, io: Io): Promise<void> {

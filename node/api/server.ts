@@ -11,6 +11,8 @@ import type { KeyRotation } from "../identity/index.js";
 import { FederationServiceService, KeyServiceService, federationService, keyService } from "./federation-service.js";
 import { AuditServiceService, auditService, CoreServiceService, coreService, type CoreServiceComponents } from "./core-service.js";
 import type { AuditSources } from "../audit/export.js";
+import type { Credentials } from "../credentials/index.js";
+import { CredentialServiceService, credentialService } from "./credential-service.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
 import { OperatorServiceService, operatorService } from "./operator-service.js";
 import { TrainerServiceService, trainerService } from "./trainer-service.js";
@@ -30,6 +32,7 @@ export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreSer
   roster: Roster;
   charter: CharterAdmin;
   keys: KeyRotation;
+  credentials: Credentials;
   /** What an audit bundle is built from (read at the time of the call). */
   audit: () => Promise<AuditSources>;
   logger: Logger;
@@ -45,6 +48,7 @@ const HEALTH_SERVICES = [
   "concordat.v1.KeyService",
   "concordat.v1.CoreService",
   "concordat.v1.AuditService",
+  "concordat.v1.CredentialService",
 ];
 
 /** The node's gRPC API: Trainer, Operator, Node, Federation and Key services plus the standard health service. */
@@ -82,6 +86,7 @@ export class ApiServer {
     server.addService(KeyServiceService, keyService(this.#components));
     server.addService(CoreServiceService, coreService(this.#components));
     server.addService(AuditServiceService, auditService(this.#components));
+    server.addService(CredentialServiceService, credentialService(this.#components));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
     health.addToServer(server);
 

@@ -9,6 +9,7 @@ export const DocumentType = {
   Charter: "charter",
   Core: "core",
   Curriculum: "curriculum",
+  Credentials: "credentials",
 } as const;
 export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 
@@ -24,6 +25,7 @@ export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
   [DocumentType.Charter]: "1.0",
   [DocumentType.Core]: "1.0",
   [DocumentType.Curriculum]: "1.0",
+  [DocumentType.Credentials]: "1.0",
 };
 
 /** The small header every document carries. */

@@ -1,0 +1,480 @@
+import * as A from "@automerge/automerge";
+import type { Logger } from "pino";
+import type { VerifiedViews } from "../authority/index.js";
+import type { CoreSource } from "../core/core.js";
+import { DocumentType, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
+import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
+import { ownedDocumentId, signerProblem, type Membership } from "../federation/index.js";
+import type { Roster } from "../roster/index.js";
+import type { Accreditation } from "../roster/trainer.js";
+import { didKeyOfPeerId, peerIdOfDidKey, verificationMethodOf } from "./did-key.js";
+import {
+  accreditationCredential,
+  competencyUrn,
+  endorsementCredential,
+  issuerId,
+  parseSchemeUrn,
+  parseTrainerUrn,
+  shapeProblem,
+  STATUS_PURPOSES,
+  statusListCredential,
+  type Issuer,
+  type StatusPurpose,
+} from "./ob3.js";
+import { addProof, proofProblem, type JsonObject } from "./proof.js";
+import { decodeBitstring, emptyBitstring, encodeBitstring, getBit, setBit } from "./status-list.js";
+
+export const CREDENTIALS_KEY = "credentials";
+
+/**
+ * A node's credentials document: the credentials it issued (as issuer), its two status lists
+ * (revocation, suspension: W3C Bitstring Status List credentials it signs), its endorsements, and
+ * the credentials held by its own trainers (attached to their roster records, by trainer id). Owned
+ * and checkpointed like every document, so other nodes read another issuer's status lists as of its
+ * latest verified checkpoint.
+ */
+export function credentialsSpec(): OwnedDocumentSpec {
+  return {
+    key: CREDENTIALS_KEY,
+    type: DocumentType.Credentials,
+    replicated: true,
+    initial: { issued: {}, held: {}, status: {}, endorsements: {}, nextIndex: 0 },
+  };
+}
+
+interface CredentialsDoc {
+  issued: Record<string, A.ImmutableString>;
+  held: Record<string, Record<string, A.ImmutableString>>;
+  status: Partial<Record<StatusPurpose, A.ImmutableString>>;
+  endorsements: Record<string, A.ImmutableString>;
+  nextIndex: number;
+}
+
+function text(value: unknown): string | undefined {
+  if (value instanceof A.ImmutableString) return value.val;
+  return typeof value === "string" ? value : undefined;
+}
+
+function parse(value: unknown): JsonObject | undefined {
+  try {
+    return JSON.parse(text(value) ?? "") as JsonObject;
+  } catch {
+    return undefined;
+  }
+}
+
+export const STATUS_ACTIONS = ["suspend", "reinstate", "revoke"] as const;
+export type StatusAction = (typeof STATUS_ACTIONS)[number];
+
+export interface IssueRequest {
+  trainer: { hub: string; id: string };
+  scheme: string;
+  level: string;
+  validFrom: string;
+  validUntil: string;
+  evidence: string[];
+}
+
+export interface Endorsement {
+  endorser: string;
+  endorserHub: string;
+  subject: string;
+  comment: string;
+  id: string;
+}
+
+export interface Verification {
+  valid: boolean;
+  issuer: string;
+  issuerHub: string;
+  subject: string;
+  /** Each check, in order, and what it found ("ok: …" or the problem). */
+  checks: Array<{ check: string; ok: boolean; detail: string }>;
+  /** Why it is not valid (empty when valid). */
+  reasons: string[];
+  endorsements: Endorsement[];
+}
+
+export interface ClaimVerification {
+  verified: boolean;
+  detail: string;
+  credential?: string;
+}
+
+/**
+ * Accreditations as verifiable credentials (Open Badges 3.0, eddsa-jcs-2022, did:key issuers):
+ * issuing, attaching to trainers, status (suspend, reinstate, revoke — only by the issuer, and a
+ * revocation is final), endorsements, and verification against the charter and the issuer's status
+ * lists as of their latest verified checkpoints.
+ */
+export class Credentials {
+  readonly #self: { hubId: string; name: string; peerId: string; did: string };
+  readonly #sign: (data: Uint8Array) => Promise<Uint8Array>;
+  readonly #documents: OwnedDocuments;
+  readonly #membership: Membership;
+  readonly #views: VerifiedViews;
+  readonly #core: CoreSource;
+  readonly #roster: Roster;
+  readonly #log: Logger;
+
+  constructor(
+    init: { hubId: string; name: string; peerId: string },
+    components: { sign: (data: Uint8Array) => Promise<Uint8Array>; documents: OwnedDocuments; membership: Membership; views: VerifiedViews; core: CoreSource; roster: Roster; logger: Logger },
+  ) {
+    this.#self = { ...init, did: didKeyOfPeerId(init.peerId) };
+    this.#sign = components.sign;
+    this.#documents = components.documents;
+    this.#membership = components.membership;
+    this.#views = components.views;
+    this.#core = components.core;
+    this.#roster = components.roster;
+    this.#log = components.logger;
+  }
+
+  get did(): string {
+    return this.#self.did;
+  }
+
+  #doc(): CredentialsDoc {
+    return this.#documents.get<CredentialsDoc>(CREDENTIALS_KEY);
+  }
+
+  #issuer(): Issuer {
+    return { did: this.#self.did, name: this.#self.name };
+  }
+
+  async #signed(document: JsonObject): Promise<JsonObject> {
+    return addProof(document, { verificationMethod: verificationMethodOf(this.#self.did), sign: this.#sign });
+  }
+
+  /** Issues an accreditation under a scheme of the core's newest release. */
+  async issue(operatorId: string, request: IssueRequest): Promise<JsonObject> {
+    const violations: FieldViolation[] = [];
+    const core = await this.#core.content();
+    if (!core) throw failedPrecondition("no release of the core here yet: accreditation schemes come from the core");
+    const scheme = core.schemes.find((s) => s.id === request.scheme);
+    if (!scheme) violations.push({ field: "scheme", description: `'${request.scheme}' is not a scheme of the core (${core.schemes.map((s) => s.id).join(", ") || "none"})` });
+    else if (!scheme.levels.includes(request.level)) violations.push({ field: "level", description: `'${request.level}' is not a level of '${scheme.id}' (${scheme.levels.join(", ")})` });
+    const from = Date.parse(request.validFrom);
+    const until = Date.parse(request.validUntil);
+    if (Number.isNaN(from)) violations.push({ field: "valid_from", description: `'${request.validFrom}' is not an ISO 8601 date` });
+    if (Number.isNaN(until)) violations.push({ field: "valid_until", description: `'${request.validUntil}' is not an ISO 8601 date` });
+    if (!Number.isNaN(from) && !Number.isNaN(until) && until <= from) violations.push({ field: "valid_until", description: "must be after valid_from" });
+    if (scheme && !Number.isNaN(from) && !Number.isNaN(until)) {
+      const limit = new Date(from);
+      limit.setUTCMonth(limit.getUTCMonth() + scheme.validityMonths);
+      if (until > limit.getTime()) violations.push({ field: "valid_until", description: `the scheme '${scheme.id}' is valid for at most ${scheme.validityMonths} months (until ${limit.toISOString()})` });
+    }
+    const local = request.trainer.hub === this.#self.hubId;
+    if (local) {
+      try {
+        this.#roster.get(request.trainer.id, false);
+      } catch {
+        violations.push({ field: "trainer", description: `trainer '${request.trainer.id}' is not in this hub's roster` });
+      }
+    } else if (!this.#membership.member(request.trainer.hub)) {
+      violations.push({ field: "trainer", description: `'${request.trainer.hub}' is not a member hub` });
+    }
+    if (violations.length > 0 || !scheme) throw invalidArgument(violations, `cannot issue: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
+    const items = new Map(core.items.map((i) => [i.identifier, i]));
+    const framework = core.framework?.title ?? "Concordat core";
+    {
+      // The status index is read now and checked again in the transaction that writes the credential.
+      const index = this.#doc().nextIndex ?? 0;
+      const credential = await this.#signed(
+        accreditationCredential({
+          issuer: this.#issuer(),
+          subject: request.trainer.hub === this.#self.hubId ? { hub: this.#self.hubId, trainerId: request.trainer.id } : { hub: request.trainer.hub, trainerId: request.trainer.id },
+          scheme: { id: scheme.id, name: Object.values(scheme.name)[0] ?? scheme.id, ...(scheme.description ? { description: Object.values(scheme.description)[0] as string } : {}) },
+          level: request.level,
+          competencies: scheme.competencies.map((id) => {
+            const item = items.get(id);
+            return { identifier: id, code: item?.code ?? id, statement: item ? (item.statement[item.language] ?? id) : id, framework };
+          }),
+          validFrom: new Date(from).toISOString(),
+          validUntil: new Date(until).toISOString(),
+          evidence: request.evidence.map((narrative) => ({ narrative })),
+          status: { hub: this.#self.hubId, index },
+        }),
+      );
+      const lists = await this.#ensureStatusLists();
+      const id = credential.id as string;
+      await this.#documents.transact({ operatorId, action: "credential.issue", subjects: [request.trainer.id, id] }, () => {
+        if ((this.#doc().nextIndex ?? 0) !== index) throw failedPrecondition("another credential was issued at the same moment; issue again");
+        return {
+          edits: [
+            {
+              key: CREDENTIALS_KEY,
+              subject: id,
+              change: (doc) => {
+                const d = doc as unknown as CredentialsDoc;
+                d.issued[id] = new A.ImmutableString(JSON.stringify(credential));
+                d.nextIndex = index + 1;
+                for (const [purpose, list] of lists) d.status[purpose] = new A.ImmutableString(JSON.stringify(list));
+                if (local) {
+                  d.held[request.trainer.id] ??= {};
+                  (d.held[request.trainer.id] as Record<string, A.ImmutableString>)[id] = new A.ImmutableString(JSON.stringify(credential));
+                }
+              },
+            },
+          ],
+          result: undefined,
+        };
+      });
+      this.#log.info({ credential: id, trainer: request.trainer, scheme: scheme.id, level: request.level }, "credential issued");
+      return credential;
+    }
+  }
+
+  /** The status lists, created (signed, all bits clear) the first time they are needed. */
+  async #ensureStatusLists(): Promise<Array<[StatusPurpose, JsonObject]>> {
+    const existing = this.#doc().status ?? {};
+    const out: Array<[StatusPurpose, JsonObject]> = [];
+    for (const purpose of STATUS_PURPOSES) {
+      if (existing[purpose]) continue;
+      out.push([purpose, await this.#signed(statusListCredential(this.#issuer(), this.#self.hubId, purpose, encodeBitstring(emptyBitstring()), new Date().toISOString()))]);
+    }
+    return out;
+  }
+
+  /** Attaches a credential issued elsewhere to one of this hub's trainers (it must verify). */
+  async attach(operatorId: string, credential: JsonObject): Promise<Verification> {
+    const verification = await this.verify(credential, {});
+    if (!verification.valid) throw invalidArgument([{ field: "credential", description: verification.reasons.join("; ") }], `the credential does not verify: ${verification.reasons.join("; ")}`);
+    const subject = parseTrainerUrn(verification.subject);
+    if (!subject || subject.hub !== this.#self.hubId) throw invalidArgument([{ field: "credential.credentialSubject.id", description: `'${verification.subject}' is not a trainer of this hub` }]);
+    this.#roster.get(subject.trainerId, false);
+    const id = String(credential.id);
+    await this.#documents.transact({ operatorId, action: "credential.attach", subjects: [subject.trainerId, id] }, () => ({
+      edits: [
+        {
+          key: CREDENTIALS_KEY,
+          subject: id,
+          change: (doc) => {
+            const d = doc as unknown as CredentialsDoc;
+            d.held[subject.trainerId] ??= {};
+            (d.held[subject.trainerId] as Record<string, A.ImmutableString>)[id] = new A.ImmutableString(JSON.stringify(credential));
+          },
+        },
+      ],
+      result: undefined,
+    }));
+    return verification;
+  }
+
+  /** Suspends, reinstates or revokes a credential this node issued; only its issuer can. */
+  async setStatus(operatorId: string, credentialId: string, action: StatusAction): Promise<{ revoked: boolean; suspended: boolean }> {
+    const credential = parse(this.#doc().issued[credentialId]);
+    if (!credential) {
+      throw failedPrecondition(`this node did not issue credential '${credentialId}': only its issuer can change its status`);
+    }
+    const entry = ((credential.credentialStatus ?? []) as JsonObject[]).find((s) => s.statusPurpose === "revocation");
+    const index = Number(entry?.statusListIndex);
+    const lists = Object.fromEntries(STATUS_PURPOSES.map((p) => [p, parse(this.#doc().status[p])])) as Record<StatusPurpose, JsonObject | undefined>;
+    const bitsOf = (p: StatusPurpose) => decodeBitstring(String(((lists[p] as JsonObject).credentialSubject as JsonObject).encodedList));
+    const revoked = getBit(bitsOf("revocation"), index);
+    const suspended = getBit(bitsOf("suspension"), index);
+    if (revoked) throw failedPrecondition(`credential '${credentialId}' was revoked by its issuer; a revocation is final`);
+    const purpose: StatusPurpose = action === "revoke" ? "revocation" : "suspension";
+    const value = action !== "reinstate";
+    const list = await this.#signed(statusListCredential(this.#issuer(), this.#self.hubId, purpose, encodeBitstring(setBit(bitsOf(purpose), index, value)), new Date().toISOString()));
+    await this.#documents.transact({ operatorId, action: `credential.${action}`, subjects: [credentialId] }, () => ({
+      edits: [{ key: CREDENTIALS_KEY, subject: credentialId, change: (doc) => void ((doc as unknown as CredentialsDoc).status[purpose] = new A.ImmutableString(JSON.stringify(list))) }],
+      result: undefined,
+    }));
+    this.#log.info({ credential: credentialId, action }, "credential status changed");
+    return { revoked: action === "revoke", suspended: action === "revoke" ? suspended : value };
+  }
+
+  /** Endorses a scheme (`urn:concordat:scheme:ID`) or an issuer (its did:key, or a member hub's id). */
+  async endorse(operatorId: string, subject: string, comment: string, validUntil?: string): Promise<JsonObject> {
+    let id = subject;
+    const member = this.#membership.member(subject);
+    if (member) {
+      const key = member.keys.findLast((k) => !k.until)?.peerId;
+      if (!key) throw invalidArgument([{ field: "subject", description: `hub '${subject}' has no current key` }]);
+      id = didKeyOfPeerId(key);
+    } else if (!/^urn:concordat:scheme:[^:]+$/.test(subject) && !subject.startsWith("did:key:")) {
+      throw invalidArgument([{ field: "subject", description: `'${subject}' is neither a member hub, a did:key issuer nor a scheme (urn:concordat:scheme:ID)` }]);
+    }
+    if (!comment.trim()) throw invalidArgument([{ field: "comment", description: "say what is endorsed and why" }]);
+    const endorsement = await this.#signed(endorsementCredential(this.#issuer(), { id }, comment.trim(), new Date().toISOString(), validUntil));
+    const key = String(endorsement.id);
+    await this.#documents.transact({ operatorId, action: "credential.endorse", subjects: [id] }, () => ({
+      edits: [{ key: CREDENTIALS_KEY, subject: key, change: (doc) => void ((doc as unknown as CredentialsDoc).endorsements[key] = new A.ImmutableString(JSON.stringify(endorsement))) }],
+      result: undefined,
+    }));
+    return endorsement;
+  }
+
+  /** Credentials this node issued, and those its trainers hold. */
+  list(trainerId?: string): { issued: JsonObject[]; held: Array<{ trainer: string; credential: JsonObject }> } {
+    const doc = this.#doc();
+    const issued = Object.values(doc.issued ?? {}).flatMap((c): JsonObject[] => {
+      const parsed = parse(c);
+      return parsed ? [parsed] : [];
+    });
+    const held = Object.entries(doc.held ?? {}).flatMap(([trainer, map]) => Object.values(map).flatMap((c) => (parse(c) ? [{ trainer, credential: parse(c) as JsonObject }] : [])));
+    return trainerId ? { issued: issued.filter((c) => parseTrainerUrn(String((c.credentialSubject as JsonObject)?.id))?.trainerId === trainerId), held: held.filter((h) => h.trainer === trainerId) } : { issued, held };
+  }
+
+  get(id: string): JsonObject {
+    const { issued, held } = this.list();
+    const found = issued.find((c) => c.id === id) ?? held.find((h) => h.credential.id === id)?.credential;
+    if (!found) throw notFound(`no credential '${id}' issued or held here`);
+    return found;
+  }
+
+  /** The credentials documents this node can read: its own, and every member's as verified. */
+  #docs(): Array<{ hub: string; doc: Partial<CredentialsDoc> }> {
+    const out: Array<{ hub: string; doc: Partial<CredentialsDoc> }> = [{ hub: this.#self.hubId, doc: this.#doc() }];
+    for (const member of this.#membership.members()) {
+      if (member.hub === this.#self.hubId) continue;
+      const view = this.#views.view(ownedDocumentId(member.directoryId, CREDENTIALS_KEY));
+      if (view) out.push({ hub: member.hub, doc: view.doc as Partial<CredentialsDoc> });
+    }
+    return out;
+  }
+
+  /**
+   * Verifies a credential: its shape, its issuer (a key the charter gives a member at the time it
+   * was signed, or a key the caller trusts), its proof, its validity period at `at`, and its status
+   * in the issuer's lists as of their latest verified checkpoint; reports the endorsements found.
+   */
+  async verify(credential: unknown, options: { at?: string; trustedIssuer?: string }): Promise<Verification> {
+    const checks: Verification["checks"] = [];
+    const check = (name: string, problem: string | undefined, ok: string) => checks.push({ check: name, ok: problem === undefined, detail: problem ?? ok });
+    const c = credential as JsonObject;
+    const kind = Array.isArray(c?.type) && (c.type as unknown[]).includes("EndorsementCredential") ? "EndorsementCredential" : "OpenBadgeCredential";
+    const shape = shapeProblem(credential, kind);
+    check("format", shape, `an Open Badges 3.0 ${kind} (VC 2.0)`);
+    const result = (issuerHub = ""): Verification => ({
+      valid: checks.every((x) => x.ok),
+      issuer: shape ? "" : (issuerId(c) ?? ""),
+      issuerHub,
+      subject: shape ? "" : String((c.credentialSubject as JsonObject).id ?? ""),
+      checks,
+      reasons: checks.filter((x) => !x.ok).map((x) => `${x.check}: ${x.detail}`),
+      endorsements: [],
+    });
+    if (shape) return result();
+    const issuer = issuerId(c) as string;
+    const proof = c.proof as JsonObject | undefined;
+    const signedAt = typeof proof?.created === "string" ? proof.created : String(c.validFrom);
+    // The issuer: a member's key (at the time it signed), or one the caller trusts.
+    const peerId = peerIdOfDidKey(issuer);
+    const member = peerId ? this.#membership.holderOf(peerId) : undefined;
+    let issuerHub = "";
+    if (member && peerId) {
+      issuerHub = member.hub;
+      // Credentials carry no seq: a rotated-out or removed issuer's key counts by the proof's time only.
+      check("issuer", signerProblem(member, { owner: peerId, time: signedAt, seq: 0 }), `hub '${member.hub}' (${member.name}), a member of the charter`);
+    } else if (options.trustedIssuer && options.trustedIssuer.split("#")[0] === issuer) {
+      check("issuer", undefined, `${issuer}, trusted by you (not a member of the charter)`);
+    } else {
+      check("issuer", `${issuer} is not a member of this federation's charter (give --issuer-key to trust an outside issuer)`, "");
+    }
+    check("proof", await proofProblem(c, issuer), "eddsa-jcs-2022 signature by the issuer's key verifies");
+    const at = options.at ? Date.parse(options.at) : Date.now();
+    const from = Date.parse(String(c.validFrom));
+    const until = c.validUntil === undefined ? Number.POSITIVE_INFINITY : Date.parse(String(c.validUntil));
+    const when = new Date(at).toISOString();
+    check(
+      "validity",
+      at < from ? `not valid before ${String(c.validFrom)} (checked at ${when})` : at > until ? `expired on ${String(c.validUntil)} (checked at ${when})` : undefined,
+      `valid at ${when} (${String(c.validFrom)} to ${c.validUntil === undefined ? "no end" : String(c.validUntil)})`,
+    );
+    await this.#checkStatus(c, issuer, issuerHub, check);
+    const verification = result(issuerHub);
+    verification.endorsements = await this.#endorsementsFor(c, issuer);
+    return verification;
+  }
+
+  async #checkStatus(c: JsonObject, issuer: string, issuerHub: string, check: (name: string, problem: string | undefined, ok: string) => void): Promise<void> {
+    const entries = (Array.isArray(c.credentialStatus) ? c.credentialStatus : c.credentialStatus ? [c.credentialStatus] : []) as JsonObject[];
+    if (entries.length === 0) {
+      check("status", undefined, "no status list (it cannot be suspended or revoked)");
+      return;
+    }
+    if (!issuerHub) {
+      check("status", undefined, "not checked: the issuer is outside the federation and its status lists are not replicated here");
+      return;
+    }
+    const doc = this.#docs().find((d) => d.hub === issuerHub)?.doc;
+    for (const entry of entries) {
+      const purpose = entry.statusPurpose as StatusPurpose;
+      const name = `status (${String(purpose)})`;
+      if (entry.type !== "BitstringStatusListEntry" || !STATUS_PURPOSES.includes(purpose)) {
+        check(name, `unsupported status entry type '${String(entry.type)}' or purpose '${String(purpose)}'`, "");
+        continue;
+      }
+      const list = parse(doc?.status?.[purpose]);
+      if (!list) {
+        check(name, `no verified ${purpose} list from hub '${issuerHub}' here yet`, "");
+        continue;
+      }
+      if (list.id !== entry.statusListCredential) {
+        check(name, `the credential names list ${String(entry.statusListCredential)}, but hub '${issuerHub}' publishes ${String(list.id)}`, "");
+        continue;
+      }
+      const listShape = shapeProblem(list, "BitstringStatusListCredential");
+      const listIssuer = issuerId(list);
+      const problem = listShape ?? (listIssuer !== issuer ? `the status list is issued by ${String(listIssuer)}, not by the credential's issuer ${issuer}` : await proofProblem(list, issuer));
+      if (problem) {
+        check(name, `the ${purpose} list is not to be trusted: ${problem}`, "");
+        continue;
+      }
+      let set: boolean;
+      try {
+        set = getBit(decodeBitstring(String((list.credentialSubject as JsonObject).encodedList)), Number(entry.statusListIndex));
+      } catch (error) {
+        check(name, `the ${purpose} list does not decode: ${(error as Error).message}`, "");
+        continue;
+      }
+      check(name, set ? (purpose === "revocation" ? "revoked by its issuer" : "suspended by its issuer") : undefined, `not ${purpose === "revocation" ? "revoked" : "suspended"} (list signed ${String(list.validFrom)})`);
+    }
+  }
+
+  /** Endorsements of the credential's issuer or of its scheme, verified, from every credentials document here. */
+  async #endorsementsFor(c: JsonObject, issuer: string): Promise<Endorsement[]> {
+    const achievement = ((c.credentialSubject as JsonObject)?.achievement as JsonObject | undefined)?.id;
+    const scheme = typeof achievement === "string" ? parseSchemeUrn(achievement)?.scheme : undefined;
+    const subjects = new Set([issuer, ...(scheme ? [`urn:concordat:scheme:${scheme}`] : [])]);
+    const found: Endorsement[] = [];
+    for (const { hub, doc } of this.#docs()) {
+      for (const raw of Object.values(doc.endorsements ?? {})) {
+        const e = parse(raw);
+        const subject = String((e?.credentialSubject as JsonObject | undefined)?.id ?? "");
+        if (!e || !subjects.has(subject)) continue;
+        const endorser = issuerId(e) ?? "";
+        const peer = peerIdOfDidKey(endorser);
+        const member = peer ? this.#membership.holderOf(peer) : undefined;
+        if (!member || member.hub !== hub || shapeProblem(e, "EndorsementCredential") || (await proofProblem(e, endorser))) continue;
+        found.push({ endorser, endorserHub: hub, subject, comment: String((e.credentialSubject as JsonObject).endorsementComment ?? ""), id: String(e.id) });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Each accreditation a trainer's roster record claims, checked against the credentials the trainer
+   * holds: verified only when one of them verifies now, is active, and is for that scheme, level and
+   * competency. Anything else is "unverified" and never counted.
+   */
+  async verifyClaims(trainerId: string, claims: readonly Accreditation[]): Promise<ClaimVerification[]> {
+    const held = this.list(trainerId).held.map((h) => h.credential);
+    const verified = await Promise.all(held.map(async (credential) => ({ credential, verification: await this.verify(credential, {}) })));
+    return claims.map((claim) => {
+      for (const { credential, verification } of verified) {
+        const achievement = (credential.credentialSubject as JsonObject).achievement as JsonObject;
+        const scheme = parseSchemeUrn(String(achievement?.id ?? ""));
+        if (!scheme || scheme.scheme !== claim.scheme || scheme.level !== claim.level) continue;
+        const alignments = (achievement.alignment ?? []) as JsonObject[];
+        if (!alignments.some((a) => a.targetUrl === competencyUrn(claim.competency) || a.targetCode === claim.competency)) continue;
+        if (verification.valid) return { verified: true, detail: `credential ${String(credential.id)} from ${verification.issuerHub || verification.issuer}`, credential: String(credential.id) };
+        return { verified: false, detail: `credential ${String(credential.id)}: ${verification.reasons.join("; ")}`, credential: String(credential.id) };
+      }
+      return { verified: false, detail: "no credential for this scheme, level and competency" };
+    });
+  }
+}

@@ -1,0 +1,57 @@
+import { publicKeyFromRaw } from "@libp2p/crypto/keys";
+import { peerIdFromPublicKey, peerIdFromString } from "@libp2p/peer-id";
+import { base58btc } from "multiformats/bases/base58";
+
+/**
+ * `did:key` identifiers for the federation's Ed25519 keys (W3C did:key, Multikey encoding): the
+ * multicodec `ed25519-pub` (0xed 0x01) followed by the 32-byte key, base58btc with a `z` prefix.
+ * An issuer's did:key and its libp2p peer id are two spellings of the same key, so the charter,
+ * which lists peer ids, says which issuers are members.
+ */
+const ED25519_PUB = [0xed, 0x01];
+
+export function multikeyOfRaw(raw: Uint8Array): string {
+  return base58btc.encode(new Uint8Array([...ED25519_PUB, ...raw]));
+}
+
+export function didKeyOfPeerId(peerId: string): string {
+  const key = peerIdFromString(peerId).publicKey;
+  if (!key || key.type !== "Ed25519") throw new Error(`${peerId} is not an Ed25519 peer id`);
+  return `did:key:${multikeyOfRaw(key.raw)}`;
+}
+
+/** The verification method of a did:key: `did:key:z…#z…`. */
+export function verificationMethodOf(did: string): string {
+  return `${did}#${did.slice("did:key:".length)}`;
+}
+
+/** The raw Ed25519 public key of a did:key (or its verification method), or why it is not one. */
+export function publicKeyOfDidKey(didOrMethod: string): { raw?: Uint8Array; problem?: string } {
+  const did = didOrMethod.split("#")[0] ?? "";
+  const fragment = didOrMethod.includes("#") ? didOrMethod.slice(didOrMethod.indexOf("#") + 1) : undefined;
+  const multikey = did.slice("did:key:".length);
+  if (!did.startsWith("did:key:z")) return { problem: `'${didOrMethod}' is not a did:key` };
+  if (fragment !== undefined && fragment !== multikey) return { problem: `'${didOrMethod}' names a key other than its DID's` };
+  let bytes: Uint8Array;
+  try {
+    bytes = base58btc.decode(multikey);
+  } catch {
+    return { problem: `'${did}' is not base58btc` };
+  }
+  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1]) return { problem: `'${did}' is not an Ed25519 key` };
+  return { raw: bytes.subarray(2) };
+}
+
+/** The libp2p peer id of a did:key's key (to look the issuer up in the charter). */
+export function peerIdOfDidKey(didOrMethod: string): string | undefined {
+  const { raw } = publicKeyOfDidKey(didOrMethod);
+  return raw ? peerIdFromPublicKey(publicKeyFromRaw(raw)).toString() : undefined;
+}
+
+export async function verifyEd25519(raw: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  try {
+    return await publicKeyFromRaw(raw).verify(data, signature);
+  } catch {
+    return false;
+  }
+}
