@@ -16,13 +16,14 @@ import {
   parseSchemeUrn,
   parseTrainerUrn,
   shapeProblem,
+  trainerUrn,
   STATUS_PURPOSES,
   statusListCredential,
   type Issuer,
   type StatusPurpose,
 } from "./ob3.js";
 import { addProof, proofProblem, type JsonObject } from "./proof.js";
-import { decodeBitstring, emptyBitstring, encodeBitstring, getBit, setBit } from "./status-list.js";
+import { decodeBitstring, emptyBitstring, encodeBitstring, getBit, setBit, STATUS_LIST_BITS } from "./status-list.js";
 
 export const CREDENTIALS_KEY = "credentials";
 
@@ -147,8 +148,24 @@ export class Credentials {
     return addProof(document, { verificationMethod: verificationMethodOf(this.#self.did), sign: this.#sign });
   }
 
+  /**
+   * Issuing and status changes run one at a time: each takes a status index or reads, re-signs and
+   * writes a whole status list, and two at once would lose one another's bits.
+   */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  #serialised<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(job);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Issues an accreditation under a scheme of the core's newest release. */
-  async issue(operatorId: string, request: IssueRequest): Promise<JsonObject> {
+  issue(operatorId: string, request: IssueRequest): Promise<JsonObject> {
+    return this.#serialised(() => this.#issue(operatorId, request));
+  }
+
+  async #issue(operatorId: string, request: IssueRequest): Promise<JsonObject> {
     const violations: FieldViolation[] = [];
     const core = await this.#core.content();
     if (!core) throw failedPrecondition("no release of the core here yet: accreditation schemes come from the core");
@@ -172,7 +189,7 @@ export class Credentials {
       } catch {
         violations.push({ field: "trainer", description: `trainer '${request.trainer.id}' is not in this hub's roster` });
       }
-    } else if (!this.#membership.member(request.trainer.hub)) {
+    } else if (!this.#membership.member(request.trainer.hub) || this.#membership.member(request.trainer.hub)?.removedAt) {
       violations.push({ field: "trainer", description: `'${request.trainer.hub}' is not a member hub` });
     }
     if (violations.length > 0 || !scheme) throw invalidArgument(violations, `cannot issue: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
@@ -181,6 +198,7 @@ export class Credentials {
     {
       // The status index is read now and checked again in the transaction that writes the credential.
       const index = this.#doc().nextIndex ?? 0;
+      if (index >= STATUS_LIST_BITS) throw failedPrecondition(`this issuer's status lists are full (${STATUS_LIST_BITS} credentials)`);
       const credential = await this.#signed(
         accreditationCredential({
           issuer: this.#issuer(),
@@ -263,13 +281,18 @@ export class Credentials {
   }
 
   /** Suspends, reinstates or revokes a credential this node issued; only its issuer can. */
-  async setStatus(operatorId: string, credentialId: string, action: StatusAction): Promise<{ revoked: boolean; suspended: boolean }> {
+  setStatus(operatorId: string, credentialId: string, action: StatusAction): Promise<{ revoked: boolean; suspended: boolean }> {
+    return this.#serialised(() => this.#setStatus(operatorId, credentialId, action));
+  }
+
+  async #setStatus(operatorId: string, credentialId: string, action: StatusAction): Promise<{ revoked: boolean; suspended: boolean }> {
     const credential = parse(this.#doc().issued[credentialId]);
     if (!credential) {
       throw failedPrecondition(`this node did not issue credential '${credentialId}': only its issuer can change its status`);
     }
     const entry = ((credential.credentialStatus ?? []) as JsonObject[]).find((s) => s.statusPurpose === "revocation");
     const index = Number(entry?.statusListIndex);
+    if (!Number.isInteger(index) || index < 0) throw failedPrecondition(`credential '${credentialId}' has no status list entry`);
     const lists = Object.fromEntries(STATUS_PURPOSES.map((p) => [p, parse(this.#doc().status[p])])) as Record<StatusPurpose, JsonObject | undefined>;
     const bitsOf = (p: StatusPurpose) => decodeBitstring(String(((lists[p] as JsonObject).credentialSubject as JsonObject).encodedList));
     const revoked = getBit(bitsOf("revocation"), index);
@@ -375,7 +398,9 @@ export class Credentials {
       check("issuer", `${issuer} is not a member of this federation's charter (give --issuer-key to trust an outside issuer)`, "");
     }
     check("proof", await proofProblem(c, issuer), "eddsa-jcs-2022 signature by the issuer's key verifies");
+    if (issuerHub) check("published", this.#publishedProblem(c, issuerHub), `listed among hub '${issuerHub}''s issued credentials as of its latest verified checkpoint`);
     const at = options.at ? Date.parse(options.at) : Date.now();
+    if (Number.isNaN(at)) throw invalidArgument([{ field: "at", description: `'${options.at}' is not an ISO 8601 time` }]);
     const from = Date.parse(String(c.validFrom));
     const until = c.validUntil === undefined ? Number.POSITIVE_INFINITY : Date.parse(String(c.validUntil));
     const when = new Date(at).toISOString();
@@ -390,6 +415,22 @@ export class Credentials {
     return verification;
   }
 
+  /**
+   * A member's credential counts only if its issuer published it: listed, as is, in the issuer's
+   * `issued` credentials as of a checkpoint that verified. The issuer chooses a proof's time, but
+   * not which checkpoints count: those of a removed member or a rotated-out key stop at the seq the
+   * charter recorded, so credentials minted with such a key later, however dated, never count.
+   */
+  #publishedProblem(c: JsonObject, issuerHub: string): string | undefined {
+    const doc = this.#docs().find((d) => d.hub === issuerHub)?.doc;
+    if (!doc) return `no verified credentials of hub '${issuerHub}' here yet`;
+    const listed = parse(doc.issued?.[String(c.id)]);
+    if (!listed) return `hub '${issuerHub}' has not published credential ${String(c.id)} (as of its latest verified checkpoint)`;
+    const proofValue = (x: JsonObject) => String((x.proof as JsonObject | undefined)?.proofValue ?? "");
+    if (proofValue(listed) !== proofValue(c)) return `hub '${issuerHub}' published a different credential under ${String(c.id)}`;
+    return undefined;
+  }
+
   async #checkStatus(c: JsonObject, issuer: string, issuerHub: string, check: (name: string, problem: string | undefined, ok: string) => void): Promise<void> {
     const entries = (Array.isArray(c.credentialStatus) ? c.credentialStatus : c.credentialStatus ? [c.credentialStatus] : []) as JsonObject[];
     if (entries.length === 0) {
@@ -397,7 +438,7 @@ export class Credentials {
       return;
     }
     if (!issuerHub) {
-      check("status", undefined, "not checked: the issuer is outside the federation and its status lists are not replicated here");
+      check("status", "it names status lists, but the issuer is outside the federation and its lists are not replicated here: its status cannot be checked", "");
       return;
     }
     const doc = this.#docs().find((d) => d.hub === issuerHub)?.doc;
@@ -418,8 +459,16 @@ export class Credentials {
         continue;
       }
       const listShape = shapeProblem(list, "BitstringStatusListCredential");
-      const listIssuer = issuerId(list);
-      const problem = listShape ?? (listIssuer !== issuer ? `the status list is issued by ${String(listIssuer)}, not by the credential's issuer ${issuer}` : await proofProblem(list, issuer));
+      const listIssuer = issuerId(list) ?? "";
+      // The list may be signed by another key of the same hub (after a key rotation), never by another body.
+      const listPeer = peerIdOfDidKey(listIssuer);
+      const listMember = listPeer ? this.#membership.holderOf(listPeer) : undefined;
+      const listSigned = String(((list.proof as JsonObject | undefined)?.created as string | undefined) ?? list.validFrom);
+      const problem =
+        listShape ??
+        (!listMember || listMember.hub !== issuerHub || !listPeer
+          ? `the status list is issued by ${listIssuer}, not by the credential's issuer ${issuer} (hub '${issuerHub}')`
+          : (signerProblem(listMember, { owner: listPeer, time: listSigned, seq: 0 }) ?? (await proofProblem(list, listIssuer))));
       if (problem) {
         check(name, `the ${purpose} list is not to be trusted: ${problem}`, "");
         continue;
@@ -449,7 +498,11 @@ export class Credentials {
         const endorser = issuerId(e) ?? "";
         const peer = peerIdOfDidKey(endorser);
         const member = peer ? this.#membership.holderOf(peer) : undefined;
-        if (!member || member.hub !== hub || shapeProblem(e, "EndorsementCredential") || (await proofProblem(e, endorser))) continue;
+        if (!member || member.hub !== hub || member.removedAt || shapeProblem(e, "EndorsementCredential") || (await proofProblem(e, endorser))) continue;
+        const signedAt = String(((e.proof as JsonObject | undefined)?.created as string | undefined) ?? e.validFrom);
+        if (signerProblem(member, { owner: peer as string, time: signedAt, seq: 0 })) continue;
+        const nowMs = Date.now();
+        if (Date.parse(String(e.validFrom)) > nowMs || (e.validUntil !== undefined && Date.parse(String(e.validUntil)) < nowMs)) continue;
         found.push({ endorser, endorserHub: hub, subject, comment: String((e.credentialSubject as JsonObject).endorsementComment ?? ""), id: String(e.id) });
       }
     }
@@ -464,16 +517,20 @@ export class Credentials {
   async verifyClaims(trainerId: string, claims: readonly Accreditation[]): Promise<ClaimVerification[]> {
     const held = this.list(trainerId).held.map((h) => h.credential);
     const verified = await Promise.all(held.map(async (credential) => ({ credential, verification: await this.verify(credential, {}) })));
+    const subject = trainerUrn(this.#self.hubId, trainerId);
     return claims.map((claim) => {
-      for (const { credential, verification } of verified) {
-        const achievement = (credential.credentialSubject as JsonObject).achievement as JsonObject;
+      const matching = verified.filter(({ credential }) => {
+        const cs = credential.credentialSubject as JsonObject;
+        const achievement = cs.achievement as JsonObject;
         const scheme = parseSchemeUrn(String(achievement?.id ?? ""));
-        if (!scheme || scheme.scheme !== claim.scheme || scheme.level !== claim.level) continue;
-        const alignments = (achievement.alignment ?? []) as JsonObject[];
-        if (!alignments.some((a) => a.targetUrl === competencyUrn(claim.competency) || a.targetCode === claim.competency)) continue;
-        if (verification.valid) return { verified: true, detail: `credential ${String(credential.id)} from ${verification.issuerHub || verification.issuer}`, credential: String(credential.id) };
-        return { verified: false, detail: `credential ${String(credential.id)}: ${verification.reasons.join("; ")}`, credential: String(credential.id) };
-      }
+        if (cs.id !== subject || !scheme || scheme.scheme !== claim.scheme || scheme.level !== claim.level) return false;
+        return ((achievement.alignment ?? []) as JsonObject[]).some((a) => a.targetUrl === competencyUrn(claim.competency));
+      });
+      // Any valid one will do (an expired credential and its renewal may both be held).
+      const valid = matching.find((m) => m.verification.valid);
+      if (valid) return { verified: true, detail: `credential ${String(valid.credential.id)} from ${valid.verification.issuerHub || valid.verification.issuer}`, credential: String(valid.credential.id) };
+      const first = matching[0];
+      if (first) return { verified: false, detail: `credential ${String(first.credential.id)}: ${first.verification.reasons.join("; ")}`, credential: String(first.credential.id) };
       return { verified: false, detail: "no credential for this scheme, level and competency" };
     });
   }

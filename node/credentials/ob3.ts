@@ -32,7 +32,12 @@ export function parseTrainerUrn(id: string): { hub: string; trainerId: string } 
 
 export function parseSchemeUrn(id: string): { scheme: string; level: string } | undefined {
   const m = /^urn:concordat:scheme:([^:]+):level:(.+)$/.exec(id);
-  return m ? { scheme: m[1] as string, level: decodeURIComponent(m[2] as string) } : undefined;
+  if (!m) return undefined;
+  try {
+    return { scheme: m[1] as string, level: decodeURIComponent(m[2] as string) };
+  } catch {
+    return undefined; // a malformed escape: not one of ours
+  }
 }
 
 export interface Issuer {

@@ -124,6 +124,12 @@ describe("accreditations as verifiable credentials", () => {
     await s().node.running.credentials.setStatus("op", id, "revoke");
     await flushAndCheck(/status \(revocation\): revoked by its issuer/);
     await expect(s().node.running.credentials.setStatus("op", id, "reinstate")).rejects.toThrow(/revoked by its issuer; a revocation is final/);
+    // Concurrent changes never lose one another (each re-signs a whole list).
+    const more = await Promise.all(
+      ["1", "2"].map((level) => s().node.running.credentials.issue("op", { trainer: { hub: b().hub, id: "B-1" }, scheme: "trainer-hr", level, validFrom: "2026-01-01", validUntil: "2027-01-01", evidence: [] })),
+    );
+    await Promise.all(more.map((c) => s().node.running.credentials.setStatus("op", String(c.id), "revoke")));
+    for (const c of more) expect((await verify(s(), c)).reasons.join("\n")).toMatch(/revoked by its issuer/);
   });
 
   it("endorsements: a body recognises another's scheme or issuer, and verification reports it", async () => {
@@ -149,6 +155,10 @@ describe("accreditations as verifiable credentials", () => {
     expect(await reasons({ ...issuedByA, "@context": ["https://www.w3.org/2018/credentials/v1"] })).toMatch(/format: its first @context is not https:\/\/www\.w3\.org\/ns\/credentials\/v2/);
     expect(await reasons({ ...issuedByA, type: ["VerifiableCredential"] })).toMatch(/format: its type is \[VerifiableCredential\], not a OpenBadgeCredential/);
     expect(await reasons("not even an object")).toMatch(/format: it is not a JSON object/);
+    // Signed with the issuer's real key but never published by it (as a removed member's or a
+    // rotated-out key's back-dated credential would be): it does not count.
+    const minted = await addProof({ ...unsigned, id: "urn:uuid:00000000-0000-4000-8000-00000000beef" }, { verificationMethod: verificationMethodOf(didKeyOfPeerId(a().peerId)), sign: (d) => a().node.running.identity.sign(d) });
+    expect(await reasons(minted)).toMatch(/published: hub 'hub-a' has not published credential urn:uuid:00000000-0000-4000-8000-00000000beef/);
     // a's own revocation list replaced by one that b signed: a's credentials no longer verify.
     const forgedList = await addProof(statusListCredential({ did: didKeyOfPeerId(b().peerId), name: "b" }, a().hub, "revocation", encodeBitstring(emptyBitstring()), now()), {
       verificationMethod: verificationMethodOf(didKeyOfPeerId(b().peerId)),
