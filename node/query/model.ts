@@ -1,0 +1,87 @@
+/**
+ * The availability query's model (issue 7): what the index holds per trainer, what a query asks,
+ * and what an answer is. Times are UTC milliseconds since the epoch; ranges are half-open [start, end).
+ */
+export const CEFR = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;
+
+export interface Range {
+  start: number;
+  end: number;
+}
+
+export interface IndexedAccreditation {
+  scheme: string;
+  /** CASE item identifier. */
+  competency: string;
+  level: string;
+  validFrom: number;
+  validUntil: number;
+}
+
+/** One trainer as the index sees it: only verified accreditations, declared windows, blackouts, engagements. */
+export interface TrainerRecord {
+  hub: string;
+  id: string;
+  languages: Array<{ tag: string; level: string }>;
+  /** ISO 3166-1 codes and ISO 3166-2 subdivisions served. */
+  regions: string[];
+  availability: Range[];
+  blackouts: Range[];
+  /** Tentative and confirmed engagements. */
+  busy: Range[];
+  accreditations: IndexedAccreditation[];
+}
+
+export interface AvailabilityQuery {
+  /** A competency: trainers accredited for it, or for any of its ancestors, qualify. */
+  competency?: string;
+  /** A module's aligned competencies: full coverage ranks first; partial coverage is returned after. */
+  moduleCompetencies?: string[];
+  language?: { tag: string; minLevel: string };
+  /** A country (matches its subdivisions too) or a subdivision. */
+  region?: string;
+  hub?: string;
+  range: Range;
+  /** Absent: the whole range must be free. Present: at least this many consecutive free days in it. */
+  minConsecutiveDays?: number;
+}
+
+export interface AvailabilityMatch {
+  hub: string;
+  id: string;
+  /** Share of the asked competencies covered (1 = all). */
+  coverage: number;
+  /** Blackouts and engagements overlapping the range. */
+  conflicts: number;
+  /** CEFR rank (0-5) of the asked language, or the trainer's best when none is asked. */
+  proficiency: number;
+}
+
+/** The competency framework's hierarchy: the parents of an item (CASE isChildOf). */
+export interface CompetencyTree {
+  parents(competency: string): readonly string[];
+}
+
+export const DAY_MS = 86_400_000;
+
+export function cefrRank(level: string): number {
+  return (CEFR as readonly string[]).indexOf(level);
+}
+
+/** Ranking: full coverage first, then fewest conflicts, then proficiency, then hub and id. */
+export function compareMatches(a: AvailabilityMatch, b: AvailabilityMatch): number {
+  return b.coverage - a.coverage || a.conflicts - b.conflicts || b.proficiency - a.proficiency || (a.hub < b.hub ? -1 : a.hub > b.hub ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The item and all its ancestors. */
+export function withAncestors(tree: CompetencyTree, competency: string): Set<string> {
+  const out = new Set<string>();
+  const stack = [competency];
+  while (stack.length > 0) {
+    const c = stack.pop() as string;
+    if (out.has(c)) continue;
+    out.add(c);
+    stack.push(...tree.parents(c));
+  }
+  return out;
+}
