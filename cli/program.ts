@@ -34,6 +34,7 @@ import {
   curriculumConfirmCommand,
   curriculumModuleCommand,
   curriculumRemoveCommand,
+  curriculumSchemeCommand,
   curriculumShowCommand,
   mappingsAddCommand,
   mappingsListCommand,
@@ -372,7 +373,7 @@ export function buildProgram(): Command {
   curriculum
     .command("remove")
     .description("remove an adaptation or a local module")
-    .addArgument(new Argument("<kind>", "what").choices(["adaptation", "local-module"]))
+    .addArgument(new Argument("<kind>", "what").choices(["adaptation", "local-module", "scheme"]))
     .argument("<id>", "its id")
     .action(async (kind: string, id: string, _opts: object, cmd: Command) => {
       const g = globals(cmd);
@@ -384,6 +385,14 @@ export function buildProgram(): Command {
     .action(async (file: string, _opts: object, cmd: Command) => {
       const g = globals(cmd);
       await curriculumModuleCommand({ ...g, file }, g.io);
+    });
+
+  curriculum
+    .command("scheme <file>")
+    .description("add or replace one of this hub's own accreditation schemes (JSON, id HUB.ID), which it alone accredits")
+    .action(async (file: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await curriculumSchemeCommand({ ...g, file }, g.io);
     });
 
   const mappings = program.command("mappings").description("hub: national job titles mapped to ESCO / ISCO-08 and to core competencies");

@@ -169,10 +169,19 @@ export class ConcordatNode {
       const verifiedCore = new VerifiedCoreReleases({ federationId: config.federation.id }, { membership, repo, store, logger: logger.child({ component: "core" }) });
       if (!isSecretariat) await verifiedCore.start();
       const coreSource = isSecretariat ? coreAuthoring : verifiedCore;
-      const curriculum = new Curriculum({ documents, core: coreSource, logger: logger.child({ component: "curriculum" }) });
+      const curriculum = new Curriculum({ hubId: config.hub.id, documents, core: coreSource, logger: logger.child({ component: "curriculum" }) });
       const credentials = new Credentials(
         { hubId: config.hub.id, name: config.hub.name, peerId: identity.peerId },
-        { sign: (data) => identity.sign(data), documents, membership, views, core: coreSource, roster, logger: logger.child({ component: "credentials" }) },
+        {
+          sign: (data) => identity.sign(data),
+          documents,
+          membership,
+          views,
+          core: coreSource,
+          localSchemes: () => curriculum.current().schemes,
+          roster,
+          logger: logger.child({ component: "credentials" }),
+        },
       );
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });

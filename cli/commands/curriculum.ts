@@ -102,6 +102,15 @@ export async function curriculumRemoveCommand(options: ConnectionOptions & { kin
   else printLine(io, `Removed ${options.kind} '${options.id}'`);
 }
 
+/** `curriculum scheme FILE`: one of the hub's own accreditation schemes (id `HUB.ID`), which it alone accredits. */
+export async function curriculumSchemeCommand(options: ConnectionOptions & { file: string }, io: Io): Promise<void> {
+  const json = (await readInput(options.file)).toString("utf8");
+  const result = await withConnection(options, (c) => call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "scheme", json }));
+  const saved = JSON.parse(result.json) as { id: string; levels: string[] };
+  if (io.json) printJson(io, saved);
+  else printLine(io, `Saved this hub's accreditation scheme ${saved.id} (levels ${saved.levels.join(", ")})`);
+}
+
 export async function curriculumModuleCommand(options: ConnectionOptions & { file: string }, io: Io): Promise<void> {
   const json = (await readInput(options.file)).toString("utf8");
   const result = await withConnection(options, (c) => call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "local-module", json }));

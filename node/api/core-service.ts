@@ -121,13 +121,15 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
             ? await curriculum.putLocalModule(ctx.operator.id, raw)
             : req.kind === "mapping"
               ? await curriculum.putMapping(ctx.operator.id, raw)
-              : (() => {
-                  throw invalidArgument([{ field: "kind", description: `'${req.kind}' is not adaptation, local-module or mapping` }]);
-                })();
+              : req.kind === "scheme"
+                ? await curriculum.putScheme(ctx.operator.id, raw)
+                : (() => {
+                    throw invalidArgument([{ field: "kind", description: `'${req.kind}' is not adaptation, local-module, mapping or scheme` }]);
+                  })();
       return { json: JSON.stringify(record) };
     }),
     removeCurriculumRecord: unary(components, "RemoveCurriculumRecord", "operator", async (req, ctx) => {
-      const map = req.kind === "adaptation" ? "adaptations" : req.kind === "local-module" ? "localModules" : req.kind === "mapping" ? "mappings" : undefined;
+      const map = req.kind === "adaptation" ? "adaptations" : req.kind === "local-module" ? "localModules" : req.kind === "mapping" ? "mappings" : req.kind === "scheme" ? "schemes" : undefined;
       if (!map) throw invalidArgument([{ field: "kind", description: `'${req.kind}' is not adaptation, local-module or mapping` }]);
       await curriculum.remove(ctx.operator.id, map, req.id.trim());
       return {};

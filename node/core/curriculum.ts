@@ -7,7 +7,18 @@ import { failedPrecondition, invalidArgument, notFound, type FieldViolation } fr
 import { encodeRecord } from "./content.js";
 import type { CoreRelease, CoreSource } from "./core.js";
 import { diffFields, type FieldChange } from "./diff.js";
-import { identifierSchema, langMapSchema, moduleSchema, violationsOf, type CoreContent, type CoreItem, type CoreModule, type LangMap } from "./model.js";
+import {
+  identifierSchema,
+  langMapSchema,
+  moduleSchema,
+  schemeSchema,
+  violationsOf,
+  type AccreditationScheme,
+  type CoreContent,
+  type CoreItem,
+  type CoreModule,
+  type LangMap,
+} from "./model.js";
 
 export const CURRICULUM_KEY = "curriculum";
 
@@ -21,7 +32,7 @@ export function curriculumSpec(): OwnedDocumentSpec {
     key: CURRICULUM_KEY,
     type: DocumentType.Curriculum,
     replicated: true,
-    initial: { adoption: null, adaptations: {}, localModules: {}, mappings: {} },
+    initial: { adoption: null, adaptations: {}, localModules: {}, mappings: {}, schemes: {} },
   };
 }
 
@@ -108,6 +119,8 @@ interface CurriculumDoc {
   adaptations: Record<string, A.ImmutableString>;
   localModules: Record<string, A.ImmutableString>;
   mappings: Record<string, A.ImmutableString>;
+  /** The hub's own accreditation schemes (ids `HUB.ID`): it alone accredits them. */
+  schemes?: Record<string, A.ImmutableString>;
 }
 
 function text(value: unknown): string | undefined {
@@ -132,6 +145,7 @@ export interface CurriculumContent {
   adaptations: Adaptation[];
   localModules: CoreModule[];
   mappings: JobMapping[];
+  schemes: AccreditationScheme[];
 }
 
 /** Reads a curriculum document (the hub's authoring copy, or a verified view of another hub's). */
@@ -151,6 +165,7 @@ export function readCurriculum(doc: unknown): CurriculumContent {
       .sort((a, b) => a.id.localeCompare(b.id)),
     localModules: parseMap<CoreModule>(d.localModules).sort((a, b) => a.id.localeCompare(b.id)),
     mappings: parseMap<JobMapping>(d.mappings).sort((a, b) => a.id.localeCompare(b.id)),
+    schemes: parseMap<AccreditationScheme>(d.schemes).filter((s) => typeof s?.id === "string").sort((a, b) => a.id.localeCompare(b.id)),
   };
 }
 
@@ -228,7 +243,10 @@ export class Curriculum {
   readonly #core: CoreSource;
   readonly #log: Logger;
 
-  constructor(components: { documents: OwnedDocuments; core: CoreSource; logger: Logger }) {
+  readonly #hubId: string;
+
+  constructor(components: { hubId: string; documents: OwnedDocuments; core: CoreSource; logger: Logger }) {
+    this.#hubId = components.hubId;
     this.#documents = components.documents;
     this.#core = components.core;
     this.#log = components.logger;
@@ -327,6 +345,22 @@ export class Curriculum {
     return module;
   }
 
+  /** Adds or replaces one of the hub's own accreditation schemes (id `HUB.ID`, aligned to the adopted release). */
+  async putScheme(operatorId: string, input: unknown): Promise<AccreditationScheme> {
+    const parsed = schemeSchema.safeParse(input);
+    if (!parsed.success) throw invalidArgument(violationsOf(parsed.error, "scheme"));
+    const scheme = parsed.data as AccreditationScheme;
+    if (!scheme.id.startsWith(`${this.#hubId}.`)) {
+      throw invalidArgument([{ field: "scheme.id", description: `a hub's own scheme is named '${this.#hubId}.<id>' (core schemes are the secretariat's)` }]);
+    }
+    const { content } = await this.#adopted();
+    const items = new Set(content.items.map((i) => i.identifier));
+    const violations = scheme.competencies.flatMap((c, i) => (items.has(c) ? [] : [{ field: `scheme.competencies[${i}]`, description: `'${c}' is not an item of the adopted release` }]));
+    if (violations.length > 0) throw invalidArgument(violations);
+    await this.#put(operatorId, "schemes", "scheme.put", scheme.id, scheme);
+    return scheme;
+  }
+
   async putMapping(operatorId: string, input: unknown): Promise<JobMapping> {
     const parsed = mappingInputSchema.safeParse(input);
     if (!parsed.success) throw invalidArgument(violationsOf(parsed.error, "mapping"));
@@ -341,17 +375,26 @@ export class Curriculum {
     return mapping;
   }
 
-  async remove(operatorId: string, map: "adaptations" | "localModules" | "mappings", id: string): Promise<void> {
+  async remove(operatorId: string, map: "adaptations" | "localModules" | "mappings" | "schemes", id: string): Promise<void> {
     await this.#documents.transact({ operatorId, action: `curriculum.${map}.remove`, subjects: [id] }, () => {
       const doc = this.#documents.get<CurriculumDoc>(CURRICULUM_KEY);
-      if (!Object.hasOwn(doc[map], id)) throw notFound(`no ${map === "localModules" ? "local module" : map.slice(0, -1)} '${id}'`);
+      if (!Object.hasOwn(doc[map] ?? {}, id)) throw notFound(`no ${map === "localModules" ? "local module" : map.slice(0, -1)} '${id}'`);
       return { edits: [{ key: CURRICULUM_KEY, subject: id, change: (d) => void delete (d[map] as Record<string, unknown>)[id] }], result: undefined };
     });
   }
 
   async #put(operatorId: string, map: keyof Omit<CurriculumDoc, "adoption">, action: string, id: string, record: unknown): Promise<void> {
     await this.#documents.transact({ operatorId, action, subjects: [id] }, () => ({
-      edits: [{ key: CURRICULUM_KEY, subject: id, change: (doc) => void ((doc[map] as Record<string, unknown>)[id] = encodeRecord(record)) }],
+      edits: [
+        {
+          key: CURRICULUM_KEY,
+          subject: id,
+          change: (doc) => {
+            doc[map] ??= {}; // documents made before this map existed
+            (doc[map] as Record<string, unknown>)[id] = encodeRecord(record);
+          },
+        },
+      ],
       result: undefined,
     }));
   }

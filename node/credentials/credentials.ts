@@ -2,6 +2,7 @@ import * as A from "@automerge/automerge";
 import type { Logger } from "pino";
 import type { VerifiedViews } from "../authority/index.js";
 import type { CoreSource } from "../core/core.js";
+import type { AccreditationScheme } from "../core/model.js";
 import { DocumentType, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { ownedDocumentId, signerProblem, type Membership } from "../federation/index.js";
@@ -26,6 +27,12 @@ import { addProof, proofProblem, type JsonObject } from "./proof.js";
 import { decodeBitstring, emptyBitstring, encodeBitstring, getBit, setBit, STATUS_LIST_BITS } from "./status-list.js";
 
 export const CREDENTIALS_KEY = "credentials";
+
+/** The hub that owns a scheme (`HUB.ID`), or undefined for a scheme of the core (the secretariat's). */
+export function schemeOwner(scheme: string): string | undefined {
+  const dot = scheme.indexOf(".");
+  return dot > 0 ? scheme.slice(0, dot) : undefined;
+}
 
 /**
  * A node's credentials document: the credentials it issued (as issuer), its two status lists
@@ -116,11 +123,22 @@ export class Credentials {
   readonly #views: VerifiedViews;
   readonly #core: CoreSource;
   readonly #roster: Roster;
+  readonly #localSchemes: () => AccreditationScheme[];
   readonly #log: Logger;
 
   constructor(
     init: { hubId: string; name: string; peerId: string },
-    components: { sign: (data: Uint8Array) => Promise<Uint8Array>; documents: OwnedDocuments; membership: Membership; views: VerifiedViews; core: CoreSource; roster: Roster; logger: Logger },
+    components: {
+      sign: (data: Uint8Array) => Promise<Uint8Array>;
+      documents: OwnedDocuments;
+      membership: Membership;
+      views: VerifiedViews;
+      core: CoreSource;
+      /** The hub's own accreditation schemes (its curriculum). */
+      localSchemes: () => AccreditationScheme[];
+      roster: Roster;
+      logger: Logger;
+    },
   ) {
     this.#self = { ...init, did: didKeyOfPeerId(init.peerId) };
     this.#sign = components.sign;
@@ -129,6 +147,7 @@ export class Credentials {
     this.#views = components.views;
     this.#core = components.core;
     this.#roster = components.roster;
+    this.#localSchemes = components.localSchemes;
     this.#log = components.logger;
   }
 
@@ -169,9 +188,18 @@ export class Credentials {
     const violations: FieldViolation[] = [];
     const core = await this.#core.content();
     if (!core) throw failedPrecondition("no release of the core here yet: accreditation schemes come from the core");
-    const scheme = core.schemes.find((s) => s.id === request.scheme);
-    if (!scheme) violations.push({ field: "scheme", description: `'${request.scheme}' is not a scheme of the core (${core.schemes.map((s) => s.id).join(", ") || "none"})` });
-    else if (!scheme.levels.includes(request.level)) violations.push({ field: "level", description: `'${request.level}' is not a level of '${scheme.id}' (${scheme.levels.join(", ")})` });
+    // The body that accredits issues: the secretariat for the core's schemes, a hub for its own.
+    const owner = schemeOwner(request.scheme);
+    const isSecretariat = this.#membership.anchor === this.#self.peerId;
+    const scheme = owner === undefined ? core.schemes.find((s) => s.id === request.scheme) : this.#localSchemes().find((s) => s.id === request.scheme);
+    if (owner === undefined && !isSecretariat) {
+      violations.push({ field: "scheme", description: `'${request.scheme}' is a scheme of the core: only the secretariat accredits it (a hub issues its own schemes, named '${this.#self.hubId}.<id>')` });
+    } else if (owner !== undefined && owner !== this.#self.hubId) {
+      violations.push({ field: "scheme", description: `'${request.scheme}' is hub '${owner}''s scheme: only that hub accredits it` });
+    } else if (!scheme) {
+      const known = owner === undefined ? core.schemes.map((s) => s.id) : this.#localSchemes().map((s) => s.id);
+      violations.push({ field: "scheme", description: `'${request.scheme}' is not a scheme ${owner === undefined ? "of the core" : "of this hub (`concordat curriculum scheme`)"} (${known.join(", ") || "none"})` });
+    } else if (!scheme.levels.includes(request.level)) violations.push({ field: "level", description: `'${request.level}' is not a level of '${scheme.id}' (${scheme.levels.join(", ")})` });
     const from = Date.parse(request.validFrom);
     const until = Date.parse(request.validUntil);
     if (Number.isNaN(from)) violations.push({ field: "valid_from", description: `'${request.validFrom}' is not an ISO 8601 date` });
@@ -398,6 +426,7 @@ export class Credentials {
       check("issuer", `${issuer} is not a member of this federation's charter (give --issuer-key to trust an outside issuer)`, "");
     }
     check("proof", await proofProblem(c, issuer), "eddsa-jcs-2022 signature by the issuer's key verifies");
+    if (issuerHub && kind === "OpenBadgeCredential") check("entitlement", this.#entitlementProblem(c, issuerHub), `hub '${issuerHub}' accredits this scheme`);
     if (issuerHub) check("published", this.#publishedProblem(c, issuerHub), `listed among hub '${issuerHub}''s issued credentials as of its latest verified checkpoint`);
     const at = options.at ? Date.parse(options.at) : Date.now();
     if (Number.isNaN(at)) throw invalidArgument([{ field: "at", description: `'${options.at}' is not an ISO 8601 time` }]);
@@ -413,6 +442,18 @@ export class Credentials {
     const verification = result(issuerHub);
     verification.endorsements = await this.#endorsementsFor(c, issuer);
     return verification;
+  }
+
+  /** Only the body that accredits a scheme issues it: the secretariat for the core's, a hub for its own. */
+  #entitlementProblem(c: JsonObject, issuerHub: string): string | undefined {
+    const achievement = String(((c.credentialSubject as JsonObject).achievement as JsonObject | undefined)?.id ?? "");
+    const scheme = parseSchemeUrn(achievement)?.scheme;
+    if (!scheme) return `its achievement '${achievement}' is not a Concordat accreditation scheme`;
+    const owner = schemeOwner(scheme);
+    if (owner === undefined) {
+      return this.#membership.member(issuerHub)?.role === "secretariat" ? undefined : `'${scheme}' is a scheme of the core: only the secretariat accredits it, not hub '${issuerHub}'`;
+    }
+    return owner === issuerHub ? undefined : `'${scheme}' is hub '${owner}''s scheme: hub '${issuerHub}' cannot accredit it`;
   }
 
   /**

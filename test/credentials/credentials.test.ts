@@ -29,7 +29,9 @@ describe("accreditations as verifiable credentials", () => {
   const a = () => fed.byName("a");
   const b = () => fed.byName("b");
   const verify = (n: FederationNode, credential: unknown, options: { at?: string; trustedIssuer?: string } = {}) => n.node.running.credentials.verify(credential, options);
-  const claim = { scheme: "trainer-hr", competency: "hr-1", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", status: "active" as const };
+  /** A claim under hub a's own scheme, and one under the core's (the secretariat's). */
+  const claim = { scheme: "hub-a.crowd", competency: "hr-1", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", status: "active" as const };
+  const coreClaim = { ...claim, scheme: "trainer-hr" };
   let issuedByA: JsonObject;
   let issuedByS: JsonObject;
 
@@ -44,16 +46,22 @@ describe("accreditations as verifiable credentials", () => {
     }, false);
     await core.release("op", "1.0.0", "with a scheme");
     await waitUntil("a and b to verify the release", async () => (await a().node.running.coreSource.releases()).length === 1 && (await b().node.running.coreSource.releases()).length === 1, 15_000);
+    // Hub a's own scheme, aligned to the release it adopted.
+    await a().node.running.curriculum.adopt("op", "1.0.0");
+    await a().node.running.curriculum.putScheme("op", { id: "hub-a.crowd", name: { en: "Crowd management trainer (Kenya)" }, competencies: ["hr-1"], levels: ["1", "2"], validityMonths: 24 });
     await a().node.running.roster.add({ ...draft("T-1"), accreditations: [claim] }, "op");
     await a().node.running.roster.add({ ...draft("T-2"), accreditations: [claim] }, "op");
-    await b().node.running.roster.add({ ...draft("B-1"), accreditations: [claim] }, "op");
+    await b().node.running.roster.add({ ...draft("B-1"), accreditations: [coreClaim] }, "op");
   }, 60_000);
   afterAll(async () => {
     await fed?.stop();
   });
 
-  it("a hub issues to its own trainer: an OB3 credential attached to the record, and only claims backed by one count", async () => {
-    issuedByA = await a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: ["Observed delivery, Nairobi, 2025"] });
+  it("a hub issues its own scheme to its own trainer: an OB3 credential attached to the record, and only claims backed by one count", async () => {
+    // The core's schemes are the secretariat's to accredit; a hub's own scheme is the hub's alone.
+    await expect(a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: [] })).rejects.toThrow(/a scheme of the core: only the secretariat accredits it/);
+    await expect(b().node.running.credentials.issue("op", { trainer: { hub: b().hub, id: "B-1" }, scheme: "hub-a.crowd", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: [] })).rejects.toThrow(/hub 'hub-a''s scheme: only that hub accredits it/);
+    issuedByA = await a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "hub-a.crowd", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: ["Observed delivery, Nairobi, 2025"] });
     expect(issuedByA.type).toEqual(["VerifiableCredential", "OpenBadgeCredential"]);
     expect((issuedByA.issuer as JsonObject).id).toBe(didKeyOfPeerId(a().peerId));
     expect((issuedByA.credentialSubject as JsonObject).id).toBe(`urn:concordat:trainer:${a().hub}:T-1`);
@@ -67,8 +75,8 @@ describe("accreditations as verifiable credentials", () => {
     await trainersGetCommand({ ...cli(a()), id: "T-2" }, human);
     expect(human.out()).toMatch(/UNVERIFIED.*no credential for this scheme, level and competency/);
     // Bad requests are named.
-    await expect(a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "nope", level: "9", validFrom: "2026-01-01", validUntil: "2040-01-01", evidence: [] })).rejects.toThrow(/scheme: 'nope' is not a scheme of the core/);
-    await expect(a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2040-01-01", evidence: [] })).rejects.toThrow(/at most 36 months/);
+    await expect(a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "hub-a.nope", level: "9", validFrom: "2026-01-01", validUntil: "2040-01-01", evidence: [] })).rejects.toThrow(/scheme: 'hub-a.nope' is not a scheme of this hub/);
+    await expect(a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "hub-a.crowd", level: "2", validFrom: "2026-01-01", validUntil: "2040-01-01", evidence: [] })).rejects.toThrow(/at most 24 months/);
   });
 
   it("the secretariat issues to another hub's trainer; the hub attaches it; it verifies there and with an independent VC library", async () => {
@@ -77,7 +85,7 @@ describe("accreditations as verifiable credentials", () => {
     await waitUntil("b to verify s's status lists", async () => (await verify(b(), issuedByS)).valid, 15_000);
     const attached = await b().node.running.credentials.attach("op", issuedByS);
     expect(attached.issuerHub).toBe(s().hub);
-    expect((await b().node.running.credentials.verifyClaims("B-1", [claim]))[0]?.verified).toBe(true);
+    expect((await b().node.running.credentials.verifyClaims("B-1", [coreClaim]))[0]?.verified).toBe(true);
     // Digital Bazaar's @digitalbazaar/vc, with the eddsa-jcs-2022 cryptosuite and the contexts bundled locally.
     const lists = new Map(
       Object.values((s().node.running.documents.get(CREDENTIALS_KEY) as { status: Record<string, unknown> }).status).map((raw) => {
@@ -118,7 +126,7 @@ describe("accreditations as verifiable credentials", () => {
     };
     await s().node.running.credentials.setStatus("op", id, "suspend");
     await flushAndCheck(/status \(suspension\): suspended by its issuer/);
-    expect((await b().node.running.credentials.verifyClaims("B-1", [claim]))[0]).toMatchObject({ verified: false });
+    expect((await b().node.running.credentials.verifyClaims("B-1", [coreClaim]))[0]).toMatchObject({ verified: false });
     await s().node.running.credentials.setStatus("op", id, "reinstate");
     await flushAndCheck(undefined);
     await s().node.running.credentials.setStatus("op", id, "revoke");
@@ -134,12 +142,12 @@ describe("accreditations as verifiable credentials", () => {
 
   it("endorsements: a body recognises another's scheme or issuer, and verification reports it", async () => {
     await b().node.running.credentials.endorse("op", a().hub, "The Kenyan police training authority recognises hub-a's accreditations.");
-    await b().node.running.credentials.endorse("op", "urn:concordat:scheme:trainer-hr", "Recognised for national deployment.");
+    await b().node.running.credentials.endorse("op", "urn:concordat:scheme:hub-a.crowd", "Recognised for national deployment.");
     await b().node.running.checkpointer.flush();
     await waitUntil("a to see b's endorsements", async () => (await verify(a(), issuedByA)).endorsements.length === 2, 15_000);
     const v = await verify(a(), issuedByA);
     expect(v.endorsements.map((e) => e.endorserHub)).toEqual([b().hub, b().hub]);
-    expect(v.endorsements.map((e) => e.subject).sort()).toEqual([didKeyOfPeerId(a().peerId), "urn:concordat:scheme:trainer-hr"].sort());
+    expect(v.endorsements.map((e) => e.subject).sort()).toEqual([didKeyOfPeerId(a().peerId), "urn:concordat:scheme:hub-a.crowd"].sort());
   });
 
   it("rejects, naming why: tampered, signed by another key, expired, malformed, and a status list signed by someone other than the issuer", async () => {
@@ -159,6 +167,10 @@ describe("accreditations as verifiable credentials", () => {
     // rotated-out key's back-dated credential would be): it does not count.
     const minted = await addProof({ ...unsigned, id: "urn:uuid:00000000-0000-4000-8000-00000000beef" }, { verificationMethod: verificationMethodOf(didKeyOfPeerId(a().peerId)), sign: (d) => a().node.running.identity.sign(d) });
     expect(await reasons(minted)).toMatch(/published: hub 'hub-a' has not published credential urn:uuid:00000000-0000-4000-8000-00000000beef/);
+    // A hub accrediting a scheme of the core, even published by it: not its scheme to accredit.
+    const coreScheme = JSON.parse(JSON.stringify(unsigned).replaceAll("urn:concordat:scheme:hub-a.crowd:", "urn:concordat:scheme:trainer-hr:")) as JsonObject;
+    const usurped = await addProof({ ...coreScheme, id: "urn:uuid:00000000-0000-4000-8000-0000000c0de5" }, { verificationMethod: verificationMethodOf(didKeyOfPeerId(a().peerId)), sign: (d) => a().node.running.identity.sign(d) });
+    expect(await reasons(usurped)).toMatch(/entitlement: 'trainer-hr' is a scheme of the core: only the secretariat accredits it, not hub 'hub-a'/);
     // a's own revocation list replaced by one that b signed: a's credentials no longer verify.
     const forgedList = await addProof(statusListCredential({ did: didKeyOfPeerId(b().peerId), name: "b" }, a().hub, "revocation", encodeBitstring(emptyBitstring()), now()), {
       verificationMethod: verificationMethodOf(didKeyOfPeerId(b().peerId)),

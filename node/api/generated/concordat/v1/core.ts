@@ -152,7 +152,7 @@ export interface Adoption {
 }
 
 export interface PutCurriculumRecordRequest {
-  /** adaptation | local-module | mapping */
+  /** adaptation | local-module | mapping | scheme (the hub's own, id HUB.ID) */
   kind: string;
   json: string;
 }
