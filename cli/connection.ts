@@ -5,6 +5,7 @@ import { TrainerServiceClient } from "../node/api/generated/concordat/v1/trainer
 import { FederationServiceClient, KeyServiceClient } from "../node/api/generated/concordat/v1/federation.js";
 import { AuditServiceClient, CoreServiceClient } from "../node/api/generated/concordat/v1/core.js";
 import { CredentialServiceClient } from "../node/api/generated/concordat/v1/credentials.js";
+import { AvailabilityServiceClient } from "../node/api/generated/concordat/v1/availability.js";
 import { loadConfigFile } from "../node/config/index.js";
 import type { RuntimeInfo } from "../node/node.js";
 import { dataPaths } from "../node/paths.js";
@@ -29,6 +30,7 @@ export interface Connection {
   core: CoreServiceClient;
   audit: AuditServiceClient;
   credentials: CredentialServiceClient;
+  availability: AvailabilityServiceClient;
   close(): void;
 }
 
@@ -107,6 +109,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const core = new CoreServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   const audit = new AuditServiceClient(address, channel, clientOptions);
   const credentials = new CredentialServiceClient(address, channel, clientOptions);
+  const availability = new AvailabilityServiceClient(address, channel, clientOptions);
   return {
     address,
     metadata,
@@ -118,8 +121,9 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
     core,
     audit,
     credentials,
+    availability,
     close() {
-      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials] as Client[]) c.close();
+      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability] as Client[]) c.close();
     },
   };
 }

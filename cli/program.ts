@@ -40,6 +40,7 @@ import {
   mappingsListCommand,
 } from "./commands/curriculum.js";
 import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
+import { trainersFindCommand } from "./commands/find.js";
 import {
   credentialsAttachCommand,
   credentialsEndorseCommand,
@@ -611,6 +612,23 @@ export function buildProgram(): Command {
     .action(async (opts: { out?: string; format?: string; publicOnly?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       await trainersExportCommand({ ...g, ...opts }, g.io);
+    });
+  trainers
+    .command("find")
+    .description("accredited trainers across the federation who are free in these dates, ranked")
+    .requiredOption("--from <date>", "ISO 8601")
+    .requiredOption("--to <date>", "ISO 8601")
+    .option("--competency <id>", "a competency (accredited for it or any of its ancestors)")
+    .option("--module <id>", "a competency of the module (repeat for each; full coverage ranks first)", collect)
+    .option("--language <tag[:level]>", "a language, with a minimum CEFR level, e.g. fr:B2")
+    .option("--region <code>", "ISO 3166 country or subdivision served")
+    .option("--hub <id>", "only this home hub")
+    .option("--days <n>", "at least N consecutive free days in the range (default: the whole range free)", positiveInt)
+    .option("--page-size <n>", "results per page (default 50)", positiveInt)
+    .option("--page-token <token>", "continue from a previous page")
+    .action(async (opts: Omit<Parameters<typeof trainersFindCommand>[0], keyof ConnectionOptions>, cmd: Command) => {
+      const g = globals(cmd);
+      await trainersFindCommand({ ...g, ...opts }, g.io);
     });
   trainers
     .command("history <id>")

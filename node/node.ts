@@ -19,6 +19,7 @@ import { CoreAuthoring, coreSpec, Curriculum, curriculumSpec, VerifiedCoreReleas
 import { ReplicationServiceService } from "./network/index.js";
 import { startNetwork, type NodeNetwork } from "./network/node-network.js";
 import { Credentials, credentialsSpec } from "./credentials/index.js";
+import { Availability } from "./query/availability.js";
 
 export interface NodeInit {
   /** The node's data directory (config.yaml, identity.key, db/). */
@@ -183,6 +184,9 @@ export class ConcordatNode {
           logger: logger.child({ component: "credentials" }),
         },
       );
+      const availability = new Availability({ hubId: config.hub.id }, { documents, views, membership, credentials, core: coreSource, logger: logger.child({ component: "availability" }) });
+      await availability.start();
+      stack.push({ name: "availability", stop: async () => availability.stop() });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -207,6 +211,7 @@ export class ConcordatNode {
           verifiedCore,
           curriculum,
           credentials,
+          availability,
           membership,
           repo,
           views,
@@ -278,6 +283,7 @@ export class ConcordatNode {
         verifiedCore,
         curriculum,
         credentials,
+        availability,
         network,
         api,
         stack,
@@ -355,6 +361,7 @@ export interface RunningNode {
   verifiedCore: VerifiedCoreReleases;
   curriculum: Curriculum;
   credentials: Credentials;
+  availability: Availability;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

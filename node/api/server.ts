@@ -13,6 +13,8 @@ import { AuditServiceService, auditService, CoreServiceService, coreService, typ
 import type { AuditSources } from "../audit/export.js";
 import type { Credentials } from "../credentials/index.js";
 import { CredentialServiceService, credentialService } from "./credential-service.js";
+import { AvailabilityServiceService, availabilityService } from "./availability-service.js";
+import type { Availability } from "../query/availability.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
 import { OperatorServiceService, operatorService } from "./operator-service.js";
 import { TrainerServiceService, trainerService } from "./trainer-service.js";
@@ -33,6 +35,7 @@ export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreSer
   charter: CharterAdmin;
   keys: KeyRotation;
   credentials: Credentials;
+  availability: Availability;
   /** What an audit bundle is built from (read at the time of the call). */
   audit: () => Promise<AuditSources>;
   logger: Logger;
@@ -49,6 +52,7 @@ const HEALTH_SERVICES = [
   "concordat.v1.CoreService",
   "concordat.v1.AuditService",
   "concordat.v1.CredentialService",
+  "concordat.v1.AvailabilityService",
 ];
 
 /** The node's gRPC API: Trainer, Operator, Node, Federation and Key services plus the standard health service. */
@@ -87,6 +91,7 @@ export class ApiServer {
     server.addService(CoreServiceService, coreService(this.#components));
     server.addService(AuditServiceService, auditService(this.#components));
     server.addService(CredentialServiceService, credentialService(this.#components));
+    server.addService(AvailabilityServiceService, availabilityService(this.#components));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
     health.addToServer(server);
 

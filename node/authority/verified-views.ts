@@ -170,6 +170,14 @@ export class VerifiedViews {
     return undefined;
   }
 
+  readonly #appliedListeners = new Set<(view: VerifiedView) => void>();
+
+  /** Listens for every view that moves to a newer verified checkpoint (indexes follow them). */
+  onApplied(listener: (view: VerifiedView) => void): () => void {
+    this.#appliedListeners.add(listener);
+    return () => this.#appliedListeners.delete(listener);
+  }
+
   /** The verified view of a foreign document, if any checkpoint of it has verified. */
   view(documentId: string): VerifiedView | undefined {
     const view = this.#views.get(documentId);
@@ -339,6 +347,7 @@ export class VerifiedViews {
       .catch((error: unknown) => this.#log.error({ err: error }, "could not persist the last seen seq"));
     this.#log.debug({ hub: pending.hub, document: documentId, seq: checkpoint.seq }, "verified checkpoint applied");
     if (documentId === this.#charterId) this.#charterVerified(view);
+    for (const listener of this.#appliedListeners) listener(view);
   }
 
   /** A newer charter verified: it becomes the membership (if it is this federation's). */

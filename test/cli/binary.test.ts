@@ -62,6 +62,7 @@ const COMMANDS = [
   ["trainers", "import"],
   ["trainers", "export"],
   ["trainers", "history"],
+  ["trainers", "find"],
   ["backup"],
   ["restore"],
 ];

@@ -53,6 +53,9 @@ describe("the roster shards grow so that documents stay bounded", () => {
     }
     const roster = node.running.roster;
     expect(roster.shardCount).toBeGreaterThanOrEqual(8);
+    // The availability index follows records as they move between shards: none is lost.
+    await node.running.availability.idle();
+    expect(node.running.availability.size).toBe(60);
     for (let i = 0; i < 60; i += 1) {
       const t = roster.get(`G-${i}`, true);
       expect(t.private?.email).toBe(`g-${i}@example.org`);

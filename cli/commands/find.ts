@@ -1,0 +1,51 @@
+import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { printJson, printLine, printTable, type Io } from "../io.js";
+
+const CEFR = ["A1", "A2", "B1", "B2", "C1", "C2"];
+
+export interface FindOptions extends ConnectionOptions {
+  competency?: string;
+  module?: string[];
+  language?: string;
+  region?: string;
+  hub?: string;
+  from: string;
+  to: string;
+  days?: number;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+/** `trainers find`: accredited, available trainers across the federation, ranked. */
+export async function trainersFindCommand(options: FindOptions, io: Io): Promise<void> {
+  const [language = "", minLevel = ""] = (options.language ?? "").split(":");
+  const result = await withConnection(options, (c) =>
+    call(c, c.availability.findAvailableTrainers.bind(c.availability), {
+      competency: options.competency ?? "",
+      moduleCompetencies: options.module ?? [],
+      language,
+      minLevel,
+      region: options.region ?? "",
+      hub: options.hub ?? "",
+      from: options.from,
+      to: options.to,
+      minConsecutiveDays: options.days ?? 0,
+      pageSize: options.pageSize ?? 0,
+      pageToken: options.pageToken ?? "",
+    }),
+  );
+  if (io.json) {
+    printJson(io, result);
+    return;
+  }
+  printLine(io, `${result.total} trainer(s) ${options.days ? `with ${options.days} free day(s) in a row` : "free for the whole period"} ${options.from} – ${options.to}:`);
+  if (result.trainers.length > 0) {
+    printTable(
+      io,
+      ["hub", "trainer", "name", "coverage", "conflicts", "level"],
+      result.trainers.map((t) => [t.hub, t.trainerId, t.displayName, `${Math.round(t.coverage * 100)}%`, String(t.conflicts), CEFR[t.proficiency] ?? "-"]),
+    );
+  }
+  for (const h of result.hubs) printLine(io, `  ${h.hub}: ${h.checkpointSeq > 0 ? `as of checkpoint ${h.checkpointSeq} (${h.checkpointTime})` : "this hub, live"}${h.stale ? " — STALE" : ""}`);
+  if (result.nextPageToken) printLine(io, `More: --page-token ${result.nextPageToken}`);
+}

@@ -1,0 +1,239 @@
+import type { Logger } from "pino";
+import type { VerifiedView, VerifiedViews } from "../authority/index.js";
+import type { CoreSource } from "../core/core.js";
+import { CREDENTIALS_KEY, type Credentials, type JsonObject } from "../credentials/index.js";
+import { parseSchemeUrn } from "../credentials/ob3.js";
+import type { OwnedDocuments } from "../documents/index.js";
+import { ownedDocumentId, type Membership } from "../federation/index.js";
+import { decodeTrainer } from "../roster/records.js";
+import type { TrainerPublic } from "../roster/trainer.js";
+import { AvailabilityIndex, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type IndexedAccreditation, type TrainerRecord } from "./index.js";
+
+/** What an answer says of each hub it drew on: as of which checkpoint, and whether that is stale. */
+export interface HubFreshness {
+  hub: string;
+  seq: number;
+  time: string;
+  stale: boolean;
+}
+
+export interface FoundTrainer extends AvailabilityMatch {
+  displayName: string;
+}
+
+function ms(iso: string): number {
+  return Date.parse(iso);
+}
+
+const COMPETENCY_URN = "urn:concordat:competency:";
+
+/**
+ * Who is available, across the federation, answered from the in-memory index (never by scanning
+ * documents per query): this hub's roster from its authoring copy, every other hub's as of its
+ * latest verified checkpoint. A roster document is re-indexed when its view moves (trainers added,
+ * changed, removed since the last one); a hub's trainers when its credentials move. Accreditations
+ * count only when a held credential verifies (issue 6).
+ */
+export class Availability {
+  readonly #self: string;
+  readonly #index = new AvailabilityIndex();
+  readonly #documents: OwnedDocuments;
+  readonly #views: VerifiedViews;
+  readonly #membership: Membership;
+  readonly #credentials: Credentials;
+  readonly #core: CoreSource;
+  readonly #log: Logger;
+  /** Trainer ids per roster document, to remove those that left it. */
+  readonly #idsByDocument = new Map<string, Set<string>>();
+  /** The latest record per hub/trainer (to re-derive accreditations when credentials move), with its stored text. */
+  readonly #records = new Map<string, TrainerPublic>();
+  readonly #stored = new Map<string, string>();
+  /** Which roster document each trainer was last seen in (a roster that grows moves records between shards). */
+  readonly #documentOf = new Map<string, string>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #tree: CompetencyTree = { parents: () => [] };
+
+  constructor(
+    init: { hubId: string },
+    components: { documents: OwnedDocuments; views: VerifiedViews; membership: Membership; credentials: Credentials; core: CoreSource; logger: Logger },
+  ) {
+    this.#self = init.hubId;
+    this.#documents = components.documents;
+    this.#views = components.views;
+    this.#membership = components.membership;
+    this.#credentials = components.credentials;
+    this.#core = components.core;
+    this.#log = components.logger;
+  }
+
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /** Indexes everything known now, then follows own commits and verified views. */
+  async start(): Promise<void> {
+    this.#documents.onCommit((keys) => {
+      if (this.#stopped) return;
+      const rosters = keys.filter((k) => k.startsWith("roster/"));
+      if (rosters.length > 0) void this.#enqueue(() => this.#indexOwn(rosters));
+      if (keys.includes(CREDENTIALS_KEY)) void this.#enqueue(() => this.#reindexAll());
+    });
+    this.#unsubscribe = this.#views.onApplied((view) => void this.#enqueue(() => this.#onView(view)));
+    await this.#enqueue(async () => {
+      await this.#refreshTree();
+      await this.#indexOwn();
+      for (const view of this.#views.views()) await this.#onView(view);
+    });
+  }
+
+  #unsubscribe: (() => void) | undefined;
+  #stopped = false;
+
+  stop(): void {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+  }
+
+  /** Waits until every pending re-indexing is done (tests, and before answering). */
+  idle(): Promise<void> {
+    return this.#queue.then(() => undefined);
+  }
+
+  #enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(job).catch((error: unknown) => this.#log.error({ err: error }, "indexing failed"));
+    this.#queue = run;
+    return run;
+  }
+
+  /** This hub's roster shards (those named, or all), from the authoring copies. */
+  async #indexOwn(keys?: readonly string[]): Promise<void> {
+    for (const d of this.#documents.describe()) {
+      if (d.header.type !== "roster" || (keys && !keys.includes(d.key))) continue;
+      await this.#indexDocument(this.#self, d.id, this.#documents.get<{ trainers?: Record<string, unknown> }>(d.key).trainers ?? {});
+    }
+  }
+
+  /** Heads last indexed per foreign document: a heartbeat checkpoint (same heads) changes nothing. */
+  readonly #indexedHeads = new Map<string, string>();
+
+  async #onView(view: VerifiedView): Promise<void> {
+    const heads = [...view.checkpoint.heads].sort().join(",");
+    if (this.#indexedHeads.get(view.documentId) === heads) return;
+    this.#indexedHeads.set(view.documentId, heads);
+    const type = (view.doc as { header?: { type?: { val?: string } | string } }).header?.type;
+    const kind = typeof type === "string" ? type : type?.val;
+    if (kind === "roster") await this.#indexDocument(view.hub, view.documentId, (view.doc as { trainers?: Record<string, unknown> }).trainers ?? {});
+    // An issuer's credentials (its status lists) or a hub's held credentials moved: any trainer may
+    // hold a credential of that issuer, so every trainer's accreditations are derived again.
+    else if (kind === "credentials") await this.#reindexAll();
+    else if (kind === "core") await this.#refreshTree();
+  }
+
+  /** Upserts the document's trainers and removes those that left it since the last view. */
+  async #indexDocument(hub: string, documentId: string, trainers: Record<string, unknown>): Promise<void> {
+    const before = this.#idsByDocument.get(documentId) ?? new Set<string>();
+    const now = new Set<string>();
+    for (const [id, stored] of Object.entries(trainers)) {
+      now.add(id);
+      const key = `${hub}/${id}`;
+      this.#documentOf.set(key, documentId);
+      // Records are canonical JSON strings: an unchanged one is recognised without decoding it.
+      const text = String((stored as { val?: string })?.val ?? stored);
+      if (this.#stored.get(key) === text) continue;
+      let record: TrainerPublic;
+      try {
+        record = decodeTrainer(stored);
+      } catch {
+        continue; // only what its owner signed gets here; a record that does not decode is skipped
+      }
+      this.#stored.set(key, text);
+      this.#records.set(key, record);
+      this.#index.upsert(await this.#toRecord(hub, record));
+    }
+    for (const id of before) {
+      if (now.has(id) || this.#documentOf.get(`${hub}/${id}`) !== documentId) continue; // gone, not moved
+      this.#documentOf.delete(`${hub}/${id}`);
+      this.#index.remove(hub, id);
+      this.#records.delete(`${hub}/${id}`);
+      this.#stored.delete(`${hub}/${id}`);
+    }
+    this.#idsByDocument.set(documentId, now);
+  }
+
+  async #reindexAll(): Promise<void> {
+    for (const [key, record] of this.#records) this.#index.upsert(await this.#toRecord(key.slice(0, key.indexOf("/")), record));
+  }
+
+  #treeRelease: string | undefined;
+
+  async #refreshTree(): Promise<void> {
+    const latest = (await this.#core.releases()).at(-1)?.version;
+    if (latest === this.#treeRelease) return;
+    this.#treeRelease = latest;
+    const core = await this.#core.content();
+    const parents = new Map<string, string[]>();
+    for (const a of core?.associations ?? []) {
+      if (a.type !== "isChildOf") continue;
+      parents.set(a.origin.identifier, [...(parents.get(a.origin.identifier) ?? []), a.destination.identifier]);
+    }
+    this.#tree = { parents: (c) => parents.get(c) ?? [] };
+  }
+
+  /** The index's view of a trainer: only accreditations a held credential verifies, active now. */
+  async #toRecord(hub: string, t: TrainerPublic): Promise<TrainerRecord> {
+    const accreditations: IndexedAccreditation[] = [];
+    for (const credential of this.#heldBy(hub, t.id)) {
+      const verification = await this.#credentials.verify(credential, {});
+      // Validity is judged per query (the whole requested period); everything else must hold now.
+      if (!verification.checks.every((c) => c.ok || c.check === "validity")) continue;
+      const achievement = (credential.credentialSubject as JsonObject).achievement as JsonObject;
+      const scheme = parseSchemeUrn(String(achievement?.id ?? ""));
+      if (!scheme) continue;
+      for (const alignment of (achievement.alignment ?? []) as JsonObject[]) {
+        const url = String(alignment.targetUrl ?? "");
+        if (!url.startsWith(COMPETENCY_URN)) continue;
+        accreditations.push({ scheme: scheme.scheme, competency: url.slice(COMPETENCY_URN.length), level: scheme.level, validFrom: ms(String(credential.validFrom)), validUntil: credential.validUntil === undefined ? Number.MAX_SAFE_INTEGER : ms(String(credential.validUntil)) });
+      }
+    }
+    return {
+      hub,
+      id: t.id,
+      languages: t.languages,
+      regions: t.regions,
+      availability: t.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
+      blackouts: t.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
+      busy: [],
+      accreditations,
+    };
+  }
+
+  /** The credentials a hub's trainer holds: in that hub's credentials document. */
+  #heldBy(hub: string, trainerId: string): JsonObject[] {
+    if (hub === this.#self) return this.#credentials.list(trainerId).held.map((h) => h.credential);
+    const member = this.#membership.member(hub);
+    const view = member ? this.#views.view(ownedDocumentId(member.directoryId, CREDENTIALS_KEY)) : undefined;
+    const held = ((view?.doc as { held?: Record<string, Record<string, unknown>> } | undefined)?.held ?? {})[trainerId] ?? {};
+    return Object.values(held).flatMap((raw) => {
+      try {
+        return [JSON.parse(String((raw as { val?: string }).val ?? raw)) as JsonObject];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Answers a query, ranked and paged; says per hub as of which checkpoint it answers. */
+  async find(query: AvailabilityQuery, page: { size: number; offset: number }): Promise<{ trainers: FoundTrainer[]; total: number; hubs: HubFreshness[] }> {
+    await this.idle();
+    await this.#refreshTree();
+    const matches = this.#index.query(query, this.#tree);
+    const trainers = matches.slice(page.offset, page.offset + page.size).map((m) => ({ ...m, displayName: this.#records.get(`${m.hub}/${m.id}`)?.displayName ?? "" }));
+    const freshness = new Map(this.#views.freshness().map((f) => [f.hub, f]));
+    const hubs = [...new Set(matches.map((m) => m.hub))].sort().map((hub) => {
+      if (hub === this.#self) return { hub, seq: 0, time: new Date().toISOString(), stale: false };
+      const f = freshness.get(hub);
+      return { hub, seq: f?.latest?.seq ?? 0, time: f?.latest?.time ?? "", stale: f?.stale ?? true };
+    });
+    return { trainers, total: matches.length, hubs };
+  }
+}

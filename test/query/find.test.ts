@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { trainersFindCommand } from "../../cli/commands/find.js";
+import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import { memoryIo } from "../helpers/io.js";
+
+const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
+const now = () => new Date().toISOString();
+
+/**
+ * The federated query across real nodes: a hub asks for trainers accredited for a competency (an
+ * accreditation for its parent covers it), free in some dates, speaking a language; the answer
+ * comes from the index over every hub's verified roster and credentials, says as of which checkpoint
+ * per hub, and leaves out whoever lacks a verifying credential or is not free.
+ */
+describe("finding available trainers across hubs", () => {
+  let fed: StartedFederation;
+  const s = () => fed.byName("s");
+  const a = () => fed.byName("a");
+  const b = () => fed.byName("b");
+  const find = async (n: FederationNode, extra: Record<string, unknown> = {}) => {
+    const io = memoryIo(true);
+    await trainersFindCommand({ ...cli(n), from: "2027-03-01T00:00:00Z", to: "2027-03-05T00:00:00Z", competency: "hr-1", language: "en:B2", ...extra }, io);
+    return JSON.parse(io.out()) as { total: number; trainers: Array<{ hub: string; trainerId: string; conflicts: number }>; hubs: Array<{ hub: string; checkpointSeq: number; stale: boolean }> };
+  };
+
+  beforeAll(async () => {
+    fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"]]);
+    const core = s().node.running.coreAuthoring;
+    const item = (identifier: string, type: string) => ({ identifier, code: identifier.toUpperCase(), statement: { en: identifier }, type, language: "en", roleLevels: [], themes: [], lastChangeDateTime: now(), extra: {} });
+    await core.import("op", {
+      framework: { identifier: "fw", title: "SSR core", creator: "Secretariat", language: "en", lastChangeDateTime: now(), extra: {} },
+      items: [item("hr", "Domain"), item("hr-1", "Competency")],
+      associations: [{ identifier: "as-1", type: "isChildOf", origin: { identifier: "hr-1" }, destination: { identifier: "hr" }, lastChangeDateTime: now(), extra: {} }],
+      schemes: [{ id: "trainer-hr", name: { en: "Human rights trainer" }, competencies: ["hr"], levels: ["1", "2"], validityMonths: 36 }],
+    }, false);
+    await core.release("op", "1.0.0", "");
+    await waitUntil("a and b to verify the release", async () => (await a().node.running.coreSource.releases()).length === 1 && (await b().node.running.coreSource.releases()).length === 1, 15_000);
+    const window = [{ start: "2027-01-01T00:00:00Z", end: "2027-06-30T00:00:00Z" }];
+    const add = async (n: FederationNode, id: string, extra: Record<string, unknown> = {}) =>
+      n.node.running.roster.add({ ...draft(id), languages: [{ tag: "en", level: "C1" }], availability: window, ...extra }, "op");
+    await add(a(), "A-1");
+    await add(b(), "B-1");
+    await add(b(), "B-2"); // no credential
+    await add(b(), "B-3", { blackouts: [{ start: "2027-03-02T00:00:00Z", end: "2027-03-03T00:00:00Z" }] });
+    for (const [n, id] of [[a(), "A-1"], [b(), "B-1"], [b(), "B-3"]] as const) {
+      const credential = await s().node.running.credentials.issue("op", { trainer: { hub: n.hub, id }, scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-12-31", evidence: [] });
+      await s().node.running.checkpointer.flush();
+      await waitUntil(`${n.name} to verify ${id}'s credential`, async () => (await n.node.running.credentials.verify(credential, {})).valid, 15_000);
+      await n.node.running.credentials.attach("op", credential);
+    }
+    await Promise.all([a(), b()].map((n) => n.node.running.checkpointer.flush()));
+  }, 90_000);
+  afterAll(async () => {
+    await fed?.stop();
+  });
+
+  it("answers from every hub's verified roster: accredited (through the parent competency), free, speaking the language", async () => {
+    await waitUntil("a to find b's trainers", async () => (await find(a())).total === 2, 20_000);
+    const answer = await find(a());
+    expect(answer.trainers.map((t) => `${t.hub}/${t.trainerId}`).sort()).toEqual(["hub-a/A-1", "hub-b/B-1"]);
+    // b's answer is as of a verified checkpoint of b, not stale.
+    expect(answer.hubs.find((h) => h.hub === "hub-b")).toMatchObject({ stale: false });
+    expect(answer.hubs.find((h) => h.hub === "hub-b")?.checkpointSeq).toBeGreaterThan(0);
+    // B-3's blackout rules it out for the whole range; with 2 consecutive free days it comes back, its conflict counted.
+    const days = await find(a(), { days: 2 });
+    expect(days.trainers.find((t) => t.trainerId === "B-3")).toMatchObject({ conflicts: 1 });
+    // A language nobody speaks at that level, and a competency nobody is accredited for.
+    expect((await find(a(), { language: "fr:A1" })).total).toBe(0);
+    expect((await find(a(), { competency: "uf-1" })).total).toBe(0);
+  });
+
+  it("follows changes: a trainer removed at its hub leaves the answer once its checkpoint arrives", async () => {
+    await b().node.running.roster.remove("B-1", "op");
+    await b().node.running.checkpointer.flush();
+    await waitUntil("a to stop finding B-1", async () => !(await find(a())).trainers.some((t) => t.trainerId === "B-1"), 20_000);
+    expect((await find(a())).trainers.map((t) => t.trainerId)).toEqual(["A-1"]);
+  });
+});
