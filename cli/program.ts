@@ -40,7 +40,7 @@ import {
   mappingsListCommand,
 } from "./commands/curriculum.js";
 import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
-import { trainersFindCommand } from "./commands/find.js";
+import { trainersFindCommand, trainersFreeBusyCommand } from "./commands/find.js";
 import {
   credentialsAttachCommand,
   credentialsEndorseCommand,
@@ -629,6 +629,17 @@ export function buildProgram(): Command {
     .action(async (opts: Omit<Parameters<typeof trainersFindCommand>[0], keyof ConnectionOptions>, cmd: Command) => {
       const g = globals(cmd);
       await trainersFindCommand({ ...g, ...opts }, g.io);
+    });
+  trainers
+    .command("freebusy <id>")
+    .description("a trainer's free/busy as iCalendar VFREEBUSY (busy periods only)")
+    .requiredOption("--from <date>", "ISO 8601")
+    .requiredOption("--to <date>", "ISO 8601 (at most 366 days later)")
+    .option("--hub <id>", "the trainer's home hub (default: this hub)")
+    .option("--out <file>", "write to a file (default: standard output)")
+    .action(async (id: string, opts: { from: string; to: string; hub?: string; out?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await trainersFreeBusyCommand({ ...g, ...opts, id }, g.io);
     });
   trainers
     .command("history <id>")

@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import { call, withConnection, type ConnectionOptions } from "../connection.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
@@ -48,4 +49,16 @@ export async function trainersFindCommand(options: FindOptions, io: Io): Promise
   }
   for (const h of result.hubs) printLine(io, `  ${h.hub}: ${h.checkpointSeq > 0 ? `as of checkpoint ${h.checkpointSeq} (${h.checkpointTime})` : "this hub, live"}${h.stale ? " — STALE" : ""}`);
   if (result.nextPageToken) printLine(io, `More: --page-token ${result.nextPageToken}`);
+}
+
+/** `trainers freebusy ID`: iCalendar VFREEBUSY (busy periods only, no engagement details). */
+export async function trainersFreeBusyCommand(options: ConnectionOptions & { id: string; hub?: string; from: string; to: string; out?: string }, io: Io): Promise<void> {
+  const result = await withConnection(options, (c) =>
+    call(c, c.availability.trainerFreeBusy.bind(c.availability), { hub: options.hub ?? "", trainerId: options.id, from: options.from, to: options.to }),
+  );
+  if (options.out) {
+    await writeFile(options.out, result.icalendar);
+    if (io.json) printJson(io, { out: options.out });
+    else printLine(io, `Wrote the free/busy of ${options.id} to ${options.out}`);
+  } else io.stdout.write(result.icalendar);
 }

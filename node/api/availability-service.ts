@@ -1,14 +1,30 @@
 import { CEFR, type AvailabilityQuery } from "../query/index.js";
 import type { Availability } from "../query/availability.js";
-import { invalidArgument, type FieldViolation } from "../errors.js";
+import { invalidArgument, notFound, type FieldViolation } from "../errors.js";
+import { MAX_FREEBUSY_DAYS, MAX_FREEBUSY_MS } from "../query/freebusy.js";
 import { AvailabilityServiceService, type AvailabilityServiceServer } from "./generated/concordat/v1/availability.js";
 import { unary, type HandlerComponents } from "./handlers.js";
 
 export { AvailabilityServiceService };
 
-export function availabilityService(components: HandlerComponents & { availability: Availability }): AvailabilityServiceServer {
+export function availabilityService(components: HandlerComponents & { availability: Availability; info: { hubId: string } }): AvailabilityServiceServer {
   const { availability } = components;
   return {
+    trainerFreeBusy: unary(components, "TrainerFreeBusy", "viewer", async (req) => {
+      const from = Date.parse(req.from);
+      const to = Date.parse(req.to);
+      const violations: FieldViolation[] = [];
+      if (Number.isNaN(from)) violations.push({ field: "from", description: `'${req.from}' is not an ISO 8601 time` });
+      if (Number.isNaN(to)) violations.push({ field: "to", description: `'${req.to}' is not an ISO 8601 time` });
+      if (!Number.isNaN(from) && !Number.isNaN(to) && (to <= from || to - from > MAX_FREEBUSY_MS)) {
+        violations.push({ field: "to", description: `must be after from, by at most ${MAX_FREEBUSY_DAYS} days` });
+      }
+      if (violations.length > 0) throw invalidArgument(violations);
+      const hub = req.hub.trim() || components.info.hubId;
+      const icalendar = await availability.freeBusy(hub, req.trainerId.trim(), { start: from, end: to });
+      if (icalendar === undefined) throw notFound(`no trainer '${req.trainerId}' of hub '${hub}' is known here`);
+      return { icalendar };
+    }),
     findAvailableTrainers: unary(components, "FindAvailableTrainers", "viewer", async (req) => {
       const violations: FieldViolation[] = [];
       const from = Date.parse(req.from);

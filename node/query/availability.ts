@@ -7,6 +7,7 @@ import type { OwnedDocuments } from "../documents/index.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { decodeTrainer } from "../roster/records.js";
 import type { TrainerPublic } from "../roster/trainer.js";
+import { toVFreeBusy } from "./freebusy.js";
 import { AvailabilityIndex, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type IndexedAccreditation, type TrainerRecord } from "./index.js";
 
 /** What an answer says of each hub it drew on: as of which checkpoint, and whether that is stale. */
@@ -219,6 +220,23 @@ export class Availability {
       } catch {
         return [];
       }
+    });
+  }
+
+  /** A trainer's free/busy in a range (iCalendar), from the same records the index holds. */
+  async freeBusy(hub: string, trainerId: string, range: { start: number; end: number }): Promise<string | undefined> {
+    await this.idle();
+    const record = this.#records.get(`${hub}/${trainerId}`);
+    if (!record) return undefined;
+    return toVFreeBusy({
+      hub,
+      trainerId,
+      range,
+      availability: record.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
+      blackouts: record.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
+      // Engagements (issue 7's bookings) will fill these.
+      tentative: [],
+      confirmed: [],
     });
   }
 

@@ -63,6 +63,7 @@ const COMMANDS = [
   ["trainers", "export"],
   ["trainers", "history"],
   ["trainers", "find"],
+  ["trainers", "freebusy"],
   ["backup"],
   ["restore"],
 ];

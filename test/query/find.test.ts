@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { trainersFindCommand } from "../../cli/commands/find.js";
+import ICAL from "ical.js";
+import { trainersFindCommand, trainersFreeBusyCommand } from "../../cli/commands/find.js";
 import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { memoryIo } from "../helpers/io.js";
 
@@ -74,5 +75,24 @@ describe("finding available trainers across hubs", () => {
     await b().node.running.checkpointer.flush();
     await waitUntil("a to stop finding B-1", async () => !(await find(a())).trainers.some((t) => t.trainerId === "B-1"), 20_000);
     expect((await find(a())).trainers.map((t) => t.trainerId)).toEqual(["A-1"]);
+  });
+
+  it("exports a trainer's free/busy as iCalendar that a standard library parses, busy periods only", async () => {
+    const io = memoryIo(false);
+    await trainersFreeBusyCommand({ ...cli(a()), id: "B-3", hub: "hub-b", from: "2026-12-15T00:00:00Z", to: "2027-03-10T00:00:00Z" }, io);
+    const text = io.out();
+    expect(text).toMatch(/^BEGIN:VCALENDAR\r\n/);
+    const component = new ICAL.Component(ICAL.parse(text) as unknown as unknown[]);
+    const freebusy = component.getFirstSubcomponent("vfreebusy");
+    expect(freebusy).not.toBeNull();
+    const periods = (freebusy as ICAL.Component).getAllProperties("freebusy").flatMap((p) =>
+      p.getValues().map((v) => ({ type: p.getParameter("fbtype"), start: (v as ICAL.Period).start.toJSDate().toISOString(), end: (v as ICAL.Period).getEnd().toJSDate().toISOString() })),
+    );
+    // Before the availability window, and the blackout: unavailable. Nothing says what the trainer does.
+    expect(periods).toEqual([
+      { type: "BUSY-UNAVAILABLE", start: "2026-12-15T00:00:00.000Z", end: "2027-01-01T00:00:00.000Z" },
+      { type: "BUSY-UNAVAILABLE", start: "2027-03-02T00:00:00.000Z", end: "2027-03-03T00:00:00.000Z" },
+    ]);
+    expect(text).not.toMatch(/SUMMARY|DESCRIPTION|LOCATION/);
   });
 });

@@ -76,6 +76,21 @@ export interface FindAvailableTrainersResponse {
   nextPageToken: string;
 }
 
+export interface TrainerFreeBusyRequest {
+  /** the trainer's home hub (default: this hub) */
+  hub: string;
+  trainerId: string;
+  /** ISO 8601 (UTC) */
+  from: string;
+  /** at most 366 days after from */
+  to: string;
+}
+
+export interface TrainerFreeBusyResponse {
+  /** a VCALENDAR with one VFREEBUSY (RFC 5545): busy periods only */
+  icalendar: string;
+}
+
 function createBaseFindAvailableTrainersRequest(): FindAvailableTrainersRequest {
   return {
     competency: "",
@@ -742,6 +757,194 @@ export const FindAvailableTrainersResponse: MessageFns<FindAvailableTrainersResp
   },
 };
 
+function createBaseTrainerFreeBusyRequest(): TrainerFreeBusyRequest {
+  return { hub: "", trainerId: "", from: "", to: "" };
+}
+
+export const TrainerFreeBusyRequest: MessageFns<TrainerFreeBusyRequest> = {
+  encode(message: TrainerFreeBusyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hub !== "") {
+      writer.uint32(10).string(message.hub);
+    }
+    if (message.trainerId !== "") {
+      writer.uint32(18).string(message.trainerId);
+    }
+    if (message.from !== "") {
+      writer.uint32(26).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(34).string(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrainerFreeBusyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrainerFreeBusyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.trainerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrainerFreeBusyRequest {
+    return {
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      trainerId: isSet(object.trainerId)
+        ? globalThis.String(object.trainerId)
+        : isSet(object.trainer_id)
+        ? globalThis.String(object.trainer_id)
+        : "",
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+    };
+  },
+
+  toJSON(message: TrainerFreeBusyRequest): unknown {
+    const obj: any = {};
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.trainerId !== "") {
+      obj.trainerId = message.trainerId;
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrainerFreeBusyRequest>): TrainerFreeBusyRequest {
+    return TrainerFreeBusyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrainerFreeBusyRequest>): TrainerFreeBusyRequest {
+    const message = createBaseTrainerFreeBusyRequest();
+    message.hub = object.hub ?? "";
+    message.trainerId = object.trainerId ?? "";
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    return message;
+  },
+};
+
+function createBaseTrainerFreeBusyResponse(): TrainerFreeBusyResponse {
+  return { icalendar: "" };
+}
+
+export const TrainerFreeBusyResponse: MessageFns<TrainerFreeBusyResponse> = {
+  encode(message: TrainerFreeBusyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.icalendar !== "") {
+      writer.uint32(10).string(message.icalendar);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrainerFreeBusyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrainerFreeBusyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.icalendar = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrainerFreeBusyResponse {
+    return { icalendar: isSet(object.icalendar) ? globalThis.String(object.icalendar) : "" };
+  },
+
+  toJSON(message: TrainerFreeBusyResponse): unknown {
+    const obj: any = {};
+    if (message.icalendar !== "") {
+      obj.icalendar = message.icalendar;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrainerFreeBusyResponse>): TrainerFreeBusyResponse {
+    return TrainerFreeBusyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrainerFreeBusyResponse>): TrainerFreeBusyResponse {
+    const message = createBaseTrainerFreeBusyResponse();
+    message.icalendar = object.icalendar ?? "";
+    return message;
+  },
+};
+
 export type AvailabilityServiceService = typeof AvailabilityServiceService;
 export const AvailabilityServiceService = {
   findAvailableTrainers: {
@@ -755,10 +958,24 @@ export const AvailabilityServiceService = {
       Buffer.from(FindAvailableTrainersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FindAvailableTrainersResponse => FindAvailableTrainersResponse.decode(value),
   },
+  /** A trainer's free/busy, without engagement details. */
+  trainerFreeBusy: {
+    path: "/concordat.v1.AvailabilityService/TrainerFreeBusy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TrainerFreeBusyRequest): Buffer =>
+      Buffer.from(TrainerFreeBusyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TrainerFreeBusyRequest => TrainerFreeBusyRequest.decode(value),
+    responseSerialize: (value: TrainerFreeBusyResponse): Buffer =>
+      Buffer.from(TrainerFreeBusyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TrainerFreeBusyResponse => TrainerFreeBusyResponse.decode(value),
+  },
 } as const;
 
 export interface AvailabilityServiceServer extends UntypedServiceImplementation {
   findAvailableTrainers: handleUnaryCall<FindAvailableTrainersRequest, FindAvailableTrainersResponse>;
+  /** A trainer's free/busy, without engagement details. */
+  trainerFreeBusy: handleUnaryCall<TrainerFreeBusyRequest, TrainerFreeBusyResponse>;
 }
 
 export interface AvailabilityServiceClient extends Client {
@@ -776,6 +993,22 @@ export interface AvailabilityServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FindAvailableTrainersResponse) => void,
+  ): ClientUnaryCall;
+  /** A trainer's free/busy, without engagement details. */
+  trainerFreeBusy(
+    request: TrainerFreeBusyRequest,
+    callback: (error: ServiceError | null, response: TrainerFreeBusyResponse) => void,
+  ): ClientUnaryCall;
+  trainerFreeBusy(
+    request: TrainerFreeBusyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TrainerFreeBusyResponse) => void,
+  ): ClientUnaryCall;
+  trainerFreeBusy(
+    request: TrainerFreeBusyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TrainerFreeBusyResponse) => void,
   ): ClientUnaryCall;
 }
 
