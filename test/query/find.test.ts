@@ -56,6 +56,7 @@ describe("finding available trainers across hubs", () => {
   });
 
   it("answers from every hub's verified roster: accredited (through the parent competency), free, speaking the language", async () => {
+    // Eventually consistent: b's roster and credentials reach a as their checkpoints do.
     await waitUntil("a to find b's trainers", async () => (await find(a())).total === 2, 20_000);
     const answer = await find(a());
     expect(answer.trainers.map((t) => `${t.hub}/${t.trainerId}`).sort()).toEqual(["hub-a/A-1", "hub-b/B-1"]);
@@ -63,7 +64,10 @@ describe("finding available trainers across hubs", () => {
     expect(answer.hubs.find((h) => h.hub === "hub-b")).toMatchObject({ stale: false });
     expect(answer.hubs.find((h) => h.hub === "hub-b")?.checkpointSeq).toBeGreaterThan(0);
     // B-3's blackout rules it out for the whole range; with 2 consecutive free days it comes back, its conflict counted.
-    const days = await find(a(), { days: 2 });
+    const days = await waitUntil("a to find B-3 with 2 free days in a row", async () => {
+      const answer = await find(a(), { days: 2 });
+      return answer.trainers.some((t) => t.trainerId === "B-3") ? answer : undefined;
+    }, 20_000);
     expect(days.trainers.find((t) => t.trainerId === "B-3")).toMatchObject({ conflicts: 1 });
     // A language nobody speaks at that level, and a competency nobody is accredited for.
     expect((await find(a(), { language: "fr:A1" })).total).toBe(0);
