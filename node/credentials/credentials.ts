@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as A from "@automerge/automerge";
 import type { Logger } from "pino";
 import type { VerifiedViews } from "../authority/index.js";
@@ -425,7 +426,7 @@ export class Credentials {
     } else {
       check("issuer", `${issuer} is not a member of this federation's charter (give --issuer-key to trust an outside issuer)`, "");
     }
-    check("proof", await proofProblem(c, issuer), "eddsa-jcs-2022 signature by the issuer's key verifies");
+    check("proof", await this.#cachedProof(c, issuer), "eddsa-jcs-2022 signature by the issuer's key verifies");
     if (issuerHub && kind === "OpenBadgeCredential") check("entitlement", this.#entitlementProblem(c, issuerHub), `hub '${issuerHub}' accredits this scheme`);
     if (issuerHub) check("published", this.#publishedProblem(c, issuerHub), `listed among hub '${issuerHub}''s issued credentials as of its latest verified checkpoint`);
     const at = options.at ? Date.parse(options.at) : Date.now();
@@ -509,20 +510,48 @@ export class Credentials {
         listShape ??
         (!listMember || listMember.hub !== issuerHub || !listPeer
           ? `the status list is issued by ${listIssuer}, not by the credential's issuer ${issuer} (hub '${issuerHub}')`
-          : (signerProblem(listMember, { owner: listPeer, time: listSigned, seq: 0 }) ?? (await proofProblem(list, listIssuer))));
+          : (signerProblem(listMember, { owner: listPeer, time: listSigned, seq: 0 }) ?? (await this.#cachedProof(list, listIssuer))));
       if (problem) {
         check(name, `the ${purpose} list is not to be trusted: ${problem}`, "");
         continue;
       }
       let set: boolean;
       try {
-        set = getBit(decodeBitstring(String((list.credentialSubject as JsonObject).encodedList)), Number(entry.statusListIndex));
+        set = getBit(this.#bits(String((list.credentialSubject as JsonObject).encodedList)), Number(entry.statusListIndex));
       } catch (error) {
         check(name, `the ${purpose} list does not decode: ${(error as Error).message}`, "");
         continue;
       }
       check(name, set ? (purpose === "revocation" ? "revoked by its issuer" : "suspended by its issuer") : undefined, `not ${purpose === "revocation" ? "revoked" : "suspended"} (list signed ${String(list.validFrom)})`);
     }
+  }
+
+  /**
+   * Proof checks and decoded status lists are remembered: a signed document never changes, so its
+   * verdict is keyed by its whole canonical text (a changed byte is another key). The availability
+   * index re-derives every trainer's accreditations when any credentials document moves; without
+   * these caches that would re-verify every signature and re-inflate every list each time.
+   */
+  readonly #proofs = new Map<string, string | undefined>();
+  readonly #lists = new Map<string, Uint8Array>();
+
+  async #cachedProof(document: JsonObject, expectedDid: string): Promise<string | undefined> {
+    const key = createHash("sha256").update(expectedDid).update("\n").update(JSON.stringify(document)).digest("base64");
+    if (this.#proofs.has(key)) return this.#proofs.get(key);
+    const problem = await proofProblem(document, expectedDid);
+    if (this.#proofs.size >= 20_000) this.#proofs.clear();
+    this.#proofs.set(key, problem);
+    return problem;
+  }
+
+  #bits(encoded: string): Uint8Array {
+    let bits = this.#lists.get(encoded);
+    if (!bits) {
+      bits = decodeBitstring(encoded);
+      if (this.#lists.size >= 64) this.#lists.clear();
+      this.#lists.set(encoded, bits);
+    }
+    return bits;
   }
 
   /** Endorsements of the credential's issuer or of its scheme, verified, from every credentials document here. */
@@ -539,7 +568,7 @@ export class Credentials {
         const endorser = issuerId(e) ?? "";
         const peer = peerIdOfDidKey(endorser);
         const member = peer ? this.#membership.holderOf(peer) : undefined;
-        if (!member || member.hub !== hub || member.removedAt || shapeProblem(e, "EndorsementCredential") || (await proofProblem(e, endorser))) continue;
+        if (!member || member.hub !== hub || member.removedAt || shapeProblem(e, "EndorsementCredential") || (await this.#cachedProof(e, endorser))) continue;
         const signedAt = String(((e.proof as JsonObject | undefined)?.created as string | undefined) ?? e.validFrom);
         if (signerProblem(member, { owner: peer as string, time: signedAt, seq: 0 })) continue;
         const nowMs = Date.now();
