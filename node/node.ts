@@ -184,7 +184,7 @@ export class ConcordatNode {
           logger: logger.child({ component: "credentials" }),
         },
       );
-      const availability = new Availability({ hubId: config.hub.id }, { documents, views, membership, credentials, core: coreSource, logger: logger.child({ component: "availability" }) });
+      const availability = new Availability({ hubId: config.hub.id }, { documents, views, membership, credentials, core: coreSource, store, logger: logger.child({ component: "availability" }) });
       await availability.start();
       stack.push({ name: "availability", stop: async () => availability.stop() });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));

@@ -8,6 +8,10 @@ import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { decodeTrainer } from "../roster/records.js";
 import type { TrainerPublic } from "../roster/trainer.js";
 import { toVFreeBusy } from "./freebusy.js";
+import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
+
+const REC_PREFIX = "availability/rec/";
+const DOC_PREFIX = "availability/doc/";
 import { AvailabilityIndex, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type IndexedAccreditation, type TrainerRecord } from "./index.js";
 
 /** What an answer says of each hub it drew on: as of which checkpoint, and whether that is stale. */
@@ -52,13 +56,19 @@ export class Availability {
   /** Which roster document each trainer was last seen in (a roster that grows moves records between shards). */
   readonly #documentOf = new Map<string, string>();
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #store: NodeStore;
+  /** Each indexed trainer as derived (JSON), to persist only what changed. */
+  readonly #derived = new Map<string, string>();
+  /** Records decoded since start (a restart with nothing changed decodes none). */
+  decodedSinceStart = 0;
   #tree: CompetencyTree = { parents: () => [] };
 
   constructor(
     init: { hubId: string },
-    components: { documents: OwnedDocuments; views: VerifiedViews; membership: Membership; credentials: Credentials; core: CoreSource; logger: Logger },
+    components: { documents: OwnedDocuments; views: VerifiedViews; membership: Membership; credentials: Credentials; core: CoreSource; store: NodeStore; logger: Logger },
   ) {
     this.#self = init.hubId;
+    this.#store = components.store;
     this.#documents = components.documents;
     this.#views = components.views;
     this.#membership = components.membership;
@@ -81,6 +91,7 @@ export class Availability {
     });
     this.#unsubscribe = this.#views.onApplied((view) => void this.#enqueue(() => this.#onView(view)));
     await this.#enqueue(async () => {
+      await this.#load();
       await this.#refreshTree();
       await this.#indexOwn();
       for (const view of this.#views.views()) await this.#onView(view);
@@ -106,11 +117,35 @@ export class Availability {
     return run;
   }
 
-  /** This hub's roster shards (those named, or all), from the authoring copies. */
+  /**
+   * The index as persisted, with the heads of every document it reflects: a restart answers at once,
+   * and re-reads only the documents whose heads moved since.
+   */
+  async #load(): Promise<void> {
+    for await (const [key, value] of this.#store.meta.iterator({ gt: REC_PREFIX, lt: `${REC_PREFIX}~` })) {
+      const saved = JSON.parse(value as string) as { doc: string; text: string; derived: TrainerRecord };
+      const k = key.slice(REC_PREFIX.length);
+      this.#stored.set(k, saved.text);
+      this.#records.set(k, decodeTrainer(saved.text));
+      this.#documentOf.set(k, saved.doc);
+      this.#derived.set(k, JSON.stringify(saved.derived));
+      this.#index.upsert(saved.derived);
+      const ids = this.#idsByDocument.get(saved.doc) ?? new Set<string>();
+      ids.add(saved.derived.id);
+      this.#idsByDocument.set(saved.doc, ids);
+    }
+    for await (const [key, value] of this.#store.meta.iterator({ gt: DOC_PREFIX, lt: `${DOC_PREFIX}~` })) {
+      this.#indexedHeads.set(key.slice(DOC_PREFIX.length), value as string);
+    }
+  }
+
+  /** This hub's roster shards (those named, or all, when their heads moved), from the authoring copies. */
   async #indexOwn(keys?: readonly string[]): Promise<void> {
     for (const d of this.#documents.describe()) {
       if (d.header.type !== "roster" || (keys && !keys.includes(d.key))) continue;
-      await this.#indexDocument(this.#self, d.id, this.#documents.get<{ trainers?: Record<string, unknown> }>(d.key).trainers ?? {});
+      const heads = [...d.heads].sort().join(",");
+      if (this.#indexedHeads.get(d.id) === heads) continue;
+      await this.#indexDocument(this.#self, d.id, this.#documents.get<{ trainers?: Record<string, unknown> }>(d.key).trainers ?? {}, heads);
     }
   }
 
@@ -120,10 +155,10 @@ export class Availability {
   async #onView(view: VerifiedView): Promise<void> {
     const heads = [...view.checkpoint.heads].sort().join(",");
     if (this.#indexedHeads.get(view.documentId) === heads) return;
-    this.#indexedHeads.set(view.documentId, heads);
     const type = (view.doc as { header?: { type?: { val?: string } | string } }).header?.type;
     const kind = typeof type === "string" ? type : type?.val;
-    if (kind === "roster") await this.#indexDocument(view.hub, view.documentId, (view.doc as { trainers?: Record<string, unknown> }).trainers ?? {});
+    if (kind !== "roster") this.#indexedHeads.set(view.documentId, heads);
+    if (kind === "roster") await this.#indexDocument(view.hub, view.documentId, (view.doc as { trainers?: Record<string, unknown> }).trainers ?? {}, heads);
     // An issuer's credentials (its status lists) or a hub's held credentials moved: any trainer may
     // hold a credential of that issuer, so every trainer's accreditations are derived again.
     else if (kind === "credentials") await this.#reindexAll();
@@ -131,7 +166,8 @@ export class Availability {
   }
 
   /** Upserts the document's trainers and removes those that left it since the last view. */
-  async #indexDocument(hub: string, documentId: string, trainers: Record<string, unknown>): Promise<void> {
+  async #indexDocument(hub: string, documentId: string, trainers: Record<string, unknown>, heads: string): Promise<void> {
+    const ops: StoreBatchOperation[] = [];
     const before = this.#idsByDocument.get(documentId) ?? new Set<string>();
     const now = new Set<string>();
     for (const [id, stored] of Object.entries(trainers)) {
@@ -147,9 +183,10 @@ export class Availability {
       } catch {
         continue; // only what its owner signed gets here; a record that does not decode is skipped
       }
+      this.decodedSinceStart += 1;
       this.#stored.set(key, text);
       this.#records.set(key, record);
-      this.#index.upsert(await this.#toRecord(hub, record));
+      ops.push(...(await this.#upsert(hub, key, record, documentId)));
     }
     for (const id of before) {
       if (now.has(id) || this.#documentOf.get(`${hub}/${id}`) !== documentId) continue; // gone, not moved
@@ -157,12 +194,30 @@ export class Availability {
       this.#index.remove(hub, id);
       this.#records.delete(`${hub}/${id}`);
       this.#stored.delete(`${hub}/${id}`);
+      this.#derived.delete(`${hub}/${id}`);
+      ops.push({ type: "del", sublevel: this.#store.meta, key: `${REC_PREFIX}${hub}/${id}` });
     }
     this.#idsByDocument.set(documentId, now);
+    this.#indexedHeads.set(documentId, heads);
+    ops.push({ type: "put", sublevel: this.#store.meta, key: `${DOC_PREFIX}${documentId}`, value: heads });
+    await this.#store.batch(ops);
+  }
+
+  /** Indexes a trainer as derived now; returns the write that persists it, if it changed. */
+  async #upsert(hub: string, key: string, record: TrainerPublic, documentId: string | undefined): Promise<StoreBatchOperation[]> {
+    const derived = await this.#toRecord(hub, record);
+    this.#index.upsert(derived);
+    const json = JSON.stringify(derived);
+    if (this.#derived.get(key) === json && documentId === undefined) return [];
+    this.#derived.set(key, json);
+    const doc = documentId ?? this.#documentOf.get(key) ?? "";
+    return [{ type: "put", sublevel: this.#store.meta, key: `${REC_PREFIX}${key}`, value: JSON.stringify({ doc, text: this.#stored.get(key), derived }) }];
   }
 
   async #reindexAll(): Promise<void> {
-    for (const [key, record] of this.#records) this.#index.upsert(await this.#toRecord(key.slice(0, key.indexOf("/")), record));
+    const ops: StoreBatchOperation[] = [];
+    for (const [key, record] of this.#records) ops.push(...(await this.#upsert(key.slice(0, key.indexOf("/")), key, record, undefined)));
+    if (ops.length > 0) await this.#store.batch(ops);
   }
 
   #treeRelease: string | undefined;
