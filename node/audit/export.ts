@@ -7,6 +7,7 @@ import { changeGraph, changesUpTo } from "../documents/history.js";
 import type { OwnedDocuments } from "../documents/index.js";
 import type { Membership } from "../federation/index.js";
 import { makeBundle, type AuditBundle, type BundleDocument } from "./bundle.js";
+import { textOf } from "../documents/header.js";
 
 export interface AuditSources {
   hubId: string;
@@ -22,11 +23,6 @@ export interface AuditSources {
 
 interface DirectoryDoc {
   documents?: Record<string, { key?: unknown; type?: unknown } | undefined>;
-}
-
-function text(value: unknown): string {
-  if (value instanceof A.ImmutableString) return value.val;
-  return typeof value === "string" ? value : "";
 }
 
 /**
@@ -54,8 +50,8 @@ export async function buildAuditBundle(s: AuditSources): Promise<AuditBundle> {
     const directory = s.repo.handles[view.ownerDirectory as DocumentId];
     if (!handle?.isReady() || !directory?.isReady()) continue;
     const listing = (directory.doc() as DirectoryDoc | undefined) ?? {};
-    const key = text(listing.documents?.[view.documentId]?.key);
-    const type = text(listing.documents?.[view.documentId]?.type);
+    const key = textOf(listing.documents?.[view.documentId]?.key) ?? "";
+    const type = textOf(listing.documents?.[view.documentId]?.type) ?? "";
     documents.push({ id: view.documentId, key, hub: view.hub, type, changes: changesUpTo(changeGraph(handle.doc() as A.Doc<unknown>), view.checkpoint.heads) });
     // The core: every release verified here, as signed; any other document: its latest checkpoint.
     const history = released.filter((r) => r.checkpoint.documentId === view.documentId);

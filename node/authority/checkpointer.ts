@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { OwnedDocuments } from "../documents/index.js";
 import type { NodeStore } from "../storage/node-store.js";
 import { CheckpointKind, nextSeq, signCheckpoint, type SignedCheckpoint } from "./checkpoint.js";
+import { textOf } from "../documents/header.js";
 
 export interface CheckpointerInit {
   federationId: string;
@@ -88,7 +89,7 @@ export class Checkpointer {
   /** The latest signed checkpoint of one of this node's documents, from its directory. */
   latest(documentId: string): SignedCheckpoint | undefined {
     const entry = this.#directory().checkpoints?.[documentId];
-    return entry === undefined ? undefined : (JSON.parse(text(entry)) as SignedCheckpoint);
+    return entry === undefined ? undefined : (JSON.parse(textOf(entry) ?? "") as SignedCheckpoint);
   }
 
   #directory(): DirectoryDoc {
@@ -119,7 +120,7 @@ export class Checkpointer {
 
   /** Every release of a release-only document, as signed, oldest first (by seq). */
   releases(documentId: string): SignedCheckpoint[] {
-    const entries = Object.values(this.#directory().releases?.[documentId] ?? {}).map((e) => JSON.parse(text(e)) as SignedCheckpoint);
+    const entries = Object.values(this.#directory().releases?.[documentId] ?? {}).map((e) => JSON.parse(textOf(e) ?? "") as SignedCheckpoint);
     return entries.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
   }
 
@@ -229,9 +230,4 @@ export class Checkpointer {
     }));
     this.#log.debug({ kind, documents: entries.length, seq }, "signed checkpoints");
   }
-}
-
-function text(value: unknown): string {
-  if (value instanceof A.ImmutableString) return value.val;
-  return typeof value === "string" ? value : "";
 }

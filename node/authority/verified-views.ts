@@ -13,6 +13,7 @@ import {
 import type { NodeStore } from "../storage/node-store.js";
 import { followHandle } from "../documents/follow.js";
 import { checkpointProblem, type SignedCheckpoint } from "./checkpoint.js";
+import { textOf } from "../documents/header.js";
 
 /** A foreign document as its owner last signed it. */
 export interface VerifiedView {
@@ -77,11 +78,6 @@ interface DirectoryDoc {
 
 const SEEN_PREFIX = "verified-seq/";
 const MAX_REJECTIONS = 100;
-
-function text(value: unknown): string | undefined {
-  if (value instanceof A.ImmutableString) return value.val;
-  return typeof value === "string" ? value : undefined;
-}
 
 /**
  * What this node may serve of other hubs' documents: for each, the view at the heads of the
@@ -156,19 +152,7 @@ export class VerifiedViews {
     this.#directories.set(directoryId, { handle, unfollow: followHandle(handle, () => void this.#readDirectory(directoryId, handle)) });
   }
 
-  /**
-   * The member whose directory this is: the charter's, or — for the secretariat's directory before
-   * any charter is verified — the trust anchor alone.
-   */
-  #ownerOf(directoryId: string): CharterMember | undefined {
-    const member = this.#membership.memberByDirectory(directoryId);
-    if (member) return member;
-    const anchor = this.#membership.anchor;
-    if (anchor && directoryId === this.#anchorDirectory) {
-      return { hub: "secretariat", name: "", region: "", role: "secretariat", directoryId, addresses: [], keys: [{ peerId: anchor, from: "" }], admittedAt: "" };
-    }
-    return undefined;
-  }
+
 
   readonly #appliedListeners = new Set<(view: VerifiedView) => void>();
 
@@ -248,7 +232,7 @@ export class VerifiedViews {
 
   async #readDirectory(directoryId: string, handle: DocHandle<unknown>): Promise<void> {
     if (!handle.isReady()) return;
-    const member = this.#ownerOf(directoryId);
+    const member = this.#membership.ownerOfDirectory(directoryId);
     if (!member) return;
     const directory = (handle.doc() as DirectoryDoc | undefined) ?? {};
     const checkpoints = directory.checkpoints ?? {};
@@ -284,7 +268,7 @@ export class VerifiedViews {
   async #check(member: CharterMember, documentId: string, raw: unknown, listing: unknown): Promise<SignedCheckpoint | undefined> {
     let signed: SignedCheckpoint;
     try {
-      signed = JSON.parse(text(raw) ?? "") as SignedCheckpoint;
+      signed = JSON.parse(textOf(raw) ?? "") as SignedCheckpoint;
       if (typeof signed?.signature !== "string" || typeof signed?.checkpoint !== "object" || signed.checkpoint === null) throw new Error("shape");
     } catch {
       this.#reject(member.hub, documentId, "malformed checkpoint entry");

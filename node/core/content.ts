@@ -17,6 +17,7 @@ import {
   type CoreModule,
   type RecordKind,
 } from "./model.js";
+import { textOf } from "../documents/header.js";
 
 /**
  * How the core is stored in its Automerge document: each record whole, as canonical JSON in an
@@ -44,11 +45,6 @@ export const MAP_OF: Record<RecordKind, "items" | "associations" | "modules" | "
 
 export function initialCoreDoc(): Record<string, unknown> {
   return { framework: null, items: {}, associations: {}, modules: {}, schemes: {}, definitions: new A.ImmutableString("{}"), releaseNotes: {} };
-}
-
-function text(value: unknown): string | undefined {
-  if (value instanceof A.ImmutableString) return value.val;
-  return typeof value === "string" ? value : undefined;
 }
 
 /** Canonical JSON: object keys sorted, so equal records have equal text. */
@@ -99,7 +95,7 @@ export function readCore(doc: unknown): { content: CoreContent; notes: Record<st
     for (const [id, raw] of Object.entries(map ?? {})) {
       let json: unknown;
       try {
-        json = JSON.parse(text(raw) ?? "");
+        json = JSON.parse(textOf(raw) ?? "");
       } catch {
         problems.push(`${kind} '${id}' is not JSON`);
         continue;
@@ -111,7 +107,7 @@ export function readCore(doc: unknown): { content: CoreContent; notes: Record<st
     return out;
   };
   let framework: CoreFramework | undefined;
-  const frameworkText = text(d.framework);
+  const frameworkText = textOf(d.framework);
   if (frameworkText) {
     const { value, violations } = validateFramework(JSON.parse(frameworkText), "framework");
     if (value) framework = value;
@@ -119,12 +115,12 @@ export function readCore(doc: unknown): { content: CoreContent; notes: Record<st
   }
   let definitions: CoreDefinitions = {};
   try {
-    definitions = JSON.parse(text(d.definitions) ?? "{}") as CoreDefinitions;
+    definitions = JSON.parse(textOf(d.definitions) ?? "{}") as CoreDefinitions;
   } catch {
     problems.push("definitions are not JSON");
   }
   const notes: Record<string, string> = {};
-  for (const [version, note] of Object.entries(d.releaseNotes ?? {})) notes[version] = text(note) ?? "";
+  for (const [version, note] of Object.entries(d.releaseNotes ?? {})) notes[version] = textOf(note) ?? "";
   const content: CoreContent = {
     framework,
     items: sortById(parse<CoreItem>("item", d.items), (x) => x.identifier),

@@ -19,6 +19,7 @@ import {
   type CoreModule,
   type LangMap,
 } from "./model.js";
+import { textOf } from "../documents/header.js";
 
 export const CURRICULUM_KEY = "curriculum";
 
@@ -123,16 +124,11 @@ interface CurriculumDoc {
   schemes?: Record<string, A.ImmutableString>;
 }
 
-function text(value: unknown): string | undefined {
-  if (value instanceof A.ImmutableString) return value.val;
-  return typeof value === "string" ? value : undefined;
-}
-
 function parseMap<T>(map: Record<string, unknown> | undefined): T[] {
   const out: T[] = [];
   for (const raw of Object.values(map ?? {})) {
     try {
-      out.push(JSON.parse(text(raw) ?? "") as T);
+      out.push(JSON.parse(textOf(raw) ?? "") as T);
     } catch {
       // only this hub writes its curriculum; a record that does not parse is skipped by readers
     }
@@ -153,7 +149,7 @@ export function readCurriculum(doc: unknown): CurriculumContent {
   const d = (doc ?? {}) as Partial<CurriculumDoc>;
   let adoption: Adoption | undefined;
   try {
-    const parsed = JSON.parse(text(d.adoption) ?? "null") as Adoption | null;
+    const parsed = JSON.parse(textOf(d.adoption) ?? "null") as Adoption | null;
     adoption = parsed && typeof parsed.version === "string" ? parsed : undefined;
   } catch {
     adoption = undefined;

@@ -8,16 +8,12 @@ import { readCore } from "./content.js";
 import { CORE_KEY, type CoreRelease, type CoreSource } from "./core.js";
 import { compareVersions, VERSION_PATTERN, type CoreContent } from "./model.js";
 import type { NodeStore } from "../storage/node-store.js";
+import { textOf } from "../documents/header.js";
 
 const KNOWN_PREFIX = "core-release/";
 
 interface DirectoryDoc {
   releases?: Record<string, Record<string, unknown>>;
-}
-
-function text(value: unknown): string | undefined {
-  if (value instanceof A.ImmutableString) return value.val;
-  return typeof value === "string" ? value : undefined;
 }
 
 /** The core's document id in a federation whose secretariat has this peer id. */
@@ -84,22 +80,7 @@ export class VerifiedCoreReleases implements CoreSource {
     return [...this.#known.values()].filter((s) => versions.has(`${s.checkpoint.version}@${s.checkpoint.seq}`)).sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
   }
 
-  #secretariat(): CharterMember | undefined {
-    const anchor = this.#membership.anchor;
-    if (!anchor || !this.#directoryId) return undefined;
-    return (
-      this.#membership.memberByDirectory(this.#directoryId) ?? {
-        hub: "secretariat",
-        name: "",
-        region: "",
-        role: "secretariat",
-        directoryId: this.#directoryId,
-        addresses: [],
-        keys: [{ peerId: anchor, from: "" }],
-        admittedAt: "",
-      }
-    );
-  }
+
 
   #coreDoc(): A.Doc<unknown> | undefined {
     if (!this.#coreId) return undefined;
@@ -108,7 +89,7 @@ export class VerifiedCoreReleases implements CoreSource {
   }
 
   async releases(): Promise<CoreRelease[]> {
-    const secretariat = this.#secretariat();
+    const secretariat = this.#directoryId ? this.#membership.ownerOfDirectory(this.#directoryId) : undefined;
     const directoryHandle = this.#directoryId ? this.#repo.handles[this.#directoryId] : undefined;
     if (!secretariat || !this.#coreId || !directoryHandle?.isReady()) return [];
     const entries = ((directoryHandle.doc() as DirectoryDoc | undefined)?.releases?.[this.#coreId] ?? {}) as A.Doc<Record<string, unknown>>;
@@ -176,7 +157,7 @@ export class VerifiedCoreReleases implements CoreSource {
   async #check(version: string, raw: unknown, secretariat: CharterMember): Promise<SignedCheckpoint | string> {
     let signed: SignedCheckpoint;
     try {
-      signed = JSON.parse(text(raw) ?? "") as SignedCheckpoint;
+      signed = JSON.parse(textOf(raw) ?? "") as SignedCheckpoint;
     } catch {
       return "malformed release entry";
     }

@@ -26,6 +26,7 @@ import {
 } from "./ob3.js";
 import { addProof, proofProblem, type JsonObject } from "./proof.js";
 import { decodeBitstring, emptyBitstring, encodeBitstring, getBit, setBit, STATUS_LIST_BITS } from "./status-list.js";
+import { textOf } from "../documents/header.js";
 
 export const CREDENTIALS_KEY = "credentials";
 
@@ -59,14 +60,9 @@ interface CredentialsDoc {
   nextIndex: number;
 }
 
-function text(value: unknown): string | undefined {
-  if (value instanceof A.ImmutableString) return value.val;
-  return typeof value === "string" ? value : undefined;
-}
-
 function parse(value: unknown): JsonObject | undefined {
   try {
-    return JSON.parse(text(value) ?? "") as JsonObject;
+    return JSON.parse(textOf(value) ?? "") as JsonObject;
   } catch {
     return undefined;
   }

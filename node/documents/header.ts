@@ -50,7 +50,8 @@ export function makeHeader(type: DocumentType, owner: string): DocumentHeader {
   };
 }
 
-function text(value: unknown): string | undefined {
+/** A stored text value: an ImmutableString (how documents store ids, records, entries) or a plain string. */
+export function textOf(value: unknown): string | undefined {
   if (value instanceof ImmutableString) return value.val;
   if (typeof value === "string") return value;
   return undefined;
@@ -62,9 +63,9 @@ function text(value: unknown): string | undefined {
  */
 export function checkHeader(doc: unknown, expected: DocumentType, documentId: string): PlainHeader {
   const header = (doc as { header?: Record<string, unknown> } | undefined)?.header;
-  const type = text(header?.type);
-  const owner = text(header?.owner);
-  const schemaVersion = text(header?.schemaVersion);
+  const type = textOf(header?.type);
+  const owner = textOf(header?.owner);
+  const schemaVersion = textOf(header?.schemaVersion);
   if (type === undefined || owner === undefined || schemaVersion === undefined) {
     throw failedPrecondition(`document ${documentId} has no valid header {type, owner, schemaVersion}`);
   }

@@ -163,6 +163,8 @@ export class OwnedDocuments {
   readonly #directoryKey: string | undefined;
   readonly #docs = new Map<string, Owned>();
   readonly #replicatedIds = new Set<string>();
+  /** Release-only documents not released yet (asked on every share decision: kept, not searched). */
+  readonly #unreleased = new Set<string>();
   readonly #idFor: ((key: string) => DocumentId) | undefined;
   readonly #commitListeners: Array<(keys: string[]) => void> = [];
   #queue: Promise<unknown> = Promise.resolve();
@@ -189,6 +191,7 @@ export class OwnedDocuments {
       }
       this.#docs.set(entry.key, owned);
       if (entry.replicated) this.#replicatedIds.add(entry.id);
+      if (entry.releaseOnly && !owned.releasedHeads) this.#unreleased.add(entry.id);
     }
   }
 
@@ -317,6 +320,7 @@ export class OwnedDocuments {
     const owned = this.#require(key);
     if (!owned.entry.releaseOnly) throw new Error(`document '${key}' is published on every commit, not by release`);
     owned.releasedHeads = [...heads];
+    this.#unreleased.delete(owned.entry.id);
     if (!owned.handle) {
       await this.#attach(owned);
       return;
@@ -355,11 +359,7 @@ export class OwnedDocuments {
 
   /** Is `documentId` shared now: replicated, and (for a release-only document) released at least once? */
   isPublished(documentId: string): boolean {
-    if (!this.#replicatedIds.has(documentId)) return false;
-    for (const owned of this.#docs.values()) {
-      if (owned.entry.id === documentId) return !owned.entry.releaseOnly || owned.releasedHeads !== undefined;
-    }
-    return false;
+    return this.#replicatedIds.has(documentId) && !this.#unreleased.has(documentId);
   }
 
   /** The document id of a document this node owns. */
@@ -477,6 +477,7 @@ export class OwnedDocuments {
     for (const owned of fresh.values()) {
       this.#docs.set(owned.entry.key, owned);
       if (owned.entry.replicated) this.#replicatedIds.add(owned.entry.id);
+      if (owned.entry.releaseOnly) this.#unreleased.add(owned.entry.id);
     }
     for (const { owned, doc, compacted } of updates) {
       owned.doc = doc;

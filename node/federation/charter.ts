@@ -3,6 +3,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { z } from "zod";
 import { HUB_ID_PATTERN } from "../config/schema.js";
 import { invalidArgument, type FieldViolation } from "../errors.js";
+import { textOf } from "../documents/header.js";
 
 /**
  * The charter (ARCHITECTURE.md, "Documents and ownership"): the secretariat's signed statement of
@@ -75,11 +76,6 @@ const memberSchema = z
   })
   .strict();
 
-function text(value: unknown): string | undefined {
-  if (value instanceof A.ImmutableString) return value.val;
-  return typeof value === "string" ? value : undefined;
-}
-
 /** The charter's initial content (header excluded), for the secretariat's `federation create`. */
 export function initialCharter(federationId: string, anchor: string): Record<string, unknown> {
   return { federationId: new A.ImmutableString(federationId), anchor: new A.ImmutableString(anchor), members: {} };
@@ -115,7 +111,7 @@ export function readCharter(doc: unknown): { state: CharterState; problems: stri
   for (const [hub, raw] of Object.entries(d.members ?? {})) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text(raw) ?? "");
+      parsed = JSON.parse(textOf(raw) ?? "");
     } catch {
       problems.push(`member '${hub}' is not JSON`);
       continue;
@@ -155,7 +151,7 @@ export function readCharter(doc: unknown): { state: CharterState; problems: stri
   const unique = members.filter((m) => byDirectory.get(m.directoryId) === m);
   members.length = 0;
   members.push(...unique);
-  return { state: { federationId: text(d.federationId) ?? "", anchor: text(d.anchor) ?? "", members }, problems };
+  return { state: { federationId: textOf(d.federationId) ?? "", anchor: textOf(d.anchor) ?? "", members }, problems };
 }
 
 /** The member's current key (the last without `until`), or undefined once removed or rotated out. */

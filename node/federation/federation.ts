@@ -6,6 +6,7 @@ import { followHandle } from "../documents/follow.js";
 import { currentKey, grpcAddresses, libp2pAddresses, type CharterMember } from "./charter.js";
 import { charterIdOf, directoryIdOf, ownedDocumentId } from "./ids.js";
 import type { Membership } from "./membership.js";
+import { textOf } from "../documents/header.js";
 
 export const DIRECTORY_KEY = "directory";
 
@@ -35,18 +36,13 @@ interface DirectoryDoc {
   documents?: Record<string, { key?: unknown } | undefined>;
 }
 
-function text(value: unknown): string | undefined {
-  if (value instanceof A.ImmutableString) return value.val;
-  return typeof value === "string" ? value : undefined;
-}
-
 /**
  * Is `documentId`, listed in a directory under `entry`, really a document of the hub whose directory
  * that is? Its id must derive from the directory id and the key (see ids.ts).
  */
 export function ownsListedDocument(directoryId: string, documentId: string, entry: unknown): boolean {
   if (documentId === directoryId) return true;
-  const key = text((entry as { key?: unknown } | undefined)?.key);
+  const key = textOf((entry as { key?: unknown } | undefined)?.key);
   return key !== undefined && ownedDocumentId(directoryId, key) === documentId;
 }
 

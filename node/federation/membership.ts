@@ -1,4 +1,5 @@
 import { currentKey, type CharterMember, type CharterState } from "./charter.js";
+import { directoryIdOf } from "./ids.js";
 
 /** Where the charter this node acts on came from. */
 export interface CharterSource {
@@ -73,6 +74,17 @@ export class Membership {
 
   memberByDirectory(directoryId: string): CharterMember | undefined {
     return this.#state?.members.find((m) => m.directoryId === directoryId);
+  }
+
+  /**
+   * Whose signatures count in a directory: its member's, as the charter says; or, for the
+   * secretariat's directory before any charter is verified, the trust anchor's alone (the charter
+   * itself is signed there).
+   */
+  ownerOfDirectory(directoryId: string): CharterMember | undefined {
+    const member = this.memberByDirectory(directoryId);
+    if (member || !this.anchor || directoryId !== directoryIdOf(this.anchor)) return member;
+    return { hub: "secretariat", name: "", region: "", role: "secretariat", directoryId, addresses: [], keys: [{ peerId: this.anchor, from: "" }], admittedAt: "" };
   }
 
   /**

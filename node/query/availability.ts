@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
 import type { CoreSource } from "../core/core.js";
-import { CREDENTIALS_KEY, type Credentials, type JsonObject } from "../credentials/index.js";
+import { CREDENTIALS_KEY, issuerId, peerIdOfDidKey, type Credentials, type JsonObject } from "../credentials/index.js";
 import { parseSchemeUrn } from "../credentials/ob3.js";
-import type { OwnedDocuments } from "../documents/index.js";
+import { textOf, type OwnedDocuments } from "../documents/index.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { decodeTrainer } from "../roster/records.js";
 import type { TrainerPublic } from "../roster/trainer.js";
@@ -87,7 +87,7 @@ export class Availability {
       if (this.#stopped) return;
       const rosters = keys.filter((k) => k.startsWith("roster/"));
       if (rosters.length > 0) void this.#enqueue(() => this.#indexOwn(rosters));
-      if (keys.includes(CREDENTIALS_KEY)) void this.#enqueue(() => this.#reindexAll());
+      if (keys.includes(CREDENTIALS_KEY)) void this.#enqueue(() => this.#reindexAffected(this.#self));
     });
     this.#unsubscribe = this.#views.onApplied((view) => void this.#enqueue(() => this.#onView(view)));
     await this.#enqueue(async () => {
@@ -123,12 +123,13 @@ export class Availability {
    */
   async #load(): Promise<void> {
     for await (const [key, value] of this.#store.meta.iterator({ gt: REC_PREFIX, lt: `${REC_PREFIX}~` })) {
-      const saved = JSON.parse(value as string) as { doc: string; text: string; derived: TrainerRecord };
+      const saved = JSON.parse(value as string) as { doc: string; text: string; derived: TrainerRecord; issuers?: string[] };
       const k = key.slice(REC_PREFIX.length);
       this.#stored.set(k, saved.text);
       this.#records.set(k, decodeTrainer(saved.text));
       this.#documentOf.set(k, saved.doc);
       this.#derived.set(k, JSON.stringify(saved.derived));
+      this.#issuersOf.set(k, new Set(saved.issuers ?? []));
       this.#index.upsert(saved.derived);
       const ids = this.#idsByDocument.get(saved.doc) ?? new Set<string>();
       ids.add(saved.derived.id);
@@ -155,14 +156,18 @@ export class Availability {
   async #onView(view: VerifiedView): Promise<void> {
     const heads = [...view.checkpoint.heads].sort().join(",");
     if (this.#indexedHeads.get(view.documentId) === heads) return;
-    const type = (view.doc as { header?: { type?: { val?: string } | string } }).header?.type;
-    const kind = typeof type === "string" ? type : type?.val;
-    if (kind !== "roster") this.#indexedHeads.set(view.documentId, heads);
-    if (kind === "roster") await this.#indexDocument(view.hub, view.documentId, (view.doc as { trainers?: Record<string, unknown> }).trainers ?? {}, heads);
-    // An issuer's credentials (its status lists) or a hub's held credentials moved: any trainer may
-    // hold a credential of that issuer, so every trainer's accreditations are derived again.
-    else if (kind === "credentials") await this.#reindexAll();
+    const kind = textOf((view.doc as { header?: { type?: unknown } }).header?.type);
+    if (kind === "roster") {
+      await this.#indexDocument(view.hub, view.documentId, (view.doc as { trainers?: Record<string, unknown> }).trainers ?? {}, heads);
+      return;
+    }
+    // A hub's credentials moved: what its trainers hold, and what it issued (its status lists).
+    if (kind === "credentials") await this.#reindexAffected(view.hub);
     else if (kind === "core") await this.#refreshTree();
+    else return;
+    // Remembered across restarts too, so that a restart does not derive everything again.
+    this.#indexedHeads.set(view.documentId, heads);
+    await this.#store.batch([{ type: "put", sublevel: this.#store.meta, key: `${DOC_PREFIX}${view.documentId}`, value: heads }]);
   }
 
   /** Upserts the document's trainers and removes those that left it since the last view. */
@@ -175,7 +180,7 @@ export class Availability {
       const key = `${hub}/${id}`;
       this.#documentOf.set(key, documentId);
       // Records are canonical JSON strings: an unchanged one is recognised without decoding it.
-      const text = String((stored as { val?: string })?.val ?? stored);
+      const text = textOf(stored) ?? "";
       if (this.#stored.get(key) === text) continue;
       let record: TrainerPublic;
       try {
@@ -193,6 +198,7 @@ export class Availability {
       this.#documentOf.delete(`${hub}/${id}`);
       this.#index.remove(hub, id);
       this.#records.delete(`${hub}/${id}`);
+      this.#issuersOf.delete(`${hub}/${id}`);
       this.#stored.delete(`${hub}/${id}`);
       this.#derived.delete(`${hub}/${id}`);
       ops.push({ type: "del", sublevel: this.#store.meta, key: `${REC_PREFIX}${hub}/${id}` });
@@ -211,12 +217,20 @@ export class Availability {
     if (this.#derived.get(key) === json && documentId === undefined) return [];
     this.#derived.set(key, json);
     const doc = documentId ?? this.#documentOf.get(key) ?? "";
-    return [{ type: "put", sublevel: this.#store.meta, key: `${REC_PREFIX}${key}`, value: JSON.stringify({ doc, text: this.#stored.get(key), derived }) }];
+    const issuers = [...(this.#issuersOf.get(key) ?? [])];
+    return [{ type: "put", sublevel: this.#store.meta, key: `${REC_PREFIX}${key}`, value: JSON.stringify({ doc, text: this.#stored.get(key), derived, issuers }) }];
   }
 
-  async #reindexAll(): Promise<void> {
+  /** Hubs that issued the credentials each trainer holds, to re-derive only those a change affects. */
+  readonly #issuersOf = new Map<string, Set<string>>();
+
+  /** Re-derives the accreditations of `hub`'s trainers and of every trainer holding a credential `hub` issued. */
+  async #reindexAffected(hub: string): Promise<void> {
     const ops: StoreBatchOperation[] = [];
-    for (const [key, record] of this.#records) ops.push(...(await this.#upsert(key.slice(0, key.indexOf("/")), key, record, undefined)));
+    for (const [key, record] of this.#records) {
+      if (!key.startsWith(`${hub}/`) && !this.#issuersOf.get(key)?.has(hub)) continue;
+      ops.push(...(await this.#upsert(key.slice(0, key.indexOf("/")), key, record, undefined)));
+    }
     if (ops.length > 0) await this.#store.batch(ops);
   }
 
@@ -238,7 +252,11 @@ export class Availability {
   /** The index's view of a trainer: only accreditations a held credential verifies, active now. */
   async #toRecord(hub: string, t: TrainerPublic): Promise<TrainerRecord> {
     const accreditations: IndexedAccreditation[] = [];
+    const issuers = new Set<string>();
     for (const credential of this.#heldBy(hub, t.id)) {
+      const issuerPeer = peerIdOfDidKey(issuerId(credential) ?? "");
+      const issuerHub = issuerPeer ? this.#membership.hubOf(issuerPeer) : "";
+      if (issuerHub) issuers.add(issuerHub);
       const verification = await this.#credentials.verify(credential, {});
       // Validity is judged per query (the whole requested period); everything else must hold now.
       if (!verification.checks.every((c) => c.ok || c.check === "validity")) continue;
@@ -251,6 +269,7 @@ export class Availability {
         accreditations.push({ scheme: scheme.scheme, competency: url.slice(COMPETENCY_URN.length), level: scheme.level, validFrom: ms(String(credential.validFrom)), validUntil: credential.validUntil === undefined ? Number.MAX_SAFE_INTEGER : ms(String(credential.validUntil)) });
       }
     }
+    this.#issuersOf.set(`${hub}/${t.id}`, issuers);
     return {
       hub,
       id: t.id,
@@ -271,7 +290,7 @@ export class Availability {
     const held = ((view?.doc as { held?: Record<string, Record<string, unknown>> } | undefined)?.held ?? {})[trainerId] ?? {};
     return Object.values(held).flatMap((raw) => {
       try {
-        return [JSON.parse(String((raw as { val?: string }).val ?? raw)) as JsonObject];
+        return [JSON.parse(textOf(raw) ?? "") as JsonObject];
       } catch {
         return [];
       }

@@ -1,3 +1,4 @@
+import { merge, mergeWithin, subtract } from "./intervals.js";
 import { DAY_MS, type Range } from "./model.js";
 
 /**
@@ -16,30 +17,9 @@ export interface FreeBusyInput {
   now?: number;
 }
 
-function merge(ranges: readonly Range[], within: Range): Range[] {
-  const clipped = ranges
-    .map((r) => ({ start: Math.max(r.start, within.start), end: Math.min(r.end, within.end) }))
-    .filter((r) => r.end > r.start)
-    .sort((a, b) => a.start - b.start);
-  const out: Range[] = [];
-  for (const r of clipped) {
-    const last = out.at(-1);
-    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-    else out.push({ ...r });
-  }
-  return out;
-}
-
 /** The parts of `within` that no range of `ranges` covers. */
 function gaps(ranges: readonly Range[], within: Range): Range[] {
-  const out: Range[] = [];
-  let cursor = within.start;
-  for (const r of merge(ranges, within)) {
-    if (r.start > cursor) out.push({ start: cursor, end: r.start });
-    cursor = Math.max(cursor, r.end);
-  }
-  if (cursor < within.end) out.push({ start: cursor, end: within.end });
-  return out;
+  return subtract([within], merge(ranges));
 }
 
 /** 20270301T000000Z */
@@ -76,9 +56,9 @@ export function toVFreeBusy(input: FreeBusyInput): string {
     `DTSTART:${utc(range.start)}`,
     `DTEND:${utc(range.end)}`,
     `COMMENT:urn:concordat:trainer:${input.hub}:${input.trainerId}`,
-    ...periods("BUSY", merge(input.confirmed, range)),
-    ...periods("BUSY-TENTATIVE", merge(input.tentative, range)),
-    ...periods("BUSY-UNAVAILABLE", merge([...gaps(input.availability, range), ...input.blackouts], range)),
+    ...periods("BUSY", mergeWithin(input.confirmed, range)),
+    ...periods("BUSY-TENTATIVE", mergeWithin(input.tentative, range)),
+    ...periods("BUSY-UNAVAILABLE", mergeWithin([...gaps(input.availability, range), ...input.blackouts], range)),
     "END:VFREEBUSY",
     "END:VCALENDAR",
   ];

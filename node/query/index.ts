@@ -9,6 +9,7 @@ import {
   type Range,
   type TrainerRecord,
 } from "./model.js";
+import { merge, subtract } from "./intervals.js";
 import { primaryLanguage, proficiencyOf, servesRegion } from "./shared.js";
 
 export * from "./model.js";
@@ -21,37 +22,6 @@ interface Entry {
   /** Raw blackouts and engagements, sorted by start (conflicts count raw intervals). */
   blocked: Range[];
   keys: { competencies: string[]; languages: string[]; countries: string[] };
-}
-
-/** Sorts and merges overlapping or touching ranges. */
-function merge(ranges: readonly Range[]): Range[] {
-  const sorted = ranges.filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
-  const out: Range[] = [];
-  for (const r of sorted) {
-    const last = out.at(-1);
-    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-    else out.push({ ...r });
-  }
-  return out;
-}
-
-/** `from` minus `minus`, both merged. */
-function subtract(from: readonly Range[], minus: readonly Range[]): Range[] {
-  const out: Range[] = [];
-  let j = 0;
-  for (const r of from) {
-    let cursor = r.start;
-    while (j < minus.length && (minus[j] as Range).end <= cursor) j += 1;
-    let k = j;
-    while (k < minus.length && (minus[k] as Range).start < r.end) {
-      const m = minus[k] as Range;
-      if (m.start > cursor) out.push({ start: cursor, end: m.start });
-      cursor = Math.max(cursor, m.end);
-      k += 1;
-    }
-    if (cursor < r.end) out.push({ start: cursor, end: r.end });
-  }
-  return out;
 }
 
 /** The first index whose range ends after `t` (binary search). */
