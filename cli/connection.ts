@@ -6,6 +6,7 @@ import { FederationServiceClient, KeyServiceClient } from "../node/api/generated
 import { AuditServiceClient, CoreServiceClient } from "../node/api/generated/concordat/v1/core.js";
 import { CredentialServiceClient } from "../node/api/generated/concordat/v1/credentials.js";
 import { AvailabilityServiceClient } from "../node/api/generated/concordat/v1/availability.js";
+import { BookingServiceClient } from "../node/api/generated/concordat/v1/bookings.js";
 import { loadConfigFile } from "../node/config/index.js";
 import type { RuntimeInfo } from "../node/node.js";
 import { dataPaths } from "../node/paths.js";
@@ -31,6 +32,7 @@ export interface Connection {
   audit: AuditServiceClient;
   credentials: CredentialServiceClient;
   availability: AvailabilityServiceClient;
+  bookings: BookingServiceClient;
   close(): void;
 }
 
@@ -110,6 +112,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const audit = new AuditServiceClient(address, channel, clientOptions);
   const credentials = new CredentialServiceClient(address, channel, clientOptions);
   const availability = new AvailabilityServiceClient(address, channel, clientOptions);
+  const bookings = new BookingServiceClient(address, channel, clientOptions);
   return {
     address,
     metadata,
@@ -122,8 +125,9 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
     audit,
     credentials,
     availability,
+    bookings,
     close() {
-      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability] as Client[]) c.close();
+      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability, bookings] as Client[]) c.close();
     },
   };
 }

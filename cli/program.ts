@@ -41,6 +41,7 @@ import {
 } from "./commands/curriculum.js";
 import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
 import { trainersFindCommand, trainersFreeBusyCommand } from "./commands/find.js";
+import { bookingsActCommand, bookingsListCommand, bookingsRequestCommand, type BookingRequestOptions } from "./commands/bookings.js";
 import {
   credentialsAttachCommand,
   credentialsEndorseCommand,
@@ -647,6 +648,63 @@ export function buildProgram(): Command {
     .action(async (id: string, _opts: object, cmd: Command) => {
       const g = globals(cmd);
       await trainersHistoryCommand({ ...g, id }, g.io);
+    });
+
+  const bookings = program.command("bookings").description("book trainers of any hub: requests from this hub, answers for its trainers");
+  bookings
+    .command("request")
+    .description("ask a trainer's home hub for these dates (a signed request in this hub's outbox)")
+    .requiredOption("--trainer <hub/id>", "the trainer: HUB/ID, or ID for this hub's own")
+    .requiredOption("--from <date>", "ISO 8601")
+    .requiredOption("--to <date>", "ISO 8601")
+    .option("--competency <id>", "what the trainer will teach: the accreditation for it must hold over the whole period")
+    .option("--course <text>", "what the engagement is for (a module code, a course title)")
+    .option("--note <text>", "a note for the home hub")
+    .option("--expires <date>", "the home hub must answer before this (default: config bookings.requestTtlHours)")
+    .option("--id <request-id>", "your own request id: sending the same request again with it books nothing twice")
+    .action(async (opts: Omit<BookingRequestOptions, keyof ConnectionOptions>, cmd: Command) => {
+      const g = globals(cmd);
+      await bookingsRequestCommand({ ...g, ...opts }, g.io);
+    });
+  bookings
+    .command("list")
+    .description("this hub's requests and the requests for its trainers, with their answers")
+    .option("--direction <dir>", "outgoing | incoming")
+    .option("--state <state>", "pending | tentative | confirmed | declined | cancelled")
+    .option("--trainer <id>", "only this trainer")
+    .action(async (opts: { direction?: string; state?: string; trainer?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await bookingsListCommand({ ...g, ...opts }, g.io);
+    });
+  bookings
+    .command("show <booking>")
+    .description("one booking (requester/request-id, or a request id)")
+    .action(async (ref: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await bookingsActCommand({ ...g, action: "show", ref }, g.io);
+    });
+  bookings
+    .command("confirm <booking>")
+    .description("home hub: confirm a pending or tentative request (overlapping pending ones are declined)")
+    .action(async (ref: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await bookingsActCommand({ ...g, action: "confirm", ref }, g.io);
+    });
+  bookings
+    .command("decline <booking>")
+    .description("home hub: decline a pending or tentative request")
+    .option("--note <text>", "why")
+    .action(async (ref: string, opts: { note?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await bookingsActCommand({ ...g, action: "decline", ref, ...opts }, g.io);
+    });
+  bookings
+    .command("cancel <booking>")
+    .description("cancel this hub's request, or (home hub) an engagement of its trainer")
+    .option("--note <text>", "why")
+    .action(async (ref: string, opts: { note?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await bookingsActCommand({ ...g, action: "cancel", ref, ...opts }, g.io);
     });
 
   program

@@ -20,6 +20,7 @@ import { ReplicationServiceService } from "./network/index.js";
 import { startNetwork, type NodeNetwork } from "./network/node-network.js";
 import { Credentials, credentialsSpec } from "./credentials/index.js";
 import { Availability } from "./query/availability.js";
+import { Bookings, engagementsSpec, outboxSpec } from "./bookings/index.js";
 
 export interface NodeInit {
   /** The node's data directory (config.yaml, identity.key, db/). */
@@ -128,6 +129,8 @@ export class ConcordatNode {
         ...roster.documentSpecs(),
         curriculumSpec(),
         credentialsSpec(),
+        outboxSpec(),
+        engagementsSpec(),
         ...(isSecretariat ? [coreSpec()] : []),
       ]);
 
@@ -187,6 +190,12 @@ export class ConcordatNode {
       const availability = new Availability({ hubId: config.hub.id }, { documents, views, membership, credentials, core: coreSource, store, logger: logger.child({ component: "availability" }) });
       await availability.start();
       stack.push({ name: "availability", stop: async () => availability.stop() });
+      const bookings = new Bookings(
+        { hubId: config.hub.id, policy: config.bookings.policy, requestTtlMs: config.bookings.requestTtlHours * 3_600_000 },
+        { documents, views, membership, roster, availability, credentials, logger: logger.child({ component: "bookings" }) },
+      );
+      await bookings.start();
+      stack.push({ name: "bookings", stop: () => bookings.stop() });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -212,6 +221,7 @@ export class ConcordatNode {
           curriculum,
           credentials,
           availability,
+          bookings,
           membership,
           repo,
           views,
@@ -284,6 +294,7 @@ export class ConcordatNode {
         curriculum,
         credentials,
         availability,
+        bookings,
         network,
         api,
         stack,
@@ -362,6 +373,7 @@ export interface RunningNode {
   curriculum: Curriculum;
   credentials: Credentials;
   availability: Availability;
+  bookings: Bookings;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

@@ -15,6 +15,8 @@ import type { Credentials } from "../credentials/index.js";
 import { CredentialServiceService, credentialService } from "./credential-service.js";
 import { AvailabilityServiceService, availabilityService } from "./availability-service.js";
 import type { Availability } from "../query/availability.js";
+import { BookingServiceService, bookingService } from "./booking-service.js";
+import type { Bookings } from "../bookings/index.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
 import { OperatorServiceService, operatorService } from "./operator-service.js";
 import { TrainerServiceService, trainerService } from "./trainer-service.js";
@@ -36,6 +38,7 @@ export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreSer
   keys: KeyRotation;
   credentials: Credentials;
   availability: Availability;
+  bookings: Bookings;
   /** What an audit bundle is built from (read at the time of the call). */
   audit: () => Promise<AuditSources>;
   logger: Logger;
@@ -53,6 +56,7 @@ const HEALTH_SERVICES = [
   "concordat.v1.AuditService",
   "concordat.v1.CredentialService",
   "concordat.v1.AvailabilityService",
+  "concordat.v1.BookingService",
 ];
 
 /** The node's gRPC API: Trainer, Operator, Node, Federation and Key services plus the standard health service. */
@@ -92,6 +96,7 @@ export class ApiServer {
     server.addService(AuditServiceService, auditService(this.#components));
     server.addService(CredentialServiceService, credentialService(this.#components));
     server.addService(AvailabilityServiceService, availabilityService(this.#components));
+    server.addService(BookingServiceService, bookingService(this.#components));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
     health.addToServer(server);
 

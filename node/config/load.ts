@@ -19,6 +19,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, { path: readonly string[]; t
   CONCORDAT_LOG_LEVEL: { path: ["log", "level"], type: "string" },
   CONCORDAT_LOG_PRETTY: { path: ["log", "pretty"], type: "pretty" },
   CONCORDAT_STORAGE_SYNC: { path: ["storage", "sync"], type: "boolean" },
+  CONCORDAT_BOOKINGS_POLICY: { path: ["bookings", "policy"], type: "string" },
   CONCORDAT_NETWORK_LISTEN: { path: ["network", "listen"], type: "list" },
 };
 

@@ -98,6 +98,19 @@ export const configSchema = z
       })
       .strict()
       .default({ listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, peers: [] }),
+    bookings: z
+      .object({
+        /**
+         * How this hub answers requests for its trainers: `manual` (an operator confirms or declines;
+         * requests that cannot be honoured are declined at once), `tentative` (held at once, an
+         * operator confirms) or `confirm` (confirmed at once when the trainer is free).
+         */
+        policy: z.enum(["manual", "tentative", "confirm"]).default("manual"),
+        /** A request this hub makes expires after this long unless it gives its own expiry. */
+        requestTtlHours: z.number().int().min(1).max(24 * 90).default(72),
+      })
+      .strict()
+      .default({ policy: "manual", requestTtlHours: 72 }),
     log: z
       .object({
         level: z.enum(LOG_LEVELS).default("info"),

@@ -10,6 +10,8 @@ export const DocumentType = {
   Core: "core",
   Curriculum: "curriculum",
   Credentials: "credentials",
+  Outbox: "outbox",
+  Engagements: "engagements",
 } as const;
 export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 
@@ -26,6 +28,8 @@ export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
   [DocumentType.Core]: "1.0",
   [DocumentType.Curriculum]: "1.0",
   [DocumentType.Credentials]: "1.0",
+  [DocumentType.Outbox]: "1.0",
+  [DocumentType.Engagements]: "1.0",
 };
 
 /** The small header every document carries. */

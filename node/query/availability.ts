@@ -8,11 +8,12 @@ import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { decodeTrainer } from "../roster/records.js";
 import type { TrainerPublic } from "../roster/trainer.js";
 import { toVFreeBusy } from "./freebusy.js";
+import { decodeEngagement, ENGAGEMENTS_KEY, holdsTime, type EngagementsDoc } from "../bookings/model.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
 
 const REC_PREFIX = "availability/rec/";
 const DOC_PREFIX = "availability/doc/";
-import { AvailabilityIndex, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type IndexedAccreditation, type TrainerRecord } from "./index.js";
+import { AvailabilityIndex, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type IndexedAccreditation, type Range, type TrainerRecord } from "./index.js";
 
 /** What an answer says of each hub it drew on: as of which checkpoint, and whether that is stale. */
 export interface HubFreshness {
@@ -88,11 +89,13 @@ export class Availability {
       const rosters = keys.filter((k) => k.startsWith("roster/"));
       if (rosters.length > 0) void this.#enqueue(() => this.#indexOwn(rosters));
       if (keys.includes(CREDENTIALS_KEY)) void this.#enqueue(() => this.#reindexAffected(this.#self));
+      if (keys.includes(ENGAGEMENTS_KEY)) void this.#enqueue(() => this.#applyEngagements(this.#self, this.#documents.get<EngagementsDoc>(ENGAGEMENTS_KEY)));
     });
     this.#unsubscribe = this.#views.onApplied((view) => void this.#enqueue(() => this.#onView(view)));
     await this.#enqueue(async () => {
       await this.#load();
       await this.#refreshTree();
+      if (this.#documents.has(ENGAGEMENTS_KEY)) await this.#applyEngagements(this.#self, this.#documents.get<EngagementsDoc>(ENGAGEMENTS_KEY));
       await this.#indexOwn();
       for (const view of this.#views.views()) await this.#onView(view);
     });
@@ -154,9 +157,11 @@ export class Availability {
   readonly #indexedHeads = new Map<string, string>();
 
   async #onView(view: VerifiedView): Promise<void> {
+    const kind = textOf((view.doc as { header?: { type?: unknown } }).header?.type);
+    // Engagements are read whole (also at start, heads unchanged): only trainers whose busy time moved are re-indexed.
+    if (kind === "engagements") return this.#applyEngagements(view.hub, view.doc as EngagementsDoc);
     const heads = [...view.checkpoint.heads].sort().join(",");
     if (this.#indexedHeads.get(view.documentId) === heads) return;
-    const kind = textOf((view.doc as { header?: { type?: unknown } }).header?.type);
     if (kind === "roster") {
       await this.#indexDocument(view.hub, view.documentId, (view.doc as { trainers?: Record<string, unknown> }).trainers ?? {}, heads);
       return;
@@ -234,6 +239,49 @@ export class Availability {
     if (ops.length > 0) await this.#store.batch(ops);
   }
 
+  /** Per hub, per trainer: the engagements that hold time (from the home hub's engagements document). */
+  readonly #engagements = new Map<string, Map<string, { tentative: Range[]; confirmed: Range[] }>>();
+
+  async #applyEngagements(hub: string, doc: EngagementsDoc): Promise<void> {
+    const next = new Map<string, { tentative: Range[]; confirmed: Range[] }>();
+    for (const stored of Object.values(doc.decisions ?? {})) {
+      const e = decodeEngagement(stored);
+      if (!e || !holdsTime(e.state)) continue;
+      const busy = next.get(e.trainer) ?? { tentative: [], confirmed: [] };
+      (e.state === "confirmed" ? busy.confirmed : busy.tentative).push({ start: ms(e.start), end: ms(e.end) });
+      next.set(e.trainer, busy);
+    }
+    const before = this.#engagements.get(hub) ?? new Map<string, { tentative: Range[]; confirmed: Range[] }>();
+    this.#engagements.set(hub, next);
+    const ops: StoreBatchOperation[] = [];
+    for (const id of new Set([...before.keys(), ...next.keys()])) {
+      const key = `${hub}/${id}`;
+      const record = this.#records.get(key);
+      if (!record) continue;
+      const derived = this.#derived.get(key);
+      const busy = JSON.stringify(this.#busyOf(hub, id));
+      if (derived !== undefined && JSON.stringify((JSON.parse(derived) as TrainerRecord).busy) === busy) continue;
+      ops.push(...(await this.#upsert(hub, key, record, undefined)));
+    }
+    if (ops.length > 0) await this.#store.batch(ops);
+  }
+
+  /** Tentative and confirmed engagements, sorted by start. */
+  #busyOf(hub: string, trainerId: string): Range[] {
+    const busy = this.#engagements.get(hub)?.get(trainerId);
+    return busy ? [...busy.tentative, ...busy.confirmed].sort((a, b) => a.start - b.start || a.end - b.end) : [];
+  }
+
+  /** The competency framework's hierarchy as of the latest release known here. */
+  competencyTree(): CompetencyTree {
+    return this.#tree;
+  }
+
+  /** A trainer's public record as indexed (this hub's, or another's as of its latest verified checkpoint). */
+  trainer(hub: string, trainerId: string): TrainerPublic | undefined {
+    return this.#records.get(`${hub}/${trainerId}`);
+  }
+
   #treeRelease: string | undefined;
 
   async #refreshTree(): Promise<void> {
@@ -277,7 +325,7 @@ export class Availability {
       regions: t.regions,
       availability: t.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
       blackouts: t.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
-      busy: [],
+      busy: this.#busyOf(hub, t.id),
       accreditations,
     };
   }
@@ -308,9 +356,8 @@ export class Availability {
       range,
       availability: record.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
       blackouts: record.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
-      // Engagements (issue 7's bookings) will fill these.
-      tentative: [],
-      confirmed: [],
+      tentative: this.#engagements.get(hub)?.get(trainerId)?.tentative ?? [],
+      confirmed: this.#engagements.get(hub)?.get(trainerId)?.confirmed ?? [],
     });
   }
 

@@ -169,6 +169,8 @@ export interface FederationOptions {
   grpcAddress?: (from: string, to: string, port: number) => string | Promise<string>;
   /** Names of nodes initialised but not admitted into the charter (strangers with a trust anchor). */
   notAdmitted?: string[];
+  /** Extra environment (config overrides such as CONCORDAT_BOOKINGS_POLICY) per node name. */
+  env?: Record<string, Record<string, string>>;
 }
 
 export interface StartedFederation {
@@ -261,6 +263,7 @@ export async function startFederationWith(names: string[], dials: Array<[string,
         env: {
           CONCORDAT_API_PORT: String(me.apiPort),
           CONCORDAT_NETWORK_LISTEN: transport === "libp2p" ? `/ip4/127.0.0.1/tcp/${me.libp2pPort}` : "",
+          ...options.env?.[me.name],
         },
       });
       nodes.push({ name: me.name, hub: me.hub, peerId: me.peerId, node });
