@@ -5,7 +5,8 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointKind, signCheckpoint } from "../../node/authority/index.js";
-import { charterIdOf, directoryIdOf } from "../../node/federation/index.js";
+import { charterIdOf, directoryIdOf, ownedDocumentId } from "../../node/federation/index.js";
+import { encodeRequest, OUTBOX_KEY } from "../../node/bookings/index.js";
 import { encodeMember, readCharter } from "../../node/federation/charter.js";
 import { createLibp2pNode, Libp2pNetworkAdapter, type ConcordatLibp2p } from "../../node/network/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
@@ -182,5 +183,28 @@ describe("a misbehaving member", () => {
     expect(view?.hub).toBe(a().hub);
     expect(view?.checkpoint.seq).toBe(before?.seq);
     expect(Object.hasOwn((view?.doc as Trainers).trainers, "CLAIMED-1")).toBe(false);
+  });
+
+  it("a booking request it forges in c's outbox is never answered nor listed by a; c's own request is", async () => {
+    await a().node.running.roster.update({ ...draft("H-1"), availability: [{ start: "2027-01-01T00:00:00Z", end: "2027-12-31T00:00:00Z" }] }, ["availability"], "op");
+    await a().node.running.checkpointer.flush();
+    await waitUntil("c to index H-1", () => c().node.running.availability.trainer("hub-a", "H-1")?.availability.length === 1, 15_000);
+    const outboxId = ownedDocumentId(directoryIdOf(c().peerId), OUTBOX_KEY);
+    const handle = await repo.find<{ requests: Record<string, unknown> }>(outboxId as DocumentId);
+    const forged = { id: "forged-1", requester: "hub-c", trainer: { hub: "hub-a", id: "H-1" }, start: "2027-02-01T00:00:00.000Z", end: "2027-02-03T00:00:00.000Z", competency: "", course: "", note: "", expiresAt: "2027-01-01T00:00:00.000Z", createdAt: new Date().toISOString(), createdBy: "m" };
+    handle.change((d) => {
+      d.requests["forged-1"] = encodeRequest(forged);
+    });
+    await waitUntil("a's Repo copy of c's outbox to hold the forgery", () => {
+      const h = a().node.running.repo.handles[outboxId];
+      return h?.isReady() && Object.hasOwn((h.doc() as { requests: Record<string, unknown> }).requests, "forged-1");
+    }, 10_000);
+    // c's own request, signed by c, arrives after the forgery and is listed at a (a decides by hand: policy manual).
+    const made = await c().node.running.bookings.request("op", { id: "real-1", trainerHub: "hub-a", trainerId: "H-1", start: "2027-02-01T00:00:00Z", end: "2027-02-03T00:00:00Z", competency: "", course: "", note: "", expiresAt: "", });
+    await c().node.running.checkpointer.flush();
+    await waitUntil("a to list c's request", () => a().node.running.bookings.list({ direction: "incoming" }).some((b) => b.key === made.booking.key), 15_000);
+    await a().node.running.bookings.idle();
+    expect(a().node.running.bookings.list({ direction: "incoming" }).map((b) => b.key)).toEqual(["hub-c/real-1"]);
+    expect(() => a().node.running.bookings.show("hub-c/forged-1")).toThrow(/no booking/);
   });
 });

@@ -171,10 +171,29 @@ export interface FederationOptions {
   notAdmitted?: string[];
   /** Extra environment (config overrides such as CONCORDAT_BOOKINGS_POLICY) per node name. */
   env?: Record<string, Record<string, string>>;
+  /**
+   * Names of members initialised, configured and admitted but not started here: the test runs them
+   * as separate processes (to SIGKILL them), from `StartedFederation.external`.
+   */
+  external?: string[];
+}
+
+/** A member the caller runs itself (e.g. with spawnNode): its data dir and the ports its config names. */
+export interface ExternalMember {
+  name: string;
+  hub: string;
+  peerId: string;
+  dataDir: string;
+  apiPort: number;
+  libp2pPort: number;
+  /** The environment to start it with (ports, and the caller's `env` for it). */
+  env: Record<string, string>;
+  token: string;
 }
 
 export interface StartedFederation {
   nodes: FederationNode[];
+  external: ExternalMember[];
   keys: KeyOnlyMember[];
   /** The secretariat (the first node). */
   secretariat: FederationNode;
@@ -256,8 +275,21 @@ export async function startFederationWith(names: string[], dials: Array<[string,
     await writeFile(path, stringify(config));
   }
   const nodes: FederationNode[] = [];
+  const external: ExternalMember[] = [];
   try {
     for (const me of prepared) {
+      if (options.external?.includes(me.name)) {
+        external.push({
+          ...me,
+          env: {
+            CONCORDAT_API_PORT: String(me.apiPort),
+            CONCORDAT_NETWORK_LISTEN: transport === "libp2p" ? `/ip4/127.0.0.1/tcp/${me.libp2pPort}` : "",
+            ...options.env?.[me.name],
+          },
+          token: (await readFile(join(me.dataDir, "admin.token"), "utf8")).trim(),
+        });
+        continue;
+      }
       const node = await startTestNode({
         dataDir: me.dataDir,
         env: {
@@ -295,11 +327,15 @@ export async function startFederationWith(names: string[], dials: Array<[string,
   };
   return {
     nodes,
+    external,
     keys,
     secretariat: nodes[0] as FederationNode,
     byName: (name) => find(nodes, name),
     key: (name) => find(keys, name),
-    stop: () => stopFederation(nodes),
+    stop: async () => {
+      await stopFederation(nodes);
+      await Promise.all(external.map((e) => rm(e.dataDir, { recursive: true, force: true })));
+    },
   };
 }
 
