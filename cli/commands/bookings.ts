@@ -22,7 +22,8 @@ function trainerRef(value: string): { hub: string; id: string } {
 function answerText(b: Booking): string {
   if (!b.answer) return b.cancelledByRequester ? "pending (cancelled by the requester, waiting for the home hub)" : "pending";
   const why = b.answer.reason ? `: ${b.answer.reason}${b.answer.detail ? ` (${b.answer.detail})` : ""}` : "";
-  return `${b.answer.state}${why}`;
+  const waiting = b.cancelledByRequester && (b.answer.state === "confirmed" || b.answer.state === "tentative") ? " (cancellation sent, waiting for the home hub)" : "";
+  return `${b.answer.state}${why}${waiting}`;
 }
 
 function printBooking(io: Io, b: Booking): void {

@@ -223,12 +223,13 @@ export class Bookings {
       await this.#write("booking.decline", key, (current) => (current ? undefined : this.#answer(request, "declined", POLICY, problem)));
       return;
     }
-    if (this.#policy === "manual") return; // waits for an operator (or its expiry)
-    const state = this.#policy === "confirm" ? "confirmed" : "tentative";
-    await this.#write(`booking.${state === "confirmed" ? "confirm" : "hold"}`, key, (current) => {
+    const state = this.#policy === "confirm" ? "confirmed" : this.#policy === "tentative" ? "tentative" : undefined;
+    await this.#write(`booking.${state === "confirmed" ? "confirm" : state === "tentative" ? "hold" : "decline"}`, key, (current) => {
       if (current) return undefined;
       const clash = this.#clash(request, key);
-      return clash ? this.#answer(request, "declined", POLICY, clash) : this.#answer(request, state, POLICY, { reason: "", detail: "" });
+      if (clash) return this.#answer(request, "declined", POLICY, clash);
+      // Policy manual: a request that can be honoured waits for an operator (or its expiry).
+      return state ? this.#answer(request, state, POLICY, { reason: "", detail: "" }) : undefined;
     });
   }
 

@@ -173,6 +173,9 @@ describe("booking a trainer from another hub", () => {
     await bookingsActCommand({ ...cli(d()), action: "confirm", ref: first.booking.key }, memoryIo(true));
     expect(d().node.running.bookings.show(second.booking.key)).toMatchObject({ state: "declined", engagement: { reason: "overlap" } });
     await expect(d().node.running.bookings.confirm("op", second.booking.key)).rejects.toThrow(/already declined/);
+    // A request that the confirmed engagement now rules out is declined at once, without an operator.
+    const fourth = await request(b(), "hub-d/D-1", 2, 3);
+    expect((await answered(b(), fourth.booking.key)).engagement).toMatchObject({ state: "declined", reason: "overlap", decidedBy: "policy" });
     await d().node.running.bookings.decline("op", third.booking.key, "trainer on leave");
     expect((await answered(c(), third.booking.key)).engagement).toMatchObject({ reason: "declined-by-operator", detail: "trainer on leave", decidedBy: "op" });
     // Only the home hub decides: b cannot confirm d's trainer.
