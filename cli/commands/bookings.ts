@@ -84,19 +84,20 @@ export async function bookingsListCommand(options: ConnectionOptions & { directi
 export type BookingAction = "show" | "confirm" | "decline" | "cancel";
 
 export async function bookingsActCommand(options: ConnectionOptions & { action: BookingAction; ref: string; note?: string }, io: Io): Promise<void> {
-  const request = { booking: options.ref, note: options.note ?? "" };
-  const booking = await withConnection(options, (c) => {
+  const booking = options.ref;
+  const note = options.note ?? "";
+  const result = await withConnection(options, (c) => {
     switch (options.action) {
       case "show":
-        return call(c, c.bookings.getBooking.bind(c.bookings), request);
+        return call(c, c.bookings.getBooking.bind(c.bookings), { booking });
       case "confirm":
-        return call(c, c.bookings.confirmBooking.bind(c.bookings), request);
+        return call(c, c.bookings.confirmBooking.bind(c.bookings), { booking });
       case "decline":
-        return call(c, c.bookings.declineBooking.bind(c.bookings), request);
+        return call(c, c.bookings.declineBooking.bind(c.bookings), { booking, note });
       case "cancel":
-        return call(c, c.bookings.cancelBooking.bind(c.bookings), request);
+        return call(c, c.bookings.cancelBooking.bind(c.bookings), { booking, note });
     }
   });
-  if (io.json) printJson(io, booking);
-  else printBooking(io, booking);
+  if (io.json) printJson(io, result);
+  else printBooking(io, result);
 }

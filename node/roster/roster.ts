@@ -163,6 +163,11 @@ export class Roster {
     return Object.hasOwn(this.#shard(id).trainers, id);
   }
 
+  /** Is `id` in this hub's roster? (False for an empty id.) */
+  has(id: string): boolean {
+    return id !== "" && this.#exists(id);
+  }
+
   count(): number {
     let total = 0;
     for (let n = 0; n < this.shardCount; n += 1) total += Object.keys(this.#shardDoc(n).trainers).length;

@@ -48,6 +48,7 @@ describe("parseConfig", () => {
       storage: { sync: false },
       roster: { shards: 4, maxPerShard: 2000 },
       network: { listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, peers: [] },
+      bookings: { policy: "manual", requestTtlHours: 72 },
       log: { level: "info", pretty: "auto" },
     });
   });

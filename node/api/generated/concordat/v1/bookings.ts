@@ -110,10 +110,24 @@ export interface ListBookingsResponse {
   policy: string;
 }
 
-export interface BookingRef {
+export interface GetBookingRequest {
   /** requester/request_id, or a request id alone */
   booking: string;
-  /** for decline and cancel: why */
+}
+
+export interface ConfirmBookingRequest {
+  booking: string;
+}
+
+export interface DeclineBookingRequest {
+  booking: string;
+  /** why */
+  note: string;
+}
+
+export interface CancelBookingRequest {
+  booking: string;
+  /** why */
   note: string;
 }
 
@@ -1246,12 +1260,146 @@ export const ListBookingsResponse: MessageFns<ListBookingsResponse> = {
   },
 };
 
-function createBaseBookingRef(): BookingRef {
+function createBaseGetBookingRequest(): GetBookingRequest {
+  return { booking: "" };
+}
+
+export const GetBookingRequest: MessageFns<GetBookingRequest> = {
+  encode(message: GetBookingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.booking !== "") {
+      writer.uint32(10).string(message.booking);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetBookingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetBookingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.booking = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetBookingRequest {
+    return { booking: isSet(object.booking) ? globalThis.String(object.booking) : "" };
+  },
+
+  toJSON(message: GetBookingRequest): unknown {
+    const obj: any = {};
+    if (message.booking !== "") {
+      obj.booking = message.booking;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetBookingRequest>): GetBookingRequest {
+    return GetBookingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetBookingRequest>): GetBookingRequest {
+    const message = createBaseGetBookingRequest();
+    message.booking = object.booking ?? "";
+    return message;
+  },
+};
+
+function createBaseConfirmBookingRequest(): ConfirmBookingRequest {
+  return { booking: "" };
+}
+
+export const ConfirmBookingRequest: MessageFns<ConfirmBookingRequest> = {
+  encode(message: ConfirmBookingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.booking !== "") {
+      writer.uint32(10).string(message.booking);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfirmBookingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfirmBookingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.booking = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfirmBookingRequest {
+    return { booking: isSet(object.booking) ? globalThis.String(object.booking) : "" };
+  },
+
+  toJSON(message: ConfirmBookingRequest): unknown {
+    const obj: any = {};
+    if (message.booking !== "") {
+      obj.booking = message.booking;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConfirmBookingRequest>): ConfirmBookingRequest {
+    return ConfirmBookingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfirmBookingRequest>): ConfirmBookingRequest {
+    const message = createBaseConfirmBookingRequest();
+    message.booking = object.booking ?? "";
+    return message;
+  },
+};
+
+function createBaseDeclineBookingRequest(): DeclineBookingRequest {
   return { booking: "", note: "" };
 }
 
-export const BookingRef: MessageFns<BookingRef> = {
-  encode(message: BookingRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const DeclineBookingRequest: MessageFns<DeclineBookingRequest> = {
+  encode(message: DeclineBookingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.booking !== "") {
       writer.uint32(10).string(message.booking);
     }
@@ -1261,7 +1409,7 @@ export const BookingRef: MessageFns<BookingRef> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): BookingRef {
+  decode(input: BinaryReader | Uint8Array, length?: number): DeclineBookingRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1270,7 +1418,7 @@ export const BookingRef: MessageFns<BookingRef> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBookingRef();
+      const message = createBaseDeclineBookingRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1302,14 +1450,14 @@ export const BookingRef: MessageFns<BookingRef> = {
     }
   },
 
-  fromJSON(object: any): BookingRef {
+  fromJSON(object: any): DeclineBookingRequest {
     return {
       booking: isSet(object.booking) ? globalThis.String(object.booking) : "",
       note: isSet(object.note) ? globalThis.String(object.note) : "",
     };
   },
 
-  toJSON(message: BookingRef): unknown {
+  toJSON(message: DeclineBookingRequest): unknown {
     const obj: any = {};
     if (message.booking !== "") {
       obj.booking = message.booking;
@@ -1320,11 +1468,96 @@ export const BookingRef: MessageFns<BookingRef> = {
     return obj;
   },
 
-  create(base?: DeepPartial<BookingRef>): BookingRef {
-    return BookingRef.fromPartial(base ?? {});
+  create(base?: DeepPartial<DeclineBookingRequest>): DeclineBookingRequest {
+    return DeclineBookingRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<BookingRef>): BookingRef {
-    const message = createBaseBookingRef();
+  fromPartial(object: DeepPartial<DeclineBookingRequest>): DeclineBookingRequest {
+    const message = createBaseDeclineBookingRequest();
+    message.booking = object.booking ?? "";
+    message.note = object.note ?? "";
+    return message;
+  },
+};
+
+function createBaseCancelBookingRequest(): CancelBookingRequest {
+  return { booking: "", note: "" };
+}
+
+export const CancelBookingRequest: MessageFns<CancelBookingRequest> = {
+  encode(message: CancelBookingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.booking !== "") {
+      writer.uint32(10).string(message.booking);
+    }
+    if (message.note !== "") {
+      writer.uint32(18).string(message.note);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelBookingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelBookingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.booking = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelBookingRequest {
+    return {
+      booking: isSet(object.booking) ? globalThis.String(object.booking) : "",
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+    };
+  },
+
+  toJSON(message: CancelBookingRequest): unknown {
+    const obj: any = {};
+    if (message.booking !== "") {
+      obj.booking = message.booking;
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CancelBookingRequest>): CancelBookingRequest {
+    return CancelBookingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CancelBookingRequest>): CancelBookingRequest {
+    const message = createBaseCancelBookingRequest();
     message.booking = object.booking ?? "";
     message.note = object.note ?? "";
     return message;
@@ -1358,8 +1591,8 @@ export const BookingServiceService = {
     path: "/concordat.v1.BookingService/GetBooking" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: BookingRef): Buffer => Buffer.from(BookingRef.encode(value).finish()),
-    requestDeserialize: (value: Buffer): BookingRef => BookingRef.decode(value),
+    requestSerialize: (value: GetBookingRequest): Buffer => Buffer.from(GetBookingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetBookingRequest => GetBookingRequest.decode(value),
     responseSerialize: (value: Booking): Buffer => Buffer.from(Booking.encode(value).finish()),
     responseDeserialize: (value: Buffer): Booking => Booking.decode(value),
   },
@@ -1368,8 +1601,9 @@ export const BookingServiceService = {
     path: "/concordat.v1.BookingService/ConfirmBooking" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: BookingRef): Buffer => Buffer.from(BookingRef.encode(value).finish()),
-    requestDeserialize: (value: Buffer): BookingRef => BookingRef.decode(value),
+    requestSerialize: (value: ConfirmBookingRequest): Buffer =>
+      Buffer.from(ConfirmBookingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConfirmBookingRequest => ConfirmBookingRequest.decode(value),
     responseSerialize: (value: Booking): Buffer => Buffer.from(Booking.encode(value).finish()),
     responseDeserialize: (value: Buffer): Booking => Booking.decode(value),
   },
@@ -1377,8 +1611,9 @@ export const BookingServiceService = {
     path: "/concordat.v1.BookingService/DeclineBooking" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: BookingRef): Buffer => Buffer.from(BookingRef.encode(value).finish()),
-    requestDeserialize: (value: Buffer): BookingRef => BookingRef.decode(value),
+    requestSerialize: (value: DeclineBookingRequest): Buffer =>
+      Buffer.from(DeclineBookingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeclineBookingRequest => DeclineBookingRequest.decode(value),
     responseSerialize: (value: Booking): Buffer => Buffer.from(Booking.encode(value).finish()),
     responseDeserialize: (value: Buffer): Booking => Booking.decode(value),
   },
@@ -1387,8 +1622,8 @@ export const BookingServiceService = {
     path: "/concordat.v1.BookingService/CancelBooking" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: BookingRef): Buffer => Buffer.from(BookingRef.encode(value).finish()),
-    requestDeserialize: (value: Buffer): BookingRef => BookingRef.decode(value),
+    requestSerialize: (value: CancelBookingRequest): Buffer => Buffer.from(CancelBookingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CancelBookingRequest => CancelBookingRequest.decode(value),
     responseSerialize: (value: Booking): Buffer => Buffer.from(Booking.encode(value).finish()),
     responseDeserialize: (value: Buffer): Booking => Booking.decode(value),
   },
@@ -1397,12 +1632,12 @@ export const BookingServiceService = {
 export interface BookingServiceServer extends UntypedServiceImplementation {
   requestBooking: handleUnaryCall<RequestBookingRequest, RequestBookingResponse>;
   listBookings: handleUnaryCall<ListBookingsRequest, ListBookingsResponse>;
-  getBooking: handleUnaryCall<BookingRef, Booking>;
+  getBooking: handleUnaryCall<GetBookingRequest, Booking>;
   /** The home hub's operator: confirm a pending or tentative request, or decline it. */
-  confirmBooking: handleUnaryCall<BookingRef, Booking>;
-  declineBooking: handleUnaryCall<BookingRef, Booking>;
+  confirmBooking: handleUnaryCall<ConfirmBookingRequest, Booking>;
+  declineBooking: handleUnaryCall<DeclineBookingRequest, Booking>;
   /** The requester cancels its request; the home hub cancels an engagement of its trainer. */
-  cancelBooking: handleUnaryCall<BookingRef, Booking>;
+  cancelBooking: handleUnaryCall<CancelBookingRequest, Booking>;
 }
 
 export interface BookingServiceClient extends Client {
@@ -1436,61 +1671,64 @@ export interface BookingServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListBookingsResponse) => void,
   ): ClientUnaryCall;
-  getBooking(request: BookingRef, callback: (error: ServiceError | null, response: Booking) => void): ClientUnaryCall;
   getBooking(
-    request: BookingRef,
+    request: GetBookingRequest,
+    callback: (error: ServiceError | null, response: Booking) => void,
+  ): ClientUnaryCall;
+  getBooking(
+    request: GetBookingRequest,
     metadata: Metadata,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   getBooking(
-    request: BookingRef,
+    request: GetBookingRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   /** The home hub's operator: confirm a pending or tentative request, or decline it. */
   confirmBooking(
-    request: BookingRef,
+    request: ConfirmBookingRequest,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   confirmBooking(
-    request: BookingRef,
+    request: ConfirmBookingRequest,
     metadata: Metadata,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   confirmBooking(
-    request: BookingRef,
+    request: ConfirmBookingRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   declineBooking(
-    request: BookingRef,
+    request: DeclineBookingRequest,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   declineBooking(
-    request: BookingRef,
+    request: DeclineBookingRequest,
     metadata: Metadata,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   declineBooking(
-    request: BookingRef,
+    request: DeclineBookingRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   /** The requester cancels its request; the home hub cancels an engagement of its trainer. */
   cancelBooking(
-    request: BookingRef,
+    request: CancelBookingRequest,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   cancelBooking(
-    request: BookingRef,
+    request: CancelBookingRequest,
     metadata: Metadata,
     callback: (error: ServiceError | null, response: Booking) => void,
   ): ClientUnaryCall;
   cancelBooking(
-    request: BookingRef,
+    request: CancelBookingRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Booking) => void,
