@@ -7,6 +7,7 @@ import { AuditServiceClient, CoreServiceClient } from "../node/api/generated/con
 import { CredentialServiceClient } from "../node/api/generated/concordat/v1/credentials.js";
 import { AvailabilityServiceClient } from "../node/api/generated/concordat/v1/availability.js";
 import { BookingServiceClient } from "../node/api/generated/concordat/v1/bookings.js";
+import { CaseServiceClient } from "../node/api/generated/concordat/v1/cases.js";
 import { loadConfigFile } from "../node/config/index.js";
 import type { RuntimeInfo } from "../node/node.js";
 import { dataPaths } from "../node/paths.js";
@@ -33,6 +34,7 @@ export interface Connection {
   credentials: CredentialServiceClient;
   availability: AvailabilityServiceClient;
   bookings: BookingServiceClient;
+  cases: CaseServiceClient;
   close(): void;
 }
 
@@ -113,6 +115,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const credentials = new CredentialServiceClient(address, channel, clientOptions);
   const availability = new AvailabilityServiceClient(address, channel, clientOptions);
   const bookings = new BookingServiceClient(address, channel, clientOptions);
+  const cases = new CaseServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   return {
     address,
     metadata,
@@ -126,8 +129,9 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
     credentials,
     availability,
     bookings,
+    cases,
     close() {
-      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability, bookings] as Client[]) c.close();
+      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability, bookings, cases] as Client[]) c.close();
     },
   };
 }

@@ -41,6 +41,7 @@ import {
 } from "./commands/curriculum.js";
 import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
 import { trainersFindCommand, trainersFreeBusyCommand } from "./commands/find.js";
+import { casesAddCommand, casesEndorseCommand, casesImportCommand, casesListCommand, casesSearchCommand, casesShowCommand, type CasesSearchOptions } from "./commands/cases.js";
 import { bookingsActCommand, bookingsListCommand, bookingsRequestCommand, type BookingRequestOptions } from "./commands/bookings.js";
 import {
   credentialsAttachCommand,
@@ -705,6 +706,68 @@ export function buildProgram(): Command {
     .action(async (ref: string, opts: { note?: string }, cmd: Command) => {
       const g = globals(cmd);
       await bookingsActCommand({ ...g, action: "cancel", ref, ...opts }, g.io);
+    });
+
+  const cases = program.command("cases").description("the case repository: case studies, best practices, evaluation tools, lessons learned");
+  cases
+    .command("add <file>")
+    .description("add a case from a Markdown file with YAML front matter (README, \"Cases\")")
+    .action(async (file: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await casesAddCommand({ ...g, file }, g.io);
+    });
+  cases
+    .command("update <file>")
+    .description("replace a case of this hub from a Markdown file (its id from the front matter or the file name)")
+    .action(async (file: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await casesAddCommand({ ...g, file, update: true }, g.io);
+    });
+  cases
+    .command("import <dir>")
+    .description("add or replace every *.md case of a folder: all checked first, nothing written on any problem")
+    .option("--dry-run", "check only")
+    .action(async (dir: string, opts: { dryRun?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      await casesImportCommand({ ...g, dir, ...opts }, g.io);
+    });
+  cases
+    .command("show <case>")
+    .description("one case: ID (this hub's) or HUB/ID")
+    .action(async (ref: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await casesShowCommand({ ...g, ref }, g.io);
+    });
+  cases
+    .command("list")
+    .description("a hub's cases (this hub's by default)")
+    .option("--hub <id>", "another hub's, as of its latest verified checkpoint")
+    .action(async (opts: { hub?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await casesListCommand({ ...g, ...opts }, g.io);
+    });
+  cases
+    .command("search [text]")
+    .description("ranked full-text search over every hub's cases, in any language")
+    .option("--competency <id>", "cases for this competency or one under it")
+    .option("--region <code-or-name>", "ISO 3166 country or subdivision, or a region's name")
+    .option("--lang <tag>", "only cases in this language")
+    .option("--hub <id>", "only this hub's")
+    .option("--kind <kind>", "case-study | best-practice | evaluation-tool | lesson-learned")
+    .option("--public", "only cases marked public")
+    .option("--page-size <n>", "results per page (default 20)", positiveInt)
+    .option("--page-token <token>", "continue from a previous page")
+    .action(async (text: string | undefined, opts: Omit<CasesSearchOptions, keyof ConnectionOptions | "text">, cmd: Command) => {
+      const g = globals(cmd);
+      await casesSearchCommand({ ...g, ...opts, text: text ?? "" }, g.io);
+    });
+  cases
+    .command("endorse <case>")
+    .description("secretariat: endorse a hub's case (HUB/ID)")
+    .option("--note <text>", "why")
+    .action(async (ref: string, opts: { note?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await casesEndorseCommand({ ...g, ref, ...opts }, g.io);
     });
 
   program

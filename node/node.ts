@@ -21,6 +21,7 @@ import { startNetwork, type NodeNetwork } from "./network/node-network.js";
 import { Credentials, credentialsSpec } from "./credentials/index.js";
 import { Availability } from "./query/availability.js";
 import { Bookings, engagementsSpec, outboxSpec } from "./bookings/index.js";
+import { Cases } from "./cases/index.js";
 
 export interface NodeInit {
   /** The node's data directory (config.yaml, identity.key, db/). */
@@ -196,6 +197,9 @@ export class ConcordatNode {
       );
       await bookings.start();
       stack.push({ name: "bookings", stop: () => bookings.stop() });
+      const cases = new Cases({ hubId: config.hub.id, isSecretariat }, { documents, views, membership, tree: () => availability.competencyTree(), logger: logger.child({ component: "cases" }) });
+      cases.start();
+      stack.push({ name: "cases", stop: async () => cases.stop() });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -222,6 +226,7 @@ export class ConcordatNode {
           credentials,
           availability,
           bookings,
+          cases,
           membership,
           repo,
           views,
@@ -295,6 +300,7 @@ export class ConcordatNode {
         credentials,
         availability,
         bookings,
+        cases,
         network,
         api,
         stack,
@@ -374,6 +380,7 @@ export interface RunningNode {
   credentials: Credentials;
   availability: Availability;
   bookings: Bookings;
+  cases: Cases;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

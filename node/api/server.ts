@@ -17,6 +17,8 @@ import { AvailabilityServiceService, availabilityService } from "./availability-
 import type { Availability } from "../query/availability.js";
 import { BookingServiceService, bookingService } from "./booking-service.js";
 import type { Bookings } from "../bookings/index.js";
+import { CaseServiceService, caseService } from "./case-service.js";
+import type { Cases } from "../cases/index.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
 import { OperatorServiceService, operatorService } from "./operator-service.js";
 import { TrainerServiceService, trainerService } from "./trainer-service.js";
@@ -39,6 +41,7 @@ export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreSer
   credentials: Credentials;
   availability: Availability;
   bookings: Bookings;
+  cases: Cases;
   /** What an audit bundle is built from (read at the time of the call). */
   audit: () => Promise<AuditSources>;
   logger: Logger;
@@ -57,6 +60,7 @@ const HEALTH_SERVICES = [
   "concordat.v1.CredentialService",
   "concordat.v1.AvailabilityService",
   "concordat.v1.BookingService",
+  "concordat.v1.CaseService",
 ];
 
 /** The node's gRPC API: Trainer, Operator, Node, Federation and Key services plus the standard health service. */
@@ -97,6 +101,7 @@ export class ApiServer {
     server.addService(CredentialServiceService, credentialService(this.#components));
     server.addService(AvailabilityServiceService, availabilityService(this.#components));
     server.addService(BookingServiceService, bookingService(this.#components));
+    server.addService(CaseServiceService, caseService(this.#components));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
     health.addToServer(server);
 

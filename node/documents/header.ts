@@ -12,6 +12,8 @@ export const DocumentType = {
   Credentials: "credentials",
   Outbox: "outbox",
   Engagements: "engagements",
+  Cases: "cases",
+  CaseEndorsements: "case-endorsements",
 } as const;
 export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 
@@ -30,6 +32,8 @@ export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
   [DocumentType.Credentials]: "1.0",
   [DocumentType.Outbox]: "1.0",
   [DocumentType.Engagements]: "1.0",
+  [DocumentType.Cases]: "1.0",
+  [DocumentType.CaseEndorsements]: "1.0",
 };
 
 /** The small header every document carries. */

@@ -100,14 +100,14 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE = /^\+?[0-9 ()./-]{3,}$/;
 
-class Checker {
+export class Checker {
   readonly violations: FieldViolation[] = [];
   fail(field: string, description: string): void {
     this.violations.push({ field, description });
   }
 }
 
-function checkText(c: Checker, field: string, value: string, max: number, required: boolean): string {
+export function checkText(c: Checker, field: string, value: string, max: number, required: boolean): string {
   const trimmed = value.trim();
   if (required && trimmed === "") c.fail(field, "is required");
   if (trimmed.length > max) c.fail(field, `is ${trimmed.length} characters long; at most ${max} allowed`);
@@ -172,7 +172,7 @@ function checkRanges(c: Checker, field: string, ranges: readonly TimeRange[]): T
   });
 }
 
-function checkLanguageTag(c: Checker, field: string, tag: string): string {
+export function checkLanguageTag(c: Checker, field: string, tag: string): string {
   const v = tag.trim();
   if (v === "") {
     c.fail(field, "is required");
@@ -187,7 +187,7 @@ function checkLanguageTag(c: Checker, field: string, tag: string): string {
   }
 }
 
-function checkRegion(c: Checker, field: string, code: string): string {
+export function checkRegion(c: Checker, field: string, code: string): string {
   const v = code.trim().toUpperCase();
   const match = REGION_PATTERN.exec(v);
   if (!match || !countries.isValid(match[1] as string)) {

@@ -1,0 +1,82 @@
+import type { CaseEndorsement, CaseRecord, Cases, RawCase } from "../cases/index.js";
+import { invalidArgument, type FieldViolation } from "../errors.js";
+import { CaseServiceService, type Case as CaseMessage, type CaseServiceServer } from "./generated/concordat/v1/cases.js";
+import { unary, type HandlerComponents } from "./handlers.js";
+
+export { CaseServiceService };
+
+function toMessage(hub: string, r: CaseRecord, withBody = true): CaseMessage {
+  return { ...r, body: withBody ? r.body : "", evidence: r.evidence.map((e) => ({ ...e })), hub };
+}
+
+function fromMessage(m: CaseMessage | undefined): RawCase {
+  if (!m) throw invalidArgument([{ field: "case", description: "is required" }]);
+  return {
+    id: m.id,
+    kind: m.kind,
+    title: m.title,
+    summary: m.summary,
+    body: m.body,
+    language: m.language,
+    country: m.country,
+    region: m.region,
+    competencies: m.competencies,
+    tags: m.tags,
+    evidence: m.evidence,
+    review: m.review,
+    visibility: m.visibility,
+  };
+}
+
+const endorsementMessage = (e: CaseEndorsement | undefined) => (e ? { by: e.by, at: e.at, note: e.note } : undefined);
+
+export function caseService(components: HandlerComponents & { cases: Cases; info: { hubId: string } }): CaseServiceServer {
+  const { cases, info } = components;
+  return {
+    addCase: unary(components, "AddCase", "operator", async (req, ctx) => toMessage(info.hubId, await cases.add(ctx.operator.id, fromMessage(req.case)))),
+    updateCase: unary(components, "UpdateCase", "operator", async (req, ctx) => toMessage(info.hubId, await cases.update(ctx.operator.id, fromMessage(req.case)))),
+    importCases: unary(components, "ImportCases", "operator", async (req, ctx) => {
+      const raws = req.cases.map((c, i) => ({ source: c.source || `cases[${i}]`, raw: fromMessage(c.case) }));
+      return { ...(await cases.import(ctx.operator.id, raws, req.dryRun)), dryRun: req.dryRun };
+    }),
+    getCase: unary(components, "GetCase", "viewer", async (req) => {
+      const hub = req.hub.trim() || info.hubId;
+      await cases.idle();
+      const found = cases.get(hub, req.id.trim());
+      return { case: toMessage(hub, found.record), endorsement: endorsementMessage(found.endorsement) };
+    }),
+    listCases: unary(components, "ListCases", "viewer", async (req) => {
+      const hub = req.hub.trim() || info.hubId;
+      await cases.idle();
+      return { cases: cases.list(hub).map((r) => toMessage(hub, r, false)) };
+    }),
+    searchCases: unary(components, "SearchCases", "viewer", async (req) => {
+      const violations: FieldViolation[] = [];
+      const size = req.pageSize === 0 ? 20 : req.pageSize;
+      if (size > 200) violations.push({ field: "page_size", description: "at most 200" });
+      const offset = req.pageToken ? Number.parseInt(req.pageToken, 10) : 0;
+      if (!Number.isInteger(offset) || offset < 0) violations.push({ field: "page_token", description: "is not a token this API gave" });
+      if (req.text.length > 1000) violations.push({ field: "text", description: "at most 1000 characters" });
+      if (violations.length > 0) throw invalidArgument(violations);
+      const answer = await cases.search(
+        {
+          text: req.text,
+          ...(req.competency.trim() ? { competency: req.competency.trim() } : {}),
+          ...(req.region.trim() ? { region: req.region.trim() } : {}),
+          ...(req.language.trim() ? { language: req.language.trim() } : {}),
+          ...(req.hub.trim() ? { hub: req.hub.trim() } : {}),
+          ...(req.kind.trim() ? { kind: req.kind.trim() } : {}),
+          publicOnly: req.publicOnly,
+        },
+        { size, offset },
+      );
+      const next = offset + answer.cases.length;
+      return {
+        results: answer.cases.map((c) => ({ case: toMessage(c.hub, c.record, false), score: c.score, endorsement: endorsementMessage(c.endorsement) })),
+        total: answer.total,
+        nextPageToken: next < answer.total ? String(next) : "",
+      };
+    }),
+    endorseCase: unary(components, "EndorseCase", "admin", async (req, ctx) => endorsementMessage(await cases.endorse(ctx.operator.id, req.hub.trim(), req.id.trim(), req.note.trim())) as { by: string; at: string; note: string }),
+  };
+}
