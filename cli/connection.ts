@@ -8,6 +8,7 @@ import { CredentialServiceClient } from "../node/api/generated/concordat/v1/cred
 import { AvailabilityServiceClient } from "../node/api/generated/concordat/v1/availability.js";
 import { BookingServiceClient } from "../node/api/generated/concordat/v1/bookings.js";
 import { CaseServiceClient } from "../node/api/generated/concordat/v1/cases.js";
+import { DeliveryServiceClient } from "../node/api/generated/concordat/v1/deliveries.js";
 import { loadConfigFile } from "../node/config/index.js";
 import type { RuntimeInfo } from "../node/node.js";
 import { dataPaths } from "../node/paths.js";
@@ -35,6 +36,7 @@ export interface Connection {
   availability: AvailabilityServiceClient;
   bookings: BookingServiceClient;
   cases: CaseServiceClient;
+  deliveries: DeliveryServiceClient;
   close(): void;
 }
 
@@ -115,6 +117,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const credentials = new CredentialServiceClient(address, channel, clientOptions);
   const availability = new AvailabilityServiceClient(address, channel, clientOptions);
   const bookings = new BookingServiceClient(address, channel, clientOptions);
+  const deliveries = new DeliveryServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   const cases = new CaseServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   return {
     address,
@@ -130,8 +133,9 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
     availability,
     bookings,
     cases,
+    deliveries,
     close() {
-      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability, bookings, cases] as Client[]) c.close();
+      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability, bookings, cases, deliveries] as Client[]) c.close();
     },
   };
 }

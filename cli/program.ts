@@ -41,6 +41,7 @@ import {
 } from "./commands/curriculum.js";
 import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
 import { trainersFindCommand, trainersFreeBusyCommand } from "./commands/find.js";
+import { deliveriesIngestCommand, deliveriesListCommand, deliveriesRecordCommand, deliveriesShowCommand, type DeliveryOptions } from "./commands/deliveries.js";
 import { casesAddCommand, casesEndorseCommand, casesImportCommand, casesListCommand, casesSearchCommand, casesShowCommand, type CasesSearchOptions } from "./commands/cases.js";
 import { bookingsActCommand, bookingsListCommand, bookingsRequestCommand, type BookingRequestOptions } from "./commands/bookings.js";
 import {
@@ -87,6 +88,12 @@ function dataDir(g: GlobalOptions): string {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new CliError(`'${value}' is not a positive whole number`, ExitCode.Usage);
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`'${value}' is not a whole number (0 or more)`, ExitCode.Usage);
   return n;
 }
 
@@ -768,6 +775,47 @@ export function buildProgram(): Command {
     .action(async (ref: string, opts: { note?: string }, cmd: Command) => {
       const g = globals(cmd);
       await casesEndorseCommand({ ...g, ref, ...opts }, g.io);
+    });
+
+  const deliveries = program.command("deliveries").description("course deliveries: what this hub delivered, as figures (no learner is named)");
+  const target = (cmd: Command) =>
+    cmd
+      .requiredOption("--id <id>", "the delivery's id")
+      .option("--module <id>", "a module of this hub's curriculum (adopted core or local)")
+      .option("--start <date>", "YYYY-MM-DD")
+      .option("--end <date>", "YYYY-MM-DD")
+      .option("--country <code>", "ISO 3166")
+      .option("--place <text>", "venue, town")
+      .option("--language <tag>", "BCP 47")
+      .option("--visibility <v>", "public | internal (default internal)");
+  target(deliveries.command("record").description("record (or replace) a delivery's reported figures"))
+    .option("--group <category=f/m/u>", "participants of a category: female/male/unspecified, e.g. police=12/20/0 (repeatable)", collect)
+    .option("--completed <n>", "participants who completed", nonNegativeInt)
+    .option("--passed <n>", "participants who passed", nonNegativeInt)
+    .option("--evaluation <responses:mean>", "course evaluation: responses and mean score 0-100, e.g. 28:81.5")
+    .action(async (opts: Omit<DeliveryOptions, keyof ConnectionOptions>, cmd: Command) => {
+      const g = globals(cmd);
+      await deliveriesRecordCommand({ ...g, ...opts }, g.io);
+    });
+  target(deliveries.command("ingest <file>").description("count xAPI / cmi5 statements (JSON) into a delivery: each statement and each learner once"))
+    .action(async (file: string, opts: Omit<DeliveryOptions, keyof ConnectionOptions>, cmd: Command) => {
+      const g = globals(cmd);
+      await deliveriesIngestCommand({ ...g, ...opts, file }, g.io);
+    });
+  deliveries
+    .command("list")
+    .description("a hub's deliveries (this hub's by default)")
+    .option("--hub <id>", "another hub's, as of its latest verified checkpoint")
+    .action(async (opts: { hub?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await deliveriesListCommand({ ...g, ...opts }, g.io);
+    });
+  deliveries
+    .command("show <id>")
+    .description("one delivery of this hub")
+    .action(async (id: string, _opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await deliveriesShowCommand({ ...g, id }, g.io);
     });
 
   program

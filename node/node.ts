@@ -22,6 +22,7 @@ import { Credentials, credentialsSpec } from "./credentials/index.js";
 import { Availability } from "./query/availability.js";
 import { Bookings, engagementsSpec, outboxSpec } from "./bookings/index.js";
 import { Cases } from "./cases/index.js";
+import { Deliveries, deliveriesSpecs } from "./deliveries/index.js";
 
 export interface NodeInit {
   /** The node's data directory (config.yaml, identity.key, db/). */
@@ -132,6 +133,7 @@ export class ConcordatNode {
         credentialsSpec(),
         outboxSpec(),
         engagementsSpec(),
+        ...deliveriesSpecs(),
         ...(isSecretariat ? [coreSpec()] : []),
       ]);
 
@@ -200,6 +202,7 @@ export class ConcordatNode {
       const cases = new Cases({ hubId: config.hub.id, isSecretariat }, { documents, views, membership, tree: () => availability.competencyTree(), logger: logger.child({ component: "cases" }) });
       cases.start();
       stack.push({ name: "cases", stop: async () => cases.stop() });
+      const deliveries = new Deliveries({ hubId: config.hub.id }, { documents, curriculum, views, membership, logger: logger.child({ component: "deliveries" }) });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -227,6 +230,7 @@ export class ConcordatNode {
           availability,
           bookings,
           cases,
+          deliveries,
           membership,
           repo,
           views,
@@ -301,6 +305,7 @@ export class ConcordatNode {
         availability,
         bookings,
         cases,
+        deliveries,
         network,
         api,
         stack,
@@ -381,6 +386,7 @@ export interface RunningNode {
   availability: Availability;
   bookings: Bookings;
   cases: Cases;
+  deliveries: Deliveries;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

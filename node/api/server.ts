@@ -19,6 +19,8 @@ import { BookingServiceService, bookingService } from "./booking-service.js";
 import type { Bookings } from "../bookings/index.js";
 import { CaseServiceService, caseService } from "./case-service.js";
 import type { Cases } from "../cases/index.js";
+import { DeliveryServiceService, deliveryService } from "./delivery-service.js";
+import type { Deliveries } from "../deliveries/index.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
 import { OperatorServiceService, operatorService } from "./operator-service.js";
 import { TrainerServiceService, trainerService } from "./trainer-service.js";
@@ -42,6 +44,7 @@ export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreSer
   availability: Availability;
   bookings: Bookings;
   cases: Cases;
+  deliveries: Deliveries;
   /** What an audit bundle is built from (read at the time of the call). */
   audit: () => Promise<AuditSources>;
   logger: Logger;
@@ -61,6 +64,7 @@ const HEALTH_SERVICES = [
   "concordat.v1.AvailabilityService",
   "concordat.v1.BookingService",
   "concordat.v1.CaseService",
+  "concordat.v1.DeliveryService",
 ];
 
 /** The node's gRPC API: Trainer, Operator, Node, Federation and Key services plus the standard health service. */
@@ -102,6 +106,7 @@ export class ApiServer {
     server.addService(AvailabilityServiceService, availabilityService(this.#components));
     server.addService(BookingServiceService, bookingService(this.#components));
     server.addService(CaseServiceService, caseService(this.#components));
+    server.addService(DeliveryServiceService, deliveryService(this.#components));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
     health.addToServer(server);
 

@@ -14,6 +14,8 @@ export const DocumentType = {
   Engagements: "engagements",
   Cases: "cases",
   CaseEndorsements: "case-endorsements",
+  Deliveries: "deliveries",
+  PrivateDeliveries: "private-deliveries",
 } as const;
 export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 
@@ -34,6 +36,8 @@ export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
   [DocumentType.Engagements]: "1.0",
   [DocumentType.Cases]: "1.0",
   [DocumentType.CaseEndorsements]: "1.0",
+  [DocumentType.Deliveries]: "1.0",
+  [DocumentType.PrivateDeliveries]: "1.0",
 };
 
 /** The small header every document carries. */

@@ -62,7 +62,7 @@ describe("GetStatus", () => {
     expect(s.trainerCount).toBe(2);
     expect(s.caller).toMatchObject({ id: hub.adminOperatorId, role: "admin", revokedAt: "" });
 
-    expect(s.documents).toHaveLength(13); // directory, 4 roster shards, 4 private shards, curriculum, credentials, outbox, engagements
+    expect(s.documents).toHaveLength(15); // directory, 4 roster shards, 4 private shards, curriculum, credentials, outbox, engagements, deliveries (public and private)
     expect(s.documents.filter((d) => d.type === "curriculum")).toHaveLength(1);
     const directory = s.documents.filter((d) => d.type === "directory");
     expect(directory).toHaveLength(1);
@@ -79,7 +79,7 @@ describe("GetStatus", () => {
       expect(d.heads.length).toBeGreaterThan(0);
       expect(d.id).not.toBe("");
     }
-    expect(new Set(s.documents.map((d) => d.id)).size).toBe(13);
+    expect(new Set(s.documents.map((d) => d.id)).size).toBe(15);
     for (const type of ["outbox", "engagements"]) expect(s.documents.filter((d) => d.type === type && d.replicated)).toHaveLength(1);
   });
 

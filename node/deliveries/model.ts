@@ -1,0 +1,161 @@
+import { ImmutableString } from "@automerge/automerge";
+import { z } from "zod";
+import { textOf } from "../documents/header.js";
+import type { FieldViolation } from "../errors.js";
+import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN } from "../roster/trainer.js";
+
+/**
+ * Deliveries (issue 8): a course run of a module at a hub — dates, place, participants by category
+ * (with gender where reported), completed and passed counts, evaluation — in the hub's `deliveries`
+ * document. Figures only: no learner is named anywhere (xAPI ingestion keeps pseudonyms in a private
+ * document to count each learner once, see ingest.ts).
+ */
+export const DELIVERIES_KEY = "deliveries";
+export const DELIVERY_SOURCES = ["manual", "xapi"] as const;
+export type DeliverySource = (typeof DELIVERY_SOURCES)[number];
+
+export interface ParticipantGroup {
+  /** e.g. police, corrections, border, defence, civilian, learners. */
+  category: string;
+  female: number;
+  male: number;
+  /** Not reported, or neither. */
+  unspecified: number;
+}
+
+export interface Delivery {
+  id: string;
+  /** A module of the hub's effective curriculum (core, as adopted, or local). */
+  module: string;
+  /** YYYY-MM-DD. */
+  start: string;
+  end: string;
+  country: string;
+  place: string;
+  language: string;
+  participants: ParticipantGroup[];
+  completed: number;
+  passed: number;
+  /** Course evaluation: responses and their mean score, 0-100. */
+  evaluation: { responses: number; meanScore: number };
+  source: DeliverySource;
+  visibility: "public" | "internal";
+  recordedAt: string;
+  recordedBy: string;
+}
+
+export type DeliveryDraft = Omit<Delivery, "recordedAt" | "recordedBy" | "source">;
+/** As it arrives: visibility is free text ("" for the default, internal). */
+export type RawDeliveryDraft = Omit<DeliveryDraft, "visibility"> & { visibility: string };
+
+export function participantsOf(d: Pick<Delivery, "participants">): number {
+  return d.participants.reduce((sum, g) => sum + g.female + g.male + g.unspecified, 0);
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function checkDay(c: Checker, field: string, value: string): string {
+  const v = value.trim();
+  if (!DATE.test(v) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v) c.fail(field, `'${v}' is not a date (YYYY-MM-DD)`);
+  return v;
+}
+
+function count(c: Checker, field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 1_000_000) c.fail(field, `${value} is not a count (a whole number, 0 to 1,000,000)`);
+  return value;
+}
+
+/** Checks a delivery; `modules` are the module ids the hub's effective curriculum has. */
+export function validateDelivery(raw: RawDeliveryDraft, modules: ReadonlySet<string>, prefix = "delivery"): { value: DeliveryDraft; violations: FieldViolation[] } {
+  const c = new Checker();
+  const f = (name: string) => `${prefix}.${name}`;
+  const id = raw.id.trim();
+  if (id === "" || id.length > 128 || !ID_PATTERN.test(id)) c.fail(f("id"), id === "" ? "is required" : `'${id}' is not a valid id`);
+  const module = raw.module.trim();
+  if (module === "") c.fail(f("module"), "is required");
+  else if (!modules.has(module)) c.fail(f("module"), `'${module}' is not a module of this hub's curriculum (the adopted release's or a local one)`);
+  const start = checkDay(c, f("start"), raw.start);
+  const end = checkDay(c, f("end"), raw.end);
+  if (DATE.test(start) && DATE.test(end) && end < start) c.fail(f("end"), `(${end}) is before start (${start})`);
+  const country = raw.country.trim() === "" ? "" : checkRegion(c, f("country"), raw.country);
+  const place = checkText(c, f("place"), raw.place, 200, false);
+  const language = raw.language.trim() === "" ? "" : checkLanguageTag(c, f("language"), raw.language);
+  if (raw.participants.length > 50) c.fail(f("participants"), `has ${raw.participants.length} groups; at most 50`);
+  const seen = new Set<string>();
+  const participants = raw.participants.slice(0, 50).map((g, i) => {
+    const category = checkText(c, f(`participants[${i}].category`), g.category, 60, true).toLowerCase();
+    if (seen.has(category)) c.fail(f(`participants[${i}].category`), `'${category}' is listed twice`);
+    seen.add(category);
+    return {
+      category,
+      female: count(c, f(`participants[${i}].female`), g.female),
+      male: count(c, f(`participants[${i}].male`), g.male),
+      unspecified: count(c, f(`participants[${i}].unspecified`), g.unspecified),
+    };
+  });
+  const total = participants.reduce((s, g) => s + g.female + g.male + g.unspecified, 0);
+  const completed = count(c, f("completed"), raw.completed);
+  const passed = count(c, f("passed"), raw.passed);
+  if (completed > total) c.fail(f("completed"), `(${completed}) is more than the participants (${total})`);
+  if (passed > completed) c.fail(f("passed"), `(${passed}) is more than those who completed (${completed})`);
+  const responses = count(c, f("evaluation.responses"), raw.evaluation.responses);
+  const meanScore = raw.evaluation.meanScore;
+  if (!Number.isFinite(meanScore) || meanScore < 0 || meanScore > 100) c.fail(f("evaluation.mean_score"), `${meanScore} is not a score from 0 to 100`);
+  if (responses === 0 && meanScore !== 0) c.fail(f("evaluation.mean_score"), "is given without any responses");
+  const visibility = raw.visibility.trim() === "" ? "internal" : raw.visibility.trim();
+  if (visibility !== "public" && visibility !== "internal") c.fail(f("visibility"), `'${raw.visibility}' is not public or internal`);
+  return {
+    value: { id, module, start, end, country, place, language, participants, completed, passed, evaluation: { responses, meanScore }, visibility: visibility === "public" ? "public" : "internal" },
+    violations: c.violations,
+  };
+}
+
+export function encodeDelivery(d: Delivery): ImmutableString {
+  return new ImmutableString(
+    JSON.stringify({
+      id: d.id,
+      module: d.module,
+      start: d.start,
+      end: d.end,
+      country: d.country,
+      place: d.place,
+      language: d.language,
+      participants: d.participants.map((g) => ({ category: g.category, female: g.female, male: g.male, unspecified: g.unspecified })),
+      completed: d.completed,
+      passed: d.passed,
+      evaluation: { responses: d.evaluation.responses, meanScore: d.evaluation.meanScore },
+      source: d.source,
+      visibility: d.visibility,
+      recordedAt: d.recordedAt,
+      recordedBy: d.recordedBy,
+    } satisfies Delivery),
+  );
+}
+
+const count$ = z.number().int().min(0);
+const deliverySchema = z.object({
+  id: z.string(),
+  module: z.string(),
+  start: z.string(),
+  end: z.string(),
+  country: z.string(),
+  place: z.string(),
+  language: z.string(),
+  participants: z.array(z.object({ category: z.string(), female: count$, male: count$, unspecified: count$ })),
+  completed: count$,
+  passed: count$,
+  evaluation: z.object({ responses: count$, meanScore: z.number() }),
+  source: z.enum(DELIVERY_SOURCES),
+  visibility: z.enum(["public", "internal"]),
+  recordedAt: z.string(),
+  recordedBy: z.string(),
+});
+
+export function decodeDelivery(stored: unknown): Delivery | undefined {
+  try {
+    const parsed = deliverySchema.safeParse(JSON.parse(textOf(stored) ?? ""));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,106 @@
+import { createHash, createHmac } from "node:crypto";
+import canonicalizeModule from "canonicalize";
+import type { FieldViolation } from "../errors.js";
+
+/**
+ * xAPI / cmi5 statements folded into a delivery's figures, without keeping who the learners are
+ * (issue 8). Each learner becomes a pseudonym — an HMAC of the actor's identifier under a secret
+ * that never leaves the hub's private document — so that one learner is counted once however many
+ * statements or files name them; each statement is remembered by a hash of its id, so that the same
+ * statements ingested twice count once. Only the counts are replicated.
+ */
+export const VERBS = {
+  completed: "http://adlnet.gov/expapi/verbs/completed",
+  passed: "http://adlnet.gov/expapi/verbs/passed",
+  failed: "http://adlnet.gov/expapi/verbs/failed",
+  /** cmi5: the course's moveOn criteria are met. */
+  satisfied: "https://w3id.org/xapi/adl/verbs/satisfied",
+} as const;
+
+export const MAX_STATEMENTS = 200_000;
+
+const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
+
+/** What the hub remembers per delivery: hashes of statement ids, and per pseudonym what was reached. */
+export interface IngestState {
+  statements: Set<string>;
+  /** Pseudonym → "p" (passed, hence completed), "c" (completed), "" (took part). */
+  learners: Map<string, "" | "c" | "p">;
+}
+
+interface Statement {
+  id?: unknown;
+  actor?: { mbox?: unknown; mbox_sha1sum?: unknown; openid?: unknown; account?: { homePage?: unknown; name?: unknown } };
+  verb?: { id?: unknown };
+  object?: { id?: unknown };
+}
+
+/** The actor's inverse functional identifier (xAPI 1.0.3 §4.1.2.3), as one string. */
+function actorKey(actor: Statement["actor"]): string | undefined {
+  if (!actor || typeof actor !== "object") return undefined;
+  if (typeof actor.mbox === "string" && actor.mbox !== "") return `mbox:${actor.mbox.toLowerCase()}`;
+  if (typeof actor.mbox_sha1sum === "string" && actor.mbox_sha1sum !== "") return `sha1:${actor.mbox_sha1sum.toLowerCase()}`;
+  if (typeof actor.openid === "string" && actor.openid !== "") return `openid:${actor.openid}`;
+  if (actor.account && typeof actor.account.homePage === "string" && typeof actor.account.name === "string") return `account:${actor.account.homePage}|${actor.account.name}`;
+  return undefined;
+}
+
+/** Reads a statements file: an array, or `{ "statements": [...] }` as an LRS returns it. */
+export function readStatements(json: string): { statements: Statement[]; violations: FieldViolation[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (error) {
+    return { statements: [], violations: [{ field: "statements", description: `is not JSON: ${(error as Error).message}` }] };
+  }
+  const list = Array.isArray(parsed) ? parsed : (parsed as { statements?: unknown } | null)?.statements;
+  if (!Array.isArray(list)) return { statements: [], violations: [{ field: "statements", description: "must be a JSON array of xAPI statements, or an object with a 'statements' array" }] };
+  if (list.length > MAX_STATEMENTS) return { statements: [], violations: [{ field: "statements", description: `has ${list.length} statements; at most ${MAX_STATEMENTS} per file` }] };
+  const violations: FieldViolation[] = [];
+  list.forEach((s: Statement, i) => {
+    if (!s || typeof s !== "object") violations.push({ field: `statements[${i}]`, description: "is not a statement object" });
+    else {
+      if (actorKey(s.actor) === undefined) violations.push({ field: `statements[${i}].actor`, description: "has no identifier (mbox, mbox_sha1sum, openid or account)" });
+      if (typeof s.verb?.id !== "string" || s.verb.id === "") violations.push({ field: `statements[${i}].verb.id`, description: "is required" });
+      if (s.id !== undefined && typeof s.id !== "string") violations.push({ field: `statements[${i}].id`, description: "must be a string (a UUID)" });
+    }
+  });
+  return { statements: list as Statement[], violations };
+}
+
+/**
+ * Folds `statements` into `state` (a copy is returned): new statements only, each learner once.
+ * `secret` keys the pseudonyms; `delivery` scopes them (the same person in two deliveries is not linkable).
+ */
+export function fold(state: IngestState, statements: readonly Statement[], secret: Uint8Array, delivery: string): { state: IngestState; added: number; duplicates: number } {
+  const next: IngestState = { statements: new Set(state.statements), learners: new Map(state.learners) };
+  let added = 0;
+  let duplicates = 0;
+  for (const s of statements) {
+    const id = typeof s.id === "string" && s.id !== "" ? `id:${s.id.toLowerCase()}` : `body:${canonicalize(s) ?? ""}`;
+    const hash = createHash("sha256").update(id).digest("hex").slice(0, 32);
+    if (next.statements.has(hash)) {
+      duplicates += 1;
+      continue;
+    }
+    next.statements.add(hash);
+    added += 1;
+    const learner = createHmac("sha256", secret).update(`${delivery}\n${actorKey(s.actor) ?? ""}`).digest("hex").slice(0, 32);
+    const verb = String(s.verb?.id ?? "");
+    const before = next.learners.get(learner) ?? "";
+    const reached = verb === VERBS.passed ? "p" : verb === VERBS.completed || verb === VERBS.satisfied ? "c" : "";
+    next.learners.set(learner, before === "p" || reached === "p" ? "p" : before === "c" || reached === "c" ? "c" : "");
+  }
+  return { state: next, added, duplicates };
+}
+
+/** The figures a state gives: learners (gender not reported by xAPI), completed, passed. */
+export function figures(state: IngestState): { learners: number; completed: number; passed: number } {
+  let completed = 0;
+  let passed = 0;
+  for (const v of state.learners.values()) {
+    if (v !== "") completed += 1;
+    if (v === "p") passed += 1;
+  }
+  return { learners: state.learners.size, completed, passed };
+}
