@@ -9,6 +9,7 @@ import { AvailabilityServiceClient } from "../node/api/generated/concordat/v1/av
 import { BookingServiceClient } from "../node/api/generated/concordat/v1/bookings.js";
 import { CaseServiceClient } from "../node/api/generated/concordat/v1/cases.js";
 import { DeliveryServiceClient } from "../node/api/generated/concordat/v1/deliveries.js";
+import { ReportServiceClient } from "../node/api/generated/concordat/v1/reports.js";
 import { loadConfigFile } from "../node/config/index.js";
 import type { RuntimeInfo } from "../node/node.js";
 import { dataPaths } from "../node/paths.js";
@@ -37,6 +38,7 @@ export interface Connection {
   bookings: BookingServiceClient;
   cases: CaseServiceClient;
   deliveries: DeliveryServiceClient;
+  reports: ReportServiceClient;
   close(): void;
 }
 
@@ -118,6 +120,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const availability = new AvailabilityServiceClient(address, channel, clientOptions);
   const bookings = new BookingServiceClient(address, channel, clientOptions);
   const deliveries = new DeliveryServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  const reports = new ReportServiceClient(address, channel, clientOptions);
   const cases = new CaseServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   return {
     address,
@@ -134,8 +137,9 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
     bookings,
     cases,
     deliveries,
+    reports,
     close() {
-      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability, bookings, cases, deliveries] as Client[]) c.close();
+      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability, bookings, cases, deliveries, reports] as Client[]) c.close();
     },
   };
 }

@@ -41,6 +41,7 @@ import {
 } from "./commands/curriculum.js";
 import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
 import { trainersFindCommand, trainersFreeBusyCommand } from "./commands/find.js";
+import { reportCoverageCommand, type CoverageOptions } from "./commands/report.js";
 import { deliveriesIngestCommand, deliveriesListCommand, deliveriesRecordCommand, deliveriesShowCommand, type DeliveryOptions } from "./commands/deliveries.js";
 import { casesAddCommand, casesEndorseCommand, casesImportCommand, casesListCommand, casesSearchCommand, casesShowCommand, type CasesSearchOptions } from "./commands/cases.js";
 import { bookingsActCommand, bookingsListCommand, bookingsRequestCommand, type BookingRequestOptions } from "./commands/bookings.js";
@@ -816,6 +817,20 @@ export function buildProgram(): Command {
     .action(async (id: string, _opts: object, cmd: Command) => {
       const g = globals(cmd);
       await deliveriesShowCommand({ ...g, id }, g.io);
+    });
+
+  const report = program.command("report").description("federation-wide reports, computed from what every hub signed");
+  report
+    .command("coverage")
+    .description("per hub and competency: active and expiring accreditations, adaptations, deliveries; and the gaps")
+    .requiredOption("--from <date>", "YYYY-MM-DD: deliveries counted from")
+    .requiredOption("--to <date>", "YYYY-MM-DD")
+    .option("--public", "leave out everything marked internal")
+    .option("--csv <file>", "also write the figures as CSV (one per row)")
+    .option("--out <file>", "also write the report as JSON")
+    .action(async (opts: Omit<CoverageOptions, keyof ConnectionOptions>, cmd: Command) => {
+      const g = globals(cmd);
+      await reportCoverageCommand({ ...g, ...opts }, g.io);
     });
 
   program

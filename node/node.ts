@@ -23,6 +23,7 @@ import { Availability } from "./query/availability.js";
 import { Bookings, engagementsSpec, outboxSpec } from "./bookings/index.js";
 import { Cases } from "./cases/index.js";
 import { Deliveries, deliveriesSpecs } from "./deliveries/index.js";
+import { Reports } from "./reports/index.js";
 
 export interface NodeInit {
   /** The node's data directory (config.yaml, identity.key, db/). */
@@ -203,6 +204,7 @@ export class ConcordatNode {
       cases.start();
       stack.push({ name: "cases", stop: async () => cases.stop() });
       const deliveries = new Deliveries({ hubId: config.hub.id }, { documents, curriculum, views, membership, logger: logger.child({ component: "deliveries" }) });
+      const reports = new Reports({ hubId: config.hub.id }, { documents, checkpointer, views, membership, core: coreSource, curriculum, availability, deliveries });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -231,6 +233,7 @@ export class ConcordatNode {
           bookings,
           cases,
           deliveries,
+          reports,
           membership,
           repo,
           views,
@@ -306,6 +309,7 @@ export class ConcordatNode {
         bookings,
         cases,
         deliveries,
+        reports,
         network,
         api,
         stack,
@@ -387,6 +391,7 @@ export interface RunningNode {
   bookings: Bookings;
   cases: Cases;
   deliveries: Deliveries;
+  reports: Reports;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

@@ -21,6 +21,8 @@ import { CaseServiceService, caseService } from "./case-service.js";
 import type { Cases } from "../cases/index.js";
 import { DeliveryServiceService, deliveryService } from "./delivery-service.js";
 import type { Deliveries } from "../deliveries/index.js";
+import { ReportServiceService, reportService } from "./report-service.js";
+import type { Reports } from "../reports/index.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
 import { OperatorServiceService, operatorService } from "./operator-service.js";
 import { TrainerServiceService, trainerService } from "./trainer-service.js";
@@ -45,6 +47,7 @@ export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreSer
   bookings: Bookings;
   cases: Cases;
   deliveries: Deliveries;
+  reports: Reports;
   /** What an audit bundle is built from (read at the time of the call). */
   audit: () => Promise<AuditSources>;
   logger: Logger;
@@ -65,6 +68,7 @@ const HEALTH_SERVICES = [
   "concordat.v1.BookingService",
   "concordat.v1.CaseService",
   "concordat.v1.DeliveryService",
+  "concordat.v1.ReportService",
 ];
 
 /** The node's gRPC API: Trainer, Operator, Node, Federation and Key services plus the standard health service. */
@@ -107,6 +111,7 @@ export class ApiServer {
     server.addService(BookingServiceService, bookingService(this.#components));
     server.addService(CaseServiceService, caseService(this.#components));
     server.addService(DeliveryServiceService, deliveryService(this.#components));
+    server.addService(ReportServiceService, reportService(this.#components));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
     health.addToServer(server);
 

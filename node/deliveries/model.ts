@@ -56,7 +56,8 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function checkDay(c: Checker, field: string, value: string): string {
   const v = value.trim();
-  if (!DATE.test(v) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v) c.fail(field, `'${v}' is not a date (YYYY-MM-DD)`);
+  const t = Date.parse(`${v}T00:00:00Z`);
+  if (!DATE.test(v) || Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== v) c.fail(field, `'${v}' is not a date (YYYY-MM-DD)`);
   return v;
 }
 
@@ -76,7 +77,7 @@ export function validateDelivery(raw: RawDeliveryDraft, modules: ReadonlySet<str
   else if (!modules.has(module)) c.fail(f("module"), `'${module}' is not a module of this hub's curriculum (the adopted release's or a local one)`);
   const start = checkDay(c, f("start"), raw.start);
   const end = checkDay(c, f("end"), raw.end);
-  if (DATE.test(start) && DATE.test(end) && end < start) c.fail(f("end"), `(${end}) is before start (${start})`);
+  if (!c.violations.some((v) => v.field === f("start") || v.field === f("end")) && end < start) c.fail(f("end"), `(${end}) is before start (${start})`);
   const country = raw.country.trim() === "" ? "" : checkRegion(c, f("country"), raw.country);
   const place = checkText(c, f("place"), raw.place, 200, false);
   const language = raw.language.trim() === "" ? "" : checkLanguageTag(c, f("language"), raw.language);

@@ -272,6 +272,12 @@ export class Availability {
     return busy ? [...busy.tentative, ...busy.confirmed].sort((a, b) => a.start - b.start || a.end - b.end) : [];
   }
 
+  /** Every indexed trainer as derived (verified accreditations only), for reports. */
+  async records(): Promise<TrainerRecord[]> {
+    await this.idle();
+    return [...this.#derived.values()].map((json) => JSON.parse(json) as TrainerRecord);
+  }
+
   /** The competency framework's hierarchy as of the latest release known here. */
   competencyTree(): CompetencyTree {
     return this.#tree;

@@ -53,7 +53,7 @@ describe("deliveries: recorded and counted from xAPI, read across the federation
 
   it("refuses a delivery with bad figures, naming every field", async () => {
     const error = (await deliveriesRecordCommand(
-      { ...cli(a()), id: "d-bad", module: "mod-nope", start: "2027-02-30", end: "2027-02-01", group: ["police=2/1/0"], completed: 5, passed: 6, evaluation: "3:120" },
+      { ...cli(a()), id: "d-bad", module: "mod-nope", start: "2027-02-30", end: "2027-13-01", group: ["police=2/1/0"], completed: 5, passed: 6, evaluation: "3:120" },
       memoryIo(),
     ).catch((e: unknown) => e)) as ServiceError;
     expect(error.code).toBe(status.INVALID_ARGUMENT);
