@@ -371,14 +371,14 @@ export class Availability {
   async find(query: AvailabilityQuery, page: { size: number; offset: number }): Promise<{ trainers: FoundTrainer[]; total: number; hubs: HubFreshness[] }> {
     await this.idle();
     await this.#refreshTree();
-    const matches = this.#index.query(query, this.#tree);
-    const trainers = matches.slice(page.offset, page.offset + page.size).map((m) => ({ ...m, displayName: this.#records.get(`${m.hub}/${m.id}`)?.displayName ?? "" }));
+    const { matches, total, hubs: answering } = this.#index.page(query, this.#tree, page.offset, page.size);
+    const trainers = matches.map((m) => ({ ...m, displayName: this.#records.get(`${m.hub}/${m.id}`)?.displayName ?? "" }));
     const freshness = new Map(this.#views.freshness().map((f) => [f.hub, f]));
-    const hubs = [...new Set(matches.map((m) => m.hub))].sort().map((hub) => {
+    const hubs = [...answering].sort().map((hub) => {
       if (hub === this.#self) return { hub, seq: 0, time: new Date().toISOString(), stale: false };
       const f = freshness.get(hub);
       return { hub, seq: f?.latest?.seq ?? 0, time: f?.latest?.time ?? "", stale: f?.stale ?? true };
     });
-    return { trainers, total: matches.length, hubs };
+    return { trainers, total, hubs };
   }
 }

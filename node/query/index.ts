@@ -10,7 +10,7 @@ import {
   type TrainerRecord,
 } from "./model.js";
 import { merge, subtract } from "./intervals.js";
-import { primaryLanguage, proficiencyOf, servesRegion } from "./shared.js";
+import { primaryLanguage, servesRegion } from "./shared.js";
 
 export * from "./model.js";
 export { scanQuery } from "./scan.js";
@@ -22,6 +22,9 @@ interface Entry {
   /** Raw blackouts and engagements, sorted by start (conflicts count raw intervals). */
   blocked: Range[];
   keys: { competencies: string[]; languages: string[]; countries: string[] };
+  /** CEFR rank per primary language, and the best over all: proficiency without a search per query. */
+  ranks: Map<string, number>;
+  best: number;
 }
 
 /** The first index whose range ends after `t` (binary search). */
@@ -67,7 +70,15 @@ export class AvailabilityIndex {
         languages: [...new Set(record.languages.map((l) => primaryLanguage(l.tag)))],
         countries: [...new Set(record.regions.map((r) => r.slice(0, 2)))],
       },
+      ranks: new Map(),
+      best: -1,
     };
+    for (const l of record.languages) {
+      const lang = primaryLanguage(l.tag);
+      const rank = cefrRank(l.level);
+      entry.ranks.set(lang, Math.max(entry.ranks.get(lang) ?? -1, rank));
+      entry.best = Math.max(entry.best, rank);
+    }
     const k = key(record.hub, record.id);
     this.#entries.set(k, entry);
     for (const c of entry.keys.competencies) add(this.#byCompetency, c, k);
@@ -92,7 +103,39 @@ export class AvailabilityIndex {
     return [...(this.#byHub.get(hub) ?? [])].map((k) => (this.#entries.get(k) as Entry).record.id);
   }
 
+  /** Every match, ranked (what the property test compares with the scan). */
   query(query: AvailabilityQuery, tree: CompetencyTree): AvailabilityMatch[] {
+    return this.page(query, tree, 0, Number.POSITIVE_INFINITY).matches;
+  }
+
+  /**
+   * One page of the ranked matches and how many there are. Only the best `offset + size` are kept
+   * while the candidates are checked (a bounded, sorted buffer), so a broad query is not sorted whole.
+   */
+  page(query: AvailabilityQuery, tree: CompetencyTree, offset: number, size: number): { matches: AvailabilityMatch[]; total: number; hubs: Set<string> } {
+    const keep = offset + size;
+    const top: AvailabilityMatch[] = [];
+    const hubs = new Set<string>();
+    let total = 0;
+    this.#matches(query, tree, (match) => {
+      total += 1;
+      hubs.add(match.hub);
+      if (top.length >= keep && compareMatches(match, top[top.length - 1] as AvailabilityMatch) >= 0) return;
+      // Binary insertion into the buffer (sorted best first).
+      let lo = 0;
+      let hi = top.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareMatches(top[mid] as AvailabilityMatch, match) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      top.splice(lo, 0, match);
+      if (top.length > keep) top.pop();
+    });
+    return { matches: top.slice(offset), total, hubs };
+  }
+
+  #matches(query: AvailabilityQuery, tree: CompetencyTree, emit: (match: AvailabilityMatch) => void): void {
     const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
     const acceptable = asked.map((c) => withAncestors(tree, c));
     // The narrowest candidate sets first.
@@ -106,23 +149,28 @@ export class AvailabilityIndex {
       sets.push(union);
     }
     sets.sort((a, b) => a.size - b.size);
-    const first = sets[0];
-    const candidates = first ? [...first].filter((k) => sets.every((s) => s.has(k))) : [...this.#entries.keys()];
-    const matches: AvailabilityMatch[] = [];
-    for (const k of candidates) {
-      const entry = this.#entries.get(k) as Entry;
-      const match = this.#check(entry, query, acceptable);
-      if (match) matches.push(match);
+    const [first, ...others] = sets;
+    const language = query.language ? primaryLanguage(query.language.tag) : undefined;
+    if (!first) {
+      for (const entry of this.#entries.values()) {
+        const match = this.#check(entry, query, acceptable, language);
+        if (match) emit(match);
+      }
+      return;
     }
-    return matches.sort(compareMatches);
+    for (const k of first) {
+      if (!others.every((s) => s.has(k))) continue;
+      const match = this.#check(this.#entries.get(k) as Entry, query, acceptable, language);
+      if (match) emit(match);
+    }
   }
 
-  #check(entry: Entry, query: AvailabilityQuery, acceptable: Array<Set<string>>): AvailabilityMatch | undefined {
+  #check(entry: Entry, query: AvailabilityQuery, acceptable: Array<Set<string>>, asked: string | undefined): AvailabilityMatch | undefined {
     const { record } = entry;
     const { start, end } = query.range;
     if (query.hub !== undefined && record.hub !== query.hub) return undefined;
     if (query.region !== undefined && !record.regions.some((r) => servesRegion(r, query.region as string))) return undefined;
-    const proficiency = proficiencyOf(record, query);
+    const proficiency = asked === undefined ? entry.best : (entry.ranks.get(asked) ?? -1);
     if (query.language && (proficiency < 0 || proficiency < cefrRank(query.language.minLevel))) return undefined;
     let coverage = 1;
     if (acceptable.length > 0) {

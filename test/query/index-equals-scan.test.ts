@@ -79,7 +79,15 @@ describe("the availability index", () => {
       fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), fc.array(query, { minLength: 1, maxLength: 5 }), (steps, finalQueries) => {
         const index = new AvailabilityIndex();
         const records = new Map<string, TrainerRecord>();
-        const compare = (q: AvailabilityQuery) => expect(index.query(q, tree)).toEqual(scanQuery([...records.values()], q, tree));
+        const compare = (q: AvailabilityQuery) => {
+          const scanned = scanQuery([...records.values()], q, tree);
+          expect(index.query(q, tree)).toEqual(scanned);
+          // A page (kept as a bounded buffer while checking) is the same slice of the scan's ranking.
+          const page = index.page(q, tree, 1, 2);
+          expect(page.matches).toEqual(scanned.slice(1, 3));
+          expect(page.total).toBe(scanned.length);
+          expect([...page.hubs].sort()).toEqual([...new Set(scanned.map((m) => m.hub))].sort());
+        };
         for (const s of steps) {
           if (s.kind === "upsert") {
             index.upsert(s.record);
