@@ -269,6 +269,9 @@ export class ConcordatNode {
       );
       await api.start();
       stack.push({ name: "api", stop: () => api.stop() });
+      // Only now read other hubs' documents from disk (the heaviest part of a restart): the API
+      // already answers from the persisted indexes, and the views catch up behind it.
+      views.follow();
 
       const runtime: RuntimeInfo = {
         pid: process.pid,

@@ -123,10 +123,20 @@ export class VerifiedViews {
     this.#anchorDirectory = anchor ? directoryIdOf(anchor) : undefined;
   }
 
+  /** Reads the highest seq seen per document (replays stay refused); `follow` then starts reading. */
   async start(): Promise<void> {
     for await (const [key, value] of this.#store.meta.iterator({ gt: SEEN_PREFIX, lt: `${SEEN_PREFIX}~` })) {
       this.#lastSeen.set(key.slice(SEEN_PREFIX.length), value as number);
     }
+  }
+
+  /**
+   * Starts reading directories (the anchor's first): loading every member's documents from disk is
+   * the heaviest part of a restart, so the node calls this once its API answers from what it
+   * persisted (indexes answer at once; views catch up behind them).
+   */
+  follow(): void {
+    if (this.#unsubscribe) return;
     this.#unsubscribe = this.#membership.onChange(() => this.#membershipChanged());
     if (this.#anchorDirectory) this.#watch(this.#anchorDirectory);
     this.#membershipChanged();

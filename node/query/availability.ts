@@ -52,14 +52,25 @@ export class Availability {
   /** Trainer ids per roster document, to remove those that left it. */
   readonly #idsByDocument = new Map<string, Set<string>>();
   /** The latest record per hub/trainer (to re-derive accreditations when credentials move), with its stored text. */
-  readonly #records = new Map<string, TrainerPublic>();
+  readonly #decoded = new Map<string, TrainerPublic>();
   readonly #stored = new Map<string, string>();
+  /** A trainer's public record, decoded from its stored text on first use. */
+  #record(key: string): TrainerPublic | undefined {
+    let record = this.#decoded.get(key);
+    if (record) return record;
+    const text = this.#stored.get(key);
+    if (text === undefined) return undefined;
+    record = decodeTrainer(text);
+    this.#decoded.set(key, record);
+    return record;
+  }
+
   /** Which roster document each trainer was last seen in (a roster that grows moves records between shards). */
   readonly #documentOf = new Map<string, string>();
   #queue: Promise<unknown> = Promise.resolve();
   readonly #store: NodeStore;
   /** Each indexed trainer as derived (JSON), to persist only what changed. */
-  readonly #derived = new Map<string, string>();
+  readonly #derived = new Map<string, string | TrainerRecord>();
   /** Records decoded since start (a restart with nothing changed decodes none). */
   decodedSinceStart = 0;
   #tree: CompetencyTree = { parents: () => [] };
@@ -129,9 +140,9 @@ export class Availability {
       const saved = JSON.parse(value as string) as { doc: string; text: string; derived: TrainerRecord; issuers?: string[] };
       const k = key.slice(REC_PREFIX.length);
       this.#stored.set(k, saved.text);
-      this.#records.set(k, decodeTrainer(saved.text));
+      // Decoded when first needed: a restart of 50,000 records decodes none of them up front.
       this.#documentOf.set(k, saved.doc);
-      this.#derived.set(k, JSON.stringify(saved.derived));
+      this.#derived.set(k, saved.derived);
       this.#issuersOf.set(k, new Set(saved.issuers ?? []));
       this.#index.upsert(saved.derived);
       const ids = this.#idsByDocument.get(saved.doc) ?? new Set<string>();
@@ -195,14 +206,14 @@ export class Availability {
       }
       this.decodedSinceStart += 1;
       this.#stored.set(key, text);
-      this.#records.set(key, record);
+      this.#decoded.set(key, record);
       ops.push(...(await this.#upsert(hub, key, record, documentId)));
     }
     for (const id of before) {
       if (now.has(id) || this.#documentOf.get(`${hub}/${id}`) !== documentId) continue; // gone, not moved
       this.#documentOf.delete(`${hub}/${id}`);
       this.#index.remove(hub, id);
-      this.#records.delete(`${hub}/${id}`);
+      this.#decoded.delete(`${hub}/${id}`);
       this.#issuersOf.delete(`${hub}/${id}`);
       this.#stored.delete(`${hub}/${id}`);
       this.#derived.delete(`${hub}/${id}`);
@@ -219,7 +230,7 @@ export class Availability {
     const derived = await this.#toRecord(hub, record);
     this.#index.upsert(derived);
     const json = JSON.stringify(derived);
-    if (this.#derived.get(key) === json && documentId === undefined) return [];
+    if (derivedJson(this.#derived.get(key)) === json && documentId === undefined) return [];
     this.#derived.set(key, json);
     const doc = documentId ?? this.#documentOf.get(key) ?? "";
     const issuers = [...(this.#issuersOf.get(key) ?? [])];
@@ -232,9 +243,9 @@ export class Availability {
   /** Re-derives the accreditations of `hub`'s trainers and of every trainer holding a credential `hub` issued. */
   async #reindexAffected(hub: string): Promise<void> {
     const ops: StoreBatchOperation[] = [];
-    for (const [key, record] of this.#records) {
+    for (const key of this.#stored.keys()) {
       if (!key.startsWith(`${hub}/`) && !this.#issuersOf.get(key)?.has(hub)) continue;
-      ops.push(...(await this.#upsert(key.slice(0, key.indexOf("/")), key, record, undefined)));
+      ops.push(...(await this.#upsert(key.slice(0, key.indexOf("/")), key, this.#record(key) as TrainerPublic, undefined)));
     }
     if (ops.length > 0) await this.#store.batch(ops);
   }
@@ -256,11 +267,11 @@ export class Availability {
     const ops: StoreBatchOperation[] = [];
     for (const id of new Set([...before.keys(), ...next.keys()])) {
       const key = `${hub}/${id}`;
-      const record = this.#records.get(key);
+      const record = this.#record(key);
       if (!record) continue;
       const derived = this.#derived.get(key);
       const busy = JSON.stringify(this.#busyOf(hub, id));
-      if (derived !== undefined && JSON.stringify((JSON.parse(derived) as TrainerRecord).busy) === busy) continue;
+      if (derived !== undefined && JSON.stringify((typeof derived === "string" ? (JSON.parse(derived) as TrainerRecord) : derived).busy) === busy) continue;
       ops.push(...(await this.#upsert(hub, key, record, undefined)));
     }
     if (ops.length > 0) await this.#store.batch(ops);
@@ -275,7 +286,7 @@ export class Availability {
   /** Every indexed trainer as derived (verified accreditations only), for reports. */
   async records(): Promise<TrainerRecord[]> {
     await this.idle();
-    return [...this.#derived.values()].map((json) => JSON.parse(json) as TrainerRecord);
+    return [...this.#derived.values()].map((d) => (typeof d === "string" ? (JSON.parse(d) as TrainerRecord) : d));
   }
 
   /** The competency framework's hierarchy as of the latest release known here. */
@@ -285,7 +296,7 @@ export class Availability {
 
   /** A trainer's public record as indexed (this hub's, or another's as of its latest verified checkpoint). */
   trainer(hub: string, trainerId: string): TrainerPublic | undefined {
-    return this.#records.get(`${hub}/${trainerId}`);
+    return this.#record(`${hub}/${trainerId}`);
   }
 
   #treeRelease: string | undefined;
@@ -354,7 +365,7 @@ export class Availability {
   /** A trainer's free/busy in a range (iCalendar), from the same records the index holds. */
   async freeBusy(hub: string, trainerId: string, range: { start: number; end: number }): Promise<string | undefined> {
     await this.idle();
-    const record = this.#records.get(`${hub}/${trainerId}`);
+    const record = this.#record(`${hub}/${trainerId}`);
     if (!record) return undefined;
     return toVFreeBusy({
       hub,
@@ -372,7 +383,7 @@ export class Availability {
     await this.idle();
     await this.#refreshTree();
     const { matches, total, hubs: answering } = this.#index.page(query, this.#tree, page.offset, page.size);
-    const trainers = matches.map((m) => ({ ...m, displayName: this.#records.get(`${m.hub}/${m.id}`)?.displayName ?? "" }));
+    const trainers = matches.map((m) => ({ ...m, displayName: this.#record(`${m.hub}/${m.id}`)?.displayName ?? "" }));
     const freshness = new Map(this.#views.freshness().map((f) => [f.hub, f]));
     const hubs = [...answering].sort().map((hub) => {
       if (hub === this.#self) return { hub, seq: 0, time: new Date().toISOString(), stale: false };
@@ -381,4 +392,9 @@ export class Availability {
     });
     return { trainers, total, hubs };
   }
+}
+
+/** A derived record as the JSON it is compared by (kept as parsed at load, stringified when compared). */
+function derivedJson(d: string | TrainerRecord | undefined): string | undefined {
+  return d === undefined || typeof d === "string" ? d : JSON.stringify(d);
 }

@@ -134,6 +134,7 @@ describe("verified views of foreign documents", () => {
     await a().node.running.roster.add(draft("V-F"), "op");
     await a().node.running.checkpointer.flush();
     await views.start();
+    views.follow();
     try {
       const id = shardOf("V-F");
       await waitUntil("a view of a's shard", () => views.view(id), 10_000);
