@@ -7,10 +7,10 @@ import type { Booking } from "../../node/bookings/index.js";
 import { ConcordatError } from "../../node/errors.js";
 import type { Libp2pNetworkAdapter } from "../../node/network/libp2p-adapter.js";
 import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import { releaseCore } from "../helpers/core.js";
 import { memoryIo } from "../helpers/io.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
-const now = () => new Date().toISOString();
 const day = (d: number) => new Date(Date.UTC(2027, 2, d)).toISOString(); // March 2027
 
 /** Waits until `reader` sees booking `key` answered (not pending), and returns it. */
@@ -44,15 +44,11 @@ describe("booking a trainer from another hub", () => {
     fed = await startFederationWith(["s", "a", "b", "c", "d"], [["a", "s"], ["b", "s"], ["c", "s"], ["d", "s"], ["b", "a"], ["c", "a"], ["b", "d"], ["c", "d"]], {
       env: { a: { CONCORDAT_BOOKINGS_POLICY: "confirm" }, d: { CONCORDAT_BOOKINGS_POLICY: "manual" } },
     });
-    const core = s().node.running.coreAuthoring;
-    const item = (identifier: string, type: string) => ({ identifier, code: identifier.toUpperCase(), statement: { en: identifier }, type, language: "en", roleLevels: [], themes: [], lastChangeDateTime: now(), extra: {} });
-    await core.import("op", {
-      framework: { identifier: "fw", title: "SSR core", creator: "Secretariat", language: "en", lastChangeDateTime: now(), extra: {} },
-      items: [item("hr", "Domain"), item("hr-1", "Competency")],
-      associations: [{ identifier: "as-1", type: "isChildOf", origin: { identifier: "hr-1" }, destination: { identifier: "hr" }, lastChangeDateTime: now(), extra: {} }],
+    await releaseCore(s(), {
+      items: [["hr", "Domain"], ["hr-1", "Competency"]],
+      childOf: [["hr-1", "hr"]],
       schemes: [{ id: "trainer-hr", name: { en: "Human rights trainer" }, competencies: ["hr"], levels: ["1", "2"], validityMonths: 36 }],
-    }, false);
-    await core.release("op", "1.0.0", "");
+    });
     await waitUntil("a to verify the release", async () => (await a().node.running.coreSource.releases()).length === 1, 15_000);
     const window = [{ start: "2027-01-01T00:00:00Z", end: "2027-06-30T00:00:00Z" }];
     const add = (n: FederationNode, id: string, extra: Record<string, unknown> = {}) => n.node.running.roster.add({ ...draft(id), availability: window, ...extra }, "op");

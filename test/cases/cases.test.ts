@@ -6,11 +6,11 @@ import { fieldViolations } from "../../node/api/index.js";
 import { casesImportCommand, casesSearchCommand, casesShowCommand } from "../../cli/commands/cases.js";
 import { CliError } from "../../cli/errors.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import { releaseCore } from "../helpers/core.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
-const now = () => new Date().toISOString();
 const SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 const file = (front: Record<string, unknown>, body: string) =>
@@ -48,15 +48,7 @@ describe("cases: a repository per hub, searched across the federation", () => {
 
   beforeAll(async () => {
     fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"], ["b", "a"]]);
-    const core = s().node.running.coreAuthoring;
-    const item = (identifier: string, type: string) => ({ identifier, code: identifier.toUpperCase(), statement: { en: identifier }, type, language: "en", roleLevels: [], themes: [], lastChangeDateTime: now(), extra: {} });
-    await core.import("op", {
-      framework: { identifier: "fw", title: "SSR core", creator: "Secretariat", language: "en", lastChangeDateTime: now(), extra: {} },
-      items: [item("hr", "Domain"), item("hr-1", "Competency")],
-      associations: [{ identifier: "as-1", type: "isChildOf", origin: { identifier: "hr-1" }, destination: { identifier: "hr" }, lastChangeDateTime: now(), extra: {} }],
-      schemes: [],
-    }, false);
-    await core.release("op", "1.0.0", "");
+    await releaseCore(s(), { items: [["hr", "Domain"], ["hr-1", "Competency"]], childOf: [["hr-1", "hr"]] });
     await waitUntil("b to verify the release", async () => (await b().node.running.coreSource.releases()).length === 1, 15_000);
     dir = await makeTempDir("concordat-cases-");
   }, 90_000);

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ICAL from "ical.js";
 import { trainersFindCommand, trainersFreeBusyCommand } from "../../cli/commands/find.js";
 import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import { releaseCore } from "../helpers/core.js";
 import { memoryIo } from "../helpers/io.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
-const now = () => new Date().toISOString();
 
 /**
  * The federated query across real nodes: a hub asks for trainers accredited for a competency (an
@@ -26,15 +26,11 @@ describe("finding available trainers across hubs", () => {
 
   beforeAll(async () => {
     fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"]]);
-    const core = s().node.running.coreAuthoring;
-    const item = (identifier: string, type: string) => ({ identifier, code: identifier.toUpperCase(), statement: { en: identifier }, type, language: "en", roleLevels: [], themes: [], lastChangeDateTime: now(), extra: {} });
-    await core.import("op", {
-      framework: { identifier: "fw", title: "SSR core", creator: "Secretariat", language: "en", lastChangeDateTime: now(), extra: {} },
-      items: [item("hr", "Domain"), item("hr-1", "Competency")],
-      associations: [{ identifier: "as-1", type: "isChildOf", origin: { identifier: "hr-1" }, destination: { identifier: "hr" }, lastChangeDateTime: now(), extra: {} }],
+    await releaseCore(s(), {
+      items: [["hr", "Domain"], ["hr-1", "Competency"]],
+      childOf: [["hr-1", "hr"]],
       schemes: [{ id: "trainer-hr", name: { en: "Human rights trainer" }, competencies: ["hr"], levels: ["1", "2"], validityMonths: 36 }],
-    }, false);
-    await core.release("op", "1.0.0", "");
+    });
     await waitUntil("a and b to verify the release", async () => (await a().node.running.coreSource.releases()).length === 1 && (await b().node.running.coreSource.releases()).length === 1, 15_000);
     const window = [{ start: "2027-01-01T00:00:00Z", end: "2027-06-30T00:00:00Z" }];
     const add = async (n: FederationNode, id: string, extra: Record<string, unknown> = {}) =>

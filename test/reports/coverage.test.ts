@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reportCoverageCommand } from "../../cli/commands/report.js";
 import { computeCoverage, type CoverageReport, type ReportInput } from "../../node/reports/index.js";
 import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import { releaseCore } from "../helpers/core.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
-const now = () => new Date().toISOString();
 const DAY = 86_400_000;
 
 describe("the coverage computation", () => {
@@ -78,16 +78,12 @@ describe("report coverage across the federation", () => {
 
   beforeAll(async () => {
     fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"]]);
-    const core = s().node.running.coreAuthoring;
-    const item = (identifier: string, type: string) => ({ identifier, code: identifier.toUpperCase(), statement: { en: identifier }, type, language: "en", roleLevels: [], themes: [], lastChangeDateTime: now(), extra: {} });
-    await core.import("op", {
-      framework: { identifier: "fw", title: "SSR core", creator: "Secretariat", language: "en", lastChangeDateTime: now(), extra: {} },
-      items: [item("hr", "Domain"), item("hr-1", "Competency"), item("uf-1", "Competency")],
-      associations: [{ identifier: "as-1", type: "isChildOf", origin: { identifier: "hr-1" }, destination: { identifier: "hr" }, lastChangeDateTime: now(), extra: {} }],
+    await releaseCore(s(), {
+      items: [["hr", "Domain"], ["hr-1", "Competency"], ["uf-1", "Competency"]],
+      childOf: [["hr-1", "hr"]],
       modules: ["hr", "uf"].map((m) => ({ id: `mod-${m}`, code: `M-${m.toUpperCase()}`, title: { en: m }, durationMinutes: 60, deliveryMode: "on-site" as const, units: [], competencies: [`${m}-1`], materials: [] })),
       schemes: [{ id: "trainer-hr", name: { en: "Human rights trainer" }, competencies: ["hr"], levels: ["1"], validityMonths: 36 }],
-    }, false);
-    await core.release("op", "1.0.0", "");
+    });
     await waitUntil("a to verify the release", async () => (await a().node.running.coreSource.releases()).length === 1, 15_000);
     await a().node.running.curriculum.adopt("op", "1.0.0");
     await a().node.running.roster.add({ ...draft("A-1"), regions: ["KE"] }, "op");
