@@ -1,6 +1,5 @@
 import {
   cefrRank,
-  compareMatches,
   DAY_MS,
   withAncestors,
   type AvailabilityMatch,
@@ -10,6 +9,7 @@ import {
   type TrainerRecord,
 } from "./model.js";
 import { merge, subtract } from "./intervals.js";
+import { andInto, Bits, forEachSlot, orInto } from "./bits.js";
 import { primaryLanguage, servesRegion } from "./shared.js";
 
 export * from "./model.js";
@@ -41,21 +41,32 @@ function firstEndingAfter(ranges: readonly Range[], t: number): number {
 
 const key = (hub: string, id: string) => `${hub}\u0000${id}`;
 
+/** compareMatches(candidate, m) for a candidate not yet made into an object. */
+function compareTo(coverage: number, conflicts: number, proficiency: number, hub: string, id: string, m: AvailabilityMatch): number {
+  return m.coverage - coverage || conflicts - m.conflicts || m.proficiency - proficiency || (hub < m.hub ? -1 : hub > m.hub ? 1 : 0) || (id < m.id ? -1 : id > m.id ? 1 : 0);
+}
+
+type Emit = (entry: Entry, coverage: number, conflicts: number, proficiency: number) => void;
+
 /**
  * The in-memory availability index: trainers by competency, language, country and hub, each with
- * its free time precomputed as sorted disjoint intervals. A query narrows candidates through the
- * inverted maps, then checks each with binary searches — never a scan of every record. Kept up to
- * date record by record (`upsert`, `remove`); its answers equal `scanQuery`'s (a property test).
+ * its free time precomputed as sorted disjoint intervals. Each trainer has a slot; the posting lists
+ * are bitmaps of slots, so a query narrows its candidates with word-wide ORs (the competencies it
+ * accepts) and ANDs (language, country, hub), then checks each candidate with binary searches —
+ * never a scan of every record when it filters by anything. Kept up to date record by record
+ * (`upsert`, `remove`); its answers equal `scanQuery`'s (a property test).
  */
 export class AvailabilityIndex {
-  readonly #entries = new Map<string, Entry>();
-  readonly #byCompetency = new Map<string, Set<string>>();
-  readonly #byLanguage = new Map<string, Set<string>>();
-  readonly #byCountry = new Map<string, Set<string>>();
-  readonly #byHub = new Map<string, Set<string>>();
+  readonly #slots: Array<Entry | undefined> = [];
+  readonly #slotOf = new Map<string, number>();
+  readonly #freeSlots: number[] = [];
+  readonly #byCompetency = new Map<string, Bits>();
+  readonly #byLanguage = new Map<string, Bits>();
+  readonly #byCountry = new Map<string, Bits>();
+  readonly #byHub = new Map<string, Bits>();
 
   get size(): number {
-    return this.#entries.size;
+    return this.#slotOf.size;
   }
 
   upsert(record: TrainerRecord): void {
@@ -79,28 +90,27 @@ export class AvailabilityIndex {
       entry.ranks.set(lang, Math.max(entry.ranks.get(lang) ?? -1, rank));
       entry.best = Math.max(entry.best, rank);
     }
-    const k = key(record.hub, record.id);
-    this.#entries.set(k, entry);
-    for (const c of entry.keys.competencies) add(this.#byCompetency, c, k);
-    for (const l of entry.keys.languages) add(this.#byLanguage, l, k);
-    for (const c of entry.keys.countries) add(this.#byCountry, c, k);
-    add(this.#byHub, record.hub, k);
+    const slot = this.#freeSlots.pop() ?? this.#slots.length;
+    this.#slots[slot] = entry;
+    this.#slotOf.set(key(record.hub, record.id), slot);
+    for (const c of entry.keys.competencies) post(this.#byCompetency, c, slot);
+    for (const l of entry.keys.languages) post(this.#byLanguage, l, slot);
+    for (const c of entry.keys.countries) post(this.#byCountry, c, slot);
+    post(this.#byHub, record.hub, slot);
   }
 
   remove(hub: string, id: string): void {
     const k = key(hub, id);
-    const entry = this.#entries.get(k);
-    if (!entry) return;
-    this.#entries.delete(k);
-    for (const c of entry.keys.competencies) drop(this.#byCompetency, c, k);
-    for (const l of entry.keys.languages) drop(this.#byLanguage, l, k);
-    for (const c of entry.keys.countries) drop(this.#byCountry, c, k);
-    drop(this.#byHub, hub, k);
-  }
-
-  /** Every trainer of a hub (for replacing a hub's records as of a new checkpoint). */
-  idsOf(hub: string): string[] {
-    return [...(this.#byHub.get(hub) ?? [])].map((k) => (this.#entries.get(k) as Entry).record.id);
+    const slot = this.#slotOf.get(k);
+    if (slot === undefined) return;
+    const entry = this.#slots[slot] as Entry;
+    this.#slotOf.delete(k);
+    this.#slots[slot] = undefined;
+    this.#freeSlots.push(slot);
+    for (const c of entry.keys.competencies) unpost(this.#byCompetency, c, slot);
+    for (const l of entry.keys.languages) unpost(this.#byLanguage, l, slot);
+    for (const c of entry.keys.countries) unpost(this.#byCountry, c, slot);
+    unpost(this.#byHub, hub, slot);
   }
 
   /** Every match, ranked (what the property test compares with the scan). */
@@ -110,108 +120,110 @@ export class AvailabilityIndex {
 
   /**
    * One page of the ranked matches and how many there are. Only the best `offset + size` are kept
-   * while the candidates are checked (a bounded, sorted buffer), so a broad query is not sorted whole.
+   * while the candidates are checked (a bounded, sorted buffer; a candidate that would not enter it
+   * is not even made into an object), so a broad query is not sorted whole.
    */
   page(query: AvailabilityQuery, tree: CompetencyTree, offset: number, size: number): { matches: AvailabilityMatch[]; total: number; hubs: Set<string> } {
     const keep = offset + size;
     const top: AvailabilityMatch[] = [];
     const hubs = new Set<string>();
     let total = 0;
-    this.#matches(query, tree, (match) => {
+    this.#matches(query, tree, (entry, coverage, conflicts, proficiency) => {
+      const { hub, id } = entry.record;
       total += 1;
-      hubs.add(match.hub);
-      if (top.length >= keep && compareMatches(match, top[top.length - 1] as AvailabilityMatch) >= 0) return;
+      hubs.add(hub);
+      if (top.length >= keep && compareTo(coverage, conflicts, proficiency, hub, id, top[top.length - 1] as AvailabilityMatch) >= 0) return;
       // Binary insertion into the buffer (sorted best first).
       let lo = 0;
       let hi = top.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (compareMatches(top[mid] as AvailabilityMatch, match) <= 0) lo = mid + 1;
+        if (compareTo(coverage, conflicts, proficiency, hub, id, top[mid] as AvailabilityMatch) >= 0) lo = mid + 1;
         else hi = mid;
       }
-      top.splice(lo, 0, match);
+      top.splice(lo, 0, { hub, id, coverage, conflicts, proficiency });
       if (top.length > keep) top.pop();
     });
     return { matches: top.slice(offset), total, hubs };
   }
 
-  #matches(query: AvailabilityQuery, tree: CompetencyTree, emit: (match: AvailabilityMatch) => void): void {
+  #matches(query: AvailabilityQuery, tree: CompetencyTree, emit: Emit): void {
     const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
     const acceptable = asked.map((c) => withAncestors(tree, c));
-    // The narrowest candidate sets first.
-    const sets: Array<Set<string>> = [];
-    if (query.hub !== undefined) sets.push(this.#byHub.get(query.hub) ?? new Set());
-    if (query.language) sets.push(this.#byLanguage.get(primaryLanguage(query.language.tag)) ?? new Set());
-    if (query.region !== undefined) sets.push(this.#byCountry.get(query.region.slice(0, 2)) ?? new Set());
-    if (asked.length > 0) {
-      const union = new Set<string>();
-      for (const set of acceptable) for (const c of set) for (const k of this.#byCompetency.get(c) ?? []) union.add(k);
-      sets.push(union);
-    }
-    sets.sort((a, b) => a.size - b.size);
-    const [first, ...others] = sets;
     const language = query.language ? primaryLanguage(query.language.tag) : undefined;
-    if (!first) {
-      for (const entry of this.#entries.values()) {
-        const match = this.#check(entry, query, acceptable, language);
-        if (match) emit(match);
-      }
+    const filters: Array<Bits | undefined> = [];
+    if (query.hub !== undefined) filters.push(this.#byHub.get(query.hub));
+    if (language !== undefined) filters.push(this.#byLanguage.get(language));
+    if (query.region !== undefined) filters.push(this.#byCountry.get(query.region.slice(0, 2)));
+    if (asked.length === 0 && filters.length === 0) {
+      for (const entry of this.#slots) if (entry) this.#check(entry, query, acceptable, language, emit);
       return;
     }
-    for (const k of first) {
-      if (!others.every((s) => s.has(k))) continue;
-      const match = this.#check(this.#entries.get(k) as Entry, query, acceptable, language);
-      if (match) emit(match);
-    }
+    // Candidates: (any accepted competency) AND every other filter, word by word.
+    const words = new Uint32Array(Math.ceil(this.#slots.length / 32));
+    if (asked.length > 0) {
+      for (const set of acceptable) for (const c of set) {
+        const bits = this.#byCompetency.get(c);
+        if (bits) orInto(words, bits);
+      }
+    } else words.fill(0xffffffff);
+    for (const f of filters) andInto(words, f);
+    forEachSlot(words, (slot) => {
+      const entry = this.#slots[slot];
+      if (entry) this.#check(entry, query, acceptable, language, emit);
+    });
   }
 
-  #check(entry: Entry, query: AvailabilityQuery, acceptable: Array<Set<string>>, asked: string | undefined): AvailabilityMatch | undefined {
+  #check(entry: Entry, query: AvailabilityQuery, acceptable: Array<Set<string>>, asked: string | undefined, emit: Emit): void {
     const { record } = entry;
     const { start, end } = query.range;
-    if (query.hub !== undefined && record.hub !== query.hub) return undefined;
-    if (query.region !== undefined && !record.regions.some((r) => servesRegion(r, query.region as string))) return undefined;
+    if (query.hub !== undefined && record.hub !== query.hub) return;
+    if (query.region !== undefined && !record.regions.some((r) => servesRegion(r, query.region as string))) return;
     const proficiency = asked === undefined ? entry.best : (entry.ranks.get(asked) ?? -1);
-    if (query.language && (proficiency < 0 || proficiency < cefrRank(query.language.minLevel))) return undefined;
+    if (query.language && (proficiency < 0 || proficiency < cefrRank(query.language.minLevel))) return;
     let coverage = 1;
     if (acceptable.length > 0) {
       let covered = 0;
       for (const set of acceptable) {
         if (record.accreditations.some((a) => set.has(a.competency) && a.validFrom <= start && a.validUntil >= end)) covered += 1;
       }
-      if (covered === 0) return undefined;
+      if (covered === 0) return;
       coverage = covered / acceptable.length;
     }
-    if (end <= start) return undefined;
+    if (end <= start) return;
     const i = firstEndingAfter(entry.free, start);
     if (query.minConsecutiveDays === undefined) {
       const f = entry.free[i];
-      if (!f || f.start > start || f.end < end) return undefined;
+      if (!f || f.start > start || f.end < end) return;
     } else {
       let longest = 0;
       for (let j = i; j < entry.free.length && (entry.free[j] as Range).start < end; j += 1) {
         const f = entry.free[j] as Range;
         longest = Math.max(longest, Math.min(f.end, end) - Math.max(f.start, start));
       }
-      if (longest < query.minConsecutiveDays * DAY_MS) return undefined;
+      if (longest < query.minConsecutiveDays * DAY_MS) return;
     }
     let conflicts = 0;
     for (const b of entry.blocked) {
       if (b.start >= end) break;
       if (b.end > start) conflicts += 1;
     }
-    return { hub: record.hub, id: record.id, coverage, conflicts, proficiency };
+    emit(entry, coverage, conflicts, proficiency);
   }
 }
 
-function add(map: Map<string, Set<string>>, k: string, v: string): void {
-  const set = map.get(k) ?? new Set<string>();
-  set.add(v);
-  map.set(k, set);
+function post(map: Map<string, Bits>, k: string, slot: number): void {
+  let bits = map.get(k);
+  if (!bits) {
+    bits = new Bits();
+    map.set(k, bits);
+  }
+  bits.add(slot);
 }
 
-function drop(map: Map<string, Set<string>>, k: string, v: string): void {
-  const set = map.get(k);
-  if (!set) return;
-  set.delete(v);
-  if (set.size === 0) map.delete(k);
+function unpost(map: Map<string, Bits>, k: string, slot: number): void {
+  const bits = map.get(k);
+  if (!bits) return;
+  bits.delete(slot);
+  if (bits.isEmpty()) map.delete(k);
 }
