@@ -178,14 +178,24 @@ export class AvailabilityIndex {
     const { record } = entry;
     const { start, end } = query.range;
     if (query.hub !== undefined && record.hub !== query.hub) return;
-    if (query.region !== undefined && !record.regions.some((r) => servesRegion(r, query.region as string))) return;
+    if (query.region !== undefined) {
+      let serves = false;
+      for (const r of record.regions) if (servesRegion(r, query.region)) serves = true;
+      if (!serves) return;
+    }
     const proficiency = asked === undefined ? entry.best : (entry.ranks.get(asked) ?? -1);
     if (query.language && (proficiency < 0 || proficiency < cefrRank(query.language.minLevel))) return;
     let coverage = 1;
     if (acceptable.length > 0) {
       let covered = 0;
+      // Plain loops: this runs for every candidate, and closures would be allocated each time.
       for (const set of acceptable) {
-        if (record.accreditations.some((a) => set.has(a.competency) && a.validFrom <= start && a.validUntil >= end)) covered += 1;
+        for (const a of record.accreditations) {
+          if (set.has(a.competency) && a.validFrom <= start && a.validUntil >= end) {
+            covered += 1;
+            break;
+          }
+        }
       }
       if (covered === 0) return;
       coverage = covered / acceptable.length;
