@@ -1,0 +1,356 @@
+/**
+ * Restart to first answer, with real nodes: a secretariat, a target hub T and H source hubs of N
+ * trainers each, every one a `concordat start` process on 127.0.0.1. The secretariat admits them all
+ * and stops once T trusts the charter. Source hubs run a few at a time: each imports its roster
+ * through the API, T replicates and verifies it over libp2p and indexes it (checked through T's API:
+ * the hub's N trainers answer), then the source stops — T keeps its verified view. Then T is stopped
+ * and started again, R times, each timed from spawn to "node started" and to the first
+ * FindAvailableTrainers answer that counts all H × N trainers.
+ */
+import { readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import type { Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
+import { initDataDir } from "../../node/setup.js";
+import { adminToken, nodeApi, type NodeApi } from "../lib/api.js";
+import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
+import { DEFAULT_CONFIG, freePorts, launchNode, waitUntil, type NodeProcess } from "../lib/nodes.js";
+import { median, round, since } from "../lib/stats.js";
+import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
+import { makeFramework, makeHubs, profiles, PROBE, toDraft, type Hub, type Profile } from "./generate.js";
+
+const SEED = 7;
+const TARGET_MS = 3_000;
+
+interface Plan {
+  hubs: number;
+  perHub: number;
+  restarts: number;
+  /** Source hubs running at once while T replicates them. */
+  concurrency: number;
+}
+
+const FULL: Plan = { hubs: 50, perHub: 1_000, restarts: 3, concurrency: 5 };
+const QUICK: Plan = { hubs: 10, perHub: 200, restarts: 2, concurrency: 5 };
+
+const loopback = (port: number) => `/ip4/127.0.0.1/tcp/${port}`;
+const PROBE_REQUEST = { from: new Date(PROBE.start).toISOString(), to: new Date(PROBE.end).toISOString() };
+
+async function writeNetwork(dataDir: string, network: Record<string, unknown>): Promise<void> {
+  const path = join(dataDir, "config.yaml");
+  const config = parse(await readFile(path, "utf8")) as Record<string, unknown>;
+  config.network = network;
+  await writeFile(path, stringify(config));
+}
+
+/** The roster row an import sends (no private data: it never leaves the hub anyway). */
+function toTrainerMessage(p: Profile): Trainer {
+  const draft = toDraft(p);
+  return { ...draft, homeHub: "", private: undefined, updatedAt: "", updatedBy: "" };
+}
+
+/** Resident memory of a process (Linux), in MB. */
+async function residentMb(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+/** A node process and a client for its API, stopped and closed together. */
+async function startNode(dataDir: string, env: Record<string, string>, live: Set<NodeProcess>, execArgv: string[] = []): Promise<{ proc: NodeProcess; api: NodeApi }> {
+  const proc = launchNode(dataDir, env, execArgv);
+  live.add(proc);
+  void proc.exited.then(() => live.delete(proc));
+  const { address } = await proc.started;
+  return { proc, api: nodeApi(address, await adminToken(dataDir)) };
+}
+
+interface Restart {
+  stopMs: number;
+  nodeStartedMs: number;
+  firstAnswerMs: number;
+  /** Answers before the first complete one (API up, index not yet complete). */
+  partialAnswers: number[];
+  residentMb?: number;
+}
+
+export const availabilityRestart: Benchmark = {
+  name: "availability.restart",
+  title: "Availability: restart to first answer, with real nodes",
+  async run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
+    const plan = context.quick ? QUICK : FULL;
+    const { cleanup, log } = context;
+    const expected = plan.hubs * plan.perHub;
+    const label = `${plan.hubs} hubs × ${plan.perHub.toLocaleString("en")}`;
+    const base = await readFile(DEFAULT_CONFIG, "utf8");
+    const work = await context.tempDir("concordat-bench-restart-");
+    const live = new Set<NodeProcess>();
+    cleanup.add("stop the node processes", async () => {
+      await Promise.all([...live].map((p) => p.stop(10_000)));
+    });
+    const framework = makeFramework(SEED);
+    const hubs = makeHubs(plan.hubs);
+    const [sLibp2p, tLibp2p, tApiPort] = (await freePorts(3)) as [number, number, number];
+
+    // Data dirs: the secretariat, the target, every source (the charter admits them all up front).
+    const setupStart = performance.now();
+    const init = (dataDir: string, hubId: string, secretariat: boolean, anchor?: string) =>
+      initDataDir({ dataDir, hubId, name: `Bench ${hubId}`, secretariat, ...(anchor ? { anchor } : {}), baseConfig: base, baseConfigSource: DEFAULT_CONFIG });
+    const sDir = join(work, "secretariat");
+    const tDir = join(work, "target");
+    const s = await init(sDir, "secretariat", true);
+    const t = await init(tDir, "target", false, s.peerId);
+    const sources: Array<{ hub: Hub; dataDir: string; peerId: string }> = [];
+    for (const hub of hubs) {
+      const dataDir = join(work, hub.id);
+      sources.push({ hub, dataDir, peerId: (await init(dataDir, hub.id, false, s.peerId)).peerId });
+    }
+    // T dials the secretariat; sources dial T (T never dials them: they come and go).
+    await writeNetwork(sDir, { listen: [loopback(sLibp2p)], grpc: false, peers: [{ peerId: t.peerId, libp2p: [] }] });
+    await writeNetwork(tDir, { listen: [loopback(tLibp2p)], grpc: false, peers: [{ peerId: s.peerId, libp2p: [loopback(sLibp2p)] }, ...sources.map((x) => ({ peerId: x.peerId, libp2p: [] }))] });
+    for (const x of sources) await writeNetwork(x.dataDir, { listen: [loopback(0)], grpc: false, peers: [{ peerId: t.peerId, libp2p: [loopback(tLibp2p)] }] });
+
+    // The secretariat writes the charter; T starts and trusts it; then the secretariat stops.
+    const secretariat = await startNode(sDir, { CONCORDAT_API_PORT: "0" }, live);
+    await secretariat.api.createFederation();
+    await secretariat.api.admitMember("target", t.peerId, "Bench target");
+    for (const x of sources) await secretariat.api.admitMember(x.hub.id, x.peerId, `Bench ${x.hub.id}`);
+    const tEnv = { CONCORDAT_API_PORT: String(tApiPort) };
+    let target = await startNode(tDir, tEnv, live);
+    cleanup.add("close the target's client", () => target.api.close());
+    const members = plan.hubs + 2;
+    await waitUntil("the target to trust the charter", async () => (await target.api.members().catch(() => undefined))?.members.length === members, 60_000, 100);
+    // From here T relays the charter to the sources.
+    secretariat.api.close();
+    await secretariat.proc.stop();
+    log(`  ${label}: charter of ${members} members trusted by the target (${round(since(setupStart) / 1000, 1)} s)`);
+
+    // Source hubs, a few at a time: import, T replicates, verifies and indexes, source stops.
+    const perHub: Array<{ hub: string; startMs: number; charterMs: number; importMs: number; replicateMs: number; stopMs: number; crashes: number }> = [];
+    /** Node processes that died on their own during the setup (what they wrote to stderr): restarted, as a supervisor would, and reported. */
+    const crashes: Array<{ hub: string; stderr: string }> = [];
+    const exitedOnItsOwn = (p: NodeProcess) => p.child.exitCode !== null || p.child.signalCode !== null;
+    let targetRestarting: Promise<void> | undefined;
+    /** Restarts the target if it died during the setup (at most 3 times; its data persists, sources redial it). */
+    const superviseTarget = async () => {
+      if (!exitedOnItsOwn(target.proc)) return;
+      targetRestarting ??= (async () => {
+        crashes.push({ hub: "target", stderr: target.proc.stderr().slice(-1500) });
+        if (crashes.filter((c) => c.hub === "target").length > 3) throw new Error(`the target exited 4 times: ${target.proc.stderr().slice(-2000)}`);
+        log(`  the target exited on its own; restarting it: ${target.proc.stderr().trim().split("\n").slice(-3).join(" | ")}`);
+        target.api.close();
+        target = await startNode(tDir, tEnv, live);
+      })().finally(() => {
+        targetRestarting = undefined;
+      });
+      await targetRestarting;
+    };
+    const feed = async (x: (typeof sources)[number]) => {
+      const spawnStart = performance.now();
+      let source = await startNode(x.dataDir, { CONCORDAT_API_PORT: "0" }, live);
+      const startMs = since(spawnStart);
+      const timing = { startMs, charterMs: 0, importMs: 0, replicateMs: 0, crashes: 0 };
+      /** Restarts the source (at most twice) or the target if either died. */
+      const supervise = async () => {
+        await superviseTarget();
+        if (!exitedOnItsOwn(source.proc)) return;
+        crashes.push({ hub: x.hub.id, stderr: source.proc.stderr().slice(-1500) });
+        timing.crashes += 1;
+        if (timing.crashes > 2) throw new Error(`${x.hub.id} exited ${timing.crashes} times`);
+        log(`  ${x.hub.id} exited on its own; restarting it: ${source.proc.stderr().trim().split("\n").slice(-3).join(" | ")}`);
+        source.api.close();
+        source = await startNode(x.dataDir, { CONCORDAT_API_PORT: "0" }, live);
+      };
+      try {
+        const charterStart = performance.now();
+        await waitUntil(`${x.hub.id} to trust the charter`, async () => {
+          await supervise();
+          return (await source.api.members().catch(() => undefined))?.members.length === members;
+        }, 60_000, 100);
+        timing.charterMs = since(charterStart);
+        const trainers = [...profiles(SEED, framework, [x.hub], plan.perHub, { probeWindow: true })].map(toTrainerMessage);
+        const importStart = performance.now();
+        const outcome = await source.api.importTrainers(trainers);
+        if (!outcome.committed || outcome.imported !== plan.perHub) throw new Error(`${x.hub.id}: imported ${outcome.imported} of ${plan.perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`);
+        timing.importMs = since(importStart);
+        const replicateStart = performance.now();
+        await waitUntil(
+          `the target to answer with ${x.hub.id}'s ${plan.perHub} trainers`,
+          async () => {
+            await supervise();
+            return (await target.api.find({ ...PROBE_REQUEST, hub: x.hub.id }).catch(() => undefined))?.total === plan.perHub;
+          },
+          300_000,
+          250,
+        );
+        timing.replicateMs = since(replicateStart);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\n  ${x.hub.id}'s stderr: ${source.proc.stderr().slice(-2000)}`);
+      } finally {
+        source.api.close();
+        const stopStart = performance.now();
+        await source.proc.stop();
+        perHub.push({ hub: x.hub.id, ...timing, stopMs: since(stopStart) });
+      }
+    };
+    const feedStart = performance.now();
+    for (let i = 0; i < sources.length; i += plan.concurrency) {
+      await Promise.all(sources.slice(i, i + plan.concurrency).map(feed));
+      await superviseTarget();
+      const total = (await target.api.find(PROBE_REQUEST, 60_000, true)).total;
+      log(`  ${label}: ${Math.min(sources.length, i + plan.concurrency)} hubs replicated, the target answers with ${total.toLocaleString("en")} trainers (${round(since(feedStart) / 1000, 0)} s)`);
+    }
+    await superviseTarget();
+    const before = await target.api.find(PROBE_REQUEST, 60_000, true);
+    if (before.total !== expected) throw new Error(`the target answers with ${before.total} trainers, expected ${expected}`);
+    const setupMs = since(setupStart);
+    const feedMs = since(feedStart);
+    const targetRss = await residentMb(target.proc.child.pid);
+
+    // Restarts: stop T, spawn it again, time to "node started" and to the first complete answer.
+    const restart = async (execArgv: string[] = []): Promise<Restart> => {
+      const stopStart = performance.now();
+      target.api.close();
+      await target.proc.stop();
+      const stopMs = since(stopStart);
+      // Not `startNode`: the clock runs from spawn, and T's API is polled before it says "node started".
+      const proc = launchNode(tDir, tEnv, execArgv);
+      live.add(proc);
+      void proc.exited.then(() => live.delete(proc));
+      target = { proc, api: nodeApi(`127.0.0.1:${tApiPort}`, await adminToken(tDir)) };
+      const partialAnswers: number[] = [];
+      const firstAt = await waitUntil(
+        "the restarted target's first complete answer",
+        async () => {
+          if (proc.child.exitCode !== null) throw new Error(`the target exited: ${proc.stderr()}`);
+          const answer = await target.api.find(PROBE_REQUEST, 2_000, true).catch(() => undefined);
+          if (!answer) return false;
+          const at = performance.now();
+          if (answer.total === expected) return at;
+          partialAnswers.push(answer.total);
+          return false;
+        },
+        120_000,
+        5,
+      );
+      const started = await proc.started;
+      const out: Restart = { stopMs, nodeStartedMs: started.at - proc.spawnedAt, firstAnswerMs: firstAt - proc.spawnedAt, partialAnswers };
+      const rss = await residentMb(proc.child.pid);
+      if (rss !== undefined) out.residentMb = rss;
+      return out;
+    };
+    // The fixed cost for comparison: the same restart of a node that holds no trainers.
+    const emptyDir = join(work, "empty");
+    await init(emptyDir, "empty", false, s.peerId);
+    await writeNetwork(emptyDir, { listen: [loopback(0)], grpc: false, peers: [] });
+    const emptyTimes: number[] = [];
+    for (let r = 0; r < 2; r += 1) {
+      const empty = await startNode(emptyDir, { CONCORDAT_API_PORT: "0" }, live);
+      await empty.api.find(PROBE_REQUEST, 10_000, true);
+      emptyTimes.push(since(empty.proc.spawnedAt));
+      empty.api.close();
+      await empty.proc.stop();
+    }
+    const emptyRestartMs = emptyTimes.at(-1) as number;
+
+    const restarts: Restart[] = [];
+    for (let r = 0; r < plan.restarts; r += 1) {
+      const result = await restart();
+      restarts.push(result);
+      log(`  ${label}: restart ${r + 1}: "node started" after ${round(result.nodeStartedMs, 0)} ms, first complete answer after ${round(result.firstAnswerMs, 0)} ms`);
+    }
+    const worst = Math.max(...restarts.map((x) => x.firstAnswerMs));
+
+    // Over the target: one more restart under the CPU profiler, summarised up to the first answer.
+    let profile: (ProfileSummary & { firstAnswerMs: number }) | undefined;
+    if (worst > TARGET_MS) {
+      const dir = await context.tempDir("concordat-bench-profile-");
+      const profiled = await restart(["--cpu-prof", "--cpu-prof-dir", dir]);
+      target.api.close();
+      await target.proc.stop();
+      const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
+      if (file) profile = { ...(await summarizeProfile(join(dir, file), profiled.firstAnswerMs)), firstAnswerMs: profiled.firstAnswerMs };
+      log(
+        `  ${label}: profiled restart: first answer after ${round(profiled.firstAnswerMs, 0)} ms; by component: ` +
+          (profile?.byComponent.slice(0, 5).map((c) => `${c.component} ${c.share}%`).join(", ") ?? "no profile written"),
+      );
+    }
+
+    const conditions = { hubs: plan.hubs, trainers: expected, runs: plan.restarts };
+    const figures: Figure[] = [
+      figure({ name: `restart to first complete answer, worst of ${plan.restarts}, ${label}`, unit: "ms", ours: worst, targets: [{ on: "ours", op: "<=", value: TARGET_MS }], conditions }),
+      figure({ name: `restart to first complete answer, median, ${label}`, unit: "ms", ours: median(restarts.map((x) => x.firstAnswerMs)), conditions }),
+      figure({ name: `restart to "node started", worst of ${plan.restarts}, ${label}`, unit: "ms", ours: Math.max(...restarts.map((x) => x.nodeStartedMs)), conditions }),
+      figure({ name: "restart to first answer of a node holding no trainers (the fixed cost)", unit: "ms", ours: emptyRestartMs, conditions: { hubs: 0, trainers: 0, runs: 1 } }),
+      figure({ name: `stop (SIGTERM to exit), worst of ${plan.restarts}, ${label}`, unit: "ms", ours: Math.max(...restarts.map((x) => x.stopMs)), conditions }),
+    ];
+    const rss = restarts.map((x) => x.residentMb).filter((x): x is number => x !== undefined);
+    if (rss.length > 0) figures.push(figure({ name: `target's resident memory at first answer after restart, ${label}`, unit: "MiB", ours: Math.max(...rss), conditions }));
+    figures.push(
+      figure({ name: `setup: ${label} replicated into the target and indexed`, unit: "s", ours: feedMs / 1000, conditions: { hubs: plan.hubs, trainers: expected, runs: 1, concurrentSources: plan.concurrency } }),
+      figure({
+        name: `setup: one hub of ${plan.perHub.toLocaleString("en")}, import to answered at the target, median`,
+        unit: "ms",
+        ours: median(perHub.map((x) => x.replicateMs)),
+        conditions: { hubs: plan.hubs, trainers: expected, runs: perHub.length, concurrentSources: plan.concurrency },
+      }),
+    );
+    const notes = [
+      "Every node is a separate `concordat start` process. Each restart is timed from spawn to the first FindAvailableTrainers answer (polled every few ms over gRPC on 127.0.0.1) whose total counts every trainer; the query asks only for dates in a window every trainer declared free, so it is also the index's widest query.",
+      "During the restarts no peer is up (the secretariat and the sources are stopped): the target answers from its own LevelDB (persisted index and verified views).",
+      "Roster accreditations are claims without credentials, so the index counts none; they still travel in the roster documents.",
+    ];
+    if (context.quick) notes.push(`Quick run: ${label} (full: ${FULL.hubs} hubs × ${FULL.perHub.toLocaleString("en")}).`);
+    if (crashes.length > 0) {
+      const last = (text: string) => text.trim().split("\n").filter((line) => /Error|error/.test(line)).at(-1) ?? text.trim().split("\n").at(-1) ?? "";
+      notes.push(
+        `${crashes.length} node process(es) exited on their own during the setup and were restarted (${crashes.map((c) => c.hub).join(", ")}); ` +
+          `the last error line: "${last(crashes.at(-1)?.stderr ?? "")}" (details.crashes has their stderr).`,
+      );
+    }
+    if (restarts.some((x) => x.partialAnswers.length > 0)) notes.push("Some restarts answered before their index was complete (see details.restarts[].partialAnswers).");
+    if (profile) {
+      notes.push(
+        `Restart over ${TARGET_MS.toLocaleString("en")} ms: a profiled restart (first answer after ${Math.round(profile.firstAnswerMs).toLocaleString("en")} ms) spent its CPU samples ` +
+          `${profile.byComponent.slice(0, 6).map((c) => `${c.share}% in ${c.component}`).join(", ")} ` +
+          `(attributed to the innermost frame of this project's code; details.profile has self time by package and the top functions). ` +
+          `Over time: ${profile.phases.map((p) => `${(p.fromMs / 1000).toFixed(1)}-${(p.toMs / 1000).toFixed(1)} s ${p.project}`).join("; ")}.`,
+      );
+    }
+    return {
+      conditions: {
+        hubs: plan.hubs,
+        trainersPerHub: plan.perHub,
+        trainers: expected,
+        restarts: plan.restarts,
+        transport: "libp2p on 127.0.0.1",
+        rosterShards: 4,
+        mode: context.quick ? "quick" : "full",
+      },
+      figures,
+      details: {
+        setupMs: Math.round(setupMs),
+        feedMs: Math.round(feedMs),
+        targetDbBytes: await directoryBytes(join(tDir, "db")),
+        targetResidentMbBeforeRestart: targetRss === undefined ? undefined : Math.round(targetRss),
+        perHub: perHub.map((x) => ({ hub: x.hub, startMs: Math.round(x.startMs), charterMs: Math.round(x.charterMs), importMs: Math.round(x.importMs), replicateMs: Math.round(x.replicateMs), stopMs: Math.round(x.stopMs), crashes: x.crashes })),
+        crashes,
+        restarts: restarts.map((x) => ({ ...x, stopMs: Math.round(x.stopMs), nodeStartedMs: Math.round(x.nodeStartedMs), firstAnswerMs: Math.round(x.firstAnswerMs), residentMb: x.residentMb === undefined ? undefined : Math.round(x.residentMb) })),
+        ...(profile ? { profile } : {}),
+      },
+      notes,
+    };
+  },
+};

@@ -1,0 +1,156 @@
+/**
+ * Real nodes for benchmarks: `concordat start` processes (the built CLI) on 127.0.0.1 only, with
+ * bounded waits. The test helpers (test/helpers) resolve paths relative to the
+ * source tree, which breaks once compiled into dist/, so the few the bench needs live here.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** The project root: the nearest directory above this file with concordat's package.json (works from bench/ and dist/bench/). */
+export const ROOT = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "concordat") return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("cannot find the project root (package.json of concordat) above the bench");
+    dir = parent;
+  }
+})();
+
+export const CLI_ENTRY = join(ROOT, "dist", "cli", "main.js");
+export const DEFAULT_CONFIG = join(ROOT, "config", "default.yaml");
+
+/** Cleanups run in reverse order of registration, each whatever the others do. */
+export class Cleanup {
+  readonly #steps: Array<{ what: string; run: () => Promise<void> | void }> = [];
+
+  add(what: string, run: () => Promise<void> | void): void {
+    this.#steps.push({ what, run });
+  }
+
+  async run(log: (message: string) => void): Promise<void> {
+    while (this.#steps.length > 0) {
+      const step = this.#steps.pop() as { what: string; run: () => Promise<void> | void };
+      try {
+        await step.run();
+      } catch (error) {
+        log(`cleanup: ${step.what} failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+/** A temp dir removed at cleanup (or kept, and named, with `keep`: to look into a run). */
+export async function tempDir(prefix: string, cleanup: Cleanup, keep = false): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanup.add(keep ? `keep ${dir}` : `remove ${dir}`, async () => {
+    if (keep) process.stderr.write(`  kept ${dir}\n`);
+    else await rm(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** `count` distinct free TCP ports on 127.0.0.1 (all held until every one is chosen). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once("error", reject);
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === "object" && address ? address.port : 0;
+  });
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
+}
+
+/** Polls `probe` every `intervalMs` until it gives a value (not undefined/false); fails after `timeoutMs`. */
+export async function waitUntil<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export interface NodeProcess {
+  child: ChildProcess;
+  /** When it was spawned (performance.now()). */
+  spawnedAt: number;
+  /** Resolves with the API address and the time (performance.now()) of the "node started" log line. */
+  started: Promise<{ address: string; at: number }>;
+  /** Log lines seen so far (JSON objects). */
+  logs: Array<Record<string, unknown>>;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts `concordat start --data DIR` (the built CLI) as a separate process, with extra node flags
+ * (e.g. --cpu-prof), and returns at once: `started` resolves on its "node started" log line.
+ */
+export function launchNode(dataDir: string, env: Record<string, string>, execArgv: readonly string[] = [], timeoutMs = 120_000): NodeProcess {
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, [...execArgv, CLI_ENTRY, "start", "--data", dataDir], {
+    env: { ...process.env, CONCORDAT_LOG_LEVEL: "info", CONCORDAT_LOG_PRETTY: "false", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const started = new Promise<{ address: string; at: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on("line", (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry.msg === "node started" && typeof entry.api === "string") {
+        clearTimeout(timer);
+        resolve({ address: entry.api, at: performance.now() });
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited before starting (code ${code}, signal ${signal}): ${stderr}`));
+    });
+  });
+  started.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
+  const stop = async (graceMs = 30_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { child, spawnedAt, started, logs, exited, stderr: () => stderr, stop };
+}

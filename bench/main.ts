@@ -1,0 +1,123 @@
+/**
+ * `npm run bench [-- --quick] [NAME...]`: runs the benchmarks (all, or those whose name contains one
+ * of NAME), prints a summary table and writes bench/results/latest.json and latest.md (or --out
+ * PREFIX.json/.md). Exit code 1 when a benchmark failed (a wrong answer, a timeout); a missed
+ * target is reported, not a failure.
+ */
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { availabilityQuery } from "./availability/query.js";
+import { availabilityRestart } from "./availability/restart.js";
+import { describeEnvironment } from "./lib/environment.js";
+import { Cleanup, ROOT, tempDir } from "./lib/nodes.js";
+import { toConsoleTable, writeResults } from "./lib/report.js";
+import type { Benchmark, BenchmarkResult, RunResults } from "./lib/types.js";
+
+/** Every benchmark, in the order they run. Later issues add storage, replication, soak. */
+const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart];
+
+const USAGE = `usage: npm run bench -- [--quick] [--out PREFIX] [--list] [NAME...]
+
+  --quick       reduced sizes and rounds (each benchmark says what it reduced)
+  --out PREFIX  write PREFIX.json and PREFIX.md (default bench/results/latest)
+  --keep        keep the benchmarks' temp dirs (data dirs, profiles) and print where
+  --list        list the benchmarks and exit
+  NAME          run only benchmarks whose name contains NAME (e.g. availability.query)
+`;
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    options: { quick: { type: "boolean", default: false }, keep: { type: "boolean", default: false }, out: { type: "string" }, list: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.list) {
+    for (const b of BENCHMARKS) process.stdout.write(`${b.name.padEnd(24)} ${b.title}\n`);
+    return 0;
+  }
+  const selected = positionals.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => positionals.some((name) => b.name.includes(name)));
+  if (selected.length === 0) {
+    process.stderr.write(`no benchmark matches ${positionals.join(", ")}; there are: ${BENCHMARKS.map((b) => b.name).join(", ")}\n`);
+    return 2;
+  }
+  const environment = describeEnvironment();
+  const mode = values.quick ? "quick" : "full";
+  log(`bench (${mode}): ${selected.map((b) => b.name).join(", ")} — Node ${environment.node}, ${environment.cores} cores`);
+
+  let cleanup = new Cleanup();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`\n${signal}: cleaning up…`);
+    void cleanup.run(log).finally(() => process.exit(130));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  // A rejection nobody handled (e.g. a library's timer firing late) is recorded and reported, not
+  // allowed to end the run half-way with node processes and temp dirs left behind.
+  const stray: string[] = [];
+  process.on("unhandledRejection", (reason: unknown) => {
+    const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+    stray.push(message);
+    log(`  (unhandled rejection, recorded: ${message})`);
+  });
+
+  const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
+  const startedAt = new Date();
+  const runStart = performance.now();
+  const benchmarks: BenchmarkResult[] = [];
+  for (const benchmark of selected) {
+    log(`\n▶ ${benchmark.name}: ${benchmark.title}`);
+    const start = performance.now();
+    try {
+      const current = cleanup;
+      const outcome = await benchmark.run({ quick: values.quick, environment, cleanup: current, tempDir: (prefix) => tempDir(prefix, current, values.keep), log });
+      // Every figure says where it was measured, on top of what its benchmark says.
+      const figures = outcome.figures.map((f) => ({ ...f, conditions: { ...f.conditions, cores: environment.cores, node: environment.node } }));
+      benchmarks.push({ name: benchmark.name, title: benchmark.title, status: "ok", durationMs: performance.now() - start, ...outcome, figures });
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      log(`✖ ${benchmark.name} failed: ${message}`);
+      benchmarks.push({ name: benchmark.name, title: benchmark.title, status: "failed", error: error instanceof Error ? error.message : String(error), durationMs: performance.now() - start, conditions: {}, figures: [], details: {}, notes: [] });
+    } finally {
+      await cleanup.run(log);
+      cleanup = new Cleanup();
+    }
+    log(`  (${Math.round((performance.now() - start) / 1000)} s)`);
+  }
+  const results: RunResults = {
+    schema: 1,
+    mode,
+    filter: positionals,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: performance.now() - runStart,
+    environment,
+    benchmarks,
+    loadAverage: { start: loadAtStart, end: loadavg().map((x) => Math.round(x * 100) / 100) },
+    unhandledRejections: stray,
+  };
+  const written = await writeResults(values.out ?? join(ROOT, "bench", "results", "latest"), results);
+  process.stdout.write(`\n${toConsoleTable(results)}\n`);
+  process.stdout.write(`\n${mode} run in ${Math.round(results.durationMs / 1000)} s; results in ${written.json} and ${written.markdown}\n`);
+  return benchmarks.some((b) => b.status === "failed") ? 1 : 0;
+}
+
+// Exit explicitly: a client's or library's leftover handle must not keep the runner alive.
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
