@@ -79,6 +79,8 @@ async function startNode(dataDir: string, env: Record<string, string>, live: Set
 
 interface Restart {
   stopMs: number;
+  /** The previous process did not exit within 30 s of SIGTERM and was killed. */
+  stopKilled: boolean;
   nodeStartedMs: number;
   firstAnswerMs: number;
   /** Answers before the first complete one (API up, index not yet complete). */
@@ -223,7 +225,7 @@ export const availabilityRestart: Benchmark = {
     const restart = async (execArgv: string[] = []): Promise<Restart> => {
       const stopStart = performance.now();
       target.api.close();
-      await target.proc.stop();
+      const { killed: stopKilled } = await target.proc.stop();
       const stopMs = since(stopStart);
       // Not `startNode`: the clock runs from spawn, and T's API is polled before it says "node started".
       const proc = launchNode(tDir, tEnv, execArgv);
@@ -246,7 +248,7 @@ export const availabilityRestart: Benchmark = {
         5,
       );
       const started = await proc.started;
-      const out: Restart = { stopMs, nodeStartedMs: started.at - proc.spawnedAt, firstAnswerMs: firstAt - proc.spawnedAt, partialAnswers };
+      const out: Restart = { stopMs, stopKilled, nodeStartedMs: started.at - proc.spawnedAt, firstAnswerMs: firstAt - proc.spawnedAt, partialAnswers };
       const rss = await residentMb(proc.child.pid);
       if (rss !== undefined) out.residentMb = rss;
       return out;
@@ -279,7 +281,8 @@ export const availabilityRestart: Benchmark = {
       const dir = await context.tempDir("concordat-bench-profile-");
       const profiled = await restart(["--cpu-prof", "--cpu-prof-dir", dir]);
       target.api.close();
-      await target.proc.stop();
+      // The profile is written when the process exits normally: give it time.
+      await target.proc.stop(120_000);
       const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
       if (file) profile = { ...(await summarizeProfile(join(dir, file), profiled.firstAnswerMs)), firstAnswerMs: profiled.firstAnswerMs };
       log(
@@ -294,7 +297,7 @@ export const availabilityRestart: Benchmark = {
       figure({ name: `restart to first complete answer, median, ${label}`, unit: "ms", ours: median(restarts.map((x) => x.firstAnswerMs)), conditions }),
       figure({ name: `restart to "node started", worst of ${plan.restarts}, ${label}`, unit: "ms", ours: Math.max(...restarts.map((x) => x.nodeStartedMs)), conditions }),
       figure({ name: "restart to first answer of a node holding no trainers (the fixed cost)", unit: "ms", ours: emptyRestartMs, conditions: { hubs: 0, trainers: 0, runs: 1 } }),
-      figure({ name: `stop (SIGTERM to exit), worst of ${plan.restarts}, ${label}`, unit: "ms", ours: Math.max(...restarts.map((x) => x.stopMs)), conditions }),
+      figure({ name: `stop (SIGTERM to exit, SIGKILL after 30 s), worst of ${plan.restarts}, ${label}`, unit: "ms", ours: Math.max(...restarts.map((x) => x.stopMs)), conditions }),
     ];
     const rss = restarts.map((x) => x.residentMb).filter((x): x is number => x !== undefined);
     if (rss.length > 0) figures.push(figure({ name: `target's resident memory at first answer after restart, ${label}`, unit: "MiB", ours: Math.max(...rss), conditions }));
@@ -320,6 +323,8 @@ export const availabilityRestart: Benchmark = {
           `the last error line: "${last(crashes.at(-1)?.stderr ?? "")}" (details.crashes has their stderr).`,
       );
     }
+    const killed = restarts.filter((x) => x.stopKilled).length;
+    if (killed > 0) notes.push(`${killed} of ${restarts.length} stops of the target did not end within 30 s of SIGTERM and were finished with SIGKILL (the stop figure then reads about 30 s).`);
     if (restarts.some((x) => x.partialAnswers.length > 0)) notes.push("Some restarts answered before their index was complete (see details.restarts[].partialAnswers).");
     if (profile) {
       notes.push(

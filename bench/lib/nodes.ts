@@ -100,8 +100,8 @@ export interface NodeProcess {
   logs: Array<Record<string, unknown>>;
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; says whether it had to be killed. */
+  stop(graceMs?: number): Promise<{ killed: boolean }>;
 }
 
 /**
@@ -143,14 +143,19 @@ export function launchNode(dataDir: string, env: Record<string, string>, execArg
   });
   started.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
   const stop = async (graceMs = 30_000) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return { killed: false };
     child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill("SIGKILL");
+    }, graceMs);
     try {
       await exited;
     } finally {
       clearTimeout(timer);
     }
+    return { killed };
   };
   return { child, spawnedAt, started, logs, exited, stderr: () => stderr, stop };
 }
