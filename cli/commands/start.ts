@@ -1,5 +1,6 @@
 import { access } from "node:fs/promises";
 import { ConcordatNode } from "../../node/node.js";
+import { guardRepoSyncTimeouts } from "../../node/process-guard.js";
 import { dataPaths } from "../../node/paths.js";
 import { initDataDir, readTextFile } from "../../node/setup.js";
 import { parseConfig, parseYaml } from "../../node/config/index.js";
@@ -50,6 +51,7 @@ export async function startCommand(options: StartCommandOptions, io: Io, env: No
     },
   });
   const running = await node.start();
+  guardRepoSyncTimeouts(running.logger);
   // Process warnings (e.g. automerge-repo's throttle asking for a negative timeout after a long
   // import) go to the node's log as structured lines, not as bare text on stderr.
   process.removeAllListeners("warning");
