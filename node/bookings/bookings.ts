@@ -260,8 +260,7 @@ export class Bookings {
   }
 
   #answer(request: BookingRequest, state: Engagement["state"], decidedBy: string, why: { reason: DeclineReason | ""; detail: string }): Engagement {
-    if (state === "declined" || state === "cancelled") this.#log.info({ request: request.id, requester: request.requester, trainer: request.trainer.id, state, reason: why.reason }, "booking answered");
-    else this.#log.info({ request: request.id, requester: request.requester, trainer: request.trainer.id, state }, "booking answered");
+    this.#log.info({ request: request.id, requester: request.requester, trainer: request.trainer.id, state, ...(why.reason ? { reason: why.reason } : {}) }, "booking answered");
     return {
       request: { requester: request.requester, id: request.id },
       trainer: request.trainer.id,

@@ -6,7 +6,7 @@ import type { Curriculum } from "../core/curriculum.js";
 import { DocumentType, textOf, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
-import { DELIVERIES_KEY, decodeDelivery, encodeDelivery, validateDelivery, type Delivery, type DeliveryDraft, type RawDeliveryDraft } from "./model.js";
+import { DELIVERIES_KEY, decodeDelivery, encodeDelivery, validateDelivery, type Delivery, type RawDeliveryDraft } from "./model.js";
 import { figures, fold, readStatements, type IngestState } from "./xapi.js";
 
 const PRIVATE_KEY = "deliveries-private";

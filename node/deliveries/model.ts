@@ -54,10 +54,15 @@ export function participantsOf(d: Pick<Delivery, "participants">): number {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** A real calendar date written YYYY-MM-DD (not 2027-02-30, not 2027-13-01). */
+export function isDay(v: string): boolean {
+  const t = Date.parse(`${v}T00:00:00Z`);
+  return DATE.test(v) && !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === v;
+}
+
 function checkDay(c: Checker, field: string, value: string): string {
   const v = value.trim();
-  const t = Date.parse(`${v}T00:00:00Z`);
-  if (!DATE.test(v) || Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== v) c.fail(field, `'${v}' is not a date (YYYY-MM-DD)`);
+  if (!isDay(v)) c.fail(field, `'${v}' is not a date (YYYY-MM-DD)`);
   return v;
 }
 

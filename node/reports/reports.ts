@@ -2,7 +2,7 @@ import type { Checkpointer, VerifiedViews } from "../authority/index.js";
 import { CURRICULUM_KEY, impactOf, readCurriculum, type CoreSource, type Curriculum, type CurriculumContent } from "../core/index.js";
 import { CREDENTIALS_KEY } from "../credentials/index.js";
 import type { Deliveries } from "../deliveries/index.js";
-import { DELIVERIES_KEY } from "../deliveries/model.js";
+import { DELIVERIES_KEY, isDay } from "../deliveries/model.js";
 import { textOf, type OwnedDocuments } from "../documents/index.js";
 import { invalidArgument } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
@@ -10,7 +10,6 @@ import type { Availability } from "../query/availability.js";
 import { computeCoverage, type CoverageReport, type HubInput, type ReportInput, type SourceCheckpoint } from "./coverage.js";
 
 const REPORTED_TYPES = new Set(["roster", CREDENTIALS_KEY, CURRICULUM_KEY, DELIVERIES_KEY]);
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Gathers what the coverage report is computed from, as signed: every other hub's documents as of
@@ -45,10 +44,6 @@ export class Reports {
 
   async coverage(options: { from: string; to: string; publicOnly: boolean; now?: string }): Promise<CoverageReport> {
     const violations = [];
-    const isDay = (v: string) => {
-      const t = Date.parse(`${v}T00:00:00Z`);
-      return DATE.test(v) && !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === v;
-    };
     if (!isDay(options.from)) violations.push({ field: "from", description: `'${options.from}' is not a date (YYYY-MM-DD)` });
     if (!isDay(options.to)) violations.push({ field: "to", description: `'${options.to}' is not a date (YYYY-MM-DD)` });
     if (isDay(options.from) && isDay(options.to) && options.to < options.from) violations.push({ field: "to", description: "is before from" });
