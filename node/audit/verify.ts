@@ -44,6 +44,42 @@ export function changeHashProblem(bytes: Uint8Array): { hash?: string; problem?:
   return { hash };
 }
 
+/** The documents of a bundle, rebuilt from their changes, with their keys in their owners' directories. */
+export type BundleDocuments = Map<string, { key: string; doc: A.Doc<unknown> }>;
+
+/**
+ * Why a signed checkpoint cannot be trusted against a bundle, or undefined when it can: a good
+ * signature for this federation, by a key the charter gives a member at the checkpoint's time, for a
+ * document of that member's (its id derives from the member's directory and the document's key) that
+ * the bundle holds, with heads that are in its changes.
+ */
+export async function checkpointInBundle(
+  signed: SignedCheckpoint,
+  ctx: { federationId: string; anchor: string; members: readonly CharterMember[]; documents: BundleDocuments },
+): Promise<string | undefined> {
+  const c = signed.checkpoint;
+  const problem = await checkpointProblem(signed, { federationId: ctx.federationId, documentId: c.documentId });
+  if (problem) return problem;
+  const anchorDirectory = directoryIdOf(ctx.anchor);
+  const member = ctx.members.find((m) => m.keys.some((k) => k.peerId === c.owner)) ?? (c.owner === ctx.anchor ? ctx.members.find((m) => m.directoryId === anchorDirectory) : undefined);
+  if (!member) return `signed by ${c.owner}, which the charter gives no member`;
+  const signer = signerProblem(member, c);
+  if (signer) return signer;
+  const doc = ctx.documents.get(c.documentId);
+  if (!doc) return "its document is not in the bundle";
+  if (ownedDocumentId(member.directoryId, doc.key) !== c.documentId) return `document ${c.documentId} is not hub '${member.hub}''s (its id does not derive from the hub's directory and key '${doc.key}')`;
+  if (!A.hasHeads(doc.doc, c.heads)) return "its heads are not in the document's changes (a change was dropped or altered)";
+  return undefined;
+}
+
+/** A bundle as verified, with what it holds, for recomputing reports from it. */
+export interface OpenedBundle {
+  report: VerifyReport;
+  documents: BundleDocuments;
+  /** The charter's members as the trust anchor signed them (empty when no charter verified). */
+  members: CharterMember[];
+}
+
 /**
  * Verifies an audit bundle offline against a trust anchor (the secretariat's peer id), with no node
  * and no network:
@@ -56,16 +92,21 @@ export function changeHashProblem(bytes: Uint8Array): { hash?: string; problem?:
  * 5. the core's releases: versions only go up in signing order, each descending from the last.
  */
 export async function verifyBundle(raw: unknown, trustAnchor: string): Promise<VerifyReport> {
+  return (await openBundle(raw, trustAnchor)).report;
+}
+
+/** Verifies a bundle (see verifyBundle) and keeps what it holds. */
+export async function openBundle(raw: unknown, trustAnchor: string): Promise<OpenedBundle> {
   const failures: string[] = [];
   const report: VerifyReport = { ok: false, federationId: "", anchor: trustAnchor, exportedBy: "", members: [], documents: 0, changes: 0, checkpoints: 0, releases: [], failures };
   const bundle = raw as Partial<AuditBundle>;
   if (typeof bundle !== "object" || bundle === null || bundle.format !== BUNDLE_FORMAT) {
     failures.push(`not a Concordat audit bundle (format is not '${BUNDLE_FORMAT}')`);
-    return report;
+    return { report, documents: new Map(), members: [] };
   }
   if (!Array.isArray(bundle.documents) || !Array.isArray(bundle.checkpoints) || !bundle.manifest || !Array.isArray(bundle.manifest.documents)) {
     failures.push("the bundle lacks documents, checkpoints or its manifest");
-    return report;
+    return { report, documents: new Map(), members: [] };
   }
   report.federationId = String(bundle.federationId ?? "");
   report.exportedBy = `${bundle.exportedBy?.hub ?? "?"} (${bundle.exportedBy?.peerId ?? "?"})`;
@@ -127,11 +168,11 @@ export async function verifyBundle(raw: unknown, trustAnchor: string): Promise<V
   if (!charter || !charterCheckpoint) {
     failures.push(`no charter signed by the trust anchor ${trustAnchor} (is it the right anchor?)`);
     report.ok = false;
-    return report;
+    return { report, documents: docs, members };
   }
   if (!A.hasHeads(charter.doc, charterCheckpoint.checkpoint.heads)) {
     failures.push("the charter's signed heads are not in its changes");
-    return report;
+    return { report, documents: docs, members };
   }
   const charterState = readCharter(A.view(charter.doc, charterCheckpoint.checkpoint.heads)).state;
   if (charterState.federationId !== report.federationId || charterState.anchor !== trustAnchor) {
@@ -152,34 +193,12 @@ export async function verifyBundle(raw: unknown, trustAnchor: string): Promise<V
       failures.push(`${label} is malformed`);
       continue;
     }
-    const problem = await checkpointProblem(signed, { federationId: report.federationId, documentId: c.documentId });
+    const problem = await checkpointInBundle(signed, { federationId: report.federationId, anchor: trustAnchor, members, documents: docs });
     if (problem) {
       failures.push(`${label}: ${problem}`);
       continue;
     }
-    const member = members.find((m) => m.keys.some((k) => k.peerId === c.owner)) ?? (c.owner === trustAnchor ? members.find((m) => m.directoryId === anchorDirectory) : undefined);
-    if (!member) {
-      failures.push(`${label}: signed by ${c.owner}, which the charter gives no member`);
-      continue;
-    }
-    const signer = signerProblem(member, c);
-    if (signer) {
-      failures.push(`${label}: ${signer}`);
-      continue;
-    }
-    const doc = docs.get(c.documentId);
-    if (!doc) {
-      failures.push(`${label}: its document is not in the bundle`);
-      continue;
-    }
-    if (ownedDocumentId(member.directoryId, doc.key) !== c.documentId) {
-      failures.push(`${label}: document ${c.documentId} is not hub '${member.hub}''s (its id does not derive from the hub's directory and key '${doc.key}')`);
-      continue;
-    }
-    if (!A.hasHeads(doc.doc, c.heads)) {
-      failures.push(`${label}: its heads are not in the document's changes (a change was dropped or altered)`);
-      continue;
-    }
+    const doc = docs.get(c.documentId) as { key: string; doc: A.Doc<unknown> };
     report.checkpoints += 1;
     const set = covered.get(c.documentId) ?? new Set<string>();
     for (const hash of ancestors(changeGraph(doc.doc), c.heads)) set.add(hash);
@@ -216,5 +235,5 @@ export async function verifyBundle(raw: unknown, trustAnchor: string): Promise<V
     report.releases.push(...list.map((r) => r.checkpoint.version ?? "?"));
   }
   report.ok = failures.length === 0;
-  return report;
+  return { report, documents: docs, members };
 }

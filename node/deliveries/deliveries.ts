@@ -6,7 +6,7 @@ import type { Curriculum } from "../core/curriculum.js";
 import { DocumentType, textOf, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
-import { DELIVERIES_KEY, decodeDelivery, encodeDelivery, validateDelivery, type Delivery, type RawDeliveryDraft } from "./model.js";
+import { DELIVERIES_KEY, decodeDelivery, deliveriesIn, encodeDelivery, validateDelivery, type Delivery, type RawDeliveryDraft } from "./model.js";
 import { figures, fold, readStatements, type IngestState } from "./xapi.js";
 
 const PRIVATE_KEY = "deliveries-private";
@@ -126,12 +126,7 @@ export class Deliveries {
       const member = this.#membership.member(hub);
       doc = member ? (this.#views.view(ownedDocumentId(member.directoryId, DELIVERIES_KEY))?.doc as DeliveriesDoc | undefined) : undefined;
     }
-    return Object.values(doc?.deliveries ?? {})
-      .flatMap((stored) => {
-        const d = decodeDelivery(stored);
-        return d ? [d] : [];
-      })
-      .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.id < b.id ? -1 : 1));
+    return deliveriesIn(doc);
   }
 }
 

@@ -165,3 +165,13 @@ export function decodeDelivery(stored: unknown): Delivery | undefined {
     return undefined;
   }
 }
+
+/** A deliveries document's deliveries (those that decode), by start then id. */
+export function deliveriesIn(doc: { deliveries?: Record<string, unknown> } | undefined): Delivery[] {
+  return Object.values(doc?.deliveries ?? {})
+    .flatMap((stored) => {
+      const d = decodeDelivery(stored);
+      return d ? [d] : [];
+    })
+    .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.id < b.id ? -1 : 1));
+}

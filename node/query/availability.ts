@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
 import type { CoreSource } from "../core/core.js";
-import { CREDENTIALS_KEY, issuerId, peerIdOfDidKey, type Credentials, type JsonObject } from "../credentials/index.js";
-import { parseSchemeUrn } from "../credentials/ob3.js";
+import { CREDENTIALS_KEY, heldIn, type Credentials, type CredentialsDoc, type JsonObject } from "../credentials/index.js";
+import { accreditationsOf } from "./accreditations.js";
 import { textOf, type OwnedDocuments } from "../documents/index.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { decodeTrainer } from "../roster/records.js";
@@ -13,7 +13,7 @@ import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
 
 const REC_PREFIX = "availability/rec/";
 const DOC_PREFIX = "availability/doc/";
-import { AvailabilityIndex, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type IndexedAccreditation, type Range, type TrainerRecord } from "./index.js";
+import { AvailabilityIndex, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type Range, type TrainerRecord } from "./index.js";
 
 /** What an answer says of each hub it drew on: as of which checkpoint, and whether that is stale. */
 export interface HubFreshness {
@@ -30,8 +30,6 @@ export interface FoundTrainer extends AvailabilityMatch {
 function ms(iso: string): number {
   return Date.parse(iso);
 }
-
-const COMPETENCY_URN = "urn:concordat:competency:";
 
 /**
  * Who is available, across the federation, answered from the in-memory index (never by scanning
@@ -316,24 +314,7 @@ export class Availability {
 
   /** The index's view of a trainer: only accreditations a held credential verifies, active now. */
   async #toRecord(hub: string, t: TrainerPublic): Promise<TrainerRecord> {
-    const accreditations: IndexedAccreditation[] = [];
-    const issuers = new Set<string>();
-    for (const credential of this.#heldBy(hub, t.id)) {
-      const issuerPeer = peerIdOfDidKey(issuerId(credential) ?? "");
-      const issuerHub = issuerPeer ? this.#membership.hubOf(issuerPeer) : "";
-      if (issuerHub) issuers.add(issuerHub);
-      const verification = await this.#credentials.verify(credential, {});
-      // Validity is judged per query (the whole requested period); everything else must hold now.
-      if (!verification.checks.every((c) => c.ok || c.check === "validity")) continue;
-      const achievement = (credential.credentialSubject as JsonObject).achievement as JsonObject;
-      const scheme = parseSchemeUrn(String(achievement?.id ?? ""));
-      if (!scheme) continue;
-      for (const alignment of (achievement.alignment ?? []) as JsonObject[]) {
-        const url = String(alignment.targetUrl ?? "");
-        if (!url.startsWith(COMPETENCY_URN)) continue;
-        accreditations.push({ scheme: scheme.scheme, competency: url.slice(COMPETENCY_URN.length), level: scheme.level, validFrom: ms(String(credential.validFrom)), validUntil: credential.validUntil === undefined ? Number.MAX_SAFE_INTEGER : ms(String(credential.validUntil)) });
-      }
-    }
+    const { accreditations, issuers } = await accreditationsOf(this.#heldBy(hub, t.id), (c) => this.#credentials.verify(c, {}), (peer) => this.#membership.hubOf(peer));
     this.#issuersOf.set(`${hub}/${t.id}`, issuers);
     return {
       hub,
@@ -352,14 +333,7 @@ export class Availability {
     if (hub === this.#self) return this.#credentials.list(trainerId).held.map((h) => h.credential);
     const member = this.#membership.member(hub);
     const view = member ? this.#views.view(ownedDocumentId(member.directoryId, CREDENTIALS_KEY)) : undefined;
-    const held = ((view?.doc as { held?: Record<string, Record<string, unknown>> } | undefined)?.held ?? {})[trainerId] ?? {};
-    return Object.values(held).flatMap((raw) => {
-      try {
-        return [JSON.parse(textOf(raw) ?? "") as JsonObject];
-      } catch {
-        return [];
-      }
-    });
+    return heldIn(view?.doc as Partial<CredentialsDoc> | undefined, trainerId);
   }
 
   /** A trainer's free/busy in a range (iCalendar), from the same records the index holds. */
