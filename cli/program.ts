@@ -41,7 +41,7 @@ import {
 } from "./commands/curriculum.js";
 import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
 import { trainersFindCommand, trainersFreeBusyCommand } from "./commands/find.js";
-import { reportCoverageCommand, type CoverageOptions } from "./commands/report.js";
+import { reportBaselineCommand, reportCoverageCommand, reportVerifyCommand, type BaselineOptions, type CoverageOptions } from "./commands/report.js";
 import { deliveriesIngestCommand, deliveriesListCommand, deliveriesRecordCommand, deliveriesShowCommand, type DeliveryOptions } from "./commands/deliveries.js";
 import { casesAddCommand, casesEndorseCommand, casesImportCommand, casesListCommand, casesSearchCommand, casesShowCommand, type CasesSearchOptions } from "./commands/cases.js";
 import { bookingsActCommand, bookingsListCommand, bookingsRequestCommand, type BookingRequestOptions } from "./commands/bookings.js";
@@ -827,10 +827,33 @@ export function buildProgram(): Command {
     .requiredOption("--to <date>", "YYYY-MM-DD")
     .option("--public", "leave out everything marked internal")
     .option("--csv <file>", "also write the figures as CSV (one per row)")
-    .option("--out <file>", "also write the report as JSON")
+    .option("--html <file>", "also write a self-contained HTML page with charts (opens offline)")
+    .option("--out <file>", "also write the report as JSON (what `report verify` checks)")
     .action(async (opts: Omit<CoverageOptions, keyof ConnectionOptions>, cmd: Command) => {
       const g = globals(cmd);
       await reportCoverageCommand({ ...g, ...opts }, g.io);
+    });
+  report
+    .command("baseline")
+    .description("compare two periods: every figure of the coverage report in both, and the change")
+    .requiredOption("--period <period>", "2026, 2026-Q1, 2026-H1, 2026-03 or 2026-01-01..2026-03-31")
+    .requiredOption("--against <period>", "the baseline period, in the same forms")
+    .option("--public", "leave out everything marked internal")
+    .option("--csv <file>", "also write the figures as CSV (one per row)")
+    .option("--html <file>", "also write a self-contained HTML page with charts (opens offline)")
+    .option("--out <file>", "also write the report as JSON (what `report verify` checks)")
+    .action(async (opts: Omit<BaselineOptions, keyof ConnectionOptions>, cmd: Command) => {
+      const g = globals(cmd);
+      await reportBaselineCommand({ ...g, ...opts }, g.io);
+    });
+  report
+    .command("verify <file>")
+    .description("recompute a JSON report from an audit bundle and confirm it, offline (no node, no network); exits 1 on any difference")
+    .requiredOption("--bundle <file>", "an audit bundle (`concordat audit export`) holding the report's checkpoints")
+    .requiredOption("--trust-anchor <peer-id>", "the secretariat's peer id, obtained out of band")
+    .action(async (file: string, opts: { bundle: string; trustAnchor: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await reportVerifyCommand({ file, bundle: opts.bundle, trustAnchor: opts.trustAnchor }, g.io);
     });
 
   program

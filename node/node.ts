@@ -204,7 +204,7 @@ export class ConcordatNode {
       cases.start();
       stack.push({ name: "cases", stop: async () => cases.stop() });
       const deliveries = new Deliveries({ hubId: config.hub.id }, { documents, curriculum, views, membership, logger: logger.child({ component: "deliveries" }) });
-      const reports = new Reports({ hubId: config.hub.id }, { documents, checkpointer, views, membership, core: coreSource, curriculum, availability, deliveries });
+      const reports = new Reports({ hubId: config.hub.id }, { documents, checkpointer, views, membership, core: coreSource });
       const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
       stack.push({ name: "network", stop: () => network.stop() });
 

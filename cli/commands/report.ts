@@ -1,16 +1,30 @@
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { stringify } from "csv-stringify/sync";
-import type { CoverageReport } from "../../node/reports/index.js";
+import { decodeBundle } from "../../node/audit/bundle.js";
+import { PEER_ID_PATTERN } from "../../node/federation/index.js";
+import { verifyReport, type BaselineReport, type CoverageReport, type FigureChange } from "../../node/reports/index.js";
 import { call, withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
+import { formatRate, renderReportHtml } from "../report-html.js";
 
-export interface CoverageOptions extends ConnectionOptions {
+/** Where a report goes besides the terminal. */
+export interface ReportOutputs {
+  csv?: string;
+  out?: string;
+  html?: string;
+}
+
+export interface CoverageOptions extends ConnectionOptions, ReportOutputs {
   from: string;
   to: string;
   public?: boolean;
-  csv?: string;
-  out?: string;
+}
+
+export interface BaselineOptions extends ConnectionOptions, ReportOutputs {
+  period: string;
+  against: string;
+  public?: boolean;
 }
 
 const pct = (x: number | null) => (x === null ? "–" : `${Math.round(x * 100)}%`);
@@ -23,7 +37,7 @@ export function coverageRows(r: CoverageReport): string[][] {
     for (const c of h.competencies) {
       rows.push(["competency", h.hub, c.competency, "active_trainers", String(c.activeTrainers)], ["competency", h.hub, c.competency, "expiring_within_90_days", String(c.expiringWithin90Days)]);
     }
-    for (const [k, v] of Object.entries(h.deliveries)) rows.push(["deliveries", h.hub, "", k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`), v === null ? "" : String(v)]);
+    for (const [k, v] of Object.entries(h.deliveries)) rows.push(["deliveries", h.hub, "", snake(k), v === null ? "" : String(v)]);
     for (const m of h.adaptedModules) rows.push(["adapted_module", h.hub, m, "release", h.adoptedRelease ?? ""]);
   }
   for (const g of r.gaps.noActiveTrainer) rows.push(["gap:no_active_trainer", "", g.competency, "region", g.region]);
@@ -34,20 +48,42 @@ export function coverageRows(r: CoverageReport): string[][] {
   return rows;
 }
 
-/** `report coverage`: per hub and competency, and the gaps; a table, --json or --csv FILE. */
+/** A baseline in long form: scope (federation or hub), hub, subject, measure, current, baseline, change. */
+export function baselineRows(b: BaselineReport): string[][] {
+  const rows: string[][] = [["scope", "hub", "subject", "measure", b.period.label, b.against.label, "change"]];
+  const row = (scope: string, hub: string, c: FigureChange) => [scope, hub, c.subject, c.measure, ...[c.current, c.baseline, c.change].map((v) => (v === null ? "" : String(v)))];
+  for (const c of b.changes.federation) rows.push(row("federation", "", c));
+  for (const h of b.changes.hubs) for (const c of h.figures) rows.push(row("hub", h.hub, c));
+  return rows;
+}
+
+const snake = (k: string) => k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
+
+async function writeOutput(file: string, text: string): Promise<void> {
+  await writeFile(file, text).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot write '${file}': ${error.code ?? error.message}`, ExitCode.Failure);
+  });
+}
+
+async function writeOutputs(o: ReportOutputs, report: CoverageReport | BaselineReport, rows: string[][]): Promise<void> {
+  if (o.out) await writeOutput(o.out, `${JSON.stringify(report, null, 2)}\n`);
+  if (o.csv) await writeOutput(o.csv, stringify(rows));
+  if (o.html) await writeOutput(o.html, renderReportHtml(report));
+}
+
+/** `report coverage`: per hub and competency, and the gaps; a table, --json, --csv, --html or --out FILE. */
 export async function reportCoverageCommand(options: CoverageOptions, io: Io): Promise<void> {
   const result = await withConnection(options, (c) => call(c, c.reports.coverageReport.bind(c.reports), { from: options.from, to: options.to, publicOnly: options.public ?? false }, 120_000));
   const report = JSON.parse(result.json) as CoverageReport;
-  if (options.out) await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);
-  if (options.csv) {
-    await writeFile(options.csv, stringify(coverageRows(report))).catch((error: NodeJS.ErrnoException) => {
-      throw new CliError(`cannot write '${options.csv}': ${error.code ?? error.message}`, ExitCode.Failure);
-    });
-  }
+  await writeOutputs(options, report, coverageRows(report));
   if (io.json) {
     printJson(io, report);
     return;
   }
+  printCoverage(io, report);
+}
+
+function printCoverage(io: Io, report: CoverageReport): void {
   printLine(io, `Coverage ${report.period.from} – ${report.period.to}${report.publicOnly ? " (public only)" : ""}; latest core release ${report.latestRelease ?? "none"}`);
   printTable(
     io,
@@ -82,5 +118,61 @@ export async function reportCoverageCommand(options: CoverageOptions, io: Io): P
   printLine(io, `  awaiting review     ${g.awaitingReview.length === 0 ? "none" : g.awaitingReview.map((x) => `${x.hub} ${x.adaptation}`).join(", ")}`);
   printLine(io, `  behind the release  ${g.behindRelease.length === 0 ? "none" : g.behindRelease.map((x) => `${x.hub} (${x.adopted ?? "none"})`).join(", ")}`);
   printLine(io, `  never delivered     ${g.neverDelivered.length === 0 ? "none" : g.neverDelivered.map((x) => `${x.hub} ${x.module}`).join(", ")}`);
-  for (const h of report.hubs) printLine(io, `  ${h.hub}: from ${h.checkpoints.length} signed document(s), newest checkpoint ${h.checkpoints.reduce((m, c) => (c.time > m ? c.time : m), "") || "none"}`);
+  printLine(io, `Computed from charter seq ${report.sources.charter.checkpoint.seq}, core release(s) ${report.sources.releases.map((s) => s.checkpoint.version).join(", ") || "none"}, and ${report.sources.documents.length} signed document(s):`);
+  for (const h of report.hubs) printLine(io, `  ${h.hub}: ${h.checkpoints.length} document(s), newest checkpoint ${h.checkpoints.reduce((m, c) => (c.time > m ? c.time : m), "") || "none"}`);
+}
+
+/** `report baseline --period P --against Q`: every figure in both periods, and the change. */
+export async function reportBaselineCommand(options: BaselineOptions, io: Io): Promise<void> {
+  const result = await withConnection(options, (c) => call(c, c.reports.baselineReport.bind(c.reports), { period: options.period, against: options.against, publicOnly: options.public ?? false }, 120_000));
+  const report = JSON.parse(result.json) as BaselineReport;
+  await writeOutputs(options, report, baselineRows(report));
+  if (io.json) {
+    printJson(io, report);
+    return;
+  }
+  const fmt = (c: FigureChange, v: number | null) => (v === null ? "–" : c.measure.endsWith("_rate") ? formatRate(v) : String(v));
+  const change = (c: FigureChange) => (c.change === null ? "–" : `${c.change > 0 ? "+" : ""}${c.measure.endsWith("_rate") ? `${(c.change * 100).toFixed(1)} pts` : c.change}`);
+  const rows = (scope: string, figures: FigureChange[]) => figures.map((c) => [scope, `${c.measure.replace(/_/g, " ")}${c.subject ? ` ${c.subject}` : ""}`, fmt(c, c.current), fmt(c, c.baseline), change(c)]);
+  printLine(io, `Baseline: ${report.period.label} (${report.period.from} – ${report.period.to}) against ${report.against.label} (${report.against.from} – ${report.against.to})${report.current.publicOnly ? ", public only" : ""}`);
+  printTable(io, ["scope", "figure", report.period.label, report.against.label, "change"], [...rows("federation", report.changes.federation), ...report.changes.hubs.flatMap((h) => rows(h.hub, h.figures))]);
+}
+
+/**
+ * `report verify FILE --bundle BUNDLE --trust-anchor PEER_ID`: offline, no node. Recomputes a JSON
+ * report from an audit bundle at the checkpoints it names; exits 1 on any difference.
+ */
+export async function reportVerifyCommand(options: { file: string; bundle: string; trustAnchor: string }, io: Io): Promise<void> {
+  if (!PEER_ID_PATTERN.test(options.trustAnchor)) throw new CliError(`--trust-anchor '${options.trustAnchor}' is not an Ed25519 peer id (12D3KooW…)`, ExitCode.Usage);
+  const read = (file: string) =>
+    readFile(file).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot read '${file}': ${error.code ?? error.message}`, ExitCode.Usage);
+    });
+  let report: unknown;
+  try {
+    report = JSON.parse((await read(options.file)).toString("utf8")) as unknown;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${options.file} is not JSON (write the report with --out FILE or --json): ${(error as Error).message}`, ExitCode.Failure);
+  }
+  let bundle: unknown;
+  try {
+    bundle = decodeBundle(new Uint8Array(await read(options.bundle)));
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${options.bundle}: ${(error as Error).message}`, ExitCode.Failure);
+  }
+  const started = performance.now();
+  const result = await verifyReport(report, bundle, options.trustAnchor);
+  const ms = Math.round(performance.now() - started);
+  if (io.json) printJson(io, { ...result, milliseconds: ms });
+  else {
+    printLine(io, `${result.ok ? "CONFIRMED" : "NOT CONFIRMED"}: ${options.file} (${result.kind || "unknown kind"})`);
+    printLine(io, `  bundle       ${options.bundle}: ${result.bundle.ok ? "verified" : "does not verify"} (${result.bundle.documents} documents, ${result.bundle.checkpoints} checkpoints)`);
+    printLine(io, `  sources      ${result.sources} checkpoint(s) the report names, checked against the bundle`);
+    printLine(io, `  figures      ${result.figures} value(s) recomputed and compared`);
+    printLine(io, `  took         ${ms} ms`);
+    for (const failure of result.failures) printLine(io, `  ✗ ${failure}`);
+  }
+  if (!result.ok) throw new CliError(`${options.file} is not confirmed by ${options.bundle}: ${result.failures.length} problem(s)`, ExitCode.Failure);
 }

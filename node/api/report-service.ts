@@ -10,5 +10,8 @@ export function reportService(components: HandlerComponents & { reports: Reports
     coverageReport: unary(components, "CoverageReport", "viewer", async (req) => ({
       json: JSON.stringify(await reports.coverage({ from: req.from.trim(), to: req.to.trim(), publicOnly: req.publicOnly })),
     })),
+    baselineReport: unary(components, "BaselineReport", "viewer", async (req) => ({
+      json: JSON.stringify(await reports.baseline({ period: req.period.trim(), against: req.against.trim(), publicOnly: req.publicOnly })),
+    })),
   };
 }

@@ -1,3 +1,4 @@
+import type { Checkpoint } from "../authority/checkpoint.js";
 import { withAncestors, type CompetencyTree } from "../query/model.js";
 import { participantsOf, type Delivery } from "../deliveries/model.js";
 
@@ -10,9 +11,26 @@ import { participantsOf, type Delivery } from "../deliveries/model.js";
 export const EXPIRY_WINDOW_DAYS = 90;
 const DAY_MS = 86_400_000;
 
+/** A checkpoint a report was computed from, as its owner signed it, with the document's type. */
 export interface SourceCheckpoint {
+  /** The owning hub (empty for the charter and the core: the secretariat's, by the trust anchor). */
+  hub: string;
+  type: string;
+  checkpoint: Checkpoint;
+  signature: string;
+}
+
+/** Every checkpoint a report was computed from: enough for `report verify` to rebuild its input from an audit bundle. */
+export interface ReportSources {
+  charter: SourceCheckpoint;
+  releases: SourceCheckpoint[];
+  documents: SourceCheckpoint[];
+}
+
+/** A hub's section names the checkpoints its figures come from, briefly (the full ones are in `sources`). */
+export interface CheckpointRef {
   document: string;
-  kind: string;
+  type: string;
   seq: number;
   time: string;
 }
@@ -20,8 +38,7 @@ export interface SourceCheckpoint {
 export interface HubInput {
   hub: string;
   name: string;
-  /** ISO 3166 codes the hub serves (its charter region when it is one, and its trainers' regions). */
-  checkpoints: SourceCheckpoint[];
+  checkpoints: CheckpointRef[];
   /** Verified trainers: their accreditations (verified, not suspended or revoked) and the countries they serve. */
   trainers: Array<{ regions: string[]; accreditations: Array<{ competency: string; validFrom: number; validUntil: number }> }>;
   adopted: string | undefined;
@@ -33,6 +50,8 @@ export interface HubInput {
 
 export interface ReportInput {
   generatedAt: string;
+  /** When accreditations are judged active (the report's time, or a period's end for a baseline). */
+  asOf: string;
   period: { from: string; to: string };
   latestRelease: string | undefined;
   competencies: Array<{ id: string; code: string }>;
@@ -40,6 +59,7 @@ export interface ReportInput {
   hubs: HubInput[];
   /** Leave out what is marked internal (deliveries). */
   publicOnly: boolean;
+  sources: ReportSources;
 }
 
 export interface CompetencyCoverage {
@@ -52,7 +72,7 @@ export interface CompetencyCoverage {
 export interface HubCoverage {
   hub: string;
   name: string;
-  checkpoints: SourceCheckpoint[];
+  checkpoints: CheckpointRef[];
   trainers: number;
   competencies: CompetencyCoverage[];
   adoptedRelease: string | null;
@@ -66,6 +86,7 @@ export interface HubCoverage {
 export interface CoverageReport {
   kind: "concordat.coverage/1";
   generatedAt: string;
+  asOf: string;
   period: { from: string; to: string };
   latestRelease: string | null;
   publicOnly: boolean;
@@ -77,12 +98,13 @@ export interface CoverageReport {
     behindRelease: Array<{ hub: string; adopted: string | null; latest: string }>;
     neverDelivered: Array<{ hub: string; module: string }>;
   };
+  sources: ReportSources;
 }
 
 const rate = (part: number, whole: number): number | null => (whole === 0 ? null : Math.round((part / whole) * 1000) / 1000);
 
 export function computeCoverage(input: ReportInput): CoverageReport {
-  const now = Date.parse(input.generatedAt);
+  const now = Date.parse(input.asOf);
   const soon = now + EXPIRY_WINDOW_DAYS * DAY_MS;
   const tree: CompetencyTree = { parents: (c) => input.parents[c] ?? [] };
   // For each core competency, the accreditations that count for it: for it or for any ancestor.
@@ -144,6 +166,7 @@ export function computeCoverage(input: ReportInput): CoverageReport {
   return {
     kind: "concordat.coverage/1",
     generatedAt: input.generatedAt,
+    asOf: input.asOf,
     period: input.period,
     latestRelease: input.latestRelease ?? null,
     publicOnly: input.publicOnly,
@@ -155,5 +178,6 @@ export function computeCoverage(input: ReportInput): CoverageReport {
       behindRelease: input.latestRelease === undefined ? [] : hubs.filter((h) => h.behindLatest).map((h) => ({ hub: h.hub, adopted: h.adoptedRelease, latest: input.latestRelease as string })),
       neverDelivered: hubs.flatMap((h) => h.modulesNeverDelivered.map((module) => ({ hub: h.hub, module }))),
     },
+    sources: input.sources,
   };
 }

@@ -1,20 +1,22 @@
+import * as A from "@automerge/automerge";
 import type { Checkpointer, VerifiedViews } from "../authority/index.js";
-import { CURRICULUM_KEY, impactOf, readCurriculum, type CoreSource, type Curriculum, type CurriculumContent } from "../core/index.js";
-import { CREDENTIALS_KEY } from "../credentials/index.js";
-import type { Deliveries } from "../deliveries/index.js";
-import { DELIVERIES_KEY, isDay } from "../deliveries/model.js";
+import type { SignedCheckpoint } from "../authority/checkpoint.js";
+import type { CoreSource } from "../core/index.js";
+import type { CoreContent } from "../core/model.js";
+import { isDay } from "../deliveries/model.js";
 import { textOf, type OwnedDocuments } from "../documents/index.js";
-import { invalidArgument } from "../errors.js";
-import { ownedDocumentId, type Membership } from "../federation/index.js";
-import type { Availability } from "../query/availability.js";
-import { computeCoverage, type CoverageReport, type HubInput, type ReportInput, type SourceCheckpoint } from "./coverage.js";
-
-const REPORTED_TYPES = new Set(["roster", CREDENTIALS_KEY, CURRICULUM_KEY, DELIVERIES_KEY]);
+import { failedPrecondition, invalidArgument, type FieldViolation } from "../errors.js";
+import { charterIdOf, readCharter, type Membership } from "../federation/index.js";
+import { compareBaseline, parsePeriod, type BaselineReport } from "./baseline.js";
+import { computeCoverage, type CoverageReport } from "./coverage.js";
+import { REPORTED_TYPES, reportInputOf, type SignedDocument, type SignedState } from "./signed-state.js";
 
 /**
- * Gathers what the coverage report is computed from, as signed: every other hub's documents as of
- * their latest verified checkpoints, and this hub's as of its own latest checkpoints (pending ones
- * are signed first, so that what the report shows is what an audit bundle holds).
+ * Reports computed from what the federation signed: this hub's documents as of its own latest
+ * checkpoints (pending ones are signed first), every other hub's as of its latest verified
+ * checkpoint, the charter and the core's releases as signed. The report carries those checkpoints,
+ * so that an auditor can rebuild the same input from an audit bundle and recompute it
+ * (`report verify`).
  */
 export class Reports {
   readonly #self: string;
@@ -23,87 +25,76 @@ export class Reports {
   readonly #views: VerifiedViews;
   readonly #membership: Membership;
   readonly #core: CoreSource;
-  readonly #curriculum: Curriculum;
-  readonly #availability: Availability;
-  readonly #deliveries: Deliveries;
 
-  constructor(
-    init: { hubId: string },
-    c: { documents: OwnedDocuments; checkpointer: Checkpointer; views: VerifiedViews; membership: Membership; core: CoreSource; curriculum: Curriculum; availability: Availability; deliveries: Deliveries },
-  ) {
+  constructor(init: { hubId: string }, c: { documents: OwnedDocuments; checkpointer: Checkpointer; views: VerifiedViews; membership: Membership; core: CoreSource }) {
     this.#self = init.hubId;
     this.#documents = c.documents;
     this.#checkpointer = c.checkpointer;
     this.#views = c.views;
     this.#membership = c.membership;
     this.#core = c.core;
-    this.#curriculum = c.curriculum;
-    this.#availability = c.availability;
-    this.#deliveries = c.deliveries;
   }
 
   async coverage(options: { from: string; to: string; publicOnly: boolean; now?: string }): Promise<CoverageReport> {
-    const violations = [];
+    const violations: FieldViolation[] = [];
     if (!isDay(options.from)) violations.push({ field: "from", description: `'${options.from}' is not a date (YYYY-MM-DD)` });
     if (!isDay(options.to)) violations.push({ field: "to", description: `'${options.to}' is not a date (YYYY-MM-DD)` });
     if (isDay(options.from) && isDay(options.to) && options.to < options.from) violations.push({ field: "to", description: "is before from" });
     if (violations.length > 0) throw invalidArgument(violations);
+    const generatedAt = options.now ?? new Date().toISOString();
+    const state = await this.signedState();
+    return computeCoverage(await reportInputOf(state, { generatedAt, asOf: generatedAt, period: { from: options.from, to: options.to }, publicOnly: options.publicOnly }));
+  }
+
+  /**
+   * Two periods side by side (`2026-Q1`, `2026-H2`, `2026-03`, `2026` or `FROM..TO`): the coverage of
+   * each, from the same signed state, with accreditations judged at each period's end (or now, for
+   * one not over yet), and the change in every figure.
+   */
+  async baseline(options: { period: string; against: string; publicOnly: boolean; now?: string }): Promise<BaselineReport> {
+    const violations: FieldViolation[] = [];
+    const period = parsePeriod(options.period, "period", violations);
+    const against = parsePeriod(options.against, "against", violations);
+    if (!period || !against) throw invalidArgument(violations);
+    const generatedAt = options.now ?? new Date().toISOString();
+    const state = await this.signedState();
+    const at = (p: { to: string }) => (`${p.to}T23:59:59.999Z` < generatedAt ? `${p.to}T23:59:59.999Z` : generatedAt);
+    const current = computeCoverage(await reportInputOf(state, { generatedAt, asOf: at(period), period, publicOnly: options.publicOnly }));
+    const base = computeCoverage(await reportInputOf(state, { generatedAt, asOf: at(against), period: against, publicOnly: options.publicOnly }));
+    return compareBaseline(current, base, { period: period.label, against: against.label });
+  }
+
+  /** What this node holds as signed, now: pending changes are checkpointed first. */
+  async signedState(): Promise<SignedState> {
     await this.#checkpointer.flush();
-    const releases = await this.#core.releases();
-    const latest = releases.at(-1)?.version;
-    const content = latest ? await this.#core.content(latest) : undefined;
-    const parents: Record<string, string[]> = {};
-    for (const a of content?.associations ?? []) if (a.type === "isChildOf") (parents[a.origin.identifier] ??= []).push(a.destination.identifier);
-    const competencies = (content?.items ?? []).filter((i) => i.type.toLowerCase() === "competency").map((i) => ({ id: i.identifier, code: i.code })).sort((a, b) => (a.code < b.code ? -1 : 1));
-
-    const records = await this.#availability.records();
-    const hubs: HubInput[] = [];
-    for (const member of this.#membership.members()) {
-      const own = member.hub === this.#self;
-      // The secretariat appears only if it has trainers or deliveries of its own.
-      if (member.role === "secretariat" && records.every((r) => r.hub !== member.hub) && this.#deliveries.list(member.hub).length === 0) continue;
-      let curriculum: CurriculumContent | undefined;
-      if (own) curriculum = this.#curriculum.current();
-      else {
-        const view = this.#views.view(ownedDocumentId(member.directoryId, CURRICULUM_KEY));
-        curriculum = view ? readCurriculum(view.doc) : undefined;
-      }
-      const adopted = curriculum?.adoption?.version;
-      const impact = adopted && curriculum ? await impactOf(curriculum.adaptations, this.#core, adopted).catch(() => []) : [];
-      const review = new Set(impact.filter((e) => e.status !== "unchanged").map((e) => e.adaptation));
-      const adoptedContent = adopted ? await this.#core.content(adopted) : undefined;
-      hubs.push({
-        hub: member.hub,
-        name: member.name,
-        checkpoints: own ? this.#ownCheckpoints() : this.#foreignCheckpoints(member.hub),
-        trainers: records.filter((r) => r.hub === member.hub).map((r) => ({ regions: r.regions, accreditations: r.accreditations.map((a) => ({ competency: a.competency, validFrom: a.validFrom, validUntil: a.validUntil })) })),
-        adopted,
-        adaptations: (curriculum?.adaptations ?? []).map((a) => ({ id: a.id, target: a.target, needsReview: review.has(a.id) })),
-        modules: [...(adoptedContent?.modules ?? []).map((m) => m.id), ...(curriculum?.localModules ?? []).map((m) => m.id)],
-        deliveries: this.#deliveries.list(member.hub),
-      });
+    const anchor = this.#membership.anchor;
+    if (!anchor) throw failedPrecondition("this node has no trust anchor: join a federation first");
+    const charterId = charterIdOf(anchor);
+    const documents: SignedDocument[] = [];
+    let charter: SignedState["charter"] | undefined;
+    for (const d of this.#documents.describe()) {
+      if (!d.replicated) continue;
+      const signed = this.#checkpointer.latest(d.id);
+      if (!signed) continue;
+      const doc = A.view(this.#documents.get<unknown>(d.key) as A.Doc<unknown>, signed.checkpoint.heads);
+      if (d.id === charterId) charter = { signed, state: readCharter(doc).state };
+      else if (REPORTED_TYPES.has(d.header.type)) documents.push({ hub: this.#self, type: d.header.type, signed, doc });
     }
-    const input: ReportInput = { generatedAt: options.now ?? new Date().toISOString(), period: { from: options.from, to: options.to }, latestRelease: latest, competencies, parents, hubs, publicOnly: options.publicOnly };
-    return computeCoverage(input);
-  }
-
-  #ownCheckpoints(): SourceCheckpoint[] {
-    return this.#documents
-      .describe()
-      .filter((d) => d.replicated && REPORTED_TYPES.has(d.header.type))
-      .flatMap((d) => {
-        const signed = this.#checkpointer.latest(d.id);
-        return signed ? [{ document: d.id, kind: d.header.type, seq: signed.checkpoint.seq, time: signed.checkpoint.time }] : [];
-      });
-  }
-
-  #foreignCheckpoints(hub: string): SourceCheckpoint[] {
-    return this.#views
-      .views()
-      .filter((v) => v.hub === hub)
-      .flatMap((v) => {
-        const kind = textOf((v.doc as { header?: { type?: unknown } }).header?.type) ?? "";
-        return REPORTED_TYPES.has(kind) ? [{ document: v.documentId, kind, seq: v.checkpoint.seq, time: v.checkpoint.time }] : [];
-      });
+    for (const view of this.#views.views()) {
+      const signed: SignedCheckpoint = { checkpoint: view.checkpoint, signature: view.signature };
+      if (view.documentId === charterId) {
+        charter = { signed, state: readCharter(view.doc).state };
+        continue;
+      }
+      const type = textOf((view.doc as { header?: { type?: unknown } }).header?.type) ?? "";
+      if (REPORTED_TYPES.has(type)) documents.push({ hub: view.hub, type, signed, doc: view.doc });
+    }
+    if (!charter) throw failedPrecondition("no signed charter here yet: wait until this node has verified the federation's charter");
+    const releases: SignedState["releases"] = [];
+    for (const signed of await this.#core.signed()) {
+      const content: CoreContent | undefined = await this.#core.content(signed.checkpoint.version);
+      if (content) releases.push({ signed, content });
+    }
+    return { charter, releases, documents };
   }
 }

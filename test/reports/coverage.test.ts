@@ -2,6 +2,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reportCoverageCommand } from "../../cli/commands/report.js";
+import { CheckpointKind } from "../../node/authority/checkpoint.js";
 import { computeCoverage, type CoverageReport, type ReportInput } from "../../node/reports/index.js";
 import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { releaseCore } from "../helpers/core.js";
@@ -16,8 +17,11 @@ describe("the coverage computation", () => {
   const delivery = (id: string, module: string, start: string, visibility: "public" | "internal", f: number, m: number, completed: number, passed: number) => ({
     id, module, start, end: start, country: "KE", place: "", language: "en", participants: [{ category: "police", female: f, male: m, unspecified: 0 }], completed, passed, evaluation: { responses: 0, meanScore: 0 }, source: "manual" as const, visibility, recordedAt: "", recordedBy: "",
   });
+  const signed = (documentId: string) => ({ checkpoint: { federationId: "f", owner: "o", documentId, heads: [], seq: 1, time: "2026-12-31T00:00:00Z", kind: CheckpointKind.Heartbeat }, signature: "" });
   const input: ReportInput = {
     generatedAt: "2027-01-01T00:00:00.000Z",
+    asOf: "2027-01-01T00:00:00.000Z",
+    sources: { charter: { hub: "", type: "charter", ...signed("c") }, releases: [], documents: [{ hub: "hub-a", type: "roster", ...signed("d1") }] },
     period: { from: "2027-01-01", to: "2027-03-31" },
     latestRelease: "1.1.0",
     competencies: [{ id: "hr-1", code: "HR-1" }, { id: "uf-1", code: "UF-1" }],
@@ -27,7 +31,7 @@ describe("the coverage computation", () => {
       {
         hub: "hub-a",
         name: "A",
-        checkpoints: [{ document: "d1", kind: "roster", seq: 5, time: "2026-12-31T00:00:00Z" }],
+        checkpoints: [{ document: "d1", type: "roster", seq: 5, time: "2026-12-31T00:00:00Z" }],
         trainers: [
           { regions: ["KE"], accreditations: [{ competency: "hr", validFrom: at - DAY, validUntil: at + 400 * DAY }] }, // parent covers hr-1
           { regions: ["KE-30"], accreditations: [{ competency: "hr-1", validFrom: at - DAY, validUntil: at + 30 * DAY }] }, // expiring
@@ -124,7 +128,7 @@ describe("report coverage across the federation", () => {
       { competency: "uf-1", code: "UF-1", activeTrainers: 0, expiringWithin90Days: 0 },
     ]);
     expect(hubA.deliveries).toMatchObject({ count: 2, participants: 40, completed: 37, passed: 29 });
-    expect(new Set(hubA.checkpoints.map((c) => c.kind))).toEqual(new Set(["roster", "credentials", "curriculum", "deliveries"]));
+    expect(new Set(hubA.checkpoints.map((c) => c.type))).toEqual(new Set(["roster", "credentials", "curriculum", "deliveries"]));
     for (const c of hubA.checkpoints) expect(c.seq).toBeGreaterThan(0);
     expect(ready.gaps.behindRelease).toEqual([{ hub: "hub-b", adopted: null, latest: "1.0.0" }]);
     expect(ready.gaps.neverDelivered).toEqual([{ hub: "hub-a", module: "mod-uf" }]);

@@ -36,6 +36,19 @@ export interface CoverageReportResponse {
   json: string;
 }
 
+export interface BaselineReportRequest {
+  /** 2026, 2026-Q1, 2026-H1, 2026-03 or 2026-01-01..2026-03-31 */
+  period: string;
+  /** the baseline period, in the same forms */
+  against: string;
+  publicOnly: boolean;
+}
+
+export interface BaselineReportResponse {
+  /** the comparison (kind "concordat.baseline/1"), with both periods' coverage reports */
+  json: string;
+}
+
 function createBaseCoverageReportRequest(): CoverageReportRequest {
   return { from: "", to: "", publicOnly: false };
 }
@@ -208,6 +221,178 @@ export const CoverageReportResponse: MessageFns<CoverageReportResponse> = {
   },
 };
 
+function createBaseBaselineReportRequest(): BaselineReportRequest {
+  return { period: "", against: "", publicOnly: false };
+}
+
+export const BaselineReportRequest: MessageFns<BaselineReportRequest> = {
+  encode(message: BaselineReportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.period !== "") {
+      writer.uint32(10).string(message.period);
+    }
+    if (message.against !== "") {
+      writer.uint32(18).string(message.against);
+    }
+    if (message.publicOnly !== false) {
+      writer.uint32(24).bool(message.publicOnly);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BaselineReportRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBaselineReportRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.period = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.against = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.publicOnly = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BaselineReportRequest {
+    return {
+      period: isSet(object.period) ? globalThis.String(object.period) : "",
+      against: isSet(object.against) ? globalThis.String(object.against) : "",
+      publicOnly: isSet(object.publicOnly)
+        ? globalThis.Boolean(object.publicOnly)
+        : isSet(object.public_only)
+        ? globalThis.Boolean(object.public_only)
+        : false,
+    };
+  },
+
+  toJSON(message: BaselineReportRequest): unknown {
+    const obj: any = {};
+    if (message.period !== "") {
+      obj.period = message.period;
+    }
+    if (message.against !== "") {
+      obj.against = message.against;
+    }
+    if (message.publicOnly !== false) {
+      obj.publicOnly = message.publicOnly;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BaselineReportRequest>): BaselineReportRequest {
+    return BaselineReportRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BaselineReportRequest>): BaselineReportRequest {
+    const message = createBaseBaselineReportRequest();
+    message.period = object.period ?? "";
+    message.against = object.against ?? "";
+    message.publicOnly = object.publicOnly ?? false;
+    return message;
+  },
+};
+
+function createBaseBaselineReportResponse(): BaselineReportResponse {
+  return { json: "" };
+}
+
+export const BaselineReportResponse: MessageFns<BaselineReportResponse> = {
+  encode(message: BaselineReportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json !== "") {
+      writer.uint32(10).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BaselineReportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBaselineReportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BaselineReportResponse {
+    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
+  },
+
+  toJSON(message: BaselineReportResponse): unknown {
+    const obj: any = {};
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BaselineReportResponse>): BaselineReportResponse {
+    return BaselineReportResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BaselineReportResponse>): BaselineReportResponse {
+    const message = createBaseBaselineReportResponse();
+    message.json = object.json ?? "";
+    return message;
+  },
+};
+
 export type ReportServiceService = typeof ReportServiceService;
 export const ReportServiceService = {
   coverageReport: {
@@ -221,10 +406,22 @@ export const ReportServiceService = {
       Buffer.from(CoverageReportResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CoverageReportResponse => CoverageReportResponse.decode(value),
   },
+  baselineReport: {
+    path: "/concordat.v1.ReportService/BaselineReport" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BaselineReportRequest): Buffer =>
+      Buffer.from(BaselineReportRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BaselineReportRequest => BaselineReportRequest.decode(value),
+    responseSerialize: (value: BaselineReportResponse): Buffer =>
+      Buffer.from(BaselineReportResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BaselineReportResponse => BaselineReportResponse.decode(value),
+  },
 } as const;
 
 export interface ReportServiceServer extends UntypedServiceImplementation {
   coverageReport: handleUnaryCall<CoverageReportRequest, CoverageReportResponse>;
+  baselineReport: handleUnaryCall<BaselineReportRequest, BaselineReportResponse>;
 }
 
 export interface ReportServiceClient extends Client {
@@ -242,6 +439,21 @@ export interface ReportServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CoverageReportResponse) => void,
+  ): ClientUnaryCall;
+  baselineReport(
+    request: BaselineReportRequest,
+    callback: (error: ServiceError | null, response: BaselineReportResponse) => void,
+  ): ClientUnaryCall;
+  baselineReport(
+    request: BaselineReportRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BaselineReportResponse) => void,
+  ): ClientUnaryCall;
+  baselineReport(
+    request: BaselineReportRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BaselineReportResponse) => void,
   ): ClientUnaryCall;
 }
 

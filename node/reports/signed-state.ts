@@ -1,0 +1,159 @@
+import type { SignedCheckpoint } from "../authority/checkpoint.js";
+import type { CoreRelease, CoreSource } from "../core/core.js";
+import { impactOf, readCurriculum } from "../core/curriculum.js";
+import type { CoreContent } from "../core/model.js";
+import { CredentialVerifier, heldIn, type CredentialsDoc } from "../credentials/index.js";
+import { deliveriesIn } from "../deliveries/model.js";
+import type { CharterMember, CharterState } from "../federation/index.js";
+import { accreditationsOf } from "../query/accreditations.js";
+import { decodeTrainer } from "../roster/records.js";
+import type { CheckpointRef, HubInput, ReportInput, ReportSources, SourceCheckpoint } from "./coverage.js";
+
+/** The document types a report reads, besides the charter and the core. */
+export const REPORTED_TYPES = new Set(["roster", "credentials", "curriculum", "deliveries"]);
+
+/** One member's document at the heads of a checkpoint that verified. */
+export interface SignedDocument {
+  hub: string;
+  type: string;
+  signed: SignedCheckpoint;
+  /** The document as of the checkpoint's heads. */
+  doc: unknown;
+}
+
+/**
+ * Everything a report is computed from, each part as signed: the charter (who the members are and
+ * their keys), the core's releases, and every member's reported documents. A node builds it from its
+ * own latest checkpoints and its verified views; an auditor from an audit bundle, at the checkpoints
+ * a report names. The same function turns either into the report's input.
+ */
+export interface SignedState {
+  charter: { signed: SignedCheckpoint; state: CharterState };
+  /** Oldest first. */
+  releases: Array<{ signed: SignedCheckpoint; content: CoreContent }>;
+  documents: SignedDocument[];
+}
+
+const source = (hub: string, type: string, s: SignedCheckpoint): SourceCheckpoint => ({ hub, type, checkpoint: s.checkpoint, signature: s.signature });
+
+export function sourcesOf(state: SignedState): ReportSources {
+  return {
+    charter: source("", "charter", state.charter.signed),
+    releases: state.releases.map((r) => source("", "core", r.signed)),
+    documents: state.documents.map((d) => source(d.hub, d.type, d.signed)).sort((a, b) => (a.hub < b.hub ? -1 : a.hub > b.hub ? 1 : a.checkpoint.documentId < b.checkpoint.documentId ? -1 : 1)),
+  };
+}
+
+/** The core as its signed releases give it (for adaptations' review state). */
+class SignedReleases implements CoreSource {
+  readonly #releases: SignedState["releases"];
+
+  constructor(releases: SignedState["releases"]) {
+    this.#releases = releases;
+  }
+
+  async releases(): Promise<CoreRelease[]> {
+    return this.#releases.map(({ signed: { checkpoint: c } }) => ({ version: c.version ?? "", notes: "", heads: c.heads, seq: c.seq, time: c.time }));
+  }
+
+  async content(version?: string): Promise<CoreContent | undefined> {
+    const release = version === undefined ? this.#releases.at(-1) : this.#releases.find((r) => r.signed.checkpoint.version === version);
+    return release?.content;
+  }
+
+  async signed(): Promise<SignedCheckpoint[]> {
+    return this.#releases.map((r) => r.signed);
+  }
+}
+
+/**
+ * The report's input from a signed state: per member, its trainers with the accreditations their
+ * held credentials verify (against the charter and the issuers' credentials documents in the same
+ * state), its curriculum, adaptations and deliveries. Deterministic: the same state and options give
+ * the same input, at a node or in `report verify`.
+ */
+export async function reportInputOf(
+  state: SignedState,
+  options: { generatedAt: string; asOf: string; period: { from: string; to: string }; publicOnly: boolean },
+): Promise<ReportInput> {
+  const members = state.charter.state.members;
+  const charter = {
+    holderOf: (peerId: string) => members.find((m) => m.keys.some((k) => k.peerId === peerId)),
+    member: (hub: string) => members.find((m) => m.hub === hub),
+  };
+  const docsOf = (hub: string, type: string) => state.documents.filter((d) => d.hub === hub && d.type === type);
+  const credentialDocs = state.documents.filter((d) => d.type === "credentials").map((d) => ({ hub: d.hub, doc: d.doc as Partial<CredentialsDoc> }));
+  const verifier = new CredentialVerifier(charter, () => credentialDocs);
+  const core = new SignedReleases(state.releases);
+
+  const latest = state.releases.at(-1);
+  const content = latest?.content;
+  const parents: Record<string, string[]> = {};
+  for (const a of content?.associations ?? []) if (a.type === "isChildOf") (parents[a.origin.identifier] ??= []).push(a.destination.identifier);
+  const competencies = (content?.items ?? [])
+    .filter((i) => i.type.toLowerCase() === "competency")
+    .map((i) => ({ id: i.identifier, code: i.code }))
+    .sort((a, b) => (a.code < b.code ? -1 : 1));
+
+  const hubs: HubInput[] = [];
+  for (const member of members) {
+    const hub = await hubInput(member, docsOf, verifier, core, (peer) => charter.holderOf(peer)?.hub ?? "");
+    // The secretariat appears only if it has trainers or deliveries of its own.
+    if (member.role === "secretariat" && hub.trainers.length === 0 && hub.deliveries.length === 0) continue;
+    hubs.push(hub);
+  }
+  return {
+    generatedAt: options.generatedAt,
+    asOf: options.asOf,
+    period: options.period,
+    latestRelease: latest?.signed.checkpoint.version,
+    competencies,
+    parents,
+    hubs,
+    publicOnly: options.publicOnly,
+    sources: sourcesOf(state),
+  };
+}
+
+async function hubInput(
+  member: CharterMember,
+  docsOf: (hub: string, type: string) => SignedDocument[],
+  verifier: CredentialVerifier,
+  core: CoreSource,
+  hubOf: (peerId: string) => string,
+): Promise<HubInput> {
+  const credentials = docsOf(member.hub, "credentials")[0]?.doc as Partial<CredentialsDoc> | undefined;
+  const trainers: HubInput["trainers"] = [];
+  const rosters = docsOf(member.hub, "roster").sort((a, b) => (a.signed.checkpoint.documentId < b.signed.checkpoint.documentId ? -1 : 1));
+  for (const roster of rosters) {
+    for (const [id, stored] of Object.entries((roster.doc as { trainers?: Record<string, unknown> }).trainers ?? {}).sort(([x], [y]) => (x < y ? -1 : 1))) {
+      let regions: string[];
+      try {
+        regions = decodeTrainer(stored).regions;
+      } catch {
+        continue; // a record that does not decode counts nowhere (the index skips it too)
+      }
+      const { accreditations } = await accreditationsOf(heldIn(credentials, id), (c) => verifier.verify(c, {}), hubOf);
+      trainers.push({ regions, accreditations: accreditations.map((a) => ({ competency: a.competency, validFrom: a.validFrom, validUntil: a.validUntil })) });
+    }
+  }
+  const curriculumDoc = docsOf(member.hub, "curriculum")[0]?.doc;
+  const curriculum = curriculumDoc === undefined ? undefined : readCurriculum(curriculumDoc);
+  const adopted = curriculum?.adoption?.version;
+  const impact = adopted && curriculum ? await impactOf(curriculum.adaptations, core, adopted).catch(() => []) : [];
+  const review = new Set(impact.filter((e) => e.status !== "unchanged").map((e) => e.adaptation));
+  const adoptedContent = adopted ? await core.content(adopted) : undefined;
+  const checkpoints: CheckpointRef[] = [...REPORTED_TYPES].flatMap((type) =>
+    docsOf(member.hub, type).map((d) => ({ document: d.signed.checkpoint.documentId, type, seq: d.signed.checkpoint.seq, time: d.signed.checkpoint.time })),
+  );
+  return {
+    hub: member.hub,
+    name: member.name,
+    checkpoints,
+    trainers,
+    adopted,
+    adaptations: (curriculum?.adaptations ?? []).map((a) => ({ id: a.id, target: a.target, needsReview: review.has(a.id) })),
+    modules: [...(adoptedContent?.modules ?? []).map((m) => m.id), ...(curriculum?.localModules ?? []).map((m) => m.id)],
+    deliveries: deliveriesIn(docsOf(member.hub, "deliveries")[0]?.doc as { deliveries?: Record<string, unknown> } | undefined),
+  };
+}
