@@ -135,7 +135,14 @@ export async function reportBaselineCommand(options: BaselineOptions, io: Io): P
   const change = (c: FigureChange) => (c.change === null ? "–" : `${c.change > 0 ? "+" : ""}${c.measure.endsWith("_rate") ? `${(c.change * 100).toFixed(1)} pts` : c.change}`);
   const rows = (scope: string, figures: FigureChange[]) => figures.map((c) => [scope, `${c.measure.replace(/_/g, " ")}${c.subject ? ` ${c.subject}` : ""}`, fmt(c, c.current), fmt(c, c.baseline), change(c)]);
   printLine(io, `Baseline: ${report.period.label} (${report.period.from} – ${report.period.to}) against ${report.against.label} (${report.against.from} – ${report.against.to})${report.current.publicOnly ? ", public only" : ""}`);
-  printTable(io, ["scope", "figure", report.period.label, report.against.label, "change"], [...rows("federation", report.changes.federation), ...report.changes.hubs.flatMap((h) => rows(h.hub, h.figures))]);
+  // Per hub, figures that are nothing in both periods are left out of the table (--json and --csv have them all).
+  const nothing = (c: FigureChange) => (c.current === 0 || c.current === null) && (c.baseline === 0 || c.baseline === null);
+  const quiet = report.changes.hubs.filter((h) => h.figures.every(nothing)).map((h) => h.hub);
+  printTable(io, ["scope", "figure", report.period.label, report.against.label, "change"], [
+    ...rows("federation", report.changes.federation),
+    ...report.changes.hubs.flatMap((h) => rows(h.hub, h.figures.filter((c) => !nothing(c)))),
+  ]);
+  if (quiet.length > 0) printLine(io, `Nothing in either period: ${quiet.join(", ")}`);
 }
 
 /**
