@@ -1,6 +1,6 @@
 import type { Cleanup } from "./nodes.js";
 
-/** What a benchmark module reports, and what the runner writes (bench/results/latest.json). */
+/** What a benchmark module reports, and what the runner writes (docs/bench/latest.json). */
 
 export type Conditions = Record<string, string | number | boolean>;
 
