@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [NAME...]`: runs the benchmarks (all, or those whose name contains one
- * of NAME), prints a summary table and writes bench/results/latest.json and latest.md (or --out
+ * of NAME), prints a summary table and writes docs/bench/latest.json and latest.md (or --out
  * PREFIX.json/.md). Exit code 1 when a benchmark failed (a wrong answer, a timeout); a missed
  * target is reported, not a failure.
  */
@@ -9,18 +9,19 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { availabilityQuery } from "./availability/query.js";
 import { availabilityRestart } from "./availability/restart.js";
+import { casesSearch } from "./cases/search.js";
 import { describeEnvironment } from "./lib/environment.js";
 import { Cleanup, ROOT, tempDir } from "./lib/nodes.js";
 import { toConsoleTable, writeResults } from "./lib/report.js";
 import type { Benchmark, BenchmarkResult, RunResults } from "./lib/types.js";
 
 /** Every benchmark, in the order they run. Later issues add storage, replication, soak. */
-const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart];
+const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart, casesSearch];
 
 const USAGE = `usage: npm run bench -- [--quick] [--out PREFIX] [--list] [NAME...]
 
   --quick       reduced sizes and rounds (each benchmark says what it reduced)
-  --out PREFIX  write PREFIX.json and PREFIX.md (default bench/results/latest)
+  --out PREFIX  write PREFIX.json and PREFIX.md (default docs/bench/latest)
   --keep        keep the benchmarks' temp dirs (data dirs, profiles) and print where
   --list        list the benchmarks and exit
   NAME          run only benchmarks whose name contains NAME (e.g. availability.query)
@@ -107,7 +108,7 @@ async function main(): Promise<number> {
     loadAverage: { start: loadAtStart, end: loadavg().map((x) => Math.round(x * 100) / 100) },
     unhandledRejections: stray,
   };
-  const written = await writeResults(values.out ?? join(ROOT, "bench", "results", "latest"), results);
+  const written = await writeResults(values.out ?? join(ROOT, "docs", "bench", "latest"), results);
   process.stdout.write(`\n${toConsoleTable(results)}\n`);
   process.stdout.write(`\n${mode} run in ${Math.round(results.durationMs / 1000)} s; results in ${written.json} and ${written.markdown}\n`);
   return benchmarks.some((b) => b.status === "failed") ? 1 : 0;

@@ -4,11 +4,10 @@ import type { VerifiedView, VerifiedViews } from "../authority/index.js";
 import { DocumentType, textOf, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { alreadyExists, invalidArgument, notFound, permissionDenied, type FieldViolation } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
-import { withAncestors, type CompetencyTree } from "../query/model.js";
-import { primaryLanguage, servesRegion } from "../query/shared.js";
+import type { CompetencyTree } from "../query/model.js";
 import { shardOf } from "../roster/trainer.js";
 import { decodeCase, encodeCase, endorsementKey, validateCase, type CaseEndorsement, type CaseRecord, type RawCase } from "./model.js";
-import { CaseSearchIndex } from "./search.js";
+import { caseFilter, CaseSearchIndex, type CaseFilters } from "./search.js";
 
 export const CASE_SHARDS = 16;
 export const ENDORSEMENTS_KEY = "case-endorsements";
@@ -31,16 +30,8 @@ interface CasesDoc {
   cases?: Record<string, unknown>;
 }
 
-export interface CaseSearch {
+export interface CaseSearch extends CaseFilters {
   text: string;
-  competency?: string;
-  /** A country or subdivision (ISO 3166), or a region's name. */
-  region?: string;
-  language?: string;
-  hub?: string;
-  kind?: string;
-  /** Only cases marked public. */
-  publicOnly?: boolean;
 }
 
 export interface FoundCase {
@@ -285,19 +276,7 @@ export class Cases {
   async search(query: CaseSearch, page: { size: number; offset: number }): Promise<{ cases: FoundCase[]; total: number }> {
     await this.idle();
     const tree = this.#tree();
-    const region = query.region?.trim();
-    const accept = (key: string): boolean => {
-      const entry = this.#indexed.get(key);
-      if (!entry) return false;
-      const r = entry.record;
-      if (query.hub && entry.hub !== query.hub) return false;
-      if (query.kind && r.kind !== query.kind) return false;
-      if (query.publicOnly && r.visibility !== "public") return false;
-      if (query.language && primaryLanguage(r.language) !== primaryLanguage(query.language)) return false;
-      if (region && !((r.country !== "" && /^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$/.test(region) && servesRegion(r.country, region.toUpperCase())) || r.region.toLowerCase() === region.toLowerCase())) return false;
-      if (query.competency && !r.competencies.some((c) => withAncestors(tree, c).has(query.competency as string))) return false;
-      return true;
-    };
+    const accept = caseFilter(this.#indexed, query, tree);
     const hits = query.text.trim() === "" ? [...this.#indexed.keys()].filter(accept).map((key) => ({ key, score: 0 })) : this.#index.search(query.text, accept);
     const endorsements = this.#endorsements();
     const cases = hits.slice(page.offset, page.offset + page.size).map((h) => {

@@ -1,5 +1,52 @@
 import MiniSearch from "minisearch";
+import { withAncestors, type CompetencyTree } from "../query/model.js";
+import { primaryLanguage, servesRegion } from "../query/shared.js";
 import type { CaseRecord } from "./model.js";
+
+/** What a search filters on, besides its text. */
+export interface CaseFilters {
+  competency?: string;
+  /** A country or subdivision (ISO 3166), or a region's name. */
+  region?: string;
+  language?: string;
+  hub?: string;
+  kind?: string;
+  /** Only cases marked public. */
+  publicOnly?: boolean;
+}
+
+/**
+ * A search's filter over indexed cases (by `hub/id` key): hub, kind, public only, language by its
+ * primary subtag, region as a country or subdivision or a region's name, and competency with every
+ * competency under it. Whether a case's competency lies under the one asked is worked out once per
+ * competency per query, not once per case.
+ */
+export function caseFilter(indexed: ReadonlyMap<string, { hub: string; record: CaseRecord }>, query: CaseFilters, tree: CompetencyTree): (key: string) => boolean {
+  const region = query.region?.trim();
+  const asCountry = region !== undefined && /^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$/.test(region) ? region.toUpperCase() : undefined;
+  const wanted = query.competency;
+  const under = new Map<string, boolean>();
+  const isUnder = (c: string): boolean => {
+    let v = under.get(c);
+    if (v === undefined) {
+      v = withAncestors(tree, c).has(wanted as string);
+      under.set(c, v);
+    }
+    return v;
+  };
+  return (key: string): boolean => {
+    const entry = indexed.get(key);
+    if (!entry) return false;
+    const r = entry.record;
+    if (query.hub && entry.hub !== query.hub) return false;
+    if (query.kind && r.kind !== query.kind) return false;
+    if (query.publicOnly && r.visibility !== "public") return false;
+    if (query.language && primaryLanguage(r.language) !== primaryLanguage(query.language)) return false;
+    if (region && !((r.country !== "" && asCountry !== undefined && servesRegion(r.country, asCountry)) || r.region.toLowerCase() === region.toLowerCase())) return false;
+    if (wanted && !r.competencies.some(isUnder)) return false;
+    return true;
+  };
+}
 
 /**
  * Full-text search over cases in many scripts (issue 8). MiniSearch ranks with BM25+; what it is
@@ -10,7 +57,7 @@ import type { CaseRecord } from "./model.js";
  *   short vowels dropped; not in Cyrillic, where й is a letter), Arabic letter variants unified (أ إ آ → ا, ى → ي, ة → ه) and the definite
  *   article and its clitics taken off (الاحتجاز → احتجاز), Russian case endings cut (силы, сила → сил),
  *   and the commonest function words of each language dropped;
- * - at query time, prefix and (for longer terms) one-edit fuzzy matches count too, which covers the
+ * - at query time, prefix and (for terms of 7 letters or more) one-edit fuzzy matches count too, which covers the
  *   inflection of Russian and French nouns (сила ~ силы, force ~ forces) without a stemmer per language.
  */
 const SEGMENTER = new Intl.Segmenter("und", { granularity: "word" });
@@ -32,7 +79,7 @@ const STOPWORDS = new Set([
 ]);
 
 /** Russian case endings, longest first: сила, силы, силой → сил (a light stemmer; index and query agree). */
-const RUSSIAN_ENDINGS = /(?:иями|ями|ами|ого|его|ому|ему|ыми|ими|ой|ей|ий|ый|ая|яя|ое|ее|ые|ие|ов|ев|ах|ях|ам|ям|ом|ем|ию|ия|а|я|ы|и|у|ю|е|о|ь)$/u;
+const RUSSIAN_ENDINGS = /(?:иями|ями|ами|ого|его|ому|ему|ыми|ими|ых|их|ой|ей|ий|ый|ая|яя|ое|ее|ые|ие|ов|ев|ах|ях|ам|ям|ом|ем|ию|ия|а|я|ы|и|у|ю|е|о|ь)$/u;
 
 export function foldTerm(term: string): string | null {
   let t = term.normalize("NFKC").toLowerCase();
@@ -70,7 +117,7 @@ export class CaseSearchIndex {
     searchOptions: {
       boost: { title: 3, tags: 2, summary: 2 },
       prefix: (term) => term.length >= 3,
-      fuzzy: (term) => (term.length >= 5 ? 1 : false),
+      fuzzy: (term) => (term.length >= 7 ? 1 : false),
       weights: { fuzzy: 0.45, prefix: 0.6 },
       combineWith: "OR",
     },

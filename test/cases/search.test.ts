@@ -73,6 +73,14 @@ describe("multilingual case search", () => {
     expect(hits).not.toContain(`${lang}-2`);
   });
 
+  it("does not take one word for another a letter away (допрос is not вопрос), and reads plural adjectives", () => {
+    const i = new CaseSearchIndex();
+    i.upsert("ru-q", record("ru-q", "ru", "Вопросы управления", "Организационные вопросы службы."));
+    i.upsert("ru-i", record("ru-i", "ru", "Допрос подозреваемых", "Права задержанных при допросе."));
+    expect(top(i, "допрос")).toEqual(["ru-i"]);
+    expect(top(i, "задержанный")).toEqual(["ru-i"]); // задержанных → задержан
+  });
+
   it("ranks across languages and follows replacements and removals", () => {
     const i = index();
     expect(top(i, "community policing")[0]).toBe("en-2");
