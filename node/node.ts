@@ -3,13 +3,14 @@ import { Repo, type PeerId } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { ApiServer } from "./api/index.js";
 import { loadConfigFile, type NodeConfig } from "./config/index.js";
-import { OwnedDocuments } from "./documents/index.js";
+import { OwnedDocuments, textOf } from "./documents/index.js";
 import { KeyRotation, loadIdentityFile, readIdentityBytes, type NodeIdentity } from "./identity/index.js";
 import { createLogger } from "./logging.js";
 import { Operators } from "./operators/index.js";
 import { dataPaths, type DataPaths } from "./paths.js";
 import { Roster } from "./roster/index.js";
 import { LevelStorageAdapter } from "./storage/index.js";
+import { PromMetrics, serveMetrics, type DocumentCensus } from "./metrics.js";
 import { NodeStore } from "./storage/node-store.js";
 import { SealableStorage } from "./storage/shutdown-guard.js";
 import { VERSION } from "./version.js";
@@ -40,6 +41,8 @@ export interface NodeInit {
 export interface RuntimeInfo {
   pid: number;
   api: string;
+  /** host:port of the Prometheus endpoint (GET /metrics), when configured. */
+  metrics?: string;
   tls: boolean;
   hubId: string;
   peerId: string;
@@ -85,7 +88,14 @@ export class ConcordatNode {
       stack.push({ name: "store", stop: () => store.close() });
 
       const operators = await Operators.open(store, logger.child({ component: "operators" }));
-      const repoStorage = new SealableStorage(new LevelStorageAdapter(store.repo), logger.child({ component: "repo-storage" }));
+      const levelStorage = new LevelStorageAdapter(store.repo);
+      const repoStorage = new SealableStorage(levelStorage, logger.child({ component: "repo-storage" }));
+      // Metrics (when configured): components count as they work; the census reads documents at scrape time.
+      let census: DocumentCensus["documents"] = async () => [];
+      const metrics =
+        config.metrics.port === undefined
+          ? undefined
+          : new PromMetrics({ hubOf: (peer) => membership.hubOf(peer), census: { documents: () => census() }, labels: { node: config.hub.id } });
       // The federation decides what is shared; it needs the Repo and the documents, the Repo needs
       // its share configuration: bind it late.
       let federation: Federation | undefined;
@@ -169,7 +179,7 @@ export class ConcordatNode {
       stack.push({ name: "checkpoints", stop: () => checkpointer.stop() });
       const views = new VerifiedViews(
         { federationId: config.federation.id, selfDirectoryId: directoryId, staleAfterMs: config.federation.staleAfterSeconds * 1000 },
-        { membership, repo, store, logger: logger.child({ component: "verified-views" }) },
+        { membership, repo, store, logger: logger.child({ component: "verified-views" }), ...(metrics ? { metrics } : {}) },
       );
       await views.start();
       stack.push({ name: "verified views", stop: async () => views.stop() });
@@ -205,7 +215,13 @@ export class ConcordatNode {
       stack.push({ name: "cases", stop: async () => cases.stop() });
       const deliveries = new Deliveries({ hubId: config.hub.id }, { documents, curriculum, views, membership, logger: logger.child({ component: "deliveries" }) });
       const reports = new Reports({ hubId: config.hub.id }, { documents, checkpointer, views, membership, core: coreSource });
-      const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }));
+      const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }), metrics);
+      census = async () => {
+        const bytes = await levelStorage.storedBytes();
+        const own = new Map(documents.describe().map((d) => [d.id as string, d.header.type]));
+        const foreign = new Map(views.views().map((v) => [v.documentId, textOf((v.doc as { header?: { type?: unknown } }).header?.type) ?? "other"]));
+        return [...bytes].map(([id, b]) => ({ type: own.get(id) ?? foreign.get(id) ?? "other", owner: own.has(id) ? ("self" as const) : ("others" as const), bytes: b }));
+      };
       stack.push({ name: "network", stop: () => network.stop() });
 
       const startedAt = new Date().toISOString();
@@ -238,6 +254,7 @@ export class ConcordatNode {
           repo,
           views,
           logger: logger.child({ component: "api" }),
+          ...(metrics ? { metrics } : {}),
           info: {
             hubId: config.hub.id,
             hubName: config.hub.name,
@@ -273,9 +290,17 @@ export class ConcordatNode {
       // already answers from the persisted indexes, and the views catch up behind it.
       views.follow();
 
+      let metricsAddress: string | undefined;
+      if (metrics && config.metrics.port !== undefined) {
+        const served = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
+        metricsAddress = served.address;
+        stack.push({ name: "metrics", stop: () => new Promise<void>((resolve) => served.server.close(() => resolve())) });
+      }
+
       const runtime: RuntimeInfo = {
         pid: process.pid,
         api: api.address,
+        ...(metricsAddress ? { metrics: metricsAddress } : {}),
         tls: api.tls,
         hubId: config.hub.id,
         peerId: identity.peerId,
@@ -286,7 +311,7 @@ export class ConcordatNode {
       stack.push({ name: "runtime file", stop: () => rm(this.paths.runtime, { force: true }) });
 
       logger.info(
-        { peerId: identity.peerId, api: api.address, libp2p: network.libp2pAddresses(), trainers: roster.count(), version: VERSION },
+        { peerId: identity.peerId, api: api.address, libp2p: network.libp2pAddresses(), metrics: metricsAddress, trainers: roster.count(), version: VERSION },
         "node started",
       );
       this.#running = {

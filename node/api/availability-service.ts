@@ -49,7 +49,9 @@ export function availabilityService(components: HandlerComponents & { availabili
         ...(req.hub ? { hub: req.hub } : {}),
         ...(req.minConsecutiveDays > 0 ? { minConsecutiveDays: req.minConsecutiveDays } : {}),
       };
+      const started = performance.now();
       const answer = await availability.find(query, { size, offset });
+      components.metrics?.queryAnswered("availability", (performance.now() - started) / 1000);
       const next = offset + answer.trainers.length;
       return {
         trainers: answer.trainers.map((t) => ({ hub: t.hub, trainerId: t.id, displayName: t.displayName, coverage: t.coverage, conflicts: t.conflicts, proficiency: t.proficiency })),

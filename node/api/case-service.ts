@@ -58,6 +58,7 @@ export function caseService(components: HandlerComponents & { cases: Cases; info
       if (!Number.isInteger(offset) || offset < 0) violations.push({ field: "page_token", description: "is not a token this API gave" });
       if (req.text.length > 1000) violations.push({ field: "text", description: "at most 1000 characters" });
       if (violations.length > 0) throw invalidArgument(violations);
+      const started = performance.now();
       const answer = await cases.search(
         {
           text: req.text,
@@ -70,6 +71,7 @@ export function caseService(components: HandlerComponents & { cases: Cases; info
         },
         { size, offset },
       );
+      components.metrics?.queryAnswered("cases", (performance.now() - started) / 1000);
       const next = offset + answer.cases.length;
       return {
         results: answer.cases.map((c) => ({ case: toMessage(c.hub, c.record, false), score: c.score, endorsement: endorsementMessage(c.endorsement) })),

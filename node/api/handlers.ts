@@ -1,3 +1,4 @@
+import type { NodeMetrics } from "../metrics.js";
 import type {
   handleClientStreamingCall,
   ServerReadableStream,
@@ -23,6 +24,8 @@ export interface CallContext {
 export interface HandlerComponents {
   operators: Operators;
   logger: Logger;
+  /** Query latency (Prometheus, when the node serves metrics). */
+  metrics?: NodeMetrics;
 }
 
 function authorize(components: HandlerComponents, metadata: Metadata, role: Role): Operator {

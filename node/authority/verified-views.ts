@@ -1,3 +1,4 @@
+import { NO_METRICS, type NodeMetrics } from "../metrics.js";
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
@@ -69,6 +70,8 @@ export interface VerifiedViewsComponents {
   repo: Repo;
   store: NodeStore;
   logger: Logger;
+  /** Counts verifications and rejections (Prometheus, when the node serves metrics). */
+  metrics?: NodeMetrics;
 }
 
 interface DirectoryDoc {
@@ -112,12 +115,15 @@ export class VerifiedViews {
   readonly #missing = new Set<string>();
   #unsubscribe: (() => void) | undefined;
 
+  readonly #metrics: NodeMetrics;
+
   constructor(init: VerifiedViewsInit, components: VerifiedViewsComponents) {
     this.#init = init;
     this.#membership = components.membership;
     this.#repo = components.repo;
     this.#store = components.store;
     this.#log = components.logger;
+    this.#metrics = components.metrics ?? NO_METRICS;
     const anchor = components.membership.anchor;
     this.#charterId = anchor ? charterIdOf(anchor) : undefined;
     this.#anchorDirectory = anchor ? directoryIdOf(anchor) : undefined;
@@ -236,6 +242,7 @@ export class VerifiedViews {
 
   #reject(hub: string, documentId: string, reason: string): void {
     this.#log.warn({ hub, document: documentId, reason }, "rejected a checkpoint");
+    this.#metrics.checkpointRejected(hub);
     this.#rejections.push({ hub, documentId, reason, at: new Date().toISOString() });
     if (this.#rejections.length > MAX_REJECTIONS) this.#rejections.shift();
   }
@@ -308,6 +315,7 @@ export class VerifiedViews {
       this.#reject(member.hub, documentId, `seq ${seq} is below one already waiting (${pending})`);
       return undefined;
     }
+    this.#metrics.checkpointVerified(member.hub);
     return signed;
   }
 

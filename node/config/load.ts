@@ -21,6 +21,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, { path: readonly string[]; t
   CONCORDAT_STORAGE_SYNC: { path: ["storage", "sync"], type: "boolean" },
   CONCORDAT_BOOKINGS_POLICY: { path: ["bookings", "policy"], type: "string" },
   CONCORDAT_NETWORK_LISTEN: { path: ["network", "listen"], type: "list" },
+  CONCORDAT_METRICS_HOST: { path: ["metrics", "host"], type: "string" },
+  CONCORDAT_METRICS_PORT: { path: ["metrics", "port"], type: "number" },
 };
 
 function parseEnvValue(name: string, raw: string, type: EnvType): unknown {

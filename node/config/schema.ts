@@ -1,3 +1,4 @@
+import { isLoopback } from "../metrics.js";
 import { z } from "zod";
 
 /** Hub ids are short, stable, URL- and file-safe names such as `nairobi` or `hub-ke-01`. */
@@ -55,6 +56,19 @@ export const configSchema = z
       })
       .strict()
       .default({ host: "127.0.0.1", port: 7400 }),
+    metrics: z
+      .object({
+        /** Loopback only: the metrics are for a scraper on this machine (or a proxy that adds TLS and auth). */
+        host: z
+          .string()
+          .min(1)
+          .refine(isLoopback, "must be a loopback address (127.0.0.1 or ::1): metrics carry no authentication, so they are served to this machine only")
+          .default("127.0.0.1"),
+        /** Unset: no metrics endpoint. 0 picks a free port (written to DATA/node.json). */
+        port: z.number().int().min(0).max(65535).optional(),
+      })
+      .strict()
+      .default({ host: "127.0.0.1" }),
     storage: z
       .object({
         sync: z.boolean().default(false),

@@ -1,3 +1,4 @@
+import { NO_METRICS, type NodeMetrics } from "../metrics.js";
 import { NetworkAdapter, cbor, type Message, type PeerId, type PeerMetadata } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 
@@ -69,6 +70,8 @@ export interface ChannelAdapterInit {
   backoff?: { initialMs: number; maxMs: number } | undefined;
   /** The adapter reports ready when first dials settle, or after this long at most. */
   readyTimeoutMs?: number | undefined;
+  /** Counts every sync message in and out, per peer (Prometheus, when the node serves metrics). */
+  metrics?: NodeMetrics | undefined;
 }
 
 /** A peer this node keeps a channel open to, by the peer id its transport authenticates. */
@@ -104,6 +107,7 @@ function isHello(value: unknown): value is Hello {
 export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarget> extends NetworkAdapter {
   protected readonly log: Logger;
   readonly #policy: BindingPolicy;
+  readonly #metrics: NodeMetrics;
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #readyTimeoutMs: number;
   /** Open channels per remote (authenticated) peer id: two when both sides dialled. */
@@ -121,6 +125,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
   constructor(init: ChannelAdapterInit, logger: Logger) {
     super();
     this.#policy = init.policy;
+    this.#metrics = init.metrics ?? NO_METRICS;
     this.#backoff = init.backoff ?? { initialMs: 250, maxMs: 10_000 };
     this.#readyTimeoutMs = init.readyTimeoutMs ?? 5000;
     this.log = logger;
@@ -283,6 +288,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
     const payload = new Uint8Array(cbor.encode(message));
     session.bytesOut += payload.byteLength;
     session.messagesOut += 1;
+    this.#metrics.syncMessage(message.targetId, session.transport, "out", payload.byteLength);
     (session.channels[0] as Channel).send(payload);
   }
 
@@ -358,6 +364,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
           session.bytesIn += payload.byteLength;
           session.messagesIn += 1;
           session.lastReceivedAt = Date.now();
+          this.#metrics.syncMessage(bound, session.transport, "in", payload.byteLength);
         }
         this.emit("message", decoded);
       },

@@ -1,3 +1,4 @@
+import type { NodeMetrics } from "../metrics.js";
 import { randomBytes } from "node:crypto";
 import {
   credentials as grpcCredentials,
@@ -47,6 +48,8 @@ export interface GrpcAdapterInit {
   allowed?: (peerId: string) => boolean;
   backoff?: { initialMs: number; maxMs: number };
   readyTimeoutMs?: number;
+  /** Counts sync messages per peer (when the node serves metrics). */
+  metrics?: NodeMetrics | undefined;
 }
 
 export interface GrpcAdapterComponents {
@@ -150,7 +153,7 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
   readonly #clients = new Set<InstanceType<typeof ReplicationServiceClient>>();
 
   constructor(init: GrpcAdapterInit, components: GrpcAdapterComponents) {
-    super({ policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs }, components.logger);
+    super({ policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs, metrics: init.metrics }, components.logger);
     this.#init = init;
     this.#identity = components.identity;
   }

@@ -1,3 +1,4 @@
+import type { NodeMetrics } from "../metrics.js";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Connection, Libp2p, Stream } from "@libp2p/interface";
 import type { Logger } from "pino";
@@ -20,6 +21,8 @@ export interface Libp2pAdapterInit {
   backoff?: { initialMs: number; maxMs: number };
   /** The adapter reports ready when first dials settle, or after this long at most. */
   readyTimeoutMs?: number;
+  /** Counts sync messages per peer (when the node serves metrics). */
+  metrics?: NodeMetrics | undefined;
 }
 
 export interface Libp2pAdapterComponents {
@@ -70,7 +73,7 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter<DialTarget> {
   readonly #streams = new Set<Stream>();
 
   constructor(init: Libp2pAdapterInit, components: Libp2pAdapterComponents) {
-    super({ policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs }, components.logger);
+    super({ policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs, metrics: init.metrics }, components.logger);
     this.#libp2p = components.libp2p;
     this.#init = init;
     this.#maxFrame = init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;

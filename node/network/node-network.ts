@@ -1,3 +1,4 @@
+import type { NodeMetrics } from "../metrics.js";
 import { readFile } from "node:fs/promises";
 import type { Repo } from "@automerge/automerge-repo";
 import { failedPrecondition } from "../errors.js";
@@ -35,6 +36,7 @@ export async function startNetwork(
   federation: Federation,
   repo: Repo,
   logger: Logger,
+  metrics?: NodeMetrics,
 ): Promise<NodeNetwork> {
   const allowed = (peerId: string) => federation.allowed(peerId);
   // CA files are read once, at start: a missing one is a config error, named now.
@@ -57,6 +59,7 @@ export async function startNetwork(
     libp2pAdapter = new Libp2pNetworkAdapter(
       {
         policy: "strict",
+        metrics,
         dial: () => federation.dialTargets().filter((t) => t.libp2p.length > 0).map((t) => ({ peerId: t.peerId, addrs: t.libp2p })),
       },
       { libp2p, logger: logger.child({ transport: "libp2p" }) },
@@ -67,6 +70,7 @@ export async function startNetwork(
     grpc = new GrpcNetworkAdapter(
       {
         policy: "strict",
+        metrics,
         federationId: config.federation.id,
         allowed,
         dial: () =>

@@ -67,7 +67,7 @@ export interface LevelLike {
     operations: LevelBatchOperation[],
     options: LevelEncodingOptions & { sync?: boolean },
   ): Promise<void>;
-  iterator(options: LevelEncodingOptions & LevelRangeOptions): {
+  iterator(options: LevelEncodingOptions & LevelRangeOptions): AsyncIterable<[string, Uint8Array]> & {
     all(): Promise<Array<[string, Uint8Array]>>;
   };
   keys(options: { keyEncoding: "utf8" } & LevelRangeOptions): {
@@ -199,6 +199,13 @@ export class LevelStorageAdapter implements StorageAdapterInterface {
   #nextSeq: number | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /**
+   * Bytes per stored entry (by encoded key), for `storedBytes`: undefined until first asked, then
+   * kept up to date by every write. Keys written while the first count reads its snapshot are in
+   * `#touched`, so that the snapshot's older sizes do not overwrite them.
+   */
+  #sizes: Map<string, number> | undefined;
+  #touched: Set<string> | undefined;
 
   constructor(location: string | LevelLike, options: LevelStorageAdapterOptions = {}) {
     if (typeof location === "string") {
@@ -267,6 +274,41 @@ export class LevelStorageAdapter implements StorageAdapterInterface {
       await this.#owned?.close();
     })();
     return this.#closing;
+  }
+
+  /**
+   * Bytes in storage per document id (values, as stored). The first call reads every entry once;
+   * later ones cost a pass over the entries' sizes held in memory, never a read of the database.
+   */
+  async storedBytes(): Promise<Map<string, number>> {
+    this.#checkOpen();
+    if (!this.#sizes) {
+      const sizes = new Map<string, number>();
+      const touched = new Set<string>();
+      this.#sizes = sizes;
+      this.#touched = touched;
+      try {
+        for await (const [key, value] of this.#db.iterator({ ...ENC, ...prefixRange([]) })) {
+          if (touched.has(key)) continue;
+          sizes.set(key, value.byteLength);
+        }
+      } finally {
+        this.#touched = undefined;
+      }
+    }
+    const out = new Map<string, number>();
+    for (const [key, bytes] of this.#sizes) {
+      const documentId = decodeKey(key)[0] ?? "";
+      out.set(documentId, (out.get(documentId) ?? 0) + bytes);
+    }
+    return out;
+  }
+
+  #noteWritten(key: string, bytes: number | undefined): void {
+    if (!this.#sizes) return;
+    this.#touched?.add(key);
+    if (bytes === undefined) this.#sizes.delete(key);
+    else this.#sizes.set(key, bytes);
   }
 
   // -------------------------------------------------------------------------
@@ -349,6 +391,7 @@ export class LevelStorageAdapter implements StorageAdapterInterface {
     writeSeq(seq, this.#nextSeq);
     batch.push({ type: "put", key: SEQ_KEY, value: seq });
     await this.#db.batch(batch, { ...ENC, sync: this.#sync });
+    for (const cmd of cmds) if (cmd.kind !== "removeRange") this.#noteWritten(cmd.key, cmd.kind === "put" ? cmd.value.byteLength : undefined);
   }
 
   async #applyRemoveRange(range: LevelRangeOptions): Promise<void> {
@@ -359,5 +402,6 @@ export class LevelStorageAdapter implements StorageAdapterInterface {
       keys.map((key) => ({ type: "del", key })),
       { ...ENC, sync: this.#sync },
     );
+    for (const key of keys) this.#noteWritten(key, undefined);
   }
 }

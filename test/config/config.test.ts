@@ -45,6 +45,7 @@ describe("parseConfig", () => {
       hub: { id: "hub-ke-01", name: "Nairobi", role: "hub", region: "" },
       federation: { id: "concordat-dev", heartbeatSeconds: 300, staleAfterSeconds: 900, rotationGraceSeconds: 3600 },
       api: { host: "127.0.0.1", port: 7400 },
+      metrics: { host: "127.0.0.1" },
       storage: { sync: false },
       roster: { shards: 4, maxPerShard: 2000 },
       network: { listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, peers: [] },
