@@ -409,7 +409,7 @@ export class Bookings {
     const violations = checked.violations;
     if (draft.trainerHub !== "" && draft.trainerId !== "") {
       if (draft.trainerHub !== this.#self && !this.#membership.member(draft.trainerHub)) violations.push({ field: "trainer_hub", description: `'${draft.trainerHub}' is not a member of this federation` });
-      else if (!(draft.trainerHub === this.#self ? this.#roster.has(draft.trainerId) : this.#availability.trainer(draft.trainerHub, draft.trainerId))) violations.push({ field: "trainer_id", description: `no trainer '${draft.trainerId}' of hub '${draft.trainerHub}' is known here (as of its latest verified checkpoint)` });
+      else if (!(draft.trainerHub === this.#self ? this.#roster.has(draft.trainerId) : this.#availability.indexed(draft.trainerHub, draft.trainerId))) violations.push({ field: "trainer_id", description: `no trainer '${draft.trainerId}' of hub '${draft.trainerHub}' is known here (as of its latest verified checkpoint)` });
     }
     if (violations.length > 0) throw invalidArgument(violations);
     const id = draft.id || randomUUID();

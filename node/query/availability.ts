@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
 import type { CoreSource } from "../core/core.js";
@@ -49,19 +50,13 @@ export class Availability {
   readonly #log: Logger;
   /** Trainer ids per roster document, to remove those that left it. */
   readonly #idsByDocument = new Map<string, Set<string>>();
-  /** The latest record per hub/trainer (to re-derive accreditations when credentials move), with its stored text. */
-  readonly #decoded = new Map<string, TrainerPublic>();
-  readonly #stored = new Map<string, string>();
-  /** A trainer's public record, decoded from its stored text on first use. */
-  #record(key: string): TrainerPublic | undefined {
-    let record = this.#decoded.get(key);
-    if (record) return record;
-    const text = this.#stored.get(key);
-    if (text === undefined) return undefined;
-    record = decodeTrainer(text);
-    this.#decoded.set(key, record);
-    return record;
-  }
+  /**
+   * Per hub/trainer: a digest of the record's stored text (an unchanged record is recognised without
+   * decoding it) and its display name (for answers). The record itself is not kept: what the index
+   * needs of it is in the derived record, and a restart reads 50,000 of these, not 50,000 texts.
+   */
+  readonly #digests = new Map<string, string>();
+  readonly #names = new Map<string, string>();
 
   /** Which roster document each trainer was last seen in (a roster that grows moves records between shards). */
   readonly #documentOf = new Map<string, string>();
@@ -135,9 +130,11 @@ export class Availability {
    */
   async #load(): Promise<void> {
     for await (const [key, value] of this.#store.meta.iterator({ gt: REC_PREFIX, lt: `${REC_PREFIX}~` })) {
-      const saved = JSON.parse(value as string) as { doc: string; text: string; derived: TrainerRecord; issuers?: string[] };
+      const saved = JSON.parse(value as string) as { doc: string; digest?: string; name?: string; text?: string; derived: TrainerRecord; issuers?: string[] };
       const k = key.slice(REC_PREFIX.length);
-      this.#stored.set(k, saved.text);
+      // Records persisted before digests held their text: digest it (and read the name) once.
+      this.#digests.set(k, saved.digest ?? digestOf(saved.text ?? ""));
+      this.#names.set(k, saved.name ?? (saved.text ? decodeTrainer(saved.text).displayName : ""));
       // Decoded when first needed: a restart of 50,000 records decodes none of them up front.
       this.#documentOf.set(k, saved.doc);
       this.#derived.set(k, saved.derived);
@@ -193,9 +190,9 @@ export class Availability {
       now.add(id);
       const key = `${hub}/${id}`;
       this.#documentOf.set(key, documentId);
-      // Records are canonical JSON strings: an unchanged one is recognised without decoding it.
-      const text = textOf(stored) ?? "";
-      if (this.#stored.get(key) === text) continue;
+      // Records are canonical JSON strings: an unchanged one is recognised by its digest, undecoded.
+      const digest = digestOf(textOf(stored) ?? "");
+      if (this.#digests.get(key) === digest) continue;
       let record: TrainerPublic;
       try {
         record = decodeTrainer(stored);
@@ -203,17 +200,17 @@ export class Availability {
         continue; // only what its owner signed gets here; a record that does not decode is skipped
       }
       this.decodedSinceStart += 1;
-      this.#stored.set(key, text);
-      this.#decoded.set(key, record);
-      ops.push(...(await this.#upsert(hub, key, record, documentId)));
+      this.#digests.set(key, digest);
+      this.#names.set(key, record.displayName);
+      ops.push(...(await this.#upsert(hub, key, baseOf(record), documentId)));
     }
     for (const id of before) {
       if (now.has(id) || this.#documentOf.get(`${hub}/${id}`) !== documentId) continue; // gone, not moved
       this.#documentOf.delete(`${hub}/${id}`);
       this.#index.remove(hub, id);
-      this.#decoded.delete(`${hub}/${id}`);
+      this.#names.delete(`${hub}/${id}`);
       this.#issuersOf.delete(`${hub}/${id}`);
-      this.#stored.delete(`${hub}/${id}`);
+      this.#digests.delete(`${hub}/${id}`);
       this.#derived.delete(`${hub}/${id}`);
       ops.push({ type: "del", sublevel: this.#store.meta, key: `${REC_PREFIX}${hub}/${id}` });
     }
@@ -224,15 +221,15 @@ export class Availability {
   }
 
   /** Indexes a trainer as derived now; returns the write that persists it, if it changed. */
-  async #upsert(hub: string, key: string, record: TrainerPublic, documentId: string | undefined): Promise<StoreBatchOperation[]> {
-    const derived = await this.#toRecord(hub, record);
+  async #upsert(hub: string, key: string, base: TrainerBase, documentId: string | undefined): Promise<StoreBatchOperation[]> {
+    const derived = await this.#toRecord(hub, base);
     this.#index.upsert(derived);
     const json = JSON.stringify(derived);
     if (derivedJson(this.#derived.get(key)) === json && documentId === undefined) return [];
     this.#derived.set(key, json);
     const doc = documentId ?? this.#documentOf.get(key) ?? "";
     const issuers = [...(this.#issuersOf.get(key) ?? [])];
-    return [{ type: "put", sublevel: this.#store.meta, key: `${REC_PREFIX}${key}`, value: JSON.stringify({ doc, text: this.#stored.get(key), derived, issuers }) }];
+    return [{ type: "put", sublevel: this.#store.meta, key: `${REC_PREFIX}${key}`, value: JSON.stringify({ doc, digest: this.#digests.get(key), name: this.#names.get(key), derived, issuers }) }];
   }
 
   /** Hubs that issued the credentials each trainer holds, to re-derive only those a change affects. */
@@ -241,9 +238,9 @@ export class Availability {
   /** Re-derives the accreditations of `hub`'s trainers and of every trainer holding a credential `hub` issued. */
   async #reindexAffected(hub: string): Promise<void> {
     const ops: StoreBatchOperation[] = [];
-    for (const key of this.#stored.keys()) {
+    for (const key of this.#digests.keys()) {
       if (!key.startsWith(`${hub}/`) && !this.#issuersOf.get(key)?.has(hub)) continue;
-      ops.push(...(await this.#upsert(key.slice(0, key.indexOf("/")), key, this.#record(key) as TrainerPublic, undefined)));
+      ops.push(...(await this.#upsert(key.slice(0, key.indexOf("/")), key, this.#derivedOf(key) as TrainerBase, undefined)));
     }
     if (ops.length > 0) await this.#store.batch(ops);
   }
@@ -265,14 +262,19 @@ export class Availability {
     const ops: StoreBatchOperation[] = [];
     for (const id of new Set([...before.keys(), ...next.keys()])) {
       const key = `${hub}/${id}`;
-      const record = this.#record(key);
-      if (!record) continue;
       const derived = this.#derived.get(key);
+      if (derived === undefined) continue;
       const busy = JSON.stringify(this.#busyOf(hub, id));
       if (derived !== undefined && JSON.stringify((typeof derived === "string" ? (JSON.parse(derived) as TrainerRecord) : derived).busy) === busy) continue;
-      ops.push(...(await this.#upsert(hub, key, record, undefined)));
+      ops.push(...(await this.#upsert(hub, key, this.#derivedOf(key) as TrainerBase, undefined)));
     }
     if (ops.length > 0) await this.#store.batch(ops);
+  }
+
+  /** A trainer as last derived (parsed if it is still the JSON it was loaded as). */
+  #derivedOf(key: string): TrainerRecord | undefined {
+    const d = this.#derived.get(key);
+    return typeof d === "string" ? (JSON.parse(d) as TrainerRecord) : d;
   }
 
   /** Tentative and confirmed engagements, sorted by start. */
@@ -292,9 +294,9 @@ export class Availability {
     return this.#tree;
   }
 
-  /** A trainer's public record as indexed (this hub's, or another's as of its latest verified checkpoint). */
-  trainer(hub: string, trainerId: string): TrainerPublic | undefined {
-    return this.#record(`${hub}/${trainerId}`);
+  /** A trainer as indexed (this hub's, or another's as of its latest verified checkpoint): no personal data, only what queries use. */
+  indexed(hub: string, trainerId: string): TrainerRecord | undefined {
+    return this.#derivedOf(`${hub}/${trainerId}`);
   }
 
   #treeRelease: string | undefined;
@@ -313,7 +315,7 @@ export class Availability {
   }
 
   /** The index's view of a trainer: only accreditations a held credential verifies, active now. */
-  async #toRecord(hub: string, t: TrainerPublic): Promise<TrainerRecord> {
+  async #toRecord(hub: string, t: TrainerBase): Promise<TrainerRecord> {
     const { accreditations, issuers } = await accreditationsOf(this.#heldBy(hub, t.id), (c) => this.#credentials.verify(c, {}), (peer) => this.#membership.hubOf(peer));
     this.#issuersOf.set(`${hub}/${t.id}`, issuers);
     return {
@@ -321,8 +323,8 @@ export class Availability {
       id: t.id,
       languages: t.languages,
       regions: t.regions,
-      availability: t.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
-      blackouts: t.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
+      availability: t.availability,
+      blackouts: t.blackouts,
       busy: this.#busyOf(hub, t.id),
       accreditations,
     };
@@ -339,14 +341,14 @@ export class Availability {
   /** A trainer's free/busy in a range (iCalendar), from the same records the index holds. */
   async freeBusy(hub: string, trainerId: string, range: { start: number; end: number }): Promise<string | undefined> {
     await this.idle();
-    const record = this.#record(`${hub}/${trainerId}`);
+    const record = this.#derivedOf(`${hub}/${trainerId}`);
     if (!record) return undefined;
     return toVFreeBusy({
       hub,
       trainerId,
       range,
-      availability: record.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
-      blackouts: record.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
+      availability: record.availability,
+      blackouts: record.blackouts,
       tentative: this.#engagements.get(hub)?.get(trainerId)?.tentative ?? [],
       confirmed: this.#engagements.get(hub)?.get(trainerId)?.confirmed ?? [],
     });
@@ -357,7 +359,7 @@ export class Availability {
     await this.idle();
     await this.#refreshTree();
     const { matches, total, hubs: answering } = this.#index.page(query, this.#tree, page.offset, page.size);
-    const trainers = matches.map((m) => ({ ...m, displayName: this.#record(`${m.hub}/${m.id}`)?.displayName ?? "" }));
+    const trainers = matches.map((m) => ({ ...m, displayName: this.#names.get(`${m.hub}/${m.id}`) ?? "" }));
     const freshness = new Map(this.#views.freshness().map((f) => [f.hub, f]));
     const hubs = [...answering].sort().map((hub) => {
       if (hub === this.#self) return { hub, seq: 0, time: new Date().toISOString(), stale: false };
@@ -366,6 +368,18 @@ export class Availability {
     });
     return { trainers, total, hubs };
   }
+}
+
+/** What the index keeps of a trainer's record besides what it derives (accreditations, busy time). */
+type TrainerBase = Pick<TrainerRecord, "id" | "languages" | "regions" | "availability" | "blackouts">;
+
+function baseOf(t: TrainerPublic): TrainerBase {
+  return { id: t.id, languages: t.languages, regions: t.regions, availability: t.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })), blackouts: t.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })) };
+}
+
+/** A record's stored text, digested (SHA-1 here is a change detector, not a security measure: the text was signed already). */
+function digestOf(text: string): string {
+  return createHash("sha1").update(text).digest("base64");
 }
 
 /** A derived record as the JSON it is compared by (kept as parsed at load, stringified when compared). */

@@ -188,7 +188,7 @@ describe("a misbehaving member", () => {
   it("a booking request it forges in c's outbox is never answered nor listed by a; c's own request is", async () => {
     await a().node.running.roster.update({ ...draft("H-1"), availability: [{ start: "2027-01-01T00:00:00Z", end: "2027-12-31T00:00:00Z" }] }, ["availability"], "op");
     await a().node.running.checkpointer.flush();
-    await waitUntil("c to index H-1", () => c().node.running.availability.trainer("hub-a", "H-1")?.availability.length === 1, 15_000);
+    await waitUntil("c to index H-1", () => c().node.running.availability.indexed("hub-a", "H-1")?.availability.length === 1, 15_000);
     const outboxId = ownedDocumentId(directoryIdOf(c().peerId), OUTBOX_KEY);
     const handle = await repo.find<{ requests: Record<string, unknown> }>(outboxId as DocumentId);
     const forged = { id: "forged-1", requester: "hub-c", trainer: { hub: "hub-a", id: "H-1" }, start: "2027-02-01T00:00:00.000Z", end: "2027-02-03T00:00:00.000Z", competency: "", course: "", note: "", expiresAt: "2027-01-01T00:00:00.000Z", createdAt: new Date().toISOString(), createdBy: "m" };

@@ -73,7 +73,7 @@ describe("booking a trainer from another hub", () => {
     await waitUntil("a to see A-2's credential suspended", async () => !(await a().node.running.credentials.verify(suspended, {})).valid, 15_000);
     // The requesters know the trainers (their rosters verified), as the API requires.
     await waitUntil("b and c to know a's and d's trainers", () =>
-      [b(), c()].every((n) => ["A-1", "A-2", "A-3", "A-4"].every((id) => n.node.running.availability.trainer("hub-a", id)) && n.node.running.availability.trainer("hub-d", "D-1")), 20_000);
+      [b(), c()].every((n) => ["A-1", "A-2", "A-3", "A-4"].every((id) => n.node.running.availability.indexed("hub-a", id)) && n.node.running.availability.indexed("hub-d", "D-1")), 20_000);
   }, 120_000);
   afterAll(async () => {
     await fed?.stop();

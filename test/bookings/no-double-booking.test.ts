@@ -132,7 +132,7 @@ describe("bookings: no double booking under concurrency, partitions, retries and
         } finally {
           clients.close();
         }
-        await waitUntil(`b, c and d to know ${trainerId}`, () => REQUESTERS.every((r) => node(r).node.running.availability.trainer("hub-a", trainerId)), 30_000);
+        await waitUntil(`b, c and d to know ${trainerId}`, () => REQUESTERS.every((r) => node(r).node.running.availability.indexed("hub-a", trainerId)), 30_000);
 
         const sent: Sent[] = [];
         const cut = new Set<Requester>();
