@@ -116,15 +116,37 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter<DialTarget> {
     this.#streams.add(stream);
     const handlers = this.open(channel);
     const decoder = new FrameDecoder(this.#maxFrame);
+    // One chunk off the wire can hold many frames, each a sync message that may take Automerge a
+    // while to apply: hand them to the Repo one per turn of the event loop, in order, so that the
+    // API and everything else get a turn between them (one whole chunk at once stalled a node for
+    // over a second during an initial sync; see bench/README.md, replication.adapters).
+    const inbox: Uint8Array[] = [];
+    let scheduled = false;
+    const deliverOne = () => {
+      scheduled = false;
+      const frame = inbox.shift();
+      if (frame === undefined) return;
+      handlers.onPayload(frame);
+      if (inbox.length > 0) {
+        scheduled = true;
+        setImmediate(deliverOne);
+      }
+    };
     stream.addEventListener("message", (event) => {
       try {
-        for (const frame of decoder.push(event.data.subarray())) handlers.onPayload(frame);
+        for (const frame of decoder.push(event.data.subarray())) inbox.push(frame);
       } catch (error) {
         const reason = error instanceof FrameError ? error.message : "unreadable frame";
         this.log.warn({ remote, reason }, "dropping sync channel");
         channel.close();
+        return;
       }
+      if (!scheduled) deliverOne();
     });
+    /** What arrived before the stream ended is still delivered, before the channel closes. */
+    const drainInbox = () => {
+      while (inbox.length > 0) handlers.onPayload(inbox.shift() as Uint8Array);
+    };
     let truncationLogged = false;
     const logTruncation = () => {
       if (decoder.pending > 0 && !truncationLogged) {
@@ -135,10 +157,12 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter<DialTarget> {
     // A remote that closes its writing side (a half-close) sends nothing more: end the channel too.
     stream.addEventListener("remoteCloseWrite", () => {
       logTruncation();
+      drainInbox();
       channel.close();
     });
     stream.addEventListener("close", () => {
       logTruncation();
+      drainInbox();
       this.#streams.delete(stream);
       handlers.onClose();
     });
