@@ -186,7 +186,9 @@ export class Availability {
     const ops: StoreBatchOperation[] = [];
     const before = this.#idsByDocument.get(documentId) ?? new Set<string>();
     const now = new Set<string>();
+    const pause = yielder();
     for (const [id, stored] of Object.entries(trainers)) {
+      await pause();
       now.add(id);
       const key = `${hub}/${id}`;
       this.#documentOf.set(key, documentId);
@@ -238,8 +240,10 @@ export class Availability {
   /** Re-derives the accreditations of `hub`'s trainers and of every trainer holding a credential `hub` issued. */
   async #reindexAffected(hub: string): Promise<void> {
     const ops: StoreBatchOperation[] = [];
-    for (const key of this.#digests.keys()) {
+    const pause = yielder();
+    for (const key of [...this.#digests.keys()]) {
       if (!key.startsWith(`${hub}/`) && !this.#issuersOf.get(key)?.has(hub)) continue;
+      await pause();
       ops.push(...(await this.#upsert(key.slice(0, key.indexOf("/")), key, this.#derivedOf(key) as TrainerBase, undefined)));
     }
     if (ops.length > 0) await this.#store.batch(ops);
@@ -368,6 +372,19 @@ export class Availability {
     });
     return { trainers, total, hubs };
   }
+}
+
+/**
+ * For long loops: resolves at once, except every ~10 ms, when it waits a turn of the event loop so
+ * that the API and the network are served meanwhile (a shard holds thousands of trainers).
+ */
+function yielder(sliceMs = 10): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < sliceMs) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    since = performance.now();
+  };
 }
 
 /** What the index keeps of a trainer's record besides what it derives (accreditations, busy time). */

@@ -41,7 +41,7 @@ function shardSpecs(from: number, to: number, shards: number): OwnedDocumentSpec
 }
 
 /** Rows validated per slice before yielding to other work, in an import. */
-const VALIDATION_SLICE = 2000;
+const VALIDATION_SLICE = 200;
 
 export interface RosterInit {
   hubId: string;
