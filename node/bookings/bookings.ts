@@ -404,6 +404,11 @@ export class Bookings {
    * the one already written (`created: false`); the same id with other content is refused.
    */
   async request(operatorId: string, draft: RequestDraft): Promise<{ booking: Booking; created: boolean }> {
+    // A retry of a request already written is answered as such before anything is checked again:
+    // by now its trainer may have left the index or its start may have passed, and a retry must
+    // still say "already made", not refuse what was acknowledged.
+    const written = draft.id ? decodeRequest(this.#ownOutbox().requests?.[draft.id]) : undefined;
+    if (written && sameRequest(written, draft)) return { booking: this.show(bookingKey(this.#self, written.id)), created: false };
     const now = Date.now();
     const checked = checkDraft(draft, now, this.#ttlMs);
     const violations = checked.violations;
@@ -526,4 +531,22 @@ function covered(windows: ReadonlyArray<{ start: string; end: string }>, start: 
     if (cursor >= end) return true;
   }
   return cursor >= end;
+}
+
+/** Whether a draft asks for exactly what a written request holds (its times compared as instants). */
+function sameRequest(written: BookingRequest, draft: RequestDraft): boolean {
+  const instant = (iso: string) => {
+    const t = Date.parse(iso);
+    return Number.isNaN(t) ? iso : new Date(t).toISOString();
+  };
+  return (
+    written.trainer.hub === draft.trainerHub &&
+    written.trainer.id === draft.trainerId &&
+    written.start === instant(draft.start) &&
+    written.end === instant(draft.end) &&
+    written.competency === draft.competency &&
+    written.course === draft.course &&
+    written.note === draft.note &&
+    (!draft.expiresAt || written.expiresAt === instant(draft.expiresAt))
+  );
 }

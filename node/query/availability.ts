@@ -113,9 +113,20 @@ export class Availability {
     this.#unsubscribe?.();
   }
 
-  /** Waits until every pending re-indexing is done (tests, and before answering). */
+  /** Waits until every pending re-indexing is done (tests, reports). */
   idle(): Promise<void> {
     return this.#queue.then(() => undefined);
+  }
+
+  /**
+   * Before an answer: the re-indexing queued so far, but for at most `ms`. A write just made here is
+   * in the answer; a long backlog of other hubs' changes (a busy federation, a node catching up)
+   * does not hold the answer back — it says per hub as of which checkpoint it answers.
+   */
+  async #caughtUp(ms = 1000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {
@@ -287,12 +298,6 @@ export class Availability {
     return busy ? [...busy.tentative, ...busy.confirmed].sort((a, b) => a.start - b.start || a.end - b.end) : [];
   }
 
-  /** Every indexed trainer as derived (verified accreditations only), for reports. */
-  async records(): Promise<TrainerRecord[]> {
-    await this.idle();
-    return [...this.#derived.values()].map((d) => (typeof d === "string" ? (JSON.parse(d) as TrainerRecord) : d));
-  }
-
   /** The competency framework's hierarchy as of the latest release known here. */
   competencyTree(): CompetencyTree {
     return this.#tree;
@@ -344,7 +349,7 @@ export class Availability {
 
   /** A trainer's free/busy in a range (iCalendar), from the same records the index holds. */
   async freeBusy(hub: string, trainerId: string, range: { start: number; end: number }): Promise<string | undefined> {
-    await this.idle();
+    await this.#caughtUp();
     const record = this.#derivedOf(`${hub}/${trainerId}`);
     if (!record) return undefined;
     return toVFreeBusy({
@@ -360,7 +365,7 @@ export class Availability {
 
   /** Answers a query, ranked and paged; says per hub as of which checkpoint it answers. */
   async find(query: AvailabilityQuery, page: { size: number; offset: number }): Promise<{ trainers: FoundTrainer[]; total: number; hubs: HubFreshness[] }> {
-    await this.idle();
+    await this.#caughtUp();
     await this.#refreshTree();
     const { matches, total, hubs: answering } = this.#index.page(query, this.#tree, page.offset, page.size);
     const trainers = matches.map((m) => ({ ...m, displayName: this.#names.get(`${m.hub}/${m.id}`) ?? "" }));

@@ -215,4 +215,19 @@ describe("booking a trainer from another hub", () => {
     await expect(b().node.running.bookings.request("op", { id: "", trainerHub: "hub-a", trainerId: "A-1", start: "2020-01-01", end: "2020-01-02", competency: "", course: "", note: "", expiresAt: "" })).rejects.toThrow(/in the past/);
     expect(b().node.running.bookings.list()).toHaveLength(before);
   });
+
+  it("a retry of an acknowledged request is answered as already made, also once its trainer has left the index", async () => {
+    await d().node.running.roster.add({ ...draft("D-9"), availability: [{ start: "2027-01-01T00:00:00Z", end: "2027-06-30T00:00:00Z" }] }, "op");
+    await d().node.running.checkpointer.flush();
+    await waitUntil("b to know D-9", () => b().node.running.availability.indexed("hub-d", "D-9") !== undefined, 20_000);
+    const first = await request(b(), "hub-d/D-9", 30, 32, { id: "b-retry-gone" });
+    expect(first.created).toBe(true);
+    await d().node.running.roster.remove("D-9", "op");
+    await d().node.running.checkpointer.flush();
+    await waitUntil("b to see D-9 leave", () => b().node.running.availability.indexed("hub-d", "D-9") === undefined, 20_000);
+    const retry = await request(b(), "hub-d/D-9", 30, 32, { id: "b-retry-gone" });
+    expect(retry).toMatchObject({ created: false, booking: { key: "hub-b/b-retry-gone" } });
+    // A new request for the trainer gone is refused, naming it.
+    await expect(request(b(), "hub-d/D-9", 30, 32)).rejects.toThrow(/no trainer 'D-9' of hub 'hub-d' is known here/);
+  });
 });
