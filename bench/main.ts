@@ -10,13 +10,17 @@ import { parseArgs } from "node:util";
 import { availabilityQuery } from "./availability/query.js";
 import { availabilityRestart } from "./availability/restart.js";
 import { casesSearch } from "./cases/search.js";
+import { replicationAdapters } from "./replication/adapters.js";
+import { storageBenchmark } from "./storage/storage.js";
+import { bulkImport } from "./bulk/import.js";
+import { apiResponsiveness } from "./bulk/responsiveness.js";
 import { describeEnvironment } from "./lib/environment.js";
 import { Cleanup, ROOT, tempDir } from "./lib/nodes.js";
 import { toConsoleTable, writeResults } from "./lib/report.js";
 import type { Benchmark, BenchmarkResult, RunResults } from "./lib/types.js";
 
 /** Every benchmark, in the order they run. Later issues add storage, replication, soak. */
-const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart, casesSearch];
+const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart, casesSearch, storageBenchmark, replicationAdapters, bulkImport, apiResponsiveness];
 
 const USAGE = `usage: npm run bench -- [--quick] [--out PREFIX] [--list] [NAME...]
 
