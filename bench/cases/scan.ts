@@ -13,7 +13,7 @@
  * index's answers are checked against.
  */
 import type { CaseRecord } from "../../node/cases/index.js";
-import { foldTerm, tokenize, type CaseHit } from "../../node/cases/search.js";
+import { FUZZY_MIN_LENGTH, foldTerm, PREFIX_MIN_LENGTH, tokenize, type CaseHit } from "../../node/cases/search.js";
 import type { IndexedCase, SearchAnswer } from "./node-search.js";
 
 /** The fields CaseSearchIndex indexes, with its boosts (tags are indexed joined by spaces). */
@@ -74,11 +74,11 @@ export function withinOneEdit(a: string, b: string): boolean {
 
 /**
  * Does the query term `q` match the case's term `t` as CaseSearchIndex searches: the term itself,
- * a term it begins (query terms of 3+ characters: `prefix`), or one edit away (5+: `fuzzy: 1`)?
+ * a term it begins (query terms of PREFIX_MIN_LENGTH+ characters), or one edit away (FUZZY_MIN_LENGTH+)?
  * Keep in step with the searchOptions in node/cases/search.ts.
  */
 export function indexMatches(q: string, t: string): boolean {
-  return t === q || (q.length >= 3 && t.startsWith(q)) || (q.length >= 5 && withinOneEdit(q, t));
+  return t === q || (q.length >= PREFIX_MIN_LENGTH && t.startsWith(q)) || (q.length >= FUZZY_MIN_LENGTH && withinOneEdit(q, t));
 }
 
 /** The sets a query's answer is checked against (keys of cases that pass the filter). */

@@ -13,7 +13,7 @@ import { median, round, since, summarize, type Summary } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 import { HUB_COUNT, LANGUAGES, makeCases, makeFramework, makeHubs, makeQueries, revise, type CaseQuery, type Framework } from "./generate.js";
 import type { MemoryMeasure } from "./memory.js";
-import { caseFilter } from "../../node/cases/search.js";
+import { caseFilter, FUZZY_MIN_LENGTH, PREFIX_MIN_LENGTH } from "../../node/cases/search.js";
 import { nodeSearch, type IndexedCase, type SearchAnswer } from "./node-search.js";
 import { indexMatches, queryTerms, scanSearch, TermTable, type ExpectedSets } from "./scan.js";
 
@@ -60,7 +60,7 @@ const describe = (q: CaseQuery) => `[${q.language}] "${q.text}" ${q.filter === "
  * The answer check, for every query, before anything is timed (and again after the updates).
  *
  * The index ORs the query's terms and also matches a term by prefix (3+ characters) and within one
- * edit (5+), so its answers are not the scan's (exact terms only), and their order is BM25's, not
+ * edit (FUZZY_MIN_LENGTH+, node/cases/search.ts), so its answers are not the scan's (exact terms only), and their order is BM25's, not
  * the scan's count of occurrences: comparing first pages would prove nothing. What is checked instead
  * is the index's whole answer as a set, against sets the check computes from every case's terms
  * (tokenized and folded with the same functions, filtered with the same filter):
@@ -293,7 +293,7 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
   };
   const notes = [
     `${label} from ${HUB_COUNT} hubs (${plan.perHub} each) in ${LANGUAGES.map((l) => `${l} ${languageCounts[l]}`).join(", ")}, a median of ${medianChars.toLocaleString("en")} characters of text each (title, summary, Markdown body, tags); ${queries.length} queries: ${queries.length / 2} texts (7 per language, a typo or a missing accent among them), each without filters and with a filter (competency with its descendants, country, subdivision, region name, language, competency + language + public only, hub + kind).`,
-    "Answers checked before timing and again after the updates: for every query the index's whole answer (with the node's filter) is exactly the set of cases holding some query term as the index matches terms (exact, prefix for 3+ characters, one edit for 5+), computed from every case's terms with the same tokenize/foldTerm — so it contains every case the scan finds; its page is the top of that answer. First pages are not compared: the index ranks by BM25 with prefix and fuzzy matches, the scan counts exact occurrences.",
+    `Answers checked before timing and again after the updates: for every query the index's whole answer (with the node's filter) is exactly the set of cases holding some query term as the index matches terms (exact, prefix for ${PREFIX_MIN_LENGTH}+ characters, one edit for ${FUZZY_MIN_LENGTH}+), computed from every case's terms with the same tokenize/foldTerm — so it contains every case the scan finds; its page is the top of that answer. First pages are not compared: the index ranks by BM25 with prefix and fuzzy matches, the scan counts exact occurrences.`,
     `Timed: the first page of ${PAGE.size} as the node answers it (CaseSearchIndex.search with Cases.search's filter, then the page cut; reproduced in bench/cases/node-search.ts), and the naive scan (every case tokenized and folded again on every query, the filter first, exact terms scored by field, sorted, the page cut), whose answers were checked against the same scan over stored terms.`,
     `Ranking: on ${displaced.length} of ${queries.length} queries the first page holds a prefix or fuzzy match while a case with an exact query term is left off it (listed in details.answers.displaced).`,
     `The scan over stored terms (no re-tokenizing) answers in ${round(stored.p50, 2)} ms at p50 and ${round(stored.p99, 2)} ms at p99: the index is ${round(stored.p50 / ours.p50, 2)}× faster than that at p50 and ${round(stored.p99 / ours.p99, 2)}× at p99 (its slowest query, ${describe(slowest.q)}, has ${(counts.get(slowest.q)?.hits ?? 0).toLocaleString("en")} matches to rank before the page is cut: ${round(slowest.ms, 2)} ms at its median). Most of the naive scan's time goes into segmenting and folding text, which also takes ${round(tableMs, 0)} ms of the index build's ${round(buildMs, 0)} ms (measured once, for the stored terms).`,

@@ -96,6 +96,11 @@ export function foldTerm(term: string): string | null {
   return t === "" ? null : t;
 }
 
+/** Query terms of at least this many letters also match terms they begin. */
+export const PREFIX_MIN_LENGTH = 3;
+/** Query terms of at least this many letters also match terms one edit away (shorter ones would match other words: допрос, вопрос). */
+export const FUZZY_MIN_LENGTH = 7;
+
 export interface IndexedCase {
   key: string;
   hub: string;
@@ -116,8 +121,8 @@ export class CaseSearchIndex {
     processTerm: foldTerm,
     searchOptions: {
       boost: { title: 3, tags: 2, summary: 2 },
-      prefix: (term) => term.length >= 3,
-      fuzzy: (term) => (term.length >= 7 ? 1 : false),
+      prefix: (term) => term.length >= PREFIX_MIN_LENGTH,
+      fuzzy: (term) => (term.length >= FUZZY_MIN_LENGTH ? 1 : false),
       weights: { fuzzy: 0.45, prefix: 0.6 },
       combineWith: "OR",
     },
