@@ -31,7 +31,7 @@ interface Plan {
 }
 
 const FULL: Plan = { hubs: 50, perHub: 1_000, restarts: 3, concurrency: 5 };
-const QUICK: Plan = { hubs: 10, perHub: 200, restarts: 2, concurrency: 5 };
+const QUICK: Plan = { hubs: 5, perHub: 200, restarts: 1, concurrency: 5 };
 
 const loopback = (port: number) => `/ip4/127.0.0.1/tcp/${port}`;
 const PROBE_REQUEST = { from: new Date(PROBE.start).toISOString(), to: new Date(PROBE.end).toISOString() };
