@@ -11,6 +11,8 @@ import { availabilityQuery } from "./availability/query.js";
 import { availabilityRestart } from "./availability/restart.js";
 import { casesSearch } from "./cases/search.js";
 import { replicationAdapters } from "./replication/adapters.js";
+import { replicationNodes } from "./replication/nodes-stack.js";
+import { replicationScale } from "./replication/scale-curve.js";
 import { storageBenchmark } from "./storage/storage.js";
 import { bulkImport } from "./bulk/import.js";
 import { apiResponsiveness } from "./bulk/responsiveness.js";
@@ -20,7 +22,7 @@ import { toConsoleTable, writeResults } from "./lib/report.js";
 import type { Benchmark, BenchmarkResult, RunResults } from "./lib/types.js";
 
 /** Every benchmark, in the order they run. Later issues add storage, replication, soak. */
-const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart, casesSearch, storageBenchmark, replicationAdapters, bulkImport, apiResponsiveness];
+const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart, casesSearch, storageBenchmark, replicationAdapters, replicationNodes, replicationScale, bulkImport, apiResponsiveness];
 
 const USAGE = `usage: npm run bench -- [--quick] [--out PREFIX] [--list] [NAME...]
 

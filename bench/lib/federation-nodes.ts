@@ -1,0 +1,520 @@
+/**
+ * Federations of real node processes for the replication benchmarks: `concordat start` (the built
+ * CLI) on 127.0.0.1, linked in a given topology over libp2p. Hub 0 is the secretariat (and a hub like
+ * the others: it owns a roster); it creates the charter and admits every other hub without addresses,
+ * so documents travel only along the links the configs name (a hub that is not a neighbour gets them
+ * through relays). Every node logs at debug level: its "verified checkpoint applied" lines (pino's
+ * `time`, ms since the epoch on this machine's clock) say when a verified view moved, and its
+ * "signed checkpoints" lines when it signed.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { closeClient, credentials, Metadata, type CallOptions, type ServiceError } from "@grpc/grpc-js";
+import { parse, stringify } from "yaml";
+import { NodeServiceClient, type GetStatusResponse } from "../../node/api/generated/concordat/v1/node.js";
+import { TrainerServiceClient, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
+import { directoryIdOf, ownedDocumentId } from "../../node/federation/ids.js";
+import { shardOf } from "../../node/roster/trainer.js";
+import { initDataDir } from "../../node/setup.js";
+import { adminToken, nodeApi, type NodeApi } from "./api.js";
+import { DEFAULT_CONFIG, launchNode, waitUntil, type NodeProcess } from "./nodes.js";
+
+export const loopback = (port: number): string => `/ip4/127.0.0.1/tcp/${port}`;
+
+/** Availability every bench trainer declares, and the probe FindAvailableTrainers asks (inside it). */
+export const WINDOW = { start: "2030-01-01T00:00:00Z", end: "2031-01-01T00:00:00Z" };
+export const PROBE = { from: "2030-03-02T00:00:00Z", to: "2030-03-06T00:00:00Z" };
+
+/** Roster shards of a new roster (config/default.yaml). */
+export const ROSTER_SHARDS = 4;
+
+/** A trainer row as the API takes it: one language, one region, a year of declared availability. */
+export function trainerMessage(id: string, displayName: string, region = "KE"): Trainer {
+  return {
+    id,
+    displayName,
+    homeHub: "",
+    languages: [{ tag: "en", level: "B2" }],
+    regions: [region],
+    accreditations: [],
+    availability: [{ ...WINDOW }],
+    blackouts: [],
+    private: undefined,
+    updatedAt: "",
+    updatedBy: "",
+  };
+}
+
+/** The calls the replication benchmarks make besides those of `NodeApi`. */
+export interface HubApi extends NodeApi {
+  addTrainer(trainer: Trainer, deadlineMs?: number): Promise<Trainer>;
+  /** UpdateTrainer with an update mask (e.g. ["display_name"]). */
+  updateTrainer(trainer: Trainer, mask: string[], deadlineMs?: number): Promise<Trainer>;
+  status(deadlineMs?: number): Promise<GetStatusResponse>;
+}
+
+export function hubApi(address: string, token: string): HubApi {
+  const base = nodeApi(address, token);
+  const options = { "grpc.use_local_subchannel_pool": 1, "grpc.initial_reconnect_backoff_ms": 10, "grpc.max_reconnect_backoff_ms": 50 };
+  const insecure = credentials.createInsecure();
+  const trainers = new TrainerServiceClient(address, insecure, options);
+  const node = new NodeServiceClient(address, insecure, options);
+  const metadata = () => {
+    const md = new Metadata();
+    md.set("authorization", `Bearer ${token}`);
+    return md;
+  };
+  const deadline = (ms: number): Partial<CallOptions> => ({ deadline: Date.now() + ms });
+  return {
+    ...base,
+    addTrainer: (trainer, deadlineMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        trainers.addTrainer({ trainer }, metadata(), deadline(deadlineMs), (error: ServiceError | null, response: Trainer) => (error ? reject(error) : resolve(response)));
+      }),
+    updateTrainer: (trainer, mask, deadlineMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        trainers.updateTrainer({ trainer, updateMask: mask }, metadata(), deadline(deadlineMs), (error: ServiceError | null, response: Trainer) => (error ? reject(error) : resolve(response)));
+      }),
+    status: (deadlineMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        node.getStatus({}, metadata(), deadline(deadlineMs), (error: ServiceError | null, response: GetStatusResponse) => (error ? reject(error) : resolve(response)));
+      }),
+    close: () => {
+      base.close();
+      closeClient(trainers);
+      closeClient(node);
+    },
+  };
+}
+
+/** A "verified checkpoint applied" line: a hub's verified view of `document` moved to `seq` at `time` (ms). */
+export interface Applied {
+  /** Hub id of the document's owner. */
+  hub: string;
+  document: string;
+  seq: number;
+  time: number;
+}
+
+/** A node's debug lines about checkpoints, indexed as they arrive (call `refresh` to read new lines). */
+export class CheckpointLog {
+  readonly #proc: NodeProcess;
+  #cursor = 0;
+  /** Applied views by document, oldest first. */
+  readonly applied = new Map<string, Applied[]>();
+  /** Checkpoints this node signed: when, how many documents, the last seq. */
+  readonly signed: Array<{ time: number; documents: number; seq: number }> = [];
+  /** Time of the newest applied line. */
+  lastAppliedAt = 0;
+  appliedLines = 0;
+
+  constructor(proc: NodeProcess) {
+    this.#proc = proc;
+  }
+
+  refresh(): this {
+    const logs = this.#proc.logs;
+    for (; this.#cursor < logs.length; this.#cursor += 1) {
+      const entry = logs[this.#cursor] as Record<string, unknown>;
+      if (entry.msg === "verified checkpoint applied" && typeof entry.document === "string" && typeof entry.seq === "number" && typeof entry.time === "number") {
+        const applied: Applied = { hub: String(entry.hub), document: entry.document, seq: entry.seq, time: entry.time };
+        const list = this.applied.get(entry.document);
+        if (list) list.push(applied);
+        else this.applied.set(entry.document, [applied]);
+        this.lastAppliedAt = Math.max(this.lastAppliedAt, entry.time);
+        this.appliedLines += 1;
+      } else if (entry.msg === "signed checkpoints" && typeof entry.time === "number") {
+        this.signed.push({ time: entry.time, documents: Number(entry.documents), seq: Number(entry.seq) });
+      }
+    }
+    // Keep only what is indexed: a long run at debug level must not hold every line.
+    if (this.#cursor > 10_000) {
+      logs.splice(0, this.#cursor);
+      this.#cursor = 0;
+    }
+    return this;
+  }
+
+  latest(document: string): Applied | undefined {
+    return this.applied.get(document)?.at(-1);
+  }
+
+  /** The first view of `document` applied with a seq above `seq`, if any yet. */
+  firstAbove(document: string, seq: number): Applied | undefined {
+    return this.applied.get(document)?.find((a) => a.seq > seq);
+  }
+}
+
+export interface Hub {
+  index: number;
+  hubId: string;
+  dataDir: string;
+  peerId: string;
+  directoryId: string;
+  libp2pPort: number;
+  proc?: NodeProcess;
+  api?: HubApi;
+  log?: CheckpointLog;
+  /** Date.now() when its process was spawned. */
+  spawnedAt?: number;
+}
+
+/** The id of a hub's roster shard document that holds trainer `trainerId` (shards as at creation). */
+export function rosterDocumentOf(hub: Hub, trainerId: string, shards = ROSTER_SHARDS): string {
+  return ownedDocumentId(hub.directoryId, `roster/${shardOf(trainerId, shards)}`);
+}
+
+export function rosterDocuments(hub: Hub, shards = ROSTER_SHARDS): string[] {
+  return Array.from({ length: shards }, (_, n) => ownedDocumentId(hub.directoryId, `roster/${n}`));
+}
+
+export interface FederationSpec {
+  /** Where the data dirs go (a temp dir the caller removes). */
+  work: string;
+  /** Hubs in all, started now or later; hub 0 is the secretariat. */
+  hubs: number;
+  /** [from, to]: hub `from` dials hub `to` (both list each other as peers). */
+  dials: Array<[number, number]>;
+  /** Hubs (indices) initialised, configured and admitted, but started only by `start` later. */
+  later?: number[];
+  /** Prefix of the hub ids (hub ids are `${prefix}-${index + 1}`). */
+  prefix: string;
+  /** Processes still running, for the benchmark's cleanup. */
+  live: Set<NodeProcess>;
+  log: (message: string) => void;
+  /** Trainers each hub imports right after it starts (before the charter exists). */
+  perHub?: number;
+  /** Extra node flags for some hubs when `create` starts them (e.g. --cpu-prof). */
+  execArgv?: (index: number) => string[];
+}
+
+/** A line: hub i+1 dials hub i. */
+export function lineDials(hubs: number): Array<[number, number]> {
+  return Array.from({ length: hubs - 1 }, (_, i) => [i + 1, i] as [number, number]);
+}
+
+/** A full mesh: every hub dials every hub before it. */
+export function meshDials(hubs: number): Array<[number, number]> {
+  const dials: Array<[number, number]> = [];
+  for (let i = 1; i < hubs; i += 1) for (let j = 0; j < i; j += 1) dials.push([i, j]);
+  return dials;
+}
+
+/**
+ * `count` distinct free TCP ports on 127.0.0.1 below the kernel's ephemeral range (so that no
+ * outgoing connection of any process on the machine takes one between now and a node's listen),
+ * each held until all are chosen.
+ */
+export async function listenPorts(count: number): Promise<number[]> {
+  const range = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "32768 60999");
+  const low = Number(range.trim().split(/\s+/)[0]) || 32_768;
+  const from = Math.max(1_024, low - 12_000);
+  const held: Server[] = [];
+  const ports: number[] = [];
+  try {
+    for (let attempt = 0; ports.length < count && attempt < count * 50; attempt += 1) {
+      const port = from + Math.floor(Math.random() * (low - from));
+      if (ports.includes(port)) continue;
+      const server = createServer();
+      const ok = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => resolve(true));
+      });
+      if (!ok) continue;
+      held.push(server);
+      ports.push(port);
+    }
+  } finally {
+    await Promise.all(held.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+  if (ports.length < count) throw new Error(`found only ${ports.length} of ${count} free ports below ${low}`);
+  return ports;
+}
+
+/** Resident memory of a process (Linux /proc), in MiB. */
+export async function residentMb(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user + system) a process has used so far (Linux /proc), in seconds. */
+export async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Each hub's network config for a topology: it listens on its port and lists its neighbours as peers. */
+async function writeConfigs(hubs: readonly Hub[], dials: ReadonlyArray<readonly [number, number]>): Promise<void> {
+  for (const me of hubs) {
+    const path = join(me.dataDir, "config.yaml");
+    const config = parse(await readFile(path, "utf8")) as Record<string, Record<string, unknown>>;
+    const peers: Array<Record<string, unknown>> = [];
+    for (const other of hubs) {
+      const dialled = dials.some(([from, to]) => from === me.index && to === other.index);
+      const dialledBy = dials.some(([from, to]) => from === other.index && to === me.index);
+      if (dialled || dialledBy) peers.push({ peerId: other.peerId, libp2p: dialled ? [loopback(other.libp2pPort)] : [] });
+    }
+    config.network = { listen: [loopback(me.libp2pPort)], grpc: false, peers };
+    // No idle heartbeats during a run: every checkpoint signed then follows a write.
+    config.federation = { ...config.federation, heartbeatSeconds: 86_400 };
+    await writeFile(path, stringify(config));
+  }
+}
+
+export class ProcessFederation {
+  readonly hubs: Hub[];
+  /** Wall time (ms from the start of `create`) at which each set-up step ended. */
+  readonly phases: Record<string, number> = {};
+  readonly #spec: FederationSpec;
+
+  private constructor(spec: FederationSpec, hubs: Hub[]) {
+    this.#spec = spec;
+    this.hubs = hubs;
+  }
+
+  /** The hubs started (not those waiting to start later). */
+  get started(): Hub[] {
+    return this.hubs.filter((h) => h.proc !== undefined);
+  }
+
+  /**
+   * Initialises every data dir, writes the configs (topology, heartbeats off), starts the secretariat,
+   * which writes the charter admitting everyone, then every other hub (but `later`), each importing
+   * its roster at once; waits until each hub trusts the charter, then imports the secretariat's roster.
+   */
+  static async create(spec: FederationSpec): Promise<ProcessFederation> {
+    const began = performance.now();
+    const base = await readFile(DEFAULT_CONFIG, "utf8");
+    const ports = await listenPorts(spec.hubs);
+    const hubs: Hub[] = [];
+    let anchor = "";
+    for (let index = 0; index < spec.hubs; index += 1) {
+      const hubId = `${spec.prefix}-${index + 1}`;
+      const dataDir = join(spec.work, hubId);
+      const init = await initDataDir({ dataDir, hubId, name: `Bench ${hubId}`, secretariat: index === 0, ...(index > 0 ? { anchor } : {}), baseConfig: base, baseConfigSource: DEFAULT_CONFIG });
+      if (index === 0) anchor = init.peerId;
+      hubs.push({ index, hubId, dataDir, peerId: init.peerId, directoryId: directoryIdOf(init.peerId), libp2pPort: ports[index] as number });
+    }
+    await writeConfigs(hubs, spec.dials);
+    const federation = new ProcessFederation(spec, hubs);
+    federation.phases.initialised = Math.round(performance.now() - began);
+    // The secretariat starts first and writes the whole charter before any other hub runs: a hub that
+    // verified an intermediate charter (one admitting fewer hubs) refuses every peer that charter
+    // does not list, config peers included, so at the end of a line it could never learn the newer
+    // one from its only neighbour (found here; reported, node/ is not changed).
+    const secretariat = hubs[0] as Hub;
+    await federation.start(secretariat, spec.execArgv?.(0) ?? []);
+    const api = secretariat.api as HubApi;
+    await api.createFederation();
+    for (const hub of hubs.slice(1)) await api.admitMember(hub.hubId, hub.peerId, `Bench ${hub.hubId}`);
+    // ...and signed: the last batch of checkpoints comes at most ~200 ms after the last admission.
+    const admitted = Date.now();
+    await waitUntil("the secretariat to sign the whole charter", () => {
+      const last = secretariat.log?.refresh().signed.at(-1);
+      return last !== undefined && last.time >= admitted && Date.now() - last.time > 400;
+    }, 30_000, 50);
+    // The other hubs start and import their rosters at once, while the charter reaches them. The
+    // secretariat imports its own only once every hub trusts the charter: a view of the
+    // secretariat's roster verified before the charter is indexed under the placeholder hub id
+    // "secretariat" (Membership.ownerOfDirectory) and stays there when later views re-index it
+    // under the real id (double counts; reported, node/ is not changed here).
+    const now = hubs.filter((h) => h.index !== 0 && !spec.later?.includes(h.index));
+    const imports: Array<Promise<void>> = [];
+    await federation.startAll(
+      now,
+      (h) => {
+        if (spec.perHub) imports.push(federation.importRoster(h, spec.perHub));
+      },
+      (index) => spec.execArgv?.(index) ?? [],
+    );
+    await Promise.all(imports);
+    federation.phases.started = Math.round(performance.now() - began);
+    await federation.waitForCharter([secretariat, ...now], 180_000);
+    federation.phases.charterTrusted = Math.round(performance.now() - began);
+    if (spec.perHub) await federation.importRoster(secretariat, spec.perHub);
+    return federation;
+  }
+
+  /** Starts a hub's process (with extra node flags) and a client for its API (bounded by the launcher's start timeout). */
+  async start(hub: Hub, execArgv: readonly string[] = []): Promise<void> {
+    hub.spawnedAt = Date.now();
+    const proc = launchNode(hub.dataDir, { CONCORDAT_API_PORT: "0", CONCORDAT_LOG_LEVEL: "debug" }, execArgv, 120_000);
+    hub.proc = proc;
+    hub.log = new CheckpointLog(proc);
+    this.#spec.live.add(proc);
+    void proc.exited.then(() => this.#spec.live.delete(proc));
+    const { address } = await proc.started;
+    hub.api = hubApi(address, await adminToken(hub.dataDir));
+  }
+
+  /**
+   * Starts `hubs` in index order, two at a time (the machine has two cores; a hub dials hubs before it,
+   * which are then listening, instead of failing and backing off for seconds); `onStarted` runs as
+   * each is up.
+   */
+  async startAll(hubs: readonly Hub[], onStarted: (hub: Hub) => void = () => undefined, execArgv: (index: number) => readonly string[] = () => [], concurrency = 2): Promise<void> {
+    const queue = [...hubs].sort((a, b) => a.index - b.index);
+    const worker = async () => {
+      for (let hub = queue.shift(); hub; hub = queue.shift()) {
+        await this.start(hub, execArgv(hub.index));
+        onStarted(hub);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+
+  /** Waits until each of `hubs` trusts a charter listing every hub. */
+  async waitForCharter(hubs: readonly Hub[], timeoutMs: number): Promise<void> {
+    const members = new Map<Hub, number>();
+    try {
+      await Promise.all(
+        hubs.map((h) =>
+          waitUntil(`${h.hubId} to trust the charter of ${this.hubs.length} members`, async () => {
+            this.#assertRunning(h);
+            members.set(h, (await h.api?.members().catch(() => undefined))?.members.length ?? -1);
+            return members.get(h) === this.hubs.length;
+          }, timeoutMs, 200),
+        ),
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; members each hub's charter lists: ${hubs.map((h) => `${h.hubId} ${members.get(h) ?? "?"}`).join(", ")}`);
+    }
+  }
+
+  /** Fails with the node's stderr if its process has exited. */
+  #assertRunning(hub: Hub): void {
+    const child = hub.proc?.child;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`${hub.hubId} exited (code ${child.exitCode}, signal ${child.signalCode}): ${hub.proc?.stderr().slice(-2000)}`);
+  }
+
+  /** Imports `perHub` trainers into `hub` through its API (one ImportTrainers stream). */
+  async importRoster(hub: Hub, perHub: number): Promise<void> {
+    const rows = Array.from({ length: perHub }, (_, i) => trainerMessage(`${hub.hubId}-t${i}`, `Trainer ${i} of ${hub.hubId}`));
+    const outcome = await (hub.api as HubApi).importTrainers(rows, 250, 120_000);
+    if (!outcome.committed || outcome.imported !== perHub) throw new Error(`${hub.hubId}: imported ${outcome.imported} of ${perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`);
+  }
+
+  /** How many trainers of `owner` (every hub if undefined) `reader` answers for in the probe window. */
+  async count(reader: Hub, owner?: Hub, region = ""): Promise<number | undefined> {
+    const answer = await reader.api?.find({ ...PROBE, hub: owner?.hubId ?? "", region }, 10_000).catch(() => undefined);
+    return answer?.total;
+  }
+
+  /** Waits until every hub in `readers` answers for `expected` trainers in all. */
+  async waitForTotals(readers: readonly Hub[], expected: number, timeoutMs: number, intervalMs = 250): Promise<void> {
+    await Promise.all(
+      readers.map(async (h) => {
+        let last: number | undefined;
+        try {
+          await waitUntil(`${h.hubId} to answer for ${expected} trainers`, async () => {
+            this.#assertRunning(h);
+            last = await this.count(h);
+            return last === expected;
+          }, timeoutMs, intervalMs);
+        } catch (error) {
+          throw new Error(`${(error as Error).message} (it answers for ${last ?? "nothing"})`);
+        }
+      }),
+    );
+  }
+
+  /** Waits until no started hub has applied a verified view for `quietMs` (at most `timeoutMs`). */
+  async waitForQuiet(quietMs: number, timeoutMs: number): Promise<void> {
+    await waitUntil(`the federation to go quiet for ${quietMs} ms`, () => {
+      const last = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
+      return Date.now() - last >= quietMs;
+    }, timeoutMs, 50);
+  }
+
+  /** Sum of the resident memory of the started hubs' processes (MiB), and each. */
+  async resident(): Promise<{ totalMb: number; perHubMb: number[] }> {
+    const perHubMb = await Promise.all(this.started.map(async (h) => (await residentMb(h.proc?.child.pid)) ?? 0));
+    return { totalMb: perHubMb.reduce((a, b) => a + b, 0), perHubMb };
+  }
+
+  /** CPU seconds the started hubs' processes have used so far, in all. */
+  async cpu(): Promise<number> {
+    return (await Promise.all(this.started.map((h) => cpuSeconds(h.proc?.child.pid)))).reduce((a, b) => a + b, 0);
+  }
+
+  /** Stops `hubs` (their data stays): SIGTERM, SIGKILL after `graceMs`. */
+  async stopHubs(hubs: readonly Hub[], graceMs = 30_000): Promise<void> {
+    await Promise.all(
+      hubs.map(async (h) => {
+        h.api?.close();
+        await h.proc?.stop(graceMs);
+        delete h.api;
+        delete h.proc;
+        delete h.log;
+      }),
+    );
+  }
+
+  /** Rewrites every hub's network config for another topology (takes effect when a hub starts). */
+  async reconfigure(dials: ReadonlyArray<readonly [number, number]>): Promise<void> {
+    await writeConfigs(this.hubs, dials);
+  }
+
+  /** Waits until each of `hubs` has at least `peers` peers connected (GetStatus). */
+  async waitForPeers(hubs: readonly Hub[], peers: (hub: Hub) => number, timeoutMs: number): Promise<void> {
+    await Promise.all(
+      hubs.map((h) =>
+        waitUntil(`${h.hubId} to connect to ${peers(h)} peers`, async () => {
+          this.#assertRunning(h);
+          return ((await h.api?.status().catch(() => undefined))?.connectedPeers ?? -1) >= peers(h);
+        }, timeoutMs, 200),
+      ),
+    );
+  }
+
+  /**
+   * Waits until the started hubs are idle: no verified view applied for `quietMs`, and together they
+   * used less than `cpuShare` of a core per hub over the last `quietMs` (sync traffic that applies
+   * nothing, e.g. reconciling sync states, shows only as CPU).
+   */
+  async settle(timeoutMs: number, quietMs = 500, cpuShare = 0.03): Promise<void> {
+    let last = { at: performance.now(), cpu: await this.cpu() };
+    await waitUntil(`the federation to settle (${quietMs} ms without a view applied or CPU over ${cpuShare * 100}% per hub)`, async () => {
+      const now = { at: performance.now(), cpu: await this.cpu() };
+      const window = now.at - last.at;
+      if (window < quietMs) return false;
+      const busy = (now.cpu - last.cpu) / (window / 1000) / Math.max(1, this.started.length);
+      last = now;
+      const lastApplied = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
+      return busy < cpuShare && Date.now() - lastApplied >= quietMs;
+    }, timeoutMs, 100);
+  }
+
+  /**
+   * What `reader` must have verified to hold everything the started hubs hold: for each document any
+   * of them verified, the highest seq verified anywhere.
+   */
+  reference(except: Hub): Map<string, number> {
+    const best = new Map<string, number>();
+    for (const h of this.started) {
+      if (h === except) continue;
+      for (const [document, applied] of h.log?.refresh().applied ?? []) {
+        const seq = applied.at(-1)?.seq ?? 0;
+        if (seq > (best.get(document) ?? -1)) best.set(document, seq);
+      }
+    }
+    return best;
+  }
+
+  /** Closes the clients and stops every process (SIGTERM, SIGKILL after `graceMs`). */
+  async stop(graceMs = 10_000): Promise<void> {
+    for (const h of this.hubs) h.api?.close();
+    await Promise.all(this.hubs.map((h) => h.proc?.stop(graceMs)));
+  }
+}

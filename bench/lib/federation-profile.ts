@@ -1,0 +1,105 @@
+/**
+ * A V8 CPU profile (node --cpu-prof) of a node process summarised over a window of its life (ms since
+ * the profile started, which is within a few ms of the process's spawn): what the process did while
+ * something was timed, not while it started. Same attribution as cpu-profile.ts: each sample charged
+ * to the innermost frame of this project's code on its stack, else to its package, Node's internals,
+ * GC or idle.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface WindowSummary {
+  fromMs: number;
+  toMs: number;
+  /** Milliseconds of samples in the window. */
+  totalMs: number;
+  /** Share of the window's samples that were not idle. */
+  busyShare: number;
+  byComponent: Array<{ component: string; ms: number; share: number }>;
+  bySelf: Array<{ component: string; ms: number; share: number }>;
+  functions: Array<{ fn: string; ms: number; share: number }>;
+}
+
+function projectComponent(url: string): string | undefined {
+  const match = /\/dist\/(node|cli|bench)\/(?:([^/]+)\/)?[^/]+\.js$/.exec(url);
+  if (!match) return undefined;
+  return match[2] ? `${match[1]}/${match[2]}` : (match[1] as string);
+}
+
+function otherComponent(url: string, functionName: string): string {
+  if (url === "") return functionName.startsWith("(") ? functionName : "(native)";
+  const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (pkg) return pkg[1] as string;
+  if (url.startsWith("node:")) return "node internals";
+  if (url.startsWith("wasm://")) return url.includes("automerge") ? "@automerge/automerge (wasm)" : "wasm";
+  return url.replace(/^.*\//, "");
+}
+
+/** Summarises the (single) .cpuprofile in `dir` over [fromMs, toMs]; undefined if none was written. */
+export async function summarizeProfileWindow(dir: string, fromMs: number, toMs: number, top = 12): Promise<WindowSummary | undefined> {
+  const file = (await readdir(dir).catch(() => [] as string[])).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) return undefined;
+  const profile = JSON.parse(await readFile(join(dir, file), "utf8")) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+  const owner = new Map<number, string | undefined>();
+  const ownerOf = (id: number): string | undefined => {
+    if (owner.has(id)) return owner.get(id);
+    const node = byId.get(id);
+    const component = node ? projectComponent(node.callFrame.url) : undefined;
+    const up = parent.get(id);
+    const result = component ?? (up === undefined ? undefined : ownerOf(up));
+    owner.set(id, result);
+    return result;
+  };
+  const byComponent = new Map<string, number>();
+  const bySelf = new Map<string, number>();
+  const functions = new Map<string, number>();
+  const add = (map: Map<string, number>, key: string, us: number) => map.set(key, (map.get(key) ?? 0) + us);
+  let elapsed = 0;
+  let total = 0;
+  let idle = 0;
+  for (let i = 0; i < profile.samples.length; i += 1) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    elapsed += delta;
+    const ms = elapsed / 1000;
+    if (ms < fromMs) continue;
+    if (ms > toMs) break;
+    const node = byId.get(profile.samples[i] as number);
+    if (!node) continue;
+    total += delta;
+    const { url, functionName, lineNumber } = node.callFrame;
+    const self = projectComponent(url) ?? otherComponent(url, functionName);
+    if (self === "(idle)") idle += delta;
+    add(bySelf, self, delta);
+    add(byComponent, ownerOf(node.id) ?? self, delta);
+    add(functions, `${functionName || "(anonymous)"} ${url.replace(/^.*\/(dist|node_modules)\//, "")}${url ? `:${lineNumber + 1}` : ""}`, delta);
+  }
+  const rank = (map: Map<string, number>) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / Math.max(1, total)) / 10 }));
+  return {
+    fromMs: Math.round(fromMs),
+    toMs: Math.round(toMs),
+    totalMs: Math.round(total / 1000),
+    busyShare: Math.round((1000 * (total - idle)) / Math.max(1, total)) / 10,
+    byComponent: rank(byComponent).map(({ name, ...rest }) => ({ component: name, ...rest })),
+    bySelf: rank(bySelf).map(({ name, ...rest }) => ({ component: name, ...rest })),
+    functions: rank(functions).map(({ name, ...rest }) => ({ fn: name, ...rest })),
+  };
+}
