@@ -51,6 +51,12 @@ export class Availability {
   /** Trainer ids per roster document, to remove those that left it. */
   readonly #idsByDocument = new Map<string, Set<string>>();
   /**
+   * The hub each roster document was indexed under. A view verified before the charter names its
+   * owner by a placeholder ("secretariat"); when the document is next indexed under its real hub,
+   * what was filed under the placeholder goes, instead of being counted twice.
+   */
+  readonly #hubOfDocument = new Map<string, string>();
+  /**
    * Per hub/trainer: a digest of the record's stored text (an unchanged record is recognised without
    * decoding it) and its display name (for answers). The record itself is not kept: what the index
    * needs of it is in the derived record, and a restart reads 50,000 of these, not 50,000 texts.
@@ -151,6 +157,7 @@ export class Availability {
       this.#derived.set(k, saved.derived);
       this.#issuersOf.set(k, new Set(saved.issuers ?? []));
       this.#index.upsert(saved.derived);
+      this.#hubOfDocument.set(saved.doc, saved.derived.hub);
       const ids = this.#idsByDocument.get(saved.doc) ?? new Set<string>();
       ids.add(saved.derived.id);
       this.#idsByDocument.set(saved.doc, ids);
@@ -217,16 +224,20 @@ export class Availability {
       this.#names.set(key, record.displayName);
       ops.push(...(await this.#upsert(hub, key, baseOf(record), documentId)));
     }
+    const previousHub = this.#hubOfDocument.get(documentId) ?? hub;
     for (const id of before) {
-      if (now.has(id) || this.#documentOf.get(`${hub}/${id}`) !== documentId) continue; // gone, not moved
-      this.#documentOf.delete(`${hub}/${id}`);
-      this.#index.remove(hub, id);
-      this.#names.delete(`${hub}/${id}`);
-      this.#issuersOf.delete(`${hub}/${id}`);
-      this.#digests.delete(`${hub}/${id}`);
-      this.#derived.delete(`${hub}/${id}`);
-      ops.push({ type: "del", sublevel: this.#store.meta, key: `${REC_PREFIX}${hub}/${id}` });
+      const gone = previousHub !== hub || !now.has(id); // filed under another hub before, or left the document
+      if (!gone || this.#documentOf.get(`${previousHub}/${id}`) !== documentId) continue; // not moved elsewhere
+      const old = `${previousHub}/${id}`;
+      this.#documentOf.delete(old);
+      this.#index.remove(previousHub, id);
+      this.#names.delete(old);
+      this.#issuersOf.delete(old);
+      this.#digests.delete(old);
+      this.#derived.delete(old);
+      ops.push({ type: "del", sublevel: this.#store.meta, key: `${REC_PREFIX}${old}` });
     }
+    this.#hubOfDocument.set(documentId, hub);
     this.#idsByDocument.set(documentId, now);
     this.#indexedHeads.set(documentId, heads);
     ops.push({ type: "put", sublevel: this.#store.meta, key: `${DOC_PREFIX}${documentId}`, value: heads });
