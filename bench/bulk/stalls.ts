@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { percentile } from "../lib/stats.js";
 import type { ProbeSample } from "./probe.js";
+import { otherComponent, projectComponent, type CpuProfile } from "../lib/cpu-profile.js";
 
 /** A stretch of time, epoch ms. */
 export interface Window {
@@ -133,19 +134,6 @@ export function stallWindows(record: LoopRecord, window: Window, minMs = SLOW_MS
 // ---------------------------------------------------------------------------------------------
 // a CPU profile, inside given windows
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-
-interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
-
 export interface WindowProfile {
   /** CPU time sampled inside the windows, ms, and the windows' total length. */
   sampledMs: number;
@@ -158,21 +146,6 @@ export interface WindowProfile {
   projectFunctions: Array<{ name: string; ms: number; share: number }>;
   /** Functions with the most self time. */
   functions: Array<{ name: string; ms: number; share: number }>;
-}
-
-function projectComponent(url: string): string | undefined {
-  const match = /\/dist\/(node|cli|bench)\/(?:([^/]+)\/)?[^/]+\.js$/.exec(url);
-  if (!match) return undefined;
-  return match[2] ? `${match[1]}/${match[2]}` : (match[1] as string);
-}
-
-function packageOf(url: string, functionName: string): string {
-  if (url === "") return functionName.startsWith("(") ? functionName : "(native)";
-  const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-  if (pkg) return pkg[1] as string;
-  if (url.startsWith("node:")) return "node internals";
-  if (url.startsWith("wasm://")) return url.includes("automerge") ? "@automerge/automerge (wasm)" : "wasm";
-  return url.replace(/^.*\//, "");
 }
 
 /** A CPU profile loaded once, read over any windows of epoch time. */
@@ -224,7 +197,7 @@ export async function loadProfile(path: string, clock: { epoch: number; hrUs: nu
         const delta = profile.timeDeltas[i] ?? 0;
         total += delta;
         const { url, functionName, lineNumber } = node.callFrame;
-        const self = projectComponent(url) ?? packageOf(url, functionName);
+        const self = projectComponent(url) ?? otherComponent(url, functionName);
         add(bySelf, self, delta);
         const project = ownerOf(node.id);
         add(byComponent, project?.split(" ")[0] ?? self, delta);

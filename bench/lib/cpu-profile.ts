@@ -8,14 +8,16 @@
  */
 import { readFile } from "node:fs/promises";
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
+  /** Microseconds, on the clock of the process that wrote it. */
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
@@ -45,14 +47,14 @@ export interface ProfileSummary {
 }
 
 /** This project's component of a script, if it is one: `node/query`, `node` (node/node.js), `cli`. */
-function projectComponent(url: string): string | undefined {
+export function projectComponent(url: string): string | undefined {
   const match = /\/dist\/(node|cli|bench)\/(?:([^/]+)\/)?[^/]+\.js$/.exec(url);
   if (!match) return undefined;
   return match[2] ? `${match[1]}/${match[2]}` : (match[1] as string);
 }
 
 /** A package, Node's internals, or a V8 pseudo-frame such as `(garbage collector)`. */
-function otherComponent(url: string, functionName: string): string {
+export function otherComponent(url: string, functionName: string): string {
   if (url === "") return functionName.startsWith("(") ? functionName : "(native)";
   const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (pkg) return pkg[1] as string;

@@ -7,18 +7,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import { otherComponent, projectComponent, type CpuProfile } from "./cpu-profile.js";
 
 export interface WindowSummary {
   fromMs: number;
@@ -30,21 +19,6 @@ export interface WindowSummary {
   byComponent: Array<{ component: string; ms: number; share: number }>;
   bySelf: Array<{ component: string; ms: number; share: number }>;
   functions: Array<{ fn: string; ms: number; share: number }>;
-}
-
-function projectComponent(url: string): string | undefined {
-  const match = /\/dist\/(node|cli|bench)\/(?:([^/]+)\/)?[^/]+\.js$/.exec(url);
-  if (!match) return undefined;
-  return match[2] ? `${match[1]}/${match[2]}` : (match[1] as string);
-}
-
-function otherComponent(url: string, functionName: string): string {
-  if (url === "") return functionName.startsWith("(") ? functionName : "(native)";
-  const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-  if (pkg) return pkg[1] as string;
-  if (url.startsWith("node:")) return "node internals";
-  if (url.startsWith("wasm://")) return url.includes("automerge") ? "@automerge/automerge (wasm)" : "wasm";
-  return url.replace(/^.*\//, "");
 }
 
 /** Summarises the (single) .cpuprofile in `dir` over [fromMs, toMs]; undefined if none was written. */
