@@ -72,6 +72,10 @@ export interface CharterLookup {
 
 const parse = parseStored;
 
+/** Shared by every verifier in the process (the node's, and each report's): see #cachedProof. */
+const PROOFS = new Map<string, string | undefined>();
+const LISTS = new Map<string, Uint8Array>();
+
 /**
  * Verifies credentials with nothing but a charter and the hubs' credentials documents: a node (its
  * own document and every other member's as of its latest verified checkpoint) and an auditor
@@ -230,29 +234,27 @@ export class CredentialVerifier {
   }
 
   /**
-   * Proof checks and decoded status lists are remembered: a signed document never changes, so its
-   * verdict is keyed by its whole canonical text (a changed byte is another key). The availability
-   * index re-derives every trainer's accreditations when any credentials document moves; without
-   * these caches that would re-verify every signature and re-inflate every list each time.
+   * Proof checks and decoded status lists are remembered (PROOFS, LISTS): a signed document never
+   * changes, so its verdict is keyed by its whole canonical text (a changed byte is another key). The
+   * availability index re-derives every trainer's accreditations when any credentials document
+   * moves, and each report verifies every held credential; without these caches that would
+   * re-verify every signature and re-inflate every list each time.
    */
-  readonly #proofs = new Map<string, string | undefined>();
-  readonly #lists = new Map<string, Uint8Array>();
-
   async #cachedProof(document: JsonObject, expectedDid: string): Promise<string | undefined> {
     const key = createHash("sha256").update(expectedDid).update("\n").update(JSON.stringify(document)).digest("base64");
-    if (this.#proofs.has(key)) return this.#proofs.get(key);
+    if (PROOFS.has(key)) return PROOFS.get(key);
     const problem = await proofProblem(document, expectedDid);
-    if (this.#proofs.size >= 20_000) this.#proofs.clear();
-    this.#proofs.set(key, problem);
+    if (PROOFS.size >= 20_000) PROOFS.clear();
+    PROOFS.set(key, problem);
     return problem;
   }
 
   #bits(encoded: string): Uint8Array {
-    let bits = this.#lists.get(encoded);
+    let bits = LISTS.get(encoded);
     if (!bits) {
       bits = decodeBitstring(encoded);
-      if (this.#lists.size >= 64) this.#lists.clear();
-      this.#lists.set(encoded, bits);
+      if (LISTS.size >= 64) LISTS.clear();
+      LISTS.set(encoded, bits);
     }
     return bits;
   }
