@@ -172,6 +172,7 @@ export class ConcordatNode {
           peerId: identity.peerId,
           directoryKey: DIRECTORY_KEY,
           heartbeatMs: config.federation.heartbeatSeconds * 1000,
+          batchMs: config.federation.checkpointBatchMs,
         },
         { documents, store, sign: (data) => identity.sign(data), logger: logger.child({ component: "checkpoints" }) },
       );

@@ -53,7 +53,7 @@ export class Checkpointer {
   #stopped = false;
 
   constructor(init: CheckpointerInit, components: CheckpointerComponents) {
-    this.#init = { batchMs: 200, heartbeatMs: 5 * 60_000, now: () => Date.now(), ...init };
+    this.#init = { batchMs: 50, heartbeatMs: 5 * 60_000, now: () => Date.now(), ...init };
     this.#documents = components.documents;
     this.#store = components.store;
     this.#sign = components.sign;

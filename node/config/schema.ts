@@ -35,6 +35,12 @@ export const configSchema = z
         id: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be 2-63 characters of a-z, 0-9, '.' and '-'").default("concordat-dev"),
         /** How often idle documents get a signed heartbeat checkpoint. */
         heartbeatSeconds: z.number().int().min(5).max(86_400).default(300),
+        /**
+         * How long after a write this node waits before signing a checkpoint of what changed, so that
+         * writes close together share one signature. Peers accept a change only once a checkpoint covers
+         * it, so this is the least latency of any change across the federation.
+         */
+        checkpointBatchMs: z.number().int().min(0).max(60_000).default(50),
         /** A member whose newest verified checkpoint is older than this is flagged stale. */
         staleAfterSeconds: z.number().int().min(10).max(30 * 86_400).default(900),
         /**
@@ -47,7 +53,7 @@ export const configSchema = z
         rotationGraceSeconds: z.number().int().min(0).max(30 * 86_400).default(3600),
       })
       .strict()
-      .default({ id: "concordat-dev", heartbeatSeconds: 300, staleAfterSeconds: 900, rotationGraceSeconds: 3600 }),
+      .default({ id: "concordat-dev", heartbeatSeconds: 300, checkpointBatchMs: 50, staleAfterSeconds: 900, rotationGraceSeconds: 3600 }),
     api: z
       .object({
         host: z.string().min(1).default("127.0.0.1"),

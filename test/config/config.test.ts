@@ -43,7 +43,7 @@ describe("parseConfig", () => {
   it("applies the documented defaults to a minimal config", () => {
     expect(parseConfig({ hub: { id: "hub-ke-01", name: "Nairobi" } }, "test")).toEqual({
       hub: { id: "hub-ke-01", name: "Nairobi", role: "hub", region: "" },
-      federation: { id: "concordat-dev", heartbeatSeconds: 300, staleAfterSeconds: 900, rotationGraceSeconds: 3600 },
+      federation: { id: "concordat-dev", heartbeatSeconds: 300, checkpointBatchMs: 50, staleAfterSeconds: 900, rotationGraceSeconds: 3600 },
       api: { host: "127.0.0.1", port: 7400 },
       metrics: { host: "127.0.0.1" },
       storage: { sync: false },
