@@ -112,6 +112,13 @@ export interface TransactionPlan<R> {
   result: R;
 }
 
+interface PendingTransaction {
+  meta: ChangeMeta;
+  plan: () => TransactionPlan<unknown>;
+  resolve: (result: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 const REGISTRY_KEY = "documents";
 
 function releasedKey(key: string): string {
@@ -168,6 +175,12 @@ export class OwnedDocuments {
   readonly #idFor: ((key: string) => DocumentId) | undefined;
   readonly #commitListeners: Array<(keys: string[]) => void> = [];
   #queue: Promise<unknown> = Promise.resolve();
+  /** Transactions waiting for the next group commit, and whether one is queued to take them. */
+  readonly #waiting: PendingTransaction[] = [];
+  #groupScheduled = false;
+  #batchesWritten = 0;
+  /** While a transaction's plan runs: the documents as the transactions before it in its group left them. */
+  #planning: { docs: ReadonlyMap<string, A.Doc<unknown>>; fresh: ReadonlyMap<string, Owned> } | undefined;
 
   constructor(init: OwnedDocumentsInit, components: OwnedDocumentsComponents) {
     this.#owner = init.owner;
@@ -335,13 +348,16 @@ export class OwnedDocuments {
     return this.#require(key).releasedHeads;
   }
 
-  /** The current authoring copy of a document (read-only; change it through `transact`). */
+  /**
+   * The current authoring copy of a document (read-only; change it through `transact`). Inside a
+   * transaction's plan: as the transactions before it in its group left it.
+   */
   get<T>(key: string): A.Doc<T> {
-    return this.#require(key).doc as A.Doc<T>;
+    return (this.#planning?.docs.get(key) ?? this.#require(key).doc) as A.Doc<T>;
   }
 
   has(key: string): boolean {
-    return this.#docs.has(key);
+    return this.#docs.has(key) || this.#planning?.fresh.has(key) === true;
   }
 
   /**
@@ -368,11 +384,13 @@ export class OwnedDocuments {
   }
 
   describe(): Array<{ key: string; id: DocumentId; header: PlainHeader; heads: A.Heads; replicated: boolean; releaseOnly: boolean }> {
-    return [...this.#docs.values()].map((o) => ({
+    const planning = this.#planning;
+    const owned = planning ? [...this.#docs.values(), ...planning.fresh.values()] : [...this.#docs.values()];
+    return owned.map((o) => ({
       key: o.entry.key,
       id: o.entry.id,
-      header: checkHeader(o.doc, o.entry.type, o.entry.id),
-      heads: A.getHeads(o.doc),
+      header: checkHeader(planning?.docs.get(o.entry.key) ?? o.doc, o.entry.type, o.entry.id),
+      heads: A.getHeads(planning?.docs.get(o.entry.key) ?? o.doc),
       replicated: o.entry.replicated,
       releaseOnly: o.entry.releaseOnly === true,
     }));
@@ -384,7 +402,7 @@ export class OwnedDocuments {
   }
 
   #require(key: string): Owned {
-    const owned = this.#docs.get(key);
+    const owned = this.#docs.get(key) ?? this.#planning?.fresh.get(key);
     if (!owned) throw new Error(`no owned document '${key}'`);
     return owned;
   }
@@ -394,56 +412,102 @@ export class OwnedDocuments {
    * to refuse, changing nothing). The edits are applied to the authoring copies, persisted in one
    * LevelDB batch together with `extra` operations, and published. Resolves after the batch is
    * written: only then may the caller acknowledge.
+   *
+   * Group commit: transactions that arrive while a batch is being written wait, and are then planned
+   * one after the other (each sees the documents as the ones before it left them), each as its own
+   * Automerge change with its own operator and action, and written together in the next batch, with
+   * one publish, one re-index and one checkpoint for all of them.
    */
   transact<R>(meta: ChangeMeta, plan: () => TransactionPlan<R>): Promise<R> {
-    const run = this.#queue.then(() => this.#transact(meta, plan));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    const done = new Promise<R>((resolve, reject) => {
+      this.#waiting.push({ meta, plan, resolve: resolve as (result: unknown) => void, reject });
+    });
+    if (!this.#groupScheduled) {
+      this.#groupScheduled = true;
+      this.#queue = this.#queue
+        .then(() => {
+          this.#groupScheduled = false;
+          return this.#commitGroup(this.#waiting.splice(0));
+        })
+        .catch((error: unknown) => this.#log.error({ err: error }, "a transaction group failed"));
+    }
+    return done;
   }
 
-  async #transact<R>(meta: ChangeMeta, plan: () => TransactionPlan<R>): Promise<R> {
-    const { edits: planned, extra = [], result, create = [] } = plan();
-    // Documents created by this transaction: registered, listed in the directory and persisted in
-    // the same batch.
-    const fresh = new Map(create.map((spec) => [spec.key, this.#newDocument(spec)] as const));
-    const edits = [
-      ...planned,
-      ...this.#listingEdits([...fresh.values()].filter((o) => o.entry.replicated && o.entry.key !== this.#directoryKey)),
-    ];
+  /** Batches written (one per group of transactions), for tests and metrics. */
+  get batchesWritten(): number {
+    return this.#batchesWritten;
+  }
+
+  async #commitGroup(group: PendingTransaction[]): Promise<void> {
+    if (group.length === 0) return;
+    // Documents as changed by this group so far (authoring copies, not yet persisted), and the
+    // documents it creates: registered, listed in the directory and persisted in the same batch.
+    const docs = new Map<string, A.Doc<unknown>>();
+    const fresh = new Map<string, Owned>();
+    const extra: StoreBatchOperation[] = [];
+    const accepted: Array<{ tx: PendingTransaction; result: unknown }> = [];
     const lookup = (key: string): Owned => fresh.get(key) ?? this.#require(key);
     const time = Math.floor(Date.now() / 1000);
-    // One Automerge change per document, whose message names the operator, the action and the
-    // records it touched.
-    const byDocument = new Map<string, DocumentEdit[]>();
-    for (const edit of edits) {
-      const list = byDocument.get(edit.key) ?? [];
-      list.push(edit);
-      byDocument.set(edit.key, list);
-    }
-    const changed = new Map<string, A.Doc<unknown>>([...fresh].map(([key, owned]) => [key, owned.doc] as const));
-    try {
-      for (const [key, list] of byDocument) {
-        const owned = lookup(key);
-        const subjects = list.flatMap((e) => (e.subject === undefined ? [] : [e.subject]));
-        const message = JSON.stringify({ operatorId: meta.operatorId, action: meta.action, subjects } satisfies ChangeMeta);
-        const next = A.change((changed.get(key) ?? owned.doc) as A.Doc<Record<string, unknown>>, { message, time }, (doc) => {
-          for (const edit of list) edit.change(doc);
-        }) as A.Doc<unknown>;
-        changed.set(key, next);
-        // A bulk write spans many documents: let other calls run between them, so that the API
-        // keeps answering during an import. Readers still see the previous state until the batch lands.
-        if (byDocument.size > 1) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const [i, tx] of group.entries()) {
+      let planned: TransactionPlan<unknown>;
+      let created: Owned[];
+      try {
+        this.#planning = { docs, fresh };
+        try {
+          planned = tx.plan();
+        } finally {
+          this.#planning = undefined;
+        }
+        created = (planned.create ?? []).map((spec) => {
+          if (fresh.has(spec.key)) throw new Error(`document '${spec.key}' exists already`);
+          return this.#newDocument(spec);
+        });
+      } catch (error) {
+        // Refused while planning: nothing of this transaction was applied.
+        tx.reject(error);
+        continue;
       }
-    } catch (error) {
-      // A.change rolls back the failing change, but earlier documents of this transaction were
-      // replaced in memory: reload those from what is persisted so nothing half-done remains.
-      await this.#reload([...changed.keys()].filter((key) => !fresh.has(key)));
-      throw error;
+      for (const owned of created) {
+        fresh.set(owned.entry.key, owned);
+        docs.set(owned.entry.key, owned.doc);
+      }
+      const edits = [...planned.edits, ...this.#listingEdits(created.filter((o) => o.entry.replicated && o.entry.key !== this.#directoryKey))];
+      // One Automerge change per document, whose message names the operator, the action and the
+      // records it touched.
+      const byDocument = new Map<string, DocumentEdit[]>();
+      for (const edit of edits) {
+        const list = byDocument.get(edit.key) ?? [];
+        list.push(edit);
+        byDocument.set(edit.key, list);
+      }
+      try {
+        for (const [key, list] of byDocument) {
+          const subjects = list.flatMap((e) => (e.subject === undefined ? [] : [e.subject]));
+          const message = JSON.stringify({ operatorId: tx.meta.operatorId, action: tx.meta.action, subjects } satisfies ChangeMeta);
+          const next = A.change((docs.get(key) ?? lookup(key).doc) as A.Doc<Record<string, unknown>>, { message, time }, (doc) => {
+            for (const edit of list) edit.change(doc);
+          }) as A.Doc<unknown>;
+          docs.set(key, next);
+          // A bulk write spans many documents: let other calls run between them, so that the API
+          // keeps answering during an import. Readers still see the previous state until the batch lands.
+          if (byDocument.size > 1) await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      } catch (error) {
+        // A.change rolls back the failing change, but this group's earlier changes may sit on a
+        // document it replaced: reload every changed document from what is persisted, refuse this
+        // transaction, and plan the others again from there.
+        await this.#reload([...docs.keys()].filter((key) => !fresh.has(key)));
+        tx.reject(error);
+        return this.#commitGroup([...accepted.map((a) => a.tx), ...group.slice(i + 1)]);
+      }
+      extra.push(...(planned.extra ?? []));
+      accepted.push({ tx, result: planned.result });
     }
 
     const ops: StoreBatchOperation[] = [...extra];
-    const updates: Array<{ owned: Owned; doc: A.Doc<unknown>; delta: Uint8Array; compacted: boolean }> = [];
-    for (const [key, doc] of changed) {
+    const updates: Array<{ owned: Owned; doc: A.Doc<unknown>; compacted: boolean }> = [];
+    for (const [key, doc] of docs) {
       const owned = lookup(key);
       const delta = A.saveSince(doc, owned.persistedHeads);
       if (delta.byteLength === 0) continue;
@@ -459,7 +523,7 @@ export class OwnedDocuments {
       } else {
         ops.push({ type: "put", sublevel: this.#store.docs, key: chunkKey(owned.entry.id, owned.nextChunk), value: delta });
       }
-      updates.push({ owned, doc, delta, compacted });
+      updates.push({ owned, doc, compacted });
     }
 
     if (fresh.size > 0) {
@@ -469,9 +533,11 @@ export class OwnedDocuments {
 
     try {
       await this.#store.batch(ops);
+      this.#batchesWritten += ops.length > 0 ? 1 : 0;
     } catch (error) {
-      await this.#reload([...changed.keys()].filter((key) => !fresh.has(key)));
-      throw error;
+      await this.#reload([...docs.keys()].filter((key) => !fresh.has(key)));
+      for (const { tx } of accepted) tx.reject(error);
+      return;
     }
 
     for (const owned of fresh.values()) {
@@ -500,7 +566,7 @@ export class OwnedDocuments {
         }
       }
     }
-    return result;
+    for (const { tx, result } of accepted) tx.resolve(result);
   }
 
   /** Brings the Repo's copy up to the authoring copy, sending only what it has not seen from us. */

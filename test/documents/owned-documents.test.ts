@@ -282,6 +282,64 @@ describe("OwnedDocuments", () => {
     expect(opened.docs.get<Counters>("roster/0").counters).toEqual(counters);
   });
 
+  it("group commit: concurrent transactions share batches, each stays its own change, and one refused among them costs the others nothing", async () => {
+    opened = await openDocs(dir);
+    const { docs, store } = opened;
+    await setCounter(docs, "roster/0", "seed", 0);
+    const batchesBefore = docs.batchesWritten;
+    const N = 30;
+    const refused = 10;
+    const failing = 20;
+    const calls = Array.from({ length: N }, (_, i) => {
+      if (i === refused) {
+        return docs.transact({ operatorId: `op-${i}`, action: "test.set" }, () => {
+          throw new Error(`plan ${i} refused`);
+        });
+      }
+      if (i === failing) {
+        return docs.transact({ operatorId: `op-${i}`, action: "test.set" }, () => ({
+          edits: [
+            {
+              key: "roster/0",
+              subject: `k${i}`,
+              change: (d) => {
+                (d as unknown as Counters).counters[`k${i}`] = i;
+                throw new Error(`edit ${i} failed`);
+              },
+            },
+          ],
+          result: undefined,
+        }));
+      }
+      return setCounter(docs, i % 2 === 0 ? "roster/0" : "private/roster", `k${i}`, i, `op-${i}`);
+    });
+    const settled = await Promise.allSettled(calls);
+    expect(settled[refused]).toMatchObject({ status: "rejected", reason: { message: `plan ${refused} refused` } });
+    expect(settled[failing]).toMatchObject({ status: "rejected", reason: { message: `edit ${failing} failed` } });
+    expect(settled.filter((r) => r.status === "fulfilled")).toHaveLength(N - 2);
+    // Grouped: far fewer batches than transactions.
+    expect(docs.batchesWritten - batchesBefore).toBeLessThan(N / 2);
+
+    // Every accepted transaction is persisted, as its own change naming its operator; the two refused left nothing.
+    const roster = (await storedDoc(store, idOf(docs, "roster/0"))).doc.counters;
+    const personal = (await storedDoc(store, idOf(docs, "private/roster"))).doc.counters;
+    const operators = new Set([...docs.history("roster/0"), ...docs.history("private/roster")].filter((r) => r.action === "test.set").map((r) => r.operatorId));
+    for (let i = 0; i < N; i += 1) {
+      const stored = i % 2 === 0 ? roster : personal;
+      if (i === refused || i === failing) {
+        expect(stored[`k${i}`]).toBeUndefined();
+        expect(operators.has(`op-${i}`)).toBe(false);
+      } else {
+        expect(stored[`k${i}`]).toBe(i);
+        expect(operators.has(`op-${i}`)).toBe(true);
+      }
+    }
+    await opened.close();
+    opened = await openDocs(dir);
+    expect(opened.docs.get<Counters>("roster/0").counters).toEqual(roster);
+    expect(opened.docs.get<Counters>("private/roster").counters).toEqual(personal);
+  });
+
   it("compacts a document's chunks after compactAfterChunks and keeps its content and history", async () => {
     opened = await openDocs(dir, { compactAfterChunks: 4 });
     const { docs, store } = opened;
