@@ -19,8 +19,8 @@ import { waitUntil, type NodeProcess } from "../lib/nodes.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 
-/** Checkpointer's batch window (node/authority/checkpointer.ts, `batchMs`; node.ts keeps the default). */
-const BATCH_MS = 200;
+/** The checkpoint batch window: `federation.checkpointBatchMs`, left at its default in every hub's config. */
+const BATCH_MS = 50;
 const THROUGHPUT_TARGET = 5_000;
 const LATENCY_TARGET_MS = 250;
 
@@ -335,7 +335,7 @@ export const replicationNodes: Benchmark = {
       "Every hub is a separate `concordat start` process (the built CLI) on 127.0.0.1, linked over libp2p only to its neighbours in the line (hub k+1 dials hub k); hub 1 is also the secretariat. Idle heartbeats are off (federation.heartbeatSeconds 86,400), so every checkpoint follows a write.",
       `When a hub's verified view moved is read from its own debug log line "verified checkpoint applied" (pino's time, ms, same machine clock as the benchmark's); a checkpoint of a shard counts when it was signed after the change was made (its seq encodes the signing time in ms × 1000).`,
       `Throughput: hub 1 makes ${plan.changes.toLocaleString("en")} changes through its gRPC API, ${plan.inFlight} calls in flight: run 1 adds that many trainers (AddTrainer), later runs change one field (regions) of each (UpdateTrainer). The line of 3 is the line of 5 after the latency part, hubs 4 and 5 stopped. Timed from the first call until hub 3's verified views of hub 1's ${ROSTER_SHARDS} roster shards all reached a checkpoint signed after the last change; hub 3's FindAvailableTrainers must then count every change (checked). CPU per change is each process's user + system time over the run (/proc), divided by the changes: unlike the rates, it does not depend on what else the machine runs.`,
-      `Checkpoints are batched, not debounced: the checkpointer signs ${BATCH_MS} ms after the first write of a batch (Checkpointer batchMs, default; node.ts does not change it and the config has no key for it); writes during those ${BATCH_MS} ms join the batch, and the timer does not restart. So a single change cannot be verified anywhere before ~${BATCH_MS} ms: of the ${LATENCY_TARGET_MS} ms latency target, ${BATCH_MS} ms is the batch window.`,
+      `Checkpoints are batched, not debounced: the checkpointer signs ${BATCH_MS} ms after the first write of a batch (\`federation.checkpointBatchMs\`, at its default); writes during those ${BATCH_MS} ms join the batch, and the timer does not restart. So a single change cannot be verified anywhere before ~${BATCH_MS} ms: of the ${LATENCY_TARGET_MS} ms latency target, ${BATCH_MS} ms is the batch window.`,
       `Latency: ${samples.length} one-field changes (display_name), one at a time, each on another trainer (every shard in turn); each timed from the UpdateTrainer call at hub 1 to hub 5's log line; hub 5's FindAvailableTrainers shows every last name at the end (checked). Per hop: from hub 1's signed checkpoint to hub 2's view, then hub k to hub k+1.`,
     ];
     if (context.quick) notes.push(`Quick run: one run of ${plan.changes.toLocaleString("en")} changes (adds), ${plan.latencyChanges} latency changes, no profile (full: ${FULL.runs} runs of ${FULL.changes.toLocaleString("en")}, adds then updates, ${FULL.latencyChanges} latency changes, and a profiled run of ${FULL.profileChanges.toLocaleString("en")}).`);
