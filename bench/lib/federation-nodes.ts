@@ -318,7 +318,7 @@ export class ProcessFederation {
     const api = secretariat.api as HubApi;
     await api.createFederation();
     for (const hub of hubs.slice(1)) await api.admitMember(hub.hubId, hub.peerId, `Bench ${hub.hubId}`);
-    // ...and signed: the last batch of checkpoints comes at most ~200 ms after the last admission.
+    // ...and signed: the last batch of checkpoints comes at most a batch window (federation.checkpointBatchMs) after the last admission.
     const admitted = Date.now();
     await waitUntil("the secretariat to sign the whole charter", () => {
       const last = secretariat.log?.refresh().signed.at(-1);

@@ -35,6 +35,8 @@ interface Plan {
  * so it runs only when asked for with this variable set to 1 (then set up from empty data).
  */
 const MESH_25_VARIABLE = "CONCORDAT_BENCH_MESH_25";
+/** The checkpoint batch window: `federation.checkpointBatchMs`, left at its default in every hub's config. */
+const BATCH_MS = 50;
 /** Meshes up to this size are the line's hubs restarted with mesh configs; larger ones are set up anew. */
 const RESTART_MESH_UP_TO = 10;
 
@@ -267,7 +269,7 @@ export const replicationScale: Benchmark = {
     const notes: string[] = [
       "Every hub is a separate `concordat start` process (the built CLI) on 127.0.0.1 over libp2p; hub 1 is also the secretariat. Line: hub k+1 dials hub k, so a change crosses n-1 hops; mesh: every pair of hubs is linked. Idle heartbeats are off (federation.heartbeatSeconds 86,400).",
       "A verified view's moment is read from the hub's own debug log line \"verified checkpoint applied\" (pino time, ms, same machine clock); a checkpoint of the changed shard counts once signed after the change was made (its seq encodes the signing time).",
-      `(a) ${plan.changes} single changes per federation and topology (a display name at hub 1, each on another trainer); each timed from the UpdateTrainer call until the last hub applied it; includes the checkpointer's 200 ms batch window. details.points[].perHubMedianMs gives each hub's time (for the line, by distance).`,
+      `(a) ${plan.changes} single changes per federation and topology (a display name at hub 1, each on another trainer); each timed from the UpdateTrainer call until the last hub applied it; includes the checkpointer's ${BATCH_MS} ms batch window. details.points[].perHubMedianMs gives each hub's time (for the line, by distance).`,
       "(b) The fresh hub is admitted in the charter at setup, never started; it is timed from spawning its process (startup included: details has 'node started') until it has applied, for every document any other hub verified, a checkpoint at least as new as the newest verified anywhere; its FindAvailableTrainers must then count every trainer (checked). In the line it dials the last hub (everything reaches it through that one link); in the mesh it dials every hub.",
       "(c) Sum of the n hubs' resident set sizes (VmRSS from /proc, so the processes' heaps, the Automerge wasm memory, LevelDB caches and each process's own copy of Node's code), measured before (a). In a mesh restarted from the line it is measured after the restart, so the hubs hold no history of the initial sync.",
       `Set-up: the secretariat (hub 1) writes the charter admitting every hub (the fresh ones too), then the other hubs start, two at a time in order, each importing its ${plan.perHub} trainers at once (the secretariat imports its own once every hub trusts the charter); the line is measured once every hub answers for every trainer and the hubs are idle (no view applied for 500 ms, under 3% of a core each). details.points[].setupCpuS/setupMs and details.setupPhasesMs give the cost of each set-up.`,
@@ -281,7 +283,7 @@ export const replicationScale: Benchmark = {
       if (mine.length < 2) continue;
       const series: Record<string, Array<{ n: number; v: number }>> = {
         "(a) one change to every hub": mine.map((p) => ({ n: p.hubs, v: med(p.reachAllMs) })),
-        "(a) above the 200 ms batch window": mine.map((p) => ({ n: p.hubs, v: Math.max(1, med(p.reachAllMs) - 200) })),
+        [`(a) above the ${BATCH_MS} ms batch window`]: mine.map((p) => ({ n: p.hubs, v: Math.max(1, med(p.reachAllMs) - BATCH_MS) })),
         "(b) fresh hub caught up": mine.map((p) => ({ n: p.hubs, v: p.freshCaughtUpMs })),
         "(c) memory": mine.map((p) => ({ n: p.hubs, v: p.residentMb })),
         "(c) memory per hub": mine.map((p) => ({ n: p.hubs, v: p.residentMb / p.hubs })),
