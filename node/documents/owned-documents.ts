@@ -119,6 +119,12 @@ interface PendingTransaction {
   reject: (error: unknown) => void;
 }
 
+/**
+ * At most this many transactions in one group commit: the ones on one document each are applied
+ * without yielding, so the group also bounds how long the event loop is held.
+ */
+const MAX_GROUP = 128;
+
 const REGISTRY_KEY = "documents";
 
 function releasedKey(key: string): string {
@@ -422,16 +428,27 @@ export class OwnedDocuments {
     const done = new Promise<R>((resolve, reject) => {
       this.#waiting.push({ meta, plan, resolve: resolve as (result: unknown) => void, reject });
     });
-    if (!this.#groupScheduled) {
-      this.#groupScheduled = true;
-      this.#queue = this.#queue
-        .then(() => {
-          this.#groupScheduled = false;
-          return this.#commitGroup(this.#waiting.splice(0));
-        })
-        .catch((error: unknown) => this.#log.error({ err: error }, "a transaction group failed"));
-    }
+    this.#scheduleGroup();
     return done;
+  }
+
+  /** Queues a group commit for the waiting transactions, unless one is queued already. */
+  #scheduleGroup(): void {
+    if (this.#groupScheduled) return;
+    this.#groupScheduled = true;
+    this.#queue = this.#queue.then(async () => {
+      this.#groupScheduled = false;
+      const group = this.#waiting.splice(0, MAX_GROUP);
+      if (this.#waiting.length > 0) this.#scheduleGroup();
+      try {
+        await this.#commitGroup(group);
+      } catch (error) {
+        // Not a refusal (those reject their own transaction): settle whatever is still waiting
+        // (settled promises ignore it) rather than leave a caller hanging.
+        this.#log.error({ err: error }, "a group commit failed");
+        for (const tx of group) tx.reject(error);
+      }
+    });
   }
 
   /** Batches written (one per group of transactions), for tests and metrics. */

@@ -340,6 +340,18 @@ describe("OwnedDocuments", () => {
     expect(opened.docs.get<Counters>("private/roster").counters).toEqual(personal);
   });
 
+  it("group commit: a burst larger than a group is written in groups of at most 128", async () => {
+    opened = await openDocs(dir);
+    const { docs } = opened;
+    const before = docs.batchesWritten;
+    const N = 300;
+    await Promise.all(Array.from({ length: N }, (_, i) => setCounter(docs, "roster/0", `k${i}`, i, `op-${i}`)));
+    const batches = docs.batchesWritten - before;
+    expect(batches).toBeGreaterThanOrEqual(Math.ceil(N / 128));
+    expect(batches).toBeLessThan(N / 10);
+    expect(Object.keys(docs.get<Counters>("roster/0").counters)).toHaveLength(N);
+  });
+
   it("compacts a document's chunks after compactAfterChunks and keeps its content and history", async () => {
     opened = await openDocs(dir, { compactAfterChunks: 4 });
     const { docs, store } = opened;
