@@ -29,7 +29,7 @@ interface Plan {
   hubs: number;
   perHub: number;
   restarts: number;
-  /** Source hubs running at once while T replicates them. */
+  /** Source hubs importing at once. */
   concurrency: number;
 }
 
