@@ -17,6 +17,7 @@ import { LevelStorageAdapter } from "../../node/storage/level-storage-adapter.js
 import { NodeStore } from "../../node/storage/node-store.js";
 import { adminToken, nodeApi, type NodeApi } from "../lib/api.js";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
+import { residentMb } from "../lib/federation-nodes.js";
 import { DEFAULT_CONFIG, freePorts, launchNode, waitUntil, type NodeProcess } from "../lib/nodes.js";
 import { median, round, since } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
@@ -50,17 +51,6 @@ async function writeNetwork(dataDir: string, network: Record<string, unknown>): 
 function toTrainerMessage(p: Profile): Trainer {
   const draft = toDraft(p);
   return { ...draft, homeHub: "", private: undefined, updatedAt: "", updatedBy: "" };
-}
-
-/** Resident memory of a process (Linux), in MB. */
-async function residentMb(pid: number | undefined): Promise<number | undefined> {
-  if (pid === undefined) return undefined;
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
 }
 
 async function directoryBytes(dir: string): Promise<number> {
