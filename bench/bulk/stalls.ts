@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { percentile } from "../lib/stats.js";
 import type { ProbeSample } from "./probe.js";
-import { otherComponent, projectComponent, type CpuProfile } from "../lib/cpu-profile.js";
+import { addTime, functionLabel, otherComponent, profileTree, projectComponent, ranked, type CpuProfile } from "../lib/cpu-profile.js";
 
 /** A stretch of time, epoch ms. */
 export interface Window {
@@ -159,19 +159,7 @@ export interface LoadedProfile {
  */
 export async function loadProfile(path: string, clock: { epoch: number; hrUs: number }): Promise<LoadedProfile> {
   const profile = JSON.parse(await readFile(path, "utf8")) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
-  const owner = new Map<number, string | undefined>();
-  const ownerOf = (id: number): string | undefined => {
-    if (owner.has(id)) return owner.get(id);
-    const node = byId.get(id);
-    const component = node ? projectComponent(node.callFrame.url) : undefined;
-    const up = parent.get(id);
-    const result = component && node ? `${component} ${node.callFrame.functionName || "(anonymous)"}` : up === undefined ? undefined : ownerOf(up);
-    owner.set(id, result);
-    return result;
-  };
+  const tree = profileTree(profile);
   // Each sample's time on the profile's clock.
   const times: number[] = [];
   let t = profile.startTime;
@@ -187,28 +175,23 @@ export async function loadProfile(path: string, clock: { epoch: number; hrUs: nu
       const bySelf = new Map<string, number>();
       const projectFunctions = new Map<string, number>();
       const functions = new Map<string, number>();
-      const add = (map: Map<string, number>, key: string, us: number) => map.set(key, (map.get(key) ?? 0) + us);
       let total = 0;
       for (let i = 0; i < profile.samples.length; i += 1) {
         const at = times[i] as number;
         if (!spans.some(([from, to]) => at >= from && at <= to)) continue;
-        const node = byId.get(profile.samples[i] as number);
+        const node = tree.node(profile.samples[i] as number);
         if (!node) continue;
         const delta = profile.timeDeltas[i] ?? 0;
         total += delta;
-        const { url, functionName, lineNumber } = node.callFrame;
+        const { url, functionName } = node.callFrame;
         const self = projectComponent(url) ?? otherComponent(url, functionName);
-        add(bySelf, self, delta);
-        const project = ownerOf(node.id);
-        add(byComponent, project?.split(" ")[0] ?? self, delta);
-        if (project) add(projectFunctions, project, delta);
-        add(functions, `${functionName || "(anonymous)"} ${url.replace(/^.*\/(dist|node_modules)\//, "")}${url ? `:${lineNumber + 1}` : ""}`, delta);
+        addTime(bySelf, self, delta);
+        const project = tree.projectFrame(node.id);
+        addTime(byComponent, project?.component ?? self, delta);
+        if (project) addTime(projectFunctions, project.fn, delta);
+        addTime(functions, functionLabel(node.callFrame), delta);
       }
-      const rank = (map: Map<string, number>) =>
-        [...map]
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, top)
-          .map(([name, us]) => ({ name, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / Math.max(1, total)) / 10 }));
+      const rank = (map: Map<string, number>) => ranked(map, total, top);
       return {
         sampledMs: Math.round(total / 1000),
         windowsMs: Math.round(windows.reduce((sum, w) => sum + (w.to - w.from), 0)),

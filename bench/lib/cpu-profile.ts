@@ -63,27 +63,55 @@ export function otherComponent(url: string, functionName: string): string {
   return url.replace(/^.*\//, "");
 }
 
-export async function summarizeProfile(path: string, cutOffMs = Number.POSITIVE_INFINITY, top = 15, bucketMs = 500): Promise<ProfileSummary> {
-  const profile = JSON.parse(await readFile(path, "utf8")) as CpuProfile;
+/** The innermost frame of this project's code on a sample's stack: its component, and `component function`. */
+export interface ProjectFrame {
+  component: string;
+  fn: string;
+}
+
+/** A profile's nodes by id, and the innermost project frame on each node's stack (memoised per node). */
+export function profileTree(profile: CpuProfile): { node(id: number): ProfileNode | undefined; projectFrame(id: number): ProjectFrame | undefined } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
-  /** The innermost project component on a node's stack (memoised per node). */
-  const owner = new Map<number, { component: string; fn: string } | undefined>();
-  const ownerOf = (id: number): { component: string; fn: string } | undefined => {
+  const owner = new Map<number, ProjectFrame | undefined>();
+  const projectFrame = (id: number): ProjectFrame | undefined => {
     if (owner.has(id)) return owner.get(id);
     const node = byId.get(id);
     const component = node ? projectComponent(node.callFrame.url) : undefined;
     const up = parent.get(id);
-    const result = component && node ? { component, fn: `${component} ${node.callFrame.functionName || "(anonymous)"}` } : up === undefined ? undefined : ownerOf(up);
+    const result = component && node ? { component, fn: `${component} ${node.callFrame.functionName || "(anonymous)"}` } : up === undefined ? undefined : projectFrame(up);
     owner.set(id, result);
     return result;
   };
+  return { node: (id) => byId.get(id), projectFrame };
+}
+
+/** A function as listed by self time: its name, and its script below dist/ or node_modules/ with the line. */
+export function functionLabel({ functionName, url, lineNumber }: ProfileNode["callFrame"]): string {
+  return `${functionName || "(anonymous)"} ${url.replace(/^.*\/(dist|node_modules)\//, "")}${url ? `:${lineNumber + 1}` : ""}`;
+}
+
+/** Adds `us` microseconds to `key`. */
+export function addTime(map: Map<string, number>, key: string, us: number): void {
+  map.set(key, (map.get(key) ?? 0) + us);
+}
+
+/** The `top` largest entries of a map of microseconds: ms, and share of `totalUs` in percent. */
+export function ranked(map: Map<string, number>, totalUs: number, top: number): Array<{ name: string } & Share> {
+  return [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([name, us]) => ({ name, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / Math.max(1, totalUs)) / 10 }));
+}
+
+export async function summarizeProfile(path: string, cutOffMs = Number.POSITIVE_INFINITY, top = 15, bucketMs = 500): Promise<ProfileSummary> {
+  const profile = JSON.parse(await readFile(path, "utf8")) as CpuProfile;
+  const tree = profileTree(profile);
   const buckets: Array<{ project: Map<string, number>; all: Map<string, number> }> = [];
   const byComponent = new Map<string, number>();
   const bySelf = new Map<string, number>();
   const functions = new Map<string, number>();
-  const add = (map: Map<string, number>, key: string, us: number) => map.set(key, (map.get(key) ?? 0) + us);
   let elapsed = 0;
   let total = 0;
   for (let i = 0; i < profile.samples.length; i += 1) {
@@ -91,24 +119,20 @@ export async function summarizeProfile(path: string, cutOffMs = Number.POSITIVE_
     elapsed += delta;
     if (elapsed / 1000 > cutOffMs) break;
     const id = profile.samples[i] as number;
-    const node = byId.get(id);
+    const node = tree.node(id);
     if (!node) continue;
     total += delta;
-    const { url, functionName, lineNumber } = node.callFrame;
+    const { url, functionName } = node.callFrame;
     const self = projectComponent(url) ?? otherComponent(url, functionName);
-    add(bySelf, self, delta);
-    const projectFrame = ownerOf(id);
-    add(byComponent, projectFrame?.component ?? self, delta);
+    addTime(bySelf, self, delta);
+    const projectFrame = tree.projectFrame(id);
+    addTime(byComponent, projectFrame?.component ?? self, delta);
     const bucket = (buckets[Math.floor(elapsed / 1000 / bucketMs)] ??= { project: new Map(), all: new Map() });
-    if (projectFrame) add(bucket.project, projectFrame.fn, delta);
-    add(bucket.all, projectFrame?.fn ?? self, delta);
-    add(functions, `${functionName || "(anonymous)"} ${url.replace(/^.*\/(dist|node_modules)\//, "")}${url ? `:${lineNumber + 1}` : ""}`, delta);
+    if (projectFrame) addTime(bucket.project, projectFrame.fn, delta);
+    addTime(bucket.all, projectFrame?.fn ?? self, delta);
+    addTime(functions, functionLabel(node.callFrame), delta);
   }
-  const rank = (map: Map<string, number>) =>
-    [...map]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([name, us]) => ({ name, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / Math.max(1, total)) / 10 }));
+  const rank = (map: Map<string, number>) => ranked(map, total, top);
   const leader = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "-";
   const phases: Phase[] = [];
   for (const [i, bucket] of buckets.entries()) {

@@ -7,7 +7,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { otherComponent, projectComponent, type CpuProfile } from "./cpu-profile.js";
+import { addTime, functionLabel, otherComponent, profileTree, projectComponent, ranked, type CpuProfile } from "./cpu-profile.js";
 
 export interface WindowSummary {
   fromMs: number;
@@ -26,23 +26,10 @@ export async function summarizeProfileWindow(dir: string, fromMs: number, toMs: 
   const file = (await readdir(dir).catch(() => [] as string[])).find((f) => f.endsWith(".cpuprofile"));
   if (!file) return undefined;
   const profile = JSON.parse(await readFile(join(dir, file), "utf8")) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
-  const owner = new Map<number, string | undefined>();
-  const ownerOf = (id: number): string | undefined => {
-    if (owner.has(id)) return owner.get(id);
-    const node = byId.get(id);
-    const component = node ? projectComponent(node.callFrame.url) : undefined;
-    const up = parent.get(id);
-    const result = component ?? (up === undefined ? undefined : ownerOf(up));
-    owner.set(id, result);
-    return result;
-  };
+  const tree = profileTree(profile);
   const byComponent = new Map<string, number>();
   const bySelf = new Map<string, number>();
   const functions = new Map<string, number>();
-  const add = (map: Map<string, number>, key: string, us: number) => map.set(key, (map.get(key) ?? 0) + us);
   let elapsed = 0;
   let total = 0;
   let idle = 0;
@@ -52,21 +39,17 @@ export async function summarizeProfileWindow(dir: string, fromMs: number, toMs: 
     const ms = elapsed / 1000;
     if (ms < fromMs) continue;
     if (ms > toMs) break;
-    const node = byId.get(profile.samples[i] as number);
+    const node = tree.node(profile.samples[i] as number);
     if (!node) continue;
     total += delta;
-    const { url, functionName, lineNumber } = node.callFrame;
+    const { url, functionName } = node.callFrame;
     const self = projectComponent(url) ?? otherComponent(url, functionName);
     if (self === "(idle)") idle += delta;
-    add(bySelf, self, delta);
-    add(byComponent, ownerOf(node.id) ?? self, delta);
-    add(functions, `${functionName || "(anonymous)"} ${url.replace(/^.*\/(dist|node_modules)\//, "")}${url ? `:${lineNumber + 1}` : ""}`, delta);
+    addTime(bySelf, self, delta);
+    addTime(byComponent, tree.projectFrame(node.id)?.component ?? self, delta);
+    addTime(functions, functionLabel(node.callFrame), delta);
   }
-  const rank = (map: Map<string, number>) =>
-    [...map]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([name, us]) => ({ name, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / Math.max(1, total)) / 10 }));
+  const rank = (map: Map<string, number>) => ranked(map, total, top);
   return {
     fromMs: Math.round(fromMs),
     toMs: Math.round(toMs),
