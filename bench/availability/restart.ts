@@ -18,7 +18,7 @@ import { NodeStore } from "../../node/storage/node-store.js";
 import { adminToken, nodeApi, type NodeApi } from "../lib/api.js";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
 import { residentMb } from "../lib/federation-nodes.js";
-import { DEFAULT_CONFIG, freePorts, launchNode, waitUntil, type NodeProcess } from "../lib/nodes.js";
+import { DEFAULT_CONFIG, freePorts, launchNode, liveNodes, waitUntil, type NodeProcess } from "../lib/nodes.js";
 import { median, round, since } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 import { makeFramework, makeHubs, profiles, PROBE, toDraft, type Hub, type Profile } from "./generate.js";
@@ -128,10 +128,7 @@ export const availabilityRestart: Benchmark = {
     const label = `${plan.hubs} hubs × ${plan.perHub.toLocaleString("en")}`;
     const base = await readFile(DEFAULT_CONFIG, "utf8");
     const work = await context.tempDir("concordat-bench-restart-");
-    const live = new Set<NodeProcess>();
-    cleanup.add("stop the node processes", async () => {
-      await Promise.all([...live].map((p) => p.stop(10_000)));
-    });
+    const live = liveNodes(cleanup);
     const framework = makeFramework(SEED);
     const hubs = makeHubs(plan.hubs);
     const [sLibp2p, tLibp2p, tApiPort] = (await freePorts(3)) as [number, number, number];

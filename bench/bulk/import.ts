@@ -9,7 +9,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { NodeProcess } from "../lib/nodes.js";
+import { liveNodes, type NodeProcess } from "../lib/nodes.js";
 import { median, round } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 import { cpuMsOf, initHub, logTime, memoryOf, resetPeak, RssSampler, runCli, sleep, startNode, writeNetwork } from "./harness.js";
@@ -110,10 +110,7 @@ export const bulkImport: Benchmark = {
     const plan = context.quick ? QUICK : FULL;
     const { cleanup, log } = context;
     const work = await context.tempDir("concordat-bench-bulk-");
-    const live = new Set<NodeProcess>();
-    cleanup.add("stop the node processes", async () => {
-      await Promise.all([...live].map((p) => p.stop(10_000)));
-    });
+    const live = liveNodes(cleanup);
     const fileStart = performance.now();
     const file = await writeRosterCsv(join(work, "roster.csv"), IMPORT_HUB, plan.trainers);
     const fileMs = performance.now() - fileStart;

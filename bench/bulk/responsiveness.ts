@@ -18,7 +18,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { parseTrainerFile } from "../../cli/trainer-files.js";
 import { join } from "node:path";
 import { PROBE } from "../availability/generate.js";
-import { freePorts, waitUntil, type NodeProcess } from "../lib/nodes.js";
+import { freePorts, liveNodes, waitUntil, type NodeProcess } from "../lib/nodes.js";
 import { median, round } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 import { epochNow, initHub, logTime, loopback, sleep, startNode, writeNetwork, type BulkNode } from "./harness.js";
@@ -90,10 +90,7 @@ export const apiResponsiveness: Benchmark = {
     const plan = context.quick ? QUICK : FULL;
     const { cleanup, log } = context;
     const work = await context.tempDir("concordat-bench-responsive-");
-    const live = new Set<NodeProcess>();
-    cleanup.add("stop the node processes", async () => {
-      await Promise.all([...live].map((p) => p.stop(10_000)));
-    });
+    const live = liveNodes(cleanup);
     const label = `${plan.trainers.toLocaleString("en")} trainers`;
     const file = await writeRosterCsv(join(work, "roster.csv"), IMPORT_HUB, plan.trainers);
     const runs: Run[] = [];

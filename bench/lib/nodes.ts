@@ -48,6 +48,15 @@ export class Cleanup {
   }
 }
 
+/** A set for the node processes a benchmark starts (callers add them): those still running at cleanup are stopped. */
+export function liveNodes(cleanup: Cleanup): Set<NodeProcess> {
+  const live = new Set<NodeProcess>();
+  cleanup.add("stop the node processes", async () => {
+    await Promise.all([...live].map((p) => p.stop(10_000)));
+  });
+  return live;
+}
+
 /** A temp dir removed at cleanup (or kept, and named, with `keep`: to look into a run). */
 export async function tempDir(prefix: string, cleanup: Cleanup, keep = false): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

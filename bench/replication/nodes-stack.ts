@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { summarizeProfileWindow, type WindowSummary } from "../lib/federation-profile.js";
 import { cpuSeconds, lineDials, PROBE, ProcessFederation, ROSTER_SHARDS, rosterDocumentOf, rosterDocuments, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
-import { waitUntil, type NodeProcess } from "../lib/nodes.js";
+import { liveNodes, waitUntil, type NodeProcess } from "../lib/nodes.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 
@@ -226,10 +226,7 @@ export const replicationNodes: Benchmark = {
   async run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
     const plan = context.quick ? QUICK : FULL;
     const { cleanup, log } = context;
-    const live = new Set<NodeProcess>();
-    cleanup.add("stop the node processes", async () => {
-      await Promise.all([...live].map((p) => p.stop(10_000)));
-    });
+    const live = liveNodes(cleanup);
     const work = await context.tempDir("concordat-bench-nodes-");
 
     // 1. Latency along a line of 5.

@@ -14,7 +14,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
 import { lineDials, meshDials, ProcessFederation, residentMb, rosterDocumentOf, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
-import { waitUntil, type NodeProcess } from "../lib/nodes.js";
+import { liveNodes, waitUntil, type NodeProcess } from "../lib/nodes.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 
@@ -161,10 +161,7 @@ export const replicationScale: Benchmark = {
   async run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
     const plan = context.quick ? QUICK : FULL;
     const { cleanup, log } = context;
-    const live = new Set<NodeProcess>();
-    cleanup.add("stop the node processes", async () => {
-      await Promise.all([...live].map((p) => p.stop(10_000)));
-    });
+    const live = liveNodes(cleanup);
     const work = await context.tempDir("concordat-bench-scale-");
     const points: Point[] = [];
     const phases: Record<string, Record<string, number>> = {};
