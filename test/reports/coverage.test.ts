@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reportCoverageCommand } from "../../cli/commands/report.js";
 import { CheckpointKind } from "../../node/authority/checkpoint.js";
 import { computeCoverage, type CoverageReport, type ReportInput } from "../../node/reports/index.js";
-import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
-import { releaseCore } from "../helpers/core.js";
+import { waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
+import { startReportingFederation } from "./federation.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
 const DAY = 86_400_000;
@@ -81,18 +81,7 @@ describe("report coverage across the federation", () => {
   const b = () => fed.byName("b");
 
   beforeAll(async () => {
-    fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"]]);
-    await releaseCore(s(), {
-      items: [["hr", "Domain"], ["hr-1", "Competency"], ["uf-1", "Competency"]],
-      childOf: [["hr-1", "hr"]],
-      modules: ["hr", "uf"].map((m) => ({ id: `mod-${m}`, code: `M-${m.toUpperCase()}`, title: { en: m }, durationMinutes: 60, deliveryMode: "on-site" as const, units: [], competencies: [`${m}-1`], materials: [] })),
-      schemes: [{ id: "trainer-hr", name: { en: "Human rights trainer" }, competencies: ["hr"], levels: ["1"], validityMonths: 36 }],
-    });
-    await waitUntil("a to verify the release", async () => (await a().node.running.coreSource.releases()).length === 1, 15_000);
-    await a().node.running.curriculum.adopt("op", "1.0.0");
-    await a().node.running.roster.add({ ...draft("A-1"), regions: ["KE"] }, "op");
-    await a().node.running.roster.add({ ...draft("A-2"), regions: ["KE"] }, "op");
-    await b().node.running.roster.add({ ...draft("B-1"), regions: ["UG"] }, "op");
+    fed = await startReportingFederation();
     const soon = new Date(Date.now() + 30 * DAY).toISOString().slice(0, 10);
     for (const [id, until] of [["A-1", "2028-12-31"], ["A-2", soon]] as const) {
       const credential = await s().node.running.credentials.issue("op", { trainer: { hub: "hub-a", id }, scheme: "trainer-hr", level: "1", validFrom: "2026-01-01", validUntil: until, evidence: [] });
