@@ -7,7 +7,7 @@ import { ownedDocumentId, type Membership } from "../federation/index.js";
 import type { CompetencyTree } from "../query/model.js";
 import { shardOf } from "../roster/trainer.js";
 import { decodeCase, encodeCase, endorsementKey, validateCase, type CaseEndorsement, type CaseRecord, type RawCase } from "./model.js";
-import { caseFilter, CaseSearchIndex, type CaseFilters } from "./search.js";
+import { caseHits, CaseSearchIndex, type CaseFilters } from "./search.js";
 
 export const CASE_SHARDS = 16;
 export const ENDORSEMENTS_KEY = "case-endorsements";
@@ -275,9 +275,7 @@ export class Cases {
   /** Ranked full-text search over every hub's cases (this hub's live, the others' as signed), filtered. */
   async search(query: CaseSearch, page: { size: number; offset: number }): Promise<{ cases: FoundCase[]; total: number }> {
     await this.idle();
-    const tree = this.#tree();
-    const accept = caseFilter(this.#indexed, query, tree);
-    const hits = query.text.trim() === "" ? [...this.#indexed.keys()].filter(accept).map((key) => ({ key, score: 0 })) : this.#index.search(query.text, accept);
+    const hits = caseHits(this.#index, this.#indexed, query.text, query, this.#tree());
     const endorsements = this.#endorsements();
     const cases = hits.slice(page.offset, page.offset + page.size).map((h) => {
       const entry = this.#indexed.get(h.key) as { hub: string; record: CaseRecord };

@@ -112,6 +112,15 @@ export interface CaseHit {
   score: number;
 }
 
+/**
+ * A case query's ranked hits over the indexed cases: full-text ranked when it has text, else every
+ * case the filters accept (score 0, in index order). `Cases.search` pages these.
+ */
+export function caseHits(index: CaseSearchIndex, indexed: ReadonlyMap<string, { hub: string; record: CaseRecord }>, text: string, filters: CaseFilters, tree: CompetencyTree): CaseHit[] {
+  const accept = caseFilter(indexed, filters, tree);
+  return text.trim() === "" ? [...indexed.keys()].filter(accept).map((key) => ({ key, score: 0 })) : index.search(text, accept);
+}
+
 /** The search index: add, replace and remove one case at a time; search with a filter over keys. */
 export class CaseSearchIndex {
   readonly #search = new MiniSearch<{ id: string; title: string; summary: string; body: string; tags: string }>({
