@@ -18,13 +18,13 @@ import { readdir, readFile } from "node:fs/promises";
 import { parseTrainerFile } from "../../cli/trainer-files.js";
 import { join } from "node:path";
 import { PROBE } from "../availability/generate.js";
-import { freePorts, liveNodes, waitUntil, type NodeProcess } from "../lib/nodes.js";
+import { freePorts, liveNodes, waitUntil } from "../lib/nodes.js";
 import { median, round } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 import { epochNow, initHub, logTime, loopback, sleep, startNode, writeNetwork, type BulkNode } from "./harness.js";
 import { IMPORT_HUB, importOnce, standaloneHub } from "./import.js";
 import type { ProbeSample } from "./probe.js";
-import { writeRosterCsv, type RosterFile } from "./roster-file.js";
+import { writeRosterCsv } from "./roster-file.js";
 import { loopStats, probeStats, loadProfile, readLoopFile, stallWindows, SLOW_MS, type LoopRecord, type LoopStats, type ProbeStats, type Window, type WindowProfile } from "./stalls.js";
 
 interface Plan {

@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { summarizeProfileWindow, type WindowSummary } from "../lib/federation-profile.js";
 import { cpuSeconds, lineDials, PROBE, ProcessFederation, ROSTER_SHARDS, rosterDocumentOf, rosterDocuments, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
-import { liveNodes, waitUntil, type NodeProcess } from "../lib/nodes.js";
+import { liveNodes, waitUntil } from "../lib/nodes.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 
@@ -283,7 +283,7 @@ export const replicationNodes: Benchmark = {
       // The profiles are written when the processes exit normally.
       await profiled.stop(120_000);
       profiles = [];
-      for (const [i, hub] of profiled.hubs.entries()) {
+      for (const i of profiled.hubs.keys()) {
         const summary = await summarizeProfileWindow(join(dir, `hub-${i + 1}`), from - (spawned[i] as number), to - (spawned[i] as number));
         if (summary) profiles.push({ hub: `hub ${i + 1}`, summary });
       }

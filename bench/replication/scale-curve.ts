@@ -14,7 +14,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
 import { lineDials, meshDials, ProcessFederation, residentMb, rosterDocumentOf, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
-import { liveNodes, waitUntil, type NodeProcess } from "../lib/nodes.js";
+import { liveNodes, waitUntil } from "../lib/nodes.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 

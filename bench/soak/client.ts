@@ -8,7 +8,7 @@ import { AvailabilityServiceClient, type FindAvailableTrainersRequest, type Find
 import { BookingServiceClient, type Booking, type ListBookingsResponse, type RequestBookingRequest, type RequestBookingResponse } from "../../node/api/generated/concordat/v1/bookings.js";
 import { FederationServiceClient, type ListMembersResponse, type Member } from "../../node/api/generated/concordat/v1/federation.js";
 import { NodeServiceClient, type GetStatusResponse, type ListPeersResponse } from "../../node/api/generated/concordat/v1/node.js";
-import { TrainerServiceClient, type GetTrainerHistoryResponse, type ImportResult, type ImportTrainersRequest, type ListTrainersResponse, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
+import { TrainerServiceClient, type GetTrainerHistoryResponse, type ImportResult, type ImportTrainersRequest, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;
 type UnaryFn<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<Res>) => ClientUnaryCall;

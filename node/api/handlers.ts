@@ -5,7 +5,6 @@ import type {
   handleServerStreamingCall,
   handleUnaryCall,
   Metadata,
-  ServerDuplexStream,
   ServerWritableStream,
   ServerUnaryCall,
 } from "@grpc/grpc-js";

@@ -266,7 +266,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
 
   disconnect(): void {
     this.#closed = true;
-    for (const [peerId, session] of [...this.#sessions]) {
+    for (const peerId of [...this.#sessions.keys()]) {
       this.#sessions.delete(peerId);
       this.emit("peer-disconnected", { peerId });
     }

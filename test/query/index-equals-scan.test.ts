@@ -16,7 +16,6 @@ const HALF_DAY = 12 * HOUR;
 const time = fc.integer({ min: 0, max: 60 }).map((h) => h * HALF_DAY);
 const rangeOf = (maxHalfDays: number): fc.Arbitrary<Range> =>
   fc.tuple(time, fc.integer({ min: 0, max: maxHalfDays }).map((h) => h * HALF_DAY)).map(([start, length]) => ({ start, end: start + length }));
-const range = rangeOf(20);
 
 const record: fc.Arbitrary<TrainerRecord> = fc.record({
   hub: fc.constantFrom(...HUBS),
