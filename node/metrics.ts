@@ -15,6 +15,8 @@ export interface NodeMetrics {
   checkpointRejected(hub: string): void;
   /** A query answered, by kind (`availability`, `cases`). */
   queryAnswered(kind: string, seconds: number): void;
+  /** Changes or messages from a peer refused at admission, by reason (see admission/gate.ts). */
+  syncRefused(peer: string, reason: string, count: number): void;
 }
 
 export const NO_METRICS: NodeMetrics = {
@@ -22,6 +24,7 @@ export const NO_METRICS: NodeMetrics = {
   checkpointVerified: () => undefined,
   checkpointRejected: () => undefined,
   queryAnswered: () => undefined,
+  syncRefused: () => undefined,
 };
 
 /** Documents this node holds, read when metrics are scraped. */
@@ -43,6 +46,7 @@ export class PromMetrics implements NodeMetrics {
   readonly #verified: Counter<"hub">;
   readonly #rejected: Counter<"hub">;
   readonly #queries: Histogram<"query">;
+  readonly #refused: Counter<"peer" | "hub" | "reason">;
   readonly #hubOf: (peerId: string) => string;
 
   constructor(options: { hubOf: (peerId: string) => string; census: DocumentCensus; labels?: Record<string, string> }) {
@@ -53,6 +57,12 @@ export class PromMetrics implements NodeMetrics {
     this.#bytes = new Counter({ name: "concordat_sync_bytes_total", help: "Bytes of sync messages exchanged with a peer (before framing)", labelNames: ["peer", "hub", "transport", "direction"], registers });
     this.#verified = new Counter({ name: "concordat_checkpoint_verifications_total", help: "Checkpoints of another hub's documents whose signature and signer verified", labelNames: ["hub"], registers });
     this.#rejected = new Counter({ name: "concordat_checkpoint_rejections_total", help: "Checkpoints refused: forged, replayed, malformed or not the hub's document", labelNames: ["hub"], registers });
+    this.#refused = new Counter({
+      name: "concordat_sync_refused_total",
+      help: "Changes (or whole messages) from a peer refused at admission: unsigned by the owner, to this node's own documents, for unknown documents, malformed, unsupported",
+      labelNames: ["peer", "hub", "reason"],
+      registers,
+    });
     this.#queries = new Histogram({
       name: "concordat_query_duration_seconds",
       help: "Time to answer a query at this node",
@@ -96,6 +106,10 @@ export class PromMetrics implements NodeMetrics {
 
   checkpointRejected(hub: string): void {
     this.#rejected.inc({ hub });
+  }
+
+  syncRefused(peer: string, reason: string, count: number): void {
+    this.#refused.inc({ peer, hub: this.#hubOf(peer) || "unknown", reason }, count);
   }
 
   queryAnswered(kind: string, seconds: number): void {

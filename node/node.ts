@@ -1,5 +1,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { Repo, type PeerId } from "@automerge/automerge-repo";
+import { Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
+import { AdmissionGate } from "./admission/index.js";
+import { guardRepoSyncTimeouts, routeProcessOutput } from "./process-guard.js";
 import type { Logger } from "pino";
 import { ApiServer } from "./api/index.js";
 import { loadConfigFile, type NodeConfig } from "./config/index.js";
@@ -33,6 +35,11 @@ export interface NodeInit {
   env?: NodeJS.ProcessEnv;
   /** Where logs go; defaults to stdout. */
   logDestination?: NodeJS.WritableStream;
+  /**
+   * The node runs alone in its process (`concordat start`): unhandled rejections, process warnings
+   * and what libraries print on the console go to its log (see process-guard.ts).
+   */
+  ownsProcess?: boolean;
   /** Called when the node could not restart after switching to a rotated key (it is then stopped). */
   onRestartFailed?: (error: unknown) => void;
 }
@@ -60,6 +67,7 @@ export class ConcordatNode {
   readonly #init: NodeInit;
   #running: RunningNode | undefined;
   #switching: Promise<void> | undefined;
+  #guarded = false;
 
   constructor(init: NodeInit) {
     this.#init = init;
@@ -79,6 +87,12 @@ export class ConcordatNode {
       pretty: config.log.pretty,
       ...(this.#init.logDestination ? { destination: this.#init.logDestination } : {}),
     }).child({ hub: config.hub.id });
+    if (this.#init.ownsProcess && !this.#guarded) {
+      // Once per process: a restart with a rotated key keeps the first logger's destination.
+      this.#guarded = true;
+      guardRepoSyncTimeouts(logger);
+      routeProcessOutput(logger);
+    }
     const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
     try {
       const keys = new KeyRotation(this.paths.identity);
@@ -216,7 +230,19 @@ export class ConcordatNode {
       stack.push({ name: "cases", stop: async () => cases.stop() });
       const deliveries = new Deliveries({ hubId: config.hub.id }, { documents, curriculum, views, membership, logger: logger.child({ component: "deliveries" }) });
       const reports = new Reports({ hubId: config.hub.id }, { documents, checkpointer, views, membership, core: coreSource });
-      const network = await startNetwork(config, identity, fed, repo, logger.child({ component: "network" }), metrics);
+      // Admission: between the transports and the Repo, only what owners signed enters (docs/security.md).
+      const gate = new AdmissionGate(
+        { federationId: config.federation.id },
+        {
+          ownerOf: (id) => fed.ownerOf(id),
+          attestableHeads: (id, heads) => documents.attestableHeads(id, heads),
+          self: { peerId: identity.peerId, sign: (data) => identity.signSync(data) },
+          handle: (id) => repo.handles[id as DocumentId],
+          logger: logger.child({ component: "admission" }),
+          ...(metrics ? { metrics } : {}),
+        },
+      );
+      const network = await startNetwork(config, identity, fed, repo, gate, logger.child({ component: "network" }), metrics);
       census = async () => {
         const bytes = await levelStorage.storedBytes();
         const own = new Map(documents.describe().map((d) => [d.id as string, d.header.type]));
@@ -339,6 +365,7 @@ export class ConcordatNode {
         cases,
         deliveries,
         reports,
+        admission: gate,
         network,
         api,
         stack,
@@ -421,6 +448,7 @@ export interface RunningNode {
   cases: Cases;
   deliveries: Deliveries;
   reports: Reports;
+  admission: AdmissionGate;
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;

@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import type { Logger } from "pino";
 
 /**
@@ -23,5 +24,42 @@ export function guardRepoSyncTimeouts(logger: Logger): void {
     logger.fatal({ err: reason }, "unhandled rejection");
     logger.flush();
     process.exit(1);
+  });
+}
+
+/** The most of one console line that reaches the log. */
+const MAX_CONSOLE_CHARS = 2048;
+
+/** One bounded, single-line rendering of what a library passed to `console.*`. */
+export function consoleLine(args: readonly unknown[]): string {
+  const text = args
+    .map((a) => (typeof a === "string" ? a : inspect(a, { depth: 3, maxArrayLength: 16, maxStringLength: 200, breakLength: Number.POSITIVE_INFINITY, compact: true })))
+    .join(" ")
+    .replace(/\s*\n\s*/g, " ");
+  return text.length > MAX_CONSOLE_CHARS ? `${text.slice(0, MAX_CONSOLE_CHARS)}… (${text.length - MAX_CONSOLE_CHARS} more characters)` : text;
+}
+
+/**
+ * Everything a node process would otherwise print as bare text goes to its log as structured
+ * lines: what libraries write with `console.*` (automerge-repo prints errors with whole messages,
+ * over many lines), one bounded line each; and process warnings. automerge-repo's throttle asks for
+ * a negative timeout when a call comes late (Node clamps it to 1 ms, which is what it means): that
+ * warning says nothing to an operator and is kept at debug.
+ */
+export function routeProcessOutput(logger: Logger): void {
+  const log = logger.child({ source: "console" });
+  const write = (level: "warn" | "debug") => (...args: unknown[]) => {
+    if (log.isLevelEnabled(level)) log[level](consoleLine(args));
+  };
+  console.log = write("warn");
+  console.info = write("warn");
+  console.warn = write("warn");
+  console.error = write("warn");
+  console.debug = write("debug");
+  console.trace = write("debug");
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => {
+    if (warning.name === "TimeoutNegativeWarning") logger.debug({ warning: warning.name, detail: warning.message }, "process warning");
+    else logger.warn({ warning: warning.name, detail: warning.message }, "process warning");
   });
 }

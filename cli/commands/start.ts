@@ -1,6 +1,5 @@
 import { access } from "node:fs/promises";
 import { ConcordatNode } from "../../node/node.js";
-import { guardRepoSyncTimeouts } from "../../node/process-guard.js";
 import { dataPaths } from "../../node/paths.js";
 import { initDataDir, readTextFile } from "../../node/setup.js";
 import { parseConfig, parseYaml } from "../../node/config/index.js";
@@ -44,6 +43,7 @@ export async function startCommand(options: StartCommandOptions, io: Io, env: No
   const node = new ConcordatNode({
     dataDir: options.data,
     env,
+    ownsProcess: true,
     // After a confirmed key rotation the node restarts itself; if that fails, it is stopped: exit.
     onRestartFailed: (error) => {
       io.stderr.write(`error: the node could not restart with its new key: ${(error as Error).message}\n`);
@@ -51,11 +51,6 @@ export async function startCommand(options: StartCommandOptions, io: Io, env: No
     },
   });
   const running = await node.start();
-  guardRepoSyncTimeouts(running.logger);
-  // Process warnings (e.g. automerge-repo's throttle asking for a negative timeout after a long
-  // import) go to the node's log as structured lines, not as bare text on stderr.
-  process.removeAllListeners("warning");
-  process.on("warning", (warning) => running.logger.warn({ warning: warning.name, detail: warning.message }, "process warning"));
   if (!io.json) {
     io.stderr.write(`Concordat node '${running.config.hub.id}' is serving on ${running.api.address}. Stop it with Ctrl-C.\n`);
   } else {

@@ -67,6 +67,8 @@ interface Owned {
   handle?: DocHandle<unknown>;
   /** For release-only documents: the heads published so far (persisted under `released/<key>`). */
   releasedHeads?: A.Heads;
+  /** The Repo's copy refused a change: nothing more is published until the next start rebuilds it. */
+  publishFailed?: boolean;
 }
 
 export interface OwnedDocumentsInit {
@@ -175,7 +177,8 @@ export class OwnedDocuments {
   readonly #compactAfter: number;
   readonly #directoryKey: string | undefined;
   readonly #docs = new Map<string, Owned>();
-  readonly #replicatedIds = new Set<string>();
+  /** Replicated documents by id. */
+  readonly #replicated = new Map<string, Owned>();
   /** Release-only documents not released yet (asked on every share decision: kept, not searched). */
   readonly #unreleased = new Set<string>();
   readonly #idFor: ((key: string) => DocumentId) | undefined;
@@ -209,7 +212,7 @@ export class OwnedDocuments {
         if (released) owned.releasedHeads = released;
       }
       this.#docs.set(entry.key, owned);
-      if (entry.replicated) this.#replicatedIds.add(entry.id);
+      if (entry.replicated) this.#replicated.set(entry.id, owned);
       if (entry.releaseOnly && !owned.releasedHeads) this.#unreleased.add(entry.id);
     }
   }
@@ -295,37 +298,19 @@ export class OwnedDocuments {
   }
 
   /**
-   * Ensures the Repo holds a copy of `owned` with all of the authoring copy's changes (for a
-   * release-only document: exactly the changes under its released heads, or nothing before the
-   * first release).
+   * Gives the Repo a copy of `owned` built from the authoring copy (for a release-only document:
+   * exactly the changes under its released heads, or nothing before the first release). Whatever
+   * copy the Repo stored before is dropped first: the authoring copy is what a start trusts, so a
+   * change that reached the Repo's copy some other way (or a save cut short by a crash) can neither
+   * be published nor stop the node from starting.
    */
   async #attach(owned: Owned): Promise<void> {
     const id = owned.entry.id;
     if (owned.entry.releaseOnly && !owned.releasedHeads) return;
-    // Only document chunks count: sync states are stored under the document id too, and a crash
-    // can leave those without any of the document's own chunks.
-    const [snapshots, incrementals] = await Promise.all([
-      this.#repoStorage.loadRange([id, "snapshot"]),
-      this.#repoStorage.loadRange([id, "incremental"]),
-    ]);
-    let handle: DocHandle<unknown> | undefined;
-    if (snapshots.length + incrementals.length > 0) {
-      handle = await this.#repo.find<unknown>(id).catch((error: unknown) => {
-        this.#log.warn({ document: id, err: (error as Error).message }, "the Repo's copy did not load; republishing it from the authoring copy");
-        return undefined;
-      });
-    }
-    const released = owned.entry.releaseOnly ? releasedBytes(owned) : undefined;
-    handle ??= this.#repo.import<unknown>(released ?? A.save(owned.doc), { docId: id });
-    const published = handle.doc();
-    const target = owned.releasedHeads ?? owned.persistedHeads;
-    if (!published || !A.hasHeads(published, target)) {
-      // The Repo's copy lags (its saves are debounced, and a crash can cut them short).
-      const bytes = released ?? A.save(owned.doc);
-      handle.update((d) => A.loadIncremental(d, bytes));
-    }
-    owned.handle = handle;
-    owned.publishedHeads = target;
+    // Only document chunks: the sync states stored under the id are the peers', and stay.
+    await Promise.all([this.#repoStorage.removeRange([id, "snapshot"]), this.#repoStorage.removeRange([id, "incremental"])]);
+    owned.handle = this.#repo.import<unknown>(owned.entry.releaseOnly ? releasedBytes(owned) : A.save(owned.doc), { docId: id });
+    owned.publishedHeads = owned.releasedHeads ?? owned.persistedHeads;
   }
 
   /** The batch operation that records a release-only document's released heads (with the release's signature). */
@@ -344,9 +329,7 @@ export class OwnedDocuments {
       await this.#attach(owned);
       return;
     }
-    const bytes = releasedBytes(owned);
-    owned.handle.update((d) => A.loadIncremental(d, bytes));
-    owned.publishedHeads = [...heads];
+    this.#publishInto(owned, releasedBytes(owned), [...heads]);
   }
 
   /** The heads last released of a release-only document (undefined before its first release). */
@@ -376,12 +359,25 @@ export class OwnedDocuments {
 
   /** Is `documentId` one of this node's replicated documents (private ones never are)? */
   isReplicated(documentId: string): boolean {
-    return this.#replicatedIds.has(documentId);
+    return this.#replicated.has(documentId);
   }
 
   /** Is `documentId` shared now: replicated, and (for a release-only document) released at least once? */
   isPublished(documentId: string): boolean {
-    return this.#replicatedIds.has(documentId) && !this.#unreleased.has(documentId);
+    return this.#replicated.has(documentId) && !this.#unreleased.has(documentId);
+  }
+
+  /**
+   * The heads this node signs for a sync message of its published document whose Repo copy is at
+   * `heads`: those heads when they are in the authoring copy (its own history), else the heads it
+   * published last (the Repo's copy then holds something that is not its own, which it never signs).
+   */
+  attestableHeads(documentId: string, heads: string[]): string[] | undefined {
+    const owned = this.#replicated.get(documentId);
+    if (!owned || this.#unreleased.has(documentId)) return undefined;
+    if (A.hasHeads(owned.doc, heads)) return heads;
+    const published = owned.releasedHeads ?? owned.publishedHeads;
+    return published.length > 0 ? [...published].sort() : undefined;
   }
 
   /** The document id of a document this node owns. */
@@ -559,7 +555,7 @@ export class OwnedDocuments {
 
     for (const owned of fresh.values()) {
       this.#docs.set(owned.entry.key, owned);
-      if (owned.entry.replicated) this.#replicatedIds.add(owned.entry.id);
+      if (owned.entry.replicated) this.#replicated.set(owned.entry.id, owned);
       if (owned.entry.releaseOnly) this.#unreleased.add(owned.entry.id);
     }
     for (const { owned, doc, compacted } of updates) {
@@ -589,9 +585,26 @@ export class OwnedDocuments {
   /** Brings the Repo's copy up to the authoring copy, sending only what it has not seen from us. */
   #publish(owned: Owned): void {
     if (!owned.handle || owned.entry.releaseOnly) return;
-    const delta = A.saveSince(owned.doc, owned.publishedHeads);
-    owned.handle.update((d) => A.loadIncremental(d, delta));
-    owned.publishedHeads = owned.persistedHeads;
+    this.#publishInto(owned, A.saveSince(owned.doc, owned.publishedHeads), owned.persistedHeads);
+  }
+
+  /**
+   * Loads `bytes` (changes already persisted) into the Repo's copy. If the copy refuses them, the
+   * write stays what it is — durable, and acknowledged — and the copy is rebuilt from the authoring
+   * copy at the next start; until then this document is not published further (said once).
+   */
+  #publishInto(owned: Owned, bytes: Uint8Array, heads: A.Heads): void {
+    if (owned.publishFailed || !owned.handle) return;
+    try {
+      owned.handle.update((d) => A.loadIncremental(d, bytes));
+      owned.publishedHeads = heads;
+    } catch (error) {
+      owned.publishFailed = true;
+      this.#log.error(
+        { document: owned.entry.id, key: owned.entry.key, err: (error as Error).message },
+        "the Repo's copy refused a committed change; the change is durable, and the copy is rebuilt from the authoring copy at the next start",
+      );
+    }
   }
 
   async #reload(keys: string[]): Promise<void> {

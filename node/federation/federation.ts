@@ -7,6 +7,7 @@ import { currentKey, grpcAddresses, libp2pAddresses, type CharterMember } from "
 import { charterIdOf, directoryIdOf, ownedDocumentId } from "./ids.js";
 import type { Membership } from "./membership.js";
 import { textOf } from "../documents/header.js";
+import type { DocumentOwner } from "../admission/index.js";
 
 export const DIRECTORY_KEY = "directory";
 
@@ -81,8 +82,8 @@ export class Federation {
   readonly #log: Logger;
   readonly #charterId: string | undefined;
   readonly #anchorDirectory: string | undefined;
-  /** Documents listed in members' directories (whose ids derive from them), as seen locally. */
-  readonly #listed = new Set<string>();
+  /** Documents listed in members' directories (whose ids derive from them), by the directory that lists them. */
+  readonly #listed = new Map<string, string>();
   /** Listings refused because the id does not derive from the directory (logged once each). */
   readonly #refused = new Set<string>();
   readonly #watched = new Map<string, () => void>();
@@ -129,6 +130,30 @@ export class Federation {
       this.#membership.memberByDirectory(documentId) !== undefined ||
       this.#listed.has(documentId)
     );
+  }
+
+  /**
+   * Whose a document is, for admission at the sync layer: this node's own published documents; the
+   * charter and the anchor's directory (the trust anchor's, before any charter is verified); a
+   * member's directory; a document a member's directory lists. Undefined for any other id: no
+   * member of the federation owns it, so no message about it is read.
+   */
+  ownerOf(documentId: string): DocumentOwner | undefined {
+    if (this.#documents.isPublished(documentId)) return { kind: "self" };
+    let directory: string | undefined;
+    if (documentId === this.#charterId) directory = this.#anchorDirectory;
+    else if (documentId === this.#anchorDirectory || this.#membership.memberByDirectory(documentId)) directory = documentId;
+    else directory = this.#listed.get(documentId);
+    const member = directory ? this.#membership.ownerOfDirectory(directory) : undefined;
+    if (!member || member.directoryId === this.#self.directoryId) return undefined;
+    const membership = this.#membership;
+    return {
+      kind: "member",
+      hub: member.hub,
+      // A key the charter gives the member that may still connect: its current key, or one rotated
+      // out within the grace period; none once the member is removed.
+      mayAttest: (peerId) => !member.removedAt && member.keys.some((k) => k.peerId === peerId) && membership.allowed(peerId),
+    };
   }
 
   /**
@@ -206,7 +231,7 @@ export class Federation {
           this.#log.warn({ hub: member.hub, document: docId }, "a directory lists a document that is not its hub's; ignored");
           continue;
         }
-        this.#listed.add(docId);
+        this.#listed.set(docId, id);
         added += 1;
         // Ask for it too: an announcement that arrived before this node knew the document was
         // refused by its share policy and is not repeated, so pull what the directory lists.
@@ -229,6 +254,6 @@ export class Federation {
 
   /** Documents listed by members' directories (for status). */
   listedDocuments(): string[] {
-    return [...this.#listed];
+    return [...this.#listed.keys()];
   }
 }

@@ -13,6 +13,8 @@ export interface NodeIdentity {
   /** base58btc libp2p peer id, e.g. `12D3KooW…` */
   readonly peerId: string;
   sign(data: Uint8Array): Promise<Uint8Array>;
+  /** The same signature, synchronously (Node's crypto signs without a promise): for the sync layer, which decides in message order. */
+  signSync(data: Uint8Array): Uint8Array;
   verify(data: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }
 
@@ -21,6 +23,11 @@ function toIdentity(privateKey: Ed25519PrivateKey): NodeIdentity {
     privateKey,
     peerId: peerIdFromPrivateKey(privateKey).toString(),
     sign: async (data) => privateKey.sign(data),
+    signSync: (data) => {
+      const signature = privateKey.sign(data);
+      if (!(signature instanceof Uint8Array)) throw new Error("this runtime signs Ed25519 asynchronously only");
+      return signature;
+    },
     verify: async (data, signature) => privateKey.publicKey.verify(data, signature),
   };
 }

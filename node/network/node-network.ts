@@ -11,6 +11,7 @@ import type { PeerInfo } from "./channel-adapter.js";
 import { GrpcNetworkAdapter } from "./grpc-adapter.js";
 import { Libp2pNetworkAdapter } from "./libp2p-adapter.js";
 import { createLibp2pNode, type ConcordatLibp2p } from "./libp2p-node.js";
+import { AdmittingNetworkAdapter, type AdmissionGate } from "../admission/index.js";
 
 export interface PeerStatus extends PeerInfo {
   /** Hub id of the member with this peer id, if it is one. */
@@ -35,6 +36,7 @@ export async function startNetwork(
   identity: NodeIdentity,
   federation: Federation,
   repo: Repo,
+  gate: AdmissionGate,
   logger: Logger,
   metrics?: NodeMetrics,
 ): Promise<NodeNetwork> {
@@ -64,7 +66,7 @@ export async function startNetwork(
       },
       { libp2p, logger: logger.child({ transport: "libp2p" }) },
     );
-    repo.networkSubsystem.addNetworkAdapter(libp2pAdapter);
+    repo.networkSubsystem.addNetworkAdapter(new AdmittingNetworkAdapter(libp2pAdapter, gate));
   }
   if (config.network.grpc) {
     grpc = new GrpcNetworkAdapter(
@@ -84,12 +86,13 @@ export async function startNetwork(
       },
       { identity, logger: logger.child({ transport: "grpc" }) },
     );
-    repo.networkSubsystem.addNetworkAdapter(grpc);
+    repo.networkSubsystem.addNetworkAdapter(new AdmittingNetworkAdapter(grpc, gate));
   }
 
   // A newer charter: dial whom it adds, hang up on whom it no longer allows (removed, re-keyed);
   // and once a minute, for keys whose rotation grace period has run out.
   const reconsider = () => {
+    gate.reconsider();
     libp2pAdapter?.refreshTargets();
     grpc?.refreshTargets();
     const connected = new Set([...(libp2pAdapter?.peers() ?? []), ...(grpc?.peers() ?? [])].map((p) => p.peerId as string));

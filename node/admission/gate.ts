@@ -1,0 +1,365 @@
+import * as A from "@automerge/automerge";
+import type { DocHandle, Message } from "@automerge/automerge-repo";
+import type { Logger } from "pino";
+import { NO_METRICS, type NodeMetrics } from "../metrics.js";
+import { encodeAttestation, readAttestations, verifySync, type Attestation } from "./attestation.js";
+import { ChunkType, encodeSyncMessage, parseSyncMessage, splitChunks, WireError, type Chunk, type SyncMessageParts } from "./wire.js";
+
+/** Whose a document is, as far as admission is concerned. */
+export type DocumentOwner =
+  | { kind: "self" }
+  | {
+      kind: "member";
+      /** Hub id, for logs. */
+      hub: string;
+      /** May this key sign for the owner now (a key the charter gives it, not rotated out, the owner not removed)? */
+      mayAttest(peerId: string): boolean;
+    };
+
+export interface AdmissionInit {
+  federationId: string;
+  /** At most this many bytes of changes waiting for their owner's signature, per peer. */
+  pendingBytesPerPeer?: number;
+  /** Waiting changes are dropped after this long. */
+  pendingTtlMs?: number;
+  /** A compressed change may inflate to at most this many bytes. */
+  maxInflatedBytes?: number;
+}
+
+export interface AdmissionComponents {
+  /** Whose a document id is; undefined for any id no member of the charter owns (the message is dropped). */
+  ownerOf(documentId: string): DocumentOwner | undefined;
+  /** For this node's own document whose Repo copy is at `heads`: the heads to sign (its own history only). */
+  attestableHeads(documentId: string, heads: string[]): string[] | undefined;
+  /** This node's peer id and a synchronous Ed25519 signer with its key. */
+  self: { peerId: string; sign(data: Uint8Array): Uint8Array };
+  /** Where changes that waited for a signature are applied once it arrives. */
+  handle(documentId: string): DocHandle<unknown> | undefined;
+  logger: Logger;
+  metrics?: NodeMetrics;
+}
+
+/** Why changes or messages were refused, as counted in the metrics. */
+export const RefusalReason = {
+  Unsigned: "unsigned",
+  OwnDocument: "own-document",
+  UnknownDocument: "unknown-document",
+  Malformed: "malformed",
+  Unsupported: "unsupported-message",
+} as const;
+export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
+
+interface Pending {
+  documentId: string;
+  chunk: Chunk;
+  attestations: Attestation[];
+  at: number;
+}
+
+interface PeerState {
+  pending: Pending[];
+  pendingBytes: number;
+  /** Refusals already logged for this peer (one line per document and reason). */
+  logged: Set<string>;
+}
+
+const MAX_DOCUMENT_ID = 64;
+/** Attestations kept per foreign document, to pass on with what this node relays. */
+const KEPT_PER_DOCUMENT = 4;
+const MAX_LOGGED_PER_PEER = 1000;
+
+const sameHeads = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((h, i) => h === b[i]);
+
+/**
+ * Admission at the sync layer (docs/security.md): between the network adapters and the Repo, every
+ * sync message is read before automerge-repo applies it, and a change to a document owned by a
+ * member enters this node's copy only if that member signed it — if it is covered by (an ancestor
+ * of, or equal to) heads that the owner attested with a key the charter gives it. An owner admits no
+ * change into its own documents from anyone. A change under any actor id, however plausible its
+ * sequence number, is refused unless the owner's signed history contains its hash.
+ *
+ * Messages are re-encoded without what was refused, so that the sync protocol goes on for the rest.
+ * Changes that arrive before a signature covering them wait (bounded per peer, and in time) and are
+ * applied when one arrives. Messages for ids no member owns, ephemeral messages and anything that
+ * does not parse are dropped before they cost memory. Each refusal is logged once per peer and
+ * document, and counted.
+ *
+ * Outbound, it attaches attestations: over the heads of the message for this node's own documents
+ * (signed here, once per heads), the latest verified ones for documents it relays.
+ */
+export class AdmissionGate {
+  readonly #init: Required<AdmissionInit>;
+  readonly #c: AdmissionComponents;
+  readonly #log: Logger;
+  readonly #metrics: NodeMetrics;
+  readonly #peers = new Map<string, PeerState>();
+  /** Verified attestations per foreign document, newest last. */
+  readonly #kept = new Map<string, Attestation[]>();
+  /** Signatures verified (document, signer, heads, signature), so that a repeated one costs nothing. */
+  readonly #verified = new Set<string>();
+  /** The last attestation this node signed per own document. */
+  readonly #signed = new Map<string, Attestation>();
+
+  constructor(init: AdmissionInit, components: AdmissionComponents) {
+    this.#init = { pendingBytesPerPeer: 16 * 1024 * 1024, pendingTtlMs: 120_000, maxInflatedBytes: 64 * 1024 * 1024, ...init };
+    this.#c = components;
+    this.#log = components.logger;
+    this.#metrics = components.metrics ?? NO_METRICS;
+  }
+
+  /** What of `message` from its (authenticated) sender may reach the Repo; undefined to drop it. */
+  inbound(message: Message): Message | undefined {
+    const peer = message.senderId;
+    switch (message.type) {
+      case "sync":
+      case "request":
+        break;
+      case "doc-unavailable":
+        return this.#owner(message, peer) ? message : undefined;
+      default:
+        // Ephemeral messages (Concordat uses none; automerge-repo relays them under their original
+        // sender, which makes the next node drop the honest relay) and remote-heads gossip.
+        this.#refuse(peer, "", RefusalReason.Unsupported, `'${String(message.type).slice(0, 40)}' messages are not accepted`);
+        return undefined;
+    }
+    const owner = this.#owner(message, peer);
+    if (!owner || !(message.data instanceof Uint8Array)) return undefined;
+    const documentId = message.documentId as string;
+    let parts: SyncMessageParts;
+    try {
+      parts = parseSyncMessage(message.data);
+    } catch (error) {
+      this.#refuse(peer, documentId, RefusalReason.Malformed, `a sync message that does not parse: ${(error as Error).message}`);
+      return undefined;
+    }
+    const attestations = readAttestations((message as { attestations?: unknown }).attestations);
+    if (owner.kind === "self") {
+      if (parts.changes.length === 0) return message;
+      this.#refuse(peer, documentId, RefusalReason.OwnDocument, "changes to a document this node owns: it admits none from anyone", parts.changes.length);
+      return this.#rewrite(message, parts, []);
+    }
+    const valid = attestations.filter((a) => this.#verify(documentId, owner, a));
+    this.#keep(documentId, valid);
+    if (parts.changes.length === 0) {
+      if (valid.length > 0) this.#retry(documentId);
+      return message;
+    }
+    let chunks: Chunk[];
+    try {
+      chunks = parts.changes.flatMap((entry) => splitChunks(entry, { maxInflatedBytes: this.#init.maxInflatedBytes }));
+    } catch (error) {
+      this.#refuse(peer, documentId, RefusalReason.Malformed, `changes that do not parse: ${(error as Error).message}`, parts.changes.length);
+      return this.#rewrite(message, parts, []);
+    }
+    const { admitted, refused } = this.#judge(documentId, owner, chunks);
+    if (refused.length > 0) {
+      this.#refuse(peer, documentId, RefusalReason.Unsigned, `change(s) to hub '${owner.hub}''s document that it did not sign`, refused.length);
+      this.#wait(peer, documentId, refused, attestations);
+    }
+    if (valid.length > 0) this.#retry(documentId);
+    return refused.length === 0 ? message : this.#rewrite(message, parts, admitted.map((c) => c.bytes));
+  }
+
+  /** `message` with the attestations that let the receiver admit its changes. */
+  outbound(message: Message): Message | undefined {
+    if (message.type === "ephemeral") return undefined; // never relayed (see inbound)
+    if ((message.type !== "sync" && message.type !== "request") || !(message.data instanceof Uint8Array) || !message.documentId) return message;
+    const documentId = message.documentId as string;
+    let heads: string[];
+    try {
+      heads = parseSyncMessage(message.data).heads.sort();
+    } catch {
+      return message;
+    }
+    if (heads.length === 0) return message;
+    const owner = this.#c.ownerOf(documentId);
+    if (owner?.kind === "self") {
+      const attested = this.#c.attestableHeads(documentId, heads);
+      return attested ? withAttestations(message, [this.#sign(documentId, attested)]) : message;
+    }
+    const kept = this.#kept.get(documentId) ?? [];
+    const exact = kept.filter((a) => sameHeads(a.heads, heads));
+    const chosen = exact.length > 0 ? exact : kept;
+    return chosen.length > 0 ? withAttestations(message, chosen) : message;
+  }
+
+  /** The peer's channels all closed: what it left waiting, and its log memory, go. */
+  peerClosed(peer: string): void {
+    this.#peers.delete(peer);
+  }
+
+  /** The charter changed (keys, removals): waiting changes may now be covered, or never. */
+  reconsider(): void {
+    const documents = new Set<string>();
+    for (const state of this.#peers.values()) for (const p of state.pending) documents.add(p.documentId);
+    for (const documentId of documents) this.#retry(documentId);
+  }
+
+  /** Changes waiting for a signature, per peer (for status and tests). */
+  pendingBytes(): Map<string, number> {
+    return new Map([...this.#peers].map(([peer, s]) => [peer, s.pendingBytes]));
+  }
+
+  #owner(message: Message, peer: string): DocumentOwner | undefined {
+    const documentId = message.documentId;
+    if (typeof documentId !== "string" || documentId.length === 0 || documentId.length > MAX_DOCUMENT_ID) {
+      this.#refuse(peer, "", RefusalReason.Malformed, "a message without a well-formed document id");
+      return undefined;
+    }
+    const owner = this.#c.ownerOf(documentId);
+    if (!owner) this.#refuse(peer, "", RefusalReason.UnknownDocument, `a document no member of the federation owns (${documentId})`);
+    return owner;
+  }
+
+  #verify(documentId: string, owner: Extract<DocumentOwner, { kind: "member" }>, a: Attestation): boolean {
+    if (!owner.mayAttest(a.signer)) return false;
+    const key = `${documentId}\n${a.signer}\n${a.heads.join(",")}\n${Buffer.from(a.signature).toString("base64")}`;
+    if (this.#verified.has(key)) return true;
+    if (!verifySync(a.signer, encodeAttestation(this.#init.federationId, documentId, a.signer, a.heads), a.signature)) return false;
+    if (this.#verified.size >= 100_000) this.#verified.clear();
+    this.#verified.add(key);
+    return true;
+  }
+
+  /** Keeps the newest verified attestations of a document (distinct heads), to pass on when relaying. */
+  #keep(documentId: string, attestations: readonly Attestation[]): void {
+    if (attestations.length === 0) return;
+    const kept = (this.#kept.get(documentId) ?? []).filter((k) => !attestations.some((a) => sameHeads(a.heads, k.heads)));
+    kept.push(...attestations);
+    this.#kept.set(documentId, kept.slice(-KEPT_PER_DOCUMENT));
+  }
+
+  /** The heads this node trusts for a foreign document: every kept attestation whose signer may still sign. */
+  #trustedHeads(documentId: string, owner: Extract<DocumentOwner, { kind: "member" }>): string[] {
+    return (this.#kept.get(documentId) ?? []).filter((a) => owner.mayAttest(a.signer)).flatMap((a) => a.heads);
+  }
+
+  /**
+   * Splits chunks into those covered by the trusted heads and the rest: a change is covered when a
+   * path of dependencies inside the message leads to it from a trusted head; a whole document when
+   * its heads (checked by loading it) are all covered.
+   */
+  #judge(documentId: string, owner: Extract<DocumentOwner, { kind: "member" }>, chunks: readonly Chunk[]): { admitted: Chunk[]; refused: Chunk[] } {
+    const byHash = new Map<string, Chunk>();
+    for (const c of chunks) if (c.hash) byHash.set(c.hash, c);
+    const reached = new Set<string>();
+    const stack = this.#trustedHeads(documentId, owner);
+    while (stack.length > 0) {
+      const hash = stack.pop() as string;
+      if (reached.has(hash)) continue;
+      reached.add(hash);
+      for (const dep of byHash.get(hash)?.deps ?? []) stack.push(dep);
+    }
+    const admitted: Chunk[] = [];
+    const refused: Chunk[] = [];
+    for (const c of chunks) {
+      const covered = c.hash !== undefined ? reached.has(c.hash) : c.type === ChunkType.Document && isCoveredDocument(c, reached);
+      (covered ? admitted : refused).push(c);
+    }
+    return { admitted, refused };
+  }
+
+  /** Keeps refused chunks that a later signature may cover, within the peer's quota; the oldest go first. */
+  #wait(peer: string, documentId: string, chunks: readonly Chunk[], attestations: Attestation[]): void {
+    const state = this.#state(peer);
+    const now = Date.now();
+    for (const chunk of chunks) {
+      if (chunk.type === ChunkType.Bundle || chunk.bytes.byteLength > this.#init.pendingBytesPerPeer) continue;
+      state.pending.push({ documentId, chunk, attestations, at: now });
+      state.pendingBytes += chunk.bytes.byteLength;
+    }
+    while (state.pending.length > 0 && (state.pendingBytes > this.#init.pendingBytesPerPeer || now - (state.pending[0] as Pending).at > this.#init.pendingTtlMs)) {
+      const dropped = state.pending.shift() as Pending;
+      state.pendingBytes -= dropped.chunk.bytes.byteLength;
+    }
+  }
+
+  /** Applies the waiting changes of `documentId` that the trusted heads now cover. */
+  #retry(documentId: string): void {
+    const owner = this.#c.ownerOf(documentId);
+    if (owner?.kind !== "member") return;
+    const now = Date.now();
+    const waiting: Pending[] = [];
+    for (const state of this.#peers.values()) {
+      for (const p of state.pending) if (p.documentId === documentId && now - p.at <= this.#init.pendingTtlMs) waiting.push(p);
+    }
+    if (waiting.length === 0) return;
+    // Attestations that came with the waiting changes may verify now (a newer charter).
+    this.#keep(documentId, waiting.flatMap((p) => p.attestations).filter((a) => this.#verify(documentId, owner, a)));
+    const { admitted } = this.#judge(documentId, owner, waiting.map((p) => p.chunk));
+    if (admitted.length === 0) return;
+    const handle = this.#c.handle(documentId);
+    if (!handle) return;
+    const taken = new Set(admitted);
+    for (const state of this.#peers.values()) {
+      state.pending = state.pending.filter((p) => {
+        if (!taken.has(p.chunk)) return true;
+        state.pendingBytes -= p.chunk.bytes.byteLength;
+        return false;
+      });
+    }
+    const bytes = Buffer.concat(admitted.map((c) => c.bytes));
+    try {
+      handle.update((doc) => A.loadIncremental(doc, bytes));
+      this.#log.debug({ document: documentId, changes: admitted.length }, "admitted changes that waited for their owner's signature");
+    } catch (error) {
+      this.#log.warn({ document: documentId, err: (error as Error).message }, "could not apply changes that waited for their owner's signature");
+    }
+  }
+
+  #sign(documentId: string, heads: string[]): Attestation {
+    const last = this.#signed.get(documentId);
+    if (last && sameHeads(last.heads, heads)) return last;
+    const signer = this.#c.self.peerId;
+    const attestation = { signer, heads, signature: this.#c.self.sign(encodeAttestation(this.#init.federationId, documentId, signer, heads)) };
+    this.#signed.set(documentId, attestation);
+    return attestation;
+  }
+
+  #rewrite(message: Message, parts: SyncMessageParts, changes: Uint8Array[]): Message {
+    const { attestations: _a, ...rest } = message as Message & { attestations?: unknown };
+    return { ...rest, data: encodeSyncMessage({ ...parts, changes }) };
+  }
+
+  #state(peer: string): PeerState {
+    let state = this.#peers.get(peer);
+    if (!state) {
+      state = { pending: [], pendingBytes: 0, logged: new Set() };
+      this.#peers.set(peer, state);
+    }
+    return state;
+  }
+
+  /** Counts a refusal, and logs it once per peer, document and reason. */
+  #refuse(peer: string, documentId: string, reason: RefusalReason, detail: string, count = 1): void {
+    this.#metrics.syncRefused(peer, reason, count);
+    const state = this.#state(peer);
+    const key = `${documentId}\n${reason}`;
+    if (state.logged.has(key) || state.logged.size >= MAX_LOGGED_PER_PEER) return;
+    state.logged.add(key);
+    this.#log.warn({ peer, ...(documentId ? { document: documentId } : {}), reason, detail }, "refused at admission");
+  }
+}
+
+/** A repo message carrying attestations: an extra field, which automerge-repo ignores. */
+function withAttestations(message: Message, attestations: Attestation[]): Message {
+  const attested: Message & { attestations: Attestation[] } = { ...message, attestations };
+  return attested;
+}
+
+/**
+ * A whole document is covered when the heads its chunk states are all covered and are its real
+ * heads: loading it (only then) recomputes every change's hash and checks them.
+ */
+function isCoveredDocument(chunk: Chunk, reached: ReadonlySet<string>): boolean {
+  const stated = chunk.heads ?? [];
+  if (stated.length === 0 || !stated.every((h) => reached.has(h))) return false;
+  try {
+    const heads = A.getHeads(A.load(chunk.bytes));
+    return heads.length === stated.length && heads.every((h) => stated.includes(h));
+  } catch {
+    return false;
+  }
+}
+
+export { WireError };
