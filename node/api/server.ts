@@ -3,7 +3,7 @@ import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceI
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { failedPrecondition } from "../errors.js";
-import { GRPC_MAX_MESSAGE_BYTES } from "../network/grpc-adapter.js";
+import { DEFAULT_MAX_FRAME_BYTES } from "../network/frames.js";
 import type { Operators } from "../operators/index.js";
 import type { Roster } from "../roster/index.js";
 import type { CharterAdmin } from "../federation/index.js";
@@ -97,7 +97,7 @@ export class ApiServer {
 
   async start(): Promise<void> {
     if (this.#server) return;
-    const server = new Server({ "grpc.max_receive_message_length": GRPC_MAX_MESSAGE_BYTES });
+    const server = new Server({ "grpc.max_receive_message_length": DEFAULT_MAX_FRAME_BYTES + 1024 * 1024 });
     for (const extra of this.#init.extraServices ?? []) server.addService(extra.definition, extra.implementation);
     server.addService(TrainerServiceService, trainerService(this.#components));
     server.addService(OperatorServiceService, operatorService(this.#components));

@@ -25,11 +25,23 @@ export { ReplicationServiceService };
 const DOMAIN = "concordat/replicate/1";
 const NONCE_BYTES = 32;
 /**
- * Largest gRPC message either side accepts on a replication stream: the frame limit of the sync
- * protocol plus room for the envelope, so that an oversized payload reaches the adapter, which drops
- * the channel and says why (gRPC's own refusal would end the call without a reason on this side).
+ * A sync payload larger than this travels as several gRPC messages (`payload_part`s, then the final
+ * `payload`), joined by the receiver up to the sync frame limit: so no gRPC message on a
+ * replication stream exceeds it, and the node's server can refuse anything much larger before it is
+ * read, whoever sends it.
  */
-export const GRPC_MAX_MESSAGE_BYTES = DEFAULT_MAX_FRAME_BYTES + 1024 * 1024;
+export const GRPC_PART_BYTES = 1024 * 1024;
+/** Largest gRPC message either side accepts on a replication stream: one part and its envelope. */
+export const GRPC_MAX_MESSAGE_BYTES = 2 * GRPC_PART_BYTES;
+
+/** Writes one sync payload as gRPC messages of at most GRPC_PART_BYTES each. */
+function writePayload(write: (frame: { $case: "payload" | "payloadPart"; value: Buffer }) => void, payload: Uint8Array): void {
+  for (let offset = 0; offset + GRPC_PART_BYTES < payload.byteLength; offset += GRPC_PART_BYTES) {
+    write({ $case: "payloadPart", value: Buffer.from(payload.subarray(offset, offset + GRPC_PART_BYTES)) });
+  }
+  const last = payload.byteLength === 0 ? 0 : Math.floor((payload.byteLength - 1) / GRPC_PART_BYTES) * GRPC_PART_BYTES;
+  write({ $case: "payload", value: Buffer.from(payload.subarray(last)) });
+}
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface GrpcDialTarget extends DialTarget {
@@ -219,7 +231,7 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
     }
 
     const channel: Channel = {
-      send: (payload) => void call.write({ frame: { $case: "payload", value: Buffer.from(payload) } }),
+      send: (payload) => writePayload((frame) => void call.write({ frame }), payload),
       close: () => {
         if (!call.writableEnded) call.end();
       },
@@ -246,23 +258,37 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
       closeStream();
       handlers.onClose();
     };
+    // Parts of a payload received so far (see GRPC_PART_BYTES), joined when its last part arrives.
+    let parts: Buffer[] = [];
+    let partBytes = 0;
+    const tooLarge = (bytes: number) => {
+      this.log.warn({ peer, reason: `frame of ${bytes} bytes exceeds the ${DEFAULT_MAX_FRAME_BYTES}-byte limit` }, "dropping sync channel");
+      finish();
+    };
     frames.pipe((message) => {
       if (done) return;
       const frame = message.frame;
-      if (frame?.$case !== "payload") {
+      if (frame?.$case !== "payload" && frame?.$case !== "payloadPart") {
         this.log.warn({ peer, reason: "a handshake frame after the handshake" }, "dropping sync channel");
         finish();
         return;
       }
-      if (frame.value.byteLength > DEFAULT_MAX_FRAME_BYTES) {
-        this.log.warn(
-          { peer, reason: `frame of ${frame.value.byteLength} bytes exceeds the ${DEFAULT_MAX_FRAME_BYTES}-byte limit` },
-          "dropping sync channel",
-        );
+      if (frame.value.byteLength > GRPC_PART_BYTES) {
+        this.log.warn({ peer, reason: `a gRPC message of ${frame.value.byteLength} bytes exceeds the ${GRPC_PART_BYTES}-byte part limit` }, "dropping sync channel");
         finish();
         return;
       }
-      handlers.onPayload(new Uint8Array(frame.value));
+      partBytes += frame.value.byteLength;
+      if (partBytes > DEFAULT_MAX_FRAME_BYTES) {
+        tooLarge(partBytes);
+        return;
+      }
+      parts.push(frame.value);
+      if (frame.$case === "payloadPart") return;
+      const payload = parts.length === 1 ? new Uint8Array(frame.value) : new Uint8Array(Buffer.concat(parts));
+      parts = [];
+      partBytes = 0;
+      handlers.onPayload(payload);
     }, (error) => {
       // A stream that fails (not one that ends or is cancelled) is dropped for a reason worth a line:
       // e.g. a message over the size limit, refused by gRPC before it reached this code.
@@ -317,7 +343,7 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
     }
 
     const channel: Channel = {
-      send: (payload) => void call.write({ frame: { $case: "payload", value: Buffer.from(payload) } }),
+      send: (payload) => writePayload((frame) => void call.write({ frame }), payload),
       close: () => call.cancel(),
       authenticatedPeer: target.peerId,
       direction: "outbound",

@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame } from "../../node/network/frames.js";
+import { GRPC_PART_BYTES } from "../../node/network/grpc-adapter.js";
 import { createLibp2pNode, type ConcordatLibp2p } from "../../node/network/libp2p-node.js";
 import { startFederationWith, waitForLog, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { clientHandshake, expectStillServing, openReplicate, openSyncStream, payload, within, type RawReplicate, type RawSyncStream } from "./support.js";
@@ -233,13 +234,26 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
     await expectStillServing(a(), b());
   });
 
-  it("(vi) a payload over the 64 MiB frame limit: the channel is dropped with a log line, the node serving", async () => {
+  it("(vi) a payload over the 64 MiB frame limit, in parts: the channel is dropped with a log line, the node serving", async () => {
+    const since = a().node.logs.length;
+    const raw = openReplicate(a().node.address);
+    raws.push(raw);
+    await clientHandshake(raw, { clientPeer: m().peerId, sign: m().sign, federationId: FEDERATION_ID });
+    // 1 MiB parts (as the adapter sends a large payload), adding up to more than the frame limit.
+    const part = new Uint8Array(GRPC_PART_BYTES);
+    for (let sent = 0; sent <= DEFAULT_MAX_FRAME_BYTES; sent += part.byteLength) raw.write({ frame: { $case: "payloadPart", value: Buffer.from(part) } });
+    await waitForLog(a().node, "dropping sync channel", (e) => typeof e.reason === "string" && /exceeds the 67108864-byte limit/.test(e.reason), since, 20_000);
+    await within(raw.status, 20_000, "a to end the stream");
+    await expectStillServing(a(), b());
+  });
+
+  it("(vi) one gRPC message over the 1 MiB part limit: the channel is dropped with a log line, the node serving", async () => {
     const since = a().node.logs.length;
     const raw = openReplicate(a().node.address, { maxSendBytes: 80 * 1024 * 1024 });
     raws.push(raw);
     await clientHandshake(raw, { clientPeer: m().peerId, sign: m().sign, federationId: FEDERATION_ID });
-    raw.write(payload(new Uint8Array(DEFAULT_MAX_FRAME_BYTES + 1024)));
-    await waitForLog(a().node, "dropping sync channel", (e) => typeof e.reason === "string" && /exceeds the 67108864-byte limit/.test(e.reason), since, 20_000);
+    raw.write(payload(new Uint8Array(GRPC_PART_BYTES + 1)));
+    await waitForLog(a().node, "dropping sync channel", (e) => typeof e.reason === "string" && e.reason.includes(`exceeds the ${GRPC_PART_BYTES}-byte part limit`), since, 20_000);
     await within(raw.status, 20_000, "a to end the stream");
     await expectStillServing(a(), b());
   });

@@ -39,14 +39,19 @@ export interface ReplicateProof {
 }
 
 export interface ReplicateRequest {
-  frame: { $case: "hello"; value: ReplicateHello } | { $case: "proof"; value: ReplicateProof } | {
-    $case: "payload";
-    value: Buffer;
-  } | undefined;
+  frame:
+    | { $case: "hello"; value: ReplicateHello }
+    | { $case: "proof"; value: ReplicateProof }
+    | { $case: "payload"; value: Buffer }
+    | { $case: "payloadPart"; value: Buffer }
+    | undefined;
 }
 
 export interface ReplicateResponse {
-  frame: { $case: "challenge"; value: ReplicateChallenge } | { $case: "payload"; value: Buffer } | undefined;
+  frame: { $case: "challenge"; value: ReplicateChallenge } | { $case: "payload"; value: Buffer } | {
+    $case: "payloadPart";
+    value: Buffer;
+  } | undefined;
 }
 
 function createBaseReplicateHello(): ReplicateHello {
@@ -346,6 +351,9 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
       case "payload":
         writer.uint32(26).bytes(message.frame.value);
         break;
+      case "payloadPart":
+        writer.uint32(34).bytes(message.frame.value);
+        break;
     }
     return writer;
   },
@@ -387,6 +395,14 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
             message.frame = { $case: "payload", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.frame = { $case: "payloadPart", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -407,6 +423,10 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
         ? { $case: "proof", value: ReplicateProof.fromJSON(object.proof) }
         : isSet(object.payload)
         ? { $case: "payload", value: Buffer.from(bytesFromBase64(object.payload)) }
+        : isSet(object.payloadPart)
+        ? { $case: "payloadPart", value: Buffer.from(bytesFromBase64(object.payloadPart)) }
+        : isSet(object.payload_part)
+        ? { $case: "payloadPart", value: Buffer.from(bytesFromBase64(object.payload_part)) }
         : undefined,
     };
   },
@@ -419,6 +439,8 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
       obj.proof = ReplicateProof.toJSON(message.frame.value);
     } else if (message.frame?.$case === "payload") {
       obj.payload = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "payloadPart") {
+      obj.payloadPart = base64FromBytes(message.frame.value);
     }
     return obj;
   },
@@ -447,6 +469,12 @@ export const ReplicateRequest: MessageFns<ReplicateRequest> = {
         }
         break;
       }
+      case "payloadPart": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "payloadPart", value: object.frame.value };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -464,6 +492,9 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
         break;
       case "payload":
         writer.uint32(18).bytes(message.frame.value);
+        break;
+      case "payloadPart":
+        writer.uint32(26).bytes(message.frame.value);
         break;
     }
     return writer;
@@ -498,6 +529,14 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
             message.frame = { $case: "payload", value: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = { $case: "payloadPart", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -516,6 +555,10 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
         ? { $case: "challenge", value: ReplicateChallenge.fromJSON(object.challenge) }
         : isSet(object.payload)
         ? { $case: "payload", value: Buffer.from(bytesFromBase64(object.payload)) }
+        : isSet(object.payloadPart)
+        ? { $case: "payloadPart", value: Buffer.from(bytesFromBase64(object.payloadPart)) }
+        : isSet(object.payload_part)
+        ? { $case: "payloadPart", value: Buffer.from(bytesFromBase64(object.payload_part)) }
         : undefined,
     };
   },
@@ -526,6 +569,8 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
       obj.challenge = ReplicateChallenge.toJSON(message.frame.value);
     } else if (message.frame?.$case === "payload") {
       obj.payload = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "payloadPart") {
+      obj.payloadPart = base64FromBytes(message.frame.value);
     }
     return obj;
   },
@@ -548,6 +593,12 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
         }
         break;
       }
+      case "payloadPart": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "payloadPart", value: object.frame.value };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -565,7 +616,8 @@ export const ReplicateResponse: MessageFns<ReplicateResponse> = {
  * Each signature covers "concordat/replicate/1", the federation id, both peer ids, both nonces and
  * the signer's role ("server" or "client"), so that no signature can be replayed elsewhere. After
  * that, both sides send payloads: a hello binding the repo peer id, then automerge-repo messages
- * (CBOR).
+ * (CBOR). A payload larger than a gRPC message may be (1 MiB here) is sent as `payload_part`s and a
+ * final `payload`, which the receiver joins (up to the sync frame limit).
  */
 export type ReplicationServiceService = typeof ReplicationServiceService;
 export const ReplicationServiceService = {
