@@ -93,7 +93,7 @@ export class ConcordatNode {
           "the data directory was readable by others: group and other permissions removed",
         );
       }
-      const store = await NodeStore.open(this.paths.db, { sync: config.storage.sync });
+      const store = await NodeStore.open(this.paths.db, { sync: config.storage.sync, logger: logger.child({ component: "store" }) });
       stack.push({ name: "store", stop: () => store.close() });
 
       const operators = await Operators.open(store, logger.child({ component: "operators" }));
