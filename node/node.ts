@@ -97,8 +97,9 @@ export class ConcordatNode {
       stack.push({ name: "store", stop: () => store.close() });
 
       const operators = await Operators.open(store, logger.child({ component: "operators" }));
-      const levelStorage = new LevelStorageAdapter(store.repo);
-      const repoStorage = new SealableStorage(levelStorage, logger.child({ component: "repo-storage" }));
+      // The Repo's writes go through the store, so that they wait while the disk is full instead of failing.
+      const levelStorage = new LevelStorageAdapter(store.repoLevel());
+      const repoStorage = new SealableStorage(levelStorage, logger.child({ component: "repo-storage" }), { refusals: store });
       // Metrics (when configured): components count as they work; the census reads documents at scrape time.
       let census: DocumentCensus["documents"] = async () => [];
       const metrics =
