@@ -56,6 +56,7 @@ import {
 } from "./commands/credentials.js";
 import { operatorsAddCommand, operatorsListCommand, operatorsRevokeCommand } from "./commands/operators.js";
 import { startCommand } from "./commands/start.js";
+import { NODE_UMASK } from "../node/data-permissions.js";
 import { peersCommand } from "./commands/peers.js";
 import { statusCommand } from "./commands/status.js";
 import {
@@ -152,6 +153,10 @@ export function buildProgram(): Command {
     .option("--config <file>", "configuration for the very first start (default: config/default.yaml)")
     .action(async (opts: { config?: string }, cmd: Command) => {
       const g = globals(cmd);
+      // This process is the node from here on: what it and LevelDB create (the very first start's
+      // init, LevelDB's tables and logs, node.json) is readable by its user only, whatever the
+      // shell's umask (README, "Configuration").
+      process.umask(NODE_UMASK);
       const node = await startCommand({ data: dataDir(g), ...opts }, g.io);
       await new Promise<void>((resolve) => {
         const stop = () => {

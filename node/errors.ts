@@ -19,6 +19,8 @@ export const ErrorCode = {
   PermissionDenied: "PERMISSION_DENIED",
   FailedPrecondition: "FAILED_PRECONDITION",
   Unavailable: "UNAVAILABLE",
+  /** Out of a resource the operator must provide: disk space, a disk quota. */
+  ResourceExhausted: "RESOURCE_EXHAUSTED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -58,6 +60,10 @@ export function permissionDenied(message: string): ConcordatError {
 
 export function failedPrecondition(message: string): ConcordatError {
   return new ConcordatError(ErrorCode.FailedPrecondition, message);
+}
+
+export function resourceExhausted(message: string): ConcordatError {
+  return new ConcordatError(ErrorCode.ResourceExhausted, message);
 }
 
 export function isConcordatError(error: unknown): error is ConcordatError {

@@ -9,6 +9,7 @@ import { OwnedDocuments, textOf } from "./documents/index.js";
 import { KeyRotation, loadIdentityFile, readIdentityBytes, type NodeIdentity } from "./identity/index.js";
 import { createLogger } from "./logging.js";
 import { Operators } from "./operators/index.js";
+import { PRIVATE_FILE_MODE, tightenDataDir } from "./data-permissions.js";
 import { dataPaths, type DataPaths } from "./paths.js";
 import { Roster } from "./roster/index.js";
 import { LevelStorageAdapter } from "./storage/index.js";
@@ -98,12 +99,21 @@ export class ConcordatNode {
       const keys = new KeyRotation(this.paths.identity);
       if (await keys.recover()) logger.warn("finished switching to the rotated key that a crash interrupted");
       const identity = await loadIdentityFile(this.paths.identity);
-      const store = await NodeStore.open(this.paths.db, { sync: config.storage.sync });
+      // Only the node's user may read its data, whatever made the files (an older version, a hand).
+      const fixed = await tightenDataDir(this.paths.root, (path, error) => logger.warn({ path, err: error }, "could not make a file in the data directory private"));
+      if (fixed.length > 0) {
+        logger.warn(
+          { fixed: fixed.length, files: fixed.slice(0, 20).map((f) => `${f.path} ${f.from.toString(8)} -> ${f.to.toString(8)}`) },
+          "the data directory was readable by others: group and other permissions removed",
+        );
+      }
+      const store = await NodeStore.open(this.paths.db, { sync: config.storage.sync, logger: logger.child({ component: "store" }) });
       stack.push({ name: "store", stop: () => store.close() });
 
       const operators = await Operators.open(store, logger.child({ component: "operators" }));
-      const levelStorage = new LevelStorageAdapter(store.repo);
-      const repoStorage = new SealableStorage(levelStorage, logger.child({ component: "repo-storage" }));
+      // The Repo's writes go through the store, so that they wait while the disk is full instead of failing.
+      const levelStorage = new LevelStorageAdapter(store.repoLevel());
+      const repoStorage = new SealableStorage(levelStorage, logger.child({ component: "repo-storage" }), { refusals: store });
       // Metrics (when configured): components count as they work; the census reads documents at scrape time.
       let census: DocumentCensus["documents"] = async () => [];
       const metrics =
@@ -334,7 +344,8 @@ export class ConcordatNode {
         libp2p: network.libp2pAddresses(),
         startedAt,
       };
-      await writeFile(this.paths.runtime, `${JSON.stringify(runtime, null, 2)}\n`, { mode: 0o644 });
+      // Nothing personal in it, but the directory is private anyway: 0600 like every other file.
+      await writeFile(this.paths.runtime, `${JSON.stringify(runtime, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
       stack.push({ name: "runtime file", stop: () => rm(this.paths.runtime, { force: true }) });
 
       logger.info(

@@ -1,10 +1,11 @@
-import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { Level } from "level";
 import { stringify } from "yaml";
 import { applyEnvOverrides, parseConfig, parseYaml, type NodeConfig } from "./config/index.js";
 import { alreadyExists, failedPrecondition, invalidArgument } from "./errors.js";
 import { createIdentityFile, writeIdentityBytes } from "./identity/index.js";
 import { Operators } from "./operators/index.js";
+import { makePrivateDirectory, PRIVATE_FILE_MODE, tightenDataDir } from "./data-permissions.js";
 import { dataPaths, type DataPaths } from "./paths.js";
 import { readBackup } from "./storage/backup.js";
 import { NodeStore } from "./storage/node-store.js";
@@ -34,7 +35,7 @@ export interface InitResult {
 }
 
 async function writeSecret(path: string, text: string): Promise<void> {
-  const handle = await open(path, "wx", 0o600);
+  const handle = await open(path, "wx", PRIVATE_FILE_MODE);
   try {
     await handle.writeFile(text);
     await handle.sync();
@@ -45,7 +46,7 @@ async function writeSecret(path: string, text: string): Promise<void> {
 
 async function ensureFreshDirectory(dir: string): Promise<DataPaths> {
   const paths = dataPaths(dir);
-  await mkdir(dir, { recursive: true });
+  await makePrivateDirectory(dir);
   const existing = await readdir(dir);
   if (existing.includes("identity.key") || existing.includes("config.yaml") || existing.includes("db")) {
     throw alreadyExists(`${dir} already holds a Concordat node; refusing to overwrite its identity`);
@@ -65,7 +66,8 @@ function parseBootstrap(address: string, index: number): { peerId: string; libp2
 /**
  * `concordat init`: creates the node's config, its Ed25519 identity (mode 0600) and a first admin
  * credential, stored in `admin.token` (mode 0600) for the CLI on this machine. Refuses to touch a
- * directory that already holds a node.
+ * directory that already holds a node. The directory and `db/` are 0700 and every file 0600,
+ * whatever the umask (data-permissions.ts).
  */
 export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const base = parseYaml(options.baseConfig, options.baseConfigSource);
@@ -89,16 +91,20 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const identity = await createIdentityFile(paths.identity);
   if (options.secretariat && !options.anchor) raw.federation = { ...(raw.federation as Record<string, unknown>), anchor: identity.peerId };
   const config = parseConfig(raw, "init options");
-  await writeFile(paths.config, `# Concordat node configuration (see README, "Configuration").\n${stringify(config)}`, { flag: "wx" });
+  await writeFile(paths.config, `# Concordat node configuration (see README, "Configuration").\n${stringify(config)}`, { flag: "wx", mode: PRIVATE_FILE_MODE });
   const store = await NodeStore.open(paths.db, { sync: true });
+  let adminOperatorId: string;
   try {
     const operators = await Operators.open(store);
     const { operator, token } = await operators.add("admin", "admin", "init");
     await writeSecret(paths.adminToken, `${token}\n`);
-    return { paths, config, peerId: identity.peerId, adminOperatorId: operator.id };
+    adminOperatorId = operator.id;
   } finally {
     await store.close();
   }
+  // LevelDB created db/ and its files with the process's umask.
+  await tightenDataDir(paths.root);
+  return { paths, config, peerId: identity.peerId, adminOperatorId };
 }
 
 export interface RestoreResult {
@@ -111,20 +117,20 @@ export interface RestoreResult {
 
 /**
  * `concordat restore FILE --data DIR`: verifies the whole backup first, then recreates the node in an
- * empty directory: config, identity and database. Operators keep their credentials; a new admin
- * credential is written to `admin.token` for the CLI on this machine.
+ * empty directory: config, identity and database (0700 directories, 0600 files). Operators keep their
+ * credentials; a new admin credential is written to `admin.token` for the CLI on this machine.
  */
 export async function restoreBackup(bytes: Uint8Array, source: string, dataDir: string): Promise<RestoreResult> {
   const { header, entries } = readBackup(bytes, source);
   parseConfig(parseYaml(header.config, `${source} (config)`), `${source} (config)`);
-  await mkdir(dataDir, { recursive: true });
+  await makePrivateDirectory(dataDir);
   if ((await readdir(dataDir)).length > 0) {
     throw failedPrecondition(`${dataDir} is not empty; restore only into an empty or new directory`);
   }
   const paths = dataPaths(dataDir);
   try {
     const identity = await writeIdentityBytes(paths.identity, new Uint8Array(Buffer.from(header.identityKey, "base64")));
-    await writeFile(paths.config, header.config, { flag: "wx" });
+    await writeFile(paths.config, header.config, { flag: "wx", mode: PRIVATE_FILE_MODE });
     const db = new Level<Uint8Array, Uint8Array>(paths.db, { keyEncoding: "view", valueEncoding: "view" });
     await db.open();
     try {
@@ -150,10 +156,12 @@ export async function restoreBackup(bytes: Uint8Array, source: string, dataDir: 
     if (identity.peerId !== header.peerId) {
       throw failedPrecondition(`${source}: the identity key does not match the peer id ${header.peerId} in its header`);
     }
+    // LevelDB created db/ and its files with the process's umask.
+    await tightenDataDir(paths.root);
     return { paths, hubId: header.hubId, peerId: header.peerId, entries: entries.length, adminOperatorId };
   } catch (error) {
     // Leave no half-restored node behind.
-    await rm(dataDir, { recursive: true, force: true }).then(() => mkdir(dataDir, { recursive: true }));
+    await rm(dataDir, { recursive: true, force: true }).then(() => makePrivateDirectory(dataDir));
     throw error;
   }
 }

@@ -11,6 +11,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, status>> = {
   [ErrorCode.PermissionDenied]: status.PERMISSION_DENIED,
   [ErrorCode.FailedPrecondition]: status.FAILED_PRECONDITION,
   [ErrorCode.Unavailable]: status.UNAVAILABLE,
+  [ErrorCode.ResourceExhausted]: status.RESOURCE_EXHAUSTED,
 };
 
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";

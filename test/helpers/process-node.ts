@@ -18,12 +18,44 @@ export interface NodeProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface SpawnOptions {
+  /** Run the command under this umask (through /bin/sh), e.g. 0o022. */
+  umask?: number;
+}
+
+/** The command line that runs the built CLI with `args`, under `options.umask` if given. */
+function cliCommand(args: string[], options: SpawnOptions): [string, string[]] {
+  if (options.umask === undefined) return [process.execPath, [CLI_ENTRY, ...args]];
+  return ["/bin/sh", ["-c", `umask ${options.umask.toString(8).padStart(3, "0")} && exec "$0" "$@"`, process.execPath, CLI_ENTRY, ...args]];
+}
+
+/** Runs the built CLI to its end (bounded by `timeoutMs`): its exit code and output. */
+export async function runCli(args: string[], options: SpawnOptions & { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [command, argv] = cliCommand(args, options);
+  const child = spawn(command, argv, {
+    env: { ...process.env, CONCORDAT_DATA: "", CONCORDAT_TOKEN: "", CONCORDAT_API: "", CONCORDAT_API_PORT: "0", CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0", CONCORDAT_LOG_PRETTY: "false", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+  try {
+    const [code] = (await once(child, "close")) as [number | null];
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Starts `concordat start --data DIR` as a separate process on a free loopback port and resolves
  * once its log says "node started" (or rejects if it exits first, or after `timeoutMs`).
  */
-export async function spawnNode(dataDir: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [CLI_ENTRY, "start", "--data", dataDir], {
+export async function spawnNode(dataDir: string, env: Record<string, string> = {}, timeoutMs = 30_000, options: SpawnOptions = {}): Promise<NodeProcess> {
+  const [command, argv] = cliCommand(["start", "--data", dataDir], options);
+  const child = spawn(command, argv, {
     env: { ...process.env, CONCORDAT_API_PORT: "0", CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0", CONCORDAT_LOG_LEVEL: "info", CONCORDAT_LOG_PRETTY: "false", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -8,6 +8,7 @@ import { Level } from "level";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { LevelStorageAdapter } from "../../node/storage/index.js";
+import { NodeStore } from "../../node/storage/node-store.js";
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -105,6 +106,22 @@ describe("compliance: sublevel of a shared Level", () => {
       },
     };
   }, "LevelStorageAdapter (sublevel of a shared Level)");
+});
+
+describe("compliance: the node's store (NodeStore.repoLevel, writes through its queue)", () => {
+  runStorageAdapterTests(async () => {
+    const dir = await makeTempDir();
+    const store = await NodeStore.open(dir, { sync: false });
+    const adapter = new LevelStorageAdapter(store.repoLevel());
+    return {
+      adapter,
+      teardown: async () => {
+        await adapter.close();
+        await store.close();
+        await removeDir(dir);
+      },
+    };
+  }, "LevelStorageAdapter (NodeStore.repoLevel)");
 });
 
 // ---------------------------------------------------------------------------
