@@ -7,6 +7,7 @@ import { RECORD_KINDS, type CoreContent, type RecordKind } from "../core/model.j
 import { parseMoodleCsv } from "../core/moodle.js";
 import type { VerifiedCoreReleases } from "../core/releases.js";
 import { invalidArgument, notFound } from "../errors.js";
+import { quote } from "../text.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { encodeBundle } from "../audit/bundle.js";
 import { buildAuditBundle, type AuditSources } from "../audit/export.js";
@@ -46,7 +47,7 @@ function parseJson(text: string, field: string): unknown {
 
 function kindOf(kind: string): RecordKind {
   if (!(RECORD_KINDS as readonly string[]).includes(kind)) {
-    throw invalidArgument([{ field: "kind", description: `'${kind}' is not one of ${RECORD_KINDS.join(", ")}` }]);
+    throw invalidArgument([{ field: "kind", description: `${quote(kind)} is not one of ${RECORD_KINDS.join(", ")}` }]);
   }
   return kind as RecordKind;
 }
@@ -86,7 +87,7 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
       let parts;
       if (req.format === "case") parts = parseCasePackage(parseJson(text, "content"));
       else if (req.format === "moodle") parts = parseMoodleCsv(text, { now: new Date().toISOString(), ...(req.language ? { language: req.language } : {}) });
-      else throw invalidArgument([{ field: "format", description: `'${req.format}' is not case or moodle` }]);
+      else throw invalidArgument([{ field: "format", description: `${quote(req.format)} is not case or moodle` }]);
       return coreAuthoring.import(ctx.operator.id, parts, req.dryRun);
     }),
     releaseCore: unary(components, "ReleaseCore", "admin", async (req, ctx) => releaseMessage(await coreAuthoring.release(ctx.operator.id, req.version.trim(), req.notes))),
@@ -124,13 +125,13 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
               : req.kind === "scheme"
                 ? await curriculum.putScheme(ctx.operator.id, raw)
                 : (() => {
-                    throw invalidArgument([{ field: "kind", description: `'${req.kind}' is not adaptation, local-module, mapping or scheme` }]);
+                    throw invalidArgument([{ field: "kind", description: `${quote(req.kind)} is not adaptation, local-module, mapping or scheme` }]);
                   })();
       return { json: JSON.stringify(record) };
     }),
     removeCurriculumRecord: unary(components, "RemoveCurriculumRecord", "operator", async (req, ctx) => {
       const map = req.kind === "adaptation" ? "adaptations" : req.kind === "local-module" ? "localModules" : req.kind === "mapping" ? "mappings" : req.kind === "scheme" ? "schemes" : undefined;
-      if (!map) throw invalidArgument([{ field: "kind", description: `'${req.kind}' is not adaptation, local-module or mapping` }]);
+      if (!map) throw invalidArgument([{ field: "kind", description: `${quote(req.kind)} is not adaptation, local-module or mapping` }]);
       await curriculum.remove(ctx.operator.id, map, req.id.trim());
       return {};
     }),
