@@ -32,6 +32,7 @@ function isServiceError(error: unknown): error is ServiceError {
 
 const EXIT_BY_STATUS: Partial<Record<status, ExitCode>> = {
   [status.INVALID_ARGUMENT]: ExitCode.Usage,
+  [status.RESOURCE_EXHAUSTED]: ExitCode.Usage,
   [status.UNAVAILABLE]: ExitCode.Unavailable,
   [status.DEADLINE_EXCEEDED]: ExitCode.Unavailable,
   [status.UNAUTHENTICATED]: ExitCode.Unauthorized,
@@ -43,6 +44,7 @@ const EXIT_BY_STATUS: Partial<Record<status, ExitCode>> = {
 
 const EXIT_BY_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   [ErrorCode.InvalidArgument]: ExitCode.Usage,
+  [ErrorCode.ResourceExhausted]: ExitCode.Usage,
   [ErrorCode.NotFound]: ExitCode.NotFound,
   [ErrorCode.AlreadyExists]: ExitCode.Conflict,
   [ErrorCode.FailedPrecondition]: ExitCode.Conflict,
@@ -59,7 +61,9 @@ export function toCliError(error: unknown): CliError {
     const hint =
       error.code === status.UNAVAILABLE
         ? " (is the node running? start it with `npm start` or `concordat start --data DIR`)"
-        : "";
+        : error.code === status.RESOURCE_EXHAUSTED
+          ? " (the request is larger than the node takes: split the file and send the parts one after the other)"
+          : "";
     const message =
       violations.length > 0 ? `${name}: ${violations.length} problem${violations.length === 1 ? "" : "s"} in the request` : `${name}: ${error.details}${hint}`;
     return new CliError(message, EXIT_BY_STATUS[error.code] ?? ExitCode.Failure, violations);

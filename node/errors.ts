@@ -19,6 +19,8 @@ export const ErrorCode = {
   PermissionDenied: "PERMISSION_DENIED",
   FailedPrecondition: "FAILED_PRECONDITION",
   Unavailable: "UNAVAILABLE",
+  /** A request (or a stream of them) larger than the node accepts. */
+  ResourceExhausted: "RESOURCE_EXHAUSTED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -58,6 +60,10 @@ export function permissionDenied(message: string): ConcordatError {
 
 export function failedPrecondition(message: string): ConcordatError {
   return new ConcordatError(ErrorCode.FailedPrecondition, message);
+}
+
+export function resourceExhausted(message: string, violations: readonly FieldViolation[] = []): ConcordatError {
+  return new ConcordatError(ErrorCode.ResourceExhausted, message, violations);
 }
 
 export function isConcordatError(error: unknown): error is ConcordatError {

@@ -15,6 +15,8 @@ export interface NodeMetrics {
   checkpointRejected(hub: string): void;
   /** A query answered, by kind (`availability`, `cases`). */
   queryAnswered(kind: string, seconds: number): void;
+  /** An API request message read whole from a client, before it is decoded (`TrainerService/AddTrainer`). */
+  apiRequestRead(method: string, bytes: number): void;
 }
 
 export const NO_METRICS: NodeMetrics = {
@@ -22,6 +24,7 @@ export const NO_METRICS: NodeMetrics = {
   checkpointVerified: () => undefined,
   checkpointRejected: () => undefined,
   queryAnswered: () => undefined,
+  apiRequestRead: () => undefined,
 };
 
 /** Documents this node holds, read when metrics are scraped. */
@@ -43,6 +46,7 @@ export class PromMetrics implements NodeMetrics {
   readonly #verified: Counter<"hub">;
   readonly #rejected: Counter<"hub">;
   readonly #queries: Histogram<"query">;
+  readonly #requestBytes: Counter<"method">;
   readonly #hubOf: (peerId: string) => string;
 
   constructor(options: { hubOf: (peerId: string) => string; census: DocumentCensus; labels?: Record<string, string> }) {
@@ -58,6 +62,12 @@ export class PromMetrics implements NodeMetrics {
       help: "Time to answer a query at this node",
       labelNames: ["query"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.#requestBytes = new Counter({
+      name: "concordat_api_request_bytes_total",
+      help: "Bytes of API request messages read whole from clients, by method (a refused caller's are never read)",
+      labelNames: ["method"],
       registers,
     });
     // One census serves both gauges of a scrape (each gauge collects on its own, at the same time).
@@ -100,6 +110,10 @@ export class PromMetrics implements NodeMetrics {
 
   queryAnswered(kind: string, seconds: number): void {
     this.#queries.observe({ query: kind }, seconds);
+  }
+
+  apiRequestRead(method: string, bytes: number): void {
+    this.#requestBytes.inc({ method }, bytes);
   }
 }
 
