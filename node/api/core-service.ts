@@ -24,6 +24,14 @@ import { serverStream, unary, type HandlerComponents } from "./handlers.js";
 
 export { AuditServiceService, CoreServiceService };
 
+/** Records one PutCoreRecords call may carry, and ids one RemoveCoreRecords call may name. */
+export const MAX_RECORDS_PER_CALL = 10_000;
+export const MAX_IDS_PER_CALL = 1000;
+
+function checkCount(field: string, list: readonly unknown[], max: number): void {
+  if (list.length > max) throw invalidArgument([{ field, description: `has ${list.length} entries; at most ${max} per call` }]);
+}
+
 export interface CoreServiceComponents extends HandlerComponents {
   /** The secretariat's drafts and releases (every call refuses on a hub). */
   coreAuthoring: CoreAuthoring;
@@ -76,12 +84,14 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
   };
 
   return {
-    putCoreRecords: unary(components, "PutCoreRecords", "operator", async (req, ctx) => ({
-      ids: await coreAuthoring.put(ctx.operator.id, kindOf(req.kind), req.records.map((r, i) => parseJson(r, `records[${i}]`))),
-    })),
-    removeCoreRecords: unary(components, "RemoveCoreRecords", "operator", async (req, ctx) => ({
-      removed: await coreAuthoring.remove(ctx.operator.id, kindOf(req.kind), req.ids),
-    })),
+    putCoreRecords: unary(components, "PutCoreRecords", "operator", async (req, ctx) => {
+      checkCount("records", req.records, MAX_RECORDS_PER_CALL);
+      return { ids: await coreAuthoring.put(ctx.operator.id, kindOf(req.kind), req.records.map((r, i) => parseJson(r, `records[${i}]`))) };
+    }),
+    removeCoreRecords: unary(components, "RemoveCoreRecords", "operator", async (req, ctx) => {
+      checkCount("ids", req.ids, MAX_IDS_PER_CALL);
+      return { removed: await coreAuthoring.remove(ctx.operator.id, kindOf(req.kind), req.ids) };
+    }),
     importCore: unary(components, "ImportCore", "operator", async (req, ctx) => {
       const text = Buffer.from(req.content).toString("utf8");
       let parts;
