@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { SingleBar } from "cli-progress";
-import type { ImportResult, ImportRow, Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
+import { ImportRow, type ImportResult, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printLine, printRecord, printTable, type Io } from "../io.js";
@@ -199,7 +199,26 @@ function resolveFormat(path: string, given: string | undefined): TrainerFileForm
   return format;
 }
 
+/** Rows per message, and bytes: a message stays well under what the node reads at once. */
 const BATCH = 500;
+const BATCH_BYTES = 1024 * 1024;
+
+/** The rows in messages of at most BATCH rows and (unless one row is larger) BATCH_BYTES. */
+function* batches(rows: readonly ImportRow[]): Generator<ImportRow[]> {
+  let batch: ImportRow[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = ImportRow.encode(row).finish().byteLength;
+    if (batch.length > 0 && (batch.length >= BATCH || bytes + size > BATCH_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(row);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
+}
 
 /** Streams rows to ImportTrainers; the node validates all, then writes all valid rows in one batch. */
 function streamImport(
@@ -215,9 +234,11 @@ function streamImport(
     });
     const send = async () => {
       stream.write({ part: { $case: "options", value: options } });
-      for (let i = 0; i < rows.length; i += BATCH) {
-        const ok = stream.write({ part: { $case: "rows", value: { rows: rows.slice(i, i + BATCH) } } });
-        onSent(Math.min(i + BATCH, rows.length));
+      let sent = 0;
+      for (const batch of batches(rows)) {
+        const ok = stream.write({ part: { $case: "rows", value: { rows: batch } } });
+        sent += batch.length;
+        onSent(sent);
         if (!ok) await new Promise<void>((r) => stream.once("drain", () => r()));
       }
       stream.end();
