@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { BlockList, isIPv4, isIPv6, type AddressInfo } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /**
@@ -117,10 +117,16 @@ export class PromMetrics implements NodeMetrics {
   }
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
 
+/** Is `host` this machine only: `localhost`, 127.0.0.0/8 or ::1 (also written in full, or IPv4-mapped)? */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (host === "localhost") return true;
+  if (isIPv4(host)) return LOOPBACK.check(host, "ipv4");
+  if (isIPv6(host)) return LOOPBACK.check(host, "ipv6");
+  return false;
 }
 
 /** The scrape endpoint: GET /metrics on a loopback address; anything else is 404. */

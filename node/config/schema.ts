@@ -62,6 +62,16 @@ export const configSchema = z
         tls: tlsSchema.optional(),
       })
       .strict()
+      // Bearer tokens travel in every call: off this machine, only inside TLS.
+      .superRefine((api, ctx) => {
+        if (!api.tls && !isLoopback(api.host)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["host"],
+            message: `${quote(api.host)} is not a loopback address (127.0.0.0/8, ::1, localhost), and api.tls is not set: the API is served to other machines only over TLS (set api.tls.cert and api.tls.key), so that tokens never cross the network in clear`,
+          });
+        }
+      })
       .default({ host: "127.0.0.1", port: 7400 }),
     metrics: z
       .object({
