@@ -1,6 +1,8 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { fieldViolations } from "../node/api/index.js";
 import { isConcordatError, ErrorCode } from "../node/errors.js";
+import { showJson, showText } from "../node/text.js";
+import type { Io } from "./io.js";
 
 /** Exit codes of the `concordat` command (README, "CLI conventions"). */
 export const ExitCode = {
@@ -72,4 +74,17 @@ export function toCliError(error: unknown): CliError {
     return new CliError(error.message, EXIT_BY_CODE[error.code] ?? ExitCode.Failure, error.violations.map((v) => `${v.field}: ${v.description}`));
   }
   return new CliError(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Reports an error on stderr: `error: …` and its details for people, or one JSON line with
+ * `--json`. The message and details often carry text from a node: shown safely (node/text.ts).
+ */
+export function printError(io: Io, error: CliError): void {
+  if (io.json) {
+    io.stderr.write(`${showJson(JSON.stringify({ error: { message: error.message, details: error.details, exitCode: error.exitCode } }))}\n`);
+    return;
+  }
+  io.stderr.write(`error: ${showText(error.message)}\n`);
+  for (const line of error.details) io.stderr.write(`  ${showText(line)}\n`);
 }

@@ -4,12 +4,13 @@ import { SingleBar } from "cli-progress";
 import { ImportRow, type ImportResult, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
-import { printJson, printLine, printRecord, printTable, type Io } from "../io.js";
+import { printJson, printJsonText, printLine, printNotice, printRecord, printTable, printText, type Io } from "../io.js";
 import {
   formatFromPath,
   formatTrainerFile,
   parseTrainerFile,
   trainerFromFields,
+  withAcceptableText,
   type CsvColumn,
   type FileRowError,
   type TrainerFileFormat,
@@ -266,7 +267,7 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
   const content = await readFile(options.file, "utf8").catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read '${options.file}': ${error.code === "ENOENT" ? "file not found" : error.message}`, ExitCode.Usage);
   });
-  const parsed = parseTrainerFile(content, format);
+  const parsed = withAcceptableText(parseTrainerFile(content, format), format);
   const skipInvalid = options.skipInvalid ?? false;
   // With unreadable rows and no --skip-invalid, nothing will be written: still let the node check
   // the readable rows, so that the report lists every problem at once.
@@ -283,7 +284,7 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
         bar?.update(sent);
         if (bar && sent === rows.length) {
           bar.stop();
-          io.stderr.write(`the node is checking ${dryRun ? "" : "and writing "}${rows.length} rows…\n`);
+          printNotice(io, `the node is checking ${dryRun ? "" : "and writing "}${rows.length} rows…`);
         }
       }),
     );
@@ -347,7 +348,8 @@ export async function trainersExportCommand(options: ExportCommandOptions, io: I
     throw new CliError(`${(error as Error).message} — export with --format json instead`, ExitCode.Failure);
   }
   if (!options.out) {
-    io.stdout.write(text);
+    if (format === "json") printJsonText(io, text);
+    else printText(io, text);
     return;
   }
   const temporary = `${options.out}.tmp-${process.pid}`;
