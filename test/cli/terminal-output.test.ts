@@ -1,6 +1,7 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { casesImportCommand } from "../../cli/commands/cases.js";
 import { trainersFindCommand } from "../../cli/commands/find.js";
 import { trainersGetCommand, trainersHistoryCommand, trainersImportCommand, trainersListCommand } from "../../cli/commands/trainers.js";
 import { CliError, ExitCode, printError, toCliError } from "../../cli/errors.js";
@@ -96,7 +97,7 @@ describe("what the CLI prints from a node", () => {
   });
 });
 
-describe("a trainer file holding such text", () => {
+describe("files holding such text", () => {
   it("is reported row by row, naming the line and the field, and nothing is imported (CSV, and JSON with an escape)", async () => {
     const dir = a().node.dataDir;
     const csv = join(dir, "hostile.csv");
@@ -120,5 +121,16 @@ describe("a trainer file holding such text", () => {
     await trainersListCommand({ ...cli(a()) }, list);
     expect(list.out()).not.toContain("OK-1");
     expect(list.out()).not.toContain("OK-2");
+  });
+
+  it("a case folder is refused before anything is sent, naming the file, the field and the character", async () => {
+    const dir = join(a().node.dataDir, "cases");
+    await mkdir(dir);
+    const front = (title: string) => `---\nkind: case-study\ntitle: "${title}"\nlanguage: en\n---\nWhat worked.\n`;
+    await writeFile(join(dir, "good.md"), front("Community policing"));
+    await writeFile(join(dir, "bad.md"), front("Kisumu \\e]0;owned\\a")); // YAML's own escapes for ESC and BEL
+    const error = toCliError(await casesImportCommand({ ...cli(a()), dir }, memoryIo()).catch((e: unknown) => e));
+    expect(error.exitCode).toBe(ExitCode.Usage);
+    expect(error.details).toEqual(["bad.md: title: contains U+001B (a control character), which no text may hold"]);
   });
 });
