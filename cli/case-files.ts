@@ -2,6 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
 import type { Case } from "../node/api/generated/concordat/v1/cases.js";
+import { TextKind, textViolationsIn } from "../node/text.js";
 import { CliError, ExitCode } from "./errors.js";
 
 /**
@@ -83,6 +84,8 @@ export function parseCaseFile(source: string, text: string): { value?: Case; pro
     updatedBy: "",
     hub: "",
   };
+  // Text no node accepts (control characters, terminal escapes, bidi overrides), named with its file.
+  for (const v of textViolationsIn(value, "", TextKind.Multiline)) problems.push(`${source}: ${v.field}: ${v.description}`);
   return problems.length > 0 ? { problems } : { value, problems };
 }
 

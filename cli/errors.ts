@@ -1,6 +1,8 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { fieldViolations } from "../node/api/index.js";
 import { isConcordatError, ErrorCode } from "../node/errors.js";
+import { showJson, showText } from "../node/text.js";
+import type { Io } from "./io.js";
 
 /** Exit codes of the `concordat` command (README, "CLI conventions"). */
 export const ExitCode = {
@@ -32,6 +34,7 @@ function isServiceError(error: unknown): error is ServiceError {
 
 const EXIT_BY_STATUS: Partial<Record<status, ExitCode>> = {
   [status.INVALID_ARGUMENT]: ExitCode.Usage,
+  [status.RESOURCE_EXHAUSTED]: ExitCode.Usage,
   [status.UNAVAILABLE]: ExitCode.Unavailable,
   [status.DEADLINE_EXCEEDED]: ExitCode.Unavailable,
   [status.UNAUTHENTICATED]: ExitCode.Unauthorized,
@@ -43,6 +46,7 @@ const EXIT_BY_STATUS: Partial<Record<status, ExitCode>> = {
 
 const EXIT_BY_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   [ErrorCode.InvalidArgument]: ExitCode.Usage,
+  [ErrorCode.ResourceExhausted]: ExitCode.Usage,
   [ErrorCode.NotFound]: ExitCode.NotFound,
   [ErrorCode.AlreadyExists]: ExitCode.Conflict,
   [ErrorCode.FailedPrecondition]: ExitCode.Conflict,
@@ -59,7 +63,9 @@ export function toCliError(error: unknown): CliError {
     const hint =
       error.code === status.UNAVAILABLE
         ? " (is the node running? start it with `npm start` or `concordat start --data DIR`)"
-        : "";
+        : error.code === status.RESOURCE_EXHAUSTED
+          ? " (the request is larger than the node takes: split the file and send the parts one after the other)"
+          : "";
     const message =
       violations.length > 0 ? `${name}: ${violations.length} problem${violations.length === 1 ? "" : "s"} in the request` : `${name}: ${error.details}${hint}`;
     return new CliError(message, EXIT_BY_STATUS[error.code] ?? ExitCode.Failure, violations);
@@ -68,4 +74,17 @@ export function toCliError(error: unknown): CliError {
     return new CliError(error.message, EXIT_BY_CODE[error.code] ?? ExitCode.Failure, error.violations.map((v) => `${v.field}: ${v.description}`));
   }
   return new CliError(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Reports an error on stderr: `error: …` and its details for people, or one JSON line with
+ * `--json`. The message and details often carry text from a node: shown safely (node/text.ts).
+ */
+export function printError(io: Io, error: CliError): void {
+  if (io.json) {
+    io.stderr.write(`${showJson(JSON.stringify({ error: { message: error.message, details: error.details, exitCode: error.exitCode } }))}\n`);
+    return;
+  }
+  io.stderr.write(`error: ${showText(error.message)}\n`);
+  for (const line of error.details) io.stderr.write(`  ${showText(line)}\n`);
 }

@@ -1,18 +1,11 @@
 #!/usr/bin/env node
 /** Entry of the `concordat` command: the only place that sets the process's exit code. */
 import { CommanderError } from "commander";
-import { CliError, ExitCode, toCliError } from "./errors.js";
+import { ExitCode, printError, toCliError } from "./errors.js";
+import { processIo } from "./io.js";
 import { buildProgram } from "./program.js";
 import { VERSION } from "../node/version.js";
-
-function report(error: CliError, json: boolean): void {
-  if (json) {
-    process.stderr.write(`${JSON.stringify({ error: { message: error.message, details: error.details, exitCode: error.exitCode } })}\n`);
-    return;
-  }
-  process.stderr.write(`error: ${error.message}\n`);
-  for (const line of error.details) process.stderr.write(`  ${line}\n`);
-}
+import { showText } from "../node/text.js";
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-V")) {
@@ -29,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
     const cliError = toCliError(error);
-    report(cliError, argv.includes("--json"));
+    printError(processIo(argv.includes("--json")), cliError);
     return cliError.exitCode;
   }
 }
@@ -47,7 +40,7 @@ main(process.argv).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`fatal: ${String(error)}\n`);
+    process.stderr.write(`fatal: ${showText(String(error))}\n`);
     process.exitCode = ExitCode.Failure;
   },
 );

@@ -1,4 +1,5 @@
 import type { BaselineReport, CoverageReport, FigureChange, HubCoverage } from "../node/reports/index.js";
+import { showText } from "../node/text.js";
 
 /**
  * A report as one self-contained HTML page: inline CSS and inline SVG charts, no script, no font,
@@ -11,7 +12,8 @@ export function renderReportHtml(report: CoverageReport | BaselineReport): strin
   return report.kind === "concordat.baseline/1" ? baselinePage(report) : coveragePage(report);
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** HTML-escaped, with control and bidirectional characters (which escaping HTML leaves as they are) shown as escapes. */
+const esc = (s: string) => showText(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const num = (n: number) => n.toLocaleString("en-GB");
 export const formatRate = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
 const fig = (key: string, text: string, cls = "") => `<td class="n${cls}" data-figure="${esc(key)}">${esc(text)}</td>`;

@@ -14,6 +14,7 @@
  * The format is described in docs/trainer-files.md; keep the two in step.
  */
 import { readCsv, type CsvRecord, type CsvSyntaxError } from "../node/csv.js";
+import { TextKind, textViolationsIn } from "../node/text.js";
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from "jsonc-parser";
 import { stringify } from "csv-stringify/sync";
 import {
@@ -85,6 +86,31 @@ export function parseTrainerFile(
 ): { rows: ParsedRow[]; errors: FileRowError[] } {
   const text = content.startsWith("\uFEFF") ? content.slice(1) : content;
   return format === "csv" ? parseCsv(text) : parseJson(text);
+}
+
+/**
+ * Rows of a parsed file whose text a node accepts, and an error for each one that holds a character
+ * no text may hold (a control character, a terminal escape, a bidirectional override: node/text.ts),
+ * naming its line and field. The node would refuse the whole import for one such row; found here,
+ * it is reported like any unreadable row.
+ */
+export function withAcceptableText(parsed: { rows: ParsedRow[]; errors: FileRowError[] }, format: TrainerFileFormat): { rows: ParsedRow[]; errors: FileRowError[] } {
+  const rows: ParsedRow[] = [];
+  const errors = [...parsed.errors];
+  for (const row of parsed.rows) {
+    const problems = textViolationsIn(row.trainer, "", TextKind.Multiline);
+    if (problems.length === 0) rows.push(row);
+    for (const p of problems) errors.push({ line: row.line, field: format === "csv" ? csvColumnOf(p.field) : p.field, message: p.description });
+  }
+  return { rows, errors };
+}
+
+/** The CSV column a field path comes from: `languages[1].level` → languages, `private.nationalId` → national_id. */
+function csvColumnOf(path: string): string {
+  const [first = "", second] = path.split(".");
+  const top = first.replace(/\[\d+\]$/, "");
+  const field = top === "private" && second ? second : top;
+  return field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { quote } from "./text.js";
 /** CSV reading shared by the trainer files (cli/trainer-files.ts) and the Moodle import (core/moodle.ts). */
 
 export interface CsvRecord {
@@ -131,8 +132,5 @@ function lineEnds(s: string): number {
   return count;
 }
 
-/** A value quoted for a message, shortened (by code points, never inside a pair) when long. */
-function show(value: string): string {
-  const chars = Array.from(value);
-  return `'${chars.length > 60 ? `${chars.slice(0, 57).join("")}...` : value}'`;
-}
+/** A value quoted for a message (shortened, shown safely: node/text.ts). */
+const show = quote;

@@ -19,7 +19,7 @@ export const ErrorCode = {
   PermissionDenied: "PERMISSION_DENIED",
   FailedPrecondition: "FAILED_PRECONDITION",
   Unavailable: "UNAVAILABLE",
-  /** Out of a resource the operator must provide: disk space, a disk quota. */
+  /** Out of a resource: disk space or a disk quota; or a request (or stream) larger than the node accepts. */
   ResourceExhausted: "RESOURCE_EXHAUSTED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -62,8 +62,8 @@ export function failedPrecondition(message: string): ConcordatError {
   return new ConcordatError(ErrorCode.FailedPrecondition, message);
 }
 
-export function resourceExhausted(message: string): ConcordatError {
-  return new ConcordatError(ErrorCode.ResourceExhausted, message);
+export function resourceExhausted(message: string, violations: readonly FieldViolation[] = []): ConcordatError {
+  return new ConcordatError(ErrorCode.ResourceExhausted, message, violations);
 }
 
 export function isConcordatError(error: unknown): error is ConcordatError {

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { BlockList, isIPv4, isIPv6, type AddressInfo } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /**
@@ -17,6 +17,8 @@ export interface NodeMetrics {
   queryAnswered(kind: string, seconds: number): void;
   /** Changes or messages from a peer refused at admission, by reason (see admission/gate.ts). */
   syncRefused(peer: string, reason: string, count: number): void;
+  /** An API request message read whole from a client, before it is decoded (`TrainerService/AddTrainer`). */
+  apiRequestRead(method: string, bytes: number): void;
 }
 
 export const NO_METRICS: NodeMetrics = {
@@ -25,6 +27,7 @@ export const NO_METRICS: NodeMetrics = {
   checkpointRejected: () => undefined,
   queryAnswered: () => undefined,
   syncRefused: () => undefined,
+  apiRequestRead: () => undefined,
 };
 
 /** Documents this node holds, read when metrics are scraped. */
@@ -47,6 +50,7 @@ export class PromMetrics implements NodeMetrics {
   readonly #rejected: Counter<"hub">;
   readonly #queries: Histogram<"query">;
   readonly #refused: Counter<"peer" | "hub" | "reason">;
+  readonly #requestBytes: Counter<"method">;
   readonly #hubOf: (peerId: string) => string;
 
   constructor(options: { hubOf: (peerId: string) => string; census: DocumentCensus; labels?: Record<string, string> }) {
@@ -68,6 +72,12 @@ export class PromMetrics implements NodeMetrics {
       help: "Time to answer a query at this node",
       labelNames: ["query"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.#requestBytes = new Counter({
+      name: "concordat_api_request_bytes_total",
+      help: "Bytes of API request messages read whole from clients, by method (a refused caller's are never read)",
+      labelNames: ["method"],
       registers,
     });
     // One census serves both gauges of a scrape (each gauge collects on its own, at the same time).
@@ -115,12 +125,22 @@ export class PromMetrics implements NodeMetrics {
   queryAnswered(kind: string, seconds: number): void {
     this.#queries.observe({ query: kind }, seconds);
   }
+
+  apiRequestRead(method: string, bytes: number): void {
+    this.#requestBytes.inc({ method }, bytes);
+  }
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
 
+/** Is `host` this machine only: `localhost`, 127.0.0.0/8 or ::1 (also written in full, or IPv4-mapped)? */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (host === "localhost") return true;
+  if (isIPv4(host)) return LOOPBACK.check(host, "ipv4");
+  if (isIPv6(host)) return LOOPBACK.check(host, "ipv6");
+  return false;
 }
 
 /** The scrape endpoint: GET /metrics on a loopback address; anything else is 404. */

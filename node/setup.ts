@@ -9,6 +9,7 @@ import { makePrivateDirectory, PRIVATE_FILE_MODE, tightenDataDir } from "./data-
 import { dataPaths, type DataPaths } from "./paths.js";
 import { readBackup } from "./storage/backup.js";
 import { NodeStore } from "./storage/node-store.js";
+import { quote } from "./text.js";
 
 export interface InitOptions {
   dataDir: string;
@@ -58,7 +59,7 @@ async function ensureFreshDirectory(dir: string): Promise<DataPaths> {
 function parseBootstrap(address: string, index: number): { peerId: string; libp2p: string[] } {
   const match = /^(\/ip[46]\/[^/]+\/tcp\/\d+)\/p2p\/([1-9A-HJ-NP-Za-km-z]+)$/.exec(address);
   if (!match) {
-    throw invalidArgument([{ field: `bootstrap[${index}]`, description: `'${address}' is not a multiaddr like /ip4/10.0.0.5/tcp/7500/p2p/12D3KooW…` }]);
+    throw invalidArgument([{ field: `bootstrap[${index}]`, description: `${quote(address)} is not a multiaddr like /ip4/10.0.0.5/tcp/7500/p2p/12D3KooW…` }]);
   }
   return { peerId: match[2] as string, libp2p: [match[1] as string] };
 }

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import type { CoreContent } from "../../node/core/model.js";
 import { call, withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
-import { printJson, printLine, printTable, type Io } from "../io.js";
+import { printJson, printJsonText, printLine, printTable, type Io } from "../io.js";
 
 /** Reads a file (or standard input for "-") as text, with a usage error naming it when it cannot. */
 export async function readInput(file: string): Promise<Buffer> {
@@ -111,7 +111,7 @@ export async function coreExportCommand(options: ConnectionOptions & { release?:
     await writeFile(options.out, `${result.json}\n`);
     if (io.json) printJson(io, { release: result.release, out: options.out });
     else printLine(io, `Wrote the core (${result.release}) as a CASE 1.1 package to ${options.out}`);
-  } else io.stdout.write(`${result.json}\n`);
+  } else printJsonText(io, result.json);
 }
 
 export async function coreReleaseCommand(options: ConnectionOptions & { version: string; notes?: string }, io: Io): Promise<void> {

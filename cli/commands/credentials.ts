@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import type { VerifyCredentialResponse } from "../../node/api/generated/concordat/v1/credentials.js";
 import { call, withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
-import { printJson, printLine, printTable, type Io } from "../io.js";
+import { printJson, printJsonText, printLine, printTable, type Io } from "../io.js";
 
 async function readCredential(file: string): Promise<string> {
   return readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
@@ -61,7 +61,7 @@ export async function credentialsShowCommand(options: ConnectionOptions & { id: 
     await writeFile(options.out, pretty);
     if (!io.json) printLine(io, `Wrote ${options.id} to ${options.out}`);
     else printJson(io, { id: options.id, out: options.out });
-  } else io.stdout.write(pretty);
+  } else printJsonText(io, pretty);
 }
 
 export async function credentialsStatusCommand(options: ConnectionOptions & { id: string; action: string }, io: Io): Promise<void> {

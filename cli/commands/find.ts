@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { call, withConnection, type ConnectionOptions } from "../connection.js";
-import { printJson, printLine, printTable, type Io } from "../io.js";
+import { printJson, printLine, printTable, printText, type Io } from "../io.js";
 
 const CEFR = ["A1", "A2", "B1", "B2", "C1", "C2"];
 
@@ -60,5 +60,5 @@ export async function trainersFreeBusyCommand(options: ConnectionOptions & { id:
     await writeFile(options.out, result.icalendar);
     if (io.json) printJson(io, { out: options.out });
     else printLine(io, `Wrote the free/busy of ${options.id} to ${options.out}`);
-  } else io.stdout.write(result.icalendar);
+  } else printText(io, result.icalendar);
 }

@@ -4,7 +4,7 @@ import { dataPaths } from "../../node/paths.js";
 import { initDataDir, readTextFile } from "../../node/setup.js";
 import { parseConfig, parseYaml } from "../../node/config/index.js";
 import { DEFAULT_CONFIG_PATH } from "../../node/version.js";
-import { printLine, type Io } from "../io.js";
+import { printLine, printNotice, type Io } from "../io.js";
 
 export interface StartCommandOptions {
   data: string;
@@ -34,10 +34,11 @@ export async function startCommand(options: StartCommandOptions, io: Io, env: No
       baseConfig: text,
       baseConfigSource: configPath,
     });
-    io.stderr.write(
+    printNotice(
+      io,
       `First start: initialised a new ${base.hub.role} identity '${base.hub.id}' from ${configPath}\n` +
         `  data directory ${options.data}, peer id ${result.peerId}\n` +
-        `  admin credential in ${result.paths.adminToken} (the CLI finds it with --data ${options.data})\n`,
+        `  admin credential in ${result.paths.adminToken} (the CLI finds it with --data ${options.data})`,
     );
   }
   const node = new ConcordatNode({
@@ -46,13 +47,13 @@ export async function startCommand(options: StartCommandOptions, io: Io, env: No
     ownsProcess: true,
     // After a confirmed key rotation the node restarts itself; if that fails, it is stopped: exit.
     onRestartFailed: (error) => {
-      io.stderr.write(`error: the node could not restart with its new key: ${(error as Error).message}\n`);
+      printNotice(io, `error: the node could not restart with its new key: ${(error as Error).message}`);
       process.exit(1);
     },
   });
   const running = await node.start();
   if (!io.json) {
-    io.stderr.write(`Concordat node '${running.config.hub.id}' is serving on ${running.api.address}. Stop it with Ctrl-C.\n`);
+    printNotice(io, `Concordat node '${running.config.hub.id}' is serving on ${running.api.address}. Stop it with Ctrl-C.`);
   } else {
     printLine(io, JSON.stringify({ hubId: running.config.hub.id, api: running.api.address, peerId: running.identity.peerId }));
   }

@@ -1,15 +1,16 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { SingleBar } from "cli-progress";
-import type { ImportResult, ImportRow, Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
+import { ImportRow, type ImportResult, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
-import { printJson, printLine, printRecord, printTable, type Io } from "../io.js";
+import { printJson, printJsonText, printLine, printNotice, printRecord, printTable, printText, type Io } from "../io.js";
 import {
   formatFromPath,
   formatTrainerFile,
   parseTrainerFile,
   trainerFromFields,
+  withAcceptableText,
   type CsvColumn,
   type FileRowError,
   type TrainerFileFormat,
@@ -199,7 +200,26 @@ function resolveFormat(path: string, given: string | undefined): TrainerFileForm
   return format;
 }
 
+/** Rows per message, and bytes: a message stays well under what the node reads at once. */
 const BATCH = 500;
+const BATCH_BYTES = 1024 * 1024;
+
+/** The rows in messages of at most BATCH rows and (unless one row is larger) BATCH_BYTES. */
+function* batches(rows: readonly ImportRow[]): Generator<ImportRow[]> {
+  let batch: ImportRow[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = ImportRow.encode(row).finish().byteLength;
+    if (batch.length > 0 && (batch.length >= BATCH || bytes + size > BATCH_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(row);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
+}
 
 /** Streams rows to ImportTrainers; the node validates all, then writes all valid rows in one batch. */
 function streamImport(
@@ -215,9 +235,11 @@ function streamImport(
     });
     const send = async () => {
       stream.write({ part: { $case: "options", value: options } });
-      for (let i = 0; i < rows.length; i += BATCH) {
-        const ok = stream.write({ part: { $case: "rows", value: { rows: rows.slice(i, i + BATCH) } } });
-        onSent(Math.min(i + BATCH, rows.length));
+      let sent = 0;
+      for (const batch of batches(rows)) {
+        const ok = stream.write({ part: { $case: "rows", value: { rows: batch } } });
+        sent += batch.length;
+        onSent(sent);
         if (!ok) await new Promise<void>((r) => stream.once("drain", () => r()));
       }
       stream.end();
@@ -245,7 +267,7 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
   const content = await readFile(options.file, "utf8").catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read '${options.file}': ${error.code === "ENOENT" ? "file not found" : error.message}`, ExitCode.Usage);
   });
-  const parsed = parseTrainerFile(content, format);
+  const parsed = withAcceptableText(parseTrainerFile(content, format), format);
   const skipInvalid = options.skipInvalid ?? false;
   // With unreadable rows and no --skip-invalid, nothing will be written: still let the node check
   // the readable rows, so that the report lists every problem at once.
@@ -262,7 +284,7 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
         bar?.update(sent);
         if (bar && sent === rows.length) {
           bar.stop();
-          io.stderr.write(`the node is checking ${dryRun ? "" : "and writing "}${rows.length} rows…\n`);
+          printNotice(io, `the node is checking ${dryRun ? "" : "and writing "}${rows.length} rows…`);
         }
       }),
     );
@@ -326,7 +348,8 @@ export async function trainersExportCommand(options: ExportCommandOptions, io: I
     throw new CliError(`${(error as Error).message} — export with --format json instead`, ExitCode.Failure);
   }
   if (!options.out) {
-    io.stdout.write(text);
+    if (format === "json") printJsonText(io, text);
+    else printText(io, text);
     return;
   }
   const temporary = `${options.out}.tmp-${process.pid}`;

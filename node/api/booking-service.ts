@@ -1,5 +1,6 @@
 import { ENGAGEMENT_STATES, type Booking, type BookingFilter, type Bookings, type BookingState } from "../bookings/index.js";
 import { invalidArgument, type FieldViolation } from "../errors.js";
+import { quote } from "../text.js";
 import { BookingServiceService, type Booking as BookingMessage, type BookingServiceServer } from "./generated/concordat/v1/bookings.js";
 import { unary, type HandlerComponents } from "./handlers.js";
 
@@ -61,8 +62,8 @@ export function bookingService(components: HandlerComponents & { bookings: Booki
     }),
     listBookings: unary(components, "ListBookings", "viewer", async (req) => {
       const violations: FieldViolation[] = [];
-      if (req.direction !== "" && req.direction !== "outgoing" && req.direction !== "incoming") violations.push({ field: "direction", description: `'${req.direction}' is not outgoing or incoming` });
-      if (req.state !== "" && !STATES.includes(req.state)) violations.push({ field: "state", description: `'${req.state}' is not one of ${STATES.join(", ")}` });
+      if (req.direction !== "" && req.direction !== "outgoing" && req.direction !== "incoming") violations.push({ field: "direction", description: `${quote(req.direction)} is not outgoing or incoming` });
+      if (req.state !== "" && !STATES.includes(req.state)) violations.push({ field: "state", description: `${quote(req.state)} is not one of ${STATES.join(", ")}` });
       if (violations.length > 0) throw invalidArgument(violations);
       const filter: BookingFilter = {
         ...(req.direction ? { direction: req.direction as "outgoing" | "incoming" } : {}),

@@ -1,9 +1,15 @@
 import type { CaseEndorsement, CaseRecord, Cases, RawCase } from "../cases/index.js";
-import { invalidArgument, type FieldViolation } from "../errors.js";
+import { invalidArgument } from "../errors.js";
+import { CASE_LIMITS } from "../cases/model.js";
+import { MAX_LANGUAGE_TAG } from "../roster/trainer.js";
+import { Checker } from "../text.js";
 import { CaseServiceService, type Case as CaseMessage, type CaseServiceServer } from "./generated/concordat/v1/cases.js";
 import { unary, type HandlerComponents } from "./handlers.js";
 
 export { CaseServiceService };
+
+/** The most text a search takes (its words), and the size of its filters. */
+export const SEARCH_LIMITS = { text: 1000, id: CASE_LIMITS.id, hub: 63, region: CASE_LIMITS.region, kind: 32, pageToken: 20 } as const;
 
 function toMessage(hub: string, r: CaseRecord, withBody = true): CaseMessage {
   return { ...r, body: withBody ? r.body : "", evidence: r.evidence.map((e) => ({ ...e })), hub };
@@ -51,12 +57,19 @@ export function caseService(components: HandlerComponents & { cases: Cases; info
       return { cases: cases.list(hub).map((r) => toMessage(hub, r, false)) };
     }),
     searchCases: unary(components, "SearchCases", "viewer", async (req) => {
-      const violations: FieldViolation[] = [];
+      const c = new Checker();
+      if (req.text.length > SEARCH_LIMITS.text) c.fail("text", `is ${req.text.length} characters long; a search takes at most ${SEARCH_LIMITS.text}`);
+      c.text("competency", req.competency, { max: SEARCH_LIMITS.id });
+      c.text("region", req.region, { max: SEARCH_LIMITS.region });
+      c.text("language", req.language, { max: MAX_LANGUAGE_TAG });
+      c.text("hub", req.hub, { max: SEARCH_LIMITS.hub });
+      c.text("kind", req.kind, { max: SEARCH_LIMITS.kind });
+      c.text("page_token", req.pageToken, { max: SEARCH_LIMITS.pageToken });
+      const violations = c.violations;
       const size = req.pageSize === 0 ? 20 : req.pageSize;
       if (size > 200) violations.push({ field: "page_size", description: "at most 200" });
       const offset = req.pageToken ? Number.parseInt(req.pageToken, 10) : 0;
       if (!Number.isInteger(offset) || offset < 0) violations.push({ field: "page_token", description: "is not a token this API gave" });
-      if (req.text.length > 1000) violations.push({ field: "text", description: "at most 1000 characters" });
       if (violations.length > 0) throw invalidArgument(violations);
       const started = performance.now();
       const answer = await cases.search(

@@ -7,6 +7,7 @@ import { RECORD_KINDS, type CoreContent, type RecordKind } from "../core/model.j
 import { parseMoodleCsv } from "../core/moodle.js";
 import type { VerifiedCoreReleases } from "../core/releases.js";
 import { invalidArgument, notFound } from "../errors.js";
+import { quote } from "../text.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { encodeBundle } from "../audit/bundle.js";
 import { buildAuditBundle, type AuditSources } from "../audit/export.js";
@@ -22,6 +23,14 @@ import {
 import { serverStream, unary, type HandlerComponents } from "./handlers.js";
 
 export { AuditServiceService, CoreServiceService };
+
+/** Records one PutCoreRecords call may carry, and ids one RemoveCoreRecords call may name. */
+export const MAX_RECORDS_PER_CALL = 10_000;
+export const MAX_IDS_PER_CALL = 1000;
+
+function checkCount(field: string, list: readonly unknown[], max: number): void {
+  if (list.length > max) throw invalidArgument([{ field, description: `has ${list.length} entries; at most ${max} per call` }]);
+}
 
 export interface CoreServiceComponents extends HandlerComponents {
   /** The secretariat's drafts and releases (every call refuses on a hub). */
@@ -46,7 +55,7 @@ function parseJson(text: string, field: string): unknown {
 
 function kindOf(kind: string): RecordKind {
   if (!(RECORD_KINDS as readonly string[]).includes(kind)) {
-    throw invalidArgument([{ field: "kind", description: `'${kind}' is not one of ${RECORD_KINDS.join(", ")}` }]);
+    throw invalidArgument([{ field: "kind", description: `${quote(kind)} is not one of ${RECORD_KINDS.join(", ")}` }]);
   }
   return kind as RecordKind;
 }
@@ -75,18 +84,20 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
   };
 
   return {
-    putCoreRecords: unary(components, "PutCoreRecords", "operator", async (req, ctx) => ({
-      ids: await coreAuthoring.put(ctx.operator.id, kindOf(req.kind), req.records.map((r, i) => parseJson(r, `records[${i}]`))),
-    })),
-    removeCoreRecords: unary(components, "RemoveCoreRecords", "operator", async (req, ctx) => ({
-      removed: await coreAuthoring.remove(ctx.operator.id, kindOf(req.kind), req.ids),
-    })),
+    putCoreRecords: unary(components, "PutCoreRecords", "operator", async (req, ctx) => {
+      checkCount("records", req.records, MAX_RECORDS_PER_CALL);
+      return { ids: await coreAuthoring.put(ctx.operator.id, kindOf(req.kind), req.records.map((r, i) => parseJson(r, `records[${i}]`))) };
+    }),
+    removeCoreRecords: unary(components, "RemoveCoreRecords", "operator", async (req, ctx) => {
+      checkCount("ids", req.ids, MAX_IDS_PER_CALL);
+      return { removed: await coreAuthoring.remove(ctx.operator.id, kindOf(req.kind), req.ids) };
+    }),
     importCore: unary(components, "ImportCore", "operator", async (req, ctx) => {
       const text = Buffer.from(req.content).toString("utf8");
       let parts;
       if (req.format === "case") parts = parseCasePackage(parseJson(text, "content"));
       else if (req.format === "moodle") parts = parseMoodleCsv(text, { now: new Date().toISOString(), ...(req.language ? { language: req.language } : {}) });
-      else throw invalidArgument([{ field: "format", description: `'${req.format}' is not case or moodle` }]);
+      else throw invalidArgument([{ field: "format", description: `${quote(req.format)} is not case or moodle` }]);
       return coreAuthoring.import(ctx.operator.id, parts, req.dryRun);
     }),
     releaseCore: unary(components, "ReleaseCore", "admin", async (req, ctx) => releaseMessage(await coreAuthoring.release(ctx.operator.id, req.version.trim(), req.notes))),
@@ -124,13 +135,13 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
               : req.kind === "scheme"
                 ? await curriculum.putScheme(ctx.operator.id, raw)
                 : (() => {
-                    throw invalidArgument([{ field: "kind", description: `'${req.kind}' is not adaptation, local-module, mapping or scheme` }]);
+                    throw invalidArgument([{ field: "kind", description: `${quote(req.kind)} is not adaptation, local-module, mapping or scheme` }]);
                   })();
       return { json: JSON.stringify(record) };
     }),
     removeCurriculumRecord: unary(components, "RemoveCurriculumRecord", "operator", async (req, ctx) => {
       const map = req.kind === "adaptation" ? "adaptations" : req.kind === "local-module" ? "localModules" : req.kind === "mapping" ? "mappings" : req.kind === "scheme" ? "schemes" : undefined;
-      if (!map) throw invalidArgument([{ field: "kind", description: `'${req.kind}' is not adaptation, local-module or mapping` }]);
+      if (!map) throw invalidArgument([{ field: "kind", description: `${quote(req.kind)} is not adaptation, local-module or mapping` }]);
       await curriculum.remove(ctx.operator.id, map, req.id.trim());
       return {};
     }),

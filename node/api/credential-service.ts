@@ -1,5 +1,6 @@
 import { STATUS_ACTIONS, type Credentials, type JsonObject, type StatusAction, type Verification } from "../credentials/index.js";
 import { invalidArgument } from "../errors.js";
+import { quote, TextKind, textViolationsIn } from "../text.js";
 import type { Roster } from "../roster/index.js";
 import { CredentialServiceService, type CredentialServiceServer, type VerifyCredentialResponse } from "./generated/concordat/v1/credentials.js";
 import { unary, type HandlerComponents } from "./handlers.js";
@@ -7,13 +8,18 @@ import { unary, type HandlerComponents } from "./handlers.js";
 export { CredentialServiceService };
 
 function parseCredential(json: string): JsonObject {
+  let credential: JsonObject;
   try {
     const value = JSON.parse(json) as unknown;
     if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error("not a JSON object");
-    return value as JsonObject;
+    credential = value as JsonObject;
   } catch (error) {
     throw invalidArgument([{ field: "json", description: `is not a JSON credential: ${(error as Error).message}` }]);
   }
+  // A credential's text is shown to operators (and kept, once attached): checked like any text.
+  const violations = textViolationsIn(credential, "json", TextKind.Multiline);
+  if (violations.length > 0) throw invalidArgument(violations);
+  return credential;
 }
 
 export function verificationMessage(v: Verification): VerifyCredentialResponse {
@@ -44,7 +50,7 @@ export function credentialService(components: HandlerComponents & { credentials:
     }),
     getCredential: unary(components, "GetCredential", "viewer", (req) => message(credentials.get(req.id.trim()))),
     setCredentialStatus: unary(components, "SetCredentialStatus", "admin", async (req, ctx) => {
-      if (!(STATUS_ACTIONS as readonly string[]).includes(req.action)) throw invalidArgument([{ field: "action", description: `'${req.action}' is not one of ${STATUS_ACTIONS.join(", ")}` }]);
+      if (!(STATUS_ACTIONS as readonly string[]).includes(req.action)) throw invalidArgument([{ field: "action", description: `${quote(req.action)} is not one of ${STATUS_ACTIONS.join(", ")}` }]);
       return credentials.setStatus(ctx.operator.id, req.id.trim(), req.action as StatusAction);
     }),
     endorse: unary(components, "Endorse", "admin", async (req, ctx) => message(await credentials.endorse(ctx.operator.id, req.subject.trim(), req.comment, req.validUntil.trim() || undefined))),

@@ -1,16 +1,21 @@
 import type { NodeMetrics } from "../metrics.js";
-import type {
-  handleClientStreamingCall,
-  ServerReadableStream,
-  handleServerStreamingCall,
-  handleUnaryCall,
-  Metadata,
-  ServerWritableStream,
-  ServerUnaryCall,
+import {
+  ServerInterceptingCall,
+  status,
+  type handleClientStreamingCall,
+  type ServerReadableStream,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type Metadata,
+  type ServerInterceptor,
+  type ServerWritableStream,
+  type ServerUnaryCall,
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { permissionDenied, unauthenticated } from "../errors.js";
+import { invalidArgument, permissionDenied, unauthenticated } from "../errors.js";
 import { hasRole, type Operator, type Operators, type Role } from "../operators/index.js";
+import { TextKind, textViolationsIn } from "../text.js";
+import { RefusedRequest } from "./decoding.js";
 import { toServiceError } from "./errors.js";
 
 /** What every handler gets besides its request: who calls, a signal for cancellation, a logger. */
@@ -27,14 +32,19 @@ export interface HandlerComponents {
   metrics?: NodeMetrics;
 }
 
-function authorize(components: HandlerComponents, metadata: Metadata, role: Role): Operator {
+/** The operator whose bearer token the call carries; UNAUTHENTICATED when there is none or it is not valid. */
+function authenticate(components: HandlerComponents, metadata: Metadata): Operator {
   const header = metadata.get("authorization")[0];
   if (typeof header !== "string" || header === "") {
     throw unauthenticated("missing credential: send 'authorization: Bearer <token>'");
   }
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw unauthenticated("malformed authorization header: expected 'Bearer <token>'");
-  const operator = components.operators.authenticate(match[1] as string);
+  return components.operators.authenticate(match[1] as string);
+}
+
+function authorize(components: HandlerComponents, metadata: Metadata, role: Role): Operator {
+  const operator = authenticate(components, metadata);
   if (!hasRole(operator.role, role)) {
     throw permissionDenied(`operator '${operator.id}' has role '${operator.role}'; this call needs '${role}'`);
   }
@@ -53,6 +63,58 @@ function contextFor(
   return { operator, signal: controller.signal, log: components.logger.child({ method, operator: operator.id }) };
 }
 
+/** Methods served without an operator's token: health checks, and Replicate (peers authenticate in its first frame). */
+function isOpen(path: string): boolean {
+  return path.startsWith("/grpc.health.v1.Health/") || path === "/concordat.v1.ReplicationService/Replicate";
+}
+
+/**
+ * Checks the bearer token on the call's metadata, before grpc-js reads a byte of the request body
+ * (the stream stays paused until the call is started): an unauthenticated caller gets
+ * UNAUTHENTICATED and costs the node no more than its headers. Every method needs a token but the
+ * open ones; the handler still checks the role (and the token again, which may have been revoked
+ * meanwhile).
+ */
+export function authenticationInterceptor(components: HandlerComponents): ServerInterceptor {
+  return (method, call) => {
+    if (isOpen(method.path)) return new ServerInterceptingCall(call);
+    return new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, proceed) => {
+            try {
+              authenticate(components, metadata);
+            } catch (error) {
+              const refused = toServiceError(error, components.logger, method.path);
+              call.sendStatus({ code: refused.code ?? status.INTERNAL, details: refused.details ?? "", metadata: refused.metadata ?? null });
+              return;
+            }
+            proceed(metadata);
+          },
+        }),
+    });
+  };
+}
+
+/** snake_case, as the proto names a field (`displayName` → `display_name`). */
+const protoName = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * The request as a handler may see it: refused when it did not decode (decoding.ts), or when any
+ * string in it holds a character that no text may hold (node/text.ts) — one check over every field
+ * of every request, so that none is forgotten; validators apply the stricter rule of each field.
+ */
+function admitted<Req>(request: Req): Req {
+  if (request instanceof RefusedRequest) throw request.error;
+  const violations = textViolationsIn(request, "", TextKind.Multiline, { name: protoName, oneofs: true });
+  if (violations.length > 0) throw invalidArgument(violations);
+  return request;
+}
+
+async function* admittedStream<Req>(requests: AsyncIterable<Req>): AsyncGenerator<Req> {
+  for await (const request of requests) yield admitted(request);
+}
+
 /** Adapts an async function to a grpc-js unary handler, with authentication and the error boundary. */
 export function unary<Req, Res>(
   components: HandlerComponents,
@@ -61,7 +123,10 @@ export function unary<Req, Res>(
   fn: (request: Req, ctx: CallContext) => Promise<Res> | Res,
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback) => {
-    (async () => fn(call.request, contextFor(components, call, method, role)))().then(
+    (async () => {
+      const ctx = contextFor(components, call, method, role);
+      return fn(admitted(call.request), ctx);
+    })().then(
       (response) => callback(null, response),
       (error: unknown) => callback(toServiceError(error, components.logger, method)),
     );
@@ -78,7 +143,7 @@ export function serverStream<Req, Res>(
   return (call: ServerWritableStream<Req, Res>) => {
     (async () => {
       const ctx = contextFor(components, call, method, role);
-      for await (const message of fn(call.request, ctx)) {
+      for await (const message of fn(admitted(call.request), ctx)) {
         if (ctx.signal.aborted) return;
         if (!call.write(message)) await new Promise<void>((resolve) => call.once("drain", resolve));
       }
@@ -98,7 +163,7 @@ export function clientStream<Req, Res>(
   fn: (requests: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>,
 ): handleClientStreamingCall<Req, Res> {
   return (call: ServerReadableStream<Req, Res>, callback) => {
-    (async () => fn(call as AsyncIterable<Req>, contextFor(components, call, method, role)))().then(
+    (async () => fn(admittedStream(call as AsyncIterable<Req>), contextFor(components, call, method, role)))().then(
       (response) => callback(null, response),
       (error: unknown) => callback(toServiceError(error, components.logger, method)),
     );

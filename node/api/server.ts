@@ -3,7 +3,6 @@ import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceI
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { failedPrecondition } from "../errors.js";
-import { DEFAULT_MAX_FRAME_BYTES } from "../network/frames.js";
 import type { Operators } from "../operators/index.js";
 import type { Roster } from "../roster/index.js";
 import type { CharterAdmin } from "../federation/index.js";
@@ -26,6 +25,51 @@ import type { Reports } from "../reports/index.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
 import { OperatorServiceService, operatorService } from "./operator-service.js";
 import { TrainerServiceService, trainerService } from "./trainer-service.js";
+import { guardRequests } from "./decoding.js";
+import { authenticationInterceptor } from "./handlers.js";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * The largest message the API port reads. grpc-js refuses a larger one with RESOURCE_EXHAUSTED as
+ * soon as its length prefix arrives, before buffering any of it. The largest legitimate API
+ * requests are the bulk ones — a CASE package or Moodle CSV (ImportCore), a folder of cases
+ * (ImportCases), an xAPI statements file (IngestStatements), one message of a trainer import
+ * stream — and the largest single record, a case with a 200,000-character body (at most 0.6 MiB
+ * as UTF-8); the committed SSR CASE package is 47 KB. The Replicate stream served on the same port
+ * carries sync frames of at most 1 MiB, in messages of at most 2 MiB.
+ */
+export const API_MAX_RECEIVE_MESSAGE_BYTES = 4 * MiB;
+
+/** What a method that is not listed takes: lookups, lists, queries and small writes. */
+export const DEFAULT_REQUEST_BYTES = 64 * KiB;
+
+/** Methods that take more than DEFAULT_REQUEST_BYTES per request message. */
+const REQUEST_BYTES: Readonly<Record<string, number>> = {
+  // one record each, at its validators' limits (test/api/hostile-input.test.ts sends the largest valid ones)
+  "/concordat.v1.TrainerService/AddTrainer": 1 * MiB,
+  "/concordat.v1.TrainerService/UpdateTrainer": 1 * MiB,
+  "/concordat.v1.CaseService/AddCase": 1 * MiB,
+  "/concordat.v1.CaseService/UpdateCase": 1 * MiB,
+  "/concordat.v1.CoreService/PutCurriculumRecord": 1 * MiB,
+  "/concordat.v1.CoreService/ReleaseCore": 256 * KiB,
+  "/concordat.v1.CoreService/RemoveCoreRecords": 256 * KiB,
+  "/concordat.v1.CredentialService/IssueCredential": 256 * KiB,
+  "/concordat.v1.CredentialService/AttachCredential": 256 * KiB,
+  "/concordat.v1.CredentialService/VerifyCredential": 256 * KiB,
+  // bulk: files and imports
+  "/concordat.v1.TrainerService/ImportTrainers": API_MAX_RECEIVE_MESSAGE_BYTES,
+  "/concordat.v1.CaseService/ImportCases": API_MAX_RECEIVE_MESSAGE_BYTES,
+  "/concordat.v1.CoreService/ImportCore": API_MAX_RECEIVE_MESSAGE_BYTES,
+  "/concordat.v1.CoreService/PutCoreRecords": API_MAX_RECEIVE_MESSAGE_BYTES,
+  "/concordat.v1.DeliveryService/IngestStatements": API_MAX_RECEIVE_MESSAGE_BYTES,
+};
+
+/** The largest request message `path` decodes. */
+export function maxRequestBytes(path: string): number {
+  return REQUEST_BYTES[path] ?? DEFAULT_REQUEST_BYTES;
+}
 
 export interface ApiServerInit {
   host: string;
@@ -97,21 +141,29 @@ export class ApiServer {
 
   async start(): Promise<void> {
     if (this.#server) return;
-    const server = new Server({ "grpc.max_receive_message_length": DEFAULT_MAX_FRAME_BYTES + 1024 * 1024 });
+    const server = new Server({
+      "grpc.max_receive_message_length": API_MAX_RECEIVE_MESSAGE_BYTES,
+      interceptors: [authenticationInterceptor(this.#components)],
+    });
     for (const extra of this.#init.extraServices ?? []) server.addService(extra.definition, extra.implementation);
-    server.addService(TrainerServiceService, trainerService(this.#components));
-    server.addService(OperatorServiceService, operatorService(this.#components));
-    server.addService(NodeServiceService, nodeService(this.#components));
-    server.addService(FederationServiceService, federationService(this.#components));
-    server.addService(KeyServiceService, keyService(this.#components));
-    server.addService(CoreServiceService, coreService(this.#components));
-    server.addService(AuditServiceService, auditService(this.#components));
-    server.addService(CredentialServiceService, credentialService(this.#components));
-    server.addService(AvailabilityServiceService, availabilityService(this.#components));
-    server.addService(BookingServiceService, bookingService(this.#components));
-    server.addService(CaseServiceService, caseService(this.#components));
-    server.addService(DeliveryServiceService, deliveryService(this.#components));
-    server.addService(ReportServiceService, reportService(this.#components));
+    // Every API service decodes its requests through one guard: size per method, strict UTF-8,
+    // and a decode failure answered INVALID_ARGUMENT through the error boundary (decoding.ts).
+    const guard = { maxBytes: maxRequestBytes, metrics: this.#components.metrics };
+    const add = <D extends ServiceDefinition>(definition: D, implementation: UntypedServiceImplementation) =>
+      server.addService(guardRequests(definition, guard), implementation);
+    add(TrainerServiceService, trainerService(this.#components));
+    add(OperatorServiceService, operatorService(this.#components));
+    add(NodeServiceService, nodeService(this.#components));
+    add(FederationServiceService, federationService(this.#components));
+    add(KeyServiceService, keyService(this.#components));
+    add(CoreServiceService, coreService(this.#components));
+    add(AuditServiceService, auditService(this.#components));
+    add(CredentialServiceService, credentialService(this.#components));
+    add(AvailabilityServiceService, availabilityService(this.#components));
+    add(BookingServiceService, bookingService(this.#components));
+    add(CaseServiceService, caseService(this.#components));
+    add(DeliveryServiceService, deliveryService(this.#components));
+    add(ReportServiceService, reportService(this.#components));
     const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
     health.addToServer(server);
 

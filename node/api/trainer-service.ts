@@ -1,8 +1,9 @@
-import { invalidArgument, permissionDenied } from "../errors.js";
+import { invalidArgument, permissionDenied, resourceExhausted } from "../errors.js";
 import { hasRole, type Operator } from "../operators/index.js";
 import type { ImportRowInput, Roster } from "../roster/index.js";
 import { draftFromMessage, trainerToMessage } from "./convert.js";
 import {
+  ImportRow,
   TrainerServiceService,
   type ImportOptions,
   type ImportTrainersRequest,
@@ -19,6 +20,13 @@ const seesPrivate = (operator: Operator): boolean => hasRole(operator.role, "ope
 /** Rows accepted in one import stream; larger imports are split by the client into several files. */
 export const MAX_IMPORT_ROWS = 200_000;
 export const MAX_IMPORT_ERRORS_SENT = 1000;
+/**
+ * Bytes of one row (as encoded on the wire): several times the largest trainer the validators
+ * accept (about 120 KB with every list at its limit), so that only the validators judge real rows.
+ */
+export const MAX_IMPORT_ROW_BYTES = 256 * 1024;
+/** Bytes of all rows of one import stream: the node holds them all until it has checked every one. */
+export const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
 
 export function trainerService(components: HandlerComponents & { roster: Roster }): TrainerServiceServer {
   const { roster } = components;
@@ -45,15 +53,30 @@ export function trainerService(components: HandlerComponents & { roster: Roster 
     importTrainers: clientStream(components, "ImportTrainers", "operator", async (requests, ctx) => {
       let options: ImportOptions | undefined;
       const rows: ImportRowInput[] = [];
+      let bytes = 0;
+      // Each message is bounded by the server's receive limit; each row and the whole stream are
+      // bounded here, as the messages arrive, before the node holds more of them.
       for await (const request of requests as AsyncIterable<ImportTrainersRequest>) {
         const part = request.part;
         if (part?.$case === "options") {
           if (options || rows.length > 0) throw invalidArgument([{ field: "options", description: "must be sent once, first" }]);
           options = part.value;
         } else if (part?.$case === "rows") {
-          for (const row of part.value.rows) rows.push({ line: row.line, trainer: draftFromMessage(row.trainer) });
-          if (rows.length > MAX_IMPORT_ROWS) {
+          if (rows.length + part.value.rows.length > MAX_IMPORT_ROWS) {
             throw invalidArgument([{ field: "rows", description: `more than ${MAX_IMPORT_ROWS} rows in one import` }]);
+          }
+          for (const row of part.value.rows) {
+            const size = ImportRow.encode(row).finish().byteLength;
+            if (size > MAX_IMPORT_ROW_BYTES) {
+              const description = `the row of line ${row.line} is ${size} bytes; a row of an import may be at most ${MAX_IMPORT_ROW_BYTES / 1024} KiB`;
+              throw resourceExhausted(`import refused: ${description}`, [{ field: `rows[${rows.length}]`, description }]);
+            }
+            bytes += size;
+            if (bytes > MAX_IMPORT_BYTES) {
+              const description = `the rows up to line ${row.line} are over ${MAX_IMPORT_BYTES / (1024 * 1024)} MiB, the most one import may hold; split the file and import the parts one after the other`;
+              throw resourceExhausted(`import refused: ${description}`, [{ field: "rows", description }]);
+            }
+            rows.push({ line: row.line, trainer: draftFromMessage(row.trainer) });
           }
         }
       }

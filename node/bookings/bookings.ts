@@ -6,12 +6,14 @@ import { DocumentType, textOf, type DocumentEdit, type OwnedDocuments, type Owne
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { withAncestors } from "../query/model.js";
+import { quote } from "../text.js";
 import type { Availability } from "../query/availability.js";
 import type { Roster } from "../roster/index.js";
 import type { TrainerPublic } from "../roster/trainer.js";
 import {
   bookingKey,
   checkDraft,
+  checkNote,
   decodeCancellation,
   decodeEngagement,
   decodeRequest,
@@ -349,6 +351,7 @@ export class Bookings {
   }
 
   async decline(operatorId: string, ref: string, note: string): Promise<Booking> {
+    checkNote(note);
     const booking = this.#incoming(ref);
     await this.#serial(async () => {
       await this.#write(
@@ -369,6 +372,7 @@ export class Bookings {
    * frees the time), or an engagement of this hub's trainer (answered here at once).
    */
   async cancel(operatorId: string, ref: string, note: string): Promise<Booking> {
+    checkNote(note);
     const booking = this.show(ref);
     if (booking.request.requester === this.#self) {
       if (booking.cancellation) return booking;
@@ -413,8 +417,8 @@ export class Bookings {
     const checked = checkDraft(draft, now, this.#ttlMs);
     const violations = checked.violations;
     if (draft.trainerHub !== "" && draft.trainerId !== "") {
-      if (draft.trainerHub !== this.#self && !this.#membership.member(draft.trainerHub)) violations.push({ field: "trainer_hub", description: `'${draft.trainerHub}' is not a member of this federation` });
-      else if (!(draft.trainerHub === this.#self ? this.#roster.has(draft.trainerId) : this.#availability.indexed(draft.trainerHub, draft.trainerId))) violations.push({ field: "trainer_id", description: `no trainer '${draft.trainerId}' of hub '${draft.trainerHub}' is known here (as of its latest verified checkpoint)` });
+      if (draft.trainerHub !== this.#self && !this.#membership.member(draft.trainerHub)) violations.push({ field: "trainer_hub", description: `${quote(draft.trainerHub)} is not a member of this federation` });
+      else if (!(draft.trainerHub === this.#self ? this.#roster.has(draft.trainerId) : this.#availability.indexed(draft.trainerHub, draft.trainerId))) violations.push({ field: "trainer_id", description: `no trainer ${quote(draft.trainerId)} of hub ${quote(draft.trainerHub)} is known here (as of its latest verified checkpoint)` });
     }
     if (violations.length > 0) throw invalidArgument(violations);
     const id = draft.id || randomUUID();
@@ -472,8 +476,8 @@ export class Bookings {
   /** One booking, by `requester/id` or by a request id alone (when only one hub used it). */
   show(ref: string): Booking {
     const matches = this.list().filter((b) => b.key === ref || b.request.id === ref);
-    if (matches.length === 0) throw notFound(`no booking '${ref}' here (give requester/id or a request id this hub made or received)`);
-    if (matches.length > 1) throw invalidArgument([{ field: "booking", description: `'${ref}' names ${matches.length} bookings: ${matches.map((m) => m.key).join(", ")}; give requester/id` }]);
+    if (matches.length === 0) throw notFound(`no booking ${quote(ref)} here (give requester/id or a request id this hub made or received)`);
+    if (matches.length > 1) throw invalidArgument([{ field: "booking", description: `${quote(ref)} names ${matches.length} bookings: ${matches.map((m) => m.key).join(", ")}; give requester/id` }]);
     return matches[0] as Booking;
   }
 

@@ -1,7 +1,8 @@
 import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
 import { textOf } from "../documents/header.js";
-import type { FieldViolation } from "../errors.js";
+import { invalidArgument, type FieldViolation } from "../errors.js";
+import { Checker, quote, TextKind } from "../text.js";
 
 /**
  * Bookings (issue 7): a request is an entry in the requesting hub's `outbox` document; the answer is
@@ -195,31 +196,43 @@ export interface RequestDraft {
 
 /** Checks a draft and returns the request's fields with times normalised to ISO 8601 UTC. */
 export function checkDraft(draft: RequestDraft, now: number, defaultTtlMs: number): { violations: FieldViolation[]; start: number; end: number; expiresAt: number } {
-  const violations: FieldViolation[] = [];
-  const fail = (field: string, description: string) => violations.push({ field, description });
+  const c = new Checker();
+  const violations = c.violations;
+  const fail = (field: string, description: string) => c.fail(field, description);
   if (draft.id !== "" && (draft.id.length > LIMITS.id || !ID_PATTERN.test(draft.id))) {
     fail("request_id", `must be 1-${LIMITS.id} characters of letters, digits and . _ : - (starting with a letter or digit)`);
   }
   if (draft.trainerHub === "") fail("trainer_hub", "is required");
+  else c.text("trainer_hub", draft.trainerHub, { max: LIMITS.id });
   if (draft.trainerId === "") fail("trainer_id", "is required");
+  else c.text("trainer_id", draft.trainerId, { max: LIMITS.id });
+  c.text("competency", draft.competency, { max: LIMITS.id });
   const start = Date.parse(draft.start);
   const end = Date.parse(draft.end);
-  if (Number.isNaN(start)) fail("from", `'${draft.start}' is not an ISO 8601 time`);
-  if (Number.isNaN(end)) fail("to", `'${draft.end}' is not an ISO 8601 time`);
+  if (Number.isNaN(start)) fail("from", `${quote(draft.start)} is not an ISO 8601 time`);
+  if (Number.isNaN(end)) fail("to", `${quote(draft.end)} is not an ISO 8601 time`);
   if (!Number.isNaN(start) && !Number.isNaN(end)) {
     if (end <= start) fail("to", "must be after from");
     else if (end - start > LIMITS.maxDays * DAY_MS) fail("to", `must be at most ${LIMITS.maxDays} days after from`);
     if (start < now) fail("from", `is in the past (${new Date(start).toISOString()})`);
   }
-  if (draft.course.length > LIMITS.course) fail("course", `is ${draft.course.length} characters long; at most ${LIMITS.course} allowed`);
-  if (draft.note.length > LIMITS.note) fail("note", `is ${draft.note.length} characters long; at most ${LIMITS.note} allowed`);
+  c.text("course", draft.course, { max: LIMITS.course });
+  c.text("note", draft.note, { max: LIMITS.note, kind: TextKind.Multiline });
   let expiresAt = now + defaultTtlMs;
   if (draft.expiresAt !== "") {
     expiresAt = Date.parse(draft.expiresAt);
-    if (Number.isNaN(expiresAt)) fail("expires_at", `'${draft.expiresAt}' is not an ISO 8601 time`);
+    if (Number.isNaN(expiresAt)) fail("expires_at", `${quote(draft.expiresAt)} is not an ISO 8601 time`);
     else if (expiresAt <= now) fail("expires_at", "is in the past");
   }
   return { violations, start, end, expiresAt };
+}
+
+/** A decline's or cancellation's note: multi-line text of at most LIMITS.note characters (INVALID_ARGUMENT otherwise). */
+export function checkNote(note: string): string {
+  const c = new Checker();
+  const value = c.text("note", note, { max: LIMITS.note, kind: TextKind.Multiline });
+  if (c.violations.length > 0) throw invalidArgument(c.violations);
+  return value;
 }
 
 /** Do two ISO ranges overlap (half-open)? */

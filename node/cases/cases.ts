@@ -6,7 +6,8 @@ import { alreadyExists, invalidArgument, notFound, permissionDenied, type FieldV
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import type { CompetencyTree } from "../query/model.js";
 import { shardOf } from "../roster/trainer.js";
-import { decodeCase, encodeCase, endorsementKey, validateCase, type CaseEndorsement, type CaseRecord, type RawCase } from "./model.js";
+import { Checker, quote, TextKind } from "../text.js";
+import { CASE_LIMITS, decodeCase, encodeCase, endorsementKey, validateCase, type CaseEndorsement, type CaseRecord, type RawCase } from "./model.js";
 import { caseHits, CaseSearchIndex, type CaseFilters } from "./search.js";
 
 export const CASE_SHARDS = 16;
@@ -213,7 +214,7 @@ export class Cases {
   /** A case of this hub, or of another as of its latest verified checkpoint. */
   get(hub: string, id: string): { record: CaseRecord; endorsement?: CaseEndorsement } {
     const record = hub === this.#self ? this.#stored(id) : this.#indexed.get(`${hub}/${id}`)?.record;
-    if (!record) throw notFound(hub === this.#self ? `case '${id}' is not in this hub's repository` : `no case '${id}' of hub '${hub}' is known here (as of its latest verified checkpoint)`);
+    if (!record) throw notFound(hub === this.#self ? `case ${quote(id)} is not in this hub's repository` : `no case ${quote(id)} of hub ${quote(hub)} is known here (as of its latest verified checkpoint)`);
     const endorsement = this.#endorsements().get(endorsementKey(hub, id));
     return { record, ...(endorsement ? { endorsement } : {}) };
   }
@@ -239,6 +240,9 @@ export class Cases {
 
   async endorse(operatorId: string, hub: string, id: string, note: string): Promise<CaseEndorsement> {
     if (!this.#isSecretariat) throw permissionDenied("only the secretariat endorses cases");
+    const text = new Checker();
+    text.text("note", note, { max: CASE_LIMITS.summary, kind: TextKind.Multiline });
+    if (text.violations.length > 0) throw invalidArgument(text.violations);
     this.get(hub, id); // known, as signed by its hub
     const endorsement: CaseEndorsement = { hub, caseId: id, by: operatorId, at: new Date().toISOString(), note };
     const key = endorsementKey(hub, id);

@@ -2,7 +2,8 @@ import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
 import { textOf } from "../documents/header.js";
 import type { FieldViolation } from "../errors.js";
-import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN } from "../roster/trainer.js";
+import { checkLanguageTag, checkRegion, ID_PATTERN } from "../roster/trainer.js";
+import { Checker, checkText, quote, TextKind } from "../text.js";
 
 /**
  * The case repository (issue 8): what works, shared by the hub that owns it. A case is stored whole
@@ -71,7 +72,8 @@ export interface RawCase {
 function oneOf<T extends string>(c: Checker, field: string, value: string | undefined, allowed: readonly T[], fallback: T | undefined): T {
   const v = (value ?? "").trim().toLowerCase();
   if (v === "" && fallback !== undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(v)) c.fail(field, v === "" ? `is required (${allowed.join(", ")})` : `'${value}' is not one of ${allowed.join(", ")}`);
+  if (!c.characters(field, v, TextKind.Line)) return v as T;
+  if (!(allowed as readonly string[]).includes(v)) c.fail(field, v === "" ? `is required (${allowed.join(", ")})` : `${quote(value ?? "")} is not one of ${allowed.join(", ")}`);
   return v as T;
 }
 
@@ -81,12 +83,13 @@ export function validateCase(raw: RawCase, prefix = "case"): { value: CaseDraft;
   const f = (name: string) => (prefix ? `${prefix}.${name}` : name);
   const id = (raw.id ?? "").trim();
   if (id === "") c.fail(f("id"), "is required");
-  else if (id.length > CASE_LIMITS.id || !ID_PATTERN.test(id)) c.fail(f("id"), `'${id}' is not a valid id (letters, digits, '.', '_', ':', '-'; at most ${CASE_LIMITS.id})`);
+  else if (c.characters(f("id"), id, TextKind.Line) && (id.length > CASE_LIMITS.id || !ID_PATTERN.test(id))) c.fail(f("id"), `${quote(id)} is not a valid id (letters, digits, '.', '_', ':', '-'; at most ${CASE_LIMITS.id})`);
   const kind = oneOf(c, f("kind"), raw.kind, CASE_KINDS, undefined);
   const title = checkText(c, f("title"), raw.title ?? "", CASE_LIMITS.title, true);
-  const summary = checkText(c, f("summary"), raw.summary ?? "", CASE_LIMITS.summary, false);
+  const summary = checkText(c, f("summary"), raw.summary ?? "", CASE_LIMITS.summary, false, TextKind.Multiline);
   const body = raw.body ?? "";
   if (body.length > CASE_LIMITS.body) c.fail(f("body"), `is ${body.length} characters long; at most ${CASE_LIMITS.body} allowed`);
+  else c.characters(f("body"), body, TextKind.Multiline);
   const language = checkLanguageTag(c, f("language"), raw.language ?? "");
   const country = (raw.country ?? "").trim() === "" ? "" : checkRegion(c, f("country"), raw.country ?? "");
   const region = checkText(c, f("region"), raw.region ?? "", CASE_LIMITS.region, false);
@@ -99,17 +102,18 @@ export function validateCase(raw: RawCase, prefix = "case"): { value: CaseDraft;
     const out = items.map((v, i) => each(v.trim(), f(`${name}[${i}]`)));
     const seen = new Set<string>();
     out.forEach((v, i) => {
-      if (seen.has(v)) c.fail(f(`${name}[${i}]`), `'${v}' is listed twice`);
+      if (seen.has(v)) c.fail(f(`${name}[${i}]`), `${quote(v)} is listed twice`);
       seen.add(v);
     });
     return out;
   };
   const competencies = list("competencies", raw.competencies, CASE_LIMITS.competencies, (v, field) => {
-    if (v === "" || v.length > CASE_LIMITS.id || !ID_PATTERN.test(v)) c.fail(field, `'${v}' is not a competency identifier`);
+    if (c.characters(field, v, TextKind.Line) && (v === "" || v.length > CASE_LIMITS.id || !ID_PATTERN.test(v))) c.fail(field, `${quote(v)} is not a competency identifier`);
     return v;
   });
   const tags = list("tags", raw.tags, CASE_LIMITS.tags, (v, field) => {
     if (v === "" || v.length > CASE_LIMITS.tag) c.fail(field, v === "" ? "is empty" : `is longer than ${CASE_LIMITS.tag} characters`);
+    else c.characters(field, v, TextKind.Line);
     return v.toLowerCase();
   });
   const rawEvidence = raw.evidence ?? [];
@@ -117,15 +121,17 @@ export function validateCase(raw: RawCase, prefix = "case"): { value: CaseDraft;
   const evidence = (rawEvidence.length > CASE_LIMITS.evidence ? [] : rawEvidence).map((e, i) => {
     const at = (name: string) => f(`evidence[${i}].${name}`);
     const url = (e.url ?? "").trim();
-    let ok = false;
-    try {
-      ok = ["https:", "http:"].includes(new URL(url).protocol);
-    } catch {
-      ok = false;
+    let ok = c.characters(at("url"), url, TextKind.Line);
+    if (ok) {
+      try {
+        ok = ["https:", "http:"].includes(new URL(url).protocol);
+      } catch {
+        ok = false;
+      }
+      if (!ok || url.length > CASE_LIMITS.url) c.fail(at("url"), `${quote(url)} is not an http(s) URL`);
     }
-    if (!ok || url.length > CASE_LIMITS.url) c.fail(at("url"), `'${url}' is not an http(s) URL`);
     const sha256 = (e.sha256 ?? "").trim().toLowerCase();
-    if (!SHA256.test(sha256)) c.fail(at("sha256"), `'${e.sha256 ?? ""}' is not a SHA-256 (64 hex digits) of the linked content`);
+    if (!SHA256.test(sha256)) c.fail(at("sha256"), `${quote(e.sha256 ?? "")} is not a SHA-256 (64 hex digits) of the linked content`);
     return { url, sha256, label: checkText(c, at("label"), e.label ?? "", CASE_LIMITS.label, false) };
   });
   const review = oneOf(c, f("review"), raw.review, REVIEW_STATES, "draft");

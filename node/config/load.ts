@@ -3,6 +3,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { invalidArgument, type FieldViolation } from "../errors.js";
 import { configSchema, type NodeConfig } from "./schema.js";
+import { quote } from "../text.js";
 
 /**
  * Environment variables that override the config file. Each names one key; a value that does not
@@ -36,7 +37,7 @@ function parseEnvValue(name: string, raw: string, type: EnvType): unknown {
         .filter((item) => item !== "");
     case "number": {
       if (!/^\d+$/.test(raw.trim())) {
-        throw invalidArgument([{ field: name, description: `'${raw}' is not a whole number` }]);
+        throw invalidArgument([{ field: name, description: `${quote(raw)} is not a whole number` }]);
       }
       return Number(raw.trim());
     }
@@ -45,7 +46,7 @@ function parseEnvValue(name: string, raw: string, type: EnvType): unknown {
       if (raw === "true") return true;
       if (raw === "false") return false;
       if (type === "pretty" && raw === "auto") return "auto";
-      throw invalidArgument([{ field: name, description: `'${raw}' must be true or false${type === "pretty" ? " or auto" : ""}` }]);
+      throw invalidArgument([{ field: name, description: `${quote(raw)} must be true or false${type === "pretty" ? " or auto" : ""}` }]);
   }
 }
 

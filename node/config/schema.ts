@@ -1,5 +1,6 @@
 import { isLoopback } from "../metrics.js";
 import { z } from "zod";
+import { quote, textRule, TextKind } from "../text.js";
 
 /** Hub ids are short, stable, URL- and file-safe names such as `nairobi` or `hub-ke-01`. */
 export const HUB_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -25,9 +26,9 @@ export const configSchema = z
     hub: z
       .object({
         id: z.string().regex(HUB_ID_PATTERN, "must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit"),
-        name: z.string().trim().min(1, "must not be empty").max(200),
+        name: z.string().trim().min(1, "must not be empty").max(200).superRefine(textRule(TextKind.Line)),
         role: z.enum(["hub", "secretariat"]).default("hub"),
-        region: z.string().trim().max(100).default(""),
+        region: z.string().trim().max(100).superRefine(textRule(TextKind.Line)).default(""),
       })
       .strict(),
     federation: z
@@ -61,6 +62,16 @@ export const configSchema = z
         tls: tlsSchema.optional(),
       })
       .strict()
+      // Bearer tokens travel in every call: off this machine, only inside TLS.
+      .superRefine((api, ctx) => {
+        if (!api.tls && !isLoopback(api.host)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["host"],
+            message: `${quote(api.host)} is not a loopback address (127.0.0.0/8, ::1, localhost), and api.tls is not set: the API is served to other machines only over TLS (set api.tls.cert and api.tls.key), so that tokens never cross the network in clear`,
+          });
+        }
+      })
       .default({ host: "127.0.0.1", port: 7400 }),
     metrics: z
       .object({

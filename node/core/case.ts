@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { invalidArgument, type FieldViolation } from "../errors.js";
+import { quote } from "../text.js";
 import {
   ASSOCIATION_TYPES,
   isAssociationType,
@@ -408,7 +409,7 @@ function claimIdentifier(seen: Map<unknown, string>, identifier: unknown, record
 function checkLinks(record: string, association: Json, nodes: Nodes, problems: Problems): void {
   const { type, origin, destination, grouping } = association;
   if (typeof type === "string" && type !== "" && !isAssociationType(type)) {
-    problems.add(record, "associationType", `'${type}' is not a CASE association type (${ASSOCIATION_TYPES.join(", ")})`);
+    problems.add(record, "associationType", `${quote(type)} is not a CASE association type (${ASSOCIATION_TYPES.join(", ")})`);
   }
   for (const [field, ref] of [
     ["originNodeURI", origin],
@@ -417,11 +418,11 @@ function checkLinks(record: string, association: Json, nodes: Nodes, problems: P
     if (!isRecord(ref) || typeof ref.identifier !== "string" || ref.identifier === "") continue;
     if (!nodes.identifiers.has(ref.identifier) && !ref.uri) {
       const why = "is neither the CFDocument nor an item of the package, and no uri says where it is";
-      problems.add(record, `${field}.identifier`, `'${ref.identifier}' ${why}`);
+      problems.add(record, `${field}.identifier`, `${quote(ref.identifier)} ${why}`);
     }
   }
   if (isRecord(grouping) && nodes.groupings && !nodes.groupings.has(grouping.identifier)) {
-    const named = `'${String(grouping.identifier)}'`;
+    const named = quote(String(grouping.identifier));
     problems.add(record, "CFAssociationGroupingURI.identifier", `${named} is not in CFDefinitions.CFAssociationGroupings`);
   }
 }

@@ -18,6 +18,7 @@ import {
   type RecordKind,
 } from "./model.js";
 import { textOf } from "../documents/header.js";
+import { quote } from "../text.js";
 
 /**
  * How the core is stored in its Automerge document: each record whole, as canonical JSON in an
@@ -151,12 +152,12 @@ export function referenceProblems(content: CoreContent): FieldViolation[] {
   const items = new Set(content.items.map((i) => i.identifier));
   const nodes = new Set([...items, ...(content.framework ? [content.framework.identifier] : [])]);
   for (const a of content.associations) {
-    if (!isAssociationType(a.type)) violations.push({ field: `association '${a.identifier}'.type`, description: `'${a.type}' is not a CASE association type (isChildOf, exactMatchOf, isRelatedTo, … or ext:…)` });
+    if (!isAssociationType(a.type)) violations.push({ field: `association '${a.identifier}'.type`, description: `${quote(a.type)} is not a CASE association type (isChildOf, exactMatchOf, isRelatedTo, … or ext:…)` });
     if (items.has(a.identifier)) violations.push({ field: `association '${a.identifier}'`, description: "has the identifier of an item" });
     for (const end of ["origin", "destination"] as const) {
       const ref = a[end];
       if (!nodes.has(ref.identifier) && !ref.uri) {
-        violations.push({ field: `association '${a.identifier}'.${end}`, description: `'${ref.identifier}' is not an item of the core, and has no uri (an external node)` });
+        violations.push({ field: `association '${a.identifier}'.${end}`, description: `${quote(ref.identifier)} is not an item of the core, and has no uri (an external node)` });
       }
     }
   }

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Checkpointer, SignedCheckpoint } from "../authority/index.js";
 import { DocumentType, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
+import { quote, textProblem, textViolationsIn, TextKind } from "../text.js";
 import { canonicalJson, encodeRecord, initialCoreDoc, MAP_OF, readCore, recordId, referenceProblems, validateFramework, validateRecord } from "./content.js";
 import {
   compareVersions,
@@ -149,7 +150,7 @@ export class CoreAuthoring implements CoreSource {
       const map = MAP_OF[kind];
       const existing = new Set((current[map] as Array<Parameters<typeof recordId>[1]>).map((r) => recordId(kind, r)));
       const missing = ids.filter((id) => !existing.has(id));
-      if (missing.length > 0) throw notFound(`no ${kind} ${missing.map((m) => `'${m}'`).join(", ")} in the core`);
+      if (missing.length > 0) throw notFound(`no ${kind} ${missing.slice(0, 10).map((m) => quote(m)).join(", ")}${missing.length > 10 ? ` (and ${missing.length - 10} more)` : ""} in the core`);
       const gone = new Set(ids);
       const next = { ...current, [map]: (current[map] as Array<Parameters<typeof recordId>[1]>).filter((r) => !gone.has(recordId(kind, r))) } as CoreContent;
       const problems = referenceProblems(next);
@@ -182,6 +183,8 @@ export class CoreAuthoring implements CoreSource {
         violations.push(...result.violations);
         framework = result.value;
       }
+      // Definitions are kept verbatim (CASE CFDefinitions): their text is checked like any other.
+      if (parts.definitions) violations.push(...textViolationsIn(parts.definitions, "definitions", TextKind.Multiline));
       const valid: Partial<Record<RecordKind, Array<Parameters<typeof recordId>[1]>>> = {};
       for (const kind of ["item", "association", "module", "scheme"] as const) {
         const raw = parts[MAP_OF[kind]] ?? [];
@@ -232,8 +235,10 @@ export class CoreAuthoring implements CoreSource {
    */
   async release(operatorId: string, version: string, notes: string): Promise<CoreRelease> {
     this.#require();
-    if (!VERSION_PATTERN.test(version)) throw invalidArgument([{ field: "version", description: `'${version}' is not a version X.Y.Z` }]);
+    if (!VERSION_PATTERN.test(version)) throw invalidArgument([{ field: "version", description: `${quote(version)} is not a version X.Y.Z` }]);
     if (notes.length > 20_000) throw invalidArgument([{ field: "notes", description: "at most 20,000 characters" }]);
+    const problem = textProblem(notes, TextKind.Multiline);
+    if (problem) throw invalidArgument([{ field: "notes", description: problem }]);
     const check = (previous: ReadonlyArray<{ checkpoint: { version?: string; heads: string[] } }>) => {
       const last = previous.at(-1)?.checkpoint;
       if (last?.version && compareVersions(version, last.version) <= 0) {

@@ -10,6 +10,7 @@ import { diffFields, type FieldChange } from "./diff.js";
 import {
   identifierSchema,
   langMapSchema,
+  lineLangMapSchema,
   moduleSchema,
   schemeSchema,
   violationsOf,
@@ -20,6 +21,7 @@ import {
   type LangMap,
 } from "./model.js";
 import { textOf } from "../documents/header.js";
+import { quote, textRule, TextKind } from "../text.js";
 
 export const CURRICULUM_KEY = "curriculum";
 
@@ -86,18 +88,21 @@ export interface JobMapping {
   updatedBy: string;
 }
 
-const scenarioSchema = z.object({ language: z.string().min(2).max(35), title: z.string().trim().min(1).max(500), text: z.string().trim().min(1).max(20_000) }).strict();
+const line = (max: number) => z.string().trim().min(1).max(max).superRefine(textRule(TextKind.Line));
+const scenarioSchema = z
+  .object({ language: z.string().min(2).max(35).superRefine(textRule(TextKind.Line)), title: line(500), text: z.string().trim().min(1).max(20_000).superRefine(textRule(TextKind.Multiline)) })
+  .strict();
 export const adaptationInputSchema = z
   .object({
     id: identifierSchema,
     target: z.object({ kind: z.enum(["item", "module"]), id: identifierSchema }).strict(),
-    baseRelease: z.string().optional(),
+    baseRelease: z.string().max(20).superRefine(textRule(TextKind.Line)).optional(),
     statement: langMapSchema.optional(),
-    title: langMapSchema.optional(),
+    title: lineLangMapSchema.optional(),
     scenarios: z.array(scenarioSchema).max(100).default([]),
-    legalReferences: z.array(z.string().trim().min(1).max(1000)).max(100).default([]),
+    legalReferences: z.array(line(1000)).max(100).default([]),
     durationMinutes: z.number().int().min(1).max(100_000).optional(),
-    notes: z.string().max(20_000).optional(),
+    notes: z.string().max(20_000).superRefine(textRule(TextKind.Multiline)).optional(),
   })
   .strict();
 export type AdaptationInput = z.input<typeof adaptationInputSchema>;
@@ -105,7 +110,7 @@ export type AdaptationInput = z.input<typeof adaptationInputSchema>;
 export const mappingInputSchema = z
   .object({
     id: identifierSchema,
-    jobTitle: langMapSchema,
+    jobTitle: lineLangMapSchema,
     country: z.string().refine((c) => countries.isValid(c) && c.length === 2 && c === c.toUpperCase(), "is not an ISO 3166-1 alpha-2 code"),
     escoUri: z.string().regex(/^http:\/\/data\.europa\.eu\/esco\/occupation\/[0-9a-f-]{36}$/, "is not an ESCO occupation URI (http://data.europa.eu/esco/occupation/<uuid>)").optional(),
     iscoCode: z.string().regex(/^\d{4}$/, "is not an ISCO-08 unit group code (4 digits)").optional(),
@@ -317,7 +322,7 @@ export class Curriculum {
   /** The operator has reviewed an adaptation against `version` (default: the adopted release): it is pinned there. */
   async confirm(operatorId: string, id: string, version?: string): Promise<Adaptation> {
     const existing = this.current().adaptations.find((a) => a.id === id);
-    if (!existing) throw notFound(`no adaptation '${id}'`);
+    if (!existing) throw notFound(`no adaptation ${quote(id)}`);
     const release = version ?? (await this.#adopted()).adoption.version;
     const { content } = await this.#release(release);
     if (!targetOf(content, existing.target)) {
@@ -374,7 +379,7 @@ export class Curriculum {
   async remove(operatorId: string, map: "adaptations" | "localModules" | "mappings" | "schemes", id: string): Promise<void> {
     await this.#documents.transact({ operatorId, action: `curriculum.${map}.remove`, subjects: [id] }, () => {
       const doc = this.#documents.get<CurriculumDoc>(CURRICULUM_KEY);
-      if (!Object.hasOwn(doc[map] ?? {}, id)) throw notFound(`no ${map === "localModules" ? "local module" : map.slice(0, -1)} '${id}'`);
+      if (!Object.hasOwn(doc[map] ?? {}, id)) throw notFound(`no ${map === "localModules" ? "local module" : map.slice(0, -1)} ${quote(id)}`);
       return { edits: [{ key: CURRICULUM_KEY, subject: id, change: (d) => void delete (d[map] as Record<string, unknown>)[id] }], result: undefined };
     });
   }

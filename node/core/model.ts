@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { FieldViolation } from "../errors.js";
+import { textRule, textViolationsIn, TextKind } from "../text.js";
 
 /**
  * The global core (DOMAIN.md): a competency framework modelled on 1EdTech CASE 1.1, core modules
@@ -177,28 +178,45 @@ const BCP47 = (value: string) => {
 };
 
 const langTag = z.string().min(2).max(35).refine(BCP47, "is not a BCP 47 language tag");
-const text = (max: number) => z.string().trim().min(1, "must not be empty").max(max);
-export const langMapSchema = z
-  .record(langTag, text(20_000))
-  .refine((m) => Object.keys(m).length > 0, "needs at least one language");
-const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "is not an ISO 8601 time");
+/** Text of one line (names, titles, codes), or of several (statements, descriptions, notes): see node/text.ts. */
+const line = (max: number) => z.string().max(max).superRefine(textRule(TextKind.Line));
+const prose = (max: number) => z.string().max(max).superRefine(textRule(TextKind.Multiline));
+const text = (max: number, kind: TextKind = TextKind.Line) => z.string().trim().min(1, "must not be empty").max(max).superRefine(textRule(kind));
+/** Languages one text may be given in. */
+export const MAX_LANGUAGES = 100;
+const langMap = (kind: TextKind) =>
+  z
+    .record(langTag, text(20_000, kind))
+    .refine((m) => Object.keys(m).length > 0, "needs at least one language")
+    .refine((m) => Object.keys(m).length <= MAX_LANGUAGES, `has more than ${MAX_LANGUAGES} languages`);
+/** Statements and descriptions, by language (several lines each). */
+export const langMapSchema = langMap(TextKind.Multiline);
+/** Titles and names, by language (one line each). */
+export const lineLangMapSchema = langMap(TextKind.Line);
+const isoTime = z
+  .string()
+  .max(64)
+  .superRefine(textRule(TextKind.Line))
+  .refine((s) => !Number.isNaN(Date.parse(s)), "is not an ISO 8601 time");
 /** CASE identifiers are UUIDs; Concordat accepts any stable token of 1-100 safe characters. */
 export const identifierSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, "must be 1-100 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
-const nodeRefSchema = z
-  .object({ identifier: z.string().min(1).max(300), uri: z.string().max(2000).optional(), title: z.string().max(2000).optional() })
-  .strict();
-const extraSchema = z.record(z.string(), z.unknown());
+/** A node reference's title copies the node's title or statement, which may run over several lines. */
+const nodeRefSchema = z.object({ identifier: line(300).min(1), uri: line(2000).optional(), title: prose(2000).optional() }).strict();
+/** Fields kept verbatim: any JSON, but its text (and keys) hold no character that no text may hold. */
+const extraSchema = z.record(z.string(), z.unknown()).superRefine((extra, ctx) => {
+  for (const v of textViolationsIn(extra, "", TextKind.Multiline)) ctx.addIssue({ code: "custom", message: v.description, path: [v.field] });
+});
 
 export const frameworkSchema = z
   .object({
     identifier: identifierSchema,
     title: text(1000),
-    description: z.string().max(20_000).optional(),
+    description: prose(20_000).optional(),
     creator: text(500),
-    publisher: z.string().max(500).optional(),
+    publisher: line(500).optional(),
     language: langTag,
-    adoptionStatus: z.string().max(100).optional(),
-    subject: z.array(z.string().max(500)).max(100).optional(),
+    adoptionStatus: line(100).optional(),
+    subject: z.array(line(500)).max(100).optional(),
     lastChangeDateTime: isoTime,
     extra: extraSchema,
   })
@@ -207,15 +225,15 @@ export const frameworkSchema = z
 export const itemSchema = z
   .object({
     identifier: identifierSchema,
-    code: z.string().max(100),
+    code: line(100),
     statement: langMapSchema,
-    abbreviatedStatement: langMapSchema.optional(),
+    abbreviatedStatement: lineLangMapSchema.optional(),
     type: text(200),
     language: langTag,
-    roleLevels: z.array(z.string().min(1).max(100)).max(20),
-    themes: z.array(z.string().min(1).max(200)).max(50),
-    notes: z.string().max(20_000).optional(),
-    listEnumeration: z.string().max(100).optional(),
+    roleLevels: z.array(line(100).min(1)).max(20),
+    themes: z.array(line(200).min(1)).max(50),
+    notes: prose(20_000).optional(),
+    listEnumeration: line(100).optional(),
     lastChangeDateTime: isoTime,
     extra: extraSchema,
   })
@@ -225,7 +243,7 @@ export const itemSchema = z
 export const associationSchema = z
   .object({
     identifier: identifierSchema,
-    type: z.string().min(1).max(100),
+    type: line(100).min(1),
     origin: nodeRefSchema,
     destination: nodeRefSchema,
     sequenceNumber: z.number().int().min(0).optional(),
@@ -238,7 +256,7 @@ export const associationSchema = z
 const unitSchema = z
   .object({
     id: identifierSchema,
-    title: langMapSchema,
+    title: lineLangMapSchema,
     moveOn: z.enum(MOVE_ON),
     masteryScore: z.number().min(0).max(1).optional(),
   })
@@ -247,8 +265,8 @@ const unitSchema = z
 export const moduleSchema = z
   .object({
     id: identifierSchema,
-    code: z.string().max(100),
-    title: langMapSchema,
+    code: line(100),
+    title: lineLangMapSchema,
     durationMinutes: z.number().int().min(1).max(100_000),
     deliveryMode: z.enum(DELIVERY_MODES),
     units: z.array(unitSchema).max(500),
@@ -262,7 +280,7 @@ export const moduleSchema = z
 export const schemeSchema = z
   .object({
     id: identifierSchema,
-    name: langMapSchema,
+    name: lineLangMapSchema,
     description: langMapSchema.optional(),
     competencies: z.array(identifierSchema).max(1000),
     levels: z.array(text(100)).min(1).max(20),

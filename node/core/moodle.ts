@@ -18,6 +18,7 @@ import { readCsv, type CsvRecord } from "../csv.js";
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { invalidArgument, type FieldViolation } from "../errors.js";
+import { quote } from "../text.js";
 import {
   associationSchema,
   frameworkSchema,
@@ -132,11 +133,8 @@ class Problems {
   }
 }
 
-/** A value quoted for a message, shortened (by code points, never inside a pair) when long. */
-function show(value: string): string {
-  const chars = Array.from(value);
-  return `'${chars.length > 60 ? `${chars.slice(0, 57).join("")}...` : value}'`;
-}
+/** A value quoted for a message (shortened, shown safely: node/text.ts). */
+const show = quote;
 
 function checkOptions(options: MoodleImportOptions): Settings {
   const violations: FieldViolation[] = [];

@@ -8,6 +8,7 @@ import { failedPrecondition, invalidArgument, notFound, type FieldViolation } fr
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import type { Roster } from "../roster/index.js";
 import type { Accreditation } from "../roster/trainer.js";
+import { Checker, quote, TextKind } from "../text.js";
 import { didKeyOfPeerId, verificationMethodOf } from "./did-key.js";
 import {
   accreditationCredential,
@@ -26,6 +27,9 @@ import { decodeBitstring, emptyBitstring, encodeBitstring, getBit, setBit, STATU
 import { CredentialVerifier, parseStored as parse, schemeOwner, type CredentialsDoc, type Verification } from "./verifier.js";
 
 export const CREDENTIALS_KEY = "credentials";
+/** Evidence narratives an issued credential may carry, and the length of each (and of an endorsement's comment). */
+export const MAX_EVIDENCE = 20;
+export const MAX_NARRATIVE = 2000;
 
 
 /**
@@ -145,7 +149,11 @@ export class Credentials {
   }
 
   async #issue(operatorId: string, request: IssueRequest): Promise<JsonObject> {
-    const violations: FieldViolation[] = [];
+    const text = new Checker();
+    if (text.list("evidence", request.evidence, MAX_EVIDENCE)) {
+      request.evidence.forEach((narrative, i) => text.text(`evidence[${i}]`, narrative, { max: MAX_NARRATIVE, kind: TextKind.Multiline }));
+    }
+    const violations: FieldViolation[] = [...text.violations];
     const core = await this.#core.content();
     if (!core) throw failedPrecondition("no release of the core here yet: accreditation schemes come from the core");
     // The body that accredits issues: the secretariat for the core's schemes, a hub for its own.
@@ -153,17 +161,17 @@ export class Credentials {
     const isSecretariat = this.#membership.anchor === this.#self.peerId;
     const scheme = owner === undefined ? core.schemes.find((s) => s.id === request.scheme) : this.#localSchemes().find((s) => s.id === request.scheme);
     if (owner === undefined && !isSecretariat) {
-      violations.push({ field: "scheme", description: `'${request.scheme}' is a scheme of the core: only the secretariat accredits it (a hub issues its own schemes, named '${this.#self.hubId}.<id>')` });
+      violations.push({ field: "scheme", description: `${quote(request.scheme)} is a scheme of the core: only the secretariat accredits it (a hub issues its own schemes, named '${this.#self.hubId}.<id>')` });
     } else if (owner !== undefined && owner !== this.#self.hubId) {
-      violations.push({ field: "scheme", description: `'${request.scheme}' is hub '${owner}''s scheme: only that hub accredits it` });
+      violations.push({ field: "scheme", description: `${quote(request.scheme)} is hub ${quote(owner)}'s scheme: only that hub accredits it` });
     } else if (!scheme) {
       const known = owner === undefined ? core.schemes.map((s) => s.id) : this.#localSchemes().map((s) => s.id);
-      violations.push({ field: "scheme", description: `'${request.scheme}' is not a scheme ${owner === undefined ? "of the core" : "of this hub (`concordat curriculum scheme`)"} (${known.join(", ") || "none"})` });
-    } else if (!scheme.levels.includes(request.level)) violations.push({ field: "level", description: `'${request.level}' is not a level of '${scheme.id}' (${scheme.levels.join(", ")})` });
+      violations.push({ field: "scheme", description: `${quote(request.scheme)} is not a scheme ${owner === undefined ? "of the core" : "of this hub (`concordat curriculum scheme`)"} (${known.join(", ") || "none"})` });
+    } else if (!scheme.levels.includes(request.level)) violations.push({ field: "level", description: `${quote(request.level)} is not a level of '${scheme.id}' (${scheme.levels.join(", ")})` });
     const from = Date.parse(request.validFrom);
     const until = Date.parse(request.validUntil);
-    if (Number.isNaN(from)) violations.push({ field: "valid_from", description: `'${request.validFrom}' is not an ISO 8601 date` });
-    if (Number.isNaN(until)) violations.push({ field: "valid_until", description: `'${request.validUntil}' is not an ISO 8601 date` });
+    if (Number.isNaN(from)) violations.push({ field: "valid_from", description: `${quote(request.validFrom)} is not an ISO 8601 date` });
+    if (Number.isNaN(until)) violations.push({ field: "valid_until", description: `${quote(request.validUntil)} is not an ISO 8601 date` });
     if (!Number.isNaN(from) && !Number.isNaN(until) && until <= from) violations.push({ field: "valid_until", description: "must be after valid_from" });
     if (scheme && !Number.isNaN(from) && !Number.isNaN(until)) {
       const limit = new Date(from);
@@ -175,10 +183,10 @@ export class Credentials {
       try {
         this.#roster.get(request.trainer.id, false);
       } catch {
-        violations.push({ field: "trainer", description: `trainer '${request.trainer.id}' is not in this hub's roster` });
+        violations.push({ field: "trainer", description: `trainer ${quote(request.trainer.id)} is not in this hub's roster` });
       }
     } else if (!this.#membership.member(request.trainer.hub) || this.#membership.member(request.trainer.hub)?.removedAt) {
-      violations.push({ field: "trainer", description: `'${request.trainer.hub}' is not a member hub` });
+      violations.push({ field: "trainer", description: `${quote(request.trainer.hub)} is not a member hub` });
     }
     if (violations.length > 0 || !scheme) throw invalidArgument(violations, `cannot issue: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
     const items = new Map(core.items.map((i) => [i.identifier, i]));
@@ -248,7 +256,7 @@ export class Credentials {
     const verification = await this.verify(credential, {});
     if (!verification.valid) throw invalidArgument([{ field: "credential", description: verification.reasons.join("; ") }], `the credential does not verify: ${verification.reasons.join("; ")}`);
     const subject = parseTrainerUrn(verification.subject);
-    if (!subject || subject.hub !== this.#self.hubId) throw invalidArgument([{ field: "credential.credentialSubject.id", description: `'${verification.subject}' is not a trainer of this hub` }]);
+    if (!subject || subject.hub !== this.#self.hubId) throw invalidArgument([{ field: "credential.credentialSubject.id", description: `${quote(verification.subject)} is not a trainer of this hub` }]);
     this.#roster.get(subject.trainerId, false);
     const id = String(credential.id);
     await this.#documents.transact({ operatorId, action: "credential.attach", subjects: [subject.trainerId, id] }, () => ({
@@ -276,7 +284,7 @@ export class Credentials {
   async #setStatus(operatorId: string, credentialId: string, action: StatusAction): Promise<{ revoked: boolean; suspended: boolean }> {
     const credential = parse(this.#doc().issued[credentialId]);
     if (!credential) {
-      throw failedPrecondition(`this node did not issue credential '${credentialId}': only its issuer can change its status`);
+      throw failedPrecondition(`this node did not issue credential ${quote(credentialId)}: only its issuer can change its status`);
     }
     const entry = ((credential.credentialStatus ?? []) as JsonObject[]).find((s) => s.statusPurpose === "revocation");
     const index = Number(entry?.statusListIndex);
@@ -303,12 +311,15 @@ export class Credentials {
     const member = this.#membership.member(subject);
     if (member) {
       const key = member.keys.findLast((k) => !k.until)?.peerId;
-      if (!key) throw invalidArgument([{ field: "subject", description: `hub '${subject}' has no current key` }]);
+      if (!key) throw invalidArgument([{ field: "subject", description: `hub ${quote(subject)} has no current key` }]);
       id = didKeyOfPeerId(key);
     } else if (!/^urn:concordat:scheme:[^:]+$/.test(subject) && !subject.startsWith("did:key:")) {
-      throw invalidArgument([{ field: "subject", description: `'${subject}' is neither a member hub, a did:key issuer nor a scheme (urn:concordat:scheme:ID)` }]);
+      throw invalidArgument([{ field: "subject", description: `${quote(subject)} is neither a member hub, a did:key issuer nor a scheme (urn:concordat:scheme:ID)` }]);
     }
     if (!comment.trim()) throw invalidArgument([{ field: "comment", description: "say what is endorsed and why" }]);
+    const text = new Checker();
+    text.text("comment", comment, { max: MAX_NARRATIVE, kind: TextKind.Multiline });
+    if (text.violations.length > 0) throw invalidArgument(text.violations);
     const endorsement = await this.#signed(endorsementCredential(this.#issuer(), { id }, comment.trim(), new Date().toISOString(), validUntil));
     const key = String(endorsement.id);
     await this.#documents.transact({ operatorId, action: "credential.endorse", subjects: [id] }, () => ({
@@ -332,7 +343,7 @@ export class Credentials {
   get(id: string): JsonObject {
     const { issued, held } = this.list();
     const found = issued.find((c) => c.id === id) ?? held.find((h) => h.credential.id === id)?.credential;
-    if (!found) throw notFound(`no credential '${id}' issued or held here`);
+    if (!found) throw notFound(`no credential ${quote(id)} issued or held here`);
     return found;
   }
 

@@ -1,6 +1,7 @@
 import { publicKeyFromRaw } from "@libp2p/crypto/keys";
 import { peerIdFromPublicKey, peerIdFromString } from "@libp2p/peer-id";
 import { base58btc } from "multiformats/bases/base58";
+import { quote } from "../text.js";
 
 /**
  * `did:key` identifiers for the federation's Ed25519 keys (W3C did:key, Multikey encoding): the
@@ -30,15 +31,15 @@ export function publicKeyOfDidKey(didOrMethod: string): { raw?: Uint8Array; prob
   const did = didOrMethod.split("#")[0] ?? "";
   const fragment = didOrMethod.includes("#") ? didOrMethod.slice(didOrMethod.indexOf("#") + 1) : undefined;
   const multikey = did.slice("did:key:".length);
-  if (!did.startsWith("did:key:z")) return { problem: `'${didOrMethod}' is not a did:key` };
-  if (fragment !== undefined && fragment !== multikey) return { problem: `'${didOrMethod}' names a key other than its DID's` };
+  if (!did.startsWith("did:key:z")) return { problem: `${quote(didOrMethod)} is not a did:key` };
+  if (fragment !== undefined && fragment !== multikey) return { problem: `${quote(didOrMethod)} names a key other than its DID's` };
   let bytes: Uint8Array;
   try {
     bytes = base58btc.decode(multikey);
   } catch {
-    return { problem: `'${did}' is not base58btc` };
+    return { problem: `${quote(did)} is not base58btc` };
   }
-  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1]) return { problem: `'${did}' is not an Ed25519 key` };
+  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1]) return { problem: `${quote(did)} is not an Ed25519 key` };
   return { raw: bytes.subarray(2) };
 }
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type * as A from "@automerge/automerge";
 import { textOf } from "../documents/header.js";
 import { invalidArgument } from "../errors.js";
+import { quote } from "../text.js";
 import { signerProblem, type CharterMember } from "../federation/index.js";
 import { peerIdOfDidKey } from "./did-key.js";
 import { issuerId, parseSchemeUrn, shapeProblem, STATUS_PURPOSES, type StatusPurpose } from "./ob3.js";
@@ -137,7 +138,7 @@ export class CredentialVerifier {
     if (issuerHub && kind === "OpenBadgeCredential") check("entitlement", this.#entitlementProblem(c, issuerHub), `hub '${issuerHub}' accredits this scheme`);
     if (issuerHub) check("published", this.#publishedProblem(c, issuerHub), `listed among hub '${issuerHub}''s issued credentials as of its latest verified checkpoint`);
     const at = options.at ? Date.parse(options.at) : Date.now();
-    if (Number.isNaN(at)) throw invalidArgument([{ field: "at", description: `'${options.at}' is not an ISO 8601 time` }]);
+    if (Number.isNaN(at)) throw invalidArgument([{ field: "at", description: `${quote(options.at ?? "")} is not an ISO 8601 time` }]);
     const from = Date.parse(String(c.validFrom));
     const until = c.validUntil === undefined ? Number.POSITIVE_INFINITY : Date.parse(String(c.validUntil));
     const when = new Date(at).toISOString();

@@ -5,6 +5,7 @@ import type { VerifiedViews } from "../authority/index.js";
 import type { Curriculum } from "../core/curriculum.js";
 import { DocumentType, textOf, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
+import { quote } from "../text.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { DELIVERIES_KEY, decodeDelivery, deliveriesIn, encodeDelivery, validateDelivery, type Delivery, type RawDeliveryDraft } from "./model.js";
 import { figures, fold, readStatements, type IngestState } from "./xapi.js";
@@ -114,7 +115,7 @@ export class Deliveries {
 
   get(id: string): Delivery {
     const d = this.#stored(id);
-    if (!d) throw notFound(`no delivery '${id}' at this hub`);
+    if (!d) throw notFound(`no delivery ${quote(id)} at this hub`);
     return d;
   }
 

@@ -2,7 +2,8 @@ import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
 import { textOf } from "../documents/header.js";
 import type { FieldViolation } from "../errors.js";
-import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN } from "../roster/trainer.js";
+import { checkLanguageTag, checkRegion, ID_PATTERN } from "../roster/trainer.js";
+import { Checker, checkText, quote, TextKind } from "../text.js";
 
 /**
  * Deliveries (issue 8): a course run of a module at a hub — dates, place, participants by category
@@ -62,7 +63,7 @@ export function isDay(v: string): boolean {
 
 function checkDay(c: Checker, field: string, value: string): string {
   const v = value.trim();
-  if (!isDay(v)) c.fail(field, `'${v}' is not a date (YYYY-MM-DD)`);
+  if (c.characters(field, v, TextKind.Line) && !isDay(v)) c.fail(field, `${quote(v)} is not a date (YYYY-MM-DD)`);
   return v;
 }
 
@@ -76,10 +77,11 @@ export function validateDelivery(raw: RawDeliveryDraft, modules: ReadonlySet<str
   const c = new Checker();
   const f = (name: string) => `${prefix}.${name}`;
   const id = raw.id.trim();
-  if (id === "" || id.length > 128 || !ID_PATTERN.test(id)) c.fail(f("id"), id === "" ? "is required" : `'${id}' is not a valid id`);
+  if (id === "") c.fail(f("id"), "is required");
+  else if (c.characters(f("id"), id, TextKind.Line) && (id.length > 128 || !ID_PATTERN.test(id))) c.fail(f("id"), `${quote(id)} is not a valid id`);
   const module = raw.module.trim();
   if (module === "") c.fail(f("module"), "is required");
-  else if (!modules.has(module)) c.fail(f("module"), `'${module}' is not a module of this hub's curriculum (the adopted release's or a local one)`);
+  else if (c.characters(f("module"), module, TextKind.Line) && !modules.has(module)) c.fail(f("module"), `${quote(module)} is not a module of this hub's curriculum (the adopted release's or a local one)`);
   const start = checkDay(c, f("start"), raw.start);
   const end = checkDay(c, f("end"), raw.end);
   if (!c.violations.some((v) => v.field === f("start") || v.field === f("end")) && end < start) c.fail(f("end"), `(${end}) is before start (${start})`);
@@ -90,7 +92,7 @@ export function validateDelivery(raw: RawDeliveryDraft, modules: ReadonlySet<str
   const seen = new Set<string>();
   const participants = raw.participants.slice(0, 50).map((g, i) => {
     const category = checkText(c, f(`participants[${i}].category`), g.category, 60, true).toLowerCase();
-    if (seen.has(category)) c.fail(f(`participants[${i}].category`), `'${category}' is listed twice`);
+    if (seen.has(category)) c.fail(f(`participants[${i}].category`), `${quote(category)} is listed twice`);
     seen.add(category);
     return {
       category,
@@ -109,7 +111,7 @@ export function validateDelivery(raw: RawDeliveryDraft, modules: ReadonlySet<str
   if (!Number.isFinite(meanScore) || meanScore < 0 || meanScore > 100) c.fail(f("evaluation.mean_score"), `${meanScore} is not a score from 0 to 100`);
   if (responses === 0 && meanScore !== 0) c.fail(f("evaluation.mean_score"), "is given without any responses");
   const visibility = raw.visibility.trim() === "" ? "internal" : raw.visibility.trim();
-  if (visibility !== "public" && visibility !== "internal") c.fail(f("visibility"), `'${raw.visibility}' is not public or internal`);
+  if (visibility !== "public" && visibility !== "internal") c.fail(f("visibility"), `${quote(raw.visibility)} is not public or internal`);
   return {
     value: { id, module, start, end, country, place, language, participants, completed, passed, evaluation: { responses, meanScore }, visibility: visibility === "public" ? "public" : "internal" },
     violations: c.violations,

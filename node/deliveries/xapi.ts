@@ -1,6 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import canonicalizeModule from "canonicalize";
 import type { FieldViolation } from "../errors.js";
+import { textViolationsIn, TextKind } from "../text.js";
 
 /**
  * xAPI / cmi5 statements folded into a delivery's figures, without keeping who the learners are
@@ -56,7 +57,8 @@ export function readStatements(json: string): { statements: Statement[]; violati
   const list = Array.isArray(parsed) ? parsed : (parsed as { statements?: unknown } | null)?.statements;
   if (!Array.isArray(list)) return { statements: [], violations: [{ field: "statements", description: "must be a JSON array of xAPI statements, or an object with a 'statements' array" }] };
   if (list.length > MAX_STATEMENTS) return { statements: [], violations: [{ field: "statements", description: `has ${list.length} statements; at most ${MAX_STATEMENTS} per file` }] };
-  const violations: FieldViolation[] = [];
+  // Nothing of a statement's text is kept (only hashes and counts), but hostile text is refused all the same.
+  const violations: FieldViolation[] = textViolationsIn(list, "statements", TextKind.Multiline);
   list.forEach((s: Statement, i) => {
     if (!s || typeof s !== "object") violations.push({ field: `statements[${i}]`, description: "is not a statement object" });
     else {

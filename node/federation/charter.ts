@@ -4,6 +4,7 @@ import { z } from "zod";
 import { HUB_ID_PATTERN } from "../config/schema.js";
 import { invalidArgument, type FieldViolation } from "../errors.js";
 import { textOf } from "../documents/header.js";
+import { Checker, quote, TextKind } from "../text.js";
 
 /**
  * The charter (ARCHITECTURE.md, "Documents and ownership"): the secretariat's signed statement of
@@ -199,13 +200,13 @@ function refused(what: string, violations: FieldViolation[]) {
 
 function checkPeerId(field: string, peerId: string, violations: FieldViolation[]): void {
   if (!PEER_ID_PATTERN.test(peerId)) {
-    violations.push({ field, description: `'${peerId}' is not an Ed25519 libp2p peer id (12D3KooW…)` });
+    violations.push({ field, description: `${quote(peerId)} is not an Ed25519 libp2p peer id (12D3KooW…)` });
     return;
   }
   try {
-    if (peerIdFromString(peerId).type !== "Ed25519") violations.push({ field, description: `'${peerId}' is not an Ed25519 key` });
+    if (peerIdFromString(peerId).type !== "Ed25519") violations.push({ field, description: `${quote(peerId)} is not an Ed25519 key` });
   } catch (error) {
-    violations.push({ field, description: `'${peerId}' does not parse: ${(error as Error).message}` });
+    violations.push({ field, description: `${quote(peerId)} does not parse: ${(error as Error).message}` });
   }
 }
 
@@ -213,7 +214,7 @@ function checkAddresses(addresses: readonly string[], violations: FieldViolation
   if (addresses.length > 16) violations.push({ field: "addresses", description: "at most 16 addresses" });
   addresses.forEach((a, i) => {
     if (!LIBP2P_ADDRESS.test(a) && !GRPC_ADDRESS.test(a)) {
-      violations.push({ field: `addresses[${i}]`, description: `'${a}' is neither a libp2p multiaddr (/ip4/…/tcp/…) nor a gRPC host:port` });
+      violations.push({ field: `addresses[${i}]`, description: `${quote(a)} is neither a libp2p multiaddr (/ip4/…/tcp/…) nor a gRPC host:port` });
     }
   });
 }
@@ -236,12 +237,16 @@ export interface AdmitRequest {
 
 export function planAdmit(state: CharterState, request: AdmitRequest, directoryIdOf: (peerId: string) => string, now: string): CharterMember {
   const violations: FieldViolation[] = [];
-  if (!HUB_ID_PATTERN.test(request.hub)) violations.push({ field: "hub", description: `'${request.hub}' is not a hub id (2-63 characters of a-z, 0-9 and '-')` });
+  if (!HUB_ID_PATTERN.test(request.hub)) violations.push({ field: "hub", description: `${quote(request.hub)} is not a hub id (2-63 characters of a-z, 0-9 and '-')` });
   checkPeerId("peer_id", request.peerId, violations);
   checkAddresses(request.addresses ?? [], violations);
   const name = (request.name ?? request.hub).trim();
+  const text = new Checker();
   if (name.length === 0 || name.length > 200) violations.push({ field: "name", description: "must be 1-200 characters" });
+  else text.characters("name", name, TextKind.Line);
   if ((request.region ?? "").length > 100) violations.push({ field: "region", description: "at most 100 characters" });
+  else text.characters("region", request.region ?? "", TextKind.Line);
+  violations.push(...text.violations);
   const existing = state.members.find((m) => m.hub === request.hub);
   if (existing) {
     violations.push({
@@ -255,9 +260,9 @@ export function planAdmit(state: CharterState, request: AdmitRequest, directoryI
   const sharing = state.members.find((m) => m.directoryId === directoryId);
   if (sharing) violations.push({ field: "directory_id", description: `${directoryId} is the directory of hub '${sharing.hub}'` });
   if (request.directoryId !== undefined && !/^[1-9A-HJ-NP-Za-km-z]{20,40}$/.test(request.directoryId)) {
-    violations.push({ field: "directory_id", description: `'${request.directoryId}' is not a document id` });
+    violations.push({ field: "directory_id", description: `${quote(request.directoryId)} is not a document id` });
   }
-  if (violations.length > 0) throw refused(`cannot admit '${request.hub}'`, violations);
+  if (violations.length > 0) throw refused(`cannot admit ${quote(request.hub)}`, violations);
   return {
     hub: request.hub,
     name,
@@ -272,7 +277,7 @@ export function planAdmit(state: CharterState, request: AdmitRequest, directoryI
 
 export function planRemove(state: CharterState, hub: string, now: string, lastSeq?: number): CharterMember {
   const member = state.members.find((m) => m.hub === hub);
-  if (!member) throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: `'${hub}' is not a member` }]);
+  if (!member) throw refused(`cannot remove ${quote(hub)}`, [{ field: "hub", description: `${quote(hub)} is not a member` }]);
   if (member.removedAt) throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: `'${hub}' was already removed at ${member.removedAt}` }]);
   if (member.role === "secretariat") throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: "the secretariat cannot remove itself" }]);
   return { ...member, removedAt: now, ...(lastSeq !== undefined ? { removedAfterSeq: lastSeq } : {}) };
@@ -281,13 +286,13 @@ export function planRemove(state: CharterState, hub: string, now: string, lastSe
 export function planRotateKey(state: CharterState, hub: string, peerId: string, now: string, lastSeq?: number): CharterMember {
   const member = state.members.find((m) => m.hub === hub);
   const violations: FieldViolation[] = [];
-  if (!member) violations.push({ field: "hub", description: `'${hub}' is not a member` });
+  if (!member) violations.push({ field: "hub", description: `${quote(hub)} is not a member` });
   else if (member.removedAt) violations.push({ field: "hub", description: `'${hub}' was removed at ${member.removedAt}` });
   else if (member.role === "secretariat") violations.push({ field: "hub", description: "the secretariat's key is the trust anchor in every node's config; it is not rotated through the charter" });
   checkPeerId("peer_id", peerId, violations);
   const holder = holderOf(state, peerId);
   if (holder) violations.push({ field: "peer_id", description: `${peerId} is (or was) a key of hub '${holder.hub}'` });
-  if (violations.length > 0 || !member) throw refused(`cannot rotate the key of '${hub}'`, violations);
+  if (violations.length > 0 || !member) throw refused(`cannot rotate the key of ${quote(hub)}`, violations);
   return {
     ...member,
     keys: [...member.keys.map((k) => (k.until ? k : { ...k, until: now, ...(lastSeq !== undefined ? { untilSeq: lastSeq } : {}) })), { peerId, from: now }],

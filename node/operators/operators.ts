@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import { failedPrecondition, invalidArgument, notFound, unauthenticated } from "../errors.js";
 import type { JsonSublevel, NodeStore } from "../storage/node-store.js";
+import { Checker, quote } from "../text.js";
 
 /** Roles, weakest first: each can do everything the ones before it can. */
 export const ROLES = ["viewer", "operator", "admin"] as const;
@@ -35,7 +36,7 @@ export function hasRole(actual: Role, required: Role): boolean {
 
 export function parseRole(value: string, field = "role"): Role {
   if ((ROLES as readonly string[]).includes(value)) return value as Role;
-  throw invalidArgument([{ field, description: `'${value}' is not a role (${ROLES.join(", ")})` }]);
+  throw invalidArgument([{ field, description: `${quote(value)} is not a role (${ROLES.join(", ")})` }]);
 }
 
 /**
@@ -80,10 +81,9 @@ export class Operators {
   }
 
   async #add(name: string, role: Role, createdBy: string): Promise<{ operator: Operator; token: string }> {
-    const trimmed = name.trim();
-    if (trimmed === "" || trimmed.length > 100) {
-      throw invalidArgument([{ field: "name", description: trimmed === "" ? "is required" : "is longer than 100 characters" }]);
-    }
+    const c = new Checker();
+    const trimmed = c.text("name", name, { max: 100, required: true });
+    if (c.violations.length > 0) throw invalidArgument(c.violations);
     const id = randomBytes(8).toString("hex");
     const secret = randomBytes(32).toString("base64url");
     const stored: StoredOperator = { id, name: trimmed, role, createdAt: new Date().toISOString(), createdBy, secretHash: hashSecret(secret) };
@@ -100,7 +100,7 @@ export class Operators {
 
   async #revoke(id: string, revokedBy: string): Promise<Operator> {
     const existing = this.#byId.get(id);
-    if (!existing) throw notFound(`no operator '${id}'`);
+    if (!existing) throw notFound(`no operator ${quote(id)}`);
     if (existing.revokedAt) throw failedPrecondition(`operator '${id}' was already revoked at ${existing.revokedAt}`);
     if (existing.role === "admin") {
       const otherAdmins = [...this.#byId.values()].filter((o) => o.role === "admin" && !o.revokedAt && o.id !== id);

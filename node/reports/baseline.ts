@@ -1,5 +1,6 @@
 import { isDay } from "../deliveries/model.js";
 import type { FieldViolation } from "../errors.js";
+import { quote } from "../text.js";
 import type { CoverageReport, HubCoverage } from "./coverage.js";
 
 export interface Period {
@@ -22,12 +23,12 @@ export function parsePeriod(label: string, field: string, violations: FieldViola
   if ((m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(label))) return months(Number(m[1]), Number(m[2]), Number(m[2]));
   if ((m = /^(\S+)\.\.(\S+)$/.exec(label)) && isDay(m[1] as string) && isDay(m[2] as string)) {
     if ((m[2] as string) < (m[1] as string)) {
-      violations.push({ field, description: `'${label}' ends before it starts` });
+      violations.push({ field, description: `${quote(label)} ends before it starts` });
       return undefined;
     }
     return { label, from: m[1] as string, to: m[2] as string };
   }
-  violations.push({ field, description: `'${label}' is not a period: give 2026, 2026-Q1, 2026-H1, 2026-03 or 2026-01-01..2026-03-31` });
+  violations.push({ field, description: `${quote(label)} is not a period: give 2026, 2026-Q1, 2026-H1, 2026-03 or 2026-01-01..2026-03-31` });
   return undefined;
 }
 

@@ -7,6 +7,7 @@ import { isDay } from "../deliveries/model.js";
 import { textOf, type OwnedDocuments } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, type FieldViolation } from "../errors.js";
 import { charterIdOf, readCharter, type Membership } from "../federation/index.js";
+import { quote } from "../text.js";
 import { compareBaseline, parsePeriod, type BaselineReport } from "./baseline.js";
 import { computeCoverage, type CoverageReport } from "./coverage.js";
 import { REPORTED_TYPES, reportInputOf, type SignedDocument, type SignedState } from "./signed-state.js";
@@ -37,8 +38,8 @@ export class Reports {
 
   async coverage(options: { from: string; to: string; publicOnly: boolean; now?: string }): Promise<CoverageReport> {
     const violations: FieldViolation[] = [];
-    if (!isDay(options.from)) violations.push({ field: "from", description: `'${options.from}' is not a date (YYYY-MM-DD)` });
-    if (!isDay(options.to)) violations.push({ field: "to", description: `'${options.to}' is not a date (YYYY-MM-DD)` });
+    if (!isDay(options.from)) violations.push({ field: "from", description: `${quote(options.from)} is not a date (YYYY-MM-DD)` });
+    if (!isDay(options.to)) violations.push({ field: "to", description: `${quote(options.to)} is not a date (YYYY-MM-DD)` });
     if (isDay(options.from) && isDay(options.to) && options.to < options.from) violations.push({ field: "to", description: "is before from" });
     if (violations.length > 0) throw invalidArgument(violations);
     const generatedAt = options.now ?? new Date().toISOString();

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { alreadyExists, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { DocumentType, type ChangeRecord, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { decodePrivate, decodeTrainer, encodePrivate, encodeTrainer, type StoredRecord } from "./records.js";
+import { quote } from "../text.js";
 import {
   shardOf,
   UPDATABLE_FIELDS,
@@ -182,7 +183,7 @@ export class Roster {
   get(id: string, includePrivate: boolean): Trainer {
     requireId(id);
     const trainers = this.#shard(id).trainers;
-    if (!Object.hasOwn(trainers, id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
+    if (!Object.hasOwn(trainers, id)) throw notFound(`trainer ${quote(id)} is not in this hub's roster`);
     return this.#withPrivate(decodeTrainer(trainers[id]), includePrivate);
   }
 
@@ -336,14 +337,14 @@ export class Roster {
     const unknown = mask.filter((m) => !(UPDATABLE_FIELDS as readonly string[]).includes(m));
     if (unknown.length > 0) {
       throw invalidArgument(
-        unknown.map((m) => ({ field: "update_mask", description: `'${m}' is not an updatable field (${UPDATABLE_FIELDS.join(", ")})` })),
+        unknown.map((m) => ({ field: "update_mask", description: `${quote(m)} is not an updatable field (${UPDATABLE_FIELDS.join(", ")})` })),
       );
     }
     const fields = new Set<UpdatableField>(mask.length > 0 ? (mask as UpdatableField[]) : fieldsSetIn(patch));
     const id = patch.id.trim();
     requireId(id, "trainer.id");
     await this.#documents.transact({ operatorId, action: "trainer.update" }, () => {
-      if (!this.#exists(id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
+      if (!this.#exists(id)) throw notFound(`trainer ${quote(id)} is not in this hub's roster`);
       const current = this.get(id, true);
       const merged: RawTrainerDraft = {
         id,
@@ -372,7 +373,7 @@ export class Roster {
   async remove(id: string, operatorId: string): Promise<void> {
     requireId(id);
     await this.#documents.transact({ operatorId, action: "trainer.remove" }, () => {
-      if (!this.#exists(id)) throw notFound(`trainer '${id}' is not in this hub's roster`);
+      if (!this.#exists(id)) throw notFound(`trainer ${quote(id)} is not in this hub's roster`);
       const edits: DocumentEdit[] = [
         {
           key: shardKey(shardOf(id, this.shardCount)),

@@ -1,5 +1,6 @@
 import countries from "i18n-iso-countries";
 import type { FieldViolation } from "../errors.js";
+import { Checker, checkText, quote, TextKind } from "../text.js";
 
 /** CEFR proficiency levels, lowest first. */
 export const CEFR_LEVELS = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;
@@ -100,28 +101,15 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE = /^\+?[0-9 ()./-]{3,}$/;
 
-export class Checker {
-  readonly violations: FieldViolation[] = [];
-  fail(field: string, description: string): void {
-    this.violations.push({ field, description });
-  }
-}
-
-export function checkText(c: Checker, field: string, value: string, max: number, required: boolean): string {
-  const trimmed = value.trim();
-  if (required && trimmed === "") c.fail(field, "is required");
-  if (trimmed.length > max) c.fail(field, `is ${trimmed.length} characters long; at most ${max} allowed`);
-  return trimmed;
-}
-
 function checkCode(c: Checker, field: string, value: string, required = true): string {
   const v = value.trim();
   if (v === "") {
     if (required) c.fail(field, "is required");
     return v;
   }
+  if (!c.characters(field, v, TextKind.Line)) return v;
   if (v.length > LIMITS.code || !CODE_PATTERN.test(v)) {
-    c.fail(field, `'${v}' is not a valid code (letters, digits, '.', '_', ':', '-'; at most ${LIMITS.code})`);
+    c.fail(field, `${quote(v)} is not a valid code (letters, digits, '.', '_', ':', '-'; at most ${LIMITS.code})`);
   }
   return v;
 }
@@ -133,9 +121,10 @@ function checkDate(c: Checker, field: string, value: string, required: boolean):
     if (required) c.fail(field, "is required");
     return v;
   }
+  if (!c.characters(field, v, TextKind.Line)) return v;
   if (DATE_ONLY.test(v)) {
     const d = new Date(`${v}T00:00:00Z`);
-    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v) c.fail(field, `'${v}' is not a real date`);
+    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v) c.fail(field, `${quote(v)} is not a real date`);
     return v;
   }
   if (DATE_TIME.test(v)) {
@@ -143,12 +132,12 @@ function checkDate(c: Checker, field: string, value: string, required: boolean):
     const day = v.slice(0, 10);
     // V8 rolls impossible days over (2026-02-30T… becomes 2026-03-02): check the calendar date too.
     if (Number.isNaN(d.getTime()) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day) {
-      c.fail(field, `'${v}' is not a real date-time`);
+      c.fail(field, `${quote(v)} is not a real date-time`);
       return v;
     }
     return d.toISOString();
   }
-  c.fail(field, `'${v}' is not an ISO 8601 date (YYYY-MM-DD) or date-time with a zone (e.g. 2026-03-01T09:00:00Z)`);
+  c.fail(field, `${quote(v)} is not an ISO 8601 date (YYYY-MM-DD) or date-time with a zone (e.g. 2026-03-01T09:00:00Z)`);
   return v;
 }
 
@@ -172,40 +161,49 @@ function checkRanges(c: Checker, field: string, ranges: readonly TimeRange[]): T
   });
 }
 
+/** Longest language tag accepted (RFC 5646 asks implementations to handle at least 35). */
+export const MAX_LANGUAGE_TAG = 64;
+
 export function checkLanguageTag(c: Checker, field: string, tag: string): string {
   const v = tag.trim();
   if (v === "") {
     c.fail(field, "is required");
     return v;
   }
+  if (!c.characters(field, v, TextKind.Line)) return v;
+  if (v.length > MAX_LANGUAGE_TAG) {
+    c.fail(field, `is ${v.length} characters long; a language tag has at most ${MAX_LANGUAGE_TAG}`);
+    return v;
+  }
   try {
     const [canonical] = Intl.getCanonicalLocales(v);
     return canonical ?? v;
   } catch {
-    c.fail(field, `'${v}' is not a valid BCP 47 language tag`);
+    c.fail(field, `${quote(v)} is not a valid BCP 47 language tag`);
     return v;
   }
 }
 
 export function checkRegion(c: Checker, field: string, code: string): string {
   const v = code.trim().toUpperCase();
+  if (!c.characters(field, v, TextKind.Line)) return v;
   const match = REGION_PATTERN.exec(v);
   if (!match || !countries.isValid(match[1] as string)) {
-    c.fail(field, `'${code.trim()}' is not an ISO 3166-1 alpha-2 country code or ISO 3166-2 subdivision (e.g. KE, KE-30)`);
+    c.fail(field, `${quote(code.trim())} is not an ISO 3166-1 alpha-2 country code or ISO 3166-2 subdivision (e.g. KE, KE-30)`);
   }
   return v;
 }
 
 function checkPrivate(c: Checker, field: string, p: TrainerPrivate): TrainerPrivate {
   const email = checkText(c, `${field}.email`, p.email, LIMITS.email, false);
-  if (email !== "" && !EMAIL.test(email)) c.fail(`${field}.email`, `'${email}' is not an email address`);
+  if (email !== "" && !EMAIL.test(email)) c.fail(`${field}.email`, `${quote(email)} is not an email address`);
   const phone = checkText(c, `${field}.phone`, p.phone, LIMITS.phone, false);
-  if (phone !== "" && !PHONE.test(phone)) c.fail(`${field}.phone`, `'${phone}' is not a phone number`);
+  if (phone !== "" && !PHONE.test(phone)) c.fail(`${field}.phone`, `${quote(phone)} is not a phone number`);
   return {
     email,
     phone,
     nationalId: checkText(c, `${field}.national_id`, p.nationalId, LIMITS.nationalId, false),
-    notes: checkText(c, `${field}.notes`, p.notes, LIMITS.notes, false),
+    notes: checkText(c, `${field}.notes`, p.notes, LIMITS.notes, false, TextKind.Multiline),
   };
 }
 
@@ -223,8 +221,8 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
 
   const id = draft.id.trim();
   if (id === "") c.fail(f("id"), "is required");
-  else if (id.length > LIMITS.idLength || !ID_PATTERN.test(id)) {
-    c.fail(f("id"), `'${id}' is not a valid trainer id (letters, digits, '.', '_', ':', '-'; at most ${LIMITS.idLength})`);
+  else if (c.characters(f("id"), id, TextKind.Line) && (id.length > LIMITS.idLength || !ID_PATTERN.test(id))) {
+    c.fail(f("id"), `${quote(id)} is not a valid trainer id (letters, digits, '.', '_', ':', '-'; at most ${LIMITS.idLength})`);
   }
   const displayName = checkText(c, f("display_name"), draft.displayName, LIMITS.displayName, true);
 
@@ -237,10 +235,10 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
   const languages = (over("languages", draft.languages, LIMITS.languages) ? [] : draft.languages).map((lang, i) => {
     const tag = checkLanguageTag(c, f(`languages[${i}].tag`), lang.tag);
     const level = lang.level.trim().toUpperCase();
-    if (!(CEFR_LEVELS as readonly string[]).includes(level)) {
-      c.fail(f(`languages[${i}].level`), `'${lang.level}' is not a CEFR level (${CEFR_LEVELS.join(", ")})`);
+    if (c.characters(f(`languages[${i}].level`), level, TextKind.Line) && !(CEFR_LEVELS as readonly string[]).includes(level)) {
+      c.fail(f(`languages[${i}].level`), `${quote(lang.level)} is not a CEFR level (${CEFR_LEVELS.join(", ")})`);
     }
-    if (tag && seenTags.has(tag.toLowerCase())) c.fail(f(`languages[${i}].tag`), `'${tag}' is listed twice`);
+    if (tag && seenTags.has(tag.toLowerCase())) c.fail(f(`languages[${i}].tag`), `${quote(tag)} is listed twice`);
     seenTags.add(tag.toLowerCase());
     return { tag, level: level as CefrLevel };
   });
@@ -248,7 +246,7 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
   const regions = (over("regions", draft.regions, LIMITS.regions) ? [] : draft.regions).map((r, i) => checkRegion(c, f(`regions[${i}]`), r));
   const seenRegions = new Set<string>();
   regions.forEach((r, i) => {
-    if (seenRegions.has(r)) c.fail(f(`regions[${i}]`), `'${r}' is listed twice`);
+    if (seenRegions.has(r)) c.fail(f(`regions[${i}]`), `${quote(r)} is listed twice`);
     seenRegions.add(r);
   });
 
@@ -260,8 +258,8 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
       c.fail(at("valid_until"), `(${validUntil}) is before valid_from (${validFrom})`);
     }
     const status = (a.status.trim() || "active").toLowerCase();
-    if (!(ACCREDITATION_STATUSES as readonly string[]).includes(status)) {
-      c.fail(at("status"), `'${a.status}' is not one of ${ACCREDITATION_STATUSES.join(", ")}`);
+    if (c.characters(at("status"), status, TextKind.Line) && !(ACCREDITATION_STATUSES as readonly string[]).includes(status)) {
+      c.fail(at("status"), `${quote(a.status)} is not one of ${ACCREDITATION_STATUSES.join(", ")}`);
     }
     return {
       scheme: checkCode(c, at("scheme"), a.scheme),

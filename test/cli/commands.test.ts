@@ -89,6 +89,17 @@ describe("trainers commands (called as functions against a real node)", () => {
     }
   });
 
+  test("import sends rows in messages the node takes (at most 1 MiB each), however large the rows", async () => {
+    const n = await node();
+    const data = n.dataDir;
+    // 600 rows of 12 KB (notes of 4,000 three-byte characters): 500 of them would make a 6 MB message
+    const rows = Array.from({ length: 600 }, (_, i) => `BIG-${i},Trainer ${i},${"保".repeat(4000)}`);
+    const file = join(data, "big.csv");
+    await writeFile(file, ["id,display_name,notes", ...rows].join("\n"));
+    const result = await trainersImportCommand({ data, file }, memoryIo());
+    expect(result).toMatchObject({ imported: 600, committed: true });
+  });
+
   test("import reports every bad row with its line and imports nothing; --skip-invalid imports the rest", async () => {
     const n = await node();
     const data = n.dataDir;

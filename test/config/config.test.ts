@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfigFile, parseConfig, parseYaml } from "../../node/config/index.js";
 import { ConcordatError } from "../../node/errors.js";
-import { makeTempDir } from "../helpers/harness.js";
+import { makeTempDir, startTestNode } from "../helpers/harness.js";
 
 const CONFIG_DIR = fileURLToPath(new URL("../../config/", import.meta.url));
 const MINIMAL = "hub:\n  id: hub-ke-01\n  name: Nairobi\n";
@@ -171,6 +171,35 @@ describe("loadConfigFile", () => {
 
     const level = await failure(() => loadConfigFile(path, { CONCORDAT_LOG_LEVEL: "loud" }));
     expect(level.violations.map((v) => v.field)).toEqual(["log.level"]);
+  });
+});
+
+describe("api.host off loopback", () => {
+  const TLS = "api:\n  tls:\n    cert: /tls/node.crt\n    key: /tls/node.key\n";
+
+  it("is refused without TLS, naming api.host and api.tls", async () => {
+    for (const host of ["0.0.0.0", "::", "10.0.0.5", "192.168.1.20", "hub.example.org", "::ffff:10.0.0.1"]) {
+      const error = await failure(async () => loadConfigFile(await file(MINIMAL), { CONCORDAT_API_HOST: host }));
+      expect(error.violations.map((v) => v.field), host).toEqual(["api.host"]);
+      expect(error.message).toContain("api.tls");
+      expect(error.message).toContain(`'${host}' is not a loopback address`);
+    }
+  });
+
+  it("is served with TLS; loopback (127.0.0.0/8, ::1, localhost) needs none", async () => {
+    expect((await loadConfigFile(await file(`${MINIMAL}${TLS}`), { CONCORDAT_API_HOST: "0.0.0.0" })).api.host).toBe("0.0.0.0");
+    for (const host of ["127.0.0.1", "127.3.2.1", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "localhost"]) {
+      expect((await loadConfigFile(await file(MINIMAL), { CONCORDAT_API_HOST: host })).api.host).toBe(host);
+    }
+  });
+
+  it("stops a node at start, before it listens", async () => {
+    const error = await startTestNode({ env: { CONCORDAT_API_HOST: "0.0.0.0" } }).then(
+      () => new Error("the node started"),
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(ConcordatError);
+    expect(error.message).toMatch(/api\.host: '0\.0\.0\.0' is not a loopback address .*api\.tls/);
   });
 });
 

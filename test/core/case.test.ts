@@ -13,6 +13,7 @@ import {
   type NodeRef,
 } from "../../node/core/model.js";
 import { ErrorCode, isConcordatError, type ConcordatError } from "../../node/errors.js";
+import { forbiddenCharacter, TextKind } from "../../node/text.js";
 
 type Json = Record<string, unknown>;
 
@@ -468,13 +469,31 @@ describe("toCasePackage", () => {
 // property: any valid core content survives export and re-import, and the export is stable
 
 const LANGUAGES = ["en", "fr", "ar", "zh-Hans", "ru", "uk", "es", "pt-BR"] as const;
-/** Any Unicode, astral planes and lone surrogates included; text fields must not be blank. */
-const anyString = (maxLength: number) => fc.string({ unit: "binary", maxLength });
-const text = (maxLength: number) => fc.string({ unit: "binary", minLength: 1, maxLength }).filter((s) => s.trim() !== "");
+/** `s` without the characters a text of `kind` may not hold (node/text.ts). */
+const allowed = (kind: TextKind) => (s: string): string => {
+  let out = s;
+  for (let found = forbiddenCharacter(out, kind); found; found = forbiddenCharacter(out, kind)) out = out.slice(0, found.index) + out.slice(found.index + 1);
+  return out;
+};
+/** Any Unicode a text of `kind` may hold, astral planes and lone surrogates included; text fields must not be blank. */
+const anyString = (maxLength: number, kind: TextKind = TextKind.Line) => fc.string({ unit: "binary", maxLength }).map(allowed(kind));
+const text = (maxLength: number, kind: TextKind = TextKind.Line) =>
+  fc
+    .string({ unit: "binary", minLength: 1, maxLength })
+    .map(allowed(kind))
+    .filter((s) => s.trim() !== "");
+/** A JSON value whose strings and keys a text may hold. */
+const allowedJson = (value: unknown): unknown => {
+  const clean = allowed(TextKind.Multiline);
+  if (typeof value === "string") return clean(value);
+  if (Array.isArray(value)) return value.map(allowedJson);
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), allowedJson(v)]));
+  return value;
+};
 const time = fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString());
 const language = fc.constantFrom(...LANGUAGES);
 /** JSON values as they come out of a file (fc.jsonValue may give -0, which JSON text cannot hold). */
-const json = fc.jsonValue({ maxDepth: 2 }).map((v) => throughJson(v));
+const json = fc.jsonValue({ maxDepth: 2 }).map((v) => throughJson(allowedJson(v)));
 /** `extra` members under names the core does not model, as another tool would write them. */
 const extra = (names: readonly string[]) =>
   fc.dictionary(fc.constantFrom(...names), json, { maxKeys: 4 }).chain((members) =>
@@ -484,17 +503,17 @@ const extra = (names: readonly string[]) =>
   );
 
 /** A language map with a text in `main`, or (without it) any non-empty one. */
-const langMap = (main: string | undefined): fc.Arbitrary<Record<string, string>> =>
+const langMap = (main: string | undefined, kind: TextKind = TextKind.Line): fc.Arbitrary<Record<string, string>> =>
   main === undefined
-    ? fc.dictionary(language, text(30), { minKeys: 1, maxKeys: 3 })
-    : fc.tuple(fc.dictionary(language, text(30), { maxKeys: 3 }), text(30)).map(([others, t]) => ({ ...others, [main]: t }));
+    ? fc.dictionary(language, text(30, kind), { minKeys: 1, maxKeys: 3 })
+    : fc.tuple(fc.dictionary(language, text(30, kind), { maxKeys: 3 }), text(30, kind)).map(([others, t]) => ({ ...others, [main]: t }));
 
 const frameworkArb = (identifier: string): fc.Arbitrary<CoreFramework> =>
   fc.record(
     {
       identifier: fc.constant(identifier),
       title: text(40),
-      description: anyString(60),
+      description: anyString(60, TextKind.Multiline),
       creator: text(20),
       publisher: anyString(20),
       language,
@@ -512,13 +531,13 @@ const itemArb = (identifier: string): fc.Arbitrary<CoreItem> =>
       {
         identifier: fc.constant(identifier),
         code: fc.oneof(fc.constant(""), text(20)),
-        statement: langMap(lang),
+        statement: langMap(lang, TextKind.Multiline),
         abbreviatedStatement: fc.oneof(langMap(lang), langMap(undefined)),
         type: fc.oneof(fc.constantFrom("Domain", "Competency", "Indicator", "Item"), text(20)),
         language: fc.constant(lang),
         roleLevels: fc.array(fc.constantFrom(...ROLE_LEVELS), { maxLength: 4 }),
         themes: fc.array(anyString(15).filter((s) => s !== ""), { maxLength: 3 }),
-        notes: anyString(40),
+        notes: anyString(40, TextKind.Multiline),
         listEnumeration: anyString(10),
         lastChangeDateTime: time,
         extra: extra(["uri", "alternativeLabel", "CFItemTypeURI", "subject", "licenseURI", "statusStartDate", "CFDocumentURI"]),
@@ -529,9 +548,9 @@ const itemArb = (identifier: string): fc.Arbitrary<CoreItem> =>
 
 const nodeRef = (known: readonly string[]): fc.Arbitrary<NodeRef> =>
   fc.oneof(
-    fc.record({ identifier: fc.constantFrom(...known), uri: anyString(40), title: anyString(40) }, { requiredKeys: ["identifier"] }),
+    fc.record({ identifier: fc.constantFrom(...known), uri: anyString(40), title: anyString(40, TextKind.Multiline) }, { requiredKeys: ["identifier"] }),
     // An external node: anything but the package's identifiers, with a uri to find it.
-    fc.record({ identifier: fc.uuid(), uri: text(40), title: anyString(40) }, { requiredKeys: ["identifier", "uri"] }),
+    fc.record({ identifier: fc.uuid(), uri: text(40), title: anyString(40, TextKind.Multiline) }, { requiredKeys: ["identifier", "uri"] }),
   );
 
 const associationArb = (identifier: string, nodes: readonly string[], groupings: readonly NodeRef[]): fc.Arbitrary<CoreAssociation> =>

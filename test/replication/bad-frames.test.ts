@@ -5,6 +5,7 @@ import { status } from "@grpc/grpc-js";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { API_MAX_RECEIVE_MESSAGE_BYTES } from "../../node/api/server.js";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame } from "../../node/network/frames.js";
 import { GRPC_PART_BYTES } from "../../node/network/grpc-adapter.js";
@@ -255,6 +256,15 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
     raw.write(payload(new Uint8Array(GRPC_PART_BYTES + 1)));
     await waitForLog(a().node, "dropping sync channel", (e) => typeof e.reason === "string" && e.reason.includes(`exceeds the ${GRPC_PART_BYTES}-byte part limit`), since, 20_000);
     await within(raw.status, 20_000, "a to end the stream");
+    await expectStillServing(a(), b());
+  });
+
+  it("(vi) a message over the API port's receive limit: refused by grpc-js before it is read (RESOURCE_EXHAUSTED), the node serving", async () => {
+    const raw = openReplicate(a().node.address, { maxSendBytes: 80 * 1024 * 1024 });
+    raws.push(raw);
+    await clientHandshake(raw, { clientPeer: m().peerId, sign: m().sign, federationId: FEDERATION_ID });
+    raw.write(payload(new Uint8Array(API_MAX_RECEIVE_MESSAGE_BYTES + 1024)));
+    expect((await within(raw.status, 20_000, "a to end the stream")).code).toBe(status.RESOURCE_EXHAUSTED);
     await expectStillServing(a(), b());
   });
 
