@@ -59,6 +59,9 @@ interface Pending {
 interface PeerState {
   pending: Pending[];
   pendingBytes: number;
+  /** Hashes refused from this peer, per document: its heads are read as if it did not have them. */
+  refused: Map<string, Set<string>>;
+  refusedCount: number;
   /** Refusals already logged for this peer (one line per document and reason). */
   logged: Set<string>;
 }
@@ -67,6 +70,11 @@ const MAX_DOCUMENT_ID = 64;
 /** Attestations kept per foreign document, to pass on with what this node relays. */
 const KEPT_PER_DOCUMENT = 4;
 const MAX_LOGGED_PER_PEER = 1000;
+/** Refused hashes remembered per peer (see `#acceptedHeads`). */
+const MAX_REFUSED_PER_PEER = 10_000;
+
+/** The hashes a chunk stands for: a change's own, or a whole document's heads. */
+const chunkHashes = (c: Chunk): string[] => (c.hash !== undefined ? [c.hash] : (c.heads ?? []));
 
 const sameHeads = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((h, i) => h === b[i]);
 
@@ -133,31 +141,36 @@ export class AdmissionGate {
       return undefined;
     }
     const attestations = readAttestations((message as { attestations?: unknown }).attestations);
-    if (owner.kind === "self") {
-      if (parts.changes.length === 0) return message;
-      this.#refuse(peer, documentId, RefusalReason.OwnDocument, "changes to a document this node owns: it admits none from anyone", parts.changes.length);
-      return this.#rewrite(message, parts, []);
-    }
-    const valid = attestations.filter((a) => this.#verify(documentId, owner, a));
+    const valid = owner.kind === "member" ? attestations.filter((a) => this.#verify(documentId, owner, a)) : [];
     this.#keep(documentId, valid);
-    if (parts.changes.length === 0) {
-      if (valid.length > 0) this.#retry(documentId);
-      return message;
-    }
-    let chunks: Chunk[];
-    try {
-      chunks = parts.changes.flatMap((entry) => splitChunks(entry, { maxInflatedBytes: this.#init.maxInflatedBytes }));
-    } catch (error) {
-      this.#refuse(peer, documentId, RefusalReason.Malformed, `changes that do not parse: ${(error as Error).message}`, parts.changes.length);
-      return this.#rewrite(message, parts, []);
-    }
-    const { admitted, refused } = this.#judge(documentId, owner, chunks);
-    if (refused.length > 0) {
-      this.#refuse(peer, documentId, RefusalReason.Unsigned, `change(s) to hub '${owner.hub}''s document that it did not sign`, refused.length);
-      this.#wait(peer, documentId, refused, attestations);
+    // What reaches the Repo of the message's changes (undefined: all of them, unchanged).
+    let kept: Uint8Array[] | undefined;
+    if (parts.changes.length > 0) {
+      let chunks: Chunk[] | undefined;
+      try {
+        chunks = parts.changes.flatMap((entry) => splitChunks(entry, { maxInflatedBytes: this.#init.maxInflatedBytes }));
+      } catch (error) {
+        this.#refuse(peer, documentId, RefusalReason.Malformed, `changes that do not parse: ${(error as Error).message}`, parts.changes.length);
+        kept = [];
+        this.#remember(peer, documentId, parts.heads.filter((h) => !this.#ourHeads(documentId).includes(h)));
+      }
+      if (chunks && owner.kind === "self") {
+        this.#refuse(peer, documentId, RefusalReason.OwnDocument, "changes to a document this node owns: it admits none from anyone", chunks.length);
+        kept = [];
+        this.#remember(peer, documentId, chunks.flatMap(chunkHashes));
+      } else if (chunks && owner.kind === "member") {
+        const { admitted, refused } = this.#judge(documentId, owner, chunks);
+        if (refused.length > 0) {
+          this.#refuse(peer, documentId, RefusalReason.Unsigned, `change(s) to hub '${owner.hub}''s document that it did not sign`, refused.length);
+          this.#wait(peer, documentId, refused, attestations);
+          this.#remember(peer, documentId, refused.flatMap(chunkHashes));
+          kept = admitted.map((c) => c.bytes);
+        }
+      }
     }
     if (valid.length > 0) this.#retry(documentId);
-    return refused.length === 0 ? message : this.#rewrite(message, parts, admitted.map((c) => c.bytes));
+    const seen = this.#asIfRefusedUnseen(peer, documentId, parts);
+    return kept === undefined && seen === parts ? message : this.#rewrite(message, { ...seen, changes: kept ?? parts.changes });
   }
 
   /** `message` with the attestations that let the receiver admit its changes. */
@@ -291,7 +304,10 @@ export class AdmissionGate {
     const handle = this.#c.handle(documentId);
     if (!handle) return;
     const taken = new Set(admitted);
+    const hashes = new Set(admitted.flatMap(chunkHashes));
     for (const state of this.#peers.values()) {
+      const set = state.refused.get(documentId);
+      if (set) for (const h of hashes) if (set.delete(h)) state.refusedCount -= 1;
       state.pending = state.pending.filter((p) => {
         if (!taken.has(p.chunk)) return true;
         state.pendingBytes -= p.chunk.bytes.byteLength;
@@ -316,15 +332,55 @@ export class AdmissionGate {
     return attestation;
   }
 
-  #rewrite(message: Message, parts: SyncMessageParts, changes: Uint8Array[]): Message {
+  #rewrite(message: Message, parts: SyncMessageParts): Message {
     const { attestations: _a, ...rest } = message as Message & { attestations?: unknown };
-    return { ...rest, data: encodeSyncMessage({ ...parts, changes }) };
+    return { ...rest, data: encodeSyncMessage(parts) };
+  }
+
+  #ourHeads(documentId: string): string[] {
+    const handle = this.#c.handle(documentId);
+    return handle?.isReady() ? A.getHeads(handle.doc() as A.Doc<unknown>) : [];
+  }
+
+  /** Notes hashes refused from `peer` for `documentId` (bounded), for `#acceptedHeads`. */
+  #remember(peer: string, documentId: string, hashes: readonly string[]): void {
+    if (hashes.length === 0) return;
+    const state = this.#state(peer);
+    if (state.refusedCount + hashes.length > MAX_REFUSED_PER_PEER) {
+      state.refused.clear();
+      state.refusedCount = 0;
+    }
+    const set = state.refused.get(documentId) ?? new Set<string>();
+    for (const h of hashes) if (!set.has(h)) {
+      set.add(h);
+      state.refusedCount += 1;
+    }
+    state.refused.set(documentId, set);
+  }
+
+  /**
+   * The message as if its sender had none of what this node refused from it: refused heads are
+   * replaced by this node's own heads, and a summary of what it has ("have") counted from a refused
+   * change counts from the start instead. Without this, each side's sync state asks for, or counts
+   * on, changes that will never be taken, and the two Repos exchange messages forever (or one keeps
+   * resetting the sync and never sends its own changes).
+   */
+  #asIfRefusedUnseen(peer: string, documentId: string, parts: SyncMessageParts): SyncMessageParts {
+    const refused = this.#peers.get(peer)?.refused.get(documentId);
+    if (!refused) return parts;
+    const isRefused = (h: string) => refused.has(h);
+    const headsRefused = parts.heads.some(isRefused);
+    const haveRefused = parts.have.some((h) => h.lastSync.some(isRefused));
+    if (!headsRefused && !haveRefused) return parts;
+    const heads = headsRefused ? [...new Set([...parts.heads.filter((h) => !isRefused(h)), ...this.#ourHeads(documentId)])].sort() : parts.heads;
+    const have = haveRefused ? parts.have.map((h) => (h.lastSync.some(isRefused) ? { ...h, lastSync: [] } : h)) : parts.have;
+    return { ...parts, heads, have };
   }
 
   #state(peer: string): PeerState {
     let state = this.#peers.get(peer);
     if (!state) {
-      state = { pending: [], pendingBytes: 0, logged: new Set() };
+      state = { pending: [], pendingBytes: 0, refused: new Map(), refusedCount: 0, logged: new Set() };
       this.#peers.set(peer, state);
     }
     return state;

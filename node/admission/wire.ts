@@ -88,13 +88,20 @@ function uleb(n: number): number[] {
   return out;
 }
 
-/** A sync message split into what admission reads (heads, changes) and what it passes on untouched. */
+/** What a sync message says the sender already has: changes since `lastSync`, as a Bloom filter. */
+export interface SyncHave {
+  lastSync: string[];
+  bloom: Uint8Array;
+}
+
+/** A sync message in parts: admission reads heads, have and changes, and passes the rest on untouched. */
 export interface SyncMessageParts {
   version: number;
   /** The sender's heads (hex). */
   heads: string[];
-  /** The bytes of need and have, as they came. */
-  middle: Uint8Array;
+  /** Hashes the sender asks for (hex). */
+  need: string[];
+  have: SyncHave[];
   /** Entries of the chunk list: each holds one or more storage chunks. */
   changes: Uint8Array[];
   /** Flags after the chunk list, as they came (empty for old peers). */
@@ -106,24 +113,33 @@ export function parseSyncMessage(bytes: Uint8Array): SyncMessageParts {
   const version = r.byte();
   if (version !== SYNC_V1 && version !== SYNC_V2) throw new WireError(`not a sync message (first byte 0x${version.toString(16)})`);
   const heads = r.hashes();
-  const middleStart = r.offset;
-  r.hashes(); // need
+  const need = r.hashes();
+  const have: SyncHave[] = [];
   const haves = r.count(2);
-  for (let i = 0; i < haves; i += 1) {
-    r.hashes(); // last sync
-    r.take(r.uleb()); // bloom filter
-  }
-  const middle = bytes.subarray(middleStart, r.offset);
+  for (let i = 0; i < haves; i += 1) have.push({ lastSync: r.hashes(), bloom: r.take(r.uleb()) });
   const n = r.count(1);
   const changes: Uint8Array[] = [];
   for (let i = 0; i < n; i += 1) changes.push(r.take(r.uleb()));
-  return { version, heads, middle, changes, tail: bytes.subarray(r.offset) };
+  return { version, heads, need, have, changes, tail: bytes.subarray(r.offset) };
 }
 
 export function encodeSyncMessage(parts: SyncMessageParts): Uint8Array {
-  const headBytes = [parts.version, ...uleb(parts.heads.length)];
-  const pieces: Uint8Array[] = [Uint8Array.from(headBytes), ...parts.heads.map((h) => Buffer.from(h, "hex")), parts.middle, Uint8Array.from(uleb(parts.changes.length))];
-  for (const change of parts.changes) pieces.push(Uint8Array.from(uleb(change.byteLength)), change);
+  const pieces: Uint8Array[] = [Uint8Array.of(parts.version)];
+  const hashes = (list: readonly string[]) => {
+    pieces.push(Uint8Array.from(uleb(list.length)), ...list.map((h) => Buffer.from(h, "hex")));
+  };
+  const bytes = (b: Uint8Array) => {
+    pieces.push(Uint8Array.from(uleb(b.byteLength)), b);
+  };
+  hashes(parts.heads);
+  hashes(parts.need);
+  pieces.push(Uint8Array.from(uleb(parts.have.length)));
+  for (const h of parts.have) {
+    hashes(h.lastSync);
+    bytes(h.bloom);
+  }
+  pieces.push(Uint8Array.from(uleb(parts.changes.length)));
+  for (const change of parts.changes) bytes(change);
   pieces.push(parts.tail);
   return new Uint8Array(Buffer.concat(pieces));
 }
