@@ -104,8 +104,9 @@ export class VerifiedViews {
   readonly #charterId: string | undefined;
   readonly #anchorDirectory: string | undefined;
   readonly #views = new Map<string, VerifiedView>();
-  readonly #lastSeen = new Map<string, number>();
-  readonly #pending = new Map<string, { hub: string; directoryId: string; signed: SignedCheckpoint }>();
+  /** Per document: the highest seq verified, and the heads of the directory copy that carried it. */
+  readonly #lastSeen = new Map<string, { seq: number; directoryHeads: string[] }>();
+  readonly #pending = new Map<string, { hub: string; directoryId: string; signed: SignedCheckpoint; directoryHeads: string[] }>();
   readonly #rejections: Rejection[] = [];
   /** Directories read, by document id, with the change listener to remove on stop. */
   readonly #directories = new Map<string, { handle: DocHandle<unknown>; unfollow: () => void }>();
@@ -132,7 +133,9 @@ export class VerifiedViews {
   /** Reads the highest seq seen per document (replays stay refused); `follow` then starts reading. */
   async start(): Promise<void> {
     for await (const [key, value] of this.#store.meta.iterator({ gt: SEEN_PREFIX, lt: `${SEEN_PREFIX}~` })) {
-      this.#lastSeen.set(key.slice(SEEN_PREFIX.length), value as number);
+      // Stored as a number before the directory's heads were kept with it.
+      const seen = typeof value === "number" ? { seq: value, directoryHeads: [] } : (value as { seq: number; directoryHeads: string[] });
+      this.#lastSeen.set(key.slice(SEEN_PREFIX.length), seen);
     }
   }
 
@@ -251,7 +254,8 @@ export class VerifiedViews {
     if (!handle.isReady()) return;
     const member = this.#membership.ownerOfDirectory(directoryId);
     if (!member) return;
-    const directory = (handle.doc() as DirectoryDoc | undefined) ?? {};
+    const directoryDoc = handle.doc() as A.Doc<unknown>;
+    const directory = (directoryDoc as DirectoryDoc | undefined) ?? {};
     const checkpoints = directory.checkpoints ?? {};
     // An owner never deletes its checkpoint entries: one that is gone was deleted by a relay. That
     // is harmless (the view stays at the last verified checkpoint) but worth naming.
@@ -271,18 +275,18 @@ export class VerifiedViews {
       const values = conflicts ? Object.values(conflicts) : [checkpoints[documentId]];
       let best: SignedCheckpoint | undefined;
       for (const raw of values) {
-        const signed = await this.#check(member, documentId, raw, directory.documents?.[documentId]);
+        const signed = await this.#check(member, documentId, raw, directory.documents?.[documentId], directoryDoc);
         if (signed && (!best || signed.checkpoint.seq > best.checkpoint.seq)) best = signed;
       }
       if (best) {
-        this.#pending.set(documentId, { hub: member.hub, directoryId, signed: best });
+        this.#pending.set(documentId, { hub: member.hub, directoryId, signed: best, directoryHeads: A.getHeads(directoryDoc) });
         this.#tryApply(documentId);
       }
     }
   }
 
   /** The entry if it is a new, valid checkpoint of the member's document; rejects (and logs) otherwise. */
-  async #check(member: CharterMember, documentId: string, raw: unknown, listing: unknown): Promise<SignedCheckpoint | undefined> {
+  async #check(member: CharterMember, documentId: string, raw: unknown, listing: unknown, directoryDoc: A.Doc<unknown>): Promise<SignedCheckpoint | undefined> {
     let signed: SignedCheckpoint;
     try {
       signed = JSON.parse(textOf(raw) ?? "") as SignedCheckpoint;
@@ -306,8 +310,19 @@ export class VerifiedViews {
       this.#reject(member.hub, documentId, problem);
       return undefined;
     }
-    const lastSeen = this.#lastSeen.get(documentId) ?? -1;
+    // Reads of a directory overlap (each change of it starts one, and verifying awaits): another
+    // read may have applied or queued this very checkpoint meanwhile. That is not a replay.
+    if (seq === (this.#views.get(documentId)?.checkpoint.seq ?? -1) || seq === (this.#pending.get(documentId)?.signed.checkpoint.seq ?? -1)) return undefined;
+    const seen = this.#lastSeen.get(documentId);
+    const lastSeen = seen?.seq ?? -1;
     if (seq < lastSeen || (seq === lastSeen && this.#views.has(documentId)) || seq < current) {
+      // This node verified a newer one from a copy of the directory it no longer holds in full: its
+      // own copy is behind (changes not yet saved when the node was killed), which is no replay. The
+      // newer entry comes back with the next sync.
+      if (seen && seen.directoryHeads.length > 0 && !A.hasHeads(directoryDoc, seen.directoryHeads)) {
+        this.#log.debug({ hub: member.hub, document: documentId, seq, lastSeen }, "this node's copy of a directory is behind what it verified before; waiting for the rest");
+        return undefined;
+      }
       this.#reject(member.hub, documentId, `seq ${seq} is not above the last seen ${Math.max(lastSeen, current)} (a replay)`);
       return undefined;
     }
@@ -343,9 +358,11 @@ export class VerifiedViews {
     if ((this.#views.get(documentId)?.checkpoint.seq ?? -1) >= checkpoint.seq) return;
     const view: VerifiedView = { documentId, hub: pending.hub, ownerDirectory: pending.directoryId, checkpoint, signature: pending.signed.signature, doc: A.view(doc, heads) };
     this.#views.set(documentId, view);
-    this.#lastSeen.set(documentId, Math.max(checkpoint.seq, this.#lastSeen.get(documentId) ?? -1));
+    const seen = { seq: checkpoint.seq, directoryHeads: pending.directoryHeads };
+    if (checkpoint.seq < (this.#lastSeen.get(documentId)?.seq ?? -1)) return;
+    this.#lastSeen.set(documentId, seen);
     void this.#store
-      .batch([{ type: "put", sublevel: this.#store.meta, key: `${SEEN_PREFIX}${documentId}`, value: checkpoint.seq }])
+      .batch([{ type: "put", sublevel: this.#store.meta, key: `${SEEN_PREFIX}${documentId}`, value: seen }])
       .catch((error: unknown) => this.#log.error({ err: error }, "could not persist the last seen seq"));
     this.#log.debug({ hub: pending.hub, document: documentId, seq: checkpoint.seq }, "verified checkpoint applied");
     if (documentId === this.#charterId) this.#charterVerified(view);

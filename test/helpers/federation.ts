@@ -169,6 +169,8 @@ export interface FederationOptions {
   grpcAddress?: (from: string, to: string, port: number) => string | Promise<string>;
   /** Names of nodes initialised but not admitted into the charter (strangers with a trust anchor). */
   notAdmitted?: string[];
+  /** Changes every node's config.yaml before it starts (e.g. shorter heartbeats). */
+  config?: (config: Record<string, Record<string, unknown>>) => void;
   /** Extra environment (config overrides such as CONCORDAT_BOOKINGS_POLICY) per node name. */
   env?: Record<string, Record<string, string>>;
   /**
@@ -272,6 +274,7 @@ export async function startFederationWith(names: string[], dials: Array<[string,
       });
     }
     config.network = { listen: transport === "libp2p" ? [`/ip4/127.0.0.1/tcp/${me.libp2pPort}`] : [], grpc: true, peers };
+    options.config?.(config);
     await writeFile(path, stringify(config));
   }
   const nodes: FederationNode[] = [];
