@@ -60,6 +60,10 @@ describe("the owner's Repo copy", () => {
     const rebuilt = node.running.repo.handles[shard.id as DocumentId]?.doc() as A.Doc<Trainers>;
     expect(A.hasHeads(rebuilt, forgedHeads)).toBe(false);
     expect(A.getHeads(rebuilt).sort()).toEqual(A.getHeads(node.running.documents.get(shard.key)).sort());
+    // What the Repo stores of it was rebuilt too: nothing stale waits there for a later load.
+    await node.running.repo.flush([shard.id as DocumentId]);
+    const stored = await node.running.repo.storageSubsystem?.loadDoc<Trainers>(shard.id as DocumentId);
+    expect(stored && A.hasHeads(stored, forgedHeads)).toBe(false);
   });
 });
 
