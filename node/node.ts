@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
-import { AdmissionGate } from "./admission/index.js";
+import { AdmissionGate, readAttestations, type Attestation, type AttestationStore } from "./admission/index.js";
 import { guardRepoSyncTimeouts, routeProcessOutput } from "./process-guard.js";
 import type { Logger } from "pino";
 import { ApiServer } from "./api/index.js";
@@ -248,10 +248,13 @@ export class ConcordatNode {
           attestableHeads: (id, heads) => documents.attestableHeads(id, heads),
           self: { peerId: identity.peerId, sign: (data) => identity.signSync(data) },
           handle: (id) => repo.handles[id as DocumentId],
+          store: attestationStore(store),
           logger: logger.child({ component: "admission" }),
           ...(metrics ? { metrics } : {}),
         },
       );
+      await gate.start();
+      stack.push({ name: "admission", stop: () => gate.stop() });
       const network = await startNetwork(config, identity, fed, repo, gate, logger.child({ component: "network" }), metrics);
       census = async () => {
         const bytes = await levelStorage.storedBytes();
@@ -463,6 +466,31 @@ export interface RunningNode {
   network: NodeNetwork;
   api: ApiServer;
   stack: Array<{ name: string; stop: () => Promise<void> }>;
+}
+
+const ATTESTED_PREFIX = "attested/";
+
+/** Verified attestations of foreign documents, one entry per document in the store's meta sublevel. */
+function attestationStore(store: NodeStore): AttestationStore {
+  return {
+    async load() {
+      const entries: Array<{ documentId: string; attestations: Attestation[] }> = [];
+      for await (const [key, value] of store.meta.iterator({ gt: ATTESTED_PREFIX, lt: `${ATTESTED_PREFIX}~` })) {
+        const stored = readAttestations((value as { attestations?: Array<{ signer: string; heads: string[]; signature: string }> }).attestations?.map((a) => ({ ...a, signature: Buffer.from(a.signature, "base64") })));
+        entries.push({ documentId: key.slice(ATTESTED_PREFIX.length), attestations: stored });
+      }
+      return entries;
+    },
+    save: (entries) =>
+      store.batch(
+        entries.map(({ documentId, attestations }) => ({
+          type: "put" as const,
+          sublevel: store.meta,
+          key: `${ATTESTED_PREFIX}${documentId}`,
+          value: { attestations: attestations.map((a) => ({ signer: a.signer, heads: a.heads, signature: Buffer.from(a.signature).toString("base64") })) },
+        })),
+      ),
+  };
 }
 
 async function unwind(stack: Array<{ name: string; stop: () => Promise<void> }>, logger: Logger): Promise<void> {

@@ -26,6 +26,12 @@ export interface AdmissionInit {
   maxInflatedBytes?: number;
 }
 
+/** Where a node keeps the attestations it verified, so that after a restart it can still relay. */
+export interface AttestationStore {
+  load(): Promise<Array<{ documentId: string; attestations: Attestation[] }>>;
+  save(entries: Array<{ documentId: string; attestations: Attestation[] }>): Promise<void>;
+}
+
 export interface AdmissionComponents {
   /** Whose a document id is; undefined for any id no member of the charter owns (the message is dropped). */
   ownerOf(documentId: string): DocumentOwner | undefined;
@@ -33,6 +39,8 @@ export interface AdmissionComponents {
   attestableHeads(documentId: string, heads: string[]): string[] | undefined;
   /** This node's peer id and a synchronous Ed25519 signer with its key. */
   self: { peerId: string; sign(data: Uint8Array): Uint8Array };
+  /** Keeps verified attestations across restarts (none kept when absent). */
+  store?: AttestationStore;
   /** Where changes that waited for a signature are applied once it arrives. */
   handle(documentId: string): DocHandle<unknown> | undefined;
   logger: Logger;
@@ -107,12 +115,34 @@ export class AdmissionGate {
   readonly #verified = new Set<string>();
   /** The last attestation this node signed per own document. */
   readonly #signed = new Map<string, Attestation>();
+  /** Documents whose kept attestations changed since they were last stored. */
+  readonly #dirty = new Set<string>();
+  #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(init: AdmissionInit, components: AdmissionComponents) {
     this.#init = { pendingBytesPerPeer: 16 * 1024 * 1024, pendingTtlMs: 120_000, maxInflatedBytes: 64 * 1024 * 1024, ...init };
     this.#c = components;
     this.#log = components.logger;
     this.#metrics = components.metrics ?? NO_METRICS;
+  }
+
+  /** Reads the attestations kept before the last stop (they were verified when they came). */
+  async start(): Promise<void> {
+    for (const { documentId, attestations } of (await this.#c.store?.load()) ?? []) this.#kept.set(documentId, attestations.slice(-KEPT_PER_DOCUMENT));
+  }
+
+  /** Stores what changed since the last store. */
+  async stop(): Promise<void> {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    await this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    if (!this.#c.store || this.#dirty.size === 0) return;
+    const entries = [...this.#dirty].map((documentId) => ({ documentId, attestations: this.#kept.get(documentId) ?? [] }));
+    this.#dirty.clear();
+    await this.#c.store.save(entries);
   }
 
   /** What of `message` from its (authenticated) sender may reach the Repo; undefined to drop it. */
@@ -236,10 +266,19 @@ export class AdmissionGate {
 
   /** Keeps the newest verified attestations of a document (distinct heads), to pass on when relaying. */
   #keep(documentId: string, attestations: readonly Attestation[]): void {
-    if (attestations.length === 0) return;
-    const kept = (this.#kept.get(documentId) ?? []).filter((k) => !attestations.some((a) => sameHeads(a.heads, k.heads)));
-    kept.push(...attestations);
-    this.#kept.set(documentId, kept.slice(-KEPT_PER_DOCUMENT));
+    const previous = this.#kept.get(documentId) ?? [];
+    const fresh = attestations.filter((a) => !previous.some((k) => sameHeads(a.heads, k.heads)));
+    if (fresh.length === 0) return;
+    this.#kept.set(documentId, [...previous, ...fresh].slice(-KEPT_PER_DOCUMENT));
+    if (!this.#c.store) return;
+    // Stored in batches, at most once a second: a relay restarted while an owner is away can still
+    // pass its documents on.
+    this.#dirty.add(documentId);
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flush().catch((error: unknown) => this.#log.error({ err: error }, "could not store verified attestations"));
+    }, 1000);
+    this.#flushTimer.unref();
   }
 
   /** The heads this node trusts for a foreign document: every kept attestation whose signer may still sign. */
