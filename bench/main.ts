@@ -16,13 +16,14 @@ import { replicationScale } from "./replication/scale-curve.js";
 import { storageBenchmark } from "./storage/storage.js";
 import { bulkImport } from "./bulk/import.js";
 import { apiResponsiveness } from "./bulk/responsiveness.js";
+import { admissionFuzz } from "./admission/fuzz.js";
 import { describeEnvironment } from "./lib/environment.js";
 import { Cleanup, ROOT, tempDir } from "./lib/nodes.js";
 import { toConsoleTable, writeResults } from "./lib/report.js";
 import type { Benchmark, BenchmarkResult, RunResults } from "./lib/types.js";
 
 /** Every benchmark, in the order they run. Later issues add storage, replication, soak. */
-const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart, casesSearch, storageBenchmark, replicationAdapters, replicationNodes, replicationScale, bulkImport, apiResponsiveness];
+const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart, casesSearch, storageBenchmark, replicationAdapters, replicationNodes, replicationScale, bulkImport, apiResponsiveness, admissionFuzz];
 
 const USAGE = `usage: npm run bench -- [--quick] [--out PREFIX] [--list] [NAME...]
 

@@ -187,6 +187,8 @@ export interface FederationSpec {
   perHub?: number;
   /** Extra node flags for some hubs when `create` starts them (e.g. --cpu-prof). */
   execArgv?: (index: number) => string[];
+  /** Serve the gRPC Replicate stream on each hub's API port too (off by default: libp2p only). */
+  grpc?: boolean;
 }
 
 /** A line: hub i+1 dials hub i. */
@@ -255,7 +257,7 @@ export async function cpuSeconds(pid: number | undefined): Promise<number> {
 }
 
 /** Each hub's network config for a topology: it listens on its port and lists its neighbours as peers. */
-async function writeConfigs(hubs: readonly Hub[], dials: ReadonlyArray<readonly [number, number]>): Promise<void> {
+async function writeConfigs(hubs: readonly Hub[], dials: ReadonlyArray<readonly [number, number]>, grpc = false): Promise<void> {
   for (const me of hubs) {
     const path = join(me.dataDir, "config.yaml");
     const config = parse(await readFile(path, "utf8")) as Record<string, Record<string, unknown>>;
@@ -265,7 +267,7 @@ async function writeConfigs(hubs: readonly Hub[], dials: ReadonlyArray<readonly 
       const dialledBy = dials.some(([from, to]) => from === other.index && to === me.index);
       if (dialled || dialledBy) peers.push({ peerId: other.peerId, libp2p: dialled ? [loopback(other.libp2pPort)] : [] });
     }
-    config.network = { listen: [loopback(me.libp2pPort)], grpc: false, peers };
+    config.network = { listen: [loopback(me.libp2pPort)], grpc, peers };
     // No idle heartbeats during a run: every checkpoint signed then follows a write.
     config.federation = { ...config.federation, heartbeatSeconds: 86_400 };
     await writeFile(path, stringify(config));
@@ -306,7 +308,7 @@ export class ProcessFederation {
       if (index === 0) anchor = init.peerId;
       hubs.push({ index, hubId, dataDir, peerId: init.peerId, directoryId: directoryIdOf(init.peerId), libp2pPort: ports[index] as number });
     }
-    await writeConfigs(hubs, spec.dials);
+    await writeConfigs(hubs, spec.dials, spec.grpc);
     const federation = new ProcessFederation(spec, hubs);
     federation.phases.initialised = Math.round(performance.now() - began);
     // The secretariat starts first and writes the whole charter before any other hub runs: a hub that
@@ -463,7 +465,7 @@ export class ProcessFederation {
 
   /** Rewrites every hub's network config for another topology (takes effect when a hub starts). */
   async reconfigure(dials: ReadonlyArray<readonly [number, number]>): Promise<void> {
-    await writeConfigs(this.hubs, dials);
+    await writeConfigs(this.hubs, dials, this.#spec.grpc);
   }
 
   /** Waits until each of `hubs` has at least `peers` peers connected (GetStatus). */

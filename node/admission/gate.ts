@@ -22,7 +22,10 @@ export interface AdmissionInit {
   pendingBytesPerPeer?: number;
   /** Waiting changes are dropped after this long. */
   pendingTtlMs?: number;
-  /** A compressed change may inflate to at most this many bytes. */
+  /**
+   * A compressed change may inflate to at most this many bytes; 0 (the default) refuses compressed
+   * changes unread: Automerge's sync never sends one, and inflating is where a bomb would cost.
+   */
   maxInflatedBytes?: number;
 }
 
@@ -70,14 +73,14 @@ interface PeerState {
   /** Hashes refused from this peer, per document: its heads are read as if it did not have them. */
   refused: Map<string, Set<string>>;
   refusedCount: number;
-  /** Refusals already logged for this peer (one line per document and reason). */
-  logged: Set<string>;
 }
 
 const MAX_DOCUMENT_ID = 64;
 /** Attestations kept per foreign document, to pass on with what this node relays. */
 const KEPT_PER_DOCUMENT = 4;
 const MAX_LOGGED_PER_PEER = 1000;
+/** Peers whose logged refusals are remembered (members, in practice). */
+const MAX_LOGGED_PEERS = 1000;
 /** Refused hashes remembered per peer (see `#acceptedHeads`). */
 const MAX_REFUSED_PER_PEER = 10_000;
 
@@ -115,12 +118,14 @@ export class AdmissionGate {
   readonly #verified = new Set<string>();
   /** The last attestation this node signed per own document. */
   readonly #signed = new Map<string, Attestation>();
+  /** Refusals already logged, per peer: one line per document and reason. */
+  readonly #logged = new Map<string, Set<string>>();
   /** Documents whose kept attestations changed since they were last stored. */
   readonly #dirty = new Set<string>();
   #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(init: AdmissionInit, components: AdmissionComponents) {
-    this.#init = { pendingBytesPerPeer: 16 * 1024 * 1024, pendingTtlMs: 120_000, maxInflatedBytes: 64 * 1024 * 1024, ...init };
+    this.#init = { pendingBytesPerPeer: 16 * 1024 * 1024, pendingTtlMs: 120_000, maxInflatedBytes: 0, ...init };
     this.#c = components;
     this.#log = components.logger;
     this.#metrics = components.metrics ?? NO_METRICS;
@@ -419,7 +424,7 @@ export class AdmissionGate {
   #state(peer: string): PeerState {
     let state = this.#peers.get(peer);
     if (!state) {
-      state = { pending: [], pendingBytes: 0, refused: new Map(), refusedCount: 0, logged: new Set() };
+      state = { pending: [], pendingBytes: 0, refused: new Map(), refusedCount: 0 };
       this.#peers.set(peer, state);
     }
     return state;
@@ -428,10 +433,16 @@ export class AdmissionGate {
   /** Counts a refusal, and logs it once per peer, document and reason. */
   #refuse(peer: string, documentId: string, reason: RefusalReason, detail: string, count = 1): void {
     this.#metrics.syncRefused(peer, reason, count);
-    const state = this.#state(peer);
+    // Kept across the peer's reconnections (its channels are dropped for some of what it sends).
+    let logged = this.#logged.get(peer);
+    if (!logged) {
+      if (this.#logged.size >= MAX_LOGGED_PEERS) this.#logged.clear();
+      logged = new Set();
+      this.#logged.set(peer, logged);
+    }
     const key = `${documentId}\n${reason}`;
-    if (state.logged.has(key) || state.logged.size >= MAX_LOGGED_PER_PEER) return;
-    state.logged.add(key);
+    if (logged.has(key) || logged.size >= MAX_LOGGED_PER_PEER) return;
+    logged.add(key);
     this.#log.warn({ peer, ...(documentId ? { document: documentId } : {}), reason, detail }, "refused at admission");
   }
 }

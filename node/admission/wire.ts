@@ -161,7 +161,11 @@ function changeHash(type: number, body: Uint8Array): Buffer {
   return createHash("sha256").update(Uint8Array.from([type, ...uleb(body.byteLength)])).update(body).digest();
 }
 
-/** Splits concatenated storage chunks, decoding each change's hash and dependencies. */
+/**
+ * Splits concatenated storage chunks, decoding each change's hash and dependencies. A compressed
+ * change is inflated up to `maxInflatedBytes`; with 0 it is refused without being inflated
+ * (Automerge's sync sends changes uncompressed, so only a hand-made message holds one).
+ */
 export function splitChunks(bytes: Uint8Array, limits: { maxInflatedBytes: number }): Chunk[] {
   const r = new Reader(bytes);
   const chunks: Chunk[] = [];
@@ -187,6 +191,7 @@ export function splitChunks(bytes: Uint8Array, limits: { maxInflatedBytes: numbe
     if (type !== ChunkType.Change && type !== ChunkType.Compressed) throw new WireError(`unknown chunk type ${type}`);
     let change = body;
     if (type === ChunkType.Compressed) {
+      if (limits.maxInflatedBytes === 0) throw new WireError("a compressed change (sync messages carry changes uncompressed)");
       try {
         change = inflateRawSync(body, { maxOutputLength: limits.maxInflatedBytes });
       } catch {
