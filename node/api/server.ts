@@ -38,7 +38,7 @@ const MiB = 1024 * KiB;
  * (ImportCases), an xAPI statements file (IngestStatements), one message of a trainer import
  * stream — and the largest single record, a case with a 200,000-character body (at most 0.6 MiB
  * as UTF-8); the committed SSR CASE package is 47 KB. The Replicate stream served on the same port
- * carries sync frames of at most 1 MiB, in messages of at most 2 MiB.
+ * carries sync payloads in parts of at most 1 MiB (node/network/grpc-adapter.ts).
  */
 export const API_MAX_RECEIVE_MESSAGE_BYTES = 4 * MiB;
 
@@ -47,7 +47,7 @@ export const DEFAULT_REQUEST_BYTES = 64 * KiB;
 
 /** Methods that take more than DEFAULT_REQUEST_BYTES per request message. */
 const REQUEST_BYTES: Readonly<Record<string, number>> = {
-  // one record each, at its validators' limits (test/api/hostile-input.test.ts sends the largest valid ones)
+  // one record each, at its validators' limits (test/api/request-limits.test.ts sends the largest valid ones)
   "/concordat.v1.TrainerService/AddTrainer": 1 * MiB,
   "/concordat.v1.TrainerService/UpdateTrainer": 1 * MiB,
   "/concordat.v1.CaseService/AddCase": 1 * MiB,
