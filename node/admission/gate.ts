@@ -231,7 +231,7 @@ export class AdmissionGate {
     return chosen.length > 0 ? withAttestations(message, chosen) : message;
   }
 
-  /** The peer's channels all closed: what it left waiting, and its log memory, go. */
+  /** The peer's channels all closed: what it left waiting, and the hashes refused from it, go. */
   peerClosed(peer: string): void {
     this.#peers.delete(peer);
   }
