@@ -1,5 +1,5 @@
 /**
- * The availability query (issue 7): latency of the in-memory index against the deliberately simple
+ * The availability query: latency of the in-memory index against the deliberately simple
  * full scan, on the same records and the same queries in the same run, at 10 and 50 hubs of 1,000
  * trainers; the index's build time and memory. Every query is first answered both ways and the
  * answers must be equal: a fast wrong answer is worth nothing.

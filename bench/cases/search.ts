@@ -1,5 +1,5 @@
 /**
- * The case search (issue 8): latency of the node's full-text index (CaseSearchIndex, MiniSearch with
+ * The case search: latency of the node's full-text index (CaseSearchIndex, MiniSearch with
  * our tokenizer and folding) over 10,000 cases from 20 hubs in English, French, Arabic, Russian and
  * Chinese, against a naive scan of the same cases in the same run; the index's build time, memory,
  * and the time to re-index one changed case. Every query's answer is checked first.

@@ -5,7 +5,7 @@ import { invalidArgument, type FieldViolation } from "../errors.js";
 import { Checker, quote, TextKind } from "../text.js";
 
 /**
- * Bookings (issue 7): a request is an entry in the requesting hub's `outbox` document; the answer is
+ * Bookings: a request is an entry in the requesting hub's `outbox` document; the answer is
  * an entry in the trainer's home hub's `engagements` document, under the same key. Both documents are
  * owned and checkpointed, so each entry is signed by its writer's checkpoints, and a reader takes
  * either only from a verified view. The home hub is the only writer of its trainers' engagements:

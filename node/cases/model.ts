@@ -6,7 +6,7 @@ import { checkLanguageTag, checkRegion, ID_PATTERN } from "../roster/trainer.js"
 import { Checker, checkText, quote, TextKind } from "../text.js";
 
 /**
- * The case repository (issue 8): what works, shared by the hub that owns it. A case is stored whole
+ * The case repository: what works, shared by the hub that owns it. A case is stored whole
  * as canonical JSON in one ImmutableString (its Markdown body too: one hub edits it, so collaborative
  * text would only cost an op per character), in one of the hub's case shards.
  */

@@ -49,7 +49,7 @@ export function caseFilter(indexed: ReadonlyMap<string, { hub: string; record: C
 }
 
 /**
- * Full-text search over cases in many scripts (issue 8). MiniSearch ranks with BM25+; what it is
+ * Full-text search over cases in many scripts. MiniSearch ranks with BM25+; what it is
  * given as terms decides whether French, Arabic, Russian and Chinese work:
  * - words come from `Intl.Segmenter` (ICU): spaces for Latin, Cyrillic and Arabic, a dictionary for
  *   Chinese, which has no spaces (拘留期间使用武力 → 拘留 | 期间 | 使用 | 武力);

@@ -6,7 +6,7 @@ import { checkLanguageTag, checkRegion, ID_PATTERN } from "../roster/trainer.js"
 import { Checker, checkText, quote, TextKind } from "../text.js";
 
 /**
- * Deliveries (issue 8): a course run of a module at a hub — dates, place, participants by category
+ * Deliveries: a course run of a module at a hub — dates, place, participants by category
  * (with gender where reported), completed and passed counts, evaluation — in the hub's `deliveries`
  * document. Figures only: no learner is named anywhere (xAPI ingestion keeps pseudonyms in a private
  * document to count each learner once, see ingest.ts).

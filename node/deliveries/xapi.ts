@@ -4,8 +4,8 @@ import type { FieldViolation } from "../errors.js";
 import { textViolationsIn, TextKind } from "../text.js";
 
 /**
- * xAPI / cmi5 statements folded into a delivery's figures, without keeping who the learners are
- * (issue 8). Each learner becomes a pseudonym — an HMAC of the actor's identifier under a secret
+ * xAPI / cmi5 statements folded into a delivery's figures, without keeping who the learners are.
+ * Each learner becomes a pseudonym — an HMAC of the actor's identifier under a secret
  * that never leaves the hub's private document — so that one learner is counted once however many
  * statements or files name them; each statement is remembered by a hash of its id, so that the same
  * statements ingested twice count once. Only the counts are replicated.

@@ -164,7 +164,7 @@ function parseMessage(message: string | null): ChangeMeta | undefined {
  * Only the node's own API changes them: every change is made here, persisted to LevelDB in one batch
  * (with any private data), and only then acknowledged and published into the Repo's copy with
  * `loadIncremental(saveSince(authoring, lastPublishedHeads))`. Whatever reaches the Repo's copy from
- * elsewhere never flows back here, so it is never signed (issue 4).
+ * elsewhere never flows back here, so it is never signed.
  *
  * Transactions are serialised: one runs at a time, so a read-then-write sees no interleaving.
  */

@@ -5,8 +5,8 @@ import type { Ed25519PrivateKey } from "@libp2p/interface";
 import { alreadyExists, failedPrecondition } from "../errors.js";
 
 /**
- * The node's Ed25519 key. The same key is its libp2p peer id (issue 3) and signs its checkpoints
- * (issue 4). Stored as libp2p's protobuf private-key encoding in a file only the owner can read.
+ * The node's Ed25519 key. The same key is its libp2p peer id and signs its checkpoints.
+ * Stored as libp2p's protobuf private-key encoding in a file only the owner can read.
  */
 export interface NodeIdentity {
   readonly privateKey: Ed25519PrivateKey;

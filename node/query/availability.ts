@@ -37,7 +37,7 @@ function ms(iso: string): number {
  * documents per query): this hub's roster from its authoring copy, every other hub's as of its
  * latest verified checkpoint. A roster document is re-indexed when its view moves (trainers added,
  * changed, removed since the last one); a hub's trainers when its credentials move. Accreditations
- * count only when a held credential verifies (issue 6).
+ * count only when a held credential verifies.
  */
 export class Availability {
   readonly #self: string;

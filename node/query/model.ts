@@ -1,5 +1,5 @@
 /**
- * The availability query's model (issue 7): what the index holds per trainer, what a query asks,
+ * The availability query's model: what the index holds per trainer, what a query asks,
  * and what an answer is. Times are UTC milliseconds since the epoch; ranges are half-open [start, end).
  */
 export const CEFR = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;

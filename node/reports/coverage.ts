@@ -3,7 +3,7 @@ import { withAncestors, type CompetencyTree } from "../query/model.js";
 import { participantsOf, type Delivery } from "../deliveries/model.js";
 
 /**
- * The coverage report (issue 8), computed by a pure function from what the federation signed: per
+ * The coverage report, computed by a pure function from what the federation signed: per
  * hub and competency, trainers with verified active accreditations and those expiring soon; adapted
  * modules and the release they follow; deliveries and completion in a period; and the gaps. Every
  * hub's section names the checkpoints its figures come from. No trainer is named: figures only.

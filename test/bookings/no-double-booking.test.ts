@@ -58,7 +58,7 @@ interface Sent {
 const overlapping = (x: { start: string; end: string }, y: { start: string; end: string }) => Date.parse(x.start) < Date.parse(y.end) && Date.parse(y.start) < Date.parse(x.end);
 
 /**
- * No double booking, whatever happens (issue 7): hubs b, c and d fire overlapping requests for one
+ * No double booking, whatever happens: hubs b, c and d fire overlapping requests for one
  * trainer of hub a — concurrently, retried, while cut off from the federation, while a is SIGKILLed
  * and restarted — and afterwards a has answered every request exactly once, never confirmed two
  * overlapping engagements, declined as overlapping only what a confirmed engagement overlaps, and
