@@ -120,6 +120,8 @@ export class AdmissionGate {
   readonly #signed = new Map<string, Attestation>();
   /** Refusals already logged, per peer: one line per document and reason. */
   readonly #logged = new Map<string, Set<string>>();
+  /** Documents into which this gate has admitted something (see `#intoEmpty`). */
+  readonly #admittedInto = new Set<string>();
   /** Documents whose kept attestations changed since they were last stored. */
   readonly #dirty = new Set<string>();
   #flushTimer: NodeJS.Timeout | undefined;
@@ -309,11 +311,23 @@ export class AdmissionGate {
     }
     const admitted: Chunk[] = [];
     const refused: Chunk[] = [];
-    for (const c of chunks) {
-      const covered = c.hash !== undefined ? reached.has(c.hash) : c.type === ChunkType.Document && isCoveredDocument(c, reached);
+    for (const [i, c] of chunks.entries()) {
+      const covered = c.hash !== undefined ? reached.has(c.hash) : c.type === ChunkType.Document && isCoveredDocument(c, reached, i === 0 && this.#intoEmpty(documentId));
       (covered ? admitted : refused).push(c);
     }
+    if (admitted.length > 0) this.#admittedInto.add(documentId);
     return { admitted, refused };
+  }
+
+  /**
+   * Will what is admitted now for `documentId` be applied to an empty copy? Only if nothing was ever
+   * admitted for it here, and the Repo has looked in its storage and found nothing (it is requesting
+   * the document, or found no peer with it). Automerge then loads the chunk as a new document and
+   * checks its heads itself, so the gate need not load it too.
+   */
+  #intoEmpty(documentId: string): boolean {
+    if (this.#admittedInto.has(documentId)) return false;
+    return this.#c.handle(documentId)?.inState(["requesting", "unavailable"]) === true;
   }
 
   /** Keeps refused chunks that a later signature may cover, within the peer's quota; the oldest go first. */
@@ -455,11 +469,15 @@ function withAttestations(message: Message, attestations: Attestation[]): Messag
 
 /**
  * A whole document is covered when the heads its chunk states are all covered and are its real
- * heads: loading it (only then) recomputes every change's hash and checks them.
+ * heads. Loading it (only then) recomputes every change's hash and checks them — unless it is the
+ * first thing an empty copy gets (`automergeChecks`): Automerge loads it as a new document then, and
+ * refuses it whole if its heads are not what it states (a document chunk applied to a copy that holds
+ * something is not checked by Automerge, so it is loaded here first).
  */
-function isCoveredDocument(chunk: Chunk, reached: ReadonlySet<string>): boolean {
+function isCoveredDocument(chunk: Chunk, reached: ReadonlySet<string>, automergeChecks: boolean): boolean {
   const stated = chunk.heads ?? [];
   if (stated.length === 0 || !stated.every((h) => reached.has(h))) return false;
+  if (automergeChecks) return true;
   try {
     const heads = A.getHeads(A.load(chunk.bytes));
     return heads.length === stated.length && heads.every((h) => stated.includes(h));

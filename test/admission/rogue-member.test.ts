@@ -49,6 +49,23 @@ function heapAfterGc(): number {
  * node remember ids. Nothing it does enters any honest copy; the owners keep writing and restarting;
  * every honest hub keeps receiving; it can still be removed; no honest channel is dropped.
  */
+/**
+ * The rogue's own Repo fails to apply the owners' changes once its copy holds a forged change under
+ * their actor ids (the attack turned on itself), and automerge-repo prints each failure: keep those
+ * out of the test output, and nothing else.
+ */
+const rogues = new Set<string>();
+beforeAll(() => {
+  const print = console.log.bind(console);
+  vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+    if (args[0] === "error receiving message" && rogues.has((args[1] as { message?: { targetId?: string } })?.message?.targetId ?? "")) return;
+    print(...args);
+  });
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+});
+
 describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock Repo (%s)", (transport) => {
   let fed: StartedFederation;
   let libp2p: ConcordatLibp2p | undefined;
@@ -82,14 +99,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
       );
     }
     repo = new Repo({ network: [adapter], peerId: m.peerId as PeerId, sharePolicy: async () => true });
-    // The rogue's own Repo fails to apply the owners' changes once its copy holds a forged change
-    // under their actor ids (the attack turned on itself), and automerge-repo prints each failure:
-    // keep those out of the test output, and nothing else.
-    const print = console.log.bind(console);
-    vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-      if (args[0] === "error receiving message" && (args[1] as { message?: { targetId?: string } })?.message?.targetId === m.peerId) return;
-      print(...args);
-    });
+    rogues.add(m.peerId);
   });
 
   afterAll(async () => {

@@ -1,0 +1,125 @@
+import { createHash } from "node:crypto";
+import * as A from "@automerge/automerge";
+import { generateAutomergeUrl, parseAutomergeUrl, Repo, type DocumentId, type Message, type PeerId } from "@automerge/automerge-repo";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { AdmissionGate, encodeAttestation, parseSyncMessage, splitChunks, type DocumentOwner } from "../../node/admission/index.js";
+
+const FEDERATION = "concordat-dev";
+
+/** A sync message (v1) carrying `chunks` with the sender's `heads`. */
+function syncMessage(heads: string[], chunks: Uint8Array[]): Uint8Array {
+  const uleb = (n: number) => {
+    const out: number[] = [];
+    do {
+      out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+      n = Math.floor(n / 128);
+    } while (n > 0);
+    return out;
+  };
+  const parts: Uint8Array[] = [Uint8Array.from([0x42, ...uleb(heads.length)]), ...heads.map((h) => Buffer.from(h, "hex")), Uint8Array.from([0, 0, ...uleb(chunks.length)])];
+  for (const c of chunks) parts.push(Uint8Array.from(uleb(c.byteLength)), c);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/**
+ * A whole-document chunk of `doc` that states `heads` instead of its own: the heads are rewritten in
+ * its header and its checksum recomputed, so that it parses. Only loading it shows the lie.
+ */
+function lyingDocumentChunk(doc: A.Doc<unknown>, heads: string[]): Uint8Array {
+  const saved = A.save(doc);
+  const [chunk] = splitChunks(saved, { maxInflatedBytes: 0 });
+  const own = chunk?.heads ?? [];
+  expect(own).toHaveLength(heads.length);
+  const out = Buffer.from(saved);
+  for (const [i, head] of own.entries()) {
+    const at = out.indexOf(Buffer.from(head, "hex"));
+    Buffer.from(heads[i] as string, "hex").copy(out, at);
+  }
+  // The checksum: the first 4 bytes of SHA-256 over type, length and body (after magic and checksum).
+  createHash("sha256").update(out.subarray(8)).digest().copy(out, 4, 0, 4);
+  return new Uint8Array(out);
+}
+
+async function setUp() {
+  const ownerKey = await generateKeyPair("Ed25519");
+  const owner = peerIdFromPrivateKey(ownerKey).toString();
+  const repo = new Repo({ network: [] });
+  const documentId = parseAutomergeUrl(generateAutomergeUrl()).documentId;
+  const logs: string[] = [];
+  const owners: Record<string, DocumentOwner> = { [documentId]: { kind: "member", hub: "hub-o", mayAttest: (p) => p === owner } };
+  const gate = new AdmissionGate(
+    { federationId: FEDERATION },
+    {
+      ownerOf: (id) => owners[id],
+      attestableHeads: () => undefined,
+      self: { peerId: "self", sign: () => new Uint8Array(64) },
+      handle: (id) => repo.handles[id as DocumentId],
+      logger: pino({ level: "warn" }, { write: (line: string) => void logs.push(line) }),
+    },
+  );
+  const attest = (heads: string[]) => ({ signer: owner, heads: [...heads].sort(), signature: ownerKey.sign(encodeAttestation(FEDERATION, documentId, owner, heads)) as Uint8Array });
+  const message = (data: Uint8Array, attestations: unknown[] = []): Message =>
+    ({ type: "sync", senderId: "relay" as PeerId, targetId: "self" as PeerId, documentId, data, attestations }) as Message;
+  return { repo, documentId, gate, attest, message, logs };
+}
+
+/** The chunks of what the gate lets through (none when it dropped the message). */
+const passed = (m: Message | undefined) => (m?.data ? parseSyncMessage(m.data).changes.flatMap((c) => splitChunks(c, { maxInflatedBytes: 0 })) : []);
+
+describe("the admission gate, on real Automerge documents", () => {
+  const ownerDoc = () => {
+    let doc = A.from<Record<string, unknown>>({ roster: {} });
+    for (let i = 0; i < 5; i += 1) doc = A.change(doc, (d) => void ((d.roster as Record<string, unknown>)[`T-${i}`] = new A.ImmutableString(`trainer ${i}`)));
+    return doc;
+  };
+
+  it("admits the owner's whole document into an empty copy without loading it, and Automerge checks it there", async () => {
+    const { repo, documentId, gate, attest, message } = await setUp();
+    const doc = ownerDoc();
+    repo.findWithProgress(documentId); // the Repo is requesting it: its copy is empty
+    await new Promise((resolve) => setImmediate(resolve));
+    const heads = A.getHeads(doc);
+    const out = gate.inbound(message(syncMessage(heads, [A.save(doc)]), [attest(heads)]));
+    expect(passed(out)).toHaveLength(1);
+    // A chunk that lies about its heads is refused by Automerge itself when it is an empty copy's first.
+    const forged = A.change(A.clone(doc), (d) => void (d.forged = true));
+    expect(() => A.loadIncremental(A.init(), lyingDocumentChunk(forged, heads))).toThrow();
+  });
+
+  it("loads a whole document that would go into a copy holding something, and refuses one that lies about its heads", async () => {
+    const { repo, documentId, gate, attest, message, logs } = await setUp();
+    const doc = ownerDoc();
+    repo.findWithProgress(documentId);
+    await new Promise((resolve) => setImmediate(resolve));
+    const first = A.getChanges(A.init(), A.clone(doc)).slice(0, 2);
+    const early = A.applyChanges(A.init<Record<string, unknown>>(), first)[0];
+    // Something is admitted first: later whole documents are loaded to be checked.
+    expect(passed(gate.inbound(message(syncMessage(A.getHeads(early), first), [attest(A.getHeads(early))])))).toHaveLength(2);
+    const heads = A.getHeads(doc);
+    const forged = A.change(A.clone(doc), (d) => void (d.forged = true));
+    const lie = gate.inbound(message(syncMessage(heads, [lyingDocumentChunk(forged, heads)]), [attest(heads)]));
+    expect(passed(lie)).toEqual([]);
+    expect(logs.some((l) => l.includes("refused at admission") && l.includes('"reason":"unsigned"'))).toBe(true);
+    // The true one is admitted.
+    expect(passed(gate.inbound(message(syncMessage(heads, [A.save(doc)]), [attest(heads)])))).toHaveLength(1);
+  });
+
+  it("admits a change only on a path from attested heads; one under the owner's actor with its next seq is not", async () => {
+    const { documentId, gate, attest, message } = await setUp();
+    const doc = ownerDoc();
+    const changes = A.getAllChanges(doc);
+    const actor = A.decodeChange(changes.at(-1) as Uint8Array).actor;
+    const forged = A.change(A.clone(doc, { actor }), (d) => void (d.forged = true));
+    const forgedChange = A.getLastLocalChange(forged) as Uint8Array;
+    const heads = A.getHeads(doc);
+    const out = gate.inbound(message(syncMessage(A.getHeads(forged), [...changes, forgedChange]), [attest(heads)]));
+    const hashes = passed(out).map((c) => c.hash);
+    expect(hashes).toEqual(changes.map((c) => A.decodeChange(c).hash));
+    // Its heads now read as if the sender did not have the forged change.
+    expect(parseSyncMessage(out?.data as Uint8Array).heads).not.toContain(A.getHeads(forged)[0]);
+    expect(documentId).toBeTruthy();
+  });
+});
