@@ -550,7 +550,8 @@ export function buildProgram(): Command {
     .description("issue a credential; the token is shown once")
     .requiredOption("--name <name>", "who holds it")
     .addOption(new Option("--role <role>", "what they may do").choices(["admin", "operator", "viewer"]).makeOptionMandatory())
-    .action(async (opts: { name: string; role: string }, cmd: Command) => {
+    .option("--out <file>", "write the token to this new file (mode 0600) instead of printing it")
+    .action(async (opts: { name: string; role: string; out?: string }, cmd: Command) => {
       const g = globals(cmd);
       await operatorsAddCommand({ ...g, ...opts }, g.io);
     });
@@ -563,7 +564,7 @@ export function buildProgram(): Command {
     });
   operators
     .command("revoke <id>")
-    .description("revoke an operator's credential")
+    .description("revoke an operator's credential, by its id or the name of one active operator")
     .action(async (id: string, _opts: object, cmd: Command) => {
       const g = globals(cmd);
       await operatorsRevokeCommand({ ...g, id }, g.io);

@@ -2,7 +2,7 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { backupCommand, restoreCommand } from "../../cli/commands/backup.js";
-import { operatorsAddCommand } from "../../cli/commands/operators.js";
+import { operatorsAddCommand, operatorsListCommand, operatorsRevokeCommand } from "../../cli/commands/operators.js";
 import {
   trainersAddCommand,
   trainersExportCommand,
@@ -156,6 +156,34 @@ describe("trainers commands (called as functions against a real node)", () => {
     expect(error.exitCode).toBe(ExitCode.Unauthorized);
     expect(error.message).toMatch(/PERMISSION_DENIED.*viewer/);
     expect(JSON.parse(await exportText(n.dataDir, "json"))).toEqual([]);
+  });
+
+  test("a token written to a 0600 file and never printed; revoked by the operator's name, refused when the name is ambiguous", async () => {
+    const n = await node();
+    const file = join(n.dataDir, "audit.token");
+    const added = memoryIo();
+    await operatorsAddCommand({ data: n.dataDir, name: "Audit office", role: "viewer", out: file }, added);
+    const token = (await readFile(file, "utf8")).trim();
+    expect(token).toMatch(/^cct_/);
+    expect(added.out()).not.toContain(token);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    await trainersListCommand({ data: n.dataDir, token }, memoryIo());
+
+    await operatorsAddCommand({ data: n.dataDir, name: "Twin", role: "viewer" }, memoryIo());
+    await operatorsAddCommand({ data: n.dataDir, name: "Twin", role: "viewer" }, memoryIo());
+    const ambiguous = await expectCliError(operatorsRevokeCommand({ data: n.dataDir, id: "Twin" }, memoryIo()));
+    expect(ambiguous.message).toMatch(/2 active operators are named 'Twin'/);
+    const unknown = await expectCliError(operatorsRevokeCommand({ data: n.dataDir, id: "Nobody" }, memoryIo()));
+    expect(unknown.exitCode).toBe(ExitCode.NotFound);
+
+    await operatorsRevokeCommand({ data: n.dataDir, id: "Audit office" }, memoryIo());
+    const refused = await expectCliError(trainersListCommand({ data: n.dataDir, token }, memoryIo()));
+    expect(refused.exitCode).toBe(ExitCode.Unauthorized);
+    const list = memoryIo(true);
+    await operatorsListCommand({ data: n.dataDir }, list);
+    const states = (JSON.parse(list.out()) as Array<{ name: string; revokedAt: string }>).map((o) => [o.name, o.revokedAt !== ""]);
+    expect(states).toContainEqual(["Audit office", true]);
+    expect(states.filter(([name, revoked]) => name === "Twin" && !revoked)).toHaveLength(2);
   });
 });
 
