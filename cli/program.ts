@@ -54,6 +54,7 @@ import {
   credentialsStatusCommand,
   credentialsVerifyCommand,
 } from "./commands/credentials.js";
+import { idCommand } from "./commands/id.js";
 import { operatorsAddCommand, operatorsListCommand, operatorsRevokeCommand } from "./commands/operators.js";
 import { startCommand } from "./commands/start.js";
 import { NODE_UMASK } from "../node/data-permissions.js";
@@ -145,6 +146,14 @@ export function buildProgram(): Command {
     .action(async (opts: { hub: string; name: string; secretariat?: boolean; region?: string; config?: string; federation?: string; anchor?: string; bootstrap?: string[] }, cmd: Command) => {
       const g = globals(cmd);
       await initCommand({ ...opts, data: dataDir(g) }, g.io);
+    });
+
+  program
+    .command("id")
+    .description("the peer id of the data directory's key (no node needs to run): what a hub gives the secretariat, and the secretariat's trust anchor")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await idCommand({ data: dataDir(g) }, g.io);
     });
 
   program

@@ -29,6 +29,7 @@ function concordat(args: string[], env: Record<string, string> = {}): Promise<Ru
 const COMMANDS = [
   [],
   ["init"],
+  ["id"],
   ["start"],
   ["status"],
   ["peers"],
@@ -101,6 +102,12 @@ describe("the concordat command", () => {
     expect(created.peerId).toMatch(/^12D3KooW/);
     expect((await stat(created.identity)).mode & 0o777).toBe(0o600);
     const keyBefore = await readFile(created.identity);
+
+    const id = await concordat(["id", "--data", data]);
+    expect(id.stdout.trim()).toBe(created.peerId);
+    const noNode = await concordat(["id", "--data", join(dir, "nowhere")]);
+    expect(noNode.code).toBe(5);
+    expect(noNode.stderr).toMatch(/holds no node identity/);
 
     const again = await concordat(["init", "--data", data, "--hub", "kigali", "--name", "Kigali hub"]);
     expect(again.code).toBe(6);
