@@ -41,6 +41,7 @@ const EXIT_BY_STATUS: Partial<Record<status, ExitCode>> = {
   [status.PERMISSION_DENIED]: ExitCode.Unauthorized,
   [status.NOT_FOUND]: ExitCode.NotFound,
   [status.ALREADY_EXISTS]: ExitCode.Conflict,
+  [status.ABORTED]: ExitCode.Conflict,
   [status.FAILED_PRECONDITION]: ExitCode.Conflict,
 };
 

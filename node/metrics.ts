@@ -9,10 +9,13 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 export interface NodeMetrics {
   /** A sync message sent or received, with its size on the channel (before framing). */
   syncMessage(peer: string, transport: string, direction: "in" | "out", bytes: number): void;
-  /** A checkpoint of another hub's document whose signature and signer verified. */
-  checkpointVerified(hub: string): void;
-  /** A checkpoint refused (forged, replayed, not the hub's document, malformed). */
-  checkpointRejected(hub: string): void;
+  /**
+   * A checkpoint of another hub's document whose signature and signer verified, by the member's
+   * directory id (stable across key rotations, known before the charter names the member's hub).
+   */
+  checkpointVerified(directoryId: string): void;
+  /** A checkpoint refused (forged, replayed, not the hub's document, malformed), by the member's directory id. */
+  checkpointRejected(directoryId: string): void;
   /** A query answered, by kind (`availability`, `cases`). */
   queryAnswered(kind: string, seconds: number): void;
   /** Changes or messages from a peer refused at admission, by reason (see admission/gate.ts). */
@@ -44,28 +47,67 @@ export interface DocumentCensus {
  */
 export class PromMetrics implements NodeMetrics {
   readonly registry = new Registry();
-  readonly #messages: Counter<"peer" | "hub" | "transport" | "direction">;
-  readonly #bytes: Counter<"peer" | "hub" | "transport" | "direction">;
-  readonly #verified: Counter<"hub">;
-  readonly #rejected: Counter<"hub">;
   readonly #queries: Histogram<"query">;
-  readonly #refused: Counter<"peer" | "hub" | "reason">;
   readonly #requestBytes: Counter<"method">;
-  readonly #hubOf: (peerId: string) => string;
+  /**
+   * Counts by peer id or directory id; their `hub` label is looked up when they are scraped, from
+   * the charter as it is then. So a member has one hub label, also for what it sent before this
+   * node had verified a charter naming it (the secretariat's first messages and checkpoints).
+   */
+  readonly #sync = new Map<string, { peer: string; transport: string; direction: string; messages: number; bytes: number }>();
+  readonly #verifiedBy = new Map<string, number>();
+  readonly #rejectedBy = new Map<string, number>();
+  readonly #refusedBy = new Map<string, { peer: string; reason: string; count: number }>();
 
-  constructor(options: { hubOf: (peerId: string) => string; census: DocumentCensus; labels?: Record<string, string> }) {
-    this.#hubOf = options.hubOf;
+  constructor(options: { hubOf: (peerId: string) => string; hubOfDirectory: (directoryId: string) => string; census: DocumentCensus; labels?: Record<string, string> }) {
+    const hubOf = (peer: string) => options.hubOf(peer) || "unknown";
+    const hubOfDirectory = (directoryId: string) => options.hubOfDirectory(directoryId) || "unknown";
     if (options.labels) this.registry.setDefaultLabels(options.labels);
     const registers = [this.registry];
-    this.#messages = new Counter({ name: "concordat_sync_messages_total", help: "Sync messages exchanged with a peer", labelNames: ["peer", "hub", "transport", "direction"], registers });
-    this.#bytes = new Counter({ name: "concordat_sync_bytes_total", help: "Bytes of sync messages exchanged with a peer (before framing)", labelNames: ["peer", "hub", "transport", "direction"], registers });
-    this.#verified = new Counter({ name: "concordat_checkpoint_verifications_total", help: "Checkpoints of another hub's documents whose signature and signer verified", labelNames: ["hub"], registers });
-    this.#rejected = new Counter({ name: "concordat_checkpoint_rejections_total", help: "Checkpoints refused: forged, replayed, malformed or not the hub's document", labelNames: ["hub"], registers });
-    this.#refused = new Counter({
+    const sync = this.#sync;
+    const byHub = (counts: Map<string, number>) => {
+      const out = new Map<string, number>();
+      for (const [directoryId, n] of counts) out.set(hubOfDirectory(directoryId), (out.get(hubOfDirectory(directoryId)) ?? 0) + n);
+      return out;
+    };
+    const syncCounter = (name: string, help: string, value: (e: { messages: number; bytes: number }) => number) => {
+      const counter: Counter<"peer" | "hub" | "transport" | "direction"> = new Counter({
+        name,
+        help,
+        labelNames: ["peer", "hub", "transport", "direction"],
+        registers,
+        collect() {
+          counter.reset();
+          for (const e of sync.values()) counter.inc({ peer: e.peer, hub: hubOf(e.peer), transport: e.transport, direction: e.direction }, value(e));
+        },
+      });
+    };
+    syncCounter("concordat_sync_messages_total", "Sync messages exchanged with a peer", (e) => e.messages);
+    syncCounter("concordat_sync_bytes_total", "Bytes of sync messages exchanged with a peer (before framing)", (e) => e.bytes);
+    const checkpointCounter = (name: string, help: string, counts: Map<string, number>) => {
+      const counter: Counter<"hub"> = new Counter({
+        name,
+        help,
+        labelNames: ["hub"],
+        registers,
+        collect() {
+          counter.reset();
+          for (const [hub, n] of byHub(counts)) counter.inc({ hub }, n);
+        },
+      });
+    };
+    checkpointCounter("concordat_checkpoint_verifications_total", "Checkpoints of another hub's documents whose signature and signer verified", this.#verifiedBy);
+    checkpointCounter("concordat_checkpoint_rejections_total", "Checkpoints refused: forged, replayed, malformed or not the hub's document", this.#rejectedBy);
+    const refusedBy = this.#refusedBy;
+    const refused: Counter<"peer" | "hub" | "reason"> = new Counter({
       name: "concordat_sync_refused_total",
       help: "Changes (or whole messages) from a peer refused at admission: unsigned by the owner, to this node's own documents, for unknown documents, malformed, unsupported",
       labelNames: ["peer", "hub", "reason"],
       registers,
+      collect() {
+        refused.reset();
+        for (const e of refusedBy.values()) refused.inc({ peer: e.peer, hub: hubOf(e.peer), reason: e.reason }, e.count);
+      },
     });
     this.#queries = new Histogram({
       name: "concordat_query_duration_seconds",
@@ -105,21 +147,26 @@ export class PromMetrics implements NodeMetrics {
   }
 
   syncMessage(peer: string, transport: string, direction: "in" | "out", bytes: number): void {
-    const labels = { peer, hub: this.#hubOf(peer) || "unknown", transport, direction };
-    this.#messages.inc(labels);
-    this.#bytes.inc(labels, bytes);
+    const key = `${peer}\u0000${transport}\u0000${direction}`;
+    const entry = this.#sync.get(key) ?? { peer, transport, direction, messages: 0, bytes: 0 };
+    entry.messages += 1;
+    entry.bytes += bytes;
+    this.#sync.set(key, entry);
   }
 
-  checkpointVerified(hub: string): void {
-    this.#verified.inc({ hub });
+  checkpointVerified(directoryId: string): void {
+    this.#verifiedBy.set(directoryId, (this.#verifiedBy.get(directoryId) ?? 0) + 1);
   }
 
-  checkpointRejected(hub: string): void {
-    this.#rejected.inc({ hub });
+  checkpointRejected(directoryId: string): void {
+    this.#rejectedBy.set(directoryId, (this.#rejectedBy.get(directoryId) ?? 0) + 1);
   }
 
   syncRefused(peer: string, reason: string, count: number): void {
-    this.#refused.inc({ peer, hub: this.#hubOf(peer) || "unknown", reason }, count);
+    const key = `${peer}\u0000${reason}`;
+    const entry = this.#refusedBy.get(key) ?? { peer, reason, count: 0 };
+    entry.count += count;
+    this.#refusedBy.set(key, entry);
   }
 
   queryAnswered(kind: string, seconds: number): void {

@@ -119,7 +119,7 @@ export class ConcordatNode {
       const metrics =
         config.metrics.port === undefined
           ? undefined
-          : new PromMetrics({ hubOf: (peer) => membership.hubOf(peer), census: { documents: () => census() }, labels: { node: config.hub.id } });
+          : new PromMetrics({ hubOf: (peer) => membership.hubOf(peer), hubOfDirectory: (directoryId) => membership.memberByDirectory(directoryId)?.hub ?? "", census: { documents: () => census() }, labels: { node: config.hub.id } });
       // The federation decides what is shared; it needs the Repo and the documents, the Repo needs
       // its share configuration: bind it late.
       let federation: Federation | undefined;

@@ -73,6 +73,7 @@ export async function bookingsListCommand(options: ConnectionOptions & { directi
     return;
   }
   printLine(io, `${result.bookings.length} booking(s); this hub answers requests for its trainers by policy '${result.policy}'`);
+  if (result.awaitingDecision > 0 || result.policy !== "confirm") printLine(io, `${result.awaitingDecision} request(s) wait for a decision (concordat bookings confirm|decline REQUESTER/ID)`);
   if (result.bookings.length === 0) return;
   printTable(
     io,

@@ -217,12 +217,12 @@ export async function federationReleasesCommand(options: ConnectionOptions, io: 
     io,
     ["hub", "adopted", "adapted items", "adapted modules", "needs review", "as of checkpoint"],
     result.hubs.map((h) => [
-      h.removed ? `${h.hub} (removed)` : h.hub,
+      h.removed ? `${h.hub} (removed)` : h.self ? `${h.hub} (this hub)` : h.hub,
       h.adopted || "-",
       String(h.adaptedItems),
       String(h.adaptedModules),
       String(h.needsReview),
-      h.checkpointSeq > 0 ? `${h.checkpointSeq} (${h.checkpointTime})` : "none verified",
+      h.self ? "this hub (live)" : h.checkpointSeq > 0 ? `${h.checkpointSeq} (${h.checkpointTime})` : "none verified",
     ]),
   );
 }

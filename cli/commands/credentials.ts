@@ -74,8 +74,14 @@ export async function credentialsEndorseCommand(options: ConnectionOptions & { s
   const result = await withConnection(options, (c) =>
     call(c, c.credentials.endorse.bind(c.credentials), { subject: options.subject, comment: options.comment, validUntil: options.validUntil ?? "" }),
   );
-  if (io.json) printJson(io, JSON.parse(result.json));
-  else printLine(io, `Endorsed ${options.subject}: ${result.id}`);
+  const endorsement = JSON.parse(result.json) as { issuer?: { id?: string; name?: string }; credentialSubject?: { id?: string } };
+  if (io.json) printJson(io, endorsement);
+  else {
+    // Who endorses whom: this node's body (the endorsement's issuer) endorses the subject named.
+    const endorser = endorsement.issuer?.name ? `'${endorsement.issuer.name}'` : "this hub";
+    const subject = endorsement.credentialSubject?.id ?? options.subject;
+    printLine(io, `${endorser} (this node) endorses ${options.subject}${subject !== options.subject ? ` (${subject})` : ""}: ${result.id}`);
+  }
 }
 
 function printVerification(io: Io, file: string, v: VerifyCredentialResponse): void {
@@ -83,7 +89,11 @@ function printVerification(io: Io, file: string, v: VerifyCredentialResponse): v
   printLine(io, `  issuer   ${v.issuerHub ? `${v.issuerHub} (${v.issuer})` : v.issuer || "-"}`);
   printLine(io, `  subject  ${v.subject || "-"}`);
   for (const c of v.checks) printLine(io, `  ${c.ok ? "✓" : "✗"} ${c.check}: ${c.detail}`);
-  for (const e of v.endorsements) printLine(io, `  endorsed by ${e.endorserHub} (${e.subject}): ${e.comment}`);
+  for (const e of v.endorsements) {
+    // The endorser is the hub that signed the endorsement; what it endorses is this credential's issuer or its scheme.
+    const what = e.subject === v.issuer ? `the issuer${v.issuerHub ? ` (hub '${v.issuerHub}')` : ` ${e.subject}`}` : e.subject.startsWith("urn:concordat:scheme:") ? `the scheme '${e.subject.slice("urn:concordat:scheme:".length)}'` : e.subject;
+    printLine(io, `  endorsement  hub '${e.endorserHub}' endorses ${what}: ${e.comment}`);
+  }
 }
 
 /** `credentials verify FILE`: exits 1 when the credential is not valid, naming why. */

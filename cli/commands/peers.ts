@@ -38,8 +38,8 @@ export async function peersCommand(options: ConnectionOptions & { documents?: bo
   if (options.documents) {
     printTable(
       io,
-      ["document", "peer", "in sync", "last synced"],
-      result.documents.map((d) => [d.documentId, d.hub || d.peerId.slice(0, 16), d.inSync ? "yes" : "no", ago(d.lastSyncedAt)]),
+      ["document", "type", "owner", "peer", "in sync", "last synced"],
+      result.documents.map((d) => [d.documentId, d.type || "?", d.owner || "?", d.hub || d.peerId.slice(0, 16), d.inSync ? "yes" : "no", ago(d.lastSyncedAt)]),
     );
   }
 }

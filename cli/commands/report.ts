@@ -119,7 +119,19 @@ function printCoverage(io: Io, report: CoverageReport): void {
   printLine(io, `  behind the release  ${g.behindRelease.length === 0 ? "none" : g.behindRelease.map((x) => `${x.hub} (${x.adopted ?? "none"})`).join(", ")}`);
   printLine(io, `  never delivered     ${g.neverDelivered.length === 0 ? "none" : g.neverDelivered.map((x) => `${x.hub} ${x.module}`).join(", ")}`);
   printLine(io, `Computed from charter seq ${report.sources.charter.checkpoint.seq}, core release(s) ${report.sources.releases.map((s) => s.checkpoint.version).join(", ") || "none"}, and ${report.sources.documents.length} signed document(s):`);
-  for (const h of report.hubs) printLine(io, `  ${h.hub}: ${h.checkpoints.length} document(s), newest checkpoint ${h.checkpoints.reduce((m, c) => (c.time > m ? c.time : m), "") || "none"}`);
+  // Every signed document counted above, by its hub (the sum is the count): also the hubs the table
+  // leaves out, such as a secretariat with no trainers or deliveries of its own.
+  const byHub = new Map<string, { count: number; newest: string }>();
+  for (const d of report.sources.documents) {
+    const entry = byHub.get(d.hub) ?? { count: 0, newest: "" };
+    entry.count += 1;
+    if (d.checkpoint.time > entry.newest) entry.newest = d.checkpoint.time;
+    byHub.set(d.hub, entry);
+  }
+  const inTable = new Set(report.hubs.map((h) => h.hub));
+  for (const [hub, e] of byHub) {
+    printLine(io, `  ${hub}: ${e.count} document(s), newest checkpoint ${e.newest || "none"}${inTable.has(hub) ? "" : " (not in the table: no trainers or deliveries of its own)"}`);
+  }
 }
 
 /** `report baseline --period P --against Q`: every figure in both periods, and the change. */

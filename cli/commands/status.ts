@@ -9,6 +9,9 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
     return;
   }
   printLine(io, `${status.role} '${status.hubId}' — ${status.hubName}`);
+  if (status.removedAt) {
+    printLine(io, `  REMOVED     the federation's charter removed this hub at ${status.removedAt}: members no longer connect to it or take what it signs after that`);
+  }
   printLine(io, `  federation  ${status.federationId}`);
   printLine(io, `  anchor      ${status.anchor || "not configured: this node replicates with no one (federation.anchor)"}`);
   printLine(
@@ -21,6 +24,10 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
   printLine(io, `  directory   ${status.directoryId}`);
   printLine(io, `  libp2p      ${status.libp2pAddresses.join(", ") || "off"}`);
   printLine(io, `  peers       ${status.connectedPeers} connected (details: concordat peers)`);
+  printLine(
+    io,
+    `  bookings    policy '${status.bookingsPolicy}'; ${status.bookingsAwaitingDecision} request(s) wait for a decision${status.bookingsAwaitingDecision > 0 ? " (concordat bookings list --state pending)" : ""}`,
+  );
   printLine(io, `  you are     ${status.caller?.name ?? "?"} (${status.caller?.id ?? "?"}, ${status.caller?.role ?? "?"})`);
   if (status.members.length > 0) {
     printTable(

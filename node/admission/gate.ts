@@ -198,7 +198,7 @@ export class AdmissionGate {
       } else if (chunks && owner.kind === "member") {
         const { admitted, refused } = this.#judge(documentId, owner, chunks);
         if (refused.length > 0) {
-          this.#refuse(peer, documentId, RefusalReason.Unsigned, `change(s) to hub '${owner.hub}''s document that it did not sign`, refused.length);
+          this.#refuse(peer, documentId, RefusalReason.Unsigned, `change(s) to a document of hub '${owner.hub}' that it did not sign`, refused.length);
           this.#wait(peer, documentId, refused, attestations);
           this.#remember(peer, documentId, refused.flatMap(chunkHashes));
           kept = admitted.map((c) => c.bytes);

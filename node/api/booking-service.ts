@@ -71,7 +71,7 @@ export function bookingService(components: HandlerComponents & { bookings: Booki
         ...(req.trainerId.trim() ? { trainer: req.trainerId.trim() } : {}),
       };
       await bookings.idle();
-      return { bookings: bookings.list(filter).map(bookingMessage), policy: bookings.policy };
+      return { bookings: bookings.list(filter).map(bookingMessage), policy: bookings.policy, awaitingDecision: bookings.awaitingDecision() };
     }),
     getBooking: unary(components, "GetBooking", "viewer", async (req) => {
       await bookings.idle();

@@ -169,8 +169,10 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
       const hubs: HubReleaseStatus[] = [];
       for (const member of membership.members()) {
         if (member.role === "secretariat") continue;
-        const view = views.view(ownedDocumentId(member.directoryId, CURRICULUM_KEY));
-        const current = view ? readCurriculum(view.doc) : undefined;
+        // This hub's own standing comes from its own state (it never holds a verified view of itself).
+        const self = member.hub === components.info.hubId;
+        const view = self ? undefined : views.view(ownedDocumentId(member.directoryId, CURRICULUM_KEY));
+        const current = self ? curriculum.current() : view ? readCurriculum(view.doc) : undefined;
         // One hub's odd curriculum must not break the overview of all.
         const impact = current && latest ? await impactOf(current.adaptations, coreSource, latest).catch(() => []) : [];
         hubs.push({
@@ -182,6 +184,7 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
           checkpointSeq: view?.checkpoint.seq ?? 0,
           checkpointTime: view?.checkpoint.time ?? "",
           removed: member.removedAt !== undefined,
+          self,
         });
       }
       return { latest, hubs };

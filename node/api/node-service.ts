@@ -3,6 +3,7 @@ import { writeBackup } from "../storage/backup.js";
 import type { NodeStore } from "../storage/node-store.js";
 import type { OwnedDocuments } from "../documents/index.js";
 import type { Roster } from "../roster/index.js";
+import type { Bookings } from "../bookings/index.js";
 import type { Repo } from "@automerge/automerge-repo";
 import type { VerifiedViews } from "../authority/index.js";
 import type { Federation } from "../federation/index.js";
@@ -34,12 +35,14 @@ export interface NodeServiceComponents extends HandlerComponents {
   roster: Roster;
   documents: OwnedDocuments;
   store: NodeStore;
+  /** For the status line on bookings: the policy and how many requests wait for an operator. */
+  bookings: Pick<Bookings, "policy" | "awaitingDecision">;
   /** Everything but the database that a backup must carry (config text, identity key). */
   backupHeader: () => Promise<Omit<BackupHeader, "createdAt">>;
 }
 
 export function nodeService(components: NodeServiceComponents): NodeServiceServer {
-  const { info, roster, documents, store, network, federation, repo, views } = components;
+  const { info, roster, documents, store, network, federation, repo, views, bookings } = components;
   return {
     getStatus: unary(components, "GetStatus", "viewer", (_req, ctx): GetStatusResponse => ({
       ...info,
@@ -58,6 +61,9 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
       anchor: federation.membership.anchor ?? "",
       charterSource: federation.membership.source?.kind ?? "none",
       charterSeq: federation.membership.source?.seq ?? 0,
+      bookingsPolicy: bookings.policy,
+      bookingsAwaitingDecision: bookings.awaitingDecision(),
+      removedAt: federation.membership.member(info.hubId)?.removedAt ?? "",
       connectedPeers: network.peers().length,
       members: views.freshness().map((m) => ({
         hub: m.hub,
@@ -75,6 +81,8 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
       const peers = network.peers();
       const rtts = await Promise.all(peers.map((p) => (p.transport === "libp2p" ? network.rtt(p.peerId) : Promise.resolve(undefined))));
       const iso = (ms: number | undefined) => (ms === undefined ? "" : new Date(ms).toISOString());
+      const own = req.includeDocuments ? new Map(documents.describe().map((d) => [d.id as string, { type: d.header.type, owner: d.header.owner }])) : new Map<string, { type: string; owner: string }>();
+      const describe = (id: string) => own.get(id) ?? federation.describeForeign(id) ?? { type: "?", owner: "?" };
       return {
         peers: peers.map((p, i) => ({
           peerId: p.peerId,
@@ -90,6 +98,7 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
         })),
         documents: req.includeDocuments
           ? documentSync(repo, peers, (id) => federation.shares(id)).map((d) => ({
+              ...describe(d.documentId),
               documentId: d.documentId,
               peerId: d.peerId,
               hub: d.hub,

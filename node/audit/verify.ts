@@ -67,7 +67,7 @@ export async function checkpointInBundle(
   if (signer) return signer;
   const doc = ctx.documents.get(c.documentId);
   if (!doc) return "its document is not in the bundle";
-  if (ownedDocumentId(member.directoryId, doc.key) !== c.documentId) return `document ${c.documentId} is not hub '${member.hub}''s (its id does not derive from the hub's directory and key '${doc.key}')`;
+  if (ownedDocumentId(member.directoryId, doc.key) !== c.documentId) return `document ${c.documentId} is not one of the documents of hub '${member.hub}' (its id does not derive from the hub's directory and key '${doc.key}')`;
   if (!A.hasHeads(doc.doc, c.heads)) return "its heads are not in the document's changes (a change was dropped or altered)";
   return undefined;
 }

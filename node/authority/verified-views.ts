@@ -243,9 +243,10 @@ export class VerifiedViews {
     return [...this.#rejections];
   }
 
-  #reject(hub: string, documentId: string, reason: string): void {
+  #reject(member: CharterMember, documentId: string, reason: string): void {
+    const hub = member.hub;
     this.#log.warn({ hub, document: documentId, reason }, "rejected a checkpoint");
-    this.#metrics.checkpointRejected(hub);
+    this.#metrics.checkpointRejected(member.directoryId);
     this.#rejections.push({ hub, documentId, reason, at: new Date().toISOString() });
     if (this.#rejections.length > MAX_REJECTIONS) this.#rejections.shift();
   }
@@ -292,7 +293,7 @@ export class VerifiedViews {
       signed = JSON.parse(textOf(raw) ?? "") as SignedCheckpoint;
       if (typeof signed?.signature !== "string" || typeof signed?.checkpoint !== "object" || signed.checkpoint === null) throw new Error("shape");
     } catch {
-      this.#reject(member.hub, documentId, "malformed checkpoint entry");
+      this.#reject(member, documentId, "malformed checkpoint entry");
       return undefined;
     }
     const seq = signed.checkpoint.seq;
@@ -300,14 +301,14 @@ export class VerifiedViews {
     const pending = this.#pending.get(documentId)?.signed.checkpoint.seq ?? -1;
     if (seq === current || seq === pending) return undefined; // already applied or waiting
     if (!ownsListedDocument(member.directoryId, documentId, listing)) {
-      this.#reject(member.hub, documentId, `document ${documentId} is not hub '${member.hub}''s (its id does not derive from the hub's directory)`);
+      this.#reject(member, documentId, `document ${documentId} is not one of the documents of hub '${member.hub}' (its id does not derive from the hub's directory)`);
       return undefined;
     }
     const problem =
       (await checkpointProblem(signed, { federationId: this.#init.federationId, documentId })) ??
       signerProblem(member, { owner: String(signed.checkpoint.owner), time: String(signed.checkpoint.time), seq: Number(signed.checkpoint.seq) });
     if (problem) {
-      this.#reject(member.hub, documentId, problem);
+      this.#reject(member, documentId, problem);
       return undefined;
     }
     // Reads of a directory overlap (each change of it starts one, and verifying awaits): another
@@ -323,14 +324,14 @@ export class VerifiedViews {
         this.#log.debug({ hub: member.hub, document: documentId, seq, lastSeen }, "this node's copy of a directory is behind what it verified before; waiting for the rest");
         return undefined;
       }
-      this.#reject(member.hub, documentId, `seq ${seq} is not above the last seen ${Math.max(lastSeen, current)} (a replay)`);
+      this.#reject(member, documentId, `seq ${seq} is not above the last seen ${Math.max(lastSeen, current)} (a replay)`);
       return undefined;
     }
     if (seq < pending) {
-      this.#reject(member.hub, documentId, `seq ${seq} is below one already waiting (${pending})`);
+      this.#reject(member, documentId, `seq ${seq} is below one already waiting (${pending})`);
       return undefined;
     }
-    this.#metrics.checkpointVerified(member.hub);
+    this.#metrics.checkpointVerified(member.directoryId);
     return signed;
   }
 

@@ -96,6 +96,7 @@ export class Bookings {
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeCharter: (() => void) | undefined;
   #stopped = false;
 
   constructor(
@@ -131,6 +132,10 @@ export class Bookings {
         void this.#enqueue(() => this.#consider(view.hub, view.doc as OutboxDoc, view.checkpoint.seq));
       }
     });
+    // A charter that removes a member ends the requests waiting between it and this hub.
+    this.#unsubscribeCharter = this.#membership.onChange(() => {
+      if (!this.#stopped) void this.#enqueue(() => this.#sweep());
+    });
     await this.#enqueue(() => this.#sweep());
     // Requests waiting for an operator expire: answer them when they do.
     this.#timer = setInterval(() => void this.#enqueue(() => this.#sweep()), this.#sweepMs);
@@ -140,6 +145,7 @@ export class Bookings {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unsubscribe?.();
+    this.#unsubscribeCharter?.();
     if (this.#timer) clearInterval(this.#timer);
     await this.idle();
   }
@@ -214,6 +220,12 @@ export class Bookings {
 
   async #decide(request: BookingRequest, cancellation: Cancellation | undefined): Promise<void> {
     const key = bookingKey(request.requester, request.id);
+    const gone = this.#removal(request);
+    if (gone) {
+      // The federation no longer includes one side: the request ends here rather than waiting forever.
+      await this.#write("booking.member-removed", key, (current) => (current ? undefined : this.#answer(request, "declined", POLICY, { reason: gone.reason, detail: gone.detail })));
+      return;
+    }
     if (cancellation) {
       await this.#write("booking.cancelled-by-requester", key, (current) =>
         current && !holdsTime(current.state) ? undefined : this.#answer(request, "cancelled", POLICY, { reason: "cancelled-by-requester", detail: cancellation.note }),
@@ -233,6 +245,19 @@ export class Bookings {
       // Policy manual: a request that can be honoured waits for an operator (or its expiry).
       return state ? this.#answer(request, state, POLICY, { reason: "", detail: "" }) : undefined;
     });
+  }
+
+  /** When the charter removed this hub, the requester or the trainer's home hub: why the request ends. */
+  #removal(request: BookingRequest): (Problem & { removedAt: string }) | undefined {
+    for (const [hub, side] of [
+      [this.#self, "this hub"],
+      [request.requester, "the requesting hub"],
+      [request.trainer.hub, "the trainer's home hub"],
+    ] as const) {
+      const removedAt = this.#membership.member(hub)?.removedAt;
+      if (removedAt) return { reason: "member-removed", detail: `${side} '${hub}' was removed from the federation at ${removedAt}`, removedAt };
+    }
+    return undefined;
   }
 
   /** The trainer's engagements that hold time over the request's period (other than `key` itself). */
@@ -283,7 +308,7 @@ export class Bookings {
     try {
       trainer = this.#roster.get(request.trainer.id, false);
     } catch {
-      return { reason: "unknown-trainer", detail: `trainer '${request.trainer.id}' is not in hub '${this.#self}''s roster` };
+      return { reason: "unknown-trainer", detail: `trainer '${request.trainer.id}' is not in the roster of hub '${this.#self}'` };
     }
     const blackout = trainer.blackouts.find((b) => overlaps(b, request));
     if (blackout) return { reason: "blackout", detail: `the trainer is unavailable from ${blackout.start} to ${blackout.end}` };
@@ -473,6 +498,14 @@ export class Bookings {
       .sort((a, b) => (a.request.start < b.request.start ? -1 : a.request.start > b.request.start ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  /**
+   * Requests for this hub's trainers that wait for an operator to confirm or decline them: pending
+   * (policy manual) or held tentatively (policy tentative), and not cancelled by their requester.
+   */
+  awaitingDecision(): number {
+    return this.list({ direction: "incoming" }).filter((b) => b.request.trainer.hub === this.#self && !b.cancellation && (b.state === "pending" || b.state === "tentative")).length;
+  }
+
   /** One booking, by `requester/id` or by a request id alone (when only one hub used it). */
   show(ref: string): Booking {
     const matches = this.list().filter((b) => b.key === ref || b.request.id === ref);
@@ -483,7 +516,7 @@ export class Bookings {
 
   #incoming(ref: string): Booking {
     const booking = this.show(ref);
-    if (booking.request.trainer.hub !== this.#self) throw failedPrecondition(`booking ${booking.key} is for hub '${booking.request.trainer.hub}''s trainer: only that hub decides it`);
+    if (booking.request.trainer.hub !== this.#self) throw failedPrecondition(`booking ${booking.key} is for a trainer of hub '${booking.request.trainer.hub}': only that hub decides it`);
     if (booking.cancellation) throw failedPrecondition(`booking ${booking.key} was cancelled by its requester`);
     return booking;
   }
@@ -505,6 +538,12 @@ export class Bookings {
     }
     // An answer counts only for the request it answers (same trainer and dates).
     if (engagement && (engagement.trainer !== request.trainer.id || engagement.start !== request.start || engagement.end !== request.end)) engagement = undefined;
+    // No answer, and one side is no longer in the federation: no answer will ever count, so the
+    // request ends (read from the charter; the home hub also writes this answer when it can).
+    const gone = engagement ? undefined : this.#removal(request);
+    if (gone) {
+      engagement = { request: { requester: request.requester, id: request.id }, trainer: request.trainer.id, start: request.start, end: request.end, state: "declined", reason: gone.reason, detail: gone.detail, decidedAt: gone.removedAt, decidedBy: "charter" };
+    }
     const mine = request.requester === this.#self;
     const forMe = request.trainer.hub === this.#self;
     return {

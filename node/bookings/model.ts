@@ -37,6 +37,8 @@ export const DECLINE_REASONS = [
   "declined-by-operator",
   "cancelled-by-requester",
   "cancelled-by-home-hub",
+  /** The requester, or the trainer's home hub, is no longer in the federation (the charter removed it). */
+  "member-removed",
 ] as const;
 export type DeclineReason = (typeof DECLINE_REASONS)[number];
 

@@ -1,5 +1,5 @@
 import MiniSearch from "minisearch";
-import { withAncestors, type CompetencyTree } from "../query/model.js";
+import { competenciesNamed, withAncestors, type CompetencyTree } from "../query/model.js";
 import { primaryLanguage, servesRegion } from "../query/shared.js";
 import type { CaseRecord } from "./model.js";
 
@@ -17,19 +17,21 @@ export interface CaseFilters {
 
 /**
  * A search's filter over indexed cases (by `hub/id` key): hub, kind, public only, language by its
- * primary subtag, region as a country or subdivision or a region's name, and competency with every
- * competency under it. Whether a case's competency lies under the one asked is worked out once per
+ * primary subtag, region as a country or subdivision or a region's name, and competency (by
+ * identifier or code, or a code family such as `hr`) with every competency under it. Whether a case's competency lies under the one asked is worked out once per
  * competency per query, not once per case.
  */
 export function caseFilter(indexed: ReadonlyMap<string, { hub: string; record: CaseRecord }>, query: CaseFilters, tree: CompetencyTree): (key: string) => boolean {
   const region = query.region?.trim();
   const asCountry = region !== undefined && /^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$/.test(region) ? region.toUpperCase() : undefined;
   const wanted = query.competency;
+  // The competency asked by identifier or code (any case), or the family its name prefixes (`hr`: HR-1, HR-2…).
+  const targets = wanted ? competenciesNamed(tree, wanted) : new Set<string>();
   const under = new Map<string, boolean>();
   const isUnder = (c: string): boolean => {
     let v = under.get(c);
     if (v === undefined) {
-      v = withAncestors(tree, c).has(wanted as string);
+      v = [...withAncestors(tree, c)].some((a) => targets.has(a));
       under.set(c, v);
     }
     return v;

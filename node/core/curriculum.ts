@@ -323,7 +323,19 @@ export class Curriculum {
   async confirm(operatorId: string, id: string, version?: string): Promise<Adaptation> {
     const existing = this.current().adaptations.find((a) => a.id === id);
     if (!existing) throw notFound(`no adaptation ${quote(id)}`);
-    const release = version ?? (await this.#adopted()).adoption.version;
+    const adopted = (await this.#adopted()).adoption.version;
+    const release = version ?? adopted;
+    // A review counts against the release the hub follows: a newer one is adopted first.
+    const order = (await this.#core.releases()).map((r) => r.version);
+    const newest = order.at(-1);
+    if (order.indexOf(release) > order.indexOf(adopted)) {
+      throw failedPrecondition(`this hub follows release ${adopted}: adopt release ${release} first (\`concordat core adopt ${release}\`), then confirm adaptation '${id}' against it`);
+    }
+    if (version === undefined && newest !== undefined && newest !== adopted && existing.baseRelease === adopted) {
+      throw failedPrecondition(
+        `adaptation '${id}' is already pinned to release ${adopted}, the one this hub follows; to confirm it against release ${newest}, adopt that release first (\`concordat core adopt ${newest}\`), then run \`concordat curriculum confirm ${id}\` again`,
+      );
+    }
     const { content } = await this.#release(release);
     if (!targetOf(content, existing.target)) {
       throw failedPrecondition(`${existing.target.kind} '${existing.target.id}' is not in release ${release}: remove or re-target the adaptation`);

@@ -163,7 +163,7 @@ export class Credentials {
     if (owner === undefined && !isSecretariat) {
       violations.push({ field: "scheme", description: `${quote(request.scheme)} is a scheme of the core: only the secretariat accredits it (a hub issues its own schemes, named '${this.#self.hubId}.<id>')` });
     } else if (owner !== undefined && owner !== this.#self.hubId) {
-      violations.push({ field: "scheme", description: `${quote(request.scheme)} is hub ${quote(owner)}'s scheme: only that hub accredits it` });
+      violations.push({ field: "scheme", description: `${quote(request.scheme)} is a scheme of hub ${quote(owner)}: only that hub accredits it` });
     } else if (!scheme) {
       const known = owner === undefined ? core.schemes.map((s) => s.id) : this.#localSchemes().map((s) => s.id);
       violations.push({ field: "scheme", description: `${quote(request.scheme)} is not a scheme ${owner === undefined ? "of the core" : "of this hub (`concordat curriculum scheme`)"} (${known.join(", ") || "none"})` });

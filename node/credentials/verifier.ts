@@ -136,7 +136,7 @@ export class CredentialVerifier {
     }
     check("proof", await this.#cachedProof(c, issuer), "eddsa-jcs-2022 signature by the issuer's key verifies");
     if (issuerHub && kind === "OpenBadgeCredential") check("entitlement", this.#entitlementProblem(c, issuerHub), `hub '${issuerHub}' accredits this scheme`);
-    if (issuerHub) check("published", this.#publishedProblem(c, issuerHub), `listed among hub '${issuerHub}''s issued credentials as of its latest verified checkpoint`);
+    if (issuerHub) check("published", this.#publishedProblem(c, issuerHub), `listed among the credentials hub '${issuerHub}' issued, as of its latest verified checkpoint`);
     const at = options.at ? Date.parse(options.at) : Date.now();
     if (Number.isNaN(at)) throw invalidArgument([{ field: "at", description: `${quote(options.at ?? "")} is not an ISO 8601 time` }]);
     const from = Date.parse(String(c.validFrom));
@@ -162,7 +162,7 @@ export class CredentialVerifier {
     if (owner === undefined) {
       return this.#charter.member(issuerHub)?.role === "secretariat" ? undefined : `'${scheme}' is a scheme of the core: only the secretariat accredits it, not hub '${issuerHub}'`;
     }
-    return owner === issuerHub ? undefined : `'${scheme}' is hub '${owner}''s scheme: hub '${issuerHub}' cannot accredit it`;
+    return owner === issuerHub ? undefined : `'${scheme}' is a scheme of hub '${owner}': hub '${issuerHub}' cannot accredit it`;
   }
 
   /**

@@ -250,7 +250,7 @@ export class OwnedDocuments {
     const header = checkHeader(doc, entry.type, entry.id);
     if (header.owner !== this.#owner) {
       throw failedPrecondition(
-        `this data directory holds hub '${header.owner}''s documents, but hub.id in the configuration is '${this.#owner}'; a hub's id cannot change`,
+        `this data directory holds the documents of hub '${header.owner}', but hub.id in the configuration is '${this.#owner}'; a hub's id cannot change`,
       );
     }
     const heads = A.getHeads(doc);

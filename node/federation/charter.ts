@@ -2,7 +2,7 @@ import * as A from "@automerge/automerge";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { z } from "zod";
 import { HUB_ID_PATTERN } from "../config/schema.js";
-import { invalidArgument, type FieldViolation } from "../errors.js";
+import { ConcordatError, ErrorCode, invalidArgument, type FieldViolation } from "../errors.js";
 import { textOf } from "../documents/header.js";
 import { Checker, quote, TextKind } from "../text.js";
 
@@ -198,6 +198,15 @@ function refused(what: string, violations: FieldViolation[]) {
   return invalidArgument(violations, `${what}: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
 }
 
+/**
+ * A request that is well formed but clashes with the charter as it is (a member already, a key or
+ * directory another hub holds, a hub already removed): ALREADY_EXISTS or FAILED_PRECONDITION, so
+ * that the CLI exits 6 ("conflict") rather than 2 ("bad input"). Bad input wins when there is both.
+ */
+function conflicting(code: ErrorCode, what: string, violations: FieldViolation[]) {
+  return new ConcordatError(code, `${what}: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`, violations);
+}
+
 function checkPeerId(field: string, peerId: string, violations: FieldViolation[]): void {
   if (!PEER_ID_PATTERN.test(peerId)) {
     violations.push({ field, description: `${quote(peerId)} is not an Ed25519 libp2p peer id (12D3KooW…)` });
@@ -247,22 +256,24 @@ export function planAdmit(state: CharterState, request: AdmitRequest, directoryI
   if ((request.region ?? "").length > 100) violations.push({ field: "region", description: "at most 100 characters" });
   else text.characters("region", request.region ?? "", TextKind.Line);
   violations.push(...text.violations);
+  const conflicts: FieldViolation[] = [];
   const existing = state.members.find((m) => m.hub === request.hub);
   if (existing) {
-    violations.push({
+    conflicts.push({
       field: "hub",
       description: existing.removedAt ? `hub '${request.hub}' was removed at ${existing.removedAt}; a removed hub id is not reused` : `hub '${request.hub}' is already a member`,
     });
   }
   const holder = holderOf(state, request.peerId);
-  if (holder) violations.push({ field: "peer_id", description: `${request.peerId} is (or was) a key of hub '${holder.hub}'` });
+  if (holder) conflicts.push({ field: "peer_id", description: `${request.peerId} is (or was) a key of hub '${holder.hub}'` });
   const directoryId = request.directoryId ?? (PEER_ID_PATTERN.test(request.peerId) ? directoryIdOf(request.peerId) : "");
   const sharing = state.members.find((m) => m.directoryId === directoryId);
-  if (sharing) violations.push({ field: "directory_id", description: `${directoryId} is the directory of hub '${sharing.hub}'` });
+  if (sharing) conflicts.push({ field: "directory_id", description: `${directoryId} is the directory of hub '${sharing.hub}'` });
   if (request.directoryId !== undefined && !/^[1-9A-HJ-NP-Za-km-z]{20,40}$/.test(request.directoryId)) {
     violations.push({ field: "directory_id", description: `${quote(request.directoryId)} is not a document id` });
   }
-  if (violations.length > 0) throw refused(`cannot admit ${quote(request.hub)}`, violations);
+  if (violations.length > 0) throw refused(`cannot admit ${quote(request.hub)}`, [...violations, ...conflicts]);
+  if (conflicts.length > 0) throw conflicting(ErrorCode.AlreadyExists, `cannot admit ${quote(request.hub)}`, conflicts);
   return {
     hub: request.hub,
     name,
@@ -277,22 +288,25 @@ export function planAdmit(state: CharterState, request: AdmitRequest, directoryI
 
 export function planRemove(state: CharterState, hub: string, now: string, lastSeq?: number): CharterMember {
   const member = state.members.find((m) => m.hub === hub);
-  if (!member) throw refused(`cannot remove ${quote(hub)}`, [{ field: "hub", description: `${quote(hub)} is not a member` }]);
-  if (member.removedAt) throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: `'${hub}' was already removed at ${member.removedAt}` }]);
-  if (member.role === "secretariat") throw refused(`cannot remove '${hub}'`, [{ field: "hub", description: "the secretariat cannot remove itself" }]);
+  if (!member) throw conflicting(ErrorCode.NotFound, `cannot remove ${quote(hub)}`, [{ field: "hub", description: `${quote(hub)} is not a member` }]);
+  if (member.removedAt) throw conflicting(ErrorCode.FailedPrecondition, `cannot remove '${hub}'`, [{ field: "hub", description: `'${hub}' was already removed at ${member.removedAt}` }]);
+  if (member.role === "secretariat") throw conflicting(ErrorCode.FailedPrecondition, `cannot remove '${hub}'`, [{ field: "hub", description: "the secretariat cannot remove itself" }]);
   return { ...member, removedAt: now, ...(lastSeq !== undefined ? { removedAfterSeq: lastSeq } : {}) };
 }
 
 export function planRotateKey(state: CharterState, hub: string, peerId: string, now: string, lastSeq?: number): CharterMember {
   const member = state.members.find((m) => m.hub === hub);
   const violations: FieldViolation[] = [];
-  if (!member) violations.push({ field: "hub", description: `${quote(hub)} is not a member` });
-  else if (member.removedAt) violations.push({ field: "hub", description: `'${hub}' was removed at ${member.removedAt}` });
-  else if (member.role === "secretariat") violations.push({ field: "hub", description: "the secretariat's key is the trust anchor in every node's config; it is not rotated through the charter" });
   checkPeerId("peer_id", peerId, violations);
+  const what = `cannot rotate the key of ${quote(hub)}`;
+  if (violations.length > 0) throw refused(what, violations);
+  if (!member) throw conflicting(ErrorCode.NotFound, what, [{ field: "hub", description: `${quote(hub)} is not a member` }]);
+  if (member.removedAt) throw conflicting(ErrorCode.FailedPrecondition, what, [{ field: "hub", description: `'${hub}' was removed at ${member.removedAt}` }]);
+  if (member.role === "secretariat") {
+    throw conflicting(ErrorCode.FailedPrecondition, what, [{ field: "hub", description: "the secretariat's key is the trust anchor in every node's config; it is not rotated through the charter" }]);
+  }
   const holder = holderOf(state, peerId);
-  if (holder) violations.push({ field: "peer_id", description: `${peerId} is (or was) a key of hub '${holder.hub}'` });
-  if (violations.length > 0 || !member) throw refused(`cannot rotate the key of ${quote(hub)}`, violations);
+  if (holder) throw conflicting(ErrorCode.AlreadyExists, what, [{ field: "peer_id", description: `${peerId} is (or was) a key of hub '${holder.hub}'` }]);
   return {
     ...member,
     keys: [...member.keys.map((k) => (k.until ? k : { ...k, until: now, ...(lastSeq !== undefined ? { untilSeq: lastSeq } : {}) })), { peerId, from: now }],

@@ -84,11 +84,14 @@ export class Federation {
   readonly #anchorDirectory: string | undefined;
   /** Documents listed in members' directories (whose ids derive from them), by the directory that lists them. */
   readonly #listed = new Map<string, string>();
+  /** The type each listed document's directory entry gives (for people: `peers --documents`). */
+  readonly #listedTypes = new Map<string, string>();
   /** Listings refused because the id does not derive from the directory (logged once each). */
   readonly #refused = new Set<string>();
   readonly #watched = new Map<string, () => void>();
   readonly #listeners = new Set<() => void>();
   #unsubscribe: (() => void) | undefined;
+  #toldRemoved = false;
 
   constructor(init: FederationInit, components: FederationComponents) {
     this.#self = init.self;
@@ -209,6 +212,12 @@ export class Federation {
   }
 
   #charterChanged(): void {
+    const removedAt = this.#membership.member(this.#self.hubId)?.removedAt;
+    if (removedAt && !this.#toldRemoved) {
+      // Said once: `concordat status` keeps showing it.
+      this.#toldRemoved = true;
+      this.#log.warn({ hub: this.#self.hubId, removedAt }, "this hub was removed from the federation: members no longer connect to it or take what it signs");
+    }
     for (const member of this.#membership.members()) {
       if (member.directoryId !== this.#self.directoryId) this.#watch(member);
     }
@@ -232,6 +241,7 @@ export class Federation {
           continue;
         }
         this.#listed.set(docId, id);
+        this.#listedTypes.set(docId, textOf((entry as { type?: unknown } | undefined)?.type) ?? "");
         added += 1;
         // Ask for it too: an announcement that arrived before this node knew the document was
         // refused by its share policy and is not repeated, so pull what the directory lists.
@@ -250,6 +260,21 @@ export class Federation {
     for (const unfollow of this.#watched.values()) unfollow();
     this.#watched.clear();
     this.#listeners.clear();
+  }
+
+  /**
+   * A document of another member, for people: its type and its owning hub, as the charter and the
+   * members' directories give them (undefined for this node's own documents and for unknown ids).
+   */
+  describeForeign(documentId: string): { type: string; owner: string } | undefined {
+    const secretariat = () => this.#membership.members().find((m) => m.role === "secretariat")?.hub ?? this.#membership.ownerOfDirectory(this.#anchorDirectory ?? "")?.hub ?? "";
+    if (documentId === this.#charterId) return { type: DocumentType.Charter, owner: secretariat() };
+    const member = this.#membership.memberByDirectory(documentId);
+    if (member) return { type: DocumentType.Directory, owner: member.hub };
+    if (documentId === this.#anchorDirectory) return { type: DocumentType.Directory, owner: secretariat() };
+    const directory = this.#listed.get(documentId);
+    if (directory === undefined) return undefined;
+    return { type: this.#listedTypes.get(documentId) || "?", owner: this.#membership.ownerOfDirectory(directory)?.hub ?? "?" };
   }
 
   /** Documents listed by members' directories (for status). */

@@ -331,7 +331,15 @@ export class Availability {
       if (a.type !== "isChildOf") continue;
       parents.set(a.origin.identifier, [...(parents.get(a.origin.identifier) ?? []), a.destination.identifier]);
     }
-    this.#tree = { parents: (c) => parents.get(c) ?? [] };
+    const items = (core?.items ?? []).map((i) => ({ identifier: i.identifier, names: [i.identifier.toLowerCase(), i.code.toLowerCase()] }));
+    const named = (name: string): string[] => {
+      const n = name.trim().toLowerCase();
+      if (n === "") return [];
+      const exact = items.filter((i) => i.names.includes(n)).map((i) => i.identifier);
+      if (exact.length > 0) return exact;
+      return items.filter((i) => i.names.some((x) => x.startsWith(`${n}-`) || x.startsWith(`${n}.`))).map((i) => i.identifier);
+    };
+    this.#tree = { parents: (c) => parents.get(c) ?? [], named };
   }
 
   /** The index's view of a trainer: only accreditations a held credential verifies, active now. */

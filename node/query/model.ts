@@ -60,6 +60,16 @@ export interface AvailabilityMatch {
 /** The competency framework's hierarchy: the parents of an item (CASE isChildOf). */
 export interface CompetencyTree {
   parents(competency: string): readonly string[];
+  /**
+   * The competencies a person's name for one means: those whose identifier or code equals it (any
+   * case); failing that, the family it prefixes (`hr` → codes or identifiers `HR-1`, `hr.2`, …).
+   */
+  named?(name: string): readonly string[];
+}
+
+/** The identifiers `name` stands for in `tree` (itself included, for ids the framework does not hold). */
+export function competenciesNamed(tree: CompetencyTree, name: string): Set<string> {
+  return new Set([name, ...(tree.named?.(name) ?? [])]);
 }
 
 export const DAY_MS = 86_400_000;

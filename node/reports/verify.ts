@@ -111,10 +111,10 @@ async function recompute(r: CoverageReport | undefined, opened: Opened, anchor: 
   }
   const documents: SignedDocument[] = [];
   for (const s of sources.documents) {
-    const label = `hub '${s.hub}''s ${s.type}`;
+    const label = `the ${s.type} of hub '${s.hub}'`;
     const owner = opened.members.find((m) => m.keys.some((k) => k.peerId === s.checkpoint?.owner));
     if (!owner || owner.hub !== s.hub) {
-      failures.push(`${label}: signed by ${s.checkpoint?.owner ?? "?"}, which is ${owner ? `hub '${owner.hub}''s key` : "no member's key"}`);
+      failures.push(`${label}: signed by ${s.checkpoint?.owner ?? "?"}, which is ${owner ? `a key of hub '${owner.hub}'` : "no member's key"}`);
       continue;
     }
     const doc = await open(s, label);
@@ -136,7 +136,7 @@ async function recompute(r: CoverageReport | undefined, opened: Opened, anchor: 
     if (!REPORTED_TYPES.has(type)) continue;
     const first = Math.min(...A.getAllChanges(entry.doc).map((c) => A.decodeChange(c).time));
     const hub = opened.members.find((m) => ownedDocumentId(m.directoryId, entry.key) === id)?.hub ?? "?";
-    if (first <= madeAt) failures.push(`the report leaves out hub '${hub}''s ${type} document ${id} (${entry.key}), which existed when it was made`);
+    if (first <= madeAt) failures.push(`the report leaves out the ${type} document ${id} (${entry.key}) of hub '${hub}', which existed when it was made`);
   }
 
   if (failures.length > before || !charter) return undefined;

@@ -186,7 +186,7 @@ describe("a misbehaving member", () => {
     repo.import(A.save(own), { docId: ownId });
     await waitUntil("c to hold m's directory", () => holds(c(), ownId, A.getHeads(own)), 10_000);
     await waitUntil("c to reject the claim", () =>
-      c().node.running.views.rejections().some((r) => r.hub === m.hub && r.documentId === shard.id && /is not hub 'hub-m''s/.test(r.reason)),
+      c().node.running.views.rejections().some((r) => r.hub === m.hub && r.documentId === shard.id && /is not one of the documents of hub 'hub-m'/.test(r.reason)),
     10_000);
     const view = c().node.running.views.view(shard.id);
     expect(view?.hub).toBe(a().hub);

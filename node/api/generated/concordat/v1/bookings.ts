@@ -108,6 +108,8 @@ export interface ListBookingsResponse {
   bookings: Booking[];
   /** how this hub answers requests for its trainers */
   policy: string;
+  /** requests for its trainers waiting for an operator (whatever the filter) */
+  awaitingDecision: number;
 }
 
 export interface GetBookingRequest {
@@ -1176,7 +1178,7 @@ export const ListBookingsRequest: MessageFns<ListBookingsRequest> = {
 };
 
 function createBaseListBookingsResponse(): ListBookingsResponse {
-  return { bookings: [], policy: "" };
+  return { bookings: [], policy: "", awaitingDecision: 0 };
 }
 
 export const ListBookingsResponse: MessageFns<ListBookingsResponse> = {
@@ -1186,6 +1188,9 @@ export const ListBookingsResponse: MessageFns<ListBookingsResponse> = {
     }
     if (message.policy !== "") {
       writer.uint32(18).string(message.policy);
+    }
+    if (message.awaitingDecision !== 0) {
+      writer.uint32(24).uint32(message.awaitingDecision);
     }
     return writer;
   },
@@ -1219,6 +1224,14 @@ export const ListBookingsResponse: MessageFns<ListBookingsResponse> = {
             message.policy = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.awaitingDecision = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1235,6 +1248,11 @@ export const ListBookingsResponse: MessageFns<ListBookingsResponse> = {
     return {
       bookings: globalThis.Array.isArray(object?.bookings) ? object.bookings.map((e: any) => Booking.fromJSON(e)) : [],
       policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      awaitingDecision: isSet(object.awaitingDecision)
+        ? globalThis.Number(object.awaitingDecision)
+        : isSet(object.awaiting_decision)
+        ? globalThis.Number(object.awaiting_decision)
+        : 0,
     };
   },
 
@@ -1246,6 +1264,9 @@ export const ListBookingsResponse: MessageFns<ListBookingsResponse> = {
     if (message.policy !== "") {
       obj.policy = message.policy;
     }
+    if (message.awaitingDecision !== 0) {
+      obj.awaitingDecision = Math.round(message.awaitingDecision);
+    }
     return obj;
   },
 
@@ -1256,6 +1277,7 @@ export const ListBookingsResponse: MessageFns<ListBookingsResponse> = {
     const message = createBaseListBookingsResponse();
     message.bookings = object.bookings?.map((e) => Booking.fromPartial(e)) || [];
     message.policy = object.policy ?? "";
+    message.awaitingDecision = object.awaitingDecision ?? 0;
     return message;
   },
 };

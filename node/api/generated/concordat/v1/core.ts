@@ -220,6 +220,8 @@ export interface HubReleaseStatus {
   checkpointSeq: number;
   checkpointTime: string;
   removed: boolean;
+  /** this node's own hub: read from its own state (live), not from a checkpoint */
+  self: boolean;
 }
 
 export interface FederationReleasesResponse {
@@ -2970,6 +2972,7 @@ function createBaseHubReleaseStatus(): HubReleaseStatus {
     checkpointSeq: 0,
     checkpointTime: "",
     removed: false,
+    self: false,
   };
 }
 
@@ -2998,6 +3001,9 @@ export const HubReleaseStatus: MessageFns<HubReleaseStatus> = {
     }
     if (message.removed !== false) {
       writer.uint32(64).bool(message.removed);
+    }
+    if (message.self !== false) {
+      writer.uint32(72).bool(message.self);
     }
     return writer;
   },
@@ -3079,6 +3085,14 @@ export const HubReleaseStatus: MessageFns<HubReleaseStatus> = {
             message.removed = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.self = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3121,6 +3135,7 @@ export const HubReleaseStatus: MessageFns<HubReleaseStatus> = {
         ? globalThis.String(object.checkpoint_time)
         : "",
       removed: isSet(object.removed) ? globalThis.Boolean(object.removed) : false,
+      self: isSet(object.self) ? globalThis.Boolean(object.self) : false,
     };
   },
 
@@ -3150,6 +3165,9 @@ export const HubReleaseStatus: MessageFns<HubReleaseStatus> = {
     if (message.removed !== false) {
       obj.removed = message.removed;
     }
+    if (message.self !== false) {
+      obj.self = message.self;
+    }
     return obj;
   },
 
@@ -3166,6 +3184,7 @@ export const HubReleaseStatus: MessageFns<HubReleaseStatus> = {
     message.checkpointSeq = object.checkpointSeq ?? 0;
     message.checkpointTime = object.checkpointTime ?? "";
     message.removed = object.removed ?? false;
+    message.self = object.self ?? false;
     return message;
   },
 };

@@ -98,6 +98,12 @@ export interface GetStatusResponse {
   charterSource: string;
   /** seq of the verified charter checkpoint */
   charterSeq: number;
+  /** how this hub answers requests for its trainers (manual | tentative | confirm) */
+  bookingsPolicy: string;
+  /** requests for its trainers waiting for an operator to confirm or decline */
+  bookingsAwaitingDecision: number;
+  /** set when the verified charter removed this hub from the federation */
+  removedAt: string;
 }
 
 /** What this node has verified of a member's documents. */
@@ -152,6 +158,10 @@ export interface DocumentSyncStatus {
   lastSyncedAt: string;
   /** this node's heads of the document */
   heads: string[];
+  /** the document's type (roster, charter, directory, …) */
+  type: string;
+  /** the hub that owns it (this node's hub for its own documents) */
+  owner: string;
 }
 
 export interface ListPeersResponse {
@@ -913,6 +923,9 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     anchor: "",
     charterSource: "",
     charterSeq: 0,
+    bookingsPolicy: "",
+    bookingsAwaitingDecision: 0,
+    removedAt: "",
   };
 }
 
@@ -968,6 +981,15 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     if (message.charterSeq !== 0) {
       writer.uint32(136).uint64(message.charterSeq);
+    }
+    if (message.bookingsPolicy !== "") {
+      writer.uint32(146).string(message.bookingsPolicy);
+    }
+    if (message.bookingsAwaitingDecision !== 0) {
+      writer.uint32(152).uint32(message.bookingsAwaitingDecision);
+    }
+    if (message.removedAt !== "") {
+      writer.uint32(162).string(message.removedAt);
     }
     return writer;
   },
@@ -1121,6 +1143,30 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.charterSeq = longToNumber(reader.uint64());
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.bookingsPolicy = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.bookingsAwaitingDecision = reader.uint32();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.removedAt = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1200,6 +1246,21 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
         : isSet(object.charter_seq)
         ? globalThis.Number(object.charter_seq)
         : 0,
+      bookingsPolicy: isSet(object.bookingsPolicy)
+        ? globalThis.String(object.bookingsPolicy)
+        : isSet(object.bookings_policy)
+        ? globalThis.String(object.bookings_policy)
+        : "",
+      bookingsAwaitingDecision: isSet(object.bookingsAwaitingDecision)
+        ? globalThis.Number(object.bookingsAwaitingDecision)
+        : isSet(object.bookings_awaiting_decision)
+        ? globalThis.Number(object.bookings_awaiting_decision)
+        : 0,
+      removedAt: isSet(object.removedAt)
+        ? globalThis.String(object.removedAt)
+        : isSet(object.removed_at)
+        ? globalThis.String(object.removed_at)
+        : "",
     };
   },
 
@@ -1256,6 +1317,15 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.charterSeq !== 0) {
       obj.charterSeq = Math.round(message.charterSeq);
     }
+    if (message.bookingsPolicy !== "") {
+      obj.bookingsPolicy = message.bookingsPolicy;
+    }
+    if (message.bookingsAwaitingDecision !== 0) {
+      obj.bookingsAwaitingDecision = Math.round(message.bookingsAwaitingDecision);
+    }
+    if (message.removedAt !== "") {
+      obj.removedAt = message.removedAt;
+    }
     return obj;
   },
 
@@ -1283,6 +1353,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.anchor = object.anchor ?? "";
     message.charterSource = object.charterSource ?? "";
     message.charterSeq = object.charterSeq ?? 0;
+    message.bookingsPolicy = object.bookingsPolicy ?? "";
+    message.bookingsAwaitingDecision = object.bookingsAwaitingDecision ?? 0;
+    message.removedAt = object.removedAt ?? "";
     return message;
   },
 };
@@ -1840,7 +1913,7 @@ export const PeerStatus: MessageFns<PeerStatus> = {
 };
 
 function createBaseDocumentSyncStatus(): DocumentSyncStatus {
-  return { documentId: "", peerId: "", hub: "", inSync: false, lastSyncedAt: "", heads: [] };
+  return { documentId: "", peerId: "", hub: "", inSync: false, lastSyncedAt: "", heads: [], type: "", owner: "" };
 }
 
 export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
@@ -1862,6 +1935,12 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
     }
     for (const v of message.heads) {
       writer.uint32(50).string(v!);
+    }
+    if (message.type !== "") {
+      writer.uint32(58).string(message.type);
+    }
+    if (message.owner !== "") {
+      writer.uint32(66).string(message.owner);
     }
     return writer;
   },
@@ -1927,6 +2006,22 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
             message.heads.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.owner = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1965,6 +2060,8 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
       heads: globalThis.Array.isArray(object?.heads)
         ? object.heads.map((e: any) => globalThis.String(e))
         : [],
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      owner: isSet(object.owner) ? globalThis.String(object.owner) : "",
     };
   },
 
@@ -1988,6 +2085,12 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
     if (message.heads?.length) {
       obj.heads = message.heads;
     }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.owner !== "") {
+      obj.owner = message.owner;
+    }
     return obj;
   },
 
@@ -2002,6 +2105,8 @@ export const DocumentSyncStatus: MessageFns<DocumentSyncStatus> = {
     message.inSync = object.inSync ?? false;
     message.lastSyncedAt = object.lastSyncedAt ?? "";
     message.heads = object.heads?.map((e) => e) || [];
+    message.type = object.type ?? "";
+    message.owner = object.owner ?? "";
     return message;
   },
 };
