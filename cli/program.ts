@@ -261,16 +261,16 @@ export function buildProgram(): Command {
     });
   core
     .command("item")
-    .description("secretariat: add or replace one competency item in the drafts")
-    .requiredOption("--code <code>", "human coding scheme, e.g. HR-1.2")
-    .requiredOption("--statement <lang=text>", "statement in a language (repeatable)", collect)
-    .option("--type <type>", "CASE item type: Domain, Competency, Indicator, …", "Competency")
-    .option("--language <tag>", "the statement's main language (default: the first given)")
-    .option("--id <identifier>", "identifier (default: a new UUID; give an existing one to replace it)")
+    .description("secretariat: add a competency item to the drafts, or change one (--id): what no flag gives is kept")
+    .option("--code <code>", "human coding scheme, e.g. HR-1.2 (required for a new item)")
+    .option("--statement <lang=text>", "statement in a language (repeatable; required for a new item; other languages are kept)", collect)
+    .option("--type <type>", "CASE item type: Domain, Competency, Indicator, … (a new item: Competency)")
+    .option("--language <tag>", "the statement's main language (a new item: the first given)")
+    .option("--id <identifier>", "identifier (default: a new UUID; give an existing one to change that item)")
     .option("--role-level <level>", "custodial | supervisory | management | command (repeatable)", collect)
     .option("--theme <theme>", "cross-cutting theme, e.g. human-rights (repeatable)", collect)
     .option("--notes <text>", "notes")
-    .action(async (opts: { code: string; statement: string[]; type?: string; language?: string; id?: string; roleLevel?: string[]; theme?: string[]; notes?: string }, cmd: Command) => {
+    .action(async (opts: { code?: string; statement?: string[]; type?: string; language?: string; id?: string; roleLevel?: string[]; theme?: string[]; notes?: string }, cmd: Command) => {
       const g = globals(cmd);
       await coreItemAddCommand({ ...g, ...opts }, g.io);
     });

@@ -208,7 +208,7 @@ export class ConcordatNode {
       );
       await views.start();
       stack.push({ name: "verified views", stop: async () => views.stop() });
-      const coreAuthoring = new CoreAuthoring({ isSecretariat }, { documents, checkpointer, logger: logger.child({ component: "core" }) });
+      const coreAuthoring = new CoreAuthoring({ isSecretariat, federationId: config.federation.id, creator: config.hub.name }, { documents, checkpointer, logger: logger.child({ component: "core" }) });
       const verifiedCore = new VerifiedCoreReleases({ federationId: config.federation.id }, { membership, repo, store, logger: logger.child({ component: "core" }) });
       if (!isSecretariat) await verifiedCore.start();
       const coreSource = isSecretariat ? coreAuthoring : verifiedCore;

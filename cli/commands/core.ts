@@ -41,33 +41,38 @@ function parseJsonFile(text: string, file: string): unknown {
 export async function corePutCommand(options: ConnectionOptions & { kind: string; file: string }, io: Io): Promise<void> {
   const parsed = parseJsonFile((await readInput(options.file)).toString("utf8"), options.file);
   const records = (Array.isArray(parsed) ? parsed : [parsed]).map((r) => JSON.stringify(r));
-  const result = await withConnection(options, (c) => call(c, c.core.putCoreRecords.bind(c.core), { kind: options.kind, records }));
+  const result = await withConnection(options, (c) => call(c, c.core.putCoreRecords.bind(c.core), { kind: options.kind, records, merge: false }));
   if (io.json) printJson(io, result);
   else printLine(io, `Saved ${result.ids.length} ${options.kind}(s) in the drafts: ${result.ids.join(", ")}`);
 }
 
-/** `core item add`: one competency item from flags. */
+/**
+ * `core item`: one competency item from flags. A new item (no --id, or an --id not in the drafts)
+ * needs --code and --statement; an existing one changes only in what the flags give — its other
+ * fields, its other languages and the CASE fields Concordat keeps for it (`uri`, …) stay as they are.
+ */
 export async function coreItemAddCommand(
-  options: ConnectionOptions & { code: string; statement: string[]; type?: string; language?: string; id?: string; roleLevel?: string[]; theme?: string[]; notes?: string },
+  options: ConnectionOptions & { code?: string; statement?: string[]; type?: string; language?: string; id?: string; roleLevel?: string[]; theme?: string[]; notes?: string },
   io: Io,
 ): Promise<void> {
-  const statement = langPairs(options.statement, "--statement") ?? {};
-  const language = options.language ?? Object.keys(statement)[0] ?? "en";
-  const item = {
+  const statement = langPairs(options.statement, "--statement");
+  if (options.id === undefined && (options.code === undefined || statement === undefined)) {
+    throw new CliError("a new item needs --code and --statement (or name an existing item with --id to change it)", ExitCode.Usage);
+  }
+  const given = {
     identifier: options.id ?? randomUUID(),
-    code: options.code,
-    statement,
-    type: options.type ?? "Competency",
-    language,
-    roleLevels: options.roleLevel ?? [],
-    themes: options.theme ?? [],
-    ...(options.notes ? { notes: options.notes } : {}),
+    ...(options.code !== undefined ? { code: options.code } : {}),
+    ...(statement ? { statement } : {}),
+    ...(options.type !== undefined ? { type: options.type } : {}),
+    ...(options.language !== undefined ? { language: options.language } : {}),
+    ...(options.roleLevel ? { roleLevels: options.roleLevel } : {}),
+    ...(options.theme ? { themes: options.theme } : {}),
+    ...(options.notes !== undefined ? { notes: options.notes } : {}),
     lastChangeDateTime: new Date().toISOString(),
-    extra: {},
   };
-  const result = await withConnection(options, (c) => call(c, c.core.putCoreRecords.bind(c.core), { kind: "item", records: [JSON.stringify(item)] }));
-  if (io.json) printJson(io, item);
-  else printLine(io, `Saved item ${options.code} (${result.ids[0]}) in the drafts`);
+  const result = await withConnection(options, (c) => call(c, c.core.putCoreRecords.bind(c.core), { kind: "item", records: [JSON.stringify(given)], merge: true }));
+  if (io.json) printJson(io, given);
+  else printLine(io, `Saved item ${options.code ?? result.ids[0]} (${result.ids[0]}) in the drafts`);
 }
 
 /** `core associate ORIGIN TYPE DESTINATION`: a CASE association between two items (by identifier). */
@@ -79,9 +84,8 @@ export async function coreAssociateCommand(options: ConnectionOptions & { origin
     destination: { identifier: options.destination },
     ...(options.sequence !== undefined ? { sequenceNumber: options.sequence } : {}),
     lastChangeDateTime: new Date().toISOString(),
-    extra: {},
   };
-  const result = await withConnection(options, (c) => call(c, c.core.putCoreRecords.bind(c.core), { kind: "association", records: [JSON.stringify(association)] }));
+  const result = await withConnection(options, (c) => call(c, c.core.putCoreRecords.bind(c.core), { kind: "association", records: [JSON.stringify(association)], merge: true }));
   if (io.json) printJson(io, association);
   else printLine(io, `Saved association ${options.origin} ${options.type} ${options.destination} (${result.ids[0]}) in the drafts`);
 }

@@ -1,5 +1,5 @@
 import type { VerifiedViews } from "../authority/index.js";
-import { parseCasePackage, toCasePackage } from "../core/case.js";
+import { parseCasePackage, prepareForCase, toCasePackage } from "../core/case.js";
 import type { CoreAuthoring, CoreRelease, CoreSource } from "../core/core.js";
 import { CURRICULUM_KEY, readCurriculum, impactOf, type Curriculum } from "../core/curriculum.js";
 import { diffCore, type FieldChange as CoreFieldChange } from "../core/diff.js";
@@ -86,7 +86,7 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
   return {
     putCoreRecords: unary(components, "PutCoreRecords", "operator", async (req, ctx) => {
       checkCount("records", req.records, MAX_RECORDS_PER_CALL);
-      return { ids: await coreAuthoring.put(ctx.operator.id, kindOf(req.kind), req.records.map((r, i) => parseJson(r, `records[${i}]`))) };
+      return { ids: await coreAuthoring.put(ctx.operator.id, kindOf(req.kind), req.records.map((r, i) => parseJson(r, `records[${i}]`)), { merge: req.merge }) };
     }),
     removeCoreRecords: unary(components, "RemoveCoreRecords", "operator", async (req, ctx) => {
       checkCount("ids", req.ids, MAX_IDS_PER_CALL);
@@ -103,8 +103,11 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
     releaseCore: unary(components, "ReleaseCore", "admin", async (req, ctx) => releaseMessage(await coreAuthoring.release(ctx.operator.id, req.version.trim(), req.notes))),
     exportCore: unary(components, "ExportCore", "viewer", async (req) => {
       const { label, content } = await contentOf(req.release, req.draft);
-      if (!content.framework) throw notFound(`the core (${label}) has no framework to export`);
-      const pkg = toCasePackage({ framework: content.framework, items: content.items, associations: content.associations, definitions: content.definitions });
+      if (!content.framework) {
+        throw notFound(`the core (${label}) has no framework (CASE CFDocument) to export: the drafts get one with their first item, or from a CASE import`);
+      }
+      // A CASE 1.1 package (caseVersion stamped), with the identifiers and uris CASE requires.
+      const pkg = toCasePackage(prepareForCase({ framework: content.framework, items: content.items, associations: content.associations, definitions: content.definitions }), { caseVersion: "1.1" });
       return { release: label, json: JSON.stringify(pkg, null, 2) };
     }),
     listCoreReleases: unary(components, "ListCoreReleases", "viewer", async () => ({

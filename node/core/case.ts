@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { invalidArgument, type FieldViolation } from "../errors.js";
 import { quote } from "../text.js";
+import { caseFrameworkIdentifier, caseRecordIdentifier, caseUri } from "./case-ids.js";
 import {
   ASSOCIATION_TYPES,
+  identifierSchema,
   isAssociationType,
   associationSchema,
   frameworkSchema,
@@ -13,6 +15,7 @@ import {
   type CoreFramework,
   type CoreItem,
   type LangMap,
+  type NodeRef,
 } from "./model.js";
 
 /**
@@ -148,7 +151,50 @@ export function parseCasePackage(json: unknown): CasePackageContent {
   const associations = associationsIn.map((raw, i) => readAssociation(raw, i, nodes, seen, problems));
   problems.throwIfAny();
   if (!framework) throw new Error("unreachable: an invalid CFDocument is a problem");
-  return { framework, items: items.filter(isDefined), associations: associations.filter(isDefined), definitions };
+  return restoreIdentifiers({ framework, items: items.filter(isDefined), associations: associations.filter(isDefined), definitions });
+}
+
+/**
+ * Gives records exported by Concordat their Concordat identifiers back (node/core/case-ids.ts):
+ * `extensions.concordat.identifier` names the record's identifier in the core, and associations
+ * that point at such a record point at it by that identifier again.
+ */
+function restoreIdentifiers(content: CasePackageContent): CasePackageContent {
+  const problems = new Problems();
+  const local = new Map<string, string>();
+  const take = <T extends { identifier: string; extra: Json }>(record: T, name: string): T => {
+    const extensions = record.extra.extensions;
+    if (!isRecord(extensions) || !isRecord(extensions[EXTENSION]) || !("identifier" in extensions[EXTENSION])) return record;
+    const { identifier, ...ours } = extensions[EXTENSION];
+    const parsed = identifierSchema.safeParse(identifier);
+    if (!parsed.success) {
+      problems.add(name, `extensions.${EXTENSION}.identifier`, parsed.error.issues[0]?.message ?? "is not an identifier");
+      return record;
+    }
+    local.set(record.identifier, parsed.data);
+    const { [EXTENSION]: _, ...others } = extensions;
+    const kept: Json = Object.keys(ours).length > 0 ? { ...others, [EXTENSION]: ours } : others;
+    const { extensions: __, ...extra } = record.extra;
+    return { ...record, identifier: parsed.data, extra: Object.keys(kept).length > 0 ? { ...extra, extensions: kept } : extra };
+  };
+  const framework = take(content.framework, "CFDocument");
+  const items = content.items.map((item, i) => take(item, recordName("CFItems", i, item.identifier)));
+  const taken = content.associations.map((a, i) => take(a, recordName("CFAssociations", i, a.identifier)));
+  if (local.size === 0) return content;
+  const seen = new Map<string, string>();
+  [framework, ...items, ...taken].forEach((record, i) => {
+    const name = i === 0 ? "CFDocument" : i <= items.length ? recordName("CFItems", i - 1, record.identifier) : recordName("CFAssociations", i - 1 - items.length, record.identifier);
+    const first = seen.get(record.identifier);
+    if (first !== undefined) problems.add(name, `extensions.${EXTENSION}.identifier`, `repeats the identifier of ${first}`);
+    else seen.set(record.identifier, name);
+  });
+  problems.throwIfAny();
+  const relink = (ref: NodeRef): NodeRef => {
+    const id = local.get(ref.identifier);
+    return id === undefined ? ref : { ...ref, identifier: id };
+  };
+  const associations = taken.map((a) => ({ ...a, origin: relink(a.origin), destination: relink(a.destination) }));
+  return { ...content, framework, items, associations };
 }
 
 /** The package object, or a throw naming the one structural problem that stops reading it. */
@@ -429,6 +475,62 @@ function checkLinks(record: string, association: Json, nodes: Nodes, problems: P
 
 // ---------------------------------------------------------------------------------------------
 // export
+
+/**
+ * The core's CASE content completed with what CASE 1.1 requires and a core authored in Concordat
+ * may lack (node/core/case-ids.ts): UUID identifiers (the Concordat identifier kept in
+ * `extensions.concordat.identifier`), a `uri` on the document, every item and association, and a
+ * title and uri on both ends of every association; optional fields a CASE 1.0 tool wrote as null are
+ * left out. What a record already has is kept as it is, so a CASE 1.1 package imported comes out
+ * unchanged.
+ */
+export function prepareForCase(content: CasePackageContent): CasePackageContent {
+  const frameworkId = content.framework.identifier;
+  const caseIds = new Map<string, string>([[frameworkId, caseFrameworkIdentifier(frameworkId)]]);
+  for (const r of [...content.items, ...content.associations]) caseIds.set(r.identifier, caseRecordIdentifier(frameworkId, r.identifier));
+  const complete = <T extends { identifier: string; extra: Json }>(record: T): T => {
+    const uuid = caseIds.get(record.identifier) ?? record.identifier;
+    const extra = withoutNulls(structuredClone(record.extra));
+    if (uuid !== record.identifier) {
+      const extensions = isRecord(extra.extensions) ? extra.extensions : {};
+      const ours = isRecord(extensions[EXTENSION]) ? extensions[EXTENSION] : {};
+      extra.extensions = { ...extensions, [EXTENSION]: { ...ours, identifier: record.identifier } };
+    }
+    if (typeof extra.uri !== "string" || extra.uri === "") extra.uri = caseUri(uuid);
+    return { ...record, identifier: uuid, extra };
+  };
+  const framework = complete(content.framework);
+  const items = content.items.map(complete);
+  const nodes = new Map<string, { uri: string; title: string }>([[frameworkId, { uri: framework.extra.uri as string, title: framework.title }]]);
+  content.items.forEach((item, i) => {
+    const done = items[i] as CoreItem;
+    nodes.set(item.identifier, { uri: done.extra.uri as string, title: item.statement[item.language] ?? item.code });
+  });
+  const link = (ref: NodeRef): NodeRef => {
+    const node = nodes.get(ref.identifier);
+    return {
+      ...ref,
+      identifier: node ? (caseIds.get(ref.identifier) ?? ref.identifier) : ref.identifier,
+      uri: ref.uri ?? node?.uri ?? caseUri(ref.identifier),
+      title: ref.title ?? node?.title ?? ref.identifier,
+    };
+  };
+  const associations = content.associations.map((a) => {
+    const done = complete(a);
+    return { ...done, origin: link(a.origin), destination: link(a.destination) };
+  });
+  const definitions = Object.fromEntries(Object.entries(content.definitions).map(([k, list]) => [k, list.map((d) => (isRecord(d) ? withoutNulls(structuredClone(d)) : d))]));
+  return { framework, items, associations, definitions };
+}
+
+/**
+ * The members of `record` (and of the objects in it) that are not null: CASE 1.0 tools write null
+ * for an absent optional field, which CASE 1.1 JSON leaves out.
+ */
+function withoutNulls(record: Json): Json {
+  // fromEntries, not assignment: a `__proto__` member stays data.
+  return Object.fromEntries(Object.entries(record).flatMap(([key, value]) => (value === null ? [] : [[key, isRecord(value) ? withoutNulls(value) : value]])));
+}
 
 /**
  * Writes the core as a CASE 1.1 CFPackage (bare form). Records keep the given order: the caller

@@ -4,6 +4,7 @@ import type { Checkpointer, SignedCheckpoint } from "../authority/index.js";
 import { DocumentType, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { quote, textProblem, textViolationsIn, TextKind } from "../text.js";
+import { concordatFrameworkIdentifier } from "./case-ids.js";
 import { canonicalJson, encodeRecord, initialCoreDoc, MAP_OF, readCore, recordId, referenceProblems, validateFramework, validateRecord } from "./content.js";
 import {
   compareVersions,
@@ -70,10 +71,18 @@ export class CoreAuthoring implements CoreSource {
   readonly #documents: OwnedDocuments;
   readonly #checkpointer: Checkpointer;
   readonly #isSecretariat: boolean;
+  readonly #federationId: string;
+  readonly #creator: string;
   readonly #log: Logger;
 
-  constructor(init: { isSecretariat: boolean }, components: { documents: OwnedDocuments; checkpointer: Checkpointer; logger: Logger }) {
+  /**
+   * `federationId` and `creator` (the secretariat's name) make the CFDocument of a core authored in
+   * Concordat, which CASE needs and no import gave it.
+   */
+  constructor(init: { isSecretariat: boolean; federationId: string; creator: string }, components: { documents: OwnedDocuments; checkpointer: Checkpointer; logger: Logger }) {
     this.#isSecretariat = init.isSecretariat;
+    this.#federationId = init.federationId;
+    this.#creator = init.creator;
     this.#documents = components.documents;
     this.#checkpointer = components.checkpointer;
     this.#log = components.logger;
@@ -121,12 +130,22 @@ export class CoreAuthoring implements CoreSource {
     return readCore(A.view(this.#documents.get(CORE_KEY), release.heads)).content;
   }
 
-  /** Adds or replaces records of one kind (all or nothing). */
-  put(operatorId: string, kind: RecordKind, records: readonly unknown[]): Promise<string[]> {
+  /**
+   * Adds or replaces records of one kind (all or nothing). A record replaces the draft record with
+   * its identifier, except for what it leaves out: with `merge`, every field it does not give is
+   * kept (language maps merge by language, `extra` key by key, and `lastChangeDateTime` is now
+   * unless given); without, only `extra` (the CASE fields Concordat does not model) is kept when
+   * the record has none. Either way an edit never drops what CASE gave an item.
+   */
+  put(operatorId: string, kind: RecordKind, records: readonly unknown[], options: { merge?: boolean } = {}): Promise<string[]> {
     this.#require();
     return this.#documents.transact({ operatorId, action: `core.${kind}.put` }, () => {
       const violations: FieldViolation[] = [];
-      const valid = records.flatMap((raw, i) => {
+      const current = this.draft();
+      const existing = new Map((current[MAP_OF[kind]] as Array<Parameters<typeof recordId>[1]>).map((r) => [recordId(kind, r), r as unknown]));
+      const now = new Date().toISOString();
+      const valid = records.flatMap((given, i) => {
+        const raw = mergeRecord(kind, given, existing, options.merge === true, now);
         const { value, violations: v } = validateRecord(kind, raw, `${kind}s[${i}]`);
         violations.push(...v);
         return value ? [value] : [];
@@ -138,7 +157,10 @@ export class CoreAuthoring implements CoreSource {
       const next = this.#merged({ [MAP_OF[kind]]: valid });
       const problems = referenceProblems(next);
       if (problems.length > 0) throw invalidArgument(problems.slice(0, 200), `${problems.length} broken references`);
-      return { edits: valid.map((r) => this.#setRecord(kind, recordId(kind, r), r)), result: ids };
+      const edits = valid.map((r) => this.#setRecord(kind, recordId(kind, r), r));
+      const framework = this.#frameworkFor(next, now);
+      if (framework) edits.push({ key: CORE_KEY, change: (doc) => void (doc.framework = encodeRecord(framework)) });
+      return { edits, result: ids };
     });
   }
 
@@ -153,6 +175,12 @@ export class CoreAuthoring implements CoreSource {
       if (missing.length > 0) throw notFound(`no ${kind} ${missing.slice(0, 10).map((m) => quote(m)).join(", ")}${missing.length > 10 ? ` (and ${missing.length - 10} more)` : ""} in the core`);
       const gone = new Set(ids);
       const next = { ...current, [map]: (current[map] as Array<Parameters<typeof recordId>[1]>).filter((r) => !gone.has(recordId(kind, r))) } as CoreContent;
+      const referrers = kind === "item" ? referrersOf(current, gone) : [];
+      if (referrers.length > 0) {
+        const shown = referrers.slice(0, 5).map((r) => `${r.field} ${r.description}`).join("; ");
+        const more = referrers.length > 5 ? `; and ${referrers.length - 5} more` : "";
+        throw invalidArgument(referrers.slice(0, 200), `nothing removed: ${shown}${more}. Remove or change what refers to it first`);
+      }
       const problems = referenceProblems(next);
       if (problems.length > 0) throw invalidArgument(problems.slice(0, 200), `removing would break ${problems.length} references`);
       return {
@@ -225,6 +253,8 @@ export class CoreAuthoring implements CoreSource {
       for (const kind of ["item", "association", "module", "scheme"] as const) {
         for (const r of valid[kind] ?? []) edits.push(this.#setRecord(kind, recordId(kind, r), r));
       }
+      const made = this.#frameworkFor(next, new Date().toISOString());
+      if (made) edits.push({ key: CORE_KEY, change: (doc) => void (doc.framework = encodeRecord(made)) });
       return { edits, result: summary };
     });
   }
@@ -278,8 +308,93 @@ export class CoreAuthoring implements CoreSource {
     };
   }
 
+  /**
+   * The CFDocument of a core authored in Concordat: made once, with the first item, when no import
+   * gave the core one. Its identifier is a UUID derived from the federation's id, so it is the same
+   * whenever it is made; its title and creator can be changed later by importing a CFDocument.
+   */
+  #frameworkFor(next: CoreContent, now: string): CoreFramework | undefined {
+    if (next.framework || next.items.length === 0) return undefined;
+    return {
+      identifier: concordatFrameworkIdentifier(this.#federationId),
+      title: `${this.#federationId} core competency framework`,
+      creator: this.#creator,
+      language: next.items[0]?.language ?? "en",
+      lastChangeDateTime: now,
+      extra: {},
+    };
+  }
+
   #setRecord(kind: RecordKind, id: string, record: unknown): DocumentEdit {
     const map = MAP_OF[kind];
     return { key: CORE_KEY, subject: id, change: (doc) => void ((doc[map] as Record<string, unknown>)[id] = encodeRecord(record)) };
   }
+}
+
+/** Language maps of each kind: an edit merges them by language. */
+const LANG_MAPS: Record<RecordKind, readonly string[]> = {
+  item: ["statement", "abbreviatedStatement"],
+  association: [],
+  module: ["title"],
+  scheme: ["name", "description"],
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The record to validate for `given`: with `merge`, the draft record with the same identifier (or,
+ * for a new item, the defaults of `core item`) with the given fields laid over it; without, the
+ * given record, with the draft record's `extra` when it gives none.
+ */
+function mergeRecord(kind: RecordKind, given: unknown, existing: ReadonlyMap<string, unknown>, merge: boolean, now: string): unknown {
+  if (!isObject(given)) return given;
+  const idField = kind === "item" || kind === "association" ? "identifier" : "id";
+  const id = given[idField];
+  const before = typeof id === "string" ? existing.get(id) : undefined;
+  const hasExtra = kind === "item" || kind === "association";
+  if (!merge) {
+    if (!hasExtra || "extra" in given) return given;
+    return { ...given, extra: isObject(before) && isObject(before.extra) ? before.extra : {} };
+  }
+  let base: Record<string, unknown> = isObject(before) ? structuredClone(before) : {};
+  if (!isObject(before) && kind === "item") {
+    const statement = isObject(given.statement) ? Object.keys(given.statement)[0] : undefined;
+    base = { type: "Competency", roleLevels: [], themes: [], ...(statement ? { language: statement } : {}), extra: {} };
+  } else if (!isObject(before) && hasExtra) base = { extra: {} };
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(given)) {
+    const previous = base[key];
+    if ((key === "extra" || LANG_MAPS[kind].includes(key)) && isObject(previous) && isObject(value)) out[key] = { ...previous, ...value };
+    else out[key] = value;
+  }
+  if (hasExtra && !("lastChangeDateTime" in given)) out.lastChangeDateTime = now;
+  return out;
+}
+
+/** What in the drafts refers to the items `ids`: associations (child items named as such), modules and schemes. */
+function referrersOf(content: CoreContent, ids: ReadonlySet<string>): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  const codes = new Map(content.items.map((i) => [i.identifier, i.code ? `${i.code} (${i.identifier})` : i.identifier]));
+  const name = (id: string) => codes.get(id) ?? id;
+  for (const a of content.associations) {
+    for (const end of ["origin", "destination"] as const) {
+      const target = a[end].identifier;
+      if (!ids.has(target)) continue;
+      const from = a[end === "origin" ? "destination" : "origin"].identifier;
+      const what =
+        a.type === "isChildOf" && end === "destination"
+          ? `child item ${name(from)} (association ${a.identifier}, isChildOf)`
+          : `association ${a.identifier} (${name(a.origin.identifier)} ${a.type} ${name(a.destination.identifier)})`;
+      out.push({ field: `item ${quote(target)}`, description: `is referred to by ${what}` });
+    }
+  }
+  for (const m of content.modules) {
+    for (const c of m.competencies) if (ids.has(c)) out.push({ field: `item ${quote(c)}`, description: `is referred to by module ${m.code ? `${m.code} (${m.id})` : m.id}: one of its competencies` });
+  }
+  for (const sc of content.schemes) {
+    for (const c of sc.competencies) if (ids.has(c)) out.push({ field: `item ${quote(c)}`, description: `is referred to by accreditation scheme ${sc.id}: one of the competencies it accredits` });
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { DocumentType, type OwnedDocuments, type OwnedDocumentSpec } from "../do
 import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { encodeRecord } from "./content.js";
 import type { CoreRelease, CoreSource } from "./core.js";
-import { diffFields, type FieldChange } from "./diff.js";
+import { diffContent, type FieldChange } from "./diff.js";
 import {
   identifierSchema,
   langMapSchema,
@@ -200,8 +200,8 @@ export async function impactOf(adaptations: readonly Adaptation[], core: CoreSou
     const from = bases.get(a.baseRelease);
     const before = from ? targetOf(from, a.target) : undefined;
     const after = targetOf(to, a.target);
-    // When a record was last touched is bookkeeping, not content: it alone never needs review.
-    const changes = a.baseRelease === release ? [] : diffFields(before, after).filter((c) => c.field !== "lastChangeDateTime");
+    // Bookkeeping (node/core/diff.ts: lastChangeDateTime, uris, …) alone never needs review.
+    const changes = a.baseRelease === release ? [] : diffContent(before, after);
     const status = !after ? "removed" : changes.length > 0 ? "changed" : "unchanged";
     entries.push({
       adaptation: a.id,

@@ -28,6 +28,35 @@ function leaves(value: unknown, path: string, out: Map<string, unknown>): void {
   if (value !== undefined) out.set(path, value);
 }
 
+/**
+ * Bookkeeping, not content (README, "The core, for hubs"): fields that say when or where a record
+ * was written rather than what it says, and that `core diff` and `core impact` therefore leave out.
+ * - `lastChangeDateTime`, of any record;
+ * - a record's own CASE address and package links: `extra.uri`, `extra.CFDocumentURI…`,
+ *   `extra.CFPackageURI…`, `extra.caseVersion`, and `extra.extensions.concordat.identifier` (the
+ *   Concordat identifier an export carries, node/core/case-ids.ts);
+ * - the `uri` and `title` of an association's ends and grouping (copies of the linked node's address
+ *   and title; which node it links is the `identifier`, and that is content).
+ * Everything else is content: text, codes, types, levels, themes, links, and the other CASE fields
+ * kept in `extra` (notes, subjects, licences, status dates, …).
+ */
+const BOOKKEEPING = [
+  /^lastChangeDateTime$/,
+  /^extra\.(uri|caseVersion)$/,
+  /^extra\.(CFDocumentURI|CFPackageURI)(\..*)?$/,
+  /^extra\.extensions\.concordat\.identifier$/,
+  /^(origin|destination|grouping)\.(uri|title)$/,
+];
+
+export function isBookkeeping(field: string): boolean {
+  return BOOKKEEPING.some((pattern) => pattern.test(field));
+}
+
+/** Field-level differences in content between two versions of one record (either may be absent): bookkeeping fields are left out. */
+export function diffContent(before: unknown, after: unknown): FieldChange[] {
+  return diffFields(before, after).filter((c) => !isBookkeeping(c.field));
+}
+
 /** Field-level differences between two versions of one record (either may be absent). */
 export function diffFields(before: unknown, after: unknown): FieldChange[] {
   const a = new Map<string, unknown>();
@@ -60,10 +89,14 @@ function codeOf(kind: RecordKind, record: AnyRecord): string {
   return "";
 }
 
-/** Record by record, field by field: what changed from `a` to `b` (framework first, then items, …). */
+/**
+ * Record by record, field by field: what changed in content from `a` to `b` (framework first, then
+ * items, …). A record whose bookkeeping alone changed is not listed; an added or removed record is,
+ * with all its fields.
+ */
 export function diffCore(a: CoreContent, b: CoreContent): RecordChange[] {
   const changes: RecordChange[] = [];
-  const fw = diffFields(a.framework, b.framework);
+  const fw = !a.framework || !b.framework ? diffFields(a.framework, b.framework) : diffContent(a.framework, b.framework);
   if (fw.length > 0) {
     changes.push({
       kind: "framework",
@@ -79,7 +112,7 @@ export function diffCore(a: CoreContent, b: CoreContent): RecordChange[] {
     for (const id of [...new Set([...before.keys(), ...after.keys()])].sort()) {
       const x = before.get(id);
       const y = after.get(id);
-      const fields = diffFields(x, y);
+      const fields = x && y ? diffContent(x, y) : diffFields(x, y);
       if (fields.length === 0) continue;
       changes.push({ kind, id, code: codeOf(kind, (y ?? x) as AnyRecord), change: !x ? "added" : !y ? "removed" : "changed", fields });
     }

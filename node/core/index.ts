@@ -14,5 +14,5 @@ export {
   type EffectiveCurriculum,
   type CurriculumContent,
 } from "./curriculum.js";
-export { diffCore, diffFields, type RecordChange, type FieldChange } from "./diff.js";
+export { diffCore, diffContent, diffFields, isBookkeeping, type RecordChange, type FieldChange } from "./diff.js";
 export { readCore, canonicalJson } from "./content.js";

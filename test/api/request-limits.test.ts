@@ -176,7 +176,7 @@ describe("queries and lists are bounded", () => {
   });
 
   it("core record lists are bounded per call", async () => {
-    const put = await expectServiceError(call(admin.core, "putCoreRecords", { kind: "item", records: Array.from({ length: 10_001 }, () => "{}") }));
+    const put = await expectServiceError(call(admin.core, "putCoreRecords", { kind: "item", records: Array.from({ length: 10_001 }, () => "{}"), merge: false }));
     expect(fieldViolations(put)).toEqual([{ field: "records", description: "has 10001 entries; at most 10000 per call" }]);
     const remove = await expectServiceError(call(admin.core, "removeCoreRecords", { kind: "item", ids: Array.from({ length: 1001 }, (_, i) => `i${i}`) }));
     expect(fieldViolations(remove)).toEqual([{ field: "ids", description: "has 1001 entries; at most 1000 per call" }]);

@@ -30,6 +30,12 @@ export interface PutCoreRecordsRequest {
   kind: string;
   /** JSON, one record each */
   records: string[];
+  /**
+   * Each record updates the draft record with its identifier: the fields it gives replace those
+   * fields (statement and other language maps by language, extra key by key); the fields it does
+   * not give are kept. A record that is not in the drafts yet must then be complete.
+   */
+  merge: boolean;
 }
 
 export interface PutCoreRecordsResponse {
@@ -237,7 +243,7 @@ export interface AuditChunk {
 }
 
 function createBasePutCoreRecordsRequest(): PutCoreRecordsRequest {
-  return { kind: "", records: [] };
+  return { kind: "", records: [], merge: false };
 }
 
 export const PutCoreRecordsRequest: MessageFns<PutCoreRecordsRequest> = {
@@ -247,6 +253,9 @@ export const PutCoreRecordsRequest: MessageFns<PutCoreRecordsRequest> = {
     }
     for (const v of message.records) {
       writer.uint32(18).string(v!);
+    }
+    if (message.merge !== false) {
+      writer.uint32(24).bool(message.merge);
     }
     return writer;
   },
@@ -280,6 +289,14 @@ export const PutCoreRecordsRequest: MessageFns<PutCoreRecordsRequest> = {
             message.records.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.merge = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -296,6 +313,7 @@ export const PutCoreRecordsRequest: MessageFns<PutCoreRecordsRequest> = {
     return {
       kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
       records: globalThis.Array.isArray(object?.records) ? object.records.map((e: any) => globalThis.String(e)) : [],
+      merge: isSet(object.merge) ? globalThis.Boolean(object.merge) : false,
     };
   },
 
@@ -307,6 +325,9 @@ export const PutCoreRecordsRequest: MessageFns<PutCoreRecordsRequest> = {
     if (message.records?.length) {
       obj.records = message.records;
     }
+    if (message.merge !== false) {
+      obj.merge = message.merge;
+    }
     return obj;
   },
 
@@ -317,6 +338,7 @@ export const PutCoreRecordsRequest: MessageFns<PutCoreRecordsRequest> = {
     const message = createBasePutCoreRecordsRequest();
     message.kind = object.kind ?? "";
     message.records = object.records?.map((e) => e) || [];
+    message.merge = object.merge ?? false;
     return message;
   },
 };
