@@ -88,17 +88,6 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Polls `probe` every `intervalMs` until it gives a value (not undefined/false); fails after `timeoutMs`. */
-export async function waitUntil<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 export interface NodeProcess {
   child: ChildProcess;
   /** When it was spawned (performance.now()). */

@@ -15,7 +15,8 @@
 import { join } from "node:path";
 import { summarizeProfileWindow, type WindowSummary } from "../lib/federation-profile.js";
 import { cpuSeconds, lineDials, PROBE, ProcessFederation, ROSTER_SHARDS, rosterDocumentOf, rosterDocuments, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
-import { liveNodes, waitUntil } from "../lib/nodes.js";
+import { liveNodes } from "../lib/nodes.js";
+import { allowance, waitUntil } from "../lib/wait.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 

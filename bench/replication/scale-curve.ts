@@ -14,7 +14,8 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
 import { lineDials, meshDials, ProcessFederation, residentMb, rosterDocumentOf, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
-import { liveNodes, waitUntil } from "../lib/nodes.js";
+import { liveNodes } from "../lib/nodes.js";
+import { allowance, waitUntil } from "../lib/wait.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 

@@ -12,7 +12,8 @@ import { pathToFileURL } from "node:url";
 import { parse, stringify } from "yaml";
 import { initDataDir } from "../../node/setup.js";
 import { adminToken } from "../lib/api.js";
-import { DEFAULT_CONFIG, freePorts, launchNode, waitUntil, type Cleanup, type NodeProcess } from "../lib/nodes.js";
+import { DEFAULT_CONFIG, freePorts, launchNode, type Cleanup, type NodeProcess } from "../lib/nodes.js";
+import { allowance, waitUntil } from "../lib/wait.js";
 import { soakClient, type SoakClient } from "./client.js";
 import type { ProbeSample } from "./gc-probe.js";
 

@@ -17,6 +17,7 @@ import { directoryIdOf, type CharterMember } from "../../node/federation/index.j
 import { decodeTrainer } from "../../node/roster/records.js";
 import { initDataDir } from "../../node/setup.js";
 import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "./harness.js";
+import { allowance, waitUntil } from "../../bench/lib/wait.js";
 
 export type Transport = "libp2p" | "grpc";
 
@@ -345,19 +346,8 @@ export async function startFederationWith(names: string[], dials: Array<[string,
 // ---------------------------------------------------------------------------------------------
 // waiting and logs
 
-/**
- * Polls `probe` until it returns a value other than undefined/false, every `intervalMs`, failing
- * after `timeoutMs` with `what` in the message.
- */
-export async function waitUntil<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+// The one bounded wait of the tests and the bench (bench/lib/wait.ts).
+export { allowance, waitUntil } from "../../bench/lib/wait.js";
 
 /** A node's log lines (JSON) whose `msg` is `msg`, parsed, from index `since` on. */
 export function logEntries(node: TestNode, msg: string, since = 0): Array<Record<string, unknown>> {
