@@ -14,11 +14,12 @@ import { closeClient, credentials, Metadata, type CallOptions, type ServiceError
 import { parse, stringify } from "yaml";
 import { NodeServiceClient, type GetStatusResponse } from "../../node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
-import { directoryIdOf, ownedDocumentId } from "../../node/federation/ids.js";
+import { charterIdOf, directoryIdOf, ownedDocumentId } from "../../node/federation/ids.js";
 import { shardOf } from "../../node/roster/trainer.js";
 import { initDataDir } from "../../node/setup.js";
 import { adminToken, nodeApi, type NodeApi } from "./api.js";
-import { DEFAULT_CONFIG, launchNode, waitUntil, type NodeProcess } from "./nodes.js";
+import { DEFAULT_CONFIG, launchNode, type NodeProcess } from "./nodes.js";
+import { allowance, waitUntil } from "./wait.js";
 
 export const loopback = (port: number): string => `/ip4/127.0.0.1/tcp/${port}`;
 
@@ -99,17 +100,19 @@ export interface Applied {
 
 /** A node's debug lines about checkpoints, indexed as they arrive (call `refresh` to read new lines). */
 export class CheckpointLog {
-  readonly #proc: NodeProcess;
+  readonly #proc: Pick<NodeProcess, "logs">;
   #cursor = 0;
   /** Applied views by document, oldest first. */
   readonly applied = new Map<string, Applied[]>();
   /** Checkpoints this node signed: when, how many documents, the last seq. */
   readonly signed: Array<{ time: number; documents: number; seq: number }> = [];
+  /** The latest checkpoint this node signed of each of its documents: seq, heads, when. */
+  readonly signedDocuments = new Map<string, { seq: number; heads: string[]; time: number }>();
   /** Time of the newest applied line. */
   lastAppliedAt = 0;
   appliedLines = 0;
 
-  constructor(proc: NodeProcess) {
+  constructor(proc: Pick<NodeProcess, "logs">) {
     this.#proc = proc;
   }
 
@@ -126,6 +129,9 @@ export class CheckpointLog {
         this.appliedLines += 1;
       } else if (entry.msg === "signed checkpoints" && typeof entry.time === "number") {
         this.signed.push({ time: entry.time, documents: Number(entry.documents), seq: Number(entry.seq) });
+        for (const one of Array.isArray(entry.signed) ? (entry.signed as Array<Record<string, unknown>>) : []) {
+          if (typeof one.document === "string" && Array.isArray(one.heads)) this.signedDocuments.set(one.document, { seq: Number(one.seq), heads: one.heads.map(String), time: entry.time });
+        }
       }
     }
     // Keep only what is indexed: a long run at debug level must not hold every line.
@@ -144,6 +150,32 @@ export class CheckpointLog {
   firstAbove(document: string, seq: number): Applied | undefined {
     return this.applied.get(document)?.find((a) => a.seq > seq);
   }
+}
+
+/** The charter the bench wrote at the secretariat: its document, and its heads after each write (the last: the whole charter). */
+export interface CharterWritten {
+  document: string;
+  /** The charter's heads after `federation create` (one member), then after each admission. */
+  heads: string[][];
+  /** Date.now() here once the last admission was acknowledged. */
+  ackedAt: number;
+}
+
+/**
+ * Whether the secretariat's log shows the whole charter `written` signed (its latest signed
+ * checkpoint of the charter is at the charter's last heads), and what it shows, for a give-up
+ * message. Heads, not clocks: the node may sign before the bench even sees the last admission
+ * acknowledged, and a signing logged after it may still be an earlier admission's.
+ */
+export function charterSigning(log: CheckpointLog, written: CharterWritten, now = Date.now()): { signed: boolean; seen: string } {
+  const last = log.refresh().signedDocuments.get(written.document);
+  const members = written.heads.length;
+  const since = ((now - written.ackedAt) / 1000).toFixed(1);
+  if (last === undefined) return { signed: false, seen: `no signed charter in its log ${since} s after the last of ${members} members was admitted` };
+  const key = (heads: readonly string[]) => [...heads].sort().join(",");
+  const covered = written.heads.findIndex((heads) => key(heads) === key(last.heads)) + 1;
+  const how = covered > 0 ? `${covered} of ${members} members` : `heads ${key(last.heads)}, which none of the ${members} writes left`;
+  return { signed: covered === members, seen: `${how} in its latest signed charter (seq ${last.seq}, ${((now - last.time) / 1000).toFixed(1)} s ago), ${since} s after the last admission` };
 }
 
 export interface Hub {
@@ -318,14 +350,28 @@ export class ProcessFederation {
     const secretariat = hubs[0] as Hub;
     await federation.start(secretariat, spec.execArgv?.(0) ?? []);
     const api = secretariat.api as HubApi;
+    const written: CharterWritten = { document: charterIdOf(secretariat.peerId), heads: [], ackedAt: 0 };
+    const charterHeads = async () => (await api.status()).documents.find((d) => d.id === written.document)?.heads ?? [];
     await api.createFederation();
-    for (const hub of hubs.slice(1)) await api.admitMember(hub.hubId, hub.peerId, `Bench ${hub.hubId}`);
-    // ...and signed: the last batch of checkpoints comes at most a batch window (federation.checkpointBatchMs) after the last admission.
-    const admitted = Date.now();
-    await waitUntil("the secretariat to sign the whole charter", () => {
-      const last = secretariat.log?.refresh().signed.at(-1);
-      return last !== undefined && last.time >= admitted && Date.now() - last.time > 400;
-    }, 30_000, 50);
+    written.heads.push(await charterHeads());
+    for (const hub of hubs.slice(1)) {
+      await api.admitMember(hub.hubId, hub.peerId, `Bench ${hub.hubId}`);
+      written.heads.push(await charterHeads());
+    }
+    written.ackedAt = Date.now();
+    // ...and signed (a batch window, federation.checkpointBatchMs, after the last admission; longer
+    // on a busy machine, and a larger charter takes longer to sign): its latest signed checkpoint of
+    // the charter is at the heads the last admission left.
+    await waitUntil(
+      `the secretariat to sign the whole charter of ${hubs.length} members`,
+      (see) => {
+        const state = charterSigning(secretariat.log as CheckpointLog, written);
+        see(state.seen);
+        return state.signed;
+      },
+      allowance(30_000, 500, hubs.length),
+      50,
+    );
     // The other hubs start and import their rosters at once, while the charter reaches them. The
     // secretariat imports its own only once every hub trusts the charter: a view of the
     // secretariat's roster verified before the charter is indexed under the placeholder hub id
