@@ -31,8 +31,8 @@ function seconds(ms: number): string {
 /**
  * Polls `probe` every `intervalMs` until it gives a value (not undefined/false), and returns it;
  * after `timeoutMs` it fails with a `WaitTimeoutError` naming `what` and the last thing the probe
- * passed to `see`. The probe runs at least once, and once more at the deadline, so a slow machine
- * that stalled the poller past the deadline still gets a last look.
+ * passed to `see`. The last look always starts at or after the deadline: a probe that began before
+ * it and ran past it (a busy machine) is followed by one more.
  */
 export async function waitUntil<T>(what: string, probe: Probe<T>, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
   const began = Date.now();
@@ -42,11 +42,12 @@ export async function waitUntil<T>(what: string, probe: Probe<T>, timeoutMs = 10
     seen = description;
   };
   for (;;) {
+    const lookedAt = Date.now();
     const value = await probe(see);
     if (value !== undefined && value !== false) return value;
     const now = Date.now();
-    if (now >= deadline) throw new WaitTimeoutError(what, seen, now - began, timeoutMs);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, deadline - now)));
+    if (lookedAt >= deadline) throw new WaitTimeoutError(what, seen, now - began, timeoutMs);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(intervalMs, deadline - now))));
   }
 }
 
