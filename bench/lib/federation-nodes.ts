@@ -388,7 +388,9 @@ export class ProcessFederation {
     );
     await Promise.all(imports);
     federation.phases.started = Math.round(performance.now() - began);
-    await federation.waitForCharter([secretariat, ...now], 180_000);
+    // Each hub verifies the charter from a neighbour, and along a line the last hears of it through
+    // every relay before it: the allowance grows with the hubs.
+    await federation.waitForCharter([secretariat, ...now], allowance(60_000, 6_000, spec.hubs));
     federation.phases.charterTrusted = Math.round(performance.now() - began);
     if (spec.perHub) await federation.importRoster(secretariat, spec.perHub);
     return federation;
@@ -424,19 +426,22 @@ export class ProcessFederation {
 
   /** Waits until each of `hubs` trusts a charter listing every hub. */
   async waitForCharter(hubs: readonly Hub[], timeoutMs: number): Promise<void> {
-    const members = new Map<Hub, number>();
+    const members = new Map<Hub, string>();
     try {
       await Promise.all(
         hubs.map((h) =>
-          waitUntil(`${h.hubId} to trust the charter of ${this.hubs.length} members`, async () => {
+          waitUntil(`${h.hubId} to trust the charter of ${this.hubs.length} members`, async (see) => {
             this.#assertRunning(h);
-            members.set(h, (await h.api?.members().catch(() => undefined))?.members.length ?? -1);
-            return members.get(h) === this.hubs.length;
+            const list = await h.api?.members().catch((error: Error) => error);
+            const seen = list instanceof Error || list === undefined ? `no answer to ListMembers (${list?.message ?? "no client"})` : `${list.members.length} members in its ${list.source} charter (seq ${list.verifiedSeq})`;
+            members.set(h, seen);
+            see(seen);
+            return !(list instanceof Error) && list?.members.length === this.hubs.length;
           }, timeoutMs, 200),
         ),
       );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; members each hub's charter lists: ${hubs.map((h) => `${h.hubId} ${members.get(h) ?? "?"}`).join(", ")}`);
+      throw new Error(`${(error as Error).message}; what each hub trusts: ${hubs.map((h) => `${h.hubId}: ${members.get(h) ?? "not asked yet"}`).join("; ")}`);
     }
   }
 
@@ -446,10 +451,10 @@ export class ProcessFederation {
     if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`${hub.hubId} exited (code ${child.exitCode}, signal ${child.signalCode}): ${hub.proc?.stderr().slice(-2000)}`);
   }
 
-  /** Imports `perHub` trainers into `hub` through its API (one ImportTrainers stream). */
+  /** Imports `perHub` trainers into `hub` through its API (one ImportTrainers stream, its deadline growing with the rows). */
   async importRoster(hub: Hub, perHub: number): Promise<void> {
     const rows = Array.from({ length: perHub }, (_, i) => trainerMessage(`${hub.hubId}-t${i}`, `Trainer ${i} of ${hub.hubId}`));
-    const outcome = await (hub.api as HubApi).importTrainers(rows, 250, 120_000);
+    const outcome = await (hub.api as HubApi).importTrainers(rows, 250, allowance(60_000, 10, perHub));
     if (!outcome.committed || outcome.imported !== perHub) throw new Error(`${hub.hubId}: imported ${outcome.imported} of ${perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`);
   }
 
@@ -463,24 +468,21 @@ export class ProcessFederation {
   async waitForTotals(readers: readonly Hub[], expected: number, timeoutMs: number, intervalMs = 250): Promise<void> {
     await Promise.all(
       readers.map(async (h) => {
-        let last: number | undefined;
-        try {
-          await waitUntil(`${h.hubId} to answer for ${expected} trainers`, async () => {
-            this.#assertRunning(h);
-            last = await this.count(h);
-            return last === expected;
-          }, timeoutMs, intervalMs);
-        } catch (error) {
-          throw new Error(`${(error as Error).message} (it answers for ${last ?? "nothing"})`);
-        }
+        await waitUntil(`${h.hubId} to answer for ${expected} trainers`, async (see) => {
+          this.#assertRunning(h);
+          const last = await this.count(h);
+          see(last === undefined ? "no answer to FindAvailableTrainers" : `it answers for ${last}`);
+          return last === expected;
+        }, timeoutMs, intervalMs);
       }),
     );
   }
 
   /** Waits until no started hub has applied a verified view for `quietMs` (at most `timeoutMs`). */
   async waitForQuiet(quietMs: number, timeoutMs: number): Promise<void> {
-    await waitUntil(`the federation to go quiet for ${quietMs} ms`, () => {
+    await waitUntil(`the federation to go quiet for ${quietMs} ms`, (see) => {
       const last = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
+      see(`the last view was applied ${Date.now() - last} ms ago`);
       return Date.now() - last >= quietMs;
     }, timeoutMs, 50);
   }
@@ -518,9 +520,11 @@ export class ProcessFederation {
   async waitForPeers(hubs: readonly Hub[], peers: (hub: Hub) => number, timeoutMs: number): Promise<void> {
     await Promise.all(
       hubs.map((h) =>
-        waitUntil(`${h.hubId} to connect to ${peers(h)} peers`, async () => {
+        waitUntil(`${h.hubId} to connect to ${peers(h)} peers`, async (see) => {
           this.#assertRunning(h);
-          return ((await h.api?.status().catch(() => undefined))?.connectedPeers ?? -1) >= peers(h);
+          const connected = (await h.api?.status().catch(() => undefined))?.connectedPeers;
+          see(connected === undefined ? "no answer to GetStatus" : `${connected} connected`);
+          return (connected ?? -1) >= peers(h);
         }, timeoutMs, 200),
       ),
     );
@@ -533,13 +537,14 @@ export class ProcessFederation {
    */
   async settle(timeoutMs: number, quietMs = 500, cpuShare = 0.03): Promise<void> {
     let last = { at: performance.now(), cpu: await this.cpu() };
-    await waitUntil(`the federation to settle (${quietMs} ms without a view applied or CPU over ${cpuShare * 100}% per hub)`, async () => {
+    await waitUntil(`the federation to settle (${quietMs} ms without a view applied or CPU over ${cpuShare * 100}% per hub)`, async (see) => {
       const now = { at: performance.now(), cpu: await this.cpu() };
       const window = now.at - last.at;
       if (window < quietMs) return false;
       const busy = (now.cpu - last.cpu) / (window / 1000) / Math.max(1, this.started.length);
       last = now;
       const lastApplied = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
+      see(`${(busy * 100).toFixed(1)}% of a core per hub over the last ${Math.round(window)} ms, the last view applied ${Date.now() - lastApplied} ms ago`);
       return busy < cpuShare && Date.now() - lastApplied >= quietMs;
     }, timeoutMs, 100);
   }

@@ -119,7 +119,10 @@ export function launchNode(dataDir: string, env: Record<string, string>, execArg
     stderr += chunk.toString("utf8");
   });
   const started = new Promise<{ address: string; at: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      const last = logs.at(-1);
+      reject(new Error(`node did not start within ${timeoutMs} ms; its last log line: ${last ? JSON.stringify(last).slice(0, 500) : "none"}; stderr: ${stderr}`));
+    }, timeoutMs);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on("line", (line) => {
       let entry: Record<string, unknown>;
