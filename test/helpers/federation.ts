@@ -93,12 +93,16 @@ export async function waitForForeignTrainer(
   });
   const handles: DocHandle<unknown>[] = [];
   const listeners: Array<[DocHandle<unknown>, () => void]> = [];
+  // What it saw last, for the message when it gives up.
+  let lastName: string | undefined;
   const check = () => {
     for (const h of handles) {
       if (!h.isReady()) continue;
       const doc = h.doc() as { trainers?: Record<string, unknown> } | undefined;
       const stored = doc?.trainers?.[trainerId];
-      if (stored !== undefined && predicate(decodeTrainer(stored).displayName)) settle?.();
+      if (stored === undefined) continue;
+      lastName = decodeTrainer(stored).displayName;
+      if (predicate(lastName)) settle?.();
     }
   };
   const watch = (id: DocumentId) => {
@@ -124,7 +128,11 @@ export async function waitForForeignTrainer(
     for (const [id, entry] of Object.entries(documents)) if (text(entry.type) === "roster") watch(id as DocumentId);
   };
   watch(directoryId);
-  const timer = setTimeout(() => fail?.(new Error(`${reader.name} did not see ${owner.name}'s trainer ${trainerId} within ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(() => {
+    const ready = handles.filter((h) => h.isReady()).length;
+    const seen = lastName === undefined ? "no record of it" : `it as '${lastName}', which does not match`;
+    fail?.(new Error(`${reader.name} did not see ${owner.name}'s trainer ${trainerId} within ${timeoutMs} ms: it holds ${ready} of ${handles.length} of ${owner.name}'s directory and roster documents it looked for, and ${seen}`));
+  }, timeoutMs);
   try {
     check();
     await done;
@@ -218,7 +226,9 @@ export function waitForCharter(node: FederationNode, ready: (members: CharterMem
     };
     const timer = setTimeout(() => {
       unsubscribe();
-      reject(new Error(`${node.name} did not trust the expected charter within ${timeoutMs} ms (has ${membership.members().length} members)`));
+      const source = membership.source;
+      const trusted = source ? `a ${source.kind} charter of ${membership.members().length} members${source.seq === undefined ? "" : ` (seq ${source.seq})`}` : "no charter";
+      reject(new Error(`${node.name} did not trust the expected charter within ${timeoutMs} ms: it trusts ${trusted}`));
     }, timeoutMs);
     const unsubscribe = membership.onChange(check);
     check();
@@ -315,8 +325,9 @@ export async function startFederationWith(names: string[], dials: Array<[string,
       }
     }
     const admitted = names.length - (options.notAdmitted?.length ?? 0) + keys.length;
+    // The charter crosses the topology node by node: more members, longer.
     await Promise.all(
-      nodes.filter((n) => !options.notAdmitted?.includes(n.name)).map((n) => waitForCharter(n, (members) => members.length >= admitted)),
+      nodes.filter((n) => !options.notAdmitted?.includes(n.name)).map((n) => waitForCharter(n, (members) => members.length >= admitted, allowance(15_000, 2_000, admitted))),
     );
   } catch (error) {
     await stopFederation(nodes);
@@ -372,7 +383,15 @@ export function waitForLog(
   since = 0,
   timeoutMs = 10_000,
 ): Promise<Record<string, unknown>> {
-  return waitUntil(`log line '${msg}'`, () => logEntries(node, msg, since).find(match), timeoutMs);
+  return waitUntil(
+    `a log line '${msg}' that matches`,
+    (see) => {
+      const entries = logEntries(node, msg, since);
+      see(`${entries.length} '${msg}' lines, none matching${entries.length > 0 ? `; the last: ${JSON.stringify(entries.at(-1)).slice(0, 300)}` : ""}`);
+      return entries.find(match);
+    },
+    timeoutMs,
+  );
 }
 
 /**
