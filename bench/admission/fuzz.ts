@@ -15,7 +15,8 @@ import { Probe } from "../bulk/probe.js";
 import { probeStats, type Window } from "../bulk/stalls.js";
 import { adminToken } from "../lib/api.js";
 import { lineDials, ProcessFederation, rosterDocumentOf, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
-import { liveNodes, waitUntil } from "../lib/nodes.js";
+import { liveNodes } from "../lib/nodes.js";
+import { waitUntil } from "../lib/wait.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 import { malformedFrames } from "./malformed.js";
 import { grpcSender, libp2pSender, type RawSender } from "./senders.js";
@@ -92,7 +93,16 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
       const wrote = Date.now();
       await (secretariat.api as HubApi).addTrainer(trainerMessage(id, `After the ${transport} flood`));
       const document = rosterDocumentOf(secretariat, id);
-      const applied = await waitUntil(`${target.hubId} to verify ${id}`, () => target.log?.refresh().firstAbove(document, wrote * 1000), 60_000, 20);
+      const applied = await waitUntil(
+        `${target.hubId} to verify ${id}`,
+        (see) => {
+          const latest = target.log?.refresh().latest(document);
+          see(latest ? `its view of ${document} is at seq ${latest.seq}, from before the write` : `no verified view of ${document}`);
+          return target.log?.firstAbove(document, wrote * 1000);
+        },
+        60_000,
+        20,
+      );
       floods.push({ transport, ...done, replicatedMs: applied.time - wrote });
     } finally {
       await sender.close();

@@ -18,7 +18,8 @@ import { NodeStore } from "../../node/storage/node-store.js";
 import { adminToken, nodeApi, type NodeApi } from "../lib/api.js";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
 import { residentMb } from "../lib/federation-nodes.js";
-import { DEFAULT_CONFIG, freePorts, launchNode, liveNodes, waitUntil, type NodeProcess } from "../lib/nodes.js";
+import { DEFAULT_CONFIG, freePorts, launchNode, liveNodes, type NodeProcess } from "../lib/nodes.js";
+import { allowance, waitUntil } from "../lib/wait.js";
 import { median, round, since } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 import { makeFramework, makeHubs, profiles, PROBE, toDraft, type Hub, type Profile } from "./generate.js";
@@ -160,7 +161,16 @@ export const availabilityRestart: Benchmark = {
     let target = await startNode(tDir, tEnv, live);
     cleanup.add("close the target's client", () => target.api.close());
     const members = plan.hubs + 2;
-    await waitUntil("the target to trust the charter", async () => (await target.api.members().catch(() => undefined))?.members.length === members, 60_000, 100);
+    await waitUntil(
+      `the target to trust the charter of ${members} members`,
+      async (see) => {
+        const listed = (await target.api.members().catch(() => undefined))?.members.length;
+        see(listed === undefined ? "no answer to ListMembers" : `${listed} members in the charter it trusts`);
+        return listed === members;
+      },
+      allowance(30_000, 1_000, members),
+      100,
+    );
     target.api.close();
     await target.proc.stop();
     secretariat.api.close();
@@ -203,7 +213,17 @@ export const availabilityRestart: Benchmark = {
     const copyMs = since(copyStart);
     const ingestStart = performance.now();
     target = await startNode(tDir, tEnv, live);
-    await waitUntil(`the target to answer with all ${expected} trainers`, async () => (await target.api.find(PROBE_REQUEST, 60_000, true).catch(() => undefined))?.total === expected, 600_000, 250);
+    await waitUntil(
+      `the target to answer with all ${expected} trainers`,
+      async (see) => {
+        const total = (await target.api.find(PROBE_REQUEST, 60_000, true).catch(() => undefined))?.total;
+        see(total === undefined ? "no answer to FindAvailableTrainers" : `it answers for ${total}`);
+        return total === expected;
+      },
+      // It verifies and indexes every copied roster.
+      allowance(120_000, 10, expected),
+      250,
+    );
     const ingestMs = since(ingestStart);
     log(`  ${label}: the target verified and indexed ${expected.toLocaleString("en")} trainers from ${copied.chunks.toLocaleString("en")} copied chunks (${round(ingestMs / 1000, 0)} s)`);
     const setupMs = since(setupStart);
@@ -222,10 +242,11 @@ export const availabilityRestart: Benchmark = {
       target = { proc, api: nodeApi(`127.0.0.1:${tApiPort}`, await adminToken(tDir)) };
       const partialAnswers: number[] = [];
       const firstAt = await waitUntil(
-        "the restarted target's first complete answer",
-        async () => {
+        `the restarted target's first complete answer (${expected} trainers)`,
+        async (see) => {
           if (proc.child.exitCode !== null) throw new Error(`the target exited: ${proc.stderr()}`);
           const answer = await target.api.find(PROBE_REQUEST, 2_000, true).catch(() => undefined);
+          see(answer ? `it answers for ${answer.total}` : "no answer to FindAvailableTrainers yet");
           if (!answer) return false;
           const at = performance.now();
           if (answer.total === expected) return at;

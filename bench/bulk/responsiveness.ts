@@ -18,7 +18,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { parseTrainerFile } from "../../cli/trainer-files.js";
 import { join } from "node:path";
 import { PROBE } from "../availability/generate.js";
-import { freePorts, liveNodes, waitUntil } from "../lib/nodes.js";
+import { freePorts, liveNodes } from "../lib/nodes.js";
+import { allowance, waitUntil } from "../lib/wait.js";
 import { median, round } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 import { epochNow, initHub, logTime, loopback, sleep, startNode, writeNetwork, type BulkNode } from "./harness.js";
@@ -39,7 +40,9 @@ const QUICK: Plan = { trainers: 2_000, imports: 1, syncs: 1, idleMs: 2_000 };
 const AFTERMATH_MS = 3_000;
 const P99_TARGET_MS = 50;
 const STALL_TARGET_MS = 100;
-const SYNC_TIMEOUT_MS = 5 * 60_000;
+/** A fresh hub syncs the source's roster within a minute plus 24 ms a trainer (5 minutes at 10,000). */
+const SYNC_BASE_MS = 60_000;
+const SYNC_PER_TRAINER_MS = 24;
 const PROBE_REQUEST = { from: new Date(PROBE.start).toISOString(), to: new Date(PROBE.end).toISOString(), hub: IMPORT_HUB };
 
 type Scenario = "import" | "sync";
@@ -147,7 +150,16 @@ export const apiResponsiveness: Benchmark = {
     for (const t of targets) await secretariat.api.admitMember(t.hub, t.peerId, `Bench ${t.hub}`);
     const members = 2 + targets.length;
     const source = await startNode(aDir, live, { loopFile: join(work, "loop-source.txt") });
-    await waitUntil("the source to trust the charter", async () => (await source.api.members().catch(() => undefined))?.members.length === members, 60_000, 100);
+    await waitUntil(
+      `the source to trust the charter of ${members} members`,
+      async (see) => {
+        const listed = (await source.api.members().catch(() => undefined))?.members.length;
+        see(listed === undefined ? "no answer to ListMembers" : `${listed} members in the charter it trusts`);
+        return listed === members;
+      },
+      allowance(30_000, 3_000, members),
+      100,
+    );
     const charterMs = performance.now() - setupStart;
     // From here the source relays the charter to the fresh hubs: a single peer to sync from.
     await secretariat.stop();
@@ -165,12 +177,13 @@ export const apiResponsiveness: Benchmark = {
         node.probe.start();
         const complete = await waitUntil(
           `${target.hub} to answer with the source's ${plan.trainers} trainers`,
-          async () => {
+          async (see) => {
             if (node.proc.child.exitCode !== null) throw new Error(`${target.hub} exited: ${node.proc.stderr().slice(-2000)}`);
             const answer = await node.api.find(PROBE_REQUEST, 10_000).catch(() => undefined);
+            see(answer ? `it answers for ${answer.total}` : "no answer to FindAvailableTrainers");
             return answer?.total === plan.trainers ? epochNow() : false;
           },
-          SYNC_TIMEOUT_MS,
+          allowance(SYNC_BASE_MS, SYNC_PER_TRAINER_MS, plan.trainers),
           250,
         );
         await sleep(AFTERMATH_MS);

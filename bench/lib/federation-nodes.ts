@@ -14,11 +14,12 @@ import { closeClient, credentials, Metadata, type CallOptions, type ServiceError
 import { parse, stringify } from "yaml";
 import { NodeServiceClient, type GetStatusResponse } from "../../node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
-import { directoryIdOf, ownedDocumentId } from "../../node/federation/ids.js";
+import { charterIdOf, directoryIdOf, ownedDocumentId } from "../../node/federation/ids.js";
 import { shardOf } from "../../node/roster/trainer.js";
 import { initDataDir } from "../../node/setup.js";
 import { adminToken, nodeApi, type NodeApi } from "./api.js";
-import { DEFAULT_CONFIG, launchNode, waitUntil, type NodeProcess } from "./nodes.js";
+import { DEFAULT_CONFIG, launchNode, type NodeProcess } from "./nodes.js";
+import { allowance, waitUntil } from "./wait.js";
 
 export const loopback = (port: number): string => `/ip4/127.0.0.1/tcp/${port}`;
 
@@ -99,17 +100,19 @@ export interface Applied {
 
 /** A node's debug lines about checkpoints, indexed as they arrive (call `refresh` to read new lines). */
 export class CheckpointLog {
-  readonly #proc: NodeProcess;
+  readonly #proc: Pick<NodeProcess, "logs">;
   #cursor = 0;
   /** Applied views by document, oldest first. */
   readonly applied = new Map<string, Applied[]>();
   /** Checkpoints this node signed: when, how many documents, the last seq. */
   readonly signed: Array<{ time: number; documents: number; seq: number }> = [];
+  /** The latest checkpoint this node signed of each of its documents: seq, heads, when. */
+  readonly signedDocuments = new Map<string, { seq: number; heads: string[]; time: number }>();
   /** Time of the newest applied line. */
   lastAppliedAt = 0;
   appliedLines = 0;
 
-  constructor(proc: NodeProcess) {
+  constructor(proc: Pick<NodeProcess, "logs">) {
     this.#proc = proc;
   }
 
@@ -126,6 +129,9 @@ export class CheckpointLog {
         this.appliedLines += 1;
       } else if (entry.msg === "signed checkpoints" && typeof entry.time === "number") {
         this.signed.push({ time: entry.time, documents: Number(entry.documents), seq: Number(entry.seq) });
+        for (const one of Array.isArray(entry.signed) ? (entry.signed as Array<Record<string, unknown>>) : []) {
+          if (typeof one.document === "string" && Array.isArray(one.heads)) this.signedDocuments.set(one.document, { seq: Number(one.seq), heads: one.heads.map(String), time: entry.time });
+        }
       }
     }
     // Keep only what is indexed: a long run at debug level must not hold every line.
@@ -144,6 +150,32 @@ export class CheckpointLog {
   firstAbove(document: string, seq: number): Applied | undefined {
     return this.applied.get(document)?.find((a) => a.seq > seq);
   }
+}
+
+/** The charter the bench wrote at the secretariat: its document, and its heads after each write (the last: the whole charter). */
+export interface CharterWritten {
+  document: string;
+  /** The charter's heads after `federation create` (one member), then after each admission. */
+  heads: string[][];
+  /** Date.now() here once the last admission was acknowledged. */
+  ackedAt: number;
+}
+
+/**
+ * Whether the secretariat's log shows the whole charter `written` signed (its latest signed
+ * checkpoint of the charter is at the charter's last heads), and what it shows, for a give-up
+ * message. Heads, not clocks: the node may sign before the bench even sees the last admission
+ * acknowledged, and a signing logged after it may still be an earlier admission's.
+ */
+export function charterSigning(log: CheckpointLog, written: CharterWritten, now = Date.now()): { signed: boolean; seen: string } {
+  const last = log.refresh().signedDocuments.get(written.document);
+  const members = written.heads.length;
+  const since = ((now - written.ackedAt) / 1000).toFixed(1);
+  if (last === undefined) return { signed: false, seen: `no signed charter in its log ${since} s after the last of ${members} members was admitted` };
+  const key = (heads: readonly string[]) => [...heads].sort().join(",");
+  const covered = written.heads.findIndex((heads) => key(heads) === key(last.heads)) + 1;
+  const how = covered > 0 ? `${covered} of ${members} members` : `heads ${key(last.heads)}, which none of the ${members} writes left`;
+  return { signed: covered === members, seen: `${how} in its latest signed charter (seq ${last.seq}, ${((now - last.time) / 1000).toFixed(1)} s ago), ${since} s after the last admission` };
 }
 
 export interface Hub {
@@ -318,14 +350,28 @@ export class ProcessFederation {
     const secretariat = hubs[0] as Hub;
     await federation.start(secretariat, spec.execArgv?.(0) ?? []);
     const api = secretariat.api as HubApi;
+    const written: CharterWritten = { document: charterIdOf(secretariat.peerId), heads: [], ackedAt: 0 };
+    const charterHeads = async () => (await api.status()).documents.find((d) => d.id === written.document)?.heads ?? [];
     await api.createFederation();
-    for (const hub of hubs.slice(1)) await api.admitMember(hub.hubId, hub.peerId, `Bench ${hub.hubId}`);
-    // ...and signed: the last batch of checkpoints comes at most a batch window (federation.checkpointBatchMs) after the last admission.
-    const admitted = Date.now();
-    await waitUntil("the secretariat to sign the whole charter", () => {
-      const last = secretariat.log?.refresh().signed.at(-1);
-      return last !== undefined && last.time >= admitted && Date.now() - last.time > 400;
-    }, 30_000, 50);
+    written.heads.push(await charterHeads());
+    for (const hub of hubs.slice(1)) {
+      await api.admitMember(hub.hubId, hub.peerId, `Bench ${hub.hubId}`);
+      written.heads.push(await charterHeads());
+    }
+    written.ackedAt = Date.now();
+    // ...and signed (a batch window, federation.checkpointBatchMs, after the last admission; longer
+    // on a busy machine, and a larger charter takes longer to sign): its latest signed checkpoint of
+    // the charter is at the heads the last admission left.
+    await waitUntil(
+      `the secretariat to sign the whole charter of ${hubs.length} members`,
+      (see) => {
+        const state = charterSigning(secretariat.log as CheckpointLog, written);
+        see(state.seen);
+        return state.signed;
+      },
+      allowance(30_000, 500, hubs.length),
+      50,
+    );
     // The other hubs start and import their rosters at once, while the charter reaches them. The
     // secretariat imports its own only once every hub trusts the charter: a view of the
     // secretariat's roster verified before the charter is indexed under the placeholder hub id
@@ -342,7 +388,9 @@ export class ProcessFederation {
     );
     await Promise.all(imports);
     federation.phases.started = Math.round(performance.now() - began);
-    await federation.waitForCharter([secretariat, ...now], 180_000);
+    // Each hub verifies the charter from a neighbour, and along a line the last hears of it through
+    // every relay before it: the allowance grows with the hubs.
+    await federation.waitForCharter([secretariat, ...now], allowance(60_000, 6_000, spec.hubs));
     federation.phases.charterTrusted = Math.round(performance.now() - began);
     if (spec.perHub) await federation.importRoster(secretariat, spec.perHub);
     return federation;
@@ -378,19 +426,22 @@ export class ProcessFederation {
 
   /** Waits until each of `hubs` trusts a charter listing every hub. */
   async waitForCharter(hubs: readonly Hub[], timeoutMs: number): Promise<void> {
-    const members = new Map<Hub, number>();
+    const members = new Map<Hub, string>();
     try {
       await Promise.all(
         hubs.map((h) =>
-          waitUntil(`${h.hubId} to trust the charter of ${this.hubs.length} members`, async () => {
+          waitUntil(`${h.hubId} to trust the charter of ${this.hubs.length} members`, async (see) => {
             this.#assertRunning(h);
-            members.set(h, (await h.api?.members().catch(() => undefined))?.members.length ?? -1);
-            return members.get(h) === this.hubs.length;
+            const list = await h.api?.members().catch((error: Error) => error);
+            const seen = list instanceof Error || list === undefined ? `no answer to ListMembers (${list?.message ?? "no client"})` : `${list.members.length} members in its ${list.source} charter (seq ${list.verifiedSeq})`;
+            members.set(h, seen);
+            see(seen);
+            return !(list instanceof Error) && list?.members.length === this.hubs.length;
           }, timeoutMs, 200),
         ),
       );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; members each hub's charter lists: ${hubs.map((h) => `${h.hubId} ${members.get(h) ?? "?"}`).join(", ")}`);
+      throw new Error(`${(error as Error).message}; what each hub trusts: ${hubs.map((h) => `${h.hubId}: ${members.get(h) ?? "not asked yet"}`).join("; ")}`);
     }
   }
 
@@ -400,10 +451,10 @@ export class ProcessFederation {
     if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`${hub.hubId} exited (code ${child.exitCode}, signal ${child.signalCode}): ${hub.proc?.stderr().slice(-2000)}`);
   }
 
-  /** Imports `perHub` trainers into `hub` through its API (one ImportTrainers stream). */
+  /** Imports `perHub` trainers into `hub` through its API (one ImportTrainers stream, its deadline growing with the rows). */
   async importRoster(hub: Hub, perHub: number): Promise<void> {
     const rows = Array.from({ length: perHub }, (_, i) => trainerMessage(`${hub.hubId}-t${i}`, `Trainer ${i} of ${hub.hubId}`));
-    const outcome = await (hub.api as HubApi).importTrainers(rows, 250, 120_000);
+    const outcome = await (hub.api as HubApi).importTrainers(rows, 250, allowance(60_000, 10, perHub));
     if (!outcome.committed || outcome.imported !== perHub) throw new Error(`${hub.hubId}: imported ${outcome.imported} of ${perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`);
   }
 
@@ -417,24 +468,21 @@ export class ProcessFederation {
   async waitForTotals(readers: readonly Hub[], expected: number, timeoutMs: number, intervalMs = 250): Promise<void> {
     await Promise.all(
       readers.map(async (h) => {
-        let last: number | undefined;
-        try {
-          await waitUntil(`${h.hubId} to answer for ${expected} trainers`, async () => {
-            this.#assertRunning(h);
-            last = await this.count(h);
-            return last === expected;
-          }, timeoutMs, intervalMs);
-        } catch (error) {
-          throw new Error(`${(error as Error).message} (it answers for ${last ?? "nothing"})`);
-        }
+        await waitUntil(`${h.hubId} to answer for ${expected} trainers`, async (see) => {
+          this.#assertRunning(h);
+          const last = await this.count(h);
+          see(last === undefined ? "no answer to FindAvailableTrainers" : `it answers for ${last}`);
+          return last === expected;
+        }, timeoutMs, intervalMs);
       }),
     );
   }
 
   /** Waits until no started hub has applied a verified view for `quietMs` (at most `timeoutMs`). */
   async waitForQuiet(quietMs: number, timeoutMs: number): Promise<void> {
-    await waitUntil(`the federation to go quiet for ${quietMs} ms`, () => {
+    await waitUntil(`the federation to go quiet for ${quietMs} ms`, (see) => {
       const last = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
+      see(`the last view was applied ${Date.now() - last} ms ago`);
       return Date.now() - last >= quietMs;
     }, timeoutMs, 50);
   }
@@ -472,9 +520,11 @@ export class ProcessFederation {
   async waitForPeers(hubs: readonly Hub[], peers: (hub: Hub) => number, timeoutMs: number): Promise<void> {
     await Promise.all(
       hubs.map((h) =>
-        waitUntil(`${h.hubId} to connect to ${peers(h)} peers`, async () => {
+        waitUntil(`${h.hubId} to connect to ${peers(h)} peers`, async (see) => {
           this.#assertRunning(h);
-          return ((await h.api?.status().catch(() => undefined))?.connectedPeers ?? -1) >= peers(h);
+          const connected = (await h.api?.status().catch(() => undefined))?.connectedPeers;
+          see(connected === undefined ? "no answer to GetStatus" : `${connected} connected`);
+          return (connected ?? -1) >= peers(h);
         }, timeoutMs, 200),
       ),
     );
@@ -487,13 +537,14 @@ export class ProcessFederation {
    */
   async settle(timeoutMs: number, quietMs = 500, cpuShare = 0.03): Promise<void> {
     let last = { at: performance.now(), cpu: await this.cpu() };
-    await waitUntil(`the federation to settle (${quietMs} ms without a view applied or CPU over ${cpuShare * 100}% per hub)`, async () => {
+    await waitUntil(`the federation to settle (${quietMs} ms without a view applied or CPU over ${cpuShare * 100}% per hub)`, async (see) => {
       const now = { at: performance.now(), cpu: await this.cpu() };
       const window = now.at - last.at;
       if (window < quietMs) return false;
       const busy = (now.cpu - last.cpu) / (window / 1000) / Math.max(1, this.started.length);
       last = now;
       const lastApplied = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
+      see(`${(busy * 100).toFixed(1)}% of a core per hub over the last ${Math.round(window)} ms, the last view applied ${Date.now() - lastApplied} ms ago`);
       return busy < cpuShare && Date.now() - lastApplied >= quietMs;
     }, timeoutMs, 100);
   }

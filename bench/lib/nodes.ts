@@ -88,17 +88,6 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Polls `probe` every `intervalMs` until it gives a value (not undefined/false); fails after `timeoutMs`. */
-export async function waitUntil<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 export interface NodeProcess {
   child: ChildProcess;
   /** When it was spawned (performance.now()). */
@@ -130,7 +119,10 @@ export function launchNode(dataDir: string, env: Record<string, string>, execArg
     stderr += chunk.toString("utf8");
   });
   const started = new Promise<{ address: string; at: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      const last = logs.at(-1);
+      reject(new Error(`node did not start within ${timeoutMs} ms; its last log line: ${last ? JSON.stringify(last).slice(0, 500) : "none"}; stderr: ${stderr}`));
+    }, timeoutMs);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on("line", (line) => {
       let entry: Record<string, unknown>;

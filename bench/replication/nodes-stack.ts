@@ -15,7 +15,8 @@
 import { join } from "node:path";
 import { summarizeProfileWindow, type WindowSummary } from "../lib/federation-profile.js";
 import { cpuSeconds, lineDials, PROBE, ProcessFederation, ROSTER_SHARDS, rosterDocumentOf, rosterDocuments, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
-import { liveNodes, waitUntil } from "../lib/nodes.js";
+import { liveNodes } from "../lib/nodes.js";
+import { allowance, waitUntil } from "../lib/wait.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 
@@ -135,8 +136,12 @@ async function throughputRun(fed: ProcessFederation, spec: RunSpec, label: strin
   const region = spec.kind === "update" ? spec.region : "";
   await waitUntil(
     `hub 3 to answer for ${expected} of hub 1's trainers${region ? ` in ${region}` : ""}`,
-    async () => (await fed.count(h3, h1, region)) === expected,
-    300_000,
+    async (see) => {
+      const count = await fed.count(h3, h1, region);
+      see(count === undefined ? "no answer to FindAvailableTrainers" : `it answers for ${count}`);
+      return count === expected;
+    },
+    allowance(120_000, 40, spec.changes),
     20,
   );
   // ...and the moment its views covered them is when it applied the last checkpoint of each shard.
@@ -198,11 +203,13 @@ async function latencyRun(fed: ProcessFederation, plan: Plan): Promise<LatencySa
     // no heartbeats), so it covers it.
     const reached = await waitUntil(
       `hub 5 to verify change ${i + 1}`,
-      () => {
+      (see) => {
         const at = hubs.slice(1).map((h) => h.log?.refresh().firstAbove(document, start * 1000)?.time);
+        see(`it reached hub ${at.findIndex((t) => t === undefined) + 1} of ${hubs.length}`);
         return at.every((t) => t !== undefined) ? (at as number[]) : undefined;
       },
-      10_000,
+      // A few seconds per hop.
+      allowance(10_000, 5_000, hubs.length - 1),
       2,
     );
     const signed = h1.log?.refresh().signed.find((s) => s.time >= start);
@@ -233,7 +240,7 @@ export const replicationNodes: Benchmark = {
     const setup5Start = performance.now();
     const line = await ProcessFederation.create({ work: join(work, "line"), hubs: 5, dials: lineDials(5), prefix: "line", perHub: plan.perHub, live, log });
     cleanup.add("stop the line", () => line.stop());
-    await line.waitForTotals(line.hubs, 5 * plan.perHub, 120_000);
+    await line.waitForTotals(line.hubs, 5 * plan.perHub, allowance(60_000, 50, 5 * plan.perHub));
     await line.settle(60_000);
     const setup5Ms = performance.now() - setup5Start;
     log(`  line of 5 ready: ${plan.perHub} trainers per hub, verified everywhere (${round(setup5Ms / 1000, 1)} s)`);
@@ -274,7 +281,7 @@ export const replicationNodes: Benchmark = {
         execArgv: (i) => ["--cpu-prof", "--cpu-prof-dir", join(dir, `hub-${i + 1}`)],
       });
       cleanup.add("stop the profiled line", () => profiled.stop(120_000));
-      await profiled.waitForTotals(profiled.hubs, 3 * plan.perHub, 120_000);
+      await profiled.waitForTotals(profiled.hubs, 3 * plan.perHub, allowance(60_000, 50, 3 * plan.perHub));
       await profiled.settle(60_000);
       const from = Date.now();
       profiledRun = await throughputRun(profiled, { kind: "add", changes: plan.profileChanges, inFlight: plan.inFlight, before: plan.perHub, region: "KE", prefix: "n" }, "profiled line of 3", log);

@@ -14,7 +14,8 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
 import { lineDials, meshDials, ProcessFederation, residentMb, rosterDocumentOf, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
-import { liveNodes, waitUntil } from "../lib/nodes.js";
+import { liveNodes } from "../lib/nodes.js";
+import { allowance, waitUntil } from "../lib/wait.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 
@@ -75,15 +76,18 @@ async function oneChange(fed: ProcessFederation, hubs: readonly Hub[], i: number
   await (origin.api as HubApi).updateTrainer(trainerMessage(trainer, `Scale change ${i}`), ["display_name"]);
   const at = await waitUntil(
     `every hub to verify change ${i + 1}`,
-    () => {
+    (see) => {
       const times = readers.map((h) => h.log?.refresh().firstAbove(document, start * 1000)?.time);
+      const missing = readers.filter((_, k) => times[k] === undefined).map((h) => h.hubId);
+      see(`${readers.length - missing.length} of ${readers.length} verified it; not yet ${missing.join(", ")}`);
       return times.every((t) => t !== undefined) ? (times as number[]) : undefined;
     },
-    120_000,
+    // A change crosses the line hub by hub.
+    allowance(30_000, 4_000, readers.length),
     5,
   );
   const sorted = at.map((t) => t - start).sort((a, b) => a - b);
-  await fed.settle(60_000, 300);
+  await fed.settle(allowance(30_000, 2_000, hubs.length), 300);
   return { all: sorted.at(-1) as number, half: sorted[Math.floor((sorted.length - 1) / 2)] as number, perHub: at.map((t) => t - start) };
 }
 
@@ -107,23 +111,26 @@ async function measure(fed: ProcessFederation, topology: Topology, n: number, fr
   const spawnedPerf = fresh.proc?.spawnedAt ?? started;
   const caughtUpAt = await waitUntil(
     `the fresh hub to verify ${reference.size} documents`,
-    () => {
+    (see) => {
       const flog = fresh.log?.refresh();
       let latest = 0;
+      let verified = 0;
       for (const [document, seq] of reference) {
         const mine = flog?.latest(document);
-        if (!mine || mine.seq < seq) return undefined;
-        latest = Math.max(latest, (flog?.applied.get(document) ?? []).find((a) => a.seq >= seq)?.time ?? 0);
+        if (mine && mine.seq >= seq) verified += 1;
       }
+      see(`${verified} of ${reference.size} verified at the others' seq`);
+      if (verified < reference.size) return undefined;
+      for (const [document, seq] of reference) latest = Math.max(latest, (flog?.applied.get(document) ?? []).find((a) => a.seq >= seq)?.time ?? 0);
       return latest;
     },
-    600_000,
+    allowance(120_000, 3_000, reference.size),
     20,
   );
   const freshCpuS = (await fed.cpu()) - cpuBefore;
   const total = await fed.count(fresh);
   if (total !== n * plan.perHub) {
-    await waitUntil(`the fresh hub to answer for ${n * plan.perHub} trainers`, async () => (await fed.count(fresh)) === n * plan.perHub, 60_000, 100);
+    await fed.waitForTotals([fresh], n * plan.perHub, allowance(30_000, 10, n * plan.perHub), 100);
   }
   const freshResidentMb = await residentMb(fresh.proc?.child.pid);
   const point: Point = {
@@ -190,9 +197,10 @@ export const replicationScale: Benchmark = {
       });
       cleanup.add(`stop the federation of ${n}`, () => fed.stop());
       const hubs = fed.hubs.slice(0, n);
-      await fed.waitForTotals(hubs, n * plan.perHub, 900_000, 500);
+      // Every hub verifies every hub's roster, across up to n hops.
+      await fed.waitForTotals(hubs, n * plan.perHub, allowance(120_000, 30_000, n), 500);
       const verifiedMs = performance.now() - setupStart;
-      await fed.settle(120_000);
+      await fed.settle(allowance(60_000, 4_000, n));
       const lineSetup = { cpuS: await fed.cpu(), ms: performance.now() - setupStart };
       const lineSetupEnd = Date.now();
       phases[`${n} line`] = { ...fed.phases, verified: Math.round(verifiedMs), settled: Math.round(lineSetup.ms) };
@@ -221,10 +229,10 @@ export const replicationScale: Benchmark = {
       const meshStart = performance.now();
       await fed.startAll(hubs);
       const restartedMs = performance.now() - meshStart;
-      await fed.waitForPeers(hubs, () => n - 1, 300_000);
+      await fed.waitForPeers(hubs, () => n - 1, allowance(60_000, 20_000, n));
       const connectedMs = performance.now() - meshStart;
-      await fed.waitForTotals(hubs, n * plan.perHub, 300_000, 500);
-      await fed.settle(300_000);
+      await fed.waitForTotals(hubs, n * plan.perHub, allowance(60_000, 20_000, n), 500);
+      await fed.settle(allowance(60_000, 20_000, n));
       const meshSetup = { cpuS: await fed.cpu(), ms: performance.now() - meshStart };
       phases[`${n} mesh`] = { restarted: Math.round(restartedMs), connected: Math.round(connectedMs), settled: Math.round(meshSetup.ms) };
       log(`  ${n} hubs, mesh: restarted and reconciled in ${round(meshSetup.ms / 1000, 1)} s (${round(meshSetup.cpuS, 0)} CPU-s; restarted ${round(restartedMs / 1000, 1)} s, connected ${round(connectedMs / 1000, 1)} s)`);
@@ -239,8 +247,8 @@ export const replicationScale: Benchmark = {
       const fed = await ProcessFederation.create({ work: join(work, `mesh${n}`), hubs: n + 1, dials, later: [fresh], prefix: `m${n}`, perHub: plan.perHub, live, log });
       cleanup.add(`stop the mesh of ${n}`, () => fed.stop());
       const hubs = fed.hubs.slice(0, n);
-      await fed.waitForTotals(hubs, n * plan.perHub, 1_800_000, 1_000);
-      await fed.settle(600_000);
+      await fed.waitForTotals(hubs, n * plan.perHub, allowance(300_000, 60_000, n), 1_000);
+      await fed.settle(allowance(120_000, 20_000, n));
       const setup = { cpuS: await fed.cpu(), ms: performance.now() - setupStart };
       phases[`${n} mesh`] = { ...fed.phases, settled: Math.round(setup.ms) };
       log(`  ${n} hubs, mesh: set up from empty data in ${round(setup.ms / 1000, 1)} s (${round(setup.cpuS, 0)} CPU-s)`);

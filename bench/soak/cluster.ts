@@ -12,7 +12,8 @@ import { pathToFileURL } from "node:url";
 import { parse, stringify } from "yaml";
 import { initDataDir } from "../../node/setup.js";
 import { adminToken } from "../lib/api.js";
-import { DEFAULT_CONFIG, freePorts, launchNode, waitUntil, type Cleanup, type NodeProcess } from "../lib/nodes.js";
+import { DEFAULT_CONFIG, freePorts, launchNode, type Cleanup, type NodeProcess } from "../lib/nodes.js";
+import { allowance, waitUntil } from "../lib/wait.js";
 import { soakClient, type SoakClient } from "./client.js";
 import type { ProbeSample } from "./gc-probe.js";
 
@@ -261,11 +262,12 @@ export class Cluster {
     const count = this.members.length;
     await waitUntil(
       `every hub to trust the charter of ${count} members`,
-      async () => {
+      async (see) => {
         const lists = await Promise.all(this.hubs.map((m) => m.client.members().catch(() => undefined)));
+        see(this.hubs.map((m, k) => `${m.hub}: ${lists[k] ? `${lists[k].members.length} (${lists[k].source})` : "no answer"}`).join(", "));
         return lists.every((l) => l?.source === "verified" && l.members.length === count);
       },
-      120_000,
+      allowance(60_000, 5_000, this.hubs.length),
       500,
     );
     this.#log(`  charter of ${count} members verified by every hub`);

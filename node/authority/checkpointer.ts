@@ -228,6 +228,9 @@ export class Checkpointer {
       extra: [{ type: "put", sublevel: this.#store.meta, key: SEQ_KEY, value: seq }],
       result: undefined,
     }));
-    this.#log.debug({ kind, documents: entries.length, seq }, "signed checkpoints");
+    // Which documents, at which heads: a reader (the bench, an operator) can tell whether a given
+    // write is signed yet without reading the directory.
+    const signed = entries.map((e) => ({ document: e.checkpoint.documentId, seq: e.checkpoint.seq, heads: e.checkpoint.heads }));
+    this.#log.debug({ kind, documents: entries.length, seq, signed }, "signed checkpoints");
   }
 }

@@ -7,6 +7,8 @@ import { parse, stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkpointProblem, CheckpointKind, encodeCheckpoint, nextSeq, signCheckpoint, type Checkpoint } from "../../node/authority/index.js";
 import { backupCommand, restoreCommand } from "../../cli/commands/backup.js";
+import { CHARTER_KEY } from "../../node/federation/index.js";
+import { startFederationWith, waitUntil } from "../helpers/federation.js";
 import { makeTempDir, makeTrainer, startTestNode, type TestNode } from "../helpers/harness.js";
 
 async function keypair() {
@@ -99,6 +101,35 @@ describe("a node signs checkpoints of its documents into its directory", () => {
     await roster.update({ ...makeTrainer("CP-1"), displayName: "Renamed" }, ["display_name"], "op");
     await checkpointer.flush();
     expect(checkpointer.latest(shard?.id as string)?.checkpoint.seq).toBeGreaterThan(before);
+  });
+
+  it("every admission gets signed: the charter's latest checkpoint reaches its heads however admissions and signings interleave", async () => {
+    // Admissions land before, during and after the 50 ms batch window and the signing it starts
+    // (the bench once seemed to wait in vain for this; the node was not at fault): each time the
+    // batch timer alone, no flush, must bring the signed charter up to the authoring copy.
+    const fed = await startFederationWith(["s"], []);
+    try {
+      const { charter, checkpointer, documents } = fed.secretariat.node.running;
+      const id = documents.idOf(CHARTER_KEY);
+      for (let round = 0; round < 4; round += 1) {
+        const admissions: Array<Promise<unknown>> = [];
+        for (let i = 0; i < 6; i += 1) {
+          admissions.push(charter.admit("test", { hub: `hub-r${round}-${i}`, peerId: (await keypair()).peerId, name: `Hub ${round}.${i}` }));
+          // Pacing the writes across the batch window (not a wait for a result).
+          if (i % 2 === 1) await new Promise((resolve) => setTimeout(resolve, 15 * (i + round)));
+        }
+        await Promise.all(admissions);
+        await waitUntil(`the charter's latest checkpoint to reach its heads after round ${round + 1}`, (see) => {
+          const heads = [...A.getHeads(documents.get(CHARTER_KEY))].sort().join(",");
+          const latest = checkpointer.latest(id)?.checkpoint;
+          see(`signed at seq ${latest?.seq ?? "none"}, heads ${latest?.heads.join(",") ?? "none"}; the charter is at ${heads}`);
+          return latest?.heads.join(",") === heads;
+        }, 10_000);
+      }
+      expect(fed.secretariat.node.running.membership.members()).toHaveLength(1 + 4 * 6);
+    } finally {
+      await fed.stop();
+    }
   });
 
   it("idle documents get heartbeat checkpoints", async () => {

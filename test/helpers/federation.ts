@@ -17,6 +17,7 @@ import { directoryIdOf, type CharterMember } from "../../node/federation/index.j
 import { decodeTrainer } from "../../node/roster/records.js";
 import { initDataDir } from "../../node/setup.js";
 import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "./harness.js";
+import { allowance, waitUntil } from "../../bench/lib/wait.js";
 
 export type Transport = "libp2p" | "grpc";
 
@@ -92,12 +93,16 @@ export async function waitForForeignTrainer(
   });
   const handles: DocHandle<unknown>[] = [];
   const listeners: Array<[DocHandle<unknown>, () => void]> = [];
+  // What it saw last, for the message when it gives up.
+  let lastName: string | undefined;
   const check = () => {
     for (const h of handles) {
       if (!h.isReady()) continue;
       const doc = h.doc() as { trainers?: Record<string, unknown> } | undefined;
       const stored = doc?.trainers?.[trainerId];
-      if (stored !== undefined && predicate(decodeTrainer(stored).displayName)) settle?.();
+      if (stored === undefined) continue;
+      lastName = decodeTrainer(stored).displayName;
+      if (predicate(lastName)) settle?.();
     }
   };
   const watch = (id: DocumentId) => {
@@ -123,7 +128,11 @@ export async function waitForForeignTrainer(
     for (const [id, entry] of Object.entries(documents)) if (text(entry.type) === "roster") watch(id as DocumentId);
   };
   watch(directoryId);
-  const timer = setTimeout(() => fail?.(new Error(`${reader.name} did not see ${owner.name}'s trainer ${trainerId} within ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(() => {
+    const ready = handles.filter((h) => h.isReady()).length;
+    const seen = lastName === undefined ? "no record of it" : `it as '${lastName}', which does not match`;
+    fail?.(new Error(`${reader.name} did not see ${owner.name}'s trainer ${trainerId} within ${timeoutMs} ms: it holds ${ready} of ${handles.length} of ${owner.name}'s directory and roster documents it looked for, and ${seen}`));
+  }, timeoutMs);
   try {
     check();
     await done;
@@ -217,7 +226,9 @@ export function waitForCharter(node: FederationNode, ready: (members: CharterMem
     };
     const timer = setTimeout(() => {
       unsubscribe();
-      reject(new Error(`${node.name} did not trust the expected charter within ${timeoutMs} ms (has ${membership.members().length} members)`));
+      const source = membership.source;
+      const trusted = source ? `a ${source.kind} charter of ${membership.members().length} members${source.seq === undefined ? "" : ` (seq ${source.seq})`}` : "no charter";
+      reject(new Error(`${node.name} did not trust the expected charter within ${timeoutMs} ms: it trusts ${trusted}`));
     }, timeoutMs);
     const unsubscribe = membership.onChange(check);
     check();
@@ -314,8 +325,9 @@ export async function startFederationWith(names: string[], dials: Array<[string,
       }
     }
     const admitted = names.length - (options.notAdmitted?.length ?? 0) + keys.length;
+    // The charter crosses the topology node by node: more members, longer.
     await Promise.all(
-      nodes.filter((n) => !options.notAdmitted?.includes(n.name)).map((n) => waitForCharter(n, (members) => members.length >= admitted)),
+      nodes.filter((n) => !options.notAdmitted?.includes(n.name)).map((n) => waitForCharter(n, (members) => members.length >= admitted, allowance(15_000, 2_000, admitted))),
     );
   } catch (error) {
     await stopFederation(nodes);
@@ -345,19 +357,8 @@ export async function startFederationWith(names: string[], dials: Array<[string,
 // ---------------------------------------------------------------------------------------------
 // waiting and logs
 
-/**
- * Polls `probe` until it returns a value other than undefined/false, every `intervalMs`, failing
- * after `timeoutMs` with `what` in the message.
- */
-export async function waitUntil<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+// The one bounded wait of the tests and the bench (bench/lib/wait.ts).
+export { allowance, waitUntil } from "../../bench/lib/wait.js";
 
 /** A node's log lines (JSON) whose `msg` is `msg`, parsed, from index `since` on. */
 export function logEntries(node: TestNode, msg: string, since = 0): Array<Record<string, unknown>> {
@@ -382,7 +383,15 @@ export function waitForLog(
   since = 0,
   timeoutMs = 10_000,
 ): Promise<Record<string, unknown>> {
-  return waitUntil(`log line '${msg}'`, () => logEntries(node, msg, since).find(match), timeoutMs);
+  return waitUntil(
+    `a log line '${msg}' that matches`,
+    (see) => {
+      const entries = logEntries(node, msg, since);
+      see(`${entries.length} '${msg}' lines, none matching${entries.length > 0 ? `; the last: ${JSON.stringify(entries.at(-1)).slice(0, 300)}` : ""}`);
+      return entries.find(match);
+    },
+    timeoutMs,
+  );
 }
 
 /**

@@ -40,9 +40,16 @@ export async function runCli(args: string[], options: SpawnOptions & { env?: Rec
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
   try {
     const [code] = (await once(child, "close")) as [number | null];
+    // Said in its stderr, so that a test expecting an exit code shows why there is none.
+    if (killed) stderr += `\n[test helper] \`concordat ${args.join(" ")}\` was killed after ${timeoutMs} ms without exiting\n`;
     return { code, stdout, stderr };
   } finally {
     clearTimeout(timer);
@@ -81,7 +88,10 @@ export async function spawnNode(dataDir: string, env: Record<string, string> = {
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`node did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    timer = setTimeout(() => {
+      const last = logs.at(-1);
+      reject(new Error(`node did not start within ${timeoutMs} ms; its last log line: ${last ? JSON.stringify(last).slice(0, 500) : "none"}; stderr: ${stderr}`));
+    }, timeoutMs);
   });
   try {
     const address = await Promise.race([started, timeout]);
