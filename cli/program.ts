@@ -108,9 +108,12 @@ function trainerFieldFlags(command: Command, update: boolean): Command {
     .option(`--name <name>`, update ? "new display name" : "display name (required)")
     .option("--languages <list>", 'languages with CEFR level, e.g. "en:C1;fr:B2"')
     .option("--regions <list>", 'ISO 3166 codes served, e.g. "KE;UG;KE-30"')
-    .option("--accreditations <list>", 'items "scheme|competency|level|validFrom|validUntil|status" separated by ";"')
-    .option("--availability <list>", 'UTC windows "start/end" separated by ";"')
-    .option("--blackouts <list>", 'UTC blackouts "start/end" separated by ";"')
+    .option(
+      "--accreditations <list>",
+      'claimed accreditations, items "scheme|competency|level|validFrom|validUntil|status" separated by ";" — a claim is shown, never counted: only a verified credential counts (`concordat credentials issue`)',
+    )
+    .option("--availability <list>", 'UTC windows "start/end" separated by ";" (plain dates: first and last day, both included)')
+    .option("--blackouts <list>", 'UTC blackouts "start/end" separated by ";" (plain dates: first and last day, both included)')
     .option("--email <email>", "contact email (private, never replicated)")
     .option("--phone <phone>", "contact phone (private)")
     .option("--national-id <id>", "national id (private)")
@@ -630,11 +633,13 @@ export function buildProgram(): Command {
     });
   trainers
     .command("find")
-    .description("accredited trainers across the federation who are free in these dates, ranked")
-    .requiredOption("--from <date>", "ISO 8601")
-    .requiredOption("--to <date>", "ISO 8601")
-    .option("--competency <id>", "a competency (accredited for it or any of its ancestors)")
-    .option("--module <id>", "a competency of the module (repeat for each; full coverage ranks first)", collect)
+    .description(
+      "accredited trainers across the federation who are free in these dates, ranked. With --competency or --module only verified credentials count (`concordat credentials issue`, `credentials attach`), never the accreditations a roster record lists",
+    )
+    .requiredOption("--from <date>", "first day (YYYY-MM-DD, UTC), or an instant with a time and zone")
+    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD, UTC), or an instant with a time and zone (then excluded)")
+    .option("--competency <id>", "a competency: a trainer holding a verified credential for it or any of its ancestors")
+    .option("--module <id>", "a competency of the module, by verified credentials (repeat for each; full coverage ranks first)", collect)
     .option("--language <tag[:level]>", "a language, with a minimum CEFR level, e.g. fr:B2")
     .option("--region <code>", "ISO 3166 country or subdivision served")
     .option("--hub <id>", "only this home hub")
@@ -648,8 +653,8 @@ export function buildProgram(): Command {
   trainers
     .command("freebusy <id>")
     .description("a trainer's free/busy as iCalendar VFREEBUSY (busy periods only)")
-    .requiredOption("--from <date>", "ISO 8601")
-    .requiredOption("--to <date>", "ISO 8601 (at most 366 days later)")
+    .requiredOption("--from <date>", "first day (YYYY-MM-DD, UTC), or an instant with a time and zone")
+    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD, UTC), or an instant (then excluded); at most 366 days after --from")
     .option("--hub <id>", "the trainer's home hub (default: this hub)")
     .option("--out <file>", "write to a file (default: standard output)")
     .action(async (id: string, opts: { from: string; to: string; hub?: string; out?: string }, cmd: Command) => {
@@ -669,8 +674,8 @@ export function buildProgram(): Command {
     .command("request")
     .description("ask a trainer's home hub for these dates (a signed request in this hub's outbox)")
     .requiredOption("--trainer <hub/id>", "the trainer: HUB/ID, or ID for this hub's own")
-    .requiredOption("--from <date>", "ISO 8601")
-    .requiredOption("--to <date>", "ISO 8601")
+    .requiredOption("--from <date>", "first day (YYYY-MM-DD, UTC), or an instant with a time and zone")
+    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD, UTC), or an instant with a time and zone (then excluded)")
     .option("--competency <id>", "what the trainer will teach: the accreditation for it must hold over the whole period")
     .option("--course <text>", "what the engagement is for (a module code, a course title)")
     .option("--note <text>", "a note for the home hub")

@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { apiRange, formatRange } from "../day-ranges.js";
 import { printJson, printLine, printTable, printText, type Io } from "../io.js";
 
 const CEFR = ["A1", "A2", "B1", "B2", "C1", "C2"];
@@ -20,6 +21,7 @@ export interface FindOptions extends ConnectionOptions {
 /** `trainers find`: accredited, available trainers across the federation, ranked. */
 export async function trainersFindCommand(options: FindOptions, io: Io): Promise<void> {
   const [language = "", minLevel = ""] = (options.language ?? "").split(":");
+  const range = apiRange(options.from, options.to);
   const result = await withConnection(options, (c) =>
     call(c, c.availability.findAvailableTrainers.bind(c.availability), {
       competency: options.competency ?? "",
@@ -28,8 +30,8 @@ export async function trainersFindCommand(options: FindOptions, io: Io): Promise
       minLevel,
       region: options.region ?? "",
       hub: options.hub ?? "",
-      from: options.from,
-      to: options.to,
+      from: range.from,
+      to: range.to,
       minConsecutiveDays: options.days ?? 0,
       pageSize: options.pageSize ?? 0,
       pageToken: options.pageToken ?? "",
@@ -39,7 +41,7 @@ export async function trainersFindCommand(options: FindOptions, io: Io): Promise
     printJson(io, result);
     return;
   }
-  printLine(io, `${result.total} trainer(s) ${options.days ? `with ${options.days} free day(s) in a row` : "free for the whole period"} ${options.from} – ${options.to}:`);
+  printLine(io, `${result.total} trainer(s) ${options.days ? `with ${options.days} free day(s) in a row` : "free for the whole period"} ${formatRange(range.from, range.to)}:`);
   if (result.trainers.length > 0) {
     printTable(
       io,
@@ -53,8 +55,9 @@ export async function trainersFindCommand(options: FindOptions, io: Io): Promise
 
 /** `trainers freebusy ID`: iCalendar VFREEBUSY (busy periods only, no engagement details). */
 export async function trainersFreeBusyCommand(options: ConnectionOptions & { id: string; hub?: string; from: string; to: string; out?: string }, io: Io): Promise<void> {
+  const range = apiRange(options.from, options.to);
   const result = await withConnection(options, (c) =>
-    call(c, c.availability.trainerFreeBusy.bind(c.availability), { hub: options.hub ?? "", trainerId: options.id, from: options.from, to: options.to }),
+    call(c, c.availability.trainerFreeBusy.bind(c.availability), { hub: options.hub ?? "", trainerId: options.id, from: range.from, to: range.to }),
   );
   if (options.out) {
     await writeFile(options.out, result.icalendar);

@@ -3,6 +3,7 @@ import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { SingleBar } from "cli-progress";
 import { ImportRow, type ImportResult, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
+import { formatRange } from "../day-ranges.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printJsonText, printLine, printNotice, printRecord, printTable, printText, type Io } from "../io.js";
 import {
@@ -78,8 +79,8 @@ function describeTrainer(io: Io, t: Trainer): void {
     ["languages", t.languages.map((l) => `${l.tag}:${l.level}`).join(", ")],
     ["regions", t.regions.join(", ")],
     ["accreditations", t.accreditations.map((a) => `${a.scheme}/${a.competency} ${a.level} ${a.validFrom}..${a.validUntil} ${a.status}`).join("; ")],
-    ["availability", t.availability.map((r) => `${r.start}/${r.end}`).join(", ")],
-    ["blackouts", t.blackouts.map((r) => `${r.start}/${r.end}`).join(", ")],
+    ["availability", t.availability.map((r) => formatRange(r.start, r.end)).join(", ")],
+    ["blackouts", t.blackouts.map((r) => formatRange(r.start, r.end)).join(", ")],
   ];
   if (t.private) {
     lines.push(["email", t.private.email], ["phone", t.private.phone], ["national id", t.private.nationalId], ["notes", t.private.notes]);
