@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import type { HubAnswer } from "../../node/api/generated/concordat/v1/availability.js";
 import { call, withConnection, type ConnectionOptions } from "../connection.js";
 import { apiRange, formatRange } from "../day-ranges.js";
 import { printJson, printLine, printTable, printText, type Io } from "../io.js";
@@ -49,8 +50,30 @@ export async function trainersFindCommand(options: FindOptions, io: Io): Promise
       result.trainers.map((t) => [t.hub, t.trainerId, t.displayName, `${Math.round(t.coverage * 100)}%`, String(t.conflicts), CEFR[t.proficiency] ?? "-"]),
     );
   }
-  for (const h of result.hubs) printLine(io, `  ${h.hub}: ${h.checkpointSeq > 0 ? `as of checkpoint ${h.checkpointSeq} (${h.checkpointTime})` : "this hub, live"}${h.stale ? " — STALE" : ""}`);
+  const byCompetency = Boolean(options.competency) || (options.module ?? []).length > 0;
+  if (result.total === 0 && byCompetency) {
+    const what = options.competency ? "this competency" : "these competencies";
+    if (result.claimedUnverified > 0) {
+      printLine(
+        io,
+        `${result.claimedUnverified} trainer(s) list accreditations for ${what} in their roster record, but none holds a verified credential for it: see \`concordat credentials issue\` (and \`credentials attach\` at the trainer's home hub).`,
+      );
+    } else {
+      printLine(io, `Only verified credentials count for ${what}, never the accreditations a roster record lists: see \`concordat credentials issue\`.`);
+    }
+  }
+  // Every hub the answer drew on: "nobody matches" reads apart from "nothing received yet".
+  for (const h of result.hubs) printLine(io, `  ${h.hub}: ${hubLine(h)}`);
+  const silent = result.hubs.filter((h) => !h.verified).map((h) => h.hub);
+  if (silent.length > 0) printLine(io, `Nothing verified yet from ${silent.join(", ")}: their trainers are not in this answer.`);
   if (result.nextPageToken) printLine(io, `More: --page-token ${result.nextPageToken}`);
+}
+
+function hubLine(h: HubAnswer): string {
+  if (!h.verified) return "nothing verified yet (no signed checkpoint of it received)";
+  const count = `${h.trainers} trainer(s) known`;
+  if (h.checkpointSeq === 0) return `this hub, live; ${count}`;
+  return `as of checkpoint ${h.checkpointSeq} (${h.checkpointTime}); ${count}${h.stale ? " — STALE" : ""}`;
 }
 
 /** `trainers freebusy ID`: iCalendar VFREEBUSY (busy periods only, no engagement details). */
