@@ -447,15 +447,20 @@ export function buildProgram(): Command {
   const credentials = program.command("credentials").description("accreditations as Open Badges 3.0 verifiable credentials");
   credentials
     .command("issue")
-    .description("issue an accreditation (admin): signed by this node, attached to the trainer if it is one of this hub's")
-    .requiredOption("--trainer <[hub/]id>", "the trainer (hub/id for another hub's trainer)")
-    .requiredOption("--scheme <id>", "an accreditation scheme of the core")
-    .requiredOption("--level <level>", "a level of the scheme")
-    .requiredOption("--valid-from <date>", "ISO 8601")
-    .requiredOption("--valid-until <date>", "ISO 8601 (within the scheme's validity)")
+    .description(
+      "issue an accreditation (admin): signed by this node, attached to the trainer if it is one of this hub's. Only a verified credential counts in `trainers find`, never a roster record's accreditations column. Many at once: --from FILE",
+    )
+    .option("--trainer <[hub/]id>", "the trainer (hub/id for another hub's trainer)")
+    .option("--scheme <id>", "an accreditation scheme of the core, or this hub's own")
+    .option("--level <level>", "a level of the scheme")
+    .option("--valid-from <date>", "ISO 8601 instant it starts (a plain date: 00:00 UTC)")
+    .option("--valid-until <date>", "ISO 8601 instant it ends (a plain date: 00:00 UTC that day), within the scheme's validity")
     .option("--evidence <text>", "evidence narrative (repeatable)", collect)
-    .option("--out <file>", "also write the credential to a file")
-    .action(async (opts: { trainer: string; scheme: string; level: string; validFrom: string; validUntil: string; evidence?: string[]; out?: string }, cmd: Command) => {
+    .option("--from <file>", "issue one credential per row of a CSV or JSON file (columns trainer, scheme, level, valid_from, valid_until, evidence): every row is checked first, nothing is issued if any is bad")
+    .addOption(new Option("--format <format>", "the --from file's format (default: from its extension)").choices(["csv", "json"]))
+    .option("--dry-run", "with --from: check every row, issue nothing")
+    .option("--out <file>", "also write the credential to a file (with --from: all of them, as a JSON array)")
+    .action(async (opts: Omit<Parameters<typeof credentialsIssueCommand>[0], keyof ConnectionOptions>, cmd: Command) => {
       const g = globals(cmd);
       await credentialsIssueCommand({ ...g, ...opts }, g.io);
     });
@@ -506,11 +511,12 @@ export function buildProgram(): Command {
       await credentialsEndorseCommand({ ...g, ...opts }, g.io);
     });
   credentials
-    .command("attach <file>")
-    .description("attach a credential another body issued to one of this hub's trainers (it must verify)")
-    .action(async (file: string, _opts: object, cmd: Command) => {
+    .command("attach [file]")
+    .description("attach credentials another body issued to this hub's trainers (each must verify): a file of one credential or a JSON array of them, or --all-pending")
+    .option("--all-pending", "every credential another member issued to this hub's trainers, verified here and not attached yet")
+    .action(async (file: string | undefined, opts: { allPending?: boolean }, cmd: Command) => {
       const g = globals(cmd);
-      await credentialsAttachCommand({ ...g, file }, g.io);
+      await credentialsAttachCommand({ ...g, ...opts, ...(file !== undefined ? { file } : {}) }, g.io);
     });
 
   const audit = program.command("audit").description("offline-verifiable bundles of what the federation signed");
