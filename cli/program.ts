@@ -109,9 +109,12 @@ function trainerFieldFlags(command: Command, update: boolean): Command {
     .option(`--name <name>`, update ? "new display name" : "display name (required)")
     .option("--languages <list>", 'languages with CEFR level, e.g. "en:C1;fr:B2"')
     .option("--regions <list>", 'ISO 3166 codes served, e.g. "KE;UG;KE-30"')
-    .option("--accreditations <list>", 'items "scheme|competency|level|validFrom|validUntil|status" separated by ";"')
-    .option("--availability <list>", 'UTC windows "start/end" separated by ";"')
-    .option("--blackouts <list>", 'UTC blackouts "start/end" separated by ";"')
+    .option(
+      "--accreditations <list>",
+      'claimed accreditations, items "scheme|competency|level|validFrom|validUntil|status" separated by ";" — a claim is shown, never counted: only a verified credential counts (`concordat credentials issue`)',
+    )
+    .option("--availability <list>", 'UTC windows "start/end" separated by ";" (plain dates: first and last day, both included)')
+    .option("--blackouts <list>", 'UTC blackouts "start/end" separated by ";" (plain dates: first and last day, both included)')
     .option("--email <email>", "contact email (private, never replicated)")
     .option("--phone <phone>", "contact phone (private)")
     .option("--national-id <id>", "national id (private)")
@@ -453,15 +456,20 @@ export function buildProgram(): Command {
   const credentials = program.command("credentials").description("accreditations as Open Badges 3.0 verifiable credentials");
   credentials
     .command("issue")
-    .description("issue an accreditation (admin): signed by this node, attached to the trainer if it is one of this hub's")
-    .requiredOption("--trainer <[hub/]id>", "the trainer (hub/id for another hub's trainer)")
-    .requiredOption("--scheme <id>", "an accreditation scheme of the core")
-    .requiredOption("--level <level>", "a level of the scheme")
-    .requiredOption("--valid-from <date>", "ISO 8601")
-    .requiredOption("--valid-until <date>", "ISO 8601 (within the scheme's validity)")
+    .description(
+      "issue an accreditation (admin): signed by this node, attached to the trainer if it is one of this hub's. Only a verified credential counts in `trainers find`, never a roster record's accreditations column. Many at once: --from FILE",
+    )
+    .option("--trainer <[hub/]id>", "the trainer (hub/id for another hub's trainer)")
+    .option("--scheme <id>", "an accreditation scheme of the core, or this hub's own")
+    .option("--level <level>", "a level of the scheme")
+    .option("--valid-from <date>", "ISO 8601 instant it starts (a plain date: 00:00 UTC)")
+    .option("--valid-until <date>", "ISO 8601 instant it ends (a plain date: 00:00 UTC that day), within the scheme's validity")
     .option("--evidence <text>", "evidence narrative (repeatable)", collect)
-    .option("--out <file>", "also write the credential to a file")
-    .action(async (opts: { trainer: string; scheme: string; level: string; validFrom: string; validUntil: string; evidence?: string[]; out?: string }, cmd: Command) => {
+    .option("--from <file>", "issue one credential per row of a CSV or JSON file (columns trainer, scheme, level, valid_from, valid_until, evidence): every row is checked first, nothing is issued if any is bad")
+    .addOption(new Option("--format <format>", "the --from file's format (default: from its extension)").choices(["csv", "json"]))
+    .option("--dry-run", "with --from: check every row, issue nothing")
+    .option("--out <file>", "also write the credential to a file (with --from: all of them, as a JSON array)")
+    .action(async (opts: Omit<Parameters<typeof credentialsIssueCommand>[0], keyof ConnectionOptions>, cmd: Command) => {
       const g = globals(cmd);
       await credentialsIssueCommand({ ...g, ...opts }, g.io);
     });
@@ -512,11 +520,12 @@ export function buildProgram(): Command {
       await credentialsEndorseCommand({ ...g, ...opts }, g.io);
     });
   credentials
-    .command("attach <file>")
-    .description("attach a credential another body issued to one of this hub's trainers (it must verify)")
-    .action(async (file: string, _opts: object, cmd: Command) => {
+    .command("attach [file]")
+    .description("attach credentials another body issued to this hub's trainers (each must verify): a file of one credential or a JSON array of them, or --all-pending")
+    .option("--all-pending", "every credential another member issued to this hub's trainers, verified here and not attached yet")
+    .action(async (file: string | undefined, opts: { allPending?: boolean }, cmd: Command) => {
       const g = globals(cmd);
-      await credentialsAttachCommand({ ...g, file }, g.io);
+      await credentialsAttachCommand({ ...g, ...opts, ...(file !== undefined ? { file } : {}) }, g.io);
     });
 
   const audit = program.command("audit").description("offline-verifiable bundles of what the federation signed");
@@ -640,11 +649,13 @@ export function buildProgram(): Command {
     });
   trainers
     .command("find")
-    .description("accredited trainers across the federation who are free in these dates, ranked")
-    .requiredOption("--from <date>", "ISO 8601")
-    .requiredOption("--to <date>", "ISO 8601")
-    .option("--competency <id>", "a competency (accredited for it or any of its ancestors)")
-    .option("--module <id>", "a competency of the module (repeat for each; full coverage ranks first)", collect)
+    .description(
+      "accredited trainers across the federation who are free in these dates, ranked. With --competency or --module only verified credentials count (`concordat credentials issue`, `credentials attach`), never the accreditations a roster record lists",
+    )
+    .requiredOption("--from <date>", "first day (YYYY-MM-DD, UTC), or an instant with a time and zone")
+    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD, UTC), or an instant with a time and zone (then excluded)")
+    .option("--competency <id>", "a competency: a trainer holding a verified credential for it or any of its ancestors")
+    .option("--module <id>", "a competency of the module, by verified credentials (repeat for each; full coverage ranks first)", collect)
     .option("--language <tag[:level]>", "a language, with a minimum CEFR level, e.g. fr:B2")
     .option("--region <code>", "ISO 3166 country or subdivision served")
     .option("--hub <id>", "only this home hub")
@@ -658,8 +669,8 @@ export function buildProgram(): Command {
   trainers
     .command("freebusy <id>")
     .description("a trainer's free/busy as iCalendar VFREEBUSY (busy periods only)")
-    .requiredOption("--from <date>", "ISO 8601")
-    .requiredOption("--to <date>", "ISO 8601 (at most 366 days later)")
+    .requiredOption("--from <date>", "first day (YYYY-MM-DD, UTC), or an instant with a time and zone")
+    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD, UTC), or an instant (then excluded); at most 366 days after --from")
     .option("--hub <id>", "the trainer's home hub (default: this hub)")
     .option("--out <file>", "write to a file (default: standard output)")
     .action(async (id: string, opts: { from: string; to: string; hub?: string; out?: string }, cmd: Command) => {
@@ -679,8 +690,8 @@ export function buildProgram(): Command {
     .command("request")
     .description("ask a trainer's home hub for these dates (a signed request in this hub's outbox)")
     .requiredOption("--trainer <hub/id>", "the trainer: HUB/ID, or ID for this hub's own")
-    .requiredOption("--from <date>", "ISO 8601")
-    .requiredOption("--to <date>", "ISO 8601")
+    .requiredOption("--from <date>", "first day (YYYY-MM-DD, UTC), or an instant with a time and zone")
+    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD, UTC), or an instant with a time and zone (then excluded)")
     .option("--competency <id>", "what the trainer will teach: the accreditation for it must hold over the whole period")
     .option("--course <text>", "what the engagement is for (a module code, a course title)")
     .option("--note <text>", "a note for the home hub")

@@ -13,6 +13,7 @@
  *
  * The format is described in docs/trainer-files.md; keep the two in step.
  */
+import { cellRange, toCellRange } from "./day-ranges.js";
 import { readCsv, type CsvRecord, type CsvSyntaxError } from "../node/csv.js";
 import { TextKind, textViolationsIn } from "../node/text.js";
 import { parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from "jsonc-parser";
@@ -85,7 +86,16 @@ export function parseTrainerFile(
   format: TrainerFileFormat,
 ): { rows: ParsedRow[]; errors: FileRowError[] } {
   const text = content.startsWith("\uFEFF") ? content.slice(1) : content;
-  return format === "csv" ? parseCsv(text) : parseJson(text);
+  const parsed = format === "csv" ? parseCsv(text) : parseJson(text);
+  return { rows: parsed.rows.map((r) => ({ ...r, trainer: withApiRanges(r.trainer) })), errors: parsed.errors };
+}
+
+/**
+ * Ranges as the API takes them: in files and flags, a range of plain dates includes its last day
+ * (`2027-03-20/2027-03-23` is the 20th to the 23rd; cli/day-ranges.ts), the API's ranges are half-open.
+ */
+function withApiRanges(t: Trainer): Trainer {
+  return { ...t, availability: t.availability.map(cellRange), blackouts: t.blackouts.map(cellRange) };
 }
 
 /**
@@ -151,8 +161,9 @@ function normaliseForExport(t: Trainer, includePrivate: boolean): Trainer {
       validUntil: a.validUntil.trim(),
       status: a.status.trim(),
     })),
-    availability: t.availability.map(trimRange),
-    blackouts: t.blackouts.map(trimRange),
+    // Written as they are read: a range of whole days by its first and last day (cli/day-ranges.ts).
+    availability: t.availability.map(trimRange).map(toCellRange),
+    blackouts: t.blackouts.map(trimRange).map(toCellRange),
     private: priv,
   });
 }
@@ -692,5 +703,5 @@ export function trainerFromFields(fields: Partial<Record<CsvColumn, string>>): {
     if (value !== undefined) cells.set(column, value.trim());
   }
   const trainer = trainerFromCells(cells, (field, message) => errors.push({ line: 0, field, message }));
-  return { trainer, errors };
+  return { trainer: withApiRanges(trainer), errors };
 }

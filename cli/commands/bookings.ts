@@ -1,5 +1,6 @@
 import type { Booking } from "../../node/api/generated/concordat/v1/bookings.js";
 import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { apiRange, formatRange } from "../day-ranges.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
 export interface BookingRequestOptions extends ConnectionOptions {
@@ -30,7 +31,7 @@ function printBooking(io: Io, b: Booking): void {
   const r = b.request;
   printLine(io, `Booking ${b.key} — ${answerText(b)}`);
   printLine(io, `  trainer     ${r?.trainerHub}/${r?.trainerId}`);
-  printLine(io, `  period      ${r?.from} – ${r?.to}`);
+  printLine(io, `  period      ${r ? formatRange(r.from, r.to) : ""}`);
   if (r?.competency) printLine(io, `  competency  ${r.competency}`);
   if (r?.course) printLine(io, `  course      ${r.course}`);
   if (r?.note) printLine(io, `  note        ${r.note}`);
@@ -42,13 +43,14 @@ function printBooking(io: Io, b: Booking): void {
 /** `bookings request`: a signed request in this hub's outbox; the trainer's home hub answers it. */
 export async function bookingsRequestCommand(options: BookingRequestOptions, io: Io): Promise<void> {
   const trainer = trainerRef(options.trainer);
+  const range = apiRange(options.from, options.to);
   const result = await withConnection(options, (c) =>
     call(c, c.bookings.requestBooking.bind(c.bookings), {
       requestId: options.id ?? "",
       trainerHub: trainer.hub,
       trainerId: trainer.id,
-      from: options.from,
-      to: options.to,
+      from: range.from,
+      to: range.to,
       competency: options.competency ?? "",
       course: options.course ?? "",
       note: options.note ?? "",
@@ -77,8 +79,8 @@ export async function bookingsListCommand(options: ConnectionOptions & { directi
   if (result.bookings.length === 0) return;
   printTable(
     io,
-    ["booking", "direction", "trainer", "from", "to", "state", "reason"],
-    result.bookings.map((b) => [b.key, b.direction, `${b.request?.trainerHub}/${b.request?.trainerId}`, b.request?.from ?? "", b.request?.to ?? "", b.state, b.answer?.reason ?? ""]),
+    ["booking", "direction", "trainer", "period", "state", "reason"],
+    result.bookings.map((b) => [b.key, b.direction, `${b.request?.trainerHub}/${b.request?.trainerId}`, b.request ? formatRange(b.request.from, b.request.to) : "", b.state, b.answer?.reason ?? ""]),
   );
 }
 

@@ -1,8 +1,13 @@
 import { readFile, writeFile } from "node:fs/promises";
-import type { VerifyCredentialResponse } from "../../node/api/generated/concordat/v1/credentials.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import type { ServiceError } from "@grpc/grpc-js";
+import { SingleBar } from "cli-progress";
+import type { IssueCredentialRequest, VerifyCredentialResponse } from "../../node/api/generated/concordat/v1/credentials.js";
+import { fieldViolations } from "../../node/api/index.js";
+import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
+import { parseIssueFile, type IssueRow } from "../credential-files.js";
 import { CliError, ExitCode } from "../errors.js";
-import { printJson, printJsonText, printLine, printTable, type Io } from "../io.js";
+import { printJson, printJsonText, printLine, printNotice, printTable, type Io } from "../io.js";
+import { formatFromPath, type FileRowError } from "../trainer-files.js";
 
 async function readCredential(file: string): Promise<string> {
   return readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
@@ -16,23 +21,35 @@ function summary(json: string): { id: string; name: string; subject: string; iss
   return { id: c.id ?? "", name: c.name ?? "", subject: c.credentialSubject?.id ?? "", issuer, validUntil: c.validUntil ?? "" };
 }
 
-/** `credentials issue`: an Open Badges 3.0 accreditation, signed by this node. */
-export async function credentialsIssueCommand(
-  options: ConnectionOptions & { trainer: string; scheme: string; level: string; validFrom: string; validUntil: string; evidence?: string[]; out?: string },
-  io: Io,
-): Promise<void> {
-  const [hub, id] = options.trainer.includes("/") ? (options.trainer.split("/", 2) as [string, string]) : ["", options.trainer];
-  const result = await withConnection(options, (c) =>
-    call(c, c.credentials.issueCredential.bind(c.credentials), {
-      trainerHub: hub,
-      trainerId: id,
-      scheme: options.scheme,
-      level: options.level,
-      validFrom: options.validFrom,
-      validUntil: options.validUntil,
-      evidence: options.evidence ?? [],
-    }),
-  );
+export interface IssueCommandOptions extends ConnectionOptions {
+  trainer?: string;
+  scheme?: string;
+  level?: string;
+  validFrom?: string;
+  validUntil?: string;
+  evidence?: string[];
+  out?: string;
+  /** A CSV or JSON file of rows, one credential each (cli/credential-files.ts). */
+  from?: string;
+  format?: string;
+  dryRun?: boolean;
+}
+
+function issueRequest(row: Omit<IssueRow, "line">, dryRun: boolean): IssueCredentialRequest {
+  const [hub, id] = row.trainer.includes("/") ? (row.trainer.split("/", 2) as [string, string]) : ["", row.trainer];
+  return { trainerHub: hub, trainerId: id, scheme: row.scheme, level: row.level, validFrom: row.validFrom, validUntil: row.validUntil, evidence: row.evidence, dryRun };
+}
+
+/** `credentials issue`: an Open Badges 3.0 accreditation, signed by this node (or many: `--from FILE`). */
+export async function credentialsIssueCommand(options: IssueCommandOptions, io: Io): Promise<void> {
+  if (options.from !== undefined) {
+    await credentialsIssueManyCommand({ ...options, from: options.from }, io);
+    return;
+  }
+  const missing = (["trainer", "scheme", "level", "validFrom", "validUntil"] as const).filter((k) => !options[k]).map((k) => `--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`);
+  if (missing.length > 0) throw new CliError(`missing ${missing.join(", ")} (or give --from FILE to issue one credential per row)`, ExitCode.Usage);
+  const row = { trainer: options.trainer ?? "", scheme: options.scheme ?? "", level: options.level ?? "", validFrom: options.validFrom ?? "", validUntil: options.validUntil ?? "", evidence: options.evidence ?? [] };
+  const result = await withConnection(options, (c) => call(c, c.credentials.issueCredential.bind(c.credentials), issueRequest(row, false)));
   if (options.out) await writeFile(options.out, `${JSON.stringify(JSON.parse(result.json), null, 2)}\n`);
   if (io.json) {
     printJson(io, JSON.parse(result.json));
@@ -42,8 +59,92 @@ export async function credentialsIssueCommand(
   printLine(io, `Issued ${s.id}: '${s.name}' to ${s.subject}, valid until ${s.validUntil}${options.out ? `; written to ${options.out}` : ""}`);
 }
 
+/** Every row checked by the node as issuing would (a dry run each); the problems, with their lines. */
+async function checkRows(c: Connection, rows: readonly IssueRow[], onChecked: (n: number) => void): Promise<FileRowError[]> {
+  const errors: FileRowError[] = [];
+  let n = 0;
+  for (const row of rows) {
+    try {
+      await call(c, c.credentials.issueCredential.bind(c.credentials), issueRequest(row, true));
+    } catch (error) {
+      const violations = typeof error === "object" && error !== null && "metadata" in error ? fieldViolations(error as ServiceError) : [];
+      if (violations.length === 0) throw error; // not a problem of the row: the node is unreachable, the caller not allowed…
+      for (const v of violations) errors.push({ line: row.line, field: v.field, message: v.description });
+    }
+    onChecked((n += 1));
+  }
+  return errors;
+}
+
+/**
+ * `credentials issue --from FILE`: one credential per row. Every row is checked first (the file
+ * here, each request by the node as issuing would); if any is bad, nothing is issued and every bad
+ * row is listed with its line. Then each is issued in turn, with a progress bar on a terminal.
+ */
+async function credentialsIssueManyCommand(options: IssueCommandOptions & { from: string }, io: Io): Promise<void> {
+  const format = options.format ?? formatFromPath(options.from);
+  if (format !== "csv" && format !== "json") throw new CliError(`cannot tell the format of '${options.from}'; pass --format csv|json`, ExitCode.Usage);
+  const content = await readFile(options.from, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read '${options.from}': ${error.code === "ENOENT" ? "file not found" : error.message}`, ExitCode.Usage);
+  });
+  const parsed = parseIssueFile(content, format);
+  const rows = parsed.rows;
+  const bar = (what: string) =>
+    !io.json && Boolean(io.stderr.isTTY) && rows.length > 0 ? new SingleBar({ format: `${what} [{bar}] {value}/{total} rows`, stream: io.stderr, hideCursor: true }) : undefined;
+  const issued = await withConnection(options, async (c) => {
+    const checking = bar("checking");
+    checking?.start(rows.length, 0);
+    let errors: FileRowError[];
+    try {
+      errors = [...parsed.errors, ...(await checkRows(c, rows, (n) => checking?.update(n)))].sort((a, b) => a.line - b.line);
+    } finally {
+      checking?.stop();
+    }
+    if (errors.length > 0) {
+      if (io.json) printJson(io, { issued: [], errors });
+      else printTable(io, ["line", "field", "problem"], errors.map((e) => [String(e.line), e.field, e.message]));
+      const bad = new Set(errors.map((e) => e.line)).size;
+      throw new CliError(`${bad} row${bad === 1 ? "" : "s"} of ${options.from} ${bad === 1 ? "is" : "are"} invalid; nothing was issued`, ExitCode.Usage);
+    }
+    if (options.dryRun || rows.length === 0) return [];
+    const issuing = bar("issuing");
+    issuing?.start(rows.length, 0);
+    const out: Array<{ line: number; trainer: string; id: string; json: string }> = [];
+    try {
+      for (const row of rows) {
+        try {
+          const result = await call(c, c.credentials.issueCredential.bind(c.credentials), issueRequest(row, false));
+          out.push({ line: row.line, trainer: row.trainer, id: result.id, json: result.json });
+        } catch (error) {
+          // Checked a moment ago: something changed since (a trainer removed, a scheme replaced).
+          const done = out.length > 0 ? `; the ${out.length} row(s) before it were issued (${out.map((o) => o.id).join(", ")})` : "; nothing was issued";
+          throw new CliError(`line ${row.line} could not be issued: ${(error as Error).message}${done}`, ExitCode.Failure);
+        } finally {
+          issuing?.update(out.length);
+        }
+      }
+    } finally {
+      issuing?.stop();
+    }
+    return out;
+  });
+  if (options.out && issued.length > 0) {
+    await writeFile(options.out, `${JSON.stringify(issued.map((i) => JSON.parse(i.json) as unknown), null, 2)}\n`);
+  }
+  if (io.json) {
+    printJson(io, { issued: issued.map((i) => ({ line: i.line, trainer: i.trainer, id: i.id })), errors: [], dryRun: options.dryRun ?? false });
+  } else if (options.dryRun) {
+    printLine(io, `Dry run: all ${rows.length} rows of ${options.from} are valid; nothing was issued.`);
+  } else {
+    printLine(io, `Issued ${issued.length} credential(s) from ${options.from}${options.out && issued.length > 0 ? `; all written to ${options.out} (a JSON array, for \`credentials attach\` at another hub)` : ""}.`);
+    if (issued.some((i) => i.trainer.includes("/"))) {
+      printNotice(io, "credentials for another hub's trainers count once that hub attaches them: `concordat credentials attach --all-pending` there");
+    }
+  }
+}
+
 export async function credentialsListCommand(options: ConnectionOptions & { trainer?: string }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.credentials.listCredentials.bind(c.credentials), { trainerId: options.trainer ?? "" }));
+  const result = await withConnection(options, (c) => call(c, c.credentials.listCredentials.bind(c.credentials), { trainerId: options.trainer ?? "", pending: false }));
   if (io.json) {
     printJson(io, { issued: result.issued.map((c) => JSON.parse(c.json) as unknown), held: result.held.map((c) => JSON.parse(c.json) as unknown) });
     return;
@@ -105,9 +206,61 @@ export async function credentialsVerifyCommand(options: ConnectionOptions & { fi
   if (!v.valid) throw new CliError(`${options.file} is not valid: ${v.reasons.join("; ")}`, ExitCode.Failure);
 }
 
-export async function credentialsAttachCommand(options: ConnectionOptions & { file: string }, io: Io): Promise<void> {
-  const json = await readCredential(options.file);
-  const v = await withConnection(options, (c) => call(c, c.credentials.attachCredential.bind(c.credentials), { json }));
-  if (io.json) printJson(io, v);
-  else printLine(io, `Attached ${summary(json).id} to ${v.subject} (verified: issued by ${v.issuerHub || v.issuer})`);
+/** The credentials in a file: one credential (a JSON object), or many (a JSON array, as `issue --from … --out` writes). */
+function credentialsIn(file: string, text: string): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${file} is not JSON: ${(error as Error).message}`, ExitCode.Usage);
+  }
+  const list = Array.isArray(value) ? value : [value];
+  const bad = list.findIndex((c) => !c || typeof c !== "object" || Array.isArray(c));
+  if (bad >= 0) throw new CliError(`${file}: ${Array.isArray(value) ? `item ${bad + 1}` : "the file"} is not a credential (a JSON object)`, ExitCode.Usage);
+  return list.map((c) => JSON.stringify(c));
+}
+
+/**
+ * `credentials attach`: credentials other bodies issued, attached to this hub's trainers. From a
+ * file (one credential, or a JSON array of them), or `--all-pending`: every credential another member
+ * issued to this hub's trainers and this node has verified, not attached yet. Each must verify; with
+ * a file, all are checked first and none is attached if any does not verify.
+ */
+export async function credentialsAttachCommand(options: ConnectionOptions & { file?: string; allPending?: boolean }, io: Io): Promise<void> {
+  if ((options.file === undefined) === !options.allPending) throw new CliError("give a credential file, or --all-pending (not both)", ExitCode.Usage);
+  const fromFile = options.file !== undefined ? credentialsIn(options.file, await readCredential(options.file)) : undefined;
+  const result = await withConnection(options, async (c) => {
+    const jsons = fromFile ?? (await call(c, c.credentials.listCredentials.bind(c.credentials), { trainerId: "", pending: true })).pending.map((p) => p.json);
+    const attached: Array<{ id: string; subject: string; issuer: string }> = [];
+    const skipped: Array<{ id: string; reasons: string[] }> = [];
+    // Checked first: a file is attached whole or not at all; pending ones that do not verify (yet) are left for later.
+    const good: string[] = [];
+    for (const json of jsons) {
+      const v = await call(c, c.credentials.verifyCredential.bind(c.credentials), { json, at: "", issuerKey: "" });
+      if (v.valid) good.push(json);
+      else skipped.push({ id: summary(json).id, reasons: v.reasons });
+    }
+    if (fromFile && skipped.length > 0) return { attached, skipped };
+    const bar = !io.json && Boolean(io.stderr.isTTY) && good.length > 1 ? new SingleBar({ format: "attaching [{bar}] {value}/{total}", stream: io.stderr, hideCursor: true }) : undefined;
+    bar?.start(good.length, 0);
+    try {
+      for (const json of good) {
+        const v = await call(c, c.credentials.attachCredential.bind(c.credentials), { json });
+        attached.push({ id: summary(json).id, subject: v.subject, issuer: v.issuerHub || v.issuer });
+        bar?.update(attached.length);
+      }
+    } finally {
+      bar?.stop();
+    }
+    return { attached, skipped };
+  });
+  if (io.json) printJson(io, result);
+  else {
+    for (const a of result.attached) printLine(io, `Attached ${a.id} to ${a.subject} (verified: issued by ${a.issuer})`);
+    for (const s of result.skipped) printLine(io, `${fromFile ? "Does not verify" : "Not attached (does not verify yet)"}: ${s.id}: ${s.reasons.join("; ")}`);
+    if (options.allPending && result.attached.length === 0 && result.skipped.length === 0) printLine(io, "No credential issued elsewhere to this hub's trainers is waiting to be attached.");
+  }
+  if (fromFile && result.skipped.length > 0) {
+    throw new CliError(`${result.skipped.length} credential(s) in ${options.file} do not verify; nothing was attached`, ExitCode.Failure);
+  }
 }

@@ -3,6 +3,7 @@ import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { SingleBar } from "cli-progress";
 import { ImportRow, type ImportResult, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
+import { formatRange } from "../day-ranges.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printJsonText, printLine, printNotice, printRecord, printTable, printText, type Io } from "../io.js";
 import {
@@ -77,9 +78,9 @@ function describeTrainer(io: Io, t: Trainer): void {
     ["home hub", t.homeHub],
     ["languages", t.languages.map((l) => `${l.tag}:${l.level}`).join(", ")],
     ["regions", t.regions.join(", ")],
-    ["accreditations", t.accreditations.map((a) => `${a.scheme}/${a.competency} ${a.level} ${a.validFrom}..${a.validUntil} ${a.status}`).join("; ")],
-    ["availability", t.availability.map((r) => `${r.start}/${r.end}`).join(", ")],
-    ["blackouts", t.blackouts.map((r) => `${r.start}/${r.end}`).join(", ")],
+    ["claimed (roster)", t.accreditations.map((a) => `${a.scheme}/${a.competency} ${a.level} ${a.validFrom}..${a.validUntil} ${a.status}`).join("; ")],
+    ["availability", t.availability.map((r) => formatRange(r.start, r.end)).join(", ")],
+    ["blackouts", t.blackouts.map((r) => formatRange(r.start, r.end)).join(", ")],
   ];
   if (t.private) {
     lines.push(["email", t.private.email], ["phone", t.private.phone], ["national id", t.private.nationalId], ["notes", t.private.notes]);
@@ -96,17 +97,29 @@ export async function trainersAddCommand(options: ConnectionOptions & TrainerFie
 }
 
 export async function trainersGetCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
-  const { trainer, checks } = await withConnection(options, async (c) => {
+  const { trainer, checks, held } = await withConnection(options, async (c) => {
     const trainer = await call(c, c.trainers.getTrainer.bind(c.trainers), { id: options.id });
-    // Each claimed accreditation counts only when a credential the trainer holds verifies for it.
-    const checks = trainer.accreditations.length > 0 ? (await call(c, c.credentials.checkAccreditations.bind(c.credentials), { trainerId: trainer.id })).checks : [];
-    return { trainer, checks };
+    // The credentials the trainer holds (what counts), and each claimed accreditation: it counts only
+    // when a credential the trainer holds verifies for it.
+    const { checks, held } = await call(c, c.credentials.checkAccreditations.bind(c.credentials), { trainerId: trainer.id });
+    return { trainer, checks, held };
   });
   if (io.json) {
-    printJson(io, { ...trainer, accreditationChecks: checks });
+    printJson(io, { ...trainer, accreditationChecks: checks, credentials: held });
     return;
   }
   describeTrainer(io, trainer);
+  const valid = held.filter((h) => h.valid).length;
+  printLine(io, `Credentials held: ${held.length} (${valid} verified) — only verified credentials count in \`trainers find\`; the claimed accreditations above never do.`);
+  if (held.length > 0) {
+    printTable(
+      io,
+      ["credential", "scheme / level", "competencies", "issuer", "valid", "counts?"],
+      held.map((h) => [h.id, `${h.scheme} / ${h.level}`, h.competencies.join(" "), h.issuer, formatRange(h.validFrom, h.validUntil), h.valid ? "verified" : `NOT VALID: ${h.detail}`]),
+    );
+  } else {
+    printLine(io, "  none: issue one with `concordat credentials issue`, or attach one issued elsewhere with `concordat credentials attach`.");
+  }
   if (checks.length > 0) {
     printTable(
       io,

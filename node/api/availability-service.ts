@@ -83,8 +83,9 @@ export function availabilityService(components: HandlerComponents & { availabili
       return {
         trainers: answer.trainers.map((t) => ({ hub: t.hub, trainerId: t.id, displayName: t.displayName, coverage: t.coverage, conflicts: t.conflicts, proficiency: t.proficiency })),
         total: answer.total,
-        hubs: answer.hubs.map((h) => ({ hub: h.hub, checkpointSeq: h.seq, checkpointTime: h.time, stale: h.stale })),
+        hubs: answer.hubs.map((h) => ({ hub: h.hub, checkpointSeq: h.seq, checkpointTime: h.time, stale: h.stale, verified: h.verified, trainers: h.trainers })),
         nextPageToken: next < answer.total ? String(next) : "",
+        claimedUnverified: answer.claimedUnverified,
       };
     }),
   };

@@ -31,22 +31,27 @@ const message = (credential: JsonObject) => ({ id: String(credential.id ?? ""), 
 export function credentialService(components: HandlerComponents & { credentials: Credentials; roster: Roster; info: { hubId: string } }): CredentialServiceServer {
   const { credentials, roster, info } = components;
   return {
-    issueCredential: unary(components, "IssueCredential", "admin", async (req, ctx) =>
-      message(
-        await credentials.issue(ctx.operator.id, {
-          trainer: { hub: req.trainerHub.trim() || info.hubId, id: req.trainerId.trim() },
-          scheme: req.scheme.trim(),
-          level: req.level.trim(),
-          validFrom: req.validFrom.trim(),
-          validUntil: req.validUntil.trim(),
-          evidence: req.evidence.map((e) => e.trim()).filter((e) => e !== ""),
-        }),
-      ),
-    ),
+    issueCredential: unary(components, "IssueCredential", "admin", async (req, ctx) => {
+      const request = {
+        trainer: { hub: req.trainerHub.trim() || info.hubId, id: req.trainerId.trim() },
+        scheme: req.scheme.trim(),
+        level: req.level.trim(),
+        validFrom: req.validFrom.trim(),
+        validUntil: req.validUntil.trim(),
+        evidence: req.evidence.map((e) => e.trim()).filter((e) => e !== ""),
+      };
+      // A dry run checks the request as issuing would, and signs and writes nothing.
+      if (req.dryRun) {
+        await credentials.checkIssue(request);
+        return { id: "", json: "" };
+      }
+      return message(await credentials.issue(ctx.operator.id, request));
+    }),
     attachCredential: unary(components, "AttachCredential", "operator", async (req, ctx) => verificationMessage(await credentials.attach(ctx.operator.id, parseCredential(req.json)))),
     listCredentials: unary(components, "ListCredentials", "viewer", (req) => {
       const { issued, held } = credentials.list(req.trainerId.trim() || undefined);
-      return { issued: issued.map(message), held: held.map((h) => message(h.credential)) };
+      const pending = req.pending ? credentials.pending(req.trainerId.trim() || undefined) : [];
+      return { issued: issued.map(message), held: held.map((h) => message(h.credential)), pending: pending.map(message) };
     }),
     getCredential: unary(components, "GetCredential", "viewer", (req) => message(credentials.get(req.id.trim()))),
     setCredentialStatus: unary(components, "SetCredentialStatus", "admin", async (req, ctx) => {
@@ -62,6 +67,7 @@ export function credentialService(components: HandlerComponents & { credentials:
       const results = await credentials.verifyClaims(trainer.id, trainer.accreditations);
       return {
         checks: trainer.accreditations.map((a, i) => ({ scheme: a.scheme, competency: a.competency, level: a.level, verified: results[i]?.verified ?? false, detail: results[i]?.detail ?? "" })),
+        held: await credentials.heldChecks(trainer.id),
       };
     }),
   };

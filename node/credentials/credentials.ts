@@ -27,6 +27,7 @@ import { decodeBitstring, emptyBitstring, encodeBitstring, getBit, setBit, STATU
 import { CredentialVerifier, parseStored as parse, schemeOwner, type CredentialsDoc, type Verification } from "./verifier.js";
 
 export const CREDENTIALS_KEY = "credentials";
+const COMPETENCY_URN_PREFIX = "urn:concordat:competency:";
 /** Evidence narratives an issued credential may carry, and the length of each (and of an endorsement's comment). */
 export const MAX_EVIDENCE = 20;
 export const MAX_NARRATIVE = 2000;
@@ -60,6 +61,19 @@ export interface IssueRequest {
   validFrom: string;
   validUntil: string;
   evidence: string[];
+}
+
+/** A credential a trainer holds, and whether it verifies now (`trainers get`). */
+export interface HeldCheck {
+  id: string;
+  scheme: string;
+  level: string;
+  competencies: string[];
+  issuer: string;
+  validFrom: string;
+  validUntil: string;
+  valid: boolean;
+  detail: string;
 }
 
 
@@ -148,7 +162,16 @@ export class Credentials {
     return this.#serialised(() => this.#issue(operatorId, request));
   }
 
-  async #issue(operatorId: string, request: IssueRequest): Promise<JsonObject> {
+  /**
+   * Checks an issue request as `issue` would, signing and writing nothing: an issuer accrediting many
+   * trainers checks every row first, and issues none when any is bad.
+   */
+  async checkIssue(request: IssueRequest): Promise<void> {
+    await this.#checked(request);
+  }
+
+  /** The request checked (every problem named at once), with what issuing it needs. */
+  async #checked(request: IssueRequest): Promise<{ scheme: AccreditationScheme; core: NonNullable<Awaited<ReturnType<CoreSource["content"]>>>; from: number; until: number; local: boolean }> {
     const text = new Checker();
     if (text.list("evidence", request.evidence, MAX_EVIDENCE)) {
       request.evidence.forEach((narrative, i) => text.text(`evidence[${i}]`, narrative, { max: MAX_NARRATIVE, kind: TextKind.Multiline }));
@@ -189,6 +212,11 @@ export class Credentials {
       violations.push({ field: "trainer", description: `${quote(request.trainer.hub)} is not a member hub` });
     }
     if (violations.length > 0 || !scheme) throw invalidArgument(violations, `cannot issue: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
+    return { scheme, core, from, until, local };
+  }
+
+  async #issue(operatorId: string, request: IssueRequest): Promise<JsonObject> {
+    const { scheme, core, from, until, local } = await this.#checked(request);
     const items = new Map(core.items.map((i) => [i.identifier, i]));
     const framework = core.framework?.title ?? "Concordat core";
     {
@@ -364,6 +392,53 @@ export class Credentials {
    */
   verify(credential: unknown, options: { at?: string; trustedIssuer?: string }): Promise<Verification> {
     return this.#verifier.verify(credential, options);
+  }
+
+  /** Every credential one of this hub's trainers holds, and whether each verifies now. */
+  async heldChecks(trainerId: string): Promise<HeldCheck[]> {
+    const held = this.list(trainerId).held.map((h) => h.credential);
+    return Promise.all(
+      held.map(async (credential) => {
+        const v = await this.verify(credential, {});
+        const achievement = ((credential.credentialSubject as JsonObject | undefined)?.achievement ?? {}) as JsonObject;
+        const scheme = parseSchemeUrn(String(achievement.id ?? ""));
+        const competencies = ((achievement.alignment ?? []) as JsonObject[])
+          .map((a) => String(a.targetUrl ?? ""))
+          .filter((u) => u.startsWith(COMPETENCY_URN_PREFIX))
+          .map((u) => u.slice(COMPETENCY_URN_PREFIX.length));
+        return {
+          id: String(credential.id ?? ""),
+          scheme: scheme?.scheme ?? "",
+          level: scheme?.level ?? "",
+          competencies,
+          issuer: v.issuerHub || v.issuer,
+          validFrom: String(credential.validFrom ?? ""),
+          validUntil: String(credential.validUntil ?? ""),
+          valid: v.valid,
+          detail: v.reasons.join("; "),
+        };
+      }),
+    );
+  }
+
+  /**
+   * Credentials other members issued to this hub's trainers, read in their credentials documents as
+   * of their latest verified checkpoints, and not attached here yet (`credentials attach --all-pending`).
+   */
+  pending(trainerId?: string): JsonObject[] {
+    const held = new Set(this.list().held.map((h) => String(h.credential.id)));
+    const out: JsonObject[] = [];
+    for (const { hub, doc } of this.#docs()) {
+      if (hub === this.#self.hubId) continue;
+      for (const raw of Object.values(doc.issued ?? {})) {
+        const credential = parse(raw);
+        if (!credential || held.has(String(credential.id))) continue;
+        const subject = parseTrainerUrn(String((credential.credentialSubject as JsonObject | undefined)?.id ?? ""));
+        if (!subject || subject.hub !== this.#self.hubId || (trainerId !== undefined && subject.trainerId !== trainerId)) continue;
+        out.push(credential);
+      }
+    }
+    return out;
   }
 
   /**

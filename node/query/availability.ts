@@ -22,6 +22,10 @@ export interface HubFreshness {
   seq: number;
   time: string;
   stale: boolean;
+  /** False while no checkpoint of this hub has verified here: nothing of it is known yet. */
+  verified: boolean;
+  /** Its trainers in the index (as of that checkpoint). */
+  trainers: number;
 }
 
 export interface FoundTrainer extends AvailabilityMatch {
@@ -146,11 +150,13 @@ export class Availability {
    * and re-reads only the documents whose heads moved since.
    */
   async #load(): Promise<void> {
+    const rederive = new Set<string>();
     for await (const [key, value] of this.#store.meta.iterator({ gt: REC_PREFIX, lt: `${REC_PREFIX}~` })) {
       const saved = JSON.parse(value as string) as { doc: string; digest?: string; name?: string; text?: string; derived: TrainerRecord; issuers?: string[] };
       const k = key.slice(REC_PREFIX.length);
-      // Records persisted before digests held their text: digest it (and read the name) once.
-      this.#digests.set(k, saved.digest ?? digestOf(saved.text ?? ""));
+      // A record derived before roster claims were kept is decoded again, with its document.
+      if (saved.derived.claimed === undefined) rederive.add(saved.doc);
+      else this.#digests.set(k, saved.digest ?? digestOf(saved.text ?? ""));
       this.#names.set(k, saved.name ?? (saved.text ? decodeTrainer(saved.text).displayName : ""));
       // Decoded when first needed: a restart of 50,000 records decodes none of them up front.
       this.#documentOf.set(k, saved.doc);
@@ -163,7 +169,8 @@ export class Availability {
       this.#idsByDocument.set(saved.doc, ids);
     }
     for await (const [key, value] of this.#store.meta.iterator({ gt: DOC_PREFIX, lt: `${DOC_PREFIX}~` })) {
-      this.#indexedHeads.set(key.slice(DOC_PREFIX.length), value as string);
+      const id = key.slice(DOC_PREFIX.length);
+      if (!rederive.has(id)) this.#indexedHeads.set(id, value as string);
     }
   }
 
@@ -355,6 +362,7 @@ export class Availability {
       blackouts: t.blackouts,
       busy: this.#busyOf(hub, t.id),
       accreditations,
+      claimed: t.claimed ?? [],
     };
   }
 
@@ -383,18 +391,28 @@ export class Availability {
   }
 
   /** Answers a query, ranked and paged; says per hub as of which checkpoint it answers. */
-  async find(query: AvailabilityQuery, page: { size: number; offset: number }): Promise<{ trainers: FoundTrainer[]; total: number; hubs: HubFreshness[] }> {
+  async find(
+    query: AvailabilityQuery,
+    page: { size: number; offset: number },
+  ): Promise<{ trainers: FoundTrainer[]; total: number; hubs: HubFreshness[]; claimedUnverified: number }> {
     await this.#caughtUp();
     await this.#refreshTree();
     const { matches, total, hubs: answering } = this.#index.page(query, this.#tree, page.offset, page.size);
     const trainers = matches.map((m) => ({ ...m, displayName: this.#names.get(`${m.hub}/${m.id}`) ?? "" }));
     const freshness = new Map(this.#views.freshness().map((f) => [f.hub, f]));
-    const hubs = [...answering].sort().map((hub) => {
-      if (hub === this.#self) return { hub, seq: 0, time: new Date().toISOString(), stale: false };
+    // Every hub the answer could draw on, matched or not: "nobody matches" reads apart from "nothing received yet".
+    const consulted = new Set([this.#self, ...answering]);
+    for (const f of freshness.values()) if (!f.removedAt && (query.hub === undefined || f.hub === query.hub)) consulted.add(f.hub);
+    if (query.hub !== undefined && query.hub !== this.#self && !answering.has(this.#self)) consulted.delete(this.#self);
+    const hubs = [...consulted].sort().map((hub) => {
+      const trainersIndexed = this.#index.sizeOf(hub);
+      if (hub === this.#self) return { hub, seq: 0, time: new Date().toISOString(), stale: false, verified: true, trainers: trainersIndexed };
       const f = freshness.get(hub);
-      return { hub, seq: f?.latest?.seq ?? 0, time: f?.latest?.time ?? "", stale: f?.stale ?? true };
+      return { hub, seq: f?.latest?.seq ?? 0, time: f?.latest?.time ?? "", stale: f?.stale ?? true, verified: f?.latest !== undefined, trainers: trainersIndexed };
     });
-    return { trainers, total, hubs };
+    // Only for an empty answer to a competency or module: cheap (posting lists), and only then useful.
+    const claimedUnverified = total === 0 ? this.#index.claimedWithoutCredential(query, this.#tree) : 0;
+    return { trainers, total, hubs, claimedUnverified };
   }
 }
 
@@ -412,10 +430,17 @@ function yielder(sliceMs = 10): () => Promise<void> {
 }
 
 /** What the index keeps of a trainer's record besides what it derives (accreditations, busy time). */
-type TrainerBase = Pick<TrainerRecord, "id" | "languages" | "regions" | "availability" | "blackouts">;
+type TrainerBase = Pick<TrainerRecord, "id" | "languages" | "regions" | "availability" | "blackouts" | "claimed">;
 
 function baseOf(t: TrainerPublic): TrainerBase {
-  return { id: t.id, languages: t.languages, regions: t.regions, availability: t.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })), blackouts: t.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })) };
+  return {
+    id: t.id,
+    languages: t.languages,
+    regions: t.regions,
+    availability: t.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
+    blackouts: t.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
+    claimed: [...new Set(t.accreditations.map((a) => a.competency))].sort(),
+  };
 }
 
 /** A record's stored text, digested (SHA-1 here is a change detector, not a security measure: the text was signed already). */

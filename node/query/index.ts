@@ -21,7 +21,7 @@ interface Entry {
   free: Range[];
   /** Raw blackouts and engagements, sorted by start (conflicts count raw intervals). */
   blocked: Range[];
-  keys: { competencies: string[]; languages: string[]; countries: string[] };
+  keys: { competencies: string[]; claimed: string[]; languages: string[]; countries: string[] };
   /** CEFR rank per primary language, and the best over all: proficiency without a search per query. */
   ranks: Map<string, number>;
   best: number;
@@ -64,9 +64,16 @@ export class AvailabilityIndex {
   readonly #byLanguage = new Map<string, Bits>();
   readonly #byCountry = new Map<string, Bits>();
   readonly #byHub = new Map<string, Bits>();
+  readonly #byClaim = new Map<string, Bits>();
+  readonly #perHub = new Map<string, number>();
 
   get size(): number {
     return this.#slotOf.size;
+  }
+
+  /** How many of a hub's trainers the index holds. */
+  sizeOf(hub: string): number {
+    return this.#perHub.get(hub) ?? 0;
   }
 
   upsert(record: TrainerRecord): void {
@@ -78,6 +85,7 @@ export class AvailabilityIndex {
       blocked,
       keys: {
         competencies: [...new Set(record.accreditations.map((a) => a.competency))],
+        claimed: [...new Set(record.claimed ?? [])],
         languages: [...new Set(record.languages.map((l) => primaryLanguage(l.tag)))],
         countries: [...new Set(record.regions.map((r) => r.slice(0, 2)))],
       },
@@ -94,9 +102,11 @@ export class AvailabilityIndex {
     this.#slots[slot] = entry;
     this.#slotOf.set(key(record.hub, record.id), slot);
     for (const c of entry.keys.competencies) post(this.#byCompetency, c, slot);
+    for (const c of entry.keys.claimed) post(this.#byClaim, c, slot);
     for (const l of entry.keys.languages) post(this.#byLanguage, l, slot);
     for (const c of entry.keys.countries) post(this.#byCountry, c, slot);
     post(this.#byHub, record.hub, slot);
+    this.#perHub.set(record.hub, (this.#perHub.get(record.hub) ?? 0) + 1);
   }
 
   remove(hub: string, id: string): void {
@@ -108,9 +118,13 @@ export class AvailabilityIndex {
     this.#slots[slot] = undefined;
     this.#freeSlots.push(slot);
     for (const c of entry.keys.competencies) unpost(this.#byCompetency, c, slot);
+    for (const c of entry.keys.claimed) unpost(this.#byClaim, c, slot);
     for (const l of entry.keys.languages) unpost(this.#byLanguage, l, slot);
     for (const c of entry.keys.countries) unpost(this.#byCountry, c, slot);
     unpost(this.#byHub, hub, slot);
+    const left = (this.#perHub.get(hub) ?? 1) - 1;
+    if (left > 0) this.#perHub.set(hub, left);
+    else this.#perHub.delete(hub);
   }
 
   /** Every match, ranked (what the property test compares with the scan). */
@@ -147,7 +161,28 @@ export class AvailabilityIndex {
     return { matches: top.slice(offset), total, hubs };
   }
 
-  #matches(query: AvailabilityQuery, tree: CompetencyTree, emit: Emit): void {
+  /**
+   * With a competency or module asked: how many trainers pass every other part of the query (free,
+   * language, region, hub) and list an accepted competency in their roster record's accreditations,
+   * but are not in the answer — they hold no verified credential that counts for it over the range.
+   */
+  claimedWithoutCredential(query: AvailabilityQuery, tree: CompetencyTree): number {
+    const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
+    if (asked.length === 0) return 0;
+    const { competency: _c, moduleCompetencies: _m, ...rest } = query;
+    const claimed = new Set<string>();
+    for (const c of asked) for (const a of withAncestors(tree, c)) claimed.add(a);
+    const matched = new Set<Entry>();
+    this.#matches(query, tree, (entry) => void matched.add(entry));
+    let count = 0;
+    this.#matches(rest, tree, (entry) => {
+      if (!matched.has(entry) && entry.keys.claimed.some((c) => claimed.has(c))) count += 1;
+    }, [...claimed]);
+    return count;
+  }
+
+  /** `claims`: candidates are the trainers whose roster record lists one of these (instead of the competencies asked). */
+  #matches(query: AvailabilityQuery, tree: CompetencyTree, emit: Emit, claims?: readonly string[]): void {
     const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
     const acceptable = asked.map((c) => withAncestors(tree, c));
     const language = query.language ? primaryLanguage(query.language.tag) : undefined;
@@ -155,13 +190,18 @@ export class AvailabilityIndex {
     if (query.hub !== undefined) filters.push(this.#byHub.get(query.hub));
     if (language !== undefined) filters.push(this.#byLanguage.get(language));
     if (query.region !== undefined) filters.push(this.#byCountry.get(query.region.slice(0, 2)));
-    if (asked.length === 0 && filters.length === 0) {
+    if (asked.length === 0 && filters.length === 0 && claims === undefined) {
       for (const entry of this.#slots) if (entry) this.#check(entry, query, acceptable, language, emit);
       return;
     }
     // Candidates: (any accepted competency) AND every other filter, word by word.
     const words = new Uint32Array(Math.ceil(this.#slots.length / 32));
-    if (asked.length > 0) {
+    if (claims !== undefined) {
+      for (const c of claims) {
+        const bits = this.#byClaim.get(c);
+        if (bits) orInto(words, bits);
+      }
+    } else if (asked.length > 0) {
       for (const set of acceptable) for (const c of set) {
         const bits = this.#byCompetency.get(c);
         if (bits) orInto(words, bits);

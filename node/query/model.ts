@@ -30,6 +30,13 @@ export interface TrainerRecord {
   /** Tentative and confirmed engagements. */
   busy: Range[];
   accreditations: IndexedAccreditation[];
+  /**
+   * Competencies the roster record lists in its accreditations column: a claim, never counted by a
+   * query (only `accreditations`, from verified credentials, is); kept to tell someone whose query
+   * found nobody that trainers list it but hold no verified credential for it. Absent in records
+   * derived before it was kept.
+   */
+  claimed?: string[];
 }
 
 export interface AvailabilityQuery {

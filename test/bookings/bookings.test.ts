@@ -153,6 +153,39 @@ describe("booking a trainer from another hub", () => {
     await waitUntil("c's index to see A-1 free again", async () => (await found()).includes("A-1"), 20_000);
   });
 
+  it("plain dates on the command line include the last day: 04-05..04-07 overlaps an engagement of 04-01..04-05, and every listing prints the days so", async () => {
+    const made = memoryIo(true);
+    await bookingsRequestCommand({ ...cli(b()), trainer: "hub-a/A-4", from: "2027-04-01", to: "2027-04-05", id: "b-days-1" }, made);
+    const first = (JSON.parse(made.out()) as { booking: { key: string; request: { from: string; to: string } } }).booking;
+    // The API keeps half-open instants: the 5th is included, so the request ends at the 6th's midnight.
+    expect([Date.parse(first.request.from), Date.parse(first.request.to)]).toEqual([Date.parse("2027-04-01T00:00:00Z"), Date.parse("2027-04-06T00:00:00Z")]);
+    expect((await answered(b(), first.key)).state).toBe("confirmed");
+
+    const listed = memoryIo(false);
+    await bookingsListCommand({ ...cli(b()), direction: "outgoing" }, listed);
+    expect(listed.out()).toMatch(/hub-b\/b-days-1 .*2027-04-01 – 2027-04-05 .*confirmed/);
+    const shown = memoryIo(false);
+    await bookingsActCommand({ ...cli(b()), action: "show", ref: first.key }, shown);
+    expect(shown.out()).toContain("period      2027-04-01 – 2027-04-05");
+
+    // The 5th is taken: a request that starts on it is declined as an overlap.
+    const second = memoryIo(true);
+    await bookingsRequestCommand({ ...cli(c()), trainer: "hub-a/A-4", from: "2027-04-05", to: "2027-04-07", id: "c-days-2" }, second);
+    const key = (JSON.parse(second.out()) as { booking: { key: string } }).booking.key;
+    expect((await answered(c(), key)).engagement).toMatchObject({ state: "declined", reason: "overlap" });
+
+    // find agrees: A-4 is busy on the 5th, free from the 6th, and the answer prints the days asked.
+    const found = async (from: string, to: string) => {
+      const io = memoryIo(false);
+      await trainersFindCommand({ ...cli(c()), from, to, hub: "hub-a" }, io);
+      return io.out();
+    };
+    await waitUntil("c's index to see A-4 busy on the 5th", async () => !/A-4/.test(await found("2027-04-05", "2027-04-05")), 20_000);
+    const free = await found("2027-04-06", "2027-04-07");
+    expect(free).toContain("free for the whole period 2027-04-06 – 2027-04-07:");
+    expect(free).toMatch(/A-4/);
+  });
+
   it("under the manual policy an operator decides: confirming declines the overlapping requests waiting; decline and cancel name the operator", async () => {
     const first = await request(b(), "hub-d/D-1", 1, 5);
     const second = await request(c(), "hub-d/D-1", 3, 6);

@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { credentialsVerifyCommand } from "../../cli/commands/credentials.js";
+import { credentialsAttachCommand, credentialsIssueCommand, credentialsVerifyCommand } from "../../cli/commands/credentials.js";
 import { trainersGetCommand } from "../../cli/commands/trainers.js";
 import { toCliError } from "../../cli/errors.js";
 import { CREDENTIALS_KEY, didKeyOfPeerId, verificationMethodOf, addProof, statusListCredential, type JsonObject } from "../../node/credentials/index.js";
@@ -102,6 +102,62 @@ describe("accreditations as verifiable credentials", () => {
     const io = memoryIo(false);
     await credentialsVerifyCommand({ ...cli(b()), file }, io);
     expect(io.out()).toMatch(/VALID: .*\n.*issuer +hub-s/);
+  });
+
+  it("an issuer accredits many trainers from one file (every row checked first, nothing issued on error); the home hub attaches them in one step; `trainers get` shows them", async () => {
+    await b().node.running.roster.add(draft("B-7"), "op"); // no accreditations column at all
+    await b().node.running.roster.add(draft("B-8"), "op");
+    const issuedBefore = s().node.running.credentials.list().issued.length;
+    const bad = join(dir, "bad.csv");
+    await writeFile(bad, [
+      "trainer,scheme,level,valid_from,valid_until,evidence",
+      "hub-b/B-7,trainer-hr,1,2026-01-01,2028-01-01,Observed 2025",
+      "hub-b/B-8,trainer-hr,9,2026-01-01,2028-01-01,",
+      "hub-b/B-8,trainer-hr,2,2026-01-01,,",
+      "hub-zz/X,trainer-hr,2,2026-01-01,2028-01-01,",
+    ].join("\n"));
+    const refused = memoryIo(false);
+    const error = toCliError(await credentialsIssueCommand({ ...cli(s()), from: bad }, refused).then(() => undefined, (e: unknown) => e));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(/3 rows of .*bad.csv are invalid; nothing was issued/);
+    expect(refused.out()).toMatch(/│ 3 +│ level +│ '9' is not a level of 'trainer-hr'/);
+    expect(refused.out()).toMatch(/│ 4 +│ valid_until +│ is required/);
+    expect(refused.out()).toMatch(/│ 5 +│ trainer +│ 'hub-zz' is not a member hub/);
+    expect(s().node.running.credentials.list().issued).toHaveLength(issuedBefore);
+
+    const good = join(dir, "good.json");
+    await writeFile(good, JSON.stringify([
+      { trainer: "hub-b/B-7", scheme: "trainer-hr", level: "1", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: ["Observed 2025"] },
+      { trainer: "hub-b/B-7", scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01" },
+      { trainer: "hub-b/B-8", scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01" },
+    ], null, 2));
+    const out = join(dir, "issued.json");
+    const issued = memoryIo(true);
+    await credentialsIssueCommand({ ...cli(s()), from: good, out }, issued);
+    expect((JSON.parse(issued.out()) as { issued: unknown[] }).issued).toHaveLength(3);
+    expect(s().node.running.credentials.list().issued).toHaveLength(issuedBefore + 3);
+    await s().node.running.checkpointer.flush();
+
+    // The home hub attaches every credential issued to its trainers that it has verified, in one step.
+    await waitUntil("b to see the three credentials pending and valid", async () => {
+      const pending = b().node.running.credentials.pending();
+      return pending.length === 3 && (await Promise.all(pending.map((c) => verify(b(), c)))).every((v) => v.valid);
+    }, 20_000);
+    const attached = memoryIo(true);
+    await credentialsAttachCommand({ ...cli(b()), allPending: true }, attached);
+    expect((JSON.parse(attached.out()) as { attached: unknown[] }).attached).toHaveLength(3);
+    expect(b().node.running.credentials.pending()).toEqual([]);
+    // Attaching the file the issuer wrote is then a no-op for each (already held), and verifies them all.
+    await credentialsAttachCommand({ ...cli(b()), file: out }, memoryIo(true));
+
+    // `trainers get` shows what counts: the two credentials B-7 holds, both verified, with no claim in its record.
+    const human = memoryIo(false);
+    await trainersGetCommand({ ...cli(b()), id: "B-7" }, human);
+    expect(human.out()).toContain("Credentials held: 2 (2 verified)");
+    expect(human.out()).toMatch(/trainer-hr \/ 1 .*hr-1 .*hub-s .*2026-01-01 – 2027-12-31 .*verified/);
+    const json = memoryIo(true);
+    await trainersGetCommand({ ...cli(b()), id: "B-7" }, json);
+    expect((JSON.parse(json.out()) as { credentials: Array<{ level: string; valid: boolean }> }).credentials.map((c) => [c.level, c.valid]).sort()).toEqual([["1", true], ["2", true]]);
   });
 
   it("a credential from an OB3 issuer outside the federation verifies given its key, and not without", async () => {

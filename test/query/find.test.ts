@@ -21,11 +21,12 @@ describe("finding available trainers across hubs", () => {
   const find = async (n: FederationNode, extra: Record<string, unknown> = {}) => {
     const io = memoryIo(true);
     await trainersFindCommand({ ...cli(n), from: "2027-03-01T00:00:00Z", to: "2027-03-05T00:00:00Z", competency: "hr-1", language: "en:B2", ...extra }, io);
-    return JSON.parse(io.out()) as { total: number; trainers: Array<{ hub: string; trainerId: string; conflicts: number }>; hubs: Array<{ hub: string; checkpointSeq: number; stale: boolean }> };
+    return JSON.parse(io.out()) as { total: number; trainers: Array<{ hub: string; trainerId: string; conflicts: number }>; hubs: Array<{ hub: string; checkpointSeq: number; stale: boolean; verified: boolean; trainers: number }>; claimedUnverified: number };
   };
 
   beforeAll(async () => {
-    fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"]]);
+    // z is a member with a key and no node: nothing of it ever verifies here.
+    fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"]], { keyOnly: ["z"] });
     await releaseCore(s(), {
       items: [["hr", "Domain"], ["hr-1", "Competency"]],
       childOf: [["hr-1", "hr"]],
@@ -37,7 +38,11 @@ describe("finding available trainers across hubs", () => {
       n.node.running.roster.add({ ...draft(id), languages: [{ tag: "en", level: "C1" }], availability: window, ...extra }, "op");
     await add(a(), "A-1");
     await add(b(), "B-1");
-    await add(b(), "B-2"); // no credential
+    // No credential; its roster record claims hr-1 (a claim never counts), and only it speaks Swahili.
+    await add(b(), "B-2", {
+      languages: [{ tag: "en", level: "C1" }, { tag: "sw", level: "C2" }],
+      accreditations: [{ scheme: "trainer-hr", competency: "hr-1", level: "2", validFrom: "2026-01-01", validUntil: "2028-12-31", status: "active" }],
+    });
     await add(b(), "B-3", { blackouts: [{ start: "2027-03-02T00:00:00Z", end: "2027-03-03T00:00:00Z" }] });
     for (const [n, id] of [[a(), "A-1"], [b(), "B-1"], [b(), "B-3"]] as const) {
       const credential = await s().node.running.credentials.issue("op", { trainer: { hub: n.hub, id }, scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-12-31", evidence: [] });
@@ -68,6 +73,36 @@ describe("finding available trainers across hubs", () => {
     // A language nobody speaks at that level, and a competency nobody is accredited for.
     expect((await find(a(), { language: "fr:A1" })).total).toBe(0);
     expect((await find(a(), { competency: "uf-1" })).total).toBe(0);
+  });
+
+  it("an empty answer says why: roster claims without a verified credential, and each hub's checkpoint or that nothing of it verified yet", async () => {
+    // Only B-2 speaks Swahili; it lists hr-1 in its roster record but holds no credential for it.
+    const empty = await waitUntil("a to know B-2's claim", async () => {
+      const answer = await find(a(), { language: "sw:B2" });
+      return answer.claimedUnverified === 1 ? answer : undefined;
+    }, 20_000);
+    expect(empty.total).toBe(0);
+    // Every member is accounted for, matched or not; z has nothing verified.
+    const hubs = empty.hubs;
+    expect(hubs.map((h) => h.hub)).toEqual(["hub-a", "hub-b", "hub-s", "hub-z"]);
+    expect(hubs.find((h) => h.hub === "hub-a")).toMatchObject({ verified: true, checkpointSeq: 0 });
+    expect(hubs.find((h) => h.hub === "hub-b")).toMatchObject({ verified: true, trainers: 3 });
+    expect(hubs.find((h) => h.hub === "hub-b")?.checkpointSeq).toBeGreaterThan(0);
+    expect(hubs.find((h) => h.hub === "hub-z")).toMatchObject({ verified: false, checkpointSeq: 0, trainers: 0 });
+
+    const io = memoryIo(false);
+    await trainersFindCommand({ ...cli(a()), from: "2027-03-01", to: "2027-03-04", competency: "hr-1", language: "sw:B2" }, io);
+    const text = io.out();
+    expect(text).toContain("0 trainer(s) free for the whole period 2027-03-01 – 2027-03-04:");
+    expect(text).toContain("1 trainer(s) list accreditations for this competency in their roster record, but none holds a verified credential for it: see `concordat credentials issue`");
+    expect(text).toMatch(/hub-b: as of checkpoint \d+ \(.*\); 3 trainer\(s\) known/);
+    expect(text).toContain("hub-z: nothing verified yet");
+    expect(text).toContain("Nothing verified yet from hub-z");
+    // Without the claim's competency in question, nothing is said of claims.
+    const plain = memoryIo(false);
+    await trainersFindCommand({ ...cli(a()), from: "2027-03-01", to: "2027-03-04", language: "fr:A1" }, plain);
+    expect(plain.out()).not.toContain("roster record");
+    expect(plain.out()).toContain("hub-b: as of checkpoint");
   });
 
   it("follows changes: a trainer removed at its hub leaves the answer once its checkpoint arrives", async () => {

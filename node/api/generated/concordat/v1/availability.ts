@@ -26,21 +26,29 @@ export const protobufFileName = "concordat/v1/availability.proto";
 /**
  * Which accredited trainers, across all hubs, are available: answered from this node's index of
  * every hub's roster as of its latest verified checkpoint (README, "Finding trainers").
+ *
+ * Time ranges are half-open UTC instants [from, to): `to` is excluded. A whole-day range from the
+ * 1st to the 5th (both included) is from = 2027-03-01T00:00:00Z, to = 2027-03-06T00:00:00Z; the CLI
+ * turns its inclusive plain dates into this (README, "CLI conventions").
  */
 export interface FindAvailableTrainersRequest {
-  /** a competency (trainers accredited for it or an ancestor) */
+  /** a competency: trainers holding a verified credential for it or an ancestor */
   competency: string;
   /** or a module's aligned competencies (full coverage ranks first) */
   moduleCompetencies: string[];
-  /** BCP 47 tag */
+  /**
+   * Only verified credentials count (README, "Accreditations"); the accreditations a roster record
+   * lists are claims and never count.
+   */
   language: string;
   /** CEFR, with language (default A1) */
   minLevel: string;
   /** ISO 3166 country or subdivision */
   region: string;
   hub: string;
-  /** ISO 8601 (UTC) */
+  /** ISO 8601 instant (UTC), included */
   from: string;
+  /** ISO 8601 instant (UTC), excluded */
   to: string;
   /** 0: the whole range must be free */
   minConsecutiveDays: number;
@@ -61,12 +69,20 @@ export interface AvailableTrainer {
   proficiency: number;
 }
 
+/**
+ * Every hub the answer drew on (this hub, and each member of the charter, or the one hub asked
+ * for), whether any of its trainers matched or not.
+ */
 export interface HubAnswer {
   hub: string;
   /** the hub's newest verified checkpoint (0 for this hub: live) */
   checkpointSeq: number;
   checkpointTime: string;
   stale: boolean;
+  /** false: no checkpoint of this hub has verified here yet, nothing of it is known */
+  verified: boolean;
+  /** its trainers in the index */
+  trainers: number;
 }
 
 export interface FindAvailableTrainersResponse {
@@ -74,15 +90,21 @@ export interface FindAvailableTrainersResponse {
   total: number;
   hubs: HubAnswer[];
   nextPageToken: string;
+  /**
+   * With a competency or module asked and no match: trainers who pass every other part of the query
+   * and list the competency (or an ancestor) in their roster record's accreditations, but hold no
+   * verified credential for it over the range. 0 otherwise.
+   */
+  claimedUnverified: number;
 }
 
 export interface TrainerFreeBusyRequest {
   /** the trainer's home hub (default: this hub) */
   hub: string;
   trainerId: string;
-  /** ISO 8601 (UTC) */
+  /** ISO 8601 instant (UTC), included */
   from: string;
-  /** at most 366 days after from */
+  /** excluded; at most 366 days after from */
   to: string;
 }
 
@@ -510,7 +532,7 @@ export const AvailableTrainer: MessageFns<AvailableTrainer> = {
 };
 
 function createBaseHubAnswer(): HubAnswer {
-  return { hub: "", checkpointSeq: 0, checkpointTime: "", stale: false };
+  return { hub: "", checkpointSeq: 0, checkpointTime: "", stale: false, verified: false, trainers: 0 };
 }
 
 export const HubAnswer: MessageFns<HubAnswer> = {
@@ -526,6 +548,12 @@ export const HubAnswer: MessageFns<HubAnswer> = {
     }
     if (message.stale !== false) {
       writer.uint32(32).bool(message.stale);
+    }
+    if (message.verified !== false) {
+      writer.uint32(40).bool(message.verified);
+    }
+    if (message.trainers !== 0) {
+      writer.uint32(48).uint32(message.trainers);
     }
     return writer;
   },
@@ -575,6 +603,22 @@ export const HubAnswer: MessageFns<HubAnswer> = {
             message.stale = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.verified = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.trainers = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -601,6 +645,8 @@ export const HubAnswer: MessageFns<HubAnswer> = {
         ? globalThis.String(object.checkpoint_time)
         : "",
       stale: isSet(object.stale) ? globalThis.Boolean(object.stale) : false,
+      verified: isSet(object.verified) ? globalThis.Boolean(object.verified) : false,
+      trainers: isSet(object.trainers) ? globalThis.Number(object.trainers) : 0,
     };
   },
 
@@ -618,6 +664,12 @@ export const HubAnswer: MessageFns<HubAnswer> = {
     if (message.stale !== false) {
       obj.stale = message.stale;
     }
+    if (message.verified !== false) {
+      obj.verified = message.verified;
+    }
+    if (message.trainers !== 0) {
+      obj.trainers = Math.round(message.trainers);
+    }
     return obj;
   },
 
@@ -630,12 +682,14 @@ export const HubAnswer: MessageFns<HubAnswer> = {
     message.checkpointSeq = object.checkpointSeq ?? 0;
     message.checkpointTime = object.checkpointTime ?? "";
     message.stale = object.stale ?? false;
+    message.verified = object.verified ?? false;
+    message.trainers = object.trainers ?? 0;
     return message;
   },
 };
 
 function createBaseFindAvailableTrainersResponse(): FindAvailableTrainersResponse {
-  return { trainers: [], total: 0, hubs: [], nextPageToken: "" };
+  return { trainers: [], total: 0, hubs: [], nextPageToken: "", claimedUnverified: 0 };
 }
 
 export const FindAvailableTrainersResponse: MessageFns<FindAvailableTrainersResponse> = {
@@ -651,6 +705,9 @@ export const FindAvailableTrainersResponse: MessageFns<FindAvailableTrainersResp
     }
     if (message.nextPageToken !== "") {
       writer.uint32(34).string(message.nextPageToken);
+    }
+    if (message.claimedUnverified !== 0) {
+      writer.uint32(40).uint32(message.claimedUnverified);
     }
     return writer;
   },
@@ -700,6 +757,14 @@ export const FindAvailableTrainersResponse: MessageFns<FindAvailableTrainersResp
             message.nextPageToken = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.claimedUnverified = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -724,6 +789,11 @@ export const FindAvailableTrainersResponse: MessageFns<FindAvailableTrainersResp
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      claimedUnverified: isSet(object.claimedUnverified)
+        ? globalThis.Number(object.claimedUnverified)
+        : isSet(object.claimed_unverified)
+        ? globalThis.Number(object.claimed_unverified)
+        : 0,
     };
   },
 
@@ -741,6 +811,9 @@ export const FindAvailableTrainersResponse: MessageFns<FindAvailableTrainersResp
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.claimedUnverified !== 0) {
+      obj.claimedUnverified = Math.round(message.claimedUnverified);
+    }
     return obj;
   },
 
@@ -753,6 +826,7 @@ export const FindAvailableTrainersResponse: MessageFns<FindAvailableTrainersResp
     message.total = object.total ?? 0;
     message.hubs = object.hubs?.map((e) => HubAnswer.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    message.claimedUnverified = object.claimedUnverified ?? 0;
     return message;
   },
 };

@@ -29,8 +29,9 @@ export interface RequestBookingRequest {
   /** the trainer's home hub (default: this hub) */
   trainerHub: string;
   trainerId: string;
-  /** ISO 8601 */
+  /** ISO 8601 instant, included */
   from: string;
+  /** ISO 8601 instant, excluded */
   to: string;
   /** optional: the trainer's accreditation for it must hold over the whole period */
   competency: string;
@@ -46,7 +47,9 @@ export interface BookingRequestEntry {
   requester: string;
   trainerHub: string;
   trainerId: string;
+  /** included */
   from: string;
+  /** excluded */
   to: string;
   competency: string;
   course: string;

@@ -35,6 +35,8 @@ export interface IssueCredentialRequest {
   validUntil: string;
   /** narratives */
   evidence: string[];
+  /** only check the request: nothing is signed or written */
+  dryRun: boolean;
 }
 
 export interface CredentialMessage {
@@ -49,6 +51,8 @@ export interface AttachCredentialRequest {
 export interface ListCredentialsRequest {
   /** only this trainer's (default: all) */
   trainerId: string;
+  /** also list the pending ones */
+  pending: boolean;
 }
 
 export interface ListCredentialsResponse {
@@ -56,6 +60,11 @@ export interface ListCredentialsResponse {
   issued: CredentialMessage[];
   /** held by this hub's trainers */
   held: CredentialMessage[];
+  /**
+   * With `pending`: credentials other members issued to this hub's trainers (read in their
+   * credentials documents as of their latest verified checkpoints) and not attached here yet.
+   */
+  pending: CredentialMessage[];
 }
 
 export interface GetCredentialRequest {
@@ -129,12 +138,41 @@ export interface AccreditationCheck {
   detail: string;
 }
 
+/** A credential the trainer holds (attached to it here), and whether it verifies now. */
+export interface HeldCredential {
+  id: string;
+  scheme: string;
+  level: string;
+  /** the CASE competencies it aligns to */
+  competencies: string[];
+  /** the issuing member hub, or its did:key */
+  issuer: string;
+  validFrom: string;
+  validUntil: string;
+  /** verifies now: format, issuer, proof, entitlement, published, validity, status */
+  valid: boolean;
+  /** why not, when it does not */
+  detail: string;
+}
+
 export interface CheckAccreditationsResponse {
+  /** one per accreditation the roster record claims */
   checks: AccreditationCheck[];
+  /** every credential the trainer holds */
+  held: HeldCredential[];
 }
 
 function createBaseIssueCredentialRequest(): IssueCredentialRequest {
-  return { trainerHub: "", trainerId: "", scheme: "", level: "", validFrom: "", validUntil: "", evidence: [] };
+  return {
+    trainerHub: "",
+    trainerId: "",
+    scheme: "",
+    level: "",
+    validFrom: "",
+    validUntil: "",
+    evidence: [],
+    dryRun: false,
+  };
 }
 
 export const IssueCredentialRequest: MessageFns<IssueCredentialRequest> = {
@@ -159,6 +197,9 @@ export const IssueCredentialRequest: MessageFns<IssueCredentialRequest> = {
     }
     for (const v of message.evidence) {
       writer.uint32(58).string(v!);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(64).bool(message.dryRun);
     }
     return writer;
   },
@@ -232,6 +273,14 @@ export const IssueCredentialRequest: MessageFns<IssueCredentialRequest> = {
             message.evidence.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -271,6 +320,11 @@ export const IssueCredentialRequest: MessageFns<IssueCredentialRequest> = {
       evidence: globalThis.Array.isArray(object?.evidence)
         ? object.evidence.map((e: any) => globalThis.String(e))
         : [],
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
     };
   },
 
@@ -297,6 +351,9 @@ export const IssueCredentialRequest: MessageFns<IssueCredentialRequest> = {
     if (message.evidence?.length) {
       obj.evidence = message.evidence;
     }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
     return obj;
   },
 
@@ -312,6 +369,7 @@ export const IssueCredentialRequest: MessageFns<IssueCredentialRequest> = {
     message.validFrom = object.validFrom ?? "";
     message.validUntil = object.validUntil ?? "";
     message.evidence = object.evidence?.map((e) => e) || [];
+    message.dryRun = object.dryRun ?? false;
     return message;
   },
 };
@@ -469,13 +527,16 @@ export const AttachCredentialRequest: MessageFns<AttachCredentialRequest> = {
 };
 
 function createBaseListCredentialsRequest(): ListCredentialsRequest {
-  return { trainerId: "" };
+  return { trainerId: "", pending: false };
 }
 
 export const ListCredentialsRequest: MessageFns<ListCredentialsRequest> = {
   encode(message: ListCredentialsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.trainerId !== "") {
       writer.uint32(10).string(message.trainerId);
+    }
+    if (message.pending !== false) {
+      writer.uint32(16).bool(message.pending);
     }
     return writer;
   },
@@ -501,6 +562,14 @@ export const ListCredentialsRequest: MessageFns<ListCredentialsRequest> = {
             message.trainerId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pending = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -520,6 +589,7 @@ export const ListCredentialsRequest: MessageFns<ListCredentialsRequest> = {
         : isSet(object.trainer_id)
         ? globalThis.String(object.trainer_id)
         : "",
+      pending: isSet(object.pending) ? globalThis.Boolean(object.pending) : false,
     };
   },
 
@@ -527,6 +597,9 @@ export const ListCredentialsRequest: MessageFns<ListCredentialsRequest> = {
     const obj: any = {};
     if (message.trainerId !== "") {
       obj.trainerId = message.trainerId;
+    }
+    if (message.pending !== false) {
+      obj.pending = message.pending;
     }
     return obj;
   },
@@ -537,12 +610,13 @@ export const ListCredentialsRequest: MessageFns<ListCredentialsRequest> = {
   fromPartial(object: DeepPartial<ListCredentialsRequest>): ListCredentialsRequest {
     const message = createBaseListCredentialsRequest();
     message.trainerId = object.trainerId ?? "";
+    message.pending = object.pending ?? false;
     return message;
   },
 };
 
 function createBaseListCredentialsResponse(): ListCredentialsResponse {
-  return { issued: [], held: [] };
+  return { issued: [], held: [], pending: [] };
 }
 
 export const ListCredentialsResponse: MessageFns<ListCredentialsResponse> = {
@@ -552,6 +626,9 @@ export const ListCredentialsResponse: MessageFns<ListCredentialsResponse> = {
     }
     for (const v of message.held) {
       CredentialMessage.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.pending) {
+      CredentialMessage.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -585,6 +662,14 @@ export const ListCredentialsResponse: MessageFns<ListCredentialsResponse> = {
             message.held.push(CredentialMessage.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pending.push(CredentialMessage.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -603,6 +688,9 @@ export const ListCredentialsResponse: MessageFns<ListCredentialsResponse> = {
         ? object.issued.map((e: any) => CredentialMessage.fromJSON(e))
         : [],
       held: globalThis.Array.isArray(object?.held) ? object.held.map((e: any) => CredentialMessage.fromJSON(e)) : [],
+      pending: globalThis.Array.isArray(object?.pending)
+        ? object.pending.map((e: any) => CredentialMessage.fromJSON(e))
+        : [],
     };
   },
 
@@ -614,6 +702,9 @@ export const ListCredentialsResponse: MessageFns<ListCredentialsResponse> = {
     if (message.held?.length) {
       obj.held = message.held.map((e) => CredentialMessage.toJSON(e));
     }
+    if (message.pending?.length) {
+      obj.pending = message.pending.map((e) => CredentialMessage.toJSON(e));
+    }
     return obj;
   },
 
@@ -624,6 +715,7 @@ export const ListCredentialsResponse: MessageFns<ListCredentialsResponse> = {
     const message = createBaseListCredentialsResponse();
     message.issued = object.issued?.map((e) => CredentialMessage.fromPartial(e)) || [];
     message.held = object.held?.map((e) => CredentialMessage.fromPartial(e)) || [];
+    message.pending = object.pending?.map((e) => CredentialMessage.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1692,14 +1784,234 @@ export const AccreditationCheck: MessageFns<AccreditationCheck> = {
   },
 };
 
+function createBaseHeldCredential(): HeldCredential {
+  return {
+    id: "",
+    scheme: "",
+    level: "",
+    competencies: [],
+    issuer: "",
+    validFrom: "",
+    validUntil: "",
+    valid: false,
+    detail: "",
+  };
+}
+
+export const HeldCredential: MessageFns<HeldCredential> = {
+  encode(message: HeldCredential, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.scheme !== "") {
+      writer.uint32(18).string(message.scheme);
+    }
+    if (message.level !== "") {
+      writer.uint32(26).string(message.level);
+    }
+    for (const v of message.competencies) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.issuer !== "") {
+      writer.uint32(42).string(message.issuer);
+    }
+    if (message.validFrom !== "") {
+      writer.uint32(50).string(message.validFrom);
+    }
+    if (message.validUntil !== "") {
+      writer.uint32(58).string(message.validUntil);
+    }
+    if (message.valid !== false) {
+      writer.uint32(64).bool(message.valid);
+    }
+    if (message.detail !== "") {
+      writer.uint32(74).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeldCredential {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeldCredential();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scheme = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.level = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.competencies.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.validFrom = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.validUntil = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.valid = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeldCredential {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      scheme: isSet(object.scheme) ? globalThis.String(object.scheme) : "",
+      level: isSet(object.level) ? globalThis.String(object.level) : "",
+      competencies: globalThis.Array.isArray(object?.competencies)
+        ? object.competencies.map((e: any) => globalThis.String(e))
+        : [],
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+      validFrom: isSet(object.validFrom)
+        ? globalThis.String(object.validFrom)
+        : isSet(object.valid_from)
+        ? globalThis.String(object.valid_from)
+        : "",
+      validUntil: isSet(object.validUntil)
+        ? globalThis.String(object.validUntil)
+        : isSet(object.valid_until)
+        ? globalThis.String(object.valid_until)
+        : "",
+      valid: isSet(object.valid) ? globalThis.Boolean(object.valid) : false,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: HeldCredential): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.scheme !== "") {
+      obj.scheme = message.scheme;
+    }
+    if (message.level !== "") {
+      obj.level = message.level;
+    }
+    if (message.competencies?.length) {
+      obj.competencies = message.competencies;
+    }
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    if (message.validFrom !== "") {
+      obj.validFrom = message.validFrom;
+    }
+    if (message.validUntil !== "") {
+      obj.validUntil = message.validUntil;
+    }
+    if (message.valid !== false) {
+      obj.valid = message.valid;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HeldCredential>): HeldCredential {
+    return HeldCredential.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HeldCredential>): HeldCredential {
+    const message = createBaseHeldCredential();
+    message.id = object.id ?? "";
+    message.scheme = object.scheme ?? "";
+    message.level = object.level ?? "";
+    message.competencies = object.competencies?.map((e) => e) || [];
+    message.issuer = object.issuer ?? "";
+    message.validFrom = object.validFrom ?? "";
+    message.validUntil = object.validUntil ?? "";
+    message.valid = object.valid ?? false;
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
 function createBaseCheckAccreditationsResponse(): CheckAccreditationsResponse {
-  return { checks: [] };
+  return { checks: [], held: [] };
 }
 
 export const CheckAccreditationsResponse: MessageFns<CheckAccreditationsResponse> = {
   encode(message: CheckAccreditationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.checks) {
       AccreditationCheck.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.held) {
+      HeldCredential.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1725,6 +2037,14 @@ export const CheckAccreditationsResponse: MessageFns<CheckAccreditationsResponse
             message.checks.push(AccreditationCheck.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.held.push(HeldCredential.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1742,6 +2062,7 @@ export const CheckAccreditationsResponse: MessageFns<CheckAccreditationsResponse
       checks: globalThis.Array.isArray(object?.checks)
         ? object.checks.map((e: any) => AccreditationCheck.fromJSON(e))
         : [],
+      held: globalThis.Array.isArray(object?.held) ? object.held.map((e: any) => HeldCredential.fromJSON(e)) : [],
     };
   },
 
@@ -1749,6 +2070,9 @@ export const CheckAccreditationsResponse: MessageFns<CheckAccreditationsResponse
     const obj: any = {};
     if (message.checks?.length) {
       obj.checks = message.checks.map((e) => AccreditationCheck.toJSON(e));
+    }
+    if (message.held?.length) {
+      obj.held = message.held.map((e) => HeldCredential.toJSON(e));
     }
     return obj;
   },
@@ -1759,6 +2083,7 @@ export const CheckAccreditationsResponse: MessageFns<CheckAccreditationsResponse
   fromPartial(object: DeepPartial<CheckAccreditationsResponse>): CheckAccreditationsResponse {
     const message = createBaseCheckAccreditationsResponse();
     message.checks = object.checks?.map((e) => AccreditationCheck.fromPartial(e)) || [];
+    message.held = object.held?.map((e) => HeldCredential.fromPartial(e)) || [];
     return message;
   },
 };

@@ -33,7 +33,10 @@ export interface Language {
   level: string;
 }
 
-/** An accreditation held by a trainer (issue 6 turns these into verifiable credentials). */
+/**
+ * An accreditation a trainer's roster record claims. A claim is shown, never counted: only a
+ * verified credential counts (credentials.proto, README "Accreditations").
+ */
 export interface Accreditation {
   scheme: string;
   competency: string;
@@ -46,7 +49,11 @@ export interface Accreditation {
   status: string;
 }
 
-/** A UTC time range [start, end). */
+/**
+ * A UTC time range [start, end): the end is excluded. A plain date means its first instant
+ * (00:00 UTC), so 2027-03-20 .. 2027-03-24 is the 20th to the 23rd; the CLI writes that as
+ * 2027-03-20/2027-03-23 (README, "CLI conventions").
+ */
 export interface TimeRange {
   start: string;
   end: string;
