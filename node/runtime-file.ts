@@ -76,13 +76,16 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * Marks the data directory's node as starting, unless the file names another live process (a node
- * that runs, or one that starts: whichever holds the database wins, and rewrites the file once it
- * answers). Returns the marker written, to release it with `releaseRuntimeFile`.
+ * Marks the data directory's node as starting, unless the file names another live process or a
+ * running node of this one (a node that runs, or one that starts: whichever holds the database wins,
+ * and rewrites the file once it answers). Returns the marker written, to release it with `releaseRuntimeFile`.
  */
 export async function markStarting(path: string, pid = process.pid): Promise<StartingRuntime | undefined> {
   const current = await readRuntimeFile(path).catch(() => ({ kind: "damaged" }) as const);
-  if (current.kind === "found" && current.runtime.pid !== pid && isProcessAlive(current.runtime.pid)) return undefined;
+  if (current.kind === "found" && isProcessAlive(current.runtime.pid)) {
+    // Another live process's file, or a node of this same process that already runs (in-process).
+    if (current.runtime.pid !== pid || current.runtime.state === "running") return undefined;
+  }
   const marker: StartingRuntime = { state: "starting", pid, startedAt: new Date().toISOString() };
   await writeRuntimeFile(path, marker);
   return marker;
