@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type Client, type ServiceError } from "@grpc/grpc-js";
+import { setTimeout as delay } from "node:timers/promises";
+import { Client, credentials as grpcCredentials, Metadata, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
 import { NodeServiceClient, OperatorServiceClient } from "../node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient } from "../node/api/generated/concordat/v1/trainers.js";
 import { FederationServiceClient, KeyServiceClient } from "../node/api/generated/concordat/v1/federation.js";
@@ -11,8 +12,9 @@ import { CaseServiceClient } from "../node/api/generated/concordat/v1/cases.js";
 import { DeliveryServiceClient } from "../node/api/generated/concordat/v1/deliveries.js";
 import { ReportServiceClient } from "../node/api/generated/concordat/v1/reports.js";
 import { loadConfigFile } from "../node/config/index.js";
-import type { RuntimeInfo } from "../node/node.js";
-import { dataPaths } from "../node/paths.js";
+import { IDENTITY_HEADERS } from "../node/api/index.js";
+import { dataPaths, type DataPaths } from "../node/paths.js";
+import { isProcessAlive, readRuntimeFile } from "../node/runtime-file.js";
 import { CliError, ExitCode } from "./errors.js";
 
 /** Options every command that talks to a node accepts (flags, then env, then the data directory). */
@@ -21,6 +23,8 @@ export interface ConnectionOptions {
   api?: string;
   token?: string;
   tlsCa?: string;
+  /** How long to wait for the data directory's node while it starts (default START_WAIT_MS). */
+  startWaitMs?: number;
 }
 
 export interface Connection {
@@ -51,10 +55,110 @@ async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
+/** How long a command waits for the data directory's node to finish starting, by default. */
+export const START_WAIT_MS = 30_000;
+const START_POLL_MS = 100;
+
+/** Where the data directory's node answers, and who it must be there. */
+interface Located {
+  address: string;
+  tls: boolean;
+  expected: { hubId: string; peerId: string };
+}
+
+function noNodeRunning(dataDir: string, why = ""): CliError {
+  return new CliError(`no node is running for ${dataDir}${why} (start it with \`concordat --data ${dataDir} start\`)`, ExitCode.Unavailable);
+}
+
+/**
+ * The data directory's node, from `node.json` (node/runtime-file.ts): waits while it starts (up to
+ * `waitMs`), and says at once when none runs, rather than calling whatever answers on a default port.
+ */
+async function locate(dataDir: string, paths: DataPaths, waitMs: number): Promise<Located> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const read = await readRuntimeFile(paths.runtime);
+    if (read.kind === "damaged") {
+      throw new CliError(`${paths.runtime} is damaged (no API address); if no node is running, delete it`, ExitCode.Unavailable);
+    }
+    if (read.kind === "missing") {
+      if (await readOptional(paths.config)) throw noNodeRunning(dataDir);
+      throw new CliError(
+        `no node found: ${dataDir} holds no node (no node.json or config.yaml). Pass --data DIR or --api HOST:PORT, or run \`concordat init\`.`,
+        ExitCode.Unavailable,
+      );
+    }
+    const runtime = read.runtime;
+    if (!isProcessAlive(runtime.pid)) {
+      throw noNodeRunning(dataDir, `: its node (pid ${runtime.pid}) ended without removing ${paths.runtime}`);
+    }
+    if (runtime.state === "running") {
+      let hubId = runtime.hubId;
+      try {
+        hubId = (await loadConfigFile(paths.config, {})).hub.id;
+      } catch {
+        // The running node's own word is the next best.
+      }
+      return { address: runtime.api, tls: runtime.tls === true, expected: { hubId, peerId: runtime.peerId } };
+    }
+    if (Date.now() >= deadline) {
+      throw new CliError(
+        `the node in ${dataDir} is still starting (pid ${runtime.pid}, since ${runtime.startedAt}); try again once its log says "node started"`,
+        ExitCode.Unavailable,
+      );
+    }
+    await delay(Math.min(START_POLL_MS, Math.max(0, deadline - Date.now())));
+  }
+}
+
+/**
+ * Asks the node at `address` who it is (the open health check; every answer names the node in its
+ * headers, node/api/server.ts) and refuses a node that is not the data directory's hub. A node that
+ * names no one (an older version) is taken at its word.
+ */
+async function checkIdentity(address: string, channel: ChannelCredentials, dataDir: string, expected: Located["expected"]): Promise<void> {
+  const client = new Client(address, channel);
+  try {
+    const headers = await new Promise<Metadata>((resolve, reject) => {
+      let received: Metadata | undefined;
+      const call = client.makeUnaryRequest(
+        "/grpc.health.v1.Health/Check",
+        (value: Buffer) => value,
+        (value: Buffer) => value,
+        Buffer.alloc(0),
+        new Metadata(),
+        { deadline: new Date(Date.now() + 10_000) },
+        (error) => {
+          if (received) resolve(received);
+          else if (error) reject(error);
+          else resolve(new Metadata());
+        },
+      );
+      call.on("metadata", (metadata: Metadata) => {
+        received = metadata;
+      });
+    });
+    const hubId = headers.get(IDENTITY_HEADERS.hubId)[0];
+    const peerId = headers.get(IDENTITY_HEADERS.peerId)[0];
+    if (typeof hubId !== "string" || typeof peerId !== "string") return;
+    if (hubId !== expected.hubId || peerId !== expected.peerId) {
+      const who = hubId === expected.hubId ? `hub '${hubId}' with peer id ${peerId}` : `hub '${hubId}'`;
+      const mine = hubId === expected.hubId ? `peer id ${expected.peerId}` : `hub '${expected.hubId}'`;
+      throw new CliError(
+        `the node at ${address} is ${who}, not ${dataDir}'s ${mine}: ${dataDir}'s node is not running there any more (start it with \`concordat --data ${dataDir} start\`)`,
+        ExitCode.Unavailable,
+      );
+    }
+  } finally {
+    client.close();
+  }
+}
+
 /**
  * Finds the node and the credential: `--api`/`--token`/`--tls-ca`, then CONCORDAT_API /
  * CONCORDAT_TOKEN / CONCORDAT_TLS_CA, then the data directory (`--data`, CONCORDAT_DATA, or ./data):
- * `node.json` written by the running node, `config.yaml`, and `admin.token` written by `init`.
+ * `node.json` written by its node (waiting while that node starts), and `admin.token` written by
+ * `init`. A node found through the data directory must be that directory's hub.
  */
 export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): Promise<Connection> {
   // An empty flag or variable counts as unset.
@@ -62,30 +166,10 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const paths = dataPaths(dataDir);
   let address = options.api || env.CONCORDAT_API;
   let tls = false;
+  let expected: Located["expected"] | undefined;
   if (!address) {
-    const runtime = await readOptional(paths.runtime);
-    if (runtime) {
-      let info: Partial<RuntimeInfo>;
-      try {
-        info = JSON.parse(runtime) as Partial<RuntimeInfo>;
-      } catch {
-        info = {};
-      }
-      if (typeof info.api !== "string") {
-        throw new CliError(`${paths.runtime} is damaged (no API address); if no node is running, delete it`, ExitCode.Unavailable);
-      }
-      address = info.api;
-      tls = info.tls === true;
-    } else if (await readOptional(paths.config)) {
-      const config = await loadConfigFile(paths.config, {});
-      address = `${config.api.host}:${config.api.port}`;
-      tls = config.api.tls !== undefined;
-    } else {
-      throw new CliError(
-        `no node found: ${dataDir} holds no node (no node.json or config.yaml). Pass --data DIR or --api HOST:PORT, or run \`concordat init\`.`,
-        ExitCode.Unavailable,
-      );
-    }
+    const located = await locate(dataDir, paths, options.startWaitMs ?? START_WAIT_MS);
+    ({ address, tls, expected } = located);
   }
   let token = options.token || env.CONCORDAT_TOKEN;
   if (!token) {
@@ -106,6 +190,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   } else {
     channel = grpcCredentials.createInsecure();
   }
+  if (expected) await checkIdentity(address, channel, dataDir, expected);
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${token}`);
   const clientOptions = { "grpc.max_receive_message_length": 64 * 1024 * 1024 };

@@ -56,10 +56,11 @@ import {
 } from "./commands/credentials.js";
 import { idCommand } from "./commands/id.js";
 import { operatorsAddCommand, operatorsListCommand, operatorsRevokeCommand } from "./commands/operators.js";
-import { startCommand } from "./commands/start.js";
+import { runUntilStopped, startCommand } from "./commands/start.js";
 import { NODE_UMASK } from "../node/data-permissions.js";
 import { peersCommand } from "./commands/peers.js";
 import { statusCommand } from "./commands/status.js";
+import { stopCommand } from "./commands/stop.js";
 import {
   trainersAddCommand,
   trainersExportCommand,
@@ -104,6 +105,17 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** Repeatable and comma-separated: `--listen a --listen b` or `--listen a,b`. */
+function collectList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((v) => v.trim()).filter((v) => v !== "")];
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new CliError(`'${value}' is not a port (a whole number from 0 to 65535)`, ExitCode.Usage);
+  return n;
+}
+
 function trainerFieldFlags(command: Command, update: boolean): Command {
   return command
     .option(`--name <name>`, update ? "new display name" : "display name (required)")
@@ -146,7 +158,9 @@ export function buildProgram(): Command {
     .option("--federation <id>", "the federation's id (default: the configuration's federation.id)")
     .option("--anchor <peer-id>", "the secretariat's peer id: the trust anchor (a secretariat's own by default)")
     .option("--bootstrap <multiaddr>", "a peer to dial first, /ip4/…/tcp/…/p2p/PEER (repeatable)", collect)
-    .action(async (opts: { hub: string; name: string; secretariat?: boolean; region?: string; config?: string; federation?: string; anchor?: string; bootstrap?: string[] }, cmd: Command) => {
+    .option("--api-port <port>", "port of the node's API, stored in its config (api.port; default 7400)", port)
+    .option("--listen <multiaddr>", "libp2p listen address, stored in its config (network.listen; repeatable or comma-separated)", collectList)
+    .action(async (opts: { hub: string; name: string; secretariat?: boolean; region?: string; config?: string; federation?: string; anchor?: string; bootstrap?: string[]; apiPort?: number; listen?: string[] }, cmd: Command) => {
       const g = globals(cmd);
       await initCommand({ ...opts, data: dataDir(g) }, g.io);
     });
@@ -170,15 +184,15 @@ export function buildProgram(): Command {
       // shell's umask (README, "Configuration").
       process.umask(NODE_UMASK);
       const node = await startCommand({ data: dataDir(g), ...opts }, g.io);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-          node.stop().then(resolve, resolve);
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      });
+      await runUntilStopped(node, g.io);
+    });
+
+  program
+    .command("stop")
+    .description("stop the data directory's node (SIGTERM to its process) and wait until it has ended")
+    .action(async (_opts: object, cmd: Command) => {
+      const g = globals(cmd);
+      await stopCommand({ data: dataDir(g), ...(g.token ? { token: g.token } : {}), ...(g.tlsCa ? { tlsCa: g.tlsCa } : {}) }, g.io);
     });
 
   program
@@ -893,10 +907,12 @@ export function buildProgram(): Command {
   program
     .command("restore <file>")
     .description("recreate a node from a backup in an empty --data directory (node not running)")
-    .action(async (file: string, _opts: object, cmd: Command) => {
+    .option("--api-port <port>", "port of the restored node's API, stored in its config (api.port)", port)
+    .option("--listen <multiaddr>", "libp2p listen address of the restored node (network.listen; repeatable or comma-separated)", collectList)
+    .action(async (file: string, opts: { apiPort?: number; listen?: string[] }, cmd: Command) => {
       const g = globals(cmd);
       if (!g.data) throw new CliError("restore needs --data DIR: an empty or new directory", ExitCode.Usage);
-      await restoreCommand({ file, data: g.data }, g.io);
+      await restoreCommand({ file, data: g.data, ...opts }, g.io);
     });
 
   return program;

@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
 import { AdmissionGate, readAttestations, type Attestation, type AttestationStore } from "./admission/index.js";
 import { guardRepoSyncTimeouts, routeProcessOutput } from "./process-guard.js";
@@ -9,7 +9,8 @@ import { OwnedDocuments, textOf } from "./documents/index.js";
 import { KeyRotation, loadIdentityFile, readIdentityBytes, type NodeIdentity } from "./identity/index.js";
 import { createLogger } from "./logging.js";
 import { Operators } from "./operators/index.js";
-import { PRIVATE_FILE_MODE, tightenDataDir } from "./data-permissions.js";
+import { tightenDataDir } from "./data-permissions.js";
+import { markStarting, releaseRuntimeFile, writeRuntimeFile, type RunningRuntime } from "./runtime-file.js";
 import { dataPaths, type DataPaths } from "./paths.js";
 import { Roster } from "./roster/index.js";
 import { LevelStorageAdapter } from "./storage/index.js";
@@ -45,19 +46,8 @@ export interface NodeInit {
   onRestartFailed?: (error: unknown) => void;
 }
 
-/** What a running node writes to `node.json` so that the CLI on this machine can find it. */
-export interface RuntimeInfo {
-  pid: number;
-  api: string;
-  /** host:port of the Prometheus endpoint (GET /metrics), when configured. */
-  metrics?: string;
-  tls: boolean;
-  hubId: string;
-  peerId: string;
-  /** libp2p listen addresses with the /p2p/ suffix, for other hubs' `network.members`. */
-  libp2p: string[];
-  startedAt: string;
-}
+/** What a running node writes to `node.json` so that the CLI on this machine can find it (node/runtime-file.ts). */
+export type RuntimeInfo = RunningRuntime;
 
 /**
  * The composition root: builds the node's components from its data directory and config, starts them
@@ -96,6 +86,9 @@ export class ConcordatNode {
     }
     const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
     try {
+      // From here the CLI waits for this node rather than calling it absent (node/runtime-file.ts).
+      const marker = await markStarting(this.paths.runtime);
+      if (marker) stack.push({ name: "starting marker", stop: () => releaseRuntimeFile(this.paths.runtime, marker) });
       const keys = new KeyRotation(this.paths.identity);
       if (await keys.recover()) logger.warn("finished switching to the rotated key that a crash interrupted");
       const identity = await loadIdentityFile(this.paths.identity);
@@ -270,6 +263,7 @@ export class ConcordatNode {
           host: config.api.host,
           port: config.api.port,
           ...(config.api.tls ? { tls: config.api.tls } : {}),
+          identity: { hubId: config.hub.id, peerId: identity.peerId },
           extraServices: network.grpc ? [{ definition: ReplicationServiceService, implementation: network.grpc.service() }] : [],
         },
         {
@@ -338,6 +332,7 @@ export class ConcordatNode {
       }
 
       const runtime: RuntimeInfo = {
+        state: "running",
         pid: process.pid,
         api: api.address,
         ...(metricsAddress ? { metrics: metricsAddress } : {}),
@@ -348,8 +343,8 @@ export class ConcordatNode {
         startedAt,
       };
       // Nothing personal in it, but the directory is private anyway: 0600 like every other file.
-      await writeFile(this.paths.runtime, `${JSON.stringify(runtime, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
-      stack.push({ name: "runtime file", stop: () => rm(this.paths.runtime, { force: true }) });
+      await writeRuntimeFile(this.paths.runtime, runtime);
+      stack.push({ name: "runtime file", stop: () => releaseRuntimeFile(this.paths.runtime, runtime) });
 
       logger.info(
         { peerId: identity.peerId, api: api.address, libp2p: network.libp2pAddresses(), metrics: metricsAddress, trainers: roster.count(), version: VERSION },

@@ -63,3 +63,21 @@ export function routeProcessOutput(logger: Logger): void {
     else logger.warn({ warning: warning.name, detail: warning.message }, "process warning");
   });
 }
+
+/**
+ * Calls `onGone` once when this process's parent goes away (the process is handed to init or a
+ * subreaper, so its parent pid changes), checking every `intervalMs`; returns a function that stops
+ * watching. For a node started by an npm script: `kill` of the npm process (as in `npm start &`,
+ * then `kill $!`) ends npm and the shell it ran the script in, but not the node below them, which
+ * would otherwise keep its ports and its database (README, "CLI conventions").
+ */
+export function watchParent(onGone: () => void, intervalMs = 500): () => void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,6 +1,6 @@
 import { open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { Level } from "level";
-import { stringify } from "yaml";
+import { parseDocument, stringify } from "yaml";
 import { applyEnvOverrides, parseConfig, parseYaml, type NodeConfig } from "./config/index.js";
 import { alreadyExists, failedPrecondition, invalidArgument } from "./errors.js";
 import { createIdentityFile, writeIdentityBytes } from "./identity/index.js";
@@ -26,6 +26,22 @@ export interface InitOptions {
   /** YAML text of the base configuration (config/default.yaml or another). */
   baseConfig: string;
   baseConfigSource: string;
+  /** Where this node listens (api.port, network.listen), stored in its config.yaml. */
+  listen?: ListenOptions;
+}
+
+/** `init --api-port --listen` and `restore --api-port --listen`: where a node listens, kept in its config. */
+export interface ListenOptions {
+  apiPort?: number;
+  /** libp2p listen multiaddrs. */
+  listen?: readonly string[];
+}
+
+/** Sets the `ListenOptions` given into a raw configuration object. */
+function withListen(raw: Record<string, unknown>, listen: ListenOptions | undefined): void {
+  const section = (key: string) => (typeof raw[key] === "object" && raw[key] !== null ? (raw[key] as Record<string, unknown>) : {});
+  if (listen?.apiPort !== undefined) raw.api = { ...section("api"), port: listen.apiPort };
+  if (listen?.listen !== undefined) raw.network = { ...section("network"), listen: [...listen.listen] };
 }
 
 export interface InitResult {
@@ -86,6 +102,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     const network = typeof raw.network === "object" && raw.network !== null ? (raw.network as Record<string, unknown>) : {};
     raw.network = { ...network, peers: options.bootstrap.map((address, i) => parseBootstrap(address, i)) };
   }
+  withListen(raw, options.listen);
   parseConfig(raw, "init options"); // everything but the secretariat's own anchor is checked before any file is written
   const paths = await ensureFreshDirectory(options.dataDir);
 
@@ -121,9 +138,10 @@ export interface RestoreResult {
  * empty directory: config, identity and database (0700 directories, 0600 files). Operators keep their
  * credentials; a new admin credential is written to `admin.token` for the CLI on this machine.
  */
-export async function restoreBackup(bytes: Uint8Array, source: string, dataDir: string): Promise<RestoreResult> {
+export async function restoreBackup(bytes: Uint8Array, source: string, dataDir: string, listen?: ListenOptions): Promise<RestoreResult> {
   const { header, entries } = readBackup(bytes, source);
   parseConfig(parseYaml(header.config, `${source} (config)`), `${source} (config)`);
+  const configText = listen?.apiPort !== undefined || listen?.listen !== undefined ? relisten(header.config, listen, source) : header.config;
   await makePrivateDirectory(dataDir);
   if ((await readdir(dataDir)).length > 0) {
     throw failedPrecondition(`${dataDir} is not empty; restore only into an empty or new directory`);
@@ -131,7 +149,7 @@ export async function restoreBackup(bytes: Uint8Array, source: string, dataDir: 
   const paths = dataPaths(dataDir);
   try {
     const identity = await writeIdentityBytes(paths.identity, new Uint8Array(Buffer.from(header.identityKey, "base64")));
-    await writeFile(paths.config, header.config, { flag: "wx", mode: PRIVATE_FILE_MODE });
+    await writeFile(paths.config, configText, { flag: "wx", mode: PRIVATE_FILE_MODE });
     const db = new Level<Uint8Array, Uint8Array>(paths.db, { keyEncoding: "view", valueEncoding: "view" });
     await db.open();
     try {
@@ -165,6 +183,16 @@ export async function restoreBackup(bytes: Uint8Array, source: string, dataDir: 
     await rm(dataDir, { recursive: true, force: true }).then(() => makePrivateDirectory(dataDir));
     throw error;
   }
+}
+
+/** A backup's configuration with the node listening elsewhere: the other keys and comments kept, the result validated. */
+function relisten(text: string, listen: ListenOptions, source: string): string {
+  const doc = parseDocument(text);
+  if (listen.apiPort !== undefined) doc.setIn(["api", "port"], listen.apiPort);
+  if (listen.listen !== undefined) doc.setIn(["network", "listen"], doc.createNode([...listen.listen]));
+  const result = doc.toString();
+  parseConfig(parseYaml(result, `${source} (config with --api-port/--listen)`), "restore options");
+  return result;
 }
 
 export async function readTextFile(path: string, what: string): Promise<string> {

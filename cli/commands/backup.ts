@@ -20,12 +20,18 @@ export async function backupCommand(options: ConnectionOptions & { out: string }
   else printLine(io, `Backup written to ${options.out} (${bytes} bytes). It contains the node's private key: keep it safe.`);
 }
 
-/** `concordat restore FILE --data DIR`: recreates a node from a backup in an empty directory (node not running). */
-export async function restoreCommand(options: { file: string; data: string }, io: Io): Promise<void> {
+/**
+ * `concordat restore FILE --data DIR`: recreates a node from a backup in an empty directory (node not
+ * running); `--api-port`/`--listen` make it listen elsewhere than the backed-up node (stored in its config).
+ */
+export async function restoreCommand(options: { file: string; data: string; apiPort?: number; listen?: string[] }, io: Io): Promise<void> {
   const bytes = await readFile(options.file).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read '${options.file}': ${error.code === "ENOENT" ? "file not found" : error.message}`, ExitCode.Usage);
   });
-  const result = await restoreBackup(new Uint8Array(bytes), options.file, options.data);
+  const result = await restoreBackup(new Uint8Array(bytes), options.file, options.data, {
+    ...(options.apiPort !== undefined ? { apiPort: options.apiPort } : {}),
+    ...(options.listen !== undefined ? { listen: options.listen } : {}),
+  });
   if (io.json) {
     printJson(io, result);
     return;

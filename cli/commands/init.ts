@@ -13,6 +13,9 @@ export interface InitCommandOptions {
   federation?: string;
   anchor?: string;
   bootstrap?: string[];
+  /** Where the node listens: stored in its config.yaml (api.port, network.listen). */
+  apiPort?: number;
+  listen?: string[];
 }
 
 /** `concordat init`: a new identity, config and first admin credential in a data directory. */
@@ -29,6 +32,7 @@ export async function initCommand(options: InitCommandOptions, io: Io): Promise<
     ...(options.bootstrap !== undefined ? { bootstrap: options.bootstrap } : {}),
     baseConfig: await readTextFile(configPath, "configuration"),
     baseConfigSource: configPath,
+    listen: { ...(options.apiPort !== undefined ? { apiPort: options.apiPort } : {}), ...(options.listen !== undefined ? { listen: options.listen } : {}) },
   });
   const summary = {
     dataDir: options.data,
@@ -42,6 +46,8 @@ export async function initCommand(options: InitCommandOptions, io: Io): Promise<
     identity: result.paths.identity,
     adminToken: result.paths.adminToken,
     adminOperatorId: result.adminOperatorId,
+    api: `${result.config.api.host}:${result.config.api.port}`,
+    libp2p: result.config.network.listen,
   };
   if (io.json) {
     printJson(io, summary);
@@ -52,6 +58,7 @@ export async function initCommand(options: InitCommandOptions, io: Io): Promise<
   printLine(io, `  identity key  ${summary.identity} (mode 0600)`);
   printLine(io, `  config        ${summary.config}`);
   printLine(io, `  admin token   ${summary.adminToken} (mode 0600; the CLI reads it with --data ${options.data})`);
+  printLine(io, `  listens on    API ${summary.api}, libp2p ${summary.libp2p.join(", ") || "off"} (change with --api-port and --listen)`);
   printLine(io, `  federation    ${summary.federationId}, trust anchor ${summary.anchor || "not set (add federation.anchor to the config)"}`);
   if (summary.role === "secretariat") {
     printLine(io, `Start it with: concordat start --data ${options.data}, then create the charter: concordat federation create`);

@@ -1,5 +1,6 @@
 import { access } from "node:fs/promises";
 import { ConcordatNode } from "../../node/node.js";
+import { watchParent } from "../../node/process-guard.js";
 import { dataPaths } from "../../node/paths.js";
 import { initDataDir, readTextFile } from "../../node/setup.js";
 import { parseConfig, parseYaml } from "../../node/config/index.js";
@@ -58,4 +59,29 @@ export async function startCommand(options: StartCommandOptions, io: Io, env: No
     printLine(io, JSON.stringify({ hubId: running.config.hub.id, api: running.api.address, peerId: running.identity.peerId }));
   }
   return node;
+}
+
+/**
+ * Keeps the node running until SIGINT or SIGTERM, then stops it (in-flight calls finish, everything
+ * is flushed). A node started by an npm script (`npm start`, `npm run concordat -- start`) also stops
+ * when the npm process that started it goes away: `kill` of npm does not reach the node itself.
+ */
+export function runUntilStopped(node: ConcordatNode, io: Io, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopWatching = () => {};
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      stopWatching();
+      node.stop().then(resolve, resolve);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    if (env.npm_lifecycle_event) {
+      stopWatching = watchParent(() => {
+        printNotice(io, `The npm process that started this node (npm run ${env.npm_lifecycle_event}) is gone: stopping the node.`);
+        stop();
+      });
+    }
+  });
 }

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { failedPrecondition } from "../errors.js";
@@ -79,6 +79,26 @@ export interface ApiServerInit {
   tls?: { cert: string; key: string };
   /** Grace period for in-flight calls on stop before they are cut. */
   shutdownGraceMs?: number;
+  /** Named in the headers of every answer (IDENTITY_HEADERS), so that a client can tell which node it reached. */
+  identity?: { hubId: string; peerId: string };
+}
+
+/**
+ * Response headers naming the node, sent on every answer, the open health check included: the CLI
+ * checks with them that the node at an address is the hub of the data directory it was given
+ * (cli/connection.ts). Both are public: the charter names every member's hub id and peer id.
+ */
+export const IDENTITY_HEADERS = { hubId: "concordat-hub-id", peerId: "concordat-peer-id" } as const;
+
+function identityInterceptor(identity: { hubId: string; peerId: string }): ServerInterceptor {
+  return (_method, call) =>
+    new ServerInterceptingCall(call, {
+      sendMetadata: (metadata, next) => {
+        metadata.set(IDENTITY_HEADERS.hubId, identity.hubId);
+        metadata.set(IDENTITY_HEADERS.peerId, identity.peerId);
+        next(metadata);
+      },
+    });
 }
 
 export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreServiceComponents, "info"> {
@@ -143,7 +163,7 @@ export class ApiServer {
     if (this.#server) return;
     const server = new Server({
       "grpc.max_receive_message_length": API_MAX_RECEIVE_MESSAGE_BYTES,
-      interceptors: [authenticationInterceptor(this.#components)],
+      interceptors: [...(this.#init.identity ? [identityInterceptor(this.#init.identity)] : []), authenticationInterceptor(this.#components)],
     });
     for (const extra of this.#init.extraServices ?? []) server.addService(extra.definition, extra.implementation);
     // Every API service decodes its requests through one guard: size per method, strict UTF-8,

@@ -31,6 +31,7 @@ const COMMANDS = [
   ["init"],
   ["id"],
   ["start"],
+  ["stop"],
   ["status"],
   ["peers"],
   ["federation"],
@@ -120,7 +121,7 @@ describe("the concordat command", () => {
 
     const down = await concordat(["status", "--data", data]);
     expect(down.code).toBe(3);
-    expect(down.stderr).toMatch(/UNAVAILABLE.*is the node running/);
+    expect(down.stderr).toContain(`no node is running for ${data} (start it with \`concordat --data ${data} start\`)`);
 
     const json = await concordat(["status", "--data", data, "--json"]);
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { exitCode: 3 } });
