@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { dataPaths } from "../node/paths.js";
 import { markStarting, releaseRuntimeFile } from "../node/runtime-file.js";
 
@@ -37,8 +38,11 @@ export async function markStartingNode(argv: readonly string[], env: NodeJS.Proc
   const dataDir = startingDataDir(argv, env);
   if (dataDir === undefined) return async () => {};
   const path = dataPaths(dataDir).runtime;
-  // A directory that does not exist yet is created by the first start, which then marks itself.
-  const marker = await markStarting(path).catch(() => undefined);
+  // A first start creates the directory here (private, as init would), so that even a command run
+  // right after the very first `start &` finds the marker and waits for the node to initialise.
+  const marker = await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    .then(() => markStarting(path))
+    .catch(() => undefined);
   return async () => {
     if (marker) await releaseRuntimeFile(path, marker).catch(() => undefined);
   };

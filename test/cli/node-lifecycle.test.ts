@@ -53,6 +53,25 @@ describe("a node's data directory, from the command line", () => {
     }
   }, 120_000);
 
+  test("a command right after the very first `start &` on a directory that does not exist yet waits for the node", async () => {
+    root ||= await makeTempDir("concordat-lifecycle-");
+    const data = join(root, "first", "data");
+    const env: NodeJS.ProcessEnv = { ...process.env, CONCORDAT_LOG_LEVEL: "warn", CONCORDAT_API_PORT: "0", CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0" };
+    for (const name of ["CONCORDAT_DATA", "CONCORDAT_API", "CONCORDAT_TOKEN"]) delete env[name];
+    const node = spawn(process.execPath, [CLI_ENTRY, "--data", data, "start"], { env, stdio: "ignore" });
+    const exited = once(node, "exit");
+    try {
+      const status = await runCli(["--data", data, "status", "--json"], { timeoutMs: 60_000 });
+      expect(status.stderr).toBe("");
+      expect(status.code).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ hubId: "local-hub", role: "hub" });
+      expect((await runCli(["--data", data, "stop"], { timeoutMs: 60_000 })).code).toBe(0);
+      await exited;
+    } finally {
+      node.kill("SIGKILL");
+    }
+  }, 120_000);
+
   test("restore takes --api-port and --listen into the restored config, keeping the rest", async () => {
     root ||= await makeTempDir("concordat-lifecycle-");
     const data = join(root, "hub");
