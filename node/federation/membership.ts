@@ -122,8 +122,8 @@ export class Membership {
   /** Was `member` removed less than the removal notice window ago? */
   inRemovalNotice(member: CharterMember): boolean {
     if (!member.removedAt) return false;
-    const since = this.#now() - Date.parse(member.removedAt);
-    return since >= 0 && since < this.#noticeMs;
+    // A clock a little behind the secretariat's reads a removal in the future: still within it.
+    return this.#now() - Date.parse(member.removedAt) < this.#noticeMs;
   }
 
   /**

@@ -52,6 +52,10 @@ describe("the removal notice window, in the membership alone", () => {
     membership.update(state, { kind: "verified" });
     expect(membership.allowed(gone)).toBe(true);
     expect(membership.isCurrentKey(gone)).toBe(false);
+    // A clock behind the secretariat's: the removal reads as still to come, within the window.
+    now = removedAt - 1_000;
+    expect(membership.allowed(gone)).toBe(true);
+    now = removedAt;
     expect(membership.isCurrentKey(kept)).toBe(true);
     expect(membership.nextExpiry()).toBe(removedAt + REMOVAL_NOTICE_MS);
     now = removedAt + REMOVAL_NOTICE_MS - 1;
