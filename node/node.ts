@@ -238,6 +238,7 @@ export class ConcordatNode {
         { federationId: config.federation.id },
         {
           ownerOf: (id) => fed.ownerOf(id),
+          mayReceive: (peer, id) => fed.mayShare(peer, id),
           attestableHeads: (id, heads) => documents.attestableHeads(id, heads),
           self: { peerId: identity.peerId, sign: (data) => identity.signSync(data) },
           handle: (id) => repo.handles[id as DocumentId],

@@ -10,7 +10,7 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
   }
   printLine(io, `${status.role} '${status.hubId}' — ${status.hubName}`);
   if (status.removedAt) {
-    printLine(io, `  REMOVED     the federation's charter removed this hub at ${status.removedAt}: members no longer connect to it or take what it signs after that`);
+    printLine(io, `  REMOVED     the federation's charter removed this hub at ${status.removedAt}: members take nothing it signs after that, and refuse its connections once a short notice window has passed`);
   }
   printLine(io, `  federation  ${status.federationId}`);
   printLine(io, `  anchor      ${status.anchor || "not configured: this node replicates with no one (federation.anchor)"}`);

@@ -38,6 +38,12 @@ export interface AttestationStore {
 export interface AdmissionComponents {
   /** Whose a document id is; undefined for any id no member of the charter owns (the message is dropped). */
   ownerOf(documentId: string): DocumentOwner | undefined;
+  /**
+   * May `peerId` be sent what this node has of `documentId` now (the share policy)? Asked of every
+   * sync message this node sends: a message for a document the peer may no longer see is dropped
+   * (when absent, all are sent).
+   */
+  mayReceive?(peerId: string, documentId: string): boolean;
   /** For this node's own document whose Repo copy is at `heads`: the heads to sign (its own history only). */
   attestableHeads(documentId: string, heads: string[]): string[] | undefined;
   /** This node's peer id and a synchronous Ed25519 signer with its key. */
@@ -104,7 +110,11 @@ const sameHeads = (a: readonly string[], b: readonly string[]) => a.length === b
  * document, and counted.
  *
  * Outbound, it attaches attestations: over the heads of the message for this node's own documents
- * (signed here, once per heads), the latest verified ones for documents it relays.
+ * (signed here, once per heads), the latest verified ones for documents it relays. And it drops a
+ * sync message for a document its peer may no longer see: automerge-repo stops syncing a document
+ * with a peer when the share policy changes, but only once it has re-read it, and a message it
+ * generated before goes out all the same. A peer whose rights shrank (a member removed, a key
+ * rotated out) and that stays connected gets nothing more of the documents it lost.
  */
 export class AdmissionGate {
   readonly #init: Required<AdmissionInit>;
@@ -215,6 +225,10 @@ export class AdmissionGate {
     if (message.type === "ephemeral") return undefined; // never relayed (see inbound)
     if ((message.type !== "sync" && message.type !== "request") || !(message.data instanceof Uint8Array) || !message.documentId) return message;
     const documentId = message.documentId as string;
+    if (this.#c.mayReceive && !this.#c.mayReceive(message.targetId, documentId)) {
+      this.#withheld(message.targetId, documentId);
+      return undefined;
+    }
     let heads: string[];
     try {
       heads = parseSyncMessage(message.data).heads.sort();
@@ -442,6 +456,20 @@ export class AdmissionGate {
       this.#peers.set(peer, state);
     }
     return state;
+  }
+
+  /** Logs, once per peer and document, a message not sent because the peer may not see the document. */
+  #withheld(peer: string, documentId: string): void {
+    let logged = this.#logged.get(peer);
+    if (!logged) {
+      if (this.#logged.size >= MAX_LOGGED_PEERS) this.#logged.clear();
+      logged = new Set();
+      this.#logged.set(peer, logged);
+    }
+    const key = `${documentId}\nwithheld`;
+    if (logged.has(key) || logged.size >= MAX_LOGGED_PER_PEER) return;
+    logged.add(key);
+    this.#log.debug({ peer, document: documentId }, "withheld a sync message for a document the peer may not see");
   }
 
   /** Counts a refusal, and logs it once per peer, document and reason. */

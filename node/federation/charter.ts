@@ -45,7 +45,7 @@ export interface CharterMember {
   /** Every key it has had, oldest first; the last one without `until` is current. */
   keys: CharterKey[];
   admittedAt: string;
-  /** Set when removed: nothing it signs after this counts, and it may not connect. */
+  /** Set when removed: nothing it signs after this counts, and it may not connect once the removal notice window (membership.ts) has passed. */
   removedAt?: string;
   /** The newest seq the secretariat had verified from it when it was removed: nothing above counts. */
   removedAfterSeq?: number;

@@ -65,8 +65,10 @@ export interface FederationComponents {
  * never "any id a peer names".
  *
  * Connections: the trust anchor and the charter's members (current keys; a rotated-out key for a
- * grace period). Before this node has verified any charter, the config's bootstrap peers may connect
- * too, but get only the charter and the secretariat's directory.
+ * grace period; a removed member's keys for the removal notice window, so that it learns it was
+ * removed). Before this node has verified any charter, the config's bootstrap peers may connect
+ * too. A bootstrap peer, a rotated-out key and a removed member get only the charter and the
+ * secretariat's directory, and no node dials the last two.
  *
  * Documents: this node's own replicated documents and directory, the charter, the members'
  * directories, and the documents those directories list whose ids derive from the directory (so a
@@ -160,15 +162,17 @@ export class Federation {
   }
 
   /**
-   * automerge-repo's `access` and `announce` both ask this: a document is shared with a peer only if
-   * the peer may connect and this node shares the document; a bootstrap peer that is not (yet known
-   * as) a member gets only the charter and the secretariat's directory.
+   * automerge-repo's `access` and `announce` both ask this (and the admission gate, for every message
+   * this node sends): a document is shared with a peer only if the peer may connect and this node
+   * shares the document; a bootstrap peer that is not (yet known as) a member, a key rotated out
+   * within its grace period and a member removed within the removal notice window get only the
+   * charter and the secretariat's directory.
    */
   mayShare(peer: string, documentId: string): boolean {
     if (!this.allowed(peer)) return false;
     if (peer === this.#membership.anchor || this.#membership.isCurrentKey(peer)) return this.shares(documentId);
-    // A bootstrap peer not (yet) known as a member, or a key rotated out within its grace period:
-    // only what it needs to learn the charter.
+    // A bootstrap peer not (yet) known as a member, a key rotated out within its grace period, a
+    // member removed within the notice window: only what it needs to learn the charter.
     return documentId === this.#charterId || documentId === this.#anchorDirectory;
   }
 
@@ -186,7 +190,8 @@ export class Federation {
       targets.set(key, { peerId: key, libp2p: libp2pAddresses(member), ...(grpc ? { grpc } : {}) });
     }
     for (const peer of this.#peers) {
-      if (!this.allowed(peer.peerId)) continue;
+      // A removed member may connect for a while, to learn of its removal; it is not called.
+      if (!this.allowed(peer.peerId) || this.#membership.holderOf(peer.peerId)?.removedAt) continue;
       const charter = targets.get(peer.peerId);
       targets.set(peer.peerId, {
         peerId: peer.peerId,
@@ -216,7 +221,7 @@ export class Federation {
     if (removedAt && !this.#toldRemoved) {
       // Said once: `concordat status` keeps showing it.
       this.#toldRemoved = true;
-      this.#log.warn({ hub: this.#self.hubId, removedAt }, "this hub was removed from the federation: members no longer connect to it or take what it signs");
+      this.#log.warn({ hub: this.#self.hubId, removedAt }, "this hub was removed from the federation: members no longer take what it signs, and refuse its connections once the removal notice window ends");
     }
     for (const member of this.#membership.members()) {
       if (member.directoryId !== this.#self.directoryId) this.#watch(member);

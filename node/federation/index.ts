@@ -13,5 +13,5 @@ export {
   type AdmitRequest,
   type MemberRole,
 } from "./charter.js";
-export { Membership, type CharterSource, type MembershipInit } from "./membership.js";
+export { Membership, REMOVAL_NOTICE_MS, type CharterSource, type MembershipInit } from "./membership.js";
 export { CharterAdmin, type CharterAdminInit } from "./charter-admin.js";

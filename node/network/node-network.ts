@@ -90,7 +90,9 @@ export async function startNetwork(
   }
 
   // A newer charter: dial whom it adds, hang up on whom it no longer allows (removed, re-keyed);
-  // and once a minute, for keys whose rotation grace period has run out.
+  // and when a rotation grace period or a removal notice window runs out (timed to the next one, and
+  // at least once a minute).
+  let expiry: NodeJS.Timeout | undefined;
   const reconsider = () => {
     gate.reconsider();
     libp2pAdapter?.refreshTargets();
@@ -103,13 +105,23 @@ export async function startNetwork(
       void libp2p?.hangUp(peerIdFromString(peerId)).catch(() => undefined);
       logger.warn({ peer: peerId, hub: federation.membership.hubOf(peerId), channels }, "disconnected a peer the charter no longer allows");
     }
+    scheduleExpiry();
+  };
+  const scheduleExpiry = () => {
+    clearTimeout(expiry);
+    const next = federation.membership.nextExpiry();
+    // A few ms late, so that the key is no longer allowed when it runs.
+    expiry = next === undefined || next - Date.now() >= 60_000 ? undefined : setTimeout(reconsider, Math.max(0, next - Date.now()) + 50);
+    expiry?.unref();
   };
   const unsubscribe = federation.onChange(reconsider);
   const timer = setInterval(reconsider, 60_000);
   timer.unref();
+  scheduleExpiry();
   const stopWatching = () => {
     unsubscribe();
     clearInterval(timer);
+    clearTimeout(expiry);
   };
 
   return {

@@ -43,7 +43,7 @@ function lyingDocumentChunk(doc: A.Doc<unknown>, heads: string[]): Uint8Array {
   return new Uint8Array(out);
 }
 
-async function setUp() {
+async function setUp(mayReceive?: (peerId: string, documentId: string) => boolean) {
   const ownerKey = await generateKeyPair("Ed25519");
   const owner = peerIdFromPrivateKey(ownerKey).toString();
   const repo = new Repo({ network: [] });
@@ -58,6 +58,7 @@ async function setUp() {
       self: { peerId: "self", sign: () => new Uint8Array(64) },
       handle: (id) => repo.handles[id as DocumentId],
       logger: pino({ level: "warn" }, { write: (line: string) => void logs.push(line) }),
+      ...(mayReceive ? { mayReceive } : {}),
     },
   );
   const attest = (heads: string[]) => ({ signer: owner, heads: [...heads].sort(), signature: ownerKey.sign(encodeAttestation(FEDERATION, documentId, owner, heads)) as Uint8Array });
@@ -121,5 +122,21 @@ describe("the admission gate, on real Automerge documents", () => {
     // Its heads now read as if the sender did not have the forged change.
     expect(parseSyncMessage(out?.data as Uint8Array).heads).not.toContain(A.getHeads(forged)[0]);
     expect(documentId).toBeTruthy();
+  });
+
+  it("sends nothing of a document to a peer that may no longer see it (a removed member still connected); a doc-unavailable still goes", async () => {
+    const removed = "removed" as PeerId;
+    let shown = true;
+    const { documentId, gate } = await setUp((peer) => peer !== removed || shown);
+    const doc = ownerDoc();
+    const sync = (targetId: PeerId, type: "sync" | "request" = "sync"): Message =>
+      ({ type, senderId: "self" as PeerId, targetId, documentId, data: syncMessage(A.getHeads(doc), A.getAllChanges(doc)) }) as Message;
+    expect(gate.outbound(sync(removed))).toBeDefined();
+    // The charter removes it: what automerge-repo had generated for it before it re-read the share policy is dropped.
+    shown = false;
+    expect(gate.outbound(sync(removed))).toBeUndefined();
+    expect(gate.outbound(sync(removed, "request"))).toBeUndefined();
+    expect(gate.outbound({ type: "doc-unavailable", senderId: "self" as PeerId, targetId: removed, documentId } as Message)).toBeDefined();
+    expect(gate.outbound(sync("member" as PeerId))).toBeDefined();
   });
 });

@@ -116,28 +116,27 @@ describe("membership from the charter", () => {
     expect(A.getHeads(s().node.running.documents.get("charter"))).toEqual(before);
   });
 
-  it("a removed member is disconnected and refused; its data stays readable as of its last checkpoint before removal, marked", async () => {
+  it("a removed member is shown only the charter (refused once the notice window ends: removal-notice.test.ts); its data stays readable as of its last checkpoint before removal, marked", async () => {
     const removed = b();
     const shard = shardOf(removed, "M-B1");
     const lastSeq = a().node.running.views.view(shard.id)?.checkpoint.seq;
     expect(lastSeq).toBeGreaterThan(0);
-    const sinceS = s().node.logs.length;
-    const sinceA = a().node.logs.length;
 
     const io = memoryIo(false);
     await federationRemoveCommand({ ...cli(s()), hub: removed.hub }, io);
     expect(io.out()).toContain(`Removed '${removed.hub}'`);
 
-    // Disconnected by the secretariat at once, and by a once it verifies the new charter.
-    await waitForLog(s().node, "disconnected a peer the charter no longer allows", (e) => e.peer === removed.peerId, sinceS, 15_000);
-    await waitForLog(a().node, "disconnected a peer the charter no longer allows", (e) => e.peer === removed.peerId, sinceA, 15_000);
-    await waitUntil("no channel to the removed member", () =>
-      [s(), a()].every((x) => !x.node.running.network.peers().some((p) => p.peerId === removed.peerId)),
-    );
-    // Refused from then on: its redials are gated.
-    await waitForLog(s().node, "refused a peer that is not allowed", (e) => e.peer === removed.peerId, sinceS, 15_000);
-    expect(s().node.running.federation.allowed(removed.peerId)).toBe(false);
-    expect(a().node.running.federation.allowed(removed.peerId)).toBe(false);
+    // It learns it was removed: members do not hang up on it during the removal notice window, but
+    // show it nothing but the charter and the secretariat's directory, and call it no more.
+    await waitForCharter(removed, (members) => members.some((m) => m.hub === removed.hub && m.removedAt !== undefined), 15_000);
+    await waitUntil("a to verify the charter removing b", () => a().node.running.membership.member(removed.hub)?.removedAt !== undefined, 15_000);
+    for (const x of [s(), a()]) {
+      const { federation } = x.node.running;
+      expect(federation.mayShare(removed.peerId, federation.charterId as string)).toBe(true);
+      expect(federation.mayShare(removed.peerId, shardOf(a(), "M-A1").id)).toBe(false);
+      expect(federation.mayShare(removed.peerId, a().node.running.federation.self.directoryId)).toBe(false);
+      expect(federation.dialTargets().some((t) => t.peerId === removed.peerId)).toBe(false);
+    }
 
     // Its documents stay readable at a, as of its last checkpoint before removal, marked as such.
     const view = a().node.running.views.view(shard.id);

@@ -152,6 +152,13 @@ describe("a federation driven through the CLI, as a new user does", () => {
     await waitUntil("b to see its request to c end", () => b().node.running.bookings.show(toC.booking.key).state === "declined", 20_000);
     expect(b().node.running.bookings.show(toC.booking.key).engagement?.reason).toBe("member-removed");
     expect(a().node.running.bookings.awaitingDecision()).toBe(1);
+    // At the removed hub itself, which receives the charter removing it: its own request ends, and
+    // its status says why.
+    await waitUntil("c to see its own request end", () => c().node.running.bookings.show(fromC?.key as string).engagement?.reason === "member-removed", 20_000);
+    expect(c().node.running.bookings.show(fromC?.key as string).engagement?.detail).toMatch(/this hub 'hub-c' was removed from the federation at /);
+    const status = memoryIo(false);
+    await statusCommand(cli(c()), status);
+    expect(status.out()).toMatch(/REMOVED +the federation's charter removed this hub at /);
   }, 60_000);
 
   it("cases search --competency hr finds the cases of HR-1 (by code family, as the README shows)", async () => {
