@@ -78,7 +78,10 @@ function describeTrainer(io: Io, t: Trainer): void {
     ["home hub", t.homeHub],
     ["languages", t.languages.map((l) => `${l.tag}:${l.level}`).join(", ")],
     ["regions", t.regions.join(", ")],
-    ["claimed (roster)", t.accreditations.map((a) => `${a.scheme}/${a.competency} ${a.level} ${a.validFrom}..${a.validUntil} ${a.status}`).join("; ")],
+    [
+      "claimed (roster)",
+      t.accreditations.length === 0 ? "none" : t.accreditations.map((a) => `${a.scheme}/${a.competency} ${a.level} ${a.validFrom}..${a.validUntil} ${a.status}`).join("; "),
+    ],
     ["availability", t.availability.map((r) => formatRange(r.start, r.end)).join(", ")],
     ["blackouts", t.blackouts.map((r) => formatRange(r.start, r.end)).join(", ")],
   ];

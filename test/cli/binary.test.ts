@@ -125,7 +125,7 @@ describe("the concordat command", () => {
 
     const json = await concordat(["status", "--data", data, "--json"]);
     expect(JSON.parse(json.stderr)).toMatchObject({ error: { exitCode: 3 } });
-  });
+  }, 180_000);
 
   test("start on an empty directory initialises a default hub from config/default.yaml and says so", async () => {
     dir ||= await mkdtemp(join(tmpdir(), "concordat-cli-"));
