@@ -238,7 +238,10 @@ export class ConcordatNode {
         { federationId: config.federation.id },
         {
           ownerOf: (id) => fed.ownerOf(id),
-          mayReceive: (peer, id) => fed.mayShare(peer, id),
+          // Only a peer whose rights shrank (a removed member, a key rotated out, a peer not yet
+          // admitted) has messages withheld: to a member's current key or the anchor nothing is
+          // dropped behind automerge-repo's back, so no sync it believes sent can stall.
+          mayReceive: (peer, id) => peer === membership.anchor || membership.isCurrentKey(peer) || fed.mayShare(peer, id),
           attestableHeads: (id, heads) => documents.attestableHeads(id, heads),
           self: { peerId: identity.peerId, sign: (data) => identity.signSync(data) },
           handle: (id) => repo.handles[id as DocumentId],
