@@ -34,6 +34,7 @@ import {
   type OutboxDoc,
   type RequestDraft,
 } from "./model.js";
+import { SerialQueue } from "../serial-queue.js";
 
 export function outboxSpec(): OwnedDocumentSpec {
   return { key: OUTBOX_KEY, type: DocumentType.Outbox, replicated: true, initial: { requests: {}, cancelled: {} } };
@@ -93,7 +94,7 @@ export class Bookings {
   readonly #log: Logger;
   /** Requests in others' outboxes that are not for this hub's trainers (never decoded twice). */
   readonly #notMine = new Set<string>();
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #unsubscribeCharter: (() => void) | undefined;
@@ -152,14 +153,12 @@ export class Bookings {
 
   /** Waits until every request seen so far has been considered. */
   idle(): Promise<void> {
-    return this.#queue.then(() => undefined);
+    return this.#queue.idle();
   }
 
   /** Runs `job` after every job queued before it; its error goes to the caller (an operator's command). */
   #serial<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(job);
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#queue.run(job);
   }
 
   /** Queues the node's own work: an error is logged (the request stays unanswered and is retried at the next sweep). */

@@ -9,6 +9,7 @@ import { shardOf } from "../roster/trainer.js";
 import { Checker, quote, TextKind } from "../text.js";
 import { CASE_LIMITS, decodeCase, encodeCase, endorsementKey, validateCase, type CaseEndorsement, type CaseRecord, type RawCase } from "./model.js";
 import { caseHits, CaseSearchIndex, type CaseFilters } from "./search.js";
+import { SerialQueue } from "../serial-queue.js";
 
 export const CASE_SHARDS = 16;
 export const ENDORSEMENTS_KEY = "case-endorsements";
@@ -60,7 +61,7 @@ export class Cases {
   readonly #indexed = new Map<string, { hub: string; record: CaseRecord; text: string; doc: string }>();
   readonly #idsByDocument = new Map<string, Set<string>>();
   #unsubscribe: (() => void) | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
 
   constructor(
     init: { hubId: string; isSecretariat: boolean },
@@ -96,13 +97,11 @@ export class Cases {
   }
 
   idle(): Promise<void> {
-    return this.#queue.then(() => undefined);
+    return this.#queue.idle();
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(job).catch((error: unknown) => this.#log.error({ err: error }, "indexing cases failed"));
-    this.#queue = run;
-    return run;
+    return this.#queue.run(job).catch((error: unknown) => this.#log.error({ err: error }, "indexing cases failed"));
   }
 
   #indexOwn(keys?: readonly string[]): void {

@@ -25,6 +25,7 @@ import {
 import { addProof, type JsonObject } from "./proof.js";
 import { decodeBitstring, emptyBitstring, encodeBitstring, getBit, setBit, STATUS_LIST_BITS } from "./status-list.js";
 import { CredentialVerifier, parseStored as parse, schemeOwner, type CredentialsDoc, type Verification } from "./verifier.js";
+import { SerialQueue } from "../serial-queue.js";
 
 export const CREDENTIALS_KEY = "credentials";
 const COMPETENCY_URN_PREFIX = "urn:concordat:competency:";
@@ -149,12 +150,10 @@ export class Credentials {
    * Issuing and status changes run one at a time: each takes a status index or reads, re-signs and
    * writes a whole status list, and two at once would lose one another's bits.
    */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
 
   #serialised<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(job);
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#queue.run(job);
   }
 
   /** Issues an accreditation under a scheme of the core's newest release. */

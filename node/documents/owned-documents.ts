@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import { failedPrecondition } from "../errors.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
 import { checkHeader, makeHeader, type DocumentType, type PlainHeader } from "./header.js";
+import { SerialQueue } from "../serial-queue.js";
 
 /** Who made a change and why; recorded as the Automerge change message of every change. */
 export interface ChangeMeta {
@@ -183,7 +184,7 @@ export class OwnedDocuments {
   readonly #unreleased = new Set<string>();
   readonly #idFor: ((key: string) => DocumentId) | undefined;
   readonly #commitListeners: Array<(keys: string[]) => void> = [];
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   /** Transactions waiting for the next group commit, and whether one is queued to take them. */
   readonly #waiting: PendingTransaction[] = [];
   #groupScheduled = false;
@@ -432,7 +433,7 @@ export class OwnedDocuments {
   #scheduleGroup(): void {
     if (this.#groupScheduled) return;
     this.#groupScheduled = true;
-    this.#queue = this.#queue.then(async () => {
+    void this.#queue.run(async () => {
       this.#groupScheduled = false;
       const group = this.#waiting.splice(0, MAX_GROUP);
       if (this.#waiting.length > 0) this.#scheduleGroup();
@@ -631,6 +632,6 @@ export class OwnedDocuments {
 
   /** Waits for queued transactions; used before shutdown. */
   async idle(): Promise<void> {
-    await this.#queue;
+    await this.#queue.idle();
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { failedPrecondition, invalidArgument, notFound, unauthenticated } from "../errors.js";
 import type { JsonSublevel, NodeStore } from "../storage/node-store.js";
 import { Checker, quote } from "../text.js";
+import { SerialQueue } from "../serial-queue.js";
 
 /** Roles, weakest first: each can do everything the ones before it can. */
 export const ROLES = ["viewer", "operator", "admin"] as const;
@@ -49,7 +50,7 @@ export class Operators {
   readonly #log: Logger | undefined;
   readonly #byId = new Map<string, StoredOperator>();
   /** Changes run one at a time, so a check ("another admin remains") holds until its write lands. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
 
   private constructor(store: NodeStore, logger?: Logger) {
     this.#store = store;
@@ -70,9 +71,7 @@ export class Operators {
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#queue.run(fn);
   }
 
   /** Issues a credential. Resolves once it is persisted; the returned token is not stored anywhere. */

@@ -15,6 +15,7 @@ import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
 const REC_PREFIX = "availability/rec/";
 const DOC_PREFIX = "availability/doc/";
 import { AvailabilityIndex, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type Range, type TrainerRecord } from "./index.js";
+import { SerialQueue } from "../serial-queue.js";
 
 /** What an answer says of each hub it drew on: as of which checkpoint, and whether that is stale. */
 export interface HubFreshness {
@@ -70,7 +71,7 @@ export class Availability {
 
   /** Which roster document each trainer was last seen in (a roster that grows moves records between shards). */
   readonly #documentOf = new Map<string, string>();
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   readonly #store: NodeStore;
   /** Each indexed trainer as derived (JSON), to persist only what changed. */
   readonly #derived = new Map<string, string | TrainerRecord>();
@@ -125,7 +126,7 @@ export class Availability {
 
   /** Waits until every pending re-indexing is done (tests, reports). */
   idle(): Promise<void> {
-    return this.#queue.then(() => undefined);
+    return this.#queue.idle();
   }
 
   /**
@@ -140,9 +141,7 @@ export class Availability {
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(job).catch((error: unknown) => this.#log.error({ err: error }, "indexing failed"));
-    this.#queue = run;
-    return run;
+    return this.#queue.run(job).catch((error: unknown) => this.#log.error({ err: error }, "indexing failed"));
   }
 
   /**
