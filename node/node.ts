@@ -176,6 +176,7 @@ export class ConcordatNode {
         { documents, membership, logger: logger.child({ component: "charter" }), lastSeqOf: (hub) => views.latestSeq(hub) },
       );
       charter.start();
+      stack.push({ name: "charter", stop: async () => charter.stop() });
       federation = new Federation(
         { self: { hubId: config.hub.id, peerId: identity.peerId, directoryId }, peers: config.network.peers },
         { repo, documents, membership, logger: logger.child({ component: "federation" }) },

@@ -51,6 +51,7 @@ export class Checkpointer {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
+  #unsubscribeCommits: (() => void) | undefined;
 
   constructor(init: CheckpointerInit, components: CheckpointerComponents) {
     this.#init = { batchMs: 50, heartbeatMs: 5 * 60_000, now: () => Date.now(), ...init };
@@ -62,7 +63,7 @@ export class Checkpointer {
 
   /** Signs what changed since the last checkpoints, then follows writes and heartbeats. */
   async start(): Promise<void> {
-    this.#documents.onCommit((keys) => this.#noteChanged(keys));
+    this.#unsubscribeCommits = this.#documents.onCommit((keys) => this.#noteChanged(keys));
     await this.#enqueue(() => this.#checkpoint(this.#replicatedKeys(), CheckpointKind.Checkpoint, true));
     this.#heartbeatTimer = setInterval(() => {
       void this.#enqueue(() => this.#checkpoint(this.#replicatedKeys(), CheckpointKind.Heartbeat, false));
@@ -76,7 +77,9 @@ export class Checkpointer {
     clearTimeout(this.#batchTimer);
     this.#batchTimer = undefined;
     clearInterval(this.#heartbeatTimer);
+    // Writes that land until the last batch is signed still join it.
     await this.#enqueue(() => this.#signPending());
+    this.#unsubscribeCommits?.();
   }
 
   /** Signs the pending batch now (tests, shutdown paths). */

@@ -98,6 +98,7 @@ export class Bookings {
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #unsubscribeCharter: (() => void) | undefined;
+  #unsubscribeCommits: (() => void) | undefined;
   #stopped = false;
 
   constructor(
@@ -125,7 +126,7 @@ export class Bookings {
 
   /** Decides what is waiting (also what arrived while the node was down), then follows outboxes. */
   async start(): Promise<void> {
-    this.#documents.onCommit((keys) => {
+    this.#unsubscribeCommits = this.#documents.onCommit((keys) => {
       if (!this.#stopped && keys.includes(OUTBOX_KEY)) void this.#enqueue(() => this.#consider(this.#self, this.#ownOutbox(), 0));
     });
     this.#unsubscribe = this.#views.onApplied((view) => {
@@ -147,6 +148,7 @@ export class Bookings {
     this.#stopped = true;
     this.#unsubscribe?.();
     this.#unsubscribeCharter?.();
+    this.#unsubscribeCommits?.();
     if (this.#timer) clearInterval(this.#timer);
     await this.idle();
   }

@@ -61,6 +61,7 @@ export class Cases {
   readonly #indexed = new Map<string, { hub: string; record: CaseRecord; text: string; doc: string }>();
   readonly #idsByDocument = new Map<string, Set<string>>();
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeCommits: (() => void) | undefined;
   readonly #queue = new SerialQueue();
 
   constructor(
@@ -81,7 +82,7 @@ export class Cases {
   }
 
   start(): void {
-    this.#documents.onCommit((keys) => {
+    this.#unsubscribeCommits = this.#documents.onCommit((keys) => {
       const shards = keys.filter((k) => k.startsWith("cases/"));
       if (shards.length > 0) void this.#enqueue(async () => this.#indexOwn(shards));
     });
@@ -94,6 +95,7 @@ export class Cases {
 
   stop(): void {
     this.#unsubscribe?.();
+    this.#unsubscribeCommits?.();
   }
 
   idle(): Promise<void> {

@@ -183,7 +183,7 @@ export class OwnedDocuments {
   /** Release-only documents not released yet (asked on every share decision: kept, not searched). */
   readonly #unreleased = new Set<string>();
   readonly #idFor: ((key: string) => DocumentId) | undefined;
-  readonly #commitListeners: Array<(keys: string[]) => void> = [];
+  readonly #commitListeners = new Set<(keys: string[]) => void>();
   readonly #queue = new SerialQueue();
   /** Transactions waiting for the next group commit, and whether one is queued to take them. */
   readonly #waiting: PendingTransaction[] = [];
@@ -352,10 +352,12 @@ export class OwnedDocuments {
 
   /**
    * Calls `listener` after every transaction that changed documents, with their keys (once the
-   * changes are persisted and published). Used to sign checkpoints.
+   * changes are persisted and published). Used to sign checkpoints and to re-index. Returns the
+   * unsubscribe.
    */
-  onCommit(listener: (keys: string[]) => void): void {
-    this.#commitListeners.push(listener);
+  onCommit(listener: (keys: string[]) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   /** Is `documentId` one of this node's replicated documents (private ones never are)? */

@@ -39,6 +39,7 @@ export class CharterAdmin {
 
   /** The newest seq this node has verified from a member (the cutoff recorded at removal and rotation). */
   readonly #lastSeqOf: (hub: string) => number | undefined;
+  #unsubscribe: (() => void) | undefined;
 
   constructor(
     init: CharterAdminInit,
@@ -53,11 +54,16 @@ export class CharterAdmin {
 
   /** At the secretariat: membership follows the authoring copy of the charter. */
   start(): void {
-    if (!this.#isSecretariat()) return;
-    this.#documents.onCommit((keys) => {
+    if (!this.#isSecretariat() || this.#unsubscribe) return;
+    this.#unsubscribe = this.#documents.onCommit((keys) => {
       if (keys.includes(CHARTER_KEY)) this.#publish();
     });
     if (this.#documents.has(CHARTER_KEY)) this.#publish();
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
   }
 
   #isSecretariat(): boolean {

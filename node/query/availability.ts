@@ -99,7 +99,7 @@ export class Availability {
 
   /** Indexes everything known now, then follows own commits and verified views. */
   async start(): Promise<void> {
-    this.#documents.onCommit((keys) => {
+    this.#unsubscribeCommits = this.#documents.onCommit((keys) => {
       if (this.#stopped) return;
       const rosters = keys.filter((k) => k.startsWith("roster/"));
       if (rosters.length > 0) void this.#enqueue(() => this.#indexOwn(rosters));
@@ -117,11 +117,13 @@ export class Availability {
   }
 
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeCommits: (() => void) | undefined;
   #stopped = false;
 
   stop(): void {
     this.#stopped = true;
     this.#unsubscribe?.();
+    this.#unsubscribeCommits?.();
   }
 
   /** Waits until every pending re-indexing is done (tests, reports). */

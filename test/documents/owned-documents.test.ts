@@ -113,6 +113,16 @@ describe("OwnedDocuments", () => {
     expect(opened.docs.describe()).toEqual(before);
   });
 
+  it("tells commit listeners the changed keys until they unsubscribe", async () => {
+    opened = await openDocs(dir);
+    const heard: string[][] = [];
+    const unsubscribe = opened.docs.onCommit((keys) => heard.push(keys));
+    await setCounter(opened.docs, "roster/0", "a", 1);
+    unsubscribe();
+    await setCounter(opened.docs, "roster/0", "b", 2);
+    expect(heard).toEqual([["roster/0"]]);
+  });
+
   it("transact persists to LevelDB before it resolves, and before the Repo copy sees the change", async () => {
     opened = await openDocs(dir);
     const { store, docs, repo } = opened;
