@@ -3,7 +3,7 @@
  * Entry of the `concordat` command: the only place that sets the process's exit code. `start` marks
  * its node as starting first (start-marker.ts); the rest of the CLI is loaded after that.
  */
-import { markStartingNode } from "./start-marker.js";
+import { markStartingNode, startingDataDir } from "./start-marker.js";
 
 // `concordat trainers list | head`: a reader that stops early is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -24,3 +24,7 @@ try {
 } finally {
   await release();
 }
+// A node that has stopped (everything closed, its log written synchronously) ends its process now:
+// libraries may leave timers behind (libp2p's address manager waits a second after its listeners
+// close; more with peers), and `concordat stop` waits for the process to end.
+if (startingDataDir(process.argv, process.env) !== undefined) process.exit();
