@@ -5,7 +5,7 @@ import { guardRepoSyncTimeouts, routeProcessOutput } from "./process-guard.js";
 import type { Logger } from "pino";
 import { ApiServer } from "./api/index.js";
 import { loadConfigFile, type NodeConfig } from "./config/index.js";
-import { OwnedDocuments, textOf } from "./documents/index.js";
+import { documentTypeOf, OwnedDocuments } from "./documents/index.js";
 import { KeyRotation, loadIdentityFile, readIdentityBytes, type NodeIdentity } from "./identity/index.js";
 import { createLogger } from "./logging.js";
 import { Operators } from "./operators/index.js";
@@ -257,7 +257,7 @@ export class ConcordatNode {
       census = async () => {
         const bytes = await levelStorage.storedBytes();
         const own = new Map(documents.describe().map((d) => [d.id as string, d.header.type]));
-        const foreign = new Map(views.views().map((v) => [v.documentId, textOf((v.doc as { header?: { type?: unknown } }).header?.type) ?? "other"]));
+        const foreign = new Map(views.views().map((v) => [v.documentId, documentTypeOf(v.doc) ?? "other"]));
         return [...bytes].map(([id, b]) => ({ type: own.get(id) ?? foreign.get(id) ?? "other", owner: own.has(id) ? ("self" as const) : ("others" as const), bytes: b }));
       };
       stack.push({ name: "network", stop: () => network.stop() });

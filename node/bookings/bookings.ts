@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
 import { type Credentials, type JsonObject } from "../credentials/index.js";
-import { DocumentType, textOf, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
+import { DocumentType, documentTypeOf, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { withAncestors } from "../query/model.js";
@@ -130,7 +130,7 @@ export class Bookings {
       if (!this.#stopped && keys.includes(OUTBOX_KEY)) void this.#enqueue(() => this.#consider(this.#self, this.#ownOutbox(), 0));
     });
     this.#unsubscribe = this.#views.onApplied((view) => {
-      if (!this.#stopped && textOf((view.doc as { header?: { type?: unknown } }).header?.type) === DocumentType.Outbox) {
+      if (!this.#stopped && documentTypeOf(view.doc) === DocumentType.Outbox) {
         void this.#enqueue(() => this.#consider(view.hub, view.doc as OutboxDoc, view.checkpoint.seq));
       }
     });

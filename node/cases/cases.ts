@@ -1,7 +1,7 @@
 import { ImmutableString } from "@automerge/automerge";
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
-import { DocumentType, textOf, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
+import { DocumentType, documentTypeOf, textOf, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { alreadyExists, invalidArgument, notFound, permissionDenied, type FieldViolation } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import type { CompetencyTree } from "../query/model.js";
@@ -87,10 +87,10 @@ export class Cases {
       if (shards.length > 0) void this.#enqueue(async () => this.#indexOwn(shards));
     });
     this.#unsubscribe = this.#views.onApplied((view) => {
-      if (textOf((view.doc as { header?: { type?: unknown } }).header?.type) === DocumentType.Cases) void this.#enqueue(async () => this.#indexView(view));
+      if (documentTypeOf(view.doc) === DocumentType.Cases) void this.#enqueue(async () => this.#indexView(view));
     });
     this.#indexOwn();
-    for (const view of this.#views.views()) if (textOf((view.doc as { header?: { type?: unknown } }).header?.type) === DocumentType.Cases) this.#indexView(view);
+    for (const view of this.#views.views()) if (documentTypeOf(view.doc) === DocumentType.Cases) this.#indexView(view);
   }
 
   stop(): void {

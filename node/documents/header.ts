@@ -69,13 +69,18 @@ export function textOf(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The type a document's header names (`roster`, `outbox`, …), unchecked; undefined without one. */
+export function documentTypeOf(doc: unknown): string | undefined {
+  return textOf((doc as { header?: { type?: unknown } } | undefined)?.header?.type);
+}
+
 /**
  * Reads and checks a document's header: it must exist, be of the expected type, and not come from a
  * newer major schema version than this code understands.
  */
 export function checkHeader(doc: unknown, expected: DocumentType, documentId: string): PlainHeader {
   const header = (doc as { header?: Record<string, unknown> } | undefined)?.header;
-  const type = textOf(header?.type);
+  const type = documentTypeOf(doc);
   const owner = textOf(header?.owner);
   const schemaVersion = textOf(header?.schemaVersion);
   if (type === undefined || owner === undefined || schemaVersion === undefined) {

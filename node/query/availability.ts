@@ -4,7 +4,7 @@ import type { VerifiedView, VerifiedViews } from "../authority/index.js";
 import type { CoreSource } from "../core/core.js";
 import { CREDENTIALS_KEY, heldIn, type Credentials, type CredentialsDoc, type JsonObject } from "../credentials/index.js";
 import { accreditationsOf } from "./accreditations.js";
-import { textOf, type OwnedDocuments } from "../documents/index.js";
+import { documentTypeOf, textOf, type OwnedDocuments } from "../documents/index.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { decodeTrainer } from "../roster/records.js";
 import type { TrainerPublic } from "../roster/trainer.js";
@@ -189,7 +189,7 @@ export class Availability {
   readonly #indexedHeads = new Map<string, string>();
 
   async #onView(view: VerifiedView): Promise<void> {
-    const kind = textOf((view.doc as { header?: { type?: unknown } }).header?.type);
+    const kind = documentTypeOf(view.doc);
     // Engagements are read whole (also at start, heads unchanged): only trainers whose busy time moved are re-indexed.
     if (kind === "engagements") return this.#applyEngagements(view.hub, view.doc as EngagementsDoc);
     const heads = [...view.checkpoint.heads].sort().join(",");

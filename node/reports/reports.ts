@@ -4,7 +4,7 @@ import type { SignedCheckpoint } from "../authority/checkpoint.js";
 import type { CoreSource } from "../core/index.js";
 import type { CoreContent } from "../core/model.js";
 import { isDay } from "../deliveries/model.js";
-import { textOf, type OwnedDocuments } from "../documents/index.js";
+import { documentTypeOf, type OwnedDocuments } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, type FieldViolation } from "../errors.js";
 import { charterIdOf, readCharter, type Membership } from "../federation/index.js";
 import { quote } from "../text.js";
@@ -87,7 +87,7 @@ export class Reports {
         charter = { signed, state: readCharter(view.doc).state };
         continue;
       }
-      const type = textOf((view.doc as { header?: { type?: unknown } }).header?.type) ?? "";
+      const type = documentTypeOf(view.doc) ?? "";
       if (REPORTED_TYPES.has(type)) documents.push({ hub: view.hub, type, signed, doc: view.doc });
     }
     if (!charter) throw failedPrecondition("no signed charter here yet: wait until this node has verified the federation's charter");

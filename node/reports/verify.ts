@@ -3,7 +3,7 @@ import { CheckpointKind, type SignedCheckpoint } from "../authority/checkpoint.j
 import { checkpointInBundle, openBundle, type VerifyReport } from "../audit/verify.js";
 import { readCore } from "../core/content.js";
 import { coreIdOf } from "../core/releases.js";
-import { textOf } from "../documents/header.js";
+import { documentTypeOf } from "../documents/header.js";
 import { charterIdOf, ownedDocumentId, readCharter } from "../federation/index.js";
 import { compareBaseline, type BaselineReport } from "./baseline.js";
 import { computeCoverage, type CoverageReport, type SourceCheckpoint } from "./coverage.js";
@@ -119,7 +119,7 @@ async function recompute(r: CoverageReport | undefined, opened: Opened, anchor: 
     }
     const doc = await open(s, label);
     if (!doc) continue;
-    const type = textOf((doc as { header?: { type?: unknown } }).header?.type) ?? "";
+    const type = documentTypeOf(doc) ?? "";
     if (type !== s.type || !REPORTED_TYPES.has(type)) {
       failures.push(`${label} (${s.checkpoint.documentId}): the document is a '${type}' document`);
       continue;
@@ -132,7 +132,7 @@ async function recompute(r: CoverageReport | undefined, opened: Opened, anchor: 
   const madeAt = Date.parse(r.generatedAt) / 1000;
   for (const [id, entry] of opened.documents) {
     if (named.has(id)) continue;
-    const type = textOf((entry.doc as { header?: { type?: unknown } }).header?.type) ?? "";
+    const type = documentTypeOf(entry.doc) ?? "";
     if (!REPORTED_TYPES.has(type)) continue;
     const first = Math.min(...A.getAllChanges(entry.doc).map((c) => A.decodeChange(c).time));
     const hub = opened.members.find((m) => ownedDocumentId(m.directoryId, entry.key) === id)?.hub ?? "?";
