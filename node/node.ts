@@ -25,7 +25,7 @@ import { ReplicationServiceService } from "./network/index.js";
 import { startNetwork, type NodeNetwork } from "./network/node-network.js";
 import { Credentials, credentialsSpec } from "./credentials/index.js";
 import { Availability } from "./query/availability.js";
-import { Bookings, engagementsSpec, outboxSpec } from "./bookings/index.js";
+import { Bookings, engagementsBusyTime, engagementsSpec, outboxSpec } from "./bookings/index.js";
 import { Cases } from "./cases/index.js";
 import { Deliveries, deliveriesSpecs } from "./deliveries/index.js";
 import { Reports } from "./reports/index.js";
@@ -220,7 +220,10 @@ export class ConcordatNode {
           logger: logger.child({ component: "credentials" }),
         },
       );
-      const availability = new Availability({ hubId: config.hub.id }, { documents, views, membership, credentials, core: coreSource, store, logger: logger.child({ component: "availability" }) });
+      const availability = new Availability(
+        { hubId: config.hub.id },
+        { documents, views, membership, credentials, core: coreSource, busyTime: engagementsBusyTime, store, logger: logger.child({ component: "availability" }) },
+      );
       await availability.start();
       stack.push({ name: "availability", stop: async () => availability.stop() });
       const bookings = new Bookings(

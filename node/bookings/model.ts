@@ -3,6 +3,7 @@ import { z } from "zod";
 import { textOf } from "../documents/header.js";
 import { invalidArgument, type FieldViolation } from "../errors.js";
 import { Checker, quote, TextKind } from "../text.js";
+import type { BusyTimeSource } from "../query/model.js";
 
 /**
  * Bookings: a request is an entry in the requesting hub's `outbox` document; the answer is
@@ -246,3 +247,17 @@ export function overlaps(a: { start: string; end: string }, b: { start: string; 
 export function holdsTime(state: BookingState): boolean {
   return state === "tentative" || state === "confirmed";
 }
+
+/** The engagements document as the availability index reads busy time: what holds time, and how. */
+export const engagementsBusyTime: BusyTimeSource = {
+  ownKey: ENGAGEMENTS_KEY,
+  type: "engagements",
+  read(doc) {
+    const out: Array<{ trainer: string; start: string; end: string; confirmed: boolean }> = [];
+    for (const stored of Object.values((doc as EngagementsDoc | undefined)?.decisions ?? {})) {
+      const e = decodeEngagement(stored);
+      if (e && holdsTime(e.state)) out.push({ trainer: e.trainer, start: e.start, end: e.end, confirmed: e.state === "confirmed" });
+    }
+    return out;
+  },
+};

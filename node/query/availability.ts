@@ -9,7 +9,7 @@ import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { decodeTrainer } from "../roster/records.js";
 import type { TrainerPublic } from "../roster/trainer.js";
 import { toVFreeBusy } from "./freebusy.js";
-import { decodeEngagement, ENGAGEMENTS_KEY, holdsTime, type EngagementsDoc } from "../bookings/model.js";
+import type { BusyTimeSource } from "./model.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
 
 const REC_PREFIX = "availability/rec/";
@@ -52,6 +52,7 @@ export class Availability {
   readonly #membership: Membership;
   readonly #credentials: Credentials;
   readonly #core: CoreSource;
+  readonly #busyTime: BusyTimeSource;
   readonly #log: Logger;
   /** Trainer ids per roster document, to remove those that left it. */
   readonly #idsByDocument = new Map<string, Set<string>>();
@@ -81,8 +82,9 @@ export class Availability {
 
   constructor(
     init: { hubId: string },
-    components: { documents: OwnedDocuments; views: VerifiedViews; membership: Membership; credentials: Credentials; core: CoreSource; store: NodeStore; logger: Logger },
+    components: { documents: OwnedDocuments; views: VerifiedViews; membership: Membership; credentials: Credentials; core: CoreSource; busyTime: BusyTimeSource; store: NodeStore; logger: Logger },
   ) {
+    this.#busyTime = components.busyTime;
     this.#self = init.hubId;
     this.#store = components.store;
     this.#documents = components.documents;
@@ -104,13 +106,14 @@ export class Availability {
       const rosters = keys.filter((k) => k.startsWith("roster/"));
       if (rosters.length > 0) void this.#enqueue(() => this.#indexOwn(rosters));
       if (keys.includes(CREDENTIALS_KEY)) void this.#enqueue(() => this.#reindexAffected(this.#self));
-      if (keys.includes(ENGAGEMENTS_KEY)) void this.#enqueue(() => this.#applyEngagements(this.#self, this.#documents.get<EngagementsDoc>(ENGAGEMENTS_KEY)));
+      const busyKey = this.#busyTime.ownKey;
+      if (keys.includes(busyKey)) void this.#enqueue(() => this.#applyEngagements(this.#self, this.#documents.get(busyKey)));
     });
     this.#unsubscribe = this.#views.onApplied((view) => void this.#enqueue(() => this.#onView(view)));
     await this.#enqueue(async () => {
       await this.#load();
       await this.#refreshTree();
-      if (this.#documents.has(ENGAGEMENTS_KEY)) await this.#applyEngagements(this.#self, this.#documents.get<EngagementsDoc>(ENGAGEMENTS_KEY));
+      if (this.#documents.has(this.#busyTime.ownKey)) await this.#applyEngagements(this.#self, this.#documents.get(this.#busyTime.ownKey));
       await this.#indexOwn();
       for (const view of this.#views.views()) await this.#onView(view);
     });
@@ -191,7 +194,7 @@ export class Availability {
   async #onView(view: VerifiedView): Promise<void> {
     const kind = documentTypeOf(view.doc);
     // Engagements are read whole (also at start, heads unchanged): only trainers whose busy time moved are re-indexed.
-    if (kind === "engagements") return this.#applyEngagements(view.hub, view.doc as EngagementsDoc);
+    if (kind === this.#busyTime.type) return this.#applyEngagements(view.hub, view.doc);
     const heads = [...view.checkpoint.heads].sort().join(",");
     if (this.#indexedHeads.get(view.documentId) === heads) return;
     if (kind === "roster") {
@@ -282,13 +285,11 @@ export class Availability {
   /** Per hub, per trainer: the engagements that hold time (from the home hub's engagements document). */
   readonly #engagements = new Map<string, Map<string, { tentative: Range[]; confirmed: Range[] }>>();
 
-  async #applyEngagements(hub: string, doc: EngagementsDoc): Promise<void> {
+  async #applyEngagements(hub: string, doc: unknown): Promise<void> {
     const next = new Map<string, { tentative: Range[]; confirmed: Range[] }>();
-    for (const stored of Object.values(doc.decisions ?? {})) {
-      const e = decodeEngagement(stored);
-      if (!e || !holdsTime(e.state)) continue;
+    for (const e of this.#busyTime.read(doc)) {
       const busy = next.get(e.trainer) ?? { tentative: [], confirmed: [] };
-      (e.state === "confirmed" ? busy.confirmed : busy.tentative).push({ start: ms(e.start), end: ms(e.end) });
+      (e.confirmed ? busy.confirmed : busy.tentative).push({ start: ms(e.start), end: ms(e.end) });
       next.set(e.trainer, busy);
     }
     const before = this.#engagements.get(hub) ?? new Map<string, { tentative: Range[]; confirmed: Range[] }>();

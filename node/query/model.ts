@@ -102,3 +102,15 @@ export function withAncestors(tree: CompetencyTree, competency: string): Set<str
   }
   return out;
 }
+
+/**
+ * Where the index learns a trainer's busy time: one document each hub owns (at this hub, its
+ * authoring copy under `ownKey`; elsewhere, verified views of `type`). The bookings component
+ * supplies it; the index knows nothing else of bookings.
+ */
+export interface BusyTimeSource {
+  readonly ownKey: string;
+  readonly type: string;
+  /** The periods a document holds a trainer's time: tentative or confirmed. */
+  read(doc: unknown): Array<{ trainer: string; start: string; end: string; confirmed: boolean }>;
+}
