@@ -5,7 +5,7 @@ import { type Credentials, type JsonObject } from "../credentials/index.js";
 import { DocumentType, documentTypeOf, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
-import { withAncestors } from "../query/model.js";
+import { withAncestors } from "../core/index.js";
 import { quote } from "../text.js";
 import type { Availability } from "../query/availability.js";
 import type { Roster } from "../roster/index.js";

@@ -4,7 +4,7 @@ import type { VerifiedView, VerifiedViews } from "../authority/index.js";
 import { DocumentType, documentTypeOf, textOf, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { alreadyExists, invalidArgument, notFound, permissionDenied, type FieldViolation } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
-import type { CompetencyTree } from "../query/model.js";
+import type { CompetencyTree } from "../core/index.js";
 import { shardOf } from "../roster/trainer.js";
 import { Checker, quote, TextKind } from "../text.js";
 import { CASE_LIMITS, decodeCase, encodeCase, endorsementKey, validateCase, type CaseEndorsement, type CaseRecord, type RawCase } from "./model.js";

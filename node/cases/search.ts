@@ -1,5 +1,5 @@
 import MiniSearch from "minisearch";
-import { competenciesNamed, withAncestors, type CompetencyTree } from "../query/model.js";
+import { competenciesNamed, withAncestors, type CompetencyTree } from "../core/index.js";
 import { primaryLanguage, servesRegion } from "../query/shared.js";
 import type { CaseRecord } from "./model.js";
 

@@ -2,6 +2,8 @@
  * The availability query's model: what the index holds per trainer, what a query asks,
  * and what an answer is. Times are UTC milliseconds since the epoch; ranges are half-open [start, end).
  */
+export { competenciesNamed, withAncestors, type CompetencyTree } from "../core/competency-tree.js";
+
 export const CEFR = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;
 
 export interface Range {
@@ -64,21 +66,6 @@ export interface AvailabilityMatch {
   proficiency: number;
 }
 
-/** The competency framework's hierarchy: the parents of an item (CASE isChildOf). */
-export interface CompetencyTree {
-  parents(competency: string): readonly string[];
-  /**
-   * The competencies a person's name for one means: those whose identifier or code equals it (any
-   * case); failing that, the family it prefixes (`hr` → codes or identifiers `HR-1`, `hr.2`, …).
-   */
-  named?(name: string): readonly string[];
-}
-
-/** The identifiers `name` stands for in `tree` (itself included, for ids the framework does not hold). */
-export function competenciesNamed(tree: CompetencyTree, name: string): Set<string> {
-  return new Set([name, ...(tree.named?.(name) ?? [])]);
-}
-
 export const DAY_MS = 86_400_000;
 
 export function cefrRank(level: string): number {
@@ -88,19 +75,6 @@ export function cefrRank(level: string): number {
 /** Ranking: full coverage first, then fewest conflicts, then proficiency, then hub and id. */
 export function compareMatches(a: AvailabilityMatch, b: AvailabilityMatch): number {
   return b.coverage - a.coverage || a.conflicts - b.conflicts || b.proficiency - a.proficiency || (a.hub < b.hub ? -1 : a.hub > b.hub ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-/** The item and all its ancestors. */
-export function withAncestors(tree: CompetencyTree, competency: string): Set<string> {
-  const out = new Set<string>();
-  const stack = [competency];
-  while (stack.length > 0) {
-    const c = stack.pop() as string;
-    if (out.has(c)) continue;
-    out.add(c);
-    stack.push(...tree.parents(c));
-  }
-  return out;
 }
 
 /**

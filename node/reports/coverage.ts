@@ -1,5 +1,5 @@
 import type { Checkpoint } from "../authority/checkpoint.js";
-import { withAncestors, type CompetencyTree } from "../query/model.js";
+import { withAncestors, type CompetencyTree } from "../core/index.js";
 import { participantsOf, type Delivery } from "../deliveries/model.js";
 
 /**
