@@ -1,3 +1,4 @@
+import countries from "i18n-iso-countries";
 import type { z } from "zod";
 import type { FieldViolation } from "./errors.js";
 
@@ -203,4 +204,41 @@ export function textViolationsIn(value: unknown, field: string, kind: TextKind =
     }
   }
   return violations;
+}
+
+/** Identifiers people give records (trainers, cases, deliveries): a letter or digit, then . _ : - too. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+const REGION_PATTERN = /^([A-Z]{2})(-[A-Z0-9]{1,3})?$/;
+
+/** Longest language tag accepted (RFC 5646 asks implementations to handle at least 35). */
+export const MAX_LANGUAGE_TAG = 64;
+
+export function checkLanguageTag(c: Checker, field: string, tag: string): string {
+  const v = tag.trim();
+  if (v === "") {
+    c.fail(field, "is required");
+    return v;
+  }
+  if (!c.characters(field, v, TextKind.Line)) return v;
+  if (v.length > MAX_LANGUAGE_TAG) {
+    c.fail(field, `is ${v.length} characters long; a language tag has at most ${MAX_LANGUAGE_TAG}`);
+    return v;
+  }
+  try {
+    const [canonical] = Intl.getCanonicalLocales(v);
+    return canonical ?? v;
+  } catch {
+    c.fail(field, `${quote(v)} is not a valid BCP 47 language tag`);
+    return v;
+  }
+}
+
+export function checkRegion(c: Checker, field: string, code: string): string {
+  const v = code.trim().toUpperCase();
+  if (!c.characters(field, v, TextKind.Line)) return v;
+  const match = REGION_PATTERN.exec(v);
+  if (!match || !countries.isValid(match[1] as string)) {
+    c.fail(field, `${quote(code.trim())} is not an ISO 3166-1 alpha-2 country code or ISO 3166-2 subdivision (e.g. KE, KE-30)`);
+  }
+  return v;
 }

@@ -1,7 +1,7 @@
 import type { CaseEndorsement, CaseRecord, Cases, RawCase } from "../cases/index.js";
 import { invalidArgument } from "../errors.js";
 import { CASE_LIMITS } from "../cases/model.js";
-import { MAX_LANGUAGE_TAG } from "../roster/trainer.js";
+import { MAX_LANGUAGE_TAG } from "../text.js";
 import { Checker } from "../text.js";
 import { CaseServiceService, type Case as CaseMessage, type CaseServiceServer } from "./generated/concordat/v1/cases.js";
 import { unary, type HandlerComponents } from "./handlers.js";

@@ -5,7 +5,7 @@ import { DocumentType, documentTypeOf, textOf, type DocumentEdit, type OwnedDocu
 import { alreadyExists, invalidArgument, notFound, permissionDenied, type FieldViolation } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import type { CompetencyTree } from "../core/index.js";
-import { shardOf } from "../roster/trainer.js";
+import { shardOf } from "../documents/index.js";
 import { Checker, quote, TextKind } from "../text.js";
 import { CASE_LIMITS, decodeCase, encodeCase, endorsementKey, validateCase, type CaseEndorsement, type CaseRecord, type RawCase } from "./model.js";
 import { caseHits, CaseSearchIndex, type CaseFilters } from "./search.js";

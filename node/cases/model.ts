@@ -2,8 +2,7 @@ import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
 import { textOf } from "../documents/header.js";
 import type { FieldViolation } from "../errors.js";
-import { checkLanguageTag, checkRegion, ID_PATTERN } from "../roster/trainer.js";
-import { Checker, checkText, quote, TextKind } from "../text.js";
+import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
 
 /**
  * The case repository: what works, shared by the hub that owns it. A case is stored whole

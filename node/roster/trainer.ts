@@ -1,6 +1,9 @@
-import countries from "i18n-iso-countries";
 import type { FieldViolation } from "../errors.js";
-import { Checker, checkText, quote, TextKind } from "../text.js";
+import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
+import { shardOf } from "../documents/shards.js";
+
+export { checkLanguageTag, checkRegion, ID_PATTERN, MAX_LANGUAGE_TAG } from "../text.js";
+export { shardOf } from "../documents/shards.js";
 
 /** CEFR proficiency levels, lowest first. */
 export const CEFR_LEVELS = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;
@@ -93,9 +96,7 @@ export const LIMITS = {
   notes: 4000,
 } as const;
 
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 const CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
-const REGION_PATTERN = /^([A-Z]{2})(-[A-Z0-9]{1,3})?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -159,39 +160,6 @@ function checkRanges(c: Checker, field: string, ranges: readonly TimeRange[]): T
     }
     return { start, end };
   });
-}
-
-/** Longest language tag accepted (RFC 5646 asks implementations to handle at least 35). */
-export const MAX_LANGUAGE_TAG = 64;
-
-export function checkLanguageTag(c: Checker, field: string, tag: string): string {
-  const v = tag.trim();
-  if (v === "") {
-    c.fail(field, "is required");
-    return v;
-  }
-  if (!c.characters(field, v, TextKind.Line)) return v;
-  if (v.length > MAX_LANGUAGE_TAG) {
-    c.fail(field, `is ${v.length} characters long; a language tag has at most ${MAX_LANGUAGE_TAG}`);
-    return v;
-  }
-  try {
-    const [canonical] = Intl.getCanonicalLocales(v);
-    return canonical ?? v;
-  } catch {
-    c.fail(field, `${quote(v)} is not a valid BCP 47 language tag`);
-    return v;
-  }
-}
-
-export function checkRegion(c: Checker, field: string, code: string): string {
-  const v = code.trim().toUpperCase();
-  if (!c.characters(field, v, TextKind.Line)) return v;
-  const match = REGION_PATTERN.exec(v);
-  if (!match || !countries.isValid(match[1] as string)) {
-    c.fail(field, `${quote(code.trim())} is not an ISO 3166-1 alpha-2 country code or ISO 3166-2 subdivision (e.g. KE, KE-30)`);
-  }
-  return v;
 }
 
 function checkPrivate(c: Checker, field: string, p: TrainerPrivate): TrainerPrivate {
@@ -280,12 +248,3 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
   return { value, violations: c.violations };
 }
 
-/** Stable 32-bit FNV-1a hash of a trainer id: picks the roster shard. */
-export function shardOf(id: string, shards: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < id.length; i += 1) {
-    hash ^= id.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % shards;
-}
