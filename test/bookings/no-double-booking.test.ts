@@ -205,7 +205,11 @@ describe("bookings: no double booking under concurrency, partitions, retries and
         const distinct = [...new Set(sent.map((r) => r.id))];
         await waitUntil(
           "every request to be answered at its requester",
-          () => sent.every((r) => node(r.from).node.running.bookings.show(`hub-${r.from}/${r.id}`).state !== "pending"),
+          (see) => {
+            const waiting = sent.filter((r) => node(r.from).node.running.bookings.show(`hub-${r.from}/${r.id}`).state === "pending");
+            see(`still pending at their requesters: ${waiting.map((r) => `hub-${r.from}/${r.id}`).join(", ")}`);
+            return waiting.length === 0;
+          },
           60_000,
           50,
         );
