@@ -9,6 +9,7 @@ import { deflateRawSync } from "node:zlib";
 import * as A from "@automerge/automerge";
 import { cbor } from "@automerge/automerge-repo";
 import { Random } from "../lib/random.js";
+import { uleb } from "../../node/admission/index.js";
 
 export interface MalformedContext {
   /** The member sending (its bound peer id). */
@@ -25,15 +26,6 @@ export interface MalformedFrame {
   payload: Uint8Array;
   /** The receiving adapter drops the channel for it (the sender must open a new one). */
   closesChannel: boolean;
-}
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
-    n = Math.floor(n / 128);
-  } while (n > 0);
-  return out;
 }
 
 /** Bytes of a change chunk that is well-formed, under a random actor (a member's unsigned write). */

@@ -1,4 +1,4 @@
 export { AdmissionGate, RefusalReason, type AdmissionComponents, type AdmissionInit, type AttestationStore, type DocumentOwner } from "./gate.js";
 export { AdmittingNetworkAdapter } from "./admitting-adapter.js";
 export { ATTESTATION_DOMAIN, encodeAttestation, readAttestations, verifySync, type Attestation } from "./attestation.js";
-export { encodeSyncMessage, parseSyncMessage, splitChunks, ChunkType, WireError, type Chunk, type SyncMessageParts } from "./wire.js";
+export { encodeSyncMessage, parseSyncMessage, uleb, splitChunks, ChunkType, WireError, type Chunk, type SyncMessageParts } from "./wire.js";

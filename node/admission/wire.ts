@@ -76,7 +76,8 @@ class Reader {
   }
 }
 
-function uleb(n: number): number[] {
+/** Unsigned LEB128, as Automerge writes lengths and counts. */
+export function uleb(n: number): number[] {
   const out: number[] = [];
   let rest = n;
   do {

@@ -5,20 +5,12 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { AdmissionGate, encodeAttestation, parseSyncMessage, splitChunks, type DocumentOwner } from "../../node/admission/index.js";
+import { AdmissionGate, encodeAttestation, parseSyncMessage, splitChunks, uleb, type DocumentOwner } from "../../node/admission/index.js";
 
 const FEDERATION = "concordat-dev";
 
 /** A sync message (v1) carrying `chunks` with the sender's `heads`. */
 function syncMessage(heads: string[], chunks: Uint8Array[]): Uint8Array {
-  const uleb = (n: number) => {
-    const out: number[] = [];
-    do {
-      out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
-      n = Math.floor(n / 128);
-    } while (n > 0);
-    return out;
-  };
   const parts: Uint8Array[] = [Uint8Array.from([0x42, ...uleb(heads.length)]), ...heads.map((h) => Buffer.from(h, "hex")), Uint8Array.from([0, 0, ...uleb(chunks.length)])];
   for (const c of chunks) parts.push(Uint8Array.from(uleb(c.byteLength)), c);
   return new Uint8Array(Buffer.concat(parts));

@@ -1,18 +1,9 @@
 import { deflateRawSync } from "node:zlib";
 import * as A from "@automerge/automerge";
 import { describe, expect, it } from "vitest";
-import { ChunkType, encodeSyncMessage, parseSyncMessage, splitChunks, WireError } from "../../node/admission/index.js";
+import { ChunkType, encodeSyncMessage, parseSyncMessage, splitChunks, uleb, WireError } from "../../node/admission/index.js";
 
 const LIMITS = { maxInflatedBytes: 1024 * 1024 };
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
-    n = Math.floor(n / 128);
-  } while (n > 0);
-  return out;
-}
 
 /** A change chunk rewritten as a compressed chunk (type 2): deflated body, the change's checksum. */
 function compressed(change: Uint8Array): Uint8Array {

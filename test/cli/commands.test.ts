@@ -12,19 +12,11 @@ import {
   trainersRemoveCommand,
   trainersUpdateCommand,
 } from "../../cli/commands/trainers.js";
-import { CliError, ExitCode, toCliError } from "../../cli/errors.js";
+import { ExitCode } from "../../cli/errors.js";
 import { makeTempDir, startTestNode, type TestNode } from "../helpers/harness.js";
-import { memoryIo } from "../helpers/io.js";
+import { expectCliError, memoryIo } from "../helpers/io.js";
 
 
-async function expectCliError(promise: Promise<unknown>): Promise<CliError> {
-  try {
-    await promise;
-  } catch (error) {
-    return toCliError(error);
-  }
-  throw new Error("expected the command to fail");
-}
 
 async function exportText(data: string, format: "csv" | "json"): Promise<string> {
   const io = memoryIo();

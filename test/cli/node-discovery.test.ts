@@ -1,24 +1,16 @@
 import { spawnSync } from "node:child_process";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { statusCommand } from "../../cli/commands/status.js";
 import { call, connect } from "../../cli/connection.js";
-import { CliError, ExitCode, toCliError } from "../../cli/errors.js";
+import { ExitCode } from "../../cli/errors.js";
 import { startingDataDir } from "../../cli/start-marker.js";
 import { initDataDir } from "../../node/setup.js";
-import { markStarting, readRuntimeFile, releaseRuntimeFile, writeRuntimeFile } from "../../node/runtime-file.js";
+import { markStarting, readRuntimeFile, releaseRuntimeFile, writeRuntimeFile, type RuntimeFile } from "../../node/runtime-file.js";
 import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "../helpers/harness.js";
-import { memoryIo } from "../helpers/io.js";
+import { expectCliError, memoryIo } from "../helpers/io.js";
 
-async function expectCliError(promise: Promise<unknown>): Promise<CliError> {
-  try {
-    await promise;
-  } catch (error) {
-    return toCliError(error);
-  }
-  throw new Error("expected the command to fail");
-}
 
 /** A pid that no process has any more: a process that has ended (and was reaped). */
 function deadPid(): number {
@@ -108,7 +100,8 @@ describe("the CLI reaches the node of the data directory it was given", () => {
 
     // The node answers once node.json says it runs: the command that waited goes on.
     const waiting = connect({ data: hub.dataDir, startWaitMs: 20_000 }, {});
-    setTimeout(() => void writeFile(path, running), 300);
+    // Written whole, as the node writes it (a reader never meets half a file).
+    setTimeout(() => void writeRuntimeFile(path, JSON.parse(running) as RuntimeFile), 300);
     const connection = await waiting;
     try {
       const status = await call(connection, connection.node.getStatus.bind(connection.node), {});
