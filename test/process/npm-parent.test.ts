@@ -2,22 +2,13 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import { isProcessAlive, readRuntimeFile } from "../../node/runtime-file.js";
+import { waitUntil } from "../../bench/lib/wait.js";
 import { makeTempDir } from "../helpers/harness.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-/** Polls `check` every 100 ms until it holds or `timeoutMs` passes. */
-async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(100);
-  }
-}
 
 /**
  * `npm run concordat -- start &` then `kill $!`: the signal reaches npm, which ends with the shell it
@@ -46,19 +37,20 @@ describe("a node started through npm", () => {
     const npmExited = once(npm, "exit");
     let nodePid = 0;
     try {
-      await until(
+      await waitUntil(
+        "the node to start",
         async () => {
           const read = await readRuntimeFile(join(data, "node.json"));
           if (read.kind === "found" && read.runtime.state === "running") nodePid = read.runtime.pid;
           return nodePid !== 0;
         },
         60_000,
-        "the node to start",
+        100,
       );
       expect(nodePid).not.toBe(npm.pid);
       npm.kill("SIGTERM");
       await npmExited;
-      await until(() => !isProcessAlive(nodePid), 30_000, `the node (pid ${nodePid}) to end after npm was killed`);
+      await waitUntil(`the node (pid ${nodePid}) to end after npm was killed`, () => !isProcessAlive(nodePid), 30_000, 100);
       expect((await readRuntimeFile(join(data, "node.json"))).kind).toBe("missing");
     } finally {
       if (nodePid && isProcessAlive(nodePid)) process.kill(nodePid, "SIGKILL");
