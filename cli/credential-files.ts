@@ -70,7 +70,7 @@ function parseCsv(text: string): { rows: IssueRow[]; errors: FileRowError[] } {
   if (errors.some((e) => e.line === header.line)) return { rows, errors };
   for (const record of body) {
     const cells: Partial<Record<Column, string>> = {};
-    names.forEach((n, i) => (cells[n as Column] = record.cells[i] ?? ""));
+    for (const [i, n] of names.entries()) cells[n as Column] = record.cells[i] ?? "";
     if (record.cells.length > names.length) errors.push({ line: record.line, field: "", message: `has ${record.cells.length} cells; the header has ${names.length}` });
     else {
       const r = row(record.line, cells, errors, (c) => c);

@@ -247,7 +247,7 @@ function parseCsv(text: string): { rows: ParsedRow[]; errors: FileRowError[] } {
       headerOk = false;
       columns.push(undefined);
     } else if (!(CSV_COLUMNS as readonly string[]).includes(name)) {
-      const original = header.cells[idx]!.trim();
+      const original = (header.cells[idx] ?? "").trim();
       errors.push({ line: header.line, field: original, message: unknownColumnMessage(original) });
       headerOk = false;
       columns.push(undefined);
@@ -410,7 +410,7 @@ function formatCsv(trainers: readonly Trainer[], includePrivate: boolean): strin
       check(`languages[${i}].tag`, l.tag, [LIST_SEPARATOR, LANGUAGE_SEPARATOR]);
       check(`languages[${i}].level`, l.level, [LIST_SEPARATOR, LANGUAGE_SEPARATOR]);
     });
-    t.regions.forEach((r, i) => check(`regions[${i}]`, r, [LIST_SEPARATOR]));
+    for (const [i, r] of t.regions.entries()) check(`regions[${i}]`, r, [LIST_SEPARATOR]);
     t.accreditations.forEach((a, i) => {
       for (const part of ACCREDITATION_PARTS) {
         const value = a[part];

@@ -92,7 +92,7 @@ export function readCsv(text: string): { records: CsvRecord[]; errors: CsvSyntax
         }
         skipBlanks();
         if (i < n && text[i] !== "," && !atLineEnd(i)) {
-          const next = String.fromCodePoint(text.codePointAt(i)!); // whole, even beyond the BMP
+          const next = String.fromCodePoint(text.codePointAt(i) ?? 0); // whole, even beyond the BMP
           fail(`unexpected ${show(next)} after the closing quote on line ${line}; double a quote inside a quoted cell ("")`);
           skipLine();
           break;

@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { chmod, lstat, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -34,7 +35,7 @@ export interface ModeFix {
 export async function tightenDataDir(root: string, onError?: (path: string, error: unknown) => void): Promise<ModeFix[]> {
   const fixes: ModeFix[] = [];
   const visit = async (path: string): Promise<void> => {
-    let info;
+    let info: Stats;
     try {
       info = await lstat(path);
     } catch (error) {

@@ -235,7 +235,7 @@ export class ConcordatNode {
       const cases = new Cases({ hubId: config.hub.id, isSecretariat }, { documents, views, membership, tree: () => availability.competencyTree(), logger: logger.child({ component: "cases" }) });
       cases.start();
       stack.push({ name: "cases", stop: async () => cases.stop() });
-      const deliveries = new Deliveries({ hubId: config.hub.id }, { documents, curriculum, views, membership, logger: logger.child({ component: "deliveries" }) });
+      const deliveries = new Deliveries({ hubId: config.hub.id }, { documents, curriculum, views, membership });
       const reports = new Reports({ hubId: config.hub.id }, { documents, checkpointer, views, membership, core: coreSource });
       // Admission: between the transports and the Repo, only what owners signed enters (docs/security.md).
       const gate = new AdmissionGate(

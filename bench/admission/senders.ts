@@ -59,7 +59,7 @@ export async function libp2pSender(privateKey: Ed25519PrivateKey, peerId: string
   };
   return {
     async send(payload) {
-      if (!stream || stream.status !== "open" || stream.writeStatus !== "writable") await open();
+      if (stream?.status !== "open" || stream.writeStatus !== "writable") await open();
       await write(stream as Stream, encodeFrame(payload));
     },
     awaitDrop: (ms) => bounded(watch.dropped, ms),

@@ -184,6 +184,7 @@ export const availabilityRestart: Benchmark = {
       const source = await startNode(x.dataDir, { CONCORDAT_API_PORT: "0" }, live);
       const startMs = since(spawnStart);
       let importMs = 0;
+      let failure: Error | undefined;
       try {
         const trainers = [...profiles(SEED, framework, [x.hub], plan.perHub, { probeWindow: true })].map(toTrainerMessage);
         const importStart = performance.now();
@@ -191,14 +192,14 @@ export const availabilityRestart: Benchmark = {
         if (!outcome.committed || outcome.imported !== plan.perHub) throw new Error(`${x.hub.id}: imported ${outcome.imported} of ${plan.perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`);
         importMs = since(importStart);
       } catch (error) {
-        throw new Error(`${(error as Error).message}\n  ${x.hub.id}'s stderr: ${source.proc.stderr().slice(-2000)}`);
-      } finally {
-        source.api.close();
-        const stopStart = performance.now();
-        const { killed } = await source.proc.stop();
-        if (killed) throw new Error(`${x.hub.id} did not stop on SIGTERM, so its last checkpoint may be unsigned: ${source.proc.stderr().slice(-2000)}`);
-        perHub.push({ hub: x.hub.id, startMs, importMs, stopMs: since(stopStart) });
+        failure = new Error(`${(error as Error).message}\n  ${x.hub.id}'s stderr: ${source.proc.stderr().slice(-2000)}`);
       }
+      source.api.close();
+      const stopStart = performance.now();
+      const { killed } = await source.proc.stop();
+      if (failure) throw failure;
+      if (killed) throw new Error(`${x.hub.id} did not stop on SIGTERM, so its last checkpoint may be unsigned: ${source.proc.stderr().slice(-2000)}`);
+      perHub.push({ hub: x.hub.id, startMs, importMs, stopMs: since(stopStart) });
     };
     const importStart = performance.now();
     for (let i = 0; i < sources.length; i += plan.concurrency) {

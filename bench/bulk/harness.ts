@@ -79,7 +79,7 @@ export async function startNode(dataDir: string, live: Set<NodeProcess>, options
       probe.close();
       await proc.stop(graceMs);
       // Its log, next to its loop record (kept with --keep).
-      await writeFile(options.loopFile.replace(/\.txt$/, "") + ".log", `${proc.logs.map((e) => JSON.stringify(e)).join("\n")}\n${proc.stderr()}`).catch(() => undefined);
+      await writeFile(`${options.loopFile.replace(/\.txt$/, "")}.log`, `${proc.logs.map((e) => JSON.stringify(e)).join("\n")}\n${proc.stderr()}`).catch(() => undefined);
     },
   };
 }

@@ -75,7 +75,7 @@ const sameHeads = (a: readonly string[], b: readonly string[]) => a.length === b
 /** Resolves when `check` holds, testing it now and on every `subscribe` notification and every `pollMs`; fails after `timeoutMs`. */
 function until(what: string, check: () => boolean, timeoutMs: number, subscribe?: (notify: () => void) => () => void, pollMs = 20): Promise<number> {
   return new Promise((resolve, reject) => {
-    let unsubscribe = () => undefined as void;
+    let unsubscribe: () => void = () => {};
     const finish = (error?: Error) => {
       clearInterval(poll);
       clearTimeout(timer);

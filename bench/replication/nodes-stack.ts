@@ -205,7 +205,7 @@ async function latencyRun(fed: ProcessFederation, plan: Plan): Promise<LatencySa
       `hub 5 to verify change ${i + 1}`,
       (see) => {
         const at = hubs.slice(1).map((h) => h.log?.refresh().firstAbove(document, start * 1000)?.time);
-        see(`it reached hub ${at.findIndex((t) => t === undefined) + 1} of ${hubs.length}`);
+        see(`it reached hub ${at.indexOf(undefined) + 1} of ${hubs.length}`);
         return at.every((t) => t !== undefined) ? (at as number[]) : undefined;
       },
       // A few seconds per hop.
@@ -217,7 +217,7 @@ async function latencyRun(fed: ProcessFederation, plan: Plan): Promise<LatencySa
   }
   // The views say what they say: hub 5 answers with the last name of each renamed trainer.
   const last = new Map<string, string>();
-  samples.forEach((s, i) => last.set(s.trainer, `Renamed ${i}`));
+  for (const [i, s] of samples.entries()) last.set(s.trainer, `Renamed ${i}`);
   const h5 = hubs.at(-1) as Hub;
   const answer = await (h5.api as HubApi).find({ ...PROBE, hub: h1.hubId, pageSize: 500 }, 10_000);
   for (const [trainer, name] of last) {

@@ -54,11 +54,7 @@ function positive(name: string, value: string | undefined, fallback: number, int
   return n;
 }
 
-async function main(cleanup: Cleanup): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-    options: {
+const OPTIONS = {
       duration: { type: "string" },
       quick: { type: "boolean", default: false },
       rate: { type: "string" },
@@ -72,8 +68,12 @@ async function main(cleanup: Cleanup): Promise<number> {
       out: { type: "string" },
       keep: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
-    },
-    });
+} as const;
+
+async function main(cleanup: Cleanup): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>;
+  try {
+    parsed = parseArgs({ options: OPTIONS});
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
     return 2;

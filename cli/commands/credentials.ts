@@ -90,7 +90,7 @@ async function credentialsIssueManyCommand(options: IssueCommandOptions & { from
   const parsed = parseIssueFile(content, format);
   const rows = parsed.rows;
   const bar = (what: string) =>
-    !io.json && Boolean(io.stderr.isTTY) && rows.length > 0 ? new SingleBar({ format: `${what} [{bar}] {value}/{total} rows`, stream: io.stderr, hideCursor: true }) : undefined;
+    !io.json && io.stderr.isTTY && rows.length > 0 ? new SingleBar({ format: `${what} [{bar}] {value}/{total} rows`, stream: io.stderr, hideCursor: true }) : undefined;
   const issued = await withConnection(options, async (c) => {
     const checking = bar("checking");
     checking?.start(rows.length, 0);
@@ -241,7 +241,7 @@ export async function credentialsAttachCommand(options: ConnectionOptions & { fi
       else skipped.push({ id: summary(json).id, reasons: v.reasons });
     }
     if (fromFile && skipped.length > 0) return { attached, skipped };
-    const bar = !io.json && Boolean(io.stderr.isTTY) && good.length > 1 ? new SingleBar({ format: "attaching [{bar}] {value}/{total}", stream: io.stderr, hideCursor: true }) : undefined;
+    const bar = !io.json && io.stderr.isTTY && good.length > 1 ? new SingleBar({ format: "attaching [{bar}] {value}/{total}", stream: io.stderr, hideCursor: true }) : undefined;
     bar?.start(good.length, 0);
     try {
       for (const json of good) {

@@ -54,7 +54,7 @@ export async function operatorsRevokeCommand(options: ConnectionOptions & { id: 
         throw new CliError(`${named.length} active operators are named '${id}' (${named.map((o) => o.id).join(", ")}): revoke one by its id`, ExitCode.Usage);
       }
       if (named.length === 0) throw new CliError(`no operator has the id or the name '${id}' (see \`concordat operators list\`)`, ExitCode.NotFound);
-      id = named[0]!.id;
+      id = (named[0] as { id: string }).id;
     }
     return call(c, c.operators.revokeOperator.bind(c.operators), { id });
   });

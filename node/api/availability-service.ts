@@ -47,7 +47,7 @@ export function availabilityService(components: HandlerComponents & { availabili
       checkQueryText(c, req);
       c.text("competency", req.competency, { max: QUERY_LIMITS.id });
       if (c.list("module_competencies", req.moduleCompetencies, QUERY_LIMITS.moduleCompetencies)) {
-        req.moduleCompetencies.forEach((m, i) => c.text(`module_competencies[${i}]`, m, { max: QUERY_LIMITS.id }));
+        for (const [i, m] of req.moduleCompetencies.entries()) c.text(`module_competencies[${i}]`, m, { max: QUERY_LIMITS.id });
       }
       c.text("language", req.language, { max: MAX_LANGUAGE_TAG });
       c.text("region", req.region, { max: QUERY_LIMITS.region });

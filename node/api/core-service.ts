@@ -94,7 +94,7 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
     }),
     importCore: unary(components, "ImportCore", "operator", async (req, ctx) => {
       const text = Buffer.from(req.content).toString("utf8");
-      let parts;
+      let parts: Parameters<CoreAuthoring["import"]>[1];
       if (req.format === "case") parts = parseCasePackage(parseJson(text, "content"));
       else if (req.format === "moodle") parts = parseMoodleCsv(text, { now: new Date().toISOString(), ...(req.language ? { language: req.language } : {}) });
       else throw invalidArgument([{ field: "format", description: `${quote(req.format)} is not case or moodle` }]);

@@ -2,7 +2,7 @@ import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { ErrorCode, isConcordatError, type FieldViolation } from "../errors.js";
 import { clip, showText } from "../text.js";
-import { Any, BadRequest, ErrorInfo, Status } from "./generated/google/rpc/status.js";
+import { type Any, BadRequest, ErrorInfo, Status } from "./generated/google/rpc/status.js";
 
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, status>> = {
   [ErrorCode.InvalidArgument]: status.INVALID_ARGUMENT,

@@ -1,4 +1,4 @@
-import * as A from "@automerge/automerge";
+import type * as A from "@automerge/automerge";
 import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Checkpointer, VerifiedViews } from "../authority/index.js";
 import type { SignedCheckpoint } from "../authority/checkpoint.js";

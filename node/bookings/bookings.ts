@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
-import { type Credentials, type JsonObject } from "../credentials/index.js";
+import type { Credentials, JsonObject } from "../credentials/index.js";
 import { DocumentType, documentTypeOf, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parseDocument } from "yaml";
-import { z } from "zod";
+import type { z } from "zod";
 import { invalidArgument, type FieldViolation } from "../errors.js";
 import { configSchema, type NodeConfig } from "./schema.js";
 import { quote } from "../text.js";

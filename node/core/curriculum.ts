@@ -1,4 +1,4 @@
-import * as A from "@automerge/automerge";
+import type * as A from "@automerge/automerge";
 import countries from "i18n-iso-countries";
 import type { Logger } from "pino";
 import { z } from "zod";

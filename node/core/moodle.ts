@@ -433,7 +433,7 @@ function checkCycles(competencies: readonly Competency[], byIdnumber: ReadonlyMa
     if (c !== undefined && onPath.has(c.idnumber)) {
       const cycle = path.slice(onPath.get(c.idnumber));
       const first = cycle.reduce((a, b) => (b.line < a.line ? b : a));
-      const chain = [...cycle, cycle[0]!].map((m) => m.idnumber).join(" → ");
+      const chain = [...cycle, ...cycle.slice(0, 1)].map((m) => m.idnumber).join(" → ");
       const description =
         cycle.length === 1 ? `${show(first.idnumber)} is its own parent` : `${show(first.idnumber)} is in a parent cycle: ${chain}`;
       problems.add(first.line, "Parent ID number", description);
@@ -473,8 +473,8 @@ interface Records {
  */
 function nameUuid(name: string): string {
   const bytes = createHash("sha256").update(name, "utf8").digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  bytes.writeUInt8((bytes.readUInt8(6) & 0x0f) | 0x80, 6);
+  bytes.writeUInt8((bytes.readUInt8(8) & 0x3f) | 0x80, 8);
   const hex = bytes.toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
@@ -507,7 +507,7 @@ function depths(
     }
     if (c !== undefined && cyclic.has(c.idnumber)) continue;
     // c is undefined at the top (or at an unknown parent, already reported) or has its depth.
-    let d = c === undefined ? 0 : depth.get(c.idnumber)!;
+    let d = c === undefined ? 0 : (depth.get(c.idnumber) ?? 0);
     for (const m of chain.reverse()) depth.set(m.idnumber, ++d);
   }
   return depth;
@@ -618,18 +618,21 @@ function makeRecords(
   const associations: Records["associations"] = [];
   const siblings = new Map<string, number>();
   for (const c of competencies) {
+    const self = node.get(c.idnumber);
     const parent = c.parentIdnumber === "" ? top : node.get(c.parentIdnumber);
-    if (parent === undefined) continue;
+    if (self === undefined || parent === undefined) continue;
     const sequence = (siblings.get(c.parentIdnumber) ?? 0) + 1;
     siblings.set(c.parentIdnumber, sequence);
     associations.push({
       line: c.line,
       column: "Parent ID number",
-      association: association("isChildOf", node.get(c.idnumber)!, parent, settings.now, sequence),
+      association: association("isChildOf", self, parent, settings.now, sequence),
     });
   }
   const pairs = new Set<string>();
   for (const c of competencies) {
+    const self = node.get(c.idnumber);
+    if (self === undefined) continue;
     for (const id of c.related) {
       const other = node.get(id);
       if (other === undefined || id === c.idnumber) continue;
@@ -639,7 +642,7 @@ function makeRecords(
       associations.push({
         line: c.line,
         column: "Cross-referenced competency ID numbers",
-        association: association("isRelatedTo", node.get(c.idnumber)!, other, settings.now),
+        association: association("isRelatedTo", self, other, settings.now),
       });
     }
   }

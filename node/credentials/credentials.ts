@@ -173,7 +173,9 @@ export class Credentials {
   async #checked(request: IssueRequest): Promise<{ scheme: AccreditationScheme; core: NonNullable<Awaited<ReturnType<CoreSource["content"]>>>; from: number; until: number; local: boolean }> {
     const text = new Checker();
     if (text.list("evidence", request.evidence, MAX_EVIDENCE)) {
-      request.evidence.forEach((narrative, i) => text.text(`evidence[${i}]`, narrative, { max: MAX_NARRATIVE, kind: TextKind.Multiline }));
+      for (const [i, narrative] of request.evidence.entries()) {
+        text.text(`evidence[${i}]`, narrative, { max: MAX_NARRATIVE, kind: TextKind.Multiline });
+      }
     }
     const violations: FieldViolation[] = [...text.violations];
     const core = await this.#core.content();

@@ -17,7 +17,7 @@ export function multikeyOfRaw(raw: Uint8Array): string {
 
 export function didKeyOfPeerId(peerId: string): string {
   const key = peerIdFromString(peerId).publicKey;
-  if (!key || key.type !== "Ed25519") throw new Error(`${peerId} is not an Ed25519 peer id`);
+  if (key?.type !== "Ed25519") throw new Error(`${peerId} is not an Ed25519 peer id`);
   return `did:key:${multikeyOfRaw(key.raw)}`;
 }
 

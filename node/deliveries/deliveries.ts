@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { ImmutableString } from "@automerge/automerge";
-import type { Logger } from "pino";
 import type { VerifiedViews } from "../authority/index.js";
 import type { Curriculum } from "../core/curriculum.js";
 import { DocumentType, textOf, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
@@ -43,15 +42,13 @@ export class Deliveries {
   readonly #curriculum: Curriculum;
   readonly #views: VerifiedViews;
   readonly #membership: Membership;
-  readonly #log: Logger;
 
-  constructor(init: { hubId: string }, components: { documents: OwnedDocuments; curriculum: Curriculum; views: VerifiedViews; membership: Membership; logger: Logger }) {
+  constructor(init: { hubId: string }, components: { documents: OwnedDocuments; curriculum: Curriculum; views: VerifiedViews; membership: Membership }) {
     this.#self = init.hubId;
     this.#documents = components.documents;
     this.#curriculum = components.curriculum;
     this.#views = components.views;
     this.#membership = components.membership;
-    this.#log = components.logger;
   }
 
   async #modules(): Promise<Set<string>> {

@@ -262,7 +262,7 @@ export class OwnedDocuments {
   #unlisted(candidates: readonly Owned[]): Owned[] {
     const key = this.#directoryKey;
     if (!key || !this.#docs.has(key)) return [];
-    const listed = (this.#docs.get(key)?.doc as { documents?: Record<string, unknown> }).documents ?? {};
+    const listed = (this.#docs.get(key)?.doc as { documents?: Record<string, unknown> } | undefined)?.documents ?? {};
     return candidates.filter((o) => o.entry.replicated && o.entry.key !== key && !Object.hasOwn(listed, o.entry.id));
   }
 

@@ -1,4 +1,4 @@
-import { open, readFile, stat } from "node:fs/promises";
+import { type FileHandle, open, readFile, stat } from "node:fs/promises";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { Ed25519PrivateKey } from "@libp2p/interface";
@@ -35,7 +35,7 @@ function toIdentity(privateKey: Ed25519PrivateKey): NodeIdentity {
 /** Creates a new key at `path` (mode 0600). Refuses to overwrite an existing identity. */
 export async function createIdentityFile(path: string): Promise<NodeIdentity> {
   const privateKey = await generateKeyPair("Ed25519");
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, "wx", 0o600);
   } catch (error) {
@@ -56,7 +56,7 @@ export async function createIdentityFile(path: string): Promise<NodeIdentity> {
 /** Writes given key bytes (a restore) with the same refusal to overwrite. */
 export async function writeIdentityBytes(path: string, bytes: Uint8Array): Promise<NodeIdentity> {
   const identity = identityFromBytes(bytes, path);
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, "wx", 0o600);
   } catch (error) {
@@ -75,7 +75,7 @@ export async function writeIdentityBytes(path: string, bytes: Uint8Array): Promi
 }
 
 function identityFromBytes(bytes: Uint8Array, path: string): NodeIdentity {
-  let key;
+  let key: ReturnType<typeof privateKeyFromProtobuf>;
   try {
     key = privateKeyFromProtobuf(bytes);
   } catch (error) {
@@ -111,7 +111,7 @@ export async function readIdentityBytes(path: string): Promise<Uint8Array> {
 export async function verifyPeerSignature(peerId: string, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
   try {
     const key = peerIdFromString(peerId).publicKey;
-    if (!key || key.type !== "Ed25519") return false;
+    if (key?.type !== "Ed25519") return false;
     return await key.verify(data, signature);
   } catch {
     return false;

@@ -375,7 +375,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
         this.#attached.delete(channel);
         if (bound === undefined) return;
         const current = this.#sessions.get(bound);
-        if (!current || !current.channels.includes(channel)) return;
+        if (!current?.channels.includes(channel)) return;
         current.channels = current.channels.filter((c) => c !== channel);
         if (current.channels.length > 0) return; // still connected through another channel
         this.#sessions.delete(bound);

@@ -1,6 +1,5 @@
 import type { FieldViolation } from "../errors.js";
 import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
-import { shardOf } from "../documents/shards.js";
 
 export { checkLanguageTag, checkRegion, ID_PATTERN, MAX_LANGUAGE_TAG } from "../text.js";
 export { shardOf } from "../documents/shards.js";

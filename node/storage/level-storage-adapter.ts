@@ -101,7 +101,7 @@ const ESC = "\u0001";
 
 /** Escape U+0001 -> U+0001 U+0002 first, then U+0000 -> U+0001 U+0001. */
 function escapeComponent(c: string): string {
-  return c.replaceAll(ESC, ESC + "\u0002").replaceAll(SEP, ESC + ESC);
+  return c.replaceAll(ESC, `${ESC}\u0002`).replaceAll(SEP, ESC + ESC);
 }
 
 function unescapeComponent(c: string): string {
@@ -341,8 +341,8 @@ export class LevelStorageAdapter implements StorageAdapterInterface {
 
   /** Apply queued writes strictly in call order. Never rejects. */
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const head = this.#queue[0]!.cmd;
+    for (let first = this.#queue[0]; first !== undefined; first = this.#queue[0]) {
+      const head = first.cmd;
       let ops: WriteOp[];
       let apply: () => Promise<void>;
       if (head.kind === "removeRange") {
@@ -352,11 +352,7 @@ export class LevelStorageAdapter implements StorageAdapterInterface {
       } else {
         // Group the run of point writes up to the next range delete.
         let n = 1;
-        while (
-          n < this.#queue.length &&
-          n < MAX_BATCH &&
-          this.#queue[n]!.cmd.kind !== "removeRange"
-        ) {
+        while (n < MAX_BATCH && this.#queue[n] !== undefined && this.#queue[n]?.cmd.kind !== "removeRange") {
           n++;
         }
         ops = this.#queue.splice(0, n);

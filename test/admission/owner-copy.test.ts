@@ -41,7 +41,7 @@ describe("the owner's Repo copy", () => {
     const authoring = node.running.documents.get<Trainers>(shard.key);
     const last = A.decodeChange(A.getLastLocalChange(authoring) as Uint8Array);
     const forged = A.change(A.clone(authoring, { actor: last.actor }), (d) => {
-      d.trainers["FORGED"] = "x";
+      d.trainers.FORGED = "x";
     });
     const handle = node.running.repo.handles[shard.id as DocumentId];
     if (!handle) throw new Error("the shard is not in the Repo");

@@ -1,5 +1,5 @@
 import { readFile, rm } from "node:fs/promises";
-import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { credentials, type Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fieldViolations, MAX_STATUS_DETAILS_BYTES, STATUS_DETAILS_KEY, toServiceError } from "../../node/api/errors.js";

@@ -5,7 +5,7 @@ import { createConnection } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { Metadata, status } from "@grpc/grpc-js";
+import { type Metadata, status } from "@grpc/grpc-js";
 import { pino, type Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fieldViolations, STATUS_DETAILS_KEY } from "../../node/api/index.js";

@@ -37,7 +37,7 @@ describe("the text rule", () => {
   });
 
   it("checks every string and key of a decoded value, naming the path, and stops at the limit", () => {
-    const value = { trainer: { displayName: "A\u001bB", languages: [{ tag: "en", level: "C\u00851" }] }, part: { $case: "rows", value: { note: "\u202e" } }, ["k\u0007"]: 1 };
+    const value = { trainer: { displayName: "A\u001bB", languages: [{ tag: "en", level: "C\u00851" }] }, part: { $case: "rows", value: { note: "\u202e" } }, "k\u0007": 1 };
     const violations = textViolationsIn(value, "", TextKind.Multiline, { name: (k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), oneofs: true });
     expect(violations.map((v) => v.field)).toEqual(["trainer.display_name", "trainer.languages[0].level", "rows.note", "(a key)"]);
     expect(textViolationsIn(Array.from({ length: 100 }, () => "\u0000"), "list", TextKind.Multiline, { limit: 5 })).toHaveLength(5);

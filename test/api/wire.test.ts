@@ -1,4 +1,4 @@
-import { Client, credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials, type Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fieldViolations } from "../../node/api/errors.js";
 import { AddTrainerRequest } from "../../node/api/generated/concordat/v1/trainers.js";

@@ -142,7 +142,7 @@ describe("membership from the charter", () => {
     const view = a().node.running.views.view(shard.id);
     expect(view?.checkpoint.seq).toBe(lastSeq);
     expect(view?.removedAt).toBeDefined();
-    expect(Object.hasOwn((view?.doc as Trainers).trainers, "M-B1")).toBe(true);
+    expect(Object.hasOwn((view?.doc as Trainers | undefined)?.trainers ?? {}, "M-B1")).toBe(true);
     const status = await new Promise<{ members: Array<{ hub: string; removedAt: string }> }>((resolve, reject) =>
       a().node.clients(a().node.adminToken).node.getStatus({}, (e, r) => (e ? reject(e) : resolve(r as never))),
     );

@@ -127,7 +127,7 @@ describe("a removed hub is told it was removed, and shown nothing else", () => {
     const since = r().node.logs.length;
 
     await federationRemoveCommand({ ...cli(s()), hub: r().hub }, memoryIo(false));
-    await waitForLog(r().node, REMOVED_LOG + ": members no longer take what it signs, and refuse its connections once the removal notice window ends", () => true, since, 20_000);
+    await waitForLog(r().node, `${REMOVED_LOG}: members no longer take what it signs, and refuse its connections once the removal notice window ends`, () => true, since, 20_000);
     const status = memoryIo(false);
     await statusCommand(cli(r()), status);
     expect(status.out()).toMatch(/REMOVED +the federation's charter removed this hub at /);

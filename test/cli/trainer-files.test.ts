@@ -506,7 +506,7 @@ describe("parseTrainerFile: JSON", () => {
 describe("docs/trainer-files.md", () => {
   const doc = readFileSync(new URL("../../docs/trainer-files.md", import.meta.url), "utf8");
   const block = (lang: string) => {
-    const m = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(doc);
+    const m = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(doc);
     if (!m?.[1]) throw new Error(`no ${lang} example in the doc`);
     return m[1];
   };

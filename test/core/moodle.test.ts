@@ -38,7 +38,7 @@ function row(cells: Partial<Record<(typeof MOODLE_COLUMNS)[number], string>>): s
 const FRAMEWORK_ROW = row({ "ID number": "FW", "Short name": "Framework", "Is framework": "1", Taxonomy: "domain,competency" });
 
 function csv(...rows: string[]): string {
-  return [HEADER, FRAMEWORK_ROW, ...rows].join("\r\n") + "\r\n";
+  return `${[HEADER, FRAMEWORK_ROW, ...rows].join("\r\n")}\r\n`;
 }
 
 function byCode(result: MoodleImport): Map<string, CoreItem> {
@@ -184,7 +184,7 @@ describe("parseMoodleCsv: a framework as Moodle exports it", () => {
     // the framework's: SHA-256 of "moodle:" + its ID number, as a version 8 UUID
     const hex = createHash("sha256").update("moodle:SSR-CORE").digest("hex");
     expect(result.framework.identifier.replace(/-/g, "")).toBe(
-      hex.slice(0, 12) + "8" + hex.slice(13, 16) + ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16) + hex.slice(17, 32),
+      `${hex.slice(0, 12)}8${hex.slice(13, 16)}${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 32)}`,
     );
   });
 
@@ -319,7 +319,7 @@ describe("parseMoodleCsv: problems", () => {
   });
 
   it("names the missing and unknown columns of the header", () => {
-    const header = MOODLE_COLUMNS.filter((c) => c !== "Short name" && c !== "Is framework").map(cell).join(",") + ",Sort order";
+    const header = `${MOODLE_COLUMNS.filter((c) => c !== "Short name" && c !== "Is framework").map(cell).join(",")},Sort order`;
     const { message, lines } = problems(`${header}\n,A,1,,,,,,,,,,\n`);
     expect(message).toBe("the Moodle CSV is invalid: 3 problems");
     expect(lines).toEqual([

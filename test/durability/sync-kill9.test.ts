@@ -28,7 +28,12 @@ function client(p: Prepared): { node: NodeServiceClient; trainers: TrainerServic
   const trainers = new TrainerServiceClient(address, credentials.createInsecure(), { "grpc.max_send_message_length": 64 * 1024 * 1024 });
   const md = new Metadata();
   md.set("authorization", `Bearer ${p.token}`);
-  return { node, trainers, federation, md, close: () => (node.close(), trainers.close(), federation.close()) };
+  return { node, trainers, federation, md, close: () => {
+      node.close();
+      trainers.close();
+      federation.close();
+    },
+  };
 }
 
 function listPeers(c: ReturnType<typeof client>): Promise<ListPeersResponse> {

@@ -76,7 +76,7 @@ const listOf =
   (each: Check): Check =>
   (v, path, out) => {
     if (!Array.isArray(v)) out.push({ path, problem: "must be an array" });
-    else v.forEach((x, i) => each(x, `${path}[${i}]`, out));
+    else for (const [i, x] of v.entries()) each(x, `${path}[${i}]`, out);
   };
 const oneOf =
   (values: readonly string[], ext: boolean): Check =>
@@ -206,9 +206,9 @@ export function validateCasePackage(pkg: unknown): CaseProblem[] {
     else seen.set(v.identifier, path);
   };
   claim(pkg.CFDocument, "CFPackage.CFDocument");
-  items.forEach((x, i) => claim(x, `CFPackage.CFItems[${i}]`));
+  for (const [i, x] of items.entries()) claim(x, `CFPackage.CFItems[${i}]`);
   const associations = Array.isArray(pkg.CFAssociations) ? (pkg.CFAssociations as unknown[]) : [];
-  associations.forEach((x, i) => claim(x, `CFPackage.CFAssociations[${i}]`));
+  for (const [i, x] of associations.entries()) claim(x, `CFPackage.CFAssociations[${i}]`);
   const definitions = isObject(pkg.CFDefinitions) ? pkg.CFDefinitions : {};
   const groupings = new Set(Array.isArray(definitions.CFAssociationGroupings) ? (definitions.CFAssociationGroupings as Json[]).map((g) => g?.identifier) : []);
   associations.forEach((a, i) => {

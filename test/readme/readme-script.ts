@@ -145,7 +145,7 @@ function stripComment(line: string): string {
 export function readmeScript(sections: ReadmeSection[], cli: { node: string; entry: string }, prelude: string[] = []): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = [
-    "concordat() { " + `${q(cli.node)} ${q(cli.entry)} "$@"; }`,
+    `concordat() { ${q(cli.node)} ${q(cli.entry)} "$@"; }`,
     "__check() {",
     '  local rc=$1 want=$2 line=$3',
     '  if [ "$rc" != "$want" ]; then echo "README line $line: exit $rc, the README says $want" >&2; exit 97; fi',
@@ -167,5 +167,5 @@ export function readmeScript(sections: ReadmeSection[], cli: { node: string; ent
     }
   }
   lines.push("echo 'README walkthrough: every command as the README says' >&2");
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

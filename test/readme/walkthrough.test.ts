@@ -10,7 +10,7 @@ import { readmeScript, readmeSections } from "./readme-script.js";
 const README = fileURLToPath(new URL("../../README.md", import.meta.url));
 
 /** The README's sections a new user follows top to bottom, in this order, in one folder. */
-export const WALKTHROUGH = ["A five-minute walkthrough", "Forming a federation, step by step", "Booking a trainer from another hub"] as const;
+const WALKTHROUGH = ["A five-minute walkthrough", "Forming a federation, step by step", "Booking a trainer from another hub"] as const;
 
 describe("the README, run as a new user runs it", () => {
   let dir: string | undefined;

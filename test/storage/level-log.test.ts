@@ -21,7 +21,7 @@ async function tempDir(): Promise<string> {
 }
 
 const ENTRIES = 400;
-const valueOf = (i: number) => `${"v".repeat(200 + (i % 13) * 37)}${i}`;
+const valueAt = (i: number) => `${"v".repeat(200 + (i % 13) * 37)}${i}`;
 
 /**
  * A real LevelDB database whose entries are all still in its write-ahead log: LevelDB does not
@@ -32,7 +32,7 @@ async function databaseWithLog(): Promise<{ db: string; log: string }> {
   const db = join(await tempDir(), "db");
   const level = new Level<string, string>(db, { valueEncoding: "utf8" });
   await level.open();
-  for (let i = 0; i < ENTRIES; i += 1) await level.put(`k${String(i).padStart(4, "0")}`, i === 7 ? "x".repeat(3 * LOG_BLOCK_SIZE) : valueOf(i));
+  for (let i = 0; i < ENTRIES; i += 1) await level.put(`k${String(i).padStart(4, "0")}`, i === 7 ? "x".repeat(3 * LOG_BLOCK_SIZE) : valueAt(i));
   await level.close();
   const logs = (await readdir(db)).filter((n) => n.endsWith(".log"));
   expect(logs).toHaveLength(1);

@@ -28,7 +28,7 @@ async function sources(dir: string): Promise<string[]> {
 }
 
 /** Folder → the folders its files import (relative imports only; `import type` counts too). */
-export async function folderGraph(): Promise<Map<string, Map<string, string>>> {
+async function folderGraph(): Promise<Map<string, Map<string, string>>> {
   const graph = new Map<string, Map<string, string>>();
   for (const file of await sources(NODE)) {
     const from = unitOf(file);
@@ -46,7 +46,7 @@ export async function folderGraph(): Promise<Map<string, Map<string, string>>> {
 }
 
 /** Every cycle's folders in order, with the import that closes each step (Tarjan's components). */
-export function cycles(graph: Map<string, Map<string, string>>): string[][] {
+function cycles(graph: Map<string, Map<string, string>>): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const stack: string[] = [];
