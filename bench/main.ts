@@ -23,7 +23,18 @@ import { toConsoleTable, writeResults } from "./lib/report.js";
 import type { Benchmark, BenchmarkResult, RunResults } from "./lib/types.js";
 
 /** Every benchmark, in the order they run. Later issues add storage, replication, soak. */
-const BENCHMARKS: readonly Benchmark[] = [availabilityQuery, availabilityRestart, casesSearch, storageBenchmark, replicationAdapters, replicationNodes, replicationScale, bulkImport, apiResponsiveness, admissionFuzz];
+const BENCHMARKS: readonly Benchmark[] = [
+  availabilityQuery,
+  availabilityRestart,
+  casesSearch,
+  storageBenchmark,
+  replicationAdapters,
+  replicationNodes,
+  replicationScale,
+  bulkImport,
+  apiResponsiveness,
+  admissionFuzz,
+];
 
 const USAGE = `usage: npm run bench -- [--quick] [--out PREFIX] [--list] [NAME...]
 
@@ -40,7 +51,13 @@ function log(message: string): void {
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
-    options: { quick: { type: "boolean", default: false }, keep: { type: "boolean", default: false }, out: { type: "string" }, list: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+    options: {
+      quick: { type: "boolean", default: false },
+      keep: { type: "boolean", default: false },
+      out: { type: "string" },
+      list: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
     allowPositionals: true,
   });
   if (values.help) {
@@ -51,14 +68,19 @@ async function main(): Promise<number> {
     for (const b of BENCHMARKS) process.stdout.write(`${b.name.padEnd(24)} ${b.title}\n`);
     return 0;
   }
-  const selected = positionals.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => positionals.some((name) => b.name.includes(name)));
+  const selected =
+    positionals.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => positionals.some((name) => b.name.includes(name)));
   if (selected.length === 0) {
-    process.stderr.write(`no benchmark matches ${positionals.join(", ")}; there are: ${BENCHMARKS.map((b) => b.name).join(", ")}\n`);
+    process.stderr.write(
+      `no benchmark matches ${positionals.join(", ")}; there are: ${BENCHMARKS.map((b) => b.name).join(", ")}\n`,
+    );
     return 2;
   }
   const environment = describeEnvironment();
   const mode = values.quick ? "quick" : "full";
-  log(`bench (${mode}): ${selected.map((b) => b.name).join(", ")} — Node ${environment.node}, ${environment.cores} cores`);
+  log(
+    `bench (${mode}): ${selected.map((b) => b.name).join(", ")} — Node ${environment.node}, ${environment.cores} cores`,
+  );
 
   let cleanup = new Cleanup();
   let interrupted = false;
@@ -89,14 +111,40 @@ async function main(): Promise<number> {
     const start = performance.now();
     try {
       const current = cleanup;
-      const outcome = await benchmark.run({ quick: values.quick, environment, cleanup: current, tempDir: (prefix) => tempDir(prefix, current, values.keep), log });
+      const outcome = await benchmark.run({
+        quick: values.quick,
+        environment,
+        cleanup: current,
+        tempDir: (prefix) => tempDir(prefix, current, values.keep),
+        log,
+      });
       // Every figure says where it was measured, on top of what its benchmark says.
-      const figures = outcome.figures.map((f) => ({ ...f, conditions: { ...f.conditions, cores: environment.cores, node: environment.node } }));
-      benchmarks.push({ name: benchmark.name, title: benchmark.title, status: "ok", durationMs: performance.now() - start, ...outcome, figures });
+      const figures = outcome.figures.map((f) => ({
+        ...f,
+        conditions: { ...f.conditions, cores: environment.cores, node: environment.node },
+      }));
+      benchmarks.push({
+        name: benchmark.name,
+        title: benchmark.title,
+        status: "ok",
+        durationMs: performance.now() - start,
+        ...outcome,
+        figures,
+      });
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       log(`✖ ${benchmark.name} failed: ${message}`);
-      benchmarks.push({ name: benchmark.name, title: benchmark.title, status: "failed", error: error instanceof Error ? error.message : String(error), durationMs: performance.now() - start, conditions: {}, figures: [], details: {}, notes: [] });
+      benchmarks.push({
+        name: benchmark.name,
+        title: benchmark.title,
+        status: "failed",
+        error: error instanceof Error ? error.message : String(error),
+        durationMs: performance.now() - start,
+        conditions: {},
+        figures: [],
+        details: {},
+        notes: [],
+      });
     } finally {
       await cleanup.run(log);
       cleanup = new Cleanup();
@@ -117,7 +165,9 @@ async function main(): Promise<number> {
   };
   const written = await writeResults(values.out ?? join(ROOT, "docs", "bench", "latest"), results);
   process.stdout.write(`\n${toConsoleTable(results)}\n`);
-  process.stdout.write(`\n${mode} run in ${Math.round(results.durationMs / 1000)} s; results in ${written.json} and ${written.markdown}\n`);
+  process.stdout.write(
+    `\n${mode} run in ${Math.round(results.durationMs / 1000)} s; results in ${written.json} and ${written.markdown}\n`,
+  );
   return benchmarks.some((b) => b.status === "failed") ? 1 : 0;
 }
 

@@ -6,7 +6,11 @@ import { CliError, ExitCode } from "./errors.js";
  * refusing to overwrite a stray one), which is fsync'd and renamed over `path`; on any failure the
  * temporary file is removed. Returns the bytes written.
  */
-export async function writeAtomically(path: string, mode: number, fill: (write: (data: Uint8Array) => Promise<void>) => Promise<void>): Promise<number> {
+export async function writeAtomically(
+  path: string,
+  mode: number,
+  fill: (write: (data: Uint8Array) => Promise<void>) => Promise<void>,
+): Promise<number> {
   const temporary = `${path}.tmp-${process.pid}`;
   const file: FileHandle = await open(temporary, "wx", mode).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot write '${temporary}': ${error.code ?? error.message}`, ExitCode.Usage);

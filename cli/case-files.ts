@@ -20,7 +20,17 @@ import { CliError, ExitCode } from "./errors.js";
  *     ---
  *     The body, in Markdown.
  */
-const STRING_FIELDS = ["id", "kind", "title", "summary", "language", "country", "region", "review", "visibility"] as const;
+const STRING_FIELDS = [
+  "id",
+  "kind",
+  "title",
+  "summary",
+  "language",
+  "country",
+  "region",
+  "review",
+  "visibility",
+] as const;
 const LIST_FIELDS = ["competencies", "tags"] as const;
 const KNOWN = new Set<string>([...STRING_FIELDS, ...LIST_FIELDS, "evidence"]);
 
@@ -30,12 +40,15 @@ export function parseCaseFile(source: string, text: string): { value?: Case; pro
   const match = /^\uFEFF?---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(text);
   if (!match) return { problems: [`${source}: does not start with YAML front matter between '---' lines`] };
   const doc = parseDocument(match[1] as string, { prettyErrors: false });
-  for (const e of doc.errors) problems.push(`${source}: front matter line ${(e.linePos?.[0]?.line ?? 0) + 1}: ${e.message}`);
+  for (const e of doc.errors)
+    problems.push(`${source}: front matter line ${(e.linePos?.[0]?.line ?? 0) + 1}: ${e.message}`);
   if (problems.length > 0) return { problems };
   const data = doc.toJS() as unknown;
-  if (!data || typeof data !== "object" || Array.isArray(data) || !isMap(doc.contents)) return { problems: [`${source}: the front matter must be a mapping of fields`] };
+  if (!data || typeof data !== "object" || Array.isArray(data) || !isMap(doc.contents))
+    return { problems: [`${source}: the front matter must be a mapping of fields`] };
   const fields = data as Record<string, unknown>;
-  for (const key of Object.keys(fields)) if (!KNOWN.has(key)) problems.push(`${source}: unknown field '${key}' (known: ${[...KNOWN].join(", ")})`);
+  for (const key of Object.keys(fields))
+    if (!KNOWN.has(key)) problems.push(`${source}: unknown field '${key}' (known: ${[...KNOWN].join(", ")})`);
   const str = (key: string): string => {
     const v = fields[key];
     if (v === undefined || v === null) return "";
@@ -85,7 +98,8 @@ export function parseCaseFile(source: string, text: string): { value?: Case; pro
     hub: "",
   };
   // Text no node accepts (control characters, terminal escapes, bidi overrides), named with its file.
-  for (const v of textViolationsIn(value, "", TextKind.Multiline)) problems.push(`${source}: ${v.field}: ${v.description}`);
+  for (const v of textViolationsIn(value, "", TextKind.Multiline))
+    problems.push(`${source}: ${v.field}: ${v.description}`);
   return problems.length > 0 ? { problems } : { value, problems };
 }
 
@@ -97,7 +111,8 @@ async function readText(path: string): Promise<string> {
 
 export async function readCaseFile(path: string): Promise<Case> {
   const { value, problems } = parseCaseFile(basename(path), await readText(path));
-  if (!value) throw new CliError(`${problems.length} problem(s) in ${path}; nothing was sent`, ExitCode.Usage, problems);
+  if (!value)
+    throw new CliError(`${problems.length} problem(s) in ${path}; nothing was sent`, ExitCode.Usage, problems);
   return value;
 }
 
@@ -118,6 +133,11 @@ export async function readCaseFolder(dir: string): Promise<Array<{ source: strin
     problems.push(...parsed.problems);
     if (parsed.value) out.push({ source: name, case: parsed.value });
   }
-  if (problems.length > 0) throw new CliError(`${problems.length} problem(s) in ${names.length} file(s) of '${dir}'; nothing was sent`, ExitCode.Usage, problems);
+  if (problems.length > 0)
+    throw new CliError(
+      `${problems.length} problem(s) in ${names.length} file(s) of '${dir}'; nothing was sent`,
+      ExitCode.Usage,
+      problems,
+    );
   return out;
 }

@@ -1,6 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
-import { Client, credentials as grpcCredentials, Metadata, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import {
+  Client,
+  credentials as grpcCredentials,
+  Metadata,
+  type ChannelCredentials,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import { NodeServiceClient, OperatorServiceClient } from "../node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient } from "../node/api/generated/concordat/v1/trainers.js";
 import { FederationServiceClient, KeyServiceClient } from "../node/api/generated/concordat/v1/federation.js";
@@ -67,7 +73,10 @@ interface Located {
 }
 
 function noNodeRunning(dataDir: string, why = ""): CliError {
-  return new CliError(`no node is running for ${dataDir}${why} (start it with \`concordat --data ${dataDir} start\`)`, ExitCode.Unavailable);
+  return new CliError(
+    `no node is running for ${dataDir}${why} (start it with \`concordat --data ${dataDir} start\`)`,
+    ExitCode.Unavailable,
+  );
 }
 
 /**
@@ -79,7 +88,10 @@ async function locate(dataDir: string, paths: DataPaths, waitMs: number): Promis
   for (;;) {
     const read = await readRuntimeFile(paths.runtime);
     if (read.kind === "damaged") {
-      throw new CliError(`${paths.runtime} is damaged (no API address); if no node is running, delete it`, ExitCode.Unavailable);
+      throw new CliError(
+        `${paths.runtime} is damaged (no API address); if no node is running, delete it`,
+        ExitCode.Unavailable,
+      );
     }
     if (read.kind === "missing") {
       if (await readOptional(paths.config)) throw noNodeRunning(dataDir);
@@ -116,7 +128,12 @@ async function locate(dataDir: string, paths: DataPaths, waitMs: number): Promis
  * headers, node/api/server.ts) and refuses a node that is not the data directory's hub. A node that
  * names no one (an older version) is taken at its word.
  */
-async function checkIdentity(address: string, channel: ChannelCredentials, dataDir: string, expected: Located["expected"]): Promise<void> {
+async function checkIdentity(
+  address: string,
+  channel: ChannelCredentials,
+  dataDir: string,
+  expected: Located["expected"],
+): Promise<void> {
   const client = new Client(address, channel);
   try {
     const headers = await new Promise<Metadata>((resolve, reject) => {
@@ -175,7 +192,10 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   if (!token) {
     token = (await readOptional(paths.adminToken))?.trim();
     if (!token) {
-      throw new CliError(`no credential: pass --token, set CONCORDAT_TOKEN, or use --data with a directory holding admin.token`, ExitCode.Unauthorized);
+      throw new CliError(
+        `no credential: pass --token, set CONCORDAT_TOKEN, or use --data with a directory holding admin.token`,
+        ExitCode.Unauthorized,
+      );
     }
   }
   const caPath = options.tlsCa || env.CONCORDAT_TLS_CA;
@@ -199,14 +219,23 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
   const node = new NodeServiceClient(address, channel, clientOptions);
   const federation = new FederationServiceClient(address, channel, clientOptions);
   const keys = new KeyServiceClient(address, channel, clientOptions);
-  const core = new CoreServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  const core = new CoreServiceClient(address, channel, {
+    ...clientOptions,
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  });
   const audit = new AuditServiceClient(address, channel, clientOptions);
   const credentials = new CredentialServiceClient(address, channel, clientOptions);
   const availability = new AvailabilityServiceClient(address, channel, clientOptions);
   const bookings = new BookingServiceClient(address, channel, clientOptions);
-  const deliveries = new DeliveryServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  const deliveries = new DeliveryServiceClient(address, channel, {
+    ...clientOptions,
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  });
   const reports = new ReportServiceClient(address, channel, clientOptions);
-  const cases = new CaseServiceClient(address, channel, { ...clientOptions, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  const cases = new CaseServiceClient(address, channel, {
+    ...clientOptions,
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  });
   return {
     address,
     metadata,
@@ -224,7 +253,22 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
     deliveries,
     reports,
     close() {
-      for (const c of [trainers, operators, node, federation, keys, core, audit, credentials, availability, bookings, cases, deliveries, reports] as Client[]) c.close();
+      for (const c of [
+        trainers,
+        operators,
+        node,
+        federation,
+        keys,
+        core,
+        audit,
+        credentials,
+        availability,
+        bookings,
+        cases,
+        deliveries,
+        reports,
+      ] as Client[])
+        c.close();
     },
   };
 }
@@ -237,7 +281,12 @@ type UnaryMethod<Req, Res> = (
 ) => unknown;
 
 /** Calls a unary method with the connection's credential and a deadline. */
-export function call<Req, Res>(connection: Connection, method: UnaryMethod<Req, Res>, request: Req, timeoutMs = 30_000): Promise<Res> {
+export function call<Req, Res>(
+  connection: Connection,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  timeoutMs = 30_000,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     method(request, connection.metadata, { deadline: new Date(Date.now() + timeoutMs) }, (error, response) => {
       if (error) reject(error);
@@ -247,7 +296,10 @@ export function call<Req, Res>(connection: Connection, method: UnaryMethod<Req, 
 }
 
 /** Runs `fn` with a connection and always closes it. */
-export async function withConnection<T>(options: ConnectionOptions, fn: (connection: Connection) => Promise<T>): Promise<T> {
+export async function withConnection<T>(
+  options: ConnectionOptions,
+  fn: (connection: Connection) => Promise<T>,
+): Promise<T> {
   const connection = await connect(options);
   try {
     return await fn(connection);

@@ -27,14 +27,26 @@ export interface IssueRow {
 const REQUIRED = ["trainer", "scheme", "level", "valid_from", "valid_until"] as const;
 const COLUMNS = [...REQUIRED, "evidence"] as const;
 type Column = (typeof COLUMNS)[number];
-const JSON_KEYS: Record<string, Column> = { trainer: "trainer", scheme: "scheme", level: "level", validFrom: "valid_from", validUntil: "valid_until", evidence: "evidence" };
+const JSON_KEYS: Record<string, Column> = {
+  trainer: "trainer",
+  scheme: "scheme",
+  level: "level",
+  validFrom: "valid_from",
+  validUntil: "valid_until",
+  evidence: "evidence",
+};
 
 export function parseIssueFile(content: string, format: "csv" | "json"): { rows: IssueRow[]; errors: FileRowError[] } {
   const text = content.startsWith("\uFEFF") ? content.slice(1) : content;
   return format === "csv" ? parseCsv(text) : parseJson(text);
 }
 
-function row(line: number, cells: Partial<Record<Column, string | string[]>>, errors: FileRowError[], field: (c: Column) => string): IssueRow | undefined {
+function row(
+  line: number,
+  cells: Partial<Record<Column, string | string[]>>,
+  errors: FileRowError[],
+  field: (c: Column) => string,
+): IssueRow | undefined {
   const before = errors.length;
   const get = (c: Column) => {
     const v = cells[c];
@@ -62,16 +74,23 @@ function parseCsv(text: string): { rows: IssueRow[]; errors: FileRowError[] } {
   if (!header) return { rows, errors };
   const names = header.cells.map((c) => c.trim().toLowerCase());
   names.forEach((n, i) => {
-    if (!(COLUMNS as readonly string[]).includes(n)) errors.push({ line: header.line, field: n, message: `is not a column (${COLUMNS.join(", ")})` });
+    if (!(COLUMNS as readonly string[]).includes(n))
+      errors.push({ line: header.line, field: n, message: `is not a column (${COLUMNS.join(", ")})` });
     else if (names.indexOf(n) !== i) errors.push({ line: header.line, field: n, message: "appears twice" });
   });
   const missing = REQUIRED.filter((c) => !names.includes(c));
-  if (missing.length > 0) errors.push({ line: header.line, field: "", message: `missing column(s) ${missing.join(", ")}` });
+  if (missing.length > 0)
+    errors.push({ line: header.line, field: "", message: `missing column(s) ${missing.join(", ")}` });
   if (errors.some((e) => e.line === header.line)) return { rows, errors };
   for (const record of body) {
     const cells: Partial<Record<Column, string>> = {};
     for (const [i, n] of names.entries()) cells[n as Column] = record.cells[i] ?? "";
-    if (record.cells.length > names.length) errors.push({ line: record.line, field: "", message: `has ${record.cells.length} cells; the header has ${names.length}` });
+    if (record.cells.length > names.length)
+      errors.push({
+        line: record.line,
+        field: "",
+        message: `has ${record.cells.length} cells; the header has ${names.length}`,
+      });
     else {
       const r = row(record.line, cells, errors, (c) => c);
       if (r) rows.push(r);
@@ -95,10 +114,24 @@ function parseJson(text: string): { rows: IssueRow[]; errors: FileRowError[] } {
   };
   const syntax: ParseError[] = [];
   const root = parseTree(text, syntax, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: true });
-  const errors: FileRowError[] = syntax.map((e) => ({ line: lineOf(e.offset), field: "", message: `JSON syntax error: ${printParseErrorCode(e.error)}` }));
+  const errors: FileRowError[] = syntax.map((e) => ({
+    line: lineOf(e.offset),
+    field: "",
+    message: `JSON syntax error: ${printParseErrorCode(e.error)}`,
+  }));
   const rows: IssueRow[] = [];
   if (errors.length > 0 || root === undefined) return { rows, errors };
-  if (root.type !== "array") return { rows, errors: [{ line: lineOf(root.offset), field: "", message: "the file must hold a JSON array of objects, one per credential" }] };
+  if (root.type !== "array")
+    return {
+      rows,
+      errors: [
+        {
+          line: lineOf(root.offset),
+          field: "",
+          message: "the file must hold a JSON array of objects, one per credential",
+        },
+      ],
+    };
   (root.children ?? []).forEach((element: JsonNode, index) => {
     const line = lineOf(element.offset);
     if (element.type !== "object") {
@@ -113,12 +146,21 @@ function parseJson(text: string): { rows: IssueRow[]; errors: FileRowError[] } {
       const key = String(k.value);
       const column = Object.hasOwn(JSON_KEYS, key) ? JSON_KEYS[key] : undefined;
       if (column === undefined) {
-        errors.push({ line: lineOf(k.offset), field: key, message: `is not a key (${Object.keys(JSON_KEYS).join(", ")})` });
+        errors.push({
+          line: lineOf(k.offset),
+          field: key,
+          message: `is not a key (${Object.keys(JSON_KEYS).join(", ")})`,
+        });
         bad = true;
       } else if (v.type === "string") cells[column] = String(v.value);
-      else if (column === "evidence" && v.type === "array" && (v.children ?? []).every((e) => e.type === "string")) cells[column] = (v.children ?? []).map((e) => String(e.value));
+      else if (column === "evidence" && v.type === "array" && (v.children ?? []).every((e) => e.type === "string"))
+        cells[column] = (v.children ?? []).map((e) => String(e.value));
       else {
-        errors.push({ line: lineOf(v.offset), field: key, message: column === "evidence" ? "must be a string or an array of strings" : "must be a string" });
+        errors.push({
+          line: lineOf(v.offset),
+          field: key,
+          message: column === "evidence" ? "must be a string or an array of strings" : "must be a string",
+        });
         bad = true;
       }
     }

@@ -34,7 +34,11 @@ export function previousDay(date: string): string {
  * A `--from`/`--to` pair for the API: a plain `--to` date includes that day (the API gets the next
  * midnight); plain dates become midnight UTC; values with a time are kept as the instants they are.
  */
-export function apiRange(from: string, to: string, flags: { from: string; to: string } = { from: "--from", to: "--to" }): { from: string; to: string } {
+export function apiRange(
+  from: string,
+  to: string,
+  flags: { from: string; to: string } = { from: "--from", to: "--to" },
+): { from: string; to: string } {
   const f = from.trim();
   const t = to.trim();
   const problems: string[] = [];
@@ -42,15 +46,29 @@ export function apiRange(from: string, to: string, flags: { from: string; to: st
     [flags.from, f],
     [flags.to, t],
   ] as const) {
-    if (DATE_ONLY.test(value) ? !isPlainDate(value) : Number.isNaN(Date.parse(value)) || !/T.*(Z|[+-]\d{2}:?\d{2})$/i.test(value)) {
-      problems.push(`${flag}: '${value}' is neither a date (YYYY-MM-DD, a whole UTC day) nor a date-time with a zone (e.g. 2027-03-01T09:00:00Z)`);
+    if (
+      DATE_ONLY.test(value)
+        ? !isPlainDate(value)
+        : Number.isNaN(Date.parse(value)) || !/T.*(Z|[+-]\d{2}:?\d{2})$/i.test(value)
+    ) {
+      problems.push(
+        `${flag}: '${value}' is neither a date (YYYY-MM-DD, a whole UTC day) nor a date-time with a zone (e.g. 2027-03-01T09:00:00Z)`,
+      );
     }
   }
-  if (problems.length > 0) throw new CliError(problems.length === 1 ? (problems[0] as string) : "invalid dates", ExitCode.Usage, problems.length === 1 ? [] : problems);
+  if (problems.length > 0)
+    throw new CliError(
+      problems.length === 1 ? (problems[0] as string) : "invalid dates",
+      ExitCode.Usage,
+      problems.length === 1 ? [] : problems,
+    );
   const start = isPlainDate(f) ? `${f}T00:00:00.000Z` : f;
   const end = isPlainDate(t) ? `${nextDay(t)}T00:00:00.000Z` : t;
   if (Date.parse(end) <= Date.parse(start)) {
-    throw new CliError(`${flags.to} (${t}) is before ${flags.from} (${f})${isPlainDate(t) ? ` (${flags.to} is the last day, included)` : ""}`, ExitCode.Usage);
+    throw new CliError(
+      `${flags.to} (${t}) is before ${flags.from} (${f})${isPlainDate(t) ? ` (${flags.to} is the last day, included)` : ""}`,
+      ExitCode.Usage,
+    );
   }
   return { from: start, to: end };
 }
@@ -80,7 +98,8 @@ export function formatRange(start: string, end: string): string {
  * day before it. Anything else is written as stored.
  */
 export function toCellRange(range: { start: string; end: string }): { start: string; end: string } {
-  if (isPlainDate(range.start) && isPlainDate(range.end) && range.end > range.start) return { start: range.start, end: previousDay(range.end) };
+  if (isPlainDate(range.start) && isPlainDate(range.end) && range.end > range.start)
+    return { start: range.start, end: previousDay(range.end) };
   return range;
 }
 
@@ -90,6 +109,7 @@ export function toCellRange(range: { start: string; end: string }): { start: str
  * written, for the node to check.
  */
 export function cellRange(range: { start: string; end: string }): { start: string; end: string } {
-  if (isPlainDate(range.start) && isPlainDate(range.end) && range.end >= range.start) return { start: range.start, end: nextDay(range.end) };
+  if (isPlainDate(range.start) && isPlainDate(range.end) && range.end >= range.start)
+    return { start: range.start, end: nextDay(range.end) };
   return range;
 }

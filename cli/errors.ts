@@ -68,11 +68,17 @@ export function toCliError(error: unknown): CliError {
           ? " (the request is larger than the node takes: split the file and send the parts one after the other)"
           : "";
     const message =
-      violations.length > 0 ? `${name}: ${violations.length} problem${violations.length === 1 ? "" : "s"} in the request` : `${name}: ${error.details}${hint}`;
+      violations.length > 0
+        ? `${name}: ${violations.length} problem${violations.length === 1 ? "" : "s"} in the request`
+        : `${name}: ${error.details}${hint}`;
     return new CliError(message, EXIT_BY_STATUS[error.code] ?? ExitCode.Failure, violations);
   }
   if (isConcordatError(error)) {
-    return new CliError(error.message, EXIT_BY_CODE[error.code] ?? ExitCode.Failure, error.violations.map((v) => `${v.field}: ${v.description}`));
+    return new CliError(
+      error.message,
+      EXIT_BY_CODE[error.code] ?? ExitCode.Failure,
+      error.violations.map((v) => `${v.field}: ${v.description}`),
+    );
   }
   return new CliError(error instanceof Error ? error.message : String(error));
 }
@@ -83,7 +89,9 @@ export function toCliError(error: unknown): CliError {
  */
 export function printError(io: Io, error: CliError): void {
   if (io.json) {
-    io.stderr.write(`${showJson(JSON.stringify({ error: { message: error.message, details: error.details, exitCode: error.exitCode } }))}\n`);
+    io.stderr.write(
+      `${showJson(JSON.stringify({ error: { message: error.message, details: error.details, exitCode: error.exitCode } }))}\n`,
+    );
     return;
   }
   io.stderr.write(`error: ${showText(error.message)}\n`);

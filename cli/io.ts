@@ -44,7 +44,10 @@ export function printNotice(io: Io, text: string): void {
 }
 
 export function printTable(io: Io, head: string[], rows: string[][]): void {
-  const table = new Table({ head: head.map(showText), style: { head: io.stdout.isTTY ? ["cyan"] : [], border: io.stdout.isTTY ? ["grey"] : [] } });
+  const table = new Table({
+    head: head.map(showText),
+    style: { head: io.stdout.isTTY ? ["cyan"] : [], border: io.stdout.isTTY ? ["grey"] : [] },
+  });
   table.push(...rows.map((row) => row.map(showText)));
   io.stdout.write(`${table.toString()}\n`);
 }
@@ -55,7 +58,9 @@ export function printRecord(io: Io, value: Record<string, unknown>, human?: Arra
     printJson(io, value);
     return;
   }
-  const lines = human ?? Object.entries(value).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)] as [string, string]);
+  const lines =
+    human ??
+    Object.entries(value).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)] as [string, string]);
   const width = Math.max(...lines.map(([k]) => k.length));
   for (const [k, v] of lines) printLine(io, `${k.padEnd(width)}  ${v}`);
 }

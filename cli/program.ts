@@ -41,10 +41,35 @@ import {
 } from "./commands/curriculum.js";
 import { auditExportCommand, auditVerifyCommand } from "./commands/audit.js";
 import { trainersFindCommand, trainersFreeBusyCommand } from "./commands/find.js";
-import { reportBaselineCommand, reportCoverageCommand, reportVerifyCommand, type BaselineOptions, type CoverageOptions } from "./commands/report.js";
-import { deliveriesIngestCommand, deliveriesListCommand, deliveriesRecordCommand, deliveriesShowCommand, type DeliveryOptions } from "./commands/deliveries.js";
-import { casesAddCommand, casesEndorseCommand, casesImportCommand, casesListCommand, casesSearchCommand, casesShowCommand, type CasesSearchOptions } from "./commands/cases.js";
-import { bookingsActCommand, bookingsListCommand, bookingsRequestCommand, type BookingRequestOptions } from "./commands/bookings.js";
+import {
+  reportBaselineCommand,
+  reportCoverageCommand,
+  reportVerifyCommand,
+  type BaselineOptions,
+  type CoverageOptions,
+} from "./commands/report.js";
+import {
+  deliveriesIngestCommand,
+  deliveriesListCommand,
+  deliveriesRecordCommand,
+  deliveriesShowCommand,
+  type DeliveryOptions,
+} from "./commands/deliveries.js";
+import {
+  casesAddCommand,
+  casesEndorseCommand,
+  casesImportCommand,
+  casesListCommand,
+  casesSearchCommand,
+  casesShowCommand,
+  type CasesSearchOptions,
+} from "./commands/cases.js";
+import {
+  bookingsActCommand,
+  bookingsListCommand,
+  bookingsRequestCommand,
+  type BookingRequestOptions,
+} from "./commands/bookings.js";
 import {
   credentialsAttachCommand,
   credentialsEndorseCommand,
@@ -107,12 +132,19 @@ function collect(value: string, previous: string[] = []): string[] {
 
 /** Repeatable and comma-separated: `--listen a --listen b` or `--listen a,b`. */
 function collectList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(",").map((v) => v.trim()).filter((v) => v !== "")];
+  return [
+    ...previous,
+    ...value
+      .split(",")
+      .map((v) => v.trim())
+      .filter((v) => v !== ""),
+  ];
 }
 
 function port(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new CliError(`'${value}' is not a port (a whole number from 0 to 65535)`, ExitCode.Usage);
+  if (!/^\d+$/.test(value) || n > 65535)
+    throw new CliError(`'${value}' is not a port (a whole number from 0 to 65535)`, ExitCode.Usage);
   return n;
 }
 
@@ -125,8 +157,14 @@ function trainerFieldFlags(command: Command, update: boolean): Command {
       "--accreditations <list>",
       'claimed accreditations, items "scheme|competency|level|validFrom|validUntil|status" separated by ";" — a claim is shown, never counted: only a verified credential counts (`concordat credentials issue`)',
     )
-    .option("--availability <list>", 'UTC windows "start/end" separated by ";" (plain dates: first and last day, both included)')
-    .option("--blackouts <list>", 'UTC blackouts "start/end" separated by ";" (plain dates: first and last day, both included)')
+    .option(
+      "--availability <list>",
+      'UTC windows "start/end" separated by ";" (plain dates: first and last day, both included)',
+    )
+    .option(
+      "--blackouts <list>",
+      'UTC blackouts "start/end" separated by ";" (plain dates: first and last day, both included)',
+    )
     .option("--email <email>", "contact email (private, never replicated)")
     .option("--phone <phone>", "contact phone (private)")
     .option("--national-id <id>", "national id (private)")
@@ -159,15 +197,37 @@ export function buildProgram(): Command {
     .option("--anchor <peer-id>", "the secretariat's peer id: the trust anchor (a secretariat's own by default)")
     .option("--bootstrap <multiaddr>", "a peer to dial first, /ip4/…/tcp/…/p2p/PEER (repeatable)", collect)
     .option("--api-port <port>", "port of the node's API, stored in its config (api.port; default 7400)", port)
-    .option("--listen <multiaddr>", "libp2p listen address, stored in its config (network.listen; repeatable or comma-separated)", collectList)
-    .action(async (opts: { hub: string; name: string; secretariat?: boolean; region?: string; config?: string; federation?: string; anchor?: string; bootstrap?: string[]; apiPort?: number; listen?: string[] }, cmd: Command) => {
-      const g = globals(cmd);
-      await initCommand({ ...opts, data: dataDir(g) }, g.io);
-    });
+    .option(
+      "--listen <multiaddr>",
+      "libp2p listen address, stored in its config (network.listen; repeatable or comma-separated)",
+      collectList,
+    )
+    .action(
+      async (
+        opts: {
+          hub: string;
+          name: string;
+          secretariat?: boolean;
+          region?: string;
+          config?: string;
+          federation?: string;
+          anchor?: string;
+          bootstrap?: string[];
+          apiPort?: number;
+          listen?: string[];
+        },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        await initCommand({ ...opts, data: dataDir(g) }, g.io);
+      },
+    );
 
   program
     .command("id")
-    .description("the peer id of the data directory's key (no node needs to run): what a hub gives the secretariat, and the secretariat's trust anchor")
+    .description(
+      "the peer id of the data directory's key (no node needs to run): what a hub gives the secretariat, and the secretariat's trust anchor",
+    )
     .action(async (_opts: object, cmd: Command) => {
       const g = globals(cmd);
       await idCommand({ data: dataDir(g) }, g.io);
@@ -192,7 +252,10 @@ export function buildProgram(): Command {
     .description("stop the data directory's node (SIGTERM to its process) and wait until it has ended")
     .action(async (_opts: object, cmd: Command) => {
       const g = globals(cmd);
-      await stopCommand({ data: dataDir(g), ...(g.token ? { token: g.token } : {}), ...(g.tlsCa ? { tlsCa: g.tlsCa } : {}) }, g.io);
+      await stopCommand(
+        { data: dataDir(g), ...(g.token ? { token: g.token } : {}), ...(g.tlsCa ? { tlsCa: g.tlsCa } : {}) },
+        g.io,
+      );
     });
 
   program
@@ -212,7 +275,9 @@ export function buildProgram(): Command {
       await peersCommand({ ...g, ...opts }, g.io);
     });
 
-  const federation = program.command("federation").description("the charter: who is in the federation, with which keys");
+  const federation = program
+    .command("federation")
+    .description("the charter: who is in the federation, with which keys");
   federation
     .command("create")
     .description("secretariat: create the charter, with this node as its first member")
@@ -230,10 +295,18 @@ export function buildProgram(): Command {
     .option("--name <name>", "the hub's name (default: its id)")
     .option("--region <region>", "its region")
     .option("--directory-id <id>", "its directory id, if not the one derived from --peer-id")
-    .action(async ({ addr, ...opts }: { hub: string; peerId: string; addr?: string[]; name?: string; region?: string; directoryId?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      await federationAdmitCommand({ ...g, ...opts, addresses: addr ?? [] }, g.io);
-    });
+    .action(
+      async (
+        {
+          addr,
+          ...opts
+        }: { hub: string; peerId: string; addr?: string[]; name?: string; region?: string; directoryId?: string },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        await federationAdmitCommand({ ...g, ...opts, addresses: addr ?? [] }, g.io);
+      },
+    );
   federation
     .command("remove <hub>")
     .description("secretariat: remove a member; it is disconnected and refused from then on")
@@ -266,10 +339,14 @@ export function buildProgram(): Command {
     });
 
   const recordKinds = ["item", "association", "module", "scheme"];
-  const core = program.command("core").description("the global core: competency framework, core modules, accreditation schemes, releases");
+  const core = program
+    .command("core")
+    .description("the global core: competency framework, core modules, accreditation schemes, releases");
   core
     .command("put")
-    .description("secretariat: add or replace draft records of one kind from a JSON file (a record or an array; - for stdin)")
+    .description(
+      "secretariat: add or replace draft records of one kind from a JSON file (a record or an array; - for stdin)",
+    )
     .addArgument(new Argument("<kind>", "record kind").choices(recordKinds))
     .argument("<file>", "JSON file")
     .action(async (kind: string, file: string, _opts: object, cmd: Command) => {
@@ -280,26 +357,54 @@ export function buildProgram(): Command {
     .command("item")
     .description("secretariat: add a competency item to the drafts, or change one (--id): what no flag gives is kept")
     .option("--code <code>", "human coding scheme, e.g. HR-1.2 (required for a new item)")
-    .option("--statement <lang=text>", "statement in a language (repeatable; required for a new item; other languages are kept)", collect)
+    .option(
+      "--statement <lang=text>",
+      "statement in a language (repeatable; required for a new item; other languages are kept)",
+      collect,
+    )
     .option("--type <type>", "CASE item type: Domain, Competency, Indicator, … (a new item: Competency)")
     .option("--language <tag>", "the statement's main language (a new item: the first given)")
     .option("--id <identifier>", "identifier (default: a new UUID; give an existing one to change that item)")
     .option("--role-level <level>", "custodial | supervisory | management | command (repeatable)", collect)
     .option("--theme <theme>", "cross-cutting theme, e.g. human-rights (repeatable)", collect)
     .option("--notes <text>", "notes")
-    .action(async (opts: { code?: string; statement?: string[]; type?: string; language?: string; id?: string; roleLevel?: string[]; theme?: string[]; notes?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      await coreItemAddCommand({ ...g, ...opts }, g.io);
-    });
+    .action(
+      async (
+        opts: {
+          code?: string;
+          statement?: string[];
+          type?: string;
+          language?: string;
+          id?: string;
+          roleLevel?: string[];
+          theme?: string[];
+          notes?: string;
+        },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        await coreItemAddCommand({ ...g, ...opts }, g.io);
+      },
+    );
   core
     .command("associate <origin> <type> <destination>")
-    .description("secretariat: link two items (CASE association: isChildOf, exactMatchOf, isRelatedTo, replacedBy, precedes, …)")
+    .description(
+      "secretariat: link two items (CASE association: isChildOf, exactMatchOf, isRelatedTo, replacedBy, precedes, …)",
+    )
     .option("--sequence <n>", "sequence number among siblings", positiveInt)
     .option("--id <identifier>", "identifier (default: a new UUID)")
-    .action(async (origin: string, type: string, destination: string, opts: { sequence?: number; id?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      await coreAssociateCommand({ ...g, ...opts, origin, type, destination }, g.io);
-    });
+    .action(
+      async (
+        origin: string,
+        type: string,
+        destination: string,
+        opts: { sequence?: number; id?: string },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        await coreAssociateCommand({ ...g, ...opts, origin, type, destination }, g.io);
+      },
+    );
   core
     .command("remove")
     .description("secretariat: remove draft records (refused while others refer to them)")
@@ -311,7 +416,9 @@ export function buildProgram(): Command {
     });
   core
     .command("import")
-    .description("secretariat: import a CASE 1.0/1.1 CFPackage (JSON) or a Moodle competency framework (CSV) into the drafts; all or nothing")
+    .description(
+      "secretariat: import a CASE 1.0/1.1 CFPackage (JSON) or a Moodle competency framework (CSV) into the drafts; all or nothing",
+    )
     .addArgument(new Argument("<format>", "file format").choices(["case", "moodle"]))
     .argument("<file>", "the file (- for stdin)")
     .option("--dry-run", "check everything, write nothing")
@@ -378,7 +485,9 @@ export function buildProgram(): Command {
       await coreImpactCommand({ ...g, ...(version ? { release: version } : {}) }, g.io);
     });
 
-  const curriculum = program.command("curriculum").description("hub: the adopted core with this hub's adaptations and local modules");
+  const curriculum = program
+    .command("curriculum")
+    .description("hub: the adopted core with this hub's adaptations and local modules");
   curriculum
     .command("show")
     .description("the effective curriculum: adopted release + adaptations + local modules")
@@ -431,13 +540,17 @@ export function buildProgram(): Command {
 
   curriculum
     .command("scheme <file>")
-    .description("add or replace one of this hub's own accreditation schemes (JSON, id HUB.ID), which it alone accredits")
+    .description(
+      "add or replace one of this hub's own accreditation schemes (JSON, id HUB.ID), which it alone accredits",
+    )
     .action(async (file: string, _opts: object, cmd: Command) => {
       const g = globals(cmd);
       await curriculumSchemeCommand({ ...g, file }, g.io);
     });
 
-  const mappings = program.command("mappings").description("hub: national job titles mapped to ESCO / ISCO-08 and to core competencies");
+  const mappings = program
+    .command("mappings")
+    .description("hub: national job titles mapped to ESCO / ISCO-08 and to core competencies");
   mappings
     .command("add")
     .description("add or replace a job mapping")
@@ -467,7 +580,9 @@ export function buildProgram(): Command {
       await curriculumRemoveCommand({ ...g, kind: "mapping", id }, g.io);
     });
 
-  const credentials = program.command("credentials").description("accreditations as Open Badges 3.0 verifiable credentials");
+  const credentials = program
+    .command("credentials")
+    .description("accreditations as Open Badges 3.0 verifiable credentials");
   credentials
     .command("issue")
     .description(
@@ -477,16 +592,29 @@ export function buildProgram(): Command {
     .option("--scheme <id>", "an accreditation scheme of the core, or this hub's own")
     .option("--level <level>", "a level of the scheme")
     .option("--valid-from <date>", "ISO 8601 instant it starts (a plain date: 00:00 UTC)")
-    .option("--valid-until <date>", "ISO 8601 instant it ends (a plain date: 00:00 UTC that day), within the scheme's validity")
+    .option(
+      "--valid-until <date>",
+      "ISO 8601 instant it ends (a plain date: 00:00 UTC that day), within the scheme's validity",
+    )
     .option("--evidence <text>", "evidence narrative (repeatable)", collect)
-    .option("--from <file>", "issue one credential per row of a CSV or JSON file (columns trainer, scheme, level, valid_from, valid_until, evidence): every row is checked first, nothing is issued if any is bad")
-    .addOption(new Option("--format <format>", "the --from file's format (default: from its extension)").choices(["csv", "json"]))
+    .option(
+      "--from <file>",
+      "issue one credential per row of a CSV or JSON file (columns trainer, scheme, level, valid_from, valid_until, evidence): every row is checked first, nothing is issued if any is bad",
+    )
+    .addOption(
+      new Option("--format <format>", "the --from file's format (default: from its extension)").choices([
+        "csv",
+        "json",
+      ]),
+    )
     .option("--dry-run", "with --from: check every row, issue nothing")
     .option("--out <file>", "also write the credential to a file (with --from: all of them, as a JSON array)")
-    .action(async (opts: Omit<Parameters<typeof credentialsIssueCommand>[0], keyof ConnectionOptions>, cmd: Command) => {
-      const g = globals(cmd);
-      await credentialsIssueCommand({ ...g, ...opts }, g.io);
-    });
+    .action(
+      async (opts: Omit<Parameters<typeof credentialsIssueCommand>[0], keyof ConnectionOptions>, cmd: Command) => {
+        const g = globals(cmd);
+        await credentialsIssueCommand({ ...g, ...opts }, g.io);
+      },
+    );
   credentials
     .command("list")
     .description("credentials issued here and held by this hub's trainers")
@@ -498,7 +626,11 @@ export function buildProgram(): Command {
   for (const name of ["show", "export"] as const) {
     credentials
       .command(`${name} <id>`)
-      .description(name === "show" ? "print a credential (JSON)" : "write a credential to a file, to hand to its holder or a verifier")
+      .description(
+        name === "show"
+          ? "print a credential (JSON)"
+          : "write a credential to a file, to hand to its holder or a verifier",
+      )
       .option("--out <file>", "the file (default: standard output)")
       .action(async (id: string, opts: { out?: string }, cmd: Command) => {
         const g = globals(cmd);
@@ -508,7 +640,9 @@ export function buildProgram(): Command {
   for (const action of ["suspend", "reinstate", "revoke"] as const) {
     credentials
       .command(`${action} <id>`)
-      .description(`${action} a credential this node issued (only its issuer can${action === "revoke" ? "; a revocation is final" : ""})`)
+      .description(
+        `${action} a credential this node issued (only its issuer can${action === "revoke" ? "; a revocation is final" : ""})`,
+      )
       .action(async (id: string, _opts: object, cmd: Command) => {
         const g = globals(cmd);
         await credentialsStatusCommand({ ...g, id, action }, g.io);
@@ -535,8 +669,13 @@ export function buildProgram(): Command {
     });
   credentials
     .command("attach [file]")
-    .description("attach credentials another body issued to this hub's trainers (each must verify): a file of one credential or a JSON array of them, or --all-pending")
-    .option("--all-pending", "every credential another member issued to this hub's trainers, verified here and not attached yet")
+    .description(
+      "attach credentials another body issued to this hub's trainers (each must verify): a file of one credential or a JSON array of them, or --all-pending",
+    )
+    .option(
+      "--all-pending",
+      "every credential another member issued to this hub's trainers, verified here and not attached yet",
+    )
     .action(async (file: string | undefined, opts: { allPending?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       await credentialsAttachCommand({ ...g, ...opts, ...(file !== undefined ? { file } : {}) }, g.io);
@@ -545,7 +684,9 @@ export function buildProgram(): Command {
   const audit = program.command("audit").description("offline-verifiable bundles of what the federation signed");
   audit
     .command("export")
-    .description("write this node's audit bundle: every signed document's changes, the checkpoints, the charter, a manifest")
+    .description(
+      "write this node's audit bundle: every signed document's changes, the checkpoints, the charter, a manifest",
+    )
     .requiredOption("--out <file>", "the bundle file")
     .action(async (opts: { out: string }, cmd: Command) => {
       const g = globals(cmd);
@@ -581,7 +722,9 @@ export function buildProgram(): Command {
     .command("add")
     .description("issue a credential; the token is shown once")
     .requiredOption("--name <name>", "who holds it")
-    .addOption(new Option("--role <role>", "what they may do").choices(["admin", "operator", "viewer"]).makeOptionMandatory())
+    .addOption(
+      new Option("--role <role>", "what they may do").choices(["admin", "operator", "viewer"]).makeOptionMandatory(),
+    )
     .option("--out <file>", "write the token to this new file (mode 0600) instead of printing it")
     .action(async (opts: { name: string; role: string; out?: string }, cmd: Command) => {
       const g = globals(cmd);
@@ -603,13 +746,14 @@ export function buildProgram(): Command {
     });
 
   const trainers = program.command("trainers").description("the hub's trainer roster");
-  trainerFieldFlags(trainers.command("add").description("add a trainer").requiredOption("--id <id>", "trainer id"), false).action(
-    async (opts: Omit<Parameters<typeof trainersAddCommand>[0], keyof ConnectionOptions>, cmd: Command) => {
-      const g = globals(cmd);
-      if (opts.name === undefined) throw new CliError("--name is required", ExitCode.Usage);
-      await trainersAddCommand({ ...g, ...opts }, g.io);
-    },
-  );
+  trainerFieldFlags(
+    trainers.command("add").description("add a trainer").requiredOption("--id <id>", "trainer id"),
+    false,
+  ).action(async (opts: Omit<Parameters<typeof trainersAddCommand>[0], keyof ConnectionOptions>, cmd: Command) => {
+    const g = globals(cmd);
+    if (opts.name === undefined) throw new CliError("--name is required", ExitCode.Usage);
+    await trainersAddCommand({ ...g, ...opts }, g.io);
+  });
   trainers
     .command("get <id>")
     .description("show one trainer")
@@ -628,7 +772,11 @@ export function buildProgram(): Command {
       await trainersListCommand({ ...g, ...opts }, g.io);
     });
   trainerFieldFlags(trainers.command("update <id>").description("change the given fields of a trainer"), true).action(
-    async (id: string, opts: Omit<Parameters<typeof trainersUpdateCommand>[0], keyof ConnectionOptions | "id">, cmd: Command) => {
+    async (
+      id: string,
+      opts: Omit<Parameters<typeof trainersUpdateCommand>[0], keyof ConnectionOptions | "id">,
+      cmd: Command,
+    ) => {
       const g = globals(cmd);
       await trainersUpdateCommand({ ...g, ...opts, id }, g.io);
     },
@@ -647,15 +795,26 @@ export function buildProgram(): Command {
     .option("--skip-invalid", "import the valid rows and report the others")
     .option("--dry-run", "check every row, write nothing")
     .option("--upsert", "replace trainers that already exist")
-    .action(async (file: string, opts: { format?: string; skipInvalid?: boolean; dryRun?: boolean; upsert?: boolean }, cmd: Command) => {
-      const g = globals(cmd);
-      await trainersImportCommand({ ...g, ...opts, file }, g.io);
-    });
+    .action(
+      async (
+        file: string,
+        opts: { format?: string; skipInvalid?: boolean; dryRun?: boolean; upsert?: boolean },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        await trainersImportCommand({ ...g, ...opts, file }, g.io);
+      },
+    );
   trainers
     .command("export")
     .description("export the roster as CSV or JSON (with personal data unless --public-only)")
     .option("--out <file>", "write to a file (default: standard output)")
-    .addOption(new Option("--format <format>", "file format (default: from --out's extension, else json)").choices(["csv", "json"]))
+    .addOption(
+      new Option("--format <format>", "file format (default: from --out's extension, else json)").choices([
+        "csv",
+        "json",
+      ]),
+    )
     .option("--public-only", "leave out the private fields")
     .action(async (opts: { out?: string; format?: string; publicOnly?: boolean }, cmd: Command) => {
       const g = globals(cmd);
@@ -667,9 +826,16 @@ export function buildProgram(): Command {
       "accredited trainers across the federation who are free in these dates, ranked. With --competency or --module only verified credentials count (`concordat credentials issue`, `credentials attach`), never the accreditations a roster record lists",
     )
     .requiredOption("--from <date>", "first day (YYYY-MM-DD, UTC), or an instant with a time and zone")
-    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD, UTC), or an instant with a time and zone (then excluded)")
+    .requiredOption(
+      "--to <date>",
+      "last day, included (YYYY-MM-DD, UTC), or an instant with a time and zone (then excluded)",
+    )
     .option("--competency <id>", "a competency: a trainer holding a verified credential for it or any of its ancestors")
-    .option("--module <id>", "a competency of the module, by verified credentials (repeat for each; full coverage ranks first)", collect)
+    .option(
+      "--module <id>",
+      "a competency of the module, by verified credentials (repeat for each; full coverage ranks first)",
+      collect,
+    )
     .option("--language <tag[:level]>", "a language, with a minimum CEFR level, e.g. fr:B2")
     .option("--region <code>", "ISO 3166 country or subdivision served")
     .option("--hub <id>", "only this home hub")
@@ -684,7 +850,10 @@ export function buildProgram(): Command {
     .command("freebusy <id>")
     .description("a trainer's free/busy as iCalendar VFREEBUSY (busy periods only)")
     .requiredOption("--from <date>", "first day (YYYY-MM-DD, UTC), or an instant with a time and zone")
-    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD, UTC), or an instant (then excluded); at most 366 days after --from")
+    .requiredOption(
+      "--to <date>",
+      "last day, included (YYYY-MM-DD, UTC), or an instant (then excluded); at most 366 days after --from",
+    )
     .option("--hub <id>", "the trainer's home hub (default: this hub)")
     .option("--out <file>", "write to a file (default: standard output)")
     .action(async (id: string, opts: { from: string; to: string; hub?: string; out?: string }, cmd: Command) => {
@@ -699,14 +868,22 @@ export function buildProgram(): Command {
       await trainersHistoryCommand({ ...g, id }, g.io);
     });
 
-  const bookings = program.command("bookings").description("book trainers of any hub: requests from this hub, answers for its trainers");
+  const bookings = program
+    .command("bookings")
+    .description("book trainers of any hub: requests from this hub, answers for its trainers");
   bookings
     .command("request")
     .description("ask a trainer's home hub for these dates (a signed request in this hub's outbox)")
     .requiredOption("--trainer <hub/id>", "the trainer: HUB/ID, or ID for this hub's own")
     .requiredOption("--from <date>", "first day (YYYY-MM-DD, UTC), or an instant with a time and zone")
-    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD, UTC), or an instant with a time and zone (then excluded)")
-    .option("--competency <id>", "what the trainer will teach: the accreditation for it must hold over the whole period")
+    .requiredOption(
+      "--to <date>",
+      "last day, included (YYYY-MM-DD, UTC), or an instant with a time and zone (then excluded)",
+    )
+    .option(
+      "--competency <id>",
+      "what the trainer will teach: the accreditation for it must hold over the whole period",
+    )
     .option("--course <text>", "what the engagement is for (a module code, a course title)")
     .option("--note <text>", "a note for the home hub")
     .option("--expires <date>", "the home hub must answer before this (default: config bookings.requestTtlHours)")
@@ -756,10 +933,12 @@ export function buildProgram(): Command {
       await bookingsActCommand({ ...g, action: "cancel", ref, ...opts }, g.io);
     });
 
-  const cases = program.command("cases").description("the case repository: case studies, best practices, evaluation tools, lessons learned");
+  const cases = program
+    .command("cases")
+    .description("the case repository: case studies, best practices, evaluation tools, lessons learned");
   cases
     .command("add <file>")
-    .description("add a case from a Markdown file with YAML front matter (README, \"Cases\")")
+    .description('add a case from a Markdown file with YAML front matter (README, "Cases")')
     .action(async (file: string, _opts: object, cmd: Command) => {
       const g = globals(cmd);
       await casesAddCommand({ ...g, file }, g.io);
@@ -805,10 +984,16 @@ export function buildProgram(): Command {
     .option("--public", "only cases marked public")
     .option("--page-size <n>", "results per page (default 20)", positiveInt)
     .option("--page-token <token>", "continue from a previous page")
-    .action(async (text: string | undefined, opts: Omit<CasesSearchOptions, keyof ConnectionOptions | "text">, cmd: Command) => {
-      const g = globals(cmd);
-      await casesSearchCommand({ ...g, ...opts, text: text ?? "" }, g.io);
-    });
+    .action(
+      async (
+        text: string | undefined,
+        opts: Omit<CasesSearchOptions, keyof ConnectionOptions | "text">,
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        await casesSearchCommand({ ...g, ...opts, text: text ?? "" }, g.io);
+      },
+    );
   cases
     .command("endorse <case>")
     .description("secretariat: endorse a hub's case (HUB/ID)")
@@ -818,7 +1003,9 @@ export function buildProgram(): Command {
       await casesEndorseCommand({ ...g, ref, ...opts }, g.io);
     });
 
-  const deliveries = program.command("deliveries").description("course deliveries: what this hub delivered, as figures (no learner is named)");
+  const deliveries = program
+    .command("deliveries")
+    .description("course deliveries: what this hub delivered, as figures (no learner is named)");
   const target = (cmd: Command) =>
     cmd
       .requiredOption("--id <id>", "the delivery's id")
@@ -830,7 +1017,11 @@ export function buildProgram(): Command {
       .option("--language <tag>", "BCP 47")
       .option("--visibility <v>", "public | internal (default internal)");
   target(deliveries.command("record").description("record (or replace) a delivery's reported figures"))
-    .option("--group <category=f/m/u>", "participants of a category: female/male/unspecified, e.g. police=12/20/0 (repeatable)", collect)
+    .option(
+      "--group <category=f/m/u>",
+      "participants of a category: female/male/unspecified, e.g. police=12/20/0 (repeatable)",
+      collect,
+    )
     .option("--completed <n>", "participants who completed", nonNegativeInt)
     .option("--passed <n>", "participants who passed", nonNegativeInt)
     .option("--evaluation <responses:mean>", "course evaluation: responses and mean score 0-100, e.g. 28:81.5")
@@ -838,11 +1029,14 @@ export function buildProgram(): Command {
       const g = globals(cmd);
       await deliveriesRecordCommand({ ...g, ...opts }, g.io);
     });
-  target(deliveries.command("ingest <file>").description("count xAPI / cmi5 statements (JSON) into a delivery: each statement and each learner once"))
-    .action(async (file: string, opts: Omit<DeliveryOptions, keyof ConnectionOptions>, cmd: Command) => {
-      const g = globals(cmd);
-      await deliveriesIngestCommand({ ...g, ...opts, file }, g.io);
-    });
+  target(
+    deliveries
+      .command("ingest <file>")
+      .description("count xAPI / cmi5 statements (JSON) into a delivery: each statement and each learner once"),
+  ).action(async (file: string, opts: Omit<DeliveryOptions, keyof ConnectionOptions>, cmd: Command) => {
+    const g = globals(cmd);
+    await deliveriesIngestCommand({ ...g, ...opts, file }, g.io);
+  });
   deliveries
     .command("list")
     .description("a hub's deliveries (this hub's by default)")
@@ -888,7 +1082,9 @@ export function buildProgram(): Command {
     });
   report
     .command("verify <file>")
-    .description("recompute a JSON report from an audit bundle and confirm it, offline (no node, no network); exits 1 on any difference")
+    .description(
+      "recompute a JSON report from an audit bundle and confirm it, offline (no node, no network); exits 1 on any difference",
+    )
     .requiredOption("--bundle <file>", "an audit bundle (`concordat audit export`) holding the report's checkpoints")
     .requiredOption("--trust-anchor <peer-id>", "the secretariat's peer id, obtained out of band")
     .action(async (file: string, opts: { bundle: string; trustAnchor: string }, cmd: Command) => {
@@ -908,7 +1104,11 @@ export function buildProgram(): Command {
     .command("restore <file>")
     .description("recreate a node from a backup in an empty --data directory (node not running)")
     .option("--api-port <port>", "port of the restored node's API, stored in its config (api.port)", port)
-    .option("--listen <multiaddr>", "libp2p listen address of the restored node (network.listen; repeatable or comma-separated)", collectList)
+    .option(
+      "--listen <multiaddr>",
+      "libp2p listen address of the restored node (network.listen; repeatable or comma-separated)",
+      collectList,
+    )
     .action(async (file: string, opts: { apiPort?: number; listen?: string[] }, cmd: Command) => {
       const g = globals(cmd);
       if (!g.data) throw new CliError("restore needs --data DIR: an empty or new directory", ExitCode.Usage);
@@ -917,4 +1117,3 @@ export function buildProgram(): Command {
 
   return program;
 }
-

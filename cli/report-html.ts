@@ -72,13 +72,17 @@ function barChart(options: {
   const barHeight = 14;
   const perRow = options.stacked ? 1 : Math.max(1, series.length);
   const rowHeight = perRow * (barHeight + 2) + 10;
-  const totals = rows.map((r) => (options.stacked ? r.bars.reduce((s, b) => s + b.value, 0) : Math.max(0, ...r.bars.map((b) => b.value))));
+  const totals = rows.map((r) =>
+    options.stacked ? r.bars.reduce((s, b) => s + b.value, 0) : Math.max(0, ...r.bars.map((b) => b.value)),
+  );
   const max = options.rates ? 1 : Math.max(1, ...totals);
   const height = rows.length * rowHeight + 24;
   const parts: string[] = [];
   rows.forEach((row, i) => {
     const y0 = 8 + i * rowHeight;
-    parts.push(`<text x="${labelWidth - 6}" y="${y0 + (perRow * (barHeight + 2)) / 2 + 4}" text-anchor="end" font-size="12">${esc(row.label)}</text>`);
+    parts.push(
+      `<text x="${labelWidth - 6}" y="${y0 + (perRow * (barHeight + 2)) / 2 + 4}" text-anchor="end" font-size="12">${esc(row.label)}</text>`,
+    );
     let x = labelWidth;
     row.bars.forEach((bar, j) => {
       const w = (bar.value / max) * plot;
@@ -88,19 +92,29 @@ function barChart(options: {
       parts.push(
         `<rect x="${bx.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" height="${barHeight}" fill="${color}" data-figure="${esc(bar.key)}" data-value="${bar.value}"><title>${esc(`${row.label} · ${bar.series}: ${options.rates ? formatRate(bar.value) : num(bar.value)}`)}</title></rect>`,
       );
-      if (!options.stacked) parts.push(`<text x="${(bx + w + 4).toFixed(2)}" y="${y + barHeight - 3}" font-size="11" fill="#56606b">${esc(options.rates ? formatRate(bar.value) : num(bar.value))}</text>`);
+      if (!options.stacked)
+        parts.push(
+          `<text x="${(bx + w + 4).toFixed(2)}" y="${y + barHeight - 3}" font-size="11" fill="#56606b">${esc(options.rates ? formatRate(bar.value) : num(bar.value))}</text>`,
+        );
       if (options.stacked) x += w;
     });
-    if (options.stacked) parts.push(`<text x="${(x + 4).toFixed(2)}" y="${y0 + barHeight - 3}" font-size="11" fill="#56606b">${num(totals[i] as number)}</text>`);
+    if (options.stacked)
+      parts.push(
+        `<text x="${(x + 4).toFixed(2)}" y="${y0 + barHeight - 3}" font-size="11" fill="#56606b">${num(totals[i] as number)}</text>`,
+      );
   });
   parts.push(`<line x1="${labelWidth}" x2="${labelWidth}" y1="4" y2="${height - 16}" stroke="#9aa3ad"/>`);
-  parts.push(`<text x="${labelWidth}" y="${height - 4}" font-size="11" fill="#56606b">0</text><text x="${labelWidth + plot}" y="${height - 4}" font-size="11" fill="#56606b" text-anchor="end">${options.rates ? "100%" : num(max)}</text>`);
+  parts.push(
+    `<text x="${labelWidth}" y="${height - 4}" font-size="11" fill="#56606b">0</text><text x="${labelWidth + plot}" y="${height - 4}" font-size="11" fill="#56606b" text-anchor="end">${options.rates ? "100%" : num(max)}</text>`,
+  );
   const legend = series.map((s) => `<i style="background:${s.color}"></i>${esc(s.name)}`).join("");
   return `<div class="chart"><h3>${esc(options.title)}</h3><div class="legend">${legend}</div><svg role="img" aria-label="${esc(options.title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-plot-width="${plot}" data-max="${max}">${parts.join("")}</svg></div>`;
 }
 
 function coverageBody(r: CoverageReport, heading: string): string {
-  const codes = [...new Map(r.hubs.flatMap((h) => h.competencies.map((c) => [c.competency, c.code] as const))).entries()];
+  const codes = [
+    ...new Map(r.hubs.flatMap((h) => h.competencies.map((c) => [c.competency, c.code] as const))).entries(),
+  ];
   const sum = (f: (h: HubCoverage) => number) => r.hubs.reduce((s, h) => s + f(h), 0);
   const participants = sum((h) => h.deliveries.participants);
   const tiles = [
@@ -108,14 +122,23 @@ function coverageBody(r: CoverageReport, heading: string): string {
     ["trainers", num(sum((h) => h.trainers))],
     ["deliveries in the period", num(sum((h) => h.deliveries.count))],
     ["participants", num(participants)],
-    ["completion", formatRate(participants === 0 ? null : Math.round((sum((h) => h.deliveries.completed) / participants) * 1000) / 1000)],
+    [
+      "completion",
+      formatRate(
+        participants === 0 ? null : Math.round((sum((h) => h.deliveries.completed) / participants) * 1000) / 1000,
+      ),
+    ],
     ["gaps: no active trainer", num(r.gaps.noActiveTrainer.length)],
   ];
   const out: string[] = [];
   out.push(`<h2>${esc(heading)}</h2>`);
-  out.push(`<div class="tiles">${tiles.map(([label, value]) => `<div class="tile"><b>${esc(value as string)}</b><span>${esc(label as string)}</span></div>`).join("")}</div>`);
+  out.push(
+    `<div class="tiles">${tiles.map(([label, value]) => `<div class="tile"><b>${esc(value as string)}</b><span>${esc(label as string)}</span></div>`).join("")}</div>`,
+  );
 
-  out.push(`<h2>Hubs</h2><table><thead><tr><th>hub</th><th>trainers</th><th>release</th><th>deliveries</th><th>participants</th><th>female</th><th>male</th><th>unspecified</th><th>completed</th><th>passed</th><th>completion</th><th>pass rate</th></tr></thead><tbody>`);
+  out.push(
+    `<h2>Hubs</h2><table><thead><tr><th>hub</th><th>trainers</th><th>release</th><th>deliveries</th><th>participants</th><th>female</th><th>male</th><th>unspecified</th><th>completed</th><th>passed</th><th>completion</th><th>pass rate</th></tr></thead><tbody>`,
+  );
   for (const h of r.hubs) {
     const d = h.deliveries;
     const k = (measure: string) => `deliveries|${h.hub}||${measure}`;
@@ -130,7 +153,14 @@ function coverageBody(r: CoverageReport, heading: string): string {
     barChart({
       title: "Active accredited trainers per competency",
       series: codes.map(([, code], i) => ({ name: code, color: PALETTE[i % PALETTE.length] as string })),
-      rows: r.hubs.map((h) => ({ label: h.name || h.hub, bars: h.competencies.map((c) => ({ series: c.code, value: c.activeTrainers, key: `chart:competency|${h.hub}|${c.competency}|active_trainers` })) })),
+      rows: r.hubs.map((h) => ({
+        label: h.name || h.hub,
+        bars: h.competencies.map((c) => ({
+          series: c.code,
+          value: c.activeTrainers,
+          key: `chart:competency|${h.hub}|${c.competency}|active_trainers`,
+        })),
+      })),
     }),
   );
   out.push(
@@ -138,44 +168,113 @@ function coverageBody(r: CoverageReport, heading: string): string {
       title: "Participants in the period, by gender",
       stacked: true,
       series: (["female", "male", "unspecified"] as const).map((g) => ({ name: g, color: GENDER[g] })),
-      rows: r.hubs.map((h) => ({ label: h.name || h.hub, bars: (["female", "male", "unspecified"] as const).map((g) => ({ series: g, value: h.deliveries[g], key: `chart:deliveries|${h.hub}||${g}` })) })),
+      rows: r.hubs.map((h) => ({
+        label: h.name || h.hub,
+        bars: (["female", "male", "unspecified"] as const).map((g) => ({
+          series: g,
+          value: h.deliveries[g],
+          key: `chart:deliveries|${h.hub}||${g}`,
+        })),
+      })),
     }),
   );
   out.push(
     barChart({
       title: "Completion and pass rates in the period",
       rates: true,
-      series: [{ name: "completed", color: PALETTE[2] as string }, { name: "passed", color: PALETTE[0] as string }],
+      series: [
+        { name: "completed", color: PALETTE[2] as string },
+        { name: "passed", color: PALETTE[0] as string },
+      ],
       rows: r.hubs.map((h) => ({
         label: h.name || h.hub,
         bars: [
-          { series: "completed", value: h.deliveries.completionRate ?? 0, key: `chart:deliveries|${h.hub}||completion_rate` },
+          {
+            series: "completed",
+            value: h.deliveries.completionRate ?? 0,
+            key: `chart:deliveries|${h.hub}||completion_rate`,
+          },
           { series: "passed", value: h.deliveries.passRate ?? 0, key: `chart:deliveries|${h.hub}||pass_rate` },
         ],
       })),
     }),
   );
 
-  out.push(`<h2>Accreditations per competency</h2><table><thead><tr><th>hub</th>${codes.map(([, code]) => `<th>${esc(code)} active</th><th>${esc(code)} expiring ≤ 90 days</th>`).join("")}</tr></thead><tbody>`);
+  out.push(
+    `<h2>Accreditations per competency</h2><table><thead><tr><th>hub</th>${codes.map(([, code]) => `<th>${esc(code)} active</th><th>${esc(code)} expiring ≤ 90 days</th>`).join("")}</tr></thead><tbody>`,
+  );
   for (const h of r.hubs) {
-    out.push(`<tr><th>${esc(h.hub)}</th>${codes.map(([id]) => {
-      const c = h.competencies.find((x) => x.competency === id);
-      return c ? `${fig(`competency|${h.hub}|${id}|active_trainers`, num(c.activeTrainers))}${fig(`competency|${h.hub}|${id}|expiring_within_90_days`, num(c.expiringWithin90Days))}` : "<td></td><td></td>";
-    }).join("")}</tr>`);
+    out.push(
+      `<tr><th>${esc(h.hub)}</th>${codes
+        .map(([id]) => {
+          const c = h.competencies.find((x) => x.competency === id);
+          return c
+            ? `${fig(`competency|${h.hub}|${id}|active_trainers`, num(c.activeTrainers))}${fig(`competency|${h.hub}|${id}|expiring_within_90_days`, num(c.expiringWithin90Days))}`
+            : "<td></td><td></td>";
+        })
+        .join("")}</tr>`,
+    );
   }
   out.push(`</tbody></table>`);
 
-  const list = (title: string, items: string[]) => `<h3>${esc(title)} (${items.length})</h3>${items.length === 0 ? `<p class="none">none</p>` : `<ul class="gaps">${items.join("")}</ul>`}`;
+  const list = (title: string, items: string[]) =>
+    `<h3>${esc(title)} (${items.length})</h3>${items.length === 0 ? `<p class="none">none</p>` : `<ul class="gaps">${items.join("")}</ul>`}`;
   const g = r.gaps;
   out.push(`<h2>Gaps</h2>`);
-  out.push(list("Competencies with no active trainer in a country", g.noActiveTrainer.map((x) => `<li data-figure="${esc(`gap:no_active_trainer||${x.competency}|region:${x.region}`)}">${esc(x.code)} in ${esc(x.region)}</li>`)));
-  out.push(list("Accreditations expiring within 90 days", g.expiring.map((x) => `<li>${esc(x.hub)} · ${esc(x.competency)}: <span data-figure="${esc(`gap:expiring|${x.hub}|${x.competency}|count`)}">${x.count}</span></li>`)));
-  out.push(list("Adaptations awaiting review", g.awaitingReview.map((x) => `<li data-figure="${esc(`gap:awaiting_review|${x.hub}|${x.adaptation}|`)}">${esc(x.hub)} · ${esc(x.adaptation)}</li>`)));
-  out.push(list("Hubs behind the latest release", g.behindRelease.map((x) => `<li data-figure="${esc(`gap:behind_release|${x.hub}|${x.adopted ?? ""}|latest`)}">${esc(x.hub)} follows ${esc(x.adopted ?? "no release")}, latest ${esc(x.latest)}</li>`)));
-  out.push(list("Modules never delivered", g.neverDelivered.map((x) => `<li data-figure="${esc(`gap:never_delivered|${x.hub}|${x.module}|`)}">${esc(x.hub)} · ${esc(x.module)}</li>`)));
+  out.push(
+    list(
+      "Competencies with no active trainer in a country",
+      g.noActiveTrainer.map(
+        (x) =>
+          `<li data-figure="${esc(`gap:no_active_trainer||${x.competency}|region:${x.region}`)}">${esc(x.code)} in ${esc(x.region)}</li>`,
+      ),
+    ),
+  );
+  out.push(
+    list(
+      "Accreditations expiring within 90 days",
+      g.expiring.map(
+        (x) =>
+          `<li>${esc(x.hub)} · ${esc(x.competency)}: <span data-figure="${esc(`gap:expiring|${x.hub}|${x.competency}|count`)}">${x.count}</span></li>`,
+      ),
+    ),
+  );
+  out.push(
+    list(
+      "Adaptations awaiting review",
+      g.awaitingReview.map(
+        (x) =>
+          `<li data-figure="${esc(`gap:awaiting_review|${x.hub}|${x.adaptation}|`)}">${esc(x.hub)} · ${esc(x.adaptation)}</li>`,
+      ),
+    ),
+  );
+  out.push(
+    list(
+      "Hubs behind the latest release",
+      g.behindRelease.map(
+        (x) =>
+          `<li data-figure="${esc(`gap:behind_release|${x.hub}|${x.adopted ?? ""}|latest`)}">${esc(x.hub)} follows ${esc(x.adopted ?? "no release")}, latest ${esc(x.latest)}</li>`,
+      ),
+    ),
+  );
+  out.push(
+    list(
+      "Modules never delivered",
+      g.neverDelivered.map(
+        (x) =>
+          `<li data-figure="${esc(`gap:never_delivered|${x.hub}|${x.module}|`)}">${esc(x.hub)} · ${esc(x.module)}</li>`,
+      ),
+    ),
+  );
 
-  out.push(`<h2>Computed from</h2><div class="sources"><p>Charter seq ${r.sources.charter.checkpoint.seq} (${esc(r.sources.charter.checkpoint.time)}); core releases ${r.sources.releases.map((s) => esc(s.checkpoint.version ?? "?")).join(", ") || "none"}.</p><table><thead><tr><th>hub</th><th>document</th><th>type</th><th>seq</th><th>signed</th></tr></thead><tbody>`);
-  for (const h of r.hubs) for (const c of h.checkpoints) out.push(`<tr><td>${esc(h.hub)}</td><td><code>${esc(c.document)}</code></td><td>${esc(c.type)}</td><td class="n">${c.seq}</td><td>${esc(c.time)}</td></tr>`);
+  out.push(
+    `<h2>Computed from</h2><div class="sources"><p>Charter seq ${r.sources.charter.checkpoint.seq} (${esc(r.sources.charter.checkpoint.time)}); core releases ${r.sources.releases.map((s) => esc(s.checkpoint.version ?? "?")).join(", ") || "none"}.</p><table><thead><tr><th>hub</th><th>document</th><th>type</th><th>seq</th><th>signed</th></tr></thead><tbody>`,
+  );
+  for (const h of r.hubs)
+    for (const c of h.checkpoints)
+      out.push(
+        `<tr><td>${esc(h.hub)}</td><td><code>${esc(c.document)}</code></td><td>${esc(c.type)}</td><td class="n">${c.seq}</td><td>${esc(c.time)}</td></tr>`,
+      );
   out.push(`</tbody></table></div>`);
   return out.join("\n");
 }
@@ -190,28 +289,52 @@ function changeRow(prefix: string, c: FigureChange): string {
   const fmt = (v: number | null) => (v === null ? "–" : c.measure.endsWith("_rate") ? formatRate(v) : num(v));
   const key = `${prefix}|${c.subject}|${c.measure}`;
   const dir = c.change === null || c.change === 0 ? "" : c.change > 0 ? " up" : " down";
-  const change = c.change === null ? "–" : `${c.change > 0 ? "+" : ""}${c.measure.endsWith("_rate") ? `${(c.change * 100).toFixed(1)} pts` : num(c.change)}`;
+  const change =
+    c.change === null
+      ? "–"
+      : `${c.change > 0 ? "+" : ""}${c.measure.endsWith("_rate") ? `${(c.change * 100).toFixed(1)} pts` : num(c.change)}`;
   return `<tr><td>${esc(c.measure.replace(/_/g, " "))}${c.subject ? ` · ${esc(c.subject)}` : ""}</td>${fig(`${key}|current`, fmt(c.current))}${fig(`${key}|baseline`, fmt(c.baseline))}${fig(`${key}|change`, change, dir)}</tr>`;
 }
 
 function baselinePage(b: BaselineReport): string {
   const title = `Baseline: ${b.period.label} against ${b.against.label}`;
   const out: string[] = [];
-  out.push(`<h1>${esc(title)}</h1><p class="meta">${esc(b.period.from)} – ${esc(b.period.to)} against ${esc(b.against.from)} – ${esc(b.against.to)} · generated ${esc(b.generatedAt)}${b.current.publicOnly ? '<span class="badge">public only</span>' : ""}</p>`);
+  out.push(
+    `<h1>${esc(title)}</h1><p class="meta">${esc(b.period.from)} – ${esc(b.period.to)} against ${esc(b.against.from)} – ${esc(b.against.to)} · generated ${esc(b.generatedAt)}${b.current.publicOnly ? '<span class="badge">public only</span>' : ""}</p>`,
+  );
   const head = `<table><thead><tr><th>figure</th><th>${esc(b.period.label)}</th><th>${esc(b.against.label)}</th><th>change</th></tr></thead><tbody>`;
-  out.push(`<h2>Federation</h2>${head}${b.changes.federation.map((c) => changeRow("federation|", c)).join("")}</tbody></table>`);
+  out.push(
+    `<h2>Federation</h2>${head}${b.changes.federation.map((c) => changeRow("federation|", c)).join("")}</tbody></table>`,
+  );
   out.push(
     barChart({
       title: "Participants per hub, both periods",
-      series: [{ name: b.period.label, color: PALETTE[0] as string }, { name: b.against.label, color: "#9aa3ad" }],
+      series: [
+        { name: b.period.label, color: PALETTE[0] as string },
+        { name: b.against.label, color: "#9aa3ad" },
+      ],
       rows: b.changes.hubs.map((h) => {
         const p = h.figures.find((f) => f.measure === "participants");
-        return { label: h.name || h.hub, bars: [{ series: b.period.label, value: p?.current ?? 0, key: `chart:hub|${h.hub}||participants|current` }, { series: b.against.label, value: p?.baseline ?? 0, key: `chart:hub|${h.hub}||participants|baseline` }] };
+        return {
+          label: h.name || h.hub,
+          bars: [
+            { series: b.period.label, value: p?.current ?? 0, key: `chart:hub|${h.hub}||participants|current` },
+            { series: b.against.label, value: p?.baseline ?? 0, key: `chart:hub|${h.hub}||participants|baseline` },
+          ],
+        };
       }),
     }),
   );
-  for (const h of b.changes.hubs) out.push(`<h2>${esc(h.name || h.hub)} <span class="badge">${esc(h.hub)}</span></h2>${head}${h.figures.map((c) => changeRow(`hub|${h.hub}`, c)).join("")}</tbody></table>`);
+  for (const h of b.changes.hubs)
+    out.push(
+      `<h2>${esc(h.name || h.hub)} <span class="badge">${esc(h.hub)}</span></h2>${head}${h.figures.map((c) => changeRow(`hub|${h.hub}`, c)).join("")}</tbody></table>`,
+    );
   out.push(`<h2>${esc(b.period.label)} in full</h2>`);
-  out.push(coverageBody(b.current, `Coverage ${b.current.period.from} – ${b.current.period.to}`).replace(/data-figure="/g, 'data-figure="current:'));
+  out.push(
+    coverageBody(b.current, `Coverage ${b.current.period.from} – ${b.current.period.to}`).replace(
+      /data-figure="/g,
+      'data-figure="current:',
+    ),
+  );
   return page(title, out.join("\n"));
 }

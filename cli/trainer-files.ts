@@ -104,13 +104,17 @@ function withApiRanges(t: Trainer): Trainer {
  * naming its line and field. The node would refuse the whole import for one such row; found here,
  * it is reported like any unreadable row.
  */
-export function withAcceptableText(parsed: { rows: ParsedRow[]; errors: FileRowError[] }, format: TrainerFileFormat): { rows: ParsedRow[]; errors: FileRowError[] } {
+export function withAcceptableText(
+  parsed: { rows: ParsedRow[]; errors: FileRowError[] },
+  format: TrainerFileFormat,
+): { rows: ParsedRow[]; errors: FileRowError[] } {
   const rows: ParsedRow[] = [];
   const errors = [...parsed.errors];
   for (const row of parsed.rows) {
     const problems = textViolationsIn(row.trainer, "", TextKind.Multiline);
     if (problems.length === 0) rows.push(row);
-    for (const p of problems) errors.push({ line: row.line, field: format === "csv" ? csvColumnOf(p.field) : p.field, message: p.description });
+    for (const p of problems)
+      errors.push({ line: row.line, field: format === "csv" ? csvColumnOf(p.field) : p.field, message: p.description });
   }
   return { rows, errors };
 }
@@ -218,7 +222,6 @@ function camelToSnake(s: string): string {
 
 // ---------------------------------------------------------------------------------------
 // CSV reading
-
 
 function parseCsv(text: string): { rows: ParsedRow[]; errors: FileRowError[] } {
   const { records, errors: syntaxErrors } = readCsv(text);
@@ -367,7 +370,10 @@ function trainerFromCells(cells: Map<CsvColumn, string>, report: Report): Traine
       const parts = item.split(INTERVAL_SEPARATOR).map((s) => s.trim());
       const [start, end] = parts;
       if (parts.length !== 2 || !start || !end) {
-        report(column, `item ${idx + 1} ${show(item)} is not an interval "start/end" (e.g. "2026-01-05T00:00:00Z/2026-01-20T00:00:00Z")`);
+        report(
+          column,
+          `item ${idx + 1} ${show(item)} is not an interval "start/end" (e.g. "2026-01-05T00:00:00Z/2026-01-20T00:00:00Z")`,
+        );
         return;
       }
       out.push({ start, end });
@@ -674,7 +680,9 @@ function trainerFromJson(node: JsonNode, report: Report): Trainer {
     id: str(props.get("id"), "id", report),
     displayName: str(props.get("displayName"), "displayName", report),
     homeHub: str(props.get("homeHub"), "homeHub", report),
-    languages: array(props.get("languages"), "languages", report, (n, p) => stringObject(n, p, LANGUAGE_FIELDS, report)),
+    languages: array(props.get("languages"), "languages", report, (n, p) =>
+      stringObject(n, p, LANGUAGE_FIELDS, report),
+    ),
     regions: array(props.get("regions"), "regions", report, (n, p) => {
       if (n.type !== "string") {
         report(p, `expected a string, got ${article(jsonType(n))}`);
@@ -695,7 +703,10 @@ function trainerFromJson(node: JsonNode, report: Report): Trainer {
  * One trainer from cells in the CSV syntax (e.g. `languages: "en:C1;fr:B2"`), as the CLI's
  * `trainers add|update` flags give them. Problems are reported like CSV errors, with line 0.
  */
-export function trainerFromFields(fields: Partial<Record<CsvColumn, string>>): { trainer: Trainer; errors: FileRowError[] } {
+export function trainerFromFields(fields: Partial<Record<CsvColumn, string>>): {
+  trainer: Trainer;
+  errors: FileRowError[];
+} {
   const errors: FileRowError[] = [];
   const cells = new Map<CsvColumn, string>();
   for (const column of CSV_COLUMNS) {

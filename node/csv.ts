@@ -93,7 +93,9 @@ export function readCsv(text: string): { records: CsvRecord[]; errors: CsvSyntax
         skipBlanks();
         if (i < n && text[i] !== "," && !atLineEnd(i)) {
           const next = String.fromCodePoint(text.codePointAt(i) ?? 0); // whole, even beyond the BMP
-          fail(`unexpected ${show(next)} after the closing quote on line ${line}; double a quote inside a quoted cell ("")`);
+          fail(
+            `unexpected ${show(next)} after the closing quote on line ${line}; double a quote inside a quoted cell ("")`,
+          );
           skipLine();
           break;
         }
@@ -102,7 +104,9 @@ export function readCsv(text: string): { records: CsvRecord[]; errors: CsvSyntax
         let k = i;
         while (k < n && text[k] !== "," && text[k] !== '"' && !atLineEnd(k)) k++;
         if (text[k] === '"') {
-          fail(`a quote inside an unquoted cell on line ${line}; put the whole cell in double quotes and double the quotes inside it`);
+          fail(
+            `a quote inside an unquoted cell on line ${line}; put the whole cell in double quotes and double the quotes inside it`,
+          );
           i = k;
           skipLine();
           break;

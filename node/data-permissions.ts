@@ -32,7 +32,10 @@ export interface ModeFix {
  * neither followed nor changed). Returns what it changed. A file it may not change (owned by another
  * user) is reported through `onError` and left as it is.
  */
-export async function tightenDataDir(root: string, onError?: (path: string, error: unknown) => void): Promise<ModeFix[]> {
+export async function tightenDataDir(
+  root: string,
+  onError?: (path: string, error: unknown) => void,
+): Promise<ModeFix[]> {
   const fixes: ModeFix[] = [];
   const visit = async (path: string): Promise<void> => {
     let info: Stats;

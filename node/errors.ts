@@ -37,8 +37,7 @@ export class ConcordatError extends Error {
 }
 
 export function invalidArgument(violations: readonly FieldViolation[], message?: string): ConcordatError {
-  const text =
-    message ?? violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  const text = message ?? violations.map((v) => `${v.field}: ${v.description}`).join("; ");
   return new ConcordatError(ErrorCode.InvalidArgument, text, violations);
 }
 

@@ -17,7 +17,10 @@ export function createLogger(init: LoggerInit): Logger {
   const usePretty = init.pretty === "auto" ? Boolean((destination as { isTTY?: boolean }).isTTY) : init.pretty;
   const options = { level: init.level, base: { pid: process.pid } };
   if (usePretty) {
-    return pino(options, pretty({ destination: destination as NodeJS.WritableStream & { fd?: number }, sync: true, colorize: true }));
+    return pino(
+      options,
+      pretty({ destination: destination as NodeJS.WritableStream & { fd?: number }, sync: true, colorize: true }),
+    );
   }
   return pino(options, destination === process.stdout ? pino.destination({ fd: 1, sync: true }) : destination);
 }

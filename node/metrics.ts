@@ -54,12 +54,20 @@ export class PromMetrics implements NodeMetrics {
    * the charter as it is then. So a member has one hub label, also for what it sent before this
    * node had verified a charter naming it (the secretariat's first messages and checkpoints).
    */
-  readonly #sync = new Map<string, { peer: string; transport: string; direction: string; messages: number; bytes: number }>();
+  readonly #sync = new Map<
+    string,
+    { peer: string; transport: string; direction: string; messages: number; bytes: number }
+  >();
   readonly #verifiedBy = new Map<string, number>();
   readonly #rejectedBy = new Map<string, number>();
   readonly #refusedBy = new Map<string, { peer: string; reason: string; count: number }>();
 
-  constructor(options: { hubOf: (peerId: string) => string; hubOfDirectory: (directoryId: string) => string; census: DocumentCensus; labels?: Record<string, string> }) {
+  constructor(options: {
+    hubOf: (peerId: string) => string;
+    hubOfDirectory: (directoryId: string) => string;
+    census: DocumentCensus;
+    labels?: Record<string, string>;
+  }) {
     const hubOf = (peer: string) => options.hubOf(peer) || "unknown";
     const hubOfDirectory = (directoryId: string) => options.hubOfDirectory(directoryId) || "unknown";
     if (options.labels) this.registry.setDefaultLabels(options.labels);
@@ -67,7 +75,8 @@ export class PromMetrics implements NodeMetrics {
     const sync = this.#sync;
     const byHub = (counts: Map<string, number>) => {
       const out = new Map<string, number>();
-      for (const [directoryId, n] of counts) out.set(hubOfDirectory(directoryId), (out.get(hubOfDirectory(directoryId)) ?? 0) + n);
+      for (const [directoryId, n] of counts)
+        out.set(hubOfDirectory(directoryId), (out.get(hubOfDirectory(directoryId)) ?? 0) + n);
       return out;
     };
     const syncCounter = (name: string, help: string, value: (e: { messages: number; bytes: number }) => number) => {
@@ -78,12 +87,17 @@ export class PromMetrics implements NodeMetrics {
         registers,
         collect() {
           counter.reset();
-          for (const e of sync.values()) counter.inc({ peer: e.peer, hub: hubOf(e.peer), transport: e.transport, direction: e.direction }, value(e));
+          for (const e of sync.values())
+            counter.inc({ peer: e.peer, hub: hubOf(e.peer), transport: e.transport, direction: e.direction }, value(e));
         },
       });
     };
     syncCounter("concordat_sync_messages_total", "Sync messages exchanged with a peer", (e) => e.messages);
-    syncCounter("concordat_sync_bytes_total", "Bytes of sync messages exchanged with a peer (before framing)", (e) => e.bytes);
+    syncCounter(
+      "concordat_sync_bytes_total",
+      "Bytes of sync messages exchanged with a peer (before framing)",
+      (e) => e.bytes,
+    );
     const checkpointCounter = (name: string, help: string, counts: Map<string, number>) => {
       const counter: Counter<"hub"> = new Counter({
         name,
@@ -96,8 +110,16 @@ export class PromMetrics implements NodeMetrics {
         },
       });
     };
-    checkpointCounter("concordat_checkpoint_verifications_total", "Checkpoints of another hub's documents whose signature and signer verified", this.#verifiedBy);
-    checkpointCounter("concordat_checkpoint_rejections_total", "Checkpoints refused: forged, replayed, malformed or not the hub's document", this.#rejectedBy);
+    checkpointCounter(
+      "concordat_checkpoint_verifications_total",
+      "Checkpoints of another hub's documents whose signature and signer verified",
+      this.#verifiedBy,
+    );
+    checkpointCounter(
+      "concordat_checkpoint_rejections_total",
+      "Checkpoints refused: forged, replayed, malformed or not the hub's document",
+      this.#rejectedBy,
+    );
     const refusedBy = this.#refusedBy;
     const refused: Counter<"peer" | "hub" | "reason"> = new Counter({
       name: "concordat_sync_refused_total",
@@ -106,7 +128,8 @@ export class PromMetrics implements NodeMetrics {
       registers,
       collect() {
         refused.reset();
-        for (const e of refusedBy.values()) refused.inc({ peer: e.peer, hub: hubOf(e.peer), reason: e.reason }, e.count);
+        for (const e of refusedBy.values())
+          refused.inc({ peer: e.peer, hub: hubOf(e.peer), reason: e.reason }, e.count);
       },
     });
     this.#queries = new Histogram({
@@ -123,7 +146,9 @@ export class PromMetrics implements NodeMetrics {
       registers,
     });
     // One census serves both gauges of a scrape (each gauge collects on its own, at the same time).
-    let census: { at: number; documents: Promise<Array<{ type: string; owner: "self" | "others"; bytes: number }>> } | undefined;
+    let census:
+      | { at: number; documents: Promise<Array<{ type: string; owner: "self" | "others"; bytes: number }>> }
+      | undefined;
     const snapshot = () => {
       if (!census || Date.now() - census.at > 1000) census = { at: Date.now(), documents: options.census.documents() };
       return census.documents;
@@ -142,7 +167,11 @@ export class PromMetrics implements NodeMetrics {
       });
     };
     gauge("concordat_documents", "Documents in storage, by type and by whose they are", () => 1);
-    gauge("concordat_document_bytes", "Bytes in storage of the documents held, by type and by whose they are", (d) => d.bytes);
+    gauge(
+      "concordat_document_bytes",
+      "Bytes in storage of the documents held, by type and by whose they are",
+      (d) => d.bytes,
+    );
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }
 
@@ -191,7 +220,11 @@ export function isLoopback(host: string): boolean {
 }
 
 /** The scrape endpoint: GET /metrics on a loopback address; anything else is 404. */
-export async function serveMetrics(metrics: PromMetrics, host: string, port: number): Promise<{ server: Server; address: string }> {
+export async function serveMetrics(
+  metrics: PromMetrics,
+  host: string,
+  port: number,
+): Promise<{ server: Server; address: string }> {
   const server = createServer((req, res) => {
     if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found: the metrics are at GET /metrics\n");
@@ -199,7 +232,8 @@ export async function serveMetrics(metrics: PromMetrics, host: string, port: num
     }
     metrics.registry.metrics().then(
       (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
-      (error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${(error as Error).message}\n`),
+      (error: unknown) =>
+        res.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${(error as Error).message}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => {

@@ -18,9 +18,25 @@ import { PromMetrics, serveMetrics, type DocumentCensus } from "./metrics.js";
 import { NodeStore } from "./storage/node-store.js";
 import { SealableStorage } from "./storage/shutdown-guard.js";
 import { VERSION } from "./version.js";
-import { CharterAdmin, currentKey, DIRECTORY_KEY, directoryIdOf, directorySpec, Federation, Membership, ownedDocumentId } from "./federation/index.js";
+import {
+  CharterAdmin,
+  currentKey,
+  DIRECTORY_KEY,
+  directoryIdOf,
+  directorySpec,
+  Federation,
+  Membership,
+  ownedDocumentId,
+} from "./federation/index.js";
 import { Checkpointer, VerifiedViews } from "./authority/index.js";
-import { CoreAuthoring, coreSpec, Curriculum, curriculumSpec, VerifiedCoreReleases, type CoreSource } from "./core/index.js";
+import {
+  CoreAuthoring,
+  coreSpec,
+  Curriculum,
+  curriculumSpec,
+  VerifiedCoreReleases,
+  type CoreSource,
+} from "./core/index.js";
 import { ReplicationServiceService } from "./network/index.js";
 import { startNetwork, type NodeNetwork } from "./network/node-network.js";
 import { Credentials, credentialsSpec } from "./credentials/index.js";
@@ -93,26 +109,41 @@ export class ConcordatNode {
       if (await keys.recover()) logger.warn("finished switching to the rotated key that a crash interrupted");
       const identity = await loadIdentityFile(this.paths.identity);
       // Only the node's user may read its data, whatever made the files (an older version, a hand).
-      const fixed = await tightenDataDir(this.paths.root, (path, error) => logger.warn({ path, err: error }, "could not make a file in the data directory private"));
+      const fixed = await tightenDataDir(this.paths.root, (path, error) =>
+        logger.warn({ path, err: error }, "could not make a file in the data directory private"),
+      );
       if (fixed.length > 0) {
         logger.warn(
-          { fixed: fixed.length, files: fixed.slice(0, 20).map((f) => `${f.path} ${f.from.toString(8)} -> ${f.to.toString(8)}`) },
+          {
+            fixed: fixed.length,
+            files: fixed.slice(0, 20).map((f) => `${f.path} ${f.from.toString(8)} -> ${f.to.toString(8)}`),
+          },
           "the data directory was readable by others: group and other permissions removed",
         );
       }
-      const store = await NodeStore.open(this.paths.db, { sync: config.storage.sync, logger: logger.child({ component: "store" }) });
+      const store = await NodeStore.open(this.paths.db, {
+        sync: config.storage.sync,
+        logger: logger.child({ component: "store" }),
+      });
       stack.push({ name: "store", stop: () => store.close() });
 
       const operators = await Operators.open(store, logger.child({ component: "operators" }));
       // The Repo's writes go through the store, so that they wait while the disk is full instead of failing.
       const levelStorage = new LevelStorageAdapter(store.repoLevel());
-      const repoStorage = new SealableStorage(levelStorage, logger.child({ component: "repo-storage" }), { refusals: store });
+      const repoStorage = new SealableStorage(levelStorage, logger.child({ component: "repo-storage" }), {
+        refusals: store,
+      });
       // Metrics (when configured): components count as they work; the census reads documents at scrape time.
       let census: DocumentCensus["documents"] = async () => [];
       const metrics =
         config.metrics.port === undefined
           ? undefined
-          : new PromMetrics({ hubOf: (peer) => membership.hubOf(peer), hubOfDirectory: (directoryId) => membership.memberByDirectory(directoryId)?.hub ?? "", census: { documents: () => census() }, labels: { node: config.hub.id } });
+          : new PromMetrics({
+              hubOf: (peer) => membership.hubOf(peer),
+              hubOfDirectory: (directoryId) => membership.memberByDirectory(directoryId)?.hub ?? "",
+              census: { documents: () => census() },
+              labels: { node: config.hub.id },
+            });
       // The federation decides what is shared; it needs the Repo and the documents, the Repo needs
       // its share configuration: bind it late.
       let federation: Federation | undefined;
@@ -132,7 +163,11 @@ export class ConcordatNode {
           try {
             // The network adapters were disconnected by the network's stop. Flush only documents that
             // are ready: Repo.flush (and so Repo.shutdown) throws on one still being requested.
-            await repo.flush(Object.values(repo.handles).filter((h) => h.isReady()).map((h) => h.documentId));
+            await repo.flush(
+              Object.values(repo.handles)
+                .filter((h) => h.isReady())
+                .map((h) => h.documentId),
+            );
           } finally {
             await repoStorage.seal();
           }
@@ -171,9 +206,22 @@ export class ConcordatNode {
         rotationGraceMs: config.federation.rotationGraceSeconds * 1000,
       });
       const charter = new CharterAdmin(
-        { hubId: config.hub.id, name: config.hub.name, region: config.hub.region, role: config.hub.role, peerId: identity.peerId, directoryId, federationId: config.federation.id },
+        {
+          hubId: config.hub.id,
+          name: config.hub.name,
+          region: config.hub.region,
+          role: config.hub.role,
+          peerId: identity.peerId,
+          directoryId,
+          federationId: config.federation.id,
+        },
         // The cutoff recorded when a member is removed or re-keyed: the newest seq verified here.
-        { documents, membership, logger: logger.child({ component: "charter" }), lastSeqOf: (hub) => views.latestSeq(hub) },
+        {
+          documents,
+          membership,
+          logger: logger.child({ component: "charter" }),
+          lastSeqOf: (hub) => views.latestSeq(hub),
+        },
       );
       charter.start();
       stack.push({ name: "charter", stop: async () => charter.stop() });
@@ -197,16 +245,37 @@ export class ConcordatNode {
       await checkpointer.start();
       stack.push({ name: "checkpoints", stop: () => checkpointer.stop() });
       const views = new VerifiedViews(
-        { federationId: config.federation.id, selfDirectoryId: directoryId, staleAfterMs: config.federation.staleAfterSeconds * 1000 },
-        { membership, repo, store, logger: logger.child({ component: "verified-views" }), ...(metrics ? { metrics } : {}) },
+        {
+          federationId: config.federation.id,
+          selfDirectoryId: directoryId,
+          staleAfterMs: config.federation.staleAfterSeconds * 1000,
+        },
+        {
+          membership,
+          repo,
+          store,
+          logger: logger.child({ component: "verified-views" }),
+          ...(metrics ? { metrics } : {}),
+        },
       );
       await views.start();
       stack.push({ name: "verified views", stop: async () => views.stop() });
-      const coreAuthoring = new CoreAuthoring({ isSecretariat, federationId: config.federation.id, creator: config.hub.name }, { documents, checkpointer, logger: logger.child({ component: "core" }) });
-      const verifiedCore = new VerifiedCoreReleases({ federationId: config.federation.id }, { membership, repo, store, logger: logger.child({ component: "core" }) });
+      const coreAuthoring = new CoreAuthoring(
+        { isSecretariat, federationId: config.federation.id, creator: config.hub.name },
+        { documents, checkpointer, logger: logger.child({ component: "core" }) },
+      );
+      const verifiedCore = new VerifiedCoreReleases(
+        { federationId: config.federation.id },
+        { membership, repo, store, logger: logger.child({ component: "core" }) },
+      );
       if (!isSecretariat) await verifiedCore.start();
       const coreSource = isSecretariat ? coreAuthoring : verifiedCore;
-      const curriculum = new Curriculum({ hubId: config.hub.id, documents, core: coreSource, logger: logger.child({ component: "curriculum" }) });
+      const curriculum = new Curriculum({
+        hubId: config.hub.id,
+        documents,
+        core: coreSource,
+        logger: logger.child({ component: "curriculum" }),
+      });
       const credentials = new Credentials(
         { hubId: config.hub.id, name: config.hub.name, peerId: identity.peerId },
         {
@@ -222,21 +291,54 @@ export class ConcordatNode {
       );
       const availability = new Availability(
         { hubId: config.hub.id },
-        { documents, views, membership, credentials, core: coreSource, busyTime: engagementsBusyTime, store, logger: logger.child({ component: "availability" }) },
+        {
+          documents,
+          views,
+          membership,
+          credentials,
+          core: coreSource,
+          busyTime: engagementsBusyTime,
+          store,
+          logger: logger.child({ component: "availability" }),
+        },
       );
       await availability.start();
       stack.push({ name: "availability", stop: async () => availability.stop() });
       const bookings = new Bookings(
-        { hubId: config.hub.id, policy: config.bookings.policy, requestTtlMs: config.bookings.requestTtlHours * 3_600_000 },
-        { documents, views, membership, roster, availability, credentials, logger: logger.child({ component: "bookings" }) },
+        {
+          hubId: config.hub.id,
+          policy: config.bookings.policy,
+          requestTtlMs: config.bookings.requestTtlHours * 3_600_000,
+        },
+        {
+          documents,
+          views,
+          membership,
+          roster,
+          availability,
+          credentials,
+          logger: logger.child({ component: "bookings" }),
+        },
       );
       await bookings.start();
       stack.push({ name: "bookings", stop: () => bookings.stop() });
-      const cases = new Cases({ hubId: config.hub.id, isSecretariat }, { documents, views, membership, tree: () => availability.competencyTree(), logger: logger.child({ component: "cases" }) });
+      const cases = new Cases(
+        { hubId: config.hub.id, isSecretariat },
+        {
+          documents,
+          views,
+          membership,
+          tree: () => availability.competencyTree(),
+          logger: logger.child({ component: "cases" }),
+        },
+      );
       cases.start();
       stack.push({ name: "cases", stop: async () => cases.stop() });
       const deliveries = new Deliveries({ hubId: config.hub.id }, { documents, curriculum, views, membership });
-      const reports = new Reports({ hubId: config.hub.id }, { documents, checkpointer, views, membership, core: coreSource });
+      const reports = new Reports(
+        { hubId: config.hub.id },
+        { documents, checkpointer, views, membership, core: coreSource },
+      );
       // Admission: between the transports and the Repo, only what owners signed enters (docs/security.md).
       const gate = new AdmissionGate(
         { federationId: config.federation.id },
@@ -245,7 +347,8 @@ export class ConcordatNode {
           // Only a peer whose rights shrank (a removed member, a key rotated out, a peer not yet
           // admitted) has messages withheld: to a member's current key or the anchor nothing is
           // dropped behind automerge-repo's back, so no sync it believes sent can stall.
-          mayReceive: (peer, id) => peer === membership.anchor || membership.isCurrentKey(peer) || fed.mayShare(peer, id),
+          mayReceive: (peer, id) =>
+            peer === membership.anchor || membership.isCurrentKey(peer) || fed.mayShare(peer, id),
           attestableHeads: (id, heads) => documents.attestableHeads(id, heads),
           self: { peerId: identity.peerId, sign: (data) => identity.signSync(data) },
           handle: (id) => repo.handles[id as DocumentId],
@@ -256,12 +359,24 @@ export class ConcordatNode {
       );
       await gate.start();
       stack.push({ name: "admission", stop: () => gate.stop() });
-      const network = await startNetwork(config, identity, fed, repo, gate, logger.child({ component: "network" }), metrics);
+      const network = await startNetwork(
+        config,
+        identity,
+        fed,
+        repo,
+        gate,
+        logger.child({ component: "network" }),
+        metrics,
+      );
       census = async () => {
         const bytes = await levelStorage.storedBytes();
         const own = new Map(documents.describe().map((d) => [d.id as string, d.header.type]));
         const foreign = new Map(views.views().map((v) => [v.documentId, documentTypeOf(v.doc) ?? "other"]));
-        return [...bytes].map(([id, b]) => ({ type: own.get(id) ?? foreign.get(id) ?? "other", owner: own.has(id) ? ("self" as const) : ("others" as const), bytes: b }));
+        return [...bytes].map(([id, b]) => ({
+          type: own.get(id) ?? foreign.get(id) ?? "other",
+          owner: own.has(id) ? ("self" as const) : ("others" as const),
+          bytes: b,
+        }));
       };
       stack.push({ name: "network", stop: () => network.stop() });
 
@@ -272,7 +387,9 @@ export class ConcordatNode {
           port: config.api.port,
           ...(config.api.tls ? { tls: config.api.tls } : {}),
           identity: { hubId: config.hub.id, peerId: identity.peerId },
-          extraServices: network.grpc ? [{ definition: ReplicationServiceService, implementation: network.grpc.service() }] : [],
+          extraServices: network.grpc
+            ? [{ definition: ReplicationServiceService, implementation: network.grpc.service() }]
+            : [],
         },
         {
           operators,
@@ -336,7 +453,10 @@ export class ConcordatNode {
       if (metrics && config.metrics.port !== undefined) {
         const served = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
         metricsAddress = served.address;
-        stack.push({ name: "metrics", stop: () => new Promise<void>((resolve) => served.server.close(() => resolve())) });
+        stack.push({
+          name: "metrics",
+          stop: () => new Promise<void>((resolve) => served.server.close(() => resolve())),
+        });
       }
 
       const runtime: RuntimeInfo = {
@@ -355,7 +475,14 @@ export class ConcordatNode {
       stack.push({ name: "runtime file", stop: () => releaseRuntimeFile(this.paths.runtime, runtime) });
 
       logger.info(
-        { peerId: identity.peerId, api: api.address, libp2p: network.libp2pAddresses(), metrics: metricsAddress, trainers: roster.count(), version: VERSION },
+        {
+          peerId: identity.peerId,
+          api: api.address,
+          libp2p: network.libp2pAddresses(),
+          metrics: metricsAddress,
+          trainers: roster.count(),
+          version: VERSION,
+        },
         "node started",
       );
       this.#running = {
@@ -393,7 +520,10 @@ export class ConcordatNode {
         const me = membership.member(config.hub.id);
         if (next && me && currentKey(me) === next) void this.#switchKey(keys, identity.peerId, next);
       };
-      const onCharter = () => void confirmRotation().catch((error: unknown) => logger.error({ err: error }, "could not read the waiting key"));
+      const onCharter = () =>
+        void confirmRotation().catch((error: unknown) =>
+          logger.error({ err: error }, "could not read the waiting key"),
+        );
       const stopWatching = membership.onChange(onCharter);
       stack.push({ name: "key rotation", stop: async () => void stopWatching() });
       onCharter(); // a charter verified during start
@@ -479,7 +609,11 @@ function attestationStore(store: NodeStore): AttestationStore {
     async load() {
       const entries: Array<{ documentId: string; attestations: Attestation[] }> = [];
       for await (const [key, value] of store.meta.iterator({ gt: ATTESTED_PREFIX, lt: `${ATTESTED_PREFIX}~` })) {
-        const stored = readAttestations((value as { attestations?: Array<{ signer: string; heads: string[]; signature: string }> }).attestations?.map((a) => ({ ...a, signature: Buffer.from(a.signature, "base64") })));
+        const stored = readAttestations(
+          (value as { attestations?: Array<{ signer: string; heads: string[]; signature: string }> }).attestations?.map(
+            (a) => ({ ...a, signature: Buffer.from(a.signature, "base64") }),
+          ),
+        );
         entries.push({ documentId: key.slice(ATTESTED_PREFIX.length), attestations: stored });
       }
       return entries;
@@ -490,7 +624,13 @@ function attestationStore(store: NodeStore): AttestationStore {
           type: "put" as const,
           sublevel: store.meta,
           key: `${ATTESTED_PREFIX}${documentId}`,
-          value: { attestations: attestations.map((a) => ({ signer: a.signer, heads: a.heads, signature: Buffer.from(a.signature).toString("base64") })) },
+          value: {
+            attestations: attestations.map((a) => ({
+              signer: a.signer,
+              heads: a.heads,
+              signature: Buffer.from(a.signature).toString("base64"),
+            })),
+          },
         })),
       ),
   };

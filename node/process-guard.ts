@@ -7,7 +7,11 @@ import type { Logger } from "pino";
  * surfaces as an unhandled rejection, which would end the whole node.
  */
 export function isRepoSyncTimeout(reason: unknown): boolean {
-  return reason instanceof Error && reason.name === "TimeoutError" && reason.message.startsWith("withTimeout: timed out after");
+  return (
+    reason instanceof Error &&
+    reason.name === "TimeoutError" &&
+    reason.message.startsWith("withTimeout: timed out after")
+  );
 }
 
 /**
@@ -18,7 +22,10 @@ export function isRepoSyncTimeout(reason: unknown): boolean {
 export function guardRepoSyncTimeouts(logger: Logger): void {
   process.on("unhandledRejection", (reason) => {
     if (isRepoSyncTimeout(reason)) {
-      logger.warn({ err: reason }, "a document sync timed out waiting for the document (automerge-repo); the node keeps running");
+      logger.warn(
+        { err: reason },
+        "a document sync timed out waiting for the document (automerge-repo); the node keeps running",
+      );
       return;
     }
     logger.fatal({ err: reason }, "unhandled rejection");
@@ -33,10 +40,22 @@ const MAX_CONSOLE_CHARS = 2048;
 /** One bounded, single-line rendering of what a library passed to `console.*`. */
 export function consoleLine(args: readonly unknown[]): string {
   const text = args
-    .map((a) => (typeof a === "string" ? a : inspect(a, { depth: 3, maxArrayLength: 16, maxStringLength: 200, breakLength: Number.POSITIVE_INFINITY, compact: true })))
+    .map((a) =>
+      typeof a === "string"
+        ? a
+        : inspect(a, {
+            depth: 3,
+            maxArrayLength: 16,
+            maxStringLength: 200,
+            breakLength: Number.POSITIVE_INFINITY,
+            compact: true,
+          }),
+    )
     .join(" ")
     .replace(/\s*\n\s*/g, " ");
-  return text.length > MAX_CONSOLE_CHARS ? `${text.slice(0, MAX_CONSOLE_CHARS)}… (${text.length - MAX_CONSOLE_CHARS} more characters)` : text;
+  return text.length > MAX_CONSOLE_CHARS
+    ? `${text.slice(0, MAX_CONSOLE_CHARS)}… (${text.length - MAX_CONSOLE_CHARS} more characters)`
+    : text;
 }
 
 /**
@@ -48,9 +67,11 @@ export function consoleLine(args: readonly unknown[]): string {
  */
 export function routeProcessOutput(logger: Logger): void {
   const log = logger.child({ source: "console" });
-  const write = (level: "warn" | "debug") => (...args: unknown[]) => {
-    if (log.isLevelEnabled(level)) log[level](consoleLine(args));
-  };
+  const write =
+    (level: "warn" | "debug") =>
+    (...args: unknown[]) => {
+      if (log.isLevelEnabled(level)) log[level](consoleLine(args));
+    };
   console.log = write("warn");
   console.info = write("warn");
   console.warn = write("warn");
@@ -59,7 +80,8 @@ export function routeProcessOutput(logger: Logger): void {
   console.trace = write("debug");
   process.removeAllListeners("warning");
   process.on("warning", (warning) => {
-    if (warning.name === "TimeoutNegativeWarning") logger.debug({ warning: warning.name, detail: warning.message }, "process warning");
+    if (warning.name === "TimeoutNegativeWarning")
+      logger.debug({ warning: warning.name, detail: warning.message }, "process warning");
     else logger.warn({ warning: warning.name, detail: warning.message }, "process warning");
   });
 }

@@ -60,7 +60,8 @@ export async function readRuntimeFile(path: string): Promise<RuntimeRead> {
   if (value.state === "starting") {
     return { kind: "found", runtime: { state: "starting", pid: value.pid, startedAt: String(value.startedAt ?? "") } };
   }
-  if (typeof value.api !== "string" || (value.state !== undefined && value.state !== "running")) return { kind: "damaged" };
+  if (typeof value.api !== "string" || (value.state !== undefined && value.state !== "running"))
+    return { kind: "damaged" };
   return { kind: "found", runtime: { ...(value as unknown as RunningRuntime), state: "running" } };
 }
 

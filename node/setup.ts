@@ -39,7 +39,8 @@ export interface ListenOptions {
 
 /** Sets the `ListenOptions` given into a raw configuration object. */
 function withListen(raw: Record<string, unknown>, listen: ListenOptions | undefined): void {
-  const section = (key: string) => (typeof raw[key] === "object" && raw[key] !== null ? (raw[key] as Record<string, unknown>) : {});
+  const section = (key: string) =>
+    typeof raw[key] === "object" && raw[key] !== null ? (raw[key] as Record<string, unknown>) : {};
   if (listen?.apiPort !== undefined) raw.api = { ...section("api"), port: listen.apiPort };
   if (listen?.listen !== undefined) raw.network = { ...section("network"), listen: [...listen.listen] };
 }
@@ -75,7 +76,12 @@ async function ensureFreshDirectory(dir: string): Promise<DataPaths> {
 function parseBootstrap(address: string, index: number): { peerId: string; libp2p: string[] } {
   const match = /^(\/ip[46]\/[^/]+\/tcp\/\d+)\/p2p\/([1-9A-HJ-NP-Za-km-z]+)$/.exec(address);
   if (!match) {
-    throw invalidArgument([{ field: `bootstrap[${index}]`, description: `${quote(address)} is not a multiaddr like /ip4/10.0.0.5/tcp/7500/p2p/12D3KooW…` }]);
+    throw invalidArgument([
+      {
+        field: `bootstrap[${index}]`,
+        description: `${quote(address)} is not a multiaddr like /ip4/10.0.0.5/tcp/7500/p2p/12D3KooW…`,
+      },
+    ]);
   }
   return { peerId: match[2] as string, libp2p: [match[1] as string] };
 }
@@ -96,10 +102,16 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     role: options.secretariat ? "secretariat" : "hub",
     ...(options.region !== undefined ? { region: options.region } : {}),
   };
-  const federation = typeof raw.federation === "object" && raw.federation !== null ? (raw.federation as Record<string, unknown>) : {};
-  raw.federation = { ...federation, ...(options.federationId !== undefined ? { id: options.federationId } : {}), ...(options.anchor ? { anchor: options.anchor } : {}) };
+  const federation =
+    typeof raw.federation === "object" && raw.federation !== null ? (raw.federation as Record<string, unknown>) : {};
+  raw.federation = {
+    ...federation,
+    ...(options.federationId !== undefined ? { id: options.federationId } : {}),
+    ...(options.anchor ? { anchor: options.anchor } : {}),
+  };
   if (options.bootstrap && options.bootstrap.length > 0) {
-    const network = typeof raw.network === "object" && raw.network !== null ? (raw.network as Record<string, unknown>) : {};
+    const network =
+      typeof raw.network === "object" && raw.network !== null ? (raw.network as Record<string, unknown>) : {};
     raw.network = { ...network, peers: options.bootstrap.map((address, i) => parseBootstrap(address, i)) };
   }
   withListen(raw, options.listen);
@@ -107,9 +119,13 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const paths = await ensureFreshDirectory(options.dataDir);
 
   const identity = await createIdentityFile(paths.identity);
-  if (options.secretariat && !options.anchor) raw.federation = { ...(raw.federation as Record<string, unknown>), anchor: identity.peerId };
+  if (options.secretariat && !options.anchor)
+    raw.federation = { ...(raw.federation as Record<string, unknown>), anchor: identity.peerId };
   const config = parseConfig(raw, "init options");
-  await writeFile(paths.config, `# Concordat node configuration (see README, "Configuration").\n${stringify(config)}`, { flag: "wx", mode: PRIVATE_FILE_MODE });
+  await writeFile(paths.config, `# Concordat node configuration (see README, "Configuration").\n${stringify(config)}`, {
+    flag: "wx",
+    mode: PRIVATE_FILE_MODE,
+  });
   const store = await NodeStore.open(paths.db, { sync: true });
   let adminOperatorId: string;
   try {
@@ -138,17 +154,28 @@ export interface RestoreResult {
  * empty directory: config, identity and database (0700 directories, 0600 files). Operators keep their
  * credentials; a new admin credential is written to `admin.token` for the CLI on this machine.
  */
-export async function restoreBackup(bytes: Uint8Array, source: string, dataDir: string, listen?: ListenOptions): Promise<RestoreResult> {
+export async function restoreBackup(
+  bytes: Uint8Array,
+  source: string,
+  dataDir: string,
+  listen?: ListenOptions,
+): Promise<RestoreResult> {
   const { header, entries } = readBackup(bytes, source);
   parseConfig(parseYaml(header.config, `${source} (config)`), `${source} (config)`);
-  const configText = listen?.apiPort !== undefined || listen?.listen !== undefined ? relisten(header.config, listen, source) : header.config;
+  const configText =
+    listen?.apiPort !== undefined || listen?.listen !== undefined
+      ? relisten(header.config, listen, source)
+      : header.config;
   await makePrivateDirectory(dataDir);
   if ((await readdir(dataDir)).length > 0) {
     throw failedPrecondition(`${dataDir} is not empty; restore only into an empty or new directory`);
   }
   const paths = dataPaths(dataDir);
   try {
-    const identity = await writeIdentityBytes(paths.identity, new Uint8Array(Buffer.from(header.identityKey, "base64")));
+    const identity = await writeIdentityBytes(
+      paths.identity,
+      new Uint8Array(Buffer.from(header.identityKey, "base64")),
+    );
     await writeFile(paths.config, configText, { flag: "wx", mode: PRIVATE_FILE_MODE });
     const db = new Level<Uint8Array, Uint8Array>(paths.db, { keyEncoding: "view", valueEncoding: "view" });
     await db.open();
@@ -197,6 +224,8 @@ function relisten(text: string, listen: ListenOptions, source: string): string {
 
 export async function readTextFile(path: string, what: string): Promise<string> {
   return readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw failedPrecondition(`cannot read ${what} '${path}': ${error.code === "ENOENT" ? "file not found" : error.message}`);
+    throw failedPrecondition(
+      `cannot read ${what} '${path}': ${error.code === "ENOENT" ? "file not found" : error.message}`,
+    );
   });
 }

@@ -38,7 +38,8 @@ function category(codePoint: number): string {
   if (codePoint === 0x09) return "a tab";
   if (codePoint === 0x0a || codePoint === 0x0d || codePoint === 0x2028 || codePoint === 0x2029) return "a line break";
   if (codePoint === 0x200e || codePoint === 0x200f || codePoint === 0x061c) return "an invisible direction mark";
-  if ((codePoint >= 0x202a && codePoint <= 0x202e) || (codePoint >= 0x2066 && codePoint <= 0x2069)) return "a bidirectional override or isolate";
+  if ((codePoint >= 0x202a && codePoint <= 0x202e) || (codePoint >= 0x2066 && codePoint <= 0x2069))
+    return "a bidirectional override or isolate";
   return "a control character";
 }
 
@@ -132,7 +133,8 @@ export class Checker {
   text(field: string, value: string, options: { max: number; kind?: TextKind; required?: boolean }): string {
     const trimmed = value.trim();
     if (options.required && trimmed === "") this.fail(field, "is required");
-    if (trimmed.length > options.max) this.fail(field, `is ${trimmed.length} characters long; at most ${options.max} allowed`);
+    if (trimmed.length > options.max)
+      this.fail(field, `is ${trimmed.length} characters long; at most ${options.max} allowed`);
     else this.characters(field, trimmed, options.kind ?? TextKind.Line);
     return trimmed;
   }
@@ -146,7 +148,14 @@ export class Checker {
 }
 
 /** Trimmed one-line (or `kind`) text of at most `max` characters. */
-export function checkText(c: Checker, field: string, value: string, max: number, required: boolean, kind: TextKind = TextKind.Line): string {
+export function checkText(
+  c: Checker,
+  field: string,
+  value: string,
+  max: number,
+  required: boolean,
+  kind: TextKind = TextKind.Line,
+): string {
   return c.text(field, value, { max, required, kind });
 }
 
@@ -172,7 +181,12 @@ export interface TextWalkOptions {
  * (a decoded API request, a JSON file, a record's free-form fields). Binary fields are skipped. The
  * walk is iterative, so deeply nested input cannot exhaust the stack.
  */
-export function textViolationsIn(value: unknown, field: string, kind: TextKind = TextKind.Multiline, options: TextWalkOptions = {}): FieldViolation[] {
+export function textViolationsIn(
+  value: unknown,
+  field: string,
+  kind: TextKind = TextKind.Multiline,
+  options: TextWalkOptions = {},
+): FieldViolation[] {
   const name = options.name ?? ((key: string) => key);
   const limit = options.limit ?? 20;
   const violations: FieldViolation[] = [];
@@ -193,7 +207,12 @@ export function textViolationsIn(value: unknown, field: string, kind: TextKind =
           stack.push({ value: key, path: join(path, "(a key)") });
           continue;
         }
-        const oneof = options.oneofs && child !== null && typeof child === "object" && typeof (child as { $case?: unknown }).$case === "string" && "value" in child;
+        const oneof =
+          options.oneofs &&
+          child !== null &&
+          typeof child === "object" &&
+          typeof (child as { $case?: unknown }).$case === "string" &&
+          "value" in child;
         if (oneof) {
           const c = child as { $case: string; value: unknown };
           stack.push({ value: c.value, path: join(path, name(c.$case)) });
@@ -238,7 +257,10 @@ export function checkRegion(c: Checker, field: string, code: string): string {
   if (!c.characters(field, v, TextKind.Line)) return v;
   const match = REGION_PATTERN.exec(v);
   if (!match || !countries.isValid(match[1] as string)) {
-    c.fail(field, `${quote(code.trim())} is not an ISO 3166-1 alpha-2 country code or ISO 3166-2 subdivision (e.g. KE, KE-30)`);
+    c.fail(
+      field,
+      `${quote(code.trim())} is not an ISO 3166-1 alpha-2 country code or ISO 3166-2 subdivision (e.g. KE, KE-30)`,
+    );
   }
   return v;
 }

@@ -7,7 +7,11 @@ function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, "package.json");
-    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, "utf8")) as { name?: string }).name === "concordat") return dir;
+    if (
+      existsSync(candidate) &&
+      (JSON.parse(readFileSync(candidate, "utf8")) as { name?: string }).name === "concordat"
+    )
+      return dir;
     const parent = dirname(dir);
     if (parent === dir) throw new Error("cannot find Concordat's package.json");
     dir = parent;
@@ -15,5 +19,6 @@ function findRoot(): string {
 }
 
 export const PROJECT_ROOT = findRoot();
-export const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }).version;
+export const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string })
+  .version;
 export const DEFAULT_CONFIG_PATH = join(PROJECT_ROOT, "config", "default.yaml");

@@ -28,10 +28,14 @@ const HUBS = [
 
 async function freePorts(count) {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise((resolve) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve) => {
+          const s = createServer();
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => s.address().port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -66,7 +70,15 @@ try {
   for (const [i, h] of [SECRETARIAT, ...HUBS].entries()) {
     const dataDir = join(workDir, h.hub);
     const anchor = everyone[0]?.peerId;
-    const init = await initDataDir({ dataDir, hubId: h.hub, name: h.name, secretariat: i === 0, ...(anchor ? { anchor } : {}), baseConfig: base, baseConfigSource: "default" });
+    const init = await initDataDir({
+      dataDir,
+      hubId: h.hub,
+      name: h.name,
+      secretariat: i === 0,
+      ...(anchor ? { anchor } : {}),
+      baseConfig: base,
+      baseConfigSource: "default",
+    });
     const token = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
     everyone.push({ ...h, dataDir, peerId: init.peerId, token, libp2p: ports[2 * i], api: ports[2 * i + 1] });
   }
@@ -86,7 +98,10 @@ try {
       // verified the charter).
       peers: everyone
         .filter((o) => dials.has(`${me.hub}>${o.hub}`) || dials.has(`${o.hub}>${me.hub}`))
-        .map((o) => ({ peerId: o.peerId, libp2p: dials.has(`${me.hub}>${o.hub}`) ? [`/ip4/127.0.0.1/tcp/${o.libp2p}`] : [] })),
+        .map((o) => ({
+          peerId: o.peerId,
+          libp2p: dials.has(`${me.hub}>${o.hub}`) ? [`/ip4/127.0.0.1/tcp/${o.libp2p}`] : [],
+        })),
     };
     await writeFile(path, stringify(config));
   }
@@ -112,7 +127,13 @@ try {
       // The charter: the secretariat admits every hub by its peer id.
       const federation = new FederationServiceClient(`127.0.0.1:${n.api}`, credentials.createInsecure());
       await unary(federation, "createFederation", { addresses: [`/ip4/127.0.0.1/tcp/${n.libp2p}`] }, n.md);
-      for (const h of nodes) await unary(federation, "admitMember", { hub: h.hub, peerId: h.peerId, addresses: [], name: h.name, region: h.region, directoryId: "" }, n.md);
+      for (const h of nodes)
+        await unary(
+          federation,
+          "admitMember",
+          { hub: h.hub, peerId: h.peerId, addresses: [], name: h.name, region: h.region, directoryId: "" },
+          n.md,
+        );
       federation.close();
       console.log(`  the secretariat signed a charter admitting ${nodes.length} hubs`);
     }
@@ -121,14 +142,22 @@ try {
   // Sample rosters: 200 trainers per hub.
   for (const n of nodes) {
     for (let i = 0; i < 200; i += 1) {
-      await unary(n.trainers, "addTrainer", {
-        trainer: Trainer.fromPartial({
-          id: `${n.hub}-${String(i).padStart(3, "0")}`,
-          displayName: `Trainer ${i} of ${n.hub}`,
-          languages: [{ tag: n.lang, level: "C2" }, { tag: n.lang === "en" ? "fr" : "en", level: "B2" }],
-          regions: [n.region],
-        }),
-      }, n.md);
+      await unary(
+        n.trainers,
+        "addTrainer",
+        {
+          trainer: Trainer.fromPartial({
+            id: `${n.hub}-${String(i).padStart(3, "0")}`,
+            displayName: `Trainer ${i} of ${n.hub}`,
+            languages: [
+              { tag: n.lang, level: "C2" },
+              { tag: n.lang === "en" ? "fr" : "en", level: "B2" },
+            ],
+            regions: [n.region],
+          }),
+        },
+        n.md,
+      );
     }
   }
   console.log("Sample rosters added (200 trainers per hub); waiting for the ring to converge…");
@@ -147,7 +176,9 @@ try {
     }
   };
   for (const owner of nodes) {
-    const docs = await unary(owner.node, "getStatus", {}, owner.md).then((s) => s.documents.filter((d) => d.replicated).map((d) => d.id));
+    const docs = await unary(owner.node, "getStatus", {}, owner.md).then((s) =>
+      s.documents.filter((d) => d.replicated).map((d) => d.id),
+    );
     await Promise.all(nodes.filter((r) => r !== owner).map((r) => waitSame(owner, r, docs, 60_000)));
   }
 
@@ -155,9 +186,19 @@ try {
   const origin = nodes[0];
   const before = await headsAt(origin);
   const t0 = performance.now();
-  await unary(origin.trainers, "addTrainer", {
-    trainer: Trainer.fromPartial({ id: "demo-new-trainer", displayName: "Amina Odhiambo", languages: [{ tag: "sw", level: "C2" }], regions: ["KE", "UG"] }),
-  }, origin.md);
+  await unary(
+    origin.trainers,
+    "addTrainer",
+    {
+      trainer: Trainer.fromPartial({
+        id: "demo-new-trainer",
+        displayName: "Amina Odhiambo",
+        languages: [{ tag: "sw", level: "C2" }],
+        regions: ["KE", "UG"],
+      }),
+    },
+    origin.md,
+  );
   const after = await headsAt(origin);
   const changed = [...after.keys()].filter((d) => after.get(d) !== before.get(d));
   console.log(`\nAdded trainer 'demo-new-trainer' at ${origin.hub}; it changed ${changed.length} document(s).`);

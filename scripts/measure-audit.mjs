@@ -18,7 +18,16 @@ const TRAINERS = Number(process.env.TRAINERS ?? 1000);
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 async function freePorts(count) {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise((resolve) => { const s = createServer(); s.listen(0, "127.0.0.1", () => resolve(s)); })));
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve) => {
+          const s = createServer();
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
+  );
   const ports = servers.map((s) => s.address().port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
@@ -42,7 +51,15 @@ try {
   for (let i = 0; i <= HUBS; i += 1) {
     const hub = i === 0 ? "secretariat" : `hub-${String(i).padStart(2, "0")}`;
     const dataDir = join(work, hub);
-    const init = await initDataDir({ dataDir, hubId: hub, name: hub, secretariat: i === 0, ...(i > 0 ? { anchor: prepared[0].peerId } : {}), baseConfig: base, baseConfigSource: "default" });
+    const init = await initDataDir({
+      dataDir,
+      hubId: hub,
+      name: hub,
+      secretariat: i === 0,
+      ...(i > 0 ? { anchor: prepared[0].peerId } : {}),
+      baseConfig: base,
+      baseConfigSource: "default",
+    });
     prepared.push({ hub, dataDir, peerId: init.peerId, libp2p: ports[2 * i], api: ports[2 * i + 1] });
   }
   const [sec, ...hubs] = prepared;
@@ -54,7 +71,10 @@ try {
     config.network = {
       listen: [`/ip4/127.0.0.1/tcp/${me.libp2p}`],
       grpc: false,
-      peers: me === sec ? hubs.map((h) => ({ peerId: h.peerId, libp2p: [] })) : [{ peerId: sec.peerId, libp2p: [`/ip4/127.0.0.1/tcp/${sec.libp2p}`] }],
+      peers:
+        me === sec
+          ? hubs.map((h) => ({ peerId: h.peerId, libp2p: [] }))
+          : [{ peerId: sec.peerId, libp2p: [`/ip4/127.0.0.1/tcp/${sec.libp2p}`] }],
     };
     await writeFile(path, stringify(config));
   }
@@ -67,8 +87,22 @@ try {
   const s = await start(sec);
   await s.charter.create("measure", [`/ip4/127.0.0.1/tcp/${sec.libp2p}`]);
   for (const h of hubs) await s.charter.admit("measure", { hub: h.hub, peerId: h.peerId });
-  const item = (identifier, text) => ({ identifier, code: identifier.toUpperCase(), statement: { en: text }, type: "Competency", language: "en", roleLevels: [], themes: [], lastChangeDateTime: new Date().toISOString(), extra: {} });
-  await s.coreAuthoring.put("measure", "item", Array.from({ length: 50 }, (_, i) => item(`c-${i}`, `Competency ${i}`)));
+  const item = (identifier, text) => ({
+    identifier,
+    code: identifier.toUpperCase(),
+    statement: { en: text },
+    type: "Competency",
+    language: "en",
+    roleLevels: [],
+    themes: [],
+    lastChangeDateTime: new Date().toISOString(),
+    extra: {},
+  });
+  await s.coreAuthoring.put(
+    "measure",
+    "item",
+    Array.from({ length: 50 }, (_, i) => item(`c-${i}`, `Competency ${i}`)),
+  );
   await s.coreAuthoring.release("measure", "1.0.0", "measure");
   const running = [];
   for (const h of hubs) running.push(await start(h));
@@ -81,7 +115,10 @@ try {
           trainer: {
             id: `T-${k}-${i}`,
             displayName: `Trainer ${i} of ${r.config.hub.id}`,
-            languages: [{ tag: "en", level: "C1" }, { tag: "fr", level: "B2" }],
+            languages: [
+              { tag: "en", level: "C1" },
+              { tag: "fr", level: "B2" },
+            ],
             regions: ["KE"],
             accreditations: [],
             availability: [{ start: "2027-01-01T00:00:00Z", end: "2027-03-31T00:00:00Z" }],
@@ -96,12 +133,31 @@ try {
   await Promise.all(running.map((r) => r.checkpointer.flush()));
   // The auditor's source: the first hub, once it holds a verified view of every other hub's documents.
   const reader = running[0];
-  const expected = running.slice(1).flatMap((r) => r.documents.describe().filter((d) => d.replicated && !d.releaseOnly && d.header.type !== "directory").map((d) => ({ id: d.id, seq: r.checkpointer.latest(d.id)?.checkpoint.seq })));
+  const expected = running.slice(1).flatMap((r) =>
+    r.documents
+      .describe()
+      .filter((d) => d.replicated && !d.releaseOnly && d.header.type !== "directory")
+      .map((d) => ({ id: d.id, seq: r.checkpointer.latest(d.id)?.checkpoint.seq })),
+  );
   const t0 = performance.now();
-  await until("the first hub to verify every other hub's documents", () => expected.every((e) => reader.views.view(e.id)?.checkpoint.seq === e.seq), 300_000);
+  await until(
+    "the first hub to verify every other hub's documents",
+    () => expected.every((e) => reader.views.view(e.id)?.checkpoint.seq === e.seq),
+    300_000,
+  );
   console.log(`replicated and verified at the first hub in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const tb = performance.now();
-  const bundle = await buildAuditBundle({ hubId: reader.config.hub.id, peerId: reader.identity.peerId, federationId: reader.config.federation.id, documents: reader.documents, checkpointer: reader.checkpointer, views: reader.views, repo: reader.repo, membership: reader.membership, coreSource: reader.coreSource });
+  const bundle = await buildAuditBundle({
+    hubId: reader.config.hub.id,
+    peerId: reader.identity.peerId,
+    federationId: reader.config.federation.id,
+    documents: reader.documents,
+    checkpointer: reader.checkpointer,
+    views: reader.views,
+    repo: reader.repo,
+    membership: reader.membership,
+    coreSource: reader.coreSource,
+  });
   const bytes = encodeBundle(bundle);
   const buildMs = performance.now() - tb;
   const json = Buffer.byteLength(JSON.stringify(bundle));

@@ -19,8 +19,12 @@ function files(dir) {
 try {
   execFileSync(join(root, "node_modules/.bin/buf"), ["generate", "-o", out], { cwd: root, stdio: "inherit" });
   const fresh = join(out, "node/api/generated");
-  const a = files(committed).map((f) => relative(committed, f)).sort();
-  const b = files(fresh).map((f) => relative(fresh, f)).sort();
+  const a = files(committed)
+    .map((f) => relative(committed, f))
+    .sort();
+  const b = files(fresh)
+    .map((f) => relative(fresh, f))
+    .sort();
   const problems = [];
   for (const f of new Set([...a, ...b])) {
     if (!a.includes(f)) problems.push(`missing from node/api/generated: ${f}`);
@@ -28,7 +32,9 @@ try {
     else if (!readFileSync(join(committed, f)).equals(readFileSync(join(fresh, f)))) problems.push(`stale: ${f}`);
   }
   if (problems.length > 0) {
-    console.error(`Generated protobuf code is out of date; run \`npm run proto\` and commit:\n  ${problems.join("\n  ")}`);
+    console.error(
+      `Generated protobuf code is out of date; run \`npm run proto\` and commit:\n  ${problems.join("\n  ")}`,
+    );
     process.exit(1);
   }
   console.log(`node/api/generated matches proto/ (${a.length} files)`);

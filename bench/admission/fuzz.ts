@@ -14,7 +14,14 @@ import { charterIdOf } from "../../node/federation/index.js";
 import { Probe } from "../bulk/probe.js";
 import { probeStats, type Window } from "../bulk/stalls.js";
 import { adminToken } from "../lib/api.js";
-import { lineDials, ProcessFederation, rosterDocumentOf, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
+import {
+  lineDials,
+  ProcessFederation,
+  rosterDocumentOf,
+  trainerMessage,
+  type Hub,
+  type HubApi,
+} from "../lib/federation-nodes.js";
 import { liveNodes } from "../lib/nodes.js";
 import { waitUntil } from "../lib/wait.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
@@ -38,7 +45,12 @@ interface Flood {
 /** `promise`, or an error naming `what` after `ms`. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 async function flood(
@@ -52,10 +64,15 @@ async function flood(
   const from = epoch();
   for (const frame of frames) {
     kinds[frame.kind] = (kinds[frame.kind] ?? 0) + 1;
-    await within(sender.send(frame.payload), 30_000, `${transport}: the hub to take frame ${count + 1} ('${frame.kind}')`);
+    await within(
+      sender.send(frame.payload),
+      30_000,
+      `${transport}: the hub to take frame ${count + 1} ('${frame.kind}')`,
+    );
     if ((count + 1) % 1000 === 0) log(`    ${count + 1} frames, ${sender.channels} channel(s)`);
     // A frame the hub drops the channel for: the next goes on a new channel, once it is dropped.
-    if (frame.closesChannel && !(await sender.awaitDrop(10_000))) throw new Error(`${transport}: the hub did not drop the channel after a '${frame.kind}' frame`);
+    if (frame.closesChannel && !(await sender.awaitDrop(10_000)))
+      throw new Error(`${transport}: the hub did not drop the channel after a '${frame.kind}' frame`);
     count += 1;
   }
   return { window: { from, to: epoch() }, frames: count, channels: sender.channels, kinds };
@@ -66,7 +83,17 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
   const work = await context.tempDir("concordat-bench-fuzz-");
   const live = liveNodes(context.cleanup);
   // Hub 2 is admitted but never started: the fuzzer speaks with its key.
-  const federation = await ProcessFederation.create({ work, hubs: 3, dials: lineDials(2), later: [2], prefix: "fuzz", live, log: context.log, perHub: plan.trainers, grpc: true });
+  const federation = await ProcessFederation.create({
+    work,
+    hubs: 3,
+    dials: lineDials(2),
+    later: [2],
+    prefix: "fuzz",
+    live,
+    log: context.log,
+    perHub: plan.trainers,
+    grpc: true,
+  });
   const [secretariat, target, member] = federation.hubs as [Hub, Hub, Hub];
   const identity = await loadIdentityFile(join(member.dataDir, "identity.key"));
   const address = (await (target.proc as NonNullable<Hub["proc"]>).started).address;
@@ -81,12 +108,22 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
     context.log(`  ${transport}: ${plan.frames} malformed frames from ${member.hubId}`);
     const sender =
       transport === "libp2p"
-        ? await libp2pSender(identity.privateKey, identity.peerId, `/ip4/127.0.0.1/tcp/${target.libp2pPort}/p2p/${target.peerId}`)
+        ? await libp2pSender(
+            identity.privateKey,
+            identity.peerId,
+            `/ip4/127.0.0.1/tcp/${target.libp2pPort}/p2p/${target.peerId}`,
+          )
         : await grpcSender((data) => identity.signSync(data), identity.peerId, "concordat-dev", address);
     try {
       // Made before the flood: making them (an inflation bomb deflates 64 MiB) would stall this
       // process, and the probe with it.
-      const frames = [...malformedFrames({ sender: identity.peerId, target: target.peerId, documents }, plan.frames, transport === "libp2p" ? 1 : 2)];
+      const frames = [
+        ...malformedFrames(
+          { sender: identity.peerId, target: target.peerId, documents },
+          plan.frames,
+          transport === "libp2p" ? 1 : 2,
+        ),
+      ];
       const done = await flood(transport, sender, frames, context.log);
       // Honest replication goes on: a trainer added at the secretariat reaches the hub.
       const id = `FUZZ-${transport}`;
@@ -97,7 +134,11 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
         `${target.hubId} to verify ${id}`,
         (see) => {
           const latest = target.log?.refresh().latest(document);
-          see(latest ? `its view of ${document} is at seq ${latest.seq}, from before the write` : `no verified view of ${document}`);
+          see(
+            latest
+              ? `its view of ${document} is at seq ${latest.seq}, from before the write`
+              : `no verified view of ${document}`,
+          );
           return target.log?.firstAbove(document, wrote * 1000);
         },
         60_000,
@@ -118,13 +159,53 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
   const details: Record<string, unknown> = { idle: idleStats };
   for (const f of floods) {
     const stats = probeStats(probe.samples, f.window, idleStats.p50);
-    const ownLateMs = Math.max(0, ...probe.ownLag.filter(([at]) => at >= f.window.from && at <= f.window.to).map(([, late]) => late));
+    const ownLateMs = Math.max(
+      0,
+      ...probe.ownLag.filter(([at]) => at >= f.window.from && at <= f.window.to).map(([, late]) => late),
+    );
     details[f.transport] = { ...f, probe: stats, benchProcessMostLateMs: Math.round(ownLateMs) };
-    const conditions = { transport: f.transport, frames: f.frames, channels: f.channels, seconds: Math.round((f.window.to - f.window.from) / 100) / 10, trainers: plan.trainers };
-    figures.push(figure({ name: `API probe p99 during ${f.frames} malformed frames (${f.transport})`, unit: "ms", ours: stats.p99, baseline: { name: "the same probe, idle", value: idleStats.p99 }, targets: [{ on: "ours", op: "<=", value: P99_TARGET_MS }], conditions }));
-    figures.push(figure({ name: `API probe max during the flood (${f.transport})`, unit: "ms", ours: stats.max, baseline: { name: "idle max", value: idleStats.max }, conditions }));
-    figures.push(figure({ name: `malformed frames taken per second (${f.transport})`, unit: "frames/s", ours: Math.round(f.frames / ((f.window.to - f.window.from) / 1000)), conditions }));
-    figures.push(figure({ name: `a write at the secretariat reaching the hub after the flood (${f.transport})`, unit: "ms", ours: f.replicatedMs, conditions }));
+    const conditions = {
+      transport: f.transport,
+      frames: f.frames,
+      channels: f.channels,
+      seconds: Math.round((f.window.to - f.window.from) / 100) / 10,
+      trainers: plan.trainers,
+    };
+    figures.push(
+      figure({
+        name: `API probe p99 during ${f.frames} malformed frames (${f.transport})`,
+        unit: "ms",
+        ours: stats.p99,
+        baseline: { name: "the same probe, idle", value: idleStats.p99 },
+        targets: [{ on: "ours", op: "<=", value: P99_TARGET_MS }],
+        conditions,
+      }),
+    );
+    figures.push(
+      figure({
+        name: `API probe max during the flood (${f.transport})`,
+        unit: "ms",
+        ours: stats.max,
+        baseline: { name: "idle max", value: idleStats.max },
+        conditions,
+      }),
+    );
+    figures.push(
+      figure({
+        name: `malformed frames taken per second (${f.transport})`,
+        unit: "frames/s",
+        ours: Math.round(f.frames / ((f.window.to - f.window.from) / 1000)),
+        conditions,
+      }),
+    );
+    figures.push(
+      figure({
+        name: `a write at the secretariat reaching the hub after the flood (${f.transport})`,
+        unit: "ms",
+        ours: f.replicatedMs,
+        conditions,
+      }),
+    );
   }
   return {
     conditions: { hubs: 2, members: 3, probeIntervalMs: 20 },
@@ -132,9 +213,17 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
     details,
     notes: [
       `Frames of ${Object.keys(floods[0]?.kinds ?? {}).length} kinds (bench/admission/malformed.ts); the hub drops the channel for the few that break the channel protocol, and the fuzzer opens a new one.`,
-      ...(context.quick ? [`--quick: ${plan.frames} frames per transport and ${plan.trainers} trainers instead of ${FULL.frames} and ${FULL.trainers}.`] : []),
+      ...(context.quick
+        ? [
+            `--quick: ${plan.frames} frames per transport and ${plan.trainers} trainers instead of ${FULL.frames} and ${FULL.trainers}.`,
+          ]
+        : []),
     ],
   };
 }
 
-export const admissionFuzz: Benchmark = { name: "admission.fuzz", title: "API latency while a member floods a hub with malformed sync frames (libp2p, gRPC)", run };
+export const admissionFuzz: Benchmark = {
+  name: "admission.fuzz",
+  title: "API latency while a member floods a hub with malformed sync frames (libp2p, gRPC)",
+  run,
+};

@@ -50,12 +50,49 @@ function syncMessage(parts: { heads?: Uint8Array[]; changes?: Uint8Array[]; tail
 
 let bomb: Buffer | undefined;
 
-const KINDS: Array<{ kind: string; weight: number; closes: boolean; make(ctx: MalformedContext, rng: Random): unknown }> = [
+const KINDS: Array<{
+  kind: string;
+  weight: number;
+  closes: boolean;
+  make(ctx: MalformedContext, rng: Random): unknown;
+}> = [
   // Refused by the gate, the channel stays open.
-  { kind: "garbage sync data", weight: 14, closes: false, make: (ctx, rng) => ({ type: "sync", documentId: rng.pick(ctx.documents), data: randomBytes(rng.int(1, 512)) }) },
-  { kind: "truncated sync message", weight: 10, closes: false, make: (ctx, rng) => ({ type: "sync", documentId: rng.pick(ctx.documents), data: syncMessage({ heads: [randomBytes(32)], changes: [strayChange(rng)] }).subarray(0, rng.int(2, 40)) }) },
-  { kind: "overrunning list length", weight: 6, closes: false, make: (ctx, rng) => ({ type: "sync", documentId: rng.pick(ctx.documents), data: Uint8Array.from([0x42, 0xff, 0xff, 0xff, 0xff, 0x0f, ...randomBytes(16)]) }) },
-  { kind: "unsigned change", weight: 14, closes: false, make: (ctx, rng) => ({ type: "sync", documentId: rng.pick(ctx.documents), data: syncMessage({ heads: [randomBytes(32)], changes: [strayChange(rng)] }) }) },
+  {
+    kind: "garbage sync data",
+    weight: 14,
+    closes: false,
+    make: (ctx, rng) => ({ type: "sync", documentId: rng.pick(ctx.documents), data: randomBytes(rng.int(1, 512)) }),
+  },
+  {
+    kind: "truncated sync message",
+    weight: 10,
+    closes: false,
+    make: (ctx, rng) => ({
+      type: "sync",
+      documentId: rng.pick(ctx.documents),
+      data: syncMessage({ heads: [randomBytes(32)], changes: [strayChange(rng)] }).subarray(0, rng.int(2, 40)),
+    }),
+  },
+  {
+    kind: "overrunning list length",
+    weight: 6,
+    closes: false,
+    make: (ctx, rng) => ({
+      type: "sync",
+      documentId: rng.pick(ctx.documents),
+      data: Uint8Array.from([0x42, 0xff, 0xff, 0xff, 0xff, 0x0f, ...randomBytes(16)]),
+    }),
+  },
+  {
+    kind: "unsigned change",
+    weight: 14,
+    closes: false,
+    make: (ctx, rng) => ({
+      type: "sync",
+      documentId: rng.pick(ctx.documents),
+      data: syncMessage({ heads: [randomBytes(32)], changes: [strayChange(rng)] }),
+    }),
+  },
   {
     kind: "forged attestation",
     weight: 10,
@@ -63,7 +100,12 @@ const KINDS: Array<{ kind: string; weight: number; closes: boolean; make(ctx: Ma
     make: (ctx, rng) => {
       const change = strayChange(rng);
       const hash = A.decodeChange(change).hash;
-      return { type: "sync", documentId: rng.pick(ctx.documents), data: syncMessage({ heads: [Buffer.from(hash, "hex")], changes: [change] }), attestations: [{ signer: ctx.target, heads: [hash], signature: randomBytes(64) }] };
+      return {
+        type: "sync",
+        documentId: rng.pick(ctx.documents),
+        data: syncMessage({ heads: [Buffer.from(hash, "hex")], changes: [change] }),
+        attestations: [{ signer: ctx.target, heads: [hash], signature: randomBytes(64) }],
+      };
     },
   },
   {
@@ -87,15 +129,66 @@ const KINDS: Array<{ kind: string; weight: number; closes: boolean; make(ctx: Ma
       return { type: "sync", documentId: rng.pick(ctx.documents), data: syncMessage({ changes: [chunk] }) };
     },
   },
-  { kind: "unknown document", weight: 10, closes: false, make: (_ctx, rng) => ({ type: rng.pick(["sync", "request"]), documentId: randomBytes(16).toString("base64url").slice(0, 27), data: syncMessage({}) }) },
-  { kind: "1 MB document id", weight: 1, closes: false, make: () => ({ type: "request", documentId: "x".repeat(1024 * 1024), data: syncMessage({}) }) },
-  { kind: "ephemeral", weight: 8, closes: false, make: (ctx, rng) => ({ type: "ephemeral", documentId: rng.pick(ctx.documents), sessionId: "s", count: rng.int(1, 1e9), data: randomBytes(rng.int(1, 256)) }) },
-  { kind: "remote heads gossip", weight: 4, closes: false, make: () => ({ type: "remote-heads-changed", documentId: "x", newHeads: { x: { heads: ["y"], timestamp: 1 } } }) },
-  { kind: "unknown message type", weight: 4, closes: false, make: (ctx, rng) => ({ type: `t${rng.int(0, 1000)}`, documentId: rng.pick(ctx.documents) }) },
-  { kind: "wrong field types", weight: 3, closes: true, make: (ctx) => ({ type: "sync", documentId: 42, data: "not bytes", targetId: ctx.target }) },
+  {
+    kind: "unknown document",
+    weight: 10,
+    closes: false,
+    make: (_ctx, rng) => ({
+      type: rng.pick(["sync", "request"]),
+      documentId: randomBytes(16).toString("base64url").slice(0, 27),
+      data: syncMessage({}),
+    }),
+  },
+  {
+    kind: "1 MB document id",
+    weight: 1,
+    closes: false,
+    make: () => ({ type: "request", documentId: "x".repeat(1024 * 1024), data: syncMessage({}) }),
+  },
+  {
+    kind: "ephemeral",
+    weight: 8,
+    closes: false,
+    make: (ctx, rng) => ({
+      type: "ephemeral",
+      documentId: rng.pick(ctx.documents),
+      sessionId: "s",
+      count: rng.int(1, 1e9),
+      data: randomBytes(rng.int(1, 256)),
+    }),
+  },
+  {
+    kind: "remote heads gossip",
+    weight: 4,
+    closes: false,
+    make: () => ({ type: "remote-heads-changed", documentId: "x", newHeads: { x: { heads: ["y"], timestamp: 1 } } }),
+  },
+  {
+    kind: "unknown message type",
+    weight: 4,
+    closes: false,
+    make: (ctx, rng) => ({ type: `t${rng.int(0, 1000)}`, documentId: rng.pick(ctx.documents) }),
+  },
+  {
+    kind: "wrong field types",
+    weight: 3,
+    closes: true,
+    make: (ctx) => ({ type: "sync", documentId: 42, data: "not bytes", targetId: ctx.target }),
+  },
   // Dropped at the channel: it closes and the sender opens a new one.
   { kind: "not CBOR", weight: 3, closes: true, make: () => randomBytes(64) },
-  { kind: "another sender", weight: 3, closes: true, make: (ctx) => ({ type: "sync", senderId: ctx.target, targetId: ctx.target, documentId: ctx.documents[0], data: syncMessage({}) }) },
+  {
+    kind: "another sender",
+    weight: 3,
+    closes: true,
+    make: (ctx) => ({
+      type: "sync",
+      senderId: ctx.target,
+      targetId: ctx.target,
+      documentId: ctx.documents[0],
+      data: syncMessage({}),
+    }),
+  },
 ];
 /** `count` malformed frames, in a mix of every kind (the mix is the same for a seed). */
 export function* malformedFrames(ctx: MalformedContext, count: number, seed = 1): Generator<MalformedFrame> {
@@ -105,7 +198,11 @@ export function* malformedFrames(ctx: MalformedContext, count: number, seed = 1)
     const kind = rng.weighted(kinds);
     const made = kind.make(ctx, rng);
     const payload =
-      made instanceof Uint8Array ? made : new Uint8Array(cbor.encode({ senderId: ctx.sender, targetId: ctx.target, ...(made as Record<string, unknown>) }));
+      made instanceof Uint8Array
+        ? made
+        : new Uint8Array(
+            cbor.encode({ senderId: ctx.sender, targetId: ctx.target, ...(made as Record<string, unknown>) }),
+          );
     yield { kind: kind.kind, payload, closesChannel: kind.closes };
   }
 }

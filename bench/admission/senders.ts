@@ -10,8 +10,18 @@ import type { Ed25519PrivateKey, Stream } from "@libp2p/interface";
 import { multiaddr } from "@multiformats/multiaddr";
 import { cbor } from "@automerge/automerge-repo";
 import { pino } from "pino";
-import { ReplicationServiceClient, type ReplicateRequest, type ReplicateResponse } from "../../node/api/generated/concordat/v1/replication.js";
-import { createLibp2pNode, encodeFrame, handshakeTranscript, SYNC_PROTOCOL, type ConcordatLibp2p } from "../../node/network/index.js";
+import {
+  ReplicationServiceClient,
+  type ReplicateRequest,
+  type ReplicateResponse,
+} from "../../node/api/generated/concordat/v1/replication.js";
+import {
+  createLibp2pNode,
+  encodeFrame,
+  handshakeTranscript,
+  SYNC_PROTOCOL,
+  type ConcordatLibp2p,
+} from "../../node/network/index.js";
 
 export interface RawSender {
   /** Sends one frame; resolves when the transport took it (waiting for a new channel if the last was dropped). */
@@ -33,7 +43,10 @@ function dropWatch(): { dropped: Promise<void>; drop(): void } {
 
 function bounded(promise: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Frames over `/concordat/sync/1.0.0` streams to `address` (a multiaddr with /p2p/). */
@@ -55,7 +68,11 @@ export async function libp2pSender(privateKey: Ed25519PrivateKey, peerId: string
   };
   const write = async (s: Stream, bytes: Uint8Array) => {
     // Backpressure: wait for the stream to drain, or for the node to drop it (then no drain comes).
-    if (!s.send(bytes)) await Promise.race([new Promise<void>((resolve) => s.addEventListener("drain", () => resolve(), { once: true })), watch.dropped]);
+    if (!s.send(bytes))
+      await Promise.race([
+        new Promise<void>((resolve) => s.addEventListener("drain", () => resolve(), { once: true })),
+        watch.dropped,
+      ]);
   };
   return {
     async send(payload) {
@@ -74,7 +91,12 @@ export async function libp2pSender(privateKey: Ed25519PrivateKey, peerId: string
 }
 
 /** Frames over gRPC Replicate streams to `address` (host:port of the node's API). */
-export async function grpcSender(sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>, peerId: string, federationId: string, address: string): Promise<RawSender> {
+export async function grpcSender(
+  sign: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>,
+  peerId: string,
+  federationId: string,
+  address: string,
+): Promise<RawSender> {
   const client = new ReplicationServiceClient(address, credentials.createInsecure());
   let call: ClientDuplexStream<ReplicateRequest, ReplicateResponse> | undefined;
   let watch = dropWatch();
@@ -95,11 +117,19 @@ export async function grpcSender(sign: (data: Uint8Array) => Uint8Array | Promis
     c.write({ frame: { $case: "hello", value: { peerId, federationId, nonce: clientNonce } } });
     while (responses.length === 0) {
       const arrived = new Promise<void>((resolve) => (wake = resolve));
-      if (!(await bounded(Promise.race([arrived, w.dropped]), 10_000)) || responses.length === 0) throw new Error("no challenge from the node");
+      if (!(await bounded(Promise.race([arrived, w.dropped]), 10_000)) || responses.length === 0)
+        throw new Error("no challenge from the node");
     }
     const challenge = (responses[0] as ReplicateResponse).frame;
     if (challenge?.$case !== "challenge") throw new Error("the node did not send a challenge");
-    const transcript = handshakeTranscript(federationId, peerId, challenge.value.peerId, clientNonce, challenge.value.nonce, "client");
+    const transcript = handshakeTranscript(
+      federationId,
+      peerId,
+      challenge.value.peerId,
+      clientNonce,
+      challenge.value.nonce,
+      "client",
+    );
     c.write({ frame: { $case: "proof", value: { signature: Buffer.from(await sign(transcript)) } } });
     c.write({ frame: { $case: "payload", value: Buffer.from(hello(peerId)) } });
     watch = w;
@@ -116,7 +146,8 @@ export async function grpcSender(sign: (data: Uint8Array) => Uint8Array | Promis
       if (!call || dropped) await open();
       const c = call as ClientDuplexStream<ReplicateRequest, ReplicateResponse>;
       // Backpressure: wait for the stream to drain, or for the node to drop it (then no drain comes).
-      if (!c.write({ frame: { $case: "payload", value: Buffer.from(payload) } })) await Promise.race([new Promise<void>((resolve) => c.once("drain", () => resolve())), watch.dropped]);
+      if (!c.write({ frame: { $case: "payload", value: Buffer.from(payload) } }))
+        await Promise.race([new Promise<void>((resolve) => c.once("drain", () => resolve())), watch.dropped]);
     },
     awaitDrop: (ms) => bounded(watch.dropped, ms),
     get channels() {

@@ -5,7 +5,13 @@
  * regions (the hub's country, its ISO 3166-2 subdivisions, a neighbour), a year of declared
  * availability with blackouts and engagements; and a mix of the queries operators ask.
  */
-import { DAY_MS, type AvailabilityQuery, type CompetencyTree, type Range, type TrainerRecord } from "../../node/query/index.js";
+import {
+  DAY_MS,
+  type AvailabilityQuery,
+  type CompetencyTree,
+  type Range,
+  type TrainerRecord,
+} from "../../node/query/index.js";
 import type { RawTrainerDraft } from "../../node/roster/trainer.js";
 import { Random, zipf } from "../lib/random.js";
 
@@ -57,7 +63,12 @@ export function makeFramework(seed: number): Framework {
     const list = parents.get(sub) as string[];
     if (!list.includes(other)) list.push(other);
   }
-  return { items: [...byDepth[0], ...byDepth[1], ...byDepth[2]], byDepth, parents, tree: { parents: (c) => parents.get(c) ?? [] } };
+  return {
+    items: [...byDepth[0], ...byDepth[1], ...byDepth[2]],
+    byDepth,
+    parents,
+    tree: { parents: (c) => parents.get(c) ?? [] },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -65,11 +76,56 @@ export function makeFramework(seed: number): Framework {
 
 /** Countries where SSR training hubs work (ISO 3166-1 alpha-2), with a main language. */
 const COUNTRIES: ReadonlyArray<readonly [string, string]> = [
-  ["KE", "en"], ["SN", "fr"], ["JO", "ar"], ["UA", "uk"], ["UG", "en"], ["ML", "fr"], ["LB", "ar"], ["CO", "es"], ["NG", "en"], ["CI", "fr"],
-  ["IQ", "ar"], ["GT", "es"], ["ET", "en"], ["BF", "fr"], ["TN", "ar"], ["MZ", "pt"], ["GH", "en"], ["NE", "fr"], ["EG", "ar"], ["GE", "ka"],
-  ["RW", "en"], ["CM", "fr"], ["MA", "ar"], ["AO", "pt"], ["TZ", "sw"], ["CD", "fr"], ["PS", "ar"], ["HN", "es"], ["SO", "so"], ["TD", "fr"],
-  ["LY", "ar"], ["BA", "bs"], ["SS", "en"], ["CF", "fr"], ["YE", "ar"], ["MD", "ro"], ["LR", "en"], ["GN", "fr"], ["SD", "ar"], ["AM", "hy"],
-  ["SL", "en"], ["BJ", "fr"], ["MR", "ar"], ["TL", "pt"], ["ZM", "en"], ["TG", "fr"], ["AF", "fa"], ["SV", "es"], ["MW", "en"], ["HT", "fr"],
+  ["KE", "en"],
+  ["SN", "fr"],
+  ["JO", "ar"],
+  ["UA", "uk"],
+  ["UG", "en"],
+  ["ML", "fr"],
+  ["LB", "ar"],
+  ["CO", "es"],
+  ["NG", "en"],
+  ["CI", "fr"],
+  ["IQ", "ar"],
+  ["GT", "es"],
+  ["ET", "en"],
+  ["BF", "fr"],
+  ["TN", "ar"],
+  ["MZ", "pt"],
+  ["GH", "en"],
+  ["NE", "fr"],
+  ["EG", "ar"],
+  ["GE", "ka"],
+  ["RW", "en"],
+  ["CM", "fr"],
+  ["MA", "ar"],
+  ["AO", "pt"],
+  ["TZ", "sw"],
+  ["CD", "fr"],
+  ["PS", "ar"],
+  ["HN", "es"],
+  ["SO", "so"],
+  ["TD", "fr"],
+  ["LY", "ar"],
+  ["BA", "bs"],
+  ["SS", "en"],
+  ["CF", "fr"],
+  ["YE", "ar"],
+  ["MD", "ro"],
+  ["LR", "en"],
+  ["GN", "fr"],
+  ["SD", "ar"],
+  ["AM", "hy"],
+  ["SL", "en"],
+  ["BJ", "fr"],
+  ["MR", "ar"],
+  ["TL", "pt"],
+  ["ZM", "en"],
+  ["TG", "fr"],
+  ["AF", "fa"],
+  ["SV", "es"],
+  ["MW", "en"],
+  ["HT", "fr"],
 ];
 
 /** Second languages, most common first (with some regional variants, which match by primary subtag). */
@@ -89,7 +145,11 @@ export interface Hub {
 export function makeHubs(count: number): Hub[] {
   return Array.from({ length: count }, (_, i) => {
     const [country, language] = COUNTRIES[i % COUNTRIES.length] as readonly [string, string];
-    const neighbours = [COUNTRIES[(i + 1) % COUNTRIES.length], COUNTRIES[(i + COUNTRIES.length - 1) % COUNTRIES.length], COUNTRIES[(i + 4) % COUNTRIES.length]].map((c) => (c as readonly [string, string])[0]);
+    const neighbours = [
+      COUNTRIES[(i + 1) % COUNTRIES.length],
+      COUNTRIES[(i + COUNTRIES.length - 1) % COUNTRIES.length],
+      COUNTRIES[(i + 4) % COUNTRIES.length],
+    ].map((c) => (c as readonly [string, string])[0]);
     return {
       index: i,
       id: `hub-${String(i + 1).padStart(2, "0")}`,
@@ -118,8 +178,50 @@ export interface Profile {
 }
 
 const day = (n: number) => n * DAY_MS;
-const FIRST_NAMES = ["Amina", "Jean", "Layla", "Olena", "Kwame", "Fatou", "Omar", "María", "Chidi", "Aïcha", "Yusuf", "Ana", "Tigist", "Idrissa", "Nour", "Pedro", "Grace", "Moussa", "Hana", "Nino"];
-const LAST_NAMES = ["Odhiambo", "Diallo", "Haddad", "Kovalenko", "Mensah", "Ndiaye", "Khalil", "Restrepo", "Okafor", "Traoré", "Saleh", "Silva", "Bekele", "Sawadogo", "Aziz", "Lopes", "Achieng", "Keita", "Mansour", "Beridze"];
+const FIRST_NAMES = [
+  "Amina",
+  "Jean",
+  "Layla",
+  "Olena",
+  "Kwame",
+  "Fatou",
+  "Omar",
+  "María",
+  "Chidi",
+  "Aïcha",
+  "Yusuf",
+  "Ana",
+  "Tigist",
+  "Idrissa",
+  "Nour",
+  "Pedro",
+  "Grace",
+  "Moussa",
+  "Hana",
+  "Nino",
+];
+const LAST_NAMES = [
+  "Odhiambo",
+  "Diallo",
+  "Haddad",
+  "Kovalenko",
+  "Mensah",
+  "Ndiaye",
+  "Khalil",
+  "Restrepo",
+  "Okafor",
+  "Traoré",
+  "Saleh",
+  "Silva",
+  "Bekele",
+  "Sawadogo",
+  "Aziz",
+  "Lopes",
+  "Achieng",
+  "Keita",
+  "Mansour",
+  "Beridze",
+];
 
 /** Ranges of whole (sometimes half) days: a realistic declared calendar. */
 function dayRange(random: Random, from: number, minDays: number, maxDays: number): Range {
@@ -128,18 +230,37 @@ function dayRange(random: Random, from: number, minDays: number, maxDays: number
   return { start, end: start + day(random.int(minDays, maxDays)) };
 }
 
-export function makeProfile(random: Random, framework: Framework, hub: Hub, n: number, options: { probeWindow: boolean }): Profile {
+export function makeProfile(
+  random: Random,
+  framework: Framework,
+  hub: Hub,
+  n: number,
+  options: { probeWindow: boolean },
+): Profile {
   // Accreditations: mostly competencies, some whole domains, some sub-competencies; popular ones more often.
   const accreditations: Profile["accreditations"] = [];
-  const count = random.weighted([[1, 35], [2, 35], [3, 20], [4, 10]] as const);
+  const count = random.weighted([
+    [1, 35],
+    [2, 35],
+    [3, 20],
+    [4, 10],
+  ] as const);
   const seen = new Set<string>();
   while (accreditations.length < count) {
-    const depth = random.weighted([[0, 15], [1, 55], [2, 30]] as const);
+    const depth = random.weighted([
+      [0, 15],
+      [1, 55],
+      [2, 30],
+    ] as const);
     const competency = random.weighted(zipf(framework.byDepth[depth], 0.8));
     if (seen.has(competency)) continue;
     seen.add(competency);
     const validFrom = Date.UTC(2024, 0, 1) + day(random.int(0, 3 * 365 + 180));
-    const years = random.weighted([[2, 30], [3, 60], [5, 10]] as const);
+    const years = random.weighted([
+      [2, 30],
+      [3, 60],
+      [5, 10],
+    ] as const);
     accreditations.push({
       scheme: `${competency.split("-")[0]}-trainer`,
       competency,
@@ -149,10 +270,37 @@ export function makeProfile(random: Random, framework: Framework, hub: Hub, n: n
     });
   }
   // Languages: the hub's, usually well; often a second, sometimes a third.
-  const languages: Profile["languages"] = [{ tag: hub.language, level: random.weighted([["C2", 50], ["C1", 35], ["B2", 15]] as const) }];
-  const more = random.weighted([[0, 35], [1, 45], [2, 20]] as const);
-  for (const tag of random.sample(SECOND_LANGUAGES.filter((t) => !t.startsWith(hub.language)), 6).slice(0, more)) {
-    languages.push({ tag, level: random.weighted([["A2", 10], ["B1", 25], ["B2", 30], ["C1", 25], ["C2", 10]] as const) });
+  const languages: Profile["languages"] = [
+    {
+      tag: hub.language,
+      level: random.weighted([
+        ["C2", 50],
+        ["C1", 35],
+        ["B2", 15],
+      ] as const),
+    },
+  ];
+  const more = random.weighted([
+    [0, 35],
+    [1, 45],
+    [2, 20],
+  ] as const);
+  for (const tag of random
+    .sample(
+      SECOND_LANGUAGES.filter((t) => !t.startsWith(hub.language)),
+      6,
+    )
+    .slice(0, more)) {
+    languages.push({
+      tag,
+      level: random.weighted([
+        ["A2", 10],
+        ["B1", 25],
+        ["B2", 30],
+        ["C1", 25],
+        ["C2", 10],
+      ] as const),
+    });
   }
   // Regions: the country or some of its subdivisions, sometimes a neighbour.
   const regions = random.chance(0.5) ? [hub.country] : random.sample(hub.subdivisions, random.int(1, 2));
@@ -167,8 +315,31 @@ export function makeProfile(random: Random, framework: Framework, hub: Hub, n: n
   }
   if (options.probeWindow) availability.push(PROBE_WINDOW);
   const inYear = () => YEAR_START + day(random.int(0, 355));
-  const blackouts = Array.from({ length: random.weighted([[0, 25], [1, 30], [2, 25], [3, 12], [4, 8]] as const) }, () => dayRange(random, inYear(), 1, 10));
-  const busy = Array.from({ length: random.weighted([[0, 30], [1, 20], [2, 20], [3, 15], [4, 10], [6, 5]] as const) }, () => dayRange(random, inYear(), 2, 10));
+  const blackouts = Array.from(
+    {
+      length: random.weighted([
+        [0, 25],
+        [1, 30],
+        [2, 25],
+        [3, 12],
+        [4, 8],
+      ] as const),
+    },
+    () => dayRange(random, inYear(), 1, 10),
+  );
+  const busy = Array.from(
+    {
+      length: random.weighted([
+        [0, 30],
+        [1, 20],
+        [2, 20],
+        [3, 15],
+        [4, 10],
+        [6, 5],
+      ] as const),
+    },
+    () => dayRange(random, inYear(), 2, 10),
+  );
   return {
     hub: hub.id,
     id: `T${hub.id.slice(4)}-${String(n).padStart(4, "0")}`,
@@ -183,7 +354,13 @@ export function makeProfile(random: Random, framework: Framework, hub: Hub, n: n
 }
 
 /** Trainers one at a time, `perHub` for each hub in turn (the same seed gives the same trainers). */
-export function* profiles(seed: number, framework: Framework, hubs: readonly Hub[], perHub: number, options = { probeWindow: false }): Generator<Profile> {
+export function* profiles(
+  seed: number,
+  framework: Framework,
+  hubs: readonly Hub[],
+  perHub: number,
+  options = { probeWindow: false },
+): Generator<Profile> {
   for (const hub of hubs) {
     const random = new Random(seed * 1_000 + hub.index);
     for (let n = 1; n <= perHub; n += 1) yield makeProfile(random, framework, hub, n, options);
@@ -216,7 +393,12 @@ export function toDraft(p: Profile): RawTrainerDraft {
     displayName: p.displayName,
     languages: p.languages,
     regions: p.regions,
-    accreditations: p.accreditations.map((a) => ({ ...a, validFrom: iso(a.validFrom).slice(0, 10), validUntil: iso(a.validUntil).slice(0, 10), status: "active" })),
+    accreditations: p.accreditations.map((a) => ({
+      ...a,
+      validFrom: iso(a.validFrom).slice(0, 10),
+      validUntil: iso(a.validUntil).slice(0, 10),
+      status: "active",
+    })),
     availability: p.availability.map((r) => ({ start: iso(r.start), end: iso(r.end) })),
     blackouts: p.blackouts.map((r) => ({ start: iso(r.start), end: iso(r.end) })),
   };
@@ -240,7 +422,8 @@ export interface LabelledQuery {
  */
 export function makeQueries(seed: number, framework: Framework, hubs: readonly Hub[], count: number): LabelledQuery[] {
   const random = new Random(seed);
-  const competency = () => random.weighted(zipf([...framework.byDepth[1], ...framework.byDepth[2], ...framework.byDepth[0]], 0.6));
+  const competency = () =>
+    random.weighted(zipf([...framework.byDepth[1], ...framework.byDepth[2], ...framework.byDepth[0]], 0.6));
   const range = (minDays: number, maxDays: number): Range => {
     const start = YEAR_START + day(random.int(14, 330));
     return { start, end: start + day(random.int(minDays, maxDays)) };
@@ -248,7 +431,14 @@ export function makeQueries(seed: number, framework: Framework, hubs: readonly H
   const out: LabelledQuery[] = [];
   const seen = new Set<string>();
   while (out.length < count) {
-    const kind = random.weighted<QueryKind>([["competency", 30], ["module", 15], ["language", 15], ["region", 15], ["hub", 10], ["consecutive", 15]]);
+    const kind = random.weighted<QueryKind>([
+      ["competency", 30],
+      ["module", 15],
+      ["language", 15],
+      ["region", 15],
+      ["hub", 10],
+      ["consecutive", 15],
+    ]);
     let query: AvailabilityQuery;
     switch (kind) {
       case "competency":
@@ -263,23 +453,43 @@ export function makeQueries(seed: number, framework: Framework, hubs: readonly H
           const extra = competency();
           if (!picked.includes(extra)) picked.push(extra);
         }
-        query = { moduleCompetencies: picked, range: range(3, 10), ...(random.chance(0.4) ? { minConsecutiveDays: random.int(2, 3) } : {}) };
+        query = {
+          moduleCompetencies: picked,
+          range: range(3, 10),
+          ...(random.chance(0.4) ? { minConsecutiveDays: random.int(2, 3) } : {}),
+        };
         break;
       }
       case "language":
         query = {
           competency: competency(),
-          language: { tag: random.weighted(zipf(["en", "fr", "ar", "es", "pt", "ru", "uk", "sw"], 1)), minLevel: random.weighted([["B1", 20], ["B2", 40], ["C1", 30], ["C2", 10]] as const) },
+          language: {
+            tag: random.weighted(zipf(["en", "fr", "ar", "es", "pt", "ru", "uk", "sw"], 1)),
+            minLevel: random.weighted([
+              ["B1", 20],
+              ["B2", 40],
+              ["C1", 30],
+              ["C2", 10],
+            ] as const),
+          },
           range: range(1, 10),
         };
         break;
       case "region": {
         const hub = random.pick(hubs);
-        query = { competency: competency(), region: random.chance(0.6) ? hub.country : random.pick(hub.subdivisions), range: range(1, 10) };
+        query = {
+          competency: competency(),
+          region: random.chance(0.6) ? hub.country : random.pick(hub.subdivisions),
+          range: range(1, 10),
+        };
         break;
       }
       case "hub":
-        query = { hub: random.pick(hubs).id, range: range(1, 10), ...(random.chance(0.5) ? { competency: competency() } : {}) };
+        query = {
+          hub: random.pick(hubs).id,
+          range: range(1, 10),
+          ...(random.chance(0.5) ? { competency: competency() } : {}),
+        };
         break;
       case "consecutive":
         query = { competency: competency(), range: range(14, 42), minConsecutiveDays: random.int(3, 10) };
@@ -301,4 +511,3 @@ export function makeRangeOnlyQueries(seed: number, count: number): LabelledQuery
     return { kind: "range-only" as const, query: { range: { start, end: start + day(random.int(1, 7)) } } };
   });
 }
-

@@ -30,5 +30,9 @@ const index = new AvailabilityIndex();
 for (const record of records) index.upsert(record);
 const withIndex = settledHeap();
 if (index.size !== records.length) throw new Error(`the index holds ${index.size} of ${records.length}`);
-const out: MemoryMeasure = { trainers: records.length, recordsBytes: withRecords - before, indexStructuresBytes: withIndex - withRecords };
+const out: MemoryMeasure = {
+  trainers: records.length,
+  recordsBytes: withRecords - before,
+  indexStructuresBytes: withIndex - withRecords,
+};
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -7,12 +7,30 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual, promisify } from "node:util";
-import { AvailabilityIndex, scanQuery, withAncestors, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type TrainerRecord } from "../../node/query/index.js";
+import {
+  AvailabilityIndex,
+  scanQuery,
+  withAncestors,
+  type AvailabilityMatch,
+  type AvailabilityQuery,
+  type CompetencyTree,
+  type TrainerRecord,
+} from "../../node/query/index.js";
 import { primaryLanguage } from "../../node/query/shared.js";
 import { summarize, since, round, median, type Summary } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 import type { MemoryMeasure } from "./memory.js";
-import { makeFramework, makeHubs, makeQueries, makeRangeOnlyQueries, profiles, toRecord, QUERY_KINDS, type Framework, type LabelledQuery } from "./generate.js";
+import {
+  makeFramework,
+  makeHubs,
+  makeQueries,
+  makeRangeOnlyQueries,
+  profiles,
+  toRecord,
+  QUERY_KINDS,
+  type Framework,
+  type LabelledQuery,
+} from "./generate.js";
 
 const execFileAsync = promisify(execFile);
 const SEED = 7;
@@ -34,7 +52,11 @@ const QUICK: Plan = { queries: 120, indexRounds: 3, scanRounds: () => 1, rangeOn
 /** The index's memory, measured in a fresh process (memory.ts) so that nothing else sits on its heap. */
 async function measureMemory(hubs: number): Promise<MemoryMeasure> {
   const script = fileURLToPath(new URL("./memory.js", import.meta.url));
-  const { stdout } = await execFileAsync(process.execPath, ["--expose-gc", script, String(hubs), String(PER_HUB), String(SEED)], { timeout: 120_000, maxBuffer: 1 << 20 });
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ["--expose-gc", script, String(hubs), String(PER_HUB), String(SEED)],
+    { timeout: 120_000, maxBuffer: 1 << 20 },
+  );
   return JSON.parse(stdout) as MemoryMeasure;
 }
 
@@ -42,8 +64,14 @@ function describeMismatch(q: LabelledQuery, ours: AvailabilityMatch[], scan: Ava
   const key = (m: AvailabilityMatch) => `${m.hub}/${m.id}`;
   const scanKeys = new Set(scan.map(key));
   const oursKeys = new Set(ours.map(key));
-  const missing = scan.filter((m) => !oursKeys.has(key(m))).slice(0, 5).map(key);
-  const extra = ours.filter((m) => !scanKeys.has(key(m))).slice(0, 5).map(key);
+  const missing = scan
+    .filter((m) => !oursKeys.has(key(m)))
+    .slice(0, 5)
+    .map(key);
+  const extra = ours
+    .filter((m) => !scanKeys.has(key(m)))
+    .slice(0, 5)
+    .map(key);
   const firstDiff = ours.findIndex((m, i) => !isDeepStrictEqual(m, scan[i]));
   return (
     `the index answered a ${q.kind} query differently from the full scan: ${JSON.stringify(q.query)}\n` +
@@ -81,7 +109,12 @@ interface SizeResult {
   note: string;
 }
 
-async function measureSize(context: BenchmarkContext, plan: Plan, framework: Framework, hubCount: number): Promise<SizeResult> {
+async function measureSize(
+  context: BenchmarkContext,
+  plan: Plan,
+  framework: Framework,
+  hubCount: number,
+): Promise<SizeResult> {
   const hubs = makeHubs(hubCount);
   const trainers = hubCount * PER_HUB;
   const label = `${hubCount} hubs × ${PER_HUB.toLocaleString("en")}`;
@@ -94,11 +127,16 @@ async function measureSize(context: BenchmarkContext, plan: Plan, framework: Fra
   const buildStart = performance.now();
   for (const record of records) index.upsert(record);
   const buildMs = since(buildStart);
-  if (index.size !== trainers || memory.trainers !== trainers) throw new Error(`the index holds ${index.size} trainers (memory measured over ${memory.trainers}), expected ${trainers}`);
+  if (index.size !== trainers || memory.trainers !== trainers)
+    throw new Error(
+      `the index holds ${index.size} trainers (memory measured over ${memory.trainers}), expected ${trainers}`,
+    );
   const recordsBytes = memory.recordsBytes;
   const structuresBytes = memory.indexStructuresBytes;
   const totalBytes = recordsBytes + structuresBytes;
-  context.log(`  ${label}: built the index in ${round(buildMs, 0)} ms; records ${round(recordsBytes / 2 ** 20, 1)} MiB + index structures ${round(structuresBytes / 2 ** 20, 1)} MiB`);
+  context.log(
+    `  ${label}: built the index in ${round(buildMs, 0)} ms; records ${round(recordsBytes / 2 ** 20, 1)} MiB + index structures ${round(structuresBytes / 2 ** 20, 1)} MiB`,
+  );
 
   const queries = makeQueries(SEED + 1, framework, hubs, plan.queries);
   const rangeOnly = makeRangeOnlyQueries(SEED + 2, plan.rangeOnly);
@@ -114,14 +152,22 @@ async function measureSize(context: BenchmarkContext, plan: Plan, framework: Fra
     if (!isDeepStrictEqual(ours, scan)) throw new Error(describeMismatch(q, ours, scan));
     // The page the API asks for: the same first matches, the same total and answering hubs.
     const page = index.page(q.query, tree, 0, PAGE);
-    if (!isDeepStrictEqual(page.matches, scan.slice(0, PAGE))) throw new Error(describeMismatch(q, page.matches, scan.slice(0, PAGE)));
-    if (page.total !== scan.length || !isDeepStrictEqual([...page.hubs].sort(), [...new Set(scan.map((m) => m.hub))].sort())) {
-      throw new Error(`the index's page of a ${q.kind} query says ${page.total} matches from ${page.hubs.size} hubs, the scan ${scan.length}: ${JSON.stringify(q.query)}`);
+    if (!isDeepStrictEqual(page.matches, scan.slice(0, PAGE)))
+      throw new Error(describeMismatch(q, page.matches, scan.slice(0, PAGE)));
+    if (
+      page.total !== scan.length ||
+      !isDeepStrictEqual([...page.hubs].sort(), [...new Set(scan.map((m) => m.hub))].sort())
+    ) {
+      throw new Error(
+        `the index's page of a ${q.kind} query says ${page.total} matches from ${page.hubs.size} hubs, the scan ${scan.length}: ${JSON.stringify(q.query)}`,
+      );
     }
     matches.set(q, ours.length);
     examined.set(q, candidates(records, q.query, tree));
   }
-  context.log(`  ${label}: ${queries.length + rangeOnly.length} queries answered identically by the index and the scan (${round(since(checkStart) / 1000, 1)} s)`);
+  context.log(
+    `  ${label}: ${queries.length + rangeOnly.length} queries answered identically by the index and the scan (${round(since(checkStart) / 1000, 1)} s)`,
+  );
 
   let sink = 0;
   const time = (answer: () => readonly AvailabilityMatch[]): number => {
@@ -154,7 +200,9 @@ async function measureSize(context: BenchmarkContext, plan: Plan, framework: Fra
   const indexTimes = samples("index", queries, plan.indexRounds);
   const scanStart = performance.now();
   const scanTimes = samples("scan", queries, scanRounds);
-  context.log(`  ${label}: index p50 ${round(indexTimes.all.p50)} ms, p99 ${round(indexTimes.all.p99)} ms; scan p50 ${round(scanTimes.all.p50, 1)} ms, p99 ${round(scanTimes.all.p99, 1)} ms (${round(since(scanStart) / 1000, 1)} s of scans)`);
+  context.log(
+    `  ${label}: index p50 ${round(indexTimes.all.p50)} ms, p99 ${round(indexTimes.all.p99)} ms; scan p50 ${round(scanTimes.all.p50, 1)} ms, p99 ${round(scanTimes.all.p99, 1)} ms (${round(since(scanStart) / 1000, 1)} s of scans)`,
+  );
   const allIndex = samples("indexAll", queries, Math.max(1, Math.round(plan.indexRounds / 3)));
   const rangeIndex = samples("index", rangeOnly, plan.indexRounds);
   const rangeScan = samples("scan", rangeOnly, 1);
@@ -183,31 +231,81 @@ async function measureSize(context: BenchmarkContext, plan: Plan, framework: Fra
       unit: "ms",
       ours: indexTimes.all.p99,
       baseline: { name: "full scan", value: scanTimes.all.p99 },
-      targets: at50k ? [{ on: "ours", op: "<=", value: 10 }, { on: "ratio", op: ">=", value: 100 }] : [{ on: "ratio", op: ">=", value: 100 }],
+      targets: at50k
+        ? [
+            { on: "ours", op: "<=", value: 10 },
+            { on: "ratio", op: ">=", value: 100 },
+          ]
+        : [{ on: "ratio", op: ">=", value: 100 }],
       conditions,
     }),
-    figure({ name: `query mean (first page), ${label}`, unit: "ms", ours: indexTimes.all.mean, baseline: { name: "full scan", value: scanTimes.all.mean }, conditions }),
-    figure({ name: `index build, ${label}`, unit: "ms", ours: buildMs, conditions: { hubs: hubCount, trainers, runs: 1 } }),
-    figure({ name: `index memory, ${label}`, unit: "MiB", ours: totalBytes / 2 ** 20, conditions: { hubs: hubCount, trainers, runs: 1, measured: "V8 heap after GC, fresh process: records + index structures" } }),
-    figure({ name: `index memory per trainer, ${label}`, unit: "bytes", ours: totalBytes / trainers, conditions: { hubs: hubCount, trainers, runs: 1 } }),
+    figure({
+      name: `query mean (first page), ${label}`,
+      unit: "ms",
+      ours: indexTimes.all.mean,
+      baseline: { name: "full scan", value: scanTimes.all.mean },
+      conditions,
+    }),
+    figure({
+      name: `index build, ${label}`,
+      unit: "ms",
+      ours: buildMs,
+      conditions: { hubs: hubCount, trainers, runs: 1 },
+    }),
+    figure({
+      name: `index memory, ${label}`,
+      unit: "MiB",
+      ours: totalBytes / 2 ** 20,
+      conditions: {
+        hubs: hubCount,
+        trainers,
+        runs: 1,
+        measured: "V8 heap after GC, fresh process: records + index structures",
+      },
+    }),
+    figure({
+      name: `index memory per trainer, ${label}`,
+      unit: "bytes",
+      ours: totalBytes / trainers,
+      conditions: { hubs: hubCount, trainers, runs: 1 },
+    }),
   ];
 
-  const kinds = (times: { byKind: Map<string, number[]> }) => Object.fromEntries([...times.byKind].map(([kind, list]) => [kind, pick(summarize(list))]));
+  const kinds = (times: { byKind: Map<string, number[]> }) =>
+    Object.fromEntries([...times.byKind].map(([kind, list]) => [kind, pick(summarize(list))]));
   const matchesOf = (list: readonly LabelledQuery[]) => list.map((q) => matches.get(q) ?? 0);
   const candidatesOf = (list: readonly LabelledQuery[]) => list.map((q) => examined.get(q) ?? 0);
   const details = {
     hubs: hubCount,
     trainers,
     buildMs: round(buildMs, 1),
-    memory: { recordsBytes, indexStructuresBytes: structuresBytes, totalBytes, bytesPerTrainer: Math.round(totalBytes / trainers) },
+    memory: {
+      recordsBytes,
+      indexStructuresBytes: structuresBytes,
+      totalBytes,
+      bytesPerTrainer: Math.round(totalBytes / trainers),
+    },
     index: pick(indexTimes.all),
     scan: pick(scanTimes.all),
     indexWholeList: { note: "index.query: every match, ranked (not what the API asks)", ...pick(allIndex.all) },
-    ratio: { p50: round(scanTimes.all.p50 / indexTimes.all.p50, 1), p99: round(scanTimes.all.p99 / indexTimes.all.p99, 1), mean: round(scanTimes.all.mean / indexTimes.all.mean, 1) },
+    ratio: {
+      p50: round(scanTimes.all.p50 / indexTimes.all.p50, 1),
+      p99: round(scanTimes.all.p99 / indexTimes.all.p99, 1),
+      mean: round(scanTimes.all.mean / indexTimes.all.mean, 1),
+    },
     byKind: Object.fromEntries(
       QUERY_KINDS.map((kind) => {
         const list = queries.filter((q) => q.kind === kind);
-        return [kind, { queries: list.length, medianMatches: median(matchesOf(list)), medianCandidates: median(candidatesOf(list)), index: kinds(indexTimes)[kind], scan: kinds(scanTimes)[kind] }];
+        return [
+          kind,
+          {
+            queries: list.length,
+            medianMatches: median(matchesOf(list)),
+            medianCandidates: median(candidatesOf(list)),
+            index: kinds(indexTimes)[kind],
+            scan: kinds(scanTimes)[kind],
+          },
+        ];
       }),
     ),
     rangeOnly: {
@@ -233,7 +331,13 @@ async function measureSize(context: BenchmarkContext, plan: Plan, framework: Fra
 }
 
 function pick(s: Summary): Record<string, number> {
-  return { samples: s.samples, p50: round(s.p50, 4), p99: round(s.p99, 4), mean: round(s.mean, 4), max: round(s.max, 4) };
+  return {
+    samples: s.samples,
+    p50: round(s.p50, 4),
+    p99: round(s.p99, 4),
+    mean: round(s.mean, 4),
+    max: round(s.max, 4),
+  };
 }
 
 export const availabilityQuery: Benchmark = {
@@ -252,7 +356,9 @@ export const availabilityQuery: Benchmark = {
     ];
     for (const r of results) notes.push(r.note);
     if (context.quick) {
-      notes.push(`Quick run: ${plan.queries} queries, ${plan.indexRounds} index rounds and ${plan.scanRounds(50_000)} scan round per size (full: ${FULL.queries} queries, ${FULL.indexRounds} index rounds, ${FULL.scanRounds(10_000)} and ${FULL.scanRounds(50_000)} scan rounds).`);
+      notes.push(
+        `Quick run: ${plan.queries} queries, ${plan.indexRounds} index rounds and ${plan.scanRounds(50_000)} scan round per size (full: ${FULL.queries} queries, ${FULL.indexRounds} index rounds, ${FULL.scanRounds(10_000)} and ${FULL.scanRounds(50_000)} scan rounds).`,
+      );
     }
     return {
       conditions: {

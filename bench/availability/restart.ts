@@ -73,7 +73,10 @@ async function directoryBytes(dir: string): Promise<number> {
  * hub's documents through the target, because every hub replicates everything: 15 minutes for 50
  * hubs, quadratic in the hubs, spent on a setup this benchmark does not measure.
  */
-async function copyPublished(sourceDbs: readonly string[], targetDb: string): Promise<{ chunks: number; bytes: number }> {
+async function copyPublished(
+  sourceDbs: readonly string[],
+  targetDb: string,
+): Promise<{ chunks: number; bytes: number }> {
   const target = await NodeStore.open(targetDb, { sync: false });
   const into = new LevelStorageAdapter(target.repo);
   let chunks = 0;
@@ -100,7 +103,12 @@ async function copyPublished(sourceDbs: readonly string[], targetDb: string): Pr
 }
 
 /** A node process and a client for its API, stopped and closed together. */
-async function startNode(dataDir: string, env: Record<string, string>, live: Set<NodeProcess>, execArgv: string[] = []): Promise<{ proc: NodeProcess; api: NodeApi }> {
+async function startNode(
+  dataDir: string,
+  env: Record<string, string>,
+  live: Set<NodeProcess>,
+  execArgv: string[] = [],
+): Promise<{ proc: NodeProcess; api: NodeApi }> {
   const proc = launchNode(dataDir, env, execArgv);
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
@@ -137,7 +145,15 @@ export const availabilityRestart: Benchmark = {
     // Data dirs: the secretariat, the target, every source (the charter admits them all up front).
     const setupStart = performance.now();
     const init = (dataDir: string, hubId: string, secretariat: boolean, anchor?: string) =>
-      initDataDir({ dataDir, hubId, name: `Bench ${hubId}`, secretariat, ...(anchor ? { anchor } : {}), baseConfig: base, baseConfigSource: DEFAULT_CONFIG });
+      initDataDir({
+        dataDir,
+        hubId,
+        name: `Bench ${hubId}`,
+        secretariat,
+        ...(anchor ? { anchor } : {}),
+        baseConfig: base,
+        baseConfigSource: DEFAULT_CONFIG,
+      });
     const sDir = join(work, "secretariat");
     const tDir = join(work, "target");
     const s = await init(sDir, "secretariat", true);
@@ -149,7 +165,11 @@ export const availabilityRestart: Benchmark = {
     }
     // T dials the secretariat. The sources have no peers: each imports on its own (see `copyPublished`).
     await writeNetwork(sDir, { listen: [loopback(sLibp2p)], grpc: false, peers: [{ peerId: t.peerId, libp2p: [] }] });
-    await writeNetwork(tDir, { listen: [loopback(tLibp2p)], grpc: false, peers: [{ peerId: s.peerId, libp2p: [loopback(sLibp2p)] }] });
+    await writeNetwork(tDir, {
+      listen: [loopback(tLibp2p)],
+      grpc: false,
+      peers: [{ peerId: s.peerId, libp2p: [loopback(sLibp2p)] }],
+    });
     for (const x of sources) await writeNetwork(x.dataDir, { listen: [loopback(0)], grpc: false, peers: [] });
 
     // The secretariat writes the charter; T starts and trusts it; then both stop.
@@ -186,19 +206,29 @@ export const availabilityRestart: Benchmark = {
       let importMs = 0;
       let failure: Error | undefined;
       try {
-        const trainers = [...profiles(SEED, framework, [x.hub], plan.perHub, { probeWindow: true })].map(toTrainerMessage);
+        const trainers = [...profiles(SEED, framework, [x.hub], plan.perHub, { probeWindow: true })].map(
+          toTrainerMessage,
+        );
         const importStart = performance.now();
         const outcome = await source.api.importTrainers(trainers);
-        if (!outcome.committed || outcome.imported !== plan.perHub) throw new Error(`${x.hub.id}: imported ${outcome.imported} of ${plan.perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`);
+        if (!outcome.committed || outcome.imported !== plan.perHub)
+          throw new Error(
+            `${x.hub.id}: imported ${outcome.imported} of ${plan.perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`,
+          );
         importMs = since(importStart);
       } catch (error) {
-        failure = new Error(`${(error as Error).message}\n  ${x.hub.id}'s stderr: ${source.proc.stderr().slice(-2000)}`);
+        failure = new Error(
+          `${(error as Error).message}\n  ${x.hub.id}'s stderr: ${source.proc.stderr().slice(-2000)}`,
+        );
       }
       source.api.close();
       const stopStart = performance.now();
       const { killed } = await source.proc.stop();
       if (failure) throw failure;
-      if (killed) throw new Error(`${x.hub.id} did not stop on SIGTERM, so its last checkpoint may be unsigned: ${source.proc.stderr().slice(-2000)}`);
+      if (killed)
+        throw new Error(
+          `${x.hub.id} did not stop on SIGTERM, so its last checkpoint may be unsigned: ${source.proc.stderr().slice(-2000)}`,
+        );
       perHub.push({ hub: x.hub.id, startMs, importMs, stopMs: since(stopStart) });
     };
     const importStart = performance.now();
@@ -210,7 +240,10 @@ export const availabilityRestart: Benchmark = {
 
     // Each source's published documents go into T's store, then T verifies and indexes them at its next start.
     const copyStart = performance.now();
-    const copied = await copyPublished(sources.map((x) => dataPaths(x.dataDir).db), dataPaths(tDir).db);
+    const copied = await copyPublished(
+      sources.map((x) => dataPaths(x.dataDir).db),
+      dataPaths(tDir).db,
+    );
     const copyMs = since(copyStart);
     const ingestStart = performance.now();
     target = await startNode(tDir, tEnv, live);
@@ -226,7 +259,9 @@ export const availabilityRestart: Benchmark = {
       250,
     );
     const ingestMs = since(ingestStart);
-    log(`  ${label}: the target verified and indexed ${expected.toLocaleString("en")} trainers from ${copied.chunks.toLocaleString("en")} copied chunks (${round(ingestMs / 1000, 0)} s)`);
+    log(
+      `  ${label}: the target verified and indexed ${expected.toLocaleString("en")} trainers from ${copied.chunks.toLocaleString("en")} copied chunks (${round(ingestMs / 1000, 0)} s)`,
+    );
     const setupMs = since(setupStart);
     const targetRss = await residentMb(target.proc.child.pid);
 
@@ -258,7 +293,13 @@ export const availabilityRestart: Benchmark = {
         5,
       );
       const started = await proc.started;
-      const out: Restart = { stopMs, stopKilled, nodeStartedMs: started.at - proc.spawnedAt, firstAnswerMs: firstAt - proc.spawnedAt, partialAnswers };
+      const out: Restart = {
+        stopMs,
+        stopKilled,
+        nodeStartedMs: started.at - proc.spawnedAt,
+        firstAnswerMs: firstAt - proc.spawnedAt,
+        partialAnswers,
+      };
       const rss = await residentMb(proc.child.pid);
       if (rss !== undefined) out.residentMb = rss;
       return out;
@@ -281,7 +322,9 @@ export const availabilityRestart: Benchmark = {
     for (let r = 0; r < plan.restarts; r += 1) {
       const result = await restart();
       restarts.push(result);
-      log(`  ${label}: restart ${r + 1}: "node started" after ${round(result.nodeStartedMs, 0)} ms, first complete answer after ${round(result.firstAnswerMs, 0)} ms`);
+      log(
+        `  ${label}: restart ${r + 1}: "node started" after ${round(result.nodeStartedMs, 0)} ms, first complete answer after ${round(result.firstAnswerMs, 0)} ms`,
+      );
     }
     const worst = Math.max(...restarts.map((x) => x.firstAnswerMs));
 
@@ -294,23 +337,64 @@ export const availabilityRestart: Benchmark = {
       // The profile is written when the process exits normally: give it time.
       await target.proc.stop(120_000);
       const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
-      if (file) profile = { ...(await summarizeProfile(join(dir, file), profiled.firstAnswerMs)), firstAnswerMs: profiled.firstAnswerMs };
+      if (file)
+        profile = {
+          ...(await summarizeProfile(join(dir, file), profiled.firstAnswerMs)),
+          firstAnswerMs: profiled.firstAnswerMs,
+        };
       log(
         `  ${label}: profiled restart: first answer after ${round(profiled.firstAnswerMs, 0)} ms; by component: ` +
-          (profile?.byComponent.slice(0, 5).map((c) => `${c.component} ${c.share}%`).join(", ") ?? "no profile written"),
+          (profile?.byComponent
+            .slice(0, 5)
+            .map((c) => `${c.component} ${c.share}%`)
+            .join(", ") ?? "no profile written"),
       );
     }
 
     const conditions = { hubs: plan.hubs, trainers: expected, runs: plan.restarts };
     const figures: Figure[] = [
-      figure({ name: `restart to first complete answer, worst of ${plan.restarts}, ${label}`, unit: "ms", ours: worst, targets: [{ on: "ours", op: "<=", value: TARGET_MS }], conditions }),
-      figure({ name: `restart to first complete answer, median, ${label}`, unit: "ms", ours: median(restarts.map((x) => x.firstAnswerMs)), conditions }),
-      figure({ name: `restart to "node started", worst of ${plan.restarts}, ${label}`, unit: "ms", ours: Math.max(...restarts.map((x) => x.nodeStartedMs)), conditions }),
-      figure({ name: "restart to first answer of a node holding no trainers (the fixed cost)", unit: "ms", ours: emptyRestartMs, conditions: { hubs: 0, trainers: 0, runs: 1 } }),
-      figure({ name: `stop (SIGTERM to exit, SIGKILL after 30 s), worst of ${plan.restarts}, ${label}`, unit: "ms", ours: Math.max(...restarts.map((x) => x.stopMs)), conditions }),
+      figure({
+        name: `restart to first complete answer, worst of ${plan.restarts}, ${label}`,
+        unit: "ms",
+        ours: worst,
+        targets: [{ on: "ours", op: "<=", value: TARGET_MS }],
+        conditions,
+      }),
+      figure({
+        name: `restart to first complete answer, median, ${label}`,
+        unit: "ms",
+        ours: median(restarts.map((x) => x.firstAnswerMs)),
+        conditions,
+      }),
+      figure({
+        name: `restart to "node started", worst of ${plan.restarts}, ${label}`,
+        unit: "ms",
+        ours: Math.max(...restarts.map((x) => x.nodeStartedMs)),
+        conditions,
+      }),
+      figure({
+        name: "restart to first answer of a node holding no trainers (the fixed cost)",
+        unit: "ms",
+        ours: emptyRestartMs,
+        conditions: { hubs: 0, trainers: 0, runs: 1 },
+      }),
+      figure({
+        name: `stop (SIGTERM to exit, SIGKILL after 30 s), worst of ${plan.restarts}, ${label}`,
+        unit: "ms",
+        ours: Math.max(...restarts.map((x) => x.stopMs)),
+        conditions,
+      }),
     ];
     const rss = restarts.map((x) => x.residentMb).filter((x): x is number => x !== undefined);
-    if (rss.length > 0) figures.push(figure({ name: `target's resident memory at first answer after restart, ${label}`, unit: "MiB", ours: Math.max(...rss), conditions }));
+    if (rss.length > 0)
+      figures.push(
+        figure({
+          name: `target's resident memory at first answer after restart, ${label}`,
+          unit: "MiB",
+          ours: Math.max(...rss),
+          conditions,
+        }),
+      );
     figures.push(
       figure({
         name: `setup: ${plan.hubs} hubs import ${plan.perHub.toLocaleString("en")} trainers each, ${plan.concurrency} at a time, start to stop`,
@@ -331,14 +415,22 @@ export const availabilityRestart: Benchmark = {
       "Setup: each source hub imports its roster in its own node process with no peers, and signs it as a checkpoint when it stops. Their published documents are then copied, chunk by chunk, into the target's store, which verifies every checkpoint against the charter and indexes every trainer at its next start (the cold-ingest figure). Replicating them over the network instead made each new source pull every earlier hub's documents through the target: 15 minutes for 50 hubs, spent outside what this benchmark measures. `replication.adapters`, `replication.nodes` and `replication.scale` measure replication.",
       "Roster accreditations are claims without credentials, so the index counts none; they still travel in the roster documents.",
     ];
-    if (context.quick) notes.push(`Quick run: ${label} (full: ${FULL.hubs} hubs × ${FULL.perHub.toLocaleString("en")}).`);
+    if (context.quick)
+      notes.push(`Quick run: ${label} (full: ${FULL.hubs} hubs × ${FULL.perHub.toLocaleString("en")}).`);
     const killed = restarts.filter((x) => x.stopKilled).length;
-    if (killed > 0) notes.push(`${killed} of ${restarts.length} stops of the target did not end within 30 s of SIGTERM and were finished with SIGKILL (the stop figure then reads about 30 s).`);
-    if (restarts.some((x) => x.partialAnswers.length > 0)) notes.push("Some restarts answered before their index was complete (see details.restarts[].partialAnswers).");
+    if (killed > 0)
+      notes.push(
+        `${killed} of ${restarts.length} stops of the target did not end within 30 s of SIGTERM and were finished with SIGKILL (the stop figure then reads about 30 s).`,
+      );
+    if (restarts.some((x) => x.partialAnswers.length > 0))
+      notes.push("Some restarts answered before their index was complete (see details.restarts[].partialAnswers).");
     if (profile) {
       notes.push(
         `Restart over ${TARGET_MS.toLocaleString("en")} ms: a profiled restart (first answer after ${Math.round(profile.firstAnswerMs).toLocaleString("en")} ms) spent its CPU samples ` +
-          `${profile.byComponent.slice(0, 6).map((c) => `${c.share}% in ${c.component}`).join(", ")} ` +
+          `${profile.byComponent
+            .slice(0, 6)
+            .map((c) => `${c.share}% in ${c.component}`)
+            .join(", ")} ` +
           `(attributed to the innermost frame of this project's code; details.profile has self time by package and the top functions). ` +
           `Over time: ${profile.phases.map((p) => `${(p.fromMs / 1000).toFixed(1)}-${(p.toMs / 1000).toFixed(1)} s ${p.project}`).join("; ")}.`,
       );
@@ -361,8 +453,19 @@ export const availabilityRestart: Benchmark = {
         ingestMs: Math.round(ingestMs),
         targetDbBytes: await directoryBytes(join(tDir, "db")),
         targetResidentMbBeforeRestart: targetRss === undefined ? undefined : Math.round(targetRss),
-        perHub: perHub.map((x) => ({ hub: x.hub, startMs: Math.round(x.startMs), importMs: Math.round(x.importMs), stopMs: Math.round(x.stopMs) })),
-        restarts: restarts.map((x) => ({ ...x, stopMs: Math.round(x.stopMs), nodeStartedMs: Math.round(x.nodeStartedMs), firstAnswerMs: Math.round(x.firstAnswerMs), residentMb: x.residentMb === undefined ? undefined : Math.round(x.residentMb) })),
+        perHub: perHub.map((x) => ({
+          hub: x.hub,
+          startMs: Math.round(x.startMs),
+          importMs: Math.round(x.importMs),
+          stopMs: Math.round(x.stopMs),
+        })),
+        restarts: restarts.map((x) => ({
+          ...x,
+          stopMs: Math.round(x.stopMs),
+          nodeStartedMs: Math.round(x.nodeStartedMs),
+          firstAnswerMs: Math.round(x.firstAnswerMs),
+          residentMb: x.residentMb === undefined ? undefined : Math.round(x.residentMb),
+        })),
         ...(profile ? { profile } : {}),
       },
       notes,

@@ -27,7 +27,11 @@ export async function writeNetwork(dataDir: string, network: Record<string, unkn
 }
 
 /** `concordat init` for a hub (or the secretariat), from the default config. */
-export async function initHub(dataDir: string, hubId: string, options: { secretariat?: boolean; anchor?: string } = {}): Promise<{ peerId: string }> {
+export async function initHub(
+  dataDir: string,
+  hubId: string,
+  options: { secretariat?: boolean; anchor?: string } = {},
+): Promise<{ peerId: string }> {
   const base = await readFile(DEFAULT_CONFIG, "utf8");
   const result = await initDataDir({
     dataDir,
@@ -58,8 +62,16 @@ export interface BulkNode {
  * Starts `concordat start` on `dataDir` with the loop monitor preloaded (plus `execArgv`, e.g.
  * --cpu-prof), waits for "node started", and registers it in `live` until it exits.
  */
-export async function startNode(dataDir: string, live: Set<NodeProcess>, options: { env?: Record<string, string>; execArgv?: string[]; loopFile: string }): Promise<BulkNode> {
-  const proc = launchNode(dataDir, { CONCORDAT_API_PORT: "0", ...options.env, CONCORDAT_BENCH_LOOP_FILE: options.loopFile }, [`--import=${LOOP_MONITOR}`, ...(options.execArgv ?? [])]);
+export async function startNode(
+  dataDir: string,
+  live: Set<NodeProcess>,
+  options: { env?: Record<string, string>; execArgv?: string[]; loopFile: string },
+): Promise<BulkNode> {
+  const proc = launchNode(
+    dataDir,
+    { CONCORDAT_API_PORT: "0", ...options.env, CONCORDAT_BENCH_LOOP_FILE: options.loopFile },
+    [`--import=${LOOP_MONITOR}`, ...(options.execArgv ?? [])],
+  );
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
   const { address } = await proc.started;
@@ -79,7 +91,10 @@ export async function startNode(dataDir: string, live: Set<NodeProcess>, options
       probe.close();
       await proc.stop(graceMs);
       // Its log, next to its loop record (kept with --keep).
-      await writeFile(`${options.loopFile.replace(/\.txt$/, "")}.log`, `${proc.logs.map((e) => JSON.stringify(e)).join("\n")}\n${proc.stderr()}`).catch(() => undefined);
+      await writeFile(
+        `${options.loopFile.replace(/\.txt$/, "")}.log`,
+        `${proc.logs.map((e) => JSON.stringify(e)).join("\n")}\n${proc.stderr()}`,
+      ).catch(() => undefined);
     },
   };
 }
@@ -175,7 +190,12 @@ export interface CliRun {
  * Runs the built CLI (`node dist/cli/main.js ARGS`) as its own process, with peak-rss.js preloaded;
  * `onSpawn` gets its pid (to sample it). Killed after `timeoutMs`.
  */
-export async function runCli(args: readonly string[], rssFile: string, timeoutMs: number, onSpawn?: (pid: number | undefined) => void): Promise<CliRun> {
+export async function runCli(
+  args: readonly string[],
+  rssFile: string,
+  timeoutMs: number,
+  onSpawn?: (pid: number | undefined) => void,
+): Promise<CliRun> {
   const spawnedAt = epochNow();
   const child = spawn(process.execPath, [`--import=${PEAK_RSS}`, CLI_ENTRY, ...args], {
     env: { ...process.env, CONCORDAT_BENCH_RSS_FILE: rssFile },
@@ -198,7 +218,8 @@ export async function runCli(args: readonly string[], rssFile: string, timeoutMs
   } catch {
     // it died before writing: no figure
   }
-  if (code === null) throw new Error(`the CLI (${args.join(" ")}) was killed after ${timeoutMs} ms: ${stderr.slice(-1000)}`);
+  if (code === null)
+    throw new Error(`the CLI (${args.join(" ")}) was killed after ${timeoutMs} ms: ${stderr.slice(-1000)}`);
   return run;
 }
 

@@ -12,7 +12,18 @@ import { join } from "node:path";
 import { liveNodes, type NodeProcess } from "../lib/nodes.js";
 import { median, round } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
-import { cpuMsOf, initHub, logTime, memoryOf, resetPeak, RssSampler, runCli, sleep, startNode, writeNetwork } from "./harness.js";
+import {
+  cpuMsOf,
+  initHub,
+  logTime,
+  memoryOf,
+  resetPeak,
+  RssSampler,
+  runCli,
+  sleep,
+  startNode,
+  writeNetwork,
+} from "./harness.js";
 import { writeRosterCsv, type RosterFile } from "./roster-file.js";
 
 interface Plan {
@@ -49,20 +60,32 @@ export interface ImportRun {
 const mb = (kb: number | undefined) => (kb === undefined ? undefined : round(kb / 1024, 1));
 
 /** One import of `file` into a fresh node in `dataDir`; `node` (already started) is not stopped. */
-export async function importOnce(node: { proc: NodeProcess; dataDir: string }, file: RosterFile, rssFile: string): Promise<ImportRun & { spawnedAt: number; exitedAt: number }> {
+export async function importOnce(
+  node: { proc: NodeProcess; dataDir: string },
+  file: RosterFile,
+  rssFile: string,
+): Promise<ImportRun & { spawnedAt: number; exitedAt: number }> {
   const pid = node.proc.child.pid;
   const idle = await memoryOf(pid);
   const peakResetWorked = await resetPeak(pid);
   const cpuBefore = await cpuMsOf(pid);
   let cliPid: number | undefined;
   const sampler = new RssSampler(() => [pid, cliPid]);
-  const cli = await runCli(["--data", node.dataDir, "--json", "trainers", "import", file.path], rssFile, CLI_TIMEOUT_MS, (p) => (cliPid = p));
+  const cli = await runCli(
+    ["--data", node.dataDir, "--json", "trainers", "import", file.path],
+    rssFile,
+    CLI_TIMEOUT_MS,
+    (p) => (cliPid = p),
+  );
   const atExit = await memoryOf(pid);
   const cpuAfter = await cpuMsOf(pid);
   const sampledAtExit = sampler.maxKb(pid);
   if (cli.code !== 0) throw new Error(`the CLI exited with ${cli.code}: ${cli.stderr.slice(-2000)}`);
   const result = JSON.parse(cli.stdout) as { imported: number; committed: boolean; errors: unknown[] };
-  if (!result.committed || result.imported !== file.trainers) throw new Error(`imported ${result.imported} of ${file.trainers} (committed: ${result.committed}): ${JSON.stringify(result.errors.slice(0, 3))}`);
+  if (!result.committed || result.imported !== file.trainers)
+    throw new Error(
+      `imported ${result.imported} of ${file.trainers} (committed: ${result.committed}): ${JSON.stringify(result.errors.slice(0, 3))}`,
+    );
   await sleep(AFTERMATH_MS);
   await sampler.stop();
   const after = await memoryOf(pid);
@@ -129,14 +152,24 @@ export const bulkImport: Benchmark = {
       const node = await startNode(dataDir, live, { loopFile: join(work, `loop-${r + 1}.txt`) });
       try {
         await node.probe.warmUp();
-        const header = await runCli(["--data", dataDir, "--json", "trainers", "import", empty], join(work, `cli-empty-${r + 1}.json`), CLI_TIMEOUT_MS);
+        const header = await runCli(
+          ["--data", dataDir, "--json", "trainers", "import", empty],
+          join(work, `cli-empty-${r + 1}.json`),
+          CLI_TIMEOUT_MS,
+        );
         if (header.code !== 0) throw new Error(`the CLI failed on a header-only file: ${header.stderr.slice(-1000)}`);
         const peakMb = mb(header.peakRssKb);
-        fixed.push({ wallMs: header.exitedAt - header.spawnedAt, ...(peakMb !== undefined ? { peakRssMb: peakMb } : {}) });
+        fixed.push({
+          wallMs: header.exitedAt - header.spawnedAt,
+          ...(peakMb !== undefined ? { peakRssMb: peakMb } : {}),
+        });
         await sleep(1_000); // let the start-up settle before the idle reading
         const { spawnedAt: _s, exitedAt: _e, ...run } = await importOnce(node, file, join(work, `cli-${r + 1}.json`));
         const status = await node.probe.status();
-        if (status.trainerCount !== plan.trainers) throw new Error(`the node counts ${status.trainerCount} trainers after the import, expected ${plan.trainers}`);
+        if (status.trainerCount !== plan.trainers)
+          throw new Error(
+            `the node counts ${status.trainerCount} trainers after the import, expected ${plan.trainers}`,
+          );
         runs.push(run);
         log(
           `  ${label}: run ${r + 1}: ${round(run.wallMs / 1000, 2)} s (${Math.round(run.trainersPerSecond)} trainers/s), ` +
@@ -154,22 +187,80 @@ export const bulkImport: Benchmark = {
       format: "csv with private columns",
       transport: "gRPC on 127.0.0.1",
     };
-    const values = (pick: (r: ImportRun) => number | undefined) => runs.map(pick).filter((x): x is number => x !== undefined);
+    const values = (pick: (r: ImportRun) => number | undefined) =>
+      runs.map(pick).filter((x): x is number => x !== undefined);
     const figures: Figure[] = [
-      figure({ name: `import of ${label}, CLI spawn to exit, median of ${plan.runs}`, unit: "s", ours: round(median(runs.map((r) => r.wallMs)) / 1000, 2), conditions }),
-      figure({ name: `import of ${label}, throughput, median of ${plan.runs}`, unit: "trainers/s", ours: Math.round(median(runs.map((r) => r.trainersPerSecond))), conditions }),
+      figure({
+        name: `import of ${label}, CLI spawn to exit, median of ${plan.runs}`,
+        unit: "s",
+        ours: round(median(runs.map((r) => r.wallMs)) / 1000, 2),
+        conditions,
+      }),
+      figure({
+        name: `import of ${label}, throughput, median of ${plan.runs}`,
+        unit: "trainers/s",
+        ours: Math.round(median(runs.map((r) => r.trainersPerSecond))),
+        conditions,
+      }),
     ];
     const nodePeak = values((r) => r.nodePeakRssWithAftermathMb ?? r.nodePeakRssMb);
-    if (nodePeak.length > 0) figures.push(figure({ name: `node's peak resident memory during the import of ${label} and ${AFTERMATH_MS / 1000} s after, highest of ${plan.runs}`, unit: "MiB", ours: Math.max(...nodePeak), conditions }));
+    if (nodePeak.length > 0)
+      figures.push(
+        figure({
+          name: `node's peak resident memory during the import of ${label} and ${AFTERMATH_MS / 1000} s after, highest of ${plan.runs}`,
+          unit: "MiB",
+          ours: Math.max(...nodePeak),
+          conditions,
+        }),
+      );
     const nodeIdle = values((r) => r.nodeIdleRssMb);
-    if (nodeIdle.length > 0) figures.push(figure({ name: "node's resident memory before the import (idle, empty roster), median", unit: "MiB", ours: median(nodeIdle), conditions }));
+    if (nodeIdle.length > 0)
+      figures.push(
+        figure({
+          name: "node's resident memory before the import (idle, empty roster), median",
+          unit: "MiB",
+          ours: median(nodeIdle),
+          conditions,
+        }),
+      );
     const nodeAfter = values((r) => r.nodeRssAfterMb);
-    if (nodeAfter.length > 0) figures.push(figure({ name: `node's resident memory ${AFTERMATH_MS / 1000} s after the import, median`, unit: "MiB", ours: median(nodeAfter), conditions }));
+    if (nodeAfter.length > 0)
+      figures.push(
+        figure({
+          name: `node's resident memory ${AFTERMATH_MS / 1000} s after the import, median`,
+          unit: "MiB",
+          ours: median(nodeAfter),
+          conditions,
+        }),
+      );
     const cliPeak = values((r) => r.cliPeakRssMb ?? r.cliSampledPeakRssMb);
-    if (cliPeak.length > 0) figures.push(figure({ name: `CLI's peak resident memory (ru_maxrss) importing ${label}, highest of ${plan.runs}`, unit: "MiB", ours: Math.max(...cliPeak), conditions }));
-    figures.push(figure({ name: "the same CLI command on a header-only file (its fixed cost), median", unit: "s", ours: round(median(fixed.map((f) => f.wallMs)) / 1000, 2), conditions: { ...conditions, trainers: 0 } }));
+    if (cliPeak.length > 0)
+      figures.push(
+        figure({
+          name: `CLI's peak resident memory (ru_maxrss) importing ${label}, highest of ${plan.runs}`,
+          unit: "MiB",
+          ours: Math.max(...cliPeak),
+          conditions,
+        }),
+      );
+    figures.push(
+      figure({
+        name: "the same CLI command on a header-only file (its fixed cost), median",
+        unit: "s",
+        ours: round(median(fixed.map((f) => f.wallMs)) / 1000, 2),
+        conditions: { ...conditions, trainers: 0 },
+      }),
+    );
     const fixedPeak = fixed.map((f) => f.peakRssMb).filter((x): x is number => x !== undefined);
-    if (fixedPeak.length > 0) figures.push(figure({ name: "the CLI's peak resident memory on a header-only file (modules loaded, connected), median", unit: "MiB", ours: median(fixedPeak), conditions: { ...conditions, trainers: 0 } }));
+    if (fixedPeak.length > 0)
+      figures.push(
+        figure({
+          name: "the CLI's peak resident memory on a header-only file (modules loaded, connected), median",
+          unit: "MiB",
+          ours: median(fixedPeak),
+          conditions: { ...conditions, trainers: 0 },
+        }),
+      );
     const split = runs.filter((r) => r.untilTransactionMs !== undefined);
     const notes = [
       "Each run: a fresh data dir, `concordat start` (libp2p off: a hub importing its roster on its own), then `concordat --data DIR --json trainers import roster.csv` as a separate process; the wall time runs from the CLI's spawn to its exit and includes its start-up (the header-only figure is that fixed cost: start-up, connecting, an empty import), reading and checking the file, streaming the rows, the node's validation and its one transaction.",
@@ -183,11 +274,20 @@ export const bulkImport: Benchmark = {
           `CPU: node ${Math.round(median(values((r) => r.nodeCpuMs)))} ms, CLI ${Math.round(median(values((r) => r.cliCpuMs)))} ms (medians).`,
       );
     }
-    if (context.quick) notes.push(`Quick run: ${label}, 1 run (full: ${FULL.trainers.toLocaleString("en")} trainers, ${FULL.runs} runs).`);
+    if (context.quick)
+      notes.push(
+        `Quick run: ${label}, 1 run (full: ${FULL.trainers.toLocaleString("en")} trainers, ${FULL.runs} runs).`,
+      );
     return {
       conditions: { trainers: plan.trainers, runs: plan.runs, mode: context.quick ? "quick" : "full" },
       figures,
-      details: { fixedCost: fixed.map((f) => ({ wallMs: Math.round(f.wallMs), peakRssMb: f.peakRssMb })), file: { bytes: file.bytes, trainers: file.trainers, writeMs: Math.round(fileMs) }, runs: runs.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? round(v, 1) : v]))) },
+      details: {
+        fixedCost: fixed.map((f) => ({ wallMs: Math.round(f.wallMs), peakRssMb: f.peakRssMb })),
+        file: { bytes: file.bytes, trainers: file.trainers, writeMs: Math.round(fileMs) },
+        runs: runs.map((r) =>
+          Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? round(v, 1) : v])),
+        ),
+      },
       notes,
     };
   },

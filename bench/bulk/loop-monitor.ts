@@ -57,7 +57,9 @@ if (FILE) {
     for (const entry of list.getEntries()) {
       if (entry.duration < 5) continue;
       const kind = ((entry as PerformanceEntry & { detail?: { kind?: number } | null }).detail ?? undefined)?.kind;
-      lines.push(`gc ${(performance.timeOrigin + entry.startTime).toFixed(1)} ${entry.duration.toFixed(1)} ${kind === undefined ? "?" : (GC_KINDS[kind] ?? String(kind))}`);
+      lines.push(
+        `gc ${(performance.timeOrigin + entry.startTime).toFixed(1)} ${entry.duration.toFixed(1)} ${kind === undefined ? "?" : (GC_KINDS[kind] ?? String(kind))}`,
+      );
     }
   });
   gc.observe({ entryTypes: ["gc"] });

@@ -11,7 +11,10 @@ if (FILE) {
   process.on("exit", () => {
     try {
       const usage = process.resourceUsage();
-      writeFileSync(FILE, `${JSON.stringify({ maxRssKb: usage.maxRSS, userUs: usage.userCPUTime, systemUs: usage.systemCPUTime })}\n`);
+      writeFileSync(
+        FILE,
+        `${JSON.stringify({ maxRssKb: usage.maxRSS, userUs: usage.userCPUTime, systemUs: usage.systemCPUTime })}\n`,
+      );
     } catch {
       // nowhere to report to
     }

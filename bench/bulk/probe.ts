@@ -33,7 +33,10 @@ export class Probe {
   #pending = new Set<Promise<void>>();
 
   constructor(address: string, token: string, intervalMs = 20, deadlineMs = 10_000) {
-    this.#client = new NodeServiceClient(address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc.max_receive_message_length": 64 * 1024 * 1024 });
+    this.#client = new NodeServiceClient(address, credentials.createInsecure(), {
+      "grpc.use_local_subchannel_pool": 1,
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+    });
     this.#metadata = new Metadata();
     this.#metadata.set("authorization", `Bearer ${token}`);
     this.#intervalMs = intervalMs;
@@ -45,7 +48,12 @@ export class Probe {
     const md = this.#metadata.clone();
     md.setOptions({ waitForReady: true });
     return new Promise((resolve, reject) => {
-      this.#client.getStatus({}, md, { deadline: Date.now() + deadlineMs }, (error: ServiceError | null, response: GetStatusResponse) => (error ? reject(error) : resolve(response)));
+      this.#client.getStatus(
+        {},
+        md,
+        { deadline: Date.now() + deadlineMs },
+        (error: ServiceError | null, response: GetStatusResponse) => (error ? reject(error) : resolve(response)),
+      );
     });
   }
 
@@ -71,11 +79,16 @@ export class Probe {
     const at = epoch();
     const start = performance.now();
     const call = new Promise<void>((resolve) => {
-      this.#client.getStatus({}, this.#metadata, { deadline: Date.now() + this.#deadlineMs }, (error: ServiceError | null) => {
-        this.samples.push({ at, ms: performance.now() - start, ok: !error });
-        if (error) this.errors.set(error.message, (this.errors.get(error.message) ?? 0) + 1);
-        resolve();
-      });
+      this.#client.getStatus(
+        {},
+        this.#metadata,
+        { deadline: Date.now() + this.#deadlineMs },
+        (error: ServiceError | null) => {
+          this.samples.push({ at, ms: performance.now() - start, ok: !error });
+          if (error) this.errors.set(error.message, (this.errors.get(error.message) ?? 0) + 1);
+          resolve();
+        },
+      );
     });
     this.#pending.add(call);
     void call.then(() => this.#pending.delete(call));

@@ -26,7 +26,19 @@ import { epochNow, initHub, logTime, loopback, sleep, startNode, writeNetwork, t
 import { IMPORT_HUB, importOnce, standaloneHub } from "./import.js";
 import type { ProbeSample } from "./probe.js";
 import { writeRosterCsv } from "./roster-file.js";
-import { loopStats, probeStats, loadProfile, readLoopFile, stallWindows, SLOW_MS, type LoopRecord, type LoopStats, type ProbeStats, type Window, type WindowProfile } from "./stalls.js";
+import {
+  loopStats,
+  probeStats,
+  loadProfile,
+  readLoopFile,
+  stallWindows,
+  SLOW_MS,
+  type LoopRecord,
+  type LoopStats,
+  type ProbeStats,
+  type Window,
+  type WindowProfile,
+} from "./stalls.js";
 
 interface Plan {
   trainers: number;
@@ -43,7 +55,11 @@ const STALL_TARGET_MS = 100;
 /** A fresh hub syncs the source's roster within a minute plus 24 ms a trainer (5 minutes at 10,000). */
 const SYNC_BASE_MS = 60_000;
 const SYNC_PER_TRAINER_MS = 24;
-const PROBE_REQUEST = { from: new Date(PROBE.start).toISOString(), to: new Date(PROBE.end).toISOString(), hub: IMPORT_HUB };
+const PROBE_REQUEST = {
+  from: new Date(PROBE.start).toISOString(),
+  to: new Date(PROBE.end).toISOString(),
+  hub: IMPORT_HUB,
+};
 
 type Scenario = "import" | "sync";
 
@@ -84,7 +100,8 @@ function summarize(run: Run): RunSummary {
 }
 
 const r1 = (x: number) => round(x, 1);
-const maxLag = (lags: ReadonlyArray<[number, number]>, window: Window) => Math.max(0, ...lags.filter(([at]) => at >= window.from && at <= window.to + 1_000).map(([, ms]) => ms));
+const maxLag = (lags: ReadonlyArray<[number, number]>, window: Window) =>
+  Math.max(0, ...lags.filter(([at]) => at >= window.from && at <= window.to + 1_000).map(([, ms]) => ms));
 
 export const apiResponsiveness: Benchmark = {
   name: "api.responsiveness",
@@ -104,7 +121,10 @@ export const apiResponsiveness: Benchmark = {
     const importRun = async (profileDir?: string): Promise<Run> => {
       const dataDir = join(work, `import-${nodes + 1}`);
       await standaloneHub(dataDir);
-      const node = await startNode(dataDir, live, { loopFile: loopFile(), ...(profileDir ? { execArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}) });
+      const node = await startNode(dataDir, live, {
+        loopFile: loopFile(),
+        ...(profileDir ? { execArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
+      });
       try {
         await node.probe.warmUp();
         await sleep(1_000);
@@ -115,7 +135,16 @@ export const apiResponsiveness: Benchmark = {
         const result = await importOnce(node, file, join(work, `cli-${nodes}.json`));
         await node.probe.stop();
         const window = { from: result.spawnedAt, to: result.exitedAt + AFTERMATH_MS };
-        return { scenario: "import", window, idle, samples: node.probe.samples, loop: await readLoopFile(node.loopFile), workMs: result.wallMs, ownLagMaxMs: maxLag(node.probe.ownLag, window), ...(profileDir ? { profileDir } : {}) };
+        return {
+          scenario: "import",
+          window,
+          idle,
+          samples: node.probe.samples,
+          loop: await readLoopFile(node.loopFile),
+          workMs: result.wallMs,
+          ownLagMaxMs: maxLag(node.probe.ownLag, window),
+          ...(profileDir ? { profileDir } : {}),
+        };
       } finally {
         await node.stop(profileDir ? 120_000 : 30_000);
       }
@@ -124,7 +153,9 @@ export const apiResponsiveness: Benchmark = {
       const run = await importRun();
       runs.push(run);
       const s = summarize(run);
-      log(`  import of ${label} ${i + 1}: probe p50 ${r1(s.loaded.p50)} / p99 ${r1(s.loaded.p99)} / max ${Math.round(s.loaded.max)} ms (idle p99 ${r1(s.idle.p99)} ms), ${s.loaded.over100} calls over ${SLOW_MS} ms; node's longest stall ${Math.round(s.loop.maxStallMs)} ms`);
+      log(
+        `  import of ${label} ${i + 1}: probe p50 ${r1(s.loaded.p50)} / p99 ${r1(s.loaded.p99)} / max ${Math.round(s.loaded.max)} ms (idle p99 ${r1(s.idle.p99)} ms), ${s.loaded.over100} calls over ${SLOW_MS} ms; node's longest stall ${Math.round(s.loop.maxStallMs)} ms`,
+      );
     }
 
     // 2. The federation: a secretariat, the source hub (same hub id and roster as the imports), and
@@ -139,11 +170,27 @@ export const apiResponsiveness: Benchmark = {
     const targets: Array<{ dir: string; hub: string; peerId: string }> = [];
     for (let j = 1; j <= syncTargets; j += 1) {
       const dir = join(work, `fresh-${j}`);
-      targets.push({ dir, hub: `hub-fresh-${j}`, peerId: (await initHub(dir, `hub-fresh-${j}`, { anchor: s.peerId })).peerId });
+      targets.push({
+        dir,
+        hub: `hub-fresh-${j}`,
+        peerId: (await initHub(dir, `hub-fresh-${j}`, { anchor: s.peerId })).peerId,
+      });
     }
     await writeNetwork(sDir, { listen: [loopback(sPort)], grpc: false, peers: [{ peerId: a.peerId, libp2p: [] }] });
-    await writeNetwork(aDir, { listen: [loopback(aPort)], grpc: false, peers: [{ peerId: s.peerId, libp2p: [loopback(sPort)] }, ...targets.map((t) => ({ peerId: t.peerId, libp2p: [] }))] });
-    for (const t of targets) await writeNetwork(t.dir, { listen: [loopback(0)], grpc: false, peers: [{ peerId: a.peerId, libp2p: [loopback(aPort)] }] });
+    await writeNetwork(aDir, {
+      listen: [loopback(aPort)],
+      grpc: false,
+      peers: [
+        { peerId: s.peerId, libp2p: [loopback(sPort)] },
+        ...targets.map((t) => ({ peerId: t.peerId, libp2p: [] })),
+      ],
+    });
+    for (const t of targets)
+      await writeNetwork(t.dir, {
+        listen: [loopback(0)],
+        grpc: false,
+        peers: [{ peerId: a.peerId, libp2p: [loopback(aPort)] }],
+      });
     const secretariat = await startNode(sDir, live, { loopFile: join(work, "loop-secretariat.txt") });
     await secretariat.api.createFederation();
     await secretariat.api.admitMember(IMPORT_HUB, a.peerId, "Bench source");
@@ -166,19 +213,28 @@ export const apiResponsiveness: Benchmark = {
     // The same rows as the CSV, through the API (this import is not measured).
     const rows = parseTrainerFile(await readFile(file.path, "utf8"), "csv").rows.map((r) => r.trainer);
     const sourceImport = await source.api.importTrainers(rows, 500);
-    if (!sourceImport.committed || sourceImport.imported !== plan.trainers) throw new Error(`the source imported ${sourceImport.imported} of ${plan.trainers}: ${JSON.stringify(sourceImport.errors.slice(0, 3))}`);
+    if (!sourceImport.committed || sourceImport.imported !== plan.trainers)
+      throw new Error(
+        `the source imported ${sourceImport.imported} of ${plan.trainers}: ${JSON.stringify(sourceImport.errors.slice(0, 3))}`,
+      );
     await sleep(AFTERMATH_MS); // its roster's checkpoints are signed
-    log(`  federation of ${members} members, source holding ${label} (${round((performance.now() - setupStart) / 1000, 1)} s: charter trusted after ${round(charterMs / 1000, 1)} s)`);
+    log(
+      `  federation of ${members} members, source holding ${label} (${round((performance.now() - setupStart) / 1000, 1)} s: charter trusted after ${round(charterMs / 1000, 1)} s)`,
+    );
 
     const syncRun = async (target: (typeof targets)[number], profileDir?: string): Promise<Run> => {
-      const node: BulkNode = await startNode(target.dir, live, { loopFile: loopFile(), ...(profileDir ? { execArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}) });
+      const node: BulkNode = await startNode(target.dir, live, {
+        loopFile: loopFile(),
+        ...(profileDir ? { execArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
+      });
       const startedAt = logTime(node.proc, "node started") ?? epochNow();
       try {
         node.probe.start();
         const complete = await waitUntil(
           `${target.hub} to answer with the source's ${plan.trainers} trainers`,
           async (see) => {
-            if (node.proc.child.exitCode !== null) throw new Error(`${target.hub} exited: ${node.proc.stderr().slice(-2000)}`);
+            if (node.proc.child.exitCode !== null)
+              throw new Error(`${target.hub} exited: ${node.proc.stderr().slice(-2000)}`);
             const answer = await node.api.find(PROBE_REQUEST, 10_000).catch(() => undefined);
             see(answer ? `it answers for ${answer.total}` : "no answer to FindAvailableTrainers");
             return answer?.total === plan.trainers ? epochNow() : false;
@@ -192,7 +248,16 @@ export const apiResponsiveness: Benchmark = {
         await sleep(plan.idleMs);
         const idle = { from: idleFrom, to: epochNow() };
         await node.probe.stop();
-        return { scenario: "sync", window, idle, samples: node.probe.samples, loop: await readLoopFile(node.loopFile), workMs: complete - startedAt, ownLagMaxMs: maxLag(node.probe.ownLag, window), ...(profileDir ? { profileDir } : {}) };
+        return {
+          scenario: "sync",
+          window,
+          idle,
+          samples: node.probe.samples,
+          loop: await readLoopFile(node.loopFile),
+          workMs: complete - startedAt,
+          ownLagMaxMs: maxLag(node.probe.ownLag, window),
+          ...(profileDir ? { profileDir } : {}),
+        };
       } finally {
         await node.stop(profileDir ? 120_000 : 30_000);
       }
@@ -201,7 +266,9 @@ export const apiResponsiveness: Benchmark = {
       const run = await syncRun(targets[j] as (typeof targets)[number]);
       runs.push(run);
       const sum = summarize(run);
-      log(`  sync of ${label} ${j + 1}: ${round(sum.workMs / 1000, 1)} s; probe p50 ${r1(sum.loaded.p50)} / p99 ${r1(sum.loaded.p99)} / max ${Math.round(sum.loaded.max)} ms (idle p99 ${r1(sum.idle.p99)} ms), ${sum.loaded.over100} calls over ${SLOW_MS} ms; node's longest stall ${Math.round(sum.loop.maxStallMs)} ms`);
+      log(
+        `  sync of ${label} ${j + 1}: ${round(sum.workMs / 1000, 1)} s; probe p50 ${r1(sum.loaded.p50)} / p99 ${r1(sum.loaded.p99)} / max ${Math.round(sum.loaded.max)} ms (idle p99 ${r1(sum.idle.p99)} ms), ${sum.loaded.over100} calls over ${SLOW_MS} ms; node's longest stall ${Math.round(sum.loop.maxStallMs)} ms`,
+      );
     }
 
     // Pooled over the runs of each scenario.
@@ -232,11 +299,26 @@ export const apiResponsiveness: Benchmark = {
     const syncs = pooled("sync");
 
     // Over a target: one more run of each scenario under the CPU profiler, read inside its stalls.
-    const profiles: Partial<Record<Scenario, { stalls: number; stallMs: number; longest: Array<{ atMs: number; ms: number; project: string[]; self: string[] }>; duringStalls: WindowProfile; wholeWindow: WindowProfile; run: RunSummary }>> = {};
+    const profiles: Partial<
+      Record<
+        Scenario,
+        {
+          stalls: number;
+          stallMs: number;
+          longest: Array<{ atMs: number; ms: number; project: string[]; self: string[] }>;
+          duringStalls: WindowProfile;
+          wholeWindow: WindowProfile;
+          run: RunSummary;
+        }
+      >
+    > = {};
     const missed = (p: typeof imports) => p.loaded.p99 > P99_TARGET_MS || p.maxStallMs > STALL_TARGET_MS;
     const profileRun = async (scenario: Scenario) => {
       const dir = await context.tempDir(`concordat-bench-responsive-prof-${scenario}-`);
-      const run = scenario === "import" ? await importRun(dir) : await syncRun(targets[plan.syncs] as (typeof targets)[number], dir);
+      const run =
+        scenario === "import"
+          ? await importRun(dir)
+          : await syncRun(targets[plan.syncs] as (typeof targets)[number], dir);
       const profileFile = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
       if (!profileFile || !run.loop.clock) {
         log(`  profiled ${scenario}: no profile written`);
@@ -252,24 +334,71 @@ export const apiResponsiveness: Benchmark = {
         .slice(0, 8)
         .map((w) => {
           const p = profile.inWindows([w], 3);
-          return { atMs: Math.round(w.from - run.window.from), ms: Math.round(w.to - w.from), project: p.projectFunctions.map((f) => `${f.name} ${f.share}%`), self: p.functions.map((f) => `${f.name} ${f.share}%`) };
+          return {
+            atMs: Math.round(w.from - run.window.from),
+            ms: Math.round(w.to - w.from),
+            project: p.projectFunctions.map((f) => `${f.name} ${f.share}%`),
+            self: p.functions.map((f) => `${f.name} ${f.share}%`),
+          };
         });
-      profiles[scenario] = { stalls: stalls.length, stallMs: Math.round(stalls.reduce((n, w) => n + w.to - w.from, 0)), longest, duringStalls, wholeWindow, run: summarize(run) };
-      log(`  profiled ${scenario}: ${stalls.length} stalls over 50 ms; during them: ${duringStalls.byComponent.slice(0, 5).map((c) => `${c.name} ${c.share}%`).join(", ")}`);
+      profiles[scenario] = {
+        stalls: stalls.length,
+        stallMs: Math.round(stalls.reduce((n, w) => n + w.to - w.from, 0)),
+        longest,
+        duringStalls,
+        wholeWindow,
+        run: summarize(run),
+      };
+      log(
+        `  profiled ${scenario}: ${stalls.length} stalls over 50 ms; during them: ${duringStalls.byComponent
+          .slice(0, 5)
+          .map((c) => `${c.name} ${c.share}%`)
+          .join(", ")}`,
+      );
     };
     // Not with --quick: it would double its time.
     if (!context.quick && missed(imports)) await profileRun("import");
     if (!context.quick && missed(syncs)) await profileRun("sync");
     await source.stop();
 
-    const conditions = { trainers: plan.trainers, probeIntervalMs: 20, probe: "GetStatus, open loop", transport: "gRPC on 127.0.0.1" };
+    const conditions = {
+      trainers: plan.trainers,
+      probeIntervalMs: 20,
+      probe: "GetStatus, open loop",
+      transport: "gRPC on 127.0.0.1",
+    };
     const figuresFor = (scenario: Scenario, p: typeof imports, what: string): Figure[] => {
       const c = { ...conditions, scenario, runs: p.runs, calls: p.loaded.calls, idleCalls: p.idle.calls };
       return [
-        figure({ name: `probe p99 during ${what}, runs pooled`, unit: "ms", ours: r1(p.loaded.p99), baseline: { name: "same node idle", value: r1(p.idle.p99) }, targets: [{ on: "ours", op: "<=", value: P99_TARGET_MS }], conditions: c }),
-        figure({ name: `probe p50 during ${what}`, unit: "ms", ours: r1(p.loaded.p50), baseline: { name: "same node idle", value: r1(p.idle.p50) }, conditions: c }),
-        figure({ name: `probe max during ${what}`, unit: "ms", ours: Math.round(p.loaded.max), baseline: { name: "same node idle", value: Math.round(p.idle.max) }, conditions: c }),
-        figure({ name: `probe calls over ${SLOW_MS} ms during ${what}`, unit: "calls", ours: p.loaded.over100, baseline: { name: "same node idle", value: p.idle.over100 }, conditions: c }),
+        figure({
+          name: `probe p99 during ${what}, runs pooled`,
+          unit: "ms",
+          ours: r1(p.loaded.p99),
+          baseline: { name: "same node idle", value: r1(p.idle.p99) },
+          targets: [{ on: "ours", op: "<=", value: P99_TARGET_MS }],
+          conditions: c,
+        }),
+        figure({
+          name: `probe p50 during ${what}`,
+          unit: "ms",
+          ours: r1(p.loaded.p50),
+          baseline: { name: "same node idle", value: r1(p.idle.p50) },
+          conditions: c,
+        }),
+        figure({
+          name: `probe max during ${what}`,
+          unit: "ms",
+          ours: Math.round(p.loaded.max),
+          baseline: { name: "same node idle", value: Math.round(p.idle.max) },
+          conditions: c,
+        }),
+        figure({
+          name: `probe calls over ${SLOW_MS} ms during ${what}`,
+          unit: "calls",
+          ours: p.loaded.over100,
+          baseline: { name: "same node idle", value: p.idle.over100 },
+          conditions: c,
+        }),
         figure({
           name: `node's longest event-loop stall during ${what} (measured inside the node)`,
           unit: "ms",
@@ -283,7 +412,12 @@ export const apiResponsiveness: Benchmark = {
     const figures: Figure[] = [
       ...figuresFor("import", imports, `the CSV import of ${label}`),
       ...figuresFor("sync", syncs, `the initial sync of ${label} to a fresh hub`),
-      figure({ name: `initial sync of ${label} to a fresh hub: "node started" to all answered, median of ${syncs.runs}`, unit: "s", ours: round(syncs.workMs / 1000, 2), conditions: { ...conditions, scenario: "sync", runs: syncs.runs, transport: "libp2p on 127.0.0.1" } }),
+      figure({
+        name: `initial sync of ${label} to a fresh hub: "node started" to all answered, median of ${syncs.runs}`,
+        unit: "s",
+        ours: round(syncs.workMs / 1000, 2),
+        conditions: { ...conditions, scenario: "sync", runs: syncs.runs, transport: "libp2p on 127.0.0.1" },
+      }),
     ];
 
     const ownLag = Math.round(Math.max(imports.ownLagMaxMs, syncs.ownLagMaxMs));
@@ -297,22 +431,44 @@ export const apiResponsiveness: Benchmark = {
       `Event-loop stalls are measured inside the node: bench/bulk/loop-monitor.js, preloaded with --import (node/ exposes no event-loop metric yet), fires a timer every 10 ms and records how late it runs; a stall of X ms makes it X ms late. From the probe alone (its slowest call less the idle median) the longest stall would read ${Math.round(imports.loaded.inferredLongestStallMs)} ms (import) and ${Math.round(syncs.loaded.inferredLongestStallMs)} ms (sync), against ${Math.round(imports.maxStallMs)} and ${Math.round(syncs.maxStallMs)} ms measured: stalls back to back, with gaps too short to answer the calls queued behind them, add up for a client.`,
       "Other work on this 2-core machine (other benchmarks, the CLI process itself during an import) takes CPU from the node and shows as stalls too: compare with the idle baseline and the load average in the results.",
     ];
-    if (!imports.monitored || !syncs.monitored) notes.push("The loop monitor reported nothing for some window: its stall figures read 0 there (see details).");
+    if (!imports.monitored || !syncs.monitored)
+      notes.push("The loop monitor reported nothing for some window: its stall figures read 0 there (see details).");
     for (const [scenario, profile] of Object.entries(profiles)) {
       if (!profile) continue;
       notes.push(
         `Profiled ${scenario} (one more run under --cpu-prof; longest stall ${Math.round(profile.run.loop.maxStallMs)} ms): during its ${profile.stalls} stalls over 50 ms (${profile.stallMs} ms in all) the node ran ` +
-          `${profile.duringStalls.byComponent.slice(0, 6).map((c) => `${c.share}% ${c.name}`).join(", ")} ` +
-          `(each sample charged to the innermost frame of node/ code on its stack); the project functions: ${profile.duringStalls.projectFunctions.slice(0, 4).map((f) => `${f.name} ${f.share}%`).join(", ")}; ` +
-          `self time: ${profile.duringStalls.bySelf.slice(0, 4).map((c) => `${c.name} ${c.share}%`).join(", ")}. ` +
-          `The longest: ${profile.longest.slice(0, 3).map((l) => `${l.ms} ms at +${(l.atMs / 1000).toFixed(1)} s (${l.project[0] ?? l.self[0] ?? "?"})`).join("; ")}. details.profiles has more. ` +
+          `${profile.duringStalls.byComponent
+            .slice(0, 6)
+            .map((c) => `${c.share}% ${c.name}`)
+            .join(", ")} ` +
+          `(each sample charged to the innermost frame of node/ code on its stack); the project functions: ${profile.duringStalls.projectFunctions
+            .slice(0, 4)
+            .map((f) => `${f.name} ${f.share}%`)
+            .join(", ")}; ` +
+          `self time: ${profile.duringStalls.bySelf
+            .slice(0, 4)
+            .map((c) => `${c.name} ${c.share}%`)
+            .join(", ")}. ` +
+          `The longest: ${profile.longest
+            .slice(0, 3)
+            .map((l) => `${l.ms} ms at +${(l.atMs / 1000).toFixed(1)} s (${l.project[0] ?? l.self[0] ?? "?"})`)
+            .join("; ")}. details.profiles has more. ` +
           "(On a busy machine, time the node spent descheduled is charged to whatever was on its stack: a single stall can show an odd leader; the totals are steadier.)",
       );
     }
-    if (context.quick) notes.push(`Quick run: ${label}, ${plan.imports} import and ${plan.syncs} sync, no profiled run (full: ${FULL.trainers.toLocaleString("en")} trainers, ${FULL.imports} imports, ${FULL.syncs} syncs, and a profiled run of each scenario that misses a target).`);
-    const clean = (x: RunSummary) => JSON.parse(JSON.stringify(x, (_k, v: unknown) => (typeof v === "number" ? round(v, 1) : v))) as RunSummary;
+    if (context.quick)
+      notes.push(
+        `Quick run: ${label}, ${plan.imports} import and ${plan.syncs} sync, no profiled run (full: ${FULL.trainers.toLocaleString("en")} trainers, ${FULL.imports} imports, ${FULL.syncs} syncs, and a profiled run of each scenario that misses a target).`,
+      );
+    const clean = (x: RunSummary) =>
+      JSON.parse(JSON.stringify(x, (_k, v: unknown) => (typeof v === "number" ? round(v, 1) : v))) as RunSummary;
     return {
-      conditions: { trainers: plan.trainers, imports: plan.imports, syncs: plan.syncs, mode: context.quick ? "quick" : "full" },
+      conditions: {
+        trainers: plan.trainers,
+        imports: plan.imports,
+        syncs: plan.syncs,
+        mode: context.quick ? "quick" : "full",
+      },
       figures,
       details: {
         pooled: { import: imports, sync: syncs },

@@ -35,7 +35,10 @@ function asciiName(name: string): string {
 function toFileTrainer(p: Profile, random: Random, hub: Hub): Trainer {
   const draft = toDraft(p);
   // As a spreadsheet writes them: whole seconds, no milliseconds.
-  const seconds = (r: { start: string; end: string }) => ({ start: r.start.replace(".000Z", "Z"), end: r.end.replace(".000Z", "Z") });
+  const seconds = (r: { start: string; end: string }) => ({
+    start: r.start.replace(".000Z", "Z"),
+    end: r.end.replace(".000Z", "Z"),
+  });
   const digits = (n: number) => Array.from({ length: n }, () => random.int(0, 9)).join("");
   return Trainer.create({
     ...draft,
@@ -63,12 +66,16 @@ export async function writeRosterCsv(path: string, hubId: string, count: number,
   const framework = makeFramework(seed);
   const hub: Hub = { ...(makeHubs(1)[0] as Hub), id: hubId };
   const random = new Random(seed * 7919);
-  const trainers = [...profiles(seed, framework, [hub], count, { probeWindow: true })].map((p) => toFileTrainer(p, random, hub));
+  const trainers = [...profiles(seed, framework, [hub], count, { probeWindow: true })].map((p) =>
+    toFileTrainer(p, random, hub),
+  );
   const text = formatTrainerFile(trainers, "csv", { includePrivate: true });
   // The file must read back whole, as the CLI will read it.
   const parsed = parseTrainerFile(text, "csv");
   if (parsed.errors.length > 0 || parsed.rows.length !== count) {
-    throw new Error(`the generated CSV reads back as ${parsed.rows.length} rows with ${parsed.errors.length} problems: ${JSON.stringify(parsed.errors.slice(0, 3))}`);
+    throw new Error(
+      `the generated CSV reads back as ${parsed.rows.length} rows with ${parsed.errors.length} problems: ${JSON.stringify(parsed.errors.slice(0, 3))}`,
+    );
   }
   await writeFile(path, text);
   return { path, hub: hubId, trainers: count, bytes: Buffer.byteLength(text) };

@@ -6,7 +6,15 @@
 import { readFile } from "node:fs/promises";
 import { percentile } from "../lib/stats.js";
 import type { ProbeSample } from "./probe.js";
-import { addTime, functionLabel, otherComponent, profileTree, projectComponent, ranked, type CpuProfile } from "../lib/cpu-profile.js";
+import {
+  addTime,
+  functionLabel,
+  otherComponent,
+  profileTree,
+  projectComponent,
+  ranked,
+  type CpuProfile,
+} from "../lib/cpu-profile.js";
 
 /** A stretch of time, epoch ms. */
 export interface Window {
@@ -128,7 +136,9 @@ export function loopStats(record: LoopRecord, window: Window): LoopStats {
 
 /** The stalls over `minMs` that ended inside the window, as windows of their own. */
 export function stallWindows(record: LoopRecord, window: Window, minMs = SLOW_MS): Window[] {
-  return record.ticks.filter(([at, ms]) => at >= window.from && at <= window.to && ms > minMs).map(([at, ms]) => ({ from: at - ms, to: at }));
+  return record.ticks
+    .filter(([at, ms]) => at >= window.from && at <= window.to && ms > minMs)
+    .map(([at, ms]) => ({ from: at - ms, to: at }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,13 +24,30 @@ export type Language = (typeof LANGUAGES)[number];
 
 /** Item → parents (roots have none). det-2.1 (torture prevention) also sits under hr-1 (monitoring). */
 const PARENTS: ReadonlyArray<readonly [string, readonly string[]]> = [
-  ["uof", []], ["uof-1", ["uof"]], ["uof-2", ["uof"]], ["uof-3", ["uof"]],
-  ["det", []], ["det-1", ["det"]], ["det-2", ["det"]], ["det-2.1", ["det-2", "hr-1"]],
-  ["hr", []], ["hr-1", ["hr"]], ["hr-2", ["hr"]],
-  ["int", []], ["int-1", ["int"]], ["int-2", ["int"]],
-  ["bor", []], ["bor-1", ["bor"]], ["bor-1.1", ["bor-1"]], ["bor-2", ["bor"]],
-  ["gbv", []], ["gbv-1", ["gbv"]], ["gbv-1.1", ["gbv-1"]], ["gbv-2", ["gbv"]],
-  ["pol", []], ["pol-1", ["pol"]],
+  ["uof", []],
+  ["uof-1", ["uof"]],
+  ["uof-2", ["uof"]],
+  ["uof-3", ["uof"]],
+  ["det", []],
+  ["det-1", ["det"]],
+  ["det-2", ["det"]],
+  ["det-2.1", ["det-2", "hr-1"]],
+  ["hr", []],
+  ["hr-1", ["hr"]],
+  ["hr-2", ["hr"]],
+  ["int", []],
+  ["int-1", ["int"]],
+  ["int-2", ["int"]],
+  ["bor", []],
+  ["bor-1", ["bor"]],
+  ["bor-1.1", ["bor-1"]],
+  ["bor-2", ["bor"]],
+  ["gbv", []],
+  ["gbv-1", ["gbv"]],
+  ["gbv-1.1", ["gbv-1"]],
+  ["gbv-2", ["gbv"]],
+  ["pol", []],
+  ["pol-1", ["pol"]],
 ];
 
 export interface Framework {
@@ -41,7 +58,11 @@ export interface Framework {
 
 export function makeFramework(): Framework {
   const parents = new Map(PARENTS.map(([item, list]) => [item, [...list]]));
-  return { items: [...parents.keys()], domains: PARENTS.filter(([, p]) => p.length === 0).map(([item]) => item), tree: { parents: (c) => parents.get(c) ?? [] } };
+  return {
+    items: [...parents.keys()],
+    domains: PARENTS.filter(([, p]) => p.length === 0).map(([item]) => item),
+    tree: { parents: (c) => parents.get(c) ?? [] },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -58,26 +79,152 @@ export interface Hub {
 }
 
 const HUBS: ReadonlyArray<Omit<Hub, "index">> = [
-  { id: "nairobi-ptc", country: "KE", region: "East Africa", languages: [["en", 85], ["fr", 5], ["ar", 10]] },
+  {
+    id: "nairobi-ptc",
+    country: "KE",
+    region: "East Africa",
+    languages: [
+      ["en", 85],
+      ["fr", 5],
+      ["ar", 10],
+    ],
+  },
   { id: "kampala-ptc", country: "UG", region: "East Africa", languages: [["en", 100]] },
-  { id: "kigali-police-academy", country: "RW", region: "East Africa", languages: [["en", 60], ["fr", 40]] },
-  { id: "accra-ptc", country: "GH", region: "West Africa", languages: [["en", 80], ["fr", 20]] },
+  {
+    id: "kigali-police-academy",
+    country: "RW",
+    region: "East Africa",
+    languages: [
+      ["en", 60],
+      ["fr", 40],
+    ],
+  },
+  {
+    id: "accra-ptc",
+    country: "GH",
+    region: "West Africa",
+    languages: [
+      ["en", 80],
+      ["fr", 20],
+    ],
+  },
   { id: "abuja-police-college", country: "NG", region: "West Africa", languages: [["en", 100]] },
-  { id: "dakar-ecole-police", country: "SN", region: "West Africa", languages: [["fr", 90], ["en", 10]] },
+  {
+    id: "dakar-ecole-police",
+    country: "SN",
+    region: "West Africa",
+    languages: [
+      ["fr", 90],
+      ["en", 10],
+    ],
+  },
   { id: "abidjan-ecole-police", country: "CI", region: "West Africa", languages: [["fr", 100]] },
-  { id: "bamako-emp", country: "ML", region: "Sahel", languages: [["fr", 85], ["ar", 15]] },
-  { id: "yaounde-centre-formation", country: "CM", region: "Central Africa", languages: [["fr", 70], ["en", 30]] },
-  { id: "rabat-institut-police", country: "MA", region: "North Africa", languages: [["ar", 55], ["fr", 45]] },
-  { id: "tunis-ecole-securite", country: "TN", region: "North Africa", languages: [["ar", 60], ["fr", 40]] },
-  { id: "amman-police-academy", country: "JO", region: "Middle East", languages: [["ar", 80], ["en", 20]] },
-  { id: "cairo-training-centre", country: "EG", region: "Middle East", languages: [["ar", 70], ["en", 20], ["fr", 10]] },
-  { id: "beirut-isf-academy", country: "LB", region: "Middle East", languages: [["ar", 60], ["fr", 25], ["en", 15]] },
-  { id: "bishkek-academy", country: "KG", region: "Central Asia", languages: [["ru", 90], ["en", 10]] },
-  { id: "almaty-academy", country: "KZ", region: "Central Asia", languages: [["ru", 85], ["en", 15]] },
+  {
+    id: "bamako-emp",
+    country: "ML",
+    region: "Sahel",
+    languages: [
+      ["fr", 85],
+      ["ar", 15],
+    ],
+  },
+  {
+    id: "yaounde-centre-formation",
+    country: "CM",
+    region: "Central Africa",
+    languages: [
+      ["fr", 70],
+      ["en", 30],
+    ],
+  },
+  {
+    id: "rabat-institut-police",
+    country: "MA",
+    region: "North Africa",
+    languages: [
+      ["ar", 55],
+      ["fr", 45],
+    ],
+  },
+  {
+    id: "tunis-ecole-securite",
+    country: "TN",
+    region: "North Africa",
+    languages: [
+      ["ar", 60],
+      ["fr", 40],
+    ],
+  },
+  {
+    id: "amman-police-academy",
+    country: "JO",
+    region: "Middle East",
+    languages: [
+      ["ar", 80],
+      ["en", 20],
+    ],
+  },
+  {
+    id: "cairo-training-centre",
+    country: "EG",
+    region: "Middle East",
+    languages: [
+      ["ar", 70],
+      ["en", 20],
+      ["fr", 10],
+    ],
+  },
+  {
+    id: "beirut-isf-academy",
+    country: "LB",
+    region: "Middle East",
+    languages: [
+      ["ar", 60],
+      ["fr", 25],
+      ["en", 15],
+    ],
+  },
+  {
+    id: "bishkek-academy",
+    country: "KG",
+    region: "Central Asia",
+    languages: [
+      ["ru", 90],
+      ["en", 10],
+    ],
+  },
+  {
+    id: "almaty-academy",
+    country: "KZ",
+    region: "Central Asia",
+    languages: [
+      ["ru", 85],
+      ["en", 15],
+    ],
+  },
   { id: "dushanbe-academy", country: "TJ", region: "Central Asia", languages: [["ru", 100]] },
-  { id: "langfang-ptc", country: "CN", region: "East Asia", languages: [["zh", 85], ["en", 15]] },
+  {
+    id: "langfang-ptc",
+    country: "CN",
+    region: "East Asia",
+    languages: [
+      ["zh", 85],
+      ["en", 15],
+    ],
+  },
   { id: "kunming-police-college", country: "CN", region: "East Asia", languages: [["zh", 100]] },
-  { id: "geneva-ssr-centre", country: "CH", region: "Europe", languages: [["en", 40], ["fr", 20], ["ar", 15], ["ru", 15], ["zh", 10]] },
+  {
+    id: "geneva-ssr-centre",
+    country: "CH",
+    region: "Europe",
+    languages: [
+      ["en", 40],
+      ["fr", 20],
+      ["ar", 15],
+      ["ru", 15],
+      ["zh", 10],
+    ],
+  },
 ];
 
 export const HUB_COUNT = HUBS.length;
@@ -115,10 +262,20 @@ const TOPICS: readonly Topic[] = [
       en: ["de-escalation", "use of force", "verbal de-escalation techniques"],
       fr: ["la désescalade", "le recours à la force", "les techniques de désescalade verbale"],
       ar: ["خفض التصعيد", "استخدام القوة", "تقنيات التهدئة اللفظية"],
-      ru: [["деэскалация", "деэскалации"], ["применение силы", "применения силы"], ["вербальная деэскалация", "вербальной деэскалации"]],
+      ru: [
+        ["деэскалация", "деэскалации"],
+        ["применение силы", "применения силы"],
+        ["вербальная деэскалация", "вербальной деэскалации"],
+      ],
       zh: ["降级处置", "使用武力", "言语降级技巧"],
     },
-    tags: { en: ["use of force", "de-escalation"], fr: ["recours à la force", "désescalade"], ar: ["استخدام القوة", "خفض التصعيد"], ru: ["применение силы", "деэскалация"], zh: ["使用武力", "降级处置"] },
+    tags: {
+      en: ["use of force", "de-escalation"],
+      fr: ["recours à la force", "désescalade"],
+      ar: ["استخدام القوة", "خفض التصعيد"],
+      ru: ["применение силы", "деэскалация"],
+      zh: ["使用武力", "降级处置"],
+    },
   },
   {
     slug: "firearms",
@@ -127,10 +284,20 @@ const TOPICS: readonly Topic[] = [
       en: ["firearms", "proportionality in the use of firearms", "lethal force"],
       fr: ["les armes à feu", "la proportionnalité dans l'usage des armes à feu", "la force létale"],
       ar: ["الأسلحة النارية", "التناسب في استخدام الأسلحة النارية", "القوة المميتة"],
-      ru: [["огнестрельное оружие", "огнестрельного оружия"], ["соразмерность применения оружия", "соразмерности применения оружия"], ["летальная сила", "летальной силы"]],
+      ru: [
+        ["огнестрельное оружие", "огнестрельного оружия"],
+        ["соразмерность применения оружия", "соразмерности применения оружия"],
+        ["летальная сила", "летальной силы"],
+      ],
       zh: ["枪支使用", "使用枪支的相称性", "致命武力"],
     },
-    tags: { en: ["firearms", "proportionality"], fr: ["armes à feu", "proportionnalité"], ar: ["الأسلحة النارية", "التناسب"], ru: ["оружие", "соразмерность"], zh: ["枪支", "相称性"] },
+    tags: {
+      en: ["firearms", "proportionality"],
+      fr: ["armes à feu", "proportionnalité"],
+      ar: ["الأسلحة النارية", "التناسب"],
+      ru: ["оружие", "соразмерность"],
+      zh: ["枪支", "相称性"],
+    },
   },
   {
     slug: "public-order",
@@ -139,10 +306,20 @@ const TOPICS: readonly Topic[] = [
       en: ["crowd management", "public order policing", "policing of demonstrations"],
       fr: ["la gestion des foules", "le maintien de l'ordre", "l'encadrement des manifestations"],
       ar: ["إدارة الحشود", "حفظ النظام العام", "تأمين المظاهرات"],
-      ru: [["управление толпой", "управления толпой"], ["охрана общественного порядка", "охраны общественного порядка"], ["обеспечение безопасности митингов", "обеспечения безопасности митингов"]],
+      ru: [
+        ["управление толпой", "управления толпой"],
+        ["охрана общественного порядка", "охраны общественного порядка"],
+        ["обеспечение безопасности митингов", "обеспечения безопасности митингов"],
+      ],
       zh: ["人群管理", "维护公共秩序", "示威活动警务"],
     },
-    tags: { en: ["public order", "demonstrations"], fr: ["maintien de l'ordre", "manifestations"], ar: ["النظام العام", "المظاهرات"], ru: ["общественный порядок", "митинги"], zh: ["公共秩序", "示威"] },
+    tags: {
+      en: ["public order", "demonstrations"],
+      fr: ["maintien de l'ordre", "manifestations"],
+      ar: ["النظام العام", "المظاهرات"],
+      ru: ["общественный порядок", "митинги"],
+      zh: ["公共秩序", "示威"],
+    },
   },
   {
     slug: "pretrial-detention",
@@ -151,10 +328,20 @@ const TOPICS: readonly Topic[] = [
       en: ["pre-trial detention", "detention conditions", "prison overcrowding"],
       fr: ["la détention provisoire", "les conditions de détention", "la surpopulation carcérale"],
       ar: ["الاحتجاز السابق للمحاكمة", "ظروف الاحتجاز", "اكتظاظ السجون"],
-      ru: [["предварительное заключение", "предварительного заключения"], ["условия содержания", "условий содержания"], ["переполненность тюрем", "переполненности тюрем"]],
+      ru: [
+        ["предварительное заключение", "предварительного заключения"],
+        ["условия содержания", "условий содержания"],
+        ["переполненность тюрем", "переполненности тюрем"],
+      ],
       zh: ["审前羁押", "羁押条件", "监狱过度拥挤"],
     },
-    tags: { en: ["detention", "prisons"], fr: ["détention", "prisons"], ar: ["الاحتجاز", "السجون"], ru: ["задержание", "тюрьмы"], zh: ["拘留", "监狱"] },
+    tags: {
+      en: ["detention", "prisons"],
+      fr: ["détention", "prisons"],
+      ar: ["الاحتجاز", "السجون"],
+      ru: ["задержание", "тюрьмы"],
+      zh: ["拘留", "监狱"],
+    },
   },
   {
     slug: "custody",
@@ -163,10 +350,20 @@ const TOPICS: readonly Topic[] = [
       en: ["treatment of detainees", "custody records", "rights of persons in custody"],
       fr: ["le traitement des détenus", "les registres de garde à vue", "les droits des personnes gardées à vue"],
       ar: ["معاملة المحتجزين", "سجلات الحجز", "حقوق الأشخاص المحتجزين"],
-      ru: [["обращение с задержанными", "обращения с задержанными"], ["журнал учёта задержанных", "журнала учёта задержанных"], ["права задержанных", "прав задержанных"]],
+      ru: [
+        ["обращение с задержанными", "обращения с задержанными"],
+        ["журнал учёта задержанных", "журнала учёта задержанных"],
+        ["права задержанных", "прав задержанных"],
+      ],
       zh: ["被拘留者待遇", "羁押记录", "被羁押者的权利"],
     },
-    tags: { en: ["custody", "detainees"], fr: ["garde à vue", "détenus"], ar: ["الحجز", "المحتجزون"], ru: ["задержанные", "содержание под стражей"], zh: ["羁押", "被拘留者"] },
+    tags: {
+      en: ["custody", "detainees"],
+      fr: ["garde à vue", "détenus"],
+      ar: ["الحجز", "المحتجزون"],
+      ru: ["задержанные", "содержание под стражей"],
+      zh: ["羁押", "被拘留者"],
+    },
   },
   {
     slug: "torture-prevention",
@@ -175,22 +372,46 @@ const TOPICS: readonly Topic[] = [
       en: ["torture prevention", "ill-treatment", "independent monitoring of places of detention"],
       fr: ["la prévention de la torture", "les mauvais traitements", "le contrôle indépendant des lieux de détention"],
       ar: ["منع التعذيب", "سوء المعاملة", "الرقابة المستقلة على أماكن الاحتجاز"],
-      ru: [["предупреждение пыток", "предупреждения пыток"], ["жестокое обращение", "жестокого обращения"], ["независимый мониторинг мест лишения свободы", "независимого мониторинга мест лишения свободы"]],
+      ru: [
+        ["предупреждение пыток", "предупреждения пыток"],
+        ["жестокое обращение", "жестокого обращения"],
+        ["независимый мониторинг мест лишения свободы", "независимого мониторинга мест лишения свободы"],
+      ],
       zh: ["防止酷刑", "虐待行为", "对拘留场所的独立监督"],
     },
-    tags: { en: ["torture prevention", "monitoring"], fr: ["prévention de la torture", "contrôle"], ar: ["منع التعذيب", "الرقابة"], ru: ["пытки", "мониторинг"], zh: ["酷刑", "监督"] },
+    tags: {
+      en: ["torture prevention", "monitoring"],
+      fr: ["prévention de la torture", "contrôle"],
+      ar: ["منع التعذيب", "الرقابة"],
+      ru: ["пытки", "мониторинг"],
+      zh: ["酷刑", "监督"],
+    },
   },
   {
     slug: "human-rights",
     competency: "hr-1",
     phrases: {
       en: ["human rights", "human rights monitoring", "international human rights standards"],
-      fr: ["les droits de l'homme", "le suivi des droits de l'homme", "les normes internationales des droits de l'homme"],
+      fr: [
+        "les droits de l'homme",
+        "le suivi des droits de l'homme",
+        "les normes internationales des droits de l'homme",
+      ],
       ar: ["حقوق الإنسان", "رصد حقوق الإنسان", "المعايير الدولية لحقوق الإنسان"],
-      ru: [["права человека", "прав человека"], ["мониторинг прав человека", "мониторинга прав человека"], ["международные стандарты в области прав человека", "международных стандартов в области прав человека"]],
+      ru: [
+        ["права человека", "прав человека"],
+        ["мониторинг прав человека", "мониторинга прав человека"],
+        ["международные стандарты в области прав человека", "международных стандартов в области прав человека"],
+      ],
       zh: ["人权", "人权监测", "国际人权标准"],
     },
-    tags: { en: ["human rights", "standards"], fr: ["droits de l'homme", "normes"], ar: ["حقوق الإنسان", "المعايير"], ru: ["права человека", "стандарты"], zh: ["人权", "标准"] },
+    tags: {
+      en: ["human rights", "standards"],
+      fr: ["droits de l'homme", "normes"],
+      ar: ["حقوق الإنسان", "المعايير"],
+      ru: ["права человека", "стандарты"],
+      zh: ["人权", "标准"],
+    },
   },
   {
     slug: "oversight",
@@ -199,10 +420,20 @@ const TOPICS: readonly Topic[] = [
       en: ["accountability", "police oversight", "complaints against the police"],
       fr: ["la redevabilité", "le contrôle de la police", "les plaintes contre la police"],
       ar: ["المساءلة", "الرقابة على الشرطة", "الشكاوى ضد الشرطة"],
-      ru: [["подотчётность", "подотчётности"], ["надзор за полицией", "надзора за полицией"], ["жалобы на действия полиции", "жалоб на действия полиции"]],
+      ru: [
+        ["подотчётность", "подотчётности"],
+        ["надзор за полицией", "надзора за полицией"],
+        ["жалобы на действия полиции", "жалоб на действия полиции"],
+      ],
       zh: ["问责", "警务监督", "对警察的投诉"],
     },
-    tags: { en: ["accountability", "oversight"], fr: ["redevabilité", "contrôle externe"], ar: ["المساءلة", "الرقابة"], ru: ["подотчётность", "надзор"], zh: ["问责", "监督机制"] },
+    tags: {
+      en: ["accountability", "oversight"],
+      fr: ["redevabilité", "contrôle externe"],
+      ar: ["المساءلة", "الرقابة"],
+      ru: ["подотчётность", "надзор"],
+      zh: ["问责", "监督机制"],
+    },
   },
   {
     slug: "interviewing",
@@ -211,10 +442,20 @@ const TOPICS: readonly Topic[] = [
       en: ["investigative interviewing", "interviewing suspects", "the PEACE model"],
       fr: ["l'audition d'enquête", "l'audition des suspects", "le modèle PEACE"],
       ar: ["المقابلات الاستقصائية", "استجواب المشتبه بهم", "نموذج PEACE"],
-      ru: [["следственное интервьюирование", "следственного интервьюирования"], ["допрос подозреваемых", "допроса подозреваемых"], ["модель PEACE", "модели PEACE"]],
+      ru: [
+        ["следственное интервьюирование", "следственного интервьюирования"],
+        ["допрос подозреваемых", "допроса подозреваемых"],
+        ["модель PEACE", "модели PEACE"],
+      ],
       zh: ["侦查询问", "讯问犯罪嫌疑人", "PEACE询问模式"],
     },
-    tags: { en: ["interviewing", "suspects"], fr: ["audition", "suspects"], ar: ["الاستجواب", "المشتبه بهم"], ru: ["допрос", "подозреваемые"], zh: ["讯问", "犯罪嫌疑人"] },
+    tags: {
+      en: ["interviewing", "suspects"],
+      fr: ["audition", "suspects"],
+      ar: ["الاستجواب", "المشتبه بهم"],
+      ru: ["допрос", "подозреваемые"],
+      zh: ["讯问", "犯罪嫌疑人"],
+    },
   },
   {
     slug: "forensics",
@@ -223,10 +464,20 @@ const TOPICS: readonly Topic[] = [
       en: ["forensic evidence", "crime scene management", "chain of custody"],
       fr: ["la preuve scientifique", "la gestion de la scène de crime", "la chaîne de traçabilité des preuves"],
       ar: ["الأدلة الجنائية", "إدارة مسرح الجريمة", "سلسلة حيازة الأدلة"],
-      ru: [["криминалистические доказательства", "криминалистических доказательств"], ["осмотр места происшествия", "осмотра места происшествия"], ["цепочка хранения улик", "цепочки хранения улик"]],
+      ru: [
+        ["криминалистические доказательства", "криминалистических доказательств"],
+        ["осмотр места происшествия", "осмотра места происшествия"],
+        ["цепочка хранения улик", "цепочки хранения улик"],
+      ],
       zh: ["法医证据", "犯罪现场管理", "证据保管链"],
     },
-    tags: { en: ["forensics", "evidence"], fr: ["police scientifique", "preuves"], ar: ["الأدلة", "مسرح الجريمة"], ru: ["криминалистика", "доказательства"], zh: ["法医", "证据"] },
+    tags: {
+      en: ["forensics", "evidence"],
+      fr: ["police scientifique", "preuves"],
+      ar: ["الأدلة", "مسرح الجريمة"],
+      ru: ["криминалистика", "доказательства"],
+      zh: ["法医", "证据"],
+    },
   },
   {
     slug: "border-checks",
@@ -235,10 +486,20 @@ const TOPICS: readonly Topic[] = [
       en: ["border checks", "border management", "integrated border management"],
       fr: ["les contrôles aux frontières", "la gestion des frontières", "la gestion intégrée des frontières"],
       ar: ["التحقق على الحدود", "إدارة الحدود", "الإدارة المتكاملة للحدود"],
-      ru: [["пограничный контроль", "пограничного контроля"], ["управление границами", "управления границами"], ["комплексное управление границами", "комплексного управления границами"]],
+      ru: [
+        ["пограничный контроль", "пограничного контроля"],
+        ["управление границами", "управления границами"],
+        ["комплексное управление границами", "комплексного управления границами"],
+      ],
       zh: ["边境检查", "边境管理", "综合边境管理"],
     },
-    tags: { en: ["border", "checks"], fr: ["frontières", "contrôles"], ar: ["الحدود", "التفتيش"], ru: ["граница", "контроль"], zh: ["边境", "检查"] },
+    tags: {
+      en: ["border", "checks"],
+      fr: ["frontières", "contrôles"],
+      ar: ["الحدود", "التفتيش"],
+      ru: ["граница", "контроль"],
+      zh: ["边境", "检查"],
+    },
   },
   {
     slug: "document-fraud",
@@ -247,10 +508,20 @@ const TOPICS: readonly Topic[] = [
       en: ["document fraud", "forged travel documents", "document examination"],
       fr: ["la fraude documentaire", "les faux documents de voyage", "l'examen des documents"],
       ar: ["تزوير الوثائق", "وثائق السفر المزورة", "فحص الوثائق"],
-      ru: [["подделка документов", "подделки документов"], ["поддельные проездные документы", "поддельных проездных документов"], ["проверка документов", "проверки документов"]],
+      ru: [
+        ["подделка документов", "подделки документов"],
+        ["поддельные проездные документы", "поддельных проездных документов"],
+        ["проверка документов", "проверки документов"],
+      ],
       zh: ["证件欺诈", "伪造旅行证件", "证件检验"],
     },
-    tags: { en: ["document fraud", "passports"], fr: ["fraude documentaire", "passeports"], ar: ["التزوير", "جوازات السفر"], ru: ["подделка", "паспорта"], zh: ["伪造证件", "护照"] },
+    tags: {
+      en: ["document fraud", "passports"],
+      fr: ["fraude documentaire", "passeports"],
+      ar: ["التزوير", "جوازات السفر"],
+      ru: ["подделка", "паспорта"],
+      zh: ["伪造证件", "护照"],
+    },
   },
   {
     slug: "trafficking",
@@ -259,10 +530,20 @@ const TOPICS: readonly Topic[] = [
       en: ["trafficking in human beings", "migrant smuggling", "protection of asylum seekers"],
       fr: ["la traite des êtres humains", "le trafic de migrants", "la protection des demandeurs d'asile"],
       ar: ["الاتجار بالبشر", "تهريب المهاجرين", "حماية طالبي اللجوء"],
-      ru: [["торговля людьми", "торговли людьми"], ["незаконный ввоз мигрантов", "незаконного ввоза мигрантов"], ["защита просителей убежища", "защиты просителей убежища"]],
+      ru: [
+        ["торговля людьми", "торговли людьми"],
+        ["незаконный ввоз мигрантов", "незаконного ввоза мигрантов"],
+        ["защита просителей убежища", "защиты просителей убежища"],
+      ],
       zh: ["贩运人口", "偷运移民", "保护寻求庇护者"],
     },
-    tags: { en: ["trafficking", "migration"], fr: ["traite", "migration"], ar: ["الاتجار بالبشر", "الهجرة"], ru: ["торговля людьми", "миграция"], zh: ["人口贩运", "移民"] },
+    tags: {
+      en: ["trafficking", "migration"],
+      fr: ["traite", "migration"],
+      ar: ["الاتجار بالبشر", "الهجرة"],
+      ru: ["торговля людьми", "миграция"],
+      zh: ["人口贩运", "移民"],
+    },
   },
   {
     slug: "gbv",
@@ -271,34 +552,75 @@ const TOPICS: readonly Topic[] = [
       en: ["gender-based violence", "sexual violence", "a survivor-centred approach"],
       fr: ["les violences basées sur le genre", "les violences sexuelles", "l'approche centrée sur les survivantes"],
       ar: ["العنف القائم على النوع الاجتماعي", "العنف الجنسي", "النهج المتمحور حول الناجيات"],
-      ru: [["гендерное насилие", "гендерного насилия"], ["сексуальное насилие", "сексуального насилия"], ["подход, ориентированный на пострадавших", "подхода, ориентированного на пострадавших"]],
+      ru: [
+        ["гендерное насилие", "гендерного насилия"],
+        ["сексуальное насилие", "сексуального насилия"],
+        ["подход, ориентированный на пострадавших", "подхода, ориентированного на пострадавших"],
+      ],
       zh: ["基于性别的暴力", "性暴力", "以幸存者为中心的方法"],
     },
-    tags: { en: ["gbv", "gender"], fr: ["vbg", "genre"], ar: ["العنف الجنسي", "النوع الاجتماعي"], ru: ["гендерное насилие", "гендер"], zh: ["性别暴力", "性别"] },
+    tags: {
+      en: ["gbv", "gender"],
+      fr: ["vbg", "genre"],
+      ar: ["العنف الجنسي", "النوع الاجتماعي"],
+      ru: ["гендерное насилие", "гендер"],
+      zh: ["性别暴力", "性别"],
+    },
   },
   {
     slug: "referral",
     competency: "gbv-1.1",
     phrases: {
       en: ["referral pathways", "support for survivors", "specialised police units for women and children"],
-      fr: ["les circuits de référencement", "l'accompagnement des survivantes", "les unités spécialisées pour les femmes et les enfants"],
+      fr: [
+        "les circuits de référencement",
+        "l'accompagnement des survivantes",
+        "les unités spécialisées pour les femmes et les enfants",
+      ],
       ar: ["مسارات الإحالة", "دعم الناجيات", "وحدات الشرطة المتخصصة بالنساء والأطفال"],
-      ru: [["механизмы перенаправления", "механизмов перенаправления"], ["поддержка пострадавших", "поддержки пострадавших"], ["специализированные подразделения по делам женщин и детей", "специализированных подразделений по делам женщин и детей"]],
+      ru: [
+        ["механизмы перенаправления", "механизмов перенаправления"],
+        ["поддержка пострадавших", "поддержки пострадавших"],
+        [
+          "специализированные подразделения по делам женщин и детей",
+          "специализированных подразделений по делам женщин и детей",
+        ],
+      ],
       zh: ["转介机制", "幸存者支持", "妇女儿童专门警务单位"],
     },
-    tags: { en: ["referral", "survivors"], fr: ["référencement", "survivantes"], ar: ["الإحالة", "الناجيات"], ru: ["перенаправление", "пострадавшие"], zh: ["转介", "幸存者"] },
+    tags: {
+      en: ["referral", "survivors"],
+      fr: ["référencement", "survivantes"],
+      ar: ["الإحالة", "الناجيات"],
+      ru: ["перенаправление", "пострадавшие"],
+      zh: ["转介", "幸存者"],
+    },
   },
   {
     slug: "domestic-violence",
     competency: "gbv-2",
     phrases: {
       en: ["domestic violence", "protection orders", "responding to domestic violence calls"],
-      fr: ["les violences conjugales", "les ordonnances de protection", "l'intervention en cas de violences conjugales"],
+      fr: [
+        "les violences conjugales",
+        "les ordonnances de protection",
+        "l'intervention en cas de violences conjugales",
+      ],
       ar: ["العنف الأسري", "أوامر الحماية", "الاستجابة لبلاغات العنف الأسري"],
-      ru: [["домашнее насилие", "домашнего насилия"], ["охранные ордера", "охранных ордеров"], ["реагирование на вызовы о домашнем насилии", "реагирования на вызовы о домашнем насилии"]],
+      ru: [
+        ["домашнее насилие", "домашнего насилия"],
+        ["охранные ордера", "охранных ордеров"],
+        ["реагирование на вызовы о домашнем насилии", "реагирования на вызовы о домашнем насилии"],
+      ],
       zh: ["家庭暴力", "保护令", "处置家庭暴力报警"],
     },
-    tags: { en: ["domestic violence", "protection"], fr: ["violences conjugales", "protection"], ar: ["العنف الأسري", "الحماية"], ru: ["домашнее насилие", "защита"], zh: ["家庭暴力", "保护"] },
+    tags: {
+      en: ["domestic violence", "protection"],
+      fr: ["violences conjugales", "protection"],
+      ar: ["العنف الأسري", "الحماية"],
+      ru: ["домашнее насилие", "защита"],
+      zh: ["家庭暴力", "保护"],
+    },
   },
   {
     slug: "community-policing",
@@ -307,10 +629,20 @@ const TOPICS: readonly Topic[] = [
       en: ["community policing", "police-community relations", "neighbourhood patrols"],
       fr: ["la police de proximité", "les relations entre la police et la population", "les patrouilles de quartier"],
       ar: ["الشرطة المجتمعية", "العلاقة بين الشرطة والمجتمع", "الدوريات في الأحياء"],
-      ru: [["общественная полиция", "общественной полиции"], ["взаимодействие полиции с населением", "взаимодействия полиции с населением"], ["патрулирование микрорайонов", "патрулирования микрорайонов"]],
+      ru: [
+        ["общественная полиция", "общественной полиции"],
+        ["взаимодействие полиции с населением", "взаимодействия полиции с населением"],
+        ["патрулирование микрорайонов", "патрулирования микрорайонов"],
+      ],
       zh: ["社区警务", "警民关系", "社区巡逻"],
     },
-    tags: { en: ["community policing", "trust"], fr: ["police de proximité", "confiance"], ar: ["الشرطة المجتمعية", "الثقة"], ru: ["общественная полиция", "доверие"], zh: ["社区警务", "信任"] },
+    tags: {
+      en: ["community policing", "trust"],
+      fr: ["police de proximité", "confiance"],
+      ar: ["الشرطة المجتمعية", "الثقة"],
+      ru: ["общественная полиция", "доверие"],
+      zh: ["社区警务", "信任"],
+    },
   },
 ];
 
@@ -354,8 +686,24 @@ const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 const WRITING: Record<Language, Writing> = {
   en: {
-    where: ["at a regional prison", "at a pre-trial detention centre", "at a land border crossing", "at an international airport", "in a district police station", "in a gendarmerie brigade", "at the national police academy", "in a refugee camp"],
-    actors: ["prison officers", "border guards", "police investigators", "gendarmes", "custody officers", "community police officers"],
+    where: [
+      "at a regional prison",
+      "at a pre-trial detention centre",
+      "at a land border crossing",
+      "at an international airport",
+      "in a district police station",
+      "in a gendarmerie brigade",
+      "at the national police academy",
+      "in a refugee camp",
+    ],
+    actors: [
+      "prison officers",
+      "border guards",
+      "police investigators",
+      "gendarmes",
+      "custody officers",
+      "community police officers",
+    ],
     titles: [
       (s) => `${cap(s.t1.nom)} ${s.where}`,
       (s) => `${cap(s.t1.nom)} and ${s.t2.nom}`,
@@ -398,8 +746,24 @@ const WRITING: Record<Language, Writing> = {
     revision: (s) => `Revised in ${s.year + 1} after a follow-up visit on ${s.t2.nom}.`,
   },
   fr: {
-    where: ["dans une prison régionale", "dans une maison d'arrêt", "à un poste frontière terrestre", "dans un aéroport international", "dans un commissariat de district", "dans une brigade de gendarmerie", "à l'école nationale de police", "dans un camp de réfugiés"],
-    actors: ["les agents pénitentiaires", "les garde-frontières", "les enquêteurs de police", "les gendarmes", "les officiers de police judiciaire", "les policiers de proximité"],
+    where: [
+      "dans une prison régionale",
+      "dans une maison d'arrêt",
+      "à un poste frontière terrestre",
+      "dans un aéroport international",
+      "dans un commissariat de district",
+      "dans une brigade de gendarmerie",
+      "à l'école nationale de police",
+      "dans un camp de réfugiés",
+    ],
+    actors: [
+      "les agents pénitentiaires",
+      "les garde-frontières",
+      "les enquêteurs de police",
+      "les gendarmes",
+      "les officiers de police judiciaire",
+      "les policiers de proximité",
+    ],
     titles: [
       (s) => `${cap(s.t1.nom)} ${s.where}`,
       (s) => `${cap(s.t1.nom)} et ${s.t2.nom}`,
@@ -408,7 +772,8 @@ const WRITING: Record<Language, Writing> = {
       (s) => `${cap(s.t1.nom)} : une grille d'évaluation pour les formateurs`,
     ],
     summaries: [
-      (s) => `Comment ${s.actor} ${s.where} ont réduit les incidents grâce à une formation de ${s.days} jours sur ${s.t1.nom}.`,
+      (s) =>
+        `Comment ${s.actor} ${s.where} ont réduit les incidents grâce à une formation de ${s.days} jours sur ${s.t1.nom}.`,
       (s) => `Une formation de ${s.days} jours sur ${s.t1.nom} et ${s.t2.nom}, évaluée auprès de ${s.n} participants.`,
       () => "Un retour d'expérience évalué par les pairs, avec des indicateurs de suivi.",
       (s) => `Ce qui a fonctionné, et ce qui n'a pas fonctionné, lorsque ${s.actor} ont changé leur approche.`,
@@ -418,11 +783,13 @@ const WRITING: Record<Language, Writing> = {
       [
         (s) => `En ${s.year}, ${s.actor} ${s.where} ont signalé des problèmes récurrents concernant ${s.t1.nom}.`,
         (s) => `Une évaluation de l'inspection générale a relevé des lacunes concernant ${s.t1.nom} et ${s.t2.nom}.`,
-        (s) => `La plupart des ${s.n} agents n'avaient reçu aucune formation continue sur ${s.t1.nom} depuis leur formation initiale.`,
+        (s) =>
+          `La plupart des ${s.n} agents n'avaient reçu aucune formation continue sur ${s.t1.nom} depuis leur formation initiale.`,
       ],
       [
         (s) => `La formation associait des mises en situation sur ${s.t1.nom} et de courtes séances sur ${s.t2.nom}.`,
-        () => "Les formateurs ont utilisé des jeux de rôle, l'analyse de vidéos et des études de cas tirées d'incidents locaux.",
+        () =>
+          "Les formateurs ont utilisé des jeux de rôle, l'analyse de vidéos et des études de cas tirées d'incidents locaux.",
         () => "Les superviseurs ont appris à organiser un débriefing dans les 48 heures après chaque incident.",
         (s) => `Une équipe mobile a dispensé la formation en ${s.sessions} sessions de ${s.size} participants.`,
       ],
@@ -442,7 +809,16 @@ const WRITING: Record<Language, Writing> = {
     revision: (s) => `Révisé en ${s.year + 1} après une visite de suivi sur ${s.t2.nom}.`,
   },
   ar: {
-    where: ["في سجن إقليمي", "في مركز للاحتجاز السابق للمحاكمة", "في معبر حدودي بري", "في مطار دولي", "في مركز شرطة محلي", "في وحدة للدرك", "في أكاديمية الشرطة الوطنية", "في مخيم للاجئين"],
+    where: [
+      "في سجن إقليمي",
+      "في مركز للاحتجاز السابق للمحاكمة",
+      "في معبر حدودي بري",
+      "في مطار دولي",
+      "في مركز شرطة محلي",
+      "في وحدة للدرك",
+      "في أكاديمية الشرطة الوطنية",
+      "في مخيم للاجئين",
+    ],
     actors: ["حراس السجون", "حرس الحدود", "ضباط التحقيق", "عناصر الدرك", "ضباط الحجز", "أفراد الشرطة المجتمعية"],
     titles: [
       (s) => `${s.t1.nom} ${s.where}`,
@@ -486,8 +862,24 @@ const WRITING: Record<Language, Writing> = {
     revision: (s) => `نُقّحت في عام ${s.year + 1} بعد زيارة متابعة حول ${s.t2.nom}.`,
   },
   ru: {
-    where: ["в региональной тюрьме", "в следственном изоляторе", "на сухопутном пограничном переходе", "в международном аэропорту", "в районном отделе полиции", "в патрульной службе", "в академии МВД", "в лагере беженцев"],
-    actors: ["сотрудники пенитенциарной системы", "пограничники", "следователи", "сотрудники патрульной полиции", "сотрудники изоляторов временного содержания", "участковые инспекторы"],
+    where: [
+      "в региональной тюрьме",
+      "в следственном изоляторе",
+      "на сухопутном пограничном переходе",
+      "в международном аэропорту",
+      "в районном отделе полиции",
+      "в патрульной службе",
+      "в академии МВД",
+      "в лагере беженцев",
+    ],
+    actors: [
+      "сотрудники пенитенциарной системы",
+      "пограничники",
+      "следователи",
+      "сотрудники патрульной полиции",
+      "сотрудники изоляторов временного содержания",
+      "участковые инспекторы",
+    ],
     titles: [
       (s) => `${cap(s.t1.nom)} ${s.where}`,
       (s) => `${cap(s.t1.nom)} и ${s.t2.nom}`,
@@ -496,7 +888,8 @@ const WRITING: Record<Language, Writing> = {
       (s) => `${cap(s.t1.nom)}: инструмент оценки для преподавателей`,
     ],
     summaries: [
-      (s) => `Как ${s.actor} ${s.where} сократили число инцидентов после ${s.days}-дневного курса по теме «${s.t1.nom}».`,
+      (s) =>
+        `Как ${s.actor} ${s.where} сократили число инцидентов после ${s.days}-дневного курса по теме «${s.t1.nom}».`,
       (s) => `${s.days}-дневный курс по темам «${s.t1.nom}» и «${s.t2.nom}», оценённый с участием ${s.n} слушателей.`,
       () => "Опыт, прошедший экспертную оценку, с показателями для последующего мониторинга.",
       (s) => `Что сработало и что нет, когда ${s.actor} изменили подход к работе.`,
@@ -506,10 +899,12 @@ const WRITING: Record<Language, Writing> = {
       [
         (s) => `В ${s.year} году ${s.actor} ${s.where} сообщали о повторяющихся проблемах в области ${s.t1.gen}.`,
         (s) => `Проверка инспекции выявила пробелы в вопросах ${s.t1.gen} и ${s.t2.gen}.`,
-        (s) => `Большинство из ${s.n} сотрудников не проходили повышение квалификации по теме «${s.t1.nom}» со времени базового обучения.`,
+        (s) =>
+          `Большинство из ${s.n} сотрудников не проходили повышение квалификации по теме «${s.t1.nom}» со времени базового обучения.`,
       ],
       [
-        (s) => `Обучение сочетало ситуационные упражнения по вопросам ${s.t1.gen} с короткими занятиями по теме «${s.t2.nom}».`,
+        (s) =>
+          `Обучение сочетало ситуационные упражнения по вопросам ${s.t1.gen} с короткими занятиями по теме «${s.t2.nom}».`,
         () => "Преподаватели использовали ролевые игры, разбор видеозаписей и анализ местных инцидентов.",
         () => "Руководителей научили проводить разбор каждого инцидента в течение 48 часов.",
         (s) => `Мобильная группа провела курс в ${s.sessions} потоках по ${s.size} слушателей.`,
@@ -589,11 +984,15 @@ export interface GeneratedCase {
 }
 
 /** Space (ASCII or ideographic) between sentences in a paragraph. */
-const joinSentences = (language: Language, sentences: readonly string[]) => sentences.join(language === "zh" ? "" : " ");
+const joinSentences = (language: Language, sentences: readonly string[]) =>
+  sentences.join(language === "zh" ? "" : " ");
 
 function hex(random: Random, digits: number): string {
   let out = "";
-  while (out.length < digits) out += Math.floor(random.next() * 0x1_0000_0000).toString(16).padStart(8, "0");
+  while (out.length < digits)
+    out += Math.floor(random.next() * 0x1_0000_0000)
+      .toString(16)
+      .padStart(8, "0");
   return out.slice(0, digits);
 }
 
@@ -604,10 +1003,13 @@ function makeCase(random: Random, framework: Framework, hub: Hub, n: number): Ge
   const main = random.pick(TOPICS);
   const domain = main.competency.split("-")[0] as string;
   const near = TOPICS.filter((t) => t !== main && t.competency.startsWith(`${domain}-`));
-  const second = near.length > 0 && random.chance(0.6) ? random.pick(near) : random.pick(TOPICS.filter((t) => t !== main));
+  const second =
+    near.length > 0 && random.chance(0.6) ? random.pick(near) : random.pick(TOPICS.filter((t) => t !== main));
   const mainPhrases = phrasesOf(main, language);
   const t1 = random.pick(mainPhrases);
-  const t2 = random.chance(0.5) ? random.pick(mainPhrases.filter((p) => p !== t1)) : random.pick(phrasesOf(second, language));
+  const t2 = random.chance(0.5)
+    ? random.pick(mainPhrases.filter((p) => p !== t1))
+    : random.pick(phrasesOf(second, language));
   const slots: Slots = {
     t1,
     t2,
@@ -621,25 +1023,55 @@ function makeCase(random: Random, framework: Framework, hub: Hub, n: number): Ge
     sessions: random.int(3, 9),
     size: random.int(12, 30),
   };
-  const summary = joinSentences(language, random.sample(writing.summaries, random.int(1, 2)).map((t) => t(slots)));
+  const summary = joinSentences(
+    language,
+    random.sample(writing.summaries, random.int(1, 2)).map((t) => t(slots)),
+  );
   const sections = writing.sections.map((templates, i) => {
     // Some of the section's sentences, in their order.
     const chosen = new Set(random.sample(templates, random.int(2, templates.length)));
     const sentences = templates.filter((t) => chosen.has(t)).map((t) => t(slots));
-    const paragraph = i === 3 && random.chance(0.4) ? sentences.map((s) => `- ${s}`).join("\n") : joinSentences(language, sentences);
+    const paragraph =
+      i === 3 && random.chance(0.4) ? sentences.map((s) => `- ${s}`).join("\n") : joinSentences(language, sentences);
     return `## ${writing.headings[i] as string}\n\n${paragraph}`;
   });
   // Competencies: the topics' items, sometimes a parent instead (a whole domain, say).
-  const competencies = [...new Set([main.competency, ...(random.chance(0.5) ? [second.competency] : [])].map((c) => (random.chance(0.15) ? (framework.tree.parents(c)[0] ?? c) : c)))];
-  const tags = [...new Set([...main.tags[language], ...(random.chance(0.5) ? [random.pick(second.tags[language])] : [])])].slice(0, random.int(2, 3));
-  const kind = random.weighted<CaseKind>([["case-study", 40], ["best-practice", 25], ["lesson-learned", 20], ["evaluation-tool", 15]]);
+  const competencies = [
+    ...new Set(
+      [main.competency, ...(random.chance(0.5) ? [second.competency] : [])].map((c) =>
+        random.chance(0.15) ? (framework.tree.parents(c)[0] ?? c) : c,
+      ),
+    ),
+  ];
+  const tags = [
+    ...new Set([...main.tags[language], ...(random.chance(0.5) ? [random.pick(second.tags[language])] : [])]),
+  ].slice(0, random.int(2, 3));
+  const kind = random.weighted<CaseKind>([
+    ["case-study", 40],
+    ["best-practice", 25],
+    ["lesson-learned", 20],
+    ["evaluation-tool", 15],
+  ]);
   const id = `${main.slug}-${String(n).padStart(4, "0")}`;
-  const evidence = Array.from({ length: random.weighted([[0, 40], [1, 45], [2, 15]] as const) }, (_, e) => ({
-    url: `https://${hub.id}.example.org/cases/${id}/annex-${e + 1}.pdf`,
-    sha256: hex(random, 64),
-    label: random.pick(writing.evidence),
-  }));
-  const place = random.weighted([["country", 65], ["subdivision", 25], ["none", 10]] as const);
+  const evidence = Array.from(
+    {
+      length: random.weighted([
+        [0, 40],
+        [1, 45],
+        [2, 15],
+      ] as const),
+    },
+    (_, e) => ({
+      url: `https://${hub.id}.example.org/cases/${id}/annex-${e + 1}.pdf`,
+      sha256: hex(random, 64),
+      label: random.pick(writing.evidence),
+    }),
+  );
+  const place = random.weighted([
+    ["country", 65],
+    ["subdivision", 25],
+    ["none", 10],
+  ] as const);
   const raw: RawCase = {
     id,
     kind,
@@ -657,9 +1089,18 @@ function makeCase(random: Random, framework: Framework, hub: Hub, n: number): Ge
     visibility: random.chance(0.6) ? "public" : "internal",
   };
   const { value, violations } = validateCase(raw);
-  if (violations.length > 0) throw new Error(`generated case ${hub.id}/${id} is invalid: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
+  if (violations.length > 0)
+    throw new Error(
+      `generated case ${hub.id}/${id} is invalid: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+    );
   const updatedAt = new Date(Date.UTC(slots.year, random.int(0, 11), random.int(1, 28))).toISOString();
-  return { hub: hub.id, key: `${hub.id}/${value.id}`, record: { ...value, updatedAt, updatedBy: `${hub.id}:editor-${random.int(1, 5)}` }, slots, language };
+  return {
+    hub: hub.id,
+    key: `${hub.id}/${value.id}`,
+    record: { ...value, updatedAt, updatedBy: `${hub.id}:editor-${random.int(1, 5)}` },
+    slots,
+    language,
+  };
 }
 
 /** `perHub` cases for each hub in turn; a hub's first cases are the same whatever `perHub` is. */
@@ -685,8 +1126,15 @@ export function revise(c: GeneratedCase, random: Random): CaseRecord {
     tags: [...new Set([...c.record.tags, extraTag])],
   };
   const { value, violations } = validateCase(raw);
-  if (violations.length > 0) throw new Error(`revised case ${c.key} is invalid: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
-  return { ...value, updatedAt: new Date(Date.UTC(c.slots.year + 1, 5, 1)).toISOString(), updatedBy: c.record.updatedBy };
+  if (violations.length > 0)
+    throw new Error(
+      `revised case ${c.key} is invalid: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+    );
+  return {
+    ...value,
+    updatedAt: new Date(Date.UTC(c.slots.year + 1, 5, 1)).toISOString(),
+    updatedBy: c.record.updatedBy,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,5 +30,9 @@ const index = new CaseSearchIndex();
 for (const c of cases) index.upsert(c.key, c.record);
 const withIndex = settledHeap();
 if (index.size !== cases.length) throw new Error(`the index holds ${index.size} of ${cases.length} cases`);
-const out: MemoryMeasure = { cases: cases.length, recordsBytes: withRecords - before, indexBytes: withIndex - withRecords };
+const out: MemoryMeasure = {
+  cases: cases.length,
+  recordsBytes: withRecords - before,
+  indexBytes: withIndex - withRecords,
+};
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -22,7 +22,14 @@ export interface SearchAnswer {
   total: number;
 }
 
-export function nodeSearch(index: CaseSearchIndex, indexed: ReadonlyMap<string, IndexedCase>, tree: CompetencyTree, text: string, filters: CaseFilters, page: { size: number; offset: number }): SearchAnswer {
+export function nodeSearch(
+  index: CaseSearchIndex,
+  indexed: ReadonlyMap<string, IndexedCase>,
+  tree: CompetencyTree,
+  text: string,
+  filters: CaseFilters,
+  page: { size: number; offset: number },
+): SearchAnswer {
   const hits = caseHits(index, indexed, text, filters, tree);
   return { page: hits.slice(page.offset, page.offset + page.size), total: hits.length };
 }

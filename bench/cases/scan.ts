@@ -43,7 +43,12 @@ function rank(hits: CaseHit[], page: { size: number; offset: number }): SearchAn
 }
 
 /** The naive scan: every case tokenized and folded again on every query. */
-export function scanSearch(indexed: ReadonlyMap<string, IndexedCase>, accept: (key: string) => boolean, text: string, page: { size: number; offset: number }): SearchAnswer {
+export function scanSearch(
+  indexed: ReadonlyMap<string, IndexedCase>,
+  accept: (key: string) => boolean,
+  text: string,
+  page: { size: number; offset: number },
+): SearchAnswer {
   const terms = new Set(queryTerms(text));
   const hits: CaseHit[] = [];
   if (terms.size === 0) return { page: [], total: 0 };
@@ -78,7 +83,11 @@ export function withinOneEdit(a: string, b: string): boolean {
  * Keep in step with the searchOptions in node/cases/search.ts.
  */
 export function indexMatches(q: string, t: string): boolean {
-  return t === q || (q.length >= PREFIX_MIN_LENGTH && t.startsWith(q)) || (q.length >= FUZZY_MIN_LENGTH && withinOneEdit(q, t));
+  return (
+    t === q ||
+    (q.length >= PREFIX_MIN_LENGTH && t.startsWith(q)) ||
+    (q.length >= FUZZY_MIN_LENGTH && withinOneEdit(q, t))
+  );
 }
 
 /** The sets a query's answer is checked against (keys of cases that pass the filter). */

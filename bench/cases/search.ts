@@ -11,7 +11,17 @@ import { CaseSearchIndex } from "../../node/cases/search.js";
 import { Random } from "../lib/random.js";
 import { median, round, since, summarize, type Summary } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
-import { HUB_COUNT, LANGUAGES, makeCases, makeFramework, makeHubs, makeQueries, revise, type CaseQuery, type Framework } from "./generate.js";
+import {
+  HUB_COUNT,
+  LANGUAGES,
+  makeCases,
+  makeFramework,
+  makeHubs,
+  makeQueries,
+  revise,
+  type CaseQuery,
+  type Framework,
+} from "./generate.js";
 import type { MemoryMeasure } from "./memory.js";
 import { caseFilter, FUZZY_MIN_LENGTH, PREFIX_MIN_LENGTH } from "../../node/cases/search.js";
 import { nodeSearch, type IndexedCase, type SearchAnswer } from "./node-search.js";
@@ -39,7 +49,10 @@ const QUICK: Plan = { perHub: 100, buildRuns: 1, indexRounds: 5, scanRounds: 1, 
 /** The index's memory, measured in a fresh process (memory.ts) so that nothing else sits on its heap. */
 async function measureMemory(perHub: number): Promise<MemoryMeasure> {
   const script = fileURLToPath(new URL("./memory.js", import.meta.url));
-  const { stdout } = await execFileAsync(process.execPath, ["--expose-gc", script, String(perHub), String(SEED)], { timeout: 120_000, maxBuffer: 1 << 20 });
+  const { stdout } = await execFileAsync(process.execPath, ["--expose-gc", script, String(perHub), String(SEED)], {
+    timeout: 120_000,
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(stdout) as MemoryMeasure;
 }
 
@@ -54,7 +67,8 @@ interface Counts {
   displaced: boolean;
 }
 
-const describe = (q: CaseQuery) => `[${q.language}] "${q.text}" ${q.filter === "none" ? "without filters" : `with ${JSON.stringify(q.filters)}`}`;
+const describe = (q: CaseQuery) =>
+  `[${q.language}] "${q.text}" ${q.filter === "none" ? "without filters" : `with ${JSON.stringify(q.filters)}`}`;
 
 /**
  * The answer check, for every query, before anything is timed (and again after the updates).
@@ -71,7 +85,14 @@ const describe = (q: CaseQuery) => `[${q.language}] "${q.text}" ${q.filter === "
  * Matching itself is MiniSearch's; this says the index, the filter and the folding find exactly the
  * cases they should, so the speed compared below is that of correct answers.
  */
-function checkAnswers(label: string, replaced: boolean, queries: readonly CaseQuery[], answer: (q: CaseQuery) => { all: SearchAnswer; page: SearchAnswer }, expected: (q: CaseQuery) => ExpectedSets, table: TermTable): Map<CaseQuery, Counts> {
+function checkAnswers(
+  label: string,
+  replaced: boolean,
+  queries: readonly CaseQuery[],
+  answer: (q: CaseQuery) => { all: SearchAnswer; page: SearchAnswer },
+  expected: (q: CaseQuery) => ExpectedSets,
+  table: TermTable,
+): Map<CaseQuery, Counts> {
   const counts = new Map<CaseQuery, Counts>();
   for (const q of queries) {
     const { all, page } = answer(q);
@@ -82,7 +103,8 @@ function checkAnswers(label: string, replaced: boolean, queries: readonly CaseQu
     if (missing.length > 0 || extra.length > 0 || got.size !== all.page.length) {
       const terms = queryTerms(q.text);
       // A case and its terms that match a query term as the index should match them.
-      const show = (k: string) => `${k} (${[...(table.terms(k)?.keys() ?? [])].filter((t) => terms.some((x) => indexMatches(x, t))).join(" ") || "no matching term"})`;
+      const show = (k: string) =>
+        `${k} (${[...(table.terms(k)?.keys() ?? [])].filter((t) => terms.some((x) => indexMatches(x, t))).join(" ") || "no matching term"})`;
       throw new Error(
         `${label}: the index answered ${describe(q)} (terms ${terms.join(" ")}) with ${got.size} cases, the check expects ${want.index.size}; ` +
           `missing ${missing.length}: ${missing.slice(0, 3).map(show).join(", ") || "-"}; extra ${extra.length}: ${extra.slice(0, 3).map(show).join(", ") || "-"}`,
@@ -94,22 +116,51 @@ function checkAnswers(label: string, replaced: boolean, queries: readonly CaseQu
     // in document frequencies until then, so scores (and near-ties) move between identical searches
     // until they are gone or vacuumed.
     const ranked = page.page.every((h, i) => i === 0 || (page.page[i - 1] as { score: number }).score >= h.score);
-    const top = replaced || page.page.map((h) => h.key).join() === all.page.slice(0, PAGE.size).map((h) => h.key).join();
-    if (page.total !== got.size || page.page.length !== Math.min(PAGE.size, got.size) || !ranked || !top || page.page.some((h) => !got.has(h.key))) {
-      throw new Error(`${label}: the page of ${describe(q)} is not a ranked page of its answer (total ${page.total} vs ${got.size}, ${page.page.length} on the page)`);
+    const top =
+      replaced ||
+      page.page.map((h) => h.key).join() ===
+        all.page
+          .slice(0, PAGE.size)
+          .map((h) => h.key)
+          .join();
+    if (
+      page.total !== got.size ||
+      page.page.length !== Math.min(PAGE.size, got.size) ||
+      !ranked ||
+      !top ||
+      page.page.some((h) => !got.has(h.key))
+    ) {
+      throw new Error(
+        `${label}: the page of ${describe(q)} is not a ranked page of its answer (total ${page.total} vs ${got.size}, ${page.page.length} on the page)`,
+      );
     }
     const pageExact = page.page.filter((h) => want.any.has(h.key)).length;
-    counts.set(q, { hits: got.size, any: want.any.size, all: want.all.size, pageExact, displaced: pageExact < Math.min(PAGE.size, want.any.size) });
+    counts.set(q, {
+      hits: got.size,
+      any: want.any.size,
+      all: want.all.size,
+      pageExact,
+      displaced: pageExact < Math.min(PAGE.size, want.any.size),
+    });
   }
   return counts;
 }
 
 function pick(s: Summary): Record<string, number> {
-  return { samples: s.samples, p50: round(s.p50, 4), p99: round(s.p99, 4), mean: round(s.mean, 4), max: round(s.max, 4) };
+  return {
+    samples: s.samples,
+    p50: round(s.p50, 4),
+    p99: round(s.p99, 4),
+    mean: round(s.mean, 4),
+    max: round(s.max, 4),
+  };
 }
 
 /** Samples grouped by a key of the query (its language, its filter), summarised. */
-function grouped(samples: ReadonlyArray<readonly [CaseQuery, number]>, keyOf: (q: CaseQuery) => string): Map<string, Summary> {
+function grouped(
+  samples: ReadonlyArray<readonly [CaseQuery, number]>,
+  keyOf: (q: CaseQuery) => string,
+): Map<string, Summary> {
   const groups = new Map<string, number[]>();
   for (const [q, ms] of samples) {
     const list = groups.get(keyOf(q)) ?? [];
@@ -127,8 +178,14 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
   const total = cases.length;
   const label = `${total.toLocaleString("en")} cases`;
   const languageCounts = Object.fromEntries(LANGUAGES.map((l) => [l, cases.filter((c) => c.language === l).length]));
-  const medianChars = median(cases.map((c) => c.record.title.length + c.record.summary.length + c.record.body.length + c.record.tags.join(" ").length));
-  context.log(`  generated ${label} from ${hubs.length} hubs in ${round(since(generateStart) / 1000, 1)} s (${LANGUAGES.map((l) => `${l} ${languageCounts[l]}`).join(", ")}), every one accepted by validateCase`);
+  const medianChars = median(
+    cases.map(
+      (c) => c.record.title.length + c.record.summary.length + c.record.body.length + c.record.tags.join(" ").length,
+    ),
+  );
+  context.log(
+    `  generated ${label} from ${hubs.length} hubs in ${round(since(generateStart) / 1000, 1)} s (${LANGUAGES.map((l) => `${l} ${languageCounts[l]}`).join(", ")}), every one accepted by validateCase`,
+  );
 
   const memory = await measureMemory(plan.perHub);
   if (memory.cases !== total) throw new Error(`memory measured over ${memory.cases} cases, expected ${total}`);
@@ -144,7 +201,9 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
   }
   if (index.size !== total) throw new Error(`the index holds ${index.size} cases, expected ${total}`);
   const buildMs = median(builds);
-  context.log(`  built the index in ${round(buildMs, 0)} ms (median of ${plan.buildRuns}); index ${round(memory.indexBytes / 2 ** 20, 1)} MiB on the heap`);
+  context.log(
+    `  built the index in ${round(buildMs, 0)} ms (median of ${plan.buildRuns}); index ${round(memory.indexBytes / 2 ** 20, 1)} MiB on the heap`,
+  );
 
   const indexed = new Map<string, IndexedCase>(cases.map((c) => [c.key, { hub: c.hub, record: c.record }]));
   const tableStart = performance.now();
@@ -158,13 +217,18 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
       label,
       replaced,
       queries,
-      (q) => ({ all: nodeSearch(index, indexed, tree, q.text, q.filters, everything), page: nodeSearch(index, indexed, tree, q.text, q.filters, PAGE) }),
+      (q) => ({
+        all: nodeSearch(index, indexed, tree, q.text, q.filters, everything),
+        page: nodeSearch(index, indexed, tree, q.text, q.filters, PAGE),
+      }),
       (q) => table.expected(caseFilter(indexed, q.filters, tree), q.text),
       table,
     );
   const checkStart = performance.now();
   const counts = check("before timing", false);
-  context.log(`  ${queries.length} queries: the index's answers are exactly the cases the check expects (${round(since(checkStart) / 1000, 1)} s)`);
+  context.log(
+    `  ${queries.length} queries: the index's answers are exactly the cases the check expects (${round(since(checkStart) / 1000, 1)} s)`,
+  );
 
   // Timed: the first page, as SearchCases answers by default (the filter built per query, as the node does).
   let sink = 0;
@@ -177,7 +241,8 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
   };
   const indexSamples: Array<readonly [CaseQuery, number]> = [];
   for (let r = 0; r < plan.indexRounds; r += 1) {
-    for (const q of queries) indexSamples.push([q, timed(() => nodeSearch(index, indexed, tree, q.text, q.filters, PAGE)).ms]);
+    for (const q of queries)
+      indexSamples.push([q, timed(() => nodeSearch(index, indexed, tree, q.text, q.filters, PAGE)).ms]);
   }
   // The naive scan, each answer checked (untimed) against the same scan over the stored terms and the check's count.
   const scanSamples: Array<readonly [CaseQuery, number]> = [];
@@ -187,19 +252,26 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
       const { answer, ms } = timed(() => scanSearch(indexed, caseFilter(indexed, q.filters, tree), q.text, PAGE));
       scanSamples.push([q, ms]);
       const again = table.search(caseFilter(indexed, q.filters, tree), q.text, PAGE);
-      if (answer.total !== again.total || JSON.stringify(answer.page) !== JSON.stringify(again.page)) throw new Error(`the naive scan answered ${describe(q)} differently from the scan over stored terms`);
-      if (answer.total !== counts.get(q)?.any) throw new Error(`the naive scan found ${answer.total} cases for ${describe(q)}, the check ${counts.get(q)?.any}`);
+      if (answer.total !== again.total || JSON.stringify(answer.page) !== JSON.stringify(again.page))
+        throw new Error(`the naive scan answered ${describe(q)} differently from the scan over stored terms`);
+      if (answer.total !== counts.get(q)?.any)
+        throw new Error(
+          `the naive scan found ${answer.total} cases for ${describe(q)}, the check ${counts.get(q)?.any}`,
+        );
     }
   }
   const scanWall = since(scanStart);
   const storedSamples: Array<readonly [CaseQuery, number]> = [];
   for (let r = 0; r < Math.max(1, Math.round(plan.indexRounds / 4)); r += 1) {
-    for (const q of queries) storedSamples.push([q, timed(() => table.search(caseFilter(indexed, q.filters, tree), q.text, PAGE)).ms]);
+    for (const q of queries)
+      storedSamples.push([q, timed(() => table.search(caseFilter(indexed, q.filters, tree), q.text, PAGE)).ms]);
   }
   const ours = summarize(indexSamples.map(([, ms]) => ms));
   const scan = summarize(scanSamples.map(([, ms]) => ms));
   const stored = summarize(storedSamples.map(([, ms]) => ms));
-  context.log(`  index p50 ${round(ours.p50, 2)} ms, p99 ${round(ours.p99, 2)} ms; naive scan p50 ${round(scan.p50, 1)} ms, p99 ${round(scan.p99, 1)} ms (${round(scanWall / 1000, 1)} s of scans); scan over stored terms p50 ${round(stored.p50, 2)} ms`);
+  context.log(
+    `  index p50 ${round(ours.p50, 2)} ms, p99 ${round(ours.p99, 2)} ms; naive scan p50 ${round(scan.p50, 1)} ms, p99 ${round(scan.p99, 1)} ms (${round(scanWall / 1000, 1)} s of scans); scan over stored terms p50 ${round(stored.p50, 2)} ms`,
+  );
 
   // Incremental update: a case edited by its hub, re-indexed as the node does (upsert: MiniSearch's
   // replace, i.e. discard the old version and add the new one), one at a time.
@@ -213,37 +285,113 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
     indexed.set(c.key, { hub: c.hub, record: changed });
     table.set(c.key, changed);
   }
-  if (index.size !== total) throw new Error(`after ${plan.updates} updates the index holds ${index.size} cases, expected ${total}`);
+  if (index.size !== total)
+    throw new Error(`after ${plan.updates} updates the index holds ${index.size} cases, expected ${total}`);
   const updates = summarize(updateSamples);
   const recheck = check(`after ${plan.updates} updates`, true);
-  context.log(`  re-indexed ${plan.updates} changed cases: p50 ${round(updates.p50, 3)} ms, p99 ${round(updates.p99, 3)} ms; the index's answers still exactly as expected`);
+  context.log(
+    `  re-indexed ${plan.updates} changed cases: p50 ${round(updates.p50, 3)} ms, p99 ${round(updates.p99, 3)} ms; the index's answers still exactly as expected`,
+  );
   if (sink < 0) throw new Error("unreachable"); // keeps the answers alive
 
-  const conditions = { hubs: HUB_COUNT, cases: total, page: PAGE.size, queries: queries.length, indexRuns: indexSamples.length, scanRuns: scanSamples.length };
+  const conditions = {
+    hubs: HUB_COUNT,
+    cases: total,
+    page: PAGE.size,
+    queries: queries.length,
+    indexRuns: indexSamples.length,
+    scanRuns: scanSamples.length,
+  };
   // With and without filters apart too: the scan applies the filter before reading a case, the index
   // (MiniSearch) only to the cases its terms matched.
   const split = (filtered: boolean) => {
-    const only = (samples: ReadonlyArray<readonly [CaseQuery, number]>) => summarize(samples.filter(([q]) => (q.filter !== "none") === filtered).map(([, ms]) => ms));
+    const only = (samples: ReadonlyArray<readonly [CaseQuery, number]>) =>
+      summarize(samples.filter(([q]) => (q.filter !== "none") === filtered).map(([, ms]) => ms));
     const i = only(indexSamples);
     const s = only(scanSamples);
-    const cond = { ...conditions, queries: queries.filter((q) => (q.filter !== "none") === filtered).length, indexRuns: i.samples, scanRuns: s.samples };
+    const cond = {
+      ...conditions,
+      queries: queries.filter((q) => (q.filter !== "none") === filtered).length,
+      indexRuns: i.samples,
+      scanRuns: s.samples,
+    };
     const what = filtered ? "with filters" : "without filters";
     return [
-      figure({ name: `query p50 ${what}, ${label}`, unit: "ms", ours: i.p50, baseline: { name: "naive scan", value: s.p50 }, conditions: cond }),
-      figure({ name: `query p99 ${what}, ${label}`, unit: "ms", ours: i.p99, baseline: { name: "naive scan", value: s.p99 }, conditions: cond }),
+      figure({
+        name: `query p50 ${what}, ${label}`,
+        unit: "ms",
+        ours: i.p50,
+        baseline: { name: "naive scan", value: s.p50 },
+        conditions: cond,
+      }),
+      figure({
+        name: `query p99 ${what}, ${label}`,
+        unit: "ms",
+        ours: i.p99,
+        baseline: { name: "naive scan", value: s.p99 },
+        conditions: cond,
+      }),
     ];
   };
   const figures: Figure[] = [
-    figure({ name: `query p50 (first page), ${label}`, unit: "ms", ours: ours.p50, baseline: { name: "naive scan", value: scan.p50 }, conditions }),
-    figure({ name: `query p99 (first page), ${label}`, unit: "ms", ours: ours.p99, baseline: { name: "naive scan", value: scan.p99 }, conditions }),
-    figure({ name: `query mean (first page), ${label}`, unit: "ms", ours: ours.mean, baseline: { name: "naive scan", value: scan.mean }, conditions }),
+    figure({
+      name: `query p50 (first page), ${label}`,
+      unit: "ms",
+      ours: ours.p50,
+      baseline: { name: "naive scan", value: scan.p50 },
+      conditions,
+    }),
+    figure({
+      name: `query p99 (first page), ${label}`,
+      unit: "ms",
+      ours: ours.p99,
+      baseline: { name: "naive scan", value: scan.p99 },
+      conditions,
+    }),
+    figure({
+      name: `query mean (first page), ${label}`,
+      unit: "ms",
+      ours: ours.mean,
+      baseline: { name: "naive scan", value: scan.mean },
+      conditions,
+    }),
     ...split(false),
     ...split(true),
-    figure({ name: `index build, ${label}`, unit: "ms", ours: buildMs, conditions: { hubs: HUB_COUNT, cases: total, runs: plan.buildRuns } }),
-    figure({ name: `index memory, ${label}`, unit: "MiB", ours: memory.indexBytes / 2 ** 20, conditions: { hubs: HUB_COUNT, cases: total, runs: 1, measured: "V8 heap after GC, fresh process: the index's structures (it keeps no record)" } }),
-    figure({ name: `index memory per case, ${label}`, unit: "bytes", ours: memory.indexBytes / total, conditions: { hubs: HUB_COUNT, cases: total, runs: 1 } }),
-    figure({ name: `re-index one changed case p50, ${label}`, unit: "ms", ours: updates.p50, conditions: { hubs: HUB_COUNT, cases: total, runs: plan.updates } }),
-    figure({ name: `re-index one changed case p99, ${label}`, unit: "ms", ours: updates.p99, conditions: { hubs: HUB_COUNT, cases: total, runs: plan.updates } }),
+    figure({
+      name: `index build, ${label}`,
+      unit: "ms",
+      ours: buildMs,
+      conditions: { hubs: HUB_COUNT, cases: total, runs: plan.buildRuns },
+    }),
+    figure({
+      name: `index memory, ${label}`,
+      unit: "MiB",
+      ours: memory.indexBytes / 2 ** 20,
+      conditions: {
+        hubs: HUB_COUNT,
+        cases: total,
+        runs: 1,
+        measured: "V8 heap after GC, fresh process: the index's structures (it keeps no record)",
+      },
+    }),
+    figure({
+      name: `index memory per case, ${label}`,
+      unit: "bytes",
+      ours: memory.indexBytes / total,
+      conditions: { hubs: HUB_COUNT, cases: total, runs: 1 },
+    }),
+    figure({
+      name: `re-index one changed case p50, ${label}`,
+      unit: "ms",
+      ours: updates.p50,
+      conditions: { hubs: HUB_COUNT, cases: total, runs: plan.updates },
+    }),
+    figure({
+      name: `re-index one changed case p99, ${label}`,
+      unit: "ms",
+      ours: updates.p99,
+      conditions: { hubs: HUB_COUNT, cases: total, runs: plan.updates },
+    }),
   ];
 
   const byKey = (keyOf: (q: CaseQuery) => string) => {
@@ -252,9 +400,21 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
     return Object.fromEntries(
       [...i].map(([k, summary]) => {
         const list = queries.filter((q) => keyOf(q) === k);
-        const of = (f: (c: Counts) => number) => median(list.map((q) => f(counts.get(q) ?? { hits: 0, any: 0, all: 0, pageExact: 0, displaced: false })));
+        const of = (f: (c: Counts) => number) =>
+          median(list.map((q) => f(counts.get(q) ?? { hits: 0, any: 0, all: 0, pageExact: 0, displaced: false })));
         const scanned = s.get(k);
-        return [k, { queries: list.length, medianHits: of((c) => c.hits), medianExactAny: of((c) => c.any), medianExactAll: of((c) => c.all), index: pick(summary), scan: scanned ? pick(scanned) : undefined, ratioP50: scanned ? round(scanned.p50 / summary.p50, 1) : undefined }];
+        return [
+          k,
+          {
+            queries: list.length,
+            medianHits: of((c) => c.hits),
+            medianExactAny: of((c) => c.any),
+            medianExactAll: of((c) => c.all),
+            index: pick(summary),
+            scan: scanned ? pick(scanned) : undefined,
+            ratioP50: scanned ? round(scanned.p50 / summary.p50, 1) : undefined,
+          },
+        ];
       }),
     );
   };
@@ -272,12 +432,27 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
     memory: { ...memory, indexBytesPerCase: Math.round(memory.indexBytes / total) },
     index: pick(ours),
     naiveScan: pick(scan),
-    storedTermsScan: { note: "the same scan over each case's folded terms computed once (not re-tokenized per query)", buildMs: round(tableMs, 1), ...pick(stored) },
-    ratio: { p50: round(scan.p50 / ours.p50, 1), p99: round(scan.p99 / ours.p99, 1), mean: round(scan.mean / ours.mean, 1), storedTermsP50: round(stored.p50 / ours.p50, 2) },
+    storedTermsScan: {
+      note: "the same scan over each case's folded terms computed once (not re-tokenized per query)",
+      buildMs: round(tableMs, 1),
+      ...pick(stored),
+    },
+    ratio: {
+      p50: round(scan.p50 / ours.p50, 1),
+      p99: round(scan.p99 / ours.p99, 1),
+      mean: round(scan.mean / ours.mean, 1),
+      storedTermsP50: round(stored.p50 / ours.p50, 2),
+    },
     byLanguage: byKey((q) => q.language),
     byFilter: byKey((q) => q.filter),
     filtered: byKey((q) => (q.filter === "none" ? "without filters" : "with filters")),
-    answers: { medianHits: median(hits), maxHits: Math.max(...hits), empty: hits.filter((h) => h === 0).length, displaced: displaced.map(describe), recheckedAfterUpdates: recheck.size },
+    answers: {
+      medianHits: median(hits),
+      maxHits: Math.max(...hits),
+      empty: hits.filter((h) => h === 0).length,
+      displaced: displaced.map(describe),
+      recheckedAfterUpdates: recheck.size,
+    },
     updates: pick(updates),
     queries: queries.map((q) => ({
       language: q.language,
@@ -300,9 +475,21 @@ async function measure(context: BenchmarkContext, plan: Plan, framework: Framewo
     `Re-indexing a changed case: CaseSearchIndex.upsert of the edited record (MiniSearch replace = discard + add), as the node does when a case's stored text changes; ${plan.updates} cases, too few for MiniSearch's automatic vacuum to start (at about a tenth of the index discarded). Until then it drops a replaced case's old postings lazily, one occurrence per search that meets them, and counts them in document frequencies: identical searches can rank near-ties differently for a while after edits. The answers themselves (which cases) are unaffected, as the second check shows.`,
     "Memory: V8 heap used after forced GCs in a fresh process, before and after building the index over the generated cases.",
   ];
-  if (context.quick) notes.push(`Quick run: ${plan.perHub} cases per hub (full: ${FULL.perHub}), ${plan.indexRounds} index rounds (full: ${FULL.indexRounds}), ${plan.buildRuns} build (full: ${FULL.buildRuns}), ${plan.updates} updates (full: ${FULL.updates}).`);
+  if (context.quick)
+    notes.push(
+      `Quick run: ${plan.perHub} cases per hub (full: ${FULL.perHub}), ${plan.indexRounds} index rounds (full: ${FULL.indexRounds}), ${plan.buildRuns} build (full: ${FULL.buildRuns}), ${plan.updates} updates (full: ${FULL.updates}).`,
+    );
   return {
-    conditions: { seed: SEED, hubs: HUB_COUNT, cases: total, competencies: framework.items.length, languages: LANGUAGES.join(" "), page: PAGE.size, indexRounds: plan.indexRounds, mode: context.quick ? "quick" : "full" },
+    conditions: {
+      seed: SEED,
+      hubs: HUB_COUNT,
+      cases: total,
+      competencies: framework.items.length,
+      languages: LANGUAGES.join(" "),
+      page: PAGE.size,
+      indexRounds: plan.indexRounds,
+      mode: context.quick ? "quick" : "full",
+    },
     figures,
     details,
     notes,

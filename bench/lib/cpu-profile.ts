@@ -70,7 +70,10 @@ export interface ProjectFrame {
 }
 
 /** A profile's nodes by id, and the innermost project frame on each node's stack (memoised per node). */
-export function profileTree(profile: CpuProfile): { node(id: number): ProfileNode | undefined; projectFrame(id: number): ProjectFrame | undefined } {
+export function profileTree(profile: CpuProfile): {
+  node(id: number): ProfileNode | undefined;
+  projectFrame(id: number): ProjectFrame | undefined;
+} {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
@@ -80,7 +83,12 @@ export function profileTree(profile: CpuProfile): { node(id: number): ProfileNod
     const node = byId.get(id);
     const component = node ? projectComponent(node.callFrame.url) : undefined;
     const up = parent.get(id);
-    const result = component && node ? { component, fn: `${component} ${node.callFrame.functionName || "(anonymous)"}` } : up === undefined ? undefined : projectFrame(up);
+    const result =
+      component && node
+        ? { component, fn: `${component} ${node.callFrame.functionName || "(anonymous)"}` }
+        : up === undefined
+          ? undefined
+          : projectFrame(up);
     owner.set(id, result);
     return result;
   };
@@ -102,10 +110,19 @@ export function ranked(map: Map<string, number>, totalUs: number, top: number): 
   return [...map]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([name, us]) => ({ name, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / Math.max(1, totalUs)) / 10 }));
+    .map(([name, us]) => ({
+      name,
+      ms: Math.round(us / 100) / 10,
+      share: Math.round((1000 * us) / Math.max(1, totalUs)) / 10,
+    }));
 }
 
-export async function summarizeProfile(path: string, cutOffMs = Number.POSITIVE_INFINITY, top = 15, bucketMs = 500): Promise<ProfileSummary> {
+export async function summarizeProfile(
+  path: string,
+  cutOffMs = Number.POSITIVE_INFINITY,
+  top = 15,
+  bucketMs = 500,
+): Promise<ProfileSummary> {
   const profile = JSON.parse(await readFile(path, "utf8")) as CpuProfile;
   const tree = profileTree(profile);
   const buckets: Array<{ project: Map<string, number>; all: Map<string, number> }> = [];

@@ -57,7 +57,11 @@ export interface HubApi extends NodeApi {
 
 export function hubApi(address: string, token: string): HubApi {
   const base = nodeApi(address, token);
-  const options = { "grpc.use_local_subchannel_pool": 1, "grpc.initial_reconnect_backoff_ms": 10, "grpc.max_reconnect_backoff_ms": 50 };
+  const options = {
+    "grpc.use_local_subchannel_pool": 1,
+    "grpc.initial_reconnect_backoff_ms": 10,
+    "grpc.max_reconnect_backoff_ms": 50,
+  };
   const insecure = credentials.createInsecure();
   const trainers = new TrainerServiceClient(address, insecure, options);
   const node = new NodeServiceClient(address, insecure, options);
@@ -71,15 +75,30 @@ export function hubApi(address: string, token: string): HubApi {
     ...base,
     addTrainer: (trainer, deadlineMs = 30_000) =>
       new Promise((resolve, reject) => {
-        trainers.addTrainer({ trainer }, metadata(), deadline(deadlineMs), (error: ServiceError | null, response: Trainer) => (error ? reject(error) : resolve(response)));
+        trainers.addTrainer(
+          { trainer },
+          metadata(),
+          deadline(deadlineMs),
+          (error: ServiceError | null, response: Trainer) => (error ? reject(error) : resolve(response)),
+        );
       }),
     updateTrainer: (trainer, mask, deadlineMs = 30_000) =>
       new Promise((resolve, reject) => {
-        trainers.updateTrainer({ trainer, updateMask: mask }, metadata(), deadline(deadlineMs), (error: ServiceError | null, response: Trainer) => (error ? reject(error) : resolve(response)));
+        trainers.updateTrainer(
+          { trainer, updateMask: mask },
+          metadata(),
+          deadline(deadlineMs),
+          (error: ServiceError | null, response: Trainer) => (error ? reject(error) : resolve(response)),
+        );
       }),
     status: (deadlineMs = 10_000) =>
       new Promise((resolve, reject) => {
-        node.getStatus({}, metadata(), deadline(deadlineMs), (error: ServiceError | null, response: GetStatusResponse) => (error ? reject(error) : resolve(response)));
+        node.getStatus(
+          {},
+          metadata(),
+          deadline(deadlineMs),
+          (error: ServiceError | null, response: GetStatusResponse) => (error ? reject(error) : resolve(response)),
+        );
       }),
     close: () => {
       base.close();
@@ -120,7 +139,12 @@ export class CheckpointLog {
     const logs = this.#proc.logs;
     for (; this.#cursor < logs.length; this.#cursor += 1) {
       const entry = logs[this.#cursor] as Record<string, unknown>;
-      if (entry.msg === "verified checkpoint applied" && typeof entry.document === "string" && typeof entry.seq === "number" && typeof entry.time === "number") {
+      if (
+        entry.msg === "verified checkpoint applied" &&
+        typeof entry.document === "string" &&
+        typeof entry.seq === "number" &&
+        typeof entry.time === "number"
+      ) {
         const applied: Applied = { hub: String(entry.hub), document: entry.document, seq: entry.seq, time: entry.time };
         const list = this.applied.get(entry.document);
         if (list) list.push(applied);
@@ -130,7 +154,12 @@ export class CheckpointLog {
       } else if (entry.msg === "signed checkpoints" && typeof entry.time === "number") {
         this.signed.push({ time: entry.time, documents: Number(entry.documents), seq: Number(entry.seq) });
         for (const one of Array.isArray(entry.signed) ? (entry.signed as Array<Record<string, unknown>>) : []) {
-          if (typeof one.document === "string" && Array.isArray(one.heads)) this.signedDocuments.set(one.document, { seq: Number(one.seq), heads: one.heads.map(String), time: entry.time });
+          if (typeof one.document === "string" && Array.isArray(one.heads))
+            this.signedDocuments.set(one.document, {
+              seq: Number(one.seq),
+              heads: one.heads.map(String),
+              time: entry.time,
+            });
         }
       }
     }
@@ -167,15 +196,29 @@ export interface CharterWritten {
  * message. Heads, not clocks: the node may sign before the bench even sees the last admission
  * acknowledged, and a signing logged after it may still be an earlier admission's.
  */
-export function charterSigning(log: CheckpointLog, written: CharterWritten, now = Date.now()): { signed: boolean; seen: string } {
+export function charterSigning(
+  log: CheckpointLog,
+  written: CharterWritten,
+  now = Date.now(),
+): { signed: boolean; seen: string } {
   const last = log.refresh().signedDocuments.get(written.document);
   const members = written.heads.length;
   const since = ((now - written.ackedAt) / 1000).toFixed(1);
-  if (last === undefined) return { signed: false, seen: `no signed charter in its log ${since} s after the last of ${members} members was admitted` };
+  if (last === undefined)
+    return {
+      signed: false,
+      seen: `no signed charter in its log ${since} s after the last of ${members} members was admitted`,
+    };
   const key = (heads: readonly string[]) => [...heads].sort().join(",");
   const covered = written.heads.findIndex((heads) => key(heads) === key(last.heads)) + 1;
-  const how = covered > 0 ? `${covered} of ${members} members` : `heads ${key(last.heads)}, which none of the ${members} writes left`;
-  return { signed: covered === members, seen: `${how} in its latest signed charter (seq ${last.seq}, ${((now - last.time) / 1000).toFixed(1)} s ago), ${since} s after the last admission` };
+  const how =
+    covered > 0
+      ? `${covered} of ${members} members`
+      : `heads ${key(last.heads)}, which none of the ${members} writes left`;
+  return {
+    signed: covered === members,
+    seen: `${how} in its latest signed charter (seq ${last.seq}, ${((now - last.time) / 1000).toFixed(1)} s ago), ${since} s after the last admission`,
+  };
 }
 
 export interface Hub {
@@ -289,7 +332,11 @@ export async function cpuSeconds(pid: number | undefined): Promise<number> {
 }
 
 /** Each hub's network config for a topology: it listens on its port and lists its neighbours as peers. */
-async function writeConfigs(hubs: readonly Hub[], dials: ReadonlyArray<readonly [number, number]>, grpc = false): Promise<void> {
+async function writeConfigs(
+  hubs: readonly Hub[],
+  dials: ReadonlyArray<readonly [number, number]>,
+  grpc = false,
+): Promise<void> {
   for (const me of hubs) {
     const path = join(me.dataDir, "config.yaml");
     const config = parse(await readFile(path, "utf8")) as Record<string, Record<string, unknown>>;
@@ -297,7 +344,8 @@ async function writeConfigs(hubs: readonly Hub[], dials: ReadonlyArray<readonly 
     for (const other of hubs) {
       const dialled = dials.some(([from, to]) => from === me.index && to === other.index);
       const dialledBy = dials.some(([from, to]) => from === other.index && to === me.index);
-      if (dialled || dialledBy) peers.push({ peerId: other.peerId, libp2p: dialled ? [loopback(other.libp2pPort)] : [] });
+      if (dialled || dialledBy)
+        peers.push({ peerId: other.peerId, libp2p: dialled ? [loopback(other.libp2pPort)] : [] });
     }
     config.network = { listen: [loopback(me.libp2pPort)], grpc, peers };
     // No idle heartbeats during a run: every checkpoint signed then follows a write.
@@ -336,9 +384,24 @@ export class ProcessFederation {
     for (let index = 0; index < spec.hubs; index += 1) {
       const hubId = `${spec.prefix}-${index + 1}`;
       const dataDir = join(spec.work, hubId);
-      const init = await initDataDir({ dataDir, hubId, name: `Bench ${hubId}`, secretariat: index === 0, ...(index > 0 ? { anchor } : {}), baseConfig: base, baseConfigSource: DEFAULT_CONFIG });
+      const init = await initDataDir({
+        dataDir,
+        hubId,
+        name: `Bench ${hubId}`,
+        secretariat: index === 0,
+        ...(index > 0 ? { anchor } : {}),
+        baseConfig: base,
+        baseConfigSource: DEFAULT_CONFIG,
+      });
       if (index === 0) anchor = init.peerId;
-      hubs.push({ index, hubId, dataDir, peerId: init.peerId, directoryId: directoryIdOf(init.peerId), libp2pPort: ports[index] as number });
+      hubs.push({
+        index,
+        hubId,
+        dataDir,
+        peerId: init.peerId,
+        directoryId: directoryIdOf(init.peerId),
+        libp2pPort: ports[index] as number,
+      });
     }
     await writeConfigs(hubs, spec.dials, spec.grpc);
     const federation = new ProcessFederation(spec, hubs);
@@ -413,7 +476,12 @@ export class ProcessFederation {
    * which are then listening, instead of failing and backing off for seconds); `onStarted` runs as
    * each is up.
    */
-  async startAll(hubs: readonly Hub[], onStarted: (hub: Hub) => void = () => undefined, execArgv: (index: number) => readonly string[] = () => [], concurrency = 2): Promise<void> {
+  async startAll(
+    hubs: readonly Hub[],
+    onStarted: (hub: Hub) => void = () => undefined,
+    execArgv: (index: number) => readonly string[] = () => [],
+    concurrency = 2,
+  ): Promise<void> {
     const queue = [...hubs].sort((a, b) => a.index - b.index);
     const worker = async () => {
       for (let hub = queue.shift(); hub; hub = queue.shift()) {
@@ -430,32 +498,50 @@ export class ProcessFederation {
     try {
       await Promise.all(
         hubs.map((h) =>
-          waitUntil(`${h.hubId} to trust the charter of ${this.hubs.length} members`, async (see) => {
-            this.#assertRunning(h);
-            const list = await h.api?.members().catch((error: Error) => error);
-            const seen = list instanceof Error || list === undefined ? `no answer to ListMembers (${list?.message ?? "no client"})` : `${list.members.length} members in its ${list.source} charter (seq ${list.verifiedSeq})`;
-            members.set(h, seen);
-            see(seen);
-            return !(list instanceof Error) && list?.members.length === this.hubs.length;
-          }, timeoutMs, 200),
+          waitUntil(
+            `${h.hubId} to trust the charter of ${this.hubs.length} members`,
+            async (see) => {
+              this.#assertRunning(h);
+              const list = await h.api?.members().catch((error: Error) => error);
+              const seen =
+                list instanceof Error || list === undefined
+                  ? `no answer to ListMembers (${list?.message ?? "no client"})`
+                  : `${list.members.length} members in its ${list.source} charter (seq ${list.verifiedSeq})`;
+              members.set(h, seen);
+              see(seen);
+              return !(list instanceof Error) && list?.members.length === this.hubs.length;
+            },
+            timeoutMs,
+            200,
+          ),
         ),
       );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; what each hub trusts: ${hubs.map((h) => `${h.hubId}: ${members.get(h) ?? "not asked yet"}`).join("; ")}`);
+      throw new Error(
+        `${(error as Error).message}; what each hub trusts: ${hubs.map((h) => `${h.hubId}: ${members.get(h) ?? "not asked yet"}`).join("; ")}`,
+      );
     }
   }
 
   /** Fails with the node's stderr if its process has exited. */
   #assertRunning(hub: Hub): void {
     const child = hub.proc?.child;
-    if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`${hub.hubId} exited (code ${child.exitCode}, signal ${child.signalCode}): ${hub.proc?.stderr().slice(-2000)}`);
+    if (child && (child.exitCode !== null || child.signalCode !== null))
+      throw new Error(
+        `${hub.hubId} exited (code ${child.exitCode}, signal ${child.signalCode}): ${hub.proc?.stderr().slice(-2000)}`,
+      );
   }
 
   /** Imports `perHub` trainers into `hub` through its API (one ImportTrainers stream, its deadline growing with the rows). */
   async importRoster(hub: Hub, perHub: number): Promise<void> {
-    const rows = Array.from({ length: perHub }, (_, i) => trainerMessage(`${hub.hubId}-t${i}`, `Trainer ${i} of ${hub.hubId}`));
+    const rows = Array.from({ length: perHub }, (_, i) =>
+      trainerMessage(`${hub.hubId}-t${i}`, `Trainer ${i} of ${hub.hubId}`),
+    );
     const outcome = await (hub.api as HubApi).importTrainers(rows, 250, allowance(60_000, 10, perHub));
-    if (!outcome.committed || outcome.imported !== perHub) throw new Error(`${hub.hubId}: imported ${outcome.imported} of ${perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`);
+    if (!outcome.committed || outcome.imported !== perHub)
+      throw new Error(
+        `${hub.hubId}: imported ${outcome.imported} of ${perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`,
+      );
   }
 
   /** How many trainers of `owner` (every hub if undefined) `reader` answers for in the probe window. */
@@ -468,23 +554,33 @@ export class ProcessFederation {
   async waitForTotals(readers: readonly Hub[], expected: number, timeoutMs: number, intervalMs = 250): Promise<void> {
     await Promise.all(
       readers.map(async (h) => {
-        await waitUntil(`${h.hubId} to answer for ${expected} trainers`, async (see) => {
-          this.#assertRunning(h);
-          const last = await this.count(h);
-          see(last === undefined ? "no answer to FindAvailableTrainers" : `it answers for ${last}`);
-          return last === expected;
-        }, timeoutMs, intervalMs);
+        await waitUntil(
+          `${h.hubId} to answer for ${expected} trainers`,
+          async (see) => {
+            this.#assertRunning(h);
+            const last = await this.count(h);
+            see(last === undefined ? "no answer to FindAvailableTrainers" : `it answers for ${last}`);
+            return last === expected;
+          },
+          timeoutMs,
+          intervalMs,
+        );
       }),
     );
   }
 
   /** Waits until no started hub has applied a verified view for `quietMs` (at most `timeoutMs`). */
   async waitForQuiet(quietMs: number, timeoutMs: number): Promise<void> {
-    await waitUntil(`the federation to go quiet for ${quietMs} ms`, (see) => {
-      const last = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
-      see(`the last view was applied ${Date.now() - last} ms ago`);
-      return Date.now() - last >= quietMs;
-    }, timeoutMs, 50);
+    await waitUntil(
+      `the federation to go quiet for ${quietMs} ms`,
+      (see) => {
+        const last = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
+        see(`the last view was applied ${Date.now() - last} ms ago`);
+        return Date.now() - last >= quietMs;
+      },
+      timeoutMs,
+      50,
+    );
   }
 
   /** Sum of the resident memory of the started hubs' processes (MiB), and each. */
@@ -520,12 +616,17 @@ export class ProcessFederation {
   async waitForPeers(hubs: readonly Hub[], peers: (hub: Hub) => number, timeoutMs: number): Promise<void> {
     await Promise.all(
       hubs.map((h) =>
-        waitUntil(`${h.hubId} to connect to ${peers(h)} peers`, async (see) => {
-          this.#assertRunning(h);
-          const connected = (await h.api?.status().catch(() => undefined))?.connectedPeers;
-          see(connected === undefined ? "no answer to GetStatus" : `${connected} connected`);
-          return (connected ?? -1) >= peers(h);
-        }, timeoutMs, 200),
+        waitUntil(
+          `${h.hubId} to connect to ${peers(h)} peers`,
+          async (see) => {
+            this.#assertRunning(h);
+            const connected = (await h.api?.status().catch(() => undefined))?.connectedPeers;
+            see(connected === undefined ? "no answer to GetStatus" : `${connected} connected`);
+            return (connected ?? -1) >= peers(h);
+          },
+          timeoutMs,
+          200,
+        ),
       ),
     );
   }
@@ -537,16 +638,23 @@ export class ProcessFederation {
    */
   async settle(timeoutMs: number, quietMs = 500, cpuShare = 0.03): Promise<void> {
     let last = { at: performance.now(), cpu: await this.cpu() };
-    await waitUntil(`the federation to settle (${quietMs} ms without a view applied or CPU over ${cpuShare * 100}% per hub)`, async (see) => {
-      const now = { at: performance.now(), cpu: await this.cpu() };
-      const window = now.at - last.at;
-      if (window < quietMs) return false;
-      const busy = (now.cpu - last.cpu) / (window / 1000) / Math.max(1, this.started.length);
-      last = now;
-      const lastApplied = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
-      see(`${(busy * 100).toFixed(1)}% of a core per hub over the last ${Math.round(window)} ms, the last view applied ${Date.now() - lastApplied} ms ago`);
-      return busy < cpuShare && Date.now() - lastApplied >= quietMs;
-    }, timeoutMs, 100);
+    await waitUntil(
+      `the federation to settle (${quietMs} ms without a view applied or CPU over ${cpuShare * 100}% per hub)`,
+      async (see) => {
+        const now = { at: performance.now(), cpu: await this.cpu() };
+        const window = now.at - last.at;
+        if (window < quietMs) return false;
+        const busy = (now.cpu - last.cpu) / (window / 1000) / Math.max(1, this.started.length);
+        last = now;
+        const lastApplied = Math.max(0, ...this.started.map((h) => h.log?.refresh().lastAppliedAt ?? 0));
+        see(
+          `${(busy * 100).toFixed(1)}% of a core per hub over the last ${Math.round(window)} ms, the last view applied ${Date.now() - lastApplied} ms ago`,
+        );
+        return busy < cpuShare && Date.now() - lastApplied >= quietMs;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   /**

@@ -7,7 +7,15 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { addTime, functionLabel, otherComponent, profileTree, projectComponent, ranked, type CpuProfile } from "./cpu-profile.js";
+import {
+  addTime,
+  functionLabel,
+  otherComponent,
+  profileTree,
+  projectComponent,
+  ranked,
+  type CpuProfile,
+} from "./cpu-profile.js";
 
 export interface WindowSummary {
   fromMs: number;
@@ -22,7 +30,12 @@ export interface WindowSummary {
 }
 
 /** Summarises the (single) .cpuprofile in `dir` over [fromMs, toMs]; undefined if none was written. */
-export async function summarizeProfileWindow(dir: string, fromMs: number, toMs: number, top = 12): Promise<WindowSummary | undefined> {
+export async function summarizeProfileWindow(
+  dir: string,
+  fromMs: number,
+  toMs: number,
+  top = 12,
+): Promise<WindowSummary | undefined> {
   const file = (await readdir(dir).catch(() => [] as string[])).find((f) => f.endsWith(".cpuprofile"));
   if (!file) return undefined;
   const profile = JSON.parse(await readFile(join(dir, file), "utf8")) as CpuProfile;

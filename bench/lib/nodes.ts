@@ -18,7 +18,8 @@ export const ROOT = ((): string => {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "concordat") return dir;
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "concordat")
+      return dir;
     const parent = dirname(dir);
     if (parent === dir) throw new Error("cannot find the project root (package.json of concordat) above the bench");
     dir = parent;
@@ -106,13 +107,21 @@ export interface NodeProcess {
  * Starts `concordat start --data DIR` (the built CLI) as a separate process, with extra node flags
  * (e.g. --cpu-prof), and returns at once: `started` resolves on its "node started" log line.
  */
-export function launchNode(dataDir: string, env: Record<string, string>, execArgv: readonly string[] = [], timeoutMs = 120_000): NodeProcess {
+export function launchNode(
+  dataDir: string,
+  env: Record<string, string>,
+  execArgv: readonly string[] = [],
+  timeoutMs = 120_000,
+): NodeProcess {
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, [...execArgv, CLI_ENTRY, "start", "--data", dataDir], {
     env: { ...process.env, CONCORDAT_LOG_LEVEL: "info", CONCORDAT_LOG_PRETTY: "false", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, "exit").then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   const logs: Array<Record<string, unknown>> = [];
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -121,7 +130,11 @@ export function launchNode(dataDir: string, env: Record<string, string>, execArg
   const started = new Promise<{ address: string; at: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       const last = logs.at(-1);
-      reject(new Error(`node did not start within ${timeoutMs} ms; its last log line: ${last ? JSON.stringify(last).slice(0, 500) : "none"}; stderr: ${stderr}`));
+      reject(
+        new Error(
+          `node did not start within ${timeoutMs} ms; its last log line: ${last ? JSON.stringify(last).slice(0, 500) : "none"}; stderr: ${stderr}`,
+        ),
+      );
     }, timeoutMs);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on("line", (line) => {

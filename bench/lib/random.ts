@@ -44,7 +44,8 @@ export class Random {
   sample<T>(items: readonly T[], count: number): T[] {
     const copy = [...items];
     const out: T[] = [];
-    while (out.length < count && copy.length > 0) out.push(copy.splice(Math.floor(this.next() * copy.length), 1)[0] as T);
+    while (out.length < count && copy.length > 0)
+      out.push(copy.splice(Math.floor(this.next() * copy.length), 1)[0] as T);
     return out;
   }
 }

@@ -52,19 +52,29 @@ export function toMarkdown(results: RunResults): string {
     `- machine: ${env.cores} cores (${env.cpu}), ${env.memoryGiB} GiB, ${env.platform} ${env.arch}`,
     `- Node.js ${env.node} (V8 ${env.v8}), commit ${env.commit}${env.dirty ? " with uncommitted changes" : ""}`,
     `- load average (1/5/15 min) at start ${results.loadAverage.start.join(" / ")}, at end ${results.loadAverage.end.join(" / ")}${Math.max(...results.loadAverage.start, ...results.loadAverage.end) > env.cores ? ` (above ${env.cores}: other work shared the cores, figures are pessimistic)` : ""}`,
-    ...(results.unhandledRejections.length > 0 ? [`- ${results.unhandledRejections.length} unhandled promise rejection(s) during the run, recorded in the JSON`] : []),
+    ...(results.unhandledRejections.length > 0
+      ? [`- ${results.unhandledRejections.length} unhandled promise rejection(s) during the run, recorded in the JSON`]
+      : []),
     "",
   ];
   for (const b of results.benchmarks) {
     lines.push(`## ${b.name}: ${b.title}`, "");
-    lines.push(`Status: ${b.status === "ok" ? "ok" : `**failed**: ${b.error ?? ""}`}; took ${formatDuration(b.durationMs)}.`, "");
+    lines.push(
+      `Status: ${b.status === "ok" ? "ok" : `**failed**: ${b.error ?? ""}`}; took ${formatDuration(b.durationMs)}.`,
+      "",
+    );
     if (Object.keys(b.conditions).length > 0) lines.push(`Conditions: ${formatConditions(b.conditions)}.`, "");
     if (b.figures.length > 0) {
-      lines.push("| figure | ours | baseline | ratio | target | conditions |", "| --- | ---: | ---: | ---: | --- | --- |");
+      lines.push(
+        "| figure | ours | baseline | ratio | target | conditions |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+      );
       for (const f of b.figures) {
         const baseline = f.baseline ? `${formatValue(f.baseline.value, f.unit)} (${f.baseline.name})` : "";
         const ratio = f.ratio !== undefined ? `${formatNumber(f.ratio)}×` : "";
-        lines.push(`| ${f.name} | ${formatValue(f.ours, f.unit)} | ${baseline} | ${ratio} | ${formatTargets(f, { met: "✅ met", missed: "❌ missed" })} | ${formatConditions(f.conditions)} |`);
+        lines.push(
+          `| ${f.name} | ${formatValue(f.ours, f.unit)} | ${baseline} | ${ratio} | ${formatTargets(f, { met: "✅ met", missed: "❌ missed" })} | ${formatConditions(f.conditions)} |`,
+        );
       }
       lines.push("");
     }
@@ -73,7 +83,10 @@ export function toMarkdown(results: RunResults): string {
       lines.push("");
     }
   }
-  lines.push("Figures with every breakdown (per query kind, each restart, timelines) are in the JSON file beside this one.", "");
+  lines.push(
+    "Figures with every breakdown (per query kind, each restart, timelines) are in the JSON file beside this one.",
+    "",
+  );
   return lines.join("\n");
 }
 
@@ -88,14 +101,24 @@ export async function writeResults(prefix: string, results: RunResults): Promise
 
 /** The summary for people at the end of a run. */
 export function toConsoleTable(results: RunResults): string {
-  const table = new Table({ head: ["benchmark", "figure", "ours", "baseline", "ratio", "target"], style: { head: [], border: [] } });
+  const table = new Table({
+    head: ["benchmark", "figure", "ours", "baseline", "ratio", "target"],
+    style: { head: [], border: [] },
+  });
   for (const b of results.benchmarks) {
     if (b.status === "failed") {
       table.push([b.name, { colSpan: 5, content: `FAILED: ${(b.error ?? "").split("\n")[0] ?? ""}` }]);
       continue;
     }
     for (const f of b.figures) {
-      table.push([b.name, f.name, formatValue(f.ours, f.unit), f.baseline ? formatValue(f.baseline.value, f.unit) : "", f.ratio !== undefined ? `${formatNumber(f.ratio)}×` : "", formatTargets(f, { met: "met", missed: "MISSED" })]);
+      table.push([
+        b.name,
+        f.name,
+        formatValue(f.ours, f.unit),
+        f.baseline ? formatValue(f.baseline.value, f.unit) : "",
+        f.ratio !== undefined ? `${formatNumber(f.ratio)}×` : "",
+        formatTargets(f, { met: "met", missed: "MISSED" }),
+      ]);
     }
   }
   return table.toString();

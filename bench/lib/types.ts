@@ -93,12 +93,21 @@ export interface RunResults {
 /** A figure with its targets judged; the ratio is baseline / ours unless given. */
 export function figure(input: Omit<Figure, "targets" | "ratio"> & { targets?: Target[]; ratio?: number }): Figure {
   const ratio = input.ratio ?? (input.baseline && input.ours > 0 ? input.baseline.value / input.ours : undefined);
-  const out: Figure = { name: input.name, unit: input.unit, ours: input.ours, targets: [], conditions: input.conditions };
+  const out: Figure = {
+    name: input.name,
+    unit: input.unit,
+    ours: input.ours,
+    targets: [],
+    conditions: input.conditions,
+  };
   if (input.baseline) out.baseline = input.baseline;
   if (ratio !== undefined) out.ratio = ratio;
   for (const target of input.targets ?? []) {
     const value = target.on === "ours" ? input.ours : ratio;
-    const met = value !== undefined && Number.isFinite(value) && (target.op === "<=" ? value <= target.value : value >= target.value);
+    const met =
+      value !== undefined &&
+      Number.isFinite(value) &&
+      (target.op === "<=" ? value <= target.value : value >= target.value);
     out.targets.push({ ...target, met });
   }
   return out;

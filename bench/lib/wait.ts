@@ -17,7 +17,9 @@ export class WaitTimeoutError extends Error {
   readonly waitedMs: number;
 
   constructor(what: string, seen: string | undefined, waitedMs: number, timeoutMs: number) {
-    super(`timed out after ${seconds(waitedMs)} (limit ${seconds(timeoutMs)}) waiting for ${what}${seen === undefined ? "" : `: ${seen}`}`);
+    super(
+      `timed out after ${seconds(waitedMs)} (limit ${seconds(timeoutMs)}) waiting for ${what}${seen === undefined ? "" : `: ${seen}`}`,
+    );
     this.what = what;
     this.seen = seen;
     this.waitedMs = waitedMs;

@@ -72,7 +72,8 @@ export function floorInitialSync(saved: readonly Uint8Array[], heads: readonly s
     down += result.ba;
     messages += result.messages;
     const got = A.getHeads(fresh.doc);
-    if ([...got].sort().join() !== [...(heads[i] ?? [])].sort().join()) throw new Error(`the in-memory sync of shard ${i} ended at other heads`);
+    if ([...got].sort().join() !== [...(heads[i] ?? [])].sort().join())
+      throw new Error(`the in-memory sync of shard ${i} ended at other heads`);
   }
   return { ms: now() - start, down, up, messages };
 }
@@ -86,14 +87,23 @@ function line(peers: number): { docs: Array<Side<Counter>>; links: Array<[Side<C
   const docs = Array.from({ length: peers }, (_, i) => side(i === 0 ? origin : A.load<Counter>(saved)));
   // Each link has its own pair of sync states: a Side's doc is shared by reference through `docs`.
   const links: Array<[Side<Counter>, Side<Counter>]> = [];
-  for (let i = 0; i + 1 < peers; i += 1) links.push([{ doc: origin, state: A.initSyncState() }, { doc: origin, state: A.initSyncState() }]);
+  for (let i = 0; i + 1 < peers; i += 1)
+    links.push([
+      { doc: origin, state: A.initSyncState() },
+      { doc: origin, state: A.initSyncState() },
+    ]);
   // Bring each link's states up to date (both sides have the same document).
   for (let i = 0; i + 1 < peers; i += 1) sync(docs, links, i);
   return { docs, links };
 }
 
 /** Runs link i (between docs i and i + 1) to quiescence, keeping the docs and the link's states in step. */
-function sync(docs: Array<Side<Counter>>, links: Array<[Side<Counter>, Side<Counter>]>, i: number, onlyForward = false): number {
+function sync(
+  docs: Array<Side<Counter>>,
+  links: Array<[Side<Counter>, Side<Counter>]>,
+  i: number,
+  onlyForward = false,
+): number {
   const link = links[i] as [Side<Counter>, Side<Counter>];
   const left = docs[i] as Side<Counter>;
   const right = docs[i + 1] as Side<Counter>;
@@ -123,7 +133,8 @@ export function floorPropagation(peers: number, changes: number): number[] {
     });
     for (let i = 0; i + 1 < peers; i += 1) sync(docs, links, i, true);
     const end = now();
-    if ((docs[peers - 1] as Side<Counter>).doc.value !== k) throw new Error(`the in-memory line did not carry change ${k} to its end`);
+    if ((docs[peers - 1] as Side<Counter>).doc.value !== k)
+      throw new Error(`the in-memory line did not carry change ${k} to its end`);
     samples.push(end - start);
     for (let i = 0; i + 1 < peers; i += 1) sync(docs, links, i);
   }
@@ -146,6 +157,7 @@ export function floorThroughput(peers: number, count: number): { ms: number; cha
   const changeMs = now() - start;
   for (let i = 0; i + 1 < peers; i += 1) sync(docs, links, i);
   const ms = now() - start;
-  if ((docs[peers - 1] as Side<Counter>).doc.value !== count) throw new Error("the in-memory line did not carry every change to its end");
+  if ((docs[peers - 1] as Side<Counter>).doc.value !== count)
+    throw new Error("the in-memory line did not carry every change to its end");
   return { ms, changeMs };
 }

@@ -45,7 +45,10 @@ export class PeerThread {
     const worker = new Worker(new URL("./adapters-peer.js", import.meta.url), { workerData: init });
     try {
       const started = await new Promise<Started>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${init.name} did not start within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${init.name} did not start within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         worker.once("message", (message: Started) => {
           clearTimeout(timer);
           resolve(message);
@@ -104,7 +107,11 @@ export class PeerThread {
 }
 
 /** The threads of `count` peers of a transport, stopped at cleanup. */
-export async function startPeers(transport: Transport, names: readonly string[], register: (what: string, stop: () => Promise<void>) => void): Promise<PeerThread[]> {
+export async function startPeers(
+  transport: Transport,
+  names: readonly string[],
+  register: (what: string, stop: () => Promise<void>) => void,
+): Promise<PeerThread[]> {
   const started = await Promise.allSettled(names.map((name) => PeerThread.start({ transport, name })));
   const peers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   for (const p of peers) register(`stop ${p.name} (${transport})`, () => p.stop());

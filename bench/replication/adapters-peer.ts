@@ -18,10 +18,27 @@ import { createRequire } from "node:module";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import * as A from "@automerge/automerge";
-import { Repo, type Chunk, type DocHandle, type DocumentId, type PeerId, type StorageAdapterInterface, type StorageKey } from "@automerge/automerge-repo";
+import {
+  Repo,
+  type Chunk,
+  type DocHandle,
+  type DocumentId,
+  type PeerId,
+  type StorageAdapterInterface,
+  type StorageKey,
+} from "@automerge/automerge-repo";
 import type { Ed25519PrivateKey } from "@libp2p/interface";
 import { pino } from "pino";
-import { now, type Command, type Endpoint, type PeerInit, type Reply, type Request, type Results, type Started } from "./adapters-protocol.js";
+import {
+  now,
+  type Command,
+  type Endpoint,
+  type PeerInit,
+  type Reply,
+  type Request,
+  type Results,
+  type Started,
+} from "./adapters-protocol.js";
 import type { Counter } from "./adapters-roster.js";
 
 /** The bits of `ws`'s server used here (the package ships no types, and @types/ws is not installed). */
@@ -70,10 +87,17 @@ if (!port) throw new Error("adapters-peer runs as a worker thread");
 const init = workerData as PeerInit;
 const logger = pino({ level: "silent" });
 
-const sameHeads = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+const sameHeads = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
 /** Resolves when `check` holds, testing it now and on every `subscribe` notification and every `pollMs`; fails after `timeoutMs`. */
-function until(what: string, check: () => boolean, timeoutMs: number, subscribe?: (notify: () => void) => () => void, pollMs = 20): Promise<number> {
+function until(
+  what: string,
+  check: () => boolean,
+  timeoutMs: number,
+  subscribe?: (notify: () => void) => () => void,
+  pollMs = 20,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let unsubscribe: () => void = () => {};
     const finish = (error?: Error) => {
@@ -87,7 +111,10 @@ function until(what: string, check: () => boolean, timeoutMs: number, subscribe?
       if (check()) finish();
     };
     const poll = setInterval(test, pollMs);
-    const timer = setTimeout(() => finish(new Error(`${init.name}: timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`${init.name}: timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
     if (subscribe) unsubscribe = subscribe(test);
     test();
   });
@@ -103,8 +130,15 @@ interface Stack {
 }
 
 /** A repo/libp2p peer id and its Ed25519 key (loaded only by the transports that need one). */
-async function identity(): Promise<{ peerId: string; sign(data: Uint8Array): Promise<Uint8Array>; key: Ed25519PrivateKey }> {
-  const [{ generateKeyPair }, { peerIdFromPrivateKey }] = await Promise.all([import("@libp2p/crypto/keys"), import("@libp2p/peer-id")]);
+async function identity(): Promise<{
+  peerId: string;
+  sign(data: Uint8Array): Promise<Uint8Array>;
+  key: Ed25519PrivateKey;
+}> {
+  const [{ generateKeyPair }, { peerIdFromPrivateKey }] = await Promise.all([
+    import("@libp2p/crypto/keys"),
+    import("@libp2p/peer-id"),
+  ]);
   const key = await generateKeyPair("Ed25519");
   return { peerId: peerIdFromPrivateKey(key).toString(), sign: async (data) => key.sign(data), key };
 }
@@ -117,7 +151,10 @@ async function open(accept: boolean): Promise<Stack> {
     const { peerId, key } = await identity();
     const repo = new Repo({ storage: new MemoryStorage(), network: [], peerId: peerId as PeerId });
     const targets: Array<{ peerId: string; addrs: string[] }> = [];
-    const libp2p = await createLibp2pNode({ privateKey: key, listen: ["/ip4/127.0.0.1/tcp/0"], allowed: (p) => allow.has(p) }, logger);
+    const libp2p = await createLibp2pNode(
+      { privateKey: key, listen: ["/ip4/127.0.0.1/tcp/0"], allowed: (p) => allow.has(p) },
+      logger,
+    );
     const adapter = new Libp2pNetworkAdapter({ policy: "strict", dial: () => targets }, { libp2p, logger });
     repo.networkSubsystem.addNetworkAdapter(adapter);
     const listening = /\/ip4\/127\.0\.0\.1\/tcp\/(\d+)/.exec(libp2p.getMultiaddrs()[0]?.toString() ?? "");
@@ -138,10 +175,8 @@ async function open(accept: boolean): Promise<Stack> {
     };
   }
   if (init.transport === "grpc") {
-    const [{ GRPC_MAX_MESSAGE_BYTES, GrpcNetworkAdapter, ReplicationServiceService }, { Server, ServerCredentials }] = await Promise.all([
-      import("../../node/network/index.js"),
-      import("@grpc/grpc-js"),
-    ]);
+    const [{ GRPC_MAX_MESSAGE_BYTES, GrpcNetworkAdapter, ReplicationServiceService }, { Server, ServerCredentials }] =
+      await Promise.all([import("../../node/network/index.js"), import("@grpc/grpc-js")]);
     const { peerId, sign } = await identity();
     const repo = new Repo({ storage: new MemoryStorage(), network: [], peerId: peerId as PeerId });
     const targets: Array<{ peerId: string; address: string }> = [];
@@ -153,7 +188,9 @@ async function open(accept: boolean): Promise<Stack> {
     );
     server.addService(ReplicationServiceService, adapter.service());
     const bound = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, p) =>
+        error ? reject(error) : resolve(p),
+      ),
     );
     repo.networkSubsystem.addNetworkAdapter(adapter);
     return {
@@ -171,7 +208,9 @@ async function open(accept: boolean): Promise<Stack> {
       },
     };
   }
-  const { WebSocketClientAdapter, WebSocketServerAdapter } = await import("@automerge/automerge-repo-network-websocket");
+  const { WebSocketClientAdapter, WebSocketServerAdapter } = await import(
+    "@automerge/automerge-repo-network-websocket"
+  );
   const peerId = `ws-${randomUUID()}`;
   const repo = new Repo({ storage: new MemoryStorage(), network: [], peerId: peerId as PeerId });
   const clients: Array<InstanceType<typeof WebSocketClientAdapter>> = [];
@@ -194,7 +233,9 @@ async function open(accept: boolean): Promise<Stack> {
       },
     };
   }
-    const { WebSocketServer } = createRequire(import.meta.url)("ws") as { WebSocketServer: new (options: { host: string; port: number }) => WsServer };
+  const { WebSocketServer } = createRequire(import.meta.url)("ws") as {
+    WebSocketServer: new (options: { host: string; port: number }) => WsServer;
+  };
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise<void>((resolve, reject) => {
     wss.on("listening", resolve);
@@ -222,7 +263,9 @@ async function open(accept: boolean): Promise<Stack> {
 /** ADAPTERS_TRACE=1: every repo message in and out on stderr (type, document, bytes), to see who sends what when. */
 function trace(repo: Repo): void {
   const line = (arrow: string, m: { type: string; documentId?: unknown; data?: unknown }) =>
-    process.stderr.write(`${now().toFixed(1)} ${init.name} ${arrow} ${m.type} ${String(m.documentId ?? "").slice(0, 5)} ${m.data instanceof Uint8Array ? m.data.byteLength : 0}\n`);
+    process.stderr.write(
+      `${now().toFixed(1)} ${init.name} ${arrow} ${m.type} ${String(m.documentId ?? "").slice(0, 5)} ${m.data instanceof Uint8Array ? m.data.byteLength : 0}\n`,
+    );
   const send = repo.networkSubsystem.send.bind(repo.networkSubsystem);
   repo.networkSubsystem.send = (m) => {
     line("->", m);
@@ -258,9 +301,15 @@ function trace(repo: Repo): void {
     return doc ? A.getHeads(doc) : [];
   };
 
-  async function findAll(ids: readonly string[], heads: readonly string[][] | undefined, timeoutMs: number): Promise<number> {
+  async function findAll(
+    ids: readonly string[],
+    heads: readonly string[][] | undefined,
+    timeoutMs: number,
+  ): Promise<number> {
     const { repo } = current();
-    const found = await Promise.all(ids.map((id) => repo.find<unknown>(id as DocumentId, { signal: AbortSignal.timeout(timeoutMs) })));
+    const found = await Promise.all(
+      ids.map((id) => repo.find<unknown>(id as DocumentId, { signal: AbortSignal.timeout(timeoutMs) })),
+    );
     for (const [i, h] of found.entries()) handles.set(ids[i] as string, h);
     if (!heads) return now();
     const complete = () => found.every((h, i) => sameHeads(headsOf(h), heads[i] ?? []));
@@ -307,7 +356,10 @@ function trace(repo: Repo): void {
         const ids: string[] = [];
         for (const [i, bytes] of command.docs.entries()) {
           const docId = command.ids?.[i];
-          const h = docId === undefined ? repo.import<unknown>(bytes) : repo.import<unknown>(bytes, { docId: docId as DocumentId });
+          const h =
+            docId === undefined
+              ? repo.import<unknown>(bytes)
+              : repo.import<unknown>(bytes, { docId: docId as DocumentId });
           handles.set(h.documentId, h);
           ids.push(h.documentId);
         }
@@ -321,7 +373,13 @@ function trace(repo: Repo): void {
         const startedAt = now();
         current().dial(command.targets);
         const peers = command.targets.map((t) => t.peerId);
-        const connectedAt = await until(`peers ${peers.join(", ")}`, () => connected(peers), command.timeoutMs, onPeer, 5);
+        const connectedAt = await until(
+          `peers ${peers.join(", ")}`,
+          () => connected(peers),
+          command.timeoutMs,
+          onPeer,
+          5,
+        );
         const doneAt = await findAll(command.ids, command.heads, command.timeoutMs);
         return { startedAt, connectedAt, doneAt };
       }
@@ -373,7 +431,10 @@ function trace(repo: Repo): void {
         const at =
           state.seenAt ??
           (await new Promise<number>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`${init.name}: value ${state.value} not seen within ${command.timeoutMs} ms`)), command.timeoutMs);
+            const timer = setTimeout(
+              () => reject(new Error(`${init.name}: value ${state.value} not seen within ${command.timeoutMs} ms`)),
+              command.timeoutMs,
+            );
             state.waiters.push((t) => {
               clearTimeout(timer);
               resolve(t);
@@ -408,7 +469,12 @@ function trace(repo: Repo): void {
   port.on("message", (request: Request) => {
     run(request.command).then(
       (result) => port.postMessage({ seq: request.seq, ok: true, result } satisfies Reply),
-      (error: unknown) => port.postMessage({ seq: request.seq, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies Reply),
+      (error: unknown) =>
+        port.postMessage({
+          seq: request.seq,
+          ok: false,
+          error: error instanceof Error ? error.message : String(error),
+        } satisfies Reply),
     );
   });
   // Loads the transport's modules now, so that opening a peer later measures no module loading.
@@ -416,6 +482,9 @@ function trace(repo: Repo): void {
     await open(false).then((s) => s.stop());
     port.postMessage({ type: "started" } satisfies Started);
   } catch (error) {
-    port.postMessage({ type: "failed", error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies Started);
+    port.postMessage({
+      type: "failed",
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    } satisfies Started);
   }
 }

@@ -73,7 +73,9 @@ export interface Results {
 }
 
 export type Request = { seq: number; command: Command };
-export type Reply = { seq: number; ok: true; result: Results[Command["type"]] } | { seq: number; ok: false; error: string };
+export type Reply =
+  | { seq: number; ok: true; result: Results[Command["type"]] }
+  | { seq: number; ok: false; error: string };
 /** The first message of a peer thread: its transport's modules are loaded. */
 export type Started = { type: "started" } | { type: "failed"; error: string };
 

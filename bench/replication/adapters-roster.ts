@@ -14,7 +14,14 @@ import * as A from "@automerge/automerge";
 import { configSchema } from "../../node/config/index.js";
 import { DocumentType, makeHeader } from "../../node/documents/index.js";
 import { encodeTrainer } from "../../node/roster/records.js";
-import { ACCREDITATION_STATUSES, CEFR_LEVELS, shardOf, validateTrainer, type RawTrainerDraft, type TrainerDraft } from "../../node/roster/index.js";
+import {
+  ACCREDITATION_STATUSES,
+  CEFR_LEVELS,
+  shardOf,
+  validateTrainer,
+  type RawTrainerDraft,
+  type TrainerDraft,
+} from "../../node/roster/index.js";
 import type { AccreditationStatus, CefrLevel } from "../../node/roster/trainer.js";
 import { makeFramework, makeHubs, profiles, toDraft } from "../availability/generate.js";
 
@@ -48,7 +55,8 @@ export interface Roster {
   recordBytes: number;
 }
 
-const meta = (operatorId: string, action: string, subjects: string[]) => JSON.stringify({ operatorId, action, subjects });
+const meta = (operatorId: string, action: string, subjects: string[]) =>
+  JSON.stringify({ operatorId, action, subjects });
 
 /** A generated draft as the validated draft it is (checked against validateTrainer on a sample, below). */
 function narrow(raw: RawTrainerDraft): TrainerDraft {
@@ -84,8 +92,10 @@ function trainers(seed: number, count: number): { hub: string; drafts: TrainerDr
     const draft = narrow(raw);
     if (drafts.length % 20 === 0) {
       const { value, violations } = validateTrainer(raw, "");
-      if (violations.length > 0) throw new Error(`generated trainer ${profile.id} does not validate: ${JSON.stringify(violations)}`);
-      if (!isDeepStrictEqual(value, draft)) throw new Error(`validating generated trainer ${profile.id} changes it: ${JSON.stringify(value)}`);
+      if (violations.length > 0)
+        throw new Error(`generated trainer ${profile.id} does not validate: ${JSON.stringify(violations)}`);
+      if (!isDeepStrictEqual(value, draft))
+        throw new Error(`validating generated trainer ${profile.id} changes it: ${JSON.stringify(value)}`);
     }
     drafts.push(draft);
   }
@@ -122,11 +132,20 @@ export function makeRoster(seed: number, count: number): Roster {
   let recordBytes = 0;
   for (let n = 0; n < shards; n += 1) {
     const list = byShard.get(n) ?? [];
-    const records = list.map((t) => [t.id, encodeTrainer({ ...t, homeHub: hub, updatedAt: now, updatedBy: "op-bench" })] as const);
+    const records = list.map(
+      (t) => [t.id, encodeTrainer({ ...t, homeHub: hub, updatedAt: now, updatedBy: "op-bench" })] as const,
+    );
     for (const [, record] of records) recordBytes += Buffer.byteLength(record.val);
     docs[n] = A.change(
       docs[n] as A.Doc<ShardDoc>,
-      { message: meta("op-bench", "trainer.import", list.map((t) => t.id)), time },
+      {
+        message: meta(
+          "op-bench",
+          "trainer.import",
+          list.map((t) => t.id),
+        ),
+        time,
+      },
       (d) => {
         if (shards !== initial) d.shards = shards; // the growth edit, on every shard
         for (const [id, record] of records) d.trainers[id] = record;

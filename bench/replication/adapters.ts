@@ -11,7 +11,14 @@
  * 3. replicated changes per second along a line of 3: N changes as fast as the first peer makes them.
  */
 import { round, summarize, type Summary } from "../lib/stats.js";
-import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Conditions, type Figure } from "../lib/types.js";
+import {
+  figure,
+  type Benchmark,
+  type BenchmarkContext,
+  type BenchmarkOutcome,
+  type Conditions,
+  type Figure,
+} from "../lib/types.js";
 import * as A from "@automerge/automerge";
 import { countingProxy, startPeers, type PeerThread } from "./adapters-net.js";
 import { floorInitialSync, floorPropagation, floorThroughput, type FloorSync } from "./adapters-floor.js";
@@ -32,7 +39,11 @@ const POOL = LINE;
 /** The stock stack first: it is every figure's baseline. */
 const TRANSPORTS: readonly Transport[] = ["websocket", "libp2p", "grpc"];
 const OURS: ReadonlyArray<Exclude<Transport, "websocket">> = ["libp2p", "grpc"];
-const LABEL: Readonly<Record<Transport, string>> = { websocket: "WebSocket (automerge-repo)", libp2p: "libp2p", grpc: "gRPC" };
+const LABEL: Readonly<Record<Transport, string>> = {
+  websocket: "WebSocket (automerge-repo)",
+  libp2p: "libp2p",
+  grpc: "gRPC",
+};
 const BASELINE = "automerge-repo WebSocket";
 /** Reference target: our initial sync of the 10k roster within 0.45 × the stock stack's time (baseline / ours ≥ 1 / 0.45). */
 const SYNC_TARGET_RATIO = 2.22;
@@ -78,7 +89,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * `count` peers of a pool, each with a new Repo and transport for one measurement, closed after it
  * (also when it fails). `accepts(i)`: whether peer i will be dialled.
  */
-async function withPeers<T>(pool: readonly PeerThread[], count: number, body: (peers: PeerThread[]) => Promise<T>, accepts: (i: number) => boolean = () => true): Promise<T> {
+async function withPeers<T>(
+  pool: readonly PeerThread[],
+  count: number,
+  body: (peers: PeerThread[]) => Promise<T>,
+  accepts: (i: number) => boolean = () => true,
+): Promise<T> {
   const peers = pool.slice(0, count);
   if (peers.length < count) throw new Error(`${count} peers asked of a pool of ${pool.length}`);
   try {
@@ -91,8 +107,23 @@ async function withPeers<T>(pool: readonly PeerThread[], count: number, body: (p
 
 /** Peer i lets in and dials peer i + 1: a line, neighbours only. */
 async function connectLine(peers: readonly PeerThread[]): Promise<void> {
-  await Promise.all(peers.map((p, i) => p.call({ type: "allow", peers: [peers[i - 1], peers[i + 1]].flatMap((q) => (q ? [q.peerId] : [])) })));
-  await Promise.all(peers.slice(0, -1).map((p, i) => p.call({ type: "dial", targets: [{ peerId: (peers[i + 1] as PeerThread).peerId, port: (peers[i + 1] as PeerThread).port }], timeoutMs: 20_000 }, 25_000)));
+  await Promise.all(
+    peers.map((p, i) =>
+      p.call({ type: "allow", peers: [peers[i - 1], peers[i + 1]].flatMap((q) => (q ? [q.peerId] : [])) }),
+    ),
+  );
+  await Promise.all(
+    peers.slice(0, -1).map((p, i) =>
+      p.call(
+        {
+          type: "dial",
+          targets: [{ peerId: (peers[i + 1] as PeerThread).peerId, port: (peers[i + 1] as PeerThread).port }],
+          timeoutMs: 20_000,
+        },
+        25_000,
+      ),
+    ),
+  );
 }
 
 /**
@@ -113,34 +144,51 @@ async function shareCounter(peers: readonly PeerThread[]): Promise<string> {
 
 async function initialSync(context: BenchmarkContext, pool: readonly PeerThread[], roster: Roster): Promise<SyncRun> {
   const transport = (pool[0] as PeerThread).transport;
-  return withPeers(pool, 2, async ([source, fresh]) => {
-    if (!source || !fresh) throw new Error("two peers expected");
-    await source.call({ type: "allow", peers: [fresh.peerId] });
-    await fresh.call({ type: "allow", peers: [source.peerId] });
-    const { ids } = await source.call({ type: "import", docs: roster.saved }, 120_000);
-    const proxy = await countingProxy(source.port);
-    context.cleanup.add(`close the proxy to ${transport} source`, () => proxy.close());
-    try {
-      await Promise.all([source.call({ type: "monitor" }), fresh.call({ type: "monitor" })]);
-      // libp2p checks the remote's key, not its address: dialling the proxy still proves it is the source.
-      const r = await fresh.call({ type: "sync", targets: [{ peerId: source.peerId, port: proxy.port }], ids, heads: roster.heads, timeoutMs: 180_000 }, 190_000);
-      // The last replies (the fresh peer's acknowledgements) are still in flight: let them land.
-      await sleep(300);
-      const [stallSource, stallFresh] = await Promise.all([source.call({ type: "stall" }), fresh.call({ type: "stall" })]);
-      if (proxy.connections === 0) throw new Error(`${transport}: nothing went through the proxy`);
-      return {
-        ms: r.doneAt - r.startedAt,
-        connectMs: r.connectedAt - r.startedAt,
-        down: proxy.down,
-        up: proxy.up,
-        connections: proxy.connections,
-        stallSourceMs: stallSource.maxMs,
-        stallFreshMs: stallFresh.maxMs,
-      };
-    } finally {
-      await proxy.close();
-    }
-  }, (i) => i === 0);
+  return withPeers(
+    pool,
+    2,
+    async ([source, fresh]) => {
+      if (!source || !fresh) throw new Error("two peers expected");
+      await source.call({ type: "allow", peers: [fresh.peerId] });
+      await fresh.call({ type: "allow", peers: [source.peerId] });
+      const { ids } = await source.call({ type: "import", docs: roster.saved }, 120_000);
+      const proxy = await countingProxy(source.port);
+      context.cleanup.add(`close the proxy to ${transport} source`, () => proxy.close());
+      try {
+        await Promise.all([source.call({ type: "monitor" }), fresh.call({ type: "monitor" })]);
+        // libp2p checks the remote's key, not its address: dialling the proxy still proves it is the source.
+        const r = await fresh.call(
+          {
+            type: "sync",
+            targets: [{ peerId: source.peerId, port: proxy.port }],
+            ids,
+            heads: roster.heads,
+            timeoutMs: 180_000,
+          },
+          190_000,
+        );
+        // The last replies (the fresh peer's acknowledgements) are still in flight: let them land.
+        await sleep(300);
+        const [stallSource, stallFresh] = await Promise.all([
+          source.call({ type: "stall" }),
+          fresh.call({ type: "stall" }),
+        ]);
+        if (proxy.connections === 0) throw new Error(`${transport}: nothing went through the proxy`);
+        return {
+          ms: r.doneAt - r.startedAt,
+          connectMs: r.connectedAt - r.startedAt,
+          down: proxy.down,
+          up: proxy.up,
+          connections: proxy.connections,
+          stallSourceMs: stallSource.maxMs,
+          stallFreshMs: stallFresh.maxMs,
+        };
+      } finally {
+        await proxy.close();
+      }
+    },
+    (i) => i === 0,
+  );
 }
 
 async function propagation(pool: readonly PeerThread[], changes: number): Promise<PropagationRun> {
@@ -187,7 +235,14 @@ async function throughput(pool: readonly PeerThread[], plan: Plan): Promise<Burs
   });
 }
 
-const pick = (s: Summary) => ({ samples: s.samples, p50: round(s.p50, 3), p99: round(s.p99, 3), mean: round(s.mean, 3), min: round(s.min, 3), max: round(s.max, 3) });
+const pick = (s: Summary) => ({
+  samples: s.samples,
+  p50: round(s.p50, 3),
+  p99: round(s.p99, 3),
+  mean: round(s.mean, 3),
+  min: round(s.min, 3),
+  max: round(s.max, 3),
+});
 
 export const replicationAdapters: Benchmark = {
   name: "replication.adapters",
@@ -206,12 +261,21 @@ export const replicationAdapters: Benchmark = {
     const poolStart = now();
     const pools = new Map<Transport, PeerThread[]>();
     for (const t of TRANSPORTS) {
-      pools.set(t, await startPeers(t, Array.from({ length: POOL }, (_, i) => `${t} p${i}`), (what, stop) => context.cleanup.add(what, stop)));
+      pools.set(
+        t,
+        await startPeers(
+          t,
+          Array.from({ length: POOL }, (_, i) => `${t} p${i}`),
+          (what, stop) => context.cleanup.add(what, stop),
+        ),
+      );
     }
     const pool = (t: Transport) => pools.get(t) as PeerThread[];
     const warmUp = makeRoster(SEED + 1, WARM_UP_TRAINERS);
     for (const t of TRANSPORTS) await initialSync(context, pool(t), warmUp);
-    context.log(`  ${TRANSPORTS.length} × ${POOL} peer threads started and warmed up (a ${WARM_UP_TRAINERS}-trainer sync each) in ${Math.round(now() - poolStart)} ms`);
+    context.log(
+      `  ${TRANSPORTS.length} × ${POOL} peer threads started and warmed up (a ${WARM_UP_TRAINERS}-trainer sync each) in ${Math.round(now() - poolStart)} ms`,
+    );
 
     // 1. Initial sync: the transports interleaved run by run, so that noise from other work spreads over all.
     const syncs = new Map<Transport, SyncRun[]>(TRANSPORTS.map((t) => [t, []]));
@@ -229,11 +293,16 @@ export const replicationAdapters: Benchmark = {
     }
     const floor = floors.at(-1) as FloorSync;
     const floorMs = median(floors.map((f) => f.ms));
-    context.log(`  initial sync, in-memory floor: ${Math.round(floorMs)} ms, ${round(floor.down / 2 ** 20, 2)} MiB down, ${round(floor.up / 1024, 1)} KiB up, ${floor.messages} messages`);
+    context.log(
+      `  initial sync, in-memory floor: ${Math.round(floorMs)} ms, ${round(floor.down / 2 ** 20, 2)} MiB down, ${round(floor.up / 1024, 1)} KiB up, ${floor.messages} messages`,
+    );
     for (const t of TRANSPORTS) {
       for (const r of syncs.get(t) ?? []) {
         // Whatever a transport adds, it carries at least the sync messages: less means the proxy was bypassed.
-        if (r.down < floor.down) throw new Error(`${LABEL[t]}: the proxy counted ${r.down} bytes to the fresh peer, fewer than the sync messages' ${floor.down}`);
+        if (r.down < floor.down)
+          throw new Error(
+            `${LABEL[t]}: the proxy counted ${r.down} bytes to the fresh peer, fewer than the sync messages' ${floor.down}`,
+          );
       }
     }
 
@@ -242,7 +311,9 @@ export const replicationAdapters: Benchmark = {
     for (const t of TRANSPORTS) {
       const p = await propagation(pool(t), plan.changes);
       propagations.set(t, p);
-      context.log(`  propagation over ${LINE - 1} hops, ${LABEL[t]}: p50 ${round(p.summary.p50, 2)} ms, p99 ${round(p.summary.p99, 2)} ms`);
+      context.log(
+        `  propagation over ${LINE - 1} hops, ${LABEL[t]}: p50 ${round(p.summary.p50, 2)} ms, p99 ${round(p.summary.p99, 2)} ms`,
+      );
     }
     const floorProp = summarize(floorPropagation(LINE, plan.changes + 5).slice(5));
     context.log(`  propagation, in-memory floor: p50 ${round(floorProp.p50, 3)} ms, p99 ${round(floorProp.p99, 3)} ms`);
@@ -252,7 +323,9 @@ export const replicationAdapters: Benchmark = {
     for (const t of TRANSPORTS) {
       const runs = await throughput(pool(t), plan);
       bursts.set(t, runs);
-      context.log(`  ${plan.burst.toLocaleString("en")} changes over ${THROUGHPUT_LINE - 1} hops, ${LABEL[t]}: ${runs.map((r) => `${Math.round(r.perSecond)}/s (${Math.round(r.ms)} ms)`).join(", ")}`);
+      context.log(
+        `  ${plan.burst.toLocaleString("en")} changes over ${THROUGHPUT_LINE - 1} hops, ${LABEL[t]}: ${runs.map((r) => `${Math.round(r.perSecond)}/s (${Math.round(r.ms)} ms)`).join(", ")}`,
+      );
     }
     const floorBursts = Array.from({ length: plan.burstRuns }, () => floorThroughput(THROUGHPUT_LINE, plan.burst));
     const floorRate = median(floorBursts.map((b) => (plan.burst / b.ms) * 1000));
@@ -262,7 +335,12 @@ export const replicationAdapters: Benchmark = {
     const shards = roster.shards;
     const syncConditions: Conditions = { peers: 2, trainers: roster.trainers, shards, runs: plan.syncRuns };
     const propConditions: Conditions = { peers: LINE, hops: LINE - 1, changes: plan.changes, runs: 1 };
-    const burstConditions: Conditions = { peers: THROUGHPUT_LINE, hops: THROUGHPUT_LINE - 1, changes: plan.burst, runs: plan.burstRuns };
+    const burstConditions: Conditions = {
+      peers: THROUGHPUT_LINE,
+      hops: THROUGHPUT_LINE - 1,
+      changes: plan.burst,
+      runs: plan.burstRuns,
+    };
     const of = (t: Transport, f: (r: SyncRun) => number) => median((syncs.get(t) ?? []).map(f));
     const p99Of = (t: Transport, f: (r: SyncRun) => number) => summarize((syncs.get(t) ?? []).map(f)).p99;
     const rateOf = (t: Transport) => median((bursts.get(t) ?? []).map((r) => r.perSecond));
@@ -272,25 +350,111 @@ export const replicationAdapters: Benchmark = {
     for (const t of OURS) {
       const label = LABEL[t];
       figures.push(
-        figure({ name: `initial sync of the roster (median), ${label}`, unit: "ms", ours: of(t, (r) => r.ms), baseline: base(of("websocket", (r) => r.ms)), targets: [{ on: "ratio", op: ">=", value: SYNC_TARGET_RATIO }], conditions: syncConditions }),
-        figure({ name: `initial sync of the roster (p99 of runs), ${label}`, unit: "ms", ours: p99Of(t, (r) => r.ms), baseline: base(p99Of("websocket", (r) => r.ms)), conditions: syncConditions }),
-        figure({ name: `initial sync: bytes to the fresh peer, ${label}`, unit: "bytes", ours: of(t, (r) => r.down), baseline: base(of("websocket", (r) => r.down)), conditions: { ...syncConditions, measured: "counting TCP proxy" } }),
-        figure({ name: `initial sync: bytes from the fresh peer, ${label}`, unit: "bytes", ours: of(t, (r) => r.up), baseline: base(of("websocket", (r) => r.up)), conditions: { ...syncConditions, measured: "counting TCP proxy" } }),
-        figure({ name: `initial sync: largest event-loop stall, source peer, ${label}`, unit: "ms", ours: of(t, (r) => r.stallSourceMs), baseline: base(of("websocket", (r) => r.stallSourceMs)), conditions: { ...syncConditions, measured: "monitorEventLoopDelay max" } }),
-        figure({ name: `initial sync: largest event-loop stall, fresh peer, ${label}`, unit: "ms", ours: of(t, (r) => r.stallFreshMs), baseline: base(of("websocket", (r) => r.stallFreshMs)), conditions: { ...syncConditions, measured: "monitorEventLoopDelay max" } }),
-        figure({ name: `propagation over 4 hops p50, ${label}`, unit: "ms", ours: prop(t).p50, baseline: base(prop("websocket").p50), conditions: propConditions }),
-        figure({ name: `propagation over 4 hops p99, ${label}`, unit: "ms", ours: prop(t).p99, baseline: base(prop("websocket").p99), conditions: propConditions }),
+        figure({
+          name: `initial sync of the roster (median), ${label}`,
+          unit: "ms",
+          ours: of(t, (r) => r.ms),
+          baseline: base(of("websocket", (r) => r.ms)),
+          targets: [{ on: "ratio", op: ">=", value: SYNC_TARGET_RATIO }],
+          conditions: syncConditions,
+        }),
+        figure({
+          name: `initial sync of the roster (p99 of runs), ${label}`,
+          unit: "ms",
+          ours: p99Of(t, (r) => r.ms),
+          baseline: base(p99Of("websocket", (r) => r.ms)),
+          conditions: syncConditions,
+        }),
+        figure({
+          name: `initial sync: bytes to the fresh peer, ${label}`,
+          unit: "bytes",
+          ours: of(t, (r) => r.down),
+          baseline: base(of("websocket", (r) => r.down)),
+          conditions: { ...syncConditions, measured: "counting TCP proxy" },
+        }),
+        figure({
+          name: `initial sync: bytes from the fresh peer, ${label}`,
+          unit: "bytes",
+          ours: of(t, (r) => r.up),
+          baseline: base(of("websocket", (r) => r.up)),
+          conditions: { ...syncConditions, measured: "counting TCP proxy" },
+        }),
+        figure({
+          name: `initial sync: largest event-loop stall, source peer, ${label}`,
+          unit: "ms",
+          ours: of(t, (r) => r.stallSourceMs),
+          baseline: base(of("websocket", (r) => r.stallSourceMs)),
+          conditions: { ...syncConditions, measured: "monitorEventLoopDelay max" },
+        }),
+        figure({
+          name: `initial sync: largest event-loop stall, fresh peer, ${label}`,
+          unit: "ms",
+          ours: of(t, (r) => r.stallFreshMs),
+          baseline: base(of("websocket", (r) => r.stallFreshMs)),
+          conditions: { ...syncConditions, measured: "monitorEventLoopDelay max" },
+        }),
+        figure({
+          name: `propagation over 4 hops p50, ${label}`,
+          unit: "ms",
+          ours: prop(t).p50,
+          baseline: base(prop("websocket").p50),
+          conditions: propConditions,
+        }),
+        figure({
+          name: `propagation over 4 hops p99, ${label}`,
+          unit: "ms",
+          ours: prop(t).p99,
+          baseline: base(prop("websocket").p99),
+          conditions: propConditions,
+        }),
         // Higher is better: the ratio is ours / baseline.
-        figure({ name: `replicated changes per second over 2 hops (higher is better), ${label}`, unit: "changes/s", ours: rateOf(t), baseline: base(rateOf("websocket")), ratio: rateOf(t) / rateOf("websocket"), conditions: burstConditions }),
+        figure({
+          name: `replicated changes per second over 2 hops (higher is better), ${label}`,
+          unit: "changes/s",
+          ours: rateOf(t),
+          baseline: base(rateOf("websocket")),
+          ratio: rateOf(t) / rateOf("websocket"),
+          conditions: burstConditions,
+        }),
       );
     }
     figures.push(
-      figure({ name: "initial sync of the roster, in-memory floor (Automerge sync functions)", unit: "ms", ours: floorMs, conditions: { ...syncConditions, runs: floors.length } }),
-      figure({ name: "initial sync: sync message bytes to the fresh peer, in-memory floor", unit: "bytes", ours: floor.down, conditions: { ...syncConditions, runs: floors.length } }),
-      figure({ name: "initial sync: sync message bytes from the fresh peer, in-memory floor", unit: "bytes", ours: floor.up, conditions: { ...syncConditions, runs: floors.length } }),
-      figure({ name: "propagation over 4 hops p50, in-memory floor", unit: "ms", ours: floorProp.p50, conditions: propConditions }),
-      figure({ name: "propagation over 4 hops p99, in-memory floor", unit: "ms", ours: floorProp.p99, conditions: propConditions }),
-      figure({ name: "replicated changes per second over 2 hops, in-memory floor (one batch per hop)", unit: "changes/s", ours: floorRate, conditions: burstConditions }),
+      figure({
+        name: "initial sync of the roster, in-memory floor (Automerge sync functions)",
+        unit: "ms",
+        ours: floorMs,
+        conditions: { ...syncConditions, runs: floors.length },
+      }),
+      figure({
+        name: "initial sync: sync message bytes to the fresh peer, in-memory floor",
+        unit: "bytes",
+        ours: floor.down,
+        conditions: { ...syncConditions, runs: floors.length },
+      }),
+      figure({
+        name: "initial sync: sync message bytes from the fresh peer, in-memory floor",
+        unit: "bytes",
+        ours: floor.up,
+        conditions: { ...syncConditions, runs: floors.length },
+      }),
+      figure({
+        name: "propagation over 4 hops p50, in-memory floor",
+        unit: "ms",
+        ours: floorProp.p50,
+        conditions: propConditions,
+      }),
+      figure({
+        name: "propagation over 4 hops p99, in-memory floor",
+        unit: "ms",
+        ours: floorProp.p99,
+        conditions: propConditions,
+      }),
+      figure({
+        name: "replicated changes per second over 2 hops, in-memory floor (one batch per hop)",
+        unit: "changes/s",
+        ours: floorRate,
+        conditions: burstConditions,
+      }),
     );
 
     // Each transport as a multiple of the floor (time ÷ floor, bytes ÷ floor; rate: floor ÷ rate).
@@ -317,19 +481,59 @@ export const replicationAdapters: Benchmark = {
       `Changes per second: the first of a line of ${THROUGHPUT_LINE} makes ${plan.burst.toLocaleString("en")} one-field changes, yielding to its event loop after each, timed from the first change until the last peer has the last one (after an unrecorded ${WARM_UP_BURST}-change burst). The floor makes them and syncs each hop once (one batch): floor ÷ ours ${TRANSPORTS.map((t) => x(t, "changesPerSecond")).join(", ")}.`,
     ];
     if (context.quick) {
-      notes.push(`Quick run: ${QUICK.trainers.toLocaleString("en")} trainers, ${QUICK.syncRuns} initial sync per transport, ${QUICK.changes} propagated changes, ${QUICK.burst.toLocaleString("en")} changes × ${QUICK.burstRuns} run (full: ${FULL.trainers.toLocaleString("en")}, ${FULL.syncRuns}, ${FULL.changes}, ${FULL.burst.toLocaleString("en")} × ${FULL.burstRuns}).`);
+      notes.push(
+        `Quick run: ${QUICK.trainers.toLocaleString("en")} trainers, ${QUICK.syncRuns} initial sync per transport, ${QUICK.changes} propagated changes, ${QUICK.burst.toLocaleString("en")} changes × ${QUICK.burstRuns} run (full: ${FULL.trainers.toLocaleString("en")}, ${FULL.syncRuns}, ${FULL.changes}, ${FULL.burst.toLocaleString("en")} × ${FULL.burstRuns}).`,
+      );
     }
     return {
-      conditions: { trainers: roster.trainers, shards, seed: SEED, automergeRepo: "2.5.6", peersIn: "worker threads", storage: "in-memory", mode: context.quick ? "quick" : "full" },
+      conditions: {
+        trainers: roster.trainers,
+        shards,
+        seed: SEED,
+        automergeRepo: "2.5.6",
+        peersIn: "worker threads",
+        storage: "in-memory",
+        mode: context.quick ? "quick" : "full",
+      },
       figures,
       details: {
-        roster: { trainers: roster.trainers, shards, perShard: roster.perShard, recordBytes: roster.recordBytes, savedBytes },
-        initialSync: Object.fromEntries(TRANSPORTS.map((t) => [t, (syncs.get(t) ?? []).map((r) => ({ ...r, ms: round(r.ms, 1), connectMs: round(r.connectMs, 1), stallSourceMs: round(r.stallSourceMs, 1), stallFreshMs: round(r.stallFreshMs, 1) }))])),
+        roster: {
+          trainers: roster.trainers,
+          shards,
+          perShard: roster.perShard,
+          recordBytes: roster.recordBytes,
+          savedBytes,
+        },
+        initialSync: Object.fromEntries(
+          TRANSPORTS.map((t) => [
+            t,
+            (syncs.get(t) ?? []).map((r) => ({
+              ...r,
+              ms: round(r.ms, 1),
+              connectMs: round(r.connectMs, 1),
+              stallSourceMs: round(r.stallSourceMs, 1),
+              stallFreshMs: round(r.stallFreshMs, 1),
+            })),
+          ]),
+        ),
         initialSyncFloor: floors.map((f) => ({ ...f, ms: round(f.ms, 1) })),
         propagation: Object.fromEntries(TRANSPORTS.map((t) => [t, pick(prop(t))])),
         propagationFloor: pick(floorProp),
-        changesPerSecond: Object.fromEntries(TRANSPORTS.map((t) => [t, (bursts.get(t) ?? []).map((r) => ({ ms: round(r.ms, 1), producerMs: round(r.producerMs, 1), perSecond: Math.round(r.perSecond) }))])),
-        changesPerSecondFloor: floorBursts.map((b) => ({ ms: round(b.ms, 1), changeMs: round(b.changeMs, 1), perSecond: Math.round((plan.burst / b.ms) * 1000) })),
+        changesPerSecond: Object.fromEntries(
+          TRANSPORTS.map((t) => [
+            t,
+            (bursts.get(t) ?? []).map((r) => ({
+              ms: round(r.ms, 1),
+              producerMs: round(r.producerMs, 1),
+              perSecond: Math.round(r.perSecond),
+            })),
+          ]),
+        ),
+        changesPerSecondFloor: floorBursts.map((b) => ({
+          ms: round(b.ms, 1),
+          changeMs: round(b.changeMs, 1),
+          perSecond: Math.round((plan.burst / b.ms) * 1000),
+        })),
         vsFloor,
       },
       notes,

@@ -14,7 +14,18 @@
  */
 import { join } from "node:path";
 import { summarizeProfileWindow, type WindowSummary } from "../lib/federation-profile.js";
-import { cpuSeconds, lineDials, PROBE, ProcessFederation, ROSTER_SHARDS, rosterDocumentOf, rosterDocuments, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
+import {
+  cpuSeconds,
+  lineDials,
+  PROBE,
+  ProcessFederation,
+  ROSTER_SHARDS,
+  rosterDocumentOf,
+  rosterDocuments,
+  trainerMessage,
+  type Hub,
+  type HubApi,
+} from "../lib/federation-nodes.js";
 import { liveNodes } from "../lib/nodes.js";
 import { allowance, waitUntil } from "../lib/wait.js";
 import { round, summarize } from "../lib/stats.js";
@@ -41,8 +52,24 @@ interface Plan {
   profileChanges: number;
 }
 
-const FULL: Plan = { changes: 5_000, runs: 2, inFlight: 16, latencyChanges: 100, perHub: 200, profile: true, profileChanges: 1_000 };
-const QUICK: Plan = { changes: 300, runs: 1, inFlight: 16, latencyChanges: 20, perHub: 100, profile: false, profileChanges: 0 };
+const FULL: Plan = {
+  changes: 5_000,
+  runs: 2,
+  inFlight: 16,
+  latencyChanges: 100,
+  perHub: 200,
+  profile: true,
+  profileChanges: 1_000,
+};
+const QUICK: Plan = {
+  changes: 300,
+  runs: 1,
+  inFlight: 16,
+  latencyChanges: 20,
+  perHub: 100,
+  profile: false,
+  profileChanges: 0,
+};
 
 /** Regions the update runs move hub 1's new trainers to, one per run (a one-field change each). */
 const REGIONS = ["UG", "TZ", "RW", "ET"];
@@ -111,7 +138,12 @@ interface RunSpec {
   prefix: string;
 }
 
-async function throughputRun(fed: ProcessFederation, spec: RunSpec, label: string, log: (m: string) => void): Promise<ThroughputRun> {
+async function throughputRun(
+  fed: ProcessFederation,
+  spec: RunSpec,
+  label: string,
+  log: (m: string) => void,
+): Promise<ThroughputRun> {
   const [h1, h2, h3] = fed.hubs as [Hub, Hub, Hub];
   const api = h1.api as HubApi;
   const id = (i: number) => `${h1.hubId}-${spec.prefix}${i}`;
@@ -120,14 +152,19 @@ async function throughputRun(fed: ProcessFederation, spec: RunSpec, label: strin
   const start = Date.now();
   let durations: number[];
   if (spec.kind === "import") {
-    const rows = Array.from({ length: spec.changes }, (_, i) => trainerMessage(id(i), `Imported trainer ${i}`, spec.region));
+    const rows = Array.from({ length: spec.changes }, (_, i) =>
+      trainerMessage(id(i), `Imported trainer ${i}`, spec.region),
+    );
     const began = performance.now();
     const outcome = await api.importTrainers(rows, 500, 120_000);
-    if (!outcome.committed || outcome.imported !== spec.changes) throw new Error(`hub 1 imported ${outcome.imported} of ${spec.changes}`);
+    if (!outcome.committed || outcome.imported !== spec.changes)
+      throw new Error(`hub 1 imported ${outcome.imported} of ${spec.changes}`);
     durations = [performance.now() - began];
   } else {
     durations = await pump(spec.changes, spec.inFlight, (i) =>
-      spec.kind === "add" ? api.addTrainer(trainerMessage(id(i), `New trainer ${i}`, spec.region)) : api.updateTrainer(trainerMessage(id(i), "", spec.region), ["regions"]),
+      spec.kind === "add"
+        ? api.addTrainer(trainerMessage(id(i), `New trainer ${i}`, spec.region))
+        : api.updateTrainer(trainerMessage(id(i), "", spec.region), ["regions"]),
     );
   }
   const apiDone = Date.now();
@@ -149,7 +186,8 @@ async function throughputRun(fed: ProcessFederation, spec: RunSpec, label: strin
   const changed = documents.filter((d) => (h3.log?.refresh().applied.get(d) ?? []).some((a) => a.seq > start * 1000));
   const at3 = coveredAt(h3, changed, start);
   const at2 = coveredAt(h2, changed, start);
-  if (at3 === undefined || at2 === undefined) throw new Error("hub 3 answers for every change but no verified view of hub 1's roster was applied during the run");
+  if (at3 === undefined || at2 === undefined)
+    throw new Error("hub 3 answers for every change but no verified view of hub 1's roster was applied during the run");
   // Hub 3 has them all: whatever the hubs still do (e.g. saving sync states) is not counted.
   const cpuAfter = await Promise.all([h1, h2, h3].map((h) => cpuSeconds(h.proc?.child.pid)));
   const calls = summarize(durations);
@@ -166,7 +204,10 @@ async function throughputRun(fed: ProcessFederation, spec: RunSpec, label: strin
     cpuMsPerChange: cpuAfter.map((c, i) => ((c - (cpuBefore[i] as number)) * 1000) / spec.changes),
     batches: signed.length,
     signedDocuments: signed.reduce((sum, s) => sum + s.documents, 0),
-    viewsApplied: changed.reduce((sum, d) => sum + (h3.log?.applied.get(d)?.filter((a) => a.seq > start * 1000).length ?? 0), 0),
+    viewsApplied: changed.reduce(
+      (sum, d) => sum + (h3.log?.applied.get(d)?.filter((a) => a.seq > start * 1000).length ?? 0),
+      0,
+    ),
     callP50Ms: calls.p50,
     callP99Ms: calls.p99,
   };
@@ -213,7 +254,12 @@ async function latencyRun(fed: ProcessFederation, plan: Plan): Promise<LatencySa
       2,
     );
     const signed = h1.log?.refresh().signed.find((s) => s.time >= start);
-    samples.push({ trainer, apiMs, signedMs: signed ? signed.time - start : undefined, hops: reached.map((t) => t - start) });
+    samples.push({
+      trainer,
+      apiMs,
+      signedMs: signed ? signed.time - start : undefined,
+      hops: reached.map((t) => t - start),
+    });
   }
   // The views say what they say: hub 5 answers with the last name of each renamed trainer.
   const last = new Map<string, string>();
@@ -238,7 +284,15 @@ export const replicationNodes: Benchmark = {
 
     // 1. Latency along a line of 5.
     const setup5Start = performance.now();
-    const line = await ProcessFederation.create({ work: join(work, "line"), hubs: 5, dials: lineDials(5), prefix: "line", perHub: plan.perHub, live, log });
+    const line = await ProcessFederation.create({
+      work: join(work, "line"),
+      hubs: 5,
+      dials: lineDials(5),
+      prefix: "line",
+      perHub: plan.perHub,
+      live,
+      log,
+    });
     cleanup.add("stop the line", () => line.stop());
     await line.waitForTotals(line.hubs, 5 * plan.perHub, allowance(60_000, 50, 5 * plan.perHub));
     await line.settle(60_000);
@@ -247,8 +301,12 @@ export const replicationNodes: Benchmark = {
     const samples = await latencyRun(line, plan);
     const latency = summarize(samples.map((s) => s.hops.at(-1) as number));
     const signedAfter = summarize(samples.map((s) => s.signedMs).filter((x): x is number => x !== undefined));
-    const perHop = [0, 1, 2, 3].map((k) => summarize(samples.map((s) => (s.hops[k] as number) - (k === 0 ? (s.signedMs ?? 0) : (s.hops[k - 1] as number)))));
-    log(`  line of 5: ${samples.length} one-field changes, hub 5 verified them after p50 ${round(latency.p50, 0)} ms, p99 ${round(latency.p99, 0)} ms (signed after p50 ${round(signedAfter.p50, 0)} ms)`);
+    const perHop = [0, 1, 2, 3].map((k) =>
+      summarize(samples.map((s) => (s.hops[k] as number) - (k === 0 ? (s.signedMs ?? 0) : (s.hops[k - 1] as number)))),
+    );
+    log(
+      `  line of 5: ${samples.length} one-field changes, hub 5 verified them after p50 ${round(latency.p50, 0)} ms, p99 ${round(latency.p99, 0)} ms (signed after p50 ${round(signedAfter.p50, 0)} ms)`,
+    );
 
     // 2. Throughput along a line of 3: the same line, hubs 4 and 5 stopped (hub 4 dialled hub 3, so
     // nothing dials them again).
@@ -257,12 +315,31 @@ export const replicationNodes: Benchmark = {
     const runs: ThroughputRun[] = [];
     for (let r = 0; r < plan.runs; r += 1) {
       // Run 1 adds the trainers, each later run moves all of them to another region.
-      const spec: RunSpec = { kind: r === 0 ? "add" : "update", changes: plan.changes, inFlight: plan.inFlight, before: plan.perHub, region: r === 0 ? "KE" : (REGIONS[(r - 1) % REGIONS.length] as string), prefix: "n" };
+      const spec: RunSpec = {
+        kind: r === 0 ? "add" : "update",
+        changes: plan.changes,
+        inFlight: plan.inFlight,
+        before: plan.perHub,
+        region: r === 0 ? "KE" : (REGIONS[(r - 1) % REGIONS.length] as string),
+        prefix: "n",
+      };
       runs.push(await throughputRun(line, spec, `line of 3, run ${r + 1}`, log));
       await line.settle(60_000);
     }
     // For comparison, the same number of trainers in one ImportTrainers call (one transaction).
-    const imported = await throughputRun(line, { kind: "import", changes: plan.changes, inFlight: 1, before: plan.perHub + plan.changes, region: "KE", prefix: "i" }, "line of 3, one import", log);
+    const imported = await throughputRun(
+      line,
+      {
+        kind: "import",
+        changes: plan.changes,
+        inFlight: 1,
+        before: plan.perHub + plan.changes,
+        region: "KE",
+        prefix: "i",
+      },
+      "line of 3, one import",
+      log,
+    );
     await line.stop();
 
     // Where the time goes: one more throughput run with every hub under the CPU profiler.
@@ -284,21 +361,51 @@ export const replicationNodes: Benchmark = {
       await profiled.waitForTotals(profiled.hubs, 3 * plan.perHub, allowance(60_000, 50, 3 * plan.perHub));
       await profiled.settle(60_000);
       const from = Date.now();
-      profiledRun = await throughputRun(profiled, { kind: "add", changes: plan.profileChanges, inFlight: plan.inFlight, before: plan.perHub, region: "KE", prefix: "n" }, "profiled line of 3", log);
+      profiledRun = await throughputRun(
+        profiled,
+        {
+          kind: "add",
+          changes: plan.profileChanges,
+          inFlight: plan.inFlight,
+          before: plan.perHub,
+          region: "KE",
+          prefix: "n",
+        },
+        "profiled line of 3",
+        log,
+      );
       const to = Date.now();
       const spawned = profiled.hubs.map((h) => h.spawnedAt ?? from);
       // The profiles are written when the processes exit normally.
       await profiled.stop(120_000);
       profiles = [];
       for (const i of profiled.hubs.keys()) {
-        const summary = await summarizeProfileWindow(join(dir, `hub-${i + 1}`), from - (spawned[i] as number), to - (spawned[i] as number));
+        const summary = await summarizeProfileWindow(
+          join(dir, `hub-${i + 1}`),
+          from - (spawned[i] as number),
+          to - (spawned[i] as number),
+        );
         if (summary) profiles.push({ hub: `hub ${i + 1}`, summary });
       }
     }
 
     const median = (xs: number[]) => summarize(xs).p50;
-    const conditions3 = { hubs: 3, topology: "line", trainersPerHub: plan.perHub, changes: plan.changes, inFlight: plan.inFlight, runs: runs.length };
-    const conditions5 = { hubs: 5, topology: "line", hops: 4, trainersPerHub: plan.perHub, changes: samples.length, runs: 1 };
+    const conditions3 = {
+      hubs: 3,
+      topology: "line",
+      trainersPerHub: plan.perHub,
+      changes: plan.changes,
+      inFlight: plan.inFlight,
+      runs: runs.length,
+    };
+    const conditions5 = {
+      hubs: 5,
+      topology: "line",
+      hops: 4,
+      trainersPerHub: plan.perHub,
+      changes: samples.length,
+      runs: 1,
+    };
     const figures: Figure[] = [
       figure({
         name: "replicated changes per second, API at hub 1 to verified at hub 3 (line of 3), median of runs",
@@ -307,16 +414,36 @@ export const replicationNodes: Benchmark = {
         targets: [{ on: "ours", op: ">=", value: THROUGHPUT_TARGET }],
         conditions: conditions3,
       }),
-      figure({ name: "replicated changes per second, worst run (line of 3)", unit: "changes/s", ours: Math.min(...runs.map((r) => r.changesPerSecond)), conditions: conditions3 }),
-      figure({ name: "changes per second hub 1's API took (line of 3), median of runs", unit: "changes/s", ours: median(runs.map((r) => r.apiChangesPerSecond)), conditions: conditions3 }),
-      figure({ name: "lag: last API answer at hub 1 to verified at hub 3 (line of 3), median of runs", unit: "ms", ours: median(runs.map((r) => r.lagMs)), conditions: conditions3 }),
+      figure({
+        name: "replicated changes per second, worst run (line of 3)",
+        unit: "changes/s",
+        ours: Math.min(...runs.map((r) => r.changesPerSecond)),
+        conditions: conditions3,
+      }),
+      figure({
+        name: "changes per second hub 1's API took (line of 3), median of runs",
+        unit: "changes/s",
+        ours: median(runs.map((r) => r.apiChangesPerSecond)),
+        conditions: conditions3,
+      }),
+      figure({
+        name: "lag: last API answer at hub 1 to verified at hub 3 (line of 3), median of runs",
+        unit: "ms",
+        ours: median(runs.map((r) => r.lagMs)),
+        conditions: conditions3,
+      }),
       figure({
         name: "CPU per replicated change, hubs 1 + 2 + 3 together (line of 3), median of runs",
         unit: "ms",
         ours: median(runs.map((r) => r.cpuMsPerChange.reduce((a, b) => a + b, 0))),
         conditions: conditions3,
       }),
-      figure({ name: "CPU per change at hub 1 (API, transaction, LevelDB, signing), median of runs", unit: "ms", ours: median(runs.map((r) => r.cpuMsPerChange[0] as number)), conditions: conditions3 }),
+      figure({
+        name: "CPU per change at hub 1 (API, transaction, LevelDB, signing), median of runs",
+        unit: "ms",
+        ours: median(runs.map((r) => r.cpuMsPerChange[0] as number)),
+        conditions: conditions3,
+      }),
       figure({
         name: "for comparison: the same number of trainers in one ImportTrainers call, per second verified at hub 3",
         unit: "changes/s",
@@ -330,10 +457,30 @@ export const replicationNodes: Benchmark = {
         targets: [{ on: "ours", op: "<=", value: LATENCY_TARGET_MS }],
         conditions: conditions5,
       }),
-      figure({ name: "one-field change, API call at hub 1 to verified view at hub 5 (4 hops), p50", unit: "ms", ours: latency.p50, conditions: conditions5 }),
-      figure({ name: "one-field change, API call to hub 1's signed checkpoint (batch window + signing), p50", unit: "ms", ours: signedAfter.p50, conditions: conditions5 }),
-      figure({ name: "one-field change, per hop after signing (sync + verify at the next hub), p50 of 4 hops", unit: "ms", ours: median(perHop.map((h) => h.p50)), conditions: conditions5 }),
-      figure({ name: "one-field change, API call at hub 1 (UpdateTrainer), p50", unit: "ms", ours: summarize(samples.map((s) => s.apiMs)).p50, conditions: conditions5 }),
+      figure({
+        name: "one-field change, API call at hub 1 to verified view at hub 5 (4 hops), p50",
+        unit: "ms",
+        ours: latency.p50,
+        conditions: conditions5,
+      }),
+      figure({
+        name: "one-field change, API call to hub 1's signed checkpoint (batch window + signing), p50",
+        unit: "ms",
+        ours: signedAfter.p50,
+        conditions: conditions5,
+      }),
+      figure({
+        name: "one-field change, per hop after signing (sync + verify at the next hub), p50 of 4 hops",
+        unit: "ms",
+        ours: median(perHop.map((h) => h.p50)),
+        conditions: conditions5,
+      }),
+      figure({
+        name: "one-field change, API call at hub 1 (UpdateTrainer), p50",
+        unit: "ms",
+        ours: summarize(samples.map((s) => s.apiMs)).p50,
+        conditions: conditions5,
+      }),
     ];
     const notes = [
       "Every hub is a separate `concordat start` process (the built CLI) on 127.0.0.1, linked over libp2p only to its neighbours in the line (hub k+1 dials hub k); hub 1 is also the secretariat. Idle heartbeats are off (federation.heartbeatSeconds 86,400), so every checkpoint follows a write.",
@@ -342,7 +489,10 @@ export const replicationNodes: Benchmark = {
       `Checkpoints are batched, not debounced: the checkpointer signs ${BATCH_MS} ms after the first write of a batch (\`federation.checkpointBatchMs\`, at its default); writes during those ${BATCH_MS} ms join the batch, and the timer does not restart. So a single change cannot be verified anywhere before ~${BATCH_MS} ms: of the ${LATENCY_TARGET_MS} ms latency target, ${BATCH_MS} ms is the batch window.`,
       `Latency: ${samples.length} one-field changes (display_name), one at a time, each on another trainer (every shard in turn); each timed from the UpdateTrainer call at hub 1 to hub 5's log line; hub 5's FindAvailableTrainers shows every last name at the end (checked). Per hop: from hub 1's signed checkpoint to hub 2's view, then hub k to hub k+1.`,
     ];
-    if (context.quick) notes.push(`Quick run: one run of ${plan.changes.toLocaleString("en")} changes (adds), ${plan.latencyChanges} latency changes, no profile (full: ${FULL.runs} runs of ${FULL.changes.toLocaleString("en")}, adds then updates, ${FULL.latencyChanges} latency changes, and a profiled run of ${FULL.profileChanges.toLocaleString("en")}).`);
+    if (context.quick)
+      notes.push(
+        `Quick run: one run of ${plan.changes.toLocaleString("en")} changes (adds), ${plan.latencyChanges} latency changes, no profile (full: ${FULL.runs} runs of ${FULL.changes.toLocaleString("en")}, adds then updates, ${FULL.latencyChanges} latency changes, and a profiled run of ${FULL.profileChanges.toLocaleString("en")}).`,
+      );
     if (profiles && profiledRun) {
       const top = (s: WindowSummary) =>
         s.byComponent
@@ -357,12 +507,26 @@ export const replicationNodes: Benchmark = {
       );
     }
     return {
-      conditions: { transport: "libp2p on 127.0.0.1", processes: "one per hub", rosterShards: 4, checkpointBatchMs: BATCH_MS, heartbeats: "off", mode: context.quick ? "quick" : "full" },
+      conditions: {
+        transport: "libp2p on 127.0.0.1",
+        processes: "one per hub",
+        rosterShards: 4,
+        checkpointBatchMs: BATCH_MS,
+        heartbeats: "off",
+        mode: context.quick ? "quick" : "full",
+      },
       figures,
       details: {
         setupMs: { line5: Math.round(setup5Ms) },
         importRun: { ...imported, changesPerSecond: Math.round(imported.changesPerSecond) },
-        throughputRuns: runs.map((r) => ({ ...r, apiMs: Math.round(r.apiMs), changesPerSecond: Math.round(r.changesPerSecond), apiChangesPerSecond: Math.round(r.apiChangesPerSecond), callP50Ms: round(r.callP50Ms, 2), callP99Ms: round(r.callP99Ms, 2) })),
+        throughputRuns: runs.map((r) => ({
+          ...r,
+          apiMs: Math.round(r.apiMs),
+          changesPerSecond: Math.round(r.changesPerSecond),
+          apiChangesPerSecond: Math.round(r.apiChangesPerSecond),
+          callP50Ms: round(r.callP50Ms, 2),
+          callP99Ms: round(r.callP99Ms, 2),
+        })),
         latency: { toHub5: latency, signed: signedAfter, perHop },
         latencySamples: samples,
         ...(profiledRun ? { profiledRun } : {}),

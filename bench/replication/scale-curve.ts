@@ -13,7 +13,16 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
-import { lineDials, meshDials, ProcessFederation, residentMb, rosterDocumentOf, trainerMessage, type Hub, type HubApi } from "../lib/federation-nodes.js";
+import {
+  lineDials,
+  meshDials,
+  ProcessFederation,
+  residentMb,
+  rosterDocumentOf,
+  trainerMessage,
+  type Hub,
+  type HubApi,
+} from "../lib/federation-nodes.js";
 import { liveNodes } from "../lib/nodes.js";
 import { allowance, waitUntil } from "../lib/wait.js";
 import { round, summarize } from "../lib/stats.js";
@@ -67,7 +76,12 @@ interface Point {
   freshCpuS: number;
 }
 
-async function oneChange(fed: ProcessFederation, hubs: readonly Hub[], i: number, perHub: number): Promise<{ all: number; half: number; perHub: number[] }> {
+async function oneChange(
+  fed: ProcessFederation,
+  hubs: readonly Hub[],
+  i: number,
+  perHub: number,
+): Promise<{ all: number; half: number; perHub: number[] }> {
   const origin = hubs[0] as Hub;
   const readers = hubs.slice(1);
   const trainer = `${origin.hubId}-t${(i * 53) % perHub}`;
@@ -88,10 +102,22 @@ async function oneChange(fed: ProcessFederation, hubs: readonly Hub[], i: number
   );
   const sorted = at.map((t) => t - start).sort((a, b) => a - b);
   await fed.settle(allowance(30_000, 2_000, hubs.length), 300);
-  return { all: sorted.at(-1) as number, half: sorted[Math.floor((sorted.length - 1) / 2)] as number, perHub: at.map((t) => t - start) };
+  return {
+    all: sorted.at(-1) as number,
+    half: sorted[Math.floor((sorted.length - 1) / 2)] as number,
+    perHub: at.map((t) => t - start),
+  };
 }
 
-async function measure(fed: ProcessFederation, topology: Topology, n: number, fresh: Hub, plan: Plan, setup: { cpuS: number; ms: number }, log: (m: string) => void): Promise<Point> {
+async function measure(
+  fed: ProcessFederation,
+  topology: Topology,
+  n: number,
+  fresh: Hub,
+  plan: Plan,
+  setup: { cpuS: number; ms: number },
+  log: (m: string) => void,
+): Promise<Point> {
   const hubs = fed.hubs.slice(0, n);
   const memory = await fed.resident();
   const reachAll: number[] = [];
@@ -121,7 +147,8 @@ async function measure(fed: ProcessFederation, topology: Topology, n: number, fr
       }
       see(`${verified} of ${reference.size} verified at the others' seq`);
       if (verified < reference.size) return undefined;
-      for (const [document, seq] of reference) latest = Math.max(latest, (flog?.applied.get(document) ?? []).find((a) => a.seq >= seq)?.time ?? 0);
+      for (const [document, seq] of reference)
+        latest = Math.max(latest, (flog?.applied.get(document) ?? []).find((a) => a.seq >= seq)?.time ?? 0);
       return latest;
     },
     allowance(120_000, 3_000, reference.size),
@@ -173,13 +200,17 @@ export const replicationScale: Benchmark = {
     const points: Point[] = [];
     const phases: Record<string, Record<string, number>> = {};
     let profile: (ProfileSummary & { hub: string; hubs: number; setupEndMs: number }) | undefined;
-    const meshSizes = process.env[MESH_25_VARIABLE] === "1" && !plan.meshSizes.includes(25) ? [...plan.meshSizes, 25] : plan.meshSizes;
+    const meshSizes =
+      process.env[MESH_25_VARIABLE] === "1" && !plan.meshSizes.includes(25) ? [...plan.meshSizes, 25] : plan.meshSizes;
     for (const n of plan.sizes) {
       // Hubs 0..n-1, then a fresh hub for the line (n) and one for the mesh (n + 1), admitted now.
       const freshLine = n;
       const freshMesh = n + 1;
       const line: Array<[number, number]> = [...lineDials(n), [freshLine, n - 1]];
-      const mesh: Array<[number, number]> = [...meshDials(n), ...Array.from({ length: n }, (_, j) => [freshMesh, j] as [number, number])];
+      const mesh: Array<[number, number]> = [
+        ...meshDials(n),
+        ...Array.from({ length: n }, (_, j) => [freshMesh, j] as [number, number]),
+      ];
       const setupStart = performance.now();
       // Where the time goes (full run, largest size): the middle hub of the line under the profiler.
       const profiled = !context.quick && n === Math.max(...plan.sizes) ? Math.floor(n / 2) : undefined;
@@ -204,7 +235,13 @@ export const replicationScale: Benchmark = {
       const lineSetup = { cpuS: await fed.cpu(), ms: performance.now() - setupStart };
       const lineSetupEnd = Date.now();
       phases[`${n} line`] = { ...fed.phases, verified: Math.round(verifiedMs), settled: Math.round(lineSetup.ms) };
-      log(`  ${n} hubs, line: set up in ${round(lineSetup.ms / 1000, 1)} s (${round(lineSetup.cpuS, 0)} CPU-s; ${Object.entries(phases[`${n} line`] ?? {}).map(([k, v]) => `${k} ${round(v / 1000, 1)} s`).join(", ")})`);
+      log(
+        `  ${n} hubs, line: set up in ${round(lineSetup.ms / 1000, 1)} s (${round(lineSetup.cpuS, 0)} CPU-s; ${Object.entries(
+          phases[`${n} line`] ?? {},
+        )
+          .map(([k, v]) => `${k} ${round(v / 1000, 1)} s`)
+          .join(", ")})`,
+      );
       points.push(await measure(fed, "line", n, fed.hubs[freshLine] as Hub, plan, lineSetup, log));
       if (profiled !== undefined && profileDir) {
         const hub = fed.hubs[profiled] as Hub;
@@ -214,8 +251,18 @@ export const replicationScale: Benchmark = {
         const file = (await readdir(profileDir)).find((f) => f.endsWith(".cpuprofile"));
         if (file) {
           const setupEndMs = lineSetupEnd - spawnedAt;
-          profile = { hub: hub.hubId, hubs: n, setupEndMs: Math.round(setupEndMs), ...(await summarizeProfile(join(profileDir, file), setupEndMs, 12, 2_000)) };
-          log(`  ${n} hubs, line: the middle hub's set-up by component: ${profile.byComponent.slice(0, 6).map((c) => `${c.share}% ${c.component}`).join(", ")}`);
+          profile = {
+            hub: hub.hubId,
+            hubs: n,
+            setupEndMs: Math.round(setupEndMs),
+            ...(await summarizeProfile(join(profileDir, file), setupEndMs, 12, 2_000)),
+          };
+          log(
+            `  ${n} hubs, line: the middle hub's set-up by component: ${profile.byComponent
+              .slice(0, 6)
+              .map((c) => `${c.share}% ${c.component}`)
+              .join(", ")}`,
+          );
         }
       }
 
@@ -234,24 +281,44 @@ export const replicationScale: Benchmark = {
       await fed.waitForTotals(hubs, n * plan.perHub, allowance(60_000, 20_000, n), 500);
       await fed.settle(allowance(60_000, 20_000, n));
       const meshSetup = { cpuS: await fed.cpu(), ms: performance.now() - meshStart };
-      phases[`${n} mesh`] = { restarted: Math.round(restartedMs), connected: Math.round(connectedMs), settled: Math.round(meshSetup.ms) };
-      log(`  ${n} hubs, mesh: restarted and reconciled in ${round(meshSetup.ms / 1000, 1)} s (${round(meshSetup.cpuS, 0)} CPU-s; restarted ${round(restartedMs / 1000, 1)} s, connected ${round(connectedMs / 1000, 1)} s)`);
+      phases[`${n} mesh`] = {
+        restarted: Math.round(restartedMs),
+        connected: Math.round(connectedMs),
+        settled: Math.round(meshSetup.ms),
+      };
+      log(
+        `  ${n} hubs, mesh: restarted and reconciled in ${round(meshSetup.ms / 1000, 1)} s (${round(meshSetup.cpuS, 0)} CPU-s; restarted ${round(restartedMs / 1000, 1)} s, connected ${round(connectedMs / 1000, 1)} s)`,
+      );
       points.push(await measure(fed, "mesh", n, fed.hubs[freshMesh] as Hub, plan, meshSetup, log));
       await fed.stop();
     }
     // Larger meshes (asked for): set up from empty data.
     for (const n of meshSizes.filter((m) => m > RESTART_MESH_UP_TO)) {
       const fresh = n;
-      const dials: Array<[number, number]> = [...meshDials(n), ...Array.from({ length: n }, (_, j) => [fresh, j] as [number, number])];
+      const dials: Array<[number, number]> = [
+        ...meshDials(n),
+        ...Array.from({ length: n }, (_, j) => [fresh, j] as [number, number]),
+      ];
       const setupStart = performance.now();
-      const fed = await ProcessFederation.create({ work: join(work, `mesh${n}`), hubs: n + 1, dials, later: [fresh], prefix: `m${n}`, perHub: plan.perHub, live, log });
+      const fed = await ProcessFederation.create({
+        work: join(work, `mesh${n}`),
+        hubs: n + 1,
+        dials,
+        later: [fresh],
+        prefix: `m${n}`,
+        perHub: plan.perHub,
+        live,
+        log,
+      });
       cleanup.add(`stop the mesh of ${n}`, () => fed.stop());
       const hubs = fed.hubs.slice(0, n);
       await fed.waitForTotals(hubs, n * plan.perHub, allowance(300_000, 60_000, n), 1_000);
       await fed.settle(allowance(120_000, 20_000, n));
       const setup = { cpuS: await fed.cpu(), ms: performance.now() - setupStart };
       phases[`${n} mesh`] = { ...fed.phases, settled: Math.round(setup.ms) };
-      log(`  ${n} hubs, mesh: set up from empty data in ${round(setup.ms / 1000, 1)} s (${round(setup.cpuS, 0)} CPU-s)`);
+      log(
+        `  ${n} hubs, mesh: set up from empty data in ${round(setup.ms / 1000, 1)} s (${round(setup.cpuS, 0)} CPU-s)`,
+      );
       points.push(await measure(fed, "mesh", n, fed.hubs[fresh] as Hub, plan, setup, log));
       await fed.stop();
     }
@@ -259,18 +326,52 @@ export const replicationScale: Benchmark = {
     const med = (xs: number[]) => summarize(xs).p50;
     const figures: Figure[] = [];
     for (const p of points) {
-      const conditions = { hubs: p.hubs, topology: p.topology, links: p.links, trainersPerHub: plan.perHub, trainers: p.hubs * plan.perHub };
+      const conditions = {
+        hubs: p.hubs,
+        topology: p.topology,
+        links: p.links,
+        trainersPerHub: plan.perHub,
+        trainers: p.hubs * plan.perHub,
+      };
       const label = `${p.hubs} hubs, ${p.topology}`;
       figures.push(
-        figure({ name: `(a) one change at hub 1 to verified at every hub, median, ${label}`, unit: "ms", ours: med(p.reachAllMs), conditions: { ...conditions, changes: p.reachAllMs.length, runs: p.reachAllMs.length } }),
-        figure({ name: `(a) one change at hub 1 to verified at every hub, worst, ${label}`, unit: "ms", ours: Math.max(...p.reachAllMs), conditions: { ...conditions, changes: p.reachAllMs.length, runs: p.reachAllMs.length } }),
-        figure({ name: `(b) fresh hub: spawn to every view verified, ${label}`, unit: "ms", ours: p.freshCaughtUpMs, conditions: { ...conditions, views: p.freshViews, freshHubLinks: p.topology === "line" ? 1 : p.hubs, runs: 1 } }),
-        figure({ name: `(c) resident memory of the ${p.hubs} hub processes, summed, ${label}`, unit: "MiB", ours: p.residentMb, conditions: { ...conditions, runs: 1, measured: "sum of VmRSS (/proc), one process per hub" } }),
+        figure({
+          name: `(a) one change at hub 1 to verified at every hub, median, ${label}`,
+          unit: "ms",
+          ours: med(p.reachAllMs),
+          conditions: { ...conditions, changes: p.reachAllMs.length, runs: p.reachAllMs.length },
+        }),
+        figure({
+          name: `(a) one change at hub 1 to verified at every hub, worst, ${label}`,
+          unit: "ms",
+          ours: Math.max(...p.reachAllMs),
+          conditions: { ...conditions, changes: p.reachAllMs.length, runs: p.reachAllMs.length },
+        }),
+        figure({
+          name: `(b) fresh hub: spawn to every view verified, ${label}`,
+          unit: "ms",
+          ours: p.freshCaughtUpMs,
+          conditions: {
+            ...conditions,
+            views: p.freshViews,
+            freshHubLinks: p.topology === "line" ? 1 : p.hubs,
+            runs: 1,
+          },
+        }),
+        figure({
+          name: `(c) resident memory of the ${p.hubs} hub processes, summed, ${label}`,
+          unit: "MiB",
+          ours: p.residentMb,
+          conditions: { ...conditions, runs: 1, measured: "sum of VmRSS (/proc), one process per hub" },
+        }),
       );
     }
 
     // How cost grows: the exponent k of cost ∝ hubs^k between consecutive sizes, per topology.
-    const growth: Record<string, Record<string, Array<{ from: number; to: number; ratio: number; exponent: number }>>> = {};
+    const growth: Record<
+      string,
+      Record<string, Array<{ from: number; to: number; ratio: number; exponent: number }>>
+    > = {};
     const notes: string[] = [
       "Every hub is a separate `concordat start` process (the built CLI) on 127.0.0.1 over libp2p; hub 1 is also the secretariat. Line: hub k+1 dials hub k, so a change crosses n-1 hops; mesh: every pair of hubs is linked. Idle heartbeats are off (federation.heartbeatSeconds 86,400).",
       "A verified view's moment is read from the hub's own debug log line \"verified checkpoint applied\" (pino time, ms, same machine clock); a checkpoint of the changed shard counts once signed after the change was made (its seq encodes the signing time).",
@@ -288,7 +389,10 @@ export const replicationScale: Benchmark = {
       if (mine.length < 2) continue;
       const series: Record<string, Array<{ n: number; v: number }>> = {
         "(a) one change to every hub": mine.map((p) => ({ n: p.hubs, v: med(p.reachAllMs) })),
-        [`(a) above the ${BATCH_MS} ms batch window`]: mine.map((p) => ({ n: p.hubs, v: Math.max(1, med(p.reachAllMs) - BATCH_MS) })),
+        [`(a) above the ${BATCH_MS} ms batch window`]: mine.map((p) => ({
+          n: p.hubs,
+          v: Math.max(1, med(p.reachAllMs) - BATCH_MS),
+        })),
         "(b) fresh hub caught up": mine.map((p) => ({ n: p.hubs, v: p.freshCaughtUpMs })),
         "(c) memory": mine.map((p) => ({ n: p.hubs, v: p.residentMb })),
         "(c) memory per hub": mine.map((p) => ({ n: p.hubs, v: p.residentMb / p.hubs })),
@@ -306,7 +410,10 @@ export const replicationScale: Benchmark = {
       }
       notes.push(`Growth, ${topology} (ratio between sizes, and k of cost ∝ hubs^k): ${sentences.join("; ")}.`);
     }
-    if (context.quick) notes.push(`Quick run: ${plan.sizes.join(" and ")} hubs, ${plan.changes} changes each, no profile (full: ${FULL.sizes.join(", ")} hubs, meshes of ${FULL.meshSizes.join(" and ")}, ${FULL.changes} changes, the middle hub of the largest line profiled).`);
+    if (context.quick)
+      notes.push(
+        `Quick run: ${plan.sizes.join(" and ")} hubs, ${plan.changes} changes each, no profile (full: ${FULL.sizes.join(", ")} hubs, meshes of ${FULL.meshSizes.join(" and ")}, ${FULL.changes} changes, the middle hub of the largest line profiled).`,
+      );
     if (profile) {
       // One hub among many is mostly idle: say how its busy time splits.
       const idle = profile.byComponent.find((c) => c.component === "(idle)")?.ms ?? 0;
@@ -323,7 +430,15 @@ export const replicationScale: Benchmark = {
       );
     }
     return {
-      conditions: { transport: "libp2p on 127.0.0.1", processes: "one per hub", trainersPerHub: plan.perHub, rosterShards: 4, checkpointBatchMs: 200, heartbeats: "off", mode: context.quick ? "quick" : "full" },
+      conditions: {
+        transport: "libp2p on 127.0.0.1",
+        processes: "one per hub",
+        trainersPerHub: plan.perHub,
+        rosterShards: 4,
+        checkpointBatchMs: 200,
+        heartbeats: "off",
+        mode: context.quick ? "quick" : "full",
+      },
       figures,
       details: {
         points: points.map((p) => ({

@@ -3,20 +3,78 @@
  * bookings, availability, node status and peers, and the charter. A node that is down fails a call
  * at once (UNAVAILABLE), since calls do not wait for a connection to become ready.
  */
-import { closeClient, credentials, Metadata, type CallOptions, type Client, type ClientUnaryCall, type ServiceError } from "@grpc/grpc-js";
-import { AvailabilityServiceClient, type FindAvailableTrainersRequest, type FindAvailableTrainersResponse } from "../../node/api/generated/concordat/v1/availability.js";
-import { BookingServiceClient, type Booking, type ListBookingsResponse, type RequestBookingRequest, type RequestBookingResponse } from "../../node/api/generated/concordat/v1/bookings.js";
-import { FederationServiceClient, type ListMembersResponse, type Member } from "../../node/api/generated/concordat/v1/federation.js";
-import { NodeServiceClient, type GetStatusResponse, type ListPeersResponse } from "../../node/api/generated/concordat/v1/node.js";
-import { TrainerServiceClient, type GetTrainerHistoryResponse, type ImportResult, type ImportTrainersRequest, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
+import {
+  closeClient,
+  credentials,
+  Metadata,
+  type CallOptions,
+  type Client,
+  type ClientUnaryCall,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import {
+  AvailabilityServiceClient,
+  type FindAvailableTrainersRequest,
+  type FindAvailableTrainersResponse,
+} from "../../node/api/generated/concordat/v1/availability.js";
+import {
+  BookingServiceClient,
+  type Booking,
+  type ListBookingsResponse,
+  type RequestBookingRequest,
+  type RequestBookingResponse,
+} from "../../node/api/generated/concordat/v1/bookings.js";
+import {
+  FederationServiceClient,
+  type ListMembersResponse,
+  type Member,
+} from "../../node/api/generated/concordat/v1/federation.js";
+import {
+  NodeServiceClient,
+  type GetStatusResponse,
+  type ListPeersResponse,
+} from "../../node/api/generated/concordat/v1/node.js";
+import {
+  TrainerServiceClient,
+  type GetTrainerHistoryResponse,
+  type ImportResult,
+  type ImportTrainersRequest,
+  type Trainer,
+} from "../../node/api/generated/concordat/v1/trainers.js";
 
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;
-type UnaryFn<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<Res>) => ClientUnaryCall;
+type UnaryFn<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: Callback<Res>,
+) => ClientUnaryCall;
 /** The request and response types of a client's unary method (its last, 4-argument overload). */
-type RequestOf<F> = F extends (request: infer Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<infer _Res>) => ClientUnaryCall ? Req : never;
-type ResponseOf<F> = F extends (request: infer _Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<infer Res>) => ClientUnaryCall ? Res : never;
+type RequestOf<F> = F extends (
+  request: infer Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: Callback<infer _Res>,
+) => ClientUnaryCall
+  ? Req
+  : never;
+type ResponseOf<F> = F extends (
+  request: infer _Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: Callback<infer Res>,
+) => ClientUnaryCall
+  ? Res
+  : never;
 type UnaryMethod<C> = {
-  [K in keyof C]: C[K] extends (request: never, metadata: Metadata, options: Partial<CallOptions>, callback: never) => ClientUnaryCall ? K : never;
+  [K in keyof C]: C[K] extends (
+    request: never,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: never,
+  ) => ClientUnaryCall
+    ? K
+    : never;
 }[keyof C] &
   string;
 
@@ -74,7 +132,19 @@ export interface SoakClient {
   close(): void;
 }
 
-const EMPTY_FIND: FindAvailableTrainersRequest = { competency: "", moduleCompetencies: [], language: "", minLevel: "", region: "", hub: "", from: "", to: "", minConsecutiveDays: 0, pageSize: 50, pageToken: "", };
+const EMPTY_FIND: FindAvailableTrainersRequest = {
+  competency: "",
+  moduleCompetencies: [],
+  language: "",
+  minLevel: "",
+  region: "",
+  hub: "",
+  from: "",
+  to: "",
+  minConsecutiveDays: 0,
+  pageSize: 50,
+  pageToken: "",
+};
 
 /** A client of the node API at `address` (bearer `token`); every call gets `deadlineMs` unless it says otherwise. */
 export function soakClient(address: string, token: string, deadlineMs = 20_000): SoakClient {
@@ -95,13 +165,21 @@ export function soakClient(address: string, token: string, deadlineMs = 20_000):
     md.set("authorization", `Bearer ${token}`);
     return md;
   };
-  function unary<C extends Client, K extends UnaryMethod<C>>(client: C, method: K, request: RequestOf<C[K]>, ms = deadlineMs): Promise<ResponseOf<C[K]>> {
+  function unary<C extends Client, K extends UnaryMethod<C>>(
+    client: C,
+    method: K,
+    request: RequestOf<C[K]>,
+    ms = deadlineMs,
+  ): Promise<ResponseOf<C[K]>> {
     const fn = client[method] as unknown as UnaryFn<RequestOf<C[K]>, ResponseOf<C[K]>>;
     return new Promise((resolve, reject) => {
-      fn.call(client, request, metadata(), { deadline: Date.now() + ms }, (error, response) => (error ? reject(error) : resolve(response)));
+      fn.call(client, request, metadata(), { deadline: Date.now() + ms }, (error, response) =>
+        error ? reject(error) : resolve(response),
+      );
     });
   }
-  const find = (request: Partial<FindAvailableTrainersRequest>) => unary(availability, "findAvailableTrainers", { ...EMPTY_FIND, ...request });
+  const find = (request: Partial<FindAvailableTrainersRequest>) =>
+    unary(availability, "findAvailableTrainers", { ...EMPTY_FIND, ...request });
   return {
     address,
     addTrainer: (trainer) => unary(trainers, "addTrainer", { trainer }),
@@ -123,7 +201,11 @@ export function soakClient(address: string, token: string, deadlineMs = 20_000):
     trainerHistory: (id) => unary(trainers, "getTrainerHistory", { id }),
     importTrainers: (list) =>
       new Promise((resolve, reject) => {
-        const stream = trainers.importTrainers(metadata(), { deadline: Date.now() + Math.max(deadlineMs, 120_000) }, (error: ServiceError | null, response: ImportResult) => (error ? reject(error) : resolve(response)));
+        const stream = trainers.importTrainers(
+          metadata(),
+          { deadline: Date.now() + Math.max(deadlineMs, 120_000) },
+          (error: ServiceError | null, response: ImportResult) => (error ? reject(error) : resolve(response)),
+        );
         const messages: ImportTrainersRequest[] = [
           { part: { $case: "options", value: { skipInvalid: false, dryRun: false, upsert: false } } },
           { part: { $case: "rows", value: { rows: list.map((trainer, i) => ({ line: i + 2, trainer })) } } },
@@ -150,7 +232,8 @@ export function soakClient(address: string, token: string, deadlineMs = 20_000):
     peers: (includeDocuments) => unary(node, "listPeers", { includeDocuments }),
     members: () => unary(federation, "listMembers", {}),
     createFederation: (addresses) => unary(federation, "createFederation", { addresses }, 30_000),
-    admitMember: (hub, peerId, name, addresses) => unary(federation, "admitMember", { hub, peerId, name, addresses, region: "", directoryId: "" }, 30_000),
+    admitMember: (hub, peerId, name, addresses) =>
+      unary(federation, "admitMember", { hub, peerId, name, addresses, region: "", directoryId: "" }, 30_000),
     close: () => {
       for (const client of [trainers, bookings, availability, node, federation]) closeClient(client);
     },

@@ -77,7 +77,10 @@ async function writeNetwork(dataDir: string, network: Record<string, unknown>): 
   const path = join(dataDir, "config.yaml");
   const config = parse(await readFile(path, "utf8")) as Record<string, unknown>;
   config.network = network;
-  const federation = typeof config.federation === "object" && config.federation !== null ? (config.federation as Record<string, unknown>) : {};
+  const federation =
+    typeof config.federation === "object" && config.federation !== null
+      ? (config.federation as Record<string, unknown>)
+      : {};
   config.federation = { ...federation, heartbeatSeconds: HEARTBEAT_SECONDS };
   await writeFile(path, stringify(config));
 }
@@ -153,10 +156,16 @@ async function scrape(port: number): Promise<Scraped> {
     else if (labels.includes('query="availability"')) {
       if (name === "concordat_query_duration_seconds_count") queries.count = n;
       else if (name === "concordat_query_duration_seconds_sum") queries.seconds = n;
-      else if (name === "concordat_query_duration_seconds_bucket" && labels.includes('le="2.5"')) queries.upTo2500ms = n;
+      else if (name === "concordat_query_duration_seconds_bucket" && labels.includes('le="2.5"'))
+        queries.upTo2500ms = n;
     }
   }
-  if (queries.count > 0) out.queries = { count: queries.count, seconds: Math.round(queries.seconds * 10) / 10, over2500ms: queries.count - queries.upTo2500ms };
+  if (queries.count > 0)
+    out.queries = {
+      count: queries.count,
+      seconds: Math.round(queries.seconds * 10) / 10,
+      over2500ms: queries.count - queries.upTo2500ms,
+    };
   return out;
 }
 
@@ -182,7 +191,13 @@ export class Cluster {
   }
 
   /** Initialises the data dirs and configs (nothing runs yet); stops every process at cleanup. */
-  static async create(work: string, hubCount: number, cleanup: Cleanup, log: (message: string) => void, deadlineMs: number): Promise<Cluster> {
+  static async create(
+    work: string,
+    hubCount: number,
+    cleanup: Cleanup,
+    log: (message: string) => void,
+    deadlineMs: number,
+  ): Promise<Cluster> {
     const cluster = new Cluster(log);
     cleanup.add("stop the node processes", async () => {
       cluster.#closed = true;
@@ -194,7 +209,15 @@ export class Cluster {
     const base = await readFile(DEFAULT_CONFIG, "utf8");
     const ports = await freePorts(3 * (hubCount + 1));
     const init = (dataDir: string, hub: string, secretariat: boolean, anchor?: string) =>
-      initDataDir({ dataDir, hubId: hub, name: `Soak ${hub}`, secretariat, ...(anchor ? { anchor } : {}), baseConfig: base, baseConfigSource: DEFAULT_CONFIG });
+      initDataDir({
+        dataDir,
+        hubId: hub,
+        name: `Soak ${hub}`,
+        secretariat,
+        ...(anchor ? { anchor } : {}),
+        baseConfig: base,
+        baseConfigSource: DEFAULT_CONFIG,
+      });
     for (let index = 0; index <= hubCount; index += 1) {
       const secretariat = index === 0;
       const hub = secretariat ? "secretariat" : `hub-${String(index).padStart(2, "0")}`;
@@ -214,7 +237,12 @@ export class Cluster {
         apiPort,
         libp2pPort,
         metricsPort,
-        env: { CONCORDAT_API_PORT: String(apiPort), CONCORDAT_METRICS_PORT: String(metricsPort), CONCORDAT_BOOKINGS_POLICY: "confirm", SOAK_GC_PROBE_FILE: probeFile },
+        env: {
+          CONCORDAT_API_PORT: String(apiPort),
+          CONCORDAT_METRICS_PORT: String(metricsPort),
+          CONCORDAT_BOOKINGS_POLICY: "confirm",
+          SOAK_GC_PROBE_FILE: probeFile,
+        },
         execArgv: secretariat ? [] : ["--expose-gc", "--import", PROBE_ENTRY],
         probeFile,
         proc: undefined,
@@ -228,7 +256,11 @@ export class Cluster {
     await writeNetwork(s.dataDir, { listen: [loopback(s.libp2pPort)], grpc: false, peers: [] });
     for (const m of cluster.hubs) {
       // The secretariat is the bootstrap peer; the charter gives every member's address.
-      await writeNetwork(m.dataDir, { listen: [loopback(m.libp2pPort)], grpc: false, peers: [{ peerId: s.peerId, libp2p: [loopback(s.libp2pPort)] }] });
+      await writeNetwork(m.dataDir, {
+        listen: [loopback(m.libp2pPort)],
+        grpc: false,
+        peers: [{ peerId: s.peerId, libp2p: [loopback(s.libp2pPort)] }],
+      });
     }
     return cluster;
   }
@@ -264,7 +296,11 @@ export class Cluster {
       `every hub to trust the charter of ${count} members`,
       async (see) => {
         const lists = await Promise.all(this.hubs.map((m) => m.client.members().catch(() => undefined)));
-        see(this.hubs.map((m, k) => `${m.hub}: ${lists[k] ? `${lists[k].members.length} (${lists[k].source})` : "no answer"}`).join(", "));
+        see(
+          this.hubs
+            .map((m, k) => `${m.hub}: ${lists[k] ? `${lists[k].members.length} (${lists[k].source})` : "no answer"}`)
+            .join(", "),
+        );
         return lists.every((l) => l?.source === "verified" && l.members.length === count);
       },
       allowance(60_000, 5_000, this.hubs.length),
@@ -291,7 +327,12 @@ export class Cluster {
     for (const m of this.members) {
       const child = m.proc?.child;
       if (m.up && child && (child.exitCode !== null || child.signalCode !== null)) {
-        out.push({ hub: m.hub, code: child.exitCode, signal: child.signalCode, stderr: (m.proc?.stderr() ?? "").slice(-2_000) });
+        out.push({
+          hub: m.hub,
+          code: child.exitCode,
+          signal: child.signalCode,
+          stderr: (m.proc?.stderr() ?? "").slice(-2_000),
+        });
       }
     }
     return out;
@@ -303,7 +344,11 @@ export class Cluster {
    */
   async memory(m: Member, timeoutMs = 15_000): Promise<MemorySample> {
     const pid = m.proc?.child.pid;
-    const out: MemorySample = { pid: pid ?? -1, dataDirBytes: await directoryBytes(m.dataDir), dbBytes: await directoryBytes(join(m.dataDir, "db")) };
+    const out: MemorySample = {
+      pid: pid ?? -1,
+      dataDirBytes: await directoryBytes(m.dataDir),
+      dbBytes: await directoryBytes(join(m.dataDir, "db")),
+    };
     if (pid === undefined || !m.up) return out;
     const read = async (): Promise<ProbeSample | undefined> => {
       try {
@@ -316,10 +361,15 @@ export class Cluster {
     // Only a process whose probe announced itself handles SIGUSR2 (to anything else it is fatal).
     if (before && before.pid === pid) {
       process.kill(pid, "SIGUSR2");
-      const after = await waitUntil(`${m.hub}'s GC probe`, async () => {
-        const s = await read();
-        return s && s.pid === pid && s.sample > before.sample ? s : undefined;
-      }, timeoutMs, 20).catch(() => undefined);
+      const after = await waitUntil(
+        `${m.hub}'s GC probe`,
+        async () => {
+          const s = await read();
+          return s && s.pid === pid && s.sample > before.sample ? s : undefined;
+        },
+        timeoutMs,
+        20,
+      ).catch(() => undefined);
       if (after?.gcRan) {
         out.heapUsedAfterGc = after.memory.heapUsed;
         out.externalAfterGc = after.memory.external;
@@ -338,7 +388,9 @@ export class Cluster {
       for (const entry of m.procs.flatMap((p) => p.logs)) {
         const level = typeof entry.level === "number" ? entry.level : 0;
         if (level < 40) continue;
-        const extra = ["warning", "detail", "reason"].map((k) => entry[k]).filter((v): v is string => typeof v === "string");
+        const extra = ["warning", "detail", "reason"]
+          .map((k) => entry[k])
+          .filter((v): v is string => typeof v === "string");
         const err = entry.err as { message?: unknown } | undefined;
         if (typeof err?.message === "string") extra.push(err.message);
         const msg = `${typeof entry.msg === "string" ? entry.msg : JSON.stringify(entry).slice(0, 200)}${extra.length > 0 ? `: ${extra.join(" — ").slice(0, 240)}` : ""}`;

@@ -18,7 +18,13 @@ export interface ProbeSample {
   gcRan: boolean;
   at: string;
   memory: NodeJS.MemoryUsage;
-  heap: { totalHeapSize: number; usedHeapSize: number; externalMemory: number; mallocedMemory: number; totalPhysicalSize: number };
+  heap: {
+    totalHeapSize: number;
+    usedHeapSize: number;
+    externalMemory: number;
+    mallocedMemory: number;
+    totalPhysicalSize: number;
+  };
 }
 
 const file = process.env.SOAK_GC_PROBE_FILE;
@@ -32,7 +38,13 @@ if (file) {
       gcRan,
       at: new Date().toISOString(),
       memory: process.memoryUsage(),
-      heap: { totalHeapSize: h.total_heap_size, usedHeapSize: h.used_heap_size, externalMemory: h.external_memory, mallocedMemory: h.malloced_memory, totalPhysicalSize: h.total_physical_size },
+      heap: {
+        totalHeapSize: h.total_heap_size,
+        usedHeapSize: h.used_heap_size,
+        externalMemory: h.external_memory,
+        mallocedMemory: h.malloced_memory,
+        totalPhysicalSize: h.total_physical_size,
+      },
     };
     writeFileSync(`${file}.tmp`, JSON.stringify(out));
     renameSync(`${file}.tmp`, file);

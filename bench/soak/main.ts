@@ -44,36 +44,38 @@ function log(message: string): void {
 
 const MB = 1024 * 1024;
 const mb = (bytes: number | undefined) => (bytes === undefined ? "n/a" : `${(bytes / MB).toFixed(2)} MB`);
-const signedMb = (bytes: number | undefined) => (bytes === undefined ? "n/a" : `${bytes >= 0 ? "+" : ""}${(bytes / MB).toFixed(2)} MB`);
+const signedMb = (bytes: number | undefined) =>
+  bytes === undefined ? "n/a" : `${bytes >= 0 ? "+" : ""}${(bytes / MB).toFixed(2)} MB`;
 const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 function positive(name: string, value: string | undefined, fallback: number, integer = true): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, not '${value}'`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, not '${value}'`);
   return n;
 }
 
 const OPTIONS = {
-      duration: { type: "string" },
-      quick: { type: "boolean", default: false },
-      rate: { type: "string" },
-      hubs: { type: "string" },
-      trainers: { type: "string" },
-      seed: { type: "string" },
-      down: { type: "string" },
-      "settle-timeout": { type: "string" },
-      "max-in-flight": { type: "string" },
-      deadline: { type: "string" },
-      out: { type: "string" },
-      keep: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+  duration: { type: "string" },
+  quick: { type: "boolean", default: false },
+  rate: { type: "string" },
+  hubs: { type: "string" },
+  trainers: { type: "string" },
+  seed: { type: "string" },
+  down: { type: "string" },
+  "settle-timeout": { type: "string" },
+  "max-in-flight": { type: "string" },
+  deadline: { type: "string" },
+  out: { type: "string" },
+  keep: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
 } as const;
 
 async function main(cleanup: Cleanup): Promise<number> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>;
   try {
-    parsed = parseArgs({ options: OPTIONS});
+    parsed = parseArgs({ options: OPTIONS });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -83,7 +85,17 @@ async function main(cleanup: Cleanup): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  let plan: { durationS: number; rate: number; hubs: number; trainers: number; seed: number; downS: number; settleTimeoutS: number; maxInFlight: number; deadlineS: number };
+  let plan: {
+    durationS: number;
+    rate: number;
+    hubs: number;
+    trainers: number;
+    seed: number;
+    downS: number;
+    settleTimeoutS: number;
+    maxInFlight: number;
+    deadlineS: number;
+  };
   try {
     plan = {
       durationS: positive("duration", values.duration, values.quick ? 30 : 120, false),
@@ -111,7 +123,9 @@ async function main(cleanup: Cleanup): Promise<number> {
   const environment = describeEnvironment();
   const loadAtStart = loadavg().map((x) => round(x, 2));
   const startedAt = new Date();
-  log(`soak: ${plan.hubs} hubs + secretariat, ${plan.trainers} trainers each, ${plan.durationS} s at ${plan.rate} ops/s, seed ${plan.seed} — Node ${environment.node}, ${environment.cores} cores, load ${loadAtStart.join(" ")}`);
+  log(
+    `soak: ${plan.hubs} hubs + secretariat, ${plan.trainers} trainers each, ${plan.durationS} s at ${plan.rate} ops/s, seed ${plan.seed} — Node ${environment.node}, ${environment.cores} cores, load ${loadAtStart.join(" ")}`,
+  );
 
   // ---- setup: data dirs, charter, processes, rosters, first convergence
   const setupStart = performance.now();
@@ -119,7 +133,13 @@ async function main(cleanup: Cleanup): Promise<number> {
   const cluster = await Cluster.create(work, plan.hubs, cleanup, log, plan.deadlineS * 1000);
   await cluster.form(3);
   const rng = new Random(plan.seed);
-  const workload = new Workload(cluster, rng, { rate: plan.rate, durationMs: plan.durationS * 1000, maxInFlight: plan.maxInFlight, targetAfterMs: 5_000, minTrainersPerHub: Math.min(10, plan.trainers) });
+  const workload = new Workload(cluster, rng, {
+    rate: plan.rate,
+    durationMs: plan.durationS * 1000,
+    maxInFlight: plan.maxInFlight,
+    targetAfterMs: 5_000,
+    minTrainersPerHub: Math.min(10, plan.trainers),
+  });
   for (const m of cluster.hubs) await workload.seed(m, plan.trainers);
   log(`  ${plan.hubs * plan.trainers} trainers imported; waiting for every hub to see every roster`);
   const initial = await converge(cluster, workload, 180_000);
@@ -136,14 +156,26 @@ async function main(cleanup: Cleanup): Promise<number> {
   // ---- the operations, with the kill half-way
   const killRng = new Random(plan.seed * 7919 + 17);
   const victim = killRng.pick(cluster.hubs);
-  const restart: { hub: string; killedAtS?: number; exitMs?: number; downMs?: number; nodeStartedMs?: number; firstAnswerMs?: number; inFlightAtKill?: number; inFlightAtVictim?: number; error?: string } = { hub: victim.hub };
+  const restart: {
+    hub: string;
+    killedAtS?: number;
+    exitMs?: number;
+    downMs?: number;
+    nodeStartedMs?: number;
+    firstAnswerMs?: number;
+    inFlightAtKill?: number;
+    inFlightAtVictim?: number;
+    error?: string;
+  } = { hub: victim.hub };
   let opsStart = 0;
   const midpoint = async () => {
     const killAt = performance.now();
     restart.killedAtS = round((killAt - opsStart) / 1000, 1);
     restart.inFlightAtKill = workload.inFlight();
     restart.inFlightAtVictim = workload.inFlightAt.get(victim.hub) ?? 0;
-    log(`  ${restart.killedAtS} s: SIGKILL ${victim.hub} (${restart.inFlightAtVictim} of its calls in flight, ${restart.inFlightAtKill} in all)`);
+    log(
+      `  ${restart.killedAtS} s: SIGKILL ${victim.hub} (${restart.inFlightAtVictim} of its calls in flight, ${restart.inFlightAtKill} in all)`,
+    );
     workload.killEpoch.set(victim.hub, (workload.killEpoch.get(victim.hub) ?? 0) + 1);
     try {
       await cluster.kill(victim);
@@ -165,13 +197,17 @@ async function main(cleanup: Cleanup): Promise<number> {
       }
       restart.firstAnswerMs = round(performance.now() - spawnAt);
       restart.downMs = round(performance.now() - killAt);
-      log(`  ${victim.hub} restarted: "node started" ${restart.nodeStartedMs} ms after spawn, first answer after ${restart.firstAnswerMs} ms (down ${round(restart.downMs / 1000, 1)} s in all)`);
+      log(
+        `  ${victim.hub} restarted: "node started" ${restart.nodeStartedMs} ms after spawn, first answer after ${restart.firstAnswerMs} ms (down ${round(restart.downMs / 1000, 1)} s in all)`,
+      );
     } catch (error) {
       restart.error = describeError(error);
       log(`  ✖ restart of ${victim.hub} failed: ${restart.error}`);
     }
   };
-  log(`▶ ${plan.durationS} s of operations at ${plan.rate}/s; ${victim.hub} will be killed at about ${round(plan.durationS / 2)} s`);
+  log(
+    `▶ ${plan.durationS} s of operations at ${plan.rate}/s; ${victim.hub} will be killed at about ${round(plan.durationS / 2)} s`,
+  );
   opsStart = performance.now();
   // The machine's 1-minute load average every 5 s while the operations run (other work skews every figure).
   const loads: number[] = [];
@@ -184,13 +220,19 @@ async function main(cleanup: Cleanup): Promise<number> {
     clearInterval(loadTimer);
   }
   const opsEnd = performance.now();
-  log(`  operations done in ${round(run.elapsedMs / 1000, 1)} s (+${round((opsEnd - opsStart - run.elapsedMs) / 1000, 1)} s for the last calls and the restart); waiting for convergence`);
+  log(
+    `  operations done in ${round(run.elapsedMs / 1000, 1)} s (+${round((opsEnd - opsStart - run.elapsedMs) / 1000, 1)} s for the last calls and the restart); waiting for convergence`,
+  );
 
   // ---- convergence and checks
   const final = await converge(cluster, workload, plan.settleTimeoutS * 1000);
   const convergenceMs = performance.now() - opsEnd;
   const converged = problemCount(final.problems) === 0;
-  log(converged ? `  converged ${round(convergenceMs / 1000, 1)} s after the operations ended (${final.rounds} checks)` : `  ✖ not converged after ${plan.settleTimeoutS} s:\n${listProblems(final.problems, 12)}`);
+  log(
+    converged
+      ? `  converged ${round(convergenceMs / 1000, 1)} s after the operations ended (${final.rounds} checks)`
+      : `  ✖ not converged after ${plan.settleTimeoutS} s:\n${listProblems(final.problems, 12)}`,
+  );
   const histories = await checkHistories(cluster, workload);
   const memoryEnd = new Map<string, MemorySample>();
   for (const m of cluster.hubs) memoryEnd.set(m.hub, await cluster.memory(m));
@@ -203,7 +245,18 @@ async function main(cleanup: Cleanup): Promise<number> {
     OP_KINDS.map((k) => {
       const s = workload.stats[k];
       const lat = summarize(s.latenciesMs);
-      return [k, { issued: s.issued, ok: s.ok, refused: s.refused, interrupted: s.interrupted, errors: s.errors, skippedNoCandidate: s.skipped, latencyMs: { p50: round(lat.p50, 1), p99: round(lat.p99, 1), max: round(lat.max, 1) } }];
+      return [
+        k,
+        {
+          issued: s.issued,
+          ok: s.ok,
+          refused: s.refused,
+          interrupted: s.interrupted,
+          errors: s.errors,
+          skippedNoCandidate: s.skipped,
+          latencyMs: { p50: round(lat.p50, 1), p99: round(lat.p99, 1), max: round(lat.max, 1) },
+        },
+      ];
     }),
   );
   const issued = OP_KINDS.reduce((n, k) => n + workload.stats[k].issued, 0);
@@ -218,7 +271,9 @@ async function main(cleanup: Cleanup): Promise<number> {
     bookingRetries: workload.stats["booking.retry"].ok,
   };
   const checked = {
-    trainersCheckedByValueAtOwnerAndEveryHub: trainers.filter((t) => !t.possible && (t.state !== undefined || t.removedAt !== undefined)).length,
+    trainersCheckedByValueAtOwnerAndEveryHub: trainers.filter(
+      (t) => !t.possible && (t.state !== undefined || t.removedAt !== undefined),
+    ).length,
     trainersWithUnknownOutcome: trainers.filter((t) => t.possible).length,
     writesCoveredByHistories: histories.writes,
     historiesRead: histories.trainers,
@@ -233,8 +288,10 @@ async function main(cleanup: Cleanup): Promise<number> {
   if (errorCount > 0) failures.push(`${errorCount} unexpected error(s)`);
   if (lostWrites > 0) failures.push(`${lostWrites} lost acknowledged write(s)`);
   if (final.problems.phantom.length > 0) failures.push(`${final.problems.phantom.length} write(s) nobody made`);
-  if (final.problems.doubleBookings.length > 0) failures.push(`${final.problems.doubleBookings.length} double booking(s)`);
-  if (final.problems.inconsistent.length > 0) failures.push(`${final.problems.inconsistent.length} inconsistent booking answer(s)`);
+  if (final.problems.doubleBookings.length > 0)
+    failures.push(`${final.problems.doubleBookings.length} double booking(s)`);
+  if (final.problems.inconsistent.length > 0)
+    failures.push(`${final.problems.inconsistent.length} inconsistent booking answer(s)`);
   if (!converged) failures.push("no convergence");
   if (restart.error) failures.push(`the restart failed: ${restart.error}`);
 
@@ -247,22 +304,53 @@ async function main(cleanup: Cleanup): Promise<number> {
     finishedAt: new Date().toISOString(),
     environment,
     loadAverage: { start: loadAtStart, end: loadavg().map((x) => round(x, 2)) },
-    conditions: { ...plan, transport: "libp2p on 127.0.0.1, full mesh (every member's address in the charter)", bookingsPolicy: "confirm", heartbeatSeconds: HEARTBEAT_SECONDS, mix: Object.fromEntries(MIX) },
+    conditions: {
+      ...plan,
+      transport: "libp2p on 127.0.0.1, full mesh (every member's address in the charter)",
+      bookingsPolicy: "confirm",
+      heartbeatSeconds: HEARTBEAT_SECONDS,
+      mix: Object.fromEntries(MIX),
+    },
     figures: {
       setupS: round(setupMs / 1000, 1),
-      operations: { issued, achievedRatePerS: round(issued / (run.elapsedMs / 1000), 2), backpressureSkips: workload.backpressureSkips, byKind: kinds },
+      operations: {
+        issued,
+        achievedRatePerS: round(issued / (run.elapsedMs / 1000), 2),
+        backpressureSkips: workload.backpressureSkips,
+        byKind: kinds,
+      },
       errors: { count: errorCount, deadlineExceeded: deadlineErrors, list: workload.errors.slice(0, 100), crashes },
-      loadAverageDuringOps: { samples: loads.length, min: loads.length > 0 ? Math.min(...loads) : undefined, mean: loads.length > 0 ? round(loads.reduce((a, b) => a + b, 0) / loads.length, 2) : undefined, max: loads.length > 0 ? Math.max(...loads) : undefined },
+      loadAverageDuringOps: {
+        samples: loads.length,
+        min: loads.length > 0 ? Math.min(...loads) : undefined,
+        mean: loads.length > 0 ? round(loads.reduce((a, b) => a + b, 0) / loads.length, 2) : undefined,
+        max: loads.length > 0 ? Math.max(...loads) : undefined,
+      },
       expectedRefusals: EXPECTED_REFUSALS,
-      unknownTrainerRefusals: { count: workload.unknownTrainerAgesMs.length, maxAgeS: workload.unknownTrainerAgesMs.length > 0 ? round(Math.max(...workload.unknownTrainerAgesMs) / 1000, 1) : undefined },
+      unknownTrainerRefusals: {
+        count: workload.unknownTrainerAgesMs.length,
+        maxAgeS:
+          workload.unknownTrainerAgesMs.length > 0
+            ? round(Math.max(...workload.unknownTrainerAgesMs) / 1000, 1)
+            : undefined,
+      },
       acknowledged: acked,
       checked,
       lostWrites: { count: lostWrites, list: [...final.problems.lost, ...histories.problems].slice(0, 100) },
       phantomWrites: final.problems.phantom.slice(0, 100),
-      doubleBookings: { count: final.problems.doubleBookings.length, list: final.problems.doubleBookings.slice(0, 100) },
+      doubleBookings: {
+        count: final.problems.doubleBookings.length,
+        list: final.problems.doubleBookings.slice(0, 100),
+      },
       inconsistentAnswers: final.problems.inconsistent.slice(0, 100),
       bookingsAtEnd: bookingStates,
-      convergence: { converged, afterOpsEndS: round(convergenceMs / 1000, 1), checks: final.rounds, timeoutS: plan.settleTimeoutS, remaining: converged ? [] : flatProblems(final.problems).slice(0, 100) },
+      convergence: {
+        converged,
+        afterOpsEndS: round(convergenceMs / 1000, 1),
+        checks: final.rounds,
+        timeoutS: plan.settleTimeoutS,
+        remaining: converged ? [] : flatProblems(final.problems).slice(0, 100),
+      },
       restart: { ...restart, downConfiguredS: plan.downS },
       perHub: cluster.hubs.map((m) => {
         const l = workload.perHub.get(m.hub) ?? { query: [], other: [] };
@@ -275,7 +363,13 @@ async function main(cleanup: Cleanup): Promise<number> {
           otherCalls: { calls: o.samples, p50Ms: round(o.p50), p99Ms: round(o.p99) },
           errors: workload.errors.filter((e) => e.hub === m.hub).length,
           // From the node's metrics (its current process): time inside FindAvailableTrainers, which first waits for the re-indexing queue.
-          queriesInsideNode: server ? { answered: server.count, meanMs: round((server.seconds / server.count) * 1000), over2500ms: server.over2500ms } : undefined,
+          queriesInsideNode: server
+            ? {
+                answered: server.count,
+                meanMs: round((server.seconds / server.count) * 1000),
+                over2500ms: server.over2500ms,
+              }
+            : undefined,
         };
       }),
       memory,
@@ -291,7 +385,9 @@ async function main(cleanup: Cleanup): Promise<number> {
   };
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`${printable(result.figures, { ...plan, cores: environment.cores }, failures, victim.hub)}\nresults in ${out}\n`);
+  process.stdout.write(
+    `${printable(result.figures, { ...plan, cores: environment.cores }, failures, victim.hub)}\nresults in ${out}\n`,
+  );
   return failures.length === 0 ? 0 : 1;
 }
 
@@ -310,7 +406,10 @@ async function converge(cluster: Cluster, workload: Workload, timeoutMs: number)
     rounds += 1;
     const snap = await snapshot(cluster);
     const problems = check(cluster, workload, snap);
-    const bookingStates = [...snap.bookings.values()].flat().filter((b) => b.direction !== "outgoing").map((b) => (b.state === "declined" ? `declined:${b.answer?.reason ?? ""}` : b.state));
+    const bookingStates = [...snap.bookings.values()]
+      .flat()
+      .filter((b) => b.direction !== "outgoing")
+      .map((b) => (b.state === "declined" ? `declined:${b.answer?.reason ?? ""}` : b.state));
     if (problemCount(problems) === 0 || performance.now() > deadline) return { problems, rounds, bookingStates };
     if (performance.now() - lastLog > 15_000) {
       lastLog = performance.now();
@@ -321,12 +420,24 @@ async function converge(cluster: Cluster, workload: Workload, timeoutMs: number)
 }
 
 function flatProblems(p: Problems): string[] {
-  return [...p.lost.map((x) => `lost: ${x}`), ...p.phantom.map((x) => `phantom: ${x}`), ...p.doubleBookings.map((x) => `double booking: ${x}`), ...p.inconsistent.map((x) => `inconsistent: ${x}`), ...p.lagging.map((x) => `lagging: ${x}`), ...p.readErrors.map((x) => `read error: ${x}`)];
+  return [
+    ...p.lost.map((x) => `lost: ${x}`),
+    ...p.phantom.map((x) => `phantom: ${x}`),
+    ...p.doubleBookings.map((x) => `double booking: ${x}`),
+    ...p.inconsistent.map((x) => `inconsistent: ${x}`),
+    ...p.lagging.map((x) => `lagging: ${x}`),
+    ...p.readErrors.map((x) => `read error: ${x}`),
+  ];
 }
 
 function listProblems(p: Problems, max: number): string {
   const all = flatProblems(p);
-  return all.slice(0, max).map((x) => `    ${x}`).join("\n") + (all.length > max ? `\n    … and ${all.length - max} more` : "");
+  return (
+    all
+      .slice(0, max)
+      .map((x) => `    ${x}`)
+      .join("\n") + (all.length > max ? `\n    … and ${all.length - max} more` : "")
+  );
 }
 
 function countStates(states: string[]): Record<string, number> {
@@ -335,11 +446,18 @@ function countStates(states: string[]): Record<string, number> {
   return out;
 }
 
-function memoryFigures(hubs: Member[], start: Map<string, MemorySample>, end: Map<string, MemorySample>, victim: string, overS: number) {
+function memoryFigures(
+  hubs: Member[],
+  start: Map<string, MemorySample>,
+  end: Map<string, MemorySample>,
+  victim: string,
+  overS: number,
+) {
   const perHub = hubs.map((m) => {
     const a = start.get(m.hub) as MemorySample;
     const b = end.get(m.hub) as MemorySample;
-    const delta = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined ? undefined : y - x);
+    const delta = (x: number | undefined, y: number | undefined) =>
+      x === undefined || y === undefined ? undefined : y - x;
     return {
       hub: m.hub,
       restarted: m.hub === victim,
@@ -357,15 +475,23 @@ function memoryFigures(hubs: Member[], start: Map<string, MemorySample>, end: Ma
   const survivors = perHub.filter((h) => !h.restarted);
   const sum = (f: (h: (typeof perHub)[number]) => number | undefined) => {
     const values = survivors.map(f);
-    return values.length === 0 || values.some((v) => v === undefined) ? undefined : values.reduce<number>((s, v) => s + (v as number), 0);
+    return values.length === 0 || values.some((v) => v === undefined)
+      ? undefined
+      : values.reduce<number>((s, v) => s + (v as number), 0);
   };
   const heapGrowth = sum((h) => h.heapAfterGcGrowth);
   const documentGrowth = sum((h) => h.documentBytesGrowth);
   const dataDirGrowth = sum((h) => h.dataDirGrowth) ?? 0;
   // "Stored document bytes": the node's own count when its metrics answered, else the data dirs' size.
-  const stored = documentGrowth !== undefined ? { measure: "concordat_document_bytes (node metrics)", growth: documentGrowth } : { measure: "data dir size", growth: dataDirGrowth };
-  const storedOf = (h: (typeof perHub)[number]) => (documentGrowth !== undefined ? (h.documentBytesGrowth ?? 0) : h.dataDirGrowth);
-  const perHubMet = survivors.filter((h) => h.heapAfterGcGrowth !== undefined && h.heapAfterGcGrowth <= Math.max(0, storedOf(h))).length;
+  const stored =
+    documentGrowth !== undefined
+      ? { measure: "concordat_document_bytes (node metrics)", growth: documentGrowth }
+      : { measure: "data dir size", growth: dataDirGrowth };
+  const storedOf = (h: (typeof perHub)[number]) =>
+    documentGrowth !== undefined ? (h.documentBytesGrowth ?? 0) : h.dataDirGrowth;
+  const perHubMet = survivors.filter(
+    (h) => h.heapAfterGcGrowth !== undefined && h.heapAfterGcGrowth <= Math.max(0, storedOf(h)),
+  ).length;
   const perMinute = (bytes: number | undefined) => (bytes === undefined ? undefined : Math.round((bytes / overS) * 60));
   return {
     survivors: survivors.length,
@@ -375,7 +501,8 @@ function memoryFigures(hubs: Member[], start: Map<string, MemorySample>, end: Ma
     storedGrowthTotal: stored.growth,
     heapAfterGcGrowthPerMinute: perMinute(heapGrowth),
     storedGrowthPerMinute: perMinute(stored.growth),
-    heapToStoredGrowthRatio: heapGrowth === undefined || stored.growth <= 0 ? undefined : round(heapGrowth / stored.growth, 3),
+    heapToStoredGrowthRatio:
+      heapGrowth === undefined || stored.growth <= 0 ? undefined : round(heapGrowth / stored.growth, 3),
     heapGrowsNoFasterThanStored: heapGrowth === undefined ? undefined : heapGrowth <= Math.max(0, stored.growth),
     hubsWhereHeapGrewNoFasterThanStored: perHubMet,
     documentBytesGrowthTotal: documentGrowth,
@@ -390,54 +517,135 @@ function memoryFigures(hubs: Member[], start: Map<string, MemorySample>, end: Ma
   };
 }
 
-function printable(f: {
-  setupS: number;
-  operations: { issued: number; achievedRatePerS: number; backpressureSkips: number; byKind: Record<string, { issued: number; ok: number; refused: Record<string, number | undefined>; interrupted: number; errors: number; skippedNoCandidate: number; latencyMs: { p50: number; p99: number; max: number } }> };
-  errors: { count: number; deadlineExceeded: number; list: Array<{ kind: string; hub: string; subject: string; error: string }>; crashes: Array<{ hub: string }> };
-  acknowledged: Record<string, number>;
-  checked: Record<string, number>;
-  lostWrites: { count: number; list: string[] };
-  doubleBookings: { count: number; list: string[] };
-  bookingsAtEnd: Record<string, number>;
-  convergence: { converged: boolean; afterOpsEndS: number; checks: number };
-  restart: { hub: string; killedAtS?: number; exitMs?: number; nodeStartedMs?: number; firstAnswerMs?: number; downMs?: number; inFlightAtKill?: number; inFlightAtVictim?: number; error?: string };
-  perHub: Array<{ hub: string; queries: { calls: number; p50Ms: number; p99Ms: number }; otherCalls: { calls: number; p50Ms: number; p99Ms: number }; errors: number; queriesInsideNode: { answered: number; meanMs: number; over2500ms: number } | undefined }>;
-  memory: ReturnType<typeof memoryFigures>;
-  nodeLogWarnings: Array<{ hub: string; level: number; msg: string; count: number }>;
-  unknownTrainerRefusals: { count: number; maxAgeS: number | undefined };
-  loadAverageDuringOps: { min?: number | undefined; mean?: number | undefined; max?: number | undefined };
-}, plan: { durationS: number; rate: number; hubs: number; deadlineS: number; cores: number }, failures: string[], victim: string): string {
+function printable(
+  f: {
+    setupS: number;
+    operations: {
+      issued: number;
+      achievedRatePerS: number;
+      backpressureSkips: number;
+      byKind: Record<
+        string,
+        {
+          issued: number;
+          ok: number;
+          refused: Record<string, number | undefined>;
+          interrupted: number;
+          errors: number;
+          skippedNoCandidate: number;
+          latencyMs: { p50: number; p99: number; max: number };
+        }
+      >;
+    };
+    errors: {
+      count: number;
+      deadlineExceeded: number;
+      list: Array<{ kind: string; hub: string; subject: string; error: string }>;
+      crashes: Array<{ hub: string }>;
+    };
+    acknowledged: Record<string, number>;
+    checked: Record<string, number>;
+    lostWrites: { count: number; list: string[] };
+    doubleBookings: { count: number; list: string[] };
+    bookingsAtEnd: Record<string, number>;
+    convergence: { converged: boolean; afterOpsEndS: number; checks: number };
+    restart: {
+      hub: string;
+      killedAtS?: number;
+      exitMs?: number;
+      nodeStartedMs?: number;
+      firstAnswerMs?: number;
+      downMs?: number;
+      inFlightAtKill?: number;
+      inFlightAtVictim?: number;
+      error?: string;
+    };
+    perHub: Array<{
+      hub: string;
+      queries: { calls: number; p50Ms: number; p99Ms: number };
+      otherCalls: { calls: number; p50Ms: number; p99Ms: number };
+      errors: number;
+      queriesInsideNode: { answered: number; meanMs: number; over2500ms: number } | undefined;
+    }>;
+    memory: ReturnType<typeof memoryFigures>;
+    nodeLogWarnings: Array<{ hub: string; level: number; msg: string; count: number }>;
+    unknownTrainerRefusals: { count: number; maxAgeS: number | undefined };
+    loadAverageDuringOps: { min?: number | undefined; mean?: number | undefined; max?: number | undefined };
+  },
+  plan: { durationS: number; rate: number; hubs: number; deadlineS: number; cores: number },
+  failures: string[],
+  victim: string,
+): string {
   const lines: string[] = [];
   lines.push("", `Soak: ${plan.hubs} hubs, ${plan.durationS} s at ${plan.rate} ops/s (setup ${f.setupS} s)`);
-  lines.push(`operations: ${f.operations.issued} issued (${f.operations.achievedRatePerS}/s achieved, ${f.operations.backpressureSkips} skipped for backpressure); machine load (1 min) during them ${f.loadAverageDuringOps.min ?? "?"}–${f.loadAverageDuringOps.max ?? "?"}, mean ${f.loadAverageDuringOps.mean ?? "?"} on ${plan.cores} cores`);
+  lines.push(
+    `operations: ${f.operations.issued} issued (${f.operations.achievedRatePerS}/s achieved, ${f.operations.backpressureSkips} skipped for backpressure); machine load (1 min) during them ${f.loadAverageDuringOps.min ?? "?"}–${f.loadAverageDuringOps.max ?? "?"}, mean ${f.loadAverageDuringOps.mean ?? "?"} on ${plan.cores} cores`,
+  );
   for (const [kind, s] of Object.entries(f.operations.byKind)) {
-    const refused = Object.entries(s.refused).map(([r, n]) => `${n} ${r}`).join(", ");
-    lines.push(`  ${kind.padEnd(16)} ${String(s.issued).padStart(5)} issued, ${String(s.ok).padStart(5)} ok, ${s.errors} errors, ${s.interrupted} interrupted by the kill${refused ? `, refused as expected: ${refused}` : ""}; p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms`);
+    const refused = Object.entries(s.refused)
+      .map(([r, n]) => `${n} ${r}`)
+      .join(", ");
+    lines.push(
+      `  ${kind.padEnd(16)} ${String(s.issued).padStart(5)} issued, ${String(s.ok).padStart(5)} ok, ${s.errors} errors, ${s.interrupted} interrupted by the kill${refused ? `, refused as expected: ${refused}` : ""}; p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms`,
+    );
   }
-  if (f.unknownTrainerRefusals.count > 0) lines.push(`booking requests refused as 'trainer not known here' for a trainer added (and not removed) at its home hub: ${f.unknownTrainerRefusals.count}, up to ${f.unknownTrainerRefusals.maxAgeS} s after the add was acknowledged`);
-  lines.push(`errors: ${f.errors.count} (${f.errors.deadlineExceeded} past the ${plan.deadlineS} s deadline)${f.errors.crashes.length > 0 ? ` (of which ${f.errors.crashes.length} crashed process(es): ${f.errors.crashes.map((c) => c.hub).join(", ")})` : ""}`);
-  for (const e of f.errors.list.slice(0, 5)) lines.push(`  ${e.kind} at ${e.hub} (${e.subject.slice(0, 60)}): ${e.error.slice(0, 200)}`);
+  if (f.unknownTrainerRefusals.count > 0)
+    lines.push(
+      `booking requests refused as 'trainer not known here' for a trainer added (and not removed) at its home hub: ${f.unknownTrainerRefusals.count}, up to ${f.unknownTrainerRefusals.maxAgeS} s after the add was acknowledged`,
+    );
+  lines.push(
+    `errors: ${f.errors.count} (${f.errors.deadlineExceeded} past the ${plan.deadlineS} s deadline)${f.errors.crashes.length > 0 ? ` (of which ${f.errors.crashes.length} crashed process(es): ${f.errors.crashes.map((c) => c.hub).join(", ")})` : ""}`,
+  );
+  for (const e of f.errors.list.slice(0, 5))
+    lines.push(`  ${e.kind} at ${e.hub} (${e.subject.slice(0, 60)}): ${e.error.slice(0, 200)}`);
   lines.push("latency per hub (client side, p50/p99 ms; queries also as timed inside the node):");
   for (const h of f.perHub) {
-    lines.push(`  ${h.hub}: queries ${h.queries.p50Ms}/${h.queries.p99Ms}, other calls ${h.otherCalls.p50Ms}/${h.otherCalls.p99Ms}, ${h.errors} errors${h.queriesInsideNode ? `; inside the node: mean ${h.queriesInsideNode.meanMs} ms, ${h.queriesInsideNode.over2500ms} of ${h.queriesInsideNode.answered} over 2.5 s` : ""}`);
+    lines.push(
+      `  ${h.hub}: queries ${h.queries.p50Ms}/${h.queries.p99Ms}, other calls ${h.otherCalls.p50Ms}/${h.otherCalls.p99Ms}, ${h.errors} errors${h.queriesInsideNode ? `; inside the node: mean ${h.queriesInsideNode.meanMs} ms, ${h.queriesInsideNode.over2500ms} of ${h.queriesInsideNode.answered} over 2.5 s` : ""}`,
+    );
   }
-  lines.push(`acknowledged writes: ${Object.entries(f.acknowledged).map(([k, n]) => `${n} ${k}`).join(", ")}`);
-  lines.push(`checked: ${Object.entries(f.checked).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  lines.push(
+    `acknowledged writes: ${Object.entries(f.acknowledged)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ")}`,
+  );
+  lines.push(
+    `checked: ${Object.entries(f.checked)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ")}`,
+  );
   lines.push(`lost acknowledged writes: ${f.lostWrites.count}`);
   for (const x of f.lostWrites.list.slice(0, 5)) lines.push(`  ${x}`);
-  lines.push(`double bookings: ${f.doubleBookings.count}; bookings at the home hubs at the end: ${Object.entries(f.bookingsAtEnd).map(([k, n]) => `${n} ${k}`).join(", ")}`);
-  lines.push(`convergence: ${f.convergence.converged ? `${f.convergence.afterOpsEndS} s after the operations ended` : `NOT converged within the timeout`} (${f.convergence.checks} checks)`);
+  lines.push(
+    `double bookings: ${f.doubleBookings.count}; bookings at the home hubs at the end: ${Object.entries(f.bookingsAtEnd)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ")}`,
+  );
+  lines.push(
+    `convergence: ${f.convergence.converged ? `${f.convergence.afterOpsEndS} s after the operations ended` : `NOT converged within the timeout`} (${f.convergence.checks} checks)`,
+  );
   const r = f.restart;
-  lines.push(`restart of ${victim}: SIGKILL at ${r.killedAtS ?? "?"} s with ${r.inFlightAtVictim ?? "?"} of its calls in flight (${r.inFlightAtKill ?? "?"} in all), exited after ${r.exitMs ?? "?"} ms; "node started" ${r.nodeStartedMs ?? "?"} ms after spawn, API answering ${r.firstAnswerMs ?? "?"} ms after spawn; down ${r.downMs === undefined ? "?" : round(r.downMs / 1000, 1)} s in all${r.error ? `; FAILED: ${r.error}` : ""}`);
+  lines.push(
+    `restart of ${victim}: SIGKILL at ${r.killedAtS ?? "?"} s with ${r.inFlightAtVictim ?? "?"} of its calls in flight (${r.inFlightAtKill ?? "?"} in all), exited after ${r.exitMs ?? "?"} ms; "node started" ${r.nodeStartedMs ?? "?"} ms after spawn, API answering ${r.firstAnswerMs ?? "?"} ms after spawn; down ${r.downMs === undefined ? "?" : round(r.downMs / 1000, 1)} s in all${r.error ? `; FAILED: ${r.error}` : ""}`,
+  );
   const m = f.memory;
-  lines.push(`memory (${m.survivors} hubs not restarted, totals over the ${m.sampledOverS} s between the samples, end − start): heap after GC ${signedMb(m.heapAfterGcGrowthTotal)} (${signedMb(m.heapAfterGcGrowthPerMinute)}/min); stored document bytes (${m.storedMeasure}) ${signedMb(m.storedGrowthTotal)} (${signedMb(m.storedGrowthPerMinute)}/min)`);
-  lines.push(`  heap/stored growth ratio ${m.heapToStoredGrowthRatio ?? "n/a"}: heap ${m.heapGrowsNoFasterThanStored === undefined ? "not measured" : m.heapGrowsNoFasterThanStored ? "grew no faster than stored document bytes" : "grew FASTER than stored document bytes"} (per hub: ${m.hubsWhereHeapGrewNoFasterThanStored} of ${m.survivors}); also: external after GC ${signedMb(m.externalAfterGcGrowthTotal)}, RSS ${signedMb(m.rssGrowthTotal)}, data dirs ${signedMb(m.dataDirGrowthTotal)}; node CPU time ${m.cpuSecondsUsedTotal === undefined ? "n/a" : `${round(m.cpuSecondsUsedTotal)} s`}`);
+  lines.push(
+    `memory (${m.survivors} hubs not restarted, totals over the ${m.sampledOverS} s between the samples, end − start): heap after GC ${signedMb(m.heapAfterGcGrowthTotal)} (${signedMb(m.heapAfterGcGrowthPerMinute)}/min); stored document bytes (${m.storedMeasure}) ${signedMb(m.storedGrowthTotal)} (${signedMb(m.storedGrowthPerMinute)}/min)`,
+  );
+  lines.push(
+    `  heap/stored growth ratio ${m.heapToStoredGrowthRatio ?? "n/a"}: heap ${m.heapGrowsNoFasterThanStored === undefined ? "not measured" : m.heapGrowsNoFasterThanStored ? "grew no faster than stored document bytes" : "grew FASTER than stored document bytes"} (per hub: ${m.hubsWhereHeapGrewNoFasterThanStored} of ${m.survivors}); also: external after GC ${signedMb(m.externalAfterGcGrowthTotal)}, RSS ${signedMb(m.rssGrowthTotal)}, data dirs ${signedMb(m.dataDirGrowthTotal)}; node CPU time ${m.cpuSecondsUsedTotal === undefined ? "n/a" : `${round(m.cpuSecondsUsedTotal)} s`}`,
+  );
   for (const h of m.perHub) {
-    lines.push(`  ${h.hub}${h.restarted ? " (restarted)" : ""}: heap after GC ${mb(h.start.heapUsedAfterGc)} → ${mb(h.end.heapUsedAfterGc)}, document bytes ${mb(h.start.documentBytes)} → ${mb(h.end.documentBytes)}, data dir ${mb(h.start.dataDirBytes)} → ${mb(h.end.dataDirBytes)}, RSS ${mb(h.start.rss)} → ${mb(h.end.rss)}`);
+    lines.push(
+      `  ${h.hub}${h.restarted ? " (restarted)" : ""}: heap after GC ${mb(h.start.heapUsedAfterGc)} → ${mb(h.end.heapUsedAfterGc)}, document bytes ${mb(h.start.documentBytes)} → ${mb(h.end.documentBytes)}, data dir ${mb(h.start.dataDirBytes)} → ${mb(h.end.dataDirBytes)}, RSS ${mb(h.start.rss)} → ${mb(h.end.rss)}`,
+    );
   }
   const errorLines = f.nodeLogWarnings.filter((w) => w.level >= 50);
-  lines.push(`node log lines at warn or above: ${f.nodeLogWarnings.reduce((n, w) => n + w.count, 0)} (${errorLines.reduce((n, w) => n + w.count, 0)} at error or fatal)`);
-  for (const w of f.nodeLogWarnings.slice(0, 6)) lines.push(`  ${w.hub} level ${w.level} ×${w.count}: ${w.msg.slice(0, 160)}`);
+  lines.push(
+    `node log lines at warn or above: ${f.nodeLogWarnings.reduce((n, w) => n + w.count, 0)} (${errorLines.reduce((n, w) => n + w.count, 0)} at error or fatal)`,
+  );
+  for (const w of f.nodeLogWarnings.slice(0, 6))
+    lines.push(`  ${w.hub} level ${w.level} ×${w.count}: ${w.msg.slice(0, 160)}`);
   lines.push(failures.length === 0 ? "PASS" : `FAIL: ${failures.join("; ")}`);
   return lines.join("\n");
 }
@@ -454,7 +662,9 @@ process.on("SIGINT", () => {
   finish(130);
 });
 process.on("SIGTERM", () => finish(143));
-process.on("unhandledRejection", (reason: unknown) => log(`  (unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)})`));
+process.on("unhandledRejection", (reason: unknown) =>
+  log(`  (unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)})`),
+);
 main(cleanup).then(finish, (error: unknown) => {
   // After Ctrl-C the run fails on the stopped nodes: that is no news.
   if (!exiting) log(`✖ ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

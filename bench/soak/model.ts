@@ -16,13 +16,42 @@ export const YEAR_END = Date.UTC(2028, 0, 1);
 /** Bookings and blackouts: 1 March 2027 + 0..BOOKING_DAYS days. */
 export const BOOKING_START = Date.UTC(2027, 2, 1);
 export const BOOKING_DAYS = 60;
-export const PROBE = { from: new Date(Date.UTC(2027, 9, 1)).toISOString(), to: new Date(Date.UTC(2027, 9, 3)).toISOString() };
+export const PROBE = {
+  from: new Date(Date.UTC(2027, 9, 1)).toISOString(),
+  to: new Date(Date.UTC(2027, 9, 3)).toISOString(),
+};
 
 const COUNTRIES = ["KE", "UG", "TZ", "RW", "SN", "JO", "UA", "GE", "CO", "PH", "NG", "GH"] as const;
 export const LANGUAGES = ["en", "fr", "ar", "sw", "uk", "es", "pt", "ru"] as const;
 export const LEVELS = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;
-const FIRST = ["Amina", "Jean", "Layla", "Oksana", "Tomás", "Grace", "Nino", "Ahmed", "Wanjiru", "Rosa", "Ibrahima", "Mariam"] as const;
-const LAST = ["Odhiambo", "Ndiaye", "Haddad", "Melnyk", "Restrepo", "Mensah", "Beridze", "Saleh", "Kamau", "Santos", "Diallo", "Okafor"] as const;
+const FIRST = [
+  "Amina",
+  "Jean",
+  "Layla",
+  "Oksana",
+  "Tomás",
+  "Grace",
+  "Nino",
+  "Ahmed",
+  "Wanjiru",
+  "Rosa",
+  "Ibrahima",
+  "Mariam",
+] as const;
+const LAST = [
+  "Odhiambo",
+  "Ndiaye",
+  "Haddad",
+  "Melnyk",
+  "Restrepo",
+  "Mensah",
+  "Beridze",
+  "Saleh",
+  "Kamau",
+  "Santos",
+  "Diallo",
+  "Okafor",
+] as const;
 
 export function countryOf(hubIndex: number): string {
   return COUNTRIES[(hubIndex - 1) % COUNTRIES.length] as string;
@@ -48,7 +77,12 @@ export function makeState(rng: Random, hubIndex: number, id: string, version: nu
     blackouts.push({ start: iso(start), end: iso(start + rng.int(1, 3) * DAY) });
   }
   blackouts.sort((a, b) => (a.start < b.start ? -1 : 1));
-  return { displayName: `${rng.pick(FIRST)} ${rng.pick(LAST)} ${id} v${version}`, languages: langs, regions, blackouts };
+  return {
+    displayName: `${rng.pick(FIRST)} ${rng.pick(LAST)} ${id} v${version}`,
+    languages: langs,
+    regions,
+    blackouts,
+  };
 }
 
 export function toMessage(id: string, s: TrainerState): Trainer {
@@ -117,4 +151,5 @@ export interface SentRequest {
   at: number;
 }
 
-export const overlaps = (a: { from: string; to: string }, b: { from: string; to: string }) => Date.parse(a.from) < Date.parse(b.to) && Date.parse(b.from) < Date.parse(a.to);
+export const overlaps = (a: { from: string; to: string }, b: { from: string; to: string }) =>
+  Date.parse(a.from) < Date.parse(b.to) && Date.parse(b.from) < Date.parse(a.to);

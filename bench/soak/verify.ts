@@ -57,7 +57,14 @@ export interface Problems {
 }
 
 export function problemCount(p: Problems): number {
-  return p.lost.length + p.phantom.length + p.lagging.length + p.doubleBookings.length + p.inconsistent.length + p.readErrors.length;
+  return (
+    p.lost.length +
+    p.phantom.length +
+    p.lagging.length +
+    p.doubleBookings.length +
+    p.inconsistent.length +
+    p.readErrors.length
+  );
 }
 
 async function settle<T>(what: string, errors: string[], promise: Promise<T>): Promise<T | undefined> {
@@ -71,7 +78,14 @@ async function settle<T>(what: string, errors: string[], promise: Promise<T>): P
 
 /** Reads everything the checks need from every member (hubs in parallel, each member's calls in turn). */
 export async function snapshot(cluster: Cluster): Promise<Snapshot> {
-  const out: Snapshot = { rosters: new Map(), views: new Map(), bookings: new Map(), statuses: new Map(), heads: new Map(), readErrors: [] };
+  const out: Snapshot = {
+    rosters: new Map(),
+    views: new Map(),
+    bookings: new Map(),
+    statuses: new Map(),
+    heads: new Map(),
+    readErrors: [],
+  };
   const owners = cluster.hubs;
   await Promise.all(
     cluster.members.map(async (m) => {
@@ -85,7 +99,11 @@ export async function snapshot(cluster: Cluster): Promise<Snapshot> {
       const views = new Map<string, Map<string, string>>();
       for (const owner of owners) {
         if (owner === m) continue;
-        const found: FindAvailableTrainersResponse["trainers"] | undefined = await settle(`${m.hub} FindAvailableTrainers hub=${owner.hub}`, errors, m.client.findAll({ hub: owner.hub, from: PROBE.from, to: PROBE.to }));
+        const found: FindAvailableTrainersResponse["trainers"] | undefined = await settle(
+          `${m.hub} FindAvailableTrainers hub=${owner.hub}`,
+          errors,
+          m.client.findAll({ hub: owner.hub, from: PROBE.from, to: PROBE.to }),
+        );
         if (found) views.set(owner.hub, new Map(found.map((t) => [t.trainerId, t.displayName])));
       }
       out.views.set(m.hub, views);
@@ -103,11 +121,19 @@ export async function snapshot(cluster: Cluster): Promise<Snapshot> {
   return out;
 }
 
-const sameHeads = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((h, i) => h === [...b].sort()[i]);
+const sameHeads = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().every((h, i) => h === [...b].sort()[i]);
 
 /** Checks a snapshot against the workload's model; the problems found, by kind (first ones named). */
 export function check(cluster: Cluster, workload: Workload, snap: Snapshot): Problems {
-  const p: Problems = { lost: [], phantom: [], lagging: [], doubleBookings: [], inconsistent: [], readErrors: [...snap.readErrors] };
+  const p: Problems = {
+    lost: [],
+    phantom: [],
+    lagging: [],
+    doubleBookings: [],
+    inconsistent: [],
+    readErrors: [...snap.readErrors],
+  };
   const describe = (s: TrainerState | undefined) => (s ? s.displayName : "absent");
 
   // 1. Each owner holds exactly what the acknowledged writes left.
@@ -120,14 +146,21 @@ export function check(cluster: Cluster, workload: Workload, snap: Snapshot): Pro
       known.add(t.id);
       const held = roster.get(t.id);
       const heldState = held ? stateOf(held) : undefined;
-      const matches = (s: TrainerState | undefined) => (s === undefined ? held === undefined : held !== undefined && canonical(s) === canonical(stateOf(held)));
+      const matches = (s: TrainerState | undefined) =>
+        s === undefined ? held === undefined : held !== undefined && canonical(s) === canonical(stateOf(held));
       if (t.possible) {
-        if (!t.possible.some(matches)) p.lost.push(`${owner.hub}/${t.id}: the owner holds ${describe(heldState)}, expected one of ${t.possible.map(describe).join(" | ")} (a write cut by the kill)`);
+        if (!t.possible.some(matches))
+          p.lost.push(
+            `${owner.hub}/${t.id}: the owner holds ${describe(heldState)}, expected one of ${t.possible.map(describe).join(" | ")} (a write cut by the kill)`,
+          );
       } else if (!matches(t.state)) {
-        p.lost.push(`${owner.hub}/${t.id}: the owner holds ${held ? canonical(stateOf(held)) : "nothing"}, the last acknowledged write left ${t.state ? canonical(t.state) : "it removed"}`);
+        p.lost.push(
+          `${owner.hub}/${t.id}: the owner holds ${held ? canonical(stateOf(held)) : "nothing"}, the last acknowledged write left ${t.state ? canonical(t.state) : "it removed"}`,
+        );
       }
     }
-    for (const id of roster.keys()) if (!known.has(id)) p.phantom.push(`${owner.hub}/${id}: at its owner, never written by the soak`);
+    for (const id of roster.keys())
+      if (!known.has(id)) p.phantom.push(`${owner.hub}/${id}: at its owner, never written by the soak`);
   }
 
   // 2. Every other member sees each owner's roster (ids and names) as the owner holds it.
@@ -139,14 +172,22 @@ export function check(cluster: Cluster, workload: Workload, snap: Snapshot): Pro
       const extra = [...view.keys()].filter((id) => !roster.has(id));
       if (missing.length > 0 || extra.length > 0) {
         p.lagging.push(
-          `${reader} sees ${ownerHub}'s roster differently: ${missing.length} missing or older (e.g. ${missing.slice(0, 2).map((t) => `${t.id} '${view.get(t.id) ?? "absent"}' vs '${t.displayName}'`).join(", ")}), ${extra.length} removed still shown (${extra.slice(0, 3).join(", ")})`,
+          `${reader} sees ${ownerHub}'s roster differently: ${missing.length} missing or older (e.g. ${missing
+            .slice(0, 2)
+            .map((t) => `${t.id} '${view.get(t.id) ?? "absent"}' vs '${t.displayName}'`)
+            .join(", ")}), ${extra.length} removed still shown (${extra.slice(0, 3).join(", ")})`,
         );
       }
     }
   }
 
   // 3. Bookings: every acknowledged request at its requester, answered, the same at the home hub.
-  const byHub = (hub: string, direction: "outgoing" | "incoming") => new Map((snap.bookings.get(hub) ?? []).filter((b) => b.direction === direction || b.direction === "both").map((b) => [b.key, b]));
+  const byHub = (hub: string, direction: "outgoing" | "incoming") =>
+    new Map(
+      (snap.bookings.get(hub) ?? [])
+        .filter((b) => b.direction === direction || b.direction === "both")
+        .map((b) => [b.key, b]),
+    );
   const outgoing = new Map(cluster.hubs.map((m) => [m.hub, byHub(m.hub, "outgoing")]));
   const incoming = new Map(cluster.hubs.map((m) => [m.hub, byHub(m.hub, "incoming")]));
   for (const r of workload.requests.values()) {
@@ -155,22 +196,37 @@ export function check(cluster: Cluster, workload: Workload, snap: Snapshot): Pro
     const atHome = incoming.get(r.trainerHub)?.get(r.key);
     if (!atRequester) {
       if (r.ack === "acked") p.lost.push(`booking ${r.key}: acknowledged, not in its requester's outbox`);
-      else if (atHome) p.lost.push(`booking ${r.key}: the home hub ${r.trainerHub} answered it (${atHome.state}) but its requester no longer holds it`);
+      else if (atHome)
+        p.lost.push(
+          `booking ${r.key}: the home hub ${r.trainerHub} answered it (${atHome.state}) but its requester no longer holds it`,
+        );
       continue;
     }
     const req = atRequester.request;
-    if (req && (req.trainerHub !== r.trainerHub || req.trainerId !== r.trainerId || Date.parse(req.from) !== Date.parse(r.from) || Date.parse(req.to) !== Date.parse(r.to))) {
-      p.lost.push(`booking ${r.key}: its requester holds ${req.trainerHub}/${req.trainerId} ${req.from}–${req.to}, the soak asked ${r.trainerHub}/${r.trainerId} ${r.from}–${r.to}`);
+    if (
+      req &&
+      (req.trainerHub !== r.trainerHub ||
+        req.trainerId !== r.trainerId ||
+        Date.parse(req.from) !== Date.parse(r.from) ||
+        Date.parse(req.to) !== Date.parse(r.to))
+    ) {
+      p.lost.push(
+        `booking ${r.key}: its requester holds ${req.trainerHub}/${req.trainerId} ${req.from}–${req.to}, the soak asked ${r.trainerHub}/${r.trainerId} ${r.from}–${r.to}`,
+      );
     }
     if (!atHome) p.lagging.push(`booking ${r.key}: not (yet) at its home hub ${r.trainerHub}`);
-    else if (atHome.state === "pending") p.lagging.push(`booking ${r.key}: still pending at its home hub ${r.trainerHub}`);
-    else if (atRequester.state !== atHome.state) p.lagging.push(`booking ${r.key}: ${atHome.state} at ${r.trainerHub}, ${atRequester.state} at its requester`);
+    else if (atHome.state === "pending")
+      p.lagging.push(`booking ${r.key}: still pending at its home hub ${r.trainerHub}`);
+    else if (atRequester.state !== atHome.state)
+      p.lagging.push(`booking ${r.key}: ${atHome.state} at ${r.trainerHub}, ${atRequester.state} at its requester`);
   }
   for (const [hub, bookings] of incoming) {
-    for (const key of bookings.keys()) if (!workload.requests.has(key)) p.phantom.push(`booking ${key} at ${hub}: never requested by the soak`);
+    for (const key of bookings.keys())
+      if (!workload.requests.has(key)) p.phantom.push(`booking ${key} at ${hub}: never requested by the soak`);
   }
   for (const [hub, bookings] of outgoing) {
-    for (const key of bookings.keys()) if (!workload.requests.has(key)) p.phantom.push(`booking ${key} in ${hub}'s outbox: never requested by the soak`);
+    for (const key of bookings.keys())
+      if (!workload.requests.has(key)) p.phantom.push(`booking ${key} in ${hub}'s outbox: never requested by the soak`);
   }
   p.doubleBookings.push(...doubleBookings(snap));
   p.inconsistent.push(...inconsistentDeclines(snap));
@@ -187,7 +243,12 @@ export function check(cluster: Cluster, workload: Workload, snap: Snapshot): Pro
     const distinct = new Set(times.values());
     if (distinct.size > 1 || distinct.has("")) {
       const newest = [...distinct].sort().at(-1) ?? "";
-      p.lagging.push(`${owner.hub}'s newest verified checkpoint: ${[...times].filter(([, t]) => t !== newest).map(([r, t]) => `${r} at ${t || "none"}`).join(", ")}; others at ${newest}`);
+      p.lagging.push(
+        `${owner.hub}'s newest verified checkpoint: ${[...times]
+          .filter(([, t]) => t !== newest)
+          .map(([r, t]) => `${r} at ${t || "none"}`)
+          .join(", ")}; others at ${newest}`,
+      );
     }
   }
 
@@ -205,7 +266,10 @@ export function check(cluster: Cluster, workload: Workload, snap: Snapshot): Pro
         const theirs = heads.get(doc.id);
         if (!theirs || !sameHeads(theirs, doc.heads)) behind.push(`${reader.hub}${theirs ? "" : " (not listed)"}`);
       }
-      if (behind.length > 0) p.lagging.push(`${owner.hub}'s ${doc.type} ${doc.id.slice(0, 8)}…: not at the owner's heads at ${behind.join(", ")}`);
+      if (behind.length > 0)
+        p.lagging.push(
+          `${owner.hub}'s ${doc.type} ${doc.id.slice(0, 8)}…: not at the owner's heads at ${behind.join(", ")}`,
+        );
     }
   }
   return p;
@@ -224,12 +288,19 @@ export function doubleBookings(snap: Snapshot): string[] {
     for (const [trainer, confirmed] of byTrainer) {
       for (const [i, x] of confirmed.entries()) {
         for (const y of confirmed.slice(i + 1)) {
-          if (x.key !== y.key && x.request && y.request && overlaps(x.request, y.request)) out.push(`${where}: ${trainer} confirmed for ${x.key} (${x.request.from}–${x.request.to}) and ${y.key} (${y.request.from}–${y.request.to})`);
+          if (x.key !== y.key && x.request && y.request && overlaps(x.request, y.request))
+            out.push(
+              `${where}: ${trainer} confirmed for ${x.key} (${x.request.from}–${x.request.to}) and ${y.key} (${y.request.from}–${y.request.to})`,
+            );
         }
       }
     }
   };
-  for (const [hub, list] of snap.bookings) scan(`at home hub ${hub}`, list.filter((b) => b.direction !== "outgoing"));
+  for (const [hub, list] of snap.bookings)
+    scan(
+      `at home hub ${hub}`,
+      list.filter((b) => b.direction !== "outgoing"),
+    );
   // What the requesters see, together (each request once, as its requester sees it).
   const seen = new Map<string, Booking>();
   for (const list of snap.bookings.values()) for (const b of list) if (b.direction !== "incoming") seen.set(b.key, b);
@@ -245,8 +316,14 @@ export function inconsistentDeclines(snap: Snapshot): string[] {
     for (const d of mine) {
       if (d.state !== "declined" || d.answer?.reason !== "overlap" || !d.request) continue;
       const req = d.request;
-      const clash = mine.some((c) => c.state === "confirmed" && c.request && c.request.trainerId === req.trainerId && overlaps(c.request, req));
-      if (!clash) out.push(`at ${hub}: ${d.key} declined for overlap, but no confirmed engagement of ${req.trainerId} overlaps ${req.from}–${req.to}`);
+      const clash = mine.some(
+        (c) =>
+          c.state === "confirmed" && c.request && c.request.trainerId === req.trainerId && overlaps(c.request, req),
+      );
+      if (!clash)
+        out.push(
+          `at ${hub}: ${d.key} declined for overlap, but no confirmed engagement of ${req.trainerId} overlaps ${req.from}–${req.to}`,
+        );
     }
   }
   return out;
@@ -274,8 +351,14 @@ export async function checkHistories(cluster: Cluster, workload: Workload, paral
           const entries = (await owner.client.trainerHistory(t.id)).entries.length;
           out.trainers += 1;
           out.writes += t.ackedWrites;
-          if (entries < t.ackedWrites) out.problems.push(`${Workload.key(t.hub, t.id)}: ${entries} history entries at its owner, ${t.ackedWrites} acknowledged writes`);
-          else if (entries > t.ackedWrites + t.unknownWrites) out.problems.push(`${Workload.key(t.hub, t.id)}: ${entries} history entries at its owner, only ${t.ackedWrites} writes made`);
+          if (entries < t.ackedWrites)
+            out.problems.push(
+              `${Workload.key(t.hub, t.id)}: ${entries} history entries at its owner, ${t.ackedWrites} acknowledged writes`,
+            );
+          else if (entries > t.ackedWrites + t.unknownWrites)
+            out.problems.push(
+              `${Workload.key(t.hub, t.id)}: ${entries} history entries at its owner, only ${t.ackedWrites} writes made`,
+            );
         } catch (error) {
           out.problems.push(`${Workload.key(t.hub, t.id)}: history: ${describeError(error)}`);
         }

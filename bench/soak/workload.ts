@@ -17,9 +17,29 @@ import type { Random } from "../lib/random.js";
 import { zipf } from "../lib/random.js";
 import type { Cluster, Member } from "./cluster.js";
 import { describeError, isServiceError } from "./client.js";
-import { BOOKING_DAYS, BOOKING_START, DAY, iso, LANGUAGES, LEVELS, countryOf, makeState, toMessage, type ModelTrainer, type SentRequest, type TrainerState } from "./model.js";
+import {
+  BOOKING_DAYS,
+  BOOKING_START,
+  DAY,
+  iso,
+  LANGUAGES,
+  LEVELS,
+  countryOf,
+  makeState,
+  toMessage,
+  type ModelTrainer,
+  type SentRequest,
+  type TrainerState,
+} from "./model.js";
 
-export const OP_KINDS = ["trainer.add", "trainer.update", "trainer.remove", "booking.request", "booking.retry", "query"] as const;
+export const OP_KINDS = [
+  "trainer.add",
+  "trainer.update",
+  "trainer.remove",
+  "booking.request",
+  "booking.retry",
+  "query",
+] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 
 /** Relative weights of the operation kinds. */
@@ -77,7 +97,12 @@ const TRANSPORT_CODES = new Set([1, 2, 4, 14]); // CANCELLED, UNKNOWN, DEADLINE_
 export class Workload {
   readonly trainers = new Map<string, ModelTrainer>();
   readonly requests = new Map<string, SentRequest>();
-  readonly stats = Object.fromEntries(OP_KINDS.map((k): [OpKind, KindStats] => [k, { issued: 0, ok: 0, refused: {}, interrupted: 0, errors: 0, skipped: 0, latenciesMs: [] }])) as Record<OpKind, KindStats>;
+  readonly stats = Object.fromEntries(
+    OP_KINDS.map((k): [OpKind, KindStats] => [
+      k,
+      { issued: 0, ok: 0, refused: {}, interrupted: 0, errors: 0, skipped: 0, latenciesMs: [] },
+    ]),
+  ) as Record<OpKind, KindStats>;
   readonly errors: ErrorRecord[] = [];
   /** Client-side latencies per hub: queries apart from everything else (writes). */
   readonly perHub = new Map<string, { query: number[]; other: number[] }>();
@@ -131,9 +156,21 @@ export class Workload {
       rows.push({ id, state: this.nextState(m, id) });
     }
     const result = await m.client.importTrainers(rows.map((r) => toMessage(r.id, r.state)));
-    if (!result.committed || result.imported !== count) throw new Error(`${m.hub}: imported ${result.imported} of ${count}: ${JSON.stringify(result.errors.slice(0, 3))}`);
+    if (!result.committed || result.imported !== count)
+      throw new Error(
+        `${m.hub}: imported ${result.imported} of ${count}: ${JSON.stringify(result.errors.slice(0, 3))}`,
+      );
     const at = performance.now();
-    for (const r of rows) this.trainers.set(Workload.key(m.hub, r.id), { hub: m.hub, id: r.id, state: r.state, addedAt: at, busy: false, ackedWrites: 1, unknownWrites: 0 });
+    for (const r of rows)
+      this.trainers.set(Workload.key(m.hub, r.id), {
+        hub: m.hub,
+        id: r.id,
+        state: r.state,
+        addedAt: at,
+        busy: false,
+        ackedWrites: 1,
+        unknownWrites: 0,
+      });
   }
 
   #eligible(hub: string): ModelTrainer[] {
@@ -142,7 +179,14 @@ export class Workload {
     return out;
   }
 
-  #record(kind: OpKind, m: Member, subject: string, started: number, epoch: number, outcome: { ok: true } | { error: unknown; refusal?: RefusalReason }): "ok" | "refused" | "interrupted" | "error" {
+  #record(
+    kind: OpKind,
+    m: Member,
+    subject: string,
+    started: number,
+    epoch: number,
+    outcome: { ok: true } | { error: unknown; refusal?: RefusalReason },
+  ): "ok" | "refused" | "interrupted" | "error" {
     const s = this.stats[kind];
     const ms = performance.now() - started;
     s.latenciesMs.push(ms);
@@ -195,7 +239,15 @@ export class Workload {
       case "trainer.add": {
         const id = this.newTrainerId(m);
         const state = this.nextState(m, id);
-        const t: ModelTrainer = { hub: m.hub, id, state: undefined, addedAt: Number.POSITIVE_INFINITY, busy: true, ackedWrites: 0, unknownWrites: 0 };
+        const t: ModelTrainer = {
+          hub: m.hub,
+          id,
+          state: undefined,
+          addedAt: Number.POSITIVE_INFINITY,
+          busy: true,
+          ackedWrites: 0,
+          unknownWrites: 0,
+        };
         this.trainers.set(Workload.key(m.hub, id), t);
         return async () => {
           try {
@@ -271,21 +323,50 @@ export class Workload {
         const start = BOOKING_START + this.rng.int(0, BOOKING_DAYS) * DAY;
         this.#nextRequest += 1;
         const id = `soak-${String(this.#nextRequest).padStart(5, "0")}`;
-        const r: SentRequest = { key: Workload.key(m.hub, id), requester: m.hub, id, trainerHub: owner.hub, trainerId: t.id, from: iso(start), to: iso(start + this.rng.int(1, 4) * DAY), ack: "unknown", retries: 0, at: now };
+        const r: SentRequest = {
+          key: Workload.key(m.hub, id),
+          requester: m.hub,
+          id,
+          trainerHub: owner.hub,
+          trainerId: t.id,
+          from: iso(start),
+          to: iso(start + this.rng.int(1, 4) * DAY),
+          ack: "unknown",
+          retries: 0,
+          at: now,
+        };
         const addedAt = t.addedAt;
         return async () => {
           try {
-            const answer = await m.client.requestBooking({ requestId: id, trainerHub: r.trainerHub, trainerId: r.trainerId, from: r.from, to: r.to, competency: "", course: "soak", note: "", expiresAt: "" });
+            const answer = await m.client.requestBooking({
+              requestId: id,
+              trainerHub: r.trainerHub,
+              trainerId: r.trainerId,
+              from: r.from,
+              to: r.to,
+              competency: "",
+              course: "soak",
+              note: "",
+              expiresAt: "",
+            });
             this.#record(kind, m, r.key, started, epoch, { ok: true });
             r.ack = "acked";
             this.requests.set(r.key, r);
-            if (!answer.created) this.#error(kind, m, r.key, "RequestBooking of a new request id answered created = false");
+            if (!answer.created)
+              this.#error(kind, m, r.key, "RequestBooking of a new request id answered created = false");
           } catch (error) {
-            const unknownTrainer = isServiceError(error) && error.code === 3 && /trainer_id/.test(error.details) && /known here/.test(error.details);
+            const unknownTrainer =
+              isServiceError(error) &&
+              error.code === 3 &&
+              /trainer_id/.test(error.details) &&
+              /known here/.test(error.details);
             const removing = !t.state || t.removing === true;
             if (unknownTrainer) {
               if (!removing) this.unknownTrainerAgesMs.push(performance.now() - addedAt);
-              this.#record(kind, m, r.key, started, epoch, { error, refusal: removing ? "trainer-removed-meanwhile" : "trainer-not-known-yet" });
+              this.#record(kind, m, r.key, started, epoch, {
+                error,
+                refusal: removing ? "trainer-removed-meanwhile" : "trainer-not-known-yet",
+              });
               return;
             }
             const outcome = this.#record(kind, m, r.key, started, epoch, { error });
@@ -300,14 +381,35 @@ export class Workload {
         const r = this.rng.pick(mine);
         return async () => {
           try {
-            const answer = await m.client.requestBooking({ requestId: r.id, trainerHub: r.trainerHub, trainerId: r.trainerId, from: r.from, to: r.to, competency: "", course: "soak", note: "", expiresAt: "" });
+            const answer = await m.client.requestBooking({
+              requestId: r.id,
+              trainerHub: r.trainerHub,
+              trainerId: r.trainerId,
+              from: r.from,
+              to: r.to,
+              competency: "",
+              course: "soak",
+              note: "",
+              expiresAt: "",
+            });
             this.#record(kind, m, r.key, started, epoch, { ok: true });
             r.retries += 1;
-            if (answer.created) this.#error(kind, m, r.key, "a retry of an acknowledged request answered created = true (a second request was written)");
+            if (answer.created)
+              this.#error(
+                kind,
+                m,
+                r.key,
+                "a retry of an acknowledged request answered created = true (a second request was written)",
+              );
           } catch (error) {
             const t = this.trainers.get(Workload.key(r.trainerHub, r.trainerId));
-            const unknownTrainer = isServiceError(error) && error.code === 3 && /trainer_id/.test(error.details) && /known here/.test(error.details);
-            if (unknownTrainer && t && (!t.state || t.removing === true)) this.#record(kind, m, r.key, started, epoch, { error, refusal: "retry-after-trainer-removed" });
+            const unknownTrainer =
+              isServiceError(error) &&
+              error.code === 3 &&
+              /trainer_id/.test(error.details) &&
+              /known here/.test(error.details);
+            if (unknownTrainer && t && (!t.state || t.removing === true))
+              this.#record(kind, m, r.key, started, epoch, { error, refusal: "retry-after-trainer-removed" });
             else this.#record(kind, m, r.key, started, epoch, { error });
           }
         };
@@ -329,7 +431,8 @@ export class Workload {
           try {
             const answer = await m.client.find(request);
             this.#record(kind, m, JSON.stringify(request), started, epoch, { ok: true });
-            if (answer.trainers.length > answer.total) this.#error(kind, m, "", `an answer of ${answer.trainers.length} trainers says total ${answer.total}`);
+            if (answer.trainers.length > answer.total)
+              this.#error(kind, m, "", `an answer of ${answer.trainers.length} trainers says total ${answer.total}`);
           } catch (error) {
             this.#record(kind, m, JSON.stringify(request), started, epoch, { error });
           }
@@ -348,7 +451,10 @@ export class Workload {
    * Operations at `rate` per second for `durationMs`; `midpoint` runs once, half-way, concurrently
    * (the kill and restart). Resolves when every call has returned (each has a deadline).
    */
-  async run(midpoint: () => Promise<void>, progress: (message: string) => void): Promise<{ elapsedMs: number; midpoint: Promise<void> }> {
+  async run(
+    midpoint: () => Promise<void>,
+    progress: (message: string) => void,
+  ): Promise<{ elapsedMs: number; midpoint: Promise<void> }> {
     const interval = 1000 / this.options.rate;
     const total = Math.round((this.options.durationMs / 1000) * this.options.rate);
     const start = performance.now();
@@ -373,7 +479,9 @@ export class Workload {
         lastReport = performance.now();
         const done = OP_KINDS.reduce((n, k) => n + this.stats[k].issued, 0);
         const errs = OP_KINDS.reduce((n, k) => n + this.stats[k].errors, 0);
-        progress(`  ${Math.round((lastReport - start) / 1000)} s: ${done} operations, ${this.#inFlight.size} in flight, ${errs} errors`);
+        progress(
+          `  ${Math.round((lastReport - start) / 1000)} s: ${done} operations, ${this.#inFlight.size} in flight, ${errs} errors`,
+        );
       }
     }
     mid ??= midpoint();

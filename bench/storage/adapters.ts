@@ -130,7 +130,13 @@ export class CountingStorage implements StorageAdapterInterface {
   }
 
   counts(): { saves: number; savedBytes: number; removes: number; loads: number; rangeLoads: number } {
-    return { saves: this.saves, savedBytes: this.savedBytes, removes: this.removes, loads: this.loads, rangeLoads: this.rangeLoads };
+    return {
+      saves: this.saves,
+      savedBytes: this.savedBytes,
+      removes: this.removes,
+      loads: this.loads,
+      rangeLoads: this.rangeLoads,
+    };
   }
 }
 
@@ -143,5 +149,7 @@ export interface RosterShardDoc {
 
 /** SHA-256 of the sorted ids: two sets of trainer ids compared in one string. */
 export function idsDigest(ids: Iterable<string>): string {
-  return createHash("sha256").update([...ids].sort().join("\n")).digest("hex");
+  return createHash("sha256")
+    .update([...ids].sort().join("\n"))
+    .digest("hex");
 }

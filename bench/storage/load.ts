@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     throw new Error("usage: load.js level|nodefs DIR IDS_FILE");
   }
   const kind = kindArg as AdapterKind;
-  const ids = readFileSync(idsFile, "utf8").split("\n").filter((line) => line !== "") as DocumentId[];
+  const ids = readFileSync(idsFile, "utf8")
+    .split("\n")
+    .filter((line) => line !== "") as DocumentId[];
   gc();
   const rssBeforeBytes = process.memoryUsage.rss();
   const heapBeforeBytes = getHeapStatistics().used_heap_size;

@@ -49,17 +49,23 @@ export async function buildRoster(dir: string, trainers: number, seed: number): 
   try {
     const documents = new OwnedDocuments({ owner: hubId }, { store, repo, repoStorage, logger });
     await documents.open();
-    const roster = new Roster({ hubId, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard }, { documents, logger });
+    const roster = new Roster(
+      { hubId, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
+      { documents, logger },
+    );
     await documents.ensure(roster.documentSpecs());
 
     const framework = makeFramework(seed);
     const [hub] = makeHubs(1);
     if (!hub) throw new Error("no hub");
     const rows: ImportRowInput[] = [];
-    for (const p of profiles(seed, framework, [hub], trainers)) rows.push({ line: rows.length + 2, trainer: toDraft(p) });
+    for (const p of profiles(seed, framework, [hub], trainers))
+      rows.push({ line: rows.length + 2, trainer: toDraft(p) });
     const outcome = await roster.import(rows, { skipInvalid: false, dryRun: false, upsert: false }, "bench");
     if (!outcome.committed || outcome.imported !== trainers) {
-      throw new Error(`the roster import took ${outcome.imported} of ${trainers} trainers: ${JSON.stringify(outcome.errors.slice(0, 3))}`);
+      throw new Error(
+        `the roster import took ${outcome.imported} of ${trainers} trainers: ${JSON.stringify(outcome.errors.slice(0, 3))}`,
+      );
     }
     await documents.ensure(roster.documentSpecs());
 
@@ -72,7 +78,8 @@ export async function buildRoster(dir: string, trainers: number, seed: number): 
       shards.push({ id, bytes });
       ids.push(...Object.keys(documents.get<RosterShardDoc>(`roster/${n}`).trainers));
     }
-    if (ids.length !== trainers) throw new Error(`the roster's shards hold ${ids.length} trainers, expected ${trainers}`);
+    if (ids.length !== trainers)
+      throw new Error(`the roster's shards hold ${ids.length} trainers, expected ${trainers}`);
     const built: BuiltRoster = {
       trainers,
       shards,
@@ -83,7 +90,11 @@ export async function buildRoster(dir: string, trainers: number, seed: number): 
       buildMs: 0,
     };
     await documents.idle();
-    await repo.flush(Object.values(repo.handles).filter((h) => h.isReady()).map((h) => h.documentId));
+    await repo.flush(
+      Object.values(repo.handles)
+        .filter((h) => h.isReady())
+        .map((h) => h.documentId),
+    );
     await settleThrottledSaves();
     built.buildMs = performance.now() - start;
     return built;

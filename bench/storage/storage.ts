@@ -13,8 +13,25 @@ import { promisify } from "node:util";
 import type { DocumentId } from "@automerge/automerge-repo";
 import { Random } from "../lib/random.js";
 import { median, round, summarize, type Summary } from "../lib/stats.js";
-import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Conditions, type Figure } from "../lib/types.js";
-import { ADAPTER_NAMES, ADAPTERS, CountingStorage, diskUsage, openStorage, settleThrottledSaves, storageRepo, type AdapterKind, type DiskUsage } from "./adapters.js";
+import {
+  figure,
+  type Benchmark,
+  type BenchmarkContext,
+  type BenchmarkOutcome,
+  type Conditions,
+  type Figure,
+} from "../lib/types.js";
+import {
+  ADAPTER_NAMES,
+  ADAPTERS,
+  CountingStorage,
+  diskUsage,
+  openStorage,
+  settleThrottledSaves,
+  storageRepo,
+  type AdapterKind,
+  type DiskUsage,
+} from "./adapters.js";
 import type { LoadMeasure } from "./load.js";
 import { buildRoster, type BuiltRoster } from "./roster.js";
 
@@ -60,7 +77,20 @@ interface SmallDoc {
 }
 
 const KINDS = ["note", "booking", "contact", "task", "request"];
-const WORDS = ["border", "training", "module", "interview", "oversight", "detention", "review", "visit", "curriculum", "session", "report", "region"];
+const WORDS = [
+  "border",
+  "training",
+  "module",
+  "interview",
+  "oversight",
+  "detention",
+  "review",
+  "visit",
+  "curriculum",
+  "session",
+  "report",
+  "region",
+];
 
 function makeSmallDocs(seed: number, count: number): SmallDoc[] {
   const random = new Random(seed);
@@ -123,7 +153,13 @@ async function runDocs(kind: AdapterKind, dir: string, docs: readonly SmallDoc[]
   await repo.shutdown();
   await opened.close();
   const disk = await diskUsage(dir);
-  const calls = { saves: after.saves - before.saves, savedBytes: after.savedBytes - before.savedBytes, removes: after.removes - before.removes, loads: 0, rangeLoads: 0 };
+  const calls = {
+    saves: after.saves - before.saves,
+    savedBytes: after.savedBytes - before.savedBytes,
+    removes: after.removes - before.removes,
+    loads: 0,
+    rangeLoads: 0,
+  };
 
   // Load: a fresh Repo on the same directory, each document found (ready) one after the other.
   const loadStart = performance.now();
@@ -132,17 +168,24 @@ async function runDocs(kind: AdapterKind, dir: string, docs: readonly SmallDoc[]
   const fresh = storageRepo(reopened.storage);
   const perFindMs: number[] = [];
   const loaded: Array<SmallDoc | undefined> = [];
-  await bounded(`loading ${docs.length} documents (${kind})`, 120_000, (async () => {
-    for (const id of ids) {
-      const findStart = performance.now();
-      const handle = await fresh.find<SmallDoc>(id);
-      perFindMs.push(performance.now() - findStart);
-      loaded.push(handle.doc());
-    }
-  })());
+  await bounded(
+    `loading ${docs.length} documents (${kind})`,
+    120_000,
+    (async () => {
+      for (const id of ids) {
+        const findStart = performance.now();
+        const handle = await fresh.find<SmallDoc>(id);
+        perFindMs.push(performance.now() - findStart);
+        loaded.push(handle.doc());
+      }
+    })(),
+  );
   const loadMs = performance.now() - loadStart;
   docs.forEach((expected, i) => {
-    if (!sameSmallDoc(loaded[i], expected)) throw new Error(`${kind}: document ${i} (${ids[i]}) loaded as ${JSON.stringify(loaded[i])}, saved as ${JSON.stringify(expected)}`);
+    if (!sameSmallDoc(loaded[i], expected))
+      throw new Error(
+        `${kind}: document ${i} (${ids[i]}) loaded as ${JSON.stringify(loaded[i])}, saved as ${JSON.stringify(expected)}`,
+      );
   });
   await fresh.shutdown();
   await reopened.close();
@@ -173,17 +216,31 @@ async function saveRoster(kind: AdapterKind, dir: string, roster: BuiltRoster): 
   const after = storage.counts();
   await repo.shutdown();
   await opened.close();
-  const calls = { saves: after.saves - before.saves, savedBytes: after.savedBytes - before.savedBytes, removes: after.removes - before.removes, loads: 0, rangeLoads: 0 };
+  const calls = {
+    saves: after.saves - before.saves,
+    savedBytes: after.savedBytes - before.savedBytes,
+    removes: after.removes - before.removes,
+    loads: 0,
+    rangeLoads: 0,
+  };
   return { ms, disk: await diskUsage(dir), calls };
 }
 
 /** Loads the roster in a fresh `node --expose-gc` process (load.ts) and checks what it found. */
 async function loadRoster(kind: AdapterKind, dir: string, idsFile: string, roster: BuiltRoster): Promise<LoadMeasure> {
   const script = fileURLToPath(new URL("./load.js", import.meta.url));
-  const { stdout } = await execFileAsync(process.execPath, ["--expose-gc", script, kind, dir, idsFile], { timeout: 180_000, maxBuffer: 1 << 20 });
+  const { stdout } = await execFileAsync(process.execPath, ["--expose-gc", script, kind, dir, idsFile], {
+    timeout: 180_000,
+    maxBuffer: 1 << 20,
+  });
   const measure = JSON.parse(stdout) as LoadMeasure;
   const shards = roster.shards.length;
-  if (measure.shards !== shards || measure.trainers !== roster.trainers || measure.idsDigest !== roster.idsDigest || measure.shardCounts.some((c) => c !== shards)) {
+  if (
+    measure.shards !== shards ||
+    measure.trainers !== roster.trainers ||
+    measure.idsDigest !== roster.idsDigest ||
+    measure.shardCounts.some((c) => c !== shards)
+  ) {
     throw new Error(
       `${kind}: the roster loaded as ${measure.shards} shards of ${measure.trainers} trainers (shard counts ${measure.shardCounts.join(",")}, ids ${measure.idsDigest.slice(0, 12)}), ` +
         `saved as ${shards} shards of ${roster.trainers} (ids ${roster.idsDigest.slice(0, 12)})`,
@@ -201,7 +258,13 @@ const KiB = 1024;
 const MiB = 1024 * 1024;
 
 function pick(s: Summary): Record<string, number> {
-  return { samples: s.samples, p50: round(s.p50, 3), p99: round(s.p99, 3), mean: round(s.mean, 3), max: round(s.max, 3) };
+  return {
+    samples: s.samples,
+    p50: round(s.p50, 3),
+    p99: round(s.p99, 3),
+    mean: round(s.mean, 3),
+    max: round(s.max, 3),
+  };
 }
 
 export const storageBenchmark: Benchmark = {
@@ -212,12 +275,16 @@ export const storageBenchmark: Benchmark = {
     const base = await context.tempDir("concordat-bench-storage-");
     const docs = makeSmallDocs(SEED, plan.docs);
 
-    context.log(`  building a ${plan.trainers.toLocaleString("en")}-trainer roster with the node's Roster (one import)…`);
+    context.log(
+      `  building a ${plan.trainers.toLocaleString("en")}-trainer roster with the node's Roster (one import)…`,
+    );
     const roster = await bounded("building the roster", 300_000, buildRoster(join(base, "build"), plan.trainers, SEED));
     await rm(join(base, "build"), { recursive: true, force: true });
     const shards = roster.shards.length;
     const shardBytes = roster.shards.reduce((sum, s) => sum + s.bytes.byteLength, 0);
-    context.log(`  roster: ${shards} shards (${roster.shardSizes.join(", ")} trainers), ${round(shardBytes / KiB, 0)} KiB saved, built in ${round(roster.buildMs / 1000, 1)} s`);
+    context.log(
+      `  roster: ${shards} shards (${roster.shardSizes.join(", ")} trainers), ${round(shardBytes / KiB, 0)} KiB saved, built in ${round(roster.buildMs / 1000, 1)} s`,
+    );
     const idsFile = join(base, "roster-ids.txt");
     await writeFile(idsFile, `${roster.shards.map((s) => s.id).join("\n")}\n`);
 
@@ -246,9 +313,24 @@ export const storageBenchmark: Benchmark = {
     const docConditions: Conditions = { documents: plan.docs, trainers: 0, shards: 0, runs: plan.runs };
     const rosterConditions: Conditions = { documents: shards, trainers: plan.trainers, shards, runs: plan.runs };
     const stock = ADAPTER_NAMES[STOCK];
-    const compare = <T>(name: string, unit: string, conditions: Conditions, runs: Runs<T>, value: (r: T) => number): Figure =>
-      figure({ name, unit, ours: med(runs, OURS, value), baseline: { name: stock, value: med(runs, STOCK, value) }, conditions });
-    const docsFinds = { level: summarize(docsRuns.level.flatMap((r) => r.perFindMs)), nodefs: summarize(docsRuns.nodefs.flatMap((r) => r.perFindMs)) };
+    const compare = <T>(
+      name: string,
+      unit: string,
+      conditions: Conditions,
+      runs: Runs<T>,
+      value: (r: T) => number,
+    ): Figure =>
+      figure({
+        name,
+        unit,
+        ours: med(runs, OURS, value),
+        baseline: { name: stock, value: med(runs, STOCK, value) },
+        conditions,
+      });
+    const docsFinds = {
+      level: summarize(docsRuns.level.flatMap((r) => r.perFindMs)),
+      nodefs: summarize(docsRuns.nodefs.flatMap((r) => r.perFindMs)),
+    };
     const findConditions: Conditions = { ...docConditions, samples: docsFinds.level.samples };
     const label = `${plan.docs.toLocaleString("en")} docs`;
     const rosterLabel = `roster ${plan.trainers.toLocaleString("en")} trainers / ${shards} shards`;
@@ -256,16 +338,58 @@ export const storageBenchmark: Benchmark = {
     const figures: Figure[] = [
       compare(`save ${label} (create + flush), median`, "ms", docConditions, docsRuns, (r) => r.save.ms),
       compare(`load ${label} (open + find each), median`, "ms", docConditions, docsRuns, (r) => r.loadMs),
-      figure({ name: `load ${label}: one find, p50`, unit: "ms", ours: docsFinds.level.p50, baseline: { name: stock, value: docsFinds.nodefs.p50 }, conditions: findConditions }),
-      figure({ name: `load ${label}: one find, p99`, unit: "ms", ours: docsFinds.level.p99, baseline: { name: stock, value: docsFinds.nodefs.p99 }, conditions: findConditions }),
-      compare(`disk after saving ${label} (file sizes)`, "KiB", docConditions, docsRuns, (r) => r.save.disk.bytes / KiB),
-      compare(`disk after saving ${label} (allocated blocks)`, "KiB", docConditions, docsRuns, (r) => r.save.disk.allocated / KiB),
+      figure({
+        name: `load ${label}: one find, p50`,
+        unit: "ms",
+        ours: docsFinds.level.p50,
+        baseline: { name: stock, value: docsFinds.nodefs.p50 },
+        conditions: findConditions,
+      }),
+      figure({
+        name: `load ${label}: one find, p99`,
+        unit: "ms",
+        ours: docsFinds.level.p99,
+        baseline: { name: stock, value: docsFinds.nodefs.p99 },
+        conditions: findConditions,
+      }),
+      compare(
+        `disk after saving ${label} (file sizes)`,
+        "KiB",
+        docConditions,
+        docsRuns,
+        (r) => r.save.disk.bytes / KiB,
+      ),
+      compare(
+        `disk after saving ${label} (allocated blocks)`,
+        "KiB",
+        docConditions,
+        docsRuns,
+        (r) => r.save.disk.allocated / KiB,
+      ),
       compare(`save ${rosterLabel} (import + flush), median`, "ms", rosterConditions, rosterRuns, (r) => r.save.ms),
       compare(`load ${rosterLabel} (fresh process), median`, "ms", rosterConditions, rosterRuns, (r) => r.load.ms),
       compare(`load ${rosterLabel}: peak RSS`, "MiB", rosterConditions, rosterRuns, (r) => r.load.peakRssBytes / MiB),
-      compare(`load ${rosterLabel}: peak V8 heap used`, "MiB", rosterConditions, rosterRuns, (r) => r.load.peakHeapUsedBytes / MiB),
-      compare(`disk after saving ${rosterLabel} (file sizes)`, "KiB", rosterConditions, rosterRuns, (r) => r.save.disk.bytes / KiB),
-      compare(`disk after saving ${rosterLabel} (allocated blocks)`, "KiB", rosterConditions, rosterRuns, (r) => r.save.disk.allocated / KiB),
+      compare(
+        `load ${rosterLabel}: peak V8 heap used`,
+        "MiB",
+        rosterConditions,
+        rosterRuns,
+        (r) => r.load.peakHeapUsedBytes / MiB,
+      ),
+      compare(
+        `disk after saving ${rosterLabel} (file sizes)`,
+        "KiB",
+        rosterConditions,
+        rosterRuns,
+        (r) => r.save.disk.bytes / KiB,
+      ),
+      compare(
+        `disk after saving ${rosterLabel} (allocated blocks)`,
+        "KiB",
+        rosterConditions,
+        rosterRuns,
+        (r) => r.save.disk.allocated / KiB,
+      ),
     ];
 
     const perAdapter = (kind: AdapterKind) => ({
@@ -305,13 +429,28 @@ export const storageBenchmark: Benchmark = {
       `Disk: every regular file under the adapter's directory, after repo.shutdown() and the adapter (and, for ours, the LevelDB database) closed: the sum of file sizes, and of allocated blocks (st_blocks × 512, as du counts). LevelDB keeps freshly written data in its write-ahead log until it reopens, when it writes a compressed table: after the load reopened and closed it, ours took ${ourDocsDisk ? round(ourDocsDisk.diskAfterReopen.bytes / KiB, 0) : "?"} KiB for the documents and ${ourRosterDisk ? round(ourRosterDisk.diskAfterReopen.bytes / KiB, 0) : "?"} KiB for the roster (details.*.diskAfterReopen).`,
       "The filesystem's page cache is warm for both adapters' loads (the data was just written): these are warm-start loads.",
     ];
-    if (context.quick) notes.push(`Quick run: ${QUICK.docs} documents, ${QUICK.trainers.toLocaleString("en")} trainers, ${QUICK.runs} runs (full: ${FULL.docs.toLocaleString("en")}, ${FULL.trainers.toLocaleString("en")}, ${FULL.runs}).`);
+    if (context.quick)
+      notes.push(
+        `Quick run: ${QUICK.docs} documents, ${QUICK.trainers.toLocaleString("en")} trainers, ${QUICK.runs} runs (full: ${FULL.docs.toLocaleString("en")}, ${FULL.trainers.toLocaleString("en")}, ${FULL.runs}).`,
+      );
 
     return {
-      conditions: { seed: SEED, documents: plan.docs, trainers: plan.trainers, shards, runs: plan.runs, mode: context.quick ? "quick" : "full" },
+      conditions: {
+        seed: SEED,
+        documents: plan.docs,
+        trainers: plan.trainers,
+        shards,
+        runs: plan.runs,
+        mode: context.quick ? "quick" : "full",
+      },
       figures,
       details: {
-        roster: { shards, shardSizes: roster.shardSizes, shardBytes: roster.shards.map((s) => s.bytes.byteLength), buildMs: round(roster.buildMs, 0) },
+        roster: {
+          shards,
+          shardSizes: roster.shardSizes,
+          shardBytes: roster.shards.map((s) => s.bytes.byteLength),
+          buildMs: round(roster.buildMs, 0),
+        },
         ours: perAdapter(OURS),
         baseline: perAdapter(STOCK),
       },

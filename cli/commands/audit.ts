@@ -12,11 +12,16 @@ import { printJson, printLine, type Io } from "../io.js";
 export async function auditExportCommand(options: ConnectionOptions & { out: string }, io: Io): Promise<void> {
   const bytes = await writeAtomically(options.out, 0o644, (write) =>
     withConnection(options, async (c) => {
-      for await (const chunk of c.audit.exportAudit({}, c.metadata) as AsyncIterable<AuditChunk>) await write(chunk.data);
+      for await (const chunk of c.audit.exportAudit({}, c.metadata) as AsyncIterable<AuditChunk>)
+        await write(chunk.data);
     }),
   );
   if (io.json) printJson(io, { out: options.out, bytes });
-  else printLine(io, `Audit bundle written to ${options.out} (${bytes} bytes). Verify it anywhere with: concordat audit verify ${options.out} --trust-anchor PEER_ID`);
+  else
+    printLine(
+      io,
+      `Audit bundle written to ${options.out} (${bytes} bytes). Verify it anywhere with: concordat audit verify ${options.out} --trust-anchor PEER_ID`,
+    );
 }
 
 /**
@@ -24,7 +29,8 @@ export async function auditExportCommand(options: ConnectionOptions & { out: str
  * every failure; exits 1 when anything fails.
  */
 export async function auditVerifyCommand(options: { file: string; trustAnchor: string }, io: Io): Promise<void> {
-  if (!PEER_ID_PATTERN.test(options.trustAnchor)) throw new CliError(`--trust-anchor '${options.trustAnchor}' is not an Ed25519 peer id (12D3KooW…)`, ExitCode.Usage);
+  if (!PEER_ID_PATTERN.test(options.trustAnchor))
+    throw new CliError(`--trust-anchor '${options.trustAnchor}' is not an Ed25519 peer id (12D3KooW…)`, ExitCode.Usage);
   const bytes = await readFile(options.file).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read '${options.file}': ${error.code ?? error.message}`, ExitCode.Usage);
   });
@@ -42,7 +48,10 @@ export async function auditVerifyCommand(options: { file: string; trustAnchor: s
     printLine(io, `${report.ok ? "VERIFIED" : "FAILED"}: ${options.file}`);
     printLine(io, `  federation   ${report.federationId}, trust anchor ${report.anchor}`);
     printLine(io, `  exported by  ${report.exportedBy}`);
-    printLine(io, `  members      ${report.members.map((m) => `${m.hub}${m.removed ? " (removed)" : ""}`).join(", ") || "-"}`);
+    printLine(
+      io,
+      `  members      ${report.members.map((m) => `${m.hub}${m.removed ? " (removed)" : ""}`).join(", ") || "-"}`,
+    );
     printLine(io, `  documents    ${report.documents}, changes ${report.changes} (every hash recomputed)`);
     printLine(io, `  checkpoints  ${report.checkpoints} verified`);
     printLine(io, `  releases     ${report.releases.join(", ") || "none"}`);

@@ -17,16 +17,26 @@ export async function backupCommand(options: ConnectionOptions & { out: string }
     }),
   );
   if (io.json) printJson(io, { out: options.out, bytes });
-  else printLine(io, `Backup written to ${options.out} (${bytes} bytes). It contains the node's private key: keep it safe.`);
+  else
+    printLine(
+      io,
+      `Backup written to ${options.out} (${bytes} bytes). It contains the node's private key: keep it safe.`,
+    );
 }
 
 /**
  * `concordat restore FILE --data DIR`: recreates a node from a backup in an empty directory (node not
  * running); `--api-port`/`--listen` make it listen elsewhere than the backed-up node (stored in its config).
  */
-export async function restoreCommand(options: { file: string; data: string; apiPort?: number; listen?: string[] }, io: Io): Promise<void> {
+export async function restoreCommand(
+  options: { file: string; data: string; apiPort?: number; listen?: string[] },
+  io: Io,
+): Promise<void> {
   const bytes = await readFile(options.file).catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`cannot read '${options.file}': ${error.code === "ENOENT" ? "file not found" : error.message}`, ExitCode.Usage);
+    throw new CliError(
+      `cannot read '${options.file}': ${error.code === "ENOENT" ? "file not found" : error.message}`,
+      ExitCode.Usage,
+    );
   });
   const result = await restoreBackup(new Uint8Array(bytes), options.file, options.data, {
     ...(options.apiPort !== undefined ? { apiPort: options.apiPort } : {}),
@@ -36,7 +46,10 @@ export async function restoreCommand(options: { file: string; data: string; apiP
     printJson(io, result);
     return;
   }
-  printLine(io, `Restored hub '${result.hubId}' (peer id ${result.peerId}) into ${options.data}: ${result.entries} records.`);
+  printLine(
+    io,
+    `Restored hub '${result.hubId}' (peer id ${result.peerId}) into ${options.data}: ${result.entries} records.`,
+  );
   printLine(io, `A new admin credential is in ${result.paths.adminToken}; existing operators keep theirs.`);
   printLine(io, `Start it with: concordat start --data ${options.data}`);
 }

@@ -21,9 +21,13 @@ function trainerRef(value: string): { hub: string; id: string } {
 }
 
 function answerText(b: Booking): string {
-  if (!b.answer) return b.cancelledByRequester ? "pending (cancelled by the requester, waiting for the home hub)" : "pending";
+  if (!b.answer)
+    return b.cancelledByRequester ? "pending (cancelled by the requester, waiting for the home hub)" : "pending";
   const why = b.answer.reason ? `: ${b.answer.reason}${b.answer.detail ? ` (${b.answer.detail})` : ""}` : "";
-  const waiting = b.cancelledByRequester && (b.answer.state === "confirmed" || b.answer.state === "tentative") ? " (cancellation sent, waiting for the home hub)" : "";
+  const waiting =
+    b.cancelledByRequester && (b.answer.state === "confirmed" || b.answer.state === "tentative")
+      ? " (cancellation sent, waiting for the home hub)"
+      : "";
   return `${b.answer.state}${why}${waiting}`;
 }
 
@@ -35,9 +39,16 @@ function printBooking(io: Io, b: Booking): void {
   if (r?.competency) printLine(io, `  competency  ${r.competency}`);
   if (r?.course) printLine(io, `  course      ${r.course}`);
   if (r?.note) printLine(io, `  note        ${r.note}`);
-  printLine(io, `  requested   by ${r?.requester} (${r?.createdBy}) at ${r?.createdAt}; expires ${r?.expiresAt}${b.requestCheckpointSeq > 0 ? `; read at its checkpoint ${b.requestCheckpointSeq}` : ""}`);
+  printLine(
+    io,
+    `  requested   by ${r?.requester} (${r?.createdBy}) at ${r?.createdAt}; expires ${r?.expiresAt}${b.requestCheckpointSeq > 0 ? `; read at its checkpoint ${b.requestCheckpointSeq}` : ""}`,
+  );
   if (b.cancelledByRequester) printLine(io, "  cancelled   by the requester");
-  if (b.answer) printLine(io, `  answered    by ${r?.trainerHub} (${b.answer.decidedBy}) at ${b.answer.decidedAt}${b.answerCheckpointSeq > 0 ? `; read at its checkpoint ${b.answerCheckpointSeq}` : ""}`);
+  if (b.answer)
+    printLine(
+      io,
+      `  answered    by ${r?.trainerHub} (${b.answer.decidedBy}) at ${b.answer.decidedAt}${b.answerCheckpointSeq > 0 ? `; read at its checkpoint ${b.answerCheckpointSeq}` : ""}`,
+    );
 }
 
 /** `bookings request`: a signed request in this hub's outbox; the trainer's home hub answers it. */
@@ -62,31 +73,61 @@ export async function bookingsRequestCommand(options: BookingRequestOptions, io:
     return;
   }
   const b = result.booking as Booking;
-  printLine(io, result.created ? `Requested ${b.key}: ${answerText(b)}` : `Request ${b.key} was already made (nothing new written): ${answerText(b)}`);
-  if (b.state === "pending") printLine(io, `  hub '${b.request?.trainerHub}' answers it; see it with: concordat bookings show ${b.key}`);
+  printLine(
+    io,
+    result.created
+      ? `Requested ${b.key}: ${answerText(b)}`
+      : `Request ${b.key} was already made (nothing new written): ${answerText(b)}`,
+  );
+  if (b.state === "pending")
+    printLine(io, `  hub '${b.request?.trainerHub}' answers it; see it with: concordat bookings show ${b.key}`);
 }
 
-export async function bookingsListCommand(options: ConnectionOptions & { direction?: string; state?: string; trainer?: string }, io: Io): Promise<void> {
+export async function bookingsListCommand(
+  options: ConnectionOptions & { direction?: string; state?: string; trainer?: string },
+  io: Io,
+): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.bookings.listBookings.bind(c.bookings), { direction: options.direction ?? "", state: options.state ?? "", trainerId: options.trainer ?? "" }),
+    call(c, c.bookings.listBookings.bind(c.bookings), {
+      direction: options.direction ?? "",
+      state: options.state ?? "",
+      trainerId: options.trainer ?? "",
+    }),
   );
   if (io.json) {
     printJson(io, result);
     return;
   }
-  printLine(io, `${result.bookings.length} booking(s); this hub answers requests for its trainers by policy '${result.policy}'`);
-  if (result.awaitingDecision > 0 || result.policy !== "confirm") printLine(io, `${result.awaitingDecision} request(s) wait for a decision (concordat bookings confirm|decline REQUESTER/ID)`);
+  printLine(
+    io,
+    `${result.bookings.length} booking(s); this hub answers requests for its trainers by policy '${result.policy}'`,
+  );
+  if (result.awaitingDecision > 0 || result.policy !== "confirm")
+    printLine(
+      io,
+      `${result.awaitingDecision} request(s) wait for a decision (concordat bookings confirm|decline REQUESTER/ID)`,
+    );
   if (result.bookings.length === 0) return;
   printTable(
     io,
     ["booking", "direction", "trainer", "period", "state", "reason"],
-    result.bookings.map((b) => [b.key, b.direction, `${b.request?.trainerHub}/${b.request?.trainerId}`, b.request ? formatRange(b.request.from, b.request.to) : "", b.state, b.answer?.reason ?? ""]),
+    result.bookings.map((b) => [
+      b.key,
+      b.direction,
+      `${b.request?.trainerHub}/${b.request?.trainerId}`,
+      b.request ? formatRange(b.request.from, b.request.to) : "",
+      b.state,
+      b.answer?.reason ?? "",
+    ]),
   );
 }
 
 export type BookingAction = "show" | "confirm" | "decline" | "cancel";
 
-export async function bookingsActCommand(options: ConnectionOptions & { action: BookingAction; ref: string; note?: string }, io: Io): Promise<void> {
+export async function bookingsActCommand(
+  options: ConnectionOptions & { action: BookingAction; ref: string; note?: string },
+  io: Io,
+): Promise<void> {
   const booking = options.ref;
   const note = options.note ?? "";
   const result = await withConnection(options, (c) => {

@@ -38,10 +38,15 @@ function parseJsonFile(text: string, file: string): unknown {
 }
 
 /** `core put KIND FILE`: records of one kind from a JSON file (one record, or an array). */
-export async function corePutCommand(options: ConnectionOptions & { kind: string; file: string }, io: Io): Promise<void> {
+export async function corePutCommand(
+  options: ConnectionOptions & { kind: string; file: string },
+  io: Io,
+): Promise<void> {
   const parsed = parseJsonFile((await readInput(options.file)).toString("utf8"), options.file);
   const records = (Array.isArray(parsed) ? parsed : [parsed]).map((r) => JSON.stringify(r));
-  const result = await withConnection(options, (c) => call(c, c.core.putCoreRecords.bind(c.core), { kind: options.kind, records, merge: false }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.putCoreRecords.bind(c.core), { kind: options.kind, records, merge: false }),
+  );
   if (io.json) printJson(io, result);
   else printLine(io, `Saved ${result.ids.length} ${options.kind}(s) in the drafts: ${result.ids.join(", ")}`);
 }
@@ -52,12 +57,24 @@ export async function corePutCommand(options: ConnectionOptions & { kind: string
  * fields, its other languages and the CASE fields Concordat keeps for it (`uri`, …) stay as they are.
  */
 export async function coreItemAddCommand(
-  options: ConnectionOptions & { code?: string; statement?: string[]; type?: string; language?: string; id?: string; roleLevel?: string[]; theme?: string[]; notes?: string },
+  options: ConnectionOptions & {
+    code?: string;
+    statement?: string[];
+    type?: string;
+    language?: string;
+    id?: string;
+    roleLevel?: string[];
+    theme?: string[];
+    notes?: string;
+  },
   io: Io,
 ): Promise<void> {
   const statement = langPairs(options.statement, "--statement");
   if (options.id === undefined && (options.code === undefined || statement === undefined)) {
-    throw new CliError("a new item needs --code and --statement (or name an existing item with --id to change it)", ExitCode.Usage);
+    throw new CliError(
+      "a new item needs --code and --statement (or name an existing item with --id to change it)",
+      ExitCode.Usage,
+    );
   }
   const given = {
     identifier: options.id ?? randomUUID(),
@@ -70,13 +87,18 @@ export async function coreItemAddCommand(
     ...(options.notes !== undefined ? { notes: options.notes } : {}),
     lastChangeDateTime: new Date().toISOString(),
   };
-  const result = await withConnection(options, (c) => call(c, c.core.putCoreRecords.bind(c.core), { kind: "item", records: [JSON.stringify(given)], merge: true }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.putCoreRecords.bind(c.core), { kind: "item", records: [JSON.stringify(given)], merge: true }),
+  );
   if (io.json) printJson(io, given);
   else printLine(io, `Saved item ${options.code ?? result.ids[0]} (${result.ids[0]}) in the drafts`);
 }
 
 /** `core associate ORIGIN TYPE DESTINATION`: a CASE association between two items (by identifier). */
-export async function coreAssociateCommand(options: ConnectionOptions & { origin: string; type: string; destination: string; sequence?: number; id?: string }, io: Io): Promise<void> {
+export async function coreAssociateCommand(
+  options: ConnectionOptions & { origin: string; type: string; destination: string; sequence?: number; id?: string },
+  io: Io,
+): Promise<void> {
   const association = {
     identifier: options.id ?? randomUUID(),
     type: options.type,
@@ -85,32 +107,65 @@ export async function coreAssociateCommand(options: ConnectionOptions & { origin
     ...(options.sequence !== undefined ? { sequenceNumber: options.sequence } : {}),
     lastChangeDateTime: new Date().toISOString(),
   };
-  const result = await withConnection(options, (c) => call(c, c.core.putCoreRecords.bind(c.core), { kind: "association", records: [JSON.stringify(association)], merge: true }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.putCoreRecords.bind(c.core), {
+      kind: "association",
+      records: [JSON.stringify(association)],
+      merge: true,
+    }),
+  );
   if (io.json) printJson(io, association);
-  else printLine(io, `Saved association ${options.origin} ${options.type} ${options.destination} (${result.ids[0]}) in the drafts`);
+  else
+    printLine(
+      io,
+      `Saved association ${options.origin} ${options.type} ${options.destination} (${result.ids[0]}) in the drafts`,
+    );
 }
 
-export async function coreRemoveCommand(options: ConnectionOptions & { kind: string; ids: string[] }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.removeCoreRecords.bind(c.core), { kind: options.kind, ids: options.ids }));
+export async function coreRemoveCommand(
+  options: ConnectionOptions & { kind: string; ids: string[] },
+  io: Io,
+): Promise<void> {
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.removeCoreRecords.bind(c.core), { kind: options.kind, ids: options.ids }),
+  );
   if (io.json) printJson(io, result);
   else printLine(io, `Removed ${result.removed} ${options.kind}(s) from the drafts`);
 }
 
-export async function coreImportCommand(options: ConnectionOptions & { format: string; file: string; dryRun?: boolean; language?: string }, io: Io): Promise<void> {
+export async function coreImportCommand(
+  options: ConnectionOptions & { format: string; file: string; dryRun?: boolean; language?: string },
+  io: Io,
+): Promise<void> {
   const content = await readInput(options.file);
   const result = await withConnection(options, (c) =>
-    call(c, c.core.importCore.bind(c.core), { format: options.format, content, dryRun: options.dryRun ?? false, language: options.language ?? "" }, 120_000),
+    call(
+      c,
+      c.core.importCore.bind(c.core),
+      { format: options.format, content, dryRun: options.dryRun ?? false, language: options.language ?? "" },
+      120_000,
+    ),
   );
   if (io.json) {
     printJson(io, result);
     return;
   }
   const what = `${result.framework ? "the framework, " : ""}${result.items} items, ${result.associations} associations`;
-  printLine(io, result.dryRun ? `Checked ${options.file}: ${what} would be imported; nothing written (--dry-run)` : `Imported ${what} into the drafts`);
+  printLine(
+    io,
+    result.dryRun
+      ? `Checked ${options.file}: ${what} would be imported; nothing written (--dry-run)`
+      : `Imported ${what} into the drafts`,
+  );
 }
 
-export async function coreExportCommand(options: ConnectionOptions & { release?: string; draft?: boolean; out?: string }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.exportCore.bind(c.core), { release: options.release ?? "", draft: options.draft ?? false }));
+export async function coreExportCommand(
+  options: ConnectionOptions & { release?: string; draft?: boolean; out?: string },
+  io: Io,
+): Promise<void> {
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.exportCore.bind(c.core), { release: options.release ?? "", draft: options.draft ?? false }),
+  );
   if (options.out) {
     await writeFile(options.out, `${result.json}\n`);
     if (io.json) printJson(io, { release: result.release, out: options.out });
@@ -118,10 +173,19 @@ export async function coreExportCommand(options: ConnectionOptions & { release?:
   } else printJsonText(io, result.json);
 }
 
-export async function coreReleaseCommand(options: ConnectionOptions & { version: string; notes?: string }, io: Io): Promise<void> {
-  const release = await withConnection(options, (c) => call(c, c.core.releaseCore.bind(c.core), { version: options.version, notes: options.notes ?? "" }));
+export async function coreReleaseCommand(
+  options: ConnectionOptions & { version: string; notes?: string },
+  io: Io,
+): Promise<void> {
+  const release = await withConnection(options, (c) =>
+    call(c, c.core.releaseCore.bind(c.core), { version: options.version, notes: options.notes ?? "" }),
+  );
   if (io.json) printJson(io, release);
-  else printLine(io, `Released the core as ${release.version} (seq ${release.seq}, signed ${release.time}); hubs receive it as it replicates`);
+  else
+    printLine(
+      io,
+      `Released the core as ${release.version} (seq ${release.seq}, signed ${release.time}); hubs receive it as it replicates`,
+    );
 }
 
 export async function coreReleasesCommand(options: ConnectionOptions, io: Io): Promise<void> {
@@ -131,7 +195,12 @@ export async function coreReleasesCommand(options: ConnectionOptions, io: Io): P
     return;
   }
   if (result.releases.length === 0) printLine(io, "No release of the core yet.");
-  else printTable(io, ["version", "signed at", "seq", "notes"], result.releases.map((r) => [r.version, r.time, String(r.seq), r.notes]));
+  else
+    printTable(
+      io,
+      ["version", "signed at", "seq", "notes"],
+      result.releases.map((r) => [r.version, r.time, String(r.seq), r.notes]),
+    );
   for (const p of result.problems) printLine(io, `refused: ${p}`);
 }
 
@@ -140,33 +209,69 @@ function firstText(map: Record<string, string> | undefined, language?: string): 
   return (language ? map[language] : undefined) ?? Object.values(map)[0] ?? "";
 }
 
-export async function coreShowCommand(options: ConnectionOptions & { release?: string; draft?: boolean }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.showCore.bind(c.core), { release: options.release ?? "", draft: options.draft ?? false }));
+export async function coreShowCommand(
+  options: ConnectionOptions & { release?: string; draft?: boolean },
+  io: Io,
+): Promise<void> {
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.showCore.bind(c.core), { release: options.release ?? "", draft: options.draft ?? false }),
+  );
   const core = JSON.parse(result.json) as CoreContent;
   if (io.json) {
     printJson(io, { release: result.release, ...core });
     return;
   }
-  printLine(io, `core ${result.release}: ${core.framework?.title ?? "(no framework)"} — ${core.items.length} items, ${core.associations.length} associations, ${core.modules.length} modules, ${core.schemes.length} schemes`);
+  printLine(
+    io,
+    `core ${result.release}: ${core.framework?.title ?? "(no framework)"} — ${core.items.length} items, ${core.associations.length} associations, ${core.modules.length} modules, ${core.schemes.length} schemes`,
+  );
   if (core.items.length > 0) {
     printTable(
       io,
       ["code", "type", "statement", "languages", "role levels", "themes"],
       [...core.items]
         .sort((a, b) => a.code.localeCompare(b.code))
-        .map((i) => [i.code, i.type, firstText(i.statement, i.language).slice(0, 80), Object.keys(i.statement).join(" "), i.roleLevels.join(" "), i.themes.join(" ")]),
+        .map((i) => [
+          i.code,
+          i.type,
+          firstText(i.statement, i.language).slice(0, 80),
+          Object.keys(i.statement).join(" "),
+          i.roleLevels.join(" "),
+          i.themes.join(" "),
+        ]),
     );
   }
   if (core.modules.length > 0) {
-    printTable(io, ["module", "title", "minutes", "delivery", "units", "competencies"], core.modules.map((m) => [m.code || m.id, firstText(m.title), String(m.durationMinutes), m.deliveryMode, String(m.units.length), String(m.competencies.length)]));
+    printTable(
+      io,
+      ["module", "title", "minutes", "delivery", "units", "competencies"],
+      core.modules.map((m) => [
+        m.code || m.id,
+        firstText(m.title),
+        String(m.durationMinutes),
+        m.deliveryMode,
+        String(m.units.length),
+        String(m.competencies.length),
+      ]),
+    );
   }
-  if (core.schemes.length > 0) printTable(io, ["scheme", "name", "levels", "valid (months)"], core.schemes.map((s) => [s.id, firstText(s.name), s.levels.join(" "), String(s.validityMonths)]));
+  if (core.schemes.length > 0)
+    printTable(
+      io,
+      ["scheme", "name", "levels", "valid (months)"],
+      core.schemes.map((s) => [s.id, firstText(s.name), s.levels.join(" "), String(s.validityMonths)]),
+    );
 }
 
 const clip = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}…` : s);
 
-export async function coreDiffCommand(options: ConnectionOptions & { from: string; to: string }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.diffCore.bind(c.core), { from: options.from, to: options.to }));
+export async function coreDiffCommand(
+  options: ConnectionOptions & { from: string; to: string },
+  io: Io,
+): Promise<void> {
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.diffCore.bind(c.core), { from: options.from, to: options.to }),
+  );
   if (io.json) {
     printJson(io, result.changes);
     return;
@@ -177,19 +282,34 @@ export async function coreDiffCommand(options: ConnectionOptions & { from: strin
   }
   printLine(io, `${result.changes.length} record(s) differ between ${options.from} and ${options.to}:`);
   const rows = result.changes.flatMap((c) =>
-    c.fields.map((f, i) => [i === 0 ? c.kind : "", i === 0 ? c.code || c.id : "", i === 0 ? c.change : "", f.field, clip(f.before || "-"), clip(f.after || "-")]),
+    c.fields.map((f, i) => [
+      i === 0 ? c.kind : "",
+      i === 0 ? c.code || c.id : "",
+      i === 0 ? c.change : "",
+      f.field,
+      clip(f.before || "-"),
+      clip(f.after || "-"),
+    ]),
   );
   printTable(io, ["kind", "record", "change", "field", "before", "after"], rows);
 }
 
 export async function coreAdoptCommand(options: ConnectionOptions & { version: string }, io: Io): Promise<void> {
-  const adoption = await withConnection(options, (c) => call(c, c.core.adoptCore.bind(c.core), { version: options.version }));
+  const adoption = await withConnection(options, (c) =>
+    call(c, c.core.adoptCore.bind(c.core), { version: options.version }),
+  );
   if (io.json) printJson(io, adoption);
-  else printLine(io, `This hub now follows core release ${adoption.version} (adopted ${adoption.adoptedAt} by ${adoption.adoptedBy})`);
+  else
+    printLine(
+      io,
+      `This hub now follows core release ${adoption.version} (adopted ${adoption.adoptedAt} by ${adoption.adoptedBy})`,
+    );
 }
 
 export async function coreImpactCommand(options: ConnectionOptions & { release?: string }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.coreImpact.bind(c.core), { release: options.release ?? "" }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.coreImpact.bind(c.core), { release: options.release ?? "" }),
+  );
   if (io.json) {
     printJson(io, result.entries);
     return;
@@ -202,12 +322,26 @@ export async function coreImpactCommand(options: ConnectionOptions & { release?:
   }
   printLine(io, `${affected.length} of ${result.entries.length} adaptation(s) need review against ${release}:`);
   const rows = affected.flatMap((e) => {
-    const head = [e.adaptation, `${e.targetKind} ${e.code || e.targetId}`, e.baseRelease, e.status === "removed" ? "NEEDS REVIEW (removed)" : "NEEDS REVIEW"];
+    const head = [
+      e.adaptation,
+      `${e.targetKind} ${e.code || e.targetId}`,
+      e.baseRelease,
+      e.status === "removed" ? "NEEDS REVIEW (removed)" : "NEEDS REVIEW",
+    ];
     if (e.changes.length === 0) return [[...head, "", "", ""]];
-    return e.changes.map((f, i) => [...(i === 0 ? head : ["", "", "", ""]), f.field, clip(f.before || "-"), clip(f.after || "-")]);
+    return e.changes.map((f, i) => [
+      ...(i === 0 ? head : ["", "", "", ""]),
+      f.field,
+      clip(f.before || "-"),
+      clip(f.after || "-"),
+    ]);
   });
   if (rows.length > 0) printTable(io, ["adaptation", "adapts", "based on", "state", "field", "before", "after"], rows);
-  if (affected.length > 0) printLine(io, "Re-base an adaptation with `concordat curriculum adapt …`, or confirm it unchanged with `concordat curriculum confirm ID`.");
+  if (affected.length > 0)
+    printLine(
+      io,
+      "Re-base an adaptation with `concordat curriculum adapt …`, or confirm it unchanged with `concordat curriculum confirm ID`.",
+    );
 }
 
 export async function federationReleasesCommand(options: ConnectionOptions, io: Io): Promise<void> {

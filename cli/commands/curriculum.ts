@@ -18,8 +18,16 @@ export async function curriculumShowCommand(options: ConnectionOptions, io: Io):
   }
   const e = parsed.effective;
   if (!e.release) printLine(io, "No core release adopted yet (`concordat core adopt VERSION`).");
-  else printLine(io, `Curriculum on core ${e.release}: ${e.items.length} competencies, ${e.modules.length} modules; ${e.needsReview} adaptation(s) need review`);
-  if (e.latest && e.latest !== e.release) printLine(io, `Release ${e.latest} is available: see what it changes for this hub with \`concordat core impact\`, then \`concordat core adopt ${e.latest}\`.`);
+  else
+    printLine(
+      io,
+      `Curriculum on core ${e.release}: ${e.items.length} competencies, ${e.modules.length} modules; ${e.needsReview} adaptation(s) need review`,
+    );
+  if (e.latest && e.latest !== e.release)
+    printLine(
+      io,
+      `Release ${e.latest} is available: see what it changes for this hub with \`concordat core impact\`, then \`concordat core adopt ${e.latest}\`.`,
+    );
   const adapted = e.items.filter((i) => i.adaptation);
   if (adapted.length > 0) {
     printTable(
@@ -39,7 +47,13 @@ export async function curriculumShowCommand(options: ConnectionOptions, io: Io):
     printTable(
       io,
       ["module", "title", "origin", "minutes", "adapted"],
-      e.modules.map((m) => [m.code || m.id, firstText(m.title), m.origin, String(m.durationMinutes), m.adaptation ? (m.adaptation.needsReview ? "yes, NEEDS REVIEW" : "yes") : ""]),
+      e.modules.map((m) => [
+        m.code || m.id,
+        firstText(m.title),
+        m.origin,
+        String(m.durationMinutes),
+        m.adaptation ? (m.adaptation.needsReview ? "yes, NEEDS REVIEW" : "yes") : "",
+      ]),
     );
   }
 }
@@ -65,7 +79,8 @@ export async function curriculumAdaptCommand(
   if (options.file) {
     adaptation = JSON.parse((await readInput(options.file)).toString("utf8")) as Record<string, unknown>;
   } else {
-    if (!options.item === !options.module) throw new CliError("name what is adapted: --item ID or --module ID", ExitCode.Usage);
+    if (!options.item === !options.module)
+      throw new CliError("name what is adapted: --item ID or --module ID", ExitCode.Usage);
     const scenarios = (options.scenario ?? []).map((s) => {
       const m = /^([^=]+)=([^|]+)\|([\s\S]+)$/.exec(s);
       if (!m) throw new CliError(`--scenario '${s}' is not LANG=TITLE|TEXT`, ExitCode.Usage);
@@ -75,7 +90,9 @@ export async function curriculumAdaptCommand(
       id: options.id,
       target: options.item ? { kind: "item", id: options.item } : { kind: "module", id: options.module },
       ...(options.release ? { baseRelease: options.release } : {}),
-      ...(langPairs(options.statement, "--statement") ? { statement: langPairs(options.statement, "--statement") } : {}),
+      ...(langPairs(options.statement, "--statement")
+        ? { statement: langPairs(options.statement, "--statement") }
+        : {}),
       ...(langPairs(options.title, "--title") ? { title: langPairs(options.title, "--title") } : {}),
       scenarios,
       legalReferences: options.legalRef ?? [],
@@ -83,21 +100,37 @@ export async function curriculumAdaptCommand(
       ...(options.notes ? { notes: options.notes } : {}),
     };
   }
-  const result = await withConnection(options, (c) => call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "adaptation", json: JSON.stringify(adaptation) }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "adaptation", json: JSON.stringify(adaptation) }),
+  );
   const saved = JSON.parse(result.json) as { id: string; baseRelease: string; target: { kind: string; id: string } };
   if (io.json) printJson(io, saved);
-  else printLine(io, `Saved adaptation '${saved.id}' of ${saved.target.kind} ${saved.target.id}, pinned to core ${saved.baseRelease}`);
+  else
+    printLine(
+      io,
+      `Saved adaptation '${saved.id}' of ${saved.target.kind} ${saved.target.id}, pinned to core ${saved.baseRelease}`,
+    );
 }
 
-export async function curriculumConfirmCommand(options: ConnectionOptions & { id: string; release?: string }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.confirmAdaptation.bind(c.core), { id: options.id, release: options.release ?? "" }));
+export async function curriculumConfirmCommand(
+  options: ConnectionOptions & { id: string; release?: string },
+  io: Io,
+): Promise<void> {
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.confirmAdaptation.bind(c.core), { id: options.id, release: options.release ?? "" }),
+  );
   const saved = JSON.parse(result.json) as { id: string; baseRelease: string };
   if (io.json) printJson(io, saved);
   else printLine(io, `Adaptation '${saved.id}' reviewed: now pinned to core ${saved.baseRelease}`);
 }
 
-export async function curriculumRemoveCommand(options: ConnectionOptions & { kind: string; id: string }, io: Io): Promise<void> {
-  await withConnection(options, (c) => call(c, c.core.removeCurriculumRecord.bind(c.core), { kind: options.kind, id: options.id }));
+export async function curriculumRemoveCommand(
+  options: ConnectionOptions & { kind: string; id: string },
+  io: Io,
+): Promise<void> {
+  await withConnection(options, (c) =>
+    call(c, c.core.removeCurriculumRecord.bind(c.core), { kind: options.kind, id: options.id }),
+  );
   if (io.json) printJson(io, { removed: options.id });
   else printLine(io, `Removed ${options.kind} '${options.id}'`);
 }
@@ -105,7 +138,9 @@ export async function curriculumRemoveCommand(options: ConnectionOptions & { kin
 /** `curriculum scheme FILE`: one of the hub's own accreditation schemes (id `HUB.ID`), which it alone accredits. */
 export async function curriculumSchemeCommand(options: ConnectionOptions & { file: string }, io: Io): Promise<void> {
   const json = (await readInput(options.file)).toString("utf8");
-  const result = await withConnection(options, (c) => call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "scheme", json }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "scheme", json }),
+  );
   const saved = JSON.parse(result.json) as { id: string; levels: string[] };
   if (io.json) printJson(io, saved);
   else printLine(io, `Saved this hub's accreditation scheme ${saved.id} (levels ${saved.levels.join(", ")})`);
@@ -113,7 +148,9 @@ export async function curriculumSchemeCommand(options: ConnectionOptions & { fil
 
 export async function curriculumModuleCommand(options: ConnectionOptions & { file: string }, io: Io): Promise<void> {
   const json = (await readInput(options.file)).toString("utf8");
-  const result = await withConnection(options, (c) => call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "local-module", json }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "local-module", json }),
+  );
   const saved = JSON.parse(result.json) as { id: string; code: string };
   if (io.json) printJson(io, saved);
   else printLine(io, `Saved local module ${saved.code || saved.id}`);
@@ -121,7 +158,15 @@ export async function curriculumModuleCommand(options: ConnectionOptions & { fil
 
 /** `mappings add`: a national job title mapped to ESCO / ISCO-08 and to competencies. */
 export async function mappingsAddCommand(
-  options: ConnectionOptions & { id: string; title: string[]; country: string; esco?: string; isco?: string; careerStep?: number; competency: string[] },
+  options: ConnectionOptions & {
+    id: string;
+    title: string[];
+    country: string;
+    esco?: string;
+    isco?: string;
+    careerStep?: number;
+    competency: string[];
+  },
   io: Io,
 ): Promise<void> {
   const competencies = options.competency.map((c) => {
@@ -137,10 +182,16 @@ export async function mappingsAddCommand(
     ...(options.careerStep !== undefined ? { careerStep: options.careerStep } : {}),
     competencies,
   };
-  const result = await withConnection(options, (c) => call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "mapping", json: JSON.stringify(mapping) }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "mapping", json: JSON.stringify(mapping) }),
+  );
   const saved = JSON.parse(result.json) as JobMapping;
   if (io.json) printJson(io, saved);
-  else printLine(io, `Saved job mapping '${saved.id}' (${firstText(saved.jobTitle)}, ${saved.country}${saved.iscoCode ? `, ISCO-08 ${saved.iscoCode}` : ""}): ${saved.competencies.length} competencies`);
+  else
+    printLine(
+      io,
+      `Saved job mapping '${saved.id}' (${firstText(saved.jobTitle)}, ${saved.country}${saved.iscoCode ? `, ISCO-08 ${saved.iscoCode}` : ""}): ${saved.competencies.length} competencies`,
+    );
 }
 
 export async function mappingsListCommand(options: ConnectionOptions, io: Io): Promise<void> {

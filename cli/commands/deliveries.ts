@@ -71,7 +71,9 @@ function summary(d: Delivery): string {
 }
 
 export async function deliveriesRecordCommand(options: DeliveryOptions, io: Io): Promise<void> {
-  const saved = await withConnection(options, (c) => call(c, c.deliveries.recordDelivery.bind(c.deliveries), { delivery: message(options) }));
+  const saved = await withConnection(options, (c) =>
+    call(c, c.deliveries.recordDelivery.bind(c.deliveries), { delivery: message(options) }),
+  );
   if (io.json) printJson(io, saved);
   else printLine(io, `Recorded ${summary(saved)}`);
 }
@@ -80,13 +82,26 @@ export async function deliveriesIngestCommand(options: DeliveryOptions & { file:
   const json = await readFile(options.file, "utf8").catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read '${options.file}': ${error.code ?? error.message}`, ExitCode.Usage);
   });
-  const result = await withConnection(options, (c) => call(c, c.deliveries.ingestStatements.bind(c.deliveries), { delivery: message(options), statementsJson: json }, 120_000));
+  const result = await withConnection(options, (c) =>
+    call(
+      c,
+      c.deliveries.ingestStatements.bind(c.deliveries),
+      { delivery: message(options), statementsJson: json },
+      120_000,
+    ),
+  );
   if (io.json) printJson(io, result);
-  else printLine(io, `Counted ${result.added} new statement(s) (${result.duplicates} seen before, not counted again) into ${summary(result.delivery as Delivery)}`);
+  else
+    printLine(
+      io,
+      `Counted ${result.added} new statement(s) (${result.duplicates} seen before, not counted again) into ${summary(result.delivery as Delivery)}`,
+    );
 }
 
 export async function deliveriesListCommand(options: ConnectionOptions & { hub?: string }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.deliveries.listDeliveries.bind(c.deliveries), { hub: options.hub ?? "" }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.deliveries.listDeliveries.bind(c.deliveries), { hub: options.hub ?? "" }),
+  );
   if (io.json) {
     printJson(io, result);
     return;
@@ -96,19 +111,33 @@ export async function deliveriesListCommand(options: ConnectionOptions & { hub?:
     printTable(
       io,
       ["id", "module", "start", "end", "country", "participants", "completed", "passed", "source"],
-      result.deliveries.map((d) => [d.id, d.module, d.start, d.end, d.country, String(total(d)), String(d.completed), String(d.passed), d.source]),
+      result.deliveries.map((d) => [
+        d.id,
+        d.module,
+        d.start,
+        d.end,
+        d.country,
+        String(total(d)),
+        String(d.completed),
+        String(d.passed),
+        d.source,
+      ]),
     );
   }
 }
 
 export async function deliveriesShowCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
-  const d = await withConnection(options, (c) => call(c, c.deliveries.getDelivery.bind(c.deliveries), { id: options.id }));
+  const d = await withConnection(options, (c) =>
+    call(c, c.deliveries.getDelivery.bind(c.deliveries), { id: options.id }),
+  );
   if (io.json) {
     printJson(io, d);
     return;
   }
   printLine(io, summary(d));
-  for (const g of d.participants) printLine(io, `  ${g.category.padEnd(12)} female ${g.female}, male ${g.male}, unspecified ${g.unspecified}`);
-  if (d.evaluation && d.evaluation.responses > 0) printLine(io, `  evaluation   ${d.evaluation.responses} response(s), mean ${d.evaluation.meanScore}`);
+  for (const g of d.participants)
+    printLine(io, `  ${g.category.padEnd(12)} female ${g.female}, male ${g.male}, unspecified ${g.unspecified}`);
+  if (d.evaluation && d.evaluation.responses > 0)
+    printLine(io, `  evaluation   ${d.evaluation.responses} response(s), mean ${d.evaluation.meanScore}`);
   printLine(io, `  recorded     ${d.recordedAt} by ${d.recordedBy}; ${d.visibility}`);
 }

@@ -15,19 +15,35 @@ function printMember(io: Io, verb: string, m: Member): void {
   printLine(io, `  peer id     ${m.peerId || "-"}`);
   printLine(io, `  directory   ${m.directoryId}`);
   printLine(io, `  addresses   ${m.addresses.join(", ") || "none (it dials others, or others list it as a peer)"}`);
-  if (m.keys.length > 1) printLine(io, `  keys        ${m.keys.map((k) => (k.until ? `${k.peerId} (until ${k.until})` : `${k.peerId} (since ${k.from})`)).join(", ")}`);
+  if (m.keys.length > 1)
+    printLine(
+      io,
+      `  keys        ${m.keys.map((k) => (k.until ? `${k.peerId} (until ${k.until})` : `${k.peerId} (since ${k.from})`)).join(", ")}`,
+    );
   if (m.removedAt) printLine(io, `  removed at  ${m.removedAt}`);
 }
 
 /** `concordat federation create`: the secretariat's charter, with itself as first member. */
-export async function federationCreateCommand(options: ConnectionOptions & { members: string[] }, io: Io): Promise<void> {
-  const member = await withConnection(options, (c) => call(c, c.federation.createFederation.bind(c.federation), { addresses: options.members }));
+export async function federationCreateCommand(
+  options: ConnectionOptions & { members: string[] },
+  io: Io,
+): Promise<void> {
+  const member = await withConnection(options, (c) =>
+    call(c, c.federation.createFederation.bind(c.federation), { addresses: options.members }),
+  );
   printMember(io, "Created the federation's charter with the secretariat", member);
   if (!io.json) printLine(io, "Admit hubs with: concordat federation admit --hub ID --peer-id PEER [--addr ADDRESS]");
 }
 
 export async function federationAdmitCommand(
-  options: ConnectionOptions & { hub: string; peerId: string; addresses: string[]; name?: string; region?: string; directoryId?: string },
+  options: ConnectionOptions & {
+    hub: string;
+    peerId: string;
+    addresses: string[];
+    name?: string;
+    region?: string;
+    directoryId?: string;
+  },
   io: Io,
 ): Promise<void> {
   const member = await withConnection(options, (c) =>
@@ -44,13 +60,24 @@ export async function federationAdmitCommand(
 }
 
 export async function federationRemoveCommand(options: ConnectionOptions & { hub: string }, io: Io): Promise<void> {
-  const member = await withConnection(options, (c) => call(c, c.federation.removeMember.bind(c.federation), { hub: options.hub }));
+  const member = await withConnection(options, (c) =>
+    call(c, c.federation.removeMember.bind(c.federation), { hub: options.hub }),
+  );
   printMember(io, "Removed", member);
-  if (!io.json) printLine(io, "Members disconnect it as the signed charter reaches them; its data stays readable as of its last checkpoint before removal.");
+  if (!io.json)
+    printLine(
+      io,
+      "Members disconnect it as the signed charter reaches them; its data stays readable as of its last checkpoint before removal.",
+    );
 }
 
-export async function federationRotateKeyCommand(options: ConnectionOptions & { hub: string; peerId: string }, io: Io): Promise<void> {
-  const member = await withConnection(options, (c) => call(c, c.federation.rotateMemberKey.bind(c.federation), { hub: options.hub, peerId: options.peerId }));
+export async function federationRotateKeyCommand(
+  options: ConnectionOptions & { hub: string; peerId: string },
+  io: Io,
+): Promise<void> {
+  const member = await withConnection(options, (c) =>
+    call(c, c.federation.rotateMemberKey.bind(c.federation), { hub: options.hub, peerId: options.peerId }),
+  );
   printMember(io, "Rotated the key of", member);
 }
 
@@ -79,7 +106,11 @@ export async function federationListCommand(options: ConnectionOptions & { all?:
       m.role,
       m.peerId || (m.keys.at(-1)?.peerId ?? ""),
       m.addresses.join(" "),
-      m.removedAt ? `removed ${m.removedAt}` : m.keys.length > 1 ? `active (key ${m.keys.length}, since ${m.keys.at(-1)?.from})` : "active",
+      m.removedAt
+        ? `removed ${m.removedAt}`
+        : m.keys.length > 1
+          ? `active (key ${m.keys.length}, since ${m.keys.at(-1)?.from})`
+          : "active",
     ]),
   );
 }

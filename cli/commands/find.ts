@@ -42,12 +42,22 @@ export async function trainersFindCommand(options: FindOptions, io: Io): Promise
     printJson(io, result);
     return;
   }
-  printLine(io, `${result.total} trainer(s) ${options.days ? `with ${options.days} free day(s) in a row` : "free for the whole period"} ${formatRange(range.from, range.to)}:`);
+  printLine(
+    io,
+    `${result.total} trainer(s) ${options.days ? `with ${options.days} free day(s) in a row` : "free for the whole period"} ${formatRange(range.from, range.to)}:`,
+  );
   if (result.trainers.length > 0) {
     printTable(
       io,
       ["hub", "trainer", "name", "coverage", "conflicts", "level"],
-      result.trainers.map((t) => [t.hub, t.trainerId, t.displayName, `${Math.round(t.coverage * 100)}%`, String(t.conflicts), CEFR[t.proficiency] ?? "-"]),
+      result.trainers.map((t) => [
+        t.hub,
+        t.trainerId,
+        t.displayName,
+        `${Math.round(t.coverage * 100)}%`,
+        String(t.conflicts),
+        CEFR[t.proficiency] ?? "-",
+      ]),
     );
   }
   const byCompetency = Boolean(options.competency) || (options.module ?? []).length > 0;
@@ -59,13 +69,17 @@ export async function trainersFindCommand(options: FindOptions, io: Io): Promise
         `${result.claimedUnverified} trainer(s) list accreditations for ${what} in their roster record, but none holds a verified credential for it: see \`concordat credentials issue\` (and \`credentials attach\` at the trainer's home hub).`,
       );
     } else {
-      printLine(io, `Only verified credentials count for ${what}, never the accreditations a roster record lists: see \`concordat credentials issue\`.`);
+      printLine(
+        io,
+        `Only verified credentials count for ${what}, never the accreditations a roster record lists: see \`concordat credentials issue\`.`,
+      );
     }
   }
   // Every hub the answer drew on: "nobody matches" reads apart from "nothing received yet".
   for (const h of result.hubs) printLine(io, `  ${h.hub}: ${hubLine(h)}`);
   const silent = result.hubs.filter((h) => !h.verified).map((h) => h.hub);
-  if (silent.length > 0) printLine(io, `Nothing verified yet from ${silent.join(", ")}: their trainers are not in this answer.`);
+  if (silent.length > 0)
+    printLine(io, `Nothing verified yet from ${silent.join(", ")}: their trainers are not in this answer.`);
   if (result.nextPageToken) printLine(io, `More: --page-token ${result.nextPageToken}`);
 }
 
@@ -77,10 +91,18 @@ function hubLine(h: HubAnswer): string {
 }
 
 /** `trainers freebusy ID`: iCalendar VFREEBUSY (busy periods only, no engagement details). */
-export async function trainersFreeBusyCommand(options: ConnectionOptions & { id: string; hub?: string; from: string; to: string; out?: string }, io: Io): Promise<void> {
+export async function trainersFreeBusyCommand(
+  options: ConnectionOptions & { id: string; hub?: string; from: string; to: string; out?: string },
+  io: Io,
+): Promise<void> {
   const range = apiRange(options.from, options.to);
   const result = await withConnection(options, (c) =>
-    call(c, c.availability.trainerFreeBusy.bind(c.availability), { hub: options.hub ?? "", trainerId: options.id, from: range.from, to: range.to }),
+    call(c, c.availability.trainerFreeBusy.bind(c.availability), {
+      hub: options.hub ?? "",
+      trainerId: options.id,
+      from: range.from,
+      to: range.to,
+    }),
   );
   if (options.out) {
     await writeFile(options.out, result.icalendar);

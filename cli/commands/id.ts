@@ -12,11 +12,19 @@ import { printJson, printLine, type Io } from "../io.js";
 export async function idCommand(options: { data: string }, io: Io): Promise<void> {
   const paths = dataPaths(options.data);
   const identity = await loadIdentityFile(paths.identity).catch((error: unknown) => {
-    throw new CliError(`${options.data} holds no node identity (${error instanceof Error ? error.message : String(error)}): run \`concordat init\` first`, ExitCode.NotFound);
+    throw new CliError(
+      `${options.data} holds no node identity (${error instanceof Error ? error.message : String(error)}): run \`concordat init\` first`,
+      ExitCode.NotFound,
+    );
   });
   const config = await loadConfigFile(paths.config);
   if (io.json) {
-    printJson(io, { peerId: identity.peerId, hub: config.hub.id, role: config.hub.role, federation: config.federation.id });
+    printJson(io, {
+      peerId: identity.peerId,
+      hub: config.hub.id,
+      role: config.hub.role,
+      federation: config.federation.id,
+    });
     return;
   }
   printLine(io, identity.peerId);

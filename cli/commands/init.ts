@@ -32,7 +32,10 @@ export async function initCommand(options: InitCommandOptions, io: Io): Promise<
     ...(options.bootstrap !== undefined ? { bootstrap: options.bootstrap } : {}),
     baseConfig: await readTextFile(configPath, "configuration"),
     baseConfigSource: configPath,
-    listen: { ...(options.apiPort !== undefined ? { apiPort: options.apiPort } : {}), ...(options.listen !== undefined ? { listen: options.listen } : {}) },
+    listen: {
+      ...(options.apiPort !== undefined ? { apiPort: options.apiPort } : {}),
+      ...(options.listen !== undefined ? { listen: options.listen } : {}),
+    },
   });
   const summary = {
     dataDir: options.data,
@@ -58,12 +61,24 @@ export async function initCommand(options: InitCommandOptions, io: Io): Promise<
   printLine(io, `  identity key  ${summary.identity} (mode 0600)`);
   printLine(io, `  config        ${summary.config}`);
   printLine(io, `  admin token   ${summary.adminToken} (mode 0600; the CLI reads it with --data ${options.data})`);
-  printLine(io, `  listens on    API ${summary.api}, libp2p ${summary.libp2p.join(", ") || "off"} (change with --api-port and --listen)`);
-  printLine(io, `  federation    ${summary.federationId}, trust anchor ${summary.anchor || "not set (add federation.anchor to the config)"}`);
+  printLine(
+    io,
+    `  listens on    API ${summary.api}, libp2p ${summary.libp2p.join(", ") || "off"} (change with --api-port and --listen)`,
+  );
+  printLine(
+    io,
+    `  federation    ${summary.federationId}, trust anchor ${summary.anchor || "not set (add federation.anchor to the config)"}`,
+  );
   if (summary.role === "secretariat") {
-    printLine(io, `Start it with: concordat start --data ${options.data}, then create the charter: concordat federation create`);
+    printLine(
+      io,
+      `Start it with: concordat start --data ${options.data}, then create the charter: concordat federation create`,
+    );
   } else {
-    printLine(io, `Ask the secretariat to admit it: concordat federation admit --hub ${summary.hubId} --peer-id ${summary.peerId} --addr ADDRESS`);
+    printLine(
+      io,
+      `Ask the secretariat to admit it: concordat federation admit --hub ${summary.hubId} --peer-id ${summary.peerId} --addr ADDRESS`,
+    );
     printLine(io, `Start it with: concordat start --data ${options.data}`);
   }
 }

@@ -7,17 +7,23 @@ const ago = (iso: string): string => {
   return seconds < 120 ? `${seconds}s ago` : `${Math.round(seconds / 60)}m ago`;
 };
 
-const bytes = (n: number): string => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
+const bytes = (n: number): string =>
+  n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 /** `concordat peers`: connected peers (transport, address, round-trip time) and, with --documents, sync state. */
 export async function peersCommand(options: ConnectionOptions & { documents?: boolean }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.node.listPeers.bind(c.node), { includeDocuments: options.documents ?? false }));
+  const result = await withConnection(options, (c) =>
+    call(c, c.node.listPeers.bind(c.node), { includeDocuments: options.documents ?? false }),
+  );
   if (io.json) {
     printJson(io, result);
     return;
   }
   if (result.peers.length === 0) {
-    printLine(io, "No peers connected. Check `concordat federation list` (the charter), network.peers in the config, and that the other hubs are running.");
+    printLine(
+      io,
+      "No peers connected. Check `concordat federation list` (the charter), network.peers in the config, and that the other hubs are running.",
+    );
   } else {
     printTable(
       io,
@@ -39,7 +45,14 @@ export async function peersCommand(options: ConnectionOptions & { documents?: bo
     printTable(
       io,
       ["document", "type", "owner", "peer", "in sync", "last synced"],
-      result.documents.map((d) => [d.documentId, d.type || "?", d.owner || "?", d.hub || d.peerId.slice(0, 16), d.inSync ? "yes" : "no", ago(d.lastSyncedAt)]),
+      result.documents.map((d) => [
+        d.documentId,
+        d.type || "?",
+        d.owner || "?",
+        d.hub || d.peerId.slice(0, 16),
+        d.inSync ? "yes" : "no",
+        ago(d.lastSyncedAt),
+      ]),
     );
   }
 }

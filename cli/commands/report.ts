@@ -33,11 +33,18 @@ const pct = (x: number | null) => (x === null ? "–" : `${Math.round(x * 100)}%
 export function coverageRows(r: CoverageReport): string[][] {
   const rows: string[][] = [["section", "hub", "subject", "measure", "value"]];
   for (const h of r.hubs) {
-    rows.push(["hub", h.hub, "", "trainers", String(h.trainers)], ["hub", h.hub, "", "adopted_release", h.adoptedRelease ?? ""]);
+    rows.push(
+      ["hub", h.hub, "", "trainers", String(h.trainers)],
+      ["hub", h.hub, "", "adopted_release", h.adoptedRelease ?? ""],
+    );
     for (const c of h.competencies) {
-      rows.push(["competency", h.hub, c.competency, "active_trainers", String(c.activeTrainers)], ["competency", h.hub, c.competency, "expiring_within_90_days", String(c.expiringWithin90Days)]);
+      rows.push(
+        ["competency", h.hub, c.competency, "active_trainers", String(c.activeTrainers)],
+        ["competency", h.hub, c.competency, "expiring_within_90_days", String(c.expiringWithin90Days)],
+      );
     }
-    for (const [k, v] of Object.entries(h.deliveries)) rows.push(["deliveries", h.hub, "", snake(k), v === null ? "" : String(v)]);
+    for (const [k, v] of Object.entries(h.deliveries))
+      rows.push(["deliveries", h.hub, "", snake(k), v === null ? "" : String(v)]);
     for (const m of h.adaptedModules) rows.push(["adapted_module", h.hub, m, "release", h.adoptedRelease ?? ""]);
   }
   for (const g of r.gaps.noActiveTrainer) rows.push(["gap:no_active_trainer", "", g.competency, "region", g.region]);
@@ -51,7 +58,13 @@ export function coverageRows(r: CoverageReport): string[][] {
 /** A baseline in long form: scope (federation or hub), hub, subject, measure, current, baseline, change. */
 export function baselineRows(b: BaselineReport): string[][] {
   const rows: string[][] = [["scope", "hub", "subject", "measure", b.period.label, b.against.label, "change"]];
-  const row = (scope: string, hub: string, c: FigureChange) => [scope, hub, c.subject, c.measure, ...[c.current, c.baseline, c.change].map((v) => (v === null ? "" : String(v)))];
+  const row = (scope: string, hub: string, c: FigureChange) => [
+    scope,
+    hub,
+    c.subject,
+    c.measure,
+    ...[c.current, c.baseline, c.change].map((v) => (v === null ? "" : String(v))),
+  ];
   for (const c of b.changes.federation) rows.push(row("federation", "", c));
   for (const h of b.changes.hubs) for (const c of h.figures) rows.push(row("hub", h.hub, c));
   return rows;
@@ -65,7 +78,11 @@ async function writeOutput(file: string, text: string): Promise<void> {
   });
 }
 
-async function writeOutputs(o: ReportOutputs, report: CoverageReport | BaselineReport, rows: string[][]): Promise<void> {
+async function writeOutputs(
+  o: ReportOutputs,
+  report: CoverageReport | BaselineReport,
+  rows: string[][],
+): Promise<void> {
   if (o.out) await writeOutput(o.out, `${JSON.stringify(report, null, 2)}\n`);
   if (o.csv) await writeOutput(o.csv, stringify(rows));
   if (o.html) await writeOutput(o.html, renderReportHtml(report));
@@ -73,7 +90,14 @@ async function writeOutputs(o: ReportOutputs, report: CoverageReport | BaselineR
 
 /** `report coverage`: per hub and competency, and the gaps; a table, --json, --csv, --html or --out FILE. */
 export async function reportCoverageCommand(options: CoverageOptions, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.reports.coverageReport.bind(c.reports), { from: options.from, to: options.to, publicOnly: options.public ?? false }, 120_000));
+  const result = await withConnection(options, (c) =>
+    call(
+      c,
+      c.reports.coverageReport.bind(c.reports),
+      { from: options.from, to: options.to, publicOnly: options.public ?? false },
+      120_000,
+    ),
+  );
   const report = JSON.parse(result.json) as CoverageReport;
   await writeOutputs(options, report, coverageRows(report));
   if (io.json) {
@@ -84,10 +108,23 @@ export async function reportCoverageCommand(options: CoverageOptions, io: Io): P
 }
 
 function printCoverage(io: Io, report: CoverageReport): void {
-  printLine(io, `Coverage ${report.period.from} – ${report.period.to}${report.publicOnly ? " (public only)" : ""}; latest core release ${report.latestRelease ?? "none"}`);
+  printLine(
+    io,
+    `Coverage ${report.period.from} – ${report.period.to}${report.publicOnly ? " (public only)" : ""}; latest core release ${report.latestRelease ?? "none"}`,
+  );
   printTable(
     io,
-    ["hub", "trainers", "release", "deliveries", "participants (f/m/u)", "completed", "passed", "awaiting review", "never delivered"],
+    [
+      "hub",
+      "trainers",
+      "release",
+      "deliveries",
+      "participants (f/m/u)",
+      "completed",
+      "passed",
+      "awaiting review",
+      "never delivered",
+    ],
     report.hubs.map((h) => [
       h.hub,
       String(h.trainers),
@@ -105,20 +142,41 @@ function printCoverage(io: Io, report: CoverageReport): void {
     printTable(
       io,
       ["active trainers (expiring in 90 days)", ...codes],
-      report.hubs.map((h) => [h.hub, ...codes.map((code) => {
-        const c = h.competencies.find((x) => x.code === code);
-        return c ? `${c.activeTrainers}${c.expiringWithin90Days > 0 ? ` (${c.expiringWithin90Days})` : ""}` : "";
-      })]),
+      report.hubs.map((h) => [
+        h.hub,
+        ...codes.map((code) => {
+          const c = h.competencies.find((x) => x.code === code);
+          return c ? `${c.activeTrainers}${c.expiringWithin90Days > 0 ? ` (${c.expiringWithin90Days})` : ""}` : "";
+        }),
+      ]),
     );
   }
   const g = report.gaps;
   printLine(io, "Gaps:");
-  printLine(io, `  no active trainer   ${g.noActiveTrainer.length === 0 ? "none" : g.noActiveTrainer.map((x) => `${x.code} in ${x.region}`).join(", ")}`);
-  printLine(io, `  expiring (90 days)  ${g.expiring.length === 0 ? "none" : g.expiring.map((x) => `${x.hub} ${x.competency}: ${x.count}`).join(", ")}`);
-  printLine(io, `  awaiting review     ${g.awaitingReview.length === 0 ? "none" : g.awaitingReview.map((x) => `${x.hub} ${x.adaptation}`).join(", ")}`);
-  printLine(io, `  behind the release  ${g.behindRelease.length === 0 ? "none" : g.behindRelease.map((x) => `${x.hub} (${x.adopted ?? "none"})`).join(", ")}`);
-  printLine(io, `  never delivered     ${g.neverDelivered.length === 0 ? "none" : g.neverDelivered.map((x) => `${x.hub} ${x.module}`).join(", ")}`);
-  printLine(io, `Computed from charter seq ${report.sources.charter.checkpoint.seq}, core release(s) ${report.sources.releases.map((s) => s.checkpoint.version).join(", ") || "none"}, and ${report.sources.documents.length} signed document(s):`);
+  printLine(
+    io,
+    `  no active trainer   ${g.noActiveTrainer.length === 0 ? "none" : g.noActiveTrainer.map((x) => `${x.code} in ${x.region}`).join(", ")}`,
+  );
+  printLine(
+    io,
+    `  expiring (90 days)  ${g.expiring.length === 0 ? "none" : g.expiring.map((x) => `${x.hub} ${x.competency}: ${x.count}`).join(", ")}`,
+  );
+  printLine(
+    io,
+    `  awaiting review     ${g.awaitingReview.length === 0 ? "none" : g.awaitingReview.map((x) => `${x.hub} ${x.adaptation}`).join(", ")}`,
+  );
+  printLine(
+    io,
+    `  behind the release  ${g.behindRelease.length === 0 ? "none" : g.behindRelease.map((x) => `${x.hub} (${x.adopted ?? "none"})`).join(", ")}`,
+  );
+  printLine(
+    io,
+    `  never delivered     ${g.neverDelivered.length === 0 ? "none" : g.neverDelivered.map((x) => `${x.hub} ${x.module}`).join(", ")}`,
+  );
+  printLine(
+    io,
+    `Computed from charter seq ${report.sources.charter.checkpoint.seq}, core release(s) ${report.sources.releases.map((s) => s.checkpoint.version).join(", ") || "none"}, and ${report.sources.documents.length} signed document(s):`,
+  );
   // Every signed document counted above, by its hub (the sum is the count): also the hubs the table
   // leaves out, such as a secretariat with no trainers or deliveries of its own.
   const byHub = new Map<string, { count: number; newest: string }>();
@@ -130,30 +188,64 @@ function printCoverage(io: Io, report: CoverageReport): void {
   }
   const inTable = new Set(report.hubs.map((h) => h.hub));
   for (const [hub, e] of byHub) {
-    printLine(io, `  ${hub}: ${e.count} document(s), newest checkpoint ${e.newest || "none"}${inTable.has(hub) ? "" : " (not in the table: no trainers or deliveries of its own)"}`);
+    printLine(
+      io,
+      `  ${hub}: ${e.count} document(s), newest checkpoint ${e.newest || "none"}${inTable.has(hub) ? "" : " (not in the table: no trainers or deliveries of its own)"}`,
+    );
   }
 }
 
 /** `report baseline --period P --against Q`: every figure in both periods, and the change. */
 export async function reportBaselineCommand(options: BaselineOptions, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.reports.baselineReport.bind(c.reports), { period: options.period, against: options.against, publicOnly: options.public ?? false }, 120_000));
+  const result = await withConnection(options, (c) =>
+    call(
+      c,
+      c.reports.baselineReport.bind(c.reports),
+      { period: options.period, against: options.against, publicOnly: options.public ?? false },
+      120_000,
+    ),
+  );
   const report = JSON.parse(result.json) as BaselineReport;
   await writeOutputs(options, report, baselineRows(report));
   if (io.json) {
     printJson(io, report);
     return;
   }
-  const fmt = (c: FigureChange, v: number | null) => (v === null ? "–" : c.measure.endsWith("_rate") ? formatRate(v) : String(v));
-  const change = (c: FigureChange) => (c.change === null ? "–" : `${c.change > 0 ? "+" : ""}${c.measure.endsWith("_rate") ? `${(c.change * 100).toFixed(1)} pts` : c.change}`);
-  const rows = (scope: string, figures: FigureChange[]) => figures.map((c) => [scope, `${c.measure.replace(/_/g, " ")}${c.subject ? ` ${c.subject}` : ""}`, fmt(c, c.current), fmt(c, c.baseline), change(c)]);
-  printLine(io, `Baseline: ${report.period.label} (${report.period.from} – ${report.period.to}) against ${report.against.label} (${report.against.from} – ${report.against.to})${report.current.publicOnly ? ", public only" : ""}`);
+  const fmt = (c: FigureChange, v: number | null) =>
+    v === null ? "–" : c.measure.endsWith("_rate") ? formatRate(v) : String(v);
+  const change = (c: FigureChange) =>
+    c.change === null
+      ? "–"
+      : `${c.change > 0 ? "+" : ""}${c.measure.endsWith("_rate") ? `${(c.change * 100).toFixed(1)} pts` : c.change}`;
+  const rows = (scope: string, figures: FigureChange[]) =>
+    figures.map((c) => [
+      scope,
+      `${c.measure.replace(/_/g, " ")}${c.subject ? ` ${c.subject}` : ""}`,
+      fmt(c, c.current),
+      fmt(c, c.baseline),
+      change(c),
+    ]);
+  printLine(
+    io,
+    `Baseline: ${report.period.label} (${report.period.from} – ${report.period.to}) against ${report.against.label} (${report.against.from} – ${report.against.to})${report.current.publicOnly ? ", public only" : ""}`,
+  );
   // Per hub, figures that are nothing in both periods are left out of the table (--json and --csv have them all).
-  const nothing = (c: FigureChange) => (c.current === 0 || c.current === null) && (c.baseline === 0 || c.baseline === null);
+  const nothing = (c: FigureChange) =>
+    (c.current === 0 || c.current === null) && (c.baseline === 0 || c.baseline === null);
   const quiet = report.changes.hubs.filter((h) => h.figures.every(nothing)).map((h) => h.hub);
-  printTable(io, ["scope", "figure", report.period.label, report.against.label, "change"], [
-    ...rows("federation", report.changes.federation),
-    ...report.changes.hubs.flatMap((h) => rows(h.hub, h.figures.filter((c) => !nothing(c)))),
-  ]);
+  printTable(
+    io,
+    ["scope", "figure", report.period.label, report.against.label, "change"],
+    [
+      ...rows("federation", report.changes.federation),
+      ...report.changes.hubs.flatMap((h) =>
+        rows(
+          h.hub,
+          h.figures.filter((c) => !nothing(c)),
+        ),
+      ),
+    ],
+  );
   if (quiet.length > 0) printLine(io, `Nothing in either period: ${quiet.join(", ")}`);
 }
 
@@ -161,8 +253,12 @@ export async function reportBaselineCommand(options: BaselineOptions, io: Io): P
  * `report verify FILE --bundle BUNDLE --trust-anchor PEER_ID`: offline, no node. Recomputes a JSON
  * report from an audit bundle at the checkpoints it names; exits 1 on any difference.
  */
-export async function reportVerifyCommand(options: { file: string; bundle: string; trustAnchor: string }, io: Io): Promise<void> {
-  if (!PEER_ID_PATTERN.test(options.trustAnchor)) throw new CliError(`--trust-anchor '${options.trustAnchor}' is not an Ed25519 peer id (12D3KooW…)`, ExitCode.Usage);
+export async function reportVerifyCommand(
+  options: { file: string; bundle: string; trustAnchor: string },
+  io: Io,
+): Promise<void> {
+  if (!PEER_ID_PATTERN.test(options.trustAnchor))
+    throw new CliError(`--trust-anchor '${options.trustAnchor}' is not an Ed25519 peer id (12D3KooW…)`, ExitCode.Usage);
   const read = (file: string) =>
     readFile(file).catch((error: NodeJS.ErrnoException) => {
       throw new CliError(`cannot read '${file}': ${error.code ?? error.message}`, ExitCode.Usage);
@@ -172,7 +268,10 @@ export async function reportVerifyCommand(options: { file: string; bundle: strin
     report = JSON.parse((await read(options.file)).toString("utf8")) as unknown;
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(`${options.file} is not JSON (write the report with --out FILE or --json): ${(error as Error).message}`, ExitCode.Failure);
+    throw new CliError(
+      `${options.file} is not JSON (write the report with --out FILE or --json): ${(error as Error).message}`,
+      ExitCode.Failure,
+    );
   }
   let bundle: unknown;
   try {
@@ -187,11 +286,18 @@ export async function reportVerifyCommand(options: { file: string; bundle: strin
   if (io.json) printJson(io, { ...result, milliseconds: ms });
   else {
     printLine(io, `${result.ok ? "CONFIRMED" : "NOT CONFIRMED"}: ${options.file} (${result.kind || "unknown kind"})`);
-    printLine(io, `  bundle       ${options.bundle}: ${result.bundle.ok ? "verified" : "does not verify"} (${result.bundle.documents} documents, ${result.bundle.checkpoints} checkpoints)`);
+    printLine(
+      io,
+      `  bundle       ${options.bundle}: ${result.bundle.ok ? "verified" : "does not verify"} (${result.bundle.documents} documents, ${result.bundle.checkpoints} checkpoints)`,
+    );
     printLine(io, `  sources      ${result.sources} checkpoint(s) the report names, checked against the bundle`);
     printLine(io, `  figures      ${result.figures} value(s) recomputed and compared`);
     printLine(io, `  took         ${ms} ms`);
     for (const failure of result.failures) printLine(io, `  ✗ ${failure}`);
   }
-  if (!result.ok) throw new CliError(`${options.file} is not confirmed by ${options.bundle}: ${result.failures.length} problem(s)`, ExitCode.Failure);
+  if (!result.ok)
+    throw new CliError(
+      `${options.file} is not confirmed by ${options.bundle}: ${result.failures.length} problem(s)`,
+      ExitCode.Failure,
+    );
 }

@@ -17,7 +17,11 @@ export interface StartCommandOptions {
  * `concordat start`: runs the node in the foreground until SIGINT/SIGTERM. On the very first start in
  * an empty data directory it initialises a hub identity from the configuration file and says so.
  */
-export async function startCommand(options: StartCommandOptions, io: Io, env: NodeJS.ProcessEnv = process.env): Promise<ConcordatNode> {
+export async function startCommand(
+  options: StartCommandOptions,
+  io: Io,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConcordatNode> {
   const paths = dataPaths(options.data);
   const initialised = await access(paths.config).then(
     () => true,
@@ -54,9 +58,15 @@ export async function startCommand(options: StartCommandOptions, io: Io, env: No
   });
   const running = await node.start();
   if (!io.json) {
-    printNotice(io, `Concordat node '${running.config.hub.id}' is serving on ${running.api.address}. Stop it with Ctrl-C.`);
+    printNotice(
+      io,
+      `Concordat node '${running.config.hub.id}' is serving on ${running.api.address}. Stop it with Ctrl-C.`,
+    );
   } else {
-    printLine(io, JSON.stringify({ hubId: running.config.hub.id, api: running.api.address, peerId: running.identity.peerId }));
+    printLine(
+      io,
+      JSON.stringify({ hubId: running.config.hub.id, api: running.api.address, peerId: running.identity.peerId }),
+    );
   }
   return node;
 }
@@ -79,7 +89,10 @@ export function runUntilStopped(node: ConcordatNode, io: Io, env: NodeJS.Process
     process.on("SIGTERM", stop);
     if (env.npm_lifecycle_event) {
       stopWatching = watchParent(() => {
-        printNotice(io, `The npm process that started this node (npm run ${env.npm_lifecycle_event}) is gone: stopping the node.`);
+        printNotice(
+          io,
+          `The npm process that started this node (npm run ${env.npm_lifecycle_event}) is gone: stopping the node.`,
+        );
         stop();
       });
     }

@@ -10,10 +10,16 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
   }
   printLine(io, `${status.role} '${status.hubId}' — ${status.hubName}`);
   if (status.removedAt) {
-    printLine(io, `  REMOVED     the federation's charter removed this hub at ${status.removedAt}: members take nothing it signs after that, and refuse its connections once a short notice window has passed`);
+    printLine(
+      io,
+      `  REMOVED     the federation's charter removed this hub at ${status.removedAt}: members take nothing it signs after that, and refuse its connections once a short notice window has passed`,
+    );
   }
   printLine(io, `  federation  ${status.federationId}`);
-  printLine(io, `  anchor      ${status.anchor || "not configured: this node replicates with no one (federation.anchor)"}`);
+  printLine(
+    io,
+    `  anchor      ${status.anchor || "not configured: this node replicates with no one (federation.anchor)"}`,
+  );
   printLine(
     io,
     `  charter     ${status.charterSource === "authoring" ? "this node's own (secretariat)" : status.charterSource === "verified" ? `verified at seq ${status.charterSeq}` : "none verified yet"}`,
@@ -28,7 +34,10 @@ export async function statusCommand(options: ConnectionOptions, io: Io): Promise
     io,
     `  bookings    policy '${status.bookingsPolicy}'; ${status.bookingsAwaitingDecision} request(s) wait for a decision${status.bookingsAwaitingDecision > 0 ? " (concordat bookings list --state pending)" : ""}`,
   );
-  printLine(io, `  you are     ${status.caller?.name ?? "?"} (${status.caller?.id ?? "?"}, ${status.caller?.role ?? "?"})`);
+  printLine(
+    io,
+    `  you are     ${status.caller?.name ?? "?"} (${status.caller?.id ?? "?"}, ${status.caller?.role ?? "?"})`,
+  );
   if (status.members.length > 0) {
     printTable(
       io,

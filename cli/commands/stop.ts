@@ -55,8 +55,12 @@ export async function stopCommand(options: StopCommandOptions, io: Io): Promise<
     process.kill(pid, "SIGTERM");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ESRCH") throw new CliError(`no node is running for ${options.data}: it stopped meanwhile`, ExitCode.Unavailable);
-    throw new CliError(`cannot signal the node of ${options.data} (pid ${pid}): ${code === "EPERM" ? "it runs as another user" : String(error)}`, ExitCode.Unauthorized);
+    if (code === "ESRCH")
+      throw new CliError(`no node is running for ${options.data}: it stopped meanwhile`, ExitCode.Unavailable);
+    throw new CliError(
+      `cannot signal the node of ${options.data} (pid ${pid}): ${code === "EPERM" ? "it runs as another user" : String(error)}`,
+      ExitCode.Unauthorized,
+    );
   }
   const timeoutMs = options.timeoutMs ?? STOP_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,16 @@ import { ImportRow, type ImportResult, type Trainer } from "../../node/api/gener
 import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
 import { formatRange } from "../day-ranges.js";
 import { CliError, ExitCode } from "../errors.js";
-import { printJson, printJsonText, printLine, printNotice, printRecord, printTable, printText, type Io } from "../io.js";
+import {
+  printJson,
+  printJsonText,
+  printLine,
+  printNotice,
+  printRecord,
+  printTable,
+  printText,
+  type Io,
+} from "../io.js";
 import {
   formatFromPath,
   formatTrainerFile,
@@ -57,7 +66,11 @@ function trainerFromOptions(options: TrainerFieldOptions): { trainer: Trainer; m
   }
   const { trainer, errors } = trainerFromFields(fields);
   if (errors.length > 0) {
-    throw new CliError("invalid trainer fields", ExitCode.Usage, errors.map((e) => `--${flagFor(e.field)}: ${e.message}`));
+    throw new CliError(
+      "invalid trainer fields",
+      ExitCode.Usage,
+      errors.map((e) => `--${flagFor(e.field)}: ${e.message}`),
+    );
   }
   return { trainer, mask };
 }
@@ -80,13 +93,22 @@ function describeTrainer(io: Io, t: Trainer): void {
     ["regions", t.regions.join(", ")],
     [
       "claimed (roster)",
-      t.accreditations.length === 0 ? "none" : t.accreditations.map((a) => `${a.scheme}/${a.competency} ${a.level} ${a.validFrom}..${a.validUntil} ${a.status}`).join("; "),
+      t.accreditations.length === 0
+        ? "none"
+        : t.accreditations
+            .map((a) => `${a.scheme}/${a.competency} ${a.level} ${a.validFrom}..${a.validUntil} ${a.status}`)
+            .join("; "),
     ],
     ["availability", t.availability.map((r) => formatRange(r.start, r.end)).join(", ")],
     ["blackouts", t.blackouts.map((r) => formatRange(r.start, r.end)).join(", ")],
   ];
   if (t.private) {
-    lines.push(["email", t.private.email], ["phone", t.private.phone], ["national id", t.private.nationalId], ["notes", t.private.notes]);
+    lines.push(
+      ["email", t.private.email],
+      ["phone", t.private.phone],
+      ["national id", t.private.nationalId],
+      ["notes", t.private.notes],
+    );
   }
   lines.push(["updated", `${t.updatedAt} by ${t.updatedBy}`]);
   printRecord(io, {}, lines);
@@ -104,7 +126,9 @@ export async function trainersGetCommand(options: ConnectionOptions & { id: stri
     const trainer = await call(c, c.trainers.getTrainer.bind(c.trainers), { id: options.id });
     // The credentials the trainer holds (what counts), and each claimed accreditation: it counts only
     // when a credential the trainer holds verifies for it.
-    const { checks, held } = await call(c, c.credentials.checkAccreditations.bind(c.credentials), { trainerId: trainer.id });
+    const { checks, held } = await call(c, c.credentials.checkAccreditations.bind(c.credentials), {
+      trainerId: trainer.id,
+    });
     return { trainer, checks, held };
   });
   if (io.json) {
@@ -113,15 +137,28 @@ export async function trainersGetCommand(options: ConnectionOptions & { id: stri
   }
   describeTrainer(io, trainer);
   const valid = held.filter((h) => h.valid).length;
-  printLine(io, `Credentials held: ${held.length} (${valid} verified) — only verified credentials count in \`trainers find\`; the claimed accreditations above never do.`);
+  printLine(
+    io,
+    `Credentials held: ${held.length} (${valid} verified) — only verified credentials count in \`trainers find\`; the claimed accreditations above never do.`,
+  );
   if (held.length > 0) {
     printTable(
       io,
       ["credential", "scheme / level", "competencies", "issuer", "valid", "counts?"],
-      held.map((h) => [h.id, `${h.scheme} / ${h.level}`, h.competencies.join(" "), h.issuer, formatRange(h.validFrom, h.validUntil), h.valid ? "verified" : `NOT VALID: ${h.detail}`]),
+      held.map((h) => [
+        h.id,
+        `${h.scheme} / ${h.level}`,
+        h.competencies.join(" "),
+        h.issuer,
+        formatRange(h.validFrom, h.validUntil),
+        h.valid ? "verified" : `NOT VALID: ${h.detail}`,
+      ]),
     );
   } else {
-    printLine(io, "  none: issue one with `concordat credentials issue`, or attach one issued elsewhere with `concordat credentials attach`.");
+    printLine(
+      io,
+      "  none: issue one with `concordat credentials issue`, or attach one issued elsewhere with `concordat credentials attach`.",
+    );
   }
   if (checks.length > 0) {
     printTable(
@@ -137,7 +174,9 @@ export async function trainersUpdateCommand(options: ConnectionOptions & Trainer
   if (mask.length === 0) {
     throw new CliError("nothing to update: give at least one field flag (e.g. --name, --languages)", ExitCode.Usage);
   }
-  const updated = await withConnection(options, (c) => call(c, c.trainers.updateTrainer.bind(c.trainers), { trainer, updateMask: mask }));
+  const updated = await withConnection(options, (c) =>
+    call(c, c.trainers.updateTrainer.bind(c.trainers), { trainer, updateMask: mask }),
+  );
   if (!io.json) printLine(io, `Updated ${mask.join(", ")} of trainer '${updated.id}'.`);
   describeTrainer(io, updated);
 }
@@ -161,7 +200,10 @@ export async function trainersListCommand(options: ListCommandOptions, io: Io): 
     let total = 0;
     let next = "";
     do {
-      const page = await call(c, c.trainers.listTrainers.bind(c.trainers), { pageSize: options.pageSize ?? 100, pageToken: token });
+      const page = await call(c, c.trainers.listTrainers.bind(c.trainers), {
+        pageSize: options.pageSize ?? 100,
+        pageToken: token,
+      });
       trainers.push(...page.trainers);
       total = page.total;
       next = page.nextPageToken;
@@ -190,12 +232,18 @@ export async function trainersListCommand(options: ListCommandOptions, io: Io): 
 }
 
 export async function trainersHistoryCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
-  const history = await withConnection(options, (c) => call(c, c.trainers.getTrainerHistory.bind(c.trainers), { id: options.id }));
+  const history = await withConnection(options, (c) =>
+    call(c, c.trainers.getTrainerHistory.bind(c.trainers), { id: options.id }),
+  );
   if (io.json) {
     printJson(io, history.entries);
     return;
   }
-  printTable(io, ["time", "operator", "action"], history.entries.map((e) => [e.time, e.operatorId, e.action]));
+  printTable(
+    io,
+    ["time", "operator", "action"],
+    history.entries.map((e) => [e.time, e.operatorId, e.action]),
+  );
 }
 
 export interface ImportCommandOptions extends ConnectionOptions {
@@ -212,7 +260,11 @@ function resolveFormat(path: string, given: string | undefined): TrainerFileForm
     throw new CliError(`--format must be csv or json, not '${given}'`, ExitCode.Usage);
   }
   const format = formatFromPath(path);
-  if (!format) throw new CliError(`cannot tell the format of '${path}' from its extension; pass --format csv|json`, ExitCode.Usage);
+  if (!format)
+    throw new CliError(
+      `cannot tell the format of '${path}' from its extension; pass --format csv|json`,
+      ExitCode.Usage,
+    );
   return format;
 }
 
@@ -245,10 +297,14 @@ function streamImport(
   onSent: (sent: number) => void,
 ): Promise<ImportResult> {
   return new Promise((resolve, reject) => {
-    const stream = c.trainers.importTrainers(c.metadata, { deadline: new Date(Date.now() + 10 * 60_000) }, (error: ServiceError | null, result?: ImportResult) => {
-      if (error) reject(error);
-      else resolve(result as ImportResult);
-    });
+    const stream = c.trainers.importTrainers(
+      c.metadata,
+      { deadline: new Date(Date.now() + 10 * 60_000) },
+      (error: ServiceError | null, result?: ImportResult) => {
+        if (error) reject(error);
+        else resolve(result as ImportResult);
+      },
+    );
     const send = async () => {
       stream.write({ part: { $case: "options", value: options } });
       let sent = 0;
@@ -269,8 +325,13 @@ const SHOWN_ERRORS = 50;
 
 function printRowErrors(io: Io, errors: readonly FileRowError[]): void {
   const sorted = [...errors].sort((a, b) => a.line - b.line);
-  printTable(io, ["line", "field", "problem"], sorted.slice(0, SHOWN_ERRORS).map((e) => [String(e.line), e.field, e.message]));
-  if (sorted.length > SHOWN_ERRORS) printLine(io, `… and ${sorted.length - SHOWN_ERRORS} more problems (--json lists them all)`);
+  printTable(
+    io,
+    ["line", "field", "problem"],
+    sorted.slice(0, SHOWN_ERRORS).map((e) => [String(e.line), e.field, e.message]),
+  );
+  if (sorted.length > SHOWN_ERRORS)
+    printLine(io, `… and ${sorted.length - SHOWN_ERRORS} more problems (--json lists them all)`);
 }
 
 /**
@@ -281,7 +342,10 @@ function printRowErrors(io: Io, errors: readonly FileRowError[]): void {
 export async function trainersImportCommand(options: ImportCommandOptions, io: Io): Promise<ImportResult> {
   const format = resolveFormat(options.file, options.format);
   const content = await readFile(options.file, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`cannot read '${options.file}': ${error.code === "ENOENT" ? "file not found" : error.message}`, ExitCode.Usage);
+    throw new CliError(
+      `cannot read '${options.file}': ${error.code === "ENOENT" ? "file not found" : error.message}`,
+      ExitCode.Usage,
+    );
   });
   const parsed = withAcceptableText(parseTrainerFile(content, format), format);
   const skipInvalid = options.skipInvalid ?? false;
@@ -291,7 +355,9 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
   const rows: ImportRow[] = parsed.rows.map((r) => ({ line: r.line, trainer: r.trainer }));
 
   const showBar = !io.json && Boolean(io.stderr.isTTY) && rows.length > 0;
-  const bar = showBar ? new SingleBar({ format: "importing [{bar}] {value}/{total} rows", stream: io.stderr, hideCursor: true }) : undefined;
+  const bar = showBar
+    ? new SingleBar({ format: "importing [{bar}] {value}/{total} rows", stream: io.stderr, hideCursor: true })
+    : undefined;
   bar?.start(rows.length, 0);
   let result: ImportResult;
   try {
@@ -316,10 +382,16 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
   } else {
     if (errors.length > 0) printRowErrors(io, errors);
     if (result.errorsTotal > result.errors.length) {
-      printLine(io, `The node found ${result.errorsTotal} problems in all and listed the first ${result.errors.length}.`);
+      printLine(
+        io,
+        `The node found ${result.errorsTotal} problems in all and listed the first ${result.errors.length}.`,
+      );
     }
     if (result.committed) {
-      printLine(io, `Imported ${result.imported} trainers from ${options.file}${skipped > 0 ? `; skipped ${skipped} invalid rows` : ""}.`);
+      printLine(
+        io,
+        `Imported ${result.imported} trainers from ${options.file}${skipped > 0 ? `; skipped ${skipped} invalid rows` : ""}.`,
+      );
     } else if (options.dryRun && errors.length === 0) {
       printLine(io, `Dry run: all ${rows.length} rows are valid; nothing was written.`);
     } else if (rows.length === 0 && errors.length === 0) {
@@ -356,7 +428,9 @@ function collect(stream: ClientReadableStream<Trainer>): Promise<Trainer[]> {
 export async function trainersExportCommand(options: ExportCommandOptions, io: Io): Promise<void> {
   const format = options.out ? resolveFormat(options.out, options.format) : options.format === "csv" ? "csv" : "json";
   const includePrivate = !(options.publicOnly ?? false);
-  const trainers = await withConnection(options, (c) => collect(c.trainers.exportTrainers({ includePrivate }, c.metadata)));
+  const trainers = await withConnection(options, (c) =>
+    collect(c.trainers.exportTrainers({ includePrivate }, c.metadata)),
+  );
   let text: string;
   try {
     text = formatTrainerFile(trainers, format, { includePrivate });
@@ -372,5 +446,9 @@ export async function trainersExportCommand(options: ExportCommandOptions, io: I
   await writeFile(temporary, text, { mode: includePrivate ? 0o600 : 0o644 });
   await rename(temporary, options.out);
   if (io.json) printJson(io, { out: options.out, format, trainers: trainers.length, includePrivate });
-  else printLine(io, `Exported ${trainers.length} trainers to ${options.out} (${format}${includePrivate ? ", with personal data" : ", public fields only"}).`);
+  else
+    printLine(
+      io,
+      `Exported ${trainers.length} trainers to ${options.out} (${format}${includePrivate ? ", with personal data" : ", public fields only"}).`,
+    );
 }

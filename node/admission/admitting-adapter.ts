@@ -1,4 +1,10 @@
-import { NetworkAdapter, type Message, type NetworkAdapterInterface, type PeerId, type PeerMetadata } from "@automerge/automerge-repo";
+import {
+  NetworkAdapter,
+  type Message,
+  type NetworkAdapterInterface,
+  type PeerId,
+  type PeerMetadata,
+} from "@automerge/automerge-repo";
 import type { AdmissionGate } from "./gate.js";
 
 /**
@@ -15,7 +21,9 @@ export class AdmittingNetworkAdapter extends NetworkAdapter {
     super();
     this.inner = inner;
     this.#gate = gate;
-    inner.on("peer-candidate", ({ peerId, peerMetadata }) => this.emit("peer-candidate", { peerId, peerMetadata: boundMetadata(peerId, peerMetadata) }));
+    inner.on("peer-candidate", ({ peerId, peerMetadata }) =>
+      this.emit("peer-candidate", { peerId, peerMetadata: boundMetadata(peerId, peerMetadata) }),
+    );
     inner.on("peer-disconnected", (payload) => {
       this.#gate.peerClosed(payload.peerId);
       this.emit("peer-disconnected", payload);
@@ -57,5 +65,8 @@ export class AdmittingNetworkAdapter extends NetworkAdapter {
  * overwrite the sync state of another; nothing else it sent is kept.
  */
 function boundMetadata(peerId: PeerId, claimed: PeerMetadata): PeerMetadata {
-  return { storageId: peerId as unknown as NonNullable<PeerMetadata["storageId"]>, isEphemeral: claimed?.isEphemeral === true };
+  return {
+    storageId: peerId as unknown as NonNullable<PeerMetadata["storageId"]>,
+    isEphemeral: claimed?.isEphemeral === true,
+  };
 }

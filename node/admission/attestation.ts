@@ -28,8 +28,15 @@ export const MAX_ATTESTED_HEADS = 64;
 /** At most this many attestations on one message. */
 export const MAX_ATTESTATIONS = 4;
 
-export function encodeAttestation(federationId: string, documentId: string, signer: string, heads: readonly string[]): Uint8Array {
-  return new TextEncoder().encode([ATTESTATION_DOMAIN, federationId, signer, documentId, [...heads].sort().join(",")].join("\n"));
+export function encodeAttestation(
+  federationId: string,
+  documentId: string,
+  signer: string,
+  heads: readonly string[],
+): Uint8Array {
+  return new TextEncoder().encode(
+    [ATTESTATION_DOMAIN, federationId, signer, documentId, [...heads].sort().join(",")].join("\n"),
+  );
 }
 
 /** The attestations of a received message that are well-formed (anything else is ignored). */

@@ -3,7 +3,15 @@ import type { DocHandle, Message } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { NO_METRICS, type NodeMetrics } from "../metrics.js";
 import { encodeAttestation, readAttestations, verifySync, type Attestation } from "./attestation.js";
-import { ChunkType, encodeSyncMessage, parseSyncMessage, splitChunks, WireError, type Chunk, type SyncMessageParts } from "./wire.js";
+import {
+  ChunkType,
+  encodeSyncMessage,
+  parseSyncMessage,
+  splitChunks,
+  WireError,
+  type Chunk,
+  type SyncMessageParts,
+} from "./wire.js";
 
 /** Whose a document is, as far as admission is concerned. */
 export type DocumentOwner =
@@ -93,7 +101,8 @@ const MAX_REFUSED_PER_PEER = 10_000;
 /** The hashes a chunk stands for: a change's own, or a whole document's heads. */
 const chunkHashes = (c: Chunk): string[] => (c.hash !== undefined ? [c.hash] : (c.heads ?? []));
 
-const sameHeads = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((h, i) => h === b[i]);
+const sameHeads = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((h, i) => h === b[i]);
 
 /**
  * Admission at the sync layer (docs/security.md): between the network adapters and the Repo, every
@@ -145,7 +154,8 @@ export class AdmissionGate {
 
   /** Reads the attestations kept before the last stop (they were verified when they came). */
   async start(): Promise<void> {
-    for (const { documentId, attestations } of (await this.#c.store?.load()) ?? []) this.#kept.set(documentId, attestations.slice(-KEPT_PER_DOCUMENT));
+    for (const { documentId, attestations } of (await this.#c.store?.load()) ?? [])
+      this.#kept.set(documentId, attestations.slice(-KEPT_PER_DOCUMENT));
   }
 
   /** Stores what changed since the last store. */
@@ -157,7 +167,10 @@ export class AdmissionGate {
 
   async #flush(): Promise<void> {
     if (!this.#c.store || this.#dirty.size === 0) return;
-    const entries = [...this.#dirty].map((documentId) => ({ documentId, attestations: this.#kept.get(documentId) ?? [] }));
+    const entries = [...this.#dirty].map((documentId) => ({
+      documentId,
+      attestations: this.#kept.get(documentId) ?? [],
+    }));
     this.#dirty.clear();
     await this.#c.store.save(entries);
   }
@@ -174,7 +187,12 @@ export class AdmissionGate {
       default:
         // Ephemeral messages (Concordat uses none; automerge-repo relays them under their original
         // sender, which makes the next node drop the honest relay) and remote-heads gossip.
-        this.#refuse(peer, "", RefusalReason.Unsupported, `'${String(message.type).slice(0, 40)}' messages are not accepted`);
+        this.#refuse(
+          peer,
+          "",
+          RefusalReason.Unsupported,
+          `'${String(message.type).slice(0, 40)}' messages are not accepted`,
+        );
         return undefined;
     }
     const owner = this.#owner(message, peer);
@@ -184,7 +202,12 @@ export class AdmissionGate {
     try {
       parts = parseSyncMessage(message.data);
     } catch (error) {
-      this.#refuse(peer, documentId, RefusalReason.Malformed, `a sync message that does not parse: ${(error as Error).message}`);
+      this.#refuse(
+        peer,
+        documentId,
+        RefusalReason.Malformed,
+        `a sync message that does not parse: ${(error as Error).message}`,
+      );
       return undefined;
     }
     const attestations = readAttestations((message as { attestations?: unknown }).attestations);
@@ -195,20 +218,44 @@ export class AdmissionGate {
     if (parts.changes.length > 0) {
       let chunks: Chunk[] | undefined;
       try {
-        chunks = parts.changes.flatMap((entry) => splitChunks(entry, { maxInflatedBytes: this.#init.maxInflatedBytes }));
+        chunks = parts.changes.flatMap((entry) =>
+          splitChunks(entry, { maxInflatedBytes: this.#init.maxInflatedBytes }),
+        );
       } catch (error) {
-        this.#refuse(peer, documentId, RefusalReason.Malformed, `changes that do not parse: ${(error as Error).message}`, parts.changes.length);
+        this.#refuse(
+          peer,
+          documentId,
+          RefusalReason.Malformed,
+          `changes that do not parse: ${(error as Error).message}`,
+          parts.changes.length,
+        );
         kept = [];
-        this.#remember(peer, documentId, parts.heads.filter((h) => !this.#ourHeads(documentId).includes(h)));
+        this.#remember(
+          peer,
+          documentId,
+          parts.heads.filter((h) => !this.#ourHeads(documentId).includes(h)),
+        );
       }
       if (chunks && owner.kind === "self") {
-        this.#refuse(peer, documentId, RefusalReason.OwnDocument, "changes to a document this node owns: it admits none from anyone", chunks.length);
+        this.#refuse(
+          peer,
+          documentId,
+          RefusalReason.OwnDocument,
+          "changes to a document this node owns: it admits none from anyone",
+          chunks.length,
+        );
         kept = [];
         this.#remember(peer, documentId, chunks.flatMap(chunkHashes));
       } else if (chunks && owner.kind === "member") {
         const { admitted, refused } = this.#judge(documentId, owner, chunks);
         if (refused.length > 0) {
-          this.#refuse(peer, documentId, RefusalReason.Unsigned, `change(s) to a document of hub '${owner.hub}' that it did not sign`, refused.length);
+          this.#refuse(
+            peer,
+            documentId,
+            RefusalReason.Unsigned,
+            `change(s) to a document of hub '${owner.hub}' that it did not sign`,
+            refused.length,
+          );
           this.#wait(peer, documentId, refused, attestations);
           this.#remember(peer, documentId, refused.flatMap(chunkHashes));
           kept = admitted.map((c) => c.bytes);
@@ -217,13 +264,20 @@ export class AdmissionGate {
     }
     if (valid.length > 0) this.#retry(documentId);
     const seen = this.#asIfRefusedUnseen(peer, documentId, parts);
-    return kept === undefined && seen === parts ? message : this.#rewrite(message, { ...seen, changes: kept ?? parts.changes });
+    return kept === undefined && seen === parts
+      ? message
+      : this.#rewrite(message, { ...seen, changes: kept ?? parts.changes });
   }
 
   /** `message` with the attestations that let the receiver admit its changes. */
   outbound(message: Message): Message | undefined {
     if (message.type === "ephemeral") return undefined; // never relayed (see inbound)
-    if ((message.type !== "sync" && message.type !== "request") || !(message.data instanceof Uint8Array) || !message.documentId) return message;
+    if (
+      (message.type !== "sync" && message.type !== "request") ||
+      !(message.data instanceof Uint8Array) ||
+      !message.documentId
+    )
+      return message;
     const documentId = message.documentId as string;
     if (this.#c.mayReceive && !this.#c.mayReceive(message.targetId, documentId)) {
       this.#withheld(message.targetId, documentId);
@@ -271,7 +325,13 @@ export class AdmissionGate {
       return undefined;
     }
     const owner = this.#c.ownerOf(documentId);
-    if (!owner) this.#refuse(peer, "", RefusalReason.UnknownDocument, `a document no member of the federation owns (${documentId})`);
+    if (!owner)
+      this.#refuse(
+        peer,
+        "",
+        RefusalReason.UnknownDocument,
+        `a document no member of the federation owns (${documentId})`,
+      );
     return owner;
   }
 
@@ -279,7 +339,8 @@ export class AdmissionGate {
     if (!owner.mayAttest(a.signer)) return false;
     const key = `${documentId}\n${a.signer}\n${a.heads.join(",")}\n${Buffer.from(a.signature).toString("base64")}`;
     if (this.#verified.has(key)) return true;
-    if (!verifySync(a.signer, encodeAttestation(this.#init.federationId, documentId, a.signer, a.heads), a.signature)) return false;
+    if (!verifySync(a.signer, encodeAttestation(this.#init.federationId, documentId, a.signer, a.heads), a.signature))
+      return false;
     if (this.#verified.size >= 100_000) this.#verified.clear();
     this.#verified.add(key);
     return true;
@@ -312,7 +373,11 @@ export class AdmissionGate {
    * path of dependencies inside the message leads to it from a trusted head; a whole document when
    * its heads (checked by loading it) are all covered.
    */
-  #judge(documentId: string, owner: Extract<DocumentOwner, { kind: "member" }>, chunks: readonly Chunk[]): { admitted: Chunk[]; refused: Chunk[] } {
+  #judge(
+    documentId: string,
+    owner: Extract<DocumentOwner, { kind: "member" }>,
+    chunks: readonly Chunk[],
+  ): { admitted: Chunk[]; refused: Chunk[] } {
     const byHash = new Map<string, Chunk>();
     for (const c of chunks) if (c.hash) byHash.set(c.hash, c);
     const reached = new Set<string>();
@@ -326,7 +391,10 @@ export class AdmissionGate {
     const admitted: Chunk[] = [];
     const refused: Chunk[] = [];
     for (const [i, c] of chunks.entries()) {
-      const covered = c.hash !== undefined ? reached.has(c.hash) : c.type === ChunkType.Document && isCoveredDocument(c, reached, i === 0 && this.#intoEmpty(documentId));
+      const covered =
+        c.hash !== undefined
+          ? reached.has(c.hash)
+          : c.type === ChunkType.Document && isCoveredDocument(c, reached, i === 0 && this.#intoEmpty(documentId));
       (covered ? admitted : refused).push(c);
     }
     if (admitted.length > 0) this.#admittedInto.add(documentId);
@@ -353,7 +421,11 @@ export class AdmissionGate {
       state.pending.push({ documentId, chunk, attestations, at: now });
       state.pendingBytes += chunk.bytes.byteLength;
     }
-    while (state.pending.length > 0 && (state.pendingBytes > this.#init.pendingBytesPerPeer || now - (state.pending[0] as Pending).at > this.#init.pendingTtlMs)) {
+    while (
+      state.pending.length > 0 &&
+      (state.pendingBytes > this.#init.pendingBytesPerPeer ||
+        now - (state.pending[0] as Pending).at > this.#init.pendingTtlMs)
+    ) {
       const dropped = state.pending.shift() as Pending;
       state.pendingBytes -= dropped.chunk.bytes.byteLength;
     }
@@ -366,12 +438,20 @@ export class AdmissionGate {
     const now = Date.now();
     const waiting: Pending[] = [];
     for (const state of this.#peers.values()) {
-      for (const p of state.pending) if (p.documentId === documentId && now - p.at <= this.#init.pendingTtlMs) waiting.push(p);
+      for (const p of state.pending)
+        if (p.documentId === documentId && now - p.at <= this.#init.pendingTtlMs) waiting.push(p);
     }
     if (waiting.length === 0) return;
     // Attestations that came with the waiting changes may verify now (a newer charter).
-    this.#keep(documentId, waiting.flatMap((p) => p.attestations).filter((a) => this.#verify(documentId, owner, a)));
-    const { admitted } = this.#judge(documentId, owner, waiting.map((p) => p.chunk));
+    this.#keep(
+      documentId,
+      waiting.flatMap((p) => p.attestations).filter((a) => this.#verify(documentId, owner, a)),
+    );
+    const { admitted } = this.#judge(
+      documentId,
+      owner,
+      waiting.map((p) => p.chunk),
+    );
     if (admitted.length === 0) return;
     const handle = this.#c.handle(documentId);
     if (!handle) return;
@@ -389,9 +469,15 @@ export class AdmissionGate {
     const bytes = Buffer.concat(admitted.map((c) => c.bytes));
     try {
       handle.update((doc) => A.loadIncremental(doc, bytes));
-      this.#log.debug({ document: documentId, changes: admitted.length }, "admitted changes that waited for their owner's signature");
+      this.#log.debug(
+        { document: documentId, changes: admitted.length },
+        "admitted changes that waited for their owner's signature",
+      );
     } catch (error) {
-      this.#log.warn({ document: documentId, err: (error as Error).message }, "could not apply changes that waited for their owner's signature");
+      this.#log.warn(
+        { document: documentId, err: (error as Error).message },
+        "could not apply changes that waited for their owner's signature",
+      );
     }
   }
 
@@ -399,7 +485,11 @@ export class AdmissionGate {
     const last = this.#signed.get(documentId);
     if (last && sameHeads(last.heads, heads)) return last;
     const signer = this.#c.self.peerId;
-    const attestation = { signer, heads, signature: this.#c.self.sign(encodeAttestation(this.#init.federationId, documentId, signer, heads)) };
+    const attestation = {
+      signer,
+      heads,
+      signature: this.#c.self.sign(encodeAttestation(this.#init.federationId, documentId, signer, heads)),
+    };
     this.#signed.set(documentId, attestation);
     return attestation;
   }
@@ -423,10 +513,11 @@ export class AdmissionGate {
       state.refusedCount = 0;
     }
     const set = state.refused.get(documentId) ?? new Set<string>();
-    for (const h of hashes) if (!set.has(h)) {
-      set.add(h);
-      state.refusedCount += 1;
-    }
+    for (const h of hashes)
+      if (!set.has(h)) {
+        set.add(h);
+        state.refusedCount += 1;
+      }
     state.refused.set(documentId, set);
   }
 
@@ -444,8 +535,12 @@ export class AdmissionGate {
     const headsRefused = parts.heads.some(isRefused);
     const haveRefused = parts.have.some((h) => h.lastSync.some(isRefused));
     if (!headsRefused && !haveRefused) return parts;
-    const heads = headsRefused ? [...new Set([...parts.heads.filter((h) => !isRefused(h)), ...this.#ourHeads(documentId)])].sort() : parts.heads;
-    const have = haveRefused ? parts.have.map((h) => (h.lastSync.some(isRefused) ? { ...h, lastSync: [] } : h)) : parts.have;
+    const heads = headsRefused
+      ? [...new Set([...parts.heads.filter((h) => !isRefused(h)), ...this.#ourHeads(documentId)])].sort()
+      : parts.heads;
+    const have = haveRefused
+      ? parts.have.map((h) => (h.lastSync.some(isRefused) ? { ...h, lastSync: [] } : h))
+      : parts.have;
     return { ...parts, heads, have };
   }
 

@@ -1,4 +1,26 @@
-export { AdmissionGate, RefusalReason, type AdmissionComponents, type AdmissionInit, type AttestationStore, type DocumentOwner } from "./gate.js";
+export {
+  AdmissionGate,
+  RefusalReason,
+  type AdmissionComponents,
+  type AdmissionInit,
+  type AttestationStore,
+  type DocumentOwner,
+} from "./gate.js";
 export { AdmittingNetworkAdapter } from "./admitting-adapter.js";
-export { ATTESTATION_DOMAIN, encodeAttestation, readAttestations, verifySync, type Attestation } from "./attestation.js";
-export { encodeSyncMessage, parseSyncMessage, uleb, splitChunks, ChunkType, WireError, type Chunk, type SyncMessageParts } from "./wire.js";
+export {
+  ATTESTATION_DOMAIN,
+  encodeAttestation,
+  readAttestations,
+  verifySync,
+  type Attestation,
+} from "./attestation.js";
+export {
+  encodeSyncMessage,
+  parseSyncMessage,
+  uleb,
+  splitChunks,
+  ChunkType,
+  WireError,
+  type Chunk,
+  type SyncMessageParts,
+} from "./wire.js";

@@ -64,7 +64,8 @@ class Reader {
   /** A count, bounded by what the rest of the input could hold at `minItemBytes` each. */
   count(minItemBytes: number): number {
     const n = this.uleb();
-    if (n * minItemBytes > this.remaining) throw new WireError(`a list of ${n} entries overruns the ${this.remaining} bytes left`);
+    if (n * minItemBytes > this.remaining)
+      throw new WireError(`a list of ${n} entries overruns the ${this.remaining} bytes left`);
     return n;
   }
 
@@ -112,7 +113,8 @@ export interface SyncMessageParts {
 export function parseSyncMessage(bytes: Uint8Array): SyncMessageParts {
   const r = new Reader(bytes);
   const version = r.byte();
-  if (version !== SYNC_V1 && version !== SYNC_V2) throw new WireError(`not a sync message (first byte 0x${version.toString(16)})`);
+  if (version !== SYNC_V1 && version !== SYNC_V2)
+    throw new WireError(`not a sync message (first byte 0x${version.toString(16)})`);
   const heads = r.hashes();
   const need = r.hashes();
   const have: SyncHave[] = [];
@@ -159,7 +161,10 @@ export interface Chunk {
 }
 
 function changeHash(type: number, body: Uint8Array): Buffer {
-  return createHash("sha256").update(Uint8Array.from([type, ...uleb(body.byteLength)])).update(body).digest();
+  return createHash("sha256")
+    .update(Uint8Array.from([type, ...uleb(body.byteLength)]))
+    .update(body)
+    .digest();
 }
 
 /**
@@ -192,7 +197,8 @@ export function splitChunks(bytes: Uint8Array, limits: { maxInflatedBytes: numbe
     if (type !== ChunkType.Change && type !== ChunkType.Compressed) throw new WireError(`unknown chunk type ${type}`);
     let change = body;
     if (type === ChunkType.Compressed) {
-      if (limits.maxInflatedBytes === 0) throw new WireError("a compressed change (sync messages carry changes uncompressed)");
+      if (limits.maxInflatedBytes === 0)
+        throw new WireError("a compressed change (sync messages carry changes uncompressed)");
       try {
         change = inflateRawSync(body, { maxOutputLength: limits.maxInflatedBytes });
       } catch {

@@ -19,7 +19,9 @@ function checkQueryText(c: Checker, req: { from: string; to: string; hub: string
   c.text("hub", req.hub, { max: QUERY_LIMITS.hub });
 }
 
-export function availabilityService(components: HandlerComponents & { availability: Availability; info: { hubId: string } }): AvailabilityServiceServer {
+export function availabilityService(
+  components: HandlerComponents & { availability: Availability; info: { hubId: string } },
+): AvailabilityServiceServer {
   const { availability } = components;
   return {
     trainerFreeBusy: unary(components, "TrainerFreeBusy", "viewer", async (req) => {
@@ -30,7 +32,8 @@ export function availabilityService(components: HandlerComponents & { availabili
       const from = Date.parse(req.from);
       const to = Date.parse(req.to);
       const violations = c.violations;
-      if (Number.isNaN(from)) violations.push({ field: "from", description: `${quote(req.from)} is not an ISO 8601 time` });
+      if (Number.isNaN(from))
+        violations.push({ field: "from", description: `${quote(req.from)} is not an ISO 8601 time` });
       if (Number.isNaN(to)) violations.push({ field: "to", description: `${quote(req.to)} is not an ISO 8601 time` });
       if (!Number.isNaN(from) && !Number.isNaN(to) && (to <= from || to - from > MAX_FREEBUSY_MS)) {
         violations.push({ field: "to", description: `must be after from, by at most ${MAX_FREEBUSY_DAYS} days` });
@@ -38,7 +41,8 @@ export function availabilityService(components: HandlerComponents & { availabili
       if (violations.length > 0) throw invalidArgument(violations);
       const hub = req.hub.trim() || components.info.hubId;
       const icalendar = await availability.freeBusy(hub, req.trainerId.trim(), { start: from, end: to });
-      if (icalendar === undefined) throw notFound(`no trainer ${quote(req.trainerId)} of hub ${quote(hub)} is known here`);
+      if (icalendar === undefined)
+        throw notFound(`no trainer ${quote(req.trainerId)} of hub ${quote(hub)} is known here`);
       return { icalendar };
     }),
     findAvailableTrainers: unary(components, "FindAvailableTrainers", "viewer", async (req) => {
@@ -47,7 +51,8 @@ export function availabilityService(components: HandlerComponents & { availabili
       checkQueryText(c, req);
       c.text("competency", req.competency, { max: QUERY_LIMITS.id });
       if (c.list("module_competencies", req.moduleCompetencies, QUERY_LIMITS.moduleCompetencies)) {
-        for (const [i, m] of req.moduleCompetencies.entries()) c.text(`module_competencies[${i}]`, m, { max: QUERY_LIMITS.id });
+        for (const [i, m] of req.moduleCompetencies.entries())
+          c.text(`module_competencies[${i}]`, m, { max: QUERY_LIMITS.id });
       }
       c.text("language", req.language, { max: MAX_LANGUAGE_TAG });
       c.text("region", req.region, { max: QUERY_LIMITS.region });
@@ -56,16 +61,21 @@ export function availabilityService(components: HandlerComponents & { availabili
       const violations = c.violations;
       const from = Date.parse(req.from);
       const to = Date.parse(req.to);
-      if (Number.isNaN(from)) violations.push({ field: "from", description: `${quote(req.from)} is not an ISO 8601 time` });
+      if (Number.isNaN(from))
+        violations.push({ field: "from", description: `${quote(req.from)} is not an ISO 8601 time` });
       if (Number.isNaN(to)) violations.push({ field: "to", description: `${quote(req.to)} is not an ISO 8601 time` });
-      if (!Number.isNaN(from) && !Number.isNaN(to) && to <= from) violations.push({ field: "to", description: "must be after from" });
-      if (req.competency && req.moduleCompetencies.length > 0) violations.push({ field: "module_competencies", description: "ask for a competency or a module, not both" });
+      if (!Number.isNaN(from) && !Number.isNaN(to) && to <= from)
+        violations.push({ field: "to", description: "must be after from" });
+      if (req.competency && req.moduleCompetencies.length > 0)
+        violations.push({ field: "module_competencies", description: "ask for a competency or a module, not both" });
       const minLevel = req.minLevel || "A1";
-      if (req.language && !(CEFR as readonly string[]).includes(minLevel)) violations.push({ field: "min_level", description: `${quote(minLevel)} is not a CEFR level` });
+      if (req.language && !(CEFR as readonly string[]).includes(minLevel))
+        violations.push({ field: "min_level", description: `${quote(minLevel)} is not a CEFR level` });
       const size = req.pageSize === 0 ? 50 : req.pageSize;
       if (size > 500) violations.push({ field: "page_size", description: "at most 500" });
       const offset = req.pageToken ? Number.parseInt(req.pageToken, 10) : 0;
-      if (!Number.isInteger(offset) || offset < 0) violations.push({ field: "page_token", description: "is not a token this API gave" });
+      if (!Number.isInteger(offset) || offset < 0)
+        violations.push({ field: "page_token", description: "is not a token this API gave" });
       if (violations.length > 0) throw invalidArgument(violations);
       const query: AvailabilityQuery = {
         range: { start: from, end: to },
@@ -81,9 +91,23 @@ export function availabilityService(components: HandlerComponents & { availabili
       components.metrics?.queryAnswered("availability", (performance.now() - started) / 1000);
       const next = offset + answer.trainers.length;
       return {
-        trainers: answer.trainers.map((t) => ({ hub: t.hub, trainerId: t.id, displayName: t.displayName, coverage: t.coverage, conflicts: t.conflicts, proficiency: t.proficiency })),
+        trainers: answer.trainers.map((t) => ({
+          hub: t.hub,
+          trainerId: t.id,
+          displayName: t.displayName,
+          coverage: t.coverage,
+          conflicts: t.conflicts,
+          proficiency: t.proficiency,
+        })),
         total: answer.total,
-        hubs: answer.hubs.map((h) => ({ hub: h.hub, checkpointSeq: h.seq, checkpointTime: h.time, stale: h.stale, verified: h.verified, trainers: h.trainers })),
+        hubs: answer.hubs.map((h) => ({
+          hub: h.hub,
+          checkpointSeq: h.seq,
+          checkpointTime: h.time,
+          stale: h.stale,
+          verified: h.verified,
+          trainers: h.trainers,
+        })),
         nextPageToken: next < answer.total ? String(next) : "",
         claimedUnverified: answer.claimedUnverified,
       };

@@ -1,7 +1,17 @@
-import { ENGAGEMENT_STATES, type Booking, type BookingFilter, type Bookings, type BookingState } from "../bookings/index.js";
+import {
+  ENGAGEMENT_STATES,
+  type Booking,
+  type BookingFilter,
+  type Bookings,
+  type BookingState,
+} from "../bookings/index.js";
 import { invalidArgument, type FieldViolation } from "../errors.js";
 import { quote } from "../text.js";
-import { BookingServiceService, type Booking as BookingMessage, type BookingServiceServer } from "./generated/concordat/v1/bookings.js";
+import {
+  BookingServiceService,
+  type Booking as BookingMessage,
+  type BookingServiceServer,
+} from "./generated/concordat/v1/bookings.js";
 import { unary, type HandlerComponents } from "./handlers.js";
 
 export { BookingServiceService };
@@ -28,7 +38,13 @@ export function bookingMessage(b: Booking): BookingMessage {
     },
     state: b.state,
     answer: b.engagement
-      ? { state: b.engagement.state, reason: b.engagement.reason, detail: b.engagement.detail, decidedAt: b.engagement.decidedAt, decidedBy: b.engagement.decidedBy }
+      ? {
+          state: b.engagement.state,
+          reason: b.engagement.reason,
+          detail: b.engagement.detail,
+          decidedAt: b.engagement.decidedAt,
+          decidedBy: b.engagement.decidedBy,
+        }
       : undefined,
     direction: b.direction,
     cancelledByRequester: b.cancellation !== undefined,
@@ -39,11 +55,14 @@ export function bookingMessage(b: Booking): BookingMessage {
 
 function ref(value: string): string {
   const trimmed = value.trim();
-  if (trimmed === "") throw invalidArgument([{ field: "booking", description: "is required (requester/request_id, or a request id)" }]);
+  if (trimmed === "")
+    throw invalidArgument([{ field: "booking", description: "is required (requester/request_id, or a request id)" }]);
   return trimmed;
 }
 
-export function bookingService(components: HandlerComponents & { bookings: Bookings; info: { hubId: string } }): BookingServiceServer {
+export function bookingService(
+  components: HandlerComponents & { bookings: Bookings; info: { hubId: string } },
+): BookingServiceServer {
   const { bookings, info } = components;
   return {
     requestBooking: unary(components, "RequestBooking", "operator", async (req, ctx) => {
@@ -62,8 +81,10 @@ export function bookingService(components: HandlerComponents & { bookings: Booki
     }),
     listBookings: unary(components, "ListBookings", "viewer", async (req) => {
       const violations: FieldViolation[] = [];
-      if (req.direction !== "" && req.direction !== "outgoing" && req.direction !== "incoming") violations.push({ field: "direction", description: `${quote(req.direction)} is not outgoing or incoming` });
-      if (req.state !== "" && !STATES.includes(req.state)) violations.push({ field: "state", description: `${quote(req.state)} is not one of ${STATES.join(", ")}` });
+      if (req.direction !== "" && req.direction !== "outgoing" && req.direction !== "incoming")
+        violations.push({ field: "direction", description: `${quote(req.direction)} is not outgoing or incoming` });
+      if (req.state !== "" && !STATES.includes(req.state))
+        violations.push({ field: "state", description: `${quote(req.state)} is not one of ${STATES.join(", ")}` });
       if (violations.length > 0) throw invalidArgument(violations);
       const filter: BookingFilter = {
         ...(req.direction ? { direction: req.direction as "outgoing" | "incoming" } : {}),
@@ -71,14 +92,24 @@ export function bookingService(components: HandlerComponents & { bookings: Booki
         ...(req.trainerId.trim() ? { trainer: req.trainerId.trim() } : {}),
       };
       await bookings.idle();
-      return { bookings: bookings.list(filter).map(bookingMessage), policy: bookings.policy, awaitingDecision: bookings.awaitingDecision() };
+      return {
+        bookings: bookings.list(filter).map(bookingMessage),
+        policy: bookings.policy,
+        awaitingDecision: bookings.awaitingDecision(),
+      };
     }),
     getBooking: unary(components, "GetBooking", "viewer", async (req) => {
       await bookings.idle();
       return bookingMessage(bookings.show(ref(req.booking)));
     }),
-    confirmBooking: unary(components, "ConfirmBooking", "operator", async (req, ctx) => bookingMessage(await bookings.confirm(ctx.operator.id, ref(req.booking)))),
-    declineBooking: unary(components, "DeclineBooking", "operator", async (req, ctx) => bookingMessage(await bookings.decline(ctx.operator.id, ref(req.booking), req.note.trim()))),
-    cancelBooking: unary(components, "CancelBooking", "operator", async (req, ctx) => bookingMessage(await bookings.cancel(ctx.operator.id, ref(req.booking), req.note.trim()))),
+    confirmBooking: unary(components, "ConfirmBooking", "operator", async (req, ctx) =>
+      bookingMessage(await bookings.confirm(ctx.operator.id, ref(req.booking))),
+    ),
+    declineBooking: unary(components, "DeclineBooking", "operator", async (req, ctx) =>
+      bookingMessage(await bookings.decline(ctx.operator.id, ref(req.booking), req.note.trim())),
+    ),
+    cancelBooking: unary(components, "CancelBooking", "operator", async (req, ctx) =>
+      bookingMessage(await bookings.cancel(ctx.operator.id, ref(req.booking), req.note.trim())),
+    ),
   };
 }

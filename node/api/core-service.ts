@@ -29,7 +29,8 @@ export const MAX_RECORDS_PER_CALL = 10_000;
 export const MAX_IDS_PER_CALL = 1000;
 
 function checkCount(field: string, list: readonly unknown[], max: number): void {
-  if (list.length > max) throw invalidArgument([{ field, description: `has ${list.length} entries; at most ${max} per call` }]);
+  if (list.length > max)
+    throw invalidArgument([{ field, description: `has ${list.length} entries; at most ${max} per call` }]);
 }
 
 export interface CoreServiceComponents extends HandlerComponents {
@@ -65,7 +66,11 @@ function releaseMessage(r: CoreRelease): CoreReleaseMessage {
 }
 
 function fieldMessage(f: CoreFieldChange): FieldChange {
-  return { field: f.field, before: f.before === undefined ? "" : JSON.stringify(f.before), after: f.after === undefined ? "" : JSON.stringify(f.after) };
+  return {
+    field: f.field,
+    before: f.before === undefined ? "" : JSON.stringify(f.before),
+    after: f.after === undefined ? "" : JSON.stringify(f.after),
+  };
 }
 
 export function coreService(components: CoreServiceComponents): CoreServiceServer {
@@ -78,7 +83,11 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
     const version = release || releases.at(-1)?.version;
     const content = version ? await coreSource.content(version) : undefined;
     if (!version || !content) {
-      throw notFound(release ? `no verified release ${release} of the core here (known: ${releases.map((r) => r.version).join(", ") || "none"})` : "no release of the core yet");
+      throw notFound(
+        release
+          ? `no verified release ${release} of the core here (known: ${releases.map((r) => r.version).join(", ") || "none"})`
+          : "no release of the core yet",
+      );
     }
     return { label: version, content };
   };
@@ -86,7 +95,14 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
   return {
     putCoreRecords: unary(components, "PutCoreRecords", "operator", async (req, ctx) => {
       checkCount("records", req.records, MAX_RECORDS_PER_CALL);
-      return { ids: await coreAuthoring.put(ctx.operator.id, kindOf(req.kind), req.records.map((r, i) => parseJson(r, `records[${i}]`)), { merge: req.merge }) };
+      return {
+        ids: await coreAuthoring.put(
+          ctx.operator.id,
+          kindOf(req.kind),
+          req.records.map((r, i) => parseJson(r, `records[${i}]`)),
+          { merge: req.merge },
+        ),
+      };
     }),
     removeCoreRecords: unary(components, "RemoveCoreRecords", "operator", async (req, ctx) => {
       checkCount("ids", req.ids, MAX_IDS_PER_CALL);
@@ -96,18 +112,34 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
       const text = Buffer.from(req.content).toString("utf8");
       let parts: Parameters<CoreAuthoring["import"]>[1];
       if (req.format === "case") parts = parseCasePackage(parseJson(text, "content"));
-      else if (req.format === "moodle") parts = parseMoodleCsv(text, { now: new Date().toISOString(), ...(req.language ? { language: req.language } : {}) });
+      else if (req.format === "moodle")
+        parts = parseMoodleCsv(text, {
+          now: new Date().toISOString(),
+          ...(req.language ? { language: req.language } : {}),
+        });
       else throw invalidArgument([{ field: "format", description: `${quote(req.format)} is not case or moodle` }]);
       return coreAuthoring.import(ctx.operator.id, parts, req.dryRun);
     }),
-    releaseCore: unary(components, "ReleaseCore", "admin", async (req, ctx) => releaseMessage(await coreAuthoring.release(ctx.operator.id, req.version.trim(), req.notes))),
+    releaseCore: unary(components, "ReleaseCore", "admin", async (req, ctx) =>
+      releaseMessage(await coreAuthoring.release(ctx.operator.id, req.version.trim(), req.notes)),
+    ),
     exportCore: unary(components, "ExportCore", "viewer", async (req) => {
       const { label, content } = await contentOf(req.release, req.draft);
       if (!content.framework) {
-        throw notFound(`the core (${label}) has no framework (CASE CFDocument) to export: the drafts get one with their first item, or from a CASE import`);
+        throw notFound(
+          `the core (${label}) has no framework (CASE CFDocument) to export: the drafts get one with their first item, or from a CASE import`,
+        );
       }
       // A CASE 1.1 package (caseVersion stamped), with the identifiers and uris CASE requires.
-      const pkg = toCasePackage(prepareForCase({ framework: content.framework, items: content.items, associations: content.associations, definitions: content.definitions }), { caseVersion: "1.1" });
+      const pkg = toCasePackage(
+        prepareForCase({
+          framework: content.framework,
+          items: content.items,
+          associations: content.associations,
+          definitions: content.definitions,
+        }),
+        { caseVersion: "1.1" },
+      );
       return { release: label, json: JSON.stringify(pkg, null, 2) };
     }),
     listCoreReleases: unary(components, "ListCoreReleases", "viewer", async () => ({
@@ -119,13 +151,22 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
       return { release: label, json: JSON.stringify(content) };
     }),
     diffCore: unary(components, "DiffCore", "viewer", async (req) => {
-      if (!req.from || !req.to) throw invalidArgument([{ field: req.from ? "to" : "from", description: "name a release (or draft)" }]);
+      if (!req.from || !req.to)
+        throw invalidArgument([{ field: req.from ? "to" : "from", description: "name a release (or draft)" }]);
       const [a, b] = await Promise.all([contentOf(req.from, false), contentOf(req.to, false)]);
       return {
-        changes: diffCore(a.content, b.content).map((c) => ({ kind: c.kind, id: c.id, code: c.code, change: c.change, fields: c.fields.map(fieldMessage) })),
+        changes: diffCore(a.content, b.content).map((c) => ({
+          kind: c.kind,
+          id: c.id,
+          code: c.code,
+          change: c.change,
+          fields: c.fields.map(fieldMessage),
+        })),
       };
     }),
-    adoptCore: unary(components, "AdoptCore", "admin", async (req, ctx) => curriculum.adopt(ctx.operator.id, req.version.trim())),
+    adoptCore: unary(components, "AdoptCore", "admin", async (req, ctx) =>
+      curriculum.adopt(ctx.operator.id, req.version.trim()),
+    ),
     putCurriculumRecord: unary(components, "PutCurriculumRecord", "operator", async (req, ctx) => {
       const raw = parseJson(req.json, "json");
       const record =
@@ -138,13 +179,30 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
               : req.kind === "scheme"
                 ? await curriculum.putScheme(ctx.operator.id, raw)
                 : (() => {
-                    throw invalidArgument([{ field: "kind", description: `${quote(req.kind)} is not adaptation, local-module, mapping or scheme` }]);
+                    throw invalidArgument([
+                      {
+                        field: "kind",
+                        description: `${quote(req.kind)} is not adaptation, local-module, mapping or scheme`,
+                      },
+                    ]);
                   })();
       return { json: JSON.stringify(record) };
     }),
     removeCurriculumRecord: unary(components, "RemoveCurriculumRecord", "operator", async (req, ctx) => {
-      const map = req.kind === "adaptation" ? "adaptations" : req.kind === "local-module" ? "localModules" : req.kind === "mapping" ? "mappings" : req.kind === "scheme" ? "schemes" : undefined;
-      if (!map) throw invalidArgument([{ field: "kind", description: `${quote(req.kind)} is not adaptation, local-module or mapping` }]);
+      const map =
+        req.kind === "adaptation"
+          ? "adaptations"
+          : req.kind === "local-module"
+            ? "localModules"
+            : req.kind === "mapping"
+              ? "mappings"
+              : req.kind === "scheme"
+                ? "schemes"
+                : undefined;
+      if (!map)
+        throw invalidArgument([
+          { field: "kind", description: `${quote(req.kind)} is not adaptation, local-module or mapping` },
+        ]);
       await curriculum.remove(ctx.operator.id, map, req.id.trim());
       return {};
     }),
@@ -196,7 +254,9 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
 }
 
 /** The audit bundle, streamed in 1 MiB chunks (README, "For auditors"). */
-export function auditService(components: HandlerComponents & { audit: () => Promise<AuditSources> }): AuditServiceServer {
+export function auditService(
+  components: HandlerComponents & { audit: () => Promise<AuditSources> },
+): AuditServiceServer {
   return {
     exportAudit: serverStream(components, "ExportAudit", "viewer", async function* (_req, ctx) {
       const bundle = await buildAuditBundle(await components.audit());
@@ -205,7 +265,10 @@ export function auditService(components: HandlerComponents & { audit: () => Prom
         const chunk = bytes.subarray(offset, Math.min(bytes.byteLength, offset + 1024 * 1024));
         yield { data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) };
       }
-      ctx.log.info({ bytes: bytes.byteLength, documents: bundle.documents.length, checkpoints: bundle.checkpoints.length }, "audit bundle streamed");
+      ctx.log.info(
+        { bytes: bytes.byteLength, documents: bundle.documents.length, checkpoints: bundle.checkpoints.length },
+        "audit bundle streamed",
+      );
     }),
   };
 }

@@ -42,7 +42,10 @@ export function methodName(path: string): string {
   return `${service.slice(service.lastIndexOf(".") + 1)}/${path.slice(slash + 1)}`;
 }
 
-function guardedDeserializer(method: MethodDefinition<unknown, unknown>, guard: RequestGuard): (bytes: Buffer) => unknown {
+function guardedDeserializer(
+  method: MethodDefinition<unknown, unknown>,
+  guard: RequestGuard,
+): (bytes: Buffer) => unknown {
   const name = methodName(method.path);
   const max = guard.maxBytes(method.path);
   return (bytes: Buffer) => {
@@ -72,9 +75,8 @@ function guardedDeserializer(method: MethodDefinition<unknown, unknown>, guard: 
  * decodes), strict UTF-8, and decode failures returned as a RefusedRequest.
  */
 export function guardRequests<D extends ServiceDefinition>(definition: D, guard: RequestGuard): D {
-  const methods = Object.entries(definition as Record<string, MethodDefinition<unknown, unknown>>).map(([key, method]) => [
-    key,
-    { ...method, requestDeserialize: guardedDeserializer(method, guard) },
-  ]);
+  const methods = Object.entries(definition as Record<string, MethodDefinition<unknown, unknown>>).map(
+    ([key, method]) => [key, { ...method, requestDeserialize: guardedDeserializer(method, guard) }],
+  );
   return Object.fromEntries(methods) as D;
 }

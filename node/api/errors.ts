@@ -40,20 +40,34 @@ function outgoing(text: string, max: number): string {
  * The details of a status: ErrorInfo, then as many field violations (bounded each) as fit within
  * MAX_STATUS_DETAILS_BYTES, then one "(more)" entry counting the rest.
  */
-function statusDetails(code: status, message: string, reason: ErrorCode, violations: readonly FieldViolation[]): Buffer {
-  const info: Any = { typeUrl: ERROR_INFO_TYPE, value: Buffer.from(ErrorInfo.encode({ reason, domain: "concordat", metadata: {} }).finish()) };
+function statusDetails(
+  code: status,
+  message: string,
+  reason: ErrorCode,
+  violations: readonly FieldViolation[],
+): Buffer {
+  const info: Any = {
+    typeUrl: ERROR_INFO_TYPE,
+    value: Buffer.from(ErrorInfo.encode({ reason, domain: "concordat", metadata: {} }).finish()),
+  };
   const encode = (shown: FieldViolation[]) => {
     const details = [info];
     if (shown.length > 0) {
-      const badRequest = BadRequest.encode({ fieldViolations: shown.map((v) => ({ field: v.field, description: v.description, reason: "" })) }).finish();
+      const badRequest = BadRequest.encode({
+        fieldViolations: shown.map((v) => ({ field: v.field, description: v.description, reason: "" })),
+      }).finish();
       details.push({ typeUrl: BAD_REQUEST_TYPE, value: Buffer.from(badRequest) });
     }
     return Buffer.from(Status.encode({ code, message, details }).finish());
   };
-  const bounded = violations.slice(0, MAX_VIOLATIONS_SENT).map((v) => ({ field: outgoing(v.field, MAX_FIELD_CHARS), description: outgoing(v.description, MAX_DESCRIPTION_CHARS) }));
+  const bounded = violations.slice(0, MAX_VIOLATIONS_SENT).map((v) => ({
+    field: outgoing(v.field, MAX_FIELD_CHARS),
+    description: outgoing(v.description, MAX_DESCRIPTION_CHARS),
+  }));
   for (let n = bounded.length; ; n -= 1) {
     const shown = bounded.slice(0, n);
-    if (violations.length > n) shown.push({ field: "(more)", description: `and ${violations.length - n} more problems` });
+    if (violations.length > n)
+      shown.push({ field: "(more)", description: `and ${violations.length - n} more problems` });
     const bytes = encode(shown);
     if (bytes.byteLength <= MAX_STATUS_DETAILS_BYTES || n === 0) return bytes;
   }
@@ -71,7 +85,9 @@ export function toServiceError(error: unknown, log: Logger, method: string): Par
     const violations = error.violations;
     const first = violations[0];
     const message = outgoing(
-      violations.length > 3 && first ? `${violations.length} problems in the request, first: ${clip(first.field, MAX_FIELD_CHARS)}: ${first.description}` : error.message,
+      violations.length > 3 && first
+        ? `${violations.length} problems in the request, first: ${clip(first.field, MAX_FIELD_CHARS)}: ${first.description}`
+        : error.message,
       MAX_MESSAGE_CHARS,
     );
     const metadata = new Metadata();
@@ -81,7 +97,9 @@ export function toServiceError(error: unknown, log: Logger, method: string): Par
       {
         method,
         code: error.code,
-        ...(violations.length > 0 ? { fields: violations.slice(0, 20).map((v) => outgoing(v.field, MAX_FIELD_CHARS)) } : { reason: message }),
+        ...(violations.length > 0
+          ? { fields: violations.slice(0, 20).map((v) => outgoing(v.field, MAX_FIELD_CHARS)) }
+          : { reason: message }),
       },
       "request refused",
     );
@@ -98,5 +116,7 @@ export function fieldViolations(error: { metadata?: Metadata }): Array<{ field: 
   const decoded = Status.decode(raw);
   return decoded.details
     .filter((d) => d.typeUrl === BAD_REQUEST_TYPE)
-    .flatMap((d) => BadRequest.decode(d.value).fieldViolations.map((v) => ({ field: v.field, description: v.description })));
+    .flatMap((d) =>
+      BadRequest.decode(d.value).fieldViolations.map((v) => ({ field: v.field, description: v.description })),
+    );
 }

@@ -30,10 +30,14 @@ export function memberToMessage(m: CharterMember): Member {
 
 const clean = (values: readonly string[]) => values.map((v) => v.trim()).filter((v) => v !== "");
 
-export function federationService(components: HandlerComponents & { charter: CharterAdmin; federation: Federation }): FederationServiceServer {
+export function federationService(
+  components: HandlerComponents & { charter: CharterAdmin; federation: Federation },
+): FederationServiceServer {
   const { charter, federation } = components;
   return {
-    createFederation: unary(components, "CreateFederation", "admin", async (req, ctx) => memberToMessage(await charter.create(ctx.operator.id, clean(req.addresses)))),
+    createFederation: unary(components, "CreateFederation", "admin", async (req, ctx) =>
+      memberToMessage(await charter.create(ctx.operator.id, clean(req.addresses))),
+    ),
     admitMember: unary(components, "AdmitMember", "admin", async (req, ctx) =>
       memberToMessage(
         await charter.admit(ctx.operator.id, {
@@ -46,7 +50,9 @@ export function federationService(components: HandlerComponents & { charter: Cha
         }),
       ),
     ),
-    removeMember: unary(components, "RemoveMember", "admin", async (req, ctx) => memberToMessage(await charter.remove(ctx.operator.id, req.hub.trim()))),
+    removeMember: unary(components, "RemoveMember", "admin", async (req, ctx) =>
+      memberToMessage(await charter.remove(ctx.operator.id, req.hub.trim())),
+    ),
     rotateMemberKey: unary(components, "RotateMemberKey", "admin", async (req, ctx) =>
       memberToMessage(await charter.rotateKey(ctx.operator.id, req.hub.trim(), req.peerId.trim())),
     ),
@@ -65,15 +71,23 @@ export function federationService(components: HandlerComponents & { charter: Cha
   };
 }
 
-export function keyService(components: HandlerComponents & { keys: KeyRotation; info: { hubId: string; peerId: string; role: string } }): KeyServiceServer {
+export function keyService(
+  components: HandlerComponents & { keys: KeyRotation; info: { hubId: string; peerId: string; role: string } },
+): KeyServiceServer {
   const { keys, info } = components;
   return {
     rotateKey: unary(components, "RotateKey", "admin", async () => {
       if (info.role === "secretariat") {
-        throw failedPrecondition("the secretariat's key is the federation's trust anchor (federation.anchor on every node); it is not rotated through the charter");
+        throw failedPrecondition(
+          "the secretariat's key is the federation's trust anchor (federation.anchor on every node); it is not rotated through the charter",
+        );
       }
       return { hub: info.hubId, peerId: info.peerId, nextPeerId: await keys.prepare() };
     }),
-    getKeyStatus: unary(components, "GetKeyStatus", "viewer", async () => ({ hub: info.hubId, peerId: info.peerId, nextPeerId: (await keys.pending()) ?? "" })),
+    getKeyStatus: unary(components, "GetKeyStatus", "viewer", async () => ({
+      hub: info.hubId,
+      peerId: info.peerId,
+      nextPeerId: (await keys.pending()) ?? "",
+    })),
   };
 }

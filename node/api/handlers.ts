@@ -86,7 +86,11 @@ export function authenticationInterceptor(components: HandlerComponents): Server
               authenticate(components, metadata);
             } catch (error) {
               const refused = toServiceError(error, components.logger, method.path);
-              call.sendStatus({ code: refused.code ?? status.INTERNAL, details: refused.details ?? "", metadata: refused.metadata ?? null });
+              call.sendStatus({
+                code: refused.code ?? status.INTERNAL,
+                details: refused.details ?? "",
+                metadata: refused.metadata ?? null,
+              });
               return;
             }
             proceed(metadata);

@@ -44,44 +44,53 @@ export interface NodeServiceComponents extends HandlerComponents {
 export function nodeService(components: NodeServiceComponents): NodeServiceServer {
   const { info, roster, documents, store, network, federation, repo, views, bookings } = components;
   return {
-    getStatus: unary(components, "GetStatus", "viewer", (_req, ctx): GetStatusResponse => ({
-      ...info,
-      trainerCount: roster.count(),
-      documents: documents.describe().map((d) => ({
-        id: d.id,
-        type: d.header.type,
-        owner: d.header.owner,
-        schemaVersion: d.header.schemaVersion,
-        heads: d.heads,
-        replicated: d.replicated,
-      })),
-      caller: operatorToMessage(ctx.operator),
-      libp2pAddresses: network.libp2pAddresses(),
-      directoryId: federation.self.directoryId,
-      anchor: federation.membership.anchor ?? "",
-      charterSource: federation.membership.source?.kind ?? "none",
-      charterSeq: federation.membership.source?.seq ?? 0,
-      bookingsPolicy: bookings.policy,
-      bookingsAwaitingDecision: bookings.awaitingDecision(),
-      removedAt: federation.membership.member(info.hubId)?.removedAt ?? "",
-      connectedPeers: network.peers().length,
-      members: views.freshness().map((m) => ({
-        hub: m.hub,
-        peerId: m.peerId,
-        verifiedSeq: m.latest?.seq ?? 0,
-        verifiedTime: m.latest?.time ?? "",
-        ageSeconds: m.ageSeconds ?? -1,
-        stale: m.stale,
-        rejected: m.rejected,
-        lastRejection: m.lastRejection ?? "",
-        removedAt: m.removedAt ?? "",
-      })),
-    })),
+    getStatus: unary(
+      components,
+      "GetStatus",
+      "viewer",
+      (_req, ctx): GetStatusResponse => ({
+        ...info,
+        trainerCount: roster.count(),
+        documents: documents.describe().map((d) => ({
+          id: d.id,
+          type: d.header.type,
+          owner: d.header.owner,
+          schemaVersion: d.header.schemaVersion,
+          heads: d.heads,
+          replicated: d.replicated,
+        })),
+        caller: operatorToMessage(ctx.operator),
+        libp2pAddresses: network.libp2pAddresses(),
+        directoryId: federation.self.directoryId,
+        anchor: federation.membership.anchor ?? "",
+        charterSource: federation.membership.source?.kind ?? "none",
+        charterSeq: federation.membership.source?.seq ?? 0,
+        bookingsPolicy: bookings.policy,
+        bookingsAwaitingDecision: bookings.awaitingDecision(),
+        removedAt: federation.membership.member(info.hubId)?.removedAt ?? "",
+        connectedPeers: network.peers().length,
+        members: views.freshness().map((m) => ({
+          hub: m.hub,
+          peerId: m.peerId,
+          verifiedSeq: m.latest?.seq ?? 0,
+          verifiedTime: m.latest?.time ?? "",
+          ageSeconds: m.ageSeconds ?? -1,
+          stale: m.stale,
+          rejected: m.rejected,
+          lastRejection: m.lastRejection ?? "",
+          removedAt: m.removedAt ?? "",
+        })),
+      }),
+    ),
     listPeers: unary(components, "ListPeers", "viewer", async (req) => {
       const peers = network.peers();
-      const rtts = await Promise.all(peers.map((p) => (p.transport === "libp2p" ? network.rtt(p.peerId) : Promise.resolve(undefined))));
+      const rtts = await Promise.all(
+        peers.map((p) => (p.transport === "libp2p" ? network.rtt(p.peerId) : Promise.resolve(undefined))),
+      );
       const iso = (ms: number | undefined) => (ms === undefined ? "" : new Date(ms).toISOString());
-      const own = req.includeDocuments ? new Map(documents.describe().map((d) => [d.id as string, { type: d.header.type, owner: d.header.owner }])) : new Map<string, { type: string; owner: string }>();
+      const own = req.includeDocuments
+        ? new Map(documents.describe().map((d) => [d.id as string, { type: d.header.type, owner: d.header.owner }]))
+        : new Map<string, { type: string; owner: string }>();
       const describe = (id: string) => own.get(id) ?? federation.describeForeign(id) ?? { type: "?", owner: "?" };
       return {
         peers: peers.map((p, i) => ({

@@ -12,7 +12,9 @@ export function operatorService(components: HandlerComponents & { operators: Ope
       const { operator, token } = await operators.add(req.name, parseRole(req.role), ctx.operator.id);
       return { operator: operatorToMessage(operator), token };
     }),
-    listOperators: unary(components, "ListOperators", "admin", () => ({ operators: operators.list().map(operatorToMessage) })),
+    listOperators: unary(components, "ListOperators", "admin", () => ({
+      operators: operators.list().map(operatorToMessage),
+    })),
     revokeOperator: unary(components, "RevokeOperator", "admin", async (req, ctx) =>
       operatorToMessage(await operators.revoke(req.id.trim(), ctx.operator.id)),
     ),

@@ -8,10 +8,14 @@ export function reportService(components: HandlerComponents & { reports: Reports
   const { reports } = components;
   return {
     coverageReport: unary(components, "CoverageReport", "viewer", async (req) => ({
-      json: JSON.stringify(await reports.coverage({ from: req.from.trim(), to: req.to.trim(), publicOnly: req.publicOnly })),
+      json: JSON.stringify(
+        await reports.coverage({ from: req.from.trim(), to: req.to.trim(), publicOnly: req.publicOnly }),
+      ),
     })),
     baselineReport: unary(components, "BaselineReport", "viewer", async (req) => ({
-      json: JSON.stringify(await reports.baseline({ period: req.period.trim(), against: req.against.trim(), publicOnly: req.publicOnly })),
+      json: JSON.stringify(
+        await reports.baseline({ period: req.period.trim(), against: req.against.trim(), publicOnly: req.publicOnly }),
+      ),
     })),
   };
 }

@@ -1,5 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  Server,
+  ServerCredentials,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { failedPrecondition } from "../errors.js";
@@ -8,7 +15,13 @@ import type { Roster } from "../roster/index.js";
 import type { CharterAdmin } from "../federation/index.js";
 import type { KeyRotation } from "../identity/index.js";
 import { FederationServiceService, KeyServiceService, federationService, keyService } from "./federation-service.js";
-import { AuditServiceService, auditService, CoreServiceService, coreService, type CoreServiceComponents } from "./core-service.js";
+import {
+  AuditServiceService,
+  auditService,
+  CoreServiceService,
+  coreService,
+  type CoreServiceComponents,
+} from "./core-service.js";
 import type { AuditSources } from "../audit/export.js";
 import type { Credentials } from "../credentials/index.js";
 import { CredentialServiceService, credentialService } from "./credential-service.js";
@@ -163,7 +176,10 @@ export class ApiServer {
     if (this.#server) return;
     const server = new Server({
       "grpc.max_receive_message_length": API_MAX_RECEIVE_MESSAGE_BYTES,
-      interceptors: [...(this.#init.identity ? [identityInterceptor(this.#init.identity)] : []), authenticationInterceptor(this.#components)],
+      interceptors: [
+        ...(this.#init.identity ? [identityInterceptor(this.#init.identity)] : []),
+        authenticationInterceptor(this.#components),
+      ],
     });
     for (const extra of this.#init.extraServices ?? []) server.addService(extra.definition, extra.implementation);
     // Every API service decodes its requests through one guard: size per method, strict UTF-8,
@@ -184,11 +200,14 @@ export class ApiServer {
     add(CaseServiceService, caseService(this.#components));
     add(DeliveryServiceService, deliveryService(this.#components));
     add(ReportServiceService, reportService(this.#components));
-    const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])));
+    const health = new HealthImplementation(
+      Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])),
+    );
     health.addToServer(server);
 
     const credentials = await this.#credentials();
-    const host = this.#init.host.includes(":") && !this.#init.host.startsWith("[") ? `[${this.#init.host}]` : this.#init.host;
+    const host =
+      this.#init.host.includes(":") && !this.#init.host.startsWith("[") ? `[${this.#init.host}]` : this.#init.host;
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${this.#init.port}`, credentials, (error, bound) => {
         if (error) {

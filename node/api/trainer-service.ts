@@ -39,7 +39,11 @@ export function trainerService(components: HandlerComponents & { roster: Roster 
       trainerToMessage(roster.get(req.id.trim(), seesPrivate(ctx.operator))),
     ),
     listTrainers: unary(components, "ListTrainers", "viewer", (req, ctx) => {
-      const page = roster.list({ pageSize: req.pageSize, pageToken: req.pageToken, includePrivate: seesPrivate(ctx.operator) });
+      const page = roster.list({
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+        includePrivate: seesPrivate(ctx.operator),
+      });
       return { trainers: page.trainers.map(trainerToMessage), nextPageToken: page.nextPageToken, total: page.total };
     }),
     updateTrainer: unary(components, "UpdateTrainer", "operator", async (req, ctx) => {
@@ -59,7 +63,8 @@ export function trainerService(components: HandlerComponents & { roster: Roster 
       for await (const request of requests as AsyncIterable<ImportTrainersRequest>) {
         const part = request.part;
         if (part?.$case === "options") {
-          if (options || rows.length > 0) throw invalidArgument([{ field: "options", description: "must be sent once, first" }]);
+          if (options || rows.length > 0)
+            throw invalidArgument([{ field: "options", description: "must be sent once, first" }]);
           options = part.value;
         } else if (part?.$case === "rows") {
           if (rows.length + part.value.rows.length > MAX_IMPORT_ROWS) {
@@ -69,7 +74,9 @@ export function trainerService(components: HandlerComponents & { roster: Roster 
             const size = ImportRow.encode(row).finish().byteLength;
             if (size > MAX_IMPORT_ROW_BYTES) {
               const description = `the row of line ${row.line} is ${size} bytes; a row of an import may be at most ${MAX_IMPORT_ROW_BYTES / 1024} KiB`;
-              throw resourceExhausted(`import refused: ${description}`, [{ field: `rows[${rows.length}]`, description }]);
+              throw resourceExhausted(`import refused: ${description}`, [
+                { field: `rows[${rows.length}]`, description },
+              ]);
             }
             bytes += size;
             if (bytes > MAX_IMPORT_BYTES) {
@@ -82,23 +89,40 @@ export function trainerService(components: HandlerComponents & { roster: Roster 
       }
       const outcome = await roster.import(
         rows,
-        { skipInvalid: options?.skipInvalid ?? false, dryRun: options?.dryRun ?? false, upsert: options?.upsert ?? false },
+        {
+          skipInvalid: options?.skipInvalid ?? false,
+          dryRun: options?.dryRun ?? false,
+          upsert: options?.upsert ?? false,
+        },
         ctx.operator.id,
       );
       // A reply must stay well under gRPC's message limit: send the first problems and the count.
-      return { ...outcome, errors: outcome.errors.slice(0, MAX_IMPORT_ERRORS_SENT), errorsTotal: outcome.errors.length };
+      return {
+        ...outcome,
+        errors: outcome.errors.slice(0, MAX_IMPORT_ERRORS_SENT),
+        errorsTotal: outcome.errors.length,
+      };
     }),
-    exportTrainers: serverStream(components, "ExportTrainers", "viewer", async function* (req, ctx): AsyncGenerator<Trainer> {
-      if (req.includePrivate && !seesPrivate(ctx.operator)) {
-        throw permissionDenied(`operator '${ctx.operator.id}' has role '${ctx.operator.role}'; exporting personal data needs 'operator'`);
-      }
-      for (const trainer of roster.exportAll(req.includePrivate)) yield trainerToMessage(trainer);
-    }),
+    exportTrainers: serverStream(
+      components,
+      "ExportTrainers",
+      "viewer",
+      async function* (req, ctx): AsyncGenerator<Trainer> {
+        if (req.includePrivate && !seesPrivate(ctx.operator)) {
+          throw permissionDenied(
+            `operator '${ctx.operator.id}' has role '${ctx.operator.role}'; exporting personal data needs 'operator'`,
+          );
+        }
+        for (const trainer of roster.exportAll(req.includePrivate)) yield trainerToMessage(trainer);
+      },
+    ),
     getTrainerHistory: unary(components, "GetTrainerHistory", "viewer", (req) => {
       const id = req.id.trim();
       roster.get(id, false); // NOT_FOUND for an unknown trainer
       return {
-        entries: roster.history(id).map((r) => ({ time: new Date(r.time).toISOString(), operatorId: r.operatorId, action: r.action })),
+        entries: roster
+          .history(id)
+          .map((r) => ({ time: new Date(r.time).toISOString(), operatorId: r.operatorId, action: r.action })),
       };
     }),
   };

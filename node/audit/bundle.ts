@@ -57,9 +57,20 @@ export function manifestDigest(entries: AuditBundle["manifest"]["documents"]): s
   return sha256Hex(entries.map((e) => `${e.id} ${e.changes} ${e.sha256}`).join("\n"));
 }
 
-export function makeBundle(parts: Omit<AuditBundle, "format" | "manifest" | "documents"> & { documents: Array<Omit<BundleDocument, "changes"> & { changes: Uint8Array[] }> }): AuditBundle {
-  const documents = parts.documents.map((d) => ({ ...d, changes: d.changes.map((c) => Buffer.from(c).toString("base64")) }));
-  const entries = parts.documents.map((d) => ({ id: d.id, changes: d.changes.length, sha256: changesDigest(d.changes) }));
+export function makeBundle(
+  parts: Omit<AuditBundle, "format" | "manifest" | "documents"> & {
+    documents: Array<Omit<BundleDocument, "changes"> & { changes: Uint8Array[] }>;
+  },
+): AuditBundle {
+  const documents = parts.documents.map((d) => ({
+    ...d,
+    changes: d.changes.map((c) => Buffer.from(c).toString("base64")),
+  }));
+  const entries = parts.documents.map((d) => ({
+    id: d.id,
+    changes: d.changes.length,
+    sha256: changesDigest(d.changes),
+  }));
   return {
     format: BUNDLE_FORMAT,
     createdAt: parts.createdAt,
@@ -80,7 +91,8 @@ export function encodeBundle(bundle: AuditBundle): Uint8Array {
 export function decodeBundle(bytes: Uint8Array): unknown {
   let text: string;
   try {
-    text = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString("utf8") : Buffer.from(bytes).toString("utf8");
+    text =
+      bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString("utf8") : Buffer.from(bytes).toString("utf8");
   } catch (error) {
     throw new Error(`the bundle does not decompress: ${(error as Error).message}`);
   }

@@ -37,10 +37,18 @@ export async function buildAuditBundle(s: AuditSources): Promise<AuditBundle> {
 
   for (const d of s.documents.describe()) {
     if (!d.replicated || d.header.type === "directory") continue;
-    const signed = d.releaseOnly ? s.checkpointer.releases(d.id) : [s.checkpointer.latest(d.id)].filter((x): x is SignedCheckpoint => x !== undefined);
+    const signed = d.releaseOnly
+      ? s.checkpointer.releases(d.id)
+      : [s.checkpointer.latest(d.id)].filter((x): x is SignedCheckpoint => x !== undefined);
     const last = signed.at(-1);
     if (!last) continue; // never signed (a core never released): nothing to vouch for
-    documents.push({ id: d.id, key: d.key, hub: s.hubId, type: d.header.type, changes: changesUpTo(changeGraph(s.documents.get(d.key)), last.checkpoint.heads) });
+    documents.push({
+      id: d.id,
+      key: d.key,
+      hub: s.hubId,
+      type: d.header.type,
+      changes: changesUpTo(changeGraph(s.documents.get(d.key)), last.checkpoint.heads),
+    });
     checkpoints.push(...signed);
   }
 
@@ -52,7 +60,13 @@ export async function buildAuditBundle(s: AuditSources): Promise<AuditBundle> {
     const listing = (directory.doc() as DirectoryDoc | undefined) ?? {};
     const key = textOf(listing.documents?.[view.documentId]?.key) ?? "";
     const type = textOf(listing.documents?.[view.documentId]?.type) ?? "";
-    documents.push({ id: view.documentId, key, hub: view.hub, type, changes: changesUpTo(changeGraph(handle.doc() as A.Doc<unknown>), view.checkpoint.heads) });
+    documents.push({
+      id: view.documentId,
+      key,
+      hub: view.hub,
+      type,
+      changes: changesUpTo(changeGraph(handle.doc() as A.Doc<unknown>), view.checkpoint.heads),
+    });
     // The core: every release verified here, as signed; any other document: its latest checkpoint.
     const history = released.filter((r) => r.checkpoint.documentId === view.documentId);
     if (history.length > 0) checkpoints.push(...history);

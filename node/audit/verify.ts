@@ -2,7 +2,14 @@ import * as A from "@automerge/automerge";
 import { checkpointProblem, CheckpointKind, type SignedCheckpoint } from "../authority/checkpoint.js";
 import { compareVersions, VERSION_PATTERN } from "../core/model.js";
 import { changeGraph, descends, ancestors } from "../documents/history.js";
-import { charterIdOf, directoryIdOf, ownedDocumentId, readCharter, signerProblem, type CharterMember } from "../federation/index.js";
+import {
+  charterIdOf,
+  directoryIdOf,
+  ownedDocumentId,
+  readCharter,
+  signerProblem,
+  type CharterMember,
+} from "../federation/index.js";
 import { BUNDLE_FORMAT, changesDigest, manifestDigest, sha256Hex, type AuditBundle } from "./bundle.js";
 
 const MAGIC = [0x85, 0x6f, 0x4a, 0x83];
@@ -30,10 +37,12 @@ function short(id: string): string {
  * contents; the 4-byte checksum is its prefix) and checks Automerge decodes the same hash.
  */
 export function changeHashProblem(bytes: Uint8Array): { hash?: string; problem?: string } {
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) return { problem: "is not an Automerge change (bad magic bytes)" };
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+    return { problem: "is not an Automerge change (bad magic bytes)" };
   if (bytes[8] !== 1) return { problem: `is a chunk of type ${bytes[8]}, not an uncompressed change` };
   const hash = sha256Hex(bytes.subarray(8));
-  if (Buffer.from(bytes.subarray(4, 8)).toString("hex") !== hash.slice(0, 8)) return { problem: "its checksum does not match its contents" };
+  if (Buffer.from(bytes.subarray(4, 8)).toString("hex") !== hash.slice(0, 8))
+    return { problem: "its checksum does not match its contents" };
   let decoded: string;
   try {
     decoded = A.decodeChange(bytes).hash as string;
@@ -61,14 +70,18 @@ export async function checkpointInBundle(
   const problem = await checkpointProblem(signed, { federationId: ctx.federationId, documentId: c.documentId });
   if (problem) return problem;
   const anchorDirectory = directoryIdOf(ctx.anchor);
-  const member = ctx.members.find((m) => m.keys.some((k) => k.peerId === c.owner)) ?? (c.owner === ctx.anchor ? ctx.members.find((m) => m.directoryId === anchorDirectory) : undefined);
+  const member =
+    ctx.members.find((m) => m.keys.some((k) => k.peerId === c.owner)) ??
+    (c.owner === ctx.anchor ? ctx.members.find((m) => m.directoryId === anchorDirectory) : undefined);
   if (!member) return `signed by ${c.owner}, which the charter gives no member`;
   const signer = signerProblem(member, c);
   if (signer) return signer;
   const doc = ctx.documents.get(c.documentId);
   if (!doc) return "its document is not in the bundle";
-  if (ownedDocumentId(member.directoryId, doc.key) !== c.documentId) return `document ${c.documentId} is not one of the documents of hub '${member.hub}' (its id does not derive from the hub's directory and key '${doc.key}')`;
-  if (!A.hasHeads(doc.doc, c.heads)) return "its heads are not in the document's changes (a change was dropped or altered)";
+  if (ownedDocumentId(member.directoryId, doc.key) !== c.documentId)
+    return `document ${c.documentId} is not one of the documents of hub '${member.hub}' (its id does not derive from the hub's directory and key '${doc.key}')`;
+  if (!A.hasHeads(doc.doc, c.heads))
+    return "its heads are not in the document's changes (a change was dropped or altered)";
   return undefined;
 }
 
@@ -98,13 +111,29 @@ export async function verifyBundle(raw: unknown, trustAnchor: string): Promise<V
 /** Verifies a bundle (see verifyBundle) and keeps what it holds. */
 export async function openBundle(raw: unknown, trustAnchor: string): Promise<OpenedBundle> {
   const failures: string[] = [];
-  const report: VerifyReport = { ok: false, federationId: "", anchor: trustAnchor, exportedBy: "", members: [], documents: 0, changes: 0, checkpoints: 0, releases: [], failures };
+  const report: VerifyReport = {
+    ok: false,
+    federationId: "",
+    anchor: trustAnchor,
+    exportedBy: "",
+    members: [],
+    documents: 0,
+    changes: 0,
+    checkpoints: 0,
+    releases: [],
+    failures,
+  };
   const bundle = raw as Partial<AuditBundle>;
   if (typeof bundle !== "object" || bundle === null || bundle.format !== BUNDLE_FORMAT) {
     failures.push(`not a Concordat audit bundle (format is not '${BUNDLE_FORMAT}')`);
     return { report, documents: new Map(), members: [] };
   }
-  if (!Array.isArray(bundle.documents) || !Array.isArray(bundle.checkpoints) || !bundle.manifest || !Array.isArray(bundle.manifest.documents)) {
+  if (
+    !Array.isArray(bundle.documents) ||
+    !Array.isArray(bundle.checkpoints) ||
+    !bundle.manifest ||
+    !Array.isArray(bundle.manifest.documents)
+  ) {
     failures.push("the bundle lacks documents, checkpoints or its manifest");
     return { report, documents: new Map(), members: [] };
   }
@@ -112,9 +141,11 @@ export async function openBundle(raw: unknown, trustAnchor: string): Promise<Ope
   report.exportedBy = `${bundle.exportedBy?.hub ?? "?"} (${bundle.exportedBy?.peerId ?? "?"})`;
 
   // 1. the manifest
-  if (manifestDigest(bundle.manifest.documents) !== bundle.manifest.sha256) failures.push("the manifest's own digest does not match it");
+  if (manifestDigest(bundle.manifest.documents) !== bundle.manifest.sha256)
+    failures.push("the manifest's own digest does not match it");
   const manifest = new Map(bundle.manifest.documents.map((m) => [m.id, m]));
-  if (manifest.size !== bundle.documents.length) failures.push(`the manifest lists ${manifest.size} documents, the bundle holds ${bundle.documents.length}`);
+  if (manifest.size !== bundle.documents.length)
+    failures.push(`the manifest lists ${manifest.size} documents, the bundle holds ${bundle.documents.length}`);
 
   // 2. every change, and each document rebuilt from them
   const docs = new Map<string, { key: string; doc: A.Doc<unknown>; hashes: Set<string> }>();
@@ -125,7 +156,9 @@ export async function openBundle(raw: unknown, trustAnchor: string): Promise<Ope
     const listed = manifest.get(entry.id);
     if (!listed) failures.push(`${label} is not in the manifest`);
     else if (listed.changes !== bytes.length || listed.sha256 !== changesDigest(bytes)) {
-      failures.push(`${label}: its changes do not match the manifest (${bytes.length} changes; the manifest says ${listed.changes})`);
+      failures.push(
+        `${label}: its changes do not match the manifest (${bytes.length} changes; the manifest says ${listed.changes})`,
+      );
     }
     const hashes = new Set<string>();
     let intact = true;
@@ -145,7 +178,10 @@ export async function openBundle(raw: unknown, trustAnchor: string): Promise<Ope
       continue;
     }
     const missing = A.getMissingDeps(doc, []);
-    if (missing.length > 0) failures.push(`${label}: changes depend on ${missing.length} change(s) not in the bundle (first: ${short(missing[0] as string)})`);
+    if (missing.length > 0)
+      failures.push(
+        `${label}: changes depend on ${missing.length} change(s) not in the bundle (first: ${short(missing[0] as string)})`,
+      );
     docs.set(entry.id, { key: String(entry.key), doc, hashes });
   }
   report.documents = docs.size;
@@ -160,7 +196,13 @@ export async function openBundle(raw: unknown, trustAnchor: string): Promise<Ope
   const charter = docs.get(charterId);
   let charterCheckpoint: SignedCheckpoint | undefined;
   for (const candidate of charterCheckpoints) {
-    if (!(await checkpointProblem(candidate, { federationId: report.federationId, owner: trustAnchor, documentId: charterId }))) {
+    if (
+      !(await checkpointProblem(candidate, {
+        federationId: report.federationId,
+        owner: trustAnchor,
+        documentId: charterId,
+      }))
+    ) {
       charterCheckpoint = candidate;
       break;
     }
@@ -176,7 +218,9 @@ export async function openBundle(raw: unknown, trustAnchor: string): Promise<Ope
   }
   const charterState = readCharter(A.view(charter.doc, charterCheckpoint.checkpoint.heads)).state;
   if (charterState.federationId !== report.federationId || charterState.anchor !== trustAnchor) {
-    failures.push(`the charter names federation '${charterState.federationId}' and anchor ${charterState.anchor}, not '${report.federationId}' and ${trustAnchor}`);
+    failures.push(
+      `the charter names federation '${charterState.federationId}' and anchor ${charterState.anchor}, not '${report.federationId}' and ${trustAnchor}`,
+    );
   }
   members = charterState.members;
   report.members = members.map((m) => ({ hub: m.hub, role: m.role, removed: m.removedAt !== undefined }));
@@ -193,7 +237,12 @@ export async function openBundle(raw: unknown, trustAnchor: string): Promise<Ope
       failures.push(`${label} is malformed`);
       continue;
     }
-    const problem = await checkpointInBundle(signed, { federationId: report.federationId, anchor: trustAnchor, members, documents: docs });
+    const problem = await checkpointInBundle(signed, {
+      federationId: report.federationId,
+      anchor: trustAnchor,
+      members,
+      documents: docs,
+    });
     if (problem) {
       failures.push(`${label}: ${problem}`);
       continue;
@@ -204,7 +253,8 @@ export async function openBundle(raw: unknown, trustAnchor: string): Promise<Ope
     for (const hash of ancestors(changeGraph(doc.doc), c.heads)) set.add(hash);
     covered.set(c.documentId, set);
     if (c.kind === CheckpointKind.Release) {
-      if (c.documentId !== coreId || c.owner !== trustAnchor) failures.push(`${label}: a release, but not of the core signed by the secretariat`);
+      if (c.documentId !== coreId || c.owner !== trustAnchor)
+        failures.push(`${label}: a release, but not of the core signed by the secretariat`);
       else coreReleases.push(signed);
     }
   }
@@ -215,22 +265,34 @@ export async function openBundle(raw: unknown, trustAnchor: string): Promise<Ope
       continue;
     }
     const extra = [...doc.hashes].filter((h) => !set.has(h));
-    if (extra.length > 0) failures.push(`document ${id} (${doc.key}) has ${extra.length} change(s) no checkpoint covers (first: ${short(extra[0] as string)})`);
+    if (extra.length > 0)
+      failures.push(
+        `document ${id} (${doc.key}) has ${extra.length} change(s) no checkpoint covers (first: ${short(extra[0] as string)})`,
+      );
   }
 
   // 5. releases
   const byDocument = new Map<string, SignedCheckpoint[]>();
-  for (const r of coreReleases) byDocument.set(r.checkpoint.documentId, [...(byDocument.get(r.checkpoint.documentId) ?? []), r]);
+  for (const r of coreReleases)
+    byDocument.set(r.checkpoint.documentId, [...(byDocument.get(r.checkpoint.documentId) ?? []), r]);
   for (const [id, list] of byDocument) {
     list.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
     const graph = changeGraph((docs.get(id) as { doc: A.Doc<unknown> }).doc);
     for (let i = 1; i < list.length; i += 1) {
       const prev = (list[i - 1] as SignedCheckpoint).checkpoint;
       const next = (list[i] as SignedCheckpoint).checkpoint;
-      if (!next.version || !prev.version || !VERSION_PATTERN.test(next.version) || compareVersions(next.version, prev.version) <= 0) {
-        failures.push(`release ${next.version} of ${id} was signed after ${prev.version} (seq ${next.seq} > ${prev.seq}) but is not above it: versions only go up`);
+      if (
+        !next.version ||
+        !prev.version ||
+        !VERSION_PATTERN.test(next.version) ||
+        compareVersions(next.version, prev.version) <= 0
+      ) {
+        failures.push(
+          `release ${next.version} of ${id} was signed after ${prev.version} (seq ${next.seq} > ${prev.seq}) but is not above it: versions only go up`,
+        );
       }
-      if (!descends(graph, next.heads, prev.heads)) failures.push(`release ${next.version} of ${id} does not descend from release ${prev.version}`);
+      if (!descends(graph, next.heads, prev.heads))
+        failures.push(`release ${next.version} of ${id} does not descend from release ${prev.version}`);
     }
     report.releases.push(...list.map((r) => r.checkpoint.version ?? "?"));
   }

@@ -60,7 +60,10 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   return new TextEncoder().encode(fields.join("\n"));
 }
 
-export async function signCheckpoint(checkpoint: Checkpoint, sign: (data: Uint8Array) => Promise<Uint8Array>): Promise<SignedCheckpoint> {
+export async function signCheckpoint(
+  checkpoint: Checkpoint,
+  sign: (data: Uint8Array) => Promise<Uint8Array>,
+): Promise<SignedCheckpoint> {
   const normalised = { ...checkpoint, heads: [...checkpoint.heads].sort() };
   const signature = await sign(encodeCheckpoint(normalised));
   return { checkpoint: normalised, signature: Buffer.from(signature).toString("base64") };
@@ -72,19 +75,27 @@ export async function signCheckpoint(checkpoint: Checkpoint, sign: (data: Uint8A
  * Whether that key is the document owner's at the checkpoint's time is the charter's question
  * (federation/charter.ts, `signerProblem`).
  */
-export async function checkpointProblem(signed: SignedCheckpoint, expected: { federationId: string; owner?: string; documentId?: string }): Promise<string | undefined> {
+export async function checkpointProblem(
+  signed: SignedCheckpoint,
+  expected: { federationId: string; owner?: string; documentId?: string },
+): Promise<string | undefined> {
   const c = signed.checkpoint;
-  if (c.federationId !== expected.federationId) return `federation '${c.federationId}' is not '${expected.federationId}'`;
-  if (expected.owner !== undefined && c.owner !== expected.owner) return `signed by ${c.owner}, not by the owner ${expected.owner}`;
+  if (c.federationId !== expected.federationId)
+    return `federation '${c.federationId}' is not '${expected.federationId}'`;
+  if (expected.owner !== undefined && c.owner !== expected.owner)
+    return `signed by ${c.owner}, not by the owner ${expected.owner}`;
   if (typeof c.owner !== "string") return "it names no signer";
-  if (expected.documentId !== undefined && c.documentId !== expected.documentId) return `for document ${c.documentId}, not ${expected.documentId}`;
+  if (expected.documentId !== undefined && c.documentId !== expected.documentId)
+    return `for document ${c.documentId}, not ${expected.documentId}`;
   let bytes: Uint8Array;
   try {
     bytes = encodeCheckpoint(c);
   } catch (error) {
     return (error as Error).message;
   }
-  return (await verifyPeerSignature(c.owner, bytes, Buffer.from(signed.signature, "base64"))) ? undefined : "bad signature";
+  return (await verifyPeerSignature(c.owner, bytes, Buffer.from(signed.signature, "base64")))
+    ? undefined
+    : "bad signature";
 }
 
 /**

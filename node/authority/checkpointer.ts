@@ -111,7 +111,12 @@ export class Checkpointer {
     // Only published documents are checkpointed: a private document's id and heads stay private,
     // and a release-only document's drafts are signed only by `release`.
     for (const key of keys) {
-      if (key === this.#init.directoryKey || !this.#documents.isReplicated(this.#documents.idOf(key)) || this.#documents.isReleaseOnly(key)) continue;
+      if (
+        key === this.#init.directoryKey ||
+        !this.#documents.isReplicated(this.#documents.idOf(key)) ||
+        this.#documents.isReleaseOnly(key)
+      )
+        continue;
       this.#pending.add(key);
     }
     if (this.#pending.size === 0 || this.#batchTimer || this.#stopped) return;
@@ -123,7 +128,9 @@ export class Checkpointer {
 
   /** Every release of a release-only document, as signed, oldest first (by seq). */
   releases(documentId: string): SignedCheckpoint[] {
-    const entries = Object.values(this.#directory().releases?.[documentId] ?? {}).map((e) => JSON.parse(textOf(e) ?? "") as SignedCheckpoint);
+    const entries = Object.values(this.#directory().releases?.[documentId] ?? {}).map(
+      (e) => JSON.parse(textOf(e) ?? "") as SignedCheckpoint,
+    );
     return entries.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
   }
 
@@ -146,27 +153,44 @@ export class Checkpointer {
         seq = nextSeq(Math.max(seq, last?.checkpoint.seq ?? 0), this.#init.now());
         const heads = [...A.getHeads(this.#documents.get(key))].sort();
         const entry = await signCheckpoint(
-          { federationId: this.#init.federationId, owner: this.#init.peerId, documentId, heads, seq, time: new Date(this.#init.now()).toISOString(), kind: CheckpointKind.Release, version },
+          {
+            federationId: this.#init.federationId,
+            owner: this.#init.peerId,
+            documentId,
+            heads,
+            seq,
+            time: new Date(this.#init.now()).toISOString(),
+            kind: CheckpointKind.Release,
+            version,
+          },
           this.#sign,
         );
-        await this.#documents.transact({ operatorId: "system", action: "checkpoint.release", subjects: [version] }, () => ({
-          edits: [
-            {
-              key: this.#init.directoryKey,
-              change: (doc) => {
-                const directory = doc as DirectoryDoc;
-                directory.checkpoints ??= {};
-                directory.releases ??= {};
-                directory.releases[documentId] ??= {};
-                const signed = new A.ImmutableString(JSON.stringify(entry));
-                directory.checkpoints[documentId] = signed;
-                (directory.releases[documentId] as Record<string, unknown>)[version] = new A.ImmutableString(JSON.stringify(entry));
+        await this.#documents.transact(
+          { operatorId: "system", action: "checkpoint.release", subjects: [version] },
+          () => ({
+            edits: [
+              {
+                key: this.#init.directoryKey,
+                change: (doc) => {
+                  const directory = doc as DirectoryDoc;
+                  directory.checkpoints ??= {};
+                  directory.releases ??= {};
+                  directory.releases[documentId] ??= {};
+                  const signed = new A.ImmutableString(JSON.stringify(entry));
+                  directory.checkpoints[documentId] = signed;
+                  (directory.releases[documentId] as Record<string, unknown>)[version] = new A.ImmutableString(
+                    JSON.stringify(entry),
+                  );
+                },
               },
-            },
-          ],
-          extra: [{ type: "put", sublevel: this.#store.meta, key: SEQ_KEY, value: seq }, this.#documents.releasedHeadsOperation(key, heads)],
-          result: undefined,
-        }));
+            ],
+            extra: [
+              { type: "put", sublevel: this.#store.meta, key: SEQ_KEY, value: seq },
+              this.#documents.releasedHeadsOperation(key, heads),
+            ],
+            result: undefined,
+          }),
+        );
         await this.#documents.publishRelease(key, heads);
         this.#log.info({ document: documentId, version, seq }, "signed a release");
         result = entry;
@@ -181,7 +205,9 @@ export class Checkpointer {
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {
-    const run = this.#running.then(job).catch((error: unknown) => this.#log.error({ err: error }, "signing checkpoints failed"));
+    const run = this.#running
+      .then(job)
+      .catch((error: unknown) => this.#log.error({ err: error }, "signing checkpoints failed"));
     this.#running = run;
     return run;
   }
@@ -207,11 +233,25 @@ export class Checkpointer {
       const last = this.latest(documentId);
       // Unchanged and signed with the current key: nothing to sign (after a key rotation, everything
       // is signed again with the new key, since the old key's checkpoints stop counting).
-      if (onlyChanged && last && last.checkpoint.heads.join(",") === heads.join(",") && last.checkpoint.owner === this.#init.peerId) continue;
+      if (
+        onlyChanged &&
+        last &&
+        last.checkpoint.heads.join(",") === heads.join(",") &&
+        last.checkpoint.owner === this.#init.peerId
+      )
+        continue;
       seq = nextSeq(Math.max(seq, last?.checkpoint.seq ?? 0), this.#init.now());
       entries.push(
         await signCheckpoint(
-          { federationId: this.#init.federationId, owner: this.#init.peerId, documentId, heads, seq, time: new Date(this.#init.now()).toISOString(), kind },
+          {
+            federationId: this.#init.federationId,
+            owner: this.#init.peerId,
+            documentId,
+            heads,
+            seq,
+            time: new Date(this.#init.now()).toISOString(),
+            kind,
+          },
           this.#sign,
         ),
       );
@@ -224,7 +264,8 @@ export class Checkpointer {
           change: (doc) => {
             const directory = doc as DirectoryDoc;
             if (!directory.checkpoints) directory.checkpoints = {};
-            for (const entry of entries) directory.checkpoints[entry.checkpoint.documentId] = new A.ImmutableString(JSON.stringify(entry));
+            for (const entry of entries)
+              directory.checkpoints[entry.checkpoint.documentId] = new A.ImmutableString(JSON.stringify(entry));
           },
         },
       ],
@@ -233,7 +274,11 @@ export class Checkpointer {
     }));
     // Which documents, at which heads: a reader (the bench, an operator) can tell whether a given
     // write is signed yet without reading the directory.
-    const signed = entries.map((e) => ({ document: e.checkpoint.documentId, seq: e.checkpoint.seq, heads: e.checkpoint.heads }));
+    const signed = entries.map((e) => ({
+      document: e.checkpoint.documentId,
+      seq: e.checkpoint.seq,
+      heads: e.checkpoint.heads,
+    }));
     this.#log.debug({ kind, documents: entries.length, seq, signed }, "signed checkpoints");
   }
 }

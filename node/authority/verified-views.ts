@@ -106,7 +106,10 @@ export class VerifiedViews {
   readonly #views = new Map<string, VerifiedView>();
   /** Per document: the highest seq verified, and the heads of the directory copy that carried it. */
   readonly #lastSeen = new Map<string, { seq: number; directoryHeads: string[] }>();
-  readonly #pending = new Map<string, { hub: string; directoryId: string; signed: SignedCheckpoint; directoryHeads: string[] }>();
+  readonly #pending = new Map<
+    string,
+    { hub: string; directoryId: string; signed: SignedCheckpoint; directoryHeads: string[] }
+  >();
   readonly #rejections: Rejection[] = [];
   /** Directories read, by document id, with the change listener to remove on stop. */
   readonly #directories = new Map<string, { handle: DocHandle<unknown>; unfollow: () => void }>();
@@ -134,7 +137,10 @@ export class VerifiedViews {
   async start(): Promise<void> {
     for await (const [key, value] of this.#store.meta.iterator({ gt: SEEN_PREFIX, lt: `${SEEN_PREFIX}~` })) {
       // Stored as a number before the directory's heads were kept with it.
-      const seen = typeof value === "number" ? { seq: value, directoryHeads: [] } : (value as { seq: number; directoryHeads: string[] });
+      const seen =
+        typeof value === "number"
+          ? { seq: value, directoryHeads: [] }
+          : (value as { seq: number; directoryHeads: string[] });
       this.#lastSeen.set(key.slice(SEEN_PREFIX.length), seen);
     }
   }
@@ -168,10 +174,11 @@ export class VerifiedViews {
   #watch(directoryId: string): void {
     if (directoryId === this.#init.selfDirectoryId || this.#directories.has(directoryId)) return;
     const handle = this.#repo.findWithProgress<unknown>(directoryId as DocumentId).handle;
-    this.#directories.set(directoryId, { handle, unfollow: followHandle(handle, () => void this.#readDirectory(directoryId, handle)) });
+    this.#directories.set(directoryId, {
+      handle,
+      unfollow: followHandle(handle, () => void this.#readDirectory(directoryId, handle)),
+    });
   }
-
-
 
   readonly #appliedListeners = new Set<(view: VerifiedView) => void>();
 
@@ -210,7 +217,8 @@ export class VerifiedViews {
         let latest: MemberFreshness["latest"];
         for (const view of this.#views.values()) {
           if (view.ownerDirectory !== member.directoryId) continue;
-          if (!latest || view.checkpoint.time > latest.time) latest = { seq: view.checkpoint.seq, time: view.checkpoint.time, documentId: view.documentId };
+          if (!latest || view.checkpoint.time > latest.time)
+            latest = { seq: view.checkpoint.seq, time: view.checkpoint.time, documentId: view.documentId };
         }
         const ageSeconds = latest ? Math.max(0, Math.round((now - Date.parse(latest.time)) / 1000)) : undefined;
         const rejections = this.#rejections.filter((r) => r.hub === member.hub);
@@ -233,7 +241,8 @@ export class VerifiedViews {
     if (!member) return undefined;
     let best: number | undefined;
     for (const view of this.#views.values()) {
-      if (view.ownerDirectory === member.directoryId && (best === undefined || view.checkpoint.seq > best)) best = view.checkpoint.seq;
+      if (view.ownerDirectory === member.directoryId && (best === undefined || view.checkpoint.seq > best))
+        best = view.checkpoint.seq;
     }
     return best;
   }
@@ -262,7 +271,8 @@ export class VerifiedViews {
     // is harmless (the view stays at the last verified checkpoint) but worth naming.
     for (const view of this.#views.values()) {
       const key = `${view.documentId}@${view.checkpoint.seq}`;
-      if (view.ownerDirectory !== directoryId || Object.hasOwn(checkpoints, view.documentId) || this.#missing.has(key)) continue;
+      if (view.ownerDirectory !== directoryId || Object.hasOwn(checkpoints, view.documentId) || this.#missing.has(key))
+        continue;
       this.#missing.add(key);
       this.#log.warn(
         { hub: member.hub, document: view.documentId, seq: view.checkpoint.seq },
@@ -280,18 +290,30 @@ export class VerifiedViews {
         if (signed && (!best || signed.checkpoint.seq > best.checkpoint.seq)) best = signed;
       }
       if (best) {
-        this.#pending.set(documentId, { hub: member.hub, directoryId, signed: best, directoryHeads: A.getHeads(directoryDoc) });
+        this.#pending.set(documentId, {
+          hub: member.hub,
+          directoryId,
+          signed: best,
+          directoryHeads: A.getHeads(directoryDoc),
+        });
         this.#tryApply(documentId);
       }
     }
   }
 
   /** The entry if it is a new, valid checkpoint of the member's document; rejects (and logs) otherwise. */
-  async #check(member: CharterMember, documentId: string, raw: unknown, listing: unknown, directoryDoc: A.Doc<unknown>): Promise<SignedCheckpoint | undefined> {
+  async #check(
+    member: CharterMember,
+    documentId: string,
+    raw: unknown,
+    listing: unknown,
+    directoryDoc: A.Doc<unknown>,
+  ): Promise<SignedCheckpoint | undefined> {
     let signed: SignedCheckpoint;
     try {
       signed = JSON.parse(textOf(raw) ?? "") as SignedCheckpoint;
-      if (typeof signed?.signature !== "string" || typeof signed?.checkpoint !== "object" || signed.checkpoint === null) throw new Error("shape");
+      if (typeof signed?.signature !== "string" || typeof signed?.checkpoint !== "object" || signed.checkpoint === null)
+        throw new Error("shape");
     } catch {
       this.#reject(member, documentId, "malformed checkpoint entry");
       return undefined;
@@ -301,19 +323,31 @@ export class VerifiedViews {
     const pending = this.#pending.get(documentId)?.signed.checkpoint.seq ?? -1;
     if (seq === current || seq === pending) return undefined; // already applied or waiting
     if (!ownsListedDocument(member.directoryId, documentId, listing)) {
-      this.#reject(member, documentId, `document ${documentId} is not one of the documents of hub '${member.hub}' (its id does not derive from the hub's directory)`);
+      this.#reject(
+        member,
+        documentId,
+        `document ${documentId} is not one of the documents of hub '${member.hub}' (its id does not derive from the hub's directory)`,
+      );
       return undefined;
     }
     const problem =
       (await checkpointProblem(signed, { federationId: this.#init.federationId, documentId })) ??
-      signerProblem(member, { owner: String(signed.checkpoint.owner), time: String(signed.checkpoint.time), seq: Number(signed.checkpoint.seq) });
+      signerProblem(member, {
+        owner: String(signed.checkpoint.owner),
+        time: String(signed.checkpoint.time),
+        seq: Number(signed.checkpoint.seq),
+      });
     if (problem) {
       this.#reject(member, documentId, problem);
       return undefined;
     }
     // Reads of a directory overlap (each change of it starts one, and verifying awaits): another
     // read may have applied or queued this very checkpoint meanwhile. That is not a replay.
-    if (seq === (this.#views.get(documentId)?.checkpoint.seq ?? -1) || seq === (this.#pending.get(documentId)?.signed.checkpoint.seq ?? -1)) return undefined;
+    if (
+      seq === (this.#views.get(documentId)?.checkpoint.seq ?? -1) ||
+      seq === (this.#pending.get(documentId)?.signed.checkpoint.seq ?? -1)
+    )
+      return undefined;
     const seen = this.#lastSeen.get(documentId);
     const lastSeen = seen?.seq ?? -1;
     if (seq < lastSeen || (seq === lastSeen && this.#views.has(documentId)) || seq < current) {
@@ -321,10 +355,17 @@ export class VerifiedViews {
       // own copy is behind (changes not yet saved when the node was killed), which is no replay. The
       // newer entry comes back with the next sync.
       if (seen && seen.directoryHeads.length > 0 && !A.hasHeads(directoryDoc, seen.directoryHeads)) {
-        this.#log.debug({ hub: member.hub, document: documentId, seq, lastSeen }, "this node's copy of a directory is behind what it verified before; waiting for the rest");
+        this.#log.debug(
+          { hub: member.hub, document: documentId, seq, lastSeen },
+          "this node's copy of a directory is behind what it verified before; waiting for the rest",
+        );
         return undefined;
       }
-      this.#reject(member, documentId, `seq ${seq} is not above the last seen ${Math.max(lastSeen, current)} (a replay)`);
+      this.#reject(
+        member,
+        documentId,
+        `seq ${seq} is not above the last seen ${Math.max(lastSeen, current)} (a replay)`,
+      );
       return undefined;
     }
     if (seq < pending) {
@@ -357,7 +398,14 @@ export class VerifiedViews {
     const { checkpoint } = pending.signed;
     // Reads of a directory run concurrently: one that verified an older entry may finish last.
     if ((this.#views.get(documentId)?.checkpoint.seq ?? -1) >= checkpoint.seq) return;
-    const view: VerifiedView = { documentId, hub: pending.hub, ownerDirectory: pending.directoryId, checkpoint, signature: pending.signed.signature, doc: A.view(doc, heads) };
+    const view: VerifiedView = {
+      documentId,
+      hub: pending.hub,
+      ownerDirectory: pending.directoryId,
+      checkpoint,
+      signature: pending.signed.signature,
+      doc: A.view(doc, heads),
+    };
     this.#views.set(documentId, view);
     const seen = { seq: checkpoint.seq, directoryHeads: pending.directoryHeads };
     if (checkpoint.seq < (this.#lastSeen.get(documentId)?.seq ?? -1)) return;
@@ -373,9 +421,13 @@ export class VerifiedViews {
   /** A newer charter verified: it becomes the membership (if it is this federation's). */
   #charterVerified(view: VerifiedView): void {
     const { state, problems } = readCharter(view.doc);
-    for (const problem of problems) this.#log.error({ problem }, "the verified charter holds a record that does not parse");
+    for (const problem of problems)
+      this.#log.error({ problem }, "the verified charter holds a record that does not parse");
     if (state.federationId !== this.#init.federationId || state.anchor !== this.#membership.anchor) {
-      this.#log.error({ federation: state.federationId, anchor: state.anchor }, "the verified charter names another federation or anchor; ignored");
+      this.#log.error(
+        { federation: state.federationId, anchor: state.anchor },
+        "the verified charter names another federation or anchor; ignored",
+      );
       return;
     }
     this.#log.info({ seq: view.checkpoint.seq, members: state.members.length }, "charter verified");

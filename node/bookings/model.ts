@@ -198,12 +198,19 @@ export interface RequestDraft {
 }
 
 /** Checks a draft and returns the request's fields with times normalised to ISO 8601 UTC. */
-export function checkDraft(draft: RequestDraft, now: number, defaultTtlMs: number): { violations: FieldViolation[]; start: number; end: number; expiresAt: number } {
+export function checkDraft(
+  draft: RequestDraft,
+  now: number,
+  defaultTtlMs: number,
+): { violations: FieldViolation[]; start: number; end: number; expiresAt: number } {
   const c = new Checker();
   const violations = c.violations;
   const fail = (field: string, description: string) => c.fail(field, description);
   if (draft.id !== "" && (draft.id.length > LIMITS.id || !ID_PATTERN.test(draft.id))) {
-    fail("request_id", `must be 1-${LIMITS.id} characters of letters, digits and . _ : - (starting with a letter or digit)`);
+    fail(
+      "request_id",
+      `must be 1-${LIMITS.id} characters of letters, digits and . _ : - (starting with a letter or digit)`,
+    );
   }
   if (draft.trainerHub === "") fail("trainer_hub", "is required");
   else c.text("trainer_hub", draft.trainerHub, { max: LIMITS.id });
@@ -256,7 +263,8 @@ export const engagementsBusyTime: BusyTimeSource = {
     const out: Array<{ trainer: string; start: string; end: string; confirmed: boolean }> = [];
     for (const stored of Object.values((doc as EngagementsDoc | undefined)?.decisions ?? {})) {
       const e = decodeEngagement(stored);
-      if (e && holdsTime(e.state)) out.push({ trainer: e.trainer, start: e.start, end: e.end, confirmed: e.state === "confirmed" });
+      if (e && holdsTime(e.state))
+        out.push({ trainer: e.trainer, start: e.start, end: e.end, confirmed: e.state === "confirmed" });
     }
     return out;
   },

@@ -1,13 +1,29 @@
 import { ImmutableString } from "@automerge/automerge";
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
-import { DocumentType, documentTypeOf, textOf, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
+import {
+  DocumentType,
+  documentTypeOf,
+  textOf,
+  type DocumentEdit,
+  type OwnedDocuments,
+  type OwnedDocumentSpec,
+} from "../documents/index.js";
 import { alreadyExists, invalidArgument, notFound, permissionDenied, type FieldViolation } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import type { CompetencyTree } from "../core/index.js";
 import { shardOf } from "../documents/index.js";
 import { Checker, quote, TextKind } from "../text.js";
-import { CASE_LIMITS, decodeCase, encodeCase, endorsementKey, validateCase, type CaseEndorsement, type CaseRecord, type RawCase } from "./model.js";
+import {
+  CASE_LIMITS,
+  decodeCase,
+  encodeCase,
+  endorsementKey,
+  validateCase,
+  type CaseEndorsement,
+  type CaseRecord,
+  type RawCase,
+} from "./model.js";
 import { caseHits, CaseSearchIndex, type CaseFilters } from "./search.js";
 import { SerialQueue } from "../serial-queue.js";
 
@@ -25,7 +41,12 @@ function caseSpec(n: number): OwnedDocumentSpec {
 
 /** The secretariat's endorsements of hubs' cases (created with the first). */
 function endorsementsSpec(): OwnedDocumentSpec {
-  return { key: ENDORSEMENTS_KEY, type: DocumentType.CaseEndorsements, replicated: true, initial: { endorsements: {} } };
+  return {
+    key: ENDORSEMENTS_KEY,
+    type: DocumentType.CaseEndorsements,
+    replicated: true,
+    initial: { endorsements: {} },
+  };
 }
 
 interface CasesDoc {
@@ -66,7 +87,13 @@ export class Cases {
 
   constructor(
     init: { hubId: string; isSecretariat: boolean },
-    components: { documents: OwnedDocuments; views: VerifiedViews; membership: Membership; tree: () => CompetencyTree; logger: Logger },
+    components: {
+      documents: OwnedDocuments;
+      views: VerifiedViews;
+      membership: Membership;
+      tree: () => CompetencyTree;
+      logger: Logger;
+    },
   ) {
     this.#self = init.hubId;
     this.#isSecretariat = init.isSecretariat;
@@ -157,7 +184,11 @@ export class Cases {
     const edits = records.map((record): DocumentEdit => {
       const n = shardOf(record.id, CASE_SHARDS);
       if (!this.#documents.has(shardKey(n))) create.set(shardKey(n), caseSpec(n));
-      return { key: shardKey(n), subject: record.id, change: (doc) => ((doc.cases as Record<string, unknown>)[record.id] = encodeCase(record)) };
+      return {
+        key: shardKey(n),
+        subject: record.id,
+        change: (doc) => ((doc.cases as Record<string, unknown>)[record.id] = encodeCase(record)),
+      };
     });
     return { edits, create: [...create.values()] };
   }
@@ -190,7 +221,11 @@ export class Cases {
    * Adds or replaces many cases in one transaction, all checked first: one bad case (or an id given
    * twice) and nothing is written. `dryRun` checks only.
    */
-  async import(operatorId: string, raws: ReadonlyArray<{ source: string; raw: RawCase }>, dryRun: boolean): Promise<{ created: number; updated: number }> {
+  async import(
+    operatorId: string,
+    raws: ReadonlyArray<{ source: string; raw: RawCase }>,
+    dryRun: boolean,
+  ): Promise<{ created: number; updated: number }> {
     const violations: FieldViolation[] = [];
     const records: CaseRecord[] = [];
     const seen = new Map<string, string>();
@@ -199,14 +234,22 @@ export class Cases {
       const checked = validateCase(raw, source);
       violations.push(...checked.violations);
       const first = seen.get(checked.value.id);
-      if (checked.value.id !== "" && first !== undefined) violations.push({ field: `${source}.id`, description: `'${checked.value.id}' is also the id of ${first}` });
+      if (checked.value.id !== "" && first !== undefined)
+        violations.push({ field: `${source}.id`, description: `'${checked.value.id}' is also the id of ${first}` });
       seen.set(checked.value.id, source);
       records.push({ ...checked.value, updatedAt: at, updatedBy: operatorId });
     }
-    if (violations.length > 0) throw invalidArgument(violations, `${violations.length} problem(s) in ${raws.length} case(s); nothing was written:\n${violations.map((v) => `  ${v.field}: ${v.description}`).join("\n")}`);
+    if (violations.length > 0)
+      throw invalidArgument(
+        violations,
+        `${violations.length} problem(s) in ${raws.length} case(s); nothing was written:\n${violations.map((v) => `  ${v.field}: ${v.description}`).join("\n")}`,
+      );
     const updated = records.filter((r) => this.#stored(r.id)).length;
     if (!dryRun && records.length > 0) {
-      await this.#documents.transact({ operatorId, action: "case.import", subjects: records.map((r) => r.id) }, () => ({ ...this.#plan(records), result: undefined }));
+      await this.#documents.transact({ operatorId, action: "case.import", subjects: records.map((r) => r.id) }, () => ({
+        ...this.#plan(records),
+        result: undefined,
+      }));
       await this.idle();
     }
     return { created: records.length - updated, updated };
@@ -215,7 +258,12 @@ export class Cases {
   /** A case of this hub, or of another as of its latest verified checkpoint. */
   get(hub: string, id: string): { record: CaseRecord; endorsement?: CaseEndorsement } {
     const record = hub === this.#self ? this.#stored(id) : this.#indexed.get(`${hub}/${id}`)?.record;
-    if (!record) throw notFound(hub === this.#self ? `case ${quote(id)} is not in this hub's repository` : `no case ${quote(id)} of hub ${quote(hub)} is known here (as of its latest verified checkpoint)`);
+    if (!record)
+      throw notFound(
+        hub === this.#self
+          ? `case ${quote(id)} is not in this hub's repository`
+          : `no case ${quote(id)} of hub ${quote(hub)} is known here (as of its latest verified checkpoint)`,
+      );
     const endorsement = this.#endorsements().get(endorsementKey(hub, id));
     return { record, ...(endorsement ? { endorsement } : {}) };
   }
@@ -249,7 +297,13 @@ export class Cases {
     const key = endorsementKey(hub, id);
     await this.#documents.transact({ operatorId, action: "case.endorse", subjects: [key] }, () => ({
       create: this.#documents.has(ENDORSEMENTS_KEY) ? [] : [endorsementsSpec()],
-      edits: [{ key: ENDORSEMENTS_KEY, subject: key, change: (doc) => ((doc.endorsements as Record<string, unknown>)[key] = encodeEndorsement(endorsement)) }],
+      edits: [
+        {
+          key: ENDORSEMENTS_KEY,
+          subject: key,
+          change: (doc) => ((doc.endorsements as Record<string, unknown>)[key] = encodeEndorsement(endorsement)),
+        },
+      ],
       result: undefined,
     }));
     return endorsement;
@@ -258,10 +312,13 @@ export class Cases {
   /** The secretariat's endorsements: its own document here, its verified view elsewhere. */
   #endorsements(): Map<string, CaseEndorsement> {
     let doc: { endorsements?: Record<string, unknown> } | undefined;
-    if (this.#isSecretariat) doc = this.#documents.has(ENDORSEMENTS_KEY) ? this.#documents.get(ENDORSEMENTS_KEY) : undefined;
+    if (this.#isSecretariat)
+      doc = this.#documents.has(ENDORSEMENTS_KEY) ? this.#documents.get(ENDORSEMENTS_KEY) : undefined;
     else {
       const secretariat = this.#membership.members().find((m) => m.role === "secretariat");
-      doc = secretariat ? (this.#views.view(ownedDocumentId(secretariat.directoryId, ENDORSEMENTS_KEY))?.doc as typeof doc) : undefined;
+      doc = secretariat
+        ? (this.#views.view(ownedDocumentId(secretariat.directoryId, ENDORSEMENTS_KEY))?.doc as typeof doc)
+        : undefined;
     }
     const out = new Map<string, CaseEndorsement>();
     for (const [key, stored] of Object.entries(doc?.endorsements ?? {})) {
@@ -278,7 +335,10 @@ export class Cases {
   // search
 
   /** Ranked full-text search over every hub's cases (this hub's live, the others' as signed), filtered. */
-  async search(query: CaseSearch, page: { size: number; offset: number }): Promise<{ cases: FoundCase[]; total: number }> {
+  async search(
+    query: CaseSearch,
+    page: { size: number; offset: number },
+  ): Promise<{ cases: FoundCase[]; total: number }> {
     await this.idle();
     const hits = caseHits(this.#index, this.#indexed, query.text, query, this.#tree());
     const endorsements = this.#endorsements();
@@ -292,5 +352,7 @@ export class Cases {
 }
 
 function encodeEndorsement(e: CaseEndorsement): ImmutableString {
-  return new ImmutableString(JSON.stringify({ hub: e.hub, caseId: e.caseId, by: e.by, at: e.at, note: e.note } satisfies CaseEndorsement));
+  return new ImmutableString(
+    JSON.stringify({ hub: e.hub, caseId: e.caseId, by: e.by, at: e.at, note: e.note } satisfies CaseEndorsement),
+  );
 }

@@ -48,7 +48,19 @@ export interface CaseRecord {
 
 export type CaseDraft = Omit<CaseRecord, "updatedAt" | "updatedBy">;
 
-export const CASE_LIMITS = { id: 128, title: 300, summary: 2000, body: 200_000, region: 100, competencies: 50, tags: 30, tag: 60, evidence: 30, url: 2000, label: 200 } as const;
+export const CASE_LIMITS = {
+  id: 128,
+  title: 300,
+  summary: 2000,
+  body: 200_000,
+  region: 100,
+  competencies: 50,
+  tags: 30,
+  tag: 60,
+  evidence: 30,
+  url: 2000,
+  label: 200,
+} as const;
 const SHA256 = /^[0-9a-f]{64}$/;
 
 /** A draft as it arrives (from the API or a front-matter file), every field optional text. */
@@ -68,11 +80,21 @@ export interface RawCase {
   visibility?: string;
 }
 
-function oneOf<T extends string>(c: Checker, field: string, value: string | undefined, allowed: readonly T[], fallback: T | undefined): T {
+function oneOf<T extends string>(
+  c: Checker,
+  field: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T | undefined,
+): T {
   const v = (value ?? "").trim().toLowerCase();
   if (v === "" && fallback !== undefined) return fallback;
   if (!c.characters(field, v, TextKind.Line)) return v as T;
-  if (!(allowed as readonly string[]).includes(v)) c.fail(field, v === "" ? `is required (${allowed.join(", ")})` : `${quote(value ?? "")} is not one of ${allowed.join(", ")}`);
+  if (!(allowed as readonly string[]).includes(v))
+    c.fail(
+      field,
+      v === "" ? `is required (${allowed.join(", ")})` : `${quote(value ?? "")} is not one of ${allowed.join(", ")}`,
+    );
   return v as T;
 }
 
@@ -82,17 +104,24 @@ export function validateCase(raw: RawCase, prefix = "case"): { value: CaseDraft;
   const f = (name: string) => (prefix ? `${prefix}.${name}` : name);
   const id = (raw.id ?? "").trim();
   if (id === "") c.fail(f("id"), "is required");
-  else if (c.characters(f("id"), id, TextKind.Line) && (id.length > CASE_LIMITS.id || !ID_PATTERN.test(id))) c.fail(f("id"), `${quote(id)} is not a valid id (letters, digits, '.', '_', ':', '-'; at most ${CASE_LIMITS.id})`);
+  else if (c.characters(f("id"), id, TextKind.Line) && (id.length > CASE_LIMITS.id || !ID_PATTERN.test(id)))
+    c.fail(f("id"), `${quote(id)} is not a valid id (letters, digits, '.', '_', ':', '-'; at most ${CASE_LIMITS.id})`);
   const kind = oneOf(c, f("kind"), raw.kind, CASE_KINDS, undefined);
   const title = checkText(c, f("title"), raw.title ?? "", CASE_LIMITS.title, true);
   const summary = checkText(c, f("summary"), raw.summary ?? "", CASE_LIMITS.summary, false, TextKind.Multiline);
   const body = raw.body ?? "";
-  if (body.length > CASE_LIMITS.body) c.fail(f("body"), `is ${body.length} characters long; at most ${CASE_LIMITS.body} allowed`);
+  if (body.length > CASE_LIMITS.body)
+    c.fail(f("body"), `is ${body.length} characters long; at most ${CASE_LIMITS.body} allowed`);
   else c.characters(f("body"), body, TextKind.Multiline);
   const language = checkLanguageTag(c, f("language"), raw.language ?? "");
   const country = (raw.country ?? "").trim() === "" ? "" : checkRegion(c, f("country"), raw.country ?? "");
   const region = checkText(c, f("region"), raw.region ?? "", CASE_LIMITS.region, false);
-  const list = (name: string, values: readonly string[] | undefined, max: number, each: (v: string, field: string) => string): string[] => {
+  const list = (
+    name: string,
+    values: readonly string[] | undefined,
+    max: number,
+    each: (v: string, field: string) => string,
+  ): string[] => {
     const items = values ?? [];
     if (items.length > max) {
       c.fail(f(name), `has ${items.length} entries; at most ${max} allowed`);
@@ -107,16 +136,19 @@ export function validateCase(raw: RawCase, prefix = "case"): { value: CaseDraft;
     return out;
   };
   const competencies = list("competencies", raw.competencies, CASE_LIMITS.competencies, (v, field) => {
-    if (c.characters(field, v, TextKind.Line) && (v === "" || v.length > CASE_LIMITS.id || !ID_PATTERN.test(v))) c.fail(field, `${quote(v)} is not a competency identifier`);
+    if (c.characters(field, v, TextKind.Line) && (v === "" || v.length > CASE_LIMITS.id || !ID_PATTERN.test(v)))
+      c.fail(field, `${quote(v)} is not a competency identifier`);
     return v;
   });
   const tags = list("tags", raw.tags, CASE_LIMITS.tags, (v, field) => {
-    if (v === "" || v.length > CASE_LIMITS.tag) c.fail(field, v === "" ? "is empty" : `is longer than ${CASE_LIMITS.tag} characters`);
+    if (v === "" || v.length > CASE_LIMITS.tag)
+      c.fail(field, v === "" ? "is empty" : `is longer than ${CASE_LIMITS.tag} characters`);
     else c.characters(field, v, TextKind.Line);
     return v.toLowerCase();
   });
   const rawEvidence = raw.evidence ?? [];
-  if (rawEvidence.length > CASE_LIMITS.evidence) c.fail(f("evidence"), `has ${rawEvidence.length} entries; at most ${CASE_LIMITS.evidence} allowed`);
+  if (rawEvidence.length > CASE_LIMITS.evidence)
+    c.fail(f("evidence"), `has ${rawEvidence.length} entries; at most ${CASE_LIMITS.evidence} allowed`);
   const evidence = (rawEvidence.length > CASE_LIMITS.evidence ? [] : rawEvidence).map((e, i) => {
     const at = (name: string) => f(`evidence[${i}].${name}`);
     const url = (e.url ?? "").trim();
@@ -130,12 +162,30 @@ export function validateCase(raw: RawCase, prefix = "case"): { value: CaseDraft;
       if (!ok || url.length > CASE_LIMITS.url) c.fail(at("url"), `${quote(url)} is not an http(s) URL`);
     }
     const sha256 = (e.sha256 ?? "").trim().toLowerCase();
-    if (!SHA256.test(sha256)) c.fail(at("sha256"), `${quote(e.sha256 ?? "")} is not a SHA-256 (64 hex digits) of the linked content`);
+    if (!SHA256.test(sha256))
+      c.fail(at("sha256"), `${quote(e.sha256 ?? "")} is not a SHA-256 (64 hex digits) of the linked content`);
     return { url, sha256, label: checkText(c, at("label"), e.label ?? "", CASE_LIMITS.label, false) };
   });
   const review = oneOf(c, f("review"), raw.review, REVIEW_STATES, "draft");
   const visibility = oneOf(c, f("visibility"), raw.visibility, VISIBILITIES, "internal");
-  return { value: { id, kind, title, summary, body, language, country, region, competencies, tags, evidence, review, visibility }, violations: c.violations };
+  return {
+    value: {
+      id,
+      kind,
+      title,
+      summary,
+      body,
+      language,
+      country,
+      region,
+      competencies,
+      tags,
+      evidence,
+      review,
+      visibility,
+    },
+    violations: c.violations,
+  };
 }
 
 export function encodeCase(r: CaseRecord): ImmutableString {

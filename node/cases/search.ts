@@ -21,9 +21,14 @@ export interface CaseFilters {
  * identifier or code, or a code family such as `hr`) with every competency under it. Whether a case's competency lies under the one asked is worked out once per
  * competency per query, not once per case.
  */
-export function caseFilter(indexed: ReadonlyMap<string, { hub: string; record: CaseRecord }>, query: CaseFilters, tree: CompetencyTree): (key: string) => boolean {
+export function caseFilter(
+  indexed: ReadonlyMap<string, { hub: string; record: CaseRecord }>,
+  query: CaseFilters,
+  tree: CompetencyTree,
+): (key: string) => boolean {
   const region = query.region?.trim();
-  const asCountry = region !== undefined && /^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$/.test(region) ? region.toUpperCase() : undefined;
+  const asCountry =
+    region !== undefined && /^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$/.test(region) ? region.toUpperCase() : undefined;
   const wanted = query.competency;
   // The competency asked by identifier or code (any case), or the family its name prefixes (`hr`: HR-1, HR-2…).
   const targets = wanted ? competenciesNamed(tree, wanted) : new Set<string>();
@@ -44,7 +49,14 @@ export function caseFilter(indexed: ReadonlyMap<string, { hub: string; record: C
     if (query.kind && r.kind !== query.kind) return false;
     if (query.publicOnly && r.visibility !== "public") return false;
     if (query.language && primaryLanguage(r.language) !== primaryLanguage(query.language)) return false;
-    if (region && !((r.country !== "" && asCountry !== undefined && servesRegion(r.country, asCountry)) || r.region.toLowerCase() === region.toLowerCase())) return false;
+    if (
+      region &&
+      !(
+        (r.country !== "" && asCountry !== undefined && servesRegion(r.country, asCountry)) ||
+        r.region.toLowerCase() === region.toLowerCase()
+      )
+    )
+      return false;
     if (wanted && !r.competencies.some(isUnder)) return false;
     return true;
   };
@@ -74,21 +86,50 @@ export function tokenize(text: string): string[] {
 /** Function words that would match nearly every case (after folding). */
 const STOPWORDS = new Set([
   ...["a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or", "the", "to", "with"],
-  ...["a", "au", "aux", "avec", "dans", "de", "des", "du", "en", "et", "l", "la", "le", "les", "ou", "par", "pour", "sur", "un", "une", "d"],
+  ...[
+    "a",
+    "au",
+    "aux",
+    "avec",
+    "dans",
+    "de",
+    "des",
+    "du",
+    "en",
+    "et",
+    "l",
+    "la",
+    "le",
+    "les",
+    "ou",
+    "par",
+    "pour",
+    "sur",
+    "un",
+    "une",
+    "d",
+  ],
   ...["في", "من", "علي", "الي", "عن", "و", "مع", "او", "ان", "هذا", "هذه"],
   ...["в", "во", "на", "при", "и", "с", "со", "по", "к", "о", "об", "от", "для", "из", "или", "не"],
   ...["的", "在", "中", "地", "和", "与", "及", "了", "是"],
 ]);
 
 /** Russian case endings, longest first: сила, силы, силой → сил (a light stemmer; index and query agree). */
-const RUSSIAN_ENDINGS = /(?:иями|ями|ами|ого|его|ому|ему|ыми|ими|ых|их|ой|ей|ий|ый|ая|яя|ое|ее|ые|ие|ов|ев|ах|ях|ам|ям|ом|ем|ию|ия|а|я|ы|и|у|ю|е|о|ь)$/u;
+const RUSSIAN_ENDINGS =
+  /(?:иями|ями|ами|ого|его|ому|ему|ыми|ими|ых|их|ой|ей|ий|ый|ая|яя|ое|ее|ые|ие|ов|ев|ах|ях|ам|ям|ом|ем|ию|ия|а|я|ы|и|у|ю|е|о|ь)$/u;
 
 export function foldTerm(term: string): string | null {
   let t = term.normalize("NFKC").toLowerCase();
   // Accents and Arabic short vowels go; Cyrillic keeps its letters (й is not и), only ё is written е.
-  t = /\p{Script=Cyrillic}/u.test(t) ? t.replace(/ё/g, "е") : t.normalize("NFD").replace(/\p{M}/gu, "").normalize("NFC");
+  t = /\p{Script=Cyrillic}/u.test(t)
+    ? t.replace(/ё/g, "е")
+    : t.normalize("NFD").replace(/\p{M}/gu, "").normalize("NFC");
   if (/\p{Script=Arabic}/u.test(t)) {
-    t = t.replace(/[أإآٱ]/g, "ا").replace(/ى/g, "ي").replace(/ة/g, "ه").replace(/ـ/g, "");
+    t = t
+      .replace(/[أإآٱ]/g, "ا")
+      .replace(/ى/g, "ي")
+      .replace(/ة/g, "ه")
+      .replace(/ـ/g, "");
     if (STOPWORDS.has(t)) return null;
     t = t.replace(ARABIC_ARTICLE, "");
   }
@@ -118,9 +159,17 @@ export interface CaseHit {
  * A case query's ranked hits over the indexed cases: full-text ranked when it has text, else every
  * case the filters accept (score 0, in index order). `Cases.search` pages these.
  */
-export function caseHits(index: CaseSearchIndex, indexed: ReadonlyMap<string, { hub: string; record: CaseRecord }>, text: string, filters: CaseFilters, tree: CompetencyTree): CaseHit[] {
+export function caseHits(
+  index: CaseSearchIndex,
+  indexed: ReadonlyMap<string, { hub: string; record: CaseRecord }>,
+  text: string,
+  filters: CaseFilters,
+  tree: CompetencyTree,
+): CaseHit[] {
   const accept = caseFilter(indexed, filters, tree);
-  return text.trim() === "" ? [...indexed.keys()].filter(accept).map((key) => ({ key, score: 0 })) : index.search(text, accept);
+  return text.trim() === ""
+    ? [...indexed.keys()].filter(accept).map((key) => ({ key, score: 0 }))
+    : index.search(text, accept);
 }
 
 /** The search index: add, replace and remove one case at a time; search with a filter over keys. */
@@ -144,7 +193,13 @@ export class CaseSearchIndex {
   }
 
   upsert(key: string, record: CaseRecord): void {
-    const doc = { id: key, title: record.title, summary: record.summary, body: record.body, tags: record.tags.join(" ") };
+    const doc = {
+      id: key,
+      title: record.title,
+      summary: record.summary,
+      body: record.body,
+      tags: record.tags.join(" "),
+    };
     if (this.#search.has(key)) this.#search.replace(doc);
     else this.#search.add(doc);
   }
@@ -155,6 +210,8 @@ export class CaseSearchIndex {
 
   /** Keys of the cases matching `text` (ranked), among those `accept` lets through. */
   search(text: string, accept: (key: string) => boolean): CaseHit[] {
-    return this.#search.search(text, { filter: (r) => accept(String(r.id)) }).map((r) => ({ key: String(r.id), score: r.score }));
+    return this.#search
+      .search(text, { filter: (r) => accept(String(r.id)) })
+      .map((r) => ({ key: String(r.id), score: r.score }));
   }
 }

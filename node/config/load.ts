@@ -46,7 +46,9 @@ function parseEnvValue(name: string, raw: string, type: EnvType): unknown {
       if (raw === "true") return true;
       if (raw === "false") return false;
       if (type === "pretty" && raw === "auto") return "auto";
-      throw invalidArgument([{ field: name, description: `${quote(raw)} must be true or false${type === "pretty" ? " or auto" : ""}` }]);
+      throw invalidArgument([
+        { field: name, description: `${quote(raw)} must be true or false${type === "pretty" ? " or auto" : ""}` },
+      ]);
   }
 }
 
@@ -95,16 +97,21 @@ export function parseYaml(text: string, source: string): unknown {
   const first = doc.errors[0];
   if (first) {
     const line = first.linePos?.[0]?.line;
-    throw invalidArgument(
-      [{ field: source, description: `YAML syntax error${line ? ` at line ${line}` : ""}: ${first.message.split("\n")[0]}` }],
-    );
+    throw invalidArgument([
+      {
+        field: source,
+        description: `YAML syntax error${line ? ` at line ${line}` : ""}: ${first.message.split("\n")[0]}`,
+      },
+    ]);
   }
   return doc.toJS();
 }
 
 export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const base: Record<string, unknown> =
-    typeof raw === "object" && raw !== null && !Array.isArray(raw) ? structuredClone(raw as Record<string, unknown>) : {};
+    typeof raw === "object" && raw !== null && !Array.isArray(raw)
+      ? structuredClone(raw as Record<string, unknown>)
+      : {};
   for (const [name, spec] of Object.entries(ENV_OVERRIDES)) {
     const value = env[name];
     if (value === undefined) continue;

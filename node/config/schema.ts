@@ -25,7 +25,9 @@ export const configSchema = z
   .object({
     hub: z
       .object({
-        id: z.string().regex(HUB_ID_PATTERN, "must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit"),
+        id: z
+          .string()
+          .regex(HUB_ID_PATTERN, "must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit"),
         name: z.string().trim().min(1, "must not be empty").max(200).superRefine(textRule(TextKind.Line)),
         role: z.enum(["hub", "secretariat"]).default("hub"),
         region: z.string().trim().max(100).superRefine(textRule(TextKind.Line)).default(""),
@@ -33,7 +35,10 @@ export const configSchema = z
       .strict(),
     federation: z
       .object({
-        id: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be 2-63 characters of a-z, 0-9, '.' and '-'").default("concordat-dev"),
+        id: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be 2-63 characters of a-z, 0-9, '.' and '-'")
+          .default("concordat-dev"),
         /** How often idle documents get a signed heartbeat checkpoint. */
         heartbeatSeconds: z.number().int().min(5).max(86_400).default(300),
         /**
@@ -43,7 +48,12 @@ export const configSchema = z
          */
         checkpointBatchMs: z.number().int().min(0).max(60_000).default(50),
         /** A member whose newest verified checkpoint is older than this is flagged stale. */
-        staleAfterSeconds: z.number().int().min(10).max(30 * 86_400).default(900),
+        staleAfterSeconds: z
+          .number()
+          .int()
+          .min(10)
+          .max(30 * 86_400)
+          .default(900),
         /**
          * The trust anchor: the secretariat's peer id. The charter is verified against it, and
          * membership, allow-lists and document owners all come from the charter. Unset: this node
@@ -51,10 +61,21 @@ export const configSchema = z
          */
         anchor: z.string().regex(PEER_ID, PEER_ID_MESSAGE).optional(),
         /** A rotated-out key may still connect this long, so that its hub learns of the rotation. */
-        rotationGraceSeconds: z.number().int().min(0).max(30 * 86_400).default(3600),
+        rotationGraceSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(30 * 86_400)
+          .default(3600),
       })
       .strict()
-      .default({ id: "concordat-dev", heartbeatSeconds: 300, checkpointBatchMs: 50, staleAfterSeconds: 900, rotationGraceSeconds: 3600 }),
+      .default({
+        id: "concordat-dev",
+        heartbeatSeconds: 300,
+        checkpointBatchMs: 50,
+        staleAfterSeconds: 900,
+        rotationGraceSeconds: 3600,
+      }),
     api: z
       .object({
         host: z.string().min(1).default("127.0.0.1"),
@@ -79,7 +100,10 @@ export const configSchema = z
         host: z
           .string()
           .min(1)
-          .refine(isLoopback, "must be a loopback address (127.0.0.1 or ::1): metrics carry no authentication, so they are served to this machine only")
+          .refine(
+            isLoopback,
+            "must be a loopback address (127.0.0.1 or ::1): metrics carry no authentication, so they are served to this machine only",
+          )
           .default("127.0.0.1"),
         /** Unset: no metrics endpoint. 0 picks a free port (written to DATA/node.json). */
         port: z.number().int().min(0).max(65535).optional(),
@@ -102,7 +126,9 @@ export const configSchema = z
     network: z
       .object({
         /** libp2p listen multiaddrs; empty turns libp2p off. */
-        listen: z.array(z.string().regex(/^\/ip[46]\/[^/]+\/tcp\/\d+$/, "must be a multiaddr like /ip4/127.0.0.1/tcp/7500")).default(["/ip4/127.0.0.1/tcp/7500"]),
+        listen: z
+          .array(z.string().regex(/^\/ip[46]\/[^/]+\/tcp\/\d+$/, "must be a multiaddr like /ip4/127.0.0.1/tcp/7500"))
+          .default(["/ip4/127.0.0.1/tcp/7500"]),
         /** Serve the gRPC Replicate stream on the API port, for peers that only reach HTTP/2. */
         grpc: z.boolean().default(true),
         /**
@@ -117,9 +143,16 @@ export const configSchema = z
               .object({
                 peerId: z.string().regex(PEER_ID, PEER_ID_MESSAGE),
                 /** libp2p addresses to dial (without /p2p/…). */
-                libp2p: z.array(z.string().regex(/^\/ip[46]\/[^/]+\/tcp\/\d+$/, "must be a multiaddr like /ip4/127.0.0.1/tcp/7500")).default([]),
+                libp2p: z
+                  .array(
+                    z.string().regex(/^\/ip[46]\/[^/]+\/tcp\/\d+$/, "must be a multiaddr like /ip4/127.0.0.1/tcp/7500"),
+                  )
+                  .default([]),
                 /** host:port of its gRPC API, to replicate over HTTP/2 instead. */
-                grpc: z.string().regex(/^[^\s:]+:\d+$/, "must be host:port").optional(),
+                grpc: z
+                  .string()
+                  .regex(/^[^\s:]+:\d+$/, "must be host:port")
+                  .optional(),
                 /** PEM CA file to verify its gRPC API's TLS certificate; plaintext HTTP/2 when absent. */
                 grpcCa: z.string().min(1).optional(),
               })
@@ -138,7 +171,12 @@ export const configSchema = z
          */
         policy: z.enum(["manual", "tentative", "confirm"]).default("manual"),
         /** A request this hub makes expires after this long unless it gives its own expiry. */
-        requestTtlHours: z.number().int().min(1).max(24 * 90).default(72),
+        requestTtlHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 90)
+          .default(72),
       })
       .strict()
       .default({ policy: "manual", requestTtlHours: 72 }),

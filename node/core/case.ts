@@ -83,12 +83,7 @@ const ITEM_FIELDS = [
   "listEnumeration",
   "lastChangeDateTime",
 ] as const;
-const ASSOCIATION_FIELDS = [
-  "identifier",
-  "associationType",
-  "sequenceNumber",
-  "lastChangeDateTime",
-] as const;
+const ASSOCIATION_FIELDS = ["identifier", "associationType", "sequenceNumber", "lastChangeDateTime"] as const;
 /**
  * Node references: the core model keeps identifier, uri and title; any other key (CASE 1.1
  * `targetType`) goes to `extra` under the reference's own field name, and back on export.
@@ -98,19 +93,64 @@ type NodeField = (typeof NODE_FIELDS)[number];
 
 /** Field order of the CASE 1.1 binding, so that exported JSON reads like any other CASE tool's. */
 const DOCUMENT_ORDER = [
-  "identifier", "uri", "frameworkType", "caseVersion", "creator", "title", "lastChangeDateTime", "officialSourceURL",
-  "publisher", "description", "subject", "subjectURI", "language", "version", "adoptionStatus", "statusStartDate",
-  "statusEndDate", "licenseURI", "notes", "CFPackageURI", "extensions",
+  "identifier",
+  "uri",
+  "frameworkType",
+  "caseVersion",
+  "creator",
+  "title",
+  "lastChangeDateTime",
+  "officialSourceURL",
+  "publisher",
+  "description",
+  "subject",
+  "subjectURI",
+  "language",
+  "version",
+  "adoptionStatus",
+  "statusStartDate",
+  "statusEndDate",
+  "licenseURI",
+  "notes",
+  "CFPackageURI",
+  "extensions",
 ];
 const ITEM_ORDER = [
-  "identifier", "fullStatement", "alternativeLabel", "CFItemType", "uri", "humanCodingScheme", "listEnumeration",
-  "abbreviatedStatement", "conceptKeywords", "conceptKeywordsURI", "notes", "subject", "subjectURI", "language",
-  "educationLevel", "CFItemTypeURI", "licenseURI", "statusStartDate", "statusEndDate", "lastChangeDateTime",
-  "CFDocumentURI", "extensions",
+  "identifier",
+  "fullStatement",
+  "alternativeLabel",
+  "CFItemType",
+  "uri",
+  "humanCodingScheme",
+  "listEnumeration",
+  "abbreviatedStatement",
+  "conceptKeywords",
+  "conceptKeywordsURI",
+  "notes",
+  "subject",
+  "subjectURI",
+  "language",
+  "educationLevel",
+  "CFItemTypeURI",
+  "licenseURI",
+  "statusStartDate",
+  "statusEndDate",
+  "lastChangeDateTime",
+  "CFDocumentURI",
+  "extensions",
 ];
 const ASSOCIATION_ORDER = [
-  "identifier", "associationType", "sequenceNumber", "uri", "originNodeURI", "destinationNodeURI",
-  "CFAssociationGroupingURI", "lastChangeDateTime", "notes", "CFDocumentURI", "extensions",
+  "identifier",
+  "associationType",
+  "sequenceNumber",
+  "uri",
+  "originNodeURI",
+  "destinationNodeURI",
+  "CFAssociationGroupingURI",
+  "lastChangeDateTime",
+  "notes",
+  "CFDocumentURI",
+  "extensions",
 ];
 const LINK_ORDER = ["title", "identifier", "uri"];
 
@@ -146,12 +186,19 @@ export function parseCasePackage(json: unknown): CasePackageContent {
   const groupings = definitions.CFAssociationGroupings;
   const nodes: Nodes = {
     identifiers: new Set([doc.identifier, ...itemsIn.map((raw) => (isRecord(raw) ? raw.identifier : undefined))]),
-    groupings: groupings && new Set(groupings.flatMap((g) => (isRecord(g) && typeof g.identifier === "string" ? [g.identifier] : []))),
+    groupings:
+      groupings &&
+      new Set(groupings.flatMap((g) => (isRecord(g) && typeof g.identifier === "string" ? [g.identifier] : []))),
   };
   const associations = associationsIn.map((raw, i) => readAssociation(raw, i, nodes, seen, problems));
   problems.throwIfAny();
   if (!framework) throw new Error("unreachable: an invalid CFDocument is a problem");
-  return restoreIdentifiers({ framework, items: items.filter(isDefined), associations: associations.filter(isDefined), definitions });
+  return restoreIdentifiers({
+    framework,
+    items: items.filter(isDefined),
+    associations: associations.filter(isDefined),
+    definitions,
+  });
 }
 
 /**
@@ -164,18 +211,27 @@ function restoreIdentifiers(content: CasePackageContent): CasePackageContent {
   const local = new Map<string, string>();
   const take = <T extends { identifier: string; extra: Json }>(record: T, name: string): T => {
     const extensions = record.extra.extensions;
-    if (!isRecord(extensions) || !isRecord(extensions[EXTENSION]) || !("identifier" in extensions[EXTENSION])) return record;
+    if (!isRecord(extensions) || !isRecord(extensions[EXTENSION]) || !("identifier" in extensions[EXTENSION]))
+      return record;
     const { identifier, ...ours } = extensions[EXTENSION];
     const parsed = identifierSchema.safeParse(identifier);
     if (!parsed.success) {
-      problems.add(name, `extensions.${EXTENSION}.identifier`, parsed.error.issues[0]?.message ?? "is not an identifier");
+      problems.add(
+        name,
+        `extensions.${EXTENSION}.identifier`,
+        parsed.error.issues[0]?.message ?? "is not an identifier",
+      );
       return record;
     }
     local.set(record.identifier, parsed.data);
     const { [EXTENSION]: _, ...others } = extensions;
     const kept: Json = Object.keys(ours).length > 0 ? { ...others, [EXTENSION]: ours } : others;
     const { extensions: __, ...extra } = record.extra;
-    return { ...record, identifier: parsed.data, extra: Object.keys(kept).length > 0 ? { ...extra, extensions: kept } : extra };
+    return {
+      ...record,
+      identifier: parsed.data,
+      extra: Object.keys(kept).length > 0 ? { ...extra, extensions: kept } : extra,
+    };
   };
   const framework = take(content.framework, "CFDocument");
   const items = content.items.map((item, i) => take(item, recordName("CFItems", i, item.identifier)));
@@ -183,9 +239,15 @@ function restoreIdentifiers(content: CasePackageContent): CasePackageContent {
   if (local.size === 0) return content;
   const seen = new Map<string, string>();
   [framework, ...items, ...taken].forEach((record, i) => {
-    const name = i === 0 ? "CFDocument" : i <= items.length ? recordName("CFItems", i - 1, record.identifier) : recordName("CFAssociations", i - 1 - items.length, record.identifier);
+    const name =
+      i === 0
+        ? "CFDocument"
+        : i <= items.length
+          ? recordName("CFItems", i - 1, record.identifier)
+          : recordName("CFAssociations", i - 1 - items.length, record.identifier);
     const first = seen.get(record.identifier);
-    if (first !== undefined) problems.add(name, `extensions.${EXTENSION}.identifier`, `repeats the identifier of ${first}`);
+    if (first !== undefined)
+      problems.add(name, `extensions.${EXTENSION}.identifier`, `repeats the identifier of ${first}`);
     else seen.set(record.identifier, name);
   });
   problems.throwIfAny();
@@ -212,7 +274,8 @@ function unwrap(json: unknown): Json {
   for (const list of ["CFItems", "CFAssociations"] as const) {
     if (pkg[list] !== undefined && !Array.isArray(pkg[list])) problems.add(list, "", "must be an array");
   }
-  if (pkg.CFDefinitions !== undefined && !isRecord(pkg.CFDefinitions)) problems.add("CFDefinitions", "", "must be an object");
+  if (pkg.CFDefinitions !== undefined && !isRecord(pkg.CFDefinitions))
+    problems.add("CFDefinitions", "", "must be an object");
   problems.throwIfAny();
   return pkg;
 }
@@ -265,8 +328,19 @@ function readItem(
   const record = recordName("CFItems", index, raw.identifier);
   claimIdentifier(seen, raw.identifier, record, `CFItems[${index}]`, problems);
   const {
-    identifier, humanCodingScheme, fullStatement, abbreviatedStatement, CFItemType, language,
-    educationLevel, conceptKeywords, notes, listEnumeration, lastChangeDateTime, extensions, ...extra
+    identifier,
+    humanCodingScheme,
+    fullStatement,
+    abbreviatedStatement,
+    CFItemType,
+    language,
+    educationLevel,
+    conceptKeywords,
+    notes,
+    listEnumeration,
+    lastChangeDateTime,
+    extensions,
+    ...extra
   } = raw;
   const lang = language ?? documentLanguage;
   const carried = splitExtensions(extensions);
@@ -274,7 +348,14 @@ function readItem(
   if (fullStatement === undefined) problems.add(record, "fullStatement", "is required");
 
   const statement = langMap(fullStatement, lang, carried.statement, record, "statement", problems);
-  const abbreviated = langMap(abbreviatedStatement, lang, carried.abbreviatedStatement, record, "abbreviatedStatement", problems);
+  const abbreviated = langMap(
+    abbreviatedStatement,
+    lang,
+    carried.abbreviatedStatement,
+    record,
+    "abbreviatedStatement",
+    problems,
+  );
   const type = itemType(CFItemType, extra.CFItemTypeURI);
   const candidate = compact({
     identifier,
@@ -359,7 +440,11 @@ function langMap(
   const { [lang]: repeated, ...rest } = others;
   if (repeated !== undefined && repeated !== main) {
     const field = name === "statement" ? "fullStatement" : "abbreviatedStatement";
-    problems.add(record, `extensions.${EXTENSION}.${name}.${lang}`, `differs from ${field}, which holds the text in '${lang}'`);
+    problems.add(
+      record,
+      `extensions.${EXTENSION}.${name}.${lang}`,
+      `differs from ${field}, which holds the text in '${lang}'`,
+    );
   }
   return { [lang]: main, ...rest };
 }
@@ -392,7 +477,13 @@ function readAssociation(
   const record = recordName("CFAssociations", index, raw.identifier);
   claimIdentifier(seen, raw.identifier, record, `CFAssociations[${index}]`, problems);
   const {
-    identifier, associationType, originNodeURI, destinationNodeURI, sequenceNumber, CFAssociationGroupingURI, lastChangeDateTime,
+    identifier,
+    associationType,
+    originNodeURI,
+    destinationNodeURI,
+    sequenceNumber,
+    CFAssociationGroupingURI,
+    lastChangeDateTime,
     ...extra
   } = raw;
   const origin = splitNodeRef(originNodeURI);
@@ -424,7 +515,8 @@ function readAssociation(
     destination: "destinationNodeURI",
     grouping: "CFAssociationGroupingURI",
   };
-  const rename: Rename = ({ path: [head, ...rest] }) => (typeof head === "string" ? [names[head] ?? head, ...rest] : [...rest]);
+  const rename: Rename = ({ path: [head, ...rest] }) =>
+    typeof head === "string" ? [names[head] ?? head, ...rest] : [...rest];
   const association = validated<CoreAssociation>(associationSchema, candidate, record, rename, problems);
   checkLinks(record, candidate, nodes, problems);
   return association;
@@ -441,7 +533,13 @@ function splitNodeRef(value: unknown): { ref: unknown; more?: Json } {
  * Claims a record's identifier: CASE identifiers are UUIDs, unique across the package (and the
  * world), and a second record with the same one would silently replace the first in the core.
  */
-function claimIdentifier(seen: Map<unknown, string>, identifier: unknown, record: string, position: string, problems: Problems): void {
+function claimIdentifier(
+  seen: Map<unknown, string>,
+  identifier: unknown,
+  record: string,
+  position: string,
+  problems: Problems,
+): void {
   if (typeof identifier !== "string") return;
   const first = seen.get(identifier);
   if (first !== undefined) problems.add(record, "identifier", `repeats the identifier of ${first}`);
@@ -455,7 +553,11 @@ function claimIdentifier(seen: Map<unknown, string>, identifier: unknown, record
 function checkLinks(record: string, association: Json, nodes: Nodes, problems: Problems): void {
   const { type, origin, destination, grouping } = association;
   if (typeof type === "string" && type !== "" && !isAssociationType(type)) {
-    problems.add(record, "associationType", `${quote(type)} is not a CASE association type (${ASSOCIATION_TYPES.join(", ")})`);
+    problems.add(
+      record,
+      "associationType",
+      `${quote(type)} is not a CASE association type (${ASSOCIATION_TYPES.join(", ")})`,
+    );
   }
   for (const [field, ref] of [
     ["originNodeURI", origin],
@@ -469,7 +571,11 @@ function checkLinks(record: string, association: Json, nodes: Nodes, problems: P
   }
   if (isRecord(grouping) && nodes.groupings && !nodes.groupings.has(grouping.identifier)) {
     const named = quote(String(grouping.identifier));
-    problems.add(record, "CFAssociationGroupingURI.identifier", `${named} is not in CFDefinitions.CFAssociationGroupings`);
+    problems.add(
+      record,
+      "CFAssociationGroupingURI.identifier",
+      `${named} is not in CFDefinitions.CFAssociationGroupings`,
+    );
   }
 }
 
@@ -487,7 +593,8 @@ function checkLinks(record: string, association: Json, nodes: Nodes, problems: P
 export function prepareForCase(content: CasePackageContent): CasePackageContent {
   const frameworkId = content.framework.identifier;
   const caseIds = new Map<string, string>([[frameworkId, caseFrameworkIdentifier(frameworkId)]]);
-  for (const r of [...content.items, ...content.associations]) caseIds.set(r.identifier, caseRecordIdentifier(frameworkId, r.identifier));
+  for (const r of [...content.items, ...content.associations])
+    caseIds.set(r.identifier, caseRecordIdentifier(frameworkId, r.identifier));
   const complete = <T extends { identifier: string; extra: Json }>(record: T): T => {
     const uuid = caseIds.get(record.identifier) ?? record.identifier;
     const extra = withoutNulls(structuredClone(record.extra));
@@ -501,7 +608,9 @@ export function prepareForCase(content: CasePackageContent): CasePackageContent 
   };
   const framework = complete(content.framework);
   const items = content.items.map(complete);
-  const nodes = new Map<string, { uri: string; title: string }>([[frameworkId, { uri: framework.extra.uri as string, title: framework.title }]]);
+  const nodes = new Map<string, { uri: string; title: string }>([
+    [frameworkId, { uri: framework.extra.uri as string, title: framework.title }],
+  ]);
   content.items.forEach((item, i) => {
     const done = items[i] as CoreItem;
     nodes.set(item.identifier, { uri: done.extra.uri as string, title: item.statement[item.language] ?? item.code });
@@ -519,7 +628,12 @@ export function prepareForCase(content: CasePackageContent): CasePackageContent 
     const done = complete(a);
     return { ...done, origin: link(a.origin), destination: link(a.destination) };
   });
-  const definitions = Object.fromEntries(Object.entries(content.definitions).map(([k, list]) => [k, list.map((d) => (isRecord(d) ? withoutNulls(structuredClone(d)) : d))]));
+  const definitions = Object.fromEntries(
+    Object.entries(content.definitions).map(([k, list]) => [
+      k,
+      list.map((d) => (isRecord(d) ? withoutNulls(structuredClone(d)) : d)),
+    ]),
+  );
   return { framework, items, associations, definitions };
 }
 
@@ -529,7 +643,11 @@ export function prepareForCase(content: CasePackageContent): CasePackageContent 
  */
 function withoutNulls(record: Json): Json {
   // fromEntries, not assignment: a `__proto__` member stays data.
-  return Object.fromEntries(Object.entries(record).flatMap(([key, value]) => (value === null ? [] : [[key, isRecord(value) ? withoutNulls(value) : value]])));
+  return Object.fromEntries(
+    Object.entries(record).flatMap(([key, value]) =>
+      value === null ? [] : [[key, isRecord(value) ? withoutNulls(value) : value]],
+    ),
+  );
 }
 
 /**
@@ -550,8 +668,19 @@ function writeDocument(framework: CoreFramework, options: CaseExportOptions): Js
   const extra = omit(structuredClone(framework.extra), DOCUMENT_FIELDS);
   if (options.caseVersion === "1.1") extra.caseVersion = "1.1";
   if (options.caseVersion === "1.0") delete extra.caseVersion;
-  const { identifier, title, description, creator, publisher, language, adoptionStatus, subject, lastChangeDateTime } = framework;
-  const modelled = { identifier, title, description, creator, publisher, language, adoptionStatus, subject: subject && [...subject], lastChangeDateTime };
+  const { identifier, title, description, creator, publisher, language, adoptionStatus, subject, lastChangeDateTime } =
+    framework;
+  const modelled = {
+    identifier,
+    title,
+    description,
+    creator,
+    publisher,
+    language,
+    adoptionStatus,
+    subject: subject && [...subject],
+    lastChangeDateTime,
+  };
   return ordered(compact({ ...extra, ...modelled }), DOCUMENT_ORDER);
 }
 
@@ -634,7 +763,10 @@ class Problems {
   throwIfAny(): void {
     const n = this.list.length;
     if (n === 0) return;
-    throw invalidArgument(this.list.slice(0, MAX_VIOLATIONS), `the CASE package is invalid: ${n} problem${n === 1 ? "" : "s"}`);
+    throw invalidArgument(
+      this.list.slice(0, MAX_VIOLATIONS),
+      `the CASE package is invalid: ${n} problem${n === 1 ? "" : "s"}`,
+    );
   }
 }
 
@@ -642,7 +774,8 @@ class Problems {
 const caseMessages: z.core.$ZodErrorMap = (issue) => {
   if (issue.input === undefined) return "is required";
   if (issue.code === "invalid_type") return `must be ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`;
-  if (issue.code === "too_small" && issue.origin === "string" && Number(issue.minimum) === 1) return "must not be empty";
+  if (issue.code === "too_small" && issue.origin === "string" && Number(issue.minimum) === 1)
+    return "must not be empty";
   return undefined;
 };
 
@@ -651,7 +784,13 @@ const caseMessages: z.core.$ZodErrorMap = (issue) => {
  * The candidate itself (not zod's output, which trims text) is returned, so that text round-trips
  * byte for byte.
  */
-function validated<T>(schema: z.ZodType<T>, candidate: Json, record: string, rename: Rename, problems: Problems): T | undefined {
+function validated<T>(
+  schema: z.ZodType<T>,
+  candidate: Json,
+  record: string,
+  rename: Rename,
+  problems: Problems,
+): T | undefined {
   const result = schema.safeParse(candidate, { error: caseMessages });
   if (result.success) return candidate as unknown as T;
   const issues = result.error.issues.flatMap((issue) => {

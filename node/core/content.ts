@@ -45,7 +45,15 @@ export const MAP_OF: Record<RecordKind, "items" | "associations" | "modules" | "
 };
 
 export function initialCoreDoc(): Record<string, unknown> {
-  return { framework: null, items: {}, associations: {}, modules: {}, schemes: {}, definitions: new A.ImmutableString("{}"), releaseNotes: {} };
+  return {
+    framework: null,
+    items: {},
+    associations: {},
+    modules: {},
+    schemes: {},
+    definitions: new A.ImmutableString("{}"),
+    releaseNotes: {},
+  };
 }
 
 /** Canonical JSON: object keys sorted, so equal records have equal text. */
@@ -69,16 +77,28 @@ export function encodeRecord(record: unknown): A.ImmutableString {
   return new A.ImmutableString(canonicalJson(record));
 }
 
-const SCHEMAS = { item: itemSchema, association: associationSchema, module: moduleSchema, scheme: schemeSchema } as const;
+const SCHEMAS = {
+  item: itemSchema,
+  association: associationSchema,
+  module: moduleSchema,
+  scheme: schemeSchema,
+} as const;
 
 /** Validates one record of `kind`; violations are prefixed with `prefix`. */
-export function validateRecord(kind: RecordKind, raw: unknown, prefix: string): { value?: CoreItem | CoreAssociation | CoreModule | AccreditationScheme; violations: FieldViolation[] } {
+export function validateRecord(
+  kind: RecordKind,
+  raw: unknown,
+  prefix: string,
+): { value?: CoreItem | CoreAssociation | CoreModule | AccreditationScheme; violations: FieldViolation[] } {
   const result = SCHEMAS[kind].safeParse(raw);
   if (!result.success) return { violations: violationsOf(result.error, prefix) };
   return { value: result.data as CoreItem | CoreAssociation | CoreModule | AccreditationScheme, violations: [] };
 }
 
-export function validateFramework(raw: unknown, prefix: string): { value?: CoreFramework; violations: FieldViolation[] } {
+export function validateFramework(
+  raw: unknown,
+  prefix: string,
+): { value?: CoreFramework; violations: FieldViolation[] } {
   const result = frameworkSchema.safeParse(raw);
   if (!result.success) return { violations: violationsOf(result.error, prefix) };
   return { value: result.data as CoreFramework, violations: [] };
@@ -138,7 +158,10 @@ function sortById<T>(records: T[], id: (r: T) => string): T[] {
 }
 
 /** The identifier of a record of any kind. */
-export function recordId(kind: RecordKind, record: CoreItem | CoreAssociation | CoreModule | AccreditationScheme): string {
+export function recordId(
+  kind: RecordKind,
+  record: CoreItem | CoreAssociation | CoreModule | AccreditationScheme,
+): string {
   return kind === "item" || kind === "association" ? (record as CoreItem).identifier : (record as CoreModule).id;
 }
 
@@ -152,23 +175,39 @@ export function referenceProblems(content: CoreContent): FieldViolation[] {
   const items = new Set(content.items.map((i) => i.identifier));
   const nodes = new Set([...items, ...(content.framework ? [content.framework.identifier] : [])]);
   for (const a of content.associations) {
-    if (!isAssociationType(a.type)) violations.push({ field: `association '${a.identifier}'.type`, description: `${quote(a.type)} is not a CASE association type (isChildOf, exactMatchOf, isRelatedTo, … or ext:…)` });
-    if (items.has(a.identifier)) violations.push({ field: `association '${a.identifier}'`, description: "has the identifier of an item" });
+    if (!isAssociationType(a.type))
+      violations.push({
+        field: `association '${a.identifier}'.type`,
+        description: `${quote(a.type)} is not a CASE association type (isChildOf, exactMatchOf, isRelatedTo, … or ext:…)`,
+      });
+    if (items.has(a.identifier))
+      violations.push({ field: `association '${a.identifier}'`, description: "has the identifier of an item" });
     for (const end of ["origin", "destination"] as const) {
       const ref = a[end];
       if (!nodes.has(ref.identifier) && !ref.uri) {
-        violations.push({ field: `association '${a.identifier}'.${end}`, description: `${quote(ref.identifier)} is not an item of the core, and has no uri (an external node)` });
+        violations.push({
+          field: `association '${a.identifier}'.${end}`,
+          description: `${quote(ref.identifier)} is not an item of the core, and has no uri (an external node)`,
+        });
       }
     }
   }
   for (const m of content.modules) {
     m.competencies.forEach((c, i) => {
-      if (!items.has(c)) violations.push({ field: `module '${m.id}'.competencies[${i}]`, description: `'${c}' is not an item of the core` });
+      if (!items.has(c))
+        violations.push({
+          field: `module '${m.id}'.competencies[${i}]`,
+          description: `'${c}' is not an item of the core`,
+        });
     });
   }
   for (const s of content.schemes) {
     s.competencies.forEach((c, i) => {
-      if (!items.has(c)) violations.push({ field: `scheme '${s.id}'.competencies[${i}]`, description: `'${c}' is not an item of the core` });
+      if (!items.has(c))
+        violations.push({
+          field: `scheme '${s.id}'.competencies[${i}]`,
+          description: `'${c}' is not an item of the core`,
+        });
     });
   }
   return violations;

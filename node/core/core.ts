@@ -5,7 +5,17 @@ import { DocumentType, type DocumentEdit, type OwnedDocuments, type OwnedDocumen
 import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { quote, textProblem, textViolationsIn, TextKind } from "../text.js";
 import { concordatFrameworkIdentifier } from "./case-ids.js";
-import { canonicalJson, encodeRecord, initialCoreDoc, MAP_OF, readCore, recordId, referenceProblems, validateFramework, validateRecord } from "./content.js";
+import {
+  canonicalJson,
+  encodeRecord,
+  initialCoreDoc,
+  MAP_OF,
+  readCore,
+  recordId,
+  referenceProblems,
+  validateFramework,
+  validateRecord,
+} from "./content.js";
 import {
   compareVersions,
   VERSION_PATTERN,
@@ -79,7 +89,10 @@ export class CoreAuthoring implements CoreSource {
    * `federationId` and `creator` (the secretariat's name) make the CFDocument of a core authored in
    * Concordat, which CASE needs and no import gave it.
    */
-  constructor(init: { isSecretariat: boolean; federationId: string; creator: string }, components: { documents: OwnedDocuments; checkpointer: Checkpointer; logger: Logger }) {
+  constructor(
+    init: { isSecretariat: boolean; federationId: string; creator: string },
+    components: { documents: OwnedDocuments; checkpointer: Checkpointer; logger: Logger },
+  ) {
     this.#isSecretariat = init.isSecretariat;
     this.#federationId = init.federationId;
     this.#creator = init.creator;
@@ -89,7 +102,10 @@ export class CoreAuthoring implements CoreSource {
   }
 
   #require(): void {
-    if (!this.#isSecretariat) throw failedPrecondition("only the secretariat edits and releases the core; a hub adopts its releases (`concordat core adopt`)");
+    if (!this.#isSecretariat)
+      throw failedPrecondition(
+        "only the secretariat edits and releases the core; a hub adopts its releases (`concordat core adopt`)",
+      );
   }
 
   /** The drafts: the authoring copy as it is now. */
@@ -103,7 +119,9 @@ export class CoreAuthoring implements CoreSource {
   }
 
   async signed(): Promise<SignedCheckpoint[]> {
-    return this.#isSecretariat && this.#documents.has(CORE_KEY) ? this.#checkpointer.releases(this.#documents.idOf(CORE_KEY)) : [];
+    return this.#isSecretariat && this.#documents.has(CORE_KEY)
+      ? this.#checkpointer.releases(this.#documents.idOf(CORE_KEY))
+      : [];
   }
 
   #releasesNow(): CoreRelease[] {
@@ -137,12 +155,19 @@ export class CoreAuthoring implements CoreSource {
    * unless given); without, only `extra` (the CASE fields Concordat does not model) is kept when
    * the record has none. Either way an edit never drops what CASE gave an item.
    */
-  put(operatorId: string, kind: RecordKind, records: readonly unknown[], options: { merge?: boolean } = {}): Promise<string[]> {
+  put(
+    operatorId: string,
+    kind: RecordKind,
+    records: readonly unknown[],
+    options: { merge?: boolean } = {},
+  ): Promise<string[]> {
     this.#require();
     return this.#documents.transact({ operatorId, action: `core.${kind}.put` }, () => {
       const violations: FieldViolation[] = [];
       const current = this.draft();
-      const existing = new Map((current[MAP_OF[kind]] as Array<Parameters<typeof recordId>[1]>).map((r) => [recordId(kind, r), r as unknown]));
+      const existing = new Map(
+        (current[MAP_OF[kind]] as Array<Parameters<typeof recordId>[1]>).map((r) => [recordId(kind, r), r as unknown]),
+      );
       const now = new Date().toISOString();
       const valid = records.flatMap((given, i) => {
         const raw = mergeRecord(kind, given, existing, options.merge === true, now);
@@ -153,7 +178,8 @@ export class CoreAuthoring implements CoreSource {
       const ids = valid.map((r) => recordId(kind, r));
       const dup = ids.find((id, i) => ids.indexOf(id) !== i);
       if (dup) violations.push({ field: `${kind}s`, description: `'${dup}' is given twice` });
-      if (violations.length > 0) throw invalidArgument(violations.slice(0, 200), `${violations.length} problems in the ${kind}s`);
+      if (violations.length > 0)
+        throw invalidArgument(violations.slice(0, 200), `${violations.length} problems in the ${kind}s`);
       const next = this.#merged({ [MAP_OF[kind]]: valid });
       const problems = referenceProblems(next);
       if (problems.length > 0) throw invalidArgument(problems.slice(0, 200), `${problems.length} broken references`);
@@ -172,17 +198,33 @@ export class CoreAuthoring implements CoreSource {
       const map = MAP_OF[kind];
       const existing = new Set((current[map] as Array<Parameters<typeof recordId>[1]>).map((r) => recordId(kind, r)));
       const missing = ids.filter((id) => !existing.has(id));
-      if (missing.length > 0) throw notFound(`no ${kind} ${missing.slice(0, 10).map((m) => quote(m)).join(", ")}${missing.length > 10 ? ` (and ${missing.length - 10} more)` : ""} in the core`);
+      if (missing.length > 0)
+        throw notFound(
+          `no ${kind} ${missing
+            .slice(0, 10)
+            .map((m) => quote(m))
+            .join(", ")}${missing.length > 10 ? ` (and ${missing.length - 10} more)` : ""} in the core`,
+        );
       const gone = new Set(ids);
-      const next = { ...current, [map]: (current[map] as Array<Parameters<typeof recordId>[1]>).filter((r) => !gone.has(recordId(kind, r))) } as CoreContent;
+      const next = {
+        ...current,
+        [map]: (current[map] as Array<Parameters<typeof recordId>[1]>).filter((r) => !gone.has(recordId(kind, r))),
+      } as CoreContent;
       const referrers = kind === "item" ? referrersOf(current, gone) : [];
       if (referrers.length > 0) {
-        const shown = referrers.slice(0, 5).map((r) => `${r.field} ${r.description}`).join("; ");
+        const shown = referrers
+          .slice(0, 5)
+          .map((r) => `${r.field} ${r.description}`)
+          .join("; ");
         const more = referrers.length > 5 ? `; and ${referrers.length - 5} more` : "";
-        throw invalidArgument(referrers.slice(0, 200), `nothing removed: ${shown}${more}. Remove or change what refers to it first`);
+        throw invalidArgument(
+          referrers.slice(0, 200),
+          `nothing removed: ${shown}${more}. Remove or change what refers to it first`,
+        );
       }
       const problems = referenceProblems(next);
-      if (problems.length > 0) throw invalidArgument(problems.slice(0, 200), `removing would break ${problems.length} references`);
+      if (problems.length > 0)
+        throw invalidArgument(problems.slice(0, 200), `removing would break ${problems.length} references`);
       return {
         edits: ids.map((id) => ({
           key: CORE_KEY,
@@ -222,7 +264,8 @@ export class CoreAuthoring implements CoreSource {
           return value ? [value] : [];
         });
       }
-      if (violations.length > 0) throw invalidArgument(violations.slice(0, 200), `nothing imported: ${violations.length} problems`);
+      if (violations.length > 0)
+        throw invalidArgument(violations.slice(0, 200), `nothing imported: ${violations.length} problems`);
       const next = this.#merged({
         ...(framework ? { framework } : {}),
         items: (valid.item ?? []) as CoreItem[],
@@ -231,7 +274,8 @@ export class CoreAuthoring implements CoreSource {
         schemes: (valid.scheme ?? []) as AccreditationScheme[],
       });
       const problems = referenceProblems(next);
-      if (problems.length > 0) throw invalidArgument(problems.slice(0, 200), `nothing imported: ${problems.length} broken references`);
+      if (problems.length > 0)
+        throw invalidArgument(problems.slice(0, 200), `nothing imported: ${problems.length} broken references`);
       const summary: ImportSummary = {
         framework: framework !== undefined,
         items: valid.item?.length ?? 0,
@@ -248,7 +292,10 @@ export class CoreAuthoring implements CoreSource {
       }
       if (parts.definitions) {
         const definitions = { ...this.draft().definitions, ...parts.definitions };
-        edits.push({ key: CORE_KEY, change: (doc) => void (doc.definitions = new A.ImmutableString(canonicalJson(definitions))) });
+        edits.push({
+          key: CORE_KEY,
+          change: (doc) => void (doc.definitions = new A.ImmutableString(canonicalJson(definitions))),
+        });
       }
       for (const kind of ["item", "association", "module", "scheme"] as const) {
         for (const r of valid[kind] ?? []) edits.push(this.#setRecord(kind, recordId(kind, r), r));
@@ -265,14 +312,20 @@ export class CoreAuthoring implements CoreSource {
    */
   async release(operatorId: string, version: string, notes: string): Promise<CoreRelease> {
     this.#require();
-    if (!VERSION_PATTERN.test(version)) throw invalidArgument([{ field: "version", description: `${quote(version)} is not a version X.Y.Z` }]);
+    if (!VERSION_PATTERN.test(version))
+      throw invalidArgument([{ field: "version", description: `${quote(version)} is not a version X.Y.Z` }]);
     if (notes.length > 20_000) throw invalidArgument([{ field: "notes", description: "at most 20,000 characters" }]);
     const problem = textProblem(notes, TextKind.Multiline);
     if (problem) throw invalidArgument([{ field: "notes", description: problem }]);
     const check = (previous: ReadonlyArray<{ checkpoint: { version?: string; heads: string[] } }>) => {
       const last = previous.at(-1)?.checkpoint;
       if (last?.version && compareVersions(version, last.version) <= 0) {
-        throw invalidArgument([{ field: "version", description: `${version} is not above the latest release ${last.version}; versions only go up` }]);
+        throw invalidArgument([
+          {
+            field: "version",
+            description: `${version} is not above the latest release ${last.version}; versions only go up`,
+          },
+        ]);
       }
     };
     check(this.#checkpointer.releases(this.#documents.idOf(CORE_KEY)));
@@ -281,7 +334,13 @@ export class CoreAuthoring implements CoreSource {
       throw failedPrecondition(`the drafts are the same as release ${last.version}: nothing to release`);
     }
     await this.#documents.transact({ operatorId, action: "core.release", subjects: [version] }, () => ({
-      edits: [{ key: CORE_KEY, subject: version, change: (doc) => void ((doc.releaseNotes as Record<string, unknown>)[version] = new A.ImmutableString(notes)) }],
+      edits: [
+        {
+          key: CORE_KEY,
+          subject: version,
+          change: (doc) => void ((doc.releaseNotes as Record<string, unknown>)[version] = new A.ImmutableString(notes)),
+        },
+      ],
       result: undefined,
     }));
     const signed = await this.#checkpointer.release(CORE_KEY, version, check);
@@ -327,7 +386,11 @@ export class CoreAuthoring implements CoreSource {
 
   #setRecord(kind: RecordKind, id: string, record: unknown): DocumentEdit {
     const map = MAP_OF[kind];
-    return { key: CORE_KEY, subject: id, change: (doc) => void ((doc[map] as Record<string, unknown>)[id] = encodeRecord(record)) };
+    return {
+      key: CORE_KEY,
+      subject: id,
+      change: (doc) => void ((doc[map] as Record<string, unknown>)[id] = encodeRecord(record)),
+    };
   }
 }
 
@@ -348,7 +411,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * for a new item, the defaults of `core item`) with the given fields laid over it; without, the
  * given record, with the draft record's `extra` when it gives none.
  */
-function mergeRecord(kind: RecordKind, given: unknown, existing: ReadonlyMap<string, unknown>, merge: boolean, now: string): unknown {
+function mergeRecord(
+  kind: RecordKind,
+  given: unknown,
+  existing: ReadonlyMap<string, unknown>,
+  merge: boolean,
+  now: string,
+): unknown {
   if (!isObject(given)) return given;
   const idField = kind === "item" || kind === "association" ? "identifier" : "id";
   const id = given[idField];
@@ -366,7 +435,8 @@ function mergeRecord(kind: RecordKind, given: unknown, existing: ReadonlyMap<str
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(given)) {
     const previous = base[key];
-    if ((key === "extra" || LANG_MAPS[kind].includes(key)) && isObject(previous) && isObject(value)) out[key] = { ...previous, ...value };
+    if ((key === "extra" || LANG_MAPS[kind].includes(key)) && isObject(previous) && isObject(value))
+      out[key] = { ...previous, ...value };
     else out[key] = value;
   }
   if (hasExtra && !("lastChangeDateTime" in given)) out.lastChangeDateTime = now;
@@ -376,7 +446,9 @@ function mergeRecord(kind: RecordKind, given: unknown, existing: ReadonlyMap<str
 /** What in the drafts refers to the items `ids`: associations (child items named as such), modules and schemes. */
 function referrersOf(content: CoreContent, ids: ReadonlySet<string>): FieldViolation[] {
   const out: FieldViolation[] = [];
-  const codes = new Map(content.items.map((i) => [i.identifier, i.code ? `${i.code} (${i.identifier})` : i.identifier]));
+  const codes = new Map(
+    content.items.map((i) => [i.identifier, i.code ? `${i.code} (${i.identifier})` : i.identifier]),
+  );
   const name = (id: string) => codes.get(id) ?? id;
   for (const a of content.associations) {
     for (const end of ["origin", "destination"] as const) {
@@ -391,10 +463,20 @@ function referrersOf(content: CoreContent, ids: ReadonlySet<string>): FieldViola
     }
   }
   for (const m of content.modules) {
-    for (const c of m.competencies) if (ids.has(c)) out.push({ field: `item ${quote(c)}`, description: `is referred to by module ${m.code ? `${m.code} (${m.id})` : m.id}: one of its competencies` });
+    for (const c of m.competencies)
+      if (ids.has(c))
+        out.push({
+          field: `item ${quote(c)}`,
+          description: `is referred to by module ${m.code ? `${m.code} (${m.id})` : m.id}: one of its competencies`,
+        });
   }
   for (const sc of content.schemes) {
-    for (const c of sc.competencies) if (ids.has(c)) out.push({ field: `item ${quote(c)}`, description: `is referred to by accreditation scheme ${sc.id}: one of the competencies it accredits` });
+    for (const c of sc.competencies)
+      if (ids.has(c))
+        out.push({
+          field: `item ${quote(c)}`,
+          description: `is referred to by accreditation scheme ${sc.id}: one of the competencies it accredits`,
+        });
   }
   return out;
 }

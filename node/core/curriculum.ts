@@ -90,7 +90,11 @@ export interface JobMapping {
 
 const line = (max: number) => z.string().trim().min(1).max(max).superRefine(textRule(TextKind.Line));
 const scenarioSchema = z
-  .object({ language: z.string().min(2).max(35).superRefine(textRule(TextKind.Line)), title: line(500), text: z.string().trim().min(1).max(20_000).superRefine(textRule(TextKind.Multiline)) })
+  .object({
+    language: z.string().min(2).max(35).superRefine(textRule(TextKind.Line)),
+    title: line(500),
+    text: z.string().trim().min(1).max(20_000).superRefine(textRule(TextKind.Multiline)),
+  })
   .strict();
 export const adaptationInputSchema = z
   .object({
@@ -111,11 +115,28 @@ export const mappingInputSchema = z
   .object({
     id: identifierSchema,
     jobTitle: lineLangMapSchema,
-    country: z.string().refine((c) => countries.isValid(c) && c.length === 2 && c === c.toUpperCase(), "is not an ISO 3166-1 alpha-2 code"),
-    escoUri: z.string().regex(/^http:\/\/data\.europa\.eu\/esco\/occupation\/[0-9a-f-]{36}$/, "is not an ESCO occupation URI (http://data.europa.eu/esco/occupation/<uuid>)").optional(),
-    iscoCode: z.string().regex(/^\d{4}$/, "is not an ISCO-08 unit group code (4 digits)").optional(),
+    country: z
+      .string()
+      .refine(
+        (c) => countries.isValid(c) && c.length === 2 && c === c.toUpperCase(),
+        "is not an ISO 3166-1 alpha-2 code",
+      ),
+    escoUri: z
+      .string()
+      .regex(
+        /^http:\/\/data\.europa\.eu\/esco\/occupation\/[0-9a-f-]{36}$/,
+        "is not an ESCO occupation URI (http://data.europa.eu/esco/occupation/<uuid>)",
+      )
+      .optional(),
+    iscoCode: z
+      .string()
+      .regex(/^\d{4}$/, "is not an ISCO-08 unit group code (4 digits)")
+      .optional(),
     careerStep: z.number().int().min(1).max(20).optional(),
-    competencies: z.array(z.object({ id: identifierSchema, relevance: z.enum(RELEVANCE) }).strict()).min(1).max(500),
+    competencies: z
+      .array(z.object({ id: identifierSchema, relevance: z.enum(RELEVANCE) }).strict())
+      .min(1)
+      .max(500),
   })
   .strict();
 export type MappingInput = z.input<typeof mappingInputSchema>;
@@ -162,11 +183,19 @@ export function readCurriculum(doc: unknown): CurriculumContent {
   return {
     adoption,
     adaptations: parseMap<Adaptation>(d.adaptations)
-      .filter((a) => typeof a?.id === "string" && typeof a.baseRelease === "string" && (a.target?.kind === "item" || a.target?.kind === "module") && typeof a.target.id === "string")
+      .filter(
+        (a) =>
+          typeof a?.id === "string" &&
+          typeof a.baseRelease === "string" &&
+          (a.target?.kind === "item" || a.target?.kind === "module") &&
+          typeof a.target.id === "string",
+      )
       .sort((a, b) => a.id.localeCompare(b.id)),
     localModules: parseMap<CoreModule>(d.localModules).sort((a, b) => a.id.localeCompare(b.id)),
     mappings: parseMap<JobMapping>(d.mappings).sort((a, b) => a.id.localeCompare(b.id)),
-    schemes: parseMap<AccreditationScheme>(d.schemes).filter((s) => typeof s?.id === "string").sort((a, b) => a.id.localeCompare(b.id)),
+    schemes: parseMap<AccreditationScheme>(d.schemes)
+      .filter((s) => typeof s?.id === "string")
+      .sort((a, b) => a.id.localeCompare(b.id)),
   };
 }
 
@@ -183,14 +212,20 @@ export interface ImpactEntry {
 }
 
 function targetOf(content: CoreContent, target: Adaptation["target"]): CoreItem | CoreModule | undefined {
-  return target.kind === "item" ? content.items.find((i) => i.identifier === target.id) : content.modules.find((m) => m.id === target.id);
+  return target.kind === "item"
+    ? content.items.find((i) => i.identifier === target.id)
+    : content.modules.find((m) => m.id === target.id);
 }
 
 /**
  * For each adaptation, what changed in its base record between the release it is pinned to and
  * `release`: an adaptation whose base changed needs review until it is re-based or confirmed.
  */
-export async function impactOf(adaptations: readonly Adaptation[], core: CoreSource, release: string): Promise<ImpactEntry[]> {
+export async function impactOf(
+  adaptations: readonly Adaptation[],
+  core: CoreSource,
+  release: string,
+): Promise<ImpactEntry[]> {
   const to = await core.content(release);
   if (!to) throw notFound(`no verified release ${release} of the core here`);
   const bases = new Map<string, CoreContent | undefined>();
@@ -217,12 +252,24 @@ export async function impactOf(adaptations: readonly Adaptation[], core: CoreSou
 }
 
 export interface EffectiveItem extends CoreItem {
-  adaptation?: { id: string; baseRelease: string; scenarios: Scenario[]; legalReferences: string[]; needsReview: boolean };
+  adaptation?: {
+    id: string;
+    baseRelease: string;
+    scenarios: Scenario[];
+    legalReferences: string[];
+    needsReview: boolean;
+  };
 }
 
 export interface EffectiveModule extends CoreModule {
   origin: "core" | "local";
-  adaptation?: { id: string; baseRelease: string; scenarios: Scenario[]; legalReferences: string[]; needsReview: boolean };
+  adaptation?: {
+    id: string;
+    baseRelease: string;
+    scenarios: Scenario[];
+    legalReferences: string[];
+    needsReview: boolean;
+  };
 }
 
 export interface EffectiveCurriculum {
@@ -262,14 +309,17 @@ export class Curriculum {
     const release = releases.find((r) => r.version === version);
     const content = release ? await this.#core.content(version) : undefined;
     if (!release || !content) {
-      throw notFound(`no verified release ${version} of the core here (known: ${releases.map((r) => r.version).join(", ") || "none yet"})`);
+      throw notFound(
+        `no verified release ${version} of the core here (known: ${releases.map((r) => r.version).join(", ") || "none yet"})`,
+      );
     }
     return { release, content };
   }
 
   async #adopted(): Promise<{ adoption: Adoption; content: CoreContent }> {
     const adoption = this.current().adoption;
-    if (!adoption) throw failedPrecondition("this hub has adopted no release of the core yet: `concordat core adopt VERSION`");
+    if (!adoption)
+      throw failedPrecondition("this hub has adopted no release of the core yet: `concordat core adopt VERSION`");
     return { adoption, content: (await this.#release(adoption.version)).content };
   }
 
@@ -294,12 +344,26 @@ export class Curriculum {
     const baseContent = base === adoption.version ? content : (await this.#release(base)).content;
     const violations: FieldViolation[] = [];
     const target = targetOf(baseContent, value.target);
-    if (!target) violations.push({ field: "adaptation.target.id", description: `no ${value.target.kind} '${value.target.id}' in release ${base}` });
+    if (!target)
+      violations.push({
+        field: "adaptation.target.id",
+        description: `no ${value.target.kind} '${value.target.id}' in release ${base}`,
+      });
     if (value.target.kind === "item" && (value.title || value.durationMinutes !== undefined)) {
-      violations.push({ field: "adaptation", description: "an item's adaptation has a statement, scenarios and legal references; title and duration belong to modules" });
+      violations.push({
+        field: "adaptation",
+        description:
+          "an item's adaptation has a statement, scenarios and legal references; title and duration belong to modules",
+      });
     }
-    if (value.target.kind === "module" && value.statement) violations.push({ field: "adaptation.statement", description: "a module's adaptation has a title, not a statement" });
-    const clash = this.current().adaptations.find((a) => a.id !== value.id && a.target.kind === value.target.kind && a.target.id === value.target.id);
+    if (value.target.kind === "module" && value.statement)
+      violations.push({
+        field: "adaptation.statement",
+        description: "a module's adaptation has a title, not a statement",
+      });
+    const clash = this.current().adaptations.find(
+      (a) => a.id !== value.id && a.target.kind === value.target.kind && a.target.id === value.target.id,
+    );
     if (clash) violations.push({ field: "adaptation.target", description: `already adapted by '${clash.id}'` });
     if (violations.length > 0) throw invalidArgument(violations);
     const adaptation: Adaptation = {
@@ -329,7 +393,9 @@ export class Curriculum {
     const order = (await this.#core.releases()).map((r) => r.version);
     const newest = order.at(-1);
     if (order.indexOf(release) > order.indexOf(adopted)) {
-      throw failedPrecondition(`this hub follows release ${adopted}: adopt release ${release} first (\`concordat core adopt ${release}\`), then confirm adaptation '${id}' against it`);
+      throw failedPrecondition(
+        `this hub follows release ${adopted}: adopt release ${release} first (\`concordat core adopt ${release}\`), then confirm adaptation '${id}' against it`,
+      );
     }
     if (version === undefined && newest !== undefined && newest !== adopted && existing.baseRelease === adopted) {
       throw failedPrecondition(
@@ -338,9 +404,16 @@ export class Curriculum {
     }
     const { content } = await this.#release(release);
     if (!targetOf(content, existing.target)) {
-      throw failedPrecondition(`${existing.target.kind} '${existing.target.id}' is not in release ${release}: remove or re-target the adaptation`);
+      throw failedPrecondition(
+        `${existing.target.kind} '${existing.target.id}' is not in release ${release}: remove or re-target the adaptation`,
+      );
     }
-    const confirmed: Adaptation = { ...existing, baseRelease: release, updatedAt: new Date().toISOString(), updatedBy: operatorId };
+    const confirmed: Adaptation = {
+      ...existing,
+      baseRelease: release,
+      updatedAt: new Date().toISOString(),
+      updatedBy: operatorId,
+    };
     await this.#put(operatorId, "adaptations", "core.adaptation.confirm", id, confirmed);
     return confirmed;
   }
@@ -350,9 +423,14 @@ export class Curriculum {
     if (!parsed.success) throw invalidArgument(violationsOf(parsed.error, "module"));
     const { content } = await this.#adopted();
     const module = parsed.data as CoreModule;
-    if (content.modules.some((m) => m.id === module.id)) throw invalidArgument([{ field: "module.id", description: `'${module.id}' is a core module; adapt it instead` }]);
+    if (content.modules.some((m) => m.id === module.id))
+      throw invalidArgument([{ field: "module.id", description: `'${module.id}' is a core module; adapt it instead` }]);
     const items = new Set(content.items.map((i) => i.identifier));
-    const violations = module.competencies.flatMap((c, i) => (items.has(c) ? [] : [{ field: `module.competencies[${i}]`, description: `'${c}' is not an item of the adopted release` }]));
+    const violations = module.competencies.flatMap((c, i) =>
+      items.has(c)
+        ? []
+        : [{ field: `module.competencies[${i}]`, description: `'${c}' is not an item of the adopted release` }],
+    );
     if (violations.length > 0) throw invalidArgument(violations);
     await this.#put(operatorId, "localModules", "core.local-module.put", module.id, module);
     return module;
@@ -364,11 +442,20 @@ export class Curriculum {
     if (!parsed.success) throw invalidArgument(violationsOf(parsed.error, "scheme"));
     const scheme = parsed.data as AccreditationScheme;
     if (!scheme.id.startsWith(`${this.#hubId}.`)) {
-      throw invalidArgument([{ field: "scheme.id", description: `a hub's own scheme is named '${this.#hubId}.<id>' (core schemes are the secretariat's)` }]);
+      throw invalidArgument([
+        {
+          field: "scheme.id",
+          description: `a hub's own scheme is named '${this.#hubId}.<id>' (core schemes are the secretariat's)`,
+        },
+      ]);
     }
     const { content } = await this.#adopted();
     const items = new Set(content.items.map((i) => i.identifier));
-    const violations = scheme.competencies.flatMap((c, i) => (items.has(c) ? [] : [{ field: `scheme.competencies[${i}]`, description: `'${c}' is not an item of the adopted release` }]));
+    const violations = scheme.competencies.flatMap((c, i) =>
+      items.has(c)
+        ? []
+        : [{ field: `scheme.competencies[${i}]`, description: `'${c}' is not an item of the adopted release` }],
+    );
     if (violations.length > 0) throw invalidArgument(violations);
     await this.#put(operatorId, "schemes", "scheme.put", scheme.id, scheme);
     return scheme;
@@ -380,7 +467,9 @@ export class Curriculum {
     const { content } = await this.#adopted();
     const items = new Set(content.items.map((i) => i.identifier));
     const violations = parsed.data.competencies.flatMap((c, i) =>
-      items.has(c.id) ? [] : [{ field: `mapping.competencies[${i}].id`, description: `'${c.id}' is not an item of the adopted release` }],
+      items.has(c.id)
+        ? []
+        : [{ field: `mapping.competencies[${i}].id`, description: `'${c.id}' is not an item of the adopted release` }],
     );
     if (violations.length > 0) throw invalidArgument(violations);
     const mapping: JobMapping = { ...parsed.data, updatedAt: new Date().toISOString(), updatedBy: operatorId };
@@ -388,15 +477,31 @@ export class Curriculum {
     return mapping;
   }
 
-  async remove(operatorId: string, map: "adaptations" | "localModules" | "mappings" | "schemes", id: string): Promise<void> {
+  async remove(
+    operatorId: string,
+    map: "adaptations" | "localModules" | "mappings" | "schemes",
+    id: string,
+  ): Promise<void> {
     await this.#documents.transact({ operatorId, action: `curriculum.${map}.remove`, subjects: [id] }, () => {
       const doc = this.#documents.get<CurriculumDoc>(CURRICULUM_KEY);
-      if (!Object.hasOwn(doc[map] ?? {}, id)) throw notFound(`no ${map === "localModules" ? "local module" : map.slice(0, -1)} ${quote(id)}`);
-      return { edits: [{ key: CURRICULUM_KEY, subject: id, change: (d) => void delete (d[map] as Record<string, unknown>)[id] }], result: undefined };
+      if (!Object.hasOwn(doc[map] ?? {}, id))
+        throw notFound(`no ${map === "localModules" ? "local module" : map.slice(0, -1)} ${quote(id)}`);
+      return {
+        edits: [
+          { key: CURRICULUM_KEY, subject: id, change: (d) => void delete (d[map] as Record<string, unknown>)[id] },
+        ],
+        result: undefined,
+      };
     });
   }
 
-  async #put(operatorId: string, map: keyof Omit<CurriculumDoc, "adoption">, action: string, id: string, record: unknown): Promise<void> {
+  async #put(
+    operatorId: string,
+    map: keyof Omit<CurriculumDoc, "adoption">,
+    action: string,
+    id: string,
+    record: unknown,
+  ): Promise<void> {
     await this.#documents.transact({ operatorId, action, subjects: [id] }, () => ({
       edits: [
         {
@@ -423,9 +528,18 @@ export class Curriculum {
   async effective(): Promise<EffectiveCurriculum> {
     const curriculum = this.current();
     const latest = (await this.#core.releases()).at(-1)?.version;
-    if (!curriculum.adoption) return { release: undefined, latest, items: [], modules: curriculum.localModules.map((m) => ({ ...m, origin: "local" })), needsReview: 0 };
+    if (!curriculum.adoption)
+      return {
+        release: undefined,
+        latest,
+        items: [],
+        modules: curriculum.localModules.map((m) => ({ ...m, origin: "local" })),
+        needsReview: 0,
+      };
     const { content } = await this.#adopted();
-    const impact = new Map((await impactOf(curriculum.adaptations, this.#core, curriculum.adoption.version)).map((e) => [e.adaptation, e]));
+    const impact = new Map(
+      (await impactOf(curriculum.adaptations, this.#core, curriculum.adoption.version)).map((e) => [e.adaptation, e]),
+    );
     const byTarget = new Map(curriculum.adaptations.map((a) => [`${a.target.kind}:${a.target.id}`, a]));
     const note = (a: Adaptation) => ({
       id: a.id,
@@ -442,7 +556,13 @@ export class Curriculum {
       ...content.modules.map((m): EffectiveModule => {
         const a = byTarget.get(`module:${m.id}`);
         if (!a) return { ...m, origin: "core" };
-        return { ...m, title: { ...m.title, ...(a.title ?? {}) }, durationMinutes: a.durationMinutes ?? m.durationMinutes, origin: "core", adaptation: note(a) };
+        return {
+          ...m,
+          title: { ...m.title, ...(a.title ?? {}) },
+          durationMinutes: a.durationMinutes ?? m.durationMinutes,
+          origin: "core",
+          adaptation: note(a),
+        };
       }),
       ...curriculum.localModules.map((m): EffectiveModule => ({ ...m, origin: "local" })),
     ];

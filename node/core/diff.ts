@@ -77,7 +77,13 @@ export function diffFields(before: unknown, after: unknown): FieldChange[] {
 type AnyRecord = Parameters<typeof recordId>[1];
 
 function recordsOf(content: CoreContent, kind: RecordKind): AnyRecord[] {
-  return kind === "item" ? content.items : kind === "association" ? content.associations : kind === "module" ? content.modules : content.schemes;
+  return kind === "item"
+    ? content.items
+    : kind === "association"
+      ? content.associations
+      : kind === "module"
+        ? content.modules
+        : content.schemes;
 }
 
 function codeOf(kind: RecordKind, record: AnyRecord): string {
@@ -96,7 +102,8 @@ function codeOf(kind: RecordKind, record: AnyRecord): string {
  */
 export function diffCore(a: CoreContent, b: CoreContent): RecordChange[] {
   const changes: RecordChange[] = [];
-  const fw = !a.framework || !b.framework ? diffFields(a.framework, b.framework) : diffContent(a.framework, b.framework);
+  const fw =
+    !a.framework || !b.framework ? diffFields(a.framework, b.framework) : diffContent(a.framework, b.framework);
   if (fw.length > 0) {
     changes.push({
       kind: "framework",
@@ -114,7 +121,13 @@ export function diffCore(a: CoreContent, b: CoreContent): RecordChange[] {
       const y = after.get(id);
       const fields = x && y ? diffContent(x, y) : diffFields(x, y);
       if (fields.length === 0) continue;
-      changes.push({ kind, id, code: codeOf(kind, (y ?? x) as AnyRecord), change: !x ? "added" : !y ? "removed" : "changed", fields });
+      changes.push({
+        kind,
+        id,
+        code: codeOf(kind, (y ?? x) as AnyRecord),
+        change: !x ? "added" : !y ? "removed" : "changed",
+        fields,
+      });
     }
   }
   return changes;

@@ -1,6 +1,14 @@
 export * from "./model.js";
 export { competenciesNamed, withAncestors, type CompetencyTree } from "./competency-tree.js";
-export { CoreAuthoring, coreSpec, CORE_KEY, type CoreRelease, type CoreSource, type CoreImport, type ImportSummary } from "./core.js";
+export {
+  CoreAuthoring,
+  coreSpec,
+  CORE_KEY,
+  type CoreRelease,
+  type CoreSource,
+  type CoreImport,
+  type ImportSummary,
+} from "./core.js";
 export { VerifiedCoreReleases, coreIdOf, type ReleaseProblem } from "./releases.js";
 export {
   Curriculum,

@@ -20,7 +20,13 @@ export const ROLE_LEVELS = ["custodial", "supervisory", "management", "command"]
 export type RoleLevel = (typeof ROLE_LEVELS)[number];
 
 /** Cross-cutting themes of the core (CASE `conceptKeywords` on export); others are allowed. */
-export const KNOWN_THEMES = ["human-rights", "gender", "protection-of-civilians", "conduct-and-discipline", "use-of-force"] as const;
+export const KNOWN_THEMES = [
+  "human-rights",
+  "gender",
+  "protection-of-civilians",
+  "conduct-and-discipline",
+  "use-of-force",
+] as const;
 
 /** CASE 1.1 association types. */
 export const ASSOCIATION_TYPES = [
@@ -181,7 +187,8 @@ const langTag = z.string().min(2).max(35).refine(BCP47, "is not a BCP 47 languag
 /** Text of one line (names, titles, codes), or of several (statements, descriptions, notes): see node/text.ts. */
 const line = (max: number) => z.string().max(max).superRefine(textRule(TextKind.Line));
 const prose = (max: number) => z.string().max(max).superRefine(textRule(TextKind.Multiline));
-const text = (max: number, kind: TextKind = TextKind.Line) => z.string().trim().min(1, "must not be empty").max(max).superRefine(textRule(kind));
+const text = (max: number, kind: TextKind = TextKind.Line) =>
+  z.string().trim().min(1, "must not be empty").max(max).superRefine(textRule(kind));
 /** Languages one text may be given in. */
 export const MAX_LANGUAGES = 100;
 const langMap = (kind: TextKind) =>
@@ -199,12 +206,17 @@ const isoTime = z
   .superRefine(textRule(TextKind.Line))
   .refine((s) => !Number.isNaN(Date.parse(s)), "is not an ISO 8601 time");
 /** CASE identifiers are UUIDs; Concordat accepts any stable token of 1-100 safe characters. */
-export const identifierSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, "must be 1-100 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
+export const identifierSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, "must be 1-100 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
 /** A node reference's title copies the node's title or statement, which may run over several lines. */
-const nodeRefSchema = z.object({ identifier: line(300).min(1), uri: line(2000).optional(), title: prose(2000).optional() }).strict();
+const nodeRefSchema = z
+  .object({ identifier: line(300).min(1), uri: line(2000).optional(), title: prose(2000).optional() })
+  .strict();
 /** Fields kept verbatim: any JSON, but its text (and keys) hold no character that no text may hold. */
 const extraSchema = z.record(z.string(), z.unknown()).superRefine((extra, ctx) => {
-  for (const v of textViolationsIn(extra, "", TextKind.Multiline)) ctx.addIssue({ code: "custom", message: v.description, path: [v.field] });
+  for (const v of textViolationsIn(extra, "", TextKind.Multiline))
+    ctx.addIssue({ code: "custom", message: v.description, path: [v.field] });
 });
 
 export const frameworkSchema = z
@@ -238,7 +250,10 @@ export const itemSchema = z
     extra: extraSchema,
   })
   .strict()
-  .refine((item) => item.statement[item.language] !== undefined, { message: "has no statement in its own language", path: ["statement"] });
+  .refine((item) => item.statement[item.language] !== undefined, {
+    message: "has no statement in its own language",
+    path: ["statement"],
+  });
 
 export const associationSchema = z
   .object({
@@ -272,7 +287,9 @@ export const moduleSchema = z
     units: z.array(unitSchema).max(500),
     competencies: z.array(identifierSchema).max(1000),
     materials: z
-      .array(z.object({ name: text(500), sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256") }).strict())
+      .array(
+        z.object({ name: text(500), sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256") }).strict(),
+      )
       .max(1000),
   })
   .strict();

@@ -112,7 +112,10 @@ class Problems {
 
   /** `column` undefined for a problem of the whole row. */
   add(line: number, column: string | undefined, description: string): void {
-    this.list.push({ line, violation: { field: column === undefined ? `line ${line}` : `line ${line}, ${column}`, description } });
+    this.list.push({
+      line,
+      violation: { field: column === undefined ? `line ${line}` : `line ${line}, ${column}`, description },
+    });
     this.lines.add(line);
   }
 
@@ -157,7 +160,6 @@ function isLanguageTag(value: string): boolean {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // the table: header and rows
 
@@ -196,7 +198,12 @@ function readTable(text: string, problems: Problems): Table | undefined {
   const firstError = errors[0];
   if (header === undefined || (firstError !== undefined && firstError.line <= header.line)) {
     if (firstError !== undefined) problems.add(firstError.line, "header", firstError.message);
-    else problems.add(1, "header", `the file is empty; expected a header row naming the columns ${MOODLE_COLUMNS.join(", ")}`);
+    else
+      problems.add(
+        1,
+        "header",
+        `the file is empty; expected a header row naming the columns ${MOODLE_COLUMNS.join(", ")}`,
+      );
     return undefined;
   }
   const columns = headerColumns(header, problems);
@@ -209,14 +216,19 @@ function readTable(text: string, problems: Problems): Table | undefined {
   for (const record of records) {
     if (record.line <= header.line || isBlank(record)) continue;
     if (record.cells.length !== columns.length) {
-      problems.add(record.line, undefined, `the row has ${record.cells.length} fields but the header has ${columns.length}`);
+      problems.add(
+        record.line,
+        undefined,
+        `the row has ${record.cells.length} fields but the header has ${columns.length}`,
+      );
       continue;
     }
     const cell = Object.fromEntries(MOODLE_COLUMNS.map((c) => [c, ""])) as Record<MoodleColumn, string>;
     record.cells.forEach((value, idx) => {
       const column = columns[idx];
       if (column === undefined) return;
-      if (LONE_SURROGATE.test(value)) problems.add(record.line, column, "holds an unpaired UTF-16 surrogate: not Unicode text");
+      if (LONE_SURROGATE.test(value))
+        problems.add(record.line, column, "holds an unpaired UTF-16 surrogate: not Unicode text");
       cell[column] = value;
     });
     rows.push({ line: record.line, cell });
@@ -236,7 +248,11 @@ function headerColumns(header: CsvRecord, problems: Problems): (MoodleColumn | u
       usable = false;
     } else if (column === undefined) {
       const expected = MOODLE_COLUMNS.join(", ");
-      problems.add(header.line, where, `${show(name.trim())} is not a column of Moodle's framework export (expected: ${expected})`);
+      problems.add(
+        header.line,
+        where,
+        `${show(name.trim())} is not a column of Moodle's framework export (expected: ${expected})`,
+      );
       usable = false;
     } else if (columns.includes(column)) {
       problems.add(header.line, where, `${show(name.trim())} repeats the column '${column}'`);
@@ -313,7 +329,11 @@ function readIsFramework(row: Row, problems: Problems): boolean | undefined {
   const value = row.cell["Is framework"].trim().toLowerCase();
   if (value === "1" || value === "true") return true;
   if (value === "" || value === "0" || value === "false") return false;
-  problems.add(row.line, "Is framework", `${show(row.cell["Is framework"])} is neither 1 (the framework row) nor empty (a competency)`);
+  problems.add(
+    row.line,
+    "Is framework",
+    `${show(row.cell["Is framework"])} is neither 1 (the framework row) nor empty (a competency)`,
+  );
   return undefined;
 }
 
@@ -321,7 +341,11 @@ function readDescriptionFormat(row: Row, problems: Problems): number | undefined
   const value = row.cell["Description format"].trim();
   if (value === "") return undefined;
   if (/^\d{1,9}$/.test(value)) return Number(value);
-  problems.add(row.line, "Description format", `${show(value)} is not a Moodle text format number (${DESCRIPTION_FORMATS})`);
+  problems.add(
+    row.line,
+    "Description format",
+    `${show(value)} is not a Moodle text format number (${DESCRIPTION_FORMATS})`,
+  );
   return undefined;
 }
 
@@ -340,7 +364,8 @@ function checkNames(row: Row, what: string, problems: Problems): boolean {
 function readFramework(rows: readonly Row[], headerLine: number, problems: Problems): FrameworkRow | undefined {
   const [row, ...others] = rows;
   if (row === undefined) {
-    const description = "no row has Is framework = 1; Moodle's export describes the framework in the row after the header";
+    const description =
+      "no row has Is framework = 1; Moodle's export describes the framework in the row after the header";
     problems.add(headerLine, "Is framework", description);
     return undefined;
   }
@@ -408,7 +433,9 @@ function checkParents(
   for (const c of competencies) {
     if (c.parentIdnumber === "" || byIdnumber.has(c.parentIdnumber)) continue;
     const hint =
-      c.parentIdnumber === frameworkIdnumber ? "; it is the framework's: leave Parent ID number empty for a top-level competency" : "";
+      c.parentIdnumber === frameworkIdnumber
+        ? "; it is the framework's: leave Parent ID number empty for a top-level competency"
+        : "";
     problems.add(c.line, "Parent ID number", `${show(c.parentIdnumber)} names no competency in the file${hint}`);
   }
 }
@@ -417,7 +444,11 @@ function checkParents(
  * Reports each parent cycle once, on the line of its first member in the file, and returns the
  * ID numbers of the competencies in a cycle or below one (they have no depth).
  */
-function checkCycles(competencies: readonly Competency[], byIdnumber: ReadonlyMap<string, Competency>, problems: Problems): Set<string> {
+function checkCycles(
+  competencies: readonly Competency[],
+  byIdnumber: ReadonlyMap<string, Competency>,
+  problems: Problems,
+): Set<string> {
   const done = new Set<string>();
   const cyclic = new Set<string>();
   for (const start of competencies) {
@@ -435,7 +466,9 @@ function checkCycles(competencies: readonly Competency[], byIdnumber: ReadonlyMa
       const first = cycle.reduce((a, b) => (b.line < a.line ? b : a));
       const chain = [...cycle, ...cycle.slice(0, 1)].map((m) => m.idnumber).join(" → ");
       const description =
-        cycle.length === 1 ? `${show(first.idnumber)} is its own parent` : `${show(first.idnumber)} is in a parent cycle: ${chain}`;
+        cycle.length === 1
+          ? `${show(first.idnumber)} is its own parent`
+          : `${show(first.idnumber)} is in a parent cycle: ${chain}`;
       problems.add(first.line, "Parent ID number", description);
       belowCycle = true;
     }
@@ -447,7 +480,11 @@ function checkCycles(competencies: readonly Competency[], byIdnumber: ReadonlyMa
   return cyclic;
 }
 
-function checkCrossReferences(competencies: readonly Competency[], byIdnumber: ReadonlyMap<string, Competency>, problems: Problems): void {
+function checkCrossReferences(
+  competencies: readonly Competency[],
+  byIdnumber: ReadonlyMap<string, Competency>,
+  problems: Problems,
+): void {
   const column = "Cross-referenced competency ID numbers";
   for (const c of competencies) {
     for (const id of c.related) {
@@ -481,7 +518,8 @@ function nameUuid(name: string): string {
 
 /** NUL separates the parts of a name: Moodle ID numbers are single-line text and never hold it. */
 const frameworkUuid = (frameworkIdnumber: string) => nameUuid(`moodle:${frameworkIdnumber}`);
-const itemUuid = (frameworkIdnumber: string, idnumber: string) => nameUuid(`moodle:${frameworkIdnumber}\u0000${idnumber}`);
+const itemUuid = (frameworkIdnumber: string, idnumber: string) =>
+  nameUuid(`moodle:${frameworkIdnumber}\u0000${idnumber}`);
 const associationUuid = (type: string, origin: string, destination: string) =>
   nameUuid(`moodle:${type}\u0000${origin}\u0000${destination}`);
 
@@ -611,7 +649,10 @@ function makeRecords(
   const depth = depths(competencies, byIdnumber, cyclic);
   const items = competencies.map((c) => ({ line: c.line, item: itemRecord(c, f, depth.get(c.idnumber), settings) }));
   const node = new Map(
-    items.map(({ item }) => [item.code, { identifier: item.identifier, title: item.statement[settings.language] ?? "" }]),
+    items.map(({ item }) => [
+      item.code,
+      { identifier: item.identifier, title: item.statement[settings.language] ?? "" },
+    ]),
   );
   const top = { identifier: framework.identifier, title: framework.title };
 
@@ -650,7 +691,11 @@ function makeRecords(
 }
 
 /** Record fields → the CSV column they come from, to name it in a schema problem. */
-const FRAMEWORK_COLUMNS: Record<string, MoodleColumn> = { identifier: "ID number", title: "Short name", description: "Description" };
+const FRAMEWORK_COLUMNS: Record<string, MoodleColumn> = {
+  identifier: "ID number",
+  title: "Short name",
+  description: "Description",
+};
 const ITEM_COLUMNS: Record<string, MoodleColumn> = {
   identifier: "ID number",
   code: "ID number",
@@ -665,7 +710,13 @@ const ITEM_COLUMNS: Record<string, MoodleColumn> = {
  * records are made from what could be read and would only repeat it.
  */
 function checkRecords(records: Records, problems: Problems): void {
-  const check = (schema: z.ZodType, value: unknown, line: number, kind: string, columns: Record<string, MoodleColumn>) => {
+  const check = (
+    schema: z.ZodType,
+    value: unknown,
+    line: number,
+    kind: string,
+    columns: Record<string, MoodleColumn>,
+  ) => {
     if (problems.onLine(line)) return;
     const result = schema.safeParse(value);
     if (result.success) return;

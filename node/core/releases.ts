@@ -3,7 +3,13 @@ import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { checkpointProblem, CheckpointKind, type SignedCheckpoint } from "../authority/checkpoint.js";
 import { changeGraph, descends } from "../documents/history.js";
-import { directoryIdOf, ownedDocumentId, signerProblem, type CharterMember, type Membership } from "../federation/index.js";
+import {
+  directoryIdOf,
+  ownedDocumentId,
+  signerProblem,
+  type CharterMember,
+  type Membership,
+} from "../federation/index.js";
 import { readCore } from "./content.js";
 import { CORE_KEY, type CoreRelease, type CoreSource } from "./core.js";
 import { compareVersions, VERSION_PATTERN, type CoreContent } from "./model.js";
@@ -50,7 +56,10 @@ export class VerifiedCoreReleases implements CoreSource {
   /** Releases verified here (persisted), by `version@seq`. */
   readonly #known = new Map<string, SignedCheckpoint>();
 
-  constructor(init: { federationId: string }, components: { membership: Membership; repo: Repo; store: NodeStore; logger: Logger }) {
+  constructor(
+    init: { federationId: string },
+    components: { membership: Membership; repo: Repo; store: NodeStore; logger: Logger },
+  ) {
     this.#federationId = init.federationId;
     this.#store = components.store;
     this.#membership = components.membership;
@@ -77,10 +86,10 @@ export class VerifiedCoreReleases implements CoreSource {
   /** The verified release checkpoints, as signed (for audit bundles). */
   async signed(): Promise<SignedCheckpoint[]> {
     const versions = new Set((await this.releases()).map((r) => `${r.version}@${r.seq}`));
-    return [...this.#known.values()].filter((s) => versions.has(`${s.checkpoint.version}@${s.checkpoint.seq}`)).sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
+    return [...this.#known.values()]
+      .filter((s) => versions.has(`${s.checkpoint.version}@${s.checkpoint.seq}`))
+      .sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
   }
-
-
 
   #coreDoc(): A.Doc<unknown> | undefined {
     if (!this.#coreId) return undefined;
@@ -92,7 +101,9 @@ export class VerifiedCoreReleases implements CoreSource {
     const secretariat = this.#directoryId ? this.#membership.ownerOfDirectory(this.#directoryId) : undefined;
     const directoryHandle = this.#directoryId ? this.#repo.handles[this.#directoryId] : undefined;
     if (!secretariat || !this.#coreId || !directoryHandle?.isReady()) return [];
-    const entries = ((directoryHandle.doc() as DirectoryDoc | undefined)?.releases?.[this.#coreId] ?? {}) as A.Doc<Record<string, unknown>>;
+    const entries = ((directoryHandle.doc() as DirectoryDoc | undefined)?.releases?.[this.#coreId] ?? {}) as A.Doc<
+      Record<string, unknown>
+    >;
     const doc = this.#coreDoc();
     const cacheKey = `${A.getHeads(directoryHandle.doc() as A.Doc<unknown>).join(",")}|${doc ? A.getHeads(doc).join(",") : ""}|${this.#membership.source?.seq ?? 0}|${this.#known.size}`;
     if (this.#cache?.key === cacheKey) return this.#cache.releases;
@@ -111,7 +122,9 @@ export class VerifiedCoreReleases implements CoreSource {
         const key = `${result.checkpoint.version}@${result.checkpoint.seq}`;
         if (!this.#known.has(key)) {
           this.#known.set(key, result);
-          await this.#store.batch([{ type: "put", sublevel: this.#store.meta, key: `${KNOWN_PREFIX}${key}`, value: JSON.stringify(result) }]);
+          await this.#store.batch([
+            { type: "put", sublevel: this.#store.meta, key: `${KNOWN_PREFIX}${key}`, value: JSON.stringify(result) },
+          ]);
         }
         verified.set(key, result);
       }
@@ -125,7 +138,10 @@ export class VerifiedCoreReleases implements CoreSource {
       const c = signed.checkpoint;
       const version = c.version as string;
       if (previous && compareVersions(version, previous.checkpoint.version as string) <= 0) {
-        problems.push({ version, reason: `signed after ${previous.checkpoint.version} but not above it: versions only go up` });
+        problems.push({
+          version,
+          reason: `signed after ${previous.checkpoint.version} but not above it: versions only go up`,
+        });
         continue;
       }
       if (!doc || !graph || !A.hasHeads(doc, c.heads)) break; // its changes have not arrived yet: later ones wait too
@@ -171,7 +187,8 @@ export class VerifiedCoreReleases implements CoreSource {
     if (signer) return signer;
     let verdict = this.#signatures.get(signed.signature);
     if (verdict === undefined) {
-      verdict = (await checkpointProblem(signed, { federationId: this.#federationId, documentId: c.documentId })) ?? "ok";
+      verdict =
+        (await checkpointProblem(signed, { federationId: this.#federationId, documentId: c.documentId })) ?? "ok";
       this.#signatures.set(signed.signature, verdict);
     }
     return verdict === "ok" ? signed : verdict;

@@ -24,7 +24,13 @@ import {
 } from "./ob3.js";
 import { addProof, type JsonObject } from "./proof.js";
 import { decodeBitstring, emptyBitstring, encodeBitstring, getBit, setBit, STATUS_LIST_BITS } from "./status-list.js";
-import { CredentialVerifier, parseStored as parse, schemeOwner, type CredentialsDoc, type Verification } from "./verifier.js";
+import {
+  CredentialVerifier,
+  parseStored as parse,
+  schemeOwner,
+  type CredentialsDoc,
+  type Verification,
+} from "./verifier.js";
 import { SerialQueue } from "../serial-queue.js";
 
 export const CREDENTIALS_KEY = "credentials";
@@ -32,7 +38,6 @@ const COMPETENCY_URN_PREFIX = "urn:concordat:competency:";
 /** Evidence narratives an issued credential may carry, and the length of each (and of an endorsement's comment). */
 export const MAX_EVIDENCE = 20;
 export const MAX_NARRATIVE = 2000;
-
 
 /**
  * A node's credentials document: the credentials it issued (as issuer), its two status lists
@@ -49,8 +54,6 @@ export function credentialsSpec(): OwnedDocumentSpec {
     initial: { issued: {}, held: {}, status: {}, endorsements: {}, nextIndex: 0 },
   };
 }
-
-
 
 export const STATUS_ACTIONS = ["suspend", "reinstate", "revoke"] as const;
 export type StatusAction = (typeof STATUS_ACTIONS)[number];
@@ -76,8 +79,6 @@ export interface HeldCheck {
   valid: boolean;
   detail: string;
 }
-
-
 
 export interface ClaimVerification {
   verified: boolean;
@@ -170,7 +171,13 @@ export class Credentials {
   }
 
   /** The request checked (every problem named at once), with what issuing it needs. */
-  async #checked(request: IssueRequest): Promise<{ scheme: AccreditationScheme; core: NonNullable<Awaited<ReturnType<CoreSource["content"]>>>; from: number; until: number; local: boolean }> {
+  async #checked(request: IssueRequest): Promise<{
+    scheme: AccreditationScheme;
+    core: NonNullable<Awaited<ReturnType<CoreSource["content"]>>>;
+    from: number;
+    until: number;
+    local: boolean;
+  }> {
     const text = new Checker();
     if (text.list("evidence", request.evidence, MAX_EVIDENCE)) {
       for (const [i, narrative] of request.evidence.entries()) {
@@ -183,36 +190,69 @@ export class Credentials {
     // The body that accredits issues: the secretariat for the core's schemes, a hub for its own.
     const owner = schemeOwner(request.scheme);
     const isSecretariat = this.#membership.anchor === this.#self.peerId;
-    const scheme = owner === undefined ? core.schemes.find((s) => s.id === request.scheme) : this.#localSchemes().find((s) => s.id === request.scheme);
+    const scheme =
+      owner === undefined
+        ? core.schemes.find((s) => s.id === request.scheme)
+        : this.#localSchemes().find((s) => s.id === request.scheme);
     if (owner === undefined && !isSecretariat) {
-      violations.push({ field: "scheme", description: `${quote(request.scheme)} is a scheme of the core: only the secretariat accredits it (a hub issues its own schemes, named '${this.#self.hubId}.<id>')` });
+      violations.push({
+        field: "scheme",
+        description: `${quote(request.scheme)} is a scheme of the core: only the secretariat accredits it (a hub issues its own schemes, named '${this.#self.hubId}.<id>')`,
+      });
     } else if (owner !== undefined && owner !== this.#self.hubId) {
-      violations.push({ field: "scheme", description: `${quote(request.scheme)} is a scheme of hub ${quote(owner)}: only that hub accredits it` });
+      violations.push({
+        field: "scheme",
+        description: `${quote(request.scheme)} is a scheme of hub ${quote(owner)}: only that hub accredits it`,
+      });
     } else if (!scheme) {
       const known = owner === undefined ? core.schemes.map((s) => s.id) : this.#localSchemes().map((s) => s.id);
-      violations.push({ field: "scheme", description: `${quote(request.scheme)} is not a scheme ${owner === undefined ? "of the core" : "of this hub (`concordat curriculum scheme`)"} (${known.join(", ") || "none"})` });
-    } else if (!scheme.levels.includes(request.level)) violations.push({ field: "level", description: `${quote(request.level)} is not a level of '${scheme.id}' (${scheme.levels.join(", ")})` });
+      violations.push({
+        field: "scheme",
+        description: `${quote(request.scheme)} is not a scheme ${owner === undefined ? "of the core" : "of this hub (`concordat curriculum scheme`)"} (${known.join(", ") || "none"})`,
+      });
+    } else if (!scheme.levels.includes(request.level))
+      violations.push({
+        field: "level",
+        description: `${quote(request.level)} is not a level of '${scheme.id}' (${scheme.levels.join(", ")})`,
+      });
     const from = Date.parse(request.validFrom);
     const until = Date.parse(request.validUntil);
-    if (Number.isNaN(from)) violations.push({ field: "valid_from", description: `${quote(request.validFrom)} is not an ISO 8601 date` });
-    if (Number.isNaN(until)) violations.push({ field: "valid_until", description: `${quote(request.validUntil)} is not an ISO 8601 date` });
-    if (!Number.isNaN(from) && !Number.isNaN(until) && until <= from) violations.push({ field: "valid_until", description: "must be after valid_from" });
+    if (Number.isNaN(from))
+      violations.push({ field: "valid_from", description: `${quote(request.validFrom)} is not an ISO 8601 date` });
+    if (Number.isNaN(until))
+      violations.push({ field: "valid_until", description: `${quote(request.validUntil)} is not an ISO 8601 date` });
+    if (!Number.isNaN(from) && !Number.isNaN(until) && until <= from)
+      violations.push({ field: "valid_until", description: "must be after valid_from" });
     if (scheme && !Number.isNaN(from) && !Number.isNaN(until)) {
       const limit = new Date(from);
       limit.setUTCMonth(limit.getUTCMonth() + scheme.validityMonths);
-      if (until > limit.getTime()) violations.push({ field: "valid_until", description: `the scheme '${scheme.id}' is valid for at most ${scheme.validityMonths} months (until ${limit.toISOString()})` });
+      if (until > limit.getTime())
+        violations.push({
+          field: "valid_until",
+          description: `the scheme '${scheme.id}' is valid for at most ${scheme.validityMonths} months (until ${limit.toISOString()})`,
+        });
     }
     const local = request.trainer.hub === this.#self.hubId;
     if (local) {
       try {
         this.#roster.get(request.trainer.id, false);
       } catch {
-        violations.push({ field: "trainer", description: `trainer ${quote(request.trainer.id)} is not in this hub's roster` });
+        violations.push({
+          field: "trainer",
+          description: `trainer ${quote(request.trainer.id)} is not in this hub's roster`,
+        });
       }
-    } else if (!this.#membership.member(request.trainer.hub) || this.#membership.member(request.trainer.hub)?.removedAt) {
+    } else if (
+      !this.#membership.member(request.trainer.hub) ||
+      this.#membership.member(request.trainer.hub)?.removedAt
+    ) {
       violations.push({ field: "trainer", description: `${quote(request.trainer.hub)} is not a member hub` });
     }
-    if (violations.length > 0 || !scheme) throw invalidArgument(violations, `cannot issue: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`);
+    if (violations.length > 0 || !scheme)
+      throw invalidArgument(
+        violations,
+        `cannot issue: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+      );
     return { scheme, core, from, until, local };
   }
 
@@ -223,16 +263,29 @@ export class Credentials {
     {
       // The status index is read now and checked again in the transaction that writes the credential.
       const index = this.#doc().nextIndex ?? 0;
-      if (index >= STATUS_LIST_BITS) throw failedPrecondition(`this issuer's status lists are full (${STATUS_LIST_BITS} credentials)`);
+      if (index >= STATUS_LIST_BITS)
+        throw failedPrecondition(`this issuer's status lists are full (${STATUS_LIST_BITS} credentials)`);
       const credential = await this.#signed(
         accreditationCredential({
           issuer: this.#issuer(),
-          subject: request.trainer.hub === this.#self.hubId ? { hub: this.#self.hubId, trainerId: request.trainer.id } : { hub: request.trainer.hub, trainerId: request.trainer.id },
-          scheme: { id: scheme.id, name: Object.values(scheme.name)[0] ?? scheme.id, ...(scheme.description ? { description: Object.values(scheme.description)[0] as string } : {}) },
+          subject:
+            request.trainer.hub === this.#self.hubId
+              ? { hub: this.#self.hubId, trainerId: request.trainer.id }
+              : { hub: request.trainer.hub, trainerId: request.trainer.id },
+          scheme: {
+            id: scheme.id,
+            name: Object.values(scheme.name)[0] ?? scheme.id,
+            ...(scheme.description ? { description: Object.values(scheme.description)[0] as string } : {}),
+          },
           level: request.level,
           competencies: scheme.competencies.map((id) => {
             const item = items.get(id);
-            return { identifier: id, code: item?.code ?? id, statement: item ? (item.statement[item.language] ?? id) : id, framework };
+            return {
+              identifier: id,
+              code: item?.code ?? id,
+              statement: item ? (item.statement[item.language] ?? id) : id,
+              framework,
+            };
           }),
           validFrom: new Date(from).toISOString(),
           validUntil: new Date(until).toISOString(),
@@ -242,29 +295,38 @@ export class Credentials {
       );
       const lists = await this.#ensureStatusLists();
       const id = credential.id as string;
-      await this.#documents.transact({ operatorId, action: "credential.issue", subjects: [request.trainer.id, id] }, () => {
-        if ((this.#doc().nextIndex ?? 0) !== index) throw failedPrecondition("another credential was issued at the same moment; issue again");
-        return {
-          edits: [
-            {
-              key: CREDENTIALS_KEY,
-              subject: id,
-              change: (doc) => {
-                const d = doc as unknown as CredentialsDoc;
-                d.issued[id] = new A.ImmutableString(JSON.stringify(credential));
-                d.nextIndex = index + 1;
-                for (const [purpose, list] of lists) d.status[purpose] = new A.ImmutableString(JSON.stringify(list));
-                if (local) {
-                  d.held[request.trainer.id] ??= {};
-                  (d.held[request.trainer.id] as Record<string, A.ImmutableString>)[id] = new A.ImmutableString(JSON.stringify(credential));
-                }
+      await this.#documents.transact(
+        { operatorId, action: "credential.issue", subjects: [request.trainer.id, id] },
+        () => {
+          if ((this.#doc().nextIndex ?? 0) !== index)
+            throw failedPrecondition("another credential was issued at the same moment; issue again");
+          return {
+            edits: [
+              {
+                key: CREDENTIALS_KEY,
+                subject: id,
+                change: (doc) => {
+                  const d = doc as unknown as CredentialsDoc;
+                  d.issued[id] = new A.ImmutableString(JSON.stringify(credential));
+                  d.nextIndex = index + 1;
+                  for (const [purpose, list] of lists) d.status[purpose] = new A.ImmutableString(JSON.stringify(list));
+                  if (local) {
+                    d.held[request.trainer.id] ??= {};
+                    (d.held[request.trainer.id] as Record<string, A.ImmutableString>)[id] = new A.ImmutableString(
+                      JSON.stringify(credential),
+                    );
+                  }
+                },
               },
-            },
-          ],
-          result: undefined,
-        };
-      });
-      this.#log.info({ credential: id, trainer: request.trainer, scheme: scheme.id, level: request.level }, "credential issued");
+            ],
+            result: undefined,
+          };
+        },
+      );
+      this.#log.info(
+        { credential: id, trainer: request.trainer, scheme: scheme.id, level: request.level },
+        "credential issued",
+      );
       return credential;
     }
   }
@@ -275,7 +337,18 @@ export class Credentials {
     const out: Array<[StatusPurpose, JsonObject]> = [];
     for (const purpose of STATUS_PURPOSES) {
       if (existing[purpose]) continue;
-      out.push([purpose, await this.#signed(statusListCredential(this.#issuer(), this.#self.hubId, purpose, encodeBitstring(emptyBitstring()), new Date().toISOString()))]);
+      out.push([
+        purpose,
+        await this.#signed(
+          statusListCredential(
+            this.#issuer(),
+            this.#self.hubId,
+            purpose,
+            encodeBitstring(emptyBitstring()),
+            new Date().toISOString(),
+          ),
+        ),
+      ]);
     }
     return out;
   }
@@ -283,51 +356,97 @@ export class Credentials {
   /** Attaches a credential issued elsewhere to one of this hub's trainers (it must verify). */
   async attach(operatorId: string, credential: JsonObject): Promise<Verification> {
     const verification = await this.verify(credential, {});
-    if (!verification.valid) throw invalidArgument([{ field: "credential", description: verification.reasons.join("; ") }], `the credential does not verify: ${verification.reasons.join("; ")}`);
+    if (!verification.valid)
+      throw invalidArgument(
+        [{ field: "credential", description: verification.reasons.join("; ") }],
+        `the credential does not verify: ${verification.reasons.join("; ")}`,
+      );
     const subject = parseTrainerUrn(verification.subject);
-    if (!subject || subject.hub !== this.#self.hubId) throw invalidArgument([{ field: "credential.credentialSubject.id", description: `${quote(verification.subject)} is not a trainer of this hub` }]);
+    if (!subject || subject.hub !== this.#self.hubId)
+      throw invalidArgument([
+        {
+          field: "credential.credentialSubject.id",
+          description: `${quote(verification.subject)} is not a trainer of this hub`,
+        },
+      ]);
     this.#roster.get(subject.trainerId, false);
     const id = String(credential.id);
-    await this.#documents.transact({ operatorId, action: "credential.attach", subjects: [subject.trainerId, id] }, () => ({
-      edits: [
-        {
-          key: CREDENTIALS_KEY,
-          subject: id,
-          change: (doc) => {
-            const d = doc as unknown as CredentialsDoc;
-            d.held[subject.trainerId] ??= {};
-            (d.held[subject.trainerId] as Record<string, A.ImmutableString>)[id] = new A.ImmutableString(JSON.stringify(credential));
+    await this.#documents.transact(
+      { operatorId, action: "credential.attach", subjects: [subject.trainerId, id] },
+      () => ({
+        edits: [
+          {
+            key: CREDENTIALS_KEY,
+            subject: id,
+            change: (doc) => {
+              const d = doc as unknown as CredentialsDoc;
+              d.held[subject.trainerId] ??= {};
+              (d.held[subject.trainerId] as Record<string, A.ImmutableString>)[id] = new A.ImmutableString(
+                JSON.stringify(credential),
+              );
+            },
           },
-        },
-      ],
-      result: undefined,
-    }));
+        ],
+        result: undefined,
+      }),
+    );
     return verification;
   }
 
   /** Suspends, reinstates or revokes a credential this node issued; only its issuer can. */
-  setStatus(operatorId: string, credentialId: string, action: StatusAction): Promise<{ revoked: boolean; suspended: boolean }> {
+  setStatus(
+    operatorId: string,
+    credentialId: string,
+    action: StatusAction,
+  ): Promise<{ revoked: boolean; suspended: boolean }> {
     return this.#serialised(() => this.#setStatus(operatorId, credentialId, action));
   }
 
-  async #setStatus(operatorId: string, credentialId: string, action: StatusAction): Promise<{ revoked: boolean; suspended: boolean }> {
+  async #setStatus(
+    operatorId: string,
+    credentialId: string,
+    action: StatusAction,
+  ): Promise<{ revoked: boolean; suspended: boolean }> {
     const credential = parse(this.#doc().issued[credentialId]);
     if (!credential) {
-      throw failedPrecondition(`this node did not issue credential ${quote(credentialId)}: only its issuer can change its status`);
+      throw failedPrecondition(
+        `this node did not issue credential ${quote(credentialId)}: only its issuer can change its status`,
+      );
     }
     const entry = ((credential.credentialStatus ?? []) as JsonObject[]).find((s) => s.statusPurpose === "revocation");
     const index = Number(entry?.statusListIndex);
-    if (!Number.isInteger(index) || index < 0) throw failedPrecondition(`credential '${credentialId}' has no status list entry`);
-    const lists = Object.fromEntries(STATUS_PURPOSES.map((p) => [p, parse(this.#doc().status[p])])) as Record<StatusPurpose, JsonObject | undefined>;
-    const bitsOf = (p: StatusPurpose) => decodeBitstring(String(((lists[p] as JsonObject).credentialSubject as JsonObject).encodedList));
+    if (!Number.isInteger(index) || index < 0)
+      throw failedPrecondition(`credential '${credentialId}' has no status list entry`);
+    const lists = Object.fromEntries(STATUS_PURPOSES.map((p) => [p, parse(this.#doc().status[p])])) as Record<
+      StatusPurpose,
+      JsonObject | undefined
+    >;
+    const bitsOf = (p: StatusPurpose) =>
+      decodeBitstring(String(((lists[p] as JsonObject).credentialSubject as JsonObject).encodedList));
     const revoked = getBit(bitsOf("revocation"), index);
     const suspended = getBit(bitsOf("suspension"), index);
-    if (revoked) throw failedPrecondition(`credential '${credentialId}' was revoked by its issuer; a revocation is final`);
+    if (revoked)
+      throw failedPrecondition(`credential '${credentialId}' was revoked by its issuer; a revocation is final`);
     const purpose: StatusPurpose = action === "revoke" ? "revocation" : "suspension";
     const value = action !== "reinstate";
-    const list = await this.#signed(statusListCredential(this.#issuer(), this.#self.hubId, purpose, encodeBitstring(setBit(bitsOf(purpose), index, value)), new Date().toISOString()));
+    const list = await this.#signed(
+      statusListCredential(
+        this.#issuer(),
+        this.#self.hubId,
+        purpose,
+        encodeBitstring(setBit(bitsOf(purpose), index, value)),
+        new Date().toISOString(),
+      ),
+    );
     await this.#documents.transact({ operatorId, action: `credential.${action}`, subjects: [credentialId] }, () => ({
-      edits: [{ key: CREDENTIALS_KEY, subject: credentialId, change: (doc) => void ((doc as unknown as CredentialsDoc).status[purpose] = new A.ImmutableString(JSON.stringify(list))) }],
+      edits: [
+        {
+          key: CREDENTIALS_KEY,
+          subject: credentialId,
+          change: (doc) =>
+            void ((doc as unknown as CredentialsDoc).status[purpose] = new A.ImmutableString(JSON.stringify(list))),
+        },
+      ],
       result: undefined,
     }));
     this.#log.info({ credential: credentialId, action }, "credential status changed");
@@ -343,16 +462,32 @@ export class Credentials {
       if (!key) throw invalidArgument([{ field: "subject", description: `hub ${quote(subject)} has no current key` }]);
       id = didKeyOfPeerId(key);
     } else if (!/^urn:concordat:scheme:[^:]+$/.test(subject) && !subject.startsWith("did:key:")) {
-      throw invalidArgument([{ field: "subject", description: `${quote(subject)} is neither a member hub, a did:key issuer nor a scheme (urn:concordat:scheme:ID)` }]);
+      throw invalidArgument([
+        {
+          field: "subject",
+          description: `${quote(subject)} is neither a member hub, a did:key issuer nor a scheme (urn:concordat:scheme:ID)`,
+        },
+      ]);
     }
     if (!comment.trim()) throw invalidArgument([{ field: "comment", description: "say what is endorsed and why" }]);
     const text = new Checker();
     text.text("comment", comment, { max: MAX_NARRATIVE, kind: TextKind.Multiline });
     if (text.violations.length > 0) throw invalidArgument(text.violations);
-    const endorsement = await this.#signed(endorsementCredential(this.#issuer(), { id }, comment.trim(), new Date().toISOString(), validUntil));
+    const endorsement = await this.#signed(
+      endorsementCredential(this.#issuer(), { id }, comment.trim(), new Date().toISOString(), validUntil),
+    );
     const key = String(endorsement.id);
     await this.#documents.transact({ operatorId, action: "credential.endorse", subjects: [id] }, () => ({
-      edits: [{ key: CREDENTIALS_KEY, subject: key, change: (doc) => void ((doc as unknown as CredentialsDoc).endorsements[key] = new A.ImmutableString(JSON.stringify(endorsement))) }],
+      edits: [
+        {
+          key: CREDENTIALS_KEY,
+          subject: key,
+          change: (doc) =>
+            void ((doc as unknown as CredentialsDoc).endorsements[key] = new A.ImmutableString(
+              JSON.stringify(endorsement),
+            )),
+        },
+      ],
       result: undefined,
     }));
     return endorsement;
@@ -365,8 +500,17 @@ export class Credentials {
       const parsed = parse(c);
       return parsed ? [parsed] : [];
     });
-    const held = Object.entries(doc.held ?? {}).flatMap(([trainer, map]) => Object.values(map).flatMap((c) => (parse(c) ? [{ trainer, credential: parse(c) as JsonObject }] : [])));
-    return trainerId ? { issued: issued.filter((c) => parseTrainerUrn(String((c.credentialSubject as JsonObject)?.id))?.trainerId === trainerId), held: held.filter((h) => h.trainer === trainerId) } : { issued, held };
+    const held = Object.entries(doc.held ?? {}).flatMap(([trainer, map]) =>
+      Object.values(map).flatMap((c) => (parse(c) ? [{ trainer, credential: parse(c) as JsonObject }] : [])),
+    );
+    return trainerId
+      ? {
+          issued: issued.filter(
+            (c) => parseTrainerUrn(String((c.credentialSubject as JsonObject)?.id))?.trainerId === trainerId,
+          ),
+          held: held.filter((h) => h.trainer === trainerId),
+        }
+      : { issued, held };
   }
 
   get(id: string): JsonObject {
@@ -435,7 +579,12 @@ export class Credentials {
         const credential = parse(raw);
         if (!credential || held.has(String(credential.id))) continue;
         const subject = parseTrainerUrn(String((credential.credentialSubject as JsonObject | undefined)?.id ?? ""));
-        if (!subject || subject.hub !== this.#self.hubId || (trainerId !== undefined && subject.trainerId !== trainerId)) continue;
+        if (
+          !subject ||
+          subject.hub !== this.#self.hubId ||
+          (trainerId !== undefined && subject.trainerId !== trainerId)
+        )
+          continue;
         out.push(credential);
       }
     }
@@ -449,21 +598,36 @@ export class Credentials {
    */
   async verifyClaims(trainerId: string, claims: readonly Accreditation[]): Promise<ClaimVerification[]> {
     const held = this.list(trainerId).held.map((h) => h.credential);
-    const verified = await Promise.all(held.map(async (credential) => ({ credential, verification: await this.verify(credential, {}) })));
+    const verified = await Promise.all(
+      held.map(async (credential) => ({ credential, verification: await this.verify(credential, {}) })),
+    );
     const subject = trainerUrn(this.#self.hubId, trainerId);
     return claims.map((claim) => {
       const matching = verified.filter(({ credential }) => {
         const cs = credential.credentialSubject as JsonObject;
         const achievement = cs.achievement as JsonObject;
         const scheme = parseSchemeUrn(String(achievement?.id ?? ""));
-        if (cs.id !== subject || !scheme || scheme.scheme !== claim.scheme || scheme.level !== claim.level) return false;
-        return ((achievement.alignment ?? []) as JsonObject[]).some((a) => a.targetUrl === competencyUrn(claim.competency));
+        if (cs.id !== subject || !scheme || scheme.scheme !== claim.scheme || scheme.level !== claim.level)
+          return false;
+        return ((achievement.alignment ?? []) as JsonObject[]).some(
+          (a) => a.targetUrl === competencyUrn(claim.competency),
+        );
       });
       // Any valid one will do (an expired credential and its renewal may both be held).
       const valid = matching.find((m) => m.verification.valid);
-      if (valid) return { verified: true, detail: `credential ${String(valid.credential.id)} from ${valid.verification.issuerHub || valid.verification.issuer}`, credential: String(valid.credential.id) };
+      if (valid)
+        return {
+          verified: true,
+          detail: `credential ${String(valid.credential.id)} from ${valid.verification.issuerHub || valid.verification.issuer}`,
+          credential: String(valid.credential.id),
+        };
       const first = matching[0];
-      if (first) return { verified: false, detail: `credential ${String(first.credential.id)}: ${first.verification.reasons.join("; ")}`, credential: String(first.credential.id) };
+      if (first)
+        return {
+          verified: false,
+          detail: `credential ${String(first.credential.id)}: ${first.verification.reasons.join("; ")}`,
+          credential: String(first.credential.id),
+        };
       return { verified: false, detail: "no credential for this scheme, level and competency" };
     });
   }

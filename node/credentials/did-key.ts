@@ -32,14 +32,16 @@ export function publicKeyOfDidKey(didOrMethod: string): { raw?: Uint8Array; prob
   const fragment = didOrMethod.includes("#") ? didOrMethod.slice(didOrMethod.indexOf("#") + 1) : undefined;
   const multikey = did.slice("did:key:".length);
   if (!did.startsWith("did:key:z")) return { problem: `${quote(didOrMethod)} is not a did:key` };
-  if (fragment !== undefined && fragment !== multikey) return { problem: `${quote(didOrMethod)} names a key other than its DID's` };
+  if (fragment !== undefined && fragment !== multikey)
+    return { problem: `${quote(didOrMethod)} names a key other than its DID's` };
   let bytes: Uint8Array;
   try {
     bytes = base58btc.decode(multikey);
   } catch {
     return { problem: `${quote(did)} is not base58btc` };
   }
-  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1]) return { problem: `${quote(did)} is not an Ed25519 key` };
+  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1])
+    return { problem: `${quote(did)} is not an Ed25519 key` };
   return { raw: bytes.subarray(2) };
 }
 

@@ -1,5 +1,22 @@
-export { Credentials, credentialsSpec, CREDENTIALS_KEY, STATUS_ACTIONS, type StatusAction, type ClaimVerification, type IssueRequest } from "./credentials.js";
-export { CredentialVerifier, heldIn, parseStored, schemeOwner, type CharterLookup, type CredentialsDoc, type Endorsement, type Verification } from "./verifier.js";
+export {
+  Credentials,
+  credentialsSpec,
+  CREDENTIALS_KEY,
+  STATUS_ACTIONS,
+  type StatusAction,
+  type ClaimVerification,
+  type IssueRequest,
+} from "./credentials.js";
+export {
+  CredentialVerifier,
+  heldIn,
+  parseStored,
+  schemeOwner,
+  type CharterLookup,
+  type CredentialsDoc,
+  type Endorsement,
+  type Verification,
+} from "./verifier.js";
 export { didKeyOfPeerId, peerIdOfDidKey, publicKeyOfDidKey, verificationMethodOf } from "./did-key.js";
 export { addProof, proofProblem, CRYPTOSUITE, type JsonObject, type DataIntegrityProof } from "./proof.js";
 export * from "./ob3.js";

@@ -21,7 +21,8 @@ export type StatusPurpose = (typeof STATUS_PURPOSES)[number];
 
 /** Stable identifiers: a trainer by home hub and id (no personal data), a scheme, a competency. */
 export const trainerUrn = (hub: string, trainerId: string) => `urn:concordat:trainer:${hub}:${trainerId}`;
-export const schemeUrn = (scheme: string, level: string) => `urn:concordat:scheme:${scheme}:level:${encodeURIComponent(level)}`;
+export const schemeUrn = (scheme: string, level: string) =>
+  `urn:concordat:scheme:${scheme}:level:${encodeURIComponent(level)}`;
 export const competencyUrn = (identifier: string) => `urn:concordat:competency:${identifier}`;
 export const statusListUrn = (hub: string, purpose: StatusPurpose) => `urn:concordat:status:${hub}:${purpose}`;
 
@@ -65,9 +66,12 @@ export function accreditationCredential(input: AccreditationInput): JsonObject {
     type: ["Achievement"],
     achievementType: "Certificate",
     name: `${input.scheme.name}, level ${input.level}`,
-    description: input.scheme.description ?? `Accreditation under the scheme '${input.scheme.id}', level ${input.level}.`,
+    description:
+      input.scheme.description ?? `Accreditation under the scheme '${input.scheme.id}', level ${input.level}.`,
     humanCode: `${input.scheme.id}/${input.level}`,
-    criteria: { narrative: `Meets the requirements of level ${input.level} of the accreditation scheme '${input.scheme.id}'.` },
+    criteria: {
+      narrative: `Meets the requirements of level ${input.level} of the accreditation scheme '${input.scheme.id}'.`,
+    },
     alignment: input.competencies.map((c) => ({
       type: ["Alignment"],
       targetName: c.statement,
@@ -85,9 +89,20 @@ export function accreditationCredential(input: AccreditationInput): JsonObject {
     validFrom: input.validFrom,
     validUntil: input.validUntil,
     name: achievement.name as string,
-    credentialSubject: { id: trainerUrn(input.subject.hub, input.subject.trainerId), type: ["AchievementSubject"], achievement },
+    credentialSubject: {
+      id: trainerUrn(input.subject.hub, input.subject.trainerId),
+      type: ["AchievementSubject"],
+      achievement,
+    },
     ...(input.evidence.length > 0
-      ? { evidence: input.evidence.map((e) => ({ ...(e.id ? { id: e.id } : {}), type: ["Evidence"], narrative: e.narrative, ...(e.name ? { name: e.name } : {}) })) }
+      ? {
+          evidence: input.evidence.map((e) => ({
+            ...(e.id ? { id: e.id } : {}),
+            type: ["Evidence"],
+            narrative: e.narrative,
+            ...(e.name ? { name: e.name } : {}),
+          })),
+        }
       : {}),
     credentialStatus: (["revocation", "suspension"] as const).map((purpose) => ({
       id: `${statusListUrn(input.status.hub, purpose)}#${input.status.index}`,
@@ -100,7 +115,13 @@ export function accreditationCredential(input: AccreditationInput): JsonObject {
 }
 
 /** An unsigned BitstringStatusListCredential. */
-export function statusListCredential(issuer: Issuer, hub: string, purpose: StatusPurpose, encodedList: string, validFrom: string): JsonObject {
+export function statusListCredential(
+  issuer: Issuer,
+  hub: string,
+  purpose: StatusPurpose,
+  encodedList: string,
+  validFrom: string,
+): JsonObject {
   const id = statusListUrn(hub, purpose);
   return {
     "@context": [VC_CONTEXT],
@@ -113,7 +134,13 @@ export function statusListCredential(issuer: Issuer, hub: string, purpose: Statu
 }
 
 /** An unsigned EndorsementCredential: one body vouching for another's scheme or issuer. */
-export function endorsementCredential(endorser: Issuer, subject: { id: string; name?: string }, comment: string, validFrom: string, validUntil?: string): JsonObject {
+export function endorsementCredential(
+  endorser: Issuer,
+  subject: { id: string; name?: string },
+  comment: string,
+  validFrom: string,
+  validUntil?: string,
+): JsonObject {
   return {
     "@context": [VC_CONTEXT, OB_CONTEXT],
     id: `urn:uuid:${randomUUID()}`,
@@ -127,14 +154,19 @@ export function endorsementCredential(endorser: Issuer, subject: { id: string; n
 }
 
 function types(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((t): t is string => typeof t === "string") : typeof value === "string" ? [value] : [];
+  return Array.isArray(value)
+    ? value.filter((t): t is string => typeof t === "string")
+    : typeof value === "string"
+      ? [value]
+      : [];
 }
 
 /** The issuer's id (a string, or an object with an id). */
 export function issuerId(credential: JsonObject): string | undefined {
   const issuer = credential.issuer as unknown;
   if (typeof issuer === "string") return issuer;
-  if (issuer && typeof issuer === "object" && typeof (issuer as { id?: unknown }).id === "string") return (issuer as { id: string }).id;
+  if (issuer && typeof issuer === "object" && typeof (issuer as { id?: unknown }).id === "string")
+    return (issuer as { id: string }).id;
   return undefined;
 }
 
@@ -142,21 +174,30 @@ export function issuerId(credential: JsonObject): string | undefined {
  * Why a document is not a well-formed OB 3.0 / VC 2.0 credential of the expected type, or
  * undefined: the contexts first and in order, the types, an issuer, a subject, times that parse.
  */
-export function shapeProblem(value: unknown, expected: "OpenBadgeCredential" | "EndorsementCredential" | "BitstringStatusListCredential"): string | undefined {
+export function shapeProblem(
+  value: unknown,
+  expected: "OpenBadgeCredential" | "EndorsementCredential" | "BitstringStatusListCredential",
+): string | undefined {
   if (!value || typeof value !== "object" || Array.isArray(value)) return "it is not a JSON object";
   const c = value as JsonObject;
   const contexts = Array.isArray(c["@context"]) ? (c["@context"] as unknown[]) : [c["@context"]];
   if (contexts[0] !== VC_CONTEXT) return `its first @context is not ${VC_CONTEXT}`;
-  if (expected !== "BitstringStatusListCredential" && !contexts.some((x) => typeof x === "string" && OB_CONTEXTS.includes(x))) {
+  if (
+    expected !== "BitstringStatusListCredential" &&
+    !contexts.some((x) => typeof x === "string" && OB_CONTEXTS.includes(x))
+  ) {
     return `its @context does not include the Open Badges 3.0 context (${OB_CONTEXT})`;
   }
   const t = types(c.type);
-  if (!t.includes("VerifiableCredential") || !t.includes(expected)) return `its type is [${t.join(", ")}], not a ${expected}`;
+  if (!t.includes("VerifiableCredential") || !t.includes(expected))
+    return `its type is [${t.join(", ")}], not a ${expected}`;
   if (!issuerId(c)) return "it names no issuer";
   const subject = c.credentialSubject as unknown;
-  if (!subject || typeof subject !== "object" || Array.isArray(subject)) return "its credentialSubject is not an object";
+  if (!subject || typeof subject !== "object" || Array.isArray(subject))
+    return "its credentialSubject is not an object";
   for (const field of ["validFrom", "validUntil"] as const) {
-    if (c[field] !== undefined && (typeof c[field] !== "string" || Number.isNaN(Date.parse(c[field] as string)))) return `its ${field} is not a date-time`;
+    if (c[field] !== undefined && (typeof c[field] !== "string" || Number.isNaN(Date.parse(c[field] as string))))
+      return `its ${field} is not a date-time`;
   }
   if (c.validFrom === undefined) return "it has no validFrom";
   return undefined;

@@ -70,13 +70,18 @@ export async function addProof<T extends JsonObject>(
 export async function proofProblem(secured: JsonObject, expectedDid?: string): Promise<string | undefined> {
   const proof = secured.proof as Record<string, Json> | undefined;
   if (!proof || typeof proof !== "object" || Array.isArray(proof)) return "it carries no proof";
-  if (proof.type !== "DataIntegrityProof") return `its proof is of type '${String(proof.type)}', not DataIntegrityProof`;
-  if (proof.cryptosuite !== CRYPTOSUITE) return `its proof uses cryptosuite '${String(proof.cryptosuite)}'; Concordat verifies ${CRYPTOSUITE}`;
-  if (proof.proofPurpose !== "assertionMethod") return `its proof's purpose is '${String(proof.proofPurpose)}', not assertionMethod`;
-  if (typeof proof.proofValue !== "string" || !proof.proofValue.startsWith("z")) return "its proof value is not base58btc multibase";
+  if (proof.type !== "DataIntegrityProof")
+    return `its proof is of type '${String(proof.type)}', not DataIntegrityProof`;
+  if (proof.cryptosuite !== CRYPTOSUITE)
+    return `its proof uses cryptosuite '${String(proof.cryptosuite)}'; Concordat verifies ${CRYPTOSUITE}`;
+  if (proof.proofPurpose !== "assertionMethod")
+    return `its proof's purpose is '${String(proof.proofPurpose)}', not assertionMethod`;
+  if (typeof proof.proofValue !== "string" || !proof.proofValue.startsWith("z"))
+    return "its proof value is not base58btc multibase";
   if (typeof proof.verificationMethod !== "string") return "its proof names no verification method";
   const did = proof.verificationMethod.split("#")[0] as string;
-  if (expectedDid !== undefined && did !== expectedDid) return `it is signed by ${did}, not by its issuer ${expectedDid}`;
+  if (expectedDid !== undefined && did !== expectedDid)
+    return `it is signed by ${did}, not by its issuer ${expectedDid}`;
   const { raw, problem } = publicKeyOfDidKey(proof.verificationMethod);
   if (!raw) return problem;
   const { proofValue, ...options } = proof;
@@ -84,7 +89,8 @@ export async function proofProblem(secured: JsonObject, expectedDid?: string): P
   if (options["@context"] !== undefined) {
     const proofContext = ([] as Json[]).concat(options["@context"] as Json);
     const docContext = ([] as Json[]).concat((document["@context"] ?? []) as Json);
-    if (proofContext.some((c, i) => jcs(c) !== jcs(docContext[i] ?? null))) return "its @context does not start with its proof's @context";
+    if (proofContext.some((c, i) => jcs(c) !== jcs(docContext[i] ?? null)))
+      return "its @context does not start with its proof's @context";
     document["@context"] = options["@context"] as Json;
   }
   let signature: Uint8Array;
@@ -99,5 +105,7 @@ export async function proofProblem(secured: JsonObject, expectedDid?: string): P
   } catch (error) {
     return (error as Error).message;
   }
-  return (await verifyEd25519(raw, data, signature)) ? undefined : "its proof's signature does not verify (tampered, or signed by another key)";
+  return (await verifyEd25519(raw, data, signature))
+    ? undefined
+    : "its proof's signature does not verify (tampered, or signed by another key)";
 }

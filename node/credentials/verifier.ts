@@ -103,9 +103,13 @@ export class CredentialVerifier {
    */
   async verify(credential: unknown, options: { at?: string; trustedIssuer?: string }): Promise<Verification> {
     const checks: Verification["checks"] = [];
-    const check = (name: string, problem: string | undefined, ok: string) => checks.push({ check: name, ok: problem === undefined, detail: problem ?? ok });
+    const check = (name: string, problem: string | undefined, ok: string) =>
+      checks.push({ check: name, ok: problem === undefined, detail: problem ?? ok });
     const c = credential as JsonObject;
-    const kind = Array.isArray(c?.type) && (c.type as unknown[]).includes("EndorsementCredential") ? "EndorsementCredential" : "OpenBadgeCredential";
+    const kind =
+      Array.isArray(c?.type) && (c.type as unknown[]).includes("EndorsementCredential")
+        ? "EndorsementCredential"
+        : "OpenBadgeCredential";
     const shape = shapeProblem(credential, kind);
     check("format", shape, `an Open Badges 3.0 ${kind} (VC 2.0)`);
     const result = (issuerHub = ""): Verification => ({
@@ -128,23 +132,42 @@ export class CredentialVerifier {
     if (member && peerId) {
       issuerHub = member.hub;
       // Credentials carry no seq: a rotated-out or removed issuer's key counts by the proof's time only.
-      check("issuer", signerProblem(member, { owner: peerId, time: signedAt, seq: 0 }), `hub '${member.hub}' (${member.name}), a member of the charter`);
+      check(
+        "issuer",
+        signerProblem(member, { owner: peerId, time: signedAt, seq: 0 }),
+        `hub '${member.hub}' (${member.name}), a member of the charter`,
+      );
     } else if (options.trustedIssuer && options.trustedIssuer.split("#")[0] === issuer) {
       check("issuer", undefined, `${issuer}, trusted by you (not a member of the charter)`);
     } else {
-      check("issuer", `${issuer} is not a member of this federation's charter (give --issuer-key to trust an outside issuer)`, "");
+      check(
+        "issuer",
+        `${issuer} is not a member of this federation's charter (give --issuer-key to trust an outside issuer)`,
+        "",
+      );
     }
     check("proof", await this.#cachedProof(c, issuer), "eddsa-jcs-2022 signature by the issuer's key verifies");
-    if (issuerHub && kind === "OpenBadgeCredential") check("entitlement", this.#entitlementProblem(c, issuerHub), `hub '${issuerHub}' accredits this scheme`);
-    if (issuerHub) check("published", this.#publishedProblem(c, issuerHub), `listed among the credentials hub '${issuerHub}' issued, as of its latest verified checkpoint`);
+    if (issuerHub && kind === "OpenBadgeCredential")
+      check("entitlement", this.#entitlementProblem(c, issuerHub), `hub '${issuerHub}' accredits this scheme`);
+    if (issuerHub)
+      check(
+        "published",
+        this.#publishedProblem(c, issuerHub),
+        `listed among the credentials hub '${issuerHub}' issued, as of its latest verified checkpoint`,
+      );
     const at = options.at ? Date.parse(options.at) : Date.now();
-    if (Number.isNaN(at)) throw invalidArgument([{ field: "at", description: `${quote(options.at ?? "")} is not an ISO 8601 time` }]);
+    if (Number.isNaN(at))
+      throw invalidArgument([{ field: "at", description: `${quote(options.at ?? "")} is not an ISO 8601 time` }]);
     const from = Date.parse(String(c.validFrom));
     const until = c.validUntil === undefined ? Number.POSITIVE_INFINITY : Date.parse(String(c.validUntil));
     const when = new Date(at).toISOString();
     check(
       "validity",
-      at < from ? `not valid before ${String(c.validFrom)} (checked at ${when})` : at > until ? `expired on ${String(c.validUntil)} (checked at ${when})` : undefined,
+      at < from
+        ? `not valid before ${String(c.validFrom)} (checked at ${when})`
+        : at > until
+          ? `expired on ${String(c.validUntil)} (checked at ${when})`
+          : undefined,
       `valid at ${when} (${String(c.validFrom)} to ${c.validUntil === undefined ? "no end" : String(c.validUntil)})`,
     );
     await this.#checkStatus(c, issuer, issuerHub, check);
@@ -160,9 +183,13 @@ export class CredentialVerifier {
     if (!scheme) return `its achievement '${achievement}' is not a Concordat accreditation scheme`;
     const owner = schemeOwner(scheme);
     if (owner === undefined) {
-      return this.#charter.member(issuerHub)?.role === "secretariat" ? undefined : `'${scheme}' is a scheme of the core: only the secretariat accredits it, not hub '${issuerHub}'`;
+      return this.#charter.member(issuerHub)?.role === "secretariat"
+        ? undefined
+        : `'${scheme}' is a scheme of the core: only the secretariat accredits it, not hub '${issuerHub}'`;
     }
-    return owner === issuerHub ? undefined : `'${scheme}' is a scheme of hub '${owner}': hub '${issuerHub}' cannot accredit it`;
+    return owner === issuerHub
+      ? undefined
+      : `'${scheme}' is a scheme of hub '${owner}': hub '${issuerHub}' cannot accredit it`;
   }
 
   /**
@@ -175,20 +202,33 @@ export class CredentialVerifier {
     const doc = this.#docs().find((d) => d.hub === issuerHub)?.doc;
     if (!doc) return `no verified credentials of hub '${issuerHub}' here yet`;
     const listed = parse(doc.issued?.[String(c.id)]);
-    if (!listed) return `hub '${issuerHub}' has not published credential ${String(c.id)} (as of its latest verified checkpoint)`;
+    if (!listed)
+      return `hub '${issuerHub}' has not published credential ${String(c.id)} (as of its latest verified checkpoint)`;
     const proofValue = (x: JsonObject) => String((x.proof as JsonObject | undefined)?.proofValue ?? "");
-    if (proofValue(listed) !== proofValue(c)) return `hub '${issuerHub}' published a different credential under ${String(c.id)}`;
+    if (proofValue(listed) !== proofValue(c))
+      return `hub '${issuerHub}' published a different credential under ${String(c.id)}`;
     return undefined;
   }
 
-  async #checkStatus(c: JsonObject, issuer: string, issuerHub: string, check: (name: string, problem: string | undefined, ok: string) => void): Promise<void> {
-    const entries = (Array.isArray(c.credentialStatus) ? c.credentialStatus : c.credentialStatus ? [c.credentialStatus] : []) as JsonObject[];
+  async #checkStatus(
+    c: JsonObject,
+    issuer: string,
+    issuerHub: string,
+    check: (name: string, problem: string | undefined, ok: string) => void,
+  ): Promise<void> {
+    const entries = (
+      Array.isArray(c.credentialStatus) ? c.credentialStatus : c.credentialStatus ? [c.credentialStatus] : []
+    ) as JsonObject[];
     if (entries.length === 0) {
       check("status", undefined, "no status list (it cannot be suspended or revoked)");
       return;
     }
     if (!issuerHub) {
-      check("status", "it names status lists, but the issuer is outside the federation and its lists are not replicated here: its status cannot be checked", "");
+      check(
+        "status",
+        "it names status lists, but the issuer is outside the federation and its lists are not replicated here: its status cannot be checked",
+        "",
+      );
       return;
     }
     const doc = this.#docs().find((d) => d.hub === issuerHub)?.doc;
@@ -205,7 +245,11 @@ export class CredentialVerifier {
         continue;
       }
       if (list.id !== entry.statusListCredential) {
-        check(name, `the credential names list ${String(entry.statusListCredential)}, but hub '${issuerHub}' publishes ${String(list.id)}`, "");
+        check(
+          name,
+          `the credential names list ${String(entry.statusListCredential)}, but hub '${issuerHub}' publishes ${String(list.id)}`,
+          "",
+        );
         continue;
       }
       const listShape = shapeProblem(list, "BitstringStatusListCredential");
@@ -213,24 +257,34 @@ export class CredentialVerifier {
       // The list may be signed by another key of the same hub (after a key rotation), never by another body.
       const listPeer = peerIdOfDidKey(listIssuer);
       const listMember = listPeer ? this.#charter.holderOf(listPeer) : undefined;
-      const listSigned = String(((list.proof as JsonObject | undefined)?.created as string | undefined) ?? list.validFrom);
+      const listSigned = String(
+        ((list.proof as JsonObject | undefined)?.created as string | undefined) ?? list.validFrom,
+      );
       const problem =
         listShape ??
         (!listMember || listMember.hub !== issuerHub || !listPeer
           ? `the status list is issued by ${listIssuer}, not by the credential's issuer ${issuer} (hub '${issuerHub}')`
-          : (signerProblem(listMember, { owner: listPeer, time: listSigned, seq: 0 }) ?? (await this.#cachedProof(list, listIssuer))));
+          : (signerProblem(listMember, { owner: listPeer, time: listSigned, seq: 0 }) ??
+            (await this.#cachedProof(list, listIssuer))));
       if (problem) {
         check(name, `the ${purpose} list is not to be trusted: ${problem}`, "");
         continue;
       }
       let set: boolean;
       try {
-        set = getBit(this.#bits(String((list.credentialSubject as JsonObject).encodedList)), Number(entry.statusListIndex));
+        set = getBit(
+          this.#bits(String((list.credentialSubject as JsonObject).encodedList)),
+          Number(entry.statusListIndex),
+        );
       } catch (error) {
         check(name, `the ${purpose} list does not decode: ${(error as Error).message}`, "");
         continue;
       }
-      check(name, set ? (purpose === "revocation" ? "revoked by its issuer" : "suspended by its issuer") : undefined, `not ${purpose === "revocation" ? "revoked" : "suspended"} (list signed ${String(list.validFrom)})`);
+      check(
+        name,
+        set ? (purpose === "revocation" ? "revoked by its issuer" : "suspended by its issuer") : undefined,
+        `not ${purpose === "revocation" ? "revoked" : "suspended"} (list signed ${String(list.validFrom)})`,
+      );
     }
   }
 
@@ -274,12 +328,29 @@ export class CredentialVerifier {
         const endorser = issuerId(e) ?? "";
         const peer = peerIdOfDidKey(endorser);
         const member = peer ? this.#charter.holderOf(peer) : undefined;
-        if (!member || member.hub !== hub || member.removedAt || shapeProblem(e, "EndorsementCredential") || (await this.#cachedProof(e, endorser))) continue;
+        if (
+          !member ||
+          member.hub !== hub ||
+          member.removedAt ||
+          shapeProblem(e, "EndorsementCredential") ||
+          (await this.#cachedProof(e, endorser))
+        )
+          continue;
         const signedAt = String(((e.proof as JsonObject | undefined)?.created as string | undefined) ?? e.validFrom);
         if (signerProblem(member, { owner: peer as string, time: signedAt, seq: 0 })) continue;
         const nowMs = Date.now();
-        if (Date.parse(String(e.validFrom)) > nowMs || (e.validUntil !== undefined && Date.parse(String(e.validUntil)) < nowMs)) continue;
-        found.push({ endorser, endorserHub: hub, subject, comment: String((e.credentialSubject as JsonObject).endorsementComment ?? ""), id: String(e.id) });
+        if (
+          Date.parse(String(e.validFrom)) > nowMs ||
+          (e.validUntil !== undefined && Date.parse(String(e.validUntil)) < nowMs)
+        )
+          continue;
+        found.push({
+          endorser,
+          endorserHub: hub,
+          subject,
+          comment: String((e.credentialSubject as JsonObject).endorsementComment ?? ""),
+          id: String(e.id),
+        });
       }
     }
     return found;

@@ -6,7 +6,15 @@ import { DocumentType, textOf, type OwnedDocuments, type OwnedDocumentSpec } fro
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { quote } from "../text.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
-import { DELIVERIES_KEY, decodeDelivery, deliveriesIn, encodeDelivery, validateDelivery, type Delivery, type RawDeliveryDraft } from "./model.js";
+import {
+  DELIVERIES_KEY,
+  decodeDelivery,
+  deliveriesIn,
+  encodeDelivery,
+  validateDelivery,
+  type Delivery,
+  type RawDeliveryDraft,
+} from "./model.js";
 import { figures, fold, readStatements, type IngestState } from "./xapi.js";
 
 const PRIVATE_KEY = "deliveries-private";
@@ -43,7 +51,10 @@ export class Deliveries {
   readonly #views: VerifiedViews;
   readonly #membership: Membership;
 
-  constructor(init: { hubId: string }, components: { documents: OwnedDocuments; curriculum: Curriculum; views: VerifiedViews; membership: Membership }) {
+  constructor(
+    init: { hubId: string },
+    components: { documents: OwnedDocuments; curriculum: Curriculum; views: VerifiedViews; membership: Membership },
+  ) {
     this.#self = init.hubId;
     this.#documents = components.documents;
     this.#curriculum = components.curriculum;
@@ -63,10 +74,27 @@ export class Deliveries {
   async record(operatorId: string, draft: RawDeliveryDraft): Promise<Delivery> {
     const { value, violations } = validateDelivery(draft, await this.#modules());
     if (violations.length > 0) throw invalidArgument(violations);
-    const delivery: Delivery = { ...value, source: "manual", recordedAt: new Date().toISOString(), recordedBy: operatorId };
+    const delivery: Delivery = {
+      ...value,
+      source: "manual",
+      recordedAt: new Date().toISOString(),
+      recordedBy: operatorId,
+    };
     await this.#documents.transact({ operatorId, action: "delivery.record", subjects: [delivery.id] }, () => {
-      if (this.#stored(delivery.id)?.source === "xapi") throw failedPrecondition(`delivery '${delivery.id}' is counted from xAPI statements; ingest into it, or record under another id`);
-      return { edits: [{ key: DELIVERIES_KEY, subject: delivery.id, change: (doc) => ((doc.deliveries as Record<string, unknown>)[delivery.id] = encodeDelivery(delivery)) }], result: undefined };
+      if (this.#stored(delivery.id)?.source === "xapi")
+        throw failedPrecondition(
+          `delivery '${delivery.id}' is counted from xAPI statements; ingest into it, or record under another id`,
+        );
+      return {
+        edits: [
+          {
+            key: DELIVERIES_KEY,
+            subject: delivery.id,
+            change: (doc) => ((doc.deliveries as Record<string, unknown>)[delivery.id] = encodeDelivery(delivery)),
+          },
+        ],
+        result: undefined,
+      };
     });
     return delivery;
   }
@@ -76,26 +104,63 @@ export class Deliveries {
    * new). Every statement is checked first; statements seen before count once; learners are counted
    * once each and kept only as pseudonyms in the private document, in the same batch as the figures.
    */
-  async ingest(operatorId: string, target: IngestTarget, json: string): Promise<{ delivery: Delivery; added: number; duplicates: number }> {
+  async ingest(
+    operatorId: string,
+    target: IngestTarget,
+    json: string,
+  ): Promise<{ delivery: Delivery; added: number; duplicates: number }> {
     const { statements, violations } = readStatements(json);
-    if (violations.length > 0) throw invalidArgument(violations.slice(0, 100), `${violations.length} problem(s) in the statements; nothing was counted:\n${violations.slice(0, 20).map((v) => `  ${v.field}: ${v.description}`).join("\n")}`);
+    if (violations.length > 0)
+      throw invalidArgument(
+        violations.slice(0, 100),
+        `${violations.length} problem(s) in the statements; nothing was counted:\n${violations
+          .slice(0, 20)
+          .map((v) => `  ${v.field}: ${v.description}`)
+          .join("\n")}`,
+      );
     const modules = await this.#modules();
     return this.#documents.transact({ operatorId, action: "delivery.ingest", subjects: [target.id] }, () => {
       const existing = this.#stored(target.id.trim());
-      if (existing && existing.source !== "xapi") throw failedPrecondition(`delivery '${target.id}' was recorded by hand; ingest statements into another delivery id`);
-      const base: RawDeliveryDraft = existing ?? { ...target, participants: [], completed: 0, passed: 0, evaluation: { responses: 0, meanScore: 0 } };
+      if (existing && existing.source !== "xapi")
+        throw failedPrecondition(
+          `delivery '${target.id}' was recorded by hand; ingest statements into another delivery id`,
+        );
+      const base: RawDeliveryDraft = existing ?? {
+        ...target,
+        participants: [],
+        completed: 0,
+        passed: 0,
+        evaluation: { responses: 0, meanScore: 0 },
+      };
       const priv = this.#documents.get<PrivateDoc>(PRIVATE_KEY);
       const secretHex = textOf(priv.secret) ?? randomBytes(32).toString("hex");
       const before = readState(priv.ingest?.[target.id.trim()]);
       const folded = fold(before, statements, Buffer.from(secretHex, "hex"), target.id.trim());
       const counts = figures(folded.state);
-      const checked = validateDelivery({ ...base, participants: [{ category: "learners", female: 0, male: 0, unspecified: counts.learners }], completed: counts.completed, passed: counts.passed }, modules);
+      const checked = validateDelivery(
+        {
+          ...base,
+          participants: [{ category: "learners", female: 0, male: 0, unspecified: counts.learners }],
+          completed: counts.completed,
+          passed: counts.passed,
+        },
+        modules,
+      );
       if (checked.violations.length > 0) throw invalidArgument(checked.violations);
-      const delivery: Delivery = { ...checked.value, source: "xapi", recordedAt: new Date().toISOString(), recordedBy: operatorId };
+      const delivery: Delivery = {
+        ...checked.value,
+        source: "xapi",
+        recordedAt: new Date().toISOString(),
+        recordedBy: operatorId,
+      };
       const id = delivery.id;
       return {
         edits: [
-          { key: DELIVERIES_KEY, subject: id, change: (doc) => ((doc.deliveries as Record<string, unknown>)[id] = encodeDelivery(delivery)) },
+          {
+            key: DELIVERIES_KEY,
+            subject: id,
+            change: (doc) => ((doc.deliveries as Record<string, unknown>)[id] = encodeDelivery(delivery)),
+          },
           {
             key: PRIVATE_KEY,
             subject: id,
@@ -122,7 +187,9 @@ export class Deliveries {
     if (hub === this.#self) doc = this.#documents.get<DeliveriesDoc>(DELIVERIES_KEY);
     else {
       const member = this.#membership.member(hub);
-      doc = member ? (this.#views.view(ownedDocumentId(member.directoryId, DELIVERIES_KEY))?.doc as DeliveriesDoc | undefined) : undefined;
+      doc = member
+        ? (this.#views.view(ownedDocumentId(member.directoryId, DELIVERIES_KEY))?.doc as DeliveriesDoc | undefined)
+        : undefined;
     }
     return deliveriesIn(doc);
   }

@@ -67,23 +67,34 @@ function checkDay(c: Checker, field: string, value: string): string {
 }
 
 function count(c: Checker, field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > 1_000_000) c.fail(field, `${value} is not a count (a whole number, 0 to 1,000,000)`);
+  if (!Number.isInteger(value) || value < 0 || value > 1_000_000)
+    c.fail(field, `${value} is not a count (a whole number, 0 to 1,000,000)`);
   return value;
 }
 
 /** Checks a delivery; `modules` are the module ids the hub's effective curriculum has. */
-export function validateDelivery(raw: RawDeliveryDraft, modules: ReadonlySet<string>, prefix = "delivery"): { value: DeliveryDraft; violations: FieldViolation[] } {
+export function validateDelivery(
+  raw: RawDeliveryDraft,
+  modules: ReadonlySet<string>,
+  prefix = "delivery",
+): { value: DeliveryDraft; violations: FieldViolation[] } {
   const c = new Checker();
   const f = (name: string) => `${prefix}.${name}`;
   const id = raw.id.trim();
   if (id === "") c.fail(f("id"), "is required");
-  else if (c.characters(f("id"), id, TextKind.Line) && (id.length > 128 || !ID_PATTERN.test(id))) c.fail(f("id"), `${quote(id)} is not a valid id`);
+  else if (c.characters(f("id"), id, TextKind.Line) && (id.length > 128 || !ID_PATTERN.test(id)))
+    c.fail(f("id"), `${quote(id)} is not a valid id`);
   const module = raw.module.trim();
   if (module === "") c.fail(f("module"), "is required");
-  else if (c.characters(f("module"), module, TextKind.Line) && !modules.has(module)) c.fail(f("module"), `${quote(module)} is not a module of this hub's curriculum (the adopted release's or a local one)`);
+  else if (c.characters(f("module"), module, TextKind.Line) && !modules.has(module))
+    c.fail(
+      f("module"),
+      `${quote(module)} is not a module of this hub's curriculum (the adopted release's or a local one)`,
+    );
   const start = checkDay(c, f("start"), raw.start);
   const end = checkDay(c, f("end"), raw.end);
-  if (!c.violations.some((v) => v.field === f("start") || v.field === f("end")) && end < start) c.fail(f("end"), `(${end}) is before start (${start})`);
+  if (!c.violations.some((v) => v.field === f("start") || v.field === f("end")) && end < start)
+    c.fail(f("end"), `(${end}) is before start (${start})`);
   const country = raw.country.trim() === "" ? "" : checkRegion(c, f("country"), raw.country);
   const place = checkText(c, f("place"), raw.place, 200, false);
   const language = raw.language.trim() === "" ? "" : checkLanguageTag(c, f("language"), raw.language);
@@ -107,12 +118,27 @@ export function validateDelivery(raw: RawDeliveryDraft, modules: ReadonlySet<str
   if (passed > completed) c.fail(f("passed"), `(${passed}) is more than those who completed (${completed})`);
   const responses = count(c, f("evaluation.responses"), raw.evaluation.responses);
   const meanScore = raw.evaluation.meanScore;
-  if (!Number.isFinite(meanScore) || meanScore < 0 || meanScore > 100) c.fail(f("evaluation.mean_score"), `${meanScore} is not a score from 0 to 100`);
+  if (!Number.isFinite(meanScore) || meanScore < 0 || meanScore > 100)
+    c.fail(f("evaluation.mean_score"), `${meanScore} is not a score from 0 to 100`);
   if (responses === 0 && meanScore !== 0) c.fail(f("evaluation.mean_score"), "is given without any responses");
   const visibility = raw.visibility.trim() === "" ? "internal" : raw.visibility.trim();
-  if (visibility !== "public" && visibility !== "internal") c.fail(f("visibility"), `${quote(raw.visibility)} is not public or internal`);
+  if (visibility !== "public" && visibility !== "internal")
+    c.fail(f("visibility"), `${quote(raw.visibility)} is not public or internal`);
   return {
-    value: { id, module, start, end, country, place, language, participants, completed, passed, evaluation: { responses, meanScore }, visibility: visibility === "public" ? "public" : "internal" },
+    value: {
+      id,
+      module,
+      start,
+      end,
+      country,
+      place,
+      language,
+      participants,
+      completed,
+      passed,
+      evaluation: { responses, meanScore },
+      visibility: visibility === "public" ? "public" : "internal",
+    },
     violations: c.violations,
   };
 }
@@ -127,7 +153,12 @@ export function encodeDelivery(d: Delivery): ImmutableString {
       country: d.country,
       place: d.place,
       language: d.language,
-      participants: d.participants.map((g) => ({ category: g.category, female: g.female, male: g.male, unspecified: g.unspecified })),
+      participants: d.participants.map((g) => ({
+        category: g.category,
+        female: g.female,
+        male: g.male,
+        unspecified: g.unspecified,
+      })),
       completed: d.completed,
       passed: d.passed,
       evaluation: { responses: d.evaluation.responses, meanScore: d.evaluation.meanScore },

@@ -31,7 +31,12 @@ export interface IngestState {
 
 interface Statement {
   id?: unknown;
-  actor?: { mbox?: unknown; mbox_sha1sum?: unknown; openid?: unknown; account?: { homePage?: unknown; name?: unknown } };
+  actor?: {
+    mbox?: unknown;
+    mbox_sha1sum?: unknown;
+    openid?: unknown;
+    account?: { homePage?: unknown; name?: unknown };
+  };
   verb?: { id?: unknown };
   object?: { id?: unknown };
 }
@@ -40,9 +45,11 @@ interface Statement {
 function actorKey(actor: Statement["actor"]): string | undefined {
   if (!actor || typeof actor !== "object") return undefined;
   if (typeof actor.mbox === "string" && actor.mbox !== "") return `mbox:${actor.mbox.toLowerCase()}`;
-  if (typeof actor.mbox_sha1sum === "string" && actor.mbox_sha1sum !== "") return `sha1:${actor.mbox_sha1sum.toLowerCase()}`;
+  if (typeof actor.mbox_sha1sum === "string" && actor.mbox_sha1sum !== "")
+    return `sha1:${actor.mbox_sha1sum.toLowerCase()}`;
   if (typeof actor.openid === "string" && actor.openid !== "") return `openid:${actor.openid}`;
-  if (actor.account && typeof actor.account.homePage === "string" && typeof actor.account.name === "string") return `account:${actor.account.homePage}|${actor.account.name}`;
+  if (actor.account && typeof actor.account.homePage === "string" && typeof actor.account.name === "string")
+    return `account:${actor.account.homePage}|${actor.account.name}`;
   return undefined;
 }
 
@@ -52,19 +59,44 @@ export function readStatements(json: string): { statements: Statement[]; violati
   try {
     parsed = JSON.parse(json);
   } catch (error) {
-    return { statements: [], violations: [{ field: "statements", description: `is not JSON: ${(error as Error).message}` }] };
+    return {
+      statements: [],
+      violations: [{ field: "statements", description: `is not JSON: ${(error as Error).message}` }],
+    };
   }
   const list = Array.isArray(parsed) ? parsed : (parsed as { statements?: unknown } | null)?.statements;
-  if (!Array.isArray(list)) return { statements: [], violations: [{ field: "statements", description: "must be a JSON array of xAPI statements, or an object with a 'statements' array" }] };
-  if (list.length > MAX_STATEMENTS) return { statements: [], violations: [{ field: "statements", description: `has ${list.length} statements; at most ${MAX_STATEMENTS} per file` }] };
+  if (!Array.isArray(list))
+    return {
+      statements: [],
+      violations: [
+        {
+          field: "statements",
+          description: "must be a JSON array of xAPI statements, or an object with a 'statements' array",
+        },
+      ],
+    };
+  if (list.length > MAX_STATEMENTS)
+    return {
+      statements: [],
+      violations: [
+        { field: "statements", description: `has ${list.length} statements; at most ${MAX_STATEMENTS} per file` },
+      ],
+    };
   // Nothing of a statement's text is kept (only hashes and counts), but hostile text is refused all the same.
   const violations: FieldViolation[] = textViolationsIn(list, "statements", TextKind.Multiline);
   list.forEach((s: Statement, i) => {
-    if (!s || typeof s !== "object") violations.push({ field: `statements[${i}]`, description: "is not a statement object" });
+    if (!s || typeof s !== "object")
+      violations.push({ field: `statements[${i}]`, description: "is not a statement object" });
     else {
-      if (actorKey(s.actor) === undefined) violations.push({ field: `statements[${i}].actor`, description: "has no identifier (mbox, mbox_sha1sum, openid or account)" });
-      if (typeof s.verb?.id !== "string" || s.verb.id === "") violations.push({ field: `statements[${i}].verb.id`, description: "is required" });
-      if (s.id !== undefined && typeof s.id !== "string") violations.push({ field: `statements[${i}].id`, description: "must be a string (a UUID)" });
+      if (actorKey(s.actor) === undefined)
+        violations.push({
+          field: `statements[${i}].actor`,
+          description: "has no identifier (mbox, mbox_sha1sum, openid or account)",
+        });
+      if (typeof s.verb?.id !== "string" || s.verb.id === "")
+        violations.push({ field: `statements[${i}].verb.id`, description: "is required" });
+      if (s.id !== undefined && typeof s.id !== "string")
+        violations.push({ field: `statements[${i}].id`, description: "must be a string (a UUID)" });
     }
   });
   return { statements: list as Statement[], violations };
@@ -74,7 +106,12 @@ export function readStatements(json: string): { statements: Statement[]; violati
  * Folds `statements` into `state` (a copy is returned): new statements only, each learner once.
  * `secret` keys the pseudonyms; `delivery` scopes them (the same person in two deliveries is not linkable).
  */
-export function fold(state: IngestState, statements: readonly Statement[], secret: Uint8Array, delivery: string): { state: IngestState; added: number; duplicates: number } {
+export function fold(
+  state: IngestState,
+  statements: readonly Statement[],
+  secret: Uint8Array,
+  delivery: string,
+): { state: IngestState; added: number; duplicates: number } {
   const next: IngestState = { statements: new Set(state.statements), learners: new Map(state.learners) };
   let added = 0;
   let duplicates = 0;
@@ -87,7 +124,10 @@ export function fold(state: IngestState, statements: readonly Statement[], secre
     }
     next.statements.add(hash);
     added += 1;
-    const learner = createHmac("sha256", secret).update(`${delivery}\n${actorKey(s.actor) ?? ""}`).digest("hex").slice(0, 32);
+    const learner = createHmac("sha256", secret)
+      .update(`${delivery}\n${actorKey(s.actor) ?? ""}`)
+      .digest("hex")
+      .slice(0, 32);
     const verb = String(s.verb?.id ?? "");
     const before = next.learners.get(learner) ?? "";
     const reached = verb === VERBS.passed ? "p" : verb === VERBS.completed || verb === VERBS.satisfied ? "c" : "";

@@ -151,7 +151,11 @@ function parseMessage(message: string | null): ChangeMeta | undefined {
   try {
     const parsed = JSON.parse(message) as Partial<ChangeMeta>;
     if (typeof parsed.operatorId === "string" && typeof parsed.action === "string") {
-      return { operatorId: parsed.operatorId, action: parsed.action, subjects: Array.isArray(parsed.subjects) ? parsed.subjects : [] };
+      return {
+        operatorId: parsed.operatorId,
+        action: parsed.action,
+        subjects: Array.isArray(parsed.subjects) ? parsed.subjects : [],
+      };
     }
   } catch {
     // not one of ours
@@ -209,7 +213,9 @@ export class OwnedDocuments {
     for (const entry of registry) {
       const owned = await this.#load(entry);
       if (entry.releaseOnly) {
-        const released = (await this.#store.meta.get(releasedKey(entry.key)).catch(() => undefined)) as A.Heads | undefined;
+        const released = (await this.#store.meta.get(releasedKey(entry.key)).catch(() => undefined)) as
+          | A.Heads
+          | undefined;
         if (released) owned.releasedHeads = released;
       }
       this.#docs.set(entry.key, owned);
@@ -222,12 +228,19 @@ export class OwnedDocuments {
   async ensure(specs: readonly OwnedDocumentSpec[]): Promise<void> {
     const missing = specs.filter((spec) => !this.#docs.has(spec.key));
     if (missing.length > 0) {
-      await this.transact({ operatorId: "system", action: "document.create" }, () => ({ edits: [], create: missing, result: undefined }));
+      await this.transact({ operatorId: "system", action: "document.create" }, () => ({
+        edits: [],
+        create: missing,
+        result: undefined,
+      }));
     }
     // Documents made before the directory existed are listed now.
     const unlisted = this.#unlisted([...this.#docs.values()]);
     if (unlisted.length > 0) {
-      await this.transact({ operatorId: "system", action: "directory.list" }, () => ({ edits: this.#listingEdits(unlisted), result: undefined }));
+      await this.transact({ operatorId: "system", action: "directory.list" }, () => ({
+        edits: this.#listingEdits(unlisted),
+        result: undefined,
+      }));
     }
     for (const owned of this.#docs.values()) {
       if (owned.entry.replicated && !owned.handle) await this.#attach(owned);
@@ -284,7 +297,11 @@ export class OwnedDocuments {
     if (this.#docs.has(spec.key)) throw new Error(`document '${spec.key}' exists already`);
     const id = spec.id ?? this.#idFor?.(spec.key) ?? parseAutomergeUrl(generateAutomergeUrl()).documentId;
     const content: Record<string, unknown> = { header: makeHeader(spec.type, this.#owner), ...spec.initial };
-    const message = JSON.stringify({ operatorId: "system", action: "document.create", subjects: [spec.key] } satisfies ChangeMeta);
+    const message = JSON.stringify({
+      operatorId: "system",
+      action: "document.create",
+      subjects: [spec.key],
+    } satisfies ChangeMeta);
     const doc = A.change(A.init<Record<string, unknown>>(), { message }, (d) => {
       Object.assign(d, content);
     }) as A.Doc<unknown>;
@@ -309,8 +326,13 @@ export class OwnedDocuments {
     const id = owned.entry.id;
     if (owned.entry.releaseOnly && !owned.releasedHeads) return;
     // Only document chunks: the sync states stored under the id are the peers', and stay.
-    await Promise.all([this.#repoStorage.removeRange([id, "snapshot"]), this.#repoStorage.removeRange([id, "incremental"])]);
-    owned.handle = this.#repo.import<unknown>(owned.entry.releaseOnly ? releasedBytes(owned) : A.save(owned.doc), { docId: id });
+    await Promise.all([
+      this.#repoStorage.removeRange([id, "snapshot"]),
+      this.#repoStorage.removeRange([id, "incremental"]),
+    ]);
+    owned.handle = this.#repo.import<unknown>(owned.entry.releaseOnly ? releasedBytes(owned) : A.save(owned.doc), {
+      docId: id,
+    });
     owned.publishedHeads = owned.releasedHeads ?? owned.persistedHeads;
   }
 
@@ -388,7 +410,14 @@ export class OwnedDocuments {
     return this.#require(key).entry.id;
   }
 
-  describe(): Array<{ key: string; id: DocumentId; header: PlainHeader; heads: A.Heads; replicated: boolean; releaseOnly: boolean }> {
+  describe(): Array<{
+    key: string;
+    id: DocumentId;
+    header: PlainHeader;
+    heads: A.Heads;
+    replicated: boolean;
+    releaseOnly: boolean;
+  }> {
     const planning = this.#planning;
     const owned = planning ? [...this.#docs.values(), ...planning.fresh.values()] : [...this.#docs.values()];
     return owned.map((o) => ({
@@ -488,7 +517,10 @@ export class OwnedDocuments {
         fresh.set(owned.entry.key, owned);
         docs.set(owned.entry.key, owned.doc);
       }
-      const edits = [...planned.edits, ...this.#listingEdits(created.filter((o) => o.entry.replicated && o.entry.key !== this.#directoryKey))];
+      const edits = [
+        ...planned.edits,
+        ...this.#listingEdits(created.filter((o) => o.entry.replicated && o.entry.key !== this.#directoryKey)),
+      ];
       // One Automerge change per document, whose message names the operator, the action and the
       // records it touched.
       const byDocument = new Map<string, DocumentEdit[]>();
@@ -500,10 +532,18 @@ export class OwnedDocuments {
       try {
         for (const [key, list] of byDocument) {
           const subjects = list.flatMap((e) => (e.subject === undefined ? [] : [e.subject]));
-          const message = JSON.stringify({ operatorId: tx.meta.operatorId, action: tx.meta.action, subjects } satisfies ChangeMeta);
-          const next = A.change((docs.get(key) ?? lookup(key).doc) as A.Doc<Record<string, unknown>>, { message, time }, (doc) => {
-            for (const edit of list) edit.change(doc);
-          }) as A.Doc<unknown>;
+          const message = JSON.stringify({
+            operatorId: tx.meta.operatorId,
+            action: tx.meta.action,
+            subjects,
+          } satisfies ChangeMeta);
+          const next = A.change(
+            (docs.get(key) ?? lookup(key).doc) as A.Doc<Record<string, unknown>>,
+            { message, time },
+            (doc) => {
+              for (const edit of list) edit.change(doc);
+            },
+          ) as A.Doc<unknown>;
           docs.set(key, next);
           // A bulk write spans many documents: let other calls run between them, so that the API
           // keeps answering during an import. Readers still see the previous state until the batch lands.
@@ -535,9 +575,19 @@ export class OwnedDocuments {
         for (let n = owned.nextChunk - owned.chunkCount; n < owned.nextChunk; n += 1) {
           ops.push({ type: "del", sublevel: this.#store.docs, key: chunkKey(owned.entry.id, n) });
         }
-        ops.push({ type: "put", sublevel: this.#store.docs, key: chunkKey(owned.entry.id, owned.nextChunk), value: A.save(doc) });
+        ops.push({
+          type: "put",
+          sublevel: this.#store.docs,
+          key: chunkKey(owned.entry.id, owned.nextChunk),
+          value: A.save(doc),
+        });
       } else {
-        ops.push({ type: "put", sublevel: this.#store.docs, key: chunkKey(owned.entry.id, owned.nextChunk), value: delta });
+        ops.push({
+          type: "put",
+          sublevel: this.#store.docs,
+          key: chunkKey(owned.entry.id, owned.nextChunk),
+          value: delta,
+        });
       }
       updates.push({ owned, doc, compacted });
     }

@@ -43,7 +43,12 @@ export class CharterAdmin {
 
   constructor(
     init: CharterAdminInit,
-    components: { documents: OwnedDocuments; membership: Membership; logger: Logger; lastSeqOf?: (hub: string) => number | undefined },
+    components: {
+      documents: OwnedDocuments;
+      membership: Membership;
+      logger: Logger;
+      lastSeqOf?: (hub: string) => number | undefined;
+    },
   ) {
     this.#init = init;
     this.#lastSeqOf = components.lastSeqOf ?? (() => undefined);
@@ -77,27 +82,40 @@ export class CharterAdmin {
   }
 
   #requireSecretariat(): void {
-    if (this.#init.role !== "secretariat") throw failedPrecondition("only the secretariat edits the charter; this node is a hub");
+    if (this.#init.role !== "secretariat")
+      throw failedPrecondition("only the secretariat edits the charter; this node is a hub");
     if (this.#membership.anchor !== this.#init.peerId) {
-      throw failedPrecondition(`federation.anchor in this node's config is ${this.#membership.anchor ?? "unset"}, not this node's peer id ${this.#init.peerId}`);
+      throw failedPrecondition(
+        `federation.anchor in this node's config is ${this.#membership.anchor ?? "unset"}, not this node's peer id ${this.#init.peerId}`,
+      );
     }
   }
 
   #current(): CharterState {
     this.#requireSecretariat();
-    if (!this.#documents.has(CHARTER_KEY)) throw failedPrecondition("there is no charter yet; run `concordat federation create` first");
+    if (!this.#documents.has(CHARTER_KEY))
+      throw failedPrecondition("there is no charter yet; run `concordat federation create` first");
     return readCharter(this.#documents.get(CHARTER_KEY)).state;
   }
 
   /** Creates the charter, with the secretariat as its first member. */
   async create(operatorId: string, addresses: string[]): Promise<CharterMember> {
     this.#requireSecretariat();
-    if (this.#documents.has(CHARTER_KEY)) throw alreadyExists(`federation '${this.#init.federationId}' already has a charter`);
+    if (this.#documents.has(CHARTER_KEY))
+      throw alreadyExists(`federation '${this.#init.federationId}' already has a charter`);
     const now = new Date().toISOString();
     const empty = { federationId: this.#init.federationId, anchor: this.#init.peerId, members: [] };
     const self = planAdmit(
       empty,
-      { hub: this.#init.hubId, peerId: this.#init.peerId, name: this.#init.name, region: this.#init.region, role: "secretariat", addresses, directoryId: this.#init.directoryId },
+      {
+        hub: this.#init.hubId,
+        peerId: this.#init.peerId,
+        name: this.#init.name,
+        region: this.#init.region,
+        role: "secretariat",
+        addresses,
+        directoryId: this.#init.directoryId,
+      },
       directoryIdOf,
       now,
     );
@@ -111,7 +129,13 @@ export class CharterAdmin {
           initial: initialCharter(this.#init.federationId, this.#init.peerId),
         },
       ],
-      edits: [{ key: CHARTER_KEY, subject: self.hub, change: (doc) => void ((doc.members as Record<string, unknown>)[self.hub] = encodeMember(self)) }],
+      edits: [
+        {
+          key: CHARTER_KEY,
+          subject: self.hub,
+          change: (doc) => void ((doc.members as Record<string, unknown>)[self.hub] = encodeMember(self)),
+        },
+      ],
       result: undefined,
     }));
     this.#log.info({ federation: this.#init.federationId }, "federation created");
@@ -123,24 +147,41 @@ export class CharterAdmin {
   }
 
   remove(operatorId: string, hub: string): Promise<CharterMember> {
-    return this.#write(operatorId, "federation.remove", (state, now) => planRemove(state, hub, now, this.#lastSeqOf(hub)));
+    return this.#write(operatorId, "federation.remove", (state, now) =>
+      planRemove(state, hub, now, this.#lastSeqOf(hub)),
+    );
   }
 
   rotateKey(operatorId: string, hub: string, peerId: string): Promise<CharterMember> {
-    return this.#write(operatorId, "federation.rotate-key", (state, now) => planRotateKey(state, hub, peerId, now, this.#lastSeqOf(hub)));
+    return this.#write(operatorId, "federation.rotate-key", (state, now) =>
+      planRotateKey(state, hub, peerId, now, this.#lastSeqOf(hub)),
+    );
   }
 
   /** Plans against the charter as it is inside the transaction (so two edits never race), then writes. */
-  async #write(operatorId: string, action: string, plan: (state: CharterState, now: string) => CharterMember): Promise<CharterMember> {
+  async #write(
+    operatorId: string,
+    action: string,
+    plan: (state: CharterState, now: string) => CharterMember,
+  ): Promise<CharterMember> {
     this.#current();
     const member = await this.#documents.transact({ operatorId, action }, () => {
       const record = plan(this.#current(), new Date().toISOString());
       return {
-        edits: [{ key: CHARTER_KEY, subject: record.hub, change: (doc) => void ((doc.members as Record<string, unknown>)[record.hub] = encodeMember(record)) }],
+        edits: [
+          {
+            key: CHARTER_KEY,
+            subject: record.hub,
+            change: (doc) => void ((doc.members as Record<string, unknown>)[record.hub] = encodeMember(record)),
+          },
+        ],
         result: record,
       };
     });
-    this.#log.info({ action, member: member.hub, keys: member.keys.length, removedAt: member.removedAt }, "charter changed");
+    this.#log.info(
+      { action, member: member.hub, keys: member.keys.length, removedAt: member.removedAt },
+      "charter changed",
+    );
     return member;
   }
 }

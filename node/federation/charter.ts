@@ -68,7 +68,16 @@ const memberSchema = z
     directoryId: z.string().min(1).max(64),
     addresses: z.array(z.string().max(300)).max(16),
     keys: z
-      .array(z.object({ peerId: z.string().regex(PEER_ID_PATTERN), from: iso, until: iso.optional(), untilSeq: z.number().int().min(0).optional() }).strict())
+      .array(
+        z
+          .object({
+            peerId: z.string().regex(PEER_ID_PATTERN),
+            from: iso,
+            until: iso.optional(),
+            untilSeq: z.number().int().min(0).optional(),
+          })
+          .strict(),
+      )
       .min(1)
       .max(64),
     admittedAt: iso,
@@ -92,7 +101,12 @@ export function encodeMember(member: CharterMember): A.ImmutableString {
       role,
       directoryId,
       addresses,
-      keys: keys.map((k) => ({ peerId: k.peerId, from: k.from, ...(k.until ? { until: k.until } : {}), ...(k.untilSeq !== undefined ? { untilSeq: k.untilSeq } : {}) })),
+      keys: keys.map((k) => ({
+        peerId: k.peerId,
+        from: k.from,
+        ...(k.until ? { until: k.until } : {}),
+        ...(k.untilSeq !== undefined ? { untilSeq: k.untilSeq } : {}),
+      })),
       admittedAt,
       ...(removedAt ? { removedAt } : {}),
       ...(removedAfterSeq !== undefined ? { removedAfterSeq } : {}),
@@ -119,7 +133,9 @@ export function readCharter(doc: unknown): { state: CharterState; problems: stri
     }
     const result = memberSchema.safeParse(parsed);
     if (!result.success) {
-      problems.push(`member '${hub}': ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+      problems.push(
+        `member '${hub}': ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+      );
       continue;
     }
     if (result.data.hub !== hub) {
@@ -134,7 +150,12 @@ export function readCharter(doc: unknown): { state: CharterState; problems: stri
       role: m.role,
       directoryId: m.directoryId,
       addresses: m.addresses,
-      keys: m.keys.map((k) => ({ peerId: k.peerId, from: k.from, ...(k.until ? { until: k.until } : {}), ...(k.untilSeq !== undefined ? { untilSeq: k.untilSeq } : {}) })),
+      keys: m.keys.map((k) => ({
+        peerId: k.peerId,
+        from: k.from,
+        ...(k.until ? { until: k.until } : {}),
+        ...(k.untilSeq !== undefined ? { untilSeq: k.untilSeq } : {}),
+      })),
       admittedAt: m.admittedAt,
       ...(m.removedAt ? { removedAt: m.removedAt } : {}),
       ...(m.removedAfterSeq !== undefined ? { removedAfterSeq: m.removedAfterSeq } : {}),
@@ -167,16 +188,23 @@ export function currentKey(member: CharterMember): string | undefined {
  * counts only for what it signed before — by time, and, since a key holder chooses the time, by
  * seq: nothing above the newest seq the secretariat had verified when it recorded the change.
  */
-export function signerProblem(member: CharterMember, signed: { owner: string; time: string; seq: number }): string | undefined {
+export function signerProblem(
+  member: CharterMember,
+  signed: { owner: string; time: string; seq: number },
+): string | undefined {
   const { owner: peerId, time, seq } = signed;
   const key = member.keys.find((k) => k.peerId === peerId);
   if (!key) return `signed by ${peerId}, which the charter does not give hub '${member.hub}'`;
   const t = Date.parse(time);
   if (Number.isNaN(t)) return `its time '${time}' is not a time`;
-  if (key.until && Date.parse(key.until) <= t) return `key ${peerId} of hub '${member.hub}' was rotated out at ${key.until}, before the checkpoint's time ${time}`;
-  if (key.untilSeq !== undefined && seq > key.untilSeq) return `key ${peerId} of hub '${member.hub}' was rotated out after seq ${key.untilSeq}; this checkpoint has seq ${seq}`;
-  if (member.removedAt && Date.parse(member.removedAt) <= t) return `hub '${member.hub}' was removed at ${member.removedAt}, before the checkpoint's time ${time}`;
-  if (member.removedAfterSeq !== undefined && seq > member.removedAfterSeq) return `hub '${member.hub}' was removed after seq ${member.removedAfterSeq}; this checkpoint has seq ${seq}`;
+  if (key.until && Date.parse(key.until) <= t)
+    return `key ${peerId} of hub '${member.hub}' was rotated out at ${key.until}, before the checkpoint's time ${time}`;
+  if (key.untilSeq !== undefined && seq > key.untilSeq)
+    return `key ${peerId} of hub '${member.hub}' was rotated out after seq ${key.untilSeq}; this checkpoint has seq ${seq}`;
+  if (member.removedAt && Date.parse(member.removedAt) <= t)
+    return `hub '${member.hub}' was removed at ${member.removedAt}, before the checkpoint's time ${time}`;
+  if (member.removedAfterSeq !== undefined && seq > member.removedAfterSeq)
+    return `hub '${member.hub}' was removed after seq ${member.removedAfterSeq}; this checkpoint has seq ${seq}`;
   return undefined;
 }
 
@@ -204,7 +232,11 @@ function refused(what: string, violations: FieldViolation[]) {
  * that the CLI exits 6 ("conflict") rather than 2 ("bad input"). Bad input wins when there is both.
  */
 function conflicting(code: ErrorCode, what: string, violations: FieldViolation[]) {
-  return new ConcordatError(code, `${what}: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`, violations);
+  return new ConcordatError(
+    code,
+    `${what}: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+    violations,
+  );
 }
 
 function checkPeerId(field: string, peerId: string, violations: FieldViolation[]): void {
@@ -213,7 +245,8 @@ function checkPeerId(field: string, peerId: string, violations: FieldViolation[]
     return;
   }
   try {
-    if (peerIdFromString(peerId).type !== "Ed25519") violations.push({ field, description: `${quote(peerId)} is not an Ed25519 key` });
+    if (peerIdFromString(peerId).type !== "Ed25519")
+      violations.push({ field, description: `${quote(peerId)} is not an Ed25519 key` });
   } catch (error) {
     violations.push({ field, description: `${quote(peerId)} does not parse: ${(error as Error).message}` });
   }
@@ -223,7 +256,10 @@ function checkAddresses(addresses: readonly string[], violations: FieldViolation
   if (addresses.length > 16) violations.push({ field: "addresses", description: "at most 16 addresses" });
   addresses.forEach((a, i) => {
     if (!LIBP2P_ADDRESS.test(a) && !GRPC_ADDRESS.test(a)) {
-      violations.push({ field: `addresses[${i}]`, description: `${quote(a)} is neither a libp2p multiaddr (/ip4/…/tcp/…) nor a gRPC host:port` });
+      violations.push({
+        field: `addresses[${i}]`,
+        description: `${quote(a)} is neither a libp2p multiaddr (/ip4/…/tcp/…) nor a gRPC host:port`,
+      });
     }
   });
 }
@@ -244,14 +280,24 @@ export interface AdmitRequest {
   directoryId?: string;
 }
 
-export function planAdmit(state: CharterState, request: AdmitRequest, directoryIdOf: (peerId: string) => string, now: string): CharterMember {
+export function planAdmit(
+  state: CharterState,
+  request: AdmitRequest,
+  directoryIdOf: (peerId: string) => string,
+  now: string,
+): CharterMember {
   const violations: FieldViolation[] = [];
-  if (!HUB_ID_PATTERN.test(request.hub)) violations.push({ field: "hub", description: `${quote(request.hub)} is not a hub id (2-63 characters of a-z, 0-9 and '-')` });
+  if (!HUB_ID_PATTERN.test(request.hub))
+    violations.push({
+      field: "hub",
+      description: `${quote(request.hub)} is not a hub id (2-63 characters of a-z, 0-9 and '-')`,
+    });
   checkPeerId("peer_id", request.peerId, violations);
   checkAddresses(request.addresses ?? [], violations);
   const name = (request.name ?? request.hub).trim();
   const text = new Checker();
-  if (name.length === 0 || name.length > 200) violations.push({ field: "name", description: "must be 1-200 characters" });
+  if (name.length === 0 || name.length > 200)
+    violations.push({ field: "name", description: "must be 1-200 characters" });
   else text.characters("name", name, TextKind.Line);
   if ((request.region ?? "").length > 100) violations.push({ field: "region", description: "at most 100 characters" });
   else text.characters("region", request.region ?? "", TextKind.Line);
@@ -261,14 +307,19 @@ export function planAdmit(state: CharterState, request: AdmitRequest, directoryI
   if (existing) {
     conflicts.push({
       field: "hub",
-      description: existing.removedAt ? `hub '${request.hub}' was removed at ${existing.removedAt}; a removed hub id is not reused` : `hub '${request.hub}' is already a member`,
+      description: existing.removedAt
+        ? `hub '${request.hub}' was removed at ${existing.removedAt}; a removed hub id is not reused`
+        : `hub '${request.hub}' is already a member`,
     });
   }
   const holder = holderOf(state, request.peerId);
-  if (holder) conflicts.push({ field: "peer_id", description: `${request.peerId} is (or was) a key of hub '${holder.hub}'` });
-  const directoryId = request.directoryId ?? (PEER_ID_PATTERN.test(request.peerId) ? directoryIdOf(request.peerId) : "");
+  if (holder)
+    conflicts.push({ field: "peer_id", description: `${request.peerId} is (or was) a key of hub '${holder.hub}'` });
+  const directoryId =
+    request.directoryId ?? (PEER_ID_PATTERN.test(request.peerId) ? directoryIdOf(request.peerId) : "");
   const sharing = state.members.find((m) => m.directoryId === directoryId);
-  if (sharing) conflicts.push({ field: "directory_id", description: `${directoryId} is the directory of hub '${sharing.hub}'` });
+  if (sharing)
+    conflicts.push({ field: "directory_id", description: `${directoryId} is the directory of hub '${sharing.hub}'` });
   if (request.directoryId !== undefined && !/^[1-9A-HJ-NP-Za-km-z]{20,40}$/.test(request.directoryId)) {
     violations.push({ field: "directory_id", description: `${quote(request.directoryId)} is not a document id` });
   }
@@ -288,27 +339,60 @@ export function planAdmit(state: CharterState, request: AdmitRequest, directoryI
 
 export function planRemove(state: CharterState, hub: string, now: string, lastSeq?: number): CharterMember {
   const member = state.members.find((m) => m.hub === hub);
-  if (!member) throw conflicting(ErrorCode.NotFound, `cannot remove ${quote(hub)}`, [{ field: "hub", description: `${quote(hub)} is not a member` }]);
-  if (member.removedAt) throw conflicting(ErrorCode.FailedPrecondition, `cannot remove '${hub}'`, [{ field: "hub", description: `'${hub}' was already removed at ${member.removedAt}` }]);
-  if (member.role === "secretariat") throw conflicting(ErrorCode.FailedPrecondition, `cannot remove '${hub}'`, [{ field: "hub", description: "the secretariat cannot remove itself" }]);
+  if (!member)
+    throw conflicting(ErrorCode.NotFound, `cannot remove ${quote(hub)}`, [
+      { field: "hub", description: `${quote(hub)} is not a member` },
+    ]);
+  if (member.removedAt)
+    throw conflicting(ErrorCode.FailedPrecondition, `cannot remove '${hub}'`, [
+      { field: "hub", description: `'${hub}' was already removed at ${member.removedAt}` },
+    ]);
+  if (member.role === "secretariat")
+    throw conflicting(ErrorCode.FailedPrecondition, `cannot remove '${hub}'`, [
+      { field: "hub", description: "the secretariat cannot remove itself" },
+    ]);
   return { ...member, removedAt: now, ...(lastSeq !== undefined ? { removedAfterSeq: lastSeq } : {}) };
 }
 
-export function planRotateKey(state: CharterState, hub: string, peerId: string, now: string, lastSeq?: number): CharterMember {
+export function planRotateKey(
+  state: CharterState,
+  hub: string,
+  peerId: string,
+  now: string,
+  lastSeq?: number,
+): CharterMember {
   const member = state.members.find((m) => m.hub === hub);
   const violations: FieldViolation[] = [];
   checkPeerId("peer_id", peerId, violations);
   const what = `cannot rotate the key of ${quote(hub)}`;
   if (violations.length > 0) throw refused(what, violations);
-  if (!member) throw conflicting(ErrorCode.NotFound, what, [{ field: "hub", description: `${quote(hub)} is not a member` }]);
-  if (member.removedAt) throw conflicting(ErrorCode.FailedPrecondition, what, [{ field: "hub", description: `'${hub}' was removed at ${member.removedAt}` }]);
+  if (!member)
+    throw conflicting(ErrorCode.NotFound, what, [{ field: "hub", description: `${quote(hub)} is not a member` }]);
+  if (member.removedAt)
+    throw conflicting(ErrorCode.FailedPrecondition, what, [
+      { field: "hub", description: `'${hub}' was removed at ${member.removedAt}` },
+    ]);
   if (member.role === "secretariat") {
-    throw conflicting(ErrorCode.FailedPrecondition, what, [{ field: "hub", description: "the secretariat's key is the trust anchor in every node's config; it is not rotated through the charter" }]);
+    throw conflicting(ErrorCode.FailedPrecondition, what, [
+      {
+        field: "hub",
+        description:
+          "the secretariat's key is the trust anchor in every node's config; it is not rotated through the charter",
+      },
+    ]);
   }
   const holder = holderOf(state, peerId);
-  if (holder) throw conflicting(ErrorCode.AlreadyExists, what, [{ field: "peer_id", description: `${peerId} is (or was) a key of hub '${holder.hub}'` }]);
+  if (holder)
+    throw conflicting(ErrorCode.AlreadyExists, what, [
+      { field: "peer_id", description: `${peerId} is (or was) a key of hub '${holder.hub}'` },
+    ]);
   return {
     ...member,
-    keys: [...member.keys.map((k) => (k.until ? k : { ...k, until: now, ...(lastSeq !== undefined ? { untilSeq: lastSeq } : {}) })), { peerId, from: now }],
+    keys: [
+      ...member.keys.map((k) =>
+        k.until ? k : { ...k, until: now, ...(lastSeq !== undefined ? { untilSeq: lastSeq } : {}) },
+      ),
+      { peerId, from: now },
+    ],
   };
 }

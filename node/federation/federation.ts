@@ -147,7 +147,8 @@ export class Federation {
     if (this.#documents.isPublished(documentId)) return { kind: "self" };
     let directory: string | undefined;
     if (documentId === this.#charterId) directory = this.#anchorDirectory;
-    else if (documentId === this.#anchorDirectory || this.#membership.memberByDirectory(documentId)) directory = documentId;
+    else if (documentId === this.#anchorDirectory || this.#membership.memberByDirectory(documentId))
+      directory = documentId;
     else directory = this.#listed.get(documentId);
     const member = directory ? this.#membership.ownerOfDirectory(directory) : undefined;
     if (!member || member.directoryId === this.#self.directoryId) return undefined;
@@ -157,7 +158,8 @@ export class Federation {
       hub: member.hub,
       // A key the charter gives the member that may still connect: its current key, or one rotated
       // out within the grace period; none once the member is removed.
-      mayAttest: (peerId) => !member.removedAt && member.keys.some((k) => k.peerId === peerId) && membership.allowed(peerId),
+      mayAttest: (peerId) =>
+        !member.removedAt && member.keys.some((k) => k.peerId === peerId) && membership.allowed(peerId),
     };
   }
 
@@ -211,7 +213,8 @@ export class Federation {
 
   /** Pulls the charter and watches the members' directories, widening the shared set as they list documents. */
   start(): void {
-    if (this.#charterId && !this.#documents.isReplicated(this.#charterId)) this.#repo.findWithProgress(this.#charterId as DocumentId);
+    if (this.#charterId && !this.#documents.isReplicated(this.#charterId))
+      this.#repo.findWithProgress(this.#charterId as DocumentId);
     this.#unsubscribe = this.#membership.onChange(() => this.#charterChanged());
     this.#charterChanged();
   }
@@ -221,7 +224,10 @@ export class Federation {
     if (removedAt && !this.#toldRemoved) {
       // Said once: `concordat status` keeps showing it.
       this.#toldRemoved = true;
-      this.#log.warn({ hub: this.#self.hubId, removedAt }, "this hub was removed from the federation: members no longer take what it signs, and refuse its connections once the removal notice window ends");
+      this.#log.warn(
+        { hub: this.#self.hubId, removedAt },
+        "this hub was removed from the federation: members no longer take what it signs, and refuse its connections once the removal notice window ends",
+      );
     }
     for (const member of this.#membership.members()) {
       if (member.directoryId !== this.#self.directoryId) this.#watch(member);
@@ -242,7 +248,10 @@ export class Federation {
         if (this.#listed.has(docId) || this.#refused.has(`${id}/${docId}`)) continue;
         if (!ownsListedDocument(id, docId, entry)) {
           this.#refused.add(`${id}/${docId}`);
-          this.#log.warn({ hub: member.hub, document: docId }, "a directory lists a document that is not its hub's; ignored");
+          this.#log.warn(
+            { hub: member.hub, document: docId },
+            "a directory lists a document that is not its hub's; ignored",
+          );
           continue;
         }
         this.#listed.set(docId, id);
@@ -272,14 +281,20 @@ export class Federation {
    * members' directories give them (undefined for this node's own documents and for unknown ids).
    */
   describeForeign(documentId: string): { type: string; owner: string } | undefined {
-    const secretariat = () => this.#membership.members().find((m) => m.role === "secretariat")?.hub ?? this.#membership.ownerOfDirectory(this.#anchorDirectory ?? "")?.hub ?? "";
+    const secretariat = () =>
+      this.#membership.members().find((m) => m.role === "secretariat")?.hub ??
+      this.#membership.ownerOfDirectory(this.#anchorDirectory ?? "")?.hub ??
+      "";
     if (documentId === this.#charterId) return { type: DocumentType.Charter, owner: secretariat() };
     const member = this.#membership.memberByDirectory(documentId);
     if (member) return { type: DocumentType.Directory, owner: member.hub };
     if (documentId === this.#anchorDirectory) return { type: DocumentType.Directory, owner: secretariat() };
     const directory = this.#listed.get(documentId);
     if (directory === undefined) return undefined;
-    return { type: this.#listedTypes.get(documentId) || "?", owner: this.#membership.ownerOfDirectory(directory)?.hub ?? "?" };
+    return {
+      type: this.#listedTypes.get(documentId) || "?",
+      owner: this.#membership.ownerOfDirectory(directory)?.hub ?? "?",
+    };
   }
 
   /** Documents listed by members' directories (for status). */

@@ -1,5 +1,10 @@
 import { createHash } from "node:crypto";
-import { parseAutomergeUrl, stringifyAutomergeUrl, type BinaryDocumentId, type DocumentId } from "@automerge/automerge-repo";
+import {
+  parseAutomergeUrl,
+  stringifyAutomergeUrl,
+  type BinaryDocumentId,
+  type DocumentId,
+} from "@automerge/automerge-repo";
 
 /**
  * Document ids that name their owner. A hub's directory id derives from its first peer id; every

@@ -1,4 +1,12 @@
-export { Federation, directorySpec, ownsListedDocument, DIRECTORY_KEY, type PeerAddress, type FederationInit, type FederationComponents } from "./federation.js";
+export {
+  Federation,
+  directorySpec,
+  ownsListedDocument,
+  DIRECTORY_KEY,
+  type PeerAddress,
+  type FederationInit,
+  type FederationComponents,
+} from "./federation.js";
 export { directoryIdOf, ownedDocumentId, charterIdOf, CHARTER_KEY } from "./ids.js";
 export {
   readCharter,

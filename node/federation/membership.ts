@@ -98,7 +98,16 @@ export class Membership {
   ownerOfDirectory(directoryId: string): CharterMember | undefined {
     const member = this.memberByDirectory(directoryId);
     if (member || !this.anchor || directoryId !== directoryIdOf(this.anchor)) return member;
-    return { hub: "secretariat", name: "", region: "", role: "secretariat", directoryId, addresses: [], keys: [{ peerId: this.anchor, from: "" }], admittedAt: "" };
+    return {
+      hub: "secretariat",
+      name: "",
+      region: "",
+      role: "secretariat",
+      directoryId,
+      addresses: [],
+      keys: [{ peerId: this.anchor, from: "" }],
+      admittedAt: "",
+    };
   }
 
   /**

@@ -1,2 +1,9 @@
-export { createIdentityFile, loadIdentityFile, readIdentityBytes, writeIdentityBytes, verifyPeerSignature, type NodeIdentity } from "./identity.js";
+export {
+  createIdentityFile,
+  loadIdentityFile,
+  readIdentityBytes,
+  writeIdentityBytes,
+  verifyPeerSignature,
+  type NodeIdentity,
+} from "./identity.js";
 export { KeyRotation } from "./key-rotation.js";

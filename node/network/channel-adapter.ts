@@ -94,7 +94,14 @@ function isMessage(value: unknown): value is Message {
 function isHello(value: unknown): value is Hello {
   if (typeof value !== "object" || value === null) return false;
   const h = value as Record<string, unknown>;
-  return h.type === "hello" && typeof h.peerId === "string" && h.peerId.length > 0 && h.peerId.length <= 256 && typeof h.peerMetadata === "object" && h.peerMetadata !== null;
+  return (
+    h.type === "hello" &&
+    typeof h.peerId === "string" &&
+    h.peerId.length > 0 &&
+    h.peerId.length <= 256 &&
+    typeof h.peerMetadata === "object" &&
+    h.peerMetadata !== null
+  );
 }
 
 /**
@@ -174,7 +181,10 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
     await this.listen();
     const first = this.dialTargets().map((target) => new Promise<void>((resolve) => this.#dial(target, 0, resolve)));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(first), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#readyTimeoutMs)))]);
+    await Promise.race([
+      Promise.all(first),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#readyTimeoutMs))),
+    ]);
     clearTimeout(timer);
   }
 
@@ -215,7 +225,8 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
         },
         (error: unknown) => {
           settled();
-          if (!this.#closed) this.log.debug({ peer: target.peerId, attempt, err: (error as Error).message }, "dial failed; will retry");
+          if (!this.#closed)
+            this.log.debug({ peer: target.peerId, attempt, err: (error as Error).message }, "dial failed; will retry");
           retry();
         },
       );
@@ -301,7 +312,11 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
    * Runs the protocol on a channel: sends our hello and returns the handlers for what arrives.
    */
   private attach(channel: Channel): ChannelHandlers {
-    const log = this.log.child({ transport: channel.transport, remote: channel.remoteAddress, authenticated: channel.authenticatedPeer });
+    const log = this.log.child({
+      transport: channel.transport,
+      remote: channel.remoteAddress,
+      authenticated: channel.authenticatedPeer,
+    });
     let bound: PeerId | undefined;
     let session: Session | undefined;
     let dropped = false;

@@ -35,7 +35,10 @@ export const GRPC_PART_BYTES = 1024 * 1024;
 export const GRPC_MAX_MESSAGE_BYTES = 2 * GRPC_PART_BYTES;
 
 /** Writes one sync payload as gRPC messages of at most GRPC_PART_BYTES each. */
-function writePayload(write: (frame: { $case: "payload" | "payloadPart"; value: Buffer }) => void, payload: Uint8Array): void {
+function writePayload(
+  write: (frame: { $case: "payload" | "payloadPart"; value: Buffer }) => void,
+  payload: Uint8Array,
+): void {
   for (let offset = 0; offset + GRPC_PART_BYTES < payload.byteLength; offset += GRPC_PART_BYTES) {
     write({ $case: "payloadPart", value: Buffer.from(payload.subarray(offset, offset + GRPC_PART_BYTES)) });
   }
@@ -80,7 +83,9 @@ export function handshakeTranscript(
   role: "server" | "client",
 ): Uint8Array {
   const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-  return new TextEncoder().encode([DOMAIN, federationId, clientPeer, serverPeer, hex(clientNonce), hex(serverNonce), role].join("\n"));
+  return new TextEncoder().encode(
+    [DOMAIN, federationId, clientPeer, serverPeer, hex(clientNonce), hex(serverNonce), role].join("\n"),
+  );
 }
 
 export { verifyPeerSignature };
@@ -121,7 +126,11 @@ class FrameReader<T> {
       // A stream that ends during the handshake is reported by what it still owed.
       const waiter = this.#waiter;
       this.#waiter = undefined;
-      waiter?.reject(error instanceof HandshakeError ? new HandshakeError(error.code, `the stream ended before the ${waiter.what}`) : error);
+      waiter?.reject(
+        error instanceof HandshakeError
+          ? new HandshakeError(error.code, `the stream ended before the ${waiter.what}`)
+          : error,
+      );
       this.#onEnd?.(error);
     };
     stream.on("end", () => end(new HandshakeError(status.CANCELLED, "the stream ended")));
@@ -165,7 +174,10 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
   readonly #clients = new Set<InstanceType<typeof ReplicationServiceClient>>();
 
   constructor(init: GrpcAdapterInit, components: GrpcAdapterComponents) {
-    super({ policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs, metrics: init.metrics }, components.logger);
+    super(
+      { policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs, metrics: init.metrics },
+      components.logger,
+    );
     this.#init = init;
     this.#identity = components.identity;
   }
@@ -213,16 +225,24 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
     if (hello?.$case !== "hello") throw new HandshakeError(status.INVALID_ARGUMENT, "the first frame must be a hello");
     const { peerId: clientPeer, federationId, nonce: clientNonce } = hello.value;
     if (federationId !== this.#init.federationId) {
-      throw new HandshakeError(status.PERMISSION_DENIED, `federation '${federationId}' is not this node's ('${this.#init.federationId}')`);
+      throw new HandshakeError(
+        status.PERMISSION_DENIED,
+        `federation '${federationId}' is not this node's ('${this.#init.federationId}')`,
+      );
     }
-    if (clientNonce.byteLength !== NONCE_BYTES) throw new HandshakeError(status.INVALID_ARGUMENT, `the nonce must be ${NONCE_BYTES} bytes`);
-    if (!this.#allowed(clientPeer)) throw new HandshakeError(status.PERMISSION_DENIED, `peer ${clientPeer} is not allowed`);
+    if (clientNonce.byteLength !== NONCE_BYTES)
+      throw new HandshakeError(status.INVALID_ARGUMENT, `the nonce must be ${NONCE_BYTES} bytes`);
+    if (!this.#allowed(clientPeer))
+      throw new HandshakeError(status.PERMISSION_DENIED, `peer ${clientPeer} is not allowed`);
 
     const serverNonce = randomBytes(NONCE_BYTES);
     const me = this.#identity.peerId;
-    const transcript = (role: "server" | "client") => handshakeTranscript(federationId, clientPeer, me, clientNonce, serverNonce, role);
+    const transcript = (role: "server" | "client") =>
+      handshakeTranscript(federationId, clientPeer, me, clientNonce, serverNonce, role);
     const signature = await this.#identity.sign(transcript("server"));
-    call.write({ frame: { $case: "challenge", value: { peerId: me, nonce: serverNonce, signature: Buffer.from(signature) } } });
+    call.write({
+      frame: { $case: "challenge", value: { peerId: me, nonce: serverNonce, signature: Buffer.from(signature) } },
+    });
 
     const proof = (await frames.next("proof")).frame;
     if (proof?.$case !== "proof") throw new HandshakeError(status.INVALID_ARGUMENT, "the second frame must be a proof");
@@ -262,47 +282,61 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
     let parts: Buffer[] = [];
     let partBytes = 0;
     const tooLarge = (bytes: number) => {
-      this.log.warn({ peer, reason: `frame of ${bytes} bytes exceeds the ${DEFAULT_MAX_FRAME_BYTES}-byte limit` }, "dropping sync channel");
+      this.log.warn(
+        { peer, reason: `frame of ${bytes} bytes exceeds the ${DEFAULT_MAX_FRAME_BYTES}-byte limit` },
+        "dropping sync channel",
+      );
       finish();
     };
-    frames.pipe((message) => {
-      if (done) return;
-      const frame = message.frame;
-      if (frame?.$case !== "payload" && frame?.$case !== "payloadPart") {
-        this.log.warn({ peer, reason: "a handshake frame after the handshake" }, "dropping sync channel");
+    frames.pipe(
+      (message) => {
+        if (done) return;
+        const frame = message.frame;
+        if (frame?.$case !== "payload" && frame?.$case !== "payloadPart") {
+          this.log.warn({ peer, reason: "a handshake frame after the handshake" }, "dropping sync channel");
+          finish();
+          return;
+        }
+        if (frame.value.byteLength > GRPC_PART_BYTES) {
+          this.log.warn(
+            {
+              peer,
+              reason: `a gRPC message of ${frame.value.byteLength} bytes exceeds the ${GRPC_PART_BYTES}-byte part limit`,
+            },
+            "dropping sync channel",
+          );
+          finish();
+          return;
+        }
+        partBytes += frame.value.byteLength;
+        if (partBytes > DEFAULT_MAX_FRAME_BYTES) {
+          tooLarge(partBytes);
+          return;
+        }
+        parts.push(frame.value);
+        if (frame.$case === "payloadPart") return;
+        const payload = parts.length === 1 ? new Uint8Array(frame.value) : new Uint8Array(Buffer.concat(parts));
+        parts = [];
+        partBytes = 0;
+        handlers.onPayload(payload);
+      },
+      (error) => {
+        // A stream that fails (not one that ends or is cancelled) is dropped for a reason worth a line:
+        // e.g. a message over the size limit, refused by gRPC before it reached this code.
+        const code = (error as { code?: number }).code;
+        if (!(error instanceof HandshakeError) && code !== status.CANCELLED) {
+          this.log.warn({ peer, reason: error.message }, "dropping sync channel");
+        }
         finish();
-        return;
-      }
-      if (frame.value.byteLength > GRPC_PART_BYTES) {
-        this.log.warn({ peer, reason: `a gRPC message of ${frame.value.byteLength} bytes exceeds the ${GRPC_PART_BYTES}-byte part limit` }, "dropping sync channel");
-        finish();
-        return;
-      }
-      partBytes += frame.value.byteLength;
-      if (partBytes > DEFAULT_MAX_FRAME_BYTES) {
-        tooLarge(partBytes);
-        return;
-      }
-      parts.push(frame.value);
-      if (frame.$case === "payloadPart") return;
-      const payload = parts.length === 1 ? new Uint8Array(frame.value) : new Uint8Array(Buffer.concat(parts));
-      parts = [];
-      partBytes = 0;
-      handlers.onPayload(payload);
-    }, (error) => {
-      // A stream that fails (not one that ends or is cancelled) is dropped for a reason worth a line:
-      // e.g. a message over the size limit, refused by gRPC before it reached this code.
-      const code = (error as { code?: number }).code;
-      if (!(error instanceof HandshakeError) && code !== status.CANCELLED) {
-        this.log.warn({ peer, reason: error.message }, "dropping sync channel");
-      }
-      finish();
-    });
+      },
+    );
   }
 
   /** Opens a Replicate stream to `target`, runs the handshake, and pumps payloads. */
   async #connect(target: GrpcDialTarget): Promise<boolean> {
-    const creds: ChannelCredentials = target.tlsCa ? grpcCredentials.createSsl(target.tlsCa) : grpcCredentials.createInsecure();
+    const creds: ChannelCredentials = target.tlsCa
+      ? grpcCredentials.createSsl(target.tlsCa)
+      : grpcCredentials.createInsecure();
     const client = new ReplicationServiceClient(target.address, creds, {
       "grpc.max_receive_message_length": GRPC_MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": GRPC_MAX_MESSAGE_BYTES,
@@ -316,27 +350,42 @@ export class GrpcNetworkAdapter extends ChannelNetworkAdapter<GrpcDialTarget> {
       client.close();
     };
     call.on("error", (error: ServiceError) => {
-      if (error.code !== status.CANCELLED) this.log.debug({ peer: target.peerId, reason: error.details }, "replication stream ended");
+      if (error.code !== status.CANCELLED)
+        this.log.debug({ peer: target.peerId, reason: error.details }, "replication stream ended");
     });
     const frames = new FrameReader<ReplicateResponse>(call);
     try {
       const me = this.#identity.peerId;
       const clientNonce = randomBytes(NONCE_BYTES);
-      call.write({ frame: { $case: "hello", value: { peerId: me, federationId: this.#init.federationId, nonce: clientNonce } } });
+      call.write({
+        frame: { $case: "hello", value: { peerId: me, federationId: this.#init.federationId, nonce: clientNonce } },
+      });
       const challenge = (await frames.next("challenge")).frame;
-      if (challenge?.$case !== "challenge") throw new HandshakeError(status.INVALID_ARGUMENT, "the server did not send a challenge");
+      if (challenge?.$case !== "challenge")
+        throw new HandshakeError(status.INVALID_ARGUMENT, "the server did not send a challenge");
       const { peerId: serverPeer, nonce: serverNonce, signature } = challenge.value;
       if (serverPeer !== target.peerId) {
-        throw new HandshakeError(status.PERMISSION_DENIED, `the server at ${target.address} is ${serverPeer}, not ${target.peerId}`);
+        throw new HandshakeError(
+          status.PERMISSION_DENIED,
+          `the server at ${target.address} is ${serverPeer}, not ${target.peerId}`,
+        );
       }
       const transcript = (role: "server" | "client") =>
         handshakeTranscript(this.#init.federationId, me, serverPeer, clientNonce, serverNonce, role);
       if (!(await verifyPeerSignature(serverPeer, transcript("server"), signature))) {
-        throw new HandshakeError(status.UNAUTHENTICATED, `the server's signature does not verify with the key of ${serverPeer}`);
+        throw new HandshakeError(
+          status.UNAUTHENTICATED,
+          `the server's signature does not verify with the key of ${serverPeer}`,
+        );
       }
-      call.write({ frame: { $case: "proof", value: { signature: Buffer.from(await this.#identity.sign(transcript("client"))) } } });
+      call.write({
+        frame: { $case: "proof", value: { signature: Buffer.from(await this.#identity.sign(transcript("client"))) } },
+      });
     } catch (error) {
-      this.log.warn({ peer: target.peerId, address: target.address, reason: (error as Error).message }, "replication handshake failed");
+      this.log.warn(
+        { peer: target.peerId, address: target.address, reason: (error as Error).message },
+        "replication handshake failed",
+      );
       call.cancel();
       cleanup();
       throw error;

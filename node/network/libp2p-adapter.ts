@@ -2,7 +2,12 @@ import type { NodeMetrics } from "../metrics.js";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Connection, Libp2p, Stream } from "@libp2p/interface";
 import type { Logger } from "pino";
-import { ChannelNetworkAdapter, type BindingPolicy, type Channel, type DialTarget as ChannelDialTarget } from "./channel-adapter.js";
+import {
+  ChannelNetworkAdapter,
+  type BindingPolicy,
+  type Channel,
+  type DialTarget as ChannelDialTarget,
+} from "./channel-adapter.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError } from "./frames.js";
 
 export const SYNC_PROTOCOL = "/concordat/sync/1.0.0";
@@ -38,10 +43,14 @@ function streamChannel(stream: Stream, connection: Connection, direction: "inbou
     while (queue.length > 0 && stream.status === "open") {
       if (!stream.send(queue.shift() as Uint8Array)) {
         waiting = true;
-        stream.addEventListener("drain", () => {
-          waiting = false;
-          flush();
-        }, { once: true });
+        stream.addEventListener(
+          "drain",
+          () => {
+            waiting = false;
+            flush();
+          },
+          { once: true },
+        );
         return;
       }
     }
@@ -73,7 +82,10 @@ export class Libp2pNetworkAdapter extends ChannelNetworkAdapter<DialTarget> {
   readonly #streams = new Set<Stream>();
 
   constructor(init: Libp2pAdapterInit, components: Libp2pAdapterComponents) {
-    super({ policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs, metrics: init.metrics }, components.logger);
+    super(
+      { policy: init.policy, backoff: init.backoff, readyTimeoutMs: init.readyTimeoutMs, metrics: init.metrics },
+      components.logger,
+    );
     this.#libp2p = components.libp2p;
     this.#init = init;
     this.#maxFrame = init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;

@@ -57,12 +57,19 @@ export async function startNetwork(
   let grpc: GrpcNetworkAdapter | undefined;
 
   if (config.network.listen.length > 0) {
-    libp2p = await createLibp2pNode({ privateKey: identity.privateKey, listen: config.network.listen, allowed }, logger.child({ transport: "libp2p" }));
+    libp2p = await createLibp2pNode(
+      { privateKey: identity.privateKey, listen: config.network.listen, allowed },
+      logger.child({ transport: "libp2p" }),
+    );
     libp2pAdapter = new Libp2pNetworkAdapter(
       {
         policy: "strict",
         metrics,
-        dial: () => federation.dialTargets().filter((t) => t.libp2p.length > 0).map((t) => ({ peerId: t.peerId, addrs: t.libp2p })),
+        dial: () =>
+          federation
+            .dialTargets()
+            .filter((t) => t.libp2p.length > 0)
+            .map((t) => ({ peerId: t.peerId, addrs: t.libp2p })),
       },
       { libp2p, logger: logger.child({ transport: "libp2p" }) },
     );
@@ -97,13 +104,18 @@ export async function startNetwork(
     gate.reconsider();
     libp2pAdapter?.refreshTargets();
     grpc?.refreshTargets();
-    const connected = new Set([...(libp2pAdapter?.peers() ?? []), ...(grpc?.peers() ?? [])].map((p) => p.peerId as string));
+    const connected = new Set(
+      [...(libp2pAdapter?.peers() ?? []), ...(grpc?.peers() ?? [])].map((p) => p.peerId as string),
+    );
     for (const connection of libp2p?.getConnections() ?? []) connected.add(connection.remotePeer.toString());
     for (const peerId of connected) {
       if (federation.allowed(peerId)) continue;
       const channels = (libp2pAdapter?.hangUp(peerId) ?? 0) + (grpc?.hangUp(peerId) ?? 0);
       void libp2p?.hangUp(peerIdFromString(peerId)).catch(() => undefined);
-      logger.warn({ peer: peerId, hub: federation.membership.hubOf(peerId), channels }, "disconnected a peer the charter no longer allows");
+      logger.warn(
+        { peer: peerId, hub: federation.membership.hubOf(peerId), channels },
+        "disconnected a peer the charter no longer allows",
+      );
     }
     scheduleExpiry();
   };
@@ -111,7 +123,10 @@ export async function startNetwork(
     clearTimeout(expiry);
     const next = federation.membership.nextExpiry();
     // A few ms late, so that the key is no longer allowed when it runs.
-    expiry = next === undefined || next - Date.now() >= 60_000 ? undefined : setTimeout(reconsider, Math.max(0, next - Date.now()) + 50);
+    expiry =
+      next === undefined || next - Date.now() >= 60_000
+        ? undefined
+        : setTimeout(reconsider, Math.max(0, next - Date.now()) + 50);
     expiry?.unref();
   };
   const unsubscribe = federation.onChange(reconsider);
@@ -130,7 +145,10 @@ export async function startNetwork(
     grpc,
     libp2pAddresses: () => libp2p?.getMultiaddrs().map((a) => a.toString()) ?? [],
     peers: () =>
-      [...(libp2pAdapter?.peers() ?? []), ...(grpc?.peers() ?? [])].map((p) => ({ ...p, hub: federation.membership.hubOf(p.peerId) })),
+      [...(libp2pAdapter?.peers() ?? []), ...(grpc?.peers() ?? [])].map((p) => ({
+        ...p,
+        hub: federation.membership.hubOf(p.peerId),
+      })),
     rtt: async (peerId) => {
       if (!libp2p) return undefined;
       try {

@@ -12,13 +12,18 @@ export interface DocumentSync {
   heads: string[];
 }
 
-const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((h, i) => h === [...b].sort()[i]);
+const same = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().every((h, i) => h === [...b].sort()[i]);
 
 /**
  * Per shared document and connected peer: are the peer's last known heads (from the sync protocol,
  * via the peer's storage id) equal to ours, and when did they last change?
  */
-export function documentSync(repo: Repo, peers: readonly PeerStatus[], shares: (documentId: string) => boolean): DocumentSync[] {
+export function documentSync(
+  repo: Repo,
+  peers: readonly PeerStatus[],
+  shares: (documentId: string) => boolean,
+): DocumentSync[] {
   const rows: DocumentSync[] = [];
   for (const [documentId, handle] of Object.entries(repo.handles)) {
     if (!shares(documentId) || !handle.isReady()) continue;

@@ -67,7 +67,9 @@ export class Operators {
   }
 
   list(): Operator[] {
-    return [...this.#byId.values()].map(({ secretHash: _secret, ...op }) => op).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return [...this.#byId.values()]
+      .map(({ secretHash: _secret, ...op }) => op)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -85,7 +87,14 @@ export class Operators {
     if (c.violations.length > 0) throw invalidArgument(c.violations);
     const id = randomBytes(8).toString("hex");
     const secret = randomBytes(32).toString("base64url");
-    const stored: StoredOperator = { id, name: trimmed, role, createdAt: new Date().toISOString(), createdBy, secretHash: hashSecret(secret) };
+    const stored: StoredOperator = {
+      id,
+      name: trimmed,
+      role,
+      createdAt: new Date().toISOString(),
+      createdBy,
+      secretHash: hashSecret(secret),
+    };
     await this.#store.batch([{ type: "put", sublevel: this.#sublevel, key: id, value: stored }]);
     this.#byId.set(id, stored);
     this.#log?.info({ operator: id, role, createdBy }, "operator added");
@@ -103,7 +112,8 @@ export class Operators {
     if (existing.revokedAt) throw failedPrecondition(`operator '${id}' was already revoked at ${existing.revokedAt}`);
     if (existing.role === "admin") {
       const otherAdmins = [...this.#byId.values()].filter((o) => o.role === "admin" && !o.revokedAt && o.id !== id);
-      if (otherAdmins.length === 0) throw failedPrecondition(`operator '${id}' is the last admin; add another admin first`);
+      if (otherAdmins.length === 0)
+        throw failedPrecondition(`operator '${id}' is the last admin; add another admin first`);
     }
     const updated: StoredOperator = { ...existing, revokedAt: new Date().toISOString() };
     await this.#store.batch([{ type: "put", sublevel: this.#sublevel, key: id, value: updated }]);
@@ -121,7 +131,8 @@ export class Operators {
     const given = Buffer.from(hashSecret(match[2] as string), "hex");
     const expected = Buffer.from(stored?.secretHash ?? "0".repeat(64), "hex");
     if (!stored || !timingSafeEqual(given, expected)) throw unauthenticated("unknown credential");
-    if (stored.revokedAt) throw unauthenticated(`credential of operator '${stored.id}' was revoked at ${stored.revokedAt}`);
+    if (stored.revokedAt)
+      throw unauthenticated(`credential of operator '${stored.id}' was revoked at ${stored.revokedAt}`);
     const { secretHash: _secret, ...operator } = stored;
     return operator;
   }

@@ -35,7 +35,8 @@ export async function accreditationsOf(
         competency: url.slice(COMPETENCY_URN.length),
         level: scheme.level,
         validFrom: Date.parse(String(credential.validFrom)),
-        validUntil: credential.validUntil === undefined ? Number.MAX_SAFE_INTEGER : Date.parse(String(credential.validUntil)),
+        validUntil:
+          credential.validUntil === undefined ? Number.MAX_SAFE_INTEGER : Date.parse(String(credential.validUntil)),
       });
     }
   }

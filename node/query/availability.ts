@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
 import type { CoreSource } from "../core/core.js";
-import { CREDENTIALS_KEY, heldIn, type Credentials, type CredentialsDoc, type JsonObject } from "../credentials/index.js";
+import {
+  CREDENTIALS_KEY,
+  heldIn,
+  type Credentials,
+  type CredentialsDoc,
+  type JsonObject,
+} from "../credentials/index.js";
 import { accreditationsOf } from "./accreditations.js";
 import { documentTypeOf, textOf, type OwnedDocuments } from "../documents/index.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
@@ -14,7 +20,14 @@ import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
 
 const REC_PREFIX = "availability/rec/";
 const DOC_PREFIX = "availability/doc/";
-import { AvailabilityIndex, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type Range, type TrainerRecord } from "./index.js";
+import {
+  AvailabilityIndex,
+  type AvailabilityMatch,
+  type AvailabilityQuery,
+  type CompetencyTree,
+  type Range,
+  type TrainerRecord,
+} from "./index.js";
 import { SerialQueue } from "../serial-queue.js";
 
 /** What an answer says of each hub it drew on: as of which checkpoint, and whether that is stale. */
@@ -82,7 +95,16 @@ export class Availability {
 
   constructor(
     init: { hubId: string },
-    components: { documents: OwnedDocuments; views: VerifiedViews; membership: Membership; credentials: Credentials; core: CoreSource; busyTime: BusyTimeSource; store: NodeStore; logger: Logger },
+    components: {
+      documents: OwnedDocuments;
+      views: VerifiedViews;
+      membership: Membership;
+      credentials: Credentials;
+      core: CoreSource;
+      busyTime: BusyTimeSource;
+      store: NodeStore;
+      logger: Logger;
+    },
   ) {
     this.#busyTime = components.busyTime;
     this.#self = init.hubId;
@@ -107,13 +129,15 @@ export class Availability {
       if (rosters.length > 0) void this.#enqueue(() => this.#indexOwn(rosters));
       if (keys.includes(CREDENTIALS_KEY)) void this.#enqueue(() => this.#reindexAffected(this.#self));
       const busyKey = this.#busyTime.ownKey;
-      if (keys.includes(busyKey)) void this.#enqueue(() => this.#applyEngagements(this.#self, this.#documents.get(busyKey)));
+      if (keys.includes(busyKey))
+        void this.#enqueue(() => this.#applyEngagements(this.#self, this.#documents.get(busyKey)));
     });
     this.#unsubscribe = this.#views.onApplied((view) => void this.#enqueue(() => this.#onView(view)));
     await this.#enqueue(async () => {
       await this.#load();
       await this.#refreshTree();
-      if (this.#documents.has(this.#busyTime.ownKey)) await this.#applyEngagements(this.#self, this.#documents.get(this.#busyTime.ownKey));
+      if (this.#documents.has(this.#busyTime.ownKey))
+        await this.#applyEngagements(this.#self, this.#documents.get(this.#busyTime.ownKey));
       await this.#indexOwn();
       for (const view of this.#views.views()) await this.#onView(view);
     });
@@ -156,7 +180,14 @@ export class Availability {
   async #load(): Promise<void> {
     const rederive = new Set<string>();
     for await (const [key, value] of this.#store.meta.iterator({ gt: REC_PREFIX, lt: `${REC_PREFIX}~` })) {
-      const saved = JSON.parse(value as string) as { doc: string; digest?: string; name?: string; text?: string; derived: TrainerRecord; issuers?: string[] };
+      const saved = JSON.parse(value as string) as {
+        doc: string;
+        digest?: string;
+        name?: string;
+        text?: string;
+        derived: TrainerRecord;
+        issuers?: string[];
+      };
       const k = key.slice(REC_PREFIX.length);
       // A record derived before roster claims were kept is decoded again, with its document.
       if (saved.derived.claimed === undefined) rederive.add(saved.doc);
@@ -184,7 +215,12 @@ export class Availability {
       if (d.header.type !== "roster" || (keys && !keys.includes(d.key))) continue;
       const heads = [...d.heads].sort().join(",");
       if (this.#indexedHeads.get(d.id) === heads) continue;
-      await this.#indexDocument(this.#self, d.id, this.#documents.get<{ trainers?: Record<string, unknown> }>(d.key).trainers ?? {}, heads);
+      await this.#indexDocument(
+        this.#self,
+        d.id,
+        this.#documents.get<{ trainers?: Record<string, unknown> }>(d.key).trainers ?? {},
+        heads,
+      );
     }
   }
 
@@ -198,7 +234,12 @@ export class Availability {
     const heads = [...view.checkpoint.heads].sort().join(",");
     if (this.#indexedHeads.get(view.documentId) === heads) return;
     if (kind === "roster") {
-      await this.#indexDocument(view.hub, view.documentId, (view.doc as { trainers?: Record<string, unknown> }).trainers ?? {}, heads);
+      await this.#indexDocument(
+        view.hub,
+        view.documentId,
+        (view.doc as { trainers?: Record<string, unknown> }).trainers ?? {},
+        heads,
+      );
       return;
     }
     // A hub's credentials moved: what its trainers hold, and what it issued (its status lists).
@@ -207,11 +248,18 @@ export class Availability {
     else return;
     // Remembered across restarts too, so that a restart does not derive everything again.
     this.#indexedHeads.set(view.documentId, heads);
-    await this.#store.batch([{ type: "put", sublevel: this.#store.meta, key: `${DOC_PREFIX}${view.documentId}`, value: heads }]);
+    await this.#store.batch([
+      { type: "put", sublevel: this.#store.meta, key: `${DOC_PREFIX}${view.documentId}`, value: heads },
+    ]);
   }
 
   /** Upserts the document's trainers and removes those that left it since the last view. */
-  async #indexDocument(hub: string, documentId: string, trainers: Record<string, unknown>, heads: string): Promise<void> {
+  async #indexDocument(
+    hub: string,
+    documentId: string,
+    trainers: Record<string, unknown>,
+    heads: string,
+  ): Promise<void> {
     const ops: StoreBatchOperation[] = [];
     const before = this.#idsByDocument.get(documentId) ?? new Set<string>();
     const now = new Set<string>();
@@ -256,7 +304,12 @@ export class Availability {
   }
 
   /** Indexes a trainer as derived now; returns the write that persists it, if it changed. */
-  async #upsert(hub: string, key: string, base: TrainerBase, documentId: string | undefined): Promise<StoreBatchOperation[]> {
+  async #upsert(
+    hub: string,
+    key: string,
+    base: TrainerBase,
+    documentId: string | undefined,
+  ): Promise<StoreBatchOperation[]> {
     const derived = await this.#toRecord(hub, base);
     this.#index.upsert(derived);
     const json = JSON.stringify(derived);
@@ -264,7 +317,14 @@ export class Availability {
     this.#derived.set(key, json);
     const doc = documentId ?? this.#documentOf.get(key) ?? "";
     const issuers = [...(this.#issuersOf.get(key) ?? [])];
-    return [{ type: "put", sublevel: this.#store.meta, key: `${REC_PREFIX}${key}`, value: JSON.stringify({ doc, digest: this.#digests.get(key), name: this.#names.get(key), derived, issuers }) }];
+    return [
+      {
+        type: "put",
+        sublevel: this.#store.meta,
+        key: `${REC_PREFIX}${key}`,
+        value: JSON.stringify({ doc, digest: this.#digests.get(key), name: this.#names.get(key), derived, issuers }),
+      },
+    ];
   }
 
   /** Hubs that issued the credentials each trainer holds, to re-derive only those a change affects. */
@@ -277,7 +337,9 @@ export class Availability {
     for (const key of [...this.#digests.keys()]) {
       if (!key.startsWith(`${hub}/`) && !this.#issuersOf.get(key)?.has(hub)) continue;
       await pause();
-      ops.push(...(await this.#upsert(key.slice(0, key.indexOf("/")), key, this.#derivedOf(key) as TrainerBase, undefined)));
+      ops.push(
+        ...(await this.#upsert(key.slice(0, key.indexOf("/")), key, this.#derivedOf(key) as TrainerBase, undefined)),
+      );
     }
     if (ops.length > 0) await this.#store.batch(ops);
   }
@@ -300,7 +362,11 @@ export class Availability {
       const derived = this.#derived.get(key);
       if (derived === undefined) continue;
       const busy = JSON.stringify(this.#busyOf(hub, id));
-      if (derived !== undefined && JSON.stringify((typeof derived === "string" ? (JSON.parse(derived) as TrainerRecord) : derived).busy) === busy) continue;
+      if (
+        derived !== undefined &&
+        JSON.stringify((typeof derived === "string" ? (JSON.parse(derived) as TrainerRecord) : derived).busy) === busy
+      )
+        continue;
       ops.push(...(await this.#upsert(hub, key, this.#derivedOf(key) as TrainerBase, undefined)));
     }
     if (ops.length > 0) await this.#store.batch(ops);
@@ -340,20 +406,29 @@ export class Availability {
       if (a.type !== "isChildOf") continue;
       parents.set(a.origin.identifier, [...(parents.get(a.origin.identifier) ?? []), a.destination.identifier]);
     }
-    const items = (core?.items ?? []).map((i) => ({ identifier: i.identifier, names: [i.identifier.toLowerCase(), i.code.toLowerCase()] }));
+    const items = (core?.items ?? []).map((i) => ({
+      identifier: i.identifier,
+      names: [i.identifier.toLowerCase(), i.code.toLowerCase()],
+    }));
     const named = (name: string): string[] => {
       const n = name.trim().toLowerCase();
       if (n === "") return [];
       const exact = items.filter((i) => i.names.includes(n)).map((i) => i.identifier);
       if (exact.length > 0) return exact;
-      return items.filter((i) => i.names.some((x) => x.startsWith(`${n}-`) || x.startsWith(`${n}.`))).map((i) => i.identifier);
+      return items
+        .filter((i) => i.names.some((x) => x.startsWith(`${n}-`) || x.startsWith(`${n}.`)))
+        .map((i) => i.identifier);
     };
     this.#tree = { parents: (c) => parents.get(c) ?? [], named };
   }
 
   /** The index's view of a trainer: only accreditations a held credential verifies, active now. */
   async #toRecord(hub: string, t: TrainerBase): Promise<TrainerRecord> {
-    const { accreditations, issuers } = await accreditationsOf(this.#heldBy(hub, t.id), (c) => this.#credentials.verify(c, {}), (peer) => this.#membership.hubOf(peer));
+    const { accreditations, issuers } = await accreditationsOf(
+      this.#heldBy(hub, t.id),
+      (c) => this.#credentials.verify(c, {}),
+      (peer) => this.#membership.hubOf(peer),
+    );
     this.#issuersOf.set(`${hub}/${t.id}`, issuers);
     return {
       hub,
@@ -404,13 +479,22 @@ export class Availability {
     const freshness = new Map(this.#views.freshness().map((f) => [f.hub, f]));
     // Every hub the answer could draw on, matched or not: "nobody matches" reads apart from "nothing received yet".
     const consulted = new Set([this.#self, ...answering]);
-    for (const f of freshness.values()) if (!f.removedAt && (query.hub === undefined || f.hub === query.hub)) consulted.add(f.hub);
+    for (const f of freshness.values())
+      if (!f.removedAt && (query.hub === undefined || f.hub === query.hub)) consulted.add(f.hub);
     if (query.hub !== undefined && query.hub !== this.#self && !answering.has(this.#self)) consulted.delete(this.#self);
     const hubs = [...consulted].sort().map((hub) => {
       const trainersIndexed = this.#index.sizeOf(hub);
-      if (hub === this.#self) return { hub, seq: 0, time: new Date().toISOString(), stale: false, verified: true, trainers: trainersIndexed };
+      if (hub === this.#self)
+        return { hub, seq: 0, time: new Date().toISOString(), stale: false, verified: true, trainers: trainersIndexed };
       const f = freshness.get(hub);
-      return { hub, seq: f?.latest?.seq ?? 0, time: f?.latest?.time ?? "", stale: f?.stale ?? true, verified: f?.latest !== undefined, trainers: trainersIndexed };
+      return {
+        hub,
+        seq: f?.latest?.seq ?? 0,
+        time: f?.latest?.time ?? "",
+        stale: f?.stale ?? true,
+        verified: f?.latest !== undefined,
+        trainers: trainersIndexed,
+      };
     });
     // Only for an empty answer to a competency or module: cheap (posting lists), and only then useful.
     const claimedUnverified = total === 0 ? this.#index.claimedWithoutCredential(query, this.#tree) : 0;

@@ -24,7 +24,10 @@ function gaps(ranges: readonly Range[], within: Range): Range[] {
 
 /** 20270301T000000Z */
 function utc(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Folds a content line at 75 octets (RFC 5545 3.1). */
@@ -44,7 +47,10 @@ function fold(line: string): string {
 
 export function toVFreeBusy(input: FreeBusyInput): string {
   const { range } = input;
-  const periods = (type: string, ranges: Range[]) => (ranges.length === 0 ? [] : [`FREEBUSY;FBTYPE=${type}:${ranges.map((r) => `${utc(r.start)}/${utc(r.end)}`).join(",")}`]);
+  const periods = (type: string, ranges: Range[]) =>
+    ranges.length === 0
+      ? []
+      : [`FREEBUSY;FBTYPE=${type}:${ranges.map((r) => `${utc(r.start)}/${utc(r.end)}`).join(",")}`];
   const lines = [
     "BEGIN:VCALENDAR",
     "VERSION:2.0",

@@ -42,8 +42,21 @@ function firstEndingAfter(ranges: readonly Range[], t: number): number {
 const key = (hub: string, id: string) => `${hub}\u0000${id}`;
 
 /** compareMatches(candidate, m) for a candidate not yet made into an object. */
-function compareTo(coverage: number, conflicts: number, proficiency: number, hub: string, id: string, m: AvailabilityMatch): number {
-  return m.coverage - coverage || conflicts - m.conflicts || m.proficiency - proficiency || (hub < m.hub ? -1 : hub > m.hub ? 1 : 0) || (id < m.id ? -1 : id > m.id ? 1 : 0);
+function compareTo(
+  coverage: number,
+  conflicts: number,
+  proficiency: number,
+  hub: string,
+  id: string,
+  m: AvailabilityMatch,
+): number {
+  return (
+    m.coverage - coverage ||
+    conflicts - m.conflicts ||
+    m.proficiency - proficiency ||
+    (hub < m.hub ? -1 : hub > m.hub ? 1 : 0) ||
+    (id < m.id ? -1 : id > m.id ? 1 : 0)
+  );
 }
 
 type Emit = (entry: Entry, coverage: number, conflicts: number, proficiency: number) => void;
@@ -137,7 +150,12 @@ export class AvailabilityIndex {
    * while the candidates are checked (a bounded, sorted buffer; a candidate that would not enter it
    * is not even made into an object), so a broad query is not sorted whole.
    */
-  page(query: AvailabilityQuery, tree: CompetencyTree, offset: number, size: number): { matches: AvailabilityMatch[]; total: number; hubs: Set<string> } {
+  page(
+    query: AvailabilityQuery,
+    tree: CompetencyTree,
+    offset: number,
+    size: number,
+  ): { matches: AvailabilityMatch[]; total: number; hubs: Set<string> } {
     const keep = offset + size;
     const top: AvailabilityMatch[] = [];
     const hubs = new Set<string>();
@@ -146,7 +164,11 @@ export class AvailabilityIndex {
       const { hub, id } = entry.record;
       total += 1;
       hubs.add(hub);
-      if (top.length >= keep && compareTo(coverage, conflicts, proficiency, hub, id, top[top.length - 1] as AvailabilityMatch) >= 0) return;
+      if (
+        top.length >= keep &&
+        compareTo(coverage, conflicts, proficiency, hub, id, top[top.length - 1] as AvailabilityMatch) >= 0
+      )
+        return;
       // Binary insertion into the buffer (sorted best first).
       let lo = 0;
       let hi = top.length;
@@ -175,9 +197,14 @@ export class AvailabilityIndex {
     const matched = new Set<Entry>();
     this.#matches(query, tree, (entry) => void matched.add(entry));
     let count = 0;
-    this.#matches(rest, tree, (entry) => {
-      if (!matched.has(entry) && entry.keys.claimed.some((c) => claimed.has(c))) count += 1;
-    }, [...claimed]);
+    this.#matches(
+      rest,
+      tree,
+      (entry) => {
+        if (!matched.has(entry) && entry.keys.claimed.some((c) => claimed.has(c))) count += 1;
+      },
+      [...claimed],
+    );
     return count;
   }
 
@@ -202,10 +229,11 @@ export class AvailabilityIndex {
         if (bits) orInto(words, bits);
       }
     } else if (asked.length > 0) {
-      for (const set of acceptable) for (const c of set) {
-        const bits = this.#byCompetency.get(c);
-        if (bits) orInto(words, bits);
-      }
+      for (const set of acceptable)
+        for (const c of set) {
+          const bits = this.#byCompetency.get(c);
+          if (bits) orInto(words, bits);
+        }
     } else words.fill(0xffffffff);
     for (const f of filters) andInto(words, f);
     forEachSlot(words, (slot) => {
@@ -214,7 +242,13 @@ export class AvailabilityIndex {
     });
   }
 
-  #check(entry: Entry, query: AvailabilityQuery, acceptable: Array<Set<string>>, asked: string | undefined, emit: Emit): void {
+  #check(
+    entry: Entry,
+    query: AvailabilityQuery,
+    acceptable: Array<Set<string>>,
+    asked: string | undefined,
+    emit: Emit,
+  ): void {
     const { record } = entry;
     const { start, end } = query.range;
     if (query.hub !== undefined && record.hub !== query.hub) return;

@@ -74,7 +74,13 @@ export function cefrRank(level: string): number {
 
 /** Ranking: full coverage first, then fewest conflicts, then proficiency, then hub and id. */
 export function compareMatches(a: AvailabilityMatch, b: AvailabilityMatch): number {
-  return b.coverage - a.coverage || a.conflicts - b.conflicts || b.proficiency - a.proficiency || (a.hub < b.hub ? -1 : a.hub > b.hub ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return (
+    b.coverage - a.coverage ||
+    a.conflicts - b.conflicts ||
+    b.proficiency - a.proficiency ||
+    (a.hub < b.hub ? -1 : a.hub > b.hub ? 1 : 0) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 /**

@@ -1,11 +1,25 @@
-import { compareMatches, cefrRank, DAY_MS, withAncestors, type AvailabilityMatch, type AvailabilityQuery, type CompetencyTree, type Range, type TrainerRecord } from "./model.js";
+import {
+  compareMatches,
+  cefrRank,
+  DAY_MS,
+  withAncestors,
+  type AvailabilityMatch,
+  type AvailabilityQuery,
+  type CompetencyTree,
+  type Range,
+  type TrainerRecord,
+} from "./model.js";
 import { proficiencyOf, servesRegion } from "./shared.js";
 
 /**
  * The reference answer: every trainer examined from its raw record, every time. Deliberately
  * simple and slow — it is what the index must equal (a property test compares them).
  */
-export function scanQuery(records: readonly TrainerRecord[], query: AvailabilityQuery, tree: CompetencyTree): AvailabilityMatch[] {
+export function scanQuery(
+  records: readonly TrainerRecord[],
+  query: AvailabilityQuery,
+  tree: CompetencyTree,
+): AvailabilityMatch[] {
   const matches: AvailabilityMatch[] = [];
   for (const record of records) {
     const match = examine(record, query, tree);
@@ -16,7 +30,8 @@ export function scanQuery(records: readonly TrainerRecord[], query: Availability
 
 function examine(record: TrainerRecord, query: AvailabilityQuery, tree: CompetencyTree): AvailabilityMatch | undefined {
   if (query.hub !== undefined && record.hub !== query.hub) return undefined;
-  if (query.region !== undefined && !record.regions.some((r) => servesRegion(r, query.region as string))) return undefined;
+  if (query.region !== undefined && !record.regions.some((r) => servesRegion(r, query.region as string)))
+    return undefined;
   const proficiency = proficiencyOf(record, query);
   if (query.language && (proficiency < 0 || proficiency < cefrRank(query.language.minLevel))) return undefined;
   const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
@@ -24,7 +39,9 @@ function examine(record: TrainerRecord, query: AvailabilityQuery, tree: Competen
   if (asked.length > 0) {
     const covered = asked.filter((c) => {
       const acceptable = withAncestors(tree, c);
-      return record.accreditations.some((a) => acceptable.has(a.competency) && a.validFrom <= query.range.start && a.validUntil >= query.range.end);
+      return record.accreditations.some(
+        (a) => acceptable.has(a.competency) && a.validFrom <= query.range.start && a.validUntil >= query.range.end,
+      );
     }).length;
     if (covered === 0) return undefined;
     coverage = covered / asked.length;

@@ -14,5 +14,8 @@ export function primaryLanguage(tag: string): string {
 export function proficiencyOf(record: TrainerRecord, query: AvailabilityQuery): number {
   if (!query.language) return Math.max(-1, ...record.languages.map((l) => cefrRank(l.level)));
   const asked = primaryLanguage(query.language.tag);
-  return Math.max(-1, ...record.languages.filter((l) => primaryLanguage(l.tag) === asked).map((l) => cefrRank(l.level)));
+  return Math.max(
+    -1,
+    ...record.languages.filter((l) => primaryLanguage(l.tag) === asked).map((l) => cefrRank(l.level)),
+  );
 }

@@ -15,7 +15,11 @@ const lastDay = (year: number, month: number) => new Date(Date.UTC(year, month, 
 
 /** A period from its label; a violation naming the field when it is not one. */
 export function parsePeriod(label: string, field: string, violations: FieldViolation[]): Period | undefined {
-  const months = (year: number, first: number, last: number): Period => ({ label, from: `${year}-${pad(first)}-01`, to: `${year}-${pad(last)}-${pad(lastDay(year, last))}` });
+  const months = (year: number, first: number, last: number): Period => ({
+    label,
+    from: `${year}-${pad(first)}-01`,
+    to: `${year}-${pad(last)}-${pad(lastDay(year, last))}`,
+  });
   let m: RegExpMatchArray | null;
   if ((m = /^(\d{4})$/.exec(label))) return months(Number(m[1]), 1, 12);
   if ((m = /^(\d{4})-Q([1-4])$/i.exec(label))) return months(Number(m[1]), Number(m[2]) * 3 - 2, Number(m[2]) * 3);
@@ -28,7 +32,10 @@ export function parsePeriod(label: string, field: string, violations: FieldViola
     }
     return { label, from: m[1] as string, to: m[2] as string };
   }
-  violations.push({ field, description: `${quote(label)} is not a period: give 2026, 2026-Q1, 2026-H1, 2026-03 or 2026-01-01..2026-03-31` });
+  violations.push({
+    field,
+    description: `${quote(label)} is not a period: give 2026, 2026-Q1, 2026-H1, 2026-03 or 2026-01-01..2026-03-31`,
+  });
   return undefined;
 }
 
@@ -61,7 +68,13 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 const rate = (part: number, whole: number): number | null => (whole === 0 ? null : round(part / whole));
 
 function figure(measure: string, subject: string, current: number | null, baseline: number | null): FigureChange {
-  return { measure, subject, current, baseline, change: current === null || baseline === null ? null : round(current - baseline) };
+  return {
+    measure,
+    subject,
+    current,
+    baseline,
+    change: current === null || baseline === null ? null : round(current - baseline),
+  };
 }
 
 /** The figures of one hub, or of the federation (all hubs summed), in one period. */
@@ -69,16 +82,47 @@ function figuresOf(hubs: readonly HubCoverage[]): Map<string, number | null> {
   const sum = (f: (h: HubCoverage) => number) => hubs.reduce((s, h) => s + f(h), 0);
   const out = new Map<string, number | null>();
   const participants = sum((h) => h.deliveries.participants);
-  out.set("deliveries|", sum((h) => h.deliveries.count));
+  out.set(
+    "deliveries|",
+    sum((h) => h.deliveries.count),
+  );
   out.set("participants|", participants);
-  out.set("female|", sum((h) => h.deliveries.female));
-  out.set("male|", sum((h) => h.deliveries.male));
-  out.set("completed|", sum((h) => h.deliveries.completed));
-  out.set("passed|", sum((h) => h.deliveries.passed));
-  out.set("completion_rate|", rate(sum((h) => h.deliveries.completed), participants));
-  out.set("pass_rate|", rate(sum((h) => h.deliveries.passed), participants));
+  out.set(
+    "female|",
+    sum((h) => h.deliveries.female),
+  );
+  out.set(
+    "male|",
+    sum((h) => h.deliveries.male),
+  );
+  out.set(
+    "completed|",
+    sum((h) => h.deliveries.completed),
+  );
+  out.set(
+    "passed|",
+    sum((h) => h.deliveries.passed),
+  );
+  out.set(
+    "completion_rate|",
+    rate(
+      sum((h) => h.deliveries.completed),
+      participants,
+    ),
+  );
+  out.set(
+    "pass_rate|",
+    rate(
+      sum((h) => h.deliveries.passed),
+      participants,
+    ),
+  );
   const codes = [...new Set(hubs.flatMap((h) => h.competencies.map((c) => c.code)))].sort();
-  for (const code of codes) out.set(`active_trainers|${code}`, sum((h) => h.competencies.find((c) => c.code === code)?.activeTrainers ?? 0));
+  for (const code of codes)
+    out.set(
+      `active_trainers|${code}`,
+      sum((h) => h.competencies.find((c) => c.code === code)?.activeTrainers ?? 0),
+    );
   return out;
 }
 
@@ -86,14 +130,25 @@ function changes(current: Map<string, number | null>, baseline: Map<string, numb
   const keys = [...new Set([...current.keys(), ...baseline.keys()])];
   return keys.map((k) => {
     const [measure, subject] = k.split("|") as [string, string];
-    return figure(measure, subject, current.get(k) ?? (measure.endsWith("_rate") ? null : 0), baseline.get(k) ?? (measure.endsWith("_rate") ? null : 0));
+    return figure(
+      measure,
+      subject,
+      current.get(k) ?? (measure.endsWith("_rate") ? null : 0),
+      baseline.get(k) ?? (measure.endsWith("_rate") ? null : 0),
+    );
   });
 }
 
 /** Compares two coverage reports of the same state: per hub and for the whole federation. */
-export function compareBaseline(current: CoverageReport, baseline: CoverageReport, labels: { period: string; against: string }): BaselineReport {
+export function compareBaseline(
+  current: CoverageReport,
+  baseline: CoverageReport,
+  labels: { period: string; against: string },
+): BaselineReport {
   const federation = changes(figuresOf(current.hubs), figuresOf(baseline.hubs));
-  federation.push(figure("gaps_no_active_trainer", "", current.gaps.noActiveTrainer.length, baseline.gaps.noActiveTrainer.length));
+  federation.push(
+    figure("gaps_no_active_trainer", "", current.gaps.noActiveTrainer.length, baseline.gaps.noActiveTrainer.length),
+  );
   const hubIds = [...new Set([...current.hubs.map((h) => h.hub), ...baseline.hubs.map((h) => h.hub)])].sort();
   return {
     kind: "concordat.baseline/1",

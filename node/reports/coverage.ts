@@ -40,7 +40,10 @@ export interface HubInput {
   name: string;
   checkpoints: CheckpointRef[];
   /** Verified trainers: their accreditations (verified, not suspended or revoked) and the countries they serve. */
-  trainers: Array<{ regions: string[]; accreditations: Array<{ competency: string; validFrom: number; validUntil: number }> }>;
+  trainers: Array<{
+    regions: string[];
+    accreditations: Array<{ competency: string; validFrom: number; validUntil: number }>;
+  }>;
   adopted: string | undefined;
   adaptations: Array<{ id: string; target: { kind: string; id: string }; needsReview: boolean }>;
   /** Module ids of its effective curriculum. */
@@ -79,7 +82,17 @@ export interface HubCoverage {
   behindLatest: boolean;
   adaptedModules: string[];
   adaptationsAwaitingReview: string[];
-  deliveries: { count: number; participants: number; female: number; male: number; unspecified: number; completed: number; passed: number; completionRate: number | null; passRate: number | null };
+  deliveries: {
+    count: number;
+    participants: number;
+    female: number;
+    male: number;
+    unspecified: number;
+    completed: number;
+    passed: number;
+    completionRate: number | null;
+    passRate: number | null;
+  };
   modulesNeverDelivered: string[];
 }
 
@@ -101,7 +114,8 @@ export interface CoverageReport {
   sources: ReportSources;
 }
 
-const rate = (part: number, whole: number): number | null => (whole === 0 ? null : Math.round((part / whole) * 1000) / 1000);
+const rate = (part: number, whole: number): number | null =>
+  whole === 0 ? null : Math.round((part / whole) * 1000) / 1000;
 
 export function computeCoverage(input: ReportInput): CoverageReport {
   const now = Date.parse(input.asOf);
@@ -111,56 +125,75 @@ export function computeCoverage(input: ReportInput): CoverageReport {
   const covering = new Map(input.competencies.map((c) => [c.id, withAncestors(tree, c.id)]));
   const activeFor = (a: { competency: string; validFrom: number; validUntil: number }, competency: string) =>
     (covering.get(competency)?.has(a.competency) ?? false) && a.validFrom <= now && a.validUntil >= now;
-  const inPeriod = (d: Delivery) => d.start <= input.period.to && d.end >= input.period.from && (!input.publicOnly || d.visibility === "public");
+  const inPeriod = (d: Delivery) =>
+    d.start <= input.period.to && d.end >= input.period.from && (!input.publicOnly || d.visibility === "public");
 
-  const hubs = [...input.hubs].sort((a, b) => (a.hub < b.hub ? -1 : 1)).map((h): HubCoverage => {
-    const competencies = input.competencies.map((c) => {
-      let active = 0;
-      let expiring = 0;
-      for (const t of h.trainers) {
-        const held = t.accreditations.filter((a) => activeFor(a, c.id));
-        if (held.length === 0) continue;
-        active += 1;
-        if (Math.max(...held.map((a) => a.validUntil)) <= soon) expiring += 1;
-      }
-      return { competency: c.id, code: c.code, activeTrainers: active, expiringWithin90Days: expiring };
+  const hubs = [...input.hubs]
+    .sort((a, b) => (a.hub < b.hub ? -1 : 1))
+    .map((h): HubCoverage => {
+      const competencies = input.competencies.map((c) => {
+        let active = 0;
+        let expiring = 0;
+        for (const t of h.trainers) {
+          const held = t.accreditations.filter((a) => activeFor(a, c.id));
+          if (held.length === 0) continue;
+          active += 1;
+          if (Math.max(...held.map((a) => a.validUntil)) <= soon) expiring += 1;
+        }
+        return { competency: c.id, code: c.code, activeTrainers: active, expiringWithin90Days: expiring };
+      });
+      const delivered = h.deliveries.filter(inPeriod);
+      const sum = (f: (d: Delivery) => number) => delivered.reduce((s, d) => s + f(d), 0);
+      const participants = sum(participantsOf);
+      const completed = sum((d) => d.completed);
+      const passed = sum((d) => d.passed);
+      const everDelivered = new Set(h.deliveries.map((d) => d.module));
+      return {
+        hub: h.hub,
+        name: h.name,
+        checkpoints: [...h.checkpoints].sort((a, b) => (a.document < b.document ? -1 : 1)),
+        trainers: h.trainers.length,
+        competencies,
+        adoptedRelease: h.adopted ?? null,
+        behindLatest: input.latestRelease !== undefined && h.adopted !== input.latestRelease,
+        adaptedModules: h.adaptations
+          .filter((a) => a.target.kind === "module")
+          .map((a) => a.target.id)
+          .sort(),
+        adaptationsAwaitingReview: h.adaptations
+          .filter((a) => a.needsReview)
+          .map((a) => a.id)
+          .sort(),
+        deliveries: {
+          count: delivered.length,
+          participants,
+          female: sum((d) => d.participants.reduce((s, g) => s + g.female, 0)),
+          male: sum((d) => d.participants.reduce((s, g) => s + g.male, 0)),
+          unspecified: sum((d) => d.participants.reduce((s, g) => s + g.unspecified, 0)),
+          completed,
+          passed,
+          completionRate: rate(completed, participants),
+          passRate: rate(passed, participants),
+        },
+        modulesNeverDelivered: h.modules.filter((m) => !everDelivered.has(m)).sort(),
+      };
     });
-    const delivered = h.deliveries.filter(inPeriod);
-    const sum = (f: (d: Delivery) => number) => delivered.reduce((s, d) => s + f(d), 0);
-    const participants = sum(participantsOf);
-    const completed = sum((d) => d.completed);
-    const passed = sum((d) => d.passed);
-    const everDelivered = new Set(h.deliveries.map((d) => d.module));
-    return {
-      hub: h.hub,
-      name: h.name,
-      checkpoints: [...h.checkpoints].sort((a, b) => (a.document < b.document ? -1 : 1)),
-      trainers: h.trainers.length,
-      competencies,
-      adoptedRelease: h.adopted ?? null,
-      behindLatest: input.latestRelease !== undefined && h.adopted !== input.latestRelease,
-      adaptedModules: h.adaptations.filter((a) => a.target.kind === "module").map((a) => a.target.id).sort(),
-      adaptationsAwaitingReview: h.adaptations.filter((a) => a.needsReview).map((a) => a.id).sort(),
-      deliveries: {
-        count: delivered.length,
-        participants,
-        female: sum((d) => d.participants.reduce((s, g) => s + g.female, 0)),
-        male: sum((d) => d.participants.reduce((s, g) => s + g.male, 0)),
-        unspecified: sum((d) => d.participants.reduce((s, g) => s + g.unspecified, 0)),
-        completed,
-        passed,
-        completionRate: rate(completed, participants),
-        passRate: rate(passed, participants),
-      },
-      modulesNeverDelivered: h.modules.filter((m) => !everDelivered.has(m)).sort(),
-    };
-  });
 
   // Regions: every country a trainer serves, anywhere in the federation.
-  const regions = [...new Set(input.hubs.flatMap((h) => h.trainers.flatMap((t) => t.regions.map((r) => r.slice(0, 2)))))].sort();
+  const regions = [
+    ...new Set(input.hubs.flatMap((h) => h.trainers.flatMap((t) => t.regions.map((r) => r.slice(0, 2))))),
+  ].sort();
   const noActiveTrainer = input.competencies.flatMap((c) =>
     regions
-      .filter((region) => !input.hubs.some((h) => h.trainers.some((t) => t.regions.some((r) => r.slice(0, 2) === region) && t.accreditations.some((a) => activeFor(a, c.id)))))
+      .filter(
+        (region) =>
+          !input.hubs.some((h) =>
+            h.trainers.some(
+              (t) =>
+                t.regions.some((r) => r.slice(0, 2) === region) && t.accreditations.some((a) => activeFor(a, c.id)),
+            ),
+          ),
+      )
       .map((region) => ({ competency: c.id, code: c.code, region })),
   );
   return {
@@ -173,9 +206,20 @@ export function computeCoverage(input: ReportInput): CoverageReport {
     hubs,
     gaps: {
       noActiveTrainer,
-      expiring: hubs.flatMap((h) => h.competencies.filter((c) => c.expiringWithin90Days > 0).map((c) => ({ hub: h.hub, competency: c.competency, count: c.expiringWithin90Days }))),
-      awaitingReview: hubs.flatMap((h) => h.adaptationsAwaitingReview.map((adaptation) => ({ hub: h.hub, adaptation }))),
-      behindRelease: input.latestRelease === undefined ? [] : hubs.filter((h) => h.behindLatest).map((h) => ({ hub: h.hub, adopted: h.adoptedRelease, latest: input.latestRelease as string })),
+      expiring: hubs.flatMap((h) =>
+        h.competencies
+          .filter((c) => c.expiringWithin90Days > 0)
+          .map((c) => ({ hub: h.hub, competency: c.competency, count: c.expiringWithin90Days })),
+      ),
+      awaitingReview: hubs.flatMap((h) =>
+        h.adaptationsAwaitingReview.map((adaptation) => ({ hub: h.hub, adaptation })),
+      ),
+      behindRelease:
+        input.latestRelease === undefined
+          ? []
+          : hubs
+              .filter((h) => h.behindLatest)
+              .map((h) => ({ hub: h.hub, adopted: h.adoptedRelease, latest: input.latestRelease as string })),
       neverDelivered: hubs.flatMap((h) => h.modulesNeverDelivered.map((module) => ({ hub: h.hub, module }))),
     },
     sources: input.sources,

@@ -27,7 +27,16 @@ export class Reports {
   readonly #membership: Membership;
   readonly #core: CoreSource;
 
-  constructor(init: { hubId: string }, c: { documents: OwnedDocuments; checkpointer: Checkpointer; views: VerifiedViews; membership: Membership; core: CoreSource }) {
+  constructor(
+    init: { hubId: string },
+    c: {
+      documents: OwnedDocuments;
+      checkpointer: Checkpointer;
+      views: VerifiedViews;
+      membership: Membership;
+      core: CoreSource;
+    },
+  ) {
     this.#self = init.hubId;
     this.#documents = c.documents;
     this.#checkpointer = c.checkpointer;
@@ -38,13 +47,23 @@ export class Reports {
 
   async coverage(options: { from: string; to: string; publicOnly: boolean; now?: string }): Promise<CoverageReport> {
     const violations: FieldViolation[] = [];
-    if (!isDay(options.from)) violations.push({ field: "from", description: `${quote(options.from)} is not a date (YYYY-MM-DD)` });
-    if (!isDay(options.to)) violations.push({ field: "to", description: `${quote(options.to)} is not a date (YYYY-MM-DD)` });
-    if (isDay(options.from) && isDay(options.to) && options.to < options.from) violations.push({ field: "to", description: "is before from" });
+    if (!isDay(options.from))
+      violations.push({ field: "from", description: `${quote(options.from)} is not a date (YYYY-MM-DD)` });
+    if (!isDay(options.to))
+      violations.push({ field: "to", description: `${quote(options.to)} is not a date (YYYY-MM-DD)` });
+    if (isDay(options.from) && isDay(options.to) && options.to < options.from)
+      violations.push({ field: "to", description: "is before from" });
     if (violations.length > 0) throw invalidArgument(violations);
     const generatedAt = options.now ?? new Date().toISOString();
     const state = await this.signedState();
-    return computeCoverage(await reportInputOf(state, { generatedAt, asOf: generatedAt, period: { from: options.from, to: options.to }, publicOnly: options.publicOnly }));
+    return computeCoverage(
+      await reportInputOf(state, {
+        generatedAt,
+        asOf: generatedAt,
+        period: { from: options.from, to: options.to },
+        publicOnly: options.publicOnly,
+      }),
+    );
   }
 
   /**
@@ -52,7 +71,12 @@ export class Reports {
    * each, from the same signed state, with accreditations judged at each period's end (or now, for
    * one not over yet), and the change in every figure.
    */
-  async baseline(options: { period: string; against: string; publicOnly: boolean; now?: string }): Promise<BaselineReport> {
+  async baseline(options: {
+    period: string;
+    against: string;
+    publicOnly: boolean;
+    now?: string;
+  }): Promise<BaselineReport> {
     const violations: FieldViolation[] = [];
     const period = parsePeriod(options.period, "period", violations);
     const against = parsePeriod(options.against, "against", violations);
@@ -60,8 +84,12 @@ export class Reports {
     const generatedAt = options.now ?? new Date().toISOString();
     const state = await this.signedState();
     const at = (p: { to: string }) => (`${p.to}T23:59:59.999Z` < generatedAt ? `${p.to}T23:59:59.999Z` : generatedAt);
-    const current = computeCoverage(await reportInputOf(state, { generatedAt, asOf: at(period), period, publicOnly: options.publicOnly }));
-    const base = computeCoverage(await reportInputOf(state, { generatedAt, asOf: at(against), period: against, publicOnly: options.publicOnly }));
+    const current = computeCoverage(
+      await reportInputOf(state, { generatedAt, asOf: at(period), period, publicOnly: options.publicOnly }),
+    );
+    const base = computeCoverage(
+      await reportInputOf(state, { generatedAt, asOf: at(against), period: against, publicOnly: options.publicOnly }),
+    );
     return compareBaseline(current, base, { period: period.label, against: against.label });
   }
 
@@ -90,7 +118,10 @@ export class Reports {
       const type = documentTypeOf(view.doc) ?? "";
       if (REPORTED_TYPES.has(type)) documents.push({ hub: view.hub, type, signed, doc: view.doc });
     }
-    if (!charter) throw failedPrecondition("no signed charter here yet: wait until this node has verified the federation's charter");
+    if (!charter)
+      throw failedPrecondition(
+        "no signed charter here yet: wait until this node has verified the federation's charter",
+      );
     const releases: SignedState["releases"] = [];
     for (const signed of await this.#core.signed()) {
       const content: CoreContent | undefined = await this.#core.content(signed.checkpoint.version);

@@ -34,13 +34,22 @@ export interface SignedState {
   documents: SignedDocument[];
 }
 
-const source = (hub: string, type: string, s: SignedCheckpoint): SourceCheckpoint => ({ hub, type, checkpoint: s.checkpoint, signature: s.signature });
+const source = (hub: string, type: string, s: SignedCheckpoint): SourceCheckpoint => ({
+  hub,
+  type,
+  checkpoint: s.checkpoint,
+  signature: s.signature,
+});
 
 export function sourcesOf(state: SignedState): ReportSources {
   return {
     charter: source("", "charter", state.charter.signed),
     releases: state.releases.map((r) => source("", "core", r.signed)),
-    documents: state.documents.map((d) => source(d.hub, d.type, d.signed)).sort((a, b) => (a.hub < b.hub ? -1 : a.hub > b.hub ? 1 : a.checkpoint.documentId < b.checkpoint.documentId ? -1 : 1)),
+    documents: state.documents
+      .map((d) => source(d.hub, d.type, d.signed))
+      .sort((a, b) =>
+        a.hub < b.hub ? -1 : a.hub > b.hub ? 1 : a.checkpoint.documentId < b.checkpoint.documentId ? -1 : 1,
+      ),
   };
 }
 
@@ -53,11 +62,20 @@ class SignedReleases implements CoreSource {
   }
 
   async releases(): Promise<CoreRelease[]> {
-    return this.#releases.map(({ signed: { checkpoint: c } }) => ({ version: c.version ?? "", notes: "", heads: c.heads, seq: c.seq, time: c.time }));
+    return this.#releases.map(({ signed: { checkpoint: c } }) => ({
+      version: c.version ?? "",
+      notes: "",
+      heads: c.heads,
+      seq: c.seq,
+      time: c.time,
+    }));
   }
 
   async content(version?: string): Promise<CoreContent | undefined> {
-    const release = version === undefined ? this.#releases.at(-1) : this.#releases.find((r) => r.signed.checkpoint.version === version);
+    const release =
+      version === undefined
+        ? this.#releases.at(-1)
+        : this.#releases.find((r) => r.signed.checkpoint.version === version);
     return release?.content;
   }
 
@@ -82,14 +100,17 @@ export async function reportInputOf(
     member: (hub: string) => members.find((m) => m.hub === hub),
   };
   const docsOf = (hub: string, type: string) => state.documents.filter((d) => d.hub === hub && d.type === type);
-  const credentialDocs = state.documents.filter((d) => d.type === "credentials").map((d) => ({ hub: d.hub, doc: d.doc as Partial<CredentialsDoc> }));
+  const credentialDocs = state.documents
+    .filter((d) => d.type === "credentials")
+    .map((d) => ({ hub: d.hub, doc: d.doc as Partial<CredentialsDoc> }));
   const verifier = new CredentialVerifier(charter, () => credentialDocs);
   const core = new SignedReleases(state.releases);
 
   const latest = state.releases.at(-1);
   const content = latest?.content;
   const parents: Record<string, string[]> = {};
-  for (const a of content?.associations ?? []) if (a.type === "isChildOf") (parents[a.origin.identifier] ??= []).push(a.destination.identifier);
+  for (const a of content?.associations ?? [])
+    if (a.type === "isChildOf") (parents[a.origin.identifier] ??= []).push(a.destination.identifier);
   const competencies = (content?.items ?? [])
     .filter((i) => i.type.toLowerCase() === "competency")
     .map((i) => ({ id: i.identifier, code: i.code }))
@@ -124,9 +145,13 @@ async function hubInput(
 ): Promise<HubInput> {
   const credentials = docsOf(member.hub, "credentials")[0]?.doc as Partial<CredentialsDoc> | undefined;
   const trainers: HubInput["trainers"] = [];
-  const rosters = docsOf(member.hub, "roster").sort((a, b) => (a.signed.checkpoint.documentId < b.signed.checkpoint.documentId ? -1 : 1));
+  const rosters = docsOf(member.hub, "roster").sort((a, b) =>
+    a.signed.checkpoint.documentId < b.signed.checkpoint.documentId ? -1 : 1,
+  );
   for (const roster of rosters) {
-    for (const [id, stored] of Object.entries((roster.doc as { trainers?: Record<string, unknown> }).trainers ?? {}).sort(([x], [y]) => (x < y ? -1 : 1))) {
+    for (const [id, stored] of Object.entries(
+      (roster.doc as { trainers?: Record<string, unknown> }).trainers ?? {},
+    ).sort(([x], [y]) => (x < y ? -1 : 1))) {
       let regions: string[];
       try {
         regions = decodeTrainer(stored).regions;
@@ -134,7 +159,14 @@ async function hubInput(
         continue; // a record that does not decode counts nowhere (the index skips it too)
       }
       const { accreditations } = await accreditationsOf(heldIn(credentials, id), (c) => verifier.verify(c, {}), hubOf);
-      trainers.push({ regions, accreditations: accreditations.map((a) => ({ competency: a.competency, validFrom: a.validFrom, validUntil: a.validUntil })) });
+      trainers.push({
+        regions,
+        accreditations: accreditations.map((a) => ({
+          competency: a.competency,
+          validFrom: a.validFrom,
+          validUntil: a.validUntil,
+        })),
+      });
     }
   }
   const curriculumDoc = docsOf(member.hub, "curriculum")[0]?.doc;
@@ -144,7 +176,12 @@ async function hubInput(
   const review = new Set(impact.filter((e) => e.status !== "unchanged").map((e) => e.adaptation));
   const adoptedContent = adopted ? await core.content(adopted) : undefined;
   const checkpoints: CheckpointRef[] = [...REPORTED_TYPES].flatMap((type) =>
-    docsOf(member.hub, type).map((d) => ({ document: d.signed.checkpoint.documentId, type, seq: d.signed.checkpoint.seq, time: d.signed.checkpoint.time })),
+    docsOf(member.hub, type).map((d) => ({
+      document: d.signed.checkpoint.documentId,
+      type,
+      seq: d.signed.checkpoint.seq,
+      time: d.signed.checkpoint.time,
+    })),
   );
   return {
     hub: member.hub,
@@ -152,8 +189,17 @@ async function hubInput(
     checkpoints,
     trainers,
     adopted,
-    adaptations: (curriculum?.adaptations ?? []).map((a) => ({ id: a.id, target: a.target, needsReview: review.has(a.id) })),
-    modules: [...(adoptedContent?.modules ?? []).map((m) => m.id), ...(curriculum?.localModules ?? []).map((m) => m.id)],
-    deliveries: deliveriesIn(docsOf(member.hub, "deliveries")[0]?.doc as { deliveries?: Record<string, unknown> } | undefined),
+    adaptations: (curriculum?.adaptations ?? []).map((a) => ({
+      id: a.id,
+      target: a.target,
+      needsReview: review.has(a.id),
+    })),
+    modules: [
+      ...(adoptedContent?.modules ?? []).map((m) => m.id),
+      ...(curriculum?.localModules ?? []).map((m) => m.id),
+    ],
+    deliveries: deliveriesIn(
+      docsOf(member.hub, "deliveries")[0]?.doc as { deliveries?: Record<string, unknown> } | undefined,
+    ),
   };
 }

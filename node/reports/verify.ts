@@ -41,7 +41,9 @@ export async function verifyReport(report: unknown, bundleRaw: unknown, anchor: 
   const failures: string[] = [];
   const result: ReportVerification = { ok: false, kind: "", bundle: opened.report, sources: 0, figures: 0, failures };
   if (!opened.report.ok) {
-    failures.push(`the audit bundle does not verify (${opened.report.failures.length} problem(s); run 'concordat audit verify' on it): ${opened.report.failures[0] ?? ""}`);
+    failures.push(
+      `the audit bundle does not verify (${opened.report.failures.length} problem(s); run 'concordat audit verify' on it): ${opened.report.failures[0] ?? ""}`,
+    );
     return result;
   }
   const r = report as { kind?: unknown } | null;
@@ -53,15 +55,22 @@ export async function verifyReport(report: unknown, bundleRaw: unknown, anchor: 
     const b = r as unknown as BaselineReport;
     const current = await recompute(b.current, opened, anchor, result);
     const baseline = await recompute(b.baseline, opened, anchor, result);
-    if (current && baseline) recomputed = compareBaseline(current, baseline, { period: String(b.period?.label ?? ""), against: String(b.against?.label ?? "") });
+    if (current && baseline)
+      recomputed = compareBaseline(current, baseline, {
+        period: String(b.period?.label ?? ""),
+        against: String(b.against?.label ?? ""),
+      });
   } else {
-    failures.push(`not a Concordat report: its kind is '${String(r?.kind ?? "")}', not 'concordat.coverage/1' or 'concordat.baseline/1'`);
+    failures.push(
+      `not a Concordat report: its kind is '${String(r?.kind ?? "")}', not 'concordat.coverage/1' or 'concordat.baseline/1'`,
+    );
   }
   if (recomputed !== undefined) {
     const differences: string[] = [];
     result.figures = compare(report, JSON.parse(JSON.stringify(recomputed)) as unknown, "", differences);
     for (const d of differences.slice(0, MAX_DIFFERENCES)) failures.push(d);
-    if (differences.length > MAX_DIFFERENCES) failures.push(`… and ${differences.length - MAX_DIFFERENCES} more difference(s)`);
+    if (differences.length > MAX_DIFFERENCES)
+      failures.push(`… and ${differences.length - MAX_DIFFERENCES} more difference(s)`);
   }
   result.ok = failures.length === 0;
   return result;
@@ -70,7 +79,12 @@ export async function verifyReport(report: unknown, bundleRaw: unknown, anchor: 
 type Opened = Awaited<ReturnType<typeof openBundle>>;
 
 /** One coverage report recomputed from the bundle at its sources; undefined when a source fails. */
-async function recompute(r: CoverageReport | undefined, opened: Opened, anchor: string, result: ReportVerification): Promise<CoverageReport | undefined> {
+async function recompute(
+  r: CoverageReport | undefined,
+  opened: Opened,
+  anchor: string,
+  result: ReportVerification,
+): Promise<CoverageReport | undefined> {
   const failures = result.failures;
   const sources = r?.sources;
   if (!r || !sources?.charter || !Array.isArray(sources.releases) || !Array.isArray(sources.documents)) {
@@ -84,7 +98,8 @@ async function recompute(r: CoverageReport | undefined, opened: Opened, anchor: 
   const open = async (s: SourceCheckpoint, label: string): Promise<A.Doc<unknown> | undefined> => {
     result.sources += 1;
     const signed: SignedCheckpoint = { checkpoint: s.checkpoint, signature: s.signature };
-    const problem = s.checkpoint && typeof s.signature === "string" ? await checkpointInBundle(signed, ctx) : "malformed";
+    const problem =
+      s.checkpoint && typeof s.signature === "string" ? await checkpointInBundle(signed, ctx) : "malformed";
     if (problem) {
       failures.push(`${label} (${s.checkpoint?.documentId ?? "?"}, seq ${s.checkpoint?.seq ?? "?"}): ${problem}`);
       return undefined;
@@ -97,7 +112,11 @@ async function recompute(r: CoverageReport | undefined, opened: Opened, anchor: 
     failures.push("the report's charter is not the one the trust anchor signs");
   } else {
     const doc = await open(sources.charter, "the charter's checkpoint");
-    if (doc) charter = { signed: { checkpoint: sources.charter.checkpoint, signature: sources.charter.signature }, state: readCharter(doc).state };
+    if (doc)
+      charter = {
+        signed: { checkpoint: sources.charter.checkpoint, signature: sources.charter.signature },
+        state: readCharter(doc).state,
+      };
   }
   const releases: SignedState["releases"] = [];
   for (const s of sources.releases) {
@@ -114,7 +133,9 @@ async function recompute(r: CoverageReport | undefined, opened: Opened, anchor: 
     const label = `the ${s.type} of hub '${s.hub}'`;
     const owner = opened.members.find((m) => m.keys.some((k) => k.peerId === s.checkpoint?.owner));
     if (!owner || owner.hub !== s.hub) {
-      failures.push(`${label}: signed by ${s.checkpoint?.owner ?? "?"}, which is ${owner ? `a key of hub '${owner.hub}'` : "no member's key"}`);
+      failures.push(
+        `${label}: signed by ${s.checkpoint?.owner ?? "?"}, which is ${owner ? `a key of hub '${owner.hub}'` : "no member's key"}`,
+      );
       continue;
     }
     const doc = await open(s, label);
@@ -136,25 +157,43 @@ async function recompute(r: CoverageReport | undefined, opened: Opened, anchor: 
     if (!REPORTED_TYPES.has(type)) continue;
     const first = Math.min(...A.getAllChanges(entry.doc).map((c) => A.decodeChange(c).time));
     const hub = opened.members.find((m) => ownedDocumentId(m.directoryId, entry.key) === id)?.hub ?? "?";
-    if (first <= madeAt) failures.push(`the report leaves out the ${type} document ${id} (${entry.key}) of hub '${hub}', which existed when it was made`);
+    if (first <= madeAt)
+      failures.push(
+        `the report leaves out the ${type} document ${id} (${entry.key}) of hub '${hub}', which existed when it was made`,
+      );
   }
 
   if (failures.length > before || !charter) return undefined;
-  const input = await reportInputOf({ charter, releases, documents }, { generatedAt: r.generatedAt, asOf: r.asOf, period: r.period, publicOnly: r.publicOnly });
+  const input = await reportInputOf(
+    { charter, releases, documents },
+    { generatedAt: r.generatedAt, asOf: r.asOf, period: r.period, publicOnly: r.publicOnly },
+  );
   return computeCoverage(input);
 }
 
 /** Compares two JSON values; pushes a line per differing leaf (path, both values); returns the leaves compared. */
 function compare(reported: unknown, recomputed: unknown, path: string, out: string[]): number {
   const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
-  if (typeof recomputed === "object" && recomputed !== null && typeof reported === "object" && reported !== null && Array.isArray(recomputed) === Array.isArray(reported)) {
+  if (
+    typeof recomputed === "object" &&
+    recomputed !== null &&
+    typeof reported === "object" &&
+    reported !== null &&
+    Array.isArray(recomputed) === Array.isArray(reported)
+  ) {
     let leaves = 0;
     const keys = new Set([...Object.keys(recomputed), ...Object.keys(reported)]);
     for (const k of keys) {
-      leaves += compare((reported as Record<string, unknown>)[k], (recomputed as Record<string, unknown>)[k], Array.isArray(recomputed) ? `${path}[${k}]` : path ? `${path}.${k}` : k, out);
+      leaves += compare(
+        (reported as Record<string, unknown>)[k],
+        (recomputed as Record<string, unknown>)[k],
+        Array.isArray(recomputed) ? `${path}[${k}]` : path ? `${path}.${k}` : k,
+        out,
+      );
     }
     return leaves;
   }
-  if (JSON.stringify(reported) !== JSON.stringify(recomputed)) out.push(`${path || "the report"}: the report says ${show(reported)}, the bundle gives ${show(recomputed)}`);
+  if (JSON.stringify(reported) !== JSON.stringify(recomputed))
+    out.push(`${path || "the report"}: the report says ${show(reported)}, the bundle gives ${show(recomputed)}`);
   return 1;
 }

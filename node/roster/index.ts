@@ -1,4 +1,13 @@
-export { Roster, type RosterInit, type RosterComponents, type ImportOptions, type ImportOutcome, type ImportRowInput, type RowError, type ListOptions } from "./roster.js";
+export {
+  Roster,
+  type RosterInit,
+  type RosterComponents,
+  type ImportOptions,
+  type ImportOutcome,
+  type ImportRowInput,
+  type RowError,
+  type ListOptions,
+} from "./roster.js";
 export {
   validateTrainer,
   shardOf,

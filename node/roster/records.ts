@@ -78,7 +78,9 @@ export function decodeTrainer(stored: unknown): TrainerPublic {
 }
 
 export function encodePrivate(p: TrainerPrivate): StoredRecord {
-  return new ImmutableString(JSON.stringify({ email: p.email, phone: p.phone, nationalId: p.nationalId, notes: p.notes }));
+  return new ImmutableString(
+    JSON.stringify({ email: p.email, phone: p.phone, nationalId: p.nationalId, notes: p.notes }),
+  );
 }
 
 export function decodePrivate(stored: unknown): TrainerPrivate {

@@ -1,7 +1,13 @@
 import { ImmutableString } from "@automerge/automerge";
 import type { Logger } from "pino";
 import { alreadyExists, invalidArgument, notFound, type FieldViolation } from "../errors.js";
-import { DocumentType, type ChangeRecord, type DocumentEdit, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
+import {
+  DocumentType,
+  type ChangeRecord,
+  type DocumentEdit,
+  type OwnedDocuments,
+  type OwnedDocumentSpec,
+} from "../documents/index.js";
 import { decodePrivate, decodeTrainer, encodePrivate, encodeTrainer, type StoredRecord } from "./records.js";
 import { quote } from "../text.js";
 import {
@@ -35,7 +41,12 @@ const MAX_SHARDS = 65_536;
 function shardSpecs(from: number, to: number, shards: number): OwnedDocumentSpec[] {
   const specs: OwnedDocumentSpec[] = [];
   for (let n = from; n < to; n += 1) {
-    specs.push({ key: shardKey(n), type: DocumentType.Roster, replicated: true, initial: { shard: n, shards, trainers: {} } });
+    specs.push({
+      key: shardKey(n),
+      type: DocumentType.Roster,
+      replicated: true,
+      initial: { shard: n, shards, trainers: {} },
+    });
     specs.push({ key: privateKey(n), type: DocumentType.PrivateRoster, replicated: false, initial: { trainers: {} } });
   }
   return specs;
@@ -207,7 +218,9 @@ export class Roster {
     const size = options.pageSize === 0 ? DEFAULT_PAGE : options.pageSize;
     let after = "";
     if (options.pageToken !== "") {
-      const decoded = /^[A-Za-z0-9_-]+$/.test(options.pageToken) ? Buffer.from(options.pageToken, "base64url").toString("utf8") : "";
+      const decoded = /^[A-Za-z0-9_-]+$/.test(options.pageToken)
+        ? Buffer.from(options.pageToken, "base64url").toString("utf8")
+        : "";
       if (!decoded.startsWith(PAGE_TOKEN_PREFIX) || decoded.length === PAGE_TOKEN_PREFIX.length) {
         throw invalidArgument([{ field: "page_token", description: "is not a token this node issued" }]);
       }
@@ -243,14 +256,25 @@ export class Roster {
     }
   }
 
-  #editsFor(trainer: TrainerDraft, shards: number, operatorId: string, now: string, replacePrivate: boolean): DocumentEdit[] {
+  #editsFor(
+    trainer: TrainerDraft,
+    shards: number,
+    operatorId: string,
+    now: string,
+    replacePrivate: boolean,
+  ): DocumentEdit[] {
     const edits: DocumentEdit[] = [
       {
         key: shardKey(shardOf(trainer.id, shards)),
         subject: trainer.id,
         change: (doc) => {
           const trainers = (doc as unknown as RosterShardDoc).trainers;
-          trainers[trainer.id] = encodeTrainer({ ...trainer, homeHub: this.#hubId, updatedAt: now, updatedBy: operatorId });
+          trainers[trainer.id] = encodeTrainer({
+            ...trainer,
+            homeHub: this.#hubId,
+            updatedAt: now,
+            updatedBy: operatorId,
+          });
         },
       },
     ];
@@ -285,10 +309,14 @@ export class Roster {
     for (;;) {
       shards *= 2;
       const counts = new Map<number, number>();
-      for (const id of [...existing, ...newIds]) counts.set(shardOf(id, shards), (counts.get(shardOf(id, shards)) ?? 0) + 1);
+      for (const id of [...existing, ...newIds])
+        counts.set(shardOf(id, shards), (counts.get(shardOf(id, shards)) ?? 0) + 1);
       if ([...counts.values()].every((c) => c <= this.#maxPerShard) || shards >= MAX_SHARDS) break;
     }
-    this.#log.info({ from: current, to: shards, trainers: existing.length + newIds.length }, "roster grows: doubling its shards");
+    this.#log.info(
+      { from: current, to: shards, trainers: existing.length + newIds.length },
+      "roster grows: doubling its shards",
+    );
     const edits: DocumentEdit[] = [];
     for (let n = 0; n < shards; n += 1) {
       edits.push({ key: shardKey(n), change: (doc) => void ((doc as unknown as RosterShardDoc).shards = shards) });
@@ -323,7 +351,10 @@ export class Roster {
     await this.#documents.transact({ operatorId, action: "trainer.add" }, () => {
       if (this.#exists(trainer.id)) throw alreadyExists(`trainer '${trainer.id}' already exists in this hub's roster`);
       const growth = this.#growth([trainer.id]);
-      const edits = [...growth.edits, ...this.#editsFor(trainer, growth.shards, operatorId, new Date().toISOString(), true)];
+      const edits = [
+        ...growth.edits,
+        ...this.#editsFor(trainer, growth.shards, operatorId, new Date().toISOString(), true),
+      ];
       return { edits, create: growth.create, result: undefined };
     });
     return this.get(trainer.id, true);
@@ -337,7 +368,10 @@ export class Roster {
     const unknown = mask.filter((m) => !(UPDATABLE_FIELDS as readonly string[]).includes(m));
     if (unknown.length > 0) {
       throw invalidArgument(
-        unknown.map((m) => ({ field: "update_mask", description: `${quote(m)} is not an updatable field (${UPDATABLE_FIELDS.join(", ")})` })),
+        unknown.map((m) => ({
+          field: "update_mask",
+          description: `${quote(m)} is not an updatable field (${UPDATABLE_FIELDS.join(", ")})`,
+        })),
       );
     }
     const fields = new Set<UpdatableField>(mask.length > 0 ? (mask as UpdatableField[]) : fieldsSetIn(patch));
@@ -357,7 +391,8 @@ export class Roster {
       };
       const before = current.private ?? EMPTY_PRIVATE;
       const given = patch.private ?? EMPTY_PRIVATE;
-      const pick = (k: keyof TrainerPrivate, field: UpdatableField) => (fields.has("private") || fields.has(field) ? given[k] : before[k]);
+      const pick = (k: keyof TrainerPrivate, field: UpdatableField) =>
+        fields.has("private") || fields.has(field) ? given[k] : before[k];
       merged.private = {
         email: pick("email", "private.email"),
         phone: pick("phone", "private.phone"),
@@ -365,7 +400,10 @@ export class Roster {
         notes: pick("notes", "private.notes"),
       };
       const trainer = this.#validated(merged);
-      return { edits: this.#editsFor(trainer, this.shardCount, operatorId, new Date().toISOString(), true), result: undefined };
+      return {
+        edits: this.#editsFor(trainer, this.shardCount, operatorId, new Date().toISOString(), true),
+        result: undefined,
+      };
     });
     return this.get(id, true);
   }
@@ -383,7 +421,11 @@ export class Roster {
       ];
       if (Object.hasOwn(this.#private(id).trainers, id)) {
         const key = privateKey(shardOf(id, this.shardCount));
-        edits.push({ key, subject: id, change: (doc) => void delete (doc as unknown as PrivateRosterDoc).trainers[id] });
+        edits.push({
+          key,
+          subject: id,
+          change: (doc) => void delete (doc as unknown as PrivateRosterDoc).trainers[id],
+        });
       }
       return { edits, result: undefined };
     });
@@ -414,7 +456,10 @@ export class Roster {
         if (value.id !== "" && firstLine !== undefined) {
           rowErrors.push({ field: "id", description: `'${value.id}' also appears at line ${firstLine}` });
         } else if (value.id !== "" && !options.upsert && this.#exists(value.id)) {
-          rowErrors.push({ field: "id", description: `trainer '${value.id}' already exists (use --upsert to replace)` });
+          rowErrors.push({
+            field: "id",
+            description: `trainer '${value.id}' already exists (use --upsert to replace)`,
+          });
         }
         if (value.id !== "" && firstLine === undefined) seen.set(value.id, line);
         for (const v of rowErrors) errors.push({ line, field: v.field, message: v.description });
@@ -428,7 +473,10 @@ export class Roster {
       const now = new Date().toISOString();
       // A row without private columns leaves an existing trainer's private part as it is.
       const growth = this.#growth(valid.filter((t) => !this.#exists(t.id)).map((t) => t.id));
-      const edits = [...growth.edits, ...valid.flatMap((t) => this.#editsFor(t, growth.shards, operatorId, now, false))];
+      const edits = [
+        ...growth.edits,
+        ...valid.flatMap((t) => this.#editsFor(t, growth.shards, operatorId, now, false)),
+      ];
       this.#log.info({ rows: rows.length, imported: valid.length, skipped }, "importing trainers");
       return { edits, create: growth.create, result: { imported: valid.length, skipped, errors, committed: true } };
     });

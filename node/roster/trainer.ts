@@ -124,7 +124,8 @@ function checkDate(c: Checker, field: string, value: string, required: boolean):
   if (!c.characters(field, v, TextKind.Line)) return v;
   if (DATE_ONLY.test(v)) {
     const d = new Date(`${v}T00:00:00Z`);
-    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v) c.fail(field, `${quote(v)} is not a real date`);
+    if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v)
+      c.fail(field, `${quote(v)} is not a real date`);
     return v;
   }
   if (DATE_TIME.test(v)) {
@@ -137,7 +138,10 @@ function checkDate(c: Checker, field: string, value: string, required: boolean):
     }
     return d.toISOString();
   }
-  c.fail(field, `${quote(v)} is not an ISO 8601 date (YYYY-MM-DD) or date-time with a zone (e.g. 2026-03-01T09:00:00Z)`);
+  c.fail(
+    field,
+    `${quote(v)} is not an ISO 8601 date (YYYY-MM-DD) or date-time with a zone (e.g. 2026-03-01T09:00:00Z)`,
+  );
   return v;
 }
 
@@ -154,7 +158,13 @@ function checkRanges(c: Checker, field: string, ranges: readonly TimeRange[]): T
   return ranges.map((range, i) => {
     const start = checkDate(c, `${field}[${i}].start`, range.start, true);
     const end = checkDate(c, `${field}[${i}].end`, range.end, true);
-    if (start && end && !Number.isNaN(instant(start)) && !Number.isNaN(instant(end)) && instant(end) <= instant(start)) {
+    if (
+      start &&
+      end &&
+      !Number.isNaN(instant(start)) &&
+      !Number.isNaN(instant(end)) &&
+      instant(end) <= instant(start)
+    ) {
       c.fail(`${field}[${i}]`, `ends (${end}) at or before it starts (${start})`);
     }
     return { start, end };
@@ -182,14 +192,20 @@ function isEmptyPrivate(p: TrainerPrivate | undefined): boolean {
  * Validates and normalises a trainer draft. Returns every problem found (never only the first), each
  * naming the field path under `prefix`, e.g. `trainer.languages[1].level`.
  */
-export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { value: TrainerDraft; violations: FieldViolation[] } {
+export function validateTrainer(
+  draft: RawTrainerDraft,
+  prefix = "trainer",
+): { value: TrainerDraft; violations: FieldViolation[] } {
   const c = new Checker();
   const f = (name: string) => (prefix ? `${prefix}.${name}` : name);
 
   const id = draft.id.trim();
   if (id === "") c.fail(f("id"), "is required");
   else if (c.characters(f("id"), id, TextKind.Line) && (id.length > LIMITS.idLength || !ID_PATTERN.test(id))) {
-    c.fail(f("id"), `${quote(id)} is not a valid trainer id (letters, digits, '.', '_', ':', '-'; at most ${LIMITS.idLength})`);
+    c.fail(
+      f("id"),
+      `${quote(id)} is not a valid trainer id (letters, digits, '.', '_', ':', '-'; at most ${LIMITS.idLength})`,
+    );
   }
   const displayName = checkText(c, f("display_name"), draft.displayName, LIMITS.displayName, true);
 
@@ -202,7 +218,10 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
   const languages = (over("languages", draft.languages, LIMITS.languages) ? [] : draft.languages).map((lang, i) => {
     const tag = checkLanguageTag(c, f(`languages[${i}].tag`), lang.tag);
     const level = lang.level.trim().toUpperCase();
-    if (c.characters(f(`languages[${i}].level`), level, TextKind.Line) && !(CEFR_LEVELS as readonly string[]).includes(level)) {
+    if (
+      c.characters(f(`languages[${i}].level`), level, TextKind.Line) &&
+      !(CEFR_LEVELS as readonly string[]).includes(level)
+    ) {
       c.fail(f(`languages[${i}].level`), `${quote(lang.level)} is not a CEFR level (${CEFR_LEVELS.join(", ")})`);
     }
     if (tag && seenTags.has(tag.toLowerCase())) c.fail(f(`languages[${i}].tag`), `${quote(tag)} is listed twice`);
@@ -210,14 +229,18 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
     return { tag, level: level as CefrLevel };
   });
 
-  const regions = (over("regions", draft.regions, LIMITS.regions) ? [] : draft.regions).map((r, i) => checkRegion(c, f(`regions[${i}]`), r));
+  const regions = (over("regions", draft.regions, LIMITS.regions) ? [] : draft.regions).map((r, i) =>
+    checkRegion(c, f(`regions[${i}]`), r),
+  );
   const seenRegions = new Set<string>();
   regions.forEach((r, i) => {
     if (seenRegions.has(r)) c.fail(f(`regions[${i}]`), `${quote(r)} is listed twice`);
     seenRegions.add(r);
   });
 
-  const accreditations = (over("accreditations", draft.accreditations, LIMITS.accreditations) ? [] : draft.accreditations).map((a, i) => {
+  const accreditations = (
+    over("accreditations", draft.accreditations, LIMITS.accreditations) ? [] : draft.accreditations
+  ).map((a, i) => {
     const at = (name: string) => f(`accreditations[${i}].${name}`);
     const validFrom = checkDate(c, at("valid_from"), a.validFrom, false);
     const validUntil = checkDate(c, at("valid_until"), a.validUntil, false);
@@ -225,7 +248,10 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
       c.fail(at("valid_until"), `(${validUntil}) is before valid_from (${validFrom})`);
     }
     const status = (a.status.trim() || "active").toLowerCase();
-    if (c.characters(at("status"), status, TextKind.Line) && !(ACCREDITATION_STATUSES as readonly string[]).includes(status)) {
+    if (
+      c.characters(at("status"), status, TextKind.Line) &&
+      !(ACCREDITATION_STATUSES as readonly string[]).includes(status)
+    ) {
       c.fail(at("status"), `${quote(a.status)} is not one of ${ACCREDITATION_STATUSES.join(", ")}`);
     }
     return {
@@ -240,10 +266,11 @@ export function validateTrainer(draft: RawTrainerDraft, prefix = "trainer"): { v
 
   const availability = checkRanges(c, f("availability"), draft.availability);
   const blackouts = checkRanges(c, f("blackouts"), draft.blackouts);
-  const privatePart = isEmptyPrivate(draft.private) ? undefined : checkPrivate(c, f("private"), draft.private as TrainerPrivate);
+  const privatePart = isEmptyPrivate(draft.private)
+    ? undefined
+    : checkPrivate(c, f("private"), draft.private as TrainerPrivate);
 
   const value: TrainerDraft = { id, displayName, languages, regions, accreditations, availability, blackouts };
   if (privatePart) value.private = privatePart;
   return { value, violations: c.violations };
 }
-

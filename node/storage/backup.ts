@@ -61,7 +61,10 @@ export async function* writeBackup(
   };
   push(BACKUP_MAGIC);
   push(frame(FRAME_HEADER, Buffer.from(JSON.stringify(header), "utf8")));
-  for await (const [key, value] of db.iterator<Uint8Array, Uint8Array>({ keyEncoding: "view", valueEncoding: "view" })) {
+  for await (const [key, value] of db.iterator<Uint8Array, Uint8Array>({
+    keyEncoding: "view",
+    valueEncoding: "view",
+  })) {
     const keyLength = Buffer.alloc(4);
     keyLength.writeUInt32BE(key.byteLength, 0);
     const out = push(frame(FRAME_ENTRY, Buffer.concat([keyLength, key, value])));
@@ -79,7 +82,8 @@ export async function* writeBackup(
  */
 export function readBackup(bytes: Uint8Array, source: string): { header: BackupHeader; entries: BackupEntry[] } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const bad = (reason: string) => invalidArgument([{ field: source, description: reason }], `${source} is not a usable backup: ${reason}`);
+  const bad = (reason: string) =>
+    invalidArgument([{ field: source, description: reason }], `${source} is not a usable backup: ${reason}`);
   if (buf.byteLength < BACKUP_MAGIC.byteLength || !buf.subarray(0, BACKUP_MAGIC.byteLength).equals(BACKUP_MAGIC)) {
     throw bad("it does not start with the Concordat backup signature");
   }
@@ -116,15 +120,25 @@ export function readBackup(bytes: Uint8Array, source: string): { header: BackupH
         throw bad(`its header at byte ${at} is not JSON`);
       }
     } else if (type === FRAME_ENTRY) {
-      if (payload.byteLength < 4 || payload.readUInt32BE(0) > payload.byteLength - 4) throw bad(`the entry at byte ${at} is malformed`);
+      if (payload.byteLength < 4 || payload.readUInt32BE(0) > payload.byteLength - 4)
+        throw bad(`the entry at byte ${at} is malformed`);
       const keyLength = payload.readUInt32BE(0);
-      entries.push({ key: new Uint8Array(payload.subarray(4, 4 + keyLength)), value: new Uint8Array(payload.subarray(4 + keyLength)) });
+      entries.push({
+        key: new Uint8Array(payload.subarray(4, 4 + keyLength)),
+        value: new Uint8Array(payload.subarray(4 + keyLength)),
+      });
     } else {
       throw bad(`unknown frame type ${type} at byte ${at}`);
     }
   }
   const h = header as Partial<BackupHeader> | undefined;
-  if (!h || typeof h.hubId !== "string" || typeof h.peerId !== "string" || typeof h.config !== "string" || typeof h.identityKey !== "string") {
+  if (
+    !h ||
+    typeof h.hubId !== "string" ||
+    typeof h.peerId !== "string" ||
+    typeof h.config !== "string" ||
+    typeof h.identityKey !== "string"
+  ) {
     throw failedPrecondition(`${source} has no valid header (hub id, peer id, config, identity key)`);
   }
   return { header: h as BackupHeader, entries };

@@ -86,7 +86,10 @@ function validRecordAt(block: Uint8Array, pos: number): boolean {
   const length = view.getUint16(4, true);
   const type = view.getUint8(6);
   if (type < RecordType.Full || type > RecordType.Last || pos + LOG_HEADER_SIZE + length > block.length) return false;
-  return recordChecksum(type, block.subarray(pos + LOG_HEADER_SIZE, pos + LOG_HEADER_SIZE + length)) === view.getUint32(0, true);
+  return (
+    recordChecksum(type, block.subarray(pos + LOG_HEADER_SIZE, pos + LOG_HEADER_SIZE + length)) ===
+    view.getUint32(0, true)
+  );
 }
 
 /**
@@ -125,7 +128,9 @@ async function scan(source: BlockSource): Promise<LogScan> {
       if (block.length - pos < LOG_HEADER_SIZE) {
         // A full block's trailer is padding; at the end of the file, a header cut short.
         if (block.length < LOG_BLOCK_SIZE && !isZero(block.subarray(pos))) {
-          return result({ torn: { offset: fragmentStart ?? base + pos, reason: "a record header cut short at the end of the file" } });
+          return result({
+            torn: { offset: fragmentStart ?? base + pos, reason: "a record header cut short at the end of the file" },
+          });
         }
         break;
       }
@@ -137,31 +142,52 @@ async function scan(source: BlockSource): Promise<LogScan> {
       if (type === RecordType.Zero && length === 0) {
         // Zeros where a record should be (never-written space): LevelDB skips the rest of the block.
         if (isZero(block.subarray(pos)) && !(await soundRecordAfter(source, block, base, block.length))) {
-          return fragmentStart === undefined ? result({}) : result({ torn: { offset: fragmentStart, reason: "an entry whose last fragments were never written" } });
+          return fragmentStart === undefined
+            ? result({})
+            : result({ torn: { offset: fragmentStart, reason: "an entry whose last fragments were never written" } });
         }
         return bad("a zeroed record header followed by data", "zeros and unreadable bytes at the end of the file");
       }
       if (end > block.length) {
         return block.length < LOG_BLOCK_SIZE && base + end > source.size
-          ? bad(`a record of ${length} bytes that runs past the end of the file`, "a record cut short at the end of the file")
-          : bad(`a record length of ${length} bytes that runs past the end of its 32 KiB block`, "an unreadable last record");
+          ? bad(
+              `a record of ${length} bytes that runs past the end of the file`,
+              "a record cut short at the end of the file",
+            )
+          : bad(
+              `a record length of ${length} bytes that runs past the end of its 32 KiB block`,
+              "an unreadable last record",
+            );
       }
-      if (type < RecordType.Full || type > RecordType.Last) return bad(`an unknown record type ${type}`, "an unreadable last record");
+      if (type < RecordType.Full || type > RecordType.Last)
+        return bad(`an unknown record type ${type}`, "an unreadable last record");
       if (recordChecksum(type, block.subarray(pos + LOG_HEADER_SIZE, end)) !== stored) {
-        return bad("a record whose checksum does not match its contents", "a last record whose checksum does not match (a write that did not fully reach the disk)");
+        return bad(
+          "a record whose checksum does not match its contents",
+          "a last record whose checksum does not match (a write that did not fully reach the disk)",
+        );
       }
       if (type === RecordType.Full || type === RecordType.First) {
-        if (fragmentStart !== undefined) return result({ damage: { offset: fragmentStart, reason: "an entry whose first fragments are not followed by its last one" } });
+        if (fragmentStart !== undefined)
+          return result({
+            damage: {
+              offset: fragmentStart,
+              reason: "an entry whose first fragments are not followed by its last one",
+            },
+          });
         if (type === RecordType.First) fragmentStart = base + pos;
       } else {
-        if (fragmentStart === undefined) return result({ damage: { offset: base + pos, reason: "a fragment of an entry whose start is missing" } });
+        if (fragmentStart === undefined)
+          return result({ damage: { offset: base + pos, reason: "a fragment of an entry whose start is missing" } });
         if (type === RecordType.Last) fragmentStart = undefined;
       }
       records += 1;
       pos = end;
     }
   }
-  return fragmentStart === undefined ? result({}) : result({ torn: { offset: fragmentStart, reason: "an entry whose last fragments were never written" } });
+  return fragmentStart === undefined
+    ? result({})
+    : result({ torn: { offset: fragmentStart, reason: "an entry whose last fragments were never written" } });
 }
 
 /** Scans a log held in memory (tests, small files). */
@@ -202,7 +228,10 @@ export interface DatabaseLogDamage extends LogDamage {
  * not exist yet). Returns the first damage found, or undefined; interrupted last writes are reported
  * through `onTorn`, since they are normal after a crash.
  */
-export async function checkDatabaseLogs(dir: string, onTorn?: (file: string, offset: number, reason: string) => void): Promise<DatabaseLogDamage | undefined> {
+export async function checkDatabaseLogs(
+  dir: string,
+  onTorn?: (file: string, offset: number, reason: string) => void,
+): Promise<DatabaseLogDamage | undefined> {
   let names: string[];
   try {
     names = await readdir(dir);

@@ -30,11 +30,7 @@
  * elsewhere concurrently.
  */
 import { Level } from "level";
-import type {
-  Chunk,
-  StorageAdapterInterface,
-  StorageKey,
-} from "@automerge/automerge-repo";
+import type { Chunk, StorageAdapterInterface, StorageKey } from "@automerge/automerge-repo";
 
 /** Encoding options the adapter passes on every call. */
 export interface LevelEncodingOptions {
@@ -43,9 +39,7 @@ export interface LevelEncodingOptions {
 }
 
 /** Batch operation as used by the adapter (utf8 keys, byte values). */
-export type LevelBatchOperation =
-  | { type: "put"; key: string; value: Uint8Array }
-  | { type: "del"; key: string };
+export type LevelBatchOperation = { type: "put"; key: string; value: Uint8Array } | { type: "del"; key: string };
 
 /** Key range as used by the adapter for prefix scans. */
 export interface LevelRangeOptions {
@@ -59,14 +53,8 @@ export interface LevelRangeOptions {
  * explicitly on every call, so the database's default encodings do not matter.
  */
 export interface LevelLike {
-  get(
-    key: string,
-    options: LevelEncodingOptions,
-  ): Promise<Uint8Array | undefined>;
-  batch(
-    operations: LevelBatchOperation[],
-    options: LevelEncodingOptions & { sync?: boolean },
-  ): Promise<void>;
+  get(key: string, options: LevelEncodingOptions): Promise<Uint8Array | undefined>;
+  batch(operations: LevelBatchOperation[], options: LevelEncodingOptions & { sync?: boolean }): Promise<void>;
   iterator(options: LevelEncodingOptions & LevelRangeOptions): AsyncIterable<[string, Uint8Array]> & {
     all(): Promise<Array<[string, Uint8Array]>>;
   };
@@ -105,9 +93,7 @@ function escapeComponent(c: string): string {
 }
 
 function unescapeComponent(c: string): string {
-  return c.replace(/\u0001([\u0001\u0002])/g, (_m, x: string) =>
-    x === ESC ? SEP : ESC,
-  );
+  return c.replace(/\u0001([\u0001\u0002])/g, (_m, x: string) => (x === ESC ? SEP : ESC));
 }
 
 function checkKey(key: StorageKey, allowEmpty: boolean): void {
@@ -249,9 +235,7 @@ export class LevelStorageAdapter implements StorageAdapterInterface {
     checkKey(keyPrefix, true);
     this.#checkOpen();
     await this.#lastWrite;
-    const entries = await this.#db
-      .iterator({ ...ENC, ...prefixRange(keyPrefix) })
-      .all();
+    const entries = await this.#db.iterator({ ...ENC, ...prefixRange(keyPrefix) }).all();
     return entries
       .map(([k, v]) => ({ seq: readSeq(v), key: k, value: v }))
       .sort((a, b) => a.seq - b.seq)
@@ -387,7 +371,8 @@ export class LevelStorageAdapter implements StorageAdapterInterface {
     writeSeq(seq, this.#nextSeq);
     batch.push({ type: "put", key: SEQ_KEY, value: seq });
     await this.#db.batch(batch, { ...ENC, sync: this.#sync });
-    for (const cmd of cmds) if (cmd.kind !== "removeRange") this.#noteWritten(cmd.key, cmd.kind === "put" ? cmd.value.byteLength : undefined);
+    for (const cmd of cmds)
+      if (cmd.kind !== "removeRange") this.#noteWritten(cmd.key, cmd.kind === "put" ? cmd.value.byteLength : undefined);
   }
 
   async #applyRemoveRange(range: LevelRangeOptions): Promise<void> {

@@ -5,7 +5,12 @@ import type { AbstractSublevel, AbstractBatchOperation } from "abstract-level";
 import type { Logger } from "pino";
 import { failedPrecondition, resourceExhausted, type ConcordatError } from "../errors.js";
 import { checkDatabaseLogs, type DatabaseLogDamage } from "./level-log.js";
-import type { LevelBatchOperation, LevelEncodingOptions, LevelLike, LevelRangeOptions } from "./level-storage-adapter.js";
+import type {
+  LevelBatchOperation,
+  LevelEncodingOptions,
+  LevelLike,
+  LevelRangeOptions,
+} from "./level-storage-adapter.js";
 
 type Root = Level<string, Uint8Array>;
 export type BinarySublevel = AbstractSublevel<Root, string | Buffer | Uint8Array, string, Uint8Array>;
@@ -33,7 +38,11 @@ const SPACE_CHECK_FILE = ".concordat-space-check";
 const DISK_FULL = [
   { code: "ENOSPC", text: "No space left on device", says: (path: string) => `the disk holding ${path} is full` },
   { code: "EDQUOT", text: "Disk quota exceeded", says: (path: string) => `the disk quota for ${path} is used up` },
-  { code: "EFBIG", text: "File too large", says: (path: string) => `a file in ${path} reached the largest size the system allows` },
+  {
+    code: "EFBIG",
+    text: "File too large",
+    says: (path: string) => `a file in ${path} reached the largest size the system allows`,
+  },
 ] as const;
 
 /**
@@ -134,10 +143,16 @@ export class NodeStore {
   static async open(path: string, init: NodeStoreInit): Promise<NodeStore> {
     const log = init.logger;
     const damage = await checkDatabaseLogs(path, (file, offset, reason) =>
-      log?.info({ file, offset, reason }, "the database log ends with an interrupted write (normal after a crash); LevelDB discards that last record"),
+      log?.info(
+        { file, offset, reason },
+        "the database log ends with an interrupted write (normal after a crash); LevelDB discards that last record",
+      ),
     );
     if (damage) {
-      log?.fatal({ file: damage.file, offset: damage.offset, reason: damage.reason }, "the database log is damaged; not opening it");
+      log?.fatal(
+        { file: damage.file, offset: damage.offset, reason: damage.reason },
+        "the database log is damaged; not opening it",
+      );
       throw damagedDatabase(path, damage);
     }
     await rm(join(path, SPACE_CHECK_FILE), { force: true });
@@ -151,7 +166,9 @@ export class NodeStore {
       }
       const full = diskFullCause(cause);
       if (full) {
-        throw resourceExhausted(`${full.says(path)} (${cause?.message ?? "no room"}); the database cannot be opened until there is room again`);
+        throw resourceExhausted(
+          `${full.says(path)} (${cause?.message ?? "no room"}); the database cannot be opened until there is room again`,
+        );
       }
       if (cause?.code === "LEVEL_CORRUPTION") {
         throw failedPrecondition(
@@ -190,7 +207,12 @@ export class NodeStore {
       // The sublevel's own encodings are the adapter's (utf8 keys, byte values).
       batch: (operations: LevelBatchOperation[], options: LevelEncodingOptions & { sync?: boolean }) =>
         this.batch(
-          operations.map((op): StoreBatchOperation => (op.type === "put" ? { type: "put", sublevel, key: op.key, value: op.value } : { type: "del", sublevel, key: op.key })),
+          operations.map(
+            (op): StoreBatchOperation =>
+              op.type === "put"
+                ? { type: "put", sublevel, key: op.key, value: op.value }
+                : { type: "del", sublevel, key: op.key },
+          ),
           { sync: options.sync ?? false },
         ),
     };
@@ -245,7 +267,9 @@ export class NodeStore {
 
   async #apply(group: PendingWrite[]): Promise<void> {
     try {
-      await this.db.batch(group.flatMap((w) => w.operations) as AbstractBatchOperation<Root, string, Uint8Array>[], { sync: group.some((w) => w.sync) });
+      await this.db.batch(group.flatMap((w) => w.operations) as AbstractBatchOperation<Root, string, Uint8Array>[], {
+        sync: group.some((w) => w.sync),
+      });
     } catch (error) {
       if (isIoError(error)) {
         const refusal = this.#fail(error);
@@ -266,11 +290,20 @@ export class NodeStore {
     const full = diskFullCause(error);
     const detail = error instanceof Error ? error.message : String(error);
     const refusal = full
-      ? resourceExhausted(`${full.says(this.path)} (${detail}); writes are refused until there is room again, reads go on`)
-      : failedPrecondition(`writing to the database ${this.path} failed (${detail}); writes are refused until it can be reopened, reads go on`);
+      ? resourceExhausted(
+          `${full.says(this.path)} (${detail}); writes are refused until there is room again, reads go on`,
+        )
+      : failedPrecondition(
+          `writing to the database ${this.path} failed (${detail}); writes are refused until it can be reopened, reads go on`,
+        );
     this.#refusals.add(refusal);
     this.#failure = { refusal, permanent: false };
-    this.#log?.error({ err: error, db: this.path }, full ? `${full.says(this.path)}: writes are refused until there is room again; reads go on` : "a database write failed; writes are refused until the database is reopened");
+    this.#log?.error(
+      { err: error, db: this.path },
+      full
+        ? `${full.says(this.path)}: writes are refused until there is room again; reads go on`
+        : "a database write failed; writes are refused until the database is reopened",
+    );
     this.#recheck ??= setInterval(() => {
       if (!this.#recovering) this.#whenWritable().catch(() => undefined);
     }, this.#recheckMs).unref();
@@ -296,7 +329,8 @@ export class NodeStore {
       // The write that failed left at most a torn end in the log; anything worse must not be replayed.
       damage = await checkDatabaseLogs(this.path);
     } catch (error) {
-      if (error !== failure.refusal) this.#log?.error({ err: error, db: this.path }, "could not check whether the database can be reopened");
+      if (error !== failure.refusal)
+        this.#log?.error({ err: error, db: this.path }, "could not check whether the database can be reopened");
       throw failure.refusal;
     }
     if (damage) {
@@ -305,7 +339,10 @@ export class NodeStore {
       this.#failure = { refusal, permanent: true };
       clearInterval(this.#recheck);
       this.#recheck = undefined;
-      this.#log?.fatal({ file: damage.file, offset: damage.offset, reason: damage.reason }, "the database log is damaged; writes stay refused");
+      this.#log?.fatal(
+        { file: damage.file, offset: damage.offset, reason: damage.reason },
+        "the database log is damaged; writes stay refused",
+      );
       throw refusal;
     }
     await this.db.close();

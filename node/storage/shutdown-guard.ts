@@ -27,7 +27,8 @@ const FLUSH_CHUNK = 512;
 
 const keyText = (key: StorageKey): string => JSON.stringify(key);
 const keyOf = (w: WaitingWrite): string => (w.kind === "removeRange" ? w.prefix : w.key).join("/");
-const startsWith = (key: StorageKey, prefix: StorageKey): boolean => prefix.length <= key.length && prefix.every((part, i) => key[i] === part);
+const startsWith = (key: StorageKey, prefix: StorageKey): boolean =>
+  prefix.length <= key.length && prefix.every((part, i) => key[i] === part);
 
 /**
  * The Repo's storage as the node hands it over.
@@ -88,7 +89,8 @@ export class SealableStorage implements StorageAdapterInterface {
     if (this.#sealed) return undefined;
     for (let i = this.#waiting.length - 1; i >= 0; i -= 1) {
       const w = this.#waiting[i] as WaitingWrite;
-      if (w.kind === "removeRange" ? startsWith(key, w.prefix) : keyText(w.key) === keyText(key)) return w.kind === "save" ? w.data.slice() : undefined;
+      if (w.kind === "removeRange" ? startsWith(key, w.prefix) : keyText(w.key) === keyText(key))
+        return w.kind === "save" ? w.data.slice() : undefined;
     }
     return this.#inner.load(key);
   }
@@ -182,7 +184,11 @@ export class SealableStorage implements StorageAdapterInterface {
           results.forEach((result, i) => {
             if (result.status === "fulfilled") written += 1;
             else if (this.#refusals?.isRefusal(result.reason)) refused.push(chunk[i] as WaitingWrite);
-            else this.#log.error({ err: result.reason, key: keyOf(chunk[i] as WaitingWrite) }, "a waiting repo write failed; dropped");
+            else
+              this.#log.error(
+                { err: result.reason, key: keyOf(chunk[i] as WaitingWrite) },
+                "a waiting repo write failed; dropped",
+              );
           });
           if (refused.length > 0) {
             this.#waiting = [...refused, ...this.#waiting];
@@ -190,7 +196,11 @@ export class SealableStorage implements StorageAdapterInterface {
           }
         }
       } finally {
-        if (written > 0) this.#log.info({ written, waiting: this.#waiting.length }, "wrote the repo writes that waited for the database");
+        if (written > 0)
+          this.#log.info(
+            { written, waiting: this.#waiting.length },
+            "wrote the repo writes that waited for the database",
+          );
       }
     })().finally(() => {
       this.#flushing = undefined;

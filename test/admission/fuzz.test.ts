@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { malformedFrames } from "../../bench/admission/malformed.js";
 import { grpcSender, libp2pSender, type RawSender } from "../../bench/admission/senders.js";
 import { charterIdOf, directoryIdOf } from "../../node/federation/index.js";
-import { draft, logEntries, startFederationWith, waitForForeignTrainer, type StartedFederation, type Transport } from "../helpers/federation.js";
+import {
+  draft,
+  logEntries,
+  startFederationWith,
+  waitForForeignTrainer,
+  type StartedFederation,
+  type Transport,
+} from "../helpers/federation.js";
 import { call } from "../helpers/harness.js";
 
 const FRAMES = 1000;
@@ -37,7 +44,11 @@ describe.each(["libp2p", "grpc"] as Transport[])("malformed frames from a member
   it("the node answers, replicates and takes nothing in while they arrive", async () => {
     const m = fed.key("m");
     const logStart = a().node.logs.length;
-    const documents = [directoryIdOf(a().peerId), charterIdOf(s().peerId), a().node.running.documents.idOf("curriculum")];
+    const documents = [
+      directoryIdOf(a().peerId),
+      charterIdOf(s().peerId),
+      a().node.running.documents.idOf("curriculum"),
+    ];
     const heads = () => documents.map((id) => a().node.running.repo.handles[id as never]?.heads().join(",") ?? "");
     const before = heads();
     const kinds = new Map<string, number>();
@@ -67,6 +78,10 @@ describe.each(["libp2p", "grpc"] as Transport[])("malformed frames from a member
     expect(dropped.length).toBeGreaterThan(0);
     expect(dropped.filter((e) => e.authenticated !== m.peerId && e.peer !== m.peerId)).toEqual([]);
     expect(logEntries(a().node, "refused at admission", logStart).length).toBeLessThan(200);
-    expect(a().node.running.network.peers().some((p) => p.peerId === s().peerId)).toBe(true);
+    expect(
+      a()
+        .node.running.network.peers()
+        .some((p) => p.peerId === s().peerId),
+    ).toBe(true);
   });
 });

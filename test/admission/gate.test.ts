@@ -1,17 +1,35 @@
 import { createHash } from "node:crypto";
 import * as A from "@automerge/automerge";
-import { generateAutomergeUrl, parseAutomergeUrl, Repo, type DocumentId, type Message, type PeerId } from "@automerge/automerge-repo";
+import {
+  generateAutomergeUrl,
+  parseAutomergeUrl,
+  Repo,
+  type DocumentId,
+  type Message,
+  type PeerId,
+} from "@automerge/automerge-repo";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { AdmissionGate, encodeAttestation, parseSyncMessage, splitChunks, uleb, type DocumentOwner } from "../../node/admission/index.js";
+import {
+  AdmissionGate,
+  encodeAttestation,
+  parseSyncMessage,
+  splitChunks,
+  uleb,
+  type DocumentOwner,
+} from "../../node/admission/index.js";
 
 const FEDERATION = "concordat-dev";
 
 /** A sync message (v1) carrying `chunks` with the sender's `heads`. */
 function syncMessage(heads: string[], chunks: Uint8Array[]): Uint8Array {
-  const parts: Uint8Array[] = [Uint8Array.from([0x42, ...uleb(heads.length)]), ...heads.map((h) => Buffer.from(h, "hex")), Uint8Array.from([0, 0, ...uleb(chunks.length)])];
+  const parts: Uint8Array[] = [
+    Uint8Array.from([0x42, ...uleb(heads.length)]),
+    ...heads.map((h) => Buffer.from(h, "hex")),
+    Uint8Array.from([0, 0, ...uleb(chunks.length)]),
+  ];
   for (const c of chunks) parts.push(Uint8Array.from(uleb(c.byteLength)), c);
   return new Uint8Array(Buffer.concat(parts));
 }
@@ -41,7 +59,9 @@ async function setUp(mayReceive?: (peerId: string, documentId: string) => boolea
   const repo = new Repo({ network: [] });
   const documentId = parseAutomergeUrl(generateAutomergeUrl()).documentId;
   const logs: string[] = [];
-  const owners: Record<string, DocumentOwner> = { [documentId]: { kind: "member", hub: "hub-o", mayAttest: (p) => p === owner } };
+  const owners: Record<string, DocumentOwner> = {
+    [documentId]: { kind: "member", hub: "hub-o", mayAttest: (p) => p === owner },
+  };
   const gate = new AdmissionGate(
     { federationId: FEDERATION },
     {
@@ -53,19 +73,35 @@ async function setUp(mayReceive?: (peerId: string, documentId: string) => boolea
       ...(mayReceive ? { mayReceive } : {}),
     },
   );
-  const attest = (heads: string[]) => ({ signer: owner, heads: [...heads].sort(), signature: ownerKey.sign(encodeAttestation(FEDERATION, documentId, owner, heads)) as Uint8Array });
+  const attest = (heads: string[]) => ({
+    signer: owner,
+    heads: [...heads].sort(),
+    signature: ownerKey.sign(encodeAttestation(FEDERATION, documentId, owner, heads)) as Uint8Array,
+  });
   const message = (data: Uint8Array, attestations: unknown[] = []): Message =>
-    ({ type: "sync", senderId: "relay" as PeerId, targetId: "self" as PeerId, documentId, data, attestations }) as Message;
+    ({
+      type: "sync",
+      senderId: "relay" as PeerId,
+      targetId: "self" as PeerId,
+      documentId,
+      data,
+      attestations,
+    }) as Message;
   return { repo, documentId, gate, attest, message, logs };
 }
 
 /** The chunks of what the gate lets through (none when it dropped the message). */
-const passed = (m: Message | undefined) => (m?.data ? parseSyncMessage(m.data).changes.flatMap((c) => splitChunks(c, { maxInflatedBytes: 0 })) : []);
+const passed = (m: Message | undefined) =>
+  m?.data ? parseSyncMessage(m.data).changes.flatMap((c) => splitChunks(c, { maxInflatedBytes: 0 })) : [];
 
 describe("the admission gate, on real Automerge documents", () => {
   const ownerDoc = () => {
     let doc = A.from<Record<string, unknown>>({ roster: {} });
-    for (let i = 0; i < 5; i += 1) doc = A.change(doc, (d) => void ((d.roster as Record<string, unknown>)[`T-${i}`] = new A.ImmutableString(`trainer ${i}`)));
+    for (let i = 0; i < 5; i += 1)
+      doc = A.change(
+        doc,
+        (d) => void ((d.roster as Record<string, unknown>)[`T-${i}`] = new A.ImmutableString(`trainer ${i}`)),
+      );
     return doc;
   };
 
@@ -90,7 +126,9 @@ describe("the admission gate, on real Automerge documents", () => {
     const first = A.getChanges(A.init(), A.clone(doc)).slice(0, 2);
     const early = A.applyChanges(A.init<Record<string, unknown>>(), first)[0];
     // Something is admitted first: later whole documents are loaded to be checked.
-    expect(passed(gate.inbound(message(syncMessage(A.getHeads(early), first), [attest(A.getHeads(early))])))).toHaveLength(2);
+    expect(
+      passed(gate.inbound(message(syncMessage(A.getHeads(early), first), [attest(A.getHeads(early))]))),
+    ).toHaveLength(2);
     const heads = A.getHeads(doc);
     const forged = A.change(A.clone(doc), (d) => void (d.forged = true));
     const lie = gate.inbound(message(syncMessage(heads, [lyingDocumentChunk(forged, heads)]), [attest(heads)]));
@@ -122,13 +160,21 @@ describe("the admission gate, on real Automerge documents", () => {
     const { documentId, gate } = await setUp((peer) => peer !== removed || shown);
     const doc = ownerDoc();
     const sync = (targetId: PeerId, type: "sync" | "request" = "sync"): Message =>
-      ({ type, senderId: "self" as PeerId, targetId, documentId, data: syncMessage(A.getHeads(doc), A.getAllChanges(doc)) }) as Message;
+      ({
+        type,
+        senderId: "self" as PeerId,
+        targetId,
+        documentId,
+        data: syncMessage(A.getHeads(doc), A.getAllChanges(doc)),
+      }) as Message;
     expect(gate.outbound(sync(removed))).toBeDefined();
     // The charter removes it: what automerge-repo had generated for it before it re-read the share policy is dropped.
     shown = false;
     expect(gate.outbound(sync(removed))).toBeUndefined();
     expect(gate.outbound(sync(removed, "request"))).toBeUndefined();
-    expect(gate.outbound({ type: "doc-unavailable", senderId: "self" as PeerId, targetId: removed, documentId } as Message)).toBeDefined();
+    expect(
+      gate.outbound({ type: "doc-unavailable", senderId: "self" as PeerId, targetId: removed, documentId } as Message),
+    ).toBeDefined();
     expect(gate.outbound(sync("member" as PeerId))).toBeDefined();
   });
 });

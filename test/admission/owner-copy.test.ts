@@ -4,7 +4,15 @@ import type { DocumentId } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupCommand, restoreCommand } from "../../cli/commands/backup.js";
 import { decodeTrainer } from "../../node/roster/records.js";
-import { draft, logEntries, startFederationWith, waitForForeignTrainer, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import {
+  draft,
+  logEntries,
+  startFederationWith,
+  waitForForeignTrainer,
+  waitUntil,
+  type FederationNode,
+  type StartedFederation,
+} from "../helpers/federation.js";
 import { call, makeTempDir, makeTrainer, startTestNode, type TestNode } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 
@@ -13,7 +21,9 @@ type Trainers = { trainers: Record<string, unknown> };
 /** The roster shard holding `trainerId` at a node (its key, id and authoring copy). */
 function shardOf(node: TestNode, trainerId: string) {
   const { documents } = node.running;
-  const shard = documents.describe().find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
+  const shard = documents
+    .describe()
+    .find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
   if (!shard) throw new Error(`no shard holds ${trainerId}`);
   return shard;
 }
@@ -50,9 +60,17 @@ describe("the owner's Repo copy", () => {
     expect(A.hasHeads(handle.doc() as A.Doc<unknown>, forgedHeads)).toBe(true);
 
     // The next write is acknowledged and durable (the Repo's copy refuses it: duplicate seq)…
-    const updated = await call(node.clients(node.adminToken).trainers, "updateTrainer", { trainer: makeTrainer("O-1", { displayName: "After the forgery" }), updateMask: ["display_name"] });
+    const updated = await call(node.clients(node.adminToken).trainers, "updateTrainer", {
+      trainer: makeTrainer("O-1", { displayName: "After the forgery" }),
+      updateMask: ["display_name"],
+    });
     expect(updated.displayName).toBe("After the forgery");
-    expect(logEntries(node, "the Repo's copy refused a committed change; the change is durable, and the copy is rebuilt from the authoring copy at the next start")).toHaveLength(1);
+    expect(
+      logEntries(
+        node,
+        "the Repo's copy refused a committed change; the change is durable, and the copy is rebuilt from the authoring copy at the next start",
+      ),
+    ).toHaveLength(1);
     // …and the node starts again, its Repo copy rebuilt from what it wrote, without the forgery.
     await node.restart();
     const got = await call(node.clients(node.adminToken).trainers, "getTrainer", { id: "O-1" });
@@ -79,7 +97,14 @@ describe("a hub restored from an older backup", () => {
   const b = () => fed.byName("b");
 
   beforeAll(async () => {
-    fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"], ["b", "a"]]);
+    fed = await startFederationWith(
+      ["s", "a", "b"],
+      [
+        ["a", "s"],
+        ["b", "s"],
+        ["b", "a"],
+      ],
+    );
   });
   afterAll(async () => {
     await restored?.cleanup();
@@ -95,7 +120,9 @@ describe("a hub restored from an older backup", () => {
     await a().node.running.roster.add(draft("R-2"), "op");
     await a().node.running.roster.update({ ...draft("R-1"), displayName: "Lost edit" }, ["display_name"], "op");
     await waitForForeignTrainer(b(), a(), "R-1", (name) => name === "Lost edit");
-    const actorBefore = A.decodeChange(A.getLastLocalChange(a().node.running.documents.get(shardOf(a().node, "R-1").key)) as Uint8Array).actor;
+    const actorBefore = A.decodeChange(
+      A.getLastLocalChange(a().node.running.documents.get(shardOf(a().node, "R-1").key)) as Uint8Array,
+    ).actor;
     const env = a().node.env;
     await a().node.stop();
     const restoredDir = join(dir, "restored");
@@ -103,7 +130,9 @@ describe("a hub restored from an older backup", () => {
     restored = await startTestNode({ dataDir: restoredDir, env });
     await restored.running.roster.update({ ...draft("R-1"), displayName: "After the restore" }, ["display_name"], "op");
     const shard = shardOf(restored, "R-1");
-    const actorAfter = A.decodeChange(A.getLastLocalChange(restored.running.documents.get(shard.key)) as Uint8Array).actor;
+    const actorAfter = A.decodeChange(
+      A.getLastLocalChange(restored.running.documents.get(shard.key)) as Uint8Array,
+    ).actor;
     expect(actorAfter).not.toBe(actorBefore);
     // The peers' copies hold both branches (the lost edits and the new ones, all signed by a); what
     // they serve is a's newest checkpoint, which is the restored history.
@@ -116,7 +145,11 @@ describe("a hub restored from an older backup", () => {
     await waitUntil("b to serve a's edit after the restore", () => served(b(), "R-1") === "After the restore", 20_000);
     await restored.running.roster.add(draft("R-3"), "op");
     await restored.running.checkpointer.flush();
-    await waitUntil("s to serve a's trainer added after the restore", () => served(fed.byName("s"), "R-3") !== undefined, 20_000);
+    await waitUntil(
+      "s to serve a's trainer added after the restore",
+      () => served(fed.byName("s"), "R-3") !== undefined,
+      20_000,
+    );
     // R-2 was written after the backup: its shard at the restored node does not hold it.
     expect(() => shardOf(restored as TestNode, "R-2")).toThrow(/no shard holds/);
     for (const n of [b().node, fed.byName("s").node, restored]) {

@@ -14,7 +14,14 @@ describe("a relay restarted while the owner is away", () => {
 
   beforeAll(async () => {
     // A line s – a – b – c: c hears of a only through b.
-    fed = await startFederationWith(["s", "a", "b", "c"], [["a", "s"], ["b", "a"], ["c", "b"]]);
+    fed = await startFederationWith(
+      ["s", "a", "b", "c"],
+      [
+        ["a", "s"],
+        ["b", "a"],
+        ["c", "b"],
+      ],
+    );
   });
   afterAll(async () => {
     await fed?.stop();

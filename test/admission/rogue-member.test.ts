@@ -1,15 +1,39 @@
 import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
 import * as A from "@automerge/automerge";
-import { generateAutomergeUrl, parseAutomergeUrl, Repo, type DocHandle, type DocumentId, type Message, type NetworkAdapterInterface, type PeerId } from "@automerge/automerge-repo";
+import {
+  generateAutomergeUrl,
+  parseAutomergeUrl,
+  Repo,
+  type DocHandle,
+  type DocumentId,
+  type Message,
+  type NetworkAdapterInterface,
+  type PeerId,
+} from "@automerge/automerge-repo";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { charterIdOf, directoryIdOf } from "../../node/federation/index.js";
-import { createLibp2pNode, GrpcNetworkAdapter, Libp2pNetworkAdapter, type ConcordatLibp2p } from "../../node/network/index.js";
+import {
+  createLibp2pNode,
+  GrpcNetworkAdapter,
+  Libp2pNetworkAdapter,
+  type ConcordatLibp2p,
+} from "../../node/network/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
 import { releaseCore } from "../helpers/core.js";
 import { call, makeTrainer } from "../helpers/harness.js";
-import { draft, logEntries, startFederationWith, waitForForeignTrainer, waitForLog, waitUntil, type FederationNode, type StartedFederation, type Transport } from "../helpers/federation.js";
+import {
+  draft,
+  logEntries,
+  startFederationWith,
+  waitForForeignTrainer,
+  waitForLog,
+  waitUntil,
+  type FederationNode,
+  type StartedFederation,
+  type Transport,
+} from "../helpers/federation.js";
 
 type Trainers = { trainers: Record<string, unknown> };
 
@@ -58,7 +82,11 @@ const rogues = new Set<string>();
 beforeAll(() => {
   const print = console.log.bind(console);
   vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-    if (args[0] === "error receiving message" && rogues.has((args[1] as { message?: { targetId?: string } })?.message?.targetId ?? "")) return;
+    if (
+      args[0] === "error receiving message" &&
+      rogues.has((args[1] as { message?: { targetId?: string } })?.message?.targetId ?? "")
+    )
+      return;
     print(...args);
   });
 });
@@ -79,19 +107,36 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
 
   beforeAll(async () => {
     // s is the secretariat; a and b are hubs linked to each other and to s; the rogue m reaches b.
-    fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"], ["b", "a"]], { transport, keyOnly: ["m"] });
+    fed = await startFederationWith(
+      ["s", "a", "b"],
+      [
+        ["a", "s"],
+        ["b", "s"],
+        ["b", "a"],
+      ],
+      { transport, keyOnly: ["m"] },
+    );
     for (const n of honest()) logStart.set(n.name, n.node.logs.length);
     await a().node.running.roster.add(draft("A-1"), "op");
     await waitForForeignTrainer(b(), a(), "A-1");
     await releaseCore(s(), { items: [["hr-1", "Competency"]] }, "1.0.0");
-    await waitUntil("b to verify core release 1.0.0", async () => (await b().node.running.coreSource.releases()).some((r) => r.version === "1.0.0"), 20_000);
+    await waitUntil(
+      "b to verify core release 1.0.0",
+      async () => (await b().node.running.coreSource.releases()).some((r) => r.version === "1.0.0"),
+      20_000,
+    );
 
     const m = fed.key("m");
     const logger = pino({ level: "silent" });
     if (transport === "libp2p") {
       libp2p = await createLibp2pNode({ privateKey: m.privateKey, listen: ["/ip4/127.0.0.1/tcp/0"] }, logger);
-      const address = b().node.running.network.libp2pAddresses()[0]?.replace(/\/p2p\/.*$/, "") as string;
-      adapter = new Libp2pNetworkAdapter({ policy: "strict", dial: [{ peerId: b().peerId, addrs: [address] }] }, { libp2p, logger });
+      const address = b()
+        .node.running.network.libp2pAddresses()[0]
+        ?.replace(/\/p2p\/.*$/, "") as string;
+      adapter = new Libp2pNetworkAdapter(
+        { policy: "strict", dial: [{ peerId: b().peerId, addrs: [address] }] },
+        { libp2p, logger },
+      );
     } else {
       adapter = new GrpcNetworkAdapter(
         { policy: "strict", federationId: "concordat-dev", dial: [{ peerId: b().peerId, address: b().node.address }] },
@@ -110,7 +155,9 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
 
   const shardOf = (trainerId: string) => {
     const { documents } = a().node.running;
-    const shard = documents.describe().find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
+    const shard = documents
+      .describe()
+      .find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
     if (!shard) throw new Error(`no shard holds ${trainerId}`);
     return shard;
   };
@@ -126,7 +173,9 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
       `${node.name} to take or refuse m's change to ${documentId}`,
       () =>
         (holds(node, documentId, heads) && "taken") ||
-        (logEntries(node.node, "refused at admission", logStart.get(node.name)).some((e) => e.peer === fed.key("m").peerId && e.document === documentId && e.reason === "unsigned") &&
+        (logEntries(node.node, "refused at admission", logStart.get(node.name)).some(
+          (e) => e.peer === fed.key("m").peerId && e.document === documentId && e.reason === "unsigned",
+        ) &&
           "refused"),
       15_000,
     );
@@ -157,11 +206,19 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     // b relays the owner's next edit to the rogue: a message about the shard that carries a change.
     let relays = 0;
     const onRelay = (message: Message) => {
-      if (message.documentId === shard.id && message.data instanceof Uint8Array && A.decodeSyncMessage(message.data).changes.length > 0) relays += 1;
+      if (
+        message.documentId === shard.id &&
+        message.data instanceof Uint8Array &&
+        A.decodeSyncMessage(message.data).changes.length > 0
+      )
+        relays += 1;
     };
     adapter.on("message", onRelay);
     // The owner's next write is acknowledged (never INTERNAL), and reaches b and the secretariat.
-    await call(a().node.clients(a().node.adminToken).trainers, "updateTrainer", { trainer: makeTrainer("A-1", { displayName: "Owner's edit" }), updateMask: ["display_name"] });
+    await call(a().node.clients(a().node.adminToken).trainers, "updateTrainer", {
+      trainer: makeTrainer("A-1", { displayName: "Owner's edit" }),
+      updateMask: ["display_name"],
+    });
     for (const reader of [b(), s()]) await waitForForeignTrainer(reader, a(), "A-1", (name) => name === "Owner's edit");
     await waitUntil("b to relay the owner's edit to the rogue", () => relays > 0, 15_000);
     adapter.off("message", onRelay);
@@ -173,14 +230,26 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     expect(fromRogue).toBeLessThan(20);
     // It restarts, and its writes after the restart still reach everyone.
     await a().node.restart();
-    await call(a().node.clients(a().node.adminToken).trainers, "updateTrainer", { trainer: makeTrainer("A-1", { displayName: "After restart" }), updateMask: ["display_name"] });
-    for (const reader of [b(), s()]) await waitForForeignTrainer(reader, a(), "A-1", (name) => name === "After restart");
+    await call(a().node.clients(a().node.adminToken).trainers, "updateTrainer", {
+      trainer: makeTrainer("A-1", { displayName: "After restart" }),
+      updateMask: ["display_name"],
+    });
+    for (const reader of [b(), s()])
+      await waitForForeignTrainer(reader, a(), "A-1", (name) => name === "After restart");
     for (const n of honest()) expect(holds(n, shard.id, forgedHeads)).toBe(false);
     // b sees a as fresh, as of a's newest checkpoint.
     await a().node.running.checkpointer.flush();
     const latest = a().node.running.checkpointer.latest(shard.id)?.checkpoint.seq;
-    await waitUntil("b's view of a's shard at a's newest checkpoint", () => b().node.running.views.view(shard.id)?.checkpoint.seq === latest, 15_000);
-    expect(b().node.running.views.freshness().find((f) => f.hub === a().hub)?.stale).toBe(false);
+    await waitUntil(
+      "b's view of a's shard at a's newest checkpoint",
+      () => b().node.running.views.view(shard.id)?.checkpoint.seq === latest,
+      15_000,
+    );
+    expect(
+      b()
+        .node.running.views.freshness()
+        .find((f) => f.hub === a().hub)?.stale,
+    ).toBe(false);
   });
 
   it("the same against the core: the secretariat's next release reaches b, without the forgery", async () => {
@@ -192,14 +261,33 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     push(handle as DocHandle<unknown>, forged);
     expect(await takenOrRefused(b(), coreId, A.getHeads(forged))).toBe("refused");
     for (const n of honest()) expect(holds(n, coreId, A.getHeads(forged))).toBe(false);
-    await releaseCore(s(), { items: [["hr-1", "Competency"], ["hr-2", "Competency"]] }, "1.1.0");
-    await waitUntil("b to verify core release 1.1.0", async () => (await b().node.running.coreSource.releases()).some((r) => r.version === "1.1.0"), 20_000);
+    await releaseCore(
+      s(),
+      {
+        items: [
+          ["hr-1", "Competency"],
+          ["hr-2", "Competency"],
+        ],
+      },
+      "1.1.0",
+    );
+    await waitUntil(
+      "b to verify core release 1.1.0",
+      async () => (await b().node.running.coreSource.releases()).some((r) => r.version === "1.1.0"),
+      20_000,
+    );
   });
 
   it("ephemeral messages are neither taken nor relayed: no honest channel is dropped", async () => {
     const handle = await repo.find(directoryIdOf(a().peerId));
     for (let i = 0; i < 20; i += 1) handle.broadcast({ hello: i });
-    await waitForLog(b().node, "refused at admission", (e) => e.peer === fed.key("m").peerId && e.reason === "unsupported-message", logStart.get("b"), 15_000);
+    await waitForLog(
+      b().node,
+      "refused at admission",
+      (e) => e.peer === fed.key("m").peerId && e.reason === "unsupported-message",
+      logStart.get("b"),
+      15_000,
+    );
     // b's next write crosses the channels that relayed ephemerals would have broken (automerge-repo
     // relays them under the original sender, and the next node drops the relay as a spoofer)…
     await b().node.running.roster.add(draft("B-1"), "op");
@@ -214,9 +302,19 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     const before = Object.keys(b().node.running.repo.handles).length;
     const heapBefore = heapAfterGc();
     const data = A.generateSyncMessage(A.init(), A.initSyncState())[1] as Uint8Array;
-    const request = (documentId: string): Message => ({ type: "request", senderId: m.peerId as PeerId, targetId: b().peerId as PeerId, documentId: documentId as DocumentId, data });
+    const request = (documentId: string): Message => ({
+      type: "request",
+      senderId: m.peerId as PeerId,
+      targetId: b().peerId as PeerId,
+      documentId: documentId as DocumentId,
+      data,
+    });
     // Messages b's transport has handed on from m (admission reads each as it is handed on).
-    const received = () => b().node.running.network.peers().filter((p) => p.peerId === m.peerId).reduce((n, p) => n + p.messagesIn, 0);
+    const received = () =>
+      b()
+        .node.running.network.peers()
+        .filter((p) => p.peerId === m.peerId)
+        .reduce((n, p) => n + p.messagesIn, 0);
     await waitUntil("m to be connected to b", () => received() > 0, 15_000);
     const start = received();
     for (let i = 0; i < 150; i += 1) adapter.send(request(`${i}`.padStart(8, "x").repeat(512 * 1024)));
@@ -226,7 +324,11 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     expect(heapAfterGc() - heapBefore).toBeLessThan(64 * 1024 * 1024);
     expect(Object.keys(b().node.running.repo.handles).length).toBe(before);
     // …and the refusals are named.
-    expect(logEntries(b().node, "refused at admission", logStart.get("b")).filter((e) => e.reason === "unknown-document" || e.reason === "malformed")).not.toHaveLength(0);
+    expect(
+      logEntries(b().node, "refused at admission", logStart.get("b")).filter(
+        (e) => e.reason === "unknown-document" || e.reason === "malformed",
+      ),
+    ).not.toHaveLength(0);
   });
 
   it("changes it keeps sending wait within a bound, never in a copy", async () => {
@@ -243,7 +345,11 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
         d[`JUNK-${i}`] = new A.ImmutableString(`${i}`.repeat(1024 * 1024));
       });
       const heads = A.getHeads(handle.doc());
-      await waitUntil(`b to take or hold back junk change ${i}`, () => pending() !== before || pending() >= 15 * 1024 * 1024 || holds(b(), shard.id, heads), 20_000);
+      await waitUntil(
+        `b to take or hold back junk change ${i}`,
+        () => pending() !== before || pending() >= 15 * 1024 * 1024 || holds(b(), shard.id, heads),
+        20_000,
+      );
       most = Math.max(most, pending());
       expect(holds(b(), shard.id, A.getHeads(handle.doc()))).toBe(false);
     }
@@ -261,7 +367,12 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     expect(await takenOrRefused(b(), charterId, A.getHeads(forged))).toBe("refused");
     for (const n of honest()) expect(holds(n, charterId, A.getHeads(forged))).toBe(false);
     await s().node.running.charter.remove("op", fed.key("m").hub);
-    for (const n of honest()) await waitUntil(`${n.name} to see m removed`, () => n.node.running.membership.member(fed.key("m").hub)?.removedAt !== undefined, 20_000);
+    for (const n of honest())
+      await waitUntil(
+        `${n.name} to see m removed`,
+        () => n.node.running.membership.member(fed.key("m").hub)?.removedAt !== undefined,
+        20_000,
+      );
     // It may stay connected for the removal notice window (to learn of its removal), but is shown
     // nothing but the charter and the secretariat's directory, and nothing it signs counts.
     for (const n of honest()) {
@@ -274,7 +385,9 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     // Through all of it, no honest node dropped a channel to another honest node.
     const m = fed.key("m").peerId;
     for (const n of honest()) {
-      const dropped = logEntries(n.node, "dropping sync channel", logStart.get(n.name)).filter((e) => e.authenticated !== m);
+      const dropped = logEntries(n.node, "dropping sync channel", logStart.get(n.name)).filter(
+        (e) => e.authenticated !== m,
+      );
       expect(dropped).toEqual([]);
     }
   });

@@ -1,7 +1,14 @@
 import { deflateRawSync } from "node:zlib";
 import * as A from "@automerge/automerge";
 import { describe, expect, it } from "vitest";
-import { ChunkType, encodeSyncMessage, parseSyncMessage, splitChunks, uleb, WireError } from "../../node/admission/index.js";
+import {
+  ChunkType,
+  encodeSyncMessage,
+  parseSyncMessage,
+  splitChunks,
+  uleb,
+  WireError,
+} from "../../node/admission/index.js";
 
 const LIMITS = { maxInflatedBytes: 1024 * 1024 };
 
@@ -41,7 +48,8 @@ describe("Automerge's wire formats, read for admission", () => {
     const { messages } = syncAll(a, A.init());
     expect(messages.length).toBeGreaterThan(1);
     expect(new Set(messages.map((m) => m[0]))).toEqual(new Set([0x42, 0x43]));
-    for (const m of messages) expect(Buffer.compare(Buffer.from(encodeSyncMessage(parseSyncMessage(m))), Buffer.from(m))).toBe(0);
+    for (const m of messages)
+      expect(Buffer.compare(Buffer.from(encodeSyncMessage(parseSyncMessage(m))), Buffer.from(m))).toBe(0);
   });
 
   it("changes decode to the hashes and dependencies Automerge gives them, compressed ones too", () => {
@@ -56,7 +64,9 @@ describe("Automerge's wire formats, read for admission", () => {
     expect(fromSaved.map((c) => c.hash).sort()).toEqual(expected.map((c) => c.hash).sort());
     // A compressed change chunk (Automerge reads them; a peer may send one): same hash as its change.
     const packed = A.getAllChanges(doc).map(compressed);
-    expect(packed.flatMap((c) => splitChunks(c, LIMITS)).map((c) => [c.type, c.hash])).toEqual(expected.map((c) => [ChunkType.Compressed, c.hash]));
+    expect(packed.flatMap((c) => splitChunks(c, LIMITS)).map((c) => [c.type, c.hash])).toEqual(
+      expected.map((c) => [ChunkType.Compressed, c.hash]),
+    );
     const loaded = A.loadIncremental(A.init(), Buffer.concat(packed));
     expect(A.getHeads(loaded)).toEqual(A.getHeads(doc));
     const whole = splitChunks(A.save(doc), LIMITS);
@@ -68,11 +78,17 @@ describe("Automerge's wire formats, read for admission", () => {
   it("refuses what is not Automerge: garbage, a bad checksum, an overrunning length, a chunk that inflates too far", () => {
     expect(() => parseSyncMessage(Uint8Array.from([0x41, 0, 0, 0, 0]))).toThrow(WireError);
     expect(() => parseSyncMessage(Uint8Array.from([0x42, 0xff, 0xff, 0xff, 0x0f]))).toThrow(/overruns/);
-    const change = A.getLastLocalChange(A.change(A.init<Record<string, unknown>>(), (d) => void (d.a = 1))) as Uint8Array;
+    const change = A.getLastLocalChange(
+      A.change(A.init<Record<string, unknown>>(), (d) => void (d.a = 1)),
+    ) as Uint8Array;
     const corrupt = Uint8Array.from(change);
     corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] as number) ^ 0xff;
     expect(() => splitChunks(corrupt, LIMITS)).toThrow(/checksum/);
-    const big = compressed(A.getLastLocalChange(A.change(A.init<Record<string, unknown>>(), (d) => void (d.big = "z".repeat(200_000)))) as Uint8Array);
+    const big = compressed(
+      A.getLastLocalChange(
+        A.change(A.init<Record<string, unknown>>(), (d) => void (d.big = "z".repeat(200_000))),
+      ) as Uint8Array,
+    );
     expect(splitChunks(big, LIMITS)).toHaveLength(1);
     expect(() => splitChunks(big, { maxInflatedBytes: 1000 })).toThrow(/inflate/);
   });

@@ -128,7 +128,9 @@ describe("roles", () => {
     expect(list.total).toBeGreaterThanOrEqual(2);
     expect(history.entries.length).toBeGreaterThan(0);
     expect(statusResponse.caller).toMatchObject({ id: viewerId, role: "viewer" });
-    expect((await exportTrainers(viewer.trainers, false)).map((t) => t.id)).toEqual(expect.arrayContaining(["AUTH-1", "AUTH-2"]));
+    expect((await exportTrainers(viewer.trainers, false)).map((t) => t.id)).toEqual(
+      expect.arrayContaining(["AUTH-1", "AUTH-2"]),
+    );
   });
 
   it("a viewer cannot add, update, remove or import trainers, and nothing changes", async () => {
@@ -136,11 +138,25 @@ describe("roles", () => {
     const before = await snapshot();
     const errors = await Promise.all([
       expectServiceError(call(viewer.trainers, "addTrainer", { trainer: makeTrainer("VIEWER-1") })),
-      expectServiceError(call(viewer.trainers, "updateTrainer", { trainer: makeTrainer("AUTH-1", { displayName: "x" }), updateMask: ["display_name"] })),
+      expectServiceError(
+        call(viewer.trainers, "updateTrainer", {
+          trainer: makeTrainer("AUTH-1", { displayName: "x" }),
+          updateMask: ["display_name"],
+        }),
+      ),
       expectServiceError(call(viewer.trainers, "removeTrainer", { id: "AUTH-1" })),
-      expectServiceError(importTrainers(viewer.trainers, { upsert: true }, [[{ line: 2, trainer: makeTrainer("AUTH-2", { displayName: "y" }) }]])),
+      expectServiceError(
+        importTrainers(viewer.trainers, { upsert: true }, [
+          [{ line: 2, trainer: makeTrainer("AUTH-2", { displayName: "y" }) }],
+        ]),
+      ),
     ]);
-    expect(errors.map((e) => e.code)).toEqual([status.PERMISSION_DENIED, status.PERMISSION_DENIED, status.PERMISSION_DENIED, status.PERMISSION_DENIED]);
+    expect(errors.map((e) => e.code)).toEqual([
+      status.PERMISSION_DENIED,
+      status.PERMISSION_DENIED,
+      status.PERMISSION_DENIED,
+      status.PERMISSION_DENIED,
+    ]);
     expect(await snapshot()).toEqual(before);
   });
 
@@ -160,7 +176,9 @@ describe("roles", () => {
     expect(operatorList.trainers.find((t) => t.id === "AUTH-1")?.private).toEqual(makeTrainer("AUTH-1").private);
 
     for (const t of await exportTrainers(viewer.trainers, false)) expect(t.private).toBeUndefined();
-    expect((await exportTrainers(operator.trainers, true)).find((t) => t.id === "AUTH-1")?.private).toEqual(makeTrainer("AUTH-1").private);
+    expect((await exportTrainers(operator.trainers, true)).find((t) => t.id === "AUTH-1")?.private).toEqual(
+      makeTrainer("AUTH-1").private,
+    );
   });
 
   it("a viewer asking ExportTrainers for personal data gets PERMISSION_DENIED", async () => {
@@ -177,7 +195,11 @@ describe("roles", () => {
       expectServiceError(call(operator.operators, "listOperators", {})),
       expectServiceError(call(operator.operators, "revokeOperator", { id: hub.adminOperatorId })),
     ]);
-    expect(errors.map((e) => e.code)).toEqual([status.PERMISSION_DENIED, status.PERMISSION_DENIED, status.PERMISSION_DENIED]);
+    expect(errors.map((e) => e.code)).toEqual([
+      status.PERMISSION_DENIED,
+      status.PERMISSION_DENIED,
+      status.PERMISSION_DENIED,
+    ]);
     expect((await call(admin.operators, "listOperators", {})).operators).toEqual(before);
   });
 
@@ -198,8 +220,12 @@ describe("admins", () => {
     const second = await call(admin.operators, "addOperator", { name: "second admin", role: "admin" });
     const secondAdmin = hub.clients(second.token);
     await call(secondAdmin.operators, "revokeOperator", { id: hub.adminOperatorId });
-    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "AUTH-1" }))).code).toBe(status.UNAUTHENTICATED);
-    const last = await expectServiceError(call(secondAdmin.operators, "revokeOperator", { id: second.operator?.id ?? "" }));
+    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "AUTH-1" }))).code).toBe(
+      status.UNAUTHENTICATED,
+    );
+    const last = await expectServiceError(
+      call(secondAdmin.operators, "revokeOperator", { id: second.operator?.id ?? "" }),
+    );
     expect(last.code).toBe(status.FAILED_PRECONDITION);
     await call(secondAdmin.operators, "listOperators", {});
   });

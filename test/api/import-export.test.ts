@@ -49,10 +49,7 @@ describe("ImportTrainers", () => {
     const result = await importTrainers(
       admin.trainers,
       {},
-      [
-        [row(2, good(1)), row(3, good(2))],
-        [row(4, good(3))],
-      ],
+      [[row(2, good(1)), row(3, good(2))], [row(4, good(3))]],
       operatorToken,
     );
     expect(result).toEqual({ imported: 3, skipped: 0, errors: [], committed: true, errorsTotal: 0 });
@@ -98,7 +95,11 @@ describe("ImportTrainers", () => {
     await call(admin.trainers, "addTrainer", { trainer: makeTrainer("IMP-9") });
     const before = await snapshot();
     const result = await importTrainers(admin.trainers, {}, [
-      [row(2, good(1)), row(3, makeTrainer("IMP-1", { displayName: "Twin" })), row(4, makeTrainer("IMP-9", { displayName: "Clash" }))],
+      [
+        row(2, good(1)),
+        row(3, makeTrainer("IMP-1", { displayName: "Twin" })),
+        row(4, makeTrainer("IMP-9", { displayName: "Clash" })),
+      ],
     ]);
     expect(result.committed).toBe(false);
     expect(result.errors.map((e) => [e.line, e.field])).toEqual([
@@ -125,11 +126,15 @@ describe("ImportTrainers", () => {
     const clean = await importTrainers(admin.trainers, { dryRun: true }, [[row(2, good(1)), row(3, good(2))]]);
     expect(clean.committed).toBe(false);
     expect(clean.errors).toEqual([]);
-    const dirty = await importTrainers(admin.trainers, { dryRun: true, skipInvalid: true }, [[row(2, good(1)), row(3, badLevel(2))]]);
+    const dirty = await importTrainers(admin.trainers, { dryRun: true, skipInvalid: true }, [
+      [row(2, good(1)), row(3, badLevel(2))],
+    ]);
     expect(dirty.committed).toBe(false);
     expect(dirty.errors.map((e) => e.line)).toEqual([3]);
     expect(await snapshot()).toEqual(before);
-    expect((await expectServiceError(call(admin.trainers, "getTrainerHistory", { id: "IMP-1" }))).code).toBe(status.NOT_FOUND);
+    expect((await expectServiceError(call(admin.trainers, "getTrainerHistory", { id: "IMP-1" }))).code).toBe(
+      status.NOT_FOUND,
+    );
   });
 
   it("options sent after rows are INVALID_ARGUMENT and nothing is imported", async () => {
@@ -167,7 +172,13 @@ describe("ExportTrainers", () => {
     try {
       const otherAdmin = other.clients(other.adminToken);
       const rows = exported.map((t, i) => row(i + 2, t));
-      expect(await importTrainers(otherAdmin.trainers, {}, [rows])).toEqual({ imported: 3, skipped: 0, errors: [], committed: true, errorsTotal: 0 });
+      expect(await importTrainers(otherAdmin.trainers, {}, [rows])).toEqual({
+        imported: 3,
+        skipped: 0,
+        errors: [],
+        committed: true,
+        errorsTotal: 0,
+      });
       const reExported = await exportTrainers(otherAdmin.trainers, true);
       const strip = (ts: Trainer[]) => ts.map(({ updatedAt: _a, updatedBy: _b, ...rest }) => rest);
       expect(strip(reExported)).toEqual(strip(exported));

@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fieldViolations } from "../../node/api/index.js";
 import { loadConfigFile } from "../../node/config/index.js";
 import { readBackup } from "../../node/storage/backup.js";
-import { authMetadata, call, expectServiceError, importTrainers, makeTrainer, startTestNode, type TestClients, type TestNode } from "../helpers/harness.js";
+import {
+  authMetadata,
+  call,
+  expectServiceError,
+  importTrainers,
+  makeTrainer,
+  startTestNode,
+  type TestClients,
+  type TestNode,
+} from "../helpers/harness.js";
 
 /** Requests at and past the limits: each is refused with a clear, bounded answer, and the node goes on. */
 let hub: TestNode;
@@ -22,7 +31,9 @@ afterAll(async () => {
 describe("limits and odd requests", () => {
   it("hundreds of bad list items give INVALID_ARGUMENT with a bounded list of problems, and the connection survives", async () => {
     const regions = Array.from({ length: 300 }, (_, i) => `Q${i}`);
-    const error = await expectServiceError(call(admin.trainers, "addTrainer", { trainer: makeTrainer("LIM-1", { regions }) }));
+    const error = await expectServiceError(
+      call(admin.trainers, "addTrainer", { trainer: makeTrainer("LIM-1", { regions }) }),
+    );
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     const violations = fieldViolations(error);
     expect(violations.length).toBeLessThanOrEqual(51);
@@ -34,12 +45,19 @@ describe("limits and odd requests", () => {
 
   it("a list far over its limit is refused at once, with one problem", async () => {
     const languages = Array.from({ length: 100_000 }, () => ({ tag: "en", level: "C1" }));
-    const error = await expectServiceError(call(admin.trainers, "addTrainer", { trainer: makeTrainer("LIM-2", { languages }) }));
-    expect(fieldViolations(error)).toEqual([{ field: "trainer.languages", description: "has 100000 entries; at most 20 allowed" }]);
+    const error = await expectServiceError(
+      call(admin.trainers, "addTrainer", { trainer: makeTrainer("LIM-2", { languages }) }),
+    );
+    expect(fieldViolations(error)).toEqual([
+      { field: "trainer.languages", description: "has 100000 entries; at most 20 allowed" },
+    ]);
   });
 
   it("an import with many bad rows answers with the first 1,000 problems and the total", async () => {
-    const rows = Array.from({ length: 3000 }, (_, i) => ({ line: i + 2, trainer: makeTrainer(`BAD-${i}`, { regions: ["Kenya"] }) }));
+    const rows = Array.from({ length: 3000 }, (_, i) => ({
+      line: i + 2,
+      trainer: makeTrainer(`BAD-${i}`, { regions: ["Kenya"] }),
+    }));
     const result = await importTrainers(admin.trainers, { skipInvalid: true }, [rows.slice(0, 1500), rows.slice(1500)]);
     expect(result.committed).toBe(false);
     expect(result.errors).toHaveLength(1000);
@@ -62,7 +80,8 @@ describe("limits and odd requests", () => {
 
   it("an export is a snapshot: a trainer removed while it streams neither breaks it nor disappears from it", async () => {
     const roster = hub.running.roster;
-    for (let i = 0; i < 5; i += 1) await roster.add({ ...makeTrainer(`SNAP-${i}`), private: makeTrainer(`SNAP-${i}`).private }, "op");
+    for (let i = 0; i < 5; i += 1)
+      await roster.add({ ...makeTrainer(`SNAP-${i}`), private: makeTrainer(`SNAP-${i}`).private }, "op");
     const stream = roster.exportAll(true);
     const first = stream.next();
     expect(first.done).toBe(false);
@@ -74,7 +93,9 @@ describe("limits and odd requests", () => {
   it("personal data in a refused request is not written to the log", async () => {
     const before = hub.logs.length;
     await expectServiceError(
-      call(admin.trainers, "addTrainer", { trainer: makeTrainer("LOG-1", { private: { email: "jane.doe-private", phone: "", nationalId: "", notes: "" } }) }),
+      call(admin.trainers, "addTrainer", {
+        trainer: makeTrainer("LOG-1", { private: { email: "jane.doe-private", phone: "", nationalId: "", notes: "" } }),
+      }),
     );
     expect(hub.logs.slice(before).join("\n")).not.toContain("jane.doe-private");
   });
@@ -99,7 +120,9 @@ describe("configuration and files", () => {
 
   it("a port given in hex or exponent form is refused, naming the variable", async () => {
     for (const value of ["0x1F", "1e3", "80.5"]) {
-      await expect(loadConfigFile(join(hub.dataDir, "config.yaml"), { CONCORDAT_API_PORT: value })).rejects.toThrow(/CONCORDAT_API_PORT/);
+      await expect(loadConfigFile(join(hub.dataDir, "config.yaml"), { CONCORDAT_API_PORT: value })).rejects.toThrow(
+        /CONCORDAT_API_PORT/,
+      );
     }
   });
 

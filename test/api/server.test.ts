@@ -39,7 +39,12 @@ afterAll(async () => {
 describe("health", () => {
   it("the standard grpc.health.v1 service says SERVING for the node and each service, without credentials", async () => {
     const anonymous = hub.clients();
-    for (const service of ["", "concordat.v1.TrainerService", "concordat.v1.OperatorService", "concordat.v1.NodeService"]) {
+    for (const service of [
+      "",
+      "concordat.v1.TrainerService",
+      "concordat.v1.OperatorService",
+      "concordat.v1.NodeService",
+    ]) {
       const response = await call(anonymous.health, "check", { service });
       expect({ service, status: response.status }).toEqual({ service, status: "SERVING" });
     }
@@ -80,7 +85,8 @@ describe("GetStatus", () => {
       expect(d.id).not.toBe("");
     }
     expect(new Set(s.documents.map((d) => d.id)).size).toBe(15);
-    for (const type of ["outbox", "engagements"]) expect(s.documents.filter((d) => d.type === type && d.replicated)).toHaveLength(1);
+    for (const type of ["outbox", "engagements"])
+      expect(s.documents.filter((d) => d.type === type && d.replicated)).toHaveLength(1);
   });
 
   it("counts trainers as they are added and removed", async () => {
@@ -153,7 +159,10 @@ describe("lifecycle", () => {
       let c = node.clients(node.adminToken);
       await call(c.trainers, "addTrainer", { trainer: makeTrainer("KEEP-1") });
       await call(c.trainers, "addTrainer", { trainer: makeTrainer("KEEP-2", { private: undefined }) });
-      await call(c.trainers, "updateTrainer", { trainer: makeTrainer("KEEP-1", { displayName: "Kept" }), updateMask: ["display_name"] });
+      await call(c.trainers, "updateTrainer", {
+        trainer: makeTrainer("KEEP-1", { displayName: "Kept" }),
+        updateMask: ["display_name"],
+      });
       const viewer = await call(c.operators, "addOperator", { name: "viewer", role: "viewer" });
       const before = await exportTrainers(c.trainers, true);
       // Checkpoints of these writes are signed into the directory in a batch: let it land first.
@@ -168,7 +177,8 @@ describe("lifecycle", () => {
       const statusAfter = await call(c.node, "getStatus", {});
       expect(statusAfter.peerId).toBe(statusBefore.peerId);
       expect(statusAfter.trainerCount).toBe(2);
-      const docs = (s: typeof statusBefore) => s.documents.map((d) => ({ ...d, heads: [...d.heads].sort() })).sort((a, b) => a.id.localeCompare(b.id));
+      const docs = (s: typeof statusBefore) =>
+        s.documents.map((d) => ({ ...d, heads: [...d.heads].sort() })).sort((a, b) => a.id.localeCompare(b.id));
       expect(docs(statusAfter)).toEqual(docs(statusBefore));
       expect(await call(c.trainers, "getTrainerHistory", { id: "KEEP-1" })).toEqual(historyBefore);
       // Tokens issued before the restart still work.

@@ -1,16 +1,50 @@
 import { describe, expect, it } from "vitest";
-import { Checker, clip, forbiddenCharacter, quote, showJson, showText, TextKind, textProblem, textViolationsIn } from "../../node/text.js";
+import {
+  Checker,
+  clip,
+  forbiddenCharacter,
+  quote,
+  showJson,
+  showText,
+  TextKind,
+  textProblem,
+  textViolationsIn,
+} from "../../node/text.js";
 
 /** The text rule every validator shares (node/text.ts), and how text from elsewhere is shown. */
 
-const NEVER = ["\u0000", "\u0007", "\u0008", "\u000b", "\u000c", "\u001b", "\u007f", "\u0080", "\u0085", "\u009b", "\u009f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"];
+const NEVER = [
+  "\u0000",
+  "\u0007",
+  "\u0008",
+  "\u000b",
+  "\u000c",
+  "\u001b",
+  "\u007f",
+  "\u0080",
+  "\u0085",
+  "\u009b",
+  "\u009f",
+  "\u202a",
+  "\u202b",
+  "\u202c",
+  "\u202d",
+  "\u202e",
+  "\u2066",
+  "\u2067",
+  "\u2068",
+  "\u2069",
+];
 const LINE_ONLY = ["\t", "\n", "\r", "\u2028", "\u2029", "\u200e", "\u200f", "\u061c"];
 
 describe("the text rule", () => {
   it("refuses C0 controls, DEL, C1 controls and bidirectional overrides and isolates in any text", () => {
     for (const c of NEVER) {
       for (const kind of [TextKind.Line, TextKind.Multiline]) {
-        expect(forbiddenCharacter(`a${c}b`, kind), `${JSON.stringify(c)} in ${kind}`).toEqual({ codePoint: c.charCodeAt(0), index: 1 });
+        expect(forbiddenCharacter(`a${c}b`, kind), `${JSON.stringify(c)} in ${kind}`).toEqual({
+          codePoint: c.charCodeAt(0),
+          index: 1,
+        });
       }
     }
   });
@@ -23,24 +57,60 @@ describe("the text rule", () => {
   });
 
   it("accepts the world's scripts, emoji and the characters people type", () => {
-    for (const text of ["Amina Odhiambo", "Égalité des genres", "الحوكمة والرقابة", "Защита гражданских лиц", "保护平民", "👩🏽‍⚖️ \u{1F54A}", "O'Brien – \"quoted\" & <tags>", "\u00a0no-break\u00ad"]) {
+    for (const text of [
+      "Amina Odhiambo",
+      "Égalité des genres",
+      "الحوكمة والرقابة",
+      "Защита гражданских лиц",
+      "保护平民",
+      "👩🏽‍⚖️ \u{1F54A}",
+      'O\'Brien – "quoted" & <tags>',
+      "\u00a0no-break\u00ad",
+    ]) {
       expect(forbiddenCharacter(text, TextKind.Line), text).toBeUndefined();
     }
   });
 
   it("names the character as U+XXXX and never repeats the value", () => {
-    expect(textProblem("x\u001b]0;pwned\u0007", TextKind.Line)).toBe("contains U+001B (a control character), which no text may hold");
-    expect(textProblem("x\u202ey", TextKind.Multiline)).toBe("contains U+202E (a bidirectional override or isolate), which no text may hold");
-    expect(textProblem("two\nlines", TextKind.Line)).toBe("contains U+000A (a line break), which this one-line field may not hold");
-    expect(textProblem("Ali\u200f", TextKind.Line)).toBe("contains U+200F (an invisible direction mark), which this one-line field may not hold");
+    expect(textProblem("x\u001b]0;pwned\u0007", TextKind.Line)).toBe(
+      "contains U+001B (a control character), which no text may hold",
+    );
+    expect(textProblem("x\u202ey", TextKind.Multiline)).toBe(
+      "contains U+202E (a bidirectional override or isolate), which no text may hold",
+    );
+    expect(textProblem("two\nlines", TextKind.Line)).toBe(
+      "contains U+000A (a line break), which this one-line field may not hold",
+    );
+    expect(textProblem("Ali\u200f", TextKind.Line)).toBe(
+      "contains U+200F (an invisible direction mark), which this one-line field may not hold",
+    );
     expect(textProblem("two\nlines\tand a tab\r\n", TextKind.Multiline)).toBeUndefined();
   });
 
   it("checks every string and key of a decoded value, naming the path, and stops at the limit", () => {
-    const value = { trainer: { displayName: "A\u001bB", languages: [{ tag: "en", level: "C\u00851" }] }, part: { $case: "rows", value: { note: "\u202e" } }, "k\u0007": 1 };
-    const violations = textViolationsIn(value, "", TextKind.Multiline, { name: (k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), oneofs: true });
-    expect(violations.map((v) => v.field)).toEqual(["trainer.display_name", "trainer.languages[0].level", "rows.note", "(a key)"]);
-    expect(textViolationsIn(Array.from({ length: 100 }, () => "\u0000"), "list", TextKind.Multiline, { limit: 5 })).toHaveLength(5);
+    const value = {
+      trainer: { displayName: "A\u001bB", languages: [{ tag: "en", level: "C\u00851" }] },
+      part: { $case: "rows", value: { note: "\u202e" } },
+      "k\u0007": 1,
+    };
+    const violations = textViolationsIn(value, "", TextKind.Multiline, {
+      name: (k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      oneofs: true,
+    });
+    expect(violations.map((v) => v.field)).toEqual([
+      "trainer.display_name",
+      "trainer.languages[0].level",
+      "rows.note",
+      "(a key)",
+    ]);
+    expect(
+      textViolationsIn(
+        Array.from({ length: 100 }, () => "\u0000"),
+        "list",
+        TextKind.Multiline,
+        { limit: 5 },
+      ),
+    ).toHaveLength(5);
     // binary fields are not text
     expect(textViolationsIn({ content: new Uint8Array([0x1b, 0x00]) }, "")).toEqual([]);
     // deep nesting cannot exhaust the stack

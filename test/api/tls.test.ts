@@ -10,20 +10,61 @@ import { memoryIo } from "../helpers/io.js";
 
 const run = promisify(execFile);
 
-
 /** A CA and a server certificate for 127.0.0.1, made with the openssl command. */
 async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string; otherCa: string }> {
   const p = (name: string) => join(dir, name);
   const openssl = (args: string[]) => run("openssl", args, { cwd: dir });
   for (const ca of ["ca", "other-ca"]) {
-    await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-      "-subj", `/CN=Concordat test ${ca}`, "-keyout", p(`${ca}.key`), "-out", p(`${ca}.crt`)]);
+    await openssl([
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      `/CN=Concordat test ${ca}`,
+      "-keyout",
+      p(`${ca}.key`),
+      "-out",
+      p(`${ca}.crt`),
+    ]);
   }
   await writeFile(p("ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
-  await openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
-    "-keyout", p("node.key"), "-out", p("node.csr")]);
-  await openssl(["x509", "-req", "-in", p("node.csr"), "-CA", p("ca.crt"), "-CAkey", p("ca.key"), "-CAcreateserial",
-    "-days", "2", "-extfile", p("ext.cnf"), "-out", p("node.crt")]);
+  await openssl([
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    p("node.key"),
+    "-out",
+    p("node.csr"),
+  ]);
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    p("node.csr"),
+    "-CA",
+    p("ca.crt"),
+    "-CAkey",
+    p("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    p("ext.cnf"),
+    "-out",
+    p("node.crt"),
+  ]);
   return { ca: p("ca.crt"), cert: p("node.crt"), key: p("node.key"), otherCa: p("other-ca.crt") };
 }
 
@@ -49,16 +90,20 @@ describe("the API over TLS (api.tls from config)", () => {
   });
 
   test("a client that trusts another CA, or speaks plaintext, is refused", async () => {
-    const wrongCa = toCliError(await statusCommand({ data: node.dataDir, tlsCa: certs.otherCa }, memoryIo(true)).catch((e: unknown) => e));
+    const wrongCa = toCliError(
+      await statusCommand({ data: node.dataDir, tlsCa: certs.otherCa }, memoryIo(true)).catch((e: unknown) => e),
+    );
     expect(wrongCa.message).toMatch(/UNAVAILABLE/);
-    const plain = toCliError(await statusCommand({ api: node.address, token: node.adminToken }, memoryIo(true)).catch((e: unknown) => e));
+    const plain = toCliError(
+      await statusCommand({ api: node.address, token: node.adminToken }, memoryIo(true)).catch((e: unknown) => e),
+    );
     expect(plain.message).toMatch(/UNAVAILABLE/);
   });
 
   test("a missing certificate file stops the node with an error naming the key", async () => {
-    const error = await startTestNode({ env: { CONCORDAT_API_TLS_CERT: "/nonexistent.crt", CONCORDAT_API_TLS_KEY: certs.key } }).catch(
-      (e: unknown) => e as Error,
-    );
+    const error = await startTestNode({
+      env: { CONCORDAT_API_TLS_CERT: "/nonexistent.crt", CONCORDAT_API_TLS_KEY: certs.key },
+    }).catch((e: unknown) => e as Error);
     expect((error as Error).message).toMatch(/api\.tls\.cert '\/nonexistent\.crt'/);
   });
 });

@@ -42,7 +42,9 @@ afterAll(async () => {
 describe("AddTrainer / GetTrainer", () => {
   it("adds a trainer, sets home_hub, updated_by and updated_at, and reads it back", async () => {
     const before = Date.now();
-    const added = await call(operator.trainers, "addTrainer", { trainer: makeTrainer("ADD-1", { homeHub: "elsewhere", updatedBy: "forged" }) });
+    const added = await call(operator.trainers, "addTrainer", {
+      trainer: makeTrainer("ADD-1", { homeHub: "elsewhere", updatedBy: "forged" }),
+    });
     expect(added.homeHub).toBe("hub-ke-01");
     expect(added.updatedBy).toBe(operatorId);
     expect(added.updatedBy).not.toBe(hub.adminOperatorId);
@@ -73,7 +75,9 @@ describe("AddTrainer / GetTrainer", () => {
     await call(admin.trainers, "addTrainer", { trainer: makeTrainer("DUP-1") });
     const before = await snapshot();
     const error = await expectServiceError(
-      call(operator.trainers, "addTrainer", { trainer: makeTrainer("DUP-1", { displayName: "Someone else", private: undefined }) }),
+      call(operator.trainers, "addTrainer", {
+        trainer: makeTrainer("DUP-1", { displayName: "Someone else", private: undefined }),
+      }),
     );
     expect(error.code).toBe(status.ALREADY_EXISTS);
     expect(error.details).toContain("DUP-1");
@@ -84,7 +88,9 @@ describe("AddTrainer / GetTrainer", () => {
     const before = await snapshot();
     const errors = await Promise.all([
       expectServiceError(call(admin.trainers, "getTrainer", { id: "NOPE" })),
-      expectServiceError(call(admin.trainers, "updateTrainer", { trainer: makeTrainer("NOPE"), updateMask: ["display_name"] })),
+      expectServiceError(
+        call(admin.trainers, "updateTrainer", { trainer: makeTrainer("NOPE"), updateMask: ["display_name"] }),
+      ),
       expectServiceError(call(admin.trainers, "removeTrainer", { id: "NOPE" })),
       expectServiceError(call(admin.trainers, "getTrainerHistory", { id: "NOPE" })),
     ]);
@@ -154,7 +160,9 @@ describe("bad input at the API door", () => {
     const before = await snapshot();
     const error = await expectServiceError(call(admin.trainers, "addTrainer", { trainer: undefined }));
     expect(error.code).toBe(status.INVALID_ARGUMENT);
-    expect(fieldViolations(error).map((v) => v.field)).toEqual(expect.arrayContaining(["trainer.id", "trainer.display_name"]));
+    expect(fieldViolations(error).map((v) => v.field)).toEqual(
+      expect.arrayContaining(["trainer.id", "trainer.display_name"]),
+    );
     expect(await snapshot()).toEqual(before);
   });
 });
@@ -162,7 +170,9 @@ describe("bad input at the API door", () => {
 describe("ListTrainers", () => {
   it("pages through the whole roster with page tokens and reports the total", async () => {
     await Promise.all(
-      Array.from({ length: 23 }, (_, i) => call(admin.trainers, "addTrainer", { trainer: makeTrainer(`PAGE-${String(i).padStart(2, "0")}`) })),
+      Array.from({ length: 23 }, (_, i) =>
+        call(admin.trainers, "addTrainer", { trainer: makeTrainer(`PAGE-${String(i).padStart(2, "0")}`) }),
+      ),
     );
     const all = (await snapshot()).map((t) => t.id);
     expect(all.length).toBeGreaterThanOrEqual(23);
@@ -209,7 +219,10 @@ describe("UpdateTrainer", () => {
 
   it("changes only the fields named in update_mask and records the operator", async () => {
     const original = await call(admin.trainers, "addTrainer", { trainer: makeTrainer("UPD-1") });
-    const updated = await call(operator.trainers, "updateTrainer", { trainer: different("UPD-1"), updateMask: ["display_name"] });
+    const updated = await call(operator.trainers, "updateTrainer", {
+      trainer: different("UPD-1"),
+      updateMask: ["display_name"],
+    });
     expect(updated.displayName).toBe("Renamed");
     expect(updated.updatedBy).toBe(operatorId);
     expect(content(updated)).toEqual({ ...content(original), displayName: "Renamed" });
@@ -218,7 +231,10 @@ describe("UpdateTrainer", () => {
 
   it("a private sub-field mask changes that sub-field only", async () => {
     const original = await call(admin.trainers, "addTrainer", { trainer: makeTrainer("UPD-2") });
-    const updated = await call(operator.trainers, "updateTrainer", { trainer: different("UPD-2"), updateMask: ["private.email", "regions"] });
+    const updated = await call(operator.trainers, "updateTrainer", {
+      trainer: different("UPD-2"),
+      updateMask: ["private.email", "regions"],
+    });
     expect(content(updated)).toEqual({
       ...content(original),
       regions: ["TZ"],
@@ -283,7 +299,9 @@ describe("RemoveTrainer", () => {
 
     // Imported again without personal data (an import row without private columns keeps an
     // existing private part): nothing of the old private part comes back.
-    const imported = await importTrainers(admin.trainers, {}, [[{ line: 2, trainer: makeTrainer("RM-1", { private: undefined }) }]]);
+    const imported = await importTrainers(admin.trainers, {}, [
+      [{ line: 2, trainer: makeTrainer("RM-1", { private: undefined }) }],
+    ]);
     expect(imported.committed).toBe(true);
     expect((await call(admin.trainers, "getTrainer", { id: "RM-1" })).private).toBeUndefined();
   });
@@ -292,7 +310,10 @@ describe("RemoveTrainer", () => {
 describe("GetTrainerHistory", () => {
   it("records the operator id of each change, oldest first", async () => {
     await call(admin.trainers, "addTrainer", { trainer: makeTrainer("HIST-1") });
-    await call(operator.trainers, "updateTrainer", { trainer: makeTrainer("HIST-1", { displayName: "Changed" }), updateMask: ["display_name"] });
+    await call(operator.trainers, "updateTrainer", {
+      trainer: makeTrainer("HIST-1", { displayName: "Changed" }),
+      updateMask: ["display_name"],
+    });
     const { entries } = await call(operator.trainers, "getTrainerHistory", { id: "HIST-1" });
     expect(entries.map((e) => [e.operatorId, e.action])).toEqual([
       [hub.adminOperatorId, "trainer.add"],
@@ -309,8 +330,14 @@ describe("GetTrainerHistory", () => {
     const spy = vi.spyOn(Date, "now").mockReturnValue(now);
     try {
       await call(admin.trainers, "addTrainer", { trainer: makeTrainer("HIST-2") });
-      await call(operator.trainers, "updateTrainer", { trainer: makeTrainer("HIST-2", { displayName: "One" }), updateMask: ["display_name"] });
-      await call(operator.trainers, "updateTrainer", { trainer: makeTrainer("HIST-2", { displayName: "Two" }), updateMask: ["display_name"] });
+      await call(operator.trainers, "updateTrainer", {
+        trainer: makeTrainer("HIST-2", { displayName: "One" }),
+        updateMask: ["display_name"],
+      });
+      await call(operator.trainers, "updateTrainer", {
+        trainer: makeTrainer("HIST-2", { displayName: "Two" }),
+        updateMask: ["display_name"],
+      });
     } finally {
       spy.mockRestore();
     }

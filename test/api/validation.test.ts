@@ -7,7 +7,16 @@ function draft(overrides: Partial<RawTrainerDraft> = {}): RawTrainerDraft {
     displayName: "Amina Odhiambo",
     languages: [{ tag: "en", level: "C1" }],
     regions: ["KE"],
-    accreditations: [{ scheme: "unitar", competency: "dialogue", level: "2", validFrom: "2025-01-01", validUntil: "2027-01-01", status: "active" }],
+    accreditations: [
+      {
+        scheme: "unitar",
+        competency: "dialogue",
+        level: "2",
+        validFrom: "2025-01-01",
+        validUntil: "2027-01-01",
+        status: "active",
+      },
+    ],
     availability: [{ start: "2026-03-01T00:00:00Z", end: "2026-04-01T00:00:00Z" }],
     blackouts: [],
     private: { email: "amina@example.org", phone: "+254 700 000000", nationalId: "12345678", notes: "" },
@@ -27,7 +36,16 @@ describe("validateTrainer", () => {
       displayName: "Amina Odhiambo",
       languages: [{ tag: "en", level: "C1" }],
       regions: ["KE"],
-      accreditations: [{ scheme: "unitar", competency: "dialogue", level: "2", validFrom: "2025-01-01", validUntil: "2027-01-01", status: "active" }],
+      accreditations: [
+        {
+          scheme: "unitar",
+          competency: "dialogue",
+          level: "2",
+          validFrom: "2025-01-01",
+          validUntil: "2027-01-01",
+          status: "active",
+        },
+      ],
       availability: [{ start: "2026-03-01T00:00:00.000Z", end: "2026-04-01T00:00:00.000Z" }],
       blackouts: [],
       private: { email: "amina@example.org", phone: "+254 700 000000", nationalId: "12345678", notes: "" },
@@ -45,7 +63,14 @@ describe("validateTrainer", () => {
       ],
       regions: ["XX", "ke", "KE", "KEN"],
       accreditations: [
-        { scheme: "", competency: "bad code!", level: "", validFrom: "2027-01-01", validUntil: "2026-01-01", status: "expired" },
+        {
+          scheme: "",
+          competency: "bad code!",
+          level: "",
+          validFrom: "2027-01-01",
+          validUntil: "2026-01-01",
+          status: "expired",
+        },
       ],
       availability: [
         { start: "2026-05-02", end: "2026-05-01" },
@@ -96,13 +121,21 @@ describe("validateTrainer", () => {
   });
 
   it("a range must end after it starts (an empty range is refused)", () => {
-    expect(fields(draft({ availability: [{ start: "2026-03-01", end: "2026-03-01" }] }))).toEqual(["trainer.availability[0]"]);
-    expect(fields(draft({ blackouts: [{ start: "2026-03-01T10:00:00+02:00", end: "2026-03-01T08:00:00Z" }] }))).toEqual(["trainer.blackouts[0]"]);
-    expect(fields(draft({ blackouts: [{ start: "2026-03-01T10:00:00+02:00", end: "2026-03-01T08:00:01Z" }] }))).toEqual([]);
+    expect(fields(draft({ availability: [{ start: "2026-03-01", end: "2026-03-01" }] }))).toEqual([
+      "trainer.availability[0]",
+    ]);
+    expect(fields(draft({ blackouts: [{ start: "2026-03-01T10:00:00+02:00", end: "2026-03-01T08:00:00Z" }] }))).toEqual(
+      ["trainer.blackouts[0]"],
+    );
+    expect(fields(draft({ blackouts: [{ start: "2026-03-01T10:00:00+02:00", end: "2026-03-01T08:00:01Z" }] }))).toEqual(
+      [],
+    );
   });
 
   it("refuses dates that do not exist, in dates and in date-times", () => {
-    expect(fields(draft({ blackouts: [{ start: "2026-02-29", end: "2026-03-05" }] }))).toEqual(["trainer.blackouts[0].start"]);
+    expect(fields(draft({ blackouts: [{ start: "2026-02-29", end: "2026-03-05" }] }))).toEqual([
+      "trainer.blackouts[0].start",
+    ]);
     expect(fields(draft({ blackouts: [{ start: "2028-02-29", end: "2028-03-05" }] }))).toEqual([]);
     expect(fields(draft({ availability: [{ start: "2026-03-01T25:00:00Z", end: "2026-03-05T00:00:00Z" }] }))).toEqual([
       "trainer.availability[0].start",
@@ -114,9 +147,9 @@ describe("validateTrainer", () => {
     expect(fields(draft({ availability: [{ start: "2026-02-30T09:00:00Z", end: "2026-03-05T00:00:00Z" }] }))).toEqual([
       "trainer.availability[0].start",
     ]);
-    expect(fields(draft({ availability: [{ start: "2026-03-01T09:00:00Z", end: "2026-04-31T09:00:00+02:00" }] }))).toEqual([
-      "trainer.availability[0].end",
-    ]);
+    expect(
+      fields(draft({ availability: [{ start: "2026-03-01T09:00:00Z", end: "2026-04-31T09:00:00+02:00" }] })),
+    ).toEqual(["trainer.availability[0].end"]);
   });
 
   it("refuses a date-time without a zone", () => {
@@ -190,7 +223,9 @@ describe("normalisation", () => {
   });
 
   it("drops an all-empty private part", () => {
-    const { value, violations } = validateTrainer(draft({ private: { email: "", phone: "", nationalId: "", notes: "" } }));
+    const { value, violations } = validateTrainer(
+      draft({ private: { email: "", phone: "", nationalId: "", notes: "" } }),
+    );
     expect(violations).toEqual([]);
     expect(value.private).toBeUndefined();
   });

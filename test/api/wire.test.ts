@@ -2,7 +2,16 @@ import { Client, credentials, type Metadata, status, type ServiceError } from "@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fieldViolations } from "../../node/api/errors.js";
 import { AddTrainerRequest } from "../../node/api/generated/concordat/v1/trainers.js";
-import { authMetadata, call, CALL_DEADLINE_MS, expectServiceError, makeTrainer, startTestNode, type TestClients, type TestNode } from "../helpers/harness.js";
+import {
+  authMetadata,
+  call,
+  CALL_DEADLINE_MS,
+  expectServiceError,
+  makeTrainer,
+  startTestNode,
+  type TestClients,
+  type TestNode,
+} from "../helpers/harness.js";
 
 /**
  * Bytes that are not a request: invalid UTF-8 in a string field is refused (never stored as
@@ -43,7 +52,9 @@ function sendRaw(path: string, bytes: Buffer, metadata: Metadata = authMetadata(
 /** An AddTrainer request whose display name is "Amina " then `bytes` (spliced in on the wire), padded with "A". */
 function withNameBytes(id: string, bytes: number[]): Buffer {
   const marker = "@@MARK@@";
-  const encoded = Buffer.from(AddTrainerRequest.encode({ trainer: makeTrainer(id, { displayName: `Amina ${marker}` }) }).finish());
+  const encoded = Buffer.from(
+    AddTrainerRequest.encode({ trainer: makeTrainer(id, { displayName: `Amina ${marker}` }) }).finish(),
+  );
   const at = encoded.indexOf(marker);
   // same length as the marker, so that every length prefix stays right
   const replacement = Buffer.from([...bytes, ...Array<number>(marker.length - bytes.length).fill(0x41)]);
@@ -71,12 +82,21 @@ describe("request bytes", () => {
   });
 
   it("invalid UTF-8 in a trainer's display name is refused with INVALID_ARGUMENT naming the problem; nothing is stored", async () => {
-    for (const bytes of [[0xff, 0xfe], [0xc3, 0x28], [0xed, 0xa0, 0x80] /* a UTF-16 surrogate */, [0xe2, 0x82]]) {
+    for (const bytes of [
+      [0xff, 0xfe],
+      [0xc3, 0x28],
+      [0xed, 0xa0, 0x80] /* a UTF-16 surrogate */,
+      [0xe2, 0x82],
+    ]) {
       const error = await expectServiceError(sendRaw(ADD_TRAINER, withNameBytes("RAW-UTF8", bytes)));
       expect(error.code, error.details).toBe(status.INVALID_ARGUMENT);
-      expect(fieldViolations(error)).toEqual([{ field: "(request)", description: expect.stringContaining("not valid UTF-8") }]);
+      expect(fieldViolations(error)).toEqual([
+        { field: "(request)", description: expect.stringContaining("not valid UTF-8") },
+      ]);
     }
-    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "RAW-UTF8" }))).code).toBe(status.NOT_FOUND);
+    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "RAW-UTF8" }))).code).toBe(
+      status.NOT_FOUND,
+    );
   });
 
   it("bytes that are not a protobuf message answer INVALID_ARGUMENT, never INTERNAL, and the connection keeps working", async () => {
@@ -84,7 +104,9 @@ describe("request bytes", () => {
     for (const bytes of [Buffer.from([0x0a, 0x05, 0x01]), Buffer.from([0x0f, 0x01])]) {
       const error = await expectServiceError(sendRaw(ADD_TRAINER, bytes));
       expect(error.code, error.details).toBe(status.INVALID_ARGUMENT);
-      expect(fieldViolations(error)).toEqual([{ field: "(request)", description: expect.stringContaining("not a protobuf message") }]);
+      expect(fieldViolations(error)).toEqual([
+        { field: "(request)", description: expect.stringContaining("not a protobuf message") },
+      ]);
     }
     const codes = new Set<status>();
     for (const bytes of randomBuffers(20_261_126, 200)) {
@@ -93,6 +115,8 @@ describe("request bytes", () => {
     }
     expect([...codes]).toEqual([status.INVALID_ARGUMENT]);
     expect((await call(admin.node, "getStatus", {})).hubId).toBe("test-hub");
-    expect((await call(admin.trainers, "listTrainers", { pageSize: 10, pageToken: "" })).trainers.map((t) => t.id)).toEqual(["RAW-OK"]);
+    expect(
+      (await call(admin.trainers, "listTrainers", { pageSize: 10, pageToken: "" })).trainers.map((t) => t.id),
+    ).toEqual(["RAW-OK"]);
   });
 });

@@ -5,7 +5,14 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkpointProblem, CheckpointKind, encodeCheckpoint, nextSeq, signCheckpoint, type Checkpoint } from "../../node/authority/index.js";
+import {
+  checkpointProblem,
+  CheckpointKind,
+  encodeCheckpoint,
+  nextSeq,
+  signCheckpoint,
+  type Checkpoint,
+} from "../../node/authority/index.js";
 import { backupCommand, restoreCommand } from "../../cli/commands/backup.js";
 import { CHARTER_KEY } from "../../node/federation/index.js";
 import { startFederationWith, waitUntil } from "../helpers/federation.js";
@@ -42,16 +49,22 @@ describe("checkpoint encoding and signatures", () => {
       { version: "1.0.0" },
     ];
     for (const change of tampered) {
-      expect(await checkpointProblem({ ...signed, checkpoint: { ...signed.checkpoint, ...change } }, expected)).toBe("bad signature");
+      expect(await checkpointProblem({ ...signed, checkpoint: { ...signed.checkpoint, ...change } }, expected)).toBe(
+        "bad signature",
+      );
     }
-    expect(await checkpointProblem({ ...signed, checkpoint: { ...signed.checkpoint, federationId: "fed-2" } }, expected)).toMatch(/federation/);
+    expect(
+      await checkpointProblem({ ...signed, checkpoint: { ...signed.checkpoint, federationId: "fed-2" } }, expected),
+    ).toMatch(/federation/);
   });
 
   it("a checkpoint signed by another key is refused, naming the signer", async () => {
     const owner = await keypair();
     const intruder = await keypair();
     const forged = await signCheckpoint(base(intruder.peerId), intruder.sign);
-    expect(await checkpointProblem(forged, { federationId: "fed-1", owner: owner.peerId })).toMatch(/signed by .* not by the owner/);
+    expect(await checkpointProblem(forged, { federationId: "fed-1", owner: owner.peerId })).toMatch(
+      /signed by .* not by the owner/,
+    );
     // The intruder's signature over the owner's name is simply bad.
     const claimed = await signCheckpoint(base(owner.peerId), intruder.sign);
     expect(await checkpointProblem(claimed, { federationId: "fed-1", owner: owner.peerId })).toBe("bad signature");
@@ -60,7 +73,15 @@ describe("checkpoint encoding and signatures", () => {
   it("the encoding is canonical and refuses fields that could collide", () => {
     const c = base("p");
     expect(new TextDecoder().decode(encodeCheckpoint(c)).split("\n")).toEqual([
-      "concordat/checkpoint/1", "fed-1", "p", c.documentId, "aa,bb", "7", c.time, "checkpoint", "",
+      "concordat/checkpoint/1",
+      "fed-1",
+      "p",
+      c.documentId,
+      "aa,bb",
+      "7",
+      c.time,
+      "checkpoint",
+      "",
     ]);
     expect(() => encodeCheckpoint({ ...c, documentId: "a\nb" })).toThrow(/newline/);
     expect(() => encodeCheckpoint({ ...c, seq: -1 })).toThrow(/seq/);
@@ -87,11 +108,22 @@ describe("a node signs checkpoints of its documents into its directory", () => {
     const { roster, documents, checkpointer, identity, config } = node.running;
     await roster.add({ ...makeTrainer("CP-1"), private: makeTrainer("CP-1").private }, "op");
     await checkpointer.flush();
-    const shard = documents.describe().find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as { trainers: object }).trainers, "CP-1"));
+    const shard = documents
+      .describe()
+      .find(
+        (d) =>
+          d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as { trainers: object }).trainers, "CP-1"),
+      );
     expect(shard).toBeDefined();
     const entry = checkpointer.latest(shard?.id as string);
     expect(entry?.checkpoint.heads).toEqual([...A.getHeads(documents.get(shard?.key as string))].sort());
-    expect(await checkpointProblem(entry as never, { federationId: config.federation.id, owner: identity.peerId, documentId: shard?.id as string })).toBeUndefined();
+    expect(
+      await checkpointProblem(entry as never, {
+        federationId: config.federation.id,
+        owner: identity.peerId,
+        documentId: shard?.id as string,
+      }),
+    ).toBeUndefined();
     // Every published document has one, the private ones none.
     for (const d of documents.describe()) {
       if (d.header.type === "directory") continue;
@@ -114,17 +146,29 @@ describe("a node signs checkpoints of its documents into its directory", () => {
       for (let round = 0; round < 4; round += 1) {
         const admissions: Array<Promise<unknown>> = [];
         for (let i = 0; i < 6; i += 1) {
-          admissions.push(charter.admit("test", { hub: `hub-r${round}-${i}`, peerId: (await keypair()).peerId, name: `Hub ${round}.${i}` }));
+          admissions.push(
+            charter.admit("test", {
+              hub: `hub-r${round}-${i}`,
+              peerId: (await keypair()).peerId,
+              name: `Hub ${round}.${i}`,
+            }),
+          );
           // Pacing the writes across the batch window (not a wait for a result).
           if (i % 2 === 1) await new Promise((resolve) => setTimeout(resolve, 15 * (i + round)));
         }
         await Promise.all(admissions);
-        await waitUntil(`the charter's latest checkpoint to reach its heads after round ${round + 1}`, (see) => {
-          const heads = [...A.getHeads(documents.get(CHARTER_KEY))].sort().join(",");
-          const latest = checkpointer.latest(id)?.checkpoint;
-          see(`signed at seq ${latest?.seq ?? "none"}, heads ${latest?.heads.join(",") ?? "none"}; the charter is at ${heads}`);
-          return latest?.heads.join(",") === heads;
-        }, 10_000);
+        await waitUntil(
+          `the charter's latest checkpoint to reach its heads after round ${round + 1}`,
+          (see) => {
+            const heads = [...A.getHeads(documents.get(CHARTER_KEY))].sort().join(",");
+            const latest = checkpointer.latest(id)?.checkpoint;
+            see(
+              `signed at seq ${latest?.seq ?? "none"}, heads ${latest?.heads.join(",") ?? "none"}; the charter is at ${heads}`,
+            );
+            return latest?.heads.join(",") === heads;
+          },
+          10_000,
+        );
       }
       expect(fed.secretariat.node.running.membership.members()).toHaveLength(1 + 4 * 6);
     } finally {
@@ -157,7 +201,10 @@ describe("a node signs checkpoints of its documents into its directory", () => {
     const file = join(dir, "old.backup");
     const io = { stdout: process.stdout, stderr: process.stderr, json: true };
     await node.running.checkpointer.flush();
-    await backupCommand({ data: node.dataDir, out: file }, { ...io, stdout: new (await import("node:stream")).PassThrough() });
+    await backupCommand(
+      { data: node.dataDir, out: file },
+      { ...io, stdout: new (await import("node:stream")).PassThrough() },
+    );
     for (let i = 0; i < 3; i += 1) await node.running.roster.add(makeTrainer(`SEQ-${i}`), "op");
     await node.running.checkpointer.flush();
     const highest = Math.max(
@@ -165,13 +212,18 @@ describe("a node signs checkpoints of its documents into its directory", () => {
     );
     await node.stop();
     const restoredDir = join(dir, "restored");
-    await restoreCommand({ file, data: restoredDir }, { ...io, stdout: new (await import("node:stream")).PassThrough() });
+    await restoreCommand(
+      { file, data: restoredDir },
+      { ...io, stdout: new (await import("node:stream")).PassThrough() },
+    );
     const restored = await startTestNode({ dataDir: restoredDir });
     nodes.push(restored);
     await restored.running.roster.add(makeTrainer("SEQ-after"), "op");
     await restored.running.checkpointer.flush();
     const after = Math.max(
-      ...restored.running.documents.describe().map((d) => restored.running.checkpointer.latest(d.id)?.checkpoint.seq ?? 0),
+      ...restored.running.documents
+        .describe()
+        .map((d) => restored.running.checkpointer.latest(d.id)?.checkpoint.seq ?? 0),
     );
     expect(after).toBeGreaterThan(highest);
   });

@@ -6,7 +6,12 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointKind, signCheckpoint } from "../../node/authority/index.js";
 import { loadIdentityFile } from "../../node/identity/index.js";
-import { federationAdmitCommand, federationListCommand, federationRemoveCommand, federationRotateKeyCommand } from "../../cli/commands/federation.js";
+import {
+  federationAdmitCommand,
+  federationListCommand,
+  federationRemoveCommand,
+  federationRotateKeyCommand,
+} from "../../cli/commands/federation.js";
 import { keysRotateCommand } from "../../cli/commands/keys.js";
 import {
   draft,
@@ -28,7 +33,9 @@ const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminTo
 /** The roster shard of `owner` that holds `trainerId`, by document id. */
 function shardOf(owner: FederationNode, trainerId: string): { id: string; key: string } {
   const { documents } = owner.node.running;
-  const shard = documents.describe().find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
+  const shard = documents
+    .describe()
+    .find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
   if (!shard) throw new Error(`no shard holds ${trainerId}`);
   return shard;
 }
@@ -39,7 +46,12 @@ function viewHas(reader: FederationNode, owner: FederationNode, trainerId: strin
 }
 
 /** Writes a signed checkpoint entry into `reader`'s copy of `owner`'s directory, as a relay would deliver it. */
-async function relayCheckpoint(reader: FederationNode, directoryId: string, documentId: string, entry: unknown): Promise<void> {
+async function relayCheckpoint(
+  reader: FederationNode,
+  directoryId: string,
+  documentId: string,
+  entry: unknown,
+): Promise<void> {
   const handle = await reader.node.running.repo.find<Directory>(directoryId as DocumentId);
   handle.change((d) => {
     d.checkpoints[documentId] = new A.ImmutableString(JSON.stringify(entry));
@@ -82,12 +94,21 @@ describe("membership from the charter", () => {
   it("a hub the charter does not list is refused, even with the secretariat as its trust anchor; admitted, it joins", async () => {
     await waitForLog(s().node, "refused a peer that is not allowed", (e) => e.peer === n().peerId, 0, 15_000);
     expect(n().node.running.membership.state).toBeUndefined();
-    expect(s().node.running.network.peers().some((p) => p.peerId === n().peerId)).toBe(false);
+    expect(
+      s()
+        .node.running.network.peers()
+        .some((p) => p.peerId === n().peerId),
+    ).toBe(false);
 
     // The secretariat admits n, with its address: s dials it, and n learns the charter from s.
     const io = memoryIo(false);
-    const address = n().node.running.network.libp2pAddresses()[0]?.replace(/\/p2p\/.*$/, "") as string;
-    await federationAdmitCommand({ ...cli(s()), hub: n().hub, peerId: n().peerId, addresses: [address], name: "Newcomer", region: "EU" }, io);
+    const address = n()
+      .node.running.network.libp2pAddresses()[0]
+      ?.replace(/\/p2p\/.*$/, "") as string;
+    await federationAdmitCommand(
+      { ...cli(s()), hub: n().hub, peerId: n().peerId, addresses: [address], name: "Newcomer", region: "EU" },
+      io,
+    );
     expect(io.out()).toContain(`Admitted '${n().hub}' (Newcomer, EU)`);
     await waitForCharter(n(), (members) => members.some((m) => m.hub === n().hub), 15_000);
     expect(n().node.running.membership.source?.kind).toBe("verified");
@@ -104,14 +125,29 @@ describe("membership from the charter", () => {
 
     // Bad input is refused with the field named, and nothing is written.
     const before = A.getHeads(s().node.running.documents.get("charter"));
-    await expect(federationAdmitCommand({ ...cli(s()), hub: "Bad Id", peerId: "nope", addresses: ["somewhere"] }, memoryIo(false))).rejects.toThrow(
+    await expect(
+      federationAdmitCommand({ ...cli(s()), hub: "Bad Id", peerId: "nope", addresses: ["somewhere"] }, memoryIo(false)),
+    ).rejects.toThrow(
       /hub: 'Bad Id' is not a hub id.*peer_id: 'nope' is not an Ed25519 libp2p peer id.*addresses\[0\]/s,
     );
-    await expect(federationAdmitCommand({ ...cli(s()), hub: a().hub, peerId: n().peerId, addresses: [] }, memoryIo(false))).rejects.toThrow(/already a member/);
-    await expect(federationAdmitCommand({ ...cli(a()), hub: "hub-x", peerId: n().peerId, addresses: [] }, memoryIo(false))).rejects.toThrow(/only the secretariat/);
+    await expect(
+      federationAdmitCommand({ ...cli(s()), hub: a().hub, peerId: n().peerId, addresses: [] }, memoryIo(false)),
+    ).rejects.toThrow(/already a member/);
+    await expect(
+      federationAdmitCommand({ ...cli(a()), hub: "hub-x", peerId: n().peerId, addresses: [] }, memoryIo(false)),
+    ).rejects.toThrow(/only the secretariat/);
     const fresh = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
     await expect(
-      federationAdmitCommand({ ...cli(s()), hub: "hub-y", peerId: fresh, addresses: [], directoryId: a().node.running.federation.self.directoryId }, memoryIo(false)),
+      federationAdmitCommand(
+        {
+          ...cli(s()),
+          hub: "hub-y",
+          peerId: fresh,
+          addresses: [],
+          directoryId: a().node.running.federation.self.directoryId,
+        },
+        memoryIo(false),
+      ),
     ).rejects.toThrow(/directory_id: .* is the directory of hub 'hub-a'/);
     expect(A.getHeads(s().node.running.documents.get("charter"))).toEqual(before);
   });
@@ -128,8 +164,16 @@ describe("membership from the charter", () => {
 
     // It learns it was removed: members do not hang up on it during the removal notice window, but
     // show it nothing but the charter and the secretariat's directory, and call it no more.
-    await waitForCharter(removed, (members) => members.some((m) => m.hub === removed.hub && m.removedAt !== undefined), 15_000);
-    await waitUntil("a to verify the charter removing b", () => a().node.running.membership.member(removed.hub)?.removedAt !== undefined, 15_000);
+    await waitForCharter(
+      removed,
+      (members) => members.some((m) => m.hub === removed.hub && m.removedAt !== undefined),
+      15_000,
+    );
+    await waitUntil(
+      "a to verify the charter removing b",
+      () => a().node.running.membership.member(removed.hub)?.removedAt !== undefined,
+      15_000,
+    );
     for (const x of [s(), a()]) {
       const { federation } = x.node.running;
       expect(federation.mayShare(removed.peerId, federation.charterId as string)).toBe(true);
@@ -144,7 +188,9 @@ describe("membership from the charter", () => {
     expect(view?.removedAt).toBeDefined();
     expect(Object.hasOwn((view?.doc as Trainers | undefined)?.trainers ?? {}, "M-B1")).toBe(true);
     const status = await new Promise<{ members: Array<{ hub: string; removedAt: string }> }>((resolve, reject) =>
-      a().node.clients(a().node.adminToken).node.getStatus({}, (e, r) => (e ? reject(e) : resolve(r as never))),
+      a()
+        .node.clients(a().node.adminToken)
+        .node.getStatus({}, (e, r) => (e ? reject(e) : resolve(r as never))),
     );
     expect(status.members.find((m) => m.hub === removed.hub)?.removedAt).toBe(view?.removedAt);
 
@@ -154,17 +200,32 @@ describe("membership from the charter", () => {
     const after = removed.node.running.checkpointer.latest(shardOf(removed, "M-B2").id);
     await relayCheckpoint(a(), removed.node.running.federation.self.directoryId, shardOf(removed, "M-B2").id, after);
     await waitUntil("a to reject the removed member's new checkpoint", () =>
-      a().node.running.views.rejections().some((r) => r.hub === removed.hub && /was removed at .*before the checkpoint's time/.test(r.reason)),
+      a()
+        .node.running.views.rejections()
+        .some((r) => r.hub === removed.hub && /was removed at .*before the checkpoint's time/.test(r.reason)),
     );
     // Back-dated to before the removal: refused all the same, by seq (the charter recorded the newest
     // seq the secretariat had verified from it).
     const backdated = await signCheckpoint(
-      { ...(after as NonNullable<typeof after>).checkpoint, seq: (after?.checkpoint.seq ?? 0) + 10, time: new Date(Date.parse(a().node.running.membership.member(removed.hub)?.removedAt as string) - 60_000).toISOString() },
+      {
+        ...(after as NonNullable<typeof after>).checkpoint,
+        seq: (after?.checkpoint.seq ?? 0) + 10,
+        time: new Date(
+          Date.parse(a().node.running.membership.member(removed.hub)?.removedAt as string) - 60_000,
+        ).toISOString(),
+      },
       (d) => removed.node.running.identity.sign(d),
     );
-    await relayCheckpoint(a(), removed.node.running.federation.self.directoryId, shardOf(removed, "M-B2").id, backdated);
+    await relayCheckpoint(
+      a(),
+      removed.node.running.federation.self.directoryId,
+      shardOf(removed, "M-B2").id,
+      backdated,
+    );
     await waitUntil("a to reject the back-dated checkpoint", () =>
-      a().node.running.views.rejections().some((r) => r.hub === removed.hub && /was removed after seq \d+; this checkpoint has seq/.test(r.reason)),
+      a()
+        .node.running.views.rejections()
+        .some((r) => r.hub === removed.hub && /was removed after seq \d+; this checkpoint has seq/.test(r.reason)),
     );
     expect(a().node.running.views.view(shard.id)?.checkpoint.seq).toBe(lastSeq);
   });
@@ -185,13 +246,17 @@ describe("membership from the charter", () => {
     await federationRotateKeyCommand({ ...cli(s()), hub: a().hub, peerId: next }, confirm);
     expect(confirm.out()).toContain(`until `);
     // a switches by itself once it verifies the charter that names its new key.
-    await waitUntil("a to run with its new key", () => {
-      try {
-        return a().node.running.identity.peerId === next;
-      } catch {
-        return false; // restarting
-      }
-    }, 20_000);
+    await waitUntil(
+      "a to run with its new key",
+      () => {
+        try {
+          return a().node.running.identity.peerId === next;
+        } catch {
+          return false; // restarting
+        }
+      },
+      20_000,
+    );
     // Same hub, same directory, same documents: only the key changed.
     expect(a().node.running.federation.self.directoryId).toBe(directoryId);
     expect(a().node.running.roster.count()).toBeGreaterThanOrEqual(1);
@@ -207,22 +272,44 @@ describe("membership from the charter", () => {
     const shard = shardOf(a(), "M-A2");
     const current = n().node.running.views.view(shard.id)?.checkpoint;
     const late = await signCheckpoint(
-      { federationId: "concordat-dev", owner: oldPeerId, documentId: shard.id, heads: current?.heads ?? [], seq: (current?.seq ?? 0) + 1, time: new Date().toISOString(), kind: CheckpointKind.Checkpoint },
+      {
+        federationId: "concordat-dev",
+        owner: oldPeerId,
+        documentId: shard.id,
+        heads: current?.heads ?? [],
+        seq: (current?.seq ?? 0) + 1,
+        time: new Date().toISOString(),
+        kind: CheckpointKind.Checkpoint,
+      },
       (d) => oldKey.sign(d),
     );
     await relayCheckpoint(n(), directoryId, shard.id, late);
     await waitUntil("n to reject the old key's late checkpoint", () =>
-      n().node.running.views.rejections().some((r) => r.documentId === shard.id && /was rotated out at .*before the checkpoint's time/.test(r.reason)),
+      n()
+        .node.running.views.rejections()
+        .some((r) => r.documentId === shard.id && /was rotated out at .*before the checkpoint's time/.test(r.reason)),
     );
     // Back-dated before the rotation: refused by seq.
     const rotatedAt = Date.parse(s().node.running.membership.member(a().hub)?.keys[0]?.until as string);
     const backdated = await signCheckpoint(
-      { federationId: "concordat-dev", owner: oldPeerId, documentId: shard.id, heads: current?.heads ?? [], seq: (current?.seq ?? 0) + 2, time: new Date(rotatedAt - 60_000).toISOString(), kind: CheckpointKind.Checkpoint },
+      {
+        federationId: "concordat-dev",
+        owner: oldPeerId,
+        documentId: shard.id,
+        heads: current?.heads ?? [],
+        seq: (current?.seq ?? 0) + 2,
+        time: new Date(rotatedAt - 60_000).toISOString(),
+        kind: CheckpointKind.Checkpoint,
+      },
       (d) => oldKey.sign(d),
     );
     await relayCheckpoint(n(), directoryId, shard.id, backdated);
     await waitUntil("n to reject the old key's back-dated checkpoint", () =>
-      n().node.running.views.rejections().some((r) => r.documentId === shard.id && /was rotated out after seq \d+; this checkpoint has seq/.test(r.reason)),
+      n()
+        .node.running.views.rejections()
+        .some(
+          (r) => r.documentId === shard.id && /was rotated out after seq \d+; this checkpoint has seq/.test(r.reason),
+        ),
     );
     expect(n().node.running.views.view(shard.id)?.checkpoint.seq).toBe(current?.seq);
   });

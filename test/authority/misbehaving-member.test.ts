@@ -11,7 +11,15 @@ import { encodeMember, readCharter } from "../../node/federation/charter.js";
 import { createLibp2pNode, Libp2pNetworkAdapter, type ConcordatLibp2p } from "../../node/network/index.js";
 import { encodeAttestation, parseSyncMessage } from "../../node/admission/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
-import { draft, startFederationWith, waitForForeignTrainer, waitForLog, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import {
+  draft,
+  startFederationWith,
+  waitForForeignTrainer,
+  waitForLog,
+  waitUntil,
+  type FederationNode,
+  type StartedFederation,
+} from "../helpers/federation.js";
 
 type Trainers = { trainers: Record<string, unknown> };
 type Directory = { checkpoints: Record<string, unknown> };
@@ -38,9 +46,17 @@ describe("a misbehaving member", () => {
     await a().node.running.checkpointer.flush();
     await waitForForeignTrainer(c(), a(), "H-1");
     const m = fed.key("m");
-    libp2p = await createLibp2pNode({ privateKey: m.privateKey, listen: ["/ip4/127.0.0.1/tcp/0"] }, pino({ level: "silent" }));
-    const address = a().node.running.network.libp2pAddresses()[0]?.replace(/\/p2p\/.*$/, "") as string;
-    const adapter = new Libp2pNetworkAdapter({ policy: "strict", dial: [{ peerId: a().peerId, addrs: [address] }] }, { libp2p, logger: pino({ level: "silent" }) });
+    libp2p = await createLibp2pNode(
+      { privateKey: m.privateKey, listen: ["/ip4/127.0.0.1/tcp/0"] },
+      pino({ level: "silent" }),
+    );
+    const address = a()
+      .node.running.network.libp2pAddresses()[0]
+      ?.replace(/\/p2p\/.*$/, "") as string;
+    const adapter = new Libp2pNetworkAdapter(
+      { policy: "strict", dial: [{ peerId: a().peerId, addrs: [address] }] },
+      { libp2p, logger: pino({ level: "silent" }) },
+    );
     // It signs the heads of what it sends of its own directory (as a Concordat node would), and
     // nothing else: what it writes into others' documents goes unsigned.
     const ownId = directoryIdOf(m.peerId);
@@ -62,7 +78,16 @@ describe("a misbehaving member", () => {
 
   /** Waits until `node` refused m's changes to `documentId` at admission. */
   const refused = (node: FederationNode, documentId: string) =>
-    waitForLog(node.node, "refused at admission", (e) => e.peer === fed.key("m").peerId && e.document === documentId && (e.reason === "unsigned" || e.reason === "own-document"), 0, 10_000);
+    waitForLog(
+      node.node,
+      "refused at admission",
+      (e) =>
+        e.peer === fed.key("m").peerId &&
+        e.document === documentId &&
+        (e.reason === "unsigned" || e.reason === "own-document"),
+      0,
+      10_000,
+    );
   const holds = (node: FederationNode, documentId: string, heads: A.Heads) => {
     const h = node.node.running.repo.handles[documentId as DocumentId];
     return h?.isReady() === true && A.hasHeads(h.doc() as A.Doc<unknown>, heads);
@@ -70,7 +95,9 @@ describe("a misbehaving member", () => {
 
   const shardOf = (trainerId: string) => {
     const { documents } = a().node.running;
-    const shard = documents.describe().find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
+    const shard = documents
+      .describe()
+      .find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
     if (!shard) throw new Error(`no shard holds ${trainerId}`);
     return shard;
   };
@@ -79,7 +106,11 @@ describe("a misbehaving member", () => {
     const shard = shardOf("H-1");
     const handle = await repo.find<Trainers>(shard.id as DocumentId);
     handle.change((d) => {
-      d.trainers["EVIL-1"] = encodeTrainer({ ...decodeTrainer(d.trainers["H-1"]), id: "EVIL-1", displayName: "Injected" });
+      d.trainers["EVIL-1"] = encodeTrainer({
+        ...decodeTrainer(d.trainers["H-1"]),
+        id: "EVIL-1",
+        displayName: "Injected",
+      });
       d.trainers["H-1"] = encodeTrainer({ ...decodeTrainer(d.trainers["H-1"]), displayName: "Defaced" });
     });
     const forgedHeads = A.getHeads(handle.doc());
@@ -91,7 +122,11 @@ describe("a misbehaving member", () => {
     await a().node.running.checkpointer.flush();
     const signed = a().node.running.checkpointer.latest(shard.id);
     // …and c serves exactly what a signed: the owner's edit, no injected trainer, no defacement.
-    await waitUntil("c's view to reach a's new checkpoint", () => c().node.running.views.view(shard.id)?.checkpoint.seq === signed?.checkpoint.seq, 10_000);
+    await waitUntil(
+      "c's view to reach a's new checkpoint",
+      () => c().node.running.views.view(shard.id)?.checkpoint.seq === signed?.checkpoint.seq,
+      10_000,
+    );
     const view = c().node.running.views.view(shard.id)?.doc as Trainers;
     expect(Object.hasOwn(view.trainers, "EVIL-1")).toBe(false);
     expect(decodeTrainer(view.trainers["H-1"]).displayName).toBe("Owner's edit");
@@ -106,14 +141,24 @@ describe("a misbehaving member", () => {
     const directory = await repo.find<Directory>(directoryId);
     const current = c().node.running.views.view(shard.id)?.checkpoint;
     const forged = await signCheckpoint(
-      { federationId: "concordat-dev", owner: a().peerId, documentId: shard.id, heads: A.getHeads((await repo.find<Trainers>(shard.id as DocumentId)).doc()), seq: (current?.seq ?? 0) + 1, time: new Date().toISOString(), kind: CheckpointKind.Checkpoint },
+      {
+        federationId: "concordat-dev",
+        owner: a().peerId,
+        documentId: shard.id,
+        heads: A.getHeads((await repo.find<Trainers>(shard.id as DocumentId)).doc()),
+        seq: (current?.seq ?? 0) + 1,
+        time: new Date().toISOString(),
+        kind: CheckpointKind.Checkpoint,
+      },
       m.sign,
     );
     directory.change((d) => {
       d.checkpoints[shard.id] = new A.ImmutableString(JSON.stringify(forged));
     });
     // A replay of an older checkpoint a really signed, then a deletion.
-    const replay = await signCheckpoint({ ...current, seq: (current?.seq ?? 1) - 1 } as never, (data) => a().node.running.identity.sign(data));
+    const replay = await signCheckpoint({ ...current, seq: (current?.seq ?? 1) - 1 } as never, (data) =>
+      a().node.running.identity.sign(data),
+    );
     directory.change((d) => {
       d.checkpoints[shard.id] = new A.ImmutableString(JSON.stringify(replay));
     });
@@ -127,10 +172,14 @@ describe("a misbehaving member", () => {
     expect(c().node.running.views.view(shard.id)?.checkpoint.seq).toBe(current?.seq);
     await a().node.running.roster.update({ ...draft("H-1"), displayName: "Later edit" }, ["display_name"], "op");
     await a().node.running.checkpointer.flush();
-    await waitUntil("c's view to follow a's next checkpoint", () => {
-      const view = c().node.running.views.view(shard.id)?.doc as Trainers | undefined;
-      return view && decodeTrainer(view.trainers["H-1"]).displayName === "Later edit";
-    }, 10_000);
+    await waitUntil(
+      "c's view to follow a's next checkpoint",
+      () => {
+        const view = c().node.running.views.view(shard.id)?.doc as Trainers | undefined;
+        return view && decodeTrainer(view.trainers["H-1"]).displayName === "Later edit";
+      },
+      10_000,
+    );
     expect(c().node.running.views.rejections()).toEqual([]);
   });
 
@@ -146,7 +195,11 @@ describe("a misbehaving member", () => {
       // Remove c, make itself the secretariat, and admit an accomplice under m's own key.
       d.members[c().hub] = encodeMember({ ...(hubC as NonNullable<typeof hubC>), removedAt: now });
       d.members[m.hub] = encodeMember({ ...(mine as NonNullable<typeof mine>), role: "secretariat" });
-      d.members["hub-evil"] = encodeMember({ ...(mine as NonNullable<typeof mine>), hub: "hub-evil", name: "Accomplice" });
+      d.members["hub-evil"] = encodeMember({
+        ...(mine as NonNullable<typeof mine>),
+        hub: "hub-evil",
+        name: "Accomplice",
+      });
     });
     const forgedHeads = A.getHeads(charter.doc());
     const charterId = charterIdOf(a().peerId);
@@ -158,7 +211,11 @@ describe("a misbehaving member", () => {
     const newcomer = { hub: "hub-new", peerId: peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString() };
     await a().node.running.charter.admit("op", { hub: newcomer.hub, peerId: newcomer.peerId });
     await a().node.running.checkpointer.flush();
-    await waitUntil("c to trust the charter that admits the newcomer", () => c().node.running.membership.member(newcomer.hub), 10_000);
+    await waitUntil(
+      "c to trust the charter that admits the newcomer",
+      () => c().node.running.membership.member(newcomer.hub),
+      10_000,
+    );
     for (const membership of [a().node.running.membership, c().node.running.membership]) {
       expect(membership.member("hub-evil")).toBeUndefined();
       expect(membership.member(c().hub)?.removedAt).toBeUndefined();
@@ -175,7 +232,15 @@ describe("a misbehaving member", () => {
     // Its own directory (the id the charter gives it) lists a's shard and carries its own checkpoint
     // of it; it signs what it publishes (as a Concordat node would), so admission lets it in.
     const claim = await signCheckpoint(
-      { federationId: "concordat-dev", owner: m.peerId, documentId: shard.id, heads: shard.heads, seq: Date.now() * 1000 + 7, time: new Date().toISOString(), kind: CheckpointKind.Checkpoint },
+      {
+        federationId: "concordat-dev",
+        owner: m.peerId,
+        documentId: shard.id,
+        heads: shard.heads,
+        seq: Date.now() * 1000 + 7,
+        time: new Date().toISOString(),
+        kind: CheckpointKind.Checkpoint,
+      },
       m.sign,
     );
     const own = A.change(A.init<Record<string, unknown>>(), (d) => {
@@ -185,32 +250,83 @@ describe("a misbehaving member", () => {
     const ownId = directoryIdOf(m.peerId);
     repo.import(A.save(own), { docId: ownId });
     await waitUntil("c to hold m's directory", () => holds(c(), ownId, A.getHeads(own)), 10_000);
-    await waitUntil("c to reject the claim", () =>
-      c().node.running.views.rejections().some((r) => r.hub === m.hub && r.documentId === shard.id && /is not one of the documents of hub 'hub-m'/.test(r.reason)),
-    10_000);
+    await waitUntil(
+      "c to reject the claim",
+      () =>
+        c()
+          .node.running.views.rejections()
+          .some(
+            (r) =>
+              r.hub === m.hub &&
+              r.documentId === shard.id &&
+              /is not one of the documents of hub 'hub-m'/.test(r.reason),
+          ),
+      10_000,
+    );
     const view = c().node.running.views.view(shard.id);
     expect(view?.hub).toBe(a().hub);
     expect(view?.checkpoint.seq).toBe(before?.seq);
   });
 
   it("a booking request it forges in c's outbox is never answered nor listed by a; c's own request is", async () => {
-    await a().node.running.roster.update({ ...draft("H-1"), availability: [{ start: "2027-01-01T00:00:00Z", end: "2027-12-31T00:00:00Z" }] }, ["availability"], "op");
+    await a().node.running.roster.update(
+      { ...draft("H-1"), availability: [{ start: "2027-01-01T00:00:00Z", end: "2027-12-31T00:00:00Z" }] },
+      ["availability"],
+      "op",
+    );
     await a().node.running.checkpointer.flush();
-    await waitUntil("c to index H-1", () => c().node.running.availability.indexed("hub-a", "H-1")?.availability.length === 1, 15_000);
+    await waitUntil(
+      "c to index H-1",
+      () => c().node.running.availability.indexed("hub-a", "H-1")?.availability.length === 1,
+      15_000,
+    );
     const outboxId = ownedDocumentId(directoryIdOf(c().peerId), OUTBOX_KEY);
     const handle = await repo.find<{ requests: Record<string, unknown> }>(outboxId as DocumentId);
-    const forged = { id: "forged-1", requester: "hub-c", trainer: { hub: "hub-a", id: "H-1" }, start: "2027-02-01T00:00:00.000Z", end: "2027-02-03T00:00:00.000Z", competency: "", course: "", note: "", expiresAt: "2027-01-01T00:00:00.000Z", createdAt: new Date().toISOString(), createdBy: "m" };
+    const forged = {
+      id: "forged-1",
+      requester: "hub-c",
+      trainer: { hub: "hub-a", id: "H-1" },
+      start: "2027-02-01T00:00:00.000Z",
+      end: "2027-02-03T00:00:00.000Z",
+      competency: "",
+      course: "",
+      note: "",
+      expiresAt: "2027-01-01T00:00:00.000Z",
+      createdAt: new Date().toISOString(),
+      createdBy: "m",
+    };
     handle.change((d) => {
       d.requests["forged-1"] = encodeRequest(forged);
     });
     await refused(a(), outboxId);
     expect(holds(a(), outboxId, A.getHeads(handle.doc()))).toBe(false);
     // c's own request, signed by c, arrives after the forgery and is listed at a (a decides by hand: policy manual).
-    const made = await c().node.running.bookings.request("op", { id: "real-1", trainerHub: "hub-a", trainerId: "H-1", start: "2027-02-01T00:00:00Z", end: "2027-02-03T00:00:00Z", competency: "", course: "", note: "", expiresAt: "", });
+    const made = await c().node.running.bookings.request("op", {
+      id: "real-1",
+      trainerHub: "hub-a",
+      trainerId: "H-1",
+      start: "2027-02-01T00:00:00Z",
+      end: "2027-02-03T00:00:00Z",
+      competency: "",
+      course: "",
+      note: "",
+      expiresAt: "",
+    });
     await c().node.running.checkpointer.flush();
-    await waitUntil("a to list c's request", () => a().node.running.bookings.list({ direction: "incoming" }).some((b) => b.key === made.booking.key), 15_000);
+    await waitUntil(
+      "a to list c's request",
+      () =>
+        a()
+          .node.running.bookings.list({ direction: "incoming" })
+          .some((b) => b.key === made.booking.key),
+      15_000,
+    );
     await a().node.running.bookings.idle();
-    expect(a().node.running.bookings.list({ direction: "incoming" }).map((b) => b.key)).toEqual(["hub-c/real-1"]);
+    expect(
+      a()
+        .node.running.bookings.list({ direction: "incoming" })
+        .map((b) => b.key),
+    ).toEqual(["hub-c/real-1"]);
     expect(() => a().node.running.bookings.show("hub-c/forged-1")).toThrow(/no booking/);
   });
 });

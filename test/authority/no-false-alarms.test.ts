@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { draft, logEntries, startFederationWith, waitForForeignTrainer, waitUntil, type ExternalMember, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import {
+  draft,
+  logEntries,
+  startFederationWith,
+  waitForForeignTrainer,
+  waitUntil,
+  type ExternalMember,
+  type FederationNode,
+  type StartedFederation,
+} from "../helpers/federation.js";
 import { call, makeClients, makeTrainer } from "../helpers/harness.js";
 import { spawnNode, type NodeProcess } from "../helpers/process-node.js";
 
@@ -38,15 +47,30 @@ describe("an honest federation raises no false alarms", () => {
 
   /** The newest heartbeat checkpoint of `owner` that `reader` verified (seq), or -1. */
   const heartbeatAt = (reader: FederationNode, owner: FederationNode) =>
-    Math.max(-1, ...reader.node.running.views.views().filter((v) => v.hub === owner.hub && v.checkpoint.kind === "heartbeat").map((v) => v.checkpoint.seq));
+    Math.max(
+      -1,
+      ...reader.node.running.views
+        .views()
+        .filter((v) => v.hub === owner.hub && v.checkpoint.kind === "heartbeat")
+        .map((v) => v.checkpoint.seq),
+    );
 
   beforeAll(async () => {
-    fed = await startFederationWith(["s", "a", "b", "c"], [["a", "s"], ["b", "a"], ["c", "b"], ["s", "c"]], {
-      external: ["c"],
-      config: (config) => {
-        config.federation = { ...config.federation, heartbeatSeconds: 5 };
+    fed = await startFederationWith(
+      ["s", "a", "b", "c"],
+      [
+        ["a", "s"],
+        ["b", "a"],
+        ["c", "b"],
+        ["s", "c"],
+      ],
+      {
+        external: ["c"],
+        config: (config) => {
+          config.federation = { ...config.federation, heartbeatSeconds: 5 };
+        },
       },
-    });
+    );
     external = fed.external[0] as ExternalMember;
     await startC();
   }, 120_000);
@@ -57,45 +81,58 @@ describe("an honest federation raises no false alarms", () => {
     await fed?.stop();
   });
 
-  it("a minute of writes, heartbeats, restarts and a SIGKILL: no node rejects a checkpoint", async () => {
-    const [s, a, b] = ["s", "a", "b"].map((n) => fed.byName(n)) as [FederationNode, FederationNode, FederationNode];
-    const started = Date.now();
-    let round = 0;
-    const events: Array<[number, () => Promise<void>]> = [
-      [10_000, () => b.node.restart()],
-      [20_000, async () => {
-        collect();
-        proc?.child.kill("SIGKILL");
-        await proc?.exited;
-        await startC();
-      }],
-      [35_000, () => s.node.restart()],
-      [45_000, () => a.node.restart()],
-    ];
-    while (Date.now() - started < RUN_MS) {
-      round += 1;
-      await a.node.running.roster.add(draft(`A-${round}`), "op");
-      await b.node.running.roster.update({ ...draft("B-1"), displayName: `B round ${round}` }, ["display_name"], "op").catch(async () => b.node.running.roster.add(draft("B-1"), "op"));
-      await addAtC(`C-${round}`);
-      const due = events.filter(([at]) => Date.now() - started >= at);
-      for (const event of due) {
-        events.splice(events.indexOf(event), 1);
-        await event[1]();
+  it(
+    "a minute of writes, heartbeats, restarts and a SIGKILL: no node rejects a checkpoint",
+    async () => {
+      const [s, a, b] = ["s", "a", "b"].map((n) => fed.byName(n)) as [FederationNode, FederationNode, FederationNode];
+      const started = Date.now();
+      let round = 0;
+      const events: Array<[number, () => Promise<void>]> = [
+        [10_000, () => b.node.restart()],
+        [
+          20_000,
+          async () => {
+            collect();
+            proc?.child.kill("SIGKILL");
+            await proc?.exited;
+            await startC();
+          },
+        ],
+        [35_000, () => s.node.restart()],
+        [45_000, () => a.node.restart()],
+      ];
+      while (Date.now() - started < RUN_MS) {
+        round += 1;
+        await a.node.running.roster.add(draft(`A-${round}`), "op");
+        await b.node.running.roster
+          .update({ ...draft("B-1"), displayName: `B round ${round}` }, ["display_name"], "op")
+          .catch(async () => b.node.running.roster.add(draft("B-1"), "op"));
+        await addAtC(`C-${round}`);
+        const due = events.filter(([at]) => Date.now() - started >= at);
+        for (const event of due) {
+          events.splice(events.indexOf(event), 1);
+          await event[1]();
+        }
+        // A round of writes per heartbeat of a (every 5 s): the federation also idles between them.
+        const last = heartbeatAt(s, a);
+        await waitUntil("s to verify a's next heartbeat", () => heartbeatAt(s, a) > last, 30_000, 100);
       }
-      // A round of writes per heartbeat of a (every 5 s): the federation also idles between them.
-      const last = heartbeatAt(s, a);
-      await waitUntil("s to verify a's next heartbeat", () => heartbeatAt(s, a) > last, 30_000, 100);
-    }
-    // Everyone converges on the last writes, through the restarts and the kill.
-    for (const reader of [s, b]) await waitForForeignTrainer(reader, a, `A-${round}`);
-    await waitForForeignTrainer(a, b, "B-1", (name) => name === `B round ${round}`);
-    await waitUntil("a to hold c's last trainer", async () => (await a.node.running.availability.indexed(fed.external[0]?.hub ?? "", `C-${round}`)) !== undefined, 20_000);
-    collect();
-    for (const n of inProcess()) {
-      expect(logEntries(n.node, "rejected a checkpoint"), `${n.name} rejected a checkpoint`).toEqual([]);
-      expect(n.node.running.views.rejections()).toEqual([]);
-    }
-    expect(externalRejections).toEqual([]);
-    expect(round).toBeGreaterThanOrEqual(8);
-  }, RUN_MS + 120_000);
+      // Everyone converges on the last writes, through the restarts and the kill.
+      for (const reader of [s, b]) await waitForForeignTrainer(reader, a, `A-${round}`);
+      await waitForForeignTrainer(a, b, "B-1", (name) => name === `B round ${round}`);
+      await waitUntil(
+        "a to hold c's last trainer",
+        async () => (await a.node.running.availability.indexed(fed.external[0]?.hub ?? "", `C-${round}`)) !== undefined,
+        20_000,
+      );
+      collect();
+      for (const n of inProcess()) {
+        expect(logEntries(n.node, "rejected a checkpoint"), `${n.name} rejected a checkpoint`).toEqual([]);
+        expect(n.node.running.views.rejections()).toEqual([]);
+      }
+      expect(externalRejections).toEqual([]);
+      expect(round).toBeGreaterThanOrEqual(8);
+    },
+    RUN_MS + 120_000,
+  );
 });

@@ -5,7 +5,15 @@ import { federationRemoveCommand } from "../../cli/commands/federation.js";
 import { statusCommand } from "../../cli/commands/status.js";
 import { Membership, REMOVAL_NOTICE_MS } from "../../node/federation/index.js";
 import type { CharterMember, CharterState } from "../../node/federation/charter.js";
-import { draft, startFederationWith, waitForCharter, waitForLog, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import {
+  draft,
+  startFederationWith,
+  waitForCharter,
+  waitForLog,
+  waitUntil,
+  type FederationNode,
+  type StartedFederation,
+} from "../helpers/federation.js";
 import { memoryIo } from "../helpers/io.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
@@ -47,8 +55,17 @@ describe("the removal notice window, in the membership alone", () => {
     const removedAt = Date.parse("2027-03-01T12:00:00.000Z");
     const [kept, gone] = [await freshPeerId(), await freshPeerId()];
     let now = removedAt;
-    const state: CharterState = { federationId: "f", anchor: "", members: [member("hub-k", kept), member("hub-r", gone, new Date(removedAt).toISOString())] };
-    const membership = new Membership({ federationId: "f", anchor: undefined, rotationGraceMs: 3_600_000, now: () => now });
+    const state: CharterState = {
+      federationId: "f",
+      anchor: "",
+      members: [member("hub-k", kept), member("hub-r", gone, new Date(removedAt).toISOString())],
+    };
+    const membership = new Membership({
+      federationId: "f",
+      anchor: undefined,
+      rotationGraceMs: 3_600_000,
+      now: () => now,
+    });
     membership.update(state, { kind: "verified" });
     expect(membership.allowed(gone)).toBe(true);
     expect(membership.isCurrentKey(gone)).toBe(false);
@@ -66,7 +83,12 @@ describe("the removal notice window, in the membership alone", () => {
     expect(membership.nextExpiry()).toBeUndefined();
 
     // A shorter rotation grace shortens the window; none turns it off.
-    const short = new Membership({ federationId: "f", anchor: undefined, rotationGraceMs: 5_000, now: () => removedAt + 5_000 });
+    const short = new Membership({
+      federationId: "f",
+      anchor: undefined,
+      rotationGraceMs: 5_000,
+      now: () => removedAt + 5_000,
+    });
     short.update(state, { kind: "verified" });
     expect(short.allowed(gone)).toBe(false);
     const none = new Membership({ federationId: "f", anchor: undefined, rotationGraceMs: 0, now: () => removedAt });
@@ -105,7 +127,11 @@ describe("a removed hub is told it was removed, and shown nothing else", () => {
     await s().node.running.roster.add(draft("S-0"), "op");
     await Promise.all([a(), s()].map((x) => x.node.running.checkpointer.flush()));
     // The rosters of a and s already sync with r before it is removed.
-    await waitUntil("r to hold a's and s's rosters", () => verified(r(), a(), "A-0") && verified(r(), s(), "S-0"), 20_000);
+    await waitUntil(
+      "r to hold a's and s's rosters",
+      () => verified(r(), a(), "A-0") && verified(r(), s(), "S-0"),
+      20_000,
+    );
   }, 90_000);
   afterAll(async () => {
     await fed?.stop();
@@ -127,7 +153,13 @@ describe("a removed hub is told it was removed, and shown nothing else", () => {
     const since = r().node.logs.length;
 
     await federationRemoveCommand({ ...cli(s()), hub: r().hub }, memoryIo(false));
-    await waitForLog(r().node, `${REMOVED_LOG}: members no longer take what it signs, and refuse its connections once the removal notice window ends`, () => true, since, 20_000);
+    await waitForLog(
+      r().node,
+      `${REMOVED_LOG}: members no longer take what it signs, and refuse its connections once the removal notice window ends`,
+      () => true,
+      since,
+      20_000,
+    );
     const status = memoryIo(false);
     await statusCommand(cli(r()), status);
     expect(status.out()).toMatch(/REMOVED +the federation's charter removed this hub at /);
@@ -137,7 +169,11 @@ describe("a removed hub is told it was removed, and shown nothing else", () => {
     expect(ended.engagement?.reason).toBe("member-removed");
     expect(ended.engagement?.detail).toMatch(/this hub 'hub-r' was removed from the federation at /);
     // At a, the request of the removed hub ends too.
-    await waitUntil("a to end r's request", () => a().node.running.bookings.show(asked.booking.key).engagement?.reason === "member-removed", 20_000);
+    await waitUntil(
+      "a to end r's request",
+      () => a().node.running.bookings.show(asked.booking.key).engagement?.reason === "member-removed",
+      20_000,
+    );
     // Said once, though more charters come.
     await s().node.running.charter.admit("test", { hub: "hub-later", peerId: await freshPeerId(), name: "Later" });
     await waitForCharter(r(), (members) => members.some((m) => m.hub === "hub-later"), 20_000);
@@ -145,7 +181,15 @@ describe("a removed hub is told it was removed, and shown nothing else", () => {
   }, 60_000);
 
   it("while it may still connect, only the charter and the secretariat's directory reach it: a new trainer at a hub or at the secretariat never does", async () => {
-    await Promise.all([s(), a(), c()].map((n) => waitUntil(`${n.name} to see r removed`, () => n.node.running.membership.member(r().hub)?.removedAt !== undefined, 20_000)));
+    await Promise.all(
+      [s(), a(), c()].map((n) =>
+        waitUntil(
+          `${n.name} to see r removed`,
+          () => n.node.running.membership.member(r().hub)?.removedAt !== undefined,
+          20_000,
+        ),
+      ),
+    );
     // It is still connected (to s and to a), and allowed: the notice window has not ended.
     for (const n of [s(), a()]) {
       expect(n.node.running.federation.allowed(r().peerId)).toBe(true);
@@ -154,7 +198,9 @@ describe("a removed hub is told it was removed, and shown nothing else", () => {
       expect(n.node.running.federation.dialTargets().some((t) => t.peerId === r().peerId)).toBe(false);
     }
     // Nothing it signs counts for admission.
-    const rShard = r().node.running.documents.describe().find((d) => d.header.type === "roster") as { id: string };
+    const rShard = r()
+      .node.running.documents.describe()
+      .find((d) => d.header.type === "roster") as { id: string };
     const owner = a().node.running.federation.ownerOf(rShard.id);
     expect(owner?.kind === "member" && owner.mayAttest(r().peerId)).toBe(false);
 
@@ -163,7 +209,11 @@ describe("a removed hub is told it was removed, and shown nothing else", () => {
     await s().node.running.roster.add(draft("S-NEW"), "op");
     await r().node.running.roster.add(draft("R-NEW"), "op");
     await Promise.all([a(), s(), r()].map((x) => x.node.running.checkpointer.flush()));
-    await waitUntil("c to verify both new trainers", () => verified(c(), a(), "A-NEW") && verified(c(), s(), "S-NEW"), 20_000);
+    await waitUntil(
+      "c to verify both new trainers",
+      () => verified(c(), a(), "A-NEW") && verified(c(), s(), "S-NEW"),
+      20_000,
+    );
     // A charter written after them reaches r: its channels were open all along.
     await s().node.running.charter.admit("test", { hub: "hub-after", peerId: await freshPeerId(), name: "After" });
     await waitForCharter(r(), (members) => members.some((m) => m.hub === "hub-after"), 20_000);
@@ -200,10 +250,20 @@ describe("the removal notice window ends", () => {
     const since = s().node.logs.length;
     await s().node.running.charter.remove("op", r().hub);
     const removedAt = Date.parse(s().node.running.membership.member(r().hub)?.removedAt as string);
-    const hungUp = await waitForLog(s().node, "disconnected a peer the charter no longer allows", (e) => e.peer === r().peerId, since, 20_000);
+    const hungUp = await waitForLog(
+      s().node,
+      "disconnected a peer the charter no longer allows",
+      (e) => e.peer === r().peerId,
+      since,
+      20_000,
+    );
     expect(hungUp.time as number).toBeGreaterThanOrEqual(removedAt + GRACE_SECONDS * 1000);
     await waitForLog(s().node, "refused a peer that is not allowed", (e) => e.peer === r().peerId, since, 20_000);
     expect(s().node.running.federation.allowed(r().peerId)).toBe(false);
-    expect(s().node.running.network.peers().some((p) => p.peerId === r().peerId)).toBe(false);
+    expect(
+      s()
+        .node.running.network.peers()
+        .some((p) => p.peerId === r().peerId),
+    ).toBe(false);
   }, 40_000);
 });

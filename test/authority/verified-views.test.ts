@@ -9,7 +9,14 @@ import { call } from "../helpers/harness.js";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { shardOf as rosterShard } from "../../node/roster/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
-import { draft, startFederation, stopFederation, waitForForeignTrainer, waitUntil, type FederationNode } from "../helpers/federation.js";
+import {
+  draft,
+  startFederation,
+  stopFederation,
+  waitForForeignTrainer,
+  waitUntil,
+  type FederationNode,
+} from "../helpers/federation.js";
 
 type Trainers = { trainers: Record<string, unknown> };
 
@@ -22,7 +29,9 @@ describe("verified views of foreign documents", () => {
   /** The shard of a's roster that holds `trainerId`, by document id. */
   const shardOf = (trainerId: string): string => {
     const { documents } = a().node.running;
-    const shard = documents.describe().find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
+    const shard = documents
+      .describe()
+      .find((d) => d.header.type === "roster" && Object.hasOwn((documents.get(d.key) as Trainers).trainers, trainerId));
     if (!shard) throw new Error(`no shard holds ${trainerId}`);
     return shard.id;
   };
@@ -31,10 +40,14 @@ describe("verified views of foreign documents", () => {
     return view !== undefined && Object.hasOwn((view.doc as Trainers).trainers, trainerId);
   };
   const rejectedFor = (documentId: string, pattern: RegExp) =>
-    b().node.running.views.rejections().some((r) => r.documentId === documentId && pattern.test(r.reason));
+    b()
+      .node.running.views.rejections()
+      .some((r) => r.documentId === documentId && pattern.test(r.reason));
   /** Writes `entry` into b's own copy of a's directory, as a misbehaving relay would deliver it. */
   const relayEntry = async (documentId: string, entry: SignedCheckpoint | string) => {
-    const handle = await b().node.running.repo.find<{ checkpoints: Record<string, unknown> }>(directoryIdOf(a().peerId));
+    const handle = await b().node.running.repo.find<{ checkpoints: Record<string, unknown> }>(
+      directoryIdOf(a().peerId),
+    );
     handle.change((d) => {
       d.checkpoints[documentId] = new A.ImmutableString(typeof entry === "string" ? entry : JSON.stringify(entry));
     });
@@ -63,7 +76,11 @@ describe("verified views of foreign documents", () => {
     const id = shardOf("V-1");
     const handle = await b().node.running.repo.find<Trainers>(id as DocumentId);
     handle.change((d) => {
-      d.trainers["FORGED-1"] = encodeTrainer({ ...decodeTrainer(d.trainers["V-1"]), id: "FORGED-1", displayName: "Forged" });
+      d.trainers["FORGED-1"] = encodeTrainer({
+        ...decodeTrainer(d.trainers["V-1"]),
+        id: "FORGED-1",
+        displayName: "Forged",
+      });
     });
     expect(Object.hasOwn(handle.doc().trainers, "FORGED-1")).toBe(true); // in the Repo's copy…
     expect(viewHas(id, "FORGED-1")).toBe(false); // …but not in what b serves
@@ -84,9 +101,20 @@ describe("verified views of foreign documents", () => {
     const key = await generateKeyPair("Ed25519");
     const intruder = peerIdFromPrivateKey(key).toString();
     const sign = async (d: Uint8Array) => key.sign(d);
-    const base = { federationId: "concordat-dev", documentId: id, heads: ["00".repeat(32)], seq: Date.now() * 1000 + 999, time: new Date().toISOString(), kind: CheckpointKind.Checkpoint };
+    const base = {
+      federationId: "concordat-dev",
+      documentId: id,
+      heads: ["00".repeat(32)],
+      seq: Date.now() * 1000 + 999,
+      time: new Date().toISOString(),
+      kind: CheckpointKind.Checkpoint,
+    };
     await relayEntry(id, await signCheckpoint({ ...base, owner: intruder }, sign));
-    await waitUntil("the rejection of the intruder's checkpoint", () => rejectedFor(id, /which the charter does not give hub .hub-a./), 10_000);
+    await waitUntil(
+      "the rejection of the intruder's checkpoint",
+      () => rejectedFor(id, /which the charter does not give hub .hub-a./),
+      10_000,
+    );
     await relayEntry(id, await signCheckpoint({ ...base, owner: a().peerId }, sign));
     await waitUntil("the rejection of the bad signature", () => rejectedFor(id, /bad signature/), 10_000);
     await relayEntry(id, "{not json");
@@ -99,7 +127,15 @@ describe("verified views of foreign documents", () => {
     const current = b().node.running.views.view(id)?.checkpoint;
     const { identity } = a().node.running;
     const old = await signCheckpoint(
-      { federationId: "concordat-dev", owner: a().peerId, documentId: id, heads: current?.heads ?? [], seq: (current?.seq ?? 1) - 1, time: new Date().toISOString(), kind: CheckpointKind.Checkpoint },
+      {
+        federationId: "concordat-dev",
+        owner: a().peerId,
+        documentId: id,
+        heads: current?.heads ?? [],
+        seq: (current?.seq ?? 1) - 1,
+        time: new Date().toISOString(),
+        kind: CheckpointKind.Checkpoint,
+      },
       (d) => identity.sign(d),
     );
     await relayEntry(id, old);
@@ -109,7 +145,9 @@ describe("verified views of foreign documents", () => {
 
   it("a relay overwriting a's entry in its copy of the directory cannot hide a's next checkpoint", async () => {
     const id = shardOf("V-1");
-    const handle = await b().node.running.repo.find<{ checkpoints: Record<string, unknown>; noise?: number }>(directoryIdOf(a().peerId));
+    const handle = await b().node.running.repo.find<{ checkpoints: Record<string, unknown>; noise?: number }>(
+      directoryIdOf(a().peerId),
+    );
     // Many ops first: the relay's next write then carries a higher Lamport counter than a's coming
     // one, so it is the value Automerge shows — a's entry survives only as a conflict.
     handle.change((d) => {
@@ -121,14 +159,23 @@ describe("verified views of foreign documents", () => {
     for (let i = 0; rosterShard(sibling, shards) !== rosterShard("V-1", shards); i += 1) sibling = `V-R-${i}`;
     await a().node.running.roster.add(draft(sibling), "op");
     await a().node.running.checkpointer.flush();
-    await waitUntil("b's view to reach a's newest checkpoint despite the relay's writes", () => viewHas(id, sibling), 10_000);
+    await waitUntil(
+      "b's view to reach a's newest checkpoint despite the relay's writes",
+      () => viewHas(id, sibling),
+      10_000,
+    );
   });
 
   it("freshness: each read says as of which checkpoint; a member is stale past the limit (injected clock)", async () => {
     const running = b().node.running;
     let now = Date.now();
     const views = new VerifiedViews(
-      { federationId: "concordat-dev", selfDirectoryId: running.federation.self.directoryId, staleAfterMs: 60_000, now: () => now },
+      {
+        federationId: "concordat-dev",
+        selfDirectoryId: running.federation.self.directoryId,
+        staleAfterMs: 60_000,
+        now: () => now,
+      },
       { membership: running.membership, repo: running.repo, store: running.store, logger: pino({ level: "silent" }) },
     );
     await a().node.running.roster.add(draft("V-F"), "op");
@@ -164,7 +211,11 @@ describe("verified views of foreign documents", () => {
     const signed = a().node.running.checkpointer.latest(id) as SignedCheckpoint;
     // The directory entry reaches b first (relayed), the document's changes not yet.
     await relayEntry(id, signed);
-    await waitUntil("b to hold the checkpoint as pending", () => !viewHas(id, "V-3") && b().node.running.views.view(id) !== undefined, 5_000);
+    await waitUntil(
+      "b to hold the checkpoint as pending",
+      () => !viewHas(id, "V-3") && b().node.running.views.view(id) !== undefined,
+      5_000,
+    );
     libp2pAdapter?.connect(b().peerId as never, libp2pAdapter.peerMetadata);
     await waitUntil("the pending checkpoint to apply once the heads arrive", () => viewHas(id, "V-3"), 20_000);
     expect(b().node.running.views.view(id)?.checkpoint.seq).toBe(signed.checkpoint.seq);

@@ -9,11 +9,16 @@ describe("the shared bounded wait", () => {
 
   it("gives up naming what it waited for and what its probe last saw", async () => {
     let n = 0;
-    const error = await waitUntil("the counter to reach 1000", (see) => {
-      n += 1;
-      see(`the counter at ${n}`);
-      return false;
-    }, 60, 5).catch((e: unknown) => e);
+    const error = await waitUntil(
+      "the counter to reach 1000",
+      (see) => {
+        n += 1;
+        see(`the counter at ${n}`);
+        return false;
+      },
+      60,
+      5,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WaitTimeoutError);
     const message = (error as WaitTimeoutError).message;
     expect(message).toContain("waiting for the counter to reach 1000");
@@ -23,11 +28,16 @@ describe("the shared bounded wait", () => {
 
   it("looks once more at the deadline when the poller was held up past it", async () => {
     let calls = 0;
-    const value = await waitUntil("a slow probe", async () => {
-      calls += 1;
-      if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 80));
-      return calls === 2 ? "late" : false;
-    }, 20, 5);
+    const value = await waitUntil(
+      "a slow probe",
+      async () => {
+        calls += 1;
+        if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 80));
+        return calls === 2 ? "late" : false;
+      },
+      20,
+      5,
+    );
     expect(value).toBe("late");
   });
 

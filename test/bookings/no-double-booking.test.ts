@@ -2,10 +2,19 @@ import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import type { PeerId } from "@automerge/automerge-repo";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BookingServiceClient, type Booking as BookingMessage } from "../../node/api/generated/concordat/v1/bookings.js";
+import {
+  BookingServiceClient,
+  type Booking as BookingMessage,
+} from "../../node/api/generated/concordat/v1/bookings.js";
 import type { BookingState } from "../../node/bookings/index.js";
 import type { Libp2pNetworkAdapter } from "../../node/network/libp2p-adapter.js";
-import { startFederationWith, waitUntil, type ExternalMember, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import {
+  startFederationWith,
+  waitUntil,
+  type ExternalMember,
+  type FederationNode,
+  type StartedFederation,
+} from "../helpers/federation.js";
 import { call, makeClients, makeTrainer } from "../helpers/harness.js";
 import { spawnNode, type NodeProcess } from "../helpers/process-node.js";
 
@@ -24,7 +33,15 @@ type Command =
   | { kind: "restart" };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant("request" as const), from: fc.constantFrom(...REQUESTERS), startDay: fc.integer({ min: 0, max: 8 }), days: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant("request" as const),
+      from: fc.constantFrom(...REQUESTERS),
+      startDay: fc.integer({ min: 0, max: 8 }),
+      days: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("duplicate" as const), of: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("cut" as const), hub: fc.constantFrom(...REQUESTERS) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("heal" as const), hub: fc.constantFrom(...REQUESTERS) }) },
@@ -40,7 +57,12 @@ const command: fc.Arbitrary<Command> = fc.oneof(
  * until every request so far that can reach a is answered.
  */
 const scenario = fc
-  .tuple(fc.array(fc.array(command, { minLength: 1, maxLength: 4 }), { minLength: 2, maxLength: 5 }), fc.nat(), fc.nat(), fc.constantFrom("now" as const, "while-deciding" as const))
+  .tuple(
+    fc.array(fc.array(command, { minLength: 1, maxLength: 4 }), { minLength: 2, maxLength: 5 }),
+    fc.nat(),
+    fc.nat(),
+    fc.constantFrom("now" as const, "while-deciding" as const),
+  )
   .map(([batches, at, slot, when]) => {
     const i = at % batches.length;
     const batch = batches[i] as Command[];
@@ -55,7 +77,8 @@ interface Sent {
   end: string;
 }
 
-const overlapping = (x: { start: string; end: string }, y: { start: string; end: string }) => Date.parse(x.start) < Date.parse(y.end) && Date.parse(y.start) < Date.parse(x.end);
+const overlapping = (x: { start: string; end: string }, y: { start: string; end: string }) =>
+  Date.parse(x.start) < Date.parse(y.end) && Date.parse(y.start) < Date.parse(x.end);
 
 /**
  * No double booking, whatever happens: hubs b, c and d fire overlapping requests for one
@@ -108,10 +131,22 @@ describe("bookings: no double booking under concurrency, partitions, retries and
   };
 
   beforeAll(async () => {
-    fed = await startFederationWith(["s", "b", "c", "d", "a"], [["a", "s"], ["b", "s"], ["c", "s"], ["d", "s"], ["b", "a"], ["c", "a"], ["d", "a"]], {
-      external: ["a"],
-      env: { a: { CONCORDAT_BOOKINGS_POLICY: "confirm" } },
-    });
+    fed = await startFederationWith(
+      ["s", "b", "c", "d", "a"],
+      [
+        ["a", "s"],
+        ["b", "s"],
+        ["c", "s"],
+        ["d", "s"],
+        ["b", "a"],
+        ["c", "a"],
+        ["d", "a"],
+      ],
+      {
+        external: ["a"],
+        env: { a: { CONCORDAT_BOOKINGS_POLICY: "confirm" } },
+      },
+    );
     home = fed.external[0] as ExternalMember;
     await startHome();
   }, 120_000);
@@ -128,17 +163,37 @@ describe("bookings: no double booking under concurrency, partitions, retries and
         await startHome();
         const clients = makeClients(`127.0.0.1:${home.apiPort}`, home.token);
         try {
-          await call(clients.trainers, "addTrainer", { trainer: makeTrainer(trainerId, { accreditations: [], blackouts: [], availability: [{ start: "2027-01-01T00:00:00.000Z", end: "2028-01-01T00:00:00.000Z" }] }) });
+          await call(clients.trainers, "addTrainer", {
+            trainer: makeTrainer(trainerId, {
+              accreditations: [],
+              blackouts: [],
+              availability: [{ start: "2027-01-01T00:00:00.000Z", end: "2028-01-01T00:00:00.000Z" }],
+            }),
+          });
         } finally {
           clients.close();
         }
-        await waitUntil(`b, c and d to know ${trainerId}`, () => REQUESTERS.every((r) => node(r).node.running.availability.indexed("hub-a", trainerId)), 30_000);
+        await waitUntil(
+          `b, c and d to know ${trainerId}`,
+          () => REQUESTERS.every((r) => node(r).node.running.availability.indexed("hub-a", trainerId)),
+          30_000,
+        );
 
         const sent: Sent[] = [];
         const cut = new Set<Requester>();
         const seenBeforeKill = new Map<string, BookingState>();
         const send = async (r: Sent) => {
-          await node(r.from).node.running.bookings.request("op", { id: r.id, trainerHub: "hub-a", trainerId, start: r.start, end: r.end, competency: "", course: "", note: "", expiresAt: "" });
+          await node(r.from).node.running.bookings.request("op", {
+            id: r.id,
+            trainerHub: "hub-a",
+            trainerId,
+            start: r.start,
+            end: r.end,
+            competency: "",
+            course: "",
+            note: "",
+            expiresAt: "",
+          });
         };
         const adapter = (r: Requester) => node(r).node.running.network.libp2pAdapter as Libp2pNetworkAdapter;
         const heal = (r: Requester) => {
@@ -150,7 +205,12 @@ describe("bookings: no double booking under concurrency, partitions, retries and
           switch (c.kind) {
             case "request": {
               const start = BASE + c.startDay * DAY;
-              const r: Sent = { id: `r${run}-${sent.length}`, from: c.from, start: new Date(start).toISOString(), end: new Date(start + c.days * DAY).toISOString() };
+              const r: Sent = {
+                id: `r${run}-${sent.length}`,
+                from: c.from,
+                start: new Date(start).toISOString(),
+                end: new Date(start + c.days * DAY).toISOString(),
+              };
               sent.push(r);
               return send(r);
             }
@@ -172,7 +232,21 @@ describe("bookings: no double booking under concurrency, partitions, retries and
             case "settle":
               if (proc) {
                 // (Gives up as soon as a is killed: a kill of the same batch may come first.)
-                await waitUntil("the reachable requests to be answered", () => !proc || sent.filter((r) => !cut.has(r.from)).every((r) => node(r.from).node.running.bookings.list({ direction: "outgoing" }).find((b) => b.request.id === r.id)?.state !== "pending"), 30_000, 50);
+                await waitUntil(
+                  "the reachable requests to be answered",
+                  () =>
+                    !proc ||
+                    sent
+                      .filter((r) => !cut.has(r.from))
+                      .every(
+                        (r) =>
+                          node(r.from)
+                            .node.running.bookings.list({ direction: "outgoing" })
+                            .find((b) => b.request.id === r.id)?.state !== "pending",
+                      ),
+                  30_000,
+                  50,
+                );
               }
               return;
             case "kill": {
@@ -180,15 +254,23 @@ describe("bookings: no double booking under concurrency, partitions, retries and
               let atHome: BookingMessage[] = [];
               if (proc && c.when === "while-deciding") {
                 // Polls a until it has answered any request of this run (or gives up after 15 s: all may be cut off).
-                await waitUntil("a to answer a request", async () => {
-                  atHome = await homeBookings(trainerId);
-                  return atHome.some((b) => b.state !== "pending") || undefined;
-                }, 15_000, 10).catch(() => undefined);
+                await waitUntil(
+                  "a to answer a request",
+                  async () => {
+                    atHome = await homeBookings(trainerId);
+                    return atHome.some((b) => b.state !== "pending") || undefined;
+                  },
+                  15_000,
+                  10,
+                ).catch(() => undefined);
               } else if (proc) atHome = await homeBookings(trainerId).catch(() => []);
-              for (const b of atHome) if (b.state !== "pending") seenBeforeKill.set(b.request?.requestId ?? "", b.state as BookingState);
+              for (const b of atHome)
+                if (b.state !== "pending") seenBeforeKill.set(b.request?.requestId ?? "", b.state as BookingState);
               for (const r of sent) {
                 // (A request of this same batch may not be written yet.)
-                const found = node(r.from).node.running.bookings.list({ direction: "outgoing" }).find((b) => b.request.id === r.id);
+                const found = node(r.from)
+                  .node.running.bookings.list({ direction: "outgoing" })
+                  .find((b) => b.request.id === r.id);
                 if (found && found.state !== "pending") seenBeforeKill.set(r.id, found.state);
               }
               return killHome();
@@ -206,7 +288,9 @@ describe("bookings: no double booking under concurrency, partitions, retries and
         await waitUntil(
           "every request to be answered at its requester",
           (see) => {
-            const waiting = sent.filter((r) => node(r.from).node.running.bookings.show(`hub-${r.from}/${r.id}`).state === "pending");
+            const waiting = sent.filter(
+              (r) => node(r.from).node.running.bookings.show(`hub-${r.from}/${r.id}`).state === "pending",
+            );
             see(`still pending at their requesters: ${waiting.map((r) => `hub-${r.from}/${r.id}`).join(", ")}`);
             return waiting.length === 0;
           },
@@ -216,28 +300,44 @@ describe("bookings: no double booking under concurrency, partitions, retries and
         // A restarted home hub reads the requesters' outboxes again behind its API (views catch up
         // after start), so its list may lack requests for a moment: wait for them, then compare.
         let answers: BookingMessage[] = [];
-        await waitUntil("the home hub to list every request again", async () => {
-          answers = await homeBookings(trainerId);
-          return distinct.every((id) => answers.some((b) => b.request?.requestId === id)) || undefined;
-        }, 30_000, 50).catch(() => undefined);
+        await waitUntil(
+          "the home hub to list every request again",
+          async () => {
+            answers = await homeBookings(trainerId);
+            return distinct.every((id) => answers.some((b) => b.request?.requestId === id)) || undefined;
+          },
+          30_000,
+          50,
+        ).catch(() => undefined);
         // Exactly one answer per request, none for a request never made; a retry made no second one.
         expect(answers.map((b) => b.request?.requestId).sort()).toEqual([...distinct].sort());
         for (const b of answers) expect(["confirmed", "declined"]).toContain(b.state);
-        const confirmed = answers.filter((b) => b.state === "confirmed").map((b) => ({ key: b.key, start: b.request?.from ?? "", end: b.request?.to ?? "" }));
+        const confirmed = answers
+          .filter((b) => b.state === "confirmed")
+          .map((b) => ({ key: b.key, start: b.request?.from ?? "", end: b.request?.to ?? "" }));
         for (const [i, x] of confirmed.entries()) {
-          for (const y of confirmed.slice(i + 1)) expect(overlapping(x, y), `${x.key} and ${y.key} both confirmed and overlapping`).toBe(false);
+          for (const y of confirmed.slice(i + 1))
+            expect(overlapping(x, y), `${x.key} and ${y.key} both confirmed and overlapping`).toBe(false);
         }
         for (const b of answers.filter((x) => x.state === "declined")) {
           expect(b.answer?.reason).toBe("overlap");
-          expect(confirmed.some((x) => overlapping(x, { start: b.request?.from ?? "", end: b.request?.to ?? "" }))).toBe(true);
+          expect(
+            confirmed.some((x) => overlapping(x, { start: b.request?.from ?? "", end: b.request?.to ?? "" })),
+          ).toBe(true);
         }
         // Every requester sees the home hub's answer; none seen before the kill changed.
         await waitUntil(
           "every requester to see the home hub's final answers",
-          () => answers.every((b) => node(b.request?.requester.replace("hub-", "") as Requester).node.running.bookings.show(b.key).state === b.state),
+          () =>
+            answers.every(
+              (b) =>
+                node(b.request?.requester.replace("hub-", "") as Requester).node.running.bookings.show(b.key).state ===
+                b.state,
+            ),
           30_000,
         );
-        for (const [id, state] of seenBeforeKill) expect(answers.find((b) => b.request?.requestId === id)?.state).toBe(state);
+        for (const [id, state] of seenBeforeKill)
+          expect(answers.find((b) => b.request?.requestId === id)?.state).toBe(state);
         const count = (kind: Command["kind"]) => batches.flat().filter((c) => c.kind === kind).length;
         console.log(
           `[figure] bookings run ${run}: ${distinct.length} requests (${count("duplicate")} retries, ${count("cut")} cuts) -> ${confirmed.length} confirmed, ${answers.length - confirmed.length} declined; ${seenBeforeKill.size} answered before the SIGKILL (${batches.flat().find((c) => c.kind === "kill")?.kind === "kill" ? (batches.flat().find((c) => c.kind === "kill") as { when: string }).when : ""})`,

@@ -19,12 +19,56 @@ const file = (front: Record<string, unknown>, body: string) =>
     .join("\n")}\n---\n${body}\n`;
 
 const CASES: Record<string, string> = {
-  "uof-en.md": file({ kind: "case-study", title: "Use of force in pre-trial detention", summary: "De-escalation halved incidents.", language: "en", country: "KE", region: "East Africa", competencies: ["hr-1"], tags: ["detention", "de-escalation"], review: "peer-reviewed", visibility: "public", evidence: [{ url: "https://example.org/report.pdf", sha256: SHA, label: "Evaluation report" }] }, "## What happened\n\nGuards trained in **de-escalation**."),
-  "uof-fr.md": file({ kind: "best-practice", title: "Recours proportionné à la force en détention", language: "fr", country: "SN", competencies: ["hr-1"], visibility: "public" }, "La désescalade d'abord."),
-  "uof-ar.md": file({ kind: "lesson-learned", title: "الاستخدام المتناسب للقوة في الاحتجاز", language: "ar", country: "JO" }, "التدريب على تهدئة التوتر."),
-  "uof-ru.md": file({ kind: "case-study", title: "Соразмерное применение силы при задержании", language: "ru", country: "KG" }, "Обучение деэскалации."),
-  "uof-zh.md": file({ kind: "evaluation-tool", title: "在拘留中相称地使用武力", language: "zh", country: "CN" }, "降级培训。"),
-  "policing-en.md": file({ kind: "best-practice", title: "Community policing in informal settlements", language: "en", country: "KE", region: "East Africa", tags: ["community"] }, "Joint patrols."),
+  "uof-en.md": file(
+    {
+      kind: "case-study",
+      title: "Use of force in pre-trial detention",
+      summary: "De-escalation halved incidents.",
+      language: "en",
+      country: "KE",
+      region: "East Africa",
+      competencies: ["hr-1"],
+      tags: ["detention", "de-escalation"],
+      review: "peer-reviewed",
+      visibility: "public",
+      evidence: [{ url: "https://example.org/report.pdf", sha256: SHA, label: "Evaluation report" }],
+    },
+    "## What happened\n\nGuards trained in **de-escalation**.",
+  ),
+  "uof-fr.md": file(
+    {
+      kind: "best-practice",
+      title: "Recours proportionné à la force en détention",
+      language: "fr",
+      country: "SN",
+      competencies: ["hr-1"],
+      visibility: "public",
+    },
+    "La désescalade d'abord.",
+  ),
+  "uof-ar.md": file(
+    { kind: "lesson-learned", title: "الاستخدام المتناسب للقوة في الاحتجاز", language: "ar", country: "JO" },
+    "التدريب على تهدئة التوتر.",
+  ),
+  "uof-ru.md": file(
+    { kind: "case-study", title: "Соразмерное применение силы при задержании", language: "ru", country: "KG" },
+    "Обучение деэскалации.",
+  ),
+  "uof-zh.md": file(
+    { kind: "evaluation-tool", title: "在拘留中相称地使用武力", language: "zh", country: "CN" },
+    "降级培训。",
+  ),
+  "policing-en.md": file(
+    {
+      kind: "best-practice",
+      title: "Community policing in informal settlements",
+      language: "en",
+      country: "KE",
+      region: "East Africa",
+      tags: ["community"],
+    },
+    "Joint patrols.",
+  ),
 };
 
 /**
@@ -42,14 +86,38 @@ describe("cases: a repository per hub, searched across the federation", () => {
   const search = async (n: FederationNode, text: string, extra: Record<string, unknown> = {}) => {
     const io = memoryIo(true);
     await casesSearchCommand({ ...cli(n), text, ...extra }, io);
-    return JSON.parse(io.out()) as { total: number; results: Array<{ case: { hub: string; id: string; title: string; review: string }; endorsement?: { by: string } }> };
+    return JSON.parse(io.out()) as {
+      total: number;
+      results: Array<{
+        case: { hub: string; id: string; title: string; review: string };
+        endorsement?: { by: string };
+      }>;
+    };
   };
-  const ids = async (n: FederationNode, text: string, extra: Record<string, unknown> = {}) => (await search(n, text, extra)).results.map((r) => `${r.case.hub}/${r.case.id}`);
+  const ids = async (n: FederationNode, text: string, extra: Record<string, unknown> = {}) =>
+    (await search(n, text, extra)).results.map((r) => `${r.case.hub}/${r.case.id}`);
 
   beforeAll(async () => {
-    fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"], ["b", "a"]]);
-    await releaseCore(s(), { items: [["hr", "Domain"], ["hr-1", "Competency"]], childOf: [["hr-1", "hr"]] });
-    await waitUntil("b to verify the release", async () => (await b().node.running.coreSource.releases()).length === 1, 15_000);
+    fed = await startFederationWith(
+      ["s", "a", "b"],
+      [
+        ["a", "s"],
+        ["b", "s"],
+        ["b", "a"],
+      ],
+    );
+    await releaseCore(s(), {
+      items: [
+        ["hr", "Domain"],
+        ["hr-1", "Competency"],
+      ],
+      childOf: [["hr-1", "hr"]],
+    });
+    await waitUntil(
+      "b to verify the release",
+      async () => (await b().node.running.coreSource.releases()).length === 1,
+      15_000,
+    );
     dir = await makeTempDir("concordat-cases-");
   }, 90_000);
   afterAll(async () => {
@@ -70,10 +138,21 @@ describe("cases: a repository per hub, searched across the federation", () => {
     // Parsed, but invalid: the node names each field, and writes nothing either.
     await rm(join(bad, "broken.md"));
     await rm(join(bad, "plain.md"));
-    await writeFile(join(bad, "invalid.md"), file({ kind: "anecdote", title: "", language: "xx-!!", evidence: [{ url: "ftp://x", sha256: "abc" }] }, ""));
-    const invalid = (await casesImportCommand({ ...cli(a()), dir: bad }, memoryIo()).catch((e: unknown) => e)) as ServiceError;
+    await writeFile(
+      join(bad, "invalid.md"),
+      file({ kind: "anecdote", title: "", language: "xx-!!", evidence: [{ url: "ftp://x", sha256: "abc" }] }, ""),
+    );
+    const invalid = (await casesImportCommand({ ...cli(a()), dir: bad }, memoryIo()).catch(
+      (e: unknown) => e,
+    )) as ServiceError;
     expect(invalid.code).toBe(status.INVALID_ARGUMENT);
-    expect(fieldViolations(invalid).map((v) => v.field)).toEqual(["invalid.md.kind", "invalid.md.title", "invalid.md.language", "invalid.md.evidence[0].url", "invalid.md.evidence[0].sha256"]);
+    expect(fieldViolations(invalid).map((v) => v.field)).toEqual([
+      "invalid.md.kind",
+      "invalid.md.title",
+      "invalid.md.language",
+      "invalid.md.evidence[0].url",
+      "invalid.md.evidence[0].sha256",
+    ]);
     expect(a().node.running.cases.list()).toEqual([]);
   });
 
@@ -91,7 +170,7 @@ describe("cases: a repository per hub, searched across the federation", () => {
 
     await waitUntil("b to index a's six cases", () => b().node.running.cases.indexed === 6, 20_000);
     expect((await ids(b(), "use of force detention"))[0]).toBe("hub-a/uof-en");
-    expect((await ids(b(), "force détention", { lang: "fr" }))).toEqual(["hub-a/uof-fr"]);
+    expect(await ids(b(), "force détention", { lang: "fr" })).toEqual(["hub-a/uof-fr"]);
     expect((await ids(b(), "القوة في الاحتجاز"))[0]).toBe("hub-a/uof-ar");
     expect((await ids(b(), "применение силы"))[0]).toBe("hub-a/uof-ru");
     expect((await ids(b(), "使用武力"))[0]).toBe("hub-a/uof-zh");
@@ -106,13 +185,32 @@ describe("cases: a repository per hub, searched across the federation", () => {
     await s().node.running.cases.idle();
     await waitUntil("s to index a's cases", () => s().node.running.cases.indexed === 6, 20_000);
     await s().node.running.cases.endorse("op", "hub-a", "uof-en", "exemplary");
-    await waitUntil("b to see the endorsement", async () => (await search(b(), "use of force detention")).results[0]?.endorsement !== undefined, 20_000);
+    await waitUntil(
+      "b to see the endorsement",
+      async () => (await search(b(), "use of force detention")).results[0]?.endorsement !== undefined,
+      20_000,
+    );
 
     const updated = join(dir, "updated");
     await mkdir(updated);
-    await writeFile(join(updated, "policing-en.md"), file({ kind: "best-practice", title: "Neighbourhood forums and joint patrols", language: "en", review: "peer-reviewed" }, "Joint patrols."));
+    await writeFile(
+      join(updated, "policing-en.md"),
+      file(
+        {
+          kind: "best-practice",
+          title: "Neighbourhood forums and joint patrols",
+          language: "en",
+          review: "peer-reviewed",
+        },
+        "Joint patrols.",
+      ),
+    );
     await casesImportCommand({ ...cli(a()), dir: updated }, memoryIo());
-    await waitUntil("b to index the new title", async () => (await ids(b(), "neighbourhood forums"))[0] === "hub-a/policing-en", 20_000);
+    await waitUntil(
+      "b to index the new title",
+      async () => (await ids(b(), "neighbourhood forums"))[0] === "hub-a/policing-en",
+      20_000,
+    );
     expect(await ids(b(), "community policing informal settlements")).not.toContain("hub-a/policing-en");
 
     const show = memoryIo();

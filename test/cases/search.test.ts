@@ -20,13 +20,33 @@ const record = (id: string, language: string, title: string, summary: string, bo
 });
 
 const CASES: CaseRecord[] = [
-  record("en-1", "en", "Use of force in pre-trial detention", "How a prison service cut use-of-force incidents by half with de-escalation training."),
+  record(
+    "en-1",
+    "en",
+    "Use of force in pre-trial detention",
+    "How a prison service cut use-of-force incidents by half with de-escalation training.",
+  ),
   record("en-2", "en", "Community policing in informal settlements", "Joint patrols and neighbourhood forums."),
-  record("fr-1", "fr", "Recours proportionné à la force en détention", "Comment une administration pénitentiaire a réduit les incidents grâce à la désescalade."),
+  record(
+    "fr-1",
+    "fr",
+    "Recours proportionné à la force en détention",
+    "Comment une administration pénitentiaire a réduit les incidents grâce à la désescalade.",
+  ),
   record("fr-2", "fr", "Police de proximité dans les quartiers", "Patrouilles conjointes et forums de quartier."),
-  record("ar-1", "ar", "الاستخدام المتناسب للقوة في الاحتجاز", "كيف خفضت إدارة السجون حوادث استخدام القوة من خلال التدريب على تهدئة التوتر."),
+  record(
+    "ar-1",
+    "ar",
+    "الاستخدام المتناسب للقوة في الاحتجاز",
+    "كيف خفضت إدارة السجون حوادث استخدام القوة من خلال التدريب على تهدئة التوتر.",
+  ),
   record("ar-2", "ar", "الشرطة المجتمعية في الأحياء", "دوريات مشتركة ومنتديات الأحياء."),
-  record("ru-1", "ru", "Соразмерное применение силы при задержании", "Как пенитенциарная служба сократила число инцидентов с применением силы."),
+  record(
+    "ru-1",
+    "ru",
+    "Соразмерное применение силы при задержании",
+    "Как пенитенциарная служба сократила число инцидентов с применением силы.",
+  ),
   record("ru-2", "ru", "Общественная полиция в жилых кварталах", "Совместное патрулирование и форумы жителей."),
   record("zh-1", "zh", "在拘留中相称地使用武力", "监狱管理部门如何通过降级培训减少使用武力事件。"),
   record("zh-2", "zh", "社区警务与居民论坛", "联合巡逻和社区论坛。"),

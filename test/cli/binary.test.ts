@@ -132,11 +132,19 @@ describe("the concordat command", () => {
     const data = join(dir, "fresh");
     const node = await spawnNode(data);
     try {
-      expect(node.stderr()).toMatch(/First start: initialised a new hub identity 'local-hub' from .*config\/default\.yaml/);
+      expect(node.stderr()).toMatch(
+        /First start: initialised a new hub identity 'local-hub' from .*config\/default\.yaml/,
+      );
       const status = await concordat(["status", "--data", data, "--json"]);
       expect(status.code).toBe(0);
       expect(JSON.parse(status.stdout)).toMatchObject({ hubId: "local-hub", role: "hub", trainerCount: 0 });
-      const wrongToken = await concordat(["status", "--data", data, "--token", "cct_0000000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+      const wrongToken = await concordat([
+        "status",
+        "--data",
+        data,
+        "--token",
+        "cct_0000000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      ]);
       expect(wrongToken.code).toBe(4);
       expect(wrongToken.stderr).toMatch(/UNAUTHENTICATED/);
     } finally {

@@ -16,8 +16,6 @@ import { ExitCode } from "../../cli/errors.js";
 import { makeTempDir, startTestNode, type TestNode } from "../helpers/harness.js";
 import { expectCliError, memoryIo } from "../helpers/io.js";
 
-
-
 async function exportText(data: string, format: "csv" | "json"): Promise<string> {
   const io = memoryIo();
   await trainersExportCommand({ data, format }, io);
@@ -49,22 +47,30 @@ describe("trainers commands (called as functions against a real node)", () => {
         accreditations: "UNPOL-TOT|HR-3.2|trainer|2025-01-01|2027-12-31|active",
         availability: "2026-02-01T00:00:00Z/2026-03-01T00:00:00Z",
         email: "amina@example.org",
-        notes: "prefers, \"quoted\"; notes\nover two lines",
+        notes: 'prefers, "quoted"; notes\nover two lines',
       },
       memoryIo(),
     );
-    await trainersAddCommand({ data, id: "T-002", name: "Jean-Pierre Ndiaye", languages: "fr:C2;wo:B1", regions: "SN" }, memoryIo());
+    await trainersAddCommand(
+      { data, id: "T-002", name: "Jean-Pierre Ndiaye", languages: "fr:C2;wo:B1", regions: "SN" },
+      memoryIo(),
+    );
     await trainersUpdateCommand({ data, id: "T-002", blackouts: "2026-04-01/2026-04-15" }, memoryIo());
 
     const list = memoryIo(true);
     await trainersListCommand({ data }, list);
-    const listed = JSON.parse(list.out()) as { total: number; trainers: Array<{ id: string; displayName: string; blackouts: unknown[] }> };
+    const listed = JSON.parse(list.out()) as {
+      total: number;
+      trainers: Array<{ id: string; displayName: string; blackouts: unknown[] }>;
+    };
     expect(listed.total).toBe(2);
     expect(listed.trainers.find((t) => t.id === "T-002")?.blackouts).toHaveLength(1);
 
     const history = memoryIo(true);
     await trainersHistoryCommand({ data, id: "T-002" }, history);
-    expect((JSON.parse(history.out()) as Array<{ action: string; operatorId: string }>).map((e) => [e.action, e.operatorId])).toEqual([
+    expect(
+      (JSON.parse(history.out()) as Array<{ action: string; operatorId: string }>).map((e) => [e.action, e.operatorId]),
+    ).toEqual([
       ["trainer.add", n.adminOperatorId],
       ["trainer.update", n.adminOperatorId],
     ]);
@@ -131,7 +137,9 @@ describe("trainers commands (called as functions against a real node)", () => {
 
   test("bad flags are refused before anything is sent, naming the flag", async () => {
     const n = await node();
-    const error = await expectCliError(trainersAddCommand({ data: n.dataDir, id: "X-1", name: "X", languages: "english" }, memoryIo()));
+    const error = await expectCliError(
+      trainersAddCommand({ data: n.dataDir, id: "X-1", name: "X", languages: "english" }, memoryIo()),
+    );
     expect(error.exitCode).toBe(ExitCode.Usage);
     expect(error.details.join("\n")).toMatch(/--languages/);
     const empty = await expectCliError(trainersUpdateCommand({ data: n.dataDir, id: "X-1" }, memoryIo()));
@@ -144,7 +152,9 @@ describe("trainers commands (called as functions against a real node)", () => {
     await operatorsAddCommand({ data: n.dataDir, name: "Auditor", role: "viewer" }, added);
     const { token } = JSON.parse(added.out()) as { token: string };
     await trainersListCommand({ data: n.dataDir, token }, memoryIo());
-    const error = await expectCliError(trainersAddCommand({ data: n.dataDir, token, id: "V-1", name: "Nope" }, memoryIo()));
+    const error = await expectCliError(
+      trainersAddCommand({ data: n.dataDir, token, id: "V-1", name: "Nope" }, memoryIo()),
+    );
     expect(error.exitCode).toBe(ExitCode.Unauthorized);
     expect(error.message).toMatch(/PERMISSION_DENIED.*viewer/);
     expect(JSON.parse(await exportText(n.dataDir, "json"))).toEqual([]);
@@ -173,7 +183,10 @@ describe("trainers commands (called as functions against a real node)", () => {
     expect(refused.exitCode).toBe(ExitCode.Unauthorized);
     const list = memoryIo(true);
     await operatorsListCommand({ data: n.dataDir }, list);
-    const states = (JSON.parse(list.out()) as Array<{ name: string; revokedAt: string }>).map((o) => [o.name, o.revokedAt !== ""]);
+    const states = (JSON.parse(list.out()) as Array<{ name: string; revokedAt: string }>).map((o) => [
+      o.name,
+      o.revokedAt !== "",
+    ]);
     expect(states).toContainEqual(["Audit office", true]);
     expect(states.filter(([name, revoked]) => name === "Twin" && !revoked)).toHaveLength(2);
   });
@@ -184,13 +197,18 @@ describe("backup and restore", () => {
     const n = await node();
     const data = n.dataDir;
     for (let i = 0; i < 30; i += 1) {
-      await trainersAddCommand({ data, id: `B-${i}`, name: `Trainer ${i}`, languages: "en:B2", regions: "KE", phone: "+254 700 000 000" }, memoryIo());
+      await trainersAddCommand(
+        { data, id: `B-${i}`, name: `Trainer ${i}`, languages: "en:B2", regions: "KE", phone: "+254 700 000 000" },
+        memoryIo(),
+      );
     }
     const backupDir = await makeTempDir("concordat-backup-");
     const file = join(backupDir, "hub.backup");
     // Writes keep going while the backup streams: it must still be a consistent snapshot.
     const writes = Promise.all(
-      Array.from({ length: 20 }, (_, i) => trainersAddCommand({ data, id: `C-${i}`, name: `Concurrent ${i}` }, memoryIo())),
+      Array.from({ length: 20 }, (_, i) =>
+        trainersAddCommand({ data, id: `C-${i}`, name: `Concurrent ${i}` }, memoryIo()),
+      ),
     );
     await backupCommand({ data, out: file }, memoryIo());
     await writes;

@@ -7,10 +7,15 @@ import { call, connect } from "../../cli/connection.js";
 import { ExitCode } from "../../cli/errors.js";
 import { startingDataDir } from "../../cli/start-marker.js";
 import { initDataDir } from "../../node/setup.js";
-import { markStarting, readRuntimeFile, releaseRuntimeFile, writeRuntimeFile, type RuntimeFile } from "../../node/runtime-file.js";
+import {
+  markStarting,
+  readRuntimeFile,
+  releaseRuntimeFile,
+  writeRuntimeFile,
+  type RuntimeFile,
+} from "../../node/runtime-file.js";
 import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "../helpers/harness.js";
 import { expectCliError, memoryIo } from "../helpers/io.js";
-
 
 /** A pid that no process has any more: a process that has ended (and was reaped). */
 function deadPid(): number {
@@ -55,7 +60,9 @@ describe("the CLI reaches the node of the data directory it was given", () => {
     const kla = await otherHub("kla-hub", portOf(other.address));
     const error = await expectCliError(statusCommand({ data: kla.data }, memoryIo()));
     expect(error.exitCode).toBe(ExitCode.Unavailable);
-    expect(error.message).toBe(`no node is running for ${kla.data} (start it with \`concordat --data ${kla.data} start\`)`);
+    expect(error.message).toBe(
+      `no node is running for ${kla.data} (start it with \`concordat --data ${kla.data} start\`)`,
+    );
   });
 
   test("a node.json that points at another hub's node is refused, naming both hubs", async () => {
@@ -75,16 +82,24 @@ describe("the CLI reaches the node of the data directory it was given", () => {
     });
     const error = await expectCliError(statusCommand({ data: kla.data }, memoryIo()));
     expect(error.exitCode).toBe(ExitCode.Unavailable);
-    expect(error.message).toContain(`the node at ${other.address} is hub 'nairobi-ptc', not ${kla.data}'s hub 'kla-hub'`);
+    expect(error.message).toContain(
+      `the node at ${other.address} is hub 'nairobi-ptc', not ${kla.data}'s hub 'kla-hub'`,
+    );
   });
 
   test("a node.json left by a node that was killed says that no node runs", async () => {
     const kla = await otherHub("kla-hub", 7400);
     const pid = deadPid();
-    await writeRuntimeFile(join(kla.data, "node.json"), { state: "starting", pid, startedAt: new Date().toISOString() });
+    await writeRuntimeFile(join(kla.data, "node.json"), {
+      state: "starting",
+      pid,
+      startedAt: new Date().toISOString(),
+    });
     const error = await expectCliError(connect({ data: kla.data }, {}));
     expect(error.exitCode).toBe(ExitCode.Unavailable);
-    expect(error.message).toMatch(new RegExp(`^no node is running for .*: its node \\(pid ${pid}\\) ended without removing`));
+    expect(error.message).toMatch(
+      new RegExp(`^no node is running for .*: its node \\(pid ${pid}\\) ended without removing`),
+    );
   });
 
   test("a command waits while the directory's node starts, and says so when it takes too long", async () => {

@@ -20,15 +20,35 @@ describe("a node's data directory, from the command line", () => {
   test("init stores --api-port and --listen; a command right after `start &` waits for the node; `stop` stops it", async () => {
     root = await makeTempDir("concordat-lifecycle-");
     const data = join(root, "sec");
-    const init = await runCli(["--data", data, "init", "--secretariat", "--hub", "sec-one", "--name", "Secretariat", ...LISTEN]);
+    const init = await runCli([
+      "--data",
+      data,
+      "init",
+      "--secretariat",
+      "--hub",
+      "sec-one",
+      "--name",
+      "Secretariat",
+      ...LISTEN,
+    ]);
     expect(init.code).toBe(0);
-    const config = parse(await readFile(join(data, "config.yaml"), "utf8")) as { api: { port: number }; network: { listen: string[] } };
+    const config = parse(await readFile(join(data, "config.yaml"), "utf8")) as {
+      api: { port: number };
+      network: { listen: string[] };
+    };
     expect(config.api.port).toBe(0);
     expect(config.network.listen).toEqual(["/ip4/127.0.0.1/tcp/0"]);
 
     // `concordat --data DIR start &`, with none of the environment's overrides: the config decides.
     const env: NodeJS.ProcessEnv = { ...process.env, CONCORDAT_LOG_LEVEL: "warn", CONCORDAT_LOG_PRETTY: "false" };
-    for (const name of ["CONCORDAT_API_PORT", "CONCORDAT_NETWORK_LISTEN", "CONCORDAT_DATA", "CONCORDAT_API", "CONCORDAT_TOKEN"]) delete env[name];
+    for (const name of [
+      "CONCORDAT_API_PORT",
+      "CONCORDAT_NETWORK_LISTEN",
+      "CONCORDAT_DATA",
+      "CONCORDAT_API",
+      "CONCORDAT_TOKEN",
+    ])
+      delete env[name];
     const node = spawn(process.execPath, [CLI_ENTRY, "--data", data, "start"], { env, stdio: "ignore" });
     const exited = once(node, "exit");
     try {
@@ -47,7 +67,9 @@ describe("a node's data directory, from the command line", () => {
 
       const again = await runCli(["--data", data, "stop"]);
       expect(again.code).toBe(3);
-      expect(again.stderr).toContain(`no node is running for ${data} (start it with \`concordat --data ${data} start\`)`);
+      expect(again.stderr).toContain(
+        `no node is running for ${data} (start it with \`concordat --data ${data} start\`)`,
+      );
     } finally {
       node.kill("SIGKILL");
     }
@@ -56,7 +78,12 @@ describe("a node's data directory, from the command line", () => {
   test("a command right after the very first `start &` on a directory that does not exist yet waits for the node", async () => {
     root ||= await makeTempDir("concordat-lifecycle-");
     const data = join(root, "first", "data");
-    const env: NodeJS.ProcessEnv = { ...process.env, CONCORDAT_LOG_LEVEL: "warn", CONCORDAT_API_PORT: "0", CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0" };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CONCORDAT_LOG_LEVEL: "warn",
+      CONCORDAT_API_PORT: "0",
+      CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
+    };
     for (const name of ["CONCORDAT_DATA", "CONCORDAT_API", "CONCORDAT_TOKEN"]) delete env[name];
     const node = spawn(process.execPath, [CLI_ENTRY, "--data", data, "start"], { env, stdio: "ignore" });
     const exited = once(node, "exit");
@@ -76,25 +103,65 @@ describe("a node's data directory, from the command line", () => {
     root ||= await makeTempDir("concordat-lifecycle-");
     const data = join(root, "hub");
     expect((await runCli(["--data", data, "init", "--hub", "hub-one", "--name", "Hub", ...LISTEN])).code).toBe(0);
-    const node = spawn(process.execPath, [CLI_ENTRY, "--data", data, "start"], { env: { ...process.env, CONCORDAT_LOG_LEVEL: "warn" }, stdio: "ignore" });
+    const node = spawn(process.execPath, [CLI_ENTRY, "--data", data, "start"], {
+      env: { ...process.env, CONCORDAT_LOG_LEVEL: "warn" },
+      stdio: "ignore",
+    });
     try {
       const out = join(root, "hub.backup");
       const backup = await runCli(["--data", data, "backup", "--out", out], { timeoutMs: 60_000 });
       expect(backup.code).toBe(0);
       const restored = join(root, "restored");
-      const restore = await runCli(["--data", restored, "restore", out, "--api-port", "7431", "--listen", "/ip4/127.0.0.1/tcp/7531"]);
+      const restore = await runCli([
+        "--data",
+        restored,
+        "restore",
+        out,
+        "--api-port",
+        "7431",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/7531",
+      ]);
       expect(restore.stderr).toBe("");
       expect(restore.code).toBe(0);
-      const config = parse(await readFile(join(restored, "config.yaml"), "utf8")) as { hub: { id: string }; api: { port: number }; network: { listen: string[] } };
-      expect(config).toMatchObject({ hub: { id: "hub-one" }, api: { port: 7431 }, network: { listen: ["/ip4/127.0.0.1/tcp/7531"] } });
+      const config = parse(await readFile(join(restored, "config.yaml"), "utf8")) as {
+        hub: { id: string };
+        api: { port: number };
+        network: { listen: string[] };
+      };
+      expect(config).toMatchObject({
+        hub: { id: "hub-one" },
+        api: { port: 7431 },
+        network: { listen: ["/ip4/127.0.0.1/tcp/7531"] },
+      });
     } finally {
       node.kill("SIGTERM");
       await once(node, "exit");
     }
-    const badPort = await runCli(["--data", join(root, "bad"), "init", "--hub", "bad-one", "--name", "Bad", "--api-port", "70000"]);
+    const badPort = await runCli([
+      "--data",
+      join(root, "bad"),
+      "init",
+      "--hub",
+      "bad-one",
+      "--name",
+      "Bad",
+      "--api-port",
+      "70000",
+    ]);
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toContain("'70000' is not a port");
-    const badListen = await runCli(["--data", join(root, "bad"), "init", "--hub", "bad-one", "--name", "Bad", "--listen", "127.0.0.1:7500"]);
+    const badListen = await runCli([
+      "--data",
+      join(root, "bad"),
+      "init",
+      "--hub",
+      "bad-one",
+      "--name",
+      "Bad",
+      "--listen",
+      "127.0.0.1:7500",
+    ]);
     expect(badListen.code).toBe(2);
     expect(badListen.stderr).toContain("network.listen.0: must be a multiaddr");
   }, 120_000);

@@ -2,9 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { peersCommand } from "../../cli/commands/peers.js";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { statusCommand } from "../../cli/commands/status.js";
-import { draft, startFederation, stopFederation, waitForForeignTrainer, type FederationNode } from "../helpers/federation.js";
+import {
+  draft,
+  startFederation,
+  stopFederation,
+  waitForForeignTrainer,
+  type FederationNode,
+} from "../helpers/federation.js";
 import { memoryIo } from "../helpers/io.js";
-
 
 describe("concordat peers and status on a two-hub federation", () => {
   let nodes: FederationNode[] = [];

@@ -3,11 +3,22 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { casesImportCommand } from "../../cli/commands/cases.js";
 import { trainersFindCommand } from "../../cli/commands/find.js";
-import { trainersGetCommand, trainersHistoryCommand, trainersImportCommand, trainersListCommand } from "../../cli/commands/trainers.js";
+import {
+  trainersGetCommand,
+  trainersHistoryCommand,
+  trainersImportCommand,
+  trainersListCommand,
+} from "../../cli/commands/trainers.js";
 import { CliError, ExitCode, printError, toCliError } from "../../cli/errors.js";
 import { encodeTrainer } from "../../node/roster/records.js";
 import { shardOf } from "../../node/roster/trainer.js";
-import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import {
+  draft,
+  startFederationWith,
+  waitUntil,
+  type FederationNode,
+  type StartedFederation,
+} from "../helpers/federation.js";
 import type { TestNode } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 
@@ -31,11 +42,21 @@ const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminTo
 /** Adds a valid trainer, then rewrites its name in the roster document itself, as a faulty or hostile hub could. */
 async function plantTrainer(node: TestNode, id: string, displayName: string): Promise<void> {
   const running = node.running;
-  await running.roster.add({ ...draft(id), availability: [{ start: "2027-01-01T00:00:00Z", end: "2027-06-30T00:00:00Z" }] }, "op");
+  await running.roster.add(
+    { ...draft(id), availability: [{ start: "2027-01-01T00:00:00Z", end: "2027-06-30T00:00:00Z" }] },
+    "op",
+  );
   const stored = running.roster.get(id, false);
   const key = `roster/${shardOf(id, running.roster.shardCount)}`;
   await running.documents.transact({ operatorId: "op", action: "test.plant", subjects: [id] }, () => ({
-    edits: [{ key, subject: id, change: (doc) => void ((doc.trainers as Record<string, unknown>)[id] = encodeTrainer({ ...stored, displayName })) }],
+    edits: [
+      {
+        key,
+        subject: id,
+        change: (doc) =>
+          void ((doc.trainers as Record<string, unknown>)[id] = encodeTrainer({ ...stored, displayName })),
+      },
+    ],
     result: undefined,
   }));
   expect(running.roster.get(id, false).displayName).toBe(displayName);
@@ -44,7 +65,9 @@ async function plantTrainer(node: TestNode, id: string, displayName: string): Pr
 /** No raw character, and the name visibly escaped: `\x1b` for people, `\u001b` (a JSON escape) with --json. */
 function expectShownSafely(output: string, json: boolean): void {
   expect(output).not.toMatch(RAW);
-  expect(output).toContain(json ? "\\u001b]0;owned\\u0007\\u001b[2J\\u009b1m\\u202eredaeL" : "\\x1b]0;owned\\x07\\x1b[2J\\x9b1m\\u202eredaeL");
+  expect(output).toContain(
+    json ? "\\u001b]0;owned\\u0007\\u001b[2J\\u009b1m\\u202eredaeL" : "\\x1b]0;owned\\x07\\x1b[2J\\x9b1m\\u202eredaeL",
+  );
 }
 
 beforeAll(async () => {
@@ -81,13 +104,19 @@ describe("what the CLI prints from a node", () => {
       await trainersFindCommand({ ...cli(s()), from: "2027-03-01T00:00:00Z", to: "2027-03-05T00:00:00Z" }, io);
       return io.out();
     };
-    await waitUntil("the secretariat to index hub-a's trainer", async () => (await find(true)).includes("EVIL-1"), 30_000);
+    await waitUntil(
+      "the secretariat to index hub-a's trainer",
+      async () => (await find(true)).includes("EVIL-1"),
+      30_000,
+    );
     expectShownSafely(await find(false), false);
     expectShownSafely(await find(true), true);
   });
 
   it("an error carrying a node's text is printed safely, for people and with --json", () => {
-    const error = new CliError(`NOT_FOUND: no trainer '${HOSTILE_NAME}'`, ExitCode.NotFound, [`trainer.display_name: ${HOSTILE_NAME}`]);
+    const error = new CliError(`NOT_FOUND: no trainer '${HOSTILE_NAME}'`, ExitCode.NotFound, [
+      `trainer.display_name: ${HOSTILE_NAME}`,
+    ]);
     for (const json of [false, true]) {
       const io = memoryIo(json);
       printError(io, error);
@@ -103,7 +132,13 @@ describe("files holding such text", () => {
     const csv = join(dir, "hostile.csv");
     await writeFile(csv, `id,display_name,languages\nOK-1,Good Name,en:B2\nBAD-1,"Bad \u001b[2J Name",en:B2\n`);
     const json = join(dir, "hostile.json");
-    await writeFile(json, JSON.stringify([{ id: "OK-2", displayName: "Good" }, { id: "BAD-2", displayName: "Bad \u0007 bell" }]));
+    await writeFile(
+      json,
+      JSON.stringify([
+        { id: "OK-2", displayName: "Good" },
+        { id: "BAD-2", displayName: "Bad \u0007 bell" },
+      ]),
+    );
     expect(await readFile(json, "utf8")).toContain("\\u0007"); // the file holds the escape, not the character
     for (const [file, line, field, code] of [
       [csv, 3, "display_name", "U+001B"],
@@ -112,7 +147,10 @@ describe("files holding such text", () => {
       const io = memoryIo(true);
       const error = toCliError(await trainersImportCommand({ ...cli(a()), file }, io).catch((e: unknown) => e));
       expect(error.exitCode).toBe(ExitCode.Usage);
-      const printed = JSON.parse(io.out()) as { committed: boolean; errors: Array<{ line: number; field: string; message: string }> };
+      const printed = JSON.parse(io.out()) as {
+        committed: boolean;
+        errors: Array<{ line: number; field: string; message: string }>;
+      };
       expect(printed.committed).toBe(false);
       expect(printed.errors).toEqual([{ line, field, message: expect.stringContaining(code) }]);
       expect(io.out()).not.toMatch(RAW);

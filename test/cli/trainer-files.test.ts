@@ -31,7 +31,27 @@ const intervalEndArb = code("._:-"); // no '/' or ';'
 /** Arbitrary Unicode text, biased towards characters that matter to CSV, JSON and the cell syntax. */
 const textArb = fc.string({
   unit: fc.oneof(
-    { arbitrary: fc.constantFrom(",", '"', "\n", "\r\n", "\r", ";", "|", "/", ":", " ", "\t", "\u00a0", "\ufeff", "\\", "{", "["), weight: 2 },
+    {
+      arbitrary: fc.constantFrom(
+        ",",
+        '"',
+        "\n",
+        "\r\n",
+        "\r",
+        ";",
+        "|",
+        "/",
+        ":",
+        " ",
+        "\t",
+        "\u00a0",
+        "\ufeff",
+        "\\",
+        "{",
+        "[",
+      ),
+      weight: 2,
+    },
     { arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }), weight: 2 },
     { arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }), weight: 1 },
   ),
@@ -41,7 +61,12 @@ const textArb = fc.string({
 const rangeArb = fc.record({ start: intervalEndArb, end: intervalEndArb });
 
 const privateArb: fc.Arbitrary<TrainerPrivate | undefined> = fc.option(
-  fc.record({ email: fc.oneof(code("@.+-_", 0), textArb), phone: code("+ -()", 0), nationalId: code("-/", 0), notes: textArb }),
+  fc.record({
+    email: fc.oneof(code("@.+-_", 0), textArb),
+    phone: code("+ -()", 0),
+    nationalId: code("-/", 0),
+    notes: textArb,
+  }),
   { nil: undefined },
 );
 
@@ -65,7 +90,10 @@ const trainerArb: fc.Arbitrary<Trainer> = fc.record({
   availability: fc.array(rangeArb, { maxLength: 3 }),
   blackouts: fc.array(rangeArb, { maxLength: 3 }),
   private: privateArb,
-  updatedAt: fc.oneof(fc.constant(""), fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
+  updatedAt: fc.oneof(
+    fc.constant(""),
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  ),
   updatedBy: code("-", 0),
 });
 
@@ -150,15 +178,19 @@ describe("round trip", () => {
 
   it("is stable: format(parse(format(x))) = format(x)", () => {
     fc.assert(
-      fc.property(fc.array(trainerArb, { maxLength: 4 }), fc.constantFrom<TrainerFileFormat>("csv", "json"), (trainers, format) => {
-        const once = formatTrainerFile(trainers, format, { includePrivate: true });
-        const again = formatTrainerFile(
-          parseTrainerFile(once, format).rows.map((r) => r.trainer),
-          format,
-          { includePrivate: true },
-        );
-        expect(again).toBe(once);
-      }),
+      fc.property(
+        fc.array(trainerArb, { maxLength: 4 }),
+        fc.constantFrom<TrainerFileFormat>("csv", "json"),
+        (trainers, format) => {
+          const once = formatTrainerFile(trainers, format, { includePrivate: true });
+          const again = formatTrainerFile(
+            parseTrainerFile(once, format).rows.map((r) => r.trainer),
+            format,
+            { includePrivate: true },
+          );
+          expect(again).toBe(once);
+        },
+      ),
     );
   });
 
@@ -174,12 +206,16 @@ describe("round trip", () => {
 
   it("leaves out the private part unless includePrivate", () => {
     fc.assert(
-      fc.property(fc.array(trainerArb, { maxLength: 4 }), fc.constantFrom<TrainerFileFormat>("csv", "json"), (trainers, format) => {
-        const text = formatTrainerFile(trainers, format);
-        const { rows, errors } = parseTrainerFile(text, format);
-        expect(errors).toEqual([]);
-        expect(rows.map((r) => r.trainer)).toEqual(trainers.map((t) => normalised(t, false)));
-      }),
+      fc.property(
+        fc.array(trainerArb, { maxLength: 4 }),
+        fc.constantFrom<TrainerFileFormat>("csv", "json"),
+        (trainers, format) => {
+          const text = formatTrainerFile(trainers, format);
+          const { rows, errors } = parseTrainerFile(text, format);
+          expect(errors).toEqual([]);
+          expect(rows.map((r) => r.trainer)).toEqual(trainers.map((t) => normalised(t, false)));
+        },
+      ),
     );
   });
 });
@@ -207,7 +243,12 @@ const alice = Trainer.create({
   ],
   availability: [{ start: "2026-01-05T00:00:00Z", end: "2026-01-20T00:00:00Z" }],
   blackouts: [{ start: "2026-03-01T00:00:00Z", end: "2026-03-08T00:00:00Z" }],
-  private: { email: "amina@example.org", phone: "+254 700 000000", nationalId: "", notes: 'Prefers "morning" sessions, no weekends' },
+  private: {
+    email: "amina@example.org",
+    phone: "+254 700 000000",
+    nationalId: "",
+    notes: 'Prefers "morning" sessions, no weekends',
+  },
   updatedAt: "2025-11-02T10:00:00Z",
   updatedBy: "op-7",
 });
@@ -259,8 +300,15 @@ describe("formatTrainerFile", () => {
   });
 
   it("refuses CSV values that would not read back the same", () => {
-    const bad = Trainer.create({ id: "x", displayName: "X", regions: ["KE;UG"], languages: [{ tag: "en", level: "" }] });
-    expect(() => formatTrainerFile([bad], "csv")).toThrow(/languages\[0\]\.level is empty[\s\S]*regions\[0\] "KE;UG" contains ";"/);
+    const bad = Trainer.create({
+      id: "x",
+      displayName: "X",
+      regions: ["KE;UG"],
+      languages: [{ tag: "en", level: "" }],
+    });
+    expect(() => formatTrainerFile([bad], "csv")).toThrow(
+      /languages\[0\]\.level is empty[\s\S]*regions\[0\] "KE;UG" contains ";"/,
+    );
     // JSON has no such limits
     expect(parseTrainerFile(formatTrainerFile([bad], "json"), "json").rows[0]?.trainer.regions).toEqual(["KE;UG"]);
   });
@@ -302,7 +350,9 @@ describe("parseTrainerFile: CSV", () => {
     expect(rows[0]?.trainer).toMatchObject({
       languages: [{ tag: "xx-NOT-A-TAG", level: "Z9" }],
       regions: ["ZZ-999"],
-      accreditations: [{ scheme: "s", competency: "c", level: "", validFrom: "", validUntil: "2020-01-01", status: "bogus" }],
+      accreditations: [
+        { scheme: "s", competency: "c", level: "", validFrom: "", validUntil: "2020-01-01", status: "bogus" },
+      ],
       availability: [{ start: "2026-02-01", end: "2026-01-01" }],
       private: undefined,
     });
@@ -378,7 +428,11 @@ describe("parseTrainerFile: CSV", () => {
     const { rows, errors } = parseTrainerFile(text, "csv");
     expect(rows).toEqual([]);
     expect(errors).toEqual([
-      { line: 1, field: "displayName", message: expect.stringMatching(/^unknown column "displayname"; did you mean "display_name"\?/) },
+      {
+        line: 1,
+        field: "displayName",
+        message: expect.stringMatching(/^unknown column "displayname"; did you mean "display_name"\?/),
+      },
       { line: 1, field: "emial", message: expect.stringContaining('unknown column "emial"') },
       { line: 1, field: "id", message: 'duplicate column "id"' },
       { line: 3, field: "", message: "the record has 5 cells but the header has 6 columns" },
@@ -445,7 +499,10 @@ describe("parseTrainerFile: JSON", () => {
 
   it("reports trailing commas and comments as syntax errors", () => {
     expect(parseTrainerFile('[\n  {"id": "a", "displayName": "A"},\n]', "json").errors[0]?.line).toBe(3);
-    expect(parseTrainerFile('// trainers\n[]', "json").errors[0]).toMatchObject({ line: 1, message: expect.stringContaining("comment") });
+    expect(parseTrainerFile("// trainers\n[]", "json").errors[0]).toMatchObject({
+      line: 1,
+      message: expect.stringContaining("comment"),
+    });
   });
 
   it("reports wrong types, unknown keys and missing fields with the element's line", () => {
@@ -471,7 +528,11 @@ describe("parseTrainerFile: JSON", () => {
       { line: 3, field: "regions", message: "expected an array, got a string" },
       { line: 10, field: "", message: "element 3 of the array must be a trainer object, not a string" },
       { line: 11, field: "id", message: 'missing required field "id"' },
-      { line: 11, field: "private.nationalID", message: 'unknown field "nationalID" (expected: email, phone, nationalId, notes)' },
+      {
+        line: 11,
+        field: "private.nationalID",
+        message: 'unknown field "nationalID" (expected: email, phone, nationalId, notes)',
+      },
       { line: 11, field: "blackouts[0].end", message: "expected a string, got a null" },
     ]);
   });

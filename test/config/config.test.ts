@@ -43,7 +43,13 @@ describe("parseConfig", () => {
   it("applies the documented defaults to a minimal config", () => {
     expect(parseConfig({ hub: { id: "hub-ke-01", name: "Nairobi" } }, "test")).toEqual({
       hub: { id: "hub-ke-01", name: "Nairobi", role: "hub", region: "" },
-      federation: { id: "concordat-dev", heartbeatSeconds: 300, checkpointBatchMs: 50, staleAfterSeconds: 900, rotationGraceSeconds: 3600 },
+      federation: {
+        id: "concordat-dev",
+        heartbeatSeconds: 300,
+        checkpointBatchMs: 50,
+        staleAfterSeconds: 900,
+        rotationGraceSeconds: 3600,
+      },
       api: { host: "127.0.0.1", port: 7400 },
       metrics: { host: "127.0.0.1" },
       storage: { sync: false },
@@ -84,7 +90,14 @@ describe("parseConfig", () => {
         "test.yaml",
       ),
     );
-    expect(error.violations.map((v) => v.field).sort()).toEqual(["api.port", "hub.id", "hub.role", "log.level", "roster.shards", "storage.sync"]);
+    expect(error.violations.map((v) => v.field).sort()).toEqual([
+      "api.port",
+      "hub.id",
+      "hub.role",
+      "log.level",
+      "roster.shards",
+      "storage.sync",
+    ]);
     for (const field of ["api.port", "hub.id", "roster.shards"]) expect(error.message).toContain(field);
   });
 
@@ -101,7 +114,9 @@ describe("parseYaml", () => {
     expect(tab.message).toMatch(/line 5\b/);
     expect(tab.violations[0]?.field).toBe("bad.yaml");
 
-    const duplicate = await failure(() => parseYaml("hub:\n  id: ab\n  name: x\napi:\n  port: 7400\n  port: 7401\n", "dup.yaml"));
+    const duplicate = await failure(() =>
+      parseYaml("hub:\n  id: ab\n  name: x\napi:\n  port: 7400\n  port: 7401\n", "dup.yaml"),
+    );
     expect(duplicate.message).toMatch(/line 6\b/);
   });
 });
@@ -180,14 +195,19 @@ describe("api.host off loopback", () => {
   it("is refused without TLS, naming api.host and api.tls", async () => {
     for (const host of ["0.0.0.0", "::", "10.0.0.5", "192.168.1.20", "hub.example.org", "::ffff:10.0.0.1"]) {
       const error = await failure(async () => loadConfigFile(await file(MINIMAL), { CONCORDAT_API_HOST: host }));
-      expect(error.violations.map((v) => v.field), host).toEqual(["api.host"]);
+      expect(
+        error.violations.map((v) => v.field),
+        host,
+      ).toEqual(["api.host"]);
       expect(error.message).toContain("api.tls");
       expect(error.message).toContain(`'${host}' is not a loopback address`);
     }
   });
 
   it("is served with TLS; loopback (127.0.0.0/8, ::1, localhost) needs none", async () => {
-    expect((await loadConfigFile(await file(`${MINIMAL}${TLS}`), { CONCORDAT_API_HOST: "0.0.0.0" })).api.host).toBe("0.0.0.0");
+    expect((await loadConfigFile(await file(`${MINIMAL}${TLS}`), { CONCORDAT_API_HOST: "0.0.0.0" })).api.host).toBe(
+      "0.0.0.0",
+    );
     for (const host of ["127.0.0.1", "127.3.2.1", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "localhost"]) {
       expect((await loadConfigFile(await file(MINIMAL), { CONCORDAT_API_HOST: host })).api.host).toBe(host);
     }

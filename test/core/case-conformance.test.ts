@@ -62,7 +62,9 @@ describe("the CASE 1.1 package checker", () => {
 
 describe("UUID v5", () => {
   it("matches RFC 9562's example (the DNS namespace, www.example.com)", () => {
-    expect(uuidV5("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "www.example.com")).toBe("2ed6657d-e927-568b-95e1-2665a8aea6a2");
+    expect(uuidV5("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "www.example.com")).toBe(
+      "2ed6657d-e927-568b-95e1-2665a8aea6a2",
+    );
   });
 });
 
@@ -73,7 +75,15 @@ describe("only content counts", () => {
     const touch = <T extends { lastChangeDateTime: string; extra: Json }>(r: T): T => ({
       ...r,
       lastChangeDateTime: later,
-      extra: { ...r.extra, uri: `https://case.other.example/uri/${String(r.extra.uri).slice(-36)}`, CFDocumentURI: { title: "Renamed", identifier: "6c51717d-d6dc-5006-92a0-d0f8ae84df25", uri: "https://case.other.example/doc" } },
+      extra: {
+        ...r.extra,
+        uri: `https://case.other.example/uri/${String(r.extra.uri).slice(-36)}`,
+        CFDocumentURI: {
+          title: "Renamed",
+          identifier: "6c51717d-d6dc-5006-92a0-d0f8ae84df25",
+          uri: "https://case.other.example/doc",
+        },
+      },
     });
     const v2: CoreContent = {
       ...v1,
@@ -81,27 +91,50 @@ describe("only content counts", () => {
       schemes: [],
       framework: touch(v1.framework),
       items: v1.items.map(touch),
-      associations: v1.associations.map((a) => ({ ...touch(a), origin: { ...a.origin, title: "Retitled", uri: "https://case.other.example/x" } })),
+      associations: v1.associations.map((a) => ({
+        ...touch(a),
+        origin: { ...a.origin, title: "Retitled", uri: "https://case.other.example/x" },
+      })),
     };
     const base = { ...v1, modules: [], schemes: [] };
     expect(diffCore(base, v2)).toEqual([]);
     const hr1 = v1.items.find((i) => i.code === "HR-1") as CoreItem;
-    const v3 = { ...v2, items: v2.items.map((i) => (i.identifier === hr1.identifier ? { ...i, extra: { ...i.extra, alternativeLabel: "Outcome" } } : i)) };
+    const v3 = {
+      ...v2,
+      items: v2.items.map((i) =>
+        i.identifier === hr1.identifier ? { ...i, extra: { ...i.extra, alternativeLabel: "Outcome" } } : i,
+      ),
+    };
     expect(diffCore(base, v3).map((c) => c.fields.map((f) => f.field))).toEqual([["extra.alternativeLabel"]]);
     const source: CoreSource = {
       releases: async () => [],
       signed: async () => [],
       content: async (version) => (version === "1.0.0" ? base : version === "1.1.0" ? v2 : v3),
     };
-    const adaptation = { id: "ke-hr-1", target: { kind: "item" as const, id: hr1.identifier }, baseRelease: "1.0.0", scenarios: [], legalReferences: [], updatedAt: later, updatedBy: "op" };
+    const adaptation = {
+      id: "ke-hr-1",
+      target: { kind: "item" as const, id: hr1.identifier },
+      baseRelease: "1.0.0",
+      scenarios: [],
+      legalReferences: [],
+      updatedAt: later,
+      updatedBy: "op",
+    };
     expect((await impactOf([adaptation], source, "1.1.0"))[0]).toMatchObject({ status: "unchanged", changes: [] });
-    expect((await impactOf([adaptation], source, "1.2.0"))[0]).toMatchObject({ status: "changed", changes: [{ field: "extra.alternativeLabel" }] });
+    expect((await impactOf([adaptation], source, "1.2.0"))[0]).toMatchObject({
+      status: "changed",
+      changes: [{ field: "extra.alternativeLabel" }],
+    });
   });
 });
 
 /** What `core export case` writes for this content (node/api/core-service.ts). */
 const exported = (content: Pick<CoreContent, "framework" | "items" | "associations" | "definitions">) =>
-  JSON.parse(JSON.stringify(toCasePackage(prepareForCase({ ...content, framework: content.framework! }), { caseVersion: "1.1" }))) as Json;
+  JSON.parse(
+    JSON.stringify(
+      toCasePackage(prepareForCase({ ...content, framework: content.framework! }), { caseVersion: "1.1" }),
+    ),
+  ) as Json;
 
 describe("every export is a CASE 1.1 package", () => {
   for (const name of ["ssr-core", "unicode", "case-1.0-wrapped"]) {
@@ -114,12 +147,48 @@ describe("every export is a CASE 1.1 package", () => {
   it("a core with Concordat identifiers gets UUIDs and uris, and reads back with its own identifiers", () => {
     const now = "2026-03-01T10:00:00.000Z";
     const content = {
-      framework: { identifier: "fw", title: "SSR core", creator: "Secretariat", language: "en", lastChangeDateTime: now, extra: {} },
+      framework: {
+        identifier: "fw",
+        title: "SSR core",
+        creator: "Secretariat",
+        language: "en",
+        lastChangeDateTime: now,
+        extra: {},
+      },
       items: <CoreItem[]>[
-        { identifier: "hr", code: "HR", statement: { en: "Human rights" }, type: "Domain", language: "en", roleLevels: [], themes: [], lastChangeDateTime: now, extra: {} },
-        { identifier: "hr-1", code: "HR-1", statement: { en: "Applies the prohibition of torture", fr: "Applique l'interdiction de la torture" }, type: "Competency", language: "en", roleLevels: ["custodial"], themes: ["human-rights"], lastChangeDateTime: now, extra: {} },
+        {
+          identifier: "hr",
+          code: "HR",
+          statement: { en: "Human rights" },
+          type: "Domain",
+          language: "en",
+          roleLevels: [],
+          themes: [],
+          lastChangeDateTime: now,
+          extra: {},
+        },
+        {
+          identifier: "hr-1",
+          code: "HR-1",
+          statement: { en: "Applies the prohibition of torture", fr: "Applique l'interdiction de la torture" },
+          type: "Competency",
+          language: "en",
+          roleLevels: ["custodial"],
+          themes: ["human-rights"],
+          lastChangeDateTime: now,
+          extra: {},
+        },
       ],
-      associations: [{ identifier: "as-1", type: "isChildOf", origin: { identifier: "hr-1" }, destination: { identifier: "hr" }, lastChangeDateTime: now, extra: {} }],
+      associations: [
+        {
+          identifier: "as-1",
+          type: "isChildOf",
+          origin: { identifier: "hr-1" },
+          destination: { identifier: "hr" },
+          lastChangeDateTime: now,
+          extra: {},
+        },
+      ],
       definitions: {},
     };
     const pkg = exported(content);
@@ -127,11 +196,19 @@ describe("every export is a CASE 1.1 package", () => {
     const [, item] = pkg.CFItems as Json[];
     expect(item?.identifier).toBe(caseRecordIdentifier("fw", "hr-1"));
     expect(item?.uri).toBe(`urn:uuid:${caseRecordIdentifier("fw", "hr-1")}`);
-    expect((pkg.CFAssociations as Json[])[0]?.originNodeURI).toEqual({ title: "Applies the prohibition of torture", identifier: item?.identifier, uri: item?.uri });
+    expect((pkg.CFAssociations as Json[])[0]?.originNodeURI).toEqual({
+      title: "Applies the prohibition of torture",
+      identifier: item?.identifier,
+      uri: item?.uri,
+    });
     // Read back: the Concordat identifiers return, links included; exporting again gives the same package.
     const back = parseCasePackage(pkg);
     expect(back.items.map((i) => i.identifier)).toEqual(["hr", "hr-1"]);
-    expect(back.associations[0]).toMatchObject({ identifier: "as-1", origin: { identifier: "hr-1" }, destination: { identifier: "hr" } });
+    expect(back.associations[0]).toMatchObject({
+      identifier: "as-1",
+      origin: { identifier: "hr-1" },
+      destination: { identifier: "hr" },
+    });
     expect(back.framework.identifier).toBe("fw");
     expect(back.items[1]?.statement).toEqual(content.items[1]?.statement);
     expect(exported(back)).toEqual(pkg);
@@ -166,7 +243,14 @@ describe("the core keeps what CASE gave it", () => {
     const source = (original.CFItems as Json[]).find((i) => i.humanCodingScheme === "HR-1") as Json;
     const id = source.identifier as string;
 
-    await coreItemAddCommand({ ...cli(imported), id, statement: ["en=Applies international human rights standards in every use of police powers."] }, memoryIo(false));
+    await coreItemAddCommand(
+      {
+        ...cli(imported),
+        id,
+        statement: ["en=Applies international human rights standards in every use of police powers."],
+      },
+      memoryIo(false),
+    );
     const show = memoryIo(true);
     await coreShowCommand({ ...cli(imported), draft: true }, show);
     const edited = (JSON.parse(show.out()) as CoreContent).items.find((i) => i.identifier === id);
@@ -195,20 +279,53 @@ describe("the core keeps what CASE gave it", () => {
     const dir = await makeTempDir("concordat-case-put-");
     const file = join(dir, "item.json");
     const { writeFile } = await import("node:fs/promises");
-    const record = { identifier: source.identifier, code: "HR", statement: { en: "Human rights in policing" }, type: "Domain", language: "en", roleLevels: [], themes: [], lastChangeDateTime: new Date().toISOString() };
+    const record = {
+      identifier: source.identifier,
+      code: "HR",
+      statement: { en: "Human rights in policing" },
+      type: "Domain",
+      language: "en",
+      roleLevels: [],
+      themes: [],
+      lastChangeDateTime: new Date().toISOString(),
+    };
     await writeFile(file, JSON.stringify(record));
     await corePutCommand({ ...cli(imported), kind: "item", file }, memoryIo(false));
     const pkg = await exportOf(imported, { draft: true });
     expect(validateCasePackage(pkg)).toEqual([]);
-    expect((pkg.CFItems as Json[]).find((i) => i.identifier === source.identifier)).toMatchObject({ uri: source.uri, CFItemTypeURI: source.CFItemTypeURI });
+    expect((pkg.CFItems as Json[]).find((i) => i.identifier === source.identifier)).toMatchObject({
+      uri: source.uri,
+      CFItemTypeURI: source.CFItemTypeURI,
+    });
   });
 
   it("a core authored in Concordat only (item → associate → release → export) is a CASE 1.1 package", async () => {
-    await coreItemAddCommand({ ...cli(authored), id: "hr", code: "HR", statement: ["en=Human rights in law enforcement"], type: "Domain" }, memoryIo(false));
-    await coreItemAddCommand({ ...cli(authored), id: "hr-1", code: "HR-1", statement: ["en=Applies the prohibition of torture", "fr=Applique l'interdiction de la torture"], roleLevel: ["custodial"] }, memoryIo(false));
-    await coreItemAddCommand({ ...cli(authored), code: "UF-1", statement: ["en=Uses force only when strictly necessary"] }, memoryIo(false));
-    await coreAssociateCommand({ ...cli(authored), origin: "hr-1", type: "isChildOf", destination: "hr" }, memoryIo(false));
-    await coreAssociateCommand({ ...cli(authored), id: "as-peer", origin: "hr-1", type: "isRelatedTo", destination: "hr" }, memoryIo(false));
+    await coreItemAddCommand(
+      { ...cli(authored), id: "hr", code: "HR", statement: ["en=Human rights in law enforcement"], type: "Domain" },
+      memoryIo(false),
+    );
+    await coreItemAddCommand(
+      {
+        ...cli(authored),
+        id: "hr-1",
+        code: "HR-1",
+        statement: ["en=Applies the prohibition of torture", "fr=Applique l'interdiction de la torture"],
+        roleLevel: ["custodial"],
+      },
+      memoryIo(false),
+    );
+    await coreItemAddCommand(
+      { ...cli(authored), code: "UF-1", statement: ["en=Uses force only when strictly necessary"] },
+      memoryIo(false),
+    );
+    await coreAssociateCommand(
+      { ...cli(authored), origin: "hr-1", type: "isChildOf", destination: "hr" },
+      memoryIo(false),
+    );
+    await coreAssociateCommand(
+      { ...cli(authored), id: "as-peer", origin: "hr-1", type: "isRelatedTo", destination: "hr" },
+      memoryIo(false),
+    );
     await coreReleaseCommand({ ...cli(authored), version: "1.0.0" }, memoryIo(false));
     const pkg = await exportOf(authored, { release: "1.0.0" });
     expect(validateCasePackage(pkg)).toEqual([]);
@@ -219,12 +336,25 @@ describe("the core keeps what CASE gave it", () => {
   });
 
   it("`core remove item` names what still refers to the item and removes nothing", async () => {
-    const module = { id: "mod-hr", code: "M-HR", title: { en: "Human rights for police" }, durationMinutes: 60, deliveryMode: "blended", units: [], competencies: ["hr"], materials: [] };
+    const module = {
+      id: "mod-hr",
+      code: "M-HR",
+      title: { en: "Human rights for police" },
+      durationMinutes: 60,
+      deliveryMode: "blended",
+      units: [],
+      competencies: ["hr"],
+      materials: [],
+    };
     const dir = await makeTempDir("concordat-case-module-");
     const { writeFile } = await import("node:fs/promises");
     await writeFile(join(dir, "module.json"), JSON.stringify(module));
     await corePutCommand({ ...cli(authored), kind: "module", file: join(dir, "module.json") }, memoryIo(false));
-    const error = toCliError(await coreRemoveCommand({ ...cli(authored), kind: "item", ids: ["hr"] }, memoryIo(false)).catch((e: unknown) => e));
+    const error = toCliError(
+      await coreRemoveCommand({ ...cli(authored), kind: "item", ids: ["hr"] }, memoryIo(false)).catch(
+        (e: unknown) => e,
+      ),
+    );
     const said = [error.message, ...error.details].join("\n");
     expect(said).toMatch(/child item HR-1 \(hr-1\)/);
     expect(said).toMatch(/association as-peer \(HR-1 \(hr-1\) isRelatedTo HR \(hr\)\)/);

@@ -82,7 +82,18 @@ describe("parseCasePackage: ssr-core.json (a CASE 1.1 package as OpenSALT writes
     });
     expect(framework.description).toMatch(/^Core competencies/);
     expect(Object.keys(framework.extra).sort()).toEqual(
-      ["CFPackageURI", "caseVersion", "frameworkType", "licenseURI", "notes", "officialSourceURL", "statusStartDate", "subjectURI", "uri", "version"].sort(),
+      [
+        "CFPackageURI",
+        "caseVersion",
+        "frameworkType",
+        "licenseURI",
+        "notes",
+        "officialSourceURL",
+        "statusStartDate",
+        "subjectURI",
+        "uri",
+        "version",
+      ].sort(),
     );
     expect(framework.extra.licenseURI).toEqual(raw.document.licenseURI);
     expect(framework.extra.caseVersion).toBe("1.1");
@@ -142,12 +153,20 @@ describe("parseCasePackage: ssr-core.json (a CASE 1.1 package as OpenSALT writes
     const grouped = content.associations.filter((a) => a.grouping);
     expect(grouped.map((a) => a.grouping?.title)).toEqual(["Cross-cutting: gender", "Cross-cutting: human rights"]);
     expect(grouped.every((a) => a.type === "isRelatedTo")).toBe(true);
-    expect(new Set(content.associations.map((a) => a.type))).toEqual(new Set(["isChildOf", "exactMatchOf", "isRelatedTo", "precedes", "replacedBy"]));
+    expect(new Set(content.associations.map((a) => a.type))).toEqual(
+      new Set(["isChildOf", "exactMatchOf", "isRelatedTo", "precedes", "replacedBy"]),
+    );
   });
 
   it("keeps CFDefinitions verbatim", () => {
     expect(content.definitions).toEqual(pkg.CFDefinitions);
-    expect(Object.keys(content.definitions).sort()).toEqual(["CFAssociationGroupings", "CFConcepts", "CFItemTypes", "CFLicenses", "CFSubjects"]);
+    expect(Object.keys(content.definitions).sort()).toEqual([
+      "CFAssociationGroupings",
+      "CFConcepts",
+      "CFItemTypes",
+      "CFLicenses",
+      "CFSubjects",
+    ]);
   });
 
   it("exports back to the very package it read", () => {
@@ -210,7 +229,10 @@ describe("parseCasePackage: unicode.json", () => {
     expect(Object.keys(item.statement).sort()).toEqual(["ar", "en", "fr", "zh-Hans"]);
     expect(item.statement.fr).toBe("Explique à ses subordonnés les règles 𝐀 à 𝐙 relatives à l’usage de la force 🛡️.");
     expect(codePoints(item.statement["zh-Hans"] ?? "")).toContain(0x20000);
-    expect(item.abbreviatedStatement).toEqual({ en: "Rules on the use of force", fr: "Règles sur l’usage de la force" });
+    expect(item.abbreviatedStatement).toEqual({
+      en: "Rules on the use of force",
+      fr: "Règles sur l’usage de la force",
+    });
     expect(item.extra.extensions).toEqual({ opensalt: { markdown: true } });
   });
 
@@ -220,7 +242,10 @@ describe("parseCasePackage: unicode.json", () => {
 
   it("keeps Unicode in association extras", () => {
     const related = content.associations.find((a) => a.type === "isRelatedTo") as CoreAssociation;
-    expect(related.extra).toMatchObject({ notes: "Связь между 🛡️ компетенциями", extensions: { reviewer: "Олена Коваленко" } });
+    expect(related.extra).toMatchObject({
+      notes: "Связь между 🛡️ компетенциями",
+      extensions: { reviewer: "Олена Коваленко" },
+    });
   });
 
   it("round-trips through export and JSON text", () => {
@@ -291,7 +316,10 @@ describe("parseCasePackage: invalid packages", () => {
         field: "CFItems[2] (a1c4e7f0-2b5d-4c8e-9f1a-3d6b9e2c5f80): identifier",
         description: "repeats the identifier of CFItems[0]",
       },
-      { field: "CFAssociations[0] (f6b9d2e5-7a0c-4b3d-8e6f-8c1a4d7b0e35): associationType", description: expect.stringContaining("'isCousinOf'") },
+      {
+        field: "CFAssociations[0] (f6b9d2e5-7a0c-4b3d-8e6f-8c1a4d7b0e35): associationType",
+        description: expect.stringContaining("'isCousinOf'"),
+      },
       {
         field: "CFAssociations[1] (f6b9d2e5-7a0c-4b3d-8e6f-8c1a4d7b0e36): originNodeURI.identifier",
         description: expect.stringContaining("'c3e6a9b2-4d7f-4e0a-9b3c-5f8d1a4e7b02'"),
@@ -300,33 +328,56 @@ describe("parseCasePackage: invalid packages", () => {
         field: "CFAssociations[2] (f6b9d2e5-7a0c-4b3d-8e6f-8c1a4d7b0e37): CFAssociationGroupingURI.identifier",
         description: expect.stringContaining("not in CFDefinitions.CFAssociationGroupings"),
       },
-      { field: "CFAssociations[3] (f6b9d2e5-7a0c-4b3d-8e6f-8c1a4d7b0e38): sequenceNumber", description: "must be a non-negative integer" },
+      {
+        field: "CFAssociations[3] (f6b9d2e5-7a0c-4b3d-8e6f-8c1a4d7b0e38): sequenceNumber",
+        description: "must be a non-negative integer",
+      },
     ]);
   });
 
   it("reports a non-object, a missing CFDocument or a CFItems that is no list as one clear problem", () => {
     for (const json of [null, "CFPackage", [], 42]) {
-      expect(rejection(json).violations).toEqual([{ field: "CFPackage", description: expect.stringContaining("JSON object") }]);
+      expect(rejection(json).violations).toEqual([
+        { field: "CFPackage", description: expect.stringContaining("JSON object") },
+      ]);
     }
-    expect(rejection({ CFItems: [] }).violations).toEqual([{ field: "CFDocument", description: expect.stringContaining("is required") }]);
-    expect(rejection({ CFPackage: { CFDocument: "x" } }).violations).toEqual([{ field: "CFDocument", description: "must be an object" }]);
+    expect(rejection({ CFItems: [] }).violations).toEqual([
+      { field: "CFDocument", description: expect.stringContaining("is required") },
+    ]);
+    expect(rejection({ CFPackage: { CFDocument: "x" } }).violations).toEqual([
+      { field: "CFDocument", description: "must be an object" },
+    ]);
     const document = (fixture("case-1.0-wrapped").CFPackage as Json).CFDocument;
-    expect(rejection({ CFDocument: document, CFItems: {} }).violations).toEqual([{ field: "CFItems", description: "must be an array" }]);
+    expect(rejection({ CFDocument: document, CFItems: {} }).violations).toEqual([
+      { field: "CFItems", description: "must be an array" },
+    ]);
   });
 
   it("names model fields by their CASE names", () => {
     const pkg = fixture("ssr-core");
     const items = pkg.CFItems as Json[];
     const associations = pkg.CFAssociations as Json[];
-    Object.assign(items[1] as Json, { humanCodingScheme: 7, CFItemType: 3, educationLevel: ["custodial", ""], conceptKeywords: [5], lastChangeDateTime: "yesterday" });
+    Object.assign(items[1] as Json, {
+      humanCodingScheme: 7,
+      CFItemType: 3,
+      educationLevel: ["custodial", ""],
+      conceptKeywords: [5],
+      lastChangeDateTime: "yesterday",
+    });
     Object.assign(items[2] as Json, { fullStatement: "   " });
     Object.assign(items[3] as Json, { language: "not a language!" });
     delete (associations[0] as Json).lastChangeDateTime;
-    Object.assign(associations[1] as Json, { associationType: "", originNodeURI: "HR-1", destinationNodeURI: { identifier: "x", uri: 5 } });
+    Object.assign(associations[1] as Json, {
+      associationType: "",
+      originNodeURI: "HR-1",
+      destinationNodeURI: { identifier: "x", uri: 5 },
+    });
     (pkg.CFDocument as Json).title = "";
     const error = rejection(pkg);
     const at = (record: string) =>
-      error.violations.filter((v) => v.field.startsWith(record)).map((v) => `${v.field.slice(v.field.indexOf(": ") + 2)}: ${v.description}`);
+      error.violations
+        .filter((v) => v.field.startsWith(record))
+        .map((v) => `${v.field.slice(v.field.indexOf(": ") + 2)}: ${v.description}`);
     expect(at("CFDocument")).toEqual(["title: must not be empty"]);
     expect(at("CFItems[1]")).toEqual([
       "humanCodingScheme: must be a string",
@@ -353,7 +404,10 @@ describe("parseCasePackage: invalid packages", () => {
     const record = `CFItems[6] (${String(item.identifier)})`;
     item.extensions = { concordat: { statement: { fr: "", "not a tag!": "x", en: "Another English text" } } };
     expect(rejection(pkg).violations).toEqual([
-      { field: `${record}: extensions.concordat.statement.en`, description: "differs from fullStatement, which holds the text in 'en'" },
+      {
+        field: `${record}: extensions.concordat.statement.en`,
+        description: "differs from fullStatement, which holds the text in 'en'",
+      },
       { field: `${record}: extensions.concordat.statement.fr`, description: "must not be empty" },
       { field: `${record}: extensions.concordat.statement.not a tag!`, description: "is not a BCP 47 language tag" },
     ]);
@@ -367,7 +421,10 @@ describe("parseCasePackage: invalid packages", () => {
     const associations = pkg.CFAssociations as Json[];
     (associations[4] as Json).identifier = items[0]?.identifier;
     expect(rejection(pkg).violations).toEqual([
-      { field: `CFAssociations[4] (${String(items[0]?.identifier)}): identifier`, description: "repeats the identifier of CFItems[0]" },
+      {
+        field: `CFAssociations[4] (${String(items[0]?.identifier)}): identifier`,
+        description: "repeats the identifier of CFItems[0]",
+      },
     ]);
   });
 
@@ -375,11 +432,17 @@ describe("parseCasePackage: invalid packages", () => {
     const pkg = fixture("case-1.0-wrapped");
     const inner = pkg.CFPackage as Json;
     inner.CFAssociations = [];
-    inner.CFItems = Array.from({ length: 250 }, (_, i) => ({ identifier: `item-${i}`, lastChangeDateTime: "2026-01-01T00:00:00Z" }));
+    inner.CFItems = Array.from({ length: 250 }, (_, i) => ({
+      identifier: `item-${i}`,
+      lastChangeDateTime: "2026-01-01T00:00:00Z",
+    }));
     const error = rejection(pkg);
     expect(error.message).toBe("the CASE package is invalid: 250 problems");
     expect(error.violations).toHaveLength(200);
-    expect(error.violations[199]).toEqual({ field: "CFItems[199] (item-199): fullStatement", description: "is required" });
+    expect(error.violations[199]).toEqual({
+      field: "CFItems[199] (item-199): fullStatement",
+      description: "is required",
+    });
   });
 });
 
@@ -393,10 +456,16 @@ describe("toCasePackage", () => {
   });
 
   it("keeps the given order of records", () => {
-    const reversed = { ...content, items: [...content.items].reverse(), associations: [...content.associations].reverse() };
+    const reversed = {
+      ...content,
+      items: [...content.items].reverse(),
+      associations: [...content.associations].reverse(),
+    };
     const exported = toCasePackage(reversed);
     expect((exported.CFItems as Json[]).map((i) => i.identifier)).toEqual(reversed.items.map((i) => i.identifier));
-    expect((exported.CFAssociations as Json[]).map((a) => a.identifier)).toEqual(reversed.associations.map((a) => a.identifier));
+    expect((exported.CFAssociations as Json[]).map((a) => a.identifier)).toEqual(
+      reversed.associations.map((a) => a.identifier),
+    );
   });
 
   it("stamps or removes caseVersion on request, and otherwise leaves it as it was", () => {
@@ -427,17 +496,30 @@ describe("toCasePackage", () => {
     expect(written).not.toHaveProperty("conceptKeywords");
     expect(written?.extensions).toEqual({
       opensalt: { markdown: true },
-      concordat: { reviewedBy: "secretariat", statement: { fr: "Droits humains", ar: "حقوق الإنسان" }, abbreviatedStatement: { fr: "DH" } },
+      concordat: {
+        reviewedBy: "secretariat",
+        statement: { fr: "Droits humains", ar: "حقوق الإنسان" },
+        abbreviatedStatement: { fr: "DH" },
+      },
     });
-    const [back] = parseCasePackage(throughJson({ ...toCasePackage(content), CFItems: [written], CFAssociations: [] })).items;
+    const [back] = parseCasePackage(
+      throughJson({ ...toCasePackage(content), CFItems: [written], CFAssociations: [] }),
+    ).items;
     expect(back).toEqual(item);
   });
 
   it("lets the modelled fields win over stray copies in extra", () => {
     const base = byCode(content, "HR-1");
-    const item: CoreItem = { ...base, extra: { ...base.extra, fullStatement: "stale", humanCodingScheme: "OLD", educationLevel: ["x"] } };
+    const item: CoreItem = {
+      ...base,
+      extra: { ...base.extra, fullStatement: "stale", humanCodingScheme: "OLD", educationLevel: ["x"] },
+    };
     const [written] = toCasePackage({ ...content, items: [item] }).CFItems as Json[];
-    expect(written).toMatchObject({ fullStatement: base.statement.en, humanCodingScheme: "HR-1", educationLevel: base.roleLevels });
+    expect(written).toMatchObject({
+      fullStatement: base.statement.en,
+      humanCodingScheme: "HR-1",
+      educationLevel: base.roleLevels,
+    });
   });
 
   it("keeps the parts of a node reference the core does not model (CASE 1.1 targetType)", () => {
@@ -470,13 +552,17 @@ describe("toCasePackage", () => {
 
 const LANGUAGES = ["en", "fr", "ar", "zh-Hans", "ru", "uk", "es", "pt-BR"] as const;
 /** `s` without the characters a text of `kind` may not hold (node/text.ts). */
-const allowed = (kind: TextKind) => (s: string): string => {
-  let out = s;
-  for (let found = forbiddenCharacter(out, kind); found; found = forbiddenCharacter(out, kind)) out = out.slice(0, found.index) + out.slice(found.index + 1);
-  return out;
-};
+const allowed =
+  (kind: TextKind) =>
+  (s: string): string => {
+    let out = s;
+    for (let found = forbiddenCharacter(out, kind); found; found = forbiddenCharacter(out, kind))
+      out = out.slice(0, found.index) + out.slice(found.index + 1);
+    return out;
+  };
 /** Any Unicode a text of `kind` may hold, astral planes and lone surrogates included; text fields must not be blank. */
-const anyString = (maxLength: number, kind: TextKind = TextKind.Line) => fc.string({ unit: "binary", maxLength }).map(allowed(kind));
+const anyString = (maxLength: number, kind: TextKind = TextKind.Line) =>
+  fc.string({ unit: "binary", maxLength }).map(allowed(kind));
 const text = (maxLength: number, kind: TextKind = TextKind.Line) =>
   fc
     .string({ unit: "binary", minLength: 1, maxLength })
@@ -487,10 +573,13 @@ const allowedJson = (value: unknown): unknown => {
   const clean = allowed(TextKind.Multiline);
   if (typeof value === "string") return clean(value);
   if (Array.isArray(value)) return value.map(allowedJson);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), allowedJson(v)]));
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), allowedJson(v)]));
   return value;
 };
-const time = fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString());
+const time = fc
+  .date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true })
+  .map((d) => d.toISOString());
 const language = fc.constantFrom(...LANGUAGES);
 /** JSON values as they come out of a file (fc.jsonValue may give -0, which JSON text cannot hold). */
 const json = fc.jsonValue({ maxDepth: 2 }).map((v) => throughJson(allowedJson(v)));
@@ -498,7 +587,9 @@ const json = fc.jsonValue({ maxDepth: 2 }).map((v) => throughJson(allowedJson(v)
 const extra = (names: readonly string[]) =>
   fc.dictionary(fc.constantFrom(...names), json, { maxKeys: 4 }).chain((members) =>
     fc
-      .option(fc.dictionary(fc.constantFrom("opensalt", "vendor"), json, { minKeys: 1, maxKeys: 2 }), { nil: undefined })
+      .option(fc.dictionary(fc.constantFrom("opensalt", "vendor"), json, { minKeys: 1, maxKeys: 2 }), {
+        nil: undefined,
+      })
       .map((extensions) => (extensions === undefined ? members : { ...members, extensions })),
   );
 
@@ -506,7 +597,9 @@ const extra = (names: readonly string[]) =>
 const langMap = (main: string | undefined, kind: TextKind = TextKind.Line): fc.Arbitrary<Record<string, string>> =>
   main === undefined
     ? fc.dictionary(language, text(30, kind), { minKeys: 1, maxKeys: 3 })
-    : fc.tuple(fc.dictionary(language, text(30, kind), { maxKeys: 3 }), text(30, kind)).map(([others, t]) => ({ ...others, [main]: t }));
+    : fc
+        .tuple(fc.dictionary(language, text(30, kind), { maxKeys: 3 }), text(30, kind))
+        .map(([others, t]) => ({ ...others, [main]: t }));
 
 const frameworkArb = (identifier: string): fc.Arbitrary<CoreFramework> =>
   fc.record(
@@ -536,56 +629,100 @@ const itemArb = (identifier: string): fc.Arbitrary<CoreItem> =>
         type: fc.oneof(fc.constantFrom("Domain", "Competency", "Indicator", "Item"), text(20)),
         language: fc.constant(lang),
         roleLevels: fc.array(fc.constantFrom(...ROLE_LEVELS), { maxLength: 4 }),
-        themes: fc.array(anyString(15).filter((s) => s !== ""), { maxLength: 3 }),
+        themes: fc.array(
+          anyString(15).filter((s) => s !== ""),
+          { maxLength: 3 },
+        ),
         notes: anyString(40, TextKind.Multiline),
         listEnumeration: anyString(10),
         lastChangeDateTime: time,
-        extra: extra(["uri", "alternativeLabel", "CFItemTypeURI", "subject", "licenseURI", "statusStartDate", "CFDocumentURI"]),
+        extra: extra([
+          "uri",
+          "alternativeLabel",
+          "CFItemTypeURI",
+          "subject",
+          "licenseURI",
+          "statusStartDate",
+          "CFDocumentURI",
+        ]),
       },
-      { requiredKeys: ["identifier", "code", "statement", "type", "language", "roleLevels", "themes", "lastChangeDateTime", "extra"] },
+      {
+        requiredKeys: [
+          "identifier",
+          "code",
+          "statement",
+          "type",
+          "language",
+          "roleLevels",
+          "themes",
+          "lastChangeDateTime",
+          "extra",
+        ],
+      },
     ),
   );
 
 const nodeRef = (known: readonly string[]): fc.Arbitrary<NodeRef> =>
   fc.oneof(
-    fc.record({ identifier: fc.constantFrom(...known), uri: anyString(40), title: anyString(40, TextKind.Multiline) }, { requiredKeys: ["identifier"] }),
+    fc.record(
+      { identifier: fc.constantFrom(...known), uri: anyString(40), title: anyString(40, TextKind.Multiline) },
+      { requiredKeys: ["identifier"] },
+    ),
     // An external node: anything but the package's identifiers, with a uri to find it.
-    fc.record({ identifier: fc.uuid(), uri: text(40), title: anyString(40, TextKind.Multiline) }, { requiredKeys: ["identifier", "uri"] }),
+    fc.record(
+      { identifier: fc.uuid(), uri: text(40), title: anyString(40, TextKind.Multiline) },
+      { requiredKeys: ["identifier", "uri"] },
+    ),
   );
 
-const associationArb = (identifier: string, nodes: readonly string[], groupings: readonly NodeRef[]): fc.Arbitrary<CoreAssociation> =>
-  fc.record(
-    {
-      identifier: fc.constant(identifier),
-      type: fc.constantFrom(...ASSOCIATION_TYPES),
-      origin: nodeRef(nodes),
-      destination: nodeRef(nodes),
-      sequenceNumber: fc.nat(),
-      grouping: groupings.length > 0 ? fc.constantFrom(...groupings) : fc.constant(undefined),
-      lastChangeDateTime: time,
-      extra: extra(["uri", "notes", "CFDocumentURI"]),
-    },
-    { requiredKeys: ["identifier", "type", "origin", "destination", "lastChangeDateTime", "extra"] },
-  ).map((a) => (a.grouping === undefined ? (({ grouping: _, ...rest }) => rest)(a) : a));
+const associationArb = (
+  identifier: string,
+  nodes: readonly string[],
+  groupings: readonly NodeRef[],
+): fc.Arbitrary<CoreAssociation> =>
+  fc
+    .record(
+      {
+        identifier: fc.constant(identifier),
+        type: fc.constantFrom(...ASSOCIATION_TYPES),
+        origin: nodeRef(nodes),
+        destination: nodeRef(nodes),
+        sequenceNumber: fc.nat(),
+        grouping: groupings.length > 0 ? fc.constantFrom(...groupings) : fc.constant(undefined),
+        lastChangeDateTime: time,
+        extra: extra(["uri", "notes", "CFDocumentURI"]),
+      },
+      { requiredKeys: ["identifier", "type", "origin", "destination", "lastChangeDateTime", "extra"] },
+    )
+    .map((a) => (a.grouping === undefined ? (({ grouping: _, ...rest }) => rest)(a) : a));
 
 const contentArb: fc.Arbitrary<CasePackageContent> = fc
   .record({ items: fc.nat({ max: 8 }), associations: fc.nat({ max: 8 }), groupings: fc.nat({ max: 2 }) })
   .chain((n) =>
-    fc.uniqueArray(fc.uuid(), { minLength: 1 + n.items + n.associations + n.groupings, maxLength: 1 + n.items + n.associations + n.groupings }).chain((ids) => {
-      const [documentId = "", ...rest] = ids;
-      const itemIds = rest.slice(0, n.items);
-      const associationIds = rest.slice(n.items, n.items + n.associations);
-      const groupings = rest.slice(n.items + n.associations).map((identifier, i) => ({ identifier, uri: `https://example.org/g/${identifier}`, title: `Grouping ${i}` }));
-      const nodes = [documentId, ...itemIds];
-      return fc.record({
-        framework: frameworkArb(documentId),
-        items: fc.tuple(...itemIds.map(itemArb)),
-        associations: fc.tuple(...associationIds.map((id) => associationArb(id, nodes, groupings))),
-        definitions: fc.constant<CoreDefinitions>(
-          groupings.length > 0 ? { CFAssociationGroupings: groupings.map((g) => ({ ...g, lastChangeDateTime: "2026-01-01T00:00:00Z" })) } : {},
-        ),
-      });
-    }),
+    fc
+      .uniqueArray(fc.uuid(), {
+        minLength: 1 + n.items + n.associations + n.groupings,
+        maxLength: 1 + n.items + n.associations + n.groupings,
+      })
+      .chain((ids) => {
+        const [documentId = "", ...rest] = ids;
+        const itemIds = rest.slice(0, n.items);
+        const associationIds = rest.slice(n.items, n.items + n.associations);
+        const groupings = rest
+          .slice(n.items + n.associations)
+          .map((identifier, i) => ({ identifier, uri: `https://example.org/g/${identifier}`, title: `Grouping ${i}` }));
+        const nodes = [documentId, ...itemIds];
+        return fc.record({
+          framework: frameworkArb(documentId),
+          items: fc.tuple(...itemIds.map(itemArb)),
+          associations: fc.tuple(...associationIds.map((id) => associationArb(id, nodes, groupings))),
+          definitions: fc.constant<CoreDefinitions>(
+            groupings.length > 0
+              ? { CFAssociationGroupings: groupings.map((g) => ({ ...g, lastChangeDateTime: "2026-01-01T00:00:00Z" })) }
+              : {},
+          ),
+        });
+      }),
   );
 
 describe("property: parse ∘ export", () => {
@@ -622,7 +759,14 @@ describe("property: parse ∘ export", () => {
       );
       const first = items[0];
       if (flag(4) && first?.language !== undefined && first.language === document.language) delete document.language;
-      return { CFPackage: { CFDocument: document, CFItems: items, CFAssociations: associations, CFDefinitions: pkg.CFDefinitions } };
+      return {
+        CFPackage: {
+          CFDocument: document,
+          CFItems: items,
+          CFAssociations: associations,
+          CFDefinitions: pkg.CFDefinitions,
+        },
+      };
     };
     fc.assert(
       fc.property(contentArb, fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), (content, flags) => {

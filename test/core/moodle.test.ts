@@ -35,7 +35,12 @@ function row(cells: Partial<Record<(typeof MOODLE_COLUMNS)[number], string>>): s
   return MOODLE_COLUMNS.map((c) => cell(cells[c] ?? "")).join(",");
 }
 
-const FRAMEWORK_ROW = row({ "ID number": "FW", "Short name": "Framework", "Is framework": "1", Taxonomy: "domain,competency" });
+const FRAMEWORK_ROW = row({
+  "ID number": "FW",
+  "Short name": "Framework",
+  "Is framework": "1",
+  Taxonomy: "domain,competency",
+});
 
 function csv(...rows: string[]): string {
   return `${[HEADER, FRAMEWORK_ROW, ...rows].join("\r\n")}\r\n`;
@@ -62,7 +67,17 @@ describe("parseMoodleCsv: a framework as Moodle exports it", () => {
 
   it("reads the framework, 11 competencies, 11 isChildOf and 2 isRelatedTo", () => {
     expect(result.items.map((i) => i.code)).toEqual([
-      "HR", "GEN", "HR-1", "HR-2", "GEN-1", "GOV", "GOV-1", "HR-1.1", "HR-1.2", "GOV-1.1", "HR-3",
+      "HR",
+      "GEN",
+      "HR-1",
+      "HR-2",
+      "GEN-1",
+      "GOV",
+      "GOV-1",
+      "HR-1.1",
+      "HR-1.2",
+      "GOV-1.1",
+      "HR-3",
     ]);
     expect(result.associations.filter((a) => a.type === "isChildOf")).toHaveLength(11);
     expect(result.associations.filter((a) => a.type === "isRelatedTo")).toHaveLength(2);
@@ -84,7 +99,8 @@ describe("parseMoodleCsv: a framework as Moodle exports it", () => {
       moodle: {
         idnumber: "SSR-CORE",
         scaleValues: "Not yet competent,Competent",
-        scaleConfiguration: '[{"scaleid":"2"},{"id":1,"scaledefault":1,"proficient":0},{"id":2,"scaledefault":0,"proficient":1}]',
+        scaleConfiguration:
+          '[{"scaleid":"2"},{"id":1,"scaledefault":1,"proficient":0},{"id":2,"scaledefault":0,"proficient":1}]',
         taxonomy: "domain,competency,behaviour",
         descriptionFormat: 1,
       },
@@ -134,18 +150,33 @@ describe("parseMoodleCsv: a framework as Moodle exports it", () => {
   it("types each item by the taxonomy term of its depth", () => {
     const types = Object.fromEntries(result.items.map((i) => [i.code, i.type]));
     expect(types).toEqual({
-      HR: "Domain", GEN: "Domain", GOV: "Domain",
-      "HR-1": "Competency", "HR-2": "Competency", "HR-3": "Competency", "GEN-1": "Competency", "GOV-1": "Competency",
-      "HR-1.1": "Behaviour", "HR-1.2": "Behaviour", "GOV-1.1": "Behaviour",
+      HR: "Domain",
+      GEN: "Domain",
+      GOV: "Domain",
+      "HR-1": "Competency",
+      "HR-2": "Competency",
+      "HR-3": "Competency",
+      "GEN-1": "Competency",
+      "GOV-1": "Competency",
+      "HR-1.1": "Behaviour",
+      "HR-1.2": "Behaviour",
+      "GOV-1.1": "Behaviour",
     });
   });
 
   it("links each competency to its parent, top-level ones to the framework, numbered among siblings in file order", () => {
     expect(tree(result)).toEqual({
-      HR: ["", 1], GEN: ["", 2], GOV: ["", 3],
-      "HR-1": ["HR", 1], "HR-2": ["HR", 2], "HR-3": ["HR", 3], // HR-3 comes last in the file
-      "GEN-1": ["GEN", 1], "GOV-1": ["GOV", 1],
-      "HR-1.1": ["HR-1", 1], "HR-1.2": ["HR-1", 2], "GOV-1.1": ["GOV-1", 1],
+      HR: ["", 1],
+      GEN: ["", 2],
+      GOV: ["", 3],
+      "HR-1": ["HR", 1],
+      "HR-2": ["HR", 2],
+      "HR-3": ["HR", 3], // HR-3 comes last in the file
+      "GEN-1": ["GEN", 1],
+      "GOV-1": ["GOV", 1],
+      "HR-1.1": ["HR-1", 1],
+      "HR-1.2": ["HR-1", 2],
+      "GOV-1.1": ["GOV-1", 1],
     });
     const top = result.associations.find((a) => a.origin.identifier === items.get("HR")?.identifier);
     expect(top).toEqual({
@@ -238,14 +269,21 @@ describe("parseMoodleCsv: other valid files", () => {
   it("places a child listed before its parent, and ID numbers beyond the BMP", () => {
     const result = parseMoodleCsv(
       csv(
-        row({ "Parent ID number": "🕊", "ID number": "🕊-1", "Short name": "Child", "Cross-referenced competency ID numbers": "🕊" }),
+        row({
+          "Parent ID number": "🕊",
+          "ID number": "🕊-1",
+          "Short name": "Child",
+          "Cross-referenced competency ID numbers": "🕊",
+        }),
         row({ "ID number": "🕊", "Short name": "Parent" }),
       ),
       { now: NOW },
     );
     expect(tree(result)).toEqual({ "🕊-1": ["🕊", 1], "🕊": ["", 1] });
     expect(byCode(result).get("🕊-1")?.type).toBe("Competency");
-    expect(result.associations.filter((a) => a.type === "isRelatedTo").map((a) => a.destination.title)).toEqual(["Parent"]);
+    expect(result.associations.filter((a) => a.type === "isRelatedTo").map((a) => a.destination.title)).toEqual([
+      "Parent",
+    ]);
   });
 
   it("reads %2C in a cross-reference as a comma of the ID number, as Moodle's exporter writes it", () => {
@@ -256,7 +294,9 @@ describe("parseMoodleCsv: other valid files", () => {
       ),
       { now: NOW },
     );
-    expect(result.associations.filter((a) => a.type === "isRelatedTo").map((a) => a.destination.title)).toEqual(["With a comma"]);
+    expect(result.associations.filter((a) => a.type === "isRelatedTo").map((a) => a.destination.title)).toEqual([
+      "With a comma",
+    ]);
   });
 
   it("capitalises a taxonomy term by its first code point, and defaults to Competency below the taxonomy", () => {
@@ -265,7 +305,11 @@ describe("parseMoodleCsv: other valid files", () => {
       row({ "Parent ID number": "A", "ID number": "B", "Short name": "B" }),
       row({ "Parent ID number": "B", "ID number": "C", "Short name": "C" }),
     ).replace("domain,competency", "\u{10428}x,"); // DESERET SMALL LETTER LONG I; an empty second term
-    expect(parseMoodleCsv(text, { now: NOW }).items.map((i) => i.type)).toEqual(["\u{10400}x", "Competency", "Competency"]);
+    expect(parseMoodleCsv(text, { now: NOW }).items.map((i) => i.type)).toEqual([
+      "\u{10400}x",
+      "Competency",
+      "Competency",
+    ]);
   });
 
   it("handles a deep tree without recursion", () => {
@@ -319,7 +363,9 @@ describe("parseMoodleCsv: problems", () => {
   });
 
   it("names the missing and unknown columns of the header", () => {
-    const header = `${MOODLE_COLUMNS.filter((c) => c !== "Short name" && c !== "Is framework").map(cell).join(",")},Sort order`;
+    const header = `${MOODLE_COLUMNS.filter((c) => c !== "Short name" && c !== "Is framework")
+      .map(cell)
+      .join(",")},Sort order`;
     const { message, lines } = problems(`${header}\n,A,1,,,,,,,,,,\n`);
     expect(message).toBe("the Moodle CSV is invalid: 3 problems");
     expect(lines).toEqual([
@@ -332,7 +378,9 @@ describe("parseMoodleCsv: problems", () => {
   });
 
   it("names a repeated column, an empty file, a file without a framework row", () => {
-    expect(problems(`${HEADER},Taxonomy\n`).lines).toEqual(["line 1, column 15: 'Taxonomy' repeats the column 'Taxonomy'"]);
+    expect(problems(`${HEADER},Taxonomy\n`).lines).toEqual([
+      "line 1, column 15: 'Taxonomy' repeats the column 'Taxonomy'",
+    ]);
     expect(problems("\uFEFF\r\n\r\n").lines).toEqual([expect.stringMatching(/^line 1, header: the file is empty/)]);
     expect(problems(`${HEADER}\n${row({ "ID number": "A", "Short name": "A" })}\n`).lines).toEqual([
       "line 1, Is framework: no row has Is framework = 1; Moodle's export describes the framework in the row after the header",
@@ -369,7 +417,9 @@ describe("parseMoodleCsv: problems", () => {
       }
     })();
     expect(isConcordatError(error) && error.violations.length).toBe(200);
-    expect(isConcordatError(error) && error.message).toBe("the Moodle CSV is invalid: 299 problems (the first 200 are listed)");
+    expect(isConcordatError(error) && error.message).toBe(
+      "the Moodle CSV is invalid: 299 problems (the first 200 are listed)",
+    );
   });
 
   it("refuses invalid options", () => {

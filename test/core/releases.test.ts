@@ -15,7 +15,13 @@ import {
 import { toCliError } from "../../cli/errors.js";
 import { parseCasePackage } from "../../node/core/case.js";
 import { makeTempDir } from "../helpers/harness.js";
-import { curriculumAdaptCommand, curriculumConfirmCommand, curriculumShowCommand, mappingsAddCommand, mappingsListCommand } from "../../cli/commands/curriculum.js";
+import {
+  curriculumAdaptCommand,
+  curriculumConfirmCommand,
+  curriculumShowCommand,
+  mappingsAddCommand,
+  mappingsListCommand,
+} from "../../cli/commands/curriculum.js";
 import { CORE_KEY, type CoreItem } from "../../node/core/index.js";
 import { CheckpointKind, signCheckpoint, type SignedCheckpoint } from "../../node/authority/index.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
@@ -25,8 +31,24 @@ const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminTo
 
 const now = () => new Date().toISOString();
 
-function item(identifier: string, code: string, statement: Record<string, string>, extra: Partial<CoreItem> = {}): CoreItem {
-  return { identifier, code, statement, type: "Competency", language: "en", roleLevels: ["custodial"], themes: ["human-rights"], lastChangeDateTime: now(), extra: {}, ...extra };
+function item(
+  identifier: string,
+  code: string,
+  statement: Record<string, string>,
+  extra: Partial<CoreItem> = {},
+): CoreItem {
+  return {
+    identifier,
+    code,
+    statement,
+    type: "Competency",
+    language: "en",
+    roleLevels: ["custodial"],
+    themes: ["human-rights"],
+    lastChangeDateTime: now(),
+    extra: {},
+    ...extra,
+  };
 }
 
 /**
@@ -45,7 +67,8 @@ describe("core releases, adoption and impact", () => {
     const handle = reader.node.running.repo.handles[coreId() as never];
     return handle?.isReady() === true && A.hasHeads(handle.doc() as A.Doc<unknown>, heads);
   };
-  const releasedAt = async (reader: FederationNode, version: string) => (await reader.node.running.coreSource.releases()).some((r) => r.version === version);
+  const releasedAt = async (reader: FederationNode, version: string) =>
+    (await reader.node.running.coreSource.releases()).some((r) => r.version === version);
 
   beforeAll(async () => {
     fed = await startFederationWith(
@@ -62,31 +85,71 @@ describe("core releases, adoption and impact", () => {
 
   it("drafts stay with the secretariat; a release is signed, versions only go up, and hubs see exactly the release", async () => {
     const core = s().node.running.coreAuthoring;
-    await core.import("op", {
-      framework: { identifier: "fw-ssr", title: "SSR core", creator: "Secretariat", language: "en", lastChangeDateTime: now(), extra: {} },
-      items: [
-        item("hr", "HR", { en: "Human rights in law enforcement" }, { type: "Domain" }),
-        item("hr-1", "HR-1", { en: "Applies the prohibition of torture", fr: "Applique l'interdiction de la torture" }),
-        item("uf-1", "UF-1", { en: "Uses force only when strictly necessary" }, { themes: ["use-of-force", "human-rights"], roleLevels: ["custodial", "command"] }),
-      ],
-      associations: [{ identifier: "as-1", type: "isChildOf", origin: { identifier: "hr-1" }, destination: { identifier: "hr" }, sequenceNumber: 1, lastChangeDateTime: now(), extra: {} }],
-      modules: [
-        {
-          id: "mod-hr",
-          code: "M-HR",
-          title: { en: "Human rights for police" },
-          durationMinutes: 60,
-          deliveryMode: "blended",
-          units: [{ id: "u1", title: { en: "Torture prohibition" }, moveOn: "Passed", masteryScore: 0.8 }],
-          competencies: ["hr-1"],
-          materials: [],
+    await core.import(
+      "op",
+      {
+        framework: {
+          identifier: "fw-ssr",
+          title: "SSR core",
+          creator: "Secretariat",
+          language: "en",
+          lastChangeDateTime: now(),
+          extra: {},
         },
-      ],
-      schemes: [{ id: "trainer-hr", name: { en: "Human rights trainer" }, competencies: ["hr-1"], levels: ["1", "2"], validityMonths: 36 }],
-    }, false);
+        items: [
+          item("hr", "HR", { en: "Human rights in law enforcement" }, { type: "Domain" }),
+          item("hr-1", "HR-1", {
+            en: "Applies the prohibition of torture",
+            fr: "Applique l'interdiction de la torture",
+          }),
+          item(
+            "uf-1",
+            "UF-1",
+            { en: "Uses force only when strictly necessary" },
+            { themes: ["use-of-force", "human-rights"], roleLevels: ["custodial", "command"] },
+          ),
+        ],
+        associations: [
+          {
+            identifier: "as-1",
+            type: "isChildOf",
+            origin: { identifier: "hr-1" },
+            destination: { identifier: "hr" },
+            sequenceNumber: 1,
+            lastChangeDateTime: now(),
+            extra: {},
+          },
+        ],
+        modules: [
+          {
+            id: "mod-hr",
+            code: "M-HR",
+            title: { en: "Human rights for police" },
+            durationMinutes: 60,
+            deliveryMode: "blended",
+            units: [{ id: "u1", title: { en: "Torture prohibition" }, moveOn: "Passed", masteryScore: 0.8 }],
+            competencies: ["hr-1"],
+            materials: [],
+          },
+        ],
+        schemes: [
+          {
+            id: "trainer-hr",
+            name: { en: "Human rights trainer" },
+            competencies: ["hr-1"],
+            levels: ["1", "2"],
+            validityMonths: 36,
+          },
+        ],
+      },
+      false,
+    );
     const draftHeads = [...A.getHeads(s().node.running.documents.get(CORE_KEY))];
     // A draft edit through the CLI too.
-    await coreItemAddCommand({ ...cli(s()), code: "CD-1", id: "cd-1", statement: ["en=Reports misconduct"], type: "Competency" }, memoryIo(false));
+    await coreItemAddCommand(
+      { ...cli(s()), code: "CD-1", id: "cd-1", statement: ["en=Reports misconduct"], type: "Competency" },
+      memoryIo(false),
+    );
     // Hubs never see drafts: a's directory of s moves on (s signs other documents), the core does not arrive.
     await s().node.running.checkpointer.flush();
     expect(await a().node.running.coreSource.releases()).toEqual([]);
@@ -102,44 +165,105 @@ describe("core releases, adoption and impact", () => {
     expect((await a().node.running.coreSource.releases())[0]?.notes).toBe("First core");
 
     // Versions only go up; a release must change something; hubs reject nothing so far.
-    await expect(coreReleaseCommand({ ...cli(s()), version: "1.0.0" }, memoryIo(false))).rejects.toThrow(/not above the latest release 1\.0\.0/);
-    await expect(coreReleaseCommand({ ...cli(s()), version: "0.9.0" }, memoryIo(false))).rejects.toThrow(/versions only go up/);
-    await expect(coreReleaseCommand({ ...cli(s()), version: "1.0.1" }, memoryIo(false))).rejects.toThrow(/nothing to release/);
-    await expect(coreReleaseCommand({ ...cli(s()), version: "v2" }, memoryIo(false))).rejects.toThrow(/not a version X\.Y\.Z/);
-    await expect(coreItemAddCommand({ ...cli(a()), code: "X", statement: ["en=x"] }, memoryIo(false))).rejects.toThrow(/only the secretariat/);
+    await expect(coreReleaseCommand({ ...cli(s()), version: "1.0.0" }, memoryIo(false))).rejects.toThrow(
+      /not above the latest release 1\.0\.0/,
+    );
+    await expect(coreReleaseCommand({ ...cli(s()), version: "0.9.0" }, memoryIo(false))).rejects.toThrow(
+      /versions only go up/,
+    );
+    await expect(coreReleaseCommand({ ...cli(s()), version: "1.0.1" }, memoryIo(false))).rejects.toThrow(
+      /nothing to release/,
+    );
+    await expect(coreReleaseCommand({ ...cli(s()), version: "v2" }, memoryIo(false))).rejects.toThrow(
+      /not a version X\.Y\.Z/,
+    );
+    await expect(coreItemAddCommand({ ...cli(a()), code: "X", statement: ["en=x"] }, memoryIo(false))).rejects.toThrow(
+      /only the secretariat/,
+    );
     // A draft after the release does not reach the hubs either.
-    await core.put("op", "item", [item("uf-1", "UF-1", { en: "Uses force only when strictly necessary and proportionate" }, { themes: ["use-of-force"] })]);
+    await core.put("op", "item", [
+      item(
+        "uf-1",
+        "UF-1",
+        { en: "Uses force only when strictly necessary and proportionate" },
+        { themes: ["use-of-force"] },
+      ),
+    ]);
     const laterDraft = [...A.getHeads(s().node.running.documents.get(CORE_KEY))];
     await s().node.running.checkpointer.flush();
     expect(holds(a(), laterDraft)).toBe(false);
   });
 
   it("a hub adopts a release, adapts it, adds job mappings, and sees what the next release changes for it", async () => {
-    await expect(coreAdoptCommand({ ...cli(a()), version: "3.0.0" }, memoryIo(false))).rejects.toThrow(/no verified release 3\.0\.0/);
+    await expect(coreAdoptCommand({ ...cli(a()), version: "3.0.0" }, memoryIo(false))).rejects.toThrow(
+      /no verified release 3\.0\.0/,
+    );
     await coreAdoptCommand({ ...cli(a()), version: "1.0.0" }, memoryIo(false));
     const adapt = memoryIo(false);
     await curriculumAdaptCommand(
-      { ...cli(a()), id: "ke-uf-1", item: "uf-1", statement: ["sw=Hutumia nguvu pale tu inapohitajika kabisa"], legalRef: ["Kenya, National Police Service Act 2011, Sixth Schedule"], scenario: ["en=Crowd at a market|A crowd gathers…"] },
+      {
+        ...cli(a()),
+        id: "ke-uf-1",
+        item: "uf-1",
+        statement: ["sw=Hutumia nguvu pale tu inapohitajika kabisa"],
+        legalRef: ["Kenya, National Police Service Act 2011, Sixth Schedule"],
+        scenario: ["en=Crowd at a market|A crowd gathers…"],
+      },
       adapt,
     );
     expect(adapt.out()).toContain("pinned to core 1.0.0");
-    await curriculumAdaptCommand({ ...cli(a()), id: "ke-hr-1", item: "hr-1", legalRef: ["Constitution of Kenya, art. 29"] }, memoryIo(false));
-    await expect(curriculumAdaptCommand({ ...cli(a()), id: "bad", item: "nope" }, memoryIo(false))).rejects.toThrow(/no item 'nope' in release 1\.0\.0/);
-    await mappingsAddCommand(
-      { ...cli(a()), id: "constable", title: ["en=Police Constable", "sw=Konstebo"], country: "KE", isco: "5412", esco: "http://data.europa.eu/esco/occupation/6a8c0e7b-6f5b-4ab4-9ae8-0e9e2d1fb2f5", careerStep: 1, competency: ["uf-1:essential", "hr-1:optional"] },
+    await curriculumAdaptCommand(
+      { ...cli(a()), id: "ke-hr-1", item: "hr-1", legalRef: ["Constitution of Kenya, art. 29"] },
       memoryIo(false),
     );
-    await expect(mappingsAddCommand({ ...cli(a()), id: "x", title: ["en=X"], country: "XX", isco: "54", competency: ["nope:essential"] }, memoryIo(false))).rejects.toThrow(/country.*ISO 3166-1.*iscoCode/s);
+    await expect(curriculumAdaptCommand({ ...cli(a()), id: "bad", item: "nope" }, memoryIo(false))).rejects.toThrow(
+      /no item 'nope' in release 1\.0\.0/,
+    );
+    await mappingsAddCommand(
+      {
+        ...cli(a()),
+        id: "constable",
+        title: ["en=Police Constable", "sw=Konstebo"],
+        country: "KE",
+        isco: "5412",
+        esco: "http://data.europa.eu/esco/occupation/6a8c0e7b-6f5b-4ab4-9ae8-0e9e2d1fb2f5",
+        careerStep: 1,
+        competency: ["uf-1:essential", "hr-1:optional"],
+      },
+      memoryIo(false),
+    );
+    await expect(
+      mappingsAddCommand(
+        { ...cli(a()), id: "x", title: ["en=X"], country: "XX", isco: "54", competency: ["nope:essential"] },
+        memoryIo(false),
+      ),
+    ).rejects.toThrow(/country.*ISO 3166-1.*iscoCode/s);
     const list = memoryIo(true);
     await mappingsListCommand(cli(a()), list);
-    expect(JSON.parse(list.out())).toEqual([expect.objectContaining({ id: "constable", iscoCode: "5412", country: "KE" })]);
+    expect(JSON.parse(list.out())).toEqual([
+      expect.objectContaining({ id: "constable", iscoCode: "5412", country: "KE" }),
+    ]);
 
     const show = memoryIo(true);
     await curriculumShowCommand(cli(a()), show);
-    const effective = (JSON.parse(show.out()) as { effective: { release: string; items: Array<{ identifier: string; statement: Record<string, string>; adaptation?: { needsReview: boolean } }> } }).effective;
+    const effective = (
+      JSON.parse(show.out()) as {
+        effective: {
+          release: string;
+          items: Array<{
+            identifier: string;
+            statement: Record<string, string>;
+            adaptation?: { needsReview: boolean };
+          }>;
+        };
+      }
+    ).effective;
     expect(effective.release).toBe("1.0.0");
     const uf = effective.items.find((i) => i.identifier === "uf-1");
-    expect(uf?.statement).toEqual({ en: "Uses force only when strictly necessary", sw: "Hutumia nguvu pale tu inapohitajika kabisa" });
+    expect(uf?.statement).toEqual({
+      en: "Uses force only when strictly necessary",
+      sw: "Hutumia nguvu pale tu inapohitajika kabisa",
+    });
     expect(uf?.adaptation?.needsReview).toBe(false);
 
     // The secretariat releases 1.1.0 (the draft changed uf-1's statement and themes).
@@ -147,16 +271,33 @@ describe("core releases, adoption and impact", () => {
     await waitUntil("a to verify release 1.1.0", () => releasedAt(a(), "1.1.0"), 15_000);
     const diff = memoryIo(true);
     await coreDiffCommand({ ...cli(a()), from: "1.0.0", to: "1.1.0" }, diff);
-    const changes = JSON.parse(diff.out()) as Array<{ kind: string; id: string; change: string; fields: Array<{ field: string; before: string; after: string }> }>;
+    const changes = JSON.parse(diff.out()) as Array<{
+      kind: string;
+      id: string;
+      change: string;
+      fields: Array<{ field: string; before: string; after: string }>;
+    }>;
     expect(changes.filter((c) => c.kind === "item").map((c) => c.id)).toEqual(["uf-1"]);
-    expect(changes.find((c) => c.id === "uf-1")?.fields.map((f) => f.field)).toEqual(expect.arrayContaining(["statement.en", "themes"]));
+    expect(changes.find((c) => c.id === "uf-1")?.fields.map((f) => f.field)).toEqual(
+      expect.arrayContaining(["statement.en", "themes"]),
+    );
 
     const impact = memoryIo(true);
     await coreImpactCommand(cli(a()), impact);
-    const entries = JSON.parse(impact.out()) as Array<{ adaptation: string; status: string; changes: Array<{ field: string; before: string; after: string }> }>;
+    const entries = JSON.parse(impact.out()) as Array<{
+      adaptation: string;
+      status: string;
+      changes: Array<{ field: string; before: string; after: string }>;
+    }>;
     expect(entries.find((e) => e.adaptation === "ke-uf-1")).toMatchObject({ status: "changed" });
     expect(entries.find((e) => e.adaptation === "ke-uf-1")?.changes).toEqual(
-      expect.arrayContaining([{ field: "statement.en", before: JSON.stringify("Uses force only when strictly necessary"), after: JSON.stringify("Uses force only when strictly necessary and proportionate") }]),
+      expect.arrayContaining([
+        {
+          field: "statement.en",
+          before: JSON.stringify("Uses force only when strictly necessary"),
+          after: JSON.stringify("Uses force only when strictly necessary and proportionate"),
+        },
+      ]),
     );
     expect(entries.find((e) => e.adaptation === "ke-hr-1")).toMatchObject({ status: "unchanged" });
     const human = memoryIo(false);
@@ -165,13 +306,26 @@ describe("core releases, adoption and impact", () => {
 
     // The secretariat sees a's standing once a's curriculum checkpoint reaches it.
     await a().node.running.checkpointer.flush();
-    await waitUntil("s to see a's curriculum", async () => {
-      const io = memoryIo(true);
-      await federationReleasesCommand(cli(s()), io);
-      const hubs = (JSON.parse(io.out()) as { hubs: Array<{ hub: string; adopted: string; adaptedItems: number; needsReview: number }> }).hubs;
-      const hubA = hubs.find((h) => h.hub === a().hub);
-      return hubA?.adopted === "1.0.0" && hubA.adaptedItems === 2 && hubA.needsReview === 1 && hubs.some((h) => h.hub === b().hub && h.adopted === "");
-    }, 15_000);
+    await waitUntil(
+      "s to see a's curriculum",
+      async () => {
+        const io = memoryIo(true);
+        await federationReleasesCommand(cli(s()), io);
+        const hubs = (
+          JSON.parse(io.out()) as {
+            hubs: Array<{ hub: string; adopted: string; adaptedItems: number; needsReview: number }>;
+          }
+        ).hubs;
+        const hubA = hubs.find((h) => h.hub === a().hub);
+        return (
+          hubA?.adopted === "1.0.0" &&
+          hubA.adaptedItems === 2 &&
+          hubA.needsReview === 1 &&
+          hubs.some((h) => h.hub === b().hub && h.adopted === "")
+        );
+      },
+      15_000,
+    );
 
     // Adopting 1.1.0 and confirming the adaptation clears the review.
     await coreAdoptCommand({ ...cli(a()), version: "1.1.0" }, memoryIo(false));
@@ -185,17 +339,28 @@ describe("core releases, adoption and impact", () => {
     const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
     const before = [...A.getHeads(s().node.running.documents.get(CORE_KEY))];
     // An invalid package: every problem named, nothing written.
-    const bad = toCliError(await coreImportCommand({ ...cli(s()), format: "case", file: fixture("case/invalid.json") }, memoryIo(false)).catch((e: unknown) => e));
+    const bad = toCliError(
+      await coreImportCommand(
+        { ...cli(s()), format: "case", file: fixture("case/invalid.json") },
+        memoryIo(false),
+      ).catch((e: unknown) => e),
+    );
     expect(bad.exitCode).toBe(2);
     expect(bad.details.join("\n")).toMatch(/CFItems\[\d+\] \(.*\): fullStatement/);
     expect(A.getHeads(s().node.running.documents.get(CORE_KEY))).toEqual(before);
     // A dry run checks and writes nothing.
     const dry = memoryIo(false);
-    await coreImportCommand({ ...cli(s()), format: "moodle", file: fixture("moodle/ssr-framework.csv"), dryRun: true, language: "fr" }, dry);
+    await coreImportCommand(
+      { ...cli(s()), format: "moodle", file: fixture("moodle/ssr-framework.csv"), dryRun: true, language: "fr" },
+      dry,
+    );
     expect(dry.out()).toMatch(/would be imported; nothing written/);
     expect(A.getHeads(s().node.running.documents.get(CORE_KEY))).toEqual(before);
 
-    const pkg = JSON.parse(await readFile(fixture("case/ssr-core.json"), "utf8")) as { CFItems: unknown[]; CFAssociations: unknown[] };
+    const pkg = JSON.parse(await readFile(fixture("case/ssr-core.json"), "utf8")) as {
+      CFItems: unknown[];
+      CFAssociations: unknown[];
+    };
     await coreImportCommand({ ...cli(s()), format: "case", file: fixture("case/ssr-core.json") }, memoryIo(false));
     await coreReleaseCommand({ ...cli(s()), version: "2.0.0", notes: "CASE import" }, memoryIo(false));
     await waitUntil("a to verify release 2.0.0", () => releasedAt(a(), "2.0.0"), 15_000);
@@ -215,26 +380,51 @@ describe("core releases, adoption and impact", () => {
     const known = await a().node.running.coreSource.releases();
     const last = known.at(-1) as NonNullable<(typeof known)[number]>;
     const relay = async (version: string, entry: SignedCheckpoint) => {
-      const handle = await a().node.running.repo.find<{ releases: Record<string, Record<string, unknown>> }>(directoryId as never);
+      const handle = await a().node.running.repo.find<{ releases: Record<string, Record<string, unknown>> }>(
+        directoryId as never,
+      );
       handle.change((d) => {
         (d.releases[coreId()] as Record<string, unknown>)[version] = new A.ImmutableString(JSON.stringify(entry));
       });
     };
-    const base = { federationId: "concordat-dev", owner: s().peerId, documentId: coreId(), heads: last.heads, time: now(), kind: CheckpointKind.Release } as const;
+    const base = {
+      federationId: "concordat-dev",
+      owner: s().peerId,
+      documentId: coreId(),
+      heads: last.heads,
+      time: now(),
+      kind: CheckpointKind.Release,
+    } as const;
     // Signed by the secretariat's key, but a lower version signed later: versions only go up.
-    await relay("0.1.0", await signCheckpoint({ ...base, version: "0.1.0", seq: last.seq + 1 }, (d) => s().node.running.identity.sign(d)));
+    await relay(
+      "0.1.0",
+      await signCheckpoint({ ...base, version: "0.1.0", seq: last.seq + 1 }, (d) => s().node.running.identity.sign(d)),
+    );
     // Signed by a hub's key: not the secretariat's.
-    await relay("9.0.0", await signCheckpoint({ ...base, owner: b().peerId, version: "9.0.0", seq: last.seq + 2 }, (d) => b().node.running.identity.sign(d)));
+    await relay(
+      "9.0.0",
+      await signCheckpoint({ ...base, owner: b().peerId, version: "9.0.0", seq: last.seq + 2 }, (d) =>
+        b().node.running.identity.sign(d),
+      ),
+    );
     // Filed under another version than it was signed for.
-    await relay("8.0.0", await signCheckpoint({ ...base, version: "7.0.0", seq: last.seq + 3 }, (d) => s().node.running.identity.sign(d)));
+    await relay(
+      "8.0.0",
+      await signCheckpoint({ ...base, version: "7.0.0", seq: last.seq + 3 }, (d) => s().node.running.identity.sign(d)),
+    );
     // And deleting an entry from the relayed directory hides nothing: verified releases are kept.
-    const handle = await a().node.running.repo.find<{ releases: Record<string, Record<string, unknown>> }>(directoryId as never);
+    const handle = await a().node.running.repo.find<{ releases: Record<string, Record<string, unknown>> }>(
+      directoryId as never,
+    );
     handle.change((d) => {
       delete (d.releases[coreId()] as Record<string, unknown>)["1.0.0"];
     });
     const releases = await a().node.running.coreSource.releases();
     expect(releases.map((r) => r.version)).toEqual(known.map((r) => r.version));
-    const problems = a().node.running.verifiedCore.problems().map((p) => `${p.version}: ${p.reason}`).join("\n");
+    const problems = a()
+      .node.running.verifiedCore.problems()
+      .map((p) => `${p.version}: ${p.reason}`)
+      .join("\n");
     expect(problems).toMatch(/0\.1\.0: signed after .* but not above it: versions only go up/);
     expect(problems).toMatch(/9\.0\.0: signed by .*which the charter does not give hub 'hub-s'/);
     expect(problems).toMatch(/8\.0\.0: filed under 8\.0\.0 but signed as 7\.0\.0/);

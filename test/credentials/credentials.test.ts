@@ -3,12 +3,29 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { credentialsAttachCommand, credentialsIssueCommand, credentialsVerifyCommand } from "../../cli/commands/credentials.js";
+import {
+  credentialsAttachCommand,
+  credentialsIssueCommand,
+  credentialsVerifyCommand,
+} from "../../cli/commands/credentials.js";
 import { trainersGetCommand } from "../../cli/commands/trainers.js";
 import { toCliError } from "../../cli/errors.js";
-import { CREDENTIALS_KEY, didKeyOfPeerId, verificationMethodOf, addProof, statusListCredential, type JsonObject } from "../../node/credentials/index.js";
+import {
+  CREDENTIALS_KEY,
+  didKeyOfPeerId,
+  verificationMethodOf,
+  addProof,
+  statusListCredential,
+  type JsonObject,
+} from "../../node/credentials/index.js";
 import { encodeBitstring, emptyBitstring } from "../../node/credentials/status-list.js";
-import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import {
+  draft,
+  startFederationWith,
+  waitUntil,
+  type FederationNode,
+  type StartedFederation,
+} from "../helpers/federation.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 import { independentVerify, independentIssue } from "./independent.js";
@@ -28,27 +45,84 @@ describe("accreditations as verifiable credentials", () => {
   const s = () => fed.byName("s");
   const a = () => fed.byName("a");
   const b = () => fed.byName("b");
-  const verify = (n: FederationNode, credential: unknown, options: { at?: string; trustedIssuer?: string } = {}) => n.node.running.credentials.verify(credential, options);
+  const verify = (n: FederationNode, credential: unknown, options: { at?: string; trustedIssuer?: string } = {}) =>
+    n.node.running.credentials.verify(credential, options);
   /** A claim under hub a's own scheme, and one under the core's (the secretariat's). */
-  const claim = { scheme: "hub-a.crowd", competency: "hr-1", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", status: "active" as const };
+  const claim = {
+    scheme: "hub-a.crowd",
+    competency: "hr-1",
+    level: "2",
+    validFrom: "2026-01-01",
+    validUntil: "2028-01-01",
+    status: "active" as const,
+  };
   const coreClaim = { ...claim, scheme: "trainer-hr" };
   let issuedByA: JsonObject;
   let issuedByS: JsonObject;
 
   beforeAll(async () => {
-    fed = await startFederationWith(["s", "a", "b"], [["a", "s"], ["b", "s"]]);
+    fed = await startFederationWith(
+      ["s", "a", "b"],
+      [
+        ["a", "s"],
+        ["b", "s"],
+      ],
+    );
     dir = await makeTempDir("concordat-credentials-");
     const core = s().node.running.coreAuthoring;
-    await core.import("op", {
-      framework: { identifier: "fw", title: "SSR core", creator: "Secretariat", language: "en", lastChangeDateTime: now(), extra: {} },
-      items: [{ identifier: "hr-1", code: "HR-1", statement: { en: "Applies the prohibition of torture" }, type: "Competency", language: "en", roleLevels: [], themes: [], lastChangeDateTime: now(), extra: {} }],
-      schemes: [{ id: "trainer-hr", name: { en: "Human rights trainer" }, competencies: ["hr-1"], levels: ["1", "2"], validityMonths: 36 }],
-    }, false);
+    await core.import(
+      "op",
+      {
+        framework: {
+          identifier: "fw",
+          title: "SSR core",
+          creator: "Secretariat",
+          language: "en",
+          lastChangeDateTime: now(),
+          extra: {},
+        },
+        items: [
+          {
+            identifier: "hr-1",
+            code: "HR-1",
+            statement: { en: "Applies the prohibition of torture" },
+            type: "Competency",
+            language: "en",
+            roleLevels: [],
+            themes: [],
+            lastChangeDateTime: now(),
+            extra: {},
+          },
+        ],
+        schemes: [
+          {
+            id: "trainer-hr",
+            name: { en: "Human rights trainer" },
+            competencies: ["hr-1"],
+            levels: ["1", "2"],
+            validityMonths: 36,
+          },
+        ],
+      },
+      false,
+    );
     await core.release("op", "1.0.0", "with a scheme");
-    await waitUntil("a and b to verify the release", async () => (await a().node.running.coreSource.releases()).length === 1 && (await b().node.running.coreSource.releases()).length === 1, 15_000);
+    await waitUntil(
+      "a and b to verify the release",
+      async () =>
+        (await a().node.running.coreSource.releases()).length === 1 &&
+        (await b().node.running.coreSource.releases()).length === 1,
+      15_000,
+    );
     // Hub a's own scheme, aligned to the release it adopted.
     await a().node.running.curriculum.adopt("op", "1.0.0");
-    await a().node.running.curriculum.putScheme("op", { id: "hub-a.crowd", name: { en: "Crowd management trainer (Kenya)" }, competencies: ["hr-1"], levels: ["1", "2"], validityMonths: 24 });
+    await a().node.running.curriculum.putScheme("op", {
+      id: "hub-a.crowd",
+      name: { en: "Crowd management trainer (Kenya)" },
+      competencies: ["hr-1"],
+      levels: ["1", "2"],
+      validityMonths: 24,
+    });
     await a().node.running.roster.add({ ...draft("T-1"), accreditations: [claim] }, "op");
     await a().node.running.roster.add({ ...draft("T-2"), accreditations: [claim] }, "op");
     await b().node.running.roster.add({ ...draft("B-1"), accreditations: [coreClaim] }, "op");
@@ -59,9 +133,34 @@ describe("accreditations as verifiable credentials", () => {
 
   it("a hub issues its own scheme to its own trainer: an OB3 credential attached to the record, and only claims backed by one count", async () => {
     // The core's schemes are the secretariat's to accredit; a hub's own scheme is the hub's alone.
-    await expect(a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: [] })).rejects.toThrow(/a scheme of the core: only the secretariat accredits it/);
-    await expect(b().node.running.credentials.issue("op", { trainer: { hub: b().hub, id: "B-1" }, scheme: "hub-a.crowd", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: [] })).rejects.toThrow(/is a scheme of hub 'hub-a': only that hub accredits it/);
-    issuedByA = await a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "hub-a.crowd", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: ["Observed delivery, Nairobi, 2025"] });
+    await expect(
+      a().node.running.credentials.issue("op", {
+        trainer: { hub: a().hub, id: "T-1" },
+        scheme: "trainer-hr",
+        level: "2",
+        validFrom: "2026-01-01",
+        validUntil: "2028-01-01",
+        evidence: [],
+      }),
+    ).rejects.toThrow(/a scheme of the core: only the secretariat accredits it/);
+    await expect(
+      b().node.running.credentials.issue("op", {
+        trainer: { hub: b().hub, id: "B-1" },
+        scheme: "hub-a.crowd",
+        level: "2",
+        validFrom: "2026-01-01",
+        validUntil: "2028-01-01",
+        evidence: [],
+      }),
+    ).rejects.toThrow(/is a scheme of hub 'hub-a': only that hub accredits it/);
+    issuedByA = await a().node.running.credentials.issue("op", {
+      trainer: { hub: a().hub, id: "T-1" },
+      scheme: "hub-a.crowd",
+      level: "2",
+      validFrom: "2026-01-01",
+      validUntil: "2028-01-01",
+      evidence: ["Observed delivery, Nairobi, 2025"],
+    });
     expect(issuedByA.type).toEqual(["VerifiableCredential", "OpenBadgeCredential"]);
     expect((issuedByA.issuer as JsonObject).id).toBe(didKeyOfPeerId(a().peerId));
     expect((issuedByA.credentialSubject as JsonObject).id).toBe(`urn:concordat:trainer:${a().hub}:T-1`);
@@ -69,18 +168,45 @@ describe("accreditations as verifiable credentials", () => {
     expect((await verify(a(), issuedByA)).valid).toBe(true);
     const io = memoryIo(true);
     await trainersGetCommand({ ...cli(a()), id: "T-1" }, io);
-    expect((JSON.parse(io.out()) as { accreditationChecks: Array<{ verified: boolean }> }).accreditationChecks).toEqual([expect.objectContaining({ verified: true })]);
+    expect((JSON.parse(io.out()) as { accreditationChecks: Array<{ verified: boolean }> }).accreditationChecks).toEqual(
+      [expect.objectContaining({ verified: true })],
+    );
     // T-2 claims the same accreditation with no credential: shown as unverified, never counted.
     const human = memoryIo(false);
     await trainersGetCommand({ ...cli(a()), id: "T-2" }, human);
     expect(human.out()).toMatch(/UNVERIFIED.*no credential for this scheme, level and competency/);
     // Bad requests are named.
-    await expect(a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "hub-a.nope", level: "9", validFrom: "2026-01-01", validUntil: "2040-01-01", evidence: [] })).rejects.toThrow(/scheme: 'hub-a.nope' is not a scheme of this hub/);
-    await expect(a().node.running.credentials.issue("op", { trainer: { hub: a().hub, id: "T-1" }, scheme: "hub-a.crowd", level: "2", validFrom: "2026-01-01", validUntil: "2040-01-01", evidence: [] })).rejects.toThrow(/at most 24 months/);
+    await expect(
+      a().node.running.credentials.issue("op", {
+        trainer: { hub: a().hub, id: "T-1" },
+        scheme: "hub-a.nope",
+        level: "9",
+        validFrom: "2026-01-01",
+        validUntil: "2040-01-01",
+        evidence: [],
+      }),
+    ).rejects.toThrow(/scheme: 'hub-a.nope' is not a scheme of this hub/);
+    await expect(
+      a().node.running.credentials.issue("op", {
+        trainer: { hub: a().hub, id: "T-1" },
+        scheme: "hub-a.crowd",
+        level: "2",
+        validFrom: "2026-01-01",
+        validUntil: "2040-01-01",
+        evidence: [],
+      }),
+    ).rejects.toThrow(/at most 24 months/);
   });
 
   it("the secretariat issues to another hub's trainer; the hub attaches it; it verifies there and with an independent VC library", async () => {
-    issuedByS = await s().node.running.credentials.issue("op", { trainer: { hub: b().hub, id: "B-1" }, scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: [] });
+    issuedByS = await s().node.running.credentials.issue("op", {
+      trainer: { hub: b().hub, id: "B-1" },
+      scheme: "trainer-hr",
+      level: "2",
+      validFrom: "2026-01-01",
+      validUntil: "2028-01-01",
+      evidence: [],
+    });
     await s().node.running.checkpointer.flush();
     await waitUntil("b to verify s's status lists", async () => (await verify(b(), issuedByS)).valid, 15_000);
     const attached = await b().node.running.credentials.attach("op", issuedByS);
@@ -88,7 +214,9 @@ describe("accreditations as verifiable credentials", () => {
     expect((await b().node.running.credentials.verifyClaims("B-1", [coreClaim]))[0]?.verified).toBe(true);
     // Digital Bazaar's @digitalbazaar/vc, with the eddsa-jcs-2022 cryptosuite and the contexts bundled locally.
     const lists = new Map(
-      Object.values((s().node.running.documents.get(CREDENTIALS_KEY) as { status: Record<string, unknown> }).status).map((raw) => {
+      Object.values(
+        (s().node.running.documents.get(CREDENTIALS_KEY) as { status: Record<string, unknown> }).status,
+      ).map((raw) => {
         const list = JSON.parse(String((raw as { val?: string }).val ?? raw)) as { id: string };
         return [list.id, list] as const;
       }),
@@ -109,15 +237,23 @@ describe("accreditations as verifiable credentials", () => {
     await b().node.running.roster.add(draft("B-8"), "op");
     const issuedBefore = s().node.running.credentials.list().issued.length;
     const bad = join(dir, "bad.csv");
-    await writeFile(bad, [
-      "trainer,scheme,level,valid_from,valid_until,evidence",
-      "hub-b/B-7,trainer-hr,1,2026-01-01,2028-01-01,Observed 2025",
-      "hub-b/B-8,trainer-hr,9,2026-01-01,2028-01-01,",
-      "hub-b/B-8,trainer-hr,2,2026-01-01,,",
-      "hub-zz/X,trainer-hr,2,2026-01-01,2028-01-01,",
-    ].join("\n"));
+    await writeFile(
+      bad,
+      [
+        "trainer,scheme,level,valid_from,valid_until,evidence",
+        "hub-b/B-7,trainer-hr,1,2026-01-01,2028-01-01,Observed 2025",
+        "hub-b/B-8,trainer-hr,9,2026-01-01,2028-01-01,",
+        "hub-b/B-8,trainer-hr,2,2026-01-01,,",
+        "hub-zz/X,trainer-hr,2,2026-01-01,2028-01-01,",
+      ].join("\n"),
+    );
     const refused = memoryIo(false);
-    const error = toCliError(await credentialsIssueCommand({ ...cli(s()), from: bad }, refused).then(() => undefined, (e: unknown) => e));
+    const error = toCliError(
+      await credentialsIssueCommand({ ...cli(s()), from: bad }, refused).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     expect(error.exitCode).toBe(2);
     expect(error.message).toMatch(/3 rows of .*bad.csv are invalid; nothing was issued/);
     expect(refused.out()).toMatch(/│ 3 +│ level +│ '9' is not a level of 'trainer-hr'/);
@@ -126,11 +262,25 @@ describe("accreditations as verifiable credentials", () => {
     expect(s().node.running.credentials.list().issued).toHaveLength(issuedBefore);
 
     const good = join(dir, "good.json");
-    await writeFile(good, JSON.stringify([
-      { trainer: "hub-b/B-7", scheme: "trainer-hr", level: "1", validFrom: "2026-01-01", validUntil: "2028-01-01", evidence: ["Observed 2025"] },
-      { trainer: "hub-b/B-7", scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01" },
-      { trainer: "hub-b/B-8", scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01" },
-    ], null, 2));
+    await writeFile(
+      good,
+      JSON.stringify(
+        [
+          {
+            trainer: "hub-b/B-7",
+            scheme: "trainer-hr",
+            level: "1",
+            validFrom: "2026-01-01",
+            validUntil: "2028-01-01",
+            evidence: ["Observed 2025"],
+          },
+          { trainer: "hub-b/B-7", scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01" },
+          { trainer: "hub-b/B-8", scheme: "trainer-hr", level: "2", validFrom: "2026-01-01", validUntil: "2028-01-01" },
+        ],
+        null,
+        2,
+      ),
+    );
     const out = join(dir, "issued.json");
     const issued = memoryIo(true);
     await credentialsIssueCommand({ ...cli(s()), from: good, out }, issued);
@@ -139,10 +289,14 @@ describe("accreditations as verifiable credentials", () => {
     await s().node.running.checkpointer.flush();
 
     // The home hub attaches every credential issued to its trainers that it has verified, in one step.
-    await waitUntil("b to see the three credentials pending and valid", async () => {
-      const pending = b().node.running.credentials.pending();
-      return pending.length === 3 && (await Promise.all(pending.map((c) => verify(b(), c)))).every((v) => v.valid);
-    }, 20_000);
+    await waitUntil(
+      "b to see the three credentials pending and valid",
+      async () => {
+        const pending = b().node.running.credentials.pending();
+        return pending.length === 3 && (await Promise.all(pending.map((c) => verify(b(), c)))).every((v) => v.valid);
+      },
+      20_000,
+    );
     const attached = memoryIo(true);
     await credentialsAttachCommand({ ...cli(b()), allPending: true }, attached);
     expect((JSON.parse(attached.out()) as { attached: unknown[] }).attached).toHaveLength(3);
@@ -157,7 +311,14 @@ describe("accreditations as verifiable credentials", () => {
     expect(human.out()).toMatch(/trainer-hr \/ 1 .*hr-1 .*hub-s .*2026-01-01 – 2027-12-31 .*verified/);
     const json = memoryIo(true);
     await trainersGetCommand({ ...cli(b()), id: "B-7" }, json);
-    expect((JSON.parse(json.out()) as { credentials: Array<{ level: string; valid: boolean }> }).credentials.map((c) => [c.level, c.valid]).sort()).toEqual([["1", true], ["2", true]]);
+    expect(
+      (JSON.parse(json.out()) as { credentials: Array<{ level: string; valid: boolean }> }).credentials
+        .map((c) => [c.level, c.valid])
+        .sort(),
+    ).toEqual([
+      ["1", true],
+      ["2", true],
+    ]);
   });
 
   it("a credential from an OB3 issuer outside the federation verifies given its key, and not without", async () => {
@@ -172,13 +333,19 @@ describe("accreditations as verifiable credentials", () => {
 
   it("only the issuer changes a credential's status; suspension is reversible, revocation is final", async () => {
     const id = String(issuedByS.id);
-    await expect(b().node.running.credentials.setStatus("op", id, "suspend")).rejects.toThrow(/did not issue credential .* only its issuer/);
+    await expect(b().node.running.credentials.setStatus("op", id, "suspend")).rejects.toThrow(
+      /did not issue credential .* only its issuer/,
+    );
     const flushAndCheck = async (pattern: RegExp | undefined) => {
       await s().node.running.checkpointer.flush();
-      await waitUntil(`b to see the status ${String(pattern)}`, async () => {
-        const v = await verify(b(), issuedByS);
-        return pattern ? !v.valid && pattern.test(v.reasons.join("\n")) : v.valid;
-      }, 15_000);
+      await waitUntil(
+        `b to see the status ${String(pattern)}`,
+        async () => {
+          const v = await verify(b(), issuedByS);
+          return pattern ? !v.valid && pattern.test(v.reasons.join("\n")) : v.valid;
+        },
+        15_000,
+      );
     };
     await s().node.running.credentials.setStatus("op", id, "suspend");
     await flushAndCheck(/status \(suspension\): suspended by its issuer/);
@@ -187,60 +354,134 @@ describe("accreditations as verifiable credentials", () => {
     await flushAndCheck(undefined);
     await s().node.running.credentials.setStatus("op", id, "revoke");
     await flushAndCheck(/status \(revocation\): revoked by its issuer/);
-    await expect(s().node.running.credentials.setStatus("op", id, "reinstate")).rejects.toThrow(/revoked by its issuer; a revocation is final/);
+    await expect(s().node.running.credentials.setStatus("op", id, "reinstate")).rejects.toThrow(
+      /revoked by its issuer; a revocation is final/,
+    );
     // Concurrent changes never lose one another (each re-signs a whole list).
     const more = await Promise.all(
-      ["1", "2"].map((level) => s().node.running.credentials.issue("op", { trainer: { hub: b().hub, id: "B-1" }, scheme: "trainer-hr", level, validFrom: "2026-01-01", validUntil: "2027-01-01", evidence: [] })),
+      ["1", "2"].map((level) =>
+        s().node.running.credentials.issue("op", {
+          trainer: { hub: b().hub, id: "B-1" },
+          scheme: "trainer-hr",
+          level,
+          validFrom: "2026-01-01",
+          validUntil: "2027-01-01",
+          evidence: [],
+        }),
+      ),
     );
     await Promise.all(more.map((c) => s().node.running.credentials.setStatus("op", String(c.id), "revoke")));
     for (const c of more) expect((await verify(s(), c)).reasons.join("\n")).toMatch(/revoked by its issuer/);
   });
 
   it("endorsements: a body recognises another's scheme or issuer, and verification reports it", async () => {
-    await b().node.running.credentials.endorse("op", a().hub, "The Kenyan police training authority recognises hub-a's accreditations.");
-    await b().node.running.credentials.endorse("op", "urn:concordat:scheme:hub-a.crowd", "Recognised for national deployment.");
+    await b().node.running.credentials.endorse(
+      "op",
+      a().hub,
+      "The Kenyan police training authority recognises hub-a's accreditations.",
+    );
+    await b().node.running.credentials.endorse(
+      "op",
+      "urn:concordat:scheme:hub-a.crowd",
+      "Recognised for national deployment.",
+    );
     await b().node.running.checkpointer.flush();
-    await waitUntil("a to see b's endorsements", async () => (await verify(a(), issuedByA)).endorsements.length === 2, 15_000);
+    await waitUntil(
+      "a to see b's endorsements",
+      async () => (await verify(a(), issuedByA)).endorsements.length === 2,
+      15_000,
+    );
     const v = await verify(a(), issuedByA);
     expect(v.endorsements.map((e) => e.endorserHub)).toEqual([b().hub, b().hub]);
-    expect(v.endorsements.map((e) => e.subject).sort()).toEqual([didKeyOfPeerId(a().peerId), "urn:concordat:scheme:hub-a.crowd"].sort());
+    expect(v.endorsements.map((e) => e.subject).sort()).toEqual(
+      [didKeyOfPeerId(a().peerId), "urn:concordat:scheme:hub-a.crowd"].sort(),
+    );
   });
 
   it("rejects, naming why: tampered, signed by another key, expired, malformed, and a status list signed by someone other than the issuer", async () => {
-    const reasons = async (credential: unknown, options: { at?: string } = {}) => (await verify(a(), credential, options)).reasons.join("\n");
-    expect(await reasons({ ...issuedByA, validUntil: "2099-01-01T00:00:00.000Z" })).toMatch(/proof: its proof's signature does not verify/);
+    const reasons = async (credential: unknown, options: { at?: string } = {}) =>
+      (await verify(a(), credential, options)).reasons.join("\n");
+    expect(await reasons({ ...issuedByA, validUntil: "2099-01-01T00:00:00.000Z" })).toMatch(
+      /proof: its proof's signature does not verify/,
+    );
     const { proof: _proof, ...unsigned } = issuedByA;
     const other = await generateKeyPair("Ed25519");
     const otherDid = `did:key:${didKeyOfPeerId((await import("@libp2p/peer-id")).peerIdFromPrivateKey(other).toString()).slice(8)}`;
-    const wrongKey = await addProof(unsigned, { verificationMethod: verificationMethodOf(otherDid), sign: async (d) => other.sign(d) });
+    const wrongKey = await addProof(unsigned, {
+      verificationMethod: verificationMethodOf(otherDid),
+      sign: async (d) => other.sign(d),
+    });
     expect(await reasons(wrongKey)).toMatch(/proof: it is signed by did:key:.*, not by its issuer/);
     expect(await reasons(issuedByA, { at: "2029-06-01T00:00:00Z" })).toMatch(/validity: expired on 2028-01-01/);
     expect(await reasons(issuedByA, { at: "2025-06-01T00:00:00Z" })).toMatch(/validity: not valid before 2026-01-01/);
-    expect(await reasons({ ...issuedByA, "@context": ["https://www.w3.org/2018/credentials/v1"] })).toMatch(/format: its first @context is not https:\/\/www\.w3\.org\/ns\/credentials\/v2/);
-    expect(await reasons({ ...issuedByA, type: ["VerifiableCredential"] })).toMatch(/format: its type is \[VerifiableCredential\], not a OpenBadgeCredential/);
+    expect(await reasons({ ...issuedByA, "@context": ["https://www.w3.org/2018/credentials/v1"] })).toMatch(
+      /format: its first @context is not https:\/\/www\.w3\.org\/ns\/credentials\/v2/,
+    );
+    expect(await reasons({ ...issuedByA, type: ["VerifiableCredential"] })).toMatch(
+      /format: its type is \[VerifiableCredential\], not a OpenBadgeCredential/,
+    );
     expect(await reasons("not even an object")).toMatch(/format: it is not a JSON object/);
     // Signed with the issuer's real key but never published by it (as a removed member's or a
     // rotated-out key's back-dated credential would be): it does not count.
-    const minted = await addProof({ ...unsigned, id: "urn:uuid:00000000-0000-4000-8000-00000000beef" }, { verificationMethod: verificationMethodOf(didKeyOfPeerId(a().peerId)), sign: (d) => a().node.running.identity.sign(d) });
-    expect(await reasons(minted)).toMatch(/published: hub 'hub-a' has not published credential urn:uuid:00000000-0000-4000-8000-00000000beef/);
+    const minted = await addProof(
+      { ...unsigned, id: "urn:uuid:00000000-0000-4000-8000-00000000beef" },
+      {
+        verificationMethod: verificationMethodOf(didKeyOfPeerId(a().peerId)),
+        sign: (d) => a().node.running.identity.sign(d),
+      },
+    );
+    expect(await reasons(minted)).toMatch(
+      /published: hub 'hub-a' has not published credential urn:uuid:00000000-0000-4000-8000-00000000beef/,
+    );
     // A hub accrediting a scheme of the core, even published by it: not its scheme to accredit.
-    const coreScheme = JSON.parse(JSON.stringify(unsigned).replaceAll("urn:concordat:scheme:hub-a.crowd:", "urn:concordat:scheme:trainer-hr:")) as JsonObject;
-    const usurped = await addProof({ ...coreScheme, id: "urn:uuid:00000000-0000-4000-8000-0000000c0de5" }, { verificationMethod: verificationMethodOf(didKeyOfPeerId(a().peerId)), sign: (d) => a().node.running.identity.sign(d) });
-    expect(await reasons(usurped)).toMatch(/entitlement: 'trainer-hr' is a scheme of the core: only the secretariat accredits it, not hub 'hub-a'/);
+    const coreScheme = JSON.parse(
+      JSON.stringify(unsigned).replaceAll("urn:concordat:scheme:hub-a.crowd:", "urn:concordat:scheme:trainer-hr:"),
+    ) as JsonObject;
+    const usurped = await addProof(
+      { ...coreScheme, id: "urn:uuid:00000000-0000-4000-8000-0000000c0de5" },
+      {
+        verificationMethod: verificationMethodOf(didKeyOfPeerId(a().peerId)),
+        sign: (d) => a().node.running.identity.sign(d),
+      },
+    );
+    expect(await reasons(usurped)).toMatch(
+      /entitlement: 'trainer-hr' is a scheme of the core: only the secretariat accredits it, not hub 'hub-a'/,
+    );
     // a's own revocation list replaced by one that b signed: a's credentials no longer verify.
-    const forgedList = await addProof(statusListCredential({ did: didKeyOfPeerId(b().peerId), name: "b" }, a().hub, "revocation", encodeBitstring(emptyBitstring()), now()), {
-      verificationMethod: verificationMethodOf(didKeyOfPeerId(b().peerId)),
-      sign: (d) => b().node.running.identity.sign(d),
-    });
+    const forgedList = await addProof(
+      statusListCredential(
+        { did: didKeyOfPeerId(b().peerId), name: "b" },
+        a().hub,
+        "revocation",
+        encodeBitstring(emptyBitstring()),
+        now(),
+      ),
+      {
+        verificationMethod: verificationMethodOf(didKeyOfPeerId(b().peerId)),
+        sign: (d) => b().node.running.identity.sign(d),
+      },
+    );
     await a().node.running.documents.transact({ operatorId: "test", action: "test.forge" }, () => ({
-      edits: [{ key: CREDENTIALS_KEY, change: (doc) => void ((doc.status as Record<string, unknown>).revocation = new A.ImmutableString(JSON.stringify(forgedList))) }],
+      edits: [
+        {
+          key: CREDENTIALS_KEY,
+          change: (doc) =>
+            void ((doc.status as Record<string, unknown>).revocation = new A.ImmutableString(
+              JSON.stringify(forgedList),
+            )),
+        },
+      ],
       result: undefined,
     }));
-    expect(await reasons(issuedByA)).toMatch(/status \(revocation\): the revocation list is not to be trusted: the status list is issued by did:key:.*, not by the credential's issuer/);
+    expect(await reasons(issuedByA)).toMatch(
+      /status \(revocation\): the revocation list is not to be trusted: the status list is issued by did:key:.*, not by the credential's issuer/,
+    );
     // And the CLI exits 1, naming it.
     const file = join(dir, "a1.json");
     await writeFile(file, JSON.stringify(issuedByA));
-    const error = toCliError(await credentialsVerifyCommand({ ...cli(a()), file }, memoryIo(false)).catch((e: unknown) => e));
+    const error = toCliError(
+      await credentialsVerifyCommand({ ...cli(a()), file }, memoryIo(false)).catch((e: unknown) => e),
+    );
     expect(error.exitCode).toBe(1);
     expect(error.message).toMatch(/is not valid: .*revocation list is not to be trusted/);
   });

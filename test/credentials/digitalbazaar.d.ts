@@ -1,7 +1,15 @@
 // Minimal declarations for the independent Verifiable Credentials libraries used by the tests.
 declare module "@digitalbazaar/vc" {
-  export function verifyCredential(options: { credential: unknown; suite: unknown; documentLoader: (url: string) => Promise<unknown> }): Promise<{ verified: boolean; error?: unknown }>;
-  export function issue(options: { credential: unknown; suite: unknown; documentLoader: (url: string) => Promise<unknown> }): Promise<Record<string, unknown>>;
+  export function verifyCredential(options: {
+    credential: unknown;
+    suite: unknown;
+    documentLoader: (url: string) => Promise<unknown>;
+  }): Promise<{ verified: boolean; error?: unknown }>;
+  export function issue(options: {
+    credential: unknown;
+    suite: unknown;
+    documentLoader: (url: string) => Promise<unknown>;
+  }): Promise<Record<string, unknown>>;
   export function defaultDocumentLoader(url: string): Promise<unknown>;
 }
 declare module "@digitalbazaar/data-integrity" {
@@ -19,7 +27,10 @@ declare module "@digitalbazaar/ed25519-multikey" {
     controller: string;
     publicKeyMultibase: string;
     signer(): unknown;
-    export(options: { publicKey?: boolean; includeContext?: boolean }): Promise<Record<string, unknown> & { id: string }>;
+    export(options: {
+      publicKey?: boolean;
+      includeContext?: boolean;
+    }): Promise<Record<string, unknown> & { id: string }>;
   }
   export function generate(options?: { id?: string; controller?: string }): Promise<KeyPair>;
   export function from(options: { id: string; controller: string; publicKeyMultibase: string }): Promise<KeyPair>;

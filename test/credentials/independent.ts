@@ -16,7 +16,12 @@ async function didKeyDocument(url: string): Promise<Record<string, unknown>> {
   const key = await Ed25519Multikey.from({ id: `${did}#${multibase}`, controller: did, publicKeyMultibase: multibase });
   const method = await key.export({ publicKey: true, includeContext: true });
   if (url.includes("#")) return method;
-  return { "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"], id: did, verificationMethod: [method], assertionMethod: [method.id] };
+  return {
+    "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+    id: did,
+    verificationMethod: [method],
+    assertionMethod: [method.id],
+  };
 }
 
 /** No network: contexts from the bundled packages, did:key from the key; anything else fails. */
@@ -32,24 +37,51 @@ export async function documentLoader(url: string): Promise<unknown> {
  * status list credentials, by id): each list's own proof is verified by the same library, and the
  * bit is read with Node's zlib, not Concordat's decoder.
  */
-export async function independentVerify(credential: unknown, lists: Map<string, unknown> = new Map()): Promise<{ verified: boolean }> {
+export async function independentVerify(
+  credential: unknown,
+  lists: Map<string, unknown> = new Map(),
+): Promise<{ verified: boolean }> {
   const suite = new DataIntegrityProof({ cryptosuite: createVerifyCryptosuite() });
-  const checkStatus = async ({ credential: c }: { credential: { credentialStatus?: Array<Record<string, string>> } }) => {
+  const checkStatus = async ({
+    credential: c,
+  }: {
+    credential: { credentialStatus?: Array<Record<string, string>> };
+  }) => {
     for (const entry of c.credentialStatus ?? []) {
-      const list = lists.get(entry.statusListCredential as string) as { credentialSubject: { encodedList: string } } | undefined;
+      const list = lists.get(entry.statusListCredential as string) as
+        | { credentialSubject: { encodedList: string } }
+        | undefined;
       if (!list) return { verified: false, error: new Error(`no status list ${entry.statusListCredential}`) };
-      const listResult = await vc.verifyCredential({ credential: structuredClone(list), suite: new DataIntegrityProof({ cryptosuite: createVerifyCryptosuite() }), documentLoader });
+      const listResult = await vc.verifyCredential({
+        credential: structuredClone(list),
+        suite: new DataIntegrityProof({ cryptosuite: createVerifyCryptosuite() }),
+        documentLoader,
+      });
       if (!listResult.verified) return { verified: false, error: new Error("the status list does not verify") };
       const bits = gunzipSync(Buffer.from(list.credentialSubject.encodedList.slice(1), "base64url"));
       const index = Number(entry.statusListIndex);
-      if (((bits[index >> 3] ?? 0) & (0x80 >> (index & 7))) !== 0) return { verified: false, error: new Error(`${entry.statusPurpose} bit set`) };
+      if (((bits[index >> 3] ?? 0) & (0x80 >> (index & 7))) !== 0)
+        return { verified: false, error: new Error(`${entry.statusPurpose} bit set`) };
     }
     return { verified: true };
   };
-  const result = await vc.verifyCredential({ credential: structuredClone(credential), suite, documentLoader, checkStatus } as never);
+  const result = await vc.verifyCredential({
+    credential: structuredClone(credential),
+    suite,
+    documentLoader,
+    checkStatus,
+  } as never);
   if (!result.verified && process.env.DEBUG_VC) {
-    const r = result as unknown as { error?: { errors?: Error[]; message?: string }; results?: Array<{ error?: Error }> };
-    console.error("VCERR", r.error?.message, (r.error?.errors ?? []).map((e) => `${e.name}: ${e.message}`), (r.results ?? []).map((x) => x.error?.message));
+    const r = result as unknown as {
+      error?: { errors?: Error[]; message?: string };
+      results?: Array<{ error?: Error }>;
+    };
+    console.error(
+      "VCERR",
+      r.error?.message,
+      (r.error?.errors ?? []).map((e) => `${e.name}: ${e.message}`),
+      (r.results ?? []).map((x) => x.error?.message),
+    );
   }
   return { verified: result.verified };
 }
@@ -58,9 +90,16 @@ export async function independentVerify(credential: unknown, lists: Map<string, 
 export async function independentIssue(): Promise<{ credential: Record<string, unknown>; did: string }> {
   const generated = await Ed25519Multikey.generate();
   const did = `did:key:${generated.publicKeyMultibase}`;
-  const key = await Ed25519Multikey.from({ ...(await generated.export({ publicKey: true })), id: `${did}#${generated.publicKeyMultibase}`, controller: did } as never);
+  const key = await Ed25519Multikey.from({
+    ...(await generated.export({ publicKey: true })),
+    id: `${did}#${generated.publicKeyMultibase}`,
+    controller: did,
+  } as never);
   const signing = await Ed25519Multikey.generate().then(() => generated);
-  const suite = new DataIntegrityProof({ signer: withId(signing, `${did}#${generated.publicKeyMultibase}`), cryptosuite: createSignCryptosuite() });
+  const suite = new DataIntegrityProof({
+    signer: withId(signing, `${did}#${generated.publicKeyMultibase}`),
+    cryptosuite: createSignCryptosuite(),
+  });
   void key;
   const credential = {
     "@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
@@ -73,7 +112,12 @@ export async function independentIssue(): Promise<{ credential: Record<string, u
     credentialSubject: {
       id: "urn:concordat:trainer:hub-a:T-9",
       type: ["AchievementSubject"],
-      achievement: { id: "https://example.org/achievements/crowd", type: ["Achievement"], name: "Crowd management instructor", criteria: { narrative: "Completed the instructor course." } },
+      achievement: {
+        id: "https://example.org/achievements/crowd",
+        type: ["Achievement"],
+        name: "Crowd management instructor",
+        criteria: { narrative: "Completed the instructor course." },
+      },
     },
   };
   return { credential: await vc.issue({ credential, suite, documentLoader }), did };

@@ -37,7 +37,10 @@ async function openDocs(dir: string, options: { compactAfterChunks?: number; ens
     sharePolicy: async () => false,
   });
   const docs = new OwnedDocuments(
-    { owner: "hub-a", ...(options.compactAfterChunks !== undefined ? { compactAfterChunks: options.compactAfterChunks } : {}) },
+    {
+      owner: "hub-a",
+      ...(options.compactAfterChunks !== undefined ? { compactAfterChunks: options.compactAfterChunks } : {}),
+    },
     { store, repo, repoStorage, logger: pino({ level: "silent" }) },
   );
   const close = async () => {
@@ -75,7 +78,13 @@ async function storedDoc(store: NodeStore, id: DocumentId): Promise<{ doc: A.Doc
 }
 
 /** A transaction that sets `counters[name] = value` in one document. */
-function setCounter(docs: OwnedDocuments, key: string, name: string, value: number, operatorId = "op-1"): Promise<void> {
+function setCounter(
+  docs: OwnedDocuments,
+  key: string,
+  name: string,
+  value: number,
+  operatorId = "op-1",
+): Promise<void> {
   return docs.transact({ operatorId, action: "test.set" }, () => ({
     edits: [{ key, subject: name, change: (d) => void ((d as unknown as Counters).counters[name] = value) }],
     result: undefined,
@@ -203,11 +212,18 @@ describe("OwnedDocuments", () => {
     ]);
     for (const r of history) expect(r.documentKey).toBe("roster/0");
     // The messages are in the Automerge changes themselves, so they survive a reopen.
-    const messages = A.getChangesMetaSince(docs.get("roster/0"), []).map((c) => JSON.parse(c.message ?? "{}") as { operatorId: string });
+    const messages = A.getChangesMetaSince(docs.get("roster/0"), []).map(
+      (c) => JSON.parse(c.message ?? "{}") as { operatorId: string },
+    );
     expect(messages.map((m) => m.operatorId)).toEqual(["system", "op-alice", "op-bob", "op-carol"]);
     await opened.close();
     opened = await openDocs(dir);
-    expect(opened.docs.history("roster/0").map((r) => r.operatorId)).toEqual(["system", "op-alice", "op-bob", "op-carol"]);
+    expect(opened.docs.history("roster/0").map((r) => r.operatorId)).toEqual([
+      "system",
+      "op-alice",
+      "op-bob",
+      "op-carol",
+    ]);
   });
 
   it("an edit that throws leaves every document unchanged and usable", async () => {
@@ -333,7 +349,11 @@ describe("OwnedDocuments", () => {
     // Every accepted transaction is persisted, as its own change naming its operator; the two refused left nothing.
     const roster = (await storedDoc(store, idOf(docs, "roster/0"))).doc.counters;
     const personal = (await storedDoc(store, idOf(docs, "private/roster"))).doc.counters;
-    const operators = new Set([...docs.history("roster/0"), ...docs.history("private/roster")].filter((r) => r.action === "test.set").map((r) => r.operatorId));
+    const operators = new Set(
+      [...docs.history("roster/0"), ...docs.history("private/roster")]
+        .filter((r) => r.action === "test.set")
+        .map((r) => r.operatorId),
+    );
     for (let i = 0; i < N; i += 1) {
       const stored = i % 2 === 0 ? roster : personal;
       if (i === refused || i === failing) {
@@ -430,18 +450,27 @@ describe("schema versions", () => {
     const store = await NodeStore.open(join(dir, "db"), { sync: false });
     try {
       const id = parseAutomergeUrl(generateAutomergeUrl()).documentId;
-      const doc = A.change(A.init<Record<string, unknown>>(), { message: JSON.stringify({ operatorId: "system", action: "document.create", subjects: ["roster/0"] }) }, (d) => {
-        d.header = {
-          type: new A.ImmutableString("roster"),
-          owner: new A.ImmutableString("hub-a"),
-          schemaVersion: new A.ImmutableString(schemaVersion),
-        };
-        d.counters = {};
-        d.futureField = "added by a newer schema";
-      });
+      const doc = A.change(
+        A.init<Record<string, unknown>>(),
+        { message: JSON.stringify({ operatorId: "system", action: "document.create", subjects: ["roster/0"] }) },
+        (d) => {
+          d.header = {
+            type: new A.ImmutableString("roster"),
+            owner: new A.ImmutableString("hub-a"),
+            schemaVersion: new A.ImmutableString(schemaVersion),
+          };
+          d.counters = {};
+          d.futureField = "added by a newer schema";
+        },
+      );
       await store.batch([
         { type: "put", sublevel: store.docs, key: `${id}/${"0".repeat(12)}`, value: A.save(doc) },
-        { type: "put", sublevel: store.meta, key: "documents", value: [{ key: "roster/0", id, type: "roster", replicated: true }] },
+        {
+          type: "put",
+          sublevel: store.meta,
+          key: "documents",
+          value: [{ key: "roster/0", id, type: "roster", replicated: true }],
+        },
       ]);
       return id;
     } finally {
@@ -459,7 +488,11 @@ describe("schema versions", () => {
     const id = await writeForeignDocument("1.5");
     opened = await openDocs(dir, { ensure: false });
     expect(opened.docs.describe()).toEqual([
-      expect.objectContaining({ key: "roster/0", id, header: { type: "roster", owner: "hub-a", schemaVersion: "1.5" } }),
+      expect.objectContaining({
+        key: "roster/0",
+        id,
+        header: { type: "roster", owner: "hub-a", schemaVersion: "1.5" },
+      }),
     ]);
     expect(opened.docs.get<Counters>("roster/0").futureField).toBe("added by a newer schema");
     await setCounter(opened.docs, "roster/0", "a", 1);

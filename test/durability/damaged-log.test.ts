@@ -15,7 +15,9 @@ function unary<Req, Res>(
   req: Req,
   md: Metadata,
 ): Promise<Res> {
-  return new Promise((resolve, reject) => fn(req, md, { deadline: new Date(Date.now() + 20_000) }, (e, r) => (e ? reject(e) : resolve(r))));
+  return new Promise((resolve, reject) =>
+    fn(req, md, { deadline: new Date(Date.now() + 20_000) }, (e, r) => (e ? reject(e) : resolve(r))),
+  );
 }
 
 async function countTrainers(node: NodeProcess, metadata: Metadata): Promise<number> {
@@ -76,7 +78,15 @@ describe("a damaged write-ahead log", () => {
       const id = `D-${String(i).padStart(4, "0")}`;
       await unary(
         client.addTrainer.bind(client),
-        { trainer: Trainer.fromPartial({ id, displayName: `Trainer ${i}`, languages: [{ tag: "fr", level: "B2" }], regions: ["SN"], private: { email: `${id.toLowerCase()}@example.org` } }) },
+        {
+          trainer: Trainer.fromPartial({
+            id,
+            displayName: `Trainer ${i}`,
+            languages: [{ tag: "fr", level: "B2" }],
+            regions: ["SN"],
+            private: { email: `${id.toLowerCase()}@example.org` },
+          }),
+        },
         metadata,
       );
     }
@@ -107,16 +117,24 @@ describe("a damaged write-ahead log", () => {
         (error: Error) => error.message,
       );
       expect(outcome).toMatch(/^node exited before starting \(code 6, signal null\)/);
-      expect(outcome).toContain(`the database ${join(dataDir, "db")} is damaged: its file ${log.slice(join(dataDir, "db").length + 1)} has`);
+      expect(outcome).toContain(
+        `the database ${join(dataDir, "db")} is damaged: its file ${log.slice(join(dataDir, "db").length + 1)} has`,
+      );
       expect(outcome).toMatch(/ at byte \d+\./);
       expect(outcome).toContain("concordat restore BACKUP --data NEW_DIR");
       // Refused before LevelDB touched it: the next attempt finds the same damage.
-      expect(createHash("sha256").update(await readFile(log)).digest("hex")).toBe(digest);
+      expect(
+        createHash("sha256")
+          .update(await readFile(log))
+          .digest("hex"),
+      ).toBe(digest);
     }
     // `--json` users get it too, with the same exit code.
     const json = await runCli(["start", "--data", dataDir, "--json"]);
     expect(json.code).toBe(6);
-    expect((JSON.parse(json.stderr.trim().split("\n").pop() as string) as { error: { message: string } }).error.message).toContain("is damaged");
+    expect(
+      (JSON.parse(json.stderr.trim().split("\n").pop() as string) as { error: { message: string } }).error.message,
+    ).toContain("is damaged");
 
     // The undamaged copy, with only the end of its log cut: starts, with at most the last write lost.
     const tornLog = await writeAheadLog(torn);
@@ -126,7 +144,13 @@ describe("a damaged write-ahead log", () => {
       const count = await countTrainers(restarted, metadata);
       expect(count).toBeGreaterThanOrEqual(TRAINERS - 1);
       expect(count).toBeLessThanOrEqual(TRAINERS);
-      expect(restarted.logs.some((l) => l.msg === "the database log ends with an interrupted write (normal after a crash); LevelDB discards that last record")).toBe(true);
+      expect(
+        restarted.logs.some(
+          (l) =>
+            l.msg ===
+            "the database log ends with an interrupted write (normal after a crash); LevelDB discards that last record",
+        ),
+      ).toBe(true);
     } finally {
       restarted.child.kill("SIGTERM");
       await restarted.exited;

@@ -22,12 +22,17 @@ const DIST = fileURLToPath(new URL("../../dist/", import.meta.url));
 function namespaceUnavailable(): string | undefined {
   const dir = mkdtempSync(join(tmpdir(), "concordat-unshare-probe-"));
   try {
-    const probe = spawnSync("unshare", ["--user", "--map-root-user", "--mount", "sh", "-c", 'mount -t tmpfs -o size=1m tmpfs "$0" && echo mounted', dir], {
-      encoding: "utf8",
-      timeout: 10_000,
-    });
+    const probe = spawnSync(
+      "unshare",
+      ["--user", "--map-root-user", "--mount", "sh", "-c", 'mount -t tmpfs -o size=1m tmpfs "$0" && echo mounted', dir],
+      {
+        encoding: "utf8",
+        timeout: 10_000,
+      },
+    );
     if (probe.error) return `'unshare' cannot run here (${probe.error.message})`;
-    if (probe.status !== 0 || !probe.stdout.includes("mounted")) return `'unshare' cannot mount a private tmpfs here: ${probe.stderr.trim() || `exit ${probe.status}`}`;
+    if (probe.status !== 0 || !probe.stdout.includes("mounted"))
+      return `'unshare' cannot mount a private tmpfs here: ${probe.stderr.trim() || `exit ${probe.status}`}`;
     return undefined;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -38,17 +43,35 @@ if (unavailable) process.stderr.write(`test/durability/disk-full.test.ts skipped
 
 /** Runs `script` with sh in a new user + mount namespace where `$MNT` is a tmpfs of `size`. */
 function inNamespace(mnt: string, size: string, script: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn("unshare", ["--user", "--map-root-user", "--mount", "sh", "-c", `mount -t tmpfs -o size=${size} tmpfs "$MNT" || exit 97\n${script}`], {
-    cwd: ROOT,
-    env: { ...process.env, MNT: mnt, NODE: process.execPath, CLI: CLI_ENTRY, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return spawn(
+    "unshare",
+    [
+      "--user",
+      "--map-root-user",
+      "--mount",
+      "sh",
+      "-c",
+      `mount -t tmpfs -o size=${size} tmpfs "$MNT" || exit 97\n${script}`,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, MNT: mnt, NODE: process.execPath, CLI: CLI_ENTRY, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
 }
 
 /** JSON lines of a process's stdout, and a bounded wait for one that matches. */
-function follow(child: ChildProcess): { logs: Array<Record<string, unknown>>; stderr: () => string; next: (match: (line: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>> } {
+function follow(child: ChildProcess): {
+  logs: Array<Record<string, unknown>>;
+  stderr: () => string;
+  next: (match: (line: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>>;
+} {
   const logs: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  const waiters: Array<{
+    match: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }> = [];
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (text) => {
@@ -74,9 +97,14 @@ function follow(child: ChildProcess): { logs: Array<Record<string, unknown>>; st
       let timer: NodeJS.Timeout | undefined;
       return Promise.race([
         new Promise<Record<string, unknown>>((resolve) => waiters.push({ match, resolve })),
-        exited.then(([code]) => Promise.reject(new Error(`the process exited (${String(code)}) while waiting: ${stderr}`))),
+        exited.then(([code]) =>
+          Promise.reject(new Error(`the process exited (${String(code)}) while waiting: ${stderr}`)),
+        ),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`no matching log line within ${timeoutMs} ms: ${stderr}`)),
+            timeoutMs,
+          );
         }),
       ]).finally(() => clearTimeout(timer));
     },
@@ -106,7 +134,9 @@ function unary<Req, Res>(
   req: Req,
   md: Metadata,
 ): Promise<Res> {
-  return new Promise((resolve, reject) => fn(req, md, { deadline: new Date(Date.now() + 20_000) }, (e, r) => (e ? reject(e) : resolve(r))));
+  return new Promise((resolve, reject) =>
+    fn(req, md, { deadline: new Date(Date.now() + 20_000) }, (e, r) => (e ? reject(e) : resolve(r))),
+  );
 }
 
 const children: ChildProcess[] = [];
@@ -129,7 +159,8 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-const FULL_DISK = /^the disk holding \S+\/db is full \(IO error: \S+: No space left on device\); writes are refused until there is room again, reads go on$/;
+const FULL_DISK =
+  /^the disk holding \S+\/db is full \(IO error: \S+: No space left on device\); writes are refused until there is room again, reads go on$/;
 
 /**
  * The store and the Repo's storage wired as node.ts wires them, in a process of their own on a small
@@ -137,7 +168,9 @@ const FULL_DISK = /^the disk holding \S+\/db is full \(IO error: \S+: No space l
  * incompressible writes, with room for LevelDB's log but not for the table its background compaction
  * writes, which leaves LevelDB refusing every later write by itself.
  */
-async function components(mode: "log" | "compaction"): Promise<{ out: Record<string, unknown>; logs: Array<Record<string, unknown>> }> {
+async function components(
+  mode: "log" | "compaction",
+): Promise<{ out: Record<string, unknown>; logs: Array<Record<string, unknown>> }> {
   const mnt = await mkdtemp(join(tmpdir(), "concordat-full-"));
   dirs.push(mnt);
   const program = `
@@ -217,11 +250,17 @@ async function components(mode: "log" | "compaction"): Promise<{ out: Record<str
     await reopened.close();
     process.stderr.write("RESULT " + JSON.stringify(out) + "\\n");
   `;
-  const child = inNamespace(mnt, "16m", `exec "$NODE" --input-type=module -e "$PROGRAM"`, { PROGRAM: program, MODE: mode });
+  const child = inNamespace(mnt, "16m", `exec "$NODE" --input-type=module -e "$PROGRAM"`, {
+    PROGRAM: program,
+    MODE: mode,
+  });
   children.push(child);
   const followed = follow(child);
   const [code] = (await once(child, "exit")) as [number | null];
-  const line = followed.stderr().split("\n").find((l) => l.startsWith("RESULT "));
+  const line = followed
+    .stderr()
+    .split("\n")
+    .find((l) => l.startsWith("RESULT "));
   expect(line, followed.stderr()).toBeDefined();
   expect(code).toBe(0);
   return { out: JSON.parse((line as string).slice("RESULT ".length)) as Record<string, unknown>, logs: followed.logs };
@@ -235,7 +274,9 @@ describe("a full disk", () => {
       expect(out.refused).toMatchObject({ code: "RESOURCE_EXHAUSTED", isRefusal: true });
       expect((out.refused as { message: string }).message).toMatch(FULL_DISK);
       expect(out.again).toBe("RESOURCE_EXHAUSTED");
-      expect(out.openFull).toMatch(/^RESOURCE_EXHAUSTED: the disk holding \S+\/other-db is full \(.*No space left on device\); the database cannot be opened until there is room again$/);
+      expect(out.openFull).toMatch(
+        /^RESOURCE_EXHAUSTED: the disk holding \S+\/other-db is full \(.*No space left on device\); the database cannot be opened until there is room again$/,
+      );
       expect(out.writable).toBe(false);
       expect(out.saves).toBe("resolved");
       expect(out.waiting).toBe(3); // b, the remove of c, and the last sync state
@@ -254,8 +295,19 @@ describe("a full disk", () => {
       expect(out.hasAgain).toBe(false);
       expect(out.repoKeys).toEqual(["doc/incremental/b", "doc/snapshot/a", "doc/sync-state/peer"]);
       // Logged once when writes start to be refused, once when they resume.
-      expect(logs.filter((l) => typeof l.msg === "string" && l.msg.endsWith("writes are refused until there is room again; reads go on"))).toHaveLength(1);
-      expect(logs.filter((l) => l.msg === "the database refuses writes: the Repo's writes wait in memory and are written when it takes writes again")).toHaveLength(1);
+      expect(
+        logs.filter(
+          (l) =>
+            typeof l.msg === "string" && l.msg.endsWith("writes are refused until there is room again; reads go on"),
+        ),
+      ).toHaveLength(1);
+      expect(
+        logs.filter(
+          (l) =>
+            l.msg ===
+            "the database refuses writes: the Repo's writes wait in memory and are written when it takes writes again",
+        ),
+      ).toHaveLength(1);
       expect(logs.some((l) => l.msg === "there is room again: the database was reopened and takes writes")).toBe(true);
       expect(logs.some((l) => l.msg === "wrote the repo writes that waited for the database")).toBe(true);
     },
@@ -309,7 +361,15 @@ describe("a full disk", () => {
       const add = (id: string) =>
         unary(
           client.addTrainer.bind(client),
-          { trainer: Trainer.fromPartial({ id, displayName: `Trainer ${id}`, languages: [{ tag: "fr", level: "B2" }], regions: ["SN"], private: { email: `${id.toLowerCase()}@example.org` } }) },
+          {
+            trainer: Trainer.fromPartial({
+              id,
+              displayName: `Trainer ${id}`,
+              languages: [{ tag: "fr", level: "B2" }],
+              regions: ["SN"],
+              private: { email: `${id.toLowerCase()}@example.org` },
+            }),
+          },
           metadata,
         );
       const acknowledged: string[] = [];
@@ -350,7 +410,12 @@ describe("a full disk", () => {
       expect(one.private?.email).toBe("f-3@example.org");
       expect(exited).toBe(false);
       // Said once, not once per refused write.
-      expect(logs.logs.filter((l) => typeof l.msg === "string" && l.msg.endsWith("writes are refused until there is room again; reads go on"))).toHaveLength(1);
+      expect(
+        logs.logs.filter(
+          (l) =>
+            typeof l.msg === "string" && l.msg.endsWith("writes are refused until there is room again; reads go on"),
+        ),
+      ).toHaveLength(1);
 
       // Space again: the next write succeeds, without a restart.
       await unlink(`${root}/filler`);
@@ -360,7 +425,9 @@ describe("a full disk", () => {
         await add(`G-${i}`);
         acknowledged.push(`G-${i}`);
       }
-      expect(logs.logs.some((l) => l.msg === "there is room again: the database was reopened and takes writes")).toBe(true);
+      expect(logs.logs.some((l) => l.msg === "there is room again: the database was reopened and takes writes")).toBe(
+        true,
+      );
       expect(exited).toBe(false);
       client.close();
 
@@ -372,7 +439,9 @@ describe("a full disk", () => {
       const after = await unary(client.listTrainers.bind(client), { pageSize: 1000, pageToken: "" }, metadata);
       expect(after.trainers.map((t) => t.id).sort()).toEqual([...acknowledged].sort());
       expect(after.trainers.find((t) => t.id === "F-after")).toBeDefined();
-      expect((await unary(client.getTrainer.bind(client), { id: "G-9" }, metadata)).private?.email).toBe("g-9@example.org");
+      expect((await unary(client.getTrainer.bind(client), { id: "G-9" }, metadata)).private?.email).toBe(
+        "g-9@example.org",
+      );
       client.close();
       expect(logs.logs.some((l) => l.msg === "unhandled rejection")).toBe(false);
       child.kill("SIGTERM");

@@ -16,7 +16,9 @@ function unary<Req, Res>(
   req: Req,
   md: Metadata,
 ): Promise<Res> {
-  return new Promise((resolve, reject) => fn(req, md, { deadline: new Date(Date.now() + 20_000) }, (e, r) => (e ? reject(e) : resolve(r))));
+  return new Promise((resolve, reject) =>
+    fn(req, md, { deadline: new Date(Date.now() + 20_000) }, (e, r) => (e ? reject(e) : resolve(r))),
+  );
 }
 
 /**
@@ -72,7 +74,8 @@ describe("acknowledged writes survive kill -9", () => {
                 metadata,
               ).catch((error: ServiceError) => {
                 // The trainer's add was acknowledged in an earlier round: NOT_FOUND means it was lost.
-                if (error.code === status.NOT_FOUND) throw new Error(`acknowledged trainer ${id} was lost across kill -9`);
+                if (error.code === status.NOT_FOUND)
+                  throw new Error(`acknowledged trainer ${id} was lost across kill -9`);
                 throw error;
               });
               acknowledged.set(id, Math.max(acknowledged.get(id) ?? 0, revision));
@@ -131,7 +134,8 @@ describe("acknowledged writes survive kill -9", () => {
       for (const [id, revision] of acknowledged) {
         const t = seen.get(id);
         if (!t) missing.push(id);
-        else if (Number(t.displayName.slice(4)) < revision) stale.push(`${id}: has '${t.displayName}', acknowledged rev ${revision}`);
+        else if (Number(t.displayName.slice(4)) < revision)
+          stale.push(`${id}: has '${t.displayName}', acknowledged rev ${revision}`);
         else expect(t.private?.email).toBe(`${id.toLowerCase()}@example.org`);
       }
       expect({ missing, stale }).toEqual({ missing: [], stale: [] });

@@ -5,7 +5,12 @@ import { parse, stringify } from "yaml";
 import { afterAll, describe, expect, test } from "vitest";
 import { NodeServiceClient, type ListPeersResponse } from "../../node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient } from "../../node/api/generated/concordat/v1/trainers.js";
-import { FederationServiceClient, type AdmitMemberRequest, type CreateFederationRequest, type Member } from "../../node/api/generated/concordat/v1/federation.js";
+import {
+  FederationServiceClient,
+  type AdmitMemberRequest,
+  type CreateFederationRequest,
+  type Member,
+} from "../../node/api/generated/concordat/v1/federation.js";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { initDataDir } from "../../node/setup.js";
 import { freePorts } from "../helpers/federation.js";
@@ -21,14 +26,27 @@ interface Prepared {
   apiPort: number;
 }
 
-function client(p: Prepared): { node: NodeServiceClient; trainers: TrainerServiceClient; federation: FederationServiceClient; md: Metadata; close(): void } {
+function client(p: Prepared): {
+  node: NodeServiceClient;
+  trainers: TrainerServiceClient;
+  federation: FederationServiceClient;
+  md: Metadata;
+  close(): void;
+} {
   const address = `127.0.0.1:${p.apiPort}`;
   const node = new NodeServiceClient(address, credentials.createInsecure());
   const federation = new FederationServiceClient(address, credentials.createInsecure());
-  const trainers = new TrainerServiceClient(address, credentials.createInsecure(), { "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  const trainers = new TrainerServiceClient(address, credentials.createInsecure(), {
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  });
   const md = new Metadata();
   md.set("authorization", `Bearer ${p.token}`);
-  return { node, trainers, federation, md, close: () => {
+  return {
+    node,
+    trainers,
+    federation,
+    md,
+    close: () => {
       node.close();
       trainers.close();
       federation.close();
@@ -38,14 +56,20 @@ function client(p: Prepared): { node: NodeServiceClient; trainers: TrainerServic
 
 function listPeers(c: ReturnType<typeof client>): Promise<ListPeersResponse> {
   return new Promise((resolve, reject) =>
-    c.node.listPeers({ includeDocuments: true }, c.md, { deadline: new Date(Date.now() + 5000) }, (e: ServiceError | null, r: ListPeersResponse) =>
-      e ? reject(e) : resolve(r),
+    c.node.listPeers(
+      { includeDocuments: true },
+      c.md,
+      { deadline: new Date(Date.now() + 5000) },
+      (e: ServiceError | null, r: ListPeersResponse) => (e ? reject(e) : resolve(r)),
     ),
   );
 }
 
 /** The secretariat's charter calls, awaited. */
-function charterCall(c: ReturnType<typeof client>, request: { create: CreateFederationRequest } | { admit: AdmitMemberRequest }): Promise<Member> {
+function charterCall(
+  c: ReturnType<typeof client>,
+  request: { create: CreateFederationRequest } | { admit: AdmitMemberRequest },
+): Promise<Member> {
   return new Promise((resolve, reject) => {
     const done = (e: ServiceError | null, r: Member) => (e ? reject(e) : resolve(r));
     if ("create" in request) c.federation.createFederation(request.create, c.md, done);
@@ -85,9 +109,24 @@ describe("SIGKILL during a large sync", () => {
       dirs.push(dataDir);
       // a is the secretariat: the trust anchor of b and c.
       const anchor = i === 0 ? undefined : nodes[0]?.peerId;
-      const init = await initDataDir({ dataDir, hubId: `hub-${name}`, name, secretariat: i === 0, ...(anchor ? { anchor } : {}), baseConfig: base, baseConfigSource: "default" });
+      const init = await initDataDir({
+        dataDir,
+        hubId: `hub-${name}`,
+        name,
+        secretariat: i === 0,
+        ...(anchor ? { anchor } : {}),
+        baseConfig: base,
+        baseConfigSource: "default",
+      });
       const token = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
-      nodes.push({ name, dataDir, peerId: init.peerId, token, libp2pPort: ports[2 * i] as number, apiPort: ports[2 * i + 1] as number });
+      nodes.push({
+        name,
+        dataDir,
+        peerId: init.peerId,
+        token,
+        libp2pPort: ports[2 * i] as number,
+        apiPort: ports[2 * i + 1] as number,
+      });
     }
     const [a, b, c] = nodes as [Prepared, Prepared, Prepared];
     const dials: Record<string, string | undefined> = { a: undefined, b: "a", c: "b" };
@@ -100,14 +139,20 @@ describe("SIGKILL during a large sync", () => {
         // Neighbours only: each dials one, and knows who dials it (allowed before it has a charter).
         peers: nodes
           .filter((o) => dials[me.name] === o.name || dials[o.name] === me.name)
-          .map((o) => ({ peerId: o.peerId, libp2p: dials[me.name] === o.name ? [`/ip4/127.0.0.1/tcp/${o.libp2pPort}`] : [] })),
+          .map((o) => ({
+            peerId: o.peerId,
+            libp2p: dials[me.name] === o.name ? [`/ip4/127.0.0.1/tcp/${o.libp2pPort}`] : [],
+          })),
       };
       // Many documents, synced one after another: a wide window in which the sync is under way.
       config.roster = { shards: 32, maxPerShard: 2000 };
       await writeFile(path, stringify(config));
     }
     const start = async (p: Prepared) => {
-      const proc = await spawnNode(p.dataDir, { CONCORDAT_API_PORT: String(p.apiPort), CONCORDAT_NETWORK_LISTEN: `/ip4/127.0.0.1/tcp/${p.libp2pPort}` });
+      const proc = await spawnNode(p.dataDir, {
+        CONCORDAT_API_PORT: String(p.apiPort),
+        CONCORDAT_NETWORK_LISTEN: `/ip4/127.0.0.1/tcp/${p.libp2pPort}`,
+      });
       processes.push(proc);
       return proc;
     };
@@ -115,7 +160,10 @@ describe("SIGKILL during a large sync", () => {
     await start(a);
     const ca = client(a);
     await charterCall(ca, { create: { addresses: [] } });
-    for (const p of [b, c]) await charterCall(ca, { admit: { hub: `hub-${p.name}`, peerId: p.peerId, addresses: [], name: p.name, region: "", directoryId: "" } });
+    for (const p of [b, c])
+      await charterCall(ca, {
+        admit: { hub: `hub-${p.name}`, peerId: p.peerId, addresses: [], name: p.name, region: "", directoryId: "" },
+      });
     await start(b);
     const cb = client(b);
     // A large roster at a: 5,000 trainers with many declared windows each, varied so that they do
@@ -127,10 +175,16 @@ describe("SIGKILL during a large sync", () => {
       }));
     const rows = Array.from({ length: 5000 }, (_, i) => ({
       line: i + 2,
-      trainer: makeTrainer(`K-${String(i).padStart(5, "0")}`, { displayName: `Trainer ${i} ${Math.random().toString(36).slice(2)}`, availability: windows(i) }),
+      trainer: makeTrainer(`K-${String(i).padStart(5, "0")}`, {
+        displayName: `Trainer ${i} ${Math.random().toString(36).slice(2)}`,
+        availability: windows(i),
+      }),
     }));
     const imported = await new Promise<unknown>((resolve, reject) => {
-      importTrainers(ca.trainers as never, {}, [rows.slice(0, 2500), rows.slice(2500)], a.token, 120_000).then(resolve, reject);
+      importTrainers(ca.trainers as never, {}, [rows.slice(0, 2500), rows.slice(2500)], a.token, 120_000).then(
+        resolve,
+        reject,
+      );
     });
     expect(imported).toMatchObject({ imported: 5000, committed: true });
 
@@ -165,7 +219,9 @@ describe("SIGKILL during a large sync", () => {
     }
     expect(killedWith, "c was never caught mid-sync").toBeDefined();
     expect((await procC.exited).signal).toBe("SIGKILL");
-    console.log(`[figure] c killed after b had sent it ${killedWith?.bytesOut} bytes, ${killedWith?.notInSync} documents not yet in sync`);
+    console.log(
+      `[figure] c killed after b had sent it ${killedWith?.bytesOut} bytes, ${killedWith?.notInSync} documents not yet in sync`,
+    );
 
     const restarted = performance.now();
     await start(c);

@@ -54,7 +54,11 @@ export async function bundledChromium(): Promise<ChromiumBinary> {
   await mkdir(dir, { recursive: true });
   if (!(await exists(executablePath))) {
     const partial = `${executablePath}.${process.pid}.partial`;
-    await pipeline(createReadStream(join(pkgDir, "bin", "chromium.br")), createBrotliDecompress(), createWriteStream(partial));
+    await pipeline(
+      createReadStream(join(pkgDir, "bin", "chromium.br")),
+      createBrotliDecompress(),
+      createWriteStream(partial),
+    );
     await chmod(partial, 0o755);
     await rename(partial, executablePath);
   }
@@ -62,7 +66,11 @@ export async function bundledChromium(): Promise<ChromiumBinary> {
     const staging = join(dir, `lib.${process.pid}.partial`);
     const tarFile = `${staging}.tar`;
     await mkdir(staging, { recursive: true });
-    await pipeline(createReadStream(join(pkgDir, "bin", "al2023.tar.br")), createBrotliDecompress(), createWriteStream(tarFile));
+    await pipeline(
+      createReadStream(join(pkgDir, "bin", "al2023.tar.br")),
+      createBrotliDecompress(),
+      createWriteStream(tarFile),
+    );
     await promisify(execFile)("tar", ["-xf", tarFile, "-C", staging]);
     await rm(tarFile);
     // The archive holds lib/…; another process may have finished first, then ours is dropped.
@@ -85,7 +93,16 @@ export async function launchChromium(binary?: ChromiumBinary): Promise<Browser> 
     headless: true,
     timeout: 60_000,
     ...(env ? { env: { ...stringEnv(process.env), ...env } } : {}),
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
   });
 }
 
@@ -93,7 +110,10 @@ export async function launchChromium(binary?: ChromiumBinary): Promise<Browser> 
 async function packageOf(name: string): Promise<{ pkgDir: string; version: string }> {
   let dir = dirname(createRequire(import.meta.url).resolve(name));
   for (;;) {
-    const manifest = await readFile(join(dir, "package.json"), "utf8").then((t) => JSON.parse(t) as { name?: string; version?: string }, () => undefined);
+    const manifest = await readFile(join(dir, "package.json"), "utf8").then(
+      (t) => JSON.parse(t) as { name?: string; version?: string },
+      () => undefined,
+    );
     if (manifest?.name === name && manifest.version) return { pkgDir: dir, version: manifest.version };
     const parent = dirname(dir);
     if (parent === dir) throw new Error(`cannot find the folder of the package ${name}`);
@@ -106,5 +126,8 @@ function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 async function exists(p: string): Promise<boolean> {
-  return access(p).then(() => true, () => false);
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }

@@ -27,7 +27,18 @@ export interface CaseProblem {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const EXT = /^ext:[a-zA-Z0-9.\-_]+$/;
-const ASSOCIATION_TYPES = ["isChildOf", "isPeerOf", "isPartOf", "exactMatchOf", "precedes", "isRelatedTo", "replacedBy", "exemplar", "hasSkillLevel", "isTranslationOf"];
+const ASSOCIATION_TYPES = [
+  "isChildOf",
+  "isPeerOf",
+  "isPartOf",
+  "exactMatchOf",
+  "precedes",
+  "isRelatedTo",
+  "replacedBy",
+  "exemplar",
+  "hasSkillLevel",
+  "isTranslationOf",
+];
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const LANGUAGE = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/;
@@ -41,7 +52,8 @@ const str: Check = (v, path, out) => {
   if (typeof v !== "string" || v.trim() === "") out.push({ path, problem: "must be a non-empty string" });
 };
 const uuid: Check = (v, path, out) => {
-  if (typeof v !== "string" || !UUID.test(v)) out.push({ path, problem: `must be a UUID (lower case, 8-4-4-4-12), not ${JSON.stringify(v)}` });
+  if (typeof v !== "string" || !UUID.test(v))
+    out.push({ path, problem: `must be a UUID (lower case, 8-4-4-4-12), not ${JSON.stringify(v)}` });
 };
 const uri: Check = (v, path, out) => {
   let ok = typeof v === "string" && /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(v);
@@ -55,16 +67,20 @@ const uri: Check = (v, path, out) => {
   if (!ok) out.push({ path, problem: `must be an absolute URI, not ${JSON.stringify(v)}` });
 };
 const url: Check = (v, path, out) => {
-  if (typeof v !== "string" || !/^https?:\/\/\S+$/.test(v)) out.push({ path, problem: `must be an http(s) URL, not ${JSON.stringify(v)}` });
+  if (typeof v !== "string" || !/^https?:\/\/\S+$/.test(v))
+    out.push({ path, problem: `must be an http(s) URL, not ${JSON.stringify(v)}` });
 };
 const dateTime: Check = (v, path, out) => {
-  if (typeof v !== "string" || !DATE_TIME.test(v) || Number.isNaN(Date.parse(v))) out.push({ path, problem: `must be an ISO 8601 date-time, not ${JSON.stringify(v)}` });
+  if (typeof v !== "string" || !DATE_TIME.test(v) || Number.isNaN(Date.parse(v)))
+    out.push({ path, problem: `must be an ISO 8601 date-time, not ${JSON.stringify(v)}` });
 };
 const date: Check = (v, path, out) => {
-  if (typeof v !== "string" || !DATE.test(v) || Number.isNaN(Date.parse(v))) out.push({ path, problem: `must be an ISO 8601 date (YYYY-MM-DD), not ${JSON.stringify(v)}` });
+  if (typeof v !== "string" || !DATE.test(v) || Number.isNaN(Date.parse(v)))
+    out.push({ path, problem: `must be an ISO 8601 date (YYYY-MM-DD), not ${JSON.stringify(v)}` });
 };
 const language: Check = (v, path, out) => {
-  if (typeof v !== "string" || !LANGUAGE.test(v)) out.push({ path, problem: `must be a language tag, not ${JSON.stringify(v)}` });
+  if (typeof v !== "string" || !LANGUAGE.test(v))
+    out.push({ path, problem: `must be a language tag, not ${JSON.stringify(v)}` });
 };
 const integer: Check = (v, path, out) => {
   if (typeof v !== "number" || !Number.isInteger(v)) out.push({ path, problem: "must be an integer" });
@@ -81,7 +97,11 @@ const listOf =
 const oneOf =
   (values: readonly string[], ext: boolean): Check =>
   (v, path, out) => {
-    if (typeof v !== "string" || !(values.includes(v) || (ext && EXT.test(v)))) out.push({ path, problem: `must be one of ${values.join(", ")}${ext ? " or ext:…" : ""}, not ${JSON.stringify(v)}` });
+    if (typeof v !== "string" || !(values.includes(v) || (ext && EXT.test(v))))
+      out.push({
+        path,
+        problem: `must be one of ${values.join(", ")}${ext ? " or ext:…" : ""}, not ${JSON.stringify(v)}`,
+      });
   };
 
 /** A class: its required and optional attributes, each with its check. */
@@ -100,7 +120,8 @@ function record(required: Record<string, Check>, optional: Record<string, Check>
       if (key in required) continue;
       const check = optional[key];
       if (!check) out.push({ path: `${path}.${key}`, problem: "is not an attribute of this CASE 1.1 class" });
-      else if (value === null) out.push({ path: `${path}.${key}`, problem: "must not be null (leave an absent optional attribute out)" });
+      else if (value === null)
+        out.push({ path: `${path}.${key}`, problem: "must not be null (leave an absent optional attribute out)" });
       else check(value, `${path}.${key}`, out);
     }
   };
@@ -156,8 +177,21 @@ const itemCheck = record(
 );
 
 const associationCheck = record(
-  { identifier: uuid, associationType: oneOf(ASSOCIATION_TYPES, true), uri, originNodeURI: linkGenUri, destinationNodeURI: linkGenUri, lastChangeDateTime: dateTime },
-  { sequenceNumber: integer, CFAssociationGroupingURI: linkUri, notes: str, extensions: object, CFDocumentURI: linkUri },
+  {
+    identifier: uuid,
+    associationType: oneOf(ASSOCIATION_TYPES, true),
+    uri,
+    originNodeURI: linkGenUri,
+    destinationNodeURI: linkGenUri,
+    lastChangeDateTime: dateTime,
+  },
+  {
+    sequenceNumber: integer,
+    CFAssociationGroupingURI: linkUri,
+    notes: str,
+    extensions: object,
+    CFDocumentURI: linkUri,
+  },
 );
 
 /** A definition (CFConcept, CFSubject, CFLicense, CFItemType, CFAssociationGrouping): what they all require. */
@@ -175,7 +209,8 @@ const definitionCheck: Check = (v, path, out) => {
     if (v[key] === undefined || v[key] === null) out.push({ path: `${path}.${key}`, problem: "is required" });
     else check(v[key], `${path}.${key}`, out);
   }
-  for (const [key, value] of Object.entries(v)) if (value === null) out.push({ path: `${path}.${key}`, problem: "must not be null" });
+  for (const [key, value] of Object.entries(v))
+    if (value === null) out.push({ path: `${path}.${key}`, problem: "must not be null" });
 };
 const DEFINITION_LISTS = ["CFConcepts", "CFSubjects", "CFLicenses", "CFItemTypes", "CFAssociationGroupings"];
 
@@ -196,7 +231,8 @@ export function validateCasePackage(pkg: unknown): CaseProblem[] {
   )(pkg, "CFPackage", out);
   if (!isObject(pkg)) return out;
   const items = Array.isArray(pkg.CFItems) ? (pkg.CFItems as unknown[]) : [];
-  if (Array.isArray(pkg.CFItems) && items.length === 0) out.push({ path: "CFPackage.CFItems", problem: "must hold at least one CFItem" });
+  if (Array.isArray(pkg.CFItems) && items.length === 0)
+    out.push({ path: "CFPackage.CFItems", problem: "must hold at least one CFItem" });
   // Identifiers are unique across the document, its items and its associations.
   const seen = new Map<unknown, string>();
   const claim = (v: unknown, path: string) => {
@@ -210,11 +246,18 @@ export function validateCasePackage(pkg: unknown): CaseProblem[] {
   const associations = Array.isArray(pkg.CFAssociations) ? (pkg.CFAssociations as unknown[]) : [];
   for (const [i, x] of associations.entries()) claim(x, `CFPackage.CFAssociations[${i}]`);
   const definitions = isObject(pkg.CFDefinitions) ? pkg.CFDefinitions : {};
-  const groupings = new Set(Array.isArray(definitions.CFAssociationGroupings) ? (definitions.CFAssociationGroupings as Json[]).map((g) => g?.identifier) : []);
+  const groupings = new Set(
+    Array.isArray(definitions.CFAssociationGroupings)
+      ? (definitions.CFAssociationGroupings as Json[]).map((g) => g?.identifier)
+      : [],
+  );
   associations.forEach((a, i) => {
     if (!isObject(a) || !isObject(a.CFAssociationGroupingURI)) return;
     if (!groupings.has(a.CFAssociationGroupingURI.identifier)) {
-      out.push({ path: `CFPackage.CFAssociations[${i}].CFAssociationGroupingURI.identifier`, problem: "is not in CFDefinitions.CFAssociationGroupings" });
+      out.push({
+        path: `CFPackage.CFAssociations[${i}].CFAssociationGroupingURI.identifier`,
+        problem: "is not in CFDefinitions.CFAssociationGroupings",
+      });
     }
   });
   return out;

@@ -3,7 +3,17 @@ import type { FederationNode } from "./federation.js";
 
 /** A competency framework item for tests: code, statement and type from its id. */
 export function coreItem(identifier: string, type = "Competency") {
-  return { identifier, code: identifier.toUpperCase(), statement: { en: identifier }, type, language: "en", roleLevels: [], themes: [], lastChangeDateTime: new Date().toISOString(), extra: {} };
+  return {
+    identifier,
+    code: identifier.toUpperCase(),
+    statement: { en: identifier },
+    type,
+    language: "en",
+    roleLevels: [],
+    themes: [],
+    lastChangeDateTime: new Date().toISOString(),
+    extra: {},
+  };
 }
 
 /**
@@ -12,7 +22,12 @@ export function coreItem(identifier: string, type = "Competency") {
  */
 export async function releaseCore(
   secretariat: FederationNode,
-  content: { items: Array<[string, string]>; childOf?: Array<[string, string]>; modules?: CoreModule[]; schemes?: AccreditationScheme[] },
+  content: {
+    items: Array<[string, string]>;
+    childOf?: Array<[string, string]>;
+    modules?: CoreModule[];
+    schemes?: AccreditationScheme[];
+  },
   version = "1.0.0",
 ): Promise<void> {
   const core = secretariat.node.running.coreAuthoring;
@@ -20,9 +35,23 @@ export async function releaseCore(
   await core.import(
     "op",
     {
-      framework: { identifier: "fw", title: "SSR core", creator: "Secretariat", language: "en", lastChangeDateTime: now, extra: {} },
+      framework: {
+        identifier: "fw",
+        title: "SSR core",
+        creator: "Secretariat",
+        language: "en",
+        lastChangeDateTime: now,
+        extra: {},
+      },
       items: content.items.map(([id, type]) => coreItem(id, type)),
-      associations: (content.childOf ?? []).map(([child, parent], i) => ({ identifier: `as-${i + 1}`, type: "isChildOf", origin: { identifier: child }, destination: { identifier: parent }, lastChangeDateTime: now, extra: {} })),
+      associations: (content.childOf ?? []).map(([child, parent], i) => ({
+        identifier: `as-${i + 1}`,
+        type: "isChildOf",
+        origin: { identifier: child },
+        destination: { identifier: parent },
+        lastChangeDateTime: now,
+        extra: {},
+      })),
       ...(content.modules ? { modules: content.modules } : {}),
       schemes: content.schemes ?? [],
     },

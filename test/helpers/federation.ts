@@ -56,7 +56,11 @@ export async function freePorts(count: number): Promise<number[]> {
  * Starts `names.length` nodes (the first is the secretariat); `dials` lists [from, to] pairs: `from`
  * dials `to`. The charter admits them all.
  */
-export async function startFederation(names: string[], dials: Array<[string, string]>, transport: Transport = "libp2p"): Promise<FederationNode[]> {
+export async function startFederation(
+  names: string[],
+  dials: Array<[string, string]>,
+  transport: Transport = "libp2p",
+): Promise<FederationNode[]> {
   return (await startFederationWith(names, dials, { transport })).nodes;
 }
 
@@ -69,7 +73,7 @@ interface DirectoryView {
 }
 
 function text(value: unknown): string {
-  return typeof value === "string" ? value : (value as { val?: string } | undefined)?.val ?? "";
+  return typeof value === "string" ? value : ((value as { val?: string } | undefined)?.val ?? "");
 }
 
 /**
@@ -116,10 +120,13 @@ export async function waitForForeignTrainer(
     };
     handle.on("change", listener);
     listeners.push([handle, listener]);
-    handle.whenReady().then(() => {
-      onDirectory(handle);
-      check();
-    }, () => undefined);
+    handle.whenReady().then(
+      () => {
+        onDirectory(handle);
+        check();
+      },
+      () => undefined,
+    );
   };
   const directoryId = directoryIdOf(owner.peerId);
   const onDirectory = (handle: DocHandle<unknown>) => {
@@ -131,7 +138,11 @@ export async function waitForForeignTrainer(
   const timer = setTimeout(() => {
     const ready = handles.filter((h) => h.isReady()).length;
     const seen = lastName === undefined ? "no record of it" : `it as '${lastName}', which does not match`;
-    fail?.(new Error(`${reader.name} did not see ${owner.name}'s trainer ${trainerId} within ${timeoutMs} ms: it holds ${ready} of ${handles.length} of ${owner.name}'s directory and roster documents it looked for, and ${seen}`));
+    fail?.(
+      new Error(
+        `${reader.name} did not see ${owner.name}'s trainer ${trainerId} within ${timeoutMs} ms: it holds ${ready} of ${handles.length} of ${owner.name}'s directory and roster documents it looked for, and ${seen}`,
+      ),
+    );
   }, timeoutMs);
   try {
     check();
@@ -214,7 +225,11 @@ export interface StartedFederation {
 }
 
 /** Resolves once `node` trusts a charter for which `ready` holds (waiting for membership changes). */
-export function waitForCharter(node: FederationNode, ready: (members: CharterMember[]) => boolean, timeoutMs = 20_000): Promise<void> {
+export function waitForCharter(
+  node: FederationNode,
+  ready: (members: CharterMember[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
   const membership = node.node.running.membership;
   return new Promise<void>((resolve, reject) => {
     const check = () => {
@@ -227,7 +242,9 @@ export function waitForCharter(node: FederationNode, ready: (members: CharterMem
     const timer = setTimeout(() => {
       unsubscribe();
       const source = membership.source;
-      const trusted = source ? `a ${source.kind} charter of ${membership.members().length} members${source.seq === undefined ? "" : ` (seq ${source.seq})`}` : "no charter";
+      const trusted = source
+        ? `a ${source.kind} charter of ${membership.members().length} members${source.seq === undefined ? "" : ` (seq ${source.seq})`}`
+        : "no charter";
       reject(new Error(`${node.name} did not trust the expected charter within ${timeoutMs} ms: it trusts ${trusted}`));
     }, timeoutMs);
     const unsubscribe = membership.onChange(check);
@@ -240,17 +257,34 @@ export function waitForCharter(node: FederationNode, ready: (members: CharterMem
  * and gRPC addresses chosen by the caller (a proxy between two nodes). Returns once every node
  * trusts the charter that lists them all.
  */
-export async function startFederationWith(names: string[], dials: Array<[string, string]>, options: FederationOptions = {}): Promise<StartedFederation> {
+export async function startFederationWith(
+  names: string[],
+  dials: Array<[string, string]>,
+  options: FederationOptions = {},
+): Promise<StartedFederation> {
   const transport = options.transport ?? "libp2p";
   const base = await readFile(DEFAULT_CONFIG_URL, "utf8");
   const ports = await freePorts(names.length * 2);
   const keys: KeyOnlyMember[] = await Promise.all(
     (options.keyOnly ?? []).map(async (name) => {
       const privateKey = await generateKeyPair("Ed25519");
-      return { name, hub: `hub-${name}`, peerId: peerIdFromPrivateKey(privateKey).toString(), privateKey, sign: async (data: Uint8Array) => privateKey.sign(data) };
+      return {
+        name,
+        hub: `hub-${name}`,
+        peerId: peerIdFromPrivateKey(privateKey).toString(),
+        privateKey,
+        sign: async (data: Uint8Array) => privateKey.sign(data),
+      };
     }),
   );
-  const prepared: Array<{ name: string; hub: string; dataDir: string; peerId: string; libp2pPort: number; apiPort: number }> = [];
+  const prepared: Array<{
+    name: string;
+    hub: string;
+    dataDir: string;
+    peerId: string;
+    libp2pPort: number;
+    apiPort: number;
+  }> = [];
   let anchor = "";
   for (const [i, name] of names.entries()) {
     const dataDir = await makeTempDir(`concordat-fed-${name}-`);
@@ -265,7 +299,14 @@ export async function startFederationWith(names: string[], dials: Array<[string,
       baseConfigSource: "default",
     });
     if (i === 0) anchor = init.peerId;
-    prepared.push({ name, hub, dataDir, peerId: init.peerId, libp2pPort: ports[2 * i] as number, apiPort: ports[2 * i + 1] as number });
+    prepared.push({
+      name,
+      hub,
+      dataDir,
+      peerId: init.peerId,
+      libp2pPort: ports[2 * i] as number,
+      apiPort: ports[2 * i + 1] as number,
+    });
   }
   for (const me of prepared) {
     const path = join(me.dataDir, "config.yaml");
@@ -277,14 +318,20 @@ export async function startFederationWith(names: string[], dials: Array<[string,
       const dialledBy = dials.some(([from, to]) => from === other.name && to === me.name);
       if (!dialled && !dialledBy) continue;
       const grpc =
-        transport === "grpc" && dialled ? await (options.grpcAddress?.(me.name, other.name, other.apiPort) ?? `127.0.0.1:${other.apiPort}`) : undefined;
+        transport === "grpc" && dialled
+          ? await (options.grpcAddress?.(me.name, other.name, other.apiPort) ?? `127.0.0.1:${other.apiPort}`)
+          : undefined;
       peers.push({
         peerId: other.peerId,
         libp2p: transport === "libp2p" && dialled ? [`/ip4/127.0.0.1/tcp/${other.libp2pPort}`] : [],
         ...(grpc ? { grpc } : {}),
       });
     }
-    config.network = { listen: transport === "libp2p" ? [`/ip4/127.0.0.1/tcp/${me.libp2pPort}`] : [], grpc: true, peers };
+    config.network = {
+      listen: transport === "libp2p" ? [`/ip4/127.0.0.1/tcp/${me.libp2pPort}`] : [],
+      grpc: true,
+      peers,
+    };
     options.config?.(config);
     await writeFile(path, stringify(config));
   }
@@ -321,18 +368,25 @@ export async function startFederationWith(names: string[], dials: Array<[string,
           if (options.notAdmitted?.includes(other.name)) continue;
           await charter.admit("test", { hub: other.hub, peerId: other.peerId, name: `Hub ${other.name}` });
         }
-        for (const key of keys) await charter.admit("test", { hub: key.hub, peerId: key.peerId, name: `Key ${key.name}` });
+        for (const key of keys)
+          await charter.admit("test", { hub: key.hub, peerId: key.peerId, name: `Key ${key.name}` });
       }
     }
     const admitted = names.length - (options.notAdmitted?.length ?? 0) + keys.length;
     // The charter crosses the topology node by node: more members, longer.
     await Promise.all(
-      nodes.filter((n) => !options.notAdmitted?.includes(n.name)).map((n) => waitForCharter(n, (members) => members.length >= admitted, allowance(15_000, 2_000, admitted))),
+      nodes
+        .filter((n) => !options.notAdmitted?.includes(n.name))
+        .map((n) => waitForCharter(n, (members) => members.length >= admitted, allowance(15_000, 2_000, admitted))),
     );
   } catch (error) {
     await stopFederation(nodes);
     // Nodes that never started still have their data dirs.
-    await Promise.all(prepared.filter((p) => !nodes.some((n) => n.name === p.name)).map((p) => rm(p.dataDir, { recursive: true, force: true })));
+    await Promise.all(
+      prepared
+        .filter((p) => !nodes.some((n) => n.name === p.name))
+        .map((p) => rm(p.dataDir, { recursive: true, force: true })),
+    );
     throw error;
   }
   const find = <T extends { name: string }>(list: readonly T[], name: string): T => {
@@ -387,7 +441,9 @@ export function waitForLog(
     `a log line '${msg}' that matches`,
     (see) => {
       const entries = logEntries(node, msg, since);
-      see(`${entries.length} '${msg}' lines, none matching${entries.length > 0 ? `; the last: ${JSON.stringify(entries.at(-1)).slice(0, 300)}` : ""}`);
+      see(
+        `${entries.length} '${msg}' lines, none matching${entries.length > 0 ? `; the last: ${JSON.stringify(entries.at(-1)).slice(0, 300)}` : ""}`,
+      );
       return entries.find(match);
     },
     timeoutMs,
@@ -398,7 +454,11 @@ export function waitForLog(
  * The display name of `owner`'s trainer `trainerId` as `reader` holds it right now (in the roster
  * documents that `owner`'s directory lists and `reader` has loaded), or undefined. No waiting.
  */
-export function foreignTrainerNow(reader: FederationNode, owner: FederationNode, trainerId: string): string | undefined {
+export function foreignTrainerNow(
+  reader: FederationNode,
+  owner: FederationNode,
+  trainerId: string,
+): string | undefined {
   const handles = reader.node.running.repo.handles;
   const directory = handles[directoryIdOf(owner.peerId)];
   if (!directory?.isReady()) return undefined;

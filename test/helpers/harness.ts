@@ -59,7 +59,11 @@ export interface HealthClient extends Client {
 const HealthClientConstructor = makeGenericClientConstructor(
   healthServiceDefinition as unknown as ServiceDefinition,
   "grpc.health.v1.Health",
-) as unknown as new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: object) => HealthClient;
+) as unknown as new (
+  address: string,
+  creds: ReturnType<typeof credentials.createInsecure>,
+  options?: object,
+) => HealthClient;
 
 // ---------------------------------------------------------------------------------------------
 // clients
@@ -120,17 +124,39 @@ export function authMetadata(token?: string): Metadata {
 // promise helpers
 
 type UnaryCallback<Res> = (error: ServiceError | null, response: Res) => void;
-type UnaryFn<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: UnaryCallback<Res>) => ClientUnaryCall;
+type UnaryFn<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: UnaryCallback<Res>,
+) => ClientUnaryCall;
 
 /** The request and response types of a client's unary method (from its last, 4-argument overload). */
-export type RequestOf<F> = F extends (request: infer Req, metadata: Metadata, options: Partial<CallOptions>, callback: UnaryCallback<infer _Res>) => ClientUnaryCall
+export type RequestOf<F> = F extends (
+  request: infer Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: UnaryCallback<infer _Res>,
+) => ClientUnaryCall
   ? Req
   : never;
-export type ResponseOf<F> = F extends (request: infer _Req, metadata: Metadata, options: Partial<CallOptions>, callback: UnaryCallback<infer Res>) => ClientUnaryCall
+export type ResponseOf<F> = F extends (
+  request: infer _Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: UnaryCallback<infer Res>,
+) => ClientUnaryCall
   ? Res
   : never;
 export type UnaryMethod<C> = {
-  [K in keyof C]: C[K] extends (request: never, metadata: Metadata, options: Partial<CallOptions>, callback: never) => ClientUnaryCall ? K : never;
+  [K in keyof C]: C[K] extends (
+    request: never,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: never,
+  ) => ClientUnaryCall
+    ? K
+    : never;
 }[keyof C] &
   string;
 
@@ -160,7 +186,8 @@ export async function expectServiceError(promise: Promise<unknown>): Promise<Ser
   try {
     await promise;
   } catch (error) {
-    if (error instanceof Error && typeof (error as Partial<ServiceError>).code === "number") return error as ServiceError;
+    if (error instanceof Error && typeof (error as Partial<ServiceError>).code === "number")
+      return error as ServiceError;
     throw error;
   }
   throw new Error("expected the call to fail, but it succeeded");
@@ -174,10 +201,14 @@ export function importTrainersRaw(
   deadlineMs = CALL_DEADLINE_MS,
 ): Promise<ImportResult> {
   return new Promise((resolve, reject) => {
-    const stream = client.importTrainers(authMetadata(token), { deadline: Date.now() + deadlineMs }, (error, response) => {
-      if (error) reject(error);
-      else resolve(response);
-    });
+    const stream = client.importTrainers(
+      authMetadata(token),
+      { deadline: Date.now() + deadlineMs },
+      (error, response) => {
+        if (error) reject(error);
+        else resolve(response);
+      },
+    );
     for (const message of messages) stream.write(message);
     stream.end();
   });
@@ -206,7 +237,9 @@ export function exportTrainers(
   deadlineMs = CALL_DEADLINE_MS,
 ): Promise<Trainer[]> {
   return new Promise((resolve, reject) => {
-    const stream = client.exportTrainers({ includePrivate }, authMetadata(token), { deadline: Date.now() + deadlineMs });
+    const stream = client.exportTrainers({ includePrivate }, authMetadata(token), {
+      deadline: Date.now() + deadlineMs,
+    });
     const trainers: Trainer[] = [];
     stream.on("data", (t: Trainer) => trainers.push(t));
     stream.on("error", reject);
@@ -231,11 +264,23 @@ export function makeTrainer(id: string, overrides: TrainerInput = {}): Trainer {
     ],
     regions: ["KE", "UG"],
     accreditations: [
-      { scheme: "unitar", competency: "dialogue", level: "2", validFrom: "2025-01-01", validUntil: "2027-01-01", status: "active" },
+      {
+        scheme: "unitar",
+        competency: "dialogue",
+        level: "2",
+        validFrom: "2025-01-01",
+        validUntil: "2027-01-01",
+        status: "active",
+      },
     ],
     availability: [{ start: "2026-03-01T00:00:00.000Z", end: "2026-04-01T00:00:00.000Z" }],
     blackouts: [{ start: "2026-03-10", end: "2026-03-12" }],
-    private: { email: `${id.toLowerCase()}@example.org`, phone: "+254 700 000000", nationalId: `N-${id}`, notes: "prefers mornings" },
+    private: {
+      email: `${id.toLowerCase()}@example.org`,
+      phone: "+254 700 000000",
+      nationalId: `N-${id}`,
+      notes: "prefers mornings",
+    },
     updatedAt: "",
     updatedBy: "",
     ...overrides,

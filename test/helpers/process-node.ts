@@ -26,14 +26,35 @@ export interface SpawnOptions {
 /** The command line that runs the built CLI with `args`, under `options.umask` if given. */
 function cliCommand(args: string[], options: SpawnOptions): [string, string[]] {
   if (options.umask === undefined) return [process.execPath, [CLI_ENTRY, ...args]];
-  return ["/bin/sh", ["-c", `umask ${options.umask.toString(8).padStart(3, "0")} && exec "$0" "$@"`, process.execPath, CLI_ENTRY, ...args]];
+  return [
+    "/bin/sh",
+    [
+      "-c",
+      `umask ${options.umask.toString(8).padStart(3, "0")} && exec "$0" "$@"`,
+      process.execPath,
+      CLI_ENTRY,
+      ...args,
+    ],
+  ];
 }
 
 /** Runs the built CLI to its end (bounded by `timeoutMs`): its exit code and output. */
-export async function runCli(args: string[], options: SpawnOptions & { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  options: SpawnOptions & { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [command, argv] = cliCommand(args, options);
   const child = spawn(command, argv, {
-    env: { ...process.env, CONCORDAT_DATA: "", CONCORDAT_TOKEN: "", CONCORDAT_API: "", CONCORDAT_API_PORT: "0", CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0", CONCORDAT_LOG_PRETTY: "false", ...options.env },
+    env: {
+      ...process.env,
+      CONCORDAT_DATA: "",
+      CONCORDAT_TOKEN: "",
+      CONCORDAT_API: "",
+      CONCORDAT_API_PORT: "0",
+      CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
+      CONCORDAT_LOG_PRETTY: "false",
+      ...options.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -49,7 +70,8 @@ export async function runCli(args: string[], options: SpawnOptions & { env?: Rec
   try {
     const [code] = (await once(child, "close")) as [number | null];
     // Said in its stderr, so that a test expecting an exit code shows why there is none.
-    if (killed) stderr += `\n[test helper] \`concordat ${args.join(" ")}\` was killed after ${timeoutMs} ms without exiting\n`;
+    if (killed)
+      stderr += `\n[test helper] \`concordat ${args.join(" ")}\` was killed after ${timeoutMs} ms without exiting\n`;
     return { code, stdout, stderr };
   } finally {
     clearTimeout(timer);
@@ -60,13 +82,28 @@ export async function runCli(args: string[], options: SpawnOptions & { env?: Rec
  * Starts `concordat start --data DIR` as a separate process on a free loopback port and resolves
  * once its log says "node started" (or rejects if it exits first, or after `timeoutMs`).
  */
-export async function spawnNode(dataDir: string, env: Record<string, string> = {}, timeoutMs = 30_000, options: SpawnOptions = {}): Promise<NodeProcess> {
+export async function spawnNode(
+  dataDir: string,
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+  options: SpawnOptions = {},
+): Promise<NodeProcess> {
   const [command, argv] = cliCommand(["start", "--data", dataDir], options);
   const child = spawn(command, argv, {
-    env: { ...process.env, CONCORDAT_API_PORT: "0", CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0", CONCORDAT_LOG_LEVEL: "info", CONCORDAT_LOG_PRETTY: "false", ...env },
+    env: {
+      ...process.env,
+      CONCORDAT_API_PORT: "0",
+      CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
+      CONCORDAT_LOG_LEVEL: "info",
+      CONCORDAT_LOG_PRETTY: "false",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, "exit").then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   const logs: Array<Record<string, unknown>> = [];
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -84,13 +121,19 @@ export async function spawnNode(dataDir: string, env: Record<string, string> = {
       logs.push(entry);
       if (entry.msg === "node started" && typeof entry.api === "string") resolve(entry.api);
     });
-    void exited.then(({ code, signal }) => reject(new Error(`node exited before starting (code ${code}, signal ${signal}): ${stderr}`)));
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`node exited before starting (code ${code}, signal ${signal}): ${stderr}`)),
+    );
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const last = logs.at(-1);
-      reject(new Error(`node did not start within ${timeoutMs} ms; its last log line: ${last ? JSON.stringify(last).slice(0, 500) : "none"}; stderr: ${stderr}`));
+      reject(
+        new Error(
+          `node did not start within ${timeoutMs} ms; its last log line: ${last ? JSON.stringify(last).slice(0, 500) : "none"}; stderr: ${stderr}`,
+        ),
+      );
     }, timeoutMs);
   });
   try {

@@ -8,7 +8,13 @@ import { trainersFindCommand } from "../../cli/commands/find.js";
 import { loadConfigFile } from "../../node/config/index.js";
 import { ConcordatError } from "../../node/errors.js";
 import { directoryIdOf } from "../../node/federation/index.js";
-import { draft, startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import {
+  draft,
+  startFederationWith,
+  waitUntil,
+  type FederationNode,
+  type StartedFederation,
+} from "../helpers/federation.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 
@@ -51,10 +57,22 @@ describe("metrics", () => {
   };
 
   beforeAll(async () => {
-    fed = await startFederationWith(["s", "a"], [["a", "s"]], { env: { s: { CONCORDAT_METRICS_PORT: "0" }, a: { CONCORDAT_METRICS_PORT: "0" } } });
+    fed = await startFederationWith(["s", "a"], [["a", "s"]], {
+      env: { s: { CONCORDAT_METRICS_PORT: "0" }, a: { CONCORDAT_METRICS_PORT: "0" } },
+    });
     await a().node.running.roster.add(draft("M-1"), "op");
     await a().node.running.checkpointer.flush();
-    await waitUntil("s to verify a's roster", () => s().node.running.views.views().some((v) => v.hub === "hub-a" && (v.doc as { trainers?: Record<string, unknown> }).trainers?.["M-1"] !== undefined), 15_000);
+    await waitUntil(
+      "s to verify a's roster",
+      () =>
+        s()
+          .node.running.views.views()
+          .some(
+            (v) =>
+              v.hub === "hub-a" && (v.doc as { trainers?: Record<string, unknown> }).trainers?.["M-1"] !== undefined,
+          ),
+      15_000,
+    );
   }, 60_000);
   afterAll(async () => {
     await fed?.stop();
@@ -63,47 +81,96 @@ describe("metrics", () => {
   it("counts sync messages and bytes per peer, and checkpoint verifications per hub", async () => {
     const text = await scrape(s());
     const fromA = samples(text, "concordat_sync_bytes_total").filter((x) => x.labels.peer === a().peerId);
-    expect(fromA.find((x) => x.labels.direction === "in" && x.labels.transport === "libp2p" && x.labels.hub === "hub-a")?.value).toBeGreaterThan(0);
+    expect(
+      fromA.find((x) => x.labels.direction === "in" && x.labels.transport === "libp2p" && x.labels.hub === "hub-a")
+        ?.value,
+    ).toBeGreaterThan(0);
     expect(fromA.find((x) => x.labels.direction === "out")?.value).toBeGreaterThan(0);
-    expect(sum(samples(text, "concordat_sync_messages_total").filter((x) => x.labels.peer === a().peerId))).toBeGreaterThan(1);
-    expect(sum(samples(text, "concordat_checkpoint_verifications_total").filter((x) => x.labels.hub === "hub-a"))).toBeGreaterThan(0);
+    expect(
+      sum(samples(text, "concordat_sync_messages_total").filter((x) => x.labels.peer === a().peerId)),
+    ).toBeGreaterThan(1);
+    expect(
+      sum(samples(text, "concordat_checkpoint_verifications_total").filter((x) => x.labels.hub === "hub-a")),
+    ).toBeGreaterThan(0);
     // Every sample names the node it comes from.
     expect(samples(text, "concordat_sync_bytes_total").every((x) => x.labels.node === "hub-s")).toBe(true);
   });
 
   it("counts a rejected checkpoint", async () => {
-    const before = sum(samples(await scrape(s()), "concordat_checkpoint_rejections_total").filter((x) => x.labels.hub === "hub-a"));
+    const before = sum(
+      samples(await scrape(s()), "concordat_checkpoint_rejections_total").filter((x) => x.labels.hub === "hub-a"),
+    );
     // A relay's garbage in a's directory, as s's own copy of it holds it.
-    const directory = await s().node.running.repo.find<{ checkpoints: Record<string, unknown> }>(directoryIdOf(a().peerId) as DocumentId);
+    const directory = await s().node.running.repo.find<{ checkpoints: Record<string, unknown> }>(
+      directoryIdOf(a().peerId) as DocumentId,
+    );
     directory.change((d) => {
       d.checkpoints["not-a-document"] = new A.ImmutableString("{ not json");
     });
-    await waitUntil("s to count the rejection", async () => sum(samples(await scrape(s()), "concordat_checkpoint_rejections_total").filter((x) => x.labels.hub === "hub-a")) > before, 10_000, 100);
+    await waitUntil(
+      "s to count the rejection",
+      async () =>
+        sum(
+          samples(await scrape(s()), "concordat_checkpoint_rejections_total").filter((x) => x.labels.hub === "hub-a"),
+        ) > before,
+      10_000,
+      100,
+    );
   });
 
   it("times queries, and counts and sizes the documents held by type", async () => {
-    await trainersFindCommand({ ...cli(s()), from: "2027-03-01T00:00:00Z", to: "2027-03-05T00:00:00Z" }, memoryIo(true));
+    await trainersFindCommand(
+      { ...cli(s()), from: "2027-03-01T00:00:00Z", to: "2027-03-05T00:00:00Z" },
+      memoryIo(true),
+    );
     const text = await scrape(s());
-    expect(samples(text, "concordat_query_duration_seconds_count").find((x) => x.labels.query === "availability")?.value).toBeGreaterThanOrEqual(1);
+    expect(
+      samples(text, "concordat_query_duration_seconds_count").find((x) => x.labels.query === "availability")?.value,
+    ).toBeGreaterThanOrEqual(1);
     const docs = samples(text, "concordat_documents");
     const bytes = samples(text, "concordat_document_bytes");
     expect(docs.find((x) => x.labels.type === "charter" && x.labels.owner === "self")?.value).toBe(1);
     expect(bytes.find((x) => x.labels.type === "charter" && x.labels.owner === "self")?.value).toBeGreaterThan(100);
     // What s stored of a's rosters (counted once saved, shortly after they arrived).
-    await waitUntil("a's rosters counted and sized at s", async () => {
-      const now = await scrape(s());
-      const roster = (name: string) => sum(samples(now, name).filter((x) => x.labels.type === "roster" && x.labels.owner === "others"));
-      return roster("concordat_documents") >= 1 && roster("concordat_document_bytes") > 200;
-    }, 10_000, 100);
+    await waitUntil(
+      "a's rosters counted and sized at s",
+      async () => {
+        const now = await scrape(s());
+        const roster = (name: string) =>
+          sum(samples(now, name).filter((x) => x.labels.type === "roster" && x.labels.owner === "others"));
+        return roster("concordat_documents") >= 1 && roster("concordat_document_bytes") > 200;
+      },
+      10_000,
+      100,
+    );
     // Node's own: the event loop's lag, the heap.
     expect(samples(text, "nodejs_eventloop_lag_p99_seconds").length).toBe(1);
     expect(samples(text, "nodejs_heap_size_used_bytes").length).toBe(1);
   });
 
   it("document bytes follow writes after the first count", async () => {
-    const before = sum(samples(await scrape(a()), "concordat_document_bytes").filter((x) => x.labels.type === "roster" && x.labels.owner === "self"));
-    for (let i = 0; i < 20; i += 1) await a().node.running.roster.add({ ...draft(`M-B${i}`), displayName: `Trainer ${randomBytes(70).toString("hex")}` }, "op");
-    await waitUntil("a's roster bytes to grow", async () => sum(samples(await scrape(a()), "concordat_document_bytes").filter((x) => x.labels.type === "roster" && x.labels.owner === "self")) > before + 2000, 10_000, 100);
+    const before = sum(
+      samples(await scrape(a()), "concordat_document_bytes").filter(
+        (x) => x.labels.type === "roster" && x.labels.owner === "self",
+      ),
+    );
+    for (let i = 0; i < 20; i += 1)
+      await a().node.running.roster.add(
+        { ...draft(`M-B${i}`), displayName: `Trainer ${randomBytes(70).toString("hex")}` },
+        "op",
+      );
+    await waitUntil(
+      "a's roster bytes to grow",
+      async () =>
+        sum(
+          samples(await scrape(a()), "concordat_document_bytes").filter(
+            (x) => x.labels.type === "roster" && x.labels.owner === "self",
+          ),
+        ) >
+        before + 2000,
+      10_000,
+      100,
+    );
   });
 
   it("answers only GET /metrics", async () => {
@@ -122,7 +189,9 @@ describe("metrics configuration", () => {
     expect(error).toBeInstanceOf(ConcordatError);
     expect(error.message).toContain("metrics.host");
     expect(error.message).toContain("loopback");
-    const fromEnv = (await loadConfigFile(file, { CONCORDAT_METRICS_HOST: "::1" }).catch((e: unknown) => e)) as { metrics: { host: string; port: number } };
+    const fromEnv = (await loadConfigFile(file, { CONCORDAT_METRICS_HOST: "::1" }).catch((e: unknown) => e)) as {
+      metrics: { host: string; port: number };
+    };
     expect(fromEnv.metrics).toEqual({ host: "::1", port: 9464 });
   });
 });

@@ -5,18 +5,27 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { runNetworkAdapterTests } from "@automerge/automerge-repo/helpers/tests/network-adapter-tests.js";
 import { pino } from "pino";
 import { describe } from "vitest";
-import { GRPC_MAX_MESSAGE_BYTES, GrpcNetworkAdapter, ReplicationServiceService } from "../../node/network/grpc-adapter.js";
+import {
+  GRPC_MAX_MESSAGE_BYTES,
+  GrpcNetworkAdapter,
+  ReplicationServiceService,
+} from "../../node/network/grpc-adapter.js";
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
 async function listen(server: Server): Promise<string> {
   return new Promise((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(`127.0.0.1:${port}`))),
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve(`127.0.0.1:${port}`),
+    ),
   );
 }
 
 /** Three nodes, each serving Replicate on its own gRPC server on 127.0.0.1 and dialling the others. */
-async function setup(): Promise<{ adapters: [GrpcNetworkAdapter, GrpcNetworkAdapter, GrpcNetworkAdapter]; teardown: () => void }> {
+async function setup(): Promise<{
+  adapters: [GrpcNetworkAdapter, GrpcNetworkAdapter, GrpcNetworkAdapter];
+  teardown: () => void;
+}> {
   const nodes = await Promise.all(
     [0, 1, 2].map(async () => {
       const key = await generateKeyPair("Ed25519");

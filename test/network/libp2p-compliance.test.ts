@@ -9,12 +9,23 @@ import { createLibp2pNode, type ConcordatLibp2p } from "../../node/network/libp2
 const logger = pino({ level: "silent" });
 
 /** Three libp2p nodes on 127.0.0.1, each adapter dialling the other two. */
-async function setup(): Promise<{ adapters: [Libp2pNetworkAdapter, Libp2pNetworkAdapter, Libp2pNetworkAdapter]; teardown: () => void }> {
+async function setup(): Promise<{
+  adapters: [Libp2pNetworkAdapter, Libp2pNetworkAdapter, Libp2pNetworkAdapter];
+  teardown: () => void;
+}> {
   const nodes: ConcordatLibp2p[] = [];
   for (let i = 0; i < 3; i += 1) {
-    nodes.push(await createLibp2pNode({ privateKey: await generateKeyPair("Ed25519"), listen: ["/ip4/127.0.0.1/tcp/0"] }, logger));
+    nodes.push(
+      await createLibp2pNode(
+        { privateKey: await generateKeyPair("Ed25519"), listen: ["/ip4/127.0.0.1/tcp/0"] },
+        logger,
+      ),
+    );
   }
-  const targets = nodes.map((n) => ({ peerId: n.peerId.toString(), addrs: n.getMultiaddrs().map((a) => a.decapsulateCode(421).toString()) }));
+  const targets = nodes.map((n) => ({
+    peerId: n.peerId.toString(),
+    addrs: n.getMultiaddrs().map((a) => a.decapsulateCode(421).toString()),
+  }));
   const adapters = nodes.map(
     (libp2p, i) =>
       new Libp2pNetworkAdapter(

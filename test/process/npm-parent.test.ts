@@ -33,7 +33,11 @@ describe("a node started through npm", () => {
     };
     // As a user's shell would run it: npm on its own (not the test's npm lifecycle).
     for (const name of Object.keys(env)) if (name.startsWith("npm_")) delete env[name];
-    const npm = spawn("npm", ["run", "--silent", "concordat", "--", "--data", data, "start"], { cwd: ROOT, env, stdio: "ignore" });
+    const npm = spawn("npm", ["run", "--silent", "concordat", "--", "--data", data, "start"], {
+      cwd: ROOT,
+      env,
+      stdio: "ignore",
+    });
     const npmExited = once(npm, "exit");
     let nodePid = 0;
     try {
@@ -50,7 +54,12 @@ describe("a node started through npm", () => {
       expect(nodePid).not.toBe(npm.pid);
       npm.kill("SIGTERM");
       await npmExited;
-      await waitUntil(`the node (pid ${nodePid}) to end after npm was killed`, () => !isProcessAlive(nodePid), 30_000, 100);
+      await waitUntil(
+        `the node (pid ${nodePid}) to end after npm was killed`,
+        () => !isProcessAlive(nodePid),
+        30_000,
+        100,
+      );
       expect((await readRuntimeFile(join(data, "node.json"))).kind).toBe("missing");
     } finally {
       if (nodePid && isProcessAlive(nodePid)) process.kill(nodePid, "SIGKILL");

@@ -15,7 +15,11 @@ function run(body: string): { code: number | null; out: string } {
     ${body}
     setTimeout(() => { process.stdout.write("still running\\n"); process.exit(0); }, 200);
   `;
-  const result = spawnSync(process.execPath, ["--input-type=module", "-e", program], { cwd: ROOT, encoding: "utf8", timeout: 20_000 });
+  const result = spawnSync(process.execPath, ["--input-type=module", "-e", program], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   return { code: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
@@ -57,7 +61,11 @@ describe("what libraries print, in a node process", () => {
       ${body}
       setTimeout(() => process.exit(0), 100);
     `;
-    const result = spawnSync(process.execPath, ["--input-type=module", "-e", program], { cwd: ROOT, encoding: "utf8", timeout: 20_000 });
+    const result = spawnSync(process.execPath, ["--input-type=module", "-e", program], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     return { stdout: result.stdout, stderr: result.stderr };
   };
 
@@ -83,7 +91,10 @@ describe("what libraries print, in a node process", () => {
     `);
     expect(stderr).toBe("");
     expect(stdout).not.toContain("TimeoutNegativeWarning");
-    const entries = stdout.trim().split("\n").map((l) => JSON.parse(l) as { msg: string; warning: string });
+    const entries = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg: string; warning: string });
     expect(entries).toEqual([expect.objectContaining({ msg: "process warning", warning: "OtherWarning" })]);
   });
 });

@@ -1,6 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { AvailabilityIndex, CEFR, DAY_MS, scanQuery, type AvailabilityQuery, type CompetencyTree, type Range, type TrainerRecord } from "../../node/query/index.js";
+import {
+  AvailabilityIndex,
+  CEFR,
+  DAY_MS,
+  scanQuery,
+  type AvailabilityQuery,
+  type CompetencyTree,
+  type Range,
+  type TrainerRecord,
+} from "../../node/query/index.js";
 
 /** A small framework: hr > hr-1 > hr-1.1, hr > hr-2, uf > uf-1; and a stray item. */
 const PARENTS: Record<string, string[]> = { "hr-1": ["hr"], "hr-1.1": ["hr-1"], "hr-2": ["hr"], "uf-1": ["uf"] };
@@ -15,12 +24,20 @@ const HOUR = 3_600_000;
 const HALF_DAY = 12 * HOUR;
 const time = fc.integer({ min: 0, max: 60 }).map((h) => h * HALF_DAY);
 const rangeOf = (maxHalfDays: number): fc.Arbitrary<Range> =>
-  fc.tuple(time, fc.integer({ min: 0, max: maxHalfDays }).map((h) => h * HALF_DAY)).map(([start, length]) => ({ start, end: start + length }));
+  fc
+    .tuple(
+      time,
+      fc.integer({ min: 0, max: maxHalfDays }).map((h) => h * HALF_DAY),
+    )
+    .map(([start, length]) => ({ start, end: start + length }));
 
 const record: fc.Arbitrary<TrainerRecord> = fc.record({
   hub: fc.constantFrom(...HUBS),
   id: fc.constantFrom("t1", "t2", "t3", "t4", "t5", "t6"),
-  languages: fc.array(fc.record({ tag: fc.constantFrom(...TAGS), level: fc.constantFrom(...CEFR) }), { minLength: 1, maxLength: 3 }),
+  languages: fc.array(fc.record({ tag: fc.constantFrom(...TAGS), level: fc.constantFrom(...CEFR) }), {
+    minLength: 1,
+    maxLength: 3,
+  }),
   regions: fc.array(fc.constantFrom(...REGIONS), { minLength: 1, maxLength: 3 }),
   // Mostly long windows and short interruptions, so that queries often find someone.
   availability: fc.array(rangeOf(60), { minLength: 1, maxLength: 3 }),
@@ -63,11 +80,19 @@ const query: fc.Arbitrary<AvailabilityQuery> = fc
     return out;
   });
 
-type Step = { kind: "upsert"; record: TrainerRecord } | { kind: "remove"; hub: string; id: string } | { kind: "query"; query: AvailabilityQuery };
+type Step =
+  | { kind: "upsert"; record: TrainerRecord }
+  | { kind: "remove"; hub: string; id: string }
+  | { kind: "query"; query: AvailabilityQuery };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: record.map((r): Step => ({ kind: "upsert", record: r })) },
-  { weight: 1, arbitrary: fc.record({ hub: fc.constantFrom(...HUBS), id: fc.constantFrom("t1", "t2", "t3", "t4", "t5", "t6") }).map((x): Step => ({ kind: "remove", ...x })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ hub: fc.constantFrom(...HUBS), id: fc.constantFrom("t1", "t2", "t3", "t4", "t5", "t6") })
+      .map((x): Step => ({ kind: "remove", ...x })),
+  },
   { weight: 3, arbitrary: query.map((q): Step => ({ kind: "query", query: q })) },
 );
 
@@ -75,50 +100,80 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 describe("the availability index", () => {
   it("answers every query exactly as the full scan does, after every add, update and removal", () => {
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), fc.array(query, { minLength: 1, maxLength: 5 }), (steps, finalQueries) => {
-        const index = new AvailabilityIndex();
-        const records = new Map<string, TrainerRecord>();
-        const compare = (q: AvailabilityQuery) => {
-          const scanned = scanQuery([...records.values()], q, tree);
-          expect(index.query(q, tree)).toEqual(scanned);
-          // A page (kept as a bounded buffer while checking) is the same slice of the scan's ranking.
-          const page = index.page(q, tree, 1, 2);
-          expect(page.matches).toEqual(scanned.slice(1, 3));
-          expect(page.total).toBe(scanned.length);
-          expect([...page.hubs].sort()).toEqual([...new Set(scanned.map((m) => m.hub))].sort());
-        };
-        for (const s of steps) {
-          if (s.kind === "upsert") {
-            index.upsert(s.record);
-            records.set(`${s.record.hub}/${s.record.id}`, s.record);
-          } else if (s.kind === "remove") {
-            index.remove(s.hub, s.id);
-            records.delete(`${s.hub}/${s.id}`);
-          } else compare(s.query);
-          expect(index.size).toBe(records.size);
-        }
-        for (const q of finalQueries) compare(q);
-      }),
+      fc.property(
+        fc.array(step, { minLength: 1, maxLength: 60 }),
+        fc.array(query, { minLength: 1, maxLength: 5 }),
+        (steps, finalQueries) => {
+          const index = new AvailabilityIndex();
+          const records = new Map<string, TrainerRecord>();
+          const compare = (q: AvailabilityQuery) => {
+            const scanned = scanQuery([...records.values()], q, tree);
+            expect(index.query(q, tree)).toEqual(scanned);
+            // A page (kept as a bounded buffer while checking) is the same slice of the scan's ranking.
+            const page = index.page(q, tree, 1, 2);
+            expect(page.matches).toEqual(scanned.slice(1, 3));
+            expect(page.total).toBe(scanned.length);
+            expect([...page.hubs].sort()).toEqual([...new Set(scanned.map((m) => m.hub))].sort());
+          };
+          for (const s of steps) {
+            if (s.kind === "upsert") {
+              index.upsert(s.record);
+              records.set(`${s.record.hub}/${s.record.id}`, s.record);
+            } else if (s.kind === "remove") {
+              index.remove(s.hub, s.id);
+              records.delete(`${s.hub}/${s.id}`);
+            } else compare(s.query);
+            expect(index.size).toBe(records.size);
+          }
+          for (const q of finalQueries) compare(q);
+        },
+      ),
       { numRuns: 400 },
     );
   });
 
   it("covers a competency through an accreditation for any of its ancestors, ranks full coverage first, and counts conflicts", () => {
     const index = new AvailabilityIndex();
-    const base = { languages: [{ tag: "en", level: "C1" }], regions: ["KE"], availability: [{ start: 0, end: 30 * DAY_MS }], blackouts: [], busy: [] };
-    const accredited = (competency: string) => ({ scheme: "s", competency, level: "1", validFrom: 0, validUntil: 40 * DAY_MS });
+    const base = {
+      languages: [{ tag: "en", level: "C1" }],
+      regions: ["KE"],
+      availability: [{ start: 0, end: 30 * DAY_MS }],
+      blackouts: [],
+      busy: [],
+    };
+    const accredited = (competency: string) => ({
+      scheme: "s",
+      competency,
+      level: "1",
+      validFrom: 0,
+      validUntil: 40 * DAY_MS,
+    });
     index.upsert({ ...base, hub: "h1", id: "root", accreditations: [accredited("hr")] });
     index.upsert({ ...base, hub: "h1", id: "leaf", accreditations: [accredited("hr-1.1")] });
-    index.upsert({ ...base, hub: "h2", id: "both", accreditations: [accredited("hr-1.1"), accredited("uf-1")], blackouts: [{ start: 2 * DAY_MS, end: 3 * DAY_MS }] });
+    index.upsert({
+      ...base,
+      hub: "h2",
+      id: "both",
+      accreditations: [accredited("hr-1.1"), accredited("uf-1")],
+      blackouts: [{ start: 2 * DAY_MS, end: 3 * DAY_MS }],
+    });
     const r = { start: DAY_MS, end: 10 * DAY_MS };
     // hr-1.1 is covered by an hr accreditation (its ancestor), not the other way round.
-    expect(index.query({ competency: "hr-1.1", range: r, minConsecutiveDays: 1 }, tree).map((m) => m.id).sort()).toEqual(["both", "leaf", "root"]);
+    expect(
+      index
+        .query({ competency: "hr-1.1", range: r, minConsecutiveDays: 1 }, tree)
+        .map((m) => m.id)
+        .sort(),
+    ).toEqual(["both", "leaf", "root"]);
     expect(index.query({ competency: "hr", range: r }, tree).map((m) => m.id)).toEqual(["root"]);
     // A module of two competencies: full coverage first; conflicts counted.
     const module = index.query({ moduleCompetencies: ["hr-1.1", "uf-1"], range: r, minConsecutiveDays: 2 }, tree);
     expect(module[0]).toMatchObject({ id: "both", coverage: 1, conflicts: 1 });
     expect(module.slice(1).every((m) => m.coverage === 0.5)).toBe(true);
     // The whole range free: the blackout rules "both" out.
-    expect(index.query({ moduleCompetencies: ["hr-1.1", "uf-1"], range: r }, tree).map((m) => m.id)).toEqual(["leaf", "root"]);
+    expect(index.query({ moduleCompetencies: ["hr-1.1", "uf-1"], range: r }, tree).map((m) => m.id)).toEqual([
+      "leaf",
+      "root",
+    ]);
   });
 });

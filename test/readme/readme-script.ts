@@ -30,7 +30,9 @@ export interface ReadmeSection {
 export function readmeSections(markdown: string, headings: readonly string[]): ReadmeSection[] {
   const lines = markdown.split("\n");
   return headings.map((heading) => {
-    const start = lines.findIndex((l, i) => /^#+ /.test(l) && l.replace(/^#+ /, "").trim() === heading && !insideFence(lines, i));
+    const start = lines.findIndex(
+      (l, i) => /^#+ /.test(l) && l.replace(/^#+ /, "").trim() === heading && !insideFence(lines, i),
+    );
     if (start < 0) throw new Error(`the README has no heading '${heading}'`);
     const level = /^#+/.exec(lines[start]!)![0].length;
     let end = lines.length;
@@ -106,7 +108,10 @@ function splitCommands(block: Array<{ line: number; text: string }>): ReadmeComm
     }
     const code = heredoc ? parts.slice(0, 1).map(stripComment) : parts.map(stripComment);
     const placeholder = code.find((c) => c.includes("…"));
-    if (placeholder !== undefined) throw new Error(`README line ${first.line}: a placeholder in a command a reader cannot type: ${placeholder.trim()}`);
+    if (placeholder !== undefined)
+      throw new Error(
+        `README line ${first.line}: a placeholder in a command a reader cannot type: ${placeholder.trim()}`,
+      );
     const comment = heredoc ? parts[0]! : last;
     const exit = /#.*\bexit (\d+)\b/.exec(comment);
     out.push({
@@ -142,12 +147,16 @@ function stripComment(line: string): string {
  * its exit code is not the one the README promises. The check hands the code on, so the README's
  * `echo $?` still prints it.
  */
-export function readmeScript(sections: ReadmeSection[], cli: { node: string; entry: string }, prelude: string[] = []): string {
+export function readmeScript(
+  sections: ReadmeSection[],
+  cli: { node: string; entry: string },
+  prelude: string[] = [],
+): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = [
     `concordat() { ${q(cli.node)} ${q(cli.entry)} "$@"; }`,
     "__check() {",
-    '  local rc=$1 want=$2 line=$3',
+    "  local rc=$1 want=$2 line=$3",
     '  if [ "$rc" != "$want" ]; then echo "README line $line: exit $rc, the README says $want" >&2; exit 97; fi',
     "  return $rc",
     "}",
@@ -158,7 +167,15 @@ export function readmeScript(sections: ReadmeSection[], cli: { node: string; ent
     for (const c of section.commands) {
       lines.push(`echo ${q(`README:${c.line}$ ${c.text.split("\n")[0]!.trim()}`)} >&2`);
       if (c.retry) {
-        lines.push("__until=$((SECONDS + 60))", "while :; do", c.text, "__rc=$?", 'if [ "$__rc" = 0 ] || [ "$SECONDS" -ge "$__until" ]; then break; fi', "sleep 0.5", "done");
+        lines.push(
+          "__until=$((SECONDS + 60))",
+          "while :; do",
+          c.text,
+          "__rc=$?",
+          'if [ "$__rc" = 0 ] || [ "$SECONDS" -ge "$__until" ]; then break; fi',
+          "sleep 0.5",
+          "done",
+        );
         lines.push(`__check $__rc 0 ${c.line}`);
         continue;
       }

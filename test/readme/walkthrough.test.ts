@@ -10,7 +10,11 @@ import { readmeScript, readmeSections } from "./readme-script.js";
 const README = fileURLToPath(new URL("../../README.md", import.meta.url));
 
 /** The README's sections a new user follows top to bottom, in this order, in one folder. */
-const WALKTHROUGH = ["A five-minute walkthrough", "Forming a federation, step by step", "Booking a trainer from another hub"] as const;
+const WALKTHROUGH = [
+  "A five-minute walkthrough",
+  "Forming a federation, step by step",
+  "Booking a trainer from another hub",
+] as const;
 
 describe("the README, run as a new user runs it", () => {
   let dir: string | undefined;
@@ -23,29 +27,40 @@ describe("the README, run as a new user runs it", () => {
     for (const s of sections) expect(s.commands.length, `commands under '${s.heading}'`).toBeGreaterThan(0);
   });
 
-  it("runs the walkthrough, forming a federation and booking verbatim, with one set of data directories", async () => {
-    const sections = readmeSections(await readFile(README, "utf8"), WALKTHROUGH);
-    dir = await mkdtemp(join(tmpdir(), "concordat-readme-"));
-    // "Leave `npm start` running in one terminal": the node of ./data, as `npm start` runs it.
-    const script = readmeScript(sections, { node: process.execPath, entry: CLI_ENTRY }, ["concordat start --data ./data &"]);
-    await writeFile(join(dir, "walkthrough.sh"), script);
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CONCORDAT_")) env[k] = v;
-    const child = spawn("bash", ["walkthrough.sh"], { cwd: dir, env: { ...env, CONCORDAT_LOG_PRETTY: "false" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const deadline = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 8 * 60_000);
-    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
-    clearTimeout(deadline);
-    // The nodes the README started in the background belong to the script's process group.
-    await endGroup(child.pid!);
-    const tail = out.split("\n").slice(-60).join("\n");
-    expect(code, tail).toBe(0);
-    expect(out).toContain("README walkthrough: every command as the README says");
-    // Nairobi's answer to Kampala's request, as its confirm printed it.
-    expect(out).toContain("Booking kampala-pa/kla-2027-014 — confirmed");
-  }, 9 * 60_000);
+  it(
+    "runs the walkthrough, forming a federation and booking verbatim, with one set of data directories",
+    async () => {
+      const sections = readmeSections(await readFile(README, "utf8"), WALKTHROUGH);
+      dir = await mkdtemp(join(tmpdir(), "concordat-readme-"));
+      // "Leave `npm start` running in one terminal": the node of ./data, as `npm start` runs it.
+      const script = readmeScript(sections, { node: process.execPath, entry: CLI_ENTRY }, [
+        "concordat start --data ./data &",
+      ]);
+      await writeFile(join(dir, "walkthrough.sh"), script);
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CONCORDAT_")) env[k] = v;
+      const child = spawn("bash", ["walkthrough.sh"], {
+        cwd: dir,
+        env: { ...env, CONCORDAT_LOG_PRETTY: "false" },
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      const deadline = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 8 * 60_000);
+      const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+      clearTimeout(deadline);
+      // The nodes the README started in the background belong to the script's process group.
+      await endGroup(child.pid!);
+      const tail = out.split("\n").slice(-60).join("\n");
+      expect(code, tail).toBe(0);
+      expect(out).toContain("README walkthrough: every command as the README says");
+      // Nairobi's answer to Kampala's request, as its confirm printed it.
+      expect(out).toContain("Booking kampala-pa/kla-2027-014 — confirmed");
+    },
+    9 * 60_000,
+  );
 });
 
 /** SIGTERM to a process group, then SIGKILL if it has not ended within 20 s. */

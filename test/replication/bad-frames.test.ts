@@ -10,8 +10,23 @@ import { directoryIdOf } from "../../node/federation/index.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame } from "../../node/network/frames.js";
 import { GRPC_PART_BYTES } from "../../node/network/grpc-adapter.js";
 import { createLibp2pNode, type ConcordatLibp2p } from "../../node/network/libp2p-node.js";
-import { startFederationWith, waitForLog, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
-import { clientHandshake, expectStillServing, openReplicate, openSyncStream, payload, within, type RawReplicate, type RawSyncStream } from "./support.js";
+import {
+  startFederationWith,
+  waitForLog,
+  waitUntil,
+  type FederationNode,
+  type StartedFederation,
+} from "../helpers/federation.js";
+import {
+  clientHandshake,
+  expectStillServing,
+  openReplicate,
+  openSyncStream,
+  payload,
+  within,
+  type RawReplicate,
+  type RawSyncStream,
+} from "./support.js";
 
 const FEDERATION_ID = "concordat-dev"; // config/default.yaml
 const CLOSE_WITHIN_MS = 5000;
@@ -37,7 +52,10 @@ describe("malformed sync streams over libp2p, from a member's key", () => {
 
   /** Opens a sync stream from m to a; a sends its hello first. */
   const open = async () => {
-    const stream = await openSyncStream(raw as ConcordatLibp2p, a().node.running.network.libp2pAddresses()[0] as string);
+    const stream = await openSyncStream(
+      raw as ConcordatLibp2p,
+      a().node.running.network.libp2pAddresses()[0] as string,
+    );
     streams.push(stream);
     return stream;
   };
@@ -52,7 +70,10 @@ describe("malformed sync streams over libp2p, from a member's key", () => {
 
   beforeAll(async () => {
     fed = await startFederationWith(["a", "b"], [["b", "a"]], { transport: "libp2p", keyOnly: ["m"] });
-    raw = await createLibp2pNode({ privateKey: m().privateKey, listen: ["/ip4/127.0.0.1/tcp/0"] }, pino({ level: "silent" }));
+    raw = await createLibp2pNode(
+      { privateKey: m().privateKey, listen: ["/ip4/127.0.0.1/tcp/0"] },
+      pino({ level: "silent" }),
+    );
   });
   afterAll(async () => {
     for (const s of streams) if (s.stream.status === "open") s.stream.abort(new Error("test over"));
@@ -111,7 +132,13 @@ describe("malformed sync streams over libp2p, from a member's key", () => {
     const since = a().node.logs.length;
     const stream = await open();
     stream.send(encodeFrame(hello(m().peerId)));
-    const forged = { type: "request", senderId: b().peerId, targetId: a().peerId, documentId: directoryIdOf(a().peerId), data: new Uint8Array([0x42]) };
+    const forged = {
+      type: "request",
+      senderId: b().peerId,
+      targetId: a().peerId,
+      documentId: directoryIdOf(a().peerId),
+      data: new Uint8Array([0x42]),
+    };
     stream.send(encodeFrame(new Uint8Array(cbor.encode(forged))));
     const entry = await dropped(since, (r) => r === "message senderId does not match the channel's peer");
     expect(entry).toMatchObject({ senderId: b().peerId, bound: m().peerId });
@@ -137,9 +164,17 @@ describe("malformed sync streams over libp2p, from a member's key", () => {
     stream.send(truncatedFrame());
     // A ping over the same connection as a barrier: a has read the partial frame before the reset
     // (a reset may discard what is still queued).
-    await (raw as ConcordatLibp2p).services.ping.ping(peerIdFromString(a().peerId), { signal: AbortSignal.timeout(CLOSE_WITHIN_MS) });
+    await (raw as ConcordatLibp2p).services.ping.ping(peerIdFromString(a().peerId), {
+      signal: AbortSignal.timeout(CLOSE_WITHIN_MS),
+    });
     stream.stream.abort(new Error("reset by the test"));
-    await waitForLog(a().node, "sync stream closed inside a frame (truncated)", (e) => e.remote === m().peerId, since, CLOSE_WITHIN_MS);
+    await waitForLog(
+      a().node,
+      "sync stream closed inside a frame (truncated)",
+      (e) => e.remote === m().peerId,
+      since,
+      CLOSE_WITHIN_MS,
+    );
     await disconnected(a(), m().peerId);
     await expectStillServing(a(), b());
   });
@@ -157,7 +192,13 @@ describe("malformed sync streams over libp2p, from a member's key", () => {
     stream.send(truncatedFrame());
     // A graceful close of our writable end: no more bytes will ever come, so the frame is truncated.
     await within(stream.stream.close(), CLOSE_WITHIN_MS, "our side of the stream to close");
-    const entry = await waitForLog(a().node, "sync stream closed inside a frame (truncated)", (e) => e.remote === m().peerId, since, CLOSE_WITHIN_MS);
+    const entry = await waitForLog(
+      a().node,
+      "sync stream closed inside a frame (truncated)",
+      (e) => e.remote === m().peerId,
+      since,
+      CLOSE_WITHIN_MS,
+    );
     expect(entry.bytes).toBe(14);
     // A sync channel that can no longer receive is over: a closes its end too and forgets the peer.
     await disconnected(a(), m().peerId);
@@ -205,7 +246,13 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
     const final = await within(raw.status, CLOSE_WITHIN_MS, "the stream's status");
     expect(final.code).toBe(status.INVALID_ARGUMENT);
     expect(raw.received).toEqual([]);
-    await waitForLog(a().node, "refused a replication stream", (e) => e.reason === "the first frame must be a hello", since, CLOSE_WITHIN_MS);
+    await waitForLog(
+      a().node,
+      "refused a replication stream",
+      (e) => e.reason === "the first frame must be a hello",
+      since,
+      CLOSE_WITHIN_MS,
+    );
     await expectStillServing(a(), b());
   });
 
@@ -225,13 +272,23 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
     const raw = await handshaken();
     raw.write(payload(hello(m().peerId)));
     await connected(a(), m().peerId);
-    const forged = { type: "request", senderId: b().peerId, targetId: a().peerId, documentId: directoryIdOf(a().peerId), data: new Uint8Array([0x42]) };
+    const forged = {
+      type: "request",
+      senderId: b().peerId,
+      targetId: a().peerId,
+      documentId: directoryIdOf(a().peerId),
+      data: new Uint8Array([0x42]),
+    };
     raw.write(payload(new Uint8Array(cbor.encode(forged))));
     const entry = await dropped(since, "message senderId does not match the channel's peer");
     expect(entry).toMatchObject({ senderId: b().peerId, bound: m().peerId });
     await within(raw.status, CLOSE_WITHIN_MS, "a to end the stream");
     await disconnected(a(), m().peerId);
-    expect(a().node.running.network.peers().map((p) => p.peerId)).toEqual([b().peerId]);
+    expect(
+      a()
+        .node.running.network.peers()
+        .map((p) => p.peerId),
+    ).toEqual([b().peerId]);
     await expectStillServing(a(), b());
   });
 
@@ -242,8 +299,15 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
     await clientHandshake(raw, { clientPeer: m().peerId, sign: m().sign, federationId: FEDERATION_ID });
     // 1 MiB parts (as the adapter sends a large payload), adding up to more than the frame limit.
     const part = new Uint8Array(GRPC_PART_BYTES);
-    for (let sent = 0; sent <= DEFAULT_MAX_FRAME_BYTES; sent += part.byteLength) raw.write({ frame: { $case: "payloadPart", value: Buffer.from(part) } });
-    await waitForLog(a().node, "dropping sync channel", (e) => typeof e.reason === "string" && /exceeds the 67108864-byte limit/.test(e.reason), since, 20_000);
+    for (let sent = 0; sent <= DEFAULT_MAX_FRAME_BYTES; sent += part.byteLength)
+      raw.write({ frame: { $case: "payloadPart", value: Buffer.from(part) } });
+    await waitForLog(
+      a().node,
+      "dropping sync channel",
+      (e) => typeof e.reason === "string" && /exceeds the 67108864-byte limit/.test(e.reason),
+      since,
+      20_000,
+    );
     await within(raw.status, 20_000, "a to end the stream");
     await expectStillServing(a(), b());
   });
@@ -254,7 +318,13 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
     raws.push(raw);
     await clientHandshake(raw, { clientPeer: m().peerId, sign: m().sign, federationId: FEDERATION_ID });
     raw.write(payload(new Uint8Array(GRPC_PART_BYTES + 1)));
-    await waitForLog(a().node, "dropping sync channel", (e) => typeof e.reason === "string" && e.reason.includes(`exceeds the ${GRPC_PART_BYTES}-byte part limit`), since, 20_000);
+    await waitForLog(
+      a().node,
+      "dropping sync channel",
+      (e) => typeof e.reason === "string" && e.reason.includes(`exceeds the ${GRPC_PART_BYTES}-byte part limit`),
+      since,
+      20_000,
+    );
     await within(raw.status, 20_000, "a to end the stream");
     await expectStillServing(a(), b());
   });
@@ -271,7 +341,9 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
   it("(iv) a second hello (a handshake frame) after the handshake: dropped", async () => {
     const since = a().node.logs.length;
     const raw = await handshaken();
-    raw.write({ frame: { $case: "hello", value: { peerId: m().peerId, federationId: FEDERATION_ID, nonce: randomBytes(32) } } });
+    raw.write({
+      frame: { $case: "hello", value: { peerId: m().peerId, federationId: FEDERATION_ID, nonce: randomBytes(32) } },
+    });
     await dropped(since, "a handshake frame after the handshake");
     await within(raw.status, CLOSE_WITHIN_MS, "a to end the stream");
     await expectStillServing(a(), b());
@@ -293,7 +365,13 @@ describe("malformed Replicate streams over gRPC, from a member's key", () => {
       header.writeUInt8(0, 0);
       header.writeUInt32BE(1000, 1); // promises 1,000 bytes
       stream.end(Buffer.concat([header, randomBytes(10)])); // sends 10, then ends
-      await waitForLog(a().node, "refused a replication stream", (e) => e.reason === "the stream ended before the hello", since, CLOSE_WITHIN_MS);
+      await waitForLog(
+        a().node,
+        "refused a replication stream",
+        (e) => e.reason === "the stream ended before the hello",
+        since,
+        CLOSE_WITHIN_MS,
+      );
       await new Promise<void>((resolve) => (stream.closed ? resolve() : stream.once("close", () => resolve())));
     } finally {
       session.close();
@@ -322,10 +400,18 @@ function truncatedFrame(): Uint8Array {
 
 /** `node` lists `peerId` among its connected peers (its hello was accepted). */
 function connected(node: FederationNode, peerId: string): Promise<unknown> {
-  return waitUntil(`${node.name} to list ${peerId} as a peer`, () => node.node.running.network.peers().some((p) => p.peerId === peerId), CLOSE_WITHIN_MS);
+  return waitUntil(
+    `${node.name} to list ${peerId} as a peer`,
+    () => node.node.running.network.peers().some((p) => p.peerId === peerId),
+    CLOSE_WITHIN_MS,
+  );
 }
 
 /** `node` no longer lists `peerId` among its connected peers. */
 function disconnected(node: FederationNode, peerId: string): Promise<unknown> {
-  return waitUntil(`${node.name} to forget ${peerId}`, () => node.node.running.network.peers().every((p) => p.peerId !== peerId), CLOSE_WITHIN_MS);
+  return waitUntil(
+    `${node.name} to forget ${peerId}`,
+    () => node.node.running.network.peers().every((p) => p.peerId !== peerId),
+    CLOSE_WITHIN_MS,
+  );
 }

@@ -2,7 +2,13 @@ import { randomBytes } from "node:crypto";
 import { cbor, type DocumentId, type Message } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ChannelNetworkAdapter } from "../../node/network/channel-adapter.js";
-import { draft, startFederationWith, waitForForeignTrainer, waitUntil, type StartedFederation } from "../helpers/federation.js";
+import {
+  draft,
+  startFederationWith,
+  waitForForeignTrainer,
+  waitUntil,
+  type StartedFederation,
+} from "../helpers/federation.js";
 import { carries, grpcMessages, http2Data, startTcpProxy, type TcpProxy } from "./support.js";
 
 /**
@@ -22,7 +28,8 @@ describe.each(["libp2p", "grpc"] as const)("private data never leaves its node (
   const federation = () => fed as StartedFederation;
   const a = () => federation().byName("a");
   const b = () => federation().byName("b");
-  const verbatim = (bytes: Uint8Array, needle: string) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(needle);
+  const verbatim = (bytes: Uint8Array, needle: string) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(needle);
 
   /** The proxy's capture, as raw bytes per direction and as the gRPC messages inside HTTP/2 DATA. */
   const wire = () => {
@@ -30,7 +37,9 @@ describe.each(["libp2p", "grpc"] as const)("private data never leaves its node (
     const connections = (proxy as TcpProxy).connections.filter((c) => c.up.length > 0);
     const raw = connections.flatMap((c) => [Buffer.concat(c.up), Buffer.concat(c.down)]);
     const messages = connections.flatMap((c) =>
-      [...http2Data(Buffer.concat(c.up), true).values(), ...http2Data(Buffer.concat(c.down), false).values()].flatMap((data) => grpcMessages(data)),
+      [...http2Data(Buffer.concat(c.up), true).values(), ...http2Data(Buffer.concat(c.down), false).values()].flatMap(
+        (data) => grpcMessages(data),
+      ),
     );
     return { raw, messages };
   };
@@ -79,7 +88,12 @@ describe.each(["libp2p", "grpc"] as const)("private data never leaves its node (
     await a().node.running.roster.add(
       {
         ...draft("CANARY-1", `Trainer ${marker}`),
-        private: { email: `${canary}@example.org`, phone: "+254 700 000001", nationalId: `ID-${canary}`, notes: `notes ${canary}` },
+        private: {
+          email: `${canary}@example.org`,
+          phone: "+254 700 000001",
+          nationalId: `ID-${canary}`,
+          notes: `notes ${canary}`,
+        },
       },
       "op",
     );
@@ -115,7 +129,11 @@ describe.each(["libp2p", "grpc"] as const)("private data never leaves its node (
 
     // b asks for each of them by id: a answers that it has nothing to share.
     const progress = privateIds.map((id: DocumentId) => bRepo.findWithProgress<unknown>(id));
-    await waitUntil("b's requests for a's private documents to end", () => progress.every((p) => p.handle.state === "unavailable"), 10_000);
+    await waitUntil(
+      "b's requests for a's private documents to end",
+      () => progress.every((p) => p.handle.state === "unavailable"),
+      10_000,
+    );
     for (const p of progress) {
       expect(p.handle.isReady()).toBe(false);
       expect(() => p.handle.doc()).toThrow();

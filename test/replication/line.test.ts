@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "../helpers/harness.js";
-import { draft, startFederation, stopFederation, waitForForeignTrainer, type FederationNode } from "../helpers/federation.js";
+import {
+  draft,
+  startFederation,
+  stopFederation,
+  waitForForeignTrainer,
+  type FederationNode,
+} from "../helpers/federation.js";
 
 /** Five real nodes in a line over libp2p on 127.0.0.1: each dials only its predecessor. */
 describe("replication along a line of five nodes (libp2p)", () => {
@@ -8,7 +14,15 @@ describe("replication along a line of five nodes (libp2p)", () => {
   const byName = (n: string) => nodes.find((x) => x.name === n) as FederationNode;
 
   beforeAll(async () => {
-    nodes = await startFederation(["a", "b", "c", "d", "e"], [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"]]);
+    nodes = await startFederation(
+      ["a", "b", "c", "d", "e"],
+      [
+        ["b", "a"],
+        ["c", "b"],
+        ["d", "c"],
+        ["e", "d"],
+      ],
+    );
   });
   afterAll(async () => {
     await stopFederation(nodes);
@@ -20,7 +34,11 @@ describe("replication along a line of five nodes (libp2p)", () => {
     await waitForForeignTrainer(byName("e"), byName("a"), "LINE-1");
     console.log(`[figure] line of 5, a -> e: ${(performance.now() - started).toFixed(0)} ms`);
     // Neighbours only: a is connected to b alone.
-    expect(byName("a").node.running.network.peers().map((p) => p.hub)).toEqual(["hub-b"]);
+    expect(
+      byName("a")
+        .node.running.network.peers()
+        .map((p) => p.hub),
+    ).toEqual(["hub-b"]);
   });
 
   it("concurrent writes at both ends, and concurrent API writes at one owner, converge everywhere", async () => {
@@ -34,7 +52,11 @@ describe("replication along a line of five nodes (libp2p)", () => {
     ]);
     const checks: Array<Promise<void>> = [];
     for (const reader of nodes) {
-      for (const [owner, prefix, count] of [["a", "A", 5], ["e", "E", 5], ["c", "C", 10]] as const) {
+      for (const [owner, prefix, count] of [
+        ["a", "A", 5],
+        ["e", "E", 5],
+        ["c", "C", 10],
+      ] as const) {
         if (reader.name === owner) continue;
         for (let i = 0; i < count; i += 1) checks.push(waitForForeignTrainer(reader, byName(owner), `${prefix}-${i}`));
       }
@@ -50,8 +72,14 @@ describe("replication along a line of five nodes (libp2p)", () => {
     // Sync state settles once the last sync round has been acknowledged; poll with a deadline.
     // b's own documents must be in sync with both neighbours; documents it relays must at least
     // have been synced with them (a relay's view of a peer's heads lags behind the owner's traffic).
-    const own = new Set(b.running.documents.describe().filter((d) => d.replicated).map((d) => d.id as string));
-    const settled = (d: { documentId: string; inSync: boolean; lastSyncedAt: string }) => (own.has(d.documentId) ? d.inSync : d.lastSyncedAt !== "");
+    const own = new Set(
+      b.running.documents
+        .describe()
+        .filter((d) => d.replicated)
+        .map((d) => d.id as string),
+    );
+    const settled = (d: { documentId: string; inSync: boolean; lastSyncedAt: string }) =>
+      own.has(d.documentId) ? d.inSync : d.lastSyncedAt !== "";
     while (listed.documents.some((d) => !settled(d)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       listed = await call(clients.node, "listPeers", { includeDocuments: true });
@@ -71,7 +99,11 @@ describe("replication along a line of five nodes (libp2p)", () => {
   });
 
   it("an update at the owner replaces the record everywhere", async () => {
-    await byName("e").node.running.roster.update({ ...draft("E-0"), displayName: "Renamed at e" }, ["display_name"], "op");
+    await byName("e").node.running.roster.update(
+      { ...draft("E-0"), displayName: "Renamed at e" },
+      ["display_name"],
+      "op",
+    );
     await waitForForeignTrainer(byName("a"), byName("e"), "E-0", (name) => name === "Renamed at e");
   });
 });
@@ -81,7 +113,15 @@ describe("replication across a diamond (libp2p)", () => {
   const byName = (n: string) => nodes.find((x) => x.name === n) as FederationNode;
 
   beforeAll(async () => {
-    nodes = await startFederation(["top", "left", "right", "bottom"], [["left", "top"], ["right", "top"], ["bottom", "left"], ["bottom", "right"]]);
+    nodes = await startFederation(
+      ["top", "left", "right", "bottom"],
+      [
+        ["left", "top"],
+        ["right", "top"],
+        ["bottom", "left"],
+        ["bottom", "right"],
+      ],
+    );
   });
   afterAll(async () => {
     await stopFederation(nodes);

@@ -24,8 +24,21 @@ const hubsOf = (n: FederationNode) =>
  * then the adapter is connected again: nothing written on either side is lost.
  */
 describe.each([
-  { variant: "c also dials b", dials: [["b", "a"], ["b", "c"], ["c", "b"]] as Array<[string, string]> },
-  { variant: "only b dials c: healed by b's redials", dials: [["b", "a"], ["b", "c"]] as Array<[string, string]> },
+  {
+    variant: "c also dials b",
+    dials: [
+      ["b", "a"],
+      ["b", "c"],
+      ["c", "b"],
+    ] as Array<[string, string]>,
+  },
+  {
+    variant: "only b dials c: healed by b's redials",
+    dials: [
+      ["b", "a"],
+      ["b", "c"],
+    ] as Array<[string, string]>,
+  },
 ])("a partition between b and c, healed ($variant)", ({ variant, dials }) => {
   let fed: StartedFederation | undefined;
   const node = (name: string) => (fed as StartedFederation).byName(name);
@@ -58,7 +71,11 @@ describe.each([
     await Promise.all([
       ...[1, 2, 3].map((i) => aRoster.add(draft(`A-${i}`), "op")),
       ...[1, 2, 3].map((i) => cRoster.add(draft(`C-${i}`), "op")),
-      b.node.running.roster.update({ ...draft("B-1"), displayName: "B-1 renamed while cut off" }, ["display_name"], "op"),
+      b.node.running.roster.update(
+        { ...draft("B-1"), displayName: "B-1 renamed while cut off" },
+        ["display_name"],
+        "op",
+      ),
     ]);
     // a – b still works; nothing crosses to or from c.
     await Promise.all([1, 2, 3].map((i) => waitForForeignTrainer(b, a, `A-${i}`)));
@@ -81,7 +98,9 @@ describe.each([
       ...[1, 2, 3].map((i) => waitForForeignTrainer(b, c, `C-${i}`, () => true, 20_000)),
       waitForForeignTrainer(c, b, "B-1", (name) => name === "B-1 renamed while cut off", 20_000),
     ]);
-    console.log(`[figure] partition b–c (${variant}): heal to convergence ${(performance.now() - healed).toFixed(0)} ms`);
+    console.log(
+      `[figure] partition b–c (${variant}): heal to convergence ${(performance.now() - healed).toFixed(0)} ms`,
+    );
     expect(hubsOf(b)).toEqual(["hub-a", "hub-c"]);
     expect(hubsOf(c)).toEqual(["hub-b"]);
     // Every node sees every trainer: nothing was lost.

@@ -44,7 +44,11 @@ describe("a stranger over libp2p", () => {
 
     const since = a.node.logs.length;
     await expect(
-      within(stranger.dialProtocol(multiaddr(address as string), SYNC_PROTOCOL, { signal: AbortSignal.timeout(5000) }), 8000, "the stranger's dial to fail"),
+      within(
+        stranger.dialProtocol(multiaddr(address as string), SYNC_PROTOCOL, { signal: AbortSignal.timeout(5000) }),
+        8000,
+        "the stranger's dial to fail",
+      ),
     ).rejects.toThrow();
     const refused = await waitForLog(a.node, "refused a peer that is not allowed", (e) => e.peer === key.peerId, since);
     expect(refused.direction).toBe("inbound");
@@ -99,7 +103,12 @@ describe("strangers and impostors over gRPC", () => {
     adapters.push(adapter);
     adapter.connect(key.peerId as PeerId);
 
-    const refused = await waitForLog(a().node, "refused a replication stream", (e) => String(e.reason).includes(key.peerId), since);
+    const refused = await waitForLog(
+      a().node,
+      "refused a replication stream",
+      (e) => String(e.reason).includes(key.peerId),
+      since,
+    );
     expect(refused.reason).toBe(`peer ${key.peerId} is not allowed`);
     // The stranger's side saw the refusal as PERMISSION_DENIED and bound nothing.
     const failed = await waitUntil("the stranger to log its failed handshake", () =>
@@ -108,7 +117,11 @@ describe("strangers and impostors over gRPC", () => {
     expect(String(failed.reason)).toMatch(/PERMISSION_DENIED/);
     expect(adapter.peers()).toEqual([]);
     adapter.disconnect();
-    expect(a().node.running.network.peers().map((p) => p.peerId)).toEqual([b().peerId]);
+    expect(
+      a()
+        .node.running.network.peers()
+        .map((p) => p.peerId),
+    ).toEqual([b().peerId]);
     await expectStillServing(a(), b());
   });
 
@@ -116,9 +129,13 @@ describe("strangers and impostors over gRPC", () => {
     const key = await freshKey();
     const since = a().node.logs.length;
     const raw = open();
-    await expect(clientHandshake(raw, { clientPeer: key.peerId, sign: async (d) => key.privateKey.sign(d), federationId: FEDERATION_ID })).rejects.toThrow(
-      /ended before the challenge/,
-    );
+    await expect(
+      clientHandshake(raw, {
+        clientPeer: key.peerId,
+        sign: async (d) => key.privateKey.sign(d),
+        federationId: FEDERATION_ID,
+      }),
+    ).rejects.toThrow(/ended before the challenge/);
     const final = await within(raw.status, 5000, "the stream's status");
     expect(final.code).toBe(status.PERMISSION_DENIED);
     expect(final.details).toContain(key.peerId);
@@ -132,11 +149,18 @@ describe("strangers and impostors over gRPC", () => {
     const m = (fed as StartedFederation).key("m");
     const since = a().node.logs.length;
     const raw = open();
-    await expect(clientHandshake(raw, { clientPeer: m.peerId, sign: m.sign, federationId: "another-federation" })).rejects.toThrow();
+    await expect(
+      clientHandshake(raw, { clientPeer: m.peerId, sign: m.sign, federationId: "another-federation" }),
+    ).rejects.toThrow();
     const final = await within(raw.status, 5000, "the stream's status");
     expect(final.code).toBe(status.PERMISSION_DENIED);
     expect(final.details).toContain("another-federation");
-    await waitForLog(a().node, "refused a replication stream", (e) => String(e.reason).includes("'another-federation'"), since);
+    await waitForLog(
+      a().node,
+      "refused a replication stream",
+      (e) => String(e.reason).includes("'another-federation'"),
+      since,
+    );
     await expectStillServing(a(), b());
   });
 
@@ -146,16 +170,29 @@ describe("strangers and impostors over gRPC", () => {
     const since = a().node.logs.length;
     const raw = open();
     // The challenge comes (m is a member), the proof does not verify with m's key.
-    const server = await clientHandshake(raw, { clientPeer: m.peerId, sign: async (d) => impostor.privateKey.sign(d), federationId: FEDERATION_ID });
+    const server = await clientHandshake(raw, {
+      clientPeer: m.peerId,
+      sign: async (d) => impostor.privateKey.sign(d),
+      federationId: FEDERATION_ID,
+    });
     expect(server).toBe(a().peerId);
     const final = await within(raw.status, 5000, "the stream's status");
     expect(final.code).toBe(status.UNAUTHENTICATED);
     expect(final.details).toContain(m.peerId);
-    const refused = await waitForLog(a().node, "refused a replication stream", (e) => String(e.reason).includes(m.peerId), since);
+    const refused = await waitForLog(
+      a().node,
+      "refused a replication stream",
+      (e) => String(e.reason).includes(m.peerId),
+      since,
+    );
     expect(refused.reason).toBe(`the proof does not verify with the key of ${m.peerId}`);
     // Only the challenge came back: no payload (no hello from a's repo) before the proof verified.
     expect(raw.received.map((r) => r.frame?.$case)).toEqual(["challenge"]);
-    expect(a().node.running.network.peers().map((p) => p.peerId)).toEqual([b().peerId]);
+    expect(
+      a()
+        .node.running.network.peers()
+        .map((p) => p.peerId),
+    ).toEqual([b().peerId]);
     await expectStillServing(a(), b());
   });
 

@@ -116,13 +116,19 @@ export interface HandshakeOptions {
  */
 export async function clientHandshake(raw: RawReplicate, options: HandshakeOptions): Promise<string> {
   const clientNonce = randomBytes(32);
-  raw.write({ frame: { $case: "hello", value: { peerId: options.clientPeer, federationId: options.federationId, nonce: clientNonce } } });
+  raw.write({
+    frame: {
+      $case: "hello",
+      value: { peerId: options.clientPeer, federationId: options.federationId, nonce: clientNonce },
+    },
+  });
   const challenge = (await raw.next("challenge")).frame;
   if (challenge?.$case !== "challenge") throw new Error(`expected a challenge, got ${challenge?.$case}`);
   const { peerId: serverPeer, nonce: serverNonce, signature } = challenge.value;
   const transcript = (role: "server" | "client") =>
     handshakeTranscript(options.federationId, options.clientPeer, serverPeer, clientNonce, serverNonce, role);
-  if (!(await verifyPeerSignature(serverPeer, transcript("server"), signature))) throw new Error("the server's signature does not verify");
+  if (!(await verifyPeerSignature(serverPeer, transcript("server"), signature)))
+    throw new Error("the server's signature does not verify");
   raw.write({ frame: { $case: "proof", value: { signature: Buffer.from(await options.sign(transcript("client"))) } } });
   return serverPeer;
 }
@@ -152,7 +158,9 @@ export async function openSyncStream(libp2p: ConcordatLibp2p, address: string): 
     for (const frame of decoder.push(event.data.subarray())) frames.push(frame);
   });
   const closed = new Promise<{ error: Error | undefined; local: boolean }>((resolve) => {
-    stream.addEventListener("close", (event) => resolve({ error: event.error, local: event.local === true }), { once: true });
+    stream.addEventListener("close", (event) => resolve({ error: event.error, local: event.local === true }), {
+      once: true,
+    });
   });
   return { stream, frames, closed, send: (bytes) => void stream.send(bytes) };
 }
@@ -291,7 +299,9 @@ export function automergeContent(bytes: Uint8Array): string {
     try {
       out.push(type === 0 ? JSON.stringify(A.toJS(A.load(chunk))) : JSON.stringify(A.decodeChange(chunk)));
     } catch (error) {
-      throw new Error(`an Automerge chunk (type ${type}, ${chunk.byteLength} bytes) does not decode: ${(error as Error).message}`);
+      throw new Error(
+        `an Automerge chunk (type ${type}, ${chunk.byteLength} bytes) does not decode: ${(error as Error).message}`,
+      );
     }
   }
   return out.join("\n");
@@ -299,7 +309,10 @@ export function automergeContent(bytes: Uint8Array): string {
 
 /** Does `needle` appear in `bytes`, verbatim or inside an Automerge chunk they carry? */
 export function carries(bytes: Uint8Array, needle: string): boolean {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(needle) || automergeContent(bytes).includes(needle);
+  return (
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(needle) ||
+    automergeContent(bytes).includes(needle)
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,9 +1,21 @@
 import * as A from "@automerge/automerge";
-import { generateAutomergeUrl, parseAutomergeUrl, type DocumentId, type Message, type PeerId } from "@automerge/automerge-repo";
+import {
+  generateAutomergeUrl,
+  parseAutomergeUrl,
+  type DocumentId,
+  type Message,
+  type PeerId,
+} from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { directoryIdOf } from "../../node/federation/index.js";
 import type { ChannelNetworkAdapter } from "../../node/network/index.js";
-import { draft, startFederation, stopFederation, waitForForeignTrainer, type FederationNode } from "../helpers/federation.js";
+import {
+  draft,
+  startFederation,
+  stopFederation,
+  waitForForeignTrainer,
+  type FederationNode,
+} from "../helpers/federation.js";
 
 /**
  * A peer naming a document id the node does not share gets nothing, and creates nothing there:
@@ -25,15 +37,22 @@ describe.each(["libp2p", "grpc"] as const)("requests for documents a node does n
   it("raw requests for an unknown id and for a private document's id create no handle", async () => {
     const a = byName("a");
     const b = byName("b");
-    const adapter = (transport === "libp2p" ? b.node.running.network.libp2pAdapter : b.node.running.network.grpc) as ChannelNetworkAdapter;
+    const adapter = (
+      transport === "libp2p" ? b.node.running.network.libp2pAdapter : b.node.running.network.grpc
+    ) as ChannelNetworkAdapter;
     const unknown = parseAutomergeUrl(generateAutomergeUrl()).documentId;
-    const privateIds = a.node.running.documents.describe().filter((d) => !d.replicated).map((d) => d.id);
+    const privateIds = a.node.running.documents
+      .describe()
+      .filter((d) => !d.replicated)
+      .map((d) => d.id);
     const request = (documentId: DocumentId): Message => ({
       type: "request",
       senderId: b.peerId as PeerId,
       targetId: a.peerId as PeerId,
       documentId,
-      data: A.encodeSyncMessage(A.decodeSyncMessage(A.generateSyncMessage(A.init(), A.initSyncState())[1] as Uint8Array)),
+      data: A.encodeSyncMessage(
+        A.decodeSyncMessage(A.generateSyncMessage(A.init(), A.initSyncState())[1] as Uint8Array),
+      ),
     });
     for (const id of [unknown, ...privateIds] as DocumentId[]) adapter.send(request(id));
     // A sentinel request for a document a does share: its answer proves a has read the others.

@@ -48,24 +48,66 @@ describe("reports: baseline, verify, HTML", () => {
     fed = await startReportingFederation();
     const soon = new Date(Date.now() + 30 * DAY).toISOString().slice(0, 10);
     // A-1 is accredited throughout; A-2 from the start of this year, until 30 days from now.
-    for (const [id, from, until] of [["A-1", `${Y - 1}-01-01`, `${Y + 1}-12-31`], ["A-2", `${Y}-01-01`, soon]] as const) {
-      const credential = await s().node.running.credentials.issue("op", { trainer: { hub: "hub-a", id }, scheme: "trainer-hr", level: "1", validFrom: from, validUntil: until, evidence: [] });
+    for (const [id, from, until] of [
+      ["A-1", `${Y - 1}-01-01`, `${Y + 1}-12-31`],
+      ["A-2", `${Y}-01-01`, soon],
+    ] as const) {
+      const credential = await s().node.running.credentials.issue("op", {
+        trainer: { hub: "hub-a", id },
+        scheme: "trainer-hr",
+        level: "1",
+        validFrom: from,
+        validUntil: until,
+        evidence: [],
+      });
       await s().node.running.checkpointer.flush();
-      await waitUntil(`a to verify ${id}'s credential`, async () => (await a().node.running.credentials.verify(credential, {})).valid, 15_000);
+      await waitUntil(
+        `a to verify ${id}'s credential`,
+        async () => (await a().node.running.credentials.verify(credential, {})).valid,
+        15_000,
+      );
       await a().node.running.credentials.attach("op", credential);
     }
     const d = { country: "KE", place: "Nairobi", language: "en", evaluation: { responses: 0, meanScore: 0 } };
-    const record = (id: string, start: string, female: number, male: number, completed: number, passed: number, visibility: "public" | "internal") =>
-      a().node.running.deliveries.record("op", { ...d, id, module: "mod-hr", start, end: start, participants: [{ category: "police", female, male, unspecified: 0 }], completed, passed, visibility });
+    const record = (
+      id: string,
+      start: string,
+      female: number,
+      male: number,
+      completed: number,
+      passed: number,
+      visibility: "public" | "internal",
+    ) =>
+      a().node.running.deliveries.record("op", {
+        ...d,
+        id,
+        module: "mod-hr",
+        start,
+        end: start,
+        participants: [{ category: "police", female, male, unspecified: 0 }],
+        completed,
+        passed,
+        visibility,
+      });
     await record("d-0", `${Y - 1}-06-01`, 4, 6, 8, 6, "public");
     await record("d-1", `${Y + 1}-02-01`, 10, 20, 27, 24, "public");
     await record("d-2", `${Y + 1}-03-01`, 5, 5, 10, 5, "internal");
     await Promise.all([a(), b()].map((n) => n.node.running.checkpointer.flush()));
-    await waitUntil("s to have a's accreditations, deliveries and adoption, and b's roster", async () => {
-      const r = await coverage();
-      const hubA = r.hubs.find((h) => h.hub === "hub-a");
-      return hubA?.competencies.find((c) => c.competency === "hr-1")?.activeTrainers === 2 && hubA.deliveries.count === 2 && hubA.adoptedRelease === "1.0.0" && r.hubs.some((h) => h.hub === "hub-b" && h.trainers === 1);
-    }, 30_000, 200);
+    await waitUntil(
+      "s to have a's accreditations, deliveries and adoption, and b's roster",
+      async () => {
+        const r = await coverage();
+        const hubA = r.hubs.find((h) => h.hub === "hub-a");
+        return (
+          hubA?.competencies.find((c) => c.competency === "hr-1")?.activeTrainers === 2 &&
+          hubA.deliveries.count === 2 &&
+          hubA.adoptedRelease === "1.0.0" &&
+          r.hubs.some((h) => h.hub === "hub-b" && h.trainers === 1)
+        );
+      },
+      30_000,
+      200,
+    );
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -78,7 +120,13 @@ describe("reports: baseline, verify, HTML", () => {
     expect(r.period).toEqual({ label: `${Y + 1}-Q1`, ...NEXT_Q1 });
     expect(r.against).toEqual({ label: `${Y - 1}`, from: `${Y - 1}-01-01`, to: `${Y - 1}-12-31` });
     const federation = new Map(r.changes.federation.map((c) => [`${c.measure}|${c.subject}`, c]));
-    expect(federation.get("deliveries|")).toEqual({ measure: "deliveries", subject: "", current: 2, baseline: 1, change: 1 });
+    expect(federation.get("deliveries|")).toEqual({
+      measure: "deliveries",
+      subject: "",
+      current: 2,
+      baseline: 1,
+      change: 1,
+    });
     expect(federation.get("participants|")).toMatchObject({ current: 40, baseline: 10, change: 30 });
     expect(federation.get("completion_rate|")).toMatchObject({ current: 0.925, baseline: 0.8, change: 0.125 });
     // Accreditations are judged at the end of a period that is over (A-2's was not valid yet at the
@@ -89,7 +137,11 @@ describe("reports: baseline, verify, HTML", () => {
     expect(r.changes.hubs.map((h) => h.hub)).toEqual(["hub-a", "hub-b"]);
     // --public leaves out the internal delivery in both periods.
     const pub = await baseline({ public: true });
-    expect(pub.changes.federation.find((c) => c.measure === "deliveries")).toMatchObject({ current: 1, baseline: 1, change: 0 });
+    expect(pub.changes.federation.find((c) => c.measure === "deliveries")).toMatchObject({
+      current: 1,
+      baseline: 1,
+      change: 0,
+    });
 
     const people = memoryIo(false);
     const csv = join(dir, "baseline.csv");
@@ -102,7 +154,12 @@ describe("reports: baseline, verify, HTML", () => {
   });
 
   it("refuses a period it cannot read, naming it", async () => {
-    const error = toCliError(await reportBaselineCommand({ ...cli(s()), period: "2027-Q5", against: "2026-12-31..2026-01-01" }, memoryIo()).catch((e: unknown) => e));
+    const error = toCliError(
+      await reportBaselineCommand(
+        { ...cli(s()), period: "2027-Q5", against: "2026-12-31..2026-01-01" },
+        memoryIo(),
+      ).catch((e: unknown) => e),
+    );
     const text = [error.message, ...error.details].join("\n");
     expect(text).toContain("period: '2027-Q5' is not a period: give 2026, 2026-Q1");
     expect(text).toContain("against: '2026-12-31..2026-01-01' ends before it starts");
@@ -123,7 +180,9 @@ describe("reports: baseline, verify, HTML", () => {
 
     const verify = async (file: string) => {
       const io = memoryIo(false);
-      const error = await reportVerifyCommand({ file, bundle: bundleFile, trustAnchor: s().peerId }, io).catch((e: unknown) => e);
+      const error = await reportVerifyCommand({ file, bundle: bundleFile, trustAnchor: s().peerId }, io).catch(
+        (e: unknown) => e,
+      );
       return { out: io.out(), error: error === undefined ? undefined : toCliError(error) };
     };
     const tampered = async (name: string, change: (r: CoverageReport) => void) => {
@@ -161,7 +220,9 @@ describe("reports: baseline, verify, HTML", () => {
 
     it("refuses a source the bundle does not vouch for: a forged signature, a document left out, another hub's document", async () => {
       const forged = await tampered("forged.json", (r) => {
-        const d = r.sources.documents.find((x) => x.type === "deliveries") as CoverageReport["sources"]["documents"][number];
+        const d = r.sources.documents.find(
+          (x) => x.type === "deliveries",
+        ) as CoverageReport["sources"]["documents"][number];
         d.checkpoint.seq += 1;
       });
       expect(forged.out).toMatch(/the deliveries of hub 'hub-a'.*signature/);
@@ -177,7 +238,10 @@ describe("reports: baseline, verify, HTML", () => {
 
     it("confirms a baseline report, both periods", async () => {
       const file = join(dir, "baseline.json");
-      await reportBaselineCommand({ ...cli(s()), period: `${Y + 1}-Q1`, against: `${Y - 1}`, out: file }, memoryIo(false));
+      await reportBaselineCommand(
+        { ...cli(s()), period: `${Y + 1}-Q1`, against: `${Y - 1}`, out: file },
+        memoryIo(false),
+      );
       await auditExportCommand({ ...cli(s()), out: bundleFile }, memoryIo(false));
       const { out, error } = await verify(file);
       expect(error).toBeUndefined();
@@ -206,7 +270,16 @@ describe("reports: baseline, verify, HTML", () => {
         m.set(`${prefix}hub|${h.hub}||trainers`, String(h.trainers));
         m.set(`${prefix}hub|${h.hub}||adopted_release`, h.adoptedRelease ?? "");
         const d = h.deliveries;
-        for (const [k, v] of [["count", d.count], ["participants", d.participants], ["female", d.female], ["male", d.male], ["unspecified", d.unspecified], ["completed", d.completed], ["passed", d.passed]] as const) m.set(`${prefix}deliveries|${h.hub}||${k}`, n(v));
+        for (const [k, v] of [
+          ["count", d.count],
+          ["participants", d.participants],
+          ["female", d.female],
+          ["male", d.male],
+          ["unspecified", d.unspecified],
+          ["completed", d.completed],
+          ["passed", d.passed],
+        ] as const)
+          m.set(`${prefix}deliveries|${h.hub}||${k}`, n(v));
         m.set(`${prefix}deliveries|${h.hub}||completion_rate`, rate(d.completionRate));
         m.set(`${prefix}deliveries|${h.hub}||pass_rate`, rate(d.passRate));
         for (const c of h.competencies) {
@@ -214,11 +287,18 @@ describe("reports: baseline, verify, HTML", () => {
           m.set(`${prefix}competency|${h.hub}|${c.competency}|expiring_within_90_days`, n(c.expiringWithin90Days));
         }
       }
-      for (const g of r.gaps.noActiveTrainer) m.set(`${prefix}gap:no_active_trainer||${g.competency}|region:${g.region}`, `${g.code} in ${g.region}`);
+      for (const g of r.gaps.noActiveTrainer)
+        m.set(`${prefix}gap:no_active_trainer||${g.competency}|region:${g.region}`, `${g.code} in ${g.region}`);
       for (const g of r.gaps.expiring) m.set(`${prefix}gap:expiring|${g.hub}|${g.competency}|count`, String(g.count));
-      for (const g of r.gaps.awaitingReview) m.set(`${prefix}gap:awaiting_review|${g.hub}|${g.adaptation}|`, `${g.hub} · ${g.adaptation}`);
-      for (const g of r.gaps.behindRelease) m.set(`${prefix}gap:behind_release|${g.hub}|${g.adopted ?? ""}|latest`, `${g.hub} follows ${g.adopted ?? "no release"}, latest ${g.latest}`);
-      for (const g of r.gaps.neverDelivered) m.set(`${prefix}gap:never_delivered|${g.hub}|${g.module}|`, `${g.hub} · ${g.module}`);
+      for (const g of r.gaps.awaitingReview)
+        m.set(`${prefix}gap:awaiting_review|${g.hub}|${g.adaptation}|`, `${g.hub} · ${g.adaptation}`);
+      for (const g of r.gaps.behindRelease)
+        m.set(
+          `${prefix}gap:behind_release|${g.hub}|${g.adopted ?? ""}|latest`,
+          `${g.hub} follows ${g.adopted ?? "no release"}, latest ${g.latest}`,
+        );
+      for (const g of r.gaps.neverDelivered)
+        m.set(`${prefix}gap:never_delivered|${g.hub}|${g.module}|`, `${g.hub} · ${g.module}`);
       return m;
     }
 
@@ -226,8 +306,10 @@ describe("reports: baseline, verify, HTML", () => {
     function expectedBars(r: CoverageReport, prefix = ""): Map<string, number> {
       const m = new Map<string, number>();
       for (const h of r.hubs) {
-        for (const c of h.competencies) m.set(`${prefix}chart:competency|${h.hub}|${c.competency}|active_trainers`, c.activeTrainers);
-        for (const g of ["female", "male", "unspecified"] as const) m.set(`${prefix}chart:deliveries|${h.hub}||${g}`, h.deliveries[g]);
+        for (const c of h.competencies)
+          m.set(`${prefix}chart:competency|${h.hub}|${c.competency}|active_trainers`, c.activeTrainers);
+        for (const g of ["female", "male", "unspecified"] as const)
+          m.set(`${prefix}chart:deliveries|${h.hub}||${g}`, h.deliveries[g]);
         m.set(`${prefix}chart:deliveries|${h.hub}||completion_rate`, h.deliveries.completionRate ?? 0);
         m.set(`${prefix}chart:deliveries|${h.hub}||pass_rate`, h.deliveries.passRate ?? 0);
       }
@@ -241,11 +323,19 @@ describe("reports: baseline, verify, HTML", () => {
       const requests: string[] = [];
       page.on("request", (req) => requests.push(req.url()));
       await page.goto(pathToFileURL(file).href, { timeout: 30_000 });
-      const figures = await page.$$eval("[data-figure]:not(rect)", (els) => els.map((e) => [e.getAttribute("data-figure") ?? "", (e.textContent ?? "").trim()] as [string, string]));
+      const figures = await page.$$eval("[data-figure]:not(rect)", (els) =>
+        els.map((e) => [e.getAttribute("data-figure") ?? "", (e.textContent ?? "").trim()] as [string, string]),
+      );
       const bars = await page.$$eval("svg rect[data-figure]", (els) =>
         els.map((e) => {
           const svg = e.closest("svg");
-          return { key: e.getAttribute("data-figure") ?? "", value: Number(e.getAttribute("data-value")), drawn: e.getBoundingClientRect().width, plot: Number(svg?.getAttribute("data-plot-width")), max: Number(svg?.getAttribute("data-max")) };
+          return {
+            key: e.getAttribute("data-figure") ?? "",
+            value: Number(e.getAttribute("data-value")),
+            drawn: e.getBoundingClientRect().width,
+            plot: Number(svg?.getAttribute("data-plot-width")),
+            max: Number(svg?.getAttribute("data-max")),
+          };
         }),
       );
       const screenshot = await page.screenshot({ fullPage: true });
@@ -282,8 +372,12 @@ describe("reports: baseline, verify, HTML", () => {
       const page = await render(html);
       expect(page.requests).toEqual([pathToFileURL(html).href]);
       const expected = expectedCoverage(json.current, "current:");
-      const show = (c: FigureChange, v: number | null) => (v === null ? "–" : c.measure.endsWith("_rate") ? rate(v) : n(v));
-      const change = (c: FigureChange) => (c.change === null ? "–" : `${c.change > 0 ? "+" : ""}${c.measure.endsWith("_rate") ? `${(c.change * 100).toFixed(1)} pts` : n(c.change)}`);
+      const show = (c: FigureChange, v: number | null) =>
+        v === null ? "–" : c.measure.endsWith("_rate") ? rate(v) : n(v);
+      const change = (c: FigureChange) =>
+        c.change === null
+          ? "–"
+          : `${c.change > 0 ? "+" : ""}${c.measure.endsWith("_rate") ? `${(c.change * 100).toFixed(1)} pts` : n(c.change)}`;
       const add = (scope: string, c: FigureChange) => {
         expected.set(`${scope}|${c.subject}|${c.measure}|current`, show(c, c.current));
         expected.set(`${scope}|${c.subject}|${c.measure}|baseline`, show(c, c.baseline));

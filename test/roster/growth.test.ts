@@ -13,7 +13,14 @@ async function smallShardNode(): Promise<TestNode> {
     `roster:\n  shards: 2\n  maxPerShard: ${MAX}\n`,
   );
   expect(base).toContain(`maxPerShard: ${MAX}`);
-  await initDataDir({ dataDir, hubId: "growing", name: "Growing hub", secretariat: false, baseConfig: base, baseConfigSource: "test" });
+  await initDataDir({
+    dataDir,
+    hubId: "growing",
+    name: "Growing hub",
+    secretariat: false,
+    baseConfig: base,
+    baseConfigSource: "test",
+  });
   return startTestNode({ dataDir });
 }
 
@@ -65,7 +72,9 @@ describe("the roster shards grow so that documents stay bounded", () => {
     expect(status).toHaveLength(roster.shardCount);
 
     // History names the trainer's own changes only, not the moves the growth made.
-    const moved = Array.from({ length: 60 }, (_, i) => `G-${i}`).find((id) => shardOf(id, 2) !== shardOf(id, roster.shardCount));
+    const moved = Array.from({ length: 60 }, (_, i) => `G-${i}`).find(
+      (id) => shardOf(id, 2) !== shardOf(id, roster.shardCount),
+    );
     expect(moved).toBeDefined();
     await roster.update({ ...draft(moved as string), displayName: "Renamed" }, ["display_name"], "op-2");
     expect(roster.history(moved as string).map((r) => [r.action, r.operatorId])).toEqual([
@@ -82,12 +91,17 @@ describe("the roster shards grow so that documents stay bounded", () => {
     const node = await smallShardNode();
     nodes.push(node);
     const rows = Array.from({ length: 300 }, (_, i) => ({ line: i + 2, trainer: draft(`I-${i}`) }));
-    const outcome = await node.running.roster.import(rows, { skipInvalid: false, dryRun: false, upsert: false }, "op-1");
+    const outcome = await node.running.roster.import(
+      rows,
+      { skipInvalid: false, dryRun: false, upsert: false },
+      "op-1",
+    );
     expect(outcome).toMatchObject({ imported: 300, committed: true });
     expectBounded(node, 300);
     expect(node.running.roster.shardCount).toBeGreaterThanOrEqual(32);
     await node.restart();
     expectBounded(node, 300);
-    for (const { trainer } of rows) expect(node.running.roster.get(trainer.id, true).private?.email).toBe(trainer.private.email);
+    for (const { trainer } of rows)
+      expect(node.running.roster.get(trainer.id, true).private?.email).toBe(trainer.private.email);
   });
 });

@@ -6,7 +6,14 @@ import fc from "fast-check";
 import { Level } from "level";
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, isConcordatError } from "../../node/errors.js";
-import { checkDatabaseLogs, crc32c, LOG_BLOCK_SIZE, recordChecksum, RecordType, scanLogBytes } from "../../node/storage/level-log.js";
+import {
+  checkDatabaseLogs,
+  crc32c,
+  LOG_BLOCK_SIZE,
+  recordChecksum,
+  RecordType,
+  scanLogBytes,
+} from "../../node/storage/level-log.js";
 import { NodeStore } from "../../node/storage/node-store.js";
 
 const dirs: string[] = [];
@@ -32,7 +39,8 @@ async function databaseWithLog(): Promise<{ db: string; log: string }> {
   const db = join(await tempDir(), "db");
   const level = new Level<string, string>(db, { valueEncoding: "utf8" });
   await level.open();
-  for (let i = 0; i < ENTRIES; i += 1) await level.put(`k${String(i).padStart(4, "0")}`, i === 7 ? "x".repeat(3 * LOG_BLOCK_SIZE) : valueAt(i));
+  for (let i = 0; i < ENTRIES; i += 1)
+    await level.put(`k${String(i).padStart(4, "0")}`, i === 7 ? "x".repeat(3 * LOG_BLOCK_SIZE) : valueAt(i));
   await level.close();
   const logs = (await readdir(db)).filter((n) => n.endsWith(".log"));
   expect(logs).toHaveLength(1);
@@ -85,12 +93,16 @@ describe("LevelDB log check", () => {
     const { log } = await databaseWithLog();
     const bytes = new Uint8Array(await readFile(log));
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: bytes.length }), fc.integer({ min: 0, max: 3 * LOG_BLOCK_SIZE }), async (cut, zeros) => {
-        const damaged = new Uint8Array(cut + zeros);
-        damaged.set(bytes.subarray(0, cut));
-        const scanned = await scanLogBytes(damaged);
-        expect(scanned.damage).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: bytes.length }),
+        fc.integer({ min: 0, max: 3 * LOG_BLOCK_SIZE }),
+        async (cut, zeros) => {
+          const damaged = new Uint8Array(cut + zeros);
+          damaged.set(bytes.subarray(0, cut));
+          const scanned = await scanLogBytes(damaged);
+          expect(scanned.damage).toBeUndefined();
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -116,19 +128,24 @@ describe("LevelDB log check", () => {
     const offsets = recordOffsets(bytes);
     const lastRecord = offsets[offsets.length - 1] as number;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: offsets.length - 2 }), fc.nat(), fc.integer({ min: 1, max: 255 }), async (index, within, flip) => {
-        const start = offsets[index] as number;
-        const next = offsets[index + 1] as number;
-        // The record's own bytes (header and data), not the padding that may follow it in its block.
-        const length = (bytes[start + 4] as number) | ((bytes[start + 5] as number) << 8);
-        const at = start + (within % (7 + length));
-        expect(at).toBeLessThan(Math.min(next, lastRecord));
-        const damaged = bytes.slice();
-        damaged[at] = (damaged[at] as number) ^ flip;
-        const scanned = await scanLogBytes(damaged);
-        expect(scanned.damage, `byte ${at} of record at ${start}`).toBeDefined();
-        expect(scanned.damage!.offset).toBeLessThanOrEqual(at);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: offsets.length - 2 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        async (index, within, flip) => {
+          const start = offsets[index] as number;
+          const next = offsets[index + 1] as number;
+          // The record's own bytes (header and data), not the padding that may follow it in its block.
+          const length = (bytes[start + 4] as number) | ((bytes[start + 5] as number) << 8);
+          const at = start + (within % (7 + length));
+          expect(at).toBeLessThan(Math.min(next, lastRecord));
+          const damaged = bytes.slice();
+          damaged[at] = (damaged[at] as number) ^ flip;
+          const scanned = await scanLogBytes(damaged);
+          expect(scanned.damage, `byte ${at} of record at ${start}`).toBeDefined();
+          expect(scanned.damage!.offset).toBeLessThanOrEqual(at);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -162,7 +179,11 @@ describe("LevelDB log check", () => {
       expect(message).toContain(`at byte ${target}`);
       expect(message).toContain("concordat restore");
     }
-    expect(createHash("sha256").update(await readFile(log)).digest("hex")).toBe(digest);
+    expect(
+      createHash("sha256")
+        .update(await readFile(log))
+        .digest("hex"),
+    ).toBe(digest);
   });
 
   it("NodeStore refuses what LevelDB itself reports as corrupt the same way (FAILED_PRECONDITION, restore)", async () => {
@@ -174,7 +195,9 @@ describe("LevelDB log check", () => {
       (e: unknown) => e,
     );
     expect(isConcordatError(error) && error.code).toBe(ErrorCode.FailedPrecondition);
-    expect((error as Error).message).toMatch(/^the database \S+ is damaged \(Corruption: .*\); the node refuses it\. Restore the node from a backup .*concordat restore/);
+    expect((error as Error).message).toMatch(
+      /^the database \S+ is damaged \(Corruption: .*\); the node refuses it\. Restore the node from a backup .*concordat restore/,
+    );
   });
 
   it("NodeStore opens a log cut short at its end and keeps every complete entry", async () => {

@@ -190,9 +190,7 @@ describe("LevelStorageAdapter", () => {
     await adapter.removeRange(["doc"]);
     expect(await range(["docA", "incremental"])).toEqual([]);
     expect(await range(["doc"])).toEqual([]);
-    expect(await range(["docA"])).toEqual(
-      summary(expected.get("docA")!.filter((c) => c.key[1] !== "incremental")),
-    );
+    expect(await range(["docA"])).toEqual(summary(expected.get("docA")!.filter((c) => c.key[1] !== "incremental")));
     expect(await range(["docAB"])).toEqual(summary(expected.get("docAB")!));
     expect(await range(["docB"])).toEqual(summary(expected.get("docB")!));
     const survivors = 2000 - 500 - expected.get("docA/incremental")!.length;
@@ -266,15 +264,16 @@ describe("LevelStorageAdapter", () => {
       ["a", ""],
       ["a", "\u0000b"],
     ]);
-    expect(keysOf(await adapter.loadRange(["a", "b"]))).toEqual([["a", "b"], ["a", "b", "c"]]);
+    expect(keysOf(await adapter.loadRange(["a", "b"]))).toEqual([
+      ["a", "b"],
+      ["a", "b", "c"],
+    ]);
     expect(keysOf(await adapter.loadRange(["ab"]))).toEqual([["ab"], ["ab", "c"]]);
     expect(keysOf(await adapter.loadRange(["a\u0001"]))).toEqual([["a\u0001", "b"]]);
     expect(keysOf(await adapter.loadRange([""]))).toEqual([["", "a"]]);
 
     await adapter.removeRange(["a"]);
-    expect(keysOf(await adapter.loadRange([]))).toEqual(
-      keys.filter((k) => k[0] !== "a"),
-    );
+    expect(keysOf(await adapter.loadRange([]))).toEqual(keys.filter((k) => k[0] !== "a"));
     await adapter.remove(["ab"]);
     expect(await adapter.load(["ab"])).toBeUndefined();
     expect(await adapter.load(["ab", "c"])).toStrictEqual(Uint8Array.of(4));
@@ -297,7 +296,10 @@ describe("LevelStorageAdapter", () => {
     expect(loaded[0]!.data).toStrictEqual(enc(before[1]!.join("/")));
 
     // Lexicographically smallest keys, inserted after reopen: must come last.
-    const after = [["doc", "incremental", "a1"], ["doc", "incremental", "a0"]];
+    const after = [
+      ["doc", "incremental", "a1"],
+      ["doc", "incremental", "a0"],
+    ];
     for (const key of after) await second.save(key, enc(key.join("/")));
     expect(keysOf(await second.loadRange(["doc"]))).toEqual([...expectedBefore, ...after]);
     await second.close();
@@ -346,9 +348,7 @@ describe("LevelStorageAdapter", () => {
   it("works with sync: true", async () => {
     const adapter = openAdapter({ sync: true });
     await Promise.all(Array.from({ length: 20 }, (_, i) => adapter.save(["s", `${i}`], Uint8Array.of(i))));
-    expect((await adapter.loadRange(["s"])).map((c) => c.data?.[0])).toEqual(
-      Array.from({ length: 20 }, (_, i) => i),
-    );
+    expect((await adapter.loadRange(["s"])).map((c) => c.data?.[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
   it("close() is idempotent and later operations reject", async () => {

@@ -39,7 +39,9 @@ function unary<Req, Res>(
   req: Req,
   md: Metadata,
 ): Promise<Res> {
-  return new Promise((resolve, reject) => fn(req, md, { deadline: new Date(Date.now() + 20_000) }, (e, r) => (e ? reject(e) : resolve(r))));
+  return new Promise((resolve, reject) =>
+    fn(req, md, { deadline: new Date(Date.now() + 20_000) }, (e, r) => (e ? reject(e) : resolve(r))),
+  );
 }
 
 async function bearer(dataDir: string): Promise<Metadata> {
@@ -55,7 +57,15 @@ async function addTrainers(node: NodeProcess, metadata: Metadata, count: number)
       const id = `P-${i}`;
       await unary(
         client.addTrainer.bind(client),
-        { trainer: Trainer.fromPartial({ id, displayName: `Trainer ${i}`, languages: [{ tag: "fr", level: "B2" }], regions: ["SN"], private: { email: `${id.toLowerCase()}@example.org` } }) },
+        {
+          trainer: Trainer.fromPartial({
+            id,
+            displayName: `Trainer ${i}`,
+            languages: [{ tag: "fr", level: "B2" }],
+            regions: ["SN"],
+            private: { email: `${id.toLowerCase()}@example.org` },
+          }),
+        },
         metadata,
       );
     }
@@ -73,7 +83,9 @@ describe("data directory permissions", () => {
     const dir = await mkdtemp(join(tmpdir(), "concordat-perms-"));
     dirs.push(dir);
     const data = join(dir, "node");
-    const init = await runCli(["init", "--data", data, "--hub", "perm-hub", "--name", "Permissions hub"], { umask: 0o022 });
+    const init = await runCli(["init", "--data", data, "--hub", "perm-hub", "--name", "Permissions hub"], {
+      umask: 0o022,
+    });
     expect(init.stderr).toBe("");
     expect(init.code).toBe(0);
     expect(await notPrivate(data)).toEqual([]);
@@ -122,7 +134,9 @@ describe("data directory permissions", () => {
     const node = await spawnNode(data);
     nodes.push(node);
     expect(await notPrivate(data)).toEqual([]);
-    const fixed = node.logs.find((l) => l.msg === "the data directory was readable by others: group and other permissions removed");
+    const fixed = node.logs.find(
+      (l) => l.msg === "the data directory was readable by others: group and other permissions removed",
+    );
     expect(fixed?.fixed).toBe(dbFiles.length + 3);
     expect(fixed?.files).toContain(`${join(data, "config.yaml")} 644 -> 600`);
     expect(fixed?.files).toContain(`${data} 755 -> 700`);

@@ -74,7 +74,11 @@ function cycles(graph: Map<string, Map<string, string>>): string[][] {
       } while (w !== v);
       if (component.length > 1) {
         const members = new Set(component);
-        found.push(component.flatMap((a) => [...(graph.get(a) ?? [])].filter(([b]) => members.has(b)).map(([b, why]) => `${a} → ${b} (${why})`)));
+        found.push(
+          component.flatMap((a) =>
+            [...(graph.get(a) ?? [])].filter(([b]) => members.has(b)).map(([b, why]) => `${a} → ${b} (${why})`),
+          ),
+        );
       }
     }
   };

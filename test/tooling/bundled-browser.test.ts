@@ -10,11 +10,15 @@ describe("the Chromium that comes from npm", () => {
   it("is unpacked with its own NSS libraries, owes the system no library, and renders a page", async () => {
     const binary = await bundledChromium();
     expect(binary.source).toBe("bundled");
-    const { stdout } = await promisify(execFile)("ldd", [binary.executablePath], { env: { ...process.env, ...binary.env } });
+    const { stdout } = await promisify(execFile)("ldd", [binary.executablePath], {
+      env: { ...process.env, ...binary.env },
+    });
     const missing = stdout.split("\n").filter((line) => line.includes("not found"));
     expect(missing, "libraries the bundled Chromium cannot find").toEqual([]);
     const nss = stdout.split("\n").find((line) => line.includes("libnss3.so"));
-    expect(nss, "libnss3 comes from the package's own archive").toContain(binary.env?.LD_LIBRARY_PATH ?? "(no library path)");
+    expect(nss, "libnss3 comes from the package's own archive").toContain(
+      binary.env?.LD_LIBRARY_PATH ?? "(no library path)",
+    );
 
     const browser = await launchChromium(binary);
     try {

@@ -6,16 +6,18 @@ describe("SerialQueue", () => {
     const queue = new SerialQueue();
     const log: string[] = [];
     let running = 0;
-    const job = (name: string, fail = false) => async () => {
-      running += 1;
-      expect(running).toBe(1);
-      log.push(`start ${name}`);
-      await new Promise((resolve) => setImmediate(resolve));
-      log.push(`end ${name}`);
-      running -= 1;
-      if (fail) throw new Error(`${name} failed`);
-      return name;
-    };
+    const job =
+      (name: string, fail = false) =>
+      async () => {
+        running += 1;
+        expect(running).toBe(1);
+        log.push(`start ${name}`);
+        await new Promise((resolve) => setImmediate(resolve));
+        log.push(`end ${name}`);
+        running -= 1;
+        if (fail) throw new Error(`${name} failed`);
+        return name;
+      };
     const a = queue.run(job("a"));
     const b = queue.run(job("b", true));
     const c = queue.run(job("c"));
