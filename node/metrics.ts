@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { BlockList, isIPv4, isIPv6, type AddressInfo } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Startable } from "./lifecycle.js";
 
 /**
  * What the node's components report as it happens. Components take it optional and default to
@@ -61,13 +62,20 @@ export class PromMetrics implements NodeMetrics {
   readonly #verifiedBy = new Map<string, number>();
   readonly #rejectedBy = new Map<string, number>();
   readonly #refusedBy = new Map<string, { peer: string; reason: string; count: number }>();
+  /** Reads the documents in storage at scrape time (none until `countDocuments` names the census). */
+  #census: DocumentCensus = { documents: async () => [] };
 
+  /**
+   * `census` may also be given later with `countDocuments`: it reads components (the verified views)
+   * that themselves count into these metrics, so they are built after them.
+   */
   constructor(options: {
     hubOf: (peerId: string) => string;
     hubOfDirectory: (directoryId: string) => string;
-    census: DocumentCensus;
+    census?: DocumentCensus;
     labels?: Record<string, string>;
   }) {
+    if (options.census) this.#census = options.census;
     const hubOf = (peer: string) => options.hubOf(peer) || "unknown";
     const hubOfDirectory = (directoryId: string) => options.hubOfDirectory(directoryId) || "unknown";
     if (options.labels) this.registry.setDefaultLabels(options.labels);
@@ -150,7 +158,7 @@ export class PromMetrics implements NodeMetrics {
       | { at: number; documents: Promise<Array<{ type: string; owner: "self" | "others"; bytes: number }>> }
       | undefined;
     const snapshot = () => {
-      if (!census || Date.now() - census.at > 1000) census = { at: Date.now(), documents: options.census.documents() };
+      if (!census || Date.now() - census.at > 1000) census = { at: Date.now(), documents: this.#census.documents() };
       return census.documents;
     };
     const gauge = (name: string, help: string, value: (d: { bytes: number }) => number) => {
@@ -173,6 +181,11 @@ export class PromMetrics implements NodeMetrics {
       (d) => d.bytes,
     );
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
+
+  /** Where the document gauges read from at scrape time. */
+  countDocuments(census: DocumentCensus): void {
+    this.#census = census;
   }
 
   syncMessage(peer: string, transport: string, direction: "in" | "out", bytes: number): void {
@@ -245,4 +258,35 @@ export async function serveMetrics(
   });
   const bound = server.address() as AddressInfo;
   return { server, address: `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}` };
+}
+
+/** The scrape endpoint as a component: listens at start (`serveMetrics`), closes at stop. */
+export class MetricsServer implements Startable {
+  readonly #metrics: PromMetrics;
+  readonly #host: string;
+  readonly #port: number;
+  #served: { server: Server; address: string } | undefined;
+
+  constructor(init: { host: string; port: number }, components: { metrics: PromMetrics }) {
+    this.#metrics = components.metrics;
+    this.#host = init.host;
+    this.#port = init.port;
+  }
+
+  /** `host:port` it listens on once started (the real port when configured with 0). */
+  get address(): string | undefined {
+    return this.#served?.address;
+  }
+
+  async start(): Promise<void> {
+    if (this.#served) return;
+    this.#served = await serveMetrics(this.#metrics, this.#host, this.#port);
+  }
+
+  async stop(): Promise<void> {
+    const served = this.#served;
+    if (!served) return;
+    this.#served = undefined;
+    await new Promise<void>((resolve) => served.server.close(() => resolve()));
+  }
 }

@@ -1,3 +1,4 @@
+import type { Startable } from "../lifecycle.js";
 import * as A from "@automerge/automerge";
 import type { DocHandle, Message } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
@@ -125,7 +126,7 @@ const sameHeads = (a: readonly string[], b: readonly string[]) =>
  * generated before goes out all the same. A peer whose rights shrank (a member removed, a key
  * rotated out) and that stays connected gets nothing more of the documents it lost.
  */
-export class AdmissionGate {
+export class AdmissionGate implements Startable {
   readonly #init: Required<AdmissionInit>;
   readonly #c: AdmissionComponents;
   readonly #log: Logger;
@@ -154,12 +155,18 @@ export class AdmissionGate {
 
   /** Reads the attestations kept before the last stop (they were verified when they came). */
   async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
     for (const { documentId, attestations } of (await this.#c.store?.load()) ?? [])
       this.#kept.set(documentId, attestations.slice(-KEPT_PER_DOCUMENT));
   }
 
   /** Stores what changed since the last store. */
+  #started = false;
+
   async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     await this.#flush();

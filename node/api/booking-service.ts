@@ -64,9 +64,12 @@ export function bookingService(
   components: HandlerComponents & { bookings: Bookings; info: { hubId: string } },
 ): BookingServiceServer {
   const { bookings, info } = components;
+  // The requesting side writes this hub's requests, the deciding side answers those for its
+  // trainers; both read the same ledger.
+  const { requests, decisions, ledger } = bookings;
   return {
     requestBooking: unary(components, "RequestBooking", "operator", async (req, ctx) => {
-      const { booking, created } = await bookings.request(ctx.operator.id, {
+      const { booking, created } = await requests.request(ctx.operator.id, {
         id: req.requestId.trim(),
         trainerHub: req.trainerHub.trim() || info.hubId,
         trainerId: req.trainerId.trim(),
@@ -91,22 +94,22 @@ export function bookingService(
         ...(req.state ? { state: req.state as BookingState } : {}),
         ...(req.trainerId.trim() ? { trainer: req.trainerId.trim() } : {}),
       };
-      await bookings.idle();
+      await decisions.idle();
       return {
-        bookings: bookings.list(filter).map(bookingMessage),
-        policy: bookings.policy,
-        awaitingDecision: bookings.awaitingDecision(),
+        bookings: ledger.list(filter).map(bookingMessage),
+        policy: decisions.policy,
+        awaitingDecision: decisions.awaitingDecision(),
       };
     }),
     getBooking: unary(components, "GetBooking", "viewer", async (req) => {
-      await bookings.idle();
-      return bookingMessage(bookings.show(ref(req.booking)));
+      await decisions.idle();
+      return bookingMessage(ledger.show(ref(req.booking)));
     }),
     confirmBooking: unary(components, "ConfirmBooking", "operator", async (req, ctx) =>
-      bookingMessage(await bookings.confirm(ctx.operator.id, ref(req.booking))),
+      bookingMessage(await decisions.confirm(ctx.operator.id, ref(req.booking))),
     ),
     declineBooking: unary(components, "DeclineBooking", "operator", async (req, ctx) =>
-      bookingMessage(await bookings.decline(ctx.operator.id, ref(req.booking), req.note.trim())),
+      bookingMessage(await decisions.decline(ctx.operator.id, ref(req.booking), req.note.trim())),
     ),
     cancelBooking: unary(components, "CancelBooking", "operator", async (req, ctx) =>
       bookingMessage(await bookings.cancel(ctx.operator.id, ref(req.booking), req.note.trim())),

@@ -1,3 +1,4 @@
+import type { Startable } from "../lifecycle.js";
 import { readFile } from "node:fs/promises";
 import {
   Server,
@@ -149,7 +150,7 @@ const HEALTH_SERVICES = [
 ];
 
 /** The node's gRPC API: Trainer, Operator, Node, Federation and Key services plus the standard health service. */
-export class ApiServer {
+export class ApiServer implements Startable {
   readonly #init: ApiServerInit;
   readonly #components: ApiServerComponents;
   readonly #log: Logger;

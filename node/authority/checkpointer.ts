@@ -1,3 +1,4 @@
+import type { Startable } from "../lifecycle.js";
 import * as A from "@automerge/automerge";
 import type { Logger } from "pino";
 import type { OwnedDocuments } from "../documents/index.js";
@@ -40,7 +41,7 @@ const SEQ_KEY = "checkpoint-seq";
  * document id, so they replicate through the same mesh. The seq counter is persisted in the same
  * batch as the entries.
  */
-export class Checkpointer {
+export class Checkpointer implements Startable {
   readonly #init: Required<Omit<CheckpointerInit, "now">> & { now: () => number };
   readonly #documents: OwnedDocuments;
   readonly #store: NodeStore;
@@ -50,6 +51,7 @@ export class Checkpointer {
   #batchTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
+  #started = false;
   #stopped = false;
   #unsubscribeCommits: (() => void) | undefined;
 
@@ -63,6 +65,8 @@ export class Checkpointer {
 
   /** Signs what changed since the last checkpoints, then follows writes and heartbeats. */
   async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
     this.#unsubscribeCommits = this.#documents.onCommit((keys) => this.#noteChanged(keys));
     await this.#enqueue(() => this.#checkpoint(this.#replicatedKeys(), CheckpointKind.Checkpoint, true));
     this.#heartbeatTimer = setInterval(() => {
@@ -73,6 +77,7 @@ export class Checkpointer {
 
   /** Signs what is pending, then stops (anything left unsigned by a crash is signed at the next start). */
   async stop(): Promise<void> {
+    if (!this.#started || this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#batchTimer);
     this.#batchTimer = undefined;

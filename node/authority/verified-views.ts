@@ -1,3 +1,4 @@
+import type { Startable } from "../lifecycle.js";
 import { NO_METRICS, type NodeMetrics } from "../metrics.js";
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
@@ -95,7 +96,7 @@ const MAX_REJECTIONS = 100;
  * alone; the charter it signs says who the other members are and which keys are theirs, and each
  * newly verified charter updates the membership and re-reads every directory.
  */
-export class VerifiedViews {
+export class VerifiedViews implements Startable {
   readonly #init: VerifiedViewsInit;
   readonly #membership: Membership;
   readonly #repo: Repo;
@@ -135,6 +136,8 @@ export class VerifiedViews {
 
   /** Reads the highest seq seen per document (replays stay refused); `follow` then starts reading. */
   async start(): Promise<void> {
+    if (this.#loaded) return;
+    this.#loaded = true;
     for await (const [key, value] of this.#store.meta.iterator({ gt: SEEN_PREFIX, lt: `${SEEN_PREFIX}~` })) {
       // Stored as a number before the directory's heads were kept with it.
       const seen =
@@ -157,8 +160,11 @@ export class VerifiedViews {
     this.#membershipChanged();
   }
 
+  #loaded = false;
+
   stop(): void {
     this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     for (const { unfollow } of this.#directories.values()) unfollow();
     this.#directories.clear();
     for (const unfollow of this.#waiting.values()) unfollow();

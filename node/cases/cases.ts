@@ -1,3 +1,4 @@
+import type { Startable } from "../lifecycle.js";
 import { ImmutableString } from "@automerge/automerge";
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
@@ -69,7 +70,7 @@ export interface FoundCase {
  * its latest verified checkpoint, in one full-text index kept up to date case by case — a case whose
  * stored text did not change is not re-indexed. Endorsements live in the secretariat's own document.
  */
-export class Cases {
+export class Cases implements Startable {
   readonly #self: string;
   readonly #isSecretariat: boolean;
   readonly #documents: OwnedDocuments;
@@ -109,6 +110,7 @@ export class Cases {
   }
 
   start(): void {
+    if (this.#unsubscribeCommits) return;
     this.#unsubscribeCommits = this.#documents.onCommit((keys) => {
       const shards = keys.filter((k) => k.startsWith("cases/"));
       if (shards.length > 0) void this.#enqueue(async () => this.#indexOwn(shards));

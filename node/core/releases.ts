@@ -1,3 +1,4 @@
+import type { Startable } from "../lifecycle.js";
 import * as A from "@automerge/automerge";
 import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
@@ -40,7 +41,7 @@ export interface ReleaseProblem {
  * whose heads have not arrived yet is left out until they do. The content of a release is the core
  * document at its heads: the drafts in between are never published, and nothing unsigned shows.
  */
-export class VerifiedCoreReleases implements CoreSource {
+export class VerifiedCoreReleases implements CoreSource, Startable {
   readonly #federationId: string;
   readonly #membership: Membership;
   readonly #repo: Repo;
@@ -76,12 +77,19 @@ export class VerifiedCoreReleases implements CoreSource {
 
   /** Loads the releases verified before, and starts pulling the core (it is not listed until its first release). */
   async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
     for await (const [, value] of this.#store.meta.iterator({ gt: KNOWN_PREFIX, lt: `${KNOWN_PREFIX}~` })) {
       const signed = JSON.parse(value as string) as SignedCheckpoint;
       this.#known.set(`${signed.checkpoint.version}@${signed.checkpoint.seq}`, signed);
     }
     if (this.#coreId) this.#repo.findWithProgress(this.#coreId);
   }
+
+  /** Nothing to stop: what it verified is persisted as it verifies. */
+  stop(): void {}
+
+  #started = false;
 
   /** The verified release checkpoints, as signed (for audit bundles). */
   async signed(): Promise<SignedCheckpoint[]> {

@@ -207,6 +207,15 @@ export class OwnedDocuments {
     this.#log = components.logger;
   }
 
+  /**
+   * The id a document was registered under, read from the store before any document is loaded (the
+   * node derives its other documents' ids from its directory's, which stays when its key is rotated).
+   */
+  static async registeredId(store: NodeStore, key: string): Promise<DocumentId | undefined> {
+    const registry = ((await store.meta.get(REGISTRY_KEY)) as RegistryEntry[] | undefined) ?? [];
+    return registry.find((entry) => entry.key === key)?.id;
+  }
+
   /** Loads every registered document, checking its header and schema version. */
   async open(): Promise<void> {
     const registry = ((await this.#store.meta.get(REGISTRY_KEY)) as RegistryEntry[] | undefined) ?? [];

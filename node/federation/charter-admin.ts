@@ -1,3 +1,4 @@
+import type { Startable } from "../lifecycle.js";
 import type { Logger } from "pino";
 import { DocumentType, type OwnedDocuments } from "../documents/index.js";
 import { alreadyExists, failedPrecondition } from "../errors.js";
@@ -31,7 +32,7 @@ export interface CharterAdminInit {
  * copy in one transaction; the checkpointer then signs it like any other document, and this node's
  * own membership follows the authoring copy. On a hub, every method refuses.
  */
-export class CharterAdmin {
+export class CharterAdmin implements Startable {
   readonly #init: CharterAdminInit;
   readonly #documents: OwnedDocuments;
   readonly #membership: Membership;

@@ -1,3 +1,4 @@
+import type { Startable } from "../lifecycle.js";
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
@@ -75,7 +76,7 @@ export interface FederationComponents {
  * member two hops away still gets them through relays, and no member can claim another's). Private
  * documents are never in the Repo, so they cannot be shared at all.
  */
-export class Federation {
+export class Federation implements Startable {
   readonly #self: FederationInit["self"];
   readonly #peers: readonly PeerAddress[];
   readonly #repo: Repo;
@@ -211,8 +212,12 @@ export class Federation {
     return () => this.#listeners.delete(listener);
   }
 
+  #started = false;
+
   /** Pulls the charter and watches the members' directories, widening the shared set as they list documents. */
   start(): void {
+    if (this.#started) return;
+    this.#started = true;
     if (this.#charterId && !this.#documents.isReplicated(this.#charterId))
       this.#repo.findWithProgress(this.#charterId as DocumentId);
     this.#unsubscribe = this.#membership.onChange(() => this.#charterChanged());
@@ -270,7 +275,9 @@ export class Federation {
   }
 
   stop(): void {
+    this.#started = false;
     this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     for (const unfollow of this.#watched.values()) unfollow();
     this.#watched.clear();
     this.#listeners.clear();

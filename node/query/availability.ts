@@ -1,3 +1,4 @@
+import type { Startable } from "../lifecycle.js";
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
@@ -57,7 +58,7 @@ function ms(iso: string): number {
  * changed, removed since the last one); a hub's trainers when its credentials move. Accreditations
  * count only when a held credential verifies.
  */
-export class Availability {
+export class Availability implements Startable {
   readonly #self: string;
   readonly #index = new AvailabilityIndex();
   readonly #documents: OwnedDocuments;
@@ -123,6 +124,7 @@ export class Availability {
 
   /** Indexes everything known now, then follows own commits and verified views. */
   async start(): Promise<void> {
+    if (this.#unsubscribeCommits) return;
     this.#unsubscribeCommits = this.#documents.onCommit((keys) => {
       if (this.#stopped) return;
       const rosters = keys.filter((k) => k.startsWith("roster/"));
