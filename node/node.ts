@@ -23,6 +23,7 @@ import {
   currentKey,
   DIRECTORY_KEY,
   directoryIdOf,
+  directoryListing,
   directorySpec,
   Federation,
   Membership,
@@ -178,7 +179,7 @@ export class ConcordatNode {
       // directory's derives from the hub's first key and stays when the key is rotated.
       let directoryId = directoryIdOf(identity.peerId);
       const documents = new OwnedDocuments(
-        { owner: config.hub.id, directoryKey: DIRECTORY_KEY, idFor: (key) => ownedDocumentId(directoryId, key) },
+        { owner: config.hub.id, listing: directoryListing, idFor: (key) => ownedDocumentId(directoryId, key) },
         { store, repo, repoStorage, logger: logger.child({ component: "documents" }) },
       );
       await documents.open();
