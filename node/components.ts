@@ -24,6 +24,7 @@ import {
   CharterAdmin,
   DIRECTORY_KEY,
   directoryIdOf,
+  directoryListing,
   directorySpec,
   Federation,
   Membership,
@@ -169,7 +170,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     shareConfig: { announce: async () => false, access: async () => false },
   });
   const documents = new OwnedDocuments(
-    { owner: hubId, directoryKey: DIRECTORY_KEY, idFor: (key) => ownedDocumentId(directoryId, key) },
+    { owner: hubId, listing: directoryListing, idFor: (key) => ownedDocumentId(directoryId, key) },
     { store, repo, repoStorage, logger: child("documents") },
   );
   const roster = new Roster(

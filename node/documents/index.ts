@@ -1,13 +1,12 @@
 export {
   OwnedDocuments,
-  type TransactionPlan,
-  type ChangeMeta,
   type ChangeRecord,
-  type DocumentEdit,
-  type OwnedDocumentSpec,
   type OwnedDocumentsInit,
   type OwnedDocumentsComponents,
 } from "./owned-documents.js";
+export type { TransactionPlan, ChangeMeta, DocumentEdit } from "./transactions.js";
+export type { OwnedDocumentSpec } from "./registry.js";
+export type { DocumentListing, ListedDocument } from "./listing.js";
 export {
   DocumentType,
   SCHEMA_VERSIONS,

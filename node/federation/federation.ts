@@ -2,7 +2,7 @@ import type { Startable } from "../lifecycle.js";
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
-import { DocumentType, type OwnedDocumentSpec, type OwnedDocuments } from "../documents/index.js";
+import { DocumentType, type DocumentListing, type OwnedDocumentSpec, type OwnedDocuments } from "../documents/index.js";
 import { followHandle } from "../documents/follow.js";
 import { currentKey, grpcAddresses, libp2pAddresses, type CharterMember } from "./charter.js";
 import { charterIdOf, directoryIdOf, ownedDocumentId } from "./ids.js";
@@ -37,6 +37,19 @@ export function directorySpec(hubId: string, peerId: string): OwnedDocumentSpec 
 interface DirectoryDoc {
   documents?: Record<string, { key?: unknown } | undefined>;
 }
+
+/**
+ * The hub's directory as the listing of its replicated documents: `documents` maps each one's id to
+ * its type and key (so peers learn what this hub shares, and `ownsListedDocument` can check it).
+ */
+export const directoryListing: DocumentListing = {
+  key: DIRECTORY_KEY,
+  lists: (doc, documentId) => Object.hasOwn((doc as DirectoryDoc | undefined)?.documents ?? {}, documentId),
+  list: (doc, { id, key, type }) => {
+    const documents = doc.documents as Record<string, unknown>;
+    documents[id] = { type: new A.ImmutableString(type), key: new A.ImmutableString(key) };
+  },
+};
 
 /**
  * Is `documentId`, listed in a directory under `entry`, really a document of the hub whose directory

@@ -1,6 +1,7 @@
 export {
   Federation,
   directorySpec,
+  directoryListing,
   ownsListedDocument,
   DIRECTORY_KEY,
   type PeerAddress,

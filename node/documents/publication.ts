@@ -1,0 +1,196 @@
+import * as A from "@automerge/automerge";
+import type { DocHandle, DocumentId, Repo, StorageAdapterInterface } from "@automerge/automerge-repo";
+import type { Logger } from "pino";
+import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
+import { changeGraph, changesUpTo } from "./history.js";
+import type { AuthoringCopy } from "./registry.js";
+import type { CommitPublisher } from "./transactions.js";
+
+export interface PublicationComponents {
+  repo: Repo;
+  /** The Repo's storage, where a copy stored before is dropped when the copy is rebuilt. */
+  repoStorage: StorageAdapterInterface;
+  /** Where a release-only document's released heads are kept (`released/<key>` in `meta`). */
+  store: NodeStore;
+  logger: Logger;
+}
+
+/** What the Repo has been given of one owned document. */
+interface Published {
+  readonly copy: AuthoringCopy;
+  handle?: DocHandle<unknown>;
+  /** Heads last published into the Repo's copy. */
+  publishedHeads: A.Heads;
+  /** For a release-only document: the heads released so far (undefined before its first release). */
+  releasedHeads?: A.Heads;
+  /** The Repo's copy refused a change: nothing more is published until the next start rebuilds it. */
+  failed?: boolean;
+}
+
+function releasedKey(key: string): string {
+  return `released/${key}`;
+}
+
+/** The changes under a release-only document's released heads, as one loadable chunk. */
+function releasedBytes(published: Published): Uint8Array {
+  const changes = changesUpTo(changeGraph(published.copy.doc), published.releasedHeads ?? []);
+  return A.save(A.applyChanges(A.init<unknown>(), changes)[0]);
+}
+
+/**
+ * The owner's copies of its replicated documents in the automerge-repo Repo, published from the
+ * authoring copies with `loadIncremental(saveSince(authoring, lastPublishedHeads))` once a change is
+ * stored (a release-only document: only up to its released heads). At every start the Repo's copy
+ * is rebuilt from the authoring copy. Whatever reaches the Repo's copy from elsewhere never flows
+ * back, and a publish that the Repo's copy refuses never fails the durable write it publishes.
+ */
+export class Publication implements CommitPublisher {
+  readonly #repo: Repo;
+  readonly #repoStorage: StorageAdapterInterface;
+  readonly #store: NodeStore;
+  readonly #log: Logger;
+  /** Every owned document by id (private ones too: they answer "not replicated"). */
+  readonly #byId = new Map<DocumentId, Published>();
+
+  constructor(components: PublicationComponents) {
+    this.#repo = components.repo;
+    this.#repoStorage = components.repoStorage;
+    this.#store = components.store;
+    this.#log = components.logger;
+  }
+
+  /** Takes the documents loaded at start, with the released heads of the release-only ones. */
+  async open(copies: readonly AuthoringCopy[]): Promise<void> {
+    for (const copy of copies) {
+      const published = this.#track(copy);
+      if (copy.entry.releaseOnly) {
+        const released = (await this.#store.meta.get(releasedKey(copy.entry.key)).catch(() => undefined)) as
+          | A.Heads
+          | undefined;
+        if (released) published.releasedHeads = released;
+      }
+    }
+  }
+
+  /** Gives the Repo a copy of every replicated document that has none yet. */
+  async attachAll(copies: readonly AuthoringCopy[]): Promise<void> {
+    for (const copy of copies) await this.#attach(this.#track(copy));
+  }
+
+  /** A group's stored changes: new documents enter the Repo, changed ones are published. */
+  async committed(created: readonly AuthoringCopy[], changed: readonly AuthoringCopy[]): Promise<void> {
+    // Known (as replicated, or not) before anything is awaited.
+    const fresh = created.map((copy) => this.#track(copy));
+    for (const copy of changed) this.#publish(this.#track(copy));
+    for (const published of fresh) await this.#attach(published);
+  }
+
+  /** The batch operation that records a release-only document's released heads (with the release's signature). */
+  releasedHeadsOperation(copy: AuthoringCopy, heads: readonly string[]): StoreBatchOperation {
+    return { type: "put", sublevel: this.#store.meta, key: releasedKey(copy.entry.key), value: [...heads] };
+  }
+
+  /** Publishes a release-only document up to `heads` (after `releasedHeadsOperation` was stored). */
+  async publishRelease(copy: AuthoringCopy, heads: readonly string[]): Promise<void> {
+    if (!copy.entry.releaseOnly) {
+      throw new Error(`document '${copy.entry.key}' is published on every commit, not by release`);
+    }
+    const published = this.#track(copy);
+    published.releasedHeads = [...heads];
+    if (!published.handle) {
+      await this.#attach(published);
+      return;
+    }
+    this.#publishInto(published, releasedBytes(published), [...heads]);
+  }
+
+  /** The heads last released of a release-only document (undefined before its first release). */
+  releasedHeads(id: DocumentId): A.Heads | undefined {
+    return this.#byId.get(id)?.releasedHeads;
+  }
+
+  /** Is `documentId` one of this node's replicated documents (private ones never are)? */
+  isReplicated(documentId: string): boolean {
+    return this.#byId.get(documentId as DocumentId)?.copy.entry.replicated === true;
+  }
+
+  /** Is `documentId` shared now: replicated, and (for a release-only document) released at least once? */
+  isPublished(documentId: string): boolean {
+    const published = this.#byId.get(documentId as DocumentId);
+    return published?.copy.entry.replicated === true && !this.#unreleased(published);
+  }
+
+  /**
+   * The heads this node signs for a sync message of its published document whose Repo copy is at
+   * `heads`: those heads when they are in the authoring copy (its own history), else the heads it
+   * published last (the Repo's copy then holds something that is not its own, which it never signs).
+   */
+  attestableHeads(documentId: string, heads: string[]): string[] | undefined {
+    const published = this.#byId.get(documentId as DocumentId);
+    if (!published?.copy.entry.replicated || this.#unreleased(published)) return undefined;
+    if (A.hasHeads(published.copy.doc, heads)) return heads;
+    const last = published.releasedHeads ?? published.publishedHeads;
+    return last.length > 0 ? [...last].sort() : undefined;
+  }
+
+  #unreleased(published: Published): boolean {
+    return published.copy.entry.releaseOnly === true && !published.releasedHeads;
+  }
+
+  #track(copy: AuthoringCopy): Published {
+    let published = this.#byId.get(copy.entry.id);
+    if (!published) {
+      published = { copy, publishedHeads: [] };
+      this.#byId.set(copy.entry.id, published);
+    }
+    return published;
+  }
+
+  /**
+   * Gives the Repo a copy built from the authoring copy (for a release-only document: exactly the
+   * changes under its released heads, or nothing before the first release). Whatever copy the Repo
+   * stored before is dropped first: the authoring copy is what a start trusts, so a change that
+   * reached the Repo's copy some other way (or a save cut short by a crash) can neither be published
+   * nor stop the node from starting.
+   */
+  async #attach(published: Published): Promise<void> {
+    const { copy } = published;
+    if (!copy.entry.replicated || published.handle || this.#unreleased(published)) return;
+    const id = copy.entry.id;
+    // Only document chunks: the sync states stored under the id are the peers', and stay.
+    await Promise.all([
+      this.#repoStorage.removeRange([id, "snapshot"]),
+      this.#repoStorage.removeRange([id, "incremental"]),
+    ]);
+    published.handle = this.#repo.import<unknown>(
+      copy.entry.releaseOnly ? releasedBytes(published) : A.save(copy.doc),
+      { docId: id },
+    );
+    published.publishedHeads = published.releasedHeads ?? copy.storedHeads;
+  }
+
+  /** Brings the Repo's copy up to the authoring copy, sending only what it has not seen from us. */
+  #publish(published: Published): void {
+    if (!published.handle || published.copy.entry.releaseOnly) return;
+    this.#publishInto(published, A.saveSince(published.copy.doc, published.publishedHeads), published.copy.storedHeads);
+  }
+
+  /**
+   * Loads `bytes` (changes already stored) into the Repo's copy. If the copy refuses them, the write
+   * stays what it is — durable, and acknowledged — and the copy is rebuilt from the authoring copy at
+   * the next start; until then this document is not published further (said once).
+   */
+  #publishInto(published: Published, bytes: Uint8Array, heads: A.Heads): void {
+    if (published.failed || !published.handle) return;
+    try {
+      published.handle.update((d) => A.loadIncremental(d, bytes));
+      published.publishedHeads = heads;
+    } catch (error) {
+      published.failed = true;
+      this.#log.error(
+        { document: published.copy.entry.id, key: published.copy.entry.key, err: (error as Error).message },
+        "the Repo's copy refused a committed change; the change is durable, and the copy is rebuilt from the authoring copy at the next start",
+      );
+    }
+  }
+}
