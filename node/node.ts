@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
+import { Repo } from "@automerge/automerge-repo";
 import { AdmissionGate, readAttestations, type Attestation, type AttestationStore } from "./admission/index.js";
 import { guardRepoSyncTimeouts, routeProcessOutput } from "./process-guard.js";
 import type { Logger } from "pino";
@@ -151,7 +151,7 @@ export class ConcordatNode {
         storage: repoStorage,
         network: [],
         // The repo peer id is the libp2p peer id: the adapters bind it to what the transport proved.
-        peerId: identity.peerId as PeerId,
+        peerId: identity.peerId,
         shareConfig: {
           announce: async (peer, doc) => (doc !== undefined && federation?.mayShare(peer, doc)) ?? false,
           access: async (peer, doc) => federation?.mayShare(peer, doc) ?? false,
@@ -174,7 +174,7 @@ export class ConcordatNode {
         },
       });
 
-      // Every document this hub owns has an id derived from its directory's (federation/ids.ts); the
+      // Every document this hub owns has an id derived from its directory's (ids.ts); the
       // directory's derives from the hub's first key and stays when the key is rotated.
       let directoryId = directoryIdOf(identity.peerId);
       const documents = new OwnedDocuments(
@@ -351,7 +351,7 @@ export class ConcordatNode {
             peer === membership.anchor || membership.isCurrentKey(peer) || fed.mayShare(peer, id),
           attestableHeads: (id, heads) => documents.attestableHeads(id, heads),
           self: { peerId: identity.peerId, sign: (data) => identity.signSync(data) },
-          handle: (id) => repo.handles[id as DocumentId],
+          handle: (id) => repo.handles[id],
           store: attestationStore(store),
           logger: logger.child({ component: "admission" }),
           ...(metrics ? { metrics } : {}),
@@ -371,7 +371,7 @@ export class ConcordatNode {
       census = async () => {
         const bytes = await levelStorage.storedBytes();
         const own = new Map(documents.describe().map((d) => [d.id as string, d.header.type]));
-        const foreign = new Map(views.views().map((v) => [v.documentId, documentTypeOf(v.doc) ?? "other"]));
+        const foreign = new Map(views.views().map((v) => [v.documentId as string, documentTypeOf(v.doc) ?? "other"]));
         return [...bytes].map(([id, b]) => ({
           type: own.get(id) ?? foreign.get(id) ?? "other",
           owner: own.has(id) ? ("self" as const) : ("others" as const),

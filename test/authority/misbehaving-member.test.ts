@@ -8,6 +8,7 @@ import { CheckpointKind, signCheckpoint } from "../../node/authority/index.js";
 import { charterIdOf, directoryIdOf, ownedDocumentId } from "../../node/federation/index.js";
 import { encodeRequest, OUTBOX_KEY } from "../../node/bookings/index.js";
 import { encodeMember, readCharter } from "../../node/federation/charter.js";
+import { hubId } from "../../node/ids.js";
 import { createLibp2pNode, Libp2pNetworkAdapter, type ConcordatLibp2p } from "../../node/network/index.js";
 import { encodeAttestation, parseSyncMessage } from "../../node/admission/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
@@ -197,7 +198,7 @@ describe("a misbehaving member", () => {
       d.members[m.hub] = encodeMember({ ...(mine as NonNullable<typeof mine>), role: "secretariat" });
       d.members["hub-evil"] = encodeMember({
         ...(mine as NonNullable<typeof mine>),
-        hub: "hub-evil",
+        hub: hubId("hub-evil"),
         name: "Accomplice",
       });
     });
