@@ -126,6 +126,19 @@ export function peerId(text: string, field = "peer_id"): PeerId {
   return text as PeerId;
 }
 
+/**
+ * `text` as a peer id of the sync layer (see `isRepoPeerId`): for a Repo or adapter that does not
+ * run as a node (benchmarks, tests); throws INVALID_ARGUMENT naming `field` and the problem.
+ */
+export function repoPeerId(text: string, field = "peer_id"): PeerId {
+  if (!isRepoPeerId(text))
+    refuse(
+      field,
+      text === "" ? "is empty" : `is ${text.length} characters long; a peer id has at most ${REPO_PEER_ID_MAX}`,
+    );
+  return text;
+}
+
 // ---------------------------------------------------------------------------------------------
 // ids we compute: document ids that name their owner
 
