@@ -12,6 +12,7 @@ import {
   isRepoPeerId,
   ownedDocumentId,
   peerId,
+  repoPeerId,
 } from "../../node/ids.js";
 
 const PEER = "12D3KooWGzh8Qj3DYXUTMYKpwvk3WGyCtpYDXDw1Nt9Ajm5dWEMG";
@@ -126,5 +127,14 @@ describe("peer ids", () => {
   it("takes any name up to 256 characters as a repo peer id (the sync layer's), and nothing else", () => {
     for (const ok of [PEER, "alice", "hub-a:test", "x".repeat(256)]) expect(isRepoPeerId(ok)).toBe(true);
     for (const bad of ["", "x".repeat(257), 7, undefined, null]) expect(isRepoPeerId(bad)).toBe(false);
+  });
+
+  it("makes a repo peer id of a name, or names the problem", () => {
+    expect(repoPeerId("hub-a:test")).toBe("hub-a:test");
+    expect(refusal(() => repoPeerId(""))).toMatchObject({ field: "peer_id", description: "is empty" });
+    expect(refusal(() => repoPeerId("x".repeat(257), "hello.peerId"))).toMatchObject({
+      field: "hello.peerId",
+      description: "is 257 characters long; a peer id has at most 256",
+    });
   });
 });
