@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { type DocumentId, type PeerId, Repo } from "@automerge/automerge-repo";
+import { Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { AdmissionGate, type Attestation, type AttestationStore, readAttestations } from "./admission/index.js";
 import { ApiServer } from "./api/index.js";
@@ -125,7 +125,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
   });
   await lifecycle.start(step("store", { stop: () => store.close() }));
   const operators = await Operators.open(store, logger.child({ component: "operators" }));
-  // Every document this hub owns has an id derived from its directory's (federation/ids.ts); the
+  // Every document this hub owns has an id derived from its directory's (ids.ts); the
   // directory's derives from the hub's first key and stays when the key is rotated.
   const directoryId = (await OwnedDocuments.registeredId(store, DIRECTORY_KEY)) ?? directoryIdOf(identity.peerId);
 
@@ -165,7 +165,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     storage: repoStorage,
     network: [],
     // The repo peer id is the libp2p peer id: the adapters bind it to what the transport proved.
-    peerId: identity.peerId as PeerId,
+    peerId: identity.peerId,
     // Nothing is shared until the federation, built below, decides what is.
     shareConfig: { announce: async () => false, access: async () => false },
   });
@@ -194,7 +194,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     documents: async () => {
       const bytes = await levelStorage.storedBytes();
       const own = new Map(documents.describe().map((d) => [d.id as string, d.header.type]));
-      const foreign = new Map(views.views().map((v) => [v.documentId, documentTypeOf(v.doc) ?? "other"]));
+      const foreign = new Map(views.views().map((v) => [v.documentId as string, documentTypeOf(v.doc) ?? "other"]));
       return [...bytes].map(([id, b]) => ({
         type: own.get(id) ?? foreign.get(id) ?? "other",
         owner: own.has(id) ? ("self" as const) : ("others" as const),
@@ -280,7 +280,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
         peer === membership.anchor || membership.isCurrentKey(peer) || federation.mayShare(peer, id),
       attestableHeads: (id, heads) => documents.attestableHeads(id, heads),
       self: { peerId: identity.peerId, sign: (data) => identity.signSync(data) },
-      handle: (id) => repo.handles[id as DocumentId],
+      handle: (id) => repo.handles[id],
       store: attestationStore(store),
       logger: child("admission"),
       ...(metrics ? { metrics } : {}),

@@ -3,6 +3,7 @@ import { Level } from "level";
 import { parseDocument, stringify } from "yaml";
 import { applyEnvOverrides, parseConfig, parseYaml, type NodeConfig } from "./config/index.js";
 import { alreadyExists, failedPrecondition, invalidArgument } from "./errors.js";
+import type { PeerId } from "./ids.js";
 import { createIdentityFile, writeIdentityBytes } from "./identity/index.js";
 import { Operators } from "./operators/index.js";
 import { makePrivateDirectory, PRIVATE_FILE_MODE, tightenDataDir } from "./data-permissions.js";
@@ -48,7 +49,7 @@ function withListen(raw: Record<string, unknown>, listen: ListenOptions | undefi
 export interface InitResult {
   paths: DataPaths;
   config: NodeConfig;
-  peerId: string;
+  peerId: PeerId;
   adminOperatorId: string;
 }
 

@@ -14,7 +14,7 @@ import { closeClient, credentials, Metadata, type CallOptions, type ServiceError
 import { parse, stringify } from "yaml";
 import { NodeServiceClient, type GetStatusResponse } from "../../node/api/generated/concordat/v1/node.js";
 import { TrainerServiceClient, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
-import { charterIdOf, directoryIdOf, ownedDocumentId } from "../../node/federation/ids.js";
+import { charterIdOf, directoryIdOf, ownedDocumentId } from "../../node/ids.js";
 import { shardOf } from "../../node/roster/trainer.js";
 import { initDataDir } from "../../node/setup.js";
 import { adminToken, nodeApi, type NodeApi } from "./api.js";

@@ -22,7 +22,6 @@ import {
   Repo,
   type Chunk,
   type DocHandle,
-  type DocumentId,
   type PeerId,
   type StorageAdapterInterface,
   type StorageKey,
@@ -40,6 +39,7 @@ import {
   type Started,
 } from "./adapters-protocol.js";
 import type { Counter } from "./adapters-roster.js";
+import { documentId, peerId as libp2pPeerId, repoPeerId } from "../../node/ids.js";
 
 /** The bits of `ws`'s server used here (the package ships no types, and @types/ws is not installed). */
 interface WsServer {
@@ -131,7 +131,7 @@ interface Stack {
 
 /** A repo/libp2p peer id and its Ed25519 key (loaded only by the transports that need one). */
 async function identity(): Promise<{
-  peerId: string;
+  peerId: PeerId;
   sign(data: Uint8Array): Promise<Uint8Array>;
   key: Ed25519PrivateKey;
 }> {
@@ -140,7 +140,7 @@ async function identity(): Promise<{
     import("@libp2p/peer-id"),
   ]);
   const key = await generateKeyPair("Ed25519");
-  return { peerId: peerIdFromPrivateKey(key).toString(), sign: async (data) => key.sign(data), key };
+  return { peerId: libp2pPeerId(peerIdFromPrivateKey(key).toString()), sign: async (data) => key.sign(data), key };
 }
 
 /** A new Repo and transport (a new identity, empty storage); `accept`: whether others will dial it. */
@@ -149,7 +149,7 @@ async function open(accept: boolean): Promise<Stack> {
   if (init.transport === "libp2p") {
     const { createLibp2pNode, Libp2pNetworkAdapter } = await import("../../node/network/index.js");
     const { peerId, key } = await identity();
-    const repo = new Repo({ storage: new MemoryStorage(), network: [], peerId: peerId as PeerId });
+    const repo = new Repo({ storage: new MemoryStorage(), network: [], peerId });
     const targets: Array<{ peerId: string; addrs: string[] }> = [];
     const libp2p = await createLibp2pNode(
       { privateKey: key, listen: ["/ip4/127.0.0.1/tcp/0"], allowed: (p) => allow.has(p) },
@@ -178,7 +178,7 @@ async function open(accept: boolean): Promise<Stack> {
     const [{ GRPC_MAX_MESSAGE_BYTES, GrpcNetworkAdapter, ReplicationServiceService }, { Server, ServerCredentials }] =
       await Promise.all([import("../../node/network/index.js"), import("@grpc/grpc-js")]);
     const { peerId, sign } = await identity();
-    const repo = new Repo({ storage: new MemoryStorage(), network: [], peerId: peerId as PeerId });
+    const repo = new Repo({ storage: new MemoryStorage(), network: [], peerId });
     const targets: Array<{ peerId: string; address: string }> = [];
     // As the node's API server: the replication stream is one more service on it.
     const server = new Server({ "grpc.max_receive_message_length": GRPC_MAX_MESSAGE_BYTES });
@@ -211,8 +211,8 @@ async function open(accept: boolean): Promise<Stack> {
   const { WebSocketClientAdapter, WebSocketServerAdapter } = await import(
     "@automerge/automerge-repo-network-websocket"
   );
-  const peerId = `ws-${randomUUID()}`;
-  const repo = new Repo({ storage: new MemoryStorage(), network: [], peerId: peerId as PeerId });
+  const peerId = repoPeerId(`ws-${randomUUID()}`);
+  const repo = new Repo({ storage: new MemoryStorage(), network: [], peerId });
   const clients: Array<InstanceType<typeof WebSocketClientAdapter>> = [];
   const dial = (list: readonly Endpoint[]) => {
     for (const t of list) {
@@ -290,7 +290,7 @@ function trace(repo: Repo): void {
     if (!h) throw new Error(`${init.name} has no document ${id}`);
     return h;
   };
-  const connected = (ids: readonly string[]) => ids.every((id) => current().repo.peers.includes(id as PeerId));
+  const connected = (ids: readonly string[]) => ids.every((id) => current().repo.peers.some((p) => p === id));
   const onPeer = (notify: () => void) => {
     const network = current().repo.networkSubsystem;
     network.on("peer", notify);
@@ -308,7 +308,7 @@ function trace(repo: Repo): void {
   ): Promise<number> {
     const { repo } = current();
     const found = await Promise.all(
-      ids.map((id) => repo.find<unknown>(id as DocumentId, { signal: AbortSignal.timeout(timeoutMs) })),
+      ids.map((id) => repo.find<unknown>(documentId(id), { signal: AbortSignal.timeout(timeoutMs) })),
     );
     for (const [i, h] of found.entries()) handles.set(ids[i] as string, h);
     if (!heads) return now();
@@ -359,7 +359,7 @@ function trace(repo: Repo): void {
           const h =
             docId === undefined
               ? repo.import<unknown>(bytes)
-              : repo.import<unknown>(bytes, { docId: docId as DocumentId });
+              : repo.import<unknown>(bytes, { docId: documentId(docId) });
           handles.set(h.documentId, h);
           ids.push(h.documentId);
         }

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
-import type { DocumentId } from "@automerge/automerge-repo";
+import { documentId } from "../../node/ids.js";
 import { ADAPTERS, idsDigest, openStorage, storageRepo, type AdapterKind, type RosterShardDoc } from "./adapters.js";
 
 export interface LoadMeasure {
@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   const kind = kindArg as AdapterKind;
   const ids = readFileSync(idsFile, "utf8")
     .split("\n")
-    .filter((line) => line !== "") as DocumentId[];
+    .filter((line) => line !== "")
+    .map((line, i) => documentId(line, `${idsFile}:${i + 1}`));
   gc();
   const rssBeforeBytes = process.memoryUsage.rss();
   const heapBeforeBytes = getHeapStatistics().used_heap_size;

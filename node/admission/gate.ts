@@ -1,6 +1,6 @@
 import type { Startable } from "../lifecycle.js";
 import * as A from "@automerge/automerge";
-import type { DocHandle, Message } from "@automerge/automerge-repo";
+import type { DocHandle, DocumentId, Message } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { NO_METRICS, type NodeMetrics } from "../metrics.js";
 import { encodeAttestation, readAttestations, verifySync, type Attestation } from "./attestation.js";
@@ -46,13 +46,13 @@ export interface AttestationStore {
 
 export interface AdmissionComponents {
   /** Whose a document id is; undefined for any id no member of the charter owns (the message is dropped). */
-  ownerOf(documentId: string): DocumentOwner | undefined;
+  ownerOf(documentId: DocumentId): DocumentOwner | undefined;
   /**
    * May `peerId` be sent what this node has of `documentId` now (the share policy)? Asked of every
    * sync message this node sends: a message for a document the peer may no longer see is dropped
    * (when absent, all are sent).
    */
-  mayReceive?(peerId: string, documentId: string): boolean;
+  mayReceive?(peerId: string, documentId: DocumentId): boolean;
   /** For this node's own document whose Repo copy is at `heads`: the heads to sign (its own history only). */
   attestableHeads(documentId: string, heads: string[]): string[] | undefined;
   /** This node's peer id and a synchronous Ed25519 signer with its key. */
@@ -60,7 +60,7 @@ export interface AdmissionComponents {
   /** Keeps verified attestations across restarts (none kept when absent). */
   store?: AttestationStore;
   /** Where changes that waited for a signature are applied once it arrives. */
-  handle(documentId: string): DocHandle<unknown> | undefined;
+  handle(documentId: DocumentId): DocHandle<unknown> | undefined;
   logger: Logger;
   metrics?: NodeMetrics;
 }
@@ -76,7 +76,7 @@ export const RefusalReason = {
 export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
 
 interface Pending {
-  documentId: string;
+  documentId: DocumentId;
   chunk: Chunk;
   attestations: Attestation[];
   at: number;
@@ -203,8 +203,8 @@ export class AdmissionGate implements Startable {
         return undefined;
     }
     const owner = this.#owner(message, peer);
-    if (!owner || !(message.data instanceof Uint8Array)) return undefined;
-    const documentId = message.documentId as string;
+    const documentId = message.documentId;
+    if (!owner || documentId === undefined || !(message.data instanceof Uint8Array)) return undefined;
     let parts: SyncMessageParts;
     try {
       parts = parseSyncMessage(message.data);
@@ -285,7 +285,7 @@ export class AdmissionGate implements Startable {
       !message.documentId
     )
       return message;
-    const documentId = message.documentId as string;
+    const documentId = message.documentId;
     if (this.#c.mayReceive && !this.#c.mayReceive(message.targetId, documentId)) {
       this.#withheld(message.targetId, documentId);
       return undefined;
@@ -315,7 +315,7 @@ export class AdmissionGate implements Startable {
 
   /** The charter changed (keys, removals): waiting changes may now be covered, or never. */
   reconsider(): void {
-    const documents = new Set<string>();
+    const documents = new Set<DocumentId>();
     for (const state of this.#peers.values()) for (const p of state.pending) documents.add(p.documentId);
     for (const documentId of documents) this.#retry(documentId);
   }
@@ -381,7 +381,7 @@ export class AdmissionGate implements Startable {
    * its heads (checked by loading it) are all covered.
    */
   #judge(
-    documentId: string,
+    documentId: DocumentId,
     owner: Extract<DocumentOwner, { kind: "member" }>,
     chunks: readonly Chunk[],
   ): { admitted: Chunk[]; refused: Chunk[] } {
@@ -414,13 +414,13 @@ export class AdmissionGate implements Startable {
    * the document, or found no peer with it). Automerge then loads the chunk as a new document and
    * checks its heads itself, so the gate need not load it too.
    */
-  #intoEmpty(documentId: string): boolean {
+  #intoEmpty(documentId: DocumentId): boolean {
     if (this.#admittedInto.has(documentId)) return false;
     return this.#c.handle(documentId)?.inState(["requesting", "unavailable"]) === true;
   }
 
   /** Keeps refused chunks that a later signature may cover, within the peer's quota; the oldest go first. */
-  #wait(peer: string, documentId: string, chunks: readonly Chunk[], attestations: Attestation[]): void {
+  #wait(peer: string, documentId: DocumentId, chunks: readonly Chunk[], attestations: Attestation[]): void {
     const state = this.#state(peer);
     const now = Date.now();
     for (const chunk of chunks) {
@@ -439,7 +439,7 @@ export class AdmissionGate implements Startable {
   }
 
   /** Applies the waiting changes of `documentId` that the trusted heads now cover. */
-  #retry(documentId: string): void {
+  #retry(documentId: DocumentId): void {
     const owner = this.#c.ownerOf(documentId);
     if (owner?.kind !== "member") return;
     const now = Date.now();
@@ -506,7 +506,7 @@ export class AdmissionGate implements Startable {
     return { ...rest, data: encodeSyncMessage(parts) };
   }
 
-  #ourHeads(documentId: string): string[] {
+  #ourHeads(documentId: DocumentId): string[] {
     const handle = this.#c.handle(documentId);
     return handle?.isReady() ? A.getHeads(handle.doc() as A.Doc<unknown>) : [];
   }
@@ -535,7 +535,7 @@ export class AdmissionGate implements Startable {
    * on, changes that will never be taken, and the two Repos exchange messages forever (or one keeps
    * resetting the sync and never sends its own changes).
    */
-  #asIfRefusedUnseen(peer: string, documentId: string, parts: SyncMessageParts): SyncMessageParts {
+  #asIfRefusedUnseen(peer: string, documentId: DocumentId, parts: SyncMessageParts): SyncMessageParts {
     const refused = this.#peers.get(peer)?.refused.get(documentId);
     if (!refused) return parts;
     const isRefused = (h: string) => refused.has(h);

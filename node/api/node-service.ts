@@ -4,7 +4,7 @@ import type { NodeStore } from "../storage/node-store.js";
 import type { OwnedDocuments } from "../documents/index.js";
 import type { Roster } from "../roster/index.js";
 import type { Bookings } from "../bookings/index.js";
-import type { Repo } from "@automerge/automerge-repo";
+import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import type { VerifiedViews } from "../authority/index.js";
 import type { Federation } from "../federation/index.js";
 import type { NodeNetwork } from "../network/node-network.js";
@@ -89,9 +89,9 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
       );
       const iso = (ms: number | undefined) => (ms === undefined ? "" : new Date(ms).toISOString());
       const own = req.includeDocuments
-        ? new Map(documents.describe().map((d) => [d.id as string, { type: d.header.type, owner: d.header.owner }]))
-        : new Map<string, { type: string; owner: string }>();
-      const describe = (id: string) => own.get(id) ?? federation.describeForeign(id) ?? { type: "?", owner: "?" };
+        ? new Map(documents.describe().map((d) => [d.id, { type: d.header.type, owner: d.header.owner }]))
+        : new Map<DocumentId, { type: string; owner: string }>();
+      const describe = (id: DocumentId) => own.get(id) ?? federation.describeForeign(id) ?? { type: "?", owner: "?" };
       return {
         peers: peers.map((p, i) => ({
           peerId: p.peerId,

@@ -1,5 +1,5 @@
 import type * as A from "@automerge/automerge";
-import type { DocumentId, Repo } from "@automerge/automerge-repo";
+import type { Repo } from "@automerge/automerge-repo";
 import type { Checkpointer, VerifiedViews } from "../authority/index.js";
 import type { SignedCheckpoint } from "../authority/checkpoint.js";
 import type { CoreSource } from "../core/core.js";
@@ -54,8 +54,8 @@ export async function buildAuditBundle(s: AuditSources): Promise<AuditBundle> {
 
   const released = await s.coreSource.signed();
   for (const view of s.views.views()) {
-    const handle = s.repo.handles[view.documentId as DocumentId];
-    const directory = s.repo.handles[view.ownerDirectory as DocumentId];
+    const handle = s.repo.handles[view.documentId];
+    const directory = s.repo.handles[view.ownerDirectory];
     if (!handle?.isReady() || !directory?.isReady()) continue;
     const listing = (directory.doc() as DirectoryDoc | undefined) ?? {};
     const key = textOf(listing.documents?.[view.documentId]?.key) ?? "";

@@ -1,7 +1,8 @@
 import type { Startable } from "../lifecycle.js";
 import { NO_METRICS, type NodeMetrics } from "../metrics.js";
 import * as A from "@automerge/automerge";
-import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
+import type { DocHandle, Repo } from "@automerge/automerge-repo";
+import type { DocumentId, HubId } from "../ids.js";
 import type { Logger } from "pino";
 import {
   charterIdOf,
@@ -19,11 +20,11 @@ import { textOf } from "../documents/header.js";
 
 /** A foreign document as its owner last signed it. */
 export interface VerifiedView {
-  documentId: string;
+  documentId: DocumentId;
   /** Hub id of the owner. */
-  hub: string;
+  hub: HubId;
   /** The owner's directory, which carried the checkpoint (the owner's identity across key rotations). */
-  ownerDirectory: string;
+  ownerDirectory: DocumentId;
   /** Set when the owner has been removed from the federation: the view is its last before removal. */
   removedAt?: string;
   checkpoint: SignedCheckpoint["checkpoint"];
@@ -102,18 +103,18 @@ export class VerifiedViews implements Startable {
   readonly #repo: Repo;
   readonly #store: NodeStore;
   readonly #log: Logger;
-  readonly #charterId: string | undefined;
-  readonly #anchorDirectory: string | undefined;
+  readonly #charterId: DocumentId | undefined;
+  readonly #anchorDirectory: DocumentId | undefined;
   readonly #views = new Map<string, VerifiedView>();
   /** Per document: the highest seq verified, and the heads of the directory copy that carried it. */
   readonly #lastSeen = new Map<string, { seq: number; directoryHeads: string[] }>();
   readonly #pending = new Map<
     string,
-    { hub: string; directoryId: string; signed: SignedCheckpoint; directoryHeads: string[] }
+    { hub: HubId; directoryId: DocumentId; signed: SignedCheckpoint; directoryHeads: string[] }
   >();
   readonly #rejections: Rejection[] = [];
   /** Directories read, by document id, with the change listener to remove on stop. */
-  readonly #directories = new Map<string, { handle: DocHandle<unknown>; unfollow: () => void }>();
+  readonly #directories = new Map<DocumentId, { handle: DocHandle<unknown>; unfollow: () => void }>();
   /** Documents waiting for their checkpoint's heads, with the listener to remove (only ours). */
   readonly #waiting = new Map<string, () => void>();
   /** Views whose entry a directory no longer carries, by document and seq (named once each). */
@@ -177,9 +178,9 @@ export class VerifiedViews implements Startable {
     for (const [id, { handle }] of this.#directories) void this.#readDirectory(id, handle);
   }
 
-  #watch(directoryId: string): void {
+  #watch(directoryId: DocumentId): void {
     if (directoryId === this.#init.selfDirectoryId || this.#directories.has(directoryId)) return;
-    const handle = this.#repo.findWithProgress<unknown>(directoryId as DocumentId).handle;
+    const handle = this.#repo.findWithProgress<unknown>(directoryId).handle;
     this.#directories.set(directoryId, {
       handle,
       unfollow: followHandle(handle, () => void this.#readDirectory(directoryId, handle)),
@@ -266,7 +267,7 @@ export class VerifiedViews implements Startable {
     if (this.#rejections.length > MAX_REJECTIONS) this.#rejections.shift();
   }
 
-  async #readDirectory(directoryId: string, handle: DocHandle<unknown>): Promise<void> {
+  async #readDirectory(directoryId: DocumentId, handle: DocHandle<unknown>): Promise<void> {
     if (!handle.isReady()) return;
     const member = this.#membership.ownerOfDirectory(directoryId);
     if (!member) return;
@@ -290,31 +291,34 @@ export class VerifiedViews implements Startable {
       // Automerge keeps every conflicting value: consider them all, and keep the best that verifies.
       const conflicts = A.getConflicts(checkpoints as A.Doc<Record<string, unknown>>, documentId);
       const values = conflicts ? Object.values(conflicts) : [checkpoints[documentId]];
-      let best: SignedCheckpoint | undefined;
+      let best: { id: DocumentId; signed: SignedCheckpoint } | undefined;
       for (const raw of values) {
-        const signed = await this.#check(member, documentId, raw, directory.documents?.[documentId], directoryDoc);
-        if (signed && (!best || signed.checkpoint.seq > best.checkpoint.seq)) best = signed;
+        const checked = await this.#check(member, documentId, raw, directory.documents?.[documentId], directoryDoc);
+        if (checked && (!best || checked.signed.checkpoint.seq > best.signed.checkpoint.seq)) best = checked;
       }
       if (best) {
-        this.#pending.set(documentId, {
+        this.#pending.set(best.id, {
           hub: member.hub,
           directoryId,
-          signed: best,
+          signed: best.signed,
           directoryHeads: A.getHeads(directoryDoc),
         });
-        this.#tryApply(documentId);
+        this.#tryApply(best.id);
       }
     }
   }
 
-  /** The entry if it is a new, valid checkpoint of the member's document; rejects (and logs) otherwise. */
+  /**
+   * The entry if it is a new, valid checkpoint of the member's document (with the document's id,
+   * which is well formed since it derives from the member's directory); rejects (and logs) otherwise.
+   */
   async #check(
     member: CharterMember,
     documentId: string,
     raw: unknown,
     listing: unknown,
     directoryDoc: A.Doc<unknown>,
-  ): Promise<SignedCheckpoint | undefined> {
+  ): Promise<{ id: DocumentId; signed: SignedCheckpoint } | undefined> {
     let signed: SignedCheckpoint;
     try {
       signed = JSON.parse(textOf(raw) ?? "") as SignedCheckpoint;
@@ -379,14 +383,14 @@ export class VerifiedViews implements Startable {
       return undefined;
     }
     this.#metrics.checkpointVerified(member.directoryId);
-    return signed;
+    return { id: documentId, signed };
   }
 
   /** Applies the pending checkpoint of `documentId` once the Repo holds its heads; waits otherwise. */
-  #tryApply(documentId: string): void {
+  #tryApply(documentId: DocumentId): void {
     const pending = this.#pending.get(documentId);
     if (!pending) return;
-    const handle = this.#repo.findWithProgress<unknown>(documentId as DocumentId).handle;
+    const handle = this.#repo.findWithProgress<unknown>(documentId).handle;
     const heads = pending.signed.checkpoint.heads;
     const doc = handle.isReady() ? handle.doc() : undefined;
     if (!doc || !A.hasHeads(doc, heads)) {

@@ -1,11 +1,11 @@
 import { isLoopback } from "../metrics.js";
 import { z } from "zod";
+import { HUB_ID_PATTERN, type HubId, isHubId, isPeerId, PEER_ID_PATTERN, type PeerId } from "../ids.js";
 import { quote, textRule, TextKind } from "../text.js";
 
-/** Hub ids are short, stable, URL- and file-safe names such as `nairobi` or `hub-ke-01`. */
-export const HUB_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
+export { HUB_ID_PATTERN };
 
-const PEER_ID = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/;
+const PEER_ID = PEER_ID_PATTERN;
 const PEER_ID_MESSAGE = "must be an Ed25519 libp2p peer id (12D3KooW…)";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -27,7 +27,8 @@ export const configSchema = z
       .object({
         id: z
           .string()
-          .regex(HUB_ID_PATTERN, "must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit"),
+          .regex(HUB_ID_PATTERN, "must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit")
+          .pipe(z.custom<HubId>(isHubId)),
         name: z.string().trim().min(1, "must not be empty").max(200).superRefine(textRule(TextKind.Line)),
         role: z.enum(["hub", "secretariat"]).default("hub"),
         region: z.string().trim().max(100).superRefine(textRule(TextKind.Line)).default(""),
@@ -59,7 +60,7 @@ export const configSchema = z
          * membership, allow-lists and document owners all come from the charter. Unset: this node
          * belongs to no federation yet and replicates with no one.
          */
-        anchor: z.string().regex(PEER_ID, PEER_ID_MESSAGE).optional(),
+        anchor: z.string().regex(PEER_ID, PEER_ID_MESSAGE).pipe(z.custom<PeerId>(isPeerId)).optional(),
         /** A rotated-out key may still connect this long, so that its hub learns of the rotation. */
         rotationGraceSeconds: z
           .number()

@@ -27,7 +27,7 @@ export interface OwnedDocumentsInit {
   compactAfterChunks?: number;
   /**
    * The id of a new document with this key when its spec gives none (ids that name their owner, see
-   * federation/ids.ts); random when absent.
+   * ids.ts); random when absent.
    */
   idFor?: (key: string) => DocumentId;
 }

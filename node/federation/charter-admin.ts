@@ -13,7 +13,7 @@ import {
   type CharterMember,
   type CharterState,
 } from "./charter.js";
-import { CHARTER_KEY, charterIdOf, directoryIdOf } from "./ids.js";
+import { CHARTER_KEY, charterIdOf, directoryIdOf } from "../ids.js";
 import type { Membership } from "./membership.js";
 
 export interface CharterAdminInit {

@@ -1,9 +1,19 @@
 import * as A from "@automerge/automerge";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { z } from "zod";
-import { HUB_ID_PATTERN } from "../config/schema.js";
 import { ConcordatError, ErrorCode, invalidArgument, type FieldViolation } from "../errors.js";
 import { textOf } from "../documents/header.js";
+import {
+  type DocumentId,
+  documentIdProblem,
+  HUB_ID_PATTERN,
+  type HubId,
+  isDocumentId,
+  isHubId,
+  isPeerId,
+  PEER_ID_PATTERN,
+  type PeerId,
+} from "../ids.js";
 import { Checker, quote, TextKind } from "../text.js";
 
 /**
@@ -13,7 +23,7 @@ import { Checker, quote, TextKind } from "../text.js";
  * and readers take the charter only as of a checkpoint the trust anchor signed).
  */
 
-export const PEER_ID_PATTERN = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/;
+export { PEER_ID_PATTERN };
 /** A libp2p multiaddr to dial (`/ip4/…/tcp/…`), or `host:port` of a gRPC API. */
 const LIBP2P_ADDRESS = /^\/ip[46]\/[^/\s]+\/tcp\/\d{1,5}$/;
 const GRPC_ADDRESS = /^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
@@ -21,7 +31,7 @@ const GRPC_ADDRESS = /^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
 export type MemberRole = "hub" | "secretariat";
 
 export interface CharterKey {
-  peerId: string;
+  peerId: PeerId;
   /** When the secretariat recorded this key (ISO 8601 UTC). */
   from: string;
   /** When it was rotated out: checkpoints it signs with a later time are rejected. */
@@ -34,12 +44,12 @@ export interface CharterKey {
 }
 
 export interface CharterMember {
-  hub: string;
+  hub: HubId;
   name: string;
   region: string;
   role: MemberRole;
   /** Its directory document (derived from its first key; kept across rotations). */
-  directoryId: string;
+  directoryId: DocumentId;
   /** libp2p multiaddrs and gRPC host:port addresses others dial. */
   addresses: string[];
   /** Every key it has had, oldest first; the last one without `until` is current. */
@@ -61,17 +71,17 @@ export interface CharterState {
 const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 time");
 const memberSchema = z
   .object({
-    hub: z.string().regex(HUB_ID_PATTERN),
+    hub: z.string().regex(HUB_ID_PATTERN).pipe(z.custom<HubId>(isHubId)),
     name: z.string().min(1).max(200),
     region: z.string().max(100),
     role: z.enum(["hub", "secretariat"]),
-    directoryId: z.string().min(1).max(64),
+    directoryId: z.custom<DocumentId>(isDocumentId, "must be a document id"),
     addresses: z.array(z.string().max(300)).max(16),
     keys: z
       .array(
         z
           .object({
-            peerId: z.string().regex(PEER_ID_PATTERN),
+            peerId: z.string().regex(PEER_ID_PATTERN).pipe(z.custom<PeerId>(isPeerId)),
             from: iso,
             until: iso.optional(),
             untilSeq: z.number().int().min(0).optional(),
@@ -177,7 +187,7 @@ export function readCharter(doc: unknown): { state: CharterState; problems: stri
 }
 
 /** The member's current key (the last without `until`), or undefined once removed or rotated out. */
-export function currentKey(member: CharterMember): string | undefined {
+export function currentKey(member: CharterMember): PeerId | undefined {
   if (member.removedAt) return undefined;
   return member.keys.findLast((k) => !k.until)?.peerId;
 }
@@ -283,15 +293,17 @@ export interface AdmitRequest {
 export function planAdmit(
   state: CharterState,
   request: AdmitRequest,
-  directoryIdOf: (peerId: string) => string,
+  directoryIdOf: (peerId: string) => DocumentId,
   now: string,
 ): CharterMember {
   const violations: FieldViolation[] = [];
-  if (!HUB_ID_PATTERN.test(request.hub))
+  const hub = isHubId(request.hub) ? request.hub : undefined;
+  if (hub === undefined)
     violations.push({
       field: "hub",
       description: `${quote(request.hub)} is not a hub id (2-63 characters of a-z, 0-9 and '-')`,
     });
+  const peer = isPeerId(request.peerId) ? request.peerId : undefined;
   checkPeerId("peer_id", request.peerId, violations);
   checkAddresses(request.addresses ?? [], violations);
   const name = (request.name ?? request.hub).trim();
@@ -315,24 +327,29 @@ export function planAdmit(
   const holder = holderOf(state, request.peerId);
   if (holder)
     conflicts.push({ field: "peer_id", description: `${request.peerId} is (or was) a key of hub '${holder.hub}'` });
-  const directoryId =
-    request.directoryId ?? (PEER_ID_PATTERN.test(request.peerId) ? directoryIdOf(request.peerId) : "");
-  const sharing = state.members.find((m) => m.directoryId === directoryId);
+  // Given (an existing directory, for a hub that re-joins with a new key) or derived from the key.
+  let directoryId: DocumentId | undefined;
+  if (request.directoryId === undefined) directoryId = peer && directoryIdOf(peer);
+  else if (isDocumentId(request.directoryId)) directoryId = request.directoryId;
+  else
+    violations.push({
+      field: "directory_id",
+      description: documentIdProblem(request.directoryId) ?? "is not a document id",
+    });
+  const sharing = directoryId && state.members.find((m) => m.directoryId === directoryId);
   if (sharing)
     conflicts.push({ field: "directory_id", description: `${directoryId} is the directory of hub '${sharing.hub}'` });
-  if (request.directoryId !== undefined && !/^[1-9A-HJ-NP-Za-km-z]{20,40}$/.test(request.directoryId)) {
-    violations.push({ field: "directory_id", description: `${quote(request.directoryId)} is not a document id` });
-  }
-  if (violations.length > 0) throw refused(`cannot admit ${quote(request.hub)}`, [...violations, ...conflicts]);
+  if (violations.length > 0 || !hub || !peer || !directoryId)
+    throw refused(`cannot admit ${quote(request.hub)}`, [...violations, ...conflicts]);
   if (conflicts.length > 0) throw conflicting(ErrorCode.AlreadyExists, `cannot admit ${quote(request.hub)}`, conflicts);
   return {
-    hub: request.hub,
+    hub,
     name,
     region: request.region ?? "",
     role: request.role ?? "hub",
     directoryId,
     addresses: [...(request.addresses ?? [])],
-    keys: [{ peerId: request.peerId, from: now }],
+    keys: [{ peerId: peer, from: now }],
     admittedAt: now,
   };
 }
@@ -365,7 +382,7 @@ export function planRotateKey(
   const violations: FieldViolation[] = [];
   checkPeerId("peer_id", peerId, violations);
   const what = `cannot rotate the key of ${quote(hub)}`;
-  if (violations.length > 0) throw refused(what, violations);
+  if (violations.length > 0 || !isPeerId(peerId)) throw refused(what, violations);
   if (!member)
     throw conflicting(ErrorCode.NotFound, what, [{ field: "hub", description: `${quote(hub)} is not a member` }]);
   if (member.removedAt)

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { DocumentType, type DocumentListing, type OwnedDocumentSpec, type OwnedDocuments } from "../documents/index.js";
 import { followHandle } from "../documents/follow.js";
 import { currentKey, grpcAddresses, libp2pAddresses, type CharterMember } from "./charter.js";
-import { charterIdOf, directoryIdOf, ownedDocumentId } from "./ids.js";
+import { charterIdOf, directoryIdOf, type HubId, ownedDocumentId, type PeerId } from "../ids.js";
 import type { Membership } from "./membership.js";
 import { textOf } from "../documents/header.js";
 import type { DocumentOwner } from "../admission/index.js";
@@ -24,7 +24,7 @@ export interface PeerAddress {
 }
 
 /** A new hub's directory: its id derives from the hub's first key (and stays across rotations). */
-export function directorySpec(hubId: string, peerId: string): OwnedDocumentSpec {
+export function directorySpec(hubId: HubId, peerId: PeerId): OwnedDocumentSpec {
   return {
     key: DIRECTORY_KEY,
     id: directoryIdOf(peerId),
@@ -53,16 +53,21 @@ export const directoryListing: DocumentListing = {
 
 /**
  * Is `documentId`, listed in a directory under `entry`, really a document of the hub whose directory
- * that is? Its id must derive from the directory id and the key (see ids.ts).
+ * that is? Its id must derive from the directory id and the key (see ids.ts); so, if it is, it is a
+ * well-formed document id.
  */
-export function ownsListedDocument(directoryId: string, documentId: string, entry: unknown): boolean {
+export function ownsListedDocument(
+  directoryId: DocumentId,
+  documentId: string,
+  entry: unknown,
+): documentId is DocumentId {
   if (documentId === directoryId) return true;
   const key = textOf((entry as { key?: unknown } | undefined)?.key);
   return key !== undefined && ownedDocumentId(directoryId, key) === documentId;
 }
 
 export interface FederationInit {
-  self: { hubId: string; peerId: string; directoryId: string };
+  self: { hubId: HubId; peerId: PeerId; directoryId: DocumentId };
   /** Peers from the config: dialled first, allowed to connect before a charter is verified. */
   peers: readonly PeerAddress[];
 }
@@ -96,10 +101,10 @@ export class Federation implements Startable {
   readonly #documents: OwnedDocuments;
   readonly #membership: Membership;
   readonly #log: Logger;
-  readonly #charterId: string | undefined;
-  readonly #anchorDirectory: string | undefined;
+  readonly #charterId: DocumentId | undefined;
+  readonly #anchorDirectory: DocumentId | undefined;
   /** Documents listed in members' directories (whose ids derive from them), by the directory that lists them. */
-  readonly #listed = new Map<string, string>();
+  readonly #listed = new Map<DocumentId, DocumentId>();
   /** The type each listed document's directory entry gives (for people: `peers --documents`). */
   readonly #listedTypes = new Map<string, string>();
   /** Listings refused because the id does not derive from the directory (logged once each). */
@@ -129,7 +134,7 @@ export class Federation implements Startable {
     return this.#membership;
   }
 
-  get charterId(): string | undefined {
+  get charterId(): DocumentId | undefined {
     return this.#charterId;
   }
 
@@ -141,7 +146,7 @@ export class Federation implements Startable {
   }
 
   /** Is this document one this node shares with members? */
-  shares(documentId: string): boolean {
+  shares(documentId: DocumentId): boolean {
     return (
       documentId === this.#charterId ||
       documentId === this.#anchorDirectory ||
@@ -157,7 +162,7 @@ export class Federation implements Startable {
    * member's directory; a document a member's directory lists. Undefined for any other id: no
    * member of the federation owns it, so no message about it is read.
    */
-  ownerOf(documentId: string): DocumentOwner | undefined {
+  ownerOf(documentId: DocumentId): DocumentOwner | undefined {
     if (this.#documents.isPublished(documentId)) return { kind: "self" };
     let directory: string | undefined;
     if (documentId === this.#charterId) directory = this.#anchorDirectory;
@@ -184,7 +189,7 @@ export class Federation implements Startable {
    * within its grace period and a member removed within the removal notice window get only the
    * charter and the secretariat's directory.
    */
-  mayShare(peer: string, documentId: string): boolean {
+  mayShare(peer: string, documentId: DocumentId): boolean {
     if (!this.allowed(peer)) return false;
     if (peer === this.#membership.anchor || this.#membership.isCurrentKey(peer)) return this.shares(documentId);
     // A bootstrap peer not (yet) known as a member, a key rotated out within its grace period, a
@@ -231,8 +236,7 @@ export class Federation implements Startable {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    if (this.#charterId && !this.#documents.isReplicated(this.#charterId))
-      this.#repo.findWithProgress(this.#charterId as DocumentId);
+    if (this.#charterId && !this.#documents.isReplicated(this.#charterId)) this.#repo.findWithProgress(this.#charterId);
     this.#unsubscribe = this.#membership.onChange(() => this.#charterChanged());
     this.#charterChanged();
   }
@@ -257,13 +261,13 @@ export class Federation implements Startable {
   #watch(member: CharterMember): void {
     const id = member.directoryId;
     if (this.#watched.has(id)) return;
-    const handle = this.#repo.findWithProgress<DirectoryDoc>(id as DocumentId).handle;
+    const handle = this.#repo.findWithProgress<DirectoryDoc>(id).handle;
     const refresh = () => {
       if (!handle.isReady()) return;
       const documents = handle.doc()?.documents ?? {};
       let added = 0;
       for (const [docId, entry] of Object.entries(documents)) {
-        if (this.#listed.has(docId) || this.#refused.has(`${id}/${docId}`)) continue;
+        if (this.#refused.has(`${id}/${docId}`)) continue;
         if (!ownsListedDocument(id, docId, entry)) {
           this.#refused.add(`${id}/${docId}`);
           this.#log.warn(
@@ -272,12 +276,13 @@ export class Federation implements Startable {
           );
           continue;
         }
+        if (this.#listed.has(docId)) continue;
         this.#listed.set(docId, id);
         this.#listedTypes.set(docId, textOf((entry as { type?: unknown } | undefined)?.type) ?? "");
         added += 1;
         // Ask for it too: an announcement that arrived before this node knew the document was
         // refused by its share policy and is not repeated, so pull what the directory lists.
-        this.#repo.findWithProgress(docId as DocumentId);
+        this.#repo.findWithProgress(docId);
       }
       if (added > 0) {
         this.#log.debug({ hub: member.hub, added }, "member directory lists new documents");
@@ -300,7 +305,7 @@ export class Federation implements Startable {
    * A document of another member, for people: its type and its owning hub, as the charter and the
    * members' directories give them (undefined for this node's own documents and for unknown ids).
    */
-  describeForeign(documentId: string): { type: string; owner: string } | undefined {
+  describeForeign(documentId: DocumentId): { type: string; owner: string } | undefined {
     const secretariat = () =>
       this.#membership.members().find((m) => m.role === "secretariat")?.hub ??
       this.#membership.ownerOfDirectory(this.#anchorDirectory ?? "")?.hub ??
@@ -318,7 +323,7 @@ export class Federation implements Startable {
   }
 
   /** Documents listed by members' directories (for status). */
-  listedDocuments(): string[] {
+  listedDocuments(): DocumentId[] {
     return [...this.#listed.keys()];
   }
 }

@@ -8,7 +8,7 @@ export {
   type FederationInit,
   type FederationComponents,
 } from "./federation.js";
-export { directoryIdOf, ownedDocumentId, charterIdOf, CHARTER_KEY } from "./ids.js";
+export { directoryIdOf, ownedDocumentId, charterIdOf, CHARTER_KEY } from "../ids.js";
 export {
   readCharter,
   currentKey,

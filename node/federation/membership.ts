@@ -1,5 +1,5 @@
 import { currentKey, type CharterMember, type CharterState } from "./charter.js";
-import { directoryIdOf } from "./ids.js";
+import { directoryIdOf, hubId, type PeerId } from "../ids.js";
 
 /** Where the charter this node acts on came from. */
 export interface CharterSource {
@@ -17,10 +17,13 @@ export interface CharterSource {
  */
 export const REMOVAL_NOTICE_MS = 120_000;
 
+/** The hub id the trust anchor goes by before a charter names it. */
+const SECRETARIAT = hubId("secretariat");
+
 export interface MembershipInit {
   federationId: string;
   /** The trust anchor: the secretariat's peer id, from the config. */
-  anchor: string | undefined;
+  anchor: PeerId | undefined;
   /**
    * A rotated-out key may still connect this long after its rotation, to learn of it. A removed
    * member's keys may for the removal notice window: this, but at most `REMOVAL_NOTICE_MS` (0 turns
@@ -37,7 +40,7 @@ export interface MembershipInit {
  */
 export class Membership {
   readonly federationId: string;
-  readonly anchor: string | undefined;
+  readonly anchor: PeerId | undefined;
   readonly #graceMs: number;
   readonly #noticeMs: number;
   readonly #now: () => number;
@@ -97,13 +100,15 @@ export class Membership {
    */
   ownerOfDirectory(directoryId: string): CharterMember | undefined {
     const member = this.memberByDirectory(directoryId);
-    if (member || !this.anchor || directoryId !== directoryIdOf(this.anchor)) return member;
+    if (member || !this.anchor) return member;
+    const anchorDirectory = directoryIdOf(this.anchor);
+    if (directoryId !== anchorDirectory) return undefined;
     return {
-      hub: "secretariat",
+      hub: SECRETARIAT,
       name: "",
       region: "",
       role: "secretariat",
-      directoryId,
+      directoryId: anchorDirectory,
       addresses: [],
       keys: [{ peerId: this.anchor, from: "" }],
       admittedAt: "",

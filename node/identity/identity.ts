@@ -3,6 +3,7 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { Ed25519PrivateKey } from "@libp2p/interface";
 import { alreadyExists, failedPrecondition } from "../errors.js";
+import { peerId, type PeerId } from "../ids.js";
 
 /**
  * The node's Ed25519 key. The same key is its libp2p peer id and signs its checkpoints.
@@ -11,7 +12,7 @@ import { alreadyExists, failedPrecondition } from "../errors.js";
 export interface NodeIdentity {
   readonly privateKey: Ed25519PrivateKey;
   /** base58btc libp2p peer id, e.g. `12D3KooW…` */
-  readonly peerId: string;
+  readonly peerId: PeerId;
   sign(data: Uint8Array): Promise<Uint8Array>;
   /** The same signature, synchronously (Node's crypto signs without a promise): for the sync layer, which decides in message order. */
   signSync(data: Uint8Array): Uint8Array;
@@ -21,7 +22,7 @@ export interface NodeIdentity {
 function toIdentity(privateKey: Ed25519PrivateKey): NodeIdentity {
   return {
     privateKey,
-    peerId: peerIdFromPrivateKey(privateKey).toString(),
+    peerId: peerId(peerIdFromPrivateKey(privateKey).toString()),
     sign: async (data) => privateKey.sign(data),
     signSync: (data) => {
       const signature = privateKey.sign(data);

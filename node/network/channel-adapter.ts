@@ -1,6 +1,7 @@
 import { NO_METRICS, type NodeMetrics } from "../metrics.js";
 import { NetworkAdapter, cbor, type Message, type PeerId, type PeerMetadata } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
+import { isRepoPeerId } from "../ids.js";
 
 /**
  * How an adapter binds a remote's automerge-repo peer id (which automerge-repo never authenticates)
@@ -29,7 +30,7 @@ export interface Channel {
 /** The first payload each side sends on a channel. */
 interface Hello {
   type: "hello";
-  peerId: string;
+  peerId: PeerId;
   peerMetadata: PeerMetadata;
 }
 
@@ -94,14 +95,7 @@ function isMessage(value: unknown): value is Message {
 function isHello(value: unknown): value is Hello {
   if (typeof value !== "object" || value === null) return false;
   const h = value as Record<string, unknown>;
-  return (
-    h.type === "hello" &&
-    typeof h.peerId === "string" &&
-    h.peerId.length > 0 &&
-    h.peerId.length <= 256 &&
-    typeof h.peerMetadata === "object" &&
-    h.peerMetadata !== null
-  );
+  return h.type === "hello" && isRepoPeerId(h.peerId) && typeof h.peerMetadata === "object" && h.peerMetadata !== null;
 }
 
 /**
@@ -362,7 +356,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
             drop("hello names another peer id than the transport authenticated", { claimed: decoded.peerId });
             return;
           }
-          bound = decoded.peerId as PeerId;
+          bound = decoded.peerId;
           session = this.#bind(bound, channel, decoded.peerMetadata, log);
           settle(true);
           return;

@@ -1,8 +1,8 @@
-import type { Repo } from "@automerge/automerge-repo";
+import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import type { PeerStatus } from "./node-network.js";
 
 export interface DocumentSync {
-  documentId: string;
+  documentId: DocumentId;
   peerId: string;
   hub: string;
   inSync: boolean;
@@ -22,10 +22,11 @@ const same = (a: readonly string[], b: readonly string[]) =>
 export function documentSync(
   repo: Repo,
   peers: readonly PeerStatus[],
-  shares: (documentId: string) => boolean,
+  shares: (documentId: DocumentId) => boolean,
 ): DocumentSync[] {
   const rows: DocumentSync[] = [];
-  for (const [documentId, handle] of Object.entries(repo.handles)) {
+  for (const handle of Object.values(repo.handles)) {
+    const documentId = handle.documentId;
     if (!shares(documentId) || !handle.isReady()) continue;
     const ours = handle.heads();
     for (const peer of peers) {

@@ -1,17 +1,11 @@
 import { createHash } from "node:crypto";
 import * as A from "@automerge/automerge";
-import {
-  generateAutomergeUrl,
-  parseAutomergeUrl,
-  Repo,
-  type DocumentId,
-  type Message,
-  type PeerId,
-} from "@automerge/automerge-repo";
+import { generateAutomergeUrl, parseAutomergeUrl, Repo, type Message, type PeerId } from "@automerge/automerge-repo";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { repoPeerId } from "../../node/ids.js";
 import {
   AdmissionGate,
   encodeAttestation,
@@ -68,7 +62,7 @@ async function setUp(mayReceive?: (peerId: string, documentId: string) => boolea
       ownerOf: (id) => owners[id],
       attestableHeads: () => undefined,
       self: { peerId: "self", sign: () => new Uint8Array(64) },
-      handle: (id) => repo.handles[id as DocumentId],
+      handle: (id) => repo.handles[id],
       logger: pino({ level: "warn" }, { write: (line: string) => void logs.push(line) }),
       ...(mayReceive ? { mayReceive } : {}),
     },
@@ -81,8 +75,8 @@ async function setUp(mayReceive?: (peerId: string, documentId: string) => boolea
   const message = (data: Uint8Array, attestations: unknown[] = []): Message =>
     ({
       type: "sync",
-      senderId: "relay" as PeerId,
-      targetId: "self" as PeerId,
+      senderId: repoPeerId("relay"),
+      targetId: repoPeerId("self"),
       documentId,
       data,
       attestations,
@@ -155,14 +149,14 @@ describe("the admission gate, on real Automerge documents", () => {
   });
 
   it("sends nothing of a document to a peer that may no longer see it (a removed member still connected); a doc-unavailable still goes", async () => {
-    const removed = "removed" as PeerId;
+    const removed = repoPeerId("removed");
     let shown = true;
     const { documentId, gate } = await setUp((peer) => peer !== removed || shown);
     const doc = ownerDoc();
     const sync = (targetId: PeerId, type: "sync" | "request" = "sync"): Message =>
       ({
         type,
-        senderId: "self" as PeerId,
+        senderId: repoPeerId("self"),
         targetId,
         documentId,
         data: syncMessage(A.getHeads(doc), A.getAllChanges(doc)),
@@ -173,8 +167,13 @@ describe("the admission gate, on real Automerge documents", () => {
     expect(gate.outbound(sync(removed))).toBeUndefined();
     expect(gate.outbound(sync(removed, "request"))).toBeUndefined();
     expect(
-      gate.outbound({ type: "doc-unavailable", senderId: "self" as PeerId, targetId: removed, documentId } as Message),
+      gate.outbound({
+        type: "doc-unavailable",
+        senderId: repoPeerId("self"),
+        targetId: removed,
+        documentId,
+      } as Message),
     ).toBeDefined();
-    expect(gate.outbound(sync("member" as PeerId))).toBeDefined();
+    expect(gate.outbound(sync(repoPeerId("member")))).toBeDefined();
   });
 });

@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
-import type { DocumentId } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupCommand, restoreCommand } from "../../cli/commands/backup.js";
 import { decodeTrainer } from "../../node/roster/records.js";
@@ -53,7 +52,7 @@ describe("the owner's Repo copy", () => {
     const forged = A.change(A.clone(authoring, { actor: last.actor }), (d) => {
       d.trainers.FORGED = "x";
     });
-    const handle = node.running.repo.handles[shard.id as DocumentId];
+    const handle = node.running.repo.handles[shard.id];
     if (!handle) throw new Error("the shard is not in the Repo");
     handle.update((d) => A.loadIncremental(d, A.getLastLocalChange(forged) as Uint8Array));
     const forgedHeads = A.getHeads(forged);
@@ -75,12 +74,12 @@ describe("the owner's Repo copy", () => {
     await node.restart();
     const got = await call(node.clients(node.adminToken).trainers, "getTrainer", { id: "O-1" });
     expect(got.displayName).toBe("After the forgery");
-    const rebuilt = node.running.repo.handles[shard.id as DocumentId]?.doc() as A.Doc<Trainers>;
+    const rebuilt = node.running.repo.handles[shard.id]?.doc() as A.Doc<Trainers>;
     expect(A.hasHeads(rebuilt, forgedHeads)).toBe(false);
     expect(A.getHeads(rebuilt).sort()).toEqual(A.getHeads(node.running.documents.get(shard.key)).sort());
     // What the Repo stores of it was rebuilt too: nothing stale waits there for a later load.
-    await node.running.repo.flush([shard.id as DocumentId]);
-    const stored = await node.running.repo.storageSubsystem?.loadDoc<Trainers>(shard.id as DocumentId);
+    await node.running.repo.flush([shard.id]);
+    const stored = await node.running.repo.storageSubsystem?.loadDoc<Trainers>(shard.id);
     expect(stored && A.hasHeads(stored, forgedHeads)).toBe(false);
   });
 });

@@ -9,7 +9,6 @@ import {
   type DocumentId,
   type Message,
   type NetworkAdapterInterface,
-  type PeerId,
 } from "@automerge/automerge-repo";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -143,7 +142,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
         { identity: { peerId: m.peerId, sign: m.sign }, logger },
       );
     }
-    repo = new Repo({ network: [adapter], peerId: m.peerId as PeerId, sharePolicy: async () => true });
+    repo = new Repo({ network: [adapter], peerId: m.peerId, sharePolicy: async () => true });
     rogues.add(m.peerId);
   });
 
@@ -162,13 +161,13 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     return shard;
   };
 
-  const holds = (node: FederationNode, documentId: string, heads: A.Heads) => {
-    const handle = node.node.running.repo.handles[documentId as DocumentId];
+  const holds = (node: FederationNode, documentId: DocumentId, heads: A.Heads) => {
+    const handle = node.node.running.repo.handles[documentId];
     return handle?.isReady() === true && A.hasHeads(handle.doc() as A.Doc<unknown>, heads);
   };
 
   /** Waits until `node` took the forged change into its copy, or refused it at admission; says which. */
-  const takenOrRefused = (node: FederationNode, documentId: string, heads: A.Heads) =>
+  const takenOrRefused = (node: FederationNode, documentId: DocumentId, heads: A.Heads) =>
     waitUntil(
       `${node.name} to take or refuse m's change to ${documentId}`,
       () =>
@@ -185,7 +184,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
 
   it("a change under the owner's actor id and next seq, synced to b, enters no copy; the owner keeps writing, restarting and reaching everyone", async () => {
     const shard = shardOf("A-1");
-    const handle = await repo.find<Trainers>(shard.id as DocumentId);
+    const handle = await repo.find<Trainers>(shard.id);
     const forged = forgeAs(handle.doc(), (d) => {
       d.trainers["A-1"] = encodeTrainer({ ...decodeTrainer(d.trainers["A-1"]), displayName: "Defaced" });
     });
@@ -304,8 +303,9 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     const data = A.generateSyncMessage(A.init(), A.initSyncState())[1] as Uint8Array;
     const request = (documentId: string): Message => ({
       type: "request",
-      senderId: m.peerId as PeerId,
-      targetId: b().peerId as PeerId,
+      senderId: m.peerId,
+      targetId: b().peerId,
+      // Forged on purpose: ids no node would make (unknown, or 4 MB long).
       documentId: documentId as DocumentId,
       data,
     });
@@ -334,7 +334,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
   it("changes it keeps sending wait within a bound, never in a copy", async () => {
     // a's curriculum: a document whose copy at the rogue its own forgery has not broken.
     const shard = { id: a().node.running.documents.idOf("curriculum") };
-    const handle = await repo.find<Record<string, unknown>>(shard.id as DocumentId);
+    const handle = await repo.find<Record<string, unknown>>(shard.id);
     const m = fed.key("m").peerId;
     const pending = () => b().node.running.admission.pendingBytes().get(m) ?? 0;
     // One change of 1 MiB at a time, each synced before the next: 24 MiB offered, 16 MiB kept at most.
@@ -359,7 +359,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
 
   it("the same against the charter: the secretariat still removes the rogue, which is then shown only the charter", async () => {
     const charterId = charterIdOf(s().peerId);
-    const handle = await repo.find<{ members: Record<string, unknown> }>(charterId as DocumentId);
+    const handle = await repo.find<{ members: Record<string, unknown> }>(charterId);
     const forged = forgeAs(handle.doc(), (d) => {
       delete d.members[b().hub];
     });

@@ -31,7 +31,7 @@ type Directory = { checkpoints: Record<string, unknown> };
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
 
 /** The roster shard of `owner` that holds `trainerId`, by document id. */
-function shardOf(owner: FederationNode, trainerId: string): { id: string; key: string } {
+function shardOf(owner: FederationNode, trainerId: string): { id: DocumentId; key: string } {
   const { documents } = owner.node.running;
   const shard = documents
     .describe()
@@ -48,11 +48,11 @@ function viewHas(reader: FederationNode, owner: FederationNode, trainerId: strin
 /** Writes a signed checkpoint entry into `reader`'s copy of `owner`'s directory, as a relay would deliver it. */
 async function relayCheckpoint(
   reader: FederationNode,
-  directoryId: string,
+  directoryId: DocumentId,
   documentId: string,
   entry: unknown,
 ): Promise<void> {
-  const handle = await reader.node.running.repo.find<Directory>(directoryId as DocumentId);
+  const handle = await reader.node.running.repo.find<Directory>(directoryId);
   handle.change((d) => {
     d.checkpoints[documentId] = new A.ImmutableString(JSON.stringify(entry));
   });
@@ -176,7 +176,7 @@ describe("membership from the charter", () => {
     );
     for (const x of [s(), a()]) {
       const { federation } = x.node.running;
-      expect(federation.mayShare(removed.peerId, federation.charterId as string)).toBe(true);
+      expect(federation.mayShare(removed.peerId, federation.charterId!)).toBe(true);
       expect(federation.mayShare(removed.peerId, shardOf(a(), "M-A1").id)).toBe(false);
       expect(federation.mayShare(removed.peerId, a().node.running.federation.self.directoryId)).toBe(false);
       expect(federation.dialTargets().some((t) => t.peerId === removed.peerId)).toBe(false);

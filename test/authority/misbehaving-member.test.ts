@@ -1,5 +1,5 @@
 import * as A from "@automerge/automerge";
-import { Repo, type DocumentId, type Message, type PeerId } from "@automerge/automerge-repo";
+import { Repo, type DocumentId, type Message } from "@automerge/automerge-repo";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { pino } from "pino";
@@ -8,6 +8,7 @@ import { CheckpointKind, signCheckpoint } from "../../node/authority/index.js";
 import { charterIdOf, directoryIdOf, ownedDocumentId } from "../../node/federation/index.js";
 import { encodeRequest, OUTBOX_KEY } from "../../node/bookings/index.js";
 import { encodeMember, readCharter } from "../../node/federation/charter.js";
+import { hubId } from "../../node/ids.js";
 import { createLibp2pNode, Libp2pNetworkAdapter, type ConcordatLibp2p } from "../../node/network/index.js";
 import { encodeAttestation, parseSyncMessage } from "../../node/admission/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
@@ -68,7 +69,7 @@ describe("a misbehaving member", () => {
       const signature = m.privateKey.sign(encodeAttestation("concordat-dev", ownId, m.peerId, heads)) as Uint8Array;
       send({ ...message, attestations: [{ signer: m.peerId, heads, signature }] } as Message);
     };
-    repo = new Repo({ network: [adapter], peerId: m.peerId as PeerId, sharePolicy: async () => true });
+    repo = new Repo({ network: [adapter], peerId: m.peerId, sharePolicy: async () => true });
   });
   afterAll(async () => {
     await repo?.shutdown();
@@ -88,8 +89,8 @@ describe("a misbehaving member", () => {
       0,
       10_000,
     );
-  const holds = (node: FederationNode, documentId: string, heads: A.Heads) => {
-    const h = node.node.running.repo.handles[documentId as DocumentId];
+  const holds = (node: FederationNode, documentId: DocumentId, heads: A.Heads) => {
+    const h = node.node.running.repo.handles[documentId];
     return h?.isReady() === true && A.hasHeads(h.doc() as A.Doc<unknown>, heads);
   };
 
@@ -104,7 +105,7 @@ describe("a misbehaving member", () => {
 
   it("its writes into a's roster enter no copy: not a's, not c's; c serves exactly what a signed", async () => {
     const shard = shardOf("H-1");
-    const handle = await repo.find<Trainers>(shard.id as DocumentId);
+    const handle = await repo.find<Trainers>(shard.id);
     handle.change((d) => {
       d.trainers["EVIL-1"] = encodeTrainer({
         ...decodeTrainer(d.trainers["H-1"]),
@@ -145,7 +146,7 @@ describe("a misbehaving member", () => {
         federationId: "concordat-dev",
         owner: a().peerId,
         documentId: shard.id,
-        heads: A.getHeads((await repo.find<Trainers>(shard.id as DocumentId)).doc()),
+        heads: A.getHeads((await repo.find<Trainers>(shard.id)).doc()),
         seq: (current?.seq ?? 0) + 1,
         time: new Date().toISOString(),
         kind: CheckpointKind.Checkpoint,
@@ -185,7 +186,7 @@ describe("a misbehaving member", () => {
 
   it("its writes into the charter change no one's membership: not at the secretariat, not at c", async () => {
     const m = fed.key("m");
-    const charter = await repo.find<Charter>(charterIdOf(a().peerId) as DocumentId);
+    const charter = await repo.find<Charter>(charterIdOf(a().peerId));
     const { state } = readCharter(charter.doc());
     const hubC = state.members.find((x) => x.hub === c().hub);
     const mine = state.members.find((x) => x.hub === m.hub);
@@ -197,7 +198,7 @@ describe("a misbehaving member", () => {
       d.members[m.hub] = encodeMember({ ...(mine as NonNullable<typeof mine>), role: "secretariat" });
       d.members["hub-evil"] = encodeMember({
         ...(mine as NonNullable<typeof mine>),
-        hub: "hub-evil",
+        hub: hubId("hub-evil"),
         name: "Accomplice",
       });
     });
@@ -281,7 +282,7 @@ describe("a misbehaving member", () => {
       15_000,
     );
     const outboxId = ownedDocumentId(directoryIdOf(c().peerId), OUTBOX_KEY);
-    const handle = await repo.find<{ requests: Record<string, unknown> }>(outboxId as DocumentId);
+    const handle = await repo.find<{ requests: Record<string, unknown> }>(outboxId);
     const forged = {
       id: "forged-1",
       requester: "hub-c",

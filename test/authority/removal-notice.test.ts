@@ -5,6 +5,7 @@ import { federationRemoveCommand } from "../../cli/commands/federation.js";
 import { statusCommand } from "../../cli/commands/status.js";
 import { Membership, REMOVAL_NOTICE_MS } from "../../node/federation/index.js";
 import type { CharterMember, CharterState } from "../../node/federation/charter.js";
+import { type DocumentId, directoryIdOf, hubId, peerId, type PeerId } from "../../node/ids.js";
 import {
   draft,
   startFederationWith,
@@ -34,19 +35,19 @@ function verified(reader: FederationNode, owner: FederationNode, trainerId: stri
   return reader.node.running.availability.indexed(owner.hub, trainerId) !== undefined;
 }
 
-async function freshPeerId(): Promise<string> {
-  return peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+async function freshPeerId(): Promise<PeerId> {
+  return peerId(peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString());
 }
 
 describe("the removal notice window, in the membership alone", () => {
-  const member = (hub: string, peerId: string, removedAt?: string): CharterMember => ({
-    hub,
+  const member = (hub: string, key: PeerId, removedAt?: string): CharterMember => ({
+    hub: hubId(hub),
     name: hub,
     region: "",
     role: "hub",
-    directoryId: `dir-${hub}`,
+    directoryId: directoryIdOf(key),
     addresses: [],
-    keys: [{ peerId, from: "2027-01-01T00:00:00.000Z" }],
+    keys: [{ peerId: key, from: "2027-01-01T00:00:00.000Z" }],
     admittedAt: "2027-01-01T00:00:00.000Z",
     ...(removedAt ? { removedAt } : {}),
   });
@@ -200,7 +201,7 @@ describe("a removed hub is told it was removed, and shown nothing else", () => {
     // Nothing it signs counts for admission.
     const rShard = r()
       .node.running.documents.describe()
-      .find((d) => d.header.type === "roster") as { id: string };
+      .find((d) => d.header.type === "roster") as { id: DocumentId };
     const owner = a().node.running.federation.ownerOf(rShard.id);
     expect(owner?.kind === "member" && owner.mayAttest(r().peerId)).toBe(false);
 

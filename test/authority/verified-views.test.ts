@@ -27,7 +27,7 @@ describe("verified views of foreign documents", () => {
   const b = () => nodes[1] as FederationNode;
 
   /** The shard of a's roster that holds `trainerId`, by document id. */
-  const shardOf = (trainerId: string): string => {
+  const shardOf = (trainerId: string): DocumentId => {
     const { documents } = a().node.running;
     const shard = documents
       .describe()
@@ -74,7 +74,7 @@ describe("verified views of foreign documents", () => {
 
   it("an unsigned change made to a's document by someone else never shows in the view", async () => {
     const id = shardOf("V-1");
-    const handle = await b().node.running.repo.find<Trainers>(id as DocumentId);
+    const handle = await b().node.running.repo.find<Trainers>(id);
     handle.change((d) => {
       d.trainers["FORGED-1"] = encodeTrainer({
         ...decodeTrainer(d.trainers["V-1"]),

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ICAL from "ical.js";
-import type { PeerId } from "@automerge/automerge-repo";
 import { bookingsActCommand, bookingsListCommand, bookingsRequestCommand } from "../../cli/commands/bookings.js";
 import { trainersFindCommand, trainersFreeBusyCommand } from "../../cli/commands/find.js";
 import type { Booking } from "../../node/bookings/index.js";
@@ -380,12 +379,12 @@ describe("booking a trainer from another hub", () => {
       const expiresAt = new Date(Date.now() + 1500).toISOString();
       const made = await request(b(), "hub-a/A-1", 24, 26, { expiresAt });
       await waitUntil("the request to expire", () => Date.now() > Date.parse(expiresAt) + 100, 5000, 100);
-      adapter.connect(adapter.peerId as PeerId, adapter.peerMetadata);
+      adapter.connect(adapter.peerId!, adapter.peerMetadata);
       healed = true;
       const seen = await answered(b(), made.booking.key, 30_000);
       expect(seen).toMatchObject({ state: "declined", engagement: { reason: "request-expired" } });
     } finally {
-      if (!healed) adapter.connect(adapter.peerId as PeerId, adapter.peerMetadata);
+      if (!healed) adapter.connect(adapter.peerId!, adapter.peerMetadata);
     }
   });
 

@@ -1,5 +1,4 @@
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
-import type { PeerId } from "@automerge/automerge-repo";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -199,7 +198,7 @@ describe("bookings: no double booking under concurrency, partitions, retries and
         const heal = (r: Requester) => {
           if (!cut.delete(r)) return;
           const a = adapter(r);
-          a.connect(a.peerId as PeerId, a.peerMetadata);
+          a.connect(a.peerId!, a.peerMetadata);
         };
         const execute = async (c: Command): Promise<void> => {
           switch (c.kind) {

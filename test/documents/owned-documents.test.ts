@@ -1,7 +1,8 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
-import { generateAutomergeUrl, parseAutomergeUrl, Repo, type DocumentId, type PeerId } from "@automerge/automerge-repo";
+import { generateAutomergeUrl, parseAutomergeUrl, Repo, type DocumentId } from "@automerge/automerge-repo";
+import { repoPeerId } from "../../node/ids.js";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DocumentType, OwnedDocuments, type OwnedDocumentSpec } from "../../node/documents/index.js";
@@ -33,7 +34,7 @@ async function openDocs(dir: string, options: { compactAfterChunks?: number; ens
   const repo = new Repo({
     storage: repoStorage,
     network: [],
-    peerId: "hub-a:test" as PeerId,
+    peerId: repoPeerId("hub-a:test"),
     sharePolicy: async () => false,
   });
   const docs = new OwnedDocuments(

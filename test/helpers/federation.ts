@@ -8,12 +8,13 @@
 import { createServer } from "node:net";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
+import type { DocHandle } from "@automerge/automerge-repo";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { Ed25519PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { parse, stringify } from "yaml";
 import { directoryIdOf, type CharterMember } from "../../node/federation/index.js";
+import { type DocumentId, documentId, peerId, type PeerId } from "../../node/ids.js";
 import { decodeTrainer } from "../../node/roster/records.js";
 import { initDataDir } from "../../node/setup.js";
 import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "./harness.js";
@@ -24,7 +25,7 @@ export type Transport = "libp2p" | "grpc";
 export interface FederationNode {
   name: string;
   hub: string;
-  peerId: string;
+  peerId: PeerId;
   node: TestNode;
 }
 
@@ -132,7 +133,7 @@ export async function waitForForeignTrainer(
   const onDirectory = (handle: DocHandle<unknown>) => {
     if (handle.documentId !== directoryId || !handle.isReady()) return;
     const documents = (handle.doc() as DirectoryView).documents ?? {};
-    for (const [id, entry] of Object.entries(documents)) if (text(entry.type) === "roster") watch(id as DocumentId);
+    for (const [id, entry] of Object.entries(documents)) if (text(entry.type) === "roster") watch(documentId(id));
   };
   watch(directoryId);
   const timer = setTimeout(() => {
@@ -173,7 +174,7 @@ export function draft(id: string, displayName = `Trainer ${id}`) {
 export interface KeyOnlyMember {
   name: string;
   hub: string;
-  peerId: string;
+  peerId: PeerId;
   privateKey: Ed25519PrivateKey;
   sign(data: Uint8Array): Promise<Uint8Array>;
 }
@@ -204,7 +205,7 @@ export interface FederationOptions {
 export interface ExternalMember {
   name: string;
   hub: string;
-  peerId: string;
+  peerId: PeerId;
   dataDir: string;
   apiPort: number;
   libp2pPort: number;
@@ -271,7 +272,7 @@ export async function startFederationWith(
       return {
         name,
         hub: `hub-${name}`,
-        peerId: peerIdFromPrivateKey(privateKey).toString(),
+        peerId: peerId(peerIdFromPrivateKey(privateKey).toString()),
         privateKey,
         sign: async (data: Uint8Array) => privateKey.sign(data),
       };
@@ -281,7 +282,7 @@ export async function startFederationWith(
     name: string;
     hub: string;
     dataDir: string;
-    peerId: string;
+    peerId: PeerId;
     libp2pPort: number;
     apiPort: number;
   }> = [];
@@ -465,7 +466,7 @@ export function foreignTrainerNow(
   const documents = (directory.doc() as DirectoryView | undefined)?.documents ?? {};
   for (const [id, entry] of Object.entries(documents)) {
     if (text(entry.type) !== "roster") continue;
-    const handle = handles[id as DocumentId];
+    const handle = handles[documentId(id)];
     if (!handle?.isReady()) continue;
     const stored = (handle.doc() as { trainers?: Record<string, unknown> } | undefined)?.trainers?.[trainerId];
     if (stored !== undefined) return decodeTrainer(stored).displayName;

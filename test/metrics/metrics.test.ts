@@ -1,5 +1,4 @@
 import * as A from "@automerge/automerge";
-import type { DocumentId } from "@automerge/automerge-repo";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -102,7 +101,7 @@ describe("metrics", () => {
     );
     // A relay's garbage in a's directory, as s's own copy of it holds it.
     const directory = await s().node.running.repo.find<{ checkpoints: Record<string, unknown> }>(
-      directoryIdOf(a().peerId) as DocumentId,
+      directoryIdOf(a().peerId),
     );
     directory.change((d) => {
       d.checkpoints["not-a-document"] = new A.ImmutableString("{ not json");

@@ -1,4 +1,3 @@
-import type { PeerId } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Libp2pNetworkAdapter } from "../../node/network/libp2p-adapter.js";
 import {
@@ -91,7 +90,7 @@ describe.each([
 
     // Heal: connect c's adapter again, with the peer id and metadata its Repo gave it.
     const healed = performance.now();
-    adapter.connect(adapter.peerId as PeerId, adapter.peerMetadata);
+    adapter.connect(adapter.peerId!, adapter.peerMetadata);
     await Promise.all([
       ...[1, 2, 3].map((i) => waitForForeignTrainer(c, a, `A-${i}`, () => true, 20_000)),
       ...[1, 2, 3].map((i) => waitForForeignTrainer(a, c, `C-${i}`, () => true, 20_000)),

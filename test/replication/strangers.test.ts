@@ -1,4 +1,5 @@
 import type { PeerId } from "@automerge/automerge-repo";
+import { peerId } from "../../node/ids.js";
 import { status } from "@grpc/grpc-js";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { Ed25519PrivateKey } from "@libp2p/interface";
@@ -15,9 +16,9 @@ import { clientHandshake, expectStillServing, openReplicate, within, type RawRep
 const silent = pino({ level: "silent" });
 const FEDERATION_ID = "concordat-dev"; // config/default.yaml
 
-async function freshKey(): Promise<{ privateKey: Ed25519PrivateKey; peerId: string }> {
+async function freshKey(): Promise<{ privateKey: Ed25519PrivateKey; peerId: PeerId }> {
   const privateKey = await generateKeyPair("Ed25519");
-  return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() };
+  return { privateKey, peerId: peerId(peerIdFromPrivateKey(privateKey).toString()) };
 }
 
 /** A member node refuses peers that are not members; it goes on serving its members. */
@@ -101,7 +102,7 @@ describe("strangers and impostors over gRPC", () => {
       { identity: { peerId: key.peerId, sign: async (data) => key.privateKey.sign(data) }, logger },
     );
     adapters.push(adapter);
-    adapter.connect(key.peerId as PeerId);
+    adapter.connect(key.peerId);
 
     const refused = await waitForLog(
       a().node,

@@ -1,11 +1,5 @@
 import * as A from "@automerge/automerge";
-import {
-  generateAutomergeUrl,
-  parseAutomergeUrl,
-  type DocumentId,
-  type Message,
-  type PeerId,
-} from "@automerge/automerge-repo";
+import { generateAutomergeUrl, parseAutomergeUrl, type DocumentId, type Message } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { directoryIdOf } from "../../node/federation/index.js";
 import type { ChannelNetworkAdapter } from "../../node/network/index.js";
@@ -47,14 +41,14 @@ describe.each(["libp2p", "grpc"] as const)("requests for documents a node does n
       .map((d) => d.id);
     const request = (documentId: DocumentId): Message => ({
       type: "request",
-      senderId: b.peerId as PeerId,
-      targetId: a.peerId as PeerId,
+      senderId: b.peerId,
+      targetId: a.peerId,
       documentId,
       data: A.encodeSyncMessage(
         A.decodeSyncMessage(A.generateSyncMessage(A.init(), A.initSyncState())[1] as Uint8Array),
       ),
     });
-    for (const id of [unknown, ...privateIds] as DocumentId[]) adapter.send(request(id));
+    for (const id of [unknown, ...privateIds]) adapter.send(request(id));
     // A sentinel request for a document a does share: its answer proves a has read the others.
     const directory = directoryIdOf(a.peerId);
     const answered = new Promise<void>((resolve) => {
