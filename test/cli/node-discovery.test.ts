@@ -119,7 +119,7 @@ describe("the CLI reaches the node of the data directory it was given", () => {
     setTimeout(() => void writeRuntimeFile(path, JSON.parse(running) as RuntimeFile), 300);
     const connection = await waiting;
     try {
-      const status = await call(connection, connection.node.getStatus.bind(connection.node), {});
+      const status = await connection.node.getStatus({});
       expect(status.hubId).toBe("sec-hub");
     } finally {
       connection.close();
