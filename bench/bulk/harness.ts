@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse, stringify } from "yaml";
 import { initDataDir } from "../../node/setup.js";
-import { adminToken, nodeApi, type NodeApi } from "../lib/api.js";
+import { adminToken, benchClient, type NodeClient } from "../lib/api.js";
 import { CLI_ENTRY, DEFAULT_CONFIG, ROOT, launchNode, type NodeProcess } from "../lib/nodes.js";
 import { Probe } from "./probe.js";
 
@@ -51,7 +51,7 @@ export interface BulkNode {
   proc: NodeProcess;
   address: string;
   token: string;
-  api: NodeApi;
+  api: NodeClient;
   probe: Probe;
   /** Where loop-monitor.js writes (see there). */
   loopFile: string;
@@ -76,7 +76,7 @@ export async function startNode(
   void proc.exited.then(() => live.delete(proc));
   const { address } = await proc.started;
   const token = await adminToken(dataDir);
-  const api = nodeApi(address, token);
+  const api = benchClient(address, token);
   const probe = new Probe(address, token);
   return {
     dataDir,

@@ -9,7 +9,7 @@ import {
   type FederationNode,
   type StartedFederation,
 } from "../helpers/federation.js";
-import { call, makeClients, makeTrainer } from "../helpers/harness.js";
+import { makeClients, makeTrainer } from "../helpers/harness.js";
 import { spawnNode, type NodeProcess } from "../helpers/process-node.js";
 
 /** How long the federation runs (heartbeats every 5 s, as often as the configuration allows). */
@@ -34,7 +34,7 @@ describe("an honest federation raises no false alarms", () => {
   const addAtC = async (id: string) => {
     const clients = makeClients(`127.0.0.1:${external.apiPort}`, external.token);
     try {
-      await call(clients.trainers, "addTrainer", { trainer: makeTrainer(id) });
+      await clients.trainers.addTrainer({ trainer: makeTrainer(id) });
     } finally {
       clients.close();
     }

@@ -1,11 +1,7 @@
-import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import type { PeerId } from "@automerge/automerge-repo";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  BookingServiceClient,
-  type Booking as BookingMessage,
-} from "../../node/api/generated/concordat/v1/bookings.js";
+import type { Booking as BookingMessage } from "../../node/api/generated/concordat/v1/bookings.js";
 import type { BookingState } from "../../node/bookings/index.js";
 import type { Libp2pNetworkAdapter } from "../../node/network/libp2p-adapter.js";
 import {
@@ -15,7 +11,7 @@ import {
   type FederationNode,
   type StartedFederation,
 } from "../helpers/federation.js";
-import { call, makeClients, makeTrainer } from "../helpers/harness.js";
+import { makeClients, makeTrainer } from "../helpers/harness.js";
 import { spawnNode, type NodeProcess } from "../helpers/process-node.js";
 
 const REQUESTERS = ["b", "c", "d"] as const;
@@ -122,9 +118,9 @@ describe("bookings: no double booking under concurrency, partitions, retries and
     await p.exited;
   };
   const homeBookings = async (trainerId: string): Promise<BookingMessage[]> => {
-    const client = new BookingServiceClient(`127.0.0.1:${home.apiPort}`, grpcCredentials.createInsecure());
+    const client = makeClients(`127.0.0.1:${home.apiPort}`, home.token);
     try {
-      return (await call(client, "listBookings", { direction: "incoming", state: "", trainerId }, home.token)).bookings;
+      return (await client.bookings.listBookings({ direction: "incoming", state: "", trainerId })).bookings;
     } finally {
       client.close();
     }
@@ -163,7 +159,7 @@ describe("bookings: no double booking under concurrency, partitions, retries and
         await startHome();
         const clients = makeClients(`127.0.0.1:${home.apiPort}`, home.token);
         try {
-          await call(clients.trainers, "addTrainer", {
+          await clients.trainers.addTrainer({
             trainer: makeTrainer(trainerId, {
               accreditations: [],
               blackouts: [],

@@ -3,7 +3,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { statusCommand } from "../../cli/commands/status.js";
-import { call, connect } from "../../cli/connection.js";
+import { connect } from "../../cli/connection.js";
 import { ExitCode } from "../../cli/errors.js";
 import { startingDataDir } from "../../cli/start-marker.js";
 import { initDataDir } from "../../node/setup.js";
