@@ -253,9 +253,10 @@ export function nodeClient(address: string, options: NodeClientOptions = {}): No
         unwatch = watch(stream, call);
         const send = async () => {
           for await (const message of requests) {
-            if (ended.signal.aborted) return;
             // Waits for the channel to take more when it is full (a large import).
             if (!stream.write(message)) await once(stream, "drain", { signal: ended.signal });
+            // Takes no more messages once the call has ended (the node may refuse an import early).
+            if (ended.signal.aborted) return;
           }
           stream.end();
         };
