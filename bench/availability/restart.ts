@@ -109,7 +109,7 @@ async function startNode(
   live: Set<NodeProcess>,
   execArgv: string[] = [],
 ): Promise<{ proc: NodeProcess; api: NodeClient }> {
-  const proc = launchNode(dataDir, env, execArgv);
+  const proc = launchNode(dataDir, { env, execArgv });
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
   const { address } = await proc.started;
@@ -278,7 +278,7 @@ export const availabilityRestart: Benchmark = {
       const { killed: stopKilled } = await target.proc.stop();
       const stopMs = since(stopStart);
       // Not `startNode`: the clock runs from spawn, and T's API is polled before it says "node started".
-      const proc = launchNode(tDir, tEnv, execArgv);
+      const proc = launchNode(tDir, { env: tEnv, execArgv });
       live.add(proc);
       void proc.exited.then(() => live.delete(proc));
       target = { proc, api: benchClient(`127.0.0.1:${tApiPort}`, await adminToken(tDir)) };

@@ -67,11 +67,10 @@ export async function startNode(
   live: Set<NodeProcess>,
   options: { env?: Record<string, string>; execArgv?: string[]; loopFile: string },
 ): Promise<BulkNode> {
-  const proc = launchNode(
-    dataDir,
-    { CONCORDAT_API_PORT: "0", ...options.env, CONCORDAT_BENCH_LOOP_FILE: options.loopFile },
-    [`--import=${LOOP_MONITOR}`, ...(options.execArgv ?? [])],
-  );
+  const proc = launchNode(dataDir, {
+    env: { CONCORDAT_API_PORT: "0", ...options.env, CONCORDAT_BENCH_LOOP_FILE: options.loopFile },
+    execArgv: [`--import=${LOOP_MONITOR}`, ...(options.execArgv ?? [])],
+  });
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
   const { address } = await proc.started;

@@ -400,7 +400,11 @@ export class ProcessFederation {
   /** Starts a hub's process (with extra node flags) and a client for its API (bounded by the launcher's start timeout). */
   async start(hub: Hub, execArgv: readonly string[] = []): Promise<void> {
     hub.spawnedAt = Date.now();
-    const proc = launchNode(hub.dataDir, { CONCORDAT_API_PORT: "0", CONCORDAT_LOG_LEVEL: "debug" }, execArgv, 120_000);
+    const proc = launchNode(hub.dataDir, {
+      env: { CONCORDAT_API_PORT: "0", CONCORDAT_LOG_LEVEL: "debug" },
+      execArgv,
+      timeoutMs: 120_000,
+    });
     hub.proc = proc;
     hub.log = new CheckpointLog(proc);
     this.#spec.live.add(proc);

@@ -268,7 +268,7 @@ export class Cluster {
   /** Starts a member's process; resolves on its "node started" line (within `timeoutMs`). */
   async start(m: Member, timeoutMs = 120_000): Promise<{ nodeStartedMs: number }> {
     if (this.#closed) throw new Error(`not starting ${m.hub}: the soak is stopping`);
-    const proc = launchNode(m.dataDir, m.env, m.execArgv, timeoutMs);
+    const proc = launchNode(m.dataDir, { env: m.env, execArgv: m.execArgv, timeoutMs });
     this.#live.add(proc);
     void proc.exited.then(() => this.#live.delete(proc));
     m.proc = proc;

@@ -12,7 +12,7 @@ import {
   type StartedFederation,
 } from "../helpers/federation.js";
 import { makeClients, makeTrainer } from "../helpers/harness.js";
-import { spawnNode, type NodeProcess } from "../helpers/process-node.js";
+import { startNode, type StartedNode } from "../../bench/lib/nodes.js";
 
 const REQUESTERS = ["b", "c", "d"] as const;
 type Requester = (typeof REQUESTERS)[number];
@@ -89,7 +89,7 @@ const overlapping = (x: { start: string; end: string }, y: { start: string; end:
 describe("bookings: no double booking under concurrency, partitions, retries and a SIGKILL of the home hub", () => {
   let fed: StartedFederation;
   let home: ExternalMember;
-  let proc: NodeProcess | undefined;
+  let proc: StartedNode | undefined;
   let run = 0;
   const node = (name: Requester): FederationNode => fed.byName(name);
 
@@ -97,7 +97,7 @@ describe("bookings: no double booking under concurrency, partitions, retries and
   /** Starts a unless it runs or is starting (two `restart`s of one batch start it once). */
   const startHome = (): Promise<void> => {
     if (proc) return Promise.resolve();
-    starting ??= spawnNode(home.dataDir, home.env, 60_000).then(
+    starting ??= startNode(home.dataDir, { loopback: true, env: home.env, timeoutMs: 60_000 }).then(
       (p) => {
         proc = p;
         starting = undefined;
@@ -114,8 +114,7 @@ describe("bookings: no double booking under concurrency, partitions, retries and
     if (!proc) return;
     const p = proc;
     proc = undefined;
-    p.child.kill("SIGKILL");
-    await p.exited;
+    await p.kill();
   };
   const homeBookings = async (trainerId: string): Promise<BookingMessage[]> => {
     const client = makeClients(`127.0.0.1:${home.apiPort}`, home.token);
