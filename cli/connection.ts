@@ -1,24 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
-import {
-  Client,
-  credentials as grpcCredentials,
-  Metadata,
-  type ChannelCredentials,
-  type ServiceError,
-} from "@grpc/grpc-js";
-import { NodeServiceClient, OperatorServiceClient } from "../node/api/generated/concordat/v1/node.js";
-import { TrainerServiceClient } from "../node/api/generated/concordat/v1/trainers.js";
-import { FederationServiceClient, KeyServiceClient } from "../node/api/generated/concordat/v1/federation.js";
-import { AuditServiceClient, CoreServiceClient } from "../node/api/generated/concordat/v1/core.js";
-import { CredentialServiceClient } from "../node/api/generated/concordat/v1/credentials.js";
-import { AvailabilityServiceClient } from "../node/api/generated/concordat/v1/availability.js";
-import { BookingServiceClient } from "../node/api/generated/concordat/v1/bookings.js";
-import { CaseServiceClient } from "../node/api/generated/concordat/v1/cases.js";
-import { DeliveryServiceClient } from "../node/api/generated/concordat/v1/deliveries.js";
-import { ReportServiceClient } from "../node/api/generated/concordat/v1/reports.js";
+import { credentials as grpcCredentials, type ChannelCredentials, type Metadata } from "@grpc/grpc-js";
 import { loadConfigFile } from "../node/config/index.js";
-import { IDENTITY_HEADERS } from "../node/api/index.js";
+import { IDENTITY_HEADERS, nodeClient, type NodeClient } from "../node/api/index.js";
 import { dataPaths, type DataPaths } from "../node/paths.js";
 import { isProcessAlive, readRuntimeFile } from "../node/runtime-file.js";
 import { CliError, ExitCode } from "./errors.js";
@@ -33,24 +17,8 @@ export interface ConnectionOptions {
   startWaitMs?: number;
 }
 
-export interface Connection {
-  address: string;
-  metadata: Metadata;
-  trainers: TrainerServiceClient;
-  operators: OperatorServiceClient;
-  node: NodeServiceClient;
-  federation: FederationServiceClient;
-  keys: KeyServiceClient;
-  core: CoreServiceClient;
-  audit: AuditServiceClient;
-  credentials: CredentialServiceClient;
-  availability: AvailabilityServiceClient;
-  bookings: BookingServiceClient;
-  cases: CaseServiceClient;
-  deliveries: DeliveryServiceClient;
-  reports: ReportServiceClient;
-  close(): void;
-}
+/** The node's API (node/api/client.ts): `connection.trainers.addTrainer(request)` and so on. */
+export type Connection = NodeClient;
 
 async function readOptional(path: string): Promise<string | undefined> {
   try {
@@ -134,27 +102,17 @@ async function checkIdentity(
   dataDir: string,
   expected: Located["expected"],
 ): Promise<void> {
-  const client = new Client(address, channel);
+  const client = nodeClient(address, { credentials: channel });
   try {
-    const headers = await new Promise<Metadata>((resolve, reject) => {
-      let received: Metadata | undefined;
-      const call = client.makeUnaryRequest(
-        "/grpc.health.v1.Health/Check",
-        (value: Buffer) => value,
-        (value: Buffer) => value,
-        Buffer.alloc(0),
-        new Metadata(),
-        { deadline: new Date(Date.now() + 10_000) },
-        (error) => {
-          if (received) resolve(received);
-          else if (error) reject(error);
-          else resolve(new Metadata());
-        },
-      );
-      call.on("metadata", (metadata: Metadata) => {
-        received = metadata;
-      });
-    });
+    let received: Metadata | undefined;
+    try {
+      // The open health check, without the credential (a wrong node must not get it).
+      await client.health.check({ service: "" }, { deadlineMs: 10_000, onHeaders: (h) => (received = h) });
+    } catch (error) {
+      if (!received) throw error;
+    }
+    const headers = received;
+    if (!headers) return;
     const hubId = headers.get(IDENTITY_HEADERS.hubId)[0];
     const peerId = headers.get(IDENTITY_HEADERS.peerId)[0];
     if (typeof hubId !== "string" || typeof peerId !== "string") return;
@@ -211,88 +169,7 @@ export async function connect(options: ConnectionOptions, env: NodeJS.ProcessEnv
     channel = grpcCredentials.createInsecure();
   }
   if (expected) await checkIdentity(address, channel, dataDir, expected);
-  const metadata = new Metadata();
-  metadata.set("authorization", `Bearer ${token}`);
-  const clientOptions = { "grpc.max_receive_message_length": 64 * 1024 * 1024 };
-  const trainers = new TrainerServiceClient(address, channel, clientOptions);
-  const operators = new OperatorServiceClient(address, channel, clientOptions);
-  const node = new NodeServiceClient(address, channel, clientOptions);
-  const federation = new FederationServiceClient(address, channel, clientOptions);
-  const keys = new KeyServiceClient(address, channel, clientOptions);
-  const core = new CoreServiceClient(address, channel, {
-    ...clientOptions,
-    "grpc.max_send_message_length": 64 * 1024 * 1024,
-  });
-  const audit = new AuditServiceClient(address, channel, clientOptions);
-  const credentials = new CredentialServiceClient(address, channel, clientOptions);
-  const availability = new AvailabilityServiceClient(address, channel, clientOptions);
-  const bookings = new BookingServiceClient(address, channel, clientOptions);
-  const deliveries = new DeliveryServiceClient(address, channel, {
-    ...clientOptions,
-    "grpc.max_send_message_length": 64 * 1024 * 1024,
-  });
-  const reports = new ReportServiceClient(address, channel, clientOptions);
-  const cases = new CaseServiceClient(address, channel, {
-    ...clientOptions,
-    "grpc.max_send_message_length": 64 * 1024 * 1024,
-  });
-  return {
-    address,
-    metadata,
-    trainers,
-    operators,
-    node,
-    federation,
-    keys,
-    core,
-    audit,
-    credentials,
-    availability,
-    bookings,
-    cases,
-    deliveries,
-    reports,
-    close() {
-      for (const c of [
-        trainers,
-        operators,
-        node,
-        federation,
-        keys,
-        core,
-        audit,
-        credentials,
-        availability,
-        bookings,
-        cases,
-        deliveries,
-        reports,
-      ] as Client[])
-        c.close();
-    },
-  };
-}
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: { deadline: Date },
-  callback: (error: ServiceError | null, response: Res) => void,
-) => unknown;
-
-/** Calls a unary method with the connection's credential and a deadline. */
-export function call<Req, Res>(
-  connection: Connection,
-  method: UnaryMethod<Req, Res>,
-  request: Req,
-  timeoutMs = 30_000,
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method(request, connection.metadata, { deadline: new Date(Date.now() + timeoutMs) }, (error, response) => {
-      if (error) reject(error);
-      else resolve(response);
-    });
-  });
+  return nodeClient(address, { token, credentials: channel });
 }
 
 /** Runs `fn` with a connection and always closes it. */

@@ -13,15 +13,8 @@ import { loadIdentityFile } from "../../node/identity/index.js";
 import { charterIdOf } from "../../node/federation/index.js";
 import { Probe } from "../bulk/probe.js";
 import { probeStats, type Window } from "../bulk/stalls.js";
-import { adminToken } from "../lib/api.js";
-import {
-  lineDials,
-  ProcessFederation,
-  rosterDocumentOf,
-  trainerMessage,
-  type Hub,
-  type HubApi,
-} from "../lib/federation-nodes.js";
+import { adminToken, type NodeClient } from "../lib/api.js";
+import { lineDials, ProcessFederation, rosterDocumentOf, trainerMessage, type Hub } from "../lib/federation-nodes.js";
 import { liveNodes } from "../lib/nodes.js";
 import { waitUntil } from "../lib/wait.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
@@ -128,7 +121,9 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
       // Honest replication goes on: a trainer added at the secretariat reaches the hub.
       const id = `FUZZ-${transport}`;
       const wrote = Date.now();
-      await (secretariat.api as HubApi).addTrainer(trainerMessage(id, `After the ${transport} flood`));
+      await (secretariat.api as NodeClient).trainers.addTrainer({
+        trainer: trainerMessage(id, `After the ${transport} flood`),
+      });
       const document = rosterDocumentOf(secretariat, id);
       const applied = await waitUntil(
         `${target.hubId} to verify ${id}`,

@@ -15,7 +15,7 @@ import { dataPaths } from "../../node/paths.js";
 import { initDataDir } from "../../node/setup.js";
 import { LevelStorageAdapter } from "../../node/storage/level-storage-adapter.js";
 import { NodeStore } from "../../node/storage/node-store.js";
-import { adminToken, nodeApi, type NodeApi } from "../lib/api.js";
+import { adminToken, admitRequest, benchClient, findRequest, importMessages, type NodeClient } from "../lib/api.js";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
 import { residentMb } from "../lib/federation-nodes.js";
 import { DEFAULT_CONFIG, freePorts, launchNode, liveNodes, type NodeProcess } from "../lib/nodes.js";
@@ -39,7 +39,7 @@ const FULL: Plan = { hubs: 50, perHub: 1_000, restarts: 3, concurrency: 5 };
 const QUICK: Plan = { hubs: 5, perHub: 200, restarts: 1, concurrency: 5 };
 
 const loopback = (port: number) => `/ip4/127.0.0.1/tcp/${port}`;
-const PROBE_REQUEST = { from: new Date(PROBE.start).toISOString(), to: new Date(PROBE.end).toISOString() };
+const PROBE_REQUEST = findRequest({ from: new Date(PROBE.start).toISOString(), to: new Date(PROBE.end).toISOString() });
 
 async function writeNetwork(dataDir: string, network: Record<string, unknown>): Promise<void> {
   const path = join(dataDir, "config.yaml");
@@ -108,12 +108,12 @@ async function startNode(
   env: Record<string, string>,
   live: Set<NodeProcess>,
   execArgv: string[] = [],
-): Promise<{ proc: NodeProcess; api: NodeApi }> {
-  const proc = launchNode(dataDir, env, execArgv);
+): Promise<{ proc: NodeProcess; api: NodeClient }> {
+  const proc = launchNode(dataDir, { env, execArgv });
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
   const { address } = await proc.started;
-  return { proc, api: nodeApi(address, await adminToken(dataDir)) };
+  return { proc, api: benchClient(address, await adminToken(dataDir)) };
 }
 
 interface Restart {
@@ -174,9 +174,10 @@ export const availabilityRestart: Benchmark = {
 
     // The secretariat writes the charter; T starts and trusts it; then both stop.
     const secretariat = await startNode(sDir, { CONCORDAT_API_PORT: "0" }, live);
-    await secretariat.api.createFederation();
-    await secretariat.api.admitMember("target", t.peerId, "Bench target");
-    for (const x of sources) await secretariat.api.admitMember(x.hub.id, x.peerId, `Bench ${x.hub.id}`);
+    await secretariat.api.federation.createFederation({ addresses: [] });
+    await secretariat.api.federation.admitMember(admitRequest("target", t.peerId, "Bench target"));
+    for (const x of sources)
+      await secretariat.api.federation.admitMember(admitRequest(x.hub.id, x.peerId, `Bench ${x.hub.id}`));
     const tEnv = { CONCORDAT_API_PORT: String(tApiPort) };
     let target = await startNode(tDir, tEnv, live);
     cleanup.add("close the target's client", () => target.api.close());
@@ -184,7 +185,8 @@ export const availabilityRestart: Benchmark = {
     await waitUntil(
       `the target to trust the charter of ${members} members`,
       async (see) => {
-        const listed = (await target.api.members().catch(() => undefined))?.members.length;
+        const listed = (await target.api.federation.listMembers({}, { deadlineMs: 10_000 }).catch(() => undefined))
+          ?.members.length;
         see(listed === undefined ? "no answer to ListMembers" : `${listed} members in the charter it trusts`);
         return listed === members;
       },
@@ -210,7 +212,7 @@ export const availabilityRestart: Benchmark = {
           toTrainerMessage,
         );
         const importStart = performance.now();
-        const outcome = await source.api.importTrainers(trainers);
+        const outcome = await source.api.trainers.importTrainers(importMessages(trainers), { deadlineMs: 300_000 });
         if (!outcome.committed || outcome.imported !== plan.perHub)
           throw new Error(
             `${x.hub.id}: imported ${outcome.imported} of ${plan.perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`,
@@ -250,7 +252,11 @@ export const availabilityRestart: Benchmark = {
     await waitUntil(
       `the target to answer with all ${expected} trainers`,
       async (see) => {
-        const total = (await target.api.find(PROBE_REQUEST, 60_000, true).catch(() => undefined))?.total;
+        const total = (
+          await target.api.availability
+            .findAvailableTrainers(PROBE_REQUEST, { deadlineMs: 60_000, waitForReady: true })
+            .catch(() => undefined)
+        )?.total;
         see(total === undefined ? "no answer to FindAvailableTrainers" : `it answers for ${total}`);
         return total === expected;
       },
@@ -272,16 +278,18 @@ export const availabilityRestart: Benchmark = {
       const { killed: stopKilled } = await target.proc.stop();
       const stopMs = since(stopStart);
       // Not `startNode`: the clock runs from spawn, and T's API is polled before it says "node started".
-      const proc = launchNode(tDir, tEnv, execArgv);
+      const proc = launchNode(tDir, { env: tEnv, execArgv });
       live.add(proc);
       void proc.exited.then(() => live.delete(proc));
-      target = { proc, api: nodeApi(`127.0.0.1:${tApiPort}`, await adminToken(tDir)) };
+      target = { proc, api: benchClient(`127.0.0.1:${tApiPort}`, await adminToken(tDir)) };
       const partialAnswers: number[] = [];
       const firstAt = await waitUntil(
         `the restarted target's first complete answer (${expected} trainers)`,
         async (see) => {
           if (proc.child.exitCode !== null) throw new Error(`the target exited: ${proc.stderr()}`);
-          const answer = await target.api.find(PROBE_REQUEST, 2_000, true).catch(() => undefined);
+          const answer = await target.api.availability
+            .findAvailableTrainers(PROBE_REQUEST, { deadlineMs: 2_000, waitForReady: true })
+            .catch(() => undefined);
           see(answer ? `it answers for ${answer.total}` : "no answer to FindAvailableTrainers yet");
           if (!answer) return false;
           const at = performance.now();
@@ -311,7 +319,7 @@ export const availabilityRestart: Benchmark = {
     const emptyTimes: number[] = [];
     for (let r = 0; r < 2; r += 1) {
       const empty = await startNode(emptyDir, { CONCORDAT_API_PORT: "0" }, live);
-      await empty.api.find(PROBE_REQUEST, 10_000, true);
+      await empty.api.availability.findAvailableTrainers(PROBE_REQUEST, { deadlineMs: 10_000, waitForReady: true });
       emptyTimes.push(since(empty.proc.spawnedAt));
       empty.api.close();
       await empty.proc.stop();

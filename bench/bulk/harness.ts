@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse, stringify } from "yaml";
 import { initDataDir } from "../../node/setup.js";
-import { adminToken, nodeApi, type NodeApi } from "../lib/api.js";
+import { adminToken, benchClient, type NodeClient } from "../lib/api.js";
 import { CLI_ENTRY, DEFAULT_CONFIG, ROOT, launchNode, type NodeProcess } from "../lib/nodes.js";
 import { Probe } from "./probe.js";
 
@@ -51,7 +51,7 @@ export interface BulkNode {
   proc: NodeProcess;
   address: string;
   token: string;
-  api: NodeApi;
+  api: NodeClient;
   probe: Probe;
   /** Where loop-monitor.js writes (see there). */
   loopFile: string;
@@ -67,16 +67,15 @@ export async function startNode(
   live: Set<NodeProcess>,
   options: { env?: Record<string, string>; execArgv?: string[]; loopFile: string },
 ): Promise<BulkNode> {
-  const proc = launchNode(
-    dataDir,
-    { CONCORDAT_API_PORT: "0", ...options.env, CONCORDAT_BENCH_LOOP_FILE: options.loopFile },
-    [`--import=${LOOP_MONITOR}`, ...(options.execArgv ?? [])],
-  );
+  const proc = launchNode(dataDir, {
+    env: { CONCORDAT_API_PORT: "0", ...options.env, CONCORDAT_BENCH_LOOP_FILE: options.loopFile },
+    execArgv: [`--import=${LOOP_MONITOR}`, ...(options.execArgv ?? [])],
+  });
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
   const { address } = await proc.started;
   const token = await adminToken(dataDir);
-  const api = nodeApi(address, token);
+  const api = benchClient(address, token);
   const probe = new Probe(address, token);
   return {
     dataDir,

@@ -5,8 +5,8 @@
  * records each call's latency from send to answer. It also watches its own event loop (a late timer
  * in the bench process would delay sends, not answers; it is reported so that it can be ruled out).
  */
-import { closeClient, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
-import { NodeServiceClient, type GetStatusResponse } from "../../node/api/generated/concordat/v1/node.js";
+import { nodeClient, type NodeClient } from "../../node/api/index.js";
+import type { GetStatusResponse } from "../../node/api/generated/concordat/v1/node.js";
 
 export interface ProbeSample {
   /** When the call was sent, epoch ms. */
@@ -19,8 +19,7 @@ export interface ProbeSample {
 const epoch = () => performance.timeOrigin + performance.now();
 
 export class Probe {
-  readonly #client: NodeServiceClient;
-  readonly #metadata: Metadata;
+  readonly #client: NodeClient;
   readonly #intervalMs: number;
   readonly #deadlineMs: number;
   readonly samples: ProbeSample[] = [];
@@ -33,28 +32,14 @@ export class Probe {
   #pending = new Set<Promise<void>>();
 
   constructor(address: string, token: string, intervalMs = 20, deadlineMs = 10_000) {
-    this.#client = new NodeServiceClient(address, credentials.createInsecure(), {
-      "grpc.use_local_subchannel_pool": 1,
-      "grpc.max_receive_message_length": 64 * 1024 * 1024,
-    });
-    this.#metadata = new Metadata();
-    this.#metadata.set("authorization", `Bearer ${token}`);
+    this.#client = nodeClient(address, { token, deadlineMs, channel: { "grpc.use_local_subchannel_pool": 1 } });
     this.#intervalMs = intervalMs;
     this.#deadlineMs = deadlineMs;
   }
 
   /** One GetStatus call (waiting for the connection within the deadline). */
   status(deadlineMs = this.#deadlineMs): Promise<GetStatusResponse> {
-    const md = this.#metadata.clone();
-    md.setOptions({ waitForReady: true });
-    return new Promise((resolve, reject) => {
-      this.#client.getStatus(
-        {},
-        md,
-        { deadline: Date.now() + deadlineMs },
-        (error: ServiceError | null, response: GetStatusResponse) => (error ? reject(error) : resolve(response)),
-      );
-    });
+    return this.#client.node.getStatus({}, { deadlineMs, waitForReady: true });
   }
 
   /** Connects and makes a few calls, so that the first timed call pays no connection set-up. */
@@ -78,18 +63,15 @@ export class Probe {
   #call(): void {
     const at = epoch();
     const start = performance.now();
-    const call = new Promise<void>((resolve) => {
-      this.#client.getStatus(
-        {},
-        this.#metadata,
-        { deadline: Date.now() + this.#deadlineMs },
-        (error: ServiceError | null) => {
-          this.samples.push({ at, ms: performance.now() - start, ok: !error });
-          if (error) this.errors.set(error.message, (this.errors.get(error.message) ?? 0) + 1);
-          resolve();
-        },
-      );
-    });
+    const call = this.#client.node.getStatus({}).then(
+      () => {
+        this.samples.push({ at, ms: performance.now() - start, ok: true });
+      },
+      (error: Error) => {
+        this.samples.push({ at, ms: performance.now() - start, ok: false });
+        this.errors.set(error.message, (this.errors.get(error.message) ?? 0) + 1);
+      },
+    );
     this.#pending.add(call);
     void call.then(() => this.#pending.delete(call));
   }
@@ -105,6 +87,6 @@ export class Probe {
   close(): void {
     clearInterval(this.#timer);
     clearTimeout(this.#lagTimer);
-    closeClient(this.#client);
+    this.#client.close();
   }
 }

@@ -18,6 +18,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { parseTrainerFile } from "../../cli/trainer-files.js";
 import { join } from "node:path";
 import { PROBE } from "../availability/generate.js";
+import { admitRequest, findRequest, importMessages } from "../lib/api.js";
 import { freePorts, liveNodes } from "../lib/nodes.js";
 import { allowance, waitUntil } from "../lib/wait.js";
 import { median, round } from "../lib/stats.js";
@@ -55,11 +56,11 @@ const STALL_TARGET_MS = 100;
 /** A fresh hub syncs the source's roster within a minute plus 24 ms a trainer (5 minutes at 10,000). */
 const SYNC_BASE_MS = 60_000;
 const SYNC_PER_TRAINER_MS = 24;
-const PROBE_REQUEST = {
+const PROBE_REQUEST = findRequest({
   from: new Date(PROBE.start).toISOString(),
   to: new Date(PROBE.end).toISOString(),
   hub: IMPORT_HUB,
-};
+});
 
 type Scenario = "import" | "sync";
 
@@ -192,15 +193,17 @@ export const apiResponsiveness: Benchmark = {
         peers: [{ peerId: a.peerId, libp2p: [loopback(aPort)] }],
       });
     const secretariat = await startNode(sDir, live, { loopFile: join(work, "loop-secretariat.txt") });
-    await secretariat.api.createFederation();
-    await secretariat.api.admitMember(IMPORT_HUB, a.peerId, "Bench source");
-    for (const t of targets) await secretariat.api.admitMember(t.hub, t.peerId, `Bench ${t.hub}`);
+    await secretariat.api.federation.createFederation({ addresses: [] });
+    await secretariat.api.federation.admitMember(admitRequest(IMPORT_HUB, a.peerId, "Bench source"));
+    for (const t of targets)
+      await secretariat.api.federation.admitMember(admitRequest(t.hub, t.peerId, `Bench ${t.hub}`));
     const members = 2 + targets.length;
     const source = await startNode(aDir, live, { loopFile: join(work, "loop-source.txt") });
     await waitUntil(
       `the source to trust the charter of ${members} members`,
       async (see) => {
-        const listed = (await source.api.members().catch(() => undefined))?.members.length;
+        const listed = (await source.api.federation.listMembers({}, { deadlineMs: 10_000 }).catch(() => undefined))
+          ?.members.length;
         see(listed === undefined ? "no answer to ListMembers" : `${listed} members in the charter it trusts`);
         return listed === members;
       },
@@ -212,7 +215,7 @@ export const apiResponsiveness: Benchmark = {
     await secretariat.stop();
     // The same rows as the CSV, through the API (this import is not measured).
     const rows = parseTrainerFile(await readFile(file.path, "utf8"), "csv").rows.map((r) => r.trainer);
-    const sourceImport = await source.api.importTrainers(rows, 500);
+    const sourceImport = await source.api.trainers.importTrainers(importMessages(rows, 500), { deadlineMs: 300_000 });
     if (!sourceImport.committed || sourceImport.imported !== plan.trainers)
       throw new Error(
         `the source imported ${sourceImport.imported} of ${plan.trainers}: ${JSON.stringify(sourceImport.errors.slice(0, 3))}`,
@@ -235,7 +238,9 @@ export const apiResponsiveness: Benchmark = {
           async (see) => {
             if (node.proc.child.exitCode !== null)
               throw new Error(`${target.hub} exited: ${node.proc.stderr().slice(-2000)}`);
-            const answer = await node.api.find(PROBE_REQUEST, 10_000).catch(() => undefined);
+            const answer = await node.api.availability
+              .findAvailableTrainers(PROBE_REQUEST, { deadlineMs: 10_000 })
+              .catch(() => undefined);
             see(answer ? `it answers for ${answer.total}` : "no answer to FindAvailableTrainers");
             return answer?.total === plan.trainers ? epochNow() : false;
           },

@@ -10,14 +10,12 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { closeClient, credentials, Metadata, type CallOptions, type ServiceError } from "@grpc/grpc-js";
 import { parse, stringify } from "yaml";
-import { NodeServiceClient, type GetStatusResponse } from "../../node/api/generated/concordat/v1/node.js";
-import { TrainerServiceClient, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
+import type { Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import { charterIdOf, directoryIdOf, ownedDocumentId } from "../../node/ids.js";
 import { shardOf } from "../../node/roster/trainer.js";
 import { initDataDir } from "../../node/setup.js";
-import { adminToken, nodeApi, type NodeApi } from "./api.js";
+import { adminToken, admitRequest, benchClient, findRequest, importMessages, type NodeClient } from "./api.js";
 import { DEFAULT_CONFIG, launchNode, type NodeProcess } from "./nodes.js";
 import { allowance, waitUntil } from "./wait.js";
 
@@ -44,67 +42,6 @@ export function trainerMessage(id: string, displayName: string, region = "KE"): 
     private: undefined,
     updatedAt: "",
     updatedBy: "",
-  };
-}
-
-/** The calls the replication benchmarks make besides those of `NodeApi`. */
-export interface HubApi extends NodeApi {
-  addTrainer(trainer: Trainer, deadlineMs?: number): Promise<Trainer>;
-  /** UpdateTrainer with an update mask (e.g. ["display_name"]). */
-  updateTrainer(trainer: Trainer, mask: string[], deadlineMs?: number): Promise<Trainer>;
-  status(deadlineMs?: number): Promise<GetStatusResponse>;
-}
-
-export function hubApi(address: string, token: string): HubApi {
-  const base = nodeApi(address, token);
-  const options = {
-    "grpc.use_local_subchannel_pool": 1,
-    "grpc.initial_reconnect_backoff_ms": 10,
-    "grpc.max_reconnect_backoff_ms": 50,
-  };
-  const insecure = credentials.createInsecure();
-  const trainers = new TrainerServiceClient(address, insecure, options);
-  const node = new NodeServiceClient(address, insecure, options);
-  const metadata = () => {
-    const md = new Metadata();
-    md.set("authorization", `Bearer ${token}`);
-    return md;
-  };
-  const deadline = (ms: number): Partial<CallOptions> => ({ deadline: Date.now() + ms });
-  return {
-    ...base,
-    addTrainer: (trainer, deadlineMs = 30_000) =>
-      new Promise((resolve, reject) => {
-        trainers.addTrainer(
-          { trainer },
-          metadata(),
-          deadline(deadlineMs),
-          (error: ServiceError | null, response: Trainer) => (error ? reject(error) : resolve(response)),
-        );
-      }),
-    updateTrainer: (trainer, mask, deadlineMs = 30_000) =>
-      new Promise((resolve, reject) => {
-        trainers.updateTrainer(
-          { trainer, updateMask: mask },
-          metadata(),
-          deadline(deadlineMs),
-          (error: ServiceError | null, response: Trainer) => (error ? reject(error) : resolve(response)),
-        );
-      }),
-    status: (deadlineMs = 10_000) =>
-      new Promise((resolve, reject) => {
-        node.getStatus(
-          {},
-          metadata(),
-          deadline(deadlineMs),
-          (error: ServiceError | null, response: GetStatusResponse) => (error ? reject(error) : resolve(response)),
-        );
-      }),
-    close: () => {
-      base.close();
-      closeClient(trainers);
-      closeClient(node);
-    },
   };
 }
 
@@ -229,7 +166,7 @@ export interface Hub {
   directoryId: string;
   libp2pPort: number;
   proc?: NodeProcess;
-  api?: HubApi;
+  api?: NodeClient;
   log?: CheckpointLog;
   /** Date.now() when its process was spawned. */
   spawnedAt?: number;
@@ -412,13 +349,14 @@ export class ProcessFederation {
     // one from its only neighbour (found here; reported, node/ is not changed).
     const secretariat = hubs[0] as Hub;
     await federation.start(secretariat, spec.execArgv?.(0) ?? []);
-    const api = secretariat.api as HubApi;
+    const api = secretariat.api as NodeClient;
     const written: CharterWritten = { document: charterIdOf(secretariat.peerId), heads: [], ackedAt: 0 };
-    const charterHeads = async () => (await api.status()).documents.find((d) => d.id === written.document)?.heads ?? [];
-    await api.createFederation();
+    const charterHeads = async () =>
+      (await api.node.getStatus({})).documents.find((d) => d.id === written.document)?.heads ?? [];
+    await api.federation.createFederation({ addresses: [] });
     written.heads.push(await charterHeads());
     for (const hub of hubs.slice(1)) {
-      await api.admitMember(hub.hubId, hub.peerId, `Bench ${hub.hubId}`);
+      await api.federation.admitMember(admitRequest(hub.hubId, hub.peerId, `Bench ${hub.hubId}`));
       written.heads.push(await charterHeads());
     }
     written.ackedAt = Date.now();
@@ -462,13 +400,17 @@ export class ProcessFederation {
   /** Starts a hub's process (with extra node flags) and a client for its API (bounded by the launcher's start timeout). */
   async start(hub: Hub, execArgv: readonly string[] = []): Promise<void> {
     hub.spawnedAt = Date.now();
-    const proc = launchNode(hub.dataDir, { CONCORDAT_API_PORT: "0", CONCORDAT_LOG_LEVEL: "debug" }, execArgv, 120_000);
+    const proc = launchNode(hub.dataDir, {
+      env: { CONCORDAT_API_PORT: "0", CONCORDAT_LOG_LEVEL: "debug" },
+      execArgv,
+      timeoutMs: 120_000,
+    });
     hub.proc = proc;
     hub.log = new CheckpointLog(proc);
     this.#spec.live.add(proc);
     void proc.exited.then(() => this.#spec.live.delete(proc));
     const { address } = await proc.started;
-    hub.api = hubApi(address, await adminToken(hub.dataDir));
+    hub.api = benchClient(address, await adminToken(hub.dataDir));
   }
 
   /**
@@ -502,7 +444,9 @@ export class ProcessFederation {
             `${h.hubId} to trust the charter of ${this.hubs.length} members`,
             async (see) => {
               this.#assertRunning(h);
-              const list = await h.api?.members().catch((error: Error) => error);
+              const list = await h.api?.federation
+                .listMembers({}, { deadlineMs: 10_000 })
+                .catch((error: Error) => error);
               const seen =
                 list instanceof Error || list === undefined
                   ? `no answer to ListMembers (${list?.message ?? "no client"})`
@@ -537,7 +481,9 @@ export class ProcessFederation {
     const rows = Array.from({ length: perHub }, (_, i) =>
       trainerMessage(`${hub.hubId}-t${i}`, `Trainer ${i} of ${hub.hubId}`),
     );
-    const outcome = await (hub.api as HubApi).importTrainers(rows, 250, allowance(60_000, 10, perHub));
+    const outcome = await (hub.api as NodeClient).trainers.importTrainers(importMessages(rows, 250), {
+      deadlineMs: allowance(60_000, 10, perHub),
+    });
     if (!outcome.committed || outcome.imported !== perHub)
       throw new Error(
         `${hub.hubId}: imported ${outcome.imported} of ${perHub}: ${JSON.stringify(outcome.errors.slice(0, 3))}`,
@@ -546,7 +492,9 @@ export class ProcessFederation {
 
   /** How many trainers of `owner` (every hub if undefined) `reader` answers for in the probe window. */
   async count(reader: Hub, owner?: Hub, region = ""): Promise<number | undefined> {
-    const answer = await reader.api?.find({ ...PROBE, hub: owner?.hubId ?? "", region }, 10_000).catch(() => undefined);
+    const answer = await reader.api?.availability
+      .findAvailableTrainers(findRequest({ ...PROBE, hub: owner?.hubId ?? "", region }), { deadlineMs: 10_000 })
+      .catch(() => undefined);
     return answer?.total;
   }
 
@@ -620,7 +568,8 @@ export class ProcessFederation {
           `${h.hubId} to connect to ${peers(h)} peers`,
           async (see) => {
             this.#assertRunning(h);
-            const connected = (await h.api?.status().catch(() => undefined))?.connectedPeers;
+            const connected = (await h.api?.node.getStatus({}, { deadlineMs: 10_000 }).catch(() => undefined))
+              ?.connectedPeers;
             see(connected === undefined ? "no answer to GetStatus" : `${connected} connected`);
             return (connected ?? -1) >= peers(h);
           },

@@ -1,7 +1,9 @@
 /**
- * Real nodes for benchmarks: `concordat start` processes (the built CLI) on 127.0.0.1 only, with
- * bounded waits. The test helpers (test/helpers) resolve paths relative to the
- * source tree, which breaks once compiled into dist/, so the few the bench needs live here.
+ * Real node processes for tests and benchmarks alike — the one way either starts one: `concordat
+ * start` (the built CLI, dist/cli/main.js) on 127.0.0.1, ready when its log says "node started"
+ * (within a bounded time), its stderr kept, stopped with SIGTERM then SIGKILL after a bound, or
+ * killed with SIGKILL outright (durability tests). Paths are found from the project root, so this
+ * runs from the source tree (vitest) and from dist/bench/ alike; cleanup helpers for benchmarks too.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -93,29 +95,73 @@ export interface NodeProcess {
   child: ChildProcess;
   /** When it was spawned (performance.now()). */
   spawnedAt: number;
-  /** Resolves with the API address and the time (performance.now()) of the "node started" log line. */
+  /**
+   * Resolves with the API address and the time (performance.now()) of the "node started" log line;
+   * rejects if the process exits first or after the launch's `timeoutMs`.
+   */
   started: Promise<{ address: string; at: number }>;
   /** Log lines seen so far (JSON objects). */
   logs: Array<Record<string, unknown>>;
+  /** What the process wrote to stderr so far (the CLI's messages for people). */
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; says whether it had to be killed. */
   stop(graceMs?: number): Promise<{ killed: boolean }>;
+  /** SIGKILL at once (`kill -9`: no shutdown at all), and its exit. */
+  kill(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** A node process that has started: its API address. */
+export interface StartedNode extends NodeProcess {
+  address: string;
+}
+
+export interface LaunchOptions {
+  /** CONCORDAT_* and other variables on top of this process's environment (info-level JSON logs by default). */
+  env?: Record<string, string>;
+  /** Node flags before the CLI entry (e.g. --cpu-prof). */
+  execArgv?: readonly string[];
+  /** How long to wait for "node started" (default 120 s). */
+  timeoutMs?: number;
+  /** The API on a free port and libp2p on 127.0.0.1 (a free port), unless `env` says otherwise: for tests. */
+  loopback?: boolean;
+  /** Run under this umask (through /bin/sh), e.g. 0o022. */
+  umask?: number;
+}
+
+/** The environment that puts a node's API and libp2p on free loopback ports. */
+export const LOOPBACK_ENV: Readonly<Record<string, string>> = {
+  CONCORDAT_API_PORT: "0",
+  CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
+};
+
+/** The command line that runs the built CLI with `args` (node flags first), under `umask` if given. */
+export function cliCommand(
+  args: readonly string[],
+  options: { execArgv?: readonly string[]; umask?: number } = {},
+): [string, string[]] {
+  const argv = [...(options.execArgv ?? []), CLI_ENTRY, ...args];
+  if (options.umask === undefined) return [process.execPath, argv];
+  const mask = options.umask.toString(8).padStart(3, "0");
+  return ["/bin/sh", ["-c", `umask ${mask} && exec "$0" "$@"`, process.execPath, ...argv]];
 }
 
 /**
- * Starts `concordat start --data DIR` (the built CLI) as a separate process, with extra node flags
- * (e.g. --cpu-prof), and returns at once: `started` resolves on its "node started" log line.
+ * Starts `concordat start --data DIR` (the built CLI) as a separate process and returns at once:
+ * `started` resolves on its "node started" log line.
  */
-export function launchNode(
-  dataDir: string,
-  env: Record<string, string>,
-  execArgv: readonly string[] = [],
-  timeoutMs = 120_000,
-): NodeProcess {
+export function launchNode(dataDir: string, options: LaunchOptions = {}): NodeProcess {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...execArgv, CLI_ENTRY, "start", "--data", dataDir], {
-    env: { ...process.env, CONCORDAT_LOG_LEVEL: "info", CONCORDAT_LOG_PRETTY: "false", ...env },
+  const [command, argv] = cliCommand(["start", "--data", dataDir], options);
+  const child = spawn(command, argv, {
+    env: {
+      ...process.env,
+      ...(options.loopback ? LOOPBACK_ENV : {}),
+      CONCORDAT_LOG_LEVEL: "info",
+      CONCORDAT_LOG_PRETTY: "false",
+      ...options.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = once(child, "exit").then(([code, signal]) => ({
@@ -156,8 +202,9 @@ export function launchNode(
     });
   });
   started.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
   const stop = async (graceMs = 30_000) => {
-    if (child.exitCode !== null || child.signalCode !== null) return { killed: false };
+    if (ended()) return { killed: false };
     child.kill("SIGTERM");
     let killed = false;
     const timer = setTimeout(() => {
@@ -171,5 +218,24 @@ export function launchNode(
     }
     return { killed };
   };
-  return { child, spawnedAt, started, logs, exited, stderr: () => stderr, stop };
+  const kill = async () => {
+    if (!ended()) child.kill("SIGKILL");
+    return exited;
+  };
+  return { child, spawnedAt, started, logs, exited, stderr: () => stderr, stop, kill };
+}
+
+/**
+ * Starts a node process and waits until it has started (at most `timeoutMs`, default 30 s); if it
+ * does not, kills it and fails with its last log line and stderr.
+ */
+export async function startNode(dataDir: string, options: LaunchOptions = {}): Promise<StartedNode> {
+  const proc = launchNode(dataDir, { timeoutMs: 30_000, ...options });
+  try {
+    const { address } = await proc.started;
+    return Object.assign(proc, { address });
+  } catch (error) {
+    await proc.kill();
+    throw error;
+  }
 }

@@ -24,8 +24,8 @@ import {
   rosterDocuments,
   trainerMessage,
   type Hub,
-  type HubApi,
 } from "../lib/federation-nodes.js";
+import { findRequest, importMessages, type NodeClient } from "../lib/api.js";
 import { liveNodes } from "../lib/nodes.js";
 import { allowance, waitUntil } from "../lib/wait.js";
 import { round, summarize } from "../lib/stats.js";
@@ -145,7 +145,7 @@ async function throughputRun(
   log: (m: string) => void,
 ): Promise<ThroughputRun> {
   const [h1, h2, h3] = fed.hubs as [Hub, Hub, Hub];
-  const api = h1.api as HubApi;
+  const api = h1.api as NodeClient;
   const id = (i: number) => `${h1.hubId}-${spec.prefix}${i}`;
   const signedBefore = h1.log?.refresh().signed.length ?? 0;
   const cpuBefore = await Promise.all([h1, h2, h3].map((h) => cpuSeconds(h.proc?.child.pid)));
@@ -156,15 +156,15 @@ async function throughputRun(
       trainerMessage(id(i), `Imported trainer ${i}`, spec.region),
     );
     const began = performance.now();
-    const outcome = await api.importTrainers(rows, 500, 120_000);
+    const outcome = await api.trainers.importTrainers(importMessages(rows, 500), { deadlineMs: 120_000 });
     if (!outcome.committed || outcome.imported !== spec.changes)
       throw new Error(`hub 1 imported ${outcome.imported} of ${spec.changes}`);
     durations = [performance.now() - began];
   } else {
     durations = await pump(spec.changes, spec.inFlight, (i) =>
       spec.kind === "add"
-        ? api.addTrainer(trainerMessage(id(i), `New trainer ${i}`, spec.region))
-        : api.updateTrainer(trainerMessage(id(i), "", spec.region), ["regions"]),
+        ? api.trainers.addTrainer({ trainer: trainerMessage(id(i), `New trainer ${i}`, spec.region) })
+        : api.trainers.updateTrainer({ trainer: trainerMessage(id(i), "", spec.region), updateMask: ["regions"] }),
     );
   }
   const apiDone = Date.now();
@@ -231,14 +231,17 @@ interface LatencySample {
 async function latencyRun(fed: ProcessFederation, plan: Plan): Promise<LatencySample[]> {
   const hubs = fed.hubs;
   const h1 = hubs[0] as Hub;
-  const api = h1.api as HubApi;
+  const api = h1.api as NodeClient;
   const samples: LatencySample[] = [];
   for (let i = 0; i < plan.latencyChanges; i += 1) {
     // A different trainer each time (every shard in turn), the same one-field change.
     const trainer = `${h1.hubId}-t${(i * 37) % plan.perHub}`;
     const document = rosterDocumentOf(h1, trainer);
     const start = Date.now();
-    await api.updateTrainer(trainerMessage(trainer, `Renamed ${i}`), ["display_name"]);
+    await api.trainers.updateTrainer({
+      trainer: trainerMessage(trainer, `Renamed ${i}`),
+      updateMask: ["display_name"],
+    });
     const apiMs = Date.now() - start;
     // A checkpoint of that shard signed after the call began follows this change (no other writes,
     // no heartbeats), so it covers it.
@@ -265,7 +268,12 @@ async function latencyRun(fed: ProcessFederation, plan: Plan): Promise<LatencySa
   const last = new Map<string, string>();
   for (const [i, s] of samples.entries()) last.set(s.trainer, `Renamed ${i}`);
   const h5 = hubs.at(-1) as Hub;
-  const answer = await (h5.api as HubApi).find({ ...PROBE, hub: h1.hubId, pageSize: 500 }, 10_000);
+  const answer = await (h5.api as NodeClient).availability.findAvailableTrainers(
+    findRequest({ ...PROBE, hub: h1.hubId, pageSize: 500 }),
+    {
+      deadlineMs: 10_000,
+    },
+  );
   for (const [trainer, name] of last) {
     const shown = answer.trainers.find((t) => t.trainerId === trainer)?.displayName;
     if (shown !== name) throw new Error(`hub 5 shows ${trainer} as '${shown}', expected '${name}'`);

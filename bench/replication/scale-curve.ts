@@ -21,8 +21,8 @@ import {
   rosterDocumentOf,
   trainerMessage,
   type Hub,
-  type HubApi,
 } from "../lib/federation-nodes.js";
+import type { NodeClient } from "../lib/api.js";
 import { liveNodes } from "../lib/nodes.js";
 import { allowance, waitUntil } from "../lib/wait.js";
 import { round, summarize } from "../lib/stats.js";
@@ -87,7 +87,10 @@ async function oneChange(
   const trainer = `${origin.hubId}-t${(i * 53) % perHub}`;
   const document = rosterDocumentOf(origin, trainer);
   const start = Date.now();
-  await (origin.api as HubApi).updateTrainer(trainerMessage(trainer, `Scale change ${i}`), ["display_name"]);
+  await (origin.api as NodeClient).trainers.updateTrainer({
+    trainer: trainerMessage(trainer, `Scale change ${i}`),
+    updateMask: ["display_name"],
+  });
   const at = await waitUntil(
     `every hub to verify change ${i + 1}`,
     (see) => {

@@ -14,7 +14,7 @@ import { initDataDir } from "../../node/setup.js";
 import { adminToken } from "../lib/api.js";
 import { DEFAULT_CONFIG, freePorts, launchNode, type Cleanup, type NodeProcess } from "../lib/nodes.js";
 import { allowance, waitUntil } from "../lib/wait.js";
-import { soakClient, type SoakClient } from "./client.js";
+import { admitRequest, benchClient, type NodeClient } from "../lib/api.js";
 import type { ProbeSample } from "./gc-probe.js";
 
 const loopback = (port: number) => `/ip4/127.0.0.1/tcp/${port}`;
@@ -37,7 +37,7 @@ export interface Member {
   proc: NodeProcess | undefined;
   /** Every process it ran, the current one last (their logs are kept). */
   procs: NodeProcess[];
-  client: SoakClient;
+  client: NodeClient;
   /** Whether the soak sends it calls (false from just before a kill until it answers again). */
   up: boolean;
   /** Times it was started (1 + restarts). */
@@ -247,7 +247,7 @@ export class Cluster {
         probeFile,
         proc: undefined,
         procs: [],
-        client: soakClient(`127.0.0.1:${apiPort}`, await adminToken(dataDir), deadlineMs),
+        client: benchClient(`127.0.0.1:${apiPort}`, await adminToken(dataDir), { deadlineMs, reconnectMs: [50, 250] }),
         up: false,
         starts: 0,
       });
@@ -268,7 +268,7 @@ export class Cluster {
   /** Starts a member's process; resolves on its "node started" line (within `timeoutMs`). */
   async start(m: Member, timeoutMs = 120_000): Promise<{ nodeStartedMs: number }> {
     if (this.#closed) throw new Error(`not starting ${m.hub}: the soak is stopping`);
-    const proc = launchNode(m.dataDir, m.env, m.execArgv, timeoutMs);
+    const proc = launchNode(m.dataDir, { env: m.env, execArgv: m.execArgv, timeoutMs });
     this.#live.add(proc);
     void proc.exited.then(() => this.#live.delete(proc));
     m.proc = proc;
@@ -283,8 +283,9 @@ export class Cluster {
   async form(parallel: number): Promise<void> {
     const s = this.secretariat;
     await this.start(s);
-    await s.client.createFederation([loopback(s.libp2pPort)]);
-    for (const m of this.hubs) await s.client.admitMember(m.hub, m.peerId, `Soak ${m.hub}`, [loopback(m.libp2pPort)]);
+    await s.client.federation.createFederation({ addresses: [loopback(s.libp2pPort)] });
+    for (const m of this.hubs)
+      await s.client.federation.admitMember(admitRequest(m.hub, m.peerId, `Soak ${m.hub}`, [loopback(m.libp2pPort)]));
     const queue = [...this.hubs];
     await Promise.all(
       Array.from({ length: parallel }, async () => {
@@ -295,7 +296,9 @@ export class Cluster {
     await waitUntil(
       `every hub to trust the charter of ${count} members`,
       async (see) => {
-        const lists = await Promise.all(this.hubs.map((m) => m.client.members().catch(() => undefined)));
+        const lists = await Promise.all(
+          this.hubs.map((m) => m.client.federation.listMembers({}).catch(() => undefined)),
+        );
         see(
           this.hubs
             .map((m, k) => `${m.hub}: ${lists[k] ? `${lists[k].members.length} (${lists[k].source})` : "no answer"}`)

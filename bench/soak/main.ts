@@ -18,7 +18,7 @@ import { Cleanup, ROOT, tempDir } from "../lib/nodes.js";
 import { Random } from "../lib/random.js";
 import { summarize } from "../lib/stats.js";
 import { Cluster, HEARTBEAT_SECONDS, sleep, type Member, type MemorySample } from "./cluster.js";
-import { describeError } from "./client.js";
+import { describeError } from "../../node/api/index.js";
 import { checkHistories, check, problemCount, snapshot, type Problems } from "./verify.js";
 import { EXPECTED_REFUSALS, MIX, OP_KINDS, Workload } from "./workload.js";
 
@@ -187,7 +187,7 @@ async function main(cleanup: Cleanup): Promise<number> {
       // The first API answer after the restart (GetStatus), polled every 20 ms for at most 60 s.
       const deadline = performance.now() + 60_000;
       for (;;) {
-        const ok = await victim.client.status().then(
+        const ok = await victim.client.node.getStatus({}).then(
           () => true,
           () => false,
         );

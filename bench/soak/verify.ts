@@ -23,7 +23,8 @@ import type { Booking } from "../../node/api/generated/concordat/v1/bookings.js"
 import type { GetStatusResponse } from "../../node/api/generated/concordat/v1/node.js";
 import type { Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import type { Cluster, Member } from "./cluster.js";
-import { describeError } from "./client.js";
+import { describeError } from "../../node/api/index.js";
+import { findAll, listAllTrainers } from "../lib/api.js";
 import { canonical, overlaps, PROBE, stateOf, type TrainerState } from "./model.js";
 import { Workload } from "./workload.js";
 
@@ -91,9 +92,13 @@ export async function snapshot(cluster: Cluster): Promise<Snapshot> {
     cluster.members.map(async (m) => {
       const errors = out.readErrors;
       if (!m.secretariat) {
-        const list = await settle(`${m.hub} ListTrainers`, errors, m.client.listAllTrainers());
+        const list = await settle(`${m.hub} ListTrainers`, errors, listAllTrainers(m.client));
         if (list) out.rosters.set(m.hub, new Map(list.map((t) => [t.id, t])));
-        const bookings = await settle(`${m.hub} ListBookings`, errors, m.client.listBookings(""));
+        const bookings = await settle(
+          `${m.hub} ListBookings`,
+          errors,
+          m.client.bookings.listBookings({ direction: "", state: "", trainerId: "" }),
+        );
         if (bookings) out.bookings.set(m.hub, bookings.bookings);
       }
       const views = new Map<string, Map<string, string>>();
@@ -102,14 +107,14 @@ export async function snapshot(cluster: Cluster): Promise<Snapshot> {
         const found: FindAvailableTrainersResponse["trainers"] | undefined = await settle(
           `${m.hub} FindAvailableTrainers hub=${owner.hub}`,
           errors,
-          m.client.findAll({ hub: owner.hub, from: PROBE.from, to: PROBE.to }),
+          findAll(m.client, { hub: owner.hub, from: PROBE.from, to: PROBE.to }),
         );
         if (found) views.set(owner.hub, new Map(found.map((t) => [t.trainerId, t.displayName])));
       }
       out.views.set(m.hub, views);
-      const status = await settle(`${m.hub} GetStatus`, errors, m.client.status());
+      const status = await settle(`${m.hub} GetStatus`, errors, m.client.node.getStatus({}));
       if (status) out.statuses.set(m.hub, status);
-      const peers = await settle(`${m.hub} ListPeers`, errors, m.client.peers(true));
+      const peers = await settle(`${m.hub} ListPeers`, errors, m.client.node.listPeers({ includeDocuments: true }));
       if (peers) {
         const heads = new Map<string, string[]>();
         // ListPeers gives automerge-repo's URL heads (bs58check); GetStatus gives Automerge's hex heads.
@@ -348,7 +353,7 @@ export async function checkHistories(cluster: Cluster, workload: Workload, paral
       for (let t = queue.shift(); t; t = queue.shift()) {
         const owner = byHub.get(t.hub) as Member;
         try {
-          const entries = (await owner.client.trainerHistory(t.id)).entries.length;
+          const entries = (await owner.client.trainers.getTrainerHistory({ id: t.id })).entries.length;
           out.trainers += 1;
           out.writes += t.ackedWrites;
           if (entries < t.ackedWrites)

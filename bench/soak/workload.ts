@@ -16,7 +16,8 @@
 import type { Random } from "../lib/random.js";
 import { zipf } from "../lib/random.js";
 import type { Cluster, Member } from "./cluster.js";
-import { describeError, isServiceError } from "./client.js";
+import { describeError, isServiceError } from "../../node/api/index.js";
+import { findRequest, importMessages } from "../lib/api.js";
 import {
   BOOKING_DAYS,
   BOOKING_START,
@@ -155,7 +156,13 @@ export class Workload {
       const id = this.newTrainerId(m);
       rows.push({ id, state: this.nextState(m, id) });
     }
-    const result = await m.client.importTrainers(rows.map((r) => toMessage(r.id, r.state)));
+    const result = await m.client.trainers.importTrainers(
+      importMessages(
+        rows.map((r) => toMessage(r.id, r.state)),
+        Math.max(1, count),
+      ),
+      { deadlineMs: 120_000 },
+    );
     if (!result.committed || result.imported !== count)
       throw new Error(
         `${m.hub}: imported ${result.imported} of ${count}: ${JSON.stringify(result.errors.slice(0, 3))}`,
@@ -251,7 +258,7 @@ export class Workload {
         this.trainers.set(Workload.key(m.hub, id), t);
         return async () => {
           try {
-            await m.client.addTrainer(toMessage(id, state));
+            await m.client.trainers.addTrainer({ trainer: toMessage(id, state) });
             this.#record(kind, m, id, started, epoch, { ok: true });
             t.state = state;
             t.addedAt = performance.now();
@@ -274,7 +281,10 @@ export class Workload {
         t.busy = true;
         return async () => {
           try {
-            await m.client.updateTrainer(toMessage(t.id, state), ["display_name", "languages", "regions", "blackouts"]);
+            await m.client.trainers.updateTrainer({
+              trainer: toMessage(t.id, state),
+              updateMask: ["display_name", "languages", "regions", "blackouts"],
+            });
             this.#record(kind, m, t.id, started, epoch, { ok: true });
             t.state = state;
             t.ackedWrites += 1;
@@ -296,7 +306,7 @@ export class Workload {
         t.removing = true;
         return async () => {
           try {
-            await m.client.removeTrainer(t.id);
+            await m.client.trainers.removeTrainer({ id: t.id });
             this.#record(kind, m, t.id, started, epoch, { ok: true });
             t.state = undefined;
             t.removedAt = performance.now();
@@ -338,7 +348,7 @@ export class Workload {
         const addedAt = t.addedAt;
         return async () => {
           try {
-            const answer = await m.client.requestBooking({
+            const answer = await m.client.bookings.requestBooking({
               requestId: id,
               trainerHub: r.trainerHub,
               trainerId: r.trainerId,
@@ -381,7 +391,7 @@ export class Workload {
         const r = this.rng.pick(mine);
         return async () => {
           try {
-            const answer = await m.client.requestBooking({
+            const answer = await m.client.bookings.requestBooking({
               requestId: r.id,
               trainerHub: r.trainerHub,
               trainerId: r.trainerId,
@@ -429,7 +439,7 @@ export class Workload {
         };
         return async () => {
           try {
-            const answer = await m.client.find(request);
+            const answer = await m.client.availability.findAvailableTrainers(findRequest(request));
             this.#record(kind, m, JSON.stringify(request), started, epoch, { ok: true });
             if (answer.trainers.length > answer.total)
               this.#error(kind, m, "", `an answer of ${answer.trainers.length} trainers says total ${answer.total}`);

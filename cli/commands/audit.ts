@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { writeAtomically } from "../atomic-file.js";
-import type { AuditChunk } from "../../node/api/generated/concordat/v1/core.js";
 import { decodeBundle } from "../../node/audit/bundle.js";
 import { verifyBundle } from "../../node/audit/verify.js";
 import { PEER_ID_PATTERN } from "../../node/federation/index.js";
@@ -12,8 +11,7 @@ import { printJson, printLine, type Io } from "../io.js";
 export async function auditExportCommand(options: ConnectionOptions & { out: string }, io: Io): Promise<void> {
   const bytes = await writeAtomically(options.out, 0o644, (write) =>
     withConnection(options, async (c) => {
-      for await (const chunk of c.audit.exportAudit({}, c.metadata) as AsyncIterable<AuditChunk>)
-        await write(chunk.data);
+      for await (const chunk of c.audit.exportAudit({})) await write(chunk.data);
     }),
   );
   if (io.json) printJson(io, { out: options.out, bytes });

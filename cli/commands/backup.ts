@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { writeAtomically } from "../atomic-file.js";
-import type { BackupChunk } from "../../node/api/generated/concordat/v1/node.js";
 import { restoreBackup } from "../../node/setup.js";
 import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
@@ -13,7 +12,7 @@ import { printJson, printLine, type Io } from "../io.js";
 export async function backupCommand(options: ConnectionOptions & { out: string }, io: Io): Promise<void> {
   const bytes = await writeAtomically(options.out, 0o600, (write) =>
     withConnection(options, async (c) => {
-      for await (const chunk of c.node.backup({}, c.metadata) as AsyncIterable<BackupChunk>) await write(chunk.data);
+      for await (const chunk of c.node.backup({})) await write(chunk.data);
     }),
   );
   if (io.json) printJson(io, { out: options.out, bytes });

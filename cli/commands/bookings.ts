@@ -1,5 +1,5 @@
 import type { Booking } from "../../node/api/generated/concordat/v1/bookings.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { apiRange, formatRange } from "../day-ranges.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
@@ -56,7 +56,7 @@ export async function bookingsRequestCommand(options: BookingRequestOptions, io:
   const trainer = trainerRef(options.trainer);
   const range = apiRange(options.from, options.to);
   const result = await withConnection(options, (c) =>
-    call(c, c.bookings.requestBooking.bind(c.bookings), {
+    c.bookings.requestBooking({
       requestId: options.id ?? "",
       trainerHub: trainer.hub,
       trainerId: trainer.id,
@@ -88,7 +88,7 @@ export async function bookingsListCommand(
   io: Io,
 ): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.bookings.listBookings.bind(c.bookings), {
+    c.bookings.listBookings({
       direction: options.direction ?? "",
       state: options.state ?? "",
       trainerId: options.trainer ?? "",
@@ -133,13 +133,13 @@ export async function bookingsActCommand(
   const result = await withConnection(options, (c) => {
     switch (options.action) {
       case "show":
-        return call(c, c.bookings.getBooking.bind(c.bookings), { booking });
+        return c.bookings.getBooking({ booking });
       case "confirm":
-        return call(c, c.bookings.confirmBooking.bind(c.bookings), { booking });
+        return c.bookings.confirmBooking({ booking });
       case "decline":
-        return call(c, c.bookings.declineBooking.bind(c.bookings), { booking, note });
+        return c.bookings.declineBooking({ booking, note });
       case "cancel":
-        return call(c, c.bookings.cancelBooking.bind(c.bookings), { booking, note });
+        return c.bookings.cancelBooking({ booking, note });
     }
   });
   if (io.json) printJson(io, result);

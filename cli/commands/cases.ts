@@ -1,6 +1,6 @@
 import type { Case, CaseEndorsement } from "../../node/api/generated/concordat/v1/cases.js";
 import { readCaseFile, readCaseFolder } from "../case-files.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
 /** `HUB/ID` or `ID` (this hub's). */
@@ -17,9 +17,7 @@ export async function casesAddCommand(
 ): Promise<void> {
   const value = await readCaseFile(options.file);
   const saved = await withConnection(options, (c) =>
-    options.update
-      ? call(c, c.cases.updateCase.bind(c.cases), { case: value })
-      : call(c, c.cases.addCase.bind(c.cases), { case: value }),
+    options.update ? c.cases.updateCase({ case: value }) : c.cases.addCase({ case: value }),
   );
   if (io.json) printJson(io, saved);
   else
@@ -35,7 +33,7 @@ export async function casesImportCommand(
 ): Promise<void> {
   const cases = await readCaseFolder(options.dir);
   const result = await withConnection(options, (c) =>
-    call(c, c.cases.importCases.bind(c.cases), { cases, dryRun: options.dryRun ?? false }, 120_000),
+    c.cases.importCases({ cases, dryRun: options.dryRun ?? false }, { deadlineMs: 120_000 }),
   );
   if (io.json) printJson(io, result);
   else
@@ -47,7 +45,7 @@ export async function casesImportCommand(
 
 export async function casesShowCommand(options: ConnectionOptions & { ref: string }, io: Io): Promise<void> {
   const ref = caseRef(options.ref);
-  const found = await withConnection(options, (c) => call(c, c.cases.getCase.bind(c.cases), ref));
+  const found = await withConnection(options, (c) => c.cases.getCase(ref));
   if (io.json) {
     printJson(io, found);
     return;
@@ -68,9 +66,7 @@ export async function casesShowCommand(options: ConnectionOptions & { ref: strin
 }
 
 export async function casesListCommand(options: ConnectionOptions & { hub?: string }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) =>
-    call(c, c.cases.listCases.bind(c.cases), { hub: options.hub ?? "" }),
-  );
+  const result = await withConnection(options, (c) => c.cases.listCases({ hub: options.hub ?? "" }));
   if (io.json) {
     printJson(io, result);
     return;
@@ -98,7 +94,7 @@ export interface CasesSearchOptions extends ConnectionOptions {
 
 export async function casesSearchCommand(options: CasesSearchOptions, io: Io): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.cases.searchCases.bind(c.cases), {
+    c.cases.searchCases({
       text: options.text,
       competency: options.competency ?? "",
       region: options.region ?? "",
@@ -138,9 +134,7 @@ export async function casesEndorseCommand(
   io: Io,
 ): Promise<void> {
   const ref = caseRef(options.ref);
-  const e = await withConnection(options, (c) =>
-    call(c, c.cases.endorseCase.bind(c.cases), { ...ref, note: options.note ?? "" }),
-  );
+  const e = await withConnection(options, (c) => c.cases.endorseCase({ ...ref, note: options.note ?? "" }));
   if (io.json) printJson(io, e);
   else printLine(io, `Endorsed ${options.ref} (${e.at}).`);
 }

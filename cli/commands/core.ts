@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import type { CoreContent } from "../../node/core/model.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printJsonText, printLine, printTable, type Io } from "../io.js";
 
@@ -45,7 +45,7 @@ export async function corePutCommand(
   const parsed = parseJsonFile((await readInput(options.file)).toString("utf8"), options.file);
   const records = (Array.isArray(parsed) ? parsed : [parsed]).map((r) => JSON.stringify(r));
   const result = await withConnection(options, (c) =>
-    call(c, c.core.putCoreRecords.bind(c.core), { kind: options.kind, records, merge: false }),
+    c.core.putCoreRecords({ kind: options.kind, records, merge: false }),
   );
   if (io.json) printJson(io, result);
   else printLine(io, `Saved ${result.ids.length} ${options.kind}(s) in the drafts: ${result.ids.join(", ")}`);
@@ -88,7 +88,7 @@ export async function coreItemAddCommand(
     lastChangeDateTime: new Date().toISOString(),
   };
   const result = await withConnection(options, (c) =>
-    call(c, c.core.putCoreRecords.bind(c.core), { kind: "item", records: [JSON.stringify(given)], merge: true }),
+    c.core.putCoreRecords({ kind: "item", records: [JSON.stringify(given)], merge: true }),
   );
   if (io.json) printJson(io, given);
   else printLine(io, `Saved item ${options.code ?? result.ids[0]} (${result.ids[0]}) in the drafts`);
@@ -108,7 +108,7 @@ export async function coreAssociateCommand(
     lastChangeDateTime: new Date().toISOString(),
   };
   const result = await withConnection(options, (c) =>
-    call(c, c.core.putCoreRecords.bind(c.core), {
+    c.core.putCoreRecords({
       kind: "association",
       records: [JSON.stringify(association)],
       merge: true,
@@ -127,7 +127,7 @@ export async function coreRemoveCommand(
   io: Io,
 ): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.core.removeCoreRecords.bind(c.core), { kind: options.kind, ids: options.ids }),
+    c.core.removeCoreRecords({ kind: options.kind, ids: options.ids }),
   );
   if (io.json) printJson(io, result);
   else printLine(io, `Removed ${result.removed} ${options.kind}(s) from the drafts`);
@@ -139,11 +139,9 @@ export async function coreImportCommand(
 ): Promise<void> {
   const content = await readInput(options.file);
   const result = await withConnection(options, (c) =>
-    call(
-      c,
-      c.core.importCore.bind(c.core),
+    c.core.importCore(
       { format: options.format, content, dryRun: options.dryRun ?? false, language: options.language ?? "" },
-      120_000,
+      { deadlineMs: 120_000 },
     ),
   );
   if (io.json) {
@@ -164,7 +162,7 @@ export async function coreExportCommand(
   io: Io,
 ): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.core.exportCore.bind(c.core), { release: options.release ?? "", draft: options.draft ?? false }),
+    c.core.exportCore({ release: options.release ?? "", draft: options.draft ?? false }),
   );
   if (options.out) {
     await writeFile(options.out, `${result.json}\n`);
@@ -178,7 +176,7 @@ export async function coreReleaseCommand(
   io: Io,
 ): Promise<void> {
   const release = await withConnection(options, (c) =>
-    call(c, c.core.releaseCore.bind(c.core), { version: options.version, notes: options.notes ?? "" }),
+    c.core.releaseCore({ version: options.version, notes: options.notes ?? "" }),
   );
   if (io.json) printJson(io, release);
   else
@@ -189,7 +187,7 @@ export async function coreReleaseCommand(
 }
 
 export async function coreReleasesCommand(options: ConnectionOptions, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.listCoreReleases.bind(c.core), {}));
+  const result = await withConnection(options, (c) => c.core.listCoreReleases({}));
   if (io.json) {
     printJson(io, result);
     return;
@@ -214,7 +212,7 @@ export async function coreShowCommand(
   io: Io,
 ): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.core.showCore.bind(c.core), { release: options.release ?? "", draft: options.draft ?? false }),
+    c.core.showCore({ release: options.release ?? "", draft: options.draft ?? false }),
   );
   const core = JSON.parse(result.json) as CoreContent;
   if (io.json) {
@@ -269,9 +267,7 @@ export async function coreDiffCommand(
   options: ConnectionOptions & { from: string; to: string },
   io: Io,
 ): Promise<void> {
-  const result = await withConnection(options, (c) =>
-    call(c, c.core.diffCore.bind(c.core), { from: options.from, to: options.to }),
-  );
+  const result = await withConnection(options, (c) => c.core.diffCore({ from: options.from, to: options.to }));
   if (io.json) {
     printJson(io, result.changes);
     return;
@@ -295,9 +291,7 @@ export async function coreDiffCommand(
 }
 
 export async function coreAdoptCommand(options: ConnectionOptions & { version: string }, io: Io): Promise<void> {
-  const adoption = await withConnection(options, (c) =>
-    call(c, c.core.adoptCore.bind(c.core), { version: options.version }),
-  );
+  const adoption = await withConnection(options, (c) => c.core.adoptCore({ version: options.version }));
   if (io.json) printJson(io, adoption);
   else
     printLine(
@@ -307,9 +301,7 @@ export async function coreAdoptCommand(options: ConnectionOptions & { version: s
 }
 
 export async function coreImpactCommand(options: ConnectionOptions & { release?: string }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) =>
-    call(c, c.core.coreImpact.bind(c.core), { release: options.release ?? "" }),
-  );
+  const result = await withConnection(options, (c) => c.core.coreImpact({ release: options.release ?? "" }));
   if (io.json) {
     printJson(io, result.entries);
     return;
@@ -345,7 +337,7 @@ export async function coreImpactCommand(options: ConnectionOptions & { release?:
 }
 
 export async function federationReleasesCommand(options: ConnectionOptions, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.federationReleases.bind(c.core), {}));
+  const result = await withConnection(options, (c) => c.core.federationReleases({}));
   if (io.json) {
     printJson(io, result);
     return;

@@ -6,7 +6,7 @@ import type {
   VerifyCredentialResponse,
 } from "../../node/api/generated/concordat/v1/credentials.js";
 import { fieldViolations } from "../../node/api/index.js";
-import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type Connection, type ConnectionOptions } from "../connection.js";
 import { parseIssueFile, type IssueRow } from "../credential-files.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printJsonText, printLine, printNotice, printTable, type Io } from "../io.js";
@@ -86,9 +86,7 @@ export async function credentialsIssueCommand(options: IssueCommandOptions, io: 
     validUntil: options.validUntil ?? "",
     evidence: options.evidence ?? [],
   };
-  const result = await withConnection(options, (c) =>
-    call(c, c.credentials.issueCredential.bind(c.credentials), issueRequest(row, false)),
-  );
+  const result = await withConnection(options, (c) => c.credentials.issueCredential(issueRequest(row, false)));
   if (options.out) await writeFile(options.out, `${JSON.stringify(JSON.parse(result.json), null, 2)}\n`);
   if (io.json) {
     printJson(io, JSON.parse(result.json));
@@ -111,7 +109,7 @@ async function checkRows(
   let n = 0;
   for (const row of rows) {
     try {
-      await call(c, c.credentials.issueCredential.bind(c.credentials), issueRequest(row, true));
+      await c.credentials.issueCredential(issueRequest(row, true));
     } catch (error) {
       const violations =
         typeof error === "object" && error !== null && "metadata" in error
@@ -178,7 +176,7 @@ async function credentialsIssueManyCommand(options: IssueCommandOptions & { from
     try {
       for (const row of rows) {
         try {
-          const result = await call(c, c.credentials.issueCredential.bind(c.credentials), issueRequest(row, false));
+          const result = await c.credentials.issueCredential(issueRequest(row, false));
           out.push({ line: row.line, trainer: row.trainer, id: result.id, json: result.json });
         } catch (error) {
           // Checked a moment ago: something changed since (a trainer removed, a scheme replaced).
@@ -233,7 +231,7 @@ async function credentialsIssueManyCommand(options: IssueCommandOptions & { from
 
 export async function credentialsListCommand(options: ConnectionOptions & { trainer?: string }, io: Io): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.credentials.listCredentials.bind(c.credentials), { trainerId: options.trainer ?? "", pending: false }),
+    c.credentials.listCredentials({ trainerId: options.trainer ?? "", pending: false }),
   );
   if (io.json) {
     printJson(io, {
@@ -253,9 +251,7 @@ export async function credentialsShowCommand(
   options: ConnectionOptions & { id: string; out?: string },
   io: Io,
 ): Promise<void> {
-  const result = await withConnection(options, (c) =>
-    call(c, c.credentials.getCredential.bind(c.credentials), { id: options.id }),
-  );
+  const result = await withConnection(options, (c) => c.credentials.getCredential({ id: options.id }));
   const pretty = `${JSON.stringify(JSON.parse(result.json), null, 2)}\n`;
   if (options.out) {
     await writeFile(options.out, pretty);
@@ -269,7 +265,7 @@ export async function credentialsStatusCommand(
   io: Io,
 ): Promise<void> {
   const status = await withConnection(options, (c) =>
-    call(c, c.credentials.setCredentialStatus.bind(c.credentials), { id: options.id, action: options.action }),
+    c.credentials.setCredentialStatus({ id: options.id, action: options.action }),
   );
   if (io.json) printJson(io, status);
   else
@@ -284,7 +280,7 @@ export async function credentialsEndorseCommand(
   io: Io,
 ): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.credentials.endorse.bind(c.credentials), {
+    c.credentials.endorse({
       subject: options.subject,
       comment: options.comment,
       validUntil: options.validUntil ?? "",
@@ -330,7 +326,7 @@ export async function credentialsVerifyCommand(
 ): Promise<void> {
   const json = await readCredential(options.file);
   const v = await withConnection(options, (c) =>
-    call(c, c.credentials.verifyCredential.bind(c.credentials), {
+    c.credentials.verifyCredential({
       json,
       at: options.at ?? "",
       issuerKey: options.issuerKey ?? "",
@@ -375,16 +371,13 @@ export async function credentialsAttachCommand(
     options.file !== undefined ? credentialsIn(options.file, await readCredential(options.file)) : undefined;
   const result = await withConnection(options, async (c) => {
     const jsons =
-      fromFile ??
-      (await call(c, c.credentials.listCredentials.bind(c.credentials), { trainerId: "", pending: true })).pending.map(
-        (p) => p.json,
-      );
+      fromFile ?? (await c.credentials.listCredentials({ trainerId: "", pending: true })).pending.map((p) => p.json);
     const attached: Array<{ id: string; subject: string; issuer: string }> = [];
     const skipped: Array<{ id: string; reasons: string[] }> = [];
     // Checked first: a file is attached whole or not at all; pending ones that do not verify (yet) are left for later.
     const good: string[] = [];
     for (const json of jsons) {
-      const v = await call(c, c.credentials.verifyCredential.bind(c.credentials), { json, at: "", issuerKey: "" });
+      const v = await c.credentials.verifyCredential({ json, at: "", issuerKey: "" });
       if (v.valid) good.push(json);
       else skipped.push({ id: summary(json).id, reasons: v.reasons });
     }
@@ -396,7 +389,7 @@ export async function credentialsAttachCommand(
     bar?.start(good.length, 0);
     try {
       for (const json of good) {
-        const v = await call(c, c.credentials.attachCredential.bind(c.credentials), { json });
+        const v = await c.credentials.attachCredential({ json });
         attached.push({ id: summary(json).id, subject: v.subject, issuer: v.issuerHub || v.issuer });
         bar?.update(attached.length);
       }

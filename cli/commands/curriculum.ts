@@ -1,5 +1,5 @@
 import type { EffectiveCurriculum, JobMapping } from "../../node/core/curriculum.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 import { langPairs, readInput } from "./core.js";
@@ -10,7 +10,7 @@ function firstText(map: Record<string, string> | undefined): string {
 
 /** `curriculum show`: the adopted release with this hub's adaptations, and its local modules. */
 export async function curriculumShowCommand(options: ConnectionOptions, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.showCurriculum.bind(c.core), {}));
+  const result = await withConnection(options, (c) => c.core.showCurriculum({}));
   const parsed = JSON.parse(result.json) as { effective: EffectiveCurriculum; mappings: JobMapping[] };
   if (io.json) {
     printJson(io, parsed);
@@ -101,7 +101,7 @@ export async function curriculumAdaptCommand(
     };
   }
   const result = await withConnection(options, (c) =>
-    call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "adaptation", json: JSON.stringify(adaptation) }),
+    c.core.putCurriculumRecord({ kind: "adaptation", json: JSON.stringify(adaptation) }),
   );
   const saved = JSON.parse(result.json) as { id: string; baseRelease: string; target: { kind: string; id: string } };
   if (io.json) printJson(io, saved);
@@ -117,7 +117,7 @@ export async function curriculumConfirmCommand(
   io: Io,
 ): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.core.confirmAdaptation.bind(c.core), { id: options.id, release: options.release ?? "" }),
+    c.core.confirmAdaptation({ id: options.id, release: options.release ?? "" }),
   );
   const saved = JSON.parse(result.json) as { id: string; baseRelease: string };
   if (io.json) printJson(io, saved);
@@ -128,9 +128,7 @@ export async function curriculumRemoveCommand(
   options: ConnectionOptions & { kind: string; id: string },
   io: Io,
 ): Promise<void> {
-  await withConnection(options, (c) =>
-    call(c, c.core.removeCurriculumRecord.bind(c.core), { kind: options.kind, id: options.id }),
-  );
+  await withConnection(options, (c) => c.core.removeCurriculumRecord({ kind: options.kind, id: options.id }));
   if (io.json) printJson(io, { removed: options.id });
   else printLine(io, `Removed ${options.kind} '${options.id}'`);
 }
@@ -138,9 +136,7 @@ export async function curriculumRemoveCommand(
 /** `curriculum scheme FILE`: one of the hub's own accreditation schemes (id `HUB.ID`), which it alone accredits. */
 export async function curriculumSchemeCommand(options: ConnectionOptions & { file: string }, io: Io): Promise<void> {
   const json = (await readInput(options.file)).toString("utf8");
-  const result = await withConnection(options, (c) =>
-    call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "scheme", json }),
-  );
+  const result = await withConnection(options, (c) => c.core.putCurriculumRecord({ kind: "scheme", json }));
   const saved = JSON.parse(result.json) as { id: string; levels: string[] };
   if (io.json) printJson(io, saved);
   else printLine(io, `Saved this hub's accreditation scheme ${saved.id} (levels ${saved.levels.join(", ")})`);
@@ -148,9 +144,7 @@ export async function curriculumSchemeCommand(options: ConnectionOptions & { fil
 
 export async function curriculumModuleCommand(options: ConnectionOptions & { file: string }, io: Io): Promise<void> {
   const json = (await readInput(options.file)).toString("utf8");
-  const result = await withConnection(options, (c) =>
-    call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "local-module", json }),
-  );
+  const result = await withConnection(options, (c) => c.core.putCurriculumRecord({ kind: "local-module", json }));
   const saved = JSON.parse(result.json) as { id: string; code: string };
   if (io.json) printJson(io, saved);
   else printLine(io, `Saved local module ${saved.code || saved.id}`);
@@ -183,7 +177,7 @@ export async function mappingsAddCommand(
     competencies,
   };
   const result = await withConnection(options, (c) =>
-    call(c, c.core.putCurriculumRecord.bind(c.core), { kind: "mapping", json: JSON.stringify(mapping) }),
+    c.core.putCurriculumRecord({ kind: "mapping", json: JSON.stringify(mapping) }),
   );
   const saved = JSON.parse(result.json) as JobMapping;
   if (io.json) printJson(io, saved);
@@ -195,7 +189,7 @@ export async function mappingsAddCommand(
 }
 
 export async function mappingsListCommand(options: ConnectionOptions, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.core.showCurriculum.bind(c.core), {}));
+  const result = await withConnection(options, (c) => c.core.showCurriculum({}));
   const { mappings } = JSON.parse(result.json) as { mappings: JobMapping[] };
   if (io.json) {
     printJson(io, mappings);

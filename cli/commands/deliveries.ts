@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Delivery } from "../../node/api/generated/concordat/v1/deliveries.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
@@ -71,9 +71,7 @@ function summary(d: Delivery): string {
 }
 
 export async function deliveriesRecordCommand(options: DeliveryOptions, io: Io): Promise<void> {
-  const saved = await withConnection(options, (c) =>
-    call(c, c.deliveries.recordDelivery.bind(c.deliveries), { delivery: message(options) }),
-  );
+  const saved = await withConnection(options, (c) => c.deliveries.recordDelivery({ delivery: message(options) }));
   if (io.json) printJson(io, saved);
   else printLine(io, `Recorded ${summary(saved)}`);
 }
@@ -83,12 +81,7 @@ export async function deliveriesIngestCommand(options: DeliveryOptions & { file:
     throw new CliError(`cannot read '${options.file}': ${error.code ?? error.message}`, ExitCode.Usage);
   });
   const result = await withConnection(options, (c) =>
-    call(
-      c,
-      c.deliveries.ingestStatements.bind(c.deliveries),
-      { delivery: message(options), statementsJson: json },
-      120_000,
-    ),
+    c.deliveries.ingestStatements({ delivery: message(options), statementsJson: json }, { deadlineMs: 120_000 }),
   );
   if (io.json) printJson(io, result);
   else
@@ -99,9 +92,7 @@ export async function deliveriesIngestCommand(options: DeliveryOptions & { file:
 }
 
 export async function deliveriesListCommand(options: ConnectionOptions & { hub?: string }, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) =>
-    call(c, c.deliveries.listDeliveries.bind(c.deliveries), { hub: options.hub ?? "" }),
-  );
+  const result = await withConnection(options, (c) => c.deliveries.listDeliveries({ hub: options.hub ?? "" }));
   if (io.json) {
     printJson(io, result);
     return;
@@ -127,9 +118,7 @@ export async function deliveriesListCommand(options: ConnectionOptions & { hub?:
 }
 
 export async function deliveriesShowCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
-  const d = await withConnection(options, (c) =>
-    call(c, c.deliveries.getDelivery.bind(c.deliveries), { id: options.id }),
-  );
+  const d = await withConnection(options, (c) => c.deliveries.getDelivery({ id: options.id }));
   if (io.json) {
     printJson(io, d);
     return;

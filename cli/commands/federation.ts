@@ -1,5 +1,5 @@
 import type { Member } from "../../node/api/generated/concordat/v1/federation.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
 function describe(m: Member): string {
@@ -28,9 +28,7 @@ export async function federationCreateCommand(
   options: ConnectionOptions & { members: string[] },
   io: Io,
 ): Promise<void> {
-  const member = await withConnection(options, (c) =>
-    call(c, c.federation.createFederation.bind(c.federation), { addresses: options.members }),
-  );
+  const member = await withConnection(options, (c) => c.federation.createFederation({ addresses: options.members }));
   printMember(io, "Created the federation's charter with the secretariat", member);
   if (!io.json) printLine(io, "Admit hubs with: concordat federation admit --hub ID --peer-id PEER [--addr ADDRESS]");
 }
@@ -47,7 +45,7 @@ export async function federationAdmitCommand(
   io: Io,
 ): Promise<void> {
   const member = await withConnection(options, (c) =>
-    call(c, c.federation.admitMember.bind(c.federation), {
+    c.federation.admitMember({
       hub: options.hub,
       peerId: options.peerId,
       addresses: options.addresses,
@@ -60,9 +58,7 @@ export async function federationAdmitCommand(
 }
 
 export async function federationRemoveCommand(options: ConnectionOptions & { hub: string }, io: Io): Promise<void> {
-  const member = await withConnection(options, (c) =>
-    call(c, c.federation.removeMember.bind(c.federation), { hub: options.hub }),
-  );
+  const member = await withConnection(options, (c) => c.federation.removeMember({ hub: options.hub }));
   printMember(io, "Removed", member);
   if (!io.json)
     printLine(
@@ -76,13 +72,13 @@ export async function federationRotateKeyCommand(
   io: Io,
 ): Promise<void> {
   const member = await withConnection(options, (c) =>
-    call(c, c.federation.rotateMemberKey.bind(c.federation), { hub: options.hub, peerId: options.peerId }),
+    c.federation.rotateMemberKey({ hub: options.hub, peerId: options.peerId }),
   );
   printMember(io, "Rotated the key of", member);
 }
 
 export async function federationListCommand(options: ConnectionOptions & { all?: boolean }, io: Io): Promise<void> {
-  const list = await withConnection(options, (c) => call(c, c.federation.listMembers.bind(c.federation), {}));
+  const list = await withConnection(options, (c) => c.federation.listMembers({}));
   if (io.json) {
     printJson(io, list);
     return;

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import type { HubAnswer } from "../../node/api/generated/concordat/v1/availability.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { apiRange, formatRange } from "../day-ranges.js";
 import { printJson, printLine, printTable, printText, type Io } from "../io.js";
 
@@ -24,7 +24,7 @@ export async function trainersFindCommand(options: FindOptions, io: Io): Promise
   const [language = "", minLevel = ""] = (options.language ?? "").split(":");
   const range = apiRange(options.from, options.to);
   const result = await withConnection(options, (c) =>
-    call(c, c.availability.findAvailableTrainers.bind(c.availability), {
+    c.availability.findAvailableTrainers({
       competency: options.competency ?? "",
       moduleCompetencies: options.module ?? [],
       language,
@@ -97,7 +97,7 @@ export async function trainersFreeBusyCommand(
 ): Promise<void> {
   const range = apiRange(options.from, options.to);
   const result = await withConnection(options, (c) =>
-    call(c, c.availability.trainerFreeBusy.bind(c.availability), {
+    c.availability.trainerFreeBusy({
       hub: options.hub ?? "",
       trainerId: options.id,
       from: range.from,

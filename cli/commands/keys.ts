@@ -1,4 +1,4 @@
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { printJson, printLine, type Io } from "../io.js";
 
 /**
@@ -6,7 +6,7 @@ import { printJson, printLine, type Io } from "../io.js";
  * secretariat confirms the new one in the charter; then it switches by itself.
  */
 export async function keysRotateCommand(options: ConnectionOptions, io: Io): Promise<void> {
-  const status = await withConnection(options, (c) => call(c, c.keys.rotateKey.bind(c.keys), {}));
+  const status = await withConnection(options, (c) => c.keys.rotateKey({}));
   if (io.json) {
     printJson(io, status);
     return;
@@ -19,7 +19,7 @@ export async function keysRotateCommand(options: ConnectionOptions, io: Io): Pro
 }
 
 export async function keysStatusCommand(options: ConnectionOptions, io: Io): Promise<void> {
-  const status = await withConnection(options, (c) => call(c, c.keys.getKeyStatus.bind(c.keys), {}));
+  const status = await withConnection(options, (c) => c.keys.getKeyStatus({}));
   if (io.json) {
     printJson(io, status);
     return;

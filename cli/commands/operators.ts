@@ -1,7 +1,7 @@
 import { parseRole } from "../../node/operators/index.js";
 import type { Operator } from "../../node/api/generated/concordat/v1/node.js";
 import { writeAtomically } from "../atomic-file.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
@@ -14,9 +14,7 @@ export async function operatorsAddCommand(
   io: Io,
 ): Promise<void> {
   const role = parseRole(options.role, "--role");
-  const result = await withConnection(options, (c) =>
-    call(c, c.operators.addOperator.bind(c.operators), { name: options.name, role }),
-  );
+  const result = await withConnection(options, (c) => c.operators.addOperator({ name: options.name, role }));
   if (options.out !== undefined) {
     const out = options.out;
     await writeAtomically(out, 0o600, (write) => write(new TextEncoder().encode(`${result.token}\n`))).catch(
@@ -58,7 +56,7 @@ function operatorRows(operators: Operator[]): string[][] {
 }
 
 export async function operatorsListCommand(options: ConnectionOptions, io: Io): Promise<void> {
-  const result = await withConnection(options, (c) => call(c, c.operators.listOperators.bind(c.operators), {}));
+  const result = await withConnection(options, (c) => c.operators.listOperators({}));
   if (io.json) {
     printJson(io, result.operators);
     return;
@@ -69,7 +67,7 @@ export async function operatorsListCommand(options: ConnectionOptions, io: Io): 
 /** `concordat operators revoke ID|NAME`: by id, or by the name of exactly one active operator. */
 export async function operatorsRevokeCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
   const operator = await withConnection(options, async (c) => {
-    const { operators } = await call(c, c.operators.listOperators.bind(c.operators), {});
+    const { operators } = await c.operators.listOperators({});
     let id = options.id;
     if (!operators.some((o) => o.id === id)) {
       const named = operators.filter((o) => o.name === id && o.revokedAt === "");
@@ -86,7 +84,7 @@ export async function operatorsRevokeCommand(options: ConnectionOptions & { id: 
         );
       id = (named[0] as { id: string }).id;
     }
-    return call(c, c.operators.revokeOperator.bind(c.operators), { id });
+    return c.operators.revokeOperator({ id });
   });
   if (io.json) {
     printJson(io, operator);

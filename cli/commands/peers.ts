@@ -1,4 +1,4 @@
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
 const ago = (iso: string): string => {
@@ -13,7 +13,7 @@ const bytes = (n: number): string =>
 /** `concordat peers`: connected peers (transport, address, round-trip time) and, with --documents, sync state. */
 export async function peersCommand(options: ConnectionOptions & { documents?: boolean }, io: Io): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(c, c.node.listPeers.bind(c.node), { includeDocuments: options.documents ?? false }),
+    c.node.listPeers({ includeDocuments: options.documents ?? false }),
   );
   if (io.json) {
     printJson(io, result);

@@ -3,7 +3,7 @@ import { stringify } from "csv-stringify/sync";
 import { decodeBundle } from "../../node/audit/bundle.js";
 import { PEER_ID_PATTERN } from "../../node/federation/index.js";
 import { verifyReport, type BaselineReport, type CoverageReport, type FigureChange } from "../../node/reports/index.js";
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 import { formatRate, renderReportHtml } from "../report-html.js";
@@ -91,11 +91,9 @@ async function writeOutputs(
 /** `report coverage`: per hub and competency, and the gaps; a table, --json, --csv, --html or --out FILE. */
 export async function reportCoverageCommand(options: CoverageOptions, io: Io): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(
-      c,
-      c.reports.coverageReport.bind(c.reports),
+    c.reports.coverageReport(
       { from: options.from, to: options.to, publicOnly: options.public ?? false },
-      120_000,
+      { deadlineMs: 120_000 },
     ),
   );
   const report = JSON.parse(result.json) as CoverageReport;
@@ -198,11 +196,9 @@ function printCoverage(io: Io, report: CoverageReport): void {
 /** `report baseline --period P --against Q`: every figure in both periods, and the change. */
 export async function reportBaselineCommand(options: BaselineOptions, io: Io): Promise<void> {
   const result = await withConnection(options, (c) =>
-    call(
-      c,
-      c.reports.baselineReport.bind(c.reports),
+    c.reports.baselineReport(
       { period: options.period, against: options.against, publicOnly: options.public ?? false },
-      120_000,
+      { deadlineMs: 120_000 },
     ),
   );
   const report = JSON.parse(result.json) as BaselineReport;

@@ -1,9 +1,9 @@
-import { call, withConnection, type ConnectionOptions } from "../connection.js";
+import { withConnection, type ConnectionOptions } from "../connection.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
 /** `concordat status`: who the node is, what it holds, and who you are to it. */
 export async function statusCommand(options: ConnectionOptions, io: Io): Promise<void> {
-  const status = await withConnection(options, (c) => call(c, c.node.getStatus.bind(c.node), {}));
+  const status = await withConnection(options, (c) => c.node.getStatus({}));
   if (io.json) {
     printJson(io, status);
     return;

@@ -1,8 +1,12 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
-import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { SingleBar } from "cli-progress";
-import { ImportRow, type ImportResult, type Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
-import { call, withConnection, type Connection, type ConnectionOptions } from "../connection.js";
+import {
+  ImportRow,
+  type ImportResult,
+  type ImportTrainersRequest,
+  type Trainer,
+} from "../../node/api/generated/concordat/v1/trainers.js";
+import { withConnection, type Connection, type ConnectionOptions } from "../connection.js";
 import { formatRange } from "../day-ranges.js";
 import { CliError, ExitCode } from "../errors.js";
 import {
@@ -116,17 +120,17 @@ function describeTrainer(io: Io, t: Trainer): void {
 
 export async function trainersAddCommand(options: ConnectionOptions & TrainerFieldOptions, io: Io): Promise<void> {
   const { trainer } = trainerFromOptions(options);
-  const added = await withConnection(options, (c) => call(c, c.trainers.addTrainer.bind(c.trainers), { trainer }));
+  const added = await withConnection(options, (c) => c.trainers.addTrainer({ trainer }));
   if (!io.json) printLine(io, `Added trainer '${added.id}'.`);
   describeTrainer(io, added);
 }
 
 export async function trainersGetCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
   const { trainer, checks, held } = await withConnection(options, async (c) => {
-    const trainer = await call(c, c.trainers.getTrainer.bind(c.trainers), { id: options.id });
+    const trainer = await c.trainers.getTrainer({ id: options.id });
     // The credentials the trainer holds (what counts), and each claimed accreditation: it counts only
     // when a credential the trainer holds verifies for it.
-    const { checks, held } = await call(c, c.credentials.checkAccreditations.bind(c.credentials), {
+    const { checks, held } = await c.credentials.checkAccreditations({
       trainerId: trainer.id,
     });
     return { trainer, checks, held };
@@ -174,15 +178,13 @@ export async function trainersUpdateCommand(options: ConnectionOptions & Trainer
   if (mask.length === 0) {
     throw new CliError("nothing to update: give at least one field flag (e.g. --name, --languages)", ExitCode.Usage);
   }
-  const updated = await withConnection(options, (c) =>
-    call(c, c.trainers.updateTrainer.bind(c.trainers), { trainer, updateMask: mask }),
-  );
+  const updated = await withConnection(options, (c) => c.trainers.updateTrainer({ trainer, updateMask: mask }));
   if (!io.json) printLine(io, `Updated ${mask.join(", ")} of trainer '${updated.id}'.`);
   describeTrainer(io, updated);
 }
 
 export async function trainersRemoveCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
-  await withConnection(options, (c) => call(c, c.trainers.removeTrainer.bind(c.trainers), { id: options.id }));
+  await withConnection(options, (c) => c.trainers.removeTrainer({ id: options.id }));
   if (io.json) printJson(io, { removed: options.id });
   else printLine(io, `Removed trainer '${options.id}'.`);
 }
@@ -200,7 +202,7 @@ export async function trainersListCommand(options: ListCommandOptions, io: Io): 
     let total = 0;
     let next = "";
     do {
-      const page = await call(c, c.trainers.listTrainers.bind(c.trainers), {
+      const page = await c.trainers.listTrainers({
         pageSize: options.pageSize ?? 100,
         pageToken: token,
       });
@@ -232,9 +234,7 @@ export async function trainersListCommand(options: ListCommandOptions, io: Io): 
 }
 
 export async function trainersHistoryCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
-  const history = await withConnection(options, (c) =>
-    call(c, c.trainers.getTrainerHistory.bind(c.trainers), { id: options.id }),
-  );
+  const history = await withConnection(options, (c) => c.trainers.getTrainerHistory({ id: options.id }));
   if (io.json) {
     printJson(io, history.entries);
     return;
@@ -296,28 +296,16 @@ function streamImport(
   options: { skipInvalid: boolean; dryRun: boolean; upsert: boolean },
   onSent: (sent: number) => void,
 ): Promise<ImportResult> {
-  return new Promise((resolve, reject) => {
-    const stream = c.trainers.importTrainers(
-      c.metadata,
-      { deadline: new Date(Date.now() + 10 * 60_000) },
-      (error: ServiceError | null, result?: ImportResult) => {
-        if (error) reject(error);
-        else resolve(result as ImportResult);
-      },
-    );
-    const send = async () => {
-      stream.write({ part: { $case: "options", value: options } });
-      let sent = 0;
-      for (const batch of batches(rows)) {
-        const ok = stream.write({ part: { $case: "rows", value: { rows: batch } } });
-        sent += batch.length;
-        onSent(sent);
-        if (!ok) await new Promise<void>((r) => stream.once("drain", () => r()));
-      }
-      stream.end();
-    };
-    send().catch(reject);
-  });
+  function* messages(): Generator<ImportTrainersRequest> {
+    yield { part: { $case: "options", value: options } };
+    let sent = 0;
+    for (const batch of batches(rows)) {
+      yield { part: { $case: "rows", value: { rows: batch } } };
+      sent += batch.length;
+      onSent(sent);
+    }
+  }
+  return c.trainers.importTrainers(messages(), { deadlineMs: 10 * 60_000 });
 }
 
 /** Problems shown in the table for people; `--json` lists all of them. */
@@ -415,22 +403,17 @@ export interface ExportCommandOptions extends ConnectionOptions {
   publicOnly?: boolean;
 }
 
-function collect(stream: ClientReadableStream<Trainer>): Promise<Trainer[]> {
-  return new Promise((resolve, reject) => {
-    const trainers: Trainer[] = [];
-    stream.on("data", (t: Trainer) => trainers.push(t));
-    stream.on("error", reject);
-    stream.on("end", () => resolve(trainers));
-  });
+async function collect(stream: AsyncIterable<Trainer>): Promise<Trainer[]> {
+  const trainers: Trainer[] = [];
+  for await (const trainer of stream) trainers.push(trainer);
+  return trainers;
 }
 
 /** `concordat trainers export`: the roster as CSV or JSON, the same formats `import` reads. */
 export async function trainersExportCommand(options: ExportCommandOptions, io: Io): Promise<void> {
   const format = options.out ? resolveFormat(options.out, options.format) : options.format === "csv" ? "csv" : "json";
   const includePrivate = !(options.publicOnly ?? false);
-  const trainers = await withConnection(options, (c) =>
-    collect(c.trainers.exportTrainers({ includePrivate }, c.metadata)),
-  );
+  const trainers = await withConnection(options, (c) => collect(c.trainers.exportTrainers({ includePrivate })));
   let text: string;
   try {
     text = formatTrainerFile(trainers, format, { includePrivate });

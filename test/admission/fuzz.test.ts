@@ -10,7 +10,6 @@ import {
   type StartedFederation,
   type Transport,
 } from "../helpers/federation.js";
-import { call } from "../helpers/harness.js";
 
 const FRAMES = 1000;
 
@@ -60,7 +59,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("malformed frames from a member
       if (frame.closesChannel) expect(await sender.awaitDrop(10_000)).toBe(true);
       // Every 100 frames: the API answers.
       if (++i % 100 === 0) {
-        await call(a().node.clients(a().node.adminToken).node, "getStatus", {});
+        await a().node.clients(a().node.adminToken).node.getStatus({});
         answered += 1;
       }
     }

@@ -12,7 +12,7 @@ import {
   type FederationNode,
   type StartedFederation,
 } from "../helpers/federation.js";
-import { call, makeTempDir, makeTrainer, startTestNode, type TestNode } from "../helpers/harness.js";
+import { makeTempDir, makeTrainer, startTestNode, type TestNode } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 
 type Trainers = { trainers: Record<string, unknown> };
@@ -43,7 +43,7 @@ describe("the owner's Repo copy", () => {
   });
 
   it("a conflicting change in it does not fail a write that is durable, and the next start rebuilds it from the authoring copy", async () => {
-    await call(node.clients(node.adminToken).trainers, "addTrainer", { trainer: makeTrainer("O-1") });
+    await node.clients(node.adminToken).trainers.addTrainer({ trainer: makeTrainer("O-1") });
     const shard = shardOf(node, "O-1");
     // The attack admission now refuses, done from inside: a change under the authoring copy's actor
     // with its next seq, straight into the Repo's copy.
@@ -59,7 +59,7 @@ describe("the owner's Repo copy", () => {
     expect(A.hasHeads(handle.doc() as A.Doc<unknown>, forgedHeads)).toBe(true);
 
     // The next write is acknowledged and durable (the Repo's copy refuses it: duplicate seq)…
-    const updated = await call(node.clients(node.adminToken).trainers, "updateTrainer", {
+    const updated = await node.clients(node.adminToken).trainers.updateTrainer({
       trainer: makeTrainer("O-1", { displayName: "After the forgery" }),
       updateMask: ["display_name"],
     });
@@ -72,7 +72,7 @@ describe("the owner's Repo copy", () => {
     ).toHaveLength(1);
     // …and the node starts again, its Repo copy rebuilt from what it wrote, without the forgery.
     await node.restart();
-    const got = await call(node.clients(node.adminToken).trainers, "getTrainer", { id: "O-1" });
+    const got = await node.clients(node.adminToken).trainers.getTrainer({ id: "O-1" });
     expect(got.displayName).toBe("After the forgery");
     const rebuilt = node.running.repo.handles[shard.id]?.doc() as A.Doc<Trainers>;
     expect(A.hasHeads(rebuilt, forgedHeads)).toBe(false);

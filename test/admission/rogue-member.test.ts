@@ -21,7 +21,7 @@ import {
 } from "../../node/network/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
 import { releaseCore } from "../helpers/core.js";
-import { call, makeTrainer } from "../helpers/harness.js";
+import { makeTrainer } from "../helpers/harness.js";
 import {
   draft,
   logEntries,
@@ -214,10 +214,12 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     };
     adapter.on("message", onRelay);
     // The owner's next write is acknowledged (never INTERNAL), and reaches b and the secretariat.
-    await call(a().node.clients(a().node.adminToken).trainers, "updateTrainer", {
-      trainer: makeTrainer("A-1", { displayName: "Owner's edit" }),
-      updateMask: ["display_name"],
-    });
+    await a()
+      .node.clients(a().node.adminToken)
+      .trainers.updateTrainer({
+        trainer: makeTrainer("A-1", { displayName: "Owner's edit" }),
+        updateMask: ["display_name"],
+      });
     for (const reader of [b(), s()]) await waitForForeignTrainer(reader, a(), "A-1", (name) => name === "Owner's edit");
     await waitUntil("b to relay the owner's edit to the rogue", () => relays > 0, 15_000);
     adapter.off("message", onRelay);
@@ -229,10 +231,12 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     expect(fromRogue).toBeLessThan(20);
     // It restarts, and its writes after the restart still reach everyone.
     await a().node.restart();
-    await call(a().node.clients(a().node.adminToken).trainers, "updateTrainer", {
-      trainer: makeTrainer("A-1", { displayName: "After restart" }),
-      updateMask: ["display_name"],
-    });
+    await a()
+      .node.clients(a().node.adminToken)
+      .trainers.updateTrainer({
+        trainer: makeTrainer("A-1", { displayName: "After restart" }),
+        updateMask: ["display_name"],
+      });
     for (const reader of [b(), s()])
       await waitForForeignTrainer(reader, a(), "A-1", (name) => name === "After restart");
     for (const n of honest()) expect(holds(n, shard.id, forgedHeads)).toBe(false);

@@ -2,12 +2,12 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Metadata, status } from "@grpc/grpc-js";
+import type { CallOptions } from "../../node/api/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import { Operators } from "../../node/operators/index.js";
 import { NodeStore } from "../../node/storage/node-store.js";
 import {
-  call,
   expectServiceError,
   exportTrainers,
   importTrainers,
@@ -30,26 +30,32 @@ const snapshot = (): Promise<Trainer[]> => exportTrainers(admin.trainers, true);
 beforeAll(async () => {
   hub = await startTestNode();
   admin = hub.clients(hub.adminToken);
-  const op = await call(admin.operators, "addOperator", { name: "an operator", role: "operator" });
+  const op = await admin.operators.addOperator({ name: "an operator", role: "operator" });
   operatorToken = op.token;
-  const viewer = await call(admin.operators, "addOperator", { name: "a viewer", role: "viewer" });
+  const viewer = await admin.operators.addOperator({ name: "a viewer", role: "viewer" });
   viewerToken = viewer.token;
   viewerId = viewer.operator?.id ?? "";
-  await call(admin.trainers, "addTrainer", { trainer: makeTrainer("AUTH-1") });
-  await call(admin.trainers, "addTrainer", { trainer: makeTrainer("AUTH-2") });
+  await admin.trainers.addTrainer({ trainer: makeTrainer("AUTH-1") });
+  await admin.trainers.addTrainer({ trainer: makeTrainer("AUTH-2") });
 });
 
 afterAll(async () => {
   await hub?.cleanup();
 });
 
+/** A call's options for `auth`: a bearer token, or the call's whole metadata. */
+function authOption(auth?: string | Metadata): CallOptions {
+  if (auth instanceof Metadata) return { metadata: auth };
+  return auth === undefined ? {} : { token: auth };
+}
+
 /** One call of each service that any role may make. */
 function readCalls(c: TestClients, auth?: string | Metadata): Array<Promise<unknown>> {
   return [
-    call(c.trainers, "getTrainer", { id: "AUTH-1" }, auth),
-    call(c.trainers, "listTrainers", { pageSize: 10, pageToken: "" }, auth),
-    call(c.trainers, "getTrainerHistory", { id: "AUTH-1" }, auth),
-    call(c.node, "getStatus", {}, auth),
+    c.trainers.getTrainer({ id: "AUTH-1" }, authOption(auth)),
+    c.trainers.listTrainers({ pageSize: 10, pageToken: "" }, authOption(auth)),
+    c.trainers.getTrainerHistory({ id: "AUTH-1" }, authOption(auth)),
+    c.node.getStatus({}, authOption(auth)),
   ];
 }
 
@@ -58,7 +64,7 @@ describe("authentication", () => {
     const anonymous = hub.clients();
     const errors = await Promise.all([
       ...readCalls(anonymous).map(expectServiceError),
-      expectServiceError(call(anonymous.operators, "listOperators", {})),
+      expectServiceError(anonymous.operators.listOperators({})),
       expectServiceError(importTrainers(anonymous.trainers, {}, [[{ line: 1, trainer: makeTrainer("ANON-1") }]])),
     ]);
     expect(errors.map((e) => e.code)).toEqual(errors.map(() => status.UNAUTHENTICATED));
@@ -90,27 +96,27 @@ describe("authentication", () => {
     ];
     for (const auth of attempts) {
       const label = String(auth instanceof Metadata ? auth.get("authorization")[0] : auth);
-      const error = await expectServiceError(call(anonymous.trainers, "getTrainer", { id: "AUTH-1" }, auth));
+      const error = await expectServiceError(anonymous.trainers.getTrainer({ id: "AUTH-1" }, authOption(auth)));
       expect({ auth: label, code: error.code }).toEqual({ auth: label, code: status.UNAUTHENTICATED });
     }
   });
 
   it("a revoked token is UNAUTHENTICATED from then on", async () => {
-    const added = await call(admin.operators, "addOperator", { name: "short-lived", role: "operator" });
+    const added = await admin.operators.addOperator({ name: "short-lived", role: "operator" });
     const c = hub.clients(added.token);
-    await call(c.trainers, "getTrainer", { id: "AUTH-1" });
-    const revoked = await call(admin.operators, "revokeOperator", { id: added.operator?.id ?? "" });
+    await c.trainers.getTrainer({ id: "AUTH-1" });
+    const revoked = await admin.operators.revokeOperator({ id: added.operator?.id ?? "" });
     expect(revoked.revokedAt).not.toBe("");
-    const error = await expectServiceError(call(c.trainers, "getTrainer", { id: "AUTH-1" }));
+    const error = await expectServiceError(c.trainers.getTrainer({ id: "AUTH-1" }));
     expect(error.code).toBe(status.UNAUTHENTICATED);
     const before = await snapshot();
-    const write = await expectServiceError(call(c.trainers, "addTrainer", { trainer: makeTrainer("REVOKED-1") }));
+    const write = await expectServiceError(c.trainers.addTrainer({ trainer: makeTrainer("REVOKED-1") }));
     expect(write.code).toBe(status.UNAUTHENTICATED);
     expect(await snapshot()).toEqual(before);
     // Listed, for the record, as revoked; revoking again is refused.
-    const { operators } = await call(admin.operators, "listOperators", {});
+    const { operators } = await admin.operators.listOperators({});
     expect(operators.find((o) => o.id === added.operator?.id)?.revokedAt).toBe(revoked.revokedAt);
-    const again = await expectServiceError(call(admin.operators, "revokeOperator", { id: added.operator?.id ?? "" }));
+    const again = await expectServiceError(admin.operators.revokeOperator({ id: added.operator?.id ?? "" }));
     expect(again.code).toBe(status.FAILED_PRECONDITION);
   });
 });
@@ -137,14 +143,14 @@ describe("roles", () => {
     const viewer = hub.clients(viewerToken);
     const before = await snapshot();
     const errors = await Promise.all([
-      expectServiceError(call(viewer.trainers, "addTrainer", { trainer: makeTrainer("VIEWER-1") })),
+      expectServiceError(viewer.trainers.addTrainer({ trainer: makeTrainer("VIEWER-1") })),
       expectServiceError(
-        call(viewer.trainers, "updateTrainer", {
+        viewer.trainers.updateTrainer({
           trainer: makeTrainer("AUTH-1", { displayName: "x" }),
           updateMask: ["display_name"],
         }),
       ),
-      expectServiceError(call(viewer.trainers, "removeTrainer", { id: "AUTH-1" })),
+      expectServiceError(viewer.trainers.removeTrainer({ id: "AUTH-1" })),
       expectServiceError(
         importTrainers(viewer.trainers, { upsert: true }, [
           [{ line: 2, trainer: makeTrainer("AUTH-2", { displayName: "y" }) }],
@@ -163,16 +169,16 @@ describe("roles", () => {
   it("a viewer gets trainers without their private part; an operator sees it", async () => {
     const viewer = hub.clients(viewerToken);
     const operator = hub.clients(operatorToken);
-    const asViewer = await call(viewer.trainers, "getTrainer", { id: "AUTH-1" });
-    const asOperator = await call(operator.trainers, "getTrainer", { id: "AUTH-1" });
+    const asViewer = await viewer.trainers.getTrainer({ id: "AUTH-1" });
+    const asOperator = await operator.trainers.getTrainer({ id: "AUTH-1" });
     expect(asViewer.private).toBeUndefined();
     expect(asOperator.private).toEqual(makeTrainer("AUTH-1").private);
     expect({ ...asViewer, private: undefined }).toEqual({ ...asOperator, private: undefined });
 
-    const viewerList = await call(viewer.trainers, "listTrainers", { pageSize: 100, pageToken: "" });
+    const viewerList = await viewer.trainers.listTrainers({ pageSize: 100, pageToken: "" });
     expect(viewerList.trainers.length).toBeGreaterThan(0);
     for (const t of viewerList.trainers) expect(t.private).toBeUndefined();
-    const operatorList = await call(operator.trainers, "listTrainers", { pageSize: 100, pageToken: "" });
+    const operatorList = await operator.trainers.listTrainers({ pageSize: 100, pageToken: "" });
     expect(operatorList.trainers.find((t) => t.id === "AUTH-1")?.private).toEqual(makeTrainer("AUTH-1").private);
 
     for (const t of await exportTrainers(viewer.trainers, false)) expect(t.private).toBeUndefined();
@@ -189,45 +195,41 @@ describe("roles", () => {
 
   it("an operator cannot manage operators", async () => {
     const operator = hub.clients(operatorToken);
-    const { operators: before } = await call(admin.operators, "listOperators", {});
+    const { operators: before } = await admin.operators.listOperators({});
     const errors = await Promise.all([
-      expectServiceError(call(operator.operators, "addOperator", { name: "sneaky", role: "admin" })),
-      expectServiceError(call(operator.operators, "listOperators", {})),
-      expectServiceError(call(operator.operators, "revokeOperator", { id: hub.adminOperatorId })),
+      expectServiceError(operator.operators.addOperator({ name: "sneaky", role: "admin" })),
+      expectServiceError(operator.operators.listOperators({})),
+      expectServiceError(operator.operators.revokeOperator({ id: hub.adminOperatorId })),
     ]);
     expect(errors.map((e) => e.code)).toEqual([
       status.PERMISSION_DENIED,
       status.PERMISSION_DENIED,
       status.PERMISSION_DENIED,
     ]);
-    expect((await call(admin.operators, "listOperators", {})).operators).toEqual(before);
+    expect((await admin.operators.listOperators({})).operators).toEqual(before);
   });
 
   it("AddOperator refuses an unknown role with INVALID_ARGUMENT naming the field", async () => {
-    const { operators: before } = await call(admin.operators, "listOperators", {});
-    const error = await expectServiceError(call(admin.operators, "addOperator", { name: "x", role: "superuser" }));
+    const { operators: before } = await admin.operators.listOperators({});
+    const error = await expectServiceError(admin.operators.addOperator({ name: "x", role: "superuser" }));
     expect(error.code).toBe(status.INVALID_ARGUMENT);
-    expect((await call(admin.operators, "listOperators", {})).operators).toEqual(before);
+    expect((await admin.operators.listOperators({})).operators).toEqual(before);
   });
 });
 
 describe("admins", () => {
   it("revoking the last admin is FAILED_PRECONDITION; with a second admin it is allowed", async () => {
-    const error = await expectServiceError(call(admin.operators, "revokeOperator", { id: hub.adminOperatorId }));
+    const error = await expectServiceError(admin.operators.revokeOperator({ id: hub.adminOperatorId }));
     expect(error.code).toBe(status.FAILED_PRECONDITION);
-    await call(admin.trainers, "getTrainer", { id: "AUTH-1" }); // still valid
+    await admin.trainers.getTrainer({ id: "AUTH-1" }); // still valid
 
-    const second = await call(admin.operators, "addOperator", { name: "second admin", role: "admin" });
+    const second = await admin.operators.addOperator({ name: "second admin", role: "admin" });
     const secondAdmin = hub.clients(second.token);
-    await call(secondAdmin.operators, "revokeOperator", { id: hub.adminOperatorId });
-    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "AUTH-1" }))).code).toBe(
-      status.UNAUTHENTICATED,
-    );
-    const last = await expectServiceError(
-      call(secondAdmin.operators, "revokeOperator", { id: second.operator?.id ?? "" }),
-    );
+    await secondAdmin.operators.revokeOperator({ id: hub.adminOperatorId });
+    expect((await expectServiceError(admin.trainers.getTrainer({ id: "AUTH-1" }))).code).toBe(status.UNAUTHENTICATED);
+    const last = await expectServiceError(secondAdmin.operators.revokeOperator({ id: second.operator?.id ?? "" }));
     expect(last.code).toBe(status.FAILED_PRECONDITION);
-    await call(secondAdmin.operators, "listOperators", {});
+    await secondAdmin.operators.listOperators({});
   });
 });
 
@@ -245,7 +247,7 @@ describe("credential storage", () => {
       const marker = randomBytes(24).toString("base64url");
       const issued = [node.adminToken];
       for (const role of ["admin", "operator", "viewer"]) {
-        issued.push((await call(c.operators, "addOperator", { name: `${role} ${marker}`, role })).token);
+        issued.push((await c.operators.addOperator({ name: `${role} ${marker}`, role })).token);
       }
       await node.stop();
 
@@ -271,7 +273,7 @@ describe("clients without a harness token", () => {
   it("makeClients without a token sends no authorization header", async () => {
     const c = makeClients(hub.address);
     try {
-      const error = await expectServiceError(call(c.node, "getStatus", {}));
+      const error = await expectServiceError(c.node.getStatus({}));
       expect(error.code).toBe(status.UNAUTHENTICATED);
       expect(error.details).toContain("missing credential");
     } finally {
@@ -301,15 +303,15 @@ describe("the last-admin rule under concurrency", () => {
     const node = await startTestNode();
     try {
       const first = node.clients(node.adminToken);
-      const added = await call(first.operators, "addOperator", { name: "second admin", role: "admin" });
+      const added = await first.operators.addOperator({ name: "second admin", role: "admin" });
       const second = node.clients(added.token);
       const outcomes = await Promise.allSettled([
-        call(second.operators, "revokeOperator", { id: node.adminOperatorId }),
-        call(first.operators, "revokeOperator", { id: added.operator?.id ?? "" }),
+        second.operators.revokeOperator({ id: node.adminOperatorId }),
+        first.operators.revokeOperator({ id: added.operator?.id ?? "" }),
       ]);
       expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
       const survivor = outcomes[0]?.status === "fulfilled" ? second : first;
-      const { operators } = await call(survivor.operators, "listOperators", {});
+      const { operators } = await survivor.operators.listOperators({});
       expect(operators.filter((o) => o.role === "admin" && o.revokedAt === "")).toHaveLength(1);
     } finally {
       await node.cleanup();

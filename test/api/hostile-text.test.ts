@@ -1,5 +1,5 @@
 import { readFile, rm } from "node:fs/promises";
-import { credentials, type Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { type Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -8,13 +8,10 @@ import {
   STATUS_DETAILS_KEY,
   toServiceError,
 } from "../../node/api/errors.js";
-import { CaseServiceClient, type Case } from "../../node/api/generated/concordat/v1/cases.js";
-import { CredentialServiceClient } from "../../node/api/generated/concordat/v1/credentials.js";
-import { DeliveryServiceClient } from "../../node/api/generated/concordat/v1/deliveries.js";
+import type { Case } from "../../node/api/generated/concordat/v1/cases.js";
 import { invalidArgument } from "../../node/errors.js";
 import { initDataDir } from "../../node/setup.js";
 import {
-  call,
   DEFAULT_CONFIG_URL,
   expectServiceError,
   makeTempDir,
@@ -31,9 +28,9 @@ import {
  */
 let node: TestNode;
 let admin: TestClients;
-let cases: CaseServiceClient;
-let deliveries: DeliveryServiceClient;
-let credentialService: CredentialServiceClient;
+let cases: TestClients["cases"];
+let deliveries: TestClients["deliveries"];
+let credentialService: TestClients["credentials"];
 
 const OSC_TITLE = "\u001b]0;owned\u0007";
 const CLEAR = "\u001b[2J";
@@ -53,12 +50,10 @@ beforeAll(async () => {
   });
   node = await startTestNode({ dataDir });
   admin = node.clients(node.adminToken);
-  cases = new CaseServiceClient(node.address, credentials.createInsecure());
-  deliveries = new DeliveryServiceClient(node.address, credentials.createInsecure());
-  credentialService = new CredentialServiceClient(node.address, credentials.createInsecure());
+  // Without the client's token: each call below gives it.
+  ({ cases, deliveries, credentials: credentialService } = node.clients());
 });
 afterAll(async () => {
-  for (const client of [cases, deliveries, credentialService]) client?.close();
   await node?.cleanup();
   if (node) await rm(node.dataDir, { recursive: true, force: true });
 });
@@ -103,18 +98,18 @@ const caseMessage = (overrides: Partial<Case>): Case => ({
 describe("control characters, escapes and bidirectional overrides in API fields", () => {
   it("a trainer name holding a terminal title escape is refused, naming the field and U+001B; nothing is written", async () => {
     const error = await expectServiceError(
-      call(admin.trainers, "addTrainer", {
+      admin.trainers.addTrainer({
         trainer: makeTrainer("ESC-1", { displayName: `Amina ${OSC_TITLE}${CLEAR}` }),
       }),
     );
     expectRefused(error, "trainer.display_name", "U+001B");
-    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "ESC-1" }))).code).toBe(status.NOT_FOUND);
+    expect((await expectServiceError(admin.trainers.getTrainer({ id: "ESC-1" }))).code).toBe(status.NOT_FOUND);
   });
 
   it("each kind of hostile character is refused in a title, by its code point", async () => {
     for (const c of HOSTILE) {
       const error = await expectServiceError(
-        call(cases, "addCase", { case: caseMessage({ title: `Kisumu${c}` }) }, node.adminToken),
+        cases.addCase({ case: caseMessage({ title: `Kisumu${c}` }) }, { token: node.adminToken }),
       );
       const code = `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
       expectRefused(error, "case.title", code);
@@ -128,12 +123,12 @@ describe("control characters, escapes and bidirectional overrides in API fields"
       ["Amina\u200f", "U+200F"],
     ] as const) {
       const error = await expectServiceError(
-        call(admin.trainers, "addTrainer", { trainer: makeTrainer("LINE-1", { displayName }) }),
+        admin.trainers.addTrainer({ trainer: makeTrainer("LINE-1", { displayName }) }),
       );
       expectRefused(error, "trainer.display_name", code);
     }
     const notes = "prefers mornings\n\tno Fridays\r\nالجمعة\u200f";
-    const added = await call(admin.trainers, "addTrainer", {
+    const added = await admin.trainers.addTrainer({
       trainer: makeTrainer("LINE-2", { private: { email: "", phone: "", nationalId: "", notes } }),
     });
     expect(added.private?.notes).toBe(notes);
@@ -141,12 +136,10 @@ describe("control characters, escapes and bidirectional overrides in API fields"
 
   it("a field no validator reads is checked too: one check over every string of every request", async () => {
     // GetTrainer's id is only looked up: without the check at the API boundary it would be NOT_FOUND.
-    expectRefused(await expectServiceError(call(admin.trainers, "getTrainer", { id: `T${CLEAR}` })), "id", "U+001B");
+    expectRefused(await expectServiceError(admin.trainers.getTrainer({ id: `T${CLEAR}` })), "id", "U+001B");
     expectRefused(
       await expectServiceError(
-        call(
-          cases,
-          "searchCases",
+        cases.searchCases(
           {
             text: "policing\u202e",
             competency: "",
@@ -158,7 +151,7 @@ describe("control characters, escapes and bidirectional overrides in API fields"
             pageSize: 0,
             pageToken: "",
           },
-          node.adminToken,
+          { token: node.adminToken },
         ),
       ),
       "text",
@@ -177,7 +170,7 @@ describe("text inside files is checked after decoding", () => {
     const json = JSON.stringify(pkg);
     expect(json).toContain("\\u001b"); // the file holds the escape, not the character
     const error = await expectServiceError(
-      call(admin.core, "importCore", { format: "case", content: Buffer.from(json), dryRun: true, language: "" }),
+      admin.core.importCore({ format: "case", content: Buffer.from(json), dryRun: true, language: "" }),
     );
     expectRefused(error, /^CFItems\[1\].*fullStatement/, "U+001B");
 
@@ -185,7 +178,7 @@ describe("text inside files is checked after decoding", () => {
     (verbatim.CFItems[1] as Record<string, unknown>).fullStatement = "Applies standards";
     verbatim.CFDocument.officialSourceURL = "https://example.org/\u202egnp.exe";
     const second = await expectServiceError(
-      call(admin.core, "importCore", {
+      admin.core.importCore({
         format: "case",
         content: Buffer.from(JSON.stringify(verbatim)),
         dryRun: true,
@@ -201,7 +194,7 @@ describe("text inside files is checked after decoding", () => {
       `Competencies ${OSC_TITLE} for trainers`,
     );
     const error = await expectServiceError(
-      call(admin.core, "importCore", { format: "moodle", content: Buffer.from(csv), dryRun: true, language: "" }),
+      admin.core.importCore({ format: "moodle", content: Buffer.from(csv), dryRun: true, language: "" }),
     );
     expectRefused(error, "line 2, Description", "U+001B");
   });
@@ -234,16 +227,14 @@ describe("text inside files is checked after decoding", () => {
       hub: "",
     };
     const error = await expectServiceError(
-      call(deliveries, "ingestStatements", { delivery, statementsJson: statements }, node.adminToken),
+      deliveries.ingestStatements({ delivery, statementsJson: statements }, { token: node.adminToken }),
     );
     expectRefused(error, "statements[0].verb.display.en", "U+001B");
   });
 
   it("a case import whose body holds a C1 control is refused whole", async () => {
     const error = await expectServiceError(
-      call(
-        cases,
-        "importCases",
+      cases.importCases(
         {
           cases: [
             { source: "ok.md", case: caseMessage({ id: "C-OK" }) },
@@ -251,11 +242,11 @@ describe("text inside files is checked after decoding", () => {
           ],
           dryRun: false,
         },
-        node.adminToken,
+        { token: node.adminToken },
       ),
     );
     expectRefused(error, "cases[1].case.body", "U+009B");
-    expect((await expectServiceError(call(cases, "getCase", { hub: "", id: "C-OK" }, node.adminToken))).code).toBe(
+    expect((await expectServiceError(cases.getCase({ hub: "", id: "C-OK" }, { token: node.adminToken }))).code).toBe(
       status.NOT_FOUND,
     );
   });
@@ -270,7 +261,7 @@ describe("text inside files is checked after decoding", () => {
     }).replace("\u202e", "\\u202e");
     expect(credential).toContain("\\u202e"); // the JSON holds the escape, not the character
     const error = await expectServiceError(
-      call(credentialService, "verifyCredential", { json: credential, at: "", issuerKey: "" }, node.adminToken),
+      credentialService.verifyCredential({ json: credential, at: "", issuerKey: "" }, { token: node.adminToken }),
     );
     expectRefused(error, "json.name", "U+202E");
   });
@@ -280,7 +271,7 @@ describe("what an error carries back is bounded", () => {
   it("200 KB bad values: a clean INVALID_ARGUMENT echoing at most 40 characters of each, and the connection keeps working", async () => {
     const huge = "Z".repeat(200_000);
     const error = await expectServiceError(
-      call(admin.trainers, "addTrainer", {
+      admin.trainers.addTrainer({
         trainer: makeTrainer("BIG-1", {
           languages: [{ tag: "en", level: huge }],
           regions: [huge, `${huge}Y`, `${huge}X`],
@@ -303,7 +294,7 @@ describe("what an error carries back is bounded", () => {
     expect(details.byteLength).toBeLessThanOrEqual(MAX_STATUS_DETAILS_BYTES);
     expect(error.details.length).toBeLessThanOrEqual(1001);
     // the same client goes on working
-    expect((await call(admin.node, "getStatus", {})).hubId).toBe("sec");
+    expect((await admin.node.getStatus({})).hubId).toBe("sec");
   });
 
   it("whatever a validator puts in its violations, the status stays under the trailer budget and shows no control character", () => {

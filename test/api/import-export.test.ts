@@ -2,12 +2,10 @@ import { status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ImportRow, Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import {
-  call,
   CALL_DEADLINE_MS,
   expectServiceError,
   exportTrainers,
   importTrainers,
-  importTrainersRaw,
   makeTrainer,
   startTestNode,
   type TestClients,
@@ -23,13 +21,13 @@ const row = (line: number, trainer: Trainer): ImportRow => ({ line, trainer });
 
 /** Removes every trainer, so each test starts from an empty roster. */
 async function clearRoster(): Promise<void> {
-  for (const t of await snapshot()) await call(admin.trainers, "removeTrainer", { id: t.id });
+  for (const t of await snapshot()) await admin.trainers.removeTrainer({ id: t.id });
 }
 
 beforeAll(async () => {
   hub = await startTestNode();
   admin = hub.clients(hub.adminToken);
-  operatorToken = (await call(admin.operators, "addOperator", { name: "importer", role: "operator" })).token;
+  operatorToken = (await admin.operators.addOperator({ name: "importer", role: "operator" })).token;
 });
 
 afterEach(async () => {
@@ -64,7 +62,7 @@ describe("ImportTrainers", () => {
   });
 
   it("a batch with two bad rows among valid ones reports both, with line numbers, and imports nothing", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("EXISTING") });
+    await admin.trainers.addTrainer({ trainer: makeTrainer("EXISTING") });
     const before = await snapshot();
     const result = await importTrainers(admin.trainers, {}, [
       [row(2, good(1)), row(3, badLevel(2)), row(4, good(3)), row(5, badRegion(4)), row(6, good(5))],
@@ -92,7 +90,7 @@ describe("ImportTrainers", () => {
   });
 
   it("a duplicate id within the import and an id that already exists are errors (without upsert)", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("IMP-9") });
+    await admin.trainers.addTrainer({ trainer: makeTrainer("IMP-9") });
     const before = await snapshot();
     const result = await importTrainers(admin.trainers, {}, [
       [
@@ -111,12 +109,12 @@ describe("ImportTrainers", () => {
   });
 
   it("with upsert an existing trainer is replaced; its private part stays when the row has none", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("IMP-9") });
+    await admin.trainers.addTrainer({ trainer: makeTrainer("IMP-9") });
     const result = await importTrainers(admin.trainers, { upsert: true }, [
       [row(2, makeTrainer("IMP-9", { displayName: "Replaced", private: undefined })), row(3, good(1))],
     ]);
     expect(result).toEqual({ imported: 2, skipped: 0, errors: [], committed: true, errorsTotal: 0 });
-    const replaced = await call(admin.trainers, "getTrainer", { id: "IMP-9" });
+    const replaced = await admin.trainers.getTrainer({ id: "IMP-9" });
     expect(replaced.displayName).toBe("Replaced");
     expect(replaced.private).toEqual(makeTrainer("IMP-9").private);
   });
@@ -132,16 +130,14 @@ describe("ImportTrainers", () => {
     expect(dirty.committed).toBe(false);
     expect(dirty.errors.map((e) => e.line)).toEqual([3]);
     expect(await snapshot()).toEqual(before);
-    expect((await expectServiceError(call(admin.trainers, "getTrainerHistory", { id: "IMP-1" }))).code).toBe(
-      status.NOT_FOUND,
-    );
+    expect((await expectServiceError(admin.trainers.getTrainerHistory({ id: "IMP-1" }))).code).toBe(status.NOT_FOUND);
   });
 
   it("options sent after rows are INVALID_ARGUMENT and nothing is imported", async () => {
     const before = await snapshot();
     const options = { skipInvalid: false, dryRun: false, upsert: false };
     const error = await expectServiceError(
-      importTrainersRaw(admin.trainers, [
+      admin.trainers.importTrainers([
         { part: { $case: "rows", value: { rows: [row(2, good(1))] } } },
         { part: { $case: "options", value: options } },
       ]),
@@ -163,7 +159,7 @@ describe("ExportTrainers", () => {
         private: { email: "", phone: "", nationalId: "", notes: "notes only" },
       }),
     ];
-    for (const t of originals) await call(admin.trainers, "addTrainer", { trainer: t });
+    for (const t of originals) await admin.trainers.addTrainer({ trainer: t });
     const exported = await snapshot();
     expect(exported.map((t) => t.id)).toEqual(["RT-1", "RT-2", "RT-3"]);
     expect(exported[1]?.private).toBeUndefined();

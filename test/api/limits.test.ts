@@ -6,8 +6,6 @@ import { fieldViolations } from "../../node/api/index.js";
 import { loadConfigFile } from "../../node/config/index.js";
 import { readBackup } from "../../node/storage/backup.js";
 import {
-  authMetadata,
-  call,
   expectServiceError,
   importTrainers,
   makeTrainer,
@@ -31,23 +29,19 @@ afterAll(async () => {
 describe("limits and odd requests", () => {
   it("hundreds of bad list items give INVALID_ARGUMENT with a bounded list of problems, and the connection survives", async () => {
     const regions = Array.from({ length: 300 }, (_, i) => `Q${i}`);
-    const error = await expectServiceError(
-      call(admin.trainers, "addTrainer", { trainer: makeTrainer("LIM-1", { regions }) }),
-    );
+    const error = await expectServiceError(admin.trainers.addTrainer({ trainer: makeTrainer("LIM-1", { regions }) }));
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     const violations = fieldViolations(error);
     expect(violations.length).toBeLessThanOrEqual(51);
     expect(violations.at(-1)).toEqual({ field: "(more)", description: "and 250 more problems" });
     expect(error.details).toMatch(/^300 problems in the request/);
     // The same client goes on working.
-    expect((await call(admin.node, "getStatus", {})).hubId).toBe("test-hub");
+    expect((await admin.node.getStatus({})).hubId).toBe("test-hub");
   });
 
   it("a list far over its limit is refused at once, with one problem", async () => {
     const languages = Array.from({ length: 100_000 }, () => ({ tag: "en", level: "C1" }));
-    const error = await expectServiceError(
-      call(admin.trainers, "addTrainer", { trainer: makeTrainer("LIM-2", { languages }) }),
-    );
+    const error = await expectServiceError(admin.trainers.addTrainer({ trainer: makeTrainer("LIM-2", { languages }) }));
     expect(fieldViolations(error)).toEqual([
       { field: "trainer.languages", description: "has 100000 entries; at most 20 allowed" },
     ]);
@@ -66,14 +60,14 @@ describe("limits and odd requests", () => {
 
   it("an empty id is a bad request, not a missing trainer", async () => {
     for (const method of ["getTrainer", "removeTrainer", "getTrainerHistory"] as const) {
-      const error = await expectServiceError(call(admin.trainers, method, { id: "" }));
+      const error = await expectServiceError(admin.trainers[method]({ id: "" }));
       expect(error.code).toBe(status.INVALID_ARGUMENT);
     }
   });
 
   it("a page token the node did not issue is refused", async () => {
     for (const pageToken of ["foo", "!!", Buffer.from("x").toString("base64url")]) {
-      const error = await expectServiceError(call(admin.trainers, "listTrainers", { pageSize: 10, pageToken }));
+      const error = await expectServiceError(admin.trainers.listTrainers({ pageSize: 10, pageToken }));
       expect(error.code).toBe(status.INVALID_ARGUMENT);
     }
   });
@@ -93,7 +87,7 @@ describe("limits and odd requests", () => {
   it("personal data in a refused request is not written to the log", async () => {
     const before = hub.logs.length;
     await expectServiceError(
-      call(admin.trainers, "addTrainer", {
+      admin.trainers.addTrainer({
         trainer: makeTrainer("LOG-1", { private: { email: "jane.doe-private", phone: "", nationalId: "", notes: "" } }),
       }),
     );
@@ -128,12 +122,7 @@ describe("configuration and files", () => {
 
   it("a backup with a damaged header is refused by its checksum, before anything is parsed", async () => {
     const chunks: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const stream = admin.node.backup({}, authMetadata(hub.adminToken));
-      stream.on("data", (c: { data: Buffer }) => chunks.push(c.data));
-      stream.on("end", resolve);
-      stream.on("error", reject);
-    });
+    for await (const chunk of admin.node.backup({}, { token: hub.adminToken })) chunks.push(Buffer.from(chunk.data));
     const bytes = Buffer.concat(chunks);
     expect(() => readBackup(bytes, "ok.backup")).not.toThrow();
     const damaged = Buffer.from(bytes);

@@ -4,16 +4,9 @@ import { Client, credentials, Metadata, status, type ServiceError } from "@grpc/
 import countries from "i18n-iso-countries";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fieldViolations } from "../../node/api/errors.js";
-import {
-  AvailabilityServiceClient,
-  FindAvailableTrainersRequest,
-} from "../../node/api/generated/concordat/v1/availability.js";
-import {
-  AddCaseRequest,
-  CaseServiceClient,
-  SearchCasesRequest,
-  type Case,
-} from "../../node/api/generated/concordat/v1/cases.js";
+import { isServiceError } from "../../node/api/index.js";
+import { FindAvailableTrainersRequest } from "../../node/api/generated/concordat/v1/availability.js";
+import { AddCaseRequest, SearchCasesRequest, type Case } from "../../node/api/generated/concordat/v1/cases.js";
 import { ReplicationServiceClient, type ReplicateResponse } from "../../node/api/generated/concordat/v1/replication.js";
 import {
   AddTrainerRequest,
@@ -27,7 +20,6 @@ import { API_MAX_RECEIVE_MESSAGE_BYTES, maxRequestBytes } from "../../node/api/s
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROW_BYTES } from "../../node/api/trainer-service.js";
 import {
   authMetadata,
-  call,
   CALL_DEADLINE_MS,
   expectServiceError,
   makeTrainer,
@@ -44,8 +36,8 @@ import {
 let node: TestNode;
 let admin: TestClients;
 let raw: Client;
-let availability: AvailabilityServiceClient;
-let cases: CaseServiceClient;
+let availability: TestClients["availability"];
+let cases: TestClients["cases"];
 
 const MiB = 1024 * 1024;
 const ADD_TRAINER = "/concordat.v1.TrainerService/AddTrainer";
@@ -54,11 +46,11 @@ beforeAll(async () => {
   node = await startTestNode({ env: { CONCORDAT_METRICS_PORT: "0" } });
   admin = node.clients(node.adminToken);
   raw = new Client(node.address, credentials.createInsecure());
-  availability = new AvailabilityServiceClient(node.address, credentials.createInsecure());
-  cases = new CaseServiceClient(node.address, credentials.createInsecure());
+  // Without the client's token: each call below gives it.
+  ({ availability, cases } = node.clients());
 });
 afterAll(async () => {
-  for (const client of [raw, availability, cases]) client?.close();
+  raw?.close();
   await node?.cleanup();
 });
 
@@ -118,7 +110,7 @@ describe("authentication comes before the body", () => {
   });
 
   it("health checks and the Replicate stream need no operator token", async () => {
-    expect((await call(admin.health, "check", { service: "" }, new Metadata())).status).toBe("SERVING");
+    expect((await admin.health.check({ service: "" }, { metadata: new Metadata() })).status).toBe("SERVING");
     // Replicate authenticates peers in its first frames: a wrong first frame is answered by it, not by the token check
     const replication = new ReplicationServiceClient(node.address, credentials.createInsecure());
     try {
@@ -148,7 +140,7 @@ describe("message sizes", () => {
     expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(error.details).toContain(String(API_MAX_RECEIVE_MESSAGE_BYTES));
     expect(await bytesRead("TrainerService/AddTrainer")).toBe(before);
-    expect((await call(admin.node, "getStatus", {})).hubId).toBe("test-hub");
+    expect((await admin.node.getStatus({})).hubId).toBe("test-hub");
   });
 
   it("each method takes at most its own size, naming it: a lookup is small", async () => {
@@ -221,7 +213,7 @@ describe("message sizes", () => {
     expect(trainerBytes).toBeGreaterThan(90_000);
     expect(trainerBytes).toBeLessThan(maxRequestBytes(ADD_TRAINER));
     expect(trainerBytes).toBeLessThan(MAX_IMPORT_ROW_BYTES);
-    expect((await call(admin.trainers, "addTrainer", { trainer })).id).toBe("MAX-1");
+    expect((await admin.trainers.addTrainer({ trainer })).id).toBe("MAX-1");
 
     const bigCase: Case = {
       id: "C".repeat(128),
@@ -248,7 +240,7 @@ describe("message sizes", () => {
     const caseBytes = AddCaseRequest.encode({ case: bigCase }).finish().byteLength;
     expect(caseBytes).toBeGreaterThan(600_000);
     expect(caseBytes).toBeLessThan(maxRequestBytes("/concordat.v1.CaseService/AddCase"));
-    expect((await call(cases, "addCase", { case: bigCase }, node.adminToken)).id).toBe(bigCase.id);
+    expect((await cases.addCase({ case: bigCase }, { token: node.adminToken })).id).toBe(bigCase.id);
   });
 });
 
@@ -256,25 +248,21 @@ describe("queries and lists are bounded", () => {
   it("an availability query with too many module competencies, or an overlong competency, is refused naming the field", async () => {
     const base = { from: "2027-03-01", to: "2027-03-05" };
     const many = await expectServiceError(
-      call(
-        availability,
-        "findAvailableTrainers",
+      availability.findAvailableTrainers(
         FindAvailableTrainersRequest.fromPartial({
           ...base,
           moduleCompetencies: Array.from({ length: 201 }, (_, i) => `c-${i}`),
         }),
-        node.adminToken,
+        { token: node.adminToken },
       ),
     );
     expect(fieldViolations(many)).toEqual([
       { field: "module_competencies", description: "has 201 entries; at most 200 allowed" },
     ]);
     const long = await expectServiceError(
-      call(
-        availability,
-        "findAvailableTrainers",
+      availability.findAvailableTrainers(
         FindAvailableTrainersRequest.fromPartial({ ...base, competency: "c".repeat(5000) }),
-        node.adminToken,
+        { token: node.adminToken },
       ),
     );
     expect(fieldViolations(long)).toEqual([
@@ -284,18 +272,15 @@ describe("queries and lists are bounded", () => {
 
   it("a case search with too much text, or an overlong filter, is refused naming the field", async () => {
     const text = await expectServiceError(
-      call(cases, "searchCases", SearchCasesRequest.fromPartial({ text: "word ".repeat(300) }), node.adminToken),
+      cases.searchCases(SearchCasesRequest.fromPartial({ text: "word ".repeat(300) }), { token: node.adminToken }),
     );
     expect(fieldViolations(text)).toEqual([
       { field: "text", description: "is 1500 characters long; a search takes at most 1000" },
     ]);
     const region = await expectServiceError(
-      call(
-        cases,
-        "searchCases",
-        SearchCasesRequest.fromPartial({ text: "policing", region: "r".repeat(101) }),
-        node.adminToken,
-      ),
+      cases.searchCases(SearchCasesRequest.fromPartial({ text: "policing", region: "r".repeat(101) }), {
+        token: node.adminToken,
+      }),
     );
     expect(fieldViolations(region)).toEqual([
       { field: "region", description: "is 101 characters long; at most 100 allowed" },
@@ -304,7 +289,7 @@ describe("queries and lists are bounded", () => {
 
   it("core record lists are bounded per call", async () => {
     const put = await expectServiceError(
-      call(admin.core, "putCoreRecords", {
+      admin.core.putCoreRecords({
         kind: "item",
         records: Array.from({ length: 10_001 }, () => "{}"),
         merge: false,
@@ -314,7 +299,7 @@ describe("queries and lists are bounded", () => {
       { field: "records", description: "has 10001 entries; at most 10000 per call" },
     ]);
     const remove = await expectServiceError(
-      call(admin.core, "removeCoreRecords", { kind: "item", ids: Array.from({ length: 1001 }, (_, i) => `i${i}`) }),
+      admin.core.removeCoreRecords({ kind: "item", ids: Array.from({ length: 1001 }, (_, i) => `i${i}`) }),
     );
     expect(fieldViolations(remove)).toEqual([{ field: "ids", description: "has 1001 entries; at most 1000 per call" }]);
   });
@@ -324,36 +309,23 @@ describe("queries and lists are bounded", () => {
  * ImportTrainers with `messages` written as fast as the stream takes them; resolves with the
  * outcome (or the error) and how many messages were written before the call ended.
  */
-function importStream(
+async function importStream(
   messages: Iterable<ImportTrainersRequest>,
 ): Promise<{ result?: ImportResult; error?: ServiceError; written: number }> {
-  return new Promise((resolve) => {
-    let done = false;
-    let written = 0;
-    let wake: (() => void) | undefined;
-    const stream = admin.trainers.importTrainers(
-      authMetadata(node.adminToken),
-      { deadline: Date.now() + 120_000 },
-      (error, result) => {
-        done = true;
-        wake?.();
-        resolve(error ? { error, written } : { result, written });
-      },
-    );
-    void (async () => {
-      for (const message of messages) {
-        if (done) return;
-        written += 1;
-        if (!stream.write(message)) {
-          await new Promise<void>((r) => {
-            wake = r;
-            stream.once("drain", r);
-          });
-        }
-      }
-      if (!done) stream.end();
-    })();
-  });
+  let written = 0;
+  function* counted(): Generator<ImportTrainersRequest> {
+    for (const message of messages) {
+      written += 1;
+      yield message;
+    }
+  }
+  return admin.trainers.importTrainers(counted(), { deadlineMs: 120_000 }).then(
+    (result) => ({ result, written }),
+    (error: unknown) => {
+      if (isServiceError(error)) return { error, written };
+      throw error;
+    },
+  );
 }
 
 const rowsMessage = (rows: ImportRow[]): ImportTrainersRequest => ({ part: { $case: "rows", value: { rows } } });
@@ -377,9 +349,7 @@ describe("an import stream is bounded per row and in all", () => {
         ),
       },
     ]);
-    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "ROW-OK" }))).code).toBe(
-      status.NOT_FOUND,
-    );
+    expect((await expectServiceError(admin.trainers.getTrainer({ id: "ROW-OK" }))).code).toBe(status.NOT_FOUND);
   });
 
   it(`a stream of more than ${MAX_IMPORT_BYTES / MiB} MiB is refused as it arrives, long before the client has sent it all`, async () => {
@@ -413,9 +383,7 @@ describe("an import stream is bounded per row and in all", () => {
     expect(read).toBeGreaterThan(MAX_IMPORT_BYTES);
     expect(read).toBeLessThan(MAX_IMPORT_BYTES + 24 * 8 * name.length);
     expect(written).toBeLessThan(offered);
-    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "BULK-0-0" }))).code).toBe(
-      status.NOT_FOUND,
-    );
-    expect((await call(admin.node, "getStatus", {})).hubId).toBe("test-hub");
+    expect((await expectServiceError(admin.trainers.getTrainer({ id: "BULK-0-0" }))).code).toBe(status.NOT_FOUND);
+    expect((await admin.node.getStatus({})).hubId).toBe("test-hub");
   });
 });

@@ -13,7 +13,6 @@ import { toServiceError } from "../../node/api/errors.js";
 import { ConcordatError, invalidArgument, notFound } from "../../node/errors.js";
 import { ConcordatNode } from "../../node/node.js";
 import {
-  call,
   expectServiceError,
   exportTrainers,
   makeTrainer,
@@ -28,8 +27,8 @@ let admin: TestClients;
 beforeAll(async () => {
   hub = await startTestNode({ hubId: "hub-status" });
   admin = hub.clients(hub.adminToken);
-  await call(admin.trainers, "addTrainer", { trainer: makeTrainer("SRV-1") });
-  await call(admin.trainers, "addTrainer", { trainer: makeTrainer("SRV-2") });
+  await admin.trainers.addTrainer({ trainer: makeTrainer("SRV-1") });
+  await admin.trainers.addTrainer({ trainer: makeTrainer("SRV-2") });
 });
 
 afterAll(async () => {
@@ -45,17 +44,17 @@ describe("health", () => {
       "concordat.v1.OperatorService",
       "concordat.v1.NodeService",
     ]) {
-      const response = await call(anonymous.health, "check", { service });
+      const response = await anonymous.health.check({ service });
       expect({ service, status: response.status }).toEqual({ service, status: "SERVING" });
     }
-    const unknown = await expectServiceError(call(anonymous.health, "check", { service: "no.such.Service" }));
+    const unknown = await expectServiceError(anonymous.health.check({ service: "no.such.Service" }));
     expect(unknown.code).toBe(status.NOT_FOUND);
   });
 });
 
 describe("GetStatus", () => {
   it("returns hub id, peer id, role, trainer count, caller and the document list", async () => {
-    const s = await call(admin.node, "getStatus", {});
+    const s = await admin.node.getStatus({});
     expect(s.hubId).toBe("hub-status");
     expect(s.hubName).toBe("Test hub");
     expect(s.role).toBe("hub");
@@ -90,10 +89,10 @@ describe("GetStatus", () => {
   });
 
   it("counts trainers as they are added and removed", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("SRV-3") });
-    expect((await call(admin.node, "getStatus", {})).trainerCount).toBe(3);
-    await call(admin.trainers, "removeTrainer", { id: "SRV-3" });
-    expect((await call(admin.node, "getStatus", {})).trainerCount).toBe(2);
+    await admin.trainers.addTrainer({ trainer: makeTrainer("SRV-3") });
+    expect((await admin.node.getStatus({})).trainerCount).toBe(3);
+    await admin.trainers.removeTrainer({ id: "SRV-3" });
+    expect((await admin.node.getStatus({})).trainerCount).toBe(2);
   });
 });
 
@@ -157,33 +156,33 @@ describe("lifecycle", () => {
     const node = await startTestNode();
     try {
       let c = node.clients(node.adminToken);
-      await call(c.trainers, "addTrainer", { trainer: makeTrainer("KEEP-1") });
-      await call(c.trainers, "addTrainer", { trainer: makeTrainer("KEEP-2", { private: undefined }) });
-      await call(c.trainers, "updateTrainer", {
+      await c.trainers.addTrainer({ trainer: makeTrainer("KEEP-1") });
+      await c.trainers.addTrainer({ trainer: makeTrainer("KEEP-2", { private: undefined }) });
+      await c.trainers.updateTrainer({
         trainer: makeTrainer("KEEP-1", { displayName: "Kept" }),
         updateMask: ["display_name"],
       });
-      const viewer = await call(c.operators, "addOperator", { name: "viewer", role: "viewer" });
+      const viewer = await c.operators.addOperator({ name: "viewer", role: "viewer" });
       const before = await exportTrainers(c.trainers, true);
       // Checkpoints of these writes are signed into the directory in a batch: let it land first.
       await node.running.checkpointer.flush();
-      const statusBefore = await call(c.node, "getStatus", {});
-      const historyBefore = await call(c.trainers, "getTrainerHistory", { id: "KEEP-1" });
+      const statusBefore = await c.node.getStatus({});
+      const historyBefore = await c.trainers.getTrainerHistory({ id: "KEEP-1" });
 
       await node.restart();
       expect(node.address).toMatch(/^127\.0\.0\.1:\d+$/);
       c = node.clients(node.adminToken);
       expect(await exportTrainers(c.trainers, true)).toEqual(before);
-      const statusAfter = await call(c.node, "getStatus", {});
+      const statusAfter = await c.node.getStatus({});
       expect(statusAfter.peerId).toBe(statusBefore.peerId);
       expect(statusAfter.trainerCount).toBe(2);
       const docs = (s: typeof statusBefore) =>
         s.documents.map((d) => ({ ...d, heads: [...d.heads].sort() })).sort((a, b) => a.id.localeCompare(b.id));
       expect(docs(statusAfter)).toEqual(docs(statusBefore));
-      expect(await call(c.trainers, "getTrainerHistory", { id: "KEEP-1" })).toEqual(historyBefore);
+      expect(await c.trainers.getTrainerHistory({ id: "KEEP-1" })).toEqual(historyBefore);
       // Tokens issued before the restart still work.
       const v = node.clients(viewer.token);
-      expect((await call(v.trainers, "getTrainer", { id: "KEEP-1" })).displayName).toBe("Kept");
+      expect((await v.trainers.getTrainer({ id: "KEEP-1" })).displayName).toBe("Kept");
 
       // A stopped node removes its runtime file, so the CLI does not talk to a dead address.
       expect(existsSync(join(node.dataDir, "node.json"))).toBe(true);
@@ -212,7 +211,7 @@ describe("lifecycle", () => {
     expect((error as Error).message).toContain(join(hub.dataDir, "db"));
     expect(() => second.running).toThrow();
     // The first node is unaffected: still serving, its runtime file still names it.
-    expect((await call(admin.trainers, "getTrainer", { id: "SRV-1" })).id).toBe("SRV-1");
+    expect((await admin.trainers.getTrainer({ id: "SRV-1" })).id).toBe("SRV-1");
     const runtime = JSON.parse(await readFile(join(hub.dataDir, "node.json"), "utf8")) as { api: string; pid: number };
     expect(runtime.api).toBe(hub.address);
     expect(runtime.pid).toBe(process.pid);

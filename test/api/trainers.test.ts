@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fieldViolations } from "../../node/api/index.js";
 import type { Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import {
-  call,
   expectServiceError,
   exportTrainers,
   importTrainers,
@@ -30,7 +29,7 @@ function content(t: Trainer): Omit<Trainer, "updatedAt" | "updatedBy"> {
 beforeAll(async () => {
   hub = await startTestNode({ hubId: "hub-ke-01" });
   admin = hub.clients(hub.adminToken);
-  const added = await call(admin.operators, "addOperator", { name: "second operator", role: "operator" });
+  const added = await admin.operators.addOperator({ name: "second operator", role: "operator" });
   operatorId = added.operator?.id ?? "";
   operator = hub.clients(added.token);
 });
@@ -42,7 +41,7 @@ afterAll(async () => {
 describe("AddTrainer / GetTrainer", () => {
   it("adds a trainer, sets home_hub, updated_by and updated_at, and reads it back", async () => {
     const before = Date.now();
-    const added = await call(operator.trainers, "addTrainer", {
+    const added = await operator.trainers.addTrainer({
       trainer: makeTrainer("ADD-1", { homeHub: "elsewhere", updatedBy: "forged" }),
     });
     expect(added.homeHub).toBe("hub-ke-01");
@@ -53,12 +52,12 @@ describe("AddTrainer / GetTrainer", () => {
     expect(at).toBeLessThanOrEqual(Date.now() + 1000);
     expect(content(added)).toEqual({ ...content(makeTrainer("ADD-1")), homeHub: "hub-ke-01" });
 
-    const got = await call(admin.trainers, "getTrainer", { id: "ADD-1" });
+    const got = await admin.trainers.getTrainer({ id: "ADD-1" });
     expect(got).toEqual(added);
   });
 
   it("normalises what it stores (language tag, CEFR level, region, date-time)", async () => {
-    const added = await call(admin.trainers, "addTrainer", {
+    const added = await admin.trainers.addTrainer({
       trainer: makeTrainer("ADD-NORM", {
         languages: [{ tag: "EN-gb", level: "b2" }],
         regions: ["ke", "ke-30"],
@@ -68,14 +67,14 @@ describe("AddTrainer / GetTrainer", () => {
     expect(added.languages).toEqual([{ tag: "en-GB", level: "B2" }]);
     expect(added.regions).toEqual(["KE", "KE-30"]);
     expect(added.availability).toEqual([{ start: "2026-03-01T09:00:00.000Z", end: "2026-03-02T00:00:00.000Z" }]);
-    expect(await call(admin.trainers, "getTrainer", { id: "ADD-NORM" })).toEqual(added);
+    expect(await admin.trainers.getTrainer({ id: "ADD-NORM" })).toEqual(added);
   });
 
   it("refuses a trainer whose id exists with ALREADY_EXISTS and changes nothing", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("DUP-1") });
+    await admin.trainers.addTrainer({ trainer: makeTrainer("DUP-1") });
     const before = await snapshot();
     const error = await expectServiceError(
-      call(operator.trainers, "addTrainer", {
+      operator.trainers.addTrainer({
         trainer: makeTrainer("DUP-1", { displayName: "Someone else", private: undefined }),
       }),
     );
@@ -87,12 +86,10 @@ describe("AddTrainer / GetTrainer", () => {
   it("answers NOT_FOUND for unknown trainers on get, update, remove and history", async () => {
     const before = await snapshot();
     const errors = await Promise.all([
-      expectServiceError(call(admin.trainers, "getTrainer", { id: "NOPE" })),
-      expectServiceError(
-        call(admin.trainers, "updateTrainer", { trainer: makeTrainer("NOPE"), updateMask: ["display_name"] }),
-      ),
-      expectServiceError(call(admin.trainers, "removeTrainer", { id: "NOPE" })),
-      expectServiceError(call(admin.trainers, "getTrainerHistory", { id: "NOPE" })),
+      expectServiceError(admin.trainers.getTrainer({ id: "NOPE" })),
+      expectServiceError(admin.trainers.updateTrainer({ trainer: makeTrainer("NOPE"), updateMask: ["display_name"] })),
+      expectServiceError(admin.trainers.removeTrainer({ id: "NOPE" })),
+      expectServiceError(admin.trainers.getTrainerHistory({ id: "NOPE" })),
     ]);
     expect(errors.map((e) => e.code)).toEqual([status.NOT_FOUND, status.NOT_FOUND, status.NOT_FOUND, status.NOT_FOUND]);
     expect(await snapshot()).toEqual(before);
@@ -102,10 +99,10 @@ describe("AddTrainer / GetTrainer", () => {
     // Roster.get looks the id up with `trainers[id]`, which finds inherited members of the plain
     // object Automerge materialises.
     for (const id of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
-      const error = await expectServiceError(call(admin.trainers, "getTrainer", { id }));
+      const error = await expectServiceError(admin.trainers.getTrainer({ id }));
       expect({ id, code: error.code }).toEqual({ id, code: status.NOT_FOUND });
     }
-    const history = await expectServiceError(call(admin.trainers, "getTrainerHistory", { id: "constructor" }));
+    const history = await expectServiceError(admin.trainers.getTrainerHistory({ id: "constructor" }));
     expect(history.code).toBe(status.NOT_FOUND);
   });
 });
@@ -131,7 +128,7 @@ describe("bad input at the API door", () => {
 
   it("AddTrainer reports every bad field at once and adds nothing", async () => {
     const before = await snapshot();
-    const error = await expectServiceError(call(operator.trainers, "addTrainer", { trainer: bad("BAD-1") }));
+    const error = await expectServiceError(operator.trainers.addTrainer({ trainer: bad("BAD-1") }));
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     const violations = fieldViolations(error);
     expect([...new Set(violations.map((v) => v.field))].sort()).toEqual(expectedFields);
@@ -139,14 +136,14 @@ describe("bad input at the API door", () => {
     expect(violations.find((v) => v.field === "trainer.languages[0].level")?.description).toContain("Z9");
     expect(violations.find((v) => v.field === "trainer.regions[1]")?.description).toContain("XX");
     expect(await snapshot()).toEqual(before);
-    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "BAD-1" }))).code).toBe(status.NOT_FOUND);
+    expect((await expectServiceError(admin.trainers.getTrainer({ id: "BAD-1" }))).code).toBe(status.NOT_FOUND);
   });
 
   it("UpdateTrainer reports every bad field at once and changes nothing", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("BAD-2") });
+    await admin.trainers.addTrainer({ trainer: makeTrainer("BAD-2") });
     const before = await snapshot();
     const error = await expectServiceError(
-      call(operator.trainers, "updateTrainer", {
+      operator.trainers.updateTrainer({
         trainer: bad("BAD-2"),
         updateMask: ["languages", "regions", "availability", "blackouts", "display_name"],
       }),
@@ -158,7 +155,7 @@ describe("bad input at the API door", () => {
 
   it("a missing trainer message is INVALID_ARGUMENT naming the required fields", async () => {
     const before = await snapshot();
-    const error = await expectServiceError(call(admin.trainers, "addTrainer", { trainer: undefined }));
+    const error = await expectServiceError(admin.trainers.addTrainer({ trainer: undefined }));
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     expect(fieldViolations(error).map((v) => v.field)).toEqual(
       expect.arrayContaining(["trainer.id", "trainer.display_name"]),
@@ -171,7 +168,7 @@ describe("ListTrainers", () => {
   it("pages through the whole roster with page tokens and reports the total", async () => {
     await Promise.all(
       Array.from({ length: 23 }, (_, i) =>
-        call(admin.trainers, "addTrainer", { trainer: makeTrainer(`PAGE-${String(i).padStart(2, "0")}`) }),
+        admin.trainers.addTrainer({ trainer: makeTrainer(`PAGE-${String(i).padStart(2, "0")}`) }),
       ),
     );
     const all = (await snapshot()).map((t) => t.id);
@@ -181,7 +178,7 @@ describe("ListTrainers", () => {
     let token = "";
     let pages = 0;
     do {
-      const page = await call(admin.trainers, "listTrainers", { pageSize: 10, pageToken: token });
+      const page = await admin.trainers.listTrainers({ pageSize: 10, pageToken: token });
       pages += 1;
       expect(page.total).toBe(all.length);
       expect(page.trainers.length).toBeLessThanOrEqual(10);
@@ -194,12 +191,12 @@ describe("ListTrainers", () => {
   });
 
   it("uses a default page size and refuses page sizes over 1000 and foreign tokens", async () => {
-    const page = await call(admin.trainers, "listTrainers", { pageSize: 0, pageToken: "" });
+    const page = await admin.trainers.listTrainers({ pageSize: 0, pageToken: "" });
     expect(page.trainers.length).toBe(Math.min(page.total, 100));
-    const tooBig = await expectServiceError(call(admin.trainers, "listTrainers", { pageSize: 1001, pageToken: "" }));
+    const tooBig = await expectServiceError(admin.trainers.listTrainers({ pageSize: 1001, pageToken: "" }));
     expect(tooBig.code).toBe(status.INVALID_ARGUMENT);
     expect(fieldViolations(tooBig).map((v) => v.field)).toEqual(["page_size"]);
-    const badToken = await expectServiceError(call(admin.trainers, "listTrainers", { pageSize: 10, pageToken: "!!!" }));
+    const badToken = await expectServiceError(admin.trainers.listTrainers({ pageSize: 10, pageToken: "!!!" }));
     expect(badToken.code).toBe(status.INVALID_ARGUMENT);
     expect(fieldViolations(badToken).map((v) => v.field)).toEqual(["page_token"]);
   });
@@ -218,20 +215,20 @@ describe("UpdateTrainer", () => {
     });
 
   it("changes only the fields named in update_mask and records the operator", async () => {
-    const original = await call(admin.trainers, "addTrainer", { trainer: makeTrainer("UPD-1") });
-    const updated = await call(operator.trainers, "updateTrainer", {
+    const original = await admin.trainers.addTrainer({ trainer: makeTrainer("UPD-1") });
+    const updated = await operator.trainers.updateTrainer({
       trainer: different("UPD-1"),
       updateMask: ["display_name"],
     });
     expect(updated.displayName).toBe("Renamed");
     expect(updated.updatedBy).toBe(operatorId);
     expect(content(updated)).toEqual({ ...content(original), displayName: "Renamed" });
-    expect(await call(admin.trainers, "getTrainer", { id: "UPD-1" })).toEqual(updated);
+    expect(await admin.trainers.getTrainer({ id: "UPD-1" })).toEqual(updated);
   });
 
   it("a private sub-field mask changes that sub-field only", async () => {
-    const original = await call(admin.trainers, "addTrainer", { trainer: makeTrainer("UPD-2") });
-    const updated = await call(operator.trainers, "updateTrainer", {
+    const original = await admin.trainers.addTrainer({ trainer: makeTrainer("UPD-2") });
+    const updated = await operator.trainers.updateTrainer({
       trainer: different("UPD-2"),
       updateMask: ["private.email", "regions"],
     });
@@ -243,17 +240,17 @@ describe("UpdateTrainer", () => {
   });
 
   it("a full mask replaces every field", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("UPD-3") });
+    await admin.trainers.addTrainer({ trainer: makeTrainer("UPD-3") });
     const mask = ["display_name", "languages", "regions", "accreditations", "availability", "blackouts", "private"];
-    const updated = await call(operator.trainers, "updateTrainer", { trainer: different("UPD-3"), updateMask: mask });
+    const updated = await operator.trainers.updateTrainer({ trainer: different("UPD-3"), updateMask: mask });
     expect(content(updated)).toEqual({ ...content(different("UPD-3")), homeHub: "hub-ke-01" });
   });
 
   it("an unknown field in update_mask is INVALID_ARGUMENT and changes nothing", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("UPD-4") });
+    await admin.trainers.addTrainer({ trainer: makeTrainer("UPD-4") });
     const before = await snapshot();
     const error = await expectServiceError(
-      call(operator.trainers, "updateTrainer", { trainer: different("UPD-4"), updateMask: ["regions", "displayName"] }),
+      operator.trainers.updateTrainer({ trainer: different("UPD-4"), updateMask: ["regions", "displayName"] }),
     );
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     const violations = fieldViolations(error);
@@ -263,7 +260,7 @@ describe("UpdateTrainer", () => {
   });
 
   it("an empty update_mask replaces only the fields that are set (proto: 'An empty mask replaces every field that is set')", async () => {
-    const original = await call(admin.trainers, "addTrainer", { trainer: makeTrainer("UPD-5") });
+    const original = await admin.trainers.addTrainer({ trainer: makeTrainer("UPD-5") });
     const patch: Trainer = {
       ...makeTrainer("UPD-5"),
       displayName: "Only the name",
@@ -274,19 +271,19 @@ describe("UpdateTrainer", () => {
       blackouts: [],
       private: undefined,
     };
-    const updated = await call(operator.trainers, "updateTrainer", { trainer: patch, updateMask: [] });
+    const updated = await operator.trainers.updateTrainer({ trainer: patch, updateMask: [] });
     expect(content(updated)).toEqual({ ...content(original), displayName: "Only the name" });
   });
 });
 
 describe("RemoveTrainer", () => {
   it("removes the public record and the private part", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("RM-1") });
+    await admin.trainers.addTrainer({ trainer: makeTrainer("RM-1") });
     const before = await snapshot();
-    await call(operator.trainers, "removeTrainer", { id: "RM-1" });
-    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "RM-1" }))).code).toBe(status.NOT_FOUND);
+    await operator.trainers.removeTrainer({ id: "RM-1" });
+    expect((await expectServiceError(admin.trainers.getTrainer({ id: "RM-1" }))).code).toBe(status.NOT_FOUND);
     expect(await snapshot()).toEqual(before.filter((t) => t.id !== "RM-1"));
-    const page = await call(admin.trainers, "listTrainers", { pageSize: 1000, pageToken: "" });
+    const page = await admin.trainers.listTrainers({ pageSize: 1000, pageToken: "" });
     expect(page.total).toBe(before.length - 1);
     expect(page.trainers.map((t) => t.id)).not.toContain("RM-1");
 
@@ -303,18 +300,18 @@ describe("RemoveTrainer", () => {
       [{ line: 2, trainer: makeTrainer("RM-1", { private: undefined }) }],
     ]);
     expect(imported.committed).toBe(true);
-    expect((await call(admin.trainers, "getTrainer", { id: "RM-1" })).private).toBeUndefined();
+    expect((await admin.trainers.getTrainer({ id: "RM-1" })).private).toBeUndefined();
   });
 });
 
 describe("GetTrainerHistory", () => {
   it("records the operator id of each change, oldest first", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("HIST-1") });
-    await call(operator.trainers, "updateTrainer", {
+    await admin.trainers.addTrainer({ trainer: makeTrainer("HIST-1") });
+    await operator.trainers.updateTrainer({
       trainer: makeTrainer("HIST-1", { displayName: "Changed" }),
       updateMask: ["display_name"],
     });
-    const { entries } = await call(operator.trainers, "getTrainerHistory", { id: "HIST-1" });
+    const { entries } = await operator.trainers.getTrainerHistory({ id: "HIST-1" });
     expect(entries.map((e) => [e.operatorId, e.action])).toEqual([
       [hub.adminOperatorId, "trainer.add"],
       [operatorId, "trainer.update"],
@@ -329,19 +326,19 @@ describe("GetTrainerHistory", () => {
     const now = Math.floor(Date.now() / 1000) * 1000 + 500;
     const spy = vi.spyOn(Date, "now").mockReturnValue(now);
     try {
-      await call(admin.trainers, "addTrainer", { trainer: makeTrainer("HIST-2") });
-      await call(operator.trainers, "updateTrainer", {
+      await admin.trainers.addTrainer({ trainer: makeTrainer("HIST-2") });
+      await operator.trainers.updateTrainer({
         trainer: makeTrainer("HIST-2", { displayName: "One" }),
         updateMask: ["display_name"],
       });
-      await call(operator.trainers, "updateTrainer", {
+      await operator.trainers.updateTrainer({
         trainer: makeTrainer("HIST-2", { displayName: "Two" }),
         updateMask: ["display_name"],
       });
     } finally {
       spy.mockRestore();
     }
-    const { entries } = await call(admin.trainers, "getTrainerHistory", { id: "HIST-2" });
+    const { entries } = await admin.trainers.getTrainerHistory({ id: "HIST-2" });
     expect(entries.map((e) => [e.operatorId, e.action])).toEqual([
       [hub.adminOperatorId, "trainer.add"],
       [operatorId, "trainer.update"],
@@ -350,10 +347,10 @@ describe("GetTrainerHistory", () => {
   });
 
   it("lists only the trainer's own changes, including its removal and re-adding", async () => {
-    await call(admin.trainers, "addTrainer", { trainer: makeTrainer("HIST-3") });
-    await call(operator.trainers, "removeTrainer", { id: "HIST-3" });
-    await call(operator.trainers, "addTrainer", { trainer: makeTrainer("HIST-3") });
-    const { entries } = await call(admin.trainers, "getTrainerHistory", { id: "HIST-3" });
+    await admin.trainers.addTrainer({ trainer: makeTrainer("HIST-3") });
+    await operator.trainers.removeTrainer({ id: "HIST-3" });
+    await operator.trainers.addTrainer({ trainer: makeTrainer("HIST-3") });
+    const { entries } = await admin.trainers.getTrainerHistory({ id: "HIST-3" });
     expect(entries.map((e) => e.action)).toEqual(["trainer.add", "trainer.remove", "trainer.add"]);
     expect(entries.map((e) => e.operatorId)).toEqual([hub.adminOperatorId, operatorId, operatorId]);
   });

@@ -4,7 +4,6 @@ import { fieldViolations } from "../../node/api/errors.js";
 import { AddTrainerRequest } from "../../node/api/generated/concordat/v1/trainers.js";
 import {
   authMetadata,
-  call,
   CALL_DEADLINE_MS,
   expectServiceError,
   makeTrainer,
@@ -78,7 +77,7 @@ function* randomBuffers(seed: number, count: number): Generator<Buffer> {
 describe("request bytes", () => {
   it("the raw client reaches the node: a well-formed request is added", async () => {
     await sendRaw(ADD_TRAINER, withNameBytes("RAW-OK", [0x4f, 0x4b]));
-    expect((await call(admin.trainers, "getTrainer", { id: "RAW-OK" })).displayName).toBe("Amina OKAAAAAA");
+    expect((await admin.trainers.getTrainer({ id: "RAW-OK" })).displayName).toBe("Amina OKAAAAAA");
   });
 
   it("invalid UTF-8 in a trainer's display name is refused with INVALID_ARGUMENT naming the problem; nothing is stored", async () => {
@@ -94,9 +93,7 @@ describe("request bytes", () => {
         { field: "(request)", description: expect.stringContaining("not valid UTF-8") },
       ]);
     }
-    expect((await expectServiceError(call(admin.trainers, "getTrainer", { id: "RAW-UTF8" }))).code).toBe(
-      status.NOT_FOUND,
-    );
+    expect((await expectServiceError(admin.trainers.getTrainer({ id: "RAW-UTF8" }))).code).toBe(status.NOT_FOUND);
   });
 
   it("bytes that are not a protobuf message answer INVALID_ARGUMENT, never INTERNAL, and the connection keeps working", async () => {
@@ -114,9 +111,9 @@ describe("request bytes", () => {
       codes.add(error.code);
     }
     expect([...codes]).toEqual([status.INVALID_ARGUMENT]);
-    expect((await call(admin.node, "getStatus", {})).hubId).toBe("test-hub");
-    expect(
-      (await call(admin.trainers, "listTrainers", { pageSize: 10, pageToken: "" })).trainers.map((t) => t.id),
-    ).toEqual(["RAW-OK"]);
+    expect((await admin.node.getStatus({})).hubId).toBe("test-hub");
+    expect((await admin.trainers.listTrainers({ pageSize: 10, pageToken: "" })).trainers.map((t) => t.id)).toEqual([
+      "RAW-OK",
+    ]);
   });
 });

@@ -187,11 +187,7 @@ describe("membership from the charter", () => {
     expect(view?.checkpoint.seq).toBe(lastSeq);
     expect(view?.removedAt).toBeDefined();
     expect(Object.hasOwn((view?.doc as Trainers | undefined)?.trainers ?? {}, "M-B1")).toBe(true);
-    const status = await new Promise<{ members: Array<{ hub: string; removedAt: string }> }>((resolve, reject) =>
-      a()
-        .node.clients(a().node.adminToken)
-        .node.getStatus({}, (e, r) => (e ? reject(e) : resolve(r as never))),
-    );
+    const status = await a().node.clients(a().node.adminToken).node.getStatus({});
     expect(status.members.find((m) => m.hub === removed.hub)?.removedAt).toBe(view?.removedAt);
 
     // Anything it signs after the removal is rejected, even if a relay delivers it.

@@ -9,8 +9,8 @@ import {
   type FederationNode,
   type StartedFederation,
 } from "../helpers/federation.js";
-import { call, makeClients, makeTrainer } from "../helpers/harness.js";
-import { spawnNode, type NodeProcess } from "../helpers/process-node.js";
+import { makeClients, makeTrainer } from "../helpers/harness.js";
+import { startNode, type StartedNode } from "../../bench/lib/nodes.js";
 
 /** How long the federation runs (heartbeats every 5 s, as often as the configuration allows). */
 const RUN_MS = 60_000;
@@ -25,16 +25,20 @@ const RUN_MS = 60_000;
 describe("an honest federation raises no false alarms", () => {
   let fed: StartedFederation;
   let external: ExternalMember;
-  let proc: NodeProcess | undefined;
+  let proc: StartedNode | undefined;
   const inProcess = () => fed.nodes;
 
   const startC = async () => {
-    proc = await spawnNode(external.dataDir, { ...external.env, CONCORDAT_LOG_LEVEL: "info" }, 60_000);
+    proc = await startNode(external.dataDir, {
+      loopback: true,
+      env: { ...external.env, CONCORDAT_LOG_LEVEL: "info" },
+      timeoutMs: 60_000,
+    });
   };
   const addAtC = async (id: string) => {
     const clients = makeClients(`127.0.0.1:${external.apiPort}`, external.token);
     try {
-      await call(clients.trainers, "addTrainer", { trainer: makeTrainer(id) });
+      await clients.trainers.addTrainer({ trainer: makeTrainer(id) });
     } finally {
       clients.close();
     }
@@ -76,8 +80,7 @@ describe("an honest federation raises no false alarms", () => {
   }, 120_000);
 
   afterAll(async () => {
-    proc?.child.kill("SIGKILL");
-    await proc?.exited;
+    await proc?.kill();
     await fed?.stop();
   });
 
@@ -93,8 +96,7 @@ describe("an honest federation raises no false alarms", () => {
           20_000,
           async () => {
             collect();
-            proc?.child.kill("SIGKILL");
-            await proc?.exited;
+            await proc?.kill();
             await startC();
           },
         ],

@@ -5,7 +5,6 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { CheckpointKind, signCheckpoint, VerifiedViews, type SignedCheckpoint } from "../../node/authority/index.js";
-import { call } from "../helpers/harness.js";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { shardOf as rosterShard } from "../../node/roster/index.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
@@ -196,7 +195,7 @@ describe("verified views of foreign documents", () => {
       views.stop();
     }
     // The node's own status reports the member with its verified checkpoint and rejections.
-    const status = await call(b().node.clients(b().node.adminToken).node, "getStatus", {});
+    const status = await b().node.clients(b().node.adminToken).node.getStatus({});
     expect(status.members).toEqual([expect.objectContaining({ hub: "hub-a", stale: false })]);
     expect(status.members[0]?.verifiedSeq).toBeGreaterThan(0);
     expect(status.members[0]?.rejected).toBeGreaterThan(0);

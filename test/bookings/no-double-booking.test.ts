@@ -1,10 +1,6 @@
-import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  BookingServiceClient,
-  type Booking as BookingMessage,
-} from "../../node/api/generated/concordat/v1/bookings.js";
+import type { Booking as BookingMessage } from "../../node/api/generated/concordat/v1/bookings.js";
 import type { BookingState } from "../../node/bookings/index.js";
 import type { Libp2pNetworkAdapter } from "../../node/network/libp2p-adapter.js";
 import {
@@ -14,8 +10,8 @@ import {
   type FederationNode,
   type StartedFederation,
 } from "../helpers/federation.js";
-import { call, makeClients, makeTrainer } from "../helpers/harness.js";
-import { spawnNode, type NodeProcess } from "../helpers/process-node.js";
+import { makeClients, makeTrainer } from "../helpers/harness.js";
+import { startNode, type StartedNode } from "../../bench/lib/nodes.js";
 
 const REQUESTERS = ["b", "c", "d"] as const;
 type Requester = (typeof REQUESTERS)[number];
@@ -92,7 +88,7 @@ const overlapping = (x: { start: string; end: string }, y: { start: string; end:
 describe("bookings: no double booking under concurrency, partitions, retries and a SIGKILL of the home hub", () => {
   let fed: StartedFederation;
   let home: ExternalMember;
-  let proc: NodeProcess | undefined;
+  let proc: StartedNode | undefined;
   let run = 0;
   const node = (name: Requester): FederationNode => fed.byName(name);
 
@@ -100,7 +96,7 @@ describe("bookings: no double booking under concurrency, partitions, retries and
   /** Starts a unless it runs or is starting (two `restart`s of one batch start it once). */
   const startHome = (): Promise<void> => {
     if (proc) return Promise.resolve();
-    starting ??= spawnNode(home.dataDir, home.env, 60_000).then(
+    starting ??= startNode(home.dataDir, { loopback: true, env: home.env, timeoutMs: 60_000 }).then(
       (p) => {
         proc = p;
         starting = undefined;
@@ -117,13 +113,12 @@ describe("bookings: no double booking under concurrency, partitions, retries and
     if (!proc) return;
     const p = proc;
     proc = undefined;
-    p.child.kill("SIGKILL");
-    await p.exited;
+    await p.kill();
   };
   const homeBookings = async (trainerId: string): Promise<BookingMessage[]> => {
-    const client = new BookingServiceClient(`127.0.0.1:${home.apiPort}`, grpcCredentials.createInsecure());
+    const client = makeClients(`127.0.0.1:${home.apiPort}`, home.token);
     try {
-      return (await call(client, "listBookings", { direction: "incoming", state: "", trainerId }, home.token)).bookings;
+      return (await client.bookings.listBookings({ direction: "incoming", state: "", trainerId })).bookings;
     } finally {
       client.close();
     }
@@ -162,7 +157,7 @@ describe("bookings: no double booking under concurrency, partitions, retries and
         await startHome();
         const clients = makeClients(`127.0.0.1:${home.apiPort}`, home.token);
         try {
-          await call(clients.trainers, "addTrainer", {
+          await clients.trainers.addTrainer({
             trainer: makeTrainer(trainerId, {
               accreditations: [],
               blackouts: [],

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { CLI_ENTRY, spawnNode } from "../helpers/process-node.js";
+import { startNode } from "../../bench/lib/nodes.js";
+import { CLI_ENTRY } from "../helpers/process-node.js";
 
 interface Run {
   code: number;
@@ -130,7 +131,7 @@ describe("the concordat command", () => {
   test("start on an empty directory initialises a default hub from config/default.yaml and says so", async () => {
     dir ||= await mkdtemp(join(tmpdir(), "concordat-cli-"));
     const data = join(dir, "fresh");
-    const node = await spawnNode(data);
+    const node = await startNode(data, { loopback: true });
     try {
       expect(node.stderr()).toMatch(
         /First start: initialised a new hub identity 'local-hub' from .*config\/default\.yaml/,

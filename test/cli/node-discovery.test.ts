@@ -3,7 +3,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { statusCommand } from "../../cli/commands/status.js";
-import { call, connect } from "../../cli/connection.js";
+import { connect } from "../../cli/connection.js";
 import { ExitCode } from "../../cli/errors.js";
 import { startingDataDir } from "../../cli/start-marker.js";
 import { initDataDir } from "../../node/setup.js";
@@ -119,7 +119,7 @@ describe("the CLI reaches the node of the data directory it was given", () => {
     setTimeout(() => void writeRuntimeFile(path, JSON.parse(running) as RuntimeFile), 300);
     const connection = await waiting;
     try {
-      const status = await call(connection, connection.node.getStatus.bind(connection.node), {});
+      const status = await connection.node.getStatus({});
       expect(status.hubId).toBe("sec-hub");
     } finally {
       connection.close();

@@ -6,7 +6,8 @@ import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, describe, expect, test } from "vitest";
 import { Trainer, TrainerServiceClient } from "../../node/api/generated/concordat/v1/trainers.js";
 import { initDataDir } from "../../node/setup.js";
-import { runCli, spawnNode, type NodeProcess } from "../helpers/process-node.js";
+import { startNode, type StartedNode } from "../../bench/lib/nodes.js";
+import { runCli } from "../helpers/process-node.js";
 
 const TRAINERS = 350;
 
@@ -20,7 +21,7 @@ function unary<Req, Res>(
   );
 }
 
-async function countTrainers(node: NodeProcess, metadata: Metadata): Promise<number> {
+async function countTrainers(node: StartedNode, metadata: Metadata): Promise<number> {
   const client = new TrainerServiceClient(node.address, credentials.createInsecure());
   try {
     let count = 0;
@@ -72,7 +73,7 @@ describe("a damaged write-ahead log", () => {
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${(await readFile(join(dataDir, "admin.token"), "utf8")).trim()}`);
 
-    const node = await spawnNode(dataDir);
+    const node = await startNode(dataDir, { loopback: true });
     const client = new TrainerServiceClient(node.address, credentials.createInsecure());
     for (let i = 0; i < TRAINERS; i += 1) {
       const id = `D-${String(i).padStart(4, "0")}`;
@@ -91,8 +92,7 @@ describe("a damaged write-ahead log", () => {
       );
     }
     client.close();
-    node.child.kill("SIGKILL");
-    expect((await node.exited).signal).toBe("SIGKILL");
+    expect((await node.kill()).signal).toBe("SIGKILL");
 
     const torn = join(dir, "torn");
     await cp(dataDir, torn, { recursive: true });
@@ -107,11 +107,10 @@ describe("a damaged write-ahead log", () => {
     const digest = createHash("sha256").update(bytes).digest("hex");
 
     for (let attempt = 1; attempt <= 2; attempt += 1) {
-      const outcome = await spawnNode(dataDir).then(
+      const outcome = await startNode(dataDir, { loopback: true }).then(
         async (started) => {
           const count = await countTrainers(started, metadata);
-          started.child.kill("SIGKILL");
-          await started.exited;
+          await started.kill();
           return `attempt ${attempt}: the node started, with ${count} of ${TRAINERS} trainers`;
         },
         (error: Error) => error.message,
@@ -139,7 +138,7 @@ describe("a damaged write-ahead log", () => {
     // The undamaged copy, with only the end of its log cut: starts, with at most the last write lost.
     const tornLog = await writeAheadLog(torn);
     await truncate(tornLog, (await stat(tornLog)).size - 3);
-    const restarted = await spawnNode(torn);
+    const restarted = await startNode(torn, { loopback: true });
     try {
       const count = await countTrainers(restarted, metadata);
       expect(count).toBeGreaterThanOrEqual(TRAINERS - 1);

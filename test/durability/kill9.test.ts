@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { NodeServiceClient } from "../../node/api/generated/concordat/v1/node.js";
 import { Trainer, TrainerServiceClient } from "../../node/api/generated/concordat/v1/trainers.js";
 import { initDataDir } from "../../node/setup.js";
-import { spawnNode } from "../helpers/process-node.js";
+import { startNode } from "../../bench/lib/nodes.js";
 
 const ROUNDS = 10;
 const IN_FLIGHT = 8;
@@ -54,7 +54,7 @@ describe("acknowledged writes survive kill -9", () => {
     let totalAcks = 0;
 
     for (let round = 0; round < ROUNDS; round += 1) {
-      const node = await spawnNode(dataDir);
+      const node = await startNode(dataDir, { loopback: true });
       const client = new TrainerServiceClient(node.address, credentials.createInsecure());
       const killAfter = 5 + Math.floor(Math.random() * 120);
       let acks = 0;
@@ -116,7 +116,7 @@ describe("acknowledged writes survive kill -9", () => {
     }
 
     // Restart once more and check everything acknowledged across all rounds.
-    const node = await spawnNode(dataDir);
+    const node = await startNode(dataDir, { loopback: true });
     try {
       const trainers = new TrainerServiceClient(node.address, credentials.createInsecure());
       const status = new NodeServiceClient(node.address, credentials.createInsecure());

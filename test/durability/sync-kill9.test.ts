@@ -15,7 +15,7 @@ import { directoryIdOf } from "../../node/federation/index.js";
 import { initDataDir } from "../../node/setup.js";
 import { freePorts } from "../helpers/federation.js";
 import { DEFAULT_CONFIG_URL, importTrainers, makeTempDir, makeTrainer } from "../helpers/harness.js";
-import { spawnNode, type NodeProcess } from "../helpers/process-node.js";
+import { startNode, type StartedNode } from "../../bench/lib/nodes.js";
 
 interface Prepared {
   name: string;
@@ -90,12 +90,11 @@ async function headsOf(c: ReturnType<typeof client>): Promise<Map<string, string
  * converge to the same heads for every one of a's documents.
  */
 describe("SIGKILL during a large sync", () => {
-  const processes: NodeProcess[] = [];
+  const processes: StartedNode[] = [];
   const dirs: string[] = [];
   afterAll(async () => {
     for (const p of processes) {
-      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
-      await p.exited;
+      await p.kill();
     }
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
@@ -149,9 +148,12 @@ describe("SIGKILL during a large sync", () => {
       await writeFile(path, stringify(config));
     }
     const start = async (p: Prepared) => {
-      const proc = await spawnNode(p.dataDir, {
-        CONCORDAT_API_PORT: String(p.apiPort),
-        CONCORDAT_NETWORK_LISTEN: `/ip4/127.0.0.1/tcp/${p.libp2pPort}`,
+      const proc = await startNode(p.dataDir, {
+        loopback: true,
+        env: {
+          CONCORDAT_API_PORT: String(p.apiPort),
+          CONCORDAT_NETWORK_LISTEN: `/ip4/127.0.0.1/tcp/${p.libp2pPort}`,
+        },
       });
       processes.push(proc);
       return proc;

@@ -5,7 +5,6 @@
  * neighbours as peers (with addresses for the ones it dials), so documents cross non-neighbours only
  * through relays.
  */
-import { createServer } from "node:net";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DocHandle } from "@automerge/automerge-repo";
@@ -18,6 +17,7 @@ import { type DocumentId, documentId, peerId, type PeerId } from "../../node/ids
 import { decodeTrainer } from "../../node/roster/records.js";
 import { initDataDir } from "../../node/setup.js";
 import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "./harness.js";
+import { freePorts } from "../../bench/lib/nodes.js";
 import { allowance, waitUntil } from "../../bench/lib/wait.js";
 
 export type Transport = "libp2p" | "grpc";
@@ -29,29 +29,8 @@ export interface FederationNode {
   node: TestNode;
 }
 
-/**
- * `count` distinct free TCP ports on 127.0.0.1: all are held open until every one is chosen, so the
- * OS cannot hand the same port out twice (they are released just before the nodes bind them).
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => {
-    const address = server.address();
-    return typeof address === "object" && address ? address.port : 0;
-  });
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  return ports;
-}
+/** Free loopback ports, the helper the benchmarks use too. */
+export { freePorts } from "../../bench/lib/nodes.js";
 
 /**
  * Starts `names.length` nodes (the first is the secretariat); `dials` lists [from, to] pairs: `from`
@@ -201,7 +180,7 @@ export interface FederationOptions {
   external?: string[];
 }
 
-/** A member the caller runs itself (e.g. with spawnNode): its data dir and the ports its config names. */
+/** A member the caller runs itself (with startNode, bench/lib/nodes.ts): its data dir and the ports its config names. */
 export interface ExternalMember {
   name: string;
   hub: string;

@@ -1,184 +1,42 @@
 /**
- * Test harness: a real ConcordatNode in a temp data dir, listening on 127.0.0.1 on a free port, plus
- * promise helpers for the callback-style grpc-js clients.
+ * Test harness: a real ConcordatNode in a temp data dir, listening on 127.0.0.1 on a free port, and
+ * clients of its API (the node's own typed client, node/api/client.ts, with a test deadline).
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import {
-  closeClient,
-  credentials,
-  InterceptingCall,
-  makeGenericClientConstructor,
-  Metadata,
-  type CallOptions,
-  type Client,
-  type ClientUnaryCall,
-  type Interceptor,
-  type ServiceDefinition,
-  type ServiceError,
-} from "@grpc/grpc-js";
-import { service as healthServiceDefinition } from "grpc-health-check";
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import { ConcordatNode, type RunningNode } from "../../node/node.js";
 import { initDataDir } from "../../node/setup.js";
-import { NodeServiceClient, OperatorServiceClient } from "../../node/api/generated/concordat/v1/node.js";
-import { FederationServiceClient, KeyServiceClient } from "../../node/api/generated/concordat/v1/federation.js";
-import { AuditServiceClient, CoreServiceClient } from "../../node/api/generated/concordat/v1/core.js";
-import {
-  TrainerServiceClient,
-  type ImportOptions,
-  type ImportResult,
-  type ImportRow,
-  type ImportTrainersRequest,
-  type Trainer,
+import { isServiceError, nodeClient, type NodeClient } from "../../node/api/index.js";
+import type {
+  ImportOptions,
+  ImportResult,
+  ImportRow,
+  ImportTrainersRequest,
+  Trainer,
 } from "../../node/api/generated/concordat/v1/trainers.js";
 
-/** Every call made through the helpers gets this deadline, so no test can hang on the network. */
+/** Every call made through the test clients gets this deadline, so no test can hang on the network. */
 export const CALL_DEADLINE_MS = 10_000;
 
 export const DEFAULT_CONFIG_URL = new URL("../../config/default.yaml", import.meta.url);
 
-// ---------------------------------------------------------------------------------------------
-// health client (grpc.health.v1.Health, from the grpc-health-check package's service definition)
+/** Clients of a test node's API: the node's typed client. */
+export type TestClients = NodeClient;
 
-export interface HealthCheckResponse {
-  status: "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
-}
-
-export interface HealthClient extends Client {
-  check(
-    request: { service: string },
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: HealthCheckResponse) => void,
-  ): ClientUnaryCall;
-}
-
-const HealthClientConstructor = makeGenericClientConstructor(
-  healthServiceDefinition as unknown as ServiceDefinition,
-  "grpc.health.v1.Health",
-) as unknown as new (
-  address: string,
-  creds: ReturnType<typeof credentials.createInsecure>,
-  options?: object,
-) => HealthClient;
-
-// ---------------------------------------------------------------------------------------------
-// clients
-
-export interface TestClients {
-  trainers: TrainerServiceClient;
-  operators: OperatorServiceClient;
-  node: NodeServiceClient;
-  federation: FederationServiceClient;
-  keys: KeyServiceClient;
-  core: CoreServiceClient;
-  audit: AuditServiceClient;
-  health: HealthClient;
-  close(): void;
-}
-
-/** Adds `authorization: Bearer <token>` to every call (unless the call already sets one). */
-function bearerInterceptor(token: string): Interceptor {
-  return (options, nextCall) =>
-    new InterceptingCall(nextCall(options), {
-      start(metadata, listener, next) {
-        if (metadata.get("authorization").length === 0) metadata.set("authorization", `Bearer ${token}`);
-        next(metadata, listener);
-      },
-    });
-}
-
-/** Clients for the API at `address`; with a token, every call carries it. */
+/** A client of the API at `address` with the test deadline; with a token, every call carries it. */
 export function makeClients(address: string, token?: string): TestClients {
-  const options = token === undefined ? {} : { interceptors: [bearerInterceptor(token)] };
-  const insecure = credentials.createInsecure();
-  const clients = {
-    trainers: new TrainerServiceClient(address, insecure, options),
-    operators: new OperatorServiceClient(address, insecure, options),
-    node: new NodeServiceClient(address, insecure, options),
-    federation: new FederationServiceClient(address, insecure, options),
-    keys: new KeyServiceClient(address, insecure, options),
-    core: new CoreServiceClient(address, insecure, options),
-    audit: new AuditServiceClient(address, insecure, options),
-    health: new HealthClientConstructor(address, insecure, options),
-  };
-  return {
-    ...clients,
-    close: () => {
-      for (const client of Object.values(clients)) closeClient(client);
-    },
-  };
+  return nodeClient(address, { deadlineMs: CALL_DEADLINE_MS, ...(token === undefined ? {} : { token }) });
 }
 
-/** `authorization: Bearer <token>` metadata (empty metadata without a token). */
+/** `authorization: Bearer <token>` metadata (empty metadata without a token), for raw calls. */
 export function authMetadata(token?: string): Metadata {
   const metadata = new Metadata();
   if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
   return metadata;
-}
-
-// ---------------------------------------------------------------------------------------------
-// promise helpers
-
-type UnaryCallback<Res> = (error: ServiceError | null, response: Res) => void;
-type UnaryFn<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: UnaryCallback<Res>,
-) => ClientUnaryCall;
-
-/** The request and response types of a client's unary method (from its last, 4-argument overload). */
-export type RequestOf<F> = F extends (
-  request: infer Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: UnaryCallback<infer _Res>,
-) => ClientUnaryCall
-  ? Req
-  : never;
-export type ResponseOf<F> = F extends (
-  request: infer _Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: UnaryCallback<infer Res>,
-) => ClientUnaryCall
-  ? Res
-  : never;
-export type UnaryMethod<C> = {
-  [K in keyof C]: C[K] extends (
-    request: never,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: never,
-  ) => ClientUnaryCall
-    ? K
-    : never;
-}[keyof C] &
-  string;
-
-/**
- * Calls a unary method and returns its response, or rejects with the grpc ServiceError. `auth` is a
- * bearer token, or full metadata (e.g. a malformed authorization header); without it the call carries
- * whatever the client's interceptor adds.
- */
-export function call<C extends Client, K extends UnaryMethod<C>>(
-  client: C,
-  method: K,
-  request: RequestOf<C[K]>,
-  auth?: string | Metadata,
-): Promise<ResponseOf<C[K]>> {
-  const metadata = auth instanceof Metadata ? auth : authMetadata(auth);
-  const fn = client[method] as unknown as UnaryFn<RequestOf<C[K]>, ResponseOf<C[K]>>;
-  return new Promise((resolve, reject) => {
-    fn.call(client, request, metadata, { deadline: Date.now() + CALL_DEADLINE_MS }, (error, response) => {
-      if (error) reject(error);
-      else resolve(response);
-    });
-  });
 }
 
 /** Awaits a promise expected to fail with a grpc ServiceError and returns it. */
@@ -186,65 +44,51 @@ export async function expectServiceError(promise: Promise<unknown>): Promise<Ser
   try {
     await promise;
   } catch (error) {
-    if (error instanceof Error && typeof (error as Partial<ServiceError>).code === "number")
-      return error as ServiceError;
+    if (isServiceError(error)) return error;
     throw error;
   }
   throw new Error("expected the call to fail, but it succeeded");
 }
 
-/** ImportTrainers with the given messages, in order (for protocol-level tests). */
-export function importTrainersRaw(
-  client: TrainerServiceClient,
-  messages: readonly ImportTrainersRequest[],
-  token?: string,
-  deadlineMs = CALL_DEADLINE_MS,
-): Promise<ImportResult> {
-  return new Promise((resolve, reject) => {
-    const stream = client.importTrainers(
-      authMetadata(token),
-      { deadline: Date.now() + deadlineMs },
-      (error, response) => {
-        if (error) reject(error);
-        else resolve(response);
-      },
-    );
-    for (const message of messages) stream.write(message);
-    stream.end();
-  });
+/** ImportTrainers' messages: the options message, then each batch of rows as one message. */
+export function importMessages(
+  options: Partial<ImportOptions>,
+  batches: readonly (readonly ImportRow[])[],
+): ImportTrainersRequest[] {
+  return [
+    { part: { $case: "options", value: { skipInvalid: false, dryRun: false, upsert: false, ...options } } },
+    ...batches.map((rows): ImportTrainersRequest => ({ part: { $case: "rows", value: { rows: [...rows] } } })),
+  ];
 }
 
 /** ImportTrainers client stream: the options message, then each batch of rows as one message. */
 export function importTrainers(
-  client: TrainerServiceClient,
+  client: TestClients["trainers"],
   options: Partial<ImportOptions>,
   batches: readonly (readonly ImportRow[])[],
   token?: string,
   deadlineMs = CALL_DEADLINE_MS,
 ): Promise<ImportResult> {
-  const messages: ImportTrainersRequest[] = [
-    { part: { $case: "options", value: { skipInvalid: false, dryRun: false, upsert: false, ...options } } },
-    ...batches.map((rows): ImportTrainersRequest => ({ part: { $case: "rows", value: { rows: [...rows] } } })),
-  ];
-  return importTrainersRaw(client, messages, token, deadlineMs);
+  return client.importTrainers(importMessages(options, batches), {
+    deadlineMs,
+    ...(token === undefined ? {} : { token }),
+  });
 }
 
-/** ExportTrainers: collects the whole stream, or rejects with the stream's error. */
-export function exportTrainers(
-  client: TrainerServiceClient,
+/** ExportTrainers: the whole stream, or the stream's error. */
+export async function exportTrainers(
+  client: TestClients["trainers"],
   includePrivate: boolean,
   token?: string,
   deadlineMs = CALL_DEADLINE_MS,
 ): Promise<Trainer[]> {
-  return new Promise((resolve, reject) => {
-    const stream = client.exportTrainers({ includePrivate }, authMetadata(token), {
-      deadline: Date.now() + deadlineMs,
-    });
-    const trainers: Trainer[] = [];
-    stream.on("data", (t: Trainer) => trainers.push(t));
-    stream.on("error", reject);
-    stream.on("end", () => resolve(trainers));
-  });
+  const trainers: Trainer[] = [];
+  for await (const trainer of client.exportTrainers(
+    { includePrivate },
+    { deadlineMs, ...(token === undefined ? {} : { token }) },
+  ))
+    trainers.push(trainer);
+  return trainers;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call } from "../helpers/harness.js";
 import {
   draft,
   startFederation,
@@ -68,7 +67,7 @@ describe("replication along a line of five nodes (libp2p)", () => {
     const b = byName("b").node;
     const clients = b.clients(b.adminToken);
     const deadline = Date.now() + 20_000;
-    let listed = await call(clients.node, "listPeers", { includeDocuments: true });
+    let listed = await clients.node.listPeers({ includeDocuments: true });
     // Sync state settles once the last sync round has been acknowledged; poll with a deadline.
     // b's own documents must be in sync with both neighbours; documents it relays must at least
     // have been synced with them (a relay's view of a peer's heads lags behind the owner's traffic).
@@ -82,7 +81,7 @@ describe("replication along a line of five nodes (libp2p)", () => {
       own.has(d.documentId) ? d.inSync : d.lastSyncedAt !== "";
     while (listed.documents.some((d) => !settled(d)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      listed = await call(clients.node, "listPeers", { includeDocuments: true });
+      listed = await clients.node.listPeers({ includeDocuments: true });
     }
     expect(listed.peers.map((p) => p.hub).sort()).toEqual(["hub-a", "hub-c"]);
     for (const p of listed.peers) {
@@ -93,7 +92,7 @@ describe("replication along a line of five nodes (libp2p)", () => {
     expect(listed.documents.length).toBeGreaterThan(0);
     expect(listed.documents.filter((d) => !settled(d))).toEqual([]);
     expect(listed.documents.filter((d) => own.has(d.documentId))).toHaveLength(own.size * 2);
-    const status = await call(clients.node, "getStatus", {});
+    const status = await clients.node.getStatus({});
     expect(status.connectedPeers).toBe(2);
     expect(status.libp2pAddresses[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3KooW/);
   });

@@ -19,7 +19,6 @@ import { FrameDecoder } from "../../node/network/frames.js";
 import { SYNC_PROTOCOL } from "../../node/network/libp2p-adapter.js";
 import type { ConcordatLibp2p } from "../../node/network/libp2p-node.js";
 import { draft, waitForForeignTrainer, type FederationNode } from "../helpers/federation.js";
-import { call } from "../helpers/harness.js";
 
 /** Rejects after `ms` with a message naming `what`, unless `promise` settles first. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -326,7 +325,7 @@ let serial = 0;
  */
 export async function expectStillServing(node: FederationNode, member: FederationNode): Promise<void> {
   const clients = node.node.clients(node.node.adminToken);
-  const status = await call(clients.node, "getStatus", {});
+  const status = await clients.node.getStatus({});
   if (status.peerId !== node.peerId) throw new Error(`GetStatus answered for ${status.peerId}, not ${node.peerId}`);
   serial += 1;
   const id = `STILL-${process.pid}-${serial}`;

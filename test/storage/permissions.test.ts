@@ -5,10 +5,11 @@ import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { Trainer, TrainerServiceClient } from "../../node/api/generated/concordat/v1/trainers.js";
 import { initDataDir } from "../../node/setup.js";
-import { runCli, spawnNode, type NodeProcess } from "../helpers/process-node.js";
+import { startNode, type StartedNode } from "../../bench/lib/nodes.js";
+import { runCli } from "../helpers/process-node.js";
 
 const dirs: string[] = [];
-const nodes: NodeProcess[] = [];
+const nodes: StartedNode[] = [];
 afterEach(async () => {
   for (const node of nodes.splice(0)) {
     node.child.kill("SIGKILL");
@@ -50,7 +51,7 @@ async function bearer(dataDir: string): Promise<Metadata> {
   return metadata;
 }
 
-async function addTrainers(node: NodeProcess, metadata: Metadata, count: number): Promise<void> {
+async function addTrainers(node: StartedNode, metadata: Metadata, count: number): Promise<void> {
   const client = new TrainerServiceClient(node.address, credentials.createInsecure());
   try {
     for (let i = 0; i < count; i += 1) {
@@ -90,7 +91,7 @@ describe("data directory permissions", () => {
     expect(init.code).toBe(0);
     expect(await notPrivate(data)).toEqual([]);
 
-    const node = await spawnNode(data, {}, 30_000, { umask: 0o022 });
+    const node = await startNode(data, { loopback: true, umask: 0o022 });
     nodes.push(node);
     await addTrainers(node, await bearer(data), 30);
     // While it runs: LevelDB's files of this run and node.json.
@@ -131,7 +132,7 @@ describe("data directory permissions", () => {
     for (const name of dbFiles) await chmod(join(data, "db", name), 0o644);
     expect((await notPrivate(data)).length).toBe(dbFiles.length + 3);
 
-    const node = await spawnNode(data);
+    const node = await startNode(data, { loopback: true });
     nodes.push(node);
     expect(await notPrivate(data)).toEqual([]);
     const fixed = node.logs.find(
