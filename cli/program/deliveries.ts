@@ -1,0 +1,50 @@
+/** `concordat deliveries …`: what this hub delivered, as figures. */
+import type { Command } from "commander";
+import {
+  deliveriesIngestCommand,
+  deliveriesListCommand,
+  deliveriesRecordCommand,
+  deliveriesShowCommand,
+} from "../commands/deliveries.js";
+import { action } from "./action.js";
+import { collect, nonNegativeInt } from "./arguments.js";
+
+/** The options that name the delivery and its course, shared by `record` and `ingest`. */
+function target(command: Command): Command {
+  return command
+    .requiredOption("--id <id>", "the delivery's id")
+    .option("--module <id>", "a module of this hub's curriculum (adopted core or local)")
+    .option("--start <date>", "YYYY-MM-DD")
+    .option("--end <date>", "YYYY-MM-DD")
+    .option("--country <code>", "ISO 3166")
+    .option("--place <text>", "venue, town")
+    .option("--language <tag>", "BCP 47")
+    .option("--visibility <v>", "public | internal (default internal)");
+}
+
+export function registerDeliveries(program: Command): void {
+  const deliveries = program
+    .command("deliveries")
+    .description("course deliveries: what this hub delivered, as figures (no learner is named)");
+  target(deliveries.command("record").description("record (or replace) a delivery's reported figures"))
+    .option(
+      "--group <category=f/m/u>",
+      "participants of a category: female/male/unspecified, e.g. police=12/20/0 (repeatable)",
+      collect,
+    )
+    .option("--completed <n>", "participants who completed", nonNegativeInt)
+    .option("--passed <n>", "participants who passed", nonNegativeInt)
+    .option("--evaluation <responses:mean>", "course evaluation: responses and mean score 0-100, e.g. 28:81.5")
+    .action(action(deliveriesRecordCommand));
+  target(
+    deliveries
+      .command("ingest <file>")
+      .description("count xAPI / cmi5 statements (JSON) into a delivery: each statement and each learner once"),
+  ).action(action(deliveriesIngestCommand, "file"));
+  deliveries
+    .command("list")
+    .description("a hub's deliveries (this hub's by default)")
+    .option("--hub <id>", "another hub's, as of its latest verified checkpoint")
+    .action(action(deliveriesListCommand));
+  deliveries.command("show <id>").description("one delivery of this hub").action(action(deliveriesShowCommand, "id"));
+}
