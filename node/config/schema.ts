@@ -64,7 +64,8 @@ export const configSchema = z
         /**
          * The trust anchor: the secretariat's peer id. The charter is verified against it, and
          * membership, allow-lists and document owners all come from the charter. Unset: this node
-         * belongs to no federation yet and replicates with no one.
+         * belongs to no federation yet and replicates with no one (`init --secretariat` sets the
+         * secretariat's own peer id).
          */
         anchor: z.string().regex(PEER_ID, PEER_ID_MESSAGE).optional(),
         /**
