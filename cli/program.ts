@@ -241,7 +241,7 @@ export function buildProgram(): Command {
       const g = globals(cmd);
       // This process is the node from here on: what it and LevelDB create (the very first start's
       // init, LevelDB's tables and logs, node.json) is readable by its user only, whatever the
-      // shell's umask (README, "Configuration").
+      // shell's umask (docs/hub-operator.md, "The data directory").
       process.umask(NODE_UMASK);
       const node = await startCommand({ data: dataDir(g), ...opts }, g.io);
       await runUntilStopped(node, g.io);
@@ -938,7 +938,7 @@ export function buildProgram(): Command {
     .description("the case repository: case studies, best practices, evaluation tools, lessons learned");
   cases
     .command("add <file>")
-    .description('add a case from a Markdown file with YAML front matter (README, "Cases")')
+    .description('add a case from a Markdown file with YAML front matter (docs/hub-operator.md, "Cases")')
     .action(async (file: string, _opts: object, cmd: Command) => {
       const g = globals(cmd);
       await casesAddCommand({ ...g, file }, g.io);

@@ -79,7 +79,7 @@ const COMPETENCY_URN = "urn:concordat:competency:";
 const POLICY = "policy";
 
 /**
- * Bookings across hubs (ARCHITECTURE.md, "Single writers for shared facts"). A request is written
+ * Bookings across hubs (docs/architecture.md, "Single writers for shared facts"). A request is written
  * into this hub's outbox and acknowledged once persisted; the trainer's home hub reads it only from
  * a verified view of the requester's outbox (so only what the requester signed), and decides it in
  * its own engagements document. Every engagement write runs inside one OwnedDocuments transaction

@@ -164,7 +164,7 @@ function parseMessage(message: string | null): ChangeMeta | undefined {
 }
 
 /**
- * The authoring copies of the documents this node owns (ARCHITECTURE.md, "Documents and ownership").
+ * The authoring copies of the documents this node owns (docs/architecture.md, "Documents and ownership").
  *
  * Only the node's own API changes them: every change is made here, persisted to LevelDB in one batch
  * (with any private data), and only then acknowledged and published into the Repo's copy with
