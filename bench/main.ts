@@ -22,7 +22,7 @@ import { Cleanup, ROOT, tempDir } from "./lib/nodes.js";
 import { toConsoleTable, writeResults } from "./lib/report.js";
 import type { Benchmark, BenchmarkResult, RunResults } from "./lib/types.js";
 
-/** Every benchmark, in the order they run. Later issues add storage, replication, soak. */
+/** Every benchmark, in the order they run (bench/README.md says what each measures). */
 const BENCHMARKS: readonly Benchmark[] = [
   availabilityQuery,
   availabilityRestart,

@@ -6,7 +6,7 @@ import { TextKind, textViolationsIn } from "../node/text.js";
 import { CliError, ExitCode } from "./errors.js";
 
 /**
- * Cases as Markdown files with YAML front matter (README, "Cases"):
+ * Cases as Markdown files with YAML front matter (docs/hub-operator.md, "Cases"):
  *
  *     ---
  *     id: uof-detention-01          # default: the file name without .md

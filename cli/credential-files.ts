@@ -1,6 +1,6 @@
 /**
- * Files of credentials to issue, for `concordat credentials issue --from FILE` (README,
- * "Accreditations"): one row per credential, in CSV or JSON.
+ * Files of credentials to issue, for `concordat credentials issue --from FILE`
+ * (docs/accrediting-body.md): one row per credential, in CSV or JSON.
  *
  * CSV: a header row with the columns `trainer`, `scheme`, `level`, `valid_from`, `valid_until`
  * (required) and `evidence` (optional; one narrative). JSON: an array of objects with the keys

@@ -1,5 +1,5 @@
 /**
- * Day ranges as people read them, over the API's half-open instants (README, "CLI conventions").
+ * Day ranges as people read them, over the API's half-open instants (docs/cli.md).
  *
  * The API takes and gives time ranges as half-open UTC instants `[from, to)`. On the command line a
  * range given as plain dates is a range of whole UTC days that includes its last day:

@@ -4,7 +4,7 @@ import { isConcordatError, ErrorCode } from "../node/errors.js";
 import { showJson, showText } from "../node/text.js";
 import type { Io } from "./io.js";
 
-/** Exit codes of the `concordat` command (README, "CLI conventions"). */
+/** Exit codes of the `concordat` command (docs/cli.md). */
 export const ExitCode = {
   Ok: 0,
   Failure: 1,

@@ -91,7 +91,7 @@ export function routeProcessOutput(logger: Logger): void {
  * subreaper, so its parent pid changes), checking every `intervalMs`; returns a function that stops
  * watching. For a node started by an npm script: `kill` of the npm process (as in `npm start &`,
  * then `kill $!`) ends npm and the shell it ran the script in, but not the node below them, which
- * would otherwise keep its ports and its database (README, "CLI conventions").
+ * would otherwise keep its ports and its database (docs/cli.md, "stopping").
  */
 export function watchParent(onGone: () => void, intervalMs = 500): () => void {
   const parent = process.ppid;

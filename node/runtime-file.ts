@@ -7,7 +7,7 @@ import { readFile, rename, rm, writeFile } from "node:fs/promises";
  * the directory; a file whose pid is gone was left by a node that was killed.
  *
  * This module has no heavy imports: the CLI's entry file writes the "starting" marker with it before
- * it loads the node's code (README, "CLI conventions").
+ * it loads the node's code (docs/cli.md).
  */
 
 /** The mode of every file in a data directory (node/data-permissions.ts). */

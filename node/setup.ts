@@ -123,7 +123,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   if (options.secretariat && !options.anchor)
     raw.federation = { ...(raw.federation as Record<string, unknown>), anchor: identity.peerId };
   const config = parseConfig(raw, "init options");
-  await writeFile(paths.config, `# Concordat node configuration (see README, "Configuration").\n${stringify(config)}`, {
+  await writeFile(paths.config, `# Concordat node configuration (see docs/configuration.md).\n${stringify(config)}`, {
     flag: "wx",
     mode: PRIVATE_FILE_MODE,
   });

@@ -17,7 +17,7 @@ export function registerCases(program: Command): void {
     .description("the case repository: case studies, best practices, evaluation tools, lessons learned");
   cases
     .command("add <file>")
-    .description('add a case from a Markdown file with YAML front matter (README, "Cases")')
+    .description('add a case from a Markdown file with YAML front matter (docs/hub-operator.md, "Cases")')
     .action(action(casesAddCommand, "file"));
   cases
     .command("update <file>")

@@ -89,7 +89,7 @@ export function registerNode(program: Command): void {
 async function startAndRun(options: { data: string; config?: string }, io: Io): Promise<void> {
   // This process is the node from here on: what it and LevelDB create (the very first start's
   // init, LevelDB's tables and logs, node.json) is readable by its user only, whatever the
-  // shell's umask (README, "Configuration").
+  // shell's umask (docs/hub-operator.md, "The data directory").
   process.umask(NODE_UMASK);
   const node = await startCommand(options, io);
   await runUntilStopped(node, io);

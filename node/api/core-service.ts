@@ -253,7 +253,7 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
   };
 }
 
-/** The audit bundle, streamed in 1 MiB chunks (README, "For auditors"). */
+/** The audit bundle, streamed in 1 MiB chunks (docs/auditor.md). */
 export function auditService(
   components: HandlerComponents & { audit: () => Promise<AuditSources> },
 ): AuditServiceServer {

@@ -4,7 +4,7 @@ import type { SignedCheckpoint } from "../authority/checkpoint.js";
 
 /**
  * An audit bundle: everything a node holds as signed, in a form anyone can verify offline with only
- * the trust anchor (README, "For auditors"). One gzipped JSON file:
+ * the trust anchor (docs/auditor.md). One gzipped JSON file:
  *
  * - `documents`: per document, its id, its key in its owner's directory (its id derives from the
  *   owner's directory id and this key), and its raw Automerge changes — exactly those under the

@@ -1,7 +1,7 @@
 import { verifyPeerSignature } from "../identity/index.js";
 
 /**
- * Owner-signed checkpoints (ARCHITECTURE.md, "Integrity: owner-signed checkpoints"): a statement by
+ * Owner-signed checkpoints (docs/architecture.md, "Owner-signed checkpoints"): a statement by
  * a document's owner that the document, as of these heads, is what it published. Because Automerge
  * change hashes chain, one signature covers the whole history up to the heads.
  */

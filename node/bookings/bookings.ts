@@ -13,7 +13,7 @@ import { checkNote, type BookingPolicy, type RequestDraft } from "./model.js";
 import { BookingRequests } from "./requesting.js";
 
 /**
- * Bookings across hubs, in two sides over one ledger: `requests` asks other hubs (and this one) for
+ * Bookings across hubs (docs/architecture.md, "Single writers for shared facts"), in two sides over one ledger: `requests` asks other hubs (and this one) for
  * trainers through this hub's outbox (requesting.ts); `decisions` answers the requests for this
  * hub's trainers in its engagements (deciding.ts); `ledger` reads the bookings both take part in
  * (ledger.ts). Only the deciding side has a lifecycle. The methods here are the operator's commands,

@@ -18,24 +18,31 @@ const tlsSchema = z
   .strict();
 
 /**
- * The node's configuration. Every key has a documented default (README, "Configuration"), so a
- * config file needs only what differs. Unknown keys are errors: a typo must not pass silently.
+ * The node's configuration. Every key has a documented default, so a config file needs only what
+ * differs. Unknown keys are errors: a typo must not pass silently. The doc comment of each key
+ * is its entry in docs/configuration.md, which `npm run docs:config` generates from this file and
+ * ENV_OVERRIDES (load.ts); a test fails when the committed page differs.
  */
 export const configSchema = z
   .object({
     hub: z
       .object({
+        /** Stable hub id: 2–63 of `a-z 0-9 -`; it cannot change once the data directory exists. */
         id: z
           .string()
           .regex(HUB_ID_PATTERN, "must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit")
           .pipe(z.custom<HubId>(isHubId)),
+        /** The hub's name, shown to people (other hubs, reports). */
         name: z.string().trim().min(1, "must not be empty").max(200).superRefine(textRule(TextKind.Line)),
+        /** `hub`, or `secretariat` for the node that owns the charter and the global core. */
         role: z.enum(["hub", "secretariat"]).default("hub"),
+        /** Free text, e.g. "East Africa". */
         region: z.string().trim().max(100).superRefine(textRule(TextKind.Line)).default(""),
       })
       .strict(),
     federation: z
       .object({
+        /** The federation this node belongs to: the same id on every node of it. */
         id: z
           .string()
           .regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be 2-63 characters of a-z, 0-9, '.' and '-'")
@@ -58,10 +65,14 @@ export const configSchema = z
         /**
          * The trust anchor: the secretariat's peer id. The charter is verified against it, and
          * membership, allow-lists and document owners all come from the charter. Unset: this node
-         * belongs to no federation yet and replicates with no one.
+         * belongs to no federation yet and replicates with no one (`init --secretariat` sets the
+         * secretariat's own peer id).
          */
         anchor: z.string().regex(PEER_ID, PEER_ID_MESSAGE).pipe(z.custom<PeerId>(isPeerId)).optional(),
-        /** A rotated-out key may still connect this long, so that its hub learns of the rotation. */
+        /**
+         * A rotated-out key may still connect this long (never sign), so that its hub learns of the
+         * rotation; a removed hub too, for at most two minutes (docs/secretariat.md, "Removing a hub").
+         */
         rotationGraceSeconds: z
           .number()
           .int()
@@ -79,8 +90,14 @@ export const configSchema = z
       }),
     api: z
       .object({
+        /**
+         * Address the gRPC API binds. Off loopback (127.0.0.0/8, `::1`, `localhost`) only with
+         * `api.tls`, else the node refuses to start.
+         */
         host: z.string().min(1).default("127.0.0.1"),
+        /** The API's port; 0 picks a free one (written to DATA/node.json). */
         port: z.number().int().min(0).max(65535).default(7400),
+        /** PEM files; when set, the API serves TLS only. */
         tls: tlsSchema.optional(),
       })
       .strict()
@@ -113,13 +130,16 @@ export const configSchema = z
       .default({ host: "127.0.0.1" }),
     storage: z
       .object({
+        /** `fsync` every write, to survive power loss and not only a crash of the process. */
         sync: z.boolean().default(false),
       })
       .strict()
       .default({ sync: false }),
     roster: z
       .object({
+        /** Documents a new roster is spread over. */
         shards: z.number().int().min(1).max(256).default(4),
+        /** A write that would put more trainers in one shard doubles the shard count first. */
         maxPerShard: z.number().int().min(10).max(100_000).default(2000),
       })
       .strict()
@@ -142,6 +162,7 @@ export const configSchema = z
           .array(
             z
               .object({
+                /** The peer's libp2p peer id (its Ed25519 key). */
                 peerId: z.string().regex(PEER_ID, PEER_ID_MESSAGE),
                 /** libp2p addresses to dial (without /p2p/…). */
                 libp2p: z
@@ -183,7 +204,9 @@ export const configSchema = z
       .default({ policy: "manual", requestTtlHours: 72 }),
     log: z
       .object({
+        /** The least severe level logged. */
         level: z.enum(LOG_LEVELS).default("info"),
+        /** Human-readable logs (`auto`: on a terminal, JSON lines otherwise), or `true`/`false`. */
         pretty: z.union([z.boolean(), z.literal("auto")]).default("auto"),
       })
       .strict()

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 
 /**
- * CASE identifiers and URIs for records made in Concordat (README, "The core, for the
+ * CASE identifiers and URIs for records made in Concordat (docs/secretariat.md, "The core, for the
  * secretariat"). CASE 1.1 wants every CFDocument, CFItem and CFAssociation identified by a
  * lower-case UUID (versions 1-5) and reachable by a `uri`; Concordat lets the secretariat name its
  * records with short stable tokens (`hr-1`). On export, a record whose identifier is not such a

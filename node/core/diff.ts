@@ -29,7 +29,7 @@ function leaves(value: unknown, path: string, out: Map<string, unknown>): void {
 }
 
 /**
- * Bookkeeping, not content (README, "The core, for hubs"): fields that say when or where a record
+ * Bookkeeping, not content (docs/curriculum-officer.md): fields that say when or where a record
  * was written rather than what it says, and that `core diff` and `core impact` therefore leave out.
  * - `lastChangeDateTime`, of any record;
  * - a record's own CASE address and package links: `extra.uri`, `extra.CFDocumentURI…`,

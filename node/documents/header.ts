@@ -1,7 +1,7 @@
 import { ImmutableString } from "@automerge/automerge";
 import { failedPrecondition } from "../errors.js";
 
-/** Document types this node knows. Later issues add charter, directory, core, cases, … */
+/** Document types this node knows. */
 export const DocumentType = {
   Directory: "directory",
   Roster: "roster",

@@ -58,7 +58,7 @@ function parseMessage(message: string | null): ChangeMeta | undefined {
 }
 
 /**
- * The authoring copies of the documents this node owns (ARCHITECTURE.md, "Documents and ownership"),
+ * The authoring copies of the documents this node owns (docs/architecture.md, "Documents and ownership"),
  * as the rest of the node uses them. Four parts do the work:
  * - `DocumentRegistry` (registry.ts): which documents exist, loaded and checked at start;
  * - `ChunkStore` (chunk-store.ts): their chunks in LevelDB, appended and compacted;

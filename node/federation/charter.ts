@@ -17,7 +17,7 @@ import {
 import { Checker, quote, TextKind } from "../text.js";
 
 /**
- * The charter (ARCHITECTURE.md, "Documents and ownership"): the secretariat's signed statement of
+ * The charter (docs/architecture.md, "Documents and ownership"): the secretariat's signed statement of
  * who is in the federation. One record per member, keyed by hub id, stored as canonical JSON in an
  * immutable string (records are replaced whole; only the secretariat's authoring copy writes them,
  * and readers take the charter only as of a checkpoint the trust anchor signed).

@@ -13,7 +13,7 @@ export interface CharterSource {
  * How long a removed member may still connect after its removal (at most; see `Membership`): long
  * enough for its hub to receive the charter that removes it, so that it knows, short enough that a
  * hub removed for cause is gone within minutes. Meanwhile it is shown only the charter and the
- * secretariat's directory, and nothing it sends is admitted (README, "Trust and membership").
+ * secretariat's directory, and nothing it sends is admitted (docs/secretariat.md, "Trust and membership").
  */
 export const REMOVAL_NOTICE_MS = 120_000;
 

@@ -3,7 +3,7 @@ import { apiRange, formatRange } from "../../cli/day-ranges.js";
 import { CliError } from "../../cli/errors.js";
 import { formatTrainerFile, parseTrainerFile, trainerFromFields } from "../../cli/trainer-files.js";
 
-describe("day ranges on the command line (README, CLI conventions)", () => {
+describe("day ranges on the command line (docs/cli.md)", () => {
   it("plain dates are whole UTC days, the last one included; instants are kept", () => {
     expect(apiRange("2027-03-01", "2027-03-05")).toEqual({
       from: "2027-03-01T00:00:00.000Z",

@@ -90,7 +90,7 @@ describe("a federation driven through the CLI, as a new user does", () => {
     await fed?.stop();
   });
 
-  it("conflicts exit 6 (README, CLI conventions), an unknown member 5", async () => {
+  it("conflicts exit 6 (docs/cli.md), an unknown member 5", async () => {
     const again = await failure(
       federationAdmitCommand({ ...cli(s()), hub: a().hub, peerId: c().peerId, addresses: [] }, memoryIo(false)),
     );
@@ -260,7 +260,7 @@ describe("a federation driven through the CLI, as a new user does", () => {
     expect(status.out()).toMatch(/REMOVED +the federation's charter removed this hub at /);
   }, 60_000);
 
-  it("cases search --competency hr finds the cases of HR-1 (by code family, as the README shows)", async () => {
+  it("cases search --competency hr finds the cases of HR-1 (by code family, as docs/hub-operator.md shows)", async () => {
     const dir = await makeTempDir();
     const file = join(dir, "uof.md");
     await writeFile(

@@ -1,16 +1,19 @@
 /**
- * Turns the README's shell blocks into one script that runs them as a reader would, in order.
+ * Turns the shell blocks of the README and the guides in docs/ into one script that runs them as a
+ * reader would, in order.
  *
  * Which blocks: every ```sh fence (indented ones in lists too) under the named headings, up to the
  * next heading of the same or a higher level. A command that is meant to fail says so at the end of
  * its last line, in its comment: `# … exit 4` — the script checks it exits with exactly that code;
  * every other command must exit 0. A command that reads what another hub wrote says in its comment
  * that it is to be "run again" until that has arrived: the script runs it again, every half second
- * for up to a minute, until it exits 0. A placeholder (`…`) outside a comment is refused: what the README
- * shows, a reader must be able to type.
+ * for up to a minute, until it exits 0. A placeholder (`…`) outside a comment is refused: what the
+ * documentation shows, a reader must be able to type.
  */
 export interface ReadmeCommand {
-  /** README line of the command's first line (1-based). */
+  /** The file the command is in (as the messages name it, e.g. `docs/secretariat.md`). */
+  file: string;
+  /** Line of the command's first line in that file (1-based). */
   line: number;
   /** The command as written, continuation lines and heredoc included. */
   text: string;
@@ -27,13 +30,13 @@ export interface ReadmeSection {
   commands: ReadmeCommand[];
 }
 
-export function readmeSections(markdown: string, headings: readonly string[]): ReadmeSection[] {
+export function readmeSections(markdown: string, headings: readonly string[], file = "README.md"): ReadmeSection[] {
   const lines = markdown.split("\n");
   return headings.map((heading) => {
     const start = lines.findIndex(
       (l, i) => /^#+ /.test(l) && l.replace(/^#+ /, "").trim() === heading && !insideFence(lines, i),
     );
-    if (start < 0) throw new Error(`the README has no heading '${heading}'`);
+    if (start < 0) throw new Error(`${file} has no heading '${heading}'`);
     const level = /^#+/.exec(lines[start]!)![0].length;
     let end = lines.length;
     let fenced = false;
@@ -45,7 +48,7 @@ export function readmeSections(markdown: string, headings: readonly string[]): R
         break;
       }
     }
-    return { heading, commands: commandsIn(lines, start + 1, end) };
+    return { heading, commands: commandsIn(file, lines, start + 1, end) };
   });
 }
 
@@ -55,7 +58,7 @@ function insideFence(lines: string[], at: number): boolean {
   return fenced;
 }
 
-function commandsIn(lines: string[], from: number, to: number): ReadmeCommand[] {
+function commandsIn(file: string, lines: string[], from: number, to: number): ReadmeCommand[] {
   const commands: ReadmeCommand[] = [];
   let i = from;
   while (i < to) {
@@ -72,7 +75,7 @@ function commandsIn(lines: string[], from: number, to: number): ReadmeCommand[] 
       i++;
     }
     i++;
-    commands.push(...splitCommands(block));
+    commands.push(...splitCommands(file, block));
   }
   return commands;
 }
@@ -82,7 +85,7 @@ function leadingSpaces(s: string): number {
 }
 
 /** Splits a block into commands: comment lines dropped, `\` continuations and heredocs kept whole. */
-function splitCommands(block: Array<{ line: number; text: string }>): ReadmeCommand[] {
+function splitCommands(file: string, block: Array<{ line: number; text: string }>): ReadmeCommand[] {
   const out: ReadmeCommand[] = [];
   let k = 0;
   while (k < block.length) {
@@ -103,18 +106,19 @@ function splitCommands(block: Array<{ line: number; text: string }>): ReadmeComm
     if (heredoc) {
       const terminator = heredoc[1]!;
       while (k < block.length && block[k]!.text.trim() !== terminator) parts.push(block[k++]!.text);
-      if (k >= block.length) throw new Error(`README line ${first.line}: the heredoc '${terminator}' is never closed`);
+      if (k >= block.length) throw new Error(`${file} line ${first.line}: the heredoc '${terminator}' is never closed`);
       parts.push(block[k++]!.text);
     }
     const code = heredoc ? parts.slice(0, 1).map(stripComment) : parts.map(stripComment);
     const placeholder = code.find((c) => c.includes("…"));
     if (placeholder !== undefined)
       throw new Error(
-        `README line ${first.line}: a placeholder in a command a reader cannot type: ${placeholder.trim()}`,
+        `${file} line ${first.line}: a placeholder in a command a reader cannot type: ${placeholder.trim()}`,
       );
     const comment = heredoc ? parts[0]! : last;
     const exit = /#.*\bexit (\d+)\b/.exec(comment);
     out.push({
+      file,
       line: first.line,
       text: parts.join("\n"),
       expectExit: exit ? Number(exit[1]) : 0,
@@ -143,9 +147,9 @@ function stripComment(line: string): string {
 
 /**
  * One bash script: `concordat` is the built CLI on the project's Node.js (what the README's alias
- * runs, without npm's own start-up), and after each command a check that names the README line when
- * its exit code is not the one the README promises. The check hands the code on, so the README's
- * `echo $?` still prints it.
+ * runs, without npm's own start-up), and after each command a check that names the file and line when
+ * its exit code is not the one the documentation promises. The check hands the code on, so the
+ * README's `echo $?` still prints it.
  */
 export function readmeScript(
   sections: ReadmeSection[],
@@ -156,8 +160,8 @@ export function readmeScript(
   const lines = [
     `concordat() { ${q(cli.node)} ${q(cli.entry)} "$@"; }`,
     "__check() {",
-    "  local rc=$1 want=$2 line=$3",
-    '  if [ "$rc" != "$want" ]; then echo "README line $line: exit $rc, the README says $want" >&2; exit 97; fi',
+    "  local rc=$1 want=$2 where=$3",
+    '  if [ "$rc" != "$want" ]; then echo "$where: exit $rc, the documentation says $want" >&2; exit 97; fi',
     "  return $rc",
     "}",
     ...prelude,
@@ -165,7 +169,8 @@ export function readmeScript(
   for (const section of sections) {
     lines.push(`echo ${q(`## ${section.heading}`)} >&2`);
     for (const c of section.commands) {
-      lines.push(`echo ${q(`README:${c.line}$ ${c.text.split("\n")[0]!.trim()}`)} >&2`);
+      const where = `${c.file} line ${c.line}`;
+      lines.push(`echo ${q(`${c.file}:${c.line}$ ${c.text.split("\n")[0]!.trim()}`)} >&2`);
       if (c.retry) {
         lines.push(
           "__until=$((SECONDS + 60))",
@@ -176,13 +181,13 @@ export function readmeScript(
           "sleep 0.5",
           "done",
         );
-        lines.push(`__check $__rc 0 ${c.line}`);
+        lines.push(`__check $__rc 0 ${q(where)}`);
         continue;
       }
       lines.push(c.text);
-      lines.push(c.background ? "" : `__check $? ${c.expectExit} ${c.line}`);
+      lines.push(c.background ? "" : `__check $? ${c.expectExit} ${q(where)}`);
     }
   }
-  lines.push("echo 'README walkthrough: every command as the README says' >&2");
+  lines.push("echo 'README walkthrough: every command as the documentation says' >&2");
   return `${lines.join("\n")}\n`;
 }

@@ -5,32 +5,44 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI_ENTRY } from "../helpers/process-node.js";
-import { readmeScript, readmeSections } from "./readme-script.js";
+import { type ReadmeSection, readmeScript, readmeSections } from "./readme-script.js";
 
-const README = fileURLToPath(new URL("../../README.md", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** The README's sections a new user follows top to bottom, in this order, in one folder. */
+/**
+ * The sections a new user follows top to bottom, in this order, in one folder: the README's tour,
+ * then forming a federation (the secretariat's guide) and booking across it (the hub operator's).
+ * Each is found by its heading in its file, so moving a section means changing its file here.
+ */
 const WALKTHROUGH = [
-  "A five-minute walkthrough",
-  "Forming a federation, step by step",
-  "Booking a trainer from another hub",
+  { file: "README.md", heading: "A five-minute walkthrough" },
+  { file: "docs/secretariat.md", heading: "Forming a federation, step by step" },
+  { file: "docs/hub-operator.md", heading: "Booking a trainer from another hub" },
 ] as const;
 
-describe("the README, run as a new user runs it", () => {
+async function walkthroughSections(): Promise<ReadmeSection[]> {
+  const sections: ReadmeSection[] = [];
+  for (const { file, heading } of WALKTHROUGH) {
+    sections.push(...readmeSections(await readFile(join(ROOT, file), "utf8"), [heading], file));
+  }
+  return sections;
+}
+
+describe("the README and the guides, run as a new user runs them", () => {
   let dir: string | undefined;
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("has no placeholder and no command without a known exit code in the walkthrough", async () => {
-    const sections = readmeSections(await readFile(README, "utf8"), WALKTHROUGH);
+    const sections = await walkthroughSections();
     for (const s of sections) expect(s.commands.length, `commands under '${s.heading}'`).toBeGreaterThan(0);
   });
 
   it(
     "runs the walkthrough, forming a federation and booking verbatim, with one set of data directories",
     async () => {
-      const sections = readmeSections(await readFile(README, "utf8"), WALKTHROUGH);
+      const sections = await walkthroughSections();
       dir = await mkdtemp(join(tmpdir(), "concordat-readme-"));
       // "Leave `npm start` running in one terminal": the node of ./data, as `npm start` runs it.
       const script = readmeScript(sections, { node: process.execPath, entry: CLI_ENTRY }, [
@@ -55,7 +67,7 @@ describe("the README, run as a new user runs it", () => {
       await endGroup(child.pid!);
       const tail = out.split("\n").slice(-60).join("\n");
       expect(code, tail).toBe(0);
-      expect(out).toContain("README walkthrough: every command as the README says");
+      expect(out).toContain("README walkthrough: every command as the documentation says");
       // Nairobi's answer to Kampala's request, as its confirm printed it.
       expect(out).toContain("Booking kampala-pa/kla-2027-014 — confirmed");
     },

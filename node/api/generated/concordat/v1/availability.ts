@@ -25,11 +25,11 @@ export const protobufFileName = "concordat/v1/availability.proto";
 
 /**
  * Which accredited trainers, across all hubs, are available: answered from this node's index of
- * every hub's roster as of its latest verified checkpoint (README, "Finding trainers").
+ * every hub's roster as of its latest verified checkpoint (docs/hub-operator.md, "Finding trainers").
  *
  * Time ranges are half-open UTC instants [from, to): `to` is excluded. A whole-day range from the
  * 1st to the 5th (both included) is from = 2027-03-01T00:00:00Z, to = 2027-03-06T00:00:00Z; the CLI
- * turns its inclusive plain dates into this (README, "CLI conventions").
+ * turns its inclusive plain dates into this (docs/cli.md).
  */
 export interface FindAvailableTrainersRequest {
   /** a competency: trainers holding a verified credential for it or an ancestor */
@@ -37,7 +37,7 @@ export interface FindAvailableTrainersRequest {
   /** or a module's aligned competencies (full coverage ranks first) */
   moduleCompetencies: string[];
   /**
-   * Only verified credentials count (README, "Accreditations"); the accreditations a roster record
+   * Only verified credentials count (docs/accrediting-body.md); the accreditations a roster record
    * lists are claims and never count.
    */
   language: string;

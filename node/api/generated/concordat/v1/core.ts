@@ -3835,7 +3835,7 @@ export const CoreServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-/** An offline-verifiable bundle of everything this node holds as signed (README, "For auditors"). */
+/** An offline-verifiable bundle of everything this node holds as signed (docs/auditor.md). */
 export type AuditServiceService = typeof AuditServiceService;
 export const AuditServiceService = {
   exportAudit: {

@@ -2434,7 +2434,7 @@ export const NodeServiceService = {
     responseSerialize: (value: ListPeersResponse): Buffer => Buffer.from(ListPeersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListPeersResponse => ListPeersResponse.decode(value),
   },
-  /** A consistent snapshot of the node's store, streamed as a backup file (see README). */
+  /** A consistent snapshot of the node's store, streamed as a backup file (docs/hub-operator.md, "Backups"). */
   backup: {
     path: "/concordat.v1.NodeService/Backup" as const,
     requestStream: false as const,
@@ -2450,7 +2450,7 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
   getStatus: handleUnaryCall<GetStatusRequest, GetStatusResponse>;
   /** Connected peers and, on request, per document and peer whether they are in sync. */
   listPeers: handleUnaryCall<ListPeersRequest, ListPeersResponse>;
-  /** A consistent snapshot of the node's store, streamed as a backup file (see README). */
+  /** A consistent snapshot of the node's store, streamed as a backup file (docs/hub-operator.md, "Backups"). */
   backup: handleServerStreamingCall<BackupRequest, BackupChunk>;
 }
 
@@ -2486,7 +2486,7 @@ export interface NodeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListPeersResponse) => void,
   ): ClientUnaryCall;
-  /** A consistent snapshot of the node's store, streamed as a backup file (see README). */
+  /** A consistent snapshot of the node's store, streamed as a backup file (docs/hub-operator.md, "Backups"). */
   backup(request: BackupRequest, options?: Partial<CallOptions>): ClientReadableStream<BackupChunk>;
   backup(
     request: BackupRequest,

@@ -35,7 +35,7 @@ export interface Language {
 
 /**
  * An accreditation a trainer's roster record claims. A claim is shown, never counted: only a
- * verified credential counts (credentials.proto, README "Accreditations").
+ * verified credential counts (credentials.proto, docs/accrediting-body.md).
  */
 export interface Accreditation {
   scheme: string;
@@ -52,7 +52,7 @@ export interface Accreditation {
 /**
  * A UTC time range [start, end): the end is excluded. A plain date means its first instant
  * (00:00 UTC), so 2027-03-20 .. 2027-03-24 is the 20th to the 23rd; the CLI writes that as
- * 2027-03-20/2027-03-23 (README, "CLI conventions").
+ * 2027-03-20/2027-03-23 (docs/cli.md).
  */
 export interface TimeRange {
   start: string;
