@@ -53,9 +53,21 @@ export class Lifecycle {
     return this.#started.map((s) => s.name);
   }
 
+  /** The step whose start failed last, for the log. */
+  get failed(): string | undefined {
+    return this.#failed;
+  }
+
+  #failed: string | undefined;
+
   /** Starts one step and pushes it (the caller stops the lifecycle if it throws). */
   async start(entry: Step): Promise<void> {
-    await entry.component.start();
+    try {
+      await entry.component.start();
+    } catch (error) {
+      this.#failed = entry.name;
+      throw error;
+    }
     this.#started.push(entry);
   }
 

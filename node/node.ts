@@ -127,7 +127,7 @@ export class ConcordatNode {
       );
       return this.#running;
     } catch (error) {
-      logger.error({ err: error, started: lifecycle.started }, "start failed; undoing");
+      logger.error({ err: error, component: lifecycle.failed }, "start failed; undoing");
       await lifecycle.stop();
       logger.flush();
       throw error;

@@ -50,6 +50,7 @@ describe("Lifecycle", () => {
     );
     expect(log).toEqual(["start store", "start repo", "stop repo", "stop store"]);
     expect(lifecycle.started).toEqual([]);
+    expect(lifecycle.failed).toBe("network");
   });
 
   it("stop is idempotent, harmless before start, and a failing stop does not keep the others from stopping", async () => {
