@@ -5,7 +5,12 @@ import { generateAutomergeUrl, parseAutomergeUrl, Repo, type DocumentId } from "
 import { repoPeerId } from "../../node/ids.js";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DocumentType, OwnedDocuments, type OwnedDocumentSpec } from "../../node/documents/index.js";
+import {
+  DocumentType,
+  OwnedDocuments,
+  type DocumentListing,
+  type OwnedDocumentSpec,
+} from "../../node/documents/index.js";
 import { LevelStorageAdapter } from "../../node/storage/index.js";
 import { NodeStore, type StoreBatchOperation } from "../../node/storage/node-store.js";
 import { makeTempDir } from "../helpers/harness.js";
@@ -24,11 +29,30 @@ const SPECS: OwnedDocumentSpec[] = [
 interface Opened {
   store: NodeStore;
   repo: Repo;
+  repoStorage: LevelStorageAdapter;
   docs: OwnedDocuments;
   close(): Promise<void>;
 }
 
-async function openDocs(dir: string, options: { compactAfterChunks?: number; ensure?: boolean } = {}): Promise<Opened> {
+/** A listing of a shape the documents do not know: `names` maps each listed id to its key. */
+const INDEX_LISTING: DocumentListing = {
+  key: "index",
+  lists: (doc, id) => Object.hasOwn((doc as { names?: object }).names ?? {}, id),
+  list: (doc, { id, key }) => {
+    (doc.names as Record<string, unknown>)[id] = new A.ImmutableString(key);
+  },
+};
+const INDEX_SPEC: OwnedDocumentSpec = {
+  key: "index",
+  type: DocumentType.Directory,
+  replicated: true,
+  initial: { names: {} },
+};
+
+async function openDocs(
+  dir: string,
+  options: { compactAfterChunks?: number; ensure?: boolean; listing?: DocumentListing } = {},
+): Promise<Opened> {
   const store = await NodeStore.open(join(dir, "db"), { sync: false });
   const repoStorage = new LevelStorageAdapter(store.repo);
   const repo = new Repo({
@@ -41,6 +65,7 @@ async function openDocs(dir: string, options: { compactAfterChunks?: number; ens
     {
       owner: "hub-a",
       ...(options.compactAfterChunks !== undefined ? { compactAfterChunks: options.compactAfterChunks } : {}),
+      ...(options.listing ? { listing: options.listing } : {}),
     },
     { store, repo, repoStorage, logger: pino({ level: "silent" }) },
   );
@@ -58,7 +83,7 @@ async function openDocs(dir: string, options: { compactAfterChunks?: number; ens
     await store.close();
     throw error;
   }
-  return { store, repo, docs, close };
+  return { store, repo, repoStorage, docs, close };
 }
 
 const idOf = (docs: OwnedDocuments, key: string): DocumentId => {
@@ -442,6 +467,69 @@ describe("OwnedDocuments", () => {
     const repoKeys = await store.repo.keys().all();
     expect(repoKeys.some((k) => k.includes(privateId))).toBe(false);
     expect(repoKeys.some((k) => k.includes(idOf(docs, "roster/0")))).toBe(true);
+  });
+});
+
+describe("the listing it is given", () => {
+  it("lists a new replicated document in the change and batch that create it, never a private one", async () => {
+    opened = await openDocs(dir, { ensure: false, listing: INDEX_LISTING });
+    const { docs, store } = opened;
+    await docs.ensure([INDEX_SPEC]);
+    const original = store.batch.bind(store);
+    const batches: number[] = [];
+    store.batch = async (ops: StoreBatchOperation[]) => {
+      batches.push(ops.length);
+      await original(ops);
+    };
+    await docs.ensure(SPECS);
+    store.batch = original;
+    expect(batches).toHaveLength(1);
+    const names = plain(docs.get("index")) as { names: Record<string, string> };
+    expect(names.names).toEqual({ [idOf(docs, "roster/0")]: "roster/0" });
+    expect(docs.history("index").map((r) => r.action)).toEqual(["document.create", "document.create"]);
+  });
+
+  it("lists the documents made before the listing document existed when it is ensured", async () => {
+    // Made by a node that had no listing yet.
+    opened = await openDocs(dir);
+    await opened.close();
+    opened = await openDocs(dir, { ensure: false, listing: INDEX_LISTING });
+    await opened.docs.ensure([INDEX_SPEC, ...SPECS]);
+    const names = plain(opened.docs.get("index")) as { names: Record<string, string> };
+    expect(names.names).toEqual({ [idOf(opened.docs, "roster/0")]: "roster/0" });
+    expect(opened.docs.history("index").map((r) => r.action)).toEqual(["document.create", "directory.list"]);
+  });
+});
+
+describe("the Repo's copy", () => {
+  it("a new replicated document whose Repo copy cannot be made is still created, acknowledged, and published at the next start", async () => {
+    opened = await openDocs(dir);
+    const { docs, repoStorage } = opened;
+    const removeRange = repoStorage.removeRange.bind(repoStorage);
+    repoStorage.removeRange = async () => {
+      throw new Error("the Repo's storage is unavailable");
+    };
+    try {
+      // As the roster adds a shard: created in a transaction of its own.
+      await docs.transact({ operatorId: "op-1", action: "test.shard" }, () => ({
+        edits: [],
+        create: [{ key: "roster/1", type: DocumentType.Roster, replicated: true, initial: { counters: {} } }],
+        result: undefined,
+      }));
+    } finally {
+      repoStorage.removeRange = removeRange;
+    }
+    expect(docs.has("roster/1")).toBe(true);
+    await setCounter(docs, "roster/1", "a", 1);
+    const id = idOf(docs, "roster/1");
+
+    await opened.close();
+    opened = await openDocs(dir);
+    await opened.docs.ensure([
+      { key: "roster/1", type: DocumentType.Roster, replicated: true, initial: { counters: {} } },
+    ]);
+    const handle = await opened.repo.find<Counters>(id);
+    expect(handle.doc().counters).toEqual({ a: 1 });
   });
 });
 
