@@ -3,7 +3,7 @@ import { Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { AdmissionGate, type Attestation, type AttestationStore, readAttestations } from "./admission/index.js";
 import { ApiServer } from "./api/index.js";
-import type { NodeInfo } from "./api/node-service.js";
+import type { NodeInfo } from "./api/index.js";
 import { Checkpointer, VerifiedViews } from "./authority/index.js";
 import { Bookings, engagementsBusyTime, engagementsSpec, outboxSpec } from "./bookings/index.js";
 import { Cases } from "./cases/index.js";
@@ -34,15 +34,15 @@ import { KeyRotation, loadIdentityFile, type NodeIdentity, readIdentityBytes } f
 import { type Lifecycle, type Step, step } from "./lifecycle.js";
 import { MetricsServer, PromMetrics } from "./metrics.js";
 import { ReplicationServiceService } from "./network/index.js";
-import { NodeNetwork } from "./network/node-network.js";
+import { NodeNetwork } from "./network/index.js";
 import { Operators } from "./operators/index.js";
 import type { DataPaths } from "./paths.js";
-import { Availability } from "./query/availability.js";
+import { Availability } from "./query/index.js";
 import { Reports } from "./reports/index.js";
 import { Roster } from "./roster/index.js";
 import { LevelStorageAdapter } from "./storage/index.js";
-import { NodeStore } from "./storage/node-store.js";
-import { SealableStorage } from "./storage/shutdown-guard.js";
+import { NodeStore } from "./storage/index.js";
+import { SealableStorage } from "./storage/index.js";
 import { VERSION } from "./version.js";
 
 /**

@@ -8,8 +8,8 @@ import { createIdentityFile, writeIdentityBytes } from "./identity/index.js";
 import { Operators } from "./operators/index.js";
 import { makePrivateDirectory, PRIVATE_FILE_MODE, tightenDataDir } from "./data-permissions.js";
 import { dataPaths, type DataPaths } from "./paths.js";
-import { readBackup } from "./storage/backup.js";
-import { NodeStore } from "./storage/node-store.js";
+import { readBackup } from "./storage/index.js";
+import { NodeStore } from "./storage/index.js";
 import { quote } from "./text.js";
 
 export interface InitOptions {

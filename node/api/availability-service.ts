@@ -1,9 +1,9 @@
 import { CEFR, type AvailabilityQuery } from "../query/index.js";
-import type { Availability } from "../query/availability.js";
+import type { Availability } from "../query/index.js";
 import { invalidArgument, notFound } from "../errors.js";
 import { MAX_LANGUAGE_TAG } from "../text.js";
 import { Checker, quote } from "../text.js";
-import { MAX_FREEBUSY_DAYS, MAX_FREEBUSY_MS } from "../query/freebusy.js";
+import { MAX_FREEBUSY_DAYS, MAX_FREEBUSY_MS } from "../query/index.js";
 import { AvailabilityServiceService, type AvailabilityServiceServer } from "./generated/concordat/v1/availability.js";
 import { unary, type HandlerComponents } from "./handlers.js";
 

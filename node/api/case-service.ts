@@ -1,6 +1,6 @@
 import type { CaseEndorsement, CaseRecord, Cases, RawCase } from "../cases/index.js";
 import { invalidArgument } from "../errors.js";
-import { CASE_LIMITS } from "../cases/model.js";
+import { CASE_LIMITS } from "../cases/index.js";
 import { MAX_LANGUAGE_TAG } from "../text.js";
 import { Checker } from "../text.js";
 import {

@@ -1,16 +1,15 @@
 import type { VerifiedViews } from "../authority/index.js";
-import { parseCasePackage, prepareForCase, toCasePackage } from "../core/case.js";
-import type { CoreAuthoring, CoreRelease, CoreSource } from "../core/core.js";
-import { CURRICULUM_KEY, readCurriculum, impactOf, type Curriculum } from "../core/curriculum.js";
-import { diffCore, type FieldChange as CoreFieldChange } from "../core/diff.js";
-import { RECORD_KINDS, type CoreContent, type RecordKind } from "../core/model.js";
-import { parseMoodleCsv } from "../core/moodle.js";
-import type { VerifiedCoreReleases } from "../core/releases.js";
+import { parseCasePackage, prepareForCase, toCasePackage } from "../core/index.js";
+import type { CoreAuthoring, CoreRelease, CoreSource } from "../core/index.js";
+import { CURRICULUM_KEY, readCurriculum, impactOf, type Curriculum } from "../core/index.js";
+import { diffCore, type FieldChange as CoreFieldChange } from "../core/index.js";
+import { RECORD_KINDS, type CoreContent, type RecordKind } from "../core/index.js";
+import { parseMoodleCsv } from "../core/index.js";
+import type { VerifiedCoreReleases } from "../core/index.js";
 import { invalidArgument, notFound } from "../errors.js";
 import { quote } from "../text.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
-import { encodeBundle } from "../audit/bundle.js";
-import { buildAuditBundle, type AuditSources } from "../audit/export.js";
+import { buildAuditBundle, encodeBundle, type AuditSources } from "../audit/index.js";
 import {
   AuditServiceService,
   type AuditServiceServer,

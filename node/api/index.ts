@@ -15,3 +15,4 @@ export {
   type HealthCheckRequest,
   type HealthCheckResponse,
 } from "./client.js";
+export type { NodeInfo } from "./node-service.js";

@@ -23,11 +23,11 @@ import {
   coreService,
   type CoreServiceComponents,
 } from "./core-service.js";
-import type { AuditSources } from "../audit/export.js";
+import type { AuditSources } from "../audit/index.js";
 import type { Credentials } from "../credentials/index.js";
 import { CredentialServiceService, credentialService } from "./credential-service.js";
 import { AvailabilityServiceService, availabilityService } from "./availability-service.js";
-import type { Availability } from "../query/availability.js";
+import type { Availability } from "../query/index.js";
 import { BookingServiceService, bookingService } from "./booking-service.js";
 import type { Bookings } from "../bookings/index.js";
 import { CaseServiceService, caseService } from "./case-service.js";

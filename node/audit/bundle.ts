@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
-import type { SignedCheckpoint } from "../authority/checkpoint.js";
+import type { SignedCheckpoint } from "../authority/index.js";
 
 /**
  * An audit bundle: everything a node holds as signed, in a form anyone can verify offline with only

@@ -1,13 +1,13 @@
 import type * as A from "@automerge/automerge";
 import type { Repo } from "@automerge/automerge-repo";
 import type { Checkpointer, VerifiedViews } from "../authority/index.js";
-import type { SignedCheckpoint } from "../authority/checkpoint.js";
-import type { CoreSource } from "../core/core.js";
-import { changeGraph, changesUpTo } from "../documents/history.js";
+import type { SignedCheckpoint } from "../authority/index.js";
+import type { CoreSource } from "../core/index.js";
+import { changeGraph, changesUpTo } from "../documents/index.js";
 import type { OwnedDocuments } from "../documents/index.js";
 import type { Membership } from "../federation/index.js";
 import { makeBundle, type AuditBundle, type BundleDocument } from "./bundle.js";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 
 export interface AuditSources {
   hubId: string;

@@ -1,7 +1,7 @@
 import * as A from "@automerge/automerge";
-import { checkpointProblem, CheckpointKind, type SignedCheckpoint } from "../authority/checkpoint.js";
-import { compareVersions, VERSION_PATTERN } from "../core/model.js";
-import { changeGraph, descends, ancestors } from "../documents/history.js";
+import { checkpointProblem, CheckpointKind, type SignedCheckpoint } from "../authority/index.js";
+import { compareVersions, VERSION_PATTERN } from "../core/index.js";
+import { changeGraph, descends, ancestors } from "../documents/index.js";
 import {
   charterIdOf,
   directoryIdOf,

@@ -2,9 +2,9 @@ import type { Startable } from "../lifecycle.js";
 import * as A from "@automerge/automerge";
 import type { Logger } from "pino";
 import type { OwnedDocuments } from "../documents/index.js";
-import type { NodeStore } from "../storage/node-store.js";
+import type { NodeStore } from "../storage/index.js";
 import { CheckpointKind, nextSeq, signCheckpoint, type SignedCheckpoint } from "./checkpoint.js";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 
 export interface CheckpointerInit {
   federationId: string;

@@ -13,10 +13,10 @@ import {
   type CharterMember,
   type Membership,
 } from "../federation/index.js";
-import type { NodeStore } from "../storage/node-store.js";
-import { followHandle } from "../documents/follow.js";
+import type { NodeStore } from "../storage/index.js";
+import { followHandle } from "../documents/index.js";
 import { checkpointProblem, type SignedCheckpoint } from "./checkpoint.js";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 
 /** A foreign document as its owner last signed it. */
 export interface VerifiedView {

@@ -5,7 +5,7 @@ import type { OwnedDocuments } from "../documents/index.js";
 import { failedPrecondition } from "../errors.js";
 import type { Membership } from "../federation/index.js";
 import type { Startable } from "../lifecycle.js";
-import type { Availability } from "../query/availability.js";
+import type { Availability } from "../query/index.js";
 import type { Roster } from "../roster/index.js";
 import { BookingDecisions } from "./deciding.js";
 import { BookingLedger, type Booking, type BookingFilter } from "./ledger.js";

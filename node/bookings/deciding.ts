@@ -12,9 +12,9 @@ import {
 import { failedPrecondition } from "../errors.js";
 import type { Membership } from "../federation/index.js";
 import type { Startable } from "../lifecycle.js";
-import type { Availability } from "../query/availability.js";
+import type { Availability } from "../query/index.js";
 import type { Roster } from "../roster/index.js";
-import type { TrainerPublic } from "../roster/trainer.js";
+import type { TrainerPublic } from "../roster/index.js";
 import { SerialQueue } from "../serial-queue.js";
 import type { Booking, BookingLedger, Problem } from "./ledger.js";
 import {

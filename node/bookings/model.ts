@@ -1,9 +1,9 @@
 import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 import { invalidArgument, type FieldViolation } from "../errors.js";
 import { Checker, quote, TextKind } from "../text.js";
-import type { BusyTimeSource } from "../query/model.js";
+import type { BusyTimeSource } from "../query/index.js";
 
 /**
  * Bookings: a request is an entry in the requesting hub's `outbox` document; the answer is

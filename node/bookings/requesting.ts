@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { DocumentType, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { alreadyExists, failedPrecondition, invalidArgument } from "../errors.js";
 import type { Membership } from "../federation/index.js";
-import type { Availability } from "../query/availability.js";
+import type { Availability } from "../query/index.js";
 import type { Roster } from "../roster/index.js";
 import { quote } from "../text.js";
 import type { Booking, BookingLedger } from "./ledger.js";

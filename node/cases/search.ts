@@ -1,6 +1,6 @@
 import MiniSearch from "minisearch";
 import { competenciesNamed, withAncestors, type CompetencyTree } from "../core/index.js";
-import { primaryLanguage, servesRegion } from "../query/shared.js";
+import { primaryLanguage, servesRegion } from "../query/index.js";
 import type { CaseRecord } from "./model.js";
 
 /** What a search filters on, besides its text. */

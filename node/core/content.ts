@@ -17,7 +17,7 @@ import {
   type CoreModule,
   type RecordKind,
 } from "./model.js";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 import { quote } from "../text.js";
 
 /**

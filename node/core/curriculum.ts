@@ -20,7 +20,7 @@ import {
   type CoreModule,
   type LangMap,
 } from "./model.js";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 import { quote, textRule, TextKind } from "../text.js";
 
 export const CURRICULUM_KEY = "curriculum";

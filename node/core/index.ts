@@ -25,3 +25,5 @@ export {
 } from "./curriculum.js";
 export { diffCore, diffContent, diffFields, isBookkeeping, type RecordChange, type FieldChange } from "./diff.js";
 export { readCore, canonicalJson } from "./content.js";
+export { parseCasePackage, prepareForCase, toCasePackage } from "./case.js";
+export { parseMoodleCsv } from "./moodle.js";

@@ -2,8 +2,8 @@ import type { Startable } from "../lifecycle.js";
 import * as A from "@automerge/automerge";
 import type { DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
-import { checkpointProblem, CheckpointKind, type SignedCheckpoint } from "../authority/checkpoint.js";
-import { changeGraph, descends } from "../documents/history.js";
+import { checkpointProblem, CheckpointKind, type SignedCheckpoint } from "../authority/index.js";
+import { changeGraph, descends } from "../documents/index.js";
 import {
   directoryIdOf,
   ownedDocumentId,
@@ -14,8 +14,8 @@ import {
 import { readCore } from "./content.js";
 import { CORE_KEY, type CoreRelease, type CoreSource } from "./core.js";
 import { compareVersions, VERSION_PATTERN, type CoreContent } from "./model.js";
-import type { NodeStore } from "../storage/node-store.js";
-import { textOf } from "../documents/header.js";
+import type { NodeStore } from "../storage/index.js";
+import { textOf } from "../documents/index.js";
 
 const KNOWN_PREFIX = "core-release/";
 

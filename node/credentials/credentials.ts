@@ -1,13 +1,13 @@
 import * as A from "@automerge/automerge";
 import type { Logger } from "pino";
 import type { VerifiedViews } from "../authority/index.js";
-import type { CoreSource } from "../core/core.js";
-import type { AccreditationScheme } from "../core/model.js";
+import type { CoreSource } from "../core/index.js";
+import type { AccreditationScheme } from "../core/index.js";
 import { DocumentType, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import type { Roster } from "../roster/index.js";
-import type { Accreditation } from "../roster/trainer.js";
+import type { Accreditation } from "../roster/index.js";
 import { Checker, quote, TextKind } from "../text.js";
 import { didKeyOfPeerId, verificationMethodOf } from "./did-key.js";
 import {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type * as A from "@automerge/automerge";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 import { invalidArgument } from "../errors.js";
 import { quote } from "../text.js";
 import { signerProblem, type CharterMember } from "../federation/index.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ImmutableString } from "@automerge/automerge";
 import type { VerifiedViews } from "../authority/index.js";
-import type { Curriculum } from "../core/curriculum.js";
+import type { Curriculum } from "../core/index.js";
 import { DocumentType, textOf, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { quote } from "../text.js";

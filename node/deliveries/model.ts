@@ -1,6 +1,6 @@
 import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 import type { FieldViolation } from "../errors.js";
 import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
 

@@ -1,6 +1,6 @@
 import * as A from "@automerge/automerge";
 import type { DocumentId } from "@automerge/automerge-repo";
-import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
+import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 
 export interface ChunkStoreInit {
   /** Rewrite a document's chunks as one snapshot once it has this many (default 256). */

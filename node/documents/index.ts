@@ -18,3 +18,5 @@ export {
   type PlainHeader,
 } from "./header.js";
 export { shardOf } from "./shards.js";
+export { followHandle } from "./follow.js";
+export { ancestors, changeGraph, changesUpTo, descends } from "./history.js";

@@ -1,7 +1,7 @@
 import * as A from "@automerge/automerge";
 import type { DocumentId, Repo, StorageAdapterInterface } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
-import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
+import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 import { ChunkStore } from "./chunk-store.js";
 import { checkHeader, type PlainHeader } from "./header.js";
 import { listingEdits, unlisted, type DocumentListing } from "./listing.js";

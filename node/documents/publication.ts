@@ -1,7 +1,7 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo, StorageAdapterInterface } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
-import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
+import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 import { changeGraph, changesUpTo } from "./history.js";
 import type { AuthoringCopy } from "./registry.js";
 import type { CommitPublisher } from "./transactions.js";

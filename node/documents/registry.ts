@@ -1,7 +1,7 @@
 import * as A from "@automerge/automerge";
 import { generateAutomergeUrl, parseAutomergeUrl, type DocumentId } from "@automerge/automerge-repo";
 import { failedPrecondition } from "../errors.js";
-import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
+import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 import type { ChunkStore } from "./chunk-store.js";
 import { checkHeader, makeHeader, type DocumentType } from "./header.js";
 import type { ChangeMeta } from "./transactions.js";

@@ -1,7 +1,7 @@
 import * as A from "@automerge/automerge";
 import type { Logger } from "pino";
 import { SerialQueue } from "../serial-queue.js";
-import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
+import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 import type { ChunkAppend, ChunkStore } from "./chunk-store.js";
 import { listingEdits, type DocumentListing } from "./listing.js";
 import type { AuthoringCopy, DocumentRegistry, OwnedDocumentSpec } from "./registry.js";

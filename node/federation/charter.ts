@@ -2,7 +2,7 @@ import * as A from "@automerge/automerge";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { z } from "zod";
 import { ConcordatError, ErrorCode, invalidArgument, type FieldViolation } from "../errors.js";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 import {
   type DocumentId,
   documentIdProblem,

@@ -3,11 +3,11 @@ import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { DocumentType, type DocumentListing, type OwnedDocumentSpec, type OwnedDocuments } from "../documents/index.js";
-import { followHandle } from "../documents/follow.js";
+import { followHandle } from "../documents/index.js";
 import { currentKey, grpcAddresses, libp2pAddresses, type CharterMember } from "./charter.js";
 import { charterIdOf, directoryIdOf, type HubId, ownedDocumentId, type PeerId } from "../ids.js";
 import type { Membership } from "./membership.js";
-import { textOf } from "../documents/header.js";
+import { textOf } from "../documents/index.js";
 import type { DocumentOwner } from "../admission/index.js";
 
 export const DIRECTORY_KEY = "directory";

@@ -24,3 +24,5 @@ export {
   type GrpcAdapterComponents,
   type GrpcDialTarget,
 } from "./grpc-adapter.js";
+export { NodeNetwork } from "./node-network.js";
+export { documentSync } from "./sync-status.js";

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Logger } from "pino";
 import { failedPrecondition, invalidArgument, notFound, unauthenticated } from "../errors.js";
-import type { JsonSublevel, NodeStore } from "../storage/node-store.js";
+import type { JsonSublevel, NodeStore } from "../storage/index.js";
 import { Checker, quote } from "../text.js";
 import { SerialQueue } from "../serial-queue.js";
 

@@ -1,5 +1,5 @@
 import { issuerId, peerIdOfDidKey, type JsonObject, type Verification } from "../credentials/index.js";
-import { parseSchemeUrn } from "../credentials/ob3.js";
+import { parseSchemeUrn } from "../credentials/index.js";
 import type { IndexedAccreditation } from "./model.js";
 
 const COMPETENCY_URN = "urn:concordat:competency:";

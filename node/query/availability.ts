@@ -2,7 +2,7 @@ import type { Startable } from "../lifecycle.js";
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { VerifiedView, VerifiedViews } from "../authority/index.js";
-import type { CoreSource } from "../core/core.js";
+import type { CoreSource } from "../core/index.js";
 import {
   CREDENTIALS_KEY,
   heldIn,
@@ -13,22 +13,16 @@ import {
 import { accreditationsOf } from "./accreditations.js";
 import { documentTypeOf, textOf, type OwnedDocuments } from "../documents/index.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
-import { decodeTrainer } from "../roster/records.js";
-import type { TrainerPublic } from "../roster/trainer.js";
+import { decodeTrainer } from "../roster/index.js";
+import type { TrainerPublic } from "../roster/index.js";
 import { toVFreeBusy } from "./freebusy.js";
 import type { BusyTimeSource } from "./model.js";
-import type { NodeStore, StoreBatchOperation } from "../storage/node-store.js";
+import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 
 const REC_PREFIX = "availability/rec/";
 const DOC_PREFIX = "availability/doc/";
-import {
-  AvailabilityIndex,
-  type AvailabilityMatch,
-  type AvailabilityQuery,
-  type CompetencyTree,
-  type Range,
-  type TrainerRecord,
-} from "./index.js";
+import { AvailabilityIndex } from "./availability-index.js";
+import type { AvailabilityMatch, AvailabilityQuery, CompetencyTree, Range, TrainerRecord } from "./model.js";
 import { SerialQueue } from "../serial-queue.js";
 
 /** What an answer says of each hub it drew on: as of which checkpoint, and whether that is stale. */

@@ -2,7 +2,7 @@
  * The availability query's model: what the index holds per trainer, what a query asks,
  * and what an answer is. Times are UTC milliseconds since the epoch; ranges are half-open [start, end).
  */
-export { competenciesNamed, withAncestors, type CompetencyTree } from "../core/competency-tree.js";
+export { competenciesNamed, withAncestors, type CompetencyTree } from "../core/index.js";
 
 export const CEFR = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;
 

@@ -1,4 +1,4 @@
-import { isDay } from "../deliveries/model.js";
+import { isDay } from "../deliveries/index.js";
 import type { FieldViolation } from "../errors.js";
 import { quote } from "../text.js";
 import type { CoverageReport, HubCoverage } from "./coverage.js";

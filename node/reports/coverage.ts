@@ -1,6 +1,6 @@
-import type { Checkpoint } from "../authority/checkpoint.js";
+import type { Checkpoint } from "../authority/index.js";
 import { withAncestors, type CompetencyTree } from "../core/index.js";
-import { participantsOf, type Delivery } from "../deliveries/model.js";
+import { participantsOf, type Delivery } from "../deliveries/index.js";
 
 /**
  * The coverage report, computed by a pure function from what the federation signed: per

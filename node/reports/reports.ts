@@ -1,9 +1,9 @@
 import * as A from "@automerge/automerge";
 import type { Checkpointer, VerifiedViews } from "../authority/index.js";
-import type { SignedCheckpoint } from "../authority/checkpoint.js";
+import type { SignedCheckpoint } from "../authority/index.js";
 import type { CoreSource } from "../core/index.js";
-import type { CoreContent } from "../core/model.js";
-import { isDay } from "../deliveries/model.js";
+import type { CoreContent } from "../core/index.js";
+import { isDay } from "../deliveries/index.js";
 import { documentTypeOf, type OwnedDocuments } from "../documents/index.js";
 import { failedPrecondition, invalidArgument, type FieldViolation } from "../errors.js";
 import { charterIdOf, readCharter, type Membership } from "../federation/index.js";

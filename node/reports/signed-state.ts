@@ -1,12 +1,12 @@
-import type { SignedCheckpoint } from "../authority/checkpoint.js";
-import type { CoreRelease, CoreSource } from "../core/core.js";
-import { impactOf, readCurriculum } from "../core/curriculum.js";
-import type { CoreContent } from "../core/model.js";
+import type { SignedCheckpoint } from "../authority/index.js";
+import type { CoreRelease, CoreSource } from "../core/index.js";
+import { impactOf, readCurriculum } from "../core/index.js";
+import type { CoreContent } from "../core/index.js";
 import { CredentialVerifier, heldIn, type CredentialsDoc } from "../credentials/index.js";
-import { deliveriesIn } from "../deliveries/model.js";
+import { deliveriesIn } from "../deliveries/index.js";
 import type { CharterMember, CharterState } from "../federation/index.js";
-import { accreditationsOf } from "../query/accreditations.js";
-import { decodeTrainer } from "../roster/records.js";
+import { accreditationsOf } from "../query/index.js";
+import { decodeTrainer } from "../roster/index.js";
 import type { CheckpointRef, HubInput, ReportInput, ReportSources, SourceCheckpoint } from "./coverage.js";
 
 /** The document types a report reads, besides the charter and the core. */

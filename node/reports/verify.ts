@@ -1,9 +1,9 @@
 import * as A from "@automerge/automerge";
-import { CheckpointKind, type SignedCheckpoint } from "../authority/checkpoint.js";
-import { checkpointInBundle, openBundle, type VerifyReport } from "../audit/verify.js";
-import { readCore } from "../core/content.js";
-import { coreIdOf } from "../core/releases.js";
-import { documentTypeOf } from "../documents/header.js";
+import { CheckpointKind, type SignedCheckpoint } from "../authority/index.js";
+import { checkpointInBundle, openBundle, type VerifyReport } from "../audit/index.js";
+import { readCore } from "../core/index.js";
+import { coreIdOf } from "../core/index.js";
+import { documentTypeOf } from "../documents/index.js";
 import { charterIdOf, ownedDocumentId, readCharter } from "../federation/index.js";
 import { compareBaseline, type BaselineReport } from "./baseline.js";
 import { computeCoverage, type CoverageReport, type SourceCheckpoint } from "./coverage.js";

@@ -23,3 +23,4 @@ export {
   type Accreditation,
   type TimeRange,
 } from "./trainer.js";
+export { decodeTrainer } from "./records.js";

@@ -2,7 +2,7 @@ import type { FieldViolation } from "../errors.js";
 import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
 
 export { checkLanguageTag, checkRegion, ID_PATTERN, MAX_LANGUAGE_TAG } from "../text.js";
-export { shardOf } from "../documents/shards.js";
+export { shardOf } from "../documents/index.js";
 
 /** CEFR proficiency levels, lowest first. */
 export const CEFR_LEVELS = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;

@@ -86,7 +86,30 @@ function cycles(graph: Map<string, Map<string, string>>): string[][] {
   return found;
 }
 
+/**
+ * Imports that reach past another folder's index.ts into one of its files. A folder's index.ts is
+ * its public surface; the files behind it may change without the rest of the node noticing.
+ * Generated protobuf code has no index and is imported file by file.
+ */
+async function bypasses(): Promise<string[]> {
+  const found: string[] = [];
+  for (const file of await sources(NODE)) {
+    const text = await readFile(file, "utf8");
+    for (const match of text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
+      const target = resolve(dirname(file), match[1]!);
+      const to = unitOf(target);
+      if (!to || to === unitOf(file) || to === "api/generated") continue;
+      if (relative(join(NODE, to), target) !== "index.js") found.push(`${relative(NODE, file)} imports "${match[1]}"`);
+    }
+  }
+  return found;
+}
+
 describe("the folders of node/", () => {
+  it("are reached only through their index.ts", async () => {
+    expect(await bypasses()).toEqual([]);
+  });
+
   it("import one another without a circle", async () => {
     const graph = await folderGraph();
     expect(graph.size).toBeGreaterThan(10);
