@@ -14,7 +14,7 @@ import {
 import { directoryIdOf } from "../../node/federation/index.js";
 import { initDataDir } from "../../node/setup.js";
 import { freePorts } from "../helpers/federation.js";
-import { DEFAULT_CONFIG_URL, importTrainers, makeTempDir, makeTrainer } from "../helpers/harness.js";
+import { DEFAULT_CONFIG_URL, importTrainers, makeClients, makeTempDir, makeTrainer } from "../helpers/harness.js";
 import { startNode, type StartedNode } from "../../bench/lib/nodes.js";
 
 interface Prepared {
@@ -182,12 +182,14 @@ describe("SIGKILL during a large sync", () => {
         availability: windows(i),
       }),
     }));
-    const imported = await new Promise<unknown>((resolve, reject) => {
-      importTrainers(ca.trainers as never, {}, [rows.slice(0, 2500), rows.slice(2500)], a.token, 120_000).then(
-        resolve,
-        reject,
-      );
-    });
+    const api = makeClients(`127.0.0.1:${a.apiPort}`, a.token);
+    const imported = await importTrainers(
+      api.trainers,
+      {},
+      [rows.slice(0, 2500), rows.slice(2500)],
+      a.token,
+      120_000,
+    ).finally(() => api.close());
     expect(imported).toMatchObject({ imported: 5000, committed: true });
 
     // Wait (bounded) until b holds a's documents at a's heads.
