@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { Repo } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { AdmissionGate, type Attestation, type AttestationStore, readAttestations } from "./admission/index.js";
-import { ApiServer } from "./api/index.js";
+import { API_MAX_RECEIVE_MESSAGE_BYTES, ApiServer } from "./api/index.js";
+import { ConsoleServer } from "./console/index.js";
 import type { NodeInfo } from "./api/index.js";
 import { Checkpointer, VerifiedViews } from "./authority/index.js";
 import { Bookings, engagementsBusyTime, engagementsSpec, outboxSpec } from "./bookings/index.js";
@@ -86,6 +87,8 @@ export interface Components {
   metrics: PromMetrics | undefined;
   metricsServer: MetricsServer | undefined;
   api: ApiServer;
+  /** The web console (docs/web-console.md); absent when `console.enabled` is false. */
+  console: ConsoleServer | undefined;
 }
 
 export interface ComponentsInit {
@@ -365,7 +368,20 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
       }),
     },
   );
-  return { ...services, api };
+  const consoleConfig = config.console;
+  const consoleTls = consoleConfig.tls ?? config.api.tls;
+  const console = consoleConfig.enabled
+    ? new ConsoleServer(
+        {
+          host: consoleConfig.host,
+          port: consoleConfig.port,
+          ...(consoleTls ? { tls: consoleTls } : {}),
+          readMaxBytes: API_MAX_RECEIVE_MESSAGE_BYTES,
+        },
+        { api, logger: child("console") },
+      )
+    : undefined;
+  return { ...services, api, console };
 }
 
 /**
@@ -417,6 +433,7 @@ export function startOrder(c: Components): Step[] {
     { name: "admission", component: c.admission },
     { name: "network", component: c.network },
     { name: "api", component: c.api },
+    ...(c.console ? [{ name: "console", component: c.console }] : []),
     // Only now read other hubs' documents from disk (the heaviest part of a restart): the API
     // already answers from the persisted indexes, and the views catch up behind it. The verified
     // views' own stop ends the following.

@@ -72,12 +72,13 @@ export class ConcordatNode {
         await lifecycle.start(step("starting marker", { stop: () => releaseRuntimeFile(this.paths.runtime, marker) }));
       const components = await createComponents({ config, logger, paths: this.paths }, lifecycle);
       await lifecycle.startAll(startOrder(components));
-      const { api, network, metricsServer, identity, membership, keys } = components;
+      const { api, network, metricsServer, identity, membership, keys, console } = components;
 
       const runtime: RuntimeInfo = {
         state: "running",
         pid: process.pid,
         api: api.address,
+        ...(console ? { console: console.url } : {}),
         ...(metricsServer?.address ? { metrics: metricsServer.address } : {}),
         tls: api.tls,
         hubId: config.hub.id,
@@ -97,6 +98,7 @@ export class ConcordatNode {
         {
           peerId: identity.peerId,
           api: api.address,
+          console: console?.url,
           libp2p: network.libp2pAddresses(),
           metrics: metricsServer?.address,
           trainers: components.roster.count(),

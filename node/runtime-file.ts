@@ -24,6 +24,8 @@ export interface RunningRuntime {
   state: "running";
   pid: number;
   api: string;
+  /** The web console's address (http(s)://host:port/), when it is served. */
+  console?: string;
   /** host:port of the Prometheus endpoint (GET /metrics), when configured. */
   metrics?: string;
   tls: boolean;

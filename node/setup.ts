@@ -31,9 +31,14 @@ export interface InitOptions {
   listen?: ListenOptions;
 }
 
-/** `init --api-port --listen` and `restore --api-port --listen`: where a node listens, kept in its config. */
+/**
+ * `init --api-port --console-port --listen` and the same options of `restore`: where a node listens,
+ * kept in its config. A node given its own API port and no console port gets a free console port
+ * (printed at start), so that a second node on a machine never takes the first one's console.
+ */
 export interface ListenOptions {
   apiPort?: number;
+  consolePort?: number;
   /** libp2p listen multiaddrs. */
   listen?: readonly string[];
 }
@@ -43,7 +48,13 @@ function withListen(raw: Record<string, unknown>, listen: ListenOptions | undefi
   const section = (key: string) =>
     typeof raw[key] === "object" && raw[key] !== null ? (raw[key] as Record<string, unknown>) : {};
   if (listen?.apiPort !== undefined) raw.api = { ...section("api"), port: listen.apiPort };
+  const consolePort = consolePortOf(listen);
+  if (consolePort !== undefined) raw.console = { ...section("console"), port: consolePort };
   if (listen?.listen !== undefined) raw.network = { ...section("network"), listen: [...listen.listen] };
+}
+
+function consolePortOf(listen: ListenOptions | undefined): number | undefined {
+  return listen?.consolePort ?? (listen?.apiPort !== undefined ? 0 : undefined);
 }
 
 export interface InitResult {
@@ -164,7 +175,7 @@ export async function restoreBackup(
   const { header, entries } = readBackup(bytes, source);
   parseConfig(parseYaml(header.config, `${source} (config)`), `${source} (config)`);
   const configText =
-    listen?.apiPort !== undefined || listen?.listen !== undefined
+    listen?.apiPort !== undefined || listen?.consolePort !== undefined || listen?.listen !== undefined
       ? relisten(header.config, listen, source)
       : header.config;
   await makePrivateDirectory(dataDir);
@@ -217,6 +228,8 @@ export async function restoreBackup(
 function relisten(text: string, listen: ListenOptions, source: string): string {
   const doc = parseDocument(text);
   if (listen.apiPort !== undefined) doc.setIn(["api", "port"], listen.apiPort);
+  const consolePort = consolePortOf(listen);
+  if (consolePort !== undefined) doc.setIn(["console", "port"], consolePort);
   if (listen.listen !== undefined) doc.setIn(["network", "listen"], doc.createNode([...listen.listen]));
   const result = doc.toString();
   parseConfig(parseYaml(result, `${source} (config with --api-port/--listen)`), "restore options");

@@ -1,4 +1,4 @@
-// Fails when the committed generated code in node/api/generated differs from what `npm run proto`
+// Fails when the committed generated code (node/api/generated, web/generated) differs from what `npm run proto`
 // produces from proto/ now (ts-proto options live in buf.gen.yaml, the one place they are set).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const committed = join(root, "node/api/generated");
 const out = mkdtempSync(join(tmpdir(), "concordat-proto-"));
 
 function files(dir) {
@@ -16,20 +15,27 @@ function files(dir) {
   });
 }
 
+const OUTPUTS = ["node/api/generated", "web/generated"];
+
 try {
   execFileSync(join(root, "node_modules/.bin/buf"), ["generate", "-o", out], { cwd: root, stdio: "inherit" });
-  const fresh = join(out, "node/api/generated");
-  const a = files(committed)
-    .map((f) => relative(committed, f))
-    .sort();
-  const b = files(fresh)
-    .map((f) => relative(fresh, f))
-    .sort();
   const problems = [];
-  for (const f of new Set([...a, ...b])) {
-    if (!a.includes(f)) problems.push(`missing from node/api/generated: ${f}`);
-    else if (!b.includes(f)) problems.push(`no longer generated: ${f}`);
-    else if (!readFileSync(join(committed, f)).equals(readFileSync(join(fresh, f)))) problems.push(`stale: ${f}`);
+  let count = 0;
+  for (const dir of OUTPUTS) {
+    const committed = join(root, dir);
+    const fresh = join(out, dir);
+    const a = files(committed)
+      .map((f) => relative(committed, f))
+      .sort();
+    const b = files(fresh)
+      .map((f) => relative(fresh, f))
+      .sort();
+    count += a.length;
+    for (const f of new Set([...a, ...b])) {
+      if (!a.includes(f)) problems.push(`missing from ${dir}: ${f}`);
+      else if (!b.includes(f)) problems.push(`no longer generated: ${dir}/${f}`);
+      else if (!readFileSync(join(committed, f)).equals(readFileSync(join(fresh, f)))) problems.push(`stale: ${dir}/${f}`);
+    }
   }
   if (problems.length > 0) {
     console.error(
@@ -37,7 +43,7 @@ try {
     );
     process.exit(1);
   }
-  console.log(`node/api/generated matches proto/ (${a.length} files)`);
+  console.log(`${OUTPUTS.join(" and ")} match proto/ (${count} files)`);
 } finally {
   rmSync(out, { recursive: true, force: true });
 }

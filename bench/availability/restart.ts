@@ -173,12 +173,12 @@ export const availabilityRestart: Benchmark = {
     for (const x of sources) await writeNetwork(x.dataDir, { listen: [loopback(0)], grpc: false, peers: [] });
 
     // The secretariat writes the charter; T starts and trusts it; then both stop.
-    const secretariat = await startNode(sDir, { CONCORDAT_API_PORT: "0" }, live);
+    const secretariat = await startNode(sDir, { CONCORDAT_API_PORT: "0", CONCORDAT_CONSOLE_PORT: "0" }, live);
     await secretariat.api.federation.createFederation({ addresses: [] });
     await secretariat.api.federation.admitMember(admitRequest("target", t.peerId, "Bench target"));
     for (const x of sources)
       await secretariat.api.federation.admitMember(admitRequest(x.hub.id, x.peerId, `Bench ${x.hub.id}`));
-    const tEnv = { CONCORDAT_API_PORT: String(tApiPort) };
+    const tEnv = { CONCORDAT_API_PORT: String(tApiPort), CONCORDAT_CONSOLE_PORT: "0" };
     let target = await startNode(tDir, tEnv, live);
     cleanup.add("close the target's client", () => target.api.close());
     const members = plan.hubs + 2;
@@ -203,7 +203,7 @@ export const availabilityRestart: Benchmark = {
     const perHub: Array<{ hub: string; startMs: number; importMs: number; stopMs: number }> = [];
     const importOne = async (x: (typeof sources)[number]) => {
       const spawnStart = performance.now();
-      const source = await startNode(x.dataDir, { CONCORDAT_API_PORT: "0" }, live);
+      const source = await startNode(x.dataDir, { CONCORDAT_API_PORT: "0", CONCORDAT_CONSOLE_PORT: "0" }, live);
       const startMs = since(spawnStart);
       let importMs = 0;
       let failure: Error | undefined;
@@ -318,7 +318,7 @@ export const availabilityRestart: Benchmark = {
     await writeNetwork(emptyDir, { listen: [loopback(0)], grpc: false, peers: [] });
     const emptyTimes: number[] = [];
     for (let r = 0; r < 2; r += 1) {
-      const empty = await startNode(emptyDir, { CONCORDAT_API_PORT: "0" }, live);
+      const empty = await startNode(emptyDir, { CONCORDAT_API_PORT: "0", CONCORDAT_CONSOLE_PORT: "0" }, live);
       await empty.api.availability.findAvailableTrainers(PROBE_REQUEST, { deadlineMs: 10_000, waitForReady: true });
       emptyTimes.push(since(empty.proc.spawnedAt));
       empty.api.close();

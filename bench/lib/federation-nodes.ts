@@ -401,7 +401,7 @@ export class ProcessFederation {
   async start(hub: Hub, execArgv: readonly string[] = []): Promise<void> {
     hub.spawnedAt = Date.now();
     const proc = launchNode(hub.dataDir, {
-      env: { CONCORDAT_API_PORT: "0", CONCORDAT_LOG_LEVEL: "debug" },
+      env: { CONCORDAT_API_PORT: "0", CONCORDAT_CONSOLE_PORT: "0", CONCORDAT_LOG_LEVEL: "debug" },
       execArgv,
       timeoutMs: 120_000,
     });

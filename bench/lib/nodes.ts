@@ -132,6 +132,7 @@ export interface LaunchOptions {
 /** The environment that puts a node's API and libp2p on free loopback ports. */
 export const LOOPBACK_ENV: Readonly<Record<string, string>> = {
   CONCORDAT_API_PORT: "0",
+  CONCORDAT_CONSOLE_PORT: "0",
   CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
 };
 

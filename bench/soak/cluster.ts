@@ -239,6 +239,7 @@ export class Cluster {
         metricsPort,
         env: {
           CONCORDAT_API_PORT: String(apiPort),
+          CONCORDAT_CONSOLE_PORT: "0",
           CONCORDAT_METRICS_PORT: String(metricsPort),
           CONCORDAT_BOOKINGS_POLICY: "confirm",
           SOAK_GC_PROBE_FILE: probeFile,

@@ -28,7 +28,7 @@ export async function backupCommand(options: ConnectionOptions & { out: string }
  * running); `--api-port`/`--listen` make it listen elsewhere than the backed-up node (stored in its config).
  */
 export async function restoreCommand(
-  options: { file: string; data: string; apiPort?: number; listen?: string[] },
+  options: { file: string; data: string; apiPort?: number; consolePort?: number; listen?: string[] },
   io: Io,
 ): Promise<void> {
   const bytes = await readFile(options.file).catch((error: NodeJS.ErrnoException) => {
@@ -39,6 +39,7 @@ export async function restoreCommand(
   });
   const result = await restoreBackup(new Uint8Array(bytes), options.file, options.data, {
     ...(options.apiPort !== undefined ? { apiPort: options.apiPort } : {}),
+    ...(options.consolePort !== undefined ? { consolePort: options.consolePort } : {}),
     ...(options.listen !== undefined ? { listen: options.listen } : {}),
   });
   if (io.json) {

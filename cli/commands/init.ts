@@ -15,6 +15,7 @@ export interface InitCommandOptions {
   bootstrap?: string[];
   /** Where the node listens: stored in its config.yaml (api.port, network.listen). */
   apiPort?: number;
+  consolePort?: number;
   listen?: string[];
 }
 
@@ -34,6 +35,7 @@ export async function initCommand(options: InitCommandOptions, io: Io): Promise<
     baseConfigSource: configPath,
     listen: {
       ...(options.apiPort !== undefined ? { apiPort: options.apiPort } : {}),
+      ...(options.consolePort !== undefined ? { consolePort: options.consolePort } : {}),
       ...(options.listen !== undefined ? { listen: options.listen } : {}),
     },
   });

@@ -60,12 +60,18 @@ export async function startCommand(
   if (!io.json) {
     printNotice(
       io,
-      `Concordat node '${running.config.hub.id}' is serving on ${running.api.address}. Stop it with Ctrl-C.`,
+      `Concordat node '${running.config.hub.id}' is serving on ${running.api.address}. Stop it with Ctrl-C.` +
+        (running.console ? `\n  web console: open ${running.console.url} and sign in with an access token` : ""),
     );
   } else {
     printLine(
       io,
-      JSON.stringify({ hubId: running.config.hub.id, api: running.api.address, peerId: running.identity.peerId }),
+      JSON.stringify({
+        hubId: running.config.hub.id,
+        api: running.api.address,
+        ...(running.console ? { console: running.console.url } : {}),
+        peerId: running.identity.peerId,
+      }),
     );
   }
   return node;

@@ -25,6 +25,11 @@ export function registerNode(program: Command): void {
     .option("--bootstrap <multiaddr>", "a peer to dial first, /ip4/…/tcp/…/p2p/PEER (repeatable)", collect)
     .option("--api-port <port>", "port of the node's API, stored in its config (api.port; default 7400)", port)
     .option(
+      "--console-port <port>",
+      "port of the web console, stored in its config (console.port; default 7480, or a free one with --api-port)",
+      port,
+    )
+    .option(
       "--listen <multiaddr>",
       "libp2p listen address, stored in its config (network.listen; repeatable or comma-separated)",
       collectList,
@@ -44,6 +49,7 @@ export function registerNode(program: Command): void {
             anchor?: string;
             bootstrap?: string[];
             apiPort?: number;
+            consolePort?: number;
             listen?: string[];
           },
         ) => ({ ...opts, data: dataDir(g) }),

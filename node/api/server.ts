@@ -1,6 +1,7 @@
 import type { Startable } from "../lifecycle.js";
 import { readFile } from "node:fs/promises";
 import {
+  type ConnectionInjector,
   Server,
   ServerCredentials,
   ServerInterceptingCall,
@@ -223,6 +224,16 @@ export class ApiServer implements Startable {
     this.#address = `${host}:${port}`;
     for (const s of HEALTH_SERVICES) health.setStatus(s, "SERVING");
     this.#log.info({ address: this.#address, tls: this.tls }, "API listening");
+  }
+
+  /**
+   * Hands connections made inside this process to the gRPC server as if they had come to its port
+   * (plaintext: they never leave the process). The web console's gRPC-Web bridge calls the API
+   * through one (node/console/bridge.ts), so its calls pass every interceptor and handler.
+   */
+  connectionInjector(): ConnectionInjector {
+    if (!this.#server) throw failedPrecondition("the API is not started");
+    return this.#server.createConnectionInjector(ServerCredentials.createInsecure());
   }
 
   async #credentials(): Promise<ServerCredentials> {

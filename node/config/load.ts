@@ -17,6 +17,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, { path: readonly string[]; t
   CONCORDAT_API_PORT: { path: ["api", "port"], type: "number" },
   CONCORDAT_API_TLS_CERT: { path: ["api", "tls", "cert"], type: "string" },
   CONCORDAT_API_TLS_KEY: { path: ["api", "tls", "key"], type: "string" },
+  CONCORDAT_CONSOLE_HOST: { path: ["console", "host"], type: "string" },
+  CONCORDAT_CONSOLE_PORT: { path: ["console", "port"], type: "number" },
   CONCORDAT_LOG_LEVEL: { path: ["log", "level"], type: "string" },
   CONCORDAT_LOG_PRETTY: { path: ["log", "pretty"], type: "pretty" },
   CONCORDAT_STORAGE_SYNC: { path: ["storage", "sync"], type: "boolean" },

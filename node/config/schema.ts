@@ -112,6 +112,19 @@ export const configSchema = z
         }
       })
       .default({ host: "127.0.0.1", port: 7400 }),
+    console: z
+      .object({
+        /** Serve the web console (docs/web-console.md): a page in a browser over the same gRPC services as the CLI. */
+        enabled: z.boolean().default(true),
+        /** Address the console binds. Off loopback only with TLS (`console.tls`, else `api.tls`), like the API. */
+        host: z.string().min(1).default("127.0.0.1"),
+        /** The console's port; 0 picks a free one (printed at start, written to DATA/node.json). */
+        port: z.number().int().min(0).max(65535).default(0),
+        /** PEM files for HTTPS; when unset, the API's (`api.tls`) are used if it has them. */
+        tls: tlsSchema.optional(),
+      })
+      .strict()
+      .default({ enabled: true, host: "127.0.0.1", port: 0 }),
     metrics: z
       .object({
         /** Loopback only: the metrics are for a scraper on this machine (or a proxy that adds TLS and auth). */
@@ -212,7 +225,18 @@ export const configSchema = z
       .strict()
       .default({ level: "info", pretty: "auto" }),
   })
-  .strict();
+  .strict()
+  // The console carries the same bearer tokens as the API: off this machine, only inside TLS.
+  .superRefine((config, ctx) => {
+    const console = config.console;
+    if (console.enabled && !console.tls && !config.api.tls && !isLoopback(console.host)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["console", "host"],
+        message: `${quote(console.host)} is not a loopback address (127.0.0.0/8, ::1, localhost), and neither console.tls nor api.tls is set: the console is served to other machines only over HTTPS, so that tokens never cross the network in clear`,
+      });
+    }
+  });
 
 export type NodeConfig = z.infer<typeof configSchema>;
 export type NodeConfigInput = z.input<typeof configSchema>;

@@ -82,6 +82,7 @@ describe("a node's data directory, from the command line", () => {
       ...process.env,
       CONCORDAT_LOG_LEVEL: "warn",
       CONCORDAT_API_PORT: "0",
+      CONCORDAT_CONSOLE_PORT: "0",
       CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
     };
     for (const name of ["CONCORDAT_DATA", "CONCORDAT_API", "CONCORDAT_TOKEN"]) delete env[name];

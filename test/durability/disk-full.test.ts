@@ -343,6 +343,7 @@ describe("a full disk", () => {
       ].join("\n");
       const child = inNamespace(mnt, "32m", script, {
         CONCORDAT_API_PORT: "0",
+        CONCORDAT_CONSOLE_PORT: "0",
         CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
         CONCORDAT_LOG_LEVEL: "info",
         CONCORDAT_LOG_PRETTY: "false",

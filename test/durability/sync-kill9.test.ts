@@ -152,6 +152,7 @@ describe("SIGKILL during a large sync", () => {
         loopback: true,
         env: {
           CONCORDAT_API_PORT: String(p.apiPort),
+          CONCORDAT_CONSOLE_PORT: "0",
           CONCORDAT_NETWORK_LISTEN: `/ip4/127.0.0.1/tcp/${p.libp2pPort}`,
         },
       });

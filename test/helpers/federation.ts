@@ -324,6 +324,7 @@ export async function startFederationWith(
           ...me,
           env: {
             CONCORDAT_API_PORT: String(me.apiPort),
+            CONCORDAT_CONSOLE_PORT: "0",
             CONCORDAT_NETWORK_LISTEN: transport === "libp2p" ? `/ip4/127.0.0.1/tcp/${me.libp2pPort}` : "",
             ...options.env?.[me.name],
           },
@@ -335,6 +336,7 @@ export async function startFederationWith(
         dataDir: me.dataDir,
         env: {
           CONCORDAT_API_PORT: String(me.apiPort),
+          CONCORDAT_CONSOLE_PORT: "0",
           CONCORDAT_NETWORK_LISTEN: transport === "libp2p" ? `/ip4/127.0.0.1/tcp/${me.libp2pPort}` : "",
           ...options.env?.[me.name],
         },

@@ -165,6 +165,7 @@ export interface TestNode {
 
 export const HARNESS_ENV: Readonly<Record<string, string>> = {
   CONCORDAT_API_PORT: "0",
+  CONCORDAT_CONSOLE_PORT: "0",
   CONCORDAT_LOG_LEVEL: "warn",
   CONCORDAT_LOG_PRETTY: "false",
   CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",

@@ -21,6 +21,7 @@ export async function runCli(
       CONCORDAT_TOKEN: "",
       CONCORDAT_API: "",
       CONCORDAT_API_PORT: "0",
+      CONCORDAT_CONSOLE_PORT: "0",
       CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
       CONCORDAT_LOG_PRETTY: "false",
       ...options.env,

@@ -27,6 +27,7 @@ describe("a node started through npm", () => {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       CONCORDAT_API_PORT: "0",
+      CONCORDAT_CONSOLE_PORT: "0",
       CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
       CONCORDAT_LOG_LEVEL: "warn",
       CONCORDAT_LOG_PRETTY: "false",
