@@ -34,7 +34,8 @@ try {
     for (const f of new Set([...a, ...b])) {
       if (!a.includes(f)) problems.push(`missing from ${dir}: ${f}`);
       else if (!b.includes(f)) problems.push(`no longer generated: ${dir}/${f}`);
-      else if (!readFileSync(join(committed, f)).equals(readFileSync(join(fresh, f)))) problems.push(`stale: ${dir}/${f}`);
+      else if (!readFileSync(join(committed, f)).equals(readFileSync(join(fresh, f))))
+        problems.push(`stale: ${dir}/${f}`);
     }
   }
   if (problems.length > 0) {

@@ -68,7 +68,12 @@ export async function startNode(
   options: { env?: Record<string, string>; execArgv?: string[]; loopFile: string },
 ): Promise<BulkNode> {
   const proc = launchNode(dataDir, {
-    env: { CONCORDAT_API_PORT: "0", CONCORDAT_CONSOLE_PORT: "0", ...options.env, CONCORDAT_BENCH_LOOP_FILE: options.loopFile },
+    env: {
+      CONCORDAT_API_PORT: "0",
+      CONCORDAT_CONSOLE_PORT: "0",
+      ...options.env,
+      CONCORDAT_BENCH_LOOP_FILE: options.loopFile,
+    },
     execArgv: [`--import=${LOOP_MONITOR}`, ...(options.execArgv ?? [])],
   });
   live.add(proc);

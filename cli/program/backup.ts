@@ -15,7 +15,11 @@ export function registerBackup(program: Command): void {
     .command("restore <file>")
     .description("recreate a node from a backup in an empty --data directory (node not running)")
     .option("--api-port <port>", "port of the restored node's API, stored in its config (api.port)", port)
-    .option("--console-port <port>", "port of the restored node's web console (console.port; free one by default)", port)
+    .option(
+      "--console-port <port>",
+      "port of the restored node's web console (console.port; free one by default)",
+      port,
+    )
     .option(
       "--listen <multiaddr>",
       "libp2p listen address of the restored node (network.listen; repeatable or comma-separated)",

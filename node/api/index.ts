@@ -1,4 +1,10 @@
-export { API_MAX_RECEIVE_MESSAGE_BYTES, ApiServer, IDENTITY_HEADERS, type ApiServerInit, type ApiServerComponents } from "./server.js";
+export {
+  API_MAX_RECEIVE_MESSAGE_BYTES,
+  ApiServer,
+  IDENTITY_HEADERS,
+  type ApiServerInit,
+  type ApiServerComponents,
+} from "./server.js";
 export { fieldViolations, STATUS_DETAILS_KEY } from "./errors.js";
 export {
   nodeClient,

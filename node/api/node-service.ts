@@ -127,5 +127,19 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
       }
       ctx.log.info({ bytes }, "backup streamed");
     }),
+    watchEvents: serverStream(components, "WatchEvents", "viewer", async function* (_req, ctx) {
+      const at = () => new Date().toISOString();
+      yield { kind: "hello", action: "", subject: "", hub: "", at: at(), summary: "" };
+      while (!ctx.signal.aborted) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 15_000);
+          ctx.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        if (!ctx.signal.aborted) yield { kind: "heartbeat", action: "", subject: "", hub: "", at: at(), summary: "" };
+      }
+    }),
   };
 }

@@ -1,0 +1,123 @@
+import type { FunctionComponent } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { availableLanguages, currentLanguage, languageName, onLanguageChange, setLanguage, t } from "./i18n.js";
+import { startLive, useLiveState } from "./live.js";
+import { navigate, usePath } from "./router.js";
+import { CurriculumScreen } from "./screens/curriculum.js";
+import { FederationScreen } from "./screens/federation.js";
+import { FindScreen } from "./screens/find.js";
+import { LoginScreen } from "./screens/login.js";
+import { ReportsScreen } from "./screens/reports.js";
+import { RequestsScreen } from "./screens/requests.js";
+import { RosterScreen } from "./screens/roster.js";
+import { may, type Me, session } from "./session.js";
+import { Link } from "./ui/kit.js";
+
+export interface ScreenProps {
+  /** The address below the screen's own ("/roster/T-1" → "T-1"), for its sub-pages. */
+  rest: string;
+  me: Me;
+}
+
+interface Route {
+  path: string;
+  /** Catalogue key of its name in the navigation. */
+  name: string;
+  component: FunctionComponent<ScreenProps>;
+}
+
+/** The screens, in the navigation's order. Every role sees every screen; what a role may not do is not offered. */
+export const ROUTES: readonly Route[] = [
+  { path: "/find", name: "nav.find", component: FindScreen },
+  { path: "/requests", name: "nav.requests", component: RequestsScreen },
+  { path: "/roster", name: "nav.roster", component: RosterScreen },
+  { path: "/curriculum", name: "nav.curriculum", component: CurriculumScreen },
+  { path: "/federation", name: "nav.federation", component: FederationScreen },
+  { path: "/reports", name: "nav.reports", component: ReportsScreen },
+];
+
+function useRerenderOn(subscribe: (listener: () => void) => () => void): void {
+  const [, setTick] = useState(0);
+  useEffect(() => subscribe(() => setTick((n) => n + 1)), [subscribe]);
+}
+
+function LanguagePicker() {
+  const languages = availableLanguages();
+  return (
+    <div class="language">
+      <label for="language">{t("app.language")}</label>
+      <select
+        id="language"
+        value={currentLanguage()}
+        onChange={(e) => void setLanguage((e.currentTarget as HTMLSelectElement).value, true)}
+      >
+        {languages.map((lang) => (
+          <option key={lang} value={lang} lang={lang}>
+            {new Intl.DisplayNames([lang], { type: "language" }).of(lang) ?? languageName(lang)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function LiveIndicator() {
+  const state = useLiveState();
+  return (
+    <span class={`live ${state}`} role="status" aria-live="polite">
+      {t(`app.live.${state}`)}
+    </span>
+  );
+}
+
+function Shell(props: { me: Me }) {
+  const path = usePath();
+  const route = ROUTES.find((r) => path === r.path || path.startsWith(`${r.path}/`));
+  useEffect(() => {
+    if (!route) navigate("/find", true);
+  }, [route]);
+  useEffect(() => startLive(), []);
+  const Component = route?.component;
+  return (
+    <>
+      <a class="skip" href="#main">
+        {t("app.skip")}
+      </a>
+      <header class="top">
+        <p class="brand">
+          <span class="hub">{props.me.hubName || props.me.hubId}</span>
+          <span class="who">
+            {t("app.signedInAs", { name: props.me.operatorName, role: t(`app.role.${props.me.role}`) })}
+          </span>
+        </p>
+        <LiveIndicator />
+        <LanguagePicker />
+        <button type="button" class="secondary" onClick={() => session.end("signed-out")}>
+          {t("app.signOut")}
+        </button>
+      </header>
+      <nav aria-label={t("nav.label")} class="main-nav">
+        <ul>
+          {ROUTES.map((r) => (
+            <li key={r.path}>
+              <Link href={r.path} current={r === route}>
+                {t(r.name)}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main">{Component ? <Component rest={path.slice(route.path.length + 1)} me={props.me} /> : null}</main>
+    </>
+  );
+}
+
+export function App() {
+  useRerenderOn(session.subscribe);
+  useRerenderOn(onLanguageChange);
+  const me = session.me();
+  if (!me) return <LoginScreen ended={session.ended()} />;
+  return <Shell me={me} />;
+}
+
+export { may };
