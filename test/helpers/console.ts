@@ -1,0 +1,109 @@
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { expect } from "vitest";
+import type { TestNode } from "./harness.js";
+
+/** Screen sizes the console is checked at: a 360 px wide phone and a desktop. */
+export const PHONE = { width: 360, height: 740 } as const;
+export const DESKTOP = { width: 1280, height: 800 } as const;
+
+export function consoleUrl(node: TestNode): string {
+  const url = node.running.console?.url;
+  if (!url) throw new Error(`node ${node.running.config.hub.id} serves no web console`);
+  return url;
+}
+
+export interface ConsolePage {
+  page: Page;
+  context: BrowserContext;
+  /** Console errors, uncaught exceptions and Content-Security-Policy violations the page reported. */
+  problems: string[];
+}
+
+/**
+ * A fresh browser context (its own storage: one person) on a node's console, signed in with
+ * `token` through the login form as a person would. `locale` sets the browser's language
+ * (navigator.languages), which the console follows.
+ */
+export async function openConsole(
+  browser: Browser,
+  node: TestNode,
+  token: string,
+  options: { locale?: string; viewport?: { width: number; height: number }; path?: string } = {},
+): Promise<ConsolePage> {
+  const context = await browser.newContext({
+    locale: options.locale ?? "en-GB",
+    viewport: options.viewport ?? DESKTOP,
+    acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(String(error)));
+  await page.goto(new URL(options.path ?? "/", consoleUrl(node)).href);
+  await signIn(page, token);
+  return { page, context, problems };
+}
+
+/** Fills the login form (by its label, in any language the test set: the field is the only password input). */
+export async function signIn(page: Page, token: string): Promise<void> {
+  const field = page.locator('input[type="password"]');
+  await field.fill(token);
+  await field.press("Enter");
+  await page.getByRole("navigation").first().waitFor({ timeout: 15_000 });
+}
+
+/** Opens a screen by its name in the navigation landmark, as a person or a script by role would. */
+export async function openScreen(page: Page, name: string, navigation = "Screens"): Promise<void> {
+  await page.getByRole("navigation", { name: navigation }).getByRole("link", { name, exact: true }).click();
+  await page.getByRole("heading", { level: 1 }).first().waitFor();
+}
+
+let axeSource: Promise<string> | undefined;
+
+/** The WCAG rule sets checked: 2.0, 2.1 and 2.2 at levels A and AA. */
+export const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] as const;
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/**
+ * axe-core's WCAG 2.2 A and AA rules over the page as it is now. The script is evaluated through
+ * the browser's debugging protocol, not injected as a script tag: the console's own CSP forbids
+ * inline scripts, and the test must not loosen it.
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  axeSource ??= readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  const source = await axeSource;
+  if (!(await page.evaluate(() => "axe" in globalThis))) await page.evaluate(source);
+  const violations = (await page.evaluate(
+    `axe.run(document, { runOnly: { type: "tag", values: ${JSON.stringify(WCAG_TAGS)} } }).then((r) => r.violations)`,
+  )) as Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }>;
+  return violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    targets: v.nodes.map((n) => n.target.map(String).join(" ")),
+  }));
+}
+
+/** Fails naming every axe violation on the page, with where it is. */
+export async function expectAccessible(page: Page, where: string): Promise<void> {
+  const violations = await axeViolations(page);
+  expect(
+    violations.map((v) => `${where}: ${v.id} (${v.impact}) ${v.help} at ${v.targets.slice(0, 3).join(", ")}`),
+  ).toEqual([]);
+}
+
+/** Fails if the page scrolls sideways (content wider than the viewport, as on a 360 px phone). */
+export async function expectNoSidewaysScroll(page: Page, where: string): Promise<void> {
+  const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;
+  expect(overflow, `${where} is ${overflow}px wider than the screen`).toBeLessThanOrEqual(0);
+}
