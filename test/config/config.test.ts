@@ -3,7 +3,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfigFile, parseConfig, parseYaml } from "../../node/config/index.js";
+import { applyEnvOverrides, loadConfigFile, parseConfig, parseYaml } from "../../node/config/index.js";
 import { ConcordatError } from "../../node/errors.js";
 import { makeTempDir, startTestNode } from "../helpers/harness.js";
 
@@ -51,6 +51,7 @@ describe("parseConfig", () => {
         rotationGraceSeconds: 3600,
       },
       api: { host: "127.0.0.1", port: 7400 },
+      console: { enabled: true, host: "127.0.0.1", port: 0 },
       metrics: { host: "127.0.0.1" },
       storage: { sync: false },
       roster: { shards: 4, maxPerShard: 2000 },
@@ -244,5 +245,27 @@ describe("shipped configuration files", () => {
 
   it("config/default.yaml serves on loopback", async () => {
     expect((await loadConfigFile(files[0] as string)).api.host).toBe("127.0.0.1");
+  });
+});
+
+describe("the web console's address", () => {
+  const base = { hub: { id: "ab", name: "x" } };
+
+  it("is served off loopback only over TLS (its own, or the API's)", async () => {
+    const error = await failure(() => parseConfig({ ...base, console: { host: "0.0.0.0" } }, "test.yaml"));
+    expect(error.violations.map((v) => v.field)).toEqual(["console.host"]);
+    expect(error.message).toContain("HTTPS");
+    const tls = { cert: "c.pem", key: "k.pem" };
+    expect(parseConfig({ ...base, console: { host: "0.0.0.0", tls } }, "t").console.host).toBe("0.0.0.0");
+    expect(
+      parseConfig({ ...base, api: { host: "0.0.0.0", tls }, console: { host: "0.0.0.0" } }, "t").console.host,
+    ).toBe("0.0.0.0");
+    expect(parseConfig({ ...base, console: { host: "0.0.0.0", enabled: false } }, "t").console.enabled).toBe(false);
+  });
+
+  it("takes CONCORDAT_CONSOLE_PORT and CONCORDAT_CONSOLE_HOST", () => {
+    const raw = applyEnvOverrides(base, { CONCORDAT_CONSOLE_PORT: "7999", CONCORDAT_CONSOLE_HOST: "::1" });
+    const config = parseConfig(raw, "t");
+    expect(config.console).toMatchObject({ host: "::1", port: 7999 });
   });
 });
