@@ -176,6 +176,42 @@ export interface BackupChunk {
   data: Buffer;
 }
 
+export interface WatchEventsRequest {
+}
+
+/**
+ * One change at the node, as WatchEvents streams it (docs/events.md). `kind`, and its actions:
+ *   hello       watching: the first message, sent at once when the stream opens (hub = this hub)
+ *   heartbeat   beat: every 15 s, so that a client can tell a live stream from a dead one
+ *   overflow    dropped: the client fell behind and the oldest events were dropped (subject = how
+ *               many): refetch everything
+ *   booking     requested, tentative, confirmed, declined, expired, cancelling (the requester
+ *               cancelled; the home hub has not answered yet), cancelled: any change of a booking
+ *               this node takes part in, outgoing or incoming (subject = the booking's key,
+ *               requester/id; hub = the other hub)
+ *   release     published (at the secretariat), arrived (verified from the secretariat, at a hub),
+ *               adopted (by this hub) (subject = the version)
+ *   peer        connected, disconnected, per transport (subject = peer id, hub = the member's hub)
+ *   checkpoint  verified (gathered per member; subject = newest seq), rejected (subject = the
+ *               document) (hub = the member)
+ *   member      admitted, removed, key-rotated (hub = the member)
+ *   roster      added, changed, removed (subject = the trainer id), imported (one event per import)
+ *   curriculum  adaptation-changed, adaptation-confirmed, adaptation-removed, module-changed,
+ *               module-removed, scheme-changed, scheme-removed, mapping-changed, mapping-removed
+ *               (subject = the record's id)
+ * `summary` is one short sentence for people built from ids, hub ids, states and counts: it never
+ * carries personal data (emails, phones, national ids, notes), since viewers may watch.
+ */
+export interface NodeEvent {
+  kind: string;
+  action: string;
+  subject: string;
+  hub: string;
+  /** ISO 8601, when the node saw the change */
+  at: string;
+  summary: string;
+}
+
 function createBaseOperator(): Operator {
   return { id: "", name: "", role: "", createdAt: "", createdBy: "", revokedAt: "" };
 }
@@ -2317,6 +2353,207 @@ export const BackupChunk: MessageFns<BackupChunk> = {
   },
 };
 
+function createBaseWatchEventsRequest(): WatchEventsRequest {
+  return {};
+}
+
+export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
+  encode(_: WatchEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WatchEventsRequest {
+    return {};
+  },
+
+  toJSON(_: WatchEventsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchEventsRequest>): WatchEventsRequest {
+    return WatchEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<WatchEventsRequest>): WatchEventsRequest {
+    const message = createBaseWatchEventsRequest();
+    return message;
+  },
+};
+
+function createBaseNodeEvent(): NodeEvent {
+  return { kind: "", action: "", subject: "", hub: "", at: "", summary: "" };
+}
+
+export const NodeEvent: MessageFns<NodeEvent> = {
+  encode(message: NodeEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.subject !== "") {
+      writer.uint32(26).string(message.subject);
+    }
+    if (message.hub !== "") {
+      writer.uint32(34).string(message.hub);
+    }
+    if (message.at !== "") {
+      writer.uint32(42).string(message.at);
+    }
+    if (message.summary !== "") {
+      writer.uint32(50).string(message.summary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeEvent {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+    };
+  },
+
+  toJSON(message: NodeEvent): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.at !== "") {
+      obj.at = message.at;
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeEvent>): NodeEvent {
+    return NodeEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeEvent>): NodeEvent {
+    const message = createBaseNodeEvent();
+    message.kind = object.kind ?? "";
+    message.action = object.action ?? "";
+    message.subject = object.subject ?? "";
+    message.hub = object.hub ?? "";
+    message.at = object.at ?? "";
+    message.summary = object.summary ?? "";
+    return message;
+  },
+};
+
 export type OperatorServiceService = typeof OperatorServiceService;
 export const OperatorServiceService = {
   addOperator: {
@@ -2444,6 +2681,19 @@ export const NodeServiceService = {
     responseSerialize: (value: BackupChunk): Buffer => Buffer.from(BackupChunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): BackupChunk => BackupChunk.decode(value),
   },
+  /**
+   * Changes at the node as they happen (role viewer), until the caller cancels, the node stops or
+   * the caller's credential is revoked (then UNAUTHENTICATED) (docs/events.md).
+   */
+  watchEvents: {
+    path: "/concordat.v1.NodeService/WatchEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchEventsRequest): Buffer => Buffer.from(WatchEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchEventsRequest => WatchEventsRequest.decode(value),
+    responseSerialize: (value: NodeEvent): Buffer => Buffer.from(NodeEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NodeEvent => NodeEvent.decode(value),
+  },
 } as const;
 
 export interface NodeServiceServer extends UntypedServiceImplementation {
@@ -2452,6 +2702,11 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
   listPeers: handleUnaryCall<ListPeersRequest, ListPeersResponse>;
   /** A consistent snapshot of the node's store, streamed as a backup file (docs/hub-operator.md, "Backups"). */
   backup: handleServerStreamingCall<BackupRequest, BackupChunk>;
+  /**
+   * Changes at the node as they happen (role viewer), until the caller cancels, the node stops or
+   * the caller's credential is revoked (then UNAUTHENTICATED) (docs/events.md).
+   */
+  watchEvents: handleServerStreamingCall<WatchEventsRequest, NodeEvent>;
 }
 
 export interface NodeServiceClient extends Client {
@@ -2493,6 +2748,16 @@ export interface NodeServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<BackupChunk>;
+  /**
+   * Changes at the node as they happen (role viewer), until the caller cancels, the node stops or
+   * the caller's credential is revoked (then UNAUTHENTICATED) (docs/events.md).
+   */
+  watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<NodeEvent>;
+  watchEvents(
+    request: WatchEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<NodeEvent>;
 }
 
 export const NodeServiceClient = makeGenericClientConstructor(
