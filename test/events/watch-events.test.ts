@@ -1,5 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventsCommand } from "../../cli/commands/events.js";
+import { ExitCode } from "../../cli/errors.js";
 import { isServiceError } from "../../node/api/index.js";
 import type { NodeEvent } from "../../node/api/generated/concordat/v1/node.js";
 import {
@@ -9,6 +11,7 @@ import {
   type FederationNode,
   type StartedFederation,
 } from "../helpers/federation.js";
+import { expectCliError, memoryIo } from "../helpers/io.js";
 
 /** A bound on every wait for an event: the stream promises "within a second"; the machine may be busy. */
 const EVENT_WAIT_MS = 10_000;
@@ -223,6 +226,39 @@ describe("WatchEvents", () => {
     const again = watch(a(), token);
     const refused = await again.end(5_000);
     expect((refused.error as { code: number }).code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it("concordat events prints one line per event with the local time, and ends cleanly when interrupted", async () => {
+    const { token } = await viewer(a(), "cli");
+    const io = memoryIo(false);
+    const stop = new AbortController();
+    const running = eventsCommand({ api: a().node.address, token, signal: stop.signal }, io);
+    await waitUntil("the hello line", () => io.out().includes("hello watching"), EVENT_WAIT_MS);
+    await a().node.running.roster.add(draft("A-9"), "op");
+    await waitUntil("the roster line", () => io.out().includes("trainer A-9 added"), EVENT_WAIT_MS);
+    stop.abort();
+    await running;
+    const lines = io.out().trim().split("\n");
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}\S/);
+    expect(lines.some((l) => /roster added\s+trainer A-9 added$/.test(l))).toBe(true);
+    expect(io.err()).toBe("");
+  });
+
+  it("concordat events --json prints one JSON object per line; a revoked credential ends it with exit code 4", async () => {
+    const { operator, token } = await viewer(a(), "cli-json");
+    const io = memoryIo(true);
+    const running = expectCliError(eventsCommand({ api: a().node.address, token }, io));
+    await waitUntil("the hello object", () => io.out().includes('"kind":"hello"'), EVENT_WAIT_MS);
+    await a().node.clients(a().node.adminToken).operators.revokeOperator({ id: operator.id });
+    const error = await running;
+    expect(error.exitCode).toBe(ExitCode.Unauthorized);
+    expect(error.message).toContain("revoked");
+    const objects = io
+      .out()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as NodeEvent);
+    expect(objects[0]).toMatchObject({ kind: "hello", hub: "hub-a" });
   });
 
   it("a peer lost (b stops) shows as peer disconnected at a", async () => {
