@@ -11,6 +11,7 @@ import {
   type FederationNode,
   type StartedFederation,
 } from "../helpers/federation.js";
+import { releaseCore } from "../helpers/core.js";
 import { expectCliError, memoryIo } from "../helpers/io.js";
 
 /** A bound on every wait for an event: the stream promises "within a second"; the machine may be busy. */
@@ -226,6 +227,34 @@ describe("WatchEvents", () => {
     const again = watch(a(), token);
     const refused = await again.end(5_000);
     expect((refused.error as { code: number }).code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it("a core release published at s arrives at a; a adopts it and adapts an item: release and curriculum events", async () => {
+    const s = fed.byName("s");
+    const atS = watch(s, (await viewer(s)).token);
+    await atS.next("hello at s", (e) => e.kind === "hello");
+    const from = atA.events.length;
+    await releaseCore(s, { items: [["hr", "Domain"]] }, "1.0.0");
+    await atS.next("published at s", (e) => e.kind === "release" && e.action === "published" && e.subject === "1.0.0");
+    await atA.next(
+      "arrived at a",
+      (e) => e.kind === "release" && e.action === "arrived" && e.subject === "1.0.0",
+      EVENT_WAIT_MS,
+      from,
+    );
+    await a().node.running.curriculum.adopt("op", "1.0.0");
+    await atA.next("adopted at a", (e) => e.kind === "release" && e.action === "adopted", EVENT_WAIT_MS, from);
+    await a().node.running.curriculum.adapt("op", {
+      id: "ad-1",
+      target: { kind: "item", id: "hr" },
+      statement: { en: "Human rights, as national law frames them" },
+    });
+    const adapted = await atA.next("adaptation at a", (e) => e.kind === "curriculum", EVENT_WAIT_MS, from);
+    expect(adapted).toMatchObject({
+      action: "adaptation-changed",
+      subject: "ad-1",
+      summary: "adaptation ad-1 changed",
+    });
   });
 
   it("concordat events prints one line per event with the local time, and ends cleanly when interrupted", async () => {
