@@ -21,7 +21,7 @@ import { registerOperators } from "./program/operators.js";
 import { registerReports } from "./program/reports.js";
 import { registerTrainers } from "./program/trainers.js";
 
-/** The command groups, in help order: `init`, `id`, `start`, `stop`, `status` and `peers` first, `backup` and `restore` last. */
+/** The command groups, in help order: `init`, `id`, `start`, `stop`, `status`, `peers` and `events` first, `backup` and `restore` last. */
 const GROUPS: ReadonlyArray<(program: Command) => void> = [
   registerNode,
   registerFederation,

@@ -22,6 +22,16 @@ import { tightenDataDir } from "./data-permissions.js";
 import { Deliveries, deliveriesSpecs } from "./deliveries/index.js";
 import { documentTypeOf, OwnedDocuments } from "./documents/index.js";
 import {
+  bookingEvents,
+  checkpointEvents,
+  curriculumEvents,
+  EventHub,
+  memberEvents,
+  peerEvents,
+  releaseEvents,
+  rosterEvents,
+} from "./events/index.js";
+import {
   CharterAdmin,
   DIRECTORY_KEY,
   directoryIdOf,
@@ -83,6 +93,8 @@ export interface Components {
   reports: Reports;
   admission: AdmissionGate;
   network: NodeNetwork;
+  /** The live event stream (WatchEvents): changes at the node, fanned out to watchers. */
+  events: EventHub;
   /** Present when `metrics.port` is configured. */
   metrics: PromMetrics | undefined;
   metricsServer: MetricsServer | undefined;
@@ -297,6 +309,21 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     logger: child("network"),
     metrics,
   });
+  const events = new EventHub(
+    { hubId },
+    {
+      sources: [
+        bookingEvents({ hubId, ledger: bookings.ledger, documents, views, membership, logger: child("events") }),
+        releaseEvents({ isSecretariat, core: coreSource, documents, views, logger: child("events") }),
+        peerEvents(network),
+        checkpointEvents({ views, logger: child("events") }),
+        memberEvents(membership),
+        rosterEvents(roster),
+        curriculumEvents(curriculum),
+      ],
+      logger: child("events"),
+    },
+  );
   const metricsServer =
     metrics && config.metrics.port !== undefined
       ? new MetricsServer({ host: config.metrics.host, port: config.metrics.port }, { metrics })
@@ -332,6 +359,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     reports,
     admission,
     network,
+    events,
     metrics,
     metricsServer,
   };
@@ -433,6 +461,10 @@ export function startOrder(c: Components): Step[] {
     { name: "admission", component: c.admission },
     { name: "network", component: c.network },
     { name: "api", component: c.api },
+    // After the API, so that its stop ends the open event streams before the API's stop waits for
+    // its calls to finish (a stream opened before it starts waits for its first events).
+    { name: "events", component: c.events },
+    // Last of the three: its stop ends browsers' streams and its in-process link before the others stop.
     ...(c.console ? [{ name: "console", component: c.console }] : []),
     // Only now read other hubs' documents from disk (the heaviest part of a restart): the API
     // already answers from the persisted indexes, and the views catch up behind it. The verified

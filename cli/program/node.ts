@@ -1,6 +1,7 @@
-/** The node itself: `init`, `id`, `start`, `stop`, `status`, `peers`. */
+/** The node itself: `init`, `id`, `start`, `stop`, `status`, `peers`, `events`. */
 import type { Command } from "commander";
 import { NODE_UMASK } from "../../node/data-permissions.js";
+import { eventsCommand } from "../commands/events.js";
 import { idCommand } from "../commands/id.js";
 import { initCommand } from "../commands/init.js";
 import { peersCommand } from "../commands/peers.js";
@@ -90,6 +91,14 @@ export function registerNode(program: Command): void {
     .description("connected peers (transport, address, round-trip time) and sync state")
     .option("--documents", "also show, per shared document and peer, whether they are in sync")
     .action(action(peersCommand));
+
+  program
+    .command("events")
+    .description(
+      "follow what changes at the node as it happens (bookings, releases, peers, checkpoints, members, roster, curriculum), one line each; Ctrl-C to end",
+    )
+    .option("--heartbeats", "also print the node's heartbeat (every 15 s)")
+    .action(action(eventsCommand));
 }
 
 async function startAndRun(options: { data: string; config?: string }, io: Io): Promise<void> {

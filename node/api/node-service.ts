@@ -9,6 +9,8 @@ import type { VerifiedViews } from "../authority/index.js";
 import type { Federation } from "../federation/index.js";
 import type { NodeNetwork } from "../network/index.js";
 import { documentSync } from "../network/index.js";
+import type { EventHub } from "../events/index.js";
+import { unauthenticated } from "../errors.js";
 import { operatorToMessage } from "./convert.js";
 import { NodeServiceService, type GetStatusResponse, type NodeServiceServer } from "./generated/concordat/v1/node.js";
 import { serverStream, unary, type HandlerComponents } from "./handlers.js";
@@ -39,6 +41,8 @@ export interface NodeServiceComponents extends HandlerComponents {
   bookings: Pick<Bookings, "policy" | "awaitingDecision">;
   /** Everything but the database that a backup must carry (config text, identity key). */
   backupHeader: () => Promise<Omit<BackupHeader, "createdAt">>;
+  /** The live event stream. */
+  events: Pick<EventHub, "watch">;
 }
 
 export function nodeService(components: NodeServiceComponents): NodeServiceServer {
@@ -127,18 +131,30 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
       }
       ctx.log.info({ bytes }, "backup streamed");
     }),
+    // Until the caller cancels, the node stops, or the caller's credential is revoked: then at once
+    // UNAUTHENTICATED (docs/events.md).
     watchEvents: serverStream(components, "WatchEvents", "viewer", async function* (_req, ctx) {
-      const at = () => new Date().toISOString();
-      yield { kind: "hello", action: "", subject: "", hub: "", at: at(), summary: "" };
-      while (!ctx.signal.aborted) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 15_000);
-          ctx.signal.addEventListener("abort", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-        if (!ctx.signal.aborted) yield { kind: "heartbeat", action: "", subject: "", hub: "", at: at(), summary: "" };
+      const { operators } = components;
+      const watcher = components.events.watch();
+      const operatorId = ctx.operator.id;
+      const revoked = (revokedAt: string | undefined) =>
+        watcher.close(unauthenticated(`credential of operator '${operatorId}' was revoked at ${revokedAt}`));
+      const stopListening = operators.onRevoked((operator) => {
+        if (operator.id === operatorId) revoked(operator.revokedAt);
+      });
+      // Revoked between the call's authentication and the subscription above.
+      const now = operators.list().find((o) => o.id === operatorId);
+      if (now?.revokedAt) revoked(now.revokedAt);
+      const cancelled = () => watcher.close();
+      ctx.signal.addEventListener("abort", cancelled, { once: true });
+      ctx.log.debug("event stream opened");
+      try {
+        yield* watcher;
+      } finally {
+        stopListening();
+        ctx.signal.removeEventListener("abort", cancelled);
+        watcher.close();
+        ctx.log.debug("event stream ended");
       }
     }),
   };

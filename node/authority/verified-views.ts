@@ -188,6 +188,13 @@ export class VerifiedViews implements Startable {
   }
 
   readonly #appliedListeners = new Set<(view: VerifiedView) => void>();
+  readonly #rejectedListeners = new Set<(rejection: Rejection) => void>();
+
+  /** Listens for every checkpoint entry refused (signature, key, seq, …). Returns the unsubscribe. */
+  onRejected(listener: (rejection: Rejection) => void): () => void {
+    this.#rejectedListeners.add(listener);
+    return () => this.#rejectedListeners.delete(listener);
+  }
 
   /** Listens for every view that moves to a newer verified checkpoint (indexes follow them). */
   onApplied(listener: (view: VerifiedView) => void): () => void {
@@ -263,8 +270,10 @@ export class VerifiedViews implements Startable {
     const hub = member.hub;
     this.#log.warn({ hub, document: documentId, reason }, "rejected a checkpoint");
     this.#metrics.checkpointRejected(member.directoryId);
-    this.#rejections.push({ hub, documentId, reason, at: new Date().toISOString() });
+    const rejection = { hub, documentId, reason, at: new Date().toISOString() };
+    this.#rejections.push(rejection);
     if (this.#rejections.length > MAX_REJECTIONS) this.#rejections.shift();
+    for (const listener of this.#rejectedListeners) listener(rejection);
   }
 
   async #readDirectory(directoryId: DocumentId, handle: DocHandle<unknown>): Promise<void> {

@@ -272,6 +272,29 @@ export interface EffectiveModule extends CoreModule {
   };
 }
 
+/** What a stored write to the curriculum did, and to which record (a release's version when adopted). */
+export interface CurriculumChange {
+  action:
+    | "adopted"
+    | "adaptation-changed"
+    | "adaptation-confirmed"
+    | "adaptation-removed"
+    | "module-changed"
+    | "module-removed"
+    | "scheme-changed"
+    | "scheme-removed"
+    | "mapping-changed"
+    | "mapping-removed";
+  subject: string;
+}
+
+const RECORD_OF = {
+  adaptations: "adaptation",
+  localModules: "module",
+  schemes: "scheme",
+  mappings: "mapping",
+} as const;
+
 export interface EffectiveCurriculum {
   release: string | undefined;
   /** The newest verified release (to adopt after reviewing `core impact`). */
@@ -292,12 +315,29 @@ export class Curriculum {
   readonly #log: Logger;
 
   readonly #hubId: string;
+  readonly #listeners = new Set<(change: CurriculumChange) => void>();
 
   constructor(components: { hubId: string; documents: OwnedDocuments; core: CoreSource; logger: Logger }) {
     this.#hubId = components.hubId;
     this.#documents = components.documents;
     this.#core = components.core;
     this.#log = components.logger;
+  }
+
+  /** Calls `listener` after every stored write to the curriculum. Returns the unsubscribe. */
+  onChange(listener: (change: CurriculumChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(change: CurriculumChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.#log.error({ err: error }, "curriculum listener failed");
+      }
+    }
   }
 
   current(): CurriculumContent {
@@ -331,6 +371,7 @@ export class Curriculum {
       result: undefined,
     }));
     this.#log.info({ version }, "adopted a core release");
+    this.#changed({ action: "adopted", subject: version });
     return adoption;
   }
 
@@ -493,11 +534,12 @@ export class Curriculum {
         result: undefined,
       };
     });
+    this.#changed({ action: `${RECORD_OF[map]}-removed`, subject: id });
   }
 
   async #put(
     operatorId: string,
-    map: keyof Omit<CurriculumDoc, "adoption">,
+    map: keyof typeof RECORD_OF,
     action: string,
     id: string,
     record: unknown,
@@ -515,6 +557,10 @@ export class Curriculum {
       ],
       result: undefined,
     }));
+    this.#changed({
+      action: action === "core.adaptation.confirm" ? "adaptation-confirmed" : `${RECORD_OF[map]}-changed`,
+      subject: id,
+    });
   }
 
   /** The impact of release `version` (default: the newest verified) on this hub's adaptations. */

@@ -13,6 +13,7 @@ export { VerifiedCoreReleases, coreIdOf, type ReleaseProblem } from "./releases.
 export {
   Curriculum,
   curriculumSpec,
+  type CurriculumChange,
   readCurriculum,
   impactOf,
   CURRICULUM_KEY,

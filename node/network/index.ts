@@ -24,5 +24,5 @@ export {
   type GrpcAdapterComponents,
   type GrpcDialTarget,
 } from "./grpc-adapter.js";
-export { NodeNetwork } from "./node-network.js";
+export { NodeNetwork, type PeerChange, type PeerStatus } from "./node-network.js";
 export { documentSync } from "./sync-status.js";

@@ -19,6 +19,15 @@ export interface PeerStatus extends PeerInfo {
   hub: string;
 }
 
+/** A peer that connected or disconnected over one transport. */
+export interface PeerChange {
+  event: "connected" | "disconnected";
+  peerId: string;
+  /** Hub id of the member with this peer id ("" if none). */
+  hub: string;
+  transport: "libp2p" | "grpc";
+}
+
 /**
  * The node's transports, built from `network` in the config, attached to its Repo when started. The
  * gRPC adapter exists from construction (the API server serves its Replicate stream); libp2p is
@@ -39,6 +48,7 @@ export class NodeNetwork implements Startable {
   #libp2pAdapter: Libp2pNetworkAdapter | undefined;
   #started = false;
   #stopWatching: (() => void) | undefined;
+  readonly #peerListeners = new Set<(change: PeerChange) => void>();
 
   constructor(
     config: NodeConfig,
@@ -78,6 +88,31 @@ export class NodeNetwork implements Startable {
           { identity: components.identity, logger: components.logger.child({ transport: "grpc" }) },
         )
       : undefined;
+    if (this.grpc) this.#reportPeers(this.grpc, "grpc");
+  }
+
+  /**
+   * Calls `listener` when a peer connects or disconnects over a transport (a peer with channels on
+   * both is reported once per transport). Returns the unsubscribe.
+   */
+  onPeer(listener: (change: PeerChange) => void): () => void {
+    this.#peerListeners.add(listener);
+    return () => this.#peerListeners.delete(listener);
+  }
+
+  #reportPeers(adapter: Libp2pNetworkAdapter | GrpcNetworkAdapter, transport: PeerChange["transport"]): void {
+    const report = (event: PeerChange["event"], peerId: string) => {
+      const change = { event, peerId, hub: this.#federation.membership.hubOf(peerId), transport };
+      for (const listener of this.#peerListeners) {
+        try {
+          listener(change);
+        } catch (error) {
+          this.#log.error({ err: error }, "peer listener failed");
+        }
+      }
+    };
+    adapter.on("peer-candidate", ({ peerId }) => report("connected", peerId));
+    adapter.on("peer-disconnected", ({ peerId }) => report("disconnected", peerId));
   }
 
   get libp2p(): ConcordatLibp2p | undefined {
@@ -121,6 +156,7 @@ export class NodeNetwork implements Startable {
         },
         { libp2p, logger: logger.child({ transport: "libp2p" }) },
       );
+      this.#reportPeers(this.#libp2pAdapter, "libp2p");
       this.#repo.networkSubsystem.addNetworkAdapter(new AdmittingNetworkAdapter(this.#libp2pAdapter, this.#gate));
     }
     if (this.grpc) this.#repo.networkSubsystem.addNetworkAdapter(new AdmittingNetworkAdapter(this.grpc, this.#gate));

@@ -51,6 +51,7 @@ export class Operators {
   readonly #byId = new Map<string, StoredOperator>();
   /** Changes run one at a time, so a check ("another admin remains") holds until its write lands. */
   readonly #queue = new SerialQueue();
+  readonly #revokedListeners = new Set<(operator: Operator) => void>();
 
   private constructor(store: NodeStore, logger?: Logger) {
     this.#store = store;
@@ -120,7 +121,23 @@ export class Operators {
     this.#byId.set(id, updated);
     this.#log?.info({ operator: id, revokedBy }, "operator revoked");
     const { secretHash: _secret, ...operator } = updated;
+    for (const listener of this.#revokedListeners) {
+      try {
+        listener(operator);
+      } catch (error) {
+        this.#log?.error({ err: error }, "revocation listener failed");
+      }
+    }
     return operator;
+  }
+
+  /**
+   * Calls `listener` once an operator's revocation is persisted (what holds a credential open, such
+   * as an event stream, ends then). Returns the unsubscribe.
+   */
+  onRevoked(listener: (operator: Operator) => void): () => void {
+    this.#revokedListeners.add(listener);
+    return () => this.#revokedListeners.delete(listener);
   }
 
   /** The operator a bearer token belongs to; throws UNAUTHENTICATED for a malformed, unknown or revoked token. */

@@ -6,6 +6,7 @@ export {
   type ImportOutcome,
   type ImportRowInput,
   type RowError,
+  type RosterChange,
   type ListOptions,
 } from "./roster.js";
 export {

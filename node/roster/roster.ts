@@ -123,6 +123,12 @@ function fieldsSetIn(patch: RawTrainerDraft): UpdatableField[] {
 }
 const DEFAULT_PAGE = 100;
 
+/** A write to the roster, once it is stored: which trainers it added, changed or removed. */
+export interface RosterChange {
+  action: "added" | "changed" | "removed" | "imported";
+  ids: string[];
+}
+
 /**
  * The hub's trainer roster: the public records, sharded over documents by a hash of the trainer id,
  * and the private part in one document that is never replicated. Every write changes the shard and
@@ -140,6 +146,7 @@ export class Roster {
   readonly #log: Logger;
   readonly #initialShards: number;
   readonly #maxPerShard: number;
+  readonly #listeners = new Set<(change: RosterChange) => void>();
 
   constructor(init: RosterInit, components: RosterComponents) {
     this.#hubId = init.hubId;
@@ -147,6 +154,22 @@ export class Roster {
     this.#maxPerShard = init.maxPerShard;
     this.#documents = components.documents;
     this.#log = components.logger;
+  }
+
+  /** Calls `listener` after every stored write to the roster. Returns the unsubscribe. */
+  onChange(listener: (change: RosterChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(change: RosterChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.#log.error({ err: error }, "roster listener failed");
+      }
+    }
   }
 
   /** Documents the roster needs. Call after `documents.open()`: an existing roster keeps its shards. */
@@ -357,6 +380,7 @@ export class Roster {
       ];
       return { edits, create: growth.create, result: undefined };
     });
+    this.#changed({ action: "added", ids: [trainer.id] });
     return this.get(trainer.id, true);
   }
 
@@ -405,6 +429,7 @@ export class Roster {
         result: undefined,
       };
     });
+    this.#changed({ action: "changed", ids: [id] });
     return this.get(id, true);
   }
 
@@ -429,6 +454,7 @@ export class Roster {
       }
       return { edits, result: undefined };
     });
+    this.#changed({ action: "removed", ids: [id] });
   }
 
   /**
@@ -446,7 +472,8 @@ export class Roster {
       }
       if (i + VALIDATION_SLICE < rows.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return this.#documents.transact<ImportOutcome>({ operatorId, action: "trainer.import" }, () => {
+    let imported: string[] = [];
+    const outcome = await this.#documents.transact<ImportOutcome>({ operatorId, action: "trainer.import" }, () => {
       const errors: RowError[] = [];
       const valid: TrainerDraft[] = [];
       const seen = new Map<string, number>();
@@ -478,8 +505,11 @@ export class Roster {
         ...valid.flatMap((t) => this.#editsFor(t, growth.shards, operatorId, now, false)),
       ];
       this.#log.info({ rows: rows.length, imported: valid.length, skipped }, "importing trainers");
+      imported = valid.map((t) => t.id);
       return { edits, create: growth.create, result: { imported: valid.length, skipped, errors, committed: true } };
     });
+    if (outcome.committed) this.#changed({ action: "imported", ids: imported });
+    return outcome;
   }
 
   /**

@@ -35,6 +35,7 @@ const COMMANDS = [
   ["stop"],
   ["status"],
   ["peers"],
+  ["events"],
   ["federation"],
   ["federation", "create"],
   ["federation", "admit"],

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file concordat/v1/node.proto.
  */
 export const file_concordat_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("Chdjb25jb3JkYXQvdjEvbm9kZS5wcm90bxIMY29uY29yZGF0LnYxIm4KCE9wZXJhdG9yEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcm9sZRgDIAEoCRISCgpjcmVhdGVkX2F0GAQgASgJEhIKCmNyZWF0ZWRfYnkYBSABKAkSEgoKcmV2b2tlZF9hdBgGIAEoCSIwChJBZGRPcGVyYXRvclJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJIk4KE0FkZE9wZXJhdG9yUmVzcG9uc2USKAoIb3BlcmF0b3IYASABKAsyFi5jb25jb3JkYXQudjEuT3BlcmF0b3ISDQoFdG9rZW4YAiABKAkiFgoUTGlzdE9wZXJhdG9yc1JlcXVlc3QiQgoVTGlzdE9wZXJhdG9yc1Jlc3BvbnNlEikKCW9wZXJhdG9ycxgBIAMoCzIWLmNvbmNvcmRhdC52MS5PcGVyYXRvciIjChVSZXZva2VPcGVyYXRvclJlcXVlc3QSCgoCaWQYASABKAkiEgoQR2V0U3RhdHVzUmVxdWVzdCJyCgxEb2N1bWVudEluZm8SCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVvd25lchgDIAEoCRIWCg5zY2hlbWFfdmVyc2lvbhgEIAEoCRINCgVoZWFkcxgFIAMoCRISCgpyZXBsaWNhdGVkGAYgASgIIoIEChFHZXRTdGF0dXNSZXNwb25zZRIOCgZodWJfaWQYASABKAkSEAoIaHViX25hbWUYAiABKAkSDAoEcm9sZRgDIAEoCRIPCgdwZWVyX2lkGAQgASgJEhUKDWZlZGVyYXRpb25faWQYBSABKAkSDwoHdmVyc2lvbhgGIAEoCRIVCg10cmFpbmVyX2NvdW50GAcgASgNEi0KCWRvY3VtZW50cxgIIAMoCzIaLmNvbmNvcmRhdC52MS5Eb2N1bWVudEluZm8SJgoGY2FsbGVyGAkgASgLMhYuY29uY29yZGF0LnYxLk9wZXJhdG9yEhIKCnN0YXJ0ZWRfYXQYCiABKAkSGAoQbGlicDJwX2FkZHJlc3NlcxgLIAMoCRIUCgxkaXJlY3RvcnlfaWQYDCABKAkSFwoPY29ubmVjdGVkX3BlZXJzGA0gASgNEisKB21lbWJlcnMYDiADKAsyGi5jb25jb3JkYXQudjEuTWVtYmVyU3RhdHVzEg4KBmFuY2hvchgPIAEoCRIWCg5jaGFydGVyX3NvdXJjZRgQIAEoCRITCgtjaGFydGVyX3NlcRgRIAEoBBIXCg9ib29raW5nc19wb2xpY3kYEiABKAkSIgoaYm9va2luZ3NfYXdhaXRpbmdfZGVjaXNpb24YEyABKA0SEgoKcmVtb3ZlZF9hdBgUIAEoCSK7AQoMTWVtYmVyU3RhdHVzEgsKA2h1YhgBIAEoCRIPCgdwZWVyX2lkGAIgASgJEhQKDHZlcmlmaWVkX3NlcRgDIAEoBBIVCg12ZXJpZmllZF90aW1lGAQgASgJEhMKC2FnZV9zZWNvbmRzGAUgASgDEg0KBXN0YWxlGAYgASgIEhAKCHJlamVjdGVkGAcgASgNEhYKDmxhc3RfcmVqZWN0aW9uGAggASgJEhIKCnJlbW92ZWRfYXQYCSABKAkiLQoQTGlzdFBlZXJzUmVxdWVzdBIZChFpbmNsdWRlX2RvY3VtZW50cxgBIAEoCCLGAQoKUGVlclN0YXR1cxIPCgdwZWVyX2lkGAEgASgJEgsKA2h1YhgCIAEoCRIRCgl0cmFuc3BvcnQYAyABKAkSDwoHYWRkcmVzcxgEIAEoCRIRCglkaXJlY3Rpb24YBSABKAkSFAoMY29ubmVjdGVkX2F0GAYgASgJEhgKEGxhc3RfcmVjZWl2ZWRfYXQYByABKAkSEAoIYnl0ZXNfaW4YCCABKAQSEQoJYnl0ZXNfb3V0GAkgASgEEg4KBnJ0dF9tcxgKIAEoASKcAQoSRG9jdW1lbnRTeW5jU3RhdHVzEhMKC2RvY3VtZW50X2lkGAEgASgJEg8KB3BlZXJfaWQYAiABKAkSCwoDaHViGAMgASgJEg8KB2luX3N5bmMYBCABKAgSFgoObGFzdF9zeW5jZWRfYXQYBSABKAkSDQoFaGVhZHMYBiADKAkSDAoEdHlwZRgHIAEoCRINCgVvd25lchgIIAEoCSJxChFMaXN0UGVlcnNSZXNwb25zZRInCgVwZWVycxgBIAMoCzIYLmNvbmNvcmRhdC52MS5QZWVyU3RhdHVzEjMKCWRvY3VtZW50cxgCIAMoCzIgLmNvbmNvcmRhdC52MS5Eb2N1bWVudFN5bmNTdGF0dXMiFAoSV2F0Y2hFdmVudHNSZXF1ZXN0ImQKCU5vZGVFdmVudBIMCgRraW5kGAEgASgJEg4KBmFjdGlvbhgCIAEoCRIPCgdzdWJqZWN0GAMgASgJEgsKA2h1YhgEIAEoCRIKCgJhdBgFIAEoCRIPCgdzdW1tYXJ5GAYgASgJIg8KDUJhY2t1cFJlcXVlc3QiGwoLQmFja3VwQ2h1bmsSDAoEZGF0YRgBIAEoDDKOAgoPT3BlcmF0b3JTZXJ2aWNlElIKC0FkZE9wZXJhdG9yEiAuY29uY29yZGF0LnYxLkFkZE9wZXJhdG9yUmVxdWVzdBohLmNvbmNvcmRhdC52MS5BZGRPcGVyYXRvclJlc3BvbnNlElgKDUxpc3RPcGVyYXRvcnMSIi5jb25jb3JkYXQudjEuTGlzdE9wZXJhdG9yc1JlcXVlc3QaIy5jb25jb3JkYXQudjEuTGlzdE9wZXJhdG9yc1Jlc3BvbnNlEk0KDlJldm9rZU9wZXJhdG9yEiMuY29uY29yZGF0LnYxLlJldm9rZU9wZXJhdG9yUmVxdWVzdBoWLmNvbmNvcmRhdC52MS5PcGVyYXRvcjK5AgoLTm9kZVNlcnZpY2USTAoJR2V0U3RhdHVzEh4uY29uY29yZGF0LnYxLkdldFN0YXR1c1JlcXVlc3QaHy5jb25jb3JkYXQudjEuR2V0U3RhdHVzUmVzcG9uc2USTAoJTGlzdFBlZXJzEh4uY29uY29yZGF0LnYxLkxpc3RQZWVyc1JlcXVlc3QaHy5jb25jb3JkYXQudjEuTGlzdFBlZXJzUmVzcG9uc2USQgoGQmFja3VwEhsuY29uY29yZGF0LnYxLkJhY2t1cFJlcXVlc3QaGS5jb25jb3JkYXQudjEuQmFja3VwQ2h1bmswARJKCgtXYXRjaEV2ZW50cxIgLmNvbmNvcmRhdC52MS5XYXRjaEV2ZW50c1JlcXVlc3QaFy5jb25jb3JkYXQudjEuTm9kZUV2ZW50MAFiBnByb3RvMw");
+  fileDesc("Chdjb25jb3JkYXQvdjEvbm9kZS5wcm90bxIMY29uY29yZGF0LnYxIm4KCE9wZXJhdG9yEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEcm9sZRgDIAEoCRISCgpjcmVhdGVkX2F0GAQgASgJEhIKCmNyZWF0ZWRfYnkYBSABKAkSEgoKcmV2b2tlZF9hdBgGIAEoCSIwChJBZGRPcGVyYXRvclJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJIk4KE0FkZE9wZXJhdG9yUmVzcG9uc2USKAoIb3BlcmF0b3IYASABKAsyFi5jb25jb3JkYXQudjEuT3BlcmF0b3ISDQoFdG9rZW4YAiABKAkiFgoUTGlzdE9wZXJhdG9yc1JlcXVlc3QiQgoVTGlzdE9wZXJhdG9yc1Jlc3BvbnNlEikKCW9wZXJhdG9ycxgBIAMoCzIWLmNvbmNvcmRhdC52MS5PcGVyYXRvciIjChVSZXZva2VPcGVyYXRvclJlcXVlc3QSCgoCaWQYASABKAkiEgoQR2V0U3RhdHVzUmVxdWVzdCJyCgxEb2N1bWVudEluZm8SCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRINCgVvd25lchgDIAEoCRIWCg5zY2hlbWFfdmVyc2lvbhgEIAEoCRINCgVoZWFkcxgFIAMoCRISCgpyZXBsaWNhdGVkGAYgASgIIoIEChFHZXRTdGF0dXNSZXNwb25zZRIOCgZodWJfaWQYASABKAkSEAoIaHViX25hbWUYAiABKAkSDAoEcm9sZRgDIAEoCRIPCgdwZWVyX2lkGAQgASgJEhUKDWZlZGVyYXRpb25faWQYBSABKAkSDwoHdmVyc2lvbhgGIAEoCRIVCg10cmFpbmVyX2NvdW50GAcgASgNEi0KCWRvY3VtZW50cxgIIAMoCzIaLmNvbmNvcmRhdC52MS5Eb2N1bWVudEluZm8SJgoGY2FsbGVyGAkgASgLMhYuY29uY29yZGF0LnYxLk9wZXJhdG9yEhIKCnN0YXJ0ZWRfYXQYCiABKAkSGAoQbGlicDJwX2FkZHJlc3NlcxgLIAMoCRIUCgxkaXJlY3RvcnlfaWQYDCABKAkSFwoPY29ubmVjdGVkX3BlZXJzGA0gASgNEisKB21lbWJlcnMYDiADKAsyGi5jb25jb3JkYXQudjEuTWVtYmVyU3RhdHVzEg4KBmFuY2hvchgPIAEoCRIWCg5jaGFydGVyX3NvdXJjZRgQIAEoCRITCgtjaGFydGVyX3NlcRgRIAEoBBIXCg9ib29raW5nc19wb2xpY3kYEiABKAkSIgoaYm9va2luZ3NfYXdhaXRpbmdfZGVjaXNpb24YEyABKA0SEgoKcmVtb3ZlZF9hdBgUIAEoCSK7AQoMTWVtYmVyU3RhdHVzEgsKA2h1YhgBIAEoCRIPCgdwZWVyX2lkGAIgASgJEhQKDHZlcmlmaWVkX3NlcRgDIAEoBBIVCg12ZXJpZmllZF90aW1lGAQgASgJEhMKC2FnZV9zZWNvbmRzGAUgASgDEg0KBXN0YWxlGAYgASgIEhAKCHJlamVjdGVkGAcgASgNEhYKDmxhc3RfcmVqZWN0aW9uGAggASgJEhIKCnJlbW92ZWRfYXQYCSABKAkiLQoQTGlzdFBlZXJzUmVxdWVzdBIZChFpbmNsdWRlX2RvY3VtZW50cxgBIAEoCCLGAQoKUGVlclN0YXR1cxIPCgdwZWVyX2lkGAEgASgJEgsKA2h1YhgCIAEoCRIRCgl0cmFuc3BvcnQYAyABKAkSDwoHYWRkcmVzcxgEIAEoCRIRCglkaXJlY3Rpb24YBSABKAkSFAoMY29ubmVjdGVkX2F0GAYgASgJEhgKEGxhc3RfcmVjZWl2ZWRfYXQYByABKAkSEAoIYnl0ZXNfaW4YCCABKAQSEQoJYnl0ZXNfb3V0GAkgASgEEg4KBnJ0dF9tcxgKIAEoASKcAQoSRG9jdW1lbnRTeW5jU3RhdHVzEhMKC2RvY3VtZW50X2lkGAEgASgJEg8KB3BlZXJfaWQYAiABKAkSCwoDaHViGAMgASgJEg8KB2luX3N5bmMYBCABKAgSFgoObGFzdF9zeW5jZWRfYXQYBSABKAkSDQoFaGVhZHMYBiADKAkSDAoEdHlwZRgHIAEoCRINCgVvd25lchgIIAEoCSJxChFMaXN0UGVlcnNSZXNwb25zZRInCgVwZWVycxgBIAMoCzIYLmNvbmNvcmRhdC52MS5QZWVyU3RhdHVzEjMKCWRvY3VtZW50cxgCIAMoCzIgLmNvbmNvcmRhdC52MS5Eb2N1bWVudFN5bmNTdGF0dXMiDwoNQmFja3VwUmVxdWVzdCIbCgtCYWNrdXBDaHVuaxIMCgRkYXRhGAEgASgMIhQKEldhdGNoRXZlbnRzUmVxdWVzdCJkCglOb2RlRXZlbnQSDAoEa2luZBgBIAEoCRIOCgZhY3Rpb24YAiABKAkSDwoHc3ViamVjdBgDIAEoCRILCgNodWIYBCABKAkSCgoCYXQYBSABKAkSDwoHc3VtbWFyeRgGIAEoCTKOAgoPT3BlcmF0b3JTZXJ2aWNlElIKC0FkZE9wZXJhdG9yEiAuY29uY29yZGF0LnYxLkFkZE9wZXJhdG9yUmVxdWVzdBohLmNvbmNvcmRhdC52MS5BZGRPcGVyYXRvclJlc3BvbnNlElgKDUxpc3RPcGVyYXRvcnMSIi5jb25jb3JkYXQudjEuTGlzdE9wZXJhdG9yc1JlcXVlc3QaIy5jb25jb3JkYXQudjEuTGlzdE9wZXJhdG9yc1Jlc3BvbnNlEk0KDlJldm9rZU9wZXJhdG9yEiMuY29uY29yZGF0LnYxLlJldm9rZU9wZXJhdG9yUmVxdWVzdBoWLmNvbmNvcmRhdC52MS5PcGVyYXRvcjK5AgoLTm9kZVNlcnZpY2USTAoJR2V0U3RhdHVzEh4uY29uY29yZGF0LnYxLkdldFN0YXR1c1JlcXVlc3QaHy5jb25jb3JkYXQudjEuR2V0U3RhdHVzUmVzcG9uc2USTAoJTGlzdFBlZXJzEh4uY29uY29yZGF0LnYxLkxpc3RQZWVyc1JlcXVlc3QaHy5jb25jb3JkYXQudjEuTGlzdFBlZXJzUmVzcG9uc2USQgoGQmFja3VwEhsuY29uY29yZGF0LnYxLkJhY2t1cFJlcXVlc3QaGS5jb25jb3JkYXQudjEuQmFja3VwQ2h1bmswARJKCgtXYXRjaEV2ZW50cxIgLmNvbmNvcmRhdC52MS5XYXRjaEV2ZW50c1JlcXVlc3QaFy5jb25jb3JkYXQudjEuTm9kZUV2ZW50MAFiBnByb3RvMw");
 
 /**
  * @generated from message concordat.v1.Operator
@@ -587,6 +587,36 @@ export const ListPeersResponseSchema: GenMessage<ListPeersResponse> = /*@__PURE_
   messageDesc(file_concordat_v1_node, 13);
 
 /**
+ * @generated from message concordat.v1.BackupRequest
+ */
+export type BackupRequest = Message<"concordat.v1.BackupRequest"> & {
+};
+
+/**
+ * Describes the message concordat.v1.BackupRequest.
+ * Use `create(BackupRequestSchema)` to create a new message.
+ */
+export const BackupRequestSchema: GenMessage<BackupRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_node, 14);
+
+/**
+ * @generated from message concordat.v1.BackupChunk
+ */
+export type BackupChunk = Message<"concordat.v1.BackupChunk"> & {
+  /**
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message concordat.v1.BackupChunk.
+ * Use `create(BackupChunkSchema)` to create a new message.
+ */
+export const BackupChunkSchema: GenMessage<BackupChunk> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_node, 15);
+
+/**
  * @generated from message concordat.v1.WatchEventsRequest
  */
 export type WatchEventsRequest = Message<"concordat.v1.WatchEventsRequest"> & {
@@ -597,11 +627,30 @@ export type WatchEventsRequest = Message<"concordat.v1.WatchEventsRequest"> & {
  * Use `create(WatchEventsRequestSchema)` to create a new message.
  */
 export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_node, 14);
+  messageDesc(file_concordat_v1_node, 16);
 
 /**
- * Something that changed at the node, as it happens (no personal data: viewers watch too).
- * kind: hello (first, at once) | heartbeat | booking | release | peer | checkpoint | member | roster | curriculum | overflow
+ * One change at the node, as WatchEvents streams it (docs/events.md). `kind`, and its actions:
+ *   hello       watching: the first message, sent at once when the stream opens (hub = this hub)
+ *   heartbeat   beat: every 15 s, so that a client can tell a live stream from a dead one
+ *   overflow    dropped: the client fell behind and the oldest events were dropped (subject = how
+ *               many): refetch everything
+ *   booking     requested, tentative, confirmed, declined, expired, cancelling (the requester
+ *               cancelled; the home hub has not answered yet), cancelled: any change of a booking
+ *               this node takes part in, outgoing or incoming (subject = the booking's key,
+ *               requester/id; hub = the other hub)
+ *   release     published (at the secretariat), arrived (verified from the secretariat, at a hub),
+ *               adopted (by this hub) (subject = the version)
+ *   peer        connected, disconnected, per transport (subject = peer id, hub = the member's hub)
+ *   checkpoint  verified (gathered per member; subject = newest seq), rejected (subject = the
+ *               document) (hub = the member)
+ *   member      admitted, removed, key-rotated (hub = the member)
+ *   roster      added, changed, removed (subject = the trainer id), imported (one event per import)
+ *   curriculum  adaptation-changed, adaptation-confirmed, adaptation-removed, module-changed,
+ *               module-removed, scheme-changed, scheme-removed, mapping-changed, mapping-removed
+ *               (subject = the record's id)
+ * `summary` is one short sentence for people built from ids, hub ids, states and counts: it never
+ * carries personal data (emails, phones, national ids, notes), since viewers may watch.
  *
  * @generated from message concordat.v1.NodeEvent
  */
@@ -627,6 +676,8 @@ export type NodeEvent = Message<"concordat.v1.NodeEvent"> & {
   hub: string;
 
   /**
+   * ISO 8601, when the node saw the change
+   *
    * @generated from field: string at = 5;
    */
   at: string;
@@ -642,36 +693,6 @@ export type NodeEvent = Message<"concordat.v1.NodeEvent"> & {
  * Use `create(NodeEventSchema)` to create a new message.
  */
 export const NodeEventSchema: GenMessage<NodeEvent> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_node, 15);
-
-/**
- * @generated from message concordat.v1.BackupRequest
- */
-export type BackupRequest = Message<"concordat.v1.BackupRequest"> & {
-};
-
-/**
- * Describes the message concordat.v1.BackupRequest.
- * Use `create(BackupRequestSchema)` to create a new message.
- */
-export const BackupRequestSchema: GenMessage<BackupRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_node, 16);
-
-/**
- * @generated from message concordat.v1.BackupChunk
- */
-export type BackupChunk = Message<"concordat.v1.BackupChunk"> & {
-  /**
-   * @generated from field: bytes data = 1;
-   */
-  data: Uint8Array;
-};
-
-/**
- * Describes the message concordat.v1.BackupChunk.
- * Use `create(BackupChunkSchema)` to create a new message.
- */
-export const BackupChunkSchema: GenMessage<BackupChunk> = /*@__PURE__*/
   messageDesc(file_concordat_v1_node, 17);
 
 /**
@@ -738,7 +759,8 @@ export const NodeService: GenService<{
     output: typeof BackupChunkSchema;
   },
   /**
-   * What changes at the node, live, until the caller's token is revoked.
+   * Changes at the node as they happen (role viewer), until the caller cancels, the node stops or
+   * the caller's credential is revoked (then UNAUTHENTICATED) (docs/events.md).
    *
    * @generated from rpc concordat.v1.NodeService.WatchEvents
    */

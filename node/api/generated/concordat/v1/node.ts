@@ -169,27 +169,47 @@ export interface ListPeersResponse {
   documents: DocumentSyncStatus[];
 }
 
+export interface BackupRequest {
+}
+
+export interface BackupChunk {
+  data: Buffer;
+}
+
 export interface WatchEventsRequest {
 }
 
 /**
- * Something that changed at the node, as it happens (no personal data: viewers watch too).
- * kind: hello (first, at once) | heartbeat | booking | release | peer | checkpoint | member | roster | curriculum | overflow
+ * One change at the node, as WatchEvents streams it (docs/events.md). `kind`, and its actions:
+ *   hello       watching: the first message, sent at once when the stream opens (hub = this hub)
+ *   heartbeat   beat: every 15 s, so that a client can tell a live stream from a dead one
+ *   overflow    dropped: the client fell behind and the oldest events were dropped (subject = how
+ *               many): refetch everything
+ *   booking     requested, tentative, confirmed, declined, expired, cancelling (the requester
+ *               cancelled; the home hub has not answered yet), cancelled: any change of a booking
+ *               this node takes part in, outgoing or incoming (subject = the booking's key,
+ *               requester/id; hub = the other hub)
+ *   release     published (at the secretariat), arrived (verified from the secretariat, at a hub),
+ *               adopted (by this hub) (subject = the version)
+ *   peer        connected, disconnected, per transport (subject = peer id, hub = the member's hub)
+ *   checkpoint  verified (gathered per member; subject = newest seq), rejected (subject = the
+ *               document) (hub = the member)
+ *   member      admitted, removed, key-rotated (hub = the member)
+ *   roster      added, changed, removed (subject = the trainer id), imported (one event per import)
+ *   curriculum  adaptation-changed, adaptation-confirmed, adaptation-removed, module-changed,
+ *               module-removed, scheme-changed, scheme-removed, mapping-changed, mapping-removed
+ *               (subject = the record's id)
+ * `summary` is one short sentence for people built from ids, hub ids, states and counts: it never
+ * carries personal data (emails, phones, national ids, notes), since viewers may watch.
  */
 export interface NodeEvent {
   kind: string;
   action: string;
   subject: string;
   hub: string;
+  /** ISO 8601, when the node saw the change */
   at: string;
   summary: string;
-}
-
-export interface BackupRequest {
-}
-
-export interface BackupChunk {
-  data: Buffer;
 }
 
 function createBaseOperator(): Operator {
@@ -2214,6 +2234,125 @@ export const ListPeersResponse: MessageFns<ListPeersResponse> = {
   },
 };
 
+function createBaseBackupRequest(): BackupRequest {
+  return {};
+}
+
+export const BackupRequest: MessageFns<BackupRequest> = {
+  encode(_: BackupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): BackupRequest {
+    return {};
+  },
+
+  toJSON(_: BackupRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackupRequest>): BackupRequest {
+    return BackupRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<BackupRequest>): BackupRequest {
+    const message = createBaseBackupRequest();
+    return message;
+  },
+};
+
+function createBaseBackupChunk(): BackupChunk {
+  return { data: Buffer.alloc(0) };
+}
+
+export const BackupChunk: MessageFns<BackupChunk> = {
+  encode(message: BackupChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackupChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackupChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackupChunk {
+    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: BackupChunk): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackupChunk>): BackupChunk {
+    return BackupChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BackupChunk>): BackupChunk {
+    const message = createBaseBackupChunk();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBaseWatchEventsRequest(): WatchEventsRequest {
   return {};
 }
@@ -2415,125 +2554,6 @@ export const NodeEvent: MessageFns<NodeEvent> = {
   },
 };
 
-function createBaseBackupRequest(): BackupRequest {
-  return {};
-}
-
-export const BackupRequest: MessageFns<BackupRequest> = {
-  encode(_: BackupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BackupRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBackupRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(_: any): BackupRequest {
-    return {};
-  },
-
-  toJSON(_: BackupRequest): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create(base?: DeepPartial<BackupRequest>): BackupRequest {
-    return BackupRequest.fromPartial(base ?? {});
-  },
-  fromPartial(_: DeepPartial<BackupRequest>): BackupRequest {
-    const message = createBaseBackupRequest();
-    return message;
-  },
-};
-
-function createBaseBackupChunk(): BackupChunk {
-  return { data: Buffer.alloc(0) };
-}
-
-export const BackupChunk: MessageFns<BackupChunk> = {
-  encode(message: BackupChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.data.length !== 0) {
-      writer.uint32(10).bytes(message.data);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): BackupChunk {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseBackupChunk();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.data = Buffer.from(reader.bytes());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): BackupChunk {
-    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
-  },
-
-  toJSON(message: BackupChunk): unknown {
-    const obj: any = {};
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<BackupChunk>): BackupChunk {
-    return BackupChunk.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<BackupChunk>): BackupChunk {
-    const message = createBaseBackupChunk();
-    message.data = object.data ?? Buffer.alloc(0);
-    return message;
-  },
-};
-
 export type OperatorServiceService = typeof OperatorServiceService;
 export const OperatorServiceService = {
   addOperator: {
@@ -2661,7 +2681,10 @@ export const NodeServiceService = {
     responseSerialize: (value: BackupChunk): Buffer => Buffer.from(BackupChunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): BackupChunk => BackupChunk.decode(value),
   },
-  /** What changes at the node, live, until the caller's token is revoked. */
+  /**
+   * Changes at the node as they happen (role viewer), until the caller cancels, the node stops or
+   * the caller's credential is revoked (then UNAUTHENTICATED) (docs/events.md).
+   */
   watchEvents: {
     path: "/concordat.v1.NodeService/WatchEvents" as const,
     requestStream: false as const,
@@ -2679,7 +2702,10 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
   listPeers: handleUnaryCall<ListPeersRequest, ListPeersResponse>;
   /** A consistent snapshot of the node's store, streamed as a backup file (docs/hub-operator.md, "Backups"). */
   backup: handleServerStreamingCall<BackupRequest, BackupChunk>;
-  /** What changes at the node, live, until the caller's token is revoked. */
+  /**
+   * Changes at the node as they happen (role viewer), until the caller cancels, the node stops or
+   * the caller's credential is revoked (then UNAUTHENTICATED) (docs/events.md).
+   */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, NodeEvent>;
 }
 
@@ -2722,7 +2748,10 @@ export interface NodeServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<BackupChunk>;
-  /** What changes at the node, live, until the caller's token is revoked. */
+  /**
+   * Changes at the node as they happen (role viewer), until the caller cancels, the node stops or
+   * the caller's credential is revoked (then UNAUTHENTICATED) (docs/events.md).
+   */
   watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<NodeEvent>;
   watchEvents(
     request: WatchEventsRequest,
