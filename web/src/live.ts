@@ -46,7 +46,12 @@ export function startLive(): void {
           for (const listener of listeners) listener(event);
         }
       } catch (error) {
-        if (current.signal.aborted || isCode(error, Code.Unauthenticated)) break;
+        if (current.signal.aborted) break;
+        if (isCode(error, Code.Unauthenticated)) {
+          // The node ended the stream because the token was revoked: so ends the session.
+          session.end("revoked");
+          break;
+        }
       }
       if (current.signal.aborted) break;
       setState("reconnecting");
