@@ -1,8 +1,13 @@
 import { execFile } from "node:child_process";
-import { rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { NodeService } from "../../web/generated/concordat/v1/node_pb.js";
 import { statusCommand } from "../../cli/commands/status.js";
 import { toCliError } from "../../cli/errors.js";
 import { makeTempDir, startTestNode, type TestNode } from "../helpers/harness.js";
@@ -98,6 +103,31 @@ describe("the API over TLS (api.tls from config)", () => {
       await statusCommand({ api: node.address, token: node.adminToken }, memoryIo(true)).catch((e: unknown) => e),
     );
     expect(plain.message).toMatch(/UNAVAILABLE/);
+  });
+
+  test("the web console is served over HTTPS with the API's certificate, and its calls pass", async () => {
+    const url = node.running.console?.url ?? "";
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    const ca = await readFile(certs.ca);
+    const page = await new Promise<{ status: number; hsts: string | undefined }>((resolve, reject) => {
+      httpsGet(url, { ca }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, hsts: res.headers["strict-transport-security"] as string | undefined });
+      }).on("error", reject);
+    });
+    expect(page.hsts).toMatch(/max-age=\d+/);
+    const transport = createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1", nodeOptions: { ca } });
+    const status = await createClient(NodeService, transport).getStatus(
+      {},
+      { headers: { authorization: `Bearer ${node.adminToken}` } },
+    );
+    expect(status.hubId).toBe("test-hub");
+    const plain = await new Promise<string>((resolve) => {
+      httpGet(url.replace("https:", "http:"), (res) => resolve(`answered ${res.statusCode}`)).on("error", (e) =>
+        resolve(`refused: ${e.message}`),
+      );
+    });
+    expect(plain).not.toMatch(/answered 200/);
   });
 
   test("a missing certificate file stops the node with an error naming the key", async () => {
