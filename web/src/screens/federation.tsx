@@ -417,40 +417,43 @@ function SyncState(props: { documents: readonly DocumentSyncStatus[] }) {
       ) : (
         <>
           <p>{t("federation.sync.summary", { count: docs.length, inSync: formatNumber(inSync) })}</p>
-          <div class="table-wrap">
-            <table class="cards">
-              <caption>{t("federation.sync.caption")}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t("federation.col.document")}</th>
-                  <th scope="col">{t("federation.col.peer")}</th>
-                  <th scope="col">{t("federation.col.syncState")}</th>
-                  <th scope="col">{t("federation.col.lastSynced")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {docs.map((d) => (
-                  <tr key={`${d.documentId}:${d.peerId}`}>
-                    <th scope="row" data-label={t("federation.col.document")}>
-                      {t("federation.sync.document", { type: d.type, owner: d.owner })}
-                      <code class="muted">{d.documentId}</code>
-                    </th>
-                    <td data-label={t("federation.col.peer")}>{d.hub || d.peerId}</td>
-                    <td data-label={t("federation.col.syncState")}>
-                      {d.inSync ? (
-                        <span class="badge ok">{t("federation.sync.inSync")}</span>
-                      ) : (
-                        <span class="badge warn">{t("federation.sync.behind")}</span>
-                      )}
-                    </td>
-                    <td data-label={t("federation.col.lastSynced")}>
-                      {d.lastSyncedAt ? formatTime(d.lastSyncedAt) : t("federation.sync.never")}
-                    </td>
+          <details class="sync" open={inSync < docs.length}>
+            <summary>{t("federation.sync.show")}</summary>
+            <div class="table-wrap">
+              <table class="cards">
+                <caption>{t("federation.sync.caption")}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">{t("federation.col.document")}</th>
+                    <th scope="col">{t("federation.col.peer")}</th>
+                    <th scope="col">{t("federation.col.syncState")}</th>
+                    <th scope="col">{t("federation.col.lastSynced")}</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                </thead>
+                <tbody>
+                  {docs.map((d) => (
+                    <tr key={`${d.documentId}:${d.peerId}`}>
+                      <th scope="row" data-label={t("federation.col.document")}>
+                        {t("federation.sync.document", { type: d.type, owner: d.owner })}
+                        <code class="muted">{d.documentId}</code>
+                      </th>
+                      <td data-label={t("federation.col.peer")}>{d.hub || d.peerId}</td>
+                      <td data-label={t("federation.col.syncState")}>
+                        {d.inSync ? (
+                          <span class="badge ok">{t("federation.sync.inSync")}</span>
+                        ) : (
+                          <span class="badge warn">{t("federation.sync.behind")}</span>
+                        )}
+                      </td>
+                      <td data-label={t("federation.col.lastSynced")}>
+                        {d.lastSyncedAt ? formatTime(d.lastSyncedAt) : t("federation.sync.never")}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </details>
         </>
       )}
     </section>
