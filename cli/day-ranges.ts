@@ -7,11 +7,13 @@
  * `[2027-03-01T00:00Z, 2027-03-06T00:00Z)`. A value with a time (`2027-03-01T09:00:00Z`) is an
  * instant and is passed on unchanged. A range that starts and ends at midnight UTC is printed the
  * same way back: `2027-03-01 – 2027-03-05`; any other range prints its instants.
+ *
+ * Nothing here loads the CLI's errors or the API: the web console's page bundles it (with the
+ * trainer file reader). Flags become ranges in cli/date-flags.ts.
  */
-import { CliError, ExitCode } from "./errors.js";
 
 const DAY_MS = 86_400_000;
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+export const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A real calendar date `YYYY-MM-DD` (V8 would roll 2027-02-30 over into March). */
 export function isPlainDate(value: string): boolean {
@@ -28,49 +30,6 @@ export function nextDay(date: string): string {
 /** The day before a plain date. */
 export function previousDay(date: string): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) - DAY_MS).toISOString().slice(0, 10);
-}
-
-/**
- * A `--from`/`--to` pair for the API: a plain `--to` date includes that day (the API gets the next
- * midnight); plain dates become midnight UTC; values with a time are kept as the instants they are.
- */
-export function apiRange(
-  from: string,
-  to: string,
-  flags: { from: string; to: string } = { from: "--from", to: "--to" },
-): { from: string; to: string } {
-  const f = from.trim();
-  const t = to.trim();
-  const problems: string[] = [];
-  for (const [flag, value] of [
-    [flags.from, f],
-    [flags.to, t],
-  ] as const) {
-    if (
-      DATE_ONLY.test(value)
-        ? !isPlainDate(value)
-        : Number.isNaN(Date.parse(value)) || !/T.*(Z|[+-]\d{2}:?\d{2})$/i.test(value)
-    ) {
-      problems.push(
-        `${flag}: '${value}' is neither a date (YYYY-MM-DD, a whole UTC day) nor a date-time with a zone (e.g. 2027-03-01T09:00:00Z)`,
-      );
-    }
-  }
-  if (problems.length > 0)
-    throw new CliError(
-      problems.length === 1 ? (problems[0] as string) : "invalid dates",
-      ExitCode.Usage,
-      problems.length === 1 ? [] : problems,
-    );
-  const start = isPlainDate(f) ? `${f}T00:00:00.000Z` : f;
-  const end = isPlainDate(t) ? `${nextDay(t)}T00:00:00.000Z` : t;
-  if (Date.parse(end) <= Date.parse(start)) {
-    throw new CliError(
-      `${flags.to} (${t}) is before ${flags.from} (${f})${isPlainDate(t) ? ` (${flags.to} is the last day, included)` : ""}`,
-      ExitCode.Usage,
-    );
-  }
-  return { from: start, to: end };
 }
 
 /** Midnight UTC, as a date-time or a plain date: the day it starts; otherwise undefined. */

@@ -15,73 +15,31 @@
  *
  * The format is described in docs/trainer-files.md; keep the two in step.
  */
-import { type TimeRange, Trainer } from "../node/api/generated/concordat/v1/trainers.js";
+import type { TimeRange, Trainer } from "../node/api/generated/concordat/v1/trainers.js";
 import { TextKind, textViolationsIn } from "../node/text.js";
 import { cellRange, toCellRange } from "./day-ranges.js";
 import {
   CSV_COLUMNS,
   type CsvColumn,
   type FileRowError,
+  newTrainer,
   normalisePrivate,
   type ParsedRow,
   trainerFromCells,
 } from "./trainer-files/cells.js";
-import { csvColumnOf, formatCsv, parseCsv } from "./trainer-files/csv.js";
-import { formatJson, parseJson } from "./trainer-files/json.js";
+import { formatCsv } from "./trainer-files/csv-write.js";
+import { formatJson } from "./trainer-files/json.js";
+import {
+  formatFromPath,
+  parseTrainerFile,
+  readTrainerFile,
+  type TrainerFileFormat,
+  withAcceptableText,
+  withApiRanges,
+} from "./trainer-files/read.js";
 
 export { CSV_COLUMNS, type CsvColumn, type FileRowError, type ParsedRow };
-
-export type TrainerFileFormat = "csv" | "json";
-
-/** The format implied by a file name's extension (`.csv` or `.json`, any case). */
-export function formatFromPath(path: string): TrainerFileFormat | undefined {
-  const match = /\.([^./\\]+)$/.exec(path);
-  const ext = match?.[1]?.toLowerCase();
-  return ext === "csv" || ext === "json" ? ext : undefined;
-}
-
-/**
- * Parses a trainer file. Every problem found is reported (the parser never stops at the
- * first); a record with any problem is left out of `rows`. A file-level problem (bad CSV
- * header, JSON syntax error, top level not an array) leaves `rows` empty.
- */
-export function parseTrainerFile(
-  content: string,
-  format: TrainerFileFormat,
-): { rows: ParsedRow[]; errors: FileRowError[] } {
-  const text = content.startsWith("\uFEFF") ? content.slice(1) : content;
-  const parsed = format === "csv" ? parseCsv(text) : parseJson(text);
-  return { rows: parsed.rows.map((r) => ({ ...r, trainer: withApiRanges(r.trainer) })), errors: parsed.errors };
-}
-
-/**
- * Ranges as the API takes them: in files and flags, a range of plain dates includes its last day
- * (`2027-03-20/2027-03-23` is the 20th to the 23rd; cli/day-ranges.ts), the API's ranges are half-open.
- */
-function withApiRanges(t: Trainer): Trainer {
-  return { ...t, availability: t.availability.map(cellRange), blackouts: t.blackouts.map(cellRange) };
-}
-
-/**
- * Rows of a parsed file whose text a node accepts, and an error for each one that holds a character
- * no text may hold (a control character, a terminal escape, a bidirectional override: node/text.ts),
- * naming its line and field. The node would refuse the whole import for one such row; found here,
- * it is reported like any unreadable row.
- */
-export function withAcceptableText(
-  parsed: { rows: ParsedRow[]; errors: FileRowError[] },
-  format: TrainerFileFormat,
-): { rows: ParsedRow[]; errors: FileRowError[] } {
-  const rows: ParsedRow[] = [];
-  const errors = [...parsed.errors];
-  for (const row of parsed.rows) {
-    const problems = textViolationsIn(row.trainer, "", TextKind.Multiline);
-    if (problems.length === 0) rows.push(row);
-    for (const p of problems)
-      errors.push({ line: row.line, field: format === "csv" ? csvColumnOf(p.field) : p.field, message: p.description });
-  }
-  return { rows, errors };
-}
+export { formatFromPath, parseTrainerFile, readTrainerFile, type TrainerFileFormat, withAcceptableText };
 
 /**
  * Writes trainers as a CSV (header row + one record per trainer, `\n` line ends) or JSON
@@ -104,7 +62,7 @@ export function formatTrainerFile(
 
 function normaliseForExport(t: Trainer, includePrivate: boolean): Trainer {
   const priv = includePrivate ? normalisePrivate(t.private) : undefined;
-  return Trainer.create({
+  return newTrainer({
     id: t.id.trim(),
     displayName: t.displayName.trim(),
     homeHub: t.homeHub.trim(),

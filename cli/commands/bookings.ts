@@ -1,6 +1,7 @@
 import type { Booking } from "../../node/api/generated/concordat/v1/bookings.js";
 import { withConnection, type ConnectionOptions } from "../connection.js";
-import { apiRange, formatRange } from "../day-ranges.js";
+import { apiRange } from "../date-flags.js";
+import { formatRange } from "../day-ranges.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
 export interface BookingRequestOptions extends ConnectionOptions {

@@ -1,7 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import type { HubAnswer } from "../../node/api/generated/concordat/v1/availability.js";
 import { withConnection, type ConnectionOptions } from "../connection.js";
-import { apiRange, formatRange } from "../day-ranges.js";
+import { apiRange } from "../date-flags.js";
+import { formatRange } from "../day-ranges.js";
 import { printJson, printLine, printTable, printText, type Io } from "../io.js";
 
 const CEFR = ["A1", "A2", "B1", "B2", "C1", "C2"];

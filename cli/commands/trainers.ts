@@ -22,9 +22,8 @@ import {
 import {
   formatFromPath,
   formatTrainerFile,
-  parseTrainerFile,
+  readTrainerFile,
   trainerFromFields,
-  withAcceptableText,
   type CsvColumn,
   type FileRowError,
   type TrainerFileFormat,
@@ -335,7 +334,7 @@ export async function trainersImportCommand(options: ImportCommandOptions, io: I
       ExitCode.Usage,
     );
   });
-  const parsed = withAcceptableText(parseTrainerFile(content, format), format);
+  const parsed = readTrainerFile(content, format);
   const skipInvalid = options.skipInvalid ?? false;
   // With unreadable rows and no --skip-invalid, nothing will be written: still let the node check
   // the readable rows, so that the report lists every problem at once.

@@ -4,12 +4,14 @@
  * separators, how a cell reads into fields and how fields are written back into a cell, and the
  * checks that a written value reads back the same (docs/trainer-files.md, "CSV").
  */
-import {
-  type Accreditation,
-  type Language,
-  type TimeRange,
+// Types only: the codec also runs in the web console's page, which cannot load the generated
+// module (it loads grpc-js). A trainer is made by newTrainer below, not ts-proto's Trainer.create.
+import type {
+  Accreditation,
+  Language,
+  TimeRange,
   Trainer,
-  type TrainerPrivate,
+  TrainerPrivate,
 } from "../../node/api/generated/concordat/v1/trainers.js";
 import type {
   Accreditation as RosterAccreditation,
@@ -18,6 +20,24 @@ import type {
   TrainerPrivate as RosterTrainerPrivate,
   TrainerPublic as RosterTrainerPublic,
 } from "../../node/roster/index.js";
+
+/** A trainer with every field the API's message has, the unset ones empty (as ts-proto's `Trainer.create`). */
+export function newTrainer(fields: Partial<Trainer>): Trainer {
+  return {
+    id: "",
+    displayName: "",
+    homeHub: "",
+    languages: [],
+    regions: [],
+    accreditations: [],
+    availability: [],
+    blackouts: [],
+    private: undefined,
+    updatedAt: "",
+    updatedBy: "",
+    ...fields,
+  };
+}
 
 export interface ParsedRow {
   /** 1-based line where the record starts (CSV: the header is line 1) */
@@ -189,7 +209,7 @@ export function trainerFromCells(cells: Map<CsvColumn, string>, report: Report):
     return out;
   };
 
-  return Trainer.create({
+  return newTrainer({
     id: get("id"),
     displayName: get("display_name"),
     homeHub: get("home_hub"),

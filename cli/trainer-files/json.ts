@@ -3,12 +3,13 @@
  * the line of each so that every problem names where it is.
  */
 import { type Node as JsonNode, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
-import { Trainer, type TrainerPrivate } from "../../node/api/generated/concordat/v1/trainers.js";
+import type { Trainer, TrainerPrivate } from "../../node/api/generated/concordat/v1/trainers.js";
 import {
   ACCREDITATION_PARTS,
   FILE_PUBLIC_FIELDS,
   type FileRowError,
   LANGUAGE_FIELDS,
+  newTrainer,
   normalisePrivate,
   PRIVATE_FIELDS,
   type ParsedRow,
@@ -240,7 +241,7 @@ function trainerFromJson(node: JsonNode, report: Report): Trainer {
     priv = normalisePrivate(stringObject(privNode, "private", PRIVATE_FIELDS, report));
   }
 
-  return Trainer.create({
+  return newTrainer({
     id: str(props.get("id"), "id", report),
     displayName: str(props.get("displayName"), "displayName", report),
     homeHub: str(props.get("homeHub"), "homeHub", report),

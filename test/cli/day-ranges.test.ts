@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { apiRange, formatRange } from "../../cli/day-ranges.js";
+import { apiRange } from "../../cli/date-flags.js";
+import { formatRange } from "../../cli/day-ranges.js";
 import { CliError } from "../../cli/errors.js";
 import { formatTrainerFile, parseTrainerFile, trainerFromFields } from "../../cli/trainer-files.js";
 

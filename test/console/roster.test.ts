@@ -3,8 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseTrainerFile, withAcceptableText } from "../../cli/trainer-files.js";
-import { readTrainerFile } from "../../web/src/lib/trainer-file.js";
 import { launchChromium } from "../helpers/browser.js";
 import {
   type ConsolePage,
@@ -74,27 +72,6 @@ afterAll(async () => {
   await browser?.close();
   await hub?.cleanup();
   if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-describe("the trainer file reader in the browser", () => {
-  it("refuses the rows the CLI refuses, with the same lines, fields and messages", () => {
-    const files: Array<[string, "csv" | "json"]> = [
-      ["id,display_name,languages\nA,Alpha,en:C1\nB,Beta,english\nC,,fr:B2;de\n", "csv"],
-      ["id,display_name,colour\nA,Alpha,red\n", "csv"],
-      ['id,display_name,notes\nA,Alpha,"unterminated\n', "csv"],
-      ["id,display_name,availability\nA,Alpha,2026-03-01/2026-03-07\nB,Beta,2026-03-01\n", "csv"],
-      ["id,display_name,notes\nA,Alpha,bell\u0007\n", "csv"],
-      [
-        '[{"id":"A","displayName":"Alpha","languages":[{"tag":"en","level":1}]},\n{"id":"B","display_name":"x"}]',
-        "json",
-      ],
-      ['[{"id":"A",}]', "json"],
-      ['{"id":"A"}', "json"],
-    ];
-    for (const [content, format] of files) {
-      expect(readTrainerFile(content, format)).toEqual(withAcceptableText(parseTrainerFile(content, format), format));
-    }
-  });
 });
 
 describe("the roster screens", () => {

@@ -24,7 +24,9 @@ let operatorId: string;
 
 beforeAll(async () => {
   [hub, browser] = await Promise.all([startTestNode({ hubId: "session-hub" }), launchChromium()]);
-  const added = await hub.clients(hub.adminToken).operators.addOperator({ name: "Amina Coordinator", role: "operator" });
+  const added = await hub
+    .clients(hub.adminToken)
+    .operators.addOperator({ name: "Amina Coordinator", role: "operator" });
   operatorToken = added.token;
   operatorId = added.operator?.id ?? "";
 }, 120_000);

@@ -8,10 +8,12 @@ const NODE = fileURLToPath(new URL("../../node/", import.meta.url));
 /**
  * The unit of the check is a folder of node/ (roster, query, bookings, …). Generated protobuf code
  * (node/api/generated) is a unit of its own: every part may use the wire types without depending on
- * the API's services. Files directly in node/ (the composition root, logging, …) are not a folder.
+ * the API's services; so is web/generated (protobuf-es, for the console's bridge). Files directly in node/ (the composition root, logging, …) are not a folder.
  */
 function unitOf(file: string): string | undefined {
   const parts = relative(NODE, file).split(sep);
+  // The web console's protobuf-es code (web/generated), which its gRPC-Web bridge routes by.
+  if (parts[0] === ".." && parts[1] === "web" && parts[2] === "generated") return "web/generated";
   if (parts.length < 2) return undefined;
   if (parts[0] === "api" && parts[1] === "generated") return "api/generated";
   return parts[0];
@@ -98,7 +100,7 @@ async function bypasses(): Promise<string[]> {
     for (const match of text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
       const target = resolve(dirname(file), match[1]!);
       const to = unitOf(target);
-      if (!to || to === unitOf(file) || to === "api/generated") continue;
+      if (!to || to === unitOf(file) || to === "api/generated" || to === "web/generated") continue;
       if (relative(join(NODE, to), target) !== "index.js") found.push(`${relative(NODE, file)} imports "${match[1]}"`);
     }
   }

@@ -1,6 +1,6 @@
 /**
  * /roster/import: a CSV or JSON trainer file (docs/trainer-files.md) read in the browser with the
- * CLI's reader (lib/trainer-file.ts), then sent to ImportTrainers as `concordat trainers import`
+ * CLI's reader (cli/trainer-files.ts, bundled into the page), then sent to ImportTrainers as `concordat trainers import`
  * sends it: options first, then batches of rows. Without "import the valid rows", the node writes
  * nothing when any row is bad; with unreadable rows the call is a dry run, so that the node still
  * checks the readable ones and every problem is listed at once, each with its line and field.
@@ -12,7 +12,7 @@ import { formatNumber, t } from "../i18n.js";
 import { navigate } from "../router.js";
 import { may } from "../session.js";
 import { Link, Screen } from "../ui/kit.js";
-import { type FileRowError, formatFromPath, readTrainerFile } from "../lib/trainer-file.js";
+import { type FileRowError, formatFromPath, readTrainerFile } from "../../../cli/trainer-files/read.js";
 import { uploadingTrainerClient } from "../lib/upload.js";
 
 /** Rows per message, as the CLI sends them. */

@@ -8,7 +8,7 @@ import type { ComponentChildren } from "preact";
 import { useId } from "preact/hooks";
 import type { Trainer } from "../../generated/concordat/v1/trainers_pb.js";
 import { t } from "../i18n.js";
-import { cellRange } from "../lib/trainer-file.js";
+import { cellRange } from "../../../cli/day-ranges.js";
 import { Field, Select } from "./kit.js";
 
 export const CEFR_LEVELS = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;
