@@ -1,8 +1,17 @@
 import type { FunctionComponent } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { availableLanguages, currentLanguage, languageName, onLanguageChange, setLanguage, t } from "./i18n.js";
-import { startLive, useLiveState } from "./live.js";
-import { navigate, usePath } from "./router.js";
+import {
+  availableLanguages,
+  currentLanguage,
+  formatNumber,
+  languageName,
+  onLanguageChange,
+  setLanguage,
+  t,
+} from "./i18n.js";
+import { api } from "./api.js";
+import { startLive, useLive, useLiveState } from "./live.js";
+import { navigate, onLinkClick, usePath } from "./router.js";
 import { CurriculumScreen } from "./screens/curriculum.js";
 import { FederationScreen } from "./screens/federation.js";
 import { FindScreen } from "./screens/find.js";
@@ -11,7 +20,7 @@ import { ReportsScreen } from "./screens/reports.js";
 import { RequestsScreen } from "./screens/requests.js";
 import { RosterScreen } from "./screens/roster.js";
 import { may, type Me, session } from "./session.js";
-import { Link } from "./ui/kit.js";
+import { Link, useLoad } from "./ui/kit.js";
 
 export interface ScreenProps {
   /** The address below the screen's own ("/roster/T-1" → "T-1"), for its sub-pages. */
@@ -70,6 +79,35 @@ function LiveIndicator() {
   );
 }
 
+/**
+ * The link to "Requests", with how many requests for this hub's trainers wait for an operator's
+ * decision (NodeService.GetStatus) beside its name, read again when a booking changes or the
+ * screen changes. A screen reader reads "Requests, 2 awaiting decision": the name still starts
+ * with the screen's, and the visible count is its own element.
+ */
+function RequestsLink(props: { href: string; current: boolean; path: string }) {
+  const live = useLive("booking");
+  const status = useLoad((signal) => api.node.getStatus({}, { signal }), [live, props.path]);
+  const count = status.data?.bookingsAwaitingDecision ?? 0;
+  const name = t("nav.requests");
+  if (count === 0)
+    return (
+      <Link href={props.href} current={props.current}>
+        {name}
+      </Link>
+    );
+  return (
+    <a
+      href={props.href}
+      onClick={onLinkClick}
+      aria-current={props.current ? "page" : undefined}
+      aria-label={`${name}${t("requests.navAwaiting", { count })}`}
+    >
+      {name} <span class="nav-count">{formatNumber(count)}</span>
+    </a>
+  );
+}
+
 function Shell(props: { me: Me }) {
   const path = usePath();
   const route = ROUTES.find((r) => path === r.path || path.startsWith(`${r.path}/`));
@@ -100,9 +138,13 @@ function Shell(props: { me: Me }) {
         <ul>
           {ROUTES.map((r) => (
             <li key={r.path}>
-              <Link href={r.path} current={r === route}>
-                {t(r.name)}
-              </Link>
+              {r.path === "/requests" ? (
+                <RequestsLink href={r.path} current={r === route} path={path} />
+              ) : (
+                <Link href={r.path} current={r === route}>
+                  {t(r.name)}
+                </Link>
+              )}
             </li>
           ))}
         </ul>
