@@ -275,6 +275,35 @@ describe("the Reports screen", () => {
     expect(confirmed.out()).toContain(`CONFIRMED: ${reportFile}`);
   }, 120_000);
 
+  it("compares two periods: the baseline's tables and chart, its options in the address, an invalid period at its field", async () => {
+    const { page, problems } = await reportsPage();
+    await openScreen(page, "Reports");
+    await page.getByLabel("Report", { exact: true }).selectOption("baseline");
+    await page.getByLabel("Period", { exact: true }).fill(String(Y));
+    await page.getByLabel("Against", { exact: true }).fill(String(Y - 1));
+    await page.getByRole("button", { name: "Show the report" }).click();
+    const federation = page.getByRole("table", { name: `The federation's figures: ${Y} against ${Y - 1}` });
+    await federation.waitFor({ timeout: 30_000 });
+    const row = federation
+      .getByRole("row")
+      .filter({ has: page.getByRole("cell", { name: "Deliveries", exact: true }) });
+    expect((await row.getByRole("cell").allTextContents()).map((x) => x.trim())).toEqual([
+      "Deliveries",
+      "2",
+      "0",
+      "+2",
+    ]);
+    await page.getByRole("img", { name: /^Participants per hub, both periods/ }).waitFor();
+    expect(new URL(page.url()).search).toBe(`?kind=baseline&period=${Y}&against=${Y - 1}`);
+    await expectAccessible(page, "baseline report (en)");
+    // The API's field error, shown at the field it names.
+    await page.getByLabel("Against", { exact: true }).fill("last year");
+    await page.getByRole("button", { name: "Show the report" }).click();
+    await page.getByText("is not a period").waitFor({ timeout: 15_000 });
+    expect(await page.getByLabel("Against", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    expect(problems).toEqual([]);
+  }, 90_000);
+
   it("passes axe in Arabic, right to left, and has no sideways scroll on a phone", async () => {
     const ar = await reportsPage({ locale: "ar" });
     await openScreen(ar.page, "التقارير", "الشاشات");

@@ -59,6 +59,11 @@ function Pattern(props: { id: string; index: number; color: string }) {
   );
 }
 
+/** A row's label as drawn: what fits before the bars (the whole name is in the description and the tables). */
+const LABEL_CHARS = 22;
+const shortLabel = (label: string) =>
+  [...label].length > LABEL_CHARS ? `${[...label].slice(0, LABEL_CHARS - 1).join("")}…` : label;
+
 const fillOf = (prefix: string, index: number, color: string) =>
   index % 4 === 0 ? color : `url(#${prefix}-p${index})`;
 
@@ -130,7 +135,7 @@ export function BarChart(props: { spec: BarChartSpec }) {
           {layout.rows.map((row) => (
             <g key={row.label}>
               <text x={x(row.labelAt.x)} y={row.labelAt.y} text-anchor={anchor("end")} font-size="12" fill="#1a1f29">
-                {row.label}
+                {shortLabel(row.label)}
               </text>
               {row.bars.map((bar) => (
                 <g key={bar.key}>
