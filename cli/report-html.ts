@@ -1,5 +1,6 @@
 import type { BaselineReport, CoverageReport, FigureChange, HubCoverage } from "../node/reports/index.js";
 import { showText } from "../node/text.js";
+import { type BarChartSpec, baselineChart, coverageCharts, layoutBarChart } from "./report-charts.js";
 
 /**
  * A report as one self-contained HTML page: inline CSS and inline SVG charts, no script, no font,
@@ -17,9 +18,6 @@ const esc = (s: string) => showText(s).replace(/[&<>"']/g, (c) => `&#${c.charCod
 const num = (n: number) => n.toLocaleString("en-GB");
 export const formatRate = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
 const fig = (key: string, text: string, cls = "") => `<td class="n${cls}" data-figure="${esc(key)}">${esc(text)}</td>`;
-
-const PALETTE = ["#1f6f8b", "#e07a1f", "#5b8c3a", "#8f4d9e", "#c0392b", "#2c3e50", "#b8860b", "#16a085"];
-const GENDER = { female: "#8f4d9e", male: "#1f6f8b", unspecified: "#a0a0a0" } as const;
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:#1d2329;margin:0;background:#f5f6f8}
@@ -56,59 +54,37 @@ ${body}
 `;
 }
 
-/** A horizontal bar chart: one row per label, one bar per series (grouped) or stacked segments. */
-function barChart(options: {
-  title: string;
-  rows: Array<{ label: string; bars: Array<{ series: string; value: number; key: string }> }>;
-  series: Array<{ name: string; color: string }>;
-  stacked?: boolean;
-  /** Values are rates (0..1): the scale is 0..100%. */
-  rates?: boolean;
-}): string {
-  const { rows, series } = options;
-  const labelWidth = 150;
-  const width = 720;
-  const plot = width - labelWidth - 60;
-  const barHeight = 14;
-  const perRow = options.stacked ? 1 : Math.max(1, series.length);
-  const rowHeight = perRow * (barHeight + 2) + 10;
-  const totals = rows.map((r) =>
-    options.stacked ? r.bars.reduce((s, b) => s + b.value, 0) : Math.max(0, ...r.bars.map((b) => b.value)),
-  );
-  const max = options.rates ? 1 : Math.max(1, ...totals);
-  const height = rows.length * rowHeight + 24;
+/** A bar chart (report-charts.ts lays it out) as inline SVG, with its legend. */
+function barChart(spec: BarChartSpec): string {
+  const layout = layoutBarChart(spec);
+  const value = (v: number) => (spec.rates ? formatRate(v) : num(v));
+  const seriesName = (id: string) => spec.series.find((s) => s.id === id)?.name ?? id;
   const parts: string[] = [];
-  rows.forEach((row, i) => {
-    const y0 = 8 + i * rowHeight;
+  for (const row of layout.rows) {
     parts.push(
-      `<text x="${labelWidth - 6}" y="${y0 + (perRow * (barHeight + 2)) / 2 + 4}" text-anchor="end" font-size="12">${esc(row.label)}</text>`,
+      `<text x="${row.labelAt.x}" y="${row.labelAt.y}" text-anchor="end" font-size="12">${esc(row.label)}</text>`,
     );
-    let x = labelWidth;
-    row.bars.forEach((bar, j) => {
-      const w = (bar.value / max) * plot;
-      const color = series.find((s) => s.name === bar.series)?.color ?? PALETTE[j % PALETTE.length];
-      const y = options.stacked ? y0 : y0 + j * (barHeight + 2);
-      const bx = options.stacked ? x : labelWidth;
+    for (const bar of row.bars) {
       parts.push(
-        `<rect x="${bx.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" height="${barHeight}" fill="${color}" data-figure="${esc(bar.key)}" data-value="${bar.value}"><title>${esc(`${row.label} · ${bar.series}: ${options.rates ? formatRate(bar.value) : num(bar.value)}`)}</title></rect>`,
+        `<rect x="${bar.x.toFixed(2)}" y="${bar.y}" width="${bar.width.toFixed(2)}" height="${bar.height}" fill="${bar.color}" data-figure="${esc(bar.key)}" data-value="${bar.value}"><title>${esc(`${row.label} · ${seriesName(bar.series)}: ${value(bar.value)}`)}</title></rect>`,
       );
-      if (!options.stacked)
+      if (bar.valueAt)
         parts.push(
-          `<text x="${(bx + w + 4).toFixed(2)}" y="${y + barHeight - 3}" font-size="11" fill="#56606b">${esc(options.rates ? formatRate(bar.value) : num(bar.value))}</text>`,
+          `<text x="${bar.valueAt.x.toFixed(2)}" y="${bar.valueAt.y}" font-size="11" fill="#56606b">${esc(value(bar.value))}</text>`,
         );
-      if (options.stacked) x += w;
-    });
-    if (options.stacked)
+    }
+    if (row.total)
       parts.push(
-        `<text x="${(x + 4).toFixed(2)}" y="${y0 + barHeight - 3}" font-size="11" fill="#56606b">${num(totals[i] as number)}</text>`,
+        `<text x="${row.total.x.toFixed(2)}" y="${row.total.y}" font-size="11" fill="#56606b">${num(row.total.value)}</text>`,
       );
-  });
-  parts.push(`<line x1="${labelWidth}" x2="${labelWidth}" y1="4" y2="${height - 16}" stroke="#9aa3ad"/>`);
+  }
+  const { axis, height, width, plot, max } = layout;
+  parts.push(`<line x1="${axis.x}" x2="${axis.x}" y1="${axis.y1}" y2="${axis.y2}" stroke="#9aa3ad"/>`);
   parts.push(
-    `<text x="${labelWidth}" y="${height - 4}" font-size="11" fill="#56606b">0</text><text x="${labelWidth + plot}" y="${height - 4}" font-size="11" fill="#56606b" text-anchor="end">${options.rates ? "100%" : num(max)}</text>`,
+    `<text x="${axis.x}" y="${axis.labelY}" font-size="11" fill="#56606b">0</text><text x="${axis.x + plot}" y="${axis.labelY}" font-size="11" fill="#56606b" text-anchor="end">${spec.rates ? "100%" : num(max)}</text>`,
   );
-  const legend = series.map((s) => `<i style="background:${s.color}"></i>${esc(s.name)}`).join("");
-  return `<div class="chart"><h3>${esc(options.title)}</h3><div class="legend">${legend}</div><svg role="img" aria-label="${esc(options.title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-plot-width="${plot}" data-max="${max}">${parts.join("")}</svg></div>`;
+  const legend = spec.series.map((s) => `<i style="background:${s.color}"></i>${esc(s.name)}`).join("");
+  return `<div class="chart"><h3>${esc(spec.title)}</h3><div class="legend">${legend}</div><svg role="img" aria-label="${esc(spec.title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-plot-width="${plot}" data-max="${max}">${parts.join("")}</svg></div>`;
 }
 
 function coverageBody(r: CoverageReport, heading: string): string {
@@ -149,56 +125,7 @@ function coverageBody(r: CoverageReport, heading: string): string {
   }
   out.push(`</tbody></table>`);
 
-  out.push(
-    barChart({
-      title: "Active accredited trainers per competency",
-      series: codes.map(([, code], i) => ({ name: code, color: PALETTE[i % PALETTE.length] as string })),
-      rows: r.hubs.map((h) => ({
-        label: h.name || h.hub,
-        bars: h.competencies.map((c) => ({
-          series: c.code,
-          value: c.activeTrainers,
-          key: `chart:competency|${h.hub}|${c.competency}|active_trainers`,
-        })),
-      })),
-    }),
-  );
-  out.push(
-    barChart({
-      title: "Participants in the period, by gender",
-      stacked: true,
-      series: (["female", "male", "unspecified"] as const).map((g) => ({ name: g, color: GENDER[g] })),
-      rows: r.hubs.map((h) => ({
-        label: h.name || h.hub,
-        bars: (["female", "male", "unspecified"] as const).map((g) => ({
-          series: g,
-          value: h.deliveries[g],
-          key: `chart:deliveries|${h.hub}||${g}`,
-        })),
-      })),
-    }),
-  );
-  out.push(
-    barChart({
-      title: "Completion and pass rates in the period",
-      rates: true,
-      series: [
-        { name: "completed", color: PALETTE[2] as string },
-        { name: "passed", color: PALETTE[0] as string },
-      ],
-      rows: r.hubs.map((h) => ({
-        label: h.name || h.hub,
-        bars: [
-          {
-            series: "completed",
-            value: h.deliveries.completionRate ?? 0,
-            key: `chart:deliveries|${h.hub}||completion_rate`,
-          },
-          { series: "passed", value: h.deliveries.passRate ?? 0, key: `chart:deliveries|${h.hub}||pass_rate` },
-        ],
-      })),
-    }),
-  );
+  for (const chart of coverageCharts(r)) out.push(barChart(chart));
 
   out.push(
     `<h2>Accreditations per competency</h2><table><thead><tr><th>hub</th>${codes.map(([, code]) => `<th>${esc(code)} active</th><th>${esc(code)} expiring ≤ 90 days</th>`).join("")}</tr></thead><tbody>`,
@@ -306,25 +233,7 @@ function baselinePage(b: BaselineReport): string {
   out.push(
     `<h2>Federation</h2>${head}${b.changes.federation.map((c) => changeRow("federation|", c)).join("")}</tbody></table>`,
   );
-  out.push(
-    barChart({
-      title: "Participants per hub, both periods",
-      series: [
-        { name: b.period.label, color: PALETTE[0] as string },
-        { name: b.against.label, color: "#9aa3ad" },
-      ],
-      rows: b.changes.hubs.map((h) => {
-        const p = h.figures.find((f) => f.measure === "participants");
-        return {
-          label: h.name || h.hub,
-          bars: [
-            { series: b.period.label, value: p?.current ?? 0, key: `chart:hub|${h.hub}||participants|current` },
-            { series: b.against.label, value: p?.baseline ?? 0, key: `chart:hub|${h.hub}||participants|baseline` },
-          ],
-        };
-      }),
-    }),
-  );
+  out.push(barChart(baselineChart(b)));
   for (const h of b.changes.hubs)
     out.push(
       `<h2>${esc(h.name || h.hub)} <span class="badge">${esc(h.hub)}</span></h2>${head}${h.figures.map((c) => changeRow(`hub|${h.hub}`, c)).join("")}</tbody></table>`,

@@ -1,5 +1,4 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { stringify } from "csv-stringify/sync";
 import { decodeBundle } from "../../node/audit/bundle.js";
 import { PEER_ID_PATTERN } from "../../node/federation/index.js";
 import { verifyReport, type BaselineReport, type CoverageReport, type FigureChange } from "../../node/reports/index.js";
@@ -7,6 +6,9 @@ import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 import { formatRate, renderReportHtml } from "../report-html.js";
+import { baselineRows, coverageRows, csvText, reportJson } from "../report-rows.js";
+
+export { baselineRows, coverageRows };
 
 /** Where a report goes besides the terminal. */
 export interface ReportOutputs {
@@ -29,49 +31,6 @@ export interface BaselineOptions extends ConnectionOptions, ReportOutputs {
 
 const pct = (x: number | null) => (x === null ? "–" : `${Math.round(x * 100)}%`);
 
-/** The report in long form, one figure per row: section, hub, subject, measure, value. */
-export function coverageRows(r: CoverageReport): string[][] {
-  const rows: string[][] = [["section", "hub", "subject", "measure", "value"]];
-  for (const h of r.hubs) {
-    rows.push(
-      ["hub", h.hub, "", "trainers", String(h.trainers)],
-      ["hub", h.hub, "", "adopted_release", h.adoptedRelease ?? ""],
-    );
-    for (const c of h.competencies) {
-      rows.push(
-        ["competency", h.hub, c.competency, "active_trainers", String(c.activeTrainers)],
-        ["competency", h.hub, c.competency, "expiring_within_90_days", String(c.expiringWithin90Days)],
-      );
-    }
-    for (const [k, v] of Object.entries(h.deliveries))
-      rows.push(["deliveries", h.hub, "", snake(k), v === null ? "" : String(v)]);
-    for (const m of h.adaptedModules) rows.push(["adapted_module", h.hub, m, "release", h.adoptedRelease ?? ""]);
-  }
-  for (const g of r.gaps.noActiveTrainer) rows.push(["gap:no_active_trainer", "", g.competency, "region", g.region]);
-  for (const g of r.gaps.expiring) rows.push(["gap:expiring", g.hub, g.competency, "count", String(g.count)]);
-  for (const g of r.gaps.awaitingReview) rows.push(["gap:awaiting_review", g.hub, g.adaptation, "", ""]);
-  for (const g of r.gaps.behindRelease) rows.push(["gap:behind_release", g.hub, g.adopted ?? "", "latest", g.latest]);
-  for (const g of r.gaps.neverDelivered) rows.push(["gap:never_delivered", g.hub, g.module, "", ""]);
-  return rows;
-}
-
-/** A baseline in long form: scope (federation or hub), hub, subject, measure, current, baseline, change. */
-export function baselineRows(b: BaselineReport): string[][] {
-  const rows: string[][] = [["scope", "hub", "subject", "measure", b.period.label, b.against.label, "change"]];
-  const row = (scope: string, hub: string, c: FigureChange) => [
-    scope,
-    hub,
-    c.subject,
-    c.measure,
-    ...[c.current, c.baseline, c.change].map((v) => (v === null ? "" : String(v))),
-  ];
-  for (const c of b.changes.federation) rows.push(row("federation", "", c));
-  for (const h of b.changes.hubs) for (const c of h.figures) rows.push(row("hub", h.hub, c));
-  return rows;
-}
-
-const snake = (k: string) => k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
-
 async function writeOutput(file: string, text: string): Promise<void> {
   await writeFile(file, text).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot write '${file}': ${error.code ?? error.message}`, ExitCode.Failure);
@@ -83,8 +42,8 @@ async function writeOutputs(
   report: CoverageReport | BaselineReport,
   rows: string[][],
 ): Promise<void> {
-  if (o.out) await writeOutput(o.out, `${JSON.stringify(report, null, 2)}\n`);
-  if (o.csv) await writeOutput(o.csv, stringify(rows));
+  if (o.out) await writeOutput(o.out, reportJson(report));
+  if (o.csv) await writeOutput(o.csv, csvText(rows));
   if (o.html) await writeOutput(o.html, renderReportHtml(report));
 }
 

@@ -1,0 +1,136 @@
+/**
+ * A report in long form (one figure per row) and as CSV: what `concordat report coverage|baseline
+ * --csv FILE` writes and what the web console downloads, from this one module. It imports nothing:
+ * the console bundles it for the browser. The shapes below are what the rows and the charts read of
+ * a report; node/reports' CoverageReport and BaselineReport have all of it (the CLI passes them in,
+ * so the compiler checks that they still do).
+ */
+
+/** What the rows, the charts and the console read of a coverage report (node/reports' CoverageReport). */
+export interface CoverageFigures {
+  kind: "concordat.coverage/1";
+  generatedAt: string;
+  period: { from: string; to: string };
+  latestRelease: string | null;
+  publicOnly: boolean;
+  hubs: Array<{
+    hub: string;
+    name: string;
+    trainers: number;
+    competencies: Array<{ competency: string; code: string; activeTrainers: number; expiringWithin90Days: number }>;
+    adoptedRelease: string | null;
+    behindLatest: boolean;
+    adaptedModules: string[];
+    adaptationsAwaitingReview: string[];
+    deliveries: {
+      count: number;
+      participants: number;
+      female: number;
+      male: number;
+      unspecified: number;
+      completed: number;
+      passed: number;
+      completionRate: number | null;
+      passRate: number | null;
+    };
+    modulesNeverDelivered: string[];
+  }>;
+  gaps: {
+    noActiveTrainer: Array<{ competency: string; code: string; region: string }>;
+    expiring: Array<{ hub: string; competency: string; count: number }>;
+    awaitingReview: Array<{ hub: string; adaptation: string }>;
+    behindRelease: Array<{ hub: string; adopted: string | null; latest: string }>;
+    neverDelivered: Array<{ hub: string; module: string }>;
+  };
+  sources: {
+    charter: { checkpoint: { seq: number; time: string } };
+    releases: Array<{ checkpoint: { version?: string } }>;
+    documents: Array<{ hub: string; type: string; checkpoint: { seq: number; time: string } }>;
+  };
+}
+
+/** One figure in both periods (node/reports' FigureChange). */
+export interface FigureChangeRow {
+  measure: string;
+  subject: string;
+  current: number | null;
+  baseline: number | null;
+  change: number | null;
+}
+
+/** What the rows, the charts and the console read of a baseline comparison (node/reports' BaselineReport). */
+export interface BaselineFigures {
+  kind: "concordat.baseline/1";
+  generatedAt: string;
+  period: { label: string; from: string; to: string };
+  against: { label: string; from: string; to: string };
+  changes: {
+    federation: FigureChangeRow[];
+    hubs: Array<{ hub: string; name: string; figures: FigureChangeRow[] }>;
+  };
+  current: CoverageFigures;
+  baseline: CoverageFigures;
+}
+
+const snake = (k: string) => k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
+
+/** The report in long form, one figure per row: section, hub, subject, measure, value. */
+export function coverageRows(r: CoverageFigures): string[][] {
+  const rows: string[][] = [["section", "hub", "subject", "measure", "value"]];
+  for (const h of r.hubs) {
+    rows.push(
+      ["hub", h.hub, "", "trainers", String(h.trainers)],
+      ["hub", h.hub, "", "adopted_release", h.adoptedRelease ?? ""],
+    );
+    for (const c of h.competencies) {
+      rows.push(
+        ["competency", h.hub, c.competency, "active_trainers", String(c.activeTrainers)],
+        ["competency", h.hub, c.competency, "expiring_within_90_days", String(c.expiringWithin90Days)],
+      );
+    }
+    for (const [k, v] of Object.entries(h.deliveries))
+      rows.push(["deliveries", h.hub, "", snake(k), v === null ? "" : String(v)]);
+    for (const m of h.adaptedModules) rows.push(["adapted_module", h.hub, m, "release", h.adoptedRelease ?? ""]);
+  }
+  for (const g of r.gaps.noActiveTrainer) rows.push(["gap:no_active_trainer", "", g.competency, "region", g.region]);
+  for (const g of r.gaps.expiring) rows.push(["gap:expiring", g.hub, g.competency, "count", String(g.count)]);
+  for (const g of r.gaps.awaitingReview) rows.push(["gap:awaiting_review", g.hub, g.adaptation, "", ""]);
+  for (const g of r.gaps.behindRelease) rows.push(["gap:behind_release", g.hub, g.adopted ?? "", "latest", g.latest]);
+  for (const g of r.gaps.neverDelivered) rows.push(["gap:never_delivered", g.hub, g.module, "", ""]);
+  return rows;
+}
+
+/** A baseline in long form: scope (federation or hub), hub, subject, measure, current, baseline, change. */
+export function baselineRows(b: BaselineFigures): string[][] {
+  const rows: string[][] = [["scope", "hub", "subject", "measure", b.period.label, b.against.label, "change"]];
+  const row = (scope: string, hub: string, c: FigureChangeRow) => [
+    scope,
+    hub,
+    c.subject,
+    c.measure,
+    ...[c.current, c.baseline, c.change].map((v) => (v === null ? "" : String(v))),
+  ];
+  for (const c of b.changes.federation) rows.push(row("federation", "", c));
+  for (const h of b.changes.hubs) for (const c of h.figures) rows.push(row("hub", h.hub, c));
+  return rows;
+}
+
+/** A report's rows, whichever kind it is. */
+export function reportRows(report: CoverageFigures | BaselineFigures): string[][] {
+  return report.kind === "concordat.baseline/1" ? baselineRows(report) : coverageRows(report);
+}
+
+/**
+ * Rows as CSV (RFC 4180 quoting, "\n" after every row): a field holding a comma, a quote or a line
+ * break is quoted, its quotes doubled; nothing else is. The same text csv-stringify's defaults give
+ * (test/console/reports.test.ts compares them), without its Node-only Buffer, so a browser can run it.
+ */
+export function csvText(rows: readonly (readonly string[])[]): string {
+  const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  return rows.map((row) => `${row.map(field).join(",")}\n`).join("");
+}
+
+/** The JSON file of a report, as `--out FILE` writes it (what `report verify` checks). */
+export function reportJson(report: unknown): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
