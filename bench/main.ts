@@ -19,6 +19,7 @@ import { apiResponsiveness } from "./bulk/responsiveness.js";
 import { admissionFuzz } from "./admission/fuzz.js";
 import { describeEnvironment } from "./lib/environment.js";
 import { Cleanup, ROOT, tempDir } from "./lib/nodes.js";
+import { SharedSetups } from "./lib/shared.js";
 import { toConsoleTable, writeResults } from "./lib/report.js";
 import type { Benchmark, BenchmarkResult, RunResults } from "./lib/types.js";
 
@@ -83,12 +84,16 @@ async function main(): Promise<number> {
   );
 
   let cleanup = new Cleanup();
+  const shared = new SharedSetups(values.keep);
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     log(`\n${signal}: cleaning up…`);
-    void cleanup.run(log).finally(() => process.exit(130));
+    void cleanup
+      .run(log)
+      .then(() => shared.release(new Set(), log))
+      .finally(() => process.exit(130));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -106,7 +111,7 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const runStart = performance.now();
   const benchmarks: BenchmarkResult[] = [];
-  for (const benchmark of selected) {
+  for (const [index, benchmark] of selected.entries()) {
     log(`\n▶ ${benchmark.name}: ${benchmark.title}`);
     const start = performance.now();
     try {
@@ -117,6 +122,11 @@ async function main(): Promise<number> {
         cleanup: current,
         tempDir: (prefix) => tempDir(prefix, current, values.keep),
         log,
+        shared: (key, build) => {
+          if (!benchmark.shares?.includes(key))
+            throw new Error(`${benchmark.name} asks for the shared setup ${key} without listing it in its shares`);
+          return shared.get(key, build);
+        },
       });
       // Every figure says where it was measured, on top of what its benchmark says.
       const figures = outcome.figures.map((f) => ({
@@ -148,6 +158,8 @@ async function main(): Promise<number> {
     } finally {
       await cleanup.run(log);
       cleanup = new Cleanup();
+      // A shared setup lives until the last benchmark of this run that shares it.
+      await shared.release(new Set(selected.slice(index + 1).flatMap((b) => b.shares ?? [])), log);
     }
     log(`  (${Math.round((performance.now() - start) / 1000)} s)`);
   }
