@@ -17,15 +17,22 @@ import { storageBenchmark } from "./storage/storage.js";
 import { bulkImport } from "./bulk/import.js";
 import { apiResponsiveness } from "./bulk/responsiveness.js";
 import { admissionFuzz } from "./admission/fuzz.js";
+import { consoleInteractions } from "./console/interactions.js";
 import { describeEnvironment } from "./lib/environment.js";
 import { Cleanup, ROOT, tempDir } from "./lib/nodes.js";
+import { SharedSetups } from "./lib/shared.js";
 import { toConsoleTable, writeResults } from "./lib/report.js";
 import type { Benchmark, BenchmarkResult, RunResults } from "./lib/types.js";
 
-/** Every benchmark, in the order they run (bench/README.md says what each measures). */
+/**
+ * Every benchmark, in the order they run (bench/README.md says what each measures). A name filter
+ * keeps this order: `console.interactions` adds to the target node it shares with
+ * `availability.restart` (its own roster, booking requests), so it comes after it.
+ */
 const BENCHMARKS: readonly Benchmark[] = [
   availabilityQuery,
   availabilityRestart,
+  consoleInteractions,
   casesSearch,
   storageBenchmark,
   replicationAdapters,
@@ -83,12 +90,16 @@ async function main(): Promise<number> {
   );
 
   let cleanup = new Cleanup();
+  const shared = new SharedSetups(values.keep);
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     log(`\n${signal}: cleaning up…`);
-    void cleanup.run(log).finally(() => process.exit(130));
+    void cleanup
+      .run(log)
+      .then(() => shared.release(new Set(), log))
+      .finally(() => process.exit(130));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -106,7 +117,7 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const runStart = performance.now();
   const benchmarks: BenchmarkResult[] = [];
-  for (const benchmark of selected) {
+  for (const [index, benchmark] of selected.entries()) {
     log(`\n▶ ${benchmark.name}: ${benchmark.title}`);
     const start = performance.now();
     try {
@@ -117,6 +128,11 @@ async function main(): Promise<number> {
         cleanup: current,
         tempDir: (prefix) => tempDir(prefix, current, values.keep),
         log,
+        shared: (key, build) => {
+          if (!benchmark.shares?.includes(key))
+            throw new Error(`${benchmark.name} asks for the shared setup ${key} without listing it in its shares`);
+          return shared.get(key, build);
+        },
       });
       // Every figure says where it was measured, on top of what its benchmark says.
       const figures = outcome.figures.map((f) => ({
@@ -148,6 +164,8 @@ async function main(): Promise<number> {
     } finally {
       await cleanup.run(log);
       cleanup = new Cleanup();
+      // A shared setup lives until the last benchmark of this run that shares it.
+      await shared.release(new Set(selected.slice(index + 1).flatMap((b) => b.shares ?? [])), log);
     }
     log(`  (${Math.round((performance.now() - start) / 1000)} s)`);
   }

@@ -1,4 +1,5 @@
 import type { Cleanup } from "./nodes.js";
+import type { SharedScope } from "./shared.js";
 
 /** What a benchmark module reports, and what the runner writes (docs/bench/latest.json). */
 
@@ -66,12 +67,20 @@ export interface BenchmarkContext {
   environment: Environment;
   /** Progress for people, on stderr. */
   log(message: string): void;
+  /**
+   * The setup named `key`, built by `build` the first time a benchmark of the run asks for it and
+   * kept (its processes, its temp dirs) until the last selected benchmark that lists `key` in its
+   * `shares` has run. Asking for a key the benchmark does not list is an error.
+   */
+  shared<T>(key: string, build: (scope: SharedScope) => Promise<T>): Promise<T>;
 }
 
 export interface Benchmark {
   /** Short, dotted, used by the name filter: e.g. "availability.query". */
   name: string;
   title: string;
+  /** Keys of the shared setups it asks for (`BenchmarkContext.shared`). */
+  shares?: readonly string[];
   run(context: BenchmarkContext): Promise<BenchmarkOutcome>;
 }
 
