@@ -34,9 +34,9 @@ const catalogue = (lang: string, file: string) =>
     string,
     string
   >;
-/** The day as the console shows it in English (its catalogue's language, whatever the browser's region). */
+/** The day as the console shows it to an en-GB browser: English words, the browser's region's order. */
 const shown = (day: string) =>
-  new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${day}T12:00:00Z`));
+  new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${day}T12:00:00Z`));
 
 let fed: StartedFederation;
 let browser: Browser;

@@ -45,6 +45,14 @@ export function preferredLanguage(): string {
 let language = "en";
 let catalogue: Catalogue = english as Catalogue;
 let plurals = new Intl.PluralRules("en");
+/** The locale dates and numbers are written in: the browser's own when it is of the chosen language (en-GB for en). */
+let formats = "en";
+
+function formatLocaleFor(lang: string): string {
+  const base = lang.split("-")[0]?.toLowerCase();
+  const own = (navigator.languages ?? [navigator.language]).find((l) => l.split("-")[0]?.toLowerCase() === base);
+  return own ?? lang;
+}
 const listeners = new Set<() => void>();
 
 export function currentLanguage(): string {
@@ -66,6 +74,7 @@ export async function setLanguage(lang: string, remember = false): Promise<void>
   language = lang;
   catalogue = next;
   plurals = new Intl.PluralRules(lang);
+  formats = formatLocaleFor(lang);
   document.documentElement.lang = lang;
   document.documentElement.dir = isRightToLeft(lang) ? "rtl" : "ltr";
   if (remember) localStorage.setItem(CHOICE_KEY, lang);
@@ -104,26 +113,26 @@ export function t(key: string, params: Readonly<Record<string, string | number>>
 }
 
 export function formatNumber(value: number, options?: Intl.NumberFormatOptions): string {
-  return new Intl.NumberFormat(language, options).format(value);
+  return new Intl.NumberFormat(formats, options).format(value);
 }
 
 /** A calendar day ("2026-03-01") in the person's locale; the day itself, never shifted by time zone. */
 export function formatDay(day: string): string {
   if (!/^\d{4}-\d{2}-\d{2}/.test(day)) return day;
   const date = new Date(`${day.slice(0, 10)}T12:00:00Z`);
-  return new Intl.DateTimeFormat(language, { dateStyle: "medium", timeZone: "UTC" }).format(date);
+  return new Intl.DateTimeFormat(formats, { dateStyle: "medium", timeZone: "UTC" }).format(date);
 }
 
 /** A moment (RFC 3339) in the person's locale and time zone. */
 export function formatTime(at: string): string {
   const date = new Date(at);
   if (Number.isNaN(date.getTime())) return at;
-  return new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" }).format(date);
+  return new Intl.DateTimeFormat(formats, { dateStyle: "medium", timeStyle: "short" }).format(date);
 }
 
 /** "3 minutes ago", "in 2 days": an age in the person's language. */
 export function formatAge(seconds: number): string {
-  const format = new Intl.RelativeTimeFormat(language, { numeric: "auto" });
+  const format = new Intl.RelativeTimeFormat(formats, { numeric: "auto" });
   const abs = Math.abs(seconds);
   const sign = seconds >= 0 ? -1 : 1;
   if (abs < 60) return format.format(sign * Math.round(abs), "second");
