@@ -289,8 +289,9 @@ async function screenshots(browser: Browser, url: string, token: string): Promis
         );
       if (links.length === 0) throw new Error("the console's navigation lists no screen");
       for (const link of links) {
-        if (!names.has(link.href)) names.set(link.href, slug(link.name) || slug(link.href));
-        await navigation.getByRole("link", { name: link.name, exact: true }).click();
+        // Files are named by the screen's address (/find → find-en.png): a link's text may carry a count.
+        if (!names.has(link.href)) names.set(link.href, slug(link.href) || slug(link.name));
+        await navigation.locator(`a[href="${link.href}"]`).click();
         await page.waitForURL((u) => u.pathname === link.href, { timeout: 15_000 });
         await settled(page);
         const file = join(OUT, `${names.get(link.href)}-${lang}.png`);
