@@ -17,6 +17,7 @@ import { storageBenchmark } from "./storage/storage.js";
 import { bulkImport } from "./bulk/import.js";
 import { apiResponsiveness } from "./bulk/responsiveness.js";
 import { admissionFuzz } from "./admission/fuzz.js";
+import { consoleFirstLoad } from "./console/first-load.js";
 import { consoleInteractions } from "./console/interactions.js";
 import { describeEnvironment } from "./lib/environment.js";
 import { Cleanup, ROOT, tempDir } from "./lib/nodes.js";
@@ -33,6 +34,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   availabilityQuery,
   availabilityRestart,
   consoleInteractions,
+  consoleFirstLoad,
   casesSearch,
   storageBenchmark,
   replicationAdapters,

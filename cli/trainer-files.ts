@@ -16,8 +16,7 @@
  * The format is described in docs/trainer-files.md; keep the two in step.
  */
 import type { TimeRange, Trainer } from "../node/api/generated/concordat/v1/trainers.js";
-import { TextKind, textViolationsIn } from "../node/text.js";
-import { cellRange, toCellRange } from "./day-ranges.js";
+import { toCellRange } from "./day-ranges.js";
 import {
   CSV_COLUMNS,
   type CsvColumn,

@@ -1,12 +1,8 @@
-/** The CSV trainer file (docs/trainer-files.md, "CSV"): a header row naming the columns, one trainer per record. */
-import type { Trainer } from "../../node/api/generated/concordat/v1/trainers.js";
 import { type CsvRecord, type CsvSyntaxError, readCsv } from "../../node/csv.js";
 import {
   CSV_COLUMNS,
   type CsvColumn,
-  cellsOfTrainer,
   type FileRowError,
-  PRIVATE_CSV_COLUMNS,
   type ParsedRow,
   REQUIRED_CSV_COLUMNS,
   trainerFromCells,
