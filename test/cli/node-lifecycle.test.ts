@@ -34,9 +34,12 @@ describe("a node's data directory, from the command line", () => {
     expect(init.code).toBe(0);
     const config = parse(await readFile(join(data, "config.yaml"), "utf8")) as {
       api: { port: number };
+      console: { port: number };
       network: { listen: string[] };
     };
     expect(config.api.port).toBe(0);
+    // Its own API port and no console port: a free one, so that it never takes another node's 7480.
+    expect(config.console.port).toBe(0);
     expect(config.network.listen).toEqual(["/ip4/127.0.0.1/tcp/0"]);
 
     // `concordat --data DIR start &`, with none of the environment's overrides: the config decides.
@@ -95,6 +98,47 @@ describe("a node's data directory, from the command line", () => {
       expect(JSON.parse(status.stdout)).toMatchObject({ hubId: "local-hub", role: "hub" });
       expect((await runCli(["--data", data, "stop"], { timeoutMs: 60_000 })).code).toBe(0);
       await exited;
+    } finally {
+      node.kill("SIGKILL");
+    }
+  }, 120_000);
+
+  test("`start` prints the web console's address, and the console answers there", async () => {
+    root ||= await makeTempDir("concordat-lifecycle-");
+    const data = join(root, "console");
+    expect(
+      (await runCli(["--data", data, "init", "--hub", "con-one", "--name", "Hub", ...LISTEN, "--console-port", "0"]))
+        .code,
+    ).toBe(0);
+    const env: NodeJS.ProcessEnv = { ...process.env, CONCORDAT_LOG_LEVEL: "warn", CONCORDAT_LOG_PRETTY: "false" };
+    const node = spawn(process.execPath, [CLI_ENTRY, "--data", data, "start"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      let printed = "";
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no console address printed within 60 s: ${printed}`)), 60_000);
+        const read = (chunk: Buffer) => {
+          printed += chunk.toString();
+          const match = /web console: open (http:\/\/127\.0\.0\.1:\d+\/) and sign in with an access token/.exec(
+            printed,
+          );
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1] as string);
+          }
+        };
+        node.stdout?.on("data", read);
+        node.stderr?.on("data", read);
+      });
+      const response = await fetch(url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+      expect(await response.text()).toContain("<title>Concordat</title>");
+      const runtime = JSON.parse(await readFile(join(data, "node.json"), "utf8")) as { console?: string };
+      expect(runtime.console).toBe(url);
+      expect((await runCli(["--data", data, "stop"], { timeoutMs: 60_000 })).code).toBe(0);
     } finally {
       node.kill("SIGKILL");
     }
