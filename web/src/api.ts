@@ -20,7 +20,7 @@ import { t } from "./i18n.js";
 import { session } from "./session.js";
 
 /** Adds the token to every call; an UNAUTHENTICATED answer ends the session (revoked or wrong token). */
-const authorization: Interceptor = (next) => async (request) => {
+export const authorization: Interceptor = (next) => async (request) => {
   const token = session.token();
   if (token !== undefined) request.header.set("authorization", `Bearer ${token}`);
   try {

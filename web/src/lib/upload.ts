@@ -9,11 +9,11 @@
  * grpc-status-details-bin read into a ConnectError with its details) over an HTTP client made of
  * XMLHttpRequest, which buffers the request body and reports how much of it has been sent.
  */
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { readAllBytes, type UniversalClientFn } from "@connectrpc/connect/protocol";
 import { createTransport } from "@connectrpc/connect/protocol-grpc-web";
 import { TrainerService } from "../../generated/concordat/v1/trainers_pb.js";
-import { session } from "../session.js";
+import { authorization } from "../api.js";
 
 /** How much of the request has gone out: bytes sent of bytes in all. */
 export type UploadProgress = (sent: number, total: number) => void;
@@ -58,20 +58,6 @@ function xhrClient(onProgress: UploadProgress): UniversalClientFn {
     });
   };
 }
-
-/** The session's token on the call; UNAUTHENTICATED ends the session, as for every other call (api.ts). */
-const authorization: Interceptor = (next) => async (request) => {
-  const token = session.token();
-  if (token !== undefined) request.header.set("authorization", `Bearer ${token}`);
-  try {
-    return await next(request);
-  } catch (error) {
-    if (error instanceof ConnectError && error.code === Code.Unauthenticated && token !== undefined) {
-      session.end("revoked");
-    }
-    throw error;
-  }
-};
 
 /** A TrainerService client whose client-streaming calls work in a browser and report upload progress. */
 export function uploadingTrainerClient(onProgress: UploadProgress) {

@@ -18,8 +18,8 @@ import type { ScreenProps } from "../app.js";
 import { formatNumber, formatTime, t } from "../i18n.js";
 import { useLive } from "../live.js";
 import { may } from "../session.js";
-import { FieldChanges, TextArea, textIn } from "../ui/curriculum-parts.js";
-import { Busy, ErrorMessage, Field, Notice, Screen, useLoad } from "../ui/kit.js";
+import { FieldChanges, textIn } from "../ui/curriculum-parts.js";
+import { Busy, ErrorMessage, Field, Notice, Screen, TextArea, useLoad } from "../ui/kit.js";
 import "./curriculum.css";
 
 /** What ShowCurriculum's JSON holds (node/core/curriculum.ts: CurriculumContent and EffectiveCurriculum). */

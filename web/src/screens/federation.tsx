@@ -13,8 +13,7 @@ import type { ScreenProps } from "../app.js";
 import { formatAge, formatNumber, formatTime, t } from "../i18n.js";
 import { useLive } from "../live.js";
 import { may } from "../session.js";
-import { TextArea } from "../ui/curriculum-parts.js";
-import { Busy, ErrorMessage, Field, Notice, Screen, useLoad } from "../ui/kit.js";
+import { Busy, ErrorMessage, Field, Notice, Screen, TextArea, useLoad } from "../ui/kit.js";
 import "./federation.css";
 
 export function FederationScreen(props: ScreenProps) {

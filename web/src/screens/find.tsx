@@ -25,10 +25,9 @@ import {
   Part,
   reasonText,
   StateBadge,
-  TextArea,
   today,
 } from "../ui/booking-parts.js";
-import { Busy, ErrorMessage, Field, Link, Notice, Screen, Select, useLoad } from "../ui/kit.js";
+import { Busy, ErrorMessage, Field, Link, Notice, Screen, Select, TextArea, useLoad } from "../ui/kit.js";
 import "./find.css";
 
 const CEFR = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;

@@ -12,8 +12,8 @@ import type { ScreenProps } from "../app.js";
 import { formatTime, t } from "../i18n.js";
 import { useLive } from "../live.js";
 import { may } from "../session.js";
-import { awaitsDecision, formatPeriod, Part, reasonText, StateBadge, TextArea } from "../ui/booking-parts.js";
-import { Busy, ErrorMessage, Field, Notice, Screen, Select, useLoad } from "../ui/kit.js";
+import { awaitsDecision, formatPeriod, Part, reasonText, StateBadge } from "../ui/booking-parts.js";
+import { Busy, ErrorMessage, Field, Notice, Screen, Select, TextArea, useLoad } from "../ui/kit.js";
 import "./requests.css";
 
 const STATES = ["pending", "tentative", "confirmed", "declined", "cancelled"] as const;

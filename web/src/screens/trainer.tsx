@@ -12,7 +12,7 @@ import { countryName, formatDay, formatTime, languageName, t } from "../i18n.js"
 import { useLive } from "../live.js";
 import { navigate } from "../router.js";
 import { may } from "../session.js";
-import { Busy, ErrorMessage, Field, Link, Screen, useLoad } from "../ui/kit.js";
+import { Busy, ErrorMessage, Field, Link, Screen, TextArea, useLoad } from "../ui/kit.js";
 import {
   AccreditationsEditor,
   changedFields,
@@ -23,7 +23,6 @@ import {
   LanguagesEditor,
   RangesEditor,
   rangeText,
-  TextArea,
   type TrainerForm,
   trainerOfForm,
 } from "../ui/trainer-parts.js";

@@ -109,47 +109,6 @@ export function awaitsDecision(booking: Booking): boolean {
   );
 }
 
-/** A labelled multi-line field whose error is shown under it and tied to it. */
-export function TextArea(props: {
-  label: string;
-  value: string;
-  onValue: (value: string) => void;
-  error?: string | undefined;
-  hint?: string;
-  required?: boolean;
-  maxLength?: number;
-  inputRef?: (element: HTMLTextAreaElement | null) => void;
-}) {
-  const id = useId();
-  const described = [props.hint ? `${id}-hint` : "", props.error ? `${id}-error` : ""].filter(Boolean).join(" ");
-  return (
-    <div class={`field${props.error ? " invalid" : ""}`}>
-      <label for={id}>{props.label}</label>
-      <textarea
-        id={id}
-        rows={3}
-        ref={props.inputRef}
-        value={props.value}
-        maxLength={props.maxLength}
-        aria-required={props.required ? "true" : undefined}
-        aria-invalid={props.error ? "true" : undefined}
-        aria-describedby={described || undefined}
-        onInput={(e) => props.onValue((e.currentTarget as HTMLTextAreaElement).value)}
-      />
-      {props.hint ? (
-        <span class="hint" id={`${id}-hint`}>
-          {props.hint}
-        </span>
-      ) : null}
-      {props.error ? (
-        <span class="field-error" id={`${id}-error`}>
-          {props.error}
-        </span>
-      ) : null}
-    </div>
-  );
-}
-
 export interface OptionGroup {
   label: string;
   options: ReadonlyArray<{ value: string; label: string }>;

@@ -1,9 +1,3 @@
-/**
- * Pieces of the Curriculum screen: a record's text in the reader's language, a field-by-field
- * change (before → after, as DiffCore and CoreImpact give it), and a labelled multi-line field
- * (the kit has single-line fields only) that shows the API's error for it like Field does.
- */
-import { useId } from "preact/hooks";
 import type { FieldChange } from "../../generated/concordat/v1/core_pb.js";
 import { currentLanguage, t } from "../i18n.js";
 
@@ -42,41 +36,5 @@ export function FieldChanges(props: { changes: readonly FieldChange[] }) {
         </li>
       ))}
     </ul>
-  );
-}
-
-/** A labelled textarea with its hint and the API's error, tied to it as Field ties them. */
-export function TextArea(props: {
-  label: string;
-  value: string;
-  onValue: (value: string) => void;
-  error?: string | undefined;
-  hint?: string;
-  rows?: number;
-}) {
-  const id = useId();
-  const described = [props.hint ? `${id}-hint` : "", props.error ? `${id}-error` : ""].filter(Boolean).join(" ");
-  return (
-    <div class={`field${props.error ? " invalid" : ""}`}>
-      <label for={id}>{props.label}</label>
-      <textarea
-        id={id}
-        rows={props.rows ?? 3}
-        value={props.value}
-        onInput={(e) => props.onValue((e.currentTarget as HTMLTextAreaElement).value)}
-        aria-invalid={props.error ? "true" : undefined}
-        aria-describedby={described || undefined}
-      />
-      {props.hint ? (
-        <span class="hint" id={`${id}-hint`}>
-          {props.hint}
-        </span>
-      ) : null}
-      {props.error ? (
-        <span class="field-error" id={`${id}-error`}>
-          {props.error}
-        </span>
-      ) : null}
-    </div>
   );
 }

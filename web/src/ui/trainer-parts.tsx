@@ -5,7 +5,6 @@
  * shows the API's error for its path ("trainer.languages[0].tag") under it (ui/kit.tsx Field).
  */
 import type { ComponentChildren } from "preact";
-import { useId } from "preact/hooks";
 import type { Trainer } from "../../generated/concordat/v1/trainers_pb.js";
 import { t } from "../i18n.js";
 import { cellRange } from "../../../cli/day-ranges.js";
@@ -158,34 +157,6 @@ export function errorAt(errors: Errors, path: string): string | undefined {
 export function errorsUnder(errors: Errors, prefix: string): string | undefined {
   const found = [...errors.entries()].filter(([k]) => k.startsWith(`trainer.${prefix}`)).map(([, v]) => v);
   return found.length > 0 ? found.join("; ") : undefined;
-}
-
-/** A labelled multi-line text field, its error tied to it as Field does. */
-export function TextArea(props: {
-  label: string;
-  value: string;
-  onValue: (value: string) => void;
-  error?: string | undefined;
-}) {
-  const id = useId();
-  return (
-    <div class={`field${props.error ? " invalid" : ""}`}>
-      <label for={id}>{props.label}</label>
-      <textarea
-        id={id}
-        rows={3}
-        value={props.value}
-        onInput={(e) => props.onValue((e.currentTarget as HTMLTextAreaElement).value)}
-        aria-invalid={props.error ? "true" : undefined}
-        aria-describedby={props.error ? `${id}-error` : undefined}
-      />
-      {props.error ? (
-        <span class="field-error" id={`${id}-error`}>
-          {props.error}
-        </span>
-      ) : null}
-    </div>
-  );
 }
 
 /** A list of rows in a fieldset, each with its own remove button, and a button to add one. */
