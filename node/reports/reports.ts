@@ -10,7 +10,7 @@ import { charterIdOf, readCharter, type Membership } from "../federation/index.j
 import { quote } from "../text.js";
 import { compareBaseline, parsePeriod, type BaselineReport } from "./baseline.js";
 import { computeCoverage, type CoverageReport } from "./coverage.js";
-import { REPORTED_TYPES, reportInputOf, type SignedDocument, type SignedState } from "./signed-state.js";
+import { REPORTED_TYPES, ReportCache, reportInputOf, type SignedDocument, type SignedState } from "./signed-state.js";
 
 /**
  * Reports computed from what the federation signed: this hub's documents as of its own latest
@@ -26,6 +26,8 @@ export class Reports {
   readonly #views: VerifiedViews;
   readonly #membership: Membership;
   readonly #core: CoreSource;
+  /** Decoded rosters by signed heads, kept from one report to the next (signed-state.ts). */
+  readonly #cache = new ReportCache();
 
   constructor(
     init: { hubId: string },
@@ -56,14 +58,18 @@ export class Reports {
     if (violations.length > 0) throw invalidArgument(violations);
     const generatedAt = options.now ?? new Date().toISOString();
     const state = await this.signedState();
-    return computeCoverage(
-      await reportInputOf(state, {
+    const input = await reportInputOf(
+      state,
+      {
         generatedAt,
         asOf: generatedAt,
         period: { from: options.from, to: options.to },
         publicOnly: options.publicOnly,
-      }),
+      },
+      this.#cache,
     );
+    this.#cache.sweep();
+    return computeCoverage(input);
   }
 
   /**
@@ -85,11 +91,20 @@ export class Reports {
     const state = await this.signedState();
     const at = (p: { to: string }) => (`${p.to}T23:59:59.999Z` < generatedAt ? `${p.to}T23:59:59.999Z` : generatedAt);
     const current = computeCoverage(
-      await reportInputOf(state, { generatedAt, asOf: at(period), period, publicOnly: options.publicOnly }),
+      await reportInputOf(
+        state,
+        { generatedAt, asOf: at(period), period, publicOnly: options.publicOnly },
+        this.#cache,
+      ),
     );
     const base = computeCoverage(
-      await reportInputOf(state, { generatedAt, asOf: at(against), period: against, publicOnly: options.publicOnly }),
+      await reportInputOf(
+        state,
+        { generatedAt, asOf: at(against), period: against, publicOnly: options.publicOnly },
+        this.#cache,
+      ),
     );
+    this.#cache.sweep();
     return compareBaseline(current, base, { period: period.label, against: against.label });
   }
 

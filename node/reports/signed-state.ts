@@ -84,6 +84,51 @@ class SignedReleases implements CoreSource {
   }
 }
 
+/** A roster document's trainers as a report reads them: id and regions, in id order. */
+type RosterEntries = ReadonlyArray<readonly [id: string, regions: string[]]>;
+
+/**
+ * What a node keeps between reports: each roster document's trainers as of the heads a checkpoint
+ * signed. The same heads always give the same trainers, so a report over 50,000 trainers decodes
+ * only the rosters that changed since the last one (each decoded record costs microseconds, and a
+ * roster read through Automerge more). Only the documents of the latest report are kept.
+ */
+export class ReportCache {
+  #rosters = new Map<string, RosterEntries>();
+  #used = new Set<string>();
+
+  rosterEntries(signed: SignedCheckpoint, read: () => RosterEntries): RosterEntries {
+    const key = `${signed.checkpoint.documentId}@${signed.checkpoint.heads.join(",")}`;
+    this.#used.add(key);
+    let entries = this.#rosters.get(key);
+    if (!entries) {
+      entries = read();
+      this.#rosters.set(key, entries);
+    }
+    return entries;
+  }
+
+  /** Forgets what the report just made did not read (older heads, documents gone). */
+  sweep(): void {
+    for (const key of this.#rosters.keys()) if (!this.#used.has(key)) this.#rosters.delete(key);
+    this.#used.clear();
+  }
+}
+
+function readRosterEntries(doc: unknown): RosterEntries {
+  const entries: Array<readonly [string, string[]]> = [];
+  for (const [id, stored] of Object.entries((doc as { trainers?: Record<string, unknown> }).trainers ?? {}).sort(
+    ([x], [y]) => (x < y ? -1 : 1),
+  )) {
+    try {
+      entries.push([id, decodeTrainer(stored).regions]);
+    } catch {
+      // a record that does not decode counts nowhere (the index skips it too)
+    }
+  }
+  return entries;
+}
+
 /**
  * The report's input from a signed state: per member, its trainers with the accreditations their
  * held credentials verify (against the charter and the issuers' credentials documents in the same
@@ -93,6 +138,7 @@ class SignedReleases implements CoreSource {
 export async function reportInputOf(
   state: SignedState,
   options: { generatedAt: string; asOf: string; period: { from: string; to: string }; publicOnly: boolean },
+  cache?: ReportCache,
 ): Promise<ReportInput> {
   const members = state.charter.state.members;
   const charter = {
@@ -118,7 +164,7 @@ export async function reportInputOf(
 
   const hubs: HubInput[] = [];
   for (const member of members) {
-    const hub = await hubInput(member, docsOf, verifier, core, (peer) => charter.holderOf(peer)?.hub ?? "");
+    const hub = await hubInput(member, docsOf, verifier, core, (peer) => charter.holderOf(peer)?.hub ?? "", cache);
     // The secretariat appears only if it has trainers or deliveries of its own.
     if (member.role === "secretariat" && hub.trainers.length === 0 && hub.deliveries.length === 0) continue;
     hubs.push(hub);
@@ -142,6 +188,7 @@ async function hubInput(
   verifier: CredentialVerifier,
   core: CoreSource,
   hubOf: (peerId: string) => string,
+  cache: ReportCache | undefined,
 ): Promise<HubInput> {
   const credentials = docsOf(member.hub, "credentials")[0]?.doc as Partial<CredentialsDoc> | undefined;
   const trainers: HubInput["trainers"] = [];
@@ -149,15 +196,10 @@ async function hubInput(
     a.signed.checkpoint.documentId < b.signed.checkpoint.documentId ? -1 : 1,
   );
   for (const roster of rosters) {
-    for (const [id, stored] of Object.entries(
-      (roster.doc as { trainers?: Record<string, unknown> }).trainers ?? {},
-    ).sort(([x], [y]) => (x < y ? -1 : 1))) {
-      let regions: string[];
-      try {
-        regions = decodeTrainer(stored).regions;
-      } catch {
-        continue; // a record that does not decode counts nowhere (the index skips it too)
-      }
+    const entries = cache
+      ? cache.rosterEntries(roster.signed, () => readRosterEntries(roster.doc))
+      : readRosterEntries(roster.doc);
+    for (const [id, regions] of entries) {
       const { accreditations } = await accreditationsOf(heldIn(credentials, id), (c) => verifier.verify(c, {}), hubOf);
       trainers.push({
         regions,
