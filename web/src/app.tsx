@@ -87,7 +87,7 @@ function LiveIndicator() {
  */
 function RequestsLink(props: { href: string; current: boolean; path: string }) {
   const live = useLive("booking");
-  const status = useLoad((signal) => api.node.getStatus({}, { signal }), [live, props.path]);
+  const status = useLoad((signal) => api.node.getStatus({}, { signal }), [props.path], live);
   const count = status.data?.bookingsAwaitingDecision ?? 0;
   const name = t("nav.requests");
   if (count === 0)

@@ -97,7 +97,8 @@ function HubCurriculum() {
         problems: releases.problems,
       };
     },
-    [live],
+    [],
+    live,
   );
   const [done, setDone] = useState<string | undefined>(undefined);
   if (!loaded.data) return loaded.error ? <ErrorMessage error={loaded.error} /> : <Busy />;
@@ -562,7 +563,8 @@ function Releases(props: {
 // at the secretariat
 
 function SecretariatCurriculum() {
-  const live = useLive("release", "curriculum");
+  // Where each hub stands comes from its verified checkpoints: re-read when one arrives.
+  const live = useLive("release", "curriculum", "checkpoint");
   const [released, setReleased] = useState<CoreRelease | undefined>(undefined);
   const loaded = useLoad(
     async (signal) => {
@@ -575,7 +577,8 @@ function SecretariatCurriculum() {
       const diff = latest ? await api.core.diffCore({ from: latest, to: "draft" }, { signal }) : undefined;
       return { releases: releases.releases, draft: JSON.parse(draft.json) as CoreView, hubs, diff, latest };
     },
-    [live, released],
+    [released],
+    live,
   );
   if (!loaded.data) return loaded.error ? <ErrorMessage error={loaded.error} /> : <Busy />;
   const { releases, draft, hubs, diff, latest } = loaded.data;

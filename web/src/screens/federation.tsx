@@ -30,7 +30,8 @@ export function FederationScreen(props: ScreenProps) {
       ]);
       return { members, status, peers, key };
     },
-    [live, admitted],
+    [admitted],
+    live,
   );
   const mayAdmit = props.me.hubRole === "secretariat" && may("admin");
   return (

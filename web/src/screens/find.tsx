@@ -554,7 +554,8 @@ function MyRequests(props: { keys: string[] }) {
       const byKey = new Map(answer.bookings.map((b) => [b.key, b]));
       return keys.map((k) => byKey.get(k)).filter((b): b is Booking => b !== undefined);
     },
-    [live, keys.join(",")],
+    [keys.join(",")],
+    live,
   );
   const bookings = list.data ?? [];
   return (

@@ -183,7 +183,7 @@ export function ReportsScreen(props: ScreenProps) {
   const [draft, setDraft] = useState<Query>(shown);
   const live = useLive("checkpoint", "release", "member", "curriculum");
   const key = JSON.stringify(shown);
-  const loaded = useLoad((signal) => loadReport(shown, signal), [key, live]);
+  const loaded = useLoad((signal) => loadReport(shown, signal), [key], live);
   const errors = fieldErrors(loaded.error);
   const set = (patch: Partial<Query>) => setDraft((d) => ({ ...d, ...patch }));
   const submit = (event: Event) => {

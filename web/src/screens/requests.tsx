@@ -210,7 +210,8 @@ export function RequestsScreen(_props: ScreenProps) {
   const [filter, setFilter] = useState({ state: "", trainer: "" });
   const list = useLoad(
     (signal) => api.bookings.listBookings({ state: filter.state, trainerId: filter.trainer }, { signal }),
-    [live, filter.state, filter.trainer],
+    [filter.state, filter.trainer],
+    live,
   );
   const [declining, setDeclining] = useState<Booking | undefined>(undefined);
   const [working, setWorking] = useState<string | undefined>(undefined);

@@ -58,7 +58,8 @@ function RosterList(_props: ScreenProps) {
       }
       return { trainers, total, more: token !== "" };
     },
-    [pages, live],
+    [pages],
+    live,
   );
   const words = query.toLocaleLowerCase().split(/\s+/).filter(Boolean);
   const shown = loaded.data ? loaded.data.trainers.filter((tr) => matches(tr, words)) : [];

@@ -227,7 +227,8 @@ export function TrainerPage(props: ScreenProps & { id: string }) {
       ]);
       return { trainer, checks, bookings, history };
     },
-    [props.id, live],
+    [props.id],
+    live,
   );
   const title = loaded.data?.trainer.displayName || props.id;
   if (!loaded.data) {

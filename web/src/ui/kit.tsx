@@ -190,33 +190,64 @@ export interface Loaded<T> {
 }
 
 /**
- * Data read from the node for a screen, read again when a dependency changes (a live event's
- * counter among them). An answer that arrives after a newer request started is dropped.
+ * Data read from the node for a screen. When a dependency changes (another trainer, other search
+ * options) the read in flight is dropped and the data read again. When `refresh` changes (a live
+ * event's counter, useLive) the data is read again too, but after the read in flight, never instead
+ * of it: a node that announces changes faster than a read takes still shows each answer.
  */
-export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[]): Loaded<T> {
+export function useLoad<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  deps: readonly unknown[],
+  refresh = 0,
+): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
   const reload = useCallback(() => setTick((n) => n + 1), []);
-  useEffect(() => {
-    const controller = new AbortController();
+  const latestLoad = useRef(load);
+  latestLoad.current = load;
+  const flight = useRef<{ controller: AbortController; again: boolean } | undefined>(undefined);
+  const start = useRef(() => {
+    const current = { controller: new AbortController(), again: false };
+    flight.current = current;
+    const { signal } = current.controller;
     setLoading(true);
-    load(controller.signal).then(
-      (value) => {
-        if (controller.signal.aborted) return;
-        setData(value);
-        setError(undefined);
-        setLoading(false);
-      },
-      (failure: unknown) => {
-        if (controller.signal.aborted) return;
-        setError(failure);
-        setLoading(false);
-      },
-    );
-    return () => controller.abort();
+    latestLoad
+      .current(signal)
+      .then(
+        (value) => {
+          if (signal.aborted) return;
+          setData(value);
+          setError(undefined);
+          setLoading(false);
+        },
+        (failure: unknown) => {
+          if (signal.aborted) return;
+          setError(failure);
+          setLoading(false);
+        },
+      )
+      .finally(() => {
+        if (flight.current !== current) return;
+        flight.current = undefined;
+        if (current.again) start.current();
+      });
+  });
+  useEffect(() => {
+    start.current();
+    return () => {
+      flight.current?.controller.abort();
+      flight.current = undefined;
+    };
   }, [...deps, tick]);
+  const refreshed = useRef(refresh);
+  useEffect(() => {
+    if (refreshed.current === refresh) return;
+    refreshed.current = refresh;
+    if (flight.current) flight.current.again = true;
+    else start.current();
+  }, [refresh]);
   return { data, error, loading, reload };
 }
 
