@@ -19,7 +19,7 @@ import { LoginScreen } from "./screens/login.js";
 import { ReportsScreen } from "./screens/reports.js";
 import { RequestsScreen } from "./screens/requests.js";
 import { RosterScreen } from "./screens/roster.js";
-import { may, type Me, session } from "./session.js";
+import { type Me, session } from "./session.js";
 import { Link, useLoad } from "./ui/kit.js";
 
 export interface ScreenProps {
@@ -161,5 +161,3 @@ export function App() {
   if (!me) return <LoginScreen ended={session.ended()} />;
   return <Shell me={me} />;
 }
-
-export { may };
