@@ -151,6 +151,19 @@ describe("a removed hub is told it was removed, and shown nothing else", () => {
       expiresAt: "",
     });
     expect(r().node.running.bookings.show(asked.booking.key).state).toBe("pending");
+    // a holds the request before r is removed (after it, a takes nothing r signs).
+    await waitUntil(
+      "a to receive r's request",
+      () => {
+        try {
+          a().node.running.bookings.show(asked.booking.key);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+    );
     const since = r().node.logs.length;
 
     await federationRemoveCommand({ ...cli(s()), hub: r().hub }, memoryIo(false));
