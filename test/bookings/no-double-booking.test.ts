@@ -337,7 +337,11 @@ describe("bookings: no double booking under concurrency, partitions, retries and
           `[figure] bookings run ${run}: ${distinct.length} requests (${count("duplicate")} retries, ${count("cut")} cuts) -> ${confirmed.length} confirmed, ${answers.length - confirmed.length} declined; ${seenBeforeKill.size} answered before the SIGKILL (${batches.flat().find((c) => c.kind === "kill")?.kind === "kill" ? (batches.flat().find((c) => c.kind === "kill") as { when: string }).when : ""})`,
         );
       }),
-      { numRuns: 8, endOnFailure: true },
+      {
+        numRuns: 8,
+        endOnFailure: true,
+        ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: "0" } : {}),
+      },
     );
   }, 480_000);
 });

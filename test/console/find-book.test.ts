@@ -179,11 +179,13 @@ describe("find and book across hubs", () => {
       1,
     );
     await openRequests(page);
+    // The screen reads its bookings after it opens: wait for them (bounded), then count.
+    const incoming = page.getByRole("table", { name: "1 request for this hub's trainers" });
+    await incoming.waitFor({ timeout: 15_000 });
     await expect(page.getByText("This hub's policy is manual", { exact: false }).count()).resolves.toBe(1);
     await expect(
       page.getByRole("status").filter({ hasText: "1 request is awaiting a decision." }).count(),
     ).resolves.toBe(1);
-    const incoming = page.getByRole("table", { name: "1 request for this hub's trainers" });
     const row = incoming.getByRole("row", { name: /hub-a/ });
     await expect(row.textContent()).resolves.toContain("Pilot course");
     await row.getByRole("button", { name: `Confirm ${key}` }).click();
