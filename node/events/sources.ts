@@ -123,8 +123,8 @@ export function bookingEvents(init: {
 
 /**
  * Core releases: published here (the secretariat) or arrived verified from the secretariat (a hub):
- * the releases as they are now against those last seen, whenever a verified view moves or this
- * node commits.
+ * the releases as they are now against those last seen, whenever the core's verified view moves or
+ * this node commits.
  */
 export function releaseEvents(init: {
   isSecretariat: boolean;
@@ -159,7 +159,10 @@ export function releaseEvents(init: {
     later.now();
     const unsubscribes = [
       init.documents.onCommit(() => later.schedule()),
-      init.views.onApplied(() => later.schedule()),
+      // Only the core's own view carries releases: other members' views need no new look.
+      init.views.onApplied((view) => {
+        if (documentTypeOf(view.doc) === DocumentType.Core) later.schedule();
+      }),
     ];
     return () => {
       later.stop();
