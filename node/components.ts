@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { Repo } from "@automerge/automerge-repo";
+import type { DocumentId } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { AdmissionGate, type Attestation, type AttestationStore, readAttestations } from "./admission/index.js";
 import { API_MAX_RECEIVE_MESSAGE_BYTES, ApiServer } from "./api/index.js";
@@ -49,6 +49,7 @@ import { NodeNetwork } from "./network/index.js";
 import { Operators } from "./operators/index.js";
 import type { DataPaths } from "./paths.js";
 import { Availability } from "./query/index.js";
+import { Replica } from "./replica/index.js";
 import { Reports } from "./reports/index.js";
 import { Roster } from "./roster/index.js";
 import { LevelStorageAdapter } from "./storage/index.js";
@@ -72,7 +73,8 @@ export interface Components {
   store: NodeStore;
   operators: Operators;
   repoStorage: SealableStorage;
-  repo: Repo;
+  /** The replicated copies, in a worker thread (docs/architecture.md, "The replica worker"). */
+  replica: Replica;
   documents: OwnedDocuments;
   roster: Roster;
   membership: Membership;
@@ -176,17 +178,11 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
   // The Repo's writes go through the store, so that they wait while the disk is full instead of failing.
   const levelStorage = new LevelStorageAdapter(store.repoLevel());
   const repoStorage = new SealableStorage(levelStorage, child("repo-storage"), { refusals: store });
-  const repo = new Repo({
-    storage: repoStorage,
-    network: [],
-    // The repo peer id is the libp2p peer id: the adapters bind it to what the transport proved.
-    peerId: identity.peerId,
-    // Nothing is shared until the federation, built below, decides what is.
-    shareConfig: { announce: async () => false, access: async () => false },
-  });
+  // The Repo runs in the replica worker; it reaches this storage through the link.
+  const replica = new Replica({ peerId: identity.peerId }, { storage: repoStorage, logger: child("replica") });
   const documents = new OwnedDocuments(
     { owner: hubId, listing: directoryListing, idFor: (key) => ownedDocumentId(directoryId, key) },
-    { store, repo, repoStorage, logger: child("documents") },
+    { store, replica, repoStorage, logger: child("documents") },
   );
   const roster = new Roster(
     { hubId, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
@@ -194,16 +190,13 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
   );
   const federation = new Federation(
     { self: { hubId, peerId: identity.peerId, directoryId }, peers: config.network.peers },
-    { repo, documents, membership, logger: child("federation") },
+    { replica, documents, membership, logger: child("federation") },
   );
   // The federation decides what is shared, and with whom (ARCHITECTURE.md, "Confidentiality").
-  repo.shareConfig = {
-    announce: async (peer, doc) => doc !== undefined && federation.mayShare(peer, doc),
-    access: async (peer, doc) => federation.mayShare(peer, doc),
-  };
+  replica.sharePolicy = (peer, doc) => federation.mayShare(peer, doc as DocumentId);
   const views = new VerifiedViews(
     { federationId, selfDirectoryId: directoryId, staleAfterMs: config.federation.staleAfterSeconds * 1000 },
-    { membership, repo, store, logger: child("verified-views"), ...(metrics ? { metrics } : {}) },
+    { membership, replica, store, logger: child("verified-views"), ...(metrics ? { metrics } : {}) },
   );
   metrics?.countDocuments({
     documents: async () => {
@@ -244,7 +237,10 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     { isSecretariat, federationId, creator: config.hub.name },
     { documents, checkpointer, logger: child("core") },
   );
-  const verifiedCore = new VerifiedCoreReleases({ federationId }, { membership, repo, store, logger: child("core") });
+  const verifiedCore = new VerifiedCoreReleases(
+    { federationId },
+    { membership, replica, store, logger: child("core") },
+  );
   const coreSource = isSecretariat ? coreAuthoring : verifiedCore;
   const curriculum = new Curriculum({ hubId, documents, core: coreSource, logger: child("curriculum") });
   const credentials = new Credentials(
@@ -295,7 +291,8 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
         peer === membership.anchor || membership.isCurrentKey(peer) || federation.mayShare(peer, id),
       attestableHeads: (id, heads) => documents.attestableHeads(id, heads),
       self: { peerId: identity.peerId, sign: (data) => identity.signSync(data) },
-      handle: (id) => repo.handles[id],
+      apply: (id, chunks) => replica.admit(id, chunks),
+      heads: (id) => replica.heads(id) ?? [],
       store: attestationStore(store),
       logger: child("admission"),
       ...(metrics ? { metrics } : {}),
@@ -304,7 +301,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
   const network = new NodeNetwork(config, {
     identity,
     federation,
-    repo,
+    replica,
     gate: admission,
     logger: child("network"),
     metrics,
@@ -339,7 +336,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     store,
     operators,
     repoStorage,
-    repo,
+    replica,
     documents,
     roster,
     membership,
@@ -384,7 +381,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
         documents,
         checkpointer,
         views,
-        repo,
+        replica,
         membership,
         coreSource,
       }),
@@ -414,22 +411,19 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
 
 /**
  * The order the components start in (they stop in reverse). The store, opened while building, is
- * already on the lifecycle. Durability: the Repo's stop flushes what is ready and seals its
+ * already on the lifecycle. Durability: the replica's stop flushes what is ready and seals its
  * storage, after everything that writes (the network, the checkpoints, the documents) has stopped.
  */
 export function startOrder(c: Components): Step[] {
-  const { repo, repoStorage, documents } = c;
+  const { replica, repoStorage, documents } = c;
   return [
-    step("repo", {
+    step("replica", {
+      start: () => replica.start(),
       stop: async () => {
         try {
-          // The network adapters were disconnected by the network's stop. Flush only documents that
-          // are ready: Repo.flush (and so Repo.shutdown) throws on one still being requested.
-          await repo.flush(
-            Object.values(repo.handles)
-              .filter((h) => h.isReady())
-              .map((h) => h.documentId),
-          );
+          // The network adapters were disconnected by the network's stop: the worker writes what
+          // its Repo has not saved yet and ends.
+          await replica.stop();
         } finally {
           await repoStorage.seal();
         }

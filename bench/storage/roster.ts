@@ -13,11 +13,12 @@ import type { DocumentId } from "@automerge/automerge-repo";
 import { pino } from "pino";
 import { configSchema } from "../../node/config/schema.js";
 import { OwnedDocuments } from "../../node/documents/index.js";
+import { Replica } from "../../node/replica/index.js";
 import { Roster, type ImportRowInput } from "../../node/roster/index.js";
 import { makeFramework, makeHubs, profiles, toDraft } from "../availability/generate.js";
 import { LevelStorageAdapter } from "../../node/storage/index.js";
 import { NodeStore } from "../../node/storage/node-store.js";
-import { idsDigest, settleThrottledSaves, storageRepo, type RosterShardDoc } from "./adapters.js";
+import { idsDigest, settleThrottledSaves, type RosterShardDoc } from "./adapters.js";
 
 export interface RosterShard {
   id: DocumentId;
@@ -45,9 +46,11 @@ export async function buildRoster(dir: string, trainers: number, seed: number): 
   // As node/node.ts: the NodeStore, and the Repo's storage on its `repo` sublevel.
   const store = await NodeStore.open(dir, { sync: false });
   const repoStorage = new LevelStorageAdapter(store.repo);
-  const repo = storageRepo(repoStorage);
+  // The Repo runs in the replica worker, as in a node.
+  const replica = new Replica({ peerId: "bench" }, { storage: repoStorage, logger });
+  await replica.start();
   try {
-    const documents = new OwnedDocuments({ owner: hubId }, { store, repo, repoStorage, logger });
+    const documents = new OwnedDocuments({ owner: hubId }, { store, replica, repoStorage, logger });
     await documents.open();
     const roster = new Roster(
       { hubId, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
@@ -73,7 +76,7 @@ export async function buildRoster(dir: string, trainers: number, seed: number): 
     const ids: string[] = [];
     for (let n = 0; n < roster.shardCount; n += 1) {
       const id = documents.idOf(`roster/${n}`);
-      const bytes = await repo.export(id);
+      const bytes = await replica.export(id);
       if (!bytes) throw new Error(`the Repo holds no copy of roster/${n}`);
       shards.push({ id, bytes });
       ids.push(...Object.keys(documents.get<RosterShardDoc>(`roster/${n}`).trainers));
@@ -90,15 +93,12 @@ export async function buildRoster(dir: string, trainers: number, seed: number): 
       buildMs: 0,
     };
     await documents.idle();
-    await repo.flush(
-      Object.values(repo.handles)
-        .filter((h) => h.isReady())
-        .map((h) => h.documentId),
-    );
+    await replica.stop();
     await settleThrottledSaves();
     built.buildMs = performance.now() - start;
     return built;
   } finally {
+    await replica.stop();
     await repoStorage.close();
     await store.close();
   }

@@ -1,10 +1,10 @@
 import type { Startable } from "../lifecycle.js";
-import * as A from "@automerge/automerge";
-import type { DocHandle, DocumentId, Message } from "@automerge/automerge-repo";
+import type { DocumentId, Message } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { NO_METRICS, type NodeMetrics } from "../metrics.js";
 import { encodeAttestation, readAttestations, verifySync, type Attestation } from "./attestation.js";
 import {
+  CHECK_DOCUMENTS,
   ChunkType,
   encodeSyncMessage,
   parseSyncMessage,
@@ -59,10 +59,22 @@ export interface AdmissionComponents {
   self: { peerId: string; sign(data: Uint8Array): Uint8Array };
   /** Keeps verified attestations across restarts (none kept when absent). */
   store?: AttestationStore;
-  /** Where changes that waited for a signature are applied once it arrives. */
-  handle(documentId: DocumentId): DocHandle<unknown> | undefined;
+  /** This node's heads of a document (empty when it holds none), as the Repo last reported them. */
+  heads(documentId: DocumentId): string[];
+  /**
+   * Applies changes that waited for a signature, once it arrives (in the replica worker, which
+   * checks each whole document's stated heads against its real ones when the copy is not empty).
+   */
+  apply(documentId: DocumentId, chunks: AdmittedChunk[]): Promise<unknown>;
   logger: Logger;
   metrics?: NodeMetrics;
+}
+
+/** A chunk let through: a whole document's stated heads must still be checked where it is applied. */
+export interface AdmittedChunk {
+  bytes: Uint8Array;
+  /** For a whole document: the heads it states (the receiver loads it to check them). */
+  stated?: string[];
 }
 
 /** Why changes or messages were refused, as counted in the metrics. */
@@ -140,8 +152,6 @@ export class AdmissionGate implements Startable {
   readonly #signed = new Map<string, Attestation>();
   /** Refusals already logged, per peer: one line per document and reason. */
   readonly #logged = new Map<string, Set<string>>();
-  /** Documents into which this gate has admitted something (see `#intoEmpty`). */
-  readonly #admittedInto = new Set<string>();
   /** Documents whose kept attestations changed since they were last stored. */
   readonly #dirty = new Set<string>();
   #flushTimer: NodeJS.Timeout | undefined;
@@ -222,6 +232,7 @@ export class AdmissionGate implements Startable {
     this.#keep(documentId, valid);
     // What reaches the Repo of the message's changes (undefined: all of them, unchanged).
     let kept: Uint8Array[] | undefined;
+    let wholeDocuments = false;
     if (parts.changes.length > 0) {
       let chunks: Chunk[] | undefined;
       try {
@@ -255,6 +266,7 @@ export class AdmissionGate implements Startable {
         this.#remember(peer, documentId, chunks.flatMap(chunkHashes));
       } else if (chunks && owner.kind === "member") {
         const { admitted, refused } = this.#judge(documentId, owner, chunks);
+        wholeDocuments = admitted.some((c) => c.type === ChunkType.Document);
         if (refused.length > 0) {
           this.#refuse(
             peer,
@@ -271,9 +283,11 @@ export class AdmissionGate implements Startable {
     }
     if (valid.length > 0) this.#retry(documentId);
     const seen = this.#asIfRefusedUnseen(peer, documentId, parts);
-    return kept === undefined && seen === parts
-      ? message
-      : this.#rewrite(message, { ...seen, changes: kept ?? parts.changes });
+    const admitted =
+      kept === undefined && seen === parts
+        ? message
+        : this.#rewrite(message, { ...seen, changes: kept ?? parts.changes });
+    return wholeDocuments ? ({ ...admitted, [CHECK_DOCUMENTS]: true } as Message) : admitted;
   }
 
   /** `message` with the attestations that let the receiver admit its changes. */
@@ -397,26 +411,12 @@ export class AdmissionGate implements Startable {
     }
     const admitted: Chunk[] = [];
     const refused: Chunk[] = [];
-    for (const [i, c] of chunks.entries()) {
+    for (const c of chunks) {
       const covered =
-        c.hash !== undefined
-          ? reached.has(c.hash)
-          : c.type === ChunkType.Document && isCoveredDocument(c, reached, i === 0 && this.#intoEmpty(documentId));
+        c.hash !== undefined ? reached.has(c.hash) : c.type === ChunkType.Document && statesCoveredHeads(c, reached);
       (covered ? admitted : refused).push(c);
     }
-    if (admitted.length > 0) this.#admittedInto.add(documentId);
     return { admitted, refused };
-  }
-
-  /**
-   * Will what is admitted now for `documentId` be applied to an empty copy? Only if nothing was ever
-   * admitted for it here, and the Repo has looked in its storage and found nothing (it is requesting
-   * the document, or found no peer with it). Automerge then loads the chunk as a new document and
-   * checks its heads itself, so the gate need not load it too.
-   */
-  #intoEmpty(documentId: DocumentId): boolean {
-    if (this.#admittedInto.has(documentId)) return false;
-    return this.#c.handle(documentId)?.inState(["requesting", "unavailable"]) === true;
   }
 
   /** Keeps refused chunks that a later signature may cover, within the peer's quota; the oldest go first. */
@@ -460,8 +460,6 @@ export class AdmissionGate implements Startable {
       waiting.map((p) => p.chunk),
     );
     if (admitted.length === 0) return;
-    const handle = this.#c.handle(documentId);
-    if (!handle) return;
     const taken = new Set(admitted);
     const hashes = new Set(admitted.flatMap(chunkHashes));
     for (const state of this.#peers.values()) {
@@ -473,19 +471,25 @@ export class AdmissionGate implements Startable {
         return false;
       });
     }
-    const bytes = Buffer.concat(admitted.map((c) => c.bytes));
-    try {
-      handle.update((doc) => A.loadIncremental(doc, bytes));
-      this.#log.debug(
-        { document: documentId, changes: admitted.length },
-        "admitted changes that waited for their owner's signature",
+    this.#c
+      .apply(
+        documentId,
+        admitted.map((c) =>
+          c.type === ChunkType.Document ? { bytes: c.bytes, stated: c.heads ?? [] } : { bytes: c.bytes },
+        ),
+      )
+      .then(
+        () =>
+          this.#log.debug(
+            { document: documentId, changes: admitted.length },
+            "admitted changes that waited for their owner's signature",
+          ),
+        (error: unknown) =>
+          this.#log.warn(
+            { document: documentId, err: (error as Error).message },
+            "could not apply changes that waited for their owner's signature",
+          ),
       );
-    } catch (error) {
-      this.#log.warn(
-        { document: documentId, err: (error as Error).message },
-        "could not apply changes that waited for their owner's signature",
-      );
-    }
   }
 
   #sign(documentId: string, heads: string[]): Attestation {
@@ -507,8 +511,7 @@ export class AdmissionGate implements Startable {
   }
 
   #ourHeads(documentId: DocumentId): string[] {
-    const handle = this.#c.handle(documentId);
-    return handle?.isReady() ? A.getHeads(handle.doc() as A.Doc<unknown>) : [];
+    return this.#c.heads(documentId);
   }
 
   /** Notes hashes refused from `peer` for `documentId` (bounded), for `#acceptedHeads`. */
@@ -598,22 +601,12 @@ function withAttestations(message: Message, attestations: Attestation[]): Messag
 }
 
 /**
- * A whole document is covered when the heads its chunk states are all covered and are its real
- * heads. Loading it (only then) recomputes every change's hash and checks them — unless it is the
- * first thing an empty copy gets (`automergeChecks`): Automerge loads it as a new document then, and
- * refuses it whole if its heads are not what it states (a document chunk applied to a copy that holds
- * something is not checked by Automerge, so it is loaded here first).
+ * A whole document is covered when the heads its chunk states are all covered; that they are its
+ * real heads is checked where it is applied (`CHECK_DOCUMENTS`).
  */
-function isCoveredDocument(chunk: Chunk, reached: ReadonlySet<string>, automergeChecks: boolean): boolean {
+function statesCoveredHeads(chunk: Chunk, reached: ReadonlySet<string>): boolean {
   const stated = chunk.heads ?? [];
-  if (stated.length === 0 || !stated.every((h) => reached.has(h))) return false;
-  if (automergeChecks) return true;
-  try {
-    const heads = A.getHeads(A.load(chunk.bytes));
-    return heads.length === stated.length && heads.every((h) => stated.includes(h));
-  } catch {
-    return false;
-  }
+  return stated.length > 0 && stated.every((h) => reached.has(h));
 }
 
 export { WireError };

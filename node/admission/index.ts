@@ -1,6 +1,7 @@
 export {
   AdmissionGate,
   RefusalReason,
+  type AdmittedChunk,
   type AdmissionComponents,
   type AdmissionInit,
   type AttestationStore,
@@ -15,6 +16,7 @@ export {
   type Attestation,
 } from "./attestation.js";
 export {
+  CHECK_DOCUMENTS,
   encodeSyncMessage,
   parseSyncMessage,
   uleb,

@@ -25,6 +25,13 @@ const HASH_BYTES = 32;
 export const SYNC_V1 = 0x42;
 export const SYNC_V2 = 0x43;
 
+/**
+ * Set on an admitted message that carries a whole document: the Repo's side (the replica worker)
+ * loads each such chunk and drops it unless its real heads are the ones it states — unless it is the
+ * first thing an empty copy gets, which Automerge checks itself (docs/security.md).
+ */
+export const CHECK_DOCUMENTS = "checkDocuments";
+
 export const ChunkType = { Document: 0, Change: 1, Compressed: 2, Bundle: 3 } as const;
 export type ChunkType = (typeof ChunkType)[keyof typeof ChunkType];
 

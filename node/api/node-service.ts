@@ -4,7 +4,8 @@ import type { NodeStore } from "../storage/index.js";
 import type { OwnedDocuments } from "../documents/index.js";
 import type { Roster } from "../roster/index.js";
 import type { Bookings } from "../bookings/index.js";
-import type { DocumentId, Repo } from "@automerge/automerge-repo";
+import type { DocumentId } from "@automerge/automerge-repo";
+import type { Replica } from "../replica/index.js";
 import type { VerifiedViews } from "../authority/index.js";
 import type { Federation } from "../federation/index.js";
 import type { NodeNetwork } from "../network/index.js";
@@ -32,7 +33,7 @@ export interface NodeServiceComponents extends HandlerComponents {
   /** The node's network and federation, for peers and sync state. */
   network: NodeNetwork;
   federation: Federation;
-  repo: Repo;
+  replica: Replica;
   views: VerifiedViews;
   roster: Roster;
   documents: OwnedDocuments;
@@ -46,7 +47,7 @@ export interface NodeServiceComponents extends HandlerComponents {
 }
 
 export function nodeService(components: NodeServiceComponents): NodeServiceServer {
-  const { info, roster, documents, store, network, federation, repo, views, bookings } = components;
+  const { info, roster, documents, store, network, federation, replica, views, bookings } = components;
   return {
     getStatus: unary(
       components,
@@ -110,7 +111,7 @@ export function nodeService(components: NodeServiceComponents): NodeServiceServe
           rttMs: rtts[i] ?? -1,
         })),
         documents: req.includeDocuments
-          ? documentSync(repo, peers, (id) => federation.shares(id)).map((d) => ({
+          ? (await documentSync(replica, peers, (id) => federation.shares(id))).map((d) => ({
               ...describe(d.documentId),
               documentId: d.documentId,
               peerId: d.peerId,

@@ -1,11 +1,10 @@
-import type * as A from "@automerge/automerge";
-import type { Repo } from "@automerge/automerge-repo";
 import type { Checkpointer, VerifiedViews } from "../authority/index.js";
 import type { SignedCheckpoint } from "../authority/index.js";
 import type { CoreSource } from "../core/index.js";
 import { changeGraph, changesUpTo } from "../documents/index.js";
 import type { OwnedDocuments } from "../documents/index.js";
 import type { Membership } from "../federation/index.js";
+import type { Replica } from "../replica/index.js";
 import { makeBundle, type AuditBundle, type BundleDocument } from "./bundle.js";
 import { textOf } from "../documents/index.js";
 
@@ -16,7 +15,8 @@ export interface AuditSources {
   documents: OwnedDocuments;
   checkpointer: Checkpointer;
   views: VerifiedViews;
-  repo: Repo;
+  /** The Repo's copies (in the replica worker), where foreign documents' changes are read. */
+  replica: Replica;
   membership: Membership;
   coreSource: CoreSource;
 }
@@ -54,18 +54,18 @@ export async function buildAuditBundle(s: AuditSources): Promise<AuditBundle> {
 
   const released = await s.coreSource.signed();
   for (const view of s.views.views()) {
-    const handle = s.repo.handles[view.documentId];
-    const directory = s.repo.handles[view.ownerDirectory];
-    if (!handle?.isReady() || !directory?.isReady()) continue;
-    const listing = (directory.doc() as DirectoryDoc | undefined) ?? {};
-    const key = textOf(listing.documents?.[view.documentId]?.key) ?? "";
-    const type = textOf(listing.documents?.[view.documentId]?.type) ?? "";
+    const [changes, directory] = await Promise.all([
+      s.replica.changesUpTo(view.documentId, view.checkpoint.heads),
+      s.replica.read(view.ownerDirectory, { path: ["documents", view.documentId] }),
+    ]);
+    if (!changes || !directory) continue;
+    const entry = directory.value as NonNullable<DirectoryDoc["documents"]>[string];
     documents.push({
       id: view.documentId,
-      key,
+      key: textOf(entry?.key) ?? "",
       hub: view.hub,
-      type,
-      changes: changesUpTo(changeGraph(handle.doc() as A.Doc<unknown>), view.checkpoint.heads),
+      type: textOf(entry?.type) ?? "",
+      changes,
     });
     // The core: every release verified here, as signed; any other document: its latest checkpoint.
     const history = released.filter((r) => r.checkpoint.documentId === view.documentId);

@@ -1,7 +1,5 @@
 import type { Startable } from "../lifecycle.js";
 import { NO_METRICS, type NodeMetrics } from "../metrics.js";
-import * as A from "@automerge/automerge";
-import type { DocHandle, Repo } from "@automerge/automerge-repo";
 import type { DocumentId, HubId } from "../ids.js";
 import type { Logger } from "pino";
 import {
@@ -13,8 +11,8 @@ import {
   type CharterMember,
   type Membership,
 } from "../federation/index.js";
+import type { Replica } from "../replica/index.js";
 import type { NodeStore } from "../storage/index.js";
-import { followHandle } from "../documents/index.js";
 import { checkpointProblem, type SignedCheckpoint } from "./checkpoint.js";
 import { textOf } from "../documents/index.js";
 
@@ -30,8 +28,11 @@ export interface VerifiedView {
   checkpoint: SignedCheckpoint["checkpoint"];
   /** The owner's signature over the checkpoint (for audit bundles). */
   signature: string;
-  /** The document as of the checkpoint's heads: nothing the owner did not sign. */
-  doc: A.Doc<unknown>;
+  /**
+   * The document as of the checkpoint's heads, as plain data (read in the replica worker): nothing
+   * the owner did not sign.
+   */
+  doc: unknown;
 }
 
 export interface Rejection {
@@ -69,7 +70,8 @@ export interface MemberFreshness {
 
 export interface VerifiedViewsComponents {
   membership: Membership;
-  repo: Repo;
+  /** The Repo's copies (in the replica worker), where directories and documents are read. */
+  replica: Replica;
   store: NodeStore;
   logger: Logger;
   /** Counts verifications and rejections (Prometheus, when the node serves metrics). */
@@ -100,7 +102,7 @@ const MAX_REJECTIONS = 100;
 export class VerifiedViews implements Startable {
   readonly #init: VerifiedViewsInit;
   readonly #membership: Membership;
-  readonly #repo: Repo;
+  readonly #replica: Replica;
   readonly #store: NodeStore;
   readonly #log: Logger;
   readonly #charterId: DocumentId | undefined;
@@ -114,9 +116,12 @@ export class VerifiedViews implements Startable {
   >();
   readonly #rejections: Rejection[] = [];
   /** Directories read, by document id, with the change listener to remove on stop. */
-  readonly #directories = new Map<DocumentId, { handle: DocHandle<unknown>; unfollow: () => void }>();
+  readonly #directories = new Map<DocumentId, { unfollow: () => void }>();
   /** Documents waiting for their checkpoint's heads, with the listener to remove (only ours). */
   readonly #waiting = new Map<string, () => void>();
+  /** Documents whose view is being read in the worker, and those to try again once it is read. */
+  readonly #applying = new Set<string>();
+  readonly #again = new Set<string>();
   /** Views whose entry a directory no longer carries, by document and seq (named once each). */
   readonly #missing = new Set<string>();
   #unsubscribe: (() => void) | undefined;
@@ -126,7 +131,7 @@ export class VerifiedViews implements Startable {
   constructor(init: VerifiedViewsInit, components: VerifiedViewsComponents) {
     this.#init = init;
     this.#membership = components.membership;
-    this.#repo = components.repo;
+    this.#replica = components.replica;
     this.#store = components.store;
     this.#log = components.logger;
     this.#metrics = components.metrics ?? NO_METRICS;
@@ -175,15 +180,13 @@ export class VerifiedViews implements Startable {
   /** Watches new members' directories, and re-reads all: keys or removals may have changed. */
   #membershipChanged(): void {
     for (const member of this.#membership.members()) this.#watch(member.directoryId);
-    for (const [id, { handle }] of this.#directories) void this.#readDirectory(id, handle);
+    for (const id of this.#directories.keys()) void this.#readDirectory(id);
   }
 
   #watch(directoryId: DocumentId): void {
     if (directoryId === this.#init.selfDirectoryId || this.#directories.has(directoryId)) return;
-    const handle = this.#repo.findWithProgress<unknown>(directoryId).handle;
     this.#directories.set(directoryId, {
-      handle,
-      unfollow: followHandle(handle, () => void this.#readDirectory(directoryId, handle)),
+      unfollow: this.#replica.watch(directoryId, () => void this.#readDirectory(directoryId)),
     });
   }
 
@@ -276,12 +279,12 @@ export class VerifiedViews implements Startable {
     for (const listener of this.#rejectedListeners) listener(rejection);
   }
 
-  async #readDirectory(directoryId: DocumentId, handle: DocHandle<unknown>): Promise<void> {
-    if (!handle.isReady()) return;
+  async #readDirectory(directoryId: DocumentId): Promise<void> {
     const member = this.#membership.ownerOfDirectory(directoryId);
     if (!member) return;
-    const directoryDoc = handle.doc() as A.Doc<unknown>;
-    const directory = (directoryDoc as DirectoryDoc | undefined) ?? {};
+    const read = await this.#replica.read(directoryId, { conflictsIn: ["checkpoints"] }).catch(() => undefined);
+    if (!read) return;
+    const directory = (read.value as DirectoryDoc | undefined) ?? {};
     const checkpoints = directory.checkpoints ?? {};
     // An owner never deletes its checkpoint entries: one that is gone was deleted by a relay. That
     // is harmless (the view stays at the last verified checkpoint) but worth naming.
@@ -295,14 +298,12 @@ export class VerifiedViews implements Startable {
         "a directory no longer carries the checkpoint of a document this node holds a view of (deleted by a relay?); keeping the verified view",
       );
     }
-    for (const documentId of Object.keys(checkpoints)) {
-      // A relay can write into its copy of the directory; its write then conflicts with the owner's.
-      // Automerge keeps every conflicting value: consider them all, and keep the best that verifies.
-      const conflicts = A.getConflicts(checkpoints as A.Doc<Record<string, unknown>>, documentId);
-      const values = conflicts ? Object.values(conflicts) : [checkpoints[documentId]];
+    // A relay can write into its copy of the directory; its write then conflicts with the owner's.
+    // Automerge keeps every conflicting value: consider them all, and keep the best that verifies.
+    for (const [documentId, values] of Object.entries(read.conflicts ?? {})) {
       let best: { id: DocumentId; signed: SignedCheckpoint } | undefined;
       for (const raw of values) {
-        const checked = await this.#check(member, documentId, raw, directory.documents?.[documentId], directoryDoc);
+        const checked = await this.#check(member, documentId, raw, directory.documents?.[documentId], directoryId);
         if (checked && (!best || checked.signed.checkpoint.seq > best.signed.checkpoint.seq)) best = checked;
       }
       if (best) {
@@ -310,7 +311,7 @@ export class VerifiedViews implements Startable {
           hub: member.hub,
           directoryId,
           signed: best.signed,
-          directoryHeads: A.getHeads(directoryDoc),
+          directoryHeads: read.heads,
         });
         this.#tryApply(best.id);
       }
@@ -326,7 +327,7 @@ export class VerifiedViews implements Startable {
     documentId: string,
     raw: unknown,
     listing: unknown,
-    directoryDoc: A.Doc<unknown>,
+    directoryId: DocumentId,
   ): Promise<{ id: DocumentId; signed: SignedCheckpoint } | undefined> {
     let signed: SignedCheckpoint;
     try {
@@ -373,7 +374,11 @@ export class VerifiedViews implements Startable {
       // This node verified a newer one from a copy of the directory it no longer holds in full: its
       // own copy is behind (changes not yet saved when the node was killed), which is no replay. The
       // newer entry comes back with the next sync.
-      if (seen && seen.directoryHeads.length > 0 && !A.hasHeads(directoryDoc, seen.directoryHeads)) {
+      if (
+        seen &&
+        seen.directoryHeads.length > 0 &&
+        !(await this.#replica.hasHeads(directoryId, seen.directoryHeads).catch(() => true))
+      ) {
         this.#log.debug(
           { hub: member.hub, document: documentId, seq, lastSeen },
           "this node's copy of a directory is behind what it verified before; waiting for the rest",
@@ -395,20 +400,42 @@ export class VerifiedViews implements Startable {
     return { id: documentId, signed };
   }
 
-  /** Applies the pending checkpoint of `documentId` once the Repo holds its heads; waits otherwise. */
+  /**
+   * Applies the pending checkpoint of `documentId` once the Repo holds its heads; waits otherwise.
+   * One read per document at a time: a call while one runs makes it run again after.
+   */
   #tryApply(documentId: DocumentId): void {
+    if (this.#applying.has(documentId)) {
+      this.#again.add(documentId);
+      return;
+    }
+    this.#applying.add(documentId);
+    this.#apply(documentId)
+      .catch((error: unknown) =>
+        this.#log.warn({ document: documentId, err: (error as Error).message }, "could not read a verified view"),
+      )
+      .finally(() => {
+        this.#applying.delete(documentId);
+        if (this.#again.delete(documentId)) this.#tryApply(documentId);
+      });
+  }
+
+  async #apply(documentId: DocumentId): Promise<void> {
     const pending = this.#pending.get(documentId);
     if (!pending) return;
-    const handle = this.#repo.findWithProgress<unknown>(documentId).handle;
     const heads = pending.signed.checkpoint.heads;
-    const doc = handle.isReady() ? handle.doc() : undefined;
-    if (!doc || !A.hasHeads(doc, heads)) {
-      if (!this.#waiting.has(documentId)) {
-        // Not `followHandle`'s immediate call: that would recurse into this branch.
-        const listener = () => queueMicrotask(() => this.#tryApply(documentId));
-        handle.on("heads-changed", listener);
-        this.#waiting.set(documentId, () => handle.off("heads-changed", listener));
-      }
+    const read = await this.#replica.read(documentId, { heads });
+    if (this.#pending.get(documentId) !== pending) {
+      // A newer checkpoint came while this one was read: read again for it.
+      this.#again.add(documentId);
+      return;
+    }
+    if (!read) {
+      if (!this.#waiting.has(documentId))
+        this.#waiting.set(
+          documentId,
+          this.#replica.watch(documentId, () => this.#tryApply(documentId)),
+        );
       return;
     }
     this.#waiting.get(documentId)?.();
@@ -423,7 +450,7 @@ export class VerifiedViews implements Startable {
       ownerDirectory: pending.directoryId,
       checkpoint,
       signature: pending.signed.signature,
-      doc: A.view(doc, heads),
+      doc: read.value,
     };
     this.#views.set(documentId, view);
     const seen = { seq: checkpoint.seq, directoryHeads: pending.directoryHeads };

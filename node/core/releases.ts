@@ -1,9 +1,7 @@
 import type { Startable } from "../lifecycle.js";
-import * as A from "@automerge/automerge";
-import type { DocumentId, Repo } from "@automerge/automerge-repo";
+import type { DocumentId } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { checkpointProblem, CheckpointKind, type SignedCheckpoint } from "../authority/index.js";
-import { changeGraph, descends } from "../documents/index.js";
 import {
   directoryIdOf,
   ownedDocumentId,
@@ -14,14 +12,11 @@ import {
 import { readCore } from "./content.js";
 import { CORE_KEY, type CoreRelease, type CoreSource } from "./core.js";
 import { compareVersions, VERSION_PATTERN, type CoreContent } from "./model.js";
+import type { Replica } from "../replica/index.js";
 import type { NodeStore } from "../storage/index.js";
 import { textOf } from "../documents/index.js";
 
 const KNOWN_PREFIX = "core-release/";
-
-interface DirectoryDoc {
-  releases?: Record<string, Record<string, unknown>>;
-}
 
 /** The core's document id in a federation whose secretariat has this peer id. */
 export function coreIdOf(anchor: string): DocumentId {
@@ -44,7 +39,7 @@ export interface ReleaseProblem {
 export class VerifiedCoreReleases implements CoreSource, Startable {
   readonly #federationId: string;
   readonly #membership: Membership;
-  readonly #repo: Repo;
+  readonly #replica: Replica;
   readonly #log: Logger;
   readonly #coreId: DocumentId | undefined;
   readonly #directoryId: DocumentId | undefined;
@@ -59,12 +54,12 @@ export class VerifiedCoreReleases implements CoreSource, Startable {
 
   constructor(
     init: { federationId: string },
-    components: { membership: Membership; repo: Repo; store: NodeStore; logger: Logger },
+    components: { membership: Membership; replica: Replica; store: NodeStore; logger: Logger },
   ) {
     this.#federationId = init.federationId;
     this.#store = components.store;
     this.#membership = components.membership;
-    this.#repo = components.repo;
+    this.#replica = components.replica;
     this.#log = components.logger;
     const anchor = components.membership.anchor;
     this.#coreId = anchor ? coreIdOf(anchor) : undefined;
@@ -83,7 +78,7 @@ export class VerifiedCoreReleases implements CoreSource, Startable {
       const signed = JSON.parse(value as string) as SignedCheckpoint;
       this.#known.set(`${signed.checkpoint.version}@${signed.checkpoint.seq}`, signed);
     }
-    if (this.#coreId) this.#repo.findWithProgress(this.#coreId);
+    if (this.#coreId) this.#replica.request(this.#coreId);
   }
 
   /** Nothing to stop: what it verified is persisted as it verifies. */
@@ -99,29 +94,25 @@ export class VerifiedCoreReleases implements CoreSource, Startable {
       .sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
   }
 
-  #coreDoc(): A.Doc<unknown> | undefined {
-    if (!this.#coreId) return undefined;
-    const handle = this.#repo.handles[this.#coreId];
-    return handle?.isReady() ? handle.doc() : undefined;
-  }
-
   async releases(): Promise<CoreRelease[]> {
     const secretariat = this.#directoryId ? this.#membership.ownerOfDirectory(this.#directoryId) : undefined;
-    const directoryHandle = this.#directoryId ? this.#repo.handles[this.#directoryId] : undefined;
-    if (!secretariat || !this.#coreId || !directoryHandle?.isReady()) return [];
-    const entries = ((directoryHandle.doc() as DirectoryDoc | undefined)?.releases?.[this.#coreId] ?? {}) as A.Doc<
-      Record<string, unknown>
-    >;
-    const doc = this.#coreDoc();
-    const cacheKey = `${A.getHeads(directoryHandle.doc() as A.Doc<unknown>).join(",")}|${doc ? A.getHeads(doc).join(",") : ""}|${this.#membership.source?.seq ?? 0}|${this.#known.size}`;
+    if (!secretariat || !this.#coreId || !this.#directoryId) return [];
+    const coreId = this.#coreId;
+    // Every value under every version, conflicts included (a relay's write must not hide the secretariat's).
+    const directory = await this.#replica.read(this.#directoryId, {
+      path: ["releases", coreId],
+      conflictsIn: ["releases", coreId],
+    });
+    if (!directory) return [];
+    const entries = directory.conflicts ?? {};
+    const coreHeads = this.#replica.heads(coreId);
+    const cacheKey = `${directory.heads.join(",")}|${coreHeads ? coreHeads.join(",") : ""}|${this.#membership.source?.seq ?? 0}|${this.#known.size}`;
     if (this.#cache?.key === cacheKey) return this.#cache.releases;
     const problems: ReleaseProblem[] = [];
-    // Every value under every version, conflicts included (a relay's write must not hide the
-    // secretariat's), and every release verified before (a relay deleting an entry hides nothing).
+    // Every release verified before counts too (a relay deleting an entry hides nothing).
     const verified = new Map(this.#known);
-    for (const version of Object.keys(entries)) {
-      const conflicts = A.getConflicts(entries, version);
-      for (const raw of conflicts ? Object.values(conflicts) : [entries[version]]) {
+    for (const [version, values] of Object.entries(entries)) {
+      for (const raw of values) {
         const result = await this.#check(version, raw, secretariat);
         if (typeof result === "string") {
           problems.push({ version, reason: result });
@@ -139,7 +130,6 @@ export class VerifiedCoreReleases implements CoreSource, Startable {
     }
     const ordered = [...verified.values()];
     ordered.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
-    const graph = doc ? changeGraph(doc) : undefined;
     const releases: CoreRelease[] = [];
     let previous: SignedCheckpoint | undefined;
     for (const signed of ordered) {
@@ -152,12 +142,16 @@ export class VerifiedCoreReleases implements CoreSource, Startable {
         });
         continue;
       }
-      if (!doc || !graph || !A.hasHeads(doc, c.heads)) break; // its changes have not arrived yet: later ones wait too
-      if (previous && !descends(graph, c.heads, previous.checkpoint.heads)) {
+      // Its changes have not arrived yet: later ones wait too.
+      const atRelease = coreHeads
+        ? await this.#replica.read(coreId, { heads: c.heads, path: ["releaseNotes"] })
+        : undefined;
+      if (!atRelease) break;
+      if (previous && !(await this.#replica.descends(coreId, c.heads, previous.checkpoint.heads))) {
         problems.push({ version, reason: `its heads do not descend from release ${previous.checkpoint.version}'s` });
         continue;
       }
-      const notes = readCore(A.view(doc, c.heads)).notes[version] ?? "";
+      const notes = readCore({ releaseNotes: atRelease.value }).notes[version] ?? "";
       releases.push({ version, notes, heads: c.heads, seq: c.seq, time: c.time });
       previous = signed;
     }
@@ -207,8 +201,8 @@ export class VerifiedCoreReleases implements CoreSource, Startable {
   async content(version?: string): Promise<CoreContent | undefined> {
     const releases = await this.releases();
     const release = version === undefined ? releases.at(-1) : releases.find((r) => r.version === version);
-    const doc = this.#coreDoc();
-    if (!release || !doc) return undefined;
-    return readCore(A.view(doc, release.heads)).content;
+    if (!release || !this.#coreId) return undefined;
+    const read = await this.#replica.read(this.#coreId, { heads: release.heads });
+    return read ? readCore(read.value).content : undefined;
   }
 }

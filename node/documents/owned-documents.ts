@@ -1,5 +1,6 @@
 import * as A from "@automerge/automerge";
-import type { DocumentId, Repo, StorageAdapterInterface } from "@automerge/automerge-repo";
+import type { DocumentId, StorageAdapterInterface } from "@automerge/automerge-repo";
+import type { Replica } from "../replica/index.js";
 import type { Logger } from "pino";
 import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 import { ChunkStore } from "./chunk-store.js";
@@ -34,7 +35,8 @@ export interface OwnedDocumentsInit {
 
 export interface OwnedDocumentsComponents {
   store: NodeStore;
-  repo: Repo;
+  /** The Repo's copies (in the replica worker), where replicated documents are published. */
+  replica: Replica;
   /** The Repo's storage, to tell whether it already holds a copy of a document. */
   repoStorage: StorageAdapterInterface;
   logger: Logger;
@@ -76,7 +78,7 @@ export class OwnedDocuments {
   readonly #transactions: Transactions;
 
   constructor(init: OwnedDocumentsInit, components: OwnedDocumentsComponents) {
-    const { store, repo, repoStorage, logger } = components;
+    const { store, replica, repoStorage, logger } = components;
     this.#log = logger;
     this.#listing = init.listing;
     const chunks = new ChunkStore(
@@ -84,7 +86,7 @@ export class OwnedDocuments {
       { store },
     );
     this.#registry = new DocumentRegistry({ owner: init.owner, idFor: init.idFor }, { store, chunks });
-    this.#publication = new Publication({ repo, repoStorage, store, logger });
+    this.#publication = new Publication({ replica, repoStorage, store, logger });
     this.#transactions = new Transactions({
       store,
       registry: this.#registry,

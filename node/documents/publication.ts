@@ -1,13 +1,15 @@
 import * as A from "@automerge/automerge";
-import type { DocHandle, DocumentId, Repo, StorageAdapterInterface } from "@automerge/automerge-repo";
+import type { DocumentId, StorageAdapterInterface } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
+import type { Replica } from "../replica/index.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 import { changeGraph, changesUpTo } from "./history.js";
 import type { AuthoringCopy } from "./registry.js";
 import type { CommitPublisher } from "./transactions.js";
 
 export interface PublicationComponents {
-  repo: Repo;
+  /** The Repo's copies, in the replica worker. */
+  replica: Replica;
   /** The Repo's storage, where a copy stored before is dropped when the copy is rebuilt. */
   repoStorage: StorageAdapterInterface;
   /** Where a release-only document's released heads are kept (`released/<key>` in `meta`). */
@@ -18,7 +20,8 @@ export interface PublicationComponents {
 /** What the Repo has been given of one owned document. */
 interface Published {
   readonly copy: AuthoringCopy;
-  handle?: DocHandle<unknown>;
+  /** The Repo has been given its copy. */
+  imported?: boolean;
   /** Heads last published into the Repo's copy. */
   publishedHeads: A.Heads;
   /** For a release-only document: the heads released so far (undefined before its first release). */
@@ -45,7 +48,7 @@ function releasedBytes(published: Published): Uint8Array {
  * back, and a publish that the Repo's copy refuses never fails the durable write it publishes.
  */
 export class Publication implements CommitPublisher {
-  readonly #repo: Repo;
+  readonly #replica: Replica;
   readonly #repoStorage: StorageAdapterInterface;
   readonly #store: NodeStore;
   readonly #log: Logger;
@@ -53,7 +56,7 @@ export class Publication implements CommitPublisher {
   readonly #byId = new Map<DocumentId, Published>();
 
   constructor(components: PublicationComponents) {
-    this.#repo = components.repo;
+    this.#replica = components.replica;
     this.#repoStorage = components.repoStorage;
     this.#store = components.store;
     this.#log = components.logger;
@@ -97,7 +100,7 @@ export class Publication implements CommitPublisher {
     }
     const published = this.#track(copy);
     published.releasedHeads = [...heads];
-    if (!published.handle) {
+    if (!published.imported) {
       await this.#attach(published);
       return;
     }
@@ -155,23 +158,21 @@ export class Publication implements CommitPublisher {
    */
   async #attach(published: Published): Promise<void> {
     const { copy } = published;
-    if (!copy.entry.replicated || published.handle || this.#unreleased(published)) return;
+    if (!copy.entry.replicated || published.imported || this.#unreleased(published)) return;
     const id = copy.entry.id;
     // Only document chunks: the sync states stored under the id are the peers', and stay.
     await Promise.all([
       this.#repoStorage.removeRange([id, "snapshot"]),
       this.#repoStorage.removeRange([id, "incremental"]),
     ]);
-    published.handle = this.#repo.import<unknown>(
-      copy.entry.releaseOnly ? releasedBytes(published) : A.save(copy.doc),
-      { docId: id },
-    );
+    published.imported = true;
+    await this.#replica.import(id, copy.entry.releaseOnly ? releasedBytes(published) : A.save(copy.doc));
     published.publishedHeads = published.releasedHeads ?? copy.storedHeads;
   }
 
   /** Brings the Repo's copy up to the authoring copy, sending only what it has not seen from us. */
   #publish(published: Published): void {
-    if (!published.handle || published.copy.entry.releaseOnly) return;
+    if (!published.imported || published.copy.entry.releaseOnly) return;
     this.#publishInto(published, A.saveSince(published.copy.doc, published.publishedHeads), published.copy.storedHeads);
   }
 
@@ -181,16 +182,16 @@ export class Publication implements CommitPublisher {
    * the next start; until then this document is not published further (said once).
    */
   #publishInto(published: Published, bytes: Uint8Array, heads: A.Heads): void {
-    if (published.failed || !published.handle) return;
-    try {
-      published.handle.update((d) => A.loadIncremental(d, bytes));
-      published.publishedHeads = heads;
-    } catch (error) {
+    if (published.failed || !published.imported) return;
+    // The worker applies what it is sent in order: the next publish may start from these heads.
+    published.publishedHeads = heads;
+    this.#replica.apply(published.copy.entry.id, bytes).catch((error: unknown) => {
+      if (published.failed) return;
       published.failed = true;
       this.#log.error(
         { document: published.copy.entry.id, key: published.copy.entry.key, err: (error as Error).message },
         "the Repo's copy refused a committed change; the change is durable, and the copy is rebuilt from the authoring copy at the next start",
       );
-    }
+    });
   }
 }

@@ -1,9 +1,9 @@
 import type { Startable } from "../lifecycle.js";
 import * as A from "@automerge/automerge";
-import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo";
+import type { DocumentId } from "@automerge/automerge-repo";
+import type { Replica } from "../replica/index.js";
 import type { Logger } from "pino";
 import { DocumentType, type DocumentListing, type OwnedDocumentSpec, type OwnedDocuments } from "../documents/index.js";
-import { followHandle } from "../documents/index.js";
 import { currentKey, grpcAddresses, libp2pAddresses, type CharterMember } from "./charter.js";
 import { charterIdOf, directoryIdOf, type HubId, ownedDocumentId, type PeerId } from "../ids.js";
 import type { Membership } from "./membership.js";
@@ -73,7 +73,8 @@ export interface FederationInit {
 }
 
 export interface FederationComponents {
-  repo: Repo;
+  /** The Repo's copies (in the replica worker): directories are read there. */
+  replica: Replica;
   documents: OwnedDocuments;
   membership: Membership;
   logger: Logger;
@@ -97,7 +98,7 @@ export interface FederationComponents {
 export class Federation implements Startable {
   readonly #self: FederationInit["self"];
   readonly #peers: readonly PeerAddress[];
-  readonly #repo: Repo;
+  readonly #replica: Replica;
   readonly #documents: OwnedDocuments;
   readonly #membership: Membership;
   readonly #log: Logger;
@@ -117,7 +118,7 @@ export class Federation implements Startable {
   constructor(init: FederationInit, components: FederationComponents) {
     this.#self = init.self;
     this.#peers = init.peers;
-    this.#repo = components.repo;
+    this.#replica = components.replica;
     this.#documents = components.documents;
     this.#membership = components.membership;
     this.#log = components.logger;
@@ -236,7 +237,7 @@ export class Federation implements Startable {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    if (this.#charterId && !this.#documents.isReplicated(this.#charterId)) this.#repo.findWithProgress(this.#charterId);
+    if (this.#charterId && !this.#documents.isReplicated(this.#charterId)) this.#replica.request(this.#charterId);
     this.#unsubscribe = this.#membership.onChange(() => this.#charterChanged());
     this.#charterChanged();
   }
@@ -254,17 +255,16 @@ export class Federation implements Startable {
     for (const member of this.#membership.members()) {
       if (member.directoryId !== this.#self.directoryId) this.#watch(member);
     }
-    this.#repo.shareConfigChanged();
+    this.#replica.shareConfigChanged();
     for (const listener of this.#listeners) listener();
   }
 
   #watch(member: CharterMember): void {
     const id = member.directoryId;
     if (this.#watched.has(id)) return;
-    const handle = this.#repo.findWithProgress<DirectoryDoc>(id).handle;
-    const refresh = () => {
-      if (!handle.isReady()) return;
-      const documents = handle.doc()?.documents ?? {};
+    const refresh = async () => {
+      const read = await this.#replica.read(id, { path: ["documents"] }).catch(() => undefined);
+      const documents = (read?.value ?? {}) as NonNullable<DirectoryDoc["documents"]>;
       let added = 0;
       for (const [docId, entry] of Object.entries(documents)) {
         if (this.#refused.has(`${id}/${docId}`)) continue;
@@ -282,14 +282,17 @@ export class Federation implements Startable {
         added += 1;
         // Ask for it too: an announcement that arrived before this node knew the document was
         // refused by its share policy and is not repeated, so pull what the directory lists.
-        this.#repo.findWithProgress(docId);
+        this.#replica.request(docId);
       }
       if (added > 0) {
         this.#log.debug({ hub: member.hub, added }, "member directory lists new documents");
-        this.#repo.shareConfigChanged();
+        this.#replica.shareConfigChanged();
       }
     };
-    this.#watched.set(id, followHandle(handle as DocHandle<unknown>, refresh));
+    this.#watched.set(
+      id,
+      this.#replica.watch(id, () => void refresh()),
+    );
   }
 
   stop(): void {

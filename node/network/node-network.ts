@@ -1,9 +1,9 @@
 import type { NodeMetrics } from "../metrics.js";
 import { readFile } from "node:fs/promises";
-import type { Repo } from "@automerge/automerge-repo";
 import { failedPrecondition } from "../errors.js";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
+import type { Replica } from "../replica/index.js";
 import type { NodeConfig } from "../config/index.js";
 import type { Federation } from "../federation/index.js";
 import type { NodeIdentity } from "../identity/index.js";
@@ -29,7 +29,7 @@ export interface PeerChange {
 }
 
 /**
- * The node's transports, built from `network` in the config, attached to its Repo when started. The
+ * The node's transports, built from `network` in the config, attached to its Repo (in the replica worker) when started. The
  * gRPC adapter exists from construction (the API server serves its Replicate stream); libp2p is
  * created and listens at start.
  */
@@ -37,7 +37,7 @@ export class NodeNetwork implements Startable {
   readonly #config: NodeConfig;
   readonly #identity: NodeIdentity;
   readonly #federation: Federation;
-  readonly #repo: Repo;
+  readonly #replica: Replica;
   readonly #gate: AdmissionGate;
   readonly #log: Logger;
   readonly #metrics: NodeMetrics | undefined;
@@ -55,7 +55,7 @@ export class NodeNetwork implements Startable {
     components: {
       identity: NodeIdentity;
       federation: Federation;
-      repo: Repo;
+      replica: Replica;
       gate: AdmissionGate;
       logger: Logger;
       metrics?: NodeMetrics | undefined;
@@ -64,7 +64,7 @@ export class NodeNetwork implements Startable {
     this.#config = config;
     this.#identity = components.identity;
     this.#federation = components.federation;
-    this.#repo = components.repo;
+    this.#replica = components.replica;
     this.#gate = components.gate;
     this.#log = components.logger;
     this.#metrics = components.metrics;
@@ -157,9 +157,9 @@ export class NodeNetwork implements Startable {
         { libp2p, logger: logger.child({ transport: "libp2p" }) },
       );
       this.#reportPeers(this.#libp2pAdapter, "libp2p");
-      this.#repo.networkSubsystem.addNetworkAdapter(new AdmittingNetworkAdapter(this.#libp2pAdapter, this.#gate));
+      this.#replica.addNetworkAdapter(new AdmittingNetworkAdapter(this.#libp2pAdapter, this.#gate));
     }
-    if (this.grpc) this.#repo.networkSubsystem.addNetworkAdapter(new AdmittingNetworkAdapter(this.grpc, this.#gate));
+    if (this.grpc) this.#replica.addNetworkAdapter(new AdmittingNetworkAdapter(this.grpc, this.#gate));
 
     // A newer charter: dial whom it adds, hang up on whom it no longer allows (removed, re-keyed);
     // and when a rotation grace period or a removal notice window runs out (timed to the next one, and

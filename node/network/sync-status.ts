@@ -1,4 +1,5 @@
-import type { DocumentId, Repo } from "@automerge/automerge-repo";
+import type { DocumentId } from "@automerge/automerge-repo";
+import type { Replica } from "../replica/index.js";
 import type { PeerStatus } from "./node-network.js";
 
 export interface DocumentSync {
@@ -19,26 +20,25 @@ const same = (a: readonly string[], b: readonly string[]) =>
  * Per shared document and connected peer: are the peer's last known heads (from the sync protocol,
  * via the peer's storage id) equal to ours, and when did they last change?
  */
-export function documentSync(
-  repo: Repo,
+export async function documentSync(
+  replica: Replica,
   peers: readonly PeerStatus[],
   shares: (documentId: DocumentId) => boolean,
-): DocumentSync[] {
+): Promise<DocumentSync[]> {
   const rows: DocumentSync[] = [];
-  for (const handle of Object.values(repo.handles)) {
-    const documentId = handle.documentId;
-    if (!shares(documentId) || !handle.isReady()) continue;
-    const ours = handle.heads();
+  for (const row of await replica.syncRows([...new Set(peers.map((p) => p.peerId))])) {
+    const documentId = row.documentId as DocumentId;
+    if (!shares(documentId)) continue;
+    const byPeer = new Map(row.peers.map((p) => [p.peerId, p]));
     for (const peer of peers) {
-      const storageId = repo.getStorageIdOfPeer(peer.peerId);
-      const info = storageId ? handle.getSyncInfo(storageId) : undefined;
+      const info = byPeer.get(peer.peerId);
       rows.push({
         documentId,
         peerId: peer.peerId,
         hub: peer.hub,
-        inSync: info !== undefined && same(info.lastHeads, ours),
+        inSync: info?.lastHeads !== undefined && same(info.lastHeads, row.heads),
         lastSyncedAt: info?.lastSyncTimestamp,
-        heads: [...ours],
+        heads: [...row.heads],
       });
     }
   }

@@ -48,7 +48,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("malformed frames from a member
       charterIdOf(s().peerId),
       a().node.running.documents.idOf("curriculum"),
     ];
-    const heads = () => documents.map((id) => a().node.running.repo.handles[id as never]?.heads().join(",") ?? "");
+    const heads = () => documents.map((id) => a().node.running.replica.heads(id)?.join(",") ?? "");
     const before = heads();
     const kinds = new Map<string, number>();
     let answered = 0;

@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { repoPeerId } from "../../node/ids.js";
 import {
+  CHECK_DOCUMENTS,
   AdmissionGate,
   encodeAttestation,
   parseSyncMessage,
@@ -62,7 +63,13 @@ async function setUp(mayReceive?: (peerId: string, documentId: string) => boolea
       ownerOf: (id) => owners[id],
       attestableHeads: () => undefined,
       self: { peerId: "self", sign: () => new Uint8Array(64) },
-      handle: (id) => repo.handles[id],
+      heads: (id) => {
+        const handle = repo.handles[id];
+        return handle?.isReady() ? A.getHeads(handle.doc() as A.Doc<unknown>) : [];
+      },
+      apply: async (id, chunks) => {
+        for (const c of chunks) repo.handles[id]?.update((d) => A.loadIncremental(d, c.bytes));
+      },
       logger: pino({ level: "warn" }, { write: (line: string) => void logs.push(line) }),
       ...(mayReceive ? { mayReceive } : {}),
     },
@@ -99,7 +106,7 @@ describe("the admission gate, on real Automerge documents", () => {
     return doc;
   };
 
-  it("admits the owner's whole document into an empty copy without loading it, and Automerge checks it there", async () => {
+  it("admits the owner's whole document on its signature, marked for the Repo's side to check its heads", async () => {
     const { repo, documentId, gate, attest, message } = await setUp();
     const doc = ownerDoc();
     repo.findWithProgress(documentId); // the Repo is requesting it: its copy is empty
@@ -107,12 +114,13 @@ describe("the admission gate, on real Automerge documents", () => {
     const heads = A.getHeads(doc);
     const out = gate.inbound(message(syncMessage(heads, [A.save(doc)]), [attest(heads)]));
     expect(passed(out)).toHaveLength(1);
+    expect((out as unknown as Record<string, unknown>)[CHECK_DOCUMENTS]).toBe(true);
     // A chunk that lies about its heads is refused by Automerge itself when it is an empty copy's first.
     const forged = A.change(A.clone(doc), (d) => void (d.forged = true));
     expect(() => A.loadIncremental(A.init(), lyingDocumentChunk(forged, heads))).toThrow();
   });
 
-  it("loads a whole document that would go into a copy holding something, and refuses one that lies about its heads", async () => {
+  it("lets a whole document through on its signature only: one whose heads are not signed is refused", async () => {
     const { repo, documentId, gate, attest, message, logs } = await setUp();
     const doc = ownerDoc();
     repo.findWithProgress(documentId);
@@ -125,9 +133,14 @@ describe("the admission gate, on real Automerge documents", () => {
     ).toHaveLength(2);
     const heads = A.getHeads(doc);
     const forged = A.change(A.clone(doc), (d) => void (d.forged = true));
-    const lie = gate.inbound(message(syncMessage(heads, [lyingDocumentChunk(forged, heads)]), [attest(heads)]));
-    expect(passed(lie)).toEqual([]);
+    // Its real heads are not signed: refused.
+    const unsigned = gate.inbound(message(syncMessage(A.getHeads(forged), [A.save(forged)]), [attest(heads)]));
+    expect(passed(unsigned)).toEqual([]);
     expect(logs.some((l) => l.includes("refused at admission") && l.includes('"reason":"unsigned"'))).toBe(true);
+    // One that states signed heads it does not have passes the gate marked: the replica worker loads
+    // it and drops it (test/replica/replica.test.ts).
+    const lie = gate.inbound(message(syncMessage(heads, [lyingDocumentChunk(forged, heads)]), [attest(heads)]));
+    expect((lie as unknown as Record<string, unknown>)[CHECK_DOCUMENTS]).toBe(true);
     // The true one is admitted.
     expect(passed(gate.inbound(message(syncMessage(heads, [A.save(doc)]), [attest(heads)])))).toHaveLength(1);
   });

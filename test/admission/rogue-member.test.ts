@@ -33,6 +33,7 @@ import {
   type StartedFederation,
   type Transport,
 } from "../helpers/federation.js";
+import { replicaHolds } from "../helpers/replica.js";
 
 type Trainers = { trainers: Record<string, unknown> };
 
@@ -161,17 +162,15 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     return shard;
   };
 
-  const holds = (node: FederationNode, documentId: DocumentId, heads: A.Heads) => {
-    const handle = node.node.running.repo.handles[documentId];
-    return handle?.isReady() === true && A.hasHeads(handle.doc() as A.Doc<unknown>, heads);
-  };
+  const holds = (node: FederationNode, documentId: DocumentId, heads: A.Heads) =>
+    replicaHolds(node.node.running, documentId, heads);
 
   /** Waits until `node` took the forged change into its copy, or refused it at admission; says which. */
   const takenOrRefused = (node: FederationNode, documentId: DocumentId, heads: A.Heads) =>
     waitUntil(
       `${node.name} to take or refuse m's change to ${documentId}`,
-      () =>
-        (holds(node, documentId, heads) && "taken") ||
+      async () =>
+        ((await holds(node, documentId, heads)) && "taken") ||
         (logEntries(node.node, "refused at admission", logStart.get(node.name)).some(
           (e) => e.peer === fed.key("m").peerId && e.document === documentId && e.reason === "unsigned",
         ) &&
@@ -302,7 +301,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
 
   it("requests with unknown or 4 MB document ids cost nothing that stays: no handle, bounded memory", async () => {
     const m = fed.key("m");
-    const before = Object.keys(b().node.running.repo.handles).length;
+    const before = (await b().node.running.replica.documentIds()).length;
     const heapBefore = heapAfterGc();
     const data = A.generateSyncMessage(A.init(), A.initSyncState())[1] as Uint8Array;
     const request = (documentId: string): Message => ({
@@ -326,7 +325,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     await waitUntil("b to read all 300 requests", () => received() >= start + 300, 60_000);
     // 300 requests, 600 MB of ids: nothing of them is held once they are read…
     expect(heapAfterGc() - heapBefore).toBeLessThan(64 * 1024 * 1024);
-    expect(Object.keys(b().node.running.repo.handles).length).toBe(before);
+    expect((await b().node.running.replica.documentIds()).length).toBe(before);
     // …and the refusals are named.
     expect(
       logEntries(b().node, "refused at admission", logStart.get("b")).filter(

@@ -23,6 +23,7 @@ import {
   type StartedFederation,
 } from "../helpers/federation.js";
 import { memoryIo } from "../helpers/io.js";
+import { changeReplicaCopy } from "../helpers/replica.js";
 
 type Trainers = { trainers: Record<string, unknown> };
 type Directory = { checkpoints: Record<string, unknown> };
@@ -52,8 +53,7 @@ async function relayCheckpoint(
   documentId: string,
   entry: unknown,
 ): Promise<void> {
-  const handle = await reader.node.running.repo.find<Directory>(directoryId);
-  handle.change((d) => {
+  await changeReplicaCopy<Directory>(reader.node.running, directoryId, (d) => {
     d.checkpoints[documentId] = new A.ImmutableString(JSON.stringify(entry));
   });
 }

@@ -21,6 +21,7 @@ import {
   type FederationNode,
   type StartedFederation,
 } from "../helpers/federation.js";
+import { replicaHolds } from "../helpers/replica.js";
 
 type Trainers = { trainers: Record<string, unknown> };
 type Directory = { checkpoints: Record<string, unknown> };
@@ -89,10 +90,8 @@ describe("a misbehaving member", () => {
       0,
       10_000,
     );
-  const holds = (node: FederationNode, documentId: DocumentId, heads: A.Heads) => {
-    const h = node.node.running.repo.handles[documentId];
-    return h?.isReady() === true && A.hasHeads(h.doc() as A.Doc<unknown>, heads);
-  };
+  const holds = (node: FederationNode, documentId: DocumentId, heads: A.Heads) =>
+    replicaHolds(node.node.running, documentId, heads);
 
   const shardOf = (trainerId: string) => {
     const { documents } = a().node.running;

@@ -22,12 +22,13 @@ const REMOVED_LOG = "this hub was removed from the federation";
 const removedLogLines = (n: FederationNode) => n.node.logs.filter((line) => line.includes(REMOVED_LOG)).length;
 
 /** Does `reader` hold trainer `trainerId` in any copy of any document, whatever signed it (raw, not a verified view)? */
-function heldRaw(reader: FederationNode, trainerId: string): boolean {
-  return Object.values(reader.node.running.repo.handles).some((h) => {
-    if (!h.isReady()) return false;
-    const trainers = (h.doc() as { trainers?: Record<string, unknown> } | undefined)?.trainers;
-    return trainers !== undefined && Object.hasOwn(trainers, trainerId);
-  });
+async function heldRaw(reader: FederationNode, trainerId: string): Promise<boolean> {
+  const { replica } = reader.node.running;
+  for (const id of await replica.documentIds()) {
+    const trainers = (await replica.read(id, { path: ["trainers"] }))?.value as Record<string, unknown> | undefined;
+    if (trainers !== undefined && trainers !== null && Object.hasOwn(trainers, trainerId)) return true;
+  }
+  return false;
 }
 
 /** Has `reader` indexed `owner`'s trainer `trainerId` (from a verified view)? */

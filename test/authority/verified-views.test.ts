@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { CheckpointKind, signCheckpoint, VerifiedViews, type SignedCheckpoint } from "../../node/authority/index.js";
 import { directoryIdOf } from "../../node/federation/index.js";
 import { shardOf as rosterShard } from "../../node/roster/index.js";
+import { toPlain } from "../../node/replica/plain.js";
 import { decodeTrainer, encodeTrainer } from "../../node/roster/records.js";
 import {
   draft,
@@ -16,6 +17,7 @@ import {
   waitUntil,
   type FederationNode,
 } from "../helpers/federation.js";
+import { changeReplicaCopy } from "../helpers/replica.js";
 
 type Trainers = { trainers: Record<string, unknown> };
 
@@ -44,12 +46,13 @@ describe("verified views of foreign documents", () => {
       .some((r) => r.documentId === documentId && pattern.test(r.reason));
   /** Writes `entry` into b's own copy of a's directory, as a misbehaving relay would deliver it. */
   const relayEntry = async (documentId: string, entry: SignedCheckpoint | string) => {
-    const handle = await b().node.running.repo.find<{ checkpoints: Record<string, unknown> }>(
+    await changeReplicaCopy<{ checkpoints: Record<string, unknown> }>(
+      b().node.running,
       directoryIdOf(a().peerId),
+      (d) => {
+        d.checkpoints[documentId] = new A.ImmutableString(typeof entry === "string" ? entry : JSON.stringify(entry));
+      },
     );
-    handle.change((d) => {
-      d.checkpoints[documentId] = new A.ImmutableString(typeof entry === "string" ? entry : JSON.stringify(entry));
-    });
   };
 
   beforeAll(async () => {
@@ -68,20 +71,26 @@ describe("verified views of foreign documents", () => {
     const view = b().node.running.views.view(id);
     expect(view?.hub).toBe("hub-a");
     expect(view?.checkpoint.heads).toEqual(a().node.running.checkpointer.latest(id)?.checkpoint.heads);
-    expect([...A.getHeads(view?.doc as A.Doc<unknown>)].sort()).toEqual(view?.checkpoint.heads);
+    // The view is the owner's document at exactly those heads (read in b's replica worker, as plain data).
+    const key =
+      a()
+        .node.running.documents.describe()
+        .find((d) => d.id === id)?.key ?? "";
+    const atHeads = A.view(a().node.running.documents.get(key), view?.checkpoint.heads ?? []);
+    expect(view?.doc).toEqual(toPlain(atHeads));
   });
 
   it("an unsigned change made to a's document by someone else never shows in the view", async () => {
     const id = shardOf("V-1");
-    const handle = await b().node.running.repo.find<Trainers>(id);
-    handle.change((d) => {
+    await changeReplicaCopy<Trainers>(b().node.running, id, (d) => {
       d.trainers["FORGED-1"] = encodeTrainer({
         ...decodeTrainer(d.trainers["V-1"]),
         id: "FORGED-1",
         displayName: "Forged",
       });
     });
-    expect(Object.hasOwn(handle.doc().trainers, "FORGED-1")).toBe(true); // in the Repo's copy…
+    const copy = (await b().node.running.replica.read(id, { path: ["trainers"] }))?.value as Record<string, unknown>;
+    expect(Object.hasOwn(copy, "FORGED-1")).toBe(true); // in the Repo's copy…
     expect(viewHas(id, "FORGED-1")).toBe(false); // …but not in what b serves
     // a's next signed checkpoint of the same shard moves the view on, still without the forgery.
     const shards = a().node.running.roster.shardCount;
@@ -144,12 +153,11 @@ describe("verified views of foreign documents", () => {
 
   it("a relay overwriting a's entry in its copy of the directory cannot hide a's next checkpoint", async () => {
     const id = shardOf("V-1");
-    const handle = await b().node.running.repo.find<{ checkpoints: Record<string, unknown>; noise?: number }>(
-      directoryIdOf(a().peerId),
-    );
+    const relayChange = (change: (d: { checkpoints: Record<string, unknown>; noise?: number }) => void) =>
+      changeReplicaCopy(b().node.running, directoryIdOf(a().peerId), change);
     // Many ops first: the relay's next write then carries a higher Lamport counter than a's coming
     // one, so it is the value Automerge shows — a's entry survives only as a conflict.
-    handle.change((d) => {
+    await relayChange((d) => {
       for (let i = 0; i < 2000; i += 1) d.noise = i;
     });
     await relayEntry(id, "{overwritten by a relay");
@@ -175,7 +183,12 @@ describe("verified views of foreign documents", () => {
         staleAfterMs: 60_000,
         now: () => now,
       },
-      { membership: running.membership, repo: running.repo, store: running.store, logger: pino({ level: "silent" }) },
+      {
+        membership: running.membership,
+        replica: running.replica,
+        store: running.store,
+        logger: pino({ level: "silent" }),
+      },
     );
     await a().node.running.roster.add(draft("V-F"), "op");
     await a().node.running.checkpointer.flush();

@@ -26,6 +26,7 @@ import { CORE_KEY, type CoreItem } from "../../node/core/index.js";
 import { CheckpointKind, signCheckpoint, type SignedCheckpoint } from "../../node/authority/index.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { memoryIo } from "../helpers/io.js";
+import { changeReplicaCopy, replicaHolds } from "../helpers/replica.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
 
@@ -63,10 +64,7 @@ describe("core releases, adoption and impact", () => {
   const b = () => fed.byName("b");
   const coreId = () => s().node.running.documents.idOf(CORE_KEY);
   /** Has `reader`'s Repo any of these change hashes of the core? */
-  const holds = (reader: FederationNode, heads: string[]) => {
-    const handle = reader.node.running.repo.handles[coreId() as never];
-    return handle?.isReady() === true && A.hasHeads(handle.doc() as A.Doc<unknown>, heads);
-  };
+  const holds = (reader: FederationNode, heads: string[]) => replicaHolds(reader.node.running, coreId(), heads);
   const releasedAt = async (reader: FederationNode, version: string) =>
     (await reader.node.running.coreSource.releases()).some((r) => r.version === version);
 
@@ -380,12 +378,13 @@ describe("core releases, adoption and impact", () => {
     const known = await a().node.running.coreSource.releases();
     const last = known.at(-1) as NonNullable<(typeof known)[number]>;
     const relay = async (version: string, entry: SignedCheckpoint) => {
-      const handle = await a().node.running.repo.find<{ releases: Record<string, Record<string, unknown>> }>(
-        directoryId as never,
+      await changeReplicaCopy<{ releases: Record<string, Record<string, unknown>> }>(
+        a().node.running,
+        directoryId,
+        (d) => {
+          (d.releases[coreId()] as Record<string, unknown>)[version] = new A.ImmutableString(JSON.stringify(entry));
+        },
       );
-      handle.change((d) => {
-        (d.releases[coreId()] as Record<string, unknown>)[version] = new A.ImmutableString(JSON.stringify(entry));
-      });
     };
     const base = {
       federationId: "concordat-dev",
@@ -413,12 +412,13 @@ describe("core releases, adoption and impact", () => {
       await signCheckpoint({ ...base, version: "7.0.0", seq: last.seq + 3 }, (d) => s().node.running.identity.sign(d)),
     );
     // And deleting an entry from the relayed directory hides nothing: verified releases are kept.
-    const handle = await a().node.running.repo.find<{ releases: Record<string, Record<string, unknown>> }>(
-      directoryId as never,
+    await changeReplicaCopy<{ releases: Record<string, Record<string, unknown>> }>(
+      a().node.running,
+      directoryId,
+      (d) => {
+        delete (d.releases[coreId()] as Record<string, unknown>)["1.0.0"];
+      },
     );
-    handle.change((d) => {
-      delete (d.releases[coreId()] as Record<string, unknown>)["1.0.0"];
-    });
     const releases = await a().node.running.coreSource.releases();
     expect(releases.map((r) => r.version)).toEqual(known.map((r) => r.version));
     const problems = a()

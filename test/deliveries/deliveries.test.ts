@@ -221,7 +221,7 @@ describe("deliveries: recorded and counted from xAPI, read across the federation
     for (const learner of ["l1", "l2", "l3", "Learner", "mailto", "academy.example"])
       expect(replicated).not.toContain(learner);
     const privateId = a().node.running.documents.idOf("deliveries-private");
-    expect(s().node.running.repo.handles[privateId]).toBeUndefined();
+    expect(await s().node.running.replica.documentIds()).not.toContain(privateId);
     const list = memoryIo();
     await deliveriesListCommand({ ...cli(s()), hub: "hub-a" }, list);
     expect(list.out()).toContain("2 deliveries");

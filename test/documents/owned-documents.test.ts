@@ -1,8 +1,9 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
-import { generateAutomergeUrl, parseAutomergeUrl, Repo, type DocumentId } from "@automerge/automerge-repo";
-import { repoPeerId } from "../../node/ids.js";
+import { generateAutomergeUrl, parseAutomergeUrl, type DocumentId } from "@automerge/automerge-repo";
+import { Replica } from "../../node/replica/index.js";
+import { waitUntil } from "../helpers/federation.js";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -28,7 +29,7 @@ const SPECS: OwnedDocumentSpec[] = [
 
 interface Opened {
   store: NodeStore;
-  repo: Repo;
+  replica: Replica;
   repoStorage: LevelStorageAdapter;
   docs: OwnedDocuments;
   close(): Promise<void>;
@@ -55,35 +56,30 @@ async function openDocs(
 ): Promise<Opened> {
   const store = await NodeStore.open(join(dir, "db"), { sync: false });
   const repoStorage = new LevelStorageAdapter(store.repo);
-  const repo = new Repo({
-    storage: repoStorage,
-    network: [],
-    peerId: repoPeerId("hub-a:test"),
-    sharePolicy: async () => false,
-  });
+  const replica = new Replica({ peerId: "hub-a:test" }, { storage: repoStorage, logger: pino({ level: "silent" }) });
+  await replica.start();
   const docs = new OwnedDocuments(
     {
       owner: "hub-a",
       ...(options.compactAfterChunks !== undefined ? { compactAfterChunks: options.compactAfterChunks } : {}),
       ...(options.listing ? { listing: options.listing } : {}),
     },
-    { store, repo, repoStorage, logger: pino({ level: "silent" }) },
+    { store, replica, repoStorage, logger: pino({ level: "silent" }) },
   );
   const close = async () => {
     await docs.idle();
-    await repo.flush();
-    await repo.shutdown();
+    await replica.stop();
     await store.close();
   };
   try {
     await docs.open();
     if (options.ensure !== false) await docs.ensure(SPECS);
   } catch (error) {
-    await repo.shutdown();
+    await replica.stop();
     await store.close();
     throw error;
   }
-  return { store, repo, repoStorage, docs, close };
+  return { store, replica, repoStorage, docs, close };
 }
 
 const idOf = (docs: OwnedDocuments, key: string): DocumentId => {
@@ -160,9 +156,11 @@ describe("OwnedDocuments", () => {
 
   it("transact persists to LevelDB before it resolves, and before the Repo copy sees the change", async () => {
     opened = await openDocs(dir);
-    const { store, docs, repo } = opened;
+    const { store, docs, replica } = opened;
     const id = idOf(docs, "roster/0");
-    const handle = await repo.find<Counters>(id);
+    const published = async () =>
+      (await replica.read(id, { path: ["counters"] }))?.value as Counters["counters"] | undefined;
+    await waitUntil("the Repo's copy of roster/0", () => replica.heads(id) !== undefined);
 
     // Hold the batch: the transaction must not resolve, nor publish, while it is unwritten.
     const original = store.batch.bind(store);
@@ -178,7 +176,7 @@ describe("OwnedDocuments", () => {
     try {
       await ticks();
       expect(events).toEqual([]);
-      expect(handle.doc().counters.a).toBeUndefined();
+      expect((await published())?.a).toBeUndefined();
     } finally {
       // Never leave the batch held: a failed expectation must not hang the cleanup.
       release();
@@ -189,7 +187,7 @@ describe("OwnedDocuments", () => {
 
     // What LevelDB holds right now has the change, and so has the Repo copy.
     expect((await storedDoc(store, id)).doc.counters).toEqual({ a: 1 });
-    expect(handle.doc().counters).toEqual({ a: 1 });
+    await waitUntil("the Repo's copy to have the change", async () => (await published())?.a === 1);
 
     // And a fresh process sees it.
     await opened.close();
@@ -433,22 +431,29 @@ describe("OwnedDocuments", () => {
 
   it("publishes into the Repo copy; foreign changes there never reach the authoring copy", async () => {
     opened = await openDocs(dir);
-    const { docs, repo } = opened;
+    const { docs, replica } = opened;
     const id = idOf(docs, "roster/0");
-    const handle = await repo.find<Counters>(id);
+    const published = async () => (await replica.read(id))?.value as Counters & { injected?: string };
     await setCounter(docs, "roster/0", "mine", 1);
-    expect(handle.doc().counters).toEqual({ mine: 1 });
+    await waitUntil("the Repo's copy to have mine", async () => (await published())?.counters.mine === 1);
+    expect((await published()).counters).toEqual({ mine: 1 });
 
-    handle.change((d) => {
-      d.counters.foreign = 666;
-      d.injected = "from elsewhere";
-    });
-    expect(handle.doc().counters.foreign).toBe(666);
+    // Someone else's change, straight into the Repo's copy.
+    const foreign = A.change(
+      A.load<Counters & { injected?: string }>((await replica.export(id)) as Uint8Array),
+      (d) => {
+        d.counters.foreign = 666;
+        d.injected = "from elsewhere";
+      },
+    );
+    await replica.apply(id, A.getLastLocalChange(foreign) as Uint8Array);
+    expect((await published()).counters.foreign).toBe(666);
     await setCounter(docs, "roster/0", "mine2", 2);
     expect(docs.get<Counters>("roster/0").counters).toEqual({ mine: 1, mine2: 2 });
     expect(docs.get<Counters>("roster/0").injected).toBeUndefined();
-    expect(handle.doc().counters).toEqual({ mine: 1, mine2: 2, foreign: 666 });
-    const foreignHeads = A.getHeads(handle.doc());
+    await waitUntil("the Repo's copy to have mine2", async () => (await published())?.counters.mine2 === 2);
+    expect((await published()).counters).toEqual({ mine: 1, mine2: 2, foreign: 666 });
+    const foreignHeads = A.getHeads(foreign);
     expect(A.hasHeads(docs.get("roster/0"), foreignHeads)).toBe(false);
 
     // Not after a restart either, although the Repo copy is persisted with the foreign change.
@@ -462,7 +467,7 @@ describe("OwnedDocuments", () => {
     opened = await openDocs(dir);
     const { docs, store } = opened;
     await setCounter(docs, "private/roster", "secret", 1);
-    await opened.repo.flush();
+    await opened.replica.flush();
     const privateId = idOf(docs, "private/roster");
     const repoKeys = await store.repo.keys().all();
     expect(repoKeys.some((k) => k.includes(privateId))).toBe(false);
@@ -528,8 +533,9 @@ describe("the Repo's copy", () => {
     await opened.docs.ensure([
       { key: "roster/1", type: DocumentType.Roster, replicated: true, initial: { counters: {} } },
     ]);
-    const handle = await opened.repo.find<Counters>(id);
-    expect(handle.doc().counters).toEqual({ a: 1 });
+    const replica = opened.replica;
+    await waitUntil("roster/1 in the Repo", () => replica.heads(id) !== undefined);
+    expect((await replica.read(id, { path: ["counters"] }))?.value).toEqual({ a: 1 });
   });
 });
 

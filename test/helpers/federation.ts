@@ -7,13 +7,12 @@
  */
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { DocHandle } from "@automerge/automerge-repo";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { Ed25519PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { parse, stringify } from "yaml";
 import { directoryIdOf, type CharterMember } from "../../node/federation/index.js";
-import { type DocumentId, documentId, peerId, type PeerId } from "../../node/ids.js";
+import { peerId, type PeerId } from "../../node/ids.js";
 import { decodeTrainer } from "../../node/roster/records.js";
 import { initDataDir } from "../../node/setup.js";
 import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "./harness.js";
@@ -57,8 +56,8 @@ function text(value: unknown): string {
 }
 
 /**
- * Resolves once `reader` holds, in its Repo, a roster record of `owner` for which `predicate` holds,
- * waiting for change events, within `timeoutMs`.
+ * Resolves once `reader` holds, in its Repo (raw, whatever signed it), a roster record of `owner`
+ * for which `predicate` holds, within `timeoutMs`.
  */
 export async function waitForForeignTrainer(
   reader: FederationNode,
@@ -67,71 +66,16 @@ export async function waitForForeignTrainer(
   predicate: (displayName: string) => boolean = () => true,
   timeoutMs = 20_000,
 ): Promise<void> {
-  const repo = reader.node.running.repo;
-  const watched = new Set<string>();
-  let settle: (() => void) | undefined;
-  let fail: ((e: Error) => void) | undefined;
-  const done = new Promise<void>((resolve, reject) => {
-    settle = resolve;
-    fail = reject;
-  });
-  const handles: DocHandle<unknown>[] = [];
-  const listeners: Array<[DocHandle<unknown>, () => void]> = [];
-  // What it saw last, for the message when it gives up.
-  let lastName: string | undefined;
-  const check = () => {
-    for (const h of handles) {
-      if (!h.isReady()) continue;
-      const doc = h.doc() as { trainers?: Record<string, unknown> } | undefined;
-      const stored = doc?.trainers?.[trainerId];
-      if (stored === undefined) continue;
-      lastName = decodeTrainer(stored).displayName;
-      if (predicate(lastName)) settle?.();
-    }
-  };
-  const watch = (id: DocumentId) => {
-    if (watched.has(id)) return;
-    watched.add(id);
-    const handle = repo.findWithProgress<unknown>(id).handle;
-    handles.push(handle);
-    const listener = () => {
-      onDirectory(handle);
-      check();
-    };
-    handle.on("change", listener);
-    listeners.push([handle, listener]);
-    handle.whenReady().then(
-      () => {
-        onDirectory(handle);
-        check();
-      },
-      () => undefined,
-    );
-  };
-  const directoryId = directoryIdOf(owner.peerId);
-  const onDirectory = (handle: DocHandle<unknown>) => {
-    if (handle.documentId !== directoryId || !handle.isReady()) return;
-    const documents = (handle.doc() as DirectoryView).documents ?? {};
-    for (const [id, entry] of Object.entries(documents)) if (text(entry.type) === "roster") watch(documentId(id));
-  };
-  watch(directoryId);
-  const timer = setTimeout(() => {
-    const ready = handles.filter((h) => h.isReady()).length;
-    const seen = lastName === undefined ? "no record of it" : `it as '${lastName}', which does not match`;
-    fail?.(
-      new Error(
-        `${reader.name} did not see ${owner.name}'s trainer ${trainerId} within ${timeoutMs} ms: it holds ${ready} of ${handles.length} of ${owner.name}'s directory and roster documents it looked for, and ${seen}`,
-      ),
-    );
-  }, timeoutMs);
-  try {
-    check();
-    await done;
-  } finally {
-    clearTimeout(timer);
-    // Only this waiter's listeners: the node's own (the federation's) stay.
-    for (const [h, listener] of listeners) h.off("change", listener);
-  }
+  reader.node.running.replica.request(directoryIdOf(owner.peerId));
+  await waitUntil(
+    `${reader.name} to see ${owner.name}'s trainer ${trainerId}`,
+    async (see) => {
+      const name = await foreignTrainerNow(reader, owner, trainerId);
+      see(name === undefined ? "no record of it" : `it as '${name}'`);
+      return name !== undefined && predicate(name);
+    },
+    timeoutMs,
+  );
 }
 
 export function draft(id: string, displayName = `Trainer ${id}`) {
@@ -434,22 +378,20 @@ export function waitForLog(
 
 /**
  * The display name of `owner`'s trainer `trainerId` as `reader` holds it right now (in the roster
- * documents that `owner`'s directory lists and `reader` has loaded), or undefined. No waiting.
+ * documents that `owner`'s directory lists and `reader`'s Repo holds, raw), or undefined. No waiting.
  */
-export function foreignTrainerNow(
+export async function foreignTrainerNow(
   reader: FederationNode,
   owner: FederationNode,
   trainerId: string,
-): string | undefined {
-  const handles = reader.node.running.repo.handles;
-  const directory = handles[directoryIdOf(owner.peerId)];
-  if (!directory?.isReady()) return undefined;
-  const documents = (directory.doc() as DirectoryView | undefined)?.documents ?? {};
+): Promise<string | undefined> {
+  const replica = reader.node.running.replica;
+  const directory = await replica.read(directoryIdOf(owner.peerId), { path: ["documents"] });
+  const documents = (directory?.value ?? {}) as NonNullable<DirectoryView["documents"]>;
   for (const [id, entry] of Object.entries(documents)) {
     if (text(entry.type) !== "roster") continue;
-    const handle = handles[documentId(id)];
-    if (!handle?.isReady()) continue;
-    const stored = (handle.doc() as { trainers?: Record<string, unknown> } | undefined)?.trainers?.[trainerId];
+    replica.request(id);
+    const stored = (await replica.read(id, { path: ["trainers", trainerId] }))?.value;
     if (stored !== undefined) return decodeTrainer(stored).displayName;
   }
   return undefined;

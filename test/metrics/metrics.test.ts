@@ -16,6 +16,7 @@ import {
 } from "../helpers/federation.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
+import { changeReplicaCopy } from "../helpers/replica.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
 
@@ -100,12 +101,13 @@ describe("metrics", () => {
       samples(await scrape(s()), "concordat_checkpoint_rejections_total").filter((x) => x.labels.hub === "hub-a"),
     );
     // A relay's garbage in a's directory, as s's own copy of it holds it.
-    const directory = await s().node.running.repo.find<{ checkpoints: Record<string, unknown> }>(
+    await changeReplicaCopy<{ checkpoints: Record<string, unknown> }>(
+      s().node.running,
       directoryIdOf(a().peerId),
+      (d) => {
+        d.checkpoints["not-a-document"] = new A.ImmutableString("{ not json");
+      },
     );
-    directory.change((d) => {
-      d.checkpoints["not-a-document"] = new A.ImmutableString("{ not json");
-    });
     await waitUntil(
       "s to count the rejection",
       async () =>

@@ -118,28 +118,29 @@ describe.each(["libp2p", "grpc"] as const)("private data never leaves its node (
     const privateIds = described.filter((d) => !d.replicated).map((d) => d.id);
     const publicIds = described.filter((d) => d.replicated).map((d) => d.id);
     expect(privateIds.length).toBeGreaterThan(0);
-    const bRepo = b().node.running.repo;
-    const aRepo = a().node.running.repo;
+    const bHandles = await b().node.running.replica.documentIds();
+    const aHandles = await a().node.running.replica.documentIds();
     // Sanity: b does hold a's public documents.
-    expect(publicIds.some((id) => bRepo.handles[id]?.isReady())).toBe(true);
+    expect(publicIds.some((id) => b().node.running.replica.heads(id) !== undefined)).toBe(true);
     for (const id of privateIds) {
-      expect(bRepo.handles[id], `b has a handle for a's private ${id}`).toBeUndefined();
-      expect(aRepo.handles[id], `a's private ${id} is in its Repo`).toBeUndefined();
+      expect(bHandles, `b has a handle for a's private ${id}`).not.toContain(id);
+      expect(aHandles, `a's private ${id} is in its Repo`).not.toContain(id);
     }
 
     // b asks for each of them by id: a answers that it has nothing to share.
-    const progress = privateIds.map((id: DocumentId) => bRepo.findWithProgress<unknown>(id));
+    for (const id of privateIds) b().node.running.replica.request(id);
     await waitUntil(
       "b's requests for a's private documents to end",
-      () => progress.every((p) => p.handle.state === "unavailable"),
+      async () =>
+        (await Promise.all(privateIds.map((id: DocumentId) => b().node.running.replica.documentState(id)))).every(
+          (state) => state === "unavailable",
+        ),
       10_000,
     );
-    for (const p of progress) {
-      expect(p.handle.isReady()).toBe(false);
-      expect(() => p.handle.doc()).toThrow();
-    }
+    for (const id of privateIds) expect(b().node.running.replica.heads(id)).toBeUndefined();
     // a created nothing for them either, and the canary is still nowhere on the wire.
-    for (const id of privateIds) expect(aRepo.handles[id]).toBeUndefined();
+    const aAfter = await a().node.running.replica.documentIds();
+    for (const id of privateIds) expect(aAfter).not.toContain(id);
     expectNoCanary();
   });
 });

@@ -80,11 +80,11 @@ describe.each([
     await Promise.all([1, 2, 3].map((i) => waitForForeignTrainer(b, a, `A-${i}`)));
     await waitForForeignTrainer(a, b, "B-1", (name) => name === "B-1 renamed while cut off");
     for (const i of [1, 2, 3]) {
-      expect(foreignTrainerNow(c, a, `A-${i}`)).toBeUndefined();
-      expect(foreignTrainerNow(b, c, `C-${i}`)).toBeUndefined();
-      expect(foreignTrainerNow(a, c, `C-${i}`)).toBeUndefined();
+      expect(await foreignTrainerNow(c, a, `A-${i}`)).toBeUndefined();
+      expect(await foreignTrainerNow(b, c, `C-${i}`)).toBeUndefined();
+      expect(await foreignTrainerNow(a, c, `C-${i}`)).toBeUndefined();
     }
-    expect(foreignTrainerNow(c, b, "B-1")).toBe("B-1 before the cut");
+    expect(await foreignTrainerNow(c, b, "B-1")).toBe("B-1 before the cut");
     // b kept trying and kept failing: still no channel to c.
     expect(hubsOf(b)).toEqual(["hub-a"]);
 
@@ -111,7 +111,11 @@ describe.each([
       ] as const) {
         for (const id of ids) {
           if (reader === owner) expect(owner.node.running.roster.get(id, false).id).toBe(id);
-          else expect(foreignTrainerNow(reader, owner, id), `${reader.name} sees ${owner.name}'s ${id}`).toBeDefined();
+          else
+            expect(
+              await foreignTrainerNow(reader, owner, id),
+              `${reader.name} sees ${owner.name}'s ${id}`,
+            ).toBeDefined();
         }
       }
     }

@@ -62,7 +62,7 @@ describe.each(["libp2p", "grpc"] as const)("requests for documents a node does n
     });
     adapter.send(request(directory));
     await answered;
-    const handles = Object.keys(a.node.running.repo.handles);
+    const handles = await a.node.running.replica.documentIds();
     for (const id of [unknown, ...privateIds]) expect(handles).not.toContain(id);
   });
 });

@@ -1,0 +1,44 @@
+/**
+ * The replica worker's entry (started by `Replica` on the main thread): a Repo behind the link of
+ * protocol.ts. Its logs and anything a library prints go to the main thread's logger.
+ */
+import "@automerge/automerge";
+import { parentPort, workerData } from "node:worker_threads";
+import { pino } from "pino";
+import { consoleLine, isRepoSyncTimeout } from "../process-guard.js";
+import { ReplicaHost } from "./host.js";
+import type { MainApi, ReplicaApi, ReplicaWorkerData } from "./protocol.js";
+import { Rpc } from "./rpc.js";
+
+const port = parentPort;
+if (!port) throw new Error("the replica worker runs only as a worker thread");
+const data = workerData as ReplicaWorkerData;
+
+let main: Rpc<ReplicaApi, MainApi> | undefined;
+const logger = pino(
+  { level: data.logLevel, base: { component: "replica" }, timestamp: false },
+  { write: (line: string) => main?.notify("log", line) },
+);
+
+const log = logger.child({ source: "console" });
+console.log = console.info = console.warn = console.error = (...args: unknown[]) => log.warn(consoleLine(args));
+console.debug = console.trace = (...args: unknown[]) => log.debug(consoleLine(args));
+process.on("unhandledRejection", (reason) => {
+  if (isRepoSyncTimeout(reason)) {
+    logger.warn(
+      { err: reason },
+      "a document sync timed out waiting for the document (automerge-repo); the node keeps running",
+    );
+    return;
+  }
+  logger.fatal({ err: reason }, "unhandled rejection in the replica worker");
+  throw reason;
+});
+
+// The link looks methods up on this object: filled with the host's table once it is built.
+const local = {} as ReplicaApi;
+main = new Rpc<ReplicaApi, MainApi>(port, local, (method, error) =>
+  logger.error({ method, err: error }, "a notification from the main thread failed"),
+);
+Object.assign(local, new ReplicaHost({ peerId: data.peerId }, main, logger).api());
+port.postMessage({ k: "ready" });
