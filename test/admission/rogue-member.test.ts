@@ -198,8 +198,8 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     transportAdapter.on("message", count);
     push(handle as DocHandle<unknown>, forged);
     expect(await takenOrRefused(b(), shard.id, forgedHeads)).toBe("refused");
-    expect(holds(b(), shard.id, forgedHeads)).toBe(false);
-    expect(holds(a(), shard.id, forgedHeads)).toBe(false);
+    expect(await holds(b(), shard.id, forgedHeads)).toBe(false);
+    expect(await holds(a(), shard.id, forgedHeads)).toBe(false);
 
     // b relays the owner's next edit to the rogue: a message about the shard that carries a change.
     let relays = 0;
@@ -238,7 +238,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
       });
     for (const reader of [b(), s()])
       await waitForForeignTrainer(reader, a(), "A-1", (name) => name === "After restart");
-    for (const n of honest()) expect(holds(n, shard.id, forgedHeads)).toBe(false);
+    for (const n of honest()) expect(await holds(n, shard.id, forgedHeads)).toBe(false);
     // b sees a as fresh, as of a's newest checkpoint.
     await a().node.running.checkpointer.flush();
     const latest = a().node.running.checkpointer.latest(shard.id)?.checkpoint.seq;
@@ -262,7 +262,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     });
     push(handle as DocHandle<unknown>, forged);
     expect(await takenOrRefused(b(), coreId, A.getHeads(forged))).toBe("refused");
-    for (const n of honest()) expect(holds(n, coreId, A.getHeads(forged))).toBe(false);
+    for (const n of honest()) expect(await holds(n, coreId, A.getHeads(forged))).toBe(false);
     await releaseCore(
       s(),
       {
@@ -350,11 +350,11 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
       const heads = A.getHeads(handle.doc());
       await waitUntil(
         `b to take or hold back junk change ${i}`,
-        () => pending() !== before || pending() >= 15 * 1024 * 1024 || holds(b(), shard.id, heads),
+        async () => pending() !== before || pending() >= 15 * 1024 * 1024 || (await holds(b(), shard.id, heads)),
         20_000,
       );
       most = Math.max(most, pending());
-      expect(holds(b(), shard.id, A.getHeads(handle.doc()))).toBe(false);
+      expect(await holds(b(), shard.id, A.getHeads(handle.doc()))).toBe(false);
     }
     expect(most).toBeGreaterThan(8 * 1024 * 1024);
     expect(most).toBeLessThanOrEqual(16 * 1024 * 1024);
@@ -368,7 +368,7 @@ describe.each(["libp2p", "grpc"] as Transport[])("a rogue member driving a stock
     });
     push(handle as DocHandle<unknown>, forged);
     expect(await takenOrRefused(b(), charterId, A.getHeads(forged))).toBe("refused");
-    for (const n of honest()) expect(holds(n, charterId, A.getHeads(forged))).toBe(false);
+    for (const n of honest()) expect(await holds(n, charterId, A.getHeads(forged))).toBe(false);
     await s().node.running.charter.remove("op", fed.key("m").hub);
     for (const n of honest())
       await waitUntil(
