@@ -14,6 +14,7 @@ import { replicationAdapters } from "./replication/adapters.js";
 import { replicationNodes } from "./replication/nodes-stack.js";
 import { replicationScale } from "./replication/scale-curve.js";
 import { storageBenchmark } from "./storage/storage.js";
+import { storageSync } from "./storage/sync.js";
 import { bulkImport } from "./bulk/import.js";
 import { apiResponsiveness } from "./bulk/responsiveness.js";
 import { admissionFuzz } from "./admission/fuzz.js";
@@ -37,6 +38,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   consoleFirstLoad,
   casesSearch,
   storageBenchmark,
+  storageSync,
   replicationAdapters,
   replicationNodes,
   replicationScale,

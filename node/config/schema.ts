@@ -143,11 +143,15 @@ export const configSchema = z
       .default({ host: "127.0.0.1" }),
     storage: z
       .object({
-        /** `fsync` every write, to survive power loss and not only a crash of the process. */
-        sync: z.boolean().default(false),
+        /**
+         * `fsync` every group of writes before it is acknowledged, so that an acknowledged write survives power loss
+         * and not only a crash of the process (one fsync per group commit). False: faster, but a power loss may lose
+         * the last acknowledged writes.
+         */
+        sync: z.boolean().default(true),
       })
       .strict()
-      .default({ sync: false }),
+      .default({ sync: true }),
     roster: z
       .object({
         /** Documents a new roster is spread over. */

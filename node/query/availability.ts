@@ -19,6 +19,15 @@ import { toVFreeBusy } from "./freebusy.js";
 import type { BusyTimeSource } from "./model.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 
+/**
+ * The index as persisted in `meta`: one chunk per roster document (`CHUNK_PREFIX` + document id), a
+ * compact encoding of every trainer record indexed from it with the heads it reflects
+ * (availability-chunk below), rewritten in the batch that changes any of its records; and the heads
+ * of the other documents the index reflects (credentials, core) under `DOC_PREFIX`. A store written
+ * before the chunks holds one JSON text per record under `REC_PREFIX` (with each roster document's
+ * heads under `DOC_PREFIX`): the first start converts it, in one batch.
+ */
+const CHUNK_PREFIX = "availability/chunk/";
 const REC_PREFIX = "availability/rec/";
 const DOC_PREFIX = "availability/doc/";
 import { AvailabilityIndex } from "./availability-index.js";
@@ -82,8 +91,10 @@ export class Availability implements Startable {
   readonly #documentOf = new Map<string, string>();
   readonly #queue = new SerialQueue();
   readonly #store: NodeStore;
-  /** Each indexed trainer as derived (JSON), to persist only what changed. */
-  readonly #derived = new Map<string, string | TrainerRecord>();
+  /** Each indexed trainer as derived (the same object the index holds). */
+  readonly #derived = new Map<string, TrainerRecord>();
+  /** Roster documents whose persisted chunk no longer says what the index holds of them. */
+  readonly #dirty = new Set<string>();
   /** Records decoded since start (a restart with nothing changed decodes none). */
   decodedSinceStart = 0;
   #tree: CompetencyTree = { parents: () => [] };
@@ -171,10 +182,69 @@ export class Availability implements Startable {
 
   /**
    * The index as persisted, with the heads of every document it reflects: a restart answers at once,
-   * and re-reads only the documents whose heads moved since.
+   * and re-reads only the documents whose heads moved since. One value per roster document, decoded
+   * with one JSON.parse; a store in the layout before the chunks is converted here.
    */
   async #load(): Promise<void> {
+    const chunked = new Set<string>();
+    for await (const [key, value] of this.#store.meta.iterator({ gt: CHUNK_PREFIX, lt: `${CHUNK_PREFIX}~` })) {
+      const documentId = key.slice(CHUNK_PREFIX.length);
+      const chunk = value as Chunk;
+      if (chunk.v !== CHUNK_VERSION) {
+        this.#log.warn({ document: documentId, version: chunk.v }, "an index chunk of an unknown version: re-read");
+        continue;
+      }
+      chunked.add(documentId);
+      this.#loadChunk(documentId, chunk);
+    }
+    const converted = await this.#loadRecords();
+    for await (const [key, value] of this.#store.meta.iterator({ gt: DOC_PREFIX, lt: `${DOC_PREFIX}~` })) {
+      const id = key.slice(DOC_PREFIX.length);
+      if (!chunked.has(id) && !converted.rederive.has(id) && !this.#indexedHeads.has(id))
+        this.#indexedHeads.set(id, value as string);
+    }
+    if (converted.records === 0) return;
+    // The old layout, converted: every document's chunk (with the heads its records reflect, now in
+    // the chunk), and the old keys gone, in one batch: a crash leaves one layout or the other.
+    const ops: StoreBatchOperation[] = converted.keys.map((k) => ({ type: "del", sublevel: this.#store.meta, key: k }));
+    for (const documentId of converted.documents) this.#dirty.add(documentId);
+    ops.push(...this.#chunkWrites());
+    await this.#store.batch(ops);
+    this.#log.info(
+      { records: converted.records, documents: converted.documents.size },
+      "the persisted availability index was converted to one chunk per roster document",
+    );
+  }
+
+  /** One roster document's chunk into the index. */
+  #loadChunk(documentId: string, chunk: Chunk): void {
+    const hub = chunk.hub;
+    const ids = new Set<string>();
+    for (const t of chunk.t) {
+      const record = decodeChunkRecord(hub, t);
+      const k = `${hub}/${record.id}`;
+      ids.add(record.id);
+      if (t[1] !== null) this.#digests.set(k, t[1]);
+      this.#names.set(k, t[2]);
+      this.#documentOf.set(k, documentId);
+      this.#derived.set(k, record);
+      this.#issuersOf.set(k, new Set(t[10]));
+      this.#index.upsert(record);
+    }
+    this.#hubOfDocument.set(documentId, hub);
+    this.#idsByDocument.set(documentId, ids);
+    if (chunk.heads !== null) this.#indexedHeads.set(documentId, chunk.heads);
+  }
+
+  /**
+   * The records of a store written before the chunks (one JSON text per trainer), if any: loaded as
+   * that layout was, and what to convert. A record derived before roster claims were kept is decoded
+   * again, with its document (`rederive`: its heads are not taken).
+   */
+  async #loadRecords(): Promise<{ records: number; keys: string[]; documents: Set<string>; rederive: Set<string> }> {
     const rederive = new Set<string>();
+    const documents = new Set<string>();
+    const keys: string[] = [];
     for await (const [key, value] of this.#store.meta.iterator({ gt: REC_PREFIX, lt: `${REC_PREFIX}~` })) {
       const saved = JSON.parse(value as string) as {
         doc: string;
@@ -184,12 +254,14 @@ export class Availability implements Startable {
         derived: TrainerRecord;
         issuers?: string[];
       };
+      keys.push(key);
+      documents.add(saved.doc);
       const k = key.slice(REC_PREFIX.length);
-      // A record derived before roster claims were kept is decoded again, with its document.
-      if (saved.derived.claimed === undefined) rederive.add(saved.doc);
-      else this.#digests.set(k, saved.digest ?? digestOf(saved.text ?? ""));
+      if (saved.derived.claimed === undefined) {
+        rederive.add(saved.doc);
+        saved.derived.claimed = [];
+      } else this.#digests.set(k, saved.digest ?? digestOf(saved.text ?? ""));
       this.#names.set(k, saved.name ?? (saved.text ? decodeTrainer(saved.text).displayName : ""));
-      // Decoded when first needed: a restart of 50,000 records decodes none of them up front.
       this.#documentOf.set(k, saved.doc);
       this.#derived.set(k, saved.derived);
       this.#issuersOf.set(k, new Set(saved.issuers ?? []));
@@ -199,10 +271,49 @@ export class Availability implements Startable {
       ids.add(saved.derived.id);
       this.#idsByDocument.set(saved.doc, ids);
     }
-    for await (const [key, value] of this.#store.meta.iterator({ gt: DOC_PREFIX, lt: `${DOC_PREFIX}~` })) {
-      const id = key.slice(DOC_PREFIX.length);
-      if (!rederive.has(id)) this.#indexedHeads.set(id, value as string);
+    if (keys.length === 0) return { records: 0, keys, documents, rederive };
+    // Each converted document's heads (not those to decode again) move into its chunk.
+    for (const documentId of documents) {
+      keys.push(`${DOC_PREFIX}${documentId}`);
+      if (rederive.has(documentId)) continue;
+      const heads = (await this.#store.meta.get(`${DOC_PREFIX}${documentId}`).catch(() => undefined)) as
+        | string
+        | undefined;
+      if (heads !== undefined) this.#indexedHeads.set(documentId, heads);
     }
+    return { records: keys.length - documents.size, keys, documents, rederive };
+  }
+
+  /**
+   * The writes that bring every dirty roster document's chunk to what the index holds of it: its
+   * trainers (those still filed under it), and the heads it was last indexed at.
+   */
+  #chunkWrites(): StoreBatchOperation[] {
+    const ops: StoreBatchOperation[] = [];
+    for (const documentId of this.#dirty) {
+      const hub = this.#hubOfDocument.get(documentId);
+      const heads = this.#indexedHeads.get(documentId);
+      const t: ChunkRecord[] = [];
+      for (const id of hub === undefined ? [] : (this.#idsByDocument.get(documentId) ?? [])) {
+        const k = `${hub}/${id}`;
+        const derived = this.#derived.get(k);
+        if (derived === undefined || this.#documentOf.get(k) !== documentId) continue;
+        t.push(
+          encodeChunkRecord(derived, this.#digests.get(k) ?? null, this.#names.get(k) ?? "", [
+            ...(this.#issuersOf.get(k) ?? []),
+          ]),
+        );
+      }
+      const key = `${CHUNK_PREFIX}${documentId}`;
+      if (hub === undefined || (t.length === 0 && heads === undefined))
+        ops.push({ type: "del", sublevel: this.#store.meta, key });
+      else {
+        const chunk: Chunk = { v: CHUNK_VERSION, hub, heads: heads ?? null, t };
+        ops.push({ type: "put", sublevel: this.#store.meta, key, value: chunk });
+      }
+    }
+    this.#dirty.clear();
+    return ops;
   }
 
   /** This hub's roster shards (those named, or all, when their heads moved), from the authoring copies. */
@@ -256,7 +367,6 @@ export class Availability implements Startable {
     trainers: Record<string, unknown>,
     heads: string,
   ): Promise<void> {
-    const ops: StoreBatchOperation[] = [];
     const before = this.#idsByDocument.get(documentId) ?? new Set<string>();
     const now = new Set<string>();
     const pause = yielder();
@@ -264,6 +374,12 @@ export class Availability implements Startable {
       await pause();
       now.add(id);
       const key = `${hub}/${id}`;
+      const was = this.#documentOf.get(key);
+      // A record that moved between documents (a roster that grew) leaves the chunk it was in.
+      if (was !== documentId) {
+        if (was !== undefined) this.#dirty.add(was);
+        this.#dirty.add(documentId);
+      }
       this.#documentOf.set(key, documentId);
       // Records are canonical JSON strings: an unchanged one is recognised by its digest, undecoded.
       const digest = digestOf(textOf(stored) ?? "");
@@ -277,7 +393,7 @@ export class Availability implements Startable {
       this.decodedSinceStart += 1;
       this.#digests.set(key, digest);
       this.#names.set(key, record.displayName);
-      ops.push(...(await this.#upsert(hub, key, baseOf(record), documentId)));
+      await this.#upsert(hub, key, baseOf(record), documentId);
     }
     const previousHub = this.#hubOfDocument.get(documentId) ?? hub;
     for (const id of before) {
@@ -290,37 +406,24 @@ export class Availability implements Startable {
       this.#issuersOf.delete(old);
       this.#digests.delete(old);
       this.#derived.delete(old);
-      ops.push({ type: "del", sublevel: this.#store.meta, key: `${REC_PREFIX}${old}` });
     }
     this.#hubOfDocument.set(documentId, hub);
     this.#idsByDocument.set(documentId, now);
     this.#indexedHeads.set(documentId, heads);
-    ops.push({ type: "put", sublevel: this.#store.meta, key: `${DOC_PREFIX}${documentId}`, value: heads });
-    await this.#store.batch(ops);
+    // The document's chunk carries its heads, with the records they reflect, in one write.
+    this.#dirty.add(documentId);
+    await this.#store.batch(this.#chunkWrites());
   }
 
-  /** Indexes a trainer as derived now; returns the write that persists it, if it changed. */
-  async #upsert(
-    hub: string,
-    key: string,
-    base: TrainerBase,
-    documentId: string | undefined,
-  ): Promise<StoreBatchOperation[]> {
+  /** Indexes a trainer as derived now; marks its document's chunk to be written if it changed. */
+  async #upsert(hub: string, key: string, base: TrainerBase, documentId: string | undefined): Promise<void> {
+    const before = this.#derived.get(key);
     const derived = await this.#toRecord(hub, base);
     this.#index.upsert(derived);
-    const json = JSON.stringify(derived);
-    if (derivedJson(this.#derived.get(key)) === json && documentId === undefined) return [];
-    this.#derived.set(key, json);
-    const doc = documentId ?? this.#documentOf.get(key) ?? "";
-    const issuers = [...(this.#issuersOf.get(key) ?? [])];
-    return [
-      {
-        type: "put",
-        sublevel: this.#store.meta,
-        key: `${REC_PREFIX}${key}`,
-        value: JSON.stringify({ doc, digest: this.#digests.get(key), name: this.#names.get(key), derived, issuers }),
-      },
-    ];
+    this.#derived.set(key, derived);
+    if (documentId === undefined && before !== undefined && JSON.stringify(before) === JSON.stringify(derived)) return;
+    const doc = documentId ?? this.#documentOf.get(key);
+    if (doc !== undefined) this.#dirty.add(doc);
   }
 
   /** Hubs that issued the credentials each trainer holds, to re-derive only those a change affects. */
@@ -328,16 +431,13 @@ export class Availability implements Startable {
 
   /** Re-derives the accreditations of `hub`'s trainers and of every trainer holding a credential `hub` issued. */
   async #reindexAffected(hub: string): Promise<void> {
-    const ops: StoreBatchOperation[] = [];
     const pause = yielder();
     for (const key of [...this.#digests.keys()]) {
       if (!key.startsWith(`${hub}/`) && !this.#issuersOf.get(key)?.has(hub)) continue;
       await pause();
-      ops.push(
-        ...(await this.#upsert(key.slice(0, key.indexOf("/")), key, this.#derivedOf(key) as TrainerBase, undefined)),
-      );
+      await this.#upsert(key.slice(0, key.indexOf("/")), key, this.#derivedOf(key) as TrainerBase, undefined);
     }
-    if (ops.length > 0) await this.#store.batch(ops);
+    await this.#store.batch(this.#chunkWrites());
   }
 
   /** Per hub, per trainer: the engagements that hold time (from the home hub's engagements document). */
@@ -352,26 +452,19 @@ export class Availability implements Startable {
     }
     const before = this.#engagements.get(hub) ?? new Map<string, { tentative: Range[]; confirmed: Range[] }>();
     this.#engagements.set(hub, next);
-    const ops: StoreBatchOperation[] = [];
     for (const id of new Set([...before.keys(), ...next.keys()])) {
       const key = `${hub}/${id}`;
       const derived = this.#derived.get(key);
       if (derived === undefined) continue;
-      const busy = JSON.stringify(this.#busyOf(hub, id));
-      if (
-        derived !== undefined &&
-        JSON.stringify((typeof derived === "string" ? (JSON.parse(derived) as TrainerRecord) : derived).busy) === busy
-      )
-        continue;
-      ops.push(...(await this.#upsert(hub, key, this.#derivedOf(key) as TrainerBase, undefined)));
+      if (JSON.stringify(derived.busy) === JSON.stringify(this.#busyOf(hub, id))) continue;
+      await this.#upsert(hub, key, derived, undefined);
     }
-    if (ops.length > 0) await this.#store.batch(ops);
+    await this.#store.batch(this.#chunkWrites());
   }
 
-  /** A trainer as last derived (parsed if it is still the JSON it was loaded as). */
+  /** A trainer as last derived. */
   #derivedOf(key: string): TrainerRecord | undefined {
-    const d = this.#derived.get(key);
-    return typeof d === "string" ? (JSON.parse(d) as TrainerRecord) : d;
+    return this.#derived.get(key);
   }
 
   /** Tentative and confirmed engagements, sorted by start. */
@@ -530,7 +623,97 @@ function digestOf(text: string): string {
   return createHash("sha1").update(text).digest("base64");
 }
 
-/** A derived record as the JSON it is compared by (kept as parsed at load, stringified when compared). */
-function derivedJson(d: string | TrainerRecord | undefined): string | undefined {
-  return d === undefined || typeof d === "string" ? d : JSON.stringify(d);
+const CHUNK_VERSION = 2;
+
+/**
+ * A roster document's trainers as persisted: one JSON value (one parse at a restart), each record a
+ * flat array, ranges and pairs flattened into number and string lists (no nested objects to build
+ * but the record itself).
+ */
+interface Chunk {
+  v: number;
+  hub: string;
+  /** The document's heads the records reflect (null: none yet, re-read at start). */
+  heads: string | null;
+  t: ChunkRecord[];
+}
+
+/**
+ * [id, digest of the stored text (null: decode again), display name, languages as [tag, level, …],
+ * regions, availability as [start, end, …], blackouts, busy, accreditations as [scheme, competency,
+ * level, validFrom, validUntil, …], claimed, issuers]
+ */
+type ChunkRecord = [
+  string,
+  string | null,
+  string,
+  string[],
+  string[],
+  number[],
+  number[],
+  number[],
+  Array<string | number>,
+  string[],
+  string[],
+];
+
+function flatRanges(ranges: readonly Range[]): number[] {
+  const out = new Array<number>(ranges.length * 2);
+  for (let i = 0; i < ranges.length; i += 1) {
+    const r = ranges[i] as Range;
+    out[2 * i] = r.start;
+    out[2 * i + 1] = r.end;
+  }
+  return out;
+}
+
+function rangesOf(flat: readonly number[]): Range[] {
+  const out = new Array<Range>(flat.length / 2);
+  for (let i = 0; i < out.length; i += 1) out[i] = { start: flat[2 * i] as number, end: flat[2 * i + 1] as number };
+  return out;
+}
+
+function encodeChunkRecord(r: TrainerRecord, digest: string | null, name: string, issuers: string[]): ChunkRecord {
+  return [
+    r.id,
+    digest,
+    name,
+    r.languages.flatMap((l) => [l.tag, l.level]),
+    r.regions,
+    flatRanges(r.availability),
+    flatRanges(r.blackouts),
+    flatRanges(r.busy),
+    r.accreditations.flatMap((a) => [a.scheme, a.competency, a.level, a.validFrom, a.validUntil]),
+    r.claimed ?? [],
+    issuers,
+  ];
+}
+
+function decodeChunkRecord(hub: string, t: ChunkRecord): TrainerRecord {
+  const [id, , , languages, regions, availability, blackouts, busy, accreditations, claimed] = t;
+  const langs = new Array<{ tag: string; level: string }>(languages.length / 2);
+  for (let i = 0; i < langs.length; i += 1)
+    langs[i] = { tag: languages[2 * i] as string, level: languages[2 * i + 1] as string };
+  const accs = new Array<TrainerRecord["accreditations"][number]>(accreditations.length / 5);
+  for (let i = 0; i < accs.length; i += 1) {
+    const a = 5 * i;
+    accs[i] = {
+      scheme: accreditations[a] as string,
+      competency: accreditations[a + 1] as string,
+      level: accreditations[a + 2] as string,
+      validFrom: accreditations[a + 3] as number,
+      validUntil: accreditations[a + 4] as number,
+    };
+  }
+  return {
+    hub,
+    id,
+    languages: langs,
+    regions,
+    availability: rangesOf(availability),
+    blackouts: rangesOf(blackouts),
+    busy: rangesOf(busy),
+    accreditations: accs,
+    claimed,
+  };
 }

@@ -22,7 +22,10 @@ export type StoreBatchOperation =
   | { type: "del"; sublevel: BinarySublevel | JsonSublevel<unknown>; key: string };
 
 export interface NodeStoreInit {
-  /** `fsync` every write batch, for durability across power loss (not only process crashes). */
+  /**
+   * `fsync` every write batch, for durability across power loss (not only process crashes). Writes
+   * that arrive while one is in flight are grouped into one LevelDB batch: one fsync per group.
+   */
   sync: boolean;
   /** Where the store says what it found and fixed (a damaged log, a full disk); silent if absent. */
   logger?: Logger;
@@ -197,6 +200,13 @@ export class NodeStore {
   /**
    * The `repo` sublevel as LevelStorageAdapter uses it: reads go straight to LevelDB, writes through
    * `batch` (so they are refused, and resume, with the store's other writes).
+   *
+   * The Repo's writes ask for no fsync (unless the adapter asks): nothing acknowledged rests on them
+   * alone. The Repo's copies of this hub's documents are rebuilt from the authoring copies (`docs`,
+   * written with the store's `sync`) at every start; its copies of other hubs' documents, and the
+   * peers' sync states, are copies of what those hubs keep, which the next sync asks for again. A Repo
+   * write in the same group as a synced write is fsynced with it, and an fsync of LevelDB's log makes
+   * every earlier write in it durable too. See docs/architecture.md (Storage).
    */
   repoLevel(): LevelLike {
     const sublevel = this.repo;
@@ -251,8 +261,13 @@ export class NodeStore {
     });
   }
 
-  /** One LevelDB write at a time, with everything queued meanwhile. Never rejects. */
+  /**
+   * One LevelDB write at a time, with everything queued meanwhile: one group, one LevelDB batch, so
+   * one fsync when any write of the group asks for it. Never rejects.
+   */
   async #drain(): Promise<void> {
+    // Writes issued in the same turn as the first (a burst of concurrent callers) join its group.
+    await Promise.resolve();
     while (this.#queue.length > 0) {
       const group = this.#queue.splice(0, this.#queue.length);
       try {

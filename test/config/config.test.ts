@@ -53,7 +53,7 @@ describe("parseConfig", () => {
       api: { host: "127.0.0.1", port: 7400 },
       console: { enabled: true, host: "127.0.0.1", port: 0 },
       metrics: { host: "127.0.0.1" },
-      storage: { sync: false },
+      storage: { sync: true },
       roster: { shards: 4, maxPerShard: 2000 },
       network: { listen: ["/ip4/127.0.0.1/tcp/7500"], grpc: true, peers: [] },
       bookings: { policy: "manual", requestTtlHours: 72 },

@@ -84,6 +84,12 @@ describe("the roster shards grow so that documents stay bounded", () => {
 
     await node.restart();
     expectBounded(node, 60);
+    // The index as persisted (one chunk per shard) has every trainer once, moved ones in their new shard's chunk.
+    await node.running.availability.idle();
+    expect(node.running.availability.decodedSinceStart).toBe(0);
+    expect(node.running.availability.size).toBe(60);
+    for (let i = 0; i < 60; i += 1)
+      expect(node.running.availability.indexed(node.running.config.hub.id, `G-${i}`)).toBeDefined();
     expect(node.running.roster.get(moved as string, false).displayName).toBe("Renamed");
   });
 
