@@ -1,6 +1,6 @@
 /**
  * storage.sync: what `storage.sync: true` (the default) costs. The same stream of AddTrainer writes
- * goes through the node's own code (a NodeStore, OwnedDocuments with a Repo on its `repo` sublevel,
+ * goes through the node's own code (a NodeStore, OwnedDocuments with a Repo (in the replica worker) on its `repo` sublevel,
  * a Roster, as node/components.ts makes them) with the store opened `sync: true` (ours) and
  * `sync: false` (baseline), in the same run, in alternating order, on fresh directories: one write
  * at a time (each its own group, so its own fsync), and many in flight at once (group commit: one
@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { configSchema } from "../../node/config/schema.js";
 import { OwnedDocuments } from "../../node/documents/index.js";
+import { Replica } from "../../node/replica/index.js";
+import { Replica } from "../../node/replica/index.js";
 import { Roster, type ImportRowInput } from "../../node/roster/index.js";
 import type { RawTrainerDraft } from "../../node/roster/index.js";
 import { LevelStorageAdapter } from "../../node/storage/index.js";
@@ -19,7 +21,7 @@ import { NodeStore } from "../../node/storage/node-store.js";
 import { makeFramework, makeHubs, profiles, toDraft } from "../availability/generate.js";
 import { median, percentile, round } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
-import { settleThrottledSaves, storageRepo } from "./adapters.js";
+import { settleThrottledSaves } from "./adapters.js";
 
 const SEED = 13;
 interface Plan {
@@ -58,8 +60,10 @@ async function openHub(dir: string, sync: boolean) {
   const logger = pino({ level: "silent" });
   const store = await NodeStore.open(dir, { sync });
   const repoStorage = new LevelStorageAdapter(store.repoLevel());
-  const repo = storageRepo(repoStorage);
-  const documents = new OwnedDocuments({ owner: hubId }, { store, repo, repoStorage, logger });
+  // The Repo runs in the replica worker, as in a node.
+  const replica = new Replica({ peerId: "bench" }, { storage: repoStorage, logger });
+  await replica.start();
+  const documents = new OwnedDocuments({ owner: hubId }, { store, replica, repoStorage, logger });
   await documents.open();
   const roster = new Roster(
     { hubId, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
@@ -79,8 +83,8 @@ async function openHub(dir: string, sync: boolean) {
     counts,
     async close() {
       await documents.idle();
+      await replica.stop();
       await settleThrottledSaves();
-      await repo.shutdown();
       await repoStorage.close();
       await store.close();
     },
