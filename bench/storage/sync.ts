@@ -13,7 +13,6 @@ import { pino } from "pino";
 import { configSchema } from "../../node/config/schema.js";
 import { OwnedDocuments } from "../../node/documents/index.js";
 import { Replica } from "../../node/replica/index.js";
-import { Replica } from "../../node/replica/index.js";
 import { Roster, type ImportRowInput } from "../../node/roster/index.js";
 import type { RawTrainerDraft } from "../../node/roster/index.js";
 import { LevelStorageAdapter } from "../../node/storage/index.js";
