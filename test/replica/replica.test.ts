@@ -1,0 +1,193 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import * as A from "@automerge/automerge";
+import {
+  generateAutomergeUrl,
+  type Message,
+  NetworkAdapter,
+  type PeerId,
+  parseAutomergeUrl,
+} from "@automerge/automerge-repo";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CHECK_DOCUMENTS } from "../../node/admission/index.js";
+import { Replica } from "../../node/replica/index.js";
+import { LevelStorageAdapter, NodeStore } from "../../node/storage/index.js";
+import { waitUntil } from "../helpers/federation.js";
+import { makeTempDir } from "../helpers/harness.js";
+import { lyingDocumentChunk, syncMessage } from "../helpers/sync-messages.js";
+
+/** A transport the test drives: what it "receives" goes to the worker's Repo, what the Repo sends is kept. */
+class TestTransport extends NetworkAdapter {
+  readonly sent: Message[] = [];
+  isReady(): boolean {
+    return true;
+  }
+  whenReady(): Promise<void> {
+    return Promise.resolve();
+  }
+  connect(peerId: PeerId): void {
+    this.peerId = peerId;
+  }
+  send(message: Message): void {
+    this.sent.push(message);
+  }
+  disconnect(): void {}
+}
+
+type Roster = { header: { type: A.ImmutableString }; trainers: Record<string, A.ImmutableString> };
+
+describe("the replica worker", () => {
+  let dir: string;
+  let store: NodeStore;
+  let replica: Replica;
+
+  beforeEach(async () => {
+    dir = await makeTempDir();
+    store = await NodeStore.open(join(dir, "db"), { sync: false });
+    replica = new Replica(
+      { peerId: "hub-self" },
+      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
+    );
+    await replica.start();
+  });
+  afterEach(async () => {
+    await replica.stop();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const newId = () => parseAutomergeUrl(generateAutomergeUrl()).documentId;
+  const roster = (names: string[]) => {
+    let doc = A.from<Roster>({ header: { type: new A.ImmutableString("roster") }, trainers: {} });
+    for (const name of names)
+      doc = A.change(doc, (d) => void (d.trainers[name] = new A.ImmutableString(`{"id":"${name}"}`)));
+    return doc;
+  };
+
+  it("holds the Repo in another thread: a call resolves only after the main thread has turned", async () => {
+    const id = newId();
+    const doc = roster(["T-1"]);
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns += 1;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    await replica.import(id, A.save(doc));
+    counting = false;
+    // Done in this thread, the import would have finished before the first turn.
+    expect(turns).toBeGreaterThan(0);
+    expect(replica.heads(id) ?? (await waitUntil("the heads of the import", () => replica.heads(id)))).toEqual(
+      A.getHeads(doc),
+    );
+  });
+
+  it("reads documents as plain data, whole, in part, at earlier heads, and says when it lacks them", async () => {
+    const id = newId();
+    const first = roster(["T-1"]);
+    // Each version from a clone: an Automerge document changed in place shares its state with the old one.
+    const second = A.change(A.clone(first), (d) => void (d.trainers["T-2"] = new A.ImmutableString('{"id":"T-2"}')));
+    await replica.import(id, A.save(first));
+    const heard: string[][] = [];
+    const stop = replica.watch(id, (heads) => heard.push(heads));
+    await replica.apply(id, A.saveSince(second, A.getHeads(first)));
+    await waitUntil("the watcher to hear the new heads", () =>
+      heard.some((h) => h.join() === A.getHeads(second).join()),
+    );
+    stop();
+
+    const now = await replica.read(id);
+    expect(now?.heads).toEqual(A.getHeads(second));
+    // Immutable strings arrive as strings: nothing Automerge crosses the link.
+    expect(now?.value).toEqual({
+      header: { type: "roster" },
+      trainers: { "T-1": '{"id":"T-1"}', "T-2": '{"id":"T-2"}' },
+    });
+    expect((await replica.read(id, { path: ["trainers", "T-2"] }))?.value).toBe('{"id":"T-2"}');
+    expect((await replica.read(id, { heads: A.getHeads(first) }))?.value).toEqual({
+      header: { type: "roster" },
+      trainers: { "T-1": '{"id":"T-1"}' },
+    });
+    const elsewhere = A.change(A.clone(first), (d) => void (d.trainers.X = new A.ImmutableString("x")));
+    expect(await replica.read(id, { heads: A.getHeads(elsewhere) })).toBeUndefined();
+    expect(await replica.hasHeads(id, A.getHeads(elsewhere))).toBe(false);
+    expect(await replica.read(newId())).toBeUndefined();
+    // The changes under the first heads are exactly the first version's.
+    expect(await replica.changesUpTo(id, A.getHeads(first))).toEqual(A.getAllChanges(first));
+    expect(await replica.descends(id, A.getHeads(second), A.getHeads(first))).toBe(true);
+  });
+
+  it("keeps every conflicting value of a map's keys when asked (a relay's write cannot hide the owner's)", async () => {
+    const id = newId();
+    const base = A.from<{ checkpoints: Record<string, string> }>({ checkpoints: {} });
+    const owner = A.change(A.clone(base), (d) => void (d.checkpoints.doc = "owner's"));
+    const relay = A.change(A.clone(base), (d) => void (d.checkpoints.doc = "relay's"));
+    await replica.import(id, A.save(A.merge(owner, relay)));
+    const read = await replica.read(id, { conflictsIn: ["checkpoints"] });
+    expect([...(read?.conflicts?.doc ?? [])].sort()).toEqual(["owner's", "relay's"]);
+  });
+
+  it("drops a whole document whose real heads are not the ones it states, once its copy holds something; takes a true one", async () => {
+    const id = newId();
+    const early = roster(["T-1"]);
+    const doc = A.change(A.clone(early), (d) => void (d.trainers["T-2"] = new A.ImmutableString("two")));
+    const forged = A.change(A.clone(doc), (d) => void (d.trainers.EVIL = new A.ImmutableString("evil")));
+    await replica.import(id, A.save(early));
+    const transport = new TestTransport();
+    replica.sharePolicy = () => true;
+    replica.addNetworkAdapter(transport);
+    const peer = "hub-peer" as PeerId;
+    transport.emit("peer-candidate", { peerId: peer, peerMetadata: { isEphemeral: true } });
+    const deliver = (data: Uint8Array) =>
+      transport.emit("message", {
+        type: "sync",
+        senderId: peer,
+        targetId: "hub-self" as PeerId,
+        documentId: id,
+        data,
+        // As the admission gate marks a message whose whole document it let through on its signature.
+        [CHECK_DOCUMENTS]: true,
+      } as Message);
+    const heads = A.getHeads(doc);
+    deliver(syncMessage(heads, [lyingDocumentChunk(forged, heads)]));
+    // The lie never enters; the true document, sent next, does (and the worker took messages in order).
+    deliver(syncMessage(heads, [A.save(doc)]));
+    await waitUntil("the true document in the copy", () => replica.hasHeads(id, heads));
+    expect(await replica.hasHeads(id, A.getHeads(forged))).toBe(false);
+    expect((await replica.read(id, { path: ["trainers"] }))?.value).not.toHaveProperty("EVIL");
+  });
+
+  it("applies late-admitted changes, checking a whole document's stated heads", async () => {
+    const id = newId();
+    const early = roster(["T-1"]);
+    const doc = A.change(A.clone(early), (d) => void (d.trainers["T-2"] = new A.ImmutableString("two")));
+    const forged = A.change(A.clone(doc), (d) => void (d.trainers.EVIL = new A.ImmutableString("evil")));
+    await replica.import(id, A.save(early));
+    const heads = A.getHeads(doc);
+    await replica.admit(id, [{ bytes: lyingDocumentChunk(forged, heads), stated: heads }]);
+    expect(await replica.hasHeads(id, A.getHeads(forged))).toBe(false);
+    expect(await replica.hasHeads(id, heads)).toBe(false);
+    await replica.admit(id, [{ bytes: A.save(doc), stated: heads }]);
+    expect(await replica.hasHeads(id, heads)).toBe(true);
+  });
+
+  it("keeps what it was given across a restart (its storage is the node's LevelDB)", async () => {
+    const id = newId();
+    const doc = roster(["T-1", "T-2"]);
+    await replica.import(id, A.save(doc));
+    await replica.stop();
+    replica = new Replica(
+      { peerId: "hub-self" },
+      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
+    );
+    await replica.start();
+    replica.request(id);
+    await waitUntil("the document loaded from disk", () => replica.heads(id));
+    expect((await replica.read(id, { path: ["trainers"] }))?.value).toEqual({
+      "T-1": '{"id":"T-1"}',
+      "T-2": '{"id":"T-2"}',
+    });
+  });
+});
