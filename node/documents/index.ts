@@ -19,4 +19,4 @@ export {
 } from "./header.js";
 export { shardOf } from "./shards.js";
 export { followHandle } from "./follow.js";
-export { ancestors, changeGraph, changesUpTo, descends } from "./history.js";
+export { ancestors, changeGraph, changesUpTo, descends } from "../replica/index.js";

@@ -3,7 +3,7 @@ import type { DocumentId, StorageAdapterInterface } from "@automerge/automerge-r
 import type { Logger } from "pino";
 import type { Replica } from "../replica/index.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
-import { changeGraph, changesUpTo } from "./history.js";
+import { changeGraph, changesUpTo } from "../replica/index.js";
 import type { AuthoringCopy } from "./registry.js";
 import type { CommitPublisher } from "./transactions.js";
 

@@ -11,8 +11,8 @@ import {
   type StorageKey,
 } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
-import { CHECK_DOCUMENTS, ChunkType, encodeSyncMessage, parseSyncMessage, splitChunks } from "../admission/wire.js";
-import { changeGraph, changesUpTo, descends } from "../documents/history.js";
+import { CHECK_DOCUMENTS, ChunkType, encodeSyncMessage, parseSyncMessage, splitChunks } from "../admission/index.js";
+import { changeGraph, changesUpTo, descends } from "./history.js";
 import { toPlain } from "./plain.js";
 import type { Heads, MainApi, ReadOptions, ReadResult, ReplicaApi, SyncRow } from "./protocol.js";
 import type { Rpc } from "./rpc.js";

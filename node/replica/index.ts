@@ -1,2 +1,3 @@
 export { Replica, type ReplicaComponents, type ReplicaInit } from "./replica.js";
 export type { Heads, ReadOptions, ReadResult, SyncRow } from "./protocol.js";
+export { ancestors, type ChangeGraph, changeGraph, changesUpTo, descends } from "./history.js";
