@@ -7,6 +7,7 @@
  */
 import {
   DAY_MS,
+  type AvailabilityIndexInit,
   type AvailabilityQuery,
   type CompetencyTree,
   type Range,
@@ -18,6 +19,13 @@ import { Random, zipf } from "../lib/random.js";
 /** The year trainers declare availability for, and queries ask about. */
 export const YEAR_START = Date.UTC(2027, 0, 1);
 export const YEAR_END = Date.UTC(2028, 0, 1);
+
+/**
+ * The index's clock: "today" is the start of the generated year, so its time buckets (4 weeks back,
+ * a year ahead) hold the year the trainers declare and the queries ask about, as a node's would
+ * for the coming year.
+ */
+export const BENCH_INDEX_INIT: AvailabilityIndexInit = { now: () => YEAR_START };
 
 /** A window every generated trainer declares free (no blackout, no engagement): a query on it counts everyone. */
 export const PROBE: Range = { start: Date.UTC(2028, 0, 10), end: Date.UTC(2028, 0, 12) };

@@ -1,10 +1,11 @@
 /**
  * `node --expose-gc dist/bench/availability/memory.js HUBS PER_HUB SEED`: the index's memory in a
- * fresh process (nothing else on the heap), printed as JSON. V8 heap used after forced GCs: before,
- * with the records generated, with the index built over them (it keeps the records).
+ * fresh process (nothing else on the heap), printed as JSON. V8 heap used plus ArrayBuffers (the
+ * index's bitmaps live outside the V8 heap) after forced GCs: before, with the records generated,
+ * with the index built over them (it keeps the records).
  */
 import { AvailabilityIndex, type TrainerRecord } from "../../node/query/index.js";
-import { makeFramework, makeHubs, profiles, toRecord } from "./generate.js";
+import { BENCH_INDEX_INIT, makeFramework, makeHubs, profiles, toRecord } from "./generate.js";
 
 export interface MemoryMeasure {
   trainers: number;
@@ -16,7 +17,8 @@ function settledHeap(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error("run with node --expose-gc");
   for (let i = 0; i < 3; i += 1) gc();
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
 
 const [hubs, perHub, seed] = process.argv.slice(2).map(Number) as [number, number, number];
@@ -26,7 +28,7 @@ const before = settledHeap();
 const records: TrainerRecord[] = [];
 for (const p of profiles(seed, framework, hubList, perHub)) records.push(toRecord(p));
 const withRecords = settledHeap();
-const index = new AvailabilityIndex();
+const index = new AvailabilityIndex(BENCH_INDEX_INIT);
 for (const record of records) index.upsert(record);
 const withIndex = settledHeap();
 if (index.size !== records.length) throw new Error(`the index holds ${index.size} of ${records.length}`);

@@ -1,7 +1,7 @@
 /**
  * The availability query: latency of the in-memory index against the deliberately simple
  * full scan, on the same records and the same queries in the same run, at 10 and 50 hubs of 1,000
- * trainers; the index's build time and memory. Every query is first answered both ways and the
+ * trainers (and 100 in a full run); the index's build time and memory. Every query is first answered both ways and the
  * answers must be equal: a fast wrong answer is worth nothing.
  */
 import { execFile } from "node:child_process";
@@ -28,6 +28,7 @@ import {
   profiles,
   toRecord,
   QUERY_KINDS,
+  BENCH_INDEX_INIT,
   type Framework,
   type LabelledQuery,
 } from "./generate.js";
@@ -39,6 +40,8 @@ const PER_HUB = 1_000;
 const PAGE = 50;
 
 interface Plan {
+  /** Hubs of 1,000 trainers, one size after the other. */
+  sizes: number[];
   queries: number;
   indexRounds: number;
   /** Scan rounds per size: the scan is slow, and its p50/p99 settle with fewer samples. */
@@ -46,8 +49,14 @@ interface Plan {
   rangeOnly: number;
 }
 
-const FULL: Plan = { queries: 240, indexRounds: 15, scanRounds: (n) => (n <= 10_000 ? 5 : 2), rangeOnly: 10 };
-const QUICK: Plan = { queries: 120, indexRounds: 3, scanRounds: () => 1, rangeOnly: 5 };
+const FULL: Plan = {
+  sizes: [10, 50, 100],
+  queries: 240,
+  indexRounds: 15,
+  scanRounds: (n) => (n <= 10_000 ? 5 : n <= 50_000 ? 2 : 1),
+  rangeOnly: 10,
+};
+const QUICK: Plan = { sizes: [10, 50], queries: 120, indexRounds: 3, scanRounds: () => 1, rangeOnly: 5 };
 
 /** The index's memory, measured in a fresh process (memory.ts) so that nothing else sits on its heap. */
 async function measureMemory(hubs: number): Promise<MemoryMeasure> {
@@ -81,11 +90,16 @@ function describeMismatch(q: LabelledQuery, ours: AvailabilityMatch[], scan: Ava
 }
 
 /**
- * How many trainers the index's inverted maps leave to examine one by one for a query (accredited
- * for an asked competency or an ancestor, in the hub, speaking the language, serving the country):
- * the index's work grows with this, the scan's with every trainer.
+ * How many trainers the posting lists other than dates leave for a query (accredited for an asked
+ * competency or an ancestor, in the hub, speaking the language, serving the country): what the
+ * index examined before it narrowed by dates, counted here to compare with what it examines now
+ * (`AvailabilityIndex.candidates`).
  */
-function candidates(records: readonly TrainerRecord[], query: AvailabilityQuery, tree: CompetencyTree): number {
+function candidatesWithoutDates(
+  records: readonly TrainerRecord[],
+  query: AvailabilityQuery,
+  tree: CompetencyTree,
+): number {
   const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
   const acceptable = new Set(asked.flatMap((c) => [...withAncestors(tree, c)]));
   const language = query.language ? primaryLanguage(query.language.tag) : undefined;
@@ -123,7 +137,7 @@ async function measureSize(
   const memory = await measureMemory(hubCount);
   const records: TrainerRecord[] = [];
   for (const p of profiles(SEED, framework, hubs, PER_HUB)) records.push(toRecord(p));
-  const index = new AvailabilityIndex();
+  const index = new AvailabilityIndex(BENCH_INDEX_INIT);
   const buildStart = performance.now();
   for (const record of records) index.upsert(record);
   const buildMs = since(buildStart);
@@ -145,6 +159,7 @@ async function measureSize(
   // Correctness first (also the warm-up): every query answered both ways, equal.
   const matches = new Map<LabelledQuery, number>();
   const examined = new Map<LabelledQuery, number>();
+  const withoutDates = new Map<LabelledQuery, number>();
   const checkStart = performance.now();
   for (const q of [...queries, ...rangeOnly]) {
     const ours = index.query(q.query, tree);
@@ -163,7 +178,8 @@ async function measureSize(
       );
     }
     matches.set(q, ours.length);
-    examined.set(q, candidates(records, q.query, tree));
+    examined.set(q, index.candidates(q.query, tree));
+    withoutDates.set(q, candidatesWithoutDates(records, q.query, tree));
   }
   context.log(
     `  ${label}: ${queries.length + rangeOnly.length} queries answered identically by the index and the scan (${round(since(checkStart) / 1000, 1)} s)`,
@@ -216,7 +232,8 @@ async function measureSize(
     indexRuns: queries.length * plan.indexRounds,
     scanRuns: queries.length * scanRounds,
   };
-  const at50k = trainers >= 50_000;
+  /** ≤ 10 ms p99 at 50,000 trainers, ≤ 15 ms at 100,000. */
+  const p99Target = trainers >= 100_000 ? 15 : trainers >= 50_000 ? 10 : undefined;
   const figures: Figure[] = [
     figure({
       name: `query p50 (first page), ${label}`,
@@ -231,9 +248,9 @@ async function measureSize(
       unit: "ms",
       ours: indexTimes.all.p99,
       baseline: { name: "full scan", value: scanTimes.all.p99 },
-      targets: at50k
+      targets: p99Target
         ? [
-            { on: "ours", op: "<=", value: 10 },
+            { on: "ours", op: "<=", value: p99Target },
             { on: "ratio", op: ">=", value: 100 },
           ]
         : [{ on: "ratio", op: ">=", value: 100 }],
@@ -260,7 +277,7 @@ async function measureSize(
         hubs: hubCount,
         trainers,
         runs: 1,
-        measured: "V8 heap after GC, fresh process: records + index structures",
+        measured: "V8 heap and ArrayBuffers after GC, fresh process: records + index structures",
       },
     }),
     figure({
@@ -275,6 +292,7 @@ async function measureSize(
     Object.fromEntries([...times.byKind].map(([kind, list]) => [kind, pick(summarize(list))]));
   const matchesOf = (list: readonly LabelledQuery[]) => list.map((q) => matches.get(q) ?? 0);
   const candidatesOf = (list: readonly LabelledQuery[]) => list.map((q) => examined.get(q) ?? 0);
+  const withoutDatesOf = (list: readonly LabelledQuery[]) => list.map((q) => withoutDates.get(q) ?? 0);
   const details = {
     hubs: hubCount,
     trainers,
@@ -302,6 +320,7 @@ async function measureSize(
             queries: list.length,
             medianMatches: median(matchesOf(list)),
             medianCandidates: median(candidatesOf(list)),
+            medianCandidatesWithoutDates: median(withoutDatesOf(list)),
             index: kinds(indexTimes)[kind],
             scan: kinds(scanTimes)[kind],
           },
@@ -309,9 +328,11 @@ async function measureSize(
       }),
     ),
     rangeOnly: {
-      note: "dates only, no other filter: every trainer is a candidate (the index's worst case); not in the mix above",
+      note: "dates only, no other filter: the time buckets alone narrow the candidates (without them every trainer is one); not in the mix above",
       queries: rangeOnly.length,
       medianMatches: median(matchesOf(rangeOnly)),
+      medianCandidates: median(candidatesOf(rangeOnly)),
+      maxCandidates: Math.max(...candidatesOf(rangeOnly)),
       index: pick(rangeIndex.all),
       scan: pick(rangeScan.all),
     },
@@ -319,14 +340,19 @@ async function measureSize(
       medianMatches: median(matchesOf(queries)),
       medianCandidates: median(candidatesOf(queries)),
       maxCandidates: Math.max(...candidatesOf(queries)),
+      medianCandidatesWithoutDates: median(withoutDatesOf(queries)),
+      maxCandidatesWithoutDates: Math.max(...withoutDatesOf(queries)),
       empty: queries.filter((q) => (matches.get(q) ?? 0) === 0).length,
       over100: queries.filter((q) => (matches.get(q) ?? 0) > 100).length,
     },
   };
   const medianCandidates = median(candidatesOf(queries));
+  const n = (x: number) => x.toLocaleString("en");
   const note =
-    `${label}: the index examined a median of ${medianCandidates.toLocaleString("en")} candidates per query (${round((100 * medianCandidates) / trainers, 1)}% of the trainers; at most ${Math.max(...candidatesOf(queries)).toLocaleString("en")}) ` +
-    `and answered a median of ${median(matchesOf(queries)).toLocaleString("en")} matches; the dates-only worst case took ${round(rangeIndex.all.p50, 1)} ms (index) vs ${round(rangeScan.all.p50, 1)} ms (scan) at p50.`;
+    `${label}: the index examined a median of ${n(medianCandidates)} candidates per query (${round((100 * medianCandidates) / trainers, 1)}% of the trainers; at most ${n(Math.max(...candidatesOf(queries)))}; ` +
+    `${n(median(withoutDatesOf(queries)))} and at most ${n(Math.max(...withoutDatesOf(queries)))} before narrowing by dates) ` +
+    `and answered a median of ${n(median(matchesOf(queries)))} matches; the dates-only queries examined a median of ${n(median(candidatesOf(rangeOnly)))} candidates ` +
+    `(at most ${n(Math.max(...candidatesOf(rangeOnly)))}) for ${n(median(matchesOf(rangeOnly)))} matches and took ${round(rangeIndex.all.p50, 1)} ms p50, ${round(rangeIndex.all.p99, 1)} ms p99 (index) vs ${round(rangeScan.all.p50, 1)} ms (scan) at p50.`;
   return { hubs: hubCount, trainers, figures, details, note };
 }
 
@@ -347,17 +373,18 @@ export const availabilityQuery: Benchmark = {
     const plan = context.quick ? QUICK : FULL;
     const framework = makeFramework(SEED);
     const results: SizeResult[] = [];
-    for (const hubs of [10, 50]) results.push(await measureSize(context, plan, framework, hubs));
+    for (const hubs of plan.sizes) results.push(await measureSize(context, plan, framework, hubs));
     const notes = [
       "Answers compared before timing: for every query the index's ranked matches (coverage, conflicts, proficiency) deep-equal the scan's, and its first page, total and answering hubs equal the scan's.",
       `Timed: the first page of ${PAGE} (what FindAvailableTrainers answers by default) from the index (AvailabilityIndex.page) and from the scan (scanQuery, then the page cut); the index's whole ranked list (query) is in details.indexWholeList.`,
       "Every generated accreditation counts as verified here (the index's input is already filtered by credential verification in a node).",
-      "Memory: V8 heap used after forced GCs in a fresh process, before and after building; 'records' are the TrainerRecords the index keeps, 'structures' its maps and precomputed free time.",
+      "Memory: V8 heap used plus ArrayBuffers (the bitmaps) after forced GCs in a fresh process, before and after building; 'records' are the TrainerRecords the index keeps, 'structures' its maps, precomputed free time and time buckets.",
+      "The index narrows by dates first (per-day posting lists of free time over 4 weeks back and a year ahead of its clock, here the start of the generated year); candidates are what it then checks one by one (AvailabilityIndex.candidates), 'before narrowing by dates' what the other posting lists alone leave.",
     ];
     for (const r of results) notes.push(r.note);
     if (context.quick) {
       notes.push(
-        `Quick run: ${plan.queries} queries, ${plan.indexRounds} index rounds and ${plan.scanRounds(50_000)} scan round per size (full: ${FULL.queries} queries, ${FULL.indexRounds} index rounds, ${FULL.scanRounds(10_000)} and ${FULL.scanRounds(50_000)} scan rounds).`,
+        `Quick run: ${plan.sizes.join(" and ")} hubs, ${plan.queries} queries, ${plan.indexRounds} index rounds and ${plan.scanRounds(50_000)} scan round per size (full: ${FULL.sizes.join(", ")} hubs, ${FULL.queries} queries, ${FULL.indexRounds} index rounds, ${FULL.sizes.map((h) => FULL.scanRounds(h * PER_HUB)).join(", ")} scan rounds).`,
       );
     }
     return {

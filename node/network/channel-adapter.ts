@@ -2,6 +2,7 @@ import { NO_METRICS, type NodeMetrics } from "../metrics.js";
 import { NetworkAdapter, cbor, type Message, type PeerId, type PeerMetadata } from "@automerge/automerge-repo";
 import type { Logger } from "pino";
 import { isRepoPeerId } from "../ids.js";
+import { CrossedRequests } from "./crossed-requests.js";
 
 /**
  * How an adapter binds a remote's automerge-repo peer id (which automerge-repo never authenticates)
@@ -122,6 +123,8 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
   #closed = false;
   /** Every channel attached and not yet closed, bound or not: disconnect closes them all. */
   readonly #attached = new Set<Channel>();
+  /** Holds back our redundant replies while a peer answers our request (each document crosses once). */
+  readonly #crossed = new CrossedRequests((message) => this.#transmit(message));
 
   constructor(init: ChannelAdapterInit, logger: Logger) {
     super();
@@ -271,6 +274,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
 
   disconnect(): void {
     this.#closed = true;
+    this.#crossed.clear();
     for (const peerId of [...this.#sessions.keys()]) {
       this.#sessions.delete(peerId);
       this.emit("peer-disconnected", { peerId });
@@ -285,6 +289,17 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
   }
 
   send(message: Message): void {
+    if (!this.#crossed.outbound(message)) {
+      this.log.debug(
+        { target: message.targetId, documentId: message.documentId },
+        "reply held back: the peer is answering our request for the document",
+      );
+      return;
+    }
+    this.#transmit(message);
+  }
+
+  #transmit(message: Message): void {
     const session = this.#sessions.get(message.targetId);
     if (!session) {
       this.log.debug({ target: message.targetId, type: message.type }, "no channel to peer; message dropped");
@@ -375,6 +390,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
           session.lastReceivedAt = Date.now();
           this.#metrics.syncMessage(bound, session.transport, "in", payload.byteLength);
         }
+        this.#crossed.inbound(decoded);
         this.emit("message", decoded);
       },
       bound: boundPromise,
@@ -386,7 +402,12 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
         const current = this.#sessions.get(bound);
         if (!current?.channels.includes(channel)) return;
         current.channels = current.channels.filter((c) => c !== channel);
-        if (current.channels.length > 0) return; // still connected through another channel
+        if (current.channels.length > 0) {
+          // Still connected through another channel; what went on this one may be lost.
+          for (const held of this.#crossed.release(bound)) this.#transmit(held);
+          return;
+        }
+        this.#crossed.forget(bound);
         this.#sessions.delete(bound);
         log.info({ peer: bound }, "peer disconnected");
         this.emit("peer-disconnected", { peerId: bound });

@@ -11,6 +11,10 @@ import {
 import { merge, subtract } from "./intervals.js";
 import { andInto, Bits, forEachSlot, orInto } from "./bits.js";
 import { primaryLanguage, servesRegion } from "./shared.js";
+import { TimeBuckets, type TimeBucketsInit } from "./time-buckets.js";
+
+/** The time buckets' horizon and clock (see TimeBuckets); the defaults suit a node. */
+export type AvailabilityIndexInit = TimeBucketsInit;
 
 interface Entry {
   record: TrainerRecord;
@@ -63,8 +67,16 @@ type Emit = (entry: Entry, coverage: number, conflicts: number, proficiency: num
  * its free time precomputed as sorted disjoint intervals. Each trainer has a slot; the posting lists
  * are bitmaps of slots, so a query narrows its candidates with word-wide ORs (the competencies it
  * accepts) and ANDs (language, country, hub), then checks each candidate with binary searches —
- * never a scan of every record when it filters by anything. Kept up to date record by record
- * (`upsert`, `remove`); its answers equal `scanQuery`'s (a property test).
+ * never a scan of every record when it filters by anything.
+ *
+ * Dates narrow first, for every query: free time is posted per day (TimeBuckets) over a horizon
+ * around today (4 weeks back, a year ahead, sliding with the clock), as the slots with some free
+ * time that day and the slots free all day. A whole-range query ANDs "free all day" for each day
+ * inside its range and "some" for the partial days at its ends; a query for consecutive days ORs the
+ * days its run could cover. Before and after the horizon, a list of the slots with any free time
+ * there stands in. So a query on dates alone examines about the trainers free on those days, not
+ * every trainer (`candidates` says how many). Kept up to date record by record (`upsert`,
+ * `remove`); its answers equal `scanQuery`'s (a property test).
  */
 export class AvailabilityIndex {
   readonly #slots: Array<Entry | undefined> = [];
@@ -76,6 +88,11 @@ export class AvailabilityIndex {
   readonly #byHub = new Map<string, Bits>();
   readonly #byClaim = new Map<string, Bits>();
   readonly #perHub = new Map<string, number>();
+  readonly #time: TimeBuckets;
+
+  constructor(init: AvailabilityIndexInit = {}) {
+    this.#time = new TimeBuckets(init);
+  }
 
   get size(): number {
     return this.#slotOf.size;
@@ -116,6 +133,7 @@ export class AvailabilityIndex {
     for (const l of entry.keys.languages) post(this.#byLanguage, l, slot);
     for (const c of entry.keys.countries) post(this.#byCountry, c, slot);
     post(this.#byHub, record.hub, slot);
+    this.#time.add(slot, entry.free);
     this.#perHub.set(record.hub, (this.#perHub.get(record.hub) ?? 0) + 1);
   }
 
@@ -132,6 +150,7 @@ export class AvailabilityIndex {
     for (const l of entry.keys.languages) unpost(this.#byLanguage, l, slot);
     for (const c of entry.keys.countries) unpost(this.#byCountry, c, slot);
     unpost(this.#byHub, hub, slot);
+    this.#time.delete(slot, entry.free);
     const left = (this.#perHub.get(hub) ?? 1) - 1;
     if (left > 0) this.#perHub.set(hub, left);
     else this.#perHub.delete(hub);
@@ -205,20 +224,32 @@ export class AvailabilityIndex {
     return count;
   }
 
+  /**
+   * How many trainers the posting lists (dates first, then competency, language, country, hub) leave
+   * to check one by one for `query`: the index's work grows with this.
+   */
+  candidates(query: AvailabilityQuery, tree: CompetencyTree): number {
+    let count = 0;
+    forEachSlot(this.#candidates(query, tree), (slot) => {
+      if (this.#slots[slot]) count += 1;
+    });
+    return count;
+  }
+
   /** `claims`: candidates are the trainers whose roster record lists one of these (instead of the competencies asked). */
   #matches(query: AvailabilityQuery, tree: CompetencyTree, emit: Emit, claims?: readonly string[]): void {
     const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
     const acceptable = asked.map((c) => withAncestors(tree, c));
     const language = query.language ? primaryLanguage(query.language.tag) : undefined;
-    const filters: Array<Bits | undefined> = [];
-    if (query.hub !== undefined) filters.push(this.#byHub.get(query.hub));
-    if (language !== undefined) filters.push(this.#byLanguage.get(language));
-    if (query.region !== undefined) filters.push(this.#byCountry.get(query.region.slice(0, 2)));
-    if (asked.length === 0 && filters.length === 0 && claims === undefined) {
-      for (const entry of this.#slots) if (entry) this.#check(entry, query, acceptable, language, emit);
-      return;
-    }
-    // Candidates: (any accepted competency) AND every other filter, word by word.
+    forEachSlot(this.#candidates(query, tree, claims), (slot) => {
+      const entry = this.#slots[slot];
+      if (entry) this.#check(entry, query, acceptable, language, emit);
+    });
+  }
+
+  /** Candidates: free enough by the time buckets AND (any accepted competency) AND every other filter, word by word. */
+  #candidates(query: AvailabilityQuery, tree: CompetencyTree, claims?: readonly string[]): Uint32Array {
+    const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
     const words = new Uint32Array(Math.ceil(this.#slots.length / 32));
     if (claims !== undefined) {
       for (const c of claims) {
@@ -226,17 +257,22 @@ export class AvailabilityIndex {
         if (bits) orInto(words, bits);
       }
     } else if (asked.length > 0) {
-      for (const set of acceptable)
-        for (const c of set) {
-          const bits = this.#byCompetency.get(c);
+      for (const c of asked)
+        for (const a of withAncestors(tree, c)) {
+          const bits = this.#byCompetency.get(a);
           if (bits) orInto(words, bits);
         }
     } else words.fill(0xffffffff);
-    for (const f of filters) andInto(words, f);
-    forEachSlot(words, (slot) => {
-      const entry = this.#slots[slot];
-      if (entry) this.#check(entry, query, acceptable, language, emit);
+    if (query.hub !== undefined) andInto(words, this.#byHub.get(query.hub));
+    if (query.language) andInto(words, this.#byLanguage.get(primaryLanguage(query.language.tag)));
+    if (query.region !== undefined) andInto(words, this.#byCountry.get(query.region.slice(0, 2)));
+    this.#time.slideIfDue((visit) => {
+      this.#slots.forEach((entry, slot) => {
+        if (entry) visit(slot, entry.free);
+      });
     });
+    this.#time.narrow(words, query.range, query.minConsecutiveDays);
+    return words;
   }
 
   #check(

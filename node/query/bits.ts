@@ -59,3 +59,8 @@ export function forEachSlot(words: Uint32Array, f: (slot: number) => void): void
     }
   }
 }
+
+/** `into &= words`, where `words` is at least as long as `into`. */
+export function andWords(into: Uint32Array, words: Uint32Array): void {
+  for (let i = 0; i < into.length; i += 1) into[i] = (into[i] as number) & (words[i] as number);
+}

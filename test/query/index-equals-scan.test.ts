@@ -31,6 +31,13 @@ const rangeOf = (maxHalfDays: number): fc.Arbitrary<Range> =>
     )
     .map(([start, length]) => ({ start, end: start + length }));
 
+/** Declared windows: usually long ones; sometimes none (a trainer with no free time) or one open for ten years. */
+const availability: fc.Arbitrary<Range[]> = fc.oneof(
+  { weight: 8, arbitrary: fc.array(rangeOf(60), { minLength: 1, maxLength: 3 }) },
+  { weight: 1, arbitrary: fc.constant<Range[]>([]) },
+  { weight: 1, arbitrary: time.map((start) => [{ start, end: start + 3650 * DAY_MS }]) },
+);
+
 const record: fc.Arbitrary<TrainerRecord> = fc.record({
   hub: fc.constantFrom(...HUBS),
   id: fc.constantFrom("t1", "t2", "t3", "t4", "t5", "t6"),
@@ -40,7 +47,7 @@ const record: fc.Arbitrary<TrainerRecord> = fc.record({
   }),
   regions: fc.array(fc.constantFrom(...REGIONS), { minLength: 1, maxLength: 3 }),
   // Mostly long windows and short interruptions, so that queries often find someone.
-  availability: fc.array(rangeOf(60), { minLength: 1, maxLength: 3 }),
+  availability,
   blackouts: fc.array(rangeOf(4), { maxLength: 2 }),
   busy: fc.array(rangeOf(4), { maxLength: 2 }),
   accreditations: fc.array(
@@ -80,10 +87,37 @@ const query: fc.Arbitrary<AvailabilityQuery> = fc
     return out;
   });
 
+/**
+ * Dates and nothing else (the case the time buckets are for): ranges from half a day to a month,
+ * crossing bucket edges and the horizon's, sometimes open-ended, sometimes asking for a run of days.
+ */
+const datesOnly: fc.Arbitrary<AvailabilityQuery> = fc
+  .record({
+    range: fc.oneof(
+      { weight: 6, arbitrary: rangeOf(60) },
+      { weight: 1, arbitrary: time.map((start) => ({ start, end: start + 3650 * DAY_MS })) },
+    ),
+    minConsecutiveDays: sometimes(fc.integer({ min: 1, max: 15 }), 40),
+  })
+  .map((q) => (q.minConsecutiveDays === undefined ? { range: q.range } : q) as AvailabilityQuery);
+
+/**
+ * Time buckets the index is built with: a day or a week (the default's length and the alternative
+ * measured), half a day (every generated time on an edge) and three days; horizons that cut through
+ * the generated month, hold all of it, or miss it.
+ */
+const buckets = fc.record({
+  bucketMs: fc.constantFrom(DAY_MS, 7 * DAY_MS, HALF_DAY, 3 * DAY_MS),
+  daysBack: fc.constantFrom(0, 3, 28),
+  daysAhead: fc.constantFrom(1, 12, 366),
+  today: fc.constantFrom(0, 10, 200).map((d) => d * DAY_MS),
+});
+
 type Step =
   | { kind: "upsert"; record: TrainerRecord }
   | { kind: "remove"; hub: string; id: string }
-  | { kind: "query"; query: AvailabilityQuery };
+  | { kind: "query"; query: AvailabilityQuery }
+  | { kind: "tick"; ms: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: record.map((r): Step => ({ kind: "upsert", record: r })) },
@@ -94,6 +128,9 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       .map((x): Step => ({ kind: "remove", ...x })),
   },
   { weight: 3, arbitrary: query.map((q): Step => ({ kind: "query", query: q })) },
+  { weight: 2, arbitrary: datesOnly.map((q): Step => ({ kind: "query", query: q })) },
+  // The clock moves (the horizon slides once it is a week behind), or goes back.
+  { weight: 1, arbitrary: fc.integer({ min: -2, max: 12 }).map((d): Step => ({ kind: "tick", ms: d * DAY_MS })) },
 );
 
 /** About one query in five finds someone with these generators (measured), so matches are exercised, not only empty answers. */
@@ -101,10 +138,12 @@ describe("the availability index", () => {
   it("answers every query exactly as the full scan does, after every add, update and removal", () => {
     fc.assert(
       fc.property(
+        buckets,
         fc.array(step, { minLength: 1, maxLength: 60 }),
-        fc.array(query, { minLength: 1, maxLength: 5 }),
-        (steps, finalQueries) => {
-          const index = new AvailabilityIndex();
+        fc.array(fc.oneof(query, datesOnly), { minLength: 1, maxLength: 5 }),
+        ({ today, ...init }, steps, finalQueries) => {
+          let now = today;
+          const index = new AvailabilityIndex({ ...init, now: () => now });
           const records = new Map<string, TrainerRecord>();
           const compare = (q: AvailabilityQuery) => {
             const scanned = scanQuery([...records.values()], q, tree);
@@ -114,6 +153,7 @@ describe("the availability index", () => {
             expect(page.matches).toEqual(scanned.slice(1, 3));
             expect(page.total).toBe(scanned.length);
             expect([...page.hubs].sort()).toEqual([...new Set(scanned.map((m) => m.hub))].sort());
+            expect(index.candidates(q, tree)).toBeGreaterThanOrEqual(scanned.length);
           };
           for (const s of steps) {
             if (s.kind === "upsert") {
@@ -122,7 +162,8 @@ describe("the availability index", () => {
             } else if (s.kind === "remove") {
               index.remove(s.hub, s.id);
               records.delete(`${s.hub}/${s.id}`);
-            } else compare(s.query);
+            } else if (s.kind === "tick") now += s.ms;
+            else compare(s.query);
             expect(index.size).toBe(records.size);
           }
           for (const q of finalQueries) compare(q);
@@ -175,5 +216,55 @@ describe("the availability index", () => {
       "leaf",
       "root",
     ]);
+  });
+
+  it("examines, for a query on dates alone, only the trainers free on those days, also after the horizon slides", () => {
+    const day = (n: number) => Date.UTC(2027, 0, 1) + n * DAY_MS;
+    let now = day(0);
+    // Day buckets from 28 days back to a year ahead.
+    const index = new AvailabilityIndex({ now: () => now });
+    const trainer = (id: string, availability: Range[], blackouts: Range[] = []): TrainerRecord => ({
+      hub: "h1",
+      id,
+      languages: [{ tag: "en", level: "C1" }],
+      regions: ["KE"],
+      availability,
+      blackouts,
+      busy: [],
+      accreditations: [],
+    });
+    const span = (from: number, to: number): Range => ({ start: day(from), end: day(to) });
+    const ids = (prefix: string) => Array.from({ length: 10 }, (_, i) => `${prefix}${i}`);
+    // "a": days 10 to 14 and 380 to 400. "b" to "h": days 20 to 40 and 400 to 420. "i": a quarter
+    // of day 10 and from its evening to the next noon. "j": days 10 to 14 but day 11 blacked out.
+    // "k": no free time at all.
+    for (const id of ids("a")) index.upsert(trainer(id, [span(10, 14), span(380, 400)]));
+    for (const id of ["b", "c", "d", "e", "f", "g", "h"].flatMap(ids))
+      index.upsert(trainer(id, [span(20, 40), span(400, 420)]));
+    for (const id of ids("i")) index.upsert(trainer(id, [span(10, 10.25), span(10.75, 11.5)]));
+    for (const id of ids("j")) index.upsert(trainer(id, [span(10, 14)], [span(11, 12)]));
+    for (const id of ids("k")) index.upsert(trainer(id, []));
+    // Churn: an "a" trainer moves to the later windows, a "b" leaves.
+    index.upsert(trainer("a9", [span(20, 40), span(400, 420)]));
+    index.remove("h1", "b0");
+    expect(index.size).toBe(109);
+
+    const ask = (q: AvailabilityQuery) => ({ found: index.query(q, tree).length, examined: index.candidates(q, tree) });
+    // Days 10 to 13, whole: the 9 "a" trainers and nobody else.
+    expect(ask({ range: span(10, 13) })).toEqual({ found: 9, examined: 9 });
+    // Across day edges: those with some free time on each partial day are examined ("i" too).
+    expect(ask({ range: span(10.5, 11.25) })).toEqual({ found: 9, examined: 19 });
+    // Two consecutive days within days 9 to 14: "a" (4 days) and "j" (2 after its blackout).
+    expect(ask({ range: span(9, 14), minConsecutiveDays: 2 })).toEqual({ found: 19, examined: 19 });
+    // Later: the 70 trainers of the later window.
+    expect(ask({ range: span(25, 27) })).toEqual({ found: 70, examined: 70 });
+    // Beyond the horizon (day 394 on) only "free time after it" narrows: "a" is examined too.
+    expect(ask({ range: span(405, 407) })).toEqual({ found: 70, examined: 79 });
+
+    // Two months on, the horizon has slid: the days it gained are bucketed for every trainer indexed.
+    now = day(60);
+    expect(ask({ range: span(405, 407) })).toEqual({ found: 70, examined: 70 });
+    // Days 25 and 26 are now before it: everyone with free time before day 32 is examined.
+    expect(ask({ range: span(25, 27) })).toEqual({ found: 70, examined: 99 });
   });
 });
