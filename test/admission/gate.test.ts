@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import * as A from "@automerge/automerge";
 import { generateAutomergeUrl, parseAutomergeUrl, Repo, type Message, type PeerId } from "@automerge/automerge-repo";
 import { generateKeyPair } from "@libp2p/crypto/keys";
@@ -12,7 +11,6 @@ import {
   encodeAttestation,
   parseSyncMessage,
   splitChunks,
-  uleb,
   type DocumentOwner,
 } from "../../node/admission/index.js";
 
