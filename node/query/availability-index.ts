@@ -144,6 +144,13 @@ export class AvailabilityIndex {
   /** Each slot's index in the order (refreshed when the order moved). */
   #position = new Int32Array(0);
   #positionStale = true;
+  /**
+   * Bitmaps a query works in, reused from one query to the next (`#scratched` of them in use): a
+   * query at 100,000 trainers needs a dozen of 12.5 KB, and allocating them each time made the
+   * garbage collector's full collections of the whole index the tail of the latency.
+   */
+  readonly #pool: Uint32Array[] = [];
+  #scratched = 0;
   /** Trainers the last `page` looked at one by one (checked, or ranked); see `examined`. */
   #examined = 0;
 
@@ -351,15 +358,16 @@ export class AvailabilityIndex {
   ): { matches: AvailabilityMatch[]; total: number; hubs: Set<string> } {
     const keep = offset + size;
     this.#examined = 0;
+    this.#scratched = 0;
     const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
     const acceptable = asked.map((c) => withAncestors(tree, c));
     const language = query.language ? primaryLanguage(query.language.tag) : undefined;
     const exact = this.#exact(query, acceptable, language);
-    const candidates = new Uint32Array(exact.words);
+    const candidates = this.#copy(exact.words);
     this.#time.narrow(candidates, query.range, query.minConsecutiveDays);
     let certain: { words: Uint32Array; planes: Uint32Array[] } | undefined;
     if (this.#time.holds(query.range)) {
-      certain = { words: new Uint32Array(exact.words), planes: exact.planes };
+      certain = { words: this.#copy(exact.words), planes: exact.planes };
       andNotInto(certain.words, this.#odd);
       this.#time.certain(certain.words, query.range, query.minConsecutiveDays);
       andNotInto(candidates, certain.words);
@@ -411,11 +419,11 @@ export class AvailabilityIndex {
     const { range } = query;
     this.#slide();
     const n = Math.ceil(this.#slots.length / 32);
-    const words = new Uint32Array(n);
+    const words = this.#scratch(n);
     const planes: Uint32Array[] = [];
     if (acceptable.length > 0) {
-      for (let p = acceptable.length; p > 0; p >>= 1) planes.push(new Uint32Array(n));
-      const valid = new Uint32Array(n);
+      for (let p = acceptable.length; p > 0; p >>= 1) planes.push(this.#scratch(n));
+      const valid = this.#scratch(n);
       for (const set of acceptable) {
         valid.fill(0);
         for (const c of set) this.#accredited.get(c)?.validInto(valid, range.start, range.end);
@@ -435,13 +443,13 @@ export class AvailabilityIndex {
     if (query.hub !== undefined) andInto(words, this.#byHub.get(query.hub));
     if (query.language && language !== undefined) {
       const ranks = this.#byLanguageRank.get(language);
-      const spoken = new Uint32Array(n);
+      const spoken = this.#scratch(n);
       for (let r = Math.max(0, cefrRank(query.language.minLevel)); ranks && r < RANKS - 1; r += 1)
         orInto(spoken, ranks[r + 1] as Bits);
       andWords(words, spoken);
     }
     if (query.region !== undefined) {
-      const served = new Uint32Array(n);
+      const served = this.#scratch(n);
       for (const [r, bits] of this.#byRegion) if (servesRegion(r, query.region)) orInto(served, bits);
       andWords(words, served);
     }
@@ -492,12 +500,13 @@ export class AvailabilityIndex {
     let clear: Uint32Array | undefined;
     let exact = true;
     if (query.minConsecutiveDays !== undefined) {
-      clear = new Uint32Array(n).fill(0xffffffff);
+      clear = this.#scratch(n).fill(0xffffffff);
       exact = this.#time.unblocked(clear, query.range);
     }
     const ranks = language === undefined ? this.#byBest : this.#byLanguageRank.get(language);
-    const cls = new Uint32Array(n);
-    const part = new Uint32Array(n);
+    const cls = this.#scratch(n);
+    const part = this.#scratch(n);
+    const y = this.#scratch(n);
     for (let k = Math.max(asked, 1); k >= 1 && left > 0 && out.length < keep; k -= 1) {
       const coverage = asked === 0 ? 1 : k / asked;
       // The class: certain matches covering exactly k of the asked competencies.
@@ -516,7 +525,7 @@ export class AvailabilityIndex {
       for (let r = RANKS - 1; r >= 0 && out.length < keep; r -= 1) {
         const rank = ranks?.[r];
         if (!rank) continue;
-        const y = new Uint32Array(part);
+        y.set(part);
         andInto(y, rank);
         this.#inOrder(y, keep - out.length, (entry) =>
           out.push({ hub: entry.record.hub, id: entry.record.id, coverage, conflicts: 0, proficiency: r - 1 }),
@@ -608,6 +617,7 @@ export class AvailabilityIndex {
    * many of them a page then looks at one by one.
    */
   candidates(query: AvailabilityQuery, tree: CompetencyTree): number {
+    this.#scratched = 0;
     const asked = query.competency !== undefined ? [query.competency] : (query.moduleCompetencies ?? []);
     const language = query.language ? primaryLanguage(query.language.tag) : undefined;
     const { words } = this.#exact(
@@ -628,6 +638,23 @@ export class AvailabilityIndex {
       const entry = this.#slots[slot];
       if (entry) this.#check(entry, query, acceptable, language, emit);
     });
+  }
+
+  /** A zeroed bitmap of `n` words from the pool (valid until the next query starts). */
+  #scratch(n: number): Uint32Array {
+    let buffer = this.#pool[this.#scratched];
+    if (!buffer || buffer.length < n) {
+      buffer = new Uint32Array(n + (n >> 3));
+      this.#pool[this.#scratched] = buffer;
+    }
+    this.#scratched += 1;
+    return buffer.subarray(0, n).fill(0);
+  }
+
+  #copy(words: Uint32Array): Uint32Array {
+    const out = this.#scratch(words.length);
+    out.set(words);
+    return out;
   }
 
   #slide(): void {
