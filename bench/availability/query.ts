@@ -160,6 +160,8 @@ async function measureSize(
   const matches = new Map<LabelledQuery, number>();
   const examined = new Map<LabelledQuery, number>();
   const withoutDates = new Map<LabelledQuery, number>();
+  /** Trainers the first page looked at one by one (checked against the record, or read for the page). */
+  const read = new Map<LabelledQuery, number>();
   const checkStart = performance.now();
   for (const q of [...queries, ...rangeOnly]) {
     const ours = index.query(q.query, tree);
@@ -179,6 +181,7 @@ async function measureSize(
     }
     matches.set(q, ours.length);
     examined.set(q, index.candidates(q.query, tree));
+    read.set(q, index.examined(q.query, tree, 0, PAGE));
     withoutDates.set(q, candidatesWithoutDates(records, q.query, tree));
   }
   context.log(
@@ -293,6 +296,7 @@ async function measureSize(
   const matchesOf = (list: readonly LabelledQuery[]) => list.map((q) => matches.get(q) ?? 0);
   const candidatesOf = (list: readonly LabelledQuery[]) => list.map((q) => examined.get(q) ?? 0);
   const withoutDatesOf = (list: readonly LabelledQuery[]) => list.map((q) => withoutDates.get(q) ?? 0);
+  const readOf = (list: readonly LabelledQuery[]) => list.map((q) => read.get(q) ?? 0);
   const details = {
     hubs: hubCount,
     trainers,
@@ -340,6 +344,8 @@ async function measureSize(
       medianMatches: median(matchesOf(queries)),
       medianCandidates: median(candidatesOf(queries)),
       maxCandidates: Math.max(...candidatesOf(queries)),
+      medianRead: median(readOf(queries)),
+      maxRead: Math.max(...readOf(queries)),
       medianCandidatesWithoutDates: median(withoutDatesOf(queries)),
       maxCandidatesWithoutDates: Math.max(...withoutDatesOf(queries)),
       empty: queries.filter((q) => (matches.get(q) ?? 0) === 0).length,
@@ -351,7 +357,7 @@ async function measureSize(
   const note =
     `${label}: the index examined a median of ${n(medianCandidates)} candidates per query (${round((100 * medianCandidates) / trainers, 1)}% of the trainers; at most ${n(Math.max(...candidatesOf(queries)))}; ` +
     `${n(median(withoutDatesOf(queries)))} and at most ${n(Math.max(...withoutDatesOf(queries)))} before narrowing by dates) ` +
-    `and answered a median of ${n(median(matchesOf(queries)))} matches; the dates-only queries examined a median of ${n(median(candidatesOf(rangeOnly)))} candidates ` +
+    `and answered a median of ${n(median(matchesOf(queries)))} matches, of which its first page read a median of ${n(median(readOf(queries)))} trainers one by one (at most ${n(Math.max(...readOf(queries)))}; dates only: at most ${n(Math.max(...readOf(rangeOnly)))}); the dates-only queries examined a median of ${n(median(candidatesOf(rangeOnly)))} candidates ` +
     `(at most ${n(Math.max(...candidatesOf(rangeOnly)))}) for ${n(median(matchesOf(rangeOnly)))} matches and took ${round(rangeIndex.all.p50, 1)} ms p50, ${round(rangeIndex.all.p99, 1)} ms p99 (index) vs ${round(rangeScan.all.p50, 1)} ms (scan) at p50.`;
   return { hubs: hubCount, trainers, figures, details, note };
 }

@@ -1,5 +1,5 @@
 import type { Message } from "@automerge/automerge-repo";
-import { parseSyncMessage, type SyncMessageParts } from "../admission/wire.js";
+import { parseSyncMessage, type SyncMessageParts } from "../admission/index.js";
 
 /**
  * Keeps a peer that asks for a document it lacks from being sent the whole document twice.
@@ -15,13 +15,18 @@ import { parseSyncMessage, type SyncMessageParts } from "../admission/wire.js";
  * That second reply is redundant: the request already asked for everything, the owner will answer
  * it, and the asker replies again once it has applied the answer. So, on the asking side, an
  * outgoing sync message to a peer for a document is held back while all of these hold:
- * - this node sent that peer a `request` for the document on this connection;
+ * - this node sent that peer a `request` for the document on this connection, and the peer's
+ *   announcement came at most `crossWindowMs` after it (one that crosses a request arrives within a
+ *   round trip; a later one is the peer sharing the document now, after it ignored the request — a
+ *   core not yet released, a listing not yet verified — and no answer to the request will come);
  * - nothing carrying changes of it has come from that peer since, nor a refusal (`doc-unavailable`)
  *   or a request of its own (it lacks the document too);
  * - the message says this node has nothing (empty heads, no changes) and needs heads (which only
  *   that peer's own messages can have named: it has the document and will answer).
- * Every other message passes untouched, and the first message carrying the document ends the hold,
- * so the asker's reply to the answer — even one saying it still has nothing, after admission
+ * Every other message passes untouched. The first message carrying the document ends the hold (the
+ * held reply is dropped: the asker replies again once it has applied the document); any other
+ * message from the peer about the document ends it too, and sends the held reply. So the asker's
+ * reply to the answer — even one saying it still has nothing, after admission
  * refused the changes — goes out and lets the sync protocol retry as usual. If a channel to the
  * peer closes while the peer stays connected on another (the request or its answer may be lost
  * with it), or no answer came within `holdMs`, the held message is sent after all — at worst the
@@ -33,12 +38,14 @@ export class CrossedRequests {
   readonly #asked = new Map<string, Map<string, Asked>>();
   readonly #send: (message: Message) => void;
   readonly #holdMs: number;
+  readonly #crossWindowMs: number;
   #heldCount = 0;
 
   /** `send`: sends a held message after all (when its hold times out). */
-  constructor(send: (message: Message) => void, holdMs = DEFAULT_HOLD_MS) {
+  constructor(send: (message: Message) => void, holdMs = DEFAULT_HOLD_MS, crossWindowMs = DEFAULT_CROSS_WINDOW_MS) {
     this.#send = send;
     this.#holdMs = holdMs;
+    this.#crossWindowMs = crossWindowMs;
   }
 
   /** How many replies were held back so far (for tests and logs). */
@@ -52,7 +59,7 @@ export class CrossedRequests {
     if (documentId === undefined || !(message.data instanceof Uint8Array)) return true;
     if (message.type === "request") {
       const docs = this.#asked.get(targetId) ?? new Map<string, Asked>();
-      if (!docs.has(documentId)) docs.set(documentId, {});
+      if (!docs.has(documentId)) docs.set(documentId, { at: Date.now() });
       this.#asked.set(targetId, docs);
       return true;
     }
@@ -60,7 +67,7 @@ export class CrossedRequests {
     const asked = this.#asked.get(targetId)?.get(documentId);
     if (!asked) return true;
     const parts = parse(message.data);
-    if (parts && parts.heads.length === 0 && parts.changes.length === 0 && parts.need.length > 0) {
+    if (asked.crossed && parts && parts.heads.length === 0 && parts.changes.length === 0 && parts.need.length > 0) {
       asked.held = message;
       this.#heldCount += 1;
       if (!asked.timer) {
@@ -82,13 +89,26 @@ export class CrossedRequests {
   /** A message from `message.senderId`, as it arrived (before the Repo or admission read it). */
   inbound(message: Message): void {
     const { documentId, senderId } = message;
-    if (documentId === undefined || !this.#asked.get(senderId)?.has(documentId)) return;
+    const asked = documentId === undefined ? undefined : this.#asked.get(senderId)?.get(documentId);
+    if (documentId === undefined || !asked) return;
+    let answered = false;
     if (message.type === "sync" && message.data instanceof Uint8Array) {
       const parts = parse(message.data);
-      // An announcement crossing our request: the answer is still to come.
-      if (parts && parts.changes.length === 0 && parts.heads.length > 0) return;
+      if (parts && parts.changes.length === 0 && parts.heads.length > 0) {
+        // An announcement crossing our request: the answer is still to come. One long after it: the
+        // request went unanswered (the peer shares the document only now), so the reply goes out.
+        if (Date.now() - asked.at <= this.#crossWindowMs) {
+          asked.crossed = true;
+          return;
+        }
+      }
+      answered = parts !== undefined && parts.changes.length > 0;
     }
     this.#settle(senderId, documentId);
+    // Only the document itself makes the held reply redundant (this node replies again once it has
+    // applied it). Anything else — a refusal, a request of the peer's own, a message without the
+    // changes — means no answer is coming: the reply goes out, or the sync would wait on it forever.
+    if (!answered && asked.held) this.#send(asked.held);
   }
 
   /** A channel to `peer` closed and another is still open: returns the held messages, to send now. */
@@ -117,9 +137,15 @@ export class CrossedRequests {
 }
 
 /** A held reply is sent anyway if the request's answer has not come within this long. */
-export const DEFAULT_HOLD_MS = 30_000;
+export const DEFAULT_HOLD_MS = 5_000;
+/** An announcement later than this after the request did not cross it: the reply goes out. */
+export const DEFAULT_CROSS_WINDOW_MS = 500;
 
 interface Asked {
+  /** When the request was sent. */
+  at: number;
+  /** The peer's announcement crossed the request: the reply to it may be held. */
+  crossed?: boolean;
   /** The latest reply held back. */
   held?: Message;
   /** Sends it anyway when the answer is late (set on the first hold). */

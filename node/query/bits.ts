@@ -64,3 +64,31 @@ export function forEachSlot(words: Uint32Array, f: (slot: number) => void): void
 export function andWords(into: Uint32Array, words: Uint32Array): void {
   for (let i = 0; i < into.length; i += 1) into[i] = (into[i] as number) & (words[i] as number);
 }
+
+/** `into &= ~b` (slots beyond b's words are not in b, so they stay). */
+export function andNotInto(into: Uint32Array, b: Bits | Uint32Array | undefined): void {
+  const words = b instanceof Bits ? b.words : b;
+  if (!words) return;
+  const n = Math.min(into.length, words.length);
+  for (let i = 0; i < n; i += 1) into[i] = (into[i] as number) & ~(words[i] as number);
+}
+
+/** `into |= words` over `into`'s length. */
+export function orWords(into: Uint32Array, words: Uint32Array): void {
+  const n = Math.min(into.length, words.length);
+  for (let i = 0; i < n; i += 1) into[i] = (into[i] as number) | (words[i] as number);
+}
+
+/** Set bits in one 32-bit word. */
+export function popcount32(w: number): number {
+  let x = w - ((w >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) as number;
+}
+
+/** Set bits in `words`. */
+export function popcount(words: Uint32Array): number {
+  let n = 0;
+  for (let i = 0; i < words.length; i += 1) if (words[i] !== 0) n += popcount32(words[i] as number);
+  return n;
+}

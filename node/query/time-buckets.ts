@@ -1,4 +1,4 @@
-import { andInto, andWords, Bits, orInto } from "./bits.js";
+import { andInto, andNotInto, andWords, Bits, orInto } from "./bits.js";
 import { DAY_MS, type Range } from "./model.js";
 
 export interface TimeBucketsInit {
@@ -12,16 +12,19 @@ export interface TimeBucketsInit {
   bucketMs?: number;
 }
 
-/** Visits every trainer's slot and free time (what a slide re-buckets). */
-export type EachFree = (visit: (slot: number, free: readonly Range[]) => void) => void;
+/** Visits every trainer's slot, free time and blocked time (what a slide re-buckets). */
+export type EachFree = (visit: (slot: number, free: readonly Range[], blocked: readonly Range[]) => void) => void;
 
 /**
  * Posting lists of free time: for each bucket (a UTC day by default) of a horizon around today, the
  * slots with some free time in it (`some`) and the slots one free interval covers whole (`full`);
  * and the slots with free time before the horizon and after it. `narrow` ANDs into a query's
  * candidates only what every match must be in, so answers stay exact (the candidates are still
- * checked); outside the horizon it narrows by the before/after lists alone. Per trainer it costs 2
- * bits a bucket (about 100 bytes over the default 394 days), whatever its free time.
+ * checked); outside the horizon it narrows by the before/after lists alone. `certain` gives, within
+ * the horizon, the slots certainly free enough (no check needed), and `unblocked` those with no
+ * blackout or engagement in the buckets a range touches (`blocked`: raw intervals, the ones a query
+ * counts as conflicts). Per trainer it costs 3 bits a bucket (about 150 bytes over the default 394
+ * days), whatever its calendar.
  */
 export class TimeBuckets {
   readonly #now: () => number;
@@ -34,6 +37,8 @@ export class TimeBuckets {
   #first: number;
   readonly #some: Bits[] = [];
   readonly #full: Bits[] = [];
+  /** Slots with a (non-empty) blackout or engagement overlapping the bucket. */
+  readonly #blocked: Bits[] = [];
   #before = new Bits();
   #after = new Bits();
 
@@ -47,6 +52,7 @@ export class TimeBuckets {
     for (let i = 0; i < this.#count; i += 1) {
       this.#some.push(new Bits());
       this.#full.push(new Bits());
+      this.#blocked.push(new Bits());
     }
   }
 
@@ -59,12 +65,13 @@ export class TimeBuckets {
     return Math.floor((this.#now() - this.#backMs) / this.#bucketMs);
   }
 
-  add(slot: number, free: readonly Range[]): void {
+  add(slot: number, free: readonly Range[], blocked: readonly Range[]): void {
     this.#post(slot, free, 0, this.#count);
+    this.#postBlocked(slot, blocked, 0, this.#count);
     this.#edges(slot, free);
   }
 
-  delete(slot: number, free: readonly Range[]): void {
+  delete(slot: number, free: readonly Range[], blocked: readonly Range[]): void {
     const { start: lo, end: hi } = this.horizon;
     const b = this.#bucketMs;
     for (const f of free) {
@@ -77,8 +84,29 @@ export class TimeBuckets {
         (this.#full[i] as Bits).delete(slot);
       }
     }
+    for (const r of blocked) {
+      const s = Math.max(r.start, lo);
+      const e = Math.min(r.end, hi);
+      if (!(s < e)) continue;
+      const end = Math.ceil(e / b) - this.#first;
+      for (let i = Math.floor(s / b) - this.#first; i < end; i += 1) (this.#blocked[i] as Bits).delete(slot);
+    }
     this.#before.delete(slot);
     this.#after.delete(slot);
+  }
+
+  /** Buckets [from, to) of the horizon that each non-empty blocked interval overlaps (empty ones: the index's `odd`). */
+  #postBlocked(slot: number, blocked: readonly Range[], from: number, to: number): void {
+    const b = this.#bucketMs;
+    const lo = (this.#first + from) * b;
+    const hi = (this.#first + to) * b;
+    for (const r of blocked) {
+      const s = Math.max(r.start, lo);
+      const e = Math.min(r.end, hi);
+      if (!(s < e)) continue;
+      const end = Math.ceil(e / b) - this.#first;
+      for (let i = Math.floor(s / b) - this.#first; i < end; i += 1) (this.#blocked[i] as Bits).add(slot);
+    }
   }
 
   /** Buckets [from, to) of the horizon (indices): `some` and `full` for `slot`. */
@@ -112,15 +140,18 @@ export class TimeBuckets {
     const dropped = Math.min(shift, this.#count);
     this.#some.splice(0, dropped);
     this.#full.splice(0, dropped);
+    this.#blocked.splice(0, dropped);
     for (let i = 0; i < dropped; i += 1) {
       this.#some.push(new Bits());
       this.#full.push(new Bits());
+      this.#blocked.push(new Bits());
     }
     this.#first = to;
     this.#before = new Bits();
     this.#after = new Bits();
-    each((slot, free) => {
+    each((slot, free, blocked) => {
       this.#post(slot, free, this.#count - dropped, this.#count);
+      this.#postBlocked(slot, blocked, this.#count - dropped, this.#count);
       this.#edges(slot, free);
     });
   }
@@ -167,5 +198,79 @@ export class TimeBuckets {
     if (start < h0) orInto(any, this.#before);
     if (end > h1) orInto(any, this.#after);
     andWords(words, any);
+    // A free run of `need` inside the range holds floor(need / b) - 1 whole buckets in a row, all full.
+    const runs = Math.floor(need / b) - 1;
+    if (runs >= 2 && start >= h0 && end <= h1) this.#runs(words, start, end, runs);
+  }
+
+  /** Within the horizon: is `range` inside it (what `certain` and `unblocked` need)? */
+  holds(range: Range): boolean {
+    const { start: h0, end: h1 } = this.horizon;
+    return range.start < range.end && range.start >= h0 && range.end <= h1;
+  }
+
+  /**
+   * ANDs into `words` slots certainly free enough over `range`, which the horizon holds: without
+   * `minConsecutiveDays`, full in every bucket the range touches (free intervals never touch, so one
+   * interval covers them all); with it, full in enough whole buckets in a row inside the range. Not
+   * every match (a run that starts mid-bucket may hold one whole bucket fewer): the rest are checked.
+   */
+  certain(words: Uint32Array, range: Range, minConsecutiveDays: number | undefined): void {
+    const { start, end } = range;
+    const b = this.#bucketMs;
+    if (minConsecutiveDays === undefined) {
+      const to = Math.ceil(end / b) - this.#first;
+      for (let i = Math.floor(start / b) - this.#first; i < to; i += 1) andInto(words, this.#full[i]);
+      return;
+    }
+    const need = minConsecutiveDays * DAY_MS;
+    if (!(need > 0)) return;
+    if (need > end - start) words.fill(0);
+    else this.#runs(words, start, end, Math.ceil(need / b));
+  }
+
+  /**
+   * ANDs into `words` the slots with no blackout or engagement overlapping the buckets `range`
+   * (inside the horizon) touches; true when that is exactly "none overlapping the range" (its ends
+   * on bucket edges).
+   */
+  unblocked(words: Uint32Array, range: Range): boolean {
+    const { start, end } = range;
+    const b = this.#bucketMs;
+    const to = Math.ceil(end / b) - this.#first;
+    for (let i = Math.floor(start / b) - this.#first; i < to; i += 1) andNotInto(words, this.#blocked[i]);
+    return Math.floor(start / b) * b === start && Math.floor(end / b) * b === end;
+  }
+
+  /** ANDs into `words` the slots full in `length` buckets in a row among those inside [start, end). */
+  #runs(words: Uint32Array, start: number, end: number, length: number): void {
+    const b = this.#bucketMs;
+    const i0 = Math.ceil(start / b) - this.#first;
+    const count = Math.floor(end / b) - this.#first - i0;
+    if (count < length) {
+      words.fill(0);
+      return;
+    }
+    // Word by word: x[j] = bucket i0 + j's word; doubling ANDs x[j] with x[j + step] until each x[j]
+    // says "full in buckets j .. j + length - 1".
+    const x = new Uint32Array(count);
+    for (let w = 0; w < words.length; w += 1) {
+      if (words[w] === 0) continue;
+      for (let j = 0; j < count; j += 1) {
+        const bits = (this.#full[i0 + j] as Bits).words;
+        x[j] = w < bits.length ? (bits[w] as number) : 0;
+      }
+      let have = 1;
+      let valid = count;
+      while (have < length) {
+        const step = Math.min(have, length - have);
+        valid -= step;
+        for (let j = 0; j < valid; j += 1) x[j] = (x[j] as number) & (x[j + step] as number);
+        have += step;
+      }
+      let any = 0;
+      for (let j = 0; j < valid; j += 1) any |= x[j] as number;
+      words[w] = (words[w] as number) & any;
+    }
   }
 }

@@ -104,11 +104,20 @@ export class ReplicaHost {
   /** Documents whose heads changed since the last report (reported together, once per turn). */
   readonly #moved = new Set<DocHandle<unknown>>();
   readonly #followed = new WeakSet<DocHandle<unknown>>();
+  /** Documents the main thread holds loaded (its own published copies, what it watches), by count. */
+  readonly #pinned = new Map<string, number>();
+  /** When each loaded document last changed or was read. */
+  readonly #active = new Map<string, number>();
+  readonly #unloadAfterMs: number;
+  #sweeper: NodeJS.Timeout | undefined;
   #reporting = false;
 
-  constructor(init: { peerId: string }, main: MainLink, logger: Logger) {
+  constructor(init: { peerId: string; unloadAfterMs: number }, main: MainLink, logger: Logger) {
     this.#main = main;
     this.#log = logger;
+    this.#unloadAfterMs = init.unloadAfterMs;
+    this.#sweeper = setInterval(() => void this.#unloadIdle(), Math.max(50, init.unloadAfterMs / 2));
+    this.#sweeper.unref();
     this.repo = new Repo({
       storage: new MainStorage(main),
       network: [],
@@ -134,6 +143,7 @@ export class ReplicaHost {
   }
 
   #headsMoved(handle: DocHandle<unknown>): void {
+    this.#active.set(handle.documentId, Date.now());
     this.#moved.add(handle);
     if (this.#reporting) return;
     this.#reporting = true;
@@ -145,26 +155,78 @@ export class ReplicaHost {
     });
   }
 
-  #ready(id: string): A.Doc<unknown> | undefined {
-    const handle = this.repo.handles[id as DocumentId];
-    return handle?.isReady() ? handle.doc() : undefined;
+  /**
+   * The document, loaded from disk if it was unloaded (undefined if this node holds none of it: a
+   * document not on disk is asked of peers, and read again once it arrives).
+   */
+  async #ready(id: string): Promise<A.Doc<unknown> | undefined> {
+    this.#active.set(id, Date.now());
+    const handle = this.repo.handles[id as DocumentId] ?? this.repo.findWithProgress<unknown>(id as DocumentId).handle;
+    if (!handle.isReady() && handle.inState(["idle", "loading"])) {
+      await handle.whenReady(["ready", "requesting", "unavailable", "deleted"]);
+    }
+    return handle.isReady() ? handle.doc() : undefined;
   }
+
+  #pin(id: string): void {
+    this.#pinned.set(id, (this.#pinned.get(id) ?? 0) + 1);
+  }
+
+  /**
+   * Unloads every document nobody holds loaded that has been idle long enough: foreign copies whose
+   * verified views the main thread has read stay on disk, not in memory. Its pending saves are
+   * written first, and the Repo's save listener removed before the handle is unloaded: unloading
+   * swaps the document for an empty one, which the Repo would otherwise save over the real one
+   * (automerge-repo issue #435).
+   */
+  async #unloadIdle(): Promise<void> {
+    if (this.#unloading) return;
+    this.#sweeps += 1;
+    this.#unloading = true;
+    try {
+      const now = Date.now();
+      for (const handle of Object.values(this.repo.handles)) {
+        const id = handle.documentId;
+        if (this.#pinned.has(id) || !handle.isReady()) continue;
+        if (now - (this.#active.get(id) ?? 0) < this.#unloadAfterMs) continue;
+        await this.repo.flush([id]);
+        // Changed while its saves were written: keep it for now.
+        if (now - (this.#active.get(id) ?? 0) < this.#unloadAfterMs || this.#pinned.has(id)) continue;
+        handle.removeAllListeners("heads-changed");
+        this.#followed.delete(handle);
+        await this.repo.removeFromCache(id);
+        this.#active.delete(id);
+        this.#log.debug({ document: id }, "unloaded an idle document");
+      }
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, "could not unload idle documents");
+    } finally {
+      this.#unloading = false;
+    }
+  }
+
+  #unloading = false;
+  #sweeps = 0;
 
   /** The methods the main thread calls (a plain table: the link looks methods up by own name). */
   api(): ReplicaApi {
     const repo = this.repo;
     return {
       import: (id: string, bytes: Uint8Array) => {
+        // This node's own published copy: it stays loaded (every commit is applied to it).
+        if (!this.#pinned.has(id)) this.#pin(id);
         const handle = repo.import<unknown>(bytes, { docId: id as DocumentId });
         this.#headsMoved(handle);
       },
-      apply: (id: string, bytes: Uint8Array): Heads => {
+      apply: async (id: string, bytes: Uint8Array): Promise<Heads> => {
+        await this.#ready(id);
         const handle = repo.handles[id as DocumentId];
         if (!handle?.isReady()) throw new Error(`document ${id} is not in the Repo`);
         handle.update((d) => A.loadIncremental(d, bytes));
         return A.getHeads(handle.doc());
       },
-      admit: (id: string, chunks: Array<{ bytes: Uint8Array; stated?: string[] }>): Heads => {
+      admit: async (id: string, chunks: Array<{ bytes: Uint8Array; stated?: string[] }>): Promise<Heads> => {
+        await this.#ready(id);
         const handle = repo.handles[id as DocumentId];
         if (!handle?.isReady()) throw new Error(`document ${id} is not in the Repo`);
         const real = chunks.filter((c) => c.stated === undefined || statesRealHeads(c.bytes, c.stated));
@@ -176,13 +238,23 @@ export class ReplicaHost {
         if (real.length > 0) handle.update((d) => A.loadIncremental(d, concat(real.map((c) => c.bytes))));
         return A.getHeads(handle.doc());
       },
+      hold: (id: string) => {
+        this.#pin(id);
+        const handle = repo.handles[id as DocumentId] ?? repo.findWithProgress<unknown>(id as DocumentId).handle;
+        if (handle.isReady()) this.#headsMoved(handle);
+      },
       request: (id: string) => {
         const known = repo.handles[id as DocumentId];
         const handle = known ?? repo.findWithProgress<unknown>(id as DocumentId).handle;
         if (handle.isReady()) this.#headsMoved(handle);
       },
-      read: (id: string, options: ReadOptions): ReadResult | undefined => {
-        const current = this.#ready(id);
+      release: (id: string) => {
+        const count = (this.#pinned.get(id) ?? 0) - 1;
+        if (count > 0) this.#pinned.set(id, count);
+        else this.#pinned.delete(id);
+      },
+      read: async (id: string, options: ReadOptions): Promise<ReadResult | undefined> => {
+        const current = await this.#ready(id);
         if (!current) return undefined;
         let doc = current;
         if (options.heads) {
@@ -204,21 +276,21 @@ export class ReplicaHost {
         }
         return result;
       },
-      hasHeads: (id: string, heads: readonly string[]) => {
-        const doc = this.#ready(id);
+      hasHeads: async (id: string, heads: readonly string[]) => {
+        const doc = await this.#ready(id);
         return doc !== undefined && A.hasHeads(doc, [...heads]);
       },
-      export: (id: string) => {
-        const doc = this.#ready(id);
+      export: async (id: string) => {
+        const doc = await this.#ready(id);
         return doc ? A.save(doc) : undefined;
       },
-      changesUpTo: (id: string, heads: readonly string[]) => {
-        const doc = this.#ready(id);
+      changesUpTo: async (id: string, heads: readonly string[]) => {
+        const doc = await this.#ready(id);
         if (!doc || !A.hasHeads(doc, [...heads])) return undefined;
         return changesUpTo(changeGraph(doc), heads);
       },
-      descends: (id: string, newer: readonly string[], older: readonly string[]) => {
-        const doc = this.#ready(id);
+      descends: async (id: string, newer: readonly string[], older: readonly string[]) => {
+        const doc = await this.#ready(id);
         return doc !== undefined && descends(changeGraph(doc), newer, older);
       },
       syncRows: (peers: readonly string[]): SyncRow[] => {
@@ -261,12 +333,19 @@ export class ReplicaHost {
       adapterClosed: (index: number) => this.#adapters.get(index)?.emit("close"),
       flush: () => this.#flush(),
       shutdown: async () => {
+        clearInterval(this.#sweeper);
         await this.#flush();
         for (const adapter of this.#adapters.values()) adapter.disconnect();
       },
       memory: () => {
         const m = process.memoryUsage();
-        return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+        return {
+          heapUsed: m.heapUsed,
+          external: m.external,
+          arrayBuffers: m.arrayBuffers,
+          loaded: Object.values(repo.handles).filter((h) => h.isReady()).length,
+          sweeps: this.#sweeps,
+        };
       },
     };
   }

@@ -44,22 +44,26 @@ export interface ReplicaApi {
   /** Replaces the Repo's copy of `id` with `bytes` (a whole document: the owner's published copy). */
   import(id: string, bytes: Uint8Array): void;
   /** Loads changes into the copy of `id`; returns its new heads; throws if Automerge refuses them. */
-  apply(id: string, bytes: Uint8Array): Heads;
+  apply(id: string, bytes: Uint8Array): Promise<Heads>;
   /**
    * Applies changes the admission gate let through late (their signature came after them); a whole
    * document (`stated` heads) is loaded first and dropped unless those are its real heads.
    */
-  admit(id: string, chunks: Array<{ bytes: Uint8Array; stated?: string[] }>): Heads;
+  admit(id: string, chunks: Array<{ bytes: Uint8Array; stated?: string[] }>): Promise<Heads>;
   /** Starts fetching `id` (from disk, else from peers) and reports its heads as they change. */
   request(id: string): void;
-  read(id: string, options: ReadOptions): ReadResult | undefined;
-  hasHeads(id: string, heads: readonly string[]): boolean;
+  /** Like `request`, and keeps `id` loaded until as many `release`s (the main thread watches it). */
+  hold(id: string): void;
+  /** The main thread no longer needs `id` loaded: it is unloaded once idle (and loaded again when read or synced). */
+  release(id: string): void;
+  read(id: string, options: ReadOptions): Promise<ReadResult | undefined>;
+  hasHeads(id: string, heads: readonly string[]): Promise<boolean>;
   /** The whole copy of `id` as Automerge saves it (undefined if not held). */
-  export(id: string): Uint8Array | undefined;
+  export(id: string): Promise<Uint8Array | undefined>;
   /** The raw changes at or under `heads`, in causal order (undefined if the copy lacks them). */
-  changesUpTo(id: string, heads: readonly string[]): Uint8Array[] | undefined;
+  changesUpTo(id: string, heads: readonly string[]): Promise<Uint8Array[] | undefined>;
   /** Do `newer` heads descend from `older` ones in the copy of `id`? */
-  descends(id: string, newer: readonly string[], older: readonly string[]): boolean;
+  descends(id: string, newer: readonly string[], older: readonly string[]): Promise<boolean>;
   syncRows(peers: readonly string[]): SyncRow[];
   /** The state of the Repo's handle for `id` (ready, requesting, unavailable, …), if it has one. */
   documentState(id: string): string | undefined;
@@ -78,7 +82,15 @@ export interface ReplicaApi {
   /** Flushes, then shuts the Repo down. */
   shutdown(): Promise<void>;
   /** Resident memory of the worker's heap, for status and benchmarks. */
-  memory(): { heapUsed: number; external: number; arrayBuffers: number };
+  memory(): {
+    heapUsed: number;
+    external: number;
+    arrayBuffers: number;
+    /** Documents loaded now. */
+    loaded: number;
+    /** Idle sweeps done so far (each may unload documents). */
+    sweeps: number;
+  };
 }
 
 /** What the main thread answers (calls from the worker). */
@@ -104,4 +116,6 @@ export interface MainApi {
 export interface ReplicaWorkerData {
   peerId: string;
   logLevel: string;
+  /** A document nobody holds loaded is unloaded after this long without a change or a read. */
+  unloadAfterMs: number;
 }

@@ -16,6 +16,11 @@ import { Rpc } from "./rpc.js";
 export interface ReplicaInit {
   /** The Repo's peer id: the node's libp2p peer id (the adapters bind it to what the transport proved). */
   peerId: string;
+  /**
+   * A document this thread does not watch is unloaded from the worker after this long without a
+   * change or a read (default 10 s); it stays on disk and is loaded again when read or synced.
+   */
+  unloadAfterMs?: number;
 }
 
 export interface ReplicaComponents {
@@ -68,7 +73,11 @@ export class Replica implements Startable {
 
   async start(): Promise<void> {
     if (this.#worker) return;
-    const workerData: ReplicaWorkerData = { peerId: this.#init.peerId, logLevel: this.#log.level };
+    const workerData: ReplicaWorkerData = {
+      peerId: this.#init.peerId,
+      logLevel: this.#log.level,
+      unloadAfterMs: this.#init.unloadAfterMs ?? 10_000,
+    };
     const worker = new Worker(fileURLToPath(workerUrl()), { workerData, stdout: false, stderr: false });
     this.#worker = worker;
     // The link listens from the first message: the Repo reads its storage while it is being built.
@@ -157,12 +166,14 @@ export class Replica implements Startable {
       this.#watchers.set(id, set);
     }
     set.add(listener);
-    this.request(id);
+    // Held loaded in the worker while watched here.
+    if (set.size === 1) this.#link().notify("hold", id);
     const heads = this.#heads.get(id);
     if (heads) queueMicrotask(() => set.has(listener) && listener(heads));
     return () => {
-      set.delete(listener);
-      if (set.size === 0) this.#watchers.delete(id);
+      if (!set.delete(listener) || set.size > 0) return;
+      this.#watchers.delete(id);
+      this.#rpc?.notify("release", id);
     };
   }
 
@@ -216,7 +227,7 @@ export class Replica implements Startable {
     return this.#link().call("flush");
   }
 
-  memory(): Promise<{ heapUsed: number; external: number; arrayBuffers: number }> {
+  memory(): Promise<{ heapUsed: number; external: number; arrayBuffers: number; loaded: number; sweeps: number }> {
     return this.#link().call("memory");
   }
 

@@ -40,5 +40,5 @@ const local = {} as ReplicaApi;
 main = new Rpc<ReplicaApi, MainApi>(port, local, (method, error) =>
   logger.error({ method, err: error }, "a notification from the main thread failed"),
 );
-Object.assign(local, new ReplicaHost({ peerId: data.peerId }, main, logger).api());
+Object.assign(local, new ReplicaHost({ peerId: data.peerId, unloadAfterMs: data.unloadAfterMs }, main, logger).api());
 port.postMessage({ k: "ready" });

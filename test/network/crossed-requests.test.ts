@@ -56,7 +56,7 @@ describe("CrossedRequests", () => {
     expect(crossed.outbound(out("sync", m.reply))).toBe(true);
   });
 
-  it("holds nothing without a request of its own, or once the owner refused", () => {
+  it("holds nothing without a request of its own, or once the owner refused (and a refusal sends a held reply)", () => {
     const m = crossing();
     const crossed = new CrossedRequests(() => undefined);
     crossed.inbound(from("sync", m.announcement));
@@ -65,6 +65,28 @@ describe("CrossedRequests", () => {
     crossed.inbound(from("doc-unavailable"));
     expect(crossed.outbound(out("sync", m.reply))).toBe(true);
     expect(crossed.held).toBe(0);
+  });
+
+  it("answers at once an announcement that comes long after a request the owner ignored (it shares the document only now)", () => {
+    const m = crossing();
+    // Every announcement is "long after": the window is below zero.
+    const crossed = new CrossedRequests(() => undefined, 30_000, -1);
+    expect(crossed.outbound(out("request", m.request))).toBe(true);
+    // The owner ignored the request (a core not released yet); later it releases and announces.
+    crossed.inbound(from("sync", m.announcement));
+    expect(crossed.outbound(out("sync", m.reply))).toBe(true);
+    expect(crossed.held).toBe(0);
+  });
+
+  it("sends the held reply when the peer answers the request with anything but the document", () => {
+    const m = crossing();
+    const sent: Message[] = [];
+    const crossed = new CrossedRequests((message) => void sent.push(message));
+    crossed.outbound(out("request", m.request));
+    crossed.inbound(from("sync", m.announcement));
+    expect(crossed.outbound(out("sync", m.reply))).toBe(false);
+    crossed.inbound(from("doc-unavailable"));
+    expect(sent.map((x) => x.data)).toEqual([m.reply]);
   });
 
   it("sends a held reply after all when the answer does not come in time", async () => {
@@ -77,6 +99,7 @@ describe("CrossedRequests", () => {
       notify();
     }, 50);
     crossed.outbound(out("request", m.request));
+    crossed.inbound(from("sync", m.announcement));
     expect(crossed.outbound(out("sync", m.reply))).toBe(false);
     await within(arrived, 5000, "the held reply");
     expect(sent?.data).toEqual(m.reply);
@@ -88,10 +111,12 @@ describe("CrossedRequests", () => {
     const m = crossing();
     const crossed = new CrossedRequests(() => undefined);
     crossed.outbound(out("request", m.request));
+    crossed.inbound(from("sync", m.announcement));
     crossed.outbound(out("sync", m.reply));
     expect(crossed.release(OWNER).map((x) => x.data)).toEqual([m.reply]);
     expect(crossed.outbound(out("sync", m.reply))).toBe(true);
     crossed.outbound(out("request", m.request));
+    crossed.inbound(from("sync", m.announcement));
     crossed.outbound(out("sync", m.reply));
     crossed.forget(OWNER);
     expect(crossed.release(OWNER)).toEqual([]);

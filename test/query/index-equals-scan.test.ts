@@ -38,6 +38,17 @@ const availability: fc.Arbitrary<Range[]> = fc.oneof(
   { weight: 1, arbitrary: time.map((start) => [{ start, end: start + 3650 * DAY_MS }]) },
 );
 
+/** Blackouts and engagements: usually half a day to two days; sometimes empty (they still count as conflicts). */
+const blocked: fc.Arbitrary<Range> = fc.oneof(
+  {
+    weight: 9,
+    arbitrary: fc
+      .tuple(time, fc.integer({ min: 1, max: 4 }))
+      .map(([start, h]) => ({ start, end: start + h * HALF_DAY })),
+  },
+  { weight: 1, arbitrary: rangeOf(4) },
+);
+
 const record: fc.Arbitrary<TrainerRecord> = fc.record({
   hub: fc.constantFrom(...HUBS),
   id: fc.constantFrom("t1", "t2", "t3", "t4", "t5", "t6"),
@@ -48,8 +59,8 @@ const record: fc.Arbitrary<TrainerRecord> = fc.record({
   regions: fc.array(fc.constantFrom(...REGIONS), { minLength: 1, maxLength: 3 }),
   // Mostly long windows and short interruptions, so that queries often find someone.
   availability,
-  blackouts: fc.array(rangeOf(4), { maxLength: 2 }),
-  busy: fc.array(rangeOf(4), { maxLength: 2 }),
+  blackouts: fc.array(blocked, { maxLength: 2 }),
+  busy: fc.array(blocked, { maxLength: 2 }),
   accreditations: fc.array(
     fc.record({
       scheme: fc.constant("s"),
@@ -65,6 +76,11 @@ const record: fc.Arbitrary<TrainerRecord> = fc.record({
 /** Each filter present only sometimes, so that answers are often non-empty. */
 const sometimes = <T>(arbitrary: fc.Arbitrary<T>, percent: number) =>
   fc.oneof({ weight: 100 - percent, arbitrary: fc.constant(undefined) }, { weight: percent, arbitrary });
+/** Whole days (as the CLI asks): where the time buckets are exact and a page is walked, not checked. */
+const wholeDays: fc.Arbitrary<Range> = fc
+  .tuple(fc.integer({ min: 0, max: 28 }), fc.integer({ min: 1, max: 6 }))
+  .map(([start, days]) => ({ start: start * DAY_MS, end: (start + days) * DAY_MS }));
+
 const query: fc.Arbitrary<AvailabilityQuery> = fc
   .record({
     competency: sometimes(fc.constantFrom(...COMPETENCIES), 30),
@@ -72,7 +88,7 @@ const query: fc.Arbitrary<AvailabilityQuery> = fc
     language: sometimes(fc.record({ tag: fc.constantFrom(...TAGS), minLevel: fc.constantFrom(...CEFR) }), 25),
     region: sometimes(fc.constantFrom(...REGIONS), 25),
     hub: sometimes(fc.constantFrom(...HUBS), 25),
-    range: rangeOf(8),
+    range: fc.oneof(rangeOf(8), wholeDays),
     minConsecutiveDays: sometimes(fc.integer({ min: 1, max: 3 }), 40),
   })
   .map((q) => {
@@ -94,7 +110,8 @@ const query: fc.Arbitrary<AvailabilityQuery> = fc
 const datesOnly: fc.Arbitrary<AvailabilityQuery> = fc
   .record({
     range: fc.oneof(
-      { weight: 6, arbitrary: rangeOf(60) },
+      { weight: 3, arbitrary: rangeOf(60) },
+      { weight: 3, arbitrary: wholeDays },
       { weight: 1, arbitrary: time.map((start) => ({ start, end: start + 3650 * DAY_MS })) },
     ),
     minConsecutiveDays: sometimes(fc.integer({ min: 1, max: 15 }), 40),
@@ -106,11 +123,14 @@ const datesOnly: fc.Arbitrary<AvailabilityQuery> = fc
  * measured), half a day (every generated time on an edge) and three days; horizons that cut through
  * the generated month, hold all of it, or miss it.
  */
+const weighted = <T>(...choices: Array<[T, number]>) =>
+  fc.oneof(...choices.map(([value, weight]) => ({ weight, arbitrary: fc.constant(value) })));
 const buckets = fc.record({
-  bucketMs: fc.constantFrom(DAY_MS, 7 * DAY_MS, HALF_DAY, 3 * DAY_MS),
-  daysBack: fc.constantFrom(0, 3, 28),
-  daysAhead: fc.constantFrom(1, 12, 366),
-  today: fc.constantFrom(0, 10, 200).map((d) => d * DAY_MS),
+  bucketMs: weighted<number>([DAY_MS, 3], [7 * DAY_MS, 1], [HALF_DAY, 2], [3 * DAY_MS, 1]),
+  daysBack: weighted<number>([0, 1], [3, 1], [28, 2]),
+  daysAhead: weighted<number>([1, 1], [12, 1], [366, 3]),
+  // Horizons that hold the generated month (the page walk reads certain matches only within them) or not.
+  today: weighted<number>([0, 3], [10, 1], [200, 1]).map((d) => d * DAY_MS),
 });
 
 type Step =
@@ -133,9 +153,23 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: -2, max: 12 }).map((d): Step => ({ kind: "tick", ms: d * DAY_MS })) },
 );
 
+/** Pages as the API asks for them (its page token is an offset): first, later, partial, past the end, one. */
+const PAGES: Array<[number, number]> = [
+  [0, 1],
+  [0, 3],
+  [1, 2],
+  [2, 4],
+  [5, 50],
+  [40, 10],
+];
+
 /** About one query in five finds someone with these generators (measured), so matches are exercised, not only empty answers. */
 describe("the availability index", () => {
   it("answers every query exactly as the full scan does, after every add, update and removal", () => {
+    // How often a page came from the walk of certain matches (read without a check): about one in five
+    // answers of two or more (measured), so the walk is exercised, not only the checks.
+    let walked = 0;
+    let answered = 0;
     fc.assert(
       fc.property(
         buckets,
@@ -148,12 +182,21 @@ describe("the availability index", () => {
           const compare = (q: AvailabilityQuery) => {
             const scanned = scanQuery([...records.values()], q, tree);
             expect(index.query(q, tree)).toEqual(scanned);
-            // A page (kept as a bounded buffer while checking) is the same slice of the scan's ranking.
-            const page = index.page(q, tree, 1, 2);
-            expect(page.matches).toEqual(scanned.slice(1, 3));
-            expect(page.total).toBe(scanned.length);
-            expect([...page.hubs].sort()).toEqual([...new Set(scanned.map((m) => m.hub))].sort());
-            expect(index.candidates(q, tree)).toBeGreaterThanOrEqual(scanned.length);
+            // Every page (walked in ranking order from the certain matches, merged with those
+            // checked one by one) is the same slice of the scan's ranking, with its total and hubs.
+            const hubs = [...new Set(scanned.map((m) => m.hub))].sort();
+            for (const [offset, size] of PAGES) {
+              const page = index.page(q, tree, offset, size);
+              expect(page.matches).toEqual(scanned.slice(offset, offset + size));
+              expect(page.total).toBe(scanned.length);
+              expect([...page.hubs].sort()).toEqual(hubs);
+            }
+            const candidates = index.candidates(q, tree);
+            expect(candidates).toBeGreaterThanOrEqual(scanned.length);
+            if (scanned.length > 1) {
+              answered += 1;
+              if (index.examined(q, tree, 0, 1) < scanned.length) walked += 1;
+            }
           };
           for (const s of steps) {
             if (s.kind === "upsert") {
@@ -171,6 +214,7 @@ describe("the availability index", () => {
       ),
       { numRuns: 400 },
     );
+    expect(walked).toBeGreaterThan(answered / 8);
   });
 
   it("covers a competency through an accreditation for any of its ancestors, ranks full coverage first, and counts conflicts", () => {

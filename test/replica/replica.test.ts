@@ -12,6 +12,7 @@ import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CHECK_DOCUMENTS } from "../../node/admission/index.js";
 import { Replica } from "../../node/replica/index.js";
+import { toPlain } from "../../node/replica/plain.js";
 import { LevelStorageAdapter, NodeStore } from "../../node/storage/index.js";
 import { waitUntil } from "../helpers/federation.js";
 import { makeTempDir } from "../helpers/harness.js";
@@ -189,5 +190,39 @@ describe("the replica worker", () => {
       "T-1": '{"id":"T-1"}',
       "T-2": '{"id":"T-2"}',
     });
+  });
+
+  it("unloads a document nobody watches once idle, and loads it again intact when it is read", async () => {
+    const id = newId();
+    const doc = roster(["T-1", "T-2", "T-3"]);
+    // What another hub sent before the last stop: on disk, not loaded.
+    await replica.import(id, A.save(doc));
+    await replica.stop();
+    replica = new Replica(
+      { peerId: "hub-self", unloadAfterMs: 100 },
+      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
+    );
+    await replica.start();
+    // Watched (as VerifiedViews waits for a checkpoint's heads): loaded, and kept loaded.
+    const heard: string[][] = [];
+    const unwatch = replica.watch(id, (heads) => heard.push(heads));
+    await waitUntil("the document loaded", () => heard.length > 0);
+    // Three idle sweeps pass (counted by the worker, not slept): it stays loaded while watched.
+    const swept = (await replica.memory()).sweeps;
+    await waitUntil("three idle sweeps", async () => (await replica.memory()).sweeps >= swept + 3, 10_000);
+    expect(await replica.documentIds()).toContain(id);
+    // Released: unloaded once idle…
+    unwatch();
+    await waitUntil("the idle document unloaded", async () => !(await replica.documentIds()).includes(id), 10_000);
+    // …and read again from disk, whole: unloading never saved the empty document it leaves behind.
+    expect((await replica.read(id))?.value).toEqual(toPlain(doc));
+    expect(await replica.hasHeads(id, A.getHeads(doc))).toBe(true);
+    await replica.stop();
+    replica = new Replica(
+      { peerId: "hub-self" },
+      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
+    );
+    await replica.start();
+    expect((await replica.read(id))?.value).toEqual(toPlain(doc));
   });
 });
