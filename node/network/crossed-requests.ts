@@ -58,8 +58,13 @@ export class CrossedRequests {
     const { documentId, targetId } = message;
     if (documentId === undefined || !(message.data instanceof Uint8Array)) return true;
     if (message.type === "request") {
+      // Only what a request is for is kept, briefly: an entry no announcement crossed in time is of
+      // no use, and an id no document has (a peer driving the adapter by hand) is not kept at all.
+      if (documentId.length > MAX_DOCUMENT_ID) return true;
+      const now = Date.now();
+      this.#prune(now);
       const docs = this.#asked.get(targetId) ?? new Map<string, Asked>();
-      if (!docs.has(documentId)) docs.set(documentId, { at: Date.now() });
+      if (!docs.has(documentId)) docs.set(documentId, { at: now });
       this.#asked.set(targetId, docs);
       return true;
     }
@@ -128,6 +133,15 @@ export class CrossedRequests {
     for (const peer of [...this.#asked.keys()]) this.forget(peer);
   }
 
+  /** Drops the requests no announcement crossed within the window (nothing will be held for them). */
+  #prune(now: number): void {
+    for (const [peer, docs] of this.#asked) {
+      for (const [documentId, asked] of docs)
+        if (!asked.crossed && !asked.held && now - asked.at > this.#crossWindowMs) docs.delete(documentId);
+      if (docs.size === 0) this.#asked.delete(peer);
+    }
+  }
+
   #settle(peer: string, documentId: string): void {
     const docs = this.#asked.get(peer);
     clearTimeout(docs?.get(documentId)?.timer);
@@ -135,6 +149,9 @@ export class CrossedRequests {
     if (docs?.size === 0) this.#asked.delete(peer);
   }
 }
+
+/** Automerge document ids are 28 characters or so; a longer one is no document's (the admission gate's bound). */
+const MAX_DOCUMENT_ID = 64;
 
 /** A held reply is sent anyway if the request's answer has not come within this long. */
 export const DEFAULT_HOLD_MS = 5_000;
