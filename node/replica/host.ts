@@ -135,6 +135,7 @@ export class ReplicaHost {
     synchronizer.addDocument = (handle) => {
       if (!this.#followed.has(handle)) {
         this.#followed.add(handle);
+        this.#unloaded.delete(handle.documentId);
         handle.on("heads-changed", () => this.#headsMoved(handle));
         if (handle.isReady()) this.#headsMoved(handle);
       }
@@ -192,6 +193,7 @@ export class ReplicaHost {
         await this.repo.flush([id]);
         // Changed while its saves were written: keep it for now.
         if (now - (this.#active.get(id) ?? 0) < this.#unloadAfterMs || this.#pinned.has(id)) continue;
+        this.#unloaded.set(id, { heads: [...handle.heads()], sync: this.#syncInfos(handle) });
         handle.removeAllListeners("heads-changed");
         this.#followed.delete(handle);
         await this.repo.removeFromCache(id);
@@ -206,6 +208,23 @@ export class ReplicaHost {
   }
 
   #unloading = false;
+  /** What `status` shows of an unloaded document: its heads and its peers' sync, as when unloaded. */
+  readonly #unloaded = new Map<
+    string,
+    { heads: Heads; sync: Map<string, { lastHeads: Heads; lastSyncTimestamp: number | undefined }> }
+  >();
+
+  /** A handle's sync with every peer the Repo knows (by storage id). */
+  #syncInfos(handle: DocHandle<unknown>): Map<string, { lastHeads: Heads; lastSyncTimestamp: number | undefined }> {
+    const out = new Map<string, { lastHeads: Heads; lastSyncTimestamp: number | undefined }>();
+    for (const peerId of Object.keys(this.repo.peerMetadataByPeerId)) {
+      const storageId = this.repo.getStorageIdOfPeer(peerId as PeerId);
+      const info = storageId ? handle.getSyncInfo(storageId) : undefined;
+      if (storageId && info)
+        out.set(storageId, { lastHeads: [...info.lastHeads], lastSyncTimestamp: info.lastSyncTimestamp });
+    }
+    return out;
+  }
   #sweeps = 0;
 
   /** The methods the main thread calls (a plain table: the link looks methods up by own name). */
@@ -295,6 +314,19 @@ export class ReplicaHost {
       },
       syncRows: (peers: readonly string[]): SyncRow[] => {
         const rows: SyncRow[] = [];
+        // Unloaded documents: as they were when unloaded (nothing syncs them until they load again).
+        for (const [documentId, last] of this.#unloaded) {
+          if (repo.handles[documentId as DocumentId]) continue;
+          rows.push({
+            documentId,
+            heads: [...last.heads],
+            peers: peers.map((peerId) => {
+              const storageId = repo.getStorageIdOfPeer(peerId as PeerId);
+              const info = storageId ? last.sync.get(storageId) : undefined;
+              return { peerId, lastHeads: info?.lastHeads, lastSyncTimestamp: info?.lastSyncTimestamp };
+            }),
+          });
+        }
         for (const handle of Object.values(repo.handles)) {
           if (!handle.isReady()) continue;
           rows.push({
