@@ -16,10 +16,17 @@ export function isRepoSyncTimeout(reason: unknown): boolean {
 
 /**
  * Keeps a running node alive through automerge-repo's uncaught sync timeouts (logged as a warning;
- * the document syncs again when the peer comes back). Any other unhandled rejection still ends the
- * process with exit code 1, as Node's default would, after logging it.
+ * the document syncs again when the peer comes back). Any other unhandled rejection is logged, then
+ * `fatal` runs: by default the process ends with exit code 1, as Node's default would (the replica
+ * worker rethrows instead, which ends the worker and tells the main thread).
  */
-export function guardRepoSyncTimeouts(logger: Logger): void {
+export function guardRepoSyncTimeouts(
+  logger: Logger,
+  fatal: (reason: unknown) => void = () => {
+    logger.flush();
+    process.exit(1);
+  },
+): void {
   process.on("unhandledRejection", (reason) => {
     if (isRepoSyncTimeout(reason)) {
       logger.warn(
@@ -29,8 +36,7 @@ export function guardRepoSyncTimeouts(logger: Logger): void {
       return;
     }
     logger.fatal({ err: reason }, "unhandled rejection");
-    logger.flush();
-    process.exit(1);
+    fatal(reason);
   });
 }
 

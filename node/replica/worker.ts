@@ -5,7 +5,7 @@
 import "@automerge/automerge";
 import { parentPort, workerData } from "node:worker_threads";
 import { pino } from "pino";
-import { consoleLine, isRepoSyncTimeout } from "../process-guard.js";
+import { consoleLine, guardRepoSyncTimeouts } from "../process-guard.js";
 import { ReplicaHost } from "./host.js";
 import type { MainApi, ReplicaApi, ReplicaWorkerData } from "./protocol.js";
 import { Rpc } from "./rpc.js";
@@ -23,15 +23,7 @@ const logger = pino(
 const log = logger.child({ source: "console" });
 console.log = console.info = console.warn = console.error = (...args: unknown[]) => log.warn(consoleLine(args));
 console.debug = console.trace = (...args: unknown[]) => log.debug(consoleLine(args));
-process.on("unhandledRejection", (reason) => {
-  if (isRepoSyncTimeout(reason)) {
-    logger.warn(
-      { err: reason },
-      "a document sync timed out waiting for the document (automerge-repo); the node keeps running",
-    );
-    return;
-  }
-  logger.fatal({ err: reason }, "unhandled rejection in the replica worker");
+guardRepoSyncTimeouts(logger, (reason) => {
   throw reason;
 });
 
