@@ -9,16 +9,11 @@
  * The trainers are those of availability/generate.ts (same seed, same hub), as roster drafts
  * (`toDraft`), so each record is the canonical JSON ImmutableString of node/roster/records.ts.
  */
+import { openBenchHub } from "./hub.js";
 import type { DocumentId } from "@automerge/automerge-repo";
-import { pino } from "pino";
-import { configSchema } from "../../node/config/schema.js";
-import { OwnedDocuments } from "../../node/documents/index.js";
-import { Replica } from "../../node/replica/index.js";
-import { Roster, type ImportRowInput } from "../../node/roster/index.js";
+import type { ImportRowInput } from "../../node/roster/index.js";
 import { makeFramework, makeHubs, profiles, toDraft } from "../availability/generate.js";
-import { LevelStorageAdapter } from "../../node/storage/index.js";
-import { NodeStore } from "../../node/storage/node-store.js";
-import { idsDigest, settleThrottledSaves, type RosterShardDoc } from "./adapters.js";
+import { idsDigest, type RosterShardDoc } from "./adapters.js";
 
 export interface RosterShard {
   id: DocumentId;
@@ -40,24 +35,9 @@ export interface BuiltRoster {
 
 export async function buildRoster(dir: string, trainers: number, seed: number): Promise<BuiltRoster> {
   const start = performance.now();
-  const hubId = "hub-bench";
-  const config = configSchema.parse({ hub: { id: hubId, name: "Bench hub" } });
-  const logger = pino({ level: "silent" });
-  // As node/node.ts: the NodeStore, and the Repo's storage on its `repo` sublevel.
-  const store = await NodeStore.open(dir, { sync: false });
-  const repoStorage = new LevelStorageAdapter(store.repo);
-  // The Repo runs in the replica worker, as in a node.
-  const replica = new Replica({ peerId: "bench" }, { storage: repoStorage, logger });
-  await replica.start();
+  // As node/components.ts opens them: the store, the Repo in the replica worker, the documents.
+  const { config, replica, documents, roster, close } = await openBenchHub(dir, { hubId: "hub-bench", sync: false });
   try {
-    const documents = new OwnedDocuments({ owner: hubId }, { store, replica, repoStorage, logger });
-    await documents.open();
-    const roster = new Roster(
-      { hubId, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
-      { documents, logger },
-    );
-    await documents.ensure(roster.documentSpecs());
-
     const framework = makeFramework(seed);
     const [hub] = makeHubs(1);
     if (!hub) throw new Error("no hub");
@@ -93,13 +73,10 @@ export async function buildRoster(dir: string, trainers: number, seed: number): 
       buildMs: 0,
     };
     await documents.idle();
-    await replica.stop();
-    await settleThrottledSaves();
+    await replica.flush();
     built.buildMs = performance.now() - start;
     return built;
   } finally {
-    await replica.stop();
-    await repoStorage.close();
-    await store.close();
+    await close();
   }
 }

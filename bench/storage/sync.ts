@@ -7,20 +7,14 @@
  * fsync per group). Also one import of many trainers (one transaction, one fsync). Every batch the
  * store hands LevelDB is counted, with whether it asked for an fsync.
  */
+import { openBenchHub } from "./hub.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { pino } from "pino";
-import { configSchema } from "../../node/config/schema.js";
-import { OwnedDocuments } from "../../node/documents/index.js";
-import { Replica } from "../../node/replica/index.js";
-import { Roster, type ImportRowInput } from "../../node/roster/index.js";
+import type { ImportRowInput } from "../../node/roster/index.js";
 import type { RawTrainerDraft } from "../../node/roster/index.js";
-import { LevelStorageAdapter } from "../../node/storage/index.js";
-import { NodeStore } from "../../node/storage/node-store.js";
 import { makeFramework, makeHubs, profiles, toDraft } from "../availability/generate.js";
 import { median, percentile, round } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
-import { settleThrottledSaves } from "./adapters.js";
 
 const SEED = 13;
 interface Plan {
@@ -54,21 +48,7 @@ interface SyncRun {
 
 /** A node's store and roster, as the node opens them, with `sync` as given. */
 async function openHub(dir: string, sync: boolean) {
-  const hubId = "hub-sync";
-  const config = configSchema.parse({ hub: { id: hubId, name: "Sync hub" } });
-  const logger = pino({ level: "silent" });
-  const store = await NodeStore.open(dir, { sync });
-  const repoStorage = new LevelStorageAdapter(store.repoLevel());
-  // The Repo runs in the replica worker, as in a node.
-  const replica = new Replica({ peerId: "bench" }, { storage: repoStorage, logger });
-  await replica.start();
-  const documents = new OwnedDocuments({ owner: hubId }, { store, replica, repoStorage, logger });
-  await documents.open();
-  const roster = new Roster(
-    { hubId, shards: config.roster.shards, maxPerShard: config.roster.maxPerShard },
-    { documents, logger },
-  );
-  await documents.ensure(roster.documentSpecs());
+  const { store, roster, close } = await openBenchHub(dir, { hubId: "hub-sync", sync });
   const counts = { batches: 0, synced: 0 };
   const db = store.db;
   const batch = db.batch.bind(db) as (operations: unknown[], options: { sync?: boolean }) => Promise<void>;
@@ -80,13 +60,7 @@ async function openHub(dir: string, sync: boolean) {
   return {
     roster,
     counts,
-    async close() {
-      await documents.idle();
-      await replica.stop();
-      await settleThrottledSaves();
-      await repoStorage.close();
-      await store.close();
-    },
+    close,
   };
 }
 

@@ -95,35 +95,35 @@ export class TimeBuckets {
     this.#after.delete(slot);
   }
 
-  /** Buckets [from, to) of the horizon that each non-empty blocked interval overlaps (empty ones: the index's `odd`). */
-  #postBlocked(slot: number, blocked: readonly Range[], from: number, to: number): void {
+  /**
+   * Calls `fn(i, range)` for each bucket i in [from, to) of the horizon (indices) that a non-empty
+   * range of `ranges` overlaps.
+   */
+  #eachBucket(ranges: readonly Range[], from: number, to: number, fn: (i: number, range: Range) => void): void {
     const b = this.#bucketMs;
     const lo = (this.#first + from) * b;
     const hi = (this.#first + to) * b;
-    for (const r of blocked) {
+    for (const r of ranges) {
       const s = Math.max(r.start, lo);
       const e = Math.min(r.end, hi);
       if (!(s < e)) continue;
       const end = Math.ceil(e / b) - this.#first;
-      for (let i = Math.floor(s / b) - this.#first; i < end; i += 1) (this.#blocked[i] as Bits).add(slot);
+      for (let i = Math.floor(s / b) - this.#first; i < end; i += 1) fn(i, r);
     }
+  }
+
+  /** Buckets [from, to) that each non-empty blocked interval overlaps (empty ones: the index's `odd`). */
+  #postBlocked(slot: number, blocked: readonly Range[], from: number, to: number): void {
+    this.#eachBucket(blocked, from, to, (i) => (this.#blocked[i] as Bits).add(slot));
   }
 
   /** Buckets [from, to) of the horizon (indices): `some` and `full` for `slot`. */
   #post(slot: number, free: readonly Range[], from: number, to: number): void {
     const b = this.#bucketMs;
-    const lo = (this.#first + from) * b;
-    const hi = (this.#first + to) * b;
-    for (const f of free) {
-      const s = Math.max(f.start, lo);
-      const e = Math.min(f.end, hi);
-      if (!(s < e)) continue;
-      const end = Math.ceil(e / b) - this.#first;
-      for (let i = Math.floor(s / b) - this.#first; i < end; i += 1) {
-        (this.#some[i] as Bits).add(slot);
-        if (f.start <= (this.#first + i) * b && f.end >= (this.#first + i + 1) * b) (this.#full[i] as Bits).add(slot);
-      }
-    }
+    this.#eachBucket(free, from, to, (i, f) => {
+      (this.#some[i] as Bits).add(slot);
+      if (f.start <= (this.#first + i) * b && f.end >= (this.#first + i + 1) * b) (this.#full[i] as Bits).add(slot);
+    });
   }
 
   #edges(slot: number, free: readonly Range[]): void {
