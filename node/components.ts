@@ -109,6 +109,8 @@ export interface ComponentsInit {
   config: NodeConfig;
   logger: Logger;
   paths: DataPaths;
+  /** A part the node cannot run without failed while running (the replica worker died). */
+  onFatal?: (error: Error) => void;
 }
 
 /**
@@ -179,7 +181,10 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
   const levelStorage = new LevelStorageAdapter(store.repoLevel());
   const repoStorage = new SealableStorage(levelStorage, child("repo-storage"), { refusals: store });
   // The Repo runs in the replica worker; it reaches this storage through the link.
-  const replica = new Replica({ peerId: identity.peerId }, { storage: repoStorage, logger: child("replica") });
+  const replica = new Replica(
+    { peerId: identity.peerId },
+    { storage: repoStorage, logger: child("replica"), ...(init.onFatal ? { onFailed: init.onFatal } : {}) },
+  );
   const documents = new OwnedDocuments(
     { owner: hubId, listing: directoryListing, idFor: (key) => ownedDocumentId(directoryId, key) },
     { store, replica, repoStorage, logger: child("documents") },

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { type Components, createComponents, startOrder } from "./components.js";
 import { loadConfigFile } from "./config/index.js";
 import { currentKey } from "./federation/index.js";
@@ -23,6 +24,12 @@ export interface NodeInit {
   ownsProcess?: boolean;
   /** Called when the node could not restart after switching to a rotated key (it is then stopped). */
   onRestartFailed?: (error: unknown) => void;
+  /**
+   * Called once the node has stopped itself because a part it cannot run without failed (the
+   * replica worker died). A node that owns its process then exits with code 1, for its service
+   * manager to start it again (what the API acknowledged is on disk).
+   */
+  onFatal?: (error: Error) => void;
 }
 
 /** What a running node writes to `node.json` so that the CLI on this machine can find it (node/runtime-file.ts). */
@@ -70,7 +77,10 @@ export class ConcordatNode {
       const marker = await markStarting(this.paths.runtime);
       if (marker)
         await lifecycle.start(step("starting marker", { stop: () => releaseRuntimeFile(this.paths.runtime, marker) }));
-      const components = await createComponents({ config, logger, paths: this.paths }, lifecycle);
+      const components = await createComponents(
+        { config, logger, paths: this.paths, onFatal: (error) => this.#fatal(error, logger) },
+        lifecycle,
+      );
       await lifecycle.startAll(startOrder(components));
       const { api, network, metricsServer, identity, membership, keys, console } = components;
 
@@ -134,6 +144,25 @@ export class ConcordatNode {
       logger.flush();
       throw error;
     }
+  }
+
+  #failing = false;
+
+  /** Stops the node after a part it cannot run without failed; ends a process it owns (code 1). */
+  #fatal(error: Error, logger: Logger): void {
+    if (this.#failing) return;
+    this.#failing = true;
+    logger.fatal({ err: error }, "the node cannot go on without this part; stopping");
+    void this.stop()
+      .catch((stopError: unknown) => logger.error({ err: stopError }, "stopping after the failure failed"))
+      .finally(() => {
+        this.#failing = false;
+        this.#init.onFatal?.(error);
+        if (this.#init.ownsProcess) {
+          logger.flush();
+          process.exit(1);
+        }
+      });
   }
 
   /** Stops, makes the waiting key the node's, and starts again (same data, same API port). */

@@ -57,7 +57,8 @@ class MainNetworkAdapter extends NetworkAdapter {
     index: number,
     main: MainLink,
     ready: boolean,
-    readonly check: (message: Message) => Message | undefined,
+    /** A message for this document went out: it is in the middle of a sync. */
+    readonly syncing: (documentId: string) => void,
   ) {
     super();
     this.#index = index;
@@ -85,6 +86,7 @@ class MainNetworkAdapter extends NetworkAdapter {
     this.#main.notify("adapterConnect", this.#index, peerId, peerMetadata);
   }
   send(message: Message): void {
+    if (message.documentId) this.syncing(message.documentId);
     this.#main.notify("adapterSend", this.#index, message);
   }
   disconnect(): void {
@@ -196,7 +198,14 @@ export class ReplicaHost {
         this.#unloaded.set(id, { heads: [...handle.heads()], sync: this.#syncInfos(handle) });
         handle.removeAllListeners("heads-changed");
         this.#followed.delete(handle);
+        const synchronizer = this.repo.synchronizer.docSynchronizers[id];
         await this.repo.removeFromCache(id);
+        // The Repo drops the document's synchronizer but not its listeners: a sync it had begun (a
+        // peer that just connected, its sync state still loading) would report to the Repo about a
+        // handle that is gone, and the Repo throws on it. A detached synchronizer says nothing more;
+        // the document syncs again when it is loaded.
+        if (synchronizer && this.repo.synchronizer.docSynchronizers[id] !== synchronizer)
+          synchronizer.removeAllListeners();
         this.#active.delete(id);
         this.#log.debug({ document: id }, "unloaded an idle document");
       }
@@ -349,7 +358,7 @@ export class ReplicaHost {
       documentState: (id: string) => repo.handles[id as DocumentId]?.state,
       shareConfigChanged: () => repo.shareConfigChanged(),
       adapterAdded: (index: number, ready: boolean) => {
-        const adapter = new MainNetworkAdapter(index, this.#main, ready, (m) => this.#checked(m));
+        const adapter = new MainNetworkAdapter(index, this.#main, ready, (id) => this.#active.set(id, Date.now()));
         this.#adapters.set(index, adapter);
         repo.networkSubsystem.addNetworkAdapter(adapter);
       },
@@ -359,6 +368,8 @@ export class ReplicaHost {
       adapterPeerGone: (index: number, peerId: string) =>
         this.#adapters.get(index)?.emit("peer-disconnected", { peerId: peerId as PeerId }),
       adapterMessage: (index: number, message: Message) => {
+        // A document in the middle of a sync is not idle: unloading it then would lose its reply.
+        if (message.documentId) this.#active.set(message.documentId, Date.now());
         const checked = this.#checked(message);
         if (checked) this.#adapters.get(index)?.emit("message", checked);
       },

@@ -27,6 +27,11 @@ export interface ReplicaComponents {
   /** The Repo's storage (the node's LevelDB), which the worker reaches through the link. */
   storage: StorageAdapterInterface;
   logger: Logger;
+  /**
+   * The worker died (an error it did not catch): nothing replicates any more, so the node must not
+   * go on as if it did. Called once; calls to the replica reject from then on.
+   */
+  onFailed?: (error: Error) => void;
 }
 
 /**
@@ -52,6 +57,8 @@ export class Replica implements Startable {
   readonly #init: ReplicaInit;
   readonly #storage: StorageAdapterInterface;
   readonly #log: Logger;
+  readonly #onFailed: (error: Error) => void;
+  #failed = false;
   readonly #heads = new Map<string, Heads>();
   readonly #watchers = new Map<string, Set<(heads: Heads) => void>>();
   readonly #adapters: NetworkAdapterInterface[] = [];
@@ -64,6 +71,7 @@ export class Replica implements Startable {
     this.#init = init;
     this.#storage = components.storage;
     this.#log = components.logger;
+    this.#onFailed = components.onFailed ?? (() => undefined);
   }
 
   /** The share policy the Repo asks for every announcement and request (nothing is shared until set). */
@@ -109,12 +117,22 @@ export class Replica implements Startable {
     });
     worker.on("error", (error) => {
       this.#log.fatal({ err: error }, "the replica worker failed");
-      this.#rpc?.close(new Error(`the replica worker failed: ${error.message}`));
+      this.#fail(new Error(`the replica worker failed: ${error.message}`));
     });
     worker.on("exit", (code) => {
-      if (!this.#stopping) this.#log.fatal({ code }, "the replica worker exited");
-      this.#rpc?.close(new Error("the replica worker has stopped"));
+      if (this.#stopping) this.#rpc?.close(new Error("the replica worker has stopped"));
+      else {
+        this.#log.fatal({ code }, "the replica worker exited");
+        this.#fail(new Error(`the replica worker exited (code ${code})`));
+      }
     });
+  }
+
+  #fail(error: Error): void {
+    this.#rpc?.close(error);
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#onFailed(error);
   }
 
   /** Writes what the Repo has not saved yet, shuts it down and ends the worker. */
@@ -122,6 +140,10 @@ export class Replica implements Startable {
     const worker = this.#worker;
     if (!worker || this.#stopping) return;
     this.#stopping = true;
+    if (this.#failed) {
+      await worker.terminate();
+      return;
+    }
     try {
       await this.#link().call("shutdown");
     } finally {

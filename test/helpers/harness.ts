@@ -140,6 +140,8 @@ export interface StartTestNodeOptions {
   env?: Record<string, string>;
   /** Use this data dir (initialised unless it already holds a node); the caller removes it. */
   dataDir?: string;
+  /** Called once the node stopped itself because a part it cannot run without failed. */
+  onFatal?: (error: Error) => void;
 }
 
 export interface TestNode {
@@ -166,7 +168,7 @@ export interface TestNode {
 export const HARNESS_ENV: Readonly<Record<string, string>> = {
   CONCORDAT_API_PORT: "0",
   CONCORDAT_CONSOLE_PORT: "0",
-  CONCORDAT_LOG_LEVEL: "warn",
+  CONCORDAT_LOG_LEVEL: process.env.CONCORDAT_TEST_LOG_LEVEL ?? "warn",
   CONCORDAT_LOG_PRETTY: "false",
   CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
 };
@@ -211,7 +213,12 @@ export async function startTestNode(options: StartTestNodeOptions = {}): Promise
 
   const logs: string[] = [];
   const open: TestClients[] = [];
-  let node = new ConcordatNode({ dataDir, env, logDestination: logSink(logs) });
+  let node = new ConcordatNode({
+    dataDir,
+    env,
+    logDestination: logSink(logs),
+    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+  });
   let running: RunningNode | undefined;
 
   const closeClients = () => {
@@ -261,7 +268,12 @@ export async function startTestNode(options: StartTestNodeOptions = {}): Promise
     },
     async restart() {
       await stop();
-      node = new ConcordatNode({ dataDir, env, logDestination: logSink(logs) });
+      node = new ConcordatNode({
+        dataDir,
+        env,
+        logDestination: logSink(logs),
+        ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+      });
       await start();
     },
     stop,

@@ -225,4 +225,44 @@ describe("the replica worker", () => {
     await replica.start();
     expect((await replica.read(id))?.value).toEqual(toPlain(doc));
   });
+
+  it("survives unloading a document while a peer that came back is still being let in", async () => {
+    const id = newId();
+    const doc = roster(["T-1"]);
+    // Another hub's document, received before the last stop (a hub's own stay loaded).
+    await replica.import(id, A.save(doc));
+    await replica.stop();
+    replica = new Replica(
+      { peerId: "hub-self", unloadAfterMs: 100 },
+      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
+    );
+    await replica.start();
+    expect((await replica.read(id))?.value).toEqual(toPlain(doc));
+    // The share policy answers at once, or (once the test says so) only when the test lets it.
+    let release: (ok: boolean) => void = () => undefined;
+    let held: Promise<boolean> | undefined;
+    let asked = false;
+    replica.sharePolicy = ((): boolean | Promise<boolean> => {
+      if (!held) return true;
+      asked = true;
+      return held;
+    }) as unknown as (peer: string, id: string) => boolean;
+    const transport = new TestTransport();
+    replica.addNetworkAdapter(transport);
+    const peer = { peerId: "hub-peer" as PeerId, peerMetadata: { storageId: "peer-storage" as never } };
+    // The peer syncs the document (its sync state stays in the Repo's memory), leaves…
+    transport.emit("peer-candidate", peer);
+    await waitUntil("a sync message to the peer", () => transport.sent.some((m) => m.documentId === id));
+    transport.emit("peer-disconnected", { peerId: peer.peerId });
+    // …and comes back while the Repo waits for the share policy; meanwhile the document is unloaded.
+    held = new Promise<boolean>((resolve) => (release = resolve));
+    transport.emit("peer-candidate", peer);
+    await waitUntil("the share policy to be asked", () => asked);
+    await waitUntil("the idle document unloaded", async () => !(await replica.documentIds()).includes(id), 10_000);
+    // The Repo goes on to sync the document it no longer holds: the worker must not fall over.
+    release(true);
+    await waitUntil("the worker to settle the share policy", async () => (await replica.memory()).sweeps > 0);
+    expect((await replica.read(id))?.value).toEqual(toPlain(doc));
+    expect(await replica.hasHeads(id, A.getHeads(doc))).toBe(true);
+  });
 });
