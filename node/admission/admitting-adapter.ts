@@ -28,9 +28,10 @@ export class AdmittingNetworkAdapter extends NetworkAdapter {
       this.#gate.peerClosed(payload.peerId);
       this.emit("peer-disconnected", payload);
     });
+    const deliver = (admitted: Message) => this.emit("message", admitted);
     inner.on("message", (message) => {
-      const admitted = this.#gate.inbound(message);
-      if (admitted) this.emit("message", admitted);
+      const admitted = this.#gate.inbound(message, deliver);
+      if (admitted) deliver(admitted);
     });
     inner.on("close", () => this.emit("close"));
   }

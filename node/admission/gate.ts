@@ -36,6 +36,13 @@ export interface AdmissionInit {
    * changes unread: Automerge's sync never sends one, and inflating is where a bomb would cost.
    */
   maxInflatedBytes?: number;
+  /**
+   * A message for a document no member's directory lists yet (this node may not have read them all,
+   * as after a restart) waits this long for one to list it, and is then refused.
+   */
+  unknownHoldMs?: number;
+  /** At most this many bytes of such messages wait, per peer. */
+  unknownBytesPerPeer?: number;
 }
 
 /** Where a node keeps the attestations it verified, so that after a restart it can still relay. */
@@ -94,9 +101,19 @@ interface Pending {
   at: number;
 }
 
+/** A message for a document not (yet) known to be a member's, and how to hand it on if it becomes one. */
+interface Held {
+  message: Message;
+  deliver: (message: Message) => void;
+  at: number;
+  bytes: number;
+}
+
 interface PeerState {
   pending: Pending[];
   pendingBytes: number;
+  held: Held[];
+  heldBytes: number;
   /** Hashes refused from this peer, per document: its heads are read as if it did not have them. */
   refused: Map<string, Set<string>>;
   refusedCount: number;
@@ -108,6 +125,8 @@ const KEPT_PER_DOCUMENT = 4;
 const MAX_LOGGED_PER_PEER = 1000;
 /** Peers whose logged refusals are remembered (members, in practice). */
 const MAX_LOGGED_PEERS = 1000;
+/** Dependencies of admitted changes awaited at most, over all documents (see `#vouch`). */
+const MAX_VOUCHED = 100_000;
 /** Refused hashes remembered per peer (see `#acceptedHeads`). */
 const MAX_REFUSED_PER_PEER = 10_000;
 
@@ -148,6 +167,13 @@ export class AdmissionGate implements Startable {
   readonly #kept = new Map<string, Attestation[]>();
   /** Signatures verified (document, signer, heads, signature), so that a repeated one costs nothing. */
   readonly #verified = new Set<string>();
+  /**
+   * Per foreign document, hashes that a change this node admitted depends on and that it has not
+   * seen arrive: ancestors of what the owner signed (a change's hash commits to its dependencies'),
+   * admitted when they come, whichever message brings them.
+   */
+  readonly #vouched = new Map<string, Set<string>>();
+  #vouchedCount = 0;
   /** The last attestation this node signed per own document. */
   readonly #signed = new Map<string, Attestation>();
   /** Refusals already logged, per peer: one line per document and reason. */
@@ -157,7 +183,14 @@ export class AdmissionGate implements Startable {
   #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(init: AdmissionInit, components: AdmissionComponents) {
-    this.#init = { pendingBytesPerPeer: 16 * 1024 * 1024, pendingTtlMs: 120_000, maxInflatedBytes: 0, ...init };
+    this.#init = {
+      pendingBytesPerPeer: 16 * 1024 * 1024,
+      pendingTtlMs: 120_000,
+      maxInflatedBytes: 0,
+      unknownHoldMs: 30_000,
+      unknownBytesPerPeer: 1024 * 1024,
+      ...init,
+    };
     this.#c = components;
     this.#log = components.logger;
     this.#metrics = components.metrics ?? NO_METRICS;
@@ -192,15 +225,21 @@ export class AdmissionGate implements Startable {
     await this.#c.store.save(entries);
   }
 
-  /** What of `message` from its (authenticated) sender may reach the Repo; undefined to drop it. */
-  inbound(message: Message): Message | undefined {
+  /**
+   * What of `message` from its (authenticated) sender may reach the Repo; undefined to drop it. A
+   * message for a document that no member's directory lists as far as this node has read them is
+   * held (bounded per peer and in time) when `later` is given, and handed to it, admitted, once a
+   * directory lists the document (`documentsListed`): dropping it would stall that document's sync
+   * with the peer for the rest of the session, as its Repo counts on what it sent having arrived.
+   */
+  inbound(message: Message, later?: (admitted: Message) => void): Message | undefined {
     const peer = message.senderId;
     switch (message.type) {
       case "sync":
       case "request":
         break;
       case "doc-unavailable":
-        return this.#owner(message, peer) ? message : undefined;
+        return this.#owner(message, peer, later) ? message : undefined;
       default:
         // Ephemeral messages (Concordat uses none; automerge-repo relays them under their original
         // sender, which makes the next node drop the honest relay) and remote-heads gossip.
@@ -212,7 +251,7 @@ export class AdmissionGate implements Startable {
         );
         return undefined;
     }
-    const owner = this.#owner(message, peer);
+    const owner = this.#owner(message, peer, later);
     const documentId = message.documentId;
     if (!owner || documentId === undefined || !(message.data instanceof Uint8Array)) return undefined;
     let parts: SyncMessageParts;
@@ -275,6 +314,22 @@ export class AdmissionGate implements Startable {
             `change(s) to a document of hub '${owner.hub}' that it did not sign`,
             refused.length,
           );
+          if (this.#log.isLevelEnabled("debug"))
+            this.#log.debug(
+              {
+                peer,
+                document: documentId,
+                refused: refused.flatMap(chunkHashes).map((h) => h.slice(0, 12)),
+                stated: parts.heads.map((h) => h.slice(0, 12)),
+                attested: attestations.map((a) => ({
+                  signer: a.signer.slice(-6),
+                  heads: a.heads.map((h) => h.slice(0, 12)),
+                  valid: valid.includes(a),
+                })),
+                trusted: this.#trustedHeads(documentId, owner).map((h) => h.slice(0, 12)),
+              },
+              "unsigned changes held",
+            );
           this.#wait(peer, documentId, refused, attestations);
           this.#remember(peer, documentId, refused.flatMap(chunkHashes));
           kept = admitted.map((c) => c.bytes);
@@ -314,6 +369,16 @@ export class AdmissionGate implements Startable {
     const owner = this.#c.ownerOf(documentId);
     if (owner?.kind === "self") {
       const attested = this.#c.attestableHeads(documentId, heads);
+      if (this.#log.isLevelEnabled("debug") && !(attested && sameHeads(attested, heads)))
+        this.#log.debug(
+          {
+            target: message.targetId,
+            document: documentId,
+            heads: heads.map((h) => h.slice(0, 12)),
+            attested: attested?.map((h) => h.slice(0, 12)),
+          },
+          "a sync message of an own document goes without a signature over its heads",
+        );
       return attested ? withAttestations(message, [this.#sign(documentId, attested)]) : message;
     }
     const kept = this.#kept.get(documentId) ?? [];
@@ -324,6 +389,8 @@ export class AdmissionGate implements Startable {
 
   /** The peer's channels all closed: what it left waiting, and the hashes refused from it, go. */
   peerClosed(peer: string): void {
+    const state = this.#peers.get(peer);
+    if (state && state.held.length > 0) this.#refuseHeld(peer, state.held.length);
     this.#peers.delete(peer);
   }
 
@@ -332,6 +399,39 @@ export class AdmissionGate implements Startable {
     const documents = new Set<DocumentId>();
     for (const state of this.#peers.values()) for (const p of state.pending) documents.add(p.documentId);
     for (const documentId of documents) this.#retry(documentId);
+    this.documentsListed();
+  }
+
+  /**
+   * Members' directories list more documents (or a newer charter more members): held messages whose
+   * document now has an owner are read again, in the order they came, and handed on; expired ones
+   * are refused.
+   */
+  documentsListed(): void {
+    const now = Date.now();
+    for (const [peer, state] of this.#peers) {
+      if (state.held.length === 0) continue;
+      const held = state.held;
+      state.held = [];
+      state.heldBytes = 0;
+      let expired = 0;
+      for (const h of held) {
+        if (now - h.at > this.#init.unknownHoldMs) expired += 1;
+        else if (this.#c.ownerOf(h.message.documentId as DocumentId) === undefined) {
+          state.held.push(h);
+          state.heldBytes += h.bytes;
+        } else {
+          const admitted = this.inbound(h.message);
+          if (admitted) h.deliver(admitted);
+        }
+      }
+      if (expired > 0) this.#refuseHeld(peer, expired);
+    }
+  }
+
+  /** Bytes of messages held for documents not yet listed, per peer (for status and tests). */
+  heldBytes(): Map<string, number> {
+    return new Map([...this.#peers].map(([peer, s]) => [peer, s.heldBytes]));
   }
 
   /** Changes waiting for a signature, per peer (for status and tests). */
@@ -339,14 +439,14 @@ export class AdmissionGate implements Startable {
     return new Map([...this.#peers].map(([peer, s]) => [peer, s.pendingBytes]));
   }
 
-  #owner(message: Message, peer: string): DocumentOwner | undefined {
+  #owner(message: Message, peer: string, later?: (admitted: Message) => void): DocumentOwner | undefined {
     const documentId = message.documentId;
     if (typeof documentId !== "string" || documentId.length === 0 || documentId.length > MAX_DOCUMENT_ID) {
       this.#refuse(peer, "", RefusalReason.Malformed, "a message without a well-formed document id");
       return undefined;
     }
     const owner = this.#c.ownerOf(documentId);
-    if (!owner)
+    if (!owner && !(later && this.#hold(peer, message, later)))
       this.#refuse(
         peer,
         "",
@@ -354,6 +454,35 @@ export class AdmissionGate implements Startable {
         `a document no member of the federation owns (${documentId})`,
       );
     return owner;
+  }
+
+  /** Holds a message for a document not yet listed, if the peer's quota allows (the oldest expired go first). */
+  #hold(peer: string, message: Message, deliver: (admitted: Message) => void): boolean {
+    if (this.#init.unknownHoldMs <= 0) return false;
+    const state = this.#state(peer);
+    const now = Date.now();
+    let expired = 0;
+    while (state.held.length > 0 && now - (state.held[0] as Held).at > this.#init.unknownHoldMs) {
+      state.heldBytes -= (state.held.shift() as Held).bytes;
+      expired += 1;
+    }
+    if (expired > 0) this.#refuseHeld(peer, expired);
+    const bytes = (message.data?.byteLength ?? 0) + 256;
+    if (state.heldBytes + bytes > this.#init.unknownBytesPerPeer) return false;
+    state.held.push({ message, deliver, at: now, bytes });
+    state.heldBytes += bytes;
+    return true;
+  }
+
+  /** Counts and logs held messages that no directory listed in time (or whose peer left). */
+  #refuseHeld(peer: string, count: number): void {
+    this.#refuse(
+      peer,
+      "",
+      RefusalReason.UnknownDocument,
+      `${count} message(s) for documents no member of the federation lists, held ${this.#init.unknownHoldMs / 1000} s at most`,
+      count,
+    );
   }
 
   #verify(documentId: string, owner: Extract<DocumentOwner, { kind: "member" }>, a: Attestation): boolean {
@@ -391,8 +520,10 @@ export class AdmissionGate implements Startable {
 
   /**
    * Splits chunks into those covered by the trusted heads and the rest: a change is covered when a
-   * path of dependencies inside the message leads to it from a trusted head; a whole document when
-   * its heads (checked by loading it) are all covered.
+   * path of dependencies inside the message leads to it from a trusted head, or from a dependency of
+   * a change admitted before (a peer may send an ancestor after its descendants: after a restart,
+   * or when an earlier message was lost); a whole document when its heads (checked by loading it)
+   * are all covered.
    */
   #judge(
     documentId: DocumentId,
@@ -402,7 +533,8 @@ export class AdmissionGate implements Startable {
     const byHash = new Map<string, Chunk>();
     for (const c of chunks) if (c.hash) byHash.set(c.hash, c);
     const reached = new Set<string>();
-    const stack = this.#trustedHeads(documentId, owner);
+    const vouched = this.#vouched.get(documentId);
+    const stack = [...this.#trustedHeads(documentId, owner), ...(vouched ?? [])];
     while (stack.length > 0) {
       const hash = stack.pop() as string;
       if (reached.has(hash)) continue;
@@ -416,7 +548,43 @@ export class AdmissionGate implements Startable {
         c.hash !== undefined ? reached.has(c.hash) : c.type === ChunkType.Document && statesCoveredHeads(c, reached);
       (covered ? admitted : refused).push(c);
     }
+    this.#vouch(documentId, admitted, byHash);
     return { admitted, refused };
+  }
+
+  /**
+   * Notes the dependencies of admitted changes that neither this message nor this node's heads hold;
+   * forgets those that came (in a message, or in the copy's heads).
+   */
+  #vouch(documentId: DocumentId, admitted: readonly Chunk[], byHash: ReadonlyMap<string, Chunk>): void {
+    const ours = new Set(this.#ourHeads(documentId));
+    let set = this.#vouched.get(documentId);
+    if (set)
+      for (const h of set)
+        if (ours.has(h)) {
+          set.delete(h);
+          this.#vouchedCount -= 1;
+        }
+    for (const c of admitted) {
+      if (c.hash !== undefined && set?.delete(c.hash)) this.#vouchedCount -= 1;
+      for (const dep of c.deps ?? []) {
+        if (byHash.has(dep) || ours.has(dep)) continue;
+        if (!set) {
+          set = new Set();
+          this.#vouched.set(documentId, set);
+        }
+        if (set.has(dep)) continue;
+        if (this.#vouchedCount >= MAX_VOUCHED) {
+          this.#vouched.clear();
+          this.#vouchedCount = 0;
+          set = new Set();
+          this.#vouched.set(documentId, set);
+        }
+        set.add(dep);
+        this.#vouchedCount += 1;
+      }
+    }
+    if (set?.size === 0) this.#vouched.delete(documentId);
   }
 
   /** Keeps refused chunks that a later signature may cover, within the peer's quota; the oldest go first. */
@@ -557,7 +725,7 @@ export class AdmissionGate implements Startable {
   #state(peer: string): PeerState {
     let state = this.#peers.get(peer);
     if (!state) {
-      state = { pending: [], pendingBytes: 0, refused: new Map(), refusedCount: 0 };
+      state = { pending: [], pendingBytes: 0, held: [], heldBytes: 0, refused: new Map(), refusedCount: 0 };
       this.#peers.set(peer, state);
     }
     return state;

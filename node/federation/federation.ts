@@ -112,6 +112,7 @@ export class Federation implements Startable {
   readonly #refused = new Set<string>();
   readonly #watched = new Map<string, () => void>();
   readonly #listeners = new Set<() => void>();
+  readonly #listedListeners = new Set<() => void>();
   #unsubscribe: (() => void) | undefined;
   #toldRemoved = false;
 
@@ -231,6 +232,12 @@ export class Federation implements Startable {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Listens for members' directories listing documents this node did not know were theirs. */
+  onDocumentsListed(listener: () => void): () => void {
+    this.#listedListeners.add(listener);
+    return () => this.#listedListeners.delete(listener);
+  }
+
   #started = false;
 
   /** Pulls the charter and watches the members' directories, widening the shared set as they list documents. */
@@ -287,6 +294,7 @@ export class Federation implements Startable {
       if (added > 0) {
         this.#log.debug({ hub: member.hub, added }, "member directory lists new documents");
         this.#replica.shareConfigChanged();
+        for (const listener of this.#listedListeners) listener();
       }
     };
     this.#watched.set(
@@ -302,6 +310,7 @@ export class Federation implements Startable {
     for (const unfollow of this.#watched.values()) unfollow();
     this.#watched.clear();
     this.#listeners.clear();
+    this.#listedListeners.clear();
   }
 
   /**

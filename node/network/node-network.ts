@@ -198,11 +198,14 @@ export class NodeNetwork implements Startable {
       expiry?.unref();
     };
     const unsubscribe = federation.onChange(reconsider);
+    // Messages for documents this node had not yet read as listed (after a restart) wait for this.
+    const unlisten = federation.onDocumentsListed(() => this.#gate.documentsListed());
     const timer = setInterval(reconsider, 60_000);
     timer.unref();
     scheduleExpiry();
     this.#stopWatching = () => {
       unsubscribe();
+      unlisten();
       clearInterval(timer);
       clearTimeout(expiry);
     };
