@@ -309,6 +309,11 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
     session.bytesOut += payload.byteLength;
     session.messagesOut += 1;
     this.#metrics.syncMessage(message.targetId, session.transport, "out", payload.byteLength);
+    if (this.log.isLevelEnabled("trace"))
+      this.log.trace(
+        { target: message.targetId, type: message.type, documentId: message.documentId, bytes: payload.byteLength },
+        "sync message out",
+      );
     (session.channels[0] as Channel).send(payload);
   }
 
@@ -391,6 +396,11 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
           this.#metrics.syncMessage(bound, session.transport, "in", payload.byteLength);
         }
         this.#crossed.inbound(decoded);
+        if (log.isLevelEnabled("trace"))
+          log.trace(
+            { type: decoded.type, documentId: decoded.documentId, bytes: payload.byteLength },
+            "sync message in",
+          );
         this.emit("message", decoded);
       },
       bound: boundPromise,
@@ -403,6 +413,7 @@ export abstract class ChannelNetworkAdapter<Target extends DialTarget = DialTarg
         if (!current?.channels.includes(channel)) return;
         current.channels = current.channels.filter((c) => c !== channel);
         if (current.channels.length > 0) {
+          log.debug({ peer: bound, open: current.channels.length }, "a channel to the peer closed; another stays open");
           // Still connected through another channel; what went on this one may be lost.
           for (const held of this.#crossed.release(bound)) this.#transmit(held);
           return;
