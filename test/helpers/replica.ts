@@ -1,4 +1,5 @@
 import * as A from "@automerge/automerge";
+import { type Message, NetworkAdapter, type PeerId } from "@automerge/automerge-repo";
 import type { RunningNode } from "../../node/node.js";
 import { waitUntil } from "../../bench/lib/wait.js";
 
@@ -19,4 +20,22 @@ export async function changeReplicaCopy<T>(running: RunningNode, id: string, cha
 /** Does the node's Repo copy of `id` hold these heads (whatever signed them)? */
 export function replicaHolds(running: RunningNode, id: string, heads: readonly string[]): Promise<boolean> {
   return running.replica.hasHeads(id, heads);
+}
+
+/** A transport the test drives: what it "receives" goes to the worker's Repo, what the Repo sends is kept. */
+export class TestTransport extends NetworkAdapter {
+  readonly sent: Message[] = [];
+  isReady(): boolean {
+    return true;
+  }
+  whenReady(): Promise<void> {
+    return Promise.resolve();
+  }
+  connect(peerId: PeerId): void {
+    this.peerId = peerId;
+  }
+  send(message: Message): void {
+    this.sent.push(message);
+  }
+  disconnect(): void {}
 }

@@ -1,23 +1,9 @@
-import { type Message, NetworkAdapter, type PeerId } from "@automerge/automerge-repo";
+import type { PeerId } from "@automerge/automerge-repo";
 import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { waitUntil } from "../helpers/federation.js";
 import { makeClients, startTestNode, type TestNode } from "../helpers/harness.js";
-
-/** A transport the test drives, added to a running node's replica. */
-class TestTransport extends NetworkAdapter {
-  isReady(): boolean {
-    return true;
-  }
-  whenReady(): Promise<void> {
-    return Promise.resolve();
-  }
-  connect(peerId: PeerId): void {
-    this.peerId = peerId;
-  }
-  send(_message: Message): void {}
-  disconnect(): void {}
-}
+import { TestTransport } from "../helpers/replica.js";
 
 /**
  * The replica worker holds every replicated copy: a node whose worker died would answer from stale

@@ -1,13 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
-import {
-  generateAutomergeUrl,
-  type Message,
-  NetworkAdapter,
-  type PeerId,
-  parseAutomergeUrl,
-} from "@automerge/automerge-repo";
+import { generateAutomergeUrl, type Message, type PeerId, parseAutomergeUrl } from "@automerge/automerge-repo";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CHECK_DOCUMENTS } from "../../node/admission/index.js";
@@ -16,25 +10,8 @@ import { toPlain } from "../../node/replica/plain.js";
 import { LevelStorageAdapter, NodeStore } from "../../node/storage/index.js";
 import { waitUntil } from "../helpers/federation.js";
 import { makeTempDir } from "../helpers/harness.js";
+import { TestTransport } from "../helpers/replica.js";
 import { lyingDocumentChunk, syncMessage } from "../helpers/sync-messages.js";
-
-/** A transport the test drives: what it "receives" goes to the worker's Repo, what the Repo sends is kept. */
-class TestTransport extends NetworkAdapter {
-  readonly sent: Message[] = [];
-  isReady(): boolean {
-    return true;
-  }
-  whenReady(): Promise<void> {
-    return Promise.resolve();
-  }
-  connect(peerId: PeerId): void {
-    this.peerId = peerId;
-  }
-  send(message: Message): void {
-    this.sent.push(message);
-  }
-  disconnect(): void {}
-}
 
 type Roster = { header: { type: A.ImmutableString }; trainers: Record<string, A.ImmutableString> };
 
@@ -59,6 +36,15 @@ describe("the replica worker", () => {
   });
 
   const newId = () => parseAutomergeUrl(generateAutomergeUrl()).documentId;
+  /** Stops the replica and starts a new one on the same storage (another hub's documents then sit on disk, not loaded). */
+  const restart = async (init: { unloadAfterMs?: number } = {}) => {
+    await replica.stop();
+    replica = new Replica(
+      { peerId: "hub-self", ...init },
+      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
+    );
+    await replica.start();
+  };
   const roster = (names: string[]) => {
     let doc = A.from<Roster>({ header: { type: new A.ImmutableString("roster") }, trainers: {} });
     for (const name of names)
@@ -178,12 +164,7 @@ describe("the replica worker", () => {
     const id = newId();
     const doc = roster(["T-1", "T-2"]);
     await replica.import(id, A.save(doc));
-    await replica.stop();
-    replica = new Replica(
-      { peerId: "hub-self" },
-      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
-    );
-    await replica.start();
+    await restart();
     replica.request(id);
     await waitUntil("the document loaded from disk", () => replica.heads(id));
     expect((await replica.read(id, { path: ["trainers"] }))?.value).toEqual({
@@ -197,12 +178,7 @@ describe("the replica worker", () => {
     const doc = roster(["T-1", "T-2", "T-3"]);
     // What another hub sent before the last stop: on disk, not loaded.
     await replica.import(id, A.save(doc));
-    await replica.stop();
-    replica = new Replica(
-      { peerId: "hub-self", unloadAfterMs: 100 },
-      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
-    );
-    await replica.start();
+    await restart({ unloadAfterMs: 100 });
     // Watched (as VerifiedViews waits for a checkpoint's heads): loaded, and kept loaded.
     const heard: string[][] = [];
     const unwatch = replica.watch(id, (heads) => heard.push(heads));
@@ -217,12 +193,7 @@ describe("the replica worker", () => {
     // …and read again from disk, whole: unloading never saved the empty document it leaves behind.
     expect((await replica.read(id))?.value).toEqual(toPlain(doc));
     expect(await replica.hasHeads(id, A.getHeads(doc))).toBe(true);
-    await replica.stop();
-    replica = new Replica(
-      { peerId: "hub-self" },
-      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
-    );
-    await replica.start();
+    await restart();
     expect((await replica.read(id))?.value).toEqual(toPlain(doc));
   });
 
@@ -231,12 +202,7 @@ describe("the replica worker", () => {
     const doc = roster(["T-1"]);
     // Another hub's document, received before the last stop (a hub's own stay loaded).
     await replica.import(id, A.save(doc));
-    await replica.stop();
-    replica = new Replica(
-      { peerId: "hub-self", unloadAfterMs: 100 },
-      { storage: new LevelStorageAdapter(store.repoLevel()), logger: pino({ level: "silent" }) },
-    );
-    await replica.start();
+    await restart({ unloadAfterMs: 100 });
     expect((await replica.read(id))?.value).toEqual(toPlain(doc));
     // The share policy answers at once, or (once the test says so) only when the test lets it.
     let release: (ok: boolean) => void = () => undefined;
