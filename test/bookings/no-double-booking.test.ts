@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Booking as BookingMessage } from "../../node/api/generated/concordat/v1/bookings.js";
@@ -99,6 +101,7 @@ describe("bookings: no double booking under concurrency, partitions, retries and
     starting ??= startNode(home.dataDir, { loopback: true, env: home.env, timeoutMs: 60_000 }).then(
       (p) => {
         proc = p;
+        homeLogs.push(p.logs);
         starting = undefined;
       },
       (error: unknown) => {
@@ -107,6 +110,18 @@ describe("bookings: no double booking under concurrency, partitions, retries and
       },
     );
     return starting;
+  };
+  /** Every run of a's log lines, kept to be written out when a scenario fails. */
+  const homeLogs: Array<Array<Record<string, unknown>>> = [];
+  /** With CONCORDAT_TEST_LOG_DIR set, a failed scenario leaves each hub's log there (a's runs apart). */
+  const writeLogs = async () => {
+    const dir = process.env.CONCORDAT_TEST_LOG_DIR;
+    if (!dir) return;
+    await mkdir(dir, { recursive: true });
+    for (const name of ["s", ...REQUESTERS])
+      await writeFile(join(dir, `${name}.log`), fed.byName(name).node.logs.join("\n"));
+    const runs = homeLogs.map((lines) => lines.map((entry) => JSON.stringify(entry)).join("\n"));
+    await writeFile(join(dir, "a.log"), runs.join("\n--- a restarted ---\n"));
   };
   const killHome = async () => {
     await starting;
@@ -138,7 +153,12 @@ describe("bookings: no double booking under concurrency, partitions, retries and
       ],
       {
         external: ["a"],
-        env: { a: { CONCORDAT_BOOKINGS_POLICY: "confirm" } },
+        env: {
+          a: {
+            CONCORDAT_BOOKINGS_POLICY: "confirm",
+            CONCORDAT_LOG_LEVEL: process.env.CONCORDAT_TEST_LOG_LEVEL ?? "info",
+          },
+        },
       },
     );
     home = fed.external[0] as ExternalMember;
@@ -151,197 +171,206 @@ describe("bookings: no double booking under concurrency, partitions, retries and
 
   it("never confirms two overlapping engagements, answers every request once, and a retry is not a second booking", async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async (batches) => {
-        run += 1;
-        const trainerId = `T-${run}`;
-        await startHome();
-        const clients = makeClients(`127.0.0.1:${home.apiPort}`, home.token);
-        try {
-          await clients.trainers.addTrainer({
-            trainer: makeTrainer(trainerId, {
-              accreditations: [],
-              blackouts: [],
-              availability: [{ start: "2027-01-01T00:00:00.000Z", end: "2028-01-01T00:00:00.000Z" }],
-            }),
-          });
-        } finally {
-          clients.close();
-        }
-        await waitUntil(
-          `b, c and d to know ${trainerId}`,
-          () => REQUESTERS.every((r) => node(r).node.running.availability.indexed("hub-a", trainerId)),
-          30_000,
-        );
-
-        const sent: Sent[] = [];
-        const cut = new Set<Requester>();
-        const seenBeforeKill = new Map<string, BookingState>();
-        const send = async (r: Sent) => {
-          await node(r.from).node.running.bookings.request("op", {
-            id: r.id,
-            trainerHub: "hub-a",
-            trainerId,
-            start: r.start,
-            end: r.end,
-            competency: "",
-            course: "",
-            note: "",
-            expiresAt: "",
-          });
-        };
-        const adapter = (r: Requester) => node(r).node.running.network.libp2pAdapter as Libp2pNetworkAdapter;
-        const heal = (r: Requester) => {
-          if (!cut.delete(r)) return;
-          const a = adapter(r);
-          a.connect(a.peerId!, a.peerMetadata);
-        };
-        const execute = async (c: Command): Promise<void> => {
-          switch (c.kind) {
-            case "request": {
-              const start = BASE + c.startDay * DAY;
-              const r: Sent = {
-                id: `r${run}-${sent.length}`,
-                from: c.from,
-                start: new Date(start).toISOString(),
-                end: new Date(start + c.days * DAY).toISOString(),
-              };
-              sent.push(r);
-              return send(r);
-            }
-            case "duplicate": {
-              const r = sent[c.of % Math.max(1, sent.length)];
-              return r ? send(r) : undefined;
-            }
-            case "cut": {
-              if (cut.has(c.hub)) return;
-              cut.add(c.hub);
-              const a = adapter(c.hub);
-              const closed = new Promise<void>((resolve) => a.once("close", () => resolve()));
-              a.disconnect();
-              await closed;
-              return;
-            }
-            case "heal":
-              return heal(c.hub);
-            case "settle":
-              if (proc) {
-                // (Gives up as soon as a is killed: a kill of the same batch may come first.)
-                await waitUntil(
-                  "the reachable requests to be answered",
-                  () =>
-                    !proc ||
-                    sent
-                      .filter((r) => !cut.has(r.from))
-                      .every(
-                        (r) =>
-                          node(r.from)
-                            .node.running.bookings.list({ direction: "outgoing" })
-                            .find((b) => b.request.id === r.id)?.state !== "pending",
-                      ),
-                  30_000,
-                  50,
-                );
-              }
-              return;
-            case "kill": {
-              // What a has answered just before it dies (persisted before a lists it), and what requesters saw.
-              let atHome: BookingMessage[] = [];
-              if (proc && c.when === "while-deciding") {
-                // Polls a until it has answered any request of this run (or gives up after 15 s: all may be cut off).
-                await waitUntil(
-                  "a to answer a request",
-                  async () => {
-                    atHome = await homeBookings(trainerId);
-                    return atHome.some((b) => b.state !== "pending") || undefined;
-                  },
-                  15_000,
-                  10,
-                ).catch(() => undefined);
-              } else if (proc) atHome = await homeBookings(trainerId).catch(() => []);
-              for (const b of atHome)
-                if (b.state !== "pending") seenBeforeKill.set(b.request?.requestId ?? "", b.state as BookingState);
-              for (const r of sent) {
-                // (A request of this same batch may not be written yet.)
-                const found = node(r.from)
-                  .node.running.bookings.list({ direction: "outgoing" })
-                  .find((b) => b.request.id === r.id);
-                if (found && found.state !== "pending") seenBeforeKill.set(r.id, found.state);
-              }
-              return killHome();
-            }
-            case "restart":
-              return startHome();
-          }
-        };
-        for (const batch of batches) await Promise.all(batch.map(execute));
-        for (const r of [...cut]) heal(r);
-        await startHome();
-
-        // Every request answered, as seen by its requester.
-        const distinct = [...new Set(sent.map((r) => r.id))];
-        await waitUntil(
-          "every request to be answered at its requester",
-          (see) => {
-            const waiting = sent.filter(
-              (r) => node(r.from).node.running.bookings.show(`hub-${r.from}/${r.id}`).state === "pending",
-            );
-            see(`still pending at their requesters: ${waiting.map((r) => `hub-${r.from}/${r.id}`).join(", ")}`);
-            return waiting.length === 0;
-          },
-          60_000,
-          50,
-        );
-        // A restarted home hub reads the requesters' outboxes again behind its API (views catch up
-        // after start), so its list may lack requests for a moment: wait for them, then compare.
-        let answers: BookingMessage[] = [];
-        await waitUntil(
-          "the home hub to list every request again",
-          async () => {
-            answers = await homeBookings(trainerId);
-            return distinct.every((id) => answers.some((b) => b.request?.requestId === id)) || undefined;
-          },
-          30_000,
-          50,
-        ).catch(() => undefined);
-        // Exactly one answer per request, none for a request never made; a retry made no second one.
-        expect(answers.map((b) => b.request?.requestId).sort()).toEqual([...distinct].sort());
-        for (const b of answers) expect(["confirmed", "declined"]).toContain(b.state);
-        const confirmed = answers
-          .filter((b) => b.state === "confirmed")
-          .map((b) => ({ key: b.key, start: b.request?.from ?? "", end: b.request?.to ?? "" }));
-        for (const [i, x] of confirmed.entries()) {
-          for (const y of confirmed.slice(i + 1))
-            expect(overlapping(x, y), `${x.key} and ${y.key} both confirmed and overlapping`).toBe(false);
-        }
-        for (const b of answers.filter((x) => x.state === "declined")) {
-          expect(b.answer?.reason).toBe("overlap");
-          expect(
-            confirmed.some((x) => overlapping(x, { start: b.request?.from ?? "", end: b.request?.to ?? "" })),
-          ).toBe(true);
-        }
-        // Every requester sees the home hub's answer; none seen before the kill changed.
-        await waitUntil(
-          "every requester to see the home hub's final answers",
-          () =>
-            answers.every(
-              (b) =>
-                node(b.request?.requester.replace("hub-", "") as Requester).node.running.bookings.show(b.key).state ===
-                b.state,
-            ),
-          30_000,
-        );
-        for (const [id, state] of seenBeforeKill)
-          expect(answers.find((b) => b.request?.requestId === id)?.state).toBe(state);
-        const count = (kind: Command["kind"]) => batches.flat().filter((c) => c.kind === kind).length;
-        console.log(
-          `[figure] bookings run ${run}: ${distinct.length} requests (${count("duplicate")} retries, ${count("cut")} cuts) -> ${confirmed.length} confirmed, ${answers.length - confirmed.length} declined; ${seenBeforeKill.size} answered before the SIGKILL (${batches.flat().find((c) => c.kind === "kill")?.kind === "kill" ? (batches.flat().find((c) => c.kind === "kill") as { when: string }).when : ""})`,
-        );
-      }),
+      fc.asyncProperty(scenario, (batches) =>
+        runScenario(batches).catch(async (error: unknown) => {
+          await writeLogs();
+          throw error;
+        }),
+      ),
       {
         numRuns: 8,
         endOnFailure: true,
-        ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: "0" } : {}),
+        // A seed replays every run from the first: a run's outcome depends on those before it.
+        ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
       },
     );
   }, 480_000);
+
+  /** One scenario: a new trainer at a, the batches, then every check (see the describe's comment). */
+  const runScenario = async (batches: Command[][]): Promise<void> => {
+    run += 1;
+    const trainerId = `T-${run}`;
+    await startHome();
+    const clients = makeClients(`127.0.0.1:${home.apiPort}`, home.token);
+    try {
+      await clients.trainers.addTrainer({
+        trainer: makeTrainer(trainerId, {
+          accreditations: [],
+          blackouts: [],
+          availability: [{ start: "2027-01-01T00:00:00.000Z", end: "2028-01-01T00:00:00.000Z" }],
+        }),
+      });
+    } finally {
+      clients.close();
+    }
+    await waitUntil(
+      `b, c and d to know ${trainerId}`,
+      () => REQUESTERS.every((r) => node(r).node.running.availability.indexed("hub-a", trainerId)),
+      30_000,
+    );
+
+    const sent: Sent[] = [];
+    const cut = new Set<Requester>();
+    const seenBeforeKill = new Map<string, BookingState>();
+    const send = async (r: Sent) => {
+      await node(r.from).node.running.bookings.request("op", {
+        id: r.id,
+        trainerHub: "hub-a",
+        trainerId,
+        start: r.start,
+        end: r.end,
+        competency: "",
+        course: "",
+        note: "",
+        expiresAt: "",
+      });
+    };
+    const adapter = (r: Requester) => node(r).node.running.network.libp2pAdapter as Libp2pNetworkAdapter;
+    const heal = (r: Requester) => {
+      if (!cut.delete(r)) return;
+      const a = adapter(r);
+      a.connect(a.peerId!, a.peerMetadata);
+    };
+    const execute = async (c: Command): Promise<void> => {
+      switch (c.kind) {
+        case "request": {
+          const start = BASE + c.startDay * DAY;
+          const r: Sent = {
+            id: `r${run}-${sent.length}`,
+            from: c.from,
+            start: new Date(start).toISOString(),
+            end: new Date(start + c.days * DAY).toISOString(),
+          };
+          sent.push(r);
+          return send(r);
+        }
+        case "duplicate": {
+          const r = sent[c.of % Math.max(1, sent.length)];
+          return r ? send(r) : undefined;
+        }
+        case "cut": {
+          if (cut.has(c.hub)) return;
+          cut.add(c.hub);
+          const a = adapter(c.hub);
+          const closed = new Promise<void>((resolve) => a.once("close", () => resolve()));
+          a.disconnect();
+          await closed;
+          return;
+        }
+        case "heal":
+          return heal(c.hub);
+        case "settle":
+          if (proc) {
+            // (Gives up as soon as a is killed: a kill of the same batch may come first.)
+            await waitUntil(
+              "the reachable requests to be answered",
+              () =>
+                !proc ||
+                sent
+                  .filter((r) => !cut.has(r.from))
+                  .every(
+                    (r) =>
+                      node(r.from)
+                        .node.running.bookings.list({ direction: "outgoing" })
+                        .find((b) => b.request.id === r.id)?.state !== "pending",
+                  ),
+              30_000,
+              50,
+            );
+          }
+          return;
+        case "kill": {
+          // What a has answered just before it dies (persisted before a lists it), and what requesters saw.
+          let atHome: BookingMessage[] = [];
+          if (proc && c.when === "while-deciding") {
+            // Polls a until it has answered any request of this run (or gives up after 15 s: all may be cut off).
+            await waitUntil(
+              "a to answer a request",
+              async () => {
+                atHome = await homeBookings(trainerId);
+                return atHome.some((b) => b.state !== "pending") || undefined;
+              },
+              15_000,
+              10,
+            ).catch(() => undefined);
+          } else if (proc) atHome = await homeBookings(trainerId).catch(() => []);
+          for (const b of atHome)
+            if (b.state !== "pending") seenBeforeKill.set(b.request?.requestId ?? "", b.state as BookingState);
+          for (const r of sent) {
+            // (A request of this same batch may not be written yet.)
+            const found = node(r.from)
+              .node.running.bookings.list({ direction: "outgoing" })
+              .find((b) => b.request.id === r.id);
+            if (found && found.state !== "pending") seenBeforeKill.set(r.id, found.state);
+          }
+          return killHome();
+        }
+        case "restart":
+          return startHome();
+      }
+    };
+    for (const batch of batches) await Promise.all(batch.map(execute));
+    for (const r of [...cut]) heal(r);
+    await startHome();
+
+    // Every request answered, as seen by its requester.
+    const distinct = [...new Set(sent.map((r) => r.id))];
+    await waitUntil(
+      "every request to be answered at its requester",
+      (see) => {
+        const waiting = sent.filter(
+          (r) => node(r.from).node.running.bookings.show(`hub-${r.from}/${r.id}`).state === "pending",
+        );
+        see(`still pending at their requesters: ${waiting.map((r) => `hub-${r.from}/${r.id}`).join(", ")}`);
+        return waiting.length === 0;
+      },
+      60_000,
+      50,
+    );
+    // A restarted home hub reads the requesters' outboxes again behind its API (views catch up
+    // after start), so its list may lack requests for a moment: wait for them, then compare.
+    let answers: BookingMessage[] = [];
+    await waitUntil(
+      "the home hub to list every request again",
+      async () => {
+        answers = await homeBookings(trainerId);
+        return distinct.every((id) => answers.some((b) => b.request?.requestId === id)) || undefined;
+      },
+      30_000,
+      50,
+    ).catch(() => undefined);
+    // Exactly one answer per request, none for a request never made; a retry made no second one.
+    expect(answers.map((b) => b.request?.requestId).sort()).toEqual([...distinct].sort());
+    for (const b of answers) expect(["confirmed", "declined"]).toContain(b.state);
+    const confirmed = answers
+      .filter((b) => b.state === "confirmed")
+      .map((b) => ({ key: b.key, start: b.request?.from ?? "", end: b.request?.to ?? "" }));
+    for (const [i, x] of confirmed.entries()) {
+      for (const y of confirmed.slice(i + 1))
+        expect(overlapping(x, y), `${x.key} and ${y.key} both confirmed and overlapping`).toBe(false);
+    }
+    for (const b of answers.filter((x) => x.state === "declined")) {
+      expect(b.answer?.reason).toBe("overlap");
+      expect(confirmed.some((x) => overlapping(x, { start: b.request?.from ?? "", end: b.request?.to ?? "" }))).toBe(
+        true,
+      );
+    }
+    // Every requester sees the home hub's answer; none seen before the kill changed.
+    await waitUntil(
+      "every requester to see the home hub's final answers",
+      () =>
+        answers.every(
+          (b) =>
+            node(b.request?.requester.replace("hub-", "") as Requester).node.running.bookings.show(b.key).state ===
+            b.state,
+        ),
+      30_000,
+    );
+    for (const [id, state] of seenBeforeKill)
+      expect(answers.find((b) => b.request?.requestId === id)?.state).toBe(state);
+    const count = (kind: Command["kind"]) => batches.flat().filter((c) => c.kind === kind).length;
+    console.log(
+      `[figure] bookings run ${run}: ${distinct.length} requests (${count("duplicate")} retries, ${count("cut")} cuts) -> ${confirmed.length} confirmed, ${answers.length - confirmed.length} declined; ${seenBeforeKill.size} answered before the SIGKILL (${batches.flat().find((c) => c.kind === "kill")?.kind === "kill" ? (batches.flat().find((c) => c.kind === "kill") as { when: string }).when : ""})`,
+    );
+  };
 });
