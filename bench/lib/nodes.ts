@@ -70,24 +70,31 @@ export async function tempDir(prefix: string, cleanup: Cleanup, keep = false): P
   return dir;
 }
 
-/** `count` distinct free TCP ports on 127.0.0.1 (all held until every one is chosen). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => {
-    const address = server.address();
-    return typeof address === "object" && address ? address.port : 0;
+/**
+ * Ports are drawn from below the system's ephemeral range (32768 and up on Linux, 49152 and up
+ * elsewhere), where the kernel picks the local port of every outgoing connection and of
+ * `listen(0)`: a port found free there was being taken by another test's connection before the
+ * node it was chosen for could bind it (EADDRINUSE under a full test run).
+ */
+const PORT_RANGE = { from: 20_000, to: 32_000 };
+
+/** Binds `port` on 127.0.0.1 and lets it go: was it free? */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+}
+
+/** `count` distinct TCP ports free on 127.0.0.1 now, from below the ephemeral range (see PORT_RANGE). */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count; tries += 1) {
+    if (tries >= 10_000) throw new Error(`found only ${ports.length} of ${count} free ports on 127.0.0.1`);
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (!ports.includes(port) && (await canListen(port))) ports.push(port);
+  }
   return ports;
 }
 
