@@ -291,6 +291,16 @@ describe("WatchEvents", () => {
   });
 
   it("a peer lost (b stops) shows as peer disconnected at a", async () => {
+    // Connected first (under load a may still be redialling b after an earlier test): a peer a
+    // never reached is not one it can lose.
+    await waitUntil(
+      "a to be connected to b",
+      () =>
+        a()
+          .node.running.network.peers()
+          .some((p) => p.peerId === b().peerId),
+      EVENT_WAIT_MS * 2,
+    );
     const from = atA.events.length;
     await b().node.stop();
     const lost = await atA.next(
