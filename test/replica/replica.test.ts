@@ -45,6 +45,13 @@ describe("the replica worker", () => {
     );
     await replica.start();
   };
+  /** A roster, one later change of it, and a forgery on top of that. */
+  const versions = () => {
+    const early = roster(["T-1"]);
+    const doc = A.change(A.clone(early), (d) => void (d.trainers["T-2"] = new A.ImmutableString("two")));
+    const forged = A.change(A.clone(doc), (d) => void (d.trainers.EVIL = new A.ImmutableString("evil")));
+    return { early, doc, forged };
+  };
   const roster = (names: string[]) => {
     let doc = A.from<Roster>({ header: { type: new A.ImmutableString("roster") }, trainers: {} });
     for (const name of names)
@@ -118,9 +125,7 @@ describe("the replica worker", () => {
 
   it("drops a whole document whose real heads are not the ones it states, once its copy holds something; takes a true one", async () => {
     const id = newId();
-    const early = roster(["T-1"]);
-    const doc = A.change(A.clone(early), (d) => void (d.trainers["T-2"] = new A.ImmutableString("two")));
-    const forged = A.change(A.clone(doc), (d) => void (d.trainers.EVIL = new A.ImmutableString("evil")));
+    const { early, doc, forged } = versions();
     await replica.import(id, A.save(early));
     const transport = new TestTransport();
     replica.sharePolicy = () => true;
@@ -148,9 +153,7 @@ describe("the replica worker", () => {
 
   it("applies late-admitted changes, checking a whole document's stated heads", async () => {
     const id = newId();
-    const early = roster(["T-1"]);
-    const doc = A.change(A.clone(early), (d) => void (d.trainers["T-2"] = new A.ImmutableString("two")));
-    const forged = A.change(A.clone(doc), (d) => void (d.trainers.EVIL = new A.ImmutableString("evil")));
+    const { early, doc, forged } = versions();
     await replica.import(id, A.save(early));
     const heads = A.getHeads(doc);
     await replica.admit(id, [{ bytes: lyingDocumentChunk(forged, heads), stated: heads }]);
