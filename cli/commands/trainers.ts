@@ -267,9 +267,12 @@ function resolveFormat(path: string, given: string | undefined): TrainerFileForm
   return format;
 }
 
-/** Rows per message, and bytes: a message stays well under what the node reads at once. */
-const BATCH = 500;
-const BATCH_BYTES = 1024 * 1024;
+/**
+ * Rows per message, and bytes: the node decodes and checks a message in one go, so a small one
+ * keeps each of those steps short and the node answering other calls during an import.
+ */
+const BATCH = 100;
+const BATCH_BYTES = 256 * 1024;
 
 /** The rows in messages of at most BATCH rows and (unless one row is larger) BATCH_BYTES. */
 function* batches(rows: readonly ImportRow[]): Generator<ImportRow[]> {

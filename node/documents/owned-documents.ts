@@ -24,8 +24,10 @@ export interface OwnedDocumentsInit {
    * learn what this node shares (the hub's directory, supplied by the federation).
    */
   listing?: DocumentListing;
-  /** Rewrite a document's chunks as one snapshot once it has this many. */
+  /** Rewrite a document's chunks as one snapshot once it has more than this many (chunk-store.ts). */
   compactAfterChunks?: number;
+  /** ... or once the chunks after its snapshot hold more than this many bytes. */
+  compactAfterBytes?: number;
   /**
    * The id of a new document with this key when its spec gives none (ids that name their owner, see
    * ids.ts); random when absent.
@@ -76,15 +78,20 @@ export class OwnedDocuments {
   readonly #registry: DocumentRegistry;
   readonly #publication: Publication;
   readonly #transactions: Transactions;
+  readonly #chunks: ChunkStore;
 
   constructor(init: OwnedDocumentsInit, components: OwnedDocumentsComponents) {
     const { store, replica, repoStorage, logger } = components;
     this.#log = logger;
     this.#listing = init.listing;
     const chunks = new ChunkStore(
-      init.compactAfterChunks !== undefined ? { compactAfterChunks: init.compactAfterChunks } : {},
-      { store },
+      {
+        ...(init.compactAfterChunks !== undefined ? { compactAfterChunks: init.compactAfterChunks } : {}),
+        ...(init.compactAfterBytes !== undefined ? { compactAfterBytes: init.compactAfterBytes } : {}),
+      },
+      { store, snapshot: (stored) => replica.snapshot(stored), logger },
     );
+    this.#chunks = chunks;
     this.#registry = new DocumentRegistry({ owner: init.owner, idFor: init.idFor }, { store, chunks });
     this.#publication = new Publication({ replica, repoStorage, store, logger });
     this.#transactions = new Transactions({
@@ -159,9 +166,15 @@ export class OwnedDocuments {
     return this.#transactions.batchesWritten;
   }
 
-  /** Waits for queued transactions; used before shutdown. */
+  /** Waits for queued transactions and the compactions they started; used before shutdown. */
   async idle(): Promise<void> {
     await this.#transactions.idle();
+    await this.#chunks.idle();
+  }
+
+  /** Documents compacted since the node started (chunk-store.ts). */
+  get compactions(): number {
+    return this.#chunks.compactions;
   }
 
   /**

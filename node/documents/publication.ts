@@ -5,7 +5,7 @@ import type { Replica } from "../replica/index.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 import { changeGraph, changesUpTo } from "../replica/index.js";
 import type { AuthoringCopy } from "./registry.js";
-import type { CommitPublisher } from "./transactions.js";
+import type { CommitPublisher, StoredChanges } from "./transactions.js";
 
 export interface PublicationComponents {
   /** The Repo's copies, in the replica worker. */
@@ -81,11 +81,15 @@ export class Publication implements CommitPublisher {
   }
 
   /** A group's stored changes: new documents enter the Repo, changed ones are published. */
-  async committed(created: readonly AuthoringCopy[], changed: readonly AuthoringCopy[]): Promise<void> {
+  async committed(created: readonly AuthoringCopy[], changed: readonly StoredChanges[]): Promise<void> {
     // Known (as replicated, or not) before anything is awaited.
     const fresh = created.map((copy) => this.#track(copy));
-    for (const copy of changed) this.#publish(this.#track(copy));
-    for (const published of fresh) await this.#attach(published);
+    for (const stored of changed) this.#publish(this.#track(stored.copy), stored);
+    for (const published of fresh) {
+      // A new document's stored changes are all of it: the Repo loads them as they are.
+      const stored = changed.find((c) => c.copy === published.copy && c.since.length === 0);
+      await this.#attach(published, stored?.bytes);
+    }
   }
 
   /** The batch operation that records a release-only document's released heads (with the release's signature). */
@@ -156,7 +160,7 @@ export class Publication implements CommitPublisher {
    * reached the Repo's copy some other way (or a save cut short by a crash) can neither be published
    * nor stop the node from starting.
    */
-  async #attach(published: Published): Promise<void> {
+  async #attach(published: Published, whole?: Uint8Array): Promise<void> {
     const { copy } = published;
     if (!copy.entry.replicated || published.imported || this.#unreleased(published)) return;
     const id = copy.entry.id;
@@ -166,14 +170,20 @@ export class Publication implements CommitPublisher {
       this.#repoStorage.removeRange([id, "incremental"]),
     ]);
     published.imported = true;
-    await this.#replica.import(id, copy.entry.releaseOnly ? releasedBytes(published) : A.save(copy.doc));
+    await this.#replica.import(id, copy.entry.releaseOnly ? releasedBytes(published) : (whole ?? A.save(copy.doc)));
     published.publishedHeads = published.releasedHeads ?? copy.storedHeads;
   }
 
-  /** Brings the Repo's copy up to the authoring copy, sending only what it has not seen from us. */
-  #publish(published: Published): void {
+  /**
+   * Brings the Repo's copy up to the authoring copy, sending only what it has not seen from us: the
+   * changes just stored, as they were encoded, when they follow what was published last.
+   */
+  #publish(published: Published, stored: StoredChanges): void {
     if (!published.imported || published.copy.entry.releaseOnly) return;
-    this.#publishInto(published, A.saveSince(published.copy.doc, published.publishedHeads), published.copy.storedHeads);
+    const since = published.publishedHeads;
+    const follows = since.length === stored.since.length && since.every((h, i) => h === stored.since[i]);
+    const bytes = follows ? stored.bytes : A.saveSince(published.copy.doc, since);
+    this.#publishInto(published, bytes, published.copy.storedHeads);
   }
 
   /**

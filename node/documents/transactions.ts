@@ -46,7 +46,14 @@ export interface PlanningView {
  * (publication into the Repo). A failure here is logged: the writes are durable, and stay acknowledged.
  */
 export interface CommitPublisher {
-  committed(created: readonly AuthoringCopy[], changed: readonly AuthoringCopy[]): Promise<void>;
+  committed(created: readonly AuthoringCopy[], changed: readonly StoredChanges[]): Promise<void>;
+}
+
+/** A document's changes as a group stored them: `bytes` (encoded changes) follow the heads `since`. */
+export interface StoredChanges {
+  copy: AuthoringCopy;
+  bytes: Uint8Array;
+  since: A.Heads;
 }
 
 export interface TransactionsComponents {
@@ -71,6 +78,12 @@ interface PendingTransaction {
  * without yielding, so the group also bounds how long the event loop is held.
  */
 const MAX_GROUP = 128;
+
+/**
+ * At most this many edits of one document in one Automerge change: a change's cost grows with its
+ * edits, and one is applied without yielding (docs/architecture.md, "Bounded work").
+ */
+const SLICE_EDITS = 50;
 
 /**
  * Transactions on the authoring copies, with group commit. One group runs at a time, so a
@@ -162,6 +175,8 @@ export class Transactions {
     // Documents as changed by this group so far (not yet stored), and the documents it creates:
     // registered, listed and stored in the same batch.
     const docs = new Map<string, A.Doc<unknown>>();
+    // Each document's new changes as Automerge encoded them: what its chunk will hold.
+    const changes = new Map<string, Uint8Array[]>();
     const created = new Map<string, AuthoringCopy>();
     const extra: StoreBatchOperation[] = [];
     const accepted: Array<{ tx: PendingTransaction; result: unknown }> = [];
@@ -172,12 +187,14 @@ export class Transactions {
       for (const copy of planned.created) {
         created.set(copy.entry.key, copy);
         docs.set(copy.entry.key, copy.doc);
+        changes.set(copy.entry.key, A.getAllChanges(copy.doc));
       }
       try {
         await this.#apply(
           tx.meta,
           [...planned.edits, ...listingEdits(this.#listing, planned.created)],
           docs,
+          changes,
           created,
           time,
         );
@@ -193,11 +210,11 @@ export class Transactions {
       accepted.push({ tx, result: planned.result });
     }
 
-    const appends: Array<{ copy: AuthoringCopy; doc: A.Doc<unknown>; append: ChunkAppend }> = [];
+    const appends: Array<{ copy: AuthoringCopy; doc: A.Doc<unknown>; append: ChunkAppend; since: A.Heads }> = [];
     for (const [key, doc] of docs) {
       const copy = this.#lookup(key, created);
-      const append = this.#chunks.append(copy.entry.id, doc, copy.storedHeads);
-      if (append) appends.push({ copy, doc, append });
+      const append = this.#chunks.append(copy.entry.id, changes.get(key) ?? []);
+      if (append) appends.push({ copy, doc, append, since: copy.storedHeads });
     }
     const ops = [...extra, ...appends.flatMap((a) => a.append.operations)];
     if (created.size > 0) ops.push(this.#registry.operation(created.values()));
@@ -217,14 +234,14 @@ export class Transactions {
       copy.storedHeads = A.getHeads(doc);
       append.applied();
     }
-    const changed = appends.map((a) => a.copy);
+    const changed = appends.map((a): StoredChanges => ({ copy: a.copy, bytes: a.append.bytes, since: a.since }));
     try {
       await this.#publisher.committed([...created.values()], changed);
     } catch (error) {
       this.#log.error({ err: error }, "publishing stored changes failed; they stay durable and acknowledged");
     }
     if (changed.length > 0) {
-      const keys = changed.map((c) => c.entry.key);
+      const keys = changed.map((c) => c.copy.entry.key);
       for (const listener of this.#commitListeners) {
         try {
           listener(keys);
@@ -263,13 +280,16 @@ export class Transactions {
   }
 
   /**
-   * Applies a transaction's edits as one Automerge change per document, whose message names the
-   * operator, the action and the records it touched.
+   * Applies a transaction's edits to each document as Automerge changes whose messages name the
+   * operator, the action and the records each touched: one change per document, or, for more than
+   * SLICE_EDITS edits (an import), one per slice of them, with other calls let in between. Automerge's
+   * work then stays bounded per turn of the event loop whatever the size of the write.
    */
   async #apply(
     meta: ChangeMeta,
     edits: readonly DocumentEdit[],
     docs: Map<string, A.Doc<unknown>>,
+    changes: Map<string, Uint8Array[]>,
     created: ReadonlyMap<string, AuthoringCopy>,
     time: number,
   ): Promise<void> {
@@ -279,24 +299,31 @@ export class Transactions {
       list.push(edit);
       byDocument.set(edit.key, list);
     }
-    for (const [key, list] of byDocument) {
-      const subjects = list.flatMap((e) => (e.subject === undefined ? [] : [e.subject]));
+    const slices = [...byDocument].flatMap(([key, list]) =>
+      Array.from({ length: Math.ceil(list.length / SLICE_EDITS) }, (_, i) => ({
+        key,
+        list: list.slice(i * SLICE_EDITS, (i + 1) * SLICE_EDITS),
+      })),
+    );
+    for (const { key, list } of slices) {
+      const subjects = [...new Set(list.flatMap((e) => (e.subject === undefined ? [] : [e.subject])))];
       const message = JSON.stringify({
         operatorId: meta.operatorId,
         action: meta.action,
         subjects,
       } satisfies ChangeMeta);
-      const next = A.change(
-        (docs.get(key) ?? this.#lookup(key, created).doc) as A.Doc<Record<string, unknown>>,
-        { message, time },
-        (doc) => {
-          for (const edit of list) edit.change(doc);
-        },
-      ) as A.Doc<unknown>;
+      const before = (docs.get(key) ?? this.#lookup(key, created).doc) as A.Doc<Record<string, unknown>>;
+      const next = A.change(before, { message, time }, (doc) => {
+        for (const edit of list) edit.change(doc);
+      }) as A.Doc<unknown>;
       docs.set(key, next);
-      // A bulk write spans many documents: let other calls run between them, so that the API keeps
-      // answering during an import. Readers still see the previous state until the batch lands.
-      if (byDocument.size > 1) await new Promise<void>((resolve) => setImmediate(resolve));
+      // The change as Automerge encoded it (no encoding again to store it); none if nothing changed.
+      const [was, now] = [A.getHeads(before), A.getHeads(next)];
+      const unchanged = was.length === now.length && was.every((h, i) => h === now[i]);
+      const change = unchanged ? undefined : A.getLastLocalChange(next);
+      if (change) changes.set(key, [...(changes.get(key) ?? []), change]);
+      // Readers still see the previous state until the batch lands.
+      if (slices.length > 1) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

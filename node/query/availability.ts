@@ -18,6 +18,7 @@ import type { TrainerPublic } from "../roster/index.js";
 import { toVFreeBusy } from "./freebusy.js";
 import type { BusyTimeSource } from "./model.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
+import { yielder } from "../yielder.js";
 
 /**
  * The index as persisted in `meta`: one chunk per roster document (`CHUNK_PREFIX` + document id), a
@@ -589,19 +590,6 @@ export class Availability implements Startable {
     const claimedUnverified = total === 0 ? this.#index.claimedWithoutCredential(query, this.#tree) : 0;
     return { trainers, total, hubs, claimedUnverified };
   }
-}
-
-/**
- * For long loops: resolves at once, except every ~10 ms, when it waits a turn of the event loop so
- * that the API and the network are served meanwhile (a shard holds thousands of trainers).
- */
-function yielder(sliceMs = 10): () => Promise<void> {
-  let since = performance.now();
-  return async () => {
-    if (performance.now() - since < sliceMs) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    since = performance.now();
-  };
 }
 
 /** What the index keeps of a trainer's record besides what it derives (accreditations, busy time). */

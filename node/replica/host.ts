@@ -14,6 +14,7 @@ import type { Logger } from "pino";
 import { CHECK_DOCUMENTS, ChunkType, encodeSyncMessage, parseSyncMessage, splitChunks } from "../admission/index.js";
 import { changeGraph, changesUpTo, descends } from "./history.js";
 import { toPlain } from "./plain.js";
+import { snapshotOf } from "./snapshot.js";
 import type { Heads, MainApi, ReadOptions, ReadResult, ReplicaApi, SyncRow } from "./protocol.js";
 import type { Rpc } from "./rpc.js";
 
@@ -312,6 +313,7 @@ export class ReplicaHost {
         const doc = await this.#ready(id);
         return doc ? A.save(doc) : undefined;
       },
+      snapshot: (chunks: Uint8Array[]) => snapshotOf(chunks),
       changesUpTo: async (id: string, heads: readonly string[]) => {
         const doc = await this.#ready(id);
         if (!doc || !A.hasHeads(doc, [...heads])) return undefined;

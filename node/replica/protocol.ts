@@ -60,6 +60,12 @@ export interface ReplicaApi {
   hasHeads(id: string, heads: readonly string[]): Promise<boolean>;
   /** The whole copy of `id` as Automerge saves it (undefined if not held). */
   export(id: string): Promise<Uint8Array | undefined>;
+  /**
+   * A document loaded from its stored chunks (a snapshot, then incremental changes) and saved as one
+   * compressed snapshot: an owned document's compaction, done here so that the API thread never
+   * saves a whole document. Holds nothing afterwards.
+   */
+  snapshot(chunks: Uint8Array[]): Uint8Array;
   /** The raw changes at or under `heads`, in causal order (undefined if the copy lacks them). */
   changesUpTo(id: string, heads: readonly string[]): Promise<Uint8Array[] | undefined>;
   /** Do `newer` heads descend from `older` ones in the copy of `id`? */

@@ -218,6 +218,11 @@ export class Replica implements Startable {
     return this.#link().call("export", id);
   }
 
+  /** One compressed snapshot of the document these chunks store (protocol.ts). */
+  snapshot(chunks: Uint8Array[]): Promise<Uint8Array> {
+    return this.#link().call("snapshot", chunks);
+  }
+
   changesUpTo(id: string, heads: readonly string[]): Promise<Uint8Array[] | undefined> {
     return this.#link().call("changesUpTo", id, heads);
   }

@@ -20,6 +20,7 @@ import {
   type TrainerPrivate,
   type UpdatableField,
 } from "./trainer.js";
+import { yielder } from "../yielder.js";
 
 interface RosterShardDoc {
   shard: number;
@@ -51,9 +52,6 @@ function shardSpecs(from: number, to: number, shards: number): OwnedDocumentSpec
   }
   return specs;
 }
-
-/** Rows validated per slice before yielding to other work, in an import. */
-const VALIDATION_SLICE = 200;
 
 export interface RosterInit {
   hubId: string;
@@ -465,12 +463,11 @@ export class Roster {
     // Validation needs no lock: do it first, yielding between slices so that the node keeps
     // answering. Only the checks against the roster's current content run inside the transaction.
     const checked: Array<{ line: number; value: TrainerDraft; violations: FieldViolation[] }> = [];
-    for (let i = 0; i < rows.length; i += VALIDATION_SLICE) {
-      for (const row of rows.slice(i, i + VALIDATION_SLICE)) {
-        const { value, violations } = validateTrainer(row.trainer, "");
-        checked.push({ line: row.line, value, violations });
-      }
-      if (i + VALIDATION_SLICE < rows.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    const breathe = yielder();
+    for (const row of rows) {
+      const { value, violations } = validateTrainer(row.trainer, "");
+      checked.push({ line: row.line, value, violations });
+      await breathe();
     }
     let imported: string[] = [];
     const outcome = await this.#documents.transact<ImportOutcome>({ operatorId, action: "trainer.import" }, () => {

@@ -4,6 +4,7 @@ import * as A from "@automerge/automerge";
 import type { DocumentId } from "@automerge/automerge-repo";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChunkStore } from "../../node/documents/chunk-store.js";
+import { snapshotOf } from "../../node/replica/index.js";
 import { NodeStore } from "../../node/storage/node-store.js";
 import { makeTempDir } from "../helpers/harness.js";
 
@@ -24,13 +25,20 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** What the replica worker does to compact (node/replica/host.ts), here on the test's thread. */
+const snapshot = async (chunks: Uint8Array[]) => snapshotOf(chunks);
+
+function chunkStore(init: ConstructorParameters<typeof ChunkStore>[0] = {}): ChunkStore {
+  return new ChunkStore(init, { store, snapshot });
+}
+
 async function chunkCount(id: DocumentId): Promise<number> {
   return (await store.docs.keys({ gt: `${id}/`, lt: `${id}/~` }).all()).length;
 }
 
 /** Appends `doc`'s changes since `stored` in one batch, as a transaction does; returns the new stored heads. */
 async function write(chunks: ChunkStore, id: DocumentId, doc: A.Doc<Doc>, stored: A.Heads): Promise<A.Heads> {
-  const append = chunks.append(id, doc, stored);
+  const append = chunks.append(id, [A.saveSince(doc, stored)]);
   if (!append) return stored;
   await store.batch([...append.operations]);
   append.applied();
@@ -39,36 +47,32 @@ async function write(chunks: ChunkStore, id: DocumentId, doc: A.Doc<Doc>, stored
 
 describe("ChunkStore", () => {
   it("compaction keeps every document readable, whole and with its history, after every batch and on reopen", async () => {
-    const chunks = new ChunkStore({ compactAfterChunks: 3 }, { store });
+    const chunks = chunkStore({ compactAfterChunks: 3 });
     const docs = new Map<DocumentId, A.Doc<Doc>>(IDS.map((id) => [id, A.from<Doc>({ values: {} })]));
     const stored = new Map<DocumentId, A.Heads>(IDS.map((id) => [id, []]));
-    let compactions = 0;
     for (let round = 0; round < 10; round += 1) {
       for (const id of IDS) {
         const doc = A.change(docs.get(id) as A.Doc<Doc>, (d) => {
           d.values[`r${round}`] = round;
         });
         docs.set(id, doc);
-        const append = chunks.append(id, doc, stored.get(id) ?? []);
-        if (!append) throw new Error("a change gave nothing to append");
-        if (append.compacted) compactions += 1;
-        await store.batch([...append.operations]);
-        append.applied();
-        stored.set(id, A.getHeads(doc));
+        stored.set(id, await write(chunks, id, doc, stored.get(id) ?? []));
+        // A fresh store reads each document whole while compactions run and after them.
+        const loaded = await chunkStore().load(id);
+        expect(loaded && A.getHeads(loaded).sort()).toEqual(A.getHeads(doc).sort());
+        await chunks.idle();
         expect(await chunkCount(id)).toBeLessThanOrEqual(3);
       }
-      // A fresh store reads each document whole after every batch.
-      const reader = new ChunkStore({}, { store });
       for (const id of IDS) {
-        const loaded = await reader.load(id);
+        const loaded = await chunkStore().load(id);
         expect(loaded && A.getHeads(loaded).sort()).toEqual(A.getHeads(docs.get(id) as A.Doc<Doc>).sort());
         expect(loaded && A.getHistory(loaded)).toHaveLength(round + 2);
       }
     }
-    expect(compactions).toBeGreaterThan(0);
+    expect(chunks.compactions).toBeGreaterThan(0);
 
     // Loaded again, a store appends after what is there, and still compacts to what it loaded.
-    const again = new ChunkStore({ compactAfterChunks: 3 }, { store });
+    const again = chunkStore({ compactAfterChunks: 3 });
     for (const id of IDS) {
       const loaded = (await again.load(id)) as A.Doc<Doc>;
       let doc = loaded;
@@ -78,15 +82,16 @@ describe("ChunkStore", () => {
           d.values[`after${i}`] = i;
         });
         heads = await write(again, id, doc, heads);
+        await again.idle();
       }
       expect(await chunkCount(id)).toBeLessThanOrEqual(3);
-      const reread = (await new ChunkStore({}, { store }).load(id)) as A.Doc<Doc>;
+      const reread = (await chunkStore().load(id)) as A.Doc<Doc>;
       expect(reread.values).toEqual(doc.values);
     }
   });
 
-  it("a large change is written as one snapshot", async () => {
-    const chunks = new ChunkStore({}, { store });
+  it("appends a large change as it is, and compacts the document once its chunks pass the byte bound", async () => {
+    const chunks = chunkStore({ compactAfterBytes: 64 * 1024 });
     const id = IDS[0] as DocumentId;
     let doc = A.from<Doc>({ values: { a: 1 } });
     let heads = await write(chunks, id, doc, []);
@@ -94,19 +99,89 @@ describe("ChunkStore", () => {
       d.values.b = 2;
     });
     heads = await write(chunks, id, doc, heads);
+    await chunks.idle();
     expect(await chunkCount(id)).toBe(2);
     doc = A.change(doc, (d) => {
       d.blob = "x".repeat(100 * 1024);
     });
-    const append = chunks.append(id, doc, heads);
-    expect(append?.compacted).toBe(true);
+    // The append holds the change alone, uncompressed: its cost follows the change, not the document.
+    const append = chunks.append(id, [A.saveSince(doc, heads)]);
+    expect(append?.operations).toHaveLength(1);
     await write(chunks, id, doc, heads);
+    await chunks.idle();
+    expect(chunks.compactions).toBe(1);
     expect(await chunkCount(id)).toBe(1);
-    expect(((await new ChunkStore({}, { store }).load(id)) as A.Doc<Doc>).blob).toHaveLength(100 * 1024);
+    const [only] = await store.docs.values({ gt: `${id}/`, lt: `${id}/~` }).all();
+    expect(only?.byteLength).toBeLessThan(10 * 1024); // the snapshot is compressed
+    expect(((await chunkStore().load(id)) as A.Doc<Doc>).blob).toHaveLength(100 * 1024);
+  });
+
+  it("keeps the changes appended while a compaction runs", async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = new ChunkStore(
+      { compactAfterChunks: 2 },
+      {
+        store,
+        snapshot: async (c) => {
+          await held;
+          return snapshot(c);
+        },
+      },
+    );
+    const id = IDS[0] as DocumentId;
+    let doc = A.from<Doc>({ values: {} });
+    let heads: A.Heads = [];
+    for (let i = 0; i < 6; i += 1) {
+      doc = A.change(doc, (d) => {
+        d.values[`k${i}`] = i;
+      });
+      heads = await write(slow, id, doc, heads);
+    }
+    release();
+    await slow.idle();
+    expect(slow.compactions).toBeGreaterThanOrEqual(1);
+    const reread = (await chunkStore().load(id)) as A.Doc<Doc>;
+    expect(reread.values).toEqual(doc.values);
+    expect(A.getHistory(reread)).toHaveLength(7);
+    // and the store goes on appending where it was
+    doc = A.change(doc, (d) => {
+      d.values.last = 1;
+    });
+    await write(slow, id, doc, heads);
+    await slow.idle();
+    expect(((await chunkStore().load(id)) as A.Doc<Doc>).values.last).toBe(1);
+  });
+
+  it("leaves the chunks as they were when a compaction fails", async () => {
+    const failing = new ChunkStore(
+      { compactAfterChunks: 2 },
+      {
+        store,
+        snapshot: async () => {
+          throw new Error("the worker is gone");
+        },
+      },
+    );
+    const id = IDS[0] as DocumentId;
+    let doc = A.from<Doc>({ values: {} });
+    let heads: A.Heads = [];
+    for (let i = 0; i < 4; i += 1) {
+      doc = A.change(doc, (d) => {
+        d.values[`k${i}`] = i;
+      });
+      heads = await write(failing, id, doc, heads);
+      await failing.idle();
+    }
+    expect(failing.compactions).toBe(0);
+    expect(await chunkCount(id)).toBe(4);
+    expect(((await chunkStore().load(id)) as A.Doc<Doc>).values).toEqual(doc.values);
   });
 
   it("an append whose batch was never written leaves the next append where it was", async () => {
-    const chunks = new ChunkStore({ compactAfterChunks: 2 }, { store });
+    const chunks = chunkStore({ compactAfterChunks: 2 });
     const id = IDS[0] as DocumentId;
     const first = A.from<Doc>({ values: { a: 1 } });
     const heads = await write(chunks, id, first, []);
@@ -114,16 +189,15 @@ describe("ChunkStore", () => {
       d.values.b = 2;
     });
     // Planned but not written (its batch failed): nothing is recorded.
-    expect(chunks.append(id, second, heads)).toBeDefined();
+    expect(chunks.append(id, [A.saveSince(second, heads)])).toBeDefined();
     await write(chunks, id, second, heads);
-    expect(await chunkCount(id)).toBe(2);
-    expect(((await new ChunkStore({}, { store }).load(id)) as A.Doc<Doc>).values).toEqual({ a: 1, b: 2 });
+    await chunks.idle();
+    expect(((await chunkStore().load(id)) as A.Doc<Doc>).values).toEqual({ a: 1, b: 2 });
   });
 
   it("has nothing to load for a document it never stored, and nothing to append for an unchanged one", async () => {
-    const chunks = new ChunkStore({}, { store });
+    const chunks = chunkStore();
     expect(await chunks.load("nothing" as DocumentId)).toBeUndefined();
-    const doc = A.from<Doc>({ values: {} });
-    expect(chunks.append("nothing" as DocumentId, doc, A.getHeads(doc))).toBeUndefined();
+    expect(chunks.append("nothing" as DocumentId, [])).toBeUndefined();
   });
 });

@@ -413,6 +413,7 @@ describe("OwnedDocuments", () => {
     const counts: number[] = [];
     for (let i = 0; i < 10; i += 1) {
       await setCounter(docs, "roster/0", `c${i}`, i, `op-${i}`);
+      await docs.idle(); // compaction runs after the write, in the replica worker
       counts.push((await storedDoc(store, id)).chunks);
     }
     for (const n of counts) expect(n).toBeLessThanOrEqual(4);

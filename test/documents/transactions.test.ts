@@ -4,9 +4,10 @@ import type * as A from "@automerge/automerge";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChunkStore } from "../../node/documents/chunk-store.js";
+import { snapshotOf } from "../../node/replica/index.js";
 import { DocumentType } from "../../node/documents/index.js";
 import { DocumentRegistry, type AuthoringCopy } from "../../node/documents/registry.js";
-import { Transactions, type CommitPublisher } from "../../node/documents/transactions.js";
+import { Transactions, type CommitPublisher, type StoredChanges } from "../../node/documents/transactions.js";
 import { NodeStore } from "../../node/storage/node-store.js";
 import { makeTempDir } from "../helpers/harness.js";
 
@@ -18,8 +19,8 @@ interface Counters {
 class RecordingPublisher implements CommitPublisher {
   readonly calls: Array<{ created: string[]; changed: string[] }> = [];
   failWith: Error | undefined;
-  async committed(created: readonly AuthoringCopy[], changed: readonly AuthoringCopy[]): Promise<void> {
-    this.calls.push({ created: created.map((c) => c.entry.key), changed: changed.map((c) => c.entry.key) });
+  async committed(created: readonly AuthoringCopy[], changed: readonly StoredChanges[]): Promise<void> {
+    this.calls.push({ created: created.map((c) => c.entry.key), changed: changed.map((c) => c.copy.entry.key) });
     if (this.failWith) throw this.failWith;
   }
 }
@@ -33,7 +34,7 @@ let told: string[][];
 
 async function open(): Promise<void> {
   store = await NodeStore.open(join(dir, "db"), { sync: false });
-  const chunks = new ChunkStore({}, { store });
+  const chunks = new ChunkStore({}, { store, snapshot: async (stored) => snapshotOf(stored) });
   registry = new DocumentRegistry({ owner: "hub-a" }, { store, chunks });
   await registry.open();
   publisher = new RecordingPublisher();
