@@ -285,7 +285,11 @@ export const replicationNodes: Benchmark = {
   name: "replication.nodes",
   title: "Replication through the node stack: changes signed, relayed and verified along a line of hubs",
   async run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
-    const plan = context.quick ? QUICK : FULL;
+    const plan = { ...(context.quick ? QUICK : FULL) };
+    // CONCORDAT_BENCH_PROFILE=1 profiles a quick run too.
+    if (context.quick && process.env.CONCORDAT_BENCH_PROFILE === "1") {
+      Object.assign(plan, { profile: true, profileChanges: plan.changes });
+    }
     const { cleanup, log } = context;
     const live = liveNodes(cleanup);
     const work = await context.tempDir("concordat-bench-nodes-");
@@ -367,7 +371,8 @@ export const replicationNodes: Benchmark = {
       });
       cleanup.add("stop the profiled line", () => profiled.stop(120_000));
       await profiled.waitForTotals(profiled.hubs, 3 * plan.perHub, allowance(60_000, 50, 3 * plan.perHub));
-      await profiled.settle(60_000);
+      // The profiler samples each thread (the node's and its replica worker's) even when idle.
+      await profiled.settle(60_000, 500, 0.15);
       const from = Date.now();
       profiledRun = await throughputRun(
         profiled,

@@ -213,7 +213,7 @@ export class Transactions {
     const appends: Array<{ copy: AuthoringCopy; doc: A.Doc<unknown>; append: ChunkAppend; since: A.Heads }> = [];
     for (const [key, doc] of docs) {
       const copy = this.#lookup(key, created);
-      const append = this.#chunks.append(copy.entry.id, changes.get(key) ?? []);
+      const append = await this.#chunks.append(copy.entry.id, changes.get(key) ?? []);
       if (append) appends.push({ copy, doc, append, since: copy.storedHeads });
     }
     const ops = [...extra, ...appends.flatMap((a) => a.append.operations)];

@@ -299,8 +299,8 @@ export class Roster {
         },
       },
     ];
-    const hadPrivate = Object.hasOwn(this.#private(trainer.id).trainers, trainer.id);
-    if (trainer.private || (replacePrivate && hadPrivate)) {
+    const hadPrivate = () => Object.hasOwn(this.#private(trainer.id).trainers, trainer.id);
+    if (trainer.private || (replacePrivate && hadPrivate())) {
       edits.push({
         key: privateKey(shardOf(trainer.id, shards)),
         subject: trainer.id,
@@ -474,12 +474,14 @@ export class Roster {
       const errors: RowError[] = [];
       const valid: TrainerDraft[] = [];
       const seen = new Map<string, number>();
+      // One read of each shard's ids, not one lookup in the Automerge document per row.
+      const existing = new Set(this.#sortedIds());
       for (const { line, value, violations } of checked) {
         const rowErrors: FieldViolation[] = [...violations];
         const firstLine = seen.get(value.id);
         if (value.id !== "" && firstLine !== undefined) {
           rowErrors.push({ field: "id", description: `'${value.id}' also appears at line ${firstLine}` });
-        } else if (value.id !== "" && !options.upsert && this.#exists(value.id)) {
+        } else if (value.id !== "" && !options.upsert && existing.has(value.id)) {
           rowErrors.push({
             field: "id",
             description: `trainer '${value.id}' already exists (use --upsert to replace)`,
@@ -496,7 +498,7 @@ export class Roster {
       }
       const now = new Date().toISOString();
       // A row without private columns leaves an existing trainer's private part as it is.
-      const growth = this.#growth(valid.filter((t) => !this.#exists(t.id)).map((t) => t.id));
+      const growth = this.#growth(valid.filter((t) => !existing.has(t.id)).map((t) => t.id));
       const edits = [
         ...growth.edits,
         ...valid.flatMap((t) => this.#editsFor(t, growth.shards, operatorId, now, false)),
