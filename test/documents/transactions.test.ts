@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import type * as A from "@automerge/automerge";
+import * as A from "@automerge/automerge";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChunkStore } from "../../node/documents/chunk-store.js";
@@ -130,5 +130,42 @@ describe("Transactions", () => {
       { created: [], changed: ["roster/0", "roster/1"] },
     ]);
     expect(transactions.batchesWritten).toBe(2);
+  });
+
+  it("makes a large write as changes of at most 50 edits, each naming its subjects, stored in one batch and all or none", async () => {
+    await create("roster/0");
+    const batches = transactions.batchesWritten;
+    const names = Array.from({ length: 120 }, (_, i) => `k${i}`);
+    const bulk = (fail: boolean) =>
+      transactions.transact({ operatorId: "op-1", action: "test.bulk" }, () => ({
+        edits: names.map((name, i) => ({
+          key: "roster/0",
+          subject: name,
+          change: (d: Record<string, unknown>) => {
+            if (fail && i === 110) throw new Error("edit 110 refused");
+            (d as unknown as Counters).counters[name] = i;
+          },
+        })),
+        result: undefined,
+      }));
+
+    // An edit in the last slice fails: the slices before it are not stored either.
+    await expect(bulk(true)).rejects.toThrow("edit 110 refused");
+    expect(counters("roster/0")).toEqual({});
+
+    await bulk(false);
+    expect(transactions.batchesWritten).toBe(batches + 1);
+    const doc = registry.get("roster/0")?.doc as A.Doc<Counters>;
+    const bulkChanges = A.getChangesMetaSince(doc, [])
+      .map((c) => JSON.parse(c.message ?? "{}") as { action?: string; subjects?: string[] })
+      .filter((m) => m.action === "test.bulk");
+    expect(bulkChanges.map((m) => m.subjects?.length)).toEqual([50, 50, 20]);
+    expect(bulkChanges.flatMap((m) => m.subjects)).toEqual(names);
+
+    // What was stored reads back whole.
+    await transactions.idle();
+    await store.close();
+    await open();
+    expect(Object.keys(counters("roster/0"))).toHaveLength(120);
   });
 });
