@@ -18,7 +18,8 @@ const same = (a: readonly string[], b: readonly string[]) =>
 
 /**
  * Per shared document and connected peer: are the peer's last known heads (from the sync protocol,
- * via the peer's storage id) equal to ours, and when did they last change?
+ * via the peer's storage id) equal to ours, and when did they last change? In document id order (the
+ * worker's own order changes as it unloads and loads documents).
  */
 export async function documentSync(
   replica: Replica,
@@ -42,5 +43,5 @@ export async function documentSync(
       });
     }
   }
-  return rows;
+  return rows.sort((a, b) => (a.documentId < b.documentId ? -1 : a.documentId > b.documentId ? 1 : 0));
 }
