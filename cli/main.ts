@@ -14,6 +14,12 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const release = await markStartingNode(process.argv, process.env);
+if (startingDataDir(process.argv, process.env) !== undefined) {
+  // The replica worker loads its modules while this thread loads the node's (replica.js itself, not
+  // the folder's index: as little as possible before the thread starts).
+  const { spawnReplicaWorker } = await import("../node/replica/replica.js");
+  spawnReplicaWorker();
+}
 try {
   const { main } = await import("./run.js");
   process.exitCode = await main(process.argv);

@@ -44,6 +44,37 @@ function workerUrl(): URL {
   return new URL("./worker.js", here);
 }
 
+function spawnWorker(): Worker {
+  return new Worker(fileURLToPath(workerUrl()), { stdout: false, stderr: false });
+}
+
+/** A worker spawned ahead of its `Replica` (one per process), until one takes it. */
+let early: { worker: Worker; gone: boolean } | undefined;
+
+/**
+ * Starts the replica worker's thread now, to be taken by the node's `Replica` when it starts: the
+ * worker loads its modules (about a second on a small machine) while the main thread loads its own
+ * and opens the database. `concordat start` calls it first thing. Unref'd until taken, so it never
+ * keeps a process alive; if it dies before that, `Replica` starts another.
+ */
+export function spawnReplicaWorker(): void {
+  if (early) return;
+  const spawned = { worker: spawnWorker(), gone: false };
+  const gone = () => {
+    spawned.gone = true;
+  };
+  spawned.worker.once("error", gone).once("exit", gone).unref();
+  early = spawned;
+}
+
+function takeSpawnedWorker(): Worker | undefined {
+  const taken = early;
+  early = undefined;
+  if (!taken || taken.gone) return undefined;
+  taken.worker.removeAllListeners("error").removeAllListeners("exit");
+  return taken.worker;
+}
+
 /**
  * The node's replicated copies, held by a worker thread (docs/architecture.md, "The replica
  * worker"): the automerge-repo Repo lives there, with every sync message, change, save, load and
@@ -86,12 +117,14 @@ export class Replica implements Startable {
       logLevel: this.#log.level,
       unloadAfterMs: this.#init.unloadAfterMs ?? 10_000,
     };
-    const worker = new Worker(fileURLToPath(workerUrl()), { workerData, stdout: false, stderr: false });
+    const worker = takeSpawnedWorker() ?? spawnWorker();
+    worker.ref();
     this.#worker = worker;
-    // The link listens from the first message: the Repo reads its storage while it is being built.
+    // The link listens before the worker builds its Repo, which reads its storage while it is built.
     this.#rpc = new Rpc<MainApi, ReplicaApi>(worker, this.#table(), (method, error) =>
       this.#log.error({ method, err: error }, "a notification from the replica worker failed"),
     );
+    worker.postMessage({ k: "init", data: workerData });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (value: unknown) => {
         if ((value as { k?: string }).k !== "ready") return;

@@ -1,9 +1,12 @@
 /**
  * The replica worker's entry (started by `Replica` on the main thread): a Repo behind the link of
- * protocol.ts. Its logs and anything a library prints go to the main thread's logger.
+ * protocol.ts. Its logs and anything a library prints go to the main thread's logger. It loads its
+ * modules at once and builds the Repo when the main thread sends what it needs (`init`): a worker
+ * spawned early (`spawnReplicaWorker`) loads them while the main thread loads its own.
  */
 import "@automerge/automerge";
-import { parentPort, workerData } from "node:worker_threads";
+import { once } from "node:events";
+import { parentPort } from "node:worker_threads";
 import { pino } from "pino";
 import { consoleLine, guardRepoSyncTimeouts } from "../process-guard.js";
 import { ReplicaHost } from "./host.js";
@@ -12,7 +15,9 @@ import { Rpc } from "./rpc.js";
 
 const port = parentPort;
 if (!port) throw new Error("the replica worker runs only as a worker thread");
-const data = workerData as ReplicaWorkerData;
+const [init] = (await once(port, "message")) as [{ k: "init"; data: ReplicaWorkerData }];
+if (init?.k !== "init") throw new Error("the replica worker expected its init message first");
+const data = init.data;
 
 let main: Rpc<ReplicaApi, MainApi> | undefined;
 const logger = pino(
