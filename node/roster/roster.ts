@@ -226,10 +226,14 @@ export class Roster {
   }
 
   /** All trainer ids in id order. */
-  #sortedIds(): string[] {
+  #ids(): string[] {
     const ids: string[] = [];
     for (let n = 0; n < this.shardCount; n += 1) ids.push(...Object.keys(this.#shardDoc(n).trainers));
-    return ids.sort();
+    return ids;
+  }
+
+  #sortedIds(): string[] {
+    return this.#ids().sort();
   }
 
   list(options: ListOptions): { trainers: Trainer[]; nextPageToken: string; total: number } {
@@ -475,7 +479,7 @@ export class Roster {
       const valid: TrainerDraft[] = [];
       const seen = new Map<string, number>();
       // One read of each shard's ids, not one lookup in the Automerge document per row.
-      const existing = new Set(this.#sortedIds());
+      const existing = new Set(this.#ids());
       for (const { line, value, violations } of checked) {
         const rowErrors: FieldViolation[] = [...violations];
         const firstLine = seen.get(value.id);
