@@ -19,6 +19,7 @@ import { parseTrainerFile } from "../../cli/trainer-files.js";
 import { join } from "node:path";
 import { PROBE } from "../availability/generate.js";
 import { admitRequest, findRequest, importMessages } from "../lib/api.js";
+import { residentMb } from "../lib/federation-nodes.js";
 import { freePorts, liveNodes } from "../lib/nodes.js";
 import { allowance, waitUntil } from "../lib/wait.js";
 import { median, round } from "../lib/stats.js";
@@ -64,6 +65,40 @@ const PROBE_REQUEST = findRequest({
 
 type Scenario = "import" | "sync";
 
+/** Long enough for the replica worker to unload the copies nothing watches (10 s idle, then its sweep). */
+const UNLOADED_AFTER_MS = 15_000;
+const RESIDENT_TARGET_MB = 200;
+
+/** The fresh hubs' resident memory once they hold the source's roster. */
+function residentFigures(runs: readonly Run[], label: string, conditions: Record<string, unknown>): Figure[] {
+  const after = runs.flatMap((r) => (r.scenario === "sync" && r.residentMb !== undefined ? [r.residentMb] : []));
+  const settled = runs.find((r) => r.settledMb !== undefined)?.settledMb;
+  const c = { ...conditions, scenario: "sync", measured: "VmRSS (/proc)" };
+  return [
+    ...(after.length > 0
+      ? [
+          figure({
+            name: `resident memory of a hub that received ${label}, after its idle window, median of ${after.length}`,
+            unit: "MiB",
+            ours: round(median(after), 0),
+            conditions: { ...c, runs: after.length },
+          }),
+        ]
+      : []),
+    ...(settled !== undefined
+      ? [
+          figure({
+            name: `resident memory of a hub that received ${label}, ${UNLOADED_AFTER_MS / 1000} s later (idle copies unloaded)`,
+            unit: "MiB",
+            ours: round(settled, 0),
+            targets: [{ on: "ours", op: "<=", value: RESIDENT_TARGET_MB }],
+            conditions: { ...c, runs: 1 },
+          }),
+        ]
+      : []),
+  ];
+}
+
 interface Run {
   scenario: Scenario;
   /** The loaded window and the idle one, epoch ms. */
@@ -75,6 +110,9 @@ interface Run {
   workMs: number;
   ownLagMaxMs: number;
   profileDir?: string;
+  /** Sync: the fresh hub's resident memory after its idle window, and (first run) once idle copies are unloaded. */
+  residentMb?: number;
+  settledMb?: number;
 }
 
 interface RunSummary {
@@ -254,8 +292,18 @@ export const apiResponsiveness: Benchmark = {
         await sleep(plan.idleMs);
         const idle = { from: idleFrom, to: epochNow() };
         await node.probe.stop();
+        const pid = node.proc.child.pid;
+        const rss = await residentMb(pid);
+        // Once: after the worker's idle sweep has unloaded the copies nothing watches (10 s idle).
+        let settled: number | undefined;
+        if (target === targets[0]) {
+          await sleep(UNLOADED_AFTER_MS);
+          settled = await residentMb(pid);
+        }
         return {
           scenario: "sync",
+          ...(rss !== undefined ? { residentMb: rss } : {}),
+          ...(settled !== undefined ? { settledMb: settled } : {}),
           window,
           idle,
           samples: node.probe.samples,
@@ -273,7 +321,7 @@ export const apiResponsiveness: Benchmark = {
       runs.push(run);
       const sum = summarize(run);
       log(
-        `  sync of ${label} ${j + 1}: ${round(sum.workMs / 1000, 1)} s; probe p50 ${r1(sum.loaded.p50)} / p99 ${r1(sum.loaded.p99)} / max ${Math.round(sum.loaded.max)} ms (idle p99 ${r1(sum.idle.p99)} ms), ${sum.loaded.over100} calls over ${SLOW_MS} ms; node's longest stall ${Math.round(sum.loop.maxStallMs)} ms`,
+        `  sync of ${label} ${j + 1}: ${round(sum.workMs / 1000, 1)} s; probe p50 ${r1(sum.loaded.p50)} / p99 ${r1(sum.loaded.p99)} / max ${Math.round(sum.loaded.max)} ms (idle p99 ${r1(sum.idle.p99)} ms), ${sum.loaded.over100} calls over ${SLOW_MS} ms; node's longest stall ${Math.round(sum.loop.maxStallMs)} ms; RSS ${run.residentMb === undefined ? "?" : Math.round(run.residentMb)} MiB${run.settledMb === undefined ? "" : `, ${Math.round(run.settledMb)} MiB ${UNLOADED_AFTER_MS / 1000} s later`}`,
       );
     }
 
@@ -418,6 +466,7 @@ export const apiResponsiveness: Benchmark = {
     const figures: Figure[] = [
       ...figuresFor("import", imports, `the CSV import of ${label}`),
       ...figuresFor("sync", syncs, `the initial sync of ${label} to a fresh hub`),
+      ...residentFigures(runs, label, conditions),
       figure({
         name: `initial sync of ${label} to a fresh hub: "node started" to all answered, median of ${syncs.runs}`,
         unit: "s",
