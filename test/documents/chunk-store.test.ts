@@ -46,6 +46,25 @@ async function write(chunks: ChunkStore, id: DocumentId, doc: A.Doc<Doc>, stored
   return A.getHeads(doc);
 }
 
+/** Sets `values.k0` … `values.k{count-1}` in `count` changes, each appended in its own batch. */
+async function writeValues(
+  chunks: ChunkStore,
+  id: DocumentId,
+  count: number,
+  afterEach: () => Promise<void> = async () => {},
+): Promise<{ doc: A.Doc<Doc>; heads: A.Heads }> {
+  let doc = A.from<Doc>({ values: {} });
+  let heads: A.Heads = [];
+  for (let i = 0; i < count; i += 1) {
+    doc = A.change(doc, (d) => {
+      d.values[`k${i}`] = i;
+    });
+    heads = await write(chunks, id, doc, heads);
+    await afterEach();
+  }
+  return { doc, heads };
+}
+
 describe("ChunkStore", () => {
   it("compaction keeps every document readable, whole and with its history, after every batch and on reopen", async () => {
     const chunks = chunkStore({ compactAfterChunks: 3 });
@@ -136,14 +155,7 @@ describe("ChunkStore", () => {
       },
     );
     const id = IDS[0] as DocumentId;
-    let doc = A.from<Doc>({ values: {} });
-    let heads: A.Heads = [];
-    for (let i = 0; i < 6; i += 1) {
-      doc = A.change(doc, (d) => {
-        d.values[`k${i}`] = i;
-      });
-      heads = await write(slow, id, doc, heads);
-    }
+    let { doc, heads } = await writeValues(slow, id, 6);
     release();
     await slow.idle();
     expect(slow.compactions).toBeGreaterThanOrEqual(1);
@@ -154,7 +166,7 @@ describe("ChunkStore", () => {
     doc = A.change(doc, (d) => {
       d.values.last = 1;
     });
-    await write(slow, id, doc, heads);
+    heads = await write(slow, id, doc, heads);
     await slow.idle();
     expect(((await chunkStore().load(id)) as A.Doc<Doc>).values.last).toBe(1);
   });
@@ -170,15 +182,7 @@ describe("ChunkStore", () => {
       },
     );
     const id = IDS[0] as DocumentId;
-    let doc = A.from<Doc>({ values: {} });
-    let heads: A.Heads = [];
-    for (let i = 0; i < 4; i += 1) {
-      doc = A.change(doc, (d) => {
-        d.values[`k${i}`] = i;
-      });
-      heads = await write(failing, id, doc, heads);
-      await failing.idle();
-    }
+    const { doc } = await writeValues(failing, id, 4, () => failing.idle());
     expect(failing.compactions).toBe(0);
     expect(await chunkCount(id)).toBe(4);
     expect(((await chunkStore().load(id)) as A.Doc<Doc>).values).toEqual(doc.values);
