@@ -439,6 +439,16 @@ export class AdmissionGate implements Startable {
     return new Map([...this.#peers].map(([peer, s]) => [peer, s.pendingBytes]));
   }
 
+  /**
+   * What of a peer's waits for a signature, oldest first: each change's hash, and a whole document's
+   * heads as it states them (for status and tests).
+   */
+  pendingChanges(peer: string): string[] {
+    return (this.#peers.get(peer)?.pending ?? []).flatMap((p) =>
+      p.chunk.hash !== undefined ? [p.chunk.hash] : (p.chunk.heads ?? []),
+    );
+  }
+
   #owner(message: Message, peer: string, later?: (admitted: Message) => void): DocumentOwner | undefined {
     const documentId = message.documentId;
     if (typeof documentId !== "string" || documentId.length === 0 || documentId.length > MAX_DOCUMENT_ID) {
