@@ -17,6 +17,7 @@ import { shardOf } from "../../node/roster/trainer.js";
 import { initDataDir } from "../../node/setup.js";
 import { adminToken, admitRequest, benchClient, findRequest, importMessages, type NodeClient } from "./api.js";
 import { DEFAULT_CONFIG, launchNode, type NodeProcess } from "./nodes.js";
+import { Random } from "./random.js";
 import { allowance, waitUntil } from "./wait.js";
 
 export const loopback = (port: number): string => `/ip4/127.0.0.1/tcp/${port}`;
@@ -213,6 +214,74 @@ export function meshDials(hubs: number): Array<[number, number]> {
   const dials: Array<[number, number]> = [];
   for (let i = 1; i < hubs; i += 1) for (let j = 0; j < i; j += 1) dials.push([i, j]);
   return dials;
+}
+
+/**
+ * A connected random graph in which every hub has `degree` links (a random regular graph, drawn by
+ * pairing each hub's link ends at random and drawing again while a pairing makes a loop, a double
+ * link or a disconnected graph); seeded, so every run and machine draws the same graph. The hub with
+ * the larger index dials.
+ */
+export function randomRegularDials(hubs: number, degree: number, seed: number): Array<[number, number]> {
+  if ((hubs * degree) % 2 !== 0 || degree >= hubs) throw new Error(`no ${degree}-regular graph on ${hubs} hubs`);
+  const random = new Random(seed);
+  for (let attempt = 0; attempt < 10_000; attempt += 1) {
+    const ends = Array.from({ length: hubs * degree }, (_, i) => Math.floor(i / degree));
+    for (let i = ends.length - 1; i > 0; i -= 1) {
+      const j = random.int(0, i);
+      [ends[i], ends[j]] = [ends[j] as number, ends[i] as number];
+    }
+    const links = new Set<string>();
+    const dials: Array<[number, number]> = [];
+    let simple = true;
+    for (let i = 0; i < ends.length && simple; i += 2) {
+      const a = ends[i] as number;
+      const b = ends[i + 1] as number;
+      const key = `${Math.min(a, b)}-${Math.max(a, b)}`;
+      simple = a !== b && !links.has(key);
+      links.add(key);
+      dials.push([Math.max(a, b), Math.min(a, b)]);
+    }
+    if (simple && connected(hubs, dials)) return dials.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  }
+  throw new Error(`could not draw a connected ${degree}-regular graph on ${hubs} hubs`);
+}
+
+function connected(hubs: number, links: ReadonlyArray<readonly [number, number]>): boolean {
+  const next = Array.from({ length: hubs }, () => [] as number[]);
+  for (const [a, b] of links) {
+    next[a]?.push(b);
+    next[b]?.push(a);
+  }
+  const seen = new Set([0]);
+  const stack = [0];
+  while (stack.length > 0)
+    for (const n of next[stack.pop() as number] ?? []) if (!seen.has(n) && seen.add(n)) stack.push(n);
+  return seen.size === hubs;
+}
+
+/** The most links a change crosses between two hubs (the graph's diameter). */
+export function diameter(hubs: number, links: ReadonlyArray<readonly [number, number]>): number {
+  const next = Array.from({ length: hubs }, () => [] as number[]);
+  for (const [a, b] of links) {
+    next[a]?.push(b);
+    next[b]?.push(a);
+  }
+  let most = 0;
+  for (let from = 0; from < hubs; from += 1) {
+    const distance = new Map([[from, 0]]);
+    const queue = [from];
+    for (let k = 0; k < queue.length; k += 1) {
+      const n = queue[k] as number;
+      for (const m of next[n] ?? [])
+        if (!distance.has(m)) {
+          distance.set(m, (distance.get(n) as number) + 1);
+          most = Math.max(most, distance.get(m) as number);
+          queue.push(m);
+        }
+    }
+  }
+  return most;
 }
 
 /**

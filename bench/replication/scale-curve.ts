@@ -1,6 +1,6 @@
 /**
- * The scale curve, with real node processes: federations of 3, 10 and 25 hubs (quick: 3 and 10),
- * each in a line and in a full mesh, 200 trainers per hub. For each:
+ * The scale curve, with real node processes: federations of 3, 10 and 25 hubs (quick: 3), each in a
+ * line and in a full mesh, and 50 hubs in a random graph of degree 3, 200 trainers per hub. For each:
  * (a) one change (a trainer's display name at hub 1) until every hub's verified view covers it;
  * (b) a fresh hub (admitted in the charter, never started) from its spawn until it has verified every
  *     document every other hub verified, at the newest checkpoint any of them holds;
@@ -14,8 +14,10 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { summarizeProfile, type ProfileSummary } from "../lib/cpu-profile.js";
 import {
+  diameter,
   lineDials,
   meshDials,
+  randomRegularDials,
   ProcessFederation,
   residentMb,
   rosterDocumentOf,
@@ -24,11 +26,12 @@ import {
 } from "../lib/federation-nodes.js";
 import type { NodeClient } from "../lib/api.js";
 import { liveNodes } from "../lib/nodes.js";
+import { Random } from "../lib/random.js";
 import { allowance, waitUntil } from "../lib/wait.js";
 import { round, summarize } from "../lib/stats.js";
 import { figure, type Benchmark, type BenchmarkContext, type BenchmarkOutcome, type Figure } from "../lib/types.js";
 
-type Topology = "line" | "mesh";
+type Topology = "line" | "mesh" | "random";
 
 interface Plan {
   sizes: number[];
@@ -37,6 +40,8 @@ interface Plan {
   perHub: number;
   /** Single changes timed per federation and topology (a). */
   changes: number;
+  /** Sizes measured as a random graph of degree `RANDOM_DEGREE`, set up from empty data. */
+  randomSizes: number[];
 }
 
 /**
@@ -50,8 +55,20 @@ const BATCH_MS = 50;
 /** Meshes up to this size are the line's hubs restarted with mesh configs; larger ones are set up anew. */
 const RESTART_MESH_UP_TO = 10;
 
-const FULL: Plan = { sizes: [3, 10, 25], meshSizes: [3, 10], perHub: 200, changes: 5 };
-const QUICK: Plan = { sizes: [3], meshSizes: [3], perHub: 200, changes: 3 };
+/** Links per hub in the random graph (the fresh hub dials as many). */
+const RANDOM_DEGREE = 3;
+/** The random graph's seed: the same graph in every run. */
+const RANDOM_SEED = 20_261_206;
+/** Single changes timed in the random graph: enough for a p99 over the hubs reached. */
+const RANDOM_CHANGES = 10;
+/** The lean node's targets for the random graph (docs/benchmarks.md, "The lean node"). */
+const RANDOM_REACH_TARGET_MS = 1_000;
+const RANDOM_FRESH_TARGET_MS = 10_000;
+
+const FULL: Plan = { sizes: [3, 10, 25], meshSizes: [3, 10], perHub: 200, changes: 5, randomSizes: [50] };
+const QUICK: Plan = { sizes: [3], meshSizes: [3], perHub: 200, changes: 3, randomSizes: [] };
+/** Only the random graph (`CONCORDAT_BENCH_SCALE=random`): its figures without the hour of the rest. */
+const SCALE_VARIABLE = "CONCORDAT_BENCH_SCALE";
 
 interface Point {
   hubs: number;
@@ -62,6 +79,8 @@ interface Point {
   reachHalfMs: number[];
   /** (a) per hub (1..n-1), the median over changes: how the time grows with the distance. */
   perHubMedianMs: number[];
+  /** (a) every (change, hub) pair: ms from the call until that hub applied it. */
+  reachEachMs: number[];
   /** (b) ms from the fresh hub's spawn to "node started", and to its last verified view needed. */
   freshStartedMs: number;
   freshCaughtUpMs: number;
@@ -117,7 +136,7 @@ async function measure(
   topology: Topology,
   n: number,
   fresh: Hub,
-  plan: Plan,
+  plan: Plan & { links: number },
   setup: { cpuS: number; ms: number },
   log: (m: string) => void,
 ): Promise<Point> {
@@ -166,10 +185,11 @@ async function measure(
   const point: Point = {
     hubs: n,
     topology,
-    links: topology === "line" ? n - 1 : (n * (n - 1)) / 2,
+    links: plan.links,
     reachAllMs: reachAll,
     reachHalfMs: reachHalf,
     perHubMedianMs: hubs.slice(1).map((_, k) => summarize(perHubRuns.map((run) => run[k] as number)).p50),
+    reachEachMs: perHubRuns.flat(),
     freshStartedMs: started - spawnedPerf,
     freshCaughtUpMs: caughtUpAt - (fresh.spawnedAt ?? caughtUpAt),
     freshViews: reference.size,
@@ -194,7 +214,8 @@ function exponent(a: { n: number; v: number }, b: { n: number; v: number }): num
 
 export const replicationScale: Benchmark = {
   name: "replication.scale",
-  title: "Replication scale curve: line and full mesh of 3, 10, 25 hubs (one change, a fresh hub, memory)",
+  title:
+    "Replication scale curve: line and full mesh of 3, 10, 25 hubs, a random graph of 50 (one change, a fresh hub, memory)",
   async run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
     const plan = context.quick ? QUICK : FULL;
     const { cleanup, log } = context;
@@ -203,9 +224,15 @@ export const replicationScale: Benchmark = {
     const points: Point[] = [];
     const phases: Record<string, Record<string, number>> = {};
     let profile: (ProfileSummary & { hub: string; hubs: number; setupEndMs: number }) | undefined;
-    const meshSizes =
-      process.env[MESH_25_VARIABLE] === "1" && !plan.meshSizes.includes(25) ? [...plan.meshSizes, 25] : plan.meshSizes;
-    for (const n of plan.sizes) {
+    const onlyRandom = process.env[SCALE_VARIABLE] === "random";
+    const randomSizes = onlyRandom ? FULL.randomSizes : plan.randomSizes;
+    let randomDiameter: number | undefined;
+    const meshSizes = onlyRandom
+      ? []
+      : process.env[MESH_25_VARIABLE] === "1" && !plan.meshSizes.includes(25)
+        ? [...plan.meshSizes, 25]
+        : plan.meshSizes;
+    for (const n of onlyRandom ? [] : plan.sizes) {
       // Hubs 0..n-1, then a fresh hub for the line (n) and one for the mesh (n + 1), admitted now.
       const freshLine = n;
       const freshMesh = n + 1;
@@ -245,7 +272,7 @@ export const replicationScale: Benchmark = {
           .map(([k, v]) => `${k} ${round(v / 1000, 1)} s`)
           .join(", ")})`,
       );
-      points.push(await measure(fed, "line", n, fed.hubs[freshLine] as Hub, plan, lineSetup, log));
+      points.push(await measure(fed, "line", n, fed.hubs[freshLine] as Hub, { ...plan, links: n - 1 }, lineSetup, log));
       if (profiled !== undefined && profileDir) {
         const hub = fed.hubs[profiled] as Hub;
         const spawnedAt = hub.spawnedAt ?? Date.now();
@@ -292,7 +319,17 @@ export const replicationScale: Benchmark = {
       log(
         `  ${n} hubs, mesh: restarted and reconciled in ${round(meshSetup.ms / 1000, 1)} s (${round(meshSetup.cpuS, 0)} CPU-s; restarted ${round(restartedMs / 1000, 1)} s, connected ${round(connectedMs / 1000, 1)} s)`,
       );
-      points.push(await measure(fed, "mesh", n, fed.hubs[freshMesh] as Hub, plan, meshSetup, log));
+      points.push(
+        await measure(
+          fed,
+          "mesh",
+          n,
+          fed.hubs[freshMesh] as Hub,
+          { ...plan, links: (n * (n - 1)) / 2 },
+          meshSetup,
+          log,
+        ),
+      );
       await fed.stop();
     }
     // Larger meshes (asked for): set up from empty data.
@@ -322,7 +359,51 @@ export const replicationScale: Benchmark = {
       log(
         `  ${n} hubs, mesh: set up from empty data in ${round(setup.ms / 1000, 1)} s (${round(setup.cpuS, 0)} CPU-s)`,
       );
-      points.push(await measure(fed, "mesh", n, fed.hubs[fresh] as Hub, plan, setup, log));
+      points.push(
+        await measure(fed, "mesh", n, fed.hubs[fresh] as Hub, { ...plan, links: dials.length - n }, setup, log),
+      );
+      await fed.stop();
+    }
+    // Random graphs of degree 3, set up from empty data; the fresh hub dials three hubs.
+    for (const n of randomSizes) {
+      const fresh = n;
+      const graph = randomRegularDials(n, RANDOM_DEGREE, RANDOM_SEED);
+      const entry = new Random(RANDOM_SEED + n);
+      const freshDials = new Set<number>();
+      while (freshDials.size < RANDOM_DEGREE) freshDials.add(entry.int(0, n - 1));
+      const dials: Array<[number, number]> = [...graph, ...[...freshDials].map((j) => [fresh, j] as [number, number])];
+      randomDiameter = diameter(n, graph);
+      const setupStart = performance.now();
+      const fed = await ProcessFederation.create({
+        work: join(work, `random${n}`),
+        hubs: n + 1,
+        dials,
+        later: [fresh],
+        prefix: `r${n}`,
+        perHub: plan.perHub,
+        live,
+        log,
+      });
+      cleanup.add(`stop the random graph of ${n}`, () => fed.stop());
+      const hubs = fed.hubs.slice(0, n);
+      await fed.waitForTotals(hubs, n * plan.perHub, allowance(300_000, 30_000, n), 1_000);
+      await fed.settle(allowance(120_000, 4_000, n));
+      const setup = { cpuS: await fed.cpu(), ms: performance.now() - setupStart };
+      phases[`${n} random`] = { ...fed.phases, settled: Math.round(setup.ms) };
+      log(
+        `  ${n} hubs, random graph of degree ${RANDOM_DEGREE} (diameter ${randomDiameter}): set up from empty data in ${round(setup.ms / 1000, 1)} s (${round(setup.cpuS, 0)} CPU-s)`,
+      );
+      points.push(
+        await measure(
+          fed,
+          "random",
+          n,
+          fed.hubs[fresh] as Hub,
+          { ...plan, changes: RANDOM_CHANGES, links: graph.length },
+          setup,
+          log,
+        ),
+      );
       await fed.stop();
     }
 
@@ -357,7 +438,7 @@ export const replicationScale: Benchmark = {
           conditions: {
             ...conditions,
             views: p.freshViews,
-            freshHubLinks: p.topology === "line" ? 1 : p.hubs,
+            freshHubLinks: p.topology === "line" ? 1 : p.topology === "random" ? RANDOM_DEGREE : p.hubs,
             runs: 1,
           },
         }),
@@ -368,6 +449,28 @@ export const replicationScale: Benchmark = {
           conditions: { ...conditions, runs: 1, measured: "sum of VmRSS (/proc), one process per hub" },
         }),
       );
+      if (p.topology === "random")
+        figures.push(
+          figure({
+            name: `(a) one change at hub 1 to verified at each hub, p99 over every change and hub, ${label}`,
+            unit: "ms",
+            ours: summarize(p.reachEachMs).p99,
+            conditions: {
+              ...conditions,
+              degree: RANDOM_DEGREE,
+              diameter: randomDiameter ?? 0,
+              samples: p.reachEachMs.length,
+            },
+            targets: [{ on: "ours", op: "<=", value: RANDOM_REACH_TARGET_MS }],
+          }),
+          figure({
+            name: `(b) fresh hub dialling ${RANDOM_DEGREE} hubs: spawn to every view verified, ${label} (target)`,
+            unit: "ms",
+            ours: p.freshCaughtUpMs,
+            conditions: { ...conditions, degree: RANDOM_DEGREE, views: p.freshViews, runs: 1 },
+            targets: [{ on: "ours", op: "<=", value: RANDOM_FRESH_TARGET_MS }],
+          }),
+        );
     }
 
     // How cost grows: the exponent k of cost ∝ hubs^k between consecutive sizes, per topology.
@@ -387,6 +490,10 @@ export const replicationScale: Benchmark = {
         ? `The mesh of 25 was asked for (${MESH_25_VARIABLE}=1) and set up from empty data.`
         : `No mesh of 25 in this run: set up from empty data it took ~340 CPU-s (525 s with other work on the machine) when tried, and 25 hubs restarted from a line's data still did not have all 300 links up after 5 min, so it would not fit the full run's budget on 2 cores; set ${MESH_25_VARIABLE}=1 to include it (set up from empty data, several more minutes).`,
     ];
+    if (randomSizes.length > 0)
+      notes.push(
+        `Random graph: ${randomSizes.join(", ")} hubs, each with ${RANDOM_DEGREE} links, drawn with seed ${RANDOM_SEED} (a random regular graph: link ends paired at random, drawn again while a pairing makes a loop, a double link or a disconnected graph; diameter ${randomDiameter ?? "?"}); set up from empty data like the large mesh. ${RANDOM_CHANGES} single changes; the p99 is over every (change, hub) pair, the target ${RANDOM_REACH_TARGET_MS} ms. The fresh hub dials ${RANDOM_DEGREE} hubs drawn with the next seed; its target is ${RANDOM_FRESH_TARGET_MS / 1000} s. ${SCALE_VARIABLE}=random runs only this part.`,
+      );
     for (const topology of ["line", "mesh"] as const) {
       const mine = points.filter((p) => p.topology === topology);
       if (mine.length < 2) continue;
