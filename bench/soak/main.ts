@@ -24,7 +24,7 @@ import { EXPECTED_REFUSALS, MIX, OP_KINDS, Workload } from "./workload.js";
 
 const USAGE = `usage: npm run soak -- [options]
 
-  --duration S        seconds of operations (default 120)
+  --duration S        seconds of operations (default 600)
   --quick             --duration 30 (for trying)
   --rate N            operations per second, all hubs together (default 20)
   --hubs N            hubs besides the secretariat (default 10)
@@ -34,6 +34,7 @@ const USAGE = `usage: npm run soak -- [options]
   --settle-timeout S  how long to wait for convergence after the operations (default 180)
   --max-in-flight N   calls in flight at most; an operation due beyond it is skipped and counted (default 64)
   --deadline S        deadline of each API call (default 30); a call past it is an error
+  --memory-every S    seconds between the memory samples taken during the operations (default 60)
   --out FILE          where to write the JSON (default docs/bench/soak.json)
   --keep              keep the data dirs and say where
 `;
@@ -67,6 +68,7 @@ const OPTIONS = {
   "settle-timeout": { type: "string" },
   "max-in-flight": { type: "string" },
   deadline: { type: "string" },
+  "memory-every": { type: "string" },
   out: { type: "string" },
   keep: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -95,10 +97,11 @@ async function main(cleanup: Cleanup): Promise<number> {
     settleTimeoutS: number;
     maxInFlight: number;
     deadlineS: number;
+    memoryEveryS: number;
   };
   try {
     plan = {
-      durationS: positive("duration", values.duration, values.quick ? 30 : 120, false),
+      durationS: positive("duration", values.duration, values.quick ? 30 : 600, false),
       rate: positive("rate", values.rate, 20, false),
       hubs: positive("hubs", values.hubs, 10),
       trainers: positive("trainers", values.trainers, 30),
@@ -107,6 +110,7 @@ async function main(cleanup: Cleanup): Promise<number> {
       settleTimeoutS: positive("settle-timeout", values["settle-timeout"], 180, false),
       maxInFlight: positive("max-in-flight", values["max-in-flight"], 64),
       deadlineS: positive("deadline", values.deadline, 30, false),
+      memoryEveryS: positive("memory-every", values["memory-every"], values.quick ? 10 : 60, false),
     };
     if (plan.hubs < 2) throw new Error("--hubs must be at least 2 (bookings go from one hub to another)");
   } catch (error) {
@@ -212,12 +216,31 @@ async function main(cleanup: Cleanup): Promise<number> {
   // The machine's 1-minute load average every 5 s while the operations run (other work skews every figure).
   const loads: number[] = [];
   const loadTimer = setInterval(() => loads.push(round(loadavg()[0] ?? 0, 2)), 5_000);
+  // Memory over time: every hub sampled every --memory-every seconds while the operations run.
+  const timeline: TimelinePoint[] = [timelinePoint(0, cluster.hubs, memoryStart)];
+  const sampler = new AbortController();
+  const sampling = (async () => {
+    for (let k = 1; ; k += 1) {
+      const due = opsStart + k * plan.memoryEveryS * 1000;
+      while (performance.now() < due && !sampler.signal.aborted) await sleep(Math.min(1_000, due - performance.now()));
+      if (sampler.signal.aborted) return;
+      const samples = new Map<string, MemorySample>();
+      for (const m of cluster.hubs) samples.set(m.hub, await cluster.memory(m));
+      timeline.push(timelinePoint((performance.now() - opsStart) / 1000, cluster.hubs, samples));
+      const last = timeline.at(-1) as TimelinePoint;
+      log(
+        `  ${round(last.atS)} s: RSS ${mb(last.rss)}, heap after GC ${mb(last.heapUsedAfterGc)}, external ${mb(last.externalAfterGc)}, stored document bytes ${mb(last.documentBytes)} (${last.hubs} hubs sampled)`,
+      );
+    }
+  })();
   let run: Awaited<ReturnType<Workload["run"]>>;
   try {
     run = await workload.run(midpoint, log);
     await run.midpoint;
   } finally {
     clearInterval(loadTimer);
+    sampler.abort();
+    await sampling;
   }
   const opsEnd = performance.now();
   log(
@@ -237,6 +260,7 @@ async function main(cleanup: Cleanup): Promise<number> {
   const memoryEnd = new Map<string, MemorySample>();
   for (const m of cluster.hubs) memoryEnd.set(m.hub, await cluster.memory(m));
   const sampledOverS = (performance.now() - memoryStartAt) / 1000;
+  timeline.push(timelinePoint((performance.now() - opsStart) / 1000, cluster.hubs, memoryEnd));
   const crashes = cluster.crashed();
   const warnings = cluster.warnings();
 
@@ -281,7 +305,10 @@ async function main(cleanup: Cleanup): Promise<number> {
     bookingRequestsWithUnknownOutcome: [...workload.requests.values()].filter((r) => r.ack === "unknown").length,
   };
   const lostWrites = final.problems.lost.length + histories.problems.length;
-  const memory = memoryFigures(cluster.hubs, memoryStart, memoryEnd, victim.hub, sampledOverS);
+  const memory = {
+    ...memoryFigures(cluster.hubs, memoryStart, memoryEnd, victim.hub, sampledOverS),
+    overTime: overTime(timeline, victim.hub),
+  };
   const deadlineErrors = workload.errors.filter((e) => e.error.startsWith("DEADLINE_EXCEEDED")).length;
   const bookingStates = countStates(final.bookingStates);
   const failures: string[] = [];
@@ -381,6 +408,7 @@ async function main(cleanup: Cleanup): Promise<number> {
       "A write is acknowledged when its call returned OK. After the run every owner must hold exactly what the acknowledged writes left (ListTrainers, compared field by field: name, languages, regions, blackouts); every other member must list the owner's trainers with the same names (FindAvailableTrainers for that hub in October 2027, which no blackout or booking touches); each live trainer's history at its owner must have an entry for every acknowledged add and update; every acknowledged booking request must be in its requester's outbox, answered (policy confirm) with the same state at both ends.",
       "Convergence: all of the above, plus every member's newest verified checkpoint of each owner with the same signed time (GetStatus; compared by time because verified_seq names any one view of the newest batch) and every member's copy of each owner's roster, outbox, engagements and directory documents at the owner's heads (ListPeers with documents). Time is from the end of the operations (last call back, killed hub restarted) to the first check that passes.",
       memory.explanation,
+      memory.overTime.explanation,
     ],
   };
   await mkdir(dirname(out), { recursive: true });
@@ -438,6 +466,88 @@ function listProblems(p: Problems, max: number): string {
       .map((x) => `    ${x}`)
       .join("\n") + (all.length > max ? `\n    … and ${all.length - max} more` : "")
   );
+}
+
+/** The hubs' memory at one moment, summed over the hubs that are not the one killed half-way. */
+interface TimelinePoint {
+  /** Seconds since the operations began (0: the start sample; the last: after the final convergence). */
+  atS: number;
+  hubs: number;
+  rss: number;
+  heapUsedAfterGc: number;
+  externalAfterGc: number;
+  documentBytes: number;
+  perHub: Record<string, { rss?: number; heapUsedAfterGc?: number; documentBytes?: number }>;
+}
+
+function timelinePoint(
+  atS: number,
+  hubs: readonly Member[],
+  samples: ReadonlyMap<string, MemorySample>,
+): TimelinePoint {
+  const point: TimelinePoint = {
+    atS: round(atS, 1),
+    hubs: 0,
+    rss: 0,
+    heapUsedAfterGc: 0,
+    externalAfterGc: 0,
+    documentBytes: 0,
+    perHub: {},
+  };
+  for (const m of hubs) {
+    const s = samples.get(m.hub);
+    if (!s) continue;
+    point.perHub[m.hub] = {
+      ...(s.rss !== undefined ? { rss: s.rss } : {}),
+      ...(s.heapUsedAfterGc !== undefined ? { heapUsedAfterGc: s.heapUsedAfterGc } : {}),
+      ...(s.documentBytes !== undefined ? { documentBytes: s.documentBytes } : {}),
+    };
+    if (s.rss === undefined || s.heapUsedAfterGc === undefined) continue;
+    point.hubs += 1;
+    point.rss += s.rss;
+    point.heapUsedAfterGc += s.heapUsedAfterGc;
+    point.externalAfterGc += s.externalAfterGc ?? 0;
+    point.documentBytes += s.documentBytes ?? 0;
+  }
+  return point;
+}
+
+/**
+ * Memory over time, over the hubs never killed: each sample's sums, and the growth from the first
+ * to the last sample beside the growth of the documents' own stored bytes.
+ */
+function overTime(timeline: readonly TimelinePoint[], victim: string) {
+  const survivors = (p: TimelinePoint) => {
+    const sum = (f: (h: TimelinePoint["perHub"][string]) => number | undefined) =>
+      Object.entries(p.perHub)
+        .filter(([hub]) => hub !== victim)
+        .reduce((n, [, h]) => n + (f(h) ?? 0), 0);
+    return {
+      atS: p.atS,
+      rss: sum((h) => h.rss),
+      heapUsedAfterGc: sum((h) => h.heapUsedAfterGc),
+      documentBytes: sum((h) => h.documentBytes),
+    };
+  };
+  const series = timeline.map(survivors);
+  const first = series[0];
+  const last = series.at(-1);
+  const growth =
+    first && last
+      ? {
+          rss: last.rss - first.rss,
+          heapUsedAfterGc: last.heapUsedAfterGc - first.heapUsedAfterGc,
+          documentBytes: last.documentBytes - first.documentBytes,
+        }
+      : undefined;
+  return {
+    samples: timeline,
+    survivors: series,
+    growth,
+    heapGrewNoMoreThanDocuments: growth ? growth.heapUsedAfterGc <= Math.max(0, growth.documentBytes) : undefined,
+    explanation:
+      "Memory over time: at the start, every --memory-every seconds during the operations and at the end, every hub is sampled as above (forced GC in its main thread, then VmRSS and the metrics). `samples` sums the hubs sampled at that moment (the killed hub is missing while it is down); `survivors` sums only the hubs never killed, so that the series compares like with like; `growth` is its last minus its first sample. The forced GCs pause each hub for some milliseconds once a minute.",
+  };
 }
 
 function countStates(states: string[]): Record<string, number> {
@@ -567,7 +677,7 @@ function printable(
       errors: number;
       queriesInsideNode: { answered: number; meanMs: number; over2500ms: number } | undefined;
     }>;
-    memory: ReturnType<typeof memoryFigures>;
+    memory: ReturnType<typeof memoryFigures> & { overTime: ReturnType<typeof overTime> };
     nodeLogWarnings: Array<{ hub: string; level: number; msg: string; count: number }>;
     unknownTrainerRefusals: { count: number; maxAgeS: number | undefined };
     loadAverageDuringOps: { min?: number | undefined; mean?: number | undefined; max?: number | undefined };
@@ -640,6 +750,14 @@ function printable(
       `  ${h.hub}${h.restarted ? " (restarted)" : ""}: heap after GC ${mb(h.start.heapUsedAfterGc)} → ${mb(h.end.heapUsedAfterGc)}, document bytes ${mb(h.start.documentBytes)} → ${mb(h.end.documentBytes)}, data dir ${mb(h.start.dataDirBytes)} → ${mb(h.end.dataDirBytes)}, RSS ${mb(h.start.rss)} → ${mb(h.end.rss)}`,
     );
   }
+  const t = m.overTime;
+  lines.push(
+    `memory over time (${m.survivors} hubs never killed, sums): ${t.survivors.map((p) => `${round(p.atS)} s RSS ${mb(p.rss)} heap ${mb(p.heapUsedAfterGc)} documents ${mb(p.documentBytes)}`).join("; ")}`,
+  );
+  if (t.growth)
+    lines.push(
+      `  first to last sample: RSS ${signedMb(t.growth.rss)}, heap after GC ${signedMb(t.growth.heapUsedAfterGc)}, stored document bytes ${signedMb(t.growth.documentBytes)}: heap ${t.heapGrewNoMoreThanDocuments ? "grew no more than the documents' own bytes" : "grew MORE than the documents' own bytes"}`,
+    );
   const errorLines = f.nodeLogWarnings.filter((w) => w.level >= 50);
   lines.push(
     `node log lines at warn or above: ${f.nodeLogWarnings.reduce((n, w) => n + w.count, 0)} (${errorLines.reduce((n, w) => n + w.count, 0)} at error or fatal)`,
