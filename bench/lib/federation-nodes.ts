@@ -202,6 +202,11 @@ export interface FederationSpec {
   execArgv?: (index: number) => string[];
   /** Serve the gRPC Replicate stream on each hub's API port too (off by default: libp2p only). */
   grpc?: boolean;
+  /**
+   * How long a hub may take to start (default 120 s): a hub started while dozens of others sync
+   * gets a small share of two cores.
+   */
+  startTimeoutMs?: number;
 }
 
 /** A line: hub i+1 dials hub i. */
@@ -472,7 +477,7 @@ export class ProcessFederation {
     const proc = launchNode(hub.dataDir, {
       env: { CONCORDAT_API_PORT: "0", CONCORDAT_CONSOLE_PORT: "0", CONCORDAT_LOG_LEVEL: "debug" },
       execArgv,
-      timeoutMs: 120_000,
+      timeoutMs: this.#spec.startTimeoutMs ?? 120_000,
     });
     hub.proc = proc;
     hub.log = new CheckpointLog(proc);
@@ -539,10 +544,16 @@ export class ProcessFederation {
   /** Fails with the node's stderr if its process has exited. */
   #assertRunning(hub: Hub): void {
     const child = hub.proc?.child;
-    if (child && (child.exitCode !== null || child.signalCode !== null))
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      // Why, when it said so in its log (a stop for a reason is logged, not written to stderr).
+      const said = (hub.proc?.logs ?? [])
+        .filter((e) => typeof e.level === "number" && e.level >= 40)
+        .slice(-5)
+        .map((e) => JSON.stringify(e).slice(0, 600));
       throw new Error(
-        `${hub.hubId} exited (code ${child.exitCode}, signal ${child.signalCode}): ${hub.proc?.stderr().slice(-2000)}`,
+        `${hub.hubId} exited (code ${child.exitCode}, signal ${child.signalCode}): ${hub.proc?.stderr().slice(-2000)}${said.length > 0 ? `; its last warnings and errors: ${said.join(" ")}` : ""}`,
       );
+    }
   }
 
   /** Imports `perHub` trainers into `hub` through its API (one ImportTrainers stream, its deadline growing with the rows). */
