@@ -337,80 +337,72 @@ export const replicationScale: Benchmark = {
       );
       await fed.stop();
     }
-    // Larger meshes (asked for): set up from empty data.
-    for (const n of meshSizes.filter((m) => m > RESTART_MESH_UP_TO)) {
+    /**
+     * Hubs 0..n-1 linked by `graph` and a fresh hub n (dialling `freshDials`), set up from empty data
+     * and measured; `name` labels its phases and log lines.
+     */
+    const fromEmpty = async (
+      topology: Topology,
+      n: number,
+      graph: Array<[number, number]>,
+      freshDials: number[],
+      extra: { name: string; prefix: string; changes: number; startTimeoutMs?: number },
+    ): Promise<void> => {
       const fresh = n;
-      const dials: Array<[number, number]> = [
-        ...meshDials(n),
-        ...Array.from({ length: n }, (_, j) => [fresh, j] as [number, number]),
-      ];
       const setupStart = performance.now();
       const fed = await ProcessFederation.create({
-        work: join(work, `mesh${n}`),
+        work: join(work, extra.prefix),
         hubs: n + 1,
-        dials,
+        dials: [...graph, ...freshDials.map((j) => [fresh, j] as [number, number])],
         later: [fresh],
-        prefix: `m${n}`,
+        prefix: extra.prefix,
         perHub: plan.perHub,
         live,
         log,
+        ...(extra.startTimeoutMs !== undefined ? { startTimeoutMs: extra.startTimeoutMs } : {}),
       });
-      cleanup.add(`stop the mesh of ${n}`, () => fed.stop());
+      cleanup.add(`stop the ${extra.name}`, () => fed.stop());
       const hubs = fed.hubs.slice(0, n);
       await fed.waitForTotals(hubs, n * plan.perHub, allowance(300_000, 60_000, n), 1_000);
       await fed.settle(allowance(120_000, 20_000, n));
       const setup = { cpuS: await fed.cpu(), ms: performance.now() - setupStart };
-      phases[`${n} mesh`] = { ...fed.phases, settled: Math.round(setup.ms) };
-      log(
-        `  ${n} hubs, mesh: set up from empty data in ${round(setup.ms / 1000, 1)} s (${round(setup.cpuS, 0)} CPU-s)`,
-      );
-      points.push(
-        await measure(fed, "mesh", n, fed.hubs[fresh] as Hub, { ...plan, links: dials.length - n }, setup, log),
-      );
-      await fed.stop();
-    }
-    // Random graphs of degree 3, set up from empty data; the fresh hub dials three hubs.
-    for (const n of randomSizes) {
-      const fresh = n;
-      const graph = randomRegularDials(n, RANDOM_DEGREE, RANDOM_SEED);
-      const entry = new Random(RANDOM_SEED + n);
-      const freshDials = new Set<number>();
-      while (freshDials.size < RANDOM_DEGREE) freshDials.add(entry.int(0, n - 1));
-      const dials: Array<[number, number]> = [...graph, ...[...freshDials].map((j) => [fresh, j] as [number, number])];
-      randomDiameter = diameter(n, graph);
-      const setupStart = performance.now();
-      const fed = await ProcessFederation.create({
-        work: join(work, `random${n}`),
-        hubs: n + 1,
-        dials,
-        later: [fresh],
-        prefix: `r${n}`,
-        perHub: plan.perHub,
-        live,
-        log,
-        startTimeoutMs: allowance(120_000, 15_000, n),
-      });
-      cleanup.add(`stop the random graph of ${n}`, () => fed.stop());
-      const hubs = fed.hubs.slice(0, n);
-      await fed.waitForTotals(hubs, n * plan.perHub, allowance(300_000, 30_000, n), 1_000);
-      await fed.settle(allowance(120_000, 4_000, n));
-      const setup = { cpuS: await fed.cpu(), ms: performance.now() - setupStart };
-      phases[`${n} random`] = { ...fed.phases, settled: Math.round(setup.ms) };
-      log(
-        `  ${n} hubs, random graph of degree ${RANDOM_DEGREE} (diameter ${randomDiameter}): set up from empty data in ${round(setup.ms / 1000, 1)} s (${round(setup.cpuS, 0)} CPU-s)`,
-      );
+      phases[`${n} ${topology}`] = { ...fed.phases, settled: Math.round(setup.ms) };
+      log(`  ${extra.name}: set up from empty data in ${round(setup.ms / 1000, 1)} s (${round(setup.cpuS, 0)} CPU-s)`);
       points.push(
         await measure(
           fed,
-          "random",
+          topology,
           n,
           fed.hubs[fresh] as Hub,
-          { ...plan, changes: RANDOM_CHANGES, links: graph.length },
+          { ...plan, changes: extra.changes, links: graph.length },
           setup,
           log,
         ),
       );
       await fed.stop();
+    };
+    // Larger meshes (asked for): set up from empty data; the fresh hub dials every hub.
+    for (const n of meshSizes.filter((m) => m > RESTART_MESH_UP_TO))
+      await fromEmpty(
+        "mesh",
+        n,
+        meshDials(n),
+        Array.from({ length: n }, (_, j) => j),
+        { name: `${n} hubs, mesh`, prefix: `m${n}`, changes: plan.changes },
+      );
+    // Random graphs of degree 3, set up from empty data; the fresh hub dials three hubs.
+    for (const n of randomSizes) {
+      const graph = randomRegularDials(n, RANDOM_DEGREE, RANDOM_SEED);
+      const entry = new Random(RANDOM_SEED + n);
+      const freshDials = new Set<number>();
+      while (freshDials.size < RANDOM_DEGREE) freshDials.add(entry.int(0, n - 1));
+      randomDiameter = diameter(n, graph);
+      await fromEmpty("random", n, graph, [...freshDials], {
+        name: `${n} hubs, random graph of degree ${RANDOM_DEGREE} (diameter ${randomDiameter})`,
+        prefix: `r${n}`,
+        changes: RANDOM_CHANGES,
+        startTimeoutMs: allowance(120_000, 15_000, n),
+      });
     }
 
     const med = (xs: number[]) => summarize(xs).p50;
