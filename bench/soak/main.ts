@@ -468,7 +468,7 @@ function listProblems(p: Problems, max: number): string {
   );
 }
 
-/** The hubs' memory at one moment, summed over the hubs that are not the one killed half-way. */
+/** The hubs' memory at one moment, summed over the hubs sampled then (the killed hub is missing while down), and each. */
 interface TimelinePoint {
   /** Seconds since the operations began (0: the start sample; the last: after the final convergence). */
   atS: number;
