@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { expect } from "vitest";
+import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import { expect, onTestFailed } from "vitest";
 import type { TestNode } from "./harness.js";
 
 /** Screen sizes the console is checked at: a 360 px wide phone and a desktop. */
@@ -43,9 +43,54 @@ export async function openConsole(
     if (message.type() === "error") problems.push(message.text());
   });
   page.on("pageerror", (error) => problems.push(String(error)));
+  recordCalls(page, problems);
   await page.goto(new URL(options.path ?? "/", consoleUrl(node)).href);
   await signIn(page, token);
   return { page, context, problems };
+}
+
+/**
+ * Keeps the page's last API calls (method, time taken, HTTP and gRPC status, or why it failed) and
+ * prints them, with the page's errors, when the test fails: a screen that did not show what the test waited for says what
+ * it was waiting on.
+ */
+function recordCalls(page: Page, problems: readonly string[]): void {
+  const started = Date.now();
+  const calls: string[] = [];
+  const keep = (line: string) => {
+    calls.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s ${line}`);
+    if (calls.length > 60) calls.shift();
+  };
+  const method = (url: string) => new URL(url).pathname.split("/").slice(-2).join("/");
+  const sent = new Map<Request, number>();
+  page.on("request", (request) => {
+    if (request.method() === "POST") sent.set(request, Date.now());
+  });
+  page.on("requestfinished", (request) => {
+    const at = sent.get(request);
+    if (at === undefined) return;
+    sent.delete(request);
+    const took = Date.now() - at;
+    request.response().then(
+      (response) => {
+        const grpc = response?.headers()["grpc-status"];
+        keep(`${method(request.url())} ${took} ms HTTP ${response?.status()}${grpc ? ` grpc-status ${grpc}` : ""}`);
+      },
+      // The page closed before its response could be read: the call had finished all the same.
+      () => keep(`${method(request.url())} ${took} ms`),
+    );
+  });
+  page.on("requestfailed", (request) => {
+    const at = sent.get(request);
+    if (at === undefined) return;
+    sent.delete(request);
+    keep(`${method(request.url())} ${Date.now() - at} ms failed: ${request.failure()?.errorText}`);
+  });
+  onTestFailed(() => {
+    const open = [...sent].map(([request, at]) => `${method(request.url())} open for ${Date.now() - at} ms`);
+    process.stderr.write(`The page's last API calls:\n${[...calls, ...open].join("\n")}\n`);
+    if (problems.length > 0) process.stderr.write(`The page's errors:\n${problems.join("\n")}\n`);
+  });
 }
 
 /** Fills the login form (by its label, in any language the test set: the field is the only password input). */
