@@ -203,6 +203,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     { federationId, selfDirectoryId: directoryId, staleAfterMs: config.federation.staleAfterSeconds * 1000 },
     { membership, replica, store, logger: child("verified-views"), ...(metrics ? { metrics } : {}) },
   );
+  metrics?.countReplica(replica);
   metrics?.countDocuments({
     documents: async () => {
       const bytes = await levelStorage.storedBytes();

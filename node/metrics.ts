@@ -40,6 +40,18 @@ export interface DocumentCensus {
   documents(): Promise<Array<{ type: string; owner: "self" | "others"; bytes: number }>>;
 }
 
+/** The replica worker's figures, read when metrics are scraped (see replica/protocol.ts, `memory`). */
+export interface ReplicaCensus {
+  memory(): Promise<{
+    heapUsed: number;
+    external: number;
+    loaded: number;
+    unloads: number;
+    reloads: number;
+    reloadsSoon: number;
+  }>;
+}
+
 /**
  * Prometheus metrics of one node, in a registry of its own (several nodes may share a process in
  * tests): sync messages and bytes per peer, checkpoint verifications and rejections per hub, query
@@ -64,6 +76,7 @@ export class PromMetrics implements NodeMetrics {
   readonly #refusedBy = new Map<string, { peer: string; reason: string; count: number }>();
   /** Reads the documents in storage at scrape time (none until `countDocuments` names the census). */
   #census: DocumentCensus = { documents: async () => [] };
+  #replica: ReplicaCensus | undefined;
 
   /**
    * `census` may also be given later with `countDocuments`: it reads components (the verified views)
@@ -180,7 +193,56 @@ export class PromMetrics implements NodeMetrics {
       "Bytes in storage of the documents held, by type and by whose they are",
       (d) => d.bytes,
     );
+    // The replica worker's figures: one call to the worker serves every gauge of a scrape.
+    type ReplicaFigures = Awaited<ReturnType<ReplicaCensus["memory"]>>;
+    let replica: { at: number; memory: Promise<ReplicaFigures | undefined> } | undefined;
+    const worker = (): Promise<ReplicaFigures | undefined> => {
+      if (!replica || Date.now() - replica.at > 1000) {
+        // A worker that is not running (before start, after stop) has no figures to give.
+        const memory = this.#replica ? this.#replica.memory().catch(() => undefined) : Promise.resolve(undefined);
+        replica = { at: Date.now(), memory };
+      }
+      return replica.memory;
+    };
+    const replicaGauge = (name: string, help: string, value: (m: ReplicaFigures) => number) => {
+      const g = new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          const memory = await worker();
+          if (memory) g.set(value(memory));
+        },
+      });
+    };
+    replicaGauge("concordat_replica_heap_bytes", "The replica worker's V8 heap in use", (m) => m.heapUsed);
+    replicaGauge(
+      "concordat_replica_external_bytes",
+      "The replica worker's memory outside its V8 heap (Automerge's WebAssembly memory, buffers)",
+      (m) => m.external,
+    );
+    replicaGauge("concordat_replica_documents_loaded", "Documents loaded in the replica worker now", (m) => m.loaded);
+    replicaGauge(
+      "concordat_replica_unloads",
+      "Idle documents unloaded from the replica worker so far",
+      (m) => m.unloads,
+    );
+    replicaGauge(
+      "concordat_replica_reloads",
+      "Unloaded documents loaded again so far (read, synced or changed)",
+      (m) => m.reloads,
+    );
+    replicaGauge(
+      "concordat_replica_reloads_soon",
+      "Unloaded documents loaded again soon after their unload (each then stays loaded longer)",
+      (m) => m.reloadsSoon,
+    );
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
+
+  /** Where the replica gauges read from at scrape time. */
+  countReplica(census: ReplicaCensus): void {
+    this.#replica = census;
   }
 
   /** Where the document gauges read from at scrape time. */

@@ -64,6 +64,15 @@ export interface MemorySample {
   heapUsedAtScrape?: number;
   /** concordat_query_duration_seconds{query="availability"}: answers so far, their total seconds inside the node, and how many took over 2.5 s. */
   queries?: { count: number; seconds: number; over2500ms: number };
+  /** The replica worker (concordat_replica_* at that scrape): its heap and external memory, documents loaded now, and unloads and loads again so far. */
+  replica?: {
+    heapBytes?: number;
+    externalBytes?: number;
+    loaded?: number;
+    unloads?: number;
+    reloads?: number;
+    reloadsSoon?: number;
+  };
   /** Bytes of every file under the data dir (LevelDB files, config, keys). */
   dataDirBytes: number;
   /** Of which under db/ (the LevelDB store). */
@@ -131,7 +140,16 @@ async function procStatus(pid: number): Promise<{ rss?: number; rssPeak?: number
 }
 
 /** Sums of the metrics the soak reads from GET /metrics (within 10 s; nothing if the endpoint does not answer). */
-type Scraped = Pick<MemorySample, "documentBytes" | "ownDocumentBytes" | "heapUsedAtScrape" | "queries">;
+type Scraped = Pick<MemorySample, "documentBytes" | "ownDocumentBytes" | "heapUsedAtScrape" | "queries" | "replica">;
+
+const REPLICA_METRICS: Record<string, keyof NonNullable<MemorySample["replica"]>> = {
+  concordat_replica_heap_bytes: "heapBytes",
+  concordat_replica_external_bytes: "externalBytes",
+  concordat_replica_documents_loaded: "loaded",
+  concordat_replica_unloads: "unloads",
+  concordat_replica_reloads: "reloads",
+  concordat_replica_reloads_soon: "reloadsSoon",
+};
 
 async function scrape(port: number): Promise<Scraped> {
   let text: string;
@@ -153,6 +171,7 @@ async function scrape(port: number): Promise<Scraped> {
       out.documentBytes = (out.documentBytes ?? 0) + n;
       if (labels.includes('owner="self"')) out.ownDocumentBytes = (out.ownDocumentBytes ?? 0) + n;
     } else if (name === "nodejs_heap_size_used_bytes") out.heapUsedAtScrape = n;
+    else if (name !== undefined && REPLICA_METRICS[name]) out.replica = { ...out.replica, [REPLICA_METRICS[name]]: n };
     else if (labels.includes('query="availability"')) {
       if (name === "concordat_query_duration_seconds_count") queries.count = n;
       else if (name === "concordat_query_duration_seconds_sum") queries.seconds = n;

@@ -477,7 +477,10 @@ interface TimelinePoint {
   heapUsedAfterGc: number;
   externalAfterGc: number;
   documentBytes: number;
-  perHub: Record<string, { rss?: number; heapUsedAfterGc?: number; documentBytes?: number }>;
+  perHub: Record<
+    string,
+    { rss?: number; heapUsedAfterGc?: number; documentBytes?: number; replica?: MemorySample["replica"] }
+  >;
 }
 
 function timelinePoint(
@@ -501,6 +504,7 @@ function timelinePoint(
       ...(s.rss !== undefined ? { rss: s.rss } : {}),
       ...(s.heapUsedAfterGc !== undefined ? { heapUsedAfterGc: s.heapUsedAfterGc } : {}),
       ...(s.documentBytes !== undefined ? { documentBytes: s.documentBytes } : {}),
+      ...(s.replica ? { replica: s.replica } : {}),
     };
     if (s.rss === undefined || s.heapUsedAfterGc === undefined) continue;
     point.hubs += 1;
@@ -527,6 +531,13 @@ function overTime(timeline: readonly TimelinePoint[], victim: string) {
       rss: sum((h) => h.rss),
       heapUsedAfterGc: sum((h) => h.heapUsedAfterGc),
       documentBytes: sum((h) => h.documentBytes),
+      // The replica workers: their heaps and external memory (Automerge's WebAssembly), the
+      // documents they hold loaded, and how often they unloaded one and loaded it again soon after.
+      replicaHeap: sum((h) => h.replica?.heapBytes),
+      replicaExternal: sum((h) => h.replica?.externalBytes),
+      loaded: sum((h) => h.replica?.loaded),
+      unloads: sum((h) => h.replica?.unloads),
+      reloadsSoon: sum((h) => h.replica?.reloadsSoon),
     };
   };
   const series = timeline.map(survivors);
@@ -546,7 +557,7 @@ function overTime(timeline: readonly TimelinePoint[], victim: string) {
     growth,
     heapGrewNoMoreThanDocuments: growth ? growth.heapUsedAfterGc <= Math.max(0, growth.documentBytes) : undefined,
     explanation:
-      "Memory over time: at the start, every --memory-every seconds during the operations and at the end, every hub is sampled as above (forced GC in its main thread, then VmRSS and the metrics). `samples` sums the hubs sampled at that moment (the killed hub is missing while it is down); `survivors` sums only the hubs never killed, so that the series compares like with like; `growth` is its last minus its first sample. The forced GCs pause each hub for some milliseconds once a minute.",
+      "Memory over time: at the start, every --memory-every seconds during the operations and at the end, every hub is sampled as above (forced GC in its main thread, then VmRSS and the metrics). `samples` sums the hubs sampled at that moment (the killed hub is missing while it is down); `survivors` sums only the hubs never killed, so that the series compares like with like; `growth` is its last minus its first sample. The survivors' replica figures come from each node's concordat_replica_* metrics at the same scrape: the workers' heaps and external memory (no GC forced there), the documents loaded, and the unloads and loads again soon after so far. The forced GCs pause each hub for some milliseconds once a minute.",
   };
 }
 
@@ -752,7 +763,7 @@ function printable(
   }
   const t = m.overTime;
   lines.push(
-    `memory over time (${m.survivors} hubs never killed, sums): ${t.survivors.map((p) => `${round(p.atS)} s RSS ${mb(p.rss)} heap ${mb(p.heapUsedAfterGc)} documents ${mb(p.documentBytes)}`).join("; ")}`,
+    `memory over time (${m.survivors} hubs never killed, sums): ${t.survivors.map((p) => `${round(p.atS)} s RSS ${mb(p.rss)} heap ${mb(p.heapUsedAfterGc)} documents ${mb(p.documentBytes)} workers ${mb(p.replicaHeap)} + ${mb(p.replicaExternal)} (${p.loaded} loaded, ${p.unloads} unloads, ${p.reloadsSoon} loaded again soon)`).join("; ")}`,
   );
   if (t.growth)
     lines.push(

@@ -18,6 +18,12 @@ import { snapshotOf } from "./snapshot.js";
 import type { Heads, MainApi, ReadOptions, ReadResult, ReplicaApi, SyncRow } from "./protocol.js";
 import type { Rpc } from "./rpc.js";
 
+/**
+ * A document that keeps being loaded again soon after it was unloaded stays loaded up to this many
+ * times the base idle time (10 s by default: about 10 minutes).
+ */
+const MAX_STAY_FACTOR = 64;
+
 type MainLink = Rpc<ReplicaApi, MainApi>;
 
 /** The Repo's storage, kept by the main thread (its LevelDB): every call crosses the link. */
@@ -138,12 +144,35 @@ export class ReplicaHost {
     synchronizer.addDocument = (handle) => {
       if (!this.#followed.has(handle)) {
         this.#followed.add(handle);
-        this.#unloaded.delete(handle.documentId);
+        if (this.#unloaded.delete(handle.documentId)) this.#loadedAgain(handle.documentId);
         handle.on("heads-changed", () => this.#headsMoved(handle));
         if (handle.isReady()) this.#headsMoved(handle);
       }
       return addDocument(handle);
     };
+  }
+
+  /**
+   * A document unloaded earlier is loaded again. Soon after its unload (within four times the idle
+   * time it was given), unloading it was a mistake that cost a load from disk and a sync with every
+   * peer: it is given twice as long next time, up to `MAX_STAY_FACTOR` times the base. Long after,
+   * it was rightly unloaded: its idle time halves back towards the base.
+   */
+  #loadedAgain(id: string): void {
+    const stay = this.#stay.get(id);
+    if (!stay) return;
+    this.#reloads += 1;
+    if (Date.now() - stay.unloadedAt < 4 * stay.ms) {
+      this.#reloadsSoon += 1;
+      stay.ms = Math.min(stay.ms * 2, this.#unloadAfterMs * MAX_STAY_FACTOR);
+    } else {
+      stay.ms = Math.max(this.#unloadAfterMs, stay.ms / 2);
+    }
+  }
+
+  /** How long `id` stays loaded once idle (see `#loadedAgain`). */
+  #stayOf(id: string): number {
+    return this.#stay.get(id)?.ms ?? this.#unloadAfterMs;
   }
 
   #headsMoved(handle: DocHandle<unknown>): void {
@@ -192,11 +221,14 @@ export class ReplicaHost {
       for (const handle of Object.values(this.repo.handles)) {
         const id = handle.documentId;
         if (this.#pinned.has(id) || !handle.isReady()) continue;
-        if (now - (this.#active.get(id) ?? 0) < this.#unloadAfterMs) continue;
+        const stay = this.#stayOf(id);
+        if (now - (this.#active.get(id) ?? 0) < stay) continue;
         await this.repo.flush([id]);
         // Changed while its saves were written: keep it for now.
-        if (now - (this.#active.get(id) ?? 0) < this.#unloadAfterMs || this.#pinned.has(id)) continue;
+        if (now - (this.#active.get(id) ?? 0) < stay || this.#pinned.has(id)) continue;
         this.#unloaded.set(id, { heads: [...handle.heads()], sync: this.#syncInfos(handle) });
+        this.#stay.set(id, { ms: stay, unloadedAt: Date.now() });
+        this.#unloads += 1;
         handle.removeAllListeners("heads-changed");
         this.#followed.delete(handle);
         const synchronizer = this.repo.synchronizer.docSynchronizers[id];
@@ -236,6 +268,11 @@ export class ReplicaHost {
     return out;
   }
   #sweeps = 0;
+  #unloads = 0;
+  #reloads = 0;
+  #reloadsSoon = 0;
+  /** Each document's idle time before it is unloaded, and when it last was (see `#loadedAgain`). */
+  readonly #stay = new Map<string, { ms: number; unloadedAt: number }>();
 
   /** The methods the main thread calls (a plain table: the link looks methods up by own name). */
   api(): ReplicaApi {
@@ -390,6 +427,9 @@ export class ReplicaHost {
           arrayBuffers: m.arrayBuffers,
           loaded: Object.values(repo.handles).filter((h) => h.isReady()).length,
           sweeps: this.#sweeps,
+          unloads: this.#unloads,
+          reloads: this.#reloads,
+          reloadsSoon: this.#reloadsSoon,
         };
       },
     };

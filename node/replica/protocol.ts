@@ -96,6 +96,12 @@ export interface ReplicaApi {
     loaded: number;
     /** Idle sweeps done so far (each may unload documents). */
     sweeps: number;
+    /** Documents unloaded so far. */
+    unloads: number;
+    /** Unloaded documents loaded again so far (read, synced or changed), */
+    reloads: number;
+    /** of which soon after their unload: each makes that document's next idle time twice as long. */
+    reloadsSoon: number;
   };
 }
 

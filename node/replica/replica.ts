@@ -18,7 +18,8 @@ export interface ReplicaInit {
   peerId: string;
   /**
    * A document this thread does not watch is unloaded from the worker after this long without a
-   * change or a read (default 10 s); it stays on disk and is loaded again when read or synced.
+   * change or a read (default 10 s); it stays on disk and is loaded again when read or synced. One
+   * that is loaded again soon after each unload is given longer, up to 64 times this.
    */
   unloadAfterMs?: number;
 }
@@ -287,7 +288,7 @@ export class Replica implements Startable {
     return this.#link().call("flush");
   }
 
-  memory(): Promise<{ heapUsed: number; external: number; arrayBuffers: number; loaded: number; sweeps: number }> {
+  memory(): Promise<ReturnType<ReplicaApi["memory"]>> {
     return this.#link().call("memory");
   }
 

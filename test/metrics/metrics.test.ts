@@ -144,6 +144,12 @@ describe("metrics", () => {
       10_000,
       100,
     );
+    // The replica worker's: its memory, and the documents it holds loaded (s's own stay loaded).
+    expect(samples(text, "concordat_replica_heap_bytes")[0]?.value).toBeGreaterThan(1_000_000);
+    expect(samples(text, "concordat_replica_external_bytes")[0]?.value).toBeGreaterThan(1_000_000);
+    expect(samples(text, "concordat_replica_documents_loaded")[0]?.value).toBeGreaterThanOrEqual(1);
+    for (const name of ["concordat_replica_unloads", "concordat_replica_reloads", "concordat_replica_reloads_soon"])
+      expect(samples(text, name)[0]?.value, name).toBeGreaterThanOrEqual(0);
     // Node's own: the event loop's lag, the heap.
     expect(samples(text, "nodejs_eventloop_lag_p99_seconds").length).toBe(1);
     expect(samples(text, "nodejs_heap_size_used_bytes").length).toBe(1);

@@ -200,6 +200,30 @@ describe("the replica worker", () => {
     expect((await replica.read(id))?.value).toEqual(toPlain(doc));
   });
 
+  it("keeps a document loaded longer each time it is needed again soon after its unload", async () => {
+    const id = newId();
+    const doc = roster(["T-1"]);
+    await replica.import(id, A.save(doc));
+    await restart({ unloadAfterMs: 100 });
+    const unloaded = async () => !(await replica.documentIds()).includes(id);
+    // Read, then idle for 100 ms: unloaded.
+    await replica.read(id);
+    await waitUntil("the first unload", unloaded, 10_000);
+    // Read again at once, twice over: each time it is given twice as long (200, then 400 ms)…
+    for (const [n, stay] of [
+      [1, 200],
+      [2, 400],
+    ] as const) {
+      const before = Date.now();
+      expect((await replica.read(id))?.value).toEqual(toPlain(doc));
+      expect(await replica.memory()).toMatchObject({ unloads: n, reloads: n, reloadsSoon: n });
+      await waitUntil(`unload ${n + 1}`, unloaded, 10_000);
+      // …and stays loaded at least that long after it was last read.
+      expect(Date.now() - before).toBeGreaterThanOrEqual(stay);
+    }
+    expect((await replica.read(id))?.value).toEqual(toPlain(doc));
+  });
+
   it("survives unloading a document while a peer that came back is still being let in", async () => {
     const id = newId();
     const doc = roster(["T-1"]);
