@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 /**
  * Entry of the `concordat` command: the only place that sets the process's exit code. `start` marks
  * its node as starting first (start-marker.ts); the rest of the CLI is loaded after that.

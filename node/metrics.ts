@@ -44,6 +44,8 @@ export interface DocumentCensus {
 export interface ReplicaCensus {
   memory(): Promise<{
     heapUsed: number;
+    heapTotal: number;
+    newSpace: number;
     external: number;
     loaded: number;
     unloads: number;
@@ -216,6 +218,12 @@ export class PromMetrics implements NodeMetrics {
       });
     };
     replicaGauge("concordat_replica_heap_bytes", "The replica worker's V8 heap in use", (m) => m.heapUsed);
+    replicaGauge("concordat_replica_heap_total_bytes", "The replica worker's V8 heap, used or not", (m) => m.heapTotal);
+    replicaGauge(
+      "concordat_replica_new_space_bytes",
+      "The replica worker's young generation (its semi-spaces; bounded, docs/hub-operator.md)",
+      (m) => m.newSpace,
+    );
     replicaGauge(
       "concordat_replica_external_bytes",
       "The replica worker's memory outside its V8 heap (Automerge's WebAssembly memory, buffers)",

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { MAIN_THREAD_FLAGS } from "../../node/heap.js";
 
 /** The project root: the nearest directory above this file with concordat's package.json (works from bench/ and dist/bench/). */
 export const ROOT = ((): string => {
@@ -143,12 +144,15 @@ export const LOOPBACK_ENV: Readonly<Record<string, string>> = {
   CONCORDAT_NETWORK_LISTEN: "/ip4/127.0.0.1/tcp/0",
 };
 
-/** The command line that runs the built CLI with `args` (node flags first), under `umask` if given. */
+/**
+ * The command line that runs the built CLI with `args` (node flags first: the node's own, as its
+ * `concordat` command has them, then `execArgv`), under `umask` if given.
+ */
 export function cliCommand(
   args: readonly string[],
   options: { execArgv?: readonly string[]; umask?: number } = {},
 ): [string, string[]] {
-  const argv = [...(options.execArgv ?? []), CLI_ENTRY, ...args];
+  const argv = [...MAIN_THREAD_FLAGS, ...(options.execArgv ?? []), CLI_ENTRY, ...args];
   if (options.umask === undefined) return [process.execPath, argv];
   const mask = options.umask.toString(8).padStart(3, "0");
   return ["/bin/sh", ["-c", `umask ${mask} && exec "$0" "$@"`, process.execPath, ...argv]];

@@ -1,4 +1,5 @@
 import { access } from "node:fs/promises";
+import { MAIN_THREAD_FLAGS, mainThreadBounded } from "../../node/heap.js";
 import { ConcordatNode } from "../../node/node.js";
 import { watchParent } from "../../node/process-guard.js";
 import { dataPaths } from "../../node/paths.js";
@@ -57,6 +58,13 @@ export async function startCommand(
     },
   });
   const running = await node.start();
+  if (!mainThreadBounded(process.execArgv, env.NODE_OPTIONS)) {
+    // Started as `node dist/cli/main.js start` (not through the `concordat` command or npm start).
+    printNotice(
+      io,
+      `note: this node's API thread was started without ${MAIN_THREAD_FLAGS.join(" ")}: its young generation may grow to 128 MiB and stay resident (docs/hub-operator.md, "Memory")`,
+    );
+  }
   if (!io.json) {
     printNotice(
       io,

@@ -1,3 +1,4 @@
+import { getHeapSpaceStatistics } from "node:v8";
 import * as A from "@automerge/automerge";
 import {
   type DocHandle,
@@ -423,6 +424,8 @@ export class ReplicaHost {
         const m = process.memoryUsage();
         return {
           heapUsed: m.heapUsed,
+          heapTotal: m.heapTotal,
+          newSpace: getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size ?? 0,
           external: m.external,
           arrayBuffers: m.arrayBuffers,
           loaded: Object.values(repo.handles).filter((h) => h.isReady()).length,

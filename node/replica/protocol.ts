@@ -90,6 +90,9 @@ export interface ReplicaApi {
   /** Resident memory of the worker's heap, for status and benchmarks. */
   memory(): {
     heapUsed: number;
+    /** The heap's size (what V8 holds of it, used or not), and of it the young generation's semi-spaces. */
+    heapTotal: number;
+    newSpace: number;
     external: number;
     arrayBuffers: number;
     /** Documents loaded now. */

@@ -11,6 +11,7 @@ import type {
 import type { Logger } from "pino";
 import type { Startable } from "../lifecycle.js";
 import type { Heads, MainApi, ReadOptions, ReadResult, ReplicaApi, ReplicaWorkerData, SyncRow } from "./protocol.js";
+import { WORKER_RESOURCE_LIMITS } from "../heap.js";
 import { Rpc } from "./rpc.js";
 
 export interface ReplicaInit {
@@ -46,7 +47,11 @@ function workerUrl(): URL {
 }
 
 function spawnWorker(): Worker {
-  return new Worker(fileURLToPath(workerUrl()), { stdout: false, stderr: false });
+  return new Worker(fileURLToPath(workerUrl()), {
+    stdout: false,
+    stderr: false,
+    resourceLimits: { ...WORKER_RESOURCE_LIMITS },
+  });
 }
 
 /** A worker spawned ahead of its `Replica` (one per process), until one takes it. */
