@@ -230,18 +230,31 @@ export class PromMetrics implements NodeMetrics {
       (m) => m.external,
     );
     replicaGauge("concordat_replica_documents_loaded", "Documents loaded in the replica worker now", (m) => m.loaded);
-    replicaGauge(
-      "concordat_replica_unloads",
-      "Idle documents unloaded from the replica worker so far",
+    const replicaCounter = (name: string, help: string, value: (m: ReplicaFigures) => number) => {
+      const c = new Counter({
+        name,
+        help,
+        registers,
+        async collect() {
+          const memory = await worker();
+          if (!memory) return;
+          c.reset();
+          c.inc(value(memory));
+        },
+      });
+    };
+    replicaCounter(
+      "concordat_replica_unloads_total",
+      "Idle documents unloaded from the replica worker",
       (m) => m.unloads,
     );
-    replicaGauge(
-      "concordat_replica_reloads",
-      "Unloaded documents loaded again so far (read, synced or changed)",
+    replicaCounter(
+      "concordat_replica_reloads_total",
+      "Unloaded documents loaded again (read, synced or changed)",
       (m) => m.reloads,
     );
-    replicaGauge(
-      "concordat_replica_reloads_soon",
+    replicaCounter(
+      "concordat_replica_reloads_soon_total",
       "Unloaded documents loaded again soon after their unload (each then stays loaded longer)",
       (m) => m.reloadsSoon,
     );

@@ -146,9 +146,9 @@ const REPLICA_METRICS: Record<string, keyof NonNullable<MemorySample["replica"]>
   concordat_replica_heap_bytes: "heapBytes",
   concordat_replica_external_bytes: "externalBytes",
   concordat_replica_documents_loaded: "loaded",
-  concordat_replica_unloads: "unloads",
-  concordat_replica_reloads: "reloads",
-  concordat_replica_reloads_soon: "reloadsSoon",
+  concordat_replica_unloads_total: "unloads",
+  concordat_replica_reloads_total: "reloads",
+  concordat_replica_reloads_soon_total: "reloadsSoon",
 };
 
 async function scrape(port: number): Promise<Scraped> {

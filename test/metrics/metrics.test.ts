@@ -148,7 +148,11 @@ describe("metrics", () => {
     expect(samples(text, "concordat_replica_heap_bytes")[0]?.value).toBeGreaterThan(1_000_000);
     expect(samples(text, "concordat_replica_external_bytes")[0]?.value).toBeGreaterThan(1_000_000);
     expect(samples(text, "concordat_replica_documents_loaded")[0]?.value).toBeGreaterThanOrEqual(1);
-    for (const name of ["concordat_replica_unloads", "concordat_replica_reloads", "concordat_replica_reloads_soon"])
+    for (const name of [
+      "concordat_replica_unloads_total",
+      "concordat_replica_reloads_total",
+      "concordat_replica_reloads_soon_total",
+    ])
       expect(samples(text, name)[0]?.value, name).toBeGreaterThanOrEqual(0);
     // Node's own: the event loop's lag, the heap.
     expect(samples(text, "nodejs_eventloop_lag_p99_seconds").length).toBe(1);
