@@ -206,54 +206,68 @@ export class PromMetrics implements NodeMetrics {
       }
       return replica.memory;
     };
-    const replicaGauge = (name: string, help: string, value: (m: ReplicaFigures) => number) => {
-      const g = new Gauge({
-        name,
-        help,
-        registers,
-        async collect() {
-          const memory = await worker();
-          if (memory) g.set(value(memory));
-        },
-      });
-    };
-    replicaGauge("concordat_replica_heap_bytes", "The replica worker's V8 heap in use", (m) => m.heapUsed);
-    replicaGauge("concordat_replica_heap_total_bytes", "The replica worker's V8 heap, used or not", (m) => m.heapTotal);
-    replicaGauge(
-      "concordat_replica_new_space_bytes",
-      "The replica worker's young generation (its semi-spaces; bounded, docs/hub-operator.md)",
-      (m) => m.newSpace,
-    );
-    replicaGauge(
-      "concordat_replica_external_bytes",
-      "The replica worker's memory outside its V8 heap (Automerge's WebAssembly memory, buffers)",
-      (m) => m.external,
-    );
-    replicaGauge("concordat_replica_documents_loaded", "Documents loaded in the replica worker now", (m) => m.loaded);
-    const replicaCounter = (name: string, help: string, value: (m: ReplicaFigures) => number) => {
-      const c = new Counter({
+    // A gauge is set to the figure; a counter (a count so far, kept by the worker) is reset to it.
+    const fromWorker = (
+      kind: "gauge" | "counter",
+      name: string,
+      help: string,
+      value: (m: ReplicaFigures) => number,
+    ) => {
+      const options = {
         name,
         help,
         registers,
         async collect() {
           const memory = await worker();
           if (!memory) return;
-          c.reset();
-          c.inc(value(memory));
+          if (metric instanceof Gauge) metric.set(value(memory));
+          else {
+            metric.reset();
+            metric.inc(value(memory));
+          }
         },
-      });
+      };
+      const metric = kind === "gauge" ? new Gauge(options) : new Counter(options);
     };
-    replicaCounter(
+    fromWorker("gauge", "concordat_replica_heap_bytes", "The replica worker's V8 heap in use", (m) => m.heapUsed);
+    fromWorker(
+      "gauge",
+      "concordat_replica_heap_total_bytes",
+      "The replica worker's V8 heap, used or not",
+      (m) => m.heapTotal,
+    );
+    fromWorker(
+      "gauge",
+      "concordat_replica_new_space_bytes",
+      "The replica worker's young generation (its semi-spaces; bounded, docs/hub-operator.md)",
+      (m) => m.newSpace,
+    );
+    fromWorker(
+      "gauge",
+      "concordat_replica_external_bytes",
+      "The replica worker's memory outside its V8 heap (Automerge's WebAssembly memory, buffers)",
+      (m) => m.external,
+    );
+    fromWorker(
+      "gauge",
+      "concordat_replica_documents_loaded",
+      "Documents loaded in the replica worker now",
+      (m) => m.loaded,
+    );
+    fromWorker(
+      "counter",
       "concordat_replica_unloads_total",
       "Idle documents unloaded from the replica worker",
       (m) => m.unloads,
     );
-    replicaCounter(
+    fromWorker(
+      "counter",
       "concordat_replica_reloads_total",
       "Unloaded documents loaded again (read, synced or changed)",
       (m) => m.reloads,
     );
-    replicaCounter(
+    fromWorker(
+      "counter",
       "concordat_replica_reloads_soon_total",
       "Unloaded documents loaded again soon after their unload (each then stays loaded longer)",
       (m) => m.reloadsSoon,
@@ -261,7 +275,7 @@ export class PromMetrics implements NodeMetrics {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }
 
-  /** Where the replica gauges read from at scrape time. */
+  /** Where the replica worker's figures are read from at scrape time. */
   countReplica(census: ReplicaCensus): void {
     this.#replica = census;
   }
