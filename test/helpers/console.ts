@@ -71,26 +71,62 @@ function recordCalls(page: Page, problems: readonly string[]): void {
     if (at === undefined) return;
     sent.delete(request);
     const took = Date.now() - at;
-    request.response().then(
-      (response) => {
-        const grpc = response?.headers()["grpc-status"];
-        keep(`${method(request.url())} ${took} ms HTTP ${response?.status()}${grpc ? ` grpc-status ${grpc}` : ""}`);
-      },
+    request
+      .response()
+      .then(async (response) => {
+        // gRPC-Web sends a call's status in its headers, or in a trailer frame at the end of the body.
+        const status = response?.headers()["grpc-status"] ?? trailerStatus(await response?.body());
+        keep(`${method(request.url())} ${took} ms HTTP ${response?.status()}${status ? ` grpc-status ${status}` : ""}`);
+      })
       // The page closed before its response could be read: the call had finished all the same.
-      () => keep(`${method(request.url())} ${took} ms`),
-    );
+      .catch(() => keep(`${method(request.url())} ${took} ms`));
+  });
+  // A response whose body the page then stops reading is reported as a failed request: say that it
+  // was answered (connect-web aborts a call's fetch once it has read the reply it needs).
+  const answered = new Map<Request, string>();
+  page.on("response", (response) => {
+    const grpc = response.headers()["grpc-status"];
+    answered.set(response.request(), `HTTP ${response.status()}${grpc ? ` grpc-status ${grpc}` : ""}`);
   });
   page.on("requestfailed", (request) => {
     const at = sent.get(request);
     if (at === undefined) return;
     sent.delete(request);
-    keep(`${method(request.url())} ${Date.now() - at} ms failed: ${request.failure()?.errorText}`);
+    const answer = answered.get(request);
+    keep(
+      `${method(request.url())} ${Date.now() - at} ms ${answer ? `${answer}, then closed by the page` : `failed: ${request.failure()?.errorText}`}`,
+    );
   });
   onTestFailed(() => {
     const open = [...sent].map(([request, at]) => `${method(request.url())} open for ${Date.now() - at} ms`);
     process.stderr.write(`The page's last API calls:\n${[...calls, ...open].join("\n")}\n`);
     if (problems.length > 0) process.stderr.write(`The page's errors:\n${problems.join("\n")}\n`);
   });
+}
+
+/** The status in a gRPC-Web body's trailer frame (flag 0x80: "grpc-status: 3\r\ngrpc-message: …"), if any. */
+function trailerStatus(body: Buffer | undefined): string | undefined {
+  let at = 0;
+  while (body && at + 5 <= body.length) {
+    const length = body.readUInt32BE(at + 1);
+    if ((body[at] ?? 0) & 0x80) {
+      const fields = new Map(
+        body
+          .subarray(at + 5, at + 5 + length)
+          .toString("utf8")
+          .split("\r\n")
+          .map((line) => [
+            line.slice(0, line.indexOf(":")).trim().toLowerCase(),
+            line.slice(line.indexOf(":") + 1).trim(),
+          ]),
+      );
+      const code = fields.get("grpc-status");
+      const message = fields.get("grpc-message");
+      return code === undefined ? undefined : `${code}${message ? ` (${decodeURIComponent(message)})` : ""}`;
+    }
+    at += 5 + length;
+  }
+  return undefined;
 }
 
 /** Fills the login form (by its label, in any language the test set: the field is the only password input). */
