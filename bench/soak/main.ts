@@ -533,6 +533,9 @@ function overTime(timeline: readonly TimelinePoint[], victim: string) {
       documentBytes: sum((h) => h.documentBytes),
       // The replica workers: their heaps and external memory (Automerge's WebAssembly), the
       // documents they hold loaded, and how often they unloaded one and loaded it again soon after.
+      // Hubs whose metrics answered at that scrape (a loaded hub may not within 10 s): the sums
+      // below are over these, so a missing scrape shows as fewer hubs, not as a drop.
+      replicaHubs: sum((h) => (h.replica?.unloads !== undefined ? 1 : 0)),
       replicaHeap: sum((h) => h.replica?.heapBytes),
       replicaExternal: sum((h) => h.replica?.externalBytes),
       loaded: sum((h) => h.replica?.loaded),
@@ -763,7 +766,7 @@ function printable(
   }
   const t = m.overTime;
   lines.push(
-    `memory over time (${m.survivors} hubs never killed, sums): ${t.survivors.map((p) => `${round(p.atS)} s RSS ${mb(p.rss)} heap ${mb(p.heapUsedAfterGc)} documents ${mb(p.documentBytes)} workers ${mb(p.replicaHeap)} + ${mb(p.replicaExternal)} (${p.loaded} loaded, ${p.unloads} unloads, ${p.reloadsSoon} loaded again soon)`).join("; ")}`,
+    `memory over time (${m.survivors} hubs never killed, sums): ${t.survivors.map((p) => `${round(p.atS)} s RSS ${mb(p.rss)} heap ${mb(p.heapUsedAfterGc)} documents ${mb(p.documentBytes)} workers ${mb(p.replicaHeap)} + ${mb(p.replicaExternal)} (${p.replicaHubs} hubs' metrics: ${p.loaded} loaded, ${p.unloads} unloads, ${p.reloadsSoon} loaded again soon)`).join("; ")}`,
   );
   if (t.growth)
     lines.push(
