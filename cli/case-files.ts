@@ -30,6 +30,7 @@ const STRING_FIELDS = [
   "region",
   "review",
   "visibility",
+  "version",
 ] as const;
 const LIST_FIELDS = ["competencies", "tags"] as const;
 const KNOWN = new Set<string>([...STRING_FIELDS, ...LIST_FIELDS, "evidence"]);
@@ -93,6 +94,7 @@ export function parseCaseFile(source: string, text: string): { value?: Case; pro
     evidence,
     review: str("review"),
     visibility: str("visibility"),
+    version: str("version"),
     updatedAt: "",
     updatedBy: "",
     hub: "",

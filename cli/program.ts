@@ -14,6 +14,7 @@ import { registerCore } from "./program/core.js";
 import { registerCredentials } from "./program/credentials.js";
 import { registerCurriculum, registerMappings } from "./program/curriculum.js";
 import { registerDeliveries } from "./program/deliveries.js";
+import { registerEvaluations } from "./program/evaluations.js";
 import { registerFederation } from "./program/federation.js";
 import { registerKeys } from "./program/keys.js";
 import { registerNode } from "./program/node.js";
@@ -36,6 +37,7 @@ const GROUPS: ReadonlyArray<(program: Command) => void> = [
   registerBookings,
   registerCases,
   registerDeliveries,
+  registerEvaluations,
   registerReports,
   registerBackup,
 ];

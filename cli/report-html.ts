@@ -144,6 +144,8 @@ function coverageBody(r: CoverageReport, heading: string): string {
   }
   out.push(`</tbody></table>`);
 
+  out.push(evaluationSection(r));
+
   const list = (title: string, items: string[]) =>
     `<h3>${esc(title)} (${items.length})</h3>${items.length === 0 ? `<p class="none">none</p>` : `<ul class="gaps">${items.join("")}</ul>`}`;
   const g = r.gaps;
@@ -203,6 +205,58 @@ function coverageBody(r: CoverageReport, heading: string): string {
         `<tr><td>${esc(h.hub)}</td><td><code>${esc(c.document)}</code></td><td>${esc(c.type)}</td><td class="n">${c.seq}</td><td>${esc(c.time)}</td></tr>`,
       );
   out.push(`</tbody></table></div>`);
+  return out.join("\n");
+}
+
+const mean = (x: number | null) => (x === null ? "–" : String(x));
+
+/** The four levels of evaluation (docs/evaluation.md): per hub, per competency and method, indicators, and what compares. */
+function evaluationSection(r: CoverageReport): string {
+  const out: string[] = [
+    `<h2>Evaluation at four levels</h2><table><thead><tr><th>hub</th><th>1 · responses</th><th>1 · mean score</th><th>2 · assessed before and after</th><th>2 · pre mean</th><th>2 · post mean</th><th>2 · gain</th><th>3 · follow-ups expected</th><th>3 · followed up</th><th>3 · overdue</th><th>3 · reached</th><th>3 · applying</th><th>3 · application</th></tr></thead><tbody>`,
+  ];
+  for (const h of r.hubs) {
+    const e = h.evaluation;
+    const p = e.learning.prePost;
+    const b = e.behaviour;
+    const k = (section: string, measure: string) => `${section}|${h.hub}||${measure}`;
+    out.push(
+      `<tr><th>${esc(h.hub)}</th>${fig(k("level1_reaction", "responses"), num(e.reaction.responses))}${fig(k("level1_reaction", "mean_score"), mean(e.reaction.meanScore))}` +
+        `${fig(k("level2_learning", "assessed_pre_post"), num(p.assessed))}${fig(k("level2_learning", "pre_mean"), mean(p.preMean))}${fig(k("level2_learning", "post_mean"), mean(p.postMean))}${fig(k("level2_learning", "gain"), mean(p.gain))}` +
+        `${fig(k("level3_behaviour", "follow_ups_expected"), num(b.expected))}${fig(k("level3_behaviour", "followed_up"), num(b.followedUp))}${fig(k("level3_behaviour", "overdue"), num(b.overdue))}${fig(k("level3_behaviour", "reached"), num(b.reached))}${fig(k("level3_behaviour", "applying"), num(b.applying))}${fig(k("level3_behaviour", "application_rate"), formatRate(b.applicationRate))}</tr>`,
+    );
+  }
+  out.push(`</tbody></table>`);
+  const assessed = [
+    ...r.hubs.flatMap((h) => h.evaluation.learning.assessments.map((a) => ({ hub: h.hub, a }))),
+    ...r.evaluation.assessments.map((a) => ({ hub: "", a })),
+  ];
+  if (assessed.length > 0) {
+    out.push(
+      `<h3>Assessments per competency and method</h3><table><thead><tr><th>hub</th><th>competency</th><th>method</th><th>assessed</th><th>demonstrated</th><th>rate</th></tr></thead><tbody>`,
+    );
+    for (const { hub, a } of assessed) {
+      const k = (measure: string) => `assessment|${hub}|${a.competency}/${a.method}|${measure}`;
+      out.push(
+        `<tr><th>${hub === "" ? "all hubs" : esc(hub)}</th><td>${esc(a.code)}</td><td>${esc(a.method)}</td>${fig(k("assessed"), num(a.assessed))}${fig(k("demonstrated"), num(a.demonstrated))}${fig(k("rate"), formatRate(a.rate))}</tr>`,
+      );
+    }
+    out.push(`</tbody></table>`);
+  }
+  const results = r.hubs.flatMap((h) => h.evaluation.results.map((x) => ({ hub: h.hub, x })));
+  if (results.length > 0) {
+    out.push(
+      `<h3>Results: the hubs' indicators</h3><table><thead><tr><th>hub</th><th>indicator</th><th>period</th><th>value</th><th>unit</th><th>source</th></tr></thead><tbody>`,
+    );
+    for (const { hub, x } of results)
+      out.push(
+        `<tr><th>${esc(hub)}</th><td>${esc(x.indicator)}</td><td>${esc(x.from)} – ${esc(x.to)}</td>${fig(`level4_results|${hub}|${x.indicator} ${x.from}..${x.to}|${x.unit}`, num(x.value))}<td>${esc(x.unit)}</td><td>${esc(x.source)}</td></tr>`,
+      );
+    out.push(`</tbody></table>`);
+  }
+  out.push(
+    `<h3>Do the figures compare?</h3><ul class="gaps">${r.evaluation.comparability.map((c) => `<li>${c.comparable ? "Comparable" : "Note"}: ${esc(c.note)}</li>`).join("")}</ul>`,
+  );
   return out.join("\n");
 }
 

@@ -34,19 +34,67 @@ export interface CoverageFigures {
       passRate: number | null;
     };
     modulesNeverDelivered: string[];
+    evaluation: EvaluationFigures;
   }>;
+  evaluation: {
+    assessments: AssessmentRow[];
+    comparability: Array<{
+      level: string;
+      comparable: boolean;
+      instruments: Array<{ instrument: string; hubs: string[] }>;
+      note: string;
+    }>;
+  };
   gaps: {
     noActiveTrainer: Array<{ competency: string; code: string; region: string }>;
     expiring: Array<{ hub: string; competency: string; count: number }>;
     awaitingReview: Array<{ hub: string; adaptation: string }>;
     behindRelease: Array<{ hub: string; adopted: string | null; latest: string }>;
     neverDelivered: Array<{ hub: string; module: string }>;
+    followUpsOverdue: Array<{ hub: string; count: number }>;
   };
   sources: {
     charter: { checkpoint: { seq: number; time: string } };
     releases: Array<{ checkpoint: { version?: string } }>;
     documents: Array<{ hub: string; type: string; checkpoint: { seq: number; time: string } }>;
   };
+}
+
+/** One competency assessed by one method (node/reports' AssessmentFigures). */
+export interface AssessmentRow {
+  competency: string;
+  code: string;
+  method: string;
+  assessed: number;
+  demonstrated: number;
+  rate: number | null;
+}
+
+/** A hub's evaluation at the four levels (node/reports' HubEvaluation). */
+export interface EvaluationFigures {
+  reaction: { deliveries: number; responses: number; meanScore: number | null; instruments: string[] };
+  learning: {
+    assessments: AssessmentRow[];
+    prePost: {
+      deliveries: number;
+      assessed: number;
+      preMean: number | null;
+      postMean: number | null;
+      gain: number | null;
+      instruments: string[];
+    };
+  };
+  behaviour: {
+    expected: number;
+    followedUp: number;
+    overdue: number;
+    followUps: number;
+    reached: number;
+    applying: number;
+    applicationRate: number | null;
+    instruments: string[];
+  };
+  results: Array<{ indicator: string; from: string; to: string; value: number; unit: string; source: string }>;
 }
 
 /** One figure in both periods (node/reports' FigureChange). */
@@ -91,13 +139,54 @@ export function coverageRows(r: CoverageFigures): string[][] {
     for (const [k, v] of Object.entries(h.deliveries))
       rows.push(["deliveries", h.hub, "", snake(k), v === null ? "" : String(v)]);
     for (const m of h.adaptedModules) rows.push(["adapted_module", h.hub, m, "release", h.adoptedRelease ?? ""]);
+    rows.push(...evaluationRows(h.hub, h.evaluation));
   }
+  for (const a of r.evaluation.assessments) rows.push(...assessmentRows("", a));
+  for (const c of r.evaluation.comparability)
+    rows.push(["comparability", "", c.level, "comparable", c.comparable ? "yes" : "no"]);
   for (const g of r.gaps.noActiveTrainer) rows.push(["gap:no_active_trainer", "", g.competency, "region", g.region]);
   for (const g of r.gaps.expiring) rows.push(["gap:expiring", g.hub, g.competency, "count", String(g.count)]);
   for (const g of r.gaps.awaitingReview) rows.push(["gap:awaiting_review", g.hub, g.adaptation, "", ""]);
   for (const g of r.gaps.behindRelease) rows.push(["gap:behind_release", g.hub, g.adopted ?? "", "latest", g.latest]);
   for (const g of r.gaps.neverDelivered) rows.push(["gap:never_delivered", g.hub, g.module, "", ""]);
+  for (const g of r.gaps.followUpsOverdue) rows.push(["gap:follow_ups_overdue", g.hub, "", "count", String(g.count)]);
   return rows;
+}
+
+const cell = (v: number | null) => (v === null ? "" : String(v));
+
+function assessmentRows(hub: string, a: AssessmentRow): string[][] {
+  const subject = `${a.competency}/${a.method}`;
+  return [
+    ["assessment", hub, subject, "assessed", String(a.assessed)],
+    ["assessment", hub, subject, "demonstrated", String(a.demonstrated)],
+    ["assessment", hub, subject, "rate", cell(a.rate)],
+  ];
+}
+
+/** A hub's four levels, one figure per row (section level1…level4, and assessment). */
+function evaluationRows(hub: string, e: EvaluationFigures): string[][] {
+  const p = e.learning.prePost;
+  const b = e.behaviour;
+  return [
+    ["level1_reaction", hub, "", "responses", String(e.reaction.responses)],
+    ["level1_reaction", hub, "", "mean_score", cell(e.reaction.meanScore)],
+    ["level1_reaction", hub, "", "instruments", e.reaction.instruments.join(" ")],
+    ...e.learning.assessments.flatMap((a) => assessmentRows(hub, a)),
+    ["level2_learning", hub, "", "assessed_pre_post", String(p.assessed)],
+    ["level2_learning", hub, "", "pre_mean", cell(p.preMean)],
+    ["level2_learning", hub, "", "post_mean", cell(p.postMean)],
+    ["level2_learning", hub, "", "gain", cell(p.gain)],
+    ["level2_learning", hub, "", "instruments", p.instruments.join(" ")],
+    ["level3_behaviour", hub, "", "follow_ups_expected", String(b.expected)],
+    ["level3_behaviour", hub, "", "followed_up", String(b.followedUp)],
+    ["level3_behaviour", hub, "", "overdue", String(b.overdue)],
+    ["level3_behaviour", hub, "", "reached", String(b.reached)],
+    ["level3_behaviour", hub, "", "applying", String(b.applying)],
+    ["level3_behaviour", hub, "", "application_rate", cell(b.applicationRate)],
+    ["level3_behaviour", hub, "", "instruments", b.instruments.join(" ")],
+    ...e.results.map((r) => ["level4_results", hub, `${r.indicator} ${r.from}..${r.to}`, r.unit, String(r.value)]),
+  ];
 }
 
 /** A baseline in long form: scope (federation or hub), hub, subject, measure, current, baseline, change. */

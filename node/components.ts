@@ -283,7 +283,10 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     { hubId, isSecretariat },
     { documents, views, membership, tree: () => availability.competencyTree(), logger: child("cases") },
   );
-  const deliveries = new Deliveries({ hubId }, { documents, curriculum, views, membership });
+  const deliveries = new Deliveries(
+    { hubId },
+    { documents, curriculum, views, membership, instruments: (ref) => cases.instrumentProblem(ref) },
+  );
   const reports = new Reports({ hubId }, { documents, checkpointer, views, membership, core: coreSource });
   // Admission: between the transports and the Repo, only what owners signed enters (docs/security.md).
   const admission = new AdmissionGate(

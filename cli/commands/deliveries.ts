@@ -18,7 +18,40 @@ export interface DeliveryOptions extends ConnectionOptions {
   passed?: number;
   /** `RESPONSES:MEAN` (mean score 0-100). */
   evaluation?: string;
+  /** `HUB/CASE-ID@VERSION`: the questionnaire the course evaluation used. */
+  evaluationInstrument?: string;
+  /** `COMPETENCY:METHOD:ASSESSED:DEMONSTRATED`, repeatable. */
+  assessment?: string[];
+  /** `ASSESSED:PRE:POST` (mean scores 0-100). */
+  learning?: string;
+  learningInstrument?: string;
   visibility?: string;
+}
+
+/** `hr-1:practical:20:17` → an assessment; every malformed one is named. */
+export function parseAssessments(values: readonly string[]): Delivery["assessments"] {
+  const problems: string[] = [];
+  const out = values.map((v) => {
+    const m = /^([^:]+):([^:]+):(\d+):(\d+)$/.exec(v.trim());
+    if (!m) {
+      problems.push(`--assessment '${v}': expected COMPETENCY:METHOD:ASSESSED:DEMONSTRATED, e.g. hr-1:practical:20:17`);
+      return { competency: "", method: "", assessed: 0, demonstrated: 0 };
+    }
+    return { competency: m[1] as string, method: m[2] as string, assessed: Number(m[3]), demonstrated: Number(m[4]) };
+  });
+  if (problems.length > 0) throw new CliError(problems.join("; "), ExitCode.Usage);
+  return out;
+}
+
+function learningOf(value: string | undefined, instrument: string | undefined): Delivery["learning"] {
+  if (value === undefined) {
+    if (instrument !== undefined)
+      throw new CliError("--learning-instrument needs --learning ASSESSED:PRE:POST", ExitCode.Usage);
+    return undefined;
+  }
+  const m = /^(\d+):(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(value.trim());
+  if (!m) throw new CliError(`--learning '${value}': expected ASSESSED:PRE:POST, e.g. 24:52:78`, ExitCode.Usage);
+  return { assessed: Number(m[1]), preMean: Number(m[2]), postMean: Number(m[3]), instrument: instrument ?? "" };
 }
 
 /** `police=12/20/1` → a participant group; every malformed one is named. */
@@ -36,11 +69,15 @@ export function parseGroups(values: readonly string[]): Delivery["participants"]
   return groups;
 }
 
-function evaluationOf(value: string | undefined): { responses: number; meanScore: number } {
-  if (value === undefined) return { responses: 0, meanScore: 0 };
+function evaluationOf(value: string | undefined, instrument: string | undefined): Delivery["evaluation"] {
+  if (value === undefined) {
+    if (instrument !== undefined)
+      throw new CliError("--evaluation-instrument needs --evaluation RESPONSES:MEAN", ExitCode.Usage);
+    return { responses: 0, meanScore: 0, instrument: "" };
+  }
   const m = /^(\d+):(\d+(?:\.\d+)?)$/.exec(value.trim());
   if (!m) throw new CliError(`--evaluation '${value}': expected RESPONSES:MEAN, e.g. 28:81.5`, ExitCode.Usage);
-  return { responses: Number(m[1]), meanScore: Number(m[2]) };
+  return { responses: Number(m[1]), meanScore: Number(m[2]), instrument: instrument ?? "" };
 }
 
 function message(options: DeliveryOptions): Delivery {
@@ -55,7 +92,9 @@ function message(options: DeliveryOptions): Delivery {
     participants: parseGroups(options.group ?? []),
     completed: options.completed ?? 0,
     passed: options.passed ?? 0,
-    evaluation: evaluationOf(options.evaluation),
+    evaluation: evaluationOf(options.evaluation, options.evaluationInstrument),
+    assessments: parseAssessments(options.assessment ?? []),
+    learning: learningOf(options.learning, options.learningInstrument),
     visibility: options.visibility ?? "",
     source: "",
     recordedAt: "",
@@ -77,9 +116,7 @@ export async function deliveriesRecordCommand(options: DeliveryOptions, io: Io):
 }
 
 export async function deliveriesIngestCommand(options: DeliveryOptions & { file: string }, io: Io): Promise<void> {
-  const json = await readFile(options.file, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`cannot read '${options.file}': ${error.code ?? error.message}`, ExitCode.Usage);
-  });
+  const json = await readText(options.file);
   const result = await withConnection(options, (c) =>
     c.deliveries.ingestStatements({ delivery: message(options), statementsJson: json }, { deadlineMs: 120_000 }),
   );
@@ -89,6 +126,89 @@ export async function deliveriesIngestCommand(options: DeliveryOptions & { file:
       io,
       `Counted ${result.added} new statement(s) (${result.duplicates} seen before, not counted again) into ${summary(result.delivery as Delivery)}`,
     );
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/**
+ * `concordat deliveries assess <id>`: a delivery's assessments per competency and method, from the
+ * command line (`--assessment`), a CSV file (`--file`), or xAPI / cmi5 results (`--xapi` with
+ * `--competency` and `--method`).
+ */
+export async function deliveriesAssessCommand(
+  options: ConnectionOptions & {
+    id: string;
+    assessment?: string[];
+    file?: string;
+    xapi?: string;
+    competency?: string;
+    method?: string;
+    mastery?: string;
+  },
+  io: Io,
+): Promise<void> {
+  const sources = [
+    options.assessment?.length ? "--assessment" : "",
+    options.file ? "--file" : "",
+    options.xapi ? "--xapi" : "",
+  ].filter((s) => s !== "");
+  if (sources.length !== 1)
+    throw new CliError(
+      sources.length === 0
+        ? "give the assessments: --assessment COMPETENCY:METHOD:ASSESSED:DEMONSTRATED, --file FILE.csv, or --xapi FILE.json with --competency and --method"
+        : `give one of ${sources.join(", ")}, not several`,
+      ExitCode.Usage,
+    );
+  if (options.xapi) {
+    if (!options.competency || !options.method)
+      throw new CliError("--xapi needs --competency ID and --method METHOD (what the results assess)", ExitCode.Usage);
+    const mastery = options.mastery === undefined ? 0 : Number(options.mastery);
+    if (options.mastery !== undefined && (!Number.isFinite(mastery) || mastery <= 0 || mastery > 1))
+      throw new CliError(
+        `--mastery '${options.mastery}': expected a scaled score above 0 and at most 1, e.g. 0.8`,
+        ExitCode.Usage,
+      );
+    const json = await readText(options.xapi);
+    const result = await withConnection(options, (c) =>
+      c.deliveries.ingestAssessment(
+        {
+          delivery: options.id,
+          competency: options.competency as string,
+          method: options.method as string,
+          mastery,
+          statementsJson: json,
+        },
+        { deadlineMs: 120_000 },
+      ),
+    );
+    if (io.json) printJson(io, result);
+    else {
+      const a = result.delivery?.assessments.find(
+        (x) => x.competency === options.competency?.trim() && x.method === options.method?.trim().toLowerCase(),
+      );
+      printLine(
+        io,
+        `Counted ${result.added} new statement(s) (${result.duplicates} seen before, ${result.withoutResult} without a result) into ${options.id}: ${a ? `${a.demonstrated} of ${a.assessed} demonstrated ${a.competency} (${a.method})` : "no assessment"}`,
+      );
+    }
+    return;
+  }
+  const request = options.file
+    ? { delivery: options.id, assessments: [], csv: await readText(options.file) }
+    : { delivery: options.id, assessments: parseAssessments(options.assessment ?? []), csv: "" };
+  const saved = await withConnection(options, (c) => c.deliveries.recordAssessments(request));
+  if (io.json) printJson(io, saved);
+  else {
+    printLine(io, `Assessments of ${saved.id} (${saved.assessments.length} competency × method):`);
+    for (const a of saved.assessments)
+      printLine(io, `  ${a.competency} by ${a.method}: ${a.demonstrated} of ${a.assessed} demonstrated it`);
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  return readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read '${file}': ${error.code ?? error.message}`, ExitCode.Usage);
+  });
 }
 
 export async function deliveriesListCommand(options: ConnectionOptions & { hub?: string }, io: Io): Promise<void> {
@@ -127,6 +247,19 @@ export async function deliveriesShowCommand(options: ConnectionOptions & { id: s
   for (const g of d.participants)
     printLine(io, `  ${g.category.padEnd(12)} female ${g.female}, male ${g.male}, unspecified ${g.unspecified}`);
   if (d.evaluation && d.evaluation.responses > 0)
-    printLine(io, `  evaluation   ${d.evaluation.responses} response(s), mean ${d.evaluation.meanScore}`);
+    printLine(
+      io,
+      `  reaction     ${d.evaluation.responses} response(s), mean ${d.evaluation.meanScore}${d.evaluation.instrument ? ` (instrument ${d.evaluation.instrument})` : ""}`,
+    );
+  for (const a of d.assessments)
+    printLine(
+      io,
+      `  assessed     ${a.competency} by ${a.method}: ${a.demonstrated} of ${a.assessed} demonstrated it${a.assessed > 0 ? ` (${Math.round((a.demonstrated / a.assessed) * 100)} %)` : ""}`,
+    );
+  if (d.learning && d.learning.assessed > 0)
+    printLine(
+      io,
+      `  learning     ${d.learning.assessed} assessed before and after: mean ${d.learning.preMean} → ${d.learning.postMean} (gain ${round1(d.learning.postMean - d.learning.preMean)})${d.learning.instrument ? ` (instrument ${d.learning.instrument})` : ""}`,
+    );
   printLine(io, `  recorded     ${d.recordedAt} by ${d.recordedBy}; ${d.visibility}`);
 }

@@ -108,6 +108,7 @@ function printCoverage(io: Io, report: CoverageReport): void {
       ]),
     );
   }
+  printEvaluation(io, report);
   const g = report.gaps;
   printLine(io, "Gaps:");
   printLine(
@@ -132,6 +133,10 @@ function printCoverage(io: Io, report: CoverageReport): void {
   );
   printLine(
     io,
+    `  follow-ups overdue  ${g.followUpsOverdue.length === 0 ? "none" : g.followUpsOverdue.map((x) => `${x.hub}: ${x.count}`).join(", ")}`,
+  );
+  printLine(
+    io,
     `Computed from charter seq ${report.sources.charter.checkpoint.seq}, core release(s) ${report.sources.releases.map((s) => s.checkpoint.version).join(", ") || "none"}, and ${report.sources.documents.length} signed document(s):`,
   );
   // Every signed document counted above, by its hub (the sum is the count): also the hubs the table
@@ -150,6 +155,60 @@ function printCoverage(io: Io, report: CoverageReport): void {
       `  ${hub}: ${e.count} document(s), newest checkpoint ${e.newest || "none"}${inTable.has(hub) ? "" : " (not in the table: no trainers or deliveries of its own)"}`,
     );
   }
+}
+
+const num = (x: number | null) => (x === null ? "–" : String(x));
+
+/** The four levels of evaluation: a table per hub, pass rates per competency and method, and what compares. */
+function printEvaluation(io: Io, report: CoverageReport): void {
+  printLine(io, "Evaluation (docs/evaluation.md):");
+  printTable(
+    io,
+    ["hub", "1 reaction (responses)", "2 learning pre → post (n)", "3 applying / reached", "3 overdue", "4 indicators"],
+    report.hubs.map((h) => {
+      const e = h.evaluation;
+      const p = e.learning.prePost;
+      return [
+        h.hub,
+        e.reaction.responses === 0 ? "–" : `${num(e.reaction.meanScore)} (${e.reaction.responses})`,
+        p.assessed === 0 ? "–" : `${num(p.preMean)} → ${num(p.postMean)} (${p.assessed})`,
+        e.behaviour.reached === 0
+          ? "–"
+          : `${e.behaviour.applying} / ${e.behaviour.reached} (${pct(e.behaviour.applicationRate)})`,
+        String(e.behaviour.overdue),
+        e.results.length === 0 ? "–" : e.results.map((r) => `${r.indicator} ${r.value} ${r.unit}`).join("; "),
+      ];
+    }),
+  );
+  const rows = report.hubs.flatMap((h) =>
+    h.evaluation.learning.assessments.map((a) => [
+      h.hub,
+      a.code,
+      a.method,
+      String(a.assessed),
+      String(a.demonstrated),
+      pct(a.rate),
+    ]),
+  );
+  if (rows.length > 0) {
+    printTable(
+      io,
+      ["assessed", "competency", "method", "assessed", "demonstrated", "rate"],
+      [
+        ...rows,
+        ...report.evaluation.assessments.map((a) => [
+          "all hubs",
+          a.code,
+          a.method,
+          String(a.assessed),
+          String(a.demonstrated),
+          pct(a.rate),
+        ]),
+      ],
+    );
+  }
+  for (const c of report.evaluation.comparability)
+    printLine(io, `  ${c.comparable ? "comparable" : "note"}: ${c.note}`);
 }
 
 /** `report baseline --period P --against Q`: every figure in both periods, and the change. */

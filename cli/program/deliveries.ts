@@ -1,6 +1,7 @@
 /** `concordat deliveries …`: what this hub delivered, as figures. */
 import type { Command } from "commander";
 import {
+  deliveriesAssessCommand,
   deliveriesIngestCommand,
   deliveriesListCommand,
   deliveriesRecordCommand,
@@ -34,8 +35,37 @@ export function registerDeliveries(program: Command): void {
     )
     .option("--completed <n>", "participants who completed", nonNegativeInt)
     .option("--passed <n>", "participants who passed", nonNegativeInt)
-    .option("--evaluation <responses:mean>", "course evaluation: responses and mean score 0-100, e.g. 28:81.5")
+    .option(
+      "--evaluation <responses:mean>",
+      "level 1, the course evaluation: responses and mean score 0-100, e.g. 28:81.5",
+    )
+    .option("--evaluation-instrument <hub/id@version>", "the questionnaire it used (an evaluation-tool case)")
+    .option(
+      "--assessment <competency:method:assessed:demonstrated>",
+      "level 2, per competency of the module and method (written, practical, simulation, observed), e.g. hr-1:practical:20:17 (repeatable)",
+      collect,
+    )
+    .option(
+      "--learning <assessed:pre:post>",
+      "level 2, pre/post assessment: how many took both and the mean scores 0-100, e.g. 24:52:78",
+    )
+    .option("--learning-instrument <hub/id@version>", "the assessment it used (an evaluation-tool case)")
     .action(action(deliveriesRecordCommand));
+  deliveries
+    .command("assess <id>")
+    .description(
+      "a delivery's assessments per competency and method, from the command line, a CSV file or xAPI results",
+    )
+    .option("--assessment <competency:method:assessed:demonstrated>", "e.g. hr-1:practical:20:17 (repeatable)", collect)
+    .option("--file <csv>", "a CSV file with the columns competency, method, assessed, demonstrated")
+    .option("--xapi <json>", "xAPI / cmi5 statements whose results (success, scaled score) assess one competency")
+    .option("--competency <id>", "with --xapi: the competency the results assess")
+    .option("--method <method>", "with --xapi: written, practical, simulation or observed")
+    .option(
+      "--mastery <scaled>",
+      "with --xapi: the scaled score that demonstrates it when a statement has no success (default 0.8)",
+    )
+    .action(action(deliveriesAssessCommand, "id"));
   target(
     deliveries
       .command("ingest <file>")

@@ -42,6 +42,7 @@ function fromMessage(m: CaseMessage | undefined): RawCase {
     evidence: m.evidence,
     review: m.review,
     visibility: m.visibility,
+    version: m.version,
   };
 }
 

@@ -26,6 +26,7 @@ import { CaseServiceService } from "./generated/concordat/v1/cases.js";
 import { AuditServiceService, CoreServiceService } from "./generated/concordat/v1/core.js";
 import { CredentialServiceService } from "./generated/concordat/v1/credentials.js";
 import { DeliveryServiceService } from "./generated/concordat/v1/deliveries.js";
+import { EvaluationServiceService } from "./generated/concordat/v1/evaluations.js";
 import { FederationServiceService, KeyServiceService } from "./generated/concordat/v1/federation.js";
 import { NodeServiceService, OperatorServiceService } from "./generated/concordat/v1/node.js";
 import { ReportServiceService } from "./generated/concordat/v1/reports.js";
@@ -119,6 +120,7 @@ const SERVICES = {
   bookings: BookingServiceService,
   cases: CaseServiceService,
   deliveries: DeliveryServiceService,
+  evaluations: EvaluationServiceService,
   reports: ReportServiceService,
   health: HealthService,
 };

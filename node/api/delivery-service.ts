@@ -1,4 +1,4 @@
-import type { Deliveries, Delivery, RawDeliveryDraft } from "../deliveries/index.js";
+import { formatInstrument, type Deliveries, type Delivery, type RawDeliveryDraft } from "../deliveries/index.js";
 import { invalidArgument } from "../errors.js";
 import {
   DeliveryServiceService,
@@ -9,8 +9,18 @@ import { unary, type HandlerComponents } from "./handlers.js";
 
 export { DeliveryServiceService };
 
+/** The scaled score that demonstrates a competency when a statement says no more (docs/evaluation.md). */
+export const DEFAULT_MASTERY = 0.8;
+
 export function deliveryMessage(hub: string, d: Delivery): DeliveryMessage {
-  return { ...d, participants: d.participants.map((g) => ({ ...g })), evaluation: { ...d.evaluation }, hub };
+  return {
+    ...d,
+    participants: d.participants.map((g) => ({ ...g })),
+    evaluation: { ...d.evaluation, instrument: formatInstrument(d.evaluation.instrument) },
+    assessments: d.assessments.map((a) => ({ ...a })),
+    learning: d.learning ? { ...d.learning, instrument: formatInstrument(d.learning.instrument) } : undefined,
+    hub,
+  };
 }
 
 function draftOf(m: DeliveryMessage | undefined): RawDeliveryDraft {
@@ -31,7 +41,18 @@ function draftOf(m: DeliveryMessage | undefined): RawDeliveryDraft {
     })),
     completed: m.completed,
     passed: m.passed,
-    evaluation: { responses: m.evaluation?.responses ?? 0, meanScore: m.evaluation?.meanScore ?? 0 },
+    evaluation: {
+      responses: m.evaluation?.responses ?? 0,
+      meanScore: m.evaluation?.meanScore ?? 0,
+      instrument: m.evaluation?.instrument ?? "",
+    },
+    assessments: m.assessments.map((a) => ({ ...a })),
+    learning: {
+      assessed: m.learning?.assessed ?? 0,
+      preMean: m.learning?.preMean ?? 0,
+      postMean: m.learning?.postMean ?? 0,
+      instrument: m.learning?.instrument ?? "",
+    },
     visibility: m.visibility,
   };
 }
@@ -45,12 +66,40 @@ export function deliveryService(
       deliveryMessage(info.hubId, await deliveries.record(ctx.operator.id, draftOf(req.delivery))),
     ),
     ingestStatements: unary(components, "IngestStatements", "operator", async (req, ctx) => {
-      const { participants: _p, completed: _c, passed: _s, evaluation: _e, ...target } = draftOf(req.delivery);
+      const {
+        participants: _p,
+        completed: _c,
+        passed: _s,
+        evaluation: _e,
+        assessments: _a,
+        learning: _l,
+        ...target
+      } = draftOf(req.delivery);
       const result = await deliveries.ingest(ctx.operator.id, target, req.statementsJson);
       return {
         delivery: deliveryMessage(info.hubId, result.delivery),
         added: result.added,
         duplicates: result.duplicates,
+      };
+    }),
+    recordAssessments: unary(components, "RecordAssessments", "operator", async (req, ctx) => {
+      if (req.csv !== "" && req.assessments.length > 0)
+        throw invalidArgument([{ field: "csv", description: "give assessments or a CSV file, not both" }]);
+      const input = req.csv !== "" ? { csv: req.csv } : { rows: req.assessments.map((a) => ({ ...a })) };
+      return deliveryMessage(info.hubId, await deliveries.assess(ctx.operator.id, req.delivery, input));
+    }),
+    ingestAssessment: unary(components, "IngestAssessment", "operator", async (req, ctx) => {
+      const result = await deliveries.ingestAssessment(
+        ctx.operator.id,
+        req.delivery,
+        { competency: req.competency, method: req.method, mastery: req.mastery === 0 ? DEFAULT_MASTERY : req.mastery },
+        req.statementsJson,
+      );
+      return {
+        delivery: deliveryMessage(info.hubId, result.delivery),
+        added: result.added,
+        duplicates: result.duplicates,
+        withoutResult: result.withoutResult,
       };
     }),
     getDelivery: unary(components, "GetDelivery", "viewer", async (req) =>

@@ -34,6 +34,7 @@ import type { Bookings } from "../bookings/index.js";
 import { CaseServiceService, caseService } from "./case-service.js";
 import type { Cases } from "../cases/index.js";
 import { DeliveryServiceService, deliveryService } from "./delivery-service.js";
+import { EvaluationServiceService, evaluationService } from "./evaluation-service.js";
 import type { Deliveries } from "../deliveries/index.js";
 import { ReportServiceService, reportService } from "./report-service.js";
 import type { Reports } from "../reports/index.js";
@@ -79,6 +80,8 @@ const REQUEST_BYTES: Readonly<Record<string, number>> = {
   "/concordat.v1.CoreService/ImportCore": API_MAX_RECEIVE_MESSAGE_BYTES,
   "/concordat.v1.CoreService/PutCoreRecords": API_MAX_RECEIVE_MESSAGE_BYTES,
   "/concordat.v1.DeliveryService/IngestStatements": API_MAX_RECEIVE_MESSAGE_BYTES,
+  "/concordat.v1.DeliveryService/IngestAssessment": API_MAX_RECEIVE_MESSAGE_BYTES,
+  "/concordat.v1.DeliveryService/RecordAssessments": 1 * MiB,
 };
 
 /** The largest request message `path` decodes. */
@@ -147,6 +150,7 @@ const HEALTH_SERVICES = [
   "concordat.v1.BookingService",
   "concordat.v1.CaseService",
   "concordat.v1.DeliveryService",
+  "concordat.v1.EvaluationService",
   "concordat.v1.ReportService",
 ];
 
@@ -201,6 +205,7 @@ export class ApiServer implements Startable {
     add(BookingServiceService, bookingService(this.#components));
     add(CaseServiceService, caseService(this.#components));
     add(DeliveryServiceService, deliveryService(this.#components));
+    add(EvaluationServiceService, evaluationService(this.#components));
     add(ReportServiceService, reportService(this.#components));
     const health = new HealthImplementation(
       Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])),

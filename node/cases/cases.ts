@@ -270,6 +270,23 @@ export class Cases implements Startable {
     return { record, ...(endorsement ? { endorsement } : {}) };
   }
 
+  /**
+   * Whether an evaluation instrument exists as named: a case of kind evaluation-tool in that hub's
+   * repository (this hub's, or another's as of its latest verified checkpoint) at that version.
+   * Undefined when it does, else what is wrong.
+   */
+  instrumentProblem(ref: { hub: string; id: string; version: string }): string | undefined {
+    const name = `${ref.hub}/${ref.id}@${ref.version}`;
+    const record = ref.hub === this.#self ? this.#stored(ref.id) : this.#indexed.get(`${ref.hub}/${ref.id}`)?.record;
+    if (!record)
+      return `instrument ${quote(name)} does not exist: no case ${quote(ref.id)} of hub ${quote(ref.hub)} is known here`;
+    if (record.kind !== "evaluation-tool")
+      return `instrument ${quote(name)}: case ${quote(ref.id)} is a ${record.kind}, not an evaluation-tool`;
+    if (record.version !== ref.version)
+      return `instrument ${quote(name)} does not exist: ${quote(ref.id)} is at version ${quote(record.version)}`;
+    return undefined;
+  }
+
   /** Cases of one hub (this one by default), sorted by id. */
   list(hub = this.#self): CaseRecord[] {
     const out: CaseRecord[] = [];

@@ -42,6 +42,8 @@ export interface CaseRecord {
   evidence: Evidence[];
   review: ReviewState;
   visibility: Visibility;
+  /** The case's version, e.g. "2": a delivery's evaluation names the instrument it used at one version. */
+  version: string;
   updatedAt: string;
   updatedBy: string;
 }
@@ -78,6 +80,7 @@ export interface RawCase {
   evidence?: Array<{ url?: string; sha256?: string; label?: string }>;
   review?: string;
   visibility?: string;
+  version?: string;
 }
 
 function oneOf<T extends string>(
@@ -168,6 +171,12 @@ export function validateCase(raw: RawCase, prefix = "case"): { value: CaseDraft;
   });
   const review = oneOf(c, f("review"), raw.review, REVIEW_STATES, "draft");
   const visibility = oneOf(c, f("visibility"), raw.visibility, VISIBILITIES, "internal");
+  const version = (raw.version ?? "").trim() || "1";
+  if (c.characters(f("version"), version, TextKind.Line) && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(version))
+    c.fail(
+      f("version"),
+      `${quote(version)} is not a version (letters, digits, '.', '_', '-'; at most 40), e.g. 2 or 2.1`,
+    );
   return {
     value: {
       id,
@@ -183,6 +192,7 @@ export function validateCase(raw: RawCase, prefix = "case"): { value: CaseDraft;
       evidence,
       review,
       visibility,
+      version,
     },
     violations: c.violations,
   };
@@ -204,6 +214,7 @@ export function encodeCase(r: CaseRecord): ImmutableString {
       evidence: r.evidence.map((e) => ({ url: e.url, sha256: e.sha256, label: e.label })),
       review: r.review,
       visibility: r.visibility,
+      version: r.version,
       updatedAt: r.updatedAt,
       updatedBy: r.updatedBy,
     } satisfies CaseRecord),
@@ -224,6 +235,8 @@ const caseSchema = z.object({
   evidence: z.array(z.object({ url: z.string(), sha256: z.string(), label: z.string() })),
   review: z.enum(REVIEW_STATES),
   visibility: z.enum(VISIBILITIES),
+  // Cases written before versions were kept are at version 1.
+  version: z.string().default("1"),
   updatedAt: z.string(),
   updatedBy: z.string(),
 });

@@ -9,6 +9,7 @@ import { CaseService } from "../../web/generated/concordat/v1/cases_pb.js";
 import { AuditService, CoreService } from "../../web/generated/concordat/v1/core_pb.js";
 import { CredentialService } from "../../web/generated/concordat/v1/credentials_pb.js";
 import { DeliveryService } from "../../web/generated/concordat/v1/deliveries_pb.js";
+import { EvaluationService } from "../../web/generated/concordat/v1/evaluations_pb.js";
 import { FederationService, KeyService } from "../../web/generated/concordat/v1/federation_pb.js";
 import { NodeService, OperatorService } from "../../web/generated/concordat/v1/node_pb.js";
 import { ReportService } from "../../web/generated/concordat/v1/reports_pb.js";
@@ -31,6 +32,7 @@ export const CONSOLE_SERVICES: readonly DescService[] = [
   BookingService,
   CaseService,
   DeliveryService,
+  EvaluationService,
   ReportService,
 ];
 

@@ -141,6 +141,8 @@ export interface CoreModule {
   /** Identifiers of the competency items it is aligned to. */
   competencies: string[];
   materials: Material[];
+  /** Days after a delivery's end when its level-3 follow-up falls due (absent: the module asks for none). */
+  followUpAfterDays?: number;
 }
 
 /** An accreditation scheme: what a trainer can be accredited for. */
@@ -291,6 +293,7 @@ export const moduleSchema = z
         z.object({ name: text(500), sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256") }).strict(),
       )
       .max(1000),
+    followUpAfterDays: z.number().int().min(1).max(3660).optional(),
   })
   .strict();
 

@@ -2,8 +2,14 @@ import { randomBytes } from "node:crypto";
 import { ImmutableString } from "@automerge/automerge";
 import type { VerifiedViews } from "../authority/index.js";
 import type { Curriculum } from "../core/index.js";
-import { DocumentType, textOf, type OwnedDocuments, type OwnedDocumentSpec } from "../documents/index.js";
-import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
+import {
+  DocumentType,
+  textOf,
+  type DocumentEdit,
+  type OwnedDocuments,
+  type OwnedDocumentSpec,
+} from "../documents/index.js";
+import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import { quote } from "../text.js";
 import { ownedDocumentId, type Membership } from "../federation/index.js";
 import {
@@ -11,17 +17,45 @@ import {
   decodeDelivery,
   deliveriesIn,
   encodeDelivery,
+  isDay,
+  NO_LEARNING,
+  participantsOf,
+  rawOf,
   validateDelivery,
   type Delivery,
+  type DeliveryContext,
   type RawDeliveryDraft,
 } from "./model.js";
-import { figures, fold, readStatements, type IngestState } from "./xapi.js";
+import {
+  ASSESSMENT_METHODS,
+  decodeFollowUps,
+  encodeFollowUps,
+  encodeIndicator,
+  followUpsIn,
+  indicatorKey,
+  indicatorsIn,
+  readAssessmentsCsv,
+  validateFollowUp,
+  validateIndicator,
+  type FollowUp,
+  type FollowUpDraft,
+  type Indicator,
+  type IndicatorDraft,
+  type InstrumentCheck,
+  type RawAssessment,
+} from "./evaluation.js";
+import { assessmentJudge, figures, fold, readStatements, type IngestState } from "./xapi.js";
 
 const PRIVATE_KEY = "deliveries-private";
 
 export function deliveriesSpecs(): OwnedDocumentSpec[] {
   return [
-    { key: DELIVERIES_KEY, type: DocumentType.Deliveries, replicated: true, initial: { deliveries: {} } },
+    {
+      key: DELIVERIES_KEY,
+      type: DocumentType.Deliveries,
+      replicated: true,
+      initial: { deliveries: {}, followUps: {}, indicators: {} },
+    },
     // Never replicated: the pseudonym secret and, per delivery, hashes of ingested statements and pseudonyms.
     { key: PRIVATE_KEY, type: DocumentType.PrivateDeliveries, replicated: false, initial: { ingest: {} } },
   ];
@@ -29,7 +63,32 @@ export function deliveriesSpecs(): OwnedDocumentSpec[] {
 
 interface DeliveriesDoc {
   deliveries?: Record<string, unknown>;
+  /** Per delivery id, its level-3 follow-ups (evaluation.ts). */
+  followUps?: Record<string, unknown>;
+  /** Level-4 indicators, by `indicator|from|to`. */
+  indicators?: Record<string, unknown>;
 }
+
+/** A follow-up that falls due: a delivery of a module that asks for one, with none recorded yet. */
+export interface DueFollowUp {
+  delivery: string;
+  module: string;
+  end: string;
+  due: string;
+  /** Days past due at the time asked (negative: due in that many days). */
+  overdueDays: number;
+}
+
+/** How xAPI results count as an assessment: of which competency, by which method, passing at which scaled score. */
+export interface AssessmentTarget {
+  competency: string;
+  method: string;
+  mastery: number;
+}
+
+const DAY_MS = 86_400_000;
+const addDays = (day: string, days: number) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 
 interface PrivateDoc {
   secret?: ImmutableString;
@@ -38,7 +97,10 @@ interface PrivateDoc {
 }
 
 /** Where an xAPI ingestion goes: an existing xAPI delivery, or a new one with these fields. */
-export type IngestTarget = Omit<RawDeliveryDraft, "participants" | "completed" | "passed" | "evaluation">;
+export type IngestTarget = Omit<
+  RawDeliveryDraft,
+  "participants" | "completed" | "passed" | "evaluation" | "assessments" | "learning"
+>;
 
 /**
  * A hub's course deliveries: recorded by hand (figures as reported) or folded from xAPI / cmi5
@@ -50,29 +112,49 @@ export class Deliveries {
   readonly #curriculum: Curriculum;
   readonly #views: VerifiedViews;
   readonly #membership: Membership;
+  readonly #instruments: InstrumentCheck;
 
   constructor(
     init: { hubId: string },
-    components: { documents: OwnedDocuments; curriculum: Curriculum; views: VerifiedViews; membership: Membership },
+    components: {
+      documents: OwnedDocuments;
+      curriculum: Curriculum;
+      views: VerifiedViews;
+      membership: Membership;
+      /** Whether an evaluation instrument exists (the case repository knows). */
+      instruments: InstrumentCheck;
+    },
   ) {
     this.#self = init.hubId;
     this.#documents = components.documents;
     this.#curriculum = components.curriculum;
     this.#views = components.views;
     this.#membership = components.membership;
+    this.#instruments = components.instruments;
   }
 
-  async #modules(): Promise<Set<string>> {
-    return new Set((await this.#curriculum.effective()).modules.map((m) => m.id));
+  async #context(): Promise<DeliveryContext & { followUpDays: Map<string, number> }> {
+    const modules = (await this.#curriculum.effective()).modules;
+    return {
+      modules: new Map(modules.map((m) => [m.id, m.competencies])),
+      instruments: this.#instruments,
+      followUpDays: new Map(
+        modules.flatMap((m) => (m.followUpAfterDays === undefined ? [] : [[m.id, m.followUpAfterDays] as const])),
+      ),
+    };
+  }
+
+  #doc(): DeliveriesDoc {
+    return this.#documents.get<DeliveriesDoc>(DELIVERIES_KEY);
   }
 
   #stored(id: string): Delivery | undefined {
-    return decodeDelivery(this.#documents.get<DeliveriesDoc>(DELIVERIES_KEY).deliveries?.[id]);
+    return decodeDelivery(this.#doc().deliveries?.[id]);
   }
 
   /** Records (adds or replaces) a delivery's reported figures. */
   async record(operatorId: string, draft: RawDeliveryDraft): Promise<Delivery> {
-    const { value, violations } = validateDelivery(draft, await this.#modules());
+    const { value, violations } = validateDelivery(draft, await this.#context());
     if (violations.length > 0) throw invalidArgument(violations);
     const delivery: Delivery = {
       ...value,
@@ -118,20 +200,24 @@ export class Deliveries {
           .map((v) => `  ${v.field}: ${v.description}`)
           .join("\n")}`,
       );
-    const modules = await this.#modules();
+    const context = await this.#context();
     return this.#documents.transact({ operatorId, action: "delivery.ingest", subjects: [target.id] }, () => {
       const existing = this.#stored(target.id.trim());
       if (existing && existing.source !== "xapi")
         throw failedPrecondition(
           `delivery '${target.id}' was recorded by hand; ingest statements into another delivery id`,
         );
-      const base: RawDeliveryDraft = existing ?? {
-        ...target,
-        participants: [],
-        completed: 0,
-        passed: 0,
-        evaluation: { responses: 0, meanScore: 0 },
-      };
+      const base: RawDeliveryDraft = existing
+        ? rawOf(existing)
+        : {
+            ...target,
+            participants: [],
+            completed: 0,
+            passed: 0,
+            evaluation: { responses: 0, meanScore: 0, instrument: "" },
+            assessments: [],
+            learning: NO_LEARNING,
+          };
       const priv = this.#documents.get<PrivateDoc>(PRIVATE_KEY);
       const secretHex = textOf(priv.secret) ?? randomBytes(32).toString("hex");
       const before = readState(priv.ingest?.[target.id.trim()]);
@@ -144,7 +230,7 @@ export class Deliveries {
           completed: counts.completed,
           passed: counts.passed,
         },
-        modules,
+        context,
       );
       if (checked.violations.length > 0) throw invalidArgument(checked.violations);
       const delivery: Delivery = {
@@ -175,6 +261,235 @@ export class Deliveries {
     });
   }
 
+  /**
+   * Sets a delivery's assessments, from a form (`rows`) or a CSV file (`csv`): each row gives one
+   * competency and method's figures, replacing that pair's; pairs not given are kept. The whole
+   * delivery is checked again (competencies of its module, counts within its participants).
+   */
+  async assess(
+    operatorId: string,
+    id: string,
+    input: { rows: readonly RawAssessment[] } | { csv: string },
+  ): Promise<Delivery> {
+    let rows: readonly RawAssessment[];
+    if ("csv" in input) {
+      const read = readAssessmentsCsv(input.csv);
+      if (read.violations.length > 0)
+        throw invalidArgument(read.violations.slice(0, 100), problemsText("the CSV", read.violations));
+      rows = read.rows;
+    } else rows = input.rows;
+    if (rows.length === 0) throw invalidArgument([{ field: "assessments", description: "none given" }]);
+    const context = await this.#context();
+    return this.#documents.transact({ operatorId, action: "delivery.assess", subjects: [id] }, () => {
+      const existing = this.#stored(id.trim());
+      if (!existing) throw notFound(`no delivery ${quote(id)} at this hub`);
+      const given = new Set(rows.map((r) => `${r.competency.trim()}\n${r.method.trim().toLowerCase()}`));
+      const kept = existing.assessments.filter((a) => !given.has(`${a.competency}\n${a.method}`));
+      return this.#replace(operatorId, existing, { assessments: [...kept, ...rows] }, context);
+    });
+  }
+
+  /**
+   * Counts xAPI / cmi5 results as one competency's assessment by one method: each learner once (a
+   * pseudonym, as for the delivery's figures), demonstrated when any of their statements passed.
+   */
+  async ingestAssessment(
+    operatorId: string,
+    id: string,
+    target: AssessmentTarget,
+    json: string,
+  ): Promise<{ delivery: Delivery; added: number; duplicates: number; withoutResult: number }> {
+    const problems: FieldViolation[] = [];
+    const method = target.method.trim().toLowerCase();
+    if (!(ASSESSMENT_METHODS as readonly string[]).includes(method))
+      problems.push({
+        field: "method",
+        description: `${quote(target.method)} is not one of ${ASSESSMENT_METHODS.join(", ")}`,
+      });
+    if (!Number.isFinite(target.mastery) || target.mastery <= 0 || target.mastery > 1)
+      problems.push({ field: "mastery", description: `${target.mastery} is not a scaled score above 0 and at most 1` });
+    const { statements, violations } = readStatements(json);
+    problems.push(...violations);
+    if (problems.length > 0)
+      throw invalidArgument(problems.slice(0, 100), problemsText("the statements", problems, "nothing was counted"));
+    const context = await this.#context();
+    const competency = target.competency.trim();
+    return this.#documents.transact({ operatorId, action: "delivery.assess", subjects: [id] }, () => {
+      const existing = this.#stored(id.trim());
+      if (!existing) throw notFound(`no delivery ${quote(id)} at this hub`);
+      const priv = this.#documents.get<PrivateDoc>(PRIVATE_KEY);
+      const secretHex = textOf(priv.secret) ?? randomBytes(32).toString("hex");
+      const stateKey = `${existing.id}#${competency}#${method}`;
+      const judge = assessmentJudge(target.mastery);
+      const folded = fold(
+        readState(priv.ingest?.[stateKey]),
+        statements,
+        Buffer.from(secretHex, "hex"),
+        existing.id,
+        judge,
+      );
+      const counts = figures(folded.state);
+      const withoutResult = statements.filter((s) => judge(s) === undefined).length;
+      const assessments = [
+        ...existing.assessments.filter((a) => !(a.competency === competency && a.method === method)),
+        { competency, method, assessed: counts.learners, demonstrated: counts.passed },
+      ];
+      const { edits, result } = this.#replace(operatorId, existing, { assessments }, context);
+      return {
+        edits: [
+          ...edits,
+          {
+            key: PRIVATE_KEY,
+            subject: existing.id,
+            change: (doc) => {
+              if (doc.secret === undefined) doc.secret = new ImmutableString(secretHex);
+              (doc.ingest as Record<string, unknown>)[stateKey] = writeState(folded.state);
+            },
+          },
+        ],
+        result: { delivery: result, added: folded.added, duplicates: folded.duplicates, withoutResult },
+      };
+    });
+  }
+
+  /** The edit that stores `existing` with `change` applied, checked whole. */
+  #replace(
+    operatorId: string,
+    existing: Delivery,
+    change: Partial<RawDeliveryDraft>,
+    context: DeliveryContext,
+  ): { edits: DocumentEdit[]; result: Delivery } {
+    const checked = validateDelivery({ ...rawOf(existing), ...change }, context);
+    if (checked.violations.length > 0) throw invalidArgument(checked.violations);
+    const delivery: Delivery = {
+      ...checked.value,
+      source: existing.source,
+      recordedAt: new Date().toISOString(),
+      recordedBy: operatorId,
+    };
+    return {
+      edits: [
+        {
+          key: DELIVERIES_KEY,
+          subject: delivery.id,
+          change: (doc) => ((doc.deliveries as Record<string, unknown>)[delivery.id] = encodeDelivery(delivery)),
+        },
+      ],
+      result: delivery,
+    };
+  }
+
+  /**
+   * Records a level-3 follow-up of one of this hub's deliveries; one conducted on the same day from
+   * the same source replaces it (a correction).
+   */
+  async recordFollowUp(operatorId: string, draft: FollowUpDraft): Promise<FollowUp> {
+    const id = draft.delivery.trim();
+    const delivery = this.#stored(id);
+    const { value, violations } = validateFollowUp(
+      draft,
+      delivery && { id: delivery.id, end: delivery.end, participants: participantsOf(delivery) },
+      this.#instruments,
+      isDay,
+    );
+    if (violations.length > 0) throw invalidArgument(violations);
+    const followUp: FollowUp = { ...value, recordedAt: new Date().toISOString(), recordedBy: operatorId };
+    await this.#documents.transact({ operatorId, action: "delivery.follow-up", subjects: [id] }, () => {
+      if (!this.#stored(id)) throw notFound(`no delivery ${quote(id)} at this hub`);
+      const list = decodeFollowUps(this.#doc().followUps?.[id]).filter(
+        (f) => !(f.conductedOn === followUp.conductedOn && f.source === followUp.source),
+      );
+      return {
+        edits: [
+          {
+            key: DELIVERIES_KEY,
+            subject: id,
+            change: (doc) => {
+              doc.followUps ??= {};
+              (doc.followUps as Record<string, unknown>)[id] = encodeFollowUps([...list, followUp]);
+            },
+          },
+        ],
+        result: undefined,
+      };
+    });
+    return followUp;
+  }
+
+  /** A hub's follow-ups (this hub's live, another's as verified), of one delivery or all. */
+  followUps(hub = this.#self, delivery = ""): FollowUp[] {
+    const all = followUpsIn(this.#read(hub));
+    return delivery === "" ? all : all.filter((f) => f.delivery === delivery);
+  }
+
+  /** Records (or corrects) a level-4 indicator's figure for a period. */
+  async recordIndicator(operatorId: string, draft: IndicatorDraft): Promise<Indicator> {
+    const { value, violations } = validateIndicator(draft);
+    if (violations.length > 0) throw invalidArgument(violations);
+    const indicator: Indicator = { ...value, recordedAt: new Date().toISOString(), recordedBy: operatorId };
+    const key = indicatorKey(indicator);
+    await this.#documents.transact({ operatorId, action: "delivery.indicator", subjects: [key] }, () => ({
+      edits: [
+        {
+          key: DELIVERIES_KEY,
+          subject: key,
+          change: (doc) => {
+            doc.indicators ??= {};
+            (doc.indicators as Record<string, unknown>)[key] = encodeIndicator(indicator);
+          },
+        },
+      ],
+      result: undefined,
+    }));
+    return indicator;
+  }
+
+  indicators(hub = this.#self): Indicator[] {
+    return indicatorsIn(this.#read(hub));
+  }
+
+  /**
+   * The follow-ups that fall due by `at` + `withinDays` (YYYY-MM-DD): this hub's deliveries of a
+   * module that sets a follow-up period, with no follow-up recorded yet, most overdue first.
+   */
+  async due(at: string, withinDays: number): Promise<DueFollowUp[]> {
+    const problems: FieldViolation[] = [];
+    if (!isDay(at)) problems.push({ field: "at", description: `${quote(at)} is not a date (YYYY-MM-DD)` });
+    if (!Number.isInteger(withinDays) || withinDays < 0 || withinDays > 3660)
+      problems.push({ field: "within_days", description: `${withinDays} is not a number of days (0 to 3,660)` });
+    if (problems.length > 0) throw invalidArgument(problems);
+    const { followUpDays } = await this.#context();
+    const followed = new Set(this.followUps().map((f) => f.delivery));
+    const horizon = addDays(at, withinDays);
+    const atMs = Date.parse(`${at}T00:00:00Z`);
+    return this.list()
+      .flatMap((d): DueFollowUp[] => {
+        const days = followUpDays.get(d.module);
+        if (days === undefined || followed.has(d.id)) return [];
+        const due = addDays(d.end, days);
+        if (due > horizon) return [];
+        return [
+          {
+            delivery: d.id,
+            module: d.module,
+            end: d.end,
+            due,
+            overdueDays: Math.round((atMs - Date.parse(`${due}T00:00:00Z`)) / DAY_MS),
+          },
+        ];
+      })
+      .sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : a.delivery < b.delivery ? -1 : 1));
+  }
+
+  /** A hub's deliveries document: this hub's live, another's as of its latest verified checkpoint. */
+  #read(hub: string): DeliveriesDoc | undefined {
+    if (hub === this.#self) return this.#doc();
+    const member = this.#membership.member(hub);
+    return member
+      ? (this.#views.view(ownedDocumentId(member.directoryId, DELIVERIES_KEY))?.doc as DeliveriesDoc | undefined)
+      : undefined;
+  }
+
   get(id: string): Delivery {
     const d = this.#stored(id);
     if (!d) throw notFound(`no delivery ${quote(id)} at this hub`);
@@ -183,16 +498,16 @@ export class Deliveries {
 
   /** A hub's deliveries (this hub's live, another's as of its latest verified checkpoint), by start. */
   list(hub = this.#self): Delivery[] {
-    let doc: DeliveriesDoc | undefined;
-    if (hub === this.#self) doc = this.#documents.get<DeliveriesDoc>(DELIVERIES_KEY);
-    else {
-      const member = this.#membership.member(hub);
-      doc = member
-        ? (this.#views.view(ownedDocumentId(member.directoryId, DELIVERIES_KEY))?.doc as DeliveriesDoc | undefined)
-        : undefined;
-    }
-    return deliveriesIn(doc);
+    return deliveriesIn(this.#read(hub));
   }
+}
+
+/** A message that lists the first problems, for a file with many. */
+function problemsText(what: string, problems: readonly FieldViolation[], consequence = "nothing was written"): string {
+  return `${problems.length} problem(s) in ${what}; ${consequence}:\n${problems
+    .slice(0, 20)
+    .map((v) => `  ${v.field}: ${v.description}`)
+    .join("\n")}`;
 }
 
 function readState(stored: { statements?: ImmutableString; learners?: ImmutableString } | undefined): IngestState {

@@ -3,11 +3,27 @@ import { z } from "zod";
 import { textOf } from "../documents/index.js";
 import type { FieldViolation } from "../errors.js";
 import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
+import {
+  assessmentSchema,
+  checkAssessments,
+  checkInstrument,
+  checkLearning,
+  count,
+  formatInstrument,
+  instrumentSchema,
+  learningSchema,
+  type Assessment,
+  type InstrumentCheck,
+  type InstrumentRef,
+  type Learning,
+  type RawAssessment,
+  type RawLearning,
+} from "./evaluation.js";
 
 /**
  * Deliveries: a course run of a module at a hub — dates, place, participants by category
- * (with gender where reported), completed and passed counts, evaluation — in the hub's `deliveries`
- * document. Figures only: no learner is named anywhere (xAPI ingestion keeps pseudonyms in a private
+ * (with gender where reported), completed and passed counts, its evaluation at the first two levels
+ * (evaluation.ts) — in the hub's `deliveries` document. Figures only: no learner is named anywhere (xAPI ingestion keeps pseudonyms in a private
  * document to count each learner once, see ingest.ts).
  */
 export const DELIVERIES_KEY = "deliveries";
@@ -36,8 +52,12 @@ export interface Delivery {
   participants: ParticipantGroup[];
   completed: number;
   passed: number;
-  /** Course evaluation: responses and their mean score, 0-100. */
-  evaluation: { responses: number; meanScore: number };
+  /** Level 1, reaction: the course evaluation's responses, their mean score 0-100, the questionnaire used. */
+  evaluation: { responses: number; meanScore: number; instrument?: InstrumentRef };
+  /** Level 2, learning: per competency the module is aligned to and method, assessed and demonstrated. */
+  assessments: Assessment[];
+  /** Level 2, learning: pre/post assessment (absent: not measured). */
+  learning?: Learning;
   source: DeliverySource;
   visibility: "public" | "internal";
   recordedAt: string;
@@ -45,8 +65,31 @@ export interface Delivery {
 }
 
 export type DeliveryDraft = Omit<Delivery, "recordedAt" | "recordedBy" | "source">;
-/** As it arrives: visibility is free text ("" for the default, internal). */
-export type RawDeliveryDraft = Omit<DeliveryDraft, "visibility"> & { visibility: string };
+/** As it arrives: visibility and instruments are free text ("" for the default, internal / none). */
+export type RawDeliveryDraft = Omit<DeliveryDraft, "visibility" | "evaluation" | "assessments" | "learning"> & {
+  visibility: string;
+  evaluation: { responses: number; meanScore: number; instrument: string };
+  assessments: RawAssessment[];
+  learning: RawLearning;
+};
+
+export const NO_LEARNING: RawLearning = { assessed: 0, preMean: 0, postMean: 0, instrument: "" };
+
+/** A stored delivery as a draft again (to change some of it and check the whole). */
+export function rawOf(d: Delivery): RawDeliveryDraft {
+  return {
+    ...d,
+    evaluation: { ...d.evaluation, instrument: formatInstrument(d.evaluation.instrument) },
+    assessments: d.assessments.map((a) => ({ ...a })),
+    learning: d.learning ? { ...d.learning, instrument: formatInstrument(d.learning.instrument) } : NO_LEARNING,
+  };
+}
+
+/** What a delivery is checked against: the hub's modules (id → aligned competencies) and instruments. */
+export interface DeliveryContext {
+  modules: ReadonlyMap<string, readonly string[]>;
+  instruments: InstrumentCheck;
+}
 
 export function participantsOf(d: Pick<Delivery, "participants">): number {
   return d.participants.reduce((sum, g) => sum + g.female + g.male + g.unspecified, 0);
@@ -66,16 +109,10 @@ function checkDay(c: Checker, field: string, value: string): string {
   return v;
 }
 
-function count(c: Checker, field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > 1_000_000)
-    c.fail(field, `${value} is not a count (a whole number, 0 to 1,000,000)`);
-  return value;
-}
-
-/** Checks a delivery; `modules` are the module ids the hub's effective curriculum has. */
+/** Checks a delivery against the hub's effective curriculum and the instruments that exist. */
 export function validateDelivery(
   raw: RawDeliveryDraft,
-  modules: ReadonlySet<string>,
+  context: DeliveryContext,
   prefix = "delivery",
 ): { value: DeliveryDraft; violations: FieldViolation[] } {
   const c = new Checker();
@@ -86,7 +123,7 @@ export function validateDelivery(
     c.fail(f("id"), `${quote(id)} is not a valid id`);
   const module = raw.module.trim();
   if (module === "") c.fail(f("module"), "is required");
-  else if (c.characters(f("module"), module, TextKind.Line) && !modules.has(module))
+  else if (c.characters(f("module"), module, TextKind.Line) && !context.modules.has(module))
     c.fail(
       f("module"),
       `${quote(module)} is not a module of this hub's curriculum (the adopted release's or a local one)`,
@@ -121,6 +158,18 @@ export function validateDelivery(
   if (!Number.isFinite(meanScore) || meanScore < 0 || meanScore > 100)
     c.fail(f("evaluation.mean_score"), `${meanScore} is not a score from 0 to 100`);
   if (responses === 0 && meanScore !== 0) c.fail(f("evaluation.mean_score"), "is given without any responses");
+  if (responses > total) c.fail(f("evaluation.responses"), `(${responses}) is more than the participants (${total})`);
+  const instrument = checkInstrument(c, f("evaluation.instrument"), raw.evaluation.instrument, context.instruments);
+  if (responses === 0 && instrument) c.fail(f("evaluation.instrument"), "is given without any responses");
+  const assessments = checkAssessments(c, f("assessments"), raw.assessments, {
+    competencies: context.modules.get(module) ?? [],
+    module,
+    participants: total,
+  });
+  const learning = checkLearning(c, f("learning"), raw.learning, {
+    participants: total,
+    instruments: context.instruments,
+  });
   const visibility = raw.visibility.trim() === "" ? "internal" : raw.visibility.trim();
   if (visibility !== "public" && visibility !== "internal")
     c.fail(f("visibility"), `${quote(raw.visibility)} is not public or internal`);
@@ -136,7 +185,9 @@ export function validateDelivery(
       participants,
       completed,
       passed,
-      evaluation: { responses, meanScore },
+      evaluation: { responses, meanScore, ...(instrument ? { instrument } : {}) },
+      assessments,
+      ...(learning ? { learning } : {}),
       visibility: visibility === "public" ? "public" : "internal",
     },
     violations: c.violations,
@@ -161,7 +212,27 @@ export function encodeDelivery(d: Delivery): ImmutableString {
       })),
       completed: d.completed,
       passed: d.passed,
-      evaluation: { responses: d.evaluation.responses, meanScore: d.evaluation.meanScore },
+      evaluation: {
+        responses: d.evaluation.responses,
+        meanScore: d.evaluation.meanScore,
+        ...(d.evaluation.instrument ? { instrument: { ...d.evaluation.instrument } } : {}),
+      },
+      assessments: d.assessments.map((a) => ({
+        competency: a.competency,
+        method: a.method,
+        assessed: a.assessed,
+        demonstrated: a.demonstrated,
+      })),
+      ...(d.learning
+        ? {
+            learning: {
+              assessed: d.learning.assessed,
+              preMean: d.learning.preMean,
+              postMean: d.learning.postMean,
+              ...(d.learning.instrument ? { instrument: { ...d.learning.instrument } } : {}),
+            },
+          }
+        : {}),
       source: d.source,
       visibility: d.visibility,
       recordedAt: d.recordedAt,
@@ -182,7 +253,10 @@ const deliverySchema = z.object({
   participants: z.array(z.object({ category: z.string(), female: count$, male: count$, unspecified: count$ })),
   completed: count$,
   passed: count$,
-  evaluation: z.object({ responses: count$, meanScore: z.number() }),
+  evaluation: z.object({ responses: count$, meanScore: z.number(), instrument: instrumentSchema.optional() }),
+  // Deliveries recorded before evaluation by level had neither.
+  assessments: z.array(assessmentSchema).default([]),
+  learning: learningSchema.optional(),
   source: z.enum(DELIVERY_SOURCES),
   visibility: z.enum(["public", "internal"]),
   recordedAt: z.string(),

@@ -29,7 +29,7 @@ export interface IngestState {
   learners: Map<string, "" | "c" | "p">;
 }
 
-interface Statement {
+export interface Statement {
   id?: unknown;
   actor?: {
     mbox?: unknown;
@@ -39,6 +39,33 @@ interface Statement {
   };
   verb?: { id?: unknown };
   object?: { id?: unknown };
+  result?: { success?: unknown; score?: { scaled?: unknown } };
+}
+
+/** What one statement says of its learner: "p" passed/demonstrated, "c" completed, "" took part; undefined: nothing. */
+export type Judge = (s: Statement) => "" | "c" | "p" | undefined;
+
+/** For a delivery's figures: passed, completed (or cmi5 satisfied), or took part. */
+export const completionJudge: Judge = (s) => {
+  const verb = String(s.verb?.id ?? "");
+  return verb === VERBS.passed ? "p" : verb === VERBS.completed || verb === VERBS.satisfied ? "c" : "";
+};
+
+/**
+ * For an assessment of one competency: a `passed` / `failed` verb, else `result.success`, else
+ * `result.score.scaled` against `mastery` (0..1) decide whether the learner demonstrated it ("p")
+ * or not (""); a statement with none of them says nothing of the assessment.
+ */
+export function assessmentJudge(mastery: number): Judge {
+  return (s) => {
+    const verb = String(s.verb?.id ?? "");
+    if (verb === VERBS.passed) return "p";
+    if (verb === VERBS.failed) return "";
+    if (typeof s.result?.success === "boolean") return s.result.success ? "p" : "";
+    const scaled = s.result?.score?.scaled;
+    if (typeof scaled === "number" && Number.isFinite(scaled)) return scaled >= mastery ? "p" : "";
+    return undefined;
+  };
 }
 
 /** The actor's inverse functional identifier (xAPI 1.0.3 §4.1.2.3), as one string. */
@@ -111,6 +138,7 @@ export function fold(
   statements: readonly Statement[],
   secret: Uint8Array,
   delivery: string,
+  judge: Judge = completionJudge,
 ): { state: IngestState; added: number; duplicates: number } {
   const next: IngestState = { statements: new Set(state.statements), learners: new Map(state.learners) };
   let added = 0;
@@ -128,9 +156,9 @@ export function fold(
       .update(`${delivery}\n${actorKey(s.actor) ?? ""}`)
       .digest("hex")
       .slice(0, 32);
-    const verb = String(s.verb?.id ?? "");
+    const reached = judge(s);
+    if (reached === undefined) continue;
     const before = next.learners.get(learner) ?? "";
-    const reached = verb === VERBS.passed ? "p" : verb === VERBS.completed || verb === VERBS.satisfied ? "c" : "";
     next.learners.set(learner, before === "p" || reached === "p" ? "p" : before === "c" || reached === "c" ? "c" : "");
   }
   return { state: next, added, duplicates };

@@ -1,43 +1,7 @@
-import { isDay } from "../deliveries/index.js";
-import type { FieldViolation } from "../errors.js";
-import { quote } from "../text.js";
+import type { Period } from "../deliveries/index.js";
 import type { CoverageReport, HubCoverage } from "./coverage.js";
 
-export interface Period {
-  /** As given: `2026-Q1`, `2026-H2`, `2026-03`, `2026` or `2026-01-01..2026-03-31`. */
-  label: string;
-  from: string;
-  to: string;
-}
-
-const pad = (n: number) => String(n).padStart(2, "0");
-const lastDay = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
-
-/** A period from its label; a violation naming the field when it is not one. */
-export function parsePeriod(label: string, field: string, violations: FieldViolation[]): Period | undefined {
-  const months = (year: number, first: number, last: number): Period => ({
-    label,
-    from: `${year}-${pad(first)}-01`,
-    to: `${year}-${pad(last)}-${pad(lastDay(year, last))}`,
-  });
-  let m: RegExpMatchArray | null;
-  if ((m = /^(\d{4})$/.exec(label))) return months(Number(m[1]), 1, 12);
-  if ((m = /^(\d{4})-Q([1-4])$/i.exec(label))) return months(Number(m[1]), Number(m[2]) * 3 - 2, Number(m[2]) * 3);
-  if ((m = /^(\d{4})-H([12])$/i.exec(label))) return months(Number(m[1]), Number(m[2]) * 6 - 5, Number(m[2]) * 6);
-  if ((m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(label))) return months(Number(m[1]), Number(m[2]), Number(m[2]));
-  if ((m = /^(\S+)\.\.(\S+)$/.exec(label)) && isDay(m[1] as string) && isDay(m[2] as string)) {
-    if ((m[2] as string) < (m[1] as string)) {
-      violations.push({ field, description: `${quote(label)} ends before it starts` });
-      return undefined;
-    }
-    return { label, from: m[1] as string, to: m[2] as string };
-  }
-  violations.push({
-    field,
-    description: `${quote(label)} is not a period: give 2026, 2026-Q1, 2026-H1, 2026-03 or 2026-01-01..2026-03-31`,
-  });
-  return undefined;
-}
+export { parsePeriod, type Period } from "../deliveries/index.js";
 
 /** One figure in both periods; `change` is current − baseline (null when either is). */
 export interface FigureChange {
@@ -117,6 +81,50 @@ function figuresOf(hubs: readonly HubCoverage[]): Map<string, number | null> {
       participants,
     ),
   );
+  // The four levels of evaluation (coverage.ts): means weighted by their counts, as one report would.
+  const responses = sum((h) => h.evaluation.reaction.responses);
+  out.set(
+    "reaction_mean_score|",
+    weighted(hubs, (h) => [h.evaluation.reaction.meanScore, h.evaluation.reaction.responses]),
+  );
+  out.set("reaction_responses|", responses);
+  const prePost = (h: HubCoverage) => h.evaluation.learning.prePost;
+  out.set(
+    "learning_assessed|",
+    sum((h) => prePost(h).assessed),
+  );
+  out.set(
+    "learning_gain|",
+    weighted(hubs, (h) => [prePost(h).gain, prePost(h).assessed]),
+  );
+  out.set(
+    "follow_ups_overdue|",
+    sum((h) => h.evaluation.behaviour.overdue),
+  );
+  out.set(
+    "application_rate|",
+    rate(
+      sum((h) => h.evaluation.behaviour.applying),
+      sum((h) => h.evaluation.behaviour.reached),
+    ),
+  );
+  const assessed = new Map<string, { assessed: number; demonstrated: number }>();
+  for (const h of hubs)
+    for (const a of h.evaluation.learning.assessments) {
+      const key = `${a.code}/${a.method}`;
+      const f = assessed.get(key) ?? { assessed: 0, demonstrated: 0 };
+      f.assessed += a.assessed;
+      f.demonstrated += a.demonstrated;
+      assessed.set(key, f);
+    }
+  for (const [key, f] of [...assessed].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    out.set(`assessed|${key}`, f.assessed);
+    out.set(`demonstrated_rate|${key}`, rate(f.demonstrated, f.assessed));
+  }
+  // Indicators are a hub's own figures (their units differ between hubs): only in a hub's comparison.
+  if (hubs.length === 1)
+    for (const r of (hubs[0] as HubCoverage).evaluation.results)
+      out.set(`indicator|${r.indicator}`, (out.get(`indicator|${r.indicator}`) ?? 0) + r.value);
   const codes = [...new Set(hubs.flatMap((h) => h.competencies.map((c) => c.code)))].sort();
   for (const code of codes)
     out.set(
@@ -126,16 +134,30 @@ function figuresOf(hubs: readonly HubCoverage[]): Map<string, number | null> {
   return out;
 }
 
+/** The mean of `value`s weighted by their counts (null when no count). */
+function weighted(hubs: readonly HubCoverage[], of: (h: HubCoverage) => [number | null, number]): number | null {
+  let total = 0;
+  let weight = 0;
+  for (const h of hubs) {
+    const [value, count] = of(h);
+    if (value === null || count === 0) continue;
+    total += value * count;
+    weight += count;
+  }
+  return weight === 0 ? null : Math.round((total / weight) * 10) / 10;
+}
+
+/** A figure in one period; one the period lacks is 0 for a count, null for a rate or a mean. */
+function valueIn(figures: Map<string, number | null>, key: string, measure: string): number | null {
+  if (figures.has(key)) return figures.get(key) ?? null;
+  return measure.endsWith("_rate") || measure.endsWith("_score") || measure.endsWith("_gain") ? null : 0;
+}
+
 function changes(current: Map<string, number | null>, baseline: Map<string, number | null>): FigureChange[] {
   const keys = [...new Set([...current.keys(), ...baseline.keys()])];
   return keys.map((k) => {
     const [measure, subject] = k.split("|") as [string, string];
-    return figure(
-      measure,
-      subject,
-      current.get(k) ?? (measure.endsWith("_rate") ? null : 0),
-      baseline.get(k) ?? (measure.endsWith("_rate") ? null : 0),
-    );
+    return figure(measure, subject, valueIn(current, k, measure), valueIn(baseline, k, measure));
   });
 }
 

@@ -1,11 +1,19 @@
 import type { Checkpoint } from "../authority/index.js";
 import { withAncestors, type CompetencyTree } from "../core/index.js";
-import { participantsOf, type Delivery } from "../deliveries/index.js";
+import {
+  ASSESSMENT_METHODS,
+  formatInstrument,
+  participantsOf,
+  type Delivery,
+  type FollowUp,
+  type Indicator,
+} from "../deliveries/index.js";
 
 /**
  * The coverage report, computed by a pure function from what the federation signed: per
  * hub and competency, trainers with verified active accreditations and those expiring soon; adapted
- * modules and the release they follow; deliveries and completion in a period; and the gaps. Every
+ * modules and the release they follow; deliveries and completion in a period, and their evaluation
+ * at four levels (docs/evaluation.md); and the gaps. Every
  * hub's section names the checkpoints its figures come from. No trainer is named: figures only.
  */
 export const EXPIRY_WINDOW_DAYS = 90;
@@ -48,7 +56,11 @@ export interface HubInput {
   adaptations: Array<{ id: string; target: { kind: string; id: string }; needsReview: boolean }>;
   /** Module ids of its effective curriculum. */
   modules: string[];
+  /** Module id → days after a delivery's end when its follow-up falls due (modules that set one). */
+  followUpDays: Record<string, number>;
   deliveries: Delivery[];
+  followUps: FollowUp[];
+  indicators: Indicator[];
 }
 
 export interface ReportInput {
@@ -94,6 +106,57 @@ export interface HubCoverage {
     passRate: number | null;
   };
   modulesNeverDelivered: string[];
+  evaluation: HubEvaluation;
+}
+
+/** One competency assessed by one method: how many were assessed, how many demonstrated it. */
+export interface AssessmentFigures {
+  competency: string;
+  code: string;
+  method: string;
+  assessed: number;
+  demonstrated: number;
+  rate: number | null;
+}
+
+/** A hub's deliveries in the period, evaluated at the four levels. */
+export interface HubEvaluation {
+  reaction: { deliveries: number; responses: number; meanScore: number | null; instruments: string[] };
+  learning: {
+    assessments: AssessmentFigures[];
+    prePost: {
+      deliveries: number;
+      assessed: number;
+      preMean: number | null;
+      postMean: number | null;
+      gain: number | null;
+      instruments: string[];
+    };
+  };
+  behaviour: {
+    /** Deliveries whose module sets a follow-up period. */
+    expected: number;
+    /** Of them, with at least one follow-up recorded. */
+    followedUp: number;
+    /** Due by the report's time and not followed up. */
+    overdue: number;
+    followUps: number;
+    reached: number;
+    applying: number;
+    applicationRate: number | null;
+    instruments: string[];
+  };
+  /** Level-4 indicators whose period lies within the report's. */
+  results: Array<{ indicator: string; from: string; to: string; value: number; unit: string; source: string }>;
+}
+
+/** Whether one level's figures compare across hubs: only when every hub used the same instrument. */
+export interface Comparability {
+  level: "reaction" | "learning" | "behaviour";
+  comparable: boolean;
+  /** Each instrument used and the hubs that used it ("none": figures without a named instrument). */
+  instruments: Array<{ instrument: string; hubs: string[] }>;
+  note: string;
 }
 
 export interface CoverageReport {
@@ -110,12 +173,155 @@ export interface CoverageReport {
     awaitingReview: Array<{ hub: string; adaptation: string }>;
     behindRelease: Array<{ hub: string; adopted: string | null; latest: string }>;
     neverDelivered: Array<{ hub: string; module: string }>;
+    followUpsOverdue: Array<{ hub: string; count: number }>;
+  };
+  evaluation: {
+    /** Across hubs: per competency and method. */
+    assessments: AssessmentFigures[];
+    comparability: Comparability[];
   };
   sources: ReportSources;
 }
 
 const rate = (part: number, whole: number): number | null =>
   whole === 0 ? null : Math.round((part / whole) * 1000) / 1000;
+const mean = (total: number, weight: number): number | null =>
+  weight === 0 ? null : Math.round((total / weight) * 10) / 10;
+const DAY = 86_400_000;
+const addDays = (day: string, days: number) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
+
+/** Figures per competency and method, in code then method order. */
+function assessmentFigures(
+  delivered: readonly Delivery[],
+  codeOf: (competency: string) => string,
+): AssessmentFigures[] {
+  const by = new Map<string, AssessmentFigures>();
+  for (const d of delivered)
+    for (const a of d.assessments) {
+      const key = `${a.competency}\n${a.method}`;
+      const f = by.get(key) ?? {
+        competency: a.competency,
+        code: codeOf(a.competency),
+        method: a.method,
+        assessed: 0,
+        demonstrated: 0,
+        rate: null,
+      };
+      f.assessed += a.assessed;
+      f.demonstrated += a.demonstrated;
+      by.set(key, f);
+    }
+  const order = (m: string) => (ASSESSMENT_METHODS as readonly string[]).indexOf(m);
+  return [...by.values()]
+    .map((f) => ({ ...f, rate: rate(f.demonstrated, f.assessed) }))
+    .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : order(a.method) - order(b.method)));
+}
+
+const sortedSet = (values: Iterable<string>) => [...new Set(values)].sort();
+
+function evaluate(
+  h: HubInput,
+  delivered: readonly Delivery[],
+  input: ReportInput,
+  codeOf: (c: string) => string,
+): HubEvaluation {
+  const reacted = delivered.filter((d) => d.evaluation.responses > 0);
+  const responses = reacted.reduce((s, d) => s + d.evaluation.responses, 0);
+  const learnt = delivered.filter((d) => d.learning !== undefined && d.learning.assessed > 0);
+  const assessed = learnt.reduce((s, d) => s + (d.learning?.assessed ?? 0), 0);
+  const preMean = mean(
+    learnt.reduce((s, d) => s + (d.learning?.preMean ?? 0) * (d.learning?.assessed ?? 0), 0),
+    assessed,
+  );
+  const postMean = mean(
+    learnt.reduce((s, d) => s + (d.learning?.postMean ?? 0) * (d.learning?.assessed ?? 0), 0),
+    assessed,
+  );
+  const ids = new Set(delivered.map((d) => d.id));
+  const followUps = h.followUps.filter((f) => ids.has(f.delivery));
+  const followed = new Set(followUps.map((f) => f.delivery));
+  const expected = delivered.filter((d) => h.followUpDays[d.module] !== undefined);
+  const asOfDay = input.asOf.slice(0, 10);
+  const reached = followUps.reduce((s, f) => s + f.reached, 0);
+  const applying = followUps.reduce((s, f) => s + f.applying, 0);
+  return {
+    reaction: {
+      deliveries: reacted.length,
+      responses,
+      meanScore: mean(
+        reacted.reduce((s, d) => s + d.evaluation.meanScore * d.evaluation.responses, 0),
+        responses,
+      ),
+      instruments: sortedSet(reacted.map((d) => formatInstrument(d.evaluation.instrument) || "none")),
+    },
+    learning: {
+      assessments: assessmentFigures(delivered, codeOf),
+      prePost: {
+        deliveries: learnt.length,
+        assessed,
+        preMean,
+        postMean,
+        gain: preMean === null || postMean === null ? null : Math.round((postMean - preMean) * 10) / 10,
+        instruments: sortedSet(learnt.map((d) => formatInstrument(d.learning?.instrument) || "none")),
+      },
+    },
+    behaviour: {
+      expected: expected.length,
+      followedUp: expected.filter((d) => followed.has(d.id)).length,
+      overdue: expected.filter(
+        (d) => !followed.has(d.id) && addDays(d.end, h.followUpDays[d.module] as number) <= asOfDay,
+      ).length,
+      followUps: followUps.length,
+      reached,
+      applying,
+      applicationRate: rate(applying, reached),
+      instruments: sortedSet(followUps.map((f) => formatInstrument(f.instrument) || "none")),
+    },
+    results: h.indicators
+      .filter((i) => i.from >= input.period.from && i.to <= input.period.to)
+      .map((i) => ({ indicator: i.indicator, from: i.from, to: i.to, value: i.value, unit: i.unit, source: i.source })),
+  };
+}
+
+const LEVEL_NAMES = {
+  reaction: "course evaluation scores",
+  learning: "pre/post gains",
+  behaviour: "follow-up figures",
+};
+
+/** Per level: which instruments the hubs' figures came from, and whether they compare. */
+function comparability(hubs: readonly HubCoverage[]): Comparability[] {
+  const levels = [
+    ["reaction", (h: HubCoverage) => (h.evaluation.reaction.deliveries > 0 ? h.evaluation.reaction.instruments : [])],
+    [
+      "learning",
+      (h: HubCoverage) =>
+        h.evaluation.learning.prePost.deliveries > 0 ? h.evaluation.learning.prePost.instruments : [],
+    ],
+    ["behaviour", (h: HubCoverage) => (h.evaluation.behaviour.followUps > 0 ? h.evaluation.behaviour.instruments : [])],
+  ] as const;
+  return levels.map(([level, used]) => {
+    const byInstrument = new Map<string, string[]>();
+    for (const h of hubs) for (const i of used(h)) byInstrument.set(i, [...(byInstrument.get(i) ?? []), h.hub]);
+    const instruments = [...byInstrument]
+      .map(([instrument, hubIds]) => ({ instrument, hubs: hubIds }))
+      .sort((a, b) => (a.instrument < b.instrument ? -1 : 1));
+    const reporting = sortedSet(instruments.flatMap((i) => i.hubs));
+    const only = instruments.length === 1 ? instruments[0] : undefined;
+    const comparable = reporting.length > 1 && only !== undefined && only.instrument !== "none";
+    const what = LEVEL_NAMES[level];
+    const note =
+      reporting.length === 0
+        ? `no hub reports ${what} in this period`
+        : reporting.length === 1
+          ? `only ${reporting[0]} reports ${what}: nothing to compare`
+          : comparable
+            ? `${what} compare across ${reporting.join(", ")}: all used ${only?.instrument}`
+            : `${what} do not compare across hubs: ${instruments.map((i) => `${i.hubs.join(", ")} used ${i.instrument === "none" ? "no named instrument" : i.instrument}`).join("; ")}`;
+    return { level, comparable, instruments, note };
+  });
+}
 
 export function computeCoverage(input: ReportInput): CoverageReport {
   const now = Date.parse(input.asOf);
@@ -125,6 +331,7 @@ export function computeCoverage(input: ReportInput): CoverageReport {
   const covering = new Map(input.competencies.map((c) => [c.id, withAncestors(tree, c.id)]));
   const activeFor = (a: { competency: string; validFrom: number; validUntil: number }, competency: string) =>
     (covering.get(competency)?.has(a.competency) ?? false) && a.validFrom <= now && a.validUntil >= now;
+  const codeOf = (id: string) => input.competencies.find((c) => c.id === id)?.code ?? id;
   const inPeriod = (d: Delivery) =>
     d.start <= input.period.to && d.end >= input.period.from && (!input.publicOnly || d.visibility === "public");
 
@@ -176,6 +383,7 @@ export function computeCoverage(input: ReportInput): CoverageReport {
           passRate: rate(passed, participants),
         },
         modulesNeverDelivered: h.modules.filter((m) => !everDelivered.has(m)).sort(),
+        evaluation: evaluate(h, delivered, input, codeOf),
       };
     });
 
@@ -221,6 +429,16 @@ export function computeCoverage(input: ReportInput): CoverageReport {
               .filter((h) => h.behindLatest)
               .map((h) => ({ hub: h.hub, adopted: h.adoptedRelease, latest: input.latestRelease as string })),
       neverDelivered: hubs.flatMap((h) => h.modulesNeverDelivered.map((module) => ({ hub: h.hub, module }))),
+      followUpsOverdue: hubs
+        .filter((h) => h.evaluation.behaviour.overdue > 0)
+        .map((h) => ({ hub: h.hub, count: h.evaluation.behaviour.overdue })),
+    },
+    evaluation: {
+      assessments: assessmentFigures(
+        input.hubs.flatMap((h) => h.deliveries.filter(inPeriod)),
+        codeOf,
+      ),
+      comparability: comparability(hubs),
     },
     sources: input.sources,
   };

@@ -3,7 +3,7 @@ import type { CoreRelease, CoreSource } from "../core/index.js";
 import { impactOf, readCurriculum } from "../core/index.js";
 import type { CoreContent } from "../core/index.js";
 import { CredentialVerifier, heldIn, type CredentialsDoc } from "../credentials/index.js";
-import { deliveriesIn } from "../deliveries/index.js";
+import { deliveriesIn, followUpsIn, indicatorsIn } from "../deliveries/index.js";
 import type { CharterMember, CharterState } from "../federation/index.js";
 import { accreditationsOf } from "../query/index.js";
 import { decodeTrainer } from "../roster/index.js";
@@ -217,6 +217,14 @@ async function hubInput(
   const impact = adopted && curriculum ? await impactOf(curriculum.adaptations, core, adopted).catch(() => []) : [];
   const review = new Set(impact.filter((e) => e.status !== "unchanged").map((e) => e.adaptation));
   const adoptedContent = adopted ? await core.content(adopted) : undefined;
+  const modules = [...(adoptedContent?.modules ?? []), ...(curriculum?.localModules ?? [])];
+  const deliveriesDoc = docsOf(member.hub, "deliveries")[0]?.doc as
+    | {
+        deliveries?: Record<string, unknown>;
+        followUps?: Record<string, unknown>;
+        indicators?: Record<string, unknown>;
+      }
+    | undefined;
   const checkpoints: CheckpointRef[] = [...REPORTED_TYPES].flatMap((type) =>
     docsOf(member.hub, type).map((d) => ({
       document: d.signed.checkpoint.documentId,
@@ -236,12 +244,12 @@ async function hubInput(
       target: a.target,
       needsReview: review.has(a.id),
     })),
-    modules: [
-      ...(adoptedContent?.modules ?? []).map((m) => m.id),
-      ...(curriculum?.localModules ?? []).map((m) => m.id),
-    ],
-    deliveries: deliveriesIn(
-      docsOf(member.hub, "deliveries")[0]?.doc as { deliveries?: Record<string, unknown> } | undefined,
+    modules: modules.map((m) => m.id),
+    followUpDays: Object.fromEntries(
+      modules.flatMap((m) => (m.followUpAfterDays === undefined ? [] : [[m.id, m.followUpAfterDays]])),
     ),
+    deliveries: deliveriesIn(deliveriesDoc),
+    followUps: followUpsIn(deliveriesDoc),
+    indicators: indicatorsIn(deliveriesDoc),
   };
 }

@@ -233,6 +233,7 @@ describe("message sizes", () => {
       })),
       review: "draft",
       visibility: "internal",
+      version: "1",
       hub: "",
       updatedAt: "",
       updatedBy: "",

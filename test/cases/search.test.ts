@@ -15,6 +15,7 @@ const record = (id: string, language: string, title: string, summary: string, bo
   evidence: [],
   review: "draft",
   visibility: "public",
+  version: "1",
   updatedAt: "",
   updatedBy: "",
 });

@@ -3,7 +3,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reportCoverageCommand } from "../../cli/commands/report.js";
 import { CheckpointKind } from "../../node/authority/checkpoint.js";
-import { computeCoverage, type CoverageReport, type ReportInput } from "../../node/reports/index.js";
+import {
+  computeCoverage,
+  type CoverageReport,
+  type HubEvaluation,
+  type ReportInput,
+} from "../../node/reports/index.js";
+import { NO_LEARNING } from "../../node/deliveries/index.js";
 import { waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
@@ -35,6 +41,7 @@ describe("the coverage computation", () => {
     completed,
     passed,
     evaluation: { responses: 0, meanScore: 0 },
+    assessments: [],
     source: "manual" as const,
     visibility,
     recordedAt: "",
@@ -87,6 +94,9 @@ describe("the coverage computation", () => {
         adopted: "1.1.0",
         adaptations: [{ id: "ad-1", target: { kind: "module", id: "mod-hr" }, needsReview: true }],
         modules: ["mod-hr", "mod-uf"],
+        followUpDays: {},
+        followUps: [],
+        indicators: [],
         deliveries: [
           delivery("d-1", "mod-hr", "2027-02-01", "public", 10, 20, 27, 24),
           delivery("d-2", "mod-hr", "2027-03-01", "internal", 5, 5, 10, 5),
@@ -101,6 +111,9 @@ describe("the coverage computation", () => {
         adopted: "1.0.0",
         adaptations: [],
         modules: [],
+        followUpDays: {},
+        followUps: [],
+        indicators: [],
         deliveries: [],
       },
     ],
@@ -141,6 +154,7 @@ describe("the coverage computation", () => {
       awaitingReview: [{ hub: "hub-a", adaptation: "ad-1" }],
       behindRelease: [{ hub: "hub-b", adopted: "1.0.0", latest: "1.1.0" }],
       neverDelivered: [{ hub: "hub-a", module: "mod-uf" }],
+      followUpsOverdue: [],
     });
     // Public only: the internal delivery is left out.
     expect(computeCoverage({ ...input, publicOnly: true }).hubs[0]?.deliveries).toMatchObject({
@@ -151,6 +165,110 @@ describe("the coverage computation", () => {
     });
     // Figures only: nothing that names a trainer.
     expect(JSON.stringify(r)).not.toMatch(/displayName|Trainer /);
+  });
+
+  it("evaluates the period's deliveries at four levels, and says which figures compare across hubs", () => {
+    const instrument = (id: string) => ({ hub: "s", id, version: "2" });
+    const evaluated = (id: string, start: string, responses: number, meanScore: number, q: string) => ({
+      ...delivery(id, "mod-hr", start, "public", 10, 10, 18, 15),
+      evaluation: { responses, meanScore, instrument: instrument(q) },
+      assessments: [
+        { competency: "hr-1", method: "practical" as const, assessed: 20, demonstrated: 15 },
+        { competency: "hr-1", method: "written" as const, assessed: 10, demonstrated: 9 },
+      ],
+      learning: { assessed: 10, preMean: id === "e-1" ? 40 : 60, postMean: id === "e-1" ? 70 : 80 },
+    });
+    const followUp = (d: string, reached: number, applying: number) => ({
+      delivery: d,
+      conductedOn: "2027-03-01",
+      source: "supervisor" as const,
+      reached,
+      applying,
+      recordedAt: "",
+      recordedBy: "",
+    });
+    const [a, b] = input.hubs as [ReportInput["hubs"][number], ReportInput["hubs"][number]];
+    const r = computeCoverage({
+      ...input,
+      asOf: "2027-03-31T12:00:00.000Z",
+      hubs: [
+        {
+          ...a,
+          followUpDays: { "mod-hr": 30 },
+          deliveries: [
+            evaluated("e-1", "2027-01-10", 10, 80, "course-q"),
+            evaluated("e-2", "2027-03-20", 30, 60, "course-q"),
+          ],
+          followUps: [followUp("e-1", 12, 9), followUp("old", 5, 5)],
+          indicators: [
+            {
+              indicator: "complaints",
+              from: "2027-01-01",
+              to: "2027-03-31",
+              value: 4,
+              unit: "complaints",
+              source: "IPOA",
+              recordedAt: "",
+              recordedBy: "",
+            },
+            {
+              indicator: "complaints",
+              from: "2026-10-01",
+              to: "2026-12-31",
+              value: 9,
+              unit: "complaints",
+              source: "IPOA",
+              recordedAt: "",
+              recordedBy: "",
+            },
+          ],
+        },
+        { ...b, modules: ["mod-hr"], deliveries: [evaluated("e-3", "2027-02-01", 20, 90, "own-q")] },
+      ],
+    });
+    const [ea, eb] = r.hubs.map((h) => h.evaluation) as [HubEvaluation, HubEvaluation];
+    // Level 1: the mean weighted by responses, (10 × 80 + 30 × 60) / 40.
+    expect(ea.reaction).toEqual({ deliveries: 2, responses: 40, meanScore: 65, instruments: ["s/course-q@2"] });
+    // Level 2: per competency and method, summed; pre/post weighted by those assessed.
+    expect(ea.learning.assessments).toEqual([
+      { competency: "hr-1", code: "HR-1", method: "written", assessed: 20, demonstrated: 18, rate: 0.9 },
+      { competency: "hr-1", code: "HR-1", method: "practical", assessed: 40, demonstrated: 30, rate: 0.75 },
+    ]);
+    expect(ea.learning.prePost).toMatchObject({ assessed: 20, preMean: 50, postMean: 75, gain: 25 });
+    // Level 3: e-1's follow-up counts (the one of a delivery outside the period does not); e-2 is due
+    // on 2027-04-19, after the report's time, so nothing is overdue.
+    expect(ea.behaviour).toMatchObject({
+      expected: 2,
+      followedUp: 1,
+      overdue: 0,
+      reached: 12,
+      applying: 9,
+      applicationRate: 0.75,
+    });
+    // Level 4: only the indicator whose period lies within the report's.
+    expect(ea.results.map((x) => `${x.indicator} ${x.from} ${x.value}`)).toEqual(["complaints 2027-01-01 4"]);
+    expect(eb.behaviour.expected).toBe(0); // b's modules set no follow-up period
+    // Across hubs: the pass rates add up; reaction scores do not compare (two questionnaires).
+    expect(r.evaluation.assessments.find((x) => x.method === "practical")).toMatchObject({
+      assessed: 60,
+      demonstrated: 45,
+    });
+    const reaction = r.evaluation.comparability.find((c) => c.level === "reaction");
+    expect(reaction).toMatchObject({ comparable: false });
+    expect(reaction?.note).toContain("hub-a used s/course-q@2; hub-b used s/own-q@2");
+    expect(r.evaluation.comparability.find((c) => c.level === "behaviour")?.note).toBe(
+      "only hub-a reports follow-up figures: nothing to compare",
+    );
+    // A month later, e-2's follow-up is overdue.
+    const later = computeCoverage({
+      ...input,
+      asOf: "2027-04-20T00:00:00.000Z",
+      hubs: [
+        { ...a, followUpDays: { "mod-hr": 30 }, deliveries: [evaluated("e-2", "2027-03-20", 30, 60, "course-q")] },
+      ],
+    });
+    expect(later.hubs[0]?.evaluation.behaviour.overdue).toBe(1);
+    expect(later.gaps.followUpsOverdue).toEqual([{ hub: "hub-a", count: 1 }]);
   });
 });
 
@@ -188,7 +306,14 @@ describe("report coverage across the federation", () => {
       );
       await a().node.running.credentials.attach("op", credential);
     }
-    const d = { country: "KE", place: "Nairobi", language: "en", evaluation: { responses: 0, meanScore: 0 } };
+    const d = {
+      country: "KE",
+      place: "Nairobi",
+      language: "en",
+      evaluation: { responses: 0, meanScore: 0, instrument: "" },
+      assessments: [],
+      learning: NO_LEARNING,
+    };
     await a().node.running.deliveries.record("op", {
       ...d,
       id: "d-1",

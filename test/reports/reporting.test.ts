@@ -12,6 +12,7 @@ import { waitUntil, type FederationNode, type StartedFederation } from "../helpe
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 import { startReportingFederation } from "./federation.js";
+import { NO_LEARNING } from "../../node/deliveries/index.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
 const DAY = 86_400_000;
@@ -68,7 +69,14 @@ describe("reports: baseline, verify, HTML", () => {
       );
       await a().node.running.credentials.attach("op", credential);
     }
-    const d = { country: "KE", place: "Nairobi", language: "en", evaluation: { responses: 0, meanScore: 0 } };
+    const d = {
+      country: "KE",
+      place: "Nairobi",
+      language: "en",
+      evaluation: { responses: 0, meanScore: 0, instrument: "" },
+      assessments: [],
+      learning: NO_LEARNING,
+    };
     const record = (
       id: string,
       start: string,
@@ -286,6 +294,35 @@ describe("reports: baseline, verify, HTML", () => {
           m.set(`${prefix}competency|${h.hub}|${c.competency}|active_trainers`, n(c.activeTrainers));
           m.set(`${prefix}competency|${h.hub}|${c.competency}|expiring_within_90_days`, n(c.expiringWithin90Days));
         }
+        const e = h.evaluation;
+        const mean = (x: number | null) => (x === null ? "–" : String(x));
+        const level = (section: string, measure: string, text: string) =>
+          m.set(`${prefix}${section}|${h.hub}||${measure}`, text);
+        level("level1_reaction", "responses", n(e.reaction.responses));
+        level("level1_reaction", "mean_score", mean(e.reaction.meanScore));
+        level("level2_learning", "assessed_pre_post", n(e.learning.prePost.assessed));
+        level("level2_learning", "pre_mean", mean(e.learning.prePost.preMean));
+        level("level2_learning", "post_mean", mean(e.learning.prePost.postMean));
+        level("level2_learning", "gain", mean(e.learning.prePost.gain));
+        for (const k of ["expected", "followedUp", "overdue", "reached", "applying"] as const)
+          level(
+            "level3_behaviour",
+            k === "expected" ? "follow_ups_expected" : k === "followedUp" ? "followed_up" : k,
+            n(e.behaviour[k]),
+          );
+        level("level3_behaviour", "application_rate", rate(e.behaviour.applicationRate));
+        for (const a of e.learning.assessments) {
+          m.set(`${prefix}assessment|${h.hub}|${a.competency}/${a.method}|assessed`, n(a.assessed));
+          m.set(`${prefix}assessment|${h.hub}|${a.competency}/${a.method}|demonstrated`, n(a.demonstrated));
+          m.set(`${prefix}assessment|${h.hub}|${a.competency}/${a.method}|rate`, rate(a.rate));
+        }
+        for (const x of e.results)
+          m.set(`${prefix}level4_results|${h.hub}|${x.indicator} ${x.from}..${x.to}|${x.unit}`, n(x.value));
+      }
+      for (const a of r.evaluation.assessments) {
+        m.set(`${prefix}assessment||${a.competency}/${a.method}|assessed`, n(a.assessed));
+        m.set(`${prefix}assessment||${a.competency}/${a.method}|demonstrated`, n(a.demonstrated));
+        m.set(`${prefix}assessment||${a.competency}/${a.method}|rate`, rate(a.rate));
       }
       for (const g of r.gaps.noActiveTrainer)
         m.set(`${prefix}gap:no_active_trainer||${g.competency}|region:${g.region}`, `${g.code} in ${g.region}`);

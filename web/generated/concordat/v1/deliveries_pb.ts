@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file concordat/v1/deliveries.proto.
  */
 export const file_concordat_v1_deliveries: GenFile = /*@__PURE__*/
-  fileDesc("Ch1jb25jb3JkYXQvdjEvZGVsaXZlcmllcy5wcm90bxIMY29uY29yZGF0LnYxIlcKEFBhcnRpY2lwYW50R3JvdXASEAoIY2F0ZWdvcnkYASABKAkSDgoGZmVtYWxlGAIgASgNEgwKBG1hbGUYAyABKA0SEwoLdW5zcGVjaWZpZWQYBCABKA0iMwoKRXZhbHVhdGlvbhIRCglyZXNwb25zZXMYASABKA0SEgoKbWVhbl9zY29yZRgCIAEoASLWAgoIRGVsaXZlcnkSCgoCaWQYASABKAkSDgoGbW9kdWxlGAIgASgJEg0KBXN0YXJ0GAMgASgJEgsKA2VuZBgEIAEoCRIPCgdjb3VudHJ5GAUgASgJEg0KBXBsYWNlGAYgASgJEhAKCGxhbmd1YWdlGAcgASgJEjQKDHBhcnRpY2lwYW50cxgIIAMoCzIeLmNvbmNvcmRhdC52MS5QYXJ0aWNpcGFudEdyb3VwEhEKCWNvbXBsZXRlZBgJIAEoDRIOCgZwYXNzZWQYCiABKA0SLAoKZXZhbHVhdGlvbhgLIAEoCzIYLmNvbmNvcmRhdC52MS5FdmFsdWF0aW9uEhIKCnZpc2liaWxpdHkYDCABKAkSDgoGc291cmNlGA0gASgJEhMKC3JlY29yZGVkX2F0GA4gASgJEhMKC3JlY29yZGVkX2J5GA8gASgJEgsKA2h1YhgQIAEoCSJBChVSZWNvcmREZWxpdmVyeVJlcXVlc3QSKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkiXAoXSW5nZXN0U3RhdGVtZW50c1JlcXVlc3QSKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSFwoPc3RhdGVtZW50c19qc29uGAIgASgJImcKGEluZ2VzdFN0YXRlbWVudHNSZXNwb25zZRIoCghkZWxpdmVyeRgBIAEoCzIWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRINCgVhZGRlZBgCIAEoDRISCgpkdXBsaWNhdGVzGAMgASgNIiAKEkdldERlbGl2ZXJ5UmVxdWVzdBIKCgJpZBgBIAEoCSIkChVMaXN0RGVsaXZlcmllc1JlcXVlc3QSCwoDaHViGAEgASgJIkQKFkxpc3REZWxpdmVyaWVzUmVzcG9uc2USKgoKZGVsaXZlcmllcxgBIAMoCzIWLmNvbmNvcmRhdC52MS5EZWxpdmVyeTLpAgoPRGVsaXZlcnlTZXJ2aWNlEk0KDlJlY29yZERlbGl2ZXJ5EiMuY29uY29yZGF0LnYxLlJlY29yZERlbGl2ZXJ5UmVxdWVzdBoWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRJhChBJbmdlc3RTdGF0ZW1lbnRzEiUuY29uY29yZGF0LnYxLkluZ2VzdFN0YXRlbWVudHNSZXF1ZXN0GiYuY29uY29yZGF0LnYxLkluZ2VzdFN0YXRlbWVudHNSZXNwb25zZRJHCgtHZXREZWxpdmVyeRIgLmNvbmNvcmRhdC52MS5HZXREZWxpdmVyeVJlcXVlc3QaFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSWwoOTGlzdERlbGl2ZXJpZXMSIy5jb25jb3JkYXQudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiQuY29uY29yZGF0LnYxLkxpc3REZWxpdmVyaWVzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch1jb25jb3JkYXQvdjEvZGVsaXZlcmllcy5wcm90bxIMY29uY29yZGF0LnYxIlcKEFBhcnRpY2lwYW50R3JvdXASEAoIY2F0ZWdvcnkYASABKAkSDgoGZmVtYWxlGAIgASgNEgwKBG1hbGUYAyABKA0SEwoLdW5zcGVjaWZpZWQYBCABKA0iRwoKRXZhbHVhdGlvbhIRCglyZXNwb25zZXMYASABKA0SEgoKbWVhbl9zY29yZRgCIAEoARISCgppbnN0cnVtZW50GAMgASgJIlgKCkFzc2Vzc21lbnQSEgoKY29tcGV0ZW5jeRgBIAEoCRIOCgZtZXRob2QYAiABKAkSEAoIYXNzZXNzZWQYAyABKA0SFAoMZGVtb25zdHJhdGVkGAQgASgNIlUKCExlYXJuaW5nEhAKCGFzc2Vzc2VkGAEgASgNEhAKCHByZV9tZWFuGAIgASgBEhEKCXBvc3RfbWVhbhgDIAEoARISCgppbnN0cnVtZW50GAQgASgJIq8DCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIOCgZtb2R1bGUYAiABKAkSDQoFc3RhcnQYAyABKAkSCwoDZW5kGAQgASgJEg8KB2NvdW50cnkYBSABKAkSDQoFcGxhY2UYBiABKAkSEAoIbGFuZ3VhZ2UYByABKAkSNAoMcGFydGljaXBhbnRzGAggAygLMh4uY29uY29yZGF0LnYxLlBhcnRpY2lwYW50R3JvdXASEQoJY29tcGxldGVkGAkgASgNEg4KBnBhc3NlZBgKIAEoDRIsCgpldmFsdWF0aW9uGAsgASgLMhguY29uY29yZGF0LnYxLkV2YWx1YXRpb24SEgoKdmlzaWJpbGl0eRgMIAEoCRIOCgZzb3VyY2UYDSABKAkSEwoLcmVjb3JkZWRfYXQYDiABKAkSEwoLcmVjb3JkZWRfYnkYDyABKAkSCwoDaHViGBAgASgJEi0KC2Fzc2Vzc21lbnRzGBEgAygLMhguY29uY29yZGF0LnYxLkFzc2Vzc21lbnQSKAoIbGVhcm5pbmcYEiABKAsyFi5jb25jb3JkYXQudjEuTGVhcm5pbmciQQoVUmVjb3JkRGVsaXZlcnlSZXF1ZXN0EigKCGRlbGl2ZXJ5GAEgASgLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5IlwKF0luZ2VzdFN0YXRlbWVudHNSZXF1ZXN0EigKCGRlbGl2ZXJ5GAEgASgLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5EhcKD3N0YXRlbWVudHNfanNvbhgCIAEoCSJnChhJbmdlc3RTdGF0ZW1lbnRzUmVzcG9uc2USKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSDQoFYWRkZWQYAiABKA0SEgoKZHVwbGljYXRlcxgDIAEoDSJoChhSZWNvcmRBc3Nlc3NtZW50c1JlcXVlc3QSEAoIZGVsaXZlcnkYASABKAkSLQoLYXNzZXNzbWVudHMYAiADKAsyGC5jb25jb3JkYXQudjEuQXNzZXNzbWVudBILCgNjc3YYAyABKAkieQoXSW5nZXN0QXNzZXNzbWVudFJlcXVlc3QSEAoIZGVsaXZlcnkYASABKAkSEgoKY29tcGV0ZW5jeRgCIAEoCRIOCgZtZXRob2QYAyABKAkSDwoHbWFzdGVyeRgEIAEoARIXCg9zdGF0ZW1lbnRzX2pzb24YBSABKAkifwoYSW5nZXN0QXNzZXNzbWVudFJlc3BvbnNlEigKCGRlbGl2ZXJ5GAEgASgLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5Eg0KBWFkZGVkGAIgASgNEhIKCmR1cGxpY2F0ZXMYAyABKA0SFgoOd2l0aG91dF9yZXN1bHQYBCABKA0iIAoSR2V0RGVsaXZlcnlSZXF1ZXN0EgoKAmlkGAEgASgJIiQKFUxpc3REZWxpdmVyaWVzUmVxdWVzdBILCgNodWIYASABKAkiRAoWTGlzdERlbGl2ZXJpZXNSZXNwb25zZRIqCgpkZWxpdmVyaWVzGAEgAygLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5MqEECg9EZWxpdmVyeVNlcnZpY2USTQoOUmVjb3JkRGVsaXZlcnkSIy5jb25jb3JkYXQudjEuUmVjb3JkRGVsaXZlcnlSZXF1ZXN0GhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5EmEKEEluZ2VzdFN0YXRlbWVudHMSJS5jb25jb3JkYXQudjEuSW5nZXN0U3RhdGVtZW50c1JlcXVlc3QaJi5jb25jb3JkYXQudjEuSW5nZXN0U3RhdGVtZW50c1Jlc3BvbnNlElMKEVJlY29yZEFzc2Vzc21lbnRzEiYuY29uY29yZGF0LnYxLlJlY29yZEFzc2Vzc21lbnRzUmVxdWVzdBoWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRJhChBJbmdlc3RBc3Nlc3NtZW50EiUuY29uY29yZGF0LnYxLkluZ2VzdEFzc2Vzc21lbnRSZXF1ZXN0GiYuY29uY29yZGF0LnYxLkluZ2VzdEFzc2Vzc21lbnRSZXNwb25zZRJHCgtHZXREZWxpdmVyeRIgLmNvbmNvcmRhdC52MS5HZXREZWxpdmVyeVJlcXVlc3QaFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSWwoOTGlzdERlbGl2ZXJpZXMSIy5jb25jb3JkYXQudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiQuY29uY29yZGF0LnYxLkxpc3REZWxpdmVyaWVzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message concordat.v1.ParticipantGroup
@@ -49,6 +49,8 @@ export const ParticipantGroupSchema: GenMessage<ParticipantGroup> = /*@__PURE__*
   messageDesc(file_concordat_v1_deliveries, 0);
 
 /**
+ * Level 1, reaction: the course evaluation (docs/evaluation.md).
+ *
  * @generated from message concordat.v1.Evaluation
  */
 export type Evaluation = Message<"concordat.v1.Evaluation"> & {
@@ -63,6 +65,13 @@ export type Evaluation = Message<"concordat.v1.Evaluation"> & {
    * @generated from field: double mean_score = 2;
    */
   meanScore: number;
+
+  /**
+   * the questionnaire used: HUB/CASE-ID@VERSION, an evaluation-tool case (optional)
+   *
+   * @generated from field: string instrument = 3;
+   */
+  instrument: string;
 };
 
 /**
@@ -71,6 +80,86 @@ export type Evaluation = Message<"concordat.v1.Evaluation"> & {
  */
 export const EvaluationSchema: GenMessage<Evaluation> = /*@__PURE__*/
   messageDesc(file_concordat_v1_deliveries, 1);
+
+/**
+ * Level 2, learning: of those assessed on one competency by one method, how many demonstrated it.
+ *
+ * @generated from message concordat.v1.Assessment
+ */
+export type Assessment = Message<"concordat.v1.Assessment"> & {
+  /**
+   * a competency the delivery's module is aligned to
+   *
+   * @generated from field: string competency = 1;
+   */
+  competency: string;
+
+  /**
+   * written | practical | simulation | observed
+   *
+   * @generated from field: string method = 2;
+   */
+  method: string;
+
+  /**
+   * @generated from field: uint32 assessed = 3;
+   */
+  assessed: number;
+
+  /**
+   * @generated from field: uint32 demonstrated = 4;
+   */
+  demonstrated: number;
+};
+
+/**
+ * Describes the message concordat.v1.Assessment.
+ * Use `create(AssessmentSchema)` to create a new message.
+ */
+export const AssessmentSchema: GenMessage<Assessment> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_deliveries, 2);
+
+/**
+ * Level 2, learning: the same assessment before and after the course (assessed 0: not measured).
+ *
+ * @generated from message concordat.v1.Learning
+ */
+export type Learning = Message<"concordat.v1.Learning"> & {
+  /**
+   * participants who took both
+   *
+   * @generated from field: uint32 assessed = 1;
+   */
+  assessed: number;
+
+  /**
+   * 0-100
+   *
+   * @generated from field: double pre_mean = 2;
+   */
+  preMean: number;
+
+  /**
+   * 0-100
+   *
+   * @generated from field: double post_mean = 3;
+   */
+  postMean: number;
+
+  /**
+   * HUB/CASE-ID@VERSION (optional)
+   *
+   * @generated from field: string instrument = 4;
+   */
+  instrument: string;
+};
+
+/**
+ * Describes the message concordat.v1.Learning.
+ * Use `create(LearningSchema)` to create a new message.
+ */
+export const LearningSchema: GenMessage<Learning> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_deliveries, 3);
 
 /**
  * @generated from message concordat.v1.Delivery
@@ -169,6 +258,16 @@ export type Delivery = Message<"concordat.v1.Delivery"> & {
    * @generated from field: string hub = 16;
    */
   hub: string;
+
+  /**
+   * @generated from field: repeated concordat.v1.Assessment assessments = 17;
+   */
+  assessments: Assessment[];
+
+  /**
+   * @generated from field: concordat.v1.Learning learning = 18;
+   */
+  learning?: Learning | undefined;
 };
 
 /**
@@ -176,7 +275,7 @@ export type Delivery = Message<"concordat.v1.Delivery"> & {
  * Use `create(DeliverySchema)` to create a new message.
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 2);
+  messageDesc(file_concordat_v1_deliveries, 4);
 
 /**
  * @generated from message concordat.v1.RecordDeliveryRequest
@@ -195,7 +294,7 @@ export type RecordDeliveryRequest = Message<"concordat.v1.RecordDeliveryRequest"
  * Use `create(RecordDeliveryRequestSchema)` to create a new message.
  */
 export const RecordDeliveryRequestSchema: GenMessage<RecordDeliveryRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 3);
+  messageDesc(file_concordat_v1_deliveries, 5);
 
 /**
  * @generated from message concordat.v1.IngestStatementsRequest
@@ -221,7 +320,7 @@ export type IngestStatementsRequest = Message<"concordat.v1.IngestStatementsRequ
  * Use `create(IngestStatementsRequestSchema)` to create a new message.
  */
 export const IngestStatementsRequestSchema: GenMessage<IngestStatementsRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 4);
+  messageDesc(file_concordat_v1_deliveries, 6);
 
 /**
  * @generated from message concordat.v1.IngestStatementsResponse
@@ -252,7 +351,113 @@ export type IngestStatementsResponse = Message<"concordat.v1.IngestStatementsRes
  * Use `create(IngestStatementsResponseSchema)` to create a new message.
  */
 export const IngestStatementsResponseSchema: GenMessage<IngestStatementsResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 5);
+  messageDesc(file_concordat_v1_deliveries, 7);
+
+/**
+ * @generated from message concordat.v1.RecordAssessmentsRequest
+ */
+export type RecordAssessmentsRequest = Message<"concordat.v1.RecordAssessmentsRequest"> & {
+  /**
+   * @generated from field: string delivery = 1;
+   */
+  delivery: string;
+
+  /**
+   * from a form: each replaces that competency and method's figures
+   *
+   * @generated from field: repeated concordat.v1.Assessment assessments = 2;
+   */
+  assessments: Assessment[];
+
+  /**
+   * or a CSV file: competency,method,assessed,demonstrated
+   *
+   * @generated from field: string csv = 3;
+   */
+  csv: string;
+};
+
+/**
+ * Describes the message concordat.v1.RecordAssessmentsRequest.
+ * Use `create(RecordAssessmentsRequestSchema)` to create a new message.
+ */
+export const RecordAssessmentsRequestSchema: GenMessage<RecordAssessmentsRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_deliveries, 8);
+
+/**
+ * @generated from message concordat.v1.IngestAssessmentRequest
+ */
+export type IngestAssessmentRequest = Message<"concordat.v1.IngestAssessmentRequest"> & {
+  /**
+   * @generated from field: string delivery = 1;
+   */
+  delivery: string;
+
+  /**
+   * @generated from field: string competency = 2;
+   */
+  competency: string;
+
+  /**
+   * @generated from field: string method = 3;
+   */
+  method: string;
+
+  /**
+   * the scaled score (0-1] that demonstrates it when a statement has no success (default 0.8)
+   *
+   * @generated from field: double mastery = 4;
+   */
+  mastery: number;
+
+  /**
+   * xAPI / cmi5 statements, as for IngestStatements
+   *
+   * @generated from field: string statements_json = 5;
+   */
+  statementsJson: string;
+};
+
+/**
+ * Describes the message concordat.v1.IngestAssessmentRequest.
+ * Use `create(IngestAssessmentRequestSchema)` to create a new message.
+ */
+export const IngestAssessmentRequestSchema: GenMessage<IngestAssessmentRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_deliveries, 9);
+
+/**
+ * @generated from message concordat.v1.IngestAssessmentResponse
+ */
+export type IngestAssessmentResponse = Message<"concordat.v1.IngestAssessmentResponse"> & {
+  /**
+   * @generated from field: concordat.v1.Delivery delivery = 1;
+   */
+  delivery?: Delivery | undefined;
+
+  /**
+   * @generated from field: uint32 added = 2;
+   */
+  added: number;
+
+  /**
+   * @generated from field: uint32 duplicates = 3;
+   */
+  duplicates: number;
+
+  /**
+   * statements with neither success nor a scaled score (not counted)
+   *
+   * @generated from field: uint32 without_result = 4;
+   */
+  withoutResult: number;
+};
+
+/**
+ * Describes the message concordat.v1.IngestAssessmentResponse.
+ * Use `create(IngestAssessmentResponseSchema)` to create a new message.
+ */
+export const IngestAssessmentResponseSchema: GenMessage<IngestAssessmentResponse> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_deliveries, 10);
 
 /**
  * @generated from message concordat.v1.GetDeliveryRequest
@@ -269,7 +474,7 @@ export type GetDeliveryRequest = Message<"concordat.v1.GetDeliveryRequest"> & {
  * Use `create(GetDeliveryRequestSchema)` to create a new message.
  */
 export const GetDeliveryRequestSchema: GenMessage<GetDeliveryRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 6);
+  messageDesc(file_concordat_v1_deliveries, 11);
 
 /**
  * @generated from message concordat.v1.ListDeliveriesRequest
@@ -288,7 +493,7 @@ export type ListDeliveriesRequest = Message<"concordat.v1.ListDeliveriesRequest"
  * Use `create(ListDeliveriesRequestSchema)` to create a new message.
  */
 export const ListDeliveriesRequestSchema: GenMessage<ListDeliveriesRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 7);
+  messageDesc(file_concordat_v1_deliveries, 12);
 
 /**
  * @generated from message concordat.v1.ListDeliveriesResponse
@@ -305,7 +510,7 @@ export type ListDeliveriesResponse = Message<"concordat.v1.ListDeliveriesRespons
  * Use `create(ListDeliveriesResponseSchema)` to create a new message.
  */
 export const ListDeliveriesResponseSchema: GenMessage<ListDeliveriesResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 8);
+  messageDesc(file_concordat_v1_deliveries, 13);
 
 /**
  * @generated from service concordat.v1.DeliveryService
@@ -326,6 +531,22 @@ export const DeliveryService: GenService<{
     methodKind: "unary";
     input: typeof IngestStatementsRequestSchema;
     output: typeof IngestStatementsResponseSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.DeliveryService.RecordAssessments
+   */
+  recordAssessments: {
+    methodKind: "unary";
+    input: typeof RecordAssessmentsRequestSchema;
+    output: typeof DeliverySchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.DeliveryService.IngestAssessment
+   */
+  ingestAssessment: {
+    methodKind: "unary";
+    input: typeof IngestAssessmentRequestSchema;
+    output: typeof IngestAssessmentResponseSchema;
   },
   /**
    * @generated from rpc concordat.v1.DeliveryService.GetDelivery

@@ -57,6 +57,8 @@ export interface Case {
   updatedBy: string;
   /** the owning hub (set by the node) */
   hub: string;
+  /** e.g. 2 (default 1): an evaluation tool is named at a version */
+  version: string;
 }
 
 export interface CaseEndorsement {
@@ -271,6 +273,7 @@ function createBaseCase(): Case {
     updatedAt: "",
     updatedBy: "",
     hub: "",
+    version: "",
   };
 }
 
@@ -323,6 +326,9 @@ export const Case: MessageFns<Case> = {
     }
     if (message.hub !== "") {
       writer.uint32(130).string(message.hub);
+    }
+    if (message.version !== "") {
+      writer.uint32(138).string(message.version);
     }
     return writer;
   },
@@ -468,6 +474,14 @@ export const Case: MessageFns<Case> = {
             message.hub = reader.string();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -510,6 +524,7 @@ export const Case: MessageFns<Case> = {
         ? globalThis.String(object.updated_by)
         : "",
       hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
     };
   },
 
@@ -563,6 +578,9 @@ export const Case: MessageFns<Case> = {
     if (message.hub !== "") {
       obj.hub = message.hub;
     }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
     return obj;
   },
 
@@ -587,6 +605,7 @@ export const Case: MessageFns<Case> = {
     message.updatedAt = object.updatedAt ?? "";
     message.updatedBy = object.updatedBy ?? "";
     message.hub = object.hub ?? "";
+    message.version = object.version ?? "";
     return message;
   },
 };

@@ -32,10 +32,35 @@ export interface ParticipantGroup {
   unspecified: number;
 }
 
+/** Level 1, reaction: the course evaluation (docs/evaluation.md). */
 export interface Evaluation {
   responses: number;
   /** 0-100 */
   meanScore: number;
+  /** the questionnaire used: HUB/CASE-ID@VERSION, an evaluation-tool case (optional) */
+  instrument: string;
+}
+
+/** Level 2, learning: of those assessed on one competency by one method, how many demonstrated it. */
+export interface Assessment {
+  /** a competency the delivery's module is aligned to */
+  competency: string;
+  /** written | practical | simulation | observed */
+  method: string;
+  assessed: number;
+  demonstrated: number;
+}
+
+/** Level 2, learning: the same assessment before and after the course (assessed 0: not measured). */
+export interface Learning {
+  /** participants who took both */
+  assessed: number;
+  /** 0-100 */
+  preMean: number;
+  /** 0-100 */
+  postMean: number;
+  /** HUB/CASE-ID@VERSION (optional) */
+  instrument: string;
 }
 
 export interface Delivery {
@@ -64,6 +89,8 @@ export interface Delivery {
   recordedBy: string;
   /** set by the node */
   hub: string;
+  assessments: Assessment[];
+  learning: Learning | undefined;
 }
 
 export interface RecordDeliveryRequest {
@@ -88,6 +115,32 @@ export interface IngestStatementsResponse {
   added: number;
   /** statements seen before (not counted again) */
   duplicates: number;
+}
+
+export interface RecordAssessmentsRequest {
+  delivery: string;
+  /** from a form: each replaces that competency and method's figures */
+  assessments: Assessment[];
+  /** or a CSV file: competency,method,assessed,demonstrated */
+  csv: string;
+}
+
+export interface IngestAssessmentRequest {
+  delivery: string;
+  competency: string;
+  method: string;
+  /** the scaled score (0-1] that demonstrates it when a statement has no success (default 0.8) */
+  mastery: number;
+  /** xAPI / cmi5 statements, as for IngestStatements */
+  statementsJson: string;
+}
+
+export interface IngestAssessmentResponse {
+  delivery: Delivery | undefined;
+  added: number;
+  duplicates: number;
+  /** statements with neither success nor a scaled score (not counted) */
+  withoutResult: number;
 }
 
 export interface GetDeliveryRequest {
@@ -221,7 +274,7 @@ export const ParticipantGroup: MessageFns<ParticipantGroup> = {
 };
 
 function createBaseEvaluation(): Evaluation {
-  return { responses: 0, meanScore: 0 };
+  return { responses: 0, meanScore: 0, instrument: "" };
 }
 
 export const Evaluation: MessageFns<Evaluation> = {
@@ -231,6 +284,9 @@ export const Evaluation: MessageFns<Evaluation> = {
     }
     if (message.meanScore !== 0) {
       writer.uint32(17).double(message.meanScore);
+    }
+    if (message.instrument !== "") {
+      writer.uint32(26).string(message.instrument);
     }
     return writer;
   },
@@ -264,6 +320,14 @@ export const Evaluation: MessageFns<Evaluation> = {
             message.meanScore = reader.double();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.instrument = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -284,6 +348,7 @@ export const Evaluation: MessageFns<Evaluation> = {
         : isSet(object.mean_score)
         ? globalThis.Number(object.mean_score)
         : 0,
+      instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
     };
   },
 
@@ -295,6 +360,9 @@ export const Evaluation: MessageFns<Evaluation> = {
     if (message.meanScore !== 0) {
       obj.meanScore = floatToJson(message.meanScore);
     }
+    if (message.instrument !== "") {
+      obj.instrument = message.instrument;
+    }
     return obj;
   },
 
@@ -305,6 +373,249 @@ export const Evaluation: MessageFns<Evaluation> = {
     const message = createBaseEvaluation();
     message.responses = object.responses ?? 0;
     message.meanScore = object.meanScore ?? 0;
+    message.instrument = object.instrument ?? "";
+    return message;
+  },
+};
+
+function createBaseAssessment(): Assessment {
+  return { competency: "", method: "", assessed: 0, demonstrated: 0 };
+}
+
+export const Assessment: MessageFns<Assessment> = {
+  encode(message: Assessment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.competency !== "") {
+      writer.uint32(10).string(message.competency);
+    }
+    if (message.method !== "") {
+      writer.uint32(18).string(message.method);
+    }
+    if (message.assessed !== 0) {
+      writer.uint32(24).uint32(message.assessed);
+    }
+    if (message.demonstrated !== 0) {
+      writer.uint32(32).uint32(message.demonstrated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Assessment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssessment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.competency = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.assessed = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.demonstrated = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Assessment {
+    return {
+      competency: isSet(object.competency) ? globalThis.String(object.competency) : "",
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      assessed: isSet(object.assessed) ? globalThis.Number(object.assessed) : 0,
+      demonstrated: isSet(object.demonstrated) ? globalThis.Number(object.demonstrated) : 0,
+    };
+  },
+
+  toJSON(message: Assessment): unknown {
+    const obj: any = {};
+    if (message.competency !== "") {
+      obj.competency = message.competency;
+    }
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.assessed !== 0) {
+      obj.assessed = Math.round(message.assessed);
+    }
+    if (message.demonstrated !== 0) {
+      obj.demonstrated = Math.round(message.demonstrated);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Assessment>): Assessment {
+    return Assessment.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Assessment>): Assessment {
+    const message = createBaseAssessment();
+    message.competency = object.competency ?? "";
+    message.method = object.method ?? "";
+    message.assessed = object.assessed ?? 0;
+    message.demonstrated = object.demonstrated ?? 0;
+    return message;
+  },
+};
+
+function createBaseLearning(): Learning {
+  return { assessed: 0, preMean: 0, postMean: 0, instrument: "" };
+}
+
+export const Learning: MessageFns<Learning> = {
+  encode(message: Learning, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.assessed !== 0) {
+      writer.uint32(8).uint32(message.assessed);
+    }
+    if (message.preMean !== 0) {
+      writer.uint32(17).double(message.preMean);
+    }
+    if (message.postMean !== 0) {
+      writer.uint32(25).double(message.postMean);
+    }
+    if (message.instrument !== "") {
+      writer.uint32(34).string(message.instrument);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Learning {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLearning();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.assessed = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.preMean = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.postMean = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.instrument = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Learning {
+    return {
+      assessed: isSet(object.assessed) ? globalThis.Number(object.assessed) : 0,
+      preMean: isSet(object.preMean)
+        ? globalThis.Number(object.preMean)
+        : isSet(object.pre_mean)
+        ? globalThis.Number(object.pre_mean)
+        : 0,
+      postMean: isSet(object.postMean)
+        ? globalThis.Number(object.postMean)
+        : isSet(object.post_mean)
+        ? globalThis.Number(object.post_mean)
+        : 0,
+      instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
+    };
+  },
+
+  toJSON(message: Learning): unknown {
+    const obj: any = {};
+    if (message.assessed !== 0) {
+      obj.assessed = Math.round(message.assessed);
+    }
+    if (message.preMean !== 0) {
+      obj.preMean = floatToJson(message.preMean);
+    }
+    if (message.postMean !== 0) {
+      obj.postMean = floatToJson(message.postMean);
+    }
+    if (message.instrument !== "") {
+      obj.instrument = message.instrument;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Learning>): Learning {
+    return Learning.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Learning>): Learning {
+    const message = createBaseLearning();
+    message.assessed = object.assessed ?? 0;
+    message.preMean = object.preMean ?? 0;
+    message.postMean = object.postMean ?? 0;
+    message.instrument = object.instrument ?? "";
     return message;
   },
 };
@@ -327,6 +638,8 @@ function createBaseDelivery(): Delivery {
     recordedAt: "",
     recordedBy: "",
     hub: "",
+    assessments: [],
+    learning: undefined,
   };
 }
 
@@ -379,6 +692,12 @@ export const Delivery: MessageFns<Delivery> = {
     }
     if (message.hub !== "") {
       writer.uint32(130).string(message.hub);
+    }
+    for (const v of message.assessments) {
+      Assessment.encode(v!, writer.uint32(138).fork()).join();
+    }
+    if (message.learning !== undefined) {
+      Learning.encode(message.learning, writer.uint32(146).fork()).join();
     }
     return writer;
   },
@@ -524,6 +843,22 @@ export const Delivery: MessageFns<Delivery> = {
             message.hub = reader.string();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.assessments.push(Assessment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.learning = Learning.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -564,6 +899,10 @@ export const Delivery: MessageFns<Delivery> = {
         ? globalThis.String(object.recorded_by)
         : "",
       hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      assessments: globalThis.Array.isArray(object?.assessments)
+        ? object.assessments.map((e: any) => Assessment.fromJSON(e))
+        : [],
+      learning: isSet(object.learning) ? Learning.fromJSON(object.learning) : undefined,
     };
   },
 
@@ -617,6 +956,12 @@ export const Delivery: MessageFns<Delivery> = {
     if (message.hub !== "") {
       obj.hub = message.hub;
     }
+    if (message.assessments?.length) {
+      obj.assessments = message.assessments.map((e) => Assessment.toJSON(e));
+    }
+    if (message.learning !== undefined) {
+      obj.learning = Learning.toJSON(message.learning);
+    }
     return obj;
   },
 
@@ -643,6 +988,10 @@ export const Delivery: MessageFns<Delivery> = {
     message.recordedAt = object.recordedAt ?? "";
     message.recordedBy = object.recordedBy ?? "";
     message.hub = object.hub ?? "";
+    message.assessments = object.assessments?.map((e) => Assessment.fromPartial(e)) || [];
+    message.learning = (object.learning !== undefined && object.learning !== null)
+      ? Learning.fromPartial(object.learning)
+      : undefined;
     return message;
   },
 };
@@ -910,6 +1259,369 @@ export const IngestStatementsResponse: MessageFns<IngestStatementsResponse> = {
   },
 };
 
+function createBaseRecordAssessmentsRequest(): RecordAssessmentsRequest {
+  return { delivery: "", assessments: [], csv: "" };
+}
+
+export const RecordAssessmentsRequest: MessageFns<RecordAssessmentsRequest> = {
+  encode(message: RecordAssessmentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.delivery !== "") {
+      writer.uint32(10).string(message.delivery);
+    }
+    for (const v of message.assessments) {
+      Assessment.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.csv !== "") {
+      writer.uint32(26).string(message.csv);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordAssessmentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordAssessmentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.delivery = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.assessments.push(Assessment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.csv = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordAssessmentsRequest {
+    return {
+      delivery: isSet(object.delivery) ? globalThis.String(object.delivery) : "",
+      assessments: globalThis.Array.isArray(object?.assessments)
+        ? object.assessments.map((e: any) => Assessment.fromJSON(e))
+        : [],
+      csv: isSet(object.csv) ? globalThis.String(object.csv) : "",
+    };
+  },
+
+  toJSON(message: RecordAssessmentsRequest): unknown {
+    const obj: any = {};
+    if (message.delivery !== "") {
+      obj.delivery = message.delivery;
+    }
+    if (message.assessments?.length) {
+      obj.assessments = message.assessments.map((e) => Assessment.toJSON(e));
+    }
+    if (message.csv !== "") {
+      obj.csv = message.csv;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordAssessmentsRequest>): RecordAssessmentsRequest {
+    return RecordAssessmentsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordAssessmentsRequest>): RecordAssessmentsRequest {
+    const message = createBaseRecordAssessmentsRequest();
+    message.delivery = object.delivery ?? "";
+    message.assessments = object.assessments?.map((e) => Assessment.fromPartial(e)) || [];
+    message.csv = object.csv ?? "";
+    return message;
+  },
+};
+
+function createBaseIngestAssessmentRequest(): IngestAssessmentRequest {
+  return { delivery: "", competency: "", method: "", mastery: 0, statementsJson: "" };
+}
+
+export const IngestAssessmentRequest: MessageFns<IngestAssessmentRequest> = {
+  encode(message: IngestAssessmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.delivery !== "") {
+      writer.uint32(10).string(message.delivery);
+    }
+    if (message.competency !== "") {
+      writer.uint32(18).string(message.competency);
+    }
+    if (message.method !== "") {
+      writer.uint32(26).string(message.method);
+    }
+    if (message.mastery !== 0) {
+      writer.uint32(33).double(message.mastery);
+    }
+    if (message.statementsJson !== "") {
+      writer.uint32(42).string(message.statementsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IngestAssessmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIngestAssessmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.delivery = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.competency = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.mastery = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.statementsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IngestAssessmentRequest {
+    return {
+      delivery: isSet(object.delivery) ? globalThis.String(object.delivery) : "",
+      competency: isSet(object.competency) ? globalThis.String(object.competency) : "",
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      mastery: isSet(object.mastery) ? globalThis.Number(object.mastery) : 0,
+      statementsJson: isSet(object.statementsJson)
+        ? globalThis.String(object.statementsJson)
+        : isSet(object.statements_json)
+        ? globalThis.String(object.statements_json)
+        : "",
+    };
+  },
+
+  toJSON(message: IngestAssessmentRequest): unknown {
+    const obj: any = {};
+    if (message.delivery !== "") {
+      obj.delivery = message.delivery;
+    }
+    if (message.competency !== "") {
+      obj.competency = message.competency;
+    }
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.mastery !== 0) {
+      obj.mastery = floatToJson(message.mastery);
+    }
+    if (message.statementsJson !== "") {
+      obj.statementsJson = message.statementsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IngestAssessmentRequest>): IngestAssessmentRequest {
+    return IngestAssessmentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IngestAssessmentRequest>): IngestAssessmentRequest {
+    const message = createBaseIngestAssessmentRequest();
+    message.delivery = object.delivery ?? "";
+    message.competency = object.competency ?? "";
+    message.method = object.method ?? "";
+    message.mastery = object.mastery ?? 0;
+    message.statementsJson = object.statementsJson ?? "";
+    return message;
+  },
+};
+
+function createBaseIngestAssessmentResponse(): IngestAssessmentResponse {
+  return { delivery: undefined, added: 0, duplicates: 0, withoutResult: 0 };
+}
+
+export const IngestAssessmentResponse: MessageFns<IngestAssessmentResponse> = {
+  encode(message: IngestAssessmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.delivery !== undefined) {
+      Delivery.encode(message.delivery, writer.uint32(10).fork()).join();
+    }
+    if (message.added !== 0) {
+      writer.uint32(16).uint32(message.added);
+    }
+    if (message.duplicates !== 0) {
+      writer.uint32(24).uint32(message.duplicates);
+    }
+    if (message.withoutResult !== 0) {
+      writer.uint32(32).uint32(message.withoutResult);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IngestAssessmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIngestAssessmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.delivery = Delivery.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.added = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.duplicates = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.withoutResult = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IngestAssessmentResponse {
+    return {
+      delivery: isSet(object.delivery) ? Delivery.fromJSON(object.delivery) : undefined,
+      added: isSet(object.added) ? globalThis.Number(object.added) : 0,
+      duplicates: isSet(object.duplicates) ? globalThis.Number(object.duplicates) : 0,
+      withoutResult: isSet(object.withoutResult)
+        ? globalThis.Number(object.withoutResult)
+        : isSet(object.without_result)
+        ? globalThis.Number(object.without_result)
+        : 0,
+    };
+  },
+
+  toJSON(message: IngestAssessmentResponse): unknown {
+    const obj: any = {};
+    if (message.delivery !== undefined) {
+      obj.delivery = Delivery.toJSON(message.delivery);
+    }
+    if (message.added !== 0) {
+      obj.added = Math.round(message.added);
+    }
+    if (message.duplicates !== 0) {
+      obj.duplicates = Math.round(message.duplicates);
+    }
+    if (message.withoutResult !== 0) {
+      obj.withoutResult = Math.round(message.withoutResult);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IngestAssessmentResponse>): IngestAssessmentResponse {
+    return IngestAssessmentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IngestAssessmentResponse>): IngestAssessmentResponse {
+    const message = createBaseIngestAssessmentResponse();
+    message.delivery = (object.delivery !== undefined && object.delivery !== null)
+      ? Delivery.fromPartial(object.delivery)
+      : undefined;
+    message.added = object.added ?? 0;
+    message.duplicates = object.duplicates ?? 0;
+    message.withoutResult = object.withoutResult ?? 0;
+    return message;
+  },
+};
+
 function createBaseGetDeliveryRequest(): GetDeliveryRequest {
   return { id: "" };
 }
@@ -1138,6 +1850,27 @@ export const DeliveryServiceService = {
       Buffer.from(IngestStatementsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): IngestStatementsResponse => IngestStatementsResponse.decode(value),
   },
+  recordAssessments: {
+    path: "/concordat.v1.DeliveryService/RecordAssessments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecordAssessmentsRequest): Buffer =>
+      Buffer.from(RecordAssessmentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecordAssessmentsRequest => RecordAssessmentsRequest.decode(value),
+    responseSerialize: (value: Delivery): Buffer => Buffer.from(Delivery.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Delivery => Delivery.decode(value),
+  },
+  ingestAssessment: {
+    path: "/concordat.v1.DeliveryService/IngestAssessment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IngestAssessmentRequest): Buffer =>
+      Buffer.from(IngestAssessmentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IngestAssessmentRequest => IngestAssessmentRequest.decode(value),
+    responseSerialize: (value: IngestAssessmentResponse): Buffer =>
+      Buffer.from(IngestAssessmentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IngestAssessmentResponse => IngestAssessmentResponse.decode(value),
+  },
   getDelivery: {
     path: "/concordat.v1.DeliveryService/GetDelivery" as const,
     requestStream: false as const,
@@ -1163,6 +1896,8 @@ export const DeliveryServiceService = {
 export interface DeliveryServiceServer extends UntypedServiceImplementation {
   recordDelivery: handleUnaryCall<RecordDeliveryRequest, Delivery>;
   ingestStatements: handleUnaryCall<IngestStatementsRequest, IngestStatementsResponse>;
+  recordAssessments: handleUnaryCall<RecordAssessmentsRequest, Delivery>;
+  ingestAssessment: handleUnaryCall<IngestAssessmentRequest, IngestAssessmentResponse>;
   getDelivery: handleUnaryCall<GetDeliveryRequest, Delivery>;
   listDeliveries: handleUnaryCall<ListDeliveriesRequest, ListDeliveriesResponse>;
 }
@@ -1197,6 +1932,36 @@ export interface DeliveryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: IngestStatementsResponse) => void,
+  ): ClientUnaryCall;
+  recordAssessments(
+    request: RecordAssessmentsRequest,
+    callback: (error: ServiceError | null, response: Delivery) => void,
+  ): ClientUnaryCall;
+  recordAssessments(
+    request: RecordAssessmentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Delivery) => void,
+  ): ClientUnaryCall;
+  recordAssessments(
+    request: RecordAssessmentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Delivery) => void,
+  ): ClientUnaryCall;
+  ingestAssessment(
+    request: IngestAssessmentRequest,
+    callback: (error: ServiceError | null, response: IngestAssessmentResponse) => void,
+  ): ClientUnaryCall;
+  ingestAssessment(
+    request: IngestAssessmentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IngestAssessmentResponse) => void,
+  ): ClientUnaryCall;
+  ingestAssessment(
+    request: IngestAssessmentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IngestAssessmentResponse) => void,
   ): ClientUnaryCall;
   getDelivery(
     request: GetDeliveryRequest,
