@@ -7,6 +7,7 @@
 import { Command } from "commander";
 import { VERSION } from "../node/version.js";
 import { registerAudit } from "./program/audit.js";
+import { registerAudits, registerEvaluators } from "./program/audits.js";
 import { registerBackup } from "./program/backup.js";
 import { registerBookings } from "./program/bookings.js";
 import { registerCases } from "./program/cases.js";
@@ -38,6 +39,8 @@ const GROUPS: ReadonlyArray<(program: Command) => void> = [
   registerCases,
   registerDeliveries,
   registerEvaluations,
+  registerEvaluators,
+  registerAudits,
   registerReports,
   registerBackup,
 ];

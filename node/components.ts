@@ -20,6 +20,7 @@ import {
 import { Credentials, credentialsSpec } from "./credentials/index.js";
 import { tightenDataDir } from "./data-permissions.js";
 import { Deliveries, deliveriesSpecs } from "./deliveries/index.js";
+import { Audits } from "./audits/index.js";
 import { documentTypeOf, OwnedDocuments } from "./documents/index.js";
 import {
   bookingEvents,
@@ -92,6 +93,7 @@ export interface Components {
   bookings: Bookings;
   cases: Cases;
   deliveries: Deliveries;
+  audits: Audits;
   reports: Reports;
   admission: AdmissionGate;
   network: NodeNetwork;
@@ -287,6 +289,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     { hubId },
     { documents, curriculum, views, membership, instruments: (ref) => cases.instrumentProblem(ref) },
   );
+  const audits = new Audits({ hubId, isSecretariat }, { documents, views, membership, checkpointer, deliveries });
   const reports = new Reports({ hubId }, { documents, checkpointer, views, membership, core: coreSource });
   // Admission: between the transports and the Repo, only what owners signed enters (docs/security.md).
   const admission = new AdmissionGate(
@@ -362,6 +365,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     bookings,
     cases,
     deliveries,
+    audits,
     reports,
     admission,
     network,

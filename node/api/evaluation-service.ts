@@ -1,8 +1,11 @@
+import type { Audits, DrawnAudit, HeldFinding } from "../audits/index.js";
 import { parsePeriod, type Deliveries, type FollowUp, type Indicator } from "../deliveries/index.js";
 import { formatInstrument } from "../deliveries/index.js";
 import { invalidArgument, type FieldViolation } from "../errors.js";
 import {
   EvaluationServiceService,
+  type Audit as AuditMessage,
+  type Finding as FindingMessage,
   type FollowUp as FollowUpMessage,
   type Indicator as IndicatorMessage,
   type EvaluationServiceServer,
@@ -19,11 +22,45 @@ function indicatorMessage(hub: string, i: Indicator): IndicatorMessage {
   return { ...i, period: i.from === i.to ? i.from : `${i.from}..${i.to}`, hub };
 }
 
-/** Evaluation after the course: level-3 follow-ups (and those due) and level-4 indicators. */
+function findingMessage(f: HeldFinding): FindingMessage {
+  return { ...f.finding, signature: f.signature, storedBy: f.storedBy };
+}
+
+function auditMessage(a: DrawnAudit, audits: Audits): AuditMessage {
+  return {
+    id: a.id,
+    from: a.period.from,
+    to: a.period.to,
+    perHub: a.perHub,
+    drawnAt: a.drawnAt,
+    drawnBy: a.drawnBy,
+    seedSignature: a.seed?.signature ?? "",
+    seedSeq: a.seed?.checkpoint.seq ?? 0,
+    seedTime: a.seed?.checkpoint.time ?? "",
+    populations: a.populations.map((p) => ({
+      hub: p.hub,
+      seq: p.checkpoint?.checkpoint.seq ?? 0,
+      deliveries: p.deliveries,
+    })),
+    sample: a.sample,
+    findings: audits.findings(a.id).map(findingMessage),
+    responses: [...new Set(a.sample.map((s) => s.hub))].flatMap((hub) =>
+      audits
+        .responses(hub)
+        .filter((r) => r.audit === a.id)
+        .map((r) => ({ ...r, hub })),
+    ),
+  };
+}
+
+/**
+ * Evaluation after the course: level-3 follow-ups (and those due), level-4 indicators, the
+ * evaluator panel and random audits.
+ */
 export function evaluationService(
-  components: HandlerComponents & { deliveries: Deliveries; info: { hubId: string } },
+  components: HandlerComponents & { deliveries: Deliveries; audits: Audits; info: { hubId: string } },
 ): EvaluationServiceServer {
-  const { deliveries, info } = components;
+  const { deliveries, audits, info } = components;
   return {
     recordFollowUp: unary(components, "RecordFollowUp", "operator", async (req, ctx) => {
       const m = req.followUp;
@@ -67,5 +104,48 @@ export function evaluationService(
       const hub = req.hub.trim() || info.hubId;
       return { indicators: deliveries.indicators(hub).map((i) => indicatorMessage(hub, i)) };
     }),
+    appointEvaluator: unary(components, "AppointEvaluator", "operator", async (req, ctx) => {
+      const m = req.evaluator;
+      if (!m) throw invalidArgument([{ field: "evaluator", description: "is required" }]);
+      const e = await audits.appoint(ctx.operator.id, { id: m.id, name: m.name, key: m.key });
+      return { ...e, removedAt: e.removedAt ?? "" };
+    }),
+    removeEvaluator: unary(components, "RemoveEvaluator", "operator", async (req, ctx) => {
+      const e = await audits.remove(ctx.operator.id, req.id);
+      return { ...e, removedAt: e.removedAt ?? "" };
+    }),
+    listEvaluators: unary(components, "ListEvaluators", "viewer", async () => ({
+      evaluators: audits.evaluators().map((e) => ({ ...e, removedAt: e.removedAt ?? "" })),
+    })),
+    drawAudit: unary(components, "DrawAudit", "operator", async (req, ctx) => {
+      const violations: FieldViolation[] = [];
+      const period = parsePeriod(req.period.trim(), "audit.period", violations);
+      if (!period) throw invalidArgument(violations);
+      const drawn = await audits.draw(ctx.operator.id, {
+        id: req.id,
+        period: { from: period.from, to: period.to },
+        perHub: req.perHub,
+      });
+      return auditMessage(drawn, audits);
+    }),
+    getAudit: unary(components, "GetAudit", "viewer", async (req) => auditMessage(audits.get(req.id), audits)),
+    listAudits: unary(components, "ListAudits", "viewer", async () => ({
+      audits: audits.list().map((a) => auditMessage(a, audits)),
+    })),
+    recordFinding: unary(components, "RecordFinding", "operator", async (req, ctx) => {
+      const m = req.finding;
+      if (!m) throw invalidArgument([{ field: "finding", description: "is required" }]);
+      const { signature, storedBy: _s, ...finding } = m;
+      return findingMessage(
+        await audits.recordFinding(ctx.operator.id, {
+          finding: { ...finding, severity: finding.severity as HeldFinding["finding"]["severity"] },
+          signature,
+        }),
+      );
+    }),
+    respondToAudit: unary(components, "RespondToAudit", "operator", async (req, ctx) => ({
+      ...(await audits.respond(ctx.operator.id, req)),
+      hub: info.hubId,
+    })),
   };
 }

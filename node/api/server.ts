@@ -36,6 +36,7 @@ import type { Cases } from "../cases/index.js";
 import { DeliveryServiceService, deliveryService } from "./delivery-service.js";
 import { EvaluationServiceService, evaluationService } from "./evaluation-service.js";
 import type { Deliveries } from "../deliveries/index.js";
+import type { Audits } from "../audits/index.js";
 import { ReportServiceService, reportService } from "./report-service.js";
 import type { Reports } from "../reports/index.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
@@ -129,6 +130,7 @@ export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreSer
   bookings: Bookings;
   cases: Cases;
   deliveries: Deliveries;
+  audits: Audits;
   reports: Reports;
   /** What an audit bundle is built from (read at the time of the call). */
   audit: () => Promise<AuditSources>;

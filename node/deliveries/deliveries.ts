@@ -481,6 +481,28 @@ export class Deliveries {
       .sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : a.delivery < b.delivery ? -1 : 1));
   }
 
+  /** Stores this hub's response to an audit's findings (audits.ts) beside the delivery it answers for. */
+  async writeResponse(operatorId: string, key: string, value: unknown): Promise<void> {
+    await this.#documents.transact({ operatorId, action: "audit.respond", subjects: [key] }, () => ({
+      edits: [
+        {
+          key: DELIVERIES_KEY,
+          subject: key,
+          change: (doc) => {
+            doc.auditResponses ??= {};
+            (doc.auditResponses as Record<string, unknown>)[key] = value;
+          },
+        },
+      ],
+      result: undefined,
+    }));
+  }
+
+  /** A hub's deliveries document as plain data (its audit responses too). */
+  document(hub = this.#self): unknown {
+    return this.#read(hub);
+  }
+
   /** A hub's deliveries document: this hub's live, another's as of its latest verified checkpoint. */
   #read(hub: string): DeliveriesDoc | undefined {
     if (hub === this.#self) return this.#doc();

@@ -16,6 +16,8 @@ export const DocumentType = {
   CaseEndorsements: "case-endorsements",
   Deliveries: "deliveries",
   PrivateDeliveries: "private-deliveries",
+  EvaluationPanel: "evaluation-panel",
+  AuditFindings: "audit-findings",
 } as const;
 export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 
@@ -38,6 +40,8 @@ export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
   [DocumentType.CaseEndorsements]: "1.0",
   [DocumentType.Deliveries]: "1.0",
   [DocumentType.PrivateDeliveries]: "1.0",
+  [DocumentType.EvaluationPanel]: "1.0",
+  [DocumentType.AuditFindings]: "1.0",
 };
 
 /** The small header every document carries. */

@@ -8,6 +8,7 @@ import {
   type FollowUp,
   type Indicator,
 } from "../deliveries/index.js";
+import type { AuditResponse, FindingBody } from "../audits/index.js";
 
 /**
  * The coverage report, computed by a pure function from what the federation signed: per
@@ -74,7 +75,46 @@ export interface ReportInput {
   hubs: HubInput[];
   /** Leave out what is marked internal (deliveries). */
   publicOnly: boolean;
+  audits: AuditInput[];
   sources: ReportSources;
+}
+
+/** An audit as the report reads it (signed-state.ts checks the seed and every finding first). */
+export interface AuditInput {
+  id: string;
+  period: { from: string; to: string };
+  perHub: number;
+  drawnAt: string;
+  seed: { document: string; seq: number; time: string; signature: string } | null;
+  seedProblem: string | null;
+  populations: Array<{
+    hub: string;
+    checkpoint: { document: string; seq: number; time: string } | null;
+    deliveries: number;
+  }>;
+  sample: Array<{ hub: string; delivery: string }>;
+  findings: Array<{ storedBy: string; finding: FindingBody; signature: string; problem: string | null }>;
+  responses: Array<AuditResponse & { hub: string }>;
+}
+
+/** An audit in a report: its sample with the findings and responses on each delivery, and the counts per hub. */
+export interface AuditReport {
+  id: string;
+  period: { from: string; to: string };
+  perHub: number;
+  drawnAt: string;
+  seed: AuditInput["seed"];
+  seedProblem: string | null;
+  populations: AuditInput["populations"];
+  sample: Array<{
+    hub: string;
+    delivery: string;
+    findings: Array<FindingBody & { signature: string; storedBy: string }>;
+    response: { stance: string; note: string; at: string } | null;
+  }>;
+  hubs: Array<{ hub: string; sampled: number; audited: number; confirmed: number; disputed: number }>;
+  /** Findings that do not count, and why (not signed by a panel member, edited after signing, not sampled). */
+  rejectedFindings: Array<{ storedBy: string; evaluator: string; hub: string; delivery: string; problem: string }>;
 }
 
 export interface CompetencyCoverage {
@@ -175,6 +215,8 @@ export interface CoverageReport {
     neverDelivered: Array<{ hub: string; module: string }>;
     followUpsOverdue: Array<{ hub: string; count: number }>;
   };
+  /** Random audits of deliveries whose period overlaps the report's. */
+  audits: AuditReport[];
   evaluation: {
     /** Across hubs: per competency and method. */
     assessments: AssessmentFigures[];
@@ -281,6 +323,55 @@ function evaluate(
     results: h.indicators
       .filter((i) => i.from >= input.period.from && i.to <= input.period.to)
       .map((i) => ({ indicator: i.indicator, from: i.from, to: i.to, value: i.value, unit: i.unit, source: i.source })),
+  };
+}
+
+function auditReport(a: AuditInput): AuditReport {
+  const valid = a.findings.filter((f) => f.problem === null);
+  const sample = a.sample.map((s) => {
+    const response = a.responses.find((r) => r.hub === s.hub && r.delivery === s.delivery);
+    return {
+      ...s,
+      findings: valid
+        .filter((f) => f.finding.hub === s.hub && f.finding.delivery === s.delivery)
+        .map((f) => ({ ...f.finding, signature: f.signature, storedBy: f.storedBy })),
+      response: response ? { stance: response.stance, note: response.note, at: response.at } : null,
+    };
+  });
+  const hubs = [...new Set(a.populations.map((p) => p.hub))].sort().map((hub) => {
+    const mine = sample.filter((s) => s.hub === hub);
+    const audited = mine.filter((s) => s.findings.length > 0);
+    return {
+      hub,
+      sampled: mine.length,
+      audited: audited.length,
+      confirmed: audited.filter((s) => s.findings.every((f) => f.confirmed)).length,
+      disputed: mine.filter((s) => s.response?.stance === "disputed").length,
+    };
+  });
+  return {
+    id: a.id,
+    period: a.period,
+    perHub: a.perHub,
+    drawnAt: a.drawnAt,
+    seed: a.seed,
+    seedProblem: a.seedProblem,
+    populations: a.populations,
+    sample,
+    hubs,
+    rejectedFindings: a.findings.flatMap((f) =>
+      f.problem === null
+        ? []
+        : [
+            {
+              storedBy: f.storedBy,
+              evaluator: f.finding.evaluator,
+              hub: f.finding.hub,
+              delivery: f.finding.delivery,
+              problem: f.problem,
+            },
+          ],
+    ),
   };
 }
 
@@ -433,6 +524,9 @@ export function computeCoverage(input: ReportInput): CoverageReport {
         .filter((h) => h.evaluation.behaviour.overdue > 0)
         .map((h) => ({ hub: h.hub, count: h.evaluation.behaviour.overdue })),
     },
+    audits: input.audits
+      .filter((a) => a.period.from <= input.period.to && a.period.to >= input.period.from)
+      .map(auditReport),
     evaluation: {
       assessments: assessmentFigures(
         input.hubs.flatMap((h) => h.deliveries.filter(inPeriod)),

@@ -7,10 +7,30 @@ import { deliveriesIn, followUpsIn, indicatorsIn } from "../deliveries/index.js"
 import type { CharterMember, CharterState } from "../federation/index.js";
 import { accreditationsOf } from "../query/index.js";
 import { decodeTrainer } from "../roster/index.js";
-import type { CheckpointRef, HubInput, ReportInput, ReportSources, SourceCheckpoint } from "./coverage.js";
+import { checkpointProblem } from "../authority/index.js";
+import {
+  auditsIn,
+  drawSample,
+  findingBytes,
+  findingSignatureProblem,
+  findingsIn,
+  evaluatorsIn,
+  panelProblem,
+  responsesIn,
+  type PanelDoc,
+  type SignedFinding,
+} from "../audits/index.js";
+import type { AuditInput, CheckpointRef, HubInput, ReportInput, ReportSources, SourceCheckpoint } from "./coverage.js";
 
 /** The document types a report reads, besides the charter and the core. */
-export const REPORTED_TYPES = new Set(["roster", "credentials", "curriculum", "deliveries"]);
+export const REPORTED_TYPES = new Set([
+  "roster",
+  "credentials",
+  "curriculum",
+  "deliveries",
+  "evaluation-panel",
+  "audit-findings",
+]);
 
 /** One member's document at the heads of a checkpoint that verified. */
 export interface SignedDocument {
@@ -178,9 +198,101 @@ export async function reportInputOf(
     parents,
     hubs,
     publicOnly: options.publicOnly,
+    audits: await auditInputs(state),
     sources: sourcesOf(state),
   };
 }
+
+/**
+ * The secretariat's audits as signed, each with its seed checked (the secretariat's signature over
+ * its panel document), its sample drawn from it, and every finding any hub stores checked: signed by
+ * an evaluator on the panel at the time, on a sampled delivery. Findings that fail are kept, with why.
+ */
+async function auditInputs(state: SignedState): Promise<AuditInput[]> {
+  const { federationId, members } = state.charter.state;
+  const secretariat = members.find((m) => m.role === "secretariat");
+  const panel = state.documents.find((d) => d.type === "evaluation-panel" && d.hub === secretariat?.hub);
+  if (!secretariat || !panel) return [];
+  const doc = panel.doc as PanelDoc;
+  const evaluators = evaluatorsIn(doc);
+  const findings = new Map<
+    string,
+    { storedBy: string; finding: AuditInput["findings"][number]["finding"]; signature: string }
+  >();
+  for (const d of [...state.documents].sort((x, y) => (x.hub < y.hub ? -1 : 1)))
+    if (d.type === "audit-findings")
+      // The same finding stored by several hubs counts once; a copy changed under the same signature is another.
+      for (const f of findingsIn(d.doc as { findings?: Record<string, unknown> }))
+        if (!findings.has(findingId(f))) findings.set(findingId(f), { storedBy: d.hub, ...f });
+  const out: AuditInput[] = [];
+  for (const audit of auditsIn(doc)) {
+    let seedProblem: string | null = null;
+    if (!audit.seed) seedProblem = "not drawn yet: no seed";
+    else {
+      const problem = await checkpointProblem(audit.seed, {
+        federationId,
+        documentId: panel.signed.checkpoint.documentId,
+      });
+      if (problem) seedProblem = `the seed is not a checkpoint of the panel: ${problem}`;
+      else if (!secretariat.keys.some((k) => k.peerId === audit.seed?.checkpoint.owner))
+        seedProblem = `the seed is signed by ${audit.seed.checkpoint.owner}, not by the secretariat`;
+    }
+    const sample =
+      audit.seed && seedProblem === null ? drawSample(audit.seed.signature, audit.populations, audit.perHub) : [];
+    const sampled = new Set(sample.map((s) => `${s.hub}\n${s.delivery}`));
+    const checked: AuditInput["findings"] = [];
+    for (const f of findings.values()) {
+      if (f.finding.audit !== audit.id) continue;
+      const evaluator = evaluators.find((e) => e.id === f.finding.evaluator);
+      const problem =
+        panelProblem(evaluators, f.finding.evaluator, f.finding.at) ??
+        (await findingSignatureProblem(f, evaluator?.key ?? "")) ??
+        (sampled.has(`${f.finding.hub}\n${f.finding.delivery}`) ? undefined : "the delivery is not in the sample");
+      checked.push({ ...f, problem: problem ?? null });
+    }
+    out.push({
+      id: audit.id,
+      period: audit.period,
+      perHub: audit.perHub,
+      drawnAt: audit.drawnAt,
+      seed: audit.seed
+        ? {
+            document: audit.seed.checkpoint.documentId,
+            seq: audit.seed.checkpoint.seq,
+            time: audit.seed.checkpoint.time,
+            signature: audit.seed.signature,
+          }
+        : null,
+      seedProblem,
+      populations: audit.populations.map((p) => ({
+        hub: p.hub,
+        checkpoint: p.checkpoint
+          ? {
+              document: p.checkpoint.checkpoint.documentId,
+              seq: p.checkpoint.checkpoint.seq,
+              time: p.checkpoint.checkpoint.time,
+            }
+          : null,
+        deliveries: p.deliveries.length,
+      })),
+      sample,
+      findings: checked.sort((a, b) => (findingOrder(a) < findingOrder(b) ? -1 : 1)),
+      responses: state.documents
+        .filter((d) => d.type === "deliveries")
+        .flatMap((d) =>
+          responsesIn(d.doc as { auditResponses?: Record<string, unknown> }).map((r) => ({ ...r, hub: d.hub })),
+        )
+        .filter((r) => r.audit === audit.id)
+        .sort((a, b) => (`${a.hub}/${a.delivery}` < `${b.hub}/${b.delivery}` ? -1 : 1)),
+    });
+  }
+  return out;
+}
+
+const findingId = (f: SignedFinding) => `${f.signature}\n${Buffer.from(findingBytes(f.finding)).toString("base64")}`;
+
+const findingOrder = (f: { finding: { hub: string; delivery: string; evaluator: string }; signature: string }) =>
+  `${f.finding.hub}/${f.finding.delivery}/${f.finding.evaluator}/${f.signature}`;
 
 async function hubInput(
   member: CharterMember,

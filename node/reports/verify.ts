@@ -5,6 +5,15 @@ import { readCore } from "../core/index.js";
 import { coreIdOf } from "../core/index.js";
 import { documentTypeOf } from "../documents/index.js";
 import { charterIdOf, ownedDocumentId, readCharter } from "../federation/index.js";
+import {
+  auditsIn,
+  definitionIn,
+  evaluatorsIn,
+  findingSignatureProblem,
+  panelProblem,
+  type PanelDoc,
+} from "../audits/index.js";
+import { deliveriesIn } from "../deliveries/index.js";
 import { compareBaseline, type BaselineReport } from "./baseline.js";
 import { computeCoverage, type CoverageReport, type SourceCheckpoint } from "./coverage.js";
 import { REPORTED_TYPES, reportInputOf, type SignedDocument, type SignedState } from "./signed-state.js";
@@ -34,7 +43,10 @@ const MAX_DIFFERENCES = 50;
  *    bundle holds, at heads its changes contain, of the type the report says;
  * 3. no document of a reported type that existed when the report was made is left out;
  * 4. the report's input is rebuilt from those documents at those heads, the report recomputed with the
- *    same code a node uses, and every value compared.
+ *    same code a node uses, and every value compared;
+ * 5. every audit it shows was drawn as stated: its seed is the secretariat's checkpoint of the panel
+ *    that first holds the audit as it stands, each hub's population is what that hub had signed at the
+ *    checkpoint the audit names, and every finding it counts is signed by an evaluator on the panel.
  */
 export async function verifyReport(report: unknown, bundleRaw: unknown, anchor: string): Promise<ReportVerification> {
   const opened = await openBundle(bundleRaw, anchor);
@@ -168,7 +180,107 @@ async function recompute(
     { charter, releases, documents },
     { generatedAt: r.generatedAt, asOf: r.asOf, period: r.period, publicOnly: r.publicOnly },
   );
-  return computeCoverage(input);
+  const recomputed = computeCoverage(input);
+  await checkAudits(r, documents, { ...ctx, members: opened.members }, failures);
+  return recomputed;
+}
+
+/** Step 5: each audit the report shows, against the bundle's full history. */
+async function checkAudits(
+  r: CoverageReport,
+  documents: readonly SignedDocument[],
+  ctx: Parameters<typeof checkpointInBundle>[1],
+  failures: string[],
+): Promise<void> {
+  const reported = Array.isArray(r.audits) ? r.audits : [];
+  if (reported.length === 0) return;
+  const secretariat = ctx.members.find((m) => m.role === "secretariat");
+  const panel = documents.find((d) => d.type === "evaluation-panel" && d.hub === secretariat?.hub);
+  const full = panel
+    ? (ctx.documents.get(panel.signed.checkpoint.documentId) as { doc: A.Doc<unknown> } | undefined)
+    : undefined;
+  if (!panel || !full) {
+    failures.push("the report shows audits, but the bundle holds no evaluation panel signed by the secretariat");
+    return;
+  }
+  const audits = auditsIn(panel.doc as PanelDoc);
+  const evaluators = evaluatorsIn(panel.doc as PanelDoc);
+  for (const shown of reported) {
+    const label = `audit '${String(shown?.id ?? "?")}'`;
+    const audit = audits.find((a) => a.id === shown?.id);
+    if (!audit?.seed) {
+      failures.push(`${label}: the secretariat's panel holds no such audit with a seed`);
+      continue;
+    }
+    // The seed: a checkpoint of the panel by the secretariat, whose heads already hold the audit as it stands.
+    const seedProblem = await checkpointInBundle(audit.seed, ctx);
+    const atSeed = seedProblem
+      ? undefined
+      : definitionIn(A.view(full.doc, audit.seed.checkpoint.heads) as PanelDoc, audit.id);
+    const { seed: _seed, ...definition } = audit;
+    if (seedProblem || audit.seed.checkpoint.documentId !== panel.signed.checkpoint.documentId)
+      failures.push(
+        `${label}: its seed is not a checkpoint of the secretariat's panel in the bundle: ${seedProblem ?? "another document"}`,
+      );
+    else if (JSON.stringify(atSeed) !== JSON.stringify(definition))
+      failures.push(
+        `${label}: the checkpoint that seeds it ${atSeed ? "holds another definition of it (changed after the seed was signed)" : "does not hold it (the seed was chosen after the audit was known)"}`,
+      );
+    else if (firstSeed(full.doc, audit.id) !== audit.seed.signature)
+      failures.push(`${label}: its seed was replaced after it was first recorded (the sample was drawn again)`);
+    // Each population: what that hub had signed at the checkpoint the audit names.
+    for (const p of audit.populations) {
+      if (!p.checkpoint) {
+        if (p.deliveries.length > 0)
+          failures.push(`${label}: hub '${p.hub}''s population names deliveries but no checkpoint`);
+        continue;
+      }
+      const owner = ctx.members.find((m) => m.keys.some((k) => k.peerId === p.checkpoint?.checkpoint.owner));
+      const problem =
+        owner?.hub === p.hub
+          ? await checkpointInBundle(p.checkpoint, ctx)
+          : `signed by ${owner ? `hub '${owner.hub}'` : "no member"}`;
+      if (problem) {
+        failures.push(
+          `${label}: hub '${p.hub}''s population checkpoint (seq ${p.checkpoint.checkpoint.seq}) does not verify: ${problem}`,
+        );
+        continue;
+      }
+      const doc = ctx.documents.get(p.checkpoint.checkpoint.documentId) as { doc: A.Doc<unknown> };
+      const signed = deliveriesIn(
+        A.view(doc.doc, p.checkpoint.checkpoint.heads) as { deliveries?: Record<string, unknown> },
+      )
+        .filter((d) => d.start <= audit.period.to && d.end >= audit.period.from)
+        .map((d) => d.id)
+        .sort();
+      if (JSON.stringify(signed) !== JSON.stringify(p.deliveries))
+        failures.push(
+          `${label}: hub '${p.hub}''s population is not what it signed at seq ${p.checkpoint.checkpoint.seq} (${p.deliveries.length} deliveries named, ${signed.length} signed)`,
+        );
+    }
+    // Every finding the report counts: signed by an evaluator on the panel, unchanged since.
+    for (const s of Array.isArray(shown.sample) ? shown.sample : [])
+      for (const f of Array.isArray(s?.findings) ? s.findings : []) {
+        const { signature, storedBy: _by, ...finding } = f;
+        const evaluator = evaluators.find((e) => e.id === finding.evaluator);
+        const problem =
+          panelProblem(evaluators, finding.evaluator, finding.at) ??
+          (await findingSignatureProblem({ finding, signature }, evaluator?.key ?? ""));
+        if (problem)
+          failures.push(
+            `${label}: the finding by '${finding.evaluator}' on ${s.hub}/${s.delivery} is not a panel member's: ${problem}`,
+          );
+      }
+  }
+}
+
+/** The first seed the panel's history ever recorded for an audit (a seed replaced later is a redraw). */
+function firstSeed(doc: A.Doc<unknown>, id: string): string | undefined {
+  for (const state of A.getHistory(doc)) {
+    const seed = auditsIn(state.snapshot as PanelDoc).find((a) => a.id === id)?.seed;
+    if (seed) return seed.signature;
+  }
+  return undefined;
 }
 
 /** Compares two JSON values; pushes a line per differing leaf (path, both values); returns the leaves compared. */

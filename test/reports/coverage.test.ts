@@ -75,6 +75,7 @@ describe("the coverage computation", () => {
     ],
     parents: { "hr-1": ["hr"], "uf-1": ["uf"] },
     publicOnly: false,
+    audits: [],
     hubs: [
       {
         hub: "hub-a",

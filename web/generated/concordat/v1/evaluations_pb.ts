@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file concordat/v1/evaluations.proto.
  */
 export const file_concordat_v1_evaluations: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jb25jb3JkYXQvdjEvZXZhbHVhdGlvbnMucHJvdG8SDGNvbmNvcmRhdC52MSKwAQoIRm9sbG93VXASEAoIZGVsaXZlcnkYASABKAkSFAoMY29uZHVjdGVkX29uGAIgASgJEg4KBnNvdXJjZRgDIAEoCRIPCgdyZWFjaGVkGAQgASgNEhAKCGFwcGx5aW5nGAUgASgNEhIKCmluc3RydW1lbnQYBiABKAkSEwoLcmVjb3JkZWRfYXQYByABKAkSEwoLcmVjb3JkZWRfYnkYCCABKAkSCwoDaHViGAkgASgJIkIKFVJlY29yZEZvbGxvd1VwUmVxdWVzdBIpCglmb2xsb3dfdXAYASABKAsyFi5jb25jb3JkYXQudjEuRm9sbG93VXAiNQoUTGlzdEZvbGxvd1Vwc1JlcXVlc3QSCwoDaHViGAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJIkMKFUxpc3RGb2xsb3dVcHNSZXNwb25zZRIqCgpmb2xsb3dfdXBzGAEgAygLMhYuY29uY29yZGF0LnYxLkZvbGxvd1VwIl8KC0R1ZUZvbGxvd1VwEhAKCGRlbGl2ZXJ5GAEgASgJEg4KBm1vZHVsZRgCIAEoCRILCgNlbmQYAyABKAkSCwoDZHVlGAQgASgJEhQKDG92ZXJkdWVfZGF5cxgFIAEoBSI6ChdMaXN0RHVlRm9sbG93VXBzUmVxdWVzdBIKCgJhdBgBIAEoCRITCgt3aXRoaW5fZGF5cxgCIAEoDSJOChhMaXN0RHVlRm9sbG93VXBzUmVzcG9uc2USCgoCYXQYASABKAkSJgoDZHVlGAIgAygLMhkuY29uY29yZGF0LnYxLkR1ZUZvbGxvd1VwIqwBCglJbmRpY2F0b3ISEQoJaW5kaWNhdG9yGAEgASgJEg4KBnBlcmlvZBgCIAEoCRIMCgRmcm9tGAMgASgJEgoKAnRvGAQgASgJEg0KBXZhbHVlGAUgASgBEgwKBHVuaXQYBiABKAkSDgoGc291cmNlGAcgASgJEhMKC3JlY29yZGVkX2F0GAggASgJEhMKC3JlY29yZGVkX2J5GAkgASgJEgsKA2h1YhgKIAEoCSJEChZSZWNvcmRJbmRpY2F0b3JSZXF1ZXN0EioKCWluZGljYXRvchgBIAEoCzIXLmNvbmNvcmRhdC52MS5JbmRpY2F0b3IiJAoVTGlzdEluZGljYXRvcnNSZXF1ZXN0EgsKA2h1YhgBIAEoCSJFChZMaXN0SW5kaWNhdG9yc1Jlc3BvbnNlEisKCmluZGljYXRvcnMYASADKAsyFy5jb25jb3JkYXQudjEuSW5kaWNhdG9yMs4DChFFdmFsdWF0aW9uU2VydmljZRJNCg5SZWNvcmRGb2xsb3dVcBIjLmNvbmNvcmRhdC52MS5SZWNvcmRGb2xsb3dVcFJlcXVlc3QaFi5jb25jb3JkYXQudjEuRm9sbG93VXASWAoNTGlzdEZvbGxvd1VwcxIiLmNvbmNvcmRhdC52MS5MaXN0Rm9sbG93VXBzUmVxdWVzdBojLmNvbmNvcmRhdC52MS5MaXN0Rm9sbG93VXBzUmVzcG9uc2USYQoQTGlzdER1ZUZvbGxvd1VwcxIlLmNvbmNvcmRhdC52MS5MaXN0RHVlRm9sbG93VXBzUmVxdWVzdBomLmNvbmNvcmRhdC52MS5MaXN0RHVlRm9sbG93VXBzUmVzcG9uc2USUAoPUmVjb3JkSW5kaWNhdG9yEiQuY29uY29yZGF0LnYxLlJlY29yZEluZGljYXRvclJlcXVlc3QaFy5jb25jb3JkYXQudjEuSW5kaWNhdG9yElsKDkxpc3RJbmRpY2F0b3JzEiMuY29uY29yZGF0LnYxLkxpc3RJbmRpY2F0b3JzUmVxdWVzdBokLmNvbmNvcmRhdC52MS5MaXN0SW5kaWNhdG9yc1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch5jb25jb3JkYXQvdjEvZXZhbHVhdGlvbnMucHJvdG8SDGNvbmNvcmRhdC52MSKwAQoIRm9sbG93VXASEAoIZGVsaXZlcnkYASABKAkSFAoMY29uZHVjdGVkX29uGAIgASgJEg4KBnNvdXJjZRgDIAEoCRIPCgdyZWFjaGVkGAQgASgNEhAKCGFwcGx5aW5nGAUgASgNEhIKCmluc3RydW1lbnQYBiABKAkSEwoLcmVjb3JkZWRfYXQYByABKAkSEwoLcmVjb3JkZWRfYnkYCCABKAkSCwoDaHViGAkgASgJIkIKFVJlY29yZEZvbGxvd1VwUmVxdWVzdBIpCglmb2xsb3dfdXAYASABKAsyFi5jb25jb3JkYXQudjEuRm9sbG93VXAiNQoUTGlzdEZvbGxvd1Vwc1JlcXVlc3QSCwoDaHViGAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJIkMKFUxpc3RGb2xsb3dVcHNSZXNwb25zZRIqCgpmb2xsb3dfdXBzGAEgAygLMhYuY29uY29yZGF0LnYxLkZvbGxvd1VwIl8KC0R1ZUZvbGxvd1VwEhAKCGRlbGl2ZXJ5GAEgASgJEg4KBm1vZHVsZRgCIAEoCRILCgNlbmQYAyABKAkSCwoDZHVlGAQgASgJEhQKDG92ZXJkdWVfZGF5cxgFIAEoBSI6ChdMaXN0RHVlRm9sbG93VXBzUmVxdWVzdBIKCgJhdBgBIAEoCRITCgt3aXRoaW5fZGF5cxgCIAEoDSJOChhMaXN0RHVlRm9sbG93VXBzUmVzcG9uc2USCgoCYXQYASABKAkSJgoDZHVlGAIgAygLMhkuY29uY29yZGF0LnYxLkR1ZUZvbGxvd1VwIqwBCglJbmRpY2F0b3ISEQoJaW5kaWNhdG9yGAEgASgJEg4KBnBlcmlvZBgCIAEoCRIMCgRmcm9tGAMgASgJEgoKAnRvGAQgASgJEg0KBXZhbHVlGAUgASgBEgwKBHVuaXQYBiABKAkSDgoGc291cmNlGAcgASgJEhMKC3JlY29yZGVkX2F0GAggASgJEhMKC3JlY29yZGVkX2J5GAkgASgJEgsKA2h1YhgKIAEoCSJEChZSZWNvcmRJbmRpY2F0b3JSZXF1ZXN0EioKCWluZGljYXRvchgBIAEoCzIXLmNvbmNvcmRhdC52MS5JbmRpY2F0b3IiJAoVTGlzdEluZGljYXRvcnNSZXF1ZXN0EgsKA2h1YhgBIAEoCSJFChZMaXN0SW5kaWNhdG9yc1Jlc3BvbnNlEisKCmluZGljYXRvcnMYASADKAsyFy5jb25jb3JkYXQudjEuSW5kaWNhdG9yInIKCUV2YWx1YXRvchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA2tleRgDIAEoCRIUCgxhcHBvaW50ZWRfYXQYBCABKAkSFAoMYXBwb2ludGVkX2J5GAUgASgJEhIKCnJlbW92ZWRfYXQYBiABKAkiRQoXQXBwb2ludEV2YWx1YXRvclJlcXVlc3QSKgoJZXZhbHVhdG9yGAEgASgLMhcuY29uY29yZGF0LnYxLkV2YWx1YXRvciIkChZSZW1vdmVFdmFsdWF0b3JSZXF1ZXN0EgoKAmlkGAEgASgJIhcKFUxpc3RFdmFsdWF0b3JzUmVxdWVzdCJFChZMaXN0RXZhbHVhdG9yc1Jlc3BvbnNlEisKCmV2YWx1YXRvcnMYASADKAsyFy5jb25jb3JkYXQudjEuRXZhbHVhdG9yIj8KEERyYXdBdWRpdFJlcXVlc3QSCgoCaWQYASABKAkSDgoGcGVyaW9kGAIgASgJEg8KB3Blcl9odWIYAyABKA0iMAoPU2FtcGxlZERlbGl2ZXJ5EgsKA2h1YhgBIAEoCRIQCghkZWxpdmVyeRgCIAEoCSI6CgpQb3B1bGF0aW9uEgsKA2h1YhgBIAEoCRILCgNzZXEYAiABKAQSEgoKZGVsaXZlcmllcxgDIAMoCSK3AQoHRmluZGluZxINCgVhdWRpdBgBIAEoCRILCgNodWIYAiABKAkSEAoIZGVsaXZlcnkYAyABKAkSEQoJZXZhbHVhdG9yGAQgASgJEhEKCWNvbmZpcm1lZBgFIAEoCBIQCghzZXZlcml0eRgGIAEoCRIUCgxvYnNlcnZhdGlvbnMYByABKAkSCgoCYXQYCCABKAkSEQoJc2lnbmF0dXJlGAkgASgJEhEKCXN0b3JlZF9ieRgKIAEoCSJzCg1BdWRpdFJlc3BvbnNlEg0KBWF1ZGl0GAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJEg4KBnN0YW5jZRgDIAEoCRIMCgRub3RlGAQgASgJEgoKAmF0GAUgASgJEgoKAmJ5GAYgASgJEgsKA2h1YhgHIAEoCSLWAgoFQXVkaXQSCgoCaWQYASABKAkSDAoEZnJvbRgCIAEoCRIKCgJ0bxgDIAEoCRIPCgdwZXJfaHViGAQgASgNEhAKCGRyYXduX2F0GAUgASgJEhAKCGRyYXduX2J5GAYgASgJEhYKDnNlZWRfc2lnbmF0dXJlGAcgASgJEhAKCHNlZWRfc2VxGAggASgEEhEKCXNlZWRfdGltZRgJIAEoCRItCgtwb3B1bGF0aW9ucxgKIAMoCzIYLmNvbmNvcmRhdC52MS5Qb3B1bGF0aW9uEi0KBnNhbXBsZRgLIAMoCzIdLmNvbmNvcmRhdC52MS5TYW1wbGVkRGVsaXZlcnkSJwoIZmluZGluZ3MYDCADKAsyFS5jb25jb3JkYXQudjEuRmluZGluZxIuCglyZXNwb25zZXMYDSADKAsyGy5jb25jb3JkYXQudjEuQXVkaXRSZXNwb25zZSIdCg9HZXRBdWRpdFJlcXVlc3QSCgoCaWQYASABKAkiEwoRTGlzdEF1ZGl0c1JlcXVlc3QiOQoSTGlzdEF1ZGl0c1Jlc3BvbnNlEiMKBmF1ZGl0cxgBIAMoCzITLmNvbmNvcmRhdC52MS5BdWRpdCI+ChRSZWNvcmRGaW5kaW5nUmVxdWVzdBImCgdmaW5kaW5nGAEgASgLMhUuY29uY29yZGF0LnYxLkZpbmRpbmciVgoVUmVzcG9uZFRvQXVkaXRSZXF1ZXN0Eg0KBWF1ZGl0GAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJEg4KBnN0YW5jZRgDIAEoCRIMCgRub3RlGAQgASgJMsQIChFFdmFsdWF0aW9uU2VydmljZRJNCg5SZWNvcmRGb2xsb3dVcBIjLmNvbmNvcmRhdC52MS5SZWNvcmRGb2xsb3dVcFJlcXVlc3QaFi5jb25jb3JkYXQudjEuRm9sbG93VXASWAoNTGlzdEZvbGxvd1VwcxIiLmNvbmNvcmRhdC52MS5MaXN0Rm9sbG93VXBzUmVxdWVzdBojLmNvbmNvcmRhdC52MS5MaXN0Rm9sbG93VXBzUmVzcG9uc2USYQoQTGlzdER1ZUZvbGxvd1VwcxIlLmNvbmNvcmRhdC52MS5MaXN0RHVlRm9sbG93VXBzUmVxdWVzdBomLmNvbmNvcmRhdC52MS5MaXN0RHVlRm9sbG93VXBzUmVzcG9uc2USUAoPUmVjb3JkSW5kaWNhdG9yEiQuY29uY29yZGF0LnYxLlJlY29yZEluZGljYXRvclJlcXVlc3QaFy5jb25jb3JkYXQudjEuSW5kaWNhdG9yElsKDkxpc3RJbmRpY2F0b3JzEiMuY29uY29yZGF0LnYxLkxpc3RJbmRpY2F0b3JzUmVxdWVzdBokLmNvbmNvcmRhdC52MS5MaXN0SW5kaWNhdG9yc1Jlc3BvbnNlElIKEEFwcG9pbnRFdmFsdWF0b3ISJS5jb25jb3JkYXQudjEuQXBwb2ludEV2YWx1YXRvclJlcXVlc3QaFy5jb25jb3JkYXQudjEuRXZhbHVhdG9yElAKD1JlbW92ZUV2YWx1YXRvchIkLmNvbmNvcmRhdC52MS5SZW1vdmVFdmFsdWF0b3JSZXF1ZXN0GhcuY29uY29yZGF0LnYxLkV2YWx1YXRvchJbCg5MaXN0RXZhbHVhdG9ycxIjLmNvbmNvcmRhdC52MS5MaXN0RXZhbHVhdG9yc1JlcXVlc3QaJC5jb25jb3JkYXQudjEuTGlzdEV2YWx1YXRvcnNSZXNwb25zZRJACglEcmF3QXVkaXQSHi5jb25jb3JkYXQudjEuRHJhd0F1ZGl0UmVxdWVzdBoTLmNvbmNvcmRhdC52MS5BdWRpdBI+CghHZXRBdWRpdBIdLmNvbmNvcmRhdC52MS5HZXRBdWRpdFJlcXVlc3QaEy5jb25jb3JkYXQudjEuQXVkaXQSTwoKTGlzdEF1ZGl0cxIfLmNvbmNvcmRhdC52MS5MaXN0QXVkaXRzUmVxdWVzdBogLmNvbmNvcmRhdC52MS5MaXN0QXVkaXRzUmVzcG9uc2USSgoNUmVjb3JkRmluZGluZxIiLmNvbmNvcmRhdC52MS5SZWNvcmRGaW5kaW5nUmVxdWVzdBoVLmNvbmNvcmRhdC52MS5GaW5kaW5nElIKDlJlc3BvbmRUb0F1ZGl0EiMuY29uY29yZGF0LnYxLlJlc3BvbmRUb0F1ZGl0UmVxdWVzdBobLmNvbmNvcmRhdC52MS5BdWRpdFJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message concordat.v1.FollowUp
@@ -364,6 +364,514 @@ export const ListIndicatorsResponseSchema: GenMessage<ListIndicatorsResponse> = 
   messageDesc(file_concordat_v1_evaluations, 10);
 
 /**
+ * @generated from message concordat.v1.Evaluator
+ */
+export type Evaluator = Message<"concordat.v1.Evaluator"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * did:key of the evaluator's Ed25519 key (`concordat evaluators keygen`)
+   *
+   * @generated from field: string key = 3;
+   */
+  key: string;
+
+  /**
+   * set by the node
+   *
+   * @generated from field: string appointed_at = 4;
+   */
+  appointedAt: string;
+
+  /**
+   * @generated from field: string appointed_by = 5;
+   */
+  appointedBy: string;
+
+  /**
+   * findings signed after this do not count
+   *
+   * @generated from field: string removed_at = 6;
+   */
+  removedAt: string;
+};
+
+/**
+ * Describes the message concordat.v1.Evaluator.
+ * Use `create(EvaluatorSchema)` to create a new message.
+ */
+export const EvaluatorSchema: GenMessage<Evaluator> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 11);
+
+/**
+ * @generated from message concordat.v1.AppointEvaluatorRequest
+ */
+export type AppointEvaluatorRequest = Message<"concordat.v1.AppointEvaluatorRequest"> & {
+  /**
+   * id, name, key
+   *
+   * @generated from field: concordat.v1.Evaluator evaluator = 1;
+   */
+  evaluator?: Evaluator | undefined;
+};
+
+/**
+ * Describes the message concordat.v1.AppointEvaluatorRequest.
+ * Use `create(AppointEvaluatorRequestSchema)` to create a new message.
+ */
+export const AppointEvaluatorRequestSchema: GenMessage<AppointEvaluatorRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 12);
+
+/**
+ * @generated from message concordat.v1.RemoveEvaluatorRequest
+ */
+export type RemoveEvaluatorRequest = Message<"concordat.v1.RemoveEvaluatorRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message concordat.v1.RemoveEvaluatorRequest.
+ * Use `create(RemoveEvaluatorRequestSchema)` to create a new message.
+ */
+export const RemoveEvaluatorRequestSchema: GenMessage<RemoveEvaluatorRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 13);
+
+/**
+ * @generated from message concordat.v1.ListEvaluatorsRequest
+ */
+export type ListEvaluatorsRequest = Message<"concordat.v1.ListEvaluatorsRequest"> & {
+};
+
+/**
+ * Describes the message concordat.v1.ListEvaluatorsRequest.
+ * Use `create(ListEvaluatorsRequestSchema)` to create a new message.
+ */
+export const ListEvaluatorsRequestSchema: GenMessage<ListEvaluatorsRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 14);
+
+/**
+ * @generated from message concordat.v1.ListEvaluatorsResponse
+ */
+export type ListEvaluatorsResponse = Message<"concordat.v1.ListEvaluatorsResponse"> & {
+  /**
+   * @generated from field: repeated concordat.v1.Evaluator evaluators = 1;
+   */
+  evaluators: Evaluator[];
+};
+
+/**
+ * Describes the message concordat.v1.ListEvaluatorsResponse.
+ * Use `create(ListEvaluatorsResponseSchema)` to create a new message.
+ */
+export const ListEvaluatorsResponseSchema: GenMessage<ListEvaluatorsResponse> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 15);
+
+/**
+ * @generated from message concordat.v1.DrawAuditRequest
+ */
+export type DrawAuditRequest = Message<"concordat.v1.DrawAuditRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * the deliveries sampled: 2027, 2027-Q1, 2027-H1, 2027-03 or FROM..TO
+   *
+   * @generated from field: string period = 2;
+   */
+  period: string;
+
+  /**
+   * deliveries sampled per hub
+   *
+   * @generated from field: uint32 per_hub = 3;
+   */
+  perHub: number;
+};
+
+/**
+ * Describes the message concordat.v1.DrawAuditRequest.
+ * Use `create(DrawAuditRequestSchema)` to create a new message.
+ */
+export const DrawAuditRequestSchema: GenMessage<DrawAuditRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 16);
+
+/**
+ * @generated from message concordat.v1.SampledDelivery
+ */
+export type SampledDelivery = Message<"concordat.v1.SampledDelivery"> & {
+  /**
+   * @generated from field: string hub = 1;
+   */
+  hub: string;
+
+  /**
+   * @generated from field: string delivery = 2;
+   */
+  delivery: string;
+};
+
+/**
+ * Describes the message concordat.v1.SampledDelivery.
+ * Use `create(SampledDeliverySchema)` to create a new message.
+ */
+export const SampledDeliverySchema: GenMessage<SampledDelivery> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 17);
+
+/**
+ * What a hub had signed of its deliveries in the period when the audit was drawn.
+ *
+ * @generated from message concordat.v1.Population
+ */
+export type Population = Message<"concordat.v1.Population"> & {
+  /**
+   * @generated from field: string hub = 1;
+   */
+  hub: string;
+
+  /**
+   * its deliveries document's checkpoint (0: it had none)
+   *
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: repeated string deliveries = 3;
+   */
+  deliveries: string[];
+};
+
+/**
+ * Describes the message concordat.v1.Population.
+ * Use `create(PopulationSchema)` to create a new message.
+ */
+export const PopulationSchema: GenMessage<Population> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 18);
+
+/**
+ * @generated from message concordat.v1.Finding
+ */
+export type Finding = Message<"concordat.v1.Finding"> & {
+  /**
+   * @generated from field: string audit = 1;
+   */
+  audit: string;
+
+  /**
+   * @generated from field: string hub = 2;
+   */
+  hub: string;
+
+  /**
+   * @generated from field: string delivery = 3;
+   */
+  delivery: string;
+
+  /**
+   * the evaluator's id on the panel
+   *
+   * @generated from field: string evaluator = 4;
+   */
+  evaluator: string;
+
+  /**
+   * the delivery's reported figures were confirmed
+   *
+   * @generated from field: bool confirmed = 5;
+   */
+  confirmed: boolean;
+
+  /**
+   * none | minor | major | critical
+   *
+   * @generated from field: string severity = 6;
+   */
+  severity: string;
+
+  /**
+   * @generated from field: string observations = 7;
+   */
+  observations: string;
+
+  /**
+   * when it was signed (ISO 8601)
+   *
+   * @generated from field: string at = 8;
+   */
+  at: string;
+
+  /**
+   * Ed25519 by the evaluator's key, base64 (the CLI signs it locally)
+   *
+   * @generated from field: string signature = 9;
+   */
+  signature: string;
+
+  /**
+   * the hub that stores it (set by the node)
+   *
+   * @generated from field: string stored_by = 10;
+   */
+  storedBy: string;
+};
+
+/**
+ * Describes the message concordat.v1.Finding.
+ * Use `create(FindingSchema)` to create a new message.
+ */
+export const FindingSchema: GenMessage<Finding> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 19);
+
+/**
+ * @generated from message concordat.v1.AuditResponse
+ */
+export type AuditResponse = Message<"concordat.v1.AuditResponse"> & {
+  /**
+   * @generated from field: string audit = 1;
+   */
+  audit: string;
+
+  /**
+   * @generated from field: string delivery = 2;
+   */
+  delivery: string;
+
+  /**
+   * accepted | disputed
+   *
+   * @generated from field: string stance = 3;
+   */
+  stance: string;
+
+  /**
+   * @generated from field: string note = 4;
+   */
+  note: string;
+
+  /**
+   * set by the node
+   *
+   * @generated from field: string at = 5;
+   */
+  at: string;
+
+  /**
+   * @generated from field: string by = 6;
+   */
+  by: string;
+
+  /**
+   * @generated from field: string hub = 7;
+   */
+  hub: string;
+};
+
+/**
+ * Describes the message concordat.v1.AuditResponse.
+ * Use `create(AuditResponseSchema)` to create a new message.
+ */
+export const AuditResponseSchema: GenMessage<AuditResponse> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 20);
+
+/**
+ * @generated from message concordat.v1.Audit
+ */
+export type Audit = Message<"concordat.v1.Audit"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string from = 2;
+   */
+  from: string;
+
+  /**
+   * @generated from field: string to = 3;
+   */
+  to: string;
+
+  /**
+   * @generated from field: uint32 per_hub = 4;
+   */
+  perHub: number;
+
+  /**
+   * @generated from field: string drawn_at = 5;
+   */
+  drawnAt: string;
+
+  /**
+   * @generated from field: string drawn_by = 6;
+   */
+  drawnBy: string;
+
+  /**
+   * the seed: the secretariat's signature of the panel's checkpoint that first held the audit
+   *
+   * @generated from field: string seed_signature = 7;
+   */
+  seedSignature: string;
+
+  /**
+   * @generated from field: uint64 seed_seq = 8;
+   */
+  seedSeq: bigint;
+
+  /**
+   * @generated from field: string seed_time = 9;
+   */
+  seedTime: string;
+
+  /**
+   * @generated from field: repeated concordat.v1.Population populations = 10;
+   */
+  populations: Population[];
+
+  /**
+   * @generated from field: repeated concordat.v1.SampledDelivery sample = 11;
+   */
+  sample: SampledDelivery[];
+
+  /**
+   * every finding held here on this audit
+   *
+   * @generated from field: repeated concordat.v1.Finding findings = 12;
+   */
+  findings: Finding[];
+
+  /**
+   * @generated from field: repeated concordat.v1.AuditResponse responses = 13;
+   */
+  responses: AuditResponse[];
+};
+
+/**
+ * Describes the message concordat.v1.Audit.
+ * Use `create(AuditSchema)` to create a new message.
+ */
+export const AuditSchema: GenMessage<Audit> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 21);
+
+/**
+ * @generated from message concordat.v1.GetAuditRequest
+ */
+export type GetAuditRequest = Message<"concordat.v1.GetAuditRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message concordat.v1.GetAuditRequest.
+ * Use `create(GetAuditRequestSchema)` to create a new message.
+ */
+export const GetAuditRequestSchema: GenMessage<GetAuditRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 22);
+
+/**
+ * @generated from message concordat.v1.ListAuditsRequest
+ */
+export type ListAuditsRequest = Message<"concordat.v1.ListAuditsRequest"> & {
+};
+
+/**
+ * Describes the message concordat.v1.ListAuditsRequest.
+ * Use `create(ListAuditsRequestSchema)` to create a new message.
+ */
+export const ListAuditsRequestSchema: GenMessage<ListAuditsRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 23);
+
+/**
+ * @generated from message concordat.v1.ListAuditsResponse
+ */
+export type ListAuditsResponse = Message<"concordat.v1.ListAuditsResponse"> & {
+  /**
+   * @generated from field: repeated concordat.v1.Audit audits = 1;
+   */
+  audits: Audit[];
+};
+
+/**
+ * Describes the message concordat.v1.ListAuditsResponse.
+ * Use `create(ListAuditsResponseSchema)` to create a new message.
+ */
+export const ListAuditsResponseSchema: GenMessage<ListAuditsResponse> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 24);
+
+/**
+ * @generated from message concordat.v1.RecordFindingRequest
+ */
+export type RecordFindingRequest = Message<"concordat.v1.RecordFindingRequest"> & {
+  /**
+   * signed by the evaluator
+   *
+   * @generated from field: concordat.v1.Finding finding = 1;
+   */
+  finding?: Finding | undefined;
+};
+
+/**
+ * Describes the message concordat.v1.RecordFindingRequest.
+ * Use `create(RecordFindingRequestSchema)` to create a new message.
+ */
+export const RecordFindingRequestSchema: GenMessage<RecordFindingRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 25);
+
+/**
+ * @generated from message concordat.v1.RespondToAuditRequest
+ */
+export type RespondToAuditRequest = Message<"concordat.v1.RespondToAuditRequest"> & {
+  /**
+   * @generated from field: string audit = 1;
+   */
+  audit: string;
+
+  /**
+   * one of this hub's sampled deliveries
+   *
+   * @generated from field: string delivery = 2;
+   */
+  delivery: string;
+
+  /**
+   * accepted | disputed
+   *
+   * @generated from field: string stance = 3;
+   */
+  stance: string;
+
+  /**
+   * required when disputed
+   *
+   * @generated from field: string note = 4;
+   */
+  note: string;
+};
+
+/**
+ * Describes the message concordat.v1.RespondToAuditRequest.
+ * Use `create(RespondToAuditRequestSchema)` to create a new message.
+ */
+export const RespondToAuditRequestSchema: GenMessage<RespondToAuditRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 26);
+
+/**
  * @generated from service concordat.v1.EvaluationService
  */
 export const EvaluationService: GenService<{
@@ -406,6 +914,70 @@ export const EvaluationService: GenService<{
     methodKind: "unary";
     input: typeof ListIndicatorsRequestSchema;
     output: typeof ListIndicatorsResponseSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.EvaluationService.AppointEvaluator
+   */
+  appointEvaluator: {
+    methodKind: "unary";
+    input: typeof AppointEvaluatorRequestSchema;
+    output: typeof EvaluatorSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.EvaluationService.RemoveEvaluator
+   */
+  removeEvaluator: {
+    methodKind: "unary";
+    input: typeof RemoveEvaluatorRequestSchema;
+    output: typeof EvaluatorSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.EvaluationService.ListEvaluators
+   */
+  listEvaluators: {
+    methodKind: "unary";
+    input: typeof ListEvaluatorsRequestSchema;
+    output: typeof ListEvaluatorsResponseSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.EvaluationService.DrawAudit
+   */
+  drawAudit: {
+    methodKind: "unary";
+    input: typeof DrawAuditRequestSchema;
+    output: typeof AuditSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.EvaluationService.GetAudit
+   */
+  getAudit: {
+    methodKind: "unary";
+    input: typeof GetAuditRequestSchema;
+    output: typeof AuditSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.EvaluationService.ListAudits
+   */
+  listAudits: {
+    methodKind: "unary";
+    input: typeof ListAuditsRequestSchema;
+    output: typeof ListAuditsResponseSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.EvaluationService.RecordFinding
+   */
+  recordFinding: {
+    methodKind: "unary";
+    input: typeof RecordFindingRequestSchema;
+    output: typeof FindingSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.EvaluationService.RespondToAudit
+   */
+  respondToAudit: {
+    methodKind: "unary";
+    input: typeof RespondToAuditRequestSchema;
+    output: typeof AuditResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_concordat_v1_evaluations, 0);

@@ -113,6 +113,130 @@ export interface ListIndicatorsResponse {
   indicators: Indicator[];
 }
 
+export interface Evaluator {
+  id: string;
+  name: string;
+  /** did:key of the evaluator's Ed25519 key (`concordat evaluators keygen`) */
+  key: string;
+  /** set by the node */
+  appointedAt: string;
+  appointedBy: string;
+  /** findings signed after this do not count */
+  removedAt: string;
+}
+
+export interface AppointEvaluatorRequest {
+  /** id, name, key */
+  evaluator: Evaluator | undefined;
+}
+
+export interface RemoveEvaluatorRequest {
+  id: string;
+}
+
+export interface ListEvaluatorsRequest {
+}
+
+export interface ListEvaluatorsResponse {
+  evaluators: Evaluator[];
+}
+
+export interface DrawAuditRequest {
+  id: string;
+  /** the deliveries sampled: 2027, 2027-Q1, 2027-H1, 2027-03 or FROM..TO */
+  period: string;
+  /** deliveries sampled per hub */
+  perHub: number;
+}
+
+export interface SampledDelivery {
+  hub: string;
+  delivery: string;
+}
+
+/** What a hub had signed of its deliveries in the period when the audit was drawn. */
+export interface Population {
+  hub: string;
+  /** its deliveries document's checkpoint (0: it had none) */
+  seq: number;
+  deliveries: string[];
+}
+
+export interface Finding {
+  audit: string;
+  hub: string;
+  delivery: string;
+  /** the evaluator's id on the panel */
+  evaluator: string;
+  /** the delivery's reported figures were confirmed */
+  confirmed: boolean;
+  /** none | minor | major | critical */
+  severity: string;
+  observations: string;
+  /** when it was signed (ISO 8601) */
+  at: string;
+  /** Ed25519 by the evaluator's key, base64 (the CLI signs it locally) */
+  signature: string;
+  /** the hub that stores it (set by the node) */
+  storedBy: string;
+}
+
+export interface AuditResponse {
+  audit: string;
+  delivery: string;
+  /** accepted | disputed */
+  stance: string;
+  note: string;
+  /** set by the node */
+  at: string;
+  by: string;
+  hub: string;
+}
+
+export interface Audit {
+  id: string;
+  from: string;
+  to: string;
+  perHub: number;
+  drawnAt: string;
+  drawnBy: string;
+  /** the seed: the secretariat's signature of the panel's checkpoint that first held the audit */
+  seedSignature: string;
+  seedSeq: number;
+  seedTime: string;
+  populations: Population[];
+  sample: SampledDelivery[];
+  /** every finding held here on this audit */
+  findings: Finding[];
+  responses: AuditResponse[];
+}
+
+export interface GetAuditRequest {
+  id: string;
+}
+
+export interface ListAuditsRequest {
+}
+
+export interface ListAuditsResponse {
+  audits: Audit[];
+}
+
+export interface RecordFindingRequest {
+  /** signed by the evaluator */
+  finding: Finding | undefined;
+}
+
+export interface RespondToAuditRequest {
+  audit: string;
+  /** one of this hub's sampled deliveries */
+  delivery: string;
+  /** accepted | disputed */
+  stance: string;
+  /** required when disputed */
+  note: string;
+}
+
 function createBaseFollowUp(): FollowUp {
   return {
     delivery: "",
@@ -1315,6 +1439,1791 @@ export const ListIndicatorsResponse: MessageFns<ListIndicatorsResponse> = {
   },
 };
 
+function createBaseEvaluator(): Evaluator {
+  return { id: "", name: "", key: "", appointedAt: "", appointedBy: "", removedAt: "" };
+}
+
+export const Evaluator: MessageFns<Evaluator> = {
+  encode(message: Evaluator, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.key !== "") {
+      writer.uint32(26).string(message.key);
+    }
+    if (message.appointedAt !== "") {
+      writer.uint32(34).string(message.appointedAt);
+    }
+    if (message.appointedBy !== "") {
+      writer.uint32(42).string(message.appointedBy);
+    }
+    if (message.removedAt !== "") {
+      writer.uint32(50).string(message.removedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Evaluator {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvaluator();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.appointedAt = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.appointedBy = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.removedAt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Evaluator {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      appointedAt: isSet(object.appointedAt)
+        ? globalThis.String(object.appointedAt)
+        : isSet(object.appointed_at)
+        ? globalThis.String(object.appointed_at)
+        : "",
+      appointedBy: isSet(object.appointedBy)
+        ? globalThis.String(object.appointedBy)
+        : isSet(object.appointed_by)
+        ? globalThis.String(object.appointed_by)
+        : "",
+      removedAt: isSet(object.removedAt)
+        ? globalThis.String(object.removedAt)
+        : isSet(object.removed_at)
+        ? globalThis.String(object.removed_at)
+        : "",
+    };
+  },
+
+  toJSON(message: Evaluator): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.appointedAt !== "") {
+      obj.appointedAt = message.appointedAt;
+    }
+    if (message.appointedBy !== "") {
+      obj.appointedBy = message.appointedBy;
+    }
+    if (message.removedAt !== "") {
+      obj.removedAt = message.removedAt;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Evaluator>): Evaluator {
+    return Evaluator.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Evaluator>): Evaluator {
+    const message = createBaseEvaluator();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.key = object.key ?? "";
+    message.appointedAt = object.appointedAt ?? "";
+    message.appointedBy = object.appointedBy ?? "";
+    message.removedAt = object.removedAt ?? "";
+    return message;
+  },
+};
+
+function createBaseAppointEvaluatorRequest(): AppointEvaluatorRequest {
+  return { evaluator: undefined };
+}
+
+export const AppointEvaluatorRequest: MessageFns<AppointEvaluatorRequest> = {
+  encode(message: AppointEvaluatorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.evaluator !== undefined) {
+      Evaluator.encode(message.evaluator, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppointEvaluatorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppointEvaluatorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.evaluator = Evaluator.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppointEvaluatorRequest {
+    return { evaluator: isSet(object.evaluator) ? Evaluator.fromJSON(object.evaluator) : undefined };
+  },
+
+  toJSON(message: AppointEvaluatorRequest): unknown {
+    const obj: any = {};
+    if (message.evaluator !== undefined) {
+      obj.evaluator = Evaluator.toJSON(message.evaluator);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppointEvaluatorRequest>): AppointEvaluatorRequest {
+    return AppointEvaluatorRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppointEvaluatorRequest>): AppointEvaluatorRequest {
+    const message = createBaseAppointEvaluatorRequest();
+    message.evaluator = (object.evaluator !== undefined && object.evaluator !== null)
+      ? Evaluator.fromPartial(object.evaluator)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveEvaluatorRequest(): RemoveEvaluatorRequest {
+  return { id: "" };
+}
+
+export const RemoveEvaluatorRequest: MessageFns<RemoveEvaluatorRequest> = {
+  encode(message: RemoveEvaluatorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveEvaluatorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveEvaluatorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveEvaluatorRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RemoveEvaluatorRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveEvaluatorRequest>): RemoveEvaluatorRequest {
+    return RemoveEvaluatorRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveEvaluatorRequest>): RemoveEvaluatorRequest {
+    const message = createBaseRemoveEvaluatorRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseListEvaluatorsRequest(): ListEvaluatorsRequest {
+  return {};
+}
+
+export const ListEvaluatorsRequest: MessageFns<ListEvaluatorsRequest> = {
+  encode(_: ListEvaluatorsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEvaluatorsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEvaluatorsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListEvaluatorsRequest {
+    return {};
+  },
+
+  toJSON(_: ListEvaluatorsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEvaluatorsRequest>): ListEvaluatorsRequest {
+    return ListEvaluatorsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListEvaluatorsRequest>): ListEvaluatorsRequest {
+    const message = createBaseListEvaluatorsRequest();
+    return message;
+  },
+};
+
+function createBaseListEvaluatorsResponse(): ListEvaluatorsResponse {
+  return { evaluators: [] };
+}
+
+export const ListEvaluatorsResponse: MessageFns<ListEvaluatorsResponse> = {
+  encode(message: ListEvaluatorsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.evaluators) {
+      Evaluator.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEvaluatorsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEvaluatorsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.evaluators.push(Evaluator.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEvaluatorsResponse {
+    return {
+      evaluators: globalThis.Array.isArray(object?.evaluators)
+        ? object.evaluators.map((e: any) => Evaluator.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListEvaluatorsResponse): unknown {
+    const obj: any = {};
+    if (message.evaluators?.length) {
+      obj.evaluators = message.evaluators.map((e) => Evaluator.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEvaluatorsResponse>): ListEvaluatorsResponse {
+    return ListEvaluatorsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEvaluatorsResponse>): ListEvaluatorsResponse {
+    const message = createBaseListEvaluatorsResponse();
+    message.evaluators = object.evaluators?.map((e) => Evaluator.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDrawAuditRequest(): DrawAuditRequest {
+  return { id: "", period: "", perHub: 0 };
+}
+
+export const DrawAuditRequest: MessageFns<DrawAuditRequest> = {
+  encode(message: DrawAuditRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.period !== "") {
+      writer.uint32(18).string(message.period);
+    }
+    if (message.perHub !== 0) {
+      writer.uint32(24).uint32(message.perHub);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrawAuditRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrawAuditRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.period = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.perHub = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrawAuditRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      period: isSet(object.period) ? globalThis.String(object.period) : "",
+      perHub: isSet(object.perHub)
+        ? globalThis.Number(object.perHub)
+        : isSet(object.per_hub)
+        ? globalThis.Number(object.per_hub)
+        : 0,
+    };
+  },
+
+  toJSON(message: DrawAuditRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.period !== "") {
+      obj.period = message.period;
+    }
+    if (message.perHub !== 0) {
+      obj.perHub = Math.round(message.perHub);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DrawAuditRequest>): DrawAuditRequest {
+    return DrawAuditRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DrawAuditRequest>): DrawAuditRequest {
+    const message = createBaseDrawAuditRequest();
+    message.id = object.id ?? "";
+    message.period = object.period ?? "";
+    message.perHub = object.perHub ?? 0;
+    return message;
+  },
+};
+
+function createBaseSampledDelivery(): SampledDelivery {
+  return { hub: "", delivery: "" };
+}
+
+export const SampledDelivery: MessageFns<SampledDelivery> = {
+  encode(message: SampledDelivery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hub !== "") {
+      writer.uint32(10).string(message.hub);
+    }
+    if (message.delivery !== "") {
+      writer.uint32(18).string(message.delivery);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SampledDelivery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSampledDelivery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.delivery = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SampledDelivery {
+    return {
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      delivery: isSet(object.delivery) ? globalThis.String(object.delivery) : "",
+    };
+  },
+
+  toJSON(message: SampledDelivery): unknown {
+    const obj: any = {};
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.delivery !== "") {
+      obj.delivery = message.delivery;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SampledDelivery>): SampledDelivery {
+    return SampledDelivery.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SampledDelivery>): SampledDelivery {
+    const message = createBaseSampledDelivery();
+    message.hub = object.hub ?? "";
+    message.delivery = object.delivery ?? "";
+    return message;
+  },
+};
+
+function createBasePopulation(): Population {
+  return { hub: "", seq: 0, deliveries: [] };
+}
+
+export const Population: MessageFns<Population> = {
+  encode(message: Population, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hub !== "") {
+      writer.uint32(10).string(message.hub);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).uint64(message.seq);
+    }
+    for (const v of message.deliveries) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Population {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePopulation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deliveries.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Population {
+    return {
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      deliveries: globalThis.Array.isArray(object?.deliveries)
+        ? object.deliveries.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Population): unknown {
+    const obj: any = {};
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.deliveries?.length) {
+      obj.deliveries = message.deliveries;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Population>): Population {
+    return Population.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Population>): Population {
+    const message = createBasePopulation();
+    message.hub = object.hub ?? "";
+    message.seq = object.seq ?? 0;
+    message.deliveries = object.deliveries?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseFinding(): Finding {
+  return {
+    audit: "",
+    hub: "",
+    delivery: "",
+    evaluator: "",
+    confirmed: false,
+    severity: "",
+    observations: "",
+    at: "",
+    signature: "",
+    storedBy: "",
+  };
+}
+
+export const Finding: MessageFns<Finding> = {
+  encode(message: Finding, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.audit !== "") {
+      writer.uint32(10).string(message.audit);
+    }
+    if (message.hub !== "") {
+      writer.uint32(18).string(message.hub);
+    }
+    if (message.delivery !== "") {
+      writer.uint32(26).string(message.delivery);
+    }
+    if (message.evaluator !== "") {
+      writer.uint32(34).string(message.evaluator);
+    }
+    if (message.confirmed !== false) {
+      writer.uint32(40).bool(message.confirmed);
+    }
+    if (message.severity !== "") {
+      writer.uint32(50).string(message.severity);
+    }
+    if (message.observations !== "") {
+      writer.uint32(58).string(message.observations);
+    }
+    if (message.at !== "") {
+      writer.uint32(66).string(message.at);
+    }
+    if (message.signature !== "") {
+      writer.uint32(74).string(message.signature);
+    }
+    if (message.storedBy !== "") {
+      writer.uint32(82).string(message.storedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Finding {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinding();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.audit = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.delivery = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.evaluator = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.confirmed = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.severity = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.observations = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.signature = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.storedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Finding {
+    return {
+      audit: isSet(object.audit) ? globalThis.String(object.audit) : "",
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      delivery: isSet(object.delivery) ? globalThis.String(object.delivery) : "",
+      evaluator: isSet(object.evaluator) ? globalThis.String(object.evaluator) : "",
+      confirmed: isSet(object.confirmed) ? globalThis.Boolean(object.confirmed) : false,
+      severity: isSet(object.severity) ? globalThis.String(object.severity) : "",
+      observations: isSet(object.observations) ? globalThis.String(object.observations) : "",
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      signature: isSet(object.signature) ? globalThis.String(object.signature) : "",
+      storedBy: isSet(object.storedBy)
+        ? globalThis.String(object.storedBy)
+        : isSet(object.stored_by)
+        ? globalThis.String(object.stored_by)
+        : "",
+    };
+  },
+
+  toJSON(message: Finding): unknown {
+    const obj: any = {};
+    if (message.audit !== "") {
+      obj.audit = message.audit;
+    }
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.delivery !== "") {
+      obj.delivery = message.delivery;
+    }
+    if (message.evaluator !== "") {
+      obj.evaluator = message.evaluator;
+    }
+    if (message.confirmed !== false) {
+      obj.confirmed = message.confirmed;
+    }
+    if (message.severity !== "") {
+      obj.severity = message.severity;
+    }
+    if (message.observations !== "") {
+      obj.observations = message.observations;
+    }
+    if (message.at !== "") {
+      obj.at = message.at;
+    }
+    if (message.signature !== "") {
+      obj.signature = message.signature;
+    }
+    if (message.storedBy !== "") {
+      obj.storedBy = message.storedBy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Finding>): Finding {
+    return Finding.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Finding>): Finding {
+    const message = createBaseFinding();
+    message.audit = object.audit ?? "";
+    message.hub = object.hub ?? "";
+    message.delivery = object.delivery ?? "";
+    message.evaluator = object.evaluator ?? "";
+    message.confirmed = object.confirmed ?? false;
+    message.severity = object.severity ?? "";
+    message.observations = object.observations ?? "";
+    message.at = object.at ?? "";
+    message.signature = object.signature ?? "";
+    message.storedBy = object.storedBy ?? "";
+    return message;
+  },
+};
+
+function createBaseAuditResponse(): AuditResponse {
+  return { audit: "", delivery: "", stance: "", note: "", at: "", by: "", hub: "" };
+}
+
+export const AuditResponse: MessageFns<AuditResponse> = {
+  encode(message: AuditResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.audit !== "") {
+      writer.uint32(10).string(message.audit);
+    }
+    if (message.delivery !== "") {
+      writer.uint32(18).string(message.delivery);
+    }
+    if (message.stance !== "") {
+      writer.uint32(26).string(message.stance);
+    }
+    if (message.note !== "") {
+      writer.uint32(34).string(message.note);
+    }
+    if (message.at !== "") {
+      writer.uint32(42).string(message.at);
+    }
+    if (message.by !== "") {
+      writer.uint32(50).string(message.by);
+    }
+    if (message.hub !== "") {
+      writer.uint32(58).string(message.hub);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.audit = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.delivery = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stance = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.by = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditResponse {
+    return {
+      audit: isSet(object.audit) ? globalThis.String(object.audit) : "",
+      delivery: isSet(object.delivery) ? globalThis.String(object.delivery) : "",
+      stance: isSet(object.stance) ? globalThis.String(object.stance) : "",
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      by: isSet(object.by) ? globalThis.String(object.by) : "",
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+    };
+  },
+
+  toJSON(message: AuditResponse): unknown {
+    const obj: any = {};
+    if (message.audit !== "") {
+      obj.audit = message.audit;
+    }
+    if (message.delivery !== "") {
+      obj.delivery = message.delivery;
+    }
+    if (message.stance !== "") {
+      obj.stance = message.stance;
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    if (message.at !== "") {
+      obj.at = message.at;
+    }
+    if (message.by !== "") {
+      obj.by = message.by;
+    }
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditResponse>): AuditResponse {
+    return AuditResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditResponse>): AuditResponse {
+    const message = createBaseAuditResponse();
+    message.audit = object.audit ?? "";
+    message.delivery = object.delivery ?? "";
+    message.stance = object.stance ?? "";
+    message.note = object.note ?? "";
+    message.at = object.at ?? "";
+    message.by = object.by ?? "";
+    message.hub = object.hub ?? "";
+    return message;
+  },
+};
+
+function createBaseAudit(): Audit {
+  return {
+    id: "",
+    from: "",
+    to: "",
+    perHub: 0,
+    drawnAt: "",
+    drawnBy: "",
+    seedSignature: "",
+    seedSeq: 0,
+    seedTime: "",
+    populations: [],
+    sample: [],
+    findings: [],
+    responses: [],
+  };
+}
+
+export const Audit: MessageFns<Audit> = {
+  encode(message: Audit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.from !== "") {
+      writer.uint32(18).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(26).string(message.to);
+    }
+    if (message.perHub !== 0) {
+      writer.uint32(32).uint32(message.perHub);
+    }
+    if (message.drawnAt !== "") {
+      writer.uint32(42).string(message.drawnAt);
+    }
+    if (message.drawnBy !== "") {
+      writer.uint32(50).string(message.drawnBy);
+    }
+    if (message.seedSignature !== "") {
+      writer.uint32(58).string(message.seedSignature);
+    }
+    if (message.seedSeq !== 0) {
+      writer.uint32(64).uint64(message.seedSeq);
+    }
+    if (message.seedTime !== "") {
+      writer.uint32(74).string(message.seedTime);
+    }
+    for (const v of message.populations) {
+      Population.encode(v!, writer.uint32(82).fork()).join();
+    }
+    for (const v of message.sample) {
+      SampledDelivery.encode(v!, writer.uint32(90).fork()).join();
+    }
+    for (const v of message.findings) {
+      Finding.encode(v!, writer.uint32(98).fork()).join();
+    }
+    for (const v of message.responses) {
+      AuditResponse.encode(v!, writer.uint32(106).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Audit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAudit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.perHub = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.drawnAt = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.drawnBy = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.seedSignature = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.seedSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.seedTime = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.populations.push(Population.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.sample.push(SampledDelivery.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.findings.push(Finding.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.responses.push(AuditResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Audit {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      perHub: isSet(object.perHub)
+        ? globalThis.Number(object.perHub)
+        : isSet(object.per_hub)
+        ? globalThis.Number(object.per_hub)
+        : 0,
+      drawnAt: isSet(object.drawnAt)
+        ? globalThis.String(object.drawnAt)
+        : isSet(object.drawn_at)
+        ? globalThis.String(object.drawn_at)
+        : "",
+      drawnBy: isSet(object.drawnBy)
+        ? globalThis.String(object.drawnBy)
+        : isSet(object.drawn_by)
+        ? globalThis.String(object.drawn_by)
+        : "",
+      seedSignature: isSet(object.seedSignature)
+        ? globalThis.String(object.seedSignature)
+        : isSet(object.seed_signature)
+        ? globalThis.String(object.seed_signature)
+        : "",
+      seedSeq: isSet(object.seedSeq)
+        ? globalThis.Number(object.seedSeq)
+        : isSet(object.seed_seq)
+        ? globalThis.Number(object.seed_seq)
+        : 0,
+      seedTime: isSet(object.seedTime)
+        ? globalThis.String(object.seedTime)
+        : isSet(object.seed_time)
+        ? globalThis.String(object.seed_time)
+        : "",
+      populations: globalThis.Array.isArray(object?.populations)
+        ? object.populations.map((e: any) => Population.fromJSON(e))
+        : [],
+      sample: globalThis.Array.isArray(object?.sample)
+        ? object.sample.map((e: any) => SampledDelivery.fromJSON(e))
+        : [],
+      findings: globalThis.Array.isArray(object?.findings)
+        ? object.findings.map((e: any) => Finding.fromJSON(e))
+        : [],
+      responses: globalThis.Array.isArray(object?.responses)
+        ? object.responses.map((e: any) => AuditResponse.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Audit): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.perHub !== 0) {
+      obj.perHub = Math.round(message.perHub);
+    }
+    if (message.drawnAt !== "") {
+      obj.drawnAt = message.drawnAt;
+    }
+    if (message.drawnBy !== "") {
+      obj.drawnBy = message.drawnBy;
+    }
+    if (message.seedSignature !== "") {
+      obj.seedSignature = message.seedSignature;
+    }
+    if (message.seedSeq !== 0) {
+      obj.seedSeq = Math.round(message.seedSeq);
+    }
+    if (message.seedTime !== "") {
+      obj.seedTime = message.seedTime;
+    }
+    if (message.populations?.length) {
+      obj.populations = message.populations.map((e) => Population.toJSON(e));
+    }
+    if (message.sample?.length) {
+      obj.sample = message.sample.map((e) => SampledDelivery.toJSON(e));
+    }
+    if (message.findings?.length) {
+      obj.findings = message.findings.map((e) => Finding.toJSON(e));
+    }
+    if (message.responses?.length) {
+      obj.responses = message.responses.map((e) => AuditResponse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Audit>): Audit {
+    return Audit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Audit>): Audit {
+    const message = createBaseAudit();
+    message.id = object.id ?? "";
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.perHub = object.perHub ?? 0;
+    message.drawnAt = object.drawnAt ?? "";
+    message.drawnBy = object.drawnBy ?? "";
+    message.seedSignature = object.seedSignature ?? "";
+    message.seedSeq = object.seedSeq ?? 0;
+    message.seedTime = object.seedTime ?? "";
+    message.populations = object.populations?.map((e) => Population.fromPartial(e)) || [];
+    message.sample = object.sample?.map((e) => SampledDelivery.fromPartial(e)) || [];
+    message.findings = object.findings?.map((e) => Finding.fromPartial(e)) || [];
+    message.responses = object.responses?.map((e) => AuditResponse.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetAuditRequest(): GetAuditRequest {
+  return { id: "" };
+}
+
+export const GetAuditRequest: MessageFns<GetAuditRequest> = {
+  encode(message: GetAuditRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAuditRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAuditRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAuditRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: GetAuditRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetAuditRequest>): GetAuditRequest {
+    return GetAuditRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetAuditRequest>): GetAuditRequest {
+    const message = createBaseGetAuditRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseListAuditsRequest(): ListAuditsRequest {
+  return {};
+}
+
+export const ListAuditsRequest: MessageFns<ListAuditsRequest> = {
+  encode(_: ListAuditsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListAuditsRequest {
+    return {};
+  },
+
+  toJSON(_: ListAuditsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAuditsRequest>): ListAuditsRequest {
+    return ListAuditsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListAuditsRequest>): ListAuditsRequest {
+    const message = createBaseListAuditsRequest();
+    return message;
+  },
+};
+
+function createBaseListAuditsResponse(): ListAuditsResponse {
+  return { audits: [] };
+}
+
+export const ListAuditsResponse: MessageFns<ListAuditsResponse> = {
+  encode(message: ListAuditsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.audits) {
+      Audit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.audits.push(Audit.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAuditsResponse {
+    return { audits: globalThis.Array.isArray(object?.audits) ? object.audits.map((e: any) => Audit.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListAuditsResponse): unknown {
+    const obj: any = {};
+    if (message.audits?.length) {
+      obj.audits = message.audits.map((e) => Audit.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAuditsResponse>): ListAuditsResponse {
+    return ListAuditsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAuditsResponse>): ListAuditsResponse {
+    const message = createBaseListAuditsResponse();
+    message.audits = object.audits?.map((e) => Audit.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRecordFindingRequest(): RecordFindingRequest {
+  return { finding: undefined };
+}
+
+export const RecordFindingRequest: MessageFns<RecordFindingRequest> = {
+  encode(message: RecordFindingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.finding !== undefined) {
+      Finding.encode(message.finding, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordFindingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordFindingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.finding = Finding.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordFindingRequest {
+    return { finding: isSet(object.finding) ? Finding.fromJSON(object.finding) : undefined };
+  },
+
+  toJSON(message: RecordFindingRequest): unknown {
+    const obj: any = {};
+    if (message.finding !== undefined) {
+      obj.finding = Finding.toJSON(message.finding);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordFindingRequest>): RecordFindingRequest {
+    return RecordFindingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordFindingRequest>): RecordFindingRequest {
+    const message = createBaseRecordFindingRequest();
+    message.finding = (object.finding !== undefined && object.finding !== null)
+      ? Finding.fromPartial(object.finding)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRespondToAuditRequest(): RespondToAuditRequest {
+  return { audit: "", delivery: "", stance: "", note: "" };
+}
+
+export const RespondToAuditRequest: MessageFns<RespondToAuditRequest> = {
+  encode(message: RespondToAuditRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.audit !== "") {
+      writer.uint32(10).string(message.audit);
+    }
+    if (message.delivery !== "") {
+      writer.uint32(18).string(message.delivery);
+    }
+    if (message.stance !== "") {
+      writer.uint32(26).string(message.stance);
+    }
+    if (message.note !== "") {
+      writer.uint32(34).string(message.note);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RespondToAuditRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRespondToAuditRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.audit = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.delivery = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stance = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RespondToAuditRequest {
+    return {
+      audit: isSet(object.audit) ? globalThis.String(object.audit) : "",
+      delivery: isSet(object.delivery) ? globalThis.String(object.delivery) : "",
+      stance: isSet(object.stance) ? globalThis.String(object.stance) : "",
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+    };
+  },
+
+  toJSON(message: RespondToAuditRequest): unknown {
+    const obj: any = {};
+    if (message.audit !== "") {
+      obj.audit = message.audit;
+    }
+    if (message.delivery !== "") {
+      obj.delivery = message.delivery;
+    }
+    if (message.stance !== "") {
+      obj.stance = message.stance;
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RespondToAuditRequest>): RespondToAuditRequest {
+    return RespondToAuditRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RespondToAuditRequest>): RespondToAuditRequest {
+    const message = createBaseRespondToAuditRequest();
+    message.audit = object.audit ?? "";
+    message.delivery = object.delivery ?? "";
+    message.stance = object.stance ?? "";
+    message.note = object.note ?? "";
+    return message;
+  },
+};
+
 export type EvaluationServiceService = typeof EvaluationServiceService;
 export const EvaluationServiceService = {
   recordFollowUp: {
@@ -1369,6 +3278,83 @@ export const EvaluationServiceService = {
       Buffer.from(ListIndicatorsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListIndicatorsResponse => ListIndicatorsResponse.decode(value),
   },
+  appointEvaluator: {
+    path: "/concordat.v1.EvaluationService/AppointEvaluator" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AppointEvaluatorRequest): Buffer =>
+      Buffer.from(AppointEvaluatorRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AppointEvaluatorRequest => AppointEvaluatorRequest.decode(value),
+    responseSerialize: (value: Evaluator): Buffer => Buffer.from(Evaluator.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Evaluator => Evaluator.decode(value),
+  },
+  removeEvaluator: {
+    path: "/concordat.v1.EvaluationService/RemoveEvaluator" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveEvaluatorRequest): Buffer =>
+      Buffer.from(RemoveEvaluatorRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveEvaluatorRequest => RemoveEvaluatorRequest.decode(value),
+    responseSerialize: (value: Evaluator): Buffer => Buffer.from(Evaluator.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Evaluator => Evaluator.decode(value),
+  },
+  listEvaluators: {
+    path: "/concordat.v1.EvaluationService/ListEvaluators" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEvaluatorsRequest): Buffer =>
+      Buffer.from(ListEvaluatorsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEvaluatorsRequest => ListEvaluatorsRequest.decode(value),
+    responseSerialize: (value: ListEvaluatorsResponse): Buffer =>
+      Buffer.from(ListEvaluatorsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEvaluatorsResponse => ListEvaluatorsResponse.decode(value),
+  },
+  drawAudit: {
+    path: "/concordat.v1.EvaluationService/DrawAudit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DrawAuditRequest): Buffer => Buffer.from(DrawAuditRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DrawAuditRequest => DrawAuditRequest.decode(value),
+    responseSerialize: (value: Audit): Buffer => Buffer.from(Audit.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Audit => Audit.decode(value),
+  },
+  getAudit: {
+    path: "/concordat.v1.EvaluationService/GetAudit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAuditRequest): Buffer => Buffer.from(GetAuditRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAuditRequest => GetAuditRequest.decode(value),
+    responseSerialize: (value: Audit): Buffer => Buffer.from(Audit.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Audit => Audit.decode(value),
+  },
+  listAudits: {
+    path: "/concordat.v1.EvaluationService/ListAudits" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAuditsRequest): Buffer => Buffer.from(ListAuditsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAuditsRequest => ListAuditsRequest.decode(value),
+    responseSerialize: (value: ListAuditsResponse): Buffer => Buffer.from(ListAuditsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAuditsResponse => ListAuditsResponse.decode(value),
+  },
+  recordFinding: {
+    path: "/concordat.v1.EvaluationService/RecordFinding" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecordFindingRequest): Buffer => Buffer.from(RecordFindingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecordFindingRequest => RecordFindingRequest.decode(value),
+    responseSerialize: (value: Finding): Buffer => Buffer.from(Finding.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Finding => Finding.decode(value),
+  },
+  respondToAudit: {
+    path: "/concordat.v1.EvaluationService/RespondToAudit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RespondToAuditRequest): Buffer =>
+      Buffer.from(RespondToAuditRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RespondToAuditRequest => RespondToAuditRequest.decode(value),
+    responseSerialize: (value: AuditResponse): Buffer => Buffer.from(AuditResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AuditResponse => AuditResponse.decode(value),
+  },
 } as const;
 
 export interface EvaluationServiceServer extends UntypedServiceImplementation {
@@ -1377,6 +3363,14 @@ export interface EvaluationServiceServer extends UntypedServiceImplementation {
   listDueFollowUps: handleUnaryCall<ListDueFollowUpsRequest, ListDueFollowUpsResponse>;
   recordIndicator: handleUnaryCall<RecordIndicatorRequest, Indicator>;
   listIndicators: handleUnaryCall<ListIndicatorsRequest, ListIndicatorsResponse>;
+  appointEvaluator: handleUnaryCall<AppointEvaluatorRequest, Evaluator>;
+  removeEvaluator: handleUnaryCall<RemoveEvaluatorRequest, Evaluator>;
+  listEvaluators: handleUnaryCall<ListEvaluatorsRequest, ListEvaluatorsResponse>;
+  drawAudit: handleUnaryCall<DrawAuditRequest, Audit>;
+  getAudit: handleUnaryCall<GetAuditRequest, Audit>;
+  listAudits: handleUnaryCall<ListAuditsRequest, ListAuditsResponse>;
+  recordFinding: handleUnaryCall<RecordFindingRequest, Finding>;
+  respondToAudit: handleUnaryCall<RespondToAuditRequest, AuditResponse>;
 }
 
 export interface EvaluationServiceClient extends Client {
@@ -1455,6 +3449,123 @@ export interface EvaluationServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListIndicatorsResponse) => void,
   ): ClientUnaryCall;
+  appointEvaluator(
+    request: AppointEvaluatorRequest,
+    callback: (error: ServiceError | null, response: Evaluator) => void,
+  ): ClientUnaryCall;
+  appointEvaluator(
+    request: AppointEvaluatorRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Evaluator) => void,
+  ): ClientUnaryCall;
+  appointEvaluator(
+    request: AppointEvaluatorRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Evaluator) => void,
+  ): ClientUnaryCall;
+  removeEvaluator(
+    request: RemoveEvaluatorRequest,
+    callback: (error: ServiceError | null, response: Evaluator) => void,
+  ): ClientUnaryCall;
+  removeEvaluator(
+    request: RemoveEvaluatorRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Evaluator) => void,
+  ): ClientUnaryCall;
+  removeEvaluator(
+    request: RemoveEvaluatorRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Evaluator) => void,
+  ): ClientUnaryCall;
+  listEvaluators(
+    request: ListEvaluatorsRequest,
+    callback: (error: ServiceError | null, response: ListEvaluatorsResponse) => void,
+  ): ClientUnaryCall;
+  listEvaluators(
+    request: ListEvaluatorsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEvaluatorsResponse) => void,
+  ): ClientUnaryCall;
+  listEvaluators(
+    request: ListEvaluatorsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEvaluatorsResponse) => void,
+  ): ClientUnaryCall;
+  drawAudit(
+    request: DrawAuditRequest,
+    callback: (error: ServiceError | null, response: Audit) => void,
+  ): ClientUnaryCall;
+  drawAudit(
+    request: DrawAuditRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Audit) => void,
+  ): ClientUnaryCall;
+  drawAudit(
+    request: DrawAuditRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Audit) => void,
+  ): ClientUnaryCall;
+  getAudit(request: GetAuditRequest, callback: (error: ServiceError | null, response: Audit) => void): ClientUnaryCall;
+  getAudit(
+    request: GetAuditRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Audit) => void,
+  ): ClientUnaryCall;
+  getAudit(
+    request: GetAuditRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Audit) => void,
+  ): ClientUnaryCall;
+  listAudits(
+    request: ListAuditsRequest,
+    callback: (error: ServiceError | null, response: ListAuditsResponse) => void,
+  ): ClientUnaryCall;
+  listAudits(
+    request: ListAuditsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAuditsResponse) => void,
+  ): ClientUnaryCall;
+  listAudits(
+    request: ListAuditsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAuditsResponse) => void,
+  ): ClientUnaryCall;
+  recordFinding(
+    request: RecordFindingRequest,
+    callback: (error: ServiceError | null, response: Finding) => void,
+  ): ClientUnaryCall;
+  recordFinding(
+    request: RecordFindingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Finding) => void,
+  ): ClientUnaryCall;
+  recordFinding(
+    request: RecordFindingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Finding) => void,
+  ): ClientUnaryCall;
+  respondToAudit(
+    request: RespondToAuditRequest,
+    callback: (error: ServiceError | null, response: AuditResponse) => void,
+  ): ClientUnaryCall;
+  respondToAudit(
+    request: RespondToAuditRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AuditResponse) => void,
+  ): ClientUnaryCall;
+  respondToAudit(
+    request: RespondToAuditRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AuditResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const EvaluationServiceClient = makeGenericClientConstructor(
@@ -1478,6 +3589,17 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

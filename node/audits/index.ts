@@ -1,0 +1,2 @@
+export * from "./model.js";
+export { Audits, type DrawnAudit, type HeldFinding } from "./audits.js";
