@@ -254,6 +254,27 @@ function evaluationSection(r: CoverageReport): string {
       );
     out.push(`</tbody></table>`);
   }
+  for (const a of r.audits) {
+    out.push(
+      `<h3>Random audit ${esc(a.id)} <span class="badge">${esc(a.period.from)} – ${esc(a.period.to)}, ${a.perHub} per hub</span></h3><p class="meta">${a.seedProblem ? esc(a.seedProblem) : `Sample seeded by the secretariat's signature of its panel's checkpoint seq ${a.seed?.seq ?? "?"} (${esc(a.seed?.time ?? "")}); anyone can recompute it with <code>concordat report verify</code>.`}</p><table><thead><tr><th>hub</th><th>sampled</th><th>audited</th><th>confirmed</th><th>disputed</th></tr></thead><tbody>`,
+    );
+    for (const h of a.hubs) {
+      const k = (m: string) => `audit:${a.id}|${h.hub}||${m}`;
+      out.push(
+        `<tr><th>${esc(h.hub)}</th>${fig(k("sampled"), num(h.sampled))}${fig(k("audited"), num(h.audited))}${fig(k("confirmed"), num(h.confirmed))}${fig(k("disputed"), num(h.disputed))}</tr>`,
+      );
+    }
+    out.push(`</tbody></table>`);
+    const findings = a.sample.flatMap((s) => s.findings.map((f) => ({ s, f })));
+    if (findings.length > 0)
+      out.push(
+        `<ul class="gaps">${findings.map(({ s, f }) => `<li>${esc(s.hub)} · ${esc(s.delivery)}: ${esc(f.evaluator)} — ${f.confirmed ? "figures confirmed" : "figures not confirmed"} (${esc(f.severity)})${f.observations ? `: ${esc(f.observations)}` : ""}${s.response ? `; the hub ${esc(s.response.stance)}${s.response.note ? `: ${esc(s.response.note)}` : ""}` : ""}</li>`).join("")}</ul>`,
+      );
+    if (a.rejectedFindings.length > 0)
+      out.push(
+        `<p>Not counted:</p><ul class="gaps">${a.rejectedFindings.map((f) => `<li>${esc(f.evaluator)} on ${esc(f.hub)} · ${esc(f.delivery)} (stored by ${esc(f.storedBy)}): ${esc(f.problem)}</li>`).join("")}</ul>`,
+      );
+  }
   out.push(
     `<h3>Do the figures compare?</h3><ul class="gaps">${r.evaluation.comparability.map((c) => `<li>${c.comparable ? "Comparable" : "Note"}: ${esc(c.note)}</li>`).join("")}</ul>`,
   );

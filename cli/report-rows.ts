@@ -36,6 +36,11 @@ export interface CoverageFigures {
     modulesNeverDelivered: string[];
     evaluation: EvaluationFigures;
   }>;
+  audits: Array<{
+    id: string;
+    hubs: Array<{ hub: string; sampled: number; audited: number; confirmed: number; disputed: number }>;
+    rejectedFindings: Array<{ storedBy: string; evaluator: string; hub: string; delivery: string; problem: string }>;
+  }>;
   evaluation: {
     assessments: AssessmentRow[];
     comparability: Array<{
@@ -144,6 +149,12 @@ export function coverageRows(r: CoverageFigures): string[][] {
   for (const a of r.evaluation.assessments) rows.push(...assessmentRows("", a));
   for (const c of r.evaluation.comparability)
     rows.push(["comparability", "", c.level, "comparable", c.comparable ? "yes" : "no"]);
+  for (const a of r.audits) {
+    for (const h of a.hubs)
+      for (const measure of ["sampled", "audited", "confirmed", "disputed"] as const)
+        rows.push([`audit:${a.id}`, h.hub, "", measure, String(h[measure])]);
+    rows.push([`audit:${a.id}`, "", "", "findings_not_counted", String(a.rejectedFindings.length)]);
+  }
   for (const g of r.gaps.noActiveTrainer) rows.push(["gap:no_active_trainer", "", g.competency, "region", g.region]);
   for (const g of r.gaps.expiring) rows.push(["gap:expiring", g.hub, g.competency, "count", String(g.count)]);
   for (const g of r.gaps.awaitingReview) rows.push(["gap:awaiting_review", g.hub, g.adaptation, "", ""]);

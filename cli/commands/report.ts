@@ -209,6 +209,22 @@ function printEvaluation(io: Io, report: CoverageReport): void {
   }
   for (const c of report.evaluation.comparability)
     printLine(io, `  ${c.comparable ? "comparable" : "note"}: ${c.note}`);
+  for (const a of report.audits) {
+    printLine(
+      io,
+      `Audit ${a.id} (${a.period.from} – ${a.period.to}, ${a.perHub} per hub)${a.seedProblem ? `: ${a.seedProblem}` : `, seeded by the secretariat's checkpoint seq ${a.seed?.seq ?? "?"}`}:`,
+    );
+    printTable(
+      io,
+      ["hub", "sampled", "audited", "confirmed", "disputed"],
+      a.hubs.map((h) => [h.hub, String(h.sampled), String(h.audited), String(h.confirmed), String(h.disputed)]),
+    );
+    for (const f of a.rejectedFindings)
+      printLine(
+        io,
+        `  not counted: ${f.evaluator}'s finding on ${f.hub}/${f.delivery} (stored by ${f.storedBy}): ${f.problem}`,
+      );
+  }
 }
 
 /** `report baseline --period P --against Q`: every figure in both periods, and the change. */

@@ -323,6 +323,17 @@ describe("random audits: a shared evaluator panel, a sample no hub chooses, sign
     expect(audit?.sample.find((x) => x.delivery === aSampled[1])?.response?.stance).toBe("disputed");
     expect(audit?.sample.find((x) => x.delivery === bSampled)?.findings).toEqual([]);
     expect(audit?.rejectedFindings).toEqual([]);
+    // For people: the table in the terminal, the section of the HTML page.
+    const text = memoryIo();
+    const html = join(dir, "q1.html");
+    await reportCoverageCommand({ ...cli(s()), from: "2027-01-01", to: "2027-03-31", html }, text);
+    expect(text.out()).toContain(
+      "Audit q1 (2027-01-01 – 2027-03-31, 2 per hub), seeded by the secretariat's checkpoint seq",
+    );
+    expect(text.out()).toMatch(new RegExp(`${a().hub} +│ 2 +│ 2 +│ 1 +│ 1 `));
+    const page = await readFile(html, "utf8");
+    expect(page).toContain("Random audit q1");
+    expect(page).toContain(`data-figure="audit:q1|${a().hub}||disputed">1<`);
   });
 
   describe("report verify", () => {
