@@ -475,7 +475,7 @@ describe("random audits: a shared evaluator panel, a sample no hub chooses, sign
 
   it("an evaluator removed from the panel signs no more findings that count", async () => {
     await evaluatorsRemoveCommand({ ...cli(s()), id: "ev-1" }, memoryIo());
-    const bSampled = drawn.sample.find((x) => x.hub === b().hub)?.delivery as string;
+    const bSampled = (await show(s())).sample.find((x) => x.hub === b().hub)?.delivery as string;
     const problems = await refusal(finding(s(), b().hub, bSampled));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^finding\.evaluator: 'ev-1' was removed from the panel at .*, before this finding/);
