@@ -6,7 +6,7 @@ import { multikeyOfRaw } from "../../node/credentials/did-key.js";
 import { writeAtomically } from "../atomic-file.js";
 import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
-import { printJson, printLine, printTable, type Io } from "../io.js";
+import { printJson, printLine, printNotice, printTable, type Io } from "../io.js";
 
 /** The did:key of an Ed25519 key (its public half). */
 function didKeyOf(key: KeyObject): string {
@@ -33,10 +33,11 @@ export async function evaluatorsKeygenCommand(options: { out: string }, io: Io):
   const did = didKeyOf(privateKey);
   if (io.json) printJson(io, { file: options.out, key: did });
   else {
+    // The did:key alone on stdout (KEY=$(concordat evaluators keygen --out FILE)); the note on stderr.
     printLine(io, did);
-    printLine(
+    printNotice(
       io,
-      `The private key is in ${options.out} (readable by you alone): keep it, and give the secretariat the line above.`,
+      `The private key is in ${options.out} (readable by you alone): keep it, and give the secretariat the did:key above.`,
     );
   }
 }

@@ -237,8 +237,11 @@ export async function deliveriesListCommand(options: ConnectionOptions & { hub?:
   }
 }
 
-export async function deliveriesShowCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
-  const d = await withConnection(options, (c) => c.deliveries.getDelivery({ id: options.id }));
+export async function deliveriesShowCommand(
+  options: ConnectionOptions & { id: string; hub?: string },
+  io: Io,
+): Promise<void> {
+  const d = await withConnection(options, (c) => c.deliveries.getDelivery({ id: options.id, hub: options.hub ?? "" }));
   if (io.json) {
     printJson(io, d);
     return;

@@ -76,5 +76,9 @@ export function registerDeliveries(program: Command): void {
     .description("a hub's deliveries (this hub's by default)")
     .option("--hub <id>", "another hub's, as of its latest verified checkpoint")
     .action(action(deliveriesListCommand));
-  deliveries.command("show <id>").description("one delivery of this hub").action(action(deliveriesShowCommand, "id"));
+  deliveries
+    .command("show <id>")
+    .description("one delivery (this hub's by default), with its evaluation")
+    .option("--hub <id>", "another hub's, as of its latest verified checkpoint")
+    .action(action(deliveriesShowCommand, "id"));
 }

@@ -102,9 +102,10 @@ export function deliveryService(
         withoutResult: result.withoutResult,
       };
     }),
-    getDelivery: unary(components, "GetDelivery", "viewer", async (req) =>
-      deliveryMessage(info.hubId, deliveries.get(req.id.trim())),
-    ),
+    getDelivery: unary(components, "GetDelivery", "viewer", async (req) => {
+      const hub = req.hub.trim() || info.hubId;
+      return deliveryMessage(hub, deliveries.get(req.id.trim(), hub));
+    }),
     listDeliveries: unary(components, "ListDeliveries", "viewer", async (req) => {
       const hub = req.hub.trim() || info.hubId;
       return { deliveries: deliveries.list(hub).map((d) => deliveryMessage(hub, d)) };

@@ -512,9 +512,15 @@ export class Deliveries {
       : undefined;
   }
 
-  get(id: string): Delivery {
-    const d = this.#stored(id);
-    if (!d) throw notFound(`no delivery ${quote(id)} at this hub`);
+  /** One delivery: this hub's live, another's as of its latest verified checkpoint. */
+  get(id: string, hub = this.#self): Delivery {
+    const d = hub === this.#self ? this.#stored(id) : decodeDelivery(this.#read(hub)?.deliveries?.[id]);
+    if (!d)
+      throw notFound(
+        hub === this.#self
+          ? `no delivery ${quote(id)} at this hub`
+          : `no delivery ${quote(id)} of hub ${quote(hub)} is known here (as of its latest verified checkpoint)`,
+      );
     return d;
   }
 

@@ -11,13 +11,15 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * The sections a new user follows top to bottom, in this order, in one folder: the README's tour,
- * then forming a federation (the secretariat's guide) and booking across it (the hub operator's).
+ * then forming a federation (the secretariat's guide), booking across it (the hub operator's), and
+ * a quarter evaluated and audited (the evaluation guide).
  * Each is found by its heading in its file, so moving a section means changing its file here.
  */
 const WALKTHROUGH = [
   { file: "README.md", heading: "A five-minute walkthrough" },
   { file: "docs/secretariat.md", heading: "Forming a federation, step by step" },
   { file: "docs/hub-operator.md", heading: "Booking a trainer from another hub" },
+  { file: "docs/evaluation.md", heading: "A period, step by step" },
 ] as const;
 
 async function walkthroughSections(): Promise<ReadmeSection[]> {
@@ -70,6 +72,9 @@ describe("the README and the guides, run as a new user runs them", () => {
       expect(out).toContain("README walkthrough: every command as the documentation says");
       // Nairobi's answer to Kampala's request, as its confirm printed it.
       expect(out).toContain("Booking kampala-pa/kla-2027-014 — confirmed");
+      // The quarter's report, verified from the secretariat's bundle.
+      expect(out).toContain("Audit 2027-q1 (2027-01-01 – 2027-03-31, 2 per hub)");
+      expect(out).toContain("CONFIRMED");
     },
     9 * 60_000,
   );

@@ -145,6 +145,8 @@ export interface IngestAssessmentResponse {
 
 export interface GetDeliveryRequest {
   id: string;
+  /** default: this hub; another's as of its latest verified checkpoint */
+  hub: string;
 }
 
 export interface ListDeliveriesRequest {
@@ -1623,13 +1625,16 @@ export const IngestAssessmentResponse: MessageFns<IngestAssessmentResponse> = {
 };
 
 function createBaseGetDeliveryRequest(): GetDeliveryRequest {
-  return { id: "" };
+  return { id: "", hub: "" };
 }
 
 export const GetDeliveryRequest: MessageFns<GetDeliveryRequest> = {
   encode(message: GetDeliveryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== "") {
       writer.uint32(10).string(message.id);
+    }
+    if (message.hub !== "") {
+      writer.uint32(18).string(message.hub);
     }
     return writer;
   },
@@ -1655,6 +1660,14 @@ export const GetDeliveryRequest: MessageFns<GetDeliveryRequest> = {
             message.id = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1668,13 +1681,19 @@ export const GetDeliveryRequest: MessageFns<GetDeliveryRequest> = {
   },
 
   fromJSON(object: any): GetDeliveryRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+    };
   },
 
   toJSON(message: GetDeliveryRequest): unknown {
     const obj: any = {};
     if (message.id !== "") {
       obj.id = message.id;
+    }
+    if (message.hub !== "") {
+      obj.hub = message.hub;
     }
     return obj;
   },
@@ -1685,6 +1704,7 @@ export const GetDeliveryRequest: MessageFns<GetDeliveryRequest> = {
   fromPartial(object: DeepPartial<GetDeliveryRequest>): GetDeliveryRequest {
     const message = createBaseGetDeliveryRequest();
     message.id = object.id ?? "";
+    message.hub = object.hub ?? "";
     return message;
   },
 };
