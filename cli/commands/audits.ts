@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import type { Audit, Evaluator, Finding } from "../../node/api/generated/concordat/v1/evaluations.js";
-import { findingBytes, SEVERITIES, type Severity } from "../../node/audits/model.js";
-import { multikeyOfRaw } from "../../node/credentials/did-key.js";
+import { findingBytes, SEVERITIES, type Severity } from "../../node/audits/index.js";
+import { multikeyOfRaw } from "../../node/credentials/index.js";
 import { writeAtomically } from "../atomic-file.js";
 import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";

@@ -1,5 +1,7 @@
 import type { FollowUp, Indicator } from "../../node/api/generated/concordat/v1/evaluations.js";
+import { readFile } from "node:fs/promises";
 import { withConnection, type ConnectionOptions } from "../connection.js";
+import { CliError, ExitCode } from "../errors.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
 
 /** `concordat evaluations follow-up <delivery>`: a level-3 follow-up of one of this hub's deliveries. */
@@ -31,6 +33,23 @@ export async function evaluationsFollowUpCommand(
     printLine(
       io,
       `Recorded the ${saved.source} follow-up of ${saved.delivery} on ${saved.conductedOn}: ${saved.applying} of ${saved.reached} reached apply it`,
+    );
+}
+
+/** `concordat evaluations follow-ups import FILE.csv`: a survey's follow-ups, all or nothing. */
+export async function evaluationsImportFollowUpsCommand(
+  options: ConnectionOptions & { file: string },
+  io: Io,
+): Promise<void> {
+  const csv = await readFile(options.file, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read '${options.file}': ${error.code ?? error.message}`, ExitCode.Usage);
+  });
+  const result = await withConnection(options, (c) => c.evaluations.importFollowUps({ csv }));
+  if (io.json) printJson(io, result);
+  else
+    printLine(
+      io,
+      `Recorded ${result.followUps.length} follow-up(s) of ${new Set(result.followUps.map((f) => f.delivery)).size} delivery(ies)`,
     );
 }
 

@@ -4,6 +4,7 @@ import {
   evaluationsDueCommand,
   evaluationsFollowUpCommand,
   evaluationsFollowUpsCommand,
+  evaluationsImportFollowUpsCommand,
   evaluationsIndicatorCommand,
   evaluationsIndicatorsCommand,
 } from "../commands/evaluations.js";
@@ -37,6 +38,12 @@ export function registerEvaluations(program: Command): void {
     .option("--hub <id>", "another hub's, as of its latest verified checkpoint")
     .option("--delivery <id>", "of one delivery")
     .action(action(evaluationsFollowUpsCommand));
+  evaluations
+    .command("import-follow-ups <file>")
+    .description(
+      "record follow-ups from a CSV file (delivery, conducted_on, source, reached, applying, instrument): all or nothing",
+    )
+    .action(action(evaluationsImportFollowUpsCommand, "file"));
   evaluations
     .command("due")
     .description("follow-ups that fall due: deliveries of a module that sets a follow-up period, with none recorded")

@@ -75,6 +75,11 @@ export function evaluationService(
       });
       return followUpMessage(info.hubId, saved);
     }),
+    importFollowUps: unary(components, "ImportFollowUps", "operator", async (req, ctx) => ({
+      followUps: (await deliveries.importFollowUps(ctx.operator.id, req.csv)).map((f) =>
+        followUpMessage(info.hubId, f),
+      ),
+    })),
     listFollowUps: unary(components, "ListFollowUps", "viewer", async (req) => {
       const hub = req.hub.trim() || info.hubId;
       return { followUps: deliveries.followUps(hub, req.delivery.trim()).map((f) => followUpMessage(hub, f)) };

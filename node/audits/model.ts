@@ -3,7 +3,7 @@ import { ImmutableString } from "@automerge/automerge";
 import canonicalizeModule from "canonicalize";
 import { z } from "zod";
 import type { SignedCheckpoint } from "../authority/index.js";
-import { publicKeyOfDidKey, verifyEd25519 } from "../credentials/did-key.js";
+import { publicKeyOfDidKey, verifyEd25519 } from "../credentials/index.js";
 import { textOf } from "../documents/index.js";
 import type { FieldViolation } from "../errors.js";
 import { Checker, checkText, ID_PATTERN, quote, TextKind } from "../text.js";

@@ -17,6 +17,13 @@ export {
   type Endorsement,
   type Verification,
 } from "./verifier.js";
-export { didKeyOfPeerId, peerIdOfDidKey, publicKeyOfDidKey, verificationMethodOf } from "./did-key.js";
+export {
+  didKeyOfPeerId,
+  multikeyOfRaw,
+  peerIdOfDidKey,
+  publicKeyOfDidKey,
+  verificationMethodOf,
+  verifyEd25519,
+} from "./did-key.js";
 export { addProof, proofProblem, CRYPTOSUITE, type JsonObject, type DataIntegrityProof } from "./proof.js";
 export * from "./ob3.js";

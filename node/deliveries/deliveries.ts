@@ -35,6 +35,7 @@ import {
   indicatorKey,
   indicatorsIn,
   readAssessmentsCsv,
+  readFollowUpsCsv,
   validateFollowUp,
   validateIndicator,
   type FollowUp,
@@ -414,6 +415,64 @@ export class Deliveries {
       };
     });
     return followUp;
+  }
+
+  /**
+   * Follow-ups from a CSV file, all or nothing: every row is checked first (as `recordFollowUp`
+   * checks one), each problem named with its line; then all are written in one batch.
+   */
+  async importFollowUps(operatorId: string, csv: string): Promise<FollowUp[]> {
+    const read = readFollowUpsCsv(csv);
+    const violations: FieldViolation[] = [...read.violations];
+    const values = read.rows.flatMap(({ line, draft }) => {
+      const delivery = this.#stored(draft.delivery.trim());
+      const checked = validateFollowUp(
+        draft,
+        delivery && { id: delivery.id, end: delivery.end, participants: participantsOf(delivery) },
+        this.#instruments,
+        isDay,
+      );
+      violations.push(
+        ...checked.violations.map((v) => ({
+          field: `csv line ${line}, ${v.field.replace(/^follow_up\./, "")}`,
+          description: v.description,
+        })),
+      );
+      return [checked.value];
+    });
+    const seen = new Map<string, number>();
+    read.rows.forEach(({ line, draft }, i) => {
+      const key = `${draft.delivery.trim()}\n${draft.conductedOn.trim()}\n${values[i]?.source ?? ""}`;
+      const first = seen.get(key);
+      if (first !== undefined)
+        violations.push({
+          field: `csv line ${line}`,
+          description: `the same follow-up as line ${first} (delivery, date and source)`,
+        });
+      else seen.set(key, line);
+    });
+    if (violations.length > 0) throw invalidArgument(violations.slice(0, 100), problemsText("the CSV", violations));
+    const at = new Date().toISOString();
+    const followUps: FollowUp[] = values.map((v) => ({ ...v, recordedAt: at, recordedBy: operatorId }));
+    const ids = [...new Set(followUps.map((f) => f.delivery))];
+    await this.#documents.transact({ operatorId, action: "delivery.follow-up", subjects: ids }, () => ({
+      edits: ids.map((id) => {
+        const mine = followUps.filter((f) => f.delivery === id);
+        const kept = decodeFollowUps(this.#doc().followUps?.[id]).filter(
+          (f) => !mine.some((m) => m.conductedOn === f.conductedOn && m.source === f.source),
+        );
+        return {
+          key: DELIVERIES_KEY,
+          subject: id,
+          change: (doc: Record<string, unknown>) => {
+            doc.followUps ??= {};
+            (doc.followUps as Record<string, unknown>)[id] = encodeFollowUps([...kept, ...mine]);
+          },
+        };
+      }),
+      result: undefined,
+    }));
+    return followUps;
   }
 
   /** A hub's follow-ups (this hub's live, another's as verified), of one delivery or all. */

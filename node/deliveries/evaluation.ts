@@ -253,6 +253,60 @@ export function readAssessmentsCsv(text: string): { rows: RawAssessment[]; viola
   return { rows: out, violations };
 }
 
+const FOLLOW_UP_COLUMNS = ["delivery", "conducted_on", "source", "reached", "applying"] as const;
+
+/**
+ * Follow-ups from CSV (a survey's export): a header naming delivery, conducted_on, source, reached,
+ * applying and, optionally, instrument, in any order. Each row keeps its line for messages.
+ */
+export function readFollowUpsCsv(text: string): {
+  rows: Array<{ line: number; draft: FollowUpDraft }>;
+  violations: FieldViolation[];
+} {
+  const { records, errors } = readCsv(text);
+  const violations: FieldViolation[] = errors.map((e) => ({ field: `csv line ${e.line}`, description: e.message }));
+  const [header, ...rest] = records;
+  if (!header) return { rows: [], violations: [...violations, { field: "csv", description: "is empty" }] };
+  const names = header.cells.map((h) => h.trim().toLowerCase());
+  const missing = FOLLOW_UP_COLUMNS.filter((col) => !names.includes(col));
+  if (missing.length > 0)
+    return {
+      rows: [],
+      violations: [
+        ...violations,
+        { field: `csv line ${header.line}`, description: `the header lacks ${missing.join(", ")}` },
+      ],
+    };
+  const cell = (r: { cells: string[] }, col: string) => {
+    const i = names.indexOf(col);
+    return i < 0 ? "" : (r.cells[i] ?? "").trim();
+  };
+  const rows = rest.map((r) => {
+    const number = (col: "reached" | "applying") => {
+      const v = cell(r, col);
+      if (!/^\d+$/.test(v)) {
+        violations.push({ field: `csv line ${r.line}, ${col}`, description: `${quote(v)} is not a whole number` });
+        return 0;
+      }
+      return Number(v);
+    };
+    return {
+      line: r.line,
+      draft: {
+        delivery: cell(r, "delivery"),
+        conductedOn: cell(r, "conducted_on"),
+        source: cell(r, "source"),
+        reached: number("reached"),
+        applying: number("applying"),
+        instrument: cell(r, "instrument"),
+      },
+    };
+  });
+  if (rows.length === 0 && violations.length === 0)
+    violations.push({ field: "csv", description: "has a header but no rows" });
+  return { rows, violations };
+}
+
 /** A follow-up of `delivery` (ended `end`), every problem named. */
 export function validateFollowUp(
   raw: FollowUpDraft,

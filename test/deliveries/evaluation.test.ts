@@ -10,6 +10,7 @@ import {
 import {
   evaluationsDueCommand,
   evaluationsFollowUpCommand,
+  evaluationsImportFollowUpsCommand,
   evaluationsIndicatorCommand,
 } from "../../cli/commands/evaluations.js";
 import { reportBaselineCommand, reportCoverageCommand } from "../../cli/commands/report.js";
@@ -333,6 +334,24 @@ describe("evaluation: assessments, four levels and the instruments they used, ac
       memoryIo(),
     );
     expect((await due("2027-06-01")).map((d) => d.delivery)).toEqual(["d-2"]);
+    // A survey's export: checked whole, every bad line named, then recorded all at once.
+    const csv = join(dir, "follow-ups.csv");
+    await writeFile(
+      csv,
+      "delivery,conducted_on,source,reached,applying\nd-2,2027-02-01,self,10,4\nd-2,2027-06-01,self,12,many\nd-9,2027-06-01,self,1,1\n",
+    );
+    expect(await refusal(evaluationsImportFollowUpsCommand({ ...cli(a()), file: csv }, memoryIo()))).toEqual([
+      "csv line 3, applying: 'many' is not a whole number",
+      "csv line 2, conducted_on: (2027-02-01) is before the delivery ended (2027-02-12)",
+      "csv line 4, delivery: 'd-9' is not a delivery of this hub",
+    ]);
+    expect(a().node.running.deliveries.followUps()).toHaveLength(1);
+    await writeFile(
+      csv,
+      "Delivery,Conducted_On,Source,Reached,Applying,Instrument\nd-2,2027-05-20,self,12,9,\nd-2,2027-05-22,supervisor,10,8,\n",
+    );
+    await evaluationsImportFollowUpsCommand({ ...cli(a()), file: csv }, memoryIo());
+    expect(await due("2027-06-01")).toEqual([]);
     await evaluationsIndicatorCommand(
       {
         ...cli(a()),
@@ -376,7 +395,7 @@ describe("evaluation: assessments, four levels and the instruments they used, ac
     await waitUntil(
       "s to hold a's follow-up and indicator and b's delivery",
       async () =>
-        s().node.running.deliveries.followUps(a().hub).length === 1 &&
+        s().node.running.deliveries.followUps(a().hub).length === 3 &&
         s().node.running.deliveries.indicators(a().hub).length === 1 &&
         s().node.running.deliveries.list(b().hub).length === 1,
       20_000,
@@ -401,10 +420,10 @@ describe("evaluation: assessments, four levels and the instruments they used, ac
     expect(ea?.learning.prePost).toMatchObject({ assessed: 24, preMean: 52, postMean: 78, gain: 26 });
     expect(ea?.behaviour).toMatchObject({
       expected: 3,
-      followedUp: 1,
-      reached: 20,
-      applying: 15,
-      applicationRate: 0.75,
+      followedUp: 2,
+      reached: 42,
+      applying: 32,
+      applicationRate: 0.762,
     });
     expect(ea?.results).toEqual([
       {

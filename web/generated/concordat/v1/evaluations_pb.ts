@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file concordat/v1/evaluations.proto.
  */
 export const file_concordat_v1_evaluations: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jb25jb3JkYXQvdjEvZXZhbHVhdGlvbnMucHJvdG8SDGNvbmNvcmRhdC52MSKwAQoIRm9sbG93VXASEAoIZGVsaXZlcnkYASABKAkSFAoMY29uZHVjdGVkX29uGAIgASgJEg4KBnNvdXJjZRgDIAEoCRIPCgdyZWFjaGVkGAQgASgNEhAKCGFwcGx5aW5nGAUgASgNEhIKCmluc3RydW1lbnQYBiABKAkSEwoLcmVjb3JkZWRfYXQYByABKAkSEwoLcmVjb3JkZWRfYnkYCCABKAkSCwoDaHViGAkgASgJIkIKFVJlY29yZEZvbGxvd1VwUmVxdWVzdBIpCglmb2xsb3dfdXAYASABKAsyFi5jb25jb3JkYXQudjEuRm9sbG93VXAiNQoUTGlzdEZvbGxvd1Vwc1JlcXVlc3QSCwoDaHViGAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJIkMKFUxpc3RGb2xsb3dVcHNSZXNwb25zZRIqCgpmb2xsb3dfdXBzGAEgAygLMhYuY29uY29yZGF0LnYxLkZvbGxvd1VwIl8KC0R1ZUZvbGxvd1VwEhAKCGRlbGl2ZXJ5GAEgASgJEg4KBm1vZHVsZRgCIAEoCRILCgNlbmQYAyABKAkSCwoDZHVlGAQgASgJEhQKDG92ZXJkdWVfZGF5cxgFIAEoBSI6ChdMaXN0RHVlRm9sbG93VXBzUmVxdWVzdBIKCgJhdBgBIAEoCRITCgt3aXRoaW5fZGF5cxgCIAEoDSJOChhMaXN0RHVlRm9sbG93VXBzUmVzcG9uc2USCgoCYXQYASABKAkSJgoDZHVlGAIgAygLMhkuY29uY29yZGF0LnYxLkR1ZUZvbGxvd1VwIqwBCglJbmRpY2F0b3ISEQoJaW5kaWNhdG9yGAEgASgJEg4KBnBlcmlvZBgCIAEoCRIMCgRmcm9tGAMgASgJEgoKAnRvGAQgASgJEg0KBXZhbHVlGAUgASgBEgwKBHVuaXQYBiABKAkSDgoGc291cmNlGAcgASgJEhMKC3JlY29yZGVkX2F0GAggASgJEhMKC3JlY29yZGVkX2J5GAkgASgJEgsKA2h1YhgKIAEoCSJEChZSZWNvcmRJbmRpY2F0b3JSZXF1ZXN0EioKCWluZGljYXRvchgBIAEoCzIXLmNvbmNvcmRhdC52MS5JbmRpY2F0b3IiJAoVTGlzdEluZGljYXRvcnNSZXF1ZXN0EgsKA2h1YhgBIAEoCSJFChZMaXN0SW5kaWNhdG9yc1Jlc3BvbnNlEisKCmluZGljYXRvcnMYASADKAsyFy5jb25jb3JkYXQudjEuSW5kaWNhdG9yInIKCUV2YWx1YXRvchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA2tleRgDIAEoCRIUCgxhcHBvaW50ZWRfYXQYBCABKAkSFAoMYXBwb2ludGVkX2J5GAUgASgJEhIKCnJlbW92ZWRfYXQYBiABKAkiRQoXQXBwb2ludEV2YWx1YXRvclJlcXVlc3QSKgoJZXZhbHVhdG9yGAEgASgLMhcuY29uY29yZGF0LnYxLkV2YWx1YXRvciIkChZSZW1vdmVFdmFsdWF0b3JSZXF1ZXN0EgoKAmlkGAEgASgJIhcKFUxpc3RFdmFsdWF0b3JzUmVxdWVzdCJFChZMaXN0RXZhbHVhdG9yc1Jlc3BvbnNlEisKCmV2YWx1YXRvcnMYASADKAsyFy5jb25jb3JkYXQudjEuRXZhbHVhdG9yIj8KEERyYXdBdWRpdFJlcXVlc3QSCgoCaWQYASABKAkSDgoGcGVyaW9kGAIgASgJEg8KB3Blcl9odWIYAyABKA0iMAoPU2FtcGxlZERlbGl2ZXJ5EgsKA2h1YhgBIAEoCRIQCghkZWxpdmVyeRgCIAEoCSI6CgpQb3B1bGF0aW9uEgsKA2h1YhgBIAEoCRILCgNzZXEYAiABKAQSEgoKZGVsaXZlcmllcxgDIAMoCSK3AQoHRmluZGluZxINCgVhdWRpdBgBIAEoCRILCgNodWIYAiABKAkSEAoIZGVsaXZlcnkYAyABKAkSEQoJZXZhbHVhdG9yGAQgASgJEhEKCWNvbmZpcm1lZBgFIAEoCBIQCghzZXZlcml0eRgGIAEoCRIUCgxvYnNlcnZhdGlvbnMYByABKAkSCgoCYXQYCCABKAkSEQoJc2lnbmF0dXJlGAkgASgJEhEKCXN0b3JlZF9ieRgKIAEoCSJzCg1BdWRpdFJlc3BvbnNlEg0KBWF1ZGl0GAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJEg4KBnN0YW5jZRgDIAEoCRIMCgRub3RlGAQgASgJEgoKAmF0GAUgASgJEgoKAmJ5GAYgASgJEgsKA2h1YhgHIAEoCSLWAgoFQXVkaXQSCgoCaWQYASABKAkSDAoEZnJvbRgCIAEoCRIKCgJ0bxgDIAEoCRIPCgdwZXJfaHViGAQgASgNEhAKCGRyYXduX2F0GAUgASgJEhAKCGRyYXduX2J5GAYgASgJEhYKDnNlZWRfc2lnbmF0dXJlGAcgASgJEhAKCHNlZWRfc2VxGAggASgEEhEKCXNlZWRfdGltZRgJIAEoCRItCgtwb3B1bGF0aW9ucxgKIAMoCzIYLmNvbmNvcmRhdC52MS5Qb3B1bGF0aW9uEi0KBnNhbXBsZRgLIAMoCzIdLmNvbmNvcmRhdC52MS5TYW1wbGVkRGVsaXZlcnkSJwoIZmluZGluZ3MYDCADKAsyFS5jb25jb3JkYXQudjEuRmluZGluZxIuCglyZXNwb25zZXMYDSADKAsyGy5jb25jb3JkYXQudjEuQXVkaXRSZXNwb25zZSIdCg9HZXRBdWRpdFJlcXVlc3QSCgoCaWQYASABKAkiEwoRTGlzdEF1ZGl0c1JlcXVlc3QiOQoSTGlzdEF1ZGl0c1Jlc3BvbnNlEiMKBmF1ZGl0cxgBIAMoCzITLmNvbmNvcmRhdC52MS5BdWRpdCI+ChRSZWNvcmRGaW5kaW5nUmVxdWVzdBImCgdmaW5kaW5nGAEgASgLMhUuY29uY29yZGF0LnYxLkZpbmRpbmciVgoVUmVzcG9uZFRvQXVkaXRSZXF1ZXN0Eg0KBWF1ZGl0GAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJEg4KBnN0YW5jZRgDIAEoCRIMCgRub3RlGAQgASgJMsQIChFFdmFsdWF0aW9uU2VydmljZRJNCg5SZWNvcmRGb2xsb3dVcBIjLmNvbmNvcmRhdC52MS5SZWNvcmRGb2xsb3dVcFJlcXVlc3QaFi5jb25jb3JkYXQudjEuRm9sbG93VXASWAoNTGlzdEZvbGxvd1VwcxIiLmNvbmNvcmRhdC52MS5MaXN0Rm9sbG93VXBzUmVxdWVzdBojLmNvbmNvcmRhdC52MS5MaXN0Rm9sbG93VXBzUmVzcG9uc2USYQoQTGlzdER1ZUZvbGxvd1VwcxIlLmNvbmNvcmRhdC52MS5MaXN0RHVlRm9sbG93VXBzUmVxdWVzdBomLmNvbmNvcmRhdC52MS5MaXN0RHVlRm9sbG93VXBzUmVzcG9uc2USUAoPUmVjb3JkSW5kaWNhdG9yEiQuY29uY29yZGF0LnYxLlJlY29yZEluZGljYXRvclJlcXVlc3QaFy5jb25jb3JkYXQudjEuSW5kaWNhdG9yElsKDkxpc3RJbmRpY2F0b3JzEiMuY29uY29yZGF0LnYxLkxpc3RJbmRpY2F0b3JzUmVxdWVzdBokLmNvbmNvcmRhdC52MS5MaXN0SW5kaWNhdG9yc1Jlc3BvbnNlElIKEEFwcG9pbnRFdmFsdWF0b3ISJS5jb25jb3JkYXQudjEuQXBwb2ludEV2YWx1YXRvclJlcXVlc3QaFy5jb25jb3JkYXQudjEuRXZhbHVhdG9yElAKD1JlbW92ZUV2YWx1YXRvchIkLmNvbmNvcmRhdC52MS5SZW1vdmVFdmFsdWF0b3JSZXF1ZXN0GhcuY29uY29yZGF0LnYxLkV2YWx1YXRvchJbCg5MaXN0RXZhbHVhdG9ycxIjLmNvbmNvcmRhdC52MS5MaXN0RXZhbHVhdG9yc1JlcXVlc3QaJC5jb25jb3JkYXQudjEuTGlzdEV2YWx1YXRvcnNSZXNwb25zZRJACglEcmF3QXVkaXQSHi5jb25jb3JkYXQudjEuRHJhd0F1ZGl0UmVxdWVzdBoTLmNvbmNvcmRhdC52MS5BdWRpdBI+CghHZXRBdWRpdBIdLmNvbmNvcmRhdC52MS5HZXRBdWRpdFJlcXVlc3QaEy5jb25jb3JkYXQudjEuQXVkaXQSTwoKTGlzdEF1ZGl0cxIfLmNvbmNvcmRhdC52MS5MaXN0QXVkaXRzUmVxdWVzdBogLmNvbmNvcmRhdC52MS5MaXN0QXVkaXRzUmVzcG9uc2USSgoNUmVjb3JkRmluZGluZxIiLmNvbmNvcmRhdC52MS5SZWNvcmRGaW5kaW5nUmVxdWVzdBoVLmNvbmNvcmRhdC52MS5GaW5kaW5nElIKDlJlc3BvbmRUb0F1ZGl0EiMuY29uY29yZGF0LnYxLlJlc3BvbmRUb0F1ZGl0UmVxdWVzdBobLmNvbmNvcmRhdC52MS5BdWRpdFJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch5jb25jb3JkYXQvdjEvZXZhbHVhdGlvbnMucHJvdG8SDGNvbmNvcmRhdC52MSKwAQoIRm9sbG93VXASEAoIZGVsaXZlcnkYASABKAkSFAoMY29uZHVjdGVkX29uGAIgASgJEg4KBnNvdXJjZRgDIAEoCRIPCgdyZWFjaGVkGAQgASgNEhAKCGFwcGx5aW5nGAUgASgNEhIKCmluc3RydW1lbnQYBiABKAkSEwoLcmVjb3JkZWRfYXQYByABKAkSEwoLcmVjb3JkZWRfYnkYCCABKAkSCwoDaHViGAkgASgJIkIKFVJlY29yZEZvbGxvd1VwUmVxdWVzdBIpCglmb2xsb3dfdXAYASABKAsyFi5jb25jb3JkYXQudjEuRm9sbG93VXAiJQoWSW1wb3J0Rm9sbG93VXBzUmVxdWVzdBILCgNjc3YYASABKAkiNQoUTGlzdEZvbGxvd1Vwc1JlcXVlc3QSCwoDaHViGAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJIkMKFUxpc3RGb2xsb3dVcHNSZXNwb25zZRIqCgpmb2xsb3dfdXBzGAEgAygLMhYuY29uY29yZGF0LnYxLkZvbGxvd1VwIl8KC0R1ZUZvbGxvd1VwEhAKCGRlbGl2ZXJ5GAEgASgJEg4KBm1vZHVsZRgCIAEoCRILCgNlbmQYAyABKAkSCwoDZHVlGAQgASgJEhQKDG92ZXJkdWVfZGF5cxgFIAEoBSI6ChdMaXN0RHVlRm9sbG93VXBzUmVxdWVzdBIKCgJhdBgBIAEoCRITCgt3aXRoaW5fZGF5cxgCIAEoDSJOChhMaXN0RHVlRm9sbG93VXBzUmVzcG9uc2USCgoCYXQYASABKAkSJgoDZHVlGAIgAygLMhkuY29uY29yZGF0LnYxLkR1ZUZvbGxvd1VwIqwBCglJbmRpY2F0b3ISEQoJaW5kaWNhdG9yGAEgASgJEg4KBnBlcmlvZBgCIAEoCRIMCgRmcm9tGAMgASgJEgoKAnRvGAQgASgJEg0KBXZhbHVlGAUgASgBEgwKBHVuaXQYBiABKAkSDgoGc291cmNlGAcgASgJEhMKC3JlY29yZGVkX2F0GAggASgJEhMKC3JlY29yZGVkX2J5GAkgASgJEgsKA2h1YhgKIAEoCSJEChZSZWNvcmRJbmRpY2F0b3JSZXF1ZXN0EioKCWluZGljYXRvchgBIAEoCzIXLmNvbmNvcmRhdC52MS5JbmRpY2F0b3IiJAoVTGlzdEluZGljYXRvcnNSZXF1ZXN0EgsKA2h1YhgBIAEoCSJFChZMaXN0SW5kaWNhdG9yc1Jlc3BvbnNlEisKCmluZGljYXRvcnMYASADKAsyFy5jb25jb3JkYXQudjEuSW5kaWNhdG9yInIKCUV2YWx1YXRvchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA2tleRgDIAEoCRIUCgxhcHBvaW50ZWRfYXQYBCABKAkSFAoMYXBwb2ludGVkX2J5GAUgASgJEhIKCnJlbW92ZWRfYXQYBiABKAkiRQoXQXBwb2ludEV2YWx1YXRvclJlcXVlc3QSKgoJZXZhbHVhdG9yGAEgASgLMhcuY29uY29yZGF0LnYxLkV2YWx1YXRvciIkChZSZW1vdmVFdmFsdWF0b3JSZXF1ZXN0EgoKAmlkGAEgASgJIhcKFUxpc3RFdmFsdWF0b3JzUmVxdWVzdCJFChZMaXN0RXZhbHVhdG9yc1Jlc3BvbnNlEisKCmV2YWx1YXRvcnMYASADKAsyFy5jb25jb3JkYXQudjEuRXZhbHVhdG9yIj8KEERyYXdBdWRpdFJlcXVlc3QSCgoCaWQYASABKAkSDgoGcGVyaW9kGAIgASgJEg8KB3Blcl9odWIYAyABKA0iMAoPU2FtcGxlZERlbGl2ZXJ5EgsKA2h1YhgBIAEoCRIQCghkZWxpdmVyeRgCIAEoCSI6CgpQb3B1bGF0aW9uEgsKA2h1YhgBIAEoCRILCgNzZXEYAiABKAQSEgoKZGVsaXZlcmllcxgDIAMoCSK3AQoHRmluZGluZxINCgVhdWRpdBgBIAEoCRILCgNodWIYAiABKAkSEAoIZGVsaXZlcnkYAyABKAkSEQoJZXZhbHVhdG9yGAQgASgJEhEKCWNvbmZpcm1lZBgFIAEoCBIQCghzZXZlcml0eRgGIAEoCRIUCgxvYnNlcnZhdGlvbnMYByABKAkSCgoCYXQYCCABKAkSEQoJc2lnbmF0dXJlGAkgASgJEhEKCXN0b3JlZF9ieRgKIAEoCSJzCg1BdWRpdFJlc3BvbnNlEg0KBWF1ZGl0GAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJEg4KBnN0YW5jZRgDIAEoCRIMCgRub3RlGAQgASgJEgoKAmF0GAUgASgJEgoKAmJ5GAYgASgJEgsKA2h1YhgHIAEoCSLWAgoFQXVkaXQSCgoCaWQYASABKAkSDAoEZnJvbRgCIAEoCRIKCgJ0bxgDIAEoCRIPCgdwZXJfaHViGAQgASgNEhAKCGRyYXduX2F0GAUgASgJEhAKCGRyYXduX2J5GAYgASgJEhYKDnNlZWRfc2lnbmF0dXJlGAcgASgJEhAKCHNlZWRfc2VxGAggASgEEhEKCXNlZWRfdGltZRgJIAEoCRItCgtwb3B1bGF0aW9ucxgKIAMoCzIYLmNvbmNvcmRhdC52MS5Qb3B1bGF0aW9uEi0KBnNhbXBsZRgLIAMoCzIdLmNvbmNvcmRhdC52MS5TYW1wbGVkRGVsaXZlcnkSJwoIZmluZGluZ3MYDCADKAsyFS5jb25jb3JkYXQudjEuRmluZGluZxIuCglyZXNwb25zZXMYDSADKAsyGy5jb25jb3JkYXQudjEuQXVkaXRSZXNwb25zZSIdCg9HZXRBdWRpdFJlcXVlc3QSCgoCaWQYASABKAkiEwoRTGlzdEF1ZGl0c1JlcXVlc3QiOQoSTGlzdEF1ZGl0c1Jlc3BvbnNlEiMKBmF1ZGl0cxgBIAMoCzITLmNvbmNvcmRhdC52MS5BdWRpdCI+ChRSZWNvcmRGaW5kaW5nUmVxdWVzdBImCgdmaW5kaW5nGAEgASgLMhUuY29uY29yZGF0LnYxLkZpbmRpbmciVgoVUmVzcG9uZFRvQXVkaXRSZXF1ZXN0Eg0KBWF1ZGl0GAEgASgJEhAKCGRlbGl2ZXJ5GAIgASgJEg4KBnN0YW5jZRgDIAEoCRIMCgRub3RlGAQgASgJMqIJChFFdmFsdWF0aW9uU2VydmljZRJNCg5SZWNvcmRGb2xsb3dVcBIjLmNvbmNvcmRhdC52MS5SZWNvcmRGb2xsb3dVcFJlcXVlc3QaFi5jb25jb3JkYXQudjEuRm9sbG93VXASXAoPSW1wb3J0Rm9sbG93VXBzEiQuY29uY29yZGF0LnYxLkltcG9ydEZvbGxvd1Vwc1JlcXVlc3QaIy5jb25jb3JkYXQudjEuTGlzdEZvbGxvd1Vwc1Jlc3BvbnNlElgKDUxpc3RGb2xsb3dVcHMSIi5jb25jb3JkYXQudjEuTGlzdEZvbGxvd1Vwc1JlcXVlc3QaIy5jb25jb3JkYXQudjEuTGlzdEZvbGxvd1Vwc1Jlc3BvbnNlEmEKEExpc3REdWVGb2xsb3dVcHMSJS5jb25jb3JkYXQudjEuTGlzdER1ZUZvbGxvd1Vwc1JlcXVlc3QaJi5jb25jb3JkYXQudjEuTGlzdER1ZUZvbGxvd1Vwc1Jlc3BvbnNlElAKD1JlY29yZEluZGljYXRvchIkLmNvbmNvcmRhdC52MS5SZWNvcmRJbmRpY2F0b3JSZXF1ZXN0GhcuY29uY29yZGF0LnYxLkluZGljYXRvchJbCg5MaXN0SW5kaWNhdG9ycxIjLmNvbmNvcmRhdC52MS5MaXN0SW5kaWNhdG9yc1JlcXVlc3QaJC5jb25jb3JkYXQudjEuTGlzdEluZGljYXRvcnNSZXNwb25zZRJSChBBcHBvaW50RXZhbHVhdG9yEiUuY29uY29yZGF0LnYxLkFwcG9pbnRFdmFsdWF0b3JSZXF1ZXN0GhcuY29uY29yZGF0LnYxLkV2YWx1YXRvchJQCg9SZW1vdmVFdmFsdWF0b3ISJC5jb25jb3JkYXQudjEuUmVtb3ZlRXZhbHVhdG9yUmVxdWVzdBoXLmNvbmNvcmRhdC52MS5FdmFsdWF0b3ISWwoOTGlzdEV2YWx1YXRvcnMSIy5jb25jb3JkYXQudjEuTGlzdEV2YWx1YXRvcnNSZXF1ZXN0GiQuY29uY29yZGF0LnYxLkxpc3RFdmFsdWF0b3JzUmVzcG9uc2USQAoJRHJhd0F1ZGl0Eh4uY29uY29yZGF0LnYxLkRyYXdBdWRpdFJlcXVlc3QaEy5jb25jb3JkYXQudjEuQXVkaXQSPgoIR2V0QXVkaXQSHS5jb25jb3JkYXQudjEuR2V0QXVkaXRSZXF1ZXN0GhMuY29uY29yZGF0LnYxLkF1ZGl0Ek8KCkxpc3RBdWRpdHMSHy5jb25jb3JkYXQudjEuTGlzdEF1ZGl0c1JlcXVlc3QaIC5jb25jb3JkYXQudjEuTGlzdEF1ZGl0c1Jlc3BvbnNlEkoKDVJlY29yZEZpbmRpbmcSIi5jb25jb3JkYXQudjEuUmVjb3JkRmluZGluZ1JlcXVlc3QaFS5jb25jb3JkYXQudjEuRmluZGluZxJSCg5SZXNwb25kVG9BdWRpdBIjLmNvbmNvcmRhdC52MS5SZXNwb25kVG9BdWRpdFJlcXVlc3QaGy5jb25jb3JkYXQudjEuQXVkaXRSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message concordat.v1.FollowUp
@@ -103,6 +103,25 @@ export const RecordFollowUpRequestSchema: GenMessage<RecordFollowUpRequest> = /*
   messageDesc(file_concordat_v1_evaluations, 1);
 
 /**
+ * @generated from message concordat.v1.ImportFollowUpsRequest
+ */
+export type ImportFollowUpsRequest = Message<"concordat.v1.ImportFollowUpsRequest"> & {
+  /**
+   * delivery,conducted_on,source,reached,applying[,instrument]: all or nothing
+   *
+   * @generated from field: string csv = 1;
+   */
+  csv: string;
+};
+
+/**
+ * Describes the message concordat.v1.ImportFollowUpsRequest.
+ * Use `create(ImportFollowUpsRequestSchema)` to create a new message.
+ */
+export const ImportFollowUpsRequestSchema: GenMessage<ImportFollowUpsRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_evaluations, 2);
+
+/**
  * @generated from message concordat.v1.ListFollowUpsRequest
  */
 export type ListFollowUpsRequest = Message<"concordat.v1.ListFollowUpsRequest"> & {
@@ -126,7 +145,7 @@ export type ListFollowUpsRequest = Message<"concordat.v1.ListFollowUpsRequest"> 
  * Use `create(ListFollowUpsRequestSchema)` to create a new message.
  */
 export const ListFollowUpsRequestSchema: GenMessage<ListFollowUpsRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 2);
+  messageDesc(file_concordat_v1_evaluations, 3);
 
 /**
  * @generated from message concordat.v1.ListFollowUpsResponse
@@ -143,7 +162,7 @@ export type ListFollowUpsResponse = Message<"concordat.v1.ListFollowUpsResponse"
  * Use `create(ListFollowUpsResponseSchema)` to create a new message.
  */
 export const ListFollowUpsResponseSchema: GenMessage<ListFollowUpsResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 3);
+  messageDesc(file_concordat_v1_evaluations, 4);
 
 /**
  * @generated from message concordat.v1.DueFollowUp
@@ -186,7 +205,7 @@ export type DueFollowUp = Message<"concordat.v1.DueFollowUp"> & {
  * Use `create(DueFollowUpSchema)` to create a new message.
  */
 export const DueFollowUpSchema: GenMessage<DueFollowUp> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 4);
+  messageDesc(file_concordat_v1_evaluations, 5);
 
 /**
  * @generated from message concordat.v1.ListDueFollowUpsRequest
@@ -212,7 +231,7 @@ export type ListDueFollowUpsRequest = Message<"concordat.v1.ListDueFollowUpsRequ
  * Use `create(ListDueFollowUpsRequestSchema)` to create a new message.
  */
 export const ListDueFollowUpsRequestSchema: GenMessage<ListDueFollowUpsRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 5);
+  messageDesc(file_concordat_v1_evaluations, 6);
 
 /**
  * @generated from message concordat.v1.ListDueFollowUpsResponse
@@ -234,7 +253,7 @@ export type ListDueFollowUpsResponse = Message<"concordat.v1.ListDueFollowUpsRes
  * Use `create(ListDueFollowUpsResponseSchema)` to create a new message.
  */
 export const ListDueFollowUpsResponseSchema: GenMessage<ListDueFollowUpsResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 6);
+  messageDesc(file_concordat_v1_evaluations, 7);
 
 /**
  * @generated from message concordat.v1.Indicator
@@ -306,7 +325,7 @@ export type Indicator = Message<"concordat.v1.Indicator"> & {
  * Use `create(IndicatorSchema)` to create a new message.
  */
 export const IndicatorSchema: GenMessage<Indicator> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 7);
+  messageDesc(file_concordat_v1_evaluations, 8);
 
 /**
  * @generated from message concordat.v1.RecordIndicatorRequest
@@ -325,7 +344,7 @@ export type RecordIndicatorRequest = Message<"concordat.v1.RecordIndicatorReques
  * Use `create(RecordIndicatorRequestSchema)` to create a new message.
  */
 export const RecordIndicatorRequestSchema: GenMessage<RecordIndicatorRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 8);
+  messageDesc(file_concordat_v1_evaluations, 9);
 
 /**
  * @generated from message concordat.v1.ListIndicatorsRequest
@@ -344,7 +363,7 @@ export type ListIndicatorsRequest = Message<"concordat.v1.ListIndicatorsRequest"
  * Use `create(ListIndicatorsRequestSchema)` to create a new message.
  */
 export const ListIndicatorsRequestSchema: GenMessage<ListIndicatorsRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 9);
+  messageDesc(file_concordat_v1_evaluations, 10);
 
 /**
  * @generated from message concordat.v1.ListIndicatorsResponse
@@ -361,7 +380,7 @@ export type ListIndicatorsResponse = Message<"concordat.v1.ListIndicatorsRespons
  * Use `create(ListIndicatorsResponseSchema)` to create a new message.
  */
 export const ListIndicatorsResponseSchema: GenMessage<ListIndicatorsResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 10);
+  messageDesc(file_concordat_v1_evaluations, 11);
 
 /**
  * @generated from message concordat.v1.Evaluator
@@ -409,7 +428,7 @@ export type Evaluator = Message<"concordat.v1.Evaluator"> & {
  * Use `create(EvaluatorSchema)` to create a new message.
  */
 export const EvaluatorSchema: GenMessage<Evaluator> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 11);
+  messageDesc(file_concordat_v1_evaluations, 12);
 
 /**
  * @generated from message concordat.v1.AppointEvaluatorRequest
@@ -428,7 +447,7 @@ export type AppointEvaluatorRequest = Message<"concordat.v1.AppointEvaluatorRequ
  * Use `create(AppointEvaluatorRequestSchema)` to create a new message.
  */
 export const AppointEvaluatorRequestSchema: GenMessage<AppointEvaluatorRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 12);
+  messageDesc(file_concordat_v1_evaluations, 13);
 
 /**
  * @generated from message concordat.v1.RemoveEvaluatorRequest
@@ -445,7 +464,7 @@ export type RemoveEvaluatorRequest = Message<"concordat.v1.RemoveEvaluatorReques
  * Use `create(RemoveEvaluatorRequestSchema)` to create a new message.
  */
 export const RemoveEvaluatorRequestSchema: GenMessage<RemoveEvaluatorRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 13);
+  messageDesc(file_concordat_v1_evaluations, 14);
 
 /**
  * @generated from message concordat.v1.ListEvaluatorsRequest
@@ -458,7 +477,7 @@ export type ListEvaluatorsRequest = Message<"concordat.v1.ListEvaluatorsRequest"
  * Use `create(ListEvaluatorsRequestSchema)` to create a new message.
  */
 export const ListEvaluatorsRequestSchema: GenMessage<ListEvaluatorsRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 14);
+  messageDesc(file_concordat_v1_evaluations, 15);
 
 /**
  * @generated from message concordat.v1.ListEvaluatorsResponse
@@ -475,7 +494,7 @@ export type ListEvaluatorsResponse = Message<"concordat.v1.ListEvaluatorsRespons
  * Use `create(ListEvaluatorsResponseSchema)` to create a new message.
  */
 export const ListEvaluatorsResponseSchema: GenMessage<ListEvaluatorsResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 15);
+  messageDesc(file_concordat_v1_evaluations, 16);
 
 /**
  * @generated from message concordat.v1.DrawAuditRequest
@@ -506,7 +525,7 @@ export type DrawAuditRequest = Message<"concordat.v1.DrawAuditRequest"> & {
  * Use `create(DrawAuditRequestSchema)` to create a new message.
  */
 export const DrawAuditRequestSchema: GenMessage<DrawAuditRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 16);
+  messageDesc(file_concordat_v1_evaluations, 17);
 
 /**
  * @generated from message concordat.v1.SampledDelivery
@@ -528,7 +547,7 @@ export type SampledDelivery = Message<"concordat.v1.SampledDelivery"> & {
  * Use `create(SampledDeliverySchema)` to create a new message.
  */
 export const SampledDeliverySchema: GenMessage<SampledDelivery> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 17);
+  messageDesc(file_concordat_v1_evaluations, 18);
 
 /**
  * What a hub had signed of its deliveries in the period when the audit was drawn.
@@ -559,7 +578,7 @@ export type Population = Message<"concordat.v1.Population"> & {
  * Use `create(PopulationSchema)` to create a new message.
  */
 export const PopulationSchema: GenMessage<Population> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 18);
+  messageDesc(file_concordat_v1_evaluations, 19);
 
 /**
  * @generated from message concordat.v1.Finding
@@ -633,7 +652,7 @@ export type Finding = Message<"concordat.v1.Finding"> & {
  * Use `create(FindingSchema)` to create a new message.
  */
 export const FindingSchema: GenMessage<Finding> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 19);
+  messageDesc(file_concordat_v1_evaluations, 20);
 
 /**
  * @generated from message concordat.v1.AuditResponse
@@ -684,7 +703,7 @@ export type AuditResponse = Message<"concordat.v1.AuditResponse"> & {
  * Use `create(AuditResponseSchema)` to create a new message.
  */
 export const AuditResponseSchema: GenMessage<AuditResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 20);
+  messageDesc(file_concordat_v1_evaluations, 21);
 
 /**
  * @generated from message concordat.v1.Audit
@@ -765,7 +784,7 @@ export type Audit = Message<"concordat.v1.Audit"> & {
  * Use `create(AuditSchema)` to create a new message.
  */
 export const AuditSchema: GenMessage<Audit> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 21);
+  messageDesc(file_concordat_v1_evaluations, 22);
 
 /**
  * @generated from message concordat.v1.GetAuditRequest
@@ -782,7 +801,7 @@ export type GetAuditRequest = Message<"concordat.v1.GetAuditRequest"> & {
  * Use `create(GetAuditRequestSchema)` to create a new message.
  */
 export const GetAuditRequestSchema: GenMessage<GetAuditRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 22);
+  messageDesc(file_concordat_v1_evaluations, 23);
 
 /**
  * @generated from message concordat.v1.ListAuditsRequest
@@ -795,7 +814,7 @@ export type ListAuditsRequest = Message<"concordat.v1.ListAuditsRequest"> & {
  * Use `create(ListAuditsRequestSchema)` to create a new message.
  */
 export const ListAuditsRequestSchema: GenMessage<ListAuditsRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 23);
+  messageDesc(file_concordat_v1_evaluations, 24);
 
 /**
  * @generated from message concordat.v1.ListAuditsResponse
@@ -812,7 +831,7 @@ export type ListAuditsResponse = Message<"concordat.v1.ListAuditsResponse"> & {
  * Use `create(ListAuditsResponseSchema)` to create a new message.
  */
 export const ListAuditsResponseSchema: GenMessage<ListAuditsResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 24);
+  messageDesc(file_concordat_v1_evaluations, 25);
 
 /**
  * @generated from message concordat.v1.RecordFindingRequest
@@ -831,7 +850,7 @@ export type RecordFindingRequest = Message<"concordat.v1.RecordFindingRequest"> 
  * Use `create(RecordFindingRequestSchema)` to create a new message.
  */
 export const RecordFindingRequestSchema: GenMessage<RecordFindingRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 25);
+  messageDesc(file_concordat_v1_evaluations, 26);
 
 /**
  * @generated from message concordat.v1.RespondToAuditRequest
@@ -869,7 +888,7 @@ export type RespondToAuditRequest = Message<"concordat.v1.RespondToAuditRequest"
  * Use `create(RespondToAuditRequestSchema)` to create a new message.
  */
 export const RespondToAuditRequestSchema: GenMessage<RespondToAuditRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_evaluations, 26);
+  messageDesc(file_concordat_v1_evaluations, 27);
 
 /**
  * @generated from service concordat.v1.EvaluationService
@@ -882,6 +901,14 @@ export const EvaluationService: GenService<{
     methodKind: "unary";
     input: typeof RecordFollowUpRequestSchema;
     output: typeof FollowUpSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.EvaluationService.ImportFollowUps
+   */
+  importFollowUps: {
+    methodKind: "unary";
+    input: typeof ImportFollowUpsRequestSchema;
+    output: typeof ListFollowUpsResponseSchema;
   },
   /**
    * @generated from rpc concordat.v1.EvaluationService.ListFollowUps

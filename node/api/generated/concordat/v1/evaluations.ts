@@ -47,6 +47,11 @@ export interface RecordFollowUpRequest {
   followUp: FollowUp | undefined;
 }
 
+export interface ImportFollowUpsRequest {
+  /** delivery,conducted_on,source,reached,applying[,instrument]: all or nothing */
+  csv: string;
+}
+
 export interface ListFollowUpsRequest {
   /** default: this hub */
   hub: string;
@@ -527,6 +532,73 @@ export const RecordFollowUpRequest: MessageFns<RecordFollowUpRequest> = {
     message.followUp = (object.followUp !== undefined && object.followUp !== null)
       ? FollowUp.fromPartial(object.followUp)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseImportFollowUpsRequest(): ImportFollowUpsRequest {
+  return { csv: "" };
+}
+
+export const ImportFollowUpsRequest: MessageFns<ImportFollowUpsRequest> = {
+  encode(message: ImportFollowUpsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.csv !== "") {
+      writer.uint32(10).string(message.csv);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportFollowUpsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportFollowUpsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.csv = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportFollowUpsRequest {
+    return { csv: isSet(object.csv) ? globalThis.String(object.csv) : "" };
+  },
+
+  toJSON(message: ImportFollowUpsRequest): unknown {
+    const obj: any = {};
+    if (message.csv !== "") {
+      obj.csv = message.csv;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ImportFollowUpsRequest>): ImportFollowUpsRequest {
+    return ImportFollowUpsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ImportFollowUpsRequest>): ImportFollowUpsRequest {
+    const message = createBaseImportFollowUpsRequest();
+    message.csv = object.csv ?? "";
     return message;
   },
 };
@@ -3236,6 +3308,17 @@ export const EvaluationServiceService = {
     responseSerialize: (value: FollowUp): Buffer => Buffer.from(FollowUp.encode(value).finish()),
     responseDeserialize: (value: Buffer): FollowUp => FollowUp.decode(value),
   },
+  importFollowUps: {
+    path: "/concordat.v1.EvaluationService/ImportFollowUps" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportFollowUpsRequest): Buffer =>
+      Buffer.from(ImportFollowUpsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportFollowUpsRequest => ImportFollowUpsRequest.decode(value),
+    responseSerialize: (value: ListFollowUpsResponse): Buffer =>
+      Buffer.from(ListFollowUpsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListFollowUpsResponse => ListFollowUpsResponse.decode(value),
+  },
   listFollowUps: {
     path: "/concordat.v1.EvaluationService/ListFollowUps" as const,
     requestStream: false as const,
@@ -3359,6 +3442,7 @@ export const EvaluationServiceService = {
 
 export interface EvaluationServiceServer extends UntypedServiceImplementation {
   recordFollowUp: handleUnaryCall<RecordFollowUpRequest, FollowUp>;
+  importFollowUps: handleUnaryCall<ImportFollowUpsRequest, ListFollowUpsResponse>;
   listFollowUps: handleUnaryCall<ListFollowUpsRequest, ListFollowUpsResponse>;
   listDueFollowUps: handleUnaryCall<ListDueFollowUpsRequest, ListDueFollowUpsResponse>;
   recordIndicator: handleUnaryCall<RecordIndicatorRequest, Indicator>;
@@ -3388,6 +3472,21 @@ export interface EvaluationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FollowUp) => void,
+  ): ClientUnaryCall;
+  importFollowUps(
+    request: ImportFollowUpsRequest,
+    callback: (error: ServiceError | null, response: ListFollowUpsResponse) => void,
+  ): ClientUnaryCall;
+  importFollowUps(
+    request: ImportFollowUpsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListFollowUpsResponse) => void,
+  ): ClientUnaryCall;
+  importFollowUps(
+    request: ImportFollowUpsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListFollowUpsResponse) => void,
   ): ClientUnaryCall;
   listFollowUps(
     request: ListFollowUpsRequest,
