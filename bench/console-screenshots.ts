@@ -188,6 +188,7 @@ async function seed(secretariat: Member, hub: Member): Promise<void> {
       evaluation: { responses: 20, meanScore: 84, instrument: "" },
       assessments: [],
       learning: undefined,
+      followUpDue: "",
       visibility: "public",
       source: "",
       recordedAt: "",

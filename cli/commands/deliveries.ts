@@ -25,6 +25,8 @@ export interface DeliveryOptions extends ConnectionOptions {
   /** `ASSESSED:PRE:POST` (mean scores 0-100). */
   learning?: string;
   learningInstrument?: string;
+  /** YYYY-MM-DD: the follow-up date, when not the module's period after the end. */
+  followUpDue?: string;
   visibility?: string;
 }
 
@@ -95,6 +97,7 @@ function message(options: DeliveryOptions): Delivery {
     evaluation: evaluationOf(options.evaluation, options.evaluationInstrument),
     assessments: parseAssessments(options.assessment ?? []),
     learning: learningOf(options.learning, options.learningInstrument),
+    followUpDue: options.followUpDue ?? "",
     visibility: options.visibility ?? "",
     source: "",
     recordedAt: "",

@@ -50,6 +50,7 @@ export function registerDeliveries(program: Command): void {
       "level 2, pre/post assessment: how many took both and the mean scores 0-100, e.g. 24:52:78",
     )
     .option("--learning-instrument <hub/id@version>", "the assessment it used (an evaluation-tool case)")
+    .option("--follow-up-due <date>", "YYYY-MM-DD: its follow-up date, if not the module's period after the end")
     .action(action(deliveriesRecordCommand));
   deliveries
     .command("assess <id>")

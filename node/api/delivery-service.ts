@@ -19,6 +19,7 @@ export function deliveryMessage(hub: string, d: Delivery): DeliveryMessage {
     evaluation: { ...d.evaluation, instrument: formatInstrument(d.evaluation.instrument) },
     assessments: d.assessments.map((a) => ({ ...a })),
     learning: d.learning ? { ...d.learning, instrument: formatInstrument(d.learning.instrument) } : undefined,
+    followUpDue: d.followUpDue ?? "",
     hub,
   };
 }
@@ -54,6 +55,7 @@ function draftOf(m: DeliveryMessage | undefined): RawDeliveryDraft {
       instrument: m.learning?.instrument ?? "",
     },
     visibility: m.visibility,
+    followUpDue: m.followUpDue,
   };
 }
 

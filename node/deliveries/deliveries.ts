@@ -508,8 +508,9 @@ export class Deliveries {
   }
 
   /**
-   * The follow-ups that fall due by `at` + `withinDays` (YYYY-MM-DD): this hub's deliveries of a
-   * module that sets a follow-up period, with no follow-up recorded yet, most overdue first.
+   * The follow-ups that fall due by `at` + `withinDays` (YYYY-MM-DD): this hub's deliveries with a
+   * follow-up date (their own, or the module's period after their end) and no follow-up recorded
+   * yet, most overdue first.
    */
   async due(at: string, withinDays: number): Promise<DueFollowUp[]> {
     const problems: FieldViolation[] = [];
@@ -524,8 +525,8 @@ export class Deliveries {
     return this.list()
       .flatMap((d): DueFollowUp[] => {
         const days = followUpDays.get(d.module);
-        if (days === undefined || followed.has(d.id)) return [];
-        const due = addDays(d.end, days);
+        const due = d.followUpDue ?? (days === undefined ? undefined : addDays(d.end, days));
+        if (due === undefined || followed.has(d.id)) return [];
         if (due > horizon) return [];
         return [
           {

@@ -58,6 +58,8 @@ export interface Delivery {
   assessments: Assessment[];
   /** Level 2, learning: pre/post assessment (absent: not measured). */
   learning?: Learning;
+  /** YYYY-MM-DD: when this delivery's follow-up falls due, if not the module's period after its end. */
+  followUpDue?: string;
   source: DeliverySource;
   visibility: "public" | "internal";
   recordedAt: string;
@@ -66,8 +68,13 @@ export interface Delivery {
 
 export type DeliveryDraft = Omit<Delivery, "recordedAt" | "recordedBy" | "source">;
 /** As it arrives: visibility and instruments are free text ("" for the default, internal / none). */
-export type RawDeliveryDraft = Omit<DeliveryDraft, "visibility" | "evaluation" | "assessments" | "learning"> & {
+export type RawDeliveryDraft = Omit<
+  DeliveryDraft,
+  "visibility" | "evaluation" | "assessments" | "learning" | "followUpDue"
+> & {
   visibility: string;
+  /** "" for the module's period after the end. */
+  followUpDue?: string;
   evaluation: { responses: number; meanScore: number; instrument: string };
   assessments: RawAssessment[];
   learning: RawLearning;
@@ -82,6 +89,7 @@ export function rawOf(d: Delivery): RawDeliveryDraft {
     evaluation: { ...d.evaluation, instrument: formatInstrument(d.evaluation.instrument) },
     assessments: d.assessments.map((a) => ({ ...a })),
     learning: d.learning ? { ...d.learning, instrument: formatInstrument(d.learning.instrument) } : NO_LEARNING,
+    followUpDue: d.followUpDue ?? "",
   };
 }
 
@@ -166,6 +174,12 @@ export function validateDelivery(
     module,
     participants: total,
   });
+  const followUpDue = (raw.followUpDue ?? "").trim();
+  if (followUpDue !== "") {
+    const due = checkDay(c, f("follow_up_due"), followUpDue);
+    if (isDay(due) && isDay(end) && due < end)
+      c.fail(f("follow_up_due"), `(${due}) is before the delivery ends (${end})`);
+  }
   const learning = checkLearning(c, f("learning"), raw.learning, {
     participants: total,
     instruments: context.instruments,
@@ -188,6 +202,7 @@ export function validateDelivery(
       evaluation: { responses, meanScore, ...(instrument ? { instrument } : {}) },
       assessments,
       ...(learning ? { learning } : {}),
+      ...(followUpDue !== "" ? { followUpDue } : {}),
       visibility: visibility === "public" ? "public" : "internal",
     },
     violations: c.violations,
@@ -233,6 +248,7 @@ export function encodeDelivery(d: Delivery): ImmutableString {
             },
           }
         : {}),
+      ...(d.followUpDue ? { followUpDue: d.followUpDue } : {}),
       source: d.source,
       visibility: d.visibility,
       recordedAt: d.recordedAt,
@@ -257,6 +273,7 @@ const deliverySchema = z.object({
   // Deliveries recorded before evaluation by level had neither.
   assessments: z.array(assessmentSchema).default([]),
   learning: learningSchema.optional(),
+  followUpDue: z.string().optional(),
   source: z.enum(DELIVERY_SOURCES),
   visibility: z.enum(["public", "internal"]),
   recordedAt: z.string(),

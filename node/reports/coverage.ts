@@ -283,7 +283,11 @@ function evaluate(
   const ids = new Set(delivered.map((d) => d.id));
   const followUps = h.followUps.filter((f) => ids.has(f.delivery));
   const followed = new Set(followUps.map((f) => f.delivery));
-  const expected = delivered.filter((d) => h.followUpDays[d.module] !== undefined);
+  const dueOf = (d: Delivery) => {
+    const days = h.followUpDays[d.module];
+    return d.followUpDue ?? (days === undefined ? undefined : addDays(d.end, days));
+  };
+  const expected = delivered.filter((d) => dueOf(d) !== undefined);
   const asOfDay = input.asOf.slice(0, 10);
   const reached = followUps.reduce((s, f) => s + f.reached, 0);
   const applying = followUps.reduce((s, f) => s + f.applying, 0);
@@ -311,9 +315,7 @@ function evaluate(
     behaviour: {
       expected: expected.length,
       followedUp: expected.filter((d) => followed.has(d.id)).length,
-      overdue: expected.filter(
-        (d) => !followed.has(d.id) && addDays(d.end, h.followUpDays[d.module] as number) <= asOfDay,
-      ).length,
+      overdue: expected.filter((d) => !followed.has(d.id) && (dueOf(d) as string) <= asOfDay).length,
       followUps: followUps.length,
       reached,
       applying,

@@ -223,6 +223,7 @@ describe("text inside files is checked after decoding", () => {
       evaluation: undefined,
       assessments: [],
       learning: undefined,
+      followUpDue: "",
       visibility: "",
       source: "",
       recordedAt: "",

@@ -124,6 +124,7 @@ describe("the Reports screen", () => {
           evaluation: { responses: 0, meanScore: 0, instrument: "" },
           assessments: [],
           learning: undefined,
+          followUpDue: "",
           visibility: "public",
           source: "",
           recordedAt: "",

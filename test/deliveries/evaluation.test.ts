@@ -352,6 +352,15 @@ describe("evaluation: assessments, four levels and the instruments they used, ac
     );
     await evaluationsImportFollowUpsCommand({ ...cli(a()), file: csv }, memoryIo());
     expect(await due("2027-06-01")).toEqual([]);
+    // A delivery may set its own follow-up date, also for a module that asks for none.
+    const own = (followUpDue: string) => ({ ...course("d-own", "2027-03-01", "2027-03-05", "mod-uf"), followUpDue });
+    expect(await refusal(deliveriesRecordCommand(own("2027-03-01"), memoryIo()))).toEqual([
+      "delivery.follow_up_due: (2027-03-01) is before the delivery ends (2027-03-05)",
+    ]);
+    await deliveriesRecordCommand(own("2027-04-30"), memoryIo());
+    expect((await due("2027-06-01")).map((d) => [d.delivery, d.due, d.overdueDays])).toEqual([
+      ["d-own", "2027-04-30", 32],
+    ]);
     await evaluationsIndicatorCommand(
       {
         ...cli(a()),
@@ -419,7 +428,7 @@ describe("evaluation: assessments, four levels and the instruments they used, ac
     ]);
     expect(ea?.learning.prePost).toMatchObject({ assessed: 24, preMean: 52, postMean: 78, gain: 26 });
     expect(ea?.behaviour).toMatchObject({
-      expected: 3,
+      expected: 4,
       followedUp: 2,
       reached: 42,
       applying: 32,

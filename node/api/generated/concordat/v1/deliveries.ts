@@ -90,7 +90,11 @@ export interface Delivery {
   /** set by the node */
   hub: string;
   assessments: Assessment[];
-  learning: Learning | undefined;
+  learning:
+    | Learning
+    | undefined;
+  /** YYYY-MM-DD: when its follow-up falls due, if not the module's period after the end */
+  followUpDue: string;
 }
 
 export interface RecordDeliveryRequest {
@@ -642,6 +646,7 @@ function createBaseDelivery(): Delivery {
     hub: "",
     assessments: [],
     learning: undefined,
+    followUpDue: "",
   };
 }
 
@@ -700,6 +705,9 @@ export const Delivery: MessageFns<Delivery> = {
     }
     if (message.learning !== undefined) {
       Learning.encode(message.learning, writer.uint32(146).fork()).join();
+    }
+    if (message.followUpDue !== "") {
+      writer.uint32(154).string(message.followUpDue);
     }
     return writer;
   },
@@ -861,6 +869,14 @@ export const Delivery: MessageFns<Delivery> = {
             message.learning = Learning.decode(reader, reader.uint32());
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.followUpDue = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -905,6 +921,11 @@ export const Delivery: MessageFns<Delivery> = {
         ? object.assessments.map((e: any) => Assessment.fromJSON(e))
         : [],
       learning: isSet(object.learning) ? Learning.fromJSON(object.learning) : undefined,
+      followUpDue: isSet(object.followUpDue)
+        ? globalThis.String(object.followUpDue)
+        : isSet(object.follow_up_due)
+        ? globalThis.String(object.follow_up_due)
+        : "",
     };
   },
 
@@ -964,6 +985,9 @@ export const Delivery: MessageFns<Delivery> = {
     if (message.learning !== undefined) {
       obj.learning = Learning.toJSON(message.learning);
     }
+    if (message.followUpDue !== "") {
+      obj.followUpDue = message.followUpDue;
+    }
     return obj;
   },
 
@@ -994,6 +1018,7 @@ export const Delivery: MessageFns<Delivery> = {
     message.learning = (object.learning !== undefined && object.learning !== null)
       ? Learning.fromPartial(object.learning)
       : undefined;
+    message.followUpDue = object.followUpDue ?? "";
     return message;
   },
 };
