@@ -208,6 +208,38 @@ export async function deliveriesAssessCommand(
   }
 }
 
+/**
+ * `concordat deliveries scores <id> --xapi FILE --level reaction|pre|post`: an LMS's questionnaire
+ * or its tests before and after, as xAPI scores, into the delivery's level-1 or level-2 figures.
+ */
+export async function deliveriesScoresCommand(
+  options: ConnectionOptions & { id: string; xapi: string; level: string; instrument?: string },
+  io: Io,
+): Promise<void> {
+  const json = await readText(options.xapi);
+  const result = await withConnection(options, (c) =>
+    c.deliveries.ingestScores(
+      { delivery: options.id, level: options.level, instrument: options.instrument ?? "", statementsJson: json },
+      { deadlineMs: 120_000 },
+    ),
+  );
+  if (io.json) {
+    printJson(io, result);
+    return;
+  }
+  const d = result.delivery;
+  const figures =
+    options.level.trim().toLowerCase() === "reaction"
+      ? `${d?.evaluation?.responses ?? 0} response(s), mean ${d?.evaluation?.meanScore ?? 0}`
+      : d?.learning && d.learning.assessed > 0
+        ? `${d.learning.assessed} took both tests: mean ${d.learning.preMean} → ${d.learning.postMean}`
+        : "no learner has taken both tests yet";
+  printLine(
+    io,
+    `Counted ${result.added} new statement(s) (${result.duplicates} seen before, ${result.withoutScore} without a score) into ${options.id}: ${figures}`,
+  );
+}
+
 async function readText(file: string): Promise<string> {
   return readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read '${file}': ${error.code ?? error.message}`, ExitCode.Usage);

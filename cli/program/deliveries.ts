@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import {
   deliveriesAssessCommand,
+  deliveriesScoresCommand,
   deliveriesIngestCommand,
   deliveriesListCommand,
   deliveriesRecordCommand,
@@ -67,6 +68,13 @@ export function registerDeliveries(program: Command): void {
       "with --xapi: the scaled score that demonstrates it when a statement has no success (default 0.8)",
     )
     .action(action(deliveriesAssessCommand, "id"));
+  deliveries
+    .command("scores <id>")
+    .description("count xAPI / cmi5 scores into a delivery: its course evaluation, or its tests before and after")
+    .requiredOption("--xapi <json>", "the statements (result.score.scaled, or raw within min and max)")
+    .requiredOption("--level <level>", "reaction (the end-of-course questionnaire) | pre | post (the tests)")
+    .option("--instrument <hub/id@version>", "the questionnaire or test used (an evaluation-tool case)")
+    .action(action(deliveriesScoresCommand, "id"));
   target(
     deliveries
       .command("ingest <file>")

@@ -104,6 +104,20 @@ export function deliveryService(
         withoutResult: result.withoutResult,
       };
     }),
+    ingestScores: unary(components, "IngestScores", "operator", async (req, ctx) => {
+      const result = await deliveries.ingestScores(
+        ctx.operator.id,
+        req.delivery,
+        { level: req.level, instrument: req.instrument },
+        req.statementsJson,
+      );
+      return {
+        delivery: deliveryMessage(info.hubId, result.delivery),
+        added: result.added,
+        duplicates: result.duplicates,
+        withoutScore: result.withoutScore,
+      };
+    }),
     getDelivery: unary(components, "GetDelivery", "viewer", async (req) => {
       const hub = req.hub.trim() || info.hubId;
       return deliveryMessage(hub, deliveries.get(req.id.trim(), hub));

@@ -82,6 +82,7 @@ const REQUEST_BYTES: Readonly<Record<string, number>> = {
   "/concordat.v1.CoreService/PutCoreRecords": API_MAX_RECEIVE_MESSAGE_BYTES,
   "/concordat.v1.DeliveryService/IngestStatements": API_MAX_RECEIVE_MESSAGE_BYTES,
   "/concordat.v1.DeliveryService/IngestAssessment": API_MAX_RECEIVE_MESSAGE_BYTES,
+  "/concordat.v1.DeliveryService/IngestScores": API_MAX_RECEIVE_MESSAGE_BYTES,
   "/concordat.v1.DeliveryService/RecordAssessments": 1 * MiB,
   "/concordat.v1.EvaluationService/ImportFollowUps": API_MAX_RECEIVE_MESSAGE_BYTES,
 };

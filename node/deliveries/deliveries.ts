@@ -45,7 +45,18 @@ import {
   type InstrumentCheck,
   type RawAssessment,
 } from "./evaluation.js";
-import { assessmentJudge, figures, fold, readStatements, type IngestState } from "./xapi.js";
+import {
+  assessmentJudge,
+  figures,
+  fold,
+  foldScores,
+  readStatements,
+  type IngestState,
+  type ScoreState,
+} from "./xapi.js";
+
+/** What xAPI scores can be folded into: the course evaluation, the test before, the test after. */
+export const SCORE_LEVELS = ["reaction", "pre", "post"] as const;
 
 const PRIVATE_KEY = "deliveries-private";
 
@@ -353,6 +364,95 @@ export class Deliveries {
     });
   }
 
+  /**
+   * Folds xAPI / cmi5 scores into a delivery's level-1 or level-2 figures: `reaction`, an
+   * end-of-course questionnaire (responses and their mean score); `pre` or `post`, the tests before
+   * and after the course (the learners who took both, and their means). Each learner counts once,
+   * with their latest score, as a pseudonym in the private document; each statement once.
+   */
+  async ingestScores(
+    operatorId: string,
+    id: string,
+    target: { level: string; instrument: string },
+    json: string,
+  ): Promise<{ delivery: Delivery; added: number; duplicates: number; withoutScore: number }> {
+    const problems: FieldViolation[] = [];
+    const level = target.level.trim().toLowerCase();
+    if (!(SCORE_LEVELS as readonly string[]).includes(level))
+      problems.push({
+        field: "level",
+        description: `${quote(target.level)} is not one of ${SCORE_LEVELS.join(", ")} (the course evaluation, the test before, the test after)`,
+      });
+    const { statements, violations } = readStatements(json);
+    problems.push(...violations);
+    if (problems.length > 0)
+      throw invalidArgument(problems.slice(0, 100), problemsText("the statements", problems, "nothing was counted"));
+    const context = await this.#context();
+    return this.#documents.transact({ operatorId, action: "delivery.scores", subjects: [id] }, () => {
+      const existing = this.#stored(id.trim());
+      if (!existing) throw notFound(`no delivery ${quote(id)} at this hub`);
+      const priv = this.#documents.get<PrivateDoc>(PRIVATE_KEY);
+      const secretHex = textOf(priv.secret) ?? randomBytes(32).toString("hex");
+      const key = (l: string) => `${existing.id}#${l}`;
+      const folded = foldScores(
+        readScores(priv.ingest?.[key(level)]),
+        statements,
+        Buffer.from(secretHex, "hex"),
+        existing.id,
+      );
+      const scores = folded.state.scores;
+      const mean = (values: number[]) =>
+        values.length === 0 ? 0 : Math.round((values.reduce((s, v) => s + v, 0) / values.length) * 1000) / 10;
+      const raw = rawOf(existing);
+      let change: Partial<RawDeliveryDraft>;
+      if (level === "reaction")
+        change = {
+          evaluation: {
+            responses: scores.size,
+            meanScore: mean([...scores.values()]),
+            instrument: target.instrument.trim() || raw.evaluation.instrument,
+          },
+        };
+      else {
+        const pre = level === "pre" ? scores : readScores(priv.ingest?.[key("pre")]).scores;
+        const post = level === "post" ? scores : readScores(priv.ingest?.[key("post")]).scores;
+        const both = [...pre.keys()].filter((k) => post.has(k));
+        // Until a learner has taken both tests, the figures recorded so far stand.
+        change =
+          both.length === 0
+            ? {}
+            : {
+                learning: {
+                  assessed: both.length,
+                  preMean: mean(both.map((k) => pre.get(k) as number)),
+                  postMean: mean(both.map((k) => post.get(k) as number)),
+                  instrument: target.instrument.trim() || raw.learning.instrument,
+                },
+              };
+      }
+      const { edits, result } = this.#replace(operatorId, existing, change, context);
+      return {
+        edits: [
+          ...edits,
+          {
+            key: PRIVATE_KEY,
+            subject: existing.id,
+            change: (doc) => {
+              if (doc.secret === undefined) doc.secret = new ImmutableString(secretHex);
+              (doc.ingest as Record<string, unknown>)[key(level)] = writeScores(folded.state);
+            },
+          },
+        ],
+        result: {
+          delivery: result,
+          added: folded.added,
+          duplicates: folded.duplicates,
+          withoutScore: folded.withoutScore,
+        },
+      };
+    });
+  }
+
   /** The edit that stores `existing` with `change` applied, checked whole. */
   #replace(
     operatorId: string,
@@ -607,6 +707,24 @@ function readState(stored: { statements?: ImmutableString; learners?: ImmutableS
     learners.set(k as string, v === "p" || v === "c" ? v : "");
   }
   return { statements: new Set(statements), learners };
+}
+
+function readScores(stored: { statements?: ImmutableString; learners?: ImmutableString } | undefined): ScoreState {
+  const statements = (textOf(stored?.statements) ?? "").split(",").filter((x) => x !== "");
+  const scores = new Map<string, number>();
+  for (const pair of (textOf(stored?.learners) ?? "").split(",")) {
+    const [k, v] = pair.split(":");
+    const n = Number(v);
+    if (k && v !== undefined && Number.isFinite(n)) scores.set(k, n);
+  }
+  return { statements: new Set(statements), scores };
+}
+
+function writeScores(state: ScoreState): { statements: ImmutableString; learners: ImmutableString } {
+  return {
+    statements: new ImmutableString([...state.statements].join(",")),
+    learners: new ImmutableString([...state.scores].map(([k, v]) => `${k}:${v}`).join(",")),
+  };
 }
 
 function writeState(state: IngestState): { statements: ImmutableString; learners: ImmutableString } {

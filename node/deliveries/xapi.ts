@@ -39,7 +39,7 @@ export interface Statement {
   };
   verb?: { id?: unknown };
   object?: { id?: unknown };
-  result?: { success?: unknown; score?: { scaled?: unknown } };
+  result?: { success?: unknown; score?: { scaled?: unknown; raw?: unknown; min?: unknown; max?: unknown } };
 }
 
 /** What one statement says of its learner: "p" passed/demonstrated, "c" completed, "" took part; undefined: nothing. */
@@ -144,24 +144,87 @@ export function fold(
   let added = 0;
   let duplicates = 0;
   for (const s of statements) {
-    const id = typeof s.id === "string" && s.id !== "" ? `id:${s.id.toLowerCase()}` : `body:${canonicalize(s) ?? ""}`;
-    const hash = createHash("sha256").update(id).digest("hex").slice(0, 32);
+    const hash = statementHash(s);
     if (next.statements.has(hash)) {
       duplicates += 1;
       continue;
     }
     next.statements.add(hash);
     added += 1;
-    const learner = createHmac("sha256", secret)
-      .update(`${delivery}\n${actorKey(s.actor) ?? ""}`)
-      .digest("hex")
-      .slice(0, 32);
+    const learner = pseudonym(secret, delivery, s);
     const reached = judge(s);
     if (reached === undefined) continue;
     const before = next.learners.get(learner) ?? "";
     next.learners.set(learner, before === "p" || reached === "p" ? "p" : before === "c" || reached === "c" ? "c" : "");
   }
   return { state: next, added, duplicates };
+}
+
+/** A statement as remembered: a hash of its id (or, without one, of its canonical JSON). */
+function statementHash(s: Statement): string {
+  const id = typeof s.id === "string" && s.id !== "" ? `id:${s.id.toLowerCase()}` : `body:${canonicalize(s) ?? ""}`;
+  return createHash("sha256").update(id).digest("hex").slice(0, 32);
+}
+
+/** The learner of a statement as a pseudonym: an HMAC under the hub's secret, scoped to the delivery. */
+function pseudonym(secret: Uint8Array, delivery: string, s: Statement): string {
+  return createHmac("sha256", secret)
+    .update(`${delivery}\n${actorKey(s.actor) ?? ""}`)
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/**
+ * A statement's score as a fraction 0..1: `result.score.scaled`, else `raw` within `min`..`max`;
+ * undefined when it carries none (or one out of range).
+ */
+export function scoreOf(s: Statement): number | undefined {
+  const score = s.result?.score;
+  const scaled = score?.scaled;
+  if (typeof scaled === "number" && Number.isFinite(scaled)) return scaled >= 0 && scaled <= 1 ? scaled : undefined;
+  const { raw, min, max } = score ?? {};
+  if (
+    typeof raw === "number" &&
+    typeof min === "number" &&
+    typeof max === "number" &&
+    max > min &&
+    raw >= min &&
+    raw <= max
+  )
+    return (raw - min) / (max - min);
+  return undefined;
+}
+
+/** Per learner (a pseudonym), their score 0..1: the last statement with one counts. */
+export interface ScoreState {
+  statements: Set<string>;
+  scores: Map<string, number>;
+}
+
+/** Folds statements' scores in, each statement once, each learner once (their latest score). */
+export function foldScores(
+  state: ScoreState,
+  statements: readonly Statement[],
+  secret: Uint8Array,
+  delivery: string,
+): { state: ScoreState; added: number; duplicates: number; withoutScore: number } {
+  const next: ScoreState = { statements: new Set(state.statements), scores: new Map(state.scores) };
+  let added = 0;
+  let duplicates = 0;
+  let withoutScore = 0;
+  for (const s of statements) {
+    const hash = statementHash(s);
+    if (next.statements.has(hash)) {
+      duplicates += 1;
+      continue;
+    }
+    next.statements.add(hash);
+    added += 1;
+    const score = scoreOf(s);
+    if (score === undefined) withoutScore += 1;
+    else next.scores.set(pseudonym(secret, delivery, s), score);
+  }
+  return { state: next, added, duplicates, withoutScore };
 }
 
 /** The figures a state gives: learners (gender not reported by xAPI), completed, passed. */

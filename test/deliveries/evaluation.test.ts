@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   deliveriesAssessCommand,
   deliveriesRecordCommand,
+  deliveriesScoresCommand,
   deliveriesShowCommand,
 } from "../../cli/commands/deliveries.js";
 import {
@@ -277,6 +278,73 @@ describe("evaluation: assessments, four levels and the instruments they used, ac
     );
     const replicated = JSON.stringify(s().node.running.deliveries.list(a().hub));
     for (const name of ["amina", "brian", "chen", "academy.example"]) expect(replicated).not.toContain(name);
+  });
+
+  it("counts an LMS's course evaluation and its tests before and after from xAPI scores", async () => {
+    await deliveriesRecordCommand(course("d-4", "2027-04-05", "2027-04-09"), memoryIo()); // the next quarter
+    const file = async (name: string, scores: Array<[string, Record<string, number> | undefined]>) => {
+      const path = join(dir, name);
+      await writeFile(
+        path,
+        JSON.stringify(
+          scores.map(([learner, score], i) =>
+            statement(`${name}-${i}`, learner, score ? { score } : undefined, "completed"),
+          ),
+        ),
+      );
+      return path;
+    };
+    const scores = (xapi: string, level: string, instrument?: string) => {
+      const io = memoryIo();
+      return deliveriesScoresCommand(
+        { ...cli(a()), id: "d-4", xapi, level, ...(instrument ? { instrument } : {}) },
+        io,
+      ).then(() => io.out());
+    };
+    // Level 1: the questionnaire's scores, one response per respondent (their latest), as a mean 0-100.
+    const survey = await file("survey", [
+      ["amina", { scaled: 0.6 }],
+      ["amina", { scaled: 0.9 }],
+      ["brian", { raw: 35, min: 0, max: 50 }],
+      ["chen", undefined],
+    ]);
+    expect(await scores(survey, "reaction", tool("course-evaluation", "2"))).toContain(
+      "Counted 4 new statement(s) (0 seen before, 1 without a score) into d-4: 2 response(s), mean 80",
+    );
+    // Level 2: only learners who took both tests count.
+    expect(
+      await scores(
+        await file("pre", [
+          ["amina", { scaled: 0.4 }],
+          ["brian", { scaled: 0.5 }],
+          ["dawit", { scaled: 0.2 }],
+        ]),
+        "pre",
+      ),
+    ).toContain("no learner has taken both tests yet");
+    expect(
+      await scores(
+        await file("post", [
+          ["amina", { scaled: 0.8 }],
+          ["brian", { scaled: 0.7 }],
+          ["esther", { scaled: 0.9 }],
+        ]),
+        "post",
+        tool("hr-pre-post", "1"),
+      ),
+    ).toContain("2 took both tests: mean 45 → 75");
+    expect(a().node.running.deliveries.get("d-4")).toMatchObject({
+      evaluation: { responses: 2, meanScore: 80, instrument: { hub: s().hub, id: "course-evaluation", version: "2" } },
+      learning: {
+        assessed: 2,
+        preMean: 45,
+        postMean: 75,
+        instrument: { hub: s().hub, id: "hr-pre-post", version: "1" },
+      },
+    });
+    expect(await refusal(scores(survey, "midterm"))).toEqual([
+      "level: 'midterm' is not one of reaction, pre, post (the course evaluation, the test before, the test after)",
+    ]);
   });
 
   it("lists follow-ups when they fall due, and records them; one before the delivery ended is refused", async () => {

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file concordat/v1/deliveries.proto.
  */
 export const file_concordat_v1_deliveries: GenFile = /*@__PURE__*/
-  fileDesc("Ch1jb25jb3JkYXQvdjEvZGVsaXZlcmllcy5wcm90bxIMY29uY29yZGF0LnYxIlcKEFBhcnRpY2lwYW50R3JvdXASEAoIY2F0ZWdvcnkYASABKAkSDgoGZmVtYWxlGAIgASgNEgwKBG1hbGUYAyABKA0SEwoLdW5zcGVjaWZpZWQYBCABKA0iRwoKRXZhbHVhdGlvbhIRCglyZXNwb25zZXMYASABKA0SEgoKbWVhbl9zY29yZRgCIAEoARISCgppbnN0cnVtZW50GAMgASgJIlgKCkFzc2Vzc21lbnQSEgoKY29tcGV0ZW5jeRgBIAEoCRIOCgZtZXRob2QYAiABKAkSEAoIYXNzZXNzZWQYAyABKA0SFAoMZGVtb25zdHJhdGVkGAQgASgNIlUKCExlYXJuaW5nEhAKCGFzc2Vzc2VkGAEgASgNEhAKCHByZV9tZWFuGAIgASgBEhEKCXBvc3RfbWVhbhgDIAEoARISCgppbnN0cnVtZW50GAQgASgJIsYDCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIOCgZtb2R1bGUYAiABKAkSDQoFc3RhcnQYAyABKAkSCwoDZW5kGAQgASgJEg8KB2NvdW50cnkYBSABKAkSDQoFcGxhY2UYBiABKAkSEAoIbGFuZ3VhZ2UYByABKAkSNAoMcGFydGljaXBhbnRzGAggAygLMh4uY29uY29yZGF0LnYxLlBhcnRpY2lwYW50R3JvdXASEQoJY29tcGxldGVkGAkgASgNEg4KBnBhc3NlZBgKIAEoDRIsCgpldmFsdWF0aW9uGAsgASgLMhguY29uY29yZGF0LnYxLkV2YWx1YXRpb24SEgoKdmlzaWJpbGl0eRgMIAEoCRIOCgZzb3VyY2UYDSABKAkSEwoLcmVjb3JkZWRfYXQYDiABKAkSEwoLcmVjb3JkZWRfYnkYDyABKAkSCwoDaHViGBAgASgJEi0KC2Fzc2Vzc21lbnRzGBEgAygLMhguY29uY29yZGF0LnYxLkFzc2Vzc21lbnQSKAoIbGVhcm5pbmcYEiABKAsyFi5jb25jb3JkYXQudjEuTGVhcm5pbmcSFQoNZm9sbG93X3VwX2R1ZRgTIAEoCSJBChVSZWNvcmREZWxpdmVyeVJlcXVlc3QSKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkiXAoXSW5nZXN0U3RhdGVtZW50c1JlcXVlc3QSKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSFwoPc3RhdGVtZW50c19qc29uGAIgASgJImcKGEluZ2VzdFN0YXRlbWVudHNSZXNwb25zZRIoCghkZWxpdmVyeRgBIAEoCzIWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRINCgVhZGRlZBgCIAEoDRISCgpkdXBsaWNhdGVzGAMgASgNImgKGFJlY29yZEFzc2Vzc21lbnRzUmVxdWVzdBIQCghkZWxpdmVyeRgBIAEoCRItCgthc3Nlc3NtZW50cxgCIAMoCzIYLmNvbmNvcmRhdC52MS5Bc3Nlc3NtZW50EgsKA2NzdhgDIAEoCSJ5ChdJbmdlc3RBc3Nlc3NtZW50UmVxdWVzdBIQCghkZWxpdmVyeRgBIAEoCRISCgpjb21wZXRlbmN5GAIgASgJEg4KBm1ldGhvZBgDIAEoCRIPCgdtYXN0ZXJ5GAQgASgBEhcKD3N0YXRlbWVudHNfanNvbhgFIAEoCSJ/ChhJbmdlc3RBc3Nlc3NtZW50UmVzcG9uc2USKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSDQoFYWRkZWQYAiABKA0SEgoKZHVwbGljYXRlcxgDIAEoDRIWCg53aXRob3V0X3Jlc3VsdBgEIAEoDSItChJHZXREZWxpdmVyeVJlcXVlc3QSCgoCaWQYASABKAkSCwoDaHViGAIgASgJIiQKFUxpc3REZWxpdmVyaWVzUmVxdWVzdBILCgNodWIYASABKAkiRAoWTGlzdERlbGl2ZXJpZXNSZXNwb25zZRIqCgpkZWxpdmVyaWVzGAEgAygLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5MqEECg9EZWxpdmVyeVNlcnZpY2USTQoOUmVjb3JkRGVsaXZlcnkSIy5jb25jb3JkYXQudjEuUmVjb3JkRGVsaXZlcnlSZXF1ZXN0GhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5EmEKEEluZ2VzdFN0YXRlbWVudHMSJS5jb25jb3JkYXQudjEuSW5nZXN0U3RhdGVtZW50c1JlcXVlc3QaJi5jb25jb3JkYXQudjEuSW5nZXN0U3RhdGVtZW50c1Jlc3BvbnNlElMKEVJlY29yZEFzc2Vzc21lbnRzEiYuY29uY29yZGF0LnYxLlJlY29yZEFzc2Vzc21lbnRzUmVxdWVzdBoWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRJhChBJbmdlc3RBc3Nlc3NtZW50EiUuY29uY29yZGF0LnYxLkluZ2VzdEFzc2Vzc21lbnRSZXF1ZXN0GiYuY29uY29yZGF0LnYxLkluZ2VzdEFzc2Vzc21lbnRSZXNwb25zZRJHCgtHZXREZWxpdmVyeRIgLmNvbmNvcmRhdC52MS5HZXREZWxpdmVyeVJlcXVlc3QaFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSWwoOTGlzdERlbGl2ZXJpZXMSIy5jb25jb3JkYXQudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiQuY29uY29yZGF0LnYxLkxpc3REZWxpdmVyaWVzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch1jb25jb3JkYXQvdjEvZGVsaXZlcmllcy5wcm90bxIMY29uY29yZGF0LnYxIlcKEFBhcnRpY2lwYW50R3JvdXASEAoIY2F0ZWdvcnkYASABKAkSDgoGZmVtYWxlGAIgASgNEgwKBG1hbGUYAyABKA0SEwoLdW5zcGVjaWZpZWQYBCABKA0iRwoKRXZhbHVhdGlvbhIRCglyZXNwb25zZXMYASABKA0SEgoKbWVhbl9zY29yZRgCIAEoARISCgppbnN0cnVtZW50GAMgASgJIlgKCkFzc2Vzc21lbnQSEgoKY29tcGV0ZW5jeRgBIAEoCRIOCgZtZXRob2QYAiABKAkSEAoIYXNzZXNzZWQYAyABKA0SFAoMZGVtb25zdHJhdGVkGAQgASgNIlUKCExlYXJuaW5nEhAKCGFzc2Vzc2VkGAEgASgNEhAKCHByZV9tZWFuGAIgASgBEhEKCXBvc3RfbWVhbhgDIAEoARISCgppbnN0cnVtZW50GAQgASgJIsYDCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIOCgZtb2R1bGUYAiABKAkSDQoFc3RhcnQYAyABKAkSCwoDZW5kGAQgASgJEg8KB2NvdW50cnkYBSABKAkSDQoFcGxhY2UYBiABKAkSEAoIbGFuZ3VhZ2UYByABKAkSNAoMcGFydGljaXBhbnRzGAggAygLMh4uY29uY29yZGF0LnYxLlBhcnRpY2lwYW50R3JvdXASEQoJY29tcGxldGVkGAkgASgNEg4KBnBhc3NlZBgKIAEoDRIsCgpldmFsdWF0aW9uGAsgASgLMhguY29uY29yZGF0LnYxLkV2YWx1YXRpb24SEgoKdmlzaWJpbGl0eRgMIAEoCRIOCgZzb3VyY2UYDSABKAkSEwoLcmVjb3JkZWRfYXQYDiABKAkSEwoLcmVjb3JkZWRfYnkYDyABKAkSCwoDaHViGBAgASgJEi0KC2Fzc2Vzc21lbnRzGBEgAygLMhguY29uY29yZGF0LnYxLkFzc2Vzc21lbnQSKAoIbGVhcm5pbmcYEiABKAsyFi5jb25jb3JkYXQudjEuTGVhcm5pbmcSFQoNZm9sbG93X3VwX2R1ZRgTIAEoCSJBChVSZWNvcmREZWxpdmVyeVJlcXVlc3QSKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkiXAoXSW5nZXN0U3RhdGVtZW50c1JlcXVlc3QSKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSFwoPc3RhdGVtZW50c19qc29uGAIgASgJImcKGEluZ2VzdFN0YXRlbWVudHNSZXNwb25zZRIoCghkZWxpdmVyeRgBIAEoCzIWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRINCgVhZGRlZBgCIAEoDRISCgpkdXBsaWNhdGVzGAMgASgNImgKGFJlY29yZEFzc2Vzc21lbnRzUmVxdWVzdBIQCghkZWxpdmVyeRgBIAEoCRItCgthc3Nlc3NtZW50cxgCIAMoCzIYLmNvbmNvcmRhdC52MS5Bc3Nlc3NtZW50EgsKA2NzdhgDIAEoCSJ5ChdJbmdlc3RBc3Nlc3NtZW50UmVxdWVzdBIQCghkZWxpdmVyeRgBIAEoCRISCgpjb21wZXRlbmN5GAIgASgJEg4KBm1ldGhvZBgDIAEoCRIPCgdtYXN0ZXJ5GAQgASgBEhcKD3N0YXRlbWVudHNfanNvbhgFIAEoCSJ/ChhJbmdlc3RBc3Nlc3NtZW50UmVzcG9uc2USKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSDQoFYWRkZWQYAiABKA0SEgoKZHVwbGljYXRlcxgDIAEoDRIWCg53aXRob3V0X3Jlc3VsdBgEIAEoDSJjChNJbmdlc3RTY29yZXNSZXF1ZXN0EhAKCGRlbGl2ZXJ5GAEgASgJEg0KBWxldmVsGAIgASgJEhIKCmluc3RydW1lbnQYAyABKAkSFwoPc3RhdGVtZW50c19qc29uGAQgASgJInoKFEluZ2VzdFNjb3Jlc1Jlc3BvbnNlEigKCGRlbGl2ZXJ5GAEgASgLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5Eg0KBWFkZGVkGAIgASgNEhIKCmR1cGxpY2F0ZXMYAyABKA0SFQoNd2l0aG91dF9zY29yZRgEIAEoDSItChJHZXREZWxpdmVyeVJlcXVlc3QSCgoCaWQYASABKAkSCwoDaHViGAIgASgJIiQKFUxpc3REZWxpdmVyaWVzUmVxdWVzdBILCgNodWIYASABKAkiRAoWTGlzdERlbGl2ZXJpZXNSZXNwb25zZRIqCgpkZWxpdmVyaWVzGAEgAygLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5MvgECg9EZWxpdmVyeVNlcnZpY2USTQoOUmVjb3JkRGVsaXZlcnkSIy5jb25jb3JkYXQudjEuUmVjb3JkRGVsaXZlcnlSZXF1ZXN0GhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5EmEKEEluZ2VzdFN0YXRlbWVudHMSJS5jb25jb3JkYXQudjEuSW5nZXN0U3RhdGVtZW50c1JlcXVlc3QaJi5jb25jb3JkYXQudjEuSW5nZXN0U3RhdGVtZW50c1Jlc3BvbnNlElMKEVJlY29yZEFzc2Vzc21lbnRzEiYuY29uY29yZGF0LnYxLlJlY29yZEFzc2Vzc21lbnRzUmVxdWVzdBoWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRJhChBJbmdlc3RBc3Nlc3NtZW50EiUuY29uY29yZGF0LnYxLkluZ2VzdEFzc2Vzc21lbnRSZXF1ZXN0GiYuY29uY29yZGF0LnYxLkluZ2VzdEFzc2Vzc21lbnRSZXNwb25zZRJVCgxJbmdlc3RTY29yZXMSIS5jb25jb3JkYXQudjEuSW5nZXN0U2NvcmVzUmVxdWVzdBoiLmNvbmNvcmRhdC52MS5Jbmdlc3RTY29yZXNSZXNwb25zZRJHCgtHZXREZWxpdmVyeRIgLmNvbmNvcmRhdC52MS5HZXREZWxpdmVyeVJlcXVlc3QaFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSWwoOTGlzdERlbGl2ZXJpZXMSIy5jb25jb3JkYXQudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiQuY29uY29yZGF0LnYxLkxpc3REZWxpdmVyaWVzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message concordat.v1.ParticipantGroup
@@ -467,6 +467,78 @@ export const IngestAssessmentResponseSchema: GenMessage<IngestAssessmentResponse
   messageDesc(file_concordat_v1_deliveries, 10);
 
 /**
+ * @generated from message concordat.v1.IngestScoresRequest
+ */
+export type IngestScoresRequest = Message<"concordat.v1.IngestScoresRequest"> & {
+  /**
+   * @generated from field: string delivery = 1;
+   */
+  delivery: string;
+
+  /**
+   * reaction (the course evaluation) | pre | post (the tests before and after)
+   *
+   * @generated from field: string level = 2;
+   */
+  level: string;
+
+  /**
+   * HUB/CASE-ID@VERSION (optional)
+   *
+   * @generated from field: string instrument = 3;
+   */
+  instrument: string;
+
+  /**
+   * xAPI / cmi5 statements: result.score.scaled, or raw within min..max
+   *
+   * @generated from field: string statements_json = 4;
+   */
+  statementsJson: string;
+};
+
+/**
+ * Describes the message concordat.v1.IngestScoresRequest.
+ * Use `create(IngestScoresRequestSchema)` to create a new message.
+ */
+export const IngestScoresRequestSchema: GenMessage<IngestScoresRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_deliveries, 11);
+
+/**
+ * @generated from message concordat.v1.IngestScoresResponse
+ */
+export type IngestScoresResponse = Message<"concordat.v1.IngestScoresResponse"> & {
+  /**
+   * @generated from field: concordat.v1.Delivery delivery = 1;
+   */
+  delivery?: Delivery | undefined;
+
+  /**
+   * @generated from field: uint32 added = 2;
+   */
+  added: number;
+
+  /**
+   * @generated from field: uint32 duplicates = 3;
+   */
+  duplicates: number;
+
+  /**
+   * statements with no score (not counted)
+   *
+   * @generated from field: uint32 without_score = 4;
+   */
+  withoutScore: number;
+};
+
+/**
+ * Describes the message concordat.v1.IngestScoresResponse.
+ * Use `create(IngestScoresResponseSchema)` to create a new message.
+ */
+export const IngestScoresResponseSchema: GenMessage<IngestScoresResponse> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_deliveries, 12);
+
+/**
  * @generated from message concordat.v1.GetDeliveryRequest
  */
 export type GetDeliveryRequest = Message<"concordat.v1.GetDeliveryRequest"> & {
@@ -488,7 +560,7 @@ export type GetDeliveryRequest = Message<"concordat.v1.GetDeliveryRequest"> & {
  * Use `create(GetDeliveryRequestSchema)` to create a new message.
  */
 export const GetDeliveryRequestSchema: GenMessage<GetDeliveryRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 11);
+  messageDesc(file_concordat_v1_deliveries, 13);
 
 /**
  * @generated from message concordat.v1.ListDeliveriesRequest
@@ -507,7 +579,7 @@ export type ListDeliveriesRequest = Message<"concordat.v1.ListDeliveriesRequest"
  * Use `create(ListDeliveriesRequestSchema)` to create a new message.
  */
 export const ListDeliveriesRequestSchema: GenMessage<ListDeliveriesRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 12);
+  messageDesc(file_concordat_v1_deliveries, 14);
 
 /**
  * @generated from message concordat.v1.ListDeliveriesResponse
@@ -524,7 +596,7 @@ export type ListDeliveriesResponse = Message<"concordat.v1.ListDeliveriesRespons
  * Use `create(ListDeliveriesResponseSchema)` to create a new message.
  */
 export const ListDeliveriesResponseSchema: GenMessage<ListDeliveriesResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 13);
+  messageDesc(file_concordat_v1_deliveries, 15);
 
 /**
  * @generated from service concordat.v1.DeliveryService
@@ -561,6 +633,14 @@ export const DeliveryService: GenService<{
     methodKind: "unary";
     input: typeof IngestAssessmentRequestSchema;
     output: typeof IngestAssessmentResponseSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.DeliveryService.IngestScores
+   */
+  ingestScores: {
+    methodKind: "unary";
+    input: typeof IngestScoresRequestSchema;
+    output: typeof IngestScoresResponseSchema;
   },
   /**
    * @generated from rpc concordat.v1.DeliveryService.GetDelivery

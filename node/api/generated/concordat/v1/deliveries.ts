@@ -147,6 +147,24 @@ export interface IngestAssessmentResponse {
   withoutResult: number;
 }
 
+export interface IngestScoresRequest {
+  delivery: string;
+  /** reaction (the course evaluation) | pre | post (the tests before and after) */
+  level: string;
+  /** HUB/CASE-ID@VERSION (optional) */
+  instrument: string;
+  /** xAPI / cmi5 statements: result.score.scaled, or raw within min..max */
+  statementsJson: string;
+}
+
+export interface IngestScoresResponse {
+  delivery: Delivery | undefined;
+  added: number;
+  duplicates: number;
+  /** statements with no score (not counted) */
+  withoutScore: number;
+}
+
 export interface GetDeliveryRequest {
   id: string;
   /** default: this hub; another's as of its latest verified checkpoint */
@@ -1649,6 +1667,250 @@ export const IngestAssessmentResponse: MessageFns<IngestAssessmentResponse> = {
   },
 };
 
+function createBaseIngestScoresRequest(): IngestScoresRequest {
+  return { delivery: "", level: "", instrument: "", statementsJson: "" };
+}
+
+export const IngestScoresRequest: MessageFns<IngestScoresRequest> = {
+  encode(message: IngestScoresRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.delivery !== "") {
+      writer.uint32(10).string(message.delivery);
+    }
+    if (message.level !== "") {
+      writer.uint32(18).string(message.level);
+    }
+    if (message.instrument !== "") {
+      writer.uint32(26).string(message.instrument);
+    }
+    if (message.statementsJson !== "") {
+      writer.uint32(34).string(message.statementsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IngestScoresRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIngestScoresRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.delivery = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.level = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.instrument = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.statementsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IngestScoresRequest {
+    return {
+      delivery: isSet(object.delivery) ? globalThis.String(object.delivery) : "",
+      level: isSet(object.level) ? globalThis.String(object.level) : "",
+      instrument: isSet(object.instrument) ? globalThis.String(object.instrument) : "",
+      statementsJson: isSet(object.statementsJson)
+        ? globalThis.String(object.statementsJson)
+        : isSet(object.statements_json)
+        ? globalThis.String(object.statements_json)
+        : "",
+    };
+  },
+
+  toJSON(message: IngestScoresRequest): unknown {
+    const obj: any = {};
+    if (message.delivery !== "") {
+      obj.delivery = message.delivery;
+    }
+    if (message.level !== "") {
+      obj.level = message.level;
+    }
+    if (message.instrument !== "") {
+      obj.instrument = message.instrument;
+    }
+    if (message.statementsJson !== "") {
+      obj.statementsJson = message.statementsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IngestScoresRequest>): IngestScoresRequest {
+    return IngestScoresRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IngestScoresRequest>): IngestScoresRequest {
+    const message = createBaseIngestScoresRequest();
+    message.delivery = object.delivery ?? "";
+    message.level = object.level ?? "";
+    message.instrument = object.instrument ?? "";
+    message.statementsJson = object.statementsJson ?? "";
+    return message;
+  },
+};
+
+function createBaseIngestScoresResponse(): IngestScoresResponse {
+  return { delivery: undefined, added: 0, duplicates: 0, withoutScore: 0 };
+}
+
+export const IngestScoresResponse: MessageFns<IngestScoresResponse> = {
+  encode(message: IngestScoresResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.delivery !== undefined) {
+      Delivery.encode(message.delivery, writer.uint32(10).fork()).join();
+    }
+    if (message.added !== 0) {
+      writer.uint32(16).uint32(message.added);
+    }
+    if (message.duplicates !== 0) {
+      writer.uint32(24).uint32(message.duplicates);
+    }
+    if (message.withoutScore !== 0) {
+      writer.uint32(32).uint32(message.withoutScore);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IngestScoresResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIngestScoresResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.delivery = Delivery.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.added = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.duplicates = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.withoutScore = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IngestScoresResponse {
+    return {
+      delivery: isSet(object.delivery) ? Delivery.fromJSON(object.delivery) : undefined,
+      added: isSet(object.added) ? globalThis.Number(object.added) : 0,
+      duplicates: isSet(object.duplicates) ? globalThis.Number(object.duplicates) : 0,
+      withoutScore: isSet(object.withoutScore)
+        ? globalThis.Number(object.withoutScore)
+        : isSet(object.without_score)
+        ? globalThis.Number(object.without_score)
+        : 0,
+    };
+  },
+
+  toJSON(message: IngestScoresResponse): unknown {
+    const obj: any = {};
+    if (message.delivery !== undefined) {
+      obj.delivery = Delivery.toJSON(message.delivery);
+    }
+    if (message.added !== 0) {
+      obj.added = Math.round(message.added);
+    }
+    if (message.duplicates !== 0) {
+      obj.duplicates = Math.round(message.duplicates);
+    }
+    if (message.withoutScore !== 0) {
+      obj.withoutScore = Math.round(message.withoutScore);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IngestScoresResponse>): IngestScoresResponse {
+    return IngestScoresResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IngestScoresResponse>): IngestScoresResponse {
+    const message = createBaseIngestScoresResponse();
+    message.delivery = (object.delivery !== undefined && object.delivery !== null)
+      ? Delivery.fromPartial(object.delivery)
+      : undefined;
+    message.added = object.added ?? 0;
+    message.duplicates = object.duplicates ?? 0;
+    message.withoutScore = object.withoutScore ?? 0;
+    return message;
+  },
+};
+
 function createBaseGetDeliveryRequest(): GetDeliveryRequest {
   return { id: "", hub: "" };
 }
@@ -1916,6 +2178,16 @@ export const DeliveryServiceService = {
       Buffer.from(IngestAssessmentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): IngestAssessmentResponse => IngestAssessmentResponse.decode(value),
   },
+  ingestScores: {
+    path: "/concordat.v1.DeliveryService/IngestScores" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IngestScoresRequest): Buffer => Buffer.from(IngestScoresRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IngestScoresRequest => IngestScoresRequest.decode(value),
+    responseSerialize: (value: IngestScoresResponse): Buffer =>
+      Buffer.from(IngestScoresResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IngestScoresResponse => IngestScoresResponse.decode(value),
+  },
   getDelivery: {
     path: "/concordat.v1.DeliveryService/GetDelivery" as const,
     requestStream: false as const,
@@ -1943,6 +2215,7 @@ export interface DeliveryServiceServer extends UntypedServiceImplementation {
   ingestStatements: handleUnaryCall<IngestStatementsRequest, IngestStatementsResponse>;
   recordAssessments: handleUnaryCall<RecordAssessmentsRequest, Delivery>;
   ingestAssessment: handleUnaryCall<IngestAssessmentRequest, IngestAssessmentResponse>;
+  ingestScores: handleUnaryCall<IngestScoresRequest, IngestScoresResponse>;
   getDelivery: handleUnaryCall<GetDeliveryRequest, Delivery>;
   listDeliveries: handleUnaryCall<ListDeliveriesRequest, ListDeliveriesResponse>;
 }
@@ -2007,6 +2280,21 @@ export interface DeliveryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: IngestAssessmentResponse) => void,
+  ): ClientUnaryCall;
+  ingestScores(
+    request: IngestScoresRequest,
+    callback: (error: ServiceError | null, response: IngestScoresResponse) => void,
+  ): ClientUnaryCall;
+  ingestScores(
+    request: IngestScoresRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IngestScoresResponse) => void,
+  ): ClientUnaryCall;
+  ingestScores(
+    request: IngestScoresRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IngestScoresResponse) => void,
   ): ClientUnaryCall;
   getDelivery(
     request: GetDeliveryRequest,
