@@ -328,7 +328,11 @@ function evaluate(
   };
 }
 
-function auditReport(a: AuditInput): AuditReport {
+/**
+ * An audit as the report shows it. A public report (`publicOnly`) keeps the counts and the sample,
+ * without the findings' observations or the hubs' notes (free text that may name people).
+ */
+function auditReport(a: AuditInput, publicOnly: boolean): AuditReport {
   const valid = a.findings.filter((f) => f.problem === null);
   const sample = a.sample.map((s) => {
     const response = a.responses.find((r) => r.hub === s.hub && r.delivery === s.delivery);
@@ -340,6 +344,13 @@ function auditReport(a: AuditInput): AuditReport {
       response: response ? { stance: response.stance, note: response.note, at: response.at } : null,
     };
   });
+  const shown = publicOnly
+    ? sample.map((s) => ({
+        ...s,
+        findings: [],
+        response: s.response ? { ...s.response, note: "" } : null,
+      }))
+    : sample;
   const hubs = [...new Set(a.populations.map((p) => p.hub))].sort().map((hub) => {
     const mine = sample.filter((s) => s.hub === hub);
     const audited = mine.filter((s) => s.findings.length > 0);
@@ -359,7 +370,7 @@ function auditReport(a: AuditInput): AuditReport {
     seed: a.seed,
     seedProblem: a.seedProblem,
     populations: a.populations,
-    sample,
+    sample: shown,
     hubs,
     rejectedFindings: a.findings.flatMap((f) =>
       f.problem === null
@@ -528,7 +539,7 @@ export function computeCoverage(input: ReportInput): CoverageReport {
     },
     audits: input.audits
       .filter((a) => a.period.from <= input.period.to && a.period.to >= input.period.from)
-      .map(auditReport),
+      .map((a) => auditReport(a, input.publicOnly)),
     evaluation: {
       assessments: assessmentFigures(
         input.hubs.flatMap((h) => h.deliveries.filter(inPeriod)),

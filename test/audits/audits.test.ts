@@ -20,11 +20,13 @@ import type { Audit } from "../../node/api/generated/concordat/v1/evaluations.js
 import { fieldViolations } from "../../node/api/index.js";
 import {
   drawSample,
+  encodeDefinition,
   encodeFinding,
   encodeSeed,
   FINDINGS_KEY,
   findingBytes,
   PANEL_KEY,
+  type AuditDefinition,
   type FindingBody,
 } from "../../node/audits/index.js";
 import type { SignedCheckpoint } from "../../node/authority/index.js";
@@ -323,6 +325,15 @@ describe("random audits: a shared evaluator panel, a sample no hub chooses, sign
     expect(audit?.sample.find((x) => x.delivery === aSampled[1])?.response?.stance).toBe("disputed");
     expect(audit?.sample.find((x) => x.delivery === bSampled)?.findings).toEqual([]);
     expect(audit?.rejectedFindings).toEqual([]);
+    // A public report keeps the counts, not the evaluators' observations or the hub's notes.
+    const published = memoryIo(true);
+    await reportCoverageCommand({ ...cli(s()), from: "2027-01-01", to: "2027-03-31", public: true }, published);
+    const open = (JSON.parse(published.out()) as CoverageReport).audits[0];
+    expect(open?.hubs).toEqual(audit?.hubs);
+    expect(open?.sample.flatMap((x) => x.findings)).toEqual([]);
+    expect(JSON.stringify(open)).not.toContain("Attendance sheets");
+    expect(JSON.stringify(audit)).toContain("Attendance sheets");
+    expect(JSON.stringify(open)).not.toContain("were not updated");
     // For people: the table in the terminal, the section of the HTML page.
     const text = memoryIo();
     const html = join(dir, "q1.html");
@@ -435,6 +446,51 @@ describe("random audits: a shared evaluator panel, a sample no hub chooses, sign
       ]);
       expect(audit?.hubs.find((h) => h.hub === a().hub)).toMatchObject({ audited: 2, confirmed: 1 });
     });
+  });
+
+  it("a secretariat that leaves a hub's delivery out of an audit's population is caught by report verify", async () => {
+    // Written straight into the secretariat's panel, outside the API: an audit of the quarter whose
+    // population for hub a lacks one delivery a had signed, seeded like any other.
+    const documents = s().node.running.documents;
+    const checkpointer = s().node.running.checkpointer;
+    const real = (await show(s())).populations;
+    const hidden = drawn.populations.find((p) => p.hub === a().hub)?.deliveries[0] as string;
+    const definition = {
+      ...JSON.parse(JSON.stringify(s().node.running.audits.get("q1"))),
+      id: "q1-narrow",
+    } as Record<string, unknown> & { populations: Array<{ hub: string; deliveries: string[] }> };
+    delete definition.seed;
+    delete definition.sample;
+    definition.populations = definition.populations.map((p) =>
+      p.hub === a().hub ? { ...p, deliveries: p.deliveries.filter((d) => d !== hidden) } : p,
+    );
+    expect(real.find((p) => p.hub === a().hub)?.deliveries).toContain(hidden);
+    const write = (key: string, value: unknown) =>
+      documents.transact({ operatorId: "rogue", action: "audit.draw", subjects: ["q1-narrow"] }, () => ({
+        edits: [
+          {
+            key: PANEL_KEY,
+            subject: "q1-narrow",
+            change: (doc) => ((doc[key] as Record<string, unknown>)["q1-narrow"] = value),
+          },
+        ],
+        result: undefined,
+      }));
+    await write("audits", encodeDefinition(definition as unknown as AuditDefinition));
+    await checkpointer.flush();
+    await write("seeds", encodeSeed(checkpointer.latest(documents.idOf(PANEL_KEY)) as SignedCheckpoint));
+    const file = join(dir, "narrow.json");
+    await reportCoverageCommand({ ...cli(s()), from: "2027-01-01", to: "2027-03-31", out: file }, memoryIo(true));
+    const bundle = join(dir, "narrow.bundle");
+    await auditExportCommand({ ...cli(s()), out: bundle }, memoryIo(false));
+    const io = memoryIo(false);
+    const error = await reportVerifyCommand({ file, bundle, trustAnchor: s().peerId }, io).catch((e: unknown) => e);
+    expect(error).toBeDefined();
+    expect(io.out()).toMatch(
+      new RegExp(
+        `audit 'q1-narrow': hub '${a().hub}''s population is not what it signed at seq \\d+ \\(5 deliveries named, 6 signed\\)`,
+      ),
+    );
   });
 
   it("a secretariat that draws again under the same audit is caught by report verify", async () => {
