@@ -38,6 +38,10 @@ export interface CoverageFigures {
   }>;
   audits: Array<{
     id: string;
+    period: { from: string; to: string };
+    perHub: number;
+    seed: { seq: number; time: string } | null;
+    seedProblem: string | null;
     hubs: Array<{ hub: string; sampled: number; audited: number; confirmed: number; disputed: number }>;
     rejectedFindings: Array<{ storedBy: string; evaluator: string; hub: string; delivery: string; problem: string }>;
   }>;

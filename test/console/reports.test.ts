@@ -108,7 +108,15 @@ describe("the Reports screen", () => {
     const hubA = a().node.clients(a().node.adminToken);
     for (const id of ["A-1", "A-2"])
       await hubA.trainers.addTrainer({ trainer: makeTrainer(id, { regions: ["KE"], accreditations: [] }) });
-    const delivery = (id: string, start: string, female: number, male: number, completed: number, passed: number) =>
+    const delivery = (
+      id: string,
+      start: string,
+      female: number,
+      male: number,
+      completed: number,
+      passed: number,
+      evaluated = false,
+    ) =>
       hubA.deliveries.recordDelivery({
         delivery: {
           id,
@@ -121,9 +129,11 @@ describe("the Reports screen", () => {
           participants: [{ category: "police", female, male, unspecified: 0 }],
           completed,
           passed,
-          evaluation: { responses: 0, meanScore: 0, instrument: "" },
-          assessments: [],
-          learning: undefined,
+          evaluation: evaluated
+            ? { responses: 28, meanScore: 81.5, instrument: "" }
+            : { responses: 0, meanScore: 0, instrument: "" },
+          assessments: evaluated ? [{ competency: "hr-1", method: "simulation", assessed: 28, demonstrated: 21 }] : [],
+          learning: evaluated ? { assessed: 25, preMean: 48, postMean: 76.5, instrument: "" } : undefined,
           followUpDue: "",
           visibility: "public",
           source: "",
@@ -132,7 +142,7 @@ describe("the Reports screen", () => {
           hub: "",
         },
       });
-    await delivery("d-1", `${Y}-02-01`, 10, 20, 27, 24);
+    await delivery("d-1", `${Y}-02-01`, 10, 20, 27, 24, true);
     await delivery("d-2", `${Y}-03-01`, 5, 5, 10, 5);
     await a().node.running.checkpointer.flush();
     await waitUntil(
@@ -188,6 +198,13 @@ describe("the Reports screen", () => {
     expect(await cell("deliveries|hub-a||participants")).toBe(String(hub.deliveries.participants));
     expect(await cell("deliveries|hub-a||female")).toBe("15");
     expect(await cell("deliveries|hub-a||completion_rate")).toBe("92.5%");
+    // The four levels of evaluation, and the assessments per competency and method.
+    await page.getByRole("table", { name: /^Per hub, the deliveries of the period: 1 reaction/ }).waitFor();
+    expect(await cell("level1_reaction|hub-a||mean_score")).toBe(String(hub.evaluation.reaction.meanScore));
+    expect(await cell("level2_learning|hub-a||gain")).toBe("28.5");
+    expect(await cell("assessment|hub-a|hr-1/simulation|rate")).toBe("75%");
+    await page.getByRole("table", { name: "Assessments per competency and method" }).waitFor();
+    await page.getByText("Course evaluation scores: fewer than two hubs report them, nothing to compare.").waitFor();
     // Each chart is an image named by its title and described by every figure it draws.
     const gender = page.getByRole("img", { name: /^Participants in the period, by gender/ });
     await gender.waitFor();

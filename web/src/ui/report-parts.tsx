@@ -219,6 +219,234 @@ function GapList(props: { title: string; items: string[]; level: 3 | 4 }) {
   );
 }
 
+/** A mean score (0-100) or gain, or a dash when there is none. */
+const mean = (value: number | null) => (value === null ? t("reports.na") : formatNumber(value));
+
+/**
+ * The four levels of evaluation per hub, assessments per competency and method, whether the hubs'
+ * figures compare, and the random audits (docs/evaluation.md). Figures carry the CSV's keys.
+ */
+function EvaluationView(props: { report: CoverageFigures; level: 2 | 3 }) {
+  const r = props.report;
+  const sub = (props.level + 1) as 3 | 4;
+  const col = (key: string) => t(`reports.evaluation.col.${key}`);
+  const assessed = [
+    ...r.hubs.flatMap((h) => h.evaluation.learning.assessments.map((a) => ({ hub: h.hub, a }))),
+    ...r.evaluation.assessments.map((a) => ({ hub: "", a })),
+  ];
+  return (
+    <>
+      <Heading level={props.level}>{t("reports.evaluation.title")}</Heading>
+      <div class="table-wrap">
+        <table class="cards report-table">
+          <caption>{t("reports.evaluation.caption")}</caption>
+          <thead>
+            <tr>
+              {[
+                "hub",
+                "responses",
+                "reaction",
+                "prePostAssessed",
+                "pre",
+                "post",
+                "gain",
+                "followedUp",
+                "overdue",
+                "applying",
+              ].map((key) => (
+                <th key={key} scope="col">
+                  {col(key)}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {r.hubs.map((h) => {
+              const e = h.evaluation;
+              const p = e.learning.prePost;
+              const b = e.behaviour;
+              const k = (section: string, measure: string) => `${section}|${h.hub}||${measure}`;
+              return (
+                <tr key={h.hub}>
+                  <Cell label={col("hub")}>{hubLabel(h)}</Cell>
+                  <Cell label={col("responses")} numeric figure={k("level1_reaction", "responses")}>
+                    {n(e.reaction.responses)}
+                  </Cell>
+                  <Cell label={col("reaction")} numeric figure={k("level1_reaction", "mean_score")}>
+                    {mean(e.reaction.meanScore)}
+                  </Cell>
+                  <Cell label={col("prePostAssessed")} numeric figure={k("level2_learning", "assessed_pre_post")}>
+                    {n(p.assessed)}
+                  </Cell>
+                  <Cell label={col("pre")} numeric figure={k("level2_learning", "pre_mean")}>
+                    {mean(p.preMean)}
+                  </Cell>
+                  <Cell label={col("post")} numeric figure={k("level2_learning", "post_mean")}>
+                    {mean(p.postMean)}
+                  </Cell>
+                  <Cell label={col("gain")} numeric figure={k("level2_learning", "gain")}>
+                    {mean(p.gain)}
+                  </Cell>
+                  <Cell label={col("followedUp")} numeric figure={k("level3_behaviour", "followed_up")}>
+                    {t("reports.evaluation.ofExpected", { done: n(b.followedUp), expected: n(b.expected) })}
+                  </Cell>
+                  <Cell label={col("overdue")} numeric figure={k("level3_behaviour", "overdue")}>
+                    {n(b.overdue)}
+                  </Cell>
+                  <Cell label={col("applying")} numeric figure={k("level3_behaviour", "application_rate")}>
+                    {rate(b.applicationRate)}
+                  </Cell>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {assessed.length > 0 ? (
+        <div class="table-wrap">
+          <table class="cards report-table">
+            <caption>{t("reports.evaluation.assessments")}</caption>
+            <thead>
+              <tr>
+                {["hub", "competency", "method", "assessed", "demonstrated", "rate"].map((key) => (
+                  <th key={key} scope="col">
+                    {col(key)}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {assessed.map(({ hub, a }) => {
+                const k = (measure: string) => `assessment|${hub}|${a.competency}/${a.method}|${measure}`;
+                return (
+                  <tr key={`${hub}/${a.competency}/${a.method}`}>
+                    <Cell label={col("hub")}>{hub === "" ? t("reports.evaluation.allHubs") : hub}</Cell>
+                    <Cell label={col("competency")}>{a.code}</Cell>
+                    <Cell label={col("method")}>{t(`reports.evaluation.method.${a.method}`)}</Cell>
+                    <Cell label={col("assessed")} numeric figure={k("assessed")}>
+                      {n(a.assessed)}
+                    </Cell>
+                    <Cell label={col("demonstrated")} numeric figure={k("demonstrated")}>
+                      {n(a.demonstrated)}
+                    </Cell>
+                    <Cell label={col("rate")} numeric figure={k("rate")}>
+                      {rate(a.rate)}
+                    </Cell>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <GapList
+        level={sub}
+        title={t("reports.evaluation.indicators")}
+        items={r.hubs.flatMap((h) =>
+          h.evaluation.results.map((x) =>
+            t("reports.evaluation.indicator", {
+              hub: h.hub,
+              indicator: x.indicator,
+              value: n(x.value),
+              unit: x.unit,
+              from: formatDay(x.from),
+              to: formatDay(x.to),
+              source: x.source,
+            }),
+          ),
+        )}
+      />
+      <Heading level={sub}>{t("reports.evaluation.compare")}</Heading>
+      <ul class="gaps">
+        {r.evaluation.comparability.map((c) => {
+          const level = t(`reports.evaluation.level.${c.level}`);
+          const hubs = c.instruments.flatMap((i) => i.hubs);
+          return (
+            <li key={c.level}>
+              {hubs.length < 2
+                ? t("reports.evaluation.nothingToCompare", { level })
+                : c.comparable
+                  ? t("reports.evaluation.comparable", {
+                      level,
+                      hubs: hubs.join(", "),
+                      instrument: c.instruments[0]?.instrument ?? "",
+                    })
+                  : t("reports.evaluation.notComparable", {
+                      level,
+                      uses: c.instruments
+                        .map((i) =>
+                          t("reports.evaluation.uses", {
+                            hubs: i.hubs.join(", "),
+                            instrument: i.instrument === "none" ? t("reports.evaluation.noInstrument") : i.instrument,
+                          }),
+                        )
+                        .join("; "),
+                    })}
+            </li>
+          );
+        })}
+      </ul>
+      {r.audits.map((a) => (
+        <div key={a.id}>
+          <Heading level={sub}>
+            {t("reports.randomAudit.title", { id: a.id, from: formatDay(a.period.from), to: formatDay(a.period.to) })}
+          </Heading>
+          <p class="muted">
+            {a.seed && a.seedProblem === null
+              ? t("reports.randomAudit.seed", { perHub: n(a.perHub), seq: String(a.seed.seq) })
+              : (a.seedProblem ?? "")}
+          </p>
+          <div class="table-wrap">
+            <table class="cards report-table">
+              <caption>{t("reports.randomAudit.caption", { id: a.id })}</caption>
+              <thead>
+                <tr>
+                  {["hub", "sampled", "audited", "confirmed", "disputed"].map((key) => (
+                    <th key={key} scope="col">
+                      {t(`reports.randomAudit.col.${key}`)}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {a.hubs.map((h) => (
+                  <tr key={h.hub}>
+                    <Cell label={t("reports.randomAudit.col.hub")}>{h.hub}</Cell>
+                    {(["sampled", "audited", "confirmed", "disputed"] as const).map((m) => (
+                      <Cell
+                        key={m}
+                        label={t(`reports.randomAudit.col.${m}`)}
+                        numeric
+                        figure={`audit:${a.id}|${h.hub}||${m}`}
+                      >
+                        {n(h[m])}
+                      </Cell>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {a.rejectedFindings.length > 0 ? (
+            <GapList
+              level={4}
+              title={t("reports.randomAudit.notCounted")}
+              items={a.rejectedFindings.map((f) =>
+                t("reports.randomAudit.rejected", {
+                  evaluator: f.evaluator,
+                  hub: f.hub,
+                  delivery: f.delivery,
+                  problem: f.problem,
+                }),
+              )}
+            />
+          ) : null}
+        </div>
+      ))}
+    </>
+  );
+}
+
 /** A coverage report: summary, hubs, charts, accreditations, gaps and what it was computed from. */
 export function CoverageView(props: { report: CoverageFigures; level?: 2 | 3 }) {
   const r = props.report;
@@ -372,6 +600,8 @@ export function CoverageView(props: { report: CoverageFigures; level?: 2 | 3 }) 
           </table>
         </div>
       )}
+
+      <EvaluationView report={r} level={level} />
 
       <Heading level={level}>{t("reports.gaps.title")}</Heading>
       <GapList
