@@ -259,14 +259,7 @@ export class Deliveries {
             subject: id,
             change: (doc) => ((doc.deliveries as Record<string, unknown>)[id] = encodeDelivery(delivery)),
           },
-          {
-            key: PRIVATE_KEY,
-            subject: id,
-            change: (doc) => {
-              if (doc.secret === undefined) doc.secret = new ImmutableString(secretHex);
-              (doc.ingest as Record<string, unknown>)[id] = writeState(folded.state);
-            },
-          },
+          privateState(id, id, secretHex, writeState(folded.state)),
         ],
         result: { delivery, added: folded.added, duplicates: folded.duplicates },
       };
@@ -348,17 +341,7 @@ export class Deliveries {
       ];
       const { edits, result } = this.#replace(operatorId, existing, { assessments }, context);
       return {
-        edits: [
-          ...edits,
-          {
-            key: PRIVATE_KEY,
-            subject: existing.id,
-            change: (doc) => {
-              if (doc.secret === undefined) doc.secret = new ImmutableString(secretHex);
-              (doc.ingest as Record<string, unknown>)[stateKey] = writeState(folded.state);
-            },
-          },
-        ],
+        edits: [...edits, privateState(existing.id, stateKey, secretHex, writeState(folded.state))],
         result: { delivery: result, added: folded.added, duplicates: folded.duplicates, withoutResult },
       };
     });
@@ -432,17 +415,7 @@ export class Deliveries {
       }
       const { edits, result } = this.#replace(operatorId, existing, change, context);
       return {
-        edits: [
-          ...edits,
-          {
-            key: PRIVATE_KEY,
-            subject: existing.id,
-            change: (doc) => {
-              if (doc.secret === undefined) doc.secret = new ImmutableString(secretHex);
-              (doc.ingest as Record<string, unknown>)[key(level)] = writeScores(folded.state);
-            },
-          },
-        ],
+        edits: [...edits, privateState(existing.id, key(level), secretHex, writeScores(folded.state))],
         result: {
           delivery: result,
           added: folded.added,
@@ -696,6 +669,18 @@ function problemsText(what: string, problems: readonly FieldViolation[], consequ
     .slice(0, 20)
     .map((v) => `  ${v.field}: ${v.description}`)
     .join("\n")}`;
+}
+
+/** The edit that keeps an ingestion's state (and, the first time, the pseudonym secret) in the private document. */
+function privateState(subject: string, stateKey: string, secretHex: string, state: unknown): DocumentEdit {
+  return {
+    key: PRIVATE_KEY,
+    subject,
+    change: (doc) => {
+      if (doc.secret === undefined) doc.secret = new ImmutableString(secretHex);
+      (doc.ingest as Record<string, unknown>)[stateKey] = state;
+    },
+  };
 }
 
 function readState(stored: { statements?: ImmutableString; learners?: ImmutableString } | undefined): IngestState {

@@ -209,19 +209,25 @@ export function checkLearning(
   return { assessed, preMean, postMean, ...(instrument ? { instrument } : {}) };
 }
 
-/** Assessments from CSV: a header naming competency, method, assessed, demonstrated (any order). */
-export function readAssessmentsCsv(text: string): { rows: RawAssessment[]; violations: FieldViolation[] } {
+/** One row of a CSV table: its line, its cells by column name, and whole numbers checked. */
+interface TableRow {
+  line: number;
+  cell(column: string): string;
+  /** A whole number, or 0 with a violation naming the line and column. */
+  count(column: string): number;
+}
+
+/**
+ * A CSV file as a table: a header naming at least `required` (any order, any case), then rows. A
+ * syntax error, a missing column, an empty file and a bad number are violations naming their line.
+ */
+function readTable(text: string, required: readonly string[]): { rows: TableRow[]; violations: FieldViolation[] } {
   const { records, errors } = readCsv(text);
   const violations: FieldViolation[] = errors.map((e) => ({ field: `csv line ${e.line}`, description: e.message }));
-  const [header, ...rows] = records;
-  const columns = ["competency", "method", "assessed", "demonstrated"] as const;
+  const [header, ...records$] = records;
   if (!header) return { rows: [], violations: [...violations, { field: "csv", description: "is empty" }] };
   const names = header.cells.map((h) => h.trim().toLowerCase());
-  const index = Object.fromEntries(columns.map((col) => [col, names.indexOf(col)])) as Record<
-    (typeof columns)[number],
-    number
-  >;
-  const missing = columns.filter((col) => index[col] < 0);
+  const missing = required.filter((col) => !names.includes(col));
   if (missing.length > 0)
     return {
       rows: [],
@@ -230,30 +236,38 @@ export function readAssessmentsCsv(text: string): { rows: RawAssessment[]; viola
         { field: `csv line ${header.line}`, description: `the header lacks ${missing.join(", ")}` },
       ],
     };
-  const out: RawAssessment[] = [];
-  for (const r of rows) {
-    const cell = (col: (typeof columns)[number]) => (r.cells[index[col]] ?? "").trim();
-    const number = (col: "assessed" | "demonstrated") => {
-      const v = cell(col);
-      if (!/^\d+$/.test(v)) {
-        violations.push({ field: `csv line ${r.line}, ${col}`, description: `${quote(v)} is not a whole number` });
-        return 0;
-      }
-      return Number(v);
+  const rows = records$.map((r): TableRow => {
+    const cell = (column: string) => {
+      const i = names.indexOf(column);
+      return i < 0 ? "" : (r.cells[i] ?? "").trim();
     };
-    out.push({
-      competency: cell("competency"),
-      method: cell("method"),
-      assessed: number("assessed"),
-      demonstrated: number("demonstrated"),
-    });
-  }
-  if (out.length === 0 && violations.length === 0)
+    return {
+      line: r.line,
+      cell,
+      count: (column) => {
+        const v = cell(column);
+        if (/^\d+$/.test(v)) return Number(v);
+        violations.push({ field: `csv line ${r.line}, ${column}`, description: `${quote(v)} is not a whole number` });
+        return 0;
+      },
+    };
+  });
+  if (rows.length === 0 && violations.length === 0)
     violations.push({ field: "csv", description: "has a header but no rows" });
-  return { rows: out, violations };
+  return { rows, violations };
 }
 
-const FOLLOW_UP_COLUMNS = ["delivery", "conducted_on", "source", "reached", "applying"] as const;
+/** Assessments from CSV: a header naming competency, method, assessed, demonstrated (any order). */
+export function readAssessmentsCsv(text: string): { rows: RawAssessment[]; violations: FieldViolation[] } {
+  const table = readTable(text, ["competency", "method", "assessed", "demonstrated"]);
+  const rows = table.rows.map((r) => ({
+    competency: r.cell("competency"),
+    method: r.cell("method"),
+    assessed: r.count("assessed"),
+    demonstrated: r.count("demonstrated"),
+  }));
+  return { rows, violations: table.violations };
+}
 
 /**
  * Follow-ups from CSV (a survey's export): a header naming delivery, conducted_on, source, reached,
@@ -263,48 +277,19 @@ export function readFollowUpsCsv(text: string): {
   rows: Array<{ line: number; draft: FollowUpDraft }>;
   violations: FieldViolation[];
 } {
-  const { records, errors } = readCsv(text);
-  const violations: FieldViolation[] = errors.map((e) => ({ field: `csv line ${e.line}`, description: e.message }));
-  const [header, ...rest] = records;
-  if (!header) return { rows: [], violations: [...violations, { field: "csv", description: "is empty" }] };
-  const names = header.cells.map((h) => h.trim().toLowerCase());
-  const missing = FOLLOW_UP_COLUMNS.filter((col) => !names.includes(col));
-  if (missing.length > 0)
-    return {
-      rows: [],
-      violations: [
-        ...violations,
-        { field: `csv line ${header.line}`, description: `the header lacks ${missing.join(", ")}` },
-      ],
-    };
-  const cell = (r: { cells: string[] }, col: string) => {
-    const i = names.indexOf(col);
-    return i < 0 ? "" : (r.cells[i] ?? "").trim();
-  };
-  const rows = rest.map((r) => {
-    const number = (col: "reached" | "applying") => {
-      const v = cell(r, col);
-      if (!/^\d+$/.test(v)) {
-        violations.push({ field: `csv line ${r.line}, ${col}`, description: `${quote(v)} is not a whole number` });
-        return 0;
-      }
-      return Number(v);
-    };
-    return {
-      line: r.line,
-      draft: {
-        delivery: cell(r, "delivery"),
-        conductedOn: cell(r, "conducted_on"),
-        source: cell(r, "source"),
-        reached: number("reached"),
-        applying: number("applying"),
-        instrument: cell(r, "instrument"),
-      },
-    };
-  });
-  if (rows.length === 0 && violations.length === 0)
-    violations.push({ field: "csv", description: "has a header but no rows" });
-  return { rows, violations };
+  const table = readTable(text, ["delivery", "conducted_on", "source", "reached", "applying"]);
+  const rows = table.rows.map((r) => ({
+    line: r.line,
+    draft: {
+      delivery: r.cell("delivery"),
+      conductedOn: r.cell("conducted_on"),
+      source: r.cell("source"),
+      reached: r.count("reached"),
+      applying: r.count("applying"),
+      instrument: r.cell("instrument"),
+    },
+  }));
+  return { rows, violations: table.violations };
 }
 
 /** A follow-up of `delivery` (ended `end`), every problem named. */

@@ -1,7 +1,7 @@
 import { createPrivateKey, sign } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditExportCommand } from "../../cli/commands/audit.js";
 import {
@@ -17,7 +17,6 @@ import { deliveriesRecordCommand } from "../../cli/commands/deliveries.js";
 import { reportCoverageCommand, reportVerifyCommand } from "../../cli/commands/report.js";
 import { toCliError } from "../../cli/errors.js";
 import type { Audit } from "../../node/api/generated/concordat/v1/evaluations.js";
-import { fieldViolations } from "../../node/api/index.js";
 import {
   drawSample,
   encodeDefinition,
@@ -34,19 +33,12 @@ import { DocumentType } from "../../node/documents/index.js";
 import type { CoverageReport } from "../../node/reports/index.js";
 import { releaseCore } from "../helpers/core.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
-import { makeClients, makeTempDir } from "../helpers/harness.js";
+import { makeClients, makeTempDir, refusedFields } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
 
-async function refusal(call: Promise<unknown>): Promise<string[]> {
-  const error = (await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as ServiceError | undefined;
-  expect(error?.code, "the call was refused").toBe(status.INVALID_ARGUMENT);
-  return fieldViolations(error as ServiceError).map((v) => `${v.field}: ${v.description}`);
-}
+const refusal = refusedFields;
 
 describe("the sample", () => {
   const populations = [

@@ -1,6 +1,5 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   deliveriesAssessCommand,
@@ -15,24 +14,16 @@ import {
   evaluationsIndicatorCommand,
 } from "../../cli/commands/evaluations.js";
 import { reportBaselineCommand, reportCoverageCommand } from "../../cli/commands/report.js";
-import { fieldViolations } from "../../node/api/index.js";
 import type { CoverageReport, BaselineReport } from "../../node/reports/index.js";
 import { releaseCore } from "../helpers/core.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
-import { makeTempDir } from "../helpers/harness.js";
+import { makeTempDir, refusedFields } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
 
 /** What a refused call named: its field violations, as `field: description`. */
-async function refusal(call: Promise<unknown>): Promise<string[]> {
-  const error = (await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as ServiceError | undefined;
-  expect(error?.code, "the call was refused").toBe(status.INVALID_ARGUMENT);
-  return fieldViolations(error as ServiceError).map((v) => `${v.field}: ${v.description}`);
-}
+const refusal = refusedFields;
 
 const statement = (id: string, learner: string, result: Record<string, unknown> | undefined, verb = "answered") => ({
   id,

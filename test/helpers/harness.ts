@@ -7,10 +7,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { ConcordatNode, type RunningNode } from "../../node/node.js";
 import { initDataDir } from "../../node/setup.js";
-import { isServiceError, nodeClient, type NodeClient } from "../../node/api/index.js";
+import { fieldViolations, isServiceError, nodeClient, type NodeClient } from "../../node/api/index.js";
 import type {
   ImportOptions,
   ImportResult,
@@ -48,6 +48,17 @@ export async function expectServiceError(promise: Promise<unknown>): Promise<Ser
     throw error;
   }
   throw new Error("expected the call to fail, but it succeeded");
+}
+
+/**
+ * What a call refused as INVALID_ARGUMENT named, as `field: description` lines (a call that
+ * succeeds, or fails otherwise, fails the test).
+ */
+export async function refusedFields(promise: Promise<unknown>): Promise<string[]> {
+  const error = await expectServiceError(promise);
+  if (error.code !== status.INVALID_ARGUMENT)
+    throw new Error(`expected INVALID_ARGUMENT, got ${error.code}: ${error.details}`);
+  return fieldViolations(error).map((v) => `${v.field}: ${v.description}`);
 }
 
 /** ImportTrainers' messages: the options message, then each batch of rows as one message. */
