@@ -46,7 +46,9 @@ export function registerEvaluations(program: Command): void {
     .action(action(evaluationsImportFollowUpsCommand, "file"));
   evaluations
     .command("due")
-    .description("follow-ups that fall due: deliveries of a module that sets a follow-up period, with none recorded")
+    .description(
+      "follow-ups that fall due (the module's period after a delivery, or its own date) and are not recorded yet",
+    )
     .option("--at <date>", "YYYY-MM-DD (default today)")
     .option("--within <days>", "also those due in the next N days", nonNegativeInt)
     .action(action(evaluationsDueCommand));
