@@ -97,10 +97,17 @@ function recordCalls(page: Page, problems: readonly string[]): void {
       `${method(request.url())} ${Date.now() - at} ms ${answer ? `${answer}, then closed by the page` : `failed: ${request.failure()?.errorText}`}`,
     );
   });
-  onTestFailed(() => {
+  onTestFailed(async () => {
     const open = [...sent].map(([request, at]) => `${method(request.url())} open for ${Date.now() - at} ms`);
     process.stderr.write(`The page's last API calls:\n${[...calls, ...open].join("\n")}\n`);
     if (problems.length > 0) process.stderr.write(`The page's errors:\n${problems.join("\n")}\n`);
+    // Which screen it shows, and the start of what it says (a screen still loading says so).
+    const shown = await page
+      .evaluate(
+        'location.pathname + " [" + document.documentElement.lang + "] " + (document.querySelector("main")?.textContent ?? "(no main)").replace(/\\s+/g, " ").trim().slice(0, 400)',
+      )
+      .catch((error: unknown) => `(unreadable: ${String(error)})`);
+    process.stderr.write(`The page shows: ${shown}\n`);
   });
 }
 
