@@ -122,9 +122,10 @@ export class Audits {
     this.#requireSecretariat("appoints evaluators");
     const { value, violations } = validateEvaluator(raw);
     if (violations.length > 0) throw invalidArgument(violations);
-    const other = this.evaluators().find((e) => e.key === value.key && e.id !== value.id);
+    const panel = this.evaluators();
+    const other = panel.find((e) => e.key === value.key && e.id !== value.id);
     if (other) throw alreadyExists(`that key is already evaluator ${quote(other.id)}'s`);
-    const before = this.evaluators().find((e) => e.id === value.id);
+    const before = panel.find((e) => e.id === value.id);
     if (before && before.key !== value.key)
       throw failedPrecondition(
         `evaluator ${quote(value.id)} has another key: findings they signed must stay verifiable; appoint the new key under another id`,
@@ -271,8 +272,9 @@ export class Audits {
         field: "finding.delivery",
         description: `${quote(f.hub)}'s delivery ${quote(f.delivery)} is not in audit ${quote(f.audit)}'s sample`,
       });
-    const evaluator = this.evaluators().find((e) => e.id === f.evaluator);
-    const onPanel = f.evaluator.trim() === "" ? undefined : panelProblem(this.evaluators(), f.evaluator, f.at);
+    const panel = this.evaluators();
+    const evaluator = panel.find((e) => e.id === f.evaluator);
+    const onPanel = f.evaluator.trim() === "" ? undefined : panelProblem(panel, f.evaluator, f.at);
     if (onPanel) violations.push({ field: "finding.evaluator", description: onPanel });
     if (evaluator && violations.every((v) => v.field !== "signature")) {
       const problem = await findingSignatureProblem(signed, evaluator.key);

@@ -31,6 +31,8 @@ import {
   decodeFollowUps,
   encodeFollowUps,
   encodeIndicator,
+  addDays,
+  followUpDueOf,
   followUpsIn,
   indicatorKey,
   indicatorsIn,
@@ -99,8 +101,6 @@ export interface AssessmentTarget {
 }
 
 const DAY_MS = 86_400_000;
-const addDays = (day: string, days: number) =>
-  new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 
 interface PrivateDoc {
   secret?: ImmutableString;
@@ -458,36 +458,52 @@ export class Deliveries {
    * the same source replaces it (a correction).
    */
   async recordFollowUp(operatorId: string, draft: FollowUpDraft): Promise<FollowUp> {
-    const id = draft.delivery.trim();
-    const delivery = this.#stored(id);
-    const { value, violations } = validateFollowUp(
+    const { value, violations } = this.#checkFollowUp(draft);
+    if (violations.length > 0) throw invalidArgument(violations);
+    const [followUp] = await this.#writeFollowUps(operatorId, [value]);
+    return followUp as FollowUp;
+  }
+
+  #checkFollowUp(draft: FollowUpDraft): ReturnType<typeof validateFollowUp> {
+    const delivery = this.#stored(draft.delivery.trim());
+    return validateFollowUp(
       draft,
       delivery && { id: delivery.id, end: delivery.end, participants: participantsOf(delivery) },
       this.#instruments,
       isDay,
     );
-    if (violations.length > 0) throw invalidArgument(violations);
-    const followUp: FollowUp = { ...value, recordedAt: new Date().toISOString(), recordedBy: operatorId };
-    await this.#documents.transact({ operatorId, action: "delivery.follow-up", subjects: [id] }, () => {
-      if (!this.#stored(id)) throw notFound(`no delivery ${quote(id)} at this hub`);
-      const list = decodeFollowUps(this.#doc().followUps?.[id]).filter(
-        (f) => !(f.conductedOn === followUp.conductedOn && f.source === followUp.source),
-      );
-      return {
-        edits: [
-          {
-            key: DELIVERIES_KEY,
-            subject: id,
-            change: (doc) => {
-              doc.followUps ??= {};
-              (doc.followUps as Record<string, unknown>)[id] = encodeFollowUps([...list, followUp]);
-            },
+  }
+
+  /**
+   * Writes checked follow-ups in one batch: each replaces one of its delivery's conducted on the
+   * same day from the same source; a delivery gone meanwhile refuses the whole batch.
+   */
+  async #writeFollowUps(
+    operatorId: string,
+    values: ReadonlyArray<Omit<FollowUp, "recordedAt" | "recordedBy">>,
+  ): Promise<FollowUp[]> {
+    const at = new Date().toISOString();
+    const followUps: FollowUp[] = values.map((v) => ({ ...v, recordedAt: at, recordedBy: operatorId }));
+    const ids = [...new Set(followUps.map((f) => f.delivery))];
+    await this.#documents.transact({ operatorId, action: "delivery.follow-up", subjects: ids }, () => ({
+      edits: ids.map((id): DocumentEdit => {
+        if (!this.#stored(id)) throw notFound(`no delivery ${quote(id)} at this hub`);
+        const mine = followUps.filter((f) => f.delivery === id);
+        const kept = decodeFollowUps(this.#doc().followUps?.[id]).filter(
+          (f) => !mine.some((m) => m.conductedOn === f.conductedOn && m.source === f.source),
+        );
+        return {
+          key: DELIVERIES_KEY,
+          subject: id,
+          change: (doc) => {
+            doc.followUps ??= {};
+            (doc.followUps as Record<string, unknown>)[id] = encodeFollowUps([...kept, ...mine]);
           },
-        ],
-        result: undefined,
-      };
-    });
-    return followUp;
+        };
+      }),
+      result: undefined,
+    }));
+    return followUps;
   }
 
   /**
@@ -498,13 +514,7 @@ export class Deliveries {
     const read = readFollowUpsCsv(csv);
     const violations: FieldViolation[] = [...read.violations];
     const values = read.rows.flatMap(({ line, draft }) => {
-      const delivery = this.#stored(draft.delivery.trim());
-      const checked = validateFollowUp(
-        draft,
-        delivery && { id: delivery.id, end: delivery.end, participants: participantsOf(delivery) },
-        this.#instruments,
-        isDay,
-      );
+      const checked = this.#checkFollowUp(draft);
       violations.push(
         ...checked.violations.map((v) => ({
           field: `csv line ${line}, ${v.field.replace(/^follow_up\./, "")}`,
@@ -525,27 +535,7 @@ export class Deliveries {
       else seen.set(key, line);
     });
     if (violations.length > 0) throw invalidArgument(violations.slice(0, 100), problemsText("the CSV", violations));
-    const at = new Date().toISOString();
-    const followUps: FollowUp[] = values.map((v) => ({ ...v, recordedAt: at, recordedBy: operatorId }));
-    const ids = [...new Set(followUps.map((f) => f.delivery))];
-    await this.#documents.transact({ operatorId, action: "delivery.follow-up", subjects: ids }, () => ({
-      edits: ids.map((id) => {
-        const mine = followUps.filter((f) => f.delivery === id);
-        const kept = decodeFollowUps(this.#doc().followUps?.[id]).filter(
-          (f) => !mine.some((m) => m.conductedOn === f.conductedOn && m.source === f.source),
-        );
-        return {
-          key: DELIVERIES_KEY,
-          subject: id,
-          change: (doc: Record<string, unknown>) => {
-            doc.followUps ??= {};
-            (doc.followUps as Record<string, unknown>)[id] = encodeFollowUps([...kept, ...mine]);
-          },
-        };
-      }),
-      result: undefined,
-    }));
-    return followUps;
+    return this.#writeFollowUps(operatorId, values);
   }
 
   /** A hub's follow-ups (this hub's live, another's as verified), of one delivery or all. */
@@ -598,7 +588,7 @@ export class Deliveries {
     return this.list()
       .flatMap((d): DueFollowUp[] => {
         const days = followUpDays.get(d.module);
-        const due = d.followUpDue ?? (days === undefined ? undefined : addDays(d.end, days));
+        const due = followUpDueOf(d, days);
         if (due === undefined || followed.has(d.id)) return [];
         if (due > horizon) return [];
         return [

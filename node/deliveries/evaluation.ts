@@ -76,6 +76,25 @@ export type FollowUpDraft = Omit<FollowUp, "recordedAt" | "recordedBy" | "instru
 };
 export type IndicatorDraft = Omit<Indicator, "recordedAt" | "recordedBy">;
 
+const DAY_MS = 86_400_000;
+
+/** A calendar day (YYYY-MM-DD) plus `days`. */
+export function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * When a delivery's follow-up falls due (YYYY-MM-DD): its own date when it sets one, else `afterDays`
+ * (its module's period) after its end; undefined when neither asks for a follow-up.
+ */
+export function followUpDueOf(
+  d: { end: string; followUpDue?: string },
+  afterDays: number | undefined,
+): string | undefined {
+  if (d.followUpDue) return d.followUpDue;
+  return afterDays === undefined ? undefined : addDays(d.end, afterDays);
+}
+
 /** `hub/id@version`: how an instrument is written in forms, files and messages. */
 export function formatInstrument(ref: InstrumentRef | undefined): string {
   return ref ? `${ref.hub}/${ref.id}@${ref.version}` : "";

@@ -141,23 +141,38 @@ export function fold(
   judge: Judge = completionJudge,
 ): { state: IngestState; added: number; duplicates: number } {
   const next: IngestState = { statements: new Set(state.statements), learners: new Map(state.learners) };
+  const { added, duplicates } = eachNew(next.statements, statements, (s) => {
+    const reached = judge(s);
+    if (reached === undefined) return;
+    const learner = pseudonym(secret, delivery, s);
+    const before = next.learners.get(learner) ?? "";
+    next.learners.set(learner, before === "p" || reached === "p" ? "p" : before === "c" || reached === "c" ? "c" : "");
+  });
+  return { state: next, added, duplicates };
+}
+
+/**
+ * Calls `each` for every statement not in `seen` (by `statementHash`), adding it there: the same
+ * statement read again, in this file or an earlier one, counts once.
+ */
+function eachNew(
+  seen: Set<string>,
+  statements: readonly Statement[],
+  each: (s: Statement) => void,
+): { added: number; duplicates: number } {
   let added = 0;
   let duplicates = 0;
   for (const s of statements) {
     const hash = statementHash(s);
-    if (next.statements.has(hash)) {
+    if (seen.has(hash)) {
       duplicates += 1;
       continue;
     }
-    next.statements.add(hash);
+    seen.add(hash);
     added += 1;
-    const learner = pseudonym(secret, delivery, s);
-    const reached = judge(s);
-    if (reached === undefined) continue;
-    const before = next.learners.get(learner) ?? "";
-    next.learners.set(learner, before === "p" || reached === "p" ? "p" : before === "c" || reached === "c" ? "c" : "");
+    each(s);
   }
-  return { state: next, added, duplicates };
+  return { added, duplicates };
 }
 
 /** A statement as remembered: a hash of its id (or, without one, of its canonical JSON). */
@@ -209,21 +224,12 @@ export function foldScores(
   delivery: string,
 ): { state: ScoreState; added: number; duplicates: number; withoutScore: number } {
   const next: ScoreState = { statements: new Set(state.statements), scores: new Map(state.scores) };
-  let added = 0;
-  let duplicates = 0;
   let withoutScore = 0;
-  for (const s of statements) {
-    const hash = statementHash(s);
-    if (next.statements.has(hash)) {
-      duplicates += 1;
-      continue;
-    }
-    next.statements.add(hash);
-    added += 1;
+  const { added, duplicates } = eachNew(next.statements, statements, (s) => {
     const score = scoreOf(s);
     if (score === undefined) withoutScore += 1;
     else next.scores.set(pseudonym(secret, delivery, s), score);
-  }
+  });
   return { state: next, added, duplicates, withoutScore };
 }
 

@@ -2,6 +2,7 @@ import type { Checkpoint } from "../authority/index.js";
 import { withAncestors, type CompetencyTree } from "../core/index.js";
 import {
   ASSESSMENT_METHODS,
+  followUpDueOf,
   formatInstrument,
   participantsOf,
   type Delivery,
@@ -229,9 +230,6 @@ const rate = (part: number, whole: number): number | null =>
   whole === 0 ? null : Math.round((part / whole) * 1000) / 1000;
 const mean = (total: number, weight: number): number | null =>
   weight === 0 ? null : Math.round((total / weight) * 10) / 10;
-const DAY = 86_400_000;
-const addDays = (day: string, days: number) =>
-  new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
 
 /** Figures per competency and method, in code then method order. */
 function assessmentFigures(
@@ -284,8 +282,7 @@ function evaluate(
   const followUps = h.followUps.filter((f) => ids.has(f.delivery));
   const followed = new Set(followUps.map((f) => f.delivery));
   const dueOf = (d: Delivery) => {
-    const days = h.followUpDays[d.module];
-    return d.followUpDue ?? (days === undefined ? undefined : addDays(d.end, days));
+    return followUpDueOf(d, h.followUpDays[d.module]);
   };
   const expected = delivered.filter((d) => dueOf(d) !== undefined);
   const asOfDay = input.asOf.slice(0, 10);
