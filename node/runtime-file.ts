@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 
 /**
@@ -71,10 +72,26 @@ export async function readRuntimeFile(path: string): Promise<RuntimeRead> {
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, under another user.
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * A process that has ended but that its parent has not reaped yet still answers `kill(pid, 0)`. A
+ * node orphaned by its shell (npm → sh → node, the shell killed first) is reaped by whatever adopts
+ * it, which in a container may be slow to do so or never does: it holds no port and no database.
+ * Linux says so in /proc; elsewhere the answer is "alive".
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "PID (COMM) STATE …": COMM may hold spaces and parentheses, the state follows the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
   }
 }
 

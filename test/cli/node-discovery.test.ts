@@ -1,4 +1,5 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -8,12 +9,14 @@ import { ExitCode } from "../../cli/errors.js";
 import { startingDataDir } from "../../cli/start-marker.js";
 import { initDataDir } from "../../node/setup.js";
 import {
+  isProcessAlive,
   markStarting,
   readRuntimeFile,
   releaseRuntimeFile,
   writeRuntimeFile,
   type RuntimeFile,
 } from "../../node/runtime-file.js";
+import { waitUntil } from "../../bench/lib/wait.js";
 import { DEFAULT_CONFIG_URL, makeTempDir, startTestNode, type TestNode } from "../helpers/harness.js";
 import { expectCliError, memoryIo } from "../helpers/io.js";
 
@@ -147,6 +150,28 @@ describe("node.json", () => {
     await releaseRuntimeFile(path, again as NonNullable<typeof again>);
     expect((await readRuntimeFile(path)).kind).toBe("missing");
   });
+
+  test.runIf(process.platform === "linux")(
+    "a process that has ended but was not reaped yet (a zombie) is not a live node",
+    async () => {
+      // The shell starts a child, then becomes a `sleep` that never reaps it.
+      const shell = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 20"], { stdio: ["ignore", "pipe", "ignore"] });
+      try {
+        const [line] = (await once(shell.stdout, "data")) as [Buffer];
+        const child = Number(line.toString().trim());
+        await waitUntil(
+          "the child to end",
+          async () => (await readFile(`/proc/${child}/stat`, "utf8")).includes(") Z "),
+          10_000,
+          20,
+        );
+        expect(isProcessAlive(child)).toBe(false);
+        expect(isProcessAlive(shell.pid ?? 0)).toBe(true);
+      } finally {
+        shell.kill("SIGKILL");
+      }
+    },
+  );
 
   test("the entry file finds the data directory of `start` as commander would", () => {
     const argv = (...args: string[]) => ["node", "main.js", ...args];
