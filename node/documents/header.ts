@@ -18,6 +18,10 @@ export const DocumentType = {
   PrivateDeliveries: "private-deliveries",
   EvaluationPanel: "evaluation-panel",
   AuditFindings: "audit-findings",
+  Feedback: "feedback",
+  Grievances: "grievances",
+  PrivateGrievances: "private-grievances",
+  AnnualPlans: "annual-plans",
 } as const;
 export type DocumentType = (typeof DocumentType)[keyof typeof DocumentType];
 
@@ -42,6 +46,10 @@ export const SCHEMA_VERSIONS: Readonly<Record<DocumentType, string>> = {
   [DocumentType.PrivateDeliveries]: "1.0",
   [DocumentType.EvaluationPanel]: "1.0",
   [DocumentType.AuditFindings]: "1.0",
+  [DocumentType.Feedback]: "1.0",
+  [DocumentType.Grievances]: "1.0",
+  [DocumentType.PrivateGrievances]: "1.0",
+  [DocumentType.AnnualPlans]: "1.0",
 };
 
 /** The small header every document carries. */
