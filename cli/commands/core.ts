@@ -179,11 +179,13 @@ export async function coreReleaseCommand(
     c.core.releaseCore({ version: options.version, notes: options.notes ?? "" }),
   );
   if (io.json) printJson(io, release);
-  else
+  else {
     printLine(
       io,
       `Released the core as ${release.version} (seq ${release.seq}, signed ${release.time}); hubs receive it as it replicates`,
     );
+    if (release.answers.length > 0) printLine(io, `It answers the proposals ${release.answers.join(", ")}`);
+  }
 }
 
 export async function coreReleasesCommand(options: ConnectionOptions, io: Io): Promise<void> {
@@ -196,8 +198,8 @@ export async function coreReleasesCommand(options: ConnectionOptions, io: Io): P
   else
     printTable(
       io,
-      ["version", "signed at", "seq", "notes"],
-      result.releases.map((r) => [r.version, r.time, String(r.seq), r.notes]),
+      ["version", "signed at", "seq", "notes", "answers"],
+      result.releases.map((r) => [r.version, r.time, String(r.seq), r.notes, r.answers.join(", ") || "-"]),
     );
   for (const p of result.problems) printLine(io, `refused: ${p}`);
 }

@@ -14,6 +14,7 @@ import {
   coreRemoveCommand,
   coreShowCommand,
 } from "../commands/core.js";
+import { coreCandidatesCommand } from "../commands/proposals.js";
 import { action } from "./action.js";
 import { collect, positiveInt } from "./arguments.js";
 
@@ -86,6 +87,11 @@ export function registerCore(program: Command): void {
     .option("--notes <text>", "release notes")
     .action(action(coreReleaseCommand));
   core.command("releases").description("the core's verified releases").action(action(coreReleasesCommand));
+  core
+    .command("candidates")
+    .description("adaptations that recur across hubs: candidates for the core (docs/feedback.md)")
+    .option("--min-hubs <n>", "how many hubs must have adapted the same thing (default 2)", positiveInt)
+    .action(action(coreCandidatesCommand));
   core
     .command("show")
     .description("the core of a release (default: the newest)")

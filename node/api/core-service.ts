@@ -19,6 +19,7 @@ import {
   type FieldChange,
   type HubReleaseStatus,
 } from "./generated/concordat/v1/core.js";
+import type { Feedback } from "../feedback/index.js";
 import { serverStream, unary, type HandlerComponents } from "./handlers.js";
 
 export { AuditServiceService, CoreServiceService };
@@ -42,6 +43,8 @@ export interface CoreServiceComponents extends HandlerComponents {
   curriculum: Curriculum;
   membership: Membership;
   views: VerifiedViews;
+  /** The proposals a release answers: those decided and not released yet. */
+  feedback: Pick<Feedback, "unreleased">;
   info: { hubId: string };
 }
 
@@ -61,7 +64,7 @@ function kindOf(kind: string): RecordKind {
 }
 
 function releaseMessage(r: CoreRelease): CoreReleaseMessage {
-  return { version: r.version, notes: r.notes, heads: r.heads, seq: r.seq, time: r.time };
+  return { version: r.version, notes: r.notes, answers: r.answers, heads: r.heads, seq: r.seq, time: r.time };
 }
 
 function fieldMessage(f: CoreFieldChange): FieldChange {
@@ -120,7 +123,14 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
       return coreAuthoring.import(ctx.operator.id, parts, req.dryRun);
     }),
     releaseCore: unary(components, "ReleaseCore", "admin", async (req, ctx) =>
-      releaseMessage(await coreAuthoring.release(ctx.operator.id, req.version.trim(), req.notes)),
+      releaseMessage(
+        await coreAuthoring.release(
+          ctx.operator.id,
+          req.version.trim(),
+          req.notes,
+          await components.feedback.unreleased(),
+        ),
+      ),
     ),
     exportCore: unary(components, "ExportCore", "viewer", async (req) => {
       const { label, content } = await contentOf(req.release, req.draft);

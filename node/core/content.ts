@@ -35,6 +35,11 @@ export interface CoreDoc {
   definitions?: A.ImmutableString;
   /** Release notes by version, written just before the release is signed (so they are signed too). */
   releaseNotes: Record<string, A.ImmutableString>;
+  /**
+   * By version, the proposals (`HUB/ID`, docs/feedback.md) a release answers, as a JSON array:
+   * written with its notes, so the release's signature covers them.
+   */
+  releaseAnswers?: Record<string, A.ImmutableString>;
 }
 
 export const MAP_OF: Record<RecordKind, "items" | "associations" | "modules" | "schemes"> = {
@@ -53,6 +58,7 @@ export function initialCoreDoc(): Record<string, unknown> {
     schemes: {},
     definitions: new A.ImmutableString("{}"),
     releaseNotes: {},
+    releaseAnswers: {},
   };
 }
 
@@ -108,7 +114,12 @@ export function validateFramework(
  * Reads the core out of a document (the secretariat's authoring copy, or a hub's view at a signed
  * release). Records that do not parse are left out and named in `problems`.
  */
-export function readCore(doc: unknown): { content: CoreContent; notes: Record<string, string>; problems: string[] } {
+export function readCore(doc: unknown): {
+  content: CoreContent;
+  notes: Record<string, string>;
+  answers: Record<string, string[]>;
+  problems: string[];
+} {
   const d = (doc ?? {}) as Partial<CoreDoc>;
   const problems: string[] = [];
   const parse = <T>(kind: RecordKind, map: Record<string, unknown> | undefined): T[] => {
@@ -142,6 +153,15 @@ export function readCore(doc: unknown): { content: CoreContent; notes: Record<st
   }
   const notes: Record<string, string> = {};
   for (const [version, note] of Object.entries(d.releaseNotes ?? {})) notes[version] = textOf(note) ?? "";
+  const answers: Record<string, string[]> = {};
+  for (const [version, list] of Object.entries(d.releaseAnswers ?? {})) {
+    try {
+      const parsed: unknown = JSON.parse(textOf(list) ?? "[]");
+      if (Array.isArray(parsed)) answers[version] = parsed.filter((x): x is string => typeof x === "string");
+    } catch {
+      problems.push(`the answers of release ${version} are not JSON`);
+    }
+  }
   const content: CoreContent = {
     framework,
     items: sortById(parse<CoreItem>("item", d.items), (x) => x.identifier),
@@ -150,7 +170,7 @@ export function readCore(doc: unknown): { content: CoreContent; notes: Record<st
     schemes: sortById(parse<AccreditationScheme>("scheme", d.schemes), (x) => x.id),
     definitions,
   };
-  return { content, notes, problems };
+  return { content, notes, answers, problems };
 }
 
 function sortById<T>(records: T[], id: (r: T) => string): T[] {

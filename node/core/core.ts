@@ -38,6 +38,8 @@ export function coreSpec(): OwnedDocumentSpec {
 export interface CoreRelease {
   version: string;
   notes: string;
+  /** The proposals to the core it answers, `HUB/ID` (docs/feedback.md). */
+  answers: string[];
   heads: string[];
   seq: number;
   time: string;
@@ -127,14 +129,19 @@ export class CoreAuthoring implements CoreSource {
   #releasesNow(): CoreRelease[] {
     if (!this.#isSecretariat || !this.#documents.has(CORE_KEY)) return [];
     const doc = this.#documents.get(CORE_KEY);
-    return this.#checkpointer.releases(this.#documents.idOf(CORE_KEY)).map((s) => ({
-      version: s.checkpoint.version ?? "",
-      // The notes as signed: read at the release's heads, not from the drafts.
-      notes: readCore(A.view(doc, s.checkpoint.heads)).notes[s.checkpoint.version ?? ""] ?? "",
-      heads: s.checkpoint.heads,
-      seq: s.checkpoint.seq,
-      time: s.checkpoint.time,
-    }));
+    return this.#checkpointer.releases(this.#documents.idOf(CORE_KEY)).map((s) => {
+      // The notes and answers as signed: read at the release's heads, not from the drafts.
+      const signed = readCore(A.view(doc, s.checkpoint.heads));
+      const version = s.checkpoint.version ?? "";
+      return {
+        version,
+        notes: signed.notes[version] ?? "",
+        answers: signed.answers[version] ?? [],
+        heads: s.checkpoint.heads,
+        seq: s.checkpoint.seq,
+        time: s.checkpoint.time,
+      };
+    });
   }
 
   async content(version?: string): Promise<CoreContent | undefined> {
@@ -308,9 +315,10 @@ export class CoreAuthoring implements CoreSource {
 
   /**
    * Signs the drafts as release `version`: versions only go up, and a release must change
-   * something. The notes are written into the core first, so the signature covers them too.
+   * something. The notes, and the proposals it answers, are written into the core first, so the
+   * signature covers them too.
    */
-  async release(operatorId: string, version: string, notes: string): Promise<CoreRelease> {
+  async release(operatorId: string, version: string, notes: string, answers: string[] = []): Promise<CoreRelease> {
     this.#require();
     if (!VERSION_PATTERN.test(version))
       throw invalidArgument([{ field: "version", description: `${quote(version)} is not a version X.Y.Z` }]);
@@ -338,14 +346,26 @@ export class CoreAuthoring implements CoreSource {
         {
           key: CORE_KEY,
           subject: version,
-          change: (doc) => void ((doc.releaseNotes as Record<string, unknown>)[version] = new A.ImmutableString(notes)),
+          change: (doc) => {
+            (doc.releaseNotes as Record<string, unknown>)[version] = new A.ImmutableString(notes);
+            if (answers.length === 0) return;
+            doc.releaseAnswers ??= {};
+            (doc.releaseAnswers as Record<string, unknown>)[version] = new A.ImmutableString(JSON.stringify(answers));
+          },
         },
       ],
       result: undefined,
     }));
     const signed = await this.#checkpointer.release(CORE_KEY, version, check);
     this.#log.info({ version, seq: signed.checkpoint.seq }, "core released");
-    return { version, notes, heads: signed.checkpoint.heads, seq: signed.checkpoint.seq, time: signed.checkpoint.time };
+    return {
+      version,
+      notes,
+      answers,
+      heads: signed.checkpoint.heads,
+      seq: signed.checkpoint.seq,
+      time: signed.checkpoint.time,
+    };
   }
 
   /** The drafts with `changes` applied (records replaced by identifier). */

@@ -151,8 +151,16 @@ export class VerifiedCoreReleases implements CoreSource, Startable {
         problems.push({ version, reason: `its heads do not descend from release ${previous.checkpoint.version}'s` });
         continue;
       }
-      const notes = readCore({ releaseNotes: atRelease.value }).notes[version] ?? "";
-      releases.push({ version, notes, heads: c.heads, seq: c.seq, time: c.time });
+      const answered = await this.#replica.read(coreId, { heads: c.heads, path: ["releaseAnswers"] });
+      const atHeads = readCore({ releaseNotes: atRelease.value, releaseAnswers: answered?.value });
+      releases.push({
+        version,
+        notes: atHeads.notes[version] ?? "",
+        answers: atHeads.answers[version] ?? [],
+        heads: c.heads,
+        seq: c.seq,
+        time: c.time,
+      });
       previous = signed;
     }
     for (const p of problems) {

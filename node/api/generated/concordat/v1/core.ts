@@ -95,6 +95,8 @@ export interface CoreRelease {
   heads: string[];
   seq: number;
   time: string;
+  /** the proposals to the core it answers, HUB/ID (docs/feedback.md) */
+  answers: string[];
 }
 
 export interface ListCoreReleasesRequest {
@@ -1092,7 +1094,7 @@ export const ReleaseCoreRequest: MessageFns<ReleaseCoreRequest> = {
 };
 
 function createBaseCoreRelease(): CoreRelease {
-  return { version: "", notes: "", heads: [], seq: 0, time: "" };
+  return { version: "", notes: "", heads: [], seq: 0, time: "", answers: [] };
 }
 
 export const CoreRelease: MessageFns<CoreRelease> = {
@@ -1111,6 +1113,9 @@ export const CoreRelease: MessageFns<CoreRelease> = {
     }
     if (message.time !== "") {
       writer.uint32(42).string(message.time);
+    }
+    for (const v of message.answers) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -1168,6 +1173,14 @@ export const CoreRelease: MessageFns<CoreRelease> = {
             message.time = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.answers.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1187,6 +1200,7 @@ export const CoreRelease: MessageFns<CoreRelease> = {
       heads: globalThis.Array.isArray(object?.heads) ? object.heads.map((e: any) => globalThis.String(e)) : [],
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
       time: isSet(object.time) ? globalThis.String(object.time) : "",
+      answers: globalThis.Array.isArray(object?.answers) ? object.answers.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -1207,6 +1221,9 @@ export const CoreRelease: MessageFns<CoreRelease> = {
     if (message.time !== "") {
       obj.time = message.time;
     }
+    if (message.answers?.length) {
+      obj.answers = message.answers;
+    }
     return obj;
   },
 
@@ -1220,6 +1237,7 @@ export const CoreRelease: MessageFns<CoreRelease> = {
     message.heads = object.heads?.map((e) => e) || [];
     message.seq = object.seq ?? 0;
     message.time = object.time ?? "";
+    message.answers = object.answers?.map((e) => e) || [];
     return message;
   },
 };
