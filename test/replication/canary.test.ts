@@ -100,6 +100,29 @@ describe.each(["libp2p", "grpc"] as const)("private data never leaves its node (
     // The private part is stored at a.
     expect(a().node.running.roster.get("CANARY-1", true).private?.notes).toBe(`notes ${canary}`);
     await waitForForeignTrainer(b(), a(), "CANARY-1", (name) => name.includes(marker));
+    // A grievance: who complained, what they said and about whom stay at a; its codes and days replicate.
+    const grievance = await a().node.running.grievances.receive("op", {
+      category: "conduct",
+      source: "trainee",
+      receivedOn: "",
+      acknowledgeWithinDays: 0,
+      resolveWithinDays: 0,
+      complainant: { name: `Complainant ${canary}`, contact: `${canary}@example.org`, anonymous: true },
+      description: `What happened: ${canary}`,
+      about: { delivery: `d-${canary}`, trainer: `T-${canary}`, module: "" },
+    });
+    await a().node.running.grievances.acknowledge("op", grievance.id, "");
+    await a().node.running.grievances.investigate("op", grievance.id, "", `Investigation note ${canary}`);
+    await waitUntil(
+      "b to verify a's grievance record",
+      async () =>
+        b()
+          .node.running.grievances.records(a().hub)
+          .some((g) => g.id === grievance.id),
+      20_000,
+    );
+    // Not blind for grievances either: the record's opaque id is found in what a sent.
+    expect(sent.some((s) => s.node === "a" && s.transport === transport && carries(s.bytes, grievance.id))).toBe(true);
 
     // The capture is not blind: the public marker is found, by the same search, in what a's
     // adapter sent and, for gRPC, in the gRPC messages on the wire (none of them gRPC-compressed).

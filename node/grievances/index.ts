@@ -1,0 +1,2 @@
+export * from "./model.js";
+export { Grievances, grievancesSpecs, type HeldGrievance } from "./grievances.js";
