@@ -18,6 +18,8 @@ export interface FindOptions extends ConnectionOptions {
   days?: number;
   pageSize?: number;
   pageToken?: string;
+  deliveredModule?: string;
+  servedIn?: string;
 }
 
 /** `trainers find`: accredited, available trainers across the federation, ranked. */
@@ -37,15 +39,21 @@ export async function trainersFindCommand(options: FindOptions, io: Io): Promise
       minConsecutiveDays: options.days ?? 0,
       pageSize: options.pageSize ?? 0,
       pageToken: options.pageToken ?? "",
+      deliveredModule: options.deliveredModule ?? "",
+      servedIn: options.servedIn ?? "",
     }),
   );
   if (io.json) {
     printJson(io, result);
     return;
   }
+  const served = [
+    options.deliveredModule ? `who delivered ${options.deliveredModule} before` : "",
+    options.servedIn ? `who served in ${options.servedIn.toUpperCase()}` : "",
+  ].filter((x) => x !== "");
   printLine(
     io,
-    `${result.total} trainer(s) ${options.days ? `with ${options.days} free day(s) in a row` : "free for the whole period"} ${formatRange(range.from, range.to)}:`,
+    `${result.total} trainer(s) ${served.length > 0 ? `${served.join(" and ")}, ` : ""}${options.days ? `with ${options.days} free day(s) in a row` : "free for the whole period"} ${formatRange(range.from, range.to)}:`,
   );
   if (result.trainers.length > 0) {
     printTable(

@@ -232,18 +232,8 @@ export async function trainersListCommand(options: ListCommandOptions, io: Io): 
   printLine(io, `${pages.trainers.length} of ${pages.total} trainers${more}`);
 }
 
-export async function trainersHistoryCommand(options: ConnectionOptions & { id: string }, io: Io): Promise<void> {
-  const history = await withConnection(options, (c) => c.trainers.getTrainerHistory({ id: options.id }));
-  if (io.json) {
-    printJson(io, history.entries);
-    return;
-  }
-  printTable(
-    io,
-    ["time", "operator", "action"],
-    history.entries.map((e) => [e.time, e.operatorId, e.action]),
-  );
-}
+/** `trainers history`: deployments, lineage, moves and changes (cli/commands/trainer-history.ts). */
+export { trainersHistoryCommand } from "./trainer-history.js";
 
 export interface ImportCommandOptions extends ConnectionOptions {
   file: string;

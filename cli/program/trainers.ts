@@ -5,12 +5,18 @@ import {
   trainersAddCommand,
   trainersExportCommand,
   trainersGetCommand,
-  trainersHistoryCommand,
   trainersImportCommand,
   trainersListCommand,
   trainersRemoveCommand,
   trainersUpdateCommand,
 } from "../commands/trainers.js";
+import {
+  trainersAcceptCommand,
+  trainersDeployCommand,
+  trainersHistoryCommand,
+  trainersLineageCommand,
+  trainersReleaseCommand,
+} from "../commands/trainer-history.js";
 import type { ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { action } from "./action.js";
@@ -106,6 +112,11 @@ export function registerTrainers(program: Command): void {
     .option("--region <code>", "ISO 3166 country or subdivision served")
     .option("--hub <id>", "only this home hub")
     .option("--days <n>", "at least N consecutive free days in the range (default: the whole range free)", positiveInt)
+    .option(
+      "--delivered-module <id>",
+      "only trainers who delivered this module before: a recorded deployment of it that ended before --from",
+    )
+    .option("--served-in <country>", "only trainers with a recorded deployment in this country (ISO 3166-1 alpha-2)")
     .option("--page-size <n>", "results per page (default 50)", positiveInt)
     .option("--page-token <token>", "continue from a previous page")
     .action(action(trainersFindCommand));
@@ -122,6 +133,42 @@ export function registerTrainers(program: Command): void {
     .action(action(trainersFreeBusyCommand, "id"));
   trainers
     .command("history <id>")
-    .description("who changed a trainer, and when")
+    .description(
+      "where a trainer served (deployments), who trained them as a trainer (lineage), moves between hubs (and whether both hubs signed them), and who changed the record here",
+    )
+    .option("--hub <id>", "a trainer of another hub, as of its latest verified checkpoint (default: this hub)")
     .action(action(trainersHistoryCommand, "id"));
+  trainers
+    .command("deploy <id>")
+    .description("record a deployment or engagement the trainer served (public: replicated to every hub)")
+    .requiredOption("--from <date>", "first day (YYYY-MM-DD)")
+    .requiredOption("--to <date>", "last day, included (YYYY-MM-DD)")
+    .requiredOption("--role <role>", "lead-trainer | co-trainer | mentor | assessor | observer")
+    .requiredOption("--place <place>", "where, e.g. a town or a training centre")
+    .requiredOption("--country <code>", "ISO 3166-1 alpha-2 country, e.g. KE")
+    .requiredOption("--module <id>", "the module delivered")
+    .option("--mission <name>", "the mission served with (optional)")
+    .option("--with-hub <name>", "the hub served with, as people name it (optional)")
+    .action(action(trainersDeployCommand, "id"));
+  trainers
+    .command("lineage <id>")
+    .description("record who trained this trainer as a trainer (train-the-trainer), and the credential it led to")
+    .requiredOption("--trained-by <hub/id>", "the trainer who trained them, as HUB/TRAINER-ID")
+    .requiredOption("--module <id>", "the module or programme")
+    .requiredOption("--on <date>", "the day it was completed (YYYY-MM-DD, not in the future)")
+    .option("--credential <id>", "the credential it led to (urn:uuid:…, from `concordat credentials issue`)")
+    .action(action(trainersLineageCommand, "id"));
+  trainers
+    .command("release <id>")
+    .description(
+      "let one of this hub's trainers move to another hub: the record here says moved to it (signed), and this hub stops offering them in `trainers find`; the other hub then runs `trainers accept`",
+    )
+    .requiredOption("--to <hub>", "the hub the trainer moves to")
+    .action(action(trainersReleaseCommand, "id"));
+  trainers
+    .command("accept <hub/id>")
+    .description(
+      "take in a trainer another hub released to this one (refused unless that hub's signed roster says so): their public record and history are copied; their personal data never leaves the other hub, so enter it again with `trainers update`",
+    )
+    .action(action(trainersAcceptCommand, "ref"));
 }

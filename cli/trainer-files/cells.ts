@@ -72,6 +72,11 @@ const PUBLIC_COLUMNS = {
   blackouts: "blackouts",
   updatedAt: null,
   updatedBy: null,
+  // Service history: written by `trainers deploy`, `lineage`, `release`, `accept`; files do not carry it.
+  deployments: null,
+  trainedBy: null,
+  movedTo: null,
+  movedFrom: null,
 } as const satisfies Record<keyof RosterTrainerPublic, string | null>;
 
 /** The CSV column of each private field of the roster's trainer (never replicated). */
@@ -88,7 +93,12 @@ export type CsvColumn = PublicColumn | PrivateColumn;
 
 /** The trainer's public fields a file carries, in the order files write them (`updatedAt`/`updatedBy` are the node's). */
 export const FILE_PUBLIC_FIELDS = (Object.keys(PUBLIC_COLUMNS) as Array<keyof typeof PUBLIC_COLUMNS>).filter(
-  (field): field is Exclude<keyof RosterTrainerPublic, "updatedAt" | "updatedBy"> => PUBLIC_COLUMNS[field] !== null,
+  (
+    field,
+  ): field is Exclude<
+    keyof RosterTrainerPublic,
+    "updatedAt" | "updatedBy" | "deployments" | "trainedBy" | "movedTo" | "movedFrom"
+  > => PUBLIC_COLUMNS[field] !== null,
 );
 
 /** The trainer's private fields, in file order. */

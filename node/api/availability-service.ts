@@ -2,7 +2,7 @@ import { CEFR, type AvailabilityQuery } from "../query/index.js";
 import type { Availability } from "../query/index.js";
 import { invalidArgument, notFound } from "../errors.js";
 import { MAX_LANGUAGE_TAG } from "../text.js";
-import { Checker, quote } from "../text.js";
+import { Checker, checkRegion, quote } from "../text.js";
 import { MAX_FREEBUSY_DAYS, MAX_FREEBUSY_MS } from "../query/index.js";
 import { AvailabilityServiceService, type AvailabilityServiceServer } from "./generated/concordat/v1/availability.js";
 import { unary, type HandlerComponents } from "./handlers.js";
@@ -57,6 +57,14 @@ export function availabilityService(
       c.text("language", req.language, { max: MAX_LANGUAGE_TAG });
       c.text("region", req.region, { max: QUERY_LIMITS.region });
       c.text("page_token", req.pageToken, { max: QUERY_LIMITS.pageToken });
+      const deliveredModule = c.text("delivered_module", req.deliveredModule ?? "", { max: QUERY_LIMITS.id });
+      let servedIn = (req.servedIn ?? "").trim();
+      if (servedIn !== "") {
+        const before = c.violations.length;
+        servedIn = checkRegion(c, "served_in", servedIn);
+        if (c.violations.length === before && servedIn.length !== 2)
+          c.fail("served_in", `${quote(servedIn)} is a subdivision; deployments name countries (ISO 3166-1 alpha-2)`);
+      }
       if (c.violations.length > 0) throw invalidArgument(c.violations);
       const violations = c.violations;
       const from = Date.parse(req.from);
@@ -85,6 +93,8 @@ export function availabilityService(
         ...(req.region ? { region: req.region } : {}),
         ...(req.hub ? { hub: req.hub } : {}),
         ...(req.minConsecutiveDays > 0 ? { minConsecutiveDays: req.minConsecutiveDays } : {}),
+        ...(deliveredModule !== "" ? { deliveredModule } : {}),
+        ...(servedIn !== "" ? { servedIn } : {}),
       };
       const started = performance.now();
       const answer = await availability.find(query, { size, offset });

@@ -1,11 +1,20 @@
 import { invalidArgument, permissionDenied, resourceExhausted } from "../errors.js";
 import { hasRole, type Operator } from "../operators/index.js";
-import type { ImportRowInput, Roster } from "../roster/index.js";
+import type { VerifiedViews } from "../authority/index.js";
+import type { Membership } from "../federation/index.js";
+import {
+  TrainerMoves,
+  type ImportRowInput,
+  type Roster,
+  type Trainer as RosterTrainer,
+  type TrainerHistory,
+} from "../roster/index.js";
 import { draftFromMessage, trainerToMessage } from "./convert.js";
 import {
   ImportRow,
   TrainerServiceService,
   type ImportOptions,
+  type GetTrainerHistoryResponse,
   type ImportTrainersRequest,
   type Trainer,
   type TrainerServiceServer,
@@ -28,8 +37,16 @@ export const MAX_IMPORT_ROW_BYTES = 256 * 1024;
 /** Bytes of all rows of one import stream: the node holds them all until it has checked every one. */
 export const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
 
-export function trainerService(components: HandlerComponents & { roster: Roster }): TrainerServiceServer {
+export function trainerService(
+  components: HandlerComponents & {
+    roster: Roster;
+    views: VerifiedViews;
+    membership: Membership;
+    info: { hubId: string };
+  },
+): TrainerServiceServer {
   const { roster } = components;
+  const moves = new TrainerMoves({ hubId: components.info.hubId }, components);
   return {
     addTrainer: unary(components, "AddTrainer", "operator", async (req, ctx) => {
       const trainer = await roster.add(draftFromMessage(req.trainer), ctx.operator.id);
@@ -116,14 +133,64 @@ export function trainerService(components: HandlerComponents & { roster: Roster 
         for (const trainer of roster.exportAll(req.includePrivate)) yield trainerToMessage(trainer);
       },
     ),
-    getTrainerHistory: unary(components, "GetTrainerHistory", "viewer", (req) => {
-      const id = req.id.trim();
-      roster.get(id, false); // NOT_FOUND for an unknown trainer
-      return {
-        entries: roster
-          .history(id)
-          .map((r) => ({ time: new Date(r.time).toISOString(), operatorId: r.operatorId, action: r.action })),
-      };
+    getTrainerHistory: unary(components, "GetTrainerHistory", "viewer", (req) =>
+      // NOT_FOUND for an unknown trainer (or one of another hub not verified here)
+      historyToMessage(moves.history((req.hub ?? "").trim(), req.id.trim())),
+    ),
+    addDeployment: unary(components, "AddDeployment", "operator", async (req, ctx) => {
+      const d = req.deployment;
+      const trainer = await roster.addDeployment(
+        req.id,
+        {
+          from: d?.from ?? "",
+          to: d?.to ?? "",
+          role: d?.role ?? "",
+          place: d?.place ?? "",
+          country: d?.country ?? "",
+          module: d?.module ?? "",
+          hub: d?.hub ?? "",
+          mission: d?.mission ?? "",
+        },
+        ctx.operator.id,
+      );
+      return historyToMessage(moves.history("", trainer.id));
     }),
+    addLineage: unary(components, "AddLineage", "operator", async (req, ctx) => {
+      const l = req.lineage;
+      const trainer = await roster.addLineage(
+        req.id,
+        { trainedBy: l?.trainedBy ?? "", module: l?.module ?? "", on: l?.on ?? "", credential: l?.credential ?? "" },
+        ctx.operator.id,
+      );
+      return historyToMessage(moves.history("", trainer.id));
+    }),
+    releaseTrainer: unary(components, "ReleaseTrainer", "operator", async (req, ctx) => {
+      const trainer = await moves.release(req.id, req.toHub, ctx.operator.id);
+      return historyToMessage(moves.history("", trainer.id));
+    }),
+    acceptTrainer: unary(components, "AcceptTrainer", "operator", async (req, ctx) => {
+      const trainer = await moves.accept(req.fromHub, req.id, ctx.operator.id);
+      return historyToMessage(moves.history("", trainer.id));
+    }),
+  };
+}
+
+/** A trainer's public record with its service history, and whether a move is signed by both hubs. */
+function historyToMessage(h: TrainerHistory): GetTrainerHistoryResponse {
+  const { private: _private, ...publicRecord } = h.trainer as RosterTrainer;
+  return {
+    entries: h.changes.map((r) => ({
+      time: new Date(r.time).toISOString(),
+      operatorId: r.operatorId,
+      action: r.action,
+    })),
+    trainer: trainerToMessage(publicRecord),
+    deployments: (h.trainer.deployments ?? []).map((d) => ({ ...d })),
+    trainedBy: (h.trainer.trainedBy ?? []).map((l) => ({ ...l })),
+    movedTo: h.trainer.movedTo ? { ...h.trainer.movedTo } : undefined,
+    movedFrom: h.trainer.movedFrom ? { ...h.trainer.movedFrom } : undefined,
+    moveConfirmed: h.move.confirmed,
+    moveDetail: h.move.detail,
+    checkpointSeq: h.seq,
   };
 }

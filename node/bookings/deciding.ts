@@ -307,6 +307,11 @@ export class BookingDecisions implements Startable {
         detail: `trainer '${request.trainer.id}' is not in the roster of hub '${this.#self}'`,
       };
     }
+    if (trainer.movedTo)
+      return {
+        reason: "unknown-trainer",
+        detail: `trainer '${request.trainer.id}' moved to hub '${trainer.movedTo.hub}' on ${trainer.movedTo.on}: ask that hub`,
+      };
     const blackout = trainer.blackouts.find((b) => overlaps(b, request));
     if (blackout)
       return { reason: "blackout", detail: `the trainer is unavailable from ${blackout.start} to ${blackout.end}` };

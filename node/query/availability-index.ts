@@ -23,7 +23,15 @@ interface Entry {
   free: Range[];
   /** Raw blackouts and engagements, sorted by start (conflicts count raw intervals). */
   blocked: Range[];
-  keys: { competencies: string[]; claimed: string[]; languages: string[]; countries: string[]; regions: string[] };
+  keys: {
+    competencies: string[];
+    claimed: string[];
+    languages: string[];
+    countries: string[];
+    regions: string[];
+    /** Countries of its deployments. */
+    served: string[];
+  };
   /** CEFR rank per primary language, and the best over all: proficiency without a search per query. */
   ranks: Map<string, number>;
   best: number;
@@ -128,6 +136,13 @@ export class AvailabilityIndex {
   readonly #live = new Bits();
   readonly #byRegion = new Map<string, Bits>();
   readonly #accredited = new Map<string, Accredited>();
+  /** Slots by a country they served in (a deployment there). */
+  readonly #byServed = new Map<string, Bits>();
+  /**
+   * Per module, its deployments' ends, as an Accredited list with from = the end and until = +∞:
+   * "ended at or before the range starts" is then `validInto(words, start, start)`.
+   */
+  readonly #delivered = new Map<string, Accredited>();
   /** Per primary language, slots by their CEFR rank in it (index rank + 1); and by their best rank. */
   readonly #byLanguageRank = new Map<string, Bits[]>();
   readonly #byBest: Bits[] = Array.from({ length: RANKS }, () => new Bits());
@@ -182,6 +197,7 @@ export class AvailabilityIndex {
         languages: [...new Set(record.languages.map((l) => primaryLanguage(l.tag)))],
         countries: [...new Set(record.regions.map((r) => r.slice(0, 2)))],
         regions: [...new Set(record.regions)],
+        served: [...new Set((record.deployments ?? []).map((d) => d.country))],
       },
       ranks: new Map(),
       best: -1,
@@ -201,6 +217,7 @@ export class AvailabilityIndex {
     for (const l of entry.keys.languages) post(this.#byLanguage, l, slot);
     for (const c of entry.keys.countries) post(this.#byCountry, c, slot);
     for (const r of entry.keys.regions) post(this.#byRegion, r, slot);
+    for (const c of entry.keys.served) post(this.#byServed, c, slot);
     post(this.#byHub, record.hub, slot);
     for (const a of record.accreditations) {
       let list = this.#accredited.get(a.competency);
@@ -209,6 +226,15 @@ export class AvailabilityIndex {
         this.#accredited.set(a.competency, list);
       }
       entry.held.push([list, list.add(slot, a.validFrom, a.validUntil)]);
+    }
+    for (const d of record.deployments ?? []) {
+      let list = this.#delivered.get(d.module);
+      if (!list) {
+        list = new Accredited();
+        this.#delivered.set(d.module, list);
+      }
+      // `held` is what `#unpost` takes out again, whichever list an entry is in.
+      entry.held.push([list, list.add(slot, d.end, Number.POSITIVE_INFINITY)]);
     }
     for (const [lang, rank] of entry.ranks) {
       let byRank = this.#byLanguageRank.get(lang);
@@ -259,6 +285,7 @@ export class AvailabilityIndex {
     for (const l of entry.keys.languages) unpost(this.#byLanguage, l, slot);
     for (const c of entry.keys.countries) unpost(this.#byCountry, c, slot);
     for (const r of entry.keys.regions) unpost(this.#byRegion, r, slot);
+    for (const c of entry.keys.served) unpost(this.#byServed, c, slot);
     unpost(this.#byHub, entry.record.hub, slot);
     for (const [list, ref] of entry.held) list.remove(ref);
     for (const [lang, rank] of entry.ranks) this.#byLanguageRank.get(lang)?.[rank + 1]?.delete(slot);
@@ -441,6 +468,7 @@ export class AvailabilityIndex {
       }
     } else orInto(words, this.#live);
     if (query.hub !== undefined) andInto(words, this.#byHub.get(query.hub));
+    this.#servedInto(words, query, n);
     if (query.language && language !== undefined) {
       const ranks = this.#byLanguageRank.get(language);
       const spoken = this.#scratch(n);
@@ -454,6 +482,16 @@ export class AvailabilityIndex {
       andWords(words, served);
     }
     return { words, planes };
+  }
+
+  /** Keeps in `words` the slots whose deployments answer `deliveredModule` and `servedIn` (exact). */
+  #servedInto(words: Uint32Array, query: AvailabilityQuery, n: number): void {
+    if (query.servedIn !== undefined) andInto(words, this.#byServed.get(query.servedIn));
+    if (query.deliveredModule !== undefined) {
+      const delivered = this.#scratch(n);
+      this.#delivered.get(query.deliveredModule)?.validInto(delivered, query.range.start, query.range.start);
+      andWords(words, delivered);
+    }
   }
 
   /** Adds to `hubs` the hub of every slot set in `words` (a word whose slots share a hub: once). */
@@ -684,6 +722,7 @@ export class AvailabilityIndex {
     if (query.hub !== undefined) andInto(words, this.#byHub.get(query.hub));
     if (query.language) andInto(words, this.#byLanguage.get(primaryLanguage(query.language.tag)));
     if (query.region !== undefined) andInto(words, this.#byCountry.get(query.region.slice(0, 2)));
+    if (query.servedIn !== undefined) andInto(words, this.#byServed.get(query.servedIn));
     this.#slide();
     this.#time.narrow(words, query.range, query.minConsecutiveDays);
     return words;
@@ -699,6 +738,15 @@ export class AvailabilityIndex {
     const { record } = entry;
     const { start, end } = query.range;
     if (query.hub !== undefined && record.hub !== query.hub) return;
+    if (query.deliveredModule !== undefined || query.servedIn !== undefined) {
+      let delivered = query.deliveredModule === undefined;
+      let served = query.servedIn === undefined;
+      for (const d of record.deployments ?? []) {
+        if (d.module === query.deliveredModule && d.end <= start) delivered = true;
+        if (d.country === query.servedIn) served = true;
+      }
+      if (!delivered || !served) return;
+    }
     if (query.region !== undefined) {
       let serves = false;
       for (const r of record.regions) if (servesRegion(r, query.region)) serves = true;

@@ -16,7 +16,7 @@ import { ownedDocumentId, type Membership } from "../federation/index.js";
 import { decodeTrainer } from "../roster/index.js";
 import type { TrainerPublic } from "../roster/index.js";
 import { toVFreeBusy } from "./freebusy.js";
-import type { BusyTimeSource } from "./model.js";
+import { DAY_MS, type BusyTimeSource } from "./model.js";
 import type { NodeStore, StoreBatchOperation } from "../storage/index.js";
 import { yielder } from "../yielder.js";
 
@@ -391,6 +391,12 @@ export class Availability implements Startable {
       } catch {
         continue; // only what its owner signed gets here; a record that does not decode is skipped
       }
+      // Released to another hub: no longer offered here (its new hub's record is, once accepted).
+      if (record.movedTo) {
+        now.delete(id);
+        if (!before.has(id)) this.#documentOf.delete(key);
+        continue;
+      }
       this.decodedSinceStart += 1;
       this.#digests.set(key, digest);
       this.#names.set(key, record.displayName);
@@ -530,6 +536,7 @@ export class Availability implements Startable {
       busy: this.#busyOf(hub, t.id),
       accreditations,
       claimed: t.claimed ?? [],
+      deployments: t.deployments ?? [],
     };
   }
 
@@ -593,7 +600,10 @@ export class Availability implements Startable {
 }
 
 /** What the index keeps of a trainer's record besides what it derives (accreditations, busy time). */
-type TrainerBase = Pick<TrainerRecord, "id" | "languages" | "regions" | "availability" | "blackouts" | "claimed">;
+type TrainerBase = Pick<
+  TrainerRecord,
+  "id" | "languages" | "regions" | "availability" | "blackouts" | "claimed" | "deployments"
+>;
 
 function baseOf(t: TrainerPublic): TrainerBase {
   return {
@@ -603,6 +613,12 @@ function baseOf(t: TrainerPublic): TrainerBase {
     availability: t.availability.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
     blackouts: t.blackouts.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
     claimed: [...new Set(t.accreditations.map((a) => a.competency))].sort(),
+    // A deployment's last day is included: it ends at the start of the next day.
+    deployments: (t.deployments ?? []).map((d) => ({
+      module: d.module,
+      country: d.country,
+      end: ms(`${d.to}T00:00:00Z`) + DAY_MS,
+    })),
   };
 }
 
@@ -611,7 +627,8 @@ function digestOf(text: string): string {
   return createHash("sha1").update(text).digest("base64");
 }
 
-const CHUNK_VERSION = 2;
+/** 3: records carry their deployments (a chunk of version 2 is re-read from its roster document). */
+const CHUNK_VERSION = 3;
 
 /**
  * A roster document's trainers as persisted: one JSON value (one parse at a restart), each record a
@@ -629,7 +646,7 @@ interface Chunk {
 /**
  * [id, digest of the stored text (null: decode again), display name, languages as [tag, level, …],
  * regions, availability as [start, end, …], blackouts, busy, accreditations as [scheme, competency,
- * level, validFrom, validUntil, …], claimed, issuers]
+ * level, validFrom, validUntil, …], claimed, issuers, deployments as [module, country, end, …]]
  */
 type ChunkRecord = [
   string,
@@ -643,6 +660,7 @@ type ChunkRecord = [
   Array<string | number>,
   string[],
   string[],
+  Array<string | number>,
 ];
 
 function flatRanges(ranges: readonly Range[]): number[] {
@@ -674,11 +692,21 @@ function encodeChunkRecord(r: TrainerRecord, digest: string | null, name: string
     r.accreditations.flatMap((a) => [a.scheme, a.competency, a.level, a.validFrom, a.validUntil]),
     r.claimed ?? [],
     issuers,
+    (r.deployments ?? []).flatMap((d) => [d.module, d.country, d.end]),
   ];
 }
 
 function decodeChunkRecord(hub: string, t: ChunkRecord): TrainerRecord {
-  const [id, , , languages, regions, availability, blackouts, busy, accreditations, claimed] = t;
+  const [id, , , languages, regions, availability, blackouts, busy, accreditations, claimed, , served] = t;
+  const deployments = new Array<NonNullable<TrainerRecord["deployments"]>[number]>((served ?? []).length / 3);
+  for (let i = 0; i < deployments.length; i += 1) {
+    const d = 3 * i;
+    deployments[i] = {
+      module: served[d] as string,
+      country: served[d + 1] as string,
+      end: served[d + 2] as number,
+    };
+  }
   const langs = new Array<{ tag: string; level: string }>(languages.length / 2);
   for (let i = 0; i < langs.length; i += 1)
     langs[i] = { tag: languages[2 * i] as string, level: languages[2 * i + 1] as string };
@@ -703,5 +731,6 @@ function decodeChunkRecord(hub: string, t: ChunkRecord): TrainerRecord {
     busy: rangesOf(busy),
     accreditations: accs,
     claimed,
+    deployments,
   };
 }

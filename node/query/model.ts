@@ -39,6 +39,18 @@ export interface TrainerRecord {
    * derived before it was kept.
    */
   claimed?: string[];
+  /**
+   * Deployments the roster record lists (node/roster): the module, the country, and the end of the
+   * last day served (exclusive). Absent in records derived before they were kept: none.
+   */
+  deployments?: IndexedDeployment[];
+}
+
+export interface IndexedDeployment {
+  module: string;
+  /** ISO 3166-1 alpha-2. */
+  country: string;
+  end: number;
 }
 
 export interface AvailabilityQuery {
@@ -53,6 +65,22 @@ export interface AvailabilityQuery {
   range: Range;
   /** Absent: the whole range must be free. Present: at least this many consecutive free days in it. */
   minConsecutiveDays?: number;
+  /** Has delivered this module before: a deployment of it that ended at or before the range starts. */
+  deliveredModule?: string;
+  /** Has served in this country (ISO 3166-1 alpha-2): a deployment there, at any time. */
+  servedIn?: string;
+}
+
+/** Whether the record's deployments satisfy the query's `deliveredModule` and `servedIn`. */
+export function servedAsAsked(record: TrainerRecord, query: AvailabilityQuery): boolean {
+  const deployments = record.deployments ?? [];
+  if (
+    query.deliveredModule !== undefined &&
+    !deployments.some((d) => d.module === query.deliveredModule && d.end <= query.range.start)
+  )
+    return false;
+  if (query.servedIn !== undefined && !deployments.some((d) => d.country === query.servedIn)) return false;
+  return true;
 }
 
 export interface AvailabilityMatch {

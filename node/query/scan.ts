@@ -8,6 +8,7 @@ import {
   type CompetencyTree,
   type Range,
   type TrainerRecord,
+  servedAsAsked,
 } from "./model.js";
 import { proficiencyOf, servesRegion } from "./shared.js";
 
@@ -30,6 +31,7 @@ export function scanQuery(
 
 function examine(record: TrainerRecord, query: AvailabilityQuery, tree: CompetencyTree): AvailabilityMatch | undefined {
   if (query.hub !== undefined && record.hub !== query.hub) return undefined;
+  if (!servedAsAsked(record, query)) return undefined;
   if (query.region !== undefined && !record.regions.some((r) => servesRegion(r, query.region as string)))
     return undefined;
   const proficiency = proficiencyOf(record, query);

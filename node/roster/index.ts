@@ -15,6 +15,17 @@ export {
   CEFR_LEVELS,
   ACCREDITATION_STATUSES,
   UPDATABLE_FIELDS,
+  DEPLOYMENT_ROLES,
+  LIMITS as TRAINER_LIMITS,
+  splitTrainerRef,
+  validateDeployment,
+  validateLineage,
+  type Deployment,
+  type DeploymentRole,
+  type Lineage,
+  type MovedFrom,
+  type MovedTo,
+  type RawDeployment,
   type Trainer,
   type TrainerDraft,
   type RawTrainerDraft,
@@ -25,3 +36,4 @@ export {
   type TimeRange,
 } from "./trainer.js";
 export { decodeTrainer } from "./records.js";
+export { TrainerMoves, type ForeignTrainer, type MoveCheck, type TrainerHistory } from "./moves.js";

@@ -1,5 +1,15 @@
 import { ImmutableString } from "@automerge/automerge";
-import type { Accreditation, Language, TimeRange, TrainerPrivate, TrainerPublic } from "./trainer.js";
+import type {
+  Accreditation,
+  Deployment,
+  Language,
+  Lineage,
+  MovedFrom,
+  MovedTo,
+  TimeRange,
+  TrainerPrivate,
+  TrainerPublic,
+} from "./trainer.js";
 
 /**
  * How trainer records are stored in roster documents: each record is one ImmutableString holding
@@ -46,6 +56,17 @@ export function encodeTrainer(t: TrainerPublic): StoredRecord {
     updatedAt: t.updatedAt,
     updatedBy: t.updatedBy,
   };
+  // Written only when there is something: a record without history stays byte for byte as before.
+  if (t.deployments && t.deployments.length > 0) canonical.deployments = t.deployments.map(canonicalDeployment);
+  if (t.trainedBy && t.trainedBy.length > 0)
+    canonical.trainedBy = t.trainedBy.map((l) => ({
+      trainedBy: l.trainedBy,
+      module: l.module,
+      on: l.on,
+      credential: l.credential,
+    }));
+  if (t.movedTo) canonical.movedTo = { hub: t.movedTo.hub, on: t.movedTo.on };
+  if (t.movedFrom) canonical.movedFrom = { hub: t.movedFrom.hub, id: t.movedFrom.id, on: t.movedFrom.on };
   return new ImmutableString(JSON.stringify(canonical));
 }
 
@@ -74,7 +95,56 @@ export function decodeTrainer(stored: unknown): TrainerPublic {
     blackouts: ranges(r.blackouts),
     updatedAt: s(r.updatedAt),
     updatedBy: s(r.updatedBy),
+    ...historyOf(r),
   };
+}
+
+function canonicalDeployment(d: Deployment): Deployment {
+  return {
+    from: d.from,
+    to: d.to,
+    role: d.role,
+    place: d.place,
+    country: d.country,
+    module: d.module,
+    hub: d.hub,
+    mission: d.mission,
+  };
+}
+
+const object = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+/** The history fields of a stored record, those it has (a record from before them has none). */
+function historyOf(r: Record<string, unknown>): Partial<TrainerPublic> {
+  const out: Partial<TrainerPublic> = {};
+  if (Array.isArray(r.deployments))
+    out.deployments = r.deployments.map(
+      (d: Record<string, unknown>): Deployment => ({
+        from: s(d?.from),
+        to: s(d?.to),
+        role: s(d?.role) as Deployment["role"],
+        place: s(d?.place),
+        country: s(d?.country),
+        module: s(d?.module),
+        hub: s(d?.hub),
+        mission: s(d?.mission),
+      }),
+    );
+  if (Array.isArray(r.trainedBy))
+    out.trainedBy = r.trainedBy.map(
+      (l: Record<string, unknown>): Lineage => ({
+        trainedBy: s(l?.trainedBy),
+        module: s(l?.module),
+        on: s(l?.on),
+        credential: s(l?.credential),
+      }),
+    );
+  const to = object(r.movedTo);
+  if (to) out.movedTo = { hub: s(to.hub), on: s(to.on) } satisfies MovedTo;
+  const from = object(r.movedFrom);
+  if (from) out.movedFrom = { hub: s(from.hub), id: s(from.id), on: s(from.on) } satisfies MovedFrom;
+  return out;
 }
 
 export function encodePrivate(p: TrainerPrivate): StoredRecord {

@@ -1,6 +1,6 @@
 import { ImmutableString } from "@automerge/automerge";
 import type { Logger } from "pino";
-import { alreadyExists, invalidArgument, notFound, type FieldViolation } from "../errors.js";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../errors.js";
 import {
   DocumentType,
   type ChangeRecord,
@@ -11,10 +11,17 @@ import {
 import { decodePrivate, decodeTrainer, encodePrivate, encodeTrainer, type StoredRecord } from "./records.js";
 import { quote } from "../text.js";
 import {
+  LIMITS,
   shardOf,
   UPDATABLE_FIELDS,
+  validateDeployment,
+  validateLineage,
   validateTrainer,
+  type Lineage,
+  type RawDeployment,
   type Trainer,
+  type TrainerPublic,
+  type TrainerServiceHistory,
   type RawTrainerDraft,
   type TrainerDraft,
   type TrainerPrivate,
@@ -97,6 +104,24 @@ export interface ImportOutcome {
 }
 
 const MAX_PAGE = 1000;
+
+/** The fields only their own commands write, as a record holds them. */
+function historyFields(t: TrainerPublic): TrainerServiceHistory {
+  const out: TrainerServiceHistory = {};
+  if (t.deployments) out.deployments = t.deployments;
+  if (t.trainedBy) out.trainedBy = t.trainedBy;
+  if (t.movedTo) out.movedTo = t.movedTo;
+  if (t.movedFrom) out.movedFrom = t.movedFrom;
+  return out;
+}
+
+/** A trainer released to another hub: their record here is frozen. */
+function refuseMovedAway(t: TrainerPublic): void {
+  if (t.movedTo)
+    throw failedPrecondition(
+      `trainer ${quote(t.id)} moved to ${t.movedTo.hub} on ${t.movedTo.on}; their record is ${t.movedTo.hub}'s now`,
+    );
+}
 
 /** A lookup by an empty id is a bad request, not a missing trainer. */
 function requireId(id: string, field = "id"): void {
@@ -294,8 +319,11 @@ export class Roster {
         subject: trainer.id,
         change: (doc) => {
           const trainers = (doc as unknown as RosterShardDoc).trainers;
+          // Deployments, lineage and moves are written by their own commands only: an edit keeps them.
+          const before = Object.hasOwn(trainers, trainer.id) ? historyFields(decodeTrainer(trainers[trainer.id])) : {};
           trainers[trainer.id] = encodeTrainer({
             ...trainer,
+            ...before,
             homeHub: this.#hubId,
             updatedAt: now,
             updatedBy: operatorId,
@@ -406,6 +434,7 @@ export class Roster {
     await this.#documents.transact({ operatorId, action: "trainer.update" }, () => {
       if (!this.#exists(id)) throw notFound(`trainer ${quote(id)} is not in this hub's roster`);
       const current = this.get(id, true);
+      refuseMovedAway(current);
       const merged: RawTrainerDraft = {
         id,
         displayName: fields.has("display_name") ? patch.displayName : current.displayName,
@@ -513,6 +542,149 @@ export class Roster {
     });
     if (outcome.committed) this.#changed({ action: "imported", ids: imported });
     return outcome;
+  }
+
+  /**
+   * Rewrites one trainer's public record with `next(current)`, in one transaction (the record is
+   * read inside it, so two writes to one trainer never lose each other).
+   */
+  async #rewrite(
+    id: string,
+    operatorId: string,
+    action: string,
+    next: (current: TrainerPublic) => TrainerPublic,
+  ): Promise<Trainer> {
+    requireId(id);
+    await this.#documents.transact({ operatorId, action }, () => {
+      if (!this.#exists(id)) throw notFound(`trainer ${quote(id)} is not in this hub's roster`);
+      const current = decodeTrainer(this.#shard(id).trainers[id]);
+      const record = encodeTrainer({
+        ...next(current),
+        homeHub: this.#hubId,
+        updatedAt: new Date().toISOString(),
+        updatedBy: operatorId,
+      });
+      const edit: DocumentEdit = {
+        key: shardKey(shardOf(id, this.shardCount)),
+        subject: id,
+        change: (doc) => void ((doc as unknown as RosterShardDoc).trainers[id] = record),
+      };
+      return { edits: [edit], result: undefined };
+    });
+    this.#changed({ action: "changed", ids: [id] });
+    return this.get(id, true);
+  }
+
+  /** Records a deployment or engagement the trainer served. Every problem of it is named. */
+  async addDeployment(id: string, raw: RawDeployment, operatorId: string): Promise<Trainer> {
+    const { value, violations } = validateDeployment(raw);
+    if (id.trim() === "") violations.unshift({ field: "id", description: "is required" });
+    if (violations.length > 0) throw invalidArgument(violations);
+    return this.#rewrite(id.trim(), operatorId, "trainer.deploy", (t) => {
+      refuseMovedAway(t);
+      const list = t.deployments ?? [];
+      if (list.length >= LIMITS.deployments)
+        throw invalidArgument([
+          {
+            field: "deployment",
+            description: `trainer ${quote(t.id)} has ${list.length} deployments; at most ${LIMITS.deployments}`,
+          },
+        ]);
+      const same = (d: typeof value) => JSON.stringify(d) === JSON.stringify(value);
+      if (list.some(same)) throw alreadyExists(`this deployment of trainer ${quote(t.id)} is already recorded`);
+      // Kept in date order, oldest first.
+      const deployments = [...list, value].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+      return { ...t, deployments };
+    });
+  }
+
+  /** Records who trained the trainer as a trainer (train-the-trainer lineage). */
+  async addLineage(id: string, raw: Lineage, operatorId: string): Promise<Trainer> {
+    const trimmed = id.trim();
+    const { value, violations } = validateLineage(raw, { hub: this.#hubId, id: trimmed });
+    if (trimmed === "") violations.unshift({ field: "id", description: "is required" });
+    if (violations.length > 0) throw invalidArgument(violations);
+    return this.#rewrite(trimmed, operatorId, "trainer.lineage", (t) => {
+      refuseMovedAway(t);
+      const list = t.trainedBy ?? [];
+      if (list.length >= LIMITS.lineage)
+        throw invalidArgument([
+          {
+            field: "lineage",
+            description: `trainer ${quote(t.id)} has ${list.length} lineage entries; at most ${LIMITS.lineage}`,
+          },
+        ]);
+      if (list.some((l) => l.trainedBy === value.trainedBy && l.module === value.module))
+        throw alreadyExists(
+          `trainer ${quote(t.id)} already records being trained by ${value.trainedBy} for ${quote(value.module)}`,
+        );
+      return { ...t, trainedBy: [...list, value] };
+    });
+  }
+
+  /**
+   * Releases a trainer to `hub`: the record stays, frozen, saying moved to `hub` on today's date
+   * (signed with this hub's next checkpoint); the availability search no longer offers them here.
+   * `hub` is checked by the caller (a member, not this hub).
+   */
+  async release(id: string, hub: string, operatorId: string): Promise<Trainer> {
+    return this.#rewrite(id.trim(), operatorId, "trainer.release", (t) => {
+      refuseMovedAway(t);
+      return { ...t, movedTo: { hub, on: new Date().toISOString().slice(0, 10) } };
+    });
+  }
+
+  /**
+   * Adds a trainer released to this hub by `from`: their public record as `from` signed it (read
+   * by the caller from its verified view), with its history, marked moved from `from`. The
+   * personal part never left `from`: this hub's operator enters it again (`update`). A trainer
+   * this hub released to `from` earlier may come back: their frozen record here is replaced (the
+   * personal part this hub kept stays).
+   */
+  async accept(from: string, released: TrainerPublic, operatorId: string): Promise<Trainer> {
+    // What the other hub signed is checked as if entered here: this hub signs it next.
+    const { value, violations } = validateTrainer({ ...released, private: undefined }, "released");
+    const deployments = (released.deployments ?? []).map((d, i) => {
+      const checked = validateDeployment(d, `released.deployments[${i}]`);
+      violations.push(...checked.violations);
+      return checked.value;
+    });
+    const trainedBy = (released.trainedBy ?? []).map((l, i) => {
+      const checked = validateLineage(l, { hub: this.#hubId, id: released.id }, `released.trained_by[${i}]`);
+      violations.push(...checked.violations);
+      return checked.value;
+    });
+    if (violations.length > 0)
+      throw invalidArgument(violations, `the record ${from} released does not pass this hub's checks`);
+    const id = value.id;
+    const record: TrainerPublic = {
+      ...value,
+      homeHub: this.#hubId,
+      updatedAt: new Date().toISOString(),
+      updatedBy: operatorId,
+      ...(deployments.length > 0 ? { deployments } : {}),
+      ...(trainedBy.length > 0 ? { trainedBy } : {}),
+      movedFrom: { hub: from, id, on: new Date().toISOString().slice(0, 10) },
+    };
+    await this.#documents.transact({ operatorId, action: "trainer.accept" }, () => {
+      if (this.#exists(id)) {
+        // A trainer coming back: this hub's own frozen record, released to the hub they return from, is replaced.
+        const here = decodeTrainer(this.#shard(id).trainers[id]);
+        if (here.movedTo?.hub !== from) throw alreadyExists(`trainer '${id}' already exists in this hub's roster`);
+      }
+      const growth = this.#growth(this.#exists(id) ? [] : [id]);
+      const edits: DocumentEdit[] = [
+        ...growth.edits,
+        {
+          key: shardKey(shardOf(id, growth.shards)),
+          subject: id,
+          change: (doc) => void ((doc as unknown as RosterShardDoc).trainers[id] = encodeTrainer(record)),
+        },
+      ];
+      return { edits, create: growth.create, result: undefined };
+    });
+    this.#changed({ action: "added", ids: [id] });
+    return this.get(id, true);
   }
 
   /**

@@ -30,6 +30,50 @@ export interface TimeRange {
   end: string;
 }
 
+/** What a trainer did on a deployment or engagement. */
+export const DEPLOYMENT_ROLES = ["lead-trainer", "co-trainer", "mentor", "assessor", "observer"] as const;
+export type DeploymentRole = (typeof DEPLOYMENT_ROLES)[number];
+
+/**
+ * A deployment or engagement a trainer served (public: places, dates, modules, never personal
+ * data). Dates are days (YYYY-MM-DD), both included.
+ */
+export interface Deployment {
+  from: string;
+  to: string;
+  role: DeploymentRole;
+  place: string;
+  /** ISO 3166-1 alpha-2. */
+  country: string;
+  module: string;
+  /** The hub or mission the trainer served with, as people name them (optional). */
+  hub: string;
+  mission: string;
+}
+
+/** Train-the-trainer lineage: who trained this trainer as a trainer, for what, when, and the credential it led to. */
+export interface Lineage {
+  /** `HUB/TRAINER-ID` of the trainer who trained them. */
+  trainedBy: string;
+  module: string;
+  on: string;
+  /** The id of the credential it led to (`urn:uuid:…`, as `credentials issue` gives), or "". */
+  credential: string;
+}
+
+/** A trainer's home hub released them to another hub (their record stays, frozen, saying so). */
+export interface MovedTo {
+  hub: string;
+  on: string;
+}
+
+/** A trainer accepted from another hub, who released them: their record there is `hub`/`id`. */
+export interface MovedFrom {
+  hub: string;
+  id: string;
+  on: string;
+}
+
 /** Personal data: kept in the hub's private document, never replicated. */
 export interface TrainerPrivate {
   email: string;
@@ -50,14 +94,22 @@ export interface TrainerPublic {
   blackouts: TimeRange[];
   updatedAt: string;
   updatedBy: string;
+  /** Where the trainer served (absent in records written before it was kept: read as none). */
+  deployments?: Deployment[];
+  trainedBy?: Lineage[];
+  movedTo?: MovedTo;
+  movedFrom?: MovedFrom;
 }
+
+/** The fields only their own commands write (deploy, lineage, release, accept): an add or update keeps them. */
+export type TrainerServiceHistory = Pick<TrainerPublic, "deployments" | "trainedBy" | "movedTo" | "movedFrom">;
 
 export interface Trainer extends TrainerPublic {
   private?: TrainerPrivate;
 }
 
 /** What a client sends: everything but the fields the node sets. */
-export type TrainerDraft = Omit<Trainer, "homeHub" | "updatedAt" | "updatedBy">;
+export type TrainerDraft = Omit<Trainer, "homeHub" | "updatedAt" | "updatedBy" | keyof TrainerServiceHistory>;
 
 /** A draft as it arrives, before validation: enumerations are still free text. */
 export type RawTrainerDraft = Omit<TrainerDraft, "languages" | "accreditations"> & {
@@ -93,6 +145,11 @@ export const LIMITS = {
   phone: 32,
   nationalId: 64,
   notes: 4000,
+  deployments: 500,
+  lineage: 50,
+  place: 200,
+  mission: 200,
+  credential: 200,
 } as const;
 
 const CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
@@ -273,4 +330,114 @@ export function validateTrainer(
   const value: TrainerDraft = { id, displayName, languages, regions, accreditations, availability, blackouts };
   if (privatePart) value.private = privatePart;
   return { value, violations: c.violations };
+}
+
+const CREDENTIAL_ID = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$/;
+
+/** A day (YYYY-MM-DD) that exists. */
+function checkDay(c: Checker, field: string, value: string): string {
+  const v = value.trim();
+  if (v === "") {
+    c.fail(field, "is required");
+    return v;
+  }
+  if (!c.characters(field, v, TextKind.Line)) return v;
+  if (!DATE_ONLY.test(v) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v)
+    c.fail(field, `${quote(v)} is not a real date (YYYY-MM-DD)`);
+  return v;
+}
+
+/** A country: ISO 3166-1 alpha-2, upper case. */
+function checkCountry(c: Checker, field: string, value: string): string {
+  if (value.trim() === "") {
+    c.fail(field, "is required");
+    return "";
+  }
+  const before = c.violations.length;
+  const v = checkRegion(c, field, value);
+  if (c.violations.length === before && v.length !== 2)
+    c.fail(field, `${quote(v)} is a subdivision; give the country (ISO 3166-1 alpha-2, e.g. ${v.slice(0, 2)})`);
+  return v;
+}
+
+/** Today (UTC), as YYYY-MM-DD: events that happened are on or before it. */
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+export type RawDeployment = Omit<Deployment, "role"> & { role: string };
+
+/** Validates one deployment, naming every problem under `prefix` (e.g. `deployment.country`). */
+export function validateDeployment(
+  raw: RawDeployment,
+  prefix = "deployment",
+): { value: Deployment; violations: FieldViolation[] } {
+  const c = new Checker();
+  const f = (name: string) => `${prefix}.${name}`;
+  const from = checkDay(c, f("from"), raw.from);
+  const to = checkDay(c, f("to"), raw.to);
+  if (DATE_ONLY.test(from) && DATE_ONLY.test(to) && to < from) c.fail(f("to"), `(${to}) is before from (${from})`);
+  const role = raw.role.trim().toLowerCase();
+  if (role === "") c.fail(f("role"), `is required (${DEPLOYMENT_ROLES.join(", ")})`);
+  else if (c.characters(f("role"), role, TextKind.Line) && !(DEPLOYMENT_ROLES as readonly string[]).includes(role))
+    c.fail(f("role"), `${quote(raw.role.trim())} is not one of ${DEPLOYMENT_ROLES.join(", ")}`);
+  const value: Deployment = {
+    from,
+    to,
+    role: role as DeploymentRole,
+    place: checkText(c, f("place"), raw.place, LIMITS.place, true),
+    country: checkCountry(c, f("country"), raw.country),
+    module: checkCode(c, f("module"), raw.module),
+    hub: checkText(c, f("hub"), raw.hub, LIMITS.displayName, false),
+    mission: checkText(c, f("mission"), raw.mission, LIMITS.mission, false),
+  };
+  return { value, violations: c.violations };
+}
+
+/** `HUB/TRAINER-ID` split, or undefined when it is not of that shape. */
+export function splitTrainerRef(ref: string): { hub: string; id: string } | undefined {
+  const v = ref.trim();
+  const slash = v.indexOf("/");
+  if (slash <= 0 || slash === v.length - 1) return undefined;
+  const hub = v.slice(0, slash);
+  const id = v.slice(slash + 1);
+  if (!ID_PATTERN.test(hub) || !ID_PATTERN.test(id) || hub.length > LIMITS.idLength || id.length > LIMITS.idLength)
+    return undefined;
+  return { hub, id };
+}
+
+/**
+ * Validates a lineage entry of trainer `self` (`HUB/ID`): who trained them (`HUB/ID`, not
+ * themselves), the module, the day (not in the future), and the credential id if given.
+ */
+export function validateLineage(
+  raw: Lineage,
+  self: { hub: string; id: string },
+  prefix = "lineage",
+): { value: Lineage; violations: FieldViolation[] } {
+  const c = new Checker();
+  const f = (name: string) => `${prefix}.${name}`;
+  const ref = raw.trainedBy.trim();
+  if (ref === "") c.fail(f("trained_by"), "is required (HUB/TRAINER-ID)");
+  else if (c.characters(f("trained_by"), ref, TextKind.Line)) {
+    const split = splitTrainerRef(ref);
+    if (!split) c.fail(f("trained_by"), `${quote(ref)} is not HUB/TRAINER-ID (e.g. hub-a/T-17)`);
+    else if (split.hub === self.hub && split.id === self.id)
+      c.fail(f("trained_by"), "names the trainer themselves; a trainer is trained by someone else");
+  }
+  const on = checkDay(c, f("on"), raw.on);
+  if (DATE_ONLY.test(on) && on > today())
+    c.fail(f("on"), `(${on}) is in the future; lineage records training that happened`);
+  const credential = raw.credential.trim();
+  if (credential !== "" && c.characters(f("credential"), credential, TextKind.Line)) {
+    if (credential.length > LIMITS.credential || !CREDENTIAL_ID.test(credential))
+      c.fail(
+        f("credential"),
+        `${quote(credential)} is not a credential id (a URI such as urn:uuid:…, at most ${LIMITS.credential})`,
+      );
+  }
+  return {
+    value: { trainedBy: ref, module: checkCode(c, f("module"), raw.module), on, credential },
+    violations: c.violations,
+  };
 }

@@ -69,7 +69,10 @@ describe("trainers commands (called as functions against a real node)", () => {
     const history = memoryIo(true);
     await trainersHistoryCommand({ data, id: "T-002" }, history);
     expect(
-      (JSON.parse(history.out()) as Array<{ action: string; operatorId: string }>).map((e) => [e.action, e.operatorId]),
+      (JSON.parse(history.out()) as { entries: Array<{ action: string; operatorId: string }> }).entries.map((e) => [
+        e.action,
+        e.operatorId,
+      ]),
     ).toEqual([
       ["trainer.add", n.adminOperatorId],
       ["trainer.update", n.adminOperatorId],

@@ -19,6 +19,9 @@ const HUBS = ["h1", "h2", "h3"];
 const REGIONS = ["KE", "KE-30", "UG", "SN", "SN-DK"];
 const TAGS = ["en", "fr", "ar", "fr-CA"];
 const HOUR = 3_600_000;
+/** Modules and countries of deployments (node/roster): few, so that queries for them often match. */
+const MODULES = ["m-hr", "m-uf"];
+const COUNTRIES = ["KE", "UG", "SN"];
 
 // Coarse times (half days over a month) so that boundaries often coincide: the edge cases.
 const HALF_DAY = 12 * HOUR;
@@ -49,29 +52,46 @@ const blocked: fc.Arbitrary<Range> = fc.oneof(
   { weight: 1, arbitrary: rangeOf(4) },
 );
 
-const record: fc.Arbitrary<TrainerRecord> = fc.record({
-  hub: fc.constantFrom(...HUBS),
-  id: fc.constantFrom("t1", "t2", "t3", "t4", "t5", "t6"),
-  languages: fc.array(fc.record({ tag: fc.constantFrom(...TAGS), level: fc.constantFrom(...CEFR) }), {
-    minLength: 1,
-    maxLength: 3,
-  }),
-  regions: fc.array(fc.constantFrom(...REGIONS), { minLength: 1, maxLength: 3 }),
-  // Mostly long windows and short interruptions, so that queries often find someone.
-  availability,
-  blackouts: fc.array(blocked, { maxLength: 2 }),
-  busy: fc.array(blocked, { maxLength: 2 }),
-  accreditations: fc.array(
-    fc.record({
-      scheme: fc.constant("s"),
-      competency: fc.constantFrom(...COMPETENCIES),
-      level: fc.constant("1"),
-      validFrom: fc.integer({ min: 0, max: 12 }).map((h) => h * HALF_DAY),
-      validUntil: fc.integer({ min: 30, max: 90 }).map((h) => h * HALF_DAY),
+const record: fc.Arbitrary<TrainerRecord> = fc
+  .record({
+    hub: fc.constantFrom(...HUBS),
+    id: fc.constantFrom("t1", "t2", "t3", "t4", "t5", "t6"),
+    languages: fc.array(fc.record({ tag: fc.constantFrom(...TAGS), level: fc.constantFrom(...CEFR) }), {
+      minLength: 1,
+      maxLength: 3,
     }),
-    { minLength: 1, maxLength: 3 },
-  ),
-});
+    regions: fc.array(fc.constantFrom(...REGIONS), { minLength: 1, maxLength: 3 }),
+    // Mostly long windows and short interruptions, so that queries often find someone.
+    availability,
+    blackouts: fc.array(blocked, { maxLength: 2 }),
+    busy: fc.array(blocked, { maxLength: 2 }),
+    accreditations: fc.array(
+      fc.record({
+        scheme: fc.constant("s"),
+        competency: fc.constantFrom(...COMPETENCIES),
+        level: fc.constant("1"),
+        validFrom: fc.integer({ min: 0, max: 12 }).map((h) => h * HALF_DAY),
+        validUntil: fc.integer({ min: 30, max: 90 }).map((h) => h * HALF_DAY),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    // Deployments: none (as every record before they were kept), or some ending at half-day edges in
+    // the generated month, so that "ended before the range starts" often sits right at a range's start.
+    deployments: fc.oneof(
+      { weight: 1, arbitrary: fc.constant(undefined) },
+      {
+        weight: 5,
+        arbitrary: fc.array(
+          fc.record({ module: fc.constantFrom(...MODULES), country: fc.constantFrom(...COUNTRIES), end: time }),
+          { maxLength: 4 },
+        ),
+      },
+    ),
+  })
+  .map((r) => {
+    const { deployments, ...rest } = r;
+    return deployments === undefined ? rest : { ...rest, deployments };
+  });
 
 /** Each filter present only sometimes, so that answers are often non-empty. */
 const sometimes = <T>(arbitrary: fc.Arbitrary<T>, percent: number) =>
@@ -90,6 +110,8 @@ const query: fc.Arbitrary<AvailabilityQuery> = fc
     hub: sometimes(fc.constantFrom(...HUBS), 25),
     range: fc.oneof(rangeOf(8), wholeDays),
     minConsecutiveDays: sometimes(fc.integer({ min: 1, max: 3 }), 40),
+    deliveredModule: sometimes(fc.constantFrom(...MODULES), 40),
+    servedIn: sometimes(fc.constantFrom(...COUNTRIES), 25),
   })
   .map((q) => {
     const out: AvailabilityQuery = { range: q.range };
@@ -100,6 +122,8 @@ const query: fc.Arbitrary<AvailabilityQuery> = fc
     if (q.region !== undefined) out.region = q.region;
     if (q.hub !== undefined) out.hub = q.hub;
     if (q.minConsecutiveDays !== undefined) out.minConsecutiveDays = q.minConsecutiveDays;
+    if (q.deliveredModule !== undefined) out.deliveredModule = q.deliveredModule;
+    if (q.servedIn !== undefined) out.servedIn = q.servedIn;
     return out;
   });
 
@@ -170,6 +194,8 @@ describe("the availability index", () => {
     // answers of two or more (measured), so the walk is exercised, not only the checks.
     let walked = 0;
     let answered = 0;
+    // Queries by deployments (delivered a module before, served in a country) that found someone.
+    let servedFound = 0;
     fc.assert(
       fc.property(
         buckets,
@@ -191,6 +217,7 @@ describe("the availability index", () => {
               expect(page.total).toBe(scanned.length);
               expect([...page.hubs].sort()).toEqual(hubs);
             }
+            if ((q.deliveredModule !== undefined || q.servedIn !== undefined) && scanned.length > 0) servedFound += 1;
             const candidates = index.candidates(q, tree);
             expect(candidates).toBeGreaterThanOrEqual(scanned.length);
             if (scanned.length > 1) {
@@ -215,6 +242,7 @@ describe("the availability index", () => {
       { numRuns: 400 },
     );
     expect(walked).toBeGreaterThan(answered / 8);
+    expect(servedFound).toBeGreaterThan(5);
   });
 
   it("covers a competency through an accreditation for any of its ancestors, ranks full coverage first, and counts conflicts", () => {
@@ -310,5 +338,92 @@ describe("the availability index", () => {
     expect(ask({ range: span(405, 407) })).toEqual({ found: 70, examined: 70 });
     // Days 25 and 26 are now before it: everyone with free time before day 32 is examined.
     expect(ask({ range: span(25, 27) })).toEqual({ found: 70, examined: 99 });
+  });
+});
+
+describe("deployments in the index", () => {
+  it("answers queries by deployments exactly as the scan does (trainers free all month, so that answers are rarely empty)", () => {
+    const free = record.map((r) => ({ ...r, availability: [{ start: 0, end: 40 * DAY_MS }], blackouts: [], busy: [] }));
+    const byDeployments: fc.Arbitrary<AvailabilityQuery> = fc
+      .record({
+        range: fc.oneof(rangeOf(8), wholeDays),
+        deliveredModule: sometimes(fc.constantFrom(...MODULES), 70),
+        servedIn: sometimes(fc.constantFrom(...COUNTRIES), 50),
+        hub: sometimes(fc.constantFrom(...HUBS), 20),
+        minConsecutiveDays: sometimes(fc.integer({ min: 1, max: 2 }), 30),
+      })
+      .map((q) => {
+        const out: AvailabilityQuery = { range: q.range };
+        if (q.deliveredModule !== undefined) out.deliveredModule = q.deliveredModule;
+        if (q.servedIn !== undefined) out.servedIn = q.servedIn;
+        if (q.hub !== undefined) out.hub = q.hub;
+        if (q.minConsecutiveDays !== undefined) out.minConsecutiveDays = q.minConsecutiveDays;
+        return out;
+      });
+    let found = 0;
+    fc.assert(
+      fc.property(
+        fc.array(free, { minLength: 1, maxLength: 20 }),
+        fc.array(byDeployments, { minLength: 1, maxLength: 8 }),
+        (list, queries) => {
+          const index = new AvailabilityIndex({ now: () => 0 });
+          const records = new Map<string, TrainerRecord>();
+          for (const r of list) {
+            index.upsert(r);
+            records.set(`${r.hub}/${r.id}`, r);
+          }
+          for (const q of queries) {
+            const scanned = scanQuery([...records.values()], q, tree);
+            if (scanned.length > 0) found += 1;
+            expect(index.query(q, tree)).toEqual(scanned);
+            expect(index.page(q, tree, 1, 2).matches).toEqual(scanned.slice(1, 3));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(found).toBeGreaterThan(100);
+  });
+
+  it("finds who delivered a module before the range starts, and who served in a country, as the scan does", () => {
+    const index = new AvailabilityIndex({ now: () => 0 });
+    const base = {
+      hub: "h1",
+      languages: [{ tag: "en", level: "C1" }],
+      regions: ["KE"],
+      availability: [{ start: 0, end: 60 * DAY_MS }],
+      blackouts: [],
+      busy: [],
+      accreditations: [],
+    };
+    const records: TrainerRecord[] = [
+      // delivered m-hr, last day the 4th (ends at the start of the 5th), in Kenya
+      { ...base, id: "before", deployments: [{ module: "m-hr", country: "KE", end: 5 * DAY_MS }] },
+      // delivered m-hr too, but it ends inside the asked range
+      { ...base, id: "during", deployments: [{ module: "m-hr", country: "UG", end: 12 * DAY_MS }] },
+      // a record derived before deployments were kept
+      { ...base, id: "old" },
+    ];
+    for (const r of records) index.upsert(r);
+    const ids = (q: AvailabilityQuery) => index.query(q, tree).map((m) => m.id);
+    const range = { start: 10 * DAY_MS, end: 15 * DAY_MS };
+    for (const q of [
+      { range, deliveredModule: "m-hr" },
+      { range: { start: 12 * DAY_MS, end: 15 * DAY_MS }, deliveredModule: "m-hr" },
+      { range, servedIn: "UG" },
+      { range, servedIn: "KE", deliveredModule: "m-hr" },
+      { range, deliveredModule: "m-uf" },
+    ] satisfies AvailabilityQuery[])
+      expect(ids(q)).toEqual(scanQuery(records, q, tree).map((m) => m.id));
+    expect(ids({ range, deliveredModule: "m-hr" })).toEqual(["before"]);
+    // A deployment that ended the day the range starts counts ("before" is up to the range's first instant).
+    expect(ids({ range: { start: 12 * DAY_MS, end: 15 * DAY_MS }, deliveredModule: "m-hr" })).toEqual([
+      "before",
+      "during",
+    ]);
+    expect(ids({ range, servedIn: "UG" })).toEqual(["during"]);
+    expect(ids({ range, deliveredModule: "m-uf" })).toEqual([]);
+    index.remove("h1", "during");
+    expect(ids({ range, servedIn: "UG" })).toEqual([]);
   });
 });

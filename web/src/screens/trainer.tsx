@@ -5,7 +5,7 @@
  * `concordat trainers add|update` do. The API's field errors are shown at their fields.
  */
 import { useState } from "preact/hooks";
-import type { Trainer } from "../../generated/concordat/v1/trainers_pb.js";
+import type { GetTrainerHistoryResponse, Trainer } from "../../generated/concordat/v1/trainers_pb.js";
 import { api, Code, errorText, fieldErrors, isCode } from "../api.js";
 import type { ScreenProps } from "../app.js";
 import { countryName, formatDay, formatTime, languageName, t } from "../i18n.js";
@@ -443,6 +443,7 @@ export function TrainerPage(props: ScreenProps & { id: string }) {
         </div>
       )}
 
+      {history instanceof Failed ? null : <ServiceHistory history={history} />}
       <h2>{t("trainer.historyTitle")}</h2>
       {history instanceof Failed ? (
         <p class="error" role="alert">
@@ -482,7 +483,99 @@ function statusName(status: string): string {
   return STATUSES.has(status) ? t(`trainer.status.${status}`) : status || "—";
 }
 
-const ACTIONS = new Set(["trainer.add", "trainer.update", "trainer.remove", "trainer.import"]);
+const ACTIONS = new Set([
+  "trainer.add",
+  "trainer.update",
+  "trainer.remove",
+  "trainer.import",
+  "trainer.deploy",
+  "trainer.lineage",
+  "trainer.release",
+  "trainer.accept",
+]);
+
+const ROLES = new Set(["lead-trainer", "co-trainer", "mentor", "assessor", "observer"]);
+
+/** Where the trainer served, who trained them as a trainer, and a move between hubs (docs/trainer-history.md). */
+function ServiceHistory(props: { history: GetTrainerHistoryResponse }) {
+  const h = props.history;
+  return (
+    <>
+      <h2>{t("trainer.servedTitle")}</h2>
+      {h.movedTo ? <p>{t("trainer.movedTo", { hub: h.movedTo.hub, on: h.movedTo.on })}</p> : null}
+      {h.movedFrom ? (
+        <p>{t("trainer.movedFrom", { hub: h.movedFrom.hub, id: h.movedFrom.id, on: h.movedFrom.on })}</p>
+      ) : null}
+      {h.movedTo || h.movedFrom ? (
+        <p class={h.moveConfirmed ? "muted" : "error"}>
+          {h.moveConfirmed ? t("trainer.moveConfirmed") : t("trainer.moveUnconfirmed")}
+        </p>
+      ) : null}
+      {h.deployments.length === 0 ? (
+        <p class="muted">{t("trainer.noDeployments")}</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="cards">
+            <caption>{t("trainer.deploymentsCaption", { count: h.deployments.length })}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t("trainer.col.period")}</th>
+                <th scope="col">{t("trainer.col.role")}</th>
+                <th scope="col">{t("trainer.col.module")}</th>
+                <th scope="col">{t("trainer.col.place")}</th>
+                <th scope="col">{t("trainer.col.mission")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {h.deployments.map((d, i) => (
+                <tr key={i}>
+                  <td data-label={t("trainer.col.period")}>
+                    {t("trainer.range", { start: formatDay(d.from), end: formatDay(d.to) })}
+                  </td>
+                  <td data-label={t("trainer.col.role")}>{ROLES.has(d.role) ? t(`trainer.role.${d.role}`) : d.role}</td>
+                  <td data-label={t("trainer.col.module")}>{d.module}</td>
+                  <td data-label={t("trainer.col.place")}>
+                    {t("trainer.placeIn", { place: d.place, country: countryName(d.country) })}
+                  </td>
+                  <td data-label={t("trainer.col.mission")}>
+                    {[d.hub, d.mission].filter((x) => x !== "").join(" · ")}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {h.trainedBy.length === 0 ? (
+        <p class="muted">{t("trainer.noLineage")}</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="cards">
+            <caption>{t("trainer.lineageCaption", { count: h.trainedBy.length })}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t("trainer.col.trainedBy")}</th>
+                <th scope="col">{t("trainer.col.module")}</th>
+                <th scope="col">{t("trainer.col.on")}</th>
+                <th scope="col">{t("trainer.col.credential")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {h.trainedBy.map((l, i) => (
+                <tr key={i}>
+                  <td data-label={t("trainer.col.trainedBy")}>{l.trainedBy}</td>
+                  <td data-label={t("trainer.col.module")}>{l.module}</td>
+                  <td data-label={t("trainer.col.on")}>{l.on}</td>
+                  <td data-label={t("trainer.col.credential")}>{l.credential}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
 
 function actionName(action: string): string {
   return ACTIONS.has(action) ? t(`trainer.action.${action.slice("trainer.".length)}`) : action;

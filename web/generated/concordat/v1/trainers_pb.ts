@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file concordat/v1/trainers.proto.
  */
 export const file_concordat_v1_trainers: GenFile = /*@__PURE__*/
-  fileDesc("Chtjb25jb3JkYXQvdjEvdHJhaW5lcnMucHJvdG8SDGNvbmNvcmRhdC52MSImCghMYW5ndWFnZRILCgN0YWcYASABKAkSDQoFbGV2ZWwYAiABKAkiewoNQWNjcmVkaXRhdGlvbhIOCgZzY2hlbWUYASABKAkSEgoKY29tcGV0ZW5jeRgCIAEoCRINCgVsZXZlbBgDIAEoCRISCgp2YWxpZF9mcm9tGAQgASgJEhMKC3ZhbGlkX3VudGlsGAUgASgJEg4KBnN0YXR1cxgGIAEoCSInCglUaW1lUmFuZ2USDQoFc3RhcnQYASABKAkSCwoDZW5kGAIgASgJIlIKDlRyYWluZXJQcml2YXRlEg0KBWVtYWlsGAEgASgJEg0KBXBob25lGAIgASgJEhMKC25hdGlvbmFsX2lkGAMgASgJEg0KBW5vdGVzGAQgASgJIuACCgdUcmFpbmVyEgoKAmlkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIQCghob21lX2h1YhgDIAEoCRIpCglsYW5ndWFnZXMYBCADKAsyFi5jb25jb3JkYXQudjEuTGFuZ3VhZ2USDwoHcmVnaW9ucxgFIAMoCRIzCg5hY2NyZWRpdGF0aW9ucxgGIAMoCzIbLmNvbmNvcmRhdC52MS5BY2NyZWRpdGF0aW9uEi0KDGF2YWlsYWJpbGl0eRgHIAMoCzIXLmNvbmNvcmRhdC52MS5UaW1lUmFuZ2USKgoJYmxhY2tvdXRzGAggAygLMhcuY29uY29yZGF0LnYxLlRpbWVSYW5nZRItCgdwcml2YXRlGAkgASgLMhwuY29uY29yZGF0LnYxLlRyYWluZXJQcml2YXRlEhIKCnVwZGF0ZWRfYXQYCiABKAkSEgoKdXBkYXRlZF9ieRgLIAEoCSI7ChFBZGRUcmFpbmVyUmVxdWVzdBImCgd0cmFpbmVyGAEgASgLMhUuY29uY29yZGF0LnYxLlRyYWluZXIiHwoRR2V0VHJhaW5lclJlcXVlc3QSCgoCaWQYASABKAkiPAoTTGlzdFRyYWluZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCSJnChRMaXN0VHJhaW5lcnNSZXNwb25zZRInCgh0cmFpbmVycxgBIAMoCzIVLmNvbmNvcmRhdC52MS5UcmFpbmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRINCgV0b3RhbBgDIAEoDSJTChRVcGRhdGVUcmFpbmVyUmVxdWVzdBImCgd0cmFpbmVyGAEgASgLMhUuY29uY29yZGF0LnYxLlRyYWluZXISEwoLdXBkYXRlX21hc2sYAiADKAkiIgoUUmVtb3ZlVHJhaW5lclJlcXVlc3QSCgoCaWQYASABKAkiFwoVUmVtb3ZlVHJhaW5lclJlc3BvbnNlIkYKDUltcG9ydE9wdGlvbnMSFAoMc2tpcF9pbnZhbGlkGAEgASgIEg8KB2RyeV9ydW4YAiABKAgSDgoGdXBzZXJ0GAMgASgIIkEKCUltcG9ydFJvdxIMCgRsaW5lGAEgASgNEiYKB3RyYWluZXIYAiABKAsyFS5jb25jb3JkYXQudjEuVHJhaW5lciIzCgpJbXBvcnRSb3dzEiUKBHJvd3MYASADKAsyFy5jb25jb3JkYXQudjEuSW1wb3J0Um93InkKFUltcG9ydFRyYWluZXJzUmVxdWVzdBIuCgdvcHRpb25zGAEgASgLMhsuY29uY29yZGF0LnYxLkltcG9ydE9wdGlvbnNIABIoCgRyb3dzGAIgASgLMhguY29uY29yZGF0LnYxLkltcG9ydFJvd3NIAEIGCgRwYXJ0IjgKCFJvd0Vycm9yEgwKBGxpbmUYASABKA0SDQoFZmllbGQYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSKCAQoMSW1wb3J0UmVzdWx0EhAKCGltcG9ydGVkGAEgASgNEg8KB3NraXBwZWQYAiABKA0SJgoGZXJyb3JzGAMgAygLMhYuY29uY29yZGF0LnYxLlJvd0Vycm9yEhEKCWNvbW1pdHRlZBgEIAEoCBIUCgxlcnJvcnNfdG90YWwYBSABKA0iMAoVRXhwb3J0VHJhaW5lcnNSZXF1ZXN0EhcKD2luY2x1ZGVfcHJpdmF0ZRgBIAEoCCImChhHZXRUcmFpbmVySGlzdG9yeVJlcXVlc3QSCgoCaWQYASABKAkiQQoMSGlzdG9yeUVudHJ5EgwKBHRpbWUYASABKAkSEwoLb3BlcmF0b3JfaWQYAiABKAkSDgoGYWN0aW9uGAMgASgJIkgKGUdldFRyYWluZXJIaXN0b3J5UmVzcG9uc2USKwoHZW50cmllcxgBIAMoCzIaLmNvbmNvcmRhdC52MS5IaXN0b3J5RW50cnkypAUKDlRyYWluZXJTZXJ2aWNlEkQKCkFkZFRyYWluZXISHy5jb25jb3JkYXQudjEuQWRkVHJhaW5lclJlcXVlc3QaFS5jb25jb3JkYXQudjEuVHJhaW5lchJECgpHZXRUcmFpbmVyEh8uY29uY29yZGF0LnYxLkdldFRyYWluZXJSZXF1ZXN0GhUuY29uY29yZGF0LnYxLlRyYWluZXISVQoMTGlzdFRyYWluZXJzEiEuY29uY29yZGF0LnYxLkxpc3RUcmFpbmVyc1JlcXVlc3QaIi5jb25jb3JkYXQudjEuTGlzdFRyYWluZXJzUmVzcG9uc2USSgoNVXBkYXRlVHJhaW5lchIiLmNvbmNvcmRhdC52MS5VcGRhdGVUcmFpbmVyUmVxdWVzdBoVLmNvbmNvcmRhdC52MS5UcmFpbmVyElgKDVJlbW92ZVRyYWluZXISIi5jb25jb3JkYXQudjEuUmVtb3ZlVHJhaW5lclJlcXVlc3QaIy5jb25jb3JkYXQudjEuUmVtb3ZlVHJhaW5lclJlc3BvbnNlElMKDkltcG9ydFRyYWluZXJzEiMuY29uY29yZGF0LnYxLkltcG9ydFRyYWluZXJzUmVxdWVzdBoaLmNvbmNvcmRhdC52MS5JbXBvcnRSZXN1bHQoARJOCg5FeHBvcnRUcmFpbmVycxIjLmNvbmNvcmRhdC52MS5FeHBvcnRUcmFpbmVyc1JlcXVlc3QaFS5jb25jb3JkYXQudjEuVHJhaW5lcjABEmQKEUdldFRyYWluZXJIaXN0b3J5EiYuY29uY29yZGF0LnYxLkdldFRyYWluZXJIaXN0b3J5UmVxdWVzdBonLmNvbmNvcmRhdC52MS5HZXRUcmFpbmVySGlzdG9yeVJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Chtjb25jb3JkYXQvdjEvdHJhaW5lcnMucHJvdG8SDGNvbmNvcmRhdC52MSImCghMYW5ndWFnZRILCgN0YWcYASABKAkSDQoFbGV2ZWwYAiABKAkiewoNQWNjcmVkaXRhdGlvbhIOCgZzY2hlbWUYASABKAkSEgoKY29tcGV0ZW5jeRgCIAEoCRINCgVsZXZlbBgDIAEoCRISCgp2YWxpZF9mcm9tGAQgASgJEhMKC3ZhbGlkX3VudGlsGAUgASgJEg4KBnN0YXR1cxgGIAEoCSInCglUaW1lUmFuZ2USDQoFc3RhcnQYASABKAkSCwoDZW5kGAIgASgJIlIKDlRyYWluZXJQcml2YXRlEg0KBWVtYWlsGAEgASgJEg0KBXBob25lGAIgASgJEhMKC25hdGlvbmFsX2lkGAMgASgJEg0KBW5vdGVzGAQgASgJIoIBCgpEZXBsb3ltZW50EgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDAoEcm9sZRgDIAEoCRINCgVwbGFjZRgEIAEoCRIPCgdjb3VudHJ5GAUgASgJEg4KBm1vZHVsZRgGIAEoCRILCgNodWIYByABKAkSDwoHbWlzc2lvbhgIIAEoCSJNCgdMaW5lYWdlEhIKCnRyYWluZWRfYnkYASABKAkSDgoGbW9kdWxlGAIgASgJEgoKAm9uGAMgASgJEhIKCmNyZWRlbnRpYWwYBCABKAkiIgoHTW92ZWRUbxILCgNodWIYASABKAkSCgoCb24YAiABKAkiMAoJTW92ZWRGcm9tEgsKA2h1YhgBIAEoCRIKCgJpZBgCIAEoCRIKCgJvbhgDIAEoCSLgAgoHVHJhaW5lchIKCgJpZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSEAoIaG9tZV9odWIYAyABKAkSKQoJbGFuZ3VhZ2VzGAQgAygLMhYuY29uY29yZGF0LnYxLkxhbmd1YWdlEg8KB3JlZ2lvbnMYBSADKAkSMwoOYWNjcmVkaXRhdGlvbnMYBiADKAsyGy5jb25jb3JkYXQudjEuQWNjcmVkaXRhdGlvbhItCgxhdmFpbGFiaWxpdHkYByADKAsyFy5jb25jb3JkYXQudjEuVGltZVJhbmdlEioKCWJsYWNrb3V0cxgIIAMoCzIXLmNvbmNvcmRhdC52MS5UaW1lUmFuZ2USLQoHcHJpdmF0ZRgJIAEoCzIcLmNvbmNvcmRhdC52MS5UcmFpbmVyUHJpdmF0ZRISCgp1cGRhdGVkX2F0GAogASgJEhIKCnVwZGF0ZWRfYnkYCyABKAkiOwoRQWRkVHJhaW5lclJlcXVlc3QSJgoHdHJhaW5lchgBIAEoCzIVLmNvbmNvcmRhdC52MS5UcmFpbmVyIh8KEUdldFRyYWluZXJSZXF1ZXN0EgoKAmlkGAEgASgJIjwKE0xpc3RUcmFpbmVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiZwoUTGlzdFRyYWluZXJzUmVzcG9uc2USJwoIdHJhaW5lcnMYASADKAsyFS5jb25jb3JkYXQudjEuVHJhaW5lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSDQoFdG90YWwYAyABKA0iUwoUVXBkYXRlVHJhaW5lclJlcXVlc3QSJgoHdHJhaW5lchgBIAEoCzIVLmNvbmNvcmRhdC52MS5UcmFpbmVyEhMKC3VwZGF0ZV9tYXNrGAIgAygJIiIKFFJlbW92ZVRyYWluZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhcKFVJlbW92ZVRyYWluZXJSZXNwb25zZSJGCg1JbXBvcnRPcHRpb25zEhQKDHNraXBfaW52YWxpZBgBIAEoCBIPCgdkcnlfcnVuGAIgASgIEg4KBnVwc2VydBgDIAEoCCJBCglJbXBvcnRSb3cSDAoEbGluZRgBIAEoDRImCgd0cmFpbmVyGAIgASgLMhUuY29uY29yZGF0LnYxLlRyYWluZXIiMwoKSW1wb3J0Um93cxIlCgRyb3dzGAEgAygLMhcuY29uY29yZGF0LnYxLkltcG9ydFJvdyJ5ChVJbXBvcnRUcmFpbmVyc1JlcXVlc3QSLgoHb3B0aW9ucxgBIAEoCzIbLmNvbmNvcmRhdC52MS5JbXBvcnRPcHRpb25zSAASKAoEcm93cxgCIAEoCzIYLmNvbmNvcmRhdC52MS5JbXBvcnRSb3dzSABCBgoEcGFydCI4CghSb3dFcnJvchIMCgRsaW5lGAEgASgNEg0KBWZpZWxkGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiggEKDEltcG9ydFJlc3VsdBIQCghpbXBvcnRlZBgBIAEoDRIPCgdza2lwcGVkGAIgASgNEiYKBmVycm9ycxgDIAMoCzIWLmNvbmNvcmRhdC52MS5Sb3dFcnJvchIRCgljb21taXR0ZWQYBCABKAgSFAoMZXJyb3JzX3RvdGFsGAUgASgNIjAKFUV4cG9ydFRyYWluZXJzUmVxdWVzdBIXCg9pbmNsdWRlX3ByaXZhdGUYASABKAgiQAoYR2V0VHJhaW5lckhpc3RvcnlSZXF1ZXN0EgoKAmlkGAEgASgJEhAKA2h1YhgCIAEoCUgAiAEBQgYKBF9odWIiQQoMSGlzdG9yeUVudHJ5EgwKBHRpbWUYASABKAkSEwoLb3BlcmF0b3JfaWQYAiABKAkSDgoGYWN0aW9uGAMgASgJIuUCChlHZXRUcmFpbmVySGlzdG9yeVJlc3BvbnNlEisKB2VudHJpZXMYASADKAsyGi5jb25jb3JkYXQudjEuSGlzdG9yeUVudHJ5EiYKB3RyYWluZXIYAiABKAsyFS5jb25jb3JkYXQudjEuVHJhaW5lchItCgtkZXBsb3ltZW50cxgDIAMoCzIYLmNvbmNvcmRhdC52MS5EZXBsb3ltZW50EikKCnRyYWluZWRfYnkYBCADKAsyFS5jb25jb3JkYXQudjEuTGluZWFnZRInCghtb3ZlZF90bxgFIAEoCzIVLmNvbmNvcmRhdC52MS5Nb3ZlZFRvEisKCm1vdmVkX2Zyb20YBiABKAsyFy5jb25jb3JkYXQudjEuTW92ZWRGcm9tEhYKDm1vdmVfY29uZmlybWVkGAcgASgIEhMKC21vdmVfZGV0YWlsGAggASgJEhYKDmNoZWNrcG9pbnRfc2VxGAkgASgEIlAKFEFkZERlcGxveW1lbnRSZXF1ZXN0EgoKAmlkGAEgASgJEiwKCmRlcGxveW1lbnQYAiABKAsyGC5jb25jb3JkYXQudjEuRGVwbG95bWVudCJHChFBZGRMaW5lYWdlUmVxdWVzdBIKCgJpZBgBIAEoCRImCgdsaW5lYWdlGAIgASgLMhUuY29uY29yZGF0LnYxLkxpbmVhZ2UiMwoVUmVsZWFzZVRyYWluZXJSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnRvX2h1YhgCIAEoCSI0ChRBY2NlcHRUcmFpbmVyUmVxdWVzdBIQCghmcm9tX2h1YhgBIAEoCRIKCgJpZBgCIAEoCTKYCAoOVHJhaW5lclNlcnZpY2USRAoKQWRkVHJhaW5lchIfLmNvbmNvcmRhdC52MS5BZGRUcmFpbmVyUmVxdWVzdBoVLmNvbmNvcmRhdC52MS5UcmFpbmVyEkQKCkdldFRyYWluZXISHy5jb25jb3JkYXQudjEuR2V0VHJhaW5lclJlcXVlc3QaFS5jb25jb3JkYXQudjEuVHJhaW5lchJVCgxMaXN0VHJhaW5lcnMSIS5jb25jb3JkYXQudjEuTGlzdFRyYWluZXJzUmVxdWVzdBoiLmNvbmNvcmRhdC52MS5MaXN0VHJhaW5lcnNSZXNwb25zZRJKCg1VcGRhdGVUcmFpbmVyEiIuY29uY29yZGF0LnYxLlVwZGF0ZVRyYWluZXJSZXF1ZXN0GhUuY29uY29yZGF0LnYxLlRyYWluZXISWAoNUmVtb3ZlVHJhaW5lchIiLmNvbmNvcmRhdC52MS5SZW1vdmVUcmFpbmVyUmVxdWVzdBojLmNvbmNvcmRhdC52MS5SZW1vdmVUcmFpbmVyUmVzcG9uc2USUwoOSW1wb3J0VHJhaW5lcnMSIy5jb25jb3JkYXQudjEuSW1wb3J0VHJhaW5lcnNSZXF1ZXN0GhouY29uY29yZGF0LnYxLkltcG9ydFJlc3VsdCgBEk4KDkV4cG9ydFRyYWluZXJzEiMuY29uY29yZGF0LnYxLkV4cG9ydFRyYWluZXJzUmVxdWVzdBoVLmNvbmNvcmRhdC52MS5UcmFpbmVyMAESZAoRR2V0VHJhaW5lckhpc3RvcnkSJi5jb25jb3JkYXQudjEuR2V0VHJhaW5lckhpc3RvcnlSZXF1ZXN0GicuY29uY29yZGF0LnYxLkdldFRyYWluZXJIaXN0b3J5UmVzcG9uc2USXAoNQWRkRGVwbG95bWVudBIiLmNvbmNvcmRhdC52MS5BZGREZXBsb3ltZW50UmVxdWVzdBonLmNvbmNvcmRhdC52MS5HZXRUcmFpbmVySGlzdG9yeVJlc3BvbnNlElYKCkFkZExpbmVhZ2USHy5jb25jb3JkYXQudjEuQWRkTGluZWFnZVJlcXVlc3QaJy5jb25jb3JkYXQudjEuR2V0VHJhaW5lckhpc3RvcnlSZXNwb25zZRJeCg5SZWxlYXNlVHJhaW5lchIjLmNvbmNvcmRhdC52MS5SZWxlYXNlVHJhaW5lclJlcXVlc3QaJy5jb25jb3JkYXQudjEuR2V0VHJhaW5lckhpc3RvcnlSZXNwb25zZRJcCg1BY2NlcHRUcmFpbmVyEiIuY29uY29yZGF0LnYxLkFjY2VwdFRyYWluZXJSZXF1ZXN0GicuY29uY29yZGF0LnYxLkdldFRyYWluZXJIaXN0b3J5UmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * A language a trainer can teach in: a BCP 47 tag and a CEFR level (A1..C2).
@@ -149,6 +149,165 @@ export const TrainerPrivateSchema: GenMessage<TrainerPrivate> = /*@__PURE__*/
   messageDesc(file_concordat_v1_trainers, 3);
 
 /**
+ * A deployment or engagement a trainer served. Days (YYYY-MM-DD), both included.
+ *
+ * @generated from message concordat.v1.Deployment
+ */
+export type Deployment = Message<"concordat.v1.Deployment"> & {
+  /**
+   * @generated from field: string from = 1;
+   */
+  from: string;
+
+  /**
+   * @generated from field: string to = 2;
+   */
+  to: string;
+
+  /**
+   * lead-trainer | co-trainer | mentor | assessor | observer
+   *
+   * @generated from field: string role = 3;
+   */
+  role: string;
+
+  /**
+   * @generated from field: string place = 4;
+   */
+  place: string;
+
+  /**
+   * ISO 3166-1 alpha-2
+   *
+   * @generated from field: string country = 5;
+   */
+  country: string;
+
+  /**
+   * the module delivered (a code)
+   *
+   * @generated from field: string module = 6;
+   */
+  module: string;
+
+  /**
+   * optional: the hub served with, as people name it
+   *
+   * @generated from field: string hub = 7;
+   */
+  hub: string;
+
+  /**
+   * optional: the mission
+   *
+   * @generated from field: string mission = 8;
+   */
+  mission: string;
+};
+
+/**
+ * Describes the message concordat.v1.Deployment.
+ * Use `create(DeploymentSchema)` to create a new message.
+ */
+export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_trainers, 4);
+
+/**
+ * Train-the-trainer lineage: who trained this trainer as a trainer.
+ *
+ * @generated from message concordat.v1.Lineage
+ */
+export type Lineage = Message<"concordat.v1.Lineage"> & {
+  /**
+   * HUB/TRAINER-ID
+   *
+   * @generated from field: string trained_by = 1;
+   */
+  trainedBy: string;
+
+  /**
+   * the module or programme
+   *
+   * @generated from field: string module = 2;
+   */
+  module: string;
+
+  /**
+   * YYYY-MM-DD, not in the future
+   *
+   * @generated from field: string on = 3;
+   */
+  on: string;
+
+  /**
+   * optional: the id of the credential it led to (urn:uuid:…)
+   *
+   * @generated from field: string credential = 4;
+   */
+  credential: string;
+};
+
+/**
+ * Describes the message concordat.v1.Lineage.
+ * Use `create(LineageSchema)` to create a new message.
+ */
+export const LineageSchema: GenMessage<Lineage> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_trainers, 5);
+
+/**
+ * The trainer's home hub released them to `hub` on `on`: this record is frozen.
+ *
+ * @generated from message concordat.v1.MovedTo
+ */
+export type MovedTo = Message<"concordat.v1.MovedTo"> & {
+  /**
+   * @generated from field: string hub = 1;
+   */
+  hub: string;
+
+  /**
+   * @generated from field: string on = 2;
+   */
+  on: string;
+};
+
+/**
+ * Describes the message concordat.v1.MovedTo.
+ * Use `create(MovedToSchema)` to create a new message.
+ */
+export const MovedToSchema: GenMessage<MovedTo> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_trainers, 6);
+
+/**
+ * The trainer was accepted from `hub`, whose record of them is `id`.
+ *
+ * @generated from message concordat.v1.MovedFrom
+ */
+export type MovedFrom = Message<"concordat.v1.MovedFrom"> & {
+  /**
+   * @generated from field: string hub = 1;
+   */
+  hub: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string on = 3;
+   */
+  on: string;
+};
+
+/**
+ * Describes the message concordat.v1.MovedFrom.
+ * Use `create(MovedFromSchema)` to create a new message.
+ */
+export const MovedFromSchema: GenMessage<MovedFrom> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_trainers, 7);
+
+/**
  * @generated from message concordat.v1.Trainer
  */
 export type Trainer = Message<"concordat.v1.Trainer"> & {
@@ -225,7 +384,7 @@ export type Trainer = Message<"concordat.v1.Trainer"> & {
  * Use `create(TrainerSchema)` to create a new message.
  */
 export const TrainerSchema: GenMessage<Trainer> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 4);
+  messageDesc(file_concordat_v1_trainers, 8);
 
 /**
  * @generated from message concordat.v1.AddTrainerRequest
@@ -242,7 +401,7 @@ export type AddTrainerRequest = Message<"concordat.v1.AddTrainerRequest"> & {
  * Use `create(AddTrainerRequestSchema)` to create a new message.
  */
 export const AddTrainerRequestSchema: GenMessage<AddTrainerRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 5);
+  messageDesc(file_concordat_v1_trainers, 9);
 
 /**
  * @generated from message concordat.v1.GetTrainerRequest
@@ -259,7 +418,7 @@ export type GetTrainerRequest = Message<"concordat.v1.GetTrainerRequest"> & {
  * Use `create(GetTrainerRequestSchema)` to create a new message.
  */
 export const GetTrainerRequestSchema: GenMessage<GetTrainerRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 6);
+  messageDesc(file_concordat_v1_trainers, 10);
 
 /**
  * @generated from message concordat.v1.ListTrainersRequest
@@ -285,7 +444,7 @@ export type ListTrainersRequest = Message<"concordat.v1.ListTrainersRequest"> & 
  * Use `create(ListTrainersRequestSchema)` to create a new message.
  */
 export const ListTrainersRequestSchema: GenMessage<ListTrainersRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 7);
+  messageDesc(file_concordat_v1_trainers, 11);
 
 /**
  * @generated from message concordat.v1.ListTrainersResponse
@@ -312,7 +471,7 @@ export type ListTrainersResponse = Message<"concordat.v1.ListTrainersResponse"> 
  * Use `create(ListTrainersResponseSchema)` to create a new message.
  */
 export const ListTrainersResponseSchema: GenMessage<ListTrainersResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 8);
+  messageDesc(file_concordat_v1_trainers, 12);
 
 /**
  * Replaces the fields named in update_mask (AIP-134 style): display_name, languages, regions,
@@ -338,7 +497,7 @@ export type UpdateTrainerRequest = Message<"concordat.v1.UpdateTrainerRequest"> 
  * Use `create(UpdateTrainerRequestSchema)` to create a new message.
  */
 export const UpdateTrainerRequestSchema: GenMessage<UpdateTrainerRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 9);
+  messageDesc(file_concordat_v1_trainers, 13);
 
 /**
  * @generated from message concordat.v1.RemoveTrainerRequest
@@ -355,7 +514,7 @@ export type RemoveTrainerRequest = Message<"concordat.v1.RemoveTrainerRequest"> 
  * Use `create(RemoveTrainerRequestSchema)` to create a new message.
  */
 export const RemoveTrainerRequestSchema: GenMessage<RemoveTrainerRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 10);
+  messageDesc(file_concordat_v1_trainers, 14);
 
 /**
  * @generated from message concordat.v1.RemoveTrainerResponse
@@ -368,7 +527,7 @@ export type RemoveTrainerResponse = Message<"concordat.v1.RemoveTrainerResponse"
  * Use `create(RemoveTrainerResponseSchema)` to create a new message.
  */
 export const RemoveTrainerResponseSchema: GenMessage<RemoveTrainerResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 11);
+  messageDesc(file_concordat_v1_trainers, 15);
 
 /**
  * @generated from message concordat.v1.ImportOptions
@@ -401,7 +560,7 @@ export type ImportOptions = Message<"concordat.v1.ImportOptions"> & {
  * Use `create(ImportOptionsSchema)` to create a new message.
  */
 export const ImportOptionsSchema: GenMessage<ImportOptions> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 12);
+  messageDesc(file_concordat_v1_trainers, 16);
 
 /**
  * @generated from message concordat.v1.ImportRow
@@ -425,7 +584,7 @@ export type ImportRow = Message<"concordat.v1.ImportRow"> & {
  * Use `create(ImportRowSchema)` to create a new message.
  */
 export const ImportRowSchema: GenMessage<ImportRow> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 13);
+  messageDesc(file_concordat_v1_trainers, 17);
 
 /**
  * @generated from message concordat.v1.ImportRows
@@ -442,7 +601,7 @@ export type ImportRows = Message<"concordat.v1.ImportRows"> & {
  * Use `create(ImportRowsSchema)` to create a new message.
  */
 export const ImportRowsSchema: GenMessage<ImportRows> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 14);
+  messageDesc(file_concordat_v1_trainers, 18);
 
 /**
  * @generated from message concordat.v1.ImportTrainersRequest
@@ -475,7 +634,7 @@ export type ImportTrainersRequest = Message<"concordat.v1.ImportTrainersRequest"
  * Use `create(ImportTrainersRequestSchema)` to create a new message.
  */
 export const ImportTrainersRequestSchema: GenMessage<ImportTrainersRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 15);
+  messageDesc(file_concordat_v1_trainers, 19);
 
 /**
  * @generated from message concordat.v1.RowError
@@ -502,7 +661,7 @@ export type RowError = Message<"concordat.v1.RowError"> & {
  * Use `create(RowErrorSchema)` to create a new message.
  */
 export const RowErrorSchema: GenMessage<RowError> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 16);
+  messageDesc(file_concordat_v1_trainers, 20);
 
 /**
  * @generated from message concordat.v1.ImportResult
@@ -543,7 +702,7 @@ export type ImportResult = Message<"concordat.v1.ImportResult"> & {
  * Use `create(ImportResultSchema)` to create a new message.
  */
 export const ImportResultSchema: GenMessage<ImportResult> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 17);
+  messageDesc(file_concordat_v1_trainers, 21);
 
 /**
  * @generated from message concordat.v1.ExportTrainersRequest
@@ -560,7 +719,7 @@ export type ExportTrainersRequest = Message<"concordat.v1.ExportTrainersRequest"
  * Use `create(ExportTrainersRequestSchema)` to create a new message.
  */
 export const ExportTrainersRequestSchema: GenMessage<ExportTrainersRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 18);
+  messageDesc(file_concordat_v1_trainers, 22);
 
 /**
  * @generated from message concordat.v1.GetTrainerHistoryRequest
@@ -570,6 +729,13 @@ export type GetTrainerHistoryRequest = Message<"concordat.v1.GetTrainerHistoryRe
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * another hub's trainer, as of its latest verified checkpoint (default: this hub)
+   *
+   * @generated from field: optional string hub = 2;
+   */
+  hub?: string | undefined;
 };
 
 /**
@@ -577,7 +743,7 @@ export type GetTrainerHistoryRequest = Message<"concordat.v1.GetTrainerHistoryRe
  * Use `create(GetTrainerHistoryRequestSchema)` to create a new message.
  */
 export const GetTrainerHistoryRequestSchema: GenMessage<GetTrainerHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 19);
+  messageDesc(file_concordat_v1_trainers, 23);
 
 /**
  * @generated from message concordat.v1.HistoryEntry
@@ -604,16 +770,72 @@ export type HistoryEntry = Message<"concordat.v1.HistoryEntry"> & {
  * Use `create(HistoryEntrySchema)` to create a new message.
  */
 export const HistoryEntrySchema: GenMessage<HistoryEntry> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 20);
+  messageDesc(file_concordat_v1_trainers, 24);
 
 /**
  * @generated from message concordat.v1.GetTrainerHistoryResponse
  */
 export type GetTrainerHistoryResponse = Message<"concordat.v1.GetTrainerHistoryResponse"> & {
   /**
+   * who changed the record (this hub's trainers only)
+   *
    * @generated from field: repeated concordat.v1.HistoryEntry entries = 1;
    */
   entries: HistoryEntry[];
+
+  /**
+   * the public record (never the personal part)
+   *
+   * @generated from field: concordat.v1.Trainer trainer = 2;
+   */
+  trainer?: Trainer | undefined;
+
+  /**
+   * oldest first
+   *
+   * @generated from field: repeated concordat.v1.Deployment deployments = 3;
+   */
+  deployments: Deployment[];
+
+  /**
+   * @generated from field: repeated concordat.v1.Lineage trained_by = 4;
+   */
+  trainedBy: Lineage[];
+
+  /**
+   * set: released to another hub (this record is frozen)
+   *
+   * @generated from field: concordat.v1.MovedTo moved_to = 5;
+   */
+  movedTo?: MovedTo | undefined;
+
+  /**
+   * set: accepted from another hub
+   *
+   * @generated from field: concordat.v1.MovedFrom moved_from = 6;
+   */
+  movedFrom?: MovedFrom | undefined;
+
+  /**
+   * moved, and the other hub's signed roster says the same
+   *
+   * @generated from field: bool move_confirmed = 7;
+   */
+  moveConfirmed: boolean;
+
+  /**
+   * what was checked ("" when the trainer never moved)
+   *
+   * @generated from field: string move_detail = 8;
+   */
+  moveDetail: string;
+
+  /**
+   * 0: this hub's, live; else the checkpoint read
+   *
+   * @generated from field: uint64 checkpoint_seq = 9;
+   */
+  checkpointSeq: bigint;
 };
 
 /**
@@ -621,7 +843,95 @@ export type GetTrainerHistoryResponse = Message<"concordat.v1.GetTrainerHistoryR
  * Use `create(GetTrainerHistoryResponseSchema)` to create a new message.
  */
 export const GetTrainerHistoryResponseSchema: GenMessage<GetTrainerHistoryResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_trainers, 21);
+  messageDesc(file_concordat_v1_trainers, 25);
+
+/**
+ * @generated from message concordat.v1.AddDeploymentRequest
+ */
+export type AddDeploymentRequest = Message<"concordat.v1.AddDeploymentRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: concordat.v1.Deployment deployment = 2;
+   */
+  deployment?: Deployment | undefined;
+};
+
+/**
+ * Describes the message concordat.v1.AddDeploymentRequest.
+ * Use `create(AddDeploymentRequestSchema)` to create a new message.
+ */
+export const AddDeploymentRequestSchema: GenMessage<AddDeploymentRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_trainers, 26);
+
+/**
+ * @generated from message concordat.v1.AddLineageRequest
+ */
+export type AddLineageRequest = Message<"concordat.v1.AddLineageRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: concordat.v1.Lineage lineage = 2;
+   */
+  lineage?: Lineage | undefined;
+};
+
+/**
+ * Describes the message concordat.v1.AddLineageRequest.
+ * Use `create(AddLineageRequestSchema)` to create a new message.
+ */
+export const AddLineageRequestSchema: GenMessage<AddLineageRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_trainers, 27);
+
+/**
+ * @generated from message concordat.v1.ReleaseTrainerRequest
+ */
+export type ReleaseTrainerRequest = Message<"concordat.v1.ReleaseTrainerRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string to_hub = 2;
+   */
+  toHub: string;
+};
+
+/**
+ * Describes the message concordat.v1.ReleaseTrainerRequest.
+ * Use `create(ReleaseTrainerRequestSchema)` to create a new message.
+ */
+export const ReleaseTrainerRequestSchema: GenMessage<ReleaseTrainerRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_trainers, 28);
+
+/**
+ * @generated from message concordat.v1.AcceptTrainerRequest
+ */
+export type AcceptTrainerRequest = Message<"concordat.v1.AcceptTrainerRequest"> & {
+  /**
+   * @generated from field: string from_hub = 1;
+   */
+  fromHub: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message concordat.v1.AcceptTrainerRequest.
+ * Use `create(AcceptTrainerRequestSchema)` to create a new message.
+ */
+export const AcceptTrainerRequestSchema: GenMessage<AcceptTrainerRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_trainers, 29);
 
 /**
  * @generated from service concordat.v1.TrainerService
@@ -692,6 +1002,48 @@ export const TrainerService: GenService<{
   getTrainerHistory: {
     methodKind: "unary";
     input: typeof GetTrainerHistoryRequestSchema;
+    output: typeof GetTrainerHistoryResponseSchema;
+  },
+  /**
+   * Records a deployment or engagement the trainer served (docs/trainer-history.md).
+   *
+   * @generated from rpc concordat.v1.TrainerService.AddDeployment
+   */
+  addDeployment: {
+    methodKind: "unary";
+    input: typeof AddDeploymentRequestSchema;
+    output: typeof GetTrainerHistoryResponseSchema;
+  },
+  /**
+   * Records who trained the trainer as a trainer.
+   *
+   * @generated from rpc concordat.v1.TrainerService.AddLineage
+   */
+  addLineage: {
+    methodKind: "unary";
+    input: typeof AddLineageRequestSchema;
+    output: typeof GetTrainerHistoryResponseSchema;
+  },
+  /**
+   * Releases one of this hub's trainers to another hub: the record says moved to it, and the
+   * availability search stops offering the trainer here.
+   *
+   * @generated from rpc concordat.v1.TrainerService.ReleaseTrainer
+   */
+  releaseTrainer: {
+    methodKind: "unary";
+    input: typeof ReleaseTrainerRequestSchema;
+    output: typeof GetTrainerHistoryResponseSchema;
+  },
+  /**
+   * Accepts a trainer another hub released to this one: refused unless that hub's verified
+   * roster says so. Copies the public record with its history; the personal part is entered again.
+   *
+   * @generated from rpc concordat.v1.TrainerService.AcceptTrainer
+   */
+  acceptTrainer: {
+    methodKind: "unary";
+    input: typeof AcceptTrainerRequestSchema;
     output: typeof GetTrainerHistoryResponseSchema;
   },
 }> = /*@__PURE__*/

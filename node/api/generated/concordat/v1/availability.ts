@@ -55,6 +55,15 @@ export interface FindAvailableTrainersRequest {
   /** default 50, at most 500 */
   pageSize: number;
   pageToken: string;
+  /**
+   * Trainers whose record lists a deployment of this module that ended (its last day) before
+   * `from`: "has delivered this module before" (docs/trainer-history.md).
+   */
+  deliveredModule?:
+    | string
+    | undefined;
+  /** Trainers whose record lists a deployment in this country (ISO 3166-1 alpha-2), at any time. */
+  servedIn?: string | undefined;
 }
 
 export interface AvailableTrainer {
@@ -126,6 +135,8 @@ function createBaseFindAvailableTrainersRequest(): FindAvailableTrainersRequest 
     minConsecutiveDays: 0,
     pageSize: 0,
     pageToken: "",
+    deliveredModule: undefined,
+    servedIn: undefined,
   };
 }
 
@@ -163,6 +174,12 @@ export const FindAvailableTrainersRequest: MessageFns<FindAvailableTrainersReque
     }
     if (message.pageToken !== "") {
       writer.uint32(90).string(message.pageToken);
+    }
+    if (message.deliveredModule !== undefined) {
+      writer.uint32(98).string(message.deliveredModule);
+    }
+    if (message.servedIn !== undefined) {
+      writer.uint32(106).string(message.servedIn);
     }
     return writer;
   },
@@ -268,6 +285,22 @@ export const FindAvailableTrainersRequest: MessageFns<FindAvailableTrainersReque
             message.pageToken = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.deliveredModule = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.servedIn = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -313,6 +346,16 @@ export const FindAvailableTrainersRequest: MessageFns<FindAvailableTrainersReque
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      deliveredModule: isSet(object.deliveredModule)
+        ? globalThis.String(object.deliveredModule)
+        : isSet(object.delivered_module)
+        ? globalThis.String(object.delivered_module)
+        : undefined,
+      servedIn: isSet(object.servedIn)
+        ? globalThis.String(object.servedIn)
+        : isSet(object.served_in)
+        ? globalThis.String(object.served_in)
+        : undefined,
     };
   },
 
@@ -351,6 +394,12 @@ export const FindAvailableTrainersRequest: MessageFns<FindAvailableTrainersReque
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.deliveredModule !== undefined) {
+      obj.deliveredModule = message.deliveredModule;
+    }
+    if (message.servedIn !== undefined) {
+      obj.servedIn = message.servedIn;
+    }
     return obj;
   },
 
@@ -370,6 +419,8 @@ export const FindAvailableTrainersRequest: MessageFns<FindAvailableTrainersReque
     message.minConsecutiveDays = object.minConsecutiveDays ?? 0;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.deliveredModule = object.deliveredModule ?? undefined;
+    message.servedIn = object.servedIn ?? undefined;
     return message;
   },
 };

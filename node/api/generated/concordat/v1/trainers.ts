@@ -70,6 +70,48 @@ export interface TrainerPrivate {
   notes: string;
 }
 
+/** A deployment or engagement a trainer served. Days (YYYY-MM-DD), both included. */
+export interface Deployment {
+  from: string;
+  to: string;
+  /** lead-trainer | co-trainer | mentor | assessor | observer */
+  role: string;
+  place: string;
+  /** ISO 3166-1 alpha-2 */
+  country: string;
+  /** the module delivered (a code) */
+  module: string;
+  /** optional: the hub served with, as people name it */
+  hub: string;
+  /** optional: the mission */
+  mission: string;
+}
+
+/** Train-the-trainer lineage: who trained this trainer as a trainer. */
+export interface Lineage {
+  /** HUB/TRAINER-ID */
+  trainedBy: string;
+  /** the module or programme */
+  module: string;
+  /** YYYY-MM-DD, not in the future */
+  on: string;
+  /** optional: the id of the credential it led to (urn:uuid:…) */
+  credential: string;
+}
+
+/** The trainer's home hub released them to `hub` on `on`: this record is frozen. */
+export interface MovedTo {
+  hub: string;
+  on: string;
+}
+
+/** The trainer was accepted from `hub`, whose record of them is `id`. */
+export interface MovedFrom {
+  hub: string;
+  id: string;
+  on: string;
+}
+
 export interface Trainer {
   id: string;
   displayName: string;
@@ -182,6 +224,8 @@ export interface ExportTrainersRequest {
 
 export interface GetTrainerHistoryRequest {
   id: string;
+  /** another hub's trainer, as of its latest verified checkpoint (default: this hub) */
+  hub?: string | undefined;
 }
 
 export interface HistoryEntry {
@@ -191,7 +235,49 @@ export interface HistoryEntry {
 }
 
 export interface GetTrainerHistoryResponse {
+  /** who changed the record (this hub's trainers only) */
   entries: HistoryEntry[];
+  /** the public record (never the personal part) */
+  trainer:
+    | Trainer
+    | undefined;
+  /** oldest first */
+  deployments: Deployment[];
+  trainedBy: Lineage[];
+  /** set: released to another hub (this record is frozen) */
+  movedTo:
+    | MovedTo
+    | undefined;
+  /** set: accepted from another hub */
+  movedFrom:
+    | MovedFrom
+    | undefined;
+  /** moved, and the other hub's signed roster says the same */
+  moveConfirmed: boolean;
+  /** what was checked ("" when the trainer never moved) */
+  moveDetail: string;
+  /** 0: this hub's, live; else the checkpoint read */
+  checkpointSeq: number;
+}
+
+export interface AddDeploymentRequest {
+  id: string;
+  deployment: Deployment | undefined;
+}
+
+export interface AddLineageRequest {
+  id: string;
+  lineage: Lineage | undefined;
+}
+
+export interface ReleaseTrainerRequest {
+  id: string;
+  toHub: string;
+}
+
+export interface AcceptTrainerRequest {
+  fromHub: string;
+  id: string;
 }
 
 function createBaseLanguage(): Language {
@@ -638,6 +724,494 @@ export const TrainerPrivate: MessageFns<TrainerPrivate> = {
     message.phone = object.phone ?? "";
     message.nationalId = object.nationalId ?? "";
     message.notes = object.notes ?? "";
+    return message;
+  },
+};
+
+function createBaseDeployment(): Deployment {
+  return { from: "", to: "", role: "", place: "", country: "", module: "", hub: "", mission: "" };
+}
+
+export const Deployment: MessageFns<Deployment> = {
+  encode(message: Deployment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== "") {
+      writer.uint32(10).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(18).string(message.to);
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    if (message.place !== "") {
+      writer.uint32(34).string(message.place);
+    }
+    if (message.country !== "") {
+      writer.uint32(42).string(message.country);
+    }
+    if (message.module !== "") {
+      writer.uint32(50).string(message.module);
+    }
+    if (message.hub !== "") {
+      writer.uint32(58).string(message.hub);
+    }
+    if (message.mission !== "") {
+      writer.uint32(66).string(message.mission);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Deployment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeployment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.place = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.country = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.module = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.mission = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Deployment {
+    return {
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      place: isSet(object.place) ? globalThis.String(object.place) : "",
+      country: isSet(object.country) ? globalThis.String(object.country) : "",
+      module: isSet(object.module) ? globalThis.String(object.module) : "",
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      mission: isSet(object.mission) ? globalThis.String(object.mission) : "",
+    };
+  },
+
+  toJSON(message: Deployment): unknown {
+    const obj: any = {};
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.place !== "") {
+      obj.place = message.place;
+    }
+    if (message.country !== "") {
+      obj.country = message.country;
+    }
+    if (message.module !== "") {
+      obj.module = message.module;
+    }
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.mission !== "") {
+      obj.mission = message.mission;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Deployment>): Deployment {
+    return Deployment.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Deployment>): Deployment {
+    const message = createBaseDeployment();
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.role = object.role ?? "";
+    message.place = object.place ?? "";
+    message.country = object.country ?? "";
+    message.module = object.module ?? "";
+    message.hub = object.hub ?? "";
+    message.mission = object.mission ?? "";
+    return message;
+  },
+};
+
+function createBaseLineage(): Lineage {
+  return { trainedBy: "", module: "", on: "", credential: "" };
+}
+
+export const Lineage: MessageFns<Lineage> = {
+  encode(message: Lineage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.trainedBy !== "") {
+      writer.uint32(10).string(message.trainedBy);
+    }
+    if (message.module !== "") {
+      writer.uint32(18).string(message.module);
+    }
+    if (message.on !== "") {
+      writer.uint32(26).string(message.on);
+    }
+    if (message.credential !== "") {
+      writer.uint32(34).string(message.credential);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Lineage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLineage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.trainedBy = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.module = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.on = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.credential = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Lineage {
+    return {
+      trainedBy: isSet(object.trainedBy)
+        ? globalThis.String(object.trainedBy)
+        : isSet(object.trained_by)
+        ? globalThis.String(object.trained_by)
+        : "",
+      module: isSet(object.module) ? globalThis.String(object.module) : "",
+      on: isSet(object.on) ? globalThis.String(object.on) : "",
+      credential: isSet(object.credential) ? globalThis.String(object.credential) : "",
+    };
+  },
+
+  toJSON(message: Lineage): unknown {
+    const obj: any = {};
+    if (message.trainedBy !== "") {
+      obj.trainedBy = message.trainedBy;
+    }
+    if (message.module !== "") {
+      obj.module = message.module;
+    }
+    if (message.on !== "") {
+      obj.on = message.on;
+    }
+    if (message.credential !== "") {
+      obj.credential = message.credential;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Lineage>): Lineage {
+    return Lineage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Lineage>): Lineage {
+    const message = createBaseLineage();
+    message.trainedBy = object.trainedBy ?? "";
+    message.module = object.module ?? "";
+    message.on = object.on ?? "";
+    message.credential = object.credential ?? "";
+    return message;
+  },
+};
+
+function createBaseMovedTo(): MovedTo {
+  return { hub: "", on: "" };
+}
+
+export const MovedTo: MessageFns<MovedTo> = {
+  encode(message: MovedTo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hub !== "") {
+      writer.uint32(10).string(message.hub);
+    }
+    if (message.on !== "") {
+      writer.uint32(18).string(message.on);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MovedTo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMovedTo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.on = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MovedTo {
+    return {
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      on: isSet(object.on) ? globalThis.String(object.on) : "",
+    };
+  },
+
+  toJSON(message: MovedTo): unknown {
+    const obj: any = {};
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.on !== "") {
+      obj.on = message.on;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MovedTo>): MovedTo {
+    return MovedTo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MovedTo>): MovedTo {
+    const message = createBaseMovedTo();
+    message.hub = object.hub ?? "";
+    message.on = object.on ?? "";
+    return message;
+  },
+};
+
+function createBaseMovedFrom(): MovedFrom {
+  return { hub: "", id: "", on: "" };
+}
+
+export const MovedFrom: MessageFns<MovedFrom> = {
+  encode(message: MovedFrom, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hub !== "") {
+      writer.uint32(10).string(message.hub);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.on !== "") {
+      writer.uint32(26).string(message.on);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MovedFrom {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMovedFrom();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.on = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MovedFrom {
+    return {
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      on: isSet(object.on) ? globalThis.String(object.on) : "",
+    };
+  },
+
+  toJSON(message: MovedFrom): unknown {
+    const obj: any = {};
+    if (message.hub !== "") {
+      obj.hub = message.hub;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.on !== "") {
+      obj.on = message.on;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MovedFrom>): MovedFrom {
+    return MovedFrom.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MovedFrom>): MovedFrom {
+    const message = createBaseMovedFrom();
+    message.hub = object.hub ?? "";
+    message.id = object.id ?? "";
+    message.on = object.on ?? "";
     return message;
   },
 };
@@ -2131,13 +2705,16 @@ export const ExportTrainersRequest: MessageFns<ExportTrainersRequest> = {
 };
 
 function createBaseGetTrainerHistoryRequest(): GetTrainerHistoryRequest {
-  return { id: "" };
+  return { id: "", hub: undefined };
 }
 
 export const GetTrainerHistoryRequest: MessageFns<GetTrainerHistoryRequest> = {
   encode(message: GetTrainerHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== "") {
       writer.uint32(10).string(message.id);
+    }
+    if (message.hub !== undefined) {
+      writer.uint32(18).string(message.hub);
     }
     return writer;
   },
@@ -2163,6 +2740,14 @@ export const GetTrainerHistoryRequest: MessageFns<GetTrainerHistoryRequest> = {
             message.id = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hub = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2176,13 +2761,19 @@ export const GetTrainerHistoryRequest: MessageFns<GetTrainerHistoryRequest> = {
   },
 
   fromJSON(object: any): GetTrainerHistoryRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      hub: isSet(object.hub) ? globalThis.String(object.hub) : undefined,
+    };
   },
 
   toJSON(message: GetTrainerHistoryRequest): unknown {
     const obj: any = {};
     if (message.id !== "") {
       obj.id = message.id;
+    }
+    if (message.hub !== undefined) {
+      obj.hub = message.hub;
     }
     return obj;
   },
@@ -2193,6 +2784,7 @@ export const GetTrainerHistoryRequest: MessageFns<GetTrainerHistoryRequest> = {
   fromPartial(object: DeepPartial<GetTrainerHistoryRequest>): GetTrainerHistoryRequest {
     const message = createBaseGetTrainerHistoryRequest();
     message.id = object.id ?? "";
+    message.hub = object.hub ?? undefined;
     return message;
   },
 };
@@ -2303,13 +2895,47 @@ export const HistoryEntry: MessageFns<HistoryEntry> = {
 };
 
 function createBaseGetTrainerHistoryResponse(): GetTrainerHistoryResponse {
-  return { entries: [] };
+  return {
+    entries: [],
+    trainer: undefined,
+    deployments: [],
+    trainedBy: [],
+    movedTo: undefined,
+    movedFrom: undefined,
+    moveConfirmed: false,
+    moveDetail: "",
+    checkpointSeq: 0,
+  };
 }
 
 export const GetTrainerHistoryResponse: MessageFns<GetTrainerHistoryResponse> = {
   encode(message: GetTrainerHistoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.entries) {
       HistoryEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.trainer !== undefined) {
+      Trainer.encode(message.trainer, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.deployments) {
+      Deployment.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.trainedBy) {
+      Lineage.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.movedTo !== undefined) {
+      MovedTo.encode(message.movedTo, writer.uint32(42).fork()).join();
+    }
+    if (message.movedFrom !== undefined) {
+      MovedFrom.encode(message.movedFrom, writer.uint32(50).fork()).join();
+    }
+    if (message.moveConfirmed !== false) {
+      writer.uint32(56).bool(message.moveConfirmed);
+    }
+    if (message.moveDetail !== "") {
+      writer.uint32(66).string(message.moveDetail);
+    }
+    if (message.checkpointSeq !== 0) {
+      writer.uint32(72).uint64(message.checkpointSeq);
     }
     return writer;
   },
@@ -2335,6 +2961,70 @@ export const GetTrainerHistoryResponse: MessageFns<GetTrainerHistoryResponse> = 
             message.entries.push(HistoryEntry.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.trainer = Trainer.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deployments.push(Deployment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.trainedBy.push(Lineage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.movedTo = MovedTo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.movedFrom = MovedFrom.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.moveConfirmed = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.moveDetail = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.checkpointSeq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2352,6 +3042,40 @@ export const GetTrainerHistoryResponse: MessageFns<GetTrainerHistoryResponse> = 
       entries: globalThis.Array.isArray(object?.entries)
         ? object.entries.map((e: any) => HistoryEntry.fromJSON(e))
         : [],
+      trainer: isSet(object.trainer) ? Trainer.fromJSON(object.trainer) : undefined,
+      deployments: globalThis.Array.isArray(object?.deployments)
+        ? object.deployments.map((e: any) => Deployment.fromJSON(e))
+        : [],
+      trainedBy: globalThis.Array.isArray(object?.trainedBy)
+        ? object.trainedBy.map((e: any) => Lineage.fromJSON(e))
+        : globalThis.Array.isArray(object?.trained_by)
+        ? object.trained_by.map((e: any) => Lineage.fromJSON(e))
+        : [],
+      movedTo: isSet(object.movedTo)
+        ? MovedTo.fromJSON(object.movedTo)
+        : isSet(object.moved_to)
+        ? MovedTo.fromJSON(object.moved_to)
+        : undefined,
+      movedFrom: isSet(object.movedFrom)
+        ? MovedFrom.fromJSON(object.movedFrom)
+        : isSet(object.moved_from)
+        ? MovedFrom.fromJSON(object.moved_from)
+        : undefined,
+      moveConfirmed: isSet(object.moveConfirmed)
+        ? globalThis.Boolean(object.moveConfirmed)
+        : isSet(object.move_confirmed)
+        ? globalThis.Boolean(object.move_confirmed)
+        : false,
+      moveDetail: isSet(object.moveDetail)
+        ? globalThis.String(object.moveDetail)
+        : isSet(object.move_detail)
+        ? globalThis.String(object.move_detail)
+        : "",
+      checkpointSeq: isSet(object.checkpointSeq)
+        ? globalThis.Number(object.checkpointSeq)
+        : isSet(object.checkpoint_seq)
+        ? globalThis.Number(object.checkpoint_seq)
+        : 0,
     };
   },
 
@@ -2359,6 +3083,30 @@ export const GetTrainerHistoryResponse: MessageFns<GetTrainerHistoryResponse> = 
     const obj: any = {};
     if (message.entries?.length) {
       obj.entries = message.entries.map((e) => HistoryEntry.toJSON(e));
+    }
+    if (message.trainer !== undefined) {
+      obj.trainer = Trainer.toJSON(message.trainer);
+    }
+    if (message.deployments?.length) {
+      obj.deployments = message.deployments.map((e) => Deployment.toJSON(e));
+    }
+    if (message.trainedBy?.length) {
+      obj.trainedBy = message.trainedBy.map((e) => Lineage.toJSON(e));
+    }
+    if (message.movedTo !== undefined) {
+      obj.movedTo = MovedTo.toJSON(message.movedTo);
+    }
+    if (message.movedFrom !== undefined) {
+      obj.movedFrom = MovedFrom.toJSON(message.movedFrom);
+    }
+    if (message.moveConfirmed !== false) {
+      obj.moveConfirmed = message.moveConfirmed;
+    }
+    if (message.moveDetail !== "") {
+      obj.moveDetail = message.moveDetail;
+    }
+    if (message.checkpointSeq !== 0) {
+      obj.checkpointSeq = Math.round(message.checkpointSeq);
     }
     return obj;
   },
@@ -2369,6 +3117,372 @@ export const GetTrainerHistoryResponse: MessageFns<GetTrainerHistoryResponse> = 
   fromPartial(object: DeepPartial<GetTrainerHistoryResponse>): GetTrainerHistoryResponse {
     const message = createBaseGetTrainerHistoryResponse();
     message.entries = object.entries?.map((e) => HistoryEntry.fromPartial(e)) || [];
+    message.trainer = (object.trainer !== undefined && object.trainer !== null)
+      ? Trainer.fromPartial(object.trainer)
+      : undefined;
+    message.deployments = object.deployments?.map((e) => Deployment.fromPartial(e)) || [];
+    message.trainedBy = object.trainedBy?.map((e) => Lineage.fromPartial(e)) || [];
+    message.movedTo = (object.movedTo !== undefined && object.movedTo !== null)
+      ? MovedTo.fromPartial(object.movedTo)
+      : undefined;
+    message.movedFrom = (object.movedFrom !== undefined && object.movedFrom !== null)
+      ? MovedFrom.fromPartial(object.movedFrom)
+      : undefined;
+    message.moveConfirmed = object.moveConfirmed ?? false;
+    message.moveDetail = object.moveDetail ?? "";
+    message.checkpointSeq = object.checkpointSeq ?? 0;
+    return message;
+  },
+};
+
+function createBaseAddDeploymentRequest(): AddDeploymentRequest {
+  return { id: "", deployment: undefined };
+}
+
+export const AddDeploymentRequest: MessageFns<AddDeploymentRequest> = {
+  encode(message: AddDeploymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.deployment !== undefined) {
+      Deployment.encode(message.deployment, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddDeploymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddDeploymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deployment = Deployment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddDeploymentRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      deployment: isSet(object.deployment) ? Deployment.fromJSON(object.deployment) : undefined,
+    };
+  },
+
+  toJSON(message: AddDeploymentRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.deployment !== undefined) {
+      obj.deployment = Deployment.toJSON(message.deployment);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AddDeploymentRequest>): AddDeploymentRequest {
+    return AddDeploymentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AddDeploymentRequest>): AddDeploymentRequest {
+    const message = createBaseAddDeploymentRequest();
+    message.id = object.id ?? "";
+    message.deployment = (object.deployment !== undefined && object.deployment !== null)
+      ? Deployment.fromPartial(object.deployment)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAddLineageRequest(): AddLineageRequest {
+  return { id: "", lineage: undefined };
+}
+
+export const AddLineageRequest: MessageFns<AddLineageRequest> = {
+  encode(message: AddLineageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.lineage !== undefined) {
+      Lineage.encode(message.lineage, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddLineageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddLineageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.lineage = Lineage.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddLineageRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      lineage: isSet(object.lineage) ? Lineage.fromJSON(object.lineage) : undefined,
+    };
+  },
+
+  toJSON(message: AddLineageRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.lineage !== undefined) {
+      obj.lineage = Lineage.toJSON(message.lineage);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AddLineageRequest>): AddLineageRequest {
+    return AddLineageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AddLineageRequest>): AddLineageRequest {
+    const message = createBaseAddLineageRequest();
+    message.id = object.id ?? "";
+    message.lineage = (object.lineage !== undefined && object.lineage !== null)
+      ? Lineage.fromPartial(object.lineage)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseReleaseTrainerRequest(): ReleaseTrainerRequest {
+  return { id: "", toHub: "" };
+}
+
+export const ReleaseTrainerRequest: MessageFns<ReleaseTrainerRequest> = {
+  encode(message: ReleaseTrainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.toHub !== "") {
+      writer.uint32(18).string(message.toHub);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseTrainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseTrainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.toHub = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseTrainerRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      toHub: isSet(object.toHub)
+        ? globalThis.String(object.toHub)
+        : isSet(object.to_hub)
+        ? globalThis.String(object.to_hub)
+        : "",
+    };
+  },
+
+  toJSON(message: ReleaseTrainerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.toHub !== "") {
+      obj.toHub = message.toHub;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseTrainerRequest>): ReleaseTrainerRequest {
+    return ReleaseTrainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseTrainerRequest>): ReleaseTrainerRequest {
+    const message = createBaseReleaseTrainerRequest();
+    message.id = object.id ?? "";
+    message.toHub = object.toHub ?? "";
+    return message;
+  },
+};
+
+function createBaseAcceptTrainerRequest(): AcceptTrainerRequest {
+  return { fromHub: "", id: "" };
+}
+
+export const AcceptTrainerRequest: MessageFns<AcceptTrainerRequest> = {
+  encode(message: AcceptTrainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromHub !== "") {
+      writer.uint32(10).string(message.fromHub);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcceptTrainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcceptTrainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fromHub = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AcceptTrainerRequest {
+    return {
+      fromHub: isSet(object.fromHub)
+        ? globalThis.String(object.fromHub)
+        : isSet(object.from_hub)
+        ? globalThis.String(object.from_hub)
+        : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+    };
+  },
+
+  toJSON(message: AcceptTrainerRequest): unknown {
+    const obj: any = {};
+    if (message.fromHub !== "") {
+      obj.fromHub = message.fromHub;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AcceptTrainerRequest>): AcceptTrainerRequest {
+    return AcceptTrainerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AcceptTrainerRequest>): AcceptTrainerRequest {
+    const message = createBaseAcceptTrainerRequest();
+    message.fromHub = object.fromHub ?? "";
+    message.id = object.id ?? "";
     return message;
   },
 };
@@ -2457,6 +3571,57 @@ export const TrainerServiceService = {
       Buffer.from(GetTrainerHistoryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetTrainerHistoryResponse => GetTrainerHistoryResponse.decode(value),
   },
+  /** Records a deployment or engagement the trainer served (docs/trainer-history.md). */
+  addDeployment: {
+    path: "/concordat.v1.TrainerService/AddDeployment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddDeploymentRequest): Buffer => Buffer.from(AddDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddDeploymentRequest => AddDeploymentRequest.decode(value),
+    responseSerialize: (value: GetTrainerHistoryResponse): Buffer =>
+      Buffer.from(GetTrainerHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTrainerHistoryResponse => GetTrainerHistoryResponse.decode(value),
+  },
+  /** Records who trained the trainer as a trainer. */
+  addLineage: {
+    path: "/concordat.v1.TrainerService/AddLineage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddLineageRequest): Buffer => Buffer.from(AddLineageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddLineageRequest => AddLineageRequest.decode(value),
+    responseSerialize: (value: GetTrainerHistoryResponse): Buffer =>
+      Buffer.from(GetTrainerHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTrainerHistoryResponse => GetTrainerHistoryResponse.decode(value),
+  },
+  /**
+   * Releases one of this hub's trainers to another hub: the record says moved to it, and the
+   * availability search stops offering the trainer here.
+   */
+  releaseTrainer: {
+    path: "/concordat.v1.TrainerService/ReleaseTrainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseTrainerRequest): Buffer =>
+      Buffer.from(ReleaseTrainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseTrainerRequest => ReleaseTrainerRequest.decode(value),
+    responseSerialize: (value: GetTrainerHistoryResponse): Buffer =>
+      Buffer.from(GetTrainerHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTrainerHistoryResponse => GetTrainerHistoryResponse.decode(value),
+  },
+  /**
+   * Accepts a trainer another hub released to this one: refused unless that hub's verified
+   * roster says so. Copies the public record with its history; the personal part is entered again.
+   */
+  acceptTrainer: {
+    path: "/concordat.v1.TrainerService/AcceptTrainer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AcceptTrainerRequest): Buffer => Buffer.from(AcceptTrainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AcceptTrainerRequest => AcceptTrainerRequest.decode(value),
+    responseSerialize: (value: GetTrainerHistoryResponse): Buffer =>
+      Buffer.from(GetTrainerHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTrainerHistoryResponse => GetTrainerHistoryResponse.decode(value),
+  },
 } as const;
 
 export interface TrainerServiceServer extends UntypedServiceImplementation {
@@ -2472,6 +3637,20 @@ export interface TrainerServiceServer extends UntypedServiceImplementation {
   importTrainers: handleClientStreamingCall<ImportTrainersRequest, ImportResult>;
   exportTrainers: handleServerStreamingCall<ExportTrainersRequest, Trainer>;
   getTrainerHistory: handleUnaryCall<GetTrainerHistoryRequest, GetTrainerHistoryResponse>;
+  /** Records a deployment or engagement the trainer served (docs/trainer-history.md). */
+  addDeployment: handleUnaryCall<AddDeploymentRequest, GetTrainerHistoryResponse>;
+  /** Records who trained the trainer as a trainer. */
+  addLineage: handleUnaryCall<AddLineageRequest, GetTrainerHistoryResponse>;
+  /**
+   * Releases one of this hub's trainers to another hub: the record says moved to it, and the
+   * availability search stops offering the trainer here.
+   */
+  releaseTrainer: handleUnaryCall<ReleaseTrainerRequest, GetTrainerHistoryResponse>;
+  /**
+   * Accepts a trainer another hub released to this one: refused unless that hub's verified
+   * roster says so. Copies the public record with its history; the personal part is entered again.
+   */
+  acceptTrainer: handleUnaryCall<AcceptTrainerRequest, GetTrainerHistoryResponse>;
 }
 
 export interface TrainerServiceClient extends Client {
@@ -2591,6 +3770,76 @@ export interface TrainerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
   ): ClientUnaryCall;
+  /** Records a deployment or engagement the trainer served (docs/trainer-history.md). */
+  addDeployment(
+    request: AddDeploymentRequest,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  addDeployment(
+    request: AddDeploymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  addDeployment(
+    request: AddDeploymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  /** Records who trained the trainer as a trainer. */
+  addLineage(
+    request: AddLineageRequest,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  addLineage(
+    request: AddLineageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  addLineage(
+    request: AddLineageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Releases one of this hub's trainers to another hub: the record says moved to it, and the
+   * availability search stops offering the trainer here.
+   */
+  releaseTrainer(
+    request: ReleaseTrainerRequest,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  releaseTrainer(
+    request: ReleaseTrainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  releaseTrainer(
+    request: ReleaseTrainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Accepts a trainer another hub released to this one: refused unless that hub's verified
+   * roster says so. Copies the public record with its history; the personal part is entered again.
+   */
+  acceptTrainer(
+    request: AcceptTrainerRequest,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  acceptTrainer(
+    request: AcceptTrainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
+  acceptTrainer(
+    request: AcceptTrainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTrainerHistoryResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const TrainerServiceClient = makeGenericClientConstructor(
@@ -2610,6 +3859,17 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
