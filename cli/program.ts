@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { VERSION } from "../node/version.js";
 import { registerAudit } from "./program/audit.js";
 import { registerAudits, registerEvaluators } from "./program/audits.js";
+import { registerProposals } from "./program/proposals.js";
 import { registerBackup } from "./program/backup.js";
 import { registerBookings } from "./program/bookings.js";
 import { registerCases } from "./program/cases.js";
@@ -17,9 +18,11 @@ import { registerCurriculum, registerMappings } from "./program/curriculum.js";
 import { registerDeliveries } from "./program/deliveries.js";
 import { registerEvaluations } from "./program/evaluations.js";
 import { registerFederation } from "./program/federation.js";
+import { registerGrievances } from "./program/grievances.js";
 import { registerKeys } from "./program/keys.js";
 import { registerNode } from "./program/node.js";
 import { registerOperators } from "./program/operators.js";
+import { registerPlans } from "./program/plans.js";
 import { registerReports } from "./program/reports.js";
 import { registerTrainers } from "./program/trainers.js";
 
@@ -41,6 +44,9 @@ const GROUPS: ReadonlyArray<(program: Command) => void> = [
   registerEvaluations,
   registerEvaluators,
   registerAudits,
+  registerPlans,
+  registerGrievances,
+  registerProposals,
   registerReports,
   registerBackup,
 ];

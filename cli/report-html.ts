@@ -144,7 +144,9 @@ function coverageBody(r: CoverageReport, heading: string): string {
   }
   out.push(`</tbody></table>`);
 
+  out.push(planSection(r));
   out.push(evaluationSection(r));
+  out.push(grievanceSection(r));
 
   const list = (title: string, items: string[]) =>
     `<h3>${esc(title)} (${items.length})</h3>${items.length === 0 ? `<p class="none">none</p>` : `<ul class="gaps">${items.join("")}</ul>`}`;
@@ -209,6 +211,45 @@ function coverageBody(r: CoverageReport, heading: string): string {
 }
 
 const mean = (x: number | null) => (x === null ? "–" : String(x));
+
+/** Grievances received in the period, per hub (docs/grievances.md): figures only, never a person. */
+function grievanceSection(r: CoverageReport): string {
+  const out: string[] = [
+    `<h2>Grievances</h2><table><thead><tr><th>hub</th><th>received</th><th>open</th><th>overdue: acknowledgement</th><th>overdue: resolution</th><th>resolved</th><th>median days to resolution</th><th>max days</th><th>by category</th><th>by outcome</th></tr></thead><tbody>`,
+  ];
+  const listed = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${num(v)}`)
+      .join(", ") || "–";
+  for (const h of r.hubs) {
+    const g = h.grievances;
+    const k = (measure: string) => `grievances|${h.hub}||${measure}`;
+    const d = g.daysToResolution;
+    out.push(
+      `<tr><th>${esc(h.hub)}</th>${fig(k("received"), num(g.total))}${fig(k("open"), num(g.open))}${fig(k("overdue_acknowledgement"), num(g.overdue.acknowledgement))}${fig(k("overdue_resolution"), num(g.overdue.resolution))}${fig(k("resolved"), num(d.resolved))}${fig(k("median_days_to_resolution"), mean(d.median))}${fig(k("max_days_to_resolution"), mean(d.max))}<td>${esc(listed(g.byCategory))}</td><td>${esc(listed(g.byOutcome))}</td></tr>`,
+    );
+  }
+  out.push(`</tbody></table>`);
+  return out.join("");
+}
+
+/** Signed annual plans beside deliveries recorded (docs/plans.md), per hub, module and quarter. */
+function planSection(r: CoverageReport): string {
+  const rows = r.planVsActual ?? [];
+  if (rows.length === 0) return "";
+  const out: string[] = [
+    `<h2>Plan beside actual</h2><p class="meta">Deliveries planned in each hub's latest signed annual plan, beside those recorded (counted in the quarter they start).</p><table><thead><tr><th>hub</th><th>quarter</th><th>module</th><th>planned</th><th>actual</th><th>difference</th><th>plan version</th></tr></thead><tbody>`,
+  ];
+  for (const p of rows) {
+    const k = (m: string) => `plan:${p.year}-Q${p.quarter}|${p.hub}|${p.module}|${m}`;
+    out.push(
+      `<tr><th>${esc(p.hub)}</th><td>${esc(`${p.year}-Q${p.quarter}`)}</td><td>${esc(p.module)}</td>${fig(k("planned"), num(p.planned))}${fig(k("actual"), num(p.actual))}${fig(k("difference"), p.difference > 0 ? `+${num(p.difference)}` : num(p.difference))}<td>${esc(String(p.planVersion))}</td></tr>`,
+    );
+  }
+  out.push(`</tbody></table>`);
+  return out.join("");
+}
 
 /** The four levels of evaluation (docs/evaluation.md): per hub, per competency and method, indicators, and what compares. */
 function evaluationSection(r: CoverageReport): string {

@@ -35,6 +35,8 @@ export interface CoverageFigures {
     };
     modulesNeverDelivered: string[];
     evaluation: EvaluationFigures;
+    /** Absent in reports made before the grievance register. */
+    grievances?: GrievanceFiguresRow;
   }>;
   audits: Array<{
     id: string;
@@ -44,6 +46,17 @@ export interface CoverageFigures {
     seedProblem: string | null;
     hubs: Array<{ hub: string; sampled: number; audited: number; confirmed: number; disputed: number }>;
     rejectedFindings: Array<{ storedBy: string; evaluator: string; hub: string; delivery: string; problem: string }>;
+  }>;
+  /** Signed annual plans beside deliveries, per hub, module and quarter (absent in reports made before plans). */
+  planVsActual?: Array<{
+    hub: string;
+    year: number;
+    quarter: number;
+    module: string;
+    planned: number;
+    actual: number;
+    difference: number;
+    planVersion: number;
   }>;
   evaluation: {
     assessments: AssessmentRow[];
@@ -106,6 +119,36 @@ export interface EvaluationFigures {
   results: Array<{ indicator: string; from: string; to: string; value: number; unit: string; source: string }>;
 }
 
+/** A hub's grievance figures (node/grievances' GrievanceFigures): counts and days, never a person. */
+export interface GrievanceFiguresRow {
+  at: string;
+  total: number;
+  byCategory: Record<string, number>;
+  bySource: Record<string, number>;
+  byStatus: Record<string, number>;
+  byOutcome: Record<string, number>;
+  open: number;
+  overdue: { acknowledgement: number; resolution: number };
+  late: { acknowledgement: number; resolution: number };
+  daysToResolution: { resolved: number; median: number | null; max: number | null };
+}
+
+/** A hub's grievance figures, one per row (section `grievances`; subject `category:…`, `outcome:…`). */
+export function grievanceRows(hub: string, g: GrievanceFiguresRow): string[][] {
+  const d = g.daysToResolution;
+  return [
+    ["grievances", hub, "", "received", String(g.total)],
+    ["grievances", hub, "", "open", String(g.open)],
+    ["grievances", hub, "", "overdue_acknowledgement", String(g.overdue.acknowledgement)],
+    ["grievances", hub, "", "overdue_resolution", String(g.overdue.resolution)],
+    ["grievances", hub, "", "resolved", String(d.resolved)],
+    ["grievances", hub, "", "median_days_to_resolution", d.median === null ? "" : String(d.median)],
+    ["grievances", hub, "", "max_days_to_resolution", d.max === null ? "" : String(d.max)],
+    ...Object.entries(g.byCategory).map(([k, v]) => ["grievances", hub, `category:${k}`, "count", String(v)]),
+    ...Object.entries(g.byOutcome).map(([k, v]) => ["grievances", hub, `outcome:${k}`, "count", String(v)]),
+  ];
+}
+
 /** One figure in both periods (node/reports' FigureChange). */
 export interface FigureChangeRow {
   measure: string;
@@ -149,6 +192,7 @@ export function coverageRows(r: CoverageFigures): string[][] {
       rows.push(["deliveries", h.hub, "", snake(k), v === null ? "" : String(v)]);
     for (const m of h.adaptedModules) rows.push(["adapted_module", h.hub, m, "release", h.adoptedRelease ?? ""]);
     rows.push(...evaluationRows(h.hub, h.evaluation));
+    if (h.grievances) rows.push(...grievanceRows(h.hub, h.grievances));
   }
   for (const a of r.evaluation.assessments) rows.push(...assessmentRows("", a));
   for (const c of r.evaluation.comparability)
@@ -159,6 +203,9 @@ export function coverageRows(r: CoverageFigures): string[][] {
         rows.push([`audit:${a.id}`, h.hub, "", measure, String(h[measure])]);
     rows.push([`audit:${a.id}`, "", "", "findings_not_counted", String(a.rejectedFindings.length)]);
   }
+  for (const p of r.planVsActual ?? [])
+    for (const measure of ["planned", "actual", "difference"] as const)
+      rows.push([`plan:${p.year}-Q${p.quarter}`, p.hub, p.module, measure, String(p[measure])]);
   for (const g of r.gaps.noActiveTrainer) rows.push(["gap:no_active_trainer", "", g.competency, "region", g.region]);
   for (const g of r.gaps.expiring) rows.push(["gap:expiring", g.hub, g.competency, "count", String(g.count)]);
   for (const g of r.gaps.awaitingReview) rows.push(["gap:awaiting_review", g.hub, g.adaptation, "", ""]);

@@ -21,6 +21,9 @@ import { Credentials, credentialsSpec } from "./credentials/index.js";
 import { tightenDataDir } from "./data-permissions.js";
 import { Deliveries, deliveriesSpecs } from "./deliveries/index.js";
 import { Audits } from "./audits/index.js";
+import { Feedback } from "./feedback/index.js";
+import { Grievances } from "./grievances/index.js";
+import { Plans } from "./plans/index.js";
 import { documentTypeOf, OwnedDocuments } from "./documents/index.js";
 import {
   bookingEvents,
@@ -94,6 +97,10 @@ export interface Components {
   cases: Cases;
   deliveries: Deliveries;
   audits: Audits;
+  /** The grievance register (docs/grievances.md). */
+  grievances: Grievances;
+  feedback: Feedback;
+  plans: Plans;
   reports: Reports;
   admission: AdmissionGate;
   network: NodeNetwork;
@@ -290,6 +297,24 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     { documents, curriculum, views, membership, instruments: (ref) => cases.instrumentProblem(ref) },
   );
   const audits = new Audits({ hubId, isSecretariat }, { documents, views, membership, checkpointer, deliveries });
+  const feedback = new Feedback(
+    { hubId, isSecretariat },
+    { documents, views, membership, core: coreSource, cases, deliveries, logger: child("feedback") },
+  );
+  const plans = new Plans(
+    { hubId, federationId, peerId: identity.peerId },
+    {
+      sign: (data) => identity.sign(data),
+      documents,
+      views,
+      membership,
+      checkpointer,
+      curriculum,
+      core: coreSource,
+      deliveries,
+    },
+  );
+  const grievances = new Grievances({ hubId }, { documents, views, membership });
   const reports = new Reports({ hubId }, { documents, checkpointer, views, membership, core: coreSource });
   // Admission: between the transports and the Repo, only what owners signed enters (docs/security.md).
   const admission = new AdmissionGate(
@@ -366,6 +391,9 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
     cases,
     deliveries,
     audits,
+    grievances,
+    feedback,
+    plans,
     reports,
     admission,
     network,

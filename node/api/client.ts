@@ -27,8 +27,11 @@ import { AuditServiceService, CoreServiceService } from "./generated/concordat/v
 import { CredentialServiceService } from "./generated/concordat/v1/credentials.js";
 import { DeliveryServiceService } from "./generated/concordat/v1/deliveries.js";
 import { EvaluationServiceService } from "./generated/concordat/v1/evaluations.js";
+import { FeedbackServiceService } from "./generated/concordat/v1/feedback.js";
+import { GrievanceServiceService } from "./generated/concordat/v1/grievances.js";
 import { FederationServiceService, KeyServiceService } from "./generated/concordat/v1/federation.js";
 import { NodeServiceService, OperatorServiceService } from "./generated/concordat/v1/node.js";
+import { PlanServiceService } from "./generated/concordat/v1/plans.js";
 import { ReportServiceService } from "./generated/concordat/v1/reports.js";
 import { TrainerServiceService } from "./generated/concordat/v1/trainers.js";
 
@@ -121,6 +124,9 @@ const SERVICES = {
   cases: CaseServiceService,
   deliveries: DeliveryServiceService,
   evaluations: EvaluationServiceService,
+  plans: PlanServiceService,
+  feedback: FeedbackServiceService,
+  grievances: GrievanceServiceService,
   reports: ReportServiceService,
   health: HealthService,
 };

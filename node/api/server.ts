@@ -37,6 +37,12 @@ import { DeliveryServiceService, deliveryService } from "./delivery-service.js";
 import { EvaluationServiceService, evaluationService } from "./evaluation-service.js";
 import type { Deliveries } from "../deliveries/index.js";
 import type { Audits } from "../audits/index.js";
+import { GrievanceServiceService, grievanceService } from "./grievance-service.js";
+import type { Grievances } from "../grievances/index.js";
+import { FeedbackServiceService, feedbackService } from "./feedback-service.js";
+import type { Feedback } from "../feedback/index.js";
+import { PlanServiceService, planService } from "./plan-service.js";
+import type { Plans } from "../plans/index.js";
 import { ReportServiceService, reportService } from "./report-service.js";
 import type { Reports } from "../reports/index.js";
 import { NodeServiceService, nodeService, type NodeServiceComponents } from "./node-service.js";
@@ -71,6 +77,9 @@ const REQUEST_BYTES: Readonly<Record<string, number>> = {
   "/concordat.v1.CaseService/UpdateCase": 1 * MiB,
   "/concordat.v1.CoreService/PutCurriculumRecord": 1 * MiB,
   "/concordat.v1.CoreService/ReleaseCore": 256 * KiB,
+  "/concordat.v1.FeedbackService/Propose": 1 * MiB,
+  "/concordat.v1.FeedbackService/CommentProposal": 256 * KiB,
+  "/concordat.v1.FeedbackService/DecideProposal": 256 * KiB,
   "/concordat.v1.CoreService/RemoveCoreRecords": 256 * KiB,
   "/concordat.v1.CredentialService/IssueCredential": 256 * KiB,
   "/concordat.v1.CredentialService/AttachCredential": 256 * KiB,
@@ -85,6 +94,8 @@ const REQUEST_BYTES: Readonly<Record<string, number>> = {
   "/concordat.v1.DeliveryService/IngestScores": API_MAX_RECEIVE_MESSAGE_BYTES,
   "/concordat.v1.DeliveryService/RecordAssessments": 1 * MiB,
   "/concordat.v1.EvaluationService/ImportFollowUps": API_MAX_RECEIVE_MESSAGE_BYTES,
+  "/concordat.v1.PlanService/SetPlan": 1 * MiB,
+  "/concordat.v1.PlanService/AddPlanLines": 256 * KiB,
 };
 
 /** The largest request message `path` decodes. */
@@ -133,6 +144,9 @@ export interface ApiServerComponents extends NodeServiceComponents, Omit<CoreSer
   cases: Cases;
   deliveries: Deliveries;
   audits: Audits;
+  plans: Plans;
+  grievances: Grievances;
+  feedback: Feedback;
   reports: Reports;
   /** What an audit bundle is built from (read at the time of the call). */
   audit: () => Promise<AuditSources>;
@@ -155,6 +169,9 @@ const HEALTH_SERVICES = [
   "concordat.v1.CaseService",
   "concordat.v1.DeliveryService",
   "concordat.v1.EvaluationService",
+  "concordat.v1.PlanService",
+  "concordat.v1.GrievanceService",
+  "concordat.v1.FeedbackService",
   "concordat.v1.ReportService",
 ];
 
@@ -210,6 +227,9 @@ export class ApiServer implements Startable {
     add(CaseServiceService, caseService(this.#components));
     add(DeliveryServiceService, deliveryService(this.#components));
     add(EvaluationServiceService, evaluationService(this.#components));
+    add(PlanServiceService, planService(this.#components));
+    add(GrievanceServiceService, grievanceService(this.#components));
+    add(FeedbackServiceService, feedbackService(this.#components));
     add(ReportServiceService, reportService(this.#components));
     const health = new HealthImplementation(
       Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as const])),

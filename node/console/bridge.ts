@@ -10,8 +10,11 @@ import { AuditService, CoreService } from "../../web/generated/concordat/v1/core
 import { CredentialService } from "../../web/generated/concordat/v1/credentials_pb.js";
 import { DeliveryService } from "../../web/generated/concordat/v1/deliveries_pb.js";
 import { EvaluationService } from "../../web/generated/concordat/v1/evaluations_pb.js";
+import { FeedbackService } from "../../web/generated/concordat/v1/feedback_pb.js";
+import { GrievanceService } from "../../web/generated/concordat/v1/grievances_pb.js";
 import { FederationService, KeyService } from "../../web/generated/concordat/v1/federation_pb.js";
 import { NodeService, OperatorService } from "../../web/generated/concordat/v1/node_pb.js";
+import { PlanService } from "../../web/generated/concordat/v1/plans_pb.js";
 import { ReportService } from "../../web/generated/concordat/v1/reports_pb.js";
 import { TrainerService } from "../../web/generated/concordat/v1/trainers_pb.js";
 
@@ -33,6 +36,9 @@ export const CONSOLE_SERVICES: readonly DescService[] = [
   CaseService,
   DeliveryService,
   EvaluationService,
+  PlanService,
+  FeedbackService,
+  GrievanceService,
   ReportService,
 ];
 

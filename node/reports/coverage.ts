@@ -10,6 +10,8 @@ import {
   type Indicator,
 } from "../deliveries/index.js";
 import type { AuditResponse, FindingBody } from "../audits/index.js";
+import { grievanceReportFigures, type Grievance, type GrievanceFigures } from "../grievances/index.js";
+import { planVsActualOf, type PlanActualRow, type SignedPlanBody } from "../plans/index.js";
 
 /**
  * The coverage report, computed by a pure function from what the federation signed: per
@@ -63,6 +65,8 @@ export interface HubInput {
   deliveries: Delivery[];
   followUps: FollowUp[];
   indicators: Indicator[];
+  /** Its grievance register's replicated records (codes and days; docs/grievances.md). */
+  grievances?: Grievance[];
 }
 
 export interface ReportInput {
@@ -77,6 +81,8 @@ export interface ReportInput {
   /** Leave out what is marked internal (deliveries). */
   publicOnly: boolean;
   audits: AuditInput[];
+  /** Members' signed annual plans whose signatures verified (node/plans). */
+  plans?: SignedPlanBody[];
   sources: ReportSources;
 }
 
@@ -148,6 +154,8 @@ export interface HubCoverage {
   };
   modulesNeverDelivered: string[];
   evaluation: HubEvaluation;
+  /** Grievances received in the period, as they stood at `asOf`: figures only. */
+  grievances: GrievanceFigures;
 }
 
 /** One competency assessed by one method: how many were assessed, how many demonstrated it. */
@@ -218,6 +226,8 @@ export interface CoverageReport {
   };
   /** Random audits of deliveries whose period overlaps the report's. */
   audits: AuditReport[];
+  /** Per hub, module and quarter overlapping the period: its signed annual plan beside deliveries recorded. */
+  planVsActual: PlanActualRow[];
   evaluation: {
     /** Across hubs: per competency and method. */
     assessments: AssessmentFigures[];
@@ -485,6 +495,7 @@ export function computeCoverage(input: ReportInput): CoverageReport {
         },
         modulesNeverDelivered: h.modules.filter((m) => !everDelivered.has(m)).sort(),
         evaluation: evaluate(h, delivered, input, codeOf),
+        grievances: grievanceReportFigures(h.grievances ?? [], input.period, input.asOf),
       };
     });
 
@@ -537,6 +548,14 @@ export function computeCoverage(input: ReportInput): CoverageReport {
     audits: input.audits
       .filter((a) => a.period.from <= input.period.to && a.period.to >= input.period.from)
       .map((a) => auditReport(a, input.publicOnly)),
+    planVsActual: planVsActualOf(
+      input.plans ?? [],
+      input.hubs.map((h) => ({
+        hub: h.hub,
+        deliveries: h.deliveries.filter((d) => !input.publicOnly || d.visibility === "public"),
+      })),
+      input.period,
+    ),
     evaluation: {
       assessments: assessmentFigures(
         input.hubs.flatMap((h) => h.deliveries.filter(inPeriod)),

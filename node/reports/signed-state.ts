@@ -4,6 +4,7 @@ import { impactOf, readCurriculum } from "../core/index.js";
 import type { CoreContent } from "../core/index.js";
 import { CredentialVerifier, heldIn, type CredentialsDoc } from "../credentials/index.js";
 import { deliveriesIn, followUpsIn, indicatorsIn } from "../deliveries/index.js";
+import { grievancesIn, type GrievancesDoc } from "../grievances/index.js";
 import type { CharterMember, CharterState } from "../federation/index.js";
 import { accreditationsOf } from "../query/index.js";
 import { decodeTrainer } from "../roster/index.js";
@@ -20,6 +21,7 @@ import {
   type PanelDoc,
   type SignedFinding,
 } from "../audits/index.js";
+import { reportPlansOf } from "../plans/index.js";
 import type { AuditInput, CheckpointRef, HubInput, ReportInput, ReportSources, SourceCheckpoint } from "./coverage.js";
 
 /** The document types a report reads, besides the charter and the core. */
@@ -30,6 +32,8 @@ export const REPORTED_TYPES = new Set([
   "deliveries",
   "evaluation-panel",
   "audit-findings",
+  "grievances",
+  "annual-plans",
 ]);
 
 /** One member's document at the heads of a checkpoint that verified. */
@@ -85,6 +89,7 @@ class SignedReleases implements CoreSource {
     return this.#releases.map(({ signed: { checkpoint: c } }) => ({
       version: c.version ?? "",
       notes: "",
+      answers: [],
       heads: c.heads,
       seq: c.seq,
       time: c.time,
@@ -185,8 +190,14 @@ export async function reportInputOf(
   const hubs: HubInput[] = [];
   for (const member of members) {
     const hub = await hubInput(member, docsOf, verifier, core, (peer) => charter.holderOf(peer)?.hub ?? "", cache);
-    // The secretariat appears only if it has trainers or deliveries of its own.
-    if (member.role === "secretariat" && hub.trainers.length === 0 && hub.deliveries.length === 0) continue;
+    // The secretariat appears only if it has trainers, deliveries or grievances of its own.
+    if (
+      member.role === "secretariat" &&
+      hub.trainers.length === 0 &&
+      hub.deliveries.length === 0 &&
+      (hub.grievances ?? []).length === 0
+    )
+      continue;
     hubs.push(hub);
   }
   return {
@@ -199,6 +210,7 @@ export async function reportInputOf(
     hubs,
     publicOnly: options.publicOnly,
     audits: await auditInputs(state),
+    plans: await reportPlansOf(state.documents, state.charter.state.federationId, members),
     sources: sourcesOf(state),
   };
 }
@@ -363,5 +375,6 @@ async function hubInput(
     deliveries: deliveriesIn(deliveriesDoc),
     followUps: followUpsIn(deliveriesDoc),
     indicators: indicatorsIn(deliveriesDoc),
+    grievances: grievancesIn(docsOf(member.hub, "grievances")[0]?.doc as GrievancesDoc | undefined),
   };
 }

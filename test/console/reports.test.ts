@@ -204,6 +204,10 @@ describe("the Reports screen", () => {
     expect(await cell("level2_learning|hub-a||gain")).toBe("28.5");
     expect(await cell("assessment|hub-a|hr-1/simulation|rate")).toBe("75%");
     await page.getByRole("table", { name: "Assessments per competency and method" }).waitFor();
+    // The grievance figures (docs/grievances.md): counts only.
+    await page.getByRole("table", { name: "Grievances received in the period, per hub" }).waitFor();
+    expect(await cell("grievances|hub-a||received")).toBe(String(hub.grievances.total));
+    expect(await cell("grievances|hub-a||median_days_to_resolution")).toBe("–");
     await page.getByText("Course evaluation scores: fewer than two hubs report them, nothing to compare.").waitFor();
     // Each chart is an image named by its title and described by every figure it draws.
     const gender = page.getByRole("img", { name: /^Participants in the period, by gender/ });

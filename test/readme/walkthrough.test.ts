@@ -12,7 +12,9 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /**
  * The sections a new user follows top to bottom, in this order, in one folder: the README's tour,
  * then forming a federation (the secretariat's guide), booking across it (the hub operator's), and
- * a quarter evaluated and audited (the evaluation guide).
+ * a quarter evaluated and audited (the evaluation guide), one proposal to the core from a hub to a
+ * release (the feedback guide) and one joint annual plan, signed and set beside what was delivered
+ * (the plans guide).
  * Each is found by its heading in its file, so moving a section means changing its file here.
  */
 const WALKTHROUGH = [
@@ -20,6 +22,8 @@ const WALKTHROUGH = [
   { file: "docs/secretariat.md", heading: "Forming a federation, step by step" },
   { file: "docs/hub-operator.md", heading: "Booking a trainer from another hub" },
   { file: "docs/evaluation.md", heading: "A period, step by step" },
+  { file: "docs/feedback.md", heading: "One proposal, step by step" },
+  { file: "docs/plans.md", heading: "One plan, step by step" },
 ] as const;
 
 async function walkthroughSections(): Promise<ReadmeSection[]> {
@@ -75,6 +79,10 @@ describe("the README and the guides, run as a new user runs them", () => {
       // The quarter's report, verified from the secretariat's bundle.
       expect(out).toContain("Audit 2027-q1 (2027-01-01 – 2027-03-31, 2 per hub)");
       expect(out).toContain("CONFIRMED");
+      // Nairobi's proposal, answered by the release, as Nairobi lists it.
+      expect(out).toMatch(/nairobi-ptc\/hr-1-report .*released in 1\.1\.0/);
+      // The federation's plan: mod-hr in Kenya planned by both hubs.
+      expect(out).toContain("Overlaps (the same module for the same country): 1");
     },
     9 * 60_000,
   );

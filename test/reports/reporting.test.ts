@@ -318,6 +318,14 @@ describe("reports: baseline, verify, HTML", () => {
         }
         for (const x of e.results)
           m.set(`${prefix}level4_results|${h.hub}|${x.indicator} ${x.from}..${x.to}|${x.unit}`, n(x.value));
+        const g = h.grievances;
+        level("grievances", "received", n(g.total));
+        level("grievances", "open", n(g.open));
+        level("grievances", "overdue_acknowledgement", n(g.overdue.acknowledgement));
+        level("grievances", "overdue_resolution", n(g.overdue.resolution));
+        level("grievances", "resolved", n(g.daysToResolution.resolved));
+        level("grievances", "median_days_to_resolution", mean(g.daysToResolution.median));
+        level("grievances", "max_days_to_resolution", mean(g.daysToResolution.max));
       }
       for (const a of r.evaluation.assessments) {
         m.set(`${prefix}assessment||${a.competency}/${a.method}|assessed`, n(a.assessed));

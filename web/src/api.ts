@@ -12,7 +12,9 @@ import { AuditService, CoreService } from "../generated/concordat/v1/core_pb.js"
 import { CredentialService } from "../generated/concordat/v1/credentials_pb.js";
 import { DeliveryService } from "../generated/concordat/v1/deliveries_pb.js";
 import { FederationService, KeyService } from "../generated/concordat/v1/federation_pb.js";
+import { FeedbackService } from "../generated/concordat/v1/feedback_pb.js";
 import { NodeService, OperatorService } from "../generated/concordat/v1/node_pb.js";
+import { PlanService } from "../generated/concordat/v1/plans_pb.js";
 import { ReportService } from "../generated/concordat/v1/reports_pb.js";
 import { TrainerService } from "../generated/concordat/v1/trainers_pb.js";
 import { BadRequestSchema } from "../generated/google/rpc/status_pb.js";
@@ -54,6 +56,8 @@ export const api = {
   cases: createClient(CaseService, transport),
   deliveries: createClient(DeliveryService, transport),
   reports: createClient(ReportService, transport),
+  plans: createClient(PlanService, transport),
+  feedback: createClient(FeedbackService, transport),
 } satisfies Record<string, Client<never>>;
 
 /** Calls with a token given here rather than the session's: signing in checks a token before keeping it. */

@@ -16,6 +16,8 @@ import { CurriculumScreen } from "./screens/curriculum.js";
 import { FederationScreen } from "./screens/federation.js";
 import { FindScreen } from "./screens/find.js";
 import { LoginScreen } from "./screens/login.js";
+import { PlansScreen } from "./screens/plans.js";
+import { ProposalsScreen } from "./screens/proposals.js";
 import { ReportsScreen } from "./screens/reports.js";
 import { RequestsScreen } from "./screens/requests.js";
 import { RosterScreen } from "./screens/roster.js";
@@ -41,8 +43,10 @@ export const ROUTES: readonly Route[] = [
   { path: "/requests", name: "nav.requests", component: RequestsScreen },
   { path: "/roster", name: "nav.roster", component: RosterScreen },
   { path: "/curriculum", name: "nav.curriculum", component: CurriculumScreen },
+  { path: "/proposals", name: "nav.proposals", component: ProposalsScreen },
   { path: "/federation", name: "nav.federation", component: FederationScreen },
   { path: "/reports", name: "nav.reports", component: ReportsScreen },
+  { path: "/plans", name: "nav.plans", component: PlansScreen },
 ];
 
 function useRerenderOn(subscribe: (listener: () => void) => () => void): void {

@@ -21,6 +21,7 @@ import { useLive } from "../live.js";
 import { navigate, queryParams } from "../router.js";
 import { Busy, download, ErrorMessage, Field, Notice, Screen, Select, useLoad } from "../ui/kit.js";
 import { BaselineMeta, BaselineView, CoverageMeta, CoverageView } from "../ui/report-parts.js";
+import { GrievanceView } from "../ui/grievance-parts.js";
 import "./reports.css";
 
 type Kind = "coverage" | "baseline";
@@ -276,6 +277,7 @@ export function ReportsScreen(props: ScreenProps) {
               <CoverageMeta report={report} />
               <Downloads report={report} />
               <CoverageView report={report} />
+              <GrievanceView report={report} />
             </>
           )}
         </div>
