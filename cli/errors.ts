@@ -67,9 +67,13 @@ export function toCliError(error: unknown): CliError {
         : error.code === status.RESOURCE_EXHAUSTED
           ? " (the request is larger than the node takes: split the file and send the parts one after the other)"
           : "";
+    // The node sends the first problems and a "(more)" entry counting the rest: the total counts them all.
+    const more = fieldViolations(error).find((v) => v.field === "(more)");
+    const listed = violations.length - (more ? 1 : 0);
+    const total = listed + Number(/and (\d+) more/.exec(more?.description ?? "")?.[1] ?? 0);
     const message =
       violations.length > 0
-        ? `${name}: ${violations.length} problem${violations.length === 1 ? "" : "s"} in the request`
+        ? `${name}: ${total} problem${total === 1 ? "" : "s"} in the request${more ? ` (the first ${listed} listed)` : ""}`
         : `${name}: ${error.details}${hint}`;
     return new CliError(message, EXIT_BY_STATUS[error.code] ?? ExitCode.Failure, violations);
   }

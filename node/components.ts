@@ -444,7 +444,7 @@ export async function createComponents(init: ComponentsInit, lifecycle: Lifecycl
           ...(consoleTls ? { tls: consoleTls } : {}),
           readMaxBytes: API_MAX_RECEIVE_MESSAGE_BYTES,
         },
-        { api, logger: child("console") },
+        { api, logger: child("console"), core: coreSource },
       )
     : undefined;
   return { ...services, api, console };

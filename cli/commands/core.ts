@@ -2,8 +2,10 @@ import { randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import type { CoreContent } from "../../node/core/model.js";
 import { withConnection, type ConnectionOptions } from "../connection.js";
+import { fetchCasePackage } from "../case-provider.js";
 import { CliError, ExitCode } from "../errors.js";
-import { printJson, printJsonText, printLine, printTable, type Io } from "../io.js";
+import { toMoodleCsv } from "../../node/core/index.js";
+import { printJson, printJsonText, printLine, printNotice, printTable, printText, type Io } from "../io.js";
 
 /** Reads a file (or standard input for "-") as text, with a usage error naming it when it cannot. */
 export async function readInput(file: string): Promise<Buffer> {
@@ -133,14 +135,31 @@ export async function coreRemoveCommand(
   else printLine(io, `Removed ${result.removed} ${options.kind}(s) from the drafts`);
 }
 
+/**
+ * What `core import` reads: a file (FORMAT FILE), or with --url a CASE provider's package (the
+ * format is then case, and no file is named).
+ */
+function importSource(options: { format?: string; file?: string; url?: string }): { format: string; source: string } {
+  if (options.url !== undefined) {
+    if (options.file !== undefined) throw new CliError("name a file or give --url, not both", ExitCode.Usage);
+    if (options.format !== undefined && options.format !== "case")
+      throw new CliError(`--url reads a CASE package: the format is case, not '${options.format}'`, ExitCode.Usage);
+    return { format: "case", source: options.url };
+  }
+  if (options.format === undefined || options.file === undefined)
+    throw new CliError("name the format and the file (core import case FILE), or give --url", ExitCode.Usage);
+  return { format: options.format, source: options.file };
+}
+
 export async function coreImportCommand(
-  options: ConnectionOptions & { format: string; file: string; dryRun?: boolean; language?: string },
+  options: ConnectionOptions & { format?: string; file?: string; url?: string; dryRun?: boolean; language?: string },
   io: Io,
 ): Promise<void> {
-  const content = await readInput(options.file);
+  const { format, source } = importSource(options);
+  const content = options.url !== undefined ? await fetchCasePackage(options.url) : await readInput(source);
   const result = await withConnection(options, (c) =>
     c.core.importCore(
-      { format: options.format, content, dryRun: options.dryRun ?? false, language: options.language ?? "" },
+      { format, content, dryRun: options.dryRun ?? false, language: options.language ?? "" },
       { deadlineMs: 120_000 },
     ),
   );
@@ -152,15 +171,18 @@ export async function coreImportCommand(
   printLine(
     io,
     result.dryRun
-      ? `Checked ${options.file}: ${what} would be imported; nothing written (--dry-run)`
+      ? `Checked ${source}: ${what} would be imported; nothing written (--dry-run)`
       : `Imported ${what} into the drafts`,
   );
 }
 
 export async function coreExportCommand(
-  options: ConnectionOptions & { release?: string; draft?: boolean; out?: string },
+  options: ConnectionOptions & { format?: string; release?: string; draft?: boolean; out?: string },
   io: Io,
 ): Promise<void> {
+  if (options.format === "moodle") return coreExportMoodle(options, io);
+  if (options.format !== undefined && options.format !== "case")
+    throw new CliError(`'${options.format}' is not an export format (case, moodle)`, ExitCode.Usage);
   const result = await withConnection(options, (c) =>
     c.core.exportCore({ release: options.release ?? "", draft: options.draft ?? false }),
   );
@@ -169,6 +191,41 @@ export async function coreExportCommand(
     if (io.json) printJson(io, { release: result.release, out: options.out });
     else printLine(io, `Wrote the core (${result.release}) as a CASE 1.1 package to ${options.out}`);
   } else printJsonText(io, result.json);
+}
+
+/**
+ * The framework as Moodle's competency framework CSV (tool_lpimportcsv), made here from the core's
+ * content: what Moodle's format cannot hold is named on standard error (in --json, listed).
+ */
+async function coreExportMoodle(
+  options: ConnectionOptions & { release?: string; draft?: boolean; out?: string },
+  io: Io,
+): Promise<void> {
+  const result = await withConnection(options, (c) =>
+    c.core.showCore({ release: options.release ?? "", draft: options.draft ?? false }),
+  );
+  const core = JSON.parse(result.json) as CoreContent;
+  if (!core.framework)
+    throw new CliError(
+      `the core (${result.release}) has no framework to export: the drafts get one with their first item, or from an import`,
+      ExitCode.NotFound,
+    );
+  const { csv, omitted } = toMoodleCsv({
+    framework: core.framework,
+    items: core.items,
+    associations: core.associations,
+  });
+  if (options.out) {
+    await writeFile(options.out, csv);
+    if (io.json) printJson(io, { release: result.release, out: options.out, omitted });
+    else {
+      printLine(io, `Wrote the core (${result.release}) as a Moodle competency framework CSV to ${options.out}`);
+      for (const o of omitted) printNotice(io, `not in Moodle's format: ${o}`);
+    }
+  } else {
+    printText(io, csv);
+    for (const o of omitted) printNotice(io, `not in Moodle's format: ${o}`);
+  }
 }
 
 export async function coreReleaseCommand(

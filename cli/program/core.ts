@@ -65,21 +65,27 @@ export function registerCore(program: Command): void {
   core
     .command("import")
     .description(
-      "secretariat: import a CASE 1.0/1.1 CFPackage (JSON) or a Moodle competency framework (CSV) into the drafts; all or nothing",
+      "secretariat: import a CASE 1.0/1.1 CFPackage (JSON, from a file or a CASE provider's --url) or a Moodle competency framework (CSV) into the drafts, replacing the framework whole; all or nothing",
     )
-    .addArgument(new Argument("<format>", "file format").choices(["case", "moodle"]))
-    .argument("<file>", "the file (- for stdin)")
+    .addArgument(new Argument("[format]", "file format (with --url: case)").choices(["case", "moodle"]))
+    .argument("[file]", "the file (- for stdin); not with --url")
+    .option(
+      "--url <url>",
+      "read the CASE package from a CASE provider (http/https), e.g. https://host/ims/case/v1p1/CFPackages/ID",
+    )
     .option("--dry-run", "check everything, write nothing")
     .option("--language <tag>", "moodle: the language of its texts (default en)")
     .action(action(coreImportCommand, "format", "file"));
   core
     .command("export")
-    .description("the framework as a CASE 1.1 CFPackage (JSON)")
-    .addArgument(new Argument("<format>", "file format").choices(["case"]))
+    .description(
+      "the framework as a CASE 1.1 CFPackage (JSON), or as Moodle's competency framework CSV (tool_lpimportcsv)",
+    )
+    .addArgument(new Argument("<format>", "file format").choices(["case", "moodle"]))
     .option("--release <version>", "a release (default: the newest)")
     .option("--draft", "secretariat: the drafts")
     .option("--out <file>", "write to a file (default: standard output)")
-    .action(action(coreExportCommand));
+    .action(action(coreExportCommand, "format"));
   core
     .command("release")
     .description("secretariat: sign and publish the drafts as a release (versions only go up)")

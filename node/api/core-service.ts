@@ -1,5 +1,5 @@
 import type { VerifiedViews } from "../authority/index.js";
-import { parseCasePackage, prepareForCase, toCasePackage } from "../core/index.js";
+import { casePackageOf, parseCasePackage } from "../core/index.js";
 import type { CoreAuthoring, CoreRelease, CoreSource } from "../core/index.js";
 import { CURRICULUM_KEY, readCurriculum, impactOf, type Curriculum } from "../core/index.js";
 import { diffCore, type FieldChange as CoreFieldChange } from "../core/index.js";
@@ -140,15 +140,7 @@ export function coreService(components: CoreServiceComponents): CoreServiceServe
         );
       }
       // A CASE 1.1 package (caseVersion stamped), with the identifiers and uris CASE requires.
-      const pkg = toCasePackage(
-        prepareForCase({
-          framework: content.framework,
-          items: content.items,
-          associations: content.associations,
-          definitions: content.definitions,
-        }),
-        { caseVersion: "1.1" },
-      );
+      const pkg = casePackageOf(content);
       return { release: label, json: JSON.stringify(pkg, null, 2) };
     }),
     listCoreReleases: unary(components, "ListCoreReleases", "viewer", async () => ({

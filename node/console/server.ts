@@ -9,6 +9,8 @@ import type { Startable } from "../lifecycle.js";
 import { isLoopback } from "../metrics.js";
 import { type Asset, defaultAssetRoot, loadAssets } from "./assets.js";
 import { consoleRoutes, inProcessTransport } from "./bridge.js";
+import type { CoreSource } from "../core/index.js";
+import { CASE_API_PREFIX, CaseApi } from "./case-api.js";
 
 export interface ConsoleServerInit {
   host: string;
@@ -24,6 +26,8 @@ export interface ConsoleServerComponents {
   /** The API whose services the console's calls reach (node/api/server.ts). */
   api: { connectionInjector(): ConnectionInjector };
   logger: Logger;
+  /** The core's releases the CASE 1.1 REST API serves (case-api.ts); without it, that API is off. */
+  core?: CoreSource;
 }
 
 /**
@@ -118,6 +122,8 @@ export class ConsoleServer implements Startable {
     });
     const loopback = isLoopback(this.#init.host);
     const scheme = this.#init.tls ? "https" : "http";
+    const core = this.#components.core;
+    const caseApi = core ? new CaseApi(core, this.#log.child({ api: "case" })) : undefined;
     const listener = (req: IncomingMessage, res: ServerResponse) => {
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
       if (this.#init.tls) res.setHeader("strict-transport-security", "max-age=31536000");
@@ -127,6 +133,10 @@ export class ConsoleServer implements Startable {
         return;
       }
       const path = (req.url ?? "/").split("?")[0] ?? "/";
+      if (caseApi && path.startsWith(CASE_API_PREFIX)) {
+        caseApi.handle(req, res, new URL(req.url ?? "/", `${scheme}://localhost`));
+        return;
+      }
       if (RPC_PATH.test(path)) {
         if (req.method !== "POST") {
           plain(res, 405, "API calls are POST requests (gRPC-Web)");

@@ -11,6 +11,7 @@ import {
   itemSchema,
   violationsOf,
   type CoreAssociation,
+  type CoreContent,
   type CoreDefinitions,
   type CoreFramework,
   type CoreItem,
@@ -49,14 +50,28 @@ export interface CaseExportOptions {
   caseVersion?: "1.0" | "1.1";
 }
 
-/** Enough to fix a bad package in one pass; more would only bury the first problems. */
-const MAX_VIOLATIONS = 200;
 /** The key under `extensions` where Concordat keeps what CASE has no field for. */
 const EXTENSION = "concordat";
 /** CFItemType when an item names none: CASE allows that, the core model does not. */
 const DEFAULT_ITEM_TYPE = "Item";
 /** CFDocument.language when neither the document nor its first item names one. */
 const DEFAULT_LANGUAGE = "en";
+
+/**
+ * Where the core keeps a package's CFRubrics (with their criteria and levels), verbatim: in its
+ * definitions under this key, written back as the package's CFRubrics on export.
+ */
+export const RUBRICS = "CFRubrics";
+
+/**
+ * The attributes CASE 1.1 requires of each class. Any other attribute is optional, and an empty
+ * string in one (OpenSALT writes `"abbreviatedStatement": ""`) means it is absent.
+ */
+const REQUIRED = {
+  document: ["identifier", "uri", "creator", "title", "lastChangeDateTime"],
+  item: ["identifier", "fullStatement", "uri", "lastChangeDateTime"],
+  association: ["identifier", "associationType", "uri", "originNodeURI", "destinationNodeURI", "lastChangeDateTime"],
+} as const;
 
 /** CASE fields the core model maps; anything else is `extra`. */
 const DOCUMENT_FIELDS = [
@@ -77,7 +92,6 @@ const ITEM_FIELDS = [
   "abbreviatedStatement",
   "CFItemType",
   "language",
-  "educationLevel",
   "conceptKeywords",
   "notes",
   "listEnumeration",
@@ -154,6 +168,18 @@ const ASSOCIATION_ORDER = [
 ];
 const LINK_ORDER = ["title", "identifier", "uri"];
 
+/**
+ * The attributes of the CASE 1.1 package classes (CFPckgDocument, CFPckgItem, CFPckgAssociation),
+ * with the CFPackageURI and CFDocumentURI links CASE tools also write into packages: the orders
+ * above name them all. On export, any other member a record carries (a CASE 1.0-only field,
+ * Moodle's data) moves under `extensions`, so that the package holds CASE 1.1 attributes only.
+ */
+const CASE_ATTRIBUTES = {
+  document: new Set(DOCUMENT_ORDER),
+  item: new Set(ITEM_ORDER),
+  association: new Set(ASSOCIATION_ORDER),
+};
+
 type Json = Record<string, unknown>;
 /** A zod issue's path in CASE field names; null drops an issue already reported otherwise. */
 type Rename = (issue: z.core.$ZodIssue) => PropertyKey[] | null;
@@ -175,10 +201,14 @@ interface Nodes {
 export function parseCasePackage(json: unknown): CasePackageContent {
   const pkg = unwrap(json);
   const problems = new Problems();
-  const doc = pkg.CFDocument as Json;
-  const itemsIn = (pkg.CFItems ?? []) as unknown[];
-  const associationsIn = (pkg.CFAssociations ?? []) as unknown[];
+  const doc = withoutEmptyOptionals(pkg.CFDocument, REQUIRED.document, DOCUMENT_FIELDS) as Json;
+  const itemsIn = ((pkg.CFItems ?? []) as unknown[]).map((r) => withoutEmptyOptionals(r, REQUIRED.item, ITEM_FIELDS));
+  const associationsIn = ((pkg.CFAssociations ?? []) as unknown[]).map((r) =>
+    withoutEmptyOptionals(r, REQUIRED.association, ASSOCIATION_FIELDS),
+  );
   const definitions = readDefinitions(pkg.CFDefinitions, problems);
+  const rubrics = readRubrics(pkg.CFRubrics, problems);
+  if (rubrics.length > 0) definitions[RUBRICS] = rubrics;
   const language = doc.language ?? firstItemLanguage(itemsIn) ?? DEFAULT_LANGUAGE;
   const framework = readFramework(doc, language, problems);
   const seen = new Map<unknown, string>([[doc.identifier, "the CFDocument"]]);
@@ -276,6 +306,8 @@ function unwrap(json: unknown): Json {
   }
   if (pkg.CFDefinitions !== undefined && !isRecord(pkg.CFDefinitions))
     problems.add("CFDefinitions", "", "must be an object");
+  if (pkg.CFRubrics !== undefined && pkg.CFRubrics !== null && !Array.isArray(pkg.CFRubrics))
+    problems.add("CFRubrics", "", "must be an array");
   problems.throwIfAny();
   return pkg;
 }
@@ -284,10 +316,67 @@ function readDefinitions(raw: unknown, problems: Problems): CoreDefinitions {
   if (raw === undefined) return {};
   const lists: Array<[string, unknown[]]> = [];
   for (const [key, value] of Object.entries(raw as Json)) {
-    if (Array.isArray(value)) lists.push([key, structuredClone(value)]);
+    if (key === RUBRICS)
+      problems.add("CFDefinitions", key, "is not a definition list: CFRubrics belong in the package");
+    else if (Array.isArray(value)) lists.push([key, structuredClone(value)]);
     else problems.add("CFDefinitions", key, "must be an array: Concordat keeps CFDefinitions as lists of definitions");
   }
   return Object.fromEntries(lists);
+}
+
+/**
+ * The package's CFRubrics, verbatim, once their shape is checked: each rubric, criterion and
+ * criterion level an object with a non-empty string identifier, criteria and levels in lists.
+ */
+function readRubrics(raw: unknown, problems: Problems): unknown[] {
+  if (!Array.isArray(raw)) return [];
+  const checkList = (list: unknown, where: string, children: false | "levels") => {
+    if (list === undefined || list === null) return;
+    if (!Array.isArray(list)) {
+      problems.add(where, "", "must be an array");
+      return;
+    }
+    for (const [i, entry] of list.entries()) checkOne(entry, `${where}[${i}]`, children);
+  };
+  const checkOne = (entry: unknown, where: string, children: false | "criteria" | "levels") => {
+    if (!isRecord(entry)) {
+      problems.add(where, "", "must be an object");
+      return;
+    }
+    if (typeof entry.identifier !== "string" || entry.identifier.trim() === "")
+      problems.add(where, "identifier", "is required: a non-empty string (a UUID)");
+    if (children === "criteria") checkList(entry.CFRubricCriteria, `${where}.CFRubricCriteria`, "levels");
+    if (children === "levels") checkList(entry.CFRubricCriterionLevels, `${where}.CFRubricCriterionLevels`, false);
+  };
+  for (const [i, rubric] of raw.entries()) checkOne(rubric, `CFRubrics[${i}]`, "criteria");
+  return structuredClone(raw).map(withoutAbsent);
+}
+
+/** A rubric's members (and theirs) without the null and blank strings that stand for "not given". */
+function withoutAbsent(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutAbsent);
+  if (!isRecord(value)) return value;
+  // fromEntries, not assignment: a `__proto__` member stays data.
+  return Object.fromEntries(
+    Object.entries(value).flatMap(([key, v]) =>
+      v === null || (typeof v === "string" && v.trim() === "") ? [] : [[key, withoutAbsent(v)]],
+    ),
+  );
+}
+
+/**
+ * The record without its optional attributes that hold an empty (or blank) string, nor the
+ * optional ones the core models (`modelled`) that hold null: CASE tools write `""` and CASE 1.0
+ * tools `null` for "not given". Required attributes stay, so that an empty one is reported; other
+ * nulls stay in `extra` as they came (the export leaves them out).
+ */
+function withoutEmptyOptionals(record: unknown, required: readonly string[], modelled: readonly string[]): unknown {
+  if (!isRecord(record)) return record;
+  const absent = (key: string, value: unknown) =>
+    (typeof value === "string" && value.trim() === "") || (value === null && modelled.includes(key));
+  return Object.fromEntries(
+    Object.entries(record).filter(([key, value]) => required.includes(key) || !absent(key, value)),
+  );
 }
 
 /** `language` is the document's, else its first item's: CASE 1.0 documents often name none. */
@@ -334,7 +423,6 @@ function readItem(
     abbreviatedStatement,
     CFItemType,
     language,
-    educationLevel,
     conceptKeywords,
     notes,
     listEnumeration,
@@ -364,7 +452,8 @@ function readItem(
     abbreviatedStatement: Object.keys(abbreviated).length > 0 ? abbreviated : undefined,
     type: type.value,
     language: lang,
-    roleLevels: listOf(educationLevel),
+    // CASE's educationLevel holds grade levels: it stays in `extra`, and role levels travel in the extension.
+    roleLevels: listOf(carried.roleLevels),
     themes: listOf(conceptKeywords),
     notes,
     listEnumeration,
@@ -387,7 +476,7 @@ function readItem(
       case "type":
         return type.field;
       case "roleLevels":
-        return ["educationLevel", ...path.slice(1)];
+        return ["extensions", EXTENSION, "roleLevels", ...path.slice(1)];
       case "themes":
         return ["conceptKeywords", ...path.slice(1)];
       case "language":
@@ -453,14 +542,24 @@ function langMap(
  * Takes Concordat's translations out of `extensions` and returns what is left to keep verbatim:
  * `kept` is undefined when nothing is left of an extensions object that held only them.
  */
-function splitExtensions(extensions: unknown): { statement?: unknown; abbreviatedStatement?: unknown; kept?: unknown } {
+function splitExtensions(extensions: unknown): {
+  statement?: unknown;
+  abbreviatedStatement?: unknown;
+  roleLevels?: unknown;
+  kept?: unknown;
+} {
   if (!isRecord(extensions) || !isRecord(extensions[EXTENSION])) return { kept: extensions };
   const { [EXTENSION]: ours, ...others } = extensions;
-  const { statement, abbreviatedStatement, ...rest } = ours as Json;
-  const tookSomething = statement !== undefined || abbreviatedStatement !== undefined;
+  const { statement, abbreviatedStatement, roleLevels, ...rest } = ours as Json;
+  const tookSomething = statement !== undefined || abbreviatedStatement !== undefined || roleLevels !== undefined;
   const keptOurs = Object.keys(rest).length > 0 || !tookSomething;
   const kept: Json = keptOurs ? { ...others, [EXTENSION]: rest } : others;
-  return { statement, abbreviatedStatement, kept: Object.keys(kept).length > 0 || !tookSomething ? kept : undefined };
+  return {
+    statement,
+    abbreviatedStatement,
+    roleLevels,
+    kept: Object.keys(kept).length > 0 || !tookSomething ? kept : undefined,
+  };
 }
 
 function readAssociation(
@@ -595,9 +694,17 @@ export function prepareForCase(content: CasePackageContent): CasePackageContent 
   const caseIds = new Map<string, string>([[frameworkId, caseFrameworkIdentifier(frameworkId)]]);
   for (const r of [...content.items, ...content.associations])
     caseIds.set(r.identifier, caseRecordIdentifier(frameworkId, r.identifier));
-  const complete = <T extends { identifier: string; extra: Json }>(record: T): T => {
+  const complete = <T extends { identifier: string; extra: Json }>(
+    record: T,
+    kind: keyof typeof CASE_ATTRIBUTES,
+  ): T => {
     const uuid = caseIds.get(record.identifier) ?? record.identifier;
-    const extra = withoutNulls(structuredClone(record.extra));
+    const extra = caseAttributesOnly(
+      withoutEmptyOptionals(withoutNulls(structuredClone(record.extra)), [], []) as Json,
+      CASE_ATTRIBUTES[kind],
+    );
+    // CASE 1.0 allows one education level as a bare string; 1.1 has a list.
+    if (typeof extra.educationLevel === "string") extra.educationLevel = [extra.educationLevel];
     if (uuid !== record.identifier) {
       const extensions = isRecord(extra.extensions) ? extra.extensions : {};
       const ours = isRecord(extensions[EXTENSION]) ? extensions[EXTENSION] : {};
@@ -606,8 +713,8 @@ export function prepareForCase(content: CasePackageContent): CasePackageContent 
     if (typeof extra.uri !== "string" || extra.uri === "") extra.uri = caseUri(uuid);
     return { ...record, identifier: uuid, extra };
   };
-  const framework = complete(content.framework);
-  const items = content.items.map(complete);
+  const framework = complete(content.framework, "document");
+  const items = content.items.map((item) => complete(item, "item"));
   const nodes = new Map<string, { uri: string; title: string }>([
     [frameworkId, { uri: framework.extra.uri as string, title: framework.title }],
   ]);
@@ -625,7 +732,7 @@ export function prepareForCase(content: CasePackageContent): CasePackageContent 
     };
   };
   const associations = content.associations.map((a) => {
-    const done = complete(a);
+    const done = complete(a, "association");
     return { ...done, origin: link(a.origin), destination: link(a.destination) };
   });
   const definitions = Object.fromEntries(
@@ -635,6 +742,28 @@ export function prepareForCase(content: CasePackageContent): CasePackageContent 
     ]),
   );
   return { framework, items, associations, definitions };
+}
+
+/**
+ * `extra` with its members that are no CASE 1.1 attribute of the class (a CASE 1.0-only field,
+ * Moodle's data under `moodle`) moved under `extensions`: by their own name, or under
+ * `extensions.concordat.fields` when `extensions` already has a member of that name.
+ */
+function caseAttributesOnly(extra: Json, attributes: ReadonlySet<string>): Json {
+  const stray = Object.entries(extra).filter(([key]) => !attributes.has(key));
+  if (stray.length === 0) return extra;
+  const kept = Object.fromEntries(Object.entries(extra).filter(([key]) => attributes.has(key)));
+  const extensions: Json = isRecord(extra.extensions) ? { ...extra.extensions } : {};
+  const fields: Json = {};
+  for (const [key, value] of stray) {
+    if (Object.hasOwn(extensions, key)) fields[key] = value;
+    else extensions[key] = value;
+  }
+  if (Object.keys(fields).length > 0) {
+    const ours = isRecord(extensions[EXTENSION]) ? extensions[EXTENSION] : {};
+    extensions[EXTENSION] = { ...ours, fields: { ...(isRecord(ours.fields) ? ours.fields : {}), ...fields } };
+  }
+  return { ...kept, extensions };
 }
 
 /**
@@ -655,12 +784,13 @@ function withoutNulls(record: Json): Json {
  * decides it. The inverse of parseCasePackage: parsing the result gives back `content`.
  */
 export function toCasePackage(content: CasePackageContent, options: CaseExportOptions = {}): Json {
+  const { [RUBRICS]: rubrics, ...definitions } = content.definitions;
   return {
     CFDocument: writeDocument(content.framework, options),
     CFItems: content.items.map(writeItem),
     CFAssociations: content.associations.map(writeAssociation),
-    CFDefinitions: structuredClone(content.definitions),
-    CFRubrics: [],
+    CFDefinitions: structuredClone(definitions),
+    CFRubrics: structuredClone(rubrics ?? []),
   };
 }
 
@@ -688,7 +818,7 @@ function writeItem(item: CoreItem): Json {
   const extra = omit(structuredClone(item.extra), ITEM_FIELDS);
   const { [item.language]: fullStatement, ...translations } = item.statement;
   const { [item.language]: abbreviatedStatement, ...abbreviatedTranslations } = item.abbreviatedStatement ?? {};
-  const extensions = withTranslations(extra.extensions, translations, abbreviatedTranslations);
+  const extensions = withTranslations(extra.extensions, translations, abbreviatedTranslations, item.roleLevels);
   return ordered(
     compact({
       ...extra,
@@ -701,7 +831,6 @@ function writeItem(item: CoreItem): Json {
       conceptKeywords: item.themes.length > 0 ? [...item.themes] : undefined,
       notes: item.notes,
       language: item.language,
-      educationLevel: item.roleLevels.length > 0 ? [...item.roleLevels] : undefined,
       lastChangeDateTime: item.lastChangeDateTime,
       extensions,
     }),
@@ -713,10 +842,16 @@ function writeItem(item: CoreItem): Json {
  * The item's extensions with Concordat's translations merged in under `concordat`. Extensions that
  * are not an object (no CASE tool writes that) cannot hold them and are replaced.
  */
-function withTranslations(extensions: unknown, statement: LangMap, abbreviatedStatement: LangMap): unknown {
+function withTranslations(
+  extensions: unknown,
+  statement: LangMap,
+  abbreviatedStatement: LangMap,
+  roleLevels: readonly string[],
+): unknown {
   const ours = compact({
     statement: Object.keys(statement).length > 0 ? statement : undefined,
     abbreviatedStatement: Object.keys(abbreviatedStatement).length > 0 ? abbreviatedStatement : undefined,
+    roleLevels: roleLevels.length > 0 ? [...roleLevels] : undefined,
   });
   if (Object.keys(ours).length === 0) return extensions;
   const base = isRecord(extensions) ? extensions : {};
@@ -763,10 +898,8 @@ class Problems {
   throwIfAny(): void {
     const n = this.list.length;
     if (n === 0) return;
-    throw invalidArgument(
-      this.list.slice(0, MAX_VIOLATIONS),
-      `the CASE package is invalid: ${n} problem${n === 1 ? "" : "s"}`,
-    );
+    // Every problem goes out: the API bounds what it sends and says how many more there are.
+    throw invalidArgument(this.list, `the CASE package is invalid: ${n} problem${n === 1 ? "" : "s"}`);
   }
 }
 
@@ -833,4 +966,22 @@ function omit(record: Json, keys: readonly string[]): Json {
 function ordered(record: Json, order: readonly string[]): Json {
   const known = order.filter((k) => Object.hasOwn(record, k)).map((k): [string, unknown] => [k, record[k]]);
   return Object.fromEntries([...known, ...Object.entries(record).filter(([k]) => !order.includes(k))]);
+}
+
+/**
+ * The CASE 1.1 package of the core's content as every export gives it — `concordat core export`
+ * and the CASE REST API alike: identifiers and uris as CASE requires them, caseVersion stamped.
+ * Undefined when the content has no framework (CFDocument) yet.
+ */
+export function casePackageOf(content: CoreContent): Json | undefined {
+  if (!content.framework) return undefined;
+  return toCasePackage(
+    prepareForCase({
+      framework: content.framework,
+      items: content.items,
+      associations: content.associations,
+      definitions: content.definitions,
+    }),
+    { caseVersion: "1.1" },
+  );
 }

@@ -248,7 +248,13 @@ export class CoreAuthoring implements CoreSource {
   /**
    * Imports a framework (CASE or Moodle, parsed by the caller) and optionally modules and schemes:
    * every record is validated, and the core as it would be afterwards is checked as a whole, before
-   * one transaction writes it all. Existing records with the same identifiers are replaced.
+   * one transaction writes it all.
+   *
+   * A framework replaces the framework whole: its CFDocument, items, associations and definitions
+   * take the place of the drafts' (items and links the new framework does not have are removed,
+   * and a module or scheme still aligned to a removed item makes the import fail, naming it), so
+   * the drafts never hold items linked to a CFDocument that is no longer there. Without a
+   * framework, the records given replace those with the same identifiers and the rest stay.
    */
   import(operatorId: string, parts: CoreImport, dryRun: boolean): Promise<ImportSummary> {
     this.#require();
@@ -271,18 +277,26 @@ export class CoreAuthoring implements CoreSource {
           return value ? [value] : [];
         });
       }
-      if (violations.length > 0)
-        throw invalidArgument(violations.slice(0, 200), `nothing imported: ${violations.length} problems`);
-      const next = this.#merged({
+      // Every problem goes out: the API bounds what it sends and counts the rest.
+      if (violations.length > 0) throw invalidArgument(violations, `nothing imported: ${violations.length} problems`);
+      const merged = this.#merged({
         ...(framework ? { framework } : {}),
         items: (valid.item ?? []) as CoreItem[],
         associations: (valid.association ?? []) as CoreAssociation[],
         modules: (valid.module ?? []) as CoreModule[],
         schemes: (valid.scheme ?? []) as AccreditationScheme[],
       });
+      const replaced = framework
+        ? {
+            items: (valid.item ?? []) as CoreItem[],
+            associations: (valid.association ?? []) as CoreAssociation[],
+            definitions: parts.definitions ?? {},
+          }
+        : undefined;
+      const next: CoreContent = replaced ? { ...merged, ...replaced } : merged;
       const problems = referenceProblems(next);
       if (problems.length > 0)
-        throw invalidArgument(problems.slice(0, 200), `nothing imported: ${problems.length} broken references`);
+        throw invalidArgument(problems, `nothing imported: ${problems.length} broken references`);
       const summary: ImportSummary = {
         framework: framework !== undefined,
         items: valid.item?.length ?? 0,
@@ -297,7 +311,32 @@ export class CoreAuthoring implements CoreSource {
         const fw = framework;
         edits.push({ key: CORE_KEY, change: (doc) => void (doc.framework = encodeRecord(fw)) });
       }
-      if (parts.definitions) {
+      if (replaced) {
+        // The previous framework's items and links go: the new one replaces it whole.
+        const keep = {
+          items: new Set(replaced.items.map((r) => recordId("item", r))),
+          associations: new Set(replaced.associations.map((r) => recordId("association", r))),
+        };
+        for (const [kind, map] of [
+          ["item", "items"],
+          ["association", "associations"],
+        ] as const) {
+          const gone = (this.draft()[map] as Array<Parameters<typeof recordId>[1]>)
+            .map((r) => recordId(kind, r))
+            .filter((id) => !keep[map].has(id));
+          for (const id of gone)
+            edits.push({
+              key: CORE_KEY,
+              subject: id,
+              change: (doc) => void delete (doc[map] as Record<string, unknown>)[id],
+            });
+        }
+        const definitions = replaced.definitions;
+        edits.push({
+          key: CORE_KEY,
+          change: (doc) => void (doc.definitions = new A.ImmutableString(canonicalJson(definitions))),
+        });
+      } else if (parts.definitions) {
         const definitions = { ...this.draft().definitions, ...parts.definitions };
         edits.push({
           key: CORE_KEY,

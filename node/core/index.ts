@@ -26,5 +26,5 @@ export {
 } from "./curriculum.js";
 export { diffCore, diffContent, diffFields, isBookkeeping, type RecordChange, type FieldChange } from "./diff.js";
 export { readCore, canonicalJson } from "./content.js";
-export { parseCasePackage, prepareForCase, toCasePackage } from "./case.js";
-export { parseMoodleCsv } from "./moodle.js";
+export { casePackageOf, parseCasePackage, prepareForCase, toCasePackage } from "./case.js";
+export { parseMoodleCsv, toMoodleCsv, type MoodleExport } from "./moodle.js";

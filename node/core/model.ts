@@ -15,7 +15,7 @@ import { textRule, textViolationsIn, TextKind } from "../text.js";
 /** Text in several languages: BCP 47 tag → text. */
 export type LangMap = Record<string, string>;
 
-/** Role levels from custodial to command (CASE `educationLevel` on export). */
+/** Role levels from custodial to command (`extensions.concordat.roleLevels` in CASE: its `educationLevel` is grade levels). */
 export const ROLE_LEVELS = ["custodial", "supervisory", "management", "command"] as const;
 export type RoleLevel = (typeof ROLE_LEVELS)[number];
 

@@ -12,7 +12,8 @@
  *
  * Identifiers are derived from the ID numbers (not from Moodle's database ids), so importing
  * the same framework again, from this site or another, gives the same records and a release
- * diff shows only what changed.
+ * diff shows only what changed. Moodle's own fields are kept under `extensions.moodle`, and
+ * toMoodleCsv writes the core back out as the same kind of file.
  */
 import { readCsv, type CsvRecord } from "../csv.js";
 import { createHash } from "node:crypto";
@@ -70,8 +71,6 @@ export type MoodleColumn = (typeof MOODLE_COLUMNS)[number];
 /** Without these the file cannot be read as a framework; the others default to empty cells. */
 const REQUIRED_COLUMNS: readonly MoodleColumn[] = ["Parent ID number", "ID number", "Short name", "Is framework"];
 
-/** More problems than this are counted but not listed: nobody reads the 201st. */
-const MAX_VIOLATIONS = 200;
 const CREATOR = "Moodle import";
 const DEFAULT_TYPE = "Competency";
 /** Moodle's exporter writes a comma inside an ID number of the cross-reference list this way. */
@@ -124,15 +123,14 @@ class Problems {
     return this.lines.has(line);
   }
 
-  /** The problems in file order (found in several passes, they are sorted by line, stably). */
+  /**
+   * Every problem, in file order (found in several passes, they are sorted by line, stably): the
+   * API bounds what it sends and says how many more there are, so the count stays right.
+   */
   error(): Error {
     const n = this.list.length;
-    const listed = n > MAX_VIOLATIONS ? ` (the first ${MAX_VIOLATIONS} are listed)` : "";
-    const violations = [...this.list]
-      .sort((a, b) => a.line - b.line)
-      .slice(0, MAX_VIOLATIONS)
-      .map((p) => p.violation);
-    return invalidArgument(violations, `the Moodle CSV is invalid: ${n} problem${n === 1 ? "" : "s"}${listed}`);
+    const violations = [...this.list].sort((a, b) => a.line - b.line).map((p) => p.violation);
+    return invalidArgument(violations, `the Moodle CSV is invalid: ${n} problem${n === 1 ? "" : "s"}`);
   }
 }
 
@@ -565,7 +563,7 @@ function frameworkRecord(f: FrameworkRow, settings: Settings): CoreFramework {
     creator: CREATOR,
     language: settings.language,
     lastChangeDateTime: settings.now,
-    extra: { moodle },
+    extra: { extensions: { moodle } },
   };
   if (f.description.trim() !== "") framework.description = f.description;
   return framework;
@@ -593,7 +591,7 @@ function competencyExtra(c: Competency): Record<string, unknown> {
     const value = c.cell[column].trim();
     if (value !== "" && !(key === "ruleConfig" && value === "null")) moodle[key] = value;
   }
-  return { moodle };
+  return { extensions: { moodle } };
 }
 
 function itemRecord(c: Competency, f: FrameworkRow, depth: number | undefined, settings: Settings): CoreItem {
@@ -730,4 +728,239 @@ function checkRecords(records: Records, problems: Problems): void {
   for (const { line, column, association: a } of records.associations) {
     check(associationSchema, a, line, "association", { origin: column, destination: column });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// export: the core back to Moodle's framework CSV
+
+/** What Moodle's CSV has room for, and what it does not. */
+export interface MoodleExport {
+  /** The CSV text (UTF-8 BOM, a header naming MOODLE_COLUMNS, CRLF-free), as tool_lpimportcsv imports it. */
+  csv: string;
+  /** Parts of the core Moodle's format cannot hold, one sentence each (none for a Moodle-made core). */
+  omitted: string[];
+}
+
+/** The parts of the core a Moodle export reads. */
+export interface MoodleExportContent {
+  framework: CoreFramework;
+  items: readonly CoreItem[];
+  associations: readonly CoreAssociation[];
+}
+
+/** Moodle's competency taxonomy terms (core_competency\competency_framework). */
+const MOODLE_TAXONOMY_TERMS = [
+  "behaviour",
+  "competency",
+  "concept",
+  "domain",
+  "indicator",
+  "level",
+  "outcome",
+  "practice",
+  "proficiency",
+  "skill",
+  "value",
+];
+/** Moodle requires a scale on the framework; a core made elsewhere gets this two-point one. */
+const DEFAULT_SCALE_VALUES = "Not yet competent,Competent";
+const DEFAULT_SCALE_CONFIGURATION =
+  '[{"scaleid":"1"},{"id":1,"scaledefault":1,"proficient":0},{"id":2,"scaledefault":0,"proficient":1}]';
+/** Moodle's short names hold at most 100 characters. */
+const MAX_SHORT_NAME = 100;
+/** FORMAT_PLAIN: the text of a core made elsewhere is plain text. */
+const PLAIN_TEXT = 2;
+
+/** The Moodle fields an import kept (`extensions.moodle`; `moodle` in cores imported before). */
+function moodleFields(extra: Record<string, unknown>): Record<string, unknown> {
+  const extensions = extra.extensions;
+  const kept =
+    typeof extensions === "object" && extensions !== null && !Array.isArray(extensions)
+      ? (extensions as Record<string, unknown>).moodle
+      : extra.moodle;
+  return typeof kept === "object" && kept !== null && !Array.isArray(kept) ? (kept as Record<string, unknown>) : {};
+}
+
+const cellOf = (value: unknown): string =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+
+/** A CSV field, quoted as PHP's fputcsv (Moodle's exporter) quotes it: with a comma, quote, space, tab or line end. */
+function csvField(value: string): string {
+  return /[",\r\n\t ]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/**
+ * Writes the core as Moodle's competency framework CSV (the file `tool_lpimportcsv` imports and
+ * parseMoodleCsv reads): the framework row, then each competency after its parent, depth first in
+ * sequence order. The tree is the `isChildOf` links (an item without one is top level),
+ * cross-references are the `isRelatedTo` links (written on both competencies, as Moodle does).
+ * What an import from Moodle kept (ID numbers, scales, rules, text formats, taxonomy) is written
+ * back as it was, so a Moodle file comes back out the same; a core made elsewhere gets the
+ * item's code as ID number (its identifier when it has none or shares it), plain-text
+ * descriptions, a two-point scale and a taxonomy from the item types. Whatever Moodle cannot hold
+ * (other association types, a second parent, a translation, a short name over 100 characters) is
+ * named in `omitted`.
+ */
+export function toMoodleCsv(content: MoodleExportContent): MoodleExport {
+  const omitted: string[] = [];
+  const { framework } = content;
+  const fw = moodleFields(framework.extra);
+  const byId = new Map(content.items.map((item) => [item.identifier, item]));
+
+  // ID numbers: the kept one, else the code, else the identifier; unique in the file.
+  const idnumbers = new Map<string, string>();
+  const used = new Set<string>();
+  for (const item of content.items) {
+    const kept = cellOf(moodleFields(item.extra).idnumber);
+    const wanted = kept !== "" ? kept : item.code.trim() !== "" ? item.code.trim() : item.identifier;
+    const idnumber = used.has(wanted) ? item.identifier : wanted;
+    if (idnumber !== wanted)
+      omitted.push(`${quote(item.identifier)} shares the ID number ${quote(wanted)}: written as ${quote(idnumber)}`);
+    used.add(idnumber);
+    idnumbers.set(item.identifier, idnumber);
+  }
+
+  // The tree: each item's first parent, and its place among its siblings.
+  const parent = new Map<string, { id: string; sequence: number }>();
+  const related = new Map<string, string[]>();
+  const relate = (a: string, b: string) => {
+    const list = related.get(a) ?? [];
+    if (!list.includes(b)) list.push(b);
+    related.set(a, list);
+  };
+  for (const a of content.associations) {
+    const origin = byId.get(a.origin.identifier);
+    const destination =
+      a.destination.identifier === framework.identifier ? "framework" : byId.get(a.destination.identifier);
+    if (a.type === "isChildOf" && origin && destination) {
+      const previous = parent.get(origin.identifier);
+      if (previous === undefined) {
+        parent.set(origin.identifier, {
+          id: destination === "framework" ? "" : destination.identifier,
+          sequence: a.sequenceNumber ?? Number.MAX_SAFE_INTEGER,
+        });
+      } else omitted.push(`${quote(idnumbers.get(origin.identifier) ?? "")} has a second parent: Moodle keeps one`);
+    } else if (a.type === "isRelatedTo" && origin && destination && destination !== "framework") {
+      relate(origin.identifier, destination.identifier);
+      relate(destination.identifier, origin.identifier);
+    } else
+      omitted.push(`the ${a.type} link ${quote(a.identifier)}: Moodle's file has only the tree and cross-references`);
+  }
+  const children = new Map<string, CoreItem[]>();
+  for (const item of content.items) {
+    const p = parent.get(item.identifier)?.id ?? "";
+    const under = p === "" || byId.has(p) ? p : "";
+    children.set(under, [...(children.get(under) ?? []), item]);
+  }
+  for (const list of children.values())
+    list.sort(
+      (a, b) =>
+        (parent.get(a.identifier)?.sequence ?? Number.MAX_SAFE_INTEGER) -
+        (parent.get(b.identifier)?.sequence ?? Number.MAX_SAFE_INTEGER),
+    );
+
+  // Depth first, without recursion; an item in a parent cycle is never reached and goes top level.
+  const ordered: { item: CoreItem; depth: number; parentId: string }[] = [];
+  const placed = new Set<string>();
+  const walk = (root: string, depth0: number) => {
+    const stack = [...(children.get(root) ?? [])].reverse().map((item) => ({ item, depth: depth0, parentId: root }));
+    while (stack.length > 0) {
+      const next = stack.pop();
+      if (!next || placed.has(next.item.identifier)) continue;
+      placed.add(next.item.identifier);
+      ordered.push(next);
+      const below = children.get(next.item.identifier) ?? [];
+      for (const child of [...below].reverse())
+        stack.push({ item: child, depth: next.depth + 1, parentId: next.item.identifier });
+    }
+  };
+  walk("", 1);
+  for (const item of content.items) {
+    if (placed.has(item.identifier)) continue;
+    omitted.push(`${quote(idnumbers.get(item.identifier) ?? "")} is in a parent cycle: written at the top level`);
+    parent.delete(item.identifier);
+    children.set(item.identifier, children.get(item.identifier) ?? []);
+    const stackRoot = { item, depth: 1, parentId: "" };
+    placed.add(item.identifier);
+    ordered.push(stackRoot);
+    walk(item.identifier, 2);
+  }
+
+  const taxonomy =
+    cellOf(fw.taxonomy) !== ""
+      ? cellOf(fw.taxonomy)
+      : (() => {
+          const depth = Math.max(0, ...ordered.map((o) => o.depth));
+          return Array.from({ length: depth }, (_, i) => {
+            const type = ordered.find((o) => o.depth === i + 1)?.item.type.toLowerCase() ?? "";
+            return MOODLE_TAXONOMY_TERMS.includes(type) ? type : "competency";
+          }).join(",");
+        })();
+
+  const rows: string[][] = [[...MOODLE_COLUMNS]];
+  const row = (cells: Partial<Record<MoodleColumn, string>>) => MOODLE_COLUMNS.map((c) => cells[c] ?? "");
+  rows.push(
+    row({
+      "ID number": cellOf(fw.idnumber) !== "" ? cellOf(fw.idnumber) : framework.identifier,
+      "Short name": shortName(framework.title, "the framework", omitted),
+      Description: framework.description ?? "",
+      "Description format": formatCell(fw),
+      "Scale values": cellOf(fw.scaleValues) !== "" ? cellOf(fw.scaleValues) : DEFAULT_SCALE_VALUES,
+      "Scale configuration":
+        cellOf(fw.scaleConfiguration) !== "" ? cellOf(fw.scaleConfiguration) : DEFAULT_SCALE_CONFIGURATION,
+      "Is framework": "1",
+      Taxonomy: taxonomy,
+    }),
+  );
+  for (const { item, parentId } of ordered) {
+    const m = moodleFields(item.extra);
+    const idnumber = idnumbers.get(item.identifier) ?? item.identifier;
+    const statement = item.statement[item.language] ?? "";
+    const translations = Object.keys(item.statement).filter((l) => l !== item.language);
+    if (translations.length > 0)
+      omitted.push(`${quote(idnumber)}: the statement in ${translations.join(", ")} (one language per file)`);
+    const long = [...statement].length > MAX_SHORT_NAME;
+    const description = long ? (item.notes ? `${statement}\n\n${item.notes}` : statement) : (item.notes ?? "");
+    const ruleType = cellOf(m.ruleType);
+    rows.push(
+      row({
+        "Parent ID number": parentId === "" ? "" : (idnumbers.get(parentId) ?? ""),
+        "ID number": idnumber,
+        "Short name": shortName(
+          long ? (item.abbreviatedStatement?.[item.language] ?? statement) : statement,
+          quote(idnumber),
+          omitted,
+        ),
+        Description: description,
+        "Description format": formatCell(m),
+        "Scale values": cellOf(m.scaleValues),
+        "Scale configuration": cellOf(m.scaleConfiguration),
+        "Rule type (optional)": ruleType,
+        "Rule outcome (optional)": ruleType === "" ? "" : cellOf(m.ruleOutcome),
+        "Rule config (optional)": ruleType === "" ? "" : cellOf(m.ruleConfig),
+        "Cross-referenced competency ID numbers": (related.get(item.identifier) ?? [])
+          .map((id) => (idnumbers.get(id) ?? id).replaceAll(",", "%2C"))
+          .join(","),
+        "Exported ID (optional)": cellOf(m.exportedId),
+      }),
+    );
+  }
+  const csv = `\uFEFF${rows.map((r) => r.map(csvField).join(",")).join("\n")}\n`;
+  return { csv, omitted };
+}
+
+/** The text format Moodle gave (empty when it gave none); plain text for a record made elsewhere. */
+function formatCell(moodle: Record<string, unknown>): string {
+  if (moodle.descriptionFormat !== undefined) return cellOf(moodle.descriptionFormat);
+  return Object.keys(moodle).length > 0 ? "" : String(PLAIN_TEXT);
+}
+
+/** A Moodle short name: at most 100 characters (code points), cut with "…" and named when longer. */
+function shortName(text: string, what: string, omitted: string[]): string {
+  const points = [...text.replace(/\s*[\r\n]+\s*/g, " ").trim()];
+  if (points.length <= MAX_SHORT_NAME) return points.join("");
+  omitted.push(
+    `${what}: the short name is cut to Moodle's ${MAX_SHORT_NAME} characters (the full text is the description)`,
+  );
+  return `${points.slice(0, MAX_SHORT_NAME - 1).join("")}…`;
 }

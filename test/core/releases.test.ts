@@ -10,6 +10,7 @@ import {
   coreImportCommand,
   coreItemAddCommand,
   coreReleaseCommand,
+  coreRemoveCommand,
   federationReleasesCommand,
 } from "../../cli/commands/core.js";
 import { toCliError } from "../../cli/errors.js";
@@ -346,6 +347,18 @@ describe("core releases, adoption and impact", () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.details.join("\n")).toMatch(/CFItems\[\d+\] \(.*\): fullStatement/);
     expect(A.getHeads(s().node.running.documents.get(CORE_KEY))).toEqual(before);
+    // A package replaces the framework whole: refused while a module and a scheme are aligned to an
+    // item it does not have (named), taken once they are gone.
+    const aligned = toCliError(
+      await coreImportCommand(
+        { ...cli(s()), format: "case", file: fixture("case/ssr-core.json") },
+        memoryIo(false),
+      ).catch((e: unknown) => e),
+    );
+    expect(aligned.details.join("\n")).toMatch(/mod-hr[\s\S]*hr-1|hr-1[\s\S]*mod-hr/);
+    await coreRemoveCommand({ ...cli(s()), kind: "module", ids: ["mod-hr"] }, memoryIo(false));
+    await coreRemoveCommand({ ...cli(s()), kind: "scheme", ids: ["trainer-hr"] }, memoryIo(false));
+    const beforeDry = [...A.getHeads(s().node.running.documents.get(CORE_KEY))];
     // A dry run checks and writes nothing.
     const dry = memoryIo(false);
     await coreImportCommand(
@@ -353,7 +366,7 @@ describe("core releases, adoption and impact", () => {
       dry,
     );
     expect(dry.out()).toMatch(/would be imported; nothing written/);
-    expect(A.getHeads(s().node.running.documents.get(CORE_KEY))).toEqual(before);
+    expect(A.getHeads(s().node.running.documents.get(CORE_KEY))).toEqual(beforeDry);
 
     const pkg = JSON.parse(await readFile(fixture("case/ssr-core.json"), "utf8")) as {
       CFItems: unknown[];

@@ -17,7 +17,12 @@
  * - associationType is a CFAssociationTypeEnum token or `ext:` + [a-zA-Z0-9.-_]+; caseVersion, when
  *   present, is "1.1"; targetType, when present, is "CASE" or an `ext:` token;
  * - the package has one CFDocument and at least one CFItem; an association's grouping is one of
- *   CFDefinitions.CFAssociationGroupings.
+ *   CFDefinitions.CFAssociationGroupings;
+ * - CFRubrics are CFRubric objects (identifier, uri, lastChangeDateTime; title, description), whose
+ *   CFRubricCriteria are CFRubricCriterion objects (identifier, uri, lastChangeDateTime; category,
+ *   description, CFItemURI, weight, position, rubricId, CFRubricCriterionLevels) whose levels are
+ *   CFRubricCriterionLevel objects (identifier, uri, lastChangeDateTime; description, quality,
+ *   score, feedback, position, criterionId); their identifiers are UUIDs, unique in the package.
  */
 
 export interface CaseProblem {
@@ -194,6 +199,40 @@ const associationCheck = record(
   },
 );
 
+const number: Check = (v, path, out) => {
+  if (typeof v !== "number" || !Number.isFinite(v)) out.push({ path, problem: "must be a number" });
+};
+
+const levelCheck = record(
+  { identifier: uuid, uri, lastChangeDateTime: dateTime },
+  {
+    description: str,
+    quality: str,
+    score: number,
+    feedback: str,
+    position: integer,
+    criterionId: uuid,
+    extensions: object,
+  },
+);
+const criterionCheck = record(
+  { identifier: uuid, uri, lastChangeDateTime: dateTime },
+  {
+    category: str,
+    description: str,
+    CFItemURI: linkUri,
+    weight: number,
+    position: integer,
+    rubricId: uuid,
+    CFRubricCriterionLevels: listOf(levelCheck),
+    extensions: object,
+  },
+);
+const rubricCheck = record(
+  { identifier: uuid, uri, lastChangeDateTime: dateTime },
+  { title: str, description: str, CFRubricCriteria: listOf(criterionCheck), extensions: object },
+);
+
 /** A definition (CFConcept, CFSubject, CFLicense, CFItemType, CFAssociationGrouping): what they all require. */
 const definitionCheck: Check = (v, path, out) => {
   if (!isObject(v)) {
@@ -225,7 +264,7 @@ export function validateCasePackage(pkg: unknown): CaseProblem[] {
         {},
         { ...Object.fromEntries(DEFINITION_LISTS.map((k) => [k, listOf(definitionCheck)])), extensions: object },
       ),
-      CFRubrics: listOf(object),
+      CFRubrics: listOf(rubricCheck),
       extensions: object,
     },
   )(pkg, "CFPackage", out);
@@ -245,6 +284,18 @@ export function validateCasePackage(pkg: unknown): CaseProblem[] {
   for (const [i, x] of items.entries()) claim(x, `CFPackage.CFItems[${i}]`);
   const associations = Array.isArray(pkg.CFAssociations) ? (pkg.CFAssociations as unknown[]) : [];
   for (const [i, x] of associations.entries()) claim(x, `CFPackage.CFAssociations[${i}]`);
+  const rubrics = Array.isArray(pkg.CFRubrics) ? (pkg.CFRubrics as unknown[]) : [];
+  for (const [i, r] of rubrics.entries()) {
+    claim(r, `CFPackage.CFRubrics[${i}]`);
+    const criteria = isObject(r) && Array.isArray(r.CFRubricCriteria) ? (r.CFRubricCriteria as unknown[]) : [];
+    for (const [j, c] of criteria.entries()) {
+      claim(c, `CFPackage.CFRubrics[${i}].CFRubricCriteria[${j}]`);
+      const levels =
+        isObject(c) && Array.isArray(c.CFRubricCriterionLevels) ? (c.CFRubricCriterionLevels as unknown[]) : [];
+      for (const [k, l] of levels.entries())
+        claim(l, `CFPackage.CFRubrics[${i}].CFRubricCriteria[${j}].CFRubricCriterionLevels[${k}]`);
+    }
+  }
   const definitions = isObject(pkg.CFDefinitions) ? pkg.CFDefinitions : {};
   const groupings = new Set(
     Array.isArray(definitions.CFAssociationGroupings)
