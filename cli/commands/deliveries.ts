@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Delivery } from "../../node/api/generated/concordat/v1/deliveries.js";
+import { LrsError, pullStatements, sourceOf, type LrsCredentials } from "../../node/deliveries/index.js";
 import { withConnection, type ConnectionOptions } from "../connection.js";
 import { CliError, ExitCode } from "../errors.js";
 import { printJson, printLine, printTable, type Io } from "../io.js";
@@ -118,17 +119,109 @@ export async function deliveriesRecordCommand(options: DeliveryOptions, io: Io):
   else printLine(io, `Recorded ${summary(saved)}`);
 }
 
-export async function deliveriesIngestCommand(options: DeliveryOptions & { file: string }, io: Io): Promise<void> {
+/** `--mastery 0.8` → 0.8; absent → undefined (scores do not decide passing). */
+function masteryOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const mastery = Number(value);
+  if (!Number.isFinite(mastery) || mastery <= 0 || mastery > 1)
+    throw new CliError(`--mastery '${value}': expected a scaled score above 0 and at most 1, e.g. 0.8`, ExitCode.Usage);
+  return mastery;
+}
+
+export async function deliveriesIngestCommand(
+  options: DeliveryOptions & { file: string; mastery?: string },
+  io: Io,
+): Promise<void> {
   const json = await readText(options.file);
+  const mastery = masteryOf(options.mastery);
   const result = await withConnection(options, (c) =>
-    c.deliveries.ingestStatements({ delivery: message(options), statementsJson: json }, { deadlineMs: 120_000 }),
+    c.deliveries.ingestStatements(
+      { delivery: message(options), statementsJson: json, ...(mastery === undefined ? {} : { mastery }) },
+      { deadlineMs: 120_000 },
+    ),
   );
   if (io.json) printJson(io, result);
   else
     printLine(
       io,
-      `Counted ${result.added} new statement(s) (${result.duplicates} seen before, not counted again) into ${summary(result.delivery as Delivery)}`,
+      `Counted ${result.added} new statement(s) (${result.duplicates} seen before, not counted again${result.voided > 0 ? `; ${result.voided} voiding` : ""}) into ${summary(result.delivery as Delivery)}`,
     );
+}
+
+export interface PullOptions extends DeliveryOptions {
+  /** The LRS's xAPI endpoint, e.g. https://lrs.example/xapi. */
+  lrs: string;
+  activity?: string;
+  verb?: string;
+  relatedActivities?: boolean;
+  /** ISO 8601: ask for statements stored after this, instead of after the stored cursor. */
+  since?: string;
+  user?: string;
+  passwordFile?: string;
+  mastery?: string;
+}
+
+/**
+ * `concordat deliveries pull <id> --lrs URL`: the statements an LRS stored since the last pull (of
+ * this delivery from this source), counted into the delivery as `ingest` counts a file. The CLI
+ * talks to the LRS, so the password stays on this machine; the node keeps only the cursor.
+ */
+export async function deliveriesPullCommand(options: PullOptions, io: Io): Promise<void> {
+  const mastery = masteryOf(options.mastery);
+  if (options.since !== undefined && !Number.isFinite(Date.parse(options.since)))
+    throw new CliError(
+      `--since '${options.since}': expected an ISO 8601 time, e.g. 2027-02-01T00:00:00Z`,
+      ExitCode.Usage,
+    );
+  if ((options.user === undefined) !== (options.passwordFile === undefined))
+    throw new CliError("--user and --password-file go together (Basic auth to the LRS)", ExitCode.Usage);
+  const query = {
+    endpoint: options.lrs,
+    ...(options.activity ? { activity: options.activity } : {}),
+    ...(options.verb ? { verb: options.verb } : {}),
+    ...(options.relatedActivities ? { relatedActivities: true } : {}),
+  };
+  let source: string;
+  try {
+    source = sourceOf(query);
+  } catch (error) {
+    throw new CliError(`--lrs: ${(error as Error).message}`, ExitCode.Usage);
+  }
+  const credentials: LrsCredentials | undefined =
+    options.user === undefined
+      ? undefined
+      : { user: options.user, password: (await readText(options.passwordFile as string)).replace(/\r?\n$/, "") };
+  const result = await withConnection(options, async (c) => {
+    const since = options.since ?? (await c.deliveries.getPullCursor({ delivery: options.id, source })).since;
+    const pulled = await pullStatements(query, since, credentials).catch((error: unknown) => {
+      throw error instanceof LrsError ? new CliError(error.message, ExitCode.Failure) : error;
+    });
+    if (pulled.statements.length === 0) return { since, pages: pulled.pages, pulled: 0, ingested: undefined };
+    const ingested = await c.deliveries.ingestStatements(
+      {
+        delivery: message(options),
+        statementsJson: JSON.stringify({ statements: pulled.statements }),
+        source,
+        ...(mastery === undefined ? {} : { mastery }),
+      },
+      { deadlineMs: 120_000 },
+    );
+    return { since, pages: pulled.pages, pulled: pulled.statements.length, ingested };
+  });
+  if (io.json) {
+    printJson(io, { source, ...result });
+    return;
+  }
+  const from = result.since ? `stored after ${result.since}` : "all";
+  if (!result.ingested) {
+    printLine(io, `Nothing new from ${source} (${from}); ${options.id} unchanged`);
+    return;
+  }
+  const r = result.ingested;
+  printLine(
+    io,
+    `Pulled ${result.pulled} statement(s) (${from}, ${result.pages} page(s)): ${r.added} new, ${r.duplicates} seen before${r.voided > 0 ? `, ${r.voided} voiding` : ""}; next pull from ${r.cursor}. ${summary(r.delivery as Delivery)}`,
+  );
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;

@@ -5,6 +5,7 @@ import {
   deliveriesScoresCommand,
   deliveriesIngestCommand,
   deliveriesListCommand,
+  deliveriesPullCommand,
   deliveriesRecordCommand,
   deliveriesShowCommand,
 } from "../commands/deliveries.js";
@@ -13,8 +14,12 @@ import { collect, nonNegativeInt } from "./arguments.js";
 
 /** The options that name the delivery and its course, shared by `record` and `ingest`. */
 function target(command: Command): Command {
+  return course(command.requiredOption("--id <id>", "the delivery's id"));
+}
+
+/** The options that describe a new delivery's course. */
+function course(command: Command): Command {
   return command
-    .requiredOption("--id <id>", "the delivery's id")
     .option("--module <id>", "a module of this hub's curriculum (adopted core or local)")
     .option("--start <date>", "YYYY-MM-DD")
     .option("--end <date>", "YYYY-MM-DD")
@@ -79,7 +84,39 @@ export function registerDeliveries(program: Command): void {
     deliveries
       .command("ingest <file>")
       .description("count xAPI / cmi5 statements (JSON) into a delivery: each statement and each learner once"),
-  ).action(action(deliveriesIngestCommand, "file"));
+  )
+    .option(
+      "--mastery <scaled>",
+      "a scaled score (0-1] that counts as passed when a statement has no result.success (default: scores do not decide)",
+    )
+    .addHelpText(
+      "after",
+      '\nReads an array of statements, an LRS\'s {"statements": [...]} page, or one statement. Voided statements\n(verb http://adlnet.gov/expapi/verbs/voided) never count, in this file or a later one.\n\nExample:\n  concordat deliveries ingest statements.json --id d-7 --module mod-hr --start 2027-02-01 --end 2027-02-05',
+    )
+    .action(action(deliveriesIngestCommand, "file"));
+  course(
+    deliveries
+      .command("pull <id>")
+      .description(
+        "count the statements an LRS stored since the last pull into a delivery (xAPI 1.0.3 GET /statements, every page)",
+      ),
+  )
+    .requiredOption("--lrs <url>", "the LRS's xAPI endpoint, e.g. https://lrs.example/xapi")
+    .option("--activity <iri>", "only statements about this activity (the course's IRI)")
+    .option("--related-activities", "with --activity: also statements about its sub-activities and context")
+    .option("--verb <iri>", "only statements with this verb")
+    .option("--since <time>", "ISO 8601: statements stored after this (default: after the last pull's latest)")
+    .option("--user <name>", "Basic auth user (the LRS's key)")
+    .option(
+      "--password-file <file>",
+      "a file holding the Basic auth password (the LRS's secret); never on the command line",
+    )
+    .option("--mastery <scaled>", "as for ingest: a scaled score that counts as passed when a statement has no success")
+    .addHelpText(
+      "after",
+      "\nThe password is read here and sent only to the LRS, over https (or to this machine); the node keeps\nonly the cursor (the latest 'stored' it counted), per delivery and source (endpoint, activity, verb).\n\nExample:\n  concordat deliveries pull d-7 --lrs https://lrs.example/xapi --activity https://academy.example/courses/mod-hr \\\n    --related-activities --user 4f1c --password-file ~/.lrs-secret --module mod-hr --start 2027-02-01 --end 2027-02-05",
+    )
+    .action(action(deliveriesPullCommand, "id"));
   deliveries
     .command("list")
     .description("a hub's deliveries (this hub's by default)")

@@ -77,13 +77,21 @@ export function deliveryService(
         learning: _l,
         ...target
       } = draftOf(req.delivery);
-      const result = await deliveries.ingest(ctx.operator.id, target, req.statementsJson);
+      const result = await deliveries.ingest(ctx.operator.id, target, req.statementsJson, {
+        mastery: req.mastery,
+        source: req.source,
+      });
       return {
         delivery: deliveryMessage(info.hubId, result.delivery),
         added: result.added,
         duplicates: result.duplicates,
+        voided: result.voided,
+        cursor: result.cursor,
       };
     }),
+    getPullCursor: unary(components, "GetPullCursor", "operator", async (req) => ({
+      since: deliveries.cursor(req.delivery, req.source),
+    })),
     recordAssessments: unary(components, "RecordAssessments", "operator", async (req, ctx) => {
       if (req.csv !== "" && req.assessments.length > 0)
         throw invalidArgument([{ field: "csv", description: "give assessments or a CSV file, not both" }]);

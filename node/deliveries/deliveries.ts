@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { ImmutableString } from "@automerge/automerge";
 import type { VerifiedViews } from "../authority/index.js";
 import type { Curriculum } from "../core/index.js";
@@ -49,10 +49,17 @@ import {
 } from "./evaluation.js";
 import {
   assessmentJudge,
+  completionJudge,
   figures,
   fold,
   foldScores,
+  latestStored,
+  learnersOf,
   readStatements,
+  scoresOf,
+  voidedTarget,
+  type Entry,
+  type Kept,
   type IngestState,
   type ScoreState,
 } from "./xapi.js";
@@ -104,8 +111,12 @@ const DAY_MS = 86_400_000;
 
 interface PrivateDoc {
   secret?: ImmutableString;
-  /** Per delivery: statement hashes joined by ",", and pseudonym:state pairs joined by "," (one ImmutableString each). */
-  ingest?: Record<string, { statements?: ImmutableString; learners?: ImmutableString }>;
+  /**
+   * Per delivery: its statements joined by "," (each `hash`, `hash:LEARNER-INDEX:REACHED`, `hash:w`
+   * voiding, `hash:v` / `hash:V` voided before / after it came), and its learners' `pseudonym:state`
+   * pairs joined by "," (one ImmutableString each); per pulled source (`ID@lrs:HASH`), its cursor.
+   */
+  ingest?: Record<string, { statements?: ImmutableString; learners?: ImmutableString; cursor?: ImmutableString }>;
 }
 
 /** Where an xAPI ingestion goes: an existing xAPI delivery, or a new one with these fields. */
@@ -195,15 +206,23 @@ export class Deliveries {
 
   /**
    * Folds a file of xAPI statements into delivery `target.id` (created with `target`'s fields when
-   * new). Every statement is checked first; statements seen before count once; learners are counted
-   * once each and kept only as pseudonyms in the private document, in the same batch as the figures.
+   * new). Every statement is checked first; statements seen before count once; voided ones not at
+   * all; learners are counted once each and kept only as pseudonyms in the private document, in the
+   * same batch as the figures. With `source` (statements pulled from an LRS), the latest `stored`
+   * among them becomes that source's cursor, in the same batch.
    */
   async ingest(
     operatorId: string,
     target: IngestTarget,
     json: string,
-  ): Promise<{ delivery: Delivery; added: number; duplicates: number }> {
+    options: { mastery?: number; source?: string } = {},
+  ): Promise<{ delivery: Delivery; added: number; duplicates: number; voided: number; cursor: string }> {
     const { statements, violations } = readStatements(json);
+    const mastery = options.mastery ?? 0;
+    if (!Number.isFinite(mastery) || mastery < 0 || mastery > 1)
+      violations.unshift({ field: "mastery", description: `${mastery} is not a scaled score from 0 to 1` });
+    const source = options.source ?? "";
+    if (source.length > 4096) violations.unshift({ field: "source", description: "is longer than 4,096 characters" });
     if (violations.length > 0)
       throw invalidArgument(
         violations.slice(0, 100),
@@ -233,7 +252,13 @@ export class Deliveries {
       const priv = this.#documents.get<PrivateDoc>(PRIVATE_KEY);
       const secretHex = textOf(priv.secret) ?? randomBytes(32).toString("hex");
       const before = readState(priv.ingest?.[target.id.trim()]);
-      const folded = fold(before, statements, Buffer.from(secretHex, "hex"), target.id.trim());
+      const folded = fold(
+        before,
+        statements,
+        Buffer.from(secretHex, "hex"),
+        target.id.trim(),
+        completionJudge(mastery),
+      );
       const counts = figures(folded.state);
       const checked = validateDelivery(
         {
@@ -252,6 +277,8 @@ export class Deliveries {
         recordedBy: operatorId,
       };
       const id = delivery.id;
+      const cursorKey = source === "" ? "" : sourceKey(id, source);
+      const cursor = source === "" ? "" : latestStored(statements, textOf(priv.ingest?.[cursorKey]?.cursor) ?? "");
       return {
         edits: [
           {
@@ -260,10 +287,20 @@ export class Deliveries {
             change: (doc) => ((doc.deliveries as Record<string, unknown>)[id] = encodeDelivery(delivery)),
           },
           privateState(id, id, secretHex, writeState(folded.state)),
+          ...(cursor === "" ? [] : [privateState(id, cursorKey, secretHex, { cursor: new ImmutableString(cursor) })]),
         ],
-        result: { delivery, added: folded.added, duplicates: folded.duplicates },
+        result: { delivery, added: folded.added, duplicates: folded.duplicates, voided: folded.voided, cursor },
       };
     });
+  }
+
+  /**
+   * The cursor of statements pulled from `source` into delivery `id`: the latest `stored` among
+   * them ("" before the first pull), to ask the LRS only for statements stored since.
+   */
+  cursor(id: string, source: string): string {
+    const priv = this.#documents.get<PrivateDoc>(PRIVATE_KEY);
+    return textOf(priv.ingest?.[sourceKey(id.trim(), source)]?.cursor) ?? "";
   }
 
   /**
@@ -334,7 +371,7 @@ export class Deliveries {
         judge,
       );
       const counts = figures(folded.state);
-      const withoutResult = statements.filter((s) => judge(s) === undefined).length;
+      const withoutResult = statements.filter((s) => voidedTarget(s) === undefined && judge(s) === undefined).length;
       const assessments = [
         ...existing.assessments.filter((a) => !(a.competency === competency && a.method === method)),
         { competency, method, assessed: counts.learners, demonstrated: counts.passed },
@@ -383,7 +420,7 @@ export class Deliveries {
         Buffer.from(secretHex, "hex"),
         existing.id,
       );
-      const scores = folded.state.scores;
+      const scores = scoresOf(folded.state);
       const mean = (values: number[]) =>
         values.length === 0 ? 0 : Math.round((values.reduce((s, v) => s + v, 0) / values.length) * 1000) / 10;
       const raw = rawOf(existing);
@@ -397,8 +434,8 @@ export class Deliveries {
           },
         };
       else {
-        const pre = level === "pre" ? scores : readScores(priv.ingest?.[key("pre")]).scores;
-        const post = level === "post" ? scores : readScores(priv.ingest?.[key("post")]).scores;
+        const pre = level === "pre" ? scores : scoresOf(readScores(priv.ingest?.[key("pre")]));
+        const post = level === "post" ? scores : scoresOf(readScores(priv.ingest?.[key("post")]));
         const both = [...pre.keys()].filter((k) => post.has(k));
         // Until a learner has taken both tests, the figures recorded so far stand.
         change =
@@ -673,38 +710,70 @@ function privateState(subject: string, stateKey: string, secretHex: string, stat
   };
 }
 
-function readState(stored: { statements?: ImmutableString; learners?: ImmutableString } | undefined): IngestState {
-  const statements = (textOf(stored?.statements) ?? "").split(",").filter((x) => x !== "");
-  const learners = new Map<string, "" | "c" | "p">();
-  for (const pair of (textOf(stored?.learners) ?? "").split(",")) {
-    if (pair === "") continue;
-    const [k, v = ""] = pair.split(":");
-    learners.set(k as string, v === "p" || v === "c" ? v : "");
+type StoredState = { statements?: ImmutableString; learners?: ImmutableString } | undefined;
+
+/**
+ * An ingest state as stored: its statements in the order read, joined by "," (each `hash` saying
+ * nothing, `hash:LEARNER-INDEX:VALUE` counting, `hash:w` voiding, `hash:v` / `hash:V` voided before /
+ * after it came), and its learners' `pseudonym:summary` pairs (the index table) joined by ",".
+ * Statements read before learners were kept per statement (bare hashes, with `pseudonym:summary`
+ * learners) still count as they did, but cannot be voided.
+ */
+function readKept<V>(stored: StoredState, decode: (text: string) => V | undefined): Kept<V> {
+  const items = (textOf(stored?.statements) ?? "").split(",").filter((x) => x !== "");
+  const learners = (textOf(stored?.learners) ?? "")
+    .split(",")
+    .filter((x) => x !== "")
+    .map((pair) => pair.split(":"));
+  const statements = new Map<string, Entry<V>>();
+  if (!items.some((x) => x.includes(":")))
+    for (const [k = "", v = ""] of learners) {
+      const value = decode(v);
+      if (value !== undefined) statements.set(`L${k}`, { kind: "counts", learner: k, value });
+    }
+  for (const item of items) {
+    const [hash = "", a, b = ""] = item.split(":");
+    const learner = a === undefined ? undefined : learners[Number(a)]?.[0];
+    const value = decode(b);
+    if (a === "w") statements.set(hash, { kind: "voiding" });
+    else if (a === "v" || a === "V") statements.set(hash, { kind: "voided", received: a === "V" });
+    else if (learner === undefined || value === undefined) statements.set(hash, { kind: "none" });
+    else statements.set(hash, { kind: "counts", learner, value });
   }
-  return { statements: new Set(statements), learners };
+  return { statements };
 }
 
-function readScores(stored: { statements?: ImmutableString; learners?: ImmutableString } | undefined): ScoreState {
-  const statements = (textOf(stored?.statements) ?? "").split(",").filter((x) => x !== "");
-  const scores = new Map<string, number>();
-  for (const pair of (textOf(stored?.learners) ?? "").split(",")) {
-    const [k, v] = pair.split(":");
-    const n = Number(v);
-    if (k && v !== undefined && Number.isFinite(n)) scores.set(k, n);
-  }
-  return { statements: new Set(statements), scores };
-}
-
-function writeScores(state: ScoreState): { statements: ImmutableString; learners: ImmutableString } {
+function writeKept<V>(
+  state: Kept<V>,
+  summary: Map<string, V>,
+): { statements: ImmutableString; learners: ImmutableString } {
+  const learners = [...summary];
+  const index = new Map(learners.map(([k], i) => [k, i]));
+  const items = [...state.statements].map(([hash, e]) =>
+    e.kind === "counts"
+      ? `${hash}:${index.get(e.learner)}:${e.value}`
+      : e.kind === "voiding"
+        ? `${hash}:w`
+        : e.kind === "voided"
+          ? `${hash}:${e.received ? "V" : "v"}`
+          : hash,
+  );
   return {
-    statements: new ImmutableString([...state.statements].join(",")),
-    learners: new ImmutableString([...state.scores].map(([k, v]) => `${k}:${v}`).join(",")),
+    statements: new ImmutableString(items.join(",")),
+    learners: new ImmutableString(learners.map(([k, v]) => `${k}:${v}`).join(",")),
   };
 }
 
-function writeState(state: IngestState): { statements: ImmutableString; learners: ImmutableString } {
-  return {
-    statements: new ImmutableString([...state.statements].join(",")),
-    learners: new ImmutableString([...state.learners].map(([k, v]) => `${k}:${v}`).join(",")),
-  };
+const readState = (stored: StoredState): IngestState => readKept(stored, (v) => (v === "p" || v === "c" ? v : ""));
+const writeState = (state: IngestState) => writeKept(state, learnersOf(state));
+const readScores = (stored: StoredState): ScoreState =>
+  readKept(stored, (v) => {
+    const n = v === "" ? Number.NaN : Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  });
+const writeScores = (state: ScoreState) => writeKept(state, scoresOf(state));
+
+/** Where a pulled source's cursor is kept: the delivery and a hash of the source (LRS and query). */
+function sourceKey(id: string, source: string): string {
+  return `${id}@lrs:${createHash("sha256").update(source).digest("hex").slice(0, 24)}`;
 }

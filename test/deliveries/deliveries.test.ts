@@ -240,7 +240,12 @@ describe("deliveries: recorded and counted from xAPI, read across the federation
     const error = (await deliveriesIngestCommand({ ...cli(a()), id: "d-2", file }, memoryIo()).catch(
       (e: unknown) => e,
     )) as ServiceError;
-    expect(fieldViolations(error).map((v) => v.field)).toEqual(["statements[0].actor", "statements[1].verb.id"]);
+    expect(fieldViolations(error).map((v) => v.field)).toEqual([
+      "statements[0].actor",
+      "statements[0].object",
+      "statements[1].verb.id",
+      "statements[1].object",
+    ]);
     expect(a().node.running.deliveries.get("d-2")).toMatchObject({ completed: 3, passed: 2 });
     await writeFile(file, "{ not json");
     await expect(deliveriesIngestCommand({ ...cli(a()), id: "d-2", file }, memoryIo())).rejects.toThrow(/is not JSON/);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file concordat/v1/deliveries.proto.
  */
 export const file_concordat_v1_deliveries: GenFile = /*@__PURE__*/
-  fileDesc("Ch1jb25jb3JkYXQvdjEvZGVsaXZlcmllcy5wcm90bxIMY29uY29yZGF0LnYxIlcKEFBhcnRpY2lwYW50R3JvdXASEAoIY2F0ZWdvcnkYASABKAkSDgoGZmVtYWxlGAIgASgNEgwKBG1hbGUYAyABKA0SEwoLdW5zcGVjaWZpZWQYBCABKA0iRwoKRXZhbHVhdGlvbhIRCglyZXNwb25zZXMYASABKA0SEgoKbWVhbl9zY29yZRgCIAEoARISCgppbnN0cnVtZW50GAMgASgJIlgKCkFzc2Vzc21lbnQSEgoKY29tcGV0ZW5jeRgBIAEoCRIOCgZtZXRob2QYAiABKAkSEAoIYXNzZXNzZWQYAyABKA0SFAoMZGVtb25zdHJhdGVkGAQgASgNIlUKCExlYXJuaW5nEhAKCGFzc2Vzc2VkGAEgASgNEhAKCHByZV9tZWFuGAIgASgBEhEKCXBvc3RfbWVhbhgDIAEoARISCgppbnN0cnVtZW50GAQgASgJIsYDCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIOCgZtb2R1bGUYAiABKAkSDQoFc3RhcnQYAyABKAkSCwoDZW5kGAQgASgJEg8KB2NvdW50cnkYBSABKAkSDQoFcGxhY2UYBiABKAkSEAoIbGFuZ3VhZ2UYByABKAkSNAoMcGFydGljaXBhbnRzGAggAygLMh4uY29uY29yZGF0LnYxLlBhcnRpY2lwYW50R3JvdXASEQoJY29tcGxldGVkGAkgASgNEg4KBnBhc3NlZBgKIAEoDRIsCgpldmFsdWF0aW9uGAsgASgLMhguY29uY29yZGF0LnYxLkV2YWx1YXRpb24SEgoKdmlzaWJpbGl0eRgMIAEoCRIOCgZzb3VyY2UYDSABKAkSEwoLcmVjb3JkZWRfYXQYDiABKAkSEwoLcmVjb3JkZWRfYnkYDyABKAkSCwoDaHViGBAgASgJEi0KC2Fzc2Vzc21lbnRzGBEgAygLMhguY29uY29yZGF0LnYxLkFzc2Vzc21lbnQSKAoIbGVhcm5pbmcYEiABKAsyFi5jb25jb3JkYXQudjEuTGVhcm5pbmcSFQoNZm9sbG93X3VwX2R1ZRgTIAEoCSJBChVSZWNvcmREZWxpdmVyeVJlcXVlc3QSKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkiXAoXSW5nZXN0U3RhdGVtZW50c1JlcXVlc3QSKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSFwoPc3RhdGVtZW50c19qc29uGAIgASgJImcKGEluZ2VzdFN0YXRlbWVudHNSZXNwb25zZRIoCghkZWxpdmVyeRgBIAEoCzIWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRINCgVhZGRlZBgCIAEoDRISCgpkdXBsaWNhdGVzGAMgASgNImgKGFJlY29yZEFzc2Vzc21lbnRzUmVxdWVzdBIQCghkZWxpdmVyeRgBIAEoCRItCgthc3Nlc3NtZW50cxgCIAMoCzIYLmNvbmNvcmRhdC52MS5Bc3Nlc3NtZW50EgsKA2NzdhgDIAEoCSJ5ChdJbmdlc3RBc3Nlc3NtZW50UmVxdWVzdBIQCghkZWxpdmVyeRgBIAEoCRISCgpjb21wZXRlbmN5GAIgASgJEg4KBm1ldGhvZBgDIAEoCRIPCgdtYXN0ZXJ5GAQgASgBEhcKD3N0YXRlbWVudHNfanNvbhgFIAEoCSJ/ChhJbmdlc3RBc3Nlc3NtZW50UmVzcG9uc2USKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSDQoFYWRkZWQYAiABKA0SEgoKZHVwbGljYXRlcxgDIAEoDRIWCg53aXRob3V0X3Jlc3VsdBgEIAEoDSJjChNJbmdlc3RTY29yZXNSZXF1ZXN0EhAKCGRlbGl2ZXJ5GAEgASgJEg0KBWxldmVsGAIgASgJEhIKCmluc3RydW1lbnQYAyABKAkSFwoPc3RhdGVtZW50c19qc29uGAQgASgJInoKFEluZ2VzdFNjb3Jlc1Jlc3BvbnNlEigKCGRlbGl2ZXJ5GAEgASgLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5Eg0KBWFkZGVkGAIgASgNEhIKCmR1cGxpY2F0ZXMYAyABKA0SFQoNd2l0aG91dF9zY29yZRgEIAEoDSItChJHZXREZWxpdmVyeVJlcXVlc3QSCgoCaWQYASABKAkSCwoDaHViGAIgASgJIiQKFUxpc3REZWxpdmVyaWVzUmVxdWVzdBILCgNodWIYASABKAkiRAoWTGlzdERlbGl2ZXJpZXNSZXNwb25zZRIqCgpkZWxpdmVyaWVzGAEgAygLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5MvgECg9EZWxpdmVyeVNlcnZpY2USTQoOUmVjb3JkRGVsaXZlcnkSIy5jb25jb3JkYXQudjEuUmVjb3JkRGVsaXZlcnlSZXF1ZXN0GhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5EmEKEEluZ2VzdFN0YXRlbWVudHMSJS5jb25jb3JkYXQudjEuSW5nZXN0U3RhdGVtZW50c1JlcXVlc3QaJi5jb25jb3JkYXQudjEuSW5nZXN0U3RhdGVtZW50c1Jlc3BvbnNlElMKEVJlY29yZEFzc2Vzc21lbnRzEiYuY29uY29yZGF0LnYxLlJlY29yZEFzc2Vzc21lbnRzUmVxdWVzdBoWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRJhChBJbmdlc3RBc3Nlc3NtZW50EiUuY29uY29yZGF0LnYxLkluZ2VzdEFzc2Vzc21lbnRSZXF1ZXN0GiYuY29uY29yZGF0LnYxLkluZ2VzdEFzc2Vzc21lbnRSZXNwb25zZRJVCgxJbmdlc3RTY29yZXMSIS5jb25jb3JkYXQudjEuSW5nZXN0U2NvcmVzUmVxdWVzdBoiLmNvbmNvcmRhdC52MS5Jbmdlc3RTY29yZXNSZXNwb25zZRJHCgtHZXREZWxpdmVyeRIgLmNvbmNvcmRhdC52MS5HZXREZWxpdmVyeVJlcXVlc3QaFi5jb25jb3JkYXQudjEuRGVsaXZlcnkSWwoOTGlzdERlbGl2ZXJpZXMSIy5jb25jb3JkYXQudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiQuY29uY29yZGF0LnYxLkxpc3REZWxpdmVyaWVzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch1jb25jb3JkYXQvdjEvZGVsaXZlcmllcy5wcm90bxIMY29uY29yZGF0LnYxIlcKEFBhcnRpY2lwYW50R3JvdXASEAoIY2F0ZWdvcnkYASABKAkSDgoGZmVtYWxlGAIgASgNEgwKBG1hbGUYAyABKA0SEwoLdW5zcGVjaWZpZWQYBCABKA0iRwoKRXZhbHVhdGlvbhIRCglyZXNwb25zZXMYASABKA0SEgoKbWVhbl9zY29yZRgCIAEoARISCgppbnN0cnVtZW50GAMgASgJIlgKCkFzc2Vzc21lbnQSEgoKY29tcGV0ZW5jeRgBIAEoCRIOCgZtZXRob2QYAiABKAkSEAoIYXNzZXNzZWQYAyABKA0SFAoMZGVtb25zdHJhdGVkGAQgASgNIlUKCExlYXJuaW5nEhAKCGFzc2Vzc2VkGAEgASgNEhAKCHByZV9tZWFuGAIgASgBEhEKCXBvc3RfbWVhbhgDIAEoARISCgppbnN0cnVtZW50GAQgASgJIsYDCghEZWxpdmVyeRIKCgJpZBgBIAEoCRIOCgZtb2R1bGUYAiABKAkSDQoFc3RhcnQYAyABKAkSCwoDZW5kGAQgASgJEg8KB2NvdW50cnkYBSABKAkSDQoFcGxhY2UYBiABKAkSEAoIbGFuZ3VhZ2UYByABKAkSNAoMcGFydGljaXBhbnRzGAggAygLMh4uY29uY29yZGF0LnYxLlBhcnRpY2lwYW50R3JvdXASEQoJY29tcGxldGVkGAkgASgNEg4KBnBhc3NlZBgKIAEoDRIsCgpldmFsdWF0aW9uGAsgASgLMhguY29uY29yZGF0LnYxLkV2YWx1YXRpb24SEgoKdmlzaWJpbGl0eRgMIAEoCRIOCgZzb3VyY2UYDSABKAkSEwoLcmVjb3JkZWRfYXQYDiABKAkSEwoLcmVjb3JkZWRfYnkYDyABKAkSCwoDaHViGBAgASgJEi0KC2Fzc2Vzc21lbnRzGBEgAygLMhguY29uY29yZGF0LnYxLkFzc2Vzc21lbnQSKAoIbGVhcm5pbmcYEiABKAsyFi5jb25jb3JkYXQudjEuTGVhcm5pbmcSFQoNZm9sbG93X3VwX2R1ZRgTIAEoCSJBChVSZWNvcmREZWxpdmVyeVJlcXVlc3QSKAoIZGVsaXZlcnkYASABKAsyFi5jb25jb3JkYXQudjEuRGVsaXZlcnkingEKF0luZ2VzdFN0YXRlbWVudHNSZXF1ZXN0EigKCGRlbGl2ZXJ5GAEgASgLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5EhcKD3N0YXRlbWVudHNfanNvbhgCIAEoCRIUCgdtYXN0ZXJ5GAMgASgBSACIAQESEwoGc291cmNlGAQgASgJSAGIAQFCCgoIX21hc3RlcnlCCQoHX3NvdXJjZSKHAQoYSW5nZXN0U3RhdGVtZW50c1Jlc3BvbnNlEigKCGRlbGl2ZXJ5GAEgASgLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5Eg0KBWFkZGVkGAIgASgNEhIKCmR1cGxpY2F0ZXMYAyABKA0SDgoGdm9pZGVkGAQgASgNEg4KBmN1cnNvchgFIAEoCSI4ChRHZXRQdWxsQ3Vyc29yUmVxdWVzdBIQCghkZWxpdmVyeRgBIAEoCRIOCgZzb3VyY2UYAiABKAkiGwoKUHVsbEN1cnNvchINCgVzaW5jZRgBIAEoCSJoChhSZWNvcmRBc3Nlc3NtZW50c1JlcXVlc3QSEAoIZGVsaXZlcnkYASABKAkSLQoLYXNzZXNzbWVudHMYAiADKAsyGC5jb25jb3JkYXQudjEuQXNzZXNzbWVudBILCgNjc3YYAyABKAkieQoXSW5nZXN0QXNzZXNzbWVudFJlcXVlc3QSEAoIZGVsaXZlcnkYASABKAkSEgoKY29tcGV0ZW5jeRgCIAEoCRIOCgZtZXRob2QYAyABKAkSDwoHbWFzdGVyeRgEIAEoARIXCg9zdGF0ZW1lbnRzX2pzb24YBSABKAkifwoYSW5nZXN0QXNzZXNzbWVudFJlc3BvbnNlEigKCGRlbGl2ZXJ5GAEgASgLMhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5Eg0KBWFkZGVkGAIgASgNEhIKCmR1cGxpY2F0ZXMYAyABKA0SFgoOd2l0aG91dF9yZXN1bHQYBCABKA0iYwoTSW5nZXN0U2NvcmVzUmVxdWVzdBIQCghkZWxpdmVyeRgBIAEoCRINCgVsZXZlbBgCIAEoCRISCgppbnN0cnVtZW50GAMgASgJEhcKD3N0YXRlbWVudHNfanNvbhgEIAEoCSJ6ChRJbmdlc3RTY29yZXNSZXNwb25zZRIoCghkZWxpdmVyeRgBIAEoCzIWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRINCgVhZGRlZBgCIAEoDRISCgpkdXBsaWNhdGVzGAMgASgNEhUKDXdpdGhvdXRfc2NvcmUYBCABKA0iLQoSR2V0RGVsaXZlcnlSZXF1ZXN0EgoKAmlkGAEgASgJEgsKA2h1YhgCIAEoCSIkChVMaXN0RGVsaXZlcmllc1JlcXVlc3QSCwoDaHViGAEgASgJIkQKFkxpc3REZWxpdmVyaWVzUmVzcG9uc2USKgoKZGVsaXZlcmllcxgBIAMoCzIWLmNvbmNvcmRhdC52MS5EZWxpdmVyeTLHBQoPRGVsaXZlcnlTZXJ2aWNlEk0KDlJlY29yZERlbGl2ZXJ5EiMuY29uY29yZGF0LnYxLlJlY29yZERlbGl2ZXJ5UmVxdWVzdBoWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRJhChBJbmdlc3RTdGF0ZW1lbnRzEiUuY29uY29yZGF0LnYxLkluZ2VzdFN0YXRlbWVudHNSZXF1ZXN0GiYuY29uY29yZGF0LnYxLkluZ2VzdFN0YXRlbWVudHNSZXNwb25zZRJNCg1HZXRQdWxsQ3Vyc29yEiIuY29uY29yZGF0LnYxLkdldFB1bGxDdXJzb3JSZXF1ZXN0GhguY29uY29yZGF0LnYxLlB1bGxDdXJzb3ISUwoRUmVjb3JkQXNzZXNzbWVudHMSJi5jb25jb3JkYXQudjEuUmVjb3JkQXNzZXNzbWVudHNSZXF1ZXN0GhYuY29uY29yZGF0LnYxLkRlbGl2ZXJ5EmEKEEluZ2VzdEFzc2Vzc21lbnQSJS5jb25jb3JkYXQudjEuSW5nZXN0QXNzZXNzbWVudFJlcXVlc3QaJi5jb25jb3JkYXQudjEuSW5nZXN0QXNzZXNzbWVudFJlc3BvbnNlElUKDEluZ2VzdFNjb3JlcxIhLmNvbmNvcmRhdC52MS5Jbmdlc3RTY29yZXNSZXF1ZXN0GiIuY29uY29yZGF0LnYxLkluZ2VzdFNjb3Jlc1Jlc3BvbnNlEkcKC0dldERlbGl2ZXJ5EiAuY29uY29yZGF0LnYxLkdldERlbGl2ZXJ5UmVxdWVzdBoWLmNvbmNvcmRhdC52MS5EZWxpdmVyeRJbCg5MaXN0RGVsaXZlcmllcxIjLmNvbmNvcmRhdC52MS5MaXN0RGVsaXZlcmllc1JlcXVlc3QaJC5jb25jb3JkYXQudjEuTGlzdERlbGl2ZXJpZXNSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message concordat.v1.ParticipantGroup
@@ -315,11 +315,25 @@ export type IngestStatementsRequest = Message<"concordat.v1.IngestStatementsRequ
   delivery?: Delivery | undefined;
 
   /**
-   * an array of xAPI statements, or {"statements": [...]}
+   * an array of xAPI statements, {"statements": [...]}, or one statement
    *
    * @generated from field: string statements_json = 2;
    */
   statementsJson: string;
+
+  /**
+   * a scaled score (0-1] that counts as passed when a statement has no success (0: scores do not decide)
+   *
+   * @generated from field: optional double mastery = 3;
+   */
+  mastery?: number | undefined;
+
+  /**
+   * statements pulled from an LRS: the source (endpoint and query) whose cursor to advance
+   *
+   * @generated from field: optional string source = 4;
+   */
+  source?: string | undefined;
 };
 
 /**
@@ -351,6 +365,20 @@ export type IngestStatementsResponse = Message<"concordat.v1.IngestStatementsRes
    * @generated from field: uint32 duplicates = 3;
    */
   duplicates: number;
+
+  /**
+   * voiding statements applied now (their targets no longer count)
+   *
+   * @generated from field: uint32 voided = 4;
+   */
+  voided: number;
+
+  /**
+   * with a source: its cursor now, the latest 'stored' seen
+   *
+   * @generated from field: string cursor = 5;
+   */
+  cursor: string;
 };
 
 /**
@@ -359,6 +387,49 @@ export type IngestStatementsResponse = Message<"concordat.v1.IngestStatementsRes
  */
 export const IngestStatementsResponseSchema: GenMessage<IngestStatementsResponse> = /*@__PURE__*/
   messageDesc(file_concordat_v1_deliveries, 7);
+
+/**
+ * @generated from message concordat.v1.GetPullCursorRequest
+ */
+export type GetPullCursorRequest = Message<"concordat.v1.GetPullCursorRequest"> & {
+  /**
+   * @generated from field: string delivery = 1;
+   */
+  delivery: string;
+
+  /**
+   * the LRS endpoint and query, as the pull names it
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+};
+
+/**
+ * Describes the message concordat.v1.GetPullCursorRequest.
+ * Use `create(GetPullCursorRequestSchema)` to create a new message.
+ */
+export const GetPullCursorRequestSchema: GenMessage<GetPullCursorRequest> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_deliveries, 8);
+
+/**
+ * @generated from message concordat.v1.PullCursor
+ */
+export type PullCursor = Message<"concordat.v1.PullCursor"> & {
+  /**
+   * the latest 'stored' ingested from this source ("" before the first pull)
+   *
+   * @generated from field: string since = 1;
+   */
+  since: string;
+};
+
+/**
+ * Describes the message concordat.v1.PullCursor.
+ * Use `create(PullCursorSchema)` to create a new message.
+ */
+export const PullCursorSchema: GenMessage<PullCursor> = /*@__PURE__*/
+  messageDesc(file_concordat_v1_deliveries, 9);
 
 /**
  * @generated from message concordat.v1.RecordAssessmentsRequest
@@ -389,7 +460,7 @@ export type RecordAssessmentsRequest = Message<"concordat.v1.RecordAssessmentsRe
  * Use `create(RecordAssessmentsRequestSchema)` to create a new message.
  */
 export const RecordAssessmentsRequestSchema: GenMessage<RecordAssessmentsRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 8);
+  messageDesc(file_concordat_v1_deliveries, 10);
 
 /**
  * @generated from message concordat.v1.IngestAssessmentRequest
@@ -430,7 +501,7 @@ export type IngestAssessmentRequest = Message<"concordat.v1.IngestAssessmentRequ
  * Use `create(IngestAssessmentRequestSchema)` to create a new message.
  */
 export const IngestAssessmentRequestSchema: GenMessage<IngestAssessmentRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 9);
+  messageDesc(file_concordat_v1_deliveries, 11);
 
 /**
  * @generated from message concordat.v1.IngestAssessmentResponse
@@ -464,7 +535,7 @@ export type IngestAssessmentResponse = Message<"concordat.v1.IngestAssessmentRes
  * Use `create(IngestAssessmentResponseSchema)` to create a new message.
  */
 export const IngestAssessmentResponseSchema: GenMessage<IngestAssessmentResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 10);
+  messageDesc(file_concordat_v1_deliveries, 12);
 
 /**
  * @generated from message concordat.v1.IngestScoresRequest
@@ -502,7 +573,7 @@ export type IngestScoresRequest = Message<"concordat.v1.IngestScoresRequest"> & 
  * Use `create(IngestScoresRequestSchema)` to create a new message.
  */
 export const IngestScoresRequestSchema: GenMessage<IngestScoresRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 11);
+  messageDesc(file_concordat_v1_deliveries, 13);
 
 /**
  * @generated from message concordat.v1.IngestScoresResponse
@@ -536,7 +607,7 @@ export type IngestScoresResponse = Message<"concordat.v1.IngestScoresResponse"> 
  * Use `create(IngestScoresResponseSchema)` to create a new message.
  */
 export const IngestScoresResponseSchema: GenMessage<IngestScoresResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 12);
+  messageDesc(file_concordat_v1_deliveries, 14);
 
 /**
  * @generated from message concordat.v1.GetDeliveryRequest
@@ -560,7 +631,7 @@ export type GetDeliveryRequest = Message<"concordat.v1.GetDeliveryRequest"> & {
  * Use `create(GetDeliveryRequestSchema)` to create a new message.
  */
 export const GetDeliveryRequestSchema: GenMessage<GetDeliveryRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 13);
+  messageDesc(file_concordat_v1_deliveries, 15);
 
 /**
  * @generated from message concordat.v1.ListDeliveriesRequest
@@ -579,7 +650,7 @@ export type ListDeliveriesRequest = Message<"concordat.v1.ListDeliveriesRequest"
  * Use `create(ListDeliveriesRequestSchema)` to create a new message.
  */
 export const ListDeliveriesRequestSchema: GenMessage<ListDeliveriesRequest> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 14);
+  messageDesc(file_concordat_v1_deliveries, 16);
 
 /**
  * @generated from message concordat.v1.ListDeliveriesResponse
@@ -596,7 +667,7 @@ export type ListDeliveriesResponse = Message<"concordat.v1.ListDeliveriesRespons
  * Use `create(ListDeliveriesResponseSchema)` to create a new message.
  */
 export const ListDeliveriesResponseSchema: GenMessage<ListDeliveriesResponse> = /*@__PURE__*/
-  messageDesc(file_concordat_v1_deliveries, 15);
+  messageDesc(file_concordat_v1_deliveries, 17);
 
 /**
  * @generated from service concordat.v1.DeliveryService
@@ -617,6 +688,14 @@ export const DeliveryService: GenService<{
     methodKind: "unary";
     input: typeof IngestStatementsRequestSchema;
     output: typeof IngestStatementsResponseSchema;
+  },
+  /**
+   * @generated from rpc concordat.v1.DeliveryService.GetPullCursor
+   */
+  getPullCursor: {
+    methodKind: "unary";
+    input: typeof GetPullCursorRequestSchema;
+    output: typeof PullCursorSchema;
   },
   /**
    * @generated from rpc concordat.v1.DeliveryService.RecordAssessments

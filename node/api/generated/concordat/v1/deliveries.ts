@@ -107,8 +107,14 @@ export interface IngestStatementsRequest {
   delivery:
     | Delivery
     | undefined;
-  /** an array of xAPI statements, or {"statements": [...]} */
+  /** an array of xAPI statements, {"statements": [...]}, or one statement */
   statementsJson: string;
+  /** a scaled score (0-1] that counts as passed when a statement has no success (0: scores do not decide) */
+  mastery?:
+    | number
+    | undefined;
+  /** statements pulled from an LRS: the source (endpoint and query) whose cursor to advance */
+  source?: string | undefined;
 }
 
 export interface IngestStatementsResponse {
@@ -119,6 +125,21 @@ export interface IngestStatementsResponse {
   added: number;
   /** statements seen before (not counted again) */
   duplicates: number;
+  /** voiding statements applied now (their targets no longer count) */
+  voided: number;
+  /** with a source: its cursor now, the latest 'stored' seen */
+  cursor: string;
+}
+
+export interface GetPullCursorRequest {
+  delivery: string;
+  /** the LRS endpoint and query, as the pull names it */
+  source: string;
+}
+
+export interface PullCursor {
+  /** the latest 'stored' ingested from this source ("" before the first pull) */
+  since: string;
 }
 
 export interface RecordAssessmentsRequest {
@@ -1111,7 +1132,7 @@ export const RecordDeliveryRequest: MessageFns<RecordDeliveryRequest> = {
 };
 
 function createBaseIngestStatementsRequest(): IngestStatementsRequest {
-  return { delivery: undefined, statementsJson: "" };
+  return { delivery: undefined, statementsJson: "", mastery: undefined, source: undefined };
 }
 
 export const IngestStatementsRequest: MessageFns<IngestStatementsRequest> = {
@@ -1121,6 +1142,12 @@ export const IngestStatementsRequest: MessageFns<IngestStatementsRequest> = {
     }
     if (message.statementsJson !== "") {
       writer.uint32(18).string(message.statementsJson);
+    }
+    if (message.mastery !== undefined) {
+      writer.uint32(25).double(message.mastery);
+    }
+    if (message.source !== undefined) {
+      writer.uint32(34).string(message.source);
     }
     return writer;
   },
@@ -1154,6 +1181,22 @@ export const IngestStatementsRequest: MessageFns<IngestStatementsRequest> = {
             message.statementsJson = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.mastery = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1174,6 +1217,8 @@ export const IngestStatementsRequest: MessageFns<IngestStatementsRequest> = {
         : isSet(object.statements_json)
         ? globalThis.String(object.statements_json)
         : "",
+      mastery: isSet(object.mastery) ? globalThis.Number(object.mastery) : undefined,
+      source: isSet(object.source) ? globalThis.String(object.source) : undefined,
     };
   },
 
@@ -1184,6 +1229,12 @@ export const IngestStatementsRequest: MessageFns<IngestStatementsRequest> = {
     }
     if (message.statementsJson !== "") {
       obj.statementsJson = message.statementsJson;
+    }
+    if (message.mastery !== undefined) {
+      obj.mastery = floatToJson(message.mastery);
+    }
+    if (message.source !== undefined) {
+      obj.source = message.source;
     }
     return obj;
   },
@@ -1197,12 +1248,14 @@ export const IngestStatementsRequest: MessageFns<IngestStatementsRequest> = {
       ? Delivery.fromPartial(object.delivery)
       : undefined;
     message.statementsJson = object.statementsJson ?? "";
+    message.mastery = object.mastery ?? undefined;
+    message.source = object.source ?? undefined;
     return message;
   },
 };
 
 function createBaseIngestStatementsResponse(): IngestStatementsResponse {
-  return { delivery: undefined, added: 0, duplicates: 0 };
+  return { delivery: undefined, added: 0, duplicates: 0, voided: 0, cursor: "" };
 }
 
 export const IngestStatementsResponse: MessageFns<IngestStatementsResponse> = {
@@ -1215,6 +1268,12 @@ export const IngestStatementsResponse: MessageFns<IngestStatementsResponse> = {
     }
     if (message.duplicates !== 0) {
       writer.uint32(24).uint32(message.duplicates);
+    }
+    if (message.voided !== 0) {
+      writer.uint32(32).uint32(message.voided);
+    }
+    if (message.cursor !== "") {
+      writer.uint32(42).string(message.cursor);
     }
     return writer;
   },
@@ -1256,6 +1315,22 @@ export const IngestStatementsResponse: MessageFns<IngestStatementsResponse> = {
             message.duplicates = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.voided = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1273,6 +1348,8 @@ export const IngestStatementsResponse: MessageFns<IngestStatementsResponse> = {
       delivery: isSet(object.delivery) ? Delivery.fromJSON(object.delivery) : undefined,
       added: isSet(object.added) ? globalThis.Number(object.added) : 0,
       duplicates: isSet(object.duplicates) ? globalThis.Number(object.duplicates) : 0,
+      voided: isSet(object.voided) ? globalThis.Number(object.voided) : 0,
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
     };
   },
 
@@ -1287,6 +1364,12 @@ export const IngestStatementsResponse: MessageFns<IngestStatementsResponse> = {
     if (message.duplicates !== 0) {
       obj.duplicates = Math.round(message.duplicates);
     }
+    if (message.voided !== 0) {
+      obj.voided = Math.round(message.voided);
+    }
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
     return obj;
   },
 
@@ -1300,6 +1383,160 @@ export const IngestStatementsResponse: MessageFns<IngestStatementsResponse> = {
       : undefined;
     message.added = object.added ?? 0;
     message.duplicates = object.duplicates ?? 0;
+    message.voided = object.voided ?? 0;
+    message.cursor = object.cursor ?? "";
+    return message;
+  },
+};
+
+function createBaseGetPullCursorRequest(): GetPullCursorRequest {
+  return { delivery: "", source: "" };
+}
+
+export const GetPullCursorRequest: MessageFns<GetPullCursorRequest> = {
+  encode(message: GetPullCursorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.delivery !== "") {
+      writer.uint32(10).string(message.delivery);
+    }
+    if (message.source !== "") {
+      writer.uint32(18).string(message.source);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPullCursorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPullCursorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.delivery = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPullCursorRequest {
+    return {
+      delivery: isSet(object.delivery) ? globalThis.String(object.delivery) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+    };
+  },
+
+  toJSON(message: GetPullCursorRequest): unknown {
+    const obj: any = {};
+    if (message.delivery !== "") {
+      obj.delivery = message.delivery;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPullCursorRequest>): GetPullCursorRequest {
+    return GetPullCursorRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPullCursorRequest>): GetPullCursorRequest {
+    const message = createBaseGetPullCursorRequest();
+    message.delivery = object.delivery ?? "";
+    message.source = object.source ?? "";
+    return message;
+  },
+};
+
+function createBasePullCursor(): PullCursor {
+  return { since: "" };
+}
+
+export const PullCursor: MessageFns<PullCursor> = {
+  encode(message: PullCursor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.since !== "") {
+      writer.uint32(10).string(message.since);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullCursor {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullCursor();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.since = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullCursor {
+    return { since: isSet(object.since) ? globalThis.String(object.since) : "" };
+  },
+
+  toJSON(message: PullCursor): unknown {
+    const obj: any = {};
+    if (message.since !== "") {
+      obj.since = message.since;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullCursor>): PullCursor {
+    return PullCursor.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullCursor>): PullCursor {
+    const message = createBasePullCursor();
+    message.since = object.since ?? "";
     return message;
   },
 };
@@ -2157,6 +2394,15 @@ export const DeliveryServiceService = {
       Buffer.from(IngestStatementsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): IngestStatementsResponse => IngestStatementsResponse.decode(value),
   },
+  getPullCursor: {
+    path: "/concordat.v1.DeliveryService/GetPullCursor" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPullCursorRequest): Buffer => Buffer.from(GetPullCursorRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPullCursorRequest => GetPullCursorRequest.decode(value),
+    responseSerialize: (value: PullCursor): Buffer => Buffer.from(PullCursor.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PullCursor => PullCursor.decode(value),
+  },
   recordAssessments: {
     path: "/concordat.v1.DeliveryService/RecordAssessments" as const,
     requestStream: false as const,
@@ -2213,6 +2459,7 @@ export const DeliveryServiceService = {
 export interface DeliveryServiceServer extends UntypedServiceImplementation {
   recordDelivery: handleUnaryCall<RecordDeliveryRequest, Delivery>;
   ingestStatements: handleUnaryCall<IngestStatementsRequest, IngestStatementsResponse>;
+  getPullCursor: handleUnaryCall<GetPullCursorRequest, PullCursor>;
   recordAssessments: handleUnaryCall<RecordAssessmentsRequest, Delivery>;
   ingestAssessment: handleUnaryCall<IngestAssessmentRequest, IngestAssessmentResponse>;
   ingestScores: handleUnaryCall<IngestScoresRequest, IngestScoresResponse>;
@@ -2250,6 +2497,21 @@ export interface DeliveryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: IngestStatementsResponse) => void,
+  ): ClientUnaryCall;
+  getPullCursor(
+    request: GetPullCursorRequest,
+    callback: (error: ServiceError | null, response: PullCursor) => void,
+  ): ClientUnaryCall;
+  getPullCursor(
+    request: GetPullCursorRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PullCursor) => void,
+  ): ClientUnaryCall;
+  getPullCursor(
+    request: GetPullCursorRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PullCursor) => void,
   ): ClientUnaryCall;
   recordAssessments(
     request: RecordAssessmentsRequest,
