@@ -319,17 +319,34 @@ function printVerification(io: Io, file: string, v: VerifyCredentialResponse): v
   }
 }
 
+/**
+ * The issuer key as given (`--issuer-key`): the key itself (a did:key, Multikey, JWK or PEM), or
+ * the path of a file holding one (a JWK or PEM is easier to pass as a file). The node parses it.
+ */
+async function issuerKeyText(given: string | undefined): Promise<string> {
+  const value = given?.trim() ?? "";
+  if (value === "" || value.startsWith("did:") || value.startsWith("{") || value.startsWith("-----")) return value;
+  if (/^z[1-9A-HJ-NP-Za-km-z]+$/.test(value)) return value;
+  return readFile(value, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(
+      `--issuer-key: '${value}' is neither a key (did:key, Multikey z6Mk…, JWK, PEM) nor a readable file (${error.code ?? error.message})`,
+      ExitCode.Usage,
+    );
+  });
+}
+
 /** `credentials verify FILE`: exits 1 when the credential is not valid, naming why. */
 export async function credentialsVerifyCommand(
   options: ConnectionOptions & { file: string; issuerKey?: string; at?: string },
   io: Io,
 ): Promise<void> {
   const json = await readCredential(options.file);
+  const issuerKey = await issuerKeyText(options.issuerKey);
   const v = await withConnection(options, (c) =>
     c.credentials.verifyCredential({
       json,
       at: options.at ?? "",
-      issuerKey: options.issuerKey ?? "",
+      issuerKey,
     }),
   );
   if (io.json) printJson(io, v);

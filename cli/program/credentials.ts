@@ -70,7 +70,10 @@ export function registerCredentials(program: Command): void {
   credentials
     .command("verify <file>")
     .description("verify a credential: proof, issuer (charter), validity, status; exits 1 if not valid")
-    .option("--issuer-key <did>", "trust this did:key as the issuer (an issuer outside the federation)")
+    .option(
+      "--issuer-key <key>",
+      "trust this Ed25519 public key as the issuer's (an issuer outside the federation, whatever its id: https, did:web, did:key): a did:key, a Multikey (z6Mk…), a JWK or a PEM public key, or a file holding one",
+    )
     .option("--at <date>", "check validity at this time (default: now)")
     .action(action(credentialsVerifyCommand, "file"));
   credentials

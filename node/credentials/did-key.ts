@@ -1,3 +1,4 @@
+import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { publicKeyFromRaw } from "@libp2p/crypto/keys";
 import { peerIdFromPublicKey, peerIdFromString } from "@libp2p/peer-id";
 import { base58btc } from "multiformats/bases/base58";
@@ -57,4 +58,39 @@ export async function verifyEd25519(raw: Uint8Array, data: Uint8Array, signature
   } catch {
     return false;
   }
+}
+
+/**
+ * An Ed25519 public key as a user gives it (`--issuer-key`): a did:key (or its verification
+ * method), a Multikey (`z6Mk…`, base58btc), a JWK (`{"kty":"OKP","crv":"Ed25519","x":…}`) or a PEM
+ * SubjectPublicKeyInfo (`-----BEGIN PUBLIC KEY-----`). The raw key, or why it is none of these.
+ */
+export function parsePublicKey(text: string): { raw?: Uint8Array; problem?: string } {
+  const value = text.trim();
+  const none = (why: string) => ({
+    problem: `${why}; give an Ed25519 public key as a did:key, a Multikey (z6Mk…), a JWK or a PEM public key`,
+  });
+  if (value.startsWith("did:key:")) return publicKeyOfDidKey(value);
+  if (value.startsWith("did:") || value.startsWith("http"))
+    return none(`${quote(value.slice(0, 80))} is an identifier, not a key`);
+  if (/^z[1-9A-HJ-NP-Za-km-z]+$/.test(value)) {
+    const { raw, problem } = publicKeyOfDidKey(`did:key:${value}`);
+    return raw ? { raw } : none(problem ?? "not a Multikey");
+  }
+  let key: KeyObject;
+  try {
+    if (value.startsWith("{")) {
+      const jwk = JSON.parse(value) as JsonWebKey;
+      if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519")
+        return none(`the JWK is not an Ed25519 key (kty OKP, crv Ed25519)`);
+      if (jwk.d !== undefined) return none("the JWK holds a private key (d): give only the public key");
+      key = createPublicKey({ key: jwk, format: "jwk" });
+    } else if (value.startsWith("-----BEGIN PUBLIC KEY-----")) key = createPublicKey(value);
+    else return none(`${quote(value.slice(0, 80))} is not a key`);
+  } catch (error) {
+    return none(`the key does not parse (${(error as Error).message})`);
+  }
+  if (key.asymmetricKeyType !== "ed25519") return none(`it is a ${String(key.asymmetricKeyType)} key, not Ed25519`);
+  const x = key.export({ format: "jwk" }).x;
+  return x ? { raw: new Uint8Array(Buffer.from(x, "base64url")) } : none("the key does not parse");
 }

@@ -20,10 +20,23 @@ export {
 export {
   didKeyOfPeerId,
   multikeyOfRaw,
+  parsePublicKey,
   peerIdOfDidKey,
   publicKeyOfDidKey,
   verificationMethodOf,
   verifyEd25519,
 } from "./did-key.js";
-export { addProof, proofProblem, CRYPTOSUITE, type JsonObject, type DataIntegrityProof } from "./proof.js";
+export {
+  addProof,
+  proofProblem,
+  proofsOf,
+  CRYPTOSUITE,
+  CRYPTOSUITES,
+  RDFC_CRYPTOSUITE,
+  type Cryptosuite,
+  type ExpectedSigner,
+  type JsonObject,
+  type DataIntegrityProof,
+} from "./proof.js";
+export { BUNDLED_CONTEXTS } from "./rdfc.js";
 export * from "./ob3.js";

@@ -189,8 +189,10 @@ export function shapeProblem(
     return `its @context does not include the Open Badges 3.0 context (${OB_CONTEXT})`;
   }
   const t = types(c.type);
-  if (!t.includes("VerifiableCredential") || !t.includes(expected))
-    return `its type is [${t.join(", ")}], not a ${expected}`;
+  // OB 3.0 §8.2: an OpenBadgeCredential may be typed AchievementCredential (its alias in the context).
+  const accepted = expected === "OpenBadgeCredential" ? ["OpenBadgeCredential", "AchievementCredential"] : [expected];
+  if (!t.includes("VerifiableCredential") || !accepted.some((x) => t.includes(x)))
+    return `its type is [${t.join(", ")}], not ${accepted.map((x) => `a VerifiableCredential ${x}`).join(" or ")}`;
   if (!issuerId(c)) return "it names no issuer";
   const subject = c.credentialSubject as unknown;
   if (!subject || typeof subject !== "object" || Array.isArray(subject))

@@ -4,9 +4,9 @@ import { textOf } from "../documents/index.js";
 import { invalidArgument } from "../errors.js";
 import { quote } from "../text.js";
 import { signerProblem, type CharterMember } from "../federation/index.js";
-import { peerIdOfDidKey } from "./did-key.js";
+import { parsePublicKey, peerIdOfDidKey, publicKeyOfDidKey } from "./did-key.js";
 import { issuerId, parseSchemeUrn, shapeProblem, STATUS_PURPOSES, type StatusPurpose } from "./ob3.js";
-import { proofProblem, type JsonObject } from "./proof.js";
+import { proofProblem, proofsOf, type JsonObject } from "./proof.js";
 import { decodeBitstring, getBit } from "./status-list.js";
 
 /** The hub that owns a scheme (`HUB.ID`), or undefined for a scheme of the core (the secretariat's). */
@@ -111,7 +111,11 @@ export class CredentialVerifier {
         ? "EndorsementCredential"
         : "OpenBadgeCredential";
     const shape = shapeProblem(credential, kind);
-    check("format", shape, `an Open Badges 3.0 ${kind} (VC 2.0)`);
+    const named =
+      kind === "OpenBadgeCredential" && Array.isArray(c?.type) && !(c.type as unknown[]).includes("OpenBadgeCredential")
+        ? "AchievementCredential"
+        : kind;
+    check("format", shape, `an Open Badges 3.0 ${named} (VC 2.0)`);
     const result = (issuerHub = ""): Verification => ({
       valid: checks.every((x) => x.ok),
       issuer: shape ? "" : (issuerId(c) ?? ""),
@@ -123,8 +127,20 @@ export class CredentialVerifier {
     });
     if (shape) return result();
     const issuer = issuerId(c) as string;
-    const proof = c.proof as JsonObject | undefined;
-    const signedAt = typeof proof?.created === "string" ? proof.created : String(c.validFrom);
+    // A proof set: the key must have been the issuer's when the last of its proofs was made.
+    const created = proofsOf(c)
+      .map((p) => p.created)
+      .filter((t): t is string => typeof t === "string" && !Number.isNaN(Date.parse(t)))
+      .sort((a, b) => Date.parse(a) - Date.parse(b));
+    const signedAt = created.at(-1) ?? String(c.validFrom);
+    // A key the caller trusts as the issuer's (`--issuer-key`): any spelling parsePublicKey reads.
+    let trustedKey: Uint8Array | undefined;
+    if (options.trustedIssuer) {
+      const { raw, problem } = parsePublicKey(options.trustedIssuer);
+      if (!raw) throw invalidArgument([{ field: "issuer_key", description: problem ?? "is not a public key" }]);
+      trustedKey = raw;
+    }
+    const issuerDidKey = issuer.startsWith("did:key:") ? publicKeyOfDidKey(issuer).raw : undefined;
     // The issuer: a member's key (at the time it signed), or one the caller trusts.
     const peerId = peerIdOfDidKey(issuer);
     const member = peerId ? this.#charter.holderOf(peerId) : undefined;
@@ -137,16 +153,36 @@ export class CredentialVerifier {
         signerProblem(member, { owner: peerId, time: signedAt, seq: 0 }),
         `hub '${member.hub}' (${member.name}), a member of the charter`,
       );
-    } else if (options.trustedIssuer && options.trustedIssuer.split("#")[0] === issuer) {
-      check("issuer", undefined, `${issuer}, trusted by you (not a member of the charter)`);
+    } else if (trustedKey && issuerDidKey) {
+      check(
+        "issuer",
+        issuerDidKey.every((x, i) => x === trustedKey[i])
+          ? undefined
+          : `${issuer} is not a member of this federation's charter, and the key given with --issuer-key is not this did:key's key`,
+        `${issuer}, trusted by you (not a member of the charter)`,
+      );
+    } else if (trustedKey) {
+      check(
+        "issuer",
+        undefined,
+        `${issuer}, with the key you gave (--issuer-key), trusted by you (not a member of the charter)`,
+      );
     } else {
       check(
         "issuer",
-        `${issuer} is not a member of this federation's charter (give --issuer-key to trust an outside issuer)`,
+        issuerDidKey
+          ? `${issuer} is not a member of this federation's charter (give --issuer-key to trust an outside issuer)`
+          : `${issuer} is not a member of this federation's charter, and its key cannot be resolved offline (give its public key with --issuer-key: a did:key, Multikey, JWK or PEM)`,
         "",
       );
     }
-    check("proof", await this.#cachedProof(c, issuer), "eddsa-jcs-2022 signature by the issuer's key verifies");
+    const suites = [...new Set(proofsOf(c).map((p) => String(p.cryptosuite)))].join(" and ");
+    const proofs = proofsOf(c).length;
+    check(
+      "proof",
+      await this.#cachedProof(c, issuer, issuerDidKey ? undefined : trustedKey),
+      `${proofs > 1 ? `all ${proofs} proofs of the set verify` : "the proof verifies"} (${suites}, by the issuer's key)`,
+    );
     if (issuerHub && kind === "OpenBadgeCredential")
       check("entitlement", this.#entitlementProblem(c, issuerHub), `hub '${issuerHub}' accredits this scheme`);
     if (issuerHub)
@@ -204,7 +240,10 @@ export class CredentialVerifier {
     const listed = parse(doc.issued?.[String(c.id)]);
     if (!listed)
       return `hub '${issuerHub}' has not published credential ${String(c.id)} (as of its latest verified checkpoint)`;
-    const proofValue = (x: JsonObject) => String((x.proof as JsonObject | undefined)?.proofValue ?? "");
+    const proofValue = (x: JsonObject) =>
+      proofsOf(x)
+        .map((p) => String(p.proofValue ?? ""))
+        .join(" ");
     if (proofValue(listed) !== proofValue(c))
       return `hub '${issuerHub}' published a different credential under ${String(c.id)}`;
     return undefined;
@@ -295,10 +334,16 @@ export class CredentialVerifier {
    * moves, and each report verifies every held credential; without these caches that would
    * re-verify every signature and re-inflate every list each time.
    */
-  async #cachedProof(document: JsonObject, expectedDid: string): Promise<string | undefined> {
-    const key = createHash("sha256").update(expectedDid).update("\n").update(JSON.stringify(document)).digest("base64");
+  async #cachedProof(document: JsonObject, expectedDid: string, trustedKey?: Uint8Array): Promise<string | undefined> {
+    const key = createHash("sha256")
+      .update(expectedDid)
+      .update("\n")
+      .update(trustedKey ? Buffer.from(trustedKey).toString("hex") : "-")
+      .update("\n")
+      .update(JSON.stringify(document))
+      .digest("base64");
     if (PROOFS.has(key)) return PROOFS.get(key);
-    const problem = await proofProblem(document, expectedDid);
+    const problem = await proofProblem(document, { issuer: expectedDid, ...(trustedKey ? { trustedKey } : {}) });
     if (PROOFS.size >= 20_000) PROOFS.clear();
     PROOFS.set(key, problem);
     return problem;

