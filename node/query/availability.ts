@@ -555,6 +555,7 @@ export class Availability implements Startable {
     if (!record) return undefined;
     return toVFreeBusy({
       hub,
+      hubName: this.#membership.member(hub)?.name,
       trainerId,
       range,
       availability: record.availability,
