@@ -4,7 +4,7 @@ import canonicalizeModule from "canonicalize";
 import { z } from "zod";
 import type { SignedCheckpoint } from "../authority/index.js";
 import { publicKeyOfDidKey, verifyEd25519 } from "../credentials/index.js";
-import { textOf } from "../documents/index.js";
+import { decodeStored } from "../documents/index.js";
 import type { FieldViolation } from "../errors.js";
 import { Checker, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
 
@@ -210,15 +210,6 @@ export function validateFinding(raw: SignedFinding): FieldViolation[] {
 
 const stored = (value: unknown) => new ImmutableString(JSON.stringify(value));
 
-function decode<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
-  try {
-    const parsed = schema.safeParse(JSON.parse(textOf(value) ?? ""));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const checkpointSchema = z.object({
   checkpoint: z.object({
     federationId: z.string(),
@@ -288,7 +279,7 @@ export interface PanelDoc {
 export function evaluatorsIn(doc: PanelDoc | undefined): Evaluator[] {
   return Object.values(doc?.evaluators ?? {})
     .flatMap((v) => {
-      const e = decode(evaluatorSchema, v);
+      const e = decodeStored(evaluatorSchema, v);
       return e ? [e] : [];
     })
     .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -297,20 +288,20 @@ export function evaluatorsIn(doc: PanelDoc | undefined): Evaluator[] {
 export function auditsIn(doc: PanelDoc | undefined): Audit[] {
   return Object.entries(doc?.audits ?? {})
     .flatMap(([id, v]) => {
-      const d = decode(definitionSchema, v);
-      return d ? [{ ...d, seed: decode(checkpointSchema, doc?.seeds?.[id]) ?? null }] : [];
+      const d = decodeStored(definitionSchema, v);
+      return d ? [{ ...d, seed: decodeStored(checkpointSchema, doc?.seeds?.[id]) ?? null }] : [];
     })
     .sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 /** The definition as stored at `id` (what the seed's checkpoint must hold). */
 export function definitionIn(doc: PanelDoc | undefined, id: string): AuditDefinition | undefined {
-  return decode(definitionSchema, doc?.audits?.[id]);
+  return decodeStored(definitionSchema, doc?.audits?.[id]);
 }
 
 export function findingsIn(doc: { findings?: Record<string, unknown> } | undefined): SignedFinding[] {
   return Object.values(doc?.findings ?? {}).flatMap((v) => {
-    const f = decode(findingSchema, v);
+    const f = decodeStored(findingSchema, v);
     return f ? [f] : [];
   });
 }
@@ -320,7 +311,7 @@ export const responseKey = (audit: string, delivery: string) => `${audit}/${deli
 
 export function responsesIn(doc: { auditResponses?: Record<string, unknown> } | undefined): AuditResponse[] {
   return Object.values(doc?.auditResponses ?? {}).flatMap((v) => {
-    const r = decode(responseSchema, v);
+    const r = decodeStored(responseSchema, v);
     return r ? [r] : [];
   });
 }

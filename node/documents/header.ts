@@ -1,4 +1,5 @@
 import { ImmutableString } from "@automerge/automerge";
+import type { z } from "zod";
 import { failedPrecondition } from "../errors.js";
 
 /** Document types this node knows. */
@@ -79,6 +80,20 @@ export function textOf(value: unknown): string | undefined {
   if (value instanceof ImmutableString) return value.val;
   if (typeof value === "string") return value;
   return undefined;
+}
+
+/**
+ * A record stored as JSON text (one owner writes it) read back through `schema`: undefined when it
+ * is not text, not JSON, or not of that shape — a record written outside the API in another shape is
+ * left out by every reader, never half-read.
+ */
+export function decodeStored<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
+  try {
+    const parsed = schema.safeParse(JSON.parse(textOf(value) ?? ""));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The type a document's header names (`roster`, `outbox`, …), unchecked; undefined without one. */

@@ -11,6 +11,7 @@ export {
   DocumentType,
   SCHEMA_VERSIONS,
   checkHeader,
+  decodeStored,
   documentTypeOf,
   makeHeader,
   textOf,

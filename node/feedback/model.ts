@@ -1,6 +1,6 @@
 import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
-import { textOf } from "../documents/index.js";
+import { decodeStored } from "../documents/index.js";
 import { ID_PATTERN, textRule, TextKind } from "../text.js";
 
 /**
@@ -227,18 +227,12 @@ const decisionSchema = z.object({
   by: z.string(),
 });
 
+/** Every record of a map that decodes: one its owner wrote in another shape (outside the API) is not shown. */
 function decodeAll<T>(schema: z.ZodType<T>, map: Record<string, unknown> | undefined): T[] {
-  const out: T[] = [];
-  for (const value of Object.values(map ?? {})) {
-    try {
-      const parsed = schema.safeParse(JSON.parse(textOf(value) ?? ""));
-      // A record its owner wrote in another shape (outside the API) is not shown.
-      if (parsed.success) out.push(parsed.data);
-    } catch {
-      // not JSON: likewise
-    }
-  }
-  return out;
+  return Object.values(map ?? {}).flatMap((value) => {
+    const record = decodeStored(schema, value);
+    return record === undefined ? [] : [record];
+  });
 }
 
 export function proposalsIn(doc: unknown): Proposal[] {

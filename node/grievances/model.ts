@@ -1,6 +1,6 @@
 import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
-import { textOf } from "../documents/index.js";
+import { decodeStored } from "../documents/index.js";
 import type { FieldViolation } from "../errors.js";
 import { Checker, ID_PATTERN, quote, TextKind } from "../text.js";
 
@@ -400,15 +400,6 @@ const privateSchema = z.object({
   receivedBy: z.string(),
 });
 
-function decode<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
-  try {
-    const parsed = schema.safeParse(JSON.parse(textOf(value) ?? ""));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The replicated record, with exactly the fields above (the key order fixed, for identical bytes). */
 export function encodeGrievance(g: Grievance): ImmutableString {
   const record: Grievance = {
@@ -429,11 +420,11 @@ export function encodeGrievance(g: Grievance): ImmutableString {
 export const encodePrivateGrievance = (p: PrivateGrievance) => new ImmutableString(JSON.stringify(p));
 
 export function decodeGrievance(value: unknown): Grievance | undefined {
-  return decode(grievanceSchema, value) as Grievance | undefined;
+  return decodeStored(grievanceSchema, value) as Grievance | undefined;
 }
 
 export function decodePrivateGrievance(value: unknown): PrivateGrievance | undefined {
-  return decode(privateSchema, value);
+  return decodeStored(privateSchema, value);
 }
 
 export interface GrievancesDoc {

@@ -2,7 +2,7 @@ import { ImmutableString } from "@automerge/automerge";
 import canonicalizeModule from "canonicalize";
 import { z } from "zod";
 import { didKeyOfPeerId, publicKeyOfDidKey, verifyEd25519 } from "../credentials/index.js";
-import { textOf } from "../documents/index.js";
+import { decodeStored } from "../documents/index.js";
 import type { FieldViolation } from "../errors.js";
 import { readCsv } from "../csv.js";
 import { Checker, checkLanguageTag, checkRegion, quote, TextKind } from "../text.js";
@@ -407,15 +407,6 @@ export async function signedPlanProblem(
 export const planKey = (year: number, version: number) => `${year}/${version}`;
 const stored = (value: unknown) => new ImmutableString(JSON.stringify(value));
 
-function decode<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
-  try {
-    const parsed = schema.safeParse(JSON.parse(textOf(value) ?? ""));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const count = z.number().int().min(1).max(MAX_COUNT);
 const linesSchema = {
   deliveries: z
@@ -474,19 +465,19 @@ export interface PlansDoc {
 }
 
 export function draftIn(doc: PlansDoc | undefined, y: number): PlanDraft | undefined {
-  return decode(draftSchema, doc?.drafts?.[String(y)]);
+  return decodeStored(draftSchema, doc?.drafts?.[String(y)]);
 }
 
 export function draftsIn(doc: PlansDoc | undefined): PlanDraft[] {
   return Object.values(doc?.drafts ?? {}).flatMap((v) => {
-    const d = decode(draftSchema, v);
+    const d = decodeStored(draftSchema, v);
     return d ? [d] : [];
   });
 }
 
 /** Every record in `signed`, decoded or not, with its key (checking is the caller's). */
 export function signedEntriesIn(doc: PlansDoc | undefined): Array<{ key: string; signed: SignedPlan | undefined }> {
-  return Object.entries(doc?.signed ?? {}).map(([key, v]) => ({ key, signed: decode(signedSchema, v) }));
+  return Object.entries(doc?.signed ?? {}).map(([key, v]) => ({ key, signed: decodeStored(signedSchema, v) }));
 }
 
 /** A signed plan that does not count, and why. */
