@@ -72,12 +72,53 @@ export async function tempDir(prefix: string, cleanup: Cleanup, keep = false): P
 }
 
 /**
- * Ports are drawn from below the system's ephemeral range (32768 and up on Linux, 49152 and up
- * elsewhere), where the kernel picks the local port of every outgoing connection and of
- * `listen(0)`: a port found free there was being taken by another test's connection before the
- * node it was chosen for could bind it (EADDRINUSE under a full test run).
+ * Ports are drawn outside the system's ephemeral range (read from /proc on Linux; 32768–60999
+ * there by default, 49152 and up elsewhere), where the kernel picks the local port of every
+ * outgoing connection and of `listen(0)`: a port found free there was being taken by another test's
+ * connection before the node it was chosen for could bind it (EADDRINUSE under a full test run).
+ *
+ * Test files run in parallel workers, each a process of its own: a port one worker found free and
+ * has not bound yet looks free to the other too. So the range is cut into slices and a process draws
+ * only from its own (`VITEST_POOL_ID`, 1 to maxWorkers, names a vitest worker; a benchmark runs
+ * alone, in slice 0), and never hands out the same port twice.
  */
-const PORT_RANGE = { from: 20_000, to: 32_000 };
+export const PORT_SLICES = 8;
+const DEFAULT_EPHEMERAL = { from: 32_768, to: 60_999 };
+
+/** The kernel's ephemeral port range, from /proc where there is one. */
+export function ephemeralRange(
+  read: () => string = () => readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8"),
+): {
+  from: number;
+  to: number;
+} {
+  try {
+    const [from, to] = read().trim().split(/\s+/).map(Number);
+    if (Number.isInteger(from) && Number.isInteger(to) && from > 0 && to >= from) return { from, to };
+  } catch {
+    // no /proc (not Linux): the default below
+  }
+  return DEFAULT_EPHEMERAL;
+}
+
+/** The ports a process in `slice` draws from: the larger gap beside the ephemeral range, cut into PORT_SLICES. */
+export function portRange(slice: number, ephemeral = ephemeralRange()): { from: number; to: number } {
+  const below = { from: 10_000, to: Math.min(ephemeral.from, 65_536) };
+  const above = { from: Math.max(ephemeral.to + 1, 10_000), to: 65_536 };
+  const gap = below.to - below.from >= above.to - above.from ? below : above;
+  const size = Math.floor((gap.to - gap.from) / PORT_SLICES);
+  if (size < 64) throw new Error(`no room for test ports beside the ephemeral range ${ephemeral.from}-${ephemeral.to}`);
+  const index = ((slice % PORT_SLICES) + PORT_SLICES) % PORT_SLICES;
+  return { from: gap.from + index * size, to: gap.from + (index + 1) * size };
+}
+
+function ownSlice(): number {
+  const pool = Number(process.env.VITEST_POOL_ID);
+  return Number.isInteger(pool) && pool > 0 ? pool : 0;
+}
+
+/** Ports this process has handed out: never twice (a node restarted later must find its port still its own). */
+const handedOut = new Set<number>();
 
 /** Binds `port` on 127.0.0.1 and lets it go: was it free? */
 function canListen(port: number): Promise<boolean> {
@@ -88,13 +129,20 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-/** `count` distinct TCP ports free on 127.0.0.1 now, from below the ephemeral range (see PORT_RANGE). */
+/** `count` distinct TCP ports free on 127.0.0.1 now, from this process's slice beside the ephemeral range (see portRange). */
 export async function freePorts(count: number): Promise<number[]> {
+  const range = portRange(ownSlice());
   const ports: number[] = [];
   for (let tries = 0; ports.length < count; tries += 1) {
-    if (tries >= 10_000) throw new Error(`found only ${ports.length} of ${count} free ports on 127.0.0.1`);
-    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
-    if (!ports.includes(port) && (await canListen(port))) ports.push(port);
+    if (tries >= 10_000)
+      throw new Error(
+        `found only ${ports.length} of ${count} free ports on 127.0.0.1 in ${range.from}-${range.to - 1}`,
+      );
+    const port = range.from + Math.floor(Math.random() * (range.to - range.from));
+    if (!handedOut.has(port) && (await canListen(port))) {
+      handedOut.add(port);
+      ports.push(port);
+    }
   }
   return ports;
 }
