@@ -93,7 +93,7 @@ export function ephemeralRange(
   to: number;
 } {
   try {
-    const [from, to] = read().trim().split(/\s+/).map(Number);
+    const [from = Number.NaN, to = Number.NaN] = read().trim().split(/\s+/).map(Number);
     if (Number.isInteger(from) && Number.isInteger(to) && from > 0 && to >= from) return { from, to };
   } catch {
     // no /proc (not Linux): the default below
