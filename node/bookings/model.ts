@@ -1,6 +1,6 @@
 import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
-import { textOf } from "../documents/index.js";
+import { decodeStored } from "../documents/index.js";
 import { invalidArgument, type FieldViolation } from "../errors.js";
 import { Checker, quote, TextKind } from "../text.js";
 import type { BusyTimeSource } from "../query/index.js";
@@ -119,15 +119,6 @@ const engagementSchema = z.object({
 });
 const cancellationSchema = z.object({ at: iso, by: z.string(), note: z.string() });
 
-function decode<T>(schema: z.ZodType<T>, stored: unknown): T | undefined {
-  try {
-    const parsed = schema.safeParse(JSON.parse(textOf(stored) ?? ""));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Entries are stored whole, as canonical JSON in one ImmutableString (key order fixed here). */
 export function encodeRequest(r: BookingRequest): ImmutableString {
   return new ImmutableString(
@@ -168,9 +159,10 @@ export function encodeCancellation(c: Cancellation): ImmutableString {
 }
 
 /** Undefined for an entry that does not decode: only what its owner signed gets here, but owners can be buggy. */
-export const decodeRequest = (stored: unknown): BookingRequest | undefined => decode(requestSchema, stored);
-export const decodeEngagement = (stored: unknown): Engagement | undefined => decode(engagementSchema, stored);
-export const decodeCancellation = (stored: unknown): Cancellation | undefined => decode(cancellationSchema, stored);
+export const decodeRequest = (stored: unknown): BookingRequest | undefined => decodeStored(requestSchema, stored);
+export const decodeEngagement = (stored: unknown): Engagement | undefined => decodeStored(engagementSchema, stored);
+export const decodeCancellation = (stored: unknown): Cancellation | undefined =>
+  decodeStored(cancellationSchema, stored);
 
 /** The outbox document: requests by id, and the requester's cancellations by request id. */
 export interface OutboxDoc {

@@ -18,6 +18,7 @@ import { Checker, quote, TextKind } from "../text.js";
 import {
   CASE_LIMITS,
   decodeCase,
+  decodeEndorsement,
   encodeCase,
   endorsementKey,
   validateCase,
@@ -341,11 +342,8 @@ export class Cases implements Startable {
     }
     const out = new Map<string, CaseEndorsement>();
     for (const [key, stored] of Object.entries(doc?.endorsements ?? {})) {
-      try {
-        out.set(key, JSON.parse(textOf(stored) ?? "") as CaseEndorsement);
-      } catch {
-        // not one this code wrote
-      }
+      const endorsement = decodeEndorsement(stored);
+      if (endorsement) out.set(key, endorsement);
     }
     return out;
   }

@@ -1,6 +1,6 @@
 import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
-import { textOf } from "../documents/index.js";
+import { decodeStored } from "../documents/index.js";
 import type { FieldViolation } from "../errors.js";
 import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
 
@@ -243,21 +243,22 @@ const caseSchema = z.object({
 
 /** Undefined for a stored value that is not a case this code can read. */
 export function decodeCase(stored: unknown): CaseRecord | undefined {
-  try {
-    const parsed = caseSchema.safeParse(JSON.parse(textOf(stored) ?? ""));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return decodeStored(caseSchema, stored);
 }
 
 /** The secretariat's endorsement of a hub's case (in the secretariat's own document). */
-export interface CaseEndorsement {
-  hub: string;
-  caseId: string;
-  by: string;
-  at: string;
-  note: string;
+const endorsementSchema = z.object({
+  hub: z.string(),
+  caseId: z.string(),
+  by: z.string(),
+  at: z.string(),
+  note: z.string(),
+});
+export type CaseEndorsement = z.infer<typeof endorsementSchema>;
+
+/** Undefined for a stored value that is not an endorsement this code can read. */
+export function decodeEndorsement(stored: unknown): CaseEndorsement | undefined {
+  return decodeStored(endorsementSchema, stored);
 }
 
 export function endorsementKey(hub: string, caseId: string): string {

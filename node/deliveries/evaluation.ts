@@ -1,6 +1,6 @@
 import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
-import { textOf } from "../documents/index.js";
+import { decodeStored } from "../documents/index.js";
 import type { FieldViolation } from "../errors.js";
 import { readCsv } from "../csv.js";
 import { Checker, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
@@ -439,12 +439,7 @@ export function encodeFollowUps(list: readonly FollowUp[]): ImmutableString {
 }
 
 export function decodeFollowUps(stored: unknown): FollowUp[] {
-  try {
-    const parsed = z.array(followUpSchema).safeParse(JSON.parse(textOf(stored) ?? ""));
-    return parsed.success ? parsed.data : [];
-  } catch {
-    return [];
-  }
+  return decodeStored(z.array(followUpSchema), stored) ?? [];
 }
 
 export const indicatorKey = (i: Pick<Indicator, "indicator" | "from" | "to">) => `${i.indicator}|${i.from}|${i.to}`;
@@ -465,12 +460,7 @@ export function encodeIndicator(i: Indicator): ImmutableString {
 }
 
 export function decodeIndicator(stored: unknown): Indicator | undefined {
-  try {
-    const parsed = indicatorSchema.safeParse(JSON.parse(textOf(stored) ?? ""));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return decodeStored(indicatorSchema, stored);
 }
 
 /** The follow-ups and indicators a deliveries document holds. */

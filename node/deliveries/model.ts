@@ -1,6 +1,6 @@
 import { ImmutableString } from "@automerge/automerge";
 import { z } from "zod";
-import { textOf } from "../documents/index.js";
+import { decodeStored } from "../documents/index.js";
 import type { FieldViolation } from "../errors.js";
 import { Checker, checkLanguageTag, checkRegion, checkText, ID_PATTERN, quote, TextKind } from "../text.js";
 import {
@@ -281,12 +281,7 @@ const deliverySchema = z.object({
 });
 
 export function decodeDelivery(stored: unknown): Delivery | undefined {
-  try {
-    const parsed = deliverySchema.safeParse(JSON.parse(textOf(stored) ?? ""));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return decodeStored(deliverySchema, stored);
 }
 
 /** A deliveries document's deliveries (those that decode), by start then id. */
