@@ -96,7 +96,7 @@ describe("languages", () => {
   it("lets the person choose, and remembers the choice", async () => {
     const { page, context } = await openConsole(browser, hub, hub.adminToken);
     try {
-      await page.getByLabel("Language").selectOption("fr");
+      await page.getByLabel("Console language", { exact: true }).selectOption("fr");
       await page.getByRole("navigation", { name: "Écrans" }).waitFor();
       expect(await page.locator("html").getAttribute("dir")).toBe("ltr");
       await page.reload();
