@@ -31,7 +31,7 @@ import {
 import type { SignedCheckpoint } from "../../node/authority/index.js";
 import { DocumentType } from "../../node/documents/index.js";
 import type { CoverageReport } from "../../node/reports/index.js";
-import { releaseCore } from "../helpers/core.js";
+import { releaseCore, adoptRelease } from "../helpers/core.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { makeClients, makeTempDir, refusedFields } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
@@ -127,12 +127,7 @@ describe("random audits: a shared evaluator panel, a sample no hub chooses, sign
       ],
     });
     for (const hub of [a(), b()]) {
-      await waitUntil(
-        `${hub.name} to verify the release`,
-        async () => (await hub.node.running.coreSource.releases()).length === 1,
-        20_000,
-      );
-      await hub.node.running.curriculum.adopt("op", "1.0.0");
+      await adoptRelease(hub);
     }
     const record = (n: FederationNode, id: string, day: string) =>
       deliveriesRecordCommand(

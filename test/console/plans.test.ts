@@ -9,7 +9,7 @@ import {
   openScreen,
   PHONE,
 } from "../helpers/console.js";
-import { releaseCore } from "../helpers/core.js";
+import { releaseCore, adoptRelease } from "../helpers/core.js";
 import { type FederationNode, type StartedFederation, startFederationWith, waitUntil } from "../helpers/federation.js";
 
 /**
@@ -58,12 +58,7 @@ describe("the Plans screen", () => {
       [a(), 1],
       [b(), 3],
     ] as const) {
-      await waitUntil(
-        `${hub.name} to verify the release`,
-        async () => (await hub.node.running.coreSource.releases()).length === 1,
-        20_000,
-      );
-      await hub.node.running.curriculum.adopt("op", "1.0.0");
+      await adoptRelease(hub);
       const plans = hub.node.running.plans;
       await plans.set("op", Y, {
         lines: {

@@ -10,8 +10,8 @@ import {
   openScreen,
   PHONE,
 } from "../helpers/console.js";
-import { releaseCore } from "../helpers/core.js";
-import { type FederationNode, type StartedFederation, startFederationWith, waitUntil } from "../helpers/federation.js";
+import { releaseCore, adoptRelease } from "../helpers/core.js";
+import { type FederationNode, type StartedFederation, startFederationWith } from "../helpers/federation.js";
 import { expectServiceError } from "../helpers/harness.js";
 
 /**
@@ -59,12 +59,7 @@ describe("the Proposals screen", () => {
     });
     // Both hubs follow the release and cut the module alike: a candidate for the core.
     for (const hub of [a(), b()]) {
-      await waitUntil(
-        `${hub.name} to verify the release`,
-        async () => (await hub.node.running.coreSource.releases()).length === 1,
-        20_000,
-      );
-      await hub.node.running.curriculum.adopt("op", "1.0.0");
+      await adoptRelease(hub);
       await hub.node.running.curriculum.adapt("op", {
         id: "hr-short",
         target: { kind: "module", id: "mod-hr" },

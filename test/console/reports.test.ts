@@ -18,7 +18,7 @@ import {
   openScreen,
   PHONE,
 } from "../helpers/console.js";
-import { releaseCore } from "../helpers/core.js";
+import { releaseCore, adoptRelease } from "../helpers/core.js";
 import { type FederationNode, type StartedFederation, startFederationWith, waitUntil } from "../helpers/federation.js";
 import { makeTempDir, makeTrainer } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
@@ -98,12 +98,7 @@ describe("the Reports screen", () => {
         },
       ],
     });
-    await waitUntil(
-      "a to verify the release",
-      async () => (await a().node.running.coreSource.releases()).length === 1,
-      15_000,
-    );
-    await a().node.running.curriculum.adopt("op", "1.0.0");
+    await adoptRelease(a());
     // Trainers and deliveries through a's API, as an operator's tools would record them.
     const hubA = a().node.clients(a().node.adminToken);
     for (const id of ["A-1", "A-2"])

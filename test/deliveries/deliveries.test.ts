@@ -12,6 +12,7 @@ import { VERBS } from "../../node/deliveries/index.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
+import { adoptRelease } from "../helpers/core.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
 const now = () => new Date().toISOString();
@@ -80,12 +81,7 @@ describe("deliveries: recorded and counted from xAPI, read across the federation
       false,
     );
     await core.release("op", "1.0.0", "");
-    await waitUntil(
-      "a to verify the release",
-      async () => (await a().node.running.coreSource.releases()).length === 1,
-      15_000,
-    );
-    await a().node.running.curriculum.adopt("op", "1.0.0");
+    await adoptRelease(a());
     dir = await makeTempDir("concordat-xapi-");
   }, 90_000);
   afterAll(async () => {

@@ -12,9 +12,10 @@ import {
 } from "../../cli/commands/deliveries.js";
 import { fieldViolations } from "../../node/api/index.js";
 import { VERBS, type Statement } from "../../node/deliveries/index.js";
-import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
+import { startFederationWith, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { makeClients, makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
+import { adoptRelease } from "../helpers/core.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
 const now = () => new Date().toISOString();
@@ -207,12 +208,7 @@ describe("xAPI conformance: statements as LRSs write them, and pulling from an L
       false,
     );
     await core.release("op", "1.0.0", "");
-    await waitUntil(
-      "a to verify the release",
-      async () => (await a().node.running.coreSource.releases()).length === 1,
-      15_000,
-    );
-    await a().node.running.curriculum.adopt("op", "1.0.0");
+    await adoptRelease(a());
     lrs = new TestLrs("lms-key", "s3cret:with colon");
     endpoint = await lrs.start();
     passwordFile = join(dir, "lrs-password");

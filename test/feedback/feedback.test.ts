@@ -18,7 +18,7 @@ import { decodeBundle, type AuditBundle } from "../../node/audit/bundle.js";
 import type { Candidate, Proposal } from "../../node/api/generated/concordat/v1/feedback.js";
 import { DocumentType } from "../../node/documents/index.js";
 import { FEEDBACK_KEY, stored } from "../../node/feedback/index.js";
-import { coreItem, releaseCore } from "../helpers/core.js";
+import { coreItem, releaseCore, adoptRelease } from "../helpers/core.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { expectServiceError, makeClients, makeTempDir, refusedFields } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
@@ -89,12 +89,7 @@ describe("proposals to the core: from a hub to a release and back", () => {
       visibility: "public",
     });
     for (const hub of [a(), b(), c()]) {
-      await waitUntil(
-        `${hub.name} to verify the release`,
-        async () => (await hub.node.running.coreSource.releases()).length === 1,
-        20_000,
-      );
-      await hub.node.running.curriculum.adopt("op", "1.0.0");
+      await adoptRelease(hub);
     }
     await waitUntil(
       "a to hold b's case",
@@ -396,12 +391,7 @@ describe("candidates for the core: adaptations that recur across hubs", () => {
     };
     for (const name of ["a", "b", "c"]) {
       const hub = fed.byName(name);
-      await waitUntil(
-        `${name} to verify the release`,
-        async () => (await hub.node.running.coreSource.releases()).length === 1,
-        20_000,
-      );
-      await hub.node.running.curriculum.adopt("op", "1.0.0");
+      await adoptRelease(hub);
       await hub.node.running.curriculum.adapt("op", {
         id: "hr-short",
         target: { kind: "module", id: "mod-hr" },

@@ -1,5 +1,5 @@
 import type { AccreditationScheme, CoreModule } from "../../node/core/index.js";
-import type { FederationNode } from "./federation.js";
+import { waitUntil, type FederationNode } from "./federation.js";
 
 /** A competency framework item for tests: code, statement and type from its id. */
 export function coreItem(identifier: string, type = "Competency") {
@@ -58,4 +58,14 @@ export async function releaseCore(
     false,
   );
   await core.release("op", version, "");
+}
+
+/** Waits (bounded) for `hub` to verify release `version` of the secretariat's core, then adopts it. */
+export async function adoptRelease(hub: FederationNode, version = "1.0.0"): Promise<void> {
+  await waitUntil(
+    `${hub.name} to verify release ${version}`,
+    async () => (await hub.node.running.coreSource.releases()).some((r) => r.version === version),
+    20_000,
+  );
+  await hub.node.running.curriculum.adopt("op", version);
 }

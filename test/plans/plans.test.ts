@@ -27,7 +27,7 @@ import {
   type SignedPlanBody,
 } from "../../node/plans/index.js";
 import type { CoverageReport } from "../../node/reports/index.js";
-import { releaseCore } from "../helpers/core.js";
+import { releaseCore, adoptRelease } from "../helpers/core.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { makeClients, makeTempDir, refusedFields } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
@@ -181,12 +181,7 @@ describe("joint annual plans across hubs and the secretariat", () => {
       modules: [module("mod-hr", ["hr-1"]), module("mod-gen", ["gen-1"])],
     });
     for (const hub of [a(), b(), c()]) {
-      await waitUntil(
-        `${hub.name} to verify the release`,
-        async () => (await hub.node.running.coreSource.releases()).length === 1,
-        20_000,
-      );
-      await hub.node.running.curriculum.adopt("op", "1.0.0");
+      await adoptRelease(hub);
     }
     dir = await makeTempDir("concordat-plans-");
   }, 120_000);
