@@ -31,7 +31,7 @@ import {
 import type { SignedCheckpoint } from "../../node/authority/index.js";
 import { DocumentType } from "../../node/documents/index.js";
 import type { CoverageReport } from "../../node/reports/index.js";
-import { releaseCore, adoptRelease } from "../helpers/core.js";
+import { releaseCore, adoptRelease, HR_MODULE } from "../helpers/core.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { makeClients, makeTempDir, refusedFields } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
@@ -113,18 +113,7 @@ describe("random audits: a shared evaluator panel, a sample no hub chooses, sign
     );
     await releaseCore(s(), {
       items: [["hr-1", "Competency"]],
-      modules: [
-        {
-          id: "mod-hr",
-          code: "M-HR",
-          title: { en: "Human rights in policing" },
-          durationMinutes: 600,
-          deliveryMode: "on-site",
-          units: [],
-          competencies: ["hr-1"],
-          materials: [],
-        },
-      ],
+      modules: [HR_MODULE],
     });
     for (const hub of [a(), b()]) {
       await adoptRelease(hub);

@@ -10,7 +10,7 @@ import {
   openScreen,
   PHONE,
 } from "../helpers/console.js";
-import { releaseCore, adoptRelease } from "../helpers/core.js";
+import { releaseCore, adoptRelease, HR_MODULE } from "../helpers/core.js";
 import { type FederationNode, type StartedFederation, startFederationWith } from "../helpers/federation.js";
 import { expectServiceError } from "../helpers/harness.js";
 
@@ -44,18 +44,7 @@ describe("the Proposals screen", () => {
     );
     await releaseCore(s(), {
       items: [["hr-1", "Competency"]],
-      modules: [
-        {
-          id: "mod-hr",
-          code: "M-HR",
-          title: { en: "Human rights in policing" },
-          durationMinutes: 600,
-          deliveryMode: "on-site",
-          units: [],
-          competencies: ["hr-1"],
-          materials: [],
-        },
-      ],
+      modules: [HR_MODULE],
     });
     // Both hubs follow the release and cut the module alike: a candidate for the core.
     for (const hub of [a(), b()]) {

@@ -12,10 +12,9 @@ import { VERBS } from "../../node/deliveries/index.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
-import { adoptRelease } from "../helpers/core.js";
+import { adoptRelease, releaseCore } from "../helpers/core.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
-const now = () => new Date().toISOString();
 
 const statement = (id: string, learner: string, verb: string) => ({
   id,
@@ -38,49 +37,21 @@ describe("deliveries: recorded and counted from xAPI, read across the federation
 
   beforeAll(async () => {
     fed = await startFederationWith(["s", "a"], [["a", "s"]]);
-    const core = s().node.running.coreAuthoring;
-    await core.import(
-      "op",
-      {
-        framework: {
-          identifier: "fw",
-          title: "SSR core",
-          creator: "Secretariat",
-          language: "en",
-          lastChangeDateTime: now(),
-          extra: {},
+    await releaseCore(s(), {
+      items: [["hr-1", "Competency"]],
+      modules: [
+        {
+          id: "mod-hr",
+          code: "M-HR",
+          title: { en: "Human rights for police" },
+          durationMinutes: 60,
+          deliveryMode: "blended",
+          units: [],
+          competencies: ["hr-1"],
+          materials: [],
         },
-        items: [
-          {
-            identifier: "hr-1",
-            code: "HR-1",
-            statement: { en: "hr" },
-            type: "Competency",
-            language: "en",
-            roleLevels: [],
-            themes: [],
-            lastChangeDateTime: now(),
-            extra: {},
-          },
-        ],
-        associations: [],
-        modules: [
-          {
-            id: "mod-hr",
-            code: "M-HR",
-            title: { en: "Human rights for police" },
-            durationMinutes: 60,
-            deliveryMode: "blended",
-            units: [],
-            competencies: ["hr-1"],
-            materials: [],
-          },
-        ],
-        schemes: [],
-      },
-      false,
-    );
-    await core.release("op", "1.0.0", "");
+      ],
+    });
     await adoptRelease(a());
     dir = await makeTempDir("concordat-xapi-");
   }, 90_000);

@@ -15,10 +15,9 @@ import { VERBS, type Statement } from "../../node/deliveries/index.js";
 import { startFederationWith, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { makeClients, makeTempDir } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
-import { adoptRelease } from "../helpers/core.js";
+import { adoptRelease, releaseCore } from "../helpers/core.js";
 
 const cli = (n: FederationNode) => ({ api: n.node.address, token: n.node.adminToken });
-const now = () => new Date().toISOString();
 const fixture = (name: string) => join(import.meta.dirname, "..", "fixtures", "xapi", name);
 const COURSE = { module: "mod-hr", start: "2027-02-01", end: "2027-02-28" };
 const ACTIVITY = "https://academy.example/courses/mod-hr";
@@ -165,49 +164,21 @@ describe("xAPI conformance: statements as LRSs write them, and pulling from an L
       startFederationWith(["s", "a"], [["a", "s"]]),
       makeTempDir("concordat-xapi-conformance-"),
     ]);
-    const core = s().node.running.coreAuthoring;
-    await core.import(
-      "op",
-      {
-        framework: {
-          identifier: "fw",
-          title: "SSR core",
-          creator: "Secretariat",
-          language: "en",
-          lastChangeDateTime: now(),
-          extra: {},
+    await releaseCore(s(), {
+      items: [["hr-1", "Competency"]],
+      modules: [
+        {
+          id: "mod-hr",
+          code: "M-HR",
+          title: { en: "Human rights for police" },
+          durationMinutes: 60,
+          deliveryMode: "blended",
+          units: [],
+          competencies: ["hr-1"],
+          materials: [],
         },
-        items: [
-          {
-            identifier: "hr-1",
-            code: "HR-1",
-            statement: { en: "hr" },
-            type: "Competency",
-            language: "en",
-            roleLevels: [],
-            themes: [],
-            lastChangeDateTime: now(),
-            extra: {},
-          },
-        ],
-        associations: [],
-        modules: [
-          {
-            id: "mod-hr",
-            code: "M-HR",
-            title: { en: "Human rights for police" },
-            durationMinutes: 60,
-            deliveryMode: "blended",
-            units: [],
-            competencies: ["hr-1"],
-            materials: [],
-          },
-        ],
-        schemes: [],
-      },
-      false,
-    );
-    await core.release("op", "1.0.0", "");
+      ],
+    });
     await adoptRelease(a());
     lrs = new TestLrs("lms-key", "s3cret:with colon");
     endpoint = await lrs.start();

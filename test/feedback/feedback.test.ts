@@ -18,7 +18,7 @@ import { decodeBundle, type AuditBundle } from "../../node/audit/bundle.js";
 import type { Candidate, Proposal } from "../../node/api/generated/concordat/v1/feedback.js";
 import { DocumentType } from "../../node/documents/index.js";
 import { FEEDBACK_KEY, stored } from "../../node/feedback/index.js";
-import { coreItem, releaseCore, adoptRelease } from "../helpers/core.js";
+import { coreItem, releaseCore, adoptRelease, HR_MODULE } from "../helpers/core.js";
 import { startFederationWith, waitUntil, type FederationNode, type StartedFederation } from "../helpers/federation.js";
 import { expectServiceError, makeClients, makeTempDir, refusedFields } from "../helpers/harness.js";
 import { memoryIo } from "../helpers/io.js";
@@ -65,18 +65,7 @@ describe("proposals to the core: from a hub to a release and back", () => {
     );
     await releaseCore(s(), {
       items: [["hr-1", "Competency"]],
-      modules: [
-        {
-          id: "mod-hr",
-          code: "M-HR",
-          title: { en: "Human rights in policing" },
-          durationMinutes: 600,
-          deliveryMode: "on-site",
-          units: [],
-          competencies: ["hr-1"],
-          materials: [],
-        },
-      ],
+      modules: [HR_MODULE],
     });
     await b().node.running.cases.add("op", {
       id: "kisumu",
@@ -371,18 +360,7 @@ describe("candidates for the core: adaptations that recur across hubs", () => {
     );
     await releaseCore(s(), {
       items: [["hr-1", "Competency"]],
-      modules: [
-        {
-          id: "mod-hr",
-          code: "M-HR",
-          title: { en: "Human rights in policing" },
-          durationMinutes: 600,
-          deliveryMode: "on-site",
-          units: [],
-          competencies: ["hr-1"],
-          materials: [],
-        },
-      ],
+      modules: [HR_MODULE],
     });
     const titles: Record<string, string> = {
       a: "Droits humains et maintien de l'ordre",

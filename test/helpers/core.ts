@@ -60,6 +60,18 @@ export async function releaseCore(
   await core.release("op", version, "");
 }
 
+/** The module most federation tests release: `mod-hr`, ten hours on site, teaching `hr-1`. */
+export const HR_MODULE: CoreModule = {
+  id: "mod-hr",
+  code: "M-HR",
+  title: { en: "Human rights in policing" },
+  durationMinutes: 600,
+  deliveryMode: "on-site",
+  units: [],
+  competencies: ["hr-1"],
+  materials: [],
+};
+
 /** Waits (bounded) for `hub` to verify release `version` of the secretariat's core, then adopts it. */
 export async function adoptRelease(hub: FederationNode, version = "1.0.0"): Promise<void> {
   await waitUntil(
